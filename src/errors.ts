@@ -1,0 +1,33 @@
+// Typed errors. Every user-facing failure is one of these; messages name the layer / tensor,
+// the shapes and the numbers involved.
+
+/** Base class of every error fovea throws on purpose. */
+export class FoveaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A shape does not fit: wrong element count, rank, or an output size that is not whole. */
+export class ShapeError extends FoveaError {}
+
+/** A bad option, unknown option key, or a value outside its range. */
+export class ConfigError extends FoveaError {}
+
+/** A file or byte stream is not what it claims to be (bad magic, truncated, corrupt). */
+export class FormatError extends FoveaError {}
+
+/** The runtime cannot do what was asked: a build it cannot run, memory exhausted, use after free. */
+export class BackendError extends FoveaError {}
+
+/** Throws ConfigError naming every key of `options` that is not in `known`. */
+export function checkOptionKeys(where: string, options: object, known: readonly string[]): void {
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `${where}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} ` +
+        `(known: ${known.join(", ")})`,
+    );
+  }
+}

@@ -1,0 +1,162 @@
+// Tensor: a shape, dtype float32, and a block of wasm linear memory.
+
+import { BackendError, ShapeError } from "./errors.js";
+import { getBackend, type Backend } from "./runtime/backend.js";
+
+export type Shape = readonly number[];
+
+/** Nested number arrays of any depth, e.g. [[1, 2], [3, 4]]. */
+export type NestedArray = number | readonly NestedArray[];
+
+export type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray[];
+
+export function shapeSize(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** Throws ShapeError unless every dimension is a whole number >= 0. */
+export function checkShape(shape: Shape, what = "tensor"): void {
+  if (!Array.isArray(shape)) throw new ShapeError(`${what}: shape must be an array of dimensions, got ${String(shape)}`);
+  shape.forEach((d, i) => {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`${what}: dimension ${i} of shape ${formatShape(shape)} is ${d}; dimensions are whole numbers >= 0`);
+    }
+  });
+}
+
+function isNested(data: TensorData): data is readonly NestedArray[] {
+  return Array.isArray(data) && data.length > 0 && Array.isArray(data[0]);
+}
+
+/** Shape and flat values of a rectangular nested array; ShapeError on ragged input. */
+function flattenNested(data: readonly NestedArray[]): { shape: number[]; values: number[] } {
+  const shape: number[] = [];
+  let level: NestedArray = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = (level as readonly NestedArray[])[0]!;
+  }
+  const values: number[] = [];
+  const walk = (x: NestedArray, depth: number, path: number[]): void => {
+    if (depth === shape.length) {
+      if (typeof x !== "number") throw new ShapeError(`tensor: element [${path.join("][")}] is not a number`);
+      values.push(x);
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[depth]) {
+      throw new ShapeError(
+        `tensor: ragged nested array: [${path.join("][")}] has ${Array.isArray(x) ? x.length : "no"} elements, expected ${shape[depth]} (shape ${formatShape(shape)})`,
+      );
+    }
+    (x as readonly NestedArray[]).forEach((y, i) => walk(y, depth + 1, [...path, i]));
+  };
+  walk(data, 0, []);
+  return { shape, values };
+}
+
+const registry = new FinalizationRegistry<{ backend: Backend; ptr: number }>(({ backend, ptr }) => {
+  if (backend.heap.isLive(ptr)) backend.heap.free(ptr);
+});
+
+/**
+ * A float32 tensor in wasm memory. Values go in with `Tensor.from` / `set` and come out as a
+ * plain Float32Array copy with `toArray()`. `view()` is a zero-copy view valid until the next
+ * allocation. `free()` returns the memory at once; forgetting it only delays that until GC.
+ */
+export class Tensor {
+  readonly dtype = "float32" as const;
+  readonly shape: Shape;
+  readonly size: number;
+  readonly backend: Backend;
+  private _ptr: number;
+
+  private constructor(backend: Backend, shape: Shape) {
+    checkShape(shape);
+    this.backend = backend;
+    this.shape = Object.freeze([...shape]);
+    this.size = shapeSize(shape);
+    this._ptr = backend.heap.alloc(this.size * 4, true);
+    registry.register(this, { backend, ptr: this._ptr }, this);
+  }
+
+  /** A zero-filled tensor. */
+  static zeros(shape: Shape, backend: Backend = getBackend()): Tensor {
+    return new Tensor(backend, shape);
+  }
+
+  /**
+   * A tensor holding `data`. With a shape, `data` is flat and must have exactly shapeSize(shape)
+   * elements; without one, a nested array gives its own shape and a flat array is 1-D.
+   */
+  static from(data: TensorData, shape?: Shape, backend: Backend = getBackend()): Tensor {
+    let values: ArrayLike<number>;
+    let s: Shape;
+    if (isNested(data)) {
+      const flat = flattenNested(data);
+      values = flat.values;
+      s = flat.shape;
+      if (shape !== undefined && formatShape(shape) !== formatShape(s)) {
+        throw new ShapeError(`tensor: nested data has shape ${formatShape(s)}, but shape ${formatShape(shape)} was given`);
+      }
+    } else {
+      values = data as ArrayLike<number>;
+      s = shape ?? [values.length];
+    }
+    checkShape(s);
+    if (values.length !== shapeSize(s)) {
+      throw new ShapeError(
+        `tensor: shape ${formatShape(s)} holds ${shapeSize(s)} values, but ${values.length} were given`,
+      );
+    }
+    const t = new Tensor(backend, s);
+    t.view().set(values);
+    return t;
+  }
+
+  /** Byte address in wasm memory (for kernels). */
+  get ptr(): number {
+    if (this._ptr < 0) throw new BackendError(`tensor ${formatShape(this.shape)}: used after free()`);
+    return this._ptr;
+  }
+
+  get freed(): boolean {
+    return this._ptr < 0;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Zero-copy view of the values; valid until the next allocation may grow memory. */
+  view(): Float32Array {
+    return this.backend.heap.f32(this.ptr, this.size);
+  }
+
+  /** A copy of the values as a plain Float32Array. */
+  toArray(): Float32Array {
+    return this.view().slice();
+  }
+
+  /** Overwrites the values; `data` must have exactly `size` elements. */
+  set(data: ArrayLike<number>): this {
+    if (data.length !== this.size) {
+      throw new ShapeError(`tensor ${formatShape(this.shape)}: set() got ${data.length} values, expected ${this.size}`);
+    }
+    this.view().set(data);
+    return this;
+  }
+
+  /** Returns the memory now. Further use throws a BackendError. Freeing twice is a no-op. */
+  free(): void {
+    if (this._ptr < 0) return;
+    registry.unregister(this);
+    this.backend.heap.free(this._ptr);
+    this._ptr = -1;
+  }
+}

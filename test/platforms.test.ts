@@ -1,0 +1,74 @@
+// The built package (dist/) imported as-is by Deno and by Chromium, running the smoke kernel.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { CHROMIUM, haveChromium, launchChromium } from "./helpers/chromium.js";
+import { serve } from "./helpers/static-server.js";
+
+interface SmokeResult {
+  info: { build: string; runtime: string; wasmBytes: number; features: Record<string, unknown>; memory: { inUseBytes: number } };
+  a: number[];
+  b: number[];
+  out: number[];
+  shapeError: string | null;
+}
+
+function checkSmoke(r: SmokeResult): void {
+  expect(r.out).toHaveLength(37);
+  r.out.forEach((v, i) => expect(v).toBe(Math.fround(Math.fround(r.a[i]!) + Math.fround(r.b[i]!))));
+  expect(r.shapeError).toBe("ShapeError: tensor: shape [2, 2] holds 4 values, but 3 were given");
+  expect(r.info.memory.inUseBytes).toBeGreaterThan(0);
+}
+
+const DENO = "node_modules/deno/deno";
+
+describe("Deno", () => {
+  it("imports the package with no permissions and runs the smoke kernel on the relaxed build", () => {
+    expect(existsSync(DENO), "deno@2 from the npm registry is a devDependency: run npm install").toBe(true);
+    const r = spawnSync(DENO, ["run", "--no-prompt", "test/platforms/deno-main.js"], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout) as SmokeResult;
+    checkSmoke(result);
+    expect(result.info.runtime).toMatch(/^deno 2\./);
+    expect(result.info.build).toBe("relaxed"); // Deno 2 has relaxed SIMD on by default
+  });
+});
+
+if (!haveChromium) {
+  const bar = "!".repeat(78);
+  console.warn(
+    `\n${bar}\n!! Chromium not found at ${CHROMIUM}: the BROWSER tests are SKIPPED.\n` +
+      `!! Install it with: apt-get install -y --no-install-recommends chromium\n${bar}\n`,
+  );
+}
+
+describe.skipIf(!haveChromium)("Chromium", () => {
+  it("imports dist/ from a localhost page and runs the smoke kernel", async () => {
+    const server = await serve(process.cwd());
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(`${server.url}/test/platforms/browser.html`);
+      await page.waitForFunction(() => (window as unknown as { __fovea?: unknown }).__fovea !== undefined, null, {
+        timeout: 30_000,
+      });
+      const result = (await page.evaluate(() => (window as unknown as { __fovea: unknown }).__fovea)) as SmokeResult & {
+        error?: string;
+      };
+      expect(result.error).toBeUndefined();
+      expect(errors).toEqual([]);
+      checkSmoke(result);
+      expect(result.info.build).toBe("relaxed");
+      expect(result.info.runtime).toMatch(/Chrome\//);
+      // a page served without COOP/COEP is not cross-origin isolated: threads must be reported off
+      expect(result.info.features.crossOriginIsolated).toBe(false);
+      expect(result.info.features.threads).toBe(false);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});

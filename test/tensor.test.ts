@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { BackendError, ShapeError, Tensor, loadBackend } from "../src/index.js";
+
+const backend = await loadBackend("simd");
+
+describe("Tensor", () => {
+  it("copies in from flat arrays with a shape, nested arrays, and typed arrays", () => {
+    const a = Tensor.from([1, 2, 3, 4, 5, 6], [2, 3], backend);
+    expect(a.shape).toEqual([2, 3]);
+    expect(a.size).toBe(6);
+    expect(a.dtype).toBe("float32");
+    expect(Array.from(a.toArray())).toEqual([1, 2, 3, 4, 5, 6]);
+    const b = Tensor.from([[[1], [2]], [[3], [4]]], undefined, backend);
+    expect(b.shape).toEqual([2, 2, 1]);
+    expect(Array.from(b.toArray())).toEqual([1, 2, 3, 4]);
+    const c = Tensor.from(new Float32Array([0.5, -1]), undefined, backend);
+    expect(c.shape).toEqual([2]);
+    expect(c.ptr % 16).toBe(0);
+  });
+
+  it("toArray is a copy; view is live", () => {
+    const a = Tensor.from([1, 2, 3], [3], backend);
+    const copy = a.toArray();
+    copy[0] = 100;
+    expect(a.view()[0]).toBe(1);
+    a.view()[1] = 9;
+    expect(a.toArray()[1]).toBe(9);
+  });
+
+  it("a count that does not fit the shape is a ShapeError naming both", () => {
+    expect(() => Tensor.from([1, 2, 3, 4, 5], [2, 3], backend)).toThrow(ShapeError);
+    expect(() => Tensor.from([1, 2, 3, 4, 5], [2, 3], backend)).toThrow(
+      "tensor: shape [2, 3] holds 6 values, but 5 were given",
+    );
+    expect(() => Tensor.zeros([2, -1], backend)).toThrow("tensor: dimension 1 of shape [2, -1] is -1");
+    expect(() => Tensor.zeros([2.5], backend)).toThrow(ShapeError);
+    expect(() => Tensor.from([[1, 2], [3]], undefined, backend)).toThrow(/ragged nested array: \[1\] has 1 elements, expected 2/);
+    expect(() => Tensor.from([[1, 2]], [2, 1], backend)).toThrow(/nested data has shape \[1, 2\], but shape \[2, 1\]/);
+    const t = Tensor.zeros([3], backend);
+    expect(() => t.set([1, 2])).toThrow("tensor [3]: set() got 2 values, expected 3");
+  });
+
+  it("a failed construction allocates nothing", () => {
+    const before = backend.heap.stats().inUseBytes;
+    expect(() => Tensor.from([1, 2, 3], [2, 2], backend)).toThrow(ShapeError);
+    expect(backend.heap.stats().inUseBytes).toBe(before);
+  });
+
+  it("free returns the memory; use after free is a BackendError", () => {
+    const before = backend.heap.stats().inUseBytes;
+    const t = Tensor.zeros([10, 10], backend);
+    expect(backend.heap.stats().inUseBytes).toBe(before + 400);
+    t.free();
+    expect(backend.heap.stats().inUseBytes).toBe(before);
+    expect(t.freed).toBe(true);
+    expect(() => t.toArray()).toThrow(BackendError);
+    t.free(); // twice is a no-op
+  });
+
+  it("values survive memory growth (views are re-made)", () => {
+    const t = Tensor.from([1, 2, 3], [3], backend);
+    const big = Tensor.zeros([64 * 1024 * 1024 / 4], backend); // 64 MiB forces memory.grow
+    expect(Array.from(t.toArray())).toEqual([1, 2, 3]);
+    big.free();
+  });
+});
