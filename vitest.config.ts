@@ -9,6 +9,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     pool: "forks",
     execArgv,
+    reporters: ["default", "./test/helpers/summary-reporter.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
