@@ -1,7 +1,26 @@
 // The one entry of build/fovea.*.wasm: re-exports every kernel.
 // Kernels compute; the TypeScript layer decides (see DESIGN.md).
 
-export { f32_add_fwd } from "./eltwise/binary";
+export {
+  f32_gemm, f32_gemm_packed_b, f32_gemm_pack_b, f32_gemm_scratch_bytes, f32_gemm_packed_b_floats,
+} from "./gemm/gemm";
+export {
+  f32_conv2d_fwd, f32_conv2d_bwd_data, f32_conv2d_bwd_filter, f32_conv2d_scratch_bytes,
+  f32_conv2d_pack_weights, f32_conv2d_packed_floats,
+} from "./conv/conv";
+export {
+  f32_depthwise_conv2d_fwd, f32_depthwise_conv2d_bwd_data, f32_depthwise_conv2d_bwd_filter,
+} from "./conv/depthwise";
+export {
+  f32_maxpool2d_fwd, f32_maxpool2d_bwd, f32_maxpool2d_bwd_recompute, f32_avgpool2d_fwd, f32_avgpool2d_bwd,
+  f32_global_avgpool_fwd, f32_global_avgpool_bwd, f32_global_maxpool_fwd, f32_global_maxpool_bwd,
+} from "./pool/pool";
+export { f32_add_fwd, f32_bias_add_fwd, f32_bias_bwd, f32_axpby } from "./eltwise/binary";
+export {
+  f32_relu_fwd, f32_relu_bwd, f32_relu6_fwd, f32_relu6_bwd, f32_leaky_relu_fwd, f32_leaky_relu_bwd,
+  f32_elu_fwd, f32_elu_bwd, f32_sigmoid_fwd, f32_sigmoid_bwd, f32_tanh_fwd, f32_tanh_bwd,
+} from "./eltwise/activation";
+export { f32_softmax_fwd, f32_softmax_bwd, f32_log_softmax_fwd, f32_log_softmax_bwd } from "./eltwise/softmax";
 
 /** First byte above the module's static data: the TS host owns the heap from here. */
 export function heap_base(): usize {

@@ -6,3 +6,5 @@ export type { HeapStats } from "./runtime/memory.js";
 export { Tensor, shapeSize, formatShape } from "./tensor.js";
 export type { Shape, TensorData, NestedArray } from "./tensor.js";
 export { FoveaError, ShapeError, ConfigError, FormatError, BackendError } from "./errors.js";
+export * as ops from "./ops/index.js";
+export type { Padding, Rounding } from "./ops/window.js";

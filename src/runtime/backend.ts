@@ -50,6 +50,9 @@ export interface BackendInfo {
 
 /** One instantiated fovea module with its own memory and heap. */
 export class Backend {
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+
   constructor(
     readonly build: BuildName,
     readonly chosenBy: BackendInfo["chosenBy"],
@@ -58,6 +61,26 @@ export class Backend {
     readonly heap: Heap,
     readonly wasmBytes: number,
   ) {}
+
+  /**
+   * A scratch block of at least `bytes` bytes, shared by every kernel call of this backend (one
+   * call at a time): kept and reused, reallocated only when a larger one is asked for.
+   */
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchBytes > 0) this.heap.free(this.scratchPtr);
+      this.scratchPtr = this.heap.alloc(bytes);
+      this.scratchBytes = bytes;
+    }
+    return this.scratchPtr;
+  }
+
+  /** Writes an i32 geometry block (kernel parameters) into fresh memory; free it with heap.free. */
+  geometry(fields: readonly number[]): number {
+    const p = this.heap.alloc(fields.length * 4);
+    this.heap.i32(p, fields.length).set(fields);
+    return p;
+  }
 
   info(): BackendInfo {
     return {

@@ -1,0 +1,52 @@
+// Vector transcendental functions (Cephes single-precision algorithms, f32x4).
+
+// @ts-ignore: decorator
+@inline function poly(x: v128, c: f32, acc: v128): v128 {
+  return f32x4.add(f32x4.mul(acc, x), f32x4.splat(c));
+}
+
+/**
+ * exp(x) lane-wise, relative error < 2e-7 on [-87, 88]; inputs are clamped to
+ * [-87.33, 88.72], so exp(-inf) gives ~1e-38 (not 0) and exp(+inf) gives FLT_MAX-range values.
+ * NaN lanes give NaN.
+ */
+// @ts-ignore: decorator
+@inline export function expv(x: v128): v128 {
+  const isnan = f32x4.ne(x, x);
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.72283));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = poly(r, 1.3981999507e-3, p);
+  p = poly(r, 8.3334519073e-3, p);
+  p = poly(r, 4.1665795894e-2, p);
+  p = poly(r, 1.6666665459e-1, p);
+  p = poly(r, 5.0000001201e-1, p);
+  const r2 = f32x4.mul(r, r);
+  const e = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1));
+  // 2^n in two steps so n = 128 (x near 88.7) does not overflow the exponent field
+  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const half = i32x4.shr_s(ni, 1);
+  const s1 = i32x4.shl(i32x4.add(half, i32x4.splat(127)), 23);
+  const s2 = i32x4.shl(i32x4.add(i32x4.sub(ni, half), i32x4.splat(127)), 23);
+  const out = f32x4.mul(f32x4.mul(e, s1), s2);
+  return v128.bitselect(x, out, isnan);
+}
+
+/** tanh(x) lane-wise: a polynomial for |x| < 0.625 (good relative accuracy near 0), else 1 − 2/(e^{2|x|}+1). */
+// @ts-ignore: decorator
+@inline export function tanhv(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = poly(z, 2.06390887954e-2, p);
+  p = poly(z, -5.37397155531e-2, p);
+  p = poly(z, 1.33314422036e-1, p);
+  p = poly(z, -3.33332819422e-1, p);
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const e = expv(f32x4.add(ax, ax));
+  let big = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  big = v128.or(big, v128.and(x, f32x4.splat(-0.0))); // copy the sign of x
+  return v128.bitselect(small, big, f32x4.lt(ax, f32x4.splat(0.625)));
+}

@@ -1,0 +1,154 @@
+// Depthwise conv2d (groups == C), NHWC, weights HWIO [KH, KW, 1, C·M] (multiplier M: output
+// channel c·M + m reads input channel c) — the layout TF calls [KH, KW, C, M]. Direct kernels,
+// SIMD across channels for M = 1; a scalar loop for M > 1. Geometry block: CONV_* (G = C).
+
+import { f4 } from "../common/simd";
+import { madd } from "../common/simd";
+import {
+  geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
+  CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, ACT_RELU, ACT_RELU6,
+} from "../common/geometry";
+import { zero } from "../eltwise/binary";
+
+// @ts-ignore: decorator
+@inline function activate(v: v128, act: i32): v128 {
+  if (act == ACT_RELU) return f32x4.max(v, f32x4.splat(0));
+  if (act == ACT_RELU6) return f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(6));
+  return v;
+}
+
+/**
+ * y[n,oh,ow,c·M+m] = act(bias[c·M+m] + Σ_{kh,kw} x[n,ih,iw,c] · w[kh,kw,0,c·M+m]).
+ * bias may be 0; act 0 none, 1 ReLU, 2 ReLU6. y must not overlap x.
+ */
+export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usize, act: i32, y: usize): void {
+  const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
+  const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
+  const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
+  const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const yo = y + f4(((n * OH + oh) * OW + ow) * OC);
+        let c = 0;
+        if (M == 1) {
+          for (; c + 8 <= C; c += 8) {
+            let a0 = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
+            let a1 = bias != 0 ? v128.load(bias + f4(c + 4)) : f32x4.splat(0);
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * SH - PT + kh * DH;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * SW - PL + kw * DW;
+                if (iw < 0 || iw >= W) continue;
+                const xp = x + f4(((n * H + ih) * W + iw) * C + c), wp = w + f4((kh * KW + kw) * C + c);
+                a0 = madd(v128.load(xp), v128.load(wp), a0);
+                a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
+              }
+            }
+            v128.store(yo + f4(c), activate(a0, act));
+            v128.store(yo + f4(c + 4), activate(a1, act));
+          }
+          for (; c + 4 <= C; c += 4) {
+            let a0 = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * SH - PT + kh * DH;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * SW - PL + kw * DW;
+                if (iw < 0 || iw >= W) continue;
+                a0 = madd(v128.load(x + f4(((n * H + ih) * W + iw) * C + c)), v128.load(w + f4((kh * KW + kw) * C + c)), a0);
+              }
+            }
+            v128.store(yo + f4(c), activate(a0, act));
+          }
+        }
+        // remaining channels (and every channel when M > 1)
+        for (let o = c * M; o < OC; o++) {
+          const ci = o / M;
+          let a: f32 = bias != 0 ? load<f32>(bias + f4(o)) : 0;
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = oh * SH - PT + kh * DH;
+            if (ih < 0 || ih >= H) continue;
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = ow * SW - PL + kw * DW;
+              if (iw < 0 || iw >= W) continue;
+              a += load<f32>(x + f4(((n * H + ih) * W + iw) * C + ci)) * load<f32>(w + f4((kh * KW + kw) * OC + o));
+            }
+          }
+          store<f32>(yo + f4(o), f32x4.extract_lane(activate(f32x4.splat(a), act), 0));
+        }
+      }
+    }
+  }
+}
+
+/** dx[n,ih,iw,c] = Σ over taps reading (ih, iw) and m of dy[n,oh,ow,c·M+m] · w[kh,kw,0,c·M+m]. Overwrites dx. */
+export function f32_depthwise_conv2d_bwd_data(g: usize, dy: usize, w: usize, dx: usize): void {
+  const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
+  const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
+  const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
+  const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
+  zero(dx, N * H * W * C);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const go = dy + f4(((n * OH + oh) * OW + ow) * OC);
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const xp = dx + f4(((n * H + ih) * W + iw) * C), wp = w + f4((kh * KW + kw) * OC);
+            let c = 0;
+            if (M == 1) {
+              for (; c + 4 <= C; c += 4) {
+                v128.store(xp + f4(c), madd(v128.load(go + f4(c)), v128.load(wp + f4(c)), v128.load(xp + f4(c))));
+              }
+            }
+            for (let o = c * M; o < OC; o++) {
+              const p = xp + f4(o / M);
+              store<f32>(p, load<f32>(p) + load<f32>(go + f4(o)) * load<f32>(wp + f4(o)));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dw[kh,kw,0,o] = Σ_{n,oh,ow} x[n,ih,iw,o/M] · dy[n,oh,ow,o] over in-bounds taps. Overwrites dw. */
+export function f32_depthwise_conv2d_bwd_filter(g: usize, x: usize, dy: usize, dw: usize): void {
+  const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
+  const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
+  const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
+  const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
+  zero(dw, KH * KW * OC);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const go = dy + f4(((n * OH + oh) * OW + ow) * OC);
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const xp = x + f4(((n * H + ih) * W + iw) * C), wp = dw + f4((kh * KW + kw) * OC);
+            let c = 0;
+            if (M == 1) {
+              for (; c + 4 <= C; c += 4) {
+                v128.store(wp + f4(c), madd(v128.load(go + f4(c)), v128.load(xp + f4(c)), v128.load(wp + f4(c))));
+              }
+            }
+            for (let o = c * M; o < OC; o++) {
+              const p = wp + f4(o);
+              store<f32>(p, load<f32>(p) + load<f32>(go + f4(o)) * load<f32>(xp + f4(o / M)));
+            }
+          }
+        }
+      }
+    }
+  }
+}

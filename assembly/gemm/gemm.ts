@@ -1,0 +1,298 @@
+// Packed, register-blocked SGEMM: C = alpha·op(A)·op(B) + beta·C, then bias and activation.
+//
+// BLIS loop order: column blocks of NC, depth blocks of KC (B block packed into NR-wide panels),
+// row blocks of MC (A block packed into MR-tall panels), then an MR×NR micro-kernel holding its
+// 4×8 tile in eight f32x4 accumulators. Edge tiles go through a temporary tile.
+// All matrices are row-major; lda/ldb/ldc are row strides in elements.
+
+import { madd, f4 } from "../common/simd";
+import { ACT_RELU, ACT_RELU6 } from "../common/geometry";
+
+export const MR: i32 = 4;
+export const NR: i32 = 8;
+export const KC: i32 = 256;
+export const MC: i32 = 128;
+export const NC: i32 = 2048;
+
+/** Bytes of scratch f32_gemm needs (A block, B block, one edge tile), whatever the sizes. */
+export function f32_gemm_scratch_bytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+/** Floats of a pre-packed op(B) of K×N: ceil(N/8) panels of K×8. */
+export function f32_gemm_packed_b_floats(K: i32, N: i32): i32 {
+  return ((N + NR - 1) / NR) * NR * K;
+}
+
+// ---- packing --------------------------------------------------------------------------------
+
+/**
+ * Packs rows [0, mc) × depth [0, kc) of a matrix whose element (i, k) is at
+ * src + 4·(i·rs + k·cs) into MR-tall panels: panel p, depth k, row r at dst[(p·kc + k)·MR + r].
+ * Rows past mc are zero.
+ */
+function packA(src: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void {
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const rows = min(MR, mc - i0);
+    const panel = dst + f4(i0 * kc);
+    if (rows == MR && cs == 1) {
+      // row-major A: 4 rows, 4 depths at a time, transposed in registers
+      const r0 = src + f4(i0 * rs), r1 = r0 + f4(rs), r2 = r1 + f4(rs), r3 = r2 + f4(rs);
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const a = v128.load(r0 + f4(k)), b = v128.load(r1 + f4(k));
+        const c = v128.load(r2 + f4(k)), d = v128.load(r3 + f4(k));
+        const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
+        const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
+        const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+        const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+        const o = panel + f4(k * MR);
+        v128.store(o, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
+        v128.store(o, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7), 16);
+        v128.store(o, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), 32);
+        v128.store(o, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7), 48);
+      }
+      for (; k < kc; k++) {
+        const o = panel + f4(k * MR);
+        store<f32>(o, load<f32>(r0 + f4(k)));
+        store<f32>(o, load<f32>(r1 + f4(k)), 4);
+        store<f32>(o, load<f32>(r2 + f4(k)), 8);
+        store<f32>(o, load<f32>(r3 + f4(k)), 12);
+      }
+    } else if (rows == MR && rs == 1) {
+      // transposed A: the 4 rows of one depth are contiguous
+      for (let k = 0; k < kc; k++) {
+        v128.store(panel + f4(k * MR), v128.load(src + f4(k * cs + i0)));
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const o = panel + f4(k * MR);
+        let r = 0;
+        for (; r < rows; r++) store<f32>(o + f4(r), load<f32>(src + f4((i0 + r) * rs + k * cs)));
+        for (; r < MR; r++) store<f32>(o + f4(r), 0);
+      }
+    }
+  }
+}
+
+/**
+ * Packs depth [0, kc) × columns [0, nc) of a matrix whose element (k, j) is at
+ * src + 4·(k·rs + j·cs) into NR-wide panels: panel q, depth k, column c at
+ * dst[(q·pstride + k)·NR + c]. Columns past nc are zero.
+ */
+export function packB(src: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize, pstride: i32): void {
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const cols = min(NR, nc - j0);
+    const panel = dst + f4((j0 / NR) * pstride * NR);
+    if (cols == NR && cs == 1) {
+      for (let k = 0; k < kc; k++) {
+        const s = src + f4(k * rs + j0);
+        const o = panel + f4(k * NR);
+        v128.store(o, v128.load(s));
+        v128.store(o, v128.load(s, 16), 16);
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const o = panel + f4(k * NR);
+        let c = 0;
+        for (; c < cols; c++) store<f32>(o + f4(c), load<f32>(src + f4(k * rs + (j0 + c) * cs)));
+        for (; c < NR; c++) store<f32>(o + f4(c), 0);
+      }
+    }
+  }
+}
+
+/**
+ * Packs all of op(B) (K×N) once, for reuse by f32_gemm_packed_b: ceil(N/8) panels of K×8,
+ * zero-padded. transB = 1: B is stored N×K (op(B) = Bᵀ). `packed` holds
+ * f32_gemm_packed_b_floats(K, N) floats.
+ */
+export function f32_gemm_pack_b(transB: i32, K: i32, N: i32, B: usize, ldb: i32, packed: usize): void {
+  const rs = transB ? 1 : ldb, cs = transB ? ldb : 1;
+  packB(B, rs, cs, K, N, packed, K);
+}
+
+// ---- micro-kernel ---------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function epilogue(v: v128, c: usize, first: bool, last: bool, valpha: v128, beta: f32, bias: v128, act: i32): void {
+  let r = f32x4.mul(v, valpha);
+  if (!first) r = f32x4.add(r, v128.load(c));
+  else if (beta != 0) r = madd(v128.load(c), f32x4.splat(beta), r);
+  if (last) {
+    r = f32x4.add(r, bias);
+    if (act == ACT_RELU) r = f32x4.max(r, f32x4.splat(0));
+    else if (act == ACT_RELU6) r = f32x4.min(f32x4.max(r, f32x4.splat(0)), f32x4.splat(6));
+  }
+  v128.store(c, r);
+}
+
+// @ts-ignore: decorator
+@inline function scalarEpilogue(v: f32, c: usize, first: bool, last: bool, alpha: f32, beta: f32, bias: f32, act: i32): void {
+  let r = v * alpha;
+  if (!first) r += load<f32>(c);
+  else if (beta != 0) r += beta * load<f32>(c);
+  if (last) {
+    r += bias;
+    if (act == ACT_RELU) r = max(r, 0);
+    else if (act == ACT_RELU6) r = min(max(r, 0), 6);
+  }
+  store<f32>(c, r);
+}
+
+/**
+ * One MR×NR tile: acc = Σ_k pa[k]·pb[k] over kc, then C tile (mr×nr valid) gets the epilogue.
+ * first: this is the first depth block (apply beta); last: the final one (add bias, activation).
+ */
+function micro(
+  kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32,
+  alpha: f32, beta: f32, first: bool, last: bool, bias: usize, act: i32, tmp: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const a = v128.load(pa);
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let s = v128.shuffle<f32>(a, a, 0, 0, 0, 0);
+    c00 = madd(s, b0, c00);
+    c01 = madd(s, b1, c01);
+    s = v128.shuffle<f32>(a, a, 1, 1, 1, 1);
+    c10 = madd(s, b0, c10);
+    c11 = madd(s, b1, c11);
+    s = v128.shuffle<f32>(a, a, 2, 2, 2, 2);
+    c20 = madd(s, b0, c20);
+    c21 = madd(s, b1, c21);
+    s = v128.shuffle<f32>(a, a, 3, 3, 3, 3);
+    c30 = madd(s, b0, c30);
+    c31 = madd(s, b1, c31);
+    pa += 16;
+    pb += 32;
+  }
+  if (mr == MR && nr == NR) {
+    const va = f32x4.splat(alpha);
+    let bs0 = f32x4.splat(0), bs1 = f32x4.splat(0);
+    if (last && bias != 0) {
+      bs0 = v128.load(bias);
+      bs1 = v128.load(bias, 16);
+    }
+    const ld = f4(ldc);
+    epilogue(c00, c, first, last, va, beta, bs0, act);
+    epilogue(c01, c + 16, first, last, va, beta, bs1, act);
+    epilogue(c10, c + ld, first, last, va, beta, bs0, act);
+    epilogue(c11, c + ld + 16, first, last, va, beta, bs1, act);
+    epilogue(c20, c + 2 * ld, first, last, va, beta, bs0, act);
+    epilogue(c21, c + 2 * ld + 16, first, last, va, beta, bs1, act);
+    epilogue(c30, c + 3 * ld, first, last, va, beta, bs0, act);
+    epilogue(c31, c + 3 * ld + 16, first, last, va, beta, bs1, act);
+    return;
+  }
+  v128.store(tmp, c00);
+  v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32);
+  v128.store(tmp, c11, 48);
+  v128.store(tmp, c20, 64);
+  v128.store(tmp, c21, 80);
+  v128.store(tmp, c30, 96);
+  v128.store(tmp, c31, 112);
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < nr; j++) {
+      const b: f32 = last && bias != 0 ? load<f32>(bias + f4(j)) : 0;
+      scalarEpilogue(load<f32>(tmp + f4(r * NR + j)), c + f4(r * ldc + j), first, last, alpha, beta, b, act);
+    }
+  }
+}
+
+// ---- driver ---------------------------------------------------------------------------------
+
+/** K = 0: C = beta·C, then bias and activation. */
+function emptyDepth(M: i32, N: i32, beta: f32, C: usize, ldc: i32, bias: usize, act: i32): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      const p = C + f4(i * ldc + j);
+      scalarEpilogue(0, p, true, true, 0, beta, bias != 0 ? load<f32>(bias + f4(j)) : 0, act);
+    }
+  }
+}
+
+/**
+ * The general driver, used by conv too. op(A)(i, k) is at A + 4·(i·ars + k·acs); op(B)(k, j) at
+ * B + 4·(k·brs + j·bcs), or, when `packed` != 0, in a whole pre-packed op(B) (f32_gemm_pack_b).
+ */
+export function gemmCore(
+  M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, ars: i32, acs: i32,
+  B: usize, brs: i32, bcs: i32, packed: usize,
+  beta: f32, C: usize, ldc: i32, bias: usize, act: i32, scratch: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    emptyDepth(M, N, beta, C, ldc, bias, act);
+    return;
+  }
+  const bufA = scratch;
+  const bufB = bufA + f4(MC * KC);
+  const tmp = bufB + f4(KC * NC);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const first = pc == 0, last = pc + kc == K;
+      // where panel q (relative to jc) of this depth block starts, and the panel stride
+      let pbBase: usize, pstride: i32;
+      if (packed != 0) {
+        pbBase = packed + f4(((jc / NR) * K + pc) * NR);
+        pstride = K;
+      } else {
+        packB(B + f4(pc * brs + jc * bcs), brs, bcs, kc, nc, bufB, kc);
+        pbBase = bufB;
+        pstride = kc;
+      }
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(A + f4(ic * ars + pc * acs), ars, acs, mc, kc, bufA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const pb = pbBase + f4((jr / NR) * pstride * NR);
+          const bj = bias != 0 ? bias + f4(jc + jr) : 0;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            micro(kc, bufA + f4(ir * kc), pb, C + f4((ic + ir) * ldc + jc + jr), ldc, mr, nr,
+              alpha, beta, first, last, bj, act, tmp);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C[M×N] = alpha·op(A)·op(B) + beta·C, then C += bias (per column, if bias != 0) and the
+ * activation `act` (0 none, 1 ReLU, 2 ReLU6).
+ * op(A) is M×K: A stored M×K (transA = 0) or K×M (transA = 1), row stride lda.
+ * op(B) is K×N: B stored K×N (transB = 0) or N×K (transB = 1), row stride ldb.
+ * beta = 0 never reads C (NaNs in C do not propagate). Gradient: d op(A) = dC·op(B)ᵀ,
+ * d op(B) = op(A)ᵀ·dC — the same kernel with other transposes.
+ * scratch: f32_gemm_scratch_bytes() bytes, 16-byte aligned. C must not overlap A, B or scratch.
+ */
+export function f32_gemm(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32,
+  bias: usize, act: i32, scratch: usize,
+): void {
+  gemmCore(M, N, K, alpha,
+    A, transA ? 1 : lda, transA ? lda : 1,
+    B, transB ? 1 : ldb, transB ? ldb : 1, 0,
+    beta, C, ldc, bias, act, scratch);
+}
+
+/** f32_gemm with op(B) pre-packed by f32_gemm_pack_b (same K, N). */
+export function f32_gemm_packed_b(
+  transA: i32, M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32,
+  packed: usize, beta: f32, C: usize, ldc: i32, bias: usize, act: i32, scratch: usize,
+): void {
+  gemmCore(M, N, K, alpha, A, transA ? 1 : lda, transA ? lda : 1, 0, 0, 0, packed,
+    beta, C, ldc, bias, act, scratch);
+}

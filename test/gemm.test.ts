@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, ShapeError, Tensor, ops } from "../src/index.js";
+import { backendFor } from "./helpers/backends.js";
+import { expectClose, randomArray } from "./helpers/check.js";
+import { Mem } from "./helpers/mem.js";
+import { refGemm, type RefGemm } from "./ref/gemm.js";
+
+// Tile sizes of assembly/gemm/gemm.ts: MR = 4, NR = 8, KC = 256, MC = 128, NC = 2048.
+const BUILDS = ["simd", "relaxed"] as const;
+const ACT = { none: 0, relu: 1, relu6: 2 } as const;
+// float32 sums of K products of values in [-1, 1]: error grows with K
+const tol = (K: number) => ({ rtol: 1e-5, atol: 1e-6 * (K + 4) });
+
+async function run(build: (typeof BUILDS)[number], p: RefGemm, opts: { bias?: boolean; cNaN?: boolean; packed?: boolean; pad?: number } = {}) {
+  const be = await backendFor(build);
+  const mem = new Mem(be);
+  const pad = opts.pad ?? 0; // extra columns in every leading dimension
+  const [ar, ac] = p.transA ? [p.K, p.M] : [p.M, p.K];
+  const [br, bc] = p.transB ? [p.N, p.K] : [p.K, p.N];
+  const lda = ac + pad, ldb = bc + pad, ldc = p.N + pad;
+  const a = randomArray(ar * ac, p.M * 31 + p.K), b = randomArray(br * bc, p.N * 17 + p.K + 5);
+  const c0 = opts.cNaN ? new Float32Array(p.M * p.N).fill(NaN) : randomArray(p.M * p.N, 99);
+  const bias = opts.bias ? randomArray(p.N, 7) : null;
+  const strided = (src: Float32Array, rows: number, cols: number, ld: number) => {
+    const out = new Float32Array(Math.max(rows * ld, 1));
+    for (let r = 0; r < rows; r++) out.set(src.subarray(r * cols, (r + 1) * cols), r * ld);
+    return out;
+  };
+  const A = mem.f32(strided(a, ar, ac, lda)), B = mem.f32(strided(b, br, bc, ldb)), C = mem.f32(strided(c0, p.M, p.N, ldc));
+  const BIAS = bias ? mem.f32(bias) : 0;
+  const scratch = mem.f32(be.kernels.f32_gemm_scratch_bytes() / 4);
+  if (opts.packed) {
+    const P = mem.f32(be.kernels.f32_gemm_packed_b_floats(p.K, p.N));
+    be.kernels.f32_gemm_pack_b(p.transB ? 1 : 0, p.K, p.N, B, ldb, P);
+    be.kernels.f32_gemm_packed_b(p.transA ? 1 : 0, p.M, p.N, p.K, p.alpha, A, lda, P, p.beta, C, ldc, BIAS, ACT[p.act], scratch);
+  } else {
+    be.kernels.f32_gemm(p.transA ? 1 : 0, p.transB ? 1 : 0, p.M, p.N, p.K, p.alpha, A, lda, B, ldb, p.beta, C, ldc, BIAS, ACT[p.act], scratch);
+  }
+  const full = mem.read(C, Math.max(p.M * ldc, 1));
+  mem.freeAll();
+  const got = new Float32Array(p.M * p.N);
+  for (let r = 0; r < p.M; r++) got.set(full.subarray(r * ldc, r * ldc + p.N), r * p.N);
+  // the padding columns of C must be untouched
+  for (let r = 0; r < p.M; r++) for (let j = p.N; j < ldc; j++) expect(full[r * ldc + j]).toBe(0);
+  return { got, want: refGemm(p, a, b, c0, bias) };
+}
+
+describe.each(BUILDS)("f32_gemm on the %s build", (build) => {
+  const Ms = [1, 3, 4, 5, 9, 129, 257];
+  const Ns = [1, 7, 8, 9, 17];
+  const Ks = [1, 255, 256, 257, 513];
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      it(`edge-size sweep, transA=${transA} transB=${transB}`, async () => {
+        for (const M of Ms) for (const N of Ns) for (const K of Ks) {
+          const p: RefGemm = { M, N, K, transA, transB, alpha: 1, beta: 0, act: "none" };
+          const { got, want } = await run(build, p);
+          const t = tol(K);
+          expectClose(got, want, t.rtol, t.atol, `${build} ${M}x${N}x${K} tA=${transA} tB=${transB}`);
+        }
+      });
+    }
+  }
+
+  it("crosses the NC = 2048 column block and the MC = 128 row block", async () => {
+    for (const [M, N, K] of [[5, 2047, 3], [5, 2048, 3], [3, 2049, 7], [2, 4097, 2], [127, 9, 5], [128, 9, 5], [129, 9, 5], [257, 9, 5]] as const) {
+      const { got, want } = await run(build, { M, N, K, transA: false, transB: false, alpha: 1, beta: 0, act: "none" });
+      expectClose(got, want, 1e-5, 1e-5, `${M}x${N}x${K}`);
+    }
+  });
+
+  it("alpha, beta, bias, ReLU and ReLU6 epilogues, with K spanning two depth blocks", async () => {
+    for (const act of ["none", "relu", "relu6"] as const) {
+      for (const [alpha, beta] of [[1, 0], [0.5, 1], [-2, 0.25], [3, -1]] as const) {
+        const p: RefGemm = { M: 13, N: 19, K: 300, transA: false, transB: true, alpha, beta, act };
+        const { got, want } = await run(build, p, { bias: true });
+        expectClose(got, want, 1e-5, 2e-3, `act=${act} alpha=${alpha} beta=${beta}`);
+      }
+    }
+  });
+
+  it("beta = 0 never reads C: NaN in C does not leak into the result", async () => {
+    const { got, want } = await run(build, { M: 9, N: 11, K: 260, transA: false, transB: false, alpha: 1, beta: 0, act: "none" }, { cNaN: true });
+    expect(got.some(Number.isNaN)).toBe(false);
+    expectClose(got, want, 1e-5, 2e-3);
+  });
+
+  it("leading dimensions larger than the rows (sub-matrices) are honoured", async () => {
+    for (const [transA, transB] of [[false, false], [true, true], [false, true], [true, false]] as const) {
+      const { got, want } = await run(build, { M: 10, N: 13, K: 21, transA, transB, alpha: 1, beta: 0.5, act: "none" }, { pad: 3 });
+      expectClose(got, want, 1e-5, 1e-4, `pad tA=${transA} tB=${transB}`);
+    }
+  });
+
+  it("a pre-packed B gives the same result as packing on the fly", async () => {
+    for (const [M, N, K, transB] of [[1, 1024, 1024, false], [7, 33, 300, true], [64, 500, 800, false]] as const) {
+      const p: RefGemm = { M, N, K, transA: false, transB, alpha: 1, beta: 0, act: "relu" };
+      const packed = await run(build, p, { packed: true, bias: true });
+      const plain = await run(build, p, { bias: true });
+      expect(Array.from(packed.got)).toEqual(Array.from(plain.got));
+      expectClose(packed.got, packed.want, 1e-5, tol(K).atol);
+    }
+  });
+
+  it("K = 0 gives C = beta·C + bias", async () => {
+    const { got, want } = await run(build, { M: 3, N: 5, K: 0, transA: false, transB: false, alpha: 1, beta: 0.5, act: "none" }, { bias: true });
+    expectClose(got, want, 1e-6, 1e-6);
+  });
+});
+
+describe("ops.gemm", async () => {
+  const be = await backendFor("simd");
+  it("multiplies tensors and fuses bias + ReLU", () => {
+    const a = Tensor.from([[1, 2], [3, 4], [5, 6]], undefined, be);
+    const b = Tensor.from([[1, -1, 0], [0, 1, -2]], undefined, be);
+    const bias = Tensor.from([0, 0, 1], [3], be);
+    const c = ops.gemm(a, b, { bias, activation: "relu" });
+    expect(c.shape).toEqual([3, 3]);
+    expect(Array.from(c.toArray())).toEqual([1, 1, 0, 3, 1, 0, 5, 1, 0]);
+    const packed = ops.PackedMatrix.pack(b);
+    expect(Array.from(packed.multiply(a, { bias, activation: "relu" }).toArray())).toEqual([1, 1, 0, 3, 1, 0, 5, 1, 0]);
+  });
+
+  it("inner sizes that differ are a ShapeError with both shapes", () => {
+    const a = Tensor.zeros([3, 4], be), b = Tensor.zeros([5, 2], be);
+    expect(() => ops.gemm(a, b, { name: "fc1" })).toThrow(ShapeError);
+    expect(() => ops.gemm(a, b, { name: "fc1" })).toThrow(/gemm "fc1": op\(A\) is 3x4 but op\(B\) is 5x2 .*inner sizes 4 and 5 differ/);
+    expect(() => ops.gemm(a, Tensor.zeros([4, 2], be), { bias: Tensor.zeros([3], be) })).toThrow("bias must have shape [2]");
+    // @ts-expect-error: unknown option
+    expect(() => ops.gemm(a, b, { tranA: true })).toThrow(ConfigError);
+    expect(() => ops.gemm(a, Tensor.zeros([4, 2], be), { beta: 1 })).toThrow(/beta = 1 needs a C tensor/);
+  });
+});
