@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, ShapeError, Tensor, ops } from "../src/index.js";
+import type { ActivationName } from "../src/ops/eltwise.js";
+import { backendFor } from "./helpers/backends.js";
+import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
+import { refAct, refSoftmax } from "./ref/eltwise.js";
+
+const BUILDS = ["simd", "relaxed"] as const;
+const ACTS: [ActivationName, number | undefined][] = [
+  ["relu", undefined], ["relu6", undefined], ["leakyRelu", 0.1], ["elu", 1], ["elu", 0.5], ["sigmoid", undefined], ["tanh", undefined],
+];
+const SIZES = [0, 1, 3, 4, 5, 7, 8, 9, 1001]; // SIMD body (4 lanes) and scalar tail
+
+describe.each(BUILDS)("activations on the %s build", (build) => {
+  it.each(ACTS)("%s (alpha %s): forward and backward at edge sizes", async (name, alpha) => {
+    const be = await backendFor(build);
+    for (const n of SIZES) {
+      const xs = randomArray(n, n + 1, 8); // [-8, 8]
+      if (n > 5) xs.set([0, 1e-5, -1e-5, 6, 88], 0);
+      const x = Tensor.from(xs, [n], be);
+      const y = ops.activation(name, x, alpha);
+      const a = alpha ?? (name === "leakyRelu" ? 0.01 : 0);
+      const want = Array.from(xs, (v) => refAct[name]!(v, a));
+      expectClose(y.toArray(), want, 2e-6, 1e-7, `${name} fwd n=${n}`);
+      // backward from y against the analytic derivative at x
+      const dys = randomArray(n, 77);
+      const dx = ops.activationBackward(name, y, Tensor.from(dys, [n], be), alpha).toArray();
+      const h = 1e-6;
+      const wantDx = Array.from(xs, (v, i) => (v === 0 ? NaN : dys[i]! * (refAct[name]!(v + h, a) - refAct[name]!(v - h, a)) / (2 * h)));
+      // x = 0 is a kink for the ReLU family: skip it; elsewhere y carries the derivative
+      const keep = (i: number) => xs[i] !== 0 && !(name === "relu6" && xs[i] === 6);
+      expectClose(Array.from(dx).filter((_, i) => keep(i)), wantDx.filter((_, i) => keep(i)), 2e-4, 1e-5, `${name} bwd n=${n}`);
+    }
+  });
+
+  it("sigmoid and tanh saturate cleanly and keep relative accuracy near 0", async () => {
+    const be = await backendFor(build);
+    const xs = [-200, -90, -30, -1e-3, -1e-6, 0, 1e-6, 1e-3, 30, 90, 200];
+    const s = ops.activation("sigmoid", Tensor.from(xs, [xs.length], be)).toArray();
+    const t = ops.activation("tanh", Tensor.from(xs, [xs.length], be)).toArray();
+    expect(s.every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect(t.every((v) => v >= -1 && v <= 1)).toBe(true);
+    expect(s[0]).toBeLessThan(1e-30);
+    expect(s[10]).toBe(1);
+    expect(t[0]).toBe(-1);
+    expect(t[10]).toBe(1);
+    expectClose([t[4]!, t[6]!, t[3]!], [-1e-6, 1e-6, Math.tanh(-1e-3)], 1e-6, 0, "tanh near 0");
+  });
+
+  it("softmax and log-softmax rows: forward, backward, stability", async () => {
+    const be = await backendFor(build);
+    for (const [rows, cols] of [[1, 1], [3, 4], [2, 5], [7, 10], [2, 1003]] as const) {
+      const xs = randomArray(rows * cols, cols, 20);
+      const x = Tensor.from(xs, [rows, cols], be);
+      for (const log of [false, true]) {
+        const y = log ? ops.logSoftmax(x) : ops.softmax(x);
+        expectClose(y.toArray(), refSoftmax(xs, rows, cols, log), 1e-5, 1e-6, `${log ? "log" : ""}softmax ${rows}x${cols}`);
+        const R = randomArray(rows * cols, 3);
+        const dx = (log ? ops.logSoftmaxBackward(y, Tensor.from(R, y.shape, be)) : ops.softmaxBackward(y, Tensor.from(R, y.shape, be))).toArray();
+        const num = numericGrad((xx) => dot(refSoftmax(xx, rows, cols, log), R), xs, 1e-5);
+        expectClose(dx, num, 1e-3, 1e-5, `${log ? "log" : ""}softmax bwd ${rows}x${cols}`);
+      }
+    }
+    // huge logits do not overflow
+    const big = Tensor.from([1000, 999, -1000, 1000], [1, 4], be);
+    expectClose(ops.softmax(big).toArray(), refSoftmax([1000, 999, -1000, 1000], 1, 4, false), 1e-6, 1e-7, "big");
+    expectClose(ops.logSoftmax(big).toArray(), refSoftmax([1000, 999, -1000, 1000], 1, 4, true), 1e-6, 1e-4, "big log");
+  });
+
+  it("add, bias add and the bias gradient", async () => {
+    const be = await backendFor(build);
+    for (const [rows, cols] of [[1, 1], [3, 5], [6, 8], [5, 13]] as const) {
+      const xs = randomArray(rows * cols, 1), bs = randomArray(cols, 2), zs = randomArray(rows * cols, 3);
+      const x = Tensor.from(xs, [rows, cols], be);
+      expectClose(ops.add(x, Tensor.from(zs, [rows, cols], be)).toArray(), xs.map((v, i) => v + zs[i]!), 1e-7, 0);
+      expectClose(ops.biasAdd(x, Tensor.from(bs, [cols], be)).toArray(), xs.map((v, i) => v + bs[i % cols]!), 1e-7, 0);
+      const db = new Float64Array(cols);
+      xs.forEach((v, i) => (db[i % cols]! += v));
+      expectClose(ops.biasAddBackward(x).toArray(), db, 1e-6, 1e-6);
+    }
+  });
+});
+
+describe("elementwise errors", async () => {
+  const be = await backendFor("simd");
+  it("typed errors for bad shapes and options", () => {
+    const a = Tensor.zeros([2, 3], be);
+    expect(() => ops.add(a, Tensor.zeros([3, 2], be))).toThrow(ShapeError);
+    expect(() => ops.add(a, Tensor.zeros([3, 2], be))).toThrow("add: shapes [2, 3] and [3, 2] differ");
+    expect(() => ops.biasAdd(a, Tensor.zeros([2], be))).toThrow("biasAdd: bias must have shape [3] for input [2, 3], got [2]");
+    // @ts-expect-error: not an activation
+    expect(() => ops.activation("swish", a)).toThrow(ConfigError);
+    expect(() => ops.activation("relu", a, 0.2)).toThrow(/takes no alpha/);
+    expect(() => ops.activation("leakyRelu", a, -0.2)).toThrow(/alpha must be finite and >= 0/);
+  });
+});

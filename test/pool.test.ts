@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, ShapeError, Tensor, ops } from "../src/index.js";
+import type { Pool2dOptions, PoolGeometry } from "../src/ops/pool.js";
+import { backendFor } from "./helpers/backends.js";
+import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
+import { refAvgPool, refAvgPoolBwd, refMaxPool, refMaxPoolBwd, type RefPool } from "./ref/pool.js";
+
+const BUILDS = ["simd", "relaxed"] as const;
+
+function refParams(g: PoolGeometry): RefPool {
+  return {
+    N: g.N, H: g.H, W: g.W, C: g.C, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW,
+    PT: g.padTop, PB: g.padBottom, PL: g.padLeft, PR: g.padRight, countIncludePad: g.countIncludePad,
+  };
+}
+
+const CASES: { x: [number, number, number, number]; opts: Pool2dOptions }[] = [
+  { x: [1, 4, 4, 1], opts: { kernel: 2 } },
+  { x: [2, 7, 7, 3], opts: { kernel: 2, rounding: "ceil" } },
+  { x: [1, 7, 7, 5], opts: { kernel: 2, padding: "same" } },
+  { x: [2, 9, 8, 9], opts: { kernel: 3, strides: 2, padding: 1, rounding: "floor" } },
+  { x: [1, 8, 9, 4], opts: { kernel: 3, strides: 2, padding: 1, rounding: "ceil", countIncludePad: true } },
+  { x: [1, 10, 10, 7], opts: { kernel: [3, 2], strides: [1, 2], padding: [1, 0, 0, 1], countIncludePad: true, rounding: "floor" } },
+  { x: [2, 6, 6, 16], opts: { kernel: 3, strides: 1, padding: 1 } }, // overlapping windows
+  { x: [1, 5, 5, 1], opts: { kernel: 5 } },
+];
+const names = CASES.map((c) => [`x=${c.x.join("x")} ${JSON.stringify(c.opts)}`, c] as const);
+
+describe.each(BUILDS)("pooling on the %s build", (build) => {
+  it.each(names)("max and average, forward and backward: %s", async (_n, c) => {
+    const be = await backendFor(build);
+    const xs = randomArray(c.x.reduce((a, b) => a * b), 3);
+    const x = Tensor.from(xs, c.x, be);
+    const g = ops.pool2dGeometry("maxPool2d", c.x, c.opts);
+    const p = refParams(g);
+    const mp = ops.maxPool2d(x, c.opts);
+    const ref = refMaxPool(p, xs);
+    expect(mp.y.shape).toEqual(g.outShape);
+    expect(Array.from(mp.y.toArray())).toEqual(Array.from(ref.y, Math.fround));
+    expect(Array.from(mp.argmax)).toEqual(Array.from(ref.argmax));
+    const dys = randomArray(mp.y.size, 4);
+    const dy = Tensor.from(dys, mp.y.shape, be);
+    const want = refMaxPoolBwd(p, xs, dys);
+    expectClose(ops.maxPool2dBackward(x, dy, c.opts, mp).toArray(), want, 1e-6, 1e-6, "max bwd (argmax)");
+    expectClose(ops.maxPool2dBackward(x, dy, c.opts).toArray(), want, 1e-6, 1e-6, "max bwd (recompute)");
+
+    const y = ops.avgPool2d(x, c.opts);
+    expectClose(y.toArray(), refAvgPool(p, xs), 1e-6, 1e-6, "avg fwd");
+    expectClose(ops.avgPool2dBackward(x.shape, dy, c.opts).toArray(), refAvgPoolBwd(p, dys), 1e-6, 1e-6, "avg bwd");
+    mp.free();
+  });
+
+  it("max ties go to the first maximum in scan order", async () => {
+    const be = await backendFor(build);
+    // 2x2 windows of equal values over 5 channels (SIMD lanes and the scalar tail)
+    const x = Tensor.from(new Float32Array(1 * 2 * 2 * 5).fill(1), [1, 2, 2, 5], be);
+    const mp = ops.maxPool2d(x, { kernel: 2 });
+    expect(Array.from(mp.argmax)).toEqual([0, 1, 2, 3, 4]);
+    const dx = ops.maxPool2dBackward(x, Tensor.from([1, 2, 3, 4, 5], [1, 1, 1, 5], be), { kernel: 2 });
+    expect(Array.from(dx.toArray())).toEqual([1, 2, 3, 4, 5, ...new Array(15).fill(0)]);
+  });
+
+  it("global average and global max pooling, forward and backward", async () => {
+    const be = await backendFor(build);
+    for (const shape of [[2, 3, 5, 9], [1, 7, 7, 4], [3, 1, 1, 1]] as [number, number, number, number][]) {
+      const [N, H, W, C] = shape;
+      const xs = randomArray(N * H * W * C, 9);
+      const x = Tensor.from(xs, shape, be);
+      const avg = new Float64Array(N * C), mx = new Float64Array(N * C).fill(-Infinity), arg = new Int32Array(N * C);
+      for (let n = 0; n < N; n++) for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) {
+        const i = (n * H * W + p) * C + c;
+        avg[n * C + c]! += xs[i]! / (H * W);
+        if (xs[i]! > mx[n * C + c]!) { mx[n * C + c] = xs[i]!; arg[n * C + c] = i; }
+      }
+      expectClose(ops.globalAvgPool(x).toArray(), avg, 1e-6, 1e-6, "gap");
+      const gm = ops.globalMaxPool(x);
+      expect(Array.from(gm.y.toArray())).toEqual(Array.from(mx, Math.fround));
+      expect(Array.from(gm.argmax)).toEqual(Array.from(arg));
+      const dys = randomArray(N * C, 2);
+      const dy = Tensor.from(dys, [N, C], be);
+      const dAvg = new Float64Array(N * H * W * C), dMax = new Float64Array(N * H * W * C);
+      for (let i = 0; i < dAvg.length; i++) dAvg[i] = dys[Math.floor(i / (H * W * C)) * C + (i % C)]! / (H * W);
+      arg.forEach((t, j) => (dMax[t] = dys[j]!));
+      expectClose(ops.globalAvgPoolBackward(shape, dy).toArray(), dAvg, 1e-6, 1e-7, "gap bwd");
+      expectClose(ops.globalMaxPoolBackward(shape, dy, gm).toArray(), dMax, 0, 0, "gmp bwd");
+    }
+  });
+});
+
+describe("pooling gradients against central differences", () => {
+  it.each(names.slice(1, 6))("average pooling: %s", async (_n, c) => {
+    const be = await backendFor("simd");
+    const g = ops.pool2dGeometry("avgPool2d", c.x, c.opts);
+    const p = refParams(g);
+    const xs = randomArray(c.x.reduce((a, b) => a * b), 5);
+    const R = randomArray(g.N * g.OH * g.OW * g.C, 6);
+    const got = ops.avgPool2dBackward(c.x, Tensor.from(R, g.outShape, be), c.opts).toArray();
+    expectClose(got, numericGrad((xx) => dot(refAvgPool(p, xx), R), xs), 0, 1e-6, "avg");
+  });
+
+  it.each(names.slice(1, 6))("max pooling (distinct values, away from ties): %s", async (_n, c) => {
+    const be = await backendFor("simd");
+    const g = ops.pool2dGeometry("maxPool2d", c.x, c.opts);
+    const p = refParams(g);
+    const n = c.x.reduce((a, b) => a * b);
+    // a permutation of well-separated values: the max of a window is unique and stable under ±h
+    const xs = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % n) / n);
+    const R = randomArray(g.N * g.OH * g.OW * g.C, 6);
+    const x = Tensor.from(xs, c.x, be);
+    const got = ops.maxPool2dBackward(x, Tensor.from(R, g.outShape, be), c.opts).toArray();
+    expectClose(got, numericGrad((xx) => dot(refMaxPool(p, xx).y, R), xs, 1e-5), 0, 1e-6, "max");
+  });
+});
+
+describe("pooling shape inference and errors", () => {
+  it("ceil mode keeps the partial window; exact mode refuses it", () => {
+    expect(ops.pool2dGeometry("maxPool2d", [1, 7, 7, 1], { kernel: 2, rounding: "ceil" }).outShape).toEqual([1, 4, 4, 1]);
+    expect(ops.pool2dGeometry("maxPool2d", [1, 7, 7, 1], { kernel: 2, rounding: "floor" }).outShape).toEqual([1, 3, 3, 1]);
+    expect(() => ops.pool2dGeometry("maxPool2d", [1, 7, 7, 1], { kernel: 2, name: "p1" })).toThrow(
+      'maxPool2d "p1": a 2x2 kernel with stride 2 does not fit a 7x7 input ((7-2)/2+1 = 3.50 is not whole)',
+    );
+    // PyTorch's rule: the last window must start inside the input or the leading padding
+    expect(ops.pool2dGeometry("maxPool2d", [1, 5, 5, 1], { kernel: 2, strides: 2, padding: 1, rounding: "ceil" }).OH).toBe(3);
+    expect(ops.pool2dGeometry("maxPool2d", [1, 112, 112, 1], { kernel: 3, strides: 2, padding: 1, rounding: "floor" }).OH).toBe(56);
+  });
+
+  it("bad options are typed errors", () => {
+    expect(() => ops.pool2dGeometry("maxPool2d", [1, 8, 8, 1], { kernel: 2, padding: 2 })).toThrow(ShapeError);
+    // @ts-expect-error: unknown option
+    expect(() => ops.pool2dGeometry("maxPool2d", [1, 8, 8, 1], { kernel: 2, ceil: true })).toThrow(ConfigError);
+    // @ts-expect-error: kernel is required
+    expect(() => ops.pool2dGeometry("avgPool2d", [1, 8, 8, 1], {})).toThrow(/kernel is required/);
+    expect(() => ops.pool2dGeometry("avgPool2d", [8, 8, 1], { kernel: 2 })).toThrow(/rank 4/);
+  });
+});
