@@ -93,12 +93,14 @@ describe.each(BUILDS)("f32_gemm on the %s build", (build) => {
   });
 
   it("a pre-packed B gives the same result as packing on the fly", async () => {
-    for (const [M, N, K, transB] of [[1, 1024, 1024, false], [7, 33, 300, true], [64, 500, 800, false]] as const) {
+    for (const [M, N, K, transB] of [[1, 1024, 1024, false], [2, 37, 301, false], [3, 41, 7, true], [7, 33, 300, true], [64, 500, 800, false]] as const) {
       const p: RefGemm = { M, N, K, transA: false, transB, alpha: 1, beta: 0, act: "relu" };
       const packed = await run(build, p, { packed: true, bias: true });
       const plain = await run(build, p, { bias: true });
-      expect(Array.from(packed.got)).toEqual(Array.from(plain.got));
+      // same summation order from 4 rows up; fewer rows take the matrix-vector paths
+      if (M >= 4) expect(Array.from(packed.got)).toEqual(Array.from(plain.got));
       expectClose(packed.got, packed.want, 1e-5, tol(K).atol);
+      expectClose(plain.got, plain.want, 1e-5, tol(K).atol);
     }
   });
 

@@ -51,62 +51,77 @@ export function f32_conv2d_pack_weights(g: usize, w: usize, packed: usize): void
   for (let gi = 0; gi < G; gi++) packB(w + f4(gi * OCg), OC, 1, Kg, OCg, packed + f4(gi * per), Kg);
 }
 
-/** Writes im2col rows [r0, r0 + rows) of group gi into col (row stride Kg). */
-function im2col(g: usize, x: usize, gi: i32, r0: i32, rows: i32, col: usize): void {
+/** dst[0..n) = src[0..n): v128 moves for short runs (memory.copy is a runtime call in V8), bulk copy for long ones. */
+// @ts-ignore: decorator
+@inline function copyF32(dst: usize, src: usize, n: i32): void {
+  if (n >= 64) {
+    memory.copy(dst, src, <usize>f4(n));
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + f4(i), v128.load(src + f4(i)));
+  for (; i < n; i++) store<f32>(dst + f4(i), load<f32>(src + f4(i)));
+}
+
+/** Visits every (row r, kh, kw-run) of im2col rows [r0, r0 + rows) of group gi: calls
+ *  `run(colPtr, xOffsetFloats, count)` for in-bounds runs and `pad(colPtr, count)` for padding.
+ *  With one group and no horizontal dilation, the KW taps of one kernel row are one contiguous
+ *  run of KW·C input floats, so interior pixels cost one copy per kernel row. */
+// @ts-ignore: decorator
+@inline function walkColumns(g: usize, gi: i32, r0: i32, rows: i32, col: usize, scatter: bool, x: usize): void {
   const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), Cg = C / geo(g, CONV_G);
   const Kg = KH * KW * Cg;
-  const cbytes = <u32>f4(Cg);
-  for (let r = 0; r < rows; r++) {
-    const p = r0 + r;
-    const ow = p % OW, t = p / OW, oh = t % OH, n = t / OH;
-    let dst = col + f4(r * Kg);
+  const contiguous = Cg == C && DW == 1;
+  // output pixel (n, oh, ow) of row r0, then stepped along without divisions
+  let ow = r0 % OW, oh = (r0 / OW) % OH, n = r0 / (OW * OH);
+  for (let r = 0; r < rows; r++, ow++) {
+    if (ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        n++;
+      }
+    }
+    const iw0 = ow * SW - PL;
+    const whole = contiguous && iw0 >= 0 && iw0 + KW <= W;
+    let cp = col + f4(r * Kg);
     for (let kh = 0; kh < KH; kh++) {
       const ih = oh * SH - PT + kh * DH;
       if (ih < 0 || ih >= H) {
-        memory.fill(dst, 0, cbytes * <u32>KW);
-        dst += f4(KW * Cg);
+        if (!scatter) memory.fill(cp, 0, <usize>f4(KW * Cg));
+        cp += f4(KW * Cg);
         continue;
       }
       const rowBase = x + f4(((n * H + ih) * W) * C + gi * Cg);
+      if (whole) {
+        if (scatter) addTo(rowBase + f4(iw0 * C), cp, KW * C);
+        else copyF32(cp, rowBase + f4(iw0 * C), KW * C);
+        cp += f4(KW * C);
+        continue;
+      }
       for (let kw = 0; kw < KW; kw++) {
-        const iw = ow * SW - PL + kw * DW;
-        if (iw < 0 || iw >= W) memory.fill(dst, 0, cbytes);
-        else if (Cg == 1) store<f32>(dst, load<f32>(rowBase + f4(iw * C)));
-        else memory.copy(dst, rowBase + f4(iw * C), cbytes);
-        dst += f4(Cg);
+        const iw = iw0 + kw * DW;
+        if (iw < 0 || iw >= W) {
+          if (!scatter) memory.fill(cp, 0, <usize>f4(Cg));
+        } else if (scatter) addTo(rowBase + f4(iw * C), cp, Cg);
+        else copyF32(cp, rowBase + f4(iw * C), Cg);
+        cp += f4(Cg);
       }
     }
   }
 }
 
+/** Writes im2col rows [r0, r0 + rows) of group gi into col (row stride Kg). */
+function im2col(g: usize, x: usize, gi: i32, r0: i32, rows: i32, col: usize): void {
+  walkColumns(g, gi, r0, rows, col, false, x);
+}
+
 /** Adds im2col-shaped gradient rows [r0, r0 + rows) of group gi back into dx (col2im). */
 function col2im(g: usize, dcol: usize, gi: i32, r0: i32, rows: i32, dx: usize): void {
-  const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
-  const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
-  const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
-  const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), Cg = C / geo(g, CONV_G);
-  const Kg = KH * KW * Cg;
-  for (let r = 0; r < rows; r++) {
-    const p = r0 + r;
-    const ow = p % OW, t = p / OW, oh = t % OH, n = t / OH;
-    let src = dcol + f4(r * Kg);
-    for (let kh = 0; kh < KH; kh++) {
-      const ih = oh * SH - PT + kh * DH;
-      if (ih < 0 || ih >= H) {
-        src += f4(KW * Cg);
-        continue;
-      }
-      const rowBase = dx + f4(((n * H + ih) * W) * C + gi * Cg);
-      for (let kw = 0; kw < KW; kw++) {
-        const iw = ow * SW - PL + kw * DW;
-        if (iw >= 0 && iw < W) addTo(rowBase + f4(iw * C), src, Cg);
-        src += f4(Cg);
-      }
-    }
-  }
+  walkColumns(g, gi, r0, rows, dcol, true, dx);
 }
 
 /**

@@ -13,6 +13,8 @@ export const NR: i32 = 8;
 export const KC: i32 = 256;
 export const MC: i32 = 128;
 export const NC: i32 = 2048;
+/** Columns of one accumulator strip of the few-rows path (16 KiB, stays in L1). */
+const GEMV_STRIP: i32 = 4096;
 
 /** Bytes of scratch f32_gemm needs (A block, B block, one edge tile), whatever the sizes. */
 export function f32_gemm_scratch_bytes(): i32 {
@@ -189,6 +191,28 @@ function micro(
     epilogue(c31, c + 3 * ld + 16, first, last, va, beta, bs1, act);
     return;
   }
+  if (nr >= 4) {
+    // full first vector of each row, the rest lane by lane
+    const va = f32x4.splat(alpha);
+    const bs0 = last && bias != 0 ? v128.load(bias) : f32x4.splat(0);
+    const ld = f4(ldc);
+    if (mr > 0) epilogue(c00, c, first, last, va, beta, bs0, act);
+    if (mr > 1) epilogue(c10, c + ld, first, last, va, beta, bs0, act);
+    if (mr > 2) epilogue(c20, c + 2 * ld, first, last, va, beta, bs0, act);
+    if (mr > 3) epilogue(c30, c + 3 * ld, first, last, va, beta, bs0, act);
+    if (nr == 4) return;
+    v128.store(tmp, c01);
+    v128.store(tmp, c11, 16);
+    v128.store(tmp, c21, 32);
+    v128.store(tmp, c31, 48);
+    for (let r = 0; r < mr; r++) {
+      for (let j = 4; j < nr; j++) {
+        const b: f32 = last && bias != 0 ? load<f32>(bias + f4(j)) : 0;
+        scalarEpilogue(load<f32>(tmp + f4(r * 4 + j - 4)), c + f4(r * ldc + j), first, last, alpha, beta, b, act);
+      }
+    }
+    return;
+  }
   v128.store(tmp, c00);
   v128.store(tmp, c01, 16);
   v128.store(tmp, c10, 32);
@@ -203,6 +227,110 @@ function micro(
       scalarEpilogue(load<f32>(tmp + f4(r * NR + j)), c + f4(r * ldc + j), first, last, alpha, beta, b, act);
     }
   }
+}
+
+// ---- few rows: matrix-vector products without packing ---------------------------------------
+
+/**
+ * One row of C (M < MR): c[0..N) = epilogue(alpha · Σ_k a(k) · op(B)(k, ·)). a(k) is at
+ * a + 4·k·acs. B is read in place (row-major, row stride brs) or from pre-packed panels; with
+ * so few rows, packing would cost as much as the product.
+ */
+function gemvRow(
+  N: i32, K: i32, alpha: f32, a: usize, acs: i32, B: usize, brs: i32, packed: usize,
+  beta: f32, c: usize, bias: usize, act: i32, acc: usize,
+): void {
+  const va = f32x4.splat(alpha);
+  let j = 0;
+  if (packed == 0) {
+    // Stream B row by row (contiguous), four rows at a time, into an L1-resident accumulator
+    // strip in scratch; then the epilogue moves the strip into C.
+    for (let j0 = 0; j0 < N; j0 += GEMV_STRIP) {
+      const nb = min(GEMV_STRIP, N - j0);
+      memory.fill(acc, 0, <usize>f4(nb));
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const x0 = v128.load32_splat(a + f4(k * acs)), x1 = v128.load32_splat(a + f4((k + 1) * acs));
+        const x2 = v128.load32_splat(a + f4((k + 2) * acs)), x3 = v128.load32_splat(a + f4((k + 3) * acs));
+        const b0 = B + f4(k * brs + j0), b1 = b0 + f4(brs), b2 = b1 + f4(brs), b3 = b2 + f4(brs);
+        let j = 0;
+        for (; j + 4 <= nb; j += 4) {
+          let v = v128.load(acc + f4(j));
+          v = madd(x0, v128.load(b0 + f4(j)), v);
+          v = madd(x1, v128.load(b1 + f4(j)), v);
+          v = madd(x2, v128.load(b2 + f4(j)), v);
+          v = madd(x3, v128.load(b3 + f4(j)), v);
+          v128.store(acc + f4(j), v);
+        }
+        for (; j < nb; j++) {
+          store<f32>(acc + f4(j), load<f32>(acc + f4(j)) + f32x4.extract_lane(x0, 0) * load<f32>(b0 + f4(j)) +
+            f32x4.extract_lane(x1, 0) * load<f32>(b1 + f4(j)) + f32x4.extract_lane(x2, 0) * load<f32>(b2 + f4(j)) +
+            f32x4.extract_lane(x3, 0) * load<f32>(b3 + f4(j)));
+        }
+      }
+      for (; k < K; k++) {
+        const x0 = v128.load32_splat(a + f4(k * acs));
+        const b0 = B + f4(k * brs + j0);
+        let j = 0;
+        for (; j + 4 <= nb; j += 4) v128.store(acc + f4(j), madd(x0, v128.load(b0 + f4(j)), v128.load(acc + f4(j))));
+        for (; j < nb; j++) store<f32>(acc + f4(j), load<f32>(acc + f4(j)) + f32x4.extract_lane(x0, 0) * load<f32>(b0 + f4(j)));
+      }
+      const cj = c + f4(j0), bj = bias != 0 ? bias + f4(j0) : 0;
+      let j = 0;
+      for (; j + 4 <= nb; j += 4) {
+        epilogue(v128.load(acc + f4(j)), cj + f4(j), true, true, va, beta, bj != 0 ? v128.load(bj + f4(j)) : f32x4.splat(0), act);
+      }
+      for (; j < nb; j++) {
+        scalarEpilogue(load<f32>(acc + f4(j)), cj + f4(j), true, true, alpha, beta, bj != 0 ? load<f32>(bj + f4(j)) : 0, act);
+      }
+    }
+    return;
+  }
+  // pre-packed panels of 8 columns: 4 depth steps in flight per half-panel
+  for (; j < N; j += NR) {
+    const nr = min(NR, N - j);
+    let pb = packed + f4((j / NR) * K * NR);
+    let s0 = f32x4.splat(0), s1 = s0, t0 = s0, t1 = s0, u0 = s0, u1 = s0, w0 = s0, w1 = s0;
+    let k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const x0 = v128.load32_splat(a + f4(k * acs)), x1 = v128.load32_splat(a + f4((k + 1) * acs));
+      const x2 = v128.load32_splat(a + f4((k + 2) * acs)), x3 = v128.load32_splat(a + f4((k + 3) * acs));
+      s0 = madd(x0, v128.load(pb), s0);
+      s1 = madd(x0, v128.load(pb, 16), s1);
+      t0 = madd(x1, v128.load(pb, 32), t0);
+      t1 = madd(x1, v128.load(pb, 48), t1);
+      u0 = madd(x2, v128.load(pb, 64), u0);
+      u1 = madd(x2, v128.load(pb, 80), u1);
+      w0 = madd(x3, v128.load(pb, 96), w0);
+      w1 = madd(x3, v128.load(pb, 112), w1);
+      pb += 128;
+    }
+    for (; k < K; k++) {
+      const x0 = v128.load32_splat(a + f4(k * acs));
+      s0 = madd(x0, v128.load(pb), s0);
+      s1 = madd(x0, v128.load(pb, 16), s1);
+      pb += 32;
+    }
+    s0 = f32x4.add(f32x4.add(s0, t0), f32x4.add(u0, w0));
+    s1 = f32x4.add(f32x4.add(s1, t1), f32x4.add(u1, w1));
+    if (nr == NR) {
+      epilogue(s0, c + f4(j), true, true, va, beta, bias != 0 ? v128.load(bias + f4(j)) : f32x4.splat(0), act);
+      epilogue(s1, c + f4(j + 4), true, true, va, beta, bias != 0 ? v128.load(bias + f4(j + 4)) : f32x4.splat(0), act);
+    } else {
+      for (let q = 0; q < nr; q++) {
+        const lane = laneOf(q < 4 ? s0 : s1, q & 3);
+        scalarEpilogue(lane, c + f4(j + q), true, true, alpha, beta, bias != 0 ? load<f32>(bias + f4(j + q)) : 0, act);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function laneOf(v: v128, i: i32): f32 {
+  if (i == 0) return f32x4.extract_lane(v, 0);
+  if (i == 1) return f32x4.extract_lane(v, 1);
+  if (i == 2) return f32x4.extract_lane(v, 2);
+  return f32x4.extract_lane(v, 3);
 }
 
 // ---- driver ---------------------------------------------------------------------------------
@@ -230,6 +358,12 @@ export function gemmCore(
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     emptyDepth(M, N, beta, C, ldc, bias, act);
+    return;
+  }
+  if (M < MR && (packed != 0 || bcs == 1)) {
+    for (let i = 0; i < M; i++) {
+      gemvRow(N, K, alpha, A + f4(i * ars), acs, B, brs, packed, beta, C + f4(i * ldc), bias, act, scratch);
+    }
     return;
   }
   const bufA = scratch;

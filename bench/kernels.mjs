@@ -1,0 +1,160 @@
+// `npm run bench -- kernels`: gemm and conv layers, fovea against tfjs-backend-wasm (XNNPACK)
+// and onnxruntime-web (wasm) on the same shapes, plus fovea's own conv backward passes.
+import * as fovea from "../dist/index.js";
+import { convBlock } from "../dist/ops/conv.js";
+import { measure, record } from "./lib/harness.mjs";
+import { loadOrtWeb, loadTfjsWasm, ortConvModel, ortMatMulModel } from "./lib/peers.mjs";
+
+// [M, N, K]: square sizes, a matrix-vector product (dense layer at batch 1), and LeNet's
+// 800 → 500 dense layer at batch 64.
+const GEMMS = [[64, 64, 64], [128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [1, 1024, 1024], [64, 500, 800]];
+const GEMMS_QUICK = [[256, 256, 256], [1, 1024, 1024], [64, 500, 800]];
+
+// The issue's conv layers: (a) LeNet C1, (b) 5x5 "same", (c) ResNet 3x3, (d) ResNet 1x1 expand, (e) MobileNet depthwise.
+const CONVS = [
+  { name: "(a) 28²×1→5×5×6 valid", H: 28, W: 28, C: 1, K: 5, OC: 6, padding: "valid", groups: 1 },
+  { name: "(b) 32²×16→5×5×20 same", H: 32, W: 32, C: 16, K: 5, OC: 20, padding: "same", groups: 1 },
+  { name: "(c) 56²×64→3×3×64 same", H: 56, W: 56, C: 64, K: 3, OC: 64, padding: "same", groups: 1 },
+  { name: "(d) 1×1 56²×64→256", H: 56, W: 56, C: 64, K: 1, OC: 256, padding: "valid", groups: 1 },
+  { name: "(e) dw 3×3 112²×32", H: 112, W: 112, C: 32, K: 3, OC: 32, padding: "same", groups: 32 },
+];
+
+function fill(view, seed) {
+  let s = seed >>> 0;
+  for (let i = 0; i < view.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    view[i] = s / 2 ** 32 - 0.5;
+  }
+  return view;
+}
+
+export async function runKernels({ quick, builds, threads, log }) {
+  const records = [];
+  const tfjs = await loadTfjsWasm();
+  const ortw = await loadOrtWeb(threads);
+  if (tfjs.error) log(`  ${tfjs.error}`);
+  if (ortw.error) log(`  ${ortw.error}`);
+  const backends = await Promise.all(builds.map((b) => fovea.loadBackend(b)));
+
+  // ---- gemm ---------------------------------------------------------------------------------
+  for (const [M, N, K] of quick ? GEMMS_QUICK : GEMMS) {
+    const kase = `gemm ${M}×${N}×${K}`;
+    const flops = 2 * M * N * K;
+    const a = fill(new Float32Array(M * K), 1), b = fill(new Float32Array(K * N), 2);
+    for (const be of backends) {
+      const k = be.kernels, h = be.heap;
+      const A = h.alloc(a.length * 4), B = h.alloc(b.length * 4), C = h.alloc(M * N * 4);
+      h.f32(A, a.length).set(a);
+      h.f32(B, b.length).set(b);
+      const scratch = be.scratch(k.f32_gemm_scratch_bytes());
+      const m = await measure(() => k.f32_gemm(0, 0, M, N, K, 1, A, K, B, N, 0, C, N, 0, 0, scratch), { quick });
+      records.push(record({ suite: "kernels", kase, engine: "fovea", build: be.build, threads: 1, median_ms: m.median_ms, flops }));
+      [A, B, C].forEach((p) => h.free(p));
+      log(`  ${kase} fovea-${be.build} ${m.median_ms.toFixed(3)} ms`);
+    }
+    if (!tfjs.error) {
+      const { tf } = tfjs;
+      const ta = tf.tensor2d(a, [M, K]), tb = tf.tensor2d(b, [K, N]);
+      const m = await measure(() => tf.matMul(ta, tb).dispose(), { quick });
+      records.push(record({ suite: "kernels", kase, engine: "tfjs-wasm", build: tf.getBackend(), threads: 1, median_ms: m.median_ms, flops }));
+      ta.dispose();
+      tb.dispose();
+    }
+    if (!ortw.error) {
+      const { ort, onnx } = ortw;
+      const sess = await ort.InferenceSession.create(ortMatMulModel(onnx, M, N, K), { executionProviders: ["wasm"] });
+      const feeds = { a: new ort.Tensor("float32", a, [M, K]), b: new ort.Tensor("float32", b, [K, N]) };
+      const m = await measure(() => sess.run(feeds), { quick, async: true });
+      records.push(record({ suite: "kernels", kase, engine: "ort-web", build: "wasm", threads, median_ms: m.median_ms, flops }));
+      await sess.release();
+    }
+  }
+
+  // ---- conv ---------------------------------------------------------------------------------
+  for (const batch of quick ? [1, 32] : [1, 32]) {
+    for (const cv of CONVS) {
+      if (quick && batch === 32 && !cv.name.startsWith("(c)") && !cv.name.startsWith("(e)")) continue;
+      const wShape = [cv.K, cv.K, cv.C / cv.groups, cv.OC];
+      const g = fovea.ops.conv2dGeometry([batch, cv.H, cv.W, cv.C], wShape, { padding: cv.padding, groups: cv.groups });
+      const flops = fovea.ops.conv2dFlops(g);
+      const x = fill(new Float32Array(batch * cv.H * cv.W * cv.C), 3);
+      const w = fill(new Float32Array(wShape.reduce((p, q) => p * q)), 4);
+      const outSize = g.outShape.reduce((p, q) => p * q);
+      for (const be of backends) {
+        const k = be.kernels, h = be.heap;
+        const X = h.alloc(x.length * 4), Wt = h.alloc(w.length * 4), Y = h.alloc(outSize * 4), DY = h.alloc(outSize * 4);
+        const DX = h.alloc(x.length * 4), DW = h.alloc(w.length * 4);
+        h.f32(X, x.length).set(x);
+        h.f32(Wt, w.length).set(w);
+        fill(h.f32(DY, outSize), 5);
+        const geo = be.geometry(convBlock(g));
+        let fwd, bwdData, bwdFilter, packed = 0;
+        if (g.depthwise) {
+          fwd = () => k.f32_depthwise_conv2d_fwd(geo, X, Wt, 0, 0, Y);
+          bwdData = () => k.f32_depthwise_conv2d_bwd_data(geo, DY, Wt, DX);
+          bwdFilter = () => k.f32_depthwise_conv2d_bwd_filter(geo, X, DY, DW);
+        } else {
+          const scratch = be.scratch(k.f32_conv2d_scratch_bytes(geo));
+          packed = h.alloc(k.f32_conv2d_packed_floats(geo) * 4);
+          k.f32_conv2d_pack_weights(geo, Wt, packed); // once, as a compiled model does
+          fwd = () => k.f32_conv2d_fwd(geo, X, Wt, packed, 0, 0, Y, scratch);
+          bwdData = () => k.f32_conv2d_bwd_data(geo, DY, Wt, DX, scratch);
+          bwdFilter = () => k.f32_conv2d_bwd_filter(geo, X, DY, DW, scratch);
+        }
+        for (const [pass, fn] of [["fwd", fwd], ["bwd-data", bwdData], ["bwd-filter", bwdFilter]]) {
+          if (quick && pass !== "fwd") continue;
+          const m = await measure(fn, { quick });
+          records.push(record({ suite: "kernels", kase: `conv ${cv.name} ${pass}`, engine: "fovea", build: be.build, threads: 1, batch, median_ms: m.median_ms, flops, images: batch }));
+          log(`  conv ${cv.name} ${pass} b${batch} fovea-${be.build} ${m.median_ms.toFixed(3)} ms`);
+        }
+        [X, Wt, Y, DY, DX, DW, geo].forEach((p) => h.free(p));
+        if (packed) h.free(packed);
+      }
+      if (!tfjs.error) {
+        const { tf } = tfjs;
+        const tx = tf.tensor4d(x, [batch, cv.H, cv.W, cv.C]);
+        const tw = cv.groups > 1 ? tf.tensor4d(w, [cv.K, cv.K, cv.C, 1]) : tf.tensor4d(w, wShape);
+        const pad = cv.padding;
+        const fn = cv.groups > 1 ? () => tf.depthwiseConv2d(tx, tw, 1, pad).dispose() : () => tf.conv2d(tx, tw, 1, pad).dispose();
+        const m = await measure(fn, { quick });
+        records.push(record({ suite: "kernels", kase: `conv ${cv.name} fwd`, engine: "tfjs-wasm", build: "wasm", threads: 1, batch, median_ms: m.median_ms, flops, images: batch }));
+        if (!quick) {
+          for (const pass of ["bwd-data", "bwd-filter"]) {
+            let note = null;
+            try {
+              const dy = tf.zeros(g.outShape);
+              if (pass === "bwd-filter") tf.conv2dBackpropFilter?.(tx, dy, tw.shape, 1, pad)?.dispose();
+              else tf.conv2dBackpropInput?.(tx.shape, dy, tw, 1, pad)?.dispose();
+              note = "not measured";
+              dy.dispose();
+            } catch (e) {
+              note = `throws: ${e.message.split("\n")[0]}`;
+            }
+            records.push(record({ suite: "kernels", kase: `conv ${cv.name} ${pass}`, engine: "tfjs-wasm", build: "wasm", batch, note }));
+          }
+        }
+        tx.dispose();
+        tw.dispose();
+      }
+      if (!ortw.error) {
+        const { ort, onnx } = ortw;
+        // ONNX wants NCHW input and OIHW weights: the same numbers, transposed once here
+        const wOIHW = new Float32Array(w.length);
+        const Cg = cv.C / cv.groups;
+        for (let kh = 0; kh < cv.K; kh++) for (let kw = 0; kw < cv.K; kw++) for (let ci = 0; ci < Cg; ci++) for (let o = 0; o < cv.OC; o++) {
+          wOIHW[((o * Cg + ci) * cv.K + kh) * cv.K + kw] = w[((kh * cv.K + kw) * Cg + ci) * cv.OC + o];
+        }
+        const bytes = ortConvModel(onnx, {
+          N: batch, C: cv.C, H: cv.H, W: cv.W, OC: cv.OC, KH: cv.K, KW: cv.K, stride: 1, group: cv.groups,
+          pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], OH: g.OH, OW: g.OW, weights: wOIHW,
+        });
+        const sess = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+        const feeds = { x: new ort.Tensor("float32", x, [batch, cv.C, cv.H, cv.W]) };
+        const m = await measure(() => sess.run(feeds), { quick, async: true });
+        records.push(record({ suite: "kernels", kase: `conv ${cv.name} fwd`, engine: "ort-web", build: "wasm", threads, batch, median_ms: m.median_ms, flops, images: batch }));
+        await sess.release();
+      }
+    }
+  }
+  return { records, peers: [tfjs.error ? null : "tfjs-wasm", ortw.error ? null : "ort-web"].filter(Boolean) };
+}

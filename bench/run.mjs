@@ -1,0 +1,77 @@
+// npm run bench -- [suite ...] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N]
+// Suites: kernels. Prints medians, GFLOP/s and speedups against the peers measured in the same
+// run, and writes the records ({ suite, case, engine, build, threads, batch, median_ms, gflops,
+// img_per_s }) to --json FILE (default bench/results.json).
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { printTable } from "./lib/harness.mjs";
+import { runKernels } from "./kernels.mjs";
+
+const SUITES = { kernels: runKernels };
+
+let args;
+try {
+  args = parseArgs({
+    allowPositionals: true,
+    options: {
+      quick: { type: "boolean", default: false },
+      json: { type: "string", default: "bench/results.json" },
+      build: { type: "string", default: "both" },
+      threads: { type: "string", default: "1" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+} catch (e) {
+  console.error(`bench: ${e.message}`);
+  process.exit(2);
+}
+const { values, positionals } = args;
+if (values.help) {
+  console.log("usage: npm run bench -- [kernels] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads 1]");
+  process.exit(0);
+}
+const suites = positionals.length ? positionals : Object.keys(SUITES);
+for (const s of suites) {
+  if (!(s in SUITES)) {
+    console.error(`bench: unknown suite "${s}" (suites: ${Object.keys(SUITES).join(", ")})`);
+    process.exit(2);
+  }
+}
+if (!["simd", "relaxed", "both"].includes(values.build)) {
+  console.error(`bench: --build must be simd, relaxed or both, got "${values.build}"`);
+  process.exit(2);
+}
+const threads = Number(values.threads);
+if (threads !== 1) {
+  console.error(`bench: --threads ${values.threads}: only 1 thread until the worker pool lands`);
+  process.exit(2);
+}
+
+// Node 20 runs the relaxed build only with a V8 flag: re-run this script with it.
+const relaxedOk = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]));
+if (values.build !== "simd" && !relaxedOk) {
+  if (process.env.FOVEA_BENCH_REEXEC) {
+    console.error("bench: this Node cannot run the relaxed build even with --experimental-wasm-relaxed-simd; use --build simd");
+    process.exit(2);
+  }
+  const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", ...process.argv.slice(1)], {
+    stdio: "inherit", env: { ...process.env, FOVEA_BENCH_REEXEC: "1" },
+  });
+  process.exit(r.status ?? 1);
+}
+
+const builds = values.build === "both" ? ["simd", "relaxed"] : [values.build];
+console.log(`fovea bench: ${suites.join(", ")}${values.quick ? " (quick)" : ""} — node ${process.versions.node}` +
+  `${process.execArgv.length ? ` ${process.execArgv.join(" ")}` : ""}, fovea builds ${builds.join(" + ")}, ${threads} thread`);
+const all = [];
+const t0 = performance.now();
+for (const s of suites) {
+  console.log(`\n[${s}]`);
+  const { records, peers } = await SUITES[s]({ quick: values.quick, builds, threads, log: (m) => console.log(m) });
+  console.log("");
+  printTable(records, peers);
+  all.push(...records);
+}
+writeFileSync(values.json, JSON.stringify(all, null, 1) + "\n");
+console.log(`\n${all.length} records written to ${values.json} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
