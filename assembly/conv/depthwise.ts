@@ -26,12 +26,59 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
+  const rowStep = f4(DH * W * C), colStep = f4(DW * C);
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * SH - PT;
+      const rowInside = ih0 >= 0 && ih0 + (KH - 1) * DH < H;
       for (let ow = 0; ow < OW; ow++) {
         const yo = y + f4(((n * OH + oh) * OW + ow) * OC);
+        const iw0 = ow * SW - PL;
         let c = 0;
-        if (M == 1) {
+        if (M == 1 && rowInside && iw0 >= 0 && iw0 + (KW - 1) * DW < W) {
+          // interior pixel: every tap in bounds, pointers stepped without checks
+          const xbase = x + f4(((n * H + ih0) * W + iw0) * C);
+          for (; c + 16 <= C; c += 16) {
+            let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+            if (bias != 0) {
+              a0 = v128.load(bias + f4(c));
+              a1 = v128.load(bias + f4(c), 16);
+              a2 = v128.load(bias + f4(c), 32);
+              a3 = v128.load(bias + f4(c), 48);
+            }
+            let xr = xbase + f4(c), wp = w + f4(c);
+            for (let kh = 0; kh < KH; kh++) {
+              let xp = xr;
+              for (let kw = 0; kw < KW; kw++) {
+                a0 = madd(v128.load(xp), v128.load(wp), a0);
+                a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
+                a2 = madd(v128.load(xp, 32), v128.load(wp, 32), a2);
+                a3 = madd(v128.load(xp, 48), v128.load(wp, 48), a3);
+                xp += colStep;
+                wp += f4(C);
+              }
+              xr += rowStep;
+            }
+            v128.store(yo + f4(c), activate(a0, act));
+            v128.store(yo + f4(c), activate(a1, act), 16);
+            v128.store(yo + f4(c), activate(a2, act), 32);
+            v128.store(yo + f4(c), activate(a3, act), 48);
+          }
+          for (; c + 4 <= C; c += 4) {
+            let a0 = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
+            let xr = xbase + f4(c), wp = w + f4(c);
+            for (let kh = 0; kh < KH; kh++) {
+              let xp = xr;
+              for (let kw = 0; kw < KW; kw++) {
+                a0 = madd(v128.load(xp), v128.load(wp), a0);
+                xp += colStep;
+                wp += f4(C);
+              }
+              xr += rowStep;
+            }
+            v128.store(yo + f4(c), activate(a0, act));
+          }
+        } else if (M == 1) {
           for (; c + 8 <= C; c += 8) {
             let a0 = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
             let a1 = bias != 0 ? v128.load(bias + f4(c + 4)) : f32x4.splat(0);
