@@ -14,6 +14,7 @@ import {
 } from "../common/geometry";
 import { gemmCore, packB, f32_gemm_scratch_bytes, f32_gemm_packed_b_floats } from "../gemm/gemm";
 import { addTo, zero } from "../eltwise/binary";
+import { convImplicitFwd, implicitScratchBytes } from "./implicit";
 
 /** Floats of im2col rows kept at once (1 MiB). */
 const COL_CHUNK: i32 = 1 << 18;
@@ -33,7 +34,8 @@ function chunkRows(Kg: i32): i32 {
 /** Bytes of scratch every conv2d kernel needs for this geometry (gemm blocks + one im2col chunk). */
 export function f32_conv2d_scratch_bytes(g: usize): i32 {
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G));
-  return f32_gemm_scratch_bytes() + chunkRows(Kg) * Kg * 4;
+  const implicit = implicitScratchBytes(Kg) + f32_conv2d_packed_floats(g) * 4;
+  return f32_gemm_scratch_bytes() + max(chunkRows(Kg) * Kg * 4, implicit);
 }
 
 /** Floats of the packed weights (f32_conv2d_pack_weights): one packed gemm B per group. */
@@ -142,17 +144,14 @@ export function f32_conv2d_fwd(
     gemmCore(P, OC, Kg, 1, x, Kg, 1, w, OC, 1, packedW, 0, y, OC, bias, act, gemmScratch);
     return;
   }
-  const col = scratch + <usize>f32_gemm_scratch_bytes();
-  const R = chunkRows(Kg);
-  for (let r0 = 0; r0 < P; r0 += R) {
-    const rows = min(R, P - r0);
-    for (let gi = 0; gi < G; gi++) {
-      im2col(g, x, gi, r0, rows, col);
-      gemmCore(rows, OCg, Kg, 1, col, Kg, 1,
-        w + f4(gi * OCg), OC, 1, packedW != 0 ? packedW + f4(gi * per) : 0,
-        0, y + f4(r0 * OC + gi * OCg), OC, bias != 0 ? bias + f4(gi * OCg) : 0, act, gemmScratch);
-    }
+  // implicit gemm: no im2col; the weights must be in panels (packed here when not pre-packed)
+  const work = scratch + <usize>f32_gemm_scratch_bytes();
+  let packed = packedW;
+  if (packed == 0) {
+    packed = work + <usize>implicitScratchBytes(Kg);
+    f32_conv2d_pack_weights(g, w, packed);
   }
+  for (let gi = 0; gi < G; gi++) convImplicitFwd(g, x, gi, packed + f4(gi * per), bias, act, y, work);
 }
 
 /**

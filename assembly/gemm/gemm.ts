@@ -155,19 +155,19 @@ function micro(
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
-    const a = v128.load(pa);
+    // four splat-loads (load ports) rather than one load and four shuffles (one shuffle port)
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    let s = v128.shuffle<f32>(a, a, 0, 0, 0, 0);
+    let s = v128.load32_splat(pa);
     c00 = madd(s, b0, c00);
     c01 = madd(s, b1, c01);
-    s = v128.shuffle<f32>(a, a, 1, 1, 1, 1);
+    s = v128.load32_splat(pa, 4);
     c10 = madd(s, b0, c10);
     c11 = madd(s, b1, c11);
-    s = v128.shuffle<f32>(a, a, 2, 2, 2, 2);
+    s = v128.load32_splat(pa, 8);
     c20 = madd(s, b0, c20);
     c21 = madd(s, b1, c21);
-    s = v128.shuffle<f32>(a, a, 3, 3, 3, 3);
+    s = v128.load32_splat(pa, 12);
     c30 = madd(s, b0, c30);
     c31 = madd(s, b1, c31);
     pa += 16;
