@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ShapeError, Tensor, ops } from "../src/index.js";
 import { backendFor } from "./helpers/backends.js";
-import { expectClose, randomArray } from "./helpers/check.js";
+import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
 import { refGemm, type RefGemm } from "./ref/gemm.js";
 
@@ -107,6 +107,21 @@ describe.each(BUILDS)("f32_gemm on the %s build", (build) => {
   it("K = 0 gives C = beta·C + bias", async () => {
     const { got, want } = await run(build, { M: 3, N: 5, K: 0, transA: false, transB: false, alpha: 1, beta: 0.5, act: "none" }, { bias: true });
     expectClose(got, want, 1e-6, 1e-6);
+  });
+});
+
+describe("gemm gradients against central differences", () => {
+  // L = Σ C ⊙ R with C = A·B: dA = R·Bᵀ and dB = Aᵀ·R, the same kernel with other transposes
+  it.each(["simd", "relaxed"] as const)("dA and dB on the %s build", async (build) => {
+    const be = await backendFor(build);
+    const [M, N, K] = [5, 11, 9];
+    const a = randomArray(M * K, 1), b = randomArray(K * N, 2), R = randomArray(M * N, 3);
+    const p: RefGemm = { M, N, K, transA: false, transB: false, alpha: 1, beta: 0, act: "none" };
+    const A = Tensor.from(a, [M, K], be), B = Tensor.from(b, [K, N], be), Rt = Tensor.from(R, [M, N], be);
+    const dA = ops.gemm(Rt, B, { transB: true }).toArray();
+    const dB = ops.gemm(A, Rt, { transA: true }).toArray();
+    expectClose(dA, numericGrad((aa) => dot(refGemm(p, aa, b, null, null), R), a), 0, 1e-5, "dA");
+    expectClose(dB, numericGrad((bb) => dot(refGemm(p, a, bb, null, null), R), b), 0, 1e-5, "dB");
   });
 });
 

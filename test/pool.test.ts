@@ -83,6 +83,23 @@ describe.each(BUILDS)("pooling on the %s build", (build) => {
       arg.forEach((t, j) => (dMax[t] = dys[j]!));
       expectClose(ops.globalAvgPoolBackward(shape, dy).toArray(), dAvg, 1e-6, 1e-7, "gap bwd");
       expectClose(ops.globalMaxPoolBackward(shape, dy, gm).toArray(), dMax, 0, 0, "gmp bwd");
+      // and against central differences of the float64 forward (values are distinct, so the max is stable)
+      const gapF = (xx: Float64Array) => {
+        let s = 0;
+        for (let i = 0; i < xx.length; i++) s += (xx[i]! / (H * W)) * dys[Math.floor(i / (H * W * C)) * C + (i % C)]!;
+        return s;
+      };
+      const gmpF = (xx: Float64Array) => {
+        let s = 0;
+        for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+          let m = -Infinity;
+          for (let q = 0; q < H * W; q++) m = Math.max(m, xx[(n * H * W + q) * C + c]!);
+          s += m * dys[n * C + c]!;
+        }
+        return s;
+      };
+      expectClose(ops.globalAvgPoolBackward(shape, dy).toArray(), numericGrad(gapF, xs), 0, 1e-6, "gap numeric");
+      expectClose(ops.globalMaxPoolBackward(shape, dy, gm).toArray(), numericGrad(gmpF, xs, 1e-6), 0, 1e-6, "gmp numeric");
     }
   });
 });

@@ -106,6 +106,19 @@ describe("every build", () => {
   });
 });
 
+describe("the debug build", () => {
+  it("traps on a violated kernel precondition that the release builds do not check", async () => {
+    const bad = (k: { f32_gemm: (...a: number[]) => void }, scratch: number, p: number) =>
+      k.f32_gemm(0, 0, 2, 8, 2, 1, p, 2, p, 8, 0, p, 4 /* ldc < N */, 0, 0, scratch);
+    const debug = await backendFor("debug");
+    const ds = debug.heap.alloc(debug.kernels.f32_gemm_scratch_bytes()), dp = debug.heap.alloc(256, true);
+    expect(() => bad(debug.kernels, ds, dp)).toThrow(WebAssembly.RuntimeError);
+    const simd = await backendFor("simd");
+    const ss = simd.heap.alloc(simd.kernels.f32_gemm_scratch_bytes()), sp = simd.heap.alloc(256, true);
+    expect(() => bad(simd.kernels, ss, sp)).not.toThrow();
+  });
+});
+
 describe("backendInfo", () => {
   it("tells the truth about the build, wasm size and memory", async () => {
     const b = await loadBackend("simd", "option");

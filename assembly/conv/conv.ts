@@ -19,6 +19,15 @@ import { convImplicitFwd, implicitScratchBytes } from "./implicit";
 /** Floats of im2col rows kept at once (1 MiB). */
 const COL_CHUNK: i32 = 1 << 18;
 
+/** Geometry consistency (debug build only): groups divide the channels, output sizes fit the window rule. */
+function checkGeometry(g: usize): void {
+  const G = geo(g, CONV_G);
+  assert(G >= 1 && geo(g, CONV_C) % G == 0 && geo(g, CONV_OC) % G == 0, "conv2d: groups must divide C and OC");
+  const effH = (geo(g, CONV_KH) - 1) * geo(g, CONV_DH) + 1, effW = (geo(g, CONV_KW) - 1) * geo(g, CONV_DW) + 1;
+  assert((geo(g, CONV_OH) - 1) * geo(g, CONV_SH) - geo(g, CONV_PT) + effH <= geo(g, CONV_H) + effH, "conv2d: OH too large");
+  assert((geo(g, CONV_OW) - 1) * geo(g, CONV_SW) - geo(g, CONV_PL) + effW <= geo(g, CONV_W) + effW, "conv2d: OW too large");
+}
+
 /** True when the conv is a plain gemm on the activations: 1×1, stride 1, no padding, one group. */
 function isPointwise(g: usize): bool {
   return geo(g, CONV_KH) == 1 && geo(g, CONV_KW) == 1 && geo(g, CONV_SH) == 1 && geo(g, CONV_SW) == 1 &&
@@ -135,6 +144,7 @@ function col2im(g: usize, dcol: usize, gi: i32, r0: i32, rows: i32, dx: usize): 
 export function f32_conv2d_fwd(
   g: usize, x: usize, w: usize, packedW: usize, bias: usize, act: i32, y: usize, scratch: usize,
 ): void {
+  checkGeometry(g);
   const G = geo(g, CONV_G), OC = geo(g, CONV_OC), OCg = OC / G;
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / G);
   const P = geo(g, CONV_N) * geo(g, CONV_OH) * geo(g, CONV_OW);
@@ -159,6 +169,7 @@ export function f32_conv2d_fwd(
  * Σ_oc dy[n,oh,ow,oc] · w[kh,kw,c−g·Cg,oc]. Overwrites dx. scratch as for the forward pass.
  */
 export function f32_conv2d_bwd_data(g: usize, dy: usize, w: usize, dx: usize, scratch: usize): void {
+  checkGeometry(g);
   const G = geo(g, CONV_G), OC = geo(g, CONV_OC), OCg = OC / G;
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / G);
   const P = geo(g, CONV_N) * geo(g, CONV_OH) * geo(g, CONV_OW);
@@ -186,6 +197,7 @@ export function f32_conv2d_bwd_data(g: usize, dy: usize, w: usize, dx: usize, sc
  * (zero-padded taps contribute nothing). Overwrites dw. scratch as for the forward pass.
  */
 export function f32_conv2d_bwd_filter(g: usize, x: usize, dy: usize, dw: usize, scratch: usize): void {
+  checkGeometry(g);
   const G = geo(g, CONV_G), OC = geo(g, CONV_OC), OCg = OC / G;
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / G);
   const P = geo(g, CONV_N) * geo(g, CONV_OH) * geo(g, CONV_OW);

@@ -355,6 +355,12 @@ export function gemmCore(
   B: usize, brs: i32, bcs: i32, packed: usize,
   beta: f32, C: usize, ldc: i32, bias: usize, act: i32, scratch: usize,
 ): void {
+  // preconditions (checked in the debug build only; the TS layer guarantees them)
+  assert(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
+  assert(ldc >= N, "gemm: ldc < N");
+  assert(packed != 0 || (bcs == 1 ? brs >= N : bcs >= K) || K == 0, "gemm: ldb too small");
+  assert(acs == 1 ? ars >= K || M <= 1 : acs >= M, "gemm: lda too small");
+  assert((scratch & 15) == 0, "gemm: scratch not 16-byte aligned");
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     emptyDepth(M, N, beta, C, ldc, bias, act);

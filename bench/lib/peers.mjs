@@ -3,11 +3,12 @@
 
 export async function loadTfjsWasm() {
   try {
-    const tf = await import("@tensorflow/tfjs-core");
+    // the union package registers the gradient functions (tf.grad), which tfjs-core alone does not
+    const tf = await import("@tensorflow/tfjs");
     await import("@tensorflow/tfjs-backend-wasm");
     await tf.setBackend("wasm");
     await tf.ready();
-    return { tf, version: tf.version_core };
+    return { tf, version: tf.version.tfjs };
   } catch (e) {
     return { error: `tfjs-backend-wasm unavailable: ${e.message}` };
   }
