@@ -149,11 +149,6 @@ export function f32_conv2d_fwd(
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / G);
   const P = geo(g, CONV_N) * geo(g, CONV_OH) * geo(g, CONV_OW);
   const per = f32_gemm_packed_b_floats(Kg, OCg);
-  const gemmScratch = scratch;
-  if (isPointwise(g)) {
-    gemmCore(P, OC, Kg, 1, x, Kg, 1, w, OC, 1, packedW, 0, y, OC, bias, act, gemmScratch);
-    return;
-  }
   // implicit gemm: no im2col; the weights must be in panels (packed here when not pre-packed)
   const work = scratch + <usize>f32_gemm_scratch_bytes();
   let packed = packedW;
