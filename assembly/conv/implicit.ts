@@ -12,40 +12,70 @@ import {
 } from "../common/geometry";
 import { KC, NR } from "../gemm/gemm";
 
-/** Bytes of scratch convImplicitFwd needs: shared table, 4 border tables, a zero word, a tile. */
+/** Bytes of scratch convImplicitFwd needs: shared table, 4 border tables, a zero word. */
 export function implicitScratchBytes(Kg: i32): i32 {
-  return 5 * Kg * 4 + 16 + 32 * 4;
+  return 5 * Kg * 4 + 16;
 }
 
+/** The first n (0..4) floats at p in the low lanes, zeros above; never reads past p + 4n. */
 // @ts-ignore: decorator
-@inline function store8(acc0: v128, acc1: v128, c: usize, nr: i32, first: bool, last: bool, bias: usize, act: i32, tmp: usize): void {
+@inline function loadPartial(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (n > 0) v = v128.load32_zero(p);
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores the low n (0..4) lanes of v at p. */
+// @ts-ignore: decorator
+@inline function storePartial(p: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  if (n > 0) v128.store32_lane(p, v, 0);
+  if (n > 1) v128.store32_lane(p, v, 1, 4);
+  if (n > 2) v128.store32_lane(p, v, 2, 8);
+}
+
+/** Epilogue of one tile row: c[0..nr) = (first ? 0 : c) + acc (+ bias, activation when last). */
+// @ts-ignore: decorator
+@inline function store8(acc0: v128, acc1: v128, c: usize, nr: i32, first: bool, last: bool, bias: usize, act: i32): void {
   let r0 = acc0, r1 = acc1;
-  if (!first) {
-    // earlier depth blocks left partial sums in C
-    if (nr == NR) {
+  if (nr == NR) {
+    if (!first) {
       r0 = f32x4.add(r0, v128.load(c));
       r1 = f32x4.add(r1, v128.load(c, 16));
-    } else {
-      v128.store(tmp, f32x4.splat(0));
-      v128.store(tmp, f32x4.splat(0), 16);
-      memory.copy(tmp, c, <usize>f4(nr));
-      r0 = f32x4.add(r0, v128.load(tmp));
-      r1 = f32x4.add(r1, v128.load(tmp, 16));
     }
+    if (last) {
+      if (bias != 0) {
+        r0 = f32x4.add(r0, v128.load(bias));
+        r1 = f32x4.add(r1, v128.load(bias, 16));
+      }
+      if (act == ACT_RELU) {
+        r0 = f32x4.max(r0, f32x4.splat(0));
+        r1 = f32x4.max(r1, f32x4.splat(0));
+      } else if (act == ACT_RELU6) {
+        r0 = f32x4.min(f32x4.max(r0, f32x4.splat(0)), f32x4.splat(6));
+        r1 = f32x4.min(f32x4.max(r1, f32x4.splat(0)), f32x4.splat(6));
+      }
+    }
+    v128.store(c, r0);
+    v128.store(c, r1, 16);
+    return;
+  }
+  const n0 = min(nr, 4), n1 = nr - 4;
+  if (!first) {
+    // earlier depth blocks left partial sums in C
+    r0 = f32x4.add(r0, loadPartial(c, n0));
+    if (n1 > 0) r1 = f32x4.add(r1, loadPartial(c + 16, n1));
   }
   if (last) {
     if (bias != 0) {
-      if (nr == NR) {
-        r0 = f32x4.add(r0, v128.load(bias));
-        r1 = f32x4.add(r1, v128.load(bias, 16));
-      } else {
-        // never read past the bias array
-        v128.store(tmp, f32x4.splat(0));
-        v128.store(tmp, f32x4.splat(0), 16);
-        memory.copy(tmp, bias, <usize>f4(nr));
-        r0 = f32x4.add(r0, v128.load(tmp));
-        r1 = f32x4.add(r1, v128.load(tmp, 16));
-      }
+      r0 = f32x4.add(r0, loadPartial(bias, n0));
+      if (n1 > 0) r1 = f32x4.add(r1, loadPartial(bias + 16, n1));
     }
     if (act == ACT_RELU) {
       r0 = f32x4.max(r0, f32x4.splat(0));
@@ -55,14 +85,8 @@ export function implicitScratchBytes(Kg: i32): i32 {
       r1 = f32x4.min(f32x4.max(r1, f32x4.splat(0)), f32x4.splat(6));
     }
   }
-  if (nr == NR) {
-    v128.store(c, r0);
-    v128.store(c, r1, 16);
-  } else {
-    v128.store(tmp, r0);
-    v128.store(tmp, r1, 16);
-    memory.copy(c, tmp, <usize>f4(nr));
-  }
+  storePartial(c, r0, n0);
+  if (n1 > 0) storePartial(c + 16, r1, n1);
 }
 
 /**
@@ -71,15 +95,16 @@ export function implicitScratchBytes(Kg: i32): i32 {
  */
 // @ts-ignore: decorator
 @inline function tile(
-  shared: bool, k0: i32, kc: i32,
+  shared: bool, half: bool, k0: i32, kc: i32,
   b0: usize, b1: usize, b2: usize, b3: usize, t0: usize, t1: usize, t2: usize, t3: usize,
   pb: usize, y0: usize, y1: usize, y2: usize, y3: usize, mr: i32, nr: i32,
-  first: bool, last: bool, bias: usize, act: i32, tmp: usize,
+  first: bool, last: bool, bias: usize, act: i32,
 ): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let k = k0; k < k0 + kc; k++) {
     const bv0 = v128.load(pb);
-    const bv1 = v128.load(pb, 16);
+    // half: a last panel of at most 4 columns needs only the first half of each row
+    const bv1 = half ? bv0 : v128.load(pb, 16);
     let a0: v128, a1: v128, a2: v128, a3: v128;
     if (shared) {
       const o = <usize>load<u32>(t0 + f4(k));
@@ -94,19 +119,21 @@ export function implicitScratchBytes(Kg: i32): i32 {
       a3 = v128.load32_splat(b3 + <usize>load<u32>(t3 + f4(k)));
     }
     c00 = madd(a0, bv0, c00);
-    c01 = madd(a0, bv1, c01);
     c10 = madd(a1, bv0, c10);
-    c11 = madd(a1, bv1, c11);
     c20 = madd(a2, bv0, c20);
-    c21 = madd(a2, bv1, c21);
     c30 = madd(a3, bv0, c30);
-    c31 = madd(a3, bv1, c31);
+    if (!half) {
+      c01 = madd(a0, bv1, c01);
+      c11 = madd(a1, bv1, c11);
+      c21 = madd(a2, bv1, c21);
+      c31 = madd(a3, bv1, c31);
+    }
     pb += 32;
   }
-  store8(c00, c01, y0, nr, first, last, bias, act, tmp);
-  if (mr > 1) store8(c10, c11, y1, nr, first, last, bias, act, tmp);
-  if (mr > 2) store8(c20, c21, y2, nr, first, last, bias, act, tmp);
-  if (mr > 3) store8(c30, c31, y3, nr, first, last, bias, act, tmp);
+  store8(c00, c01, y0, nr, first, last, bias, act);
+  if (mr > 1) store8(c10, c11, y1, nr, first, last, bias, act);
+  if (mr > 2) store8(c20, c21, y2, nr, first, last, bias, act);
+  if (mr > 3) store8(c30, c31, y3, nr, first, last, bias, act);
 }
 
 /**
@@ -123,7 +150,6 @@ export function convImplicitFwd(g: usize, x: usize, gi: i32, packed: usize, bias
   const shared = scratch;
   const border = shared + f4(Kg); // 4 tables of Kg
   const zeroWord = border + f4(4 * Kg);
-  const tmp = zeroWord + 16;
   v128.store(zeroWord, f32x4.splat(0));
   // shared tap offsets (bytes) relative to the window origin
   let k = 0;
@@ -189,10 +215,13 @@ export function convImplicitFwd(g: usize, x: usize, gi: i32, packed: usize, bias
         const nr = min(NR, OCg - j);
         const pb = packed + f4(((j / NR) * Kg + pc) * NR);
         const bj = bg != 0 ? bg + f4(j) : 0;
-        if (allInside) {
-          tile(true, pc, kc, b0, b1, b2, b3, t0, t0, t0, t0, pb, y0 + f4(j), y1 + f4(j), y2 + f4(j), y3 + f4(j), mr, nr, first, last, bj, act, tmp);
+        const o0 = y0 + f4(j), o1 = y1 + f4(j), o2 = y2 + f4(j), o3 = y3 + f4(j);
+        if (nr > 4) {
+          if (allInside) tile(true, false, pc, kc, b0, b1, b2, b3, t0, t0, t0, t0, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+          else tile(false, false, pc, kc, b0, b1, b2, b3, t0, t1, t2, t3, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
         } else {
-          tile(false, pc, kc, b0, b1, b2, b3, t0, t1, t2, t3, pb, y0 + f4(j), y1 + f4(j), y2 + f4(j), y3 + f4(j), mr, nr, first, last, bj, act, tmp);
+          if (allInside) tile(true, true, pc, kc, b0, b1, b2, b3, t0, t0, t0, t0, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+          else tile(false, true, pc, kc, b0, b1, b2, b3, t0, t1, t2, t3, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
         }
       }
     }
