@@ -42,6 +42,9 @@ const CASES: Case[] = [
   { x: [2, 7, 6, 35], k: [3, 3], oc: 35, opts: { groups: 35, padding: 1 } }, // depthwise: 16-, 4-channel blocks and a tail
   { x: [1, 11, 11, 16], k: [3, 3], oc: 16, opts: { groups: 16, strides: 2, dilations: 2, padding: 2 } },
   { x: [1, 28, 28, 1], k: [5, 5], oc: 6, opts: {} }, // LeNet C1
+  { x: [2, 8, 8, 2], k: [3, 3], oc: 5, opts: { strides: 3, rounding: "floor" } }, // unread input rows and columns
+  { x: [2, 8, 7, 2], k: [3, 3], oc: 4, opts: { strides: 3, rounding: "ceil" } }, // windows past the bottom/right edge
+  { x: [3, 5, 5, 12], k: [3, 3], oc: 12, opts: { groups: 2, padding: 1 } }, // 25 pixels: a partial tile per image
   { x: [1, 104, 100, 3], k: [3, 3], oc: 4, opts: { padding: 1 } }, // 10,400 output rows: crosses an im2col chunk (9,708 rows for K = 27)
 ];
 

@@ -43,7 +43,7 @@ function chunkRows(Kg: i32): i32 {
 /** Bytes of scratch every conv2d kernel needs for this geometry (gemm blocks + one im2col chunk). */
 export function f32_conv2d_scratch_bytes(g: usize): i32 {
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G));
-  const implicit = implicitScratchBytes(Kg) + f32_conv2d_packed_floats(g) * 4;
+  const implicit = implicitScratchBytes(g) + f32_conv2d_packed_floats(g) * 4;
   return f32_gemm_scratch_bytes() + max(chunkRows(Kg) * Kg * 4, implicit);
 }
 
@@ -153,10 +153,10 @@ export function f32_conv2d_fwd(
   const work = scratch + <usize>f32_gemm_scratch_bytes();
   let packed = packedW;
   if (packed == 0) {
-    packed = work + <usize>implicitScratchBytes(Kg);
+    packed = work + <usize>implicitScratchBytes(g);
     f32_conv2d_pack_weights(g, w, packed);
   }
-  for (let gi = 0; gi < G; gi++) convImplicitFwd(g, x, gi, packed + f4(gi * per), bias, act, y, work);
+  convImplicitFwd(g, x, packed, per, bias, act, y, work);
 }
 
 /**

@@ -1,8 +1,7 @@
 // Implicit-GEMM conv2d forward: the gemm micro-kernel reads its A operand straight from the
 // NHWC input through a table of tap offsets, so there is no im2col copy and no A packing.
-// A tile is 4 output pixels × 8 output channels (eight f32x4 accumulators). Pixels whose whole
-// window lies inside the input share one offset table; border pixels get their own table in
-// which padding taps point at a zero word.
+// A tile is 4 output pixels × 8 output channels (eight f32x4 accumulators). With padding, each
+// image is first copied into a zeroed frame so that every window is read the same way.
 
 import { f4, madd } from "../common/simd";
 import { ACT_RELU, ACT_RELU6 } from "../common/geometry";
@@ -12,10 +11,6 @@ import {
 } from "../common/geometry";
 import { KC, NR } from "../gemm/gemm";
 
-/** Bytes of scratch convImplicitFwd needs: shared table, 4 border tables, a zero word. */
-export function implicitScratchBytes(Kg: i32): i32 {
-  return 5 * Kg * 4 + 16;
-}
 
 /** The first n (0..4) floats at p in the low lanes, zeros above; never reads past p + 4n. */
 // @ts-ignore: decorator
@@ -90,44 +85,32 @@ export function implicitScratchBytes(Kg: i32): i32 {
 }
 
 /**
- * One 4×8 tile over depth [k0, k0 + kc): A(r, k) = *(base_r + tab_r[k]) (byte offsets), B from a
- * packed panel. `shared`: all four rows use tab0 (one table load per depth step).
+ * One 4×8 tile over depth [k0, k0 + kc): A(r, k) = *(base_r + tab[k]) (byte offsets), B from a
+ * packed panel; then the epilogue into the ≤ mr × nr outputs.
  */
 // @ts-ignore: decorator
 @inline function tile(
-  shared: bool, half: bool, k0: i32, kc: i32,
-  b0: usize, b1: usize, b2: usize, b3: usize, t0: usize, t1: usize, t2: usize, t3: usize,
+  k0: i32, kc: i32, b0: usize, b1: usize, b2: usize, b3: usize, tab: usize,
   pb: usize, y0: usize, y1: usize, y2: usize, y3: usize, mr: i32, nr: i32,
   first: bool, last: bool, bias: usize, act: i32,
 ): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let k = k0; k < k0 + kc; k++) {
     const bv0 = v128.load(pb);
-    // half: a last panel of at most 4 columns needs only the first half of each row
-    const bv1 = half ? bv0 : v128.load(pb, 16);
-    let a0: v128, a1: v128, a2: v128, a3: v128;
-    if (shared) {
-      const o = <usize>load<u32>(t0 + f4(k));
-      a0 = v128.load32_splat(b0 + o);
-      a1 = v128.load32_splat(b1 + o);
-      a2 = v128.load32_splat(b2 + o);
-      a3 = v128.load32_splat(b3 + o);
-    } else {
-      a0 = v128.load32_splat(b0 + <usize>load<u32>(t0 + f4(k)));
-      a1 = v128.load32_splat(b1 + <usize>load<u32>(t1 + f4(k)));
-      a2 = v128.load32_splat(b2 + <usize>load<u32>(t2 + f4(k)));
-      a3 = v128.load32_splat(b3 + <usize>load<u32>(t3 + f4(k)));
-    }
+    const bv1 = v128.load(pb, 16);
+    const o = <usize>load<u32>(tab + f4(k));
+    const a0 = v128.load32_splat(b0 + o);
+    const a1 = v128.load32_splat(b1 + o);
+    const a2 = v128.load32_splat(b2 + o);
+    const a3 = v128.load32_splat(b3 + o);
     c00 = madd(a0, bv0, c00);
+    c01 = madd(a0, bv1, c01);
     c10 = madd(a1, bv0, c10);
+    c11 = madd(a1, bv1, c11);
     c20 = madd(a2, bv0, c20);
+    c21 = madd(a2, bv1, c21);
     c30 = madd(a3, bv0, c30);
-    if (!half) {
-      c01 = madd(a0, bv1, c01);
-      c11 = madd(a1, bv1, c11);
-      c21 = madd(a2, bv1, c21);
-      c31 = madd(a3, bv1, c31);
-    }
+    c31 = madd(a3, bv1, c31);
     pb += 32;
   }
   store8(c00, c01, y0, nr, first, last, bias, act);
@@ -136,93 +119,134 @@ export function implicitScratchBytes(Kg: i32): i32 {
   if (mr > 3) store8(c30, c31, y3, nr, first, last, bias, act);
 }
 
+/** tile() for a last panel of at most 4 channels: half the accumulators, half the work. */
+function tileHalf(
+  k0: i32, kc: i32, b0: usize, b1: usize, b2: usize, b3: usize, tab: usize,
+  pb: usize, y0: usize, y1: usize, y2: usize, y3: usize, mr: i32, nr: i32,
+  first: bool, last: bool, bias: usize, act: i32,
+): void {
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+  for (let k = k0; k < k0 + kc; k++) {
+    const bv = v128.load(pb);
+    const o = <usize>load<u32>(tab + f4(k));
+    c0 = madd(v128.load32_splat(b0 + o), bv, c0);
+    c1 = madd(v128.load32_splat(b1 + o), bv, c1);
+    c2 = madd(v128.load32_splat(b2 + o), bv, c2);
+    c3 = madd(v128.load32_splat(b3 + o), bv, c3);
+    pb += 32;
+  }
+  const z = f32x4.splat(0);
+  store8(c0, z, y0, nr, first, last, bias, act);
+  if (mr > 1) store8(c1, z, y1, nr, first, last, bias, act);
+  if (mr > 2) store8(c2, z, y2, nr, first, last, bias, act);
+  if (mr > 3) store8(c3, z, y3, nr, first, last, bias, act);
+}
+
+/** Every output channel of one tile of ≤ 4 pixels (kept out of line: a small function keeps the
+ *  inner loop's registers free). y0: the first pixel's output row; rows are OC floats apart. */
+function pixelTile(
+  a0: usize, a1: usize, a2: usize, a3: usize, table: usize, Kg: i32, packed: usize, OCg: i32,
+  bias: usize, act: i32, y0: usize, OC: i32, mr: i32,
+): void {
+  const y1 = y0 + f4(OC), y2 = y1 + f4(OC), y3 = y2 + f4(OC);
+  for (let pc = 0; pc < Kg; pc += KC) {
+    const kc = min(KC, Kg - pc);
+    const first = pc == 0, last = pc + kc == Kg;
+    for (let j = 0; j < OCg; j += NR) {
+      const nr = min(NR, OCg - j);
+      const pb = packed + f4(((j / NR) * Kg + pc) * NR);
+      const bj = bias != 0 ? bias + f4(j) : 0;
+      const o0 = y0 + f4(j), o1 = y1 + f4(j), o2 = y2 + f4(j), o3 = y3 + f4(j);
+      if (nr > 4) tile(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+      else tileHalf(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+    }
+  }
+}
+
+/** Rows and columns of input the windows reach (from −PT / −PL): the padded image's size. */
+// @ts-ignore: decorator
+@inline function reachH(g: usize): i32 {
+  return (geo(g, CONV_OH) - 1) * geo(g, CONV_SH) + (geo(g, CONV_KH) - 1) * geo(g, CONV_DH) + 1;
+}
+// @ts-ignore: decorator
+@inline function reachW(g: usize): i32 {
+  return (geo(g, CONV_OW) - 1) * geo(g, CONV_SW) + (geo(g, CONV_KW) - 1) * geo(g, CONV_DW) + 1;
+}
+
+/** True when some window reaches outside the input, so the image is copied into a zero frame. */
+function needsPadding(g: usize): bool {
+  return geo(g, CONV_PT) > 0 || geo(g, CONV_PL) > 0 ||
+    reachH(g) - geo(g, CONV_PT) > geo(g, CONV_H) || reachW(g) - geo(g, CONV_PL) > geo(g, CONV_W);
+}
+
+/** Bytes of scratch convImplicitFwd needs: the tap-offset table and, with padding, one padded image. */
+export function implicitScratchBytes(g: usize): i32 {
+  const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G));
+  const table = ((Kg * 4 + 15) & ~15);
+  return table + (needsPadding(g) ? reachH(g) * reachW(g) * geo(g, CONV_C) * 4 : 0);
+}
+
 /**
- * Forward conv of group gi through the implicit gemm. packed: this group's weights in gemm
- * panels ([OCg/8][Kg][8], f32_gemm_pack_b layout). Writes y columns gi·OCg … with bias and act.
+ * Forward conv through the implicit gemm, every group. packed: weights in gemm panels, group
+ * after group ([OCg/8][Kg][8] each, f32_gemm_pack_b layout, `per` floats apart). Where windows
+ * reach into the padding, each image is first copied into a zeroed frame, so every window is
+ * read through the one offset table.
  */
-export function convImplicitFwd(g: usize, x: usize, gi: i32, packed: usize, bias: usize, act: i32, y: usize, scratch: usize): void {
-  const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
+export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, y: usize, scratch: usize): void {
+  const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), G = geo(g, CONV_G);
   const Cg = C / G, OCg = OC / G, Kg = KH * KW * Cg;
-  const P = geo(g, CONV_N) * OH * OW;
-  const shared = scratch;
-  const border = shared + f4(Kg); // 4 tables of Kg
-  const zeroWord = border + f4(4 * Kg);
-  v128.store(zeroWord, f32x4.splat(0));
-  // shared tap offsets (bytes) relative to the window origin
+  const pad = needsPadding(g);
+  const Hp = pad ? reachH(g) : H, Wp = pad ? reachW(g) : W;
+  const table = scratch;
+  const frame = table + <usize>((Kg * 4 + 15) & ~15);
+  // tap offsets (bytes) from a window's origin, in the image actually read
   let k = 0;
   for (let kh = 0; kh < KH; kh++) {
     for (let kw = 0; kw < KW; kw++) {
-      for (let ci = 0; ci < Cg; ci++) store<u32>(shared + f4(k++), <u32>f4((kh * DH * W + kw * DW) * C + ci));
+      for (let ci = 0; ci < Cg; ci++) store<u32>(table + f4(k++), <u32>f4((kh * DH * Wp + kw * DW) * C + ci));
     }
   }
-  const yg = y + f4(gi * OCg);
-  const bg = bias != 0 ? bias + f4(gi * OCg) : 0;
-  let ow = 0, oh = 0, n = 0;
-  for (let p0 = 0; p0 < P; p0 += 4) {
-    const mr = min(4, P - p0);
-    // origins of the 4 windows; a pixel is interior when its whole window is inside
-    let allInside = true;
-    let b0: usize = 0, b1: usize = 0, b2: usize = 0, b3: usize = 0;
-    let t0 = shared, t1 = shared, t2 = shared, t3 = shared;
-    for (let r = 0; r < mr; r++) {
-      const ih0 = oh * SH - PT, iw0 = ow * SW - PL;
-      const inside = ih0 >= 0 && ih0 + (KH - 1) * DH < H && iw0 >= 0 && iw0 + (KW - 1) * DW < W;
-      // a clamped origin keeps every address of an interior window in bounds
-      const base = x + f4(((n * H + max(ih0, 0)) * W + max(iw0, 0)) * C + gi * Cg);
-      let tab = shared;
-      if (!inside) {
-        allInside = false;
-        // per-pixel byte offsets from `base`; padding taps point at the zero word
-        tab = border + f4(r * Kg);
-        let kk = 0;
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = ih0 + kh * DH;
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = iw0 + kw * DW;
-            const ok = ih >= 0 && ih < H && iw >= 0 && iw < W;
-            const rel = <u32>(<i32>f4(((ih - max(ih0, 0)) * W + (iw - max(iw0, 0))) * C));
-            for (let ci = 0; ci < Cg; ci++) {
-              store<u32>(tab + f4(kk++), ok ? rel + <u32>f4(ci) : <u32>(zeroWord - base));
-            }
-          }
-        }
+  if (pad) memory.fill(frame, 0, <usize>f4(Hp * Wp * C));
+  // input rows [r0, r1) and columns [c0, c1) land inside the frame
+  const r0 = max(0, -PT), r1 = min(H, Hp - PT), c0 = max(0, -PL), c1 = min(W, Wp - PL);
+  const PIX = OH * OW;
+  for (let n = 0; n < N; n++) {
+    let img = x + f4(n * H * W * C);
+    if (pad) {
+      for (let ih = r0; ih < r1; ih++) {
+        memory.copy(frame + f4(((ih + PT) * Wp + c0 + PL) * C), img + f4((ih * W + c0) * C), <usize>f4((c1 - c0) * C));
       }
-      if (r == 0) { b0 = base; t0 = tab; }
-      else if (r == 1) { b1 = base; t1 = tab; }
-      else if (r == 2) { b2 = base; t2 = tab; }
-      else { b3 = base; t3 = tab; }
-      if (++ow == OW) {
-        ow = 0;
-        if (++oh == OH) {
-          oh = 0;
-          n++;
-        }
-      }
+      img = frame;
     }
-    // rows past the end repeat row 0 (computed, never stored)
-    if (mr < 2) { b1 = b0; t1 = t0; }
-    if (mr < 3) { b2 = b0; t2 = t0; }
-    if (mr < 4) { b3 = b0; t3 = t0; }
-    const y0 = yg + f4(p0 * OC);
-    const y1 = y0 + f4(OC), y2 = y1 + f4(OC), y3 = y2 + f4(OC);
-    for (let pc = 0; pc < Kg; pc += KC) {
-      const kc = min(KC, Kg - pc);
-      const first = pc == 0, last = pc + kc == Kg;
-      for (let j = 0; j < OCg; j += NR) {
-        const nr = min(NR, OCg - j);
-        const pb = packed + f4(((j / NR) * Kg + pc) * NR);
-        const bj = bg != 0 ? bg + f4(j) : 0;
-        const o0 = y0 + f4(j), o1 = y1 + f4(j), o2 = y2 + f4(j), o3 = y3 + f4(j);
-        if (nr > 4) {
-          if (allInside) tile(true, false, pc, kc, b0, b1, b2, b3, t0, t0, t0, t0, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
-          else tile(false, false, pc, kc, b0, b1, b2, b3, t0, t1, t2, t3, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
-        } else {
-          if (allInside) tile(true, true, pc, kc, b0, b1, b2, b3, t0, t0, t0, t0, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
-          else tile(false, true, pc, kc, b0, b1, b2, b3, t0, t1, t2, t3, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+    const yimg = y + f4(n * PIX * OC);
+    for (let gi = 0; gi < G; gi++) {
+      const pg = packed + f4(gi * per);
+      const bg = bias != 0 ? bias + f4(gi * OCg) : 0;
+      const src = img + f4(gi * Cg);
+      let oh = 0, ow = 0;
+      for (let p0 = 0; p0 < PIX; p0 += 4) {
+        const mr = min(4, PIX - p0);
+        // window origins of the tile's pixels; rows past mr repeat the first (never stored)
+        const a0 = src + f4((oh * SH * Wp + ow * SW) * C);
+        let a1 = a0, a2 = a0, a3 = a0;
+        for (let r = 1; r < mr; r++) {
+          if (++ow == OW) {
+            ow = 0;
+            oh++;
+          }
+          const a = src + f4((oh * SH * Wp + ow * SW) * C);
+          if (r == 1) a1 = a;
+          else if (r == 2) a2 = a;
+          else a3 = a;
         }
+        if (++ow == OW) {
+          ow = 0;
+          oh++;
+        }
+        pixelTile(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yimg + f4(p0 * OC + gi * OCg), OC, mr);
       }
     }
   }
