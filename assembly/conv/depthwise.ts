@@ -130,13 +130,18 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
   }
 }
 
-/** dx[n,ih,iw,c] = Σ over taps reading (ih, iw) and m of dy[n,oh,ow,c·M+m] · w[kh,kw,0,c·M+m]. Overwrites dx. */
-export function f32_depthwise_conv2d_bwd_data(g: usize, dy: usize, w: usize, dx: usize): void {
+/**
+ * Both depthwise backward passes walk the same (pixel, tap) pairs. filter = false: dx (pixel
+ * space, `out`) += dy · w (`a`); filter = true: dw (tap space, `out`) += dy · x (`a`).
+ */
+// @ts-ignore: decorator
+@inline function dwBackward(g: usize, dy: usize, a: usize, out: usize, filter: bool): void {
   const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
-  zero(dx, N * H * W * C);
+  zero(out, filter ? KH * KW * OC : N * H * W * C);
+  const pixels = filter ? a : out, taps = filter ? out : a;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
@@ -147,16 +152,19 @@ export function f32_depthwise_conv2d_bwd_data(g: usize, dy: usize, w: usize, dx:
           for (let kw = 0; kw < KW; kw++) {
             const iw = ow * SW - PL + kw * DW;
             if (iw < 0 || iw >= W) continue;
-            const xp = dx + f4(((n * H + ih) * W + iw) * C), wp = w + f4((kh * KW + kw) * OC);
+            const pp = pixels + f4(((n * H + ih) * W + iw) * C), tp = taps + f4((kh * KW + kw) * OC);
             let c = 0;
             if (M == 1) {
               for (; c + 4 <= C; c += 4) {
-                v128.store(xp + f4(c), madd(v128.load(go + f4(c)), v128.load(wp + f4(c)), v128.load(xp + f4(c))));
+                const gv = v128.load(go + f4(c));
+                if (filter) v128.store(tp + f4(c), madd(gv, v128.load(pp + f4(c)), v128.load(tp + f4(c))));
+                else v128.store(pp + f4(c), madd(gv, v128.load(tp + f4(c)), v128.load(pp + f4(c))));
               }
             }
             for (let o = c * M; o < OC; o++) {
-              const p = xp + f4(o / M);
-              store<f32>(p, load<f32>(p) + load<f32>(go + f4(o)) * load<f32>(wp + f4(o)));
+              const gs = load<f32>(go + f4(o));
+              if (filter) store<f32>(tp + f4(o), load<f32>(tp + f4(o)) + gs * load<f32>(pp + f4(o / M)));
+              else store<f32>(pp + f4(o / M), load<f32>(pp + f4(o / M)) + gs * load<f32>(tp + f4(o)));
             }
           }
         }
@@ -165,37 +173,12 @@ export function f32_depthwise_conv2d_bwd_data(g: usize, dy: usize, w: usize, dx:
   }
 }
 
+/** dx[n,ih,iw,c] = Σ over taps reading (ih, iw) and m of dy[n,oh,ow,c·M+m] · w[kh,kw,0,c·M+m]. Overwrites dx. */
+export function f32_depthwise_conv2d_bwd_data(g: usize, dy: usize, w: usize, dx: usize): void {
+  dwBackward(g, dy, w, dx, false);
+}
+
 /** dw[kh,kw,0,o] = Σ_{n,oh,ow} x[n,ih,iw,o/M] · dy[n,oh,ow,o] over in-bounds taps. Overwrites dw. */
 export function f32_depthwise_conv2d_bwd_filter(g: usize, x: usize, dy: usize, dw: usize): void {
-  const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
-  const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
-  const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
-  const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
-  zero(dw, KH * KW * OC);
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        const go = dy + f4(((n * OH + oh) * OW + ow) * OC);
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = oh * SH - PT + kh * DH;
-          if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = ow * SW - PL + kw * DW;
-            if (iw < 0 || iw >= W) continue;
-            const xp = x + f4(((n * H + ih) * W + iw) * C), wp = dw + f4((kh * KW + kw) * OC);
-            let c = 0;
-            if (M == 1) {
-              for (; c + 4 <= C; c += 4) {
-                v128.store(wp + f4(c), madd(v128.load(go + f4(c)), v128.load(xp + f4(c)), v128.load(wp + f4(c))));
-              }
-            }
-            for (let o = c * M; o < OC; o++) {
-              const p = wp + f4(o);
-              store<f32>(p, load<f32>(p) + load<f32>(go + f4(o)) * load<f32>(xp + f4(o / M)));
-            }
-          }
-        }
-      }
-    }
-  }
+  dwBackward(g, dy, x, dw, true);
 }

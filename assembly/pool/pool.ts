@@ -43,24 +43,31 @@ export function f32_maxpool2d_fwd(g: usize, x: usize, y: usize, argmax: usize): 
           if (argmax != 0) v128.store(argmax + f4(o + c), idx);
         }
         for (; c < C; c++) {
-          let best: f32 = -Infinity;
-          let idx = ((n * H + h0) * W + w0) * C + c;
-          for (let ih = h0; ih < h1; ih++) {
-            for (let iw = w0; iw < w1; iw++) {
-              const at = ((n * H + ih) * W + iw) * C + c;
-              const v = load<f32>(x + f4(at));
-              if (v > best) {
-                best = v;
-                idx = at;
-              }
-            }
-          }
-          store<f32>(y + f4(o + c), best);
+          const idx = windowArgmax(x, n, H, W, C, c, h0, h1, w0, w1);
+          store<f32>(y + f4(o + c), load<f32>(x + f4(idx)));
           if (argmax != 0) store<i32>(argmax + f4(o + c), idx);
         }
       }
     }
   }
+}
+
+/** Flat index of the first maximum of channel c over the window rows [h0, h1) × columns [w0, w1). */
+// @ts-ignore: decorator
+@inline function windowArgmax(x: usize, n: i32, H: i32, W: i32, C: i32, c: i32, h0: i32, h1: i32, w0: i32, w1: i32): i32 {
+  let best: f32 = -Infinity;
+  let idx = ((n * H + h0) * W + w0) * C + c;
+  for (let ih = h0; ih < h1; ih++) {
+    for (let iw = w0; iw < w1; iw++) {
+      const at = ((n * H + ih) * W + iw) * C + c;
+      const v = load<f32>(x + f4(at));
+      if (v > best) {
+        best = v;
+        idx = at;
+      }
+    }
+  }
+  return idx;
 }
 
 /**
@@ -89,19 +96,7 @@ export function f32_maxpool2d_bwd_recompute(g: usize, x: usize, dy: usize, dx: u
         const w0 = max(ow * SW - PL, 0), w1 = min(ow * SW - PL + KW, W);
         const o = ((n * OH + oh) * OW + ow) * C;
         for (let c = 0; c < C; c++) {
-          let best: f32 = -Infinity;
-          let idx = ((n * H + h0) * W + w0) * C + c;
-          for (let ih = h0; ih < h1; ih++) {
-            for (let iw = w0; iw < w1; iw++) {
-              const at = ((n * H + ih) * W + iw) * C + c;
-              const v = load<f32>(x + f4(at));
-              if (v > best) {
-                best = v;
-                idx = at;
-              }
-            }
-          }
-          const p = dx + f4(idx);
+          const p = dx + f4(windowArgmax(x, n, H, W, C, c, h0, h1, w0, w1));
           store<f32>(p, load<f32>(p) + load<f32>(dy + f4(o + c)));
         }
       }

@@ -93,34 +93,38 @@ export function activationBackward(name: ActivationName, y: Tensor, dy: Tensor, 
   return dx;
 }
 
-/** Softmax over the last axis. */
-export function softmax(x: Tensor): Tensor {
-  const [rows, cols] = rowsCols("softmax", x);
+type RowKernel = (k: Kernels, x: number, y: number, rows: number, cols: number) => void;
+type RowGradKernel = (k: Kernels, y: number, dy: number, dx: number, rows: number, cols: number) => void;
+
+function rowForward(what: string, x: Tensor, kernel: RowKernel): Tensor {
+  const [rows, cols] = rowsCols(what, x);
   const y = Tensor.zeros(x.shape, x.backend);
-  x.backend.kernels.f32_softmax_fwd(x.ptr, y.ptr, rows, cols);
+  kernel(x.backend.kernels, x.ptr, y.ptr, rows, cols);
   return y;
 }
 
-export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
-  sameShape("softmax backward", y, dy);
-  const [rows, cols] = rowsCols("softmax", y);
+function rowBackward(what: string, y: Tensor, dy: Tensor, kernel: RowGradKernel): Tensor {
+  sameShape(`${what} backward`, y, dy);
+  const [rows, cols] = rowsCols(what, y);
   const dx = Tensor.zeros(y.shape, y.backend);
-  y.backend.kernels.f32_softmax_bwd(y.ptr, dy.ptr, dx.ptr, rows, cols);
+  kernel(y.backend.kernels, y.ptr, dy.ptr, dx.ptr, rows, cols);
   return dx;
+}
+
+/** Softmax over the last axis. */
+export function softmax(x: Tensor): Tensor {
+  return rowForward("softmax", x, (k, a, b, r, c) => k.f32_softmax_fwd(a, b, r, c));
+}
+
+export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
+  return rowBackward("softmax", y, dy, (k, a, g, d, r, c) => k.f32_softmax_bwd(a, g, d, r, c));
 }
 
 /** log(softmax(x)) over the last axis, computed stably. */
 export function logSoftmax(x: Tensor): Tensor {
-  const [rows, cols] = rowsCols("logSoftmax", x);
-  const y = Tensor.zeros(x.shape, x.backend);
-  x.backend.kernels.f32_log_softmax_fwd(x.ptr, y.ptr, rows, cols);
-  return y;
+  return rowForward("logSoftmax", x, (k, a, b, r, c) => k.f32_log_softmax_fwd(a, b, r, c));
 }
 
 export function logSoftmaxBackward(y: Tensor, dy: Tensor): Tensor {
-  sameShape("logSoftmax backward", y, dy);
-  const [rows, cols] = rowsCols("logSoftmax", y);
-  const dx = Tensor.zeros(y.shape, y.backend);
-  y.backend.kernels.f32_log_softmax_bwd(y.ptr, dy.ptr, dx.ptr, rows, cols);
-  return dx;
+  return rowBackward("logSoftmax", y, dy, (k, a, g, d, r, c) => k.f32_log_softmax_bwd(a, g, d, r, c));
 }
