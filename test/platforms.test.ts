@@ -1,7 +1,9 @@
 // The built package (dist/) imported as-is by Deno and by Chromium, running the smoke kernel.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CHROMIUM, haveChromium, launchChromium } from "./helpers/chromium.js";
 import { serve } from "./helpers/static-server.js";
 
@@ -32,6 +34,24 @@ describe("Deno", () => {
     checkSmoke(result);
     expect(result.info.runtime).toMatch(/^deno 2\./);
     expect(result.info.build).toBe("relaxed"); // Deno 2 has relaxed SIMD on by default
+  });
+});
+
+describe("a bundler (rolldown)", () => {
+  it("bundles the package; each build lands in its own lazily loaded chunk; the bundle runs", async () => {
+    const { rolldown } = await import("rolldown");
+    const dir = mkdtempSync(join(tmpdir(), "fovea-bundle-"));
+    const bundle = await rolldown({ input: "test/platforms/bundle-entry.js", platform: "neutral", logLevel: "silent" });
+    const { output } = await bundle.write({ dir, format: "esm" });
+    const names = output.map((o) => o.fileName);
+    for (const b of ["simd", "relaxed", "debug", "simd-mt", "relaxed-mt"]) {
+      expect(names.some((n) => n.startsWith(`wasm-${b}-`))).toBe(true);
+    }
+    // the entry chunk carries no wasm bytes: only the chosen build is ever fetched and parsed
+    expect(readFileSync(join(dir, "bundle-entry.js"), "utf8").length).toBeLessThan(100_000);
+    const r = spawnSync(process.execPath, [join(dir, "bundle-entry.js")], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    checkSmoke(JSON.parse(r.stdout) as SmokeResult);
   });
 });
 
