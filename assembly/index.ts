@@ -20,6 +20,14 @@ export {
   f32_relu_fwd, f32_relu_bwd, f32_relu6_fwd, f32_relu6_bwd, f32_leaky_relu_fwd, f32_leaky_relu_bwd,
   f32_elu_fwd, f32_elu_bwd, f32_sigmoid_fwd, f32_sigmoid_bwd, f32_tanh_fwd, f32_tanh_bwd,
 } from "./eltwise/activation";
+export { f32_mul_fwd, f32_copy_rows, f32_maxout_fwd, f32_maxout_bwd } from "./eltwise/misc";
+export { f32_batchnorm_fwd, f32_batchnorm_bwd, f32_channel_affine } from "./norm/batchnorm";
+export { f32_lrn_fwd, f32_lrn_bwd } from "./norm/lrn";
+export { f32_softmax_xent, f32_hinge, f32_mse, f32_sigmoid_xent } from "./loss/loss";
+export {
+  f32_regularize, f32_sum_squares, f32_sgd_update, f32_momentum_update, f32_adagrad_update, f32_rmsprop_update,
+  f32_adadelta_update, f32_adam_update,
+} from "./optim/optim";
 export { f32_softmax_fwd, f32_softmax_bwd, f32_log_softmax_fwd, f32_log_softmax_bwd } from "./eltwise/softmax";
 
 /** First byte above the module's static data: the TS host owns the heap from here. */

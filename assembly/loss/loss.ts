@@ -1,0 +1,96 @@
+// Losses, forward and gradient in one pass. Each returns the summed loss (f64) over the rows and
+// writes d(loss · scale)/d(input) — pass scale = 1 / batch for a mean over the batch.
+
+import { f4 } from "../common/simd";
+import { expv } from "../common/math";
+
+// @ts-ignore: decorator
+@inline function expf(x: f32): f32 {
+  return f32x4.extract_lane(expv(f32x4.splat(x)), 0);
+}
+
+/**
+ * Softmax cross-entropy on logits (fused, stable): per row r with label y = labels[r],
+ * loss_r = log Σ_c exp(z_c) − z_y, computed with the row max subtracted.
+ * dlogits[r, c] = scale · (softmax(z)_c − [c == y]). `probs` (may be 0) receives softmax(z).
+ * labels are i32 class indices in [0, cols).
+ */
+export function f32_softmax_xent(logits: usize, labels: usize, rows: i32, cols: i32, scale: f32, dlogits: usize, probs: usize): f64 {
+  let total: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const z = logits + f4(r * cols), d = dlogits + f4(r * cols);
+    let m: f32 = -Infinity;
+    for (let c = 0; c < cols; c++) m = max(m, load<f32>(z + f4(c)));
+    let s: f64 = 0;
+    for (let c = 0; c < cols; c++) {
+      const e = expf(load<f32>(z + f4(c)) - m);
+      store<f32>(d + f4(c), e);
+      s += <f64>e;
+    }
+    const y = load<i32>(labels + f4(r));
+    total += Math.log(s) - <f64>(load<f32>(z + f4(y)) - m);
+    const inv = <f32>(1.0 / s);
+    for (let c = 0; c < cols; c++) {
+      const p = load<f32>(d + f4(c)) * inv;
+      if (probs != 0) store<f32>(probs + f4(r * cols + c), p);
+      store<f32>(d + f4(c), scale * (p - (c == y ? <f32>1 : <f32>0)));
+    }
+  }
+  return total;
+}
+
+/**
+ * Multiclass SVM hinge (Weston–Watkins, as ConvNetJS's svm layer): per row,
+ * loss_r = Σ_{c ≠ y} max(0, s_c − s_y + margin); dscores gets +scale on each violating c and
+ * −scale·(number of violations) on y.
+ */
+export function f32_hinge(scores: usize, labels: usize, rows: i32, cols: i32, margin: f32, scale: f32, dscores: usize): f64 {
+  let total: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const s = scores + f4(r * cols), d = dscores + f4(r * cols);
+    const y = load<i32>(labels + f4(r));
+    const sy = load<f32>(s + f4(y));
+    let violations = 0;
+    for (let c = 0; c < cols; c++) {
+      let g: f32 = 0;
+      if (c != y) {
+        const v = load<f32>(s + f4(c)) - sy + margin;
+        if (v > 0) {
+          total += <f64>v;
+          g = scale;
+          violations++;
+        }
+      }
+      store<f32>(d + f4(c), g);
+    }
+    store<f32>(d + f4(y), -scale * <f32>violations);
+  }
+  return total;
+}
+
+/** Squared error: loss = Σ_i (p_i − t_i)²; dpred = scale · 2 (p − t). */
+export function f32_mse(pred: usize, target: usize, n: i32, scale: f32, dpred: usize): f64 {
+  let total: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const e = load<f32>(pred + f4(i)) - load<f32>(target + f4(i));
+    total += <f64>e * <f64>e;
+    store<f32>(dpred + f4(i), scale * 2 * e);
+  }
+  return total;
+}
+
+/**
+ * Sigmoid binary cross-entropy on logits (stable): loss = Σ max(z, 0) − z·t + log(1 + e^{−|z|});
+ * dlogits = scale · (σ(z) − t). Targets t in [0, 1].
+ */
+export function f32_sigmoid_xent(logits: usize, target: usize, n: i32, scale: f32, dlogits: usize): f64 {
+  let total: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const z = load<f32>(logits + f4(i)), t = load<f32>(target + f4(i));
+    const e = expf(-abs(z));
+    total += <f64>(max(z, 0) - z * t) + Math.log1p(<f64>e);
+    const sig: f32 = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    store<f32>(dlogits + f4(i), scale * (sig - t));
+  }
+  return total;
+}

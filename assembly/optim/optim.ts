@@ -1,0 +1,122 @@
+// Parameter updates, regularisation and gradient norms, lane-wise over n floats.
+// w: weights, g: gradient (already averaged over the batch), state buffers per optimiser.
+
+import { f4 } from "../common/simd";
+
+/**
+ * g += l2 · w + l1 · sign(w) (elastic net when both are set). The L2 term is the gradient of
+ * (l2 / 2)·‖w‖², the L1 term of l1·‖w‖₁ (sign(0) = 0).
+ */
+export function f32_regularize(n: i32, w: usize, g: usize, l1: f32, l2: f32): void {
+  const vl1 = f32x4.splat(l1), vl2 = f32x4.splat(l2), zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const wv = v128.load(w + f4(i));
+    const sign = f32x4.sub(v128.and(f32x4.gt(wv, zero), f32x4.splat(1)), v128.and(f32x4.lt(wv, zero), f32x4.splat(1)));
+    v128.store(g + f4(i), f32x4.add(v128.load(g + f4(i)), f32x4.add(f32x4.mul(vl2, wv), f32x4.mul(vl1, sign))));
+  }
+  for (; i < n; i++) {
+    const wv = load<f32>(w + f4(i));
+    const sign: f32 = wv > 0 ? 1 : wv < 0 ? -1 : 0;
+    store<f32>(g + f4(i), load<f32>(g + f4(i)) + l2 * wv + l1 * sign);
+  }
+}
+
+/** Σ x_i² in f64 (for gradient-norm clipping). */
+export function f32_sum_squares(n: i32, x: usize): f64 {
+  let acc = f32x4.splat(0);
+  let total: f64 = 0;
+  let i = 0;
+  // f32 lanes for blocks of 1024, then into f64, so long vectors do not lose precision
+  while (i + 4 <= n) {
+    const end = min(n & ~3, i + 1024);
+    for (; i < end; i += 4) {
+      const v = v128.load(x + f4(i));
+      acc = f32x4.add(acc, f32x4.mul(v, v));
+    }
+    total += <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) +
+      <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    acc = f32x4.splat(0);
+  }
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + f4(i));
+    total += v * v;
+  }
+  return total;
+}
+
+/** Plain SGD: w −= lr · g. */
+export function f32_sgd_update(n: i32, w: usize, g: usize, lr: f32): void {
+  const vlr = f32x4.splat(lr);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(w + f4(i), f32x4.sub(v128.load(w + f4(i)), f32x4.mul(vlr, v128.load(g + f4(i)))));
+  for (; i < n; i++) store<f32>(w + f4(i), load<f32>(w + f4(i)) - lr * load<f32>(g + f4(i)));
+}
+
+/**
+ * Momentum (heavy ball): v = μ·v − lr·g; w += v. Nesterov (nesterov = 1, the form used by
+ * Keras/PyTorch): v = μ·v − lr·g; w += μ·v − lr·g.
+ */
+export function f32_momentum_update(n: i32, w: usize, g: usize, v: usize, lr: f32, mu: f32, nesterov: i32): void {
+  for (let i = 0; i < n; i++) {
+    const gi = load<f32>(g + f4(i));
+    const vi = mu * load<f32>(v + f4(i)) - lr * gi;
+    store<f32>(v + f4(i), vi);
+    store<f32>(w + f4(i), load<f32>(w + f4(i)) + (nesterov ? mu * vi - lr * gi : vi));
+  }
+}
+
+/** Adagrad: h += g²; w −= lr · g / (√h + ε). */
+export function f32_adagrad_update(n: i32, w: usize, g: usize, h: usize, lr: f32, eps: f32): void {
+  for (let i = 0; i < n; i++) {
+    const gi = load<f32>(g + f4(i));
+    const hi = load<f32>(h + f4(i)) + gi * gi;
+    store<f32>(h + f4(i), hi);
+    store<f32>(w + f4(i), load<f32>(w + f4(i)) - lr * gi / (sqrt<f32>(hi) + eps));
+  }
+}
+
+/** RMSProp: h = ρ·h + (1 − ρ)·g²; w −= lr · g / (√h + ε). */
+export function f32_rmsprop_update(n: i32, w: usize, g: usize, h: usize, lr: f32, rho: f32, eps: f32): void {
+  for (let i = 0; i < n; i++) {
+    const gi = load<f32>(g + f4(i));
+    const hi = rho * load<f32>(h + f4(i)) + (1 - rho) * gi * gi;
+    store<f32>(h + f4(i), hi);
+    store<f32>(w + f4(i), load<f32>(w + f4(i)) - lr * gi / (sqrt<f32>(hi) + eps));
+  }
+}
+
+/**
+ * Adadelta (Zeiler 2012): Eg = ρ·Eg + (1 − ρ)·g²; Δ = −√(Edx + ε)/√(Eg + ε)·g;
+ * Edx = ρ·Edx + (1 − ρ)·Δ²; w += lr·Δ (lr = 1 is the paper's form).
+ */
+export function f32_adadelta_update(n: i32, w: usize, g: usize, eg: usize, edx: usize, lr: f32, rho: f32, eps: f32): void {
+  for (let i = 0; i < n; i++) {
+    const gi = load<f32>(g + f4(i));
+    const egi = rho * load<f32>(eg + f4(i)) + (1 - rho) * gi * gi;
+    store<f32>(eg + f4(i), egi);
+    const d = -sqrt<f32>(load<f32>(edx + f4(i)) + eps) / sqrt<f32>(egi + eps) * gi;
+    store<f32>(edx + f4(i), rho * load<f32>(edx + f4(i)) + (1 - rho) * d * d);
+    store<f32>(w + f4(i), load<f32>(w + f4(i)) + lr * d);
+  }
+}
+
+/**
+ * Adam (Kingma & Ba, bias-corrected): m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
+ * w −= lr · (m / (1 − β1ᵗ)) / (√(v / (1 − β2ᵗ)) + ε). AdamW (decoupled decay wd > 0):
+ * w −= lr·wd·w first. c1 = 1 − β1ᵗ and c2 = 1 − β2ᵗ are passed in (t counts from 1).
+ */
+export function f32_adam_update(
+  n: i32, w: usize, g: usize, m: usize, v: usize, lr: f32, b1: f32, b2: f32, eps: f32, c1: f32, c2: f32, wd: f32,
+): void {
+  for (let i = 0; i < n; i++) {
+    const gi = load<f32>(g + f4(i));
+    const mi = b1 * load<f32>(m + f4(i)) + (1 - b1) * gi;
+    const vi = b2 * load<f32>(v + f4(i)) + (1 - b2) * gi * gi;
+    store<f32>(m + f4(i), mi);
+    store<f32>(v + f4(i), vi);
+    let wi = load<f32>(w + f4(i));
+    if (wd != 0) wi -= lr * wd * wi;
+    store<f32>(w + f4(i), wi - lr * (mi / c1) / (sqrt<f32>(vi / c2) + eps));
+  }
+}

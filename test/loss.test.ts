@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { backendFor } from "./helpers/backends.js";
+import { expectClose, numericGrad, randomArray } from "./helpers/check.js";
+import { Mem } from "./helpers/mem.js";
+import { refHinge, refMse, refSigmoidXent, refSoftmaxXent } from "./ref/loss.js";
+
+describe.each(["simd", "relaxed"] as const)("loss kernels on the %s build", (build) => {
+  const rows = 5, cols = 7;
+  const labels = [3, 0, 6, 2, 2];
+
+  it("softmax cross-entropy: value, gradient (central differences), probabilities, huge logits", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const z = randomArray(rows * cols, 1, 4);
+    const Z = mem.f32(z), L = mem.i32(rows), D = mem.f32(rows * cols), P = mem.f32(rows * cols);
+    be.heap.i32(L, rows).set(labels);
+    const loss = be.kernels.f32_softmax_xent(Z, L, rows, cols, 1 / rows, D, P);
+    expect(loss).toBeCloseTo(refSoftmaxXent(z, labels, rows, cols), 5);
+    expectClose(mem.read(D, rows * cols), numericGrad((zz) => refSoftmaxXent(zz, labels, rows, cols) / rows, z), 1e-4, 1e-6, "dlogits");
+    const probs = mem.read(P, rows * cols);
+    for (let r = 0; r < rows; r++) expect(probs.subarray(r * cols, (r + 1) * cols).reduce((a, b) => a + b)).toBeCloseTo(1, 6);
+    const big = mem.f32([1000, -1000, 999]), L1 = mem.i32(1);
+    be.heap.i32(L1, 1)[0] = 2;
+    expect(be.kernels.f32_softmax_xent(big, L1, 1, 3, 1, mem.f32(3), 0)).toBeCloseTo(1 + Math.log1p(Math.exp(-1)), 5); // log(1 + e^-1 + e^-2000) − (999 − 1000)
+    mem.freeAll();
+  });
+
+  it("multiclass hinge (ConvNetJS svm): value and gradient", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const s = randomArray(rows * cols, 2, 2);
+    const S = mem.f32(s), L = mem.i32(rows), D = mem.f32(rows * cols);
+    be.heap.i32(L, rows).set(labels);
+    const loss = be.kernels.f32_hinge(S, L, rows, cols, 1, 0.5, D);
+    expect(loss).toBeCloseTo(refHinge(s, labels, rows, cols, 1), 5);
+    expectClose(mem.read(D, rows * cols), numericGrad((ss) => 0.5 * refHinge(ss, labels, rows, cols, 1), s, 1e-5), 1e-4, 1e-5, "dscores");
+    mem.freeAll();
+  });
+
+  it("mean squared error and sigmoid binary cross-entropy: values and gradients", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const n = 13;
+    const p = randomArray(n, 3, 3), t = randomArray(n, 4), t01 = Float32Array.from(randomArray(n, 5), (v) => (v + 1) / 2);
+    const D = mem.f32(n);
+    expect(be.kernels.f32_mse(mem.f32(p), mem.f32(t), n, 1 / n, D)).toBeCloseTo(refMse(p, t), 5);
+    expectClose(mem.read(D, n), numericGrad((pp) => refMse(pp, t) / n, p), 1e-4, 1e-6, "dmse");
+    const D2 = mem.f32(n);
+    expect(be.kernels.f32_sigmoid_xent(mem.f32(p), mem.f32(t01), n, 1, D2)).toBeCloseTo(refSigmoidXent(p, t01), 5);
+    expectClose(mem.read(D2, n), numericGrad((pp) => refSigmoidXent(pp, t01), p), 1e-4, 1e-6, "dbce");
+    // stable for large |z|
+    const D3 = mem.f32(2);
+    const l = be.kernels.f32_sigmoid_xent(mem.f32([100, -100]), mem.f32([0, 1]), 2, 1, D3);
+    expect(l).toBeCloseTo(200, 3);
+    expect(Array.from(mem.read(D3, 2))).toEqual([1, -1]);
+    mem.freeAll();
+  });
+});
