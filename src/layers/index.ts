@@ -1,0 +1,83 @@
+// Layer configs as one discriminated union, the factory, and the builder functions of the
+// functional API (each returns a Layer; call .apply(x) on it).
+import { ConfigError } from "../errors.js";
+import { ActivationLayer, Maxout, type ActivationConfig, type MaxoutConfig } from "./activation.js";
+import { Conv2d, type Conv2dConfig, type DepthwiseConv2dConfig } from "./conv.js";
+import { Dense, type DenseConfig } from "./dense.js";
+import { Dropout, type DropoutConfig } from "./dropout.js";
+import type { Layer } from "./layer.js";
+import { Add, Concat, type AddConfig, type ConcatConfig } from "./merge.js";
+import { BatchNorm, Lrn, type BatchNormConfig, type LrnConfig } from "./norm.js";
+import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "./pool.js";
+import { Reshape, type FlattenConfig, type ReshapeConfig } from "./reshape.js";
+
+export type LayerConfig =
+  | Conv2dConfig | DepthwiseConv2dConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig
+  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | AddConfig | ConcatConfig;
+
+export type LayerType = LayerConfig["type"];
+
+const counters = new Map<string, number>();
+
+/** A fresh name like "conv2d_3" (Keras style) when the config has none. */
+function autoName(type: string): string {
+  const n = (counters.get(type) ?? 0) + 1;
+  counters.set(type, n);
+  return `${type}_${n}`;
+}
+
+/** Builds a layer from its config; an unknown type or option is a ConfigError. */
+export function createLayer(config: LayerConfig): Layer {
+  if (typeof config !== "object" || config === null || typeof (config as { type?: unknown }).type !== "string") {
+    throw new ConfigError(`layer config must be an object with a "type", got ${JSON.stringify(config)}`);
+  }
+  const name = config.name ?? autoName(config.type);
+  if (typeof name !== "string" || name === "") throw new ConfigError(`${config.type}: name must be a non-empty string`);
+  switch (config.type) {
+    case "conv2d": case "depthwiseConv2d": return new Conv2d(config, name);
+    case "dense": return new Dense(config, name);
+    case "maxPool2d": case "avgPool2d": return new Pool2d(config, name);
+    case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
+    case "flatten": case "reshape": return new Reshape(config, name);
+    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax":
+      return new ActivationLayer(config, name);
+    case "maxout": return new Maxout(config, name);
+    case "dropout": return new Dropout(config, name);
+    case "batchNorm": return new BatchNorm(config, name);
+    case "lrn": return new Lrn(config, name);
+    case "add": return new Add(config, name);
+    case "concat": return new Concat(config, name);
+    default:
+      throw new ConfigError(`unknown layer type "${(config as { type: string }).type}"`);
+  }
+}
+
+type Opt<C> = Omit<C, "type">;
+export const conv2d = (c: Opt<Conv2dConfig>) => createLayer({ type: "conv2d", ...c });
+export const depthwiseConv2d = (c: Opt<DepthwiseConv2dConfig>) => createLayer({ type: "depthwiseConv2d", ...c });
+export const dense = (c: Opt<DenseConfig>) => createLayer({ type: "dense", ...c });
+export const maxPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2d" });
+export const avgPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "avgPool2d" });
+export const globalAvgPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalAvgPool2d" });
+export const globalMaxPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalMaxPool2d" });
+export const flatten = (c: Opt<FlattenConfig> = {}) => createLayer({ type: "flatten", ...c });
+export const reshape = (c: Opt<ReshapeConfig>) => createLayer({ type: "reshape", ...c });
+export const relu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "relu" });
+export const relu6 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "relu6" });
+export const leakyRelu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "leakyRelu" });
+export const elu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "elu" });
+export const sigmoid = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "sigmoid" });
+export const tanh = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "tanh" });
+export const softmax = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "softmax" });
+export const maxout = (c: Opt<MaxoutConfig>) => createLayer({ type: "maxout", ...c });
+export const dropout = (c: Opt<DropoutConfig>) => createLayer({ type: "dropout", ...c });
+export const batchNorm = (c: Opt<BatchNormConfig> = {}) => createLayer({ type: "batchNorm", ...c });
+export const lrn = (c: Opt<LrnConfig> = {}) => createLayer({ type: "lrn", ...c });
+export const add = (c: Opt<AddConfig> = {}) => createLayer({ type: "add", ...c });
+export const concat = (c: Opt<ConcatConfig> = {}) => createLayer({ type: "concat", ...c });
+
+export type {
+  Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig,
+  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, AddConfig, ConcatConfig,
+};
+export { Layer } from "./layer.js";

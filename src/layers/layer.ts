@@ -1,0 +1,148 @@
+// The Layer contract: shape inference, parameters, FLOPs, plan-time resources, forward and
+// backward on raw buffers in wasm memory, and a serialisable config. Shapes here are per
+// example (no batch axis): [H, W, C] for images, [F] for features.
+
+import { ConfigError, ShapeError } from "../errors.js";
+import type { Backend } from "../runtime/backend.js";
+import type { Kernels } from "../runtime/generated/kernels.js";
+import type { Rng } from "../rng.js";
+import { SymbolicTensor } from "../model/symbolic.js";
+import { formatShape, type Shape } from "../tensor.js";
+import type { Initializer } from "../train/initializers.js";
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: Initializer;
+  /** Updated by the optimiser (false: state such as batch-norm running statistics). */
+  trainable: boolean;
+  /** Counted by L1/L2 regularisers (weights yes, biases and norm parameters no). */
+  regularize: boolean;
+}
+
+/** A parameter's value and gradient in wasm memory. */
+export interface ParamBuffer {
+  spec: ParamSpec;
+  size: number;
+  w: number;
+  g: number;
+}
+
+export interface PrepareContext {
+  be: Backend;
+  batch: number;
+  training: boolean;
+  inShapes: Shape[];
+  outShape: Shape;
+  /** Bytes owned by the plan, freed with it. */
+  alloc(bytes: number): number;
+}
+
+export interface LayerRun<S> {
+  be: Backend;
+  k: Kernels;
+  batch: number;
+  training: boolean;
+  inShapes: Shape[];
+  outShape: Shape;
+  x: number[];
+  y: number;
+  params: ParamBuffer[];
+  state: S;
+  rng: Rng;
+}
+
+export interface LayerGrad<S> extends LayerRun<S> {
+  /** Gradient of the loss with respect to the output (may be overwritten by the layer). */
+  dy: number;
+  /** Where to write each input's gradient; 0 where no gradient is needed. Overwrite, never add. */
+  dx: number[];
+}
+
+export const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
+
+export abstract class Layer<S = unknown> {
+  abstract readonly type: string;
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** `type "name"` for messages. */
+  get label(): string {
+    return `${this.type} "${this.name}"`;
+  }
+
+  private applied = false;
+
+  /**
+   * Connects this layer in a functional graph: checks the input shapes now (a ShapeError
+   * names this layer) and returns the symbolic output. A layer instance is applied once.
+   */
+  apply(...inputs: SymbolicTensor[]): SymbolicTensor {
+    if (this.applied) throw new ConfigError(`${this.label} is already connected; create a new layer (weights are not shared)`);
+    const n = this.arity;
+    if (n === -1 ? inputs.length < 2 : inputs.length !== n) {
+      throw new ConfigError(`${this.label} takes ${n === -1 ? "two or more inputs" : `${n} input`}, got ${inputs.length}`);
+    }
+    inputs.forEach((x, i) => {
+      if (!(x instanceof SymbolicTensor)) throw new ConfigError(`${this.label}: input ${i} is not a symbolic tensor (use fovea.input([...]) and layer.apply)`);
+    });
+    const shape = this.outputShape(inputs.map((x) => x.shape));
+    this.params(inputs.map((x) => x.shape)); // validates parameter shapes too
+    this.applied = true;
+    return new SymbolicTensor(Object.freeze([...shape]), this, inputs, this.name);
+  }
+
+  /** Number of inputs this layer takes (-1: two or more). */
+  get arity(): number {
+    return 1;
+  }
+
+  abstract outputShape(inputs: Shape[]): Shape;
+
+  params(_inputs: Shape[]): ParamSpec[] {
+    return [];
+  }
+
+  /** Multiply-adds × 2 per example. */
+  flops(_inputs: Shape[], _out: Shape): number {
+    return 0;
+  }
+
+  /** Plan-time resources for one batch size. */
+  prepare(_ctx: PrepareContext): S {
+    return undefined as S;
+  }
+
+  abstract forward(run: LayerRun<S>): void;
+  abstract backward(run: LayerGrad<S>): void;
+
+  /** The layer's config, enough to rebuild it. */
+  abstract config(): Record<string, unknown> & { type: string; name: string };
+
+  // ---- validation helpers shared by every layer ----
+  protected rank(inputs: Shape[], r: number | number[], what = "input"): Shape {
+    const s = inputs[0]!;
+    const ranks = typeof r === "number" ? [r] : r;
+    if (!ranks.includes(s.length)) {
+      const want = ranks.map((q) => (q === 3 ? "[H, W, C]" : q === 1 ? "[features]" : `rank ${q}`)).join(" or ");
+      throw new ShapeError(`${this.label}: expects ${what} ${want}, got ${formatShape(s)}${r === 1 ? " (add a flatten layer before it)" : ""}`);
+    }
+    return s;
+  }
+}
+
+// ---- option checking for configs ----
+
+export function positiveInt(v: unknown, what: string, where: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${where}: ${what} must be a whole number >= 1, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+export function inRange(v: unknown, lo: number, hi: number, what: string, where: string, openLo = false, openHi = false): number {
+  const ok = typeof v === "number" && Number.isFinite(v) && (openLo ? v > lo : v >= lo) && (openHi ? v < hi : v <= hi);
+  if (!ok) throw new ConfigError(`${where}: ${what} must be in ${openLo ? "(" : "["}${lo}, ${hi}${openHi ? ")" : "]"}, got ${JSON.stringify(v)}`);
+  return v as number;
+}

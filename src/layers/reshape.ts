@@ -1,0 +1,50 @@
+// flatten and reshape. NHWC memory is already in flatten order, so both are copies that only
+// change the shape (the copy keeps every layer's output its own buffer).
+import { ConfigError, ShapeError } from "../errors.js";
+import { formatShape, type Shape } from "../tensor.js";
+import { Layer, size, type LayerGrad, type LayerRun } from "./layer.js";
+
+export interface FlattenConfig { type: "flatten"; name?: string }
+export interface ReshapeConfig { type: "reshape"; name?: string; targetShape: number[] }
+
+export class Reshape extends Layer {
+  readonly type: "flatten" | "reshape";
+  readonly target: number[] | null;
+
+  constructor(config: FlattenConfig | ReshapeConfig, name: string) {
+    super(name);
+    this.type = config.type;
+    const allowed = config.type === "reshape" ? ["type", "name", "targetShape"] : ["type", "name"];
+    for (const k of Object.keys(config)) if (!allowed.includes(k)) throw new ConfigError(`${config.type} "${name}": unknown option "${k}"`);
+    if (config.type === "reshape") {
+      const t = config.targetShape;
+      if (!Array.isArray(t) || t.filter((d) => d === -1).length > 1 || !t.every((d) => d === -1 || (Number.isInteger(d) && d >= 1))) {
+        throw new ConfigError(`reshape "${name}": targetShape must be whole numbers >= 1 with at most one -1, got ${JSON.stringify(t)}`);
+      }
+      this.target = [...t];
+    } else this.target = null;
+  }
+
+  outputShape(inputs: Shape[]): Shape {
+    const n = size(inputs[0]!);
+    if (!this.target) return [n];
+    const known = this.target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    const out = this.target.map((d) => (d === -1 ? n / known : d));
+    if (!out.every(Number.isInteger) || size(out) !== n) {
+      throw new ShapeError(`${this.label}: cannot reshape ${formatShape(inputs[0]!)} (${n} values) to ${formatShape(this.target)}`);
+    }
+    return out;
+  }
+
+  forward(r: LayerRun<unknown>): void {
+    r.k.f32_axpby(r.batch * size(r.outShape), 1, r.x[0]!, 0, r.y);
+  }
+
+  backward(r: LayerGrad<unknown>): void {
+    if (r.dx[0]) r.k.f32_axpby(r.batch * size(r.outShape), 1, r.dy, 0, r.dx[0]);
+  }
+
+  config() {
+    return this.target ? { type: this.type, name: this.name, targetShape: this.target } : { type: this.type, name: this.name };
+  }
+}

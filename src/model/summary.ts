@@ -1,0 +1,44 @@
+// model.summary(): layers, output shapes, parameter counts, FLOPs and activation memory.
+import { size } from "../layers/layer.js";
+import { formatShape } from "../tensor.js";
+import type { Model } from "./model.js";
+
+export interface SummaryRow {
+  name: string;
+  type: string;
+  outputShape: number[];
+  params: number;
+  /** Per example, 2 per multiply-add. */
+  flops: number;
+}
+
+export function summaryRows(m: Model): SummaryRow[] {
+  return m.nodes.map((n) => ({
+    name: n.layer.name,
+    type: n.layer.type,
+    outputShape: [...n.outShape],
+    params: n.params.filter((p) => p.spec.trainable).reduce((a, p) => a + p.size, 0),
+    flops: n.layer.flops(n.inShapes, n.outShape),
+  }));
+}
+
+const num = (v: number) => v.toLocaleString("en-US");
+const human = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)} G` : v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : `${v}`);
+
+export function summaryText(m: Model): string {
+  const rows = summaryRows(m);
+  const head = ["layer (type)", "output shape", "params", "FLOPs"];
+  const lines = [head, ...rows.map((r) => [`${r.name} (${r.type})`, formatShape([-1, ...r.outputShape]).replace("-1", "N"), num(r.params), human(r.flops)])];
+  const w = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const fmt = (l: string[]) => l.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
+  const rule = "-".repeat(w.reduce((a, b) => a + b + 2, -2));
+  const trainable = m.countParams(true), all = m.countParams(false);
+  const acts = rows.reduce((a, r) => a + size(r.outputShape), 0);
+  const flops = rows.reduce((a, r) => a + r.flops, 0);
+  return [
+    `model "${m.name}": input ${formatShape(["N" as unknown as number, ...m.inputShape])}`,
+    rule, fmt(lines[0]!), rule, ...lines.slice(1).map(fmt), rule,
+    `trainable params: ${num(trainable)}${all !== trainable ? `   non-trainable (batch-norm statistics): ${num(all - trainable)}` : ""}`,
+    `FLOPs per example: ${human(flops)}   activations per example: ${num(acts)} floats (${human(acts * 4)}B)`,
+  ].join("\n");
+}

@@ -1,0 +1,63 @@
+// The one seeded random number generator (init, shuffling, dropout, augmentation).
+// mulberry32: 32-bit state, fast, good enough for ML sampling, and its state is one number
+// (so a model's RNG can be saved and restored exactly).
+
+export class Rng {
+  private s: number;
+  private spare: number | null = null;
+
+  constructor(seed = 0x2545f491) {
+    if (!Number.isFinite(seed)) throw new RangeError(`Rng: seed must be a finite number, got ${seed}`);
+    this.s = seed >>> 0;
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  uniform(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Standard normal (Box–Muller, both values used). */
+  normal(): number {
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
+
+  /** Fisher–Yates shuffle in place. */
+  shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+
+  /** A child generator with its own stream (e.g. one for dropout, one for shuffling). */
+  fork(): Rng {
+    return new Rng(this.nextU32());
+  }
+}

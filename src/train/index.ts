@@ -1,0 +1,10 @@
+// Training: optimisers, schedules, callbacks, losses, initialisers.
+export { Optimizer, SGD, Adam, AdamW, Adagrad, RMSProp, Adadelta, sgd, adam, adamw, adagrad, rmsprop, adadelta } from "./optimizers.js";
+export type { SgdOptions, AdamOptions, AdagradOptions, RmspropOptions, AdadeltaOptions } from "./optimizers.js";
+export { stepDecay, exponentialDecay, cosineDecay, warmup } from "./schedules.js";
+export { fit, earlyStopping, checkpoint, reduceOnPlateau } from "./fit.js";
+export type { Callback, EpochLogs, FitOptions, History, LearningRate } from "./fit.js";
+export { LOSSES } from "./losses.js";
+export type { LossName } from "./losses.js";
+export { initialize, fans } from "./initializers.js";
+export type { Initializer } from "./initializers.js";

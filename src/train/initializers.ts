@@ -1,0 +1,54 @@
+// Weight initialisers. Fans follow Keras: dense [in, out] → fanIn = in, fanOut = out;
+// conv HWIO [KH, KW, Cin, Cout] → fanIn = KH·KW·Cin, fanOut = KH·KW·Cout.
+
+import { ConfigError } from "../errors.js";
+import type { Rng } from "../rng.js";
+
+export type Initializer =
+  | "heNormal" | "heUniform" | "glorotUniform" | "glorotNormal" | "lecunNormal" | "zeros" | "ones"
+  | { type: "gaussian"; std: number; mean?: number }
+  | { type: "uniform"; min: number; max: number }
+  | { type: "constant"; value: number };
+
+export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
+  if (shape.length === 2) return { fanIn: shape[0]!, fanOut: shape[1]! };
+  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return { fanIn: receptive * shape[shape.length - 2]!, fanOut: receptive * shape[shape.length - 1]! };
+}
+
+export function checkInitializer(init: unknown, where: string): Initializer {
+  const named = ["heNormal", "heUniform", "glorotUniform", "glorotNormal", "lecunNormal", "zeros", "ones"];
+  if (typeof init === "string" && named.includes(init)) return init as Initializer;
+  if (typeof init === "object" && init !== null && "type" in init) {
+    const o = init as Record<string, unknown>;
+    const num = (k: string) => typeof o[k] === "number" && Number.isFinite(o[k]);
+    if (o.type === "gaussian" && num("std") && (o.mean === undefined || num("mean"))) return init as Initializer;
+    if (o.type === "uniform" && num("min") && num("max")) return init as Initializer;
+    if (o.type === "constant" && num("value")) return init as Initializer;
+  }
+  throw new ConfigError(`${where}: unknown initializer ${JSON.stringify(init)} (${named.join(", ")}, {type: "gaussian", std}, {type: "uniform", min, max}, {type: "constant", value})`);
+}
+
+/** Fills `out` (a parameter of `shape`) from the initialiser. */
+export function initialize(init: Initializer, shape: readonly number[], out: Float32Array, rng: Rng): void {
+  const { fanIn, fanOut } = fans(shape);
+  const normal = (std: number, mean = 0) => { for (let i = 0; i < out.length; i++) out[i] = mean + std * rng.normal(); };
+  const uniform = (lo: number, hi: number) => { for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * rng.uniform(); };
+  if (typeof init === "string") {
+    switch (init) {
+      case "heNormal": return normal(Math.sqrt(2 / fanIn));
+      case "heUniform": { const l = Math.sqrt(6 / fanIn); return uniform(-l, l); }
+      case "glorotNormal": return normal(Math.sqrt(2 / (fanIn + fanOut)));
+      case "glorotUniform": { const l = Math.sqrt(6 / (fanIn + fanOut)); return uniform(-l, l); }
+      case "lecunNormal": return normal(Math.sqrt(1 / fanIn));
+      case "zeros": out.fill(0); return;
+      case "ones": out.fill(1); return;
+    }
+  }
+  switch (init.type) {
+    case "gaussian": return normal(init.std, init.mean ?? 0);
+    case "uniform": return uniform(init.min, init.max);
+    case "constant": out.fill(init.value); return;
+  }
+}

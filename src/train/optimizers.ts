@@ -1,0 +1,163 @@
+// Optimisers: each owns its per-parameter state buffers (allocated on the first step) and
+// applies the update kernels of assembly/optim to every trainable parameter.
+import { ConfigError, checkOptionKeys } from "../errors.js";
+import type { ParamBuffer } from "../layers/layer.js";
+import type { Backend } from "../runtime/backend.js";
+
+export abstract class Optimizer {
+  abstract readonly name: string;
+  /** The base learning rate; a schedule may scale it per step. */
+  lr: number;
+  /** Number of steps taken. */
+  iterations = 0;
+  private state = new Map<ParamBuffer, number[]>();
+  private be: Backend | null = null;
+
+  constructor(lr: number) {
+    if (!(Number.isFinite(lr) && lr > 0)) throw new ConfigError(`optimizer: lr must be a finite number > 0, got ${lr}`);
+    this.lr = lr;
+  }
+
+  /** State buffers per parameter (e.g. Adam: m and v). */
+  protected abstract get slots(): number;
+  protected abstract update(be: Backend, p: ParamBuffer, s: number[], lr: number, t: number): void;
+
+  /** One update of every trainable parameter with learning rate `lr`. */
+  step(be: Backend, params: ParamBuffer[], lr = this.lr): void {
+    this.be = be;
+    this.iterations++;
+    for (const p of params) {
+      if (!p.spec.trainable) continue;
+      let s = this.state.get(p);
+      if (!s) {
+        s = Array.from({ length: this.slots }, () => be.heap.alloc(p.size * 4, true));
+        this.state.set(p, s);
+      }
+      this.update(be, p, s, lr, this.iterations);
+    }
+  }
+
+  /** Returns the state buffers to the heap. */
+  free(): void {
+    if (this.be) for (const s of this.state.values()) for (const ptr of s) this.be.heap.free(ptr);
+    this.state.clear();
+  }
+}
+
+export interface SgdOptions { lr?: number; momentum?: number; nesterov?: boolean }
+export class SGD extends Optimizer {
+  readonly name = "sgd";
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  constructor(o: SgdOptions = {}) {
+    checkOptionKeys("sgd", o, ["lr", "momentum", "nesterov"]);
+    super(o.lr ?? 0.01);
+    this.momentum = o.momentum ?? 0;
+    this.nesterov = o.nesterov ?? false;
+    if (!(this.momentum >= 0 && this.momentum < 1)) throw new ConfigError(`sgd: momentum must be in [0, 1), got ${o.momentum}`);
+    if (this.nesterov && this.momentum === 0) throw new ConfigError("sgd: nesterov needs momentum > 0");
+  }
+  protected get slots() {
+    return this.momentum > 0 ? 1 : 0;
+  }
+  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
+    if (this.momentum > 0) be.kernels.f32_momentum_update(p.size, p.w, p.g, s[0]!, lr, this.momentum, this.nesterov ? 1 : 0);
+    else be.kernels.f32_sgd_update(p.size, p.w, p.g, lr);
+  }
+}
+
+export interface AdamOptions { lr?: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number }
+export class Adam extends Optimizer {
+  readonly name: string = "adam";
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+  constructor(o: AdamOptions = {}, decoupled = false) {
+    checkOptionKeys(decoupled ? "adamw" : "adam", o, decoupled ? ["lr", "beta1", "beta2", "epsilon", "weightDecay"] : ["lr", "beta1", "beta2", "epsilon"]);
+    super(o.lr ?? 0.001);
+    this.beta1 = o.beta1 ?? 0.9;
+    this.beta2 = o.beta2 ?? 0.999;
+    this.epsilon = o.epsilon ?? 1e-8;
+    this.weightDecay = decoupled ? (o.weightDecay ?? 0.01) : 0;
+    for (const [k, v] of [["beta1", this.beta1], ["beta2", this.beta2]] as const) {
+      if (!(v >= 0 && v < 1)) throw new ConfigError(`adam: ${k} must be in [0, 1), got ${v}`);
+    }
+  }
+  protected get slots() {
+    return 2;
+  }
+  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number, t: number): void {
+    be.kernels.f32_adam_update(p.size, p.w, p.g, s[0]!, s[1]!, lr, this.beta1, this.beta2, this.epsilon,
+      1 - this.beta1 ** t, 1 - this.beta2 ** t, this.weightDecay);
+  }
+}
+
+export class AdamW extends Adam {
+  override readonly name = "adamw";
+  constructor(o: AdamOptions = {}) {
+    super(o, true);
+  }
+}
+
+export interface AdagradOptions { lr?: number; epsilon?: number }
+export class Adagrad extends Optimizer {
+  readonly name = "adagrad";
+  readonly epsilon: number;
+  constructor(o: AdagradOptions = {}) {
+    checkOptionKeys("adagrad", o, ["lr", "epsilon"]);
+    super(o.lr ?? 0.01);
+    this.epsilon = o.epsilon ?? 1e-7;
+  }
+  protected get slots() {
+    return 1;
+  }
+  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
+    be.kernels.f32_adagrad_update(p.size, p.w, p.g, s[0]!, lr, this.epsilon);
+  }
+}
+
+export interface RmspropOptions { lr?: number; rho?: number; epsilon?: number }
+export class RMSProp extends Optimizer {
+  readonly name = "rmsprop";
+  readonly rho: number;
+  readonly epsilon: number;
+  constructor(o: RmspropOptions = {}) {
+    checkOptionKeys("rmsprop", o, ["lr", "rho", "epsilon"]);
+    super(o.lr ?? 0.001);
+    this.rho = o.rho ?? 0.9;
+    this.epsilon = o.epsilon ?? 1e-7;
+  }
+  protected get slots() {
+    return 1;
+  }
+  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
+    be.kernels.f32_rmsprop_update(p.size, p.w, p.g, s[0]!, lr, this.rho, this.epsilon);
+  }
+}
+
+export interface AdadeltaOptions { lr?: number; rho?: number; epsilon?: number }
+export class Adadelta extends Optimizer {
+  readonly name = "adadelta";
+  readonly rho: number;
+  readonly epsilon: number;
+  constructor(o: AdadeltaOptions = {}) {
+    checkOptionKeys("adadelta", o, ["lr", "rho", "epsilon"]);
+    super(o.lr ?? 1);
+    this.rho = o.rho ?? 0.95;
+    this.epsilon = o.epsilon ?? 1e-6;
+  }
+  protected get slots() {
+    return 2;
+  }
+  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
+    be.kernels.f32_adadelta_update(p.size, p.w, p.g, s[0]!, s[1]!, lr, this.rho, this.epsilon);
+  }
+}
+
+export const sgd = (o?: SgdOptions) => new SGD(o);
+export const adam = (o?: AdamOptions) => new Adam(o);
+export const adamw = (o?: AdamOptions) => new AdamW(o);
+export const adagrad = (o?: AdagradOptions) => new Adagrad(o);
+export const rmsprop = (o?: RmspropOptions) => new RMSProp(o);
+export const adadelta = (o?: AdadeltaOptions) => new Adadelta(o);

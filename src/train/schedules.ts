@@ -1,0 +1,39 @@
+// Learning-rate schedules: functions of (step, epoch) giving the learning rate.
+import { ConfigError } from "../errors.js";
+
+const pos = (v: number, what: string) => {
+  if (!(Number.isFinite(v) && v > 0)) throw new ConfigError(`schedule: ${what} must be > 0, got ${v}`);
+  return v;
+};
+
+/** lr · gamma^⌊epoch / every⌋. */
+export const stepDecay = (lr: number, o: { every: number; gamma?: number }) => {
+  pos(lr, "lr");
+  pos(o.every, "every");
+  const g = o.gamma ?? 0.1;
+  return (_s: number, epoch: number) => lr * g ** Math.floor(epoch / o.every);
+};
+
+/** lr · rate^(step / steps). */
+export const exponentialDecay = (lr: number, o: { rate: number; steps: number }) => {
+  pos(lr, "lr");
+  pos(o.steps, "steps");
+  return (step: number) => lr * o.rate ** (step / o.steps);
+};
+
+/** Cosine from lr to minLr over totalSteps, then minLr. */
+export const cosineDecay = (lr: number, o: { totalSteps: number; minLr?: number }) => {
+  pos(lr, "lr");
+  pos(o.totalSteps, "totalSteps");
+  const m = o.minLr ?? 0;
+  return (step: number) => m + (lr - m) * 0.5 * (1 + Math.cos(Math.PI * Math.min(step, o.totalSteps) / o.totalSteps));
+};
+
+/** Linear warmup from 0 over warmupSteps, then `after` (a number or another schedule). */
+export const warmup = (warmupSteps: number, after: number | ((step: number, epoch: number) => number)) => {
+  pos(warmupSteps, "warmupSteps");
+  return (step: number, epoch: number) => {
+    const base = typeof after === "number" ? after : after(step, epoch);
+    return step < warmupSteps ? (base * (step + 1)) / warmupSteps : base;
+  };
+};
