@@ -62,8 +62,12 @@ export class Plan {
     const alloc = (bytes: number) => {
       const p = heap.alloc(Math.max(bytes, 16), true);
       this.owned.push(p);
-      total += Math.max(bytes, 16);
       return p;
+    };
+    /** Activation and gradient buffers (counted in bufferBytes). */
+    const allocBuffer = (bytes: number) => {
+      total += Math.max(bytes, 16);
+      return alloc(bytes);
     };
     const bytesOf = (i: number) => batch * size(nodes[i]!.outShape) * 4;
     this.bufferBytesNoReuse = nodes.reduce((a, _, i) => a + bytesOf(i) * (training ? 2 : 1), 0);
@@ -74,9 +78,9 @@ export class Plan {
     const lastUse = nodes.map(() => -1);
     nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && (lastUse[i] = Math.max(lastUse[i]!, j))));
     lastUse[nodes.length - 1] = Infinity;
-    const actPool = new Pool(alloc);
+    const actPool = new Pool(allocBuffer);
     nodes.forEach((n, j) => {
-      this.act[j] = training ? alloc(bytesOf(j)) : actPool.take(bytesOf(j));
+      this.act[j] = training ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
       if (!training) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j) actPool.give(this.act[i]!, bytesOf(i)); });
     });
     this.outputPtr = this.act[nodes.length - 1]!;
@@ -85,7 +89,7 @@ export class Plan {
     this.grad = new Array<number>(nodes.length).fill(0);
     this.fan = nodes.map((n) => ({ temp: n.inputs.map(() => 0) }));
     if (training) {
-      const gradPool = new Pool(alloc);
+      const gradPool = new Pool(allocBuffer);
       this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
       for (let j = lossNode; j >= 0; j--) {
         const n = nodes[j]!;
@@ -113,7 +117,7 @@ export class Plan {
       };
       return run;
     });
-    this.bufferBytes = total;
+    this.bufferBytes = total; // (the state allocations after the buffers are not counted)
   }
 
   /** Runs every layer's forward pass on the batch already in inputPtr. */

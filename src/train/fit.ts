@@ -133,15 +133,15 @@ export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { m
 }
 
 /** "LR/2 when validation stalls": multiplies the optimiser's lr by `factor` after `patience` epochs without improvement. */
-export function reduceOnPlateau(o: { monitor?: "loss" | "valLoss"; factor?: number; patience?: number; minLr?: number } = {}): Callback {
-  checkOptionKeys("reduceOnPlateau", o, ["monitor", "factor", "patience", "minLr"]);
-  const factor = o.factor ?? 0.5, patience = o.patience ?? 2, minLr = o.minLr ?? 0;
+export function reduceOnPlateau(o: { monitor?: "loss" | "valLoss"; factor?: number; patience?: number; minLr?: number; minDelta?: number } = {}): Callback {
+  checkOptionKeys("reduceOnPlateau", o, ["monitor", "factor", "patience", "minLr", "minDelta"]);
+  const factor = o.factor ?? 0.5, patience = o.patience ?? 2, minLr = o.minLr ?? 0, minDelta = o.minDelta ?? 0;
   if (!(factor > 0 && factor < 1)) throw new ConfigError(`reduceOnPlateau: factor must be in (0, 1), got ${factor}`);
   let best = Infinity, wait = 0;
   return {
     onEpochEnd(logs, model) {
       const v = logs[o.monitor ?? "valLoss"] ?? logs.loss;
-      if (v < best) {
+      if (v < best - minDelta) {
         best = v;
         wait = 0;
       } else if (++wait >= patience && model.optimizer) {

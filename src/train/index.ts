@@ -7,4 +7,6 @@ export type { Callback, EpochLogs, FitOptions, History, LearningRate } from "./f
 export { LOSSES } from "./losses.js";
 export type { LossName } from "./losses.js";
 export { initialize, fans } from "./initializers.js";
+export { gradCheck } from "./gradcheck.js";
+export type { GradCheckResult } from "./gradcheck.js";
 export type { Initializer } from "./initializers.js";

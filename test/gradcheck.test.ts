@@ -1,0 +1,110 @@
+// Whole-model gradient checks: the backward pass of every layer type, composed, against
+// central differences of the model's own loss (float32 forward; bound 1e-2 relative).
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+import { Dropout } from "../src/layers/dropout.js";
+import { toyImages } from "./helpers/models.js";
+
+const { layers: L } = fovea;
+const BOUND = 1e-2;
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd" });
+});
+
+function check(m: fovea.Model, inputShape: [number, number, number] | [number], loss: fovea.train.LossName, n = 4, classes = 3) {
+  const shape = inputShape.length === 3 ? inputShape : ([1, 1, inputShape[0]] as [number, number, number]);
+  const { x, y } = toyImages(n, shape, classes, 5);
+  const targets = loss === "softmaxCrossEntropy" || loss === "hinge" ? y : new fovea.Rng(9).shuffle(Float32Array.from({ length: n * m.outputSize }, (_, i) => (loss === "mse" ? Math.sin(i) : (i % 3) / 2)));
+  m.compile({ batchSize: n, loss, optimizer: fovea.train.sgd() });
+  const r = fovea.train.gradCheck(m, x, targets, { h: 1e-2, samples: 12 });
+  for (const p of r.params) {
+    // relative error below the bound, or a gradient that is zero in exact arithmetic (a bias
+    // right before batch norm) where both sides are float32 noise
+    const ok = p.relError < BOUND || p.absError < 1e-5;
+    expect(ok, `${p.layer}.${p.param}: relative ${p.relError.toExponential(2)}, absolute ${p.absError.toExponential(2)}`).toBe(true);
+  }
+  expect(r.params.length).toBeGreaterThan(0);
+  m.free();
+  return r;
+}
+
+describe("whole-model gradient checks", () => {
+  it("conv → batch norm → ELU → max pool → dense → softmax (cross-entropy through the softmax)", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.batchNorm(), L.elu(), L.maxPool2d({ poolSize: 2 }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [6, 6, 2], seed: 3 });
+    check(m, [6, 6, 2], "softmaxCrossEntropy");
+  });
+
+  it("a residual block (conv-bn-tanh-conv + identity, add) with average pooling", () => {
+    const inp = fovea.input([5, 5, 3]);
+    const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);
+    const b = L.tanh().apply(L.batchNorm().apply(a));
+    const c = L.conv2d({ filters: 3, kernelSize: 3, padding: 1 }).apply(b);
+    const s = L.add().apply(c, inp);
+    const out = L.dense({ units: 3 }).apply(L.flatten().apply(L.avgPool2d({ poolSize: 2, rounding: "floor" }).apply(L.sigmoid().apply(s))));
+    check(fovea.model({ inputs: inp, outputs: out, seed: 4 }), [5, 5, 3], "softmaxCrossEntropy");
+  });
+
+  it("an inception-style block: 1×1, 3×3 and pooled branches joined by concat, global average pool", () => {
+    const inp = fovea.input([6, 6, 4]);
+    const b1 = L.conv2d({ filters: 2, kernelSize: 1 }).apply(inp);
+    const b2 = L.conv2d({ filters: 3, kernelSize: 3, padding: "same", dilation: 1 }).apply(L.conv2d({ filters: 2, kernelSize: 1 }).apply(inp));
+    const b3 = L.conv2d({ filters: 2, kernelSize: 1 }).apply(L.maxPool2d({ poolSize: 3, strides: 1, padding: 1 }).apply(inp));
+    const cat = L.concat().apply(b1, b2, b3);
+    const out = L.dense({ units: 3 }).apply(L.globalAvgPool2d().apply(L.tanh().apply(cat)));
+    check(fovea.model({ inputs: inp, outputs: out, seed: 5 }), [6, 6, 4], "softmaxCrossEntropy");
+  });
+
+  it("a branch used twice (fan-out: gradients of both consumers add up) and depthwise + strided convs", () => {
+    const inp = fovea.input([7, 7, 3]);
+    const a = L.tanh().apply(L.depthwiseConv2d({ kernelSize: 3, padding: 1, depthMultiplier: 2 }).apply(inp));
+    const b = L.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 1 }).apply(a);
+    const c = L.conv2d({ filters: 6, kernelSize: 1, strides: 2 }).apply(a);
+    const out = L.dense({ units: 3 }).apply(L.flatten().apply(L.add().apply(b, c)));
+    check(fovea.model({ inputs: inp, outputs: out, seed: 6 }), [7, 7, 3], "softmaxCrossEntropy");
+  });
+
+  it.each(["hinge", "mse", "sigmoidCrossEntropy"] as const)("the %s loss on a dense network", (loss) => {
+    const m = fovea.sequential([L.dense({ units: 6 }), L.tanh(), L.dense({ units: 3 })], { inputShape: [5], seed: 8 });
+    check(m, [5], loss);
+  });
+
+  it("maxout and LRN", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 6, kernelSize: 3 }), L.lrn({ size: 3, alpha: 0.5, beta: 0.75, k: 1 }), L.maxout({ pieces: 2 }),
+      L.flatten(), L.dense({ units: 3 }),
+    ], { inputShape: [5, 5, 2], seed: 9 });
+    check(m, [5, 5, 2], "softmaxCrossEntropy");
+  });
+
+  it("dropout with a fixed mask, leaky ReLU, ReLU6 and a dense-layer batch norm", () => {
+    const drop = L.dropout({ rate: 0.5 }) as Dropout;
+    const mask = Float32Array.from({ length: 4 * 8 }, (_, i) => ((i * 7) % 3 === 0 ? 0 : 2));
+    drop.maskSource = () => mask;
+    const m = fovea.sequential([
+      L.dense({ units: 8 }), L.batchNorm(), L.leakyRelu({ alpha: 0.2 }), drop, L.dense({ units: 8 }), L.relu6(), L.dense({ units: 3 }),
+    ], { inputShape: [6], seed: 10 });
+    check(m, [6], "softmaxCrossEntropy");
+  });
+
+  it("L1 and L2 regularisation add their gradients (checked against the penalised loss)", () => {
+    const m = fovea.sequential([L.dense({ units: 3, useBias: false })], { inputShape: [4], seed: 11 });
+    m.compile({ batchSize: 2, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1 }), regularizer: { l1: 0.01, l2: 0.1 } });
+    const x = Float32Array.from([1, -2, 0.5, 3, 0.2, 0.1, -1, 2]), t = Float32Array.from([1, 0, -1, 0.5, 0.5, 0.5]);
+    const w0 = m.backend.heap.f32(m.params[0]!.w, 12).slice();
+    m.trainOnBatch(x, t);
+    const w1 = m.backend.heap.f32(m.params[0]!.w, 12).slice();
+    // expected step: w −= lr·(dL/dw + l2·w + l1·sign(w)), with dL/dw from a float64 evaluation
+    const out = [0, 1].map((b) => [0, 1, 2].map((o) => [0, 1, 2, 3].reduce((s, i) => s + x[b * 4 + i]! * w0[i * 3 + o]!, 0)));
+    for (let i = 0; i < 4; i++) for (let o = 0; o < 3; o++) {
+      let g = 0;
+      for (let b = 0; b < 2; b++) g += (2 * (out[b]![o]! - t[b * 3 + o]!) * x[b * 4 + i]!) / (2 * 3);
+      const w = w0[i * 3 + o]!;
+      expect(w1[i * 3 + o]).toBeCloseTo(w - 0.1 * (g + 0.1 * w + 0.01 * Math.sign(w)), 5);
+    }
+    m.free();
+  });
+});

@@ -1,0 +1,134 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+
+const { layers: L } = fovea;
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd" });
+});
+
+const lenetLayers = (): fovea.LayerConfig[] => [
+  { type: "conv2d", filters: 6, kernelSize: 5, padding: "same", activation: "relu", name: "C1" },
+  { type: "maxPool2d", poolSize: 2, name: "S2" },
+  { type: "conv2d", filters: 16, kernelSize: 5, activation: "relu", name: "C3" },
+  { type: "maxPool2d", poolSize: 2, name: "S4" },
+  { type: "flatten", name: "flat" },
+  { type: "dense", units: 120, activation: "relu", name: "C5" },
+  { type: "dense", units: 84, activation: "relu", name: "F6" },
+  { type: "dense", units: 10, name: "out" },
+  { type: "softmax", name: "prob" },
+];
+
+describe("structure and summary", () => {
+  it("counts parameters as the published tables do", () => {
+    const m = fovea.sequential([L.conv2d({ filters: 10, kernelSize: 5, name: "ten" })], { inputShape: [32, 32, 3] });
+    expect(m.countParams()).toBe(760); // 10 filters of 5x5 over 3 channels
+    m.free();
+    const lenet = fovea.sequential(lenetLayers(), { inputShape: [28, 28, 1] });
+    const rows = fovea.summaryRows(lenet);
+    const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+    expect(byName.C1!.params).toBe(156);
+    expect(byName.C5!.params).toBe(48_120);
+    expect(byName.F6!.params).toBe(10_164);
+    expect(byName.C1!.outputShape).toEqual([28, 28, 6]);
+    expect(byName.flat!.outputShape).toEqual([400]);
+    expect(byName.C1!.flops).toBe(2 * 28 * 28 * 6 * 25);
+    const text = lenet.summary();
+    expect(text).toContain("C5 (dense)");
+    expect(text).toContain("48,120");
+    expect(text).toMatch(/trainable params: 61,706/);
+    lenet.free();
+  });
+
+  it("batch-norm moving statistics are parameters but not trainable", () => {
+    const m = fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3 }), L.batchNorm()], { inputShape: [5, 5, 2] });
+    expect(m.countParams()).toBe(3 * 3 * 2 * 4 + 4 + 8);
+    expect(m.countParams(false)).toBe(3 * 3 * 2 * 4 + 4 + 16);
+    m.free();
+  });
+});
+
+describe("errors name the layer and the numbers", () => {
+  it("a shape that does not fit is a ShapeError from the layer", () => {
+    expect(() => fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, strides: 3, name: "c1" })], { inputShape: [7, 7, 1] }))
+      .toThrow('conv2d "c1": a 3x3 kernel with stride 3 does not fit a 7x7 input ((7-3)/3+1 = 2.33 is not whole)');
+    expect(() => fovea.sequential([L.dense({ units: 3, name: "fc" })], { inputShape: [4, 4, 2] }))
+      .toThrow('dense "fc": expects input [features], got [4, 4, 2] (add a flatten layer before it)');
+    const inp = fovea.input([4, 4, 3]);
+    const a = L.conv2d({ filters: 2, kernelSize: 1 }).apply(inp);
+    expect(() => L.add({ name: "sum" }).apply(a, inp)).toThrow('add "sum": input 1 has shape [4, 4, 3], but input 0 has [4, 4, 2]');
+  });
+
+  it("unknown layer types and options throw ConfigError", () => {
+    // @ts-expect-error: not a layer type
+    expect(() => fovea.sequential([{ type: "conv3d", filters: 2 }], { inputShape: [4] })).toThrow('unknown layer type "conv3d"');
+    // @ts-expect-error: not an option
+    expect(() => L.conv2d({ filters: 2, kernelSize: 3, stride: 2 })).toThrow(/unknown option "stride"/);
+    expect(() => L.dropout({ rate: 1 })).toThrow(/rate must be in \[0, 1\)/);
+    // @ts-expect-error: not an activation
+    expect(() => L.dense({ units: 2, activation: "swish" })).toThrow(fovea.ConfigError);
+    expect(() => fovea.sequential([L.dense({ units: 2 })], { inputShape: [3] }).compile({ batchSize: 0 })).toThrow(/batchSize must be/);
+  });
+
+  it("a layer is connected once; names are unique", () => {
+    const inp = fovea.input([3]);
+    const d = L.dense({ units: 2 });
+    d.apply(inp);
+    expect(() => d.apply(inp)).toThrow(/already connected/);
+    const x = fovea.input([3]);
+    const y = L.dense({ units: 2, name: "same" }).apply(x);
+    const z = L.dense({ units: 2, name: "same" }).apply(y);
+    expect(() => fovea.model({ inputs: x, outputs: z })).toThrow(/two layers are named "same"/);
+  });
+
+  it("wrong data sizes and labels are ShapeErrors", () => {
+    const m = fovea.sequential([L.dense({ units: 3 })], { inputShape: [4] });
+    m.compile({ loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    expect(() => m.predict(new Float32Array(7))).toThrow(/7 values are not a whole number of \[4\] examples/);
+    expect(() => m.trainOnBatch(new Float32Array(8), [0, 3])).toThrow(/label 1 is 3; labels are class indices in \[0, 3\)/);
+    expect(() => m.trainOnBatch(new Float32Array(8), [0])).toThrow(/1 labels for 2 examples/);
+    m.free();
+  });
+});
+
+describe("plans and memory", () => {
+  it("predict returns plain arrays, handles any count with the compiled batch, and allocates nothing once planned", () => {
+    const m = fovea.sequential(lenetLayers(), { inputShape: [28, 28, 1] });
+    m.compile({ batchSize: 8 });
+    const x = new Float32Array(20 * 784).map((_, i) => Math.sin(i));
+    const p = m.predict(x);
+    expect(p).toBeInstanceOf(Float32Array);
+    expect(p.length).toBe(200);
+    for (let i = 0; i < 20; i++) expect(p.subarray(i * 10, i * 10 + 10).reduce((a, b) => a + b)).toBeCloseTo(1, 5);
+    // the batch of 8 and the remainder of 4 give the same numbers as one batch of 20
+    expect(Array.from(m.predict(x, { batchSize: 20 }))).toEqual(Array.from(p));
+    const before = m.backend.heap.stats().inUseBytes;
+    m.predict(x);
+    expect(m.backend.heap.stats().inUseBytes).toBe(before);
+    m.free();
+  });
+
+  it("inference plans reuse activation buffers; training plans reuse gradient buffers", () => {
+    const m = fovea.sequential(lenetLayers(), { inputShape: [28, 28, 1] });
+    m.compile({ batchSize: 16, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    const inf = m.plan(16, false), tr = m.plan(16, true);
+    const actBytes = m.nodes.reduce((a, n) => a + 16 * n.outShape.reduce((p, q) => p * q, 1) * 4, 0);
+    expect(inf.bufferBytesNoReuse).toBe(actBytes);
+    expect(inf.bufferBytes).toBeLessThan(0.75 * actBytes);
+    expect(tr.bufferBytes).toBeLessThan(tr.bufferBytesNoReuse);
+    m.free();
+  });
+
+  it("free() returns every byte the model took", () => {
+    const be = fovea.getBackend();
+    be.scratch(16 << 20); // the backend's shared scratch block is not the model's: grow it first
+    const before = be.heap.stats().inUseBytes;
+    const m = fovea.sequential(lenetLayers(), { inputShape: [28, 28, 1] });
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam() });
+    m.trainOnBatch(new Float32Array(4 * 784), [1, 2, 3, 4]);
+    expect(be.heap.stats().inUseBytes).toBeGreaterThan(before);
+    m.free();
+    expect(be.heap.stats().inUseBytes).toBe(before);
+    expect(() => m.predict(new Float32Array(784))).toThrow(/was freed/);
+  });
+});

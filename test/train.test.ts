@@ -1,0 +1,118 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+import { toyImages } from "./helpers/models.js";
+
+const { layers: L, train: T } = fovea;
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd" });
+});
+
+const smallNet = (seed: number) => fovea.sequential([
+  L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" }), L.maxPool2d({ poolSize: 2 }),
+  L.flatten(), L.dense({ units: 16, activation: "relu" }), L.dropout({ rate: 0.2 }), L.dense({ units: 3 }), L.softmax(),
+], { inputShape: [8, 8, 1], seed });
+
+describe("training", () => {
+  it("reduces the loss on a fixed toy set (and reaches full training accuracy)", () => {
+    const { x, y } = toyImages(60, [8, 8, 1], 3, 1);
+    const m = smallNet(1).compile({ batchSize: 12, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05, momentum: 0.9 }) });
+    const first = m.evaluate(x, y).loss;
+    const h = m.fit(x, y, { epochs: 15 });
+    const last = m.evaluate(x, y);
+    expect(first).toBeGreaterThan(0.9); // ~ log(3) at the start
+    expect(last.loss).toBeLessThan(0.2 * first);
+    expect(last.accuracy).toBe(1);
+    expect(h.epochs).toHaveLength(15);
+    expect(h.epochs[14]!.loss).toBeLessThan(h.epochs[0]!.loss);
+    m.free();
+  });
+
+  it("is deterministic: the same seed gives identical weights and losses", () => {
+    const { x, y } = toyImages(24, [8, 8, 1], 3, 2);
+    const run = () => {
+      const m = smallNet(42).compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: T.adam({ lr: 0.01 }) });
+      const w0 = Array.from(m.backend.heap.f32(m.params[0]!.w, m.params[0]!.size));
+      const losses = m.fit(x, y, { epochs: 3 }).epochs.map((e) => e.loss);
+      const w = m.params.map((p) => Array.from(m.backend.heap.f32(p.w, p.size)));
+      m.free();
+      return { w0, losses, w };
+    };
+    const a = run(), b = run();
+    expect(b.w0).toEqual(a.w0);
+    expect(b.losses).toEqual(a.losses);
+    expect(b.w).toEqual(a.w);
+    const c = smallNet(43);
+    expect(Array.from(c.backend.heap.f32(c.params[0]!.w, c.params[0]!.size))).not.toEqual(a.w0);
+    c.free();
+  });
+
+  it.each([
+    ["sgd", () => T.sgd({ lr: 0.1 })], ["momentum", () => T.sgd({ lr: 0.05, momentum: 0.9 })],
+    ["nesterov", () => T.sgd({ lr: 0.05, momentum: 0.9, nesterov: true })], ["adagrad", () => T.adagrad({ lr: 0.05 })],
+    ["rmsprop", () => T.rmsprop({ lr: 0.005 })], ["adadelta", () => T.adadelta({ lr: 1 })],
+    ["adam", () => T.adam({ lr: 0.01 })], ["adamw", () => T.adamw({ lr: 0.01, weightDecay: 0.01 })],
+  ] as const)("%s lowers the loss of a dense network", (_name, make) => {
+    const { x, y } = toyImages(30, [1, 1, 6], 3, 3);
+    const m = fovea.sequential([L.dense({ units: 12 }), L.tanh(), L.dense({ units: 3 })], { inputShape: [6], seed: 5 });
+    m.compile({ batchSize: 10, loss: "softmaxCrossEntropy", optimizer: make() });
+    const first = m.evaluate(x, y).loss;
+    m.fit(x, y, { epochs: 20 });
+    expect(m.evaluate(x, y).loss).toBeLessThan(0.7 * first);
+    m.free();
+  });
+
+  it("a non-finite loss stops with an error naming the first layer whose output went bad", () => {
+    const m = fovea.sequential([L.dense({ units: 4, name: "d1" }), L.relu({ name: "r" }), L.dense({ units: 2, name: "d2" })], { inputShape: [3] });
+    m.compile({ batchSize: 2, loss: "softmaxCrossEntropy", optimizer: T.sgd() });
+    m.backend.heap.f32(m.params[2]!.w, 8)[3] = NaN; // d2's kernel
+    expect(() => m.trainOnBatch(new Float32Array(6).fill(1), [0, 1])).toThrow(fovea.NumericError);
+    expect(() => m.trainOnBatch(new Float32Array(6).fill(1), [0, 1])).toThrow(/training step 1: the loss is NaN; the first non-finite output is layer dense "d2" \(\[2\]\)/);
+    expect(() => m.trainOnBatch(Float32Array.from([1, NaN, 1, 1, 1, 1]), [0, 1])).toThrow(/the input batch holds NaN/);
+    m.free();
+  });
+
+  it("batch norm uses batch statistics in training and its moving averages at inference", () => {
+    const m = fovea.sequential([L.batchNorm({ momentum: 0 })], { inputShape: [2] });
+    m.compile({ batchSize: 4, loss: "mse", optimizer: T.sgd({ lr: 1e-9 }) });
+    const x = Float32Array.from([1, 10, 3, 20, 5, 30, 7, 40]);
+    m.trainOnBatch(x, new Float32Array(8));
+    // momentum 0: the moving statistics are this batch's mean and unbiased variance
+    const h = m.backend.heap;
+    expect(Array.from(h.f32(m.params[2]!.w, 2))).toEqual([4, 25]);
+    const mv = h.f32(m.params[3]!.w, 2);
+    expect(mv[0]).toBeCloseTo(20 / 3, 4);
+    expect(mv[1]).toBeCloseTo(500 / 3, 3);
+    const p = m.predict(Float32Array.from([4, 25]));
+    expect(Math.abs(p[0]!)).toBeLessThan(1e-6);
+    expect(Math.abs(p[1]!)).toBeLessThan(1e-6);
+    m.free();
+  });
+
+  it("callbacks: early stopping ends training, reduce-on-plateau halves the rate, schedules shape it", () => {
+    const { x, y } = toyImages(12, [1, 1, 4], 2, 4);
+    const m = fovea.sequential([L.dense({ units: 2 })], { inputShape: [4], seed: 1 });
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 1e-12 }) });
+    const h = m.fit(x, y, { epochs: 20, validationData: [x, y], callbacks: [T.earlyStopping({ monitor: "valLoss", patience: 2, minDelta: 1e-3 })] });
+    expect(h.epochs.length).toBe(3);
+    const opt = T.sgd({ lr: 1e-12 });
+    m.compile({ optimizer: opt });
+    // no epoch improves by minDelta: the rate halves after every epoch but the first
+    m.fit(x, y, { epochs: 4, validationData: [x, y], callbacks: [T.reduceOnPlateau({ patience: 1, factor: 0.5, minDelta: 1e-3 })] });
+    expect(opt.lr).toBeCloseTo(1e-12 / 8, 20);
+    const m2 = fovea.sequential([L.dense({ units: 2 })], { inputShape: [4], seed: 1 });
+    m2.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 1 }) });
+    const lrs: number[] = [];
+    m2.fit(x, y, { epochs: 1, lr: T.warmup(2, T.cosineDecay(0.1, { totalSteps: 10 })), callbacks: [{ onBatchEnd: (i) => void lrs.push(i.lr) }] });
+    const cos = (s: number) => 0.05 * (1 + Math.cos((Math.PI * s) / 10));
+    expect(lrs).toHaveLength(3);
+    expect(lrs[0]).toBeCloseTo(cos(0) / 2, 12);
+    expect(lrs[1]).toBeCloseTo(cos(1), 12);
+    expect(lrs[2]).toBeCloseTo(cos(2), 12);
+    m2.free();
+    expect(T.stepDecay(0.1, { every: 2, gamma: 0.5 })(0, 5)).toBeCloseTo(0.025, 12);
+    expect(T.exponentialDecay(1, { rate: 0.5, steps: 10 })(20, 0)).toBeCloseTo(0.25, 12);
+    expect(T.warmup(4, 0.8)(1, 0)).toBeCloseTo(0.4, 12);
+    m.free();
+  });
+});
