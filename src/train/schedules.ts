@@ -18,7 +18,7 @@ export const stepDecay = (lr: number, o: { every: number; gamma?: number }) => {
 export const exponentialDecay = (lr: number, o: { rate: number; steps: number }) => {
   pos(lr, "lr");
   pos(o.steps, "steps");
-  return (step: number) => lr * o.rate ** (step / o.steps);
+  return (step: number, _epoch?: number) => lr * o.rate ** (step / o.steps);
 };
 
 /** Cosine from lr to minLr over totalSteps, then minLr. */
@@ -26,7 +26,7 @@ export const cosineDecay = (lr: number, o: { totalSteps: number; minLr?: number 
   pos(lr, "lr");
   pos(o.totalSteps, "totalSteps");
   const m = o.minLr ?? 0;
-  return (step: number) => m + (lr - m) * 0.5 * (1 + Math.cos(Math.PI * Math.min(step, o.totalSteps) / o.totalSteps));
+  return (step: number, _epoch?: number) => m + (lr - m) * 0.5 * (1 + Math.cos(Math.PI * Math.min(step, o.totalSteps) / o.totalSteps));
 };
 
 /** Linear warmup from 0 over warmupSteps, then `after` (a number or another schedule). */
