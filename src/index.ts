@@ -19,3 +19,4 @@ export { summaryRows } from "./model/summary.js";
 export type { SummaryRow } from "./model/summary.js";
 export { Rng } from "./rng.js";
 export * as train from "./train/index.js";
+export * as zoo from "./model/zoo.js";

@@ -20,7 +20,7 @@ export interface ParamSpec {
   regularize: boolean;
 }
 
-/** A parameter's value and gradient in wasm memory. */
+/** A parameter's value and gradient in wasm memory (g is 0 until the model first trains). */
 export interface ParamBuffer {
   spec: ParamSpec;
   size: number;

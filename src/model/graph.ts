@@ -51,22 +51,26 @@ export function buildGraph(input: SymbolicTensor, output: SymbolicTensor): Graph
   }));
 }
 
-/** Allocates and initialises every parameter (value and gradient), in graph order. */
+/** Allocates and initialises every parameter value, in graph order (gradients come with training). */
 export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng): void {
   for (const n of nodes) {
     n.params = n.layer.params(n.inShapes).map((spec) => {
       const count = size(spec.shape);
       const w = be.heap.alloc(count * 4, true);
-      const g = be.heap.alloc(count * 4, true);
       initialize(spec.init, spec.shape, be.heap.f32(w, count), rng);
-      return { spec, size: count, w, g };
+      return { spec, size: count, w, g: 0 };
     });
   }
+}
+
+/** Gradient buffers for every parameter, on the first training plan (inference never pays for them). */
+export function allocateGrads(be: Backend, nodes: readonly GraphNode[]): void {
+  for (const n of nodes) for (const p of n.params) if (p.g === 0) p.g = be.heap.alloc(p.size * 4, true);
 }
 
 export function freeParams(be: Backend, nodes: GraphNode[]): void {
   for (const n of nodes) for (const p of n.params) {
     be.heap.free(p.w);
-    be.heap.free(p.g);
+    if (p.g) be.heap.free(p.g);
   }
 }

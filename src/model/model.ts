@@ -10,7 +10,7 @@ import { Rng } from "../rng.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
 import { checkLabels, checkLoss, computeLoss, targetsAreLabels, type LossName } from "../train/losses.js";
 import { Optimizer } from "../train/optimizers.js";
-import { allocateParams, buildGraph, freeParams, type GraphNode } from "./graph.js";
+import { allocateGrads, allocateParams, buildGraph, freeParams, type GraphNode } from "./graph.js";
 import { fit, type FitOptions, type History } from "../train/fit.js";
 import { Plan } from "./plan.js";
 import { summaryText } from "./summary.js";
@@ -185,6 +185,7 @@ export class Model {
     let p = this.plans.get(key);
     if (!p) {
       const nodes = this.nodes;
+      if (training) allocateGrads(this.backend, nodes);
       const fused = training && this.fusedSoftmax();
       p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, fused ? nodes.length - 2 : nodes.length - 1);
       this.plans.set(key, p);
