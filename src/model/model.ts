@@ -13,6 +13,7 @@ import { Optimizer } from "../train/optimizers.js";
 import { allocateGrads, allocateParams, buildGraph, freeParams, type GraphNode } from "./graph.js";
 import { fit, type FitOptions, type History } from "../train/fit.js";
 import { Plan } from "./plan.js";
+import { saveModel } from "./serialize.js";
 import { summaryText } from "./summary.js";
 import { input as symbolicInput, SymbolicTensor } from "./symbolic.js";
 
@@ -385,6 +386,12 @@ export class Model {
   /** Layers, output shapes, parameter counts, FLOPs and activation memory, as text. */
   summary(): string {
     return summaryText(this);
+  }
+
+  /** The model as bytes of the native format (topology + weights); see loadModel. */
+  save(): Uint8Array<ArrayBuffer> {
+    this.checkLive();
+    return saveModel(this);
   }
 
   /** Returns all wasm memory of this model (parameters, plans, optimiser state). */

@@ -1,0 +1,136 @@
+// The native model format, versioned: a JSON topology (layer configs, connections, parameter
+// table) and the parameters as little-endian float32, in one byte container:
+//   "FOVEA\0\0\0" | u32 version | u32 JSON bytes | JSON (UTF-8) | zero padding to 4 | float32 weights
+// Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
+// before a model exists; a bad file changes nothing.
+
+import { FormatError, FoveaError } from "../errors.js";
+import { createLayer, type LayerConfig } from "../layers/index.js";
+import { size } from "../layers/layer.js";
+import { formatShape } from "../tensor.js";
+import { model as functionalModel, type Model } from "./model.js";
+import { input, type SymbolicTensor } from "./symbolic.js";
+
+export const FORMAT_VERSION = 1;
+const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
+
+export interface ModelJSON {
+  format: "fovea-model";
+  version: number;
+  name: string;
+  inputShape: number[];
+  /** Topological order; inputs name producing layers, or "@input". */
+  layers: { config: Record<string, unknown>; inputs: string[] }[];
+  /** Parameters in the order of the weights: layer, name, shape, offset in floats. */
+  params: { layer: string; name: string; shape: number[]; offset: number }[];
+  floats: number;
+}
+
+export function toJSON(m: Model): ModelJSON {
+  const names = m.nodes.map((n) => n.layer.name);
+  const params: ModelJSON["params"] = [];
+  let offset = 0;
+  for (const n of m.nodes) for (const p of n.params) {
+    params.push({ layer: n.layer.name, name: p.spec.name, shape: [...p.spec.shape], offset });
+    offset += p.size;
+  }
+  return {
+    format: "fovea-model", version: FORMAT_VERSION, name: m.name, inputShape: [...m.inputShape],
+    layers: m.nodes.map((n) => ({ config: n.layer.config(), inputs: n.inputs.map((i) => (i < 0 ? "@input" : names[i]!)) })),
+    params, floats: offset,
+  };
+}
+
+/** The model as one byte container (topology + weights). */
+export function saveModel(m: Model): Uint8Array<ArrayBuffer> {
+  const json = new TextEncoder().encode(JSON.stringify(toJSON(m)));
+  const head = 16, pad = (4 - ((head + json.length) % 4)) % 4;
+  const floats = m.params.reduce((a, p) => a + p.size, 0);
+  const out = new Uint8Array(head + json.length + pad + floats * 4);
+  out.set(MAGIC, 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(8, FORMAT_VERSION, true);
+  dv.setUint32(12, json.length, true);
+  out.set(json, head);
+  let off = head + json.length + pad;
+  for (const p of m.params) {
+    const v = m.backend.heap.f32(p.w, p.size);
+    // little-endian float32 whatever the host: DataView for portability
+    for (let i = 0; i < v.length; i++, off += 4) dv.setFloat32(off, v[i]!, true);
+  }
+  return out;
+}
+
+function fail(what: string, source: string): never {
+  throw new FormatError(`${source}: ${what}`);
+}
+
+/** Rebuilds a model from saveModel's bytes. `source` names the file in messages. */
+export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: number } = {}): Model {
+  const src = options.source ?? "model";
+  if (!(bytes instanceof Uint8Array)) fail("expected the bytes of a fovea model (Uint8Array)", src);
+  if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) fail("not a fovea model (bad magic; expected \"FOVEA\")", src);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(8, true);
+  if (version !== FORMAT_VERSION) fail(`format version ${version} is not supported (this fovea reads version ${FORMAT_VERSION})`, src);
+  const jsonLen = dv.getUint32(12, true);
+  if (16 + jsonLen > bytes.length) fail(`truncated: the topology claims ${jsonLen} bytes but the file has ${bytes.length - 16} after the header`, src);
+  let topo: ModelJSON;
+  try {
+    topo = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(16, 16 + jsonLen))) as ModelJSON;
+  } catch (e) {
+    fail(`the topology is not valid JSON (${(e as Error).message})`, src);
+  }
+  if (topo.format !== "fovea-model" || !Array.isArray(topo.layers) || !Array.isArray(topo.params) || !Array.isArray(topo.inputShape)) {
+    fail("the topology lacks format/layers/params/inputShape", src);
+  }
+  const wStart = 16 + jsonLen + ((4 - ((16 + jsonLen) % 4)) % 4);
+  const floats = (bytes.length - wStart) / 4;
+  if (floats !== topo.floats) fail(`truncated or padded: ${bytes.length - wStart} weight bytes, the topology needs ${topo.floats * 4}`, src);
+  for (let i = 0; i < floats; i++) {
+    const v = dv.getFloat32(wStart + i * 4, true);
+    if (!Number.isFinite(v)) {
+      const p = topo.params.find((q) => i >= q.offset && i < q.offset + size(q.shape));
+      fail(`weight ${i} is ${v}${p ? ` (layer "${p.layer}", ${p.name}${formatShape(p.shape)})` : ""}; weights must be finite`, src);
+    }
+  }
+  // build the graph; any error (unknown layer, bad option, shape) becomes a FormatError
+  let m: Model;
+  try {
+    const inp = input(topo.inputShape);
+    const made = new Map<string, SymbolicTensor>([["@input", inp]]);
+    let last: SymbolicTensor = inp;
+    for (const l of topo.layers) {
+      const layer = createLayer(l.config as unknown as LayerConfig);
+      const ins = l.inputs.map((n) => {
+        const t = made.get(n);
+        if (!t) throw new FormatError(`layer "${layer.name}" reads "${n}", which is not defined before it`);
+        return t;
+      });
+      last = layer.apply(...ins);
+      made.set(layer.name, last);
+    }
+    m = functionalModel({ inputs: inp, outputs: last, name: topo.name, seed: options.seed });
+  } catch (e) {
+    if (e instanceof FoveaError) fail(`bad topology: ${e.message}`, src);
+    throw e;
+  }
+  // parameters: same table, same shapes
+  const mine = m.nodes.flatMap((n) => n.params.map((p) => ({ layer: n.layer.name, p })));
+  const mismatch = mine.length !== topo.params.length ? `${topo.params.length} parameters listed, the layers have ${mine.length}`
+    : mine.map((q, i) => {
+      const t = topo.params[i]!;
+      return t.layer !== q.layer || t.name !== q.p.spec.name || formatShape(t.shape) !== formatShape(q.p.spec.shape)
+        ? `parameter ${i} is ${t.layer}.${t.name}${formatShape(t.shape)}, the layers expect ${q.layer}.${q.p.spec.name}${formatShape(q.p.spec.shape)}` : "";
+    }).find((s) => s !== "");
+  if (mismatch) {
+    m.free();
+    fail(mismatch, src);
+  }
+  mine.forEach(({ p }, i) => {
+    const v = m.backend.heap.f32(p.w, p.size);
+    const off = wStart + topo.params[i]!.offset * 4;
+    for (let j = 0; j < p.size; j++) v[j] = dv.getFloat32(off + j * 4, true);
+  });
+  return m;
+}
