@@ -22,3 +22,5 @@ export * as train from "./train/index.js";
 export * as zoo from "./model/zoo.js";
 export { loadModel, saveModel, toJSON, FORMAT_VERSION } from "./model/serialize.js";
 export type { ModelJSON } from "./model/serialize.js";
+export { convnetjs } from "./model/convnetjs.js";
+export type { ConvNetJSLayerDef, ConvNetJSModel } from "./model/convnetjs.js";

@@ -25,8 +25,8 @@ export interface Regularizer {
   l1?: number;
   /** L2 coefficient (gradient l2·w, i.e. the penalty (l2/2)·‖w‖²). */
   l2?: number;
-  /** Per-layer multipliers of both coefficients, by layer name (ConvNetJS's l1/l2_decay_mul). */
-  layers?: Record<string, number>;
+  /** Per-layer multipliers by layer name: one for both coefficients, or separate ones (ConvNetJS's l1/l2_decay_mul). */
+  layers?: Record<string, number | { l1?: number; l2?: number }>;
 }
 
 export interface CompileOptions {
@@ -328,8 +328,10 @@ export class Model {
     if (reg) {
       for (const n of this.nodes) {
         const mul = reg.layers?.[n.layer.name] ?? 1;
+        const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
+        const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
         for (const p of n.params) {
-          if (p.spec.trainable && p.spec.regularize && mul !== 0) k.f32_regularize(p.size, p.w, p.g, (reg.l1 ?? 0) * mul, (reg.l2 ?? 0) * mul);
+          if (p.spec.trainable && p.spec.regularize && (l1 !== 0 || l2 !== 0)) k.f32_regularize(p.size, p.w, p.g, l1, l2);
         }
       }
     }
@@ -439,7 +441,8 @@ function checkRegularizer(r: Regularizer, m: Model): Regularizer {
     const names = new Set(m.layers.map((l) => l.name));
     for (const [name, mul] of Object.entries(r.layers)) {
       if (!names.has(name)) throw new ConfigError(`regularizer: no layer named "${name}" in model "${m.name}"`);
-      if (!(Number.isFinite(mul) && mul >= 0)) throw new ConfigError(`regularizer: multiplier of "${name}" must be >= 0, got ${mul}`);
+      const vals = typeof mul === "number" ? [mul] : (checkOptionKeys(`regularizer "${name}"`, mul, ["l1", "l2"]), [mul.l1 ?? 1, mul.l2 ?? 1]);
+      if (!vals.every((v) => Number.isFinite(v) && v >= 0)) throw new ConfigError(`regularizer: multipliers of "${name}" must be >= 0, got ${JSON.stringify(mul)}`);
     }
   }
   return r;

@@ -1,0 +1,134 @@
+// ConvNetJS `layer_defs` as another way to build a model, with ConvNetJS's semantics:
+// its output-size rule (floor), pool stride default 2, fc layers that flatten their input,
+// activation shorthands (relu, sigmoid, tanh, maxout), drop_prob on fc, and the heads
+// softmax (fc + softmax, cross-entropy), svm (fc, multiclass hinge) and regression (fc, MSE).
+// Initialisation follows ConvNetJS: weights ~ N(0, 1/fanIn), biases = bias_pref (default 0).
+
+import { ConfigError } from "../errors.js";
+import * as L from "../layers/index.js";
+import type { Layer } from "../layers/layer.js";
+import type { LossName } from "../train/losses.js";
+import { sequential, type Model, type Regularizer } from "./model.js";
+
+export type ConvNetJSLayerDef = Record<string, unknown> & { type: string };
+
+export interface ConvNetJSModel {
+  model: Model;
+  /** The loss the head implies: softmax → softmaxCrossEntropy, svm → hinge, regression → mse. */
+  loss: LossName;
+  /** Per-layer l1/l2 decay multipliers (ConvNetJS l1_decay_mul / l2_decay_mul); pass with your decays. */
+  regularizer: (decay: { l1?: number; l2?: number }) => Regularizer;
+}
+
+const KNOWN: Record<string, string[]> = {
+  input: ["out_sx", "out_sy", "out_depth"],
+  conv: ["sx", "sy", "filters", "stride", "pad", "activation", "group_size", "drop_prob", "l1_decay_mul", "l2_decay_mul", "bias_pref"],
+  fc: ["num_neurons", "activation", "group_size", "drop_prob", "l1_decay_mul", "l2_decay_mul", "bias_pref"],
+  pool: ["sx", "sy", "stride", "pad"],
+  softmax: ["num_classes"],
+  svm: ["num_classes"],
+  regression: ["num_neurons"],
+  dropout: ["drop_prob"],
+  maxout: ["group_size"],
+  lrn: ["k", "n", "alpha", "beta"],
+  relu: [], sigmoid: [], tanh: [],
+};
+
+export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; name?: string } = {}): ConvNetJSModel {
+  if (!Array.isArray(defs) || defs.length < 2) throw new ConfigError("convnetjs: layer_defs needs an input layer and at least one more");
+  defs.forEach((d, i) => {
+    const keys = KNOWN[d?.type];
+    if (!keys) throw new ConfigError(`convnetjs: layer ${i} has unknown type ${JSON.stringify(d?.type)} (${Object.keys(KNOWN).join(", ")})`);
+    for (const k of Object.keys(d)) if (k !== "type" && !keys.includes(k)) throw new ConfigError(`convnetjs: layer ${i} (${d.type}): unknown option "${k}"`);
+  });
+  const first = defs[0]!;
+  if (first.type !== "input") throw new ConfigError(`convnetjs: layer 0 must be the input layer, got "${first.type}"`);
+  const num = (d: ConvNetJSLayerDef, k: string, dflt?: number): number => {
+    const v = d[k] ?? dflt;
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new ConfigError(`convnetjs: ${d.type}.${k} must be a number, got ${JSON.stringify(d[k])}`);
+    return v;
+  };
+  const inputShape = [num(first, "out_sy", num(first, "out_sx")), num(first, "out_sx"), num(first, "out_depth")];
+  const layers: Layer[] = [];
+  const decay: Record<string, { l1: number; l2: number }> = {};
+  let flat = false;
+  let loss: LossName | null = null;
+  const n = () => `cnj${layers.length}`;
+  const activation = (d: ConvNetJSLayerDef) => {
+    const a = d.activation;
+    if (a === undefined) return;
+    if (a === "relu") layers.push(L.relu({ name: n() }));
+    else if (a === "sigmoid") layers.push(L.sigmoid({ name: n() }));
+    else if (a === "tanh") layers.push(L.tanh({ name: n() }));
+    else if (a === "maxout") layers.push(L.maxout({ pieces: num(d, "group_size", 2), name: n() }));
+    else throw new ConfigError(`convnetjs: ${d.type}: unknown activation ${JSON.stringify(a)}`);
+  };
+  const fc = (d: ConvNetJSLayerDef, units: number) => {
+    if (!flat) layers.push(L.flatten({ name: n() }));
+    flat = true;
+    const name = n();
+    layers.push(L.dense({ units, name, kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: (d.bias_pref as number) ?? 0 } }));
+    decay[name] = { l1: (d.l1_decay_mul as number) ?? 0, l2: (d.l2_decay_mul as number) ?? 1 };
+  };
+  defs.slice(1).forEach((d, i) => {
+    if (loss) throw new ConfigError(`convnetjs: layer ${i + 1} (${d.type}) comes after the ${loss} head`);
+    switch (d.type) {
+      case "conv": {
+        const name = n();
+        const sx = num(d, "sx");
+        layers.push(L.conv2d({
+          name, filters: num(d, "filters"), kernelSize: [num(d, "sy", sx), sx], strides: num(d, "stride", 1), padding: num(d, "pad", 0),
+          rounding: "floor", kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: (d.bias_pref as number) ?? 0 },
+        }));
+        decay[name] = { l1: (d.l1_decay_mul as number) ?? 0, l2: (d.l2_decay_mul as number) ?? 1 };
+        flat = false;
+        activation(d);
+        if (d.drop_prob !== undefined) layers.push(L.dropout({ rate: num(d, "drop_prob"), name: n() }));
+        break;
+      }
+      case "fc":
+        fc(d, num(d, "num_neurons"));
+        activation(d);
+        if (d.drop_prob !== undefined) layers.push(L.dropout({ rate: num(d, "drop_prob"), name: n() }));
+        break;
+      case "pool": {
+        const sx = num(d, "sx");
+        layers.push(L.maxPool2d({ name: n(), poolSize: [num(d, "sy", sx), sx], strides: num(d, "stride", 2), padding: num(d, "pad", 0), rounding: "floor" }));
+        break;
+      }
+      case "softmax":
+        fc(d, num(d, "num_classes"));
+        layers.push(L.softmax({ name: n() }));
+        loss = "softmaxCrossEntropy";
+        break;
+      case "svm":
+        fc(d, num(d, "num_classes"));
+        loss = "hinge";
+        break;
+      case "regression":
+        fc(d, num(d, "num_neurons"));
+        loss = "mse";
+        break;
+      case "dropout":
+        layers.push(L.dropout({ rate: num(d, "drop_prob", 0.5), name: n() }));
+        break;
+      case "maxout":
+        layers.push(L.maxout({ pieces: num(d, "group_size", 2), name: n() }));
+        break;
+      case "lrn":
+        layers.push(L.lrn({ name: n(), size: num(d, "n"), k: num(d, "k"), alpha: num(d, "alpha"), beta: num(d, "beta") }));
+        break;
+      case "relu": case "sigmoid": case "tanh":
+        activation({ type: d.type, activation: d.type });
+        break;
+      case "input":
+        throw new ConfigError(`convnetjs: layer ${i + 1}: only the first layer can be an input`);
+    }
+  });
+  if (!loss) throw new ConfigError("convnetjs: the last layer must be a softmax, svm or regression head");
+  const model = sequential(layers, { inputShape, seed: options.seed, name: options.name ?? "convnetjs" });
+  return {
+    model, loss,
+    regularizer: ({ l1 = 0, l2 = 0 }) => ({ l1, l2, layers: { ...decay } }),
+  };
+}
