@@ -132,3 +132,30 @@ describe("plans and memory", () => {
     expect(() => m.predict(new Float32Array(784))).toThrow(/was freed/);
   });
 });
+
+describe("batch norm folding at inference", () => {
+  it("folds conv→BN and dense→BN into the weights, gives the same outputs, and refolds after training", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: 1 }), L.batchNorm(), L.relu(),
+      L.depthwiseConv2d({ kernelSize: 3, useBias: false }), L.batchNorm(), L.relu(),
+      L.conv2d({ filters: 3, kernelSize: 1, activation: "relu" }), L.batchNorm(), // fused ReLU before BN: not folded
+      L.flatten(), L.dense({ units: 5 }), L.batchNorm(), L.dense({ units: 2 }),
+    ], { inputShape: [6, 6, 2], seed: 3 });
+    m.compile({ batchSize: 4, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+    const x = new Float32Array(8 * 72).map((_, i) => Math.sin(i * 0.7));
+    const t = new Float32Array(16).map((_, i) => Math.cos(i));
+    const compare = () => {
+      const plain = fovea.loadModel(m.save()).compile({ batchSize: 4, foldBatchNorm: false });
+      expect(plain.plan(4, false).folds).toHaveLength(0);
+      const want = plain.predict(x), got = m.predict(x);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!)));
+      plain.free();
+    };
+    m.fit(x, t, { epochs: 3 }); // moving statistics and weights away from their initial values
+    expect(m.plan(4, false).folds).toHaveLength(3);
+    compare();
+    m.fit(x, t, { epochs: 2 }); // the folded weights must follow
+    compare();
+    m.free();
+  });
+});

@@ -105,7 +105,7 @@ export class Conv2d extends Layer<ConvState> {
 
   forward(r: LayerRun<ConvState>): void {
     const { g, geo } = r.state;
-    const bias = this.cfg.useBias ? r.params[1]!.w : 0;
+    const bias = r.params[1] ? r.params[1].w : 0; // (a folded batch norm supplies a bias)
     if (g.depthwise) r.k.f32_depthwise_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, bias, this.act, r.y);
     else r.k.f32_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, 0, bias, this.act, r.y, r.be.scratch(r.state.scratchBytes));
   }

@@ -56,7 +56,7 @@ export class Dense extends Layer<{ dyAct: number; scratch: number }> {
 
   forward(r: LayerRun<{ dyAct: number; scratch: number }>): void {
     const K = r.inShapes[0]![0]!, N = this.cfg.units;
-    r.k.f32_gemm(0, 0, r.batch, N, K, 1, r.x[0]!, K, r.params[0]!.w, N, 0, r.y, N, this.cfg.useBias ? r.params[1]!.w : 0, this.act, r.be.scratch(r.state.scratch));
+    r.k.f32_gemm(0, 0, r.batch, N, K, 1, r.x[0]!, K, r.params[0]!.w, N, 0, r.y, N, r.params[1] ? r.params[1].w : 0, this.act, r.be.scratch(r.state.scratch));
   }
 
   backward(r: LayerGrad<{ dyAct: number; scratch: number }>): void {

@@ -39,8 +39,10 @@ export interface CompileOptions {
   regularizer?: Regularizer;
   /** Clip the global gradient norm to this value. */
   clipNorm?: number;
+  /** Fold each batch norm into the conv/dense before it in inference plans. Default true. */
+  foldBatchNorm?: boolean;
 }
-const COMPILE_KEYS = ["inputShape", "batchSize", "loss", "optimizer", "regularizer", "clipNorm"];
+const COMPILE_KEYS = ["inputShape", "batchSize", "loss", "optimizer", "regularizer", "clipNorm", "foldBatchNorm"];
 
 export type ExampleData = Float32Array | readonly number[] | Tensor;
 
@@ -63,8 +65,11 @@ export class Model {
   optimizer: Optimizer | null = null;
   regularizer: Regularizer | null = null;
   clipNorm = 0;
+  foldBatchNorm = true;
   /** Training steps taken. */
   step = 0;
+  /** Bumped whenever the weights change (training steps, setWeights), so derived weights are redone. */
+  weightsVersion = 0;
   /** Correct top-1 predictions in the last computeGradients batch (classification losses). */
   lastCorrect = 0;
 
@@ -171,6 +176,10 @@ export class Model {
       this.optimizer = options.optimizer;
     }
     if (options.regularizer !== undefined) this.regularizer = checkRegularizer(options.regularizer, this);
+    if (options.foldBatchNorm !== undefined && options.foldBatchNorm !== this.foldBatchNorm) {
+      this.foldBatchNorm = options.foldBatchNorm;
+      this.dropPlans();
+    }
     if (options.clipNorm !== undefined) {
       if (!(options.clipNorm > 0)) throw new ConfigError(`compile: clipNorm must be > 0, got ${options.clipNorm}`);
       this.clipNorm = options.clipNorm;
@@ -188,7 +197,7 @@ export class Model {
       const nodes = this.nodes;
       if (training) allocateGrads(this.backend, nodes);
       const fused = training && this.fusedSoftmax();
-      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, fused ? nodes.length - 2 : nodes.length - 1);
+      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, fused ? nodes.length - 2 : nodes.length - 1, () => this.weightsVersion, this.foldBatchNorm);
       this.plans.set(key, p);
     }
     return p;
@@ -344,6 +353,7 @@ export class Model {
     }
     this.optimizer.step(be, trainable, lr ?? this.optimizer.lr);
     this.step++;
+    this.weightsVersion++;
   }
 
   /** One training step on a batch; returns the mean loss before the update. */
@@ -388,6 +398,26 @@ export class Model {
   /** Layers, output shapes, parameter counts, FLOPs and activation memory, as text. */
   summary(): string {
     return summaryText(this);
+  }
+
+  /** Values of every parameter, in graph order (copies). */
+  getWeights(): { layer: string; name: string; shape: number[]; values: Float32Array }[] {
+    return this.nodes.flatMap((n) => n.params.map((p) => ({ layer: n.layer.name, name: p.spec.name, shape: [...p.spec.shape], values: this.backend.heap.f32(p.w, p.size).slice() })));
+  }
+
+  /** Sets parameters by layer and name; every value must be finite and the sizes must match. */
+  setWeights(weights: { layer: string; name: string; values: ArrayLike<number> }[]): void {
+    this.checkLive();
+    const found = weights.map((w) => {
+      const n = this.nodes.find((q) => q.layer.name === w.layer);
+      const p = n?.params.find((q) => q.spec.name === w.name);
+      if (!p) throw new ConfigError(`setWeights: model "${this.name}" has no parameter ${w.layer}.${w.name}`);
+      if (w.values.length !== p.size) throw new ShapeError(`setWeights: ${w.layer}.${w.name}${formatShape(p.spec.shape)} holds ${p.size} values, got ${w.values.length}`);
+      for (let i = 0; i < w.values.length; i++) if (!Number.isFinite(w.values[i])) throw new ConfigError(`setWeights: ${w.layer}.${w.name}[${i}] is ${w.values[i]}`);
+      return p;
+    });
+    found.forEach((p, i) => this.backend.heap.f32(p.w, p.size).set(weights[i]!.values));
+    this.weightsVersion++;
   }
 
   /** The model as bytes of the native format (topology + weights); see loadModel. */

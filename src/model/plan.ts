@@ -6,7 +6,10 @@
 //              contributions go through a temporary buffer and are added in.
 
 import type { Backend } from "../runtime/backend.js";
+import { Conv2d } from "../layers/conv.js";
+import { Dense } from "../layers/dense.js";
 import type { LayerGrad, LayerRun, ParamBuffer } from "../layers/layer.js";
+import { BatchNorm } from "../layers/norm.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import type { GraphNode } from "./graph.js";
@@ -28,6 +31,18 @@ class Pool {
   }
 }
 
+/** A conv/dense whose only consumer is a batch norm: at inference the norm folds into its weights. */
+interface Fold {
+  conv: number;
+  bn: number;
+  kernel: number;
+  bias: number;
+  zeros: number;
+  scale: number;
+  shift: number;
+  version: number;
+}
+
 interface FanIn {
   /** Temporary gradient buffer for input slot s, or 0 when the layer writes the gradient directly. */
   temp: number[];
@@ -46,6 +61,9 @@ export class Plan {
   private readonly fan: FanIn[];
   private readonly owned: number[] = [];
   private freed = false;
+  /** Batch norms folded into the preceding conv/dense (inference plans). */
+  readonly folds: Fold[] = [];
+  private readonly skip: boolean[];
 
   constructor(
     readonly be: Backend,
@@ -56,6 +74,9 @@ export class Plan {
     rng: Rng,
     /** Training: the node whose output gradient the loss writes (a fused softmax is skipped). */
     readonly lossNode: number = nodes.length - 1,
+    /** Inference: the model's weight version, so folded weights are recomputed after training. */
+    private readonly weightsVersion: () => number = () => 0,
+    foldBatchNorm = true,
   ) {
     const heap = be.heap;
     let total = 0;
@@ -117,14 +138,60 @@ export class Plan {
       };
       return run;
     });
-    this.bufferBytes = total; // (the state allocations after the buffers are not counted)
+    this.bufferBytes = total; // activation and gradient buffers only
+
+    // ---- batch norm folding (inference) ----
+    this.skip = nodes.map(() => false);
+    if (!training && foldBatchNorm) {
+      const consumers = nodes.map(() => [] as number[]);
+      nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && consumers[i]!.push(j)));
+      nodes.forEach((n, k) => {
+        const j = n.inputs[0]!;
+        if (!(n.layer instanceof BatchNorm) || j < 0 || consumers[j]!.length !== 1) return;
+        const conv = nodes[j]!;
+        if (!(conv.layer instanceof Conv2d || conv.layer instanceof Dense) || conv.layer.act !== 0) return;
+        const C = conv.outShape[conv.outShape.length - 1]!;
+        const kernel = conv.params[0]!;
+        const fold: Fold = {
+          conv: j, bn: k, kernel: alloc(kernel.size * 4), bias: alloc(C * 4), zeros: alloc(C * 4), scale: alloc(C * 4), shift: alloc(C * 4), version: -1,
+        };
+        this.folds.push(fold);
+        const run = this.runs[j]!;
+        run.params = [{ ...kernel, w: fold.kernel }, { spec: { name: "bias", shape: [C], init: "zeros", trainable: false, regularize: false }, size: C, w: fold.bias, g: 0 }];
+        run.y = this.act[k]!;
+        this.skip[k] = true;
+      });
+    }
   }
 
   /** Runs every layer's forward pass on the batch already in inputPtr. */
   forward(): void {
     this.check();
-    for (const r of this.runs) r.training = this.training;
-    this.nodes.forEach((n, j) => n.layer.forward(this.runs[j] as LayerRun<unknown>));
+    if (this.folds.length) this.refold();
+    this.nodes.forEach((n, j) => { if (!this.skip[j]) n.layer.forward(this.runs[j] as LayerRun<unknown>); });
+  }
+
+  /** Folded weights: W' = W·s per output channel, b' = b·s + t, s = γ/√(σ² + ε), t = β − μ·s. */
+  private refold(): void {
+    const v = this.weightsVersion();
+    const h = this.be.heap, k = this.be.kernels;
+    for (const f of this.folds) {
+      if (f.version === v) continue;
+      const conv = this.nodes[f.conv]!, bn = this.nodes[f.bn]!;
+      const C = conv.outShape[conv.outShape.length - 1]!;
+      const [g, b, mm, mv] = bn.params.map((p) => h.f32(p.w, C));
+      const eps = (bn.layer as BatchNorm).epsilon;
+      const s = h.f32(f.scale, C), t = h.f32(f.shift, C);
+      for (let c = 0; c < C; c++) {
+        s[c] = g![c]! / Math.sqrt(mv![c]! + eps);
+        t[c] = b![c]! - mm![c]! * s[c]!;
+      }
+      const kernel = conv.params[0]!;
+      k.f32_channel_affine(kernel.w, kernel.size / C, C, f.scale, f.zeros, f.kernel);
+      if (conv.params[1]) k.f32_channel_affine(conv.params[1].w, 1, C, f.scale, f.shift, f.bias);
+      else h.f32(f.bias, C).set(h.f32(f.shift, C));
+      f.version = v;
+    }
   }
 
   /** Backward from the gradient the loss wrote at grad[lossNode]; fills every parameter's g. */
