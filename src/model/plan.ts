@@ -94,6 +94,23 @@ export class Plan {
     this.bufferBytesNoReuse = nodes.reduce((a, _, i) => a + bytesOf(i) * (training ? 2 : 1), 0);
     this.inputPtr = alloc(batch * inputSize * 4);
 
+    // ---- batch norms to fold (inference): conv/dense → BN where the BN is the only consumer ----
+    this.skip = nodes.map(() => false);
+    const foldedInto = nodes.map(() => -1);
+    if (!training && foldBatchNorm) {
+      const consumers = nodes.map(() => [] as number[]);
+      nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && consumers[i]!.push(j)));
+      nodes.forEach((n, k) => {
+        const j = n.inputs[0]!;
+        if (!(n.layer instanceof BatchNorm) || j < 0 || consumers[j]!.length !== 1) return;
+        const conv = nodes[j]!.layer;
+        if (!(conv instanceof Conv2d || conv instanceof Dense) || conv.act !== 0) return;
+        this.folds.push({ conv: j, bn: k, kernel: 0, bias: 0, zeros: 0, scale: 0, shift: 0, version: -1 });
+        this.skip[k] = true;
+        foldedInto[j] = k;
+      });
+    }
+
     // ---- activations ----
     this.act = new Array<number>(nodes.length).fill(0);
     const lastUse = nodes.map(() => -1);
@@ -101,8 +118,10 @@ export class Plan {
     lastUse[nodes.length - 1] = Infinity;
     const actPool = new Pool(allocBuffer);
     nodes.forEach((n, j) => {
-      this.act[j] = training ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
-      if (!training) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j) actPool.give(this.act[i]!, bytesOf(i)); });
+      // a folded norm's output is its conv's buffer (taken while the conv's inputs were still live)
+      if (this.skip[j]) this.act[j] = this.act[n.inputs[0]!]!;
+      else this.act[j] = training ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
+      if (!training) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
     });
     this.outputPtr = this.act[nodes.length - 1]!;
 
@@ -140,27 +159,17 @@ export class Plan {
     });
     this.bufferBytes = total; // activation and gradient buffers only
 
-    // ---- batch norm folding (inference) ----
-    this.skip = nodes.map(() => false);
-    if (!training && foldBatchNorm) {
-      const consumers = nodes.map(() => [] as number[]);
-      nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && consumers[i]!.push(j)));
-      nodes.forEach((n, k) => {
-        const j = n.inputs[0]!;
-        if (!(n.layer instanceof BatchNorm) || j < 0 || consumers[j]!.length !== 1) return;
-        const conv = nodes[j]!;
-        if (!(conv.layer instanceof Conv2d || conv.layer instanceof Dense) || conv.layer.act !== 0) return;
-        const C = conv.outShape[conv.outShape.length - 1]!;
-        const kernel = conv.params[0]!;
-        const fold: Fold = {
-          conv: j, bn: k, kernel: alloc(kernel.size * 4), bias: alloc(C * 4), zeros: alloc(C * 4), scale: alloc(C * 4), shift: alloc(C * 4), version: -1,
-        };
-        this.folds.push(fold);
-        const run = this.runs[j]!;
-        run.params = [{ ...kernel, w: fold.kernel }, { spec: { name: "bias", shape: [C], init: "zeros", trainable: false, regularize: false }, size: C, w: fold.bias, g: 0 }];
-        run.y = this.act[k]!;
-        this.skip[k] = true;
-      });
+    // ---- batch norm folding (inference): the conv writes straight into the norm's buffer ----
+    for (const f of this.folds) {
+      const conv = nodes[f.conv]!;
+      const C = conv.outShape[conv.outShape.length - 1]!;
+      const kernel = conv.params[0]!;
+      f.kernel = alloc(kernel.size * 4);
+      f.bias = alloc(C * 4);
+      f.zeros = alloc(C * 4);
+      f.scale = alloc(C * 4);
+      f.shift = alloc(C * 4);
+      this.runs[f.conv]!.params = [{ ...kernel, w: f.kernel }, { spec: { name: "bias", shape: [C], init: "zeros", trainable: false, regularize: false }, size: C, w: f.bias, g: 0 }];
     }
   }
 
