@@ -7,8 +7,10 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { printTable } from "./lib/harness.mjs";
 import { runKernels } from "./kernels.mjs";
+import { runModels } from "./models.mjs";
+import { runTrain } from "./train.mjs";
 
-const SUITES = { kernels: runKernels };
+const SUITES = { kernels: runKernels, train: runTrain, models: runModels };
 
 let args;
 try {
@@ -28,7 +30,7 @@ try {
 }
 const { values, positionals } = args;
 if (values.help) {
-  console.log("usage: npm run bench -- [kernels] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads 1]");
+  console.log("usage: npm run bench -- [kernels] [train] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads 1]");
   process.exit(0);
 }
 const suites = positionals.length ? positionals : Object.keys(SUITES);

@@ -16,6 +16,34 @@ import { zero } from "../eltwise/binary";
  * order (window rows top to bottom, then columns left to right) wins; NaN never wins.
  */
 export function f32_maxpool2d_fwd(g: usize, x: usize, y: usize, argmax: usize): void {
+  if (argmax != 0) maxpoolFwd(g, x, y, argmax, true);
+  else maxpoolFwd(g, x, y, 0, false);
+}
+
+/** Max (and, if keep, argmax) of 4 channels over a rows × cols window starting at flat index `at`. */
+// @ts-ignore: decorator
+@inline function maxBlock(x: usize, y: usize, argmax: usize, keep: bool, at0: i32, o: i32, rows: i32, cols: i32, rowStep: i32, C: i32): void {
+  const lane = i32x4(0, 1, 2, 3);
+  // the first tap seeds the maximum; taps step by pointer (no index arithmetic per tap)
+  let best = v128.load(x + f4(at0));
+  let idx = i32x4.add(i32x4.splat(at0), lane);
+  let rowAt = at0;
+  for (let r = 0; r < rows; r++, rowAt += rowStep) {
+    let at = rowAt;
+    for (let q = 0; q < cols; q++, at += C) {
+      const v = v128.load(x + f4(at));
+      const gt = f32x4.gt(v, best);
+      best = v128.bitselect(v, best, gt);
+      if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at), lane), idx, gt);
+    }
+  }
+  v128.store(y + f4(o), best);
+  if (keep) v128.store(argmax + f4(o), idx);
+}
+
+/** The max-pool forward, specialised at compile time for keeping argmax or not. */
+// @ts-ignore: decorator
+@inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool): void {
   const N = geo(g, POOL_N), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
   const OH = geo(g, POOL_OH), OW = geo(g, POOL_OW), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
   const SH = geo(g, POOL_SH), SW = geo(g, POOL_SW), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
@@ -25,27 +53,19 @@ export function f32_maxpool2d_fwd(g: usize, x: usize, y: usize, argmax: usize): 
       for (let ow = 0; ow < OW; ow++) {
         const w0 = max(ow * SW - PL, 0), w1 = min(ow * SW - PL + KW, W);
         const o = ((n * OH + oh) * OW + ow) * C;
+        const first = ((n * H + h0) * W + w0) * C;
+        const rowStep = W * C;
         let c = 0;
-        for (; c + 4 <= C; c += 4) {
-          let best = f32x4.splat(-Infinity);
-          const first = ((n * H + h0) * W + w0) * C + c;
-          let idx = i32x4.add(i32x4.splat(first), i32x4(0, 1, 2, 3));
-          for (let ih = h0; ih < h1; ih++) {
-            for (let iw = w0; iw < w1; iw++) {
-              const at = ((n * H + ih) * W + iw) * C + c;
-              const v = v128.load(x + f4(at));
-              const gt = f32x4.gt(v, best);
-              best = v128.bitselect(v, best, gt);
-              idx = v128.bitselect(i32x4.add(i32x4.splat(at), i32x4(0, 1, 2, 3)), idx, gt);
-            }
-          }
-          v128.store(y + f4(o + c), best);
-          if (argmax != 0) v128.store(argmax + f4(o + c), idx);
+        for (; c + 4 <= C; c += 4) maxBlock(x, y, argmax, keep, first + c, o + c, h1 - h0, w1 - w0, rowStep, C);
+        // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
+        if (c < C && C >= 4) {
+          maxBlock(x, y, argmax, keep, first + C - 4, o + C - 4, h1 - h0, w1 - w0, rowStep, C);
+          c = C;
         }
         for (; c < C; c++) {
           const idx = windowArgmax(x, n, H, W, C, c, h0, h1, w0, w1);
           store<f32>(y + f4(o + c), load<f32>(x + f4(idx)));
-          if (argmax != 0) store<i32>(argmax + f4(o + c), idx);
+          if (keep) store<i32>(argmax + f4(o + c), idx);
         }
       }
     }

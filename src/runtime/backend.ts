@@ -183,8 +183,25 @@ export function init(options: InitOptions = {}): Promise<Backend> {
   return pending;
 }
 
+let override: Backend | undefined;
+
+/**
+ * Runs `fn` with `backend` as the default backend: models and tensors created inside live in
+ * its memory (e.g. the same model on the simd and the relaxed build, side by side).
+ */
+export function withBackend<T>(backend: Backend, fn: () => T): T {
+  const prev = override;
+  override = backend;
+  try {
+    return fn();
+  } finally {
+    override = prev;
+  }
+}
+
 /** The initialised backend; throws a BackendError naming the fix if init() has not completed. */
 export function getBackend(): Backend {
+  if (override) return override;
   if (!current) throw new BackendError("fovea is not initialised: call `await fovea.init()` first");
   return current;
 }

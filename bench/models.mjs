@@ -1,0 +1,66 @@
+// `npm run bench -- models`: inference images/second of whole models at batch 1 and 64:
+// fovea against tfjs-layers on tfjs-backend-wasm (XNNPACK) and convnetjs, same architectures.
+import { createRequire } from "node:module";
+import * as fovea from "../dist/index.js";
+import { measure, record } from "./lib/harness.mjs";
+import { NETS, batchData } from "./lib/nets.mjs";
+
+const require = createRequire(import.meta.url);
+
+export async function runModels({ quick, builds, log }) {
+  const records = [];
+  const peers = [];
+  let convnetjs = null, tf = null;
+  try {
+    convnetjs = require("convnetjs");
+    peers.push("convnetjs");
+  } catch (e) {
+    log(`  convnetjs unavailable: ${e.message}`);
+  }
+  try {
+    tf = await import("@tensorflow/tfjs");
+    await import("@tensorflow/tfjs-backend-wasm");
+    await tf.setBackend("wasm");
+    await tf.ready();
+    peers.unshift("tfjs-wasm");
+  } catch (e) {
+    log(`  tfjs unavailable: ${e.message}`);
+  }
+  for (const [name, net] of Object.entries(NETS)) {
+    for (const batch of [1, 64]) {
+      const kase = `infer ${name}`;
+      const { x, per } = batchData(batch, net.inputShape);
+      for (const build of builds) {
+        const be = await fovea.loadBackend(build);
+        const m = fovea.withBackend(be, () => net.fovea(1));
+        m.compile({ batchSize: batch });
+        const r = await measure(() => m.predict(x), { quick });
+        records.push(record({ suite: "models", kase, engine: "fovea", build, threads: 1, batch, median_ms: r.median_ms, images: batch }));
+        log(`  ${kase} b${batch} fovea-${build} ${(batch / r.median_ms * 1000).toFixed(0)} img/s`);
+        m.free();
+      }
+      if (tf) {
+        const model = net.tfjs(tf);
+        const xs = tf.tensor4d(x, [batch, ...net.inputShape]);
+        // predict + dataSync: the output copied out, as fovea's predict returns it
+        const r = await measure(() => { const y = model.predict(xs); y.dataSync(); y.dispose(); }, { quick });
+        records.push(record({ suite: "models", kase, engine: "tfjs-wasm", build: "wasm", threads: 1, batch, median_ms: r.median_ms, images: batch }));
+        xs.dispose();
+        model.dispose();
+      }
+      if (convnetjs) {
+        const cn = new convnetjs.Net();
+        cn.makeLayers(structuredClone(net.convnetjs));
+        const [H, W, C] = net.inputShape;
+        const vols = Array.from({ length: batch }, (_, i) => {
+          const v = new convnetjs.Vol(W, H, C, 0);
+          v.w.set(x.subarray(i * per, (i + 1) * per));
+          return v;
+        });
+        const r = await measure(() => { for (const v of vols) cn.forward(v, false); }, { quick: true });
+        records.push(record({ suite: "models", kase, engine: "convnetjs", build: "js", threads: 1, batch, median_ms: r.median_ms, images: batch }));
+      }
+    }
+  }
+  return { records, peers };
+}

@@ -1,0 +1,81 @@
+// `npm run bench -- train`: training images/second (forward + backward + update, batch 64) of
+// LeNet-5 and the ConvNetJS CIFAR-10 net: fovea against convnetjs (plain JS) and tfjs-layers on
+// the cpu backend; tfjs-backend-wasm is tried too and its error recorded (it cannot train a CNN).
+import { createRequire } from "node:module";
+import * as fovea from "../dist/index.js";
+import { measure, record } from "./lib/harness.mjs";
+import { NETS, batchData } from "./lib/nets.mjs";
+
+const require = createRequire(import.meta.url);
+
+export async function runTrain({ quick, builds, log }) {
+  const records = [];
+  const batch = 64;
+  const peers = [];
+  let convnetjs = null, tf = null;
+  try {
+    convnetjs = require("convnetjs");
+    peers.push("convnetjs");
+  } catch (e) {
+    log(`  convnetjs unavailable: ${e.message}`);
+  }
+  try {
+    tf = await import("@tensorflow/tfjs");
+    await import("@tensorflow/tfjs-backend-wasm");
+    peers.push("tfjs-cpu", "tfjs-wasm");
+  } catch (e) {
+    log(`  tfjs unavailable: ${e.message}`);
+  }
+  for (const [name, net] of Object.entries(NETS)) {
+    const kase = `train ${name}`;
+    const { x, y, per } = batchData(batch, net.inputShape);
+    for (const build of builds) {
+      const be = await fovea.loadBackend(build);
+      // run the model on this build's backend
+      const m = fovea.withBackend(be, () => net.fovea(1));
+      m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
+      const r = await measure(() => m.trainOnBatch(x, y), { quick });
+      records.push(record({ suite: "train", kase, engine: "fovea", build, threads: 1, batch, median_ms: r.median_ms, images: batch }));
+      log(`  ${kase} fovea-${build} ${(batch / r.median_ms * 1000).toFixed(0)} img/s`);
+      m.free();
+    }
+    if (convnetjs) {
+      const cn = new convnetjs.Net();
+      cn.makeLayers(structuredClone(net.convnetjs));
+      const trainer = new convnetjs.SGDTrainer(cn, { method: "sgd", learning_rate: 0.01, momentum: 0.9, batch_size: batch, l2_decay: 0 });
+      const [H, W, C] = net.inputShape;
+      const vols = Array.from({ length: batch }, (_, i) => {
+        const v = new convnetjs.Vol(W, H, C, 0);
+        v.w.set(x.subarray(i * per, (i + 1) * per)); // same values (convnetjs stores x-major, it does not matter for speed)
+        return v;
+      });
+      const r = await measure(() => { for (let i = 0; i < batch; i++) trainer.train(vols[i], y[i]); }, { quick: true });
+      records.push(record({ suite: "train", kase, engine: "convnetjs", build: "js", threads: 1, batch, median_ms: r.median_ms, images: batch }));
+      log(`  ${kase} convnetjs ${(batch / r.median_ms * 1000).toFixed(0)} img/s`);
+    }
+    if (tf) {
+      for (const backend of ["cpu", "wasm"]) {
+        await tf.setBackend(backend);
+        await tf.ready();
+        const model = net.tfjs(tf);
+        model.compile({ optimizer: tf.train.momentum(0.01, 0.9), loss: "sparseCategoricalCrossentropy" });
+        const xs = tf.tensor4d(x, [batch, ...net.inputShape]), ys = tf.tensor1d(Float32Array.from(y));
+        const engine = `tfjs-${backend}`;
+        try {
+          await model.trainOnBatch(xs, ys);
+          const r = await measure(() => model.trainOnBatch(xs, ys), { quick: true, async: true });
+          records.push(record({ suite: "train", kase, engine, build: backend, threads: 1, batch, median_ms: r.median_ms, images: batch }));
+          log(`  ${kase} ${engine} ${(batch / r.median_ms * 1000).toFixed(1)} img/s`);
+        } catch (e) {
+          const note = `throws: ${e.message.split("\n")[0]}`;
+          records.push(record({ suite: "train", kase, engine, build: backend, batch, note }));
+          log(`  ${kase} ${engine} ${note}`);
+        }
+        xs.dispose();
+        ys.dispose();
+        model.dispose();
+      }
+    }
+  }
+  return { records, peers };
+}
