@@ -38,6 +38,9 @@ interface ConvState {
   scratchBytes: number;
   /** Gradient through the fused activation (batch × output). */
   dyAct: number;
+  /** Inference: the weights packed into gemm panels once per weight version (0: pack per call). */
+  packed: number;
+  packedVersion: number;
 }
 
 export class Conv2d extends Layer<ConvState> {
@@ -96,18 +99,26 @@ export class Conv2d extends Layer<ConvState> {
     const g = this.geometry(ctx.inShapes[0]!, ctx.batch);
     const geo = ctx.alloc(64);
     ctx.be.heap.i32(geo, 16).set(convBlock(g));
+    const scratchBytes = g.depthwise ? 0 : ctx.be.kernels.f32_conv2d_scratch_bytes(geo);
+    ctx.needScratch(scratchBytes);
     return {
-      g, geo,
-      scratchBytes: g.depthwise ? 0 : ctx.be.kernels.f32_conv2d_scratch_bytes(geo),
+      g, geo, scratchBytes,
       dyAct: ctx.training && this.act !== 0 ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0,
+      packed: !ctx.training && !g.depthwise ? ctx.alloc(ctx.be.kernels.f32_conv2d_packed_floats(geo) * 4) : 0,
+      packedVersion: -1,
     };
   }
 
   forward(r: LayerRun<ConvState>): void {
     const { g, geo } = r.state;
     const bias = r.params[1] ? r.params[1].w : 0; // (a folded batch norm supplies a bias)
-    if (g.depthwise) r.k.f32_depthwise_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, bias, this.act, r.y);
-    else r.k.f32_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, 0, bias, this.act, r.y, r.be.scratch(r.state.scratchBytes));
+    if (g.depthwise) return r.k.f32_depthwise_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, bias, this.act, r.y);
+    const st = r.state;
+    if (st.packed && st.packedVersion !== r.weightsVersion) {
+      r.k.f32_conv2d_pack_weights(geo, r.params[0]!.w, st.packed);
+      st.packedVersion = r.weightsVersion;
+    }
+    r.k.f32_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, st.packed, bias, this.act, r.y, r.be.scratch(st.scratchBytes));
   }
 
   backward(r: LayerGrad<ConvState>): void {

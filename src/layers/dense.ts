@@ -48,6 +48,7 @@ export class Dense extends Layer<{ dyAct: number; scratch: number }> {
   }
 
   override prepare(ctx: PrepareContext) {
+    ctx.needScratch(ctx.be.kernels.f32_gemm_scratch_bytes());
     return {
       dyAct: ctx.training && this.act !== 0 ? ctx.alloc(ctx.batch * this.cfg.units * 4) : 0,
       scratch: ctx.be.kernels.f32_gemm_scratch_bytes(),

@@ -30,6 +30,8 @@ export interface ParamBuffer {
 
 export interface PrepareContext {
   be: Backend;
+  /** Scratch bytes the layer's kernels need; the plan sizes the backend's scratch once for all layers. */
+  needScratch(bytes: number): void;
   batch: number;
   training: boolean;
   inShapes: Shape[];
@@ -50,6 +52,8 @@ export interface LayerRun<S> {
   params: ParamBuffer[];
   state: S;
   rng: Rng;
+  /** The model's weight version: layers that cache derived weights (packed panels) redo them when it changes. */
+  weightsVersion: number;
 }
 
 export interface LayerGrad<S> extends LayerRun<S> {

@@ -145,19 +145,22 @@ export class Plan {
     }
 
     // ---- per-layer resources and the run records (reused every call) ----
+    let scratch = 0;
+    const needScratch = (bytes: number) => void (scratch = Math.max(scratch, bytes));
     this.runs = nodes.map((n, j) => {
       const inShapes = n.inShapes;
-      const state = n.layer.prepare({ be, batch, training, inShapes, outShape: n.outShape, alloc });
+      const state = n.layer.prepare({ be, batch, training, inShapes, outShape: n.outShape, alloc, needScratch });
       const run: LayerGrad<unknown> = {
         be, k: be.kernels, batch, training, inShapes, outShape: n.outShape,
         x: n.inputs.map((i) => (i < 0 ? this.inputPtr : this.act[i]!)),
-        y: this.act[j]!, params: n.params as ParamBuffer[], state, rng,
+        y: this.act[j]!, params: n.params as ParamBuffer[], state, rng, weightsVersion: 0,
         dy: this.grad[j]!,
         dx: n.inputs.map((i, s) => (i < 0 ? 0 : this.fan[j]!.temp[s] || this.grad[i]!)),
       };
       return run;
     });
     this.bufferBytes = total; // activation and gradient buffers only
+    be.scratch(scratch); // sized once here: running the plan allocates nothing
 
     // ---- batch norm folding (inference): the conv writes straight into the norm's buffer ----
     for (const f of this.folds) {
@@ -177,6 +180,8 @@ export class Plan {
   forward(): void {
     this.check();
     if (this.folds.length) this.refold();
+    const v = this.weightsVersion();
+    for (const r of this.runs) r.weightsVersion = v;
     this.nodes.forEach((n, j) => { if (!this.skip[j]) n.layer.forward(this.runs[j] as LayerRun<unknown>); });
   }
 
