@@ -38,6 +38,14 @@ describe("whole-model gradient checks", () => {
     check(m, [6, 6, 2], "softmaxCrossEntropy");
   });
 
+  it("conv → batch norm → ReLU → max pool → dense → softmax (the ReLU kink stays away from the sampled inputs)", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.batchNorm(), L.relu(), L.maxPool2d({ poolSize: 2 }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [6, 6, 2], seed: 3 });
+    check(m, [6, 6, 2], "softmaxCrossEntropy");
+  });
+
   it("a residual block (conv-bn-tanh-conv + identity, add) with average pooling", () => {
     const inp = fovea.input([5, 5, 3]);
     const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);
