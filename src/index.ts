@@ -24,3 +24,4 @@ export { loadModel, saveModel, toJSON, FORMAT_VERSION } from "./model/serialize.
 export type { ModelJSON } from "./model/serialize.js";
 export { convnetjs } from "./model/convnetjs.js";
 export type { ConvNetJSLayerDef, ConvNetJSModel } from "./model/convnetjs.js";
+export * as data from "./data/index.js";

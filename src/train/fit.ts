@@ -2,6 +2,7 @@
 // (batch/epoch end, early stopping, checkpoints, reduce-on-plateau).
 import { ConfigError, checkOptionKeys } from "../errors.js";
 import type { ExampleData, Model } from "../model/model.js";
+import type { Rng } from "../rng.js";
 
 export interface EpochLogs {
   epoch: number;
@@ -30,8 +31,10 @@ export interface FitOptions {
   validationData?: [ExampleData, ArrayLike<number>];
   callbacks?: Callback[];
   lr?: LearningRate;
+  /** Applied to each training batch (a shuffled copy) before the step, e.g. data.augmenter(...). */
+  augment?: (x: Float32Array, count: number, rng: Rng) => void;
 }
-const FIT_KEYS = ["epochs", "batchSize", "shuffle", "validationData", "callbacks", "lr"];
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "validationData", "callbacks", "lr", "augment"];
 
 export interface History {
   epochs: EpochLogs[];
@@ -76,6 +79,7 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
     for (let b = 0; b < batches; b++) {
       const start = b * bs, count = Math.min(bs, n - start);
       const lr = lrOf(model.step, epoch);
+      if (options.augment) options.augment(xs.subarray(start * inputSize, (start + count) * inputSize), count, model.rng);
       const loss = model.computeGradients(xs, ys, start, count);
       model.applyGradients(lr);
       sum += loss * count;

@@ -1,0 +1,57 @@
+// On-the-fly augmentation of a batch, in place: random affine distortions (rotation, scale,
+// shear, shift — LeCun's distorted MNIST is of this kind) and horizontal flips, with the warp
+// running as a wasm kernel. Labels and shapes are unchanged.
+import { checkOptionKeys, ConfigError } from "../errors.js";
+import type { Backend } from "../runtime/backend.js";
+import type { Rng } from "../rng.js";
+
+export interface AugmentOptions {
+  /** Max rotation in degrees (uniform in ±). */
+  rotation?: number;
+  /** Max relative scale change (e.g. 0.1: 0.9–1.1). */
+  scale?: number;
+  /** Max shear (x += shear·y). */
+  shear?: number;
+  /** Max shift in pixels. */
+  shift?: number;
+  /** Mirror left-right with probability 0.5. */
+  flip?: boolean;
+  /** Value outside the source image. Default 0. */
+  fill?: number;
+}
+
+export type Augmenter = (x: Float32Array, count: number, rng: Rng) => void;
+
+/** An augmenter for examples of shape [H, W, C], running on `be`. */
+export function augmenter(be: Backend, shape: [number, number, number], options: AugmentOptions): Augmenter {
+  checkOptionKeys("augment", options, ["rotation", "scale", "shear", "shift", "flip", "fill"]);
+  for (const k of ["rotation", "scale", "shear", "shift"] as const) {
+    const v = options[k];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`augment: ${k} must be >= 0, got ${v}`);
+  }
+  const [H, W, C] = shape, per = H * W * C;
+  const { rotation = 0, scale = 0, shear = 0, shift = 0, flip = false, fill = 0 } = options;
+  let src = 0, dst = 0, mat = 0;
+  return (x, count, rng) => {
+    if (!src) {
+      src = be.heap.alloc(per * 4);
+      dst = be.heap.alloc(per * 4);
+      mat = be.heap.alloc(32);
+    }
+    for (let i = 0; i < count; i++) {
+      const a = ((rng.uniform() * 2 - 1) * rotation * Math.PI) / 180;
+      const s = 1 + (rng.uniform() * 2 - 1) * scale, sh = (rng.uniform() * 2 - 1) * shear;
+      const tx = (rng.uniform() * 2 - 1) * shift, ty = (rng.uniform() * 2 - 1) * shift;
+      const f = flip && rng.uniform() < 0.5 ? 1 : 0;
+      // output → source: inverse of (rotate·scale·shear about the centre, then shift)
+      const cos = Math.cos(a) / s, sin = Math.sin(a) / s;
+      const cx = (W - 1) / 2, cy = (H - 1) / 2;
+      const m0 = cos, m1 = sin + cos * sh, m3 = -sin, m4 = cos - sin * sh;
+      const m = be.heap.f32(mat, 6);
+      m.set([m0, m1, cx - m0 * (cx + tx) - m1 * (cy + ty), m3, m4, cy - m3 * (cx + tx) - m4 * (cy + ty)]);
+      be.heap.f32(src, per).set(x.subarray(i * per, (i + 1) * per));
+      be.kernels.f32_warp_affine(src, H, W, C, mat, fill, f, dst);
+      x.set(be.heap.f32(dst, per), i * per);
+    }
+  };
+}

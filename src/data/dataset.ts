@@ -1,0 +1,71 @@
+// In-memory datasets (NHWC float32 examples, integer labels), splits, per-channel normalisation.
+import { ConfigError, ShapeError } from "../errors.js";
+import type { Rng } from "../rng.js";
+
+export interface Dataset {
+  /** n × H × W × C values. */
+  x: Float32Array;
+  /** n class indices. */
+  y: Int32Array;
+  /** Per-example shape [H, W, C]. */
+  shape: [number, number, number];
+  n: number;
+  /** Class names when known (image folders, CIFAR-10). */
+  classes?: string[];
+}
+
+export function makeDataset(x: Float32Array, y: Int32Array, shape: [number, number, number], classes?: string[]): Dataset {
+  const per = shape[0] * shape[1] * shape[2];
+  if (x.length !== y.length * per) throw new ShapeError(`dataset: ${x.length} values for ${y.length} examples of ${shape.join("×")} (need ${y.length * per})`);
+  return { x, y, shape, n: y.length, ...(classes ? { classes } : {}) };
+}
+
+/** Examples [start, end) as a new dataset (views, no copy). */
+export function slice(d: Dataset, start: number, end: number): Dataset {
+  const per = d.x.length / d.n;
+  return { ...d, x: d.x.subarray(start * per, end * per), y: d.y.subarray(start, end), n: end - start };
+}
+
+/** A seeded random split: the last `fraction` of a shuffled copy is the validation set. */
+export function split(d: Dataset, fraction: number, rng: Rng): { train: Dataset; validation: Dataset } {
+  if (!(fraction > 0 && fraction < 1)) throw new ConfigError(`split: fraction must be in (0, 1), got ${fraction}`);
+  const order = rng.shuffle(Int32Array.from({ length: d.n }, (_, i) => i));
+  const per = d.x.length / d.n;
+  const x = new Float32Array(d.x.length), y = new Int32Array(d.n);
+  order.forEach((s, i) => {
+    x.set(d.x.subarray(s * per, (s + 1) * per), i * per);
+    y[i] = d.y[s]!;
+  });
+  const all = { ...d, x, y };
+  const nv = Math.round(d.n * fraction);
+  return { train: slice(all, 0, d.n - nv), validation: slice(all, d.n - nv, d.n) };
+}
+
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+/** Per-channel mean and standard deviation (population), accumulated in float64. */
+export function channelStats(d: Dataset): Normalization {
+  const C = d.shape[2];
+  const sum = new Float64Array(C), sq = new Float64Array(C);
+  for (let i = 0; i < d.x.length; i++) {
+    const v = d.x[i]!;
+    sum[i % C]! += v;
+    sq[i % C]! += v * v;
+  }
+  const count = d.x.length / C;
+  const mean = Array.from(sum, (s) => s / count);
+  const std = Array.from(sq, (s, c) => Math.sqrt(Math.max(s / count - mean[c]! ** 2, 0)));
+  return { mean, std };
+}
+
+/** x ← (x − mean) / std per channel, in place (std 0 leaves the channel centred only). */
+export function normalize(d: Dataset, s: Normalization): Dataset {
+  const C = d.shape[2];
+  if (s.mean.length !== C || s.std.length !== C) throw new ShapeError(`normalize: statistics for ${s.mean.length} channels, data has ${C}`);
+  const inv = s.std.map((v) => (v > 0 ? 1 / v : 1));
+  for (let i = 0; i < d.x.length; i++) d.x[i] = (d.x[i]! - s.mean[i % C]!) * inv[i % C]!;
+  return d;
+}

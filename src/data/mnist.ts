@@ -1,0 +1,37 @@
+// MNIST from IDX files (plain or gzipped): images scaled to [0, 1], 28×28×1 NHWC.
+import { FormatError } from "../errors.js";
+import { makeDataset, type Dataset } from "./dataset.js";
+import { maybeGunzip, NotFoundError, readBytes } from "./files.js";
+import { parseIdx } from "./idx.js";
+
+/** A dataset from the bytes of an images file and a labels file (already read). */
+export async function mnistFromBytes(images: Uint8Array, labels: Uint8Array, names = { images: "images", labels: "labels" }): Promise<Dataset> {
+  const im = parseIdx(await maybeGunzip(images, names.images), names.images);
+  const lb = parseIdx(await maybeGunzip(labels, names.labels), names.labels);
+  if (im.dims.length !== 3) throw new FormatError(`${names.images}: an images file has 3 dimensions (count, rows, cols), this one ${im.dims.length}`);
+  if (lb.dims.length !== 1) throw new FormatError(`${names.labels}: a labels file has 1 dimension, this one ${lb.dims.length}`);
+  const [n, rows, cols] = im.dims as [number, number, number];
+  if (lb.dims[0] !== n) throw new FormatError(`${names.labels}: ${lb.dims[0]} labels for the ${n} images of ${names.images}`);
+  const bad = lb.data.findIndex((v) => v > 9);
+  if (bad >= 0) throw new FormatError(`${names.labels}: label ${bad} is ${lb.data[bad]}; MNIST labels are 0-9`);
+  const x = new Float32Array(im.data.length);
+  for (let i = 0; i < x.length; i++) x[i] = im.data[i]! / 255;
+  return makeDataset(x, Int32Array.from(lb.data), [rows, cols, 1], ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+}
+
+/** Loads `<prefix>-images-idx3-ubyte[.gz]` and `<prefix>-labels-idx1-ubyte[.gz]` from a directory (or URL prefix). */
+export async function loadMnist(dir: string, split: "train" | "t10k"): Promise<Dataset> {
+  const base = dir.replace(/\/$/, "");
+  const find = async (name: string) => {
+    for (const suffix of ["", ".gz"]) {
+      try {
+        return { path: `${base}/${name}${suffix}`, bytes: await readBytes(`${base}/${name}${suffix}`) };
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+    }
+    throw new FormatError(`${base}/${name}: not found (also tried .gz)`);
+  };
+  const im = await find(`${split}-images-idx3-ubyte`), lb = await find(`${split}-labels-idx1-ubyte`);
+  return mnistFromBytes(im.bytes, lb.bytes, { images: im.path, labels: lb.path });
+}

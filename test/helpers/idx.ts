@@ -1,0 +1,28 @@
+// Writes small IDX files (the MNIST format) for loader and CLI tests.
+import { gzipSync } from "node:zlib";
+
+export function idx(dims: number[], data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + data.length);
+  out.set([0, 0, 8, dims.length]);
+  const dv = new DataView(out.buffer);
+  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}
+
+/** n 28×28 images: class k is a bright vertical bar near column 3 + 2k, with noise. */
+export function tinyMnist(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const px = new Uint8Array(n * 784), lb = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = i % 10;
+    lb[i] = k;
+    const col = 3 + 2 * k + Math.floor(rnd() * 2);
+    for (let r = 4; r < 24; r++) for (let c = col; c < col + 2; c++) px[i * 784 + r * 28 + c] = 200 + Math.floor(rnd() * 55);
+    for (let j = 0; j < 784; j++) if (rnd() < 0.03) px[i * 784 + j] = Math.floor(rnd() * 255);
+  }
+  return { images: idx([n, 28, 28], px), labels: idx([n], lb) };
+}
+
+export const gz = (b: Uint8Array) => new Uint8Array(gzipSync(b));
