@@ -13,8 +13,8 @@ describe("fovea CLI", () => {
     const top = fovea("--help");
     expect(top.status).toBe(0);
     expect(top.stdout).toMatch(/Usage: fovea/);
-    for (const c of ["train", "eval", "summary"]) expect(top.stdout).toContain(c);
-    for (const c of ["train", "eval", "summary"]) {
+    for (const c of ["train", "eval", "summary", "predict", "viz", "bench"]) expect(top.stdout).toContain(c);
+    for (const c of ["train", "eval", "summary", "predict", "viz", "bench"]) {
       const r = fovea(c, "--help");
       expect(r.status, c).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Usage: fovea ${c}`));
@@ -38,7 +38,7 @@ describe("fovea CLI", () => {
     }
   });
 
-  it("train → eval → summary end to end on a tiny generated MNIST", () => {
+  it("train → eval → summary → predict → viz end to end on a tiny generated MNIST", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fovea-cli-"));
     const tr = tinyMnist(400, 1), te = tinyMnist(100, 2);
     writeFileSync(join(dir, "train-images-idx3-ubyte"), tr.images);
@@ -63,8 +63,46 @@ describe("fovea CLI", () => {
     const s = fovea("summary", out);
     expect(s.status).toBe(0);
     expect(s.stdout).toContain("trainable params: 61,706");
+    // predict and viz on a PNG of a test digit
+    const { encodePng } = await import("../src/data/images.js");
+    const digit = new Float32Array(784);
+    for (let r = 4; r < 24; r++) for (const c of [13, 14]) digit[r * 28 + c] = 1; // class 5's bar (column 3 + 2·5)
+    writeFileSync(join(dir, "d.png"), await encodePng(digit, [28, 28, 1]));
+    const p = fovea("predict", out, join(dir, "d.png"), "--top", "2");
+    expect(p.status).toBe(0);
+    expect(p.stdout).toMatch(/d\.png: 5 \d+\.\d%, \d \d+\.\d%/);
+    const v = fovea("viz", out, "--filters", join(dir, "f.png"), "--activations", join(dir, "d.png"), join(dir, "a.png"));
+    expect(v.status).toBe(0);
+    for (const f of ["f.png", "a.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
+    const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
+    expect(b.stdout).toMatch(/lenet5 batch 8: median [\d.]+ ms, [\d,]+ img\/s \(simd build, 1 thread, 3 runs\)/);
     const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), dir);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/fovea: .*train-labels-idx1-ubyte: not a fovea model \(bad magic/);
+  });
+});
+
+describe("fovea train on an image folder", () => {
+  it("trains a zoo model on a folder of PNGs and saves the class names with it", async () => {
+    const { encodePng } = await import("../src/data/images.js");
+    const dir = mkdtempSync(join(tmpdir(), "fovea-cli-folder-"));
+    const { mkdirSync } = await import("node:fs");
+    for (const [k, cls] of ["dark", "light"].entries()) {
+      mkdirSync(join(dir, "data", cls), { recursive: true });
+      for (let i = 0; i < 12; i++) {
+        const v = new Float32Array(16 * 16 * 3).map((_, j) => (k ? 0.8 : 0.2) + 0.05 * Math.sin(i * 7 + j));
+        writeFileSync(join(dir, "data", cls, `${i}.png`), await encodePng(v, [16, 16, 3]));
+      }
+    }
+    const out = join(dir, "m.fovea");
+    const t = fovea("train", join(dir, "data"), "--input", "16x16x3", "--model", "lenet5", "--epochs", "2", "--out", out);
+    // LeNet-5 takes 28×28×1: a clear error, exit 1
+    expect(t.status).toBe(1);
+    expect(t.stderr).toMatch(/model "lenet5" takes \[28, 28, 1\] inputs, the .* images are \[16, 16, 3\]/);
+    const t2 = fovea("train", join(dir, "data"), "--input", "28x28x1", "--epochs", "3", "--batch", "8", "--out", out, "--model", "lenet5", "--optimizer", "adam", "--lr", "0.003");
+    expect(t2.stderr).toBe("");
+    expect(t2.status).toBe(0);
+    const p = fovea("predict", out, join(dir, "data", "light", "0.png"));
+    expect(p.stdout).toMatch(/0\.png: (light|dark) /);
   });
 });

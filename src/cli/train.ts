@@ -4,9 +4,12 @@ import * as fovea from "../index.js";
 import { out } from "./proc.js";
 
 export interface TrainArgs {
+  /** mnist, cifar10, or a folder of images (one subfolder per class). */
   dataset: string;
+  /** Folder datasets: the input size, e.g. "32x32x3". */
+  input?: string;
   dir?: string;
-  model: string;
+  model?: string;
   epochs?: number;
   batch: number;
   lr?: number;
@@ -33,26 +36,58 @@ export function optimizerNames(): string[] {
   return Object.keys(OPTIMIZERS);
 }
 
+/** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
+export async function buildModel(name: string, classes: number, seed: number): Promise<fovea.Model> {
+  const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  const zoo = fovea.zoo as unknown as Record<string, (o: { classes: number; seed: number }) => fovea.Model>;
+  if (camel in zoo) return zoo[camel]!({ classes, seed });
+  if (!/\.fovea$/.test(name)) throw new fovea.ConfigError(`--model "${name}" is neither a zoo model (${Object.keys(fovea.zoo).join(", ")}) nor a .fovea file`);
+  return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
+}
+
+async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test: fovea.data.Dataset | null; label: string }> {
+  if (a.dataset === "mnist") {
+    const dir = a.dir ?? (await fovea.data.mnistDataDir());
+    return { full: await fovea.data.loadMnist(dir, "train"), test: await fovea.data.loadMnist(dir, "t10k"), label: "MNIST" };
+  }
+  if (a.dataset === "cifar10") {
+    if (!a.dir) throw new fovea.ConfigError("train cifar10: give the directory with data_batch_1.bin … test_batch.bin");
+    return { full: await fovea.data.loadCifar10(a.dir, "train"), test: await fovea.data.loadCifar10(a.dir, "test"), label: "CIFAR-10" };
+  }
+  const shape = parseShape(a.input ?? "32x32x3");
+  return { full: await fovea.data.loadImageFolder(a.dataset, shape), test: null, label: a.dataset };
+}
+
+export function parseShape(s: string): [number, number, number] {
+  const m = /^(\d+)x(\d+)x([13])$/.exec(s);
+  if (!m) throw new fovea.ConfigError(`--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "${s}"`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
 export async function train(a: TrainArgs): Promise<void> {
   const t0 = performance.now();
   await fovea.init();
   const info = fovea.backendInfo();
-  if (a.dataset !== "mnist") throw new fovea.ConfigError(`train: dataset "${a.dataset}" is not available yet (mnist)`);
-  const dir = a.dir ?? (await fovea.data.mnistDataDir());
-  const full = await fovea.data.loadMnist(dir, "train");
-  const test = await fovea.data.loadMnist(dir, "t10k");
+  const { full, test, label } = await loadData(a);
   const rng = new fovea.Rng(a.seed);
-  const { train: tr, validation: val } = fovea.data.split(full, Math.min(5000, Math.floor(full.n / 10)) / full.n, rng);
-  const testSet = test;
+  const nVal = Math.min(5000, Math.max(1, Math.floor(full.n / 10)));
+  const { train: tr, validation: val } = fovea.data.split(full, nVal / full.n, rng);
+  const testSet = test ?? val;
   const epochs = a.epochs ?? (a.quick ? 3 : 15);
-  const m = a.model === "lenet5" ? fovea.zoo.lenet5({ seed: a.seed }) : fovea.loadModel(await fovea.data.readBytes(a.model), { source: a.model, seed: a.seed });
+  const m = await buildModel(a.model ?? (a.dataset === "mnist" ? "lenet5" : "convnetjsCifar10"), full.classes?.length ?? 10, a.seed);
+  m.classes = full.classes ?? null;
+  if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
+    throw new fovea.ShapeError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
+  }
   const lr = a.lr ?? DEFAULT_LR[a.optimizer]!;
   m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr) });
   out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
-  out(`MNIST: ${tr.n} training, ${val.n} validation, ${testSet.n} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${a.augment ? ", affine distortions" : ""}`);
+  out(`${label}: ${tr.n} training, ${val.n} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${a.augment ? ", affine distortions" : ""}`);
   const batches = Math.ceil(tr.n / a.batch);
   const bar = a.progress ? new SingleBar({ format: "  epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} img/s", hideCursor: true, clearOnComplete: true }) : null;
-  const aug = a.augment ? fovea.data.augmenter(m.backend, [28, 28, 1], { rotation: 12, scale: 0.12, shear: 0.12, shift: 2.5 }) : undefined;
+  const aug = !a.augment ? undefined : a.dataset === "mnist"
+    ? fovea.data.augmenter(m.backend, full.shape, { rotation: 12, scale: 0.12, shear: 0.12, shift: 2.5 })
+    : fovea.data.augmenter(m.backend, full.shape, { shift: 3, flip: true });
   let epochStart = performance.now();
   const history = m.fit(tr.x, tr.y, {
     epochs, validationData: [val.x, val.y], augment: aug,
@@ -78,7 +113,7 @@ export async function train(a: TrainArgs): Promise<void> {
   });
   const r = m.evaluate(testSet.x, testSet.y);
   const wall = (performance.now() - t0) / 1000;
-  out(`test error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
+  out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
   await fovea.data.writeBytes(a.out, m.save());
   const curves = lossCurvesSvg(history.epochs);
   const svgPath = a.out.replace(/\.fovea$/, "") + ".curves.svg";

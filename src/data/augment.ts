@@ -50,7 +50,7 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
       const m = be.heap.f32(mat, 6);
       m.set([m0, m1, cx - m0 * (cx + tx) - m1 * (cy + ty), m3, m4, cy - m3 * (cx + tx) - m4 * (cy + ty)]);
       be.heap.f32(src, per).set(x.subarray(i * per, (i + 1) * per));
-      be.kernels.f32_warp_affine(src, H, W, C, mat, fill, f, dst);
+      be.kernels.f32_warp_affine(src, H, W, C, mat, fill, f, dst, H, W);
       x.set(be.heap.f32(dst, per), i * per);
     }
   };

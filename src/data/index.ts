@@ -6,4 +6,7 @@ export type { Idx } from "./idx.js";
 export { mnistFromBytes, loadMnist } from "./mnist.js";
 export { augmenter } from "./augment.js";
 export type { AugmentOptions, Augmenter } from "./augment.js";
-export { readBytes, writeBytes, maybeGunzip, mnistDataDir, NotFoundError } from "./files.js";
+export { readBytes, writeBytes, listDir, maybeGunzip, mnistDataDir, NotFoundError } from "./files.js";
+export { cifar10FromBytes, loadCifar10, CIFAR10_CLASSES } from "./cifar10.js";
+export { decodeImage, imageToArray, loadImage, loadImageFolder, encodePng } from "./images.js";
+export type { Rgba } from "./images.js";

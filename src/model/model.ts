@@ -68,6 +68,8 @@ export class Model {
   foldBatchNorm = true;
   /** Training steps taken. */
   step = 0;
+  /** Class names, when known (saved with the model). */
+  classes: string[] | null = null;
   /** Bumped whenever the weights change (training steps, setWeights), so derived weights are redone. */
   weightsVersion = 0;
   /** Correct top-1 predictions in the last computeGradients batch (classification losses). */
@@ -255,6 +257,24 @@ export class Model {
       out.set(this.backend.heap.f32(plan.outputPtr, c * this.outputSize), s * this.outputSize);
     }
     return out;
+  }
+
+  /**
+   * Every layer's output for one example (a plan that keeps them all, built for this call and
+   * freed after): [{ layer, type, shape, values }] in graph order.
+   */
+  activations(x: ExampleData): { layer: string; type: string; shape: number[]; values: Float32Array }[] {
+    this.checkLive();
+    const { data, n } = this.examples(x, `model "${this.name}".activations`);
+    if (n !== 1) throw new ShapeError(`model "${this.name}".activations: one example, got ${n}`);
+    const plan = new Plan(this.backend, this.nodes, this.inputSize, 1, false, this.rng, this.nodes.length - 1, () => this.weightsVersion, false, true);
+    try {
+      this.backend.heap.f32(plan.inputPtr, this.inputSize).set(data);
+      plan.forward();
+      return this.nodes.map((nd, j) => ({ layer: nd.layer.name, type: nd.layer.type, shape: [...nd.outShape], values: plan.activation(j).slice() }));
+    } finally {
+      plan.free();
+    }
   }
 
   /** Top class index per example. */

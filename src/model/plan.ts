@@ -77,6 +77,8 @@ export class Plan {
     /** Inference: the model's weight version, so folded weights are recomputed after training. */
     private readonly weightsVersion: () => number = () => 0,
     foldBatchNorm = true,
+    /** Inference without buffer reuse: every layer's output stays readable (visualisation). */
+    keepAll = false,
   ) {
     const heap = be.heap;
     let total = 0;
@@ -120,8 +122,8 @@ export class Plan {
     nodes.forEach((n, j) => {
       // a folded norm's output is its conv's buffer (taken while the conv's inputs were still live)
       if (this.skip[j]) this.act[j] = this.act[n.inputs[0]!]!;
-      else this.act[j] = training ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
-      if (!training) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
+      else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
+      if (!training && !keepAll) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
     });
     this.outputPtr = this.act[nodes.length - 1]!;
 

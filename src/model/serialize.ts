@@ -24,6 +24,8 @@ export interface ModelJSON {
   /** Parameters in the order of the weights: layer, name, shape, offset in floats. */
   params: { layer: string; name: string; shape: number[]; offset: number }[];
   floats: number;
+  /** Class names, when the model knows them. */
+  classes?: string[];
 }
 
 export function toJSON(m: Model): ModelJSON {
@@ -38,6 +40,7 @@ export function toJSON(m: Model): ModelJSON {
     format: "fovea-model", version: FORMAT_VERSION, name: m.name, inputShape: [...m.inputShape],
     layers: m.nodes.map((n) => ({ config: n.layer.config(), inputs: n.inputs.map((i) => (i < 0 ? "@input" : names[i]!)) })),
     params, floats: offset,
+    ...(m.classes ? { classes: [...m.classes] } : {}),
   };
 }
 
@@ -126,6 +129,13 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   if (mismatch) {
     m.free();
     fail(mismatch, src);
+  }
+  if (topo.classes !== undefined) {
+    if (!Array.isArray(topo.classes) || !topo.classes.every((c) => typeof c === "string")) {
+      m.free();
+      fail("classes must be a list of names", src);
+    }
+    m.classes = [...topo.classes];
   }
   mine.forEach(({ p }, i) => {
     const v = m.backend.heap.f32(p.w, p.size);

@@ -1,0 +1,41 @@
+// CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin): records of 1 label byte and
+// 3072 pixel bytes (1024 red, 1024 green, 1024 blue, rows of 32) → NHWC 32×32×3 in [0, 1].
+import { FormatError } from "../errors.js";
+import { makeDataset, type Dataset } from "./dataset.js";
+import { readBytes } from "./files.js";
+
+export const CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+const RECORD = 1 + 3072;
+
+/** One or more batch files' bytes as a dataset; `sources` name them in errors. */
+export function cifar10FromBytes(batches: Uint8Array[], sources: string[] = batches.map((_, i) => `batch ${i}`)): Dataset {
+  batches.forEach((b, i) => {
+    if (b.length === 0 || b.length % RECORD !== 0) {
+      throw new FormatError(`${sources[i]}: ${b.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each)`);
+    }
+    for (let r = 0; r < b.length / RECORD; r++) {
+      if (b[r * RECORD]! > 9) throw new FormatError(`${sources[i]}: record ${r} has label ${b[r * RECORD]}; CIFAR-10 labels are 0-9`);
+    }
+  });
+  const n = batches.reduce((a, b) => a + b.length / RECORD, 0);
+  const x = new Float32Array(n * 3072), y = new Int32Array(n);
+  let i = 0;
+  for (const b of batches) {
+    for (let r = 0; r < b.length / RECORD; r++, i++) {
+      const o = r * RECORD;
+      y[i] = b[o]!;
+      for (let p = 0; p < 1024; p++) {
+        for (let c = 0; c < 3; c++) x[i * 3072 + p * 3 + c] = b[o + 1 + c * 1024 + p]! / 255;
+      }
+    }
+  }
+  return makeDataset(x, y, [32, 32, 3], CIFAR10_CLASSES);
+}
+
+/** The training batches (data_batch_1..5.bin) or test_batch.bin of a CIFAR-10 binary directory. */
+export async function loadCifar10(dir: string, split: "train" | "test"): Promise<Dataset> {
+  const base = dir.replace(/\/$/, "");
+  const names = split === "train" ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ["test_batch.bin"];
+  const paths = names.map((n) => `${base}/${n}`);
+  return cifar10FromBytes(await Promise.all(paths.map((p) => readBytes(p))), paths);
+}
