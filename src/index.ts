@@ -20,7 +20,7 @@ export type { SummaryRow } from "./model/summary.js";
 export { Rng } from "./rng.js";
 export * as train from "./train/index.js";
 export * as zoo from "./model/zoo.js";
-export { loadModel, saveModel, toJSON, FORMAT_VERSION } from "./model/serialize.js";
+export { loadModel, saveModel, toJSON, modelFromTopology, FORMAT_VERSION } from "./model/serialize.js";
 export type { ModelJSON } from "./model/serialize.js";
 export { convnetjs } from "./model/convnetjs.js";
 export type { ConvNetJSLayerDef, ConvNetJSModel } from "./model/convnetjs.js";

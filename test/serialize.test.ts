@@ -85,3 +85,19 @@ describe("native format", () => {
     bad((b) => { new DataView(b.buffer).setFloat32(b.length - 8, NaN, true); return b; }, /weight 6 is NaN \(layer "d", bias\[2\]\); weights must be finite/);
   });
 });
+
+describe("topology-only models (model.json)", () => {
+  it("rebuilds the layers with fresh weights from a seed; bad JSON is a FormatError", () => {
+    const m = fovea.zoo.convnetjsCifar10({ seed: 1 });
+    const json = JSON.stringify(fovea.toJSON(m));
+    const a = fovea.modelFromTopology(json, { seed: 7 }), b = fovea.modelFromTopology(json, { seed: 7 });
+    expect(a.layers.map((l) => l.config())).toEqual(m.layers.map((l) => l.config()));
+    expect(a.countParams()).toBe(22_466);
+    const w = (x: fovea.Model) => Array.from(x.getWeights()[0]!.values);
+    expect(w(a)).toEqual(w(b));
+    expect(w(a)).not.toEqual(w(m));
+    expect(() => fovea.modelFromTopology("{ nope", { source: "m.json" })).toThrow(/m\.json: not valid JSON/);
+    expect(() => fovea.modelFromTopology(JSON.stringify({ format: "x" }), { source: "m.json" })).toThrow(/m\.json: not a fovea model topology/);
+    [m, a, b].forEach((x) => x.free());
+  });
+});

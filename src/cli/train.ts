@@ -41,7 +41,8 @@ export async function buildModel(name: string, classes: number, seed: number): P
   const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
   const zoo = fovea.zoo as unknown as Record<string, (o: { classes: number; seed: number }) => fovea.Model>;
   if (camel in zoo) return zoo[camel]!({ classes, seed });
-  if (!/\.fovea$/.test(name)) throw new fovea.ConfigError(`--model "${name}" is neither a zoo model (${Object.keys(fovea.zoo).join(", ")}) nor a .fovea file`);
+  if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
+  if (!/\.fovea$/.test(name)) throw new fovea.ConfigError(`--model "${name}" is neither a zoo model (${Object.keys(fovea.zoo).join(", ")}), a model.json topology, nor a .fovea file`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
 }
 

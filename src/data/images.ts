@@ -15,6 +15,8 @@ export interface Rgba {
 }
 
 type PngModule = typeof import("pngjs");
+type BufferCtor = { from(b: ArrayBufferLike, offset: number, length: number): Uint8Array };
+const bufferModule = "node:buffer";
 type JpegModule = typeof import("jpeg-js");
 const pngjs = async (): Promise<PngModule> => (await import("pngjs")) as PngModule;
 const jpegjs = async (): Promise<JpegModule> => ((await import("jpeg-js")) as { default: JpegModule }).default;
@@ -27,7 +29,9 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
   const jpeg = isJpeg ? await jpegjs() : null;
   try {
     if (isPng) {
-      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      // pngjs reads a Node Buffer: global in Node, from node:buffer in Deno
+      const B = (globalThis as { Buffer?: BufferCtor }).Buffer ?? ((await import(bufferModule)) as { Buffer: BufferCtor }).Buffer;
+      const png = PNG.sync.read(B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never);
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
     if (jpeg) {

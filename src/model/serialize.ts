@@ -97,6 +97,44 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
       fail(`weight ${i} is ${v}${p ? ` (layer "${p.layer}", ${p.name}${formatShape(p.shape)})` : ""}; weights must be finite`, src);
     }
   }
+  const m = buildFromTopology(topo, src, options.seed);
+  // parameters: same table, same shapes
+  const mine = m.nodes.flatMap((n) => n.params.map((p) => ({ layer: n.layer.name, p })));
+  const mismatch = mine.length !== topo.params.length ? `${topo.params.length} parameters listed, the layers have ${mine.length}`
+    : mine.map((q, i) => {
+      const t = topo.params[i]!;
+      return t.layer !== q.layer || t.name !== q.p.spec.name || formatShape(t.shape) !== formatShape(q.p.spec.shape)
+        ? `parameter ${i} is ${t.layer}.${t.name}${formatShape(t.shape)}, the layers expect ${q.layer}.${q.p.spec.name}${formatShape(q.p.spec.shape)}` : "";
+    }).find((s) => s !== "");
+  if (mismatch) {
+    m.free();
+    fail(mismatch, src);
+  }
+  mine.forEach(({ p }, i) => {
+    const v = m.backend.heap.f32(p.w, p.size);
+    const off = wStart + topo.params[i]!.offset * 4;
+    for (let j = 0; j < p.size; j++) v[j] = dv.getFloat32(off + j * 4, true);
+  });
+  return m;
+}
+
+/**
+ * A freshly initialised model from a topology (the JSON part of the native format, e.g. a
+ * model.json written by toJSON): same layers, new weights from `seed`.
+ */
+export function modelFromTopology(json: string | ModelJSON, options: { source?: string; seed?: number } = {}): Model {
+  const src = options.source ?? "model.json";
+  let topo: ModelJSON;
+  try {
+    topo = typeof json === "string" ? (JSON.parse(json) as ModelJSON) : json;
+  } catch (e) {
+    fail(`not valid JSON (${(e as Error).message})`, src);
+  }
+  if (topo?.format !== "fovea-model" || !Array.isArray(topo.layers) || !Array.isArray(topo.inputShape)) fail("not a fovea model topology (format/layers/inputShape)", src);
+  return buildFromTopology(topo, src, options.seed);
+}
+
+function buildFromTopology(topo: ModelJSON, src: string, seed?: number): Model {
   // build the graph; any error (unknown layer, bad option, shape) becomes a FormatError
   let m: Model;
   try {
@@ -113,22 +151,10 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
       last = layer.apply(...ins);
       made.set(layer.name, last);
     }
-    m = functionalModel({ inputs: inp, outputs: last, name: topo.name, seed: options.seed });
+    m = functionalModel({ inputs: inp, outputs: last, name: topo.name, seed });
   } catch (e) {
     if (e instanceof FoveaError) fail(`bad topology: ${e.message}`, src);
     throw e;
-  }
-  // parameters: same table, same shapes
-  const mine = m.nodes.flatMap((n) => n.params.map((p) => ({ layer: n.layer.name, p })));
-  const mismatch = mine.length !== topo.params.length ? `${topo.params.length} parameters listed, the layers have ${mine.length}`
-    : mine.map((q, i) => {
-      const t = topo.params[i]!;
-      return t.layer !== q.layer || t.name !== q.p.spec.name || formatShape(t.shape) !== formatShape(q.p.spec.shape)
-        ? `parameter ${i} is ${t.layer}.${t.name}${formatShape(t.shape)}, the layers expect ${q.layer}.${q.p.spec.name}${formatShape(q.p.spec.shape)}` : "";
-    }).find((s) => s !== "");
-  if (mismatch) {
-    m.free();
-    fail(mismatch, src);
   }
   if (topo.classes !== undefined) {
     if (!Array.isArray(topo.classes) || !topo.classes.every((c) => typeof c === "string")) {
@@ -137,10 +163,5 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
     }
     m.classes = [...topo.classes];
   }
-  mine.forEach(({ p }, i) => {
-    const v = m.backend.heap.f32(p.w, p.size);
-    const off = wStart + topo.params[i]!.offset * 4;
-    for (let j = 0; j < p.size; j++) v[j] = dv.getFloat32(off + j * 4, true);
-  });
   return m;
 }
