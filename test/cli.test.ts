@@ -75,7 +75,7 @@ describe("fovea CLI", () => {
     expect(v.status).toBe(0);
     for (const f of ["f.png", "a.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
-    expect(b.stdout).toMatch(/lenet5 batch 8: median [\d.]+ ms, [\d,]+ img\/s \(simd build, 1 thread, 3 runs\)/);
+    expect(b.stdout).toMatch(/lenet5 batch 8: median [\d.]+ ms, [\d,]+ img\/s \(simd(-mt)? build, \d thread, 3 runs\)/);
     const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), "mnist", dir);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/fovea: .*train-labels-idx1-ubyte: not a fovea model \(bad magic/);

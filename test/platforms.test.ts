@@ -13,6 +13,7 @@ interface SmokeResult {
   b: number[];
   out: number[];
   shapeError: string | null;
+  threadedGemmEqual: boolean;
 }
 
 function checkSmoke(r: SmokeResult): void {
@@ -20,6 +21,7 @@ function checkSmoke(r: SmokeResult): void {
   r.out.forEach((v, i) => expect(v).toBe(Math.fround(Math.fround(r.a[i]!) + Math.fround(r.b[i]!))));
   expect(r.shapeError).toBe("ShapeError: tensor: shape [2, 2] holds 4 values, but 3 were given");
   expect(r.info.memory.inUseBytes).toBeGreaterThan(0);
+  expect(r.threadedGemmEqual).toBe(true);
 }
 
 const DENO = "node_modules/deno/deno";
@@ -30,10 +32,22 @@ describe("Deno", () => {
     const r = spawnSync(DENO, ["run", "--no-prompt", "test/platforms/deno-main.js"], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const result = JSON.parse(r.stdout) as SmokeResult;
+    const result = JSON.parse(r.stdout) as SmokeResult & { info: { threads: number; threadsReason: string } };
     checkSmoke(result);
     expect(result.info.runtime).toMatch(/^deno 2\./);
-    expect(result.info.build).toBe("relaxed"); // Deno 2 has relaxed SIMD on by default
+    expect(result.info.build).toMatch(/^relaxed/); // Deno 2 has relaxed SIMD on by default
+    // without --allow-read the worker script cannot load: one thread, and the reason says why
+    expect(result.info.threads).toBe(1);
+    expect(result.info.threadsReason).toMatch(/Deno needs read access to .*worker\.js for the worker script \(--allow-read\)/);
+  });
+
+  it("with --allow-read runs a threaded gemm on a worker pool and exits", () => {
+    const r = spawnSync(DENO, ["run", "--allow-read", "--no-prompt", "test/platforms/deno-main.js"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout) as SmokeResult & { info: { threads: number } };
+    checkSmoke(result);
+    expect(result.info.threads).toBeGreaterThanOrEqual(2);
   });
 });
 
@@ -65,7 +79,34 @@ if (!haveChromium) {
   );
 }
 
+async function inChromium(isolated: boolean): Promise<SmokeResult & { info: { threads: number; threadsReason: string } }> {
+  const server = await serve(process.cwd(), { isolated });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${server.url}/test/platforms/browser.html`);
+    await page.waitForFunction(() => (window as unknown as { __fovea?: unknown }).__fovea !== undefined, null, { timeout: 30_000 });
+    const result = (await page.evaluate(() => (window as unknown as { __fovea: unknown }).__fovea)) as SmokeResult & { error?: string; info: { threads: number; threadsReason: string } };
+    expect(result.error).toBeUndefined();
+    expect(errors).toEqual([]);
+    return result;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 describe.skipIf(!haveChromium)("Chromium", () => {
+  it("served with COOP/COEP (cross-origin isolated): a worker pool runs a threaded gemm", async () => {
+    const result = await inChromium(true);
+    checkSmoke(result);
+    expect(result.info.features.crossOriginIsolated).toBe(true);
+    expect(result.info.build).toMatch(/-mt$/);
+    expect(result.info.threads).toBeGreaterThanOrEqual(2);
+  });
+
   it("imports dist/ from a localhost page and runs the smoke kernel", async () => {
     const server = await serve(process.cwd());
     const browser = await launchChromium();
@@ -85,9 +126,11 @@ describe.skipIf(!haveChromium)("Chromium", () => {
       checkSmoke(result);
       expect(result.info.build).toBe("relaxed");
       expect(result.info.runtime).toMatch(/Chrome\//);
-      // a page served without COOP/COEP is not cross-origin isolated: threads must be reported off
+      // a page served without COOP/COEP is not cross-origin isolated: one thread, and it says why
       expect(result.info.features.crossOriginIsolated).toBe(false);
       expect(result.info.features.threads).toBe(false);
+      expect((result.info as { threads: number }).threads).toBe(1);
+      expect((result.info as { threadsReason: string }).threadsReason).toMatch(/not cross-origin isolated/);
     } finally {
       await browser.close();
       await server.close();

@@ -2,6 +2,7 @@
 import { ConfigError } from "../errors.js";
 import { actCode, type Activation } from "../ops/gemm.js";
 import { conv2dGeometry, convBlock, type ConvGeometry } from "../ops/conv.js";
+import { bwdFilterReduce, convCalls, type ConvSplit } from "../ops/parallel.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
 import { checkInitializer, type Initializer } from "../train/initializers.js";
@@ -41,6 +42,8 @@ interface ConvState {
   /** Inference: the weights packed into gemm panels once per weight version (0: pack per call). */
   packed: number;
   packedVersion: number;
+  /** The calls per pass, split across the thread pool (bind). */
+  split: ConvSplit | null;
 }
 
 export class Conv2d extends Layer<ConvState> {
@@ -106,18 +109,32 @@ export class Conv2d extends Layer<ConvState> {
       dyAct: ctx.training && this.act !== 0 ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0,
       packed: !ctx.training && !g.depthwise ? ctx.alloc(ctx.be.kernels.f32_conv2d_packed_floats(geo) * 4) : 0,
       packedVersion: -1,
+      split: null,
     };
+  }
+
+  override bind(r: LayerGrad<ConvState>, ctx: PrepareContext): void {
+    if (ctx.be.threads < 2) return;
+    const bias = r.params[1] ? r.params[1].w : 0;
+    r.state.split = convCalls(ctx.be, r.state.g, ctx.alloc, {
+      x: r.x[0]!, y: r.y, w: r.params[0]!.w, packed: r.state.packed, bias, act: this.act,
+      dy: this.act !== 0 ? r.state.dyAct : r.dy, dx: r.dx[0] ?? 0, dw: r.params[0]!.g, training: r.training,
+    });
   }
 
   forward(r: LayerRun<ConvState>): void {
     const { g, geo } = r.state;
     const bias = r.params[1] ? r.params[1].w : 0; // (a folded batch norm supplies a bias)
-    if (g.depthwise) return r.k.f32_depthwise_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, bias, this.act, r.y);
+    if (g.depthwise) {
+      if (r.state.split && r.state.split.fwd.length > 1) return r.be.run(r.state.split.fwd);
+      return r.k.f32_depthwise_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, bias, this.act, r.y);
+    }
     const st = r.state;
     if (st.packed && st.packedVersion !== r.weightsVersion) {
       r.k.f32_conv2d_pack_weights(geo, r.params[0]!.w, st.packed);
       st.packedVersion = r.weightsVersion;
     }
+    if (st.split && st.split.fwd.length > 1) return r.be.run(st.split.fwd);
     r.k.f32_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, st.packed, bias, this.act, r.y, r.be.scratch(st.scratchBytes));
   }
 
@@ -128,7 +145,12 @@ export class Conv2d extends Layer<ConvState> {
     if (this.act === 1) r.k.f32_relu_bwd(r.y, dy, (dy = r.state.dyAct), n);
     else if (this.act === 2) r.k.f32_relu6_bwd(r.y, r.dy, (dy = r.state.dyAct), n);
     const [kernel, bias] = r.params;
-    if (g.depthwise) {
+    const sp = r.state.split;
+    if (sp && sp.bwdFilter.length > 1) {
+      if (r.dx[0]) r.be.run(sp.bwdData);
+      r.be.run(sp.bwdFilter);
+      bwdFilterReduce(r.be, sp, kernel!.g, kernel!.size);
+    } else if (g.depthwise) {
       if (r.dx[0]) r.k.f32_depthwise_conv2d_bwd_data(geo, dy, kernel!.w, r.dx[0]);
       r.k.f32_depthwise_conv2d_bwd_filter(geo, r.x[0]!, dy, kernel!.g);
     } else {

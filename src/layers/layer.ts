@@ -120,6 +120,9 @@ export abstract class Layer<S = unknown> {
     return undefined as S;
   }
 
+  /** Called once the plan has fixed every buffer of this layer's run (e.g. to lay out thread splits). */
+  bind(_run: LayerGrad<S>, _ctx: PrepareContext): void {}
+
   abstract forward(run: LayerRun<S>): void;
   abstract backward(run: LayerGrad<S>): void;
 

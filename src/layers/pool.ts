@@ -1,5 +1,6 @@
 // maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d.
 import { ConfigError } from "../errors.js";
+import { poolCalls, type PoolSplit } from "../ops/parallel.js";
 import { pool2dGeometry, poolBlock, type PoolGeometry } from "../ops/pool.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
@@ -23,7 +24,7 @@ export interface GlobalPoolConfig {
 
 const KEYS = ["type", "name", "poolSize", "strides", "padding", "rounding", "countIncludePad"];
 
-interface PoolState { g: PoolGeometry; geo: number; argmax: number }
+interface PoolState { g: PoolGeometry; geo: number; argmax: number; split: PoolSplit | null }
 
 export class Pool2d extends Layer<PoolState> {
   readonly type: "maxPool2d" | "avgPool2d";
@@ -63,16 +64,25 @@ export class Pool2d extends Layer<PoolState> {
     const geo = ctx.alloc(block.length * 4);
     ctx.be.heap.i32(geo, block.length).set(block);
     const argmax = this.type === "maxPool2d" && ctx.training ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0;
-    return { g, geo, argmax };
+    return { g, geo, argmax, split: null };
+  }
+
+  override bind(r: LayerGrad<PoolState>, ctx: PrepareContext): void {
+    if (ctx.be.threads < 2) return;
+    r.state.split = poolCalls(ctx.be, this.type === "maxPool2d" ? "max" : "avg", r.state.g, ctx.alloc, {
+      x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0, training: r.training,
+    });
   }
 
   forward(r: LayerRun<PoolState>): void {
+    if (r.state.split && r.state.split.fwd.length > 1) return r.be.run(r.state.split.fwd);
     if (this.type === "maxPool2d") r.k.f32_maxpool2d_fwd(r.state.geo, r.x[0]!, r.y, r.state.argmax);
     else r.k.f32_avgpool2d_fwd(r.state.geo, r.x[0]!, r.y);
   }
 
   backward(r: LayerGrad<PoolState>): void {
     if (!r.dx[0]) return;
+    if (r.state.split && r.state.split.bwd.length > 1) return r.be.run(r.state.split.bwd);
     if (this.type === "maxPool2d") r.k.f32_maxpool2d_bwd(r.state.geo, r.dy, r.state.argmax, r.dx[0]);
     else r.k.f32_avgpool2d_bwd(r.state.geo, r.dy, r.dx[0]);
   }

@@ -162,7 +162,7 @@ export class Plan {
       return run;
     });
     this.bufferBytes = total; // activation and gradient buffers only
-    be.scratch(scratch); // sized once here: running the plan allocates nothing
+    this.bindCtx = { be, batch, training, alloc, needScratch };
 
     // ---- batch norm folding (inference): the conv writes straight into the norm's buffer ----
     for (const f of this.folds) {
@@ -176,7 +176,12 @@ export class Plan {
       f.shift = alloc(C * 4);
       this.runs[f.conv]!.params = [{ ...kernel, w: f.kernel }, { spec: { name: "bias", shape: [C], init: "zeros", trainable: false, regularize: false }, size: C, w: f.bias, g: 0 }];
     }
+    // every buffer is fixed: layers lay out their thread splits, then scratch is sized once for all
+    nodes.forEach((n, j) => n.layer.bind(this.runs[j]!, { ...this.bindCtx, inShapes: n.inShapes, outShape: n.outShape }));
+    for (let t = 0; t < be.threads; t++) be.scratchFor(t, scratch); // running the plan allocates nothing
   }
+
+  private readonly bindCtx: Omit<import("../layers/layer.js").PrepareContext, "inShapes" | "outShape">;
 
   /** Runs every layer's forward pass on the batch already in inputPtr. */
   forward(): void {

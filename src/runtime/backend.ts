@@ -5,7 +5,8 @@ import type { Kernels } from "./generated/kernels.js";
 import { KERNEL_SIGNATURES } from "./generated/kernels.js";
 import { detectFeatures, type Features } from "./features.js";
 import { Heap, MAX_PAGES, type HeapStats } from "./memory.js";
-import { base64ToBytes, readEnv, relaxedSimdHint, runtimeDescription } from "./platform.js";
+import { base64ToBytes, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
+import { ThreadPool, type Call } from "./pool.js";
 
 /** Builds a user may choose. The -mt builds belong to the thread pool. */
 export const BUILDS = ["simd", "relaxed", "debug"] as const;
@@ -26,8 +27,10 @@ export interface InitOptions {
   build?: UserBuild;
   /** Initial linear memory in MiB (it grows on demand). Default 16. */
   initialMemoryMiB?: number;
+  /** Threads for kernels (the caller plus a worker pool). Default: FOVEA_THREADS, else the cores (at most 4). 1: no pool. */
+  threads?: number;
 }
-const INIT_KEYS = ["build", "initialMemoryMiB"] as const;
+const INIT_KEYS = ["build", "initialMemoryMiB", "threads"] as const;
 
 export interface BackendInfo {
   /** The build running, e.g. "relaxed". */
@@ -50,8 +53,12 @@ export interface BackendInfo {
 
 /** One instantiated fovea module with its own memory and heap. */
 export class Backend {
-  private scratchPtr = 0;
-  private scratchBytes = 0;
+  private scratchPtr: number[] = [];
+  private scratchBytes: number[] = [];
+  /** The worker pool, or null when kernels run on the calling thread only. */
+  pool: ThreadPool | null = null;
+  /** Why the thread count is what it is. */
+  threadsReason = "one thread requested";
 
   constructor(
     readonly build: BuildName,
@@ -60,19 +67,47 @@ export class Backend {
     readonly memory: WebAssembly.Memory,
     readonly heap: Heap,
     readonly wasmBytes: number,
+    readonly module: WebAssembly.Module | null = null,
   ) {}
+
+  /** Threads kernels run on (1 without a pool). */
+  get threads(): number {
+    return this.pool ? this.pool.threads : 1;
+  }
+
+  /** Runs calls[i] on thread i (each gets its own scratch); without a pool they run here in turn. */
+  run(calls: readonly Call[]): void {
+    calls.forEach((c, t) => {
+      if (c.scratchArg !== undefined) c.args[c.scratchArg] = this.scratchFor(this.pool ? t : 0, c.scratchBytes!);
+    });
+    if (calls.length === 1 || !this.pool) {
+      for (const c of calls) (this.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
+    } else this.pool.run(calls);
+  }
+
+  /** Per-thread scratch: thread t's block of at least `bytes` (kept, grown on demand). */
+  scratchFor(t: number, bytes: number): number {
+    if (bytes > (this.scratchBytes[t] ?? 0)) {
+      if (this.scratchBytes[t]) this.heap.free(this.scratchPtr[t]!);
+      this.scratchPtr[t] = this.heap.alloc(bytes);
+      this.scratchBytes[t] = bytes;
+    }
+    return this.scratchPtr[t]!;
+  }
+
+  /** Stops the worker pool (workers are unref'd, so this is only needed to free them early). */
+  shutdown(): void {
+    this.pool?.shutdown();
+    this.pool = null;
+    this.threadsReason = "the pool was shut down";
+  }
 
   /**
    * A scratch block of at least `bytes` bytes, shared by every kernel call of this backend (one
    * call at a time): kept and reused, reallocated only when a larger one is asked for.
    */
   scratch(bytes: number): number {
-    if (bytes > this.scratchBytes) {
-      if (this.scratchBytes > 0) this.heap.free(this.scratchPtr);
-      this.scratchPtr = this.heap.alloc(bytes);
-      this.scratchBytes = bytes;
-    }
-    return this.scratchPtr;
+    return this.scratchFor(0, bytes);
   }
 
   /** Writes an i32 geometry block (kernel parameters) into fresh memory; free it with heap.free. */
@@ -89,8 +124,8 @@ export class Backend {
       features: detectFeatures(),
       runtime: runtimeDescription(),
       wasmBytes: this.wasmBytes,
-      threads: 1,
-      threadsReason: "single-threaded build",
+      threads: this.threads,
+      threadsReason: this.threadsReason,
       memory: this.heap.stats(),
     };
   }
@@ -120,6 +155,7 @@ export async function loadBackend(
   build: BuildName,
   chosenBy: BackendInfo["chosenBy"] = "option",
   initialMemoryMiB = 16,
+  threads = 1,
 ): Promise<Backend> {
   const { WASM_BASE64 } = await BYTES[build]();
   const bytes = base64ToBytes(WASM_BASE64);
@@ -139,7 +175,49 @@ export async function loadBackend(
     throw new BackendError(`the ${build} build lacks the kernels ${missing.join(", ")}: rebuild with npm run build`);
   }
   const heap = new Heap(memory, kernels.heap_base() >>> 0);
-  return new Backend(build, chosenBy, kernels, memory, heap, bytes.length);
+  const be = new Backend(build, chosenBy, kernels, memory, heap, bytes.length, module);
+  if (threads > 1) {
+    if (!shared) throw new BackendError(`${threads} threads need a -mt build, not ${build}`);
+    try {
+      be.pool = await ThreadPool.start(module, memory, kernels, threads, (n) => heap.alloc(n, true));
+      be.threadsReason = `${threads} threads: the caller and ${threads - 1} worker${threads > 2 ? "s" : ""}`;
+    } catch (e) {
+      // e.g. Deno without --allow-read, a bundle that did not ship worker.js: run here, and say so
+      be.threadsReason = `single thread: the worker pool did not start (${(e as Error).message})`;
+    }
+  } else be.threadsReason = shared ? "one thread requested" : "single-threaded build";
+  return be;
+}
+
+/** Cores this runtime reports (navigator.hardwareConcurrency / os.availableParallelism). */
+async function cores(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  if (runtimeName() === "node") {
+    const osName = "node:os";
+    const os = (await import(osName)) as { availableParallelism?: () => number; cpus(): unknown[] };
+    return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  }
+  return 1;
+}
+
+/** Threads to use and why: the request (option, FOVEA_THREADS, or the cores up to 4) within what the runtime allows. */
+export async function chooseThreads(requested?: number): Promise<{ threads: number; reason: string }> {
+  const env = readEnv("FOVEA_THREADS");
+  let want = requested;
+  if (want === undefined && env) {
+    want = Number(env);
+    if (!Number.isInteger(want) || want < 1) throw new ConfigError(`FOVEA_THREADS must be a whole number >= 1, got "${env}"`);
+  }
+  if (want !== undefined && (!Number.isInteger(want) || want < 1 || want > 64)) throw new ConfigError(`init: threads must be a whole number in [1, 64], got ${want}`);
+  const auto = want === undefined;
+  if (auto) want = Math.min(await cores(), 4);
+  if (want === 1) return { threads: 1, reason: auto ? "one core" : "one thread requested" };
+  const f = detectFeatures();
+  if (!f.threadsOpcodes) return { threads: 1, reason: "single thread: this WebAssembly has no threads (atomics / shared memory)" };
+  if (f.crossOriginIsolated === false) return { threads: 1, reason: "single thread: the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)" };
+  if (!f.sharedArrayBuffer) return { threads: 1, reason: "single thread: SharedArrayBuffer is unavailable" };
+  return { threads: want!, reason: "" };
 }
 
 /** True when every function of the generated kernel table is exported with its arity. */
@@ -175,7 +253,12 @@ export function init(options: InitOptions = {}): Promise<Backend> {
   }
   const { build, chosenBy } = chooseBuild(options.build);
   pendingBuild = build;
-  pending = loadBackend(build, chosenBy, mib).then((b) => (current = b));
+  pending = chooseThreads(options.threads).then(async ({ threads, reason }) => {
+    const b = await loadBackend(threads > 1 && build !== "debug" ? (`${build}-mt` as BuildName) : build, chosenBy, mib, build === "debug" ? 1 : threads);
+    if (reason && !b.pool) b.threadsReason = reason;
+    else if (build === "debug") b.threadsReason = "the debug build runs on one thread";
+    return (current = b);
+  });
   pending.catch(() => {
     pending = undefined;
     pendingBuild = undefined;
@@ -204,6 +287,11 @@ export function getBackend(): Backend {
   if (override) return override;
   if (!current) throw new BackendError("fovea is not initialised: call `await fovea.init()` first");
   return current;
+}
+
+/** Stops the default backend's worker pool (optional: idle workers never keep a process alive). */
+export function shutdown(): void {
+  current?.shutdown();
 }
 
 /** The truth about the running backend: build, features, wasm size, memory, threads. */

@@ -18,5 +18,17 @@ export async function smoke(fovea) {
   } catch (e) {
     shapeError = `${e.name}: ${e.message}`;
   }
-  return { info: fovea.backendInfo(), a, b, out: Array.from(out.toArray()), shapeError };
+  // a threaded gemm through the pool (one call per thread, rows split), checked against one call
+  const M = 67, N = 45, K = 129, threads = backend.threads;
+  const A = fovea.Tensor.from(Array.from({ length: M * K }, (_, i) => Math.sin(i)), [M, K]);
+  const B = fovea.Tensor.from(Array.from({ length: K * N }, (_, i) => Math.cos(i)), [K, N]);
+  const C1 = fovea.Tensor.zeros([M, N]), C2 = fovea.Tensor.zeros([M, N]);
+  const sb = backend.kernels.f32_gemm_scratch_bytes();
+  const rows = [[0, 36], [36, 48], [48, 67]].slice(0, threads);
+  rows[rows.length - 1][1] = M;
+  backend.run(rows.map(([m0, m1]) => ({ fn: "f32_gemm", scratchArg: 15, scratchBytes: sb,
+    args: [0, 0, m1 - m0, N, K, 1, A.ptr + 4 * m0 * K, K, B.ptr, N, 0, C1.ptr + 4 * m0 * N, N, 0, 0, 0] })));
+  backend.kernels.f32_gemm(0, 0, M, N, K, 1, A.ptr, K, B.ptr, N, 0, C2.ptr, N, 0, 0, backend.scratch(sb));
+  const threadedGemmEqual = Array.from(C1.toArray()).every((v, i) => v === C2.toArray()[i]);
+  return { info: fovea.backendInfo(), a, b, out: Array.from(out.toArray()), shapeError, threadedGemmEqual };
 }
