@@ -8,7 +8,7 @@ import { CHROMIUM, haveChromium, launchChromium } from "./helpers/chromium.js";
 import { serve } from "./helpers/static-server.js";
 
 interface SmokeResult {
-  info: { build: string; runtime: string; wasmBytes: number; features: Record<string, unknown>; memory: { inUseBytes: number } };
+  info: { build: string; runtime: string; wasmBytes: number; features: Record<string, unknown>; memory: { inUseBytes: number }; threads: number; threadsReason: string };
   a: number[];
   b: number[];
   out: number[];
@@ -129,8 +129,8 @@ describe.skipIf(!haveChromium)("Chromium", () => {
       // a page served without COOP/COEP is not cross-origin isolated: one thread, and it says why
       expect(result.info.features.crossOriginIsolated).toBe(false);
       expect(result.info.features.threads).toBe(false);
-      expect((result.info as { threads: number }).threads).toBe(1);
-      expect((result.info as { threadsReason: string }).threadsReason).toMatch(/not cross-origin isolated/);
+      expect(result.info.threads).toBe(1);
+      expect(result.info.threadsReason).toMatch(/not cross-origin isolated/);
     } finally {
       await browser.close();
       await server.close();
