@@ -1,0 +1,112 @@
+// Threaded kernels against one thread: the same model on backends with 1, 2 and 3 threads.
+// Forward passes split by images or row bands and the data gradients split by images keep
+// every summation order, so they must be bit-identical; filter gradients add per-thread
+// partial sums, so they agree within float32 rounding (bound stated below).
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+
+const { layers: L } = fovea;
+let backends: fovea.Backend[] = [];
+
+beforeAll(async () => {
+  backends = [await fovea.loadBackend("simd-mt", "option", 16, 1), await fovea.loadBackend("simd-mt", "option", 16, 2), await fovea.loadBackend("simd-mt", "option", 16, 3)];
+  expect(backends.map((b) => b.threads)).toEqual([1, 2, 3]);
+});
+
+function run(make: () => fovea.Model, shape: number[], batch: number, classes: number) {
+  return backends.map((be) => fovea.withBackend(be, () => {
+    const m = make();
+    m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = Float32Array.from({ length: batch * n }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
+    const y = Array.from({ length: batch }, (_, i) => i % classes);
+    const pred = m.predict(x);
+    const loss = m.computeGradients(x, Int32Array.from(y), 0, batch);
+    const grads = m.params.filter((p) => p.spec.trainable).map((p) => ({ name: `${p.spec.name}`, g: be.heap.f32(p.g, p.size).slice() }));
+    const split = m.nodes.map((nd) => (m.plan(batch, false) as unknown as { runs: { state: { split?: { fwd: unknown[] } | null; fwd?: unknown[] | null } }[] }).runs[m.nodes.indexOf(nd)]!.state);
+    const parts = split.map((s) => (s?.split?.fwd.length ?? s?.fwd?.length ?? 0));
+    m.free();
+    return { pred, loss, grads, parts };
+  }));
+}
+
+function same(a: ReturnType<typeof run>, what: string) {
+  const [one, ...many] = a;
+  for (const r of many) {
+    expect(Array.from(r.pred), `${what}: predictions`).toEqual(Array.from(one!.pred));
+    expect(r.loss).toBe(one!.loss);
+    r.grads.forEach((g, i) => {
+      const ref = one!.grads[i]!.g;
+      if (g.name === "kernel") {
+        // conv filter gradients add partial sums over images: within 1e-5 of the gradient's scale
+        let scale = 1e-12, worst = 0;
+        for (let j = 0; j < ref.length; j++) scale = Math.max(scale, Math.abs(ref[j]!));
+        for (let j = 0; j < ref.length; j++) worst = Math.max(worst, Math.abs(g.g[j]! - ref[j]!));
+        expect(worst, `${what}: ${g.name}`).toBeLessThanOrEqual(1e-5 * scale);
+      } else expect(Array.from(g.g), `${what}: ${g.name}`).toEqual(Array.from(ref));
+    });
+  }
+}
+
+describe("threaded kernels equal one thread", () => {
+  it("a batch of 5 (uneven image splits): conv, depthwise, max/avg pooling, dense", () => {
+    const r = run(() => fovea.sequential([
+      L.conv2d({ filters: 16, kernelSize: 3, padding: "same", activation: "relu" }),
+      L.depthwiseConv2d({ kernelSize: 3, padding: 1 }), L.maxPool2d({ poolSize: 2 }),
+      L.conv2d({ filters: 24, kernelSize: 3, strides: 2, padding: 1, rounding: "floor" }), L.relu(),
+      L.avgPool2d({ poolSize: 3, strides: 2, padding: 1, rounding: "ceil", countIncludePad: true }),
+      L.flatten(), L.dense({ units: 300, activation: "relu" }), L.dense({ units: 7 }),
+    ], { inputShape: [40, 36, 8], seed: 3 }), [40, 36, 8], 5, 7);
+    expect(r[1]!.parts.some((p) => p > 1)).toBe(true); // the 2-thread plan really splits
+    expect(r[2]!.parts.some((p) => p === 3)).toBe(true);
+    same(r, "batch 5");
+  });
+
+  it("batch 1 (bands of output rows, odd heights, padding and strides)", () => {
+    const r = run(() => fovea.sequential([
+      // pooling in bands: count_include_pad must clip to the padded edge of the whole image
+      L.avgPool2d({ poolSize: 3, strides: 2, padding: 1, countIncludePad: true, rounding: "ceil" }),
+      L.maxPool2d({ poolSize: 3, strides: 1, padding: [1, 1, 0, 2] }),
+      L.conv2d({ filters: 16, kernelSize: 5, padding: 2, activation: "relu" }),
+      L.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: [1, 0, 1, 1], rounding: "floor" }),
+      L.maxPool2d({ poolSize: 3, strides: 1, padding: 1 }),
+      L.avgPool2d({ poolSize: 3, strides: 2, padding: 1, countIncludePad: true, rounding: "floor" }),
+      L.globalAvgPool2d(), L.dense({ units: 3 }),
+    ], { inputShape: [193, 121, 12], seed: 4 }), [193, 121, 12], 1, 3);
+    expect(r[2]!.parts.slice(0, 3)).toEqual([3, 3, 3]); // both pools and the first conv split in bands
+    same(r, "batch 1");
+  });
+});
+
+describe("the pool's behaviour", () => {
+  it("idle workers do not spin", async () => {
+    const be = backends[2]!;
+    // a call wakes them once; then they block
+    be.run([0, 1, 2].map(() => ({ fn: "f32_sgd_update" as const, args: [0, 0, 0, 0] })));
+    const c0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 400));
+    const c = process.cpuUsage(c0);
+    // two spinning workers would burn ~800 ms of CPU in 400 ms
+    expect((c.user + c.system) / 1000).toBeLessThan(100);
+  });
+
+  it("a Node process with a pool exits by itself when its work ends; shutdown() stops a pool", () => {
+    const script = `import('./dist/index.js').then(async f => { await f.init({ threads: 2 }); const i = f.backendInfo(); const b = f.getBackend(); b.run([0,1].map(() => ({ fn: 'f32_sgd_update', args: [0,0,0,0] }))); console.log(i.threads, i.threadsReason); })`;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe("2 2 threads: the caller and 1 worker");
+    const s = `import('./dist/index.js').then(async f => { await f.init({ threads: 3 }); f.shutdown(); const i = f.backendInfo(); console.log(i.threads, i.threadsReason); })`;
+    const r2 = spawnSync(process.execPath, ["-e", s], { encoding: "utf8", timeout: 20_000 });
+    expect(r2.stdout.trim()).toBe("1 the pool was shut down");
+  });
+
+  it("threads: 1, FOVEA_THREADS and bad values", async () => {
+    expect(await fovea.chooseThreads(1)).toEqual({ threads: 1, reason: "one thread requested" });
+    expect((await fovea.chooseThreads(3)).threads).toBe(3);
+    await expect(fovea.chooseThreads(0)).rejects.toThrow(/threads must be a whole number in \[1, 64\]/);
+    process.env.FOVEA_THREADS = "x";
+    await expect(fovea.chooseThreads()).rejects.toThrow(/FOVEA_THREADS must be a whole number >= 1, got "x"/);
+    delete process.env.FOVEA_THREADS;
+  });
+});
