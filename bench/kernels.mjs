@@ -2,6 +2,7 @@
 // and onnxruntime-web (wasm) on the same shapes, plus fovea's own conv backward passes.
 import * as fovea from "../dist/index.js";
 import { convBlock } from "../dist/ops/conv.js";
+import { convCalls, gemmCalls } from "../dist/ops/parallel.js";
 import { measure, record } from "./lib/harness.mjs";
 import { loadOrtWeb, loadTfjsWasm, ortConvModel, ortMatMulModel } from "./lib/peers.mjs";
 
@@ -34,7 +35,9 @@ export async function runKernels({ quick, builds, threads, log }) {
   const ortw = await loadOrtWeb(threads);
   if (tfjs.error) log(`  ${tfjs.error}`);
   if (ortw.error) log(`  ${ortw.error}`);
-  const backends = await Promise.all(builds.map((b) => fovea.loadBackend(b)));
+  // threads > 1: the -mt builds with a worker pool, kernels split as the model layers split them
+  const backends = await Promise.all(builds.map((b) => (threads > 1 ? fovea.loadBackend(`${b}-mt`, "option", 16, threads) : fovea.loadBackend(b))));
+  const buildName = (be) => be.build.replace(/-mt$/, "");
 
   // ---- gemm ---------------------------------------------------------------------------------
   for (const [M, N, K] of quick ? GEMMS_QUICK : GEMMS) {
@@ -46,11 +49,11 @@ export async function runKernels({ quick, builds, threads, log }) {
       const A = h.alloc(a.length * 4), B = h.alloc(b.length * 4), C = h.alloc(M * N * 4);
       h.f32(A, a.length).set(a);
       h.f32(B, b.length).set(b);
-      const scratch = be.scratch(k.f32_gemm_scratch_bytes());
-      const m = await measure(() => k.f32_gemm(0, 0, M, N, K, 1, A, K, B, N, 0, C, N, 0, 0, scratch), { quick });
-      records.push(record({ suite: "kernels", kase, engine: "fovea", build: be.build, threads: 1, median_ms: m.median_ms, flops }));
+      const calls = gemmCalls(be, 0, 0, M, N, K, 1, A, K, B, N, 0, C, N, 0, 0);
+      const m = await measure(() => be.run(calls), { quick });
+      records.push(record({ suite: "kernels", kase, engine: "fovea", build: buildName(be), threads: calls.length, median_ms: m.median_ms, flops }));
       [A, B, C].forEach((p) => h.free(p));
-      log(`  ${kase} fovea-${be.build} ${m.median_ms.toFixed(3)} ms`);
+      log(`  ${kase} fovea-${buildName(be)} ×${calls.length} ${m.median_ms.toFixed(3)} ms`);
     }
     if (!tfjs.error) {
       const { tf } = tfjs;
@@ -88,8 +91,20 @@ export async function runKernels({ quick, builds, threads, log }) {
         h.f32(Wt, w.length).set(w);
         fill(h.f32(DY, outSize), 5);
         const geo = be.geometry(convBlock(g));
-        let fwd, bwdData, bwdFilter, packed = 0;
-        if (g.depthwise) {
+        let fwd, bwdData, bwdFilter, packed = 0, used = 1;
+        if (threads > 1) {
+          const owned = [];
+          const alloc = (n) => { const p = h.alloc(n, true); owned.push(p); return p; };
+          if (!g.depthwise) {
+            packed = h.alloc(k.f32_conv2d_packed_floats(geo) * 4);
+            k.f32_conv2d_pack_weights(geo, Wt, packed);
+          }
+          const sp = convCalls(be, g, alloc, { x: X, y: Y, w: Wt, packed, bias: 0, act: 0, dy: DY, dx: DX, dw: DW, training: true });
+          fwd = () => be.run(sp.fwd);
+          bwdData = () => be.run(sp.bwdData);
+          bwdFilter = () => { be.run(sp.bwdFilter); for (const p of sp.partial) k.f32_add_fwd(DW, p, DW, w.length); };
+          used = sp.fwd.length;
+        } else if (g.depthwise) {
           fwd = () => k.f32_depthwise_conv2d_fwd(geo, X, Wt, 0, 0, Y);
           bwdData = () => k.f32_depthwise_conv2d_bwd_data(geo, DY, Wt, DX);
           bwdFilter = () => k.f32_depthwise_conv2d_bwd_filter(geo, X, DY, DW);
@@ -104,8 +119,8 @@ export async function runKernels({ quick, builds, threads, log }) {
         for (const [pass, fn] of [["fwd", fwd], ["bwd-data", bwdData], ["bwd-filter", bwdFilter]]) {
           if (quick && pass !== "fwd") continue;
           const m = await measure(fn, { quick });
-          records.push(record({ suite: "kernels", kase: `conv ${cv.name} ${pass}`, engine: "fovea", build: be.build, threads: 1, batch, median_ms: m.median_ms, flops, images: batch }));
-          log(`  conv ${cv.name} ${pass} b${batch} fovea-${be.build} ${m.median_ms.toFixed(3)} ms`);
+          records.push(record({ suite: "kernels", kase: `conv ${cv.name} ${pass}`, engine: "fovea", build: buildName(be), threads: used, batch, median_ms: m.median_ms, flops, images: batch }));
+          log(`  conv ${cv.name} ${pass} b${batch} fovea-${buildName(be)} ×${used} ${m.median_ms.toFixed(3)} ms`);
         }
         [X, Wt, Y, DY, DX, DW, geo].forEach((p) => h.free(p));
         if (packed) h.free(packed);

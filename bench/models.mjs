@@ -7,7 +7,7 @@ import { NETS, batchData } from "./lib/nets.mjs";
 
 const require = createRequire(import.meta.url);
 
-export async function runModels({ quick, builds, log }) {
+export async function runModels({ quick, builds, threads, log }) {
   const records = [];
   const peers = [];
   let convnetjs = null, tf = null;
@@ -31,11 +31,11 @@ export async function runModels({ quick, builds, log }) {
       const kase = `infer ${name}`;
       const { x, per } = batchData(batch, net.inputShape);
       for (const build of builds) {
-        const be = await fovea.loadBackend(build);
+        const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 16, threads) : await fovea.loadBackend(build);
         const m = fovea.withBackend(be, () => net.fovea(1));
         m.compile({ batchSize: batch });
         const r = await measure(() => m.predict(x), { quick });
-        records.push(record({ suite: "models", kase, engine: "fovea", build, threads: 1, batch, median_ms: r.median_ms, images: batch }));
+        records.push(record({ suite: "models", kase, engine: "fovea", build, threads: be.threads, batch, median_ms: r.median_ms, images: batch }));
         log(`  ${kase} b${batch} fovea-${build} ${(batch / r.median_ms * 1000).toFixed(0)} img/s`);
         m.free();
       }

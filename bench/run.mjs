@@ -45,8 +45,8 @@ if (!["simd", "relaxed", "both"].includes(values.build)) {
   process.exit(2);
 }
 const threads = Number(values.threads);
-if (threads !== 1) {
-  console.error(`bench: --threads ${values.threads}: only 1 thread until the worker pool lands`);
+if (!Number.isInteger(threads) || threads < 1 || threads > 16) {
+  console.error(`bench: --threads must be a whole number in [1, 16], got "${values.threads}"`);
   process.exit(2);
 }
 
@@ -65,7 +65,7 @@ if (values.build !== "simd" && !relaxedOk) {
 
 const builds = values.build === "both" ? ["simd", "relaxed"] : [values.build];
 console.log(`fovea bench: ${suites.join(", ")}${values.quick ? " (quick)" : ""} — node ${process.versions.node}` +
-  `${process.execArgv.length ? ` ${process.execArgv.join(" ")}` : ""}, fovea builds ${builds.join(" + ")}, ${threads} thread`);
+  `${process.execArgv.length ? ` ${process.execArgv.join(" ")}` : ""}, fovea builds ${builds.join(" + ")}, ${threads} thread${threads > 1 ? "s" : ""}`);
 const all = [];
 const t0 = performance.now();
 for (const s of suites) {

@@ -8,7 +8,7 @@ import { NETS, batchData } from "./lib/nets.mjs";
 
 const require = createRequire(import.meta.url);
 
-export async function runTrain({ quick, builds, log }) {
+export async function runTrain({ quick, builds, threads, log }) {
   const records = [];
   const batch = 64;
   const peers = [];
@@ -30,12 +30,12 @@ export async function runTrain({ quick, builds, log }) {
     const kase = `train ${name}`;
     const { x, y, per } = batchData(batch, net.inputShape);
     for (const build of builds) {
-      const be = await fovea.loadBackend(build);
+      const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 16, threads) : await fovea.loadBackend(build);
       // run the model on this build's backend
       const m = fovea.withBackend(be, () => net.fovea(1));
       m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
       const r = await measure(() => m.trainOnBatch(x, y), { quick });
-      records.push(record({ suite: "train", kase, engine: "fovea", build, threads: 1, batch, median_ms: r.median_ms, images: batch }));
+      records.push(record({ suite: "train", kase, engine: "fovea", build, threads: be.threads, batch, median_ms: r.median_ms, images: batch }));
       log(`  ${kase} fovea-${build} ${(batch / r.median_ms * 1000).toFixed(0)} img/s`);
       m.free();
     }

@@ -90,7 +90,7 @@ export function program(): Command {
     .action(async (name: string, o: { filters?: string; activations?: string[] }) => {
       if (!o.filters && !o.activations) throw new InvalidArgumentError("viz: give --filters <out.png> and/or --activations <image> <out.png>");
       await fovea.init();
-      const m = await buildModel(name, 10, 1);
+      const m = await buildModel(name, undefined, 1);
       if (o.filters) {
         await fovea.data.writeBytes(o.filters, await filtersPng(m));
         out(`filters written to ${o.filters}`);
@@ -111,7 +111,7 @@ export function program(): Command {
     .option("--runs <n>", "timed runs", int("--runs"), 20)
     .action(async (name: string, o: { batch: number; runs: number }) => {
       await fovea.init();
-      const m = await buildModel(name, 1000, 1);
+      const m = await buildModel(name, undefined, 1);
       m.compile({ batchSize: o.batch });
       const x = new Float32Array(o.batch * m.inputSize).map((_, i) => Math.sin(i * 0.01));
       for (let i = 0; i < 3; i++) m.predict(x);

@@ -37,10 +37,10 @@ export function optimizerNames(): string[] {
 }
 
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
-export async function buildModel(name: string, classes: number, seed: number): Promise<fovea.Model> {
+export async function buildModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
   const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  const zoo = fovea.zoo as unknown as Record<string, (o: { classes: number; seed: number }) => fovea.Model>;
-  if (camel in zoo) return zoo[camel]!({ classes, seed });
+  const zoo = fovea.zoo as unknown as Record<string, (o: { classes?: number; seed: number }) => fovea.Model>;
+  if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
   if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
   if (!/\.fovea$/.test(name)) throw new fovea.ConfigError(`--model "${name}" is neither a zoo model (${Object.keys(fovea.zoo).join(", ")}), a model.json topology, nor a .fovea file`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });

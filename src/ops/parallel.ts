@@ -7,8 +7,8 @@ import type { Call } from "../runtime/pool.js";
 import { convBlock, type ConvGeometry } from "./conv.js";
 import { poolBlock, type PoolGeometry } from "./pool.js";
 
-/** Below this many FLOPs an op stays on the calling thread (waking a worker costs ~0.05–0.5 ms). */
-export const MIN_PARALLEL_FLOPS = 4e6;
+/** Below this many FLOPs an op stays on the calling thread (a dispatch to spinning workers costs ~1 µs, to sleeping ones ~50 µs). */
+export const MIN_PARALLEL_FLOPS = 1e6;
 
 /** [start, end) ranges covering [0, n) in `parts` nearly equal pieces, starts aligned to `align`. */
 export function splitRange(n: number, parts: number, align = 1): [number, number][] {
@@ -24,12 +24,13 @@ export function splitRange(n: number, parts: number, align = 1): [number, number
   return out;
 }
 
-const threadsFor = (be: Backend, flops: number, units: number) => (flops < MIN_PARALLEL_FLOPS ? 1 : Math.min(be.threads, units));
+const threadsFor = (be: Backend, flops: number, units: number) => (flops < MIN_PARALLEL_FLOPS ? 1 : Math.max(1, Math.min(be.threads, units)));
 
 /** gemm split by rows of C. Arguments as f32_gemm's, scratch filled in per thread. */
 export function gemmCalls(be: Backend, transA: number, transB: number, M: number, N: number, K: number, alpha: number,
   A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, bias: number, act: number): Call[] {
-  const T = threadsFor(be, 2 * M * N * K, Math.ceil(M / 4));
+  // every part keeps >= 4 rows: fewer rows take the matrix-vector path, whose summation order differs
+  const T = threadsFor(be, 2 * M * N * K, Math.floor(M / 4));
   const sb = be.kernels.f32_gemm_scratch_bytes();
   return splitRange(M, T, 4).map(([m0, m1]) => ({
     fn: "f32_gemm", scratchArg: 15, scratchBytes: sb,

@@ -9,3 +9,5 @@ export const MAX_ARGS = 16;
 export const SLOT_FLOATS = 2 + MAX_ARGS;
 /** Kernel indices: the sorted names of the generated kernel table. */
 export const KERNEL_NAMES = Object.keys(KERNEL_SIGNATURES).sort();
+/** How long a worker (and a waiting caller) watches for the next event before blocking, in ms. */
+export const SPIN_MS = 0.2;

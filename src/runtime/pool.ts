@@ -4,7 +4,7 @@
 // Deno, workers) and otherwise spins only while its own call's siblings finish.
 import { BackendError } from "../errors.js";
 import type { Kernels, KernelName } from "./generated/kernels.js";
-import { CTL_GEN, CTL_REMAINING, CTL_STOP, KERNEL_NAMES, MAX_ARGS, SLOT_FLOATS } from "./pool-layout.js";
+import { CTL_GEN, CTL_REMAINING, CTL_STOP, KERNEL_NAMES, MAX_ARGS, SLOT_FLOATS, SPIN_MS } from "./pool-layout.js";
 import { runtimeName } from "./platform.js";
 
 export interface Call {
@@ -117,10 +117,11 @@ export class ThreadPool {
     Atomics.notify(ctl, CTL_GEN);
     const c = calls[0]!;
     (this.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
+    const until = performance.now() + SPIN_MS;
     for (;;) {
       const left = Atomics.load(ctl, CTL_REMAINING);
       if (left === 0) break;
-      if (this.canBlock) Atomics.wait(ctl, CTL_REMAINING, left, 1000);
+      if (this.canBlock && performance.now() > until) Atomics.wait(ctl, CTL_REMAINING, left, 1000);
     }
     if (this.errors.length) {
       const e = this.errors.join("; ");

@@ -1,7 +1,7 @@
 // A pool worker: instantiates the -mt build on the shared memory, then waits (Atomics.wait,
 // no spinning) for a new generation in the control block, runs its call, and reports done.
 // Runs as a Node worker_thread or a Web Worker (Deno, browsers).
-import { CTL_GEN, CTL_REMAINING, CTL_STOP, SLOT_FLOATS, MAX_ARGS, KERNEL_NAMES } from "./pool-layout.js";
+import { CTL_GEN, CTL_REMAINING, CTL_STOP, SLOT_FLOATS, MAX_ARGS, KERNEL_NAMES, SPIN_MS } from "./pool-layout.js";
 
 interface Init {
   module: WebAssembly.Module;
@@ -21,7 +21,11 @@ async function start(init: Init, port: Port): Promise<void> {
   port.postMessage({ ready: init.index });
   let gen = Atomics.load(ctl, CTL_GEN);
   for (;;) {
-    Atomics.wait(ctl, CTL_GEN, gen);
+    // layers dispatch back to back: watch for the next call for a moment before sleeping
+    // (a futex wake costs tens of microseconds); an idle worker then blocks in Atomics.wait
+    const until = performance.now() + SPIN_MS;
+    while (Atomics.load(ctl, CTL_GEN) === gen && performance.now() < until);
+    if (Atomics.load(ctl, CTL_GEN) === gen) Atomics.wait(ctl, CTL_GEN, gen);
     gen = Atomics.load(ctl, CTL_GEN);
     if (Atomics.load(ctl, CTL_STOP)) return;
     // the memory may have grown: views are made fresh each time
