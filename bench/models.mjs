@@ -62,5 +62,16 @@ export async function runModels({ quick, builds, threads, log }) {
       }
     }
   }
+  // ResNet-18 (the zoo's torchvision definition), batch 1: fovea only until ONNX import brings the same weights to the peers
+  for (const build of builds) {
+    const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 64, threads) : await fovea.loadBackend(build, "option", 64);
+    const m = fovea.withBackend(be, () => fovea.zoo.resnet18({ seed: 1 }));
+    m.compile({ batchSize: 1 });
+    const x = batchData(1, [224, 224, 3]).x;
+    const r = await measure(() => m.predict(x), { quick: true });
+    records.push(record({ suite: "models", kase: "infer resnet18 224²", engine: "fovea", build, threads: be.threads, batch: 1, median_ms: r.median_ms, flops: 2 * 1.814e9, images: 1 }));
+    log(`  infer resnet18 b1 fovea-${build} ×${be.threads} ${r.median_ms.toFixed(1)} ms`);
+    m.free();
+  }
   return { records, peers };
 }

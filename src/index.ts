@@ -1,5 +1,5 @@
 // fovea's public API. Nothing but re-exports.
-export { init, backendInfo, getBackend, loadBackend, chooseBuild, chooseThreads, withBackend, shutdown, Backend, BUILDS } from "./runtime/backend.js";
+export { init, backendInfo, getBackend, loadBackend, chooseBuild, chooseThreads, setThreads, withBackend, shutdown, Backend, BUILDS } from "./runtime/backend.js";
 export type { Call } from "./runtime/pool.js";
 export type { BackendInfo, BuildName, InitOptions } from "./runtime/backend.js";
 export type { Features } from "./runtime/features.js";

@@ -79,6 +79,23 @@ describe("threaded kernels equal one thread", () => {
   });
 });
 
+describe("training on the pool", () => {
+  it("optimiser updates of large parameters split across threads give the same weights", () => {
+    const weights = backends.map((be) => fovea.withBackend(be, () => {
+      const m = fovea.sequential([L.dense({ units: 400 }), L.tanh(), L.dense({ units: 5 })], { inputShape: [300], seed: 5 });
+      m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01 }) });
+      const x = Float32Array.from({ length: 8 * 300 }, (_, i) => Math.sin(i));
+      for (let s = 0; s < 3; s++) m.trainOnBatch(x, [0, 1, 2, 3, 4, 0, 1, 2]);
+      const w = Array.from(be.heap.f32(m.params[0]!.w, m.params[0]!.size));
+      m.free();
+      return w;
+    }));
+    expect(weights[0]!.length).toBe(120_000); // above the 65,536 values that split an update
+    expect(weights[1]).toEqual(weights[0]);
+    expect(weights[2]).toEqual(weights[0]);
+  });
+});
+
 describe("the pool's behaviour", () => {
   it("idle workers do not spin", async () => {
     const be = backends[2]!;
@@ -99,6 +116,23 @@ describe("the pool's behaviour", () => {
     const s = `import('./dist/index.js').then(async f => { await f.init({ threads: 3 }); f.shutdown(); const i = f.backendInfo(); console.log(i.threads, i.threadsReason); })`;
     const r2 = spawnSync(process.execPath, ["-e", s], { encoding: "utf8", timeout: 20_000 });
     expect(r2.stdout.trim()).toBe("1 the pool was shut down");
+  });
+
+  it("setThreads restarts the default backend's pool; plans laid out before keep working", () => {
+    const script = `import('./dist/index.js').then(async f => {
+      await f.init({ threads: 2 });
+      const m = f.zoo.lenet5({ seed: 1 }); m.compile({ batchSize: 16 });
+      const x = new Float32Array(16 * 784).map((_, i) => Math.sin(i));
+      const a = m.predict(x);
+      const i3 = await f.setThreads(3);
+      const m3 = f.zoo.lenet5({ seed: 1 }); m3.compile({ batchSize: 16 });
+      const b = m3.predict(x);
+      const i1 = await f.setThreads(1);
+      console.log(i3.threads, i1.threads, a.every((v, k) => v === b[k]));
+    })`;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 30_000 });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("3 1 true");
   });
 
   it("threads: 1, FOVEA_THREADS and bad values", async () => {

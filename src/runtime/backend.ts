@@ -289,6 +289,25 @@ export function getBackend(): Backend {
   return current;
 }
 
+/**
+ * Changes the thread count of the default backend: stops its pool and starts one of n threads
+ * (n = 1: no pool). The backend must run an -mt build (init() picks one when threads are
+ * possible; otherwise this is a BackendError naming the reason).
+ */
+export async function setThreads(n: number): Promise<BackendInfo> {
+  const be = getBackend();
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError(`setThreads: n must be a whole number in [1, 64], got ${n}`);
+  if (!be.build.endsWith("-mt") || !be.module) {
+    throw new BackendError(`setThreads(${n}): fovea runs the single-threaded ${be.build} build (${be.threadsReason}); threads cannot start here`);
+  }
+  be.shutdown();
+  if (n > 1) {
+    be.pool = await ThreadPool.start(be.module, be.memory, be.kernels, n, (b) => be.heap.alloc(b, true));
+    be.threadsReason = `${n} threads: the caller and ${n - 1} worker${n > 2 ? "s" : ""}`;
+  } else be.threadsReason = "one thread requested";
+  return be.info();
+}
+
 /** Stops the default backend's worker pool (optional: idle workers never keep a process alive). */
 export function shutdown(): void {
   current?.shutdown();

@@ -2,7 +2,12 @@
 // applies the update kernels of assembly/optim to every trainable parameter.
 import { ConfigError, checkOptionKeys } from "../errors.js";
 import type { ParamBuffer } from "../layers/layer.js";
+import { splitRange } from "../ops/parallel.js";
 import type { Backend } from "../runtime/backend.js";
+import type { Call } from "../runtime/pool.js";
+
+/** Parameters with at least this many values are updated by every thread of the pool, in slices. */
+const PARALLEL_UPDATE = 1 << 16;
 
 export abstract class Optimizer {
   abstract readonly name: string;
@@ -20,7 +25,17 @@ export abstract class Optimizer {
 
   /** State buffers per parameter (e.g. Adam: m and v). */
   protected abstract get slots(): number;
-  protected abstract update(be: Backend, p: ParamBuffer, s: number[], lr: number, t: number): void;
+  /** The update kernel call for values [off, off + n) of p (byte offset 4·off into every buffer). */
+  protected abstract call(n: number, off: number, p: ParamBuffer, s: number[], lr: number, t: number): Call;
+
+  private update(be: Backend, p: ParamBuffer, s: number[], lr: number, t: number): void {
+    if (be.threads > 1 && p.size >= PARALLEL_UPDATE) {
+      be.run(splitRange(p.size, be.threads, 4).map(([a, b]) => this.call(b - a, 4 * a, p, s, lr, t)));
+    } else {
+      const c = this.call(p.size, 0, p, s, lr, t);
+      (be.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
+    }
+  }
 
   /** One update of every trainable parameter with learning rate `lr`. */
   step(be: Backend, params: ParamBuffer[], lr = this.lr): void {
@@ -60,9 +75,10 @@ export class SGD extends Optimizer {
   protected get slots() {
     return this.momentum > 0 ? 1 : 0;
   }
-  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
-    if (this.momentum > 0) be.kernels.f32_momentum_update(p.size, p.w, p.g, s[0]!, lr, this.momentum, this.nesterov ? 1 : 0);
-    else be.kernels.f32_sgd_update(p.size, p.w, p.g, lr);
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
+    return this.momentum > 0
+      ? { fn: "f32_momentum_update", args: [n, p.w + o, p.g + o, s[0]! + o, lr, this.momentum, this.nesterov ? 1 : 0] }
+      : { fn: "f32_sgd_update", args: [n, p.w + o, p.g + o, lr] };
   }
 }
 
@@ -87,9 +103,9 @@ export class Adam extends Optimizer {
   protected get slots() {
     return 2;
   }
-  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number, t: number): void {
-    be.kernels.f32_adam_update(p.size, p.w, p.g, s[0]!, s[1]!, lr, this.beta1, this.beta2, this.epsilon,
-      1 - this.beta1 ** t, 1 - this.beta2 ** t, this.weightDecay);
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number, t: number): Call {
+    return { fn: "f32_adam_update", args: [n, p.w + o, p.g + o, s[0]! + o, s[1]! + o, lr, this.beta1, this.beta2, this.epsilon,
+      1 - this.beta1 ** t, 1 - this.beta2 ** t, this.weightDecay] };
   }
 }
 
@@ -112,8 +128,8 @@ export class Adagrad extends Optimizer {
   protected get slots() {
     return 1;
   }
-  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
-    be.kernels.f32_adagrad_update(p.size, p.w, p.g, s[0]!, lr, this.epsilon);
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
+    return { fn: "f32_adagrad_update", args: [n, p.w + o, p.g + o, s[0]! + o, lr, this.epsilon] };
   }
 }
 
@@ -131,8 +147,8 @@ export class RMSProp extends Optimizer {
   protected get slots() {
     return 1;
   }
-  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
-    be.kernels.f32_rmsprop_update(p.size, p.w, p.g, s[0]!, lr, this.rho, this.epsilon);
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
+    return { fn: "f32_rmsprop_update", args: [n, p.w + o, p.g + o, s[0]! + o, lr, this.rho, this.epsilon] };
   }
 }
 
@@ -150,8 +166,8 @@ export class Adadelta extends Optimizer {
   protected get slots() {
     return 2;
   }
-  protected update(be: Backend, p: ParamBuffer, s: number[], lr: number): void {
-    be.kernels.f32_adadelta_update(p.size, p.w, p.g, s[0]!, s[1]!, lr, this.rho, this.epsilon);
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
+    return { fn: "f32_adadelta_update", args: [n, p.w + o, p.g + o, s[0]! + o, s[1]! + o, lr, this.rho, this.epsilon] };
   }
 }
 
