@@ -4,6 +4,8 @@ import { createRequire } from "node:module";
 import * as fovea from "../dist/index.js";
 import { measure, record } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
+import { onnxNet } from "./lib/onnx-nets.mjs";
+import { loadOrtWeb } from "./lib/peers.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -26,7 +28,17 @@ export async function runModels({ quick, builds, threads, log }) {
   } catch (e) {
     log(`  tfjs unavailable: ${e.message}`);
   }
+  const ortw = await loadOrtWeb(threads);
+  if (!ortw.error) peers.push("ort-web");
+  let ortNode = null;
+  try {
+    ortNode = require("onnxruntime-node");
+    peers.push("ort-node");
+  } catch (e) {
+    log(`  onnxruntime-node unavailable: ${e.message}`);
+  }
   for (const [name, net] of Object.entries(NETS)) {
+    const onnxModel = ortw.error ? null : onnxNet(ortw.onnx, name);
     for (const batch of [1, 64]) {
       const kase = `infer ${name}`;
       const { x, per } = batchData(batch, net.inputShape);
@@ -47,6 +59,18 @@ export async function runModels({ quick, builds, threads, log }) {
         records.push(record({ suite: "models", kase, engine: "tfjs-wasm", build: "wasm", threads: 1, batch, median_ms: r.median_ms, images: batch }));
         xs.dispose();
         model.dispose();
+      }
+      if (onnxModel) {
+        const xs = new Float32Array(batch * per); // NCHW: same values, the layout does not change the speed
+        xs.set(x);
+        for (const [engine, ort, opts] of [["ort-web", ortw.ort, { executionProviders: ["wasm"] }], ["ort-node", ortNode, { intraOpNumThreads: threads, interOpNumThreads: 1 }]]) {
+          if (!ort) continue;
+          const sess = await ort.InferenceSession.create(onnxModel.bytes, opts);
+          const feeds = { x: new ort.Tensor("float32", xs, [batch, ...onnxModel.inShape]) };
+          const r = await measure(() => sess.run(feeds), { quick, async: true });
+          records.push(record({ suite: "models", kase, engine, build: engine === "ort-web" ? "wasm" : "native", threads, batch, median_ms: r.median_ms, images: batch }));
+          await sess.release?.();
+        }
       }
       if (convnetjs) {
         const cn = new convnetjs.Net();
