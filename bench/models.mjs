@@ -1,38 +1,28 @@
 // `npm run bench -- models`: inference images/second of whole models at batch 1 and 64:
-// fovea against tfjs-layers on tfjs-backend-wasm (XNNPACK) and convnetjs, same architectures.
-import { createRequire } from "node:module";
+// fovea against tfjs-layers on tfjs-backend-wasm (XNNPACK), onnxruntime-web/-node and convnetjs,
+// same architectures.
 import * as fovea from "../dist/index.js";
 import { measure, record } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { onnxNet } from "./lib/onnx-nets.mjs";
-import { loadOrtWeb } from "./lib/peers.mjs";
-
-const require = createRequire(import.meta.url);
+import { loadConvnetjs, loadOrtWeb, loadTfjs } from "./lib/peers.mjs";
 
 export async function runModels({ quick, builds, threads, log }) {
   const records = [];
   const peers = [];
-  let convnetjs = null, tf = null;
-  try {
-    convnetjs = require("convnetjs");
-    peers.push("convnetjs");
-  } catch (e) {
-    log(`  convnetjs unavailable: ${e.message}`);
-  }
-  try {
-    tf = await import("@tensorflow/tfjs");
-    await import("@tensorflow/tfjs-backend-wasm");
+  const convnetjs = loadConvnetjs(log);
+  if (convnetjs) peers.push("convnetjs");
+  const tf = await loadTfjs(log);
+  if (tf) {
     await tf.setBackend("wasm");
     await tf.ready();
     peers.unshift("tfjs-wasm");
-  } catch (e) {
-    log(`  tfjs unavailable: ${e.message}`);
   }
   const ortw = await loadOrtWeb(threads);
   if (!ortw.error) peers.push("ort-web");
   let ortNode = null;
   try {
-    ortNode = require("onnxruntime-node");
+    ortNode = (await import("onnxruntime-node")).default;
     peers.push("ort-node");
   } catch (e) {
     log(`  onnxruntime-node unavailable: ${e.message}`);

@@ -1,31 +1,20 @@
 // `npm run bench -- train`: training images/second (forward + backward + update, batch 64) of
 // LeNet-5 and the ConvNetJS CIFAR-10 net: fovea against convnetjs (plain JS) and tfjs-layers on
 // the cpu backend; tfjs-backend-wasm is tried too and its error recorded (it cannot train a CNN).
-import { createRequire } from "node:module";
 import * as fovea from "../dist/index.js";
 import { measure, record } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
+import { loadConvnetjs, loadTfjs } from "./lib/peers.mjs";
 
-const require = createRequire(import.meta.url);
 
 export async function runTrain({ quick, builds, threads, log }) {
   const records = [];
   const batch = 64;
   const peers = [];
-  let convnetjs = null, tf = null;
-  try {
-    convnetjs = require("convnetjs");
-    peers.push("convnetjs");
-  } catch (e) {
-    log(`  convnetjs unavailable: ${e.message}`);
-  }
-  try {
-    tf = await import("@tensorflow/tfjs");
-    await import("@tensorflow/tfjs-backend-wasm");
-    peers.push("tfjs-cpu", "tfjs-wasm");
-  } catch (e) {
-    log(`  tfjs unavailable: ${e.message}`);
-  }
+  const convnetjs = loadConvnetjs(log);
+  if (convnetjs) peers.push("convnetjs");
+  const tf = await loadTfjs(log);
+  if (tf) peers.push("tfjs-cpu", "tfjs-wasm");
   for (const [name, net] of Object.entries(NETS)) {
     const kase = `train ${name}`;
     const { x, y, per } = batchData(batch, net.inputShape);

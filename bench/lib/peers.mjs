@@ -1,5 +1,30 @@
 // The peer engines a user would pick instead, loaded only when present (devDependencies).
 // Each loader returns null with a reason when the peer is missing, so a bench still runs.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+/** convnetjs (plain JS), or null after logging why. */
+export function loadConvnetjs(log) {
+  try {
+    return require("convnetjs");
+  } catch (e) {
+    log(`  convnetjs unavailable: ${e.message}`);
+    return null;
+  }
+}
+
+/** tfjs (union package: layers and gradients) with the wasm backend registered, or null after logging why. */
+export async function loadTfjs(log) {
+  try {
+    const tf = await import("@tensorflow/tfjs");
+    await import("@tensorflow/tfjs-backend-wasm");
+    return tf;
+  } catch (e) {
+    log(`  tfjs unavailable: ${e.message}`);
+    return null;
+  }
+}
 
 export async function loadTfjsWasm() {
   try {

@@ -61,8 +61,7 @@ export function program(): Command {
     .argument("<model>", "a .fovea file or a zoo name (lenet5, resnet50, ...)")
     .action(async (name: string) => {
       await fovea.init();
-      const zoo = fovea.zoo as unknown as Record<string, () => fovea.Model>;
-      const m = name in zoo ? zoo[name]!() : fovea.loadModel(await fovea.data.readBytes(name), { source: name });
+      const m = await buildModel(name, undefined, 1);
       out(m.summary());
       m.free();
     });

@@ -39,7 +39,7 @@ export function optimizerNames(): string[] {
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
 export async function buildModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
   const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  const zoo = fovea.zoo as unknown as Record<string, (o: { classes?: number; seed: number }) => fovea.Model>;
+  const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
   if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
   if (!/\.fovea$/.test(name)) throw new fovea.ConfigError(`--model "${name}" is neither a zoo model (${Object.keys(fovea.zoo).join(", ")}), a model.json topology, nor a .fovea file`);

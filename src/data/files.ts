@@ -1,7 +1,12 @@
 // Reading bytes: the one place data loaders touch files (Node, Deno) or the network (browsers).
 import { FormatError } from "../errors.js";
 
-interface DenoFs { readFile(path: string): Promise<Uint8Array> }
+interface DenoFs {
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, b: Uint8Array): Promise<void>;
+  mkdir(path: string, o: object): Promise<void>;
+  readDir(path: string): AsyncIterable<{ name: string; isDirectory: boolean }>;
+}
 const g = globalThis as { Deno?: DenoFs; process?: { versions?: { node?: string } } };
 
 /** A file that could not be read (missing, no permission). */
@@ -43,7 +48,7 @@ export async function writeBytes(path: string, bytes: Uint8Array | string): Prom
   const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
   if (g.Deno) {
-    const d = g.Deno as unknown as { mkdir(p: string, o: object): Promise<void>; writeFile(p: string, b: Uint8Array): Promise<void> };
+    const d = g.Deno;
     if (dir) await d.mkdir(dir, { recursive: true });
     return d.writeFile(path, data);
   }
@@ -68,7 +73,7 @@ export async function mnistDataDir(): Promise<string> {
 /** Entries of a directory (Node, Deno). */
 export async function listDir(path: string): Promise<{ name: string; dir: boolean }[]> {
   if (g.Deno) {
-    const d = g.Deno as unknown as { readDir(p: string): AsyncIterable<{ name: string; isDirectory: boolean }> };
+    const d = g.Deno;
     const out: { name: string; dir: boolean }[] = [];
     for await (const e of d.readDir(path)) out.push({ name: e.name, dir: e.isDirectory });
     return out;

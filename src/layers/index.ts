@@ -26,13 +26,17 @@ function autoName(type: string): string {
   return `${type}_${n}`;
 }
 
-/** Builds a layer from its config; an unknown type or option is a ConfigError. */
-export function createLayer(config: LayerConfig): Layer {
+/** Builds a layer from its config; an unknown type or option is a ConfigError (configs read from files are checked here). */
+export function createLayer(config: LayerConfig | { type: string; [key: string]: unknown }): Layer {
   if (typeof config !== "object" || config === null || typeof (config as { type?: unknown }).type !== "string") {
     throw new ConfigError(`layer config must be an object with a "type", got ${JSON.stringify(config)}`);
   }
   const name = config.name ?? autoName(config.type);
   if (typeof name !== "string" || name === "") throw new ConfigError(`${config.type}: name must be a non-empty string`);
+  return build(config as LayerConfig, name);
+}
+
+function build(config: LayerConfig, name: string): Layer {
   switch (config.type) {
     case "conv2d": case "depthwiseConv2d": return new Conv2d(config, name);
     case "dense": return new Dense(config, name);

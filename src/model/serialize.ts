@@ -5,7 +5,7 @@
 // before a model exists; a bad file changes nothing.
 
 import { FormatError, FoveaError } from "../errors.js";
-import { createLayer, type LayerConfig } from "../layers/index.js";
+import { createLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
 import { model as functionalModel, type Model } from "./model.js";
@@ -142,7 +142,7 @@ function buildFromTopology(topo: ModelJSON, src: string, seed?: number): Model {
     const made = new Map<string, SymbolicTensor>([["@input", inp]]);
     let last: SymbolicTensor = inp;
     for (const l of topo.layers) {
-      const layer = createLayer(l.config as unknown as LayerConfig);
+      const layer = createLayer(l.config as { type: string });
       const ins = l.inputs.map((n) => {
         const t = made.get(n);
         if (!t) throw new FormatError(`layer "${layer.name}" reads "${n}", which is not defined before it`);

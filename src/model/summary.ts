@@ -36,7 +36,7 @@ export function summaryText(m: Model): string {
   const acts = rows.reduce((a, r) => a + size(r.outputShape), 0);
   const flops = rows.reduce((a, r) => a + r.flops, 0);
   return [
-    `model "${m.name}": input ${formatShape(["N" as unknown as number, ...m.inputShape])}`,
+    `model "${m.name}": input [N, ${m.inputShape.join(", ")}]`,
     rule, fmt(lines[0]!), rule, ...lines.slice(1).map(fmt), rule,
     `trainable params: ${num(trainable)}${all !== trainable ? `   non-trainable (batch-norm statistics): ${num(all - trainable)}` : ""}`,
     `FLOPs per example: ${human(flops)}   activations per example: ${num(acts)} floats (${human(acts * 4)}B)`,

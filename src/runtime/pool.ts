@@ -20,7 +20,7 @@ interface WorkerLike {
   terminate(): unknown;
   unref?(): void;
   on?(e: string, f: (m: unknown) => void): void;
-  addEventListener?(e: string, f: (ev: { data: unknown }) => void): void;
+  addEventListener?(e: string, f: (ev: { data: unknown; message?: string; preventDefault?(): void }) => void): void;
 }
 
 const CTL_BYTES = 32;
@@ -86,8 +86,8 @@ export class ThreadPool {
         } else {
           w.addEventListener!("message", (ev) => onMessage(ev.data));
           w.addEventListener!("error", (ev) => {
-            (ev as unknown as { preventDefault?: () => void }).preventDefault?.(); // handled here, not an uncaught error
-            reject(new BackendError(`worker ${i} failed to start: ${String((ev as unknown as { message?: string }).message ?? ev)}`));
+            ev.preventDefault?.(); // handled here, not an uncaught error
+            reject(new BackendError(`worker ${i} failed to start: ${ev.message ?? String(ev)}`));
           });
         }
       }));
