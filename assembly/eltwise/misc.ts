@@ -55,3 +55,35 @@ export function f32_maxout_bwd(dy: usize, argmax: usize, rows: i32, out: i32, k:
   zero(dx, rows * out * k);
   for (let i = 0; i < rows * out; i++) store<f32>(dx + f4(load<i32>(argmax + f4(i))), load<f32>(dy + f4(i)));
 }
+
+// @ts-ignore: decorator
+@inline function axisDim(a: i32, d0: i32, d1: i32, d2: i32): i32 {
+  return a == 0 ? d0 : a == 1 ? d1 : d2;
+}
+
+// @ts-ignore: decorator
+@inline function axisStride(a: i32, d1: i32, d2: i32): i32 {
+  return a == 0 ? d1 * d2 : a == 1 ? d2 : 1;
+}
+
+/**
+ * Permutes the axes of `batch` examples of shape [d0, d1, d2]: y[b][i_{p0}][i_{p1}][i_{p2}] =
+ * x[b][i0][i1][i2], i.e. output axis k is input axis p_k (e.g. p = 1, 2, 0 turns CHW into HWC).
+ * The inverse permutation is the gradient.
+ */
+export function f32_permute3(x: usize, batch: i32, d0: i32, d1: i32, d2: i32, p0: i32, p1: i32, p2: i32, y: usize): void {
+  const n = d0 * d1 * d2;
+  // output axis k runs over input axis p_k: its extent and its input stride
+  const e0 = axisDim(p0, d0, d1, d2), e1 = axisDim(p1, d0, d1, d2), e2 = axisDim(p2, d0, d1, d2);
+  const t0 = axisStride(p0, d1, d2), t1 = axisStride(p1, d1, d2), t2 = axisStride(p2, d1, d2);
+  for (let b = 0; b < batch; b++) {
+    const xb = x + f4(b * n), yb = y + f4(b * n);
+    let o = 0;
+    for (let i = 0; i < e0; i++) {
+      for (let j = 0; j < e1; j++) {
+        const base = i * t0 + j * t1;
+        for (let k = 0; k < e2; k++) store<f32>(yb + f4(o++), load<f32>(xb + f4(base + k * t2)));
+      }
+    }
+  }
+}

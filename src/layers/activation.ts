@@ -3,7 +3,7 @@ import { ConfigError, ShapeError } from "../errors.js";
 import { formatShape, type Shape } from "../tensor.js";
 import { Layer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type PrepareContext } from "./layer.js";
 
-export type ActivationType = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh" | "softmax";
+export type ActivationType = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh" | "softmax" | "logSoftmax";
 export interface ActivationConfig {
   type: ActivationType;
   name?: string;
@@ -39,7 +39,7 @@ export class ActivationLayer extends Layer {
   }
 
   override flops(inputs: Shape[]): number {
-    return size(inputs[0]!) * (this.type === "softmax" || this.type === "sigmoid" || this.type === "tanh" || this.type === "elu" ? 4 : 1);
+    return size(inputs[0]!) * (this.type === "softmax" || this.type === "logSoftmax" || this.type === "sigmoid" || this.type === "tanh" || this.type === "elu" ? 4 : 1);
   }
 
   forward(r: LayerRun<unknown>): void {
@@ -54,6 +54,10 @@ export class ActivationLayer extends Layer {
       case "softmax": {
         const cols = r.outShape[r.outShape.length - 1]!;
         return k.f32_softmax_fwd(x, r.y, n / cols, cols);
+      }
+      case "logSoftmax": {
+        const cols = r.outShape[r.outShape.length - 1]!;
+        return k.f32_log_softmax_fwd(x, r.y, n / cols, cols);
       }
     }
   }
@@ -72,6 +76,10 @@ export class ActivationLayer extends Layer {
       case "softmax": {
         const cols = r.outShape[r.outShape.length - 1]!;
         return k.f32_softmax_bwd(r.y, r.dy, dx, n / cols, cols);
+      }
+      case "logSoftmax": {
+        const cols = r.outShape[r.outShape.length - 1]!;
+        return k.f32_log_softmax_bwd(r.y, r.dy, dx, n / cols, cols);
       }
     }
   }

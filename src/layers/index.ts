@@ -9,10 +9,10 @@ import type { Layer } from "./layer.js";
 import { Add, Concat, type AddConfig, type ConcatConfig } from "./merge.js";
 import { BatchNorm, Lrn, type BatchNormConfig, type LrnConfig } from "./norm.js";
 import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "./pool.js";
-import { Reshape, type FlattenConfig, type ReshapeConfig } from "./reshape.js";
+import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeConfig } from "./reshape.js";
 
 export type LayerConfig =
-  | Conv2dConfig | DepthwiseConv2dConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig
+  | Conv2dConfig | DepthwiseConv2dConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
   | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | AddConfig | ConcatConfig;
 
 export type LayerType = LayerConfig["type"];
@@ -43,7 +43,8 @@ function build(config: LayerConfig, name: string): Layer {
     case "maxPool2d": case "avgPool2d": return new Pool2d(config, name);
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
-    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax":
+    case "permute": return new Permute(config, name);
+    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax":
       return new ActivationLayer(config, name);
     case "maxout": return new Maxout(config, name);
     case "dropout": return new Dropout(config, name);
@@ -66,6 +67,7 @@ export const globalAvgPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ 
 export const globalMaxPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalMaxPool2d" });
 export const flatten = (c: Opt<FlattenConfig> = {}) => createLayer({ type: "flatten", ...c });
 export const reshape = (c: Opt<ReshapeConfig>) => createLayer({ type: "reshape", ...c });
+export const permute = (c: Opt<PermuteConfig>) => createLayer({ type: "permute", ...c });
 export const relu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "relu" });
 export const relu6 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "relu6" });
 export const leakyRelu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "leakyRelu" });
@@ -73,6 +75,7 @@ export const elu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: 
 export const sigmoid = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "sigmoid" });
 export const tanh = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "tanh" });
 export const softmax = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "softmax" });
+export const logSoftmax = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "logSoftmax" });
 export const maxout = (c: Opt<MaxoutConfig>) => createLayer({ type: "maxout", ...c });
 export const dropout = (c: Opt<DropoutConfig>) => createLayer({ type: "dropout", ...c });
 export const batchNorm = (c: Opt<BatchNormConfig> = {}) => createLayer({ type: "batchNorm", ...c });
@@ -81,7 +84,7 @@ export const add = (c: Opt<AddConfig> = {}) => createLayer({ type: "add", ...c }
 export const concat = (c: Opt<ConcatConfig> = {}) => createLayer({ type: "concat", ...c });
 
 export type {
-  Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig,
+  Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
   ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, AddConfig, ConcatConfig,
 };
 export { Layer } from "./layer.js";

@@ -48,3 +48,49 @@ export class Reshape extends Layer {
     return this.target ? { type: this.type, name: this.name, targetShape: this.target } : { type: this.type, name: this.name };
   }
 }
+
+export interface PermuteConfig {
+  type: "permute";
+  name?: string;
+  /** Output axis k is input axis perm[k] of the per-example [d0, d1, d2]; [1, 2, 0] turns CHW (ONNX, PyTorch) into HWC. */
+  perm: [number, number, number];
+}
+
+/** Reorders the axes of each rank-3 example (e.g. NCHW input to fovea's NHWC). */
+export class Permute extends Layer {
+  readonly type = "permute";
+  readonly perm: [number, number, number];
+
+  constructor(config: PermuteConfig, name: string) {
+    super(name);
+    for (const k of Object.keys(config)) if (!["type", "name", "perm"].includes(k)) throw new ConfigError(`permute "${name}": unknown option "${k}"`);
+    const p = config.perm;
+    if (!Array.isArray(p) || p.length !== 3 || [...p].sort().join() !== "0,1,2") {
+      throw new ConfigError(`permute "${name}": perm must be a permutation of [0, 1, 2], got ${JSON.stringify(p)}`);
+    }
+    this.perm = [p[0], p[1], p[2]];
+  }
+
+  outputShape(inputs: Shape[]): Shape {
+    const s = this.rank(inputs, 3);
+    return this.perm.map((a) => s[a]!);
+  }
+
+  forward(r: LayerRun<unknown>): void {
+    const [d0, d1, d2] = r.inShapes[0]! as [number, number, number];
+    r.k.f32_permute3(r.x[0]!, r.batch, d0, d1, d2, this.perm[0], this.perm[1], this.perm[2], r.y);
+  }
+
+  backward(r: LayerGrad<unknown>): void {
+    if (!r.dx[0]) return;
+    // the inverse permutation maps the output back to the input
+    const inv = [0, 0, 0];
+    this.perm.forEach((a, k) => (inv[a] = k));
+    const [e0, e1, e2] = r.outShape as [number, number, number];
+    r.k.f32_permute3(r.dy, r.batch, e0, e1, e2, inv[0]!, inv[1]!, inv[2]!, r.dx[0]);
+  }
+
+  config() {
+    return { type: this.type, name: this.name, perm: this.perm };
+  }
+}

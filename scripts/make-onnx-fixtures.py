@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+# Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py
+# Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
+# "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
+import json, os, sys
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SEED = 1234
+OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "onnx")
+
+
+class ConvBnPool(nn.Module):
+    """Conv + BN + ReLU + pools (ceil mode, count_include_pad both ways), grouped and strided conv, flatten, linear, softmax."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.c2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2)
+        self.c3 = nn.Conv2d(8, 6, (3, 2), padding=(2, 1), dilation=(2, 1), bias=False)
+        self.fc = nn.Linear(6 * 3 * 5, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.c1(x)))
+        x = F.max_pool2d(x, 2, ceil_mode=True)
+        x = F.relu(self.c2(x))
+        x = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        x = self.c3(x)
+        x = F.avg_pool2d(x, 2, stride=1, padding=0, ceil_mode=False, count_include_pad=True)
+        x = torch.flatten(x, 1)
+        return F.softmax(self.fc(x), dim=1)
+
+
+class Branches(nn.Module):
+    """Residual add, inception concat, depthwise conv, the activations, dropout, a view() flatten (Shape/Gather chain), GAP, log-softmax."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(4, 12, 3, padding=1)
+        self.dw = nn.Conv2d(12, 12, 3, padding=1, groups=12)
+        self.pw = nn.Conv2d(12, 12, 1)
+        self.b1 = nn.Conv2d(12, 4, 1)
+        self.b2 = nn.Conv2d(12, 6, 3, padding=2, dilation=2)
+        self.bn2 = nn.BatchNorm2d(6)
+        self.drop = nn.Dropout(0.3)
+        self.fc = nn.Linear(4 + 6 + 12, 7)
+        self.fc2 = nn.Linear(4 * 3 * 3, 5)
+
+    def forward(self, x):
+        s = F.leaky_relu(self.stem(x), 0.1)
+        r = F.relu6(self.pw(F.elu(self.dw(s))))
+        s = torch.sigmoid(s + r)
+        a = torch.tanh(self.b1(s))
+        b = F.relu(self.bn2(self.b2(s)))
+        m = F.max_pool2d(s, 3, stride=1, padding=1)
+        cat = torch.cat([a, b, m], dim=1)
+        g = F.adaptive_avg_pool2d(cat, 1)
+        g = self.drop(g.view(g.size(0), -1))
+        p = F.max_pool2d(a, 3, stride=3)
+        p = p.reshape(p.size(0), -1)
+        return torch.cat([F.log_softmax(self.fc(g), dim=1), self.fc2(p)], dim=1)
+
+
+def randomize_bn(model, g):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.2)
+
+
+def write(name, model, shape):
+    g = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(SEED)
+    model = model.eval()
+    randomize_bn(model, g)
+    x = torch.randn(*shape, generator=g)
+    with torch.no_grad():
+        y = model(x)
+    path = os.path.join(OUT, name + ".onnx")
+    torch.onnx.export(model, x, path, opset_version=13, do_constant_folding=True,
+                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump({"torch": torch.__version__, "seed": SEED, "inputShape": list(x.shape), "input": [round(v, 7) for v in x.flatten().tolist()],
+                   "outputShape": list(y.shape), "output": y.flatten().tolist()}, f)
+    print(name, os.path.getsize(path), "bytes")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    write("conv_bn_pool", ConvBnPool(), (2, 3, 16, 20))
+    write("branches", Branches(), (2, 4, 9, 9))
