@@ -7,7 +7,7 @@ import { NETS, batchData } from "./lib/nets.mjs";
 import { onnxNet } from "./lib/onnx-nets.mjs";
 import { loadConvnetjs, loadOrtWeb, loadTfjs } from "./lib/peers.mjs";
 
-export async function runModels({ quick, builds, threads, log }) {
+export async function runModels({ quick, builds, threads, onnxDir, log }) {
   const records = [];
   const peers = [];
   const convnetjs = loadConvnetjs(log);
@@ -86,6 +86,33 @@ export async function runModels({ quick, builds, threads, log }) {
     records.push(record({ suite: "models", kase: "infer resnet18 224²", engine: "fovea", build, threads: be.threads, batch: 1, median_ms: r.median_ms, flops: 2 * 1.814e9, images: 1 }));
     log(`  infer resnet18 b1 fovea-${build} ×${be.threads} ${r.median_ms.toFixed(1)} ms`);
     m.free();
+  }
+  // ONNX files (e.g. torchvision models from scripts/make-onnx-fixtures.py --torchvision DIR):
+  // fovea imports them; onnxruntime-web and -node run the very same files
+  if (onnxDir) {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    for (const file of readdirSync(onnxDir).filter((f) => f.endsWith(".onnx")).sort()) {
+      const bytes = new Uint8Array(readFileSync(`${onnxDir}/${file}`));
+      const kase = `onnx ${file}`;
+      for (const build of builds) {
+        const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 64, threads) : await fovea.loadBackend(build, "option", 64);
+        const m = await fovea.importOnnx(bytes, { source: file, backend: be });
+        m.compile({ batchSize: 1 });
+        const x = batchData(1, [...m.inputShape]).x;
+        const r = await measure(() => m.predict(x), { quick: true });
+        records.push(record({ suite: "models", kase, engine: "fovea", build, threads: be.threads, batch: 1, median_ms: r.median_ms, images: 1 }));
+        log(`  ${kase} fovea-${build} ×${be.threads} ${r.median_ms.toFixed(1)} ms`);
+        m.free();
+      }
+      for (const [engine, ort, opts] of [["ort-web", ortw.error ? null : ortw.ort, { executionProviders: ["wasm"] }], ["ort-node", ortNode, { intraOpNumThreads: threads, interOpNumThreads: 1 }]]) {
+        if (!ort) continue;
+        const sess = await ort.InferenceSession.create(bytes, opts);
+        const feeds = { [sess.inputNames[0]]: new ort.Tensor("float32", batchData(1, [3, 224, 224]).x, [1, 3, 224, 224]) };
+        const r = await measure(() => sess.run(feeds), { quick: true, async: true });
+        records.push(record({ suite: "models", kase, engine, build: engine === "ort-web" ? "wasm" : "native", threads, batch: 1, median_ms: r.median_ms, images: 1 }));
+        await sess.release?.();
+      }
+    }
   }
   return { records, peers };
 }

@@ -21,6 +21,7 @@ try {
       json: { type: "string", default: "bench/results.json" },
       build: { type: "string", default: "both" },
       threads: { type: "string", default: "1" },
+      onnx: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -30,7 +31,7 @@ try {
 }
 const { values, positionals } = args;
 if (values.help) {
-  console.log("usage: npm run bench -- [kernels] [train] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads 1]");
+  console.log("usage: npm run bench -- [kernels] [train] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR]");
   process.exit(0);
 }
 const suites = positionals.length ? positionals : Object.keys(SUITES);
@@ -70,7 +71,7 @@ const all = [];
 const t0 = performance.now();
 for (const s of suites) {
   console.log(`\n[${s}]`);
-  const { records, peers } = await SUITES[s]({ quick: values.quick, builds, threads, log: (m) => console.log(m) });
+  const { records, peers } = await SUITES[s]({ quick: values.quick, builds, threads, onnxDir: values.onnx, log: (m) => console.log(m) });
   console.log("");
   printTable(records, peers);
   all.push(...records);

@@ -71,7 +71,7 @@ def randomize_bn(model, g):
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.2)
 
 
-def write(name, model, shape):
+def write(name, model, shape, out=None):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)
     model = model.eval()
@@ -79,16 +79,30 @@ def write(name, model, shape):
     x = torch.randn(*shape, generator=g)
     with torch.no_grad():
         y = model(x)
-    path = os.path.join(OUT, name + ".onnx")
+    out = out or OUT
+    path = os.path.join(out, name + ".onnx")
     torch.onnx.export(model, x, path, opset_version=13, do_constant_folding=True,
                       input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
-    with open(os.path.join(OUT, name + ".json"), "w") as f:
+    with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump({"torch": torch.__version__, "seed": SEED, "inputShape": list(x.shape), "input": [round(v, 7) for v in x.flatten().tolist()],
                    "outputShape": list(y.shape), "output": y.flatten().tolist()}, f)
     print(name, os.path.getsize(path), "bytes")
 
 
+def torchvision_models(out):
+    """Larger models (random weights, not committed): checked by scripts/check-onnx.mjs <dir>."""
+    import torchvision.models as tv
+    os.makedirs(out, exist_ok=True)
+    for name, make in [("resnet18", lambda: tv.resnet18(weights=None)), ("mobilenet_v2", lambda: tv.mobilenet_v2(weights=None)),
+                       ("squeezenet1_1", lambda: tv.squeezenet1_1(weights=None)),
+                       ("googlenet", lambda: tv.googlenet(weights=None, aux_logits=False, init_weights=True))]:
+        write(name, make(), (1, 3, 224, 224), out)
+
+
 if __name__ == "__main__":
-    os.makedirs(OUT, exist_ok=True)
-    write("conv_bn_pool", ConvBnPool(), (2, 3, 16, 20))
-    write("branches", Branches(), (2, 4, 9, 9))
+    if len(sys.argv) > 2 and sys.argv[1] == "--torchvision":
+        torchvision_models(sys.argv[2])
+    else:
+        os.makedirs(OUT, exist_ok=True)
+        write("conv_bn_pool", ConvBnPool(), (2, 3, 16, 20))
+        write("branches", Branches(), (2, 4, 9, 9))

@@ -9,6 +9,7 @@ import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { model as functionalModel, type Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../model/symbolic.js";
+import { getBackend, withBackend, type Backend } from "../runtime/backend.js";
 
 export interface OnnxImportOptions {
   /** Layout of the data you will pass: "NCHW" (default, as PyTorch) or "NHWC" (fovea's own). */
@@ -16,6 +17,8 @@ export interface OnnxImportOptions {
   name?: string;
   /** Names the file in error messages. */
   source?: string;
+  /** The backend to build on (default: the initialised one). */
+  backend?: Backend;
 }
 
 const SUPPORTED = new Set([
@@ -75,7 +78,7 @@ function tensorValues(t: OnnxTensor, where: string): number[] | Float32Array {
 }
 
 export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
-  checkOptionKeys("importOnnx", options, ["inputLayout", "name", "source"]);
+  checkOptionKeys("importOnnx", options, ["inputLayout", "name", "source", "backend"]);
   const src = options.source ?? "model.onnx";
   const layout = options.inputLayout ?? "NCHW";
   if (layout !== "NCHW" && layout !== "NHWC") throw new FormatError(`${src}: inputLayout must be NCHW or NHWC`);
@@ -96,7 +99,8 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
   }
   try {
-    return build(m, src, layout, options.name);
+    const be = options.backend ?? getBackend();
+    return withBackend(be, () => build(m, src, layout, options.name));
   } catch (e) {
     if (e instanceof FoveaError && !(e instanceof FormatError)) throw new FormatError(`${src}: ${e.message}`);
     throw e;
