@@ -1,0 +1,105 @@
+// ONNX export: fovea models (trained, with batch norm, residual adds, concat) run in
+// onnxruntime-node with outputs equal to fovea's within 1e-4 relative.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+
+const require = createRequire(import.meta.url);
+interface OrtTensor { data: Float32Array }
+const ort = require("onnxruntime-node") as {
+  InferenceSession: { create(b: Uint8Array): Promise<{ run(f: Record<string, unknown>): Promise<Record<string, OrtTensor>>; release?(): Promise<void> }> };
+  Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown;
+};
+const { layers: L } = fovea;
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd", threads: 1 });
+});
+
+/** NHWC examples → NCHW. */
+function toNchw(x: Float32Array, n: number, [H, W, C]: number[]): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < n; b++) for (let h = 0; h < H!; h++) for (let w = 0; w < W!; w++) for (let c = 0; c < C!; c++) {
+    out[((b * C! + c) * H! + h) * W! + w] = x[((b * H! + h) * W! + w) * C! + c]!;
+  }
+  return out;
+}
+
+async function compare(m: fovea.Model, n: number) {
+  const shape = [...m.inputShape];
+  const x = Float32Array.from({ length: n * m.inputSize }, (_, i) => Math.sin(i * 0.31) + 0.2 * Math.cos(i * 0.07));
+  const want = m.predict(x);
+  const bytes = await fovea.exportOnnx(m);
+  const sess = await ort.InferenceSession.create(bytes);
+  const feed = shape.length === 3 ? toNchw(x, n, shape) : x;
+  const dims = shape.length === 3 ? [n, shape[2]!, shape[0]!, shape[1]!] : [n, ...shape];
+  const got = (await sess.run({ input: new ort.Tensor("float32", feed, dims) })).output!.data;
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / Math.max(Math.abs(want[i]!), 1e-3));
+  expect(worst).toBeLessThanOrEqual(1e-4);
+  return bytes;
+}
+
+function trained(m: fovea.Model) {
+  m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
+  const x = Float32Array.from({ length: 8 * m.inputSize }, (_, i) => Math.cos(i * 0.13));
+  m.fit(x, Array.from({ length: 8 }, (_, i) => i % m.outputSize), { epochs: 2 }); // moving statistics move
+  return m;
+}
+
+describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
+  it("LeNet-5 (conv, pools, flatten before dense, softmax)", async () => {
+    const m = fovea.zoo.lenet5({ seed: 2 });
+    await compare(m, 3);
+    m.free();
+  });
+
+  it("a trained residual + inception block with batch norm, concat, global pooling", async () => {
+    const inp = fovea.input([12, 10, 3]);
+    const a = L.conv2d({ filters: 8, kernelSize: 3, padding: "same", useBias: false }).apply(inp);
+    const b = L.relu().apply(L.batchNorm().apply(a));
+    const c = L.conv2d({ filters: 8, kernelSize: 3, padding: 1 }).apply(b);
+    const s = L.add().apply(c, a);
+    const d = L.depthwiseConv2d({ kernelSize: 3, padding: 1, activation: "relu6" }).apply(s);
+    const e = L.conv2d({ filters: 4, kernelSize: 1, activation: "relu" }).apply(s);
+    const p = L.maxPool2d({ poolSize: 3, strides: 1, padding: 1 }).apply(s);
+    const cat = L.concat().apply(d, e, p);
+    const g = L.globalAvgPool2d().apply(L.batchNorm().apply(cat));
+    const out = L.softmax().apply(L.dense({ units: 5 }).apply(L.dropout({ rate: 0.3 }).apply(g)));
+    const m = trained(fovea.model({ inputs: inp, outputs: out, seed: 3 }));
+    await compare(m, 4);
+    m.free();
+  });
+
+  it("strided convs with ceil rounding, average pooling with and without padding counted, LRN, other activations", async () => {
+    const m = trained(fovea.sequential([
+      L.conv2d({ filters: 6, kernelSize: 3, strides: 2, rounding: "ceil", activation: "none" }), L.leakyRelu({ alpha: 0.2 }),
+      L.avgPool2d({ poolSize: 3, strides: 2, padding: 1, countIncludePad: true, rounding: "ceil" }), L.lrn({ size: 3 }),
+      L.conv2d({ filters: 6, kernelSize: 2, dilation: 2, padding: [1, 0, 0, 1] }), L.elu(),
+      L.avgPool2d({ poolSize: 2, padding: 1, rounding: "floor" }), L.tanh(), L.flatten(), L.dense({ units: 7 }), L.sigmoid(), L.dense({ units: 3 }), L.logSoftmax(),
+    ], { inputShape: [23, 19, 2], seed: 4 }));
+    await compare(m, 2);
+    m.free();
+  });
+
+  it("an imported ONNX model exports back and still matches PyTorch", async () => {
+    const fx = JSON.parse(readFileSync("test/fixtures/onnx/branches.json", "utf8")) as { input: number[]; output: number[] };
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/branches.onnx")));
+    const bytes = await fovea.exportOnnx(m);
+    const sess = await ort.InferenceSession.create(bytes);
+    const got = (await sess.run({ input: new ort.Tensor("float32", Float32Array.from(fx.input), [2, 4, 9, 9]) })).output!.data;
+    for (let i = 0; i < fx.output.length; i++) expect(Math.abs(got[i]! - fx.output[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(fx.output[i]!)));
+    const back = await fovea.importOnnx(bytes);
+    expect(Array.from(back.predict(Float32Array.from(fx.input)))).toEqual(Array.from(m.predict(Float32Array.from(fx.input))));
+    m.free();
+    back.free();
+  });
+
+  it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
+    const m = fovea.sequential([L.dense({ units: 6 }), L.maxout({ pieces: 2, name: "mx" })], { inputShape: [4] });
+    await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer maxout "mx": maxout has no ONNX operator');
+    m.free();
+  });
+});
