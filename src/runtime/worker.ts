@@ -18,8 +18,9 @@ async function start(init: Init, port: Port): Promise<void> {
   const instance = await WebAssembly.instantiate(init.module, { env: { memory: init.memory } });
   const fns = KERNEL_NAMES.map((n) => instance.exports[n] as (...a: number[]) => unknown);
   const ctl = new Int32Array(init.memory.buffer, init.ctl, 8);
-  port.postMessage({ ready: init.index });
+  // read the generation before saying ready: the first call may come the moment the pool hears it
   let gen = Atomics.load(ctl, CTL_GEN);
+  port.postMessage({ ready: init.index });
   for (;;) {
     // layers dispatch back to back: watch for the next call for a moment before sleeping
     // (a futex wake costs tens of microseconds); an idle worker then blocks in Atomics.wait
