@@ -1,4 +1,5 @@
 // Model exchange: ONNX import (more formats to come).
 export { importOnnx } from "./onnx.js";
 export { exportOnnx } from "./onnx-export.js";
+export { importConvnetjs } from "./convnetjs.js";
 export type { OnnxImportOptions } from "./onnx.js";

@@ -1,0 +1,55 @@
+// ConvNetJS snapshots: a net trained by the convnetjs package, saved with toJSON(), gives the
+// same outputs in fovea.
+import { createRequire } from "node:module";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const cnj = require("convnetjs") as any;
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd" });
+});
+
+function trainedNet(defs: object[], [W, H, D]: number[]) {
+  const net = new cnj.Net();
+  net.makeLayers(defs);
+  const trainer = new cnj.SGDTrainer(net, { learning_rate: 0.01, momentum: 0.9, batch_size: 4, l2_decay: 0.001 });
+  for (let i = 0; i < 12; i++) {
+    const v = new cnj.Vol(W, H, D, 0);
+    for (let j = 0; j < v.w.length; j++) v.w[j] = Math.sin(i * 13 + j * 0.7);
+    trainer.train(v, i % 3);
+  }
+  return net;
+}
+
+describe("ConvNetJS toJSON import", () => {
+  it.each([
+    [[{ type: "input", out_sx: 12, out_sy: 10, out_depth: 3 }, { type: "conv", sx: 5, filters: 6, stride: 1, pad: 2, activation: "relu" },
+      { type: "pool", sx: 2, stride: 2 }, { type: "conv", sx: 3, filters: 4, stride: 2, pad: 1, activation: "tanh" },
+      { type: "fc", num_neurons: 8, activation: "sigmoid" }, { type: "softmax", num_classes: 3 }], [12, 10, 3], "softmaxCrossEntropy"],
+    [[{ type: "input", out_sx: 1, out_sy: 1, out_depth: 5 }, { type: "fc", num_neurons: 8, activation: "maxout", group_size: 2 },
+      { type: "fc", num_neurons: 6, activation: "relu", drop_prob: 0.5 }, { type: "svm", num_classes: 3 }], [1, 1, 5], "hinge"],
+  ] as const)("net %#: same outputs as convnetjs", (defs, dims, loss) => {
+    const net = trainedNet(structuredClone(defs as unknown as object[]), dims as unknown as number[]);
+    const { model, loss: l } = fovea.importConvnetjs(JSON.stringify(net.toJSON()));
+    expect(l).toBe(loss);
+    const [W, H, D] = dims;
+    for (let t = 0; t < 3; t++) {
+      const v = new cnj.Vol(W, H, D, 0);
+      for (let j = 0; j < v.w.length; j++) v.w[j] = Math.cos(t * 5 + j * 0.3);
+      const want = Array.from(net.forward(v, false).w as ArrayLike<number>);
+      const got = model.predict(Float32Array.from(v.w as ArrayLike<number>));
+      want.forEach((w, i) => expect(Math.abs(got[i]! - w)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(w))));
+    }
+    model.free();
+  });
+
+  it("bad snapshots are FormatErrors", () => {
+    expect(() => fovea.importConvnetjs("{", { source: "n.json" })).toThrow(/n\.json: not valid JSON/);
+    expect(() => fovea.importConvnetjs({ layers: [{ layer_type: "fc" }] })).toThrow(/layers\[0\] must be the input layer/);
+    expect(() => fovea.importConvnetjs({ layers: [{ layer_type: "input", out_sx: 1, out_sy: 1, out_depth: 2 }, { layer_type: "quadtransform" }] }))
+      .toThrow(/layer 1 \(quadtransform\): unknown ConvNetJS layer type/);
+  });
+});
