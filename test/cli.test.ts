@@ -75,7 +75,14 @@ describe("fovea CLI", () => {
     expect(v.status).toBe(0);
     for (const f of ["f.png", "a.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
-    expect(b.stdout).toMatch(/lenet5 batch 8: median [\d.]+ ms, [\d,]+ img\/s \(simd(-mt)? build, \d thread, 3 runs\)/);
+    expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\):/);
+    expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+1\.00x/);
+    // onnxruntime-node runs fovea's ONNX export of the model: same outputs
+    const ortLine = b.stdout.split("\n").find((l) => l.startsWith("onnxruntime-node"))!;
+    expect(Number(ortLine.trim().split(/\s+/).pop())).toBeLessThan(1e-4);
+    const bo = fovea("bench", "test/fixtures/onnx/conv_bn_pool.onnx", "--runs", "3");
+    expect(bo.status).toBe(0);
+    expect(bo.stdout).toMatch(/onnxruntime-web \(\d threads?\)/);
     const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), "mnist", dir);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/fovea: .*train-labels-idx1-ubyte: not a fovea model \(bad magic/);

@@ -5,6 +5,7 @@ import * as fovea from "../index.js";
 import { err, out, proc } from "./proc.js";
 import { optimizerNames, train, buildModel } from "./train.js";
 import { activationsPng, filtersPng } from "./viz.js";
+import { bench } from "./bench.js";
 
 const int = (name: string, min = 1) => (v: string) => {
   const n = Number(v);
@@ -104,28 +105,12 @@ export function program(): Command {
       m.free();
     });
   p.command("bench")
-    .description("inference latency and throughput of a model in fovea (median of repeated runs)")
-    .argument("<model>", "a .fovea file or a zoo model name")
+    .description("inference in fovea and, where installed, onnxruntime-node / -web on the same model: latency, img/s, ratio, output difference")
+    .argument("<model>", "a .onnx file, a .fovea file, or a zoo model name")
     .option("--batch <n>", "batch size", int("--batch"), 1)
     .option("--runs <n>", "timed runs", int("--runs"), 20)
-    .action(async (name: string, o: { batch: number; runs: number }) => {
-      await fovea.init();
-      const m = await buildModel(name, undefined, 1);
-      m.compile({ batchSize: o.batch });
-      const x = new Float32Array(o.batch * m.inputSize).map((_, i) => Math.sin(i * 0.01));
-      for (let i = 0; i < 3; i++) m.predict(x);
-      const t: number[] = [];
-      for (let i = 0; i < o.runs; i++) {
-        const s = performance.now();
-        m.predict(x);
-        t.push(performance.now() - s);
-      }
-      t.sort((a, b) => a - b);
-      const med = t[t.length >> 1]!;
-      const info = fovea.backendInfo();
-      out(`${m.name} batch ${o.batch}: median ${med.toFixed(3)} ms, ${Math.round((o.batch * 1000) / med).toLocaleString("en-US")} img/s (${info.build} build, ${info.threads} thread, ${o.runs} runs)`);
-      m.free();
-    });
+    .option("--threads <n>", "threads for every engine (default: fovea's default)", int("--threads"))
+    .action(async (name: string, o: { batch: number; runs: number; threads?: number }) => bench(name, o));
   return p;
 }
 

@@ -41,6 +41,7 @@ export async function buildModel(name: string, classes: number | undefined, seed
   const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
   const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
+  if (/\.onnx$/.test(name)) return fovea.importOnnx(await fovea.data.readBytes(name), { source: name });
   if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
   if (!/\.fovea$/.test(name)) throw new fovea.ConfigError(`--model "${name}" is neither a zoo model (${Object.keys(fovea.zoo).join(", ")}), a model.json topology, nor a .fovea file`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });

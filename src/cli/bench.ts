@@ -1,0 +1,93 @@
+// `fovea bench <model.onnx | .fovea | zoo name>`: the model in fovea and, where installed, in
+// onnxruntime-node and onnxruntime-web (the same ONNX: the file, or fovea's export of the model);
+// a side-by-side table of median latency, img/s and ratio, and the largest output difference.
+import * as fovea from "../index.js";
+import { buildModel } from "./train.js";
+import { out } from "./proc.js";
+
+interface Ort {
+  InferenceSession: { create(b: Uint8Array, o?: object): Promise<{ inputNames: string[]; outputNames: string[]; run(f: object): Promise<Record<string, { data: Float32Array }>>; release?(): Promise<void> }> };
+  Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown;
+  env?: { wasm?: { numThreads?: number }; logLevel?: string };
+}
+
+async function optional(name: string): Promise<Ort | null> {
+  try {
+    const m = (await import(name)) as { default?: Ort } & Ort;
+    return m.InferenceSession ? m : (m.default ?? null);
+  } catch {
+    return null;
+  }
+}
+
+function median(f: () => unknown, runs: number): number {
+  for (let i = 0; i < 3; i++) f();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = performance.now();
+    f();
+    t.push(performance.now() - s);
+  }
+  return t.sort((a, b) => a - b)[t.length >> 1]!;
+}
+
+async function medianAsync(f: () => Promise<unknown>, runs: number): Promise<number> {
+  for (let i = 0; i < 3; i++) await f();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = performance.now();
+    await f();
+    t.push(performance.now() - s);
+  }
+  return t.sort((a, b) => a - b)[t.length >> 1]!;
+}
+
+export async function bench(name: string, o: { batch: number; runs: number; threads?: number }): Promise<void> {
+  await fovea.init(o.threads ? { threads: o.threads } : {});
+  const info = fovea.backendInfo();
+  const onnxFile = /\.onnx$/.test(name);
+  const m = onnxFile ? await fovea.importOnnx(await fovea.data.readBytes(name), { source: name }) : await buildModel(name, undefined, 1);
+  m.compile({ batchSize: o.batch });
+  const shape = [...m.inputShape];
+  // the same values for every engine: fovea takes its own layout, ONNX takes NCHW
+  const x = new Float32Array(o.batch * m.inputSize).map((_, i) => Math.sin(i * 0.01));
+  const firstIsPermute = m.layers[0]?.type === "permute";
+  const nchw = shape.length === 3 && !firstIsPermute ? toNchw(x, o.batch, shape as [number, number, number]) : x;
+  const dims = shape.length === 3 ? (firstIsPermute ? [o.batch, ...shape] : [o.batch, shape[2]!, shape[0]!, shape[1]!]) : [o.batch, ...shape];
+  const rows: { engine: string; ms: number; y: Float32Array }[] = [];
+  const fy = m.predict(x);
+  rows.push({ engine: `fovea (${info.build}, ${info.threads} thread${info.threads > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), y: fy });
+  const bytes = onnxFile ? await fovea.data.readBytes(name) : await fovea.exportOnnx(m);
+  const threads = info.threads;
+  for (const [label, mod, opts] of [["onnxruntime-node", "onnxruntime-node", { intraOpNumThreads: threads, interOpNumThreads: 1 }], ["onnxruntime-web", "onnxruntime-web", { executionProviders: ["wasm"] }]] as const) {
+    const ort = await optional(mod);
+    if (!ort) {
+      out(`(${label} is not installed: skipped)`);
+      continue;
+    }
+    if (ort.env?.wasm) ort.env.wasm.numThreads = threads;
+    const sess = await ort.InferenceSession.create(bytes, opts);
+    const feeds = { [sess.inputNames[0]!]: new ort.Tensor("float32", nchw, dims) };
+    const y = (await sess.run(feeds))[sess.outputNames[0]!]!.data;
+    rows.push({ engine: `${label} (${threads} thread${threads > 1 ? "s" : ""})`, ms: await medianAsync(() => sess.run(feeds), o.runs), y: Float32Array.from(y) });
+    await sess.release?.();
+  }
+  const base = rows[0]!;
+  const w = Math.max(...rows.map((r) => r.engine.length));
+  out(`${m.name}, batch ${o.batch}, ${o.runs} runs (medians):`);
+  out(`${"engine".padEnd(w)}  ${"ms".padStart(9)}  ${"img/s".padStart(9)}  ${"fovea speedup".padStart(13)}  max |Δ output|`);
+  for (const r of rows) {
+    let diff = 0;
+    for (let i = 0; i < Math.min(r.y.length, base.y.length); i++) diff = Math.max(diff, Math.abs(r.y[i]! - base.y[i]!));
+    out(`${r.engine.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${Math.round((o.batch * 1000) / r.ms).toLocaleString("en-US").padStart(9)}  ${(r.ms / base.ms).toFixed(2).padStart(12)}x  ${r === base ? "—" : diff.toExponential(2)}`);
+  }
+  m.free();
+}
+
+function toNchw(x: Float32Array, n: number, [H, W, C]: [number, number, number]): Float32Array {
+  const outp = new Float32Array(x.length);
+  for (let b = 0; b < n; b++) for (let h = 0; h < H; h++) for (let ww = 0; ww < W; ww++) for (let c = 0; c < C; c++) {
+    outp[((b * C + c) * H + h) * W + ww] = x[((b * H + h) * W + ww) * C + c]!;
+  }
+  return outp;
+}
