@@ -26,5 +26,6 @@ export type { ModelJSON } from "./model/serialize.js";
 export { convnetjs } from "./model/convnetjs.js";
 export type { ConvNetJSLayerDef, ConvNetJSModel } from "./model/convnetjs.js";
 export * as data from "./data/index.js";
-export { importOnnx, exportOnnx, importConvnetjs } from "./io/index.js";
+export { importOnnx, exportOnnx, importConvnetjs, importTfjs, loadTfjsModel } from "./io/index.js";
+export type { TfjsArtifacts } from "./io/index.js";
 export type { OnnxImportOptions } from "./io/index.js";

@@ -2,4 +2,6 @@
 export { importOnnx } from "./onnx.js";
 export { exportOnnx } from "./onnx-export.js";
 export { importConvnetjs } from "./convnetjs.js";
+export { importTfjs, loadTfjsModel } from "./tfjs.js";
+export type { TfjsArtifacts } from "./tfjs.js";
 export type { OnnxImportOptions } from "./onnx.js";
