@@ -62,6 +62,23 @@ class Branches(nn.Module):
         return torch.cat([F.log_softmax(self.fc(g), dim=1), self.fc2(p)], dim=1)
 
 
+class Consts(nn.Module):
+    """Input normalisation with per-channel constants, scalar Mul/Add/Sub/Div around a conv and a linear layer."""
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.c = nn.Conv2d(3, 5, 3)
+        self.fc = nn.Linear(5 * 6 * 6, 4)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        x = F.relu(self.c(x) * 0.5 + 1.0)
+        x = 2.0 - x
+        x = torch.flatten(x, 1)
+        return self.fc(x) / 3.0
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -71,10 +88,10 @@ def randomize_bn(model, g):
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.2)
 
 
-def write(name, model, shape, out=None):
+def write(name, make, shape, out=None):
     g = torch.Generator().manual_seed(SEED)
-    torch.manual_seed(SEED)
-    model = model.eval()
+    torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
+    model = make().eval()
     randomize_bn(model, g)
     x = torch.randn(*shape, generator=g)
     with torch.no_grad():
@@ -96,7 +113,7 @@ def torchvision_models(out):
     for name, make in [("resnet18", lambda: tv.resnet18(weights=None)), ("mobilenet_v2", lambda: tv.mobilenet_v2(weights=None)),
                        ("squeezenet1_1", lambda: tv.squeezenet1_1(weights=None)),
                        ("googlenet", lambda: tv.googlenet(weights=None, aux_logits=False, init_weights=True))]:
-        write(name, make(), (1, 3, 224, 224), out)
+        write(name, make, (1, 3, 224, 224), out)
 
 
 if __name__ == "__main__":
@@ -104,5 +121,6 @@ if __name__ == "__main__":
         torchvision_models(sys.argv[2])
     else:
         os.makedirs(OUT, exist_ok=True)
-        write("conv_bn_pool", ConvBnPool(), (2, 3, 16, 20))
-        write("branches", Branches(), (2, 4, 9, 9))
+        write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
+        write("branches", Branches, (2, 4, 9, 9))
+        write("consts", Consts, (2, 3, 8, 8))

@@ -84,12 +84,12 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
-  it("an imported ONNX model exports back and still matches PyTorch", async () => {
-    const fx = JSON.parse(readFileSync("test/fixtures/onnx/branches.json", "utf8")) as { input: number[]; output: number[] };
-    const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/branches.onnx")));
+  it.each([["branches", [2, 4, 9, 9]], ["consts", [2, 3, 8, 8]]] as const)("an imported ONNX model (%s) exports back and still matches PyTorch", async (name, dims) => {
+    const fx = JSON.parse(readFileSync(`test/fixtures/onnx/${name}.json`, "utf8")) as { input: number[]; output: number[] };
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${name}.onnx`)));
     const bytes = await fovea.exportOnnx(m);
     const sess = await ort.InferenceSession.create(bytes);
-    const got = (await sess.run({ input: new ort.Tensor("float32", Float32Array.from(fx.input), [2, 4, 9, 9]) })).output!.data;
+    const got = (await sess.run({ input: new ort.Tensor("float32", Float32Array.from(fx.input), [...dims]) })).output!.data;
     for (let i = 0; i < fx.output.length; i++) expect(Math.abs(got[i]! - fx.output[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(fx.output[i]!)));
     const back = await fovea.importOnnx(bytes);
     expect(Array.from(back.predict(Float32Array.from(fx.input)))).toEqual(Array.from(m.predict(Float32Array.from(fx.input))));

@@ -9,7 +9,7 @@ import { Conv2d } from "../layers/conv.js";
 import { Dense } from "../layers/dense.js";
 import { Dropout } from "../layers/dropout.js";
 import { Add, Concat } from "../layers/merge.js";
-import { BatchNorm, Lrn } from "../layers/norm.js";
+import { BatchNorm, Lrn, Scale } from "../layers/norm.js";
 import { GlobalPool2d, Pool2d } from "../layers/pool.js";
 import { Permute, Reshape } from "../layers/reshape.js";
 import type { Model } from "../model/model.js";
@@ -114,6 +114,10 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     } else if (l instanceof BatchNorm) {
       const C = n.outShape[n.outShape.length - 1]!;
       out = op("BatchNormalization", [xin, init([C], w("gamma")), init([C], w("beta")), init([C], w("movingMean")), init([C], w("movingVariance"))], { epsilon: { f: l.epsilon } });
+    } else if (l instanceof Scale) {
+      const C = n.outShape[n.outShape.length - 1]!;
+      const d = n.outShape.length === 3 ? [1, C, 1, 1] : [1, C];
+      out = op("Add", [op("Mul", [xin, init(d, w("scale"))]), init(d, w("shift"))]);
     } else if (l instanceof Lrn) {
       out = op("LRN", [xin], { size: l.size, alpha: { f: l.alpha }, beta: { f: l.beta }, bias: { f: l.k } });
     } else if (l instanceof Add) {
@@ -125,7 +129,7 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
       throw new ConfigError(`${label}: maxout has no ONNX operator`);
     } else throw new ConfigError(`${label}: does not export to ONNX`);
     names[j] = out;
-    flatOf[j] = flat ?? (l instanceof Dropout || l instanceof ActivationLayer || l instanceof BatchNorm ? flatOf[n.inputs[0]!] ?? null : null);
+    flatOf[j] = flat ?? (l instanceof Dropout || l instanceof ActivationLayer || l instanceof BatchNorm || l instanceof Scale ? flatOf[n.inputs[0]!] ?? null : null);
   });
   const outShape = model.outputShape;
   const vi = (name: string, dims: (number | string)[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } });

@@ -22,7 +22,7 @@ export interface OnnxImportOptions {
 }
 
 const SUPPORTED = new Set([
-  "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Add", "Relu", "LeakyRelu", "Elu",
+  "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Elu",
   "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "BatchNormalization", "LRN", "Concat", "Flatten", "Reshape", "Dropout",
   "Identity", "Pad", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast",
 ]);
@@ -340,13 +340,36 @@ function build(m: OnnxModel, src: string, layout: "NCHW" | "NHWC", name?: string
         out({ kind: "tensor", sym, onnx: [U] });
         break;
       }
-      case "Add": {
+      case "Add": case "Sub": case "Mul": case "Div": {
         const [x, y] = [get(0), get(1)];
-        if (x.kind !== "tensor" || y.kind !== "tensor") fail("adding a constant is not supported (only tensor + tensor, e.g. residual connections)");
-        const a = x as Extract<Value, { kind: "tensor" }>, b = y as Extract<Value, { kind: "tensor" }>;
-        [a, b].forEach(noPad);
-        if (a.onnx.join() !== b.onnx.join()) fail(`shapes [${a.onnx.join(", ")}] and [${b.onnx.join(", ")}] differ (broadcasting is not supported)`);
-        out({ ...a, sym: apply(L.add({ name: uniq(n, "add") }), a.sym, b.sym) });
+        if (x.kind === "tensor" && y.kind === "tensor") {
+          if (n.opType !== "Add") fail("only Add of two computed tensors is supported (residual connections)");
+          const a = x as Extract<Value, { kind: "tensor" }>, b = y as Extract<Value, { kind: "tensor" }>;
+          [a, b].forEach(noPad);
+          if (a.onnx.join() !== b.onnx.join()) fail(`shapes [${a.onnx.join(", ")}] and [${b.onnx.join(", ")}] differ (broadcasting is not supported)`);
+          out({ ...a, sym: apply(L.add({ name: uniq(n, "add") }), a.sym, b.sym) });
+          break;
+        }
+        // a tensor and a constant that broadcasts per channel (scalar, [C], [C,1,1] or [1,C,1,1]): a scale layer
+        const tIdx = x.kind === "tensor" ? 0 : 1;
+        const t = tensor(tIdx), c = constant(1 - tIdx);
+        noPad(t);
+        const C = t.onnx[0]!, rank = t.onnx.length + 1;
+        const cd = [...c.dims];
+        while (cd.length < rank) cd.unshift(1); // numpy broadcasting aligns from the right
+        const perChannel = c.data.length === 1 || (cd.length === rank && cd.every((d, i) => (i === 1 ? d === C : d === 1)));
+        if (!perChannel) fail(`a constant of shape [${c.dims.join(", ")}] does not broadcast per channel over [N, ${t.onnx.join(", ")}]`);
+        const v = (i: number) => c.data[c.data.length === 1 ? 0 : i]!;
+        const sc = new Float32Array(C).fill(1), sh = new Float32Array(C);
+        for (let i = 0; i < C; i++) {
+          if (n.opType === "Mul") sc[i] = v(i);
+          else if (n.opType === "Add") sh[i] = v(i);
+          else if (n.opType === "Sub") { if (tIdx === 0) sh[i] = -v(i); else { sc[i] = -1; sh[i] = v(i); } }
+          else { if (tIdx !== 0) fail("dividing a constant by a tensor is not supported"); sc[i] = 1 / v(i); }
+        }
+        const lname = uniq(n, "scale");
+        weights.push({ layer: lname, name: "scale", values: sc }, { layer: lname, name: "shift", values: sh });
+        out({ ...t, sym: apply(L.scale({ name: lname }), t.sym) });
         break;
       }
       case "LRN": {

@@ -7,13 +7,13 @@ import { Dense, type DenseConfig } from "./dense.js";
 import { Dropout, type DropoutConfig } from "./dropout.js";
 import type { Layer } from "./layer.js";
 import { Add, Concat, type AddConfig, type ConcatConfig } from "./merge.js";
-import { BatchNorm, Lrn, type BatchNormConfig, type LrnConfig } from "./norm.js";
+import { BatchNorm, Lrn, Scale, type BatchNormConfig, type LrnConfig, type ScaleConfig } from "./norm.js";
 import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "./pool.js";
 import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeConfig } from "./reshape.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
-  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | AddConfig | ConcatConfig;
+  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -50,6 +50,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "dropout": return new Dropout(config, name);
     case "batchNorm": return new BatchNorm(config, name);
     case "lrn": return new Lrn(config, name);
+    case "scale": return new Scale(config, name);
     case "add": return new Add(config, name);
     case "concat": return new Concat(config, name);
     default:
@@ -80,11 +81,12 @@ export const maxout = (c: Opt<MaxoutConfig>) => createLayer({ type: "maxout", ..
 export const dropout = (c: Opt<DropoutConfig>) => createLayer({ type: "dropout", ...c });
 export const batchNorm = (c: Opt<BatchNormConfig> = {}) => createLayer({ type: "batchNorm", ...c });
 export const lrn = (c: Opt<LrnConfig> = {}) => createLayer({ type: "lrn", ...c });
+export const scale = (c: Opt<ScaleConfig> = {}) => createLayer({ type: "scale", ...c });
 export const add = (c: Opt<AddConfig> = {}) => createLayer({ type: "add", ...c });
 export const concat = (c: Opt<ConcatConfig> = {}) => createLayer({ type: "concat", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
-  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, AddConfig, ConcatConfig,
+  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig,
 };
 export { Layer } from "./layer.js";

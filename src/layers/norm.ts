@@ -143,3 +143,57 @@ export class Lrn extends Layer<{ s: number }> {
     return { type: this.type, name: this.name, size: this.size, alpha: this.alpha, beta: this.beta, k: this.k };
   }
 }
+
+export interface ScaleConfig {
+  type: "scale";
+  name?: string;
+}
+
+/**
+ * y = x·scale + shift per channel (the last axis), with constant (non-trainable) parameters:
+ * the elementwise Mul / Add / Sub / Div by constants that exported graphs carry (input
+ * normalisation, for one). Gradient: dx = dy·scale.
+ */
+export class Scale extends Layer<{ zeros: number }> {
+  readonly type = "scale";
+
+  constructor(config: ScaleConfig, name: string) {
+    super(name);
+    for (const k of Object.keys(config)) if (!["type", "name"].includes(k)) throw new ConfigError(`scale "${name}": unknown option "${k}"`);
+  }
+
+  outputShape(inputs: Shape[]): Shape {
+    return inputs[0]!;
+  }
+
+  override params(inputs: Shape[]): ParamSpec[] {
+    const C = inputs[0]![inputs[0]!.length - 1]!;
+    return [
+      { name: "scale", shape: [C], init: "ones", trainable: false, regularize: false },
+      { name: "shift", shape: [C], init: "zeros", trainable: false, regularize: false },
+    ];
+  }
+
+  override flops(inputs: Shape[]): number {
+    return 2 * size(inputs[0]!);
+  }
+
+  override prepare(ctx: PrepareContext) {
+    return { zeros: ctx.training ? ctx.alloc(ctx.outShape[ctx.outShape.length - 1]! * 4) : 0 };
+  }
+
+  forward(r: LayerRun<{ zeros: number }>): void {
+    const C = r.outShape[r.outShape.length - 1]!;
+    r.k.f32_channel_affine(r.x[0]!, (r.batch * size(r.outShape)) / C, C, r.params[0]!.w, r.params[1]!.w, r.y);
+  }
+
+  backward(r: LayerGrad<{ zeros: number }>): void {
+    if (!r.dx[0]) return;
+    const C = r.outShape[r.outShape.length - 1]!;
+    r.k.f32_channel_affine(r.dy, (r.batch * size(r.outShape)) / C, C, r.params[0]!.w, r.state.zeros, r.dx[0]);
+  }
+
+  config() {
+    return { type: this.type, name: this.name };
+  }
+}
