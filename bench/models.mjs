@@ -6,6 +6,7 @@ import { measure, record } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { onnxNet } from "./lib/onnx-nets.mjs";
 import { loadConvnetjs, loadOrtWeb, loadTfjs } from "./lib/peers.mjs";
+import { tfjsPeer } from "../dist/cli/tfjs-peer.js";
 
 export async function runModels({ quick, builds, threads, onnxDir, log }) {
   const records = [];
@@ -76,43 +77,50 @@ export async function runModels({ quick, builds, threads, onnxDir, log }) {
       }
     }
   }
-  // ResNet-18 (the zoo's torchvision definition), batch 1: fovea only until ONNX import brings the same weights to the peers
-  for (const build of builds) {
-    const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 64, threads) : await fovea.loadBackend(build, "option", 64);
-    const m = fovea.withBackend(be, () => fovea.zoo.resnet18({ seed: 1 }));
-    m.compile({ batchSize: 1 });
-    const x = batchData(1, [224, 224, 3]).x;
-    const r = await measure(() => m.predict(x), { quick: true });
-    records.push(record({ suite: "models", kase: "infer resnet18 224²", engine: "fovea", build, threads: be.threads, batch: 1, median_ms: r.median_ms, flops: 2 * 1.814e9, images: 1 }));
-    log(`  infer resnet18 b1 fovea-${build} ×${be.threads} ${r.median_ms.toFixed(1)} ms`);
-    m.free();
-  }
-  // ONNX files (e.g. torchvision models from scripts/make-onnx-fixtures.py --torchvision DIR):
-  // fovea imports them; onnxruntime-web and -node run the very same files
+  // Whole ImageNet models at 224², batch 1: the zoo's ResNet-18 and MobileNetV2 (torchvision definitions; the
+  // peers get fovea's ONNX export and the same layers on tfjs ops, same weights), and any ONNX files in
+  // onnxDir (e.g. torchvision's from scripts/make-onnx-fixtures.py --torchvision DIR), which fovea imports
+  // and onnxruntime runs as they are.
+  const big = [["resnet18 224²", (be) => fovea.withBackend(be, () => fovea.zoo.resnet18({ seed: 1 })), null, 2 * 1.814e9],
+    ["mobilenetv2 224²", (be) => fovea.withBackend(be, () => fovea.zoo.mobilenetV2({ seed: 1 })), null, 2 * 0.3e9]];
   if (onnxDir) {
     const { readdirSync, readFileSync } = await import("node:fs");
     for (const file of readdirSync(onnxDir).filter((f) => f.endsWith(".onnx")).sort()) {
       const bytes = new Uint8Array(readFileSync(`${onnxDir}/${file}`));
-      const kase = `onnx ${file}`;
-      for (const build of builds) {
-        const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 64, threads) : await fovea.loadBackend(build, "option", 64);
-        const m = await fovea.importOnnx(bytes, { source: file, backend: be });
-        m.compile({ batchSize: 1 });
-        const x = batchData(1, [...m.inputShape]).x;
-        const r = await measure(() => m.predict(x), { quick: true });
-        records.push(record({ suite: "models", kase, engine: "fovea", build, threads: be.threads, batch: 1, median_ms: r.median_ms, images: 1 }));
-        log(`  ${kase} fovea-${build} ×${be.threads} ${r.median_ms.toFixed(1)} ms`);
-        m.free();
-      }
-      for (const [engine, ort, opts] of [["ort-web", ortw.error ? null : ortw.ort, { executionProviders: ["wasm"] }], ["ort-node", ortNode, { intraOpNumThreads: threads, interOpNumThreads: 1 }]]) {
-        if (!ort) continue;
-        const sess = await ort.InferenceSession.create(bytes, opts);
-        const feeds = { [sess.inputNames[0]]: new ort.Tensor("float32", batchData(1, [3, 224, 224]).x, [1, 3, 224, 224]) };
-        const r = await measure(() => sess.run(feeds), { quick: true, async: true });
-        records.push(record({ suite: "models", kase, engine, build: engine === "ort-web" ? "wasm" : "native", threads, batch: 1, median_ms: r.median_ms, images: 1 }));
-        await sess.release?.();
-      }
+      big.push([`onnx ${file}`, (be) => fovea.importOnnx(bytes, { source: file, backend: be }), bytes, undefined]);
     }
+  }
+  for (const [kase, make, file, flops] of big) {
+    let m = null;
+    for (const build of builds) {
+      const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 64, threads) : await fovea.loadBackend(build, "option", 64);
+      m?.free();
+      m = await make(be);
+      m.compile({ batchSize: 1 });
+      const x = batchData(1, [...m.inputShape]).x;
+      const r = await measure(() => m.predict(x), { quick: true });
+      records.push(record({ suite: "models", kase, engine: "fovea", build, threads: be.threads, batch: 1, median_ms: r.median_ms, flops, images: 1 }));
+      log(`  ${kase} fovea-${build} ×${be.threads} ${r.median_ms.toFixed(1)} ms`);
+    }
+    const x = batchData(1, [...m.inputShape]).x;
+    if (tf) {
+      const peer = tfjsPeer(m, tf);
+      const r = await measure(() => peer.run(x, 1), { quick: true });
+      records.push(record({ suite: "models", kase, engine: "tfjs-wasm", build: "wasm", threads: 1, batch: 1, median_ms: r.median_ms, flops, images: 1 }));
+      log(`  ${kase} tfjs-wasm ${r.median_ms.toFixed(1)} ms`);
+      peer.dispose();
+    }
+    const bytes = file ?? await fovea.exportOnnx(m);
+    for (const [engine, ort, opts] of [["ort-web", ortw.error ? null : ortw.ort, { executionProviders: ["wasm"] }], ["ort-node", ortNode, { intraOpNumThreads: threads, interOpNumThreads: 1 }]]) {
+      if (!ort) continue;
+      const sess = await ort.InferenceSession.create(bytes, opts);
+      const feeds = { [sess.inputNames[0]]: new ort.Tensor("float32", batchData(1, [3, 224, 224]).x, [1, 3, 224, 224]) };
+      const r = await measure(() => sess.run(feeds), { quick: true, async: true });
+      records.push(record({ suite: "models", kase, engine, build: engine === "ort-web" ? "wasm" : "native", threads, batch: 1, median_ms: r.median_ms, flops, images: 1 }));
+      log(`  ${kase} ${engine} ${r.median_ms.toFixed(1)} ms`);
+      await sess.release?.();
+    }
+    m.free();
   }
   return { records, peers };
 }

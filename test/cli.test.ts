@@ -80,9 +80,13 @@ describe("fovea CLI", () => {
     // onnxruntime-node runs fovea's ONNX export of the model: same outputs
     const ortLine = b.stdout.split("\n").find((l) => l.startsWith("onnxruntime-node"))!;
     expect(Number(ortLine.trim().split(/\s+/).pop())).toBeLessThan(1e-4);
+    // tfjs-wasm runs the same layers and weights: same outputs
+    const tfLine = b.stdout.split("\n").find((l) => l.startsWith("tfjs-wasm"))!;
+    expect(Number(tfLine.trim().split(/\s+/).pop())).toBeLessThan(1e-4);
     const bo = fovea("bench", "test/fixtures/onnx/conv_bn_pool.onnx", "--runs", "3");
     expect(bo.status).toBe(0);
     expect(bo.stdout).toMatch(/onnxruntime-web \(\d threads?\)/);
+    expect(bo.stdout).toMatch(/tfjs-wasm [\d.]+ \(\d threads?\)/);
     const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), "mnist", dir);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/fovea: .*train-labels-idx1-ubyte: not a fovea model \(bad magic/);

@@ -4,6 +4,7 @@
 import * as fovea from "../index.js";
 import { buildModel } from "./train.js";
 import { out } from "./proc.js";
+import { tfjsPeer, type Tf } from "./tfjs-peer.js";
 
 interface Ort {
   InferenceSession: { create(b: Uint8Array, o?: object): Promise<{ inputNames: string[]; outputNames: string[]; run(f: object): Promise<Record<string, { data: Float32Array }>>; release?(): Promise<void> }> };
@@ -29,6 +30,19 @@ function median(f: () => unknown, runs: number): number {
     t.push(performance.now() - s);
   }
   return t.sort((a, b) => a - b)[t.length >> 1]!;
+}
+
+/** tfjs with the wasm backend ready, or null when tfjs or its wasm backend is not installed. */
+async function loadTfjsWasm(): Promise<{ tf: Tf; threads: number } | null> {
+  try {
+    const tf = (await import("@tensorflow/tfjs" as string)) as Tf;
+    const wasm = (await import("@tensorflow/tfjs-backend-wasm" as string)) as Tf;
+    if (!(await tf.setBackend("wasm"))) return null;
+    await tf.ready();
+    return { tf, threads: (wasm.getThreadsCount?.() as number | undefined) ?? 1 };
+  } catch {
+    return null;
+  }
 }
 
 async function medianAsync(f: () => Promise<unknown>, runs: number): Promise<number> {
@@ -71,6 +85,20 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
     const y = (await sess.run(feeds))[sess.outputNames[0]!]!.data;
     rows.push({ engine: `${label} (${threads} thread${threads > 1 ? "s" : ""})`, ms: await medianAsync(() => sess.run(feeds), o.runs), y: Float32Array.from(y) });
     await sess.release?.();
+  }
+  // tfjs-wasm: the same layers and weights on tfjs ops, fovea's own layout (as tfjs-converter leaves a graph model)
+  const tfw = await loadTfjsWasm();
+  if (!tfw) out("(tfjs with @tensorflow/tfjs-backend-wasm is not installed: skipped)");
+  else {
+    try {
+      const peer = tfjsPeer(m, tfw.tf);
+      const y = peer.run(x, o.batch);
+      const t = tfw.threads;
+      rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${t} thread${t > 1 ? "s" : ""})`, ms: median(() => peer.run(x, o.batch), o.runs), y });
+      peer.dispose();
+    } catch (e) {
+      out(`(tfjs-wasm: ${(e as Error).message}: skipped)`);
+    }
   }
   const base = rows[0]!;
   const w = Math.max(...rows.map((r) => r.engine.length));
