@@ -79,6 +79,20 @@ class Consts(nn.Module):
         return self.fc(x) / 3.0
 
 
+class Nhwc(nn.Module):
+    """A channels-last model as tf2onnx / Keras exports look: NHWC input transposed to NCHW, transposed back before flattening."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(3 * 3 * 4, 5)
+
+    def forward(self, x):
+        y = F.max_pool2d(F.relu(self.c(x.permute(0, 3, 1, 2))), 2)
+        a = self.fc(y.permute(0, 2, 3, 1).reshape(y.size(0), -1))
+        b = F.adaptive_avg_pool2d(y, 1).permute(0, 2, 3, 1).flatten(1)
+        return torch.cat([a, b], dim=1)
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -124,3 +138,4 @@ if __name__ == "__main__":
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
         write("branches", Branches, (2, 4, 9, 9))
         write("consts", Consts, (2, 3, 8, 8))
+        write("nhwc", Nhwc, (2, 7, 6, 3))

@@ -29,7 +29,7 @@ function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number)
 }
 
 describe("ONNX import matches PyTorch", () => {
-  it.each(["conv_bn_pool", "branches", "consts"])("%s", async (name) => {
+  it.each(["conv_bn_pool", "branches", "consts", "nhwc"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
     const m = await fovea.importOnnx(f.bytes, { source: `${name}.onnx` });
@@ -48,6 +48,55 @@ describe("ONNX import matches PyTorch", () => {
     expect(m.inputShape).toEqual([H, W, C]);
     expectRel(m.predict(nhwc), f.output, 1e-4);
     m.free();
+  });
+  it("a channels-last file (NHWC input transposed to NCHW) takes NHWC by default, NCHW when asked", async () => {
+    const f = fixture("nhwc");
+    const [N, H, W, C] = f.inputShape as [number, number, number, number];
+    const m = await fovea.importOnnx(f.bytes);
+    expect(m.inputShape).toEqual([H, W, C]);
+    expect(m.layers.some((l) => l.type === "permute")).toBe(false); // the transposes cost nothing
+    const nchw = new Float32Array(f.input.length);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
+      nchw[((n * C + c) * H + h) * W + w] = f.input[((n * H + h) * W + w) * C + c]!;
+    }
+    const m2 = await fovea.importOnnx(f.bytes, { inputLayout: "NCHW" });
+    expect(m2.inputShape).toEqual([C, H, W]);
+    expectRel(m2.predict(nchw), f.output, 1e-4);
+    m.free();
+    m2.free();
+  });
+});
+
+describe("ONNX Transpose", () => {
+  const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const f32 = (name: string, dims: number[], v: number[]) => ({ name, dims, dataType: 1, floatData: v });
+  const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
+  const encode = (nodes: object[], inits: object[], inDims: number[], outDims: number[]) => onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+    graph: { name: "g", node: nodes, initializer: inits, input: [vi("x", inDims)], output: [vi("y", outDims)] },
+  })).finish();
+
+  it("folds a transposed constant weight (MatMul with Wᵀ stored)", async () => {
+    // y = x · Wᵀᵀ where the file stores Wt [3, 2] and transposes it to [2, 3]
+    const wt = [1, 2, 3, 4, 5, 6]; // Wt[i][j] = wt[i·2 + j], W = Wtᵀ: W[j][i]
+    const bytes = encode([
+      { opType: "Transpose", name: "t", input: ["wt"], output: ["w"], attribute: [ints("perm", [1, 0])] },
+      { opType: "MatMul", name: "mm", input: ["x", "w"], output: ["y"] },
+    ], [f32("wt", [3, 2], wt)], [1, 2], [1, 3]);
+    const m = await fovea.importOnnx(bytes);
+    // x = [1, 10]: y[i] = W[0][i]·1 + W[1][i]·10 = Wt[i][0] + 10·Wt[i][1]
+    expect(Array.from(m.predict(Float32Array.from([1, 10])))).toEqual([21, 43, 65]);
+    m.free();
+  });
+
+  it("a transpose that is not a layout change is a FormatError naming the node", async () => {
+    const bytes = encode([{ opType: "Transpose", name: "swapHW", input: ["x"], output: ["y"], attribute: [ints("perm", [0, 1, 3, 2])] }], [], [1, 2, 4, 3], [1, 2, 3, 4]);
+    await expect(fovea.importOnnx(bytes, { source: "t.onnx" })).rejects.toThrow('t.onnx: node "swapHW" (Transpose): perm [0, 1, 3, 2] of [N, 2, 4, 3] is not a layout change fovea can absorb (NCHW ⇄ NHWC only)');
+    const relu = encode([
+      { opType: "Transpose", name: "toNhwc", input: ["x"], output: ["a"], attribute: [ints("perm", [0, 2, 3, 1])] },
+      { opType: "Relu", name: "r", input: ["a"], output: ["y"] },
+    ], [], [1, 2, 4, 3], [1, 4, 3, 2]);
+    await expect(fovea.importOnnx(relu, { source: "t.onnx" })).rejects.toThrow(/node "r" \(Relu\): input 0 \("a"\) is an image transposed to NHWC: only a flatten or the transpose back to NCHW may use it/);
   });
 });
 

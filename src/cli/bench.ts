@@ -66,8 +66,10 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   // the same values for every engine: fovea takes its own layout, ONNX takes NCHW
   const x = new Float32Array(o.batch * m.inputSize).map((_, i) => Math.sin(i * 0.01));
   const firstIsPermute = m.layers[0]?.type === "permute";
-  const nchw = shape.length === 3 && !firstIsPermute ? toNchw(x, o.batch, shape as [number, number, number]) : x;
-  const dims = shape.length === 3 ? (firstIsPermute ? [o.batch, ...shape] : [o.batch, shape[2]!, shape[0]!, shape[1]!]) : [o.batch, ...shape];
+  // an ONNX file imported without a leading permute takes NHWC itself (a channels-last export); fovea's own export takes NCHW
+  const toOnnx = shape.length === 3 && !firstIsPermute && !onnxFile;
+  const nchw = toOnnx ? toNchw(x, o.batch, shape as [number, number, number]) : x;
+  const dims = toOnnx ? [o.batch, shape[2]!, shape[0]!, shape[1]!] : [o.batch, ...shape];
   const rows: { engine: string; ms: number; y: Float32Array }[] = [];
   const fy = m.predict(x);
   rows.push({ engine: `fovea (${info.build}, ${info.threads} thread${info.threads > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), y: fy });
@@ -102,7 +104,7 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   }
   const base = rows[0]!;
   const w = Math.max(...rows.map((r) => r.engine.length));
-  out(`${m.name}, batch ${o.batch}, ${o.runs} runs (medians):`);
+  out(`${onnxFile ? name : m.name}, batch ${o.batch}, ${o.runs} runs (medians):`);
   out(`${"engine".padEnd(w)}  ${"ms".padStart(9)}  ${"img/s".padStart(9)}  ${"fovea speedup".padStart(13)}  max |Δ output|`);
   for (const r of rows) {
     let diff = 0;

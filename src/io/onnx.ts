@@ -12,7 +12,11 @@ import { input, type SymbolicTensor } from "../model/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../runtime/backend.js";
 
 export interface OnnxImportOptions {
-  /** Layout of the data you will pass: "NCHW" (default, as PyTorch) or "NHWC" (fovea's own). */
+  /**
+   * Layout of the data you will pass: "NCHW" or "NHWC" (fovea's own). Default: the file's own input
+   * layout — NCHW as PyTorch exports, or NHWC for a model whose NHWC input is transposed to NCHW
+   * first (tf2onnx and Keras exports).
+   */
   inputLayout?: "NCHW" | "NHWC";
   name?: string;
   /** Names the file in error messages. */
@@ -24,7 +28,7 @@ export interface OnnxImportOptions {
 const SUPPORTED = new Set([
   "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Elu",
   "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "BatchNormalization", "LRN", "Concat", "Flatten", "Reshape", "Dropout",
-  "Identity", "Pad", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast",
+  "Identity", "Pad", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast", "Transpose",
 ]);
 
 /** A value of the graph: a constant, a shape under folding, or a tensor of the model. */
@@ -39,6 +43,8 @@ type Value =
     flatOf?: [number, number, number];
     /** Zero padding [top, bottom, left, right] of a Pad node, waiting to fold into the next conv / average pool. */
     pad?: [number, number, number, number];
+    /** ONNX holds this image transposed to NHWC (onnx is then [H, W, C]): only a flatten or the transpose back may follow. */
+    nhwc?: true;
   };
 
 const N = -2; // the batch dimension in folded shapes
@@ -80,8 +86,8 @@ function tensorValues(t: OnnxTensor, where: string): number[] | Float32Array {
 export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
   checkOptionKeys("importOnnx", options, ["inputLayout", "name", "source", "backend"]);
   const src = options.source ?? "model.onnx";
-  const layout = options.inputLayout ?? "NCHW";
-  if (layout !== "NCHW" && layout !== "NHWC") throw new FormatError(`${src}: inputLayout must be NCHW or NHWC`);
+  const layout = options.inputLayout;
+  if (layout !== undefined && layout !== "NCHW" && layout !== "NHWC") throw new FormatError(`${src}: inputLayout must be NCHW or NHWC`);
   const { onnx: proto } = (await import("onnx-proto")).default;
   let m: OnnxModel;
   try {
@@ -107,7 +113,9 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   }
 }
 
-function build(m: OnnxModel, src: string, layout: "NCHW" | "NHWC", name?: string): Model {
+const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, name?: string): Model {
   const values = new Map<string, Value>();
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
   const inputs = m.graph.input.filter((i) => !values.has(i.name));
@@ -116,11 +124,15 @@ function build(m: OnnxModel, src: string, layout: "NCHW" | "NHWC", name?: string
   const per = dims.slice(1);
   if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input's per-example shape ${JSON.stringify(per)} is not fixed`);
   let inp: SymbolicTensor, first: SymbolicTensor;
+  // an NHWC input that every consumer transposes to NCHW (tf2onnx, Keras): fovea's own layout
+  const users = m.graph.node.filter((n) => n.input.includes(inputs[0]!.name));
+  const nhwcFile = per.length === 3 && users.length > 0 && users.every((n) => n.opType === "Transpose" && same((n.attribute.find((a) => a.name === "perm")?.ints ?? []).map(num), [0, 3, 1, 2]));
+  const layout = layoutOption ?? (nhwcFile ? "NHWC" : "NCHW");
   if (per.length === 3) {
-    const [C, H, W] = per as [number, number, number];
+    const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
     inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
     first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
-    values.set(inputs[0]!.name, { kind: "tensor", sym: first, onnx: [C, H, W] });
+    values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], nhwc: true as const } : { onnx: [C, H, W] }) });
   } else if (per.length === 1) {
     inp = input(per);
     values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per });
@@ -138,7 +150,13 @@ function build(m: OnnxModel, src: string, layout: "NCHW" | "NHWC", name?: string
     const int = (k: string, d: number) => { const a = attr(k); return a ? num(a.i) : d; };
     const flt = (k: string, d: number) => attr(k)?.f ?? d;
     const get = (i: number): Value => values.get(n.input[i]!) ?? fail(`input "${n.input[i]}" is not defined`);
-    const tensor = (i: number) => { const v = get(i); if (v.kind !== "tensor") fail(`input ${i} must be computed, not a constant`); return v as Extract<Value, { kind: "tensor" }>; };
+    const tensor = (i: number) => {
+      const v = get(i);
+      if (v.kind !== "tensor") fail(`input ${i} must be computed, not a constant`);
+      const t = v as Extract<Value, { kind: "tensor" }>;
+      if (t.nhwc && !["Transpose", "Flatten", "Reshape"].includes(n.opType)) fail(`input ${i} ("${n.input[i]}") is an image transposed to NHWC: only a flatten or the transpose back to NCHW may use it`);
+      return t;
+    };
     const constant = (i: number) => { const v = get(i); if (v.kind !== "const") fail(`input ${i} ("${n.input[i]}") must be a constant`); return v as Extract<Value, { kind: "const" }>; };
     const out = (v: Value) => values.set(n.output[0]!, v);
     const apply = (layer: Layer, ...xs: SymbolicTensor[]) => layer.apply(...xs);
@@ -200,12 +218,52 @@ function build(m: OnnxModel, src: string, layout: "NCHW" | "NHWC", name?: string
         const flat = (target[0] === N || target[0] === 0 || target[0] === -1) && rest.length === 1 && (rest[0] === -1 || rest[0] === size);
         if (!flat) fail(`reshape to ${JSON.stringify(target.map((d) => (d === N ? "N" : d)))}: only flattening to [N, features] is supported`);
         if (t.onnx.length === 1) out(t);
-        else {
+        else if (t.nhwc) {
+          // ONNX flattens H, W, C in that order: fovea's own order, so the Gemm after needs no permutation
+          out({ kind: "tensor", sym: apply(L.flatten({ name: uniq(n, "flatten") }), t.sym), onnx: [size] });
+        } else {
           const [C, H, W] = image(t);
           // a 1×1 image flattens the same way in NCHW and NHWC
           const sym = apply(L.flatten({ name: uniq(n, "flatten") }), t.sym);
           out({ kind: "tensor", sym, onnx: [size], ...(H * W > 1 ? { flatOf: [C, H, W] as [number, number, number] } : {}) });
         }
+        break;
+      }
+      case "Transpose": {
+        const c = get(0);
+        if (c.kind === "const") {
+          // constant folding (weights stored transposed)
+          const r = c.dims.length, p = ints("perm") ?? Array.from({ length: r }, (_, i) => r - 1 - i);
+          if (!same([...p].sort((a, b) => a - b), Array.from({ length: r }, (_, i) => i))) fail(`perm [${p.join(", ")}] is not a permutation of ${r} axes`);
+          const dims = p.map((a) => c.dims[a]!);
+          const inStride = c.dims.map((_, i) => c.dims.slice(i + 1).reduce((a, b) => a * b, 1));
+          const data = new Float32Array(c.data.length);
+          const idx = new Array<number>(r).fill(0);
+          for (let o = 0; o < data.length; o++) {
+            let from = 0;
+            for (let k = 0; k < r; k++) from += idx[k]! * inStride[p[k]!]!;
+            data[o] = c.data[from]!;
+            for (let k = r - 1; k >= 0 && ++idx[k]! === dims[k]; k--) idx[k] = 0;
+          }
+          out({ kind: "const", dims, data });
+          break;
+        }
+        // on tensors, layout changes only: NCHW ⇄ NHWC around a flatten or at the input, identity perms
+        const t = tensor(0);
+        noPad(t);
+        const perm = ints("perm") ?? Array.from({ length: t.onnx.length + 1 }, (_, i) => t.onnx.length - i);
+        const rank = perm.length;
+        if (same(perm, Array.from({ length: rank }, (_, i) => i))) out(t);
+        // a globally pooled [N, C, 1, 1] (held as [C] features): any order of C and the 1s is the same data
+        else if (t.onnx.length === 1 && rank === 4 && perm[0] === 0 && same([...perm].sort(), [0, 1, 2, 3])) out(t);
+        else if (rank === 4 && !t.nhwc && same(perm, [0, 2, 3, 1])) {
+          const [C, H, W] = t.onnx as [number, number, number];
+          out({ ...t, onnx: [H, W, C], nhwc: true });
+        } else if (rank === 4 && t.nhwc && same(perm, [0, 3, 1, 2])) {
+          const [H, W, C] = t.onnx as [number, number, number];
+          const { nhwc: _, ...rest } = t;
+          out({ ...rest, onnx: [C, H, W] });
+        } else fail(`perm [${perm.join(", ")}] of [N, ${t.onnx.join(", ")}] is not a layout change fovea can absorb (NCHW ⇄ NHWC only)`);
         break;
       }
       case "Pad": {
