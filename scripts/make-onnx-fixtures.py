@@ -93,6 +93,40 @@ class Nhwc(nn.Module):
         return torch.cat([a, b], dim=1)
 
 
+class Lrn(torch.autograd.Function):
+    """PyTorch's local_response_norm, exported as the ONNX LRN node (torch's own export decomposes it)."""
+    @staticmethod
+    def forward(ctx, x):
+        return F.local_response_norm(x, 3, alpha=0.05, beta=0.75, k=2.0)
+
+    @staticmethod
+    def symbolic(g, x):
+        return g.op("LRN", x, size_i=3, alpha_f=0.05, beta_f=0.75, bias_f=2.0)
+
+
+class GlobalMax(torch.autograd.Function):
+    """adaptive_max_pool2d(x, 1), exported as GlobalMaxPool (torch exports a MaxPool over the whole image)."""
+    @staticmethod
+    def forward(ctx, x):
+        return F.adaptive_max_pool2d(x, 1)
+
+    @staticmethod
+    def symbolic(g, x):
+        return g.op("GlobalMaxPool", x)
+
+
+class Misc(nn.Module):
+    """LRN, global max pooling, MatMul by a constant matrix."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 6, 3, padding=1)
+        self.w = nn.Parameter(torch.randn(6, 4))
+
+    def forward(self, x):
+        y = Lrn.apply(F.relu(self.c(x)))
+        return torch.cat([GlobalMax.apply(y).flatten(1) @ self.w, F.adaptive_max_pool2d(y, 1).flatten(1)], dim=1)
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -139,3 +173,4 @@ if __name__ == "__main__":
         write("branches", Branches, (2, 4, 9, 9))
         write("consts", Consts, (2, 3, 8, 8))
         write("nhwc", Nhwc, (2, 7, 6, 3))
+        write("misc", Misc, (2, 3, 6, 5))

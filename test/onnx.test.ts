@@ -29,7 +29,7 @@ function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number)
 }
 
 describe("ONNX import matches PyTorch", () => {
-  it.each(["conv_bn_pool", "branches", "consts", "nhwc"])("%s", async (name) => {
+  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
     const m = await fovea.importOnnx(f.bytes, { source: `${name}.onnx` });
@@ -67,10 +67,44 @@ describe("ONNX import matches PyTorch", () => {
   });
 });
 
-describe("ONNX Transpose", () => {
+describe("ONNX Transpose, auto_pad, pass-through ops (hand-built graphs, references by definition)", () => {
   const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
   const f32 = (name: string, dims: number[], v: number[]) => ({ name, dims, dataType: 1, floatData: v });
   const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
+  const str = (name: string, v: string) => ({ name, type: 3, s: new TextEncoder().encode(v) });
+
+  /** Window reduction over a zero-padded (sum) or clipped (max) 4×4 image, k 3, stride 2, top/left padding p. */
+  function reference(x: number[], p: number, op: "sum" | "max"): number[] {
+    const out: number[] = [];
+    for (let oh = 0; oh < 2; oh++) for (let ow = 0; ow < 2; ow++) {
+      let acc = op === "sum" ? 0 : -Infinity;
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+        const h = oh * 2 - p + i, w = ow * 2 - p + j;
+        if (h < 0 || w < 0 || h >= 4 || w >= 4) continue;
+        acc = op === "sum" ? acc + x[h * 4 + w]! : Math.max(acc, x[h * 4 + w]!);
+      }
+      out.push(acc);
+    }
+    return out;
+  }
+
+  // SAME on 4 with k 3, s 2: 2 outputs, 1 padding row/column — after (UPPER) or before (LOWER)
+  it.each([["SAME_UPPER", 0], ["SAME_LOWER", 1]] as const)("auto_pad %s for Conv and MaxPool; Identity, Cast, Dropout pass through", async (mode, p) => {
+    const x = Array.from({ length: 16 }, (_, i) => ((i * 7) % 16) - 5);
+    const conv = encode([
+      { opType: "Identity", name: "i", input: ["x"], output: ["a"] },
+      { opType: "Cast", name: "c", input: ["a"], output: ["b"], attribute: [{ name: "to", type: 2, i: 1 }] },
+      { opType: "Dropout", name: "d", input: ["b"], output: ["e"] },
+      { opType: "Conv", name: "conv", input: ["e", "w"], output: ["y"], attribute: [str("auto_pad", mode), ints("strides", [2, 2]), ints("kernel_shape", [3, 3])] },
+    ], [f32("w", [1, 1, 3, 3], new Array(9).fill(1))], [1, 1, 4, 4], [1, 1, 2, 2]);
+    const m = await fovea.importOnnx(conv);
+    expect(Array.from(m.predict(Float32Array.from(x)))).toEqual(reference(x, p, "sum"));
+    m.free();
+    const pool = encode([{ opType: "MaxPool", name: "mp", input: ["x"], output: ["y"], attribute: [str("auto_pad", mode), ints("strides", [2, 2]), ints("kernel_shape", [3, 3])] }], [], [1, 1, 4, 4], [1, 1, 2, 2]);
+    const mp = await fovea.importOnnx(pool);
+    expect(Array.from(mp.predict(Float32Array.from(x)))).toEqual(reference(x, p, "max"));
+    mp.free();
+  });
   const encode = (nodes: object[], inits: object[], inDims: number[], outDims: number[]) => onnx.ModelProto.encode(onnx.ModelProto.create({
     irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
     graph: { name: "g", node: nodes, initializer: inits, input: [vi("x", inDims)], output: [vi("y", outDims)] },

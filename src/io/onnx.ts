@@ -161,6 +161,21 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const out = (v: Value) => values.set(n.output[0]!, v);
     const apply = (layer: Layer, ...xs: SymbolicTensor[]) => layer.apply(...xs);
     const image = (t: Extract<Value, { kind: "tensor" }>) => { if (t.onnx.length !== 3) fail(`needs an image input [C, H, W], got [${t.onnx.join(", ")}]`); return t.onnx as [number, number, number]; };
+    // ONNX pads [top, left, bottom, right] of a conv / pool, auto_pad resolved against the (Pad-extended) input
+    const windowPads = (t: Extract<Value, { kind: "tensor" }>, k: number[], s: number[], d: number[]): number[] => {
+      const autoPad = attr("auto_pad")?.s ? new TextDecoder().decode(attr("auto_pad")!.s) : "NOTSET";
+      if (autoPad === "NOTSET") return ints("pads", [0, 0, 0, 0])!;
+      if (autoPad === "VALID") return [0, 0, 0, 0];
+      if (autoPad !== "SAME_UPPER" && autoPad !== "SAME_LOWER") fail(`auto_pad ${autoPad} is not an ONNX value`);
+      const [, H, W] = image(t), e = t.pad ?? [0, 0, 0, 0];
+      const split = (size: number, i: number) => {
+        const total = Math.max((Math.ceil(size / s[i]!) - 1) * s[i]! + (k[i]! - 1) * d[i]! + 1 - size, 0);
+        const begin = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
+        return [begin, total - begin];
+      };
+      const [pt, pb] = split(H + e[0] + e[1], 0), [pl, pr] = split(W + e[2] + e[3], 1);
+      return [pt!, pl!, pb!, pr!];
+    };
     const noPad = (t: Extract<Value, { kind: "tensor" }>) => { if (t.pad && t.pad.some((p) => p)) fail("a Pad before this op cannot fold into it"); };
 
     switch (n.opType) {
@@ -283,13 +298,11 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
         const [OC, Cg, KH, KW] = w.dims as [number, number, number, number];
         const group = int("group", 1);
         if (Cg * group !== C) fail(`weights [${w.dims.join(", ")}] with group ${group} do not fit ${C} input channels`);
-        const pads = ints("pads", [0, 0, 0, 0])!;
+        const strides = ints("strides", [1, 1])!, dilations = ints("dilations", [1, 1])!;
+        const pads = windowPads(t, [KH, KW], strides, dilations);
         const extra = t.pad ?? [0, 0, 0, 0];
-        const autoPad = attr("auto_pad")?.s ? new TextDecoder().decode(attr("auto_pad")!.s) : "NOTSET";
-        if (autoPad !== "NOTSET" && autoPad !== "VALID" && autoPad !== "SAME_UPPER") fail(`auto_pad ${autoPad} is not supported`);
-        if (autoPad === "SAME_UPPER" && extra.some((p) => p)) fail("auto_pad SAME_UPPER after a Pad");
-        const padding = autoPad === "SAME_UPPER" ? ("same" as const) : ([pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number]);
-        const common = { kernelSize: [KH, KW] as [number, number], strides: ints("strides", [1, 1]) as [number, number], dilation: ints("dilations", [1, 1]) as [number, number], padding, useBias: !!b, rounding: "floor" as const };
+        const padding = [pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number];
+        const common = { kernelSize: [KH, KW] as [number, number], strides: strides as [number, number], dilation: dilations as [number, number], padding, useBias: !!b, rounding: "floor" as const };
         const lname = uniq(n, "conv");
         const layer = group === C && Cg === 1 && group > 1
           ? L.depthwiseConv2d({ ...common, depthMultiplier: OC / C, name: lname })
@@ -342,7 +355,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
         image(t);
         const k = ints("kernel_shape") ?? fail("kernel_shape is required");
         if ((ints("dilations", [1, 1]) ?? []).some((d) => d !== 1)) fail("dilated pooling is not supported");
-        const pads = ints("pads", [0, 0, 0, 0])!;
+        const pads = windowPads(t, k, ints("strides", [1, 1])!, [1, 1]);
         let extra = t.pad ?? [0, 0, 0, 0];
         let cip = int("count_include_pad", 0) === 1;
         if (extra.some((p) => p)) {
