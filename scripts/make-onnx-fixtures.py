@@ -136,7 +136,7 @@ def randomize_bn(model, g):
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.2)
 
 
-def write(name, make, shape, out=None):
+def write(name, make, shape, out=None, opset=13):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
     model = make().eval()
@@ -146,7 +146,7 @@ def write(name, make, shape, out=None):
         y = model(x)
     out = out or OUT
     path = os.path.join(out, name + ".onnx")
-    torch.onnx.export(model, x, path, opset_version=13, do_constant_folding=True,
+    torch.onnx.export(model, x, path, opset_version=opset, do_constant_folding=True,
                       input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
     with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump({"torch": torch.__version__, "seed": SEED, "inputShape": list(x.shape), "input": [round(v, 7) for v in x.flatten().tolist()],
@@ -174,3 +174,4 @@ if __name__ == "__main__":
         write("consts", Consts, (2, 3, 8, 8))
         write("nhwc", Nhwc, (2, 7, 6, 3))
         write("misc", Misc, (2, 3, 6, 5))
+        write("branches_opset9", Branches, (2, 4, 9, 9), opset=9)  # attribute forms: Clip min/max, Unsqueeze axes, Pad pads

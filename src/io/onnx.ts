@@ -43,6 +43,8 @@ type Value =
     flatOf?: [number, number, number];
     /** Zero padding [top, bottom, left, right] of a Pad node, waiting to fold into the next conv / average pool. */
     pad?: [number, number, number, number];
+    /** Output of a Relu: its input, so a following Clip(max 6) (opsets < 11 export relu6 so) becomes one ReLU6. */
+    reluOf?: SymbolicTensor;
     /** ONNX holds this image transposed to NHWC (onnx is then [H, W, C]): only a flatten or the transpose back may follow. */
     nhwc?: true;
   };
@@ -335,9 +337,14 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
         if (n.opType === "Clip") {
           const lo = n.input[1] ? Array.from(constant(1).data)[0]! : flt("min", -3.4e38);
           const hi = n.input[2] ? Array.from(constant(2).data)[0]! : flt("max", 3.4e38);
+          if (lo <= 0 && hi === 6 && t.reluOf && !t.pad?.some((p) => p)) {
+            // Relu then Clip(·, 6): one ReLU6 on the Relu's input (the Relu itself is left unused)
+            out({ kind: "tensor", sym: apply(L.relu6({ name: lname }), t.reluOf), onnx: t.onnx, ...(t.flatOf ? { flatOf: t.flatOf } : {}) });
+            break;
+          }
           if (lo === 0 && hi === 6) layer = L.relu6({ name: lname });
           else if (lo === 0 && hi >= 3.4e38) layer = L.relu({ name: lname });
-          else fail(`Clip(${lo}, ${hi}): only ReLU6 (0, 6) and ReLU (0, ∞) are supported`);
+          else fail(`Clip(${lo}, ${hi}): only ReLU6 (0, 6), ReLU (0, ∞) and Relu followed by Clip(·, 6) are supported`);
         } else if (n.opType === "Softmax" || n.opType === "LogSoftmax") {
           const rank = t.onnx.length + 1, axis = int("axis", opset(m) >= 13 ? -1 : 1);
           const a = axis < 0 ? axis + rank : axis;
@@ -347,7 +354,8 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
           const map = { Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: flt("alpha", 0.01), name: lname }), Elu: () => L.elu({ alpha: flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }) };
           layer = map[n.opType as keyof typeof map]();
         }
-        out({ ...t, sym: apply(layer!, t.sym) });
+        const { reluOf: _, ...rest } = t;
+        out({ ...rest, sym: apply(layer!, t.sym), ...(n.opType === "Relu" ? { reluOf: t.sym } : {}) });
         break;
       }
       case "MaxPool": case "AveragePool": {
