@@ -32,7 +32,8 @@ describe("ONNX import matches PyTorch", () => {
   it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
-    const m = await fovea.importOnnx(f.bytes, { source: `${name}.onnx` });
+    const m = await fovea.importOnnx(f.bytes, { source: `fixtures/${name}.onnx` });
+    expect(m.name).toBe(name); // named after the file
     expectRel(m.predict(Float32Array.from(f.input)), f.output, 1e-4);
     m.free();
   });
@@ -160,5 +161,10 @@ describe("ONNX errors", () => {
     await expect(fovea.importOnnx(Uint8Array.from([1, 2, 3, 250, 251]), { source: "junk.onnx" })).rejects.toThrow(fovea.FormatError);
     const bytes = graph([{ opType: "Clip", name: "c", input: ["x", "lo", "hi"], output: ["y"] }, ]);
     await expect(fovea.importOnnx(bytes, { source: "m.onnx" })).rejects.toThrow(/node "c" \(Clip\): input "lo" is not defined/);
+    const two = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: { name: "g", node: [{ opType: "Relu", name: "r", input: ["x"], output: ["y"] }, { opType: "Sigmoid", name: "s", input: ["x"], output: ["z"] }], input: [vi("x", [1, 2, 4, 4])], output: [vi("y", [1, 2, 4, 4]), vi("z", [1, 2, 4, 4])] },
+    })).finish();
+    await expect(fovea.importOnnx(two, { source: "two.onnx" })).rejects.toThrow('two.onnx: 2 graph outputs ("y", "z"); one is supported');
   });
 });

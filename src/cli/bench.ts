@@ -104,7 +104,7 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   }
   const base = rows[0]!;
   const w = Math.max(...rows.map((r) => r.engine.length));
-  out(`${onnxFile ? name : m.name}, batch ${o.batch}, ${o.runs} runs (medians):`);
+  out(`${m.name}, batch ${o.batch}, ${o.runs} runs (medians):`);
   out(`${"engine".padEnd(w)}  ${"ms".padStart(9)}  ${"img/s".padStart(9)}  ${"fovea speedup".padStart(13)}  max |Δ output|`);
   for (const r of rows) {
     let diff = 0;

@@ -57,7 +57,7 @@ interface OnnxTensor { dims: unknown[]; dataType: number; rawData?: Uint8Array; 
 interface OnnxModel {
   opsetImport: { domain?: string; version: unknown }[];
   graph: {
-    node: OnnxNode[]; initializer: (OnnxTensor & { name: string })[];
+    name?: string; node: OnnxNode[]; initializer: (OnnxTensor & { name: string })[];
     input: { name: string; type?: { tensorType?: { shape?: { dim: { dimValue?: unknown; dimParam?: string }[] } } } }[];
     output: { name: string }[];
   };
@@ -108,7 +108,8 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   }
   try {
     const be = options.backend ?? getBackend();
-    return withBackend(be, () => build(m, src, layout, options.name));
+    const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m.graph.name || "onnx");
+    return withBackend(be, () => build(m, src, layout, name));
   } catch (e) {
     if (e instanceof FoveaError && !(e instanceof FormatError)) throw new FormatError(`${src}: ${e.message}`);
     throw e;
@@ -117,7 +118,7 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
 
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, name?: string): Model {
+function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, name: string): Model {
   const values = new Map<string, Value>();
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
   const inputs = m.graph.input.filter((i) => !values.has(i.name));
@@ -462,10 +463,11 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
         fail("not supported");
     }
   }
-  const outName = m.graph.output[0]?.name ?? "";
+  if (m.graph.output.length !== 1) throw new FormatError(`${src}: ${m.graph.output.length} graph outputs (${m.graph.output.map((o) => `"${o.name}"`).join(", ")}); one is supported`);
+  const outName = m.graph.output[0]!.name;
   const res = values.get(outName);
   if (!res || res.kind !== "tensor") throw new FormatError(`${src}: the graph output "${outName}" is not computed by supported nodes`);
-  const model = functionalModel({ inputs: inp, outputs: res.sym, name: name ?? "onnx" });
+  const model = functionalModel({ inputs: inp, outputs: res.sym, name });
   try {
     model.setWeights(weights);
   } catch (e) {
