@@ -97,9 +97,18 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     back.free();
   });
 
+  it("maxout (Reshape + ReduceMax) on features and on images", async () => {
+    const m = trained(fovea.sequential([
+      L.conv2d({ filters: 6, kernelSize: 3 }), L.maxout({ pieces: 3 }), L.flatten(), L.dense({ units: 8 }), L.maxout({ pieces: 2 }), L.dense({ units: 3 }),
+    ], { inputShape: [7, 6, 2], seed: 6 }));
+    await compare(m, 3);
+    m.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
-    const m = fovea.sequential([L.dense({ units: 6 }), L.maxout({ pieces: 2, name: "mx" })], { inputShape: [4] });
-    await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer maxout "mx": maxout has no ONNX operator');
+    const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
+    await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten)');
     m.free();
   });
 });
+

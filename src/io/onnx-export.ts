@@ -126,7 +126,11 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     } else if (l instanceof Concat) {
       out = op("Concat", n.inputs.map(x), { axis: 1 });
     } else if (l instanceof Maxout) {
-      throw new ConfigError(`${label}: maxout has no ONNX operator`);
+      // groups of `pieces` consecutive channels: [N, C, (H, W)] → [N, C/k, k, (H, W)], max over the k axis
+      const s = n.inShapes[0]!, C = s[s.length - 1]!, k = l.pieces;
+      const spatial = s.length === 3 ? [s[0]!, s[1]!] : [];
+      const grouped = op("Reshape", [xin, init([3 + spatial.length], [0, C / k, k, ...spatial], "i64")]);
+      out = op("ReduceMax", [grouped], { axes: [2], keepdims: 0 });
     } else throw new ConfigError(`${label}: does not export to ONNX`);
     names[j] = out;
     flatOf[j] = flat ?? (l instanceof Dropout || l instanceof ActivationLayer || l instanceof BatchNorm || l instanceof Scale ? flatOf[n.inputs[0]!] ?? null : null);
