@@ -13,8 +13,7 @@ import { BatchNorm, Lrn, Scale } from "../layers/norm.js";
 import { GlobalPool2d, Pool2d } from "../layers/pool.js";
 import { Permute, Reshape } from "../layers/reshape.js";
 import type { Model } from "../model/model.js";
-import { conv2dGeometry } from "../ops/conv.js";
-import { pool2dGeometry } from "../ops/pool.js";
+import { floorRulePads } from "../ops/window.js";
 
 /** The parts of the tfjs namespace used here (tfjs is a devDependency; fovea does not import it). */
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -75,14 +74,11 @@ export function tfjsPeer(model: Model, tf: Tf): { run(x: Float32Array, batch: nu
         steps[j] = ([x]) => tf.fused.matMul({ a: x, b: k, bias: bb, activation: act });
         return;
       }
-      const [H, W, C] = n.inShapes[0] as [number, number, number];
       const [KH, KW, Cg, OC] = shape as [number, number, number, number];
-      const depthwise = l.type === "depthwiseConv2d";
-      const groups = depthwise ? C : (l.cfg.groups ?? 1);
-      const g = conv2dGeometry([1, H, W, C], shape as [number, number, number, number], { ...(l.cfg.strides ? { strides: l.cfg.strides } : {}), ...(l.cfg.dilation ? { dilations: l.cfg.dilation } : {}), padding: l.cfg.padding ?? "valid", rounding: l.cfg.rounding, groups });
-      const pb = Math.max(g.padBottom, (g.OH - 1) * g.SH + (KH - 1) * g.DH + 1 - H - g.padTop);
-      const pr = Math.max(g.padRight, (g.OW - 1) * g.SW + (KW - 1) * g.DW + 1 - W - g.padLeft);
-      const pad = [[0, 0], [g.padTop, pb], [g.padLeft, pr], [0, 0]];
+      const g = l.geometry(n.inShapes[0]!);
+      const { C, groups, depthwise } = g;
+      const [pt, pb, pl, pr] = floorRulePads(g);
+      const pad = [[0, 0], [pt, pb], [pl, pr], [0, 0]];
       const common = { strides: [g.SH, g.SW], pad, dilations: [g.DH, g.DW], dataFormat: "NHWC", activation: act };
       if (depthwise) {
         // fovea: [KH, KW, 1, C·m] with output c·m + j; tfjs: [KH, KW, C, m] — the same order
@@ -104,14 +100,14 @@ export function tfjsPeer(model: Model, tf: Tf): { run(x: Float32Array, batch: nu
       return;
     }
     if (l instanceof Pool2d) {
-      const [H, W, C] = n.inShapes[0] as [number, number, number];
-      const g = pool2dGeometry(l.type, [1, H, W, C], { kernel: l.cfg.poolSize, ...(l.cfg.strides ? { strides: l.cfg.strides } : {}), padding: l.cfg.padding ?? "valid", rounding: l.cfg.rounding, ...(l.type === "avgPool2d" ? { countIncludePad: l.cfg.countIncludePad ?? false } : {}) });
-      const pb = Math.max(0, (g.OH - 1) * g.SH + g.KH - H - g.padTop), pr = Math.max(0, (g.OW - 1) * g.SW + g.KW - W - g.padLeft);
-      const padded = g.padTop + pb + g.padLeft + pr > 0;
+      const g = l.geometry(n.inShapes[0]!);
+      const { H, W } = g;
+      const [pt, pb, pl, pr] = floorRulePads(g);
+      const padded = pt + pb + pl + pr > 0;
       const max = l.type === "maxPool2d";
       const pool = (x: T) => (max ? tf.maxPool : tf.avgPool)(x, [g.KH, g.KW], [g.SH, g.SW], "valid");
       // padding the window can reach: -∞ for max (never chosen), 0 for an average
-      const padTo = (x: T) => (padded ? tf.pad(x, [[0, 0], [g.padTop, pb], [g.padLeft, pr], [0, 0]], max ? -Infinity : 0) : x);
+      const padTo = (x: T) => (padded ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]], max ? -Infinity : 0) : x);
       // an average over KH·KW that should have been over fewer pixels (the window clipped to the input,
       // or with count_include_pad to the padded input) is rescaled by a constant per-position map
       const rescale = new Float32Array(g.OH * g.OW);

@@ -13,8 +13,7 @@ import { BatchNorm, Lrn, Scale } from "../layers/norm.js";
 import { GlobalPool2d, Pool2d } from "../layers/pool.js";
 import { Permute, Reshape } from "../layers/reshape.js";
 import type { Model } from "../model/model.js";
-import { conv2dGeometry } from "../ops/conv.js";
-import { pool2dGeometry } from "../ops/pool.js";
+import { floorRulePads } from "../ops/window.js";
 
 type Attr = { name: string; type: number; i?: number; f?: number; ints?: number[] };
 type Node = { opType: string; name: string; input: string[]; output: string[]; attribute: Attr[] };
@@ -60,20 +59,17 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
       if (!(j === 0 && leadingPermute)) throw new ConfigError(`${label}: only a leading NCHW→NHWC permute exports (the ONNX input is NCHW)`);
       out = xin;
     } else if (l instanceof Conv2d) {
-      const [H, W, C] = n.inShapes[0] as [number, number, number];
-      const kernel = n.params[0]!.spec.shape as [number, number, number, number];
-      const g = conv2dGeometry([1, H, W, C], kernel, { ...(l.cfg.strides ? { strides: l.cfg.strides } : {}), ...(l.cfg.dilation ? { dilations: l.cfg.dilation } : {}), padding: l.cfg.padding ?? "valid", rounding: l.cfg.rounding, groups: l.type === "depthwiseConv2d" ? C : (l.cfg.groups ?? 1) });
-      const [KH, KW, Cg, OC] = kernel;
+      const g = l.geometry(n.inShapes[0]!);
+      const [KH, KW, Cg, OC] = n.params[0]!.spec.shape as [number, number, number, number];
       const hwio = w("kernel"), oihw = new Float32Array(hwio.length);
       for (let o = 0; o < OC; o++) for (let ci = 0; ci < Cg; ci++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
         oihw[((o * Cg + ci) * KH + kh) * KW + kw] = hwio[((kh * KW + kw) * Cg + ci) * OC + o]!;
       }
       // bottom/right padding that reproduces the output size under ONNX's floor rule (covers ceil rounding)
-      const pb = Math.max(g.padBottom, (g.OH - 1) * g.SH + (KH - 1) * g.DH + 1 - H - g.padTop);
-      const pr = Math.max(g.padRight, (g.OW - 1) * g.SW + (KW - 1) * g.DW + 1 - W - g.padLeft);
+      const [pt, pb, pl, pr] = floorRulePads(g);
       const ins = [xin, init([OC, Cg, KH, KW], oihw)];
       if (n.params[1]) ins.push(init([OC], w("bias")));
-      out = act(op("Conv", ins, { kernel_shape: [KH, KW], strides: [g.SH, g.SW], dilations: [g.DH, g.DW], pads: [g.padTop, g.padLeft, pb, pr], group: g.groups }), l.act);
+      out = act(op("Conv", ins, { kernel_shape: [KH, KW], strides: [g.SH, g.SW], dilations: [g.DH, g.DW], pads: [pt, pl, pb, pr], group: g.groups }), l.act);
     } else if (l instanceof Dense) {
       const [F, U] = n.params[0]!.spec.shape as [number, number];
       const src = w("kernel"), kernel = new Float32Array(src.length);
@@ -91,8 +87,7 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
       if (n.params[1]) ins.push(init([U], w("bias")));
       out = act(op("Gemm", ins), l.act);
     } else if (l instanceof Pool2d) {
-      const [H, W, C] = n.inShapes[0] as [number, number, number];
-      const g = pool2dGeometry(l.type, [1, H, W, C], { kernel: l.cfg.poolSize, ...(l.cfg.strides ? { strides: l.cfg.strides } : {}), padding: l.cfg.padding ?? "valid", rounding: l.cfg.rounding, ...(l.type === "avgPool2d" ? { countIncludePad: l.cfg.countIncludePad ?? false } : {}) });
+      const g = l.geometry(n.inShapes[0]!);
       const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0 };
       if (l.type === "avgPool2d") attrs.count_include_pad = g.countIncludePad ? 1 : 0;
       out = op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [xin], attrs);

@@ -67,7 +67,8 @@ export class Conv2d extends Layer<ConvState> {
     checkInitializer(this.cfg.biasInitializer ?? "zeros", where);
   }
 
-  private geometry(input: Shape, batch = 1): ConvGeometry {
+  /** The conv over one example of `input` ([H, W, C]), or a batch. */
+  geometry(input: Shape, batch = 1): ConvGeometry {
     const C = input[2]!;
     const [KH, KW] = typeof this.cfg.kernelSize === "number" ? [this.cfg.kernelSize, this.cfg.kernelSize] : this.cfg.kernelSize;
     const groups = this.type === "depthwiseConv2d" ? C : (this.cfg.groups ?? 1);

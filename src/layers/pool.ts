@@ -40,7 +40,8 @@ export class Pool2d extends Layer<PoolState> {
     this.cfg = config;
   }
 
-  private geometry(input: Shape, batch = 1): PoolGeometry {
+  /** The pooling over one example of `input` ([H, W, C]), or a batch. */
+  geometry(input: Shape, batch = 1): PoolGeometry {
     return pool2dGeometry(this.type, [batch, ...input], {
       kernel: this.cfg.poolSize, strides: this.cfg.strides, padding: this.cfg.padding, rounding: this.cfg.rounding,
       ...(this.type === "avgPool2d" ? { countIncludePad: this.cfg.countIncludePad ?? false } : {}), name: this.name,

@@ -108,3 +108,16 @@ export function window2d(
     w: windowAxis(label, W, kernel[1], strides[1], dilations[1], [l, r], rounding, kdesc, idesc),
   };
 }
+
+/**
+ * Padding [top, bottom, left, right] under which the floor rule (ONNX without ceil_mode, tfjs "valid")
+ * gives this geometry's output size: its own padding, extended at the bottom/right where ceil
+ * rounding reached past it. The extra rows are never read into an output (zero or -∞ fill both work).
+ */
+export function floorRulePads(g: { H: number; W: number; OH: number; OW: number; KH: number; KW: number; SH: number; SW: number; DH?: number; DW?: number; padTop: number; padBottom: number; padLeft: number; padRight: number }): [number, number, number, number] {
+  const span = (o: number, s: number, k: number, d: number) => (o - 1) * s + (k - 1) * d + 1;
+  return [
+    g.padTop, Math.max(g.padBottom, span(g.OH, g.SH, g.KH, g.DH ?? 1) - g.H - g.padTop),
+    g.padLeft, Math.max(g.padRight, span(g.OW, g.SW, g.KW, g.DW ?? 1) - g.W - g.padLeft),
+  ];
+}
