@@ -6,6 +6,7 @@ import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { sequential, type Model } from "../model/model.js";
 import type { LossName } from "../train/losses.js";
+import { withWeights } from "./weights.js";
 
 interface Vol { sx: number; sy: number; depth: number; w: Record<string, number> | number[] }
 type CnjLayer = Record<string, unknown> & { layer_type: string };
@@ -114,11 +115,5 @@ export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: 
     if (e instanceof FoveaError) throw new FormatError(`${src}: ${e.message}`);
     throw e;
   }
-  try {
-    model.setWeights(weights);
-  } catch (e) {
-    model.free();
-    throw new FormatError(`${src}: ${(e as Error).message}`);
-  }
-  return { model, loss };
+  return { model: withWeights(model, weights, src), loss };
 }

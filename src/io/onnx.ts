@@ -10,6 +10,7 @@ import type { Layer } from "../layers/layer.js";
 import { model as functionalModel, type Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../model/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../runtime/backend.js";
+import { withWeights } from "./weights.js";
 
 export interface OnnxImportOptions {
   /**
@@ -468,13 +469,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const res = values.get(outName);
   if (!res || res.kind !== "tensor") throw new FormatError(`${src}: the graph output "${outName}" is not computed by supported nodes`);
   const model = functionalModel({ inputs: inp, outputs: res.sym, name });
-  try {
-    model.setWeights(weights);
-  } catch (e) {
-    model.free();
-    throw new FormatError(`${src}: ${(e as Error).message}`);
-  }
-  return model;
+  return withWeights(model, weights, src);
 }
 
 function opset(m: OnnxModel): number {

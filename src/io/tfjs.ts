@@ -9,6 +9,7 @@ import { model as functionalModel, type Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../model/symbolic.js";
 import type { Activation } from "../ops/gemm.js";
 import { readBytes } from "../data/files.js";
+import { withWeights } from "./weights.js";
 
 interface KLayer { class_name: string; config: Record<string, unknown> & { name: string }; inbound_nodes?: unknown[] }
 export interface TfjsArtifacts {
@@ -174,13 +175,7 @@ export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8A
     if (e instanceof FoveaError) fail(e.message);
     throw e;
   }
-  try {
-    m!.setWeights(weights);
-  } catch (e) {
-    m!.free();
-    fail((e as Error).message);
-  }
-  return m!;
+  return withWeights(m!, weights, src);
 }
 
 /** Reads a tfjs model.json and its weight shards (paths relative to it) from a file path or URL. */
