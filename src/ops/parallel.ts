@@ -7,8 +7,7 @@ import type { Call } from "../runtime/pool.js";
 import { convBlock, type ConvGeometry } from "./conv.js";
 import { poolBlock, type PoolGeometry } from "./pool.js";
 
-/** Below this many FLOPs an op stays on the calling thread (a dispatch to spinning workers costs ~1 µs, to sleeping ones ~50 µs). */
-export const MIN_PARALLEL_FLOPS = 1e6;
+import { MIN_PARALLEL_FLOPS } from "../runtime/pool-layout.js";
 
 /** [start, end) ranges covering [0, n) in `parts` nearly equal pieces, starts aligned to `align`. */
 export function splitRange(n: number, parts: number, align = 1): [number, number][] {

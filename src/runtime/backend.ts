@@ -5,8 +5,9 @@ import type { Kernels } from "./generated/kernels.js";
 import { KERNEL_SIGNATURES } from "./generated/kernels.js";
 import { detectFeatures, type Features } from "./features.js";
 import { Heap, MAX_PAGES, type HeapStats } from "./memory.js";
-import { base64ToBytes, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
+import { base64ToBytes, cores, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
 import { ThreadPool, type Call } from "./pool.js";
+import { MIN_PARALLEL_FLOPS } from "./pool-layout.js";
 
 /** Builds a user may choose. The -mt builds belong to the thread pool. */
 export const BUILDS = ["simd", "relaxed", "debug"] as const;
@@ -27,7 +28,7 @@ export interface InitOptions {
   build?: UserBuild;
   /** Initial linear memory in MiB (it grows on demand). Default 16. */
   initialMemoryMiB?: number;
-  /** Threads for kernels (the caller plus a worker pool). Default: FOVEA_THREADS, else the cores (at most 4). 1: no pool. */
+  /** Threads for kernels (the caller plus a worker pool). Default: FOVEA_THREADS, else the cores the runtime reports. 1: no pool. */
   threads?: number;
 }
 const INIT_KEYS = ["build", "initialMemoryMiB", "threads"] as const;
@@ -50,6 +51,9 @@ export interface BackendInfo {
   /** Linear memory and allocator statistics. */
   memory: HeapStats;
 }
+
+/** The most threads a pool may have (a sanity bound on requests, not a default). */
+export const MAX_THREADS = 256;
 
 /** One instantiated fovea module with its own memory and heap. */
 export class Backend {
@@ -180,7 +184,7 @@ export async function loadBackend(
     if (!shared) throw new BackendError(`${threads} threads need a -mt build, not ${build}`);
     try {
       be.pool = await ThreadPool.start(module, memory, kernels, threads, (n) => heap.alloc(n, true));
-      be.threadsReason = `${threads} threads: the caller and ${threads - 1} worker${threads > 2 ? "s" : ""}`;
+      be.threadsReason = poolReason(threads, "requested");
     } catch (e) {
       // e.g. Deno without --allow-read, a bundle that did not ship worker.js: run here, and say so
       be.threadsReason = `single thread: the worker pool did not start (${(e as Error).message})`;
@@ -189,19 +193,13 @@ export async function loadBackend(
   return be;
 }
 
-/** Cores this runtime reports (navigator.hardwareConcurrency / os.availableParallelism). */
-async function cores(): Promise<number> {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
-  if (runtimeName() === "node") {
-    const osName = "node:os";
-    const os = (await import(osName)) as { availableParallelism?: () => number; cpus(): unknown[] };
-    return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
-  }
-  return 1;
+/** What backendInfo() says of a running pool of n threads, chosen for `why`. */
+function poolReason(n: number, why: string): string {
+  return `${n} threads (${why}): the caller and ${n - 1} worker${n > 2 ? "s" : ""}; ops under ${MIN_PARALLEL_FLOPS / 1e6} MFLOP stay on the caller, and an op splits into at most as many parts as it has units (images, rows)`;
 }
 
-/** Threads to use and why: the request (option, FOVEA_THREADS, or the cores up to 4) within what the runtime allows. */
+
+/** Threads to use and why: the request (option, FOVEA_THREADS, or the cores the runtime reports) within what the runtime allows. */
 export async function chooseThreads(requested?: number): Promise<{ threads: number; reason: string }> {
   const env = readEnv("FOVEA_THREADS");
   let want = requested;
@@ -209,15 +207,17 @@ export async function chooseThreads(requested?: number): Promise<{ threads: numb
     want = Number(env);
     if (!Number.isInteger(want) || want < 1) throw new ConfigError(`FOVEA_THREADS must be a whole number >= 1, got "${env}"`);
   }
-  if (want !== undefined && (!Number.isInteger(want) || want < 1 || want > 64)) throw new ConfigError(`init: threads must be a whole number in [1, 64], got ${want}`);
+  if (want !== undefined && (!Number.isInteger(want) || want < 1 || want > MAX_THREADS)) throw new ConfigError(`init: threads must be a whole number in [1, ${MAX_THREADS}], got ${want}`);
   const auto = want === undefined;
-  if (auto) want = Math.min(await cores(), 4);
+  const n = auto ? await cores() : 0;
+  if (auto) want = Math.max(1, Math.min(n, MAX_THREADS));
   if (want === 1) return { threads: 1, reason: auto ? "one core" : "one thread requested" };
   const f = detectFeatures();
   if (!f.threadsOpcodes) return { threads: 1, reason: "single thread: this WebAssembly has no threads (atomics / shared memory)" };
   if (f.crossOriginIsolated === false) return { threads: 1, reason: "single thread: the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)" };
   if (!f.sharedArrayBuffer) return { threads: 1, reason: "single thread: SharedArrayBuffer is unavailable" };
-  return { threads: want!, reason: "" };
+  const why = auto ? `${n} core${n > 1 ? "s" : ""} reported by the runtime${n > MAX_THREADS ? `, at most ${MAX_THREADS}` : ""}` : env && requested === undefined ? "FOVEA_THREADS" : "requested";
+  return { threads: want!, reason: why };
 }
 
 /** True when every function of the generated kernel table is exported with its arity. */
@@ -255,7 +255,8 @@ export function init(options: InitOptions = {}): Promise<Backend> {
   pendingBuild = build;
   pending = chooseThreads(options.threads).then(async ({ threads, reason }) => {
     const b = await loadBackend(threads > 1 && build !== "debug" ? (`${build}-mt` as BuildName) : build, chosenBy, mib, build === "debug" ? 1 : threads);
-    if (reason && !b.pool) b.threadsReason = reason;
+    if (b.pool) b.threadsReason = poolReason(threads, reason);
+    else if (threads === 1) b.threadsReason = reason;
     else if (build === "debug") b.threadsReason = "the debug build runs on one thread";
     return (current = b);
   });
@@ -296,14 +297,14 @@ export function getBackend(): Backend {
  */
 export async function setThreads(n: number): Promise<BackendInfo> {
   const be = getBackend();
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError(`setThreads: n must be a whole number in [1, 64], got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new ConfigError(`setThreads: n must be a whole number in [1, ${MAX_THREADS}], got ${n}`);
   if (!be.build.endsWith("-mt") || !be.module) {
     throw new BackendError(`setThreads(${n}): fovea runs the single-threaded ${be.build} build (${be.threadsReason}); threads cannot start here`);
   }
   be.shutdown();
   if (n > 1) {
     be.pool = await ThreadPool.start(be.module, be.memory, be.kernels, n, (b) => be.heap.alloc(b, true));
-    be.threadsReason = `${n} threads: the caller and ${n - 1} worker${n > 2 ? "s" : ""}`;
+    be.threadsReason = poolReason(n, "setThreads");
   } else be.threadsReason = "one thread requested";
   return be.info();
 }

@@ -63,3 +63,15 @@ export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
+
+/** Cores this runtime reports (navigator.hardwareConcurrency / os.availableParallelism). */
+export async function cores(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  if (runtimeName() === "node") {
+    const osName = "node:os";
+    const os = (await import(osName)) as { availableParallelism?: () => number; cpus(): unknown[] };
+    return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  }
+  return 1;
+}

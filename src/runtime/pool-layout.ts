@@ -1,13 +1,56 @@
-// The shared layout between the pool and its workers: a control block of i32 and one call
-// slot (f64) per worker: [kernel index, argument count, arguments...].
+// The shared layout between the pool, its workers and the Node monitor thread (see the protocol
+// at the top of pool.ts).
+//
+// Control block (Int32Array at `ctl`): word CTL_STOP, then one line of LINE_INTS words per
+// worker i (1..threads-1) at i * LINE_INTS: its posted generation (W_GEN), the generation it
+// finished last (W_DONE), the generation whose call failed last (W_FAIL) and its state
+// (W_STATE). A line is 64 bytes so that two workers' words never share a cache line.
+// Call slot (Float64Array at `slot`, one per worker): [kernel index, argument count, args...];
+// error text (Uint8Array, one per worker): UTF-8 of the last failure, zero-padded.
 import { KERNEL_SIGNATURES } from "./generated/kernels.js";
 
-export const CTL_GEN = 0;
-export const CTL_REMAINING = 1;
-export const CTL_STOP = 2;
+export const CTL_STOP = 0;
+export const LINE_INTS = 16;
+export const W_GEN = 0;
+export const W_DONE = 1;
+export const W_FAIL = 2;
+export const W_STATE = 3;
+/** W_STATE values. */
+export const STATE_STARTING = 0;
+export const STATE_ALIVE = 1;
+export const STATE_DEAD = 2;
+export const STATE_STOPPED = 3;
+/** W_DONE of a dead worker: no generation has this number, so a caller waiting on it wakes. */
+export const DONE_DEAD = -2;
+
 export const MAX_ARGS = 16;
 export const SLOT_FLOATS = 2 + MAX_ARGS;
+export const ERROR_BYTES = 512;
+/** Bytes of one worker's shared record: call slot, then error text. */
+export const RECORD_BYTES = SLOT_FLOATS * 8 + ERROR_BYTES;
 /** Kernel indices: the sorted names of the generated kernel table. */
 export const KERNEL_NAMES = Object.keys(KERNEL_SIGNATURES).sort();
 /** How long a worker (and a waiting caller) watches for the next event before blocking, in ms. */
 export const SPIN_MS = 0.2;
+/** Longest single Atomics.wait of the caller: between two it checks the workers' states again. */
+export const WAIT_SLICE_MS = 50;
+
+/** Below this many FLOPs an op stays on the calling thread (waking a sleeping worker costs ~50 µs). */
+export const MIN_PARALLEL_FLOPS = 1e6;
+
+/** Index in the control block of worker i's word w. */
+export const word = (i: number, w: number): number => i * LINE_INTS + w;
+
+/** Writes `text` (UTF-8, cut to fit) into a worker's error area; plain bytes, no encodeInto on shared memory. */
+export function writeErrorText(buf: ArrayBufferLike, record: number, text: string): void {
+  const bytes = new TextEncoder().encode(text).subarray(0, ERROR_BYTES - 1);
+  const area = new Uint8Array(buf, record + SLOT_FLOATS * 8, ERROR_BYTES);
+  area.fill(0);
+  area.set(bytes);
+}
+
+export function readErrorText(buf: ArrayBufferLike, record: number): string {
+  const area = new Uint8Array(buf, record + SLOT_FLOATS * 8, ERROR_BYTES);
+  const end = area.indexOf(0);
+  return new TextDecoder().decode(area.slice(0, end < 0 ? ERROR_BYTES : end));
+}

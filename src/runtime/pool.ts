@@ -1,11 +1,52 @@
 // The worker pool: threads-1 workers on the backend's shared memory, plus the calling thread.
 // run(calls) gives call i to thread i (call 0 runs on the caller) and returns when all are done.
-// Idle workers block in Atomics.wait; the caller blocks in Atomics.wait where it may (Node,
-// Deno, workers) and otherwise spins only while its own call's siblings finish.
+//
+// ## Protocol and invariant
+//
+// Invariant: each worker runs each generation's call exactly once, whatever wakes it, and run()
+// returns only when every worker given a call has finished *this* generation's call (or is known
+// to be dead, which throws). No shared counter exists that a stray step could drive past zero:
+// every signal carries the generation number it belongs to.
+//
+// Shared words per worker i (pool-layout.ts): GEN (the generation posted to i), DONE (the last
+// generation i finished), FAIL (the last generation whose kernel threw), STATE. G is a number
+// the caller never posts twice in a row to one worker (it counts up, wrapping, skipping DONE_DEAD).
+//
+// Caller, run(calls) with generation G:
+//   1. for each worker i with a call: write the call into i's slot, then Atomics.store(GEN_i, G),
+//      then Atomics.notify(GEN_i). The slot is written before GEN_i is published (a seq-cst store),
+//      so a worker that reads GEN_i == G sees the whole call. The notify may come late (the caller
+//      can be descheduled between the two steps) or never matter: a worker that is watching GEN_i
+//      starts without it, and a late notify only wakes a worker that goes back to step (a).
+//   2. run call 0 here.
+//   3. for each worker i with a call: wait until DONE_i == G (watch briefly, then Atomics.wait on
+//      DONE_i with the value just read, in slices of WAIT_SLICE_MS). Between slices and after every
+//      wake it re-reads DONE_i and STATE_i: nothing but DONE_i == G counts as done. A slot is
+//      rewritten only after its worker acknowledged the previous generation, so a worker never
+//      reads a half-written call.
+// Worker i (worker.ts), `seen` = the generation it ran last (at start: GEN_i as it was then):
+//   a. read GEN_i; while it equals `seen`, Atomics.wait(GEN_i, seen). A return from the wait for
+//      any reason (late or spurious notify, timeout) leads back to this comparison only.
+//   b. GEN_i = g != seen: seen = g; run the slot's call once (a kernel that throws: its text goes
+//      to the error area and FAIL_i = g).
+//   c. Atomics.store(DONE_i, g), then Atomics.notify(DONE_i). The caller compares DONE_i with its
+//      own G, so an acknowledgement can neither count twice nor stand for another generation.
+// Death: a worker that throws outside a kernel writes its error, STATE_i = DEAD, DONE_i = DONE_DEAD
+// and notifies DONE_i. One that dies without running JavaScript again (terminate(), out of memory,
+// process.exit) is seen in Node by a monitor thread, whose MessagePort to the worker closes with
+// it: it writes the same three words. A caller blocked in step 3 wakes (DONE_i changed, or at the
+// latest after one slice), waits for the other workers of this generation, then throws a
+// BackendError naming the worker; every later run() throws it too (setThreads() starts a new
+// pool). Web Workers report their own exceptions the same way, and the 'error' event of a worker
+// marks it dead before the next run(). Shutdown sets STOP, then bumps and notifies every GEN_i: a
+// worker leaves at step (a) whether it was watching, sleeping or about to sleep.
 import { BackendError } from "../errors.js";
 import type { Kernels, KernelName } from "./generated/kernels.js";
-import { CTL_GEN, CTL_REMAINING, CTL_STOP, KERNEL_NAMES, MAX_ARGS, SLOT_FLOATS, SPIN_MS } from "./pool-layout.js";
-import { runtimeName } from "./platform.js";
+import {
+  CTL_STOP, DONE_DEAD, ERROR_BYTES, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE,
+  STATE_DEAD, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, readErrorText, word, writeErrorText,
+} from "./pool-layout.js";
+import { cores, runtimeName } from "./platform.js";
 
 export interface Call {
   fn: KernelName;
@@ -16,42 +57,84 @@ export interface Call {
 }
 
 interface WorkerLike {
-  postMessage(m: unknown): void;
+  postMessage(m: unknown, transfer?: unknown[]): void;
   terminate(): unknown;
   unref?(): void;
   on?(e: string, f: (m: unknown) => void): void;
   addEventListener?(e: string, f: (ev: { data: unknown; message?: string; preventDefault?(): void }) => void): void;
 }
 
-const CTL_BYTES = 32;
+/** Options for tests of the pool itself (not part of the public API). */
+export interface PoolStartOptions {
+  /** The worker script (default: worker.js beside this module). */
+  workerUrl?: URL;
+  /**
+   * How long a worker (and the waiting caller) watches for the next event before blocking, in ms.
+   * Default SPIN_MS when the pool has no more threads than the runtime reports cores, else 0:
+   * a thread that watches on a shared core only takes time from the ones with work.
+   */
+  spinMs?: number;
+  /** Node only: worker_threads resource limits (e.g. a small heap, to test a worker running out of memory). */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+}
+
+// The Node monitor: holds one MessagePort per worker; a port closes when its worker's thread
+// ends for any reason, and the monitor then marks that worker dead in the shared control block.
+const MONITOR_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+parentPort.on("message", ({ port, memory, ctl, record, index, line, w }) => {
+  const c = new Int32Array(memory.buffer, ctl, (index + 1) * line);
+  port.on("close", () => {
+    if (Atomics.load(c, index * line + w.STATE) !== w.ALIVE) return; // stopped, or reported its own death
+    const area = new Uint8Array(memory.buffer, record + w.TEXT, w.TEXT_BYTES);
+    if (area[0] === 0) area.set(new TextEncoder().encode("stopped running (terminated, out of memory or exited)"));
+    Atomics.store(c, index * line + w.STATE, w.DEAD);
+    Atomics.store(c, index * line + w.DONE, w.DONE_DEAD);
+    Atomics.notify(c, index * line + w.DONE);
+  });
+  port.start();
+});
+`;
 
 export class ThreadPool {
   readonly threads: number;
   private readonly ctl: number;
-  private readonly slots: number[];
+  private readonly records: number[];
   private readonly workers: WorkerLike[] = [];
+  private monitor: WorkerLike | null = null;
   private readonly canBlock: boolean;
   private stopped = false;
-  private errors: string[] = [];
+  private gen = 0;
+  /** Set once a worker died: every later run() throws it. */
+  private failure: BackendError | null = null;
+  /** Dispatches so far (run() calls that used at least one worker). */
+  dispatches = 0;
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly kernels: Kernels,
     threads: number,
     alloc: (bytes: number) => number,
+    private readonly spinMs: number,
   ) {
     this.threads = threads;
-    this.ctl = alloc(CTL_BYTES);
-    this.slots = Array.from({ length: threads }, () => alloc(SLOT_FLOATS * 8));
+    this.ctl = alloc(threads * LINE_INTS * 4);
+    this.records = Array.from({ length: threads }, () => alloc(RECORD_BYTES));
     // the browser main thread cannot Atomics.wait
     this.canBlock = runtimeName() !== "browser" || typeof (globalThis as { document?: unknown }).document === "undefined";
   }
 
-  /** Starts threads - 1 workers on `module` / `memory` and waits until each is ready. */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, threads: number, alloc: (bytes: number) => number): Promise<ThreadPool> {
-    const pool = new ThreadPool(memory, kernels, threads, alloc);
+  /** The control block; it sits below any growth of the memory, so one view stays valid. */
+  private get ctlView(): Int32Array {
+    return new Int32Array(this.memory.buffer, this.ctl, this.threads * LINE_INTS);
+  }
+
+  /** Starts threads - 1 workers on `module` / `memory` and waits until each is ready. `alloc` must zero. */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, threads: number, alloc: (bytes: number) => number, opts: PoolStartOptions = {}): Promise<ThreadPool> {
+    const spinMs = opts.spinMs ?? (threads <= (await cores()) ? SPIN_MS : 0);
+    const pool = new ThreadPool(memory, kernels, threads, alloc, spinMs);
     // dist/runtime/worker.js beside this module; from the TypeScript sources (tests), the built one
-    const url = import.meta.url.endsWith(".ts") ? new URL("../../dist/runtime/worker.js", import.meta.url) : new URL("./worker.js", import.meta.url);
+    const url = opts.workerUrl ?? (import.meta.url.endsWith(".ts") ? new URL("../../dist/runtime/worker.js", import.meta.url) : new URL("./worker.js", import.meta.url));
     const deno = (globalThis as { Deno?: { permissions?: { querySync?(d: object): { state: string } } } }).Deno;
     if (deno?.permissions?.querySync && url.protocol === "file:") {
       const path = decodeURIComponent(url.pathname);
@@ -59,35 +142,55 @@ export class ThreadPool {
         throw new BackendError(`Deno needs read access to ${path} for the worker script (--allow-read)`);
       }
     }
+    const node = runtimeName() === "node";
+    type NodeWT = {
+      Worker: new (u: URL | string, o: object) => WorkerLike;
+      MessageChannel: new () => { port1: unknown; port2: unknown };
+    };
+    const wtName = "node:worker_threads"; // a variable: bundlers for the web leave it alone
+    const wt = node ? ((await import(wtName)) as NodeWT) : null;
+    if (wt) {
+      pool.monitor = new wt.Worker(MONITOR_SOURCE, { eval: true });
+      pool.monitor.on!("error", () => undefined); // it only listens; a failure leaves the slices as the watchdog
+    }
     const ready: Promise<void>[] = [];
     for (let i = 1; i < threads; i++) {
-      const init = { module, memory, ctl: pool.ctl, slot: pool.slots[i]!, index: i };
+      const init = { module, memory, ctl: pool.ctl, record: pool.records[i]!, index: i, spinMs };
       let w: WorkerLike;
-      if (runtimeName() === "node") {
-        const wtName = "node:worker_threads";
-        const { Worker } = (await import(wtName)) as { Worker: new (u: URL, o: object) => WorkerLike };
-        w = new Worker(url, { workerData: init });
+      if (wt) {
+        const { port1, port2 } = new wt.MessageChannel();
+        w = new wt.Worker(url, { workerData: { ...init, monitorPort: port2 }, transferList: [port2], ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}) });
+        pool.monitor!.postMessage({
+          port: port1, memory, ctl: pool.ctl, record: pool.records[i]!, index: i, line: LINE_INTS,
+          w: { STATE: W_STATE, DONE: W_DONE, ALIVE: STATE_ALIVE, DEAD: STATE_DEAD, DONE_DEAD, TEXT: SLOT_FLOATS * 8, TEXT_BYTES: ERROR_BYTES },
+        }, [port1]);
       } else {
         const W = (globalThis as { Worker?: new (u: URL, o: object) => WorkerLike }).Worker;
         if (!W) throw new BackendError("this runtime has no Worker");
         w = new W(url, { type: "module" });
         w.postMessage(init);
       }
+      let isReady = false;
       ready.push(new Promise<void>((resolve, reject) => {
+        const lost = (why: string) => {
+          if (!isReady) return reject(new BackendError(`worker ${i} failed to start: ${why}`));
+          pool.markDead(i, why); // seen between two runs; during a run the monitor or the worker says it
+        };
         const onMessage = (m: unknown) => {
-          const d = m as { ready?: number; error?: string };
-          if (d.ready !== undefined) resolve();
-          if (d.error) pool.errors.push(`worker ${i}: ${d.error}`);
+          if ((m as { ready?: number }).ready !== undefined) {
+            isReady = true;
+            resolve();
+          }
         };
         if (w.on) {
           w.on("message", onMessage);
-          w.on("error", (e) => reject(new BackendError(`worker ${i} failed to start: ${String(e)}`)));
-          w.on("exit", (code) => reject(new BackendError(`worker ${i} exited (code ${String(code)}) before it was ready`)));
+          w.on("error", (e) => lost(String(e)));
+          w.on("exit", (code) => lost(`exited (code ${String(code)})`));
         } else {
           w.addEventListener!("message", (ev) => onMessage(ev.data));
           w.addEventListener!("error", (ev) => {
             ev.preventDefault?.(); // handled here, not an uncaught error
-            reject(new BackendError(`worker ${i} failed to start: ${ev.message ?? String(ev)}`));
+            lost(ev.message ?? String(ev));
           });
         }
       }));
@@ -96,43 +199,90 @@ export class ThreadPool {
     try {
       await Promise.all(ready);
     } catch (e) {
-      for (const w of pool.workers) w.terminate();
+      pool.shutdown();
       throw e;
     }
     for (const w of pool.workers) w.unref?.(); // an idle pool never keeps a Node process alive
+    pool.monitor?.unref?.();
     return pool;
+  }
+
+  /** Marks worker i dead in the shared block (from a parent-side event), unless it stopped. */
+  private markDead(i: number, why: string): void {
+    if (this.stopped) return;
+    const ctl = this.ctlView;
+    if (Atomics.load(ctl, word(i, W_STATE)) !== STATE_ALIVE) return;
+    writeErrorText(this.memory.buffer, this.records[i]!, why);
+    Atomics.store(ctl, word(i, W_STATE), STATE_DEAD);
+    Atomics.store(ctl, word(i, W_DONE), DONE_DEAD);
+    Atomics.notify(ctl, word(i, W_DONE));
   }
 
   /** Runs calls[i] on thread i (0: this thread). At most `threads` calls. */
   run(calls: readonly Call[]): void {
+    if (this.failure) throw this.failure;
     if (this.stopped) throw new BackendError("the thread pool was shut down");
     if (calls.length === 0) return;
     if (calls.length > this.threads) throw new BackendError(`pool: ${calls.length} calls for ${this.threads} threads`);
-    const buf = this.memory.buffer;
-    const ctl = new Int32Array(buf, this.ctl, 8);
-    for (let i = 1; i < calls.length; i++) this.writeSlot(buf, this.slots[i]!, calls[i]!);
-    for (let i = calls.length; i < this.threads; i++) new Float64Array(buf, this.slots[i]!, 2).set([-1, 0]);
-    Atomics.store(ctl, CTL_REMAINING, this.threads - 1);
-    Atomics.add(ctl, CTL_GEN, 1);
-    Atomics.notify(ctl, CTL_GEN);
-    const c = calls[0]!;
-    (this.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
-    const until = performance.now() + SPIN_MS;
-    for (;;) {
-      const left = Atomics.load(ctl, CTL_REMAINING);
-      if (left === 0) break;
-      if (this.canBlock && performance.now() > until) Atomics.wait(ctl, CTL_REMAINING, left, 1000);
+    for (const c of calls) if (c.args.length > MAX_ARGS) throw new BackendError(`pool: ${c.fn} has ${c.args.length} arguments (max ${MAX_ARGS})`);
+    const ctl = this.ctlView;
+    const gone = this.workers.map((_, k) => k + 1).filter((i) => Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD);
+    if (gone.length) this.fail(gone);
+    let G = (this.gen + 1) | 0;
+    if (G === DONE_DEAD) G = (G + 1) | 0;
+    this.gen = G;
+    if (calls.length > 1) this.dispatches++;
+    // 1. publish: slot first, then the generation, then the notify (which may come late)
+    for (let i = 1; i < calls.length; i++) {
+      this.writeSlot(this.records[i]!, calls[i]!);
+      Atomics.store(ctl, word(i, W_GEN), G);
+      Atomics.notify(ctl, word(i, W_GEN));
     }
-    if (this.errors.length) {
-      const e = this.errors.join("; ");
-      this.errors = [];
-      throw new BackendError(`thread pool: ${e}`);
+    // 2. call 0 here; if it throws, the workers still finish this generation before we do
+    let own: unknown = null;
+    try {
+      const c = calls[0]!;
+      (this.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
+    } catch (e) {
+      own = e;
+    }
+    // 3. every worker acknowledges G by number
+    const dead: number[] = [];
+    for (let i = 1; i < calls.length; i++) if (!this.waitDone(ctl, i, G)) dead.push(i);
+    if (dead.length) this.fail(dead);
+    if (own !== null) throw own;
+    const failed: string[] = [];
+    for (let i = 1; i < calls.length; i++) {
+      if (Atomics.load(ctl, word(i, W_FAIL)) === G) failed.push(`worker ${i}: ${readErrorText(this.memory.buffer, this.records[i]!)}`);
+    }
+    if (failed.length) throw new BackendError(`thread pool: ${failed.join("; ")}`);
+  }
+
+  /** Waits until worker i finished generation G (true) or is dead (false). Never waits unboundedly. */
+  private waitDone(ctl: Int32Array, i: number, G: number): boolean {
+    const DONE = word(i, W_DONE), STATE = word(i, W_STATE);
+    let watchUntil = -1;
+    for (;;) {
+      const d = Atomics.load(ctl, DONE);
+      if (d === G) return true;
+      if (d === DONE_DEAD || Atomics.load(ctl, STATE) === STATE_DEAD) return false;
+      if (!this.canBlock) continue; // a browser page's main thread may only watch
+      const now = performance.now();
+      if (watchUntil < 0) watchUntil = now + this.spinMs;
+      else if (now > watchUntil) Atomics.wait(ctl, DONE, d, WAIT_SLICE_MS);
     }
   }
 
-  private writeSlot(buf: ArrayBufferLike, at: number, c: Call): void {
-    if (c.args.length > MAX_ARGS) throw new BackendError(`pool: ${c.fn} has ${c.args.length} arguments (max ${MAX_ARGS})`);
-    const s = new Float64Array(buf, at, SLOT_FLOATS);
+  /** A worker is dead: the pool is unusable from now on; throws the error naming it. */
+  private fail(dead: number[]): never {
+    const why = dead.map((i) => `worker ${i} ${readErrorText(this.memory.buffer, this.records[i]!) || "died"}`).join("; ");
+    this.failure = new BackendError(`thread pool: ${why}. The pool is stopped: call fovea.setThreads(n) to start a new one`);
+    this.stopWorkers();
+    throw this.failure;
+  }
+
+  private writeSlot(at: number, c: Call): void {
+    const s = new Float64Array(this.memory.buffer, at, SLOT_FLOATS);
     s[0] = KERNEL_NAMES.indexOf(c.fn);
     s[1] = c.args.length;
     c.args.forEach((a, i) => (s[2 + i] = a));
@@ -141,11 +291,19 @@ export class ThreadPool {
   /** Stops and terminates the workers. */
   shutdown(): void {
     if (this.stopped) return;
+    this.stopWorkers();
+  }
+
+  private stopWorkers(): void {
     this.stopped = true;
-    const ctl = new Int32Array(this.memory.buffer, this.ctl, 8);
+    const ctl = this.ctlView;
     Atomics.store(ctl, CTL_STOP, 1);
-    Atomics.add(ctl, CTL_GEN, 1);
-    Atomics.notify(ctl, CTL_GEN);
+    for (let i = 1; i < this.threads; i++) {
+      if (Atomics.load(ctl, word(i, W_STATE)) === STATE_ALIVE) Atomics.store(ctl, word(i, W_STATE), STATE_STOPPED);
+      Atomics.add(ctl, word(i, W_GEN), 1);
+      Atomics.notify(ctl, word(i, W_GEN));
+    }
     for (const w of this.workers) w.terminate();
+    this.monitor?.terminate();
   }
 }

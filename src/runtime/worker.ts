@@ -1,47 +1,75 @@
-// A pool worker: instantiates the -mt build on the shared memory, then waits (Atomics.wait,
-// no spinning) for a new generation in the control block, runs its call, and reports done.
+// A pool worker: instantiates the -mt build on the shared memory, then runs each generation that
+// the pool posts to it exactly once (the protocol is written at the top of pool.ts).
 // Runs as a Node worker_thread or a Web Worker (Deno, browsers).
-import { CTL_GEN, CTL_REMAINING, CTL_STOP, SLOT_FLOATS, MAX_ARGS, KERNEL_NAMES, SPIN_MS } from "./pool-layout.js";
+import {
+  CTL_STOP, KERNEL_NAMES, LINE_INTS, MAX_ARGS, SLOT_FLOATS, STATE_ALIVE, STATE_DEAD, STATE_STOPPED,
+  W_DONE, W_FAIL, W_GEN, W_STATE, DONE_DEAD, word, writeErrorText,
+} from "./pool-layout.js";
 
 interface Init {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  /** Byte offset of the control block (Int32Array) and of this worker's call slot (Float64Array). */
+  /** Byte offset of the control block (Int32Array) and of this worker's record (slot + error text). */
   ctl: number;
-  slot: number;
+  record: number;
   index: number;
+  /** How long to watch for the next call before sleeping, in ms. */
+  spinMs: number;
 }
 
-type Port = { postMessage(m: unknown): void; on?(e: string, f: (m: unknown) => void): void; onmessage?: ((e: { data: unknown }) => void) | null };
+type Port = { postMessage(m: unknown): void };
+
+/** How long an idle worker sleeps in one Atomics.wait before it looks again (a stop also wakes it). */
+const IDLE_WAIT_MS = 1000;
 
 async function start(init: Init, port: Port): Promise<void> {
   const instance = await WebAssembly.instantiate(init.module, { env: { memory: init.memory } });
   const fns = KERNEL_NAMES.map((n) => instance.exports[n] as (...a: number[]) => unknown);
-  const ctl = new Int32Array(init.memory.buffer, init.ctl, 8);
-  // read the generation before saying ready: the first call may come the moment the pool hears it
-  let gen = Atomics.load(ctl, CTL_GEN);
+  const ctl = new Int32Array(init.memory.buffer, init.ctl, (init.index + 1) * LINE_INTS); // below any growth: stays valid
+  const GEN = word(init.index, W_GEN), DONE = word(init.index, W_DONE), FAIL = word(init.index, W_FAIL), STATE = word(init.index, W_STATE);
+  // The generation already posted when this worker starts is not ours to run: read it before
+  // saying ready, since the first call may be posted the moment the pool hears it.
+  let seen = Atomics.load(ctl, GEN);
+  Atomics.store(ctl, STATE, STATE_ALIVE);
   port.postMessage({ ready: init.index });
-  for (;;) {
-    // layers dispatch back to back: watch for the next call for a moment before sleeping
-    // (a futex wake costs tens of microseconds); an idle worker then blocks in Atomics.wait
-    const until = performance.now() + SPIN_MS;
-    while (Atomics.load(ctl, CTL_GEN) === gen && performance.now() < until);
-    if (Atomics.load(ctl, CTL_GEN) === gen) Atomics.wait(ctl, CTL_GEN, gen);
-    gen = Atomics.load(ctl, CTL_GEN);
-    if (Atomics.load(ctl, CTL_STOP)) return;
-    // the memory may have grown: views are made fresh each time
-    const slot = new Float64Array(init.memory.buffer, init.slot, SLOT_FLOATS);
-    const id = slot[0]!, n = slot[1]!;
-    if (id >= 0) {
+  try {
+    for (;;) {
+      // 1. Wait until the posted generation differs from the one this worker ran last. Whatever
+      //    returns from Atomics.wait (a notify for a generation already run, a spurious notify, a
+      //    timeout) only leads back to this comparison: nothing runs unless the generation is new.
+      const until = performance.now() + init.spinMs;
+      let g = Atomics.load(ctl, GEN);
+      while (g === seen && performance.now() < until) g = Atomics.load(ctl, GEN);
+      while (g === seen) {
+        Atomics.wait(ctl, GEN, seen, IDLE_WAIT_MS);
+        g = Atomics.load(ctl, GEN);
+      }
+      if (Atomics.load(ctl, CTL_STOP)) break;
+      seen = g;
+      // 2. Run the slot's call (written before the generation was posted). The memory may have
+      //    grown since the last call: views are made fresh.
+      const slot = new Float64Array(init.memory.buffer, init.record, SLOT_FLOATS);
+      const id = slot[0]!, n = Math.min(slot[1]!, MAX_ARGS);
       const args: number[] = [];
-      for (let i = 0; i < n && i < MAX_ARGS; i++) args.push(slot[2 + i]!);
+      for (let i = 0; i < n; i++) args.push(slot[2 + i]!);
       try {
         fns[id]!(...args);
       } catch (e) {
-        port.postMessage({ error: String(e), index: init.index });
+        writeErrorText(init.memory.buffer, init.record, `${KERNEL_NAMES[id] ?? `kernel #${id}`}: ${String(e)}`);
+        Atomics.store(ctl, FAIL, g);
       }
+      // 3. Acknowledge this generation, by number: a caller waits for DONE === its generation.
+      Atomics.store(ctl, DONE, g);
+      Atomics.notify(ctl, DONE);
     }
-    if (Atomics.sub(ctl, CTL_REMAINING, 1) === 1) Atomics.notify(ctl, CTL_REMAINING);
+    Atomics.store(ctl, STATE, STATE_STOPPED);
+  } catch (e) {
+    // an exception outside a kernel: this worker is gone; say so where a blocked caller looks
+    writeErrorText(init.memory.buffer, init.record, `died: ${String(e)}`);
+    Atomics.store(ctl, STATE, STATE_DEAD);
+    Atomics.store(ctl, DONE, DONE_DEAD);
+    Atomics.notify(ctl, DONE);
+    throw e;
   }
 }
 
@@ -50,7 +78,7 @@ const g = globalThis as { process?: { versions?: { node?: string } }; onmessage?
 if (g.process?.versions?.node && !("Deno" in globalThis)) {
   const wtName = "node:worker_threads";
   const { parentPort, workerData } = (await import(wtName)) as { parentPort: Port; workerData: Init };
-  void start(workerData, parentPort);
+  await start(workerData, parentPort);
 } else {
   g.onmessage = (e: { data: Init }) => {
     g.onmessage = null;

@@ -1,0 +1,136 @@
+// `npm run soak`: the worker pool under a long load (not part of `npm test`).
+//  1. Trains LeNet-5 and a small residual net (conv + batch norm + add) on 1, 2, 3 and 4 threads
+//     from the same seed on the same batches. After one step the weights must equal the 1-thread
+//     run's: bit-identical, but for conv kernels, whose filter gradients add per-thread partial
+//     sums (within STEP1_TOL of their scale); after CHECK_STEPS steps, within STEPN_TOL.
+//  2. Keeps training until the pool has made --dispatches dispatches (default 1e6) per thread
+//     count, the loss finite all along; prints dispatches per second.
+//  3. Runs the main job (`npm start`) --main-runs times (default 3) in a row, each under a
+//     timeout (--main-timeout seconds, default 600).
+// Exits 1 on any difference past the tolerance, a non-finite loss, an error or a timeout.
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
+if (!WebAssembly.validate(RELAXED_PROBE) && !process.env.FOVEA_SOAK_REEXEC) {
+  const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, FOVEA_SOAK_REEXEC: "1" } });
+  process.exit(r.status ?? 1);
+}
+
+const { values: o } = parseArgs({
+  options: {
+    dispatches: { type: "string", default: "1e6" },
+    threads: { type: "string", default: "1,2,3,4" },
+    "main-runs": { type: "string", default: "3" },
+    "main-timeout": { type: "string", default: "600" },
+  },
+});
+const TARGET = Number(o.dispatches);
+const THREADS = o.threads.split(",").map(Number);
+const CHECK_STEPS = 20;
+/** After one step: conv kernels (per-thread partial sums of the filter gradient) within this of their scale; all else bit-identical. */
+const STEP1_TOL = 1e-5;
+/** After CHECK_STEPS steps the rounding differences have gone through every layer and grown: within this of each tensor's scale. */
+const STEPN_TOL = 1e-4;
+
+const fovea = await import("../dist/index.js");
+const { layers: L } = fovea;
+const build = WebAssembly.validate(RELAXED_PROBE) ? "relaxed-mt" : "simd-mt";
+
+function residualNet(seed) {
+  const inp = fovea.input([16, 16, 3]);
+  let x = L.relu().apply(L.batchNorm().apply(L.conv2d({ filters: 16, kernelSize: 3, padding: 1, useBias: false }).apply(inp)));
+  for (let b = 0; b < 2; b++) {
+    let y = L.relu().apply(L.batchNorm().apply(L.conv2d({ filters: 16, kernelSize: 3, padding: 1, useBias: false }).apply(x)));
+    y = L.batchNorm().apply(L.conv2d({ filters: 16, kernelSize: 3, padding: 1, useBias: false }).apply(y));
+    x = L.relu().apply(L.add().apply(x, y));
+  }
+  x = L.maxPool2d({ poolSize: 2 }).apply(x);
+  let out = L.globalAvgPool2d().apply(x);
+  out = L.dense({ units: 10 }).apply(out);
+  return fovea.model({ inputs: inp, outputs: out, name: "residual", seed });
+}
+
+const MODELS = [
+  { name: "LeNet-5", make: () => fovea.zoo.lenet5({ seed: 7, softmax: false }), shape: [28, 28, 1], batch: 8 },
+  { name: "residual net", make: () => residualNet(7), shape: [16, 16, 3], batch: 4 },
+];
+
+function batches(shape, batch, count) {
+  const n = shape.reduce((a, b) => a * b, 1) * batch;
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  return Array.from({ length: count }, () => ({ x: Float32Array.from({ length: n }, rnd), y: Int32Array.from({ length: batch }, () => Math.floor(((rnd() + 1) / 2) * 10)) }));
+}
+
+let failed = false;
+const reference = new Map();
+console.log(`soak: ${build}, ${TARGET.toExponential(0)} pool dispatches per thread count, threads ${THREADS.join(", ")}`);
+for (const t of THREADS) {
+  const be = await fovea.loadBackend(build, "option", 64, t);
+  let dispatches = 0, steps = 0, seconds = 0;
+  const notes = [];
+  for (const [mi, spec] of MODELS.entries()) {
+    const data = batches(spec.shape, spec.batch, 8);
+    fovea.withBackend(be, () => {
+      const m = spec.make();
+      m.compile({ batchSize: spec.batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
+      const weights = () => m.params.map((p) => ({ name: `${p.spec.name}`, w: be.heap.f32(p.w, p.size).slice() }));
+      const d0 = data[0];
+      m.trainOnBatch(d0.x, d0.y);
+      const w1 = weights();
+      for (let k = 1; k < CHECK_STEPS; k++) m.trainOnBatch(data[k % data.length].x, data[k % data.length].y);
+      const wN = weights();
+      if (t === 1) reference.set(spec.name, [w1, wN]);
+      else {
+        const [r1, rN] = reference.get(spec.name);
+        const compare = (w, ref) => {
+          let identical = 0, worst = 0, worstName = "", worstOther = 0;
+          w.forEach((p, i) => {
+            const r = ref[i].w;
+            let scale = 1e-30, diff = 0;
+            for (let j = 0; j < r.length; j++) { scale = Math.max(scale, Math.abs(r[j])); diff = Math.max(diff, Math.abs(p.w[j] - r[j])); }
+            if (diff === 0) identical++;
+            else if (diff / scale > worst) { worst = diff / scale; worstName = `#${i} ${p.name}`; }
+            if (p.name !== "kernel") worstOther = Math.max(worstOther, diff / scale);
+          });
+          return { identical, worst, worstName, worstOther, of: w.length };
+        };
+        const a = compare(w1, r1), b = compare(wN, rN);
+        // after one step only conv kernels may differ (their filter gradients add partial sums)
+        if (a.worstOther > 0 || a.worst > STEP1_TOL || b.worst > STEPN_TOL) failed = true;
+        notes.push(`${spec.name}: after 1 step ${a.identical}/${a.of} tensors bit-identical to 1 thread${a.worst ? `, the rest (conv kernels) within ${a.worst.toExponential(1)} of scale` : ""}; ` +
+          `after ${CHECK_STEPS} steps largest difference ${b.worst.toExponential(1)} of scale (${b.worstName || "none"})`);
+      }
+      // the soak: train on until this model's share of dispatches
+      const goal = t === 1 ? 0 : ((mi + 1) * TARGET) / MODELS.length;
+      const t0 = performance.now();
+      while (be.pool && be.pool.dispatches < goal) {
+        const d = data[steps % data.length];
+        const loss = m.trainOnBatch(d.x, d.y);
+        steps++;
+        if (!Number.isFinite(loss)) { failed = true; notes.push(`${spec.name}: loss ${loss} at step ${steps}`); break; }
+      }
+      seconds += (performance.now() - t0) / 1000;
+      m.free();
+    });
+  }
+  dispatches = be.pool ? be.pool.dispatches : 0;
+  be.shutdown();
+  console.log(`${t} thread${t > 1 ? "s" : ""}: ${dispatches.toLocaleString("en")} dispatches in ${seconds.toFixed(1)} s (${Math.round(dispatches / Math.max(seconds, 1e-9)).toLocaleString("en")}/s, ${steps.toLocaleString("en")} training steps)`);
+  for (const n of notes) console.log(`  ${n}`);
+}
+
+const runs = Number(o["main-runs"]), limit = Number(o["main-timeout"]);
+for (let k = 1; k <= runs; k++) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ["scripts/start.mjs"], { encoding: "utf8", timeout: limit * 1000, env: { ...process.env, FOVEA_SOAK_REEXEC: undefined } });
+  const s = ((performance.now() - t0) / 1000).toFixed(1);
+  const last = r.stdout.trim().split("\n").filter((l) => /test error/i.test(l)).pop() ?? "";
+  if (r.error || r.signal || r.status !== 0) {
+    failed = true;
+    console.log(`main job ${k}: FAILED after ${s} s (${r.signal ?? r.error?.message ?? `exit ${r.status}`})\n${r.stderr.slice(-2000)}`);
+  } else console.log(`main job ${k}: finished in ${s} s wall. ${last.trim()}`);
+}
+console.log(failed ? "soak: FAILED" : "soak: passed");
+process.exit(failed ? 1 : 0);

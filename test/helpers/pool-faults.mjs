@@ -1,0 +1,61 @@
+// Kills or breaks a pool worker in a process of its own and reports, as one JSON line, what run()
+// did (the spawning test is the watchdog: a hang is its timeout).
+//
+//   node test/helpers/pool-faults.mjs <fault> [threads]
+//
+// Faults: terminate (worker 1 terminated between two runs), throw / exit / oom (worker 1 fails
+// outside a kernel while the caller waits for it, injected by pool-fault-worker.mjs), trap (a
+// kernel traps in worker 1: an error, and the pool goes on), shutdown (every worker leaves).
+import { once } from "node:events";
+import { loadBackend } from "../../dist/runtime/backend.js";
+import { ThreadPool } from "../../dist/runtime/pool.js";
+
+const [fault, threadsArg] = process.argv.slice(2);
+const T = Number(threadsArg ?? 3);
+process.env.POOL_FAULT = `${fault}:3:1`; // worker 1 fails when it acknowledges its third call
+const be = await loadBackend("simd-mt", "option", 16, 1);
+const inject = ["throw", "exit", "oom"].includes(fault);
+const pool = await ThreadPool.start(be.module, be.memory, be.kernels, T, (n) => be.heap.alloc(n, true), {
+  ...(inject ? { workerUrl: new URL("./pool-fault-worker.mjs", import.meta.url) } : {}),
+  ...(fault === "oom" ? { resourceLimits: { maxOldGenerationSizeMb: 32 } } : {}),
+});
+const N = 1 << 16;
+const ones = be.heap.alloc(4 * N, true);
+be.heap.f32(ones, N).fill(1);
+const cells = Array.from({ length: T }, () => be.heap.alloc(4 * N, true));
+const calls = (n, bad = -1) => cells.map((c, i) => ({ fn: "f32_axpby", args: [n, 1, i === bad ? 0x7ffffff0 : ones, 1, c] }));
+const out = { fault, threads: T, runs: 0, errors: [], ms: 0 };
+const attempt = (cs) => {
+  const t0 = performance.now();
+  try {
+    pool.run(cs);
+    out.runs++;
+  } catch (e) {
+    out.errors.push(`${e.name}: ${e.message}`);
+  }
+  out.ms = Math.max(out.ms, Math.round(performance.now() - t0));
+};
+
+if (fault === "shutdown") {
+  attempt(calls(N));
+  const exits = pool.workers.map((w) => once(w, "exit"));
+  pool.shutdown();
+  await Promise.all(exits);
+  out.exited = exits.length;
+  attempt(calls(4));
+} else if (fault === "trap") {
+  attempt(calls(4, 1)); // worker 1's kernel reads far outside the memory
+  attempt(calls(4)); // the pool goes on
+  out.counts = cells.map((c) => be.heap.f32(c, 1)[0]);
+} else {
+  attempt(calls(4));
+  attempt(calls(4));
+  if (fault === "terminate") {
+    pool.workers[0].terminate(); // worker 1; no turn of the event loop before the next run
+  }
+  attempt(calls(N)); // the third call: worker 1 dies while the caller waits (or is dead already)
+  attempt(calls(4)); // every later run says so too
+}
+pool.shutdown();
+console.log(JSON.stringify(out));
+process.exit(0);

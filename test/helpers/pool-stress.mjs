@@ -1,0 +1,85 @@
+// Attacks the worker pool in a process of its own (the test that spawns it is the watchdog: a
+// hang is a timeout there, never a stuck vitest). Prints one JSON line with what it saw.
+//
+//   node test/helpers/pool-stress.mjs <mode> <threads> <runs> [seed]
+//
+// Modes:
+//   delay     every Atomics.notify of this (the calling) thread is delayed by 1-2 ms, so workers
+//             that watch the generation start before the notify and the notify arrives late;
+//             call 0 is long, the workers' calls short.
+//   spurious  random call sizes, random numbers of calls, and a noise thread that sends
+//             Atomics.notify to every word of the pool's control block, all the time.
+// Each call adds 1 to its own counters with f32_axpby (y = 1*ones + 1*y), so after every run the
+// counters say exactly how many times each call ran: a double run or an early return shows as a
+// count off by one right after the run() that caused it.
+import { Worker } from "node:worker_threads";
+import { loadBackend } from "../../dist/runtime/backend.js";
+import { ThreadPool } from "../../dist/runtime/pool.js";
+
+const [mode, threadsArg, runsArg, seedArg] = process.argv.slice(2);
+const T = Number(threadsArg), RUNS = Number(runsArg);
+let seed = Number(seedArg ?? 1) >>> 0;
+const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+
+const be = await loadBackend("simd-mt", "option", 64, 1);
+const pool = await ThreadPool.start(be.module, be.memory, be.kernels, T, (n) => be.heap.alloc(n, true));
+const LONG = mode === "delay" ? 1 << 18 : 1 << 16; // call 0 in "delay": ~0.1 ms of work
+const CAP = 1 << 16; // the most cells a call may touch in "spurious"
+const ones = be.heap.alloc(4 * LONG, true);
+be.heap.f32(ones, LONG).fill(1);
+const counters = Array.from({ length: T }, (_, i) => be.heap.alloc(4 * (i === 0 ? LONG : CAP), true));
+const expected = Array.from({ length: T }, (_, i) => new Float64Array((i === 0 ? LONG : CAP) + 1)); // difference arrays
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+const sleep = (ms) => Atomics.wait(sleepCell, 0, 0, ms);
+let noise = null;
+if (mode === "delay") {
+  const notify = Atomics.notify;
+  Atomics.notify = (ta, i, c) => {
+    sleep(1 + rand()); // the caller descheduled between publishing a generation and waking
+    return notify(ta, i, c);
+  };
+} else if (mode === "spurious") {
+  const ctl = pool.ctl ?? 0;
+  noise = new Worker(`
+    const { workerData: { memory, ctl } } = require("node:worker_threads");
+    const c = new Int32Array(memory.buffer, ctl, 64);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let k = 0; ; k++) {
+      for (let i = 0; i < 64; i++) Atomics.notify(c, i);
+      if (k % 16 === 0) Atomics.wait(nap, 0, 0, 0.05);
+    }`, { eval: true, workerData: { memory: be.memory, ctl } });
+  noise.unref();
+}
+
+const f32 = (p, n) => new Float32Array(be.memory.buffer, p, n);
+let wrong = null;
+const t0 = performance.now();
+for (let r = 1; r <= RUNS && !wrong; r++) {
+  const k = mode === "spurious" ? 1 + Math.floor(rand() * T) : T;
+  const sizes = Array.from({ length: k }, (_, i) => (mode === "spurious" ? 1 + Math.floor(rand() * (i === 0 ? LONG : CAP) ** rand()) : i === 0 ? LONG : 4));
+  const calls = sizes.map((n, i) => ({ fn: "f32_axpby", args: [n, 1, ones, 1, counters[i]] }));
+  pool.run(calls);
+  for (let i = 0; i < k; i++) {
+    expected[i][0] += 1;
+    expected[i][sizes[i]] -= 1;
+  }
+  // right after run(): every call of this run has finished, once
+  for (let i = 0; i < k; i++) {
+    const c = f32(counters[i], sizes[i]);
+    let want = 0;
+    for (let j = 0; j < sizes[i]; j++) {
+      want += expected[i][j];
+      if (c[j] !== want) {
+        wrong = { run: r, call: i, cell: j, count: c[j], want };
+        break;
+      }
+    }
+    if (wrong) break;
+  }
+}
+const ms = performance.now() - t0;
+pool.shutdown();
+noise?.terminate();
+console.log(JSON.stringify({ mode, threads: T, runs: RUNS, ok: !wrong, wrong, ms: Math.round(ms), dispatchesPerSecond: Math.round((RUNS / ms) * 1000) }));
+process.exit(wrong ? 1 : 0);
