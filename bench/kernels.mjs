@@ -1,8 +1,7 @@
 // `npm run bench -- kernels`: gemm and conv layers, fovea against tfjs-backend-wasm (XNNPACK)
 // and onnxruntime-web (wasm) on the same shapes, plus fovea's own conv backward passes.
 import * as fovea from "../dist/index.js";
-import { convBlock } from "../dist/ops/conv.js";
-import { convCalls, gemmCalls } from "../dist/ops/parallel.js";
+const { convBlock, convCalls, gemmCalls } = fovea.ops;
 import { measure, record } from "./lib/harness.mjs";
 import { loadOrtWeb, loadTfjsWasm, ortConvModel, ortMatMulModel } from "./lib/peers.mjs";
 
@@ -91,39 +90,22 @@ export async function runKernels({ quick, builds, threads, log }) {
         h.f32(Wt, w.length).set(w);
         fill(h.f32(DY, outSize), 5);
         const geo = be.geometry(convBlock(g));
-        let fwd, bwdData, bwdFilter, packed = 0, used = 1;
-        if (threads > 1) {
-          const owned = [];
-          const alloc = (n) => { const p = h.alloc(n, true); owned.push(p); return p; };
-          if (!g.depthwise) {
-            packed = h.alloc(k.f32_conv2d_packed_floats(geo) * 4);
-            k.f32_conv2d_pack_weights(geo, Wt, packed);
-          }
-          const sp = convCalls(be, g, alloc, { x: X, y: Y, w: Wt, packed, bias: 0, act: 0, dy: DY, dx: DX, dw: DW, training: true });
-          fwd = () => be.run(sp.fwd);
-          bwdData = () => be.run(sp.bwdData);
-          bwdFilter = () => { be.run(sp.bwdFilter); for (const p of sp.partial) k.f32_add_fwd(DW, p, DW, w.length); };
-          used = sp.fwd.length;
-        } else if (g.depthwise) {
-          fwd = () => k.f32_depthwise_conv2d_fwd(geo, X, Wt, 0, 0, Y);
-          bwdData = () => k.f32_depthwise_conv2d_bwd_data(geo, DY, Wt, DX);
-          bwdFilter = () => k.f32_depthwise_conv2d_bwd_filter(geo, X, DY, DW);
-        } else {
-          const scratch = be.scratch(k.f32_conv2d_scratch_bytes(geo));
-          packed = h.alloc(k.f32_conv2d_packed_floats(geo) * 4);
-          k.f32_conv2d_pack_weights(geo, Wt, packed); // once, as a compiled model does
-          fwd = () => k.f32_conv2d_fwd(geo, X, Wt, packed, 0, 0, Y, scratch);
-          bwdData = () => k.f32_conv2d_bwd_data(geo, DY, Wt, DX, scratch);
-          bwdFilter = () => k.f32_conv2d_bwd_filter(geo, X, DY, DW, scratch);
-        }
+        const owned = [];
+        const alloc = (n) => { const p = h.alloc(n, true); owned.push(p); return p; };
+        // the calls a compiled model runs (one per thread), weights packed once as a compiled model does
+        const packed = g.depthwise ? 0 : alloc(k.f32_conv2d_packed_floats(geo) * 4);
+        const c = convCalls(be, g, alloc, { x: X, y: Y, w: Wt, packed, bias: 0, act: 0, training: true, dy: DY, dyAct: 0, dx: DX, dw: DW, db: 0 });
+        be.run(c.pack);
+        const fwd = () => be.run(c.fwd), bwdData = () => be.run(c.bwdData);
+        const bwdFilter = () => { be.run(c.bwdFilter); be.runInTurn(c.reduce); };
+        const used = c.fwd.length;
         for (const [pass, fn] of [["fwd", fwd], ["bwd-data", bwdData], ["bwd-filter", bwdFilter]]) {
           if (quick && pass !== "fwd") continue;
           const m = await measure(fn, { quick });
           records.push(record({ suite: "kernels", kase: `conv ${cv.name} ${pass}`, engine: "fovea", build: buildName(be), threads: used, batch, median_ms: m.median_ms, flops, images: batch }));
           log(`  conv ${cv.name} ${pass} b${batch} fovea-${buildName(be)} ×${used} ${m.median_ms.toFixed(3)} ms`);
         }
-        [X, Wt, Y, DY, DX, DW, geo].forEach((p) => h.free(p));
-        if (packed) h.free(packed);
+        [X, Wt, Y, DY, DX, DW, geo, ...owned].forEach((p) => h.free(p));
       }
       if (!tfjs.error) {
         const { tf } = tfjs;

@@ -1,5 +1,7 @@
 // Builds every wasm target of asconfig.json, then generates from the compiler's output:
 //   src/runtime/generated/kernels.ts   the typed kernel table (from `--bindings raw` .d.ts)
+//   src/runtime/generated/layout.ts    the geometry-block field indices and fused-activation codes,
+//                                      read from assembly/common/geometry.ts (declared once there)
 //   src/runtime/generated/wasm-<t>.ts  each build's bytes, base64, so every runtime and bundler
 //                                      gets them through a plain ES import (no paths, no fetch).
 // Skips the compile when assembly/ and asconfig.json are unchanged since the last build.
@@ -8,6 +10,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, existsSy
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
+import { layoutModule } from "./layout.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const config = JSON.parse(readFileSync(join(root, "asconfig.json"), "utf8"));
@@ -23,13 +26,13 @@ function files(dir) {
 }
 
 const hash = createHash("sha256");
-for (const f of [join(root, "asconfig.json"), join(root, "scripts/build-wasm.mjs"), ...files(join(root, "assembly"))]) {
+for (const f of [join(root, "asconfig.json"), join(root, "scripts/build-wasm.mjs"), join(root, "scripts/layout.mjs"), ...files(join(root, "assembly"))]) {
   hash.update(f.slice(root.length)).update(readFileSync(f));
 }
 hash.update(asc.version);
 const stamp = hash.digest("hex");
 const force = process.argv.includes("--force");
-const outputs = [...targets.map((t) => join(root, config.targets[t].outFile)), join(genDir, "kernels.ts")];
+const outputs = [...targets.map((t) => join(root, config.targets[t].outFile)), join(genDir, "kernels.ts"), join(genDir, "layout.ts")];
 if (!force && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && outputs.every(existsSync)) {
   console.log("wasm: up to date");
   process.exit(0);
@@ -91,6 +94,9 @@ for (const n of names) {
 out += "}\n\nexport type KernelName = keyof Kernels;\n";
 writeFileSync(join(genDir, "kernels.ts"), out);
 
+// ---- layouts: `export const <GROUP>_<FIELD>: i32 = <n>;` in assembly/common/geometry.ts ----------
+writeFileSync(join(genDir, "layout.ts"), layoutModule(readFileSync(join(root, "assembly/common/geometry.ts"), "utf8")));
+
 // ---- embedded bytes -----------------------------------------------------------------------
 for (const t of targets) {
   const bytes = readFileSync(join(root, config.targets[t].outFile));
@@ -102,3 +108,4 @@ for (const t of targets) {
 }
 writeFileSync(stampFile, stamp);
 console.log(`wasm: ${names.length} exports, table written to src/runtime/generated/kernels.ts`);
+

@@ -24,8 +24,8 @@ function run(make: () => fovea.Model, shape: number[], batch: number, classes: n
     const pred = m.predict(x);
     const loss = m.computeGradients(x, Int32Array.from(y), 0, batch);
     const grads = m.params.filter((p) => p.spec.trainable).map((p) => ({ name: `${p.spec.name}`, g: be.heap.f32(p.g, p.size).slice() }));
-    const split = m.nodes.map((nd) => (m.plan(batch, false) as unknown as { runs: { state: { split?: { fwd: unknown[] } | null; fwd?: unknown[] | null } }[] }).runs[m.nodes.indexOf(nd)]!.state);
-    const parts = split.map((s) => (s?.split?.fwd.length ?? s?.fwd?.length ?? 0));
+    const states = m.nodes.map((nd) => (m.plan(batch, false) as unknown as { runs: { state: { calls?: { fwd: unknown[] } | null } | null }[] }).runs[m.nodes.indexOf(nd)]!.state);
+    const parts = states.map((s) => s?.calls?.fwd.length ?? 0);
     m.free();
     return { pred, loss, grads, parts };
   }));

@@ -1,5 +1,7 @@
 // Activation layers (relu, relu6, leakyRelu, elu, sigmoid, tanh, softmax) and maxout.
 import { ConfigError, ShapeError } from "../errors.js";
+import { activationCalls, maxoutCalls } from "../ops/eltwise.js";
+import type { KernelCall } from "../runtime/calls.js";
 import { formatShape, type Shape } from "../tensor.js";
 import { Layer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type PrepareContext } from "./layer.js";
 
@@ -17,7 +19,11 @@ export interface MaxoutConfig {
   pieces: number;
 }
 
-export class ActivationLayer extends Layer {
+type Calls = { fwd: KernelCall[]; bwd: KernelCall[] };
+interface ActState { calls: Calls | null }
+interface MaxoutState { argmax: number; calls: Calls | null }
+
+export class ActivationLayer extends Layer<ActState> {
   readonly type: ActivationType;
   readonly alpha: number;
 
@@ -42,46 +48,21 @@ export class ActivationLayer extends Layer {
     return size(inputs[0]!) * (this.type === "softmax" || this.type === "logSoftmax" || this.type === "sigmoid" || this.type === "tanh" || this.type === "elu" ? 4 : 1);
   }
 
-  forward(r: LayerRun<unknown>): void {
-    const n = r.batch * size(r.outShape), x = r.x[0]!, k = r.k;
-    switch (this.type) {
-      case "relu": return k.f32_relu_fwd(x, r.y, n);
-      case "relu6": return k.f32_relu6_fwd(x, r.y, n);
-      case "leakyRelu": return k.f32_leaky_relu_fwd(x, r.y, n, this.alpha);
-      case "elu": return k.f32_elu_fwd(x, r.y, n, this.alpha);
-      case "sigmoid": return k.f32_sigmoid_fwd(x, r.y, n);
-      case "tanh": return k.f32_tanh_fwd(x, r.y, n);
-      case "softmax": {
-        const cols = r.outShape[r.outShape.length - 1]!;
-        return k.f32_softmax_fwd(x, r.y, n / cols, cols);
-      }
-      case "logSoftmax": {
-        const cols = r.outShape[r.outShape.length - 1]!;
-        return k.f32_log_softmax_fwd(x, r.y, n / cols, cols);
-      }
-    }
+  override prepare(): ActState {
+    return { calls: null };
   }
 
-  backward(r: LayerGrad<unknown>): void {
-    const dx = r.dx[0];
-    if (!dx) return;
-    const n = r.batch * size(r.outShape), k = r.k;
-    switch (this.type) {
-      case "relu": return k.f32_relu_bwd(r.y, r.dy, dx, n);
-      case "relu6": return k.f32_relu6_bwd(r.y, r.dy, dx, n);
-      case "leakyRelu": return k.f32_leaky_relu_bwd(r.y, r.dy, dx, n, this.alpha);
-      case "elu": return k.f32_elu_bwd(r.y, r.dy, dx, n, this.alpha);
-      case "sigmoid": return k.f32_sigmoid_bwd(r.y, r.dy, dx, n);
-      case "tanh": return k.f32_tanh_bwd(r.y, r.dy, dx, n);
-      case "softmax": {
-        const cols = r.outShape[r.outShape.length - 1]!;
-        return k.f32_softmax_bwd(r.y, r.dy, dx, n / cols, cols);
-      }
-      case "logSoftmax": {
-        const cols = r.outShape[r.outShape.length - 1]!;
-        return k.f32_log_softmax_bwd(r.y, r.dy, dx, n / cols, cols);
-      }
-    }
+  override bind(r: LayerGrad<ActState>): void {
+    const n = r.batch * size(r.outShape);
+    r.state.calls = activationCalls(this.type, this.alpha, n, r.outShape[r.outShape.length - 1]!, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
+  }
+
+  forward(r: LayerRun<ActState>): void {
+    r.be.run(r.state.calls!.fwd);
+  }
+
+  backward(r: LayerGrad<ActState>): void {
+    r.be.run(r.state.calls!.bwd);
   }
 
   config() {
@@ -89,7 +70,7 @@ export class ActivationLayer extends Layer {
   }
 }
 
-export class Maxout extends Layer<{ argmax: number }> {
+export class Maxout extends Layer<MaxoutState> {
   readonly type = "maxout";
   readonly pieces: number;
 
@@ -108,19 +89,21 @@ export class Maxout extends Layer<{ argmax: number }> {
     return [...s.slice(0, -1), c / this.pieces];
   }
 
-  override prepare(ctx: PrepareContext) {
-    return { argmax: ctx.alloc(ctx.batch * size(ctx.outShape) * 4) };
+  override prepare(ctx: PrepareContext): MaxoutState {
+    return { argmax: ctx.alloc(ctx.batch * size(ctx.outShape) * 4), calls: null };
   }
 
-  forward(r: LayerRun<{ argmax: number }>): void {
+  override bind(r: LayerGrad<MaxoutState>): void {
     const out = r.outShape[r.outShape.length - 1]!;
-    r.k.f32_maxout_fwd(r.x[0]!, r.batch * size(r.outShape) / out, out, this.pieces, r.y, r.state.argmax);
+    r.state.calls = maxoutCalls(r.batch * size(r.outShape) / out, out, this.pieces, { x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
-  backward(r: LayerGrad<{ argmax: number }>): void {
-    if (!r.dx[0]) return;
-    const out = r.outShape[r.outShape.length - 1]!;
-    r.k.f32_maxout_bwd(r.dy, r.state.argmax, r.batch * size(r.outShape) / out, out, this.pieces, r.dx[0]);
+  forward(r: LayerRun<MaxoutState>): void {
+    r.be.run(r.state.calls!.fwd);
+  }
+
+  backward(r: LayerGrad<MaxoutState>): void {
+    r.be.run(r.state.calls!.bwd);
   }
 
   config() {

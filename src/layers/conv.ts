@@ -1,8 +1,8 @@
 // conv2d and depthwiseConv2d layers: HWIO weights, optional bias, fused ReLU/ReLU6.
 import { ConfigError } from "../errors.js";
 import { actCode, type Activation } from "../ops/gemm.js";
-import { conv2dGeometry, convBlock, type ConvGeometry } from "../ops/conv.js";
-import { bwdFilterReduce, convCalls, type ConvSplit } from "../ops/parallel.js";
+import { conv2dGeometry, convBlock, convCalls, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
+import { ACT, CONV } from "../runtime/generated/layout.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
 import { checkInitializer, type Initializer } from "../train/initializers.js";
@@ -35,15 +35,13 @@ const KEYS = ["type", "name", "filters", "kernelSize", "strides", "padding", "di
 
 interface ConvState {
   g: ConvGeometry;
-  geo: number;
-  scratchBytes: number;
   /** Gradient through the fused activation (batch × output). */
   dyAct: number;
-  /** Inference: the weights packed into gemm panels once per weight version (0: pack per call). */
+  /** Inference: the weights packed into gemm panels once per weight version (0: the kernel packs per call). */
   packed: number;
   packedVersion: number;
-  /** The calls per pass, split across the thread pool (bind). */
-  split: ConvSplit | null;
+  /** Every kernel call of both passes, split for the thread pool (built by ops/conv at bind). */
+  calls: ConvCalls | null;
 }
 
 export class Conv2d extends Layer<ConvState> {
@@ -101,65 +99,37 @@ export class Conv2d extends Layer<ConvState> {
 
   override prepare(ctx: PrepareContext): ConvState {
     const g = this.geometry(ctx.inShapes[0]!, ctx.batch);
-    const geo = ctx.alloc(64);
-    ctx.be.heap.i32(geo, 16).set(convBlock(g));
-    const scratchBytes = g.depthwise ? 0 : ctx.be.kernels.f32_conv2d_scratch_bytes(geo);
-    ctx.needScratch(scratchBytes);
+    const geo = ctx.alloc(CONV.FIELDS * 4);
+    ctx.be.heap.i32(geo, CONV.FIELDS).set(convBlock(g));
+    ctx.needScratch(g.depthwise ? 0 : ctx.be.kernels.f32_conv2d_scratch_bytes(geo));
     return {
-      g, geo, scratchBytes,
-      dyAct: ctx.training && this.act !== 0 ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0,
+      g,
+      dyAct: ctx.training && this.act !== ACT.NONE ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0,
       packed: !ctx.training && !g.depthwise ? ctx.alloc(ctx.be.kernels.f32_conv2d_packed_floats(geo) * 4) : 0,
       packedVersion: -1,
-      split: null,
+      calls: null,
     };
   }
 
   override bind(r: LayerGrad<ConvState>, ctx: PrepareContext): void {
-    if (ctx.be.threads < 2) return;
-    const bias = r.params[1] ? r.params[1].w : 0;
-    r.state.split = convCalls(ctx.be, r.state.g, ctx.alloc, {
-      x: r.x[0]!, y: r.y, w: r.params[0]!.w, packed: r.state.packed, bias, act: this.act,
-      dy: this.act !== 0 ? r.state.dyAct : r.dy, dx: r.dx[0] ?? 0, dw: r.params[0]!.g, training: r.training,
+    const [kernel, bias] = r.params; // (a folded batch norm supplies a bias)
+    r.state.calls = convCalls(ctx.be, r.state.g, ctx.alloc, {
+      x: r.x[0]!, y: r.y, w: kernel!.w, packed: r.state.packed, bias: bias ? bias.w : 0, act: this.act, training: r.training,
+      dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0,
     });
   }
 
   forward(r: LayerRun<ConvState>): void {
-    const { g, geo } = r.state;
-    const bias = r.params[1] ? r.params[1].w : 0; // (a folded batch norm supplies a bias)
-    if (g.depthwise) {
-      if (r.state.split && r.state.split.fwd.length > 1) return r.be.run(r.state.split.fwd);
-      return r.k.f32_depthwise_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, bias, this.act, r.y);
-    }
-    const st = r.state;
-    if (st.packed && st.packedVersion !== r.weightsVersion) {
-      r.k.f32_conv2d_pack_weights(geo, r.params[0]!.w, st.packed);
+    const st = r.state, c = st.calls!;
+    if (c.pack.length && st.packedVersion !== r.weightsVersion) {
+      r.be.run(c.pack);
       st.packedVersion = r.weightsVersion;
     }
-    if (st.split && st.split.fwd.length > 1) return r.be.run(st.split.fwd);
-    r.k.f32_conv2d_fwd(geo, r.x[0]!, r.params[0]!.w, st.packed, bias, this.act, r.y, r.be.scratch(st.scratchBytes));
+    r.be.run(c.fwd);
   }
 
   backward(r: LayerGrad<ConvState>): void {
-    const { g, geo } = r.state;
-    let dy = r.dy;
-    const n = r.batch * size(r.outShape);
-    if (this.act === 1) r.k.f32_relu_bwd(r.y, dy, (dy = r.state.dyAct), n);
-    else if (this.act === 2) r.k.f32_relu6_bwd(r.y, r.dy, (dy = r.state.dyAct), n);
-    const [kernel, bias] = r.params;
-    const sp = r.state.split;
-    if (sp && sp.bwdFilter.length > 1) {
-      if (r.dx[0]) r.be.run(sp.bwdData);
-      r.be.run(sp.bwdFilter);
-      bwdFilterReduce(r.be, sp, kernel!.g, kernel!.size);
-    } else if (g.depthwise) {
-      if (r.dx[0]) r.k.f32_depthwise_conv2d_bwd_data(geo, dy, kernel!.w, r.dx[0]);
-      r.k.f32_depthwise_conv2d_bwd_filter(geo, r.x[0]!, dy, kernel!.g);
-    } else {
-      const scratch = r.be.scratch(r.state.scratchBytes);
-      if (r.dx[0]) r.k.f32_conv2d_bwd_data(geo, dy, kernel!.w, r.dx[0], scratch);
-      r.k.f32_conv2d_bwd_filter(geo, r.x[0]!, dy, kernel!.g, scratch);
-    }
-    if (bias) r.k.f32_bias_bwd(dy, r.batch * g.OH * g.OW, g.OC, bias.g);
+    runConvBackward(r.be, r.state.calls!);
   }
 
   config() {

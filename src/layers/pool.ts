@@ -1,7 +1,6 @@
 // maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d.
 import { ConfigError } from "../errors.js";
-import { poolCalls, type PoolSplit } from "../ops/parallel.js";
-import { pool2dGeometry, poolBlock, type PoolGeometry } from "../ops/pool.js";
+import { globalPoolCalls, pool2dGeometry, poolCalls, type PoolCalls, type PoolGeometry } from "../ops/pool.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
 import { Layer, size, type LayerGrad, type LayerRun, type PrepareContext } from "./layer.js";
@@ -24,7 +23,8 @@ export interface GlobalPoolConfig {
 
 const KEYS = ["type", "name", "poolSize", "strides", "padding", "rounding", "countIncludePad"];
 
-interface PoolState { g: PoolGeometry; geo: number; argmax: number; split: PoolSplit | null }
+interface GlobalPoolState { argmax: number; calls: PoolCalls | null }
+interface PoolState { g: PoolGeometry; argmax: number; calls: PoolCalls | null }
 
 export class Pool2d extends Layer<PoolState> {
   readonly type: "maxPool2d" | "avgPool2d";
@@ -61,31 +61,22 @@ export class Pool2d extends Layer<PoolState> {
 
   override prepare(ctx: PrepareContext): PoolState {
     const g = this.geometry(ctx.inShapes[0]!, ctx.batch);
-    const block = poolBlock(g);
-    const geo = ctx.alloc(block.length * 4);
-    ctx.be.heap.i32(geo, block.length).set(block);
     const argmax = this.type === "maxPool2d" && ctx.training ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0;
-    return { g, geo, argmax, split: null };
+    return { g, argmax, calls: null };
   }
 
   override bind(r: LayerGrad<PoolState>, ctx: PrepareContext): void {
-    if (ctx.be.threads < 2) return;
-    r.state.split = poolCalls(ctx.be, this.type === "maxPool2d" ? "max" : "avg", r.state.g, ctx.alloc, {
+    r.state.calls = poolCalls(ctx.be, this.type === "maxPool2d" ? "max" : "avg", r.state.g, ctx.alloc, {
       x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0, training: r.training,
     });
   }
 
   forward(r: LayerRun<PoolState>): void {
-    if (r.state.split && r.state.split.fwd.length > 1) return r.be.run(r.state.split.fwd);
-    if (this.type === "maxPool2d") r.k.f32_maxpool2d_fwd(r.state.geo, r.x[0]!, r.y, r.state.argmax);
-    else r.k.f32_avgpool2d_fwd(r.state.geo, r.x[0]!, r.y);
+    r.be.run(r.state.calls!.fwd);
   }
 
   backward(r: LayerGrad<PoolState>): void {
-    if (!r.dx[0]) return;
-    if (r.state.split && r.state.split.bwd.length > 1) return r.be.run(r.state.split.bwd);
-    if (this.type === "maxPool2d") r.k.f32_maxpool2d_bwd(r.state.geo, r.dy, r.state.argmax, r.dx[0]);
-    else r.k.f32_avgpool2d_bwd(r.state.geo, r.dy, r.dx[0]);
+    r.be.run(r.state.calls!.bwd);
   }
 
   config() {
@@ -93,7 +84,7 @@ export class Pool2d extends Layer<PoolState> {
   }
 }
 
-export class GlobalPool2d extends Layer<{ argmax: number }> {
+export class GlobalPool2d extends Layer<GlobalPoolState> {
   readonly type: "globalAvgPool2d" | "globalMaxPool2d";
 
   constructor(config: GlobalPoolConfig, name: string) {
@@ -111,21 +102,23 @@ export class GlobalPool2d extends Layer<{ argmax: number }> {
     return size(inputs[0]!);
   }
 
-  override prepare(ctx: PrepareContext) {
-    return { argmax: this.type === "globalMaxPool2d" ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0 };
+  override prepare(ctx: PrepareContext): GlobalPoolState {
+    return { argmax: this.type === "globalMaxPool2d" ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0, calls: null };
   }
 
-  forward(r: LayerRun<{ argmax: number }>): void {
+  override bind(r: LayerGrad<GlobalPoolState>): void {
     const [H, W, C] = r.inShapes[0]! as [number, number, number];
-    if (this.type === "globalAvgPool2d") r.k.f32_global_avgpool_fwd(r.x[0]!, r.batch, H * W, C, r.y);
-    else r.k.f32_global_maxpool_fwd(r.x[0]!, r.batch, H * W, C, r.y, r.state.argmax);
+    r.state.calls = globalPoolCalls(this.type === "globalAvgPool2d" ? "avg" : "max", r.batch, H * W, C, {
+      x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0,
+    });
   }
 
-  backward(r: LayerGrad<{ argmax: number }>): void {
-    if (!r.dx[0]) return;
-    const [H, W, C] = r.inShapes[0]! as [number, number, number];
-    if (this.type === "globalAvgPool2d") r.k.f32_global_avgpool_bwd(r.dy, r.batch, H * W, C, r.dx[0]);
-    else r.k.f32_global_maxpool_bwd(r.dy, r.state.argmax, r.batch, H * W, C, r.dx[0]);
+  forward(r: LayerRun<GlobalPoolState>): void {
+    r.be.run(r.state.calls!.fwd);
+  }
+
+  backward(r: LayerGrad<GlobalPoolState>): void {
+    r.be.run(r.state.calls!.bwd);
   }
 
   config() {

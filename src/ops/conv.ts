@@ -4,8 +4,11 @@
 
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
+import { CONV } from "../runtime/generated/layout.js";
+import { call, type KernelCall } from "../runtime/calls.js";
+import { geometryBlock, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
-import { actCode, type Activation } from "./gemm.js";
+import { actCode, fusedActivationBwd, type Activation } from "./gemm.js";
 import { pair, window2d, type Padding, type Rounding } from "./window.js";
 
 export interface Conv2dOptions {
@@ -71,17 +74,12 @@ export function conv2dGeometry(xShape: Shape, wShape: Shape, options: Conv2dOpti
 
 /** The i32 geometry block the kernels read (assembly/common/geometry.ts, CONV_*). */
 export function convBlock(g: ConvGeometry): number[] {
-  return [g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.padTop, g.padLeft, g.groups];
-}
-
-function withGeometry<T>(be: Backend, g: ConvGeometry, f: (geo: number, scratch: number) => T): T {
-  const geo = be.geometry(convBlock(g));
-  try {
-    const scratch = g.depthwise ? 0 : be.scratch(be.kernels.f32_conv2d_scratch_bytes(geo));
-    return f(geo, scratch);
-  } finally {
-    be.heap.free(geo);
-  }
+  const b = new Array<number>(CONV.FIELDS).fill(0);
+  b[CONV.N] = g.N; b[CONV.H] = g.H; b[CONV.W] = g.W; b[CONV.C] = g.C;
+  b[CONV.OH] = g.OH; b[CONV.OW] = g.OW; b[CONV.OC] = g.OC; b[CONV.KH] = g.KH; b[CONV.KW] = g.KW;
+  b[CONV.SH] = g.SH; b[CONV.SW] = g.SW; b[CONV.DH] = g.DH; b[CONV.DW] = g.DW;
+  b[CONV.PT] = g.padTop; b[CONV.PL] = g.padLeft; b[CONV.G] = g.groups;
+  return b;
 }
 
 function checkBias(bias: Tensor | undefined, OC: number, label: string): void {
@@ -97,10 +95,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, options: Conv2dOptio
   const be = x.backend;
   const act = actCode(options.activation, "conv2d");
   const y = Tensor.zeros(g.outShape, be);
-  withGeometry(be, g, (geo, scratch) => {
-    if (g.depthwise) be.kernels.f32_depthwise_conv2d_fwd(geo, x.ptr, w.ptr, bias ? bias.ptr : 0, act, y.ptr);
-    else be.kernels.f32_conv2d_fwd(geo, x.ptr, w.ptr, 0, bias ? bias.ptr : 0, act, y.ptr, scratch);
-  });
+  withScratchAlloc(be, (alloc) => be.run(convCalls(be, g, alloc, { ...NO_BUFFERS, x: x.ptr, y: y.ptr, w: w.ptr, bias: bias ? bias.ptr : 0, act }).fwd));
   return y;
 }
 
@@ -122,20 +117,91 @@ export function conv2dBackward(x: Tensor, w: Tensor, dy: Tensor, options: Conv2d
   }
   const be = x.backend;
   const dx = Tensor.zeros(x.shape, be), dw = Tensor.zeros(w.shape, be), db = Tensor.zeros([g.OC], be);
-  withGeometry(be, g, (geo, scratch) => {
-    if (g.depthwise) {
-      be.kernels.f32_depthwise_conv2d_bwd_data(geo, dy.ptr, w.ptr, dx.ptr);
-      be.kernels.f32_depthwise_conv2d_bwd_filter(geo, x.ptr, dy.ptr, dw.ptr);
-    } else {
-      be.kernels.f32_conv2d_bwd_data(geo, dy.ptr, w.ptr, dx.ptr, scratch);
-      be.kernels.f32_conv2d_bwd_filter(geo, x.ptr, dy.ptr, dw.ptr, scratch);
-    }
-    be.kernels.f32_bias_bwd(dy.ptr, g.N * g.OH * g.OW, g.OC, db.ptr);
-  });
+  withScratchAlloc(be, (alloc) => runConvBackward(be, convCalls(be, g, alloc, {
+    ...NO_BUFFERS, x: x.ptr, w: w.ptr, training: true, dy: dy.ptr, dx: dx.ptr, dw: dw.ptr, db: db.ptr,
+  })));
   return { dx, dw, db };
 }
 
 /** FLOPs of one forward pass (2 per multiply-add). */
 export function conv2dFlops(g: ConvGeometry): number {
   return 2 * g.N * g.OH * g.OW * g.OC * g.KH * g.KW * (g.C / g.groups);
+}
+
+/** The buffers of a conv: pointers into wasm memory, 0 where absent. */
+export interface ConvBuffers {
+  x: number; y: number; w: number;
+  /** Packed weight panels (inference plans; 0: the kernel reads w). */
+  packed: number;
+  bias: number;
+  /** Fused activation code (ACT). */
+  act: number;
+  training: boolean;
+  /** Gradient w.r.t. the activated output, and where the fused activation's backward puts the pre-activation gradient. */
+  dy: number; dyAct: number;
+  dx: number; dw: number; db: number;
+}
+const NO_BUFFERS: ConvBuffers = { x: 0, y: 0, w: 0, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
+
+/** Every kernel call of one conv2d (gemm-based or depthwise), in the order they run. */
+export interface ConvCalls {
+  /** Packs w into `packed` (run when the weights changed). */
+  pack: KernelCall[];
+  fwd: KernelCall[];
+  actBwd: KernelCall[];
+  /** bwd-data (split by images only: bands of rows would write overlapping input rows). */
+  bwdData: KernelCall[];
+  /** bwd-filter: part t > 0 writes a partial sum, which `reduce` adds into dw, in turn. */
+  bwdFilter: KernelCall[];
+  reduce: KernelCall[];
+  biasBwd: KernelCall[];
+}
+
+/**
+ * The calls of a conv2d over `p`'s buffers, split for the pool: forward by images or (batch 1)
+ * bands of output rows, backward by images. `alloc` gives memory that lives as long as the calls.
+ */
+export function convCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvBuffers, limit = be.threads): ConvCalls {
+  const T = threadsFor(be, conv2dFlops(g), Math.max(g.N, g.OH), limit);
+  const reach = (g.KH - 1) * g.DH + 1;
+  const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
+  const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
+  const whole = block(wholePart(g.N, g.H, g.OH, g.padTop));
+  const pack = p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole, p.w, p.packed)] : [];
+  const fwd: KernelCall[] = p.y === 0 ? [] : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => {
+    const geo = block(q);
+    return g.depthwise
+      ? call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff)
+      : { ...call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.y + 4 * q.yOff, 0), scratchBytes: scratch(geo) };
+  });
+  const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
+  if (!p.training) return out;
+  out.actBwd = fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, g.N * g.OH * g.OW * g.OC);
+  const dy = out.actBwd.length ? p.dyAct : p.dy;
+  const imgParts = g.N >= 2 && T > 1 ? windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, Math.min(T, g.N)) : [wholePart(g.N, g.H, g.OH, g.padTop)];
+  const wSize = g.KH * g.KW * (g.C / g.groups) * g.OC;
+  imgParts.forEach((q, t) => {
+    const geo = block(q);
+    const dw = t === 0 ? p.dw : alloc(wSize * 4);
+    if (t > 0) out.reduce.push(call("f32_add_fwd", p.dw, dw, p.dw, wSize));
+    if (g.depthwise) {
+      if (p.dx) out.bwdData.push(call("f32_depthwise_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff));
+      out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
+    } else {
+      const sb = scratch(geo);
+      if (p.dx) out.bwdData.push({ ...call("f32_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0), scratchBytes: sb });
+      out.bwdFilter.push({ ...call("f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
+    }
+  });
+  if (p.db) out.biasBwd = [call("f32_bias_bwd", dy, g.N * g.OH * g.OW, g.OC, p.db)];
+  return out;
+}
+
+/** Runs a conv's backward calls in order (the partial filter gradients are added one after another). */
+export function runConvBackward(be: Backend, c: ConvCalls): void {
+  be.run(c.actBwd);
+  be.run(c.bwdData);
+  be.run(c.bwdFilter);
+  be.runInTurn(c.reduce);
+  be.run(c.biasBwd);
 }

@@ -2,7 +2,7 @@
 // backward (backward from the forward OUTPUT y), row softmax / log-softmax forward and backward.
 
 import { ConfigError, ShapeError } from "../errors.js";
-import type { Kernels } from "../runtime/generated/kernels.js";
+import { call, type KernelCall } from "../runtime/calls.js";
 import { Tensor, formatShape } from "../tensor.js";
 
 function sameShape(what: string, a: Tensor, b: Tensor): void {
@@ -15,7 +15,7 @@ function sameShape(what: string, a: Tensor, b: Tensor): void {
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape("add", a, b);
   const y = Tensor.zeros(a.shape, a.backend);
-  a.backend.kernels.f32_add_fwd(a.ptr, b.ptr, y.ptr, a.size);
+  a.backend.run([call("f32_add_fwd", a.ptr, b.ptr, y.ptr, a.size)]);
   return y;
 }
 
@@ -33,7 +33,7 @@ export function biasAdd(x: Tensor, bias: Tensor): Tensor {
     throw new ShapeError(`biasAdd: bias must have shape [${cols}] for input ${formatShape(x.shape)}, got ${formatShape(bias.shape)}`);
   }
   const y = Tensor.zeros(x.shape, x.backend);
-  x.backend.kernels.f32_bias_add_fwd(x.ptr, bias.ptr, y.ptr, rows, cols);
+  x.backend.run([call("f32_bias_add_fwd", x.ptr, bias.ptr, y.ptr, rows, cols)]);
   return y;
 }
 
@@ -41,90 +41,102 @@ export function biasAdd(x: Tensor, bias: Tensor): Tensor {
 export function biasAddBackward(dy: Tensor): Tensor {
   const [rows, cols] = rowsCols("biasAdd", dy);
   const db = Tensor.zeros([cols], dy.backend);
-  dy.backend.kernels.f32_bias_bwd(dy.ptr, rows, cols, db.ptr);
+  dy.backend.run([call("f32_bias_bwd", dy.ptr, rows, cols, db.ptr)]);
   return db;
 }
 
 export type ActivationName = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh";
 
-type UnaryKernel = (k: Kernels, x: number, y: number, n: number, alpha: number) => void;
-type GradKernel = (k: Kernels, y: number, dy: number, dx: number, n: number, alpha: number) => void;
+/** Activations that act on each value, and the row-wise ones over the last axis. */
+export type UnaryActivation = ActivationName | "softmax" | "logSoftmax";
 
-const ACTIVATIONS: Record<ActivationName, { fwd: UnaryKernel; bwd: GradKernel; alpha?: number }> = {
-  relu: { fwd: (k, x, y, n) => k.f32_relu_fwd(x, y, n), bwd: (k, y, g, d, n) => k.f32_relu_bwd(y, g, d, n) },
-  relu6: { fwd: (k, x, y, n) => k.f32_relu6_fwd(x, y, n), bwd: (k, y, g, d, n) => k.f32_relu6_bwd(y, g, d, n) },
-  leakyRelu: {
-    fwd: (k, x, y, n, a) => k.f32_leaky_relu_fwd(x, y, n, a),
-    bwd: (k, y, g, d, n, a) => k.f32_leaky_relu_bwd(y, g, d, n, a),
-    alpha: 0.01,
-  },
-  elu: {
-    fwd: (k, x, y, n, a) => k.f32_elu_fwd(x, y, n, a),
-    bwd: (k, y, g, d, n, a) => k.f32_elu_bwd(y, g, d, n, a),
-    alpha: 1,
-  },
-  sigmoid: { fwd: (k, x, y, n) => k.f32_sigmoid_fwd(x, y, n), bwd: (k, y, g, d, n) => k.f32_sigmoid_bwd(y, g, d, n) },
-  tanh: { fwd: (k, x, y, n) => k.f32_tanh_fwd(x, y, n), bwd: (k, y, g, d, n) => k.f32_tanh_bwd(y, g, d, n) },
-};
+/** alpha defaults (and which activations take one). */
+const ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1 };
+
+/**
+ * The calls of an activation over n values (rows of `cols` for softmax / logSoftmax): forward
+ * x → y, and backward from the forward output y and dy to dx (none when dx is 0).
+ */
+export function activationCalls(name: UnaryActivation, alpha: number, n: number, cols: number, p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
+  const { x, y, dy, dx } = p;
+  const rows = cols === 0 ? 0 : n / cols;
+  const [f, b] = ((): [KernelCall, KernelCall] => {
+    switch (name) {
+      case "relu": return [call("f32_relu_fwd", x, y, n), call("f32_relu_bwd", y, dy, dx, n)];
+      case "relu6": return [call("f32_relu6_fwd", x, y, n), call("f32_relu6_bwd", y, dy, dx, n)];
+      case "leakyRelu": return [call("f32_leaky_relu_fwd", x, y, n, alpha), call("f32_leaky_relu_bwd", y, dy, dx, n, alpha)];
+      case "elu": return [call("f32_elu_fwd", x, y, n, alpha), call("f32_elu_bwd", y, dy, dx, n, alpha)];
+      case "sigmoid": return [call("f32_sigmoid_fwd", x, y, n), call("f32_sigmoid_bwd", y, dy, dx, n)];
+      case "tanh": return [call("f32_tanh_fwd", x, y, n), call("f32_tanh_bwd", y, dy, dx, n)];
+      case "softmax": return [call("f32_softmax_fwd", x, y, rows, cols), call("f32_softmax_bwd", y, dy, dx, rows, cols)];
+      case "logSoftmax": return [call("f32_log_softmax_fwd", x, y, rows, cols), call("f32_log_softmax_bwd", y, dy, dx, rows, cols)];
+    }
+  })();
+  return { fwd: [f], bwd: dx ? [b] : [] };
+}
+
+/** Maxout over groups of `k` channels: rows × (out·k) → rows × out, argmax for the backward. */
+export function maxoutCalls(rows: number, out: number, k: number, p: { x: number; y: number; argmax: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
+  return { fwd: [call("f32_maxout_fwd", p.x, rows, out, k, p.y, p.argmax)], bwd: p.dx ? [call("f32_maxout_bwd", p.dy, p.argmax, rows, out, k, p.dx)] : [] };
+}
 
 function activationSpec(name: string, alpha: number | undefined) {
-  const spec = ACTIVATIONS[name as ActivationName];
-  if (!spec) throw new ConfigError(`activation: unknown activation "${name}" (${Object.keys(ACTIVATIONS).join(", ")})`);
-  const a = alpha ?? spec.alpha ?? 0;
-  if (spec.alpha === undefined && alpha !== undefined) throw new ConfigError(`activation "${name}" takes no alpha`);
+  if (!["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh"].includes(name)) {
+    throw new ConfigError(`activation: unknown activation "${name}" (relu, relu6, leakyRelu, elu, sigmoid, tanh)`);
+  }
+  const dflt = ALPHA[name as ActivationName];
+  const a = alpha ?? dflt ?? 0;
+  if (dflt === undefined && alpha !== undefined) throw new ConfigError(`activation "${name}" takes no alpha`);
   if (!(Number.isFinite(a) && a >= 0)) throw new ConfigError(`activation "${name}": alpha must be finite and >= 0, got ${alpha}`);
-  return { spec, a };
+  return a;
 }
 
 /** y = f(x). leakyRelu's alpha defaults to 0.01, elu's to 1. */
 export function activation(name: ActivationName, x: Tensor, alpha?: number): Tensor {
-  const { spec, a } = activationSpec(name, alpha);
+  const a = activationSpec(name, alpha);
   const y = Tensor.zeros(x.shape, x.backend);
-  spec.fwd(x.backend.kernels, x.ptr, y.ptr, x.size, a);
+  x.backend.run(activationCalls(name, a, x.size, 0, { x: x.ptr, y: y.ptr, dy: 0, dx: 0 }).fwd);
   return y;
 }
 
 /** dx from the forward output y and the incoming gradient dy. */
 export function activationBackward(name: ActivationName, y: Tensor, dy: Tensor, alpha?: number): Tensor {
-  const { spec, a } = activationSpec(name, alpha);
+  const a = activationSpec(name, alpha);
   sameShape(`${name} backward`, y, dy);
   const dx = Tensor.zeros(y.shape, y.backend);
-  spec.bwd(y.backend.kernels, y.ptr, dy.ptr, dx.ptr, y.size, a);
+  y.backend.run(activationCalls(name, a, y.size, 0, { x: 0, y: y.ptr, dy: dy.ptr, dx: dx.ptr }).bwd);
   return dx;
 }
 
-type RowKernel = (k: Kernels, x: number, y: number, rows: number, cols: number) => void;
-type RowGradKernel = (k: Kernels, y: number, dy: number, dx: number, rows: number, cols: number) => void;
-
-function rowForward(what: string, x: Tensor, kernel: RowKernel): Tensor {
-  const [rows, cols] = rowsCols(what, x);
+function rowForward(what: "softmax" | "logSoftmax", x: Tensor): Tensor {
+  const [, cols] = rowsCols(what, x);
   const y = Tensor.zeros(x.shape, x.backend);
-  kernel(x.backend.kernels, x.ptr, y.ptr, rows, cols);
+  x.backend.run(activationCalls(what, 0, x.size, cols, { x: x.ptr, y: y.ptr, dy: 0, dx: 0 }).fwd);
   return y;
 }
 
-function rowBackward(what: string, y: Tensor, dy: Tensor, kernel: RowGradKernel): Tensor {
+function rowBackward(what: "softmax" | "logSoftmax", y: Tensor, dy: Tensor): Tensor {
   sameShape(`${what} backward`, y, dy);
-  const [rows, cols] = rowsCols(what, y);
+  const [, cols] = rowsCols(what, y);
   const dx = Tensor.zeros(y.shape, y.backend);
-  kernel(y.backend.kernels, y.ptr, dy.ptr, dx.ptr, rows, cols);
+  y.backend.run(activationCalls(what, 0, y.size, cols, { x: 0, y: y.ptr, dy: dy.ptr, dx: dx.ptr }).bwd);
   return dx;
 }
 
 /** Softmax over the last axis. */
 export function softmax(x: Tensor): Tensor {
-  return rowForward("softmax", x, (k, a, b, r, c) => k.f32_softmax_fwd(a, b, r, c));
+  return rowForward("softmax", x);
 }
 
 export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
-  return rowBackward("softmax", y, dy, (k, a, g, d, r, c) => k.f32_softmax_bwd(a, g, d, r, c));
+  return rowBackward("softmax", y, dy);
 }
 
 /** log(softmax(x)) over the last axis, computed stably. */
 export function logSoftmax(x: Tensor): Tensor {
-  return rowForward("logSoftmax", x, (k, a, b, r, c) => k.f32_log_softmax_fwd(a, b, r, c));
+  return rowForward("logSoftmax", x);
 }
 
 export function logSoftmaxBackward(y: Tensor, dy: Tensor): Tensor {
-  return rowBackward("logSoftmax", y, dy, (k, a, g, d, r, c) => k.f32_log_softmax_bwd(a, g, d, r, c));
+  return rowBackward("logSoftmax", y, dy);
 }

@@ -2,9 +2,23 @@
 
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import { Tensor, formatShape } from "../tensor.js";
+import { ACT } from "../runtime/generated/layout.js";
+import type { Backend } from "../runtime/backend.js";
+import { call, type KernelCall } from "../runtime/calls.js";
+import { splitRange, threadsFor } from "./split.js";
 
 export type Activation = "none" | "relu" | "relu6";
-export const ACT_CODES: Record<Activation, number> = { none: 0, relu: 1, relu6: 2 };
+export const ACT_CODES: Record<Activation, number> = { none: ACT.NONE, relu: ACT.RELU, relu6: ACT.RELU6 };
+
+/**
+ * The backward of a fused activation: from dy (w.r.t. the activated output y) to dyAct (w.r.t.
+ * the pre-activation values), n values; no call for "none".
+ */
+export function fusedActivationBwd(act: number, y: number, dy: number, dyAct: number, n: number): KernelCall[] {
+  if (act === ACT.RELU) return [call("f32_relu_bwd", y, dy, dyAct, n)];
+  if (act === ACT.RELU6) return [call("f32_relu6_bwd", y, dy, dyAct, n)];
+  return [];
+}
 
 export function actCode(act: string | undefined, where: string): number {
   const a = act ?? "none";
@@ -53,11 +67,8 @@ export function gemm(a: Tensor, b: Tensor, options: GemmOptions = {}): Tensor {
   const act = actCode(options.activation, where);
   const be = a.backend;
   const c = options.c ?? Tensor.zeros([M, N], be);
-  const scratch = be.scratch(be.kernels.f32_gemm_scratch_bytes());
-  be.kernels.f32_gemm(
-    options.transA ? 1 : 0, options.transB ? 1 : 0, M, N, K, options.alpha ?? 1,
-    a.ptr, a.shape[1]!, b.ptr, b.shape[1]!, beta, c.ptr, N, options.bias ? options.bias.ptr : 0, act, scratch,
-  );
+  be.run(gemmCalls(be, options.transA ? 1 : 0, options.transB ? 1 : 0, M, N, K, options.alpha ?? 1,
+    a.ptr, a.shape[1]!, b.ptr, b.shape[1]!, beta, c.ptr, N, options.bias ? options.bias.ptr : 0, act));
   return c;
 }
 
@@ -73,7 +84,7 @@ export class PackedMatrix {
     const be = b.backend;
     const [K, N] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
     const ptr = be.heap.alloc(be.kernels.f32_gemm_packed_b_floats(K, N) * 4);
-    be.kernels.f32_gemm_pack_b(transB ? 1 : 0, K, N, b.ptr, b.shape[1]!, ptr);
+    be.run([call("f32_gemm_pack_b", transB ? 1 : 0, K, N, b.ptr, b.shape[1]!, ptr)]);
     return new PackedMatrix(b, K, N, ptr);
   }
 
@@ -88,14 +99,47 @@ export class PackedMatrix {
       throw new ShapeError(`gemm: bias must have shape [${this.N}], got ${formatShape(options.bias.shape)}`);
     }
     const c = Tensor.zeros([M, this.N], be);
-    be.kernels.f32_gemm_packed_b(
-      options.transA ? 1 : 0, M, this.N, K, 1, a.ptr, a.shape[1]!, this.ptr, 0, c.ptr, this.N,
-      options.bias ? options.bias.ptr : 0, actCode(options.activation, "gemm"), be.scratch(be.kernels.f32_gemm_scratch_bytes()),
-    );
+    be.run([{
+      ...call("f32_gemm_packed_b", options.transA ? 1 : 0, M, this.N, K, 1, a.ptr, a.shape[1]!, this.ptr, 0, c.ptr, this.N,
+        options.bias ? options.bias.ptr : 0, actCode(options.activation, "gemm"), 0),
+      scratchBytes: be.kernels.f32_gemm_scratch_bytes(),
+    }]);
     return c;
   }
 
   free(): void {
     this.source.backend.heap.free(this.ptr);
   }
+}
+
+/** gemm split by rows of C (every part keeps >= 4 rows: fewer take the matrix-vector path, whose summation order differs). */
+export function gemmCalls(be: Backend, transA: number, transB: number, M: number, N: number, K: number, alpha: number,
+  A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, bias: number, act: number, limit = be.threads): KernelCall[] {
+  const T = threadsFor(be, 2 * M * N * K, Math.floor(M / 4), limit);
+  const sb = be.kernels.f32_gemm_scratch_bytes();
+  return splitRange(M, T, 4).map(([m0, m1]) => ({
+    ...call("f32_gemm", transA, transB, m1 - m0, N, K, alpha, A + 4 * (transA ? m0 : m0 * lda), lda, B, ldb, beta, C + 4 * m0 * ldc, ldc, bias, act, 0),
+    scratchBytes: sb,
+  }));
+}
+
+/** Every kernel call of a dense layer y = act(x·W + b) over a batch of B rows of K → N. */
+export interface DenseCalls { fwd: KernelCall[]; actBwd: KernelCall[]; dW: KernelCall[]; dX: KernelCall[]; db: KernelCall[] }
+
+export function denseCalls(be: Backend, p: {
+  B: number; K: number; N: number; x: number; w: number; bias: number; act: number; y: number;
+  training: boolean; dy: number; dyAct: number; dx: number; dw: number; db: number;
+}): DenseCalls {
+  const { B, K, N } = p;
+  const fwd = gemmCalls(be, 0, 0, B, N, K, 1, p.x, K, p.w, N, 0, p.y, N, p.bias, p.act);
+  if (!p.training) return { fwd, actBwd: [], dW: [], dX: [], db: [] };
+  const actBwd = fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, B * N);
+  const dy = actBwd.length ? p.dyAct : p.dy;
+  // dW[K×N] = xᵀ·dy, dx[B×K] = dy·Wᵀ, db = Σ dy
+  return {
+    fwd, actBwd,
+    dW: gemmCalls(be, 1, 0, K, N, B, 1, p.x, K, dy, N, 0, p.dw, N, 0, 0),
+    dX: p.dx ? gemmCalls(be, 0, 1, B, K, N, 1, dy, N, p.w, N, 0, p.dx, K, 0, 0) : [],
+    db: p.db ? [call("f32_bias_bwd", dy, B, N, p.db)] : [],
+  };
 }

@@ -1,13 +1,17 @@
 // The op families, as plain functions on tensors.
-export { gemm, PackedMatrix } from "./gemm.js";
-export type { GemmOptions, Activation } from "./gemm.js";
-export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops } from "./conv.js";
-export type { Conv2dOptions, ConvGeometry, Conv2dGradients } from "./conv.js";
+// Each family also exports its call builders (…Calls): the one place where geometry and buffers
+// become kernel calls, split for the thread pool; layers, these functions and bench/ all use them.
+export { gemm, PackedMatrix, gemmCalls, denseCalls, fusedActivationBwd } from "./gemm.js";
+export type { GemmOptions, Activation, DenseCalls } from "./gemm.js";
+export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops, convBlock, convCalls, runConvBackward } from "./conv.js";
+export type { Conv2dOptions, ConvGeometry, Conv2dGradients, ConvBuffers, ConvCalls } from "./conv.js";
 export {
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, globalAvgPool, globalAvgPoolBackward,
-  globalMaxPool, globalMaxPoolBackward, pool2dGeometry,
+  globalMaxPool, globalMaxPoolBackward, pool2dGeometry, poolBlock, poolCalls, globalPoolCalls,
 } from "./pool.js";
-export type { Pool2dOptions, PoolGeometry, MaxPoolResult } from "./pool.js";
+export type { Pool2dOptions, PoolGeometry, MaxPoolResult, PoolCalls } from "./pool.js";
+export { updateCalls, PARALLEL_UPDATE } from "./optim.js";
+export { splitRange, withScratchAlloc } from "./split.js";
 export {
   add, biasAdd, biasAddBackward, activation, activationBackward, softmax, softmaxBackward, logSoftmax, logSoftmaxBackward,
 } from "./eltwise.js";

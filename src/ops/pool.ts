@@ -3,6 +3,9 @@
 
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
+import { POOL } from "../runtime/generated/layout.js";
+import { call, type KernelCall } from "../runtime/calls.js";
+import { geometryBlock, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
 import { pair, window2d, type Padding, type Rounding } from "./window.js";
 
@@ -50,19 +53,13 @@ export function pool2dGeometry(kind: string, xShape: Shape, options: Pool2dOptio
 }
 
 export function poolBlock(g: PoolGeometry): number[] {
-  return [
-    g.N, g.H, g.W, g.C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.padTop, g.padLeft, g.countIncludePad ? 1 : 0,
-    g.H + g.padTop + g.padBottom, g.W + g.padLeft + g.padRight,
-  ];
-}
-
-function withGeometry<T>(be: Backend, g: PoolGeometry, f: (geo: number) => T): T {
-  const geo = be.geometry(poolBlock(g));
-  try {
-    return f(geo);
-  } finally {
-    be.heap.free(geo);
-  }
+  const b = new Array<number>(POOL.FIELDS).fill(0);
+  b[POOL.N] = g.N; b[POOL.H] = g.H; b[POOL.W] = g.W; b[POOL.C] = g.C; b[POOL.OH] = g.OH; b[POOL.OW] = g.OW;
+  b[POOL.KH] = g.KH; b[POOL.KW] = g.KW; b[POOL.SH] = g.SH; b[POOL.SW] = g.SW; b[POOL.PT] = g.padTop; b[POOL.PL] = g.padLeft;
+  b[POOL.COUNT_PAD] = g.countIncludePad ? 1 : 0;
+  b[POOL.HP] = g.H + g.padTop + g.padBottom;
+  b[POOL.WP] = g.W + g.padLeft + g.padRight;
+  return b;
 }
 
 /** Max pooling result: the output and, per output element, the flat input index of its maximum. */
@@ -79,7 +76,8 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): MaxPoolResult {
   const be = x.backend;
   const y = Tensor.zeros(g.outShape, be);
   const argmaxPtr = be.heap.alloc(y.size * 4);
-  withGeometry(be, g, (geo) => be.kernels.f32_maxpool2d_fwd(geo, x.ptr, y.ptr, argmaxPtr));
+  // one part: the argmax handed back indexes the whole x
+  withScratchAlloc(be, (alloc) => be.run(poolCalls(be, "max", g, alloc, { x: x.ptr, y: y.ptr, argmax: argmaxPtr, dy: 0, dx: 0, training: true }, 1).fwd));
   return {
     y, argmaxPtr, argmax: be.heap.i32(argmaxPtr, y.size).slice(),
     free() { be.heap.free(argmaxPtr); y.free(); },
@@ -92,9 +90,9 @@ export function maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions,
   checkDy("maxPool2d", dy, g.outShape);
   const be = x.backend;
   const dx = Tensor.zeros(x.shape, be);
-  withGeometry(be, g, (geo) => {
-    if (fwd) be.kernels.f32_maxpool2d_bwd(geo, dy.ptr, fwd.argmaxPtr, dx.ptr);
-    else be.kernels.f32_maxpool2d_bwd_recompute(geo, x.ptr, dy.ptr, dx.ptr);
+  withScratchAlloc(be, (alloc) => {
+    if (fwd) be.run(poolCalls(be, "max", g, alloc, { x: x.ptr, y: 0, argmax: fwd.argmaxPtr, dy: dy.ptr, dx: dx.ptr, training: true }, 1).bwd);
+    else be.run([call("f32_maxpool2d_bwd_recompute", geometryBlock(alloc, be, poolBlock(g)), x.ptr, dy.ptr, dx.ptr)]);
   });
   return dx;
 }
@@ -103,7 +101,7 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const g = pool2dGeometry("avgPool2d", x.shape, options);
   const be = x.backend;
   const y = Tensor.zeros(g.outShape, be);
-  withGeometry(be, g, (geo) => be.kernels.f32_avgpool2d_fwd(geo, x.ptr, y.ptr));
+  withScratchAlloc(be, (alloc) => be.run(poolCalls(be, "avg", g, alloc, { x: x.ptr, y: y.ptr, argmax: 0, dy: 0, dx: 0, training: false }).fwd));
   return y;
 }
 
@@ -112,7 +110,7 @@ export function avgPool2dBackward(xShape: Shape, dy: Tensor, options: Pool2dOpti
   checkDy("avgPool2d", dy, g.outShape);
   const be = dy.backend;
   const dx = Tensor.zeros(xShape, be);
-  withGeometry(be, g, (geo) => be.kernels.f32_avgpool2d_bwd(geo, dy.ptr, dx.ptr));
+  withScratchAlloc(be, (alloc) => be.run(poolCalls(be, "avg", g, alloc, { x: 0, y: 0, argmax: 0, dy: dy.ptr, dx: dx.ptr, training: true }).bwd));
   return dx;
 }
 
@@ -132,7 +130,7 @@ function nhwc(kind: string, x: Shape): [number, number, number, number] {
 export function globalAvgPool(x: Tensor): Tensor {
   const [N, H, W, C] = nhwc("globalAvgPool", x.shape);
   const y = Tensor.zeros([N, C], x.backend);
-  x.backend.kernels.f32_global_avgpool_fwd(x.ptr, N, H * W, C, y.ptr);
+  x.backend.run(globalPoolCalls("avg", N, H * W, C, { x: x.ptr, y: y.ptr, argmax: 0, dy: 0, dx: 0 }).fwd);
   return y;
 }
 
@@ -140,7 +138,7 @@ export function globalAvgPoolBackward(xShape: Shape, dy: Tensor): Tensor {
   const [N, H, W, C] = nhwc("globalAvgPool", xShape);
   checkDy("globalAvgPool", dy, [N, C]);
   const dx = Tensor.zeros(xShape, dy.backend);
-  dy.backend.kernels.f32_global_avgpool_bwd(dy.ptr, N, H * W, C, dx.ptr);
+  dy.backend.run(globalPoolCalls("avg", N, H * W, C, { x: 0, y: 0, argmax: 0, dy: dy.ptr, dx: dx.ptr }).bwd);
   return dx;
 }
 
@@ -150,7 +148,7 @@ export function globalMaxPool(x: Tensor): MaxPoolResult {
   const be = x.backend;
   const y = Tensor.zeros([N, C], be);
   const argmaxPtr = be.heap.alloc(N * C * 4);
-  be.kernels.f32_global_maxpool_fwd(x.ptr, N, H * W, C, y.ptr, argmaxPtr);
+  be.run(globalPoolCalls("max", N, H * W, C, { x: x.ptr, y: y.ptr, argmax: argmaxPtr, dy: 0, dx: 0 }).fwd);
   return {
     y, argmaxPtr, argmax: be.heap.i32(argmaxPtr, N * C).slice(),
     free() { be.heap.free(argmaxPtr); y.free(); },
@@ -161,6 +159,48 @@ export function globalMaxPoolBackward(xShape: Shape, dy: Tensor, fwd: MaxPoolRes
   const [N, H, W, C] = nhwc("globalMaxPool", xShape);
   checkDy("globalMaxPool", dy, [N, C]);
   const dx = Tensor.zeros(xShape, dy.backend);
-  dy.backend.kernels.f32_global_maxpool_bwd(dy.ptr, fwd.argmaxPtr, N, H * W, C, dx.ptr);
+  dy.backend.run(globalPoolCalls("max", N, H * W, C, { x: 0, y: 0, argmax: fwd.argmaxPtr, dy: dy.ptr, dx: dx.ptr }).bwd);
   return dx;
+}
+
+/** The kernel calls of a pooling op, forward and backward, one per part. */
+export interface PoolCalls { fwd: KernelCall[]; bwd: KernelCall[] }
+
+/**
+ * Max/avg pooling over the given buffers: forward by images or (one image, inference) bands of
+ * output rows, backward by the same image parts. `limit` caps the parts (default: the threads).
+ */
+export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, alloc: (bytes: number) => number, p: {
+  x: number; y: number; argmax: number; dy: number; dx: number; training: boolean;
+}, limit = be.threads): PoolCalls {
+  const work = g.N * g.OH * g.OW * g.C * g.KH * g.KW;
+  const T = threadsFor(be, work * 8, Math.max(g.N, g.OH), limit); // pooling is memory-bound: weigh its work up
+  const block = (q: Part) => {
+    const b = poolBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT });
+    // the padded height that count_include_pad clips to keeps its distance from the band's top
+    b[POOL.HP] = g.H + g.padBottom + q.PT - q.hpDelta;
+    return geometryBlock(alloc, be, b);
+  };
+  const mk = (q: Part, fwd: boolean): KernelCall => {
+    const geo = block(q);
+    // argmax indices are flat indices into the part's x: the backward uses the same parts
+    if (fwd) return kind === "max"
+      ? call("f32_maxpool2d_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0)
+      : call("f32_avgpool2d_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
+    return kind === "max"
+      ? call("f32_maxpool2d_bwd", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.dx + 4 * q.xOff)
+      : call("f32_avgpool2d_bwd", geo, p.dy + 4 * q.yOff, p.dx + 4 * q.xOff);
+  };
+  // training keeps argmax per image part, so forward and backward split the same way: by images
+  const parts = p.training
+    ? (g.N >= 2 && T > 1 ? windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.C, g.SH, g.padTop, g.KH, Math.min(T, g.N)) : [wholePart(g.N, g.H, g.OH, g.padTop)])
+    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.C, g.SH, g.padTop, g.KH, T);
+  return { fwd: parts.map((q) => mk(q, true)), bwd: p.training && p.dx ? parts.map((q) => mk(q, false)) : [] };
+}
+
+/** Global average / max pooling [N, HW, C] → [N, C] (argmax for max), forward and backward. */
+export function globalPoolCalls(kind: "max" | "avg", N: number, HW: number, C: number, p: { x: number; y: number; argmax: number; dy: number; dx: number }): PoolCalls {
+  return kind === "avg"
+    ? { fwd: [call("f32_global_avgpool_fwd", p.x, N, HW, C, p.y)], bwd: p.dx ? [call("f32_global_avgpool_bwd", p.dy, N, HW, C, p.dx)] : [] }
+    : { fwd: [call("f32_global_maxpool_fwd", p.x, N, HW, C, p.y, p.argmax)], bwd: p.dx ? [call("f32_global_maxpool_bwd", p.dy, p.argmax, N, HW, C, p.dx)] : [] };
 }

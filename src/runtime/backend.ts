@@ -6,7 +6,8 @@ import { KERNEL_SIGNATURES } from "./generated/kernels.js";
 import { detectFeatures, type Features } from "./features.js";
 import { Heap, MAX_PAGES, type HeapStats } from "./memory.js";
 import { base64ToBytes, cores, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
-import { ThreadPool, type Call } from "./pool.js";
+import { ThreadPool } from "./pool.js";
+import { invoke, paramIndex, type KernelCall } from "./calls.js";
 import { MIN_PARALLEL_FLOPS } from "./pool-layout.js";
 
 /** Builds a user may choose. The -mt builds belong to the thread pool. */
@@ -79,14 +80,25 @@ export class Backend {
     return this.pool ? this.pool.threads : 1;
   }
 
-  /** Runs calls[i] on thread i (each gets its own scratch); without a pool they run here in turn. */
-  run(calls: readonly Call[]): void {
+  /**
+   * Runs calls[i] on thread i; a call with scratchBytes gets its thread's own scratch block as its
+   * `scratch` argument. Without a pool (or with one call) they run here in turn.
+   */
+  run(calls: readonly KernelCall[]): void {
+    const pooled = calls.length > 1 && this.pool !== null;
     calls.forEach((c, t) => {
-      if (c.scratchArg !== undefined) c.args[c.scratchArg] = this.scratchFor(this.pool ? t : 0, c.scratchBytes!);
+      if (c.scratchBytes !== undefined) (c.args as number[])[paramIndex(c.fn, "scratch")] = this.scratchFor(pooled ? t : 0, c.scratchBytes);
     });
-    if (calls.length === 1 || !this.pool) {
-      for (const c of calls) (this.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
-    } else this.pool.run(calls);
+    if (pooled) this.pool!.run(calls);
+    else for (const c of calls) invoke(this.kernels, c);
+  }
+
+  /** Runs calls one after another on this thread (calls that must not run at the same time). */
+  runInTurn(calls: readonly KernelCall[]): void {
+    for (const c of calls) {
+      if (c.scratchBytes !== undefined) (c.args as number[])[paramIndex(c.fn, "scratch")] = this.scratchFor(0, c.scratchBytes);
+      invoke(this.kernels, c);
+    }
   }
 
   /** Per-thread scratch: thread t's block of at least `bytes` (kept, grown on demand). */

@@ -41,20 +41,16 @@
 // marks it dead before the next run(). Shutdown sets STOP, then bumps and notifies every GEN_i: a
 // worker leaves at step (a) whether it was watching, sleeping or about to sleep.
 import { BackendError } from "../errors.js";
-import type { Kernels, KernelName } from "./generated/kernels.js";
+import type { Kernels } from "./generated/kernels.js";
+import { invoke, type KernelCall } from "./calls.js";
 import {
   CTL_STOP, DONE_DEAD, ERROR_BYTES, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE,
   STATE_DEAD, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, readErrorText, word, writeErrorText,
 } from "./pool-layout.js";
 import { cores, runtimeName } from "./platform.js";
 
-export interface Call {
-  fn: KernelName;
-  args: number[];
-  /** Index of the argument that receives the running thread's scratch block (of scratchBytes). */
-  scratchArg?: number;
-  scratchBytes?: number;
-}
+/** Kept as an alias: the pool runs typed kernel calls. */
+export type Call = KernelCall;
 
 interface WorkerLike {
   postMessage(m: unknown, transfer?: unknown[]): void;
@@ -219,7 +215,7 @@ export class ThreadPool {
   }
 
   /** Runs calls[i] on thread i (0: this thread). At most `threads` calls. */
-  run(calls: readonly Call[]): void {
+  run(calls: readonly KernelCall[]): void {
     if (this.failure) throw this.failure;
     if (this.stopped) throw new BackendError("the thread pool was shut down");
     if (calls.length === 0) return;
@@ -241,8 +237,7 @@ export class ThreadPool {
     // 2. call 0 here; if it throws, the workers still finish this generation before we do
     let own: unknown = null;
     try {
-      const c = calls[0]!;
-      (this.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
+      invoke(this.kernels, calls[0]!);
     } catch (e) {
       own = e;
     }
@@ -281,7 +276,7 @@ export class ThreadPool {
     throw this.failure;
   }
 
-  private writeSlot(at: number, c: Call): void {
+  private writeSlot(at: number, c: KernelCall): void {
     const s = new Float64Array(this.memory.buffer, at, SLOT_FLOATS);
     s[0] = KERNEL_NAMES.indexOf(c.fn);
     s[1] = c.args.length;

@@ -24,7 +24,7 @@ const IDLE_WAIT_MS = 1000;
 
 async function start(init: Init, port: Port): Promise<void> {
   const instance = await WebAssembly.instantiate(init.module, { env: { memory: init.memory } });
-  const fns = KERNEL_NAMES.map((n) => instance.exports[n] as (...a: number[]) => unknown);
+  const fns = KERNEL_NAMES.map((n) => instance.exports[n]);
   const ctl = new Int32Array(init.memory.buffer, init.ctl, (init.index + 1) * LINE_INTS); // below any growth: stays valid
   const GEN = word(init.index, W_GEN), DONE = word(init.index, W_DONE), FAIL = word(init.index, W_FAIL), STATE = word(init.index, W_STATE);
   // The generation already posted when this worker starts is not ours to run: read it before
@@ -53,7 +53,9 @@ async function start(init: Init, port: Port): Promise<void> {
       const args: number[] = [];
       for (let i = 0; i < n; i++) args.push(slot[2 + i]!);
       try {
-        fns[id]!(...args);
+        const f = fns[id];
+        if (typeof f !== "function") throw new Error(`no kernel #${id}`);
+        Reflect.apply(f, undefined, args);
       } catch (e) {
         writeErrorText(init.memory.buffer, init.record, `${KERNEL_NAMES[id] ?? `kernel #${id}`}: ${String(e)}`);
         Atomics.store(ctl, FAIL, g);

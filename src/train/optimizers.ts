@@ -2,12 +2,9 @@
 // applies the update kernels of assembly/optim to every trainable parameter.
 import { ConfigError, checkOptionKeys } from "../errors.js";
 import type { ParamBuffer } from "../layers/layer.js";
-import { splitRange } from "../ops/parallel.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, rmspropUpdate, sgdUpdate, updateCalls } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
-import type { Call } from "../runtime/pool.js";
-
-/** Parameters with at least this many values are updated by every thread of the pool, in slices. */
-const PARALLEL_UPDATE = 1 << 16;
+import type { KernelCall } from "../runtime/calls.js";
 
 export abstract class Optimizer {
   abstract readonly name: string;
@@ -26,15 +23,10 @@ export abstract class Optimizer {
   /** State buffers per parameter (e.g. Adam: m and v). */
   protected abstract get slots(): number;
   /** The update kernel call for values [off, off + n) of p (byte offset 4·off into every buffer). */
-  protected abstract call(n: number, off: number, p: ParamBuffer, s: number[], lr: number, t: number): Call;
+  protected abstract call(n: number, off: number, p: ParamBuffer, s: number[], lr: number, t: number): KernelCall;
 
   private update(be: Backend, p: ParamBuffer, s: number[], lr: number, t: number): void {
-    if (be.threads > 1 && p.size >= PARALLEL_UPDATE) {
-      be.run(splitRange(p.size, be.threads, 4).map(([a, b]) => this.call(b - a, 4 * a, p, s, lr, t)));
-    } else {
-      const c = this.call(p.size, 0, p, s, lr, t);
-      (be.kernels[c.fn] as (...a: number[]) => unknown)(...c.args);
-    }
+    be.run(updateCalls(be, p.size, (n, o) => this.call(n, o, p, s, lr, t)));
   }
 
   /** One update of every trainable parameter with learning rate `lr`. */
@@ -75,10 +67,8 @@ export class SGD extends Optimizer {
   protected get slots() {
     return this.momentum > 0 ? 1 : 0;
   }
-  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
-    return this.momentum > 0
-      ? { fn: "f32_momentum_update", args: [n, p.w + o, p.g + o, s[0]! + o, lr, this.momentum, this.nesterov ? 1 : 0] }
-      : { fn: "f32_sgd_update", args: [n, p.w + o, p.g + o, lr] };
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
+    return this.momentum > 0 ? momentumUpdate(n, o, p.w, p.g, s[0]!, lr, this.momentum, this.nesterov) : sgdUpdate(n, o, p.w, p.g, lr);
   }
 }
 
@@ -103,9 +93,8 @@ export class Adam extends Optimizer {
   protected get slots() {
     return 2;
   }
-  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number, t: number): Call {
-    return { fn: "f32_adam_update", args: [n, p.w + o, p.g + o, s[0]! + o, s[1]! + o, lr, this.beta1, this.beta2, this.epsilon,
-      1 - this.beta1 ** t, 1 - this.beta2 ** t, this.weightDecay] };
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number, t: number): KernelCall {
+    return adamUpdate(n, o, p.w, p.g, s[0]!, s[1]!, lr, this.beta1, this.beta2, this.epsilon, t, this.weightDecay);
   }
 }
 
@@ -128,8 +117,8 @@ export class Adagrad extends Optimizer {
   protected get slots() {
     return 1;
   }
-  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
-    return { fn: "f32_adagrad_update", args: [n, p.w + o, p.g + o, s[0]! + o, lr, this.epsilon] };
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
+    return adagradUpdate(n, o, p.w, p.g, s[0]!, lr, this.epsilon);
   }
 }
 
@@ -147,8 +136,8 @@ export class RMSProp extends Optimizer {
   protected get slots() {
     return 1;
   }
-  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
-    return { fn: "f32_rmsprop_update", args: [n, p.w + o, p.g + o, s[0]! + o, lr, this.rho, this.epsilon] };
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
+    return rmspropUpdate(n, o, p.w, p.g, s[0]!, lr, this.rho, this.epsilon);
   }
 }
 
@@ -166,8 +155,8 @@ export class Adadelta extends Optimizer {
   protected get slots() {
     return 2;
   }
-  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): Call {
-    return { fn: "f32_adadelta_update", args: [n, p.w + o, p.g + o, s[0]! + o, s[1]! + o, lr, this.rho, this.epsilon] };
+  protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
+    return adadeltaUpdate(n, o, p.w, p.g, s[0]!, s[1]!, lr, this.rho, this.epsilon);
   }
 }
 

@@ -26,7 +26,7 @@ export async function smoke(fovea) {
   const sb = backend.kernels.f32_gemm_scratch_bytes();
   const rows = [[0, 36], [36, 48], [48, 67]].slice(0, threads);
   rows[rows.length - 1][1] = M;
-  backend.run(rows.map(([m0, m1]) => ({ fn: "f32_gemm", scratchArg: 15, scratchBytes: sb,
+  backend.run(rows.map(([m0, m1]) => ({ fn: "f32_gemm", scratchBytes: sb,
     args: [0, 0, m1 - m0, N, K, 1, A.ptr + 4 * m0 * K, K, B.ptr, N, 0, C1.ptr + 4 * m0 * N, N, 0, 0, 0] })));
   backend.kernels.f32_gemm(0, 0, M, N, K, 1, A.ptr, K, B.ptr, N, 0, C2.ptr, N, 0, 0, backend.scratch(sb));
   const threadedGemmEqual = Array.from(C1.toArray()).every((v, i) => v === C2.toArray()[i]);

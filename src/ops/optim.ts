@@ -1,0 +1,33 @@
+// optim: the update kernels of assembly/optim as calls, and how an update splits across the pool.
+// Every builder covers values [off, off + n) of one parameter: `o` is the byte offset 4·off into
+// w, g and each state buffer.
+import type { Backend } from "../runtime/backend.js";
+import { call, type KernelCall } from "../runtime/calls.js";
+import { splitRange } from "./split.js";
+
+/** Parameters with at least this many values are updated by every thread of the pool, in slices. */
+export const PARALLEL_UPDATE = 1 << 16;
+
+/** The calls updating a parameter of `size` values: one, or one slice per thread for large ones. */
+export function updateCalls(be: Backend, size: number, slice: (n: number, o: number) => KernelCall): KernelCall[] {
+  if (be.threads < 2 || size < PARALLEL_UPDATE) return [slice(size, 0)];
+  return splitRange(size, be.threads, 4).map(([a, b]) => slice(b - a, 4 * a));
+}
+
+export const sgdUpdate = (n: number, o: number, w: number, g: number, lr: number) => call("f32_sgd_update", n, w + o, g + o, lr);
+
+export const momentumUpdate = (n: number, o: number, w: number, g: number, v: number, lr: number, mu: number, nesterov: boolean) =>
+  call("f32_momentum_update", n, w + o, g + o, v + o, lr, mu, nesterov ? 1 : 0);
+
+/** Adam (AdamW with wd > 0) at step t: the bias corrections 1 − β^t are computed here. */
+export const adamUpdate = (n: number, o: number, w: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, t: number, wd: number) =>
+  call("f32_adam_update", n, w + o, g + o, m + o, v + o, lr, b1, b2, eps, 1 - b1 ** t, 1 - b2 ** t, wd);
+
+export const adagradUpdate = (n: number, o: number, w: number, g: number, h: number, lr: number, eps: number) =>
+  call("f32_adagrad_update", n, w + o, g + o, h + o, lr, eps);
+
+export const rmspropUpdate = (n: number, o: number, w: number, g: number, h: number, lr: number, rho: number, eps: number) =>
+  call("f32_rmsprop_update", n, w + o, g + o, h + o, lr, rho, eps);
+
+export const adadeltaUpdate = (n: number, o: number, w: number, g: number, eg: number, edx: number, lr: number, rho: number, eps: number) =>
+  call("f32_adadelta_update", n, w + o, g + o, eg + o, edx + o, lr, rho, eps);

@@ -1,0 +1,32 @@
+// A kernel call as data: the kernel's name and its arguments, typed by the generated table, so a
+// call can be built once (in src/ops/) and run here, on a worker of the pool, or in turn.
+import { KERNEL_SIGNATURES, type KernelName, type Kernels } from "./generated/kernels.js";
+
+/** One call of kernel K: its arguments are K's parameter tuple. */
+export interface CallOf<K extends KernelName> {
+  fn: K;
+  args: Parameters<Kernels[K]>;
+  /**
+   * For kernels with a `scratch` parameter: the bytes it needs. The backend puts the running
+   * thread's own scratch block there (the argument given is a placeholder).
+   */
+  scratchBytes?: number;
+}
+
+/** Any kernel call (a union over the kernel table, so `fn` and `args` always agree). */
+export type KernelCall = { [K in KernelName]: CallOf<K> }[KernelName];
+
+/** A call of kernel `fn` (typed: the arguments must be fn's parameters). */
+export function call<K extends KernelName>(fn: K, ...args: Parameters<Kernels[K]>): CallOf<K> {
+  return { fn, args };
+}
+
+/** The position of a named parameter of a kernel (e.g. "scratch"), or -1. */
+export function paramIndex(fn: KernelName, name: string): number {
+  return (KERNEL_SIGNATURES[fn].params as readonly string[]).indexOf(name);
+}
+
+/** Runs one call on `kernels` (this thread). */
+export function invoke(kernels: Kernels, c: KernelCall): void {
+  Reflect.apply(kernels[c.fn], kernels, c.args);
+}
