@@ -20,7 +20,7 @@ export {
   f32_relu_fwd, f32_relu_bwd, f32_relu6_fwd, f32_relu6_bwd, f32_leaky_relu_fwd, f32_leaky_relu_bwd,
   f32_elu_fwd, f32_elu_bwd, f32_sigmoid_fwd, f32_sigmoid_bwd, f32_tanh_fwd, f32_tanh_bwd,
 } from "./eltwise/activation";
-export { f32_warp_affine } from "./image/warp";
+export { f32_warp_affine, f32_warp_affine_batch } from "./image/warp";
 export { f32_mul_fwd, f32_copy_rows, f32_maxout_fwd, f32_maxout_bwd, f32_permute3 } from "./eltwise/misc";
 export { f32_batchnorm_fwd, f32_batchnorm_bwd, f32_channel_affine } from "./norm/batchnorm";
 export { f32_lrn_fwd, f32_lrn_bwd } from "./norm/lrn";

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
+import { batchNormTrainCalls, channelAffine, lrnCalls } from "../src/ops/norm.js";
+import { maxoutCalls, mulCall } from "../src/ops/eltwise.js";
 import { refBatchNorm, refLrn } from "./ref/norm.js";
 
 describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s build", (build) => {
@@ -11,10 +13,11 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     const x = randomArray(rows * C, rows + C, 2), gamma = randomArray(C, 2), beta = randomArray(C, 3), R = randomArray(rows * C, 4);
     const eps = 1e-3;
     const X = mem.f32(x), Gm = mem.f32(gamma), Bt = mem.f32(beta), Y = mem.f32(rows * C), Mn = mem.f32(C), Is = mem.f32(C);
-    be.kernels.f32_batchnorm_fwd(X, rows, C, Gm, Bt, eps, Y, Mn, Is);
-    expectClose(mem.read(Y, rows * C), refBatchNorm(x, rows, C, gamma, beta, eps), 1e-4, 1e-5, "y");
     const DX = mem.f32(rows * C), DG = mem.f32(C), DB = mem.f32(C);
-    be.kernels.f32_batchnorm_bwd(X, mem.f32(R), rows, C, Gm, Mn, Is, DX, DG, DB);
+    const bn = batchNormTrainCalls(rows, C, eps, { x: X, y: Y, gamma: Gm, beta: Bt, mean: Mn, invstd: Is, dy: mem.f32(R), dx: DX, dgamma: DG, dbeta: DB });
+    be.run(bn.fwd);
+    expectClose(mem.read(Y, rows * C), refBatchNorm(x, rows, C, gamma, beta, eps), 1e-4, 1e-5, "y");
+    be.run(bn.bwd);
     expectClose(mem.read(DX, rows * C), numericGrad((xx) => dot(refBatchNorm(xx, rows, C, gamma, beta, eps), R), x), 1e-3, 1e-4, "dx");
     expectClose(mem.read(DG, C), numericGrad((gg) => dot(refBatchNorm(x, rows, C, gg, beta, eps), R), gamma), 1e-3, 1e-4, "dgamma");
     expectClose(mem.read(DB, C), numericGrad((bb) => dot(refBatchNorm(x, rows, C, gamma, bb, eps), R), beta), 1e-3, 1e-4, "dbeta");
@@ -26,7 +29,7 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     const mem = new Mem(be);
     const x = randomArray(7 * 9, 1), sc = randomArray(9, 2), sh = randomArray(9, 3);
     const Y = mem.f32(63);
-    be.kernels.f32_channel_affine(mem.f32(x), 7, 9, mem.f32(sc), mem.f32(sh), Y);
+    be.run([channelAffine(mem.f32(x), 7, 9, mem.f32(sc), mem.f32(sh), Y)]);
     expectClose(mem.read(Y, 63), Array.from(x, (v, i) => v * sc[i % 9]! + sh[i % 9]!), 1e-6, 1e-7);
     mem.freeAll();
   });
@@ -37,9 +40,10 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     const C = 7, [alpha, beta, k] = [1e-1, 0.75, 2];
     const x = randomArray(rows * C, size, 3), R = randomArray(rows * C, 9);
     const X = mem.f32(x), Y = mem.f32(rows * C), S = mem.f32(rows * C), DX = mem.f32(rows * C);
-    be.kernels.f32_lrn_fwd(X, rows, C, size, alpha, beta, k, Y, S);
+    const lrn = lrnCalls(rows, C, size, alpha, beta, k, { x: X, y: Y, s: S, dy: mem.f32(R), dx: DX });
+    be.run(lrn.fwd);
     expectClose(mem.read(Y, rows * C), refLrn(x, rows, C, size, alpha, beta, k), 1e-5, 1e-6, "y");
-    be.kernels.f32_lrn_bwd(X, mem.f32(R), S, rows, C, size, alpha, beta, DX);
+    be.run(lrn.bwd);
     expectClose(mem.read(DX, rows * C), numericGrad((xx) => dot(refLrn(xx, rows, C, size, alpha, beta, k), R), x), 1e-4, 1e-5, "dx");
     mem.freeAll();
   });
@@ -50,12 +54,13 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     const rows = 3, out = 4, k = 3;
     const x = randomArray(rows * out * k, 7);
     const Y = mem.f32(rows * out), A = mem.i32(rows * out), X = mem.f32(x);
-    be.kernels.f32_maxout_fwd(X, rows, out, k, Y, A);
-    const want = Array.from({ length: rows * out }, (_, i) => Math.max(...Array.from(x.subarray(i * k, i * k + k))));
-    expect(Array.from(mem.read(Y, rows * out))).toEqual(want.map(Math.fround));
     const R = randomArray(rows * out, 8);
     const DX = mem.f32(rows * out * k);
-    be.kernels.f32_maxout_bwd(mem.f32(R), A, rows, out, k, DX);
+    const mo = maxoutCalls(rows, out, k, { x: X, y: Y, argmax: A, dy: mem.f32(R), dx: DX });
+    be.run(mo.fwd);
+    const want = Array.from({ length: rows * out }, (_, i) => Math.max(...Array.from(x.subarray(i * k, i * k + k))));
+    expect(Array.from(mem.read(Y, rows * out))).toEqual(want.map(Math.fround));
+    be.run(mo.bwd);
     const f = (xx: Float64Array) => dot(Array.from({ length: rows * out }, (_, i) => Math.max(...xx.subarray(i * k, i * k + k))), R);
     expectClose(mem.read(DX, rows * out * k), numericGrad(f, x, 1e-6), 1e-6, 1e-6, "maxout dx");
     // copy rows: a 3-column slice of a 5-wide matrix into a 7-wide one at column 2, then add it back
@@ -67,7 +72,7 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     be.kernels.f32_copy_rows(D + 8, 7, D + 8, 7, 4, 3, 1);
     expect(mem.read(D, 28)[9]).toBe(Math.fround(2 * src[5 + 1]!)); // row 1, column 2 held src[1][1]
     const a = randomArray(9, 1), b = randomArray(9, 2), O = mem.f32(9);
-    be.kernels.f32_mul_fwd(mem.f32(a), mem.f32(b), O, 9);
+    be.run([mulCall(mem.f32(a), mem.f32(b), O, 9)]);
     expect(Array.from(mem.read(O, 9))).toEqual(Array.from(a, (v, i) => Math.fround(v * b[i]!)));
     mem.freeAll();
   });

@@ -2,6 +2,8 @@
 // changing gradients); Adam in the paper's bias-corrected form.
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../src/index.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, sumSquaresCall } from "../src/ops/optim.js";
+import { invoke, type KernelCall } from "../src/runtime/calls.js";
 import { backendFor } from "./helpers/backends.js";
 import { expectClose, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
@@ -23,15 +25,15 @@ const STATE: Record<string, string[]> = {
 };
 
 function kernelStep(be: Backend, kind: string, W: number, G: number, S: Record<string, number>, hp: Record<string, number>, t: number): void {
-  const k = be.kernels;
+  const run = (c: KernelCall) => be.run([c]);
   switch (kind) {
-    case "sgd": return k.f32_sgd_update(n, W, G, hp.lr!);
-    case "momentum": return k.f32_momentum_update(n, W, G, S.v!, hp.lr!, hp.mu!, 0);
-    case "nesterov": return k.f32_momentum_update(n, W, G, S.v!, hp.lr!, hp.mu!, 1);
-    case "adagrad": return k.f32_adagrad_update(n, W, G, S.h!, hp.lr!, hp.eps!);
-    case "rmsprop": return k.f32_rmsprop_update(n, W, G, S.h!, hp.lr!, hp.rho!, hp.eps!);
-    case "adadelta": return k.f32_adadelta_update(n, W, G, S.eg!, S.edx!, hp.lr!, hp.rho!, hp.eps!);
-    default: return k.f32_adam_update(n, W, G, S.m!, S.v!, hp.lr!, hp.b1!, hp.b2!, hp.eps!, 1 - hp.b1! ** t, 1 - hp.b2! ** t, hp.wd!);
+    case "sgd": return run(sgdUpdate(n, 0, W, G, hp.lr!));
+    case "momentum": return run(momentumUpdate(n, 0, W, G, S.v!, hp.lr!, hp.mu!, false));
+    case "nesterov": return run(momentumUpdate(n, 0, W, G, S.v!, hp.lr!, hp.mu!, true));
+    case "adagrad": return run(adagradUpdate(n, 0, W, G, S.h!, hp.lr!, hp.eps!));
+    case "rmsprop": return run(rmspropUpdate(n, 0, W, G, S.h!, hp.lr!, hp.rho!, hp.eps!));
+    case "adadelta": return run(adadeltaUpdate(n, 0, W, G, S.eg!, S.edx!, hp.lr!, hp.rho!, hp.eps!));
+    default: return run(adamUpdate(n, 0, W, G, S.m!, S.v!, hp.lr!, hp.b1!, hp.b2!, hp.eps!, t, hp.wd!));
   }
 }
 
@@ -64,11 +66,11 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
     w[0] = 0;
     const g = randomArray(n, 4);
     const W = mem.f32(w), G = mem.f32(g);
-    be.kernels.f32_regularize(n, W, G, 0.01, 0.1);
+    be.run([regularizeCall(n, W, G, 0.01, 0.1)]);
     expectClose(mem.read(G, n), Array.from(g, (v, i) => v + 0.1 * w[i]! + 0.01 * Math.sign(w[i]!)), 1e-6, 1e-7);
     const big = randomArray(10_001, 5);
     const ss = Array.from(big).reduce((a, v) => a + v * v, 0);
-    expect(be.kernels.f32_sum_squares(big.length, mem.f32(big)) / ss).toBeCloseTo(1, 6);
+    expect(invoke(be.kernels, sumSquaresCall(big.length, mem.f32(big)))! / ss).toBeCloseTo(1, 6);
     mem.freeAll();
   });
 });

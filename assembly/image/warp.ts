@@ -31,3 +31,15 @@ export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fi
 @inline function pixel(src: usize, H: i32, W: i32, C: i32, y: i32, x: i32, c: i32, fill: f32): f32 {
   return <u32>y < <u32>H && <u32>x < <u32>W ? load<f32>(src + f4((y * W + x) * C + c)) : fill;
 }
+
+/**
+ * A batch of n warps, image i with its own matrix (mats + 24·i bytes) and flip flag
+ * (flips + 4·i, i32): dst image i = f32_warp_affine(src image i). Images are H×W×C → OH×OW×C,
+ * packed one after another; src and dst must not overlap.
+ */
+export function f32_warp_affine_batch(src: usize, n: i32, H: i32, W: i32, C: i32, mats: usize, flips: usize, fill: f32, dst: usize, OH: i32, OW: i32): void {
+  const inBytes = f4(H * W * C), outBytes = f4(OH * OW * C);
+  for (let i = 0; i < n; i++) {
+    f32_warp_affine(src + <usize>i * inBytes, H, W, C, mats + <usize>i * 24, fill, load<i32>(flips + (<usize>i << 2)), dst + <usize>i * outBytes, OH, OW);
+  }
+}

@@ -1,6 +1,7 @@
 // On-the-fly augmentation of a batch, in place: random affine distortions (rotation, scale,
 // shear, shift — LeCun's distorted MNIST is of this kind) and horizontal flips, with the warp
 // running as a wasm kernel. Labels and shapes are unchanged.
+import { warpAffineBatchCalls } from "../ops/image.js";
 import { checkOptionKeys, ConfigError } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
@@ -31,27 +32,32 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
   }
   const [H, W, C] = shape, per = H * W * C;
   const { rotation = 0, scale = 0, shear = 0, shift = 0, flip = false, fill = 0 } = options;
-  let src = 0, dst = 0, mat = 0;
+  // the batch goes into wasm memory once, is warped there (split by images across the pool) and
+  // comes back once; the buffers grow with the largest batch seen
+  let cap = 0, src = 0, dst = 0, mats = 0, flips = 0;
   return (x, count, rng) => {
-    if (!src) {
-      src = be.heap.alloc(per * 4);
-      dst = be.heap.alloc(per * 4);
-      mat = be.heap.alloc(32);
+    if (count > cap) {
+      for (const p of [src, dst, mats, flips]) if (p) be.heap.free(p);
+      cap = count;
+      src = be.heap.alloc(cap * per * 4);
+      dst = be.heap.alloc(cap * per * 4);
+      mats = be.heap.alloc(cap * 24);
+      flips = be.heap.alloc(cap * 4);
     }
+    const m = be.heap.f32(mats, count * 6), fl = be.heap.i32(flips, count);
+    const cx = (W - 1) / 2, cy = (H - 1) / 2;
     for (let i = 0; i < count; i++) {
       const a = ((rng.uniform() * 2 - 1) * rotation * Math.PI) / 180;
       const s = 1 + (rng.uniform() * 2 - 1) * scale, sh = (rng.uniform() * 2 - 1) * shear;
       const tx = (rng.uniform() * 2 - 1) * shift, ty = (rng.uniform() * 2 - 1) * shift;
-      const f = flip && rng.uniform() < 0.5 ? 1 : 0;
+      fl[i] = flip && rng.uniform() < 0.5 ? 1 : 0;
       // output → source: inverse of (rotate·scale·shear about the centre, then shift)
       const cos = Math.cos(a) / s, sin = Math.sin(a) / s;
-      const cx = (W - 1) / 2, cy = (H - 1) / 2;
       const m0 = cos, m1 = sin + cos * sh, m3 = -sin, m4 = cos - sin * sh;
-      const m = be.heap.f32(mat, 6);
-      m.set([m0, m1, cx - m0 * (cx + tx) - m1 * (cy + ty), m3, m4, cy - m3 * (cx + tx) - m4 * (cy + ty)]);
-      be.heap.f32(src, per).set(x.subarray(i * per, (i + 1) * per));
-      be.kernels.f32_warp_affine(src, H, W, C, mat, fill, f, dst, H, W);
-      x.set(be.heap.f32(dst, per), i * per);
+      m.set([m0, m1, cx - m0 * (cx + tx) - m1 * (cy + ty), m3, m4, cy - m3 * (cx + tx) - m4 * (cy + ty)], i * 6);
     }
+    be.heap.f32(src, count * per).set(x.subarray(0, count * per));
+    be.run(warpAffineBatchCalls(be, count, H, W, C, src, mats, flips, fill, dst, H, W));
+    x.set(be.heap.f32(dst, count * per));
   };
 }

@@ -2,6 +2,7 @@
 // warp kernel; folders of images (one subfolder per class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
 import { ConfigError, FormatError } from "../errors.js";
+import { warpAffineCall } from "../ops/image.js";
 import type { Backend } from "../runtime/backend.js";
 import { getBackend } from "../runtime/backend.js";
 import { makeDataset, type Dataset } from "./dataset.js";
@@ -65,7 +66,7 @@ export function imageToArray(img: Rgba, shape: [number, number, number], be: Bac
     // output pixel centre (x + 0.5) maps to source (x + 0.5)·scale − 0.5
     const sx = img.width / W, sy = img.height / H;
     be.heap.f32(mp, 6).set([sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5]);
-    be.kernels.f32_warp_affine(sp, img.height, img.width, C, mp, 0, 0, dp, H, W);
+    be.run([warpAffineCall(sp, img.height, img.width, C, mp, 0, false, dp, H, W)]);
     return be.heap.f32(dp, H * W * C).slice();
   } finally {
     [sp, dp, mp].forEach((p) => be.heap.free(p));

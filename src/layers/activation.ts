@@ -1,9 +1,8 @@
 // Activation layers (relu, relu6, leakyRelu, elu, sigmoid, tanh, softmax) and maxout.
 import { ConfigError, ShapeError } from "../errors.js";
 import { activationCalls, maxoutCalls } from "../ops/eltwise.js";
-import type { KernelCall } from "../runtime/calls.js";
 import { formatShape, type Shape } from "../tensor.js";
-import { Layer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type PrepareContext } from "./layer.js";
+import { PlannedLayer, inRange, positiveInt, size, type LayerGrad, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
 export type ActivationType = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh" | "softmax" | "logSoftmax";
 export interface ActivationConfig {
@@ -19,11 +18,7 @@ export interface MaxoutConfig {
   pieces: number;
 }
 
-type Calls = { fwd: KernelCall[]; bwd: KernelCall[] };
-interface ActState { calls: Calls | null }
-interface MaxoutState { argmax: number; calls: Calls | null }
-
-export class ActivationLayer extends Layer<ActState> {
+export class ActivationLayer extends PlannedLayer {
   readonly type: ActivationType;
   readonly alpha: number;
 
@@ -48,21 +43,8 @@ export class ActivationLayer extends Layer<ActState> {
     return size(inputs[0]!) * (this.type === "softmax" || this.type === "logSoftmax" || this.type === "sigmoid" || this.type === "tanh" || this.type === "elu" ? 4 : 1);
   }
 
-  override prepare(): ActState {
-    return { calls: null };
-  }
-
-  override bind(r: LayerGrad<ActState>): void {
-    const n = r.batch * size(r.outShape);
-    r.state.calls = activationCalls(this.type, this.alpha, n, r.outShape[r.outShape.length - 1]!, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
-  }
-
-  forward(r: LayerRun<ActState>): void {
-    r.be.run(r.state.calls!.fwd);
-  }
-
-  backward(r: LayerGrad<ActState>): void {
-    r.be.run(r.state.calls!.bwd);
+  protected calls(r: LayerGrad<Planned<object>>): PassCalls {
+    return activationCalls(this.type, this.alpha, r.batch * size(r.outShape), r.outShape[r.outShape.length - 1]!, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
   config() {
@@ -70,7 +52,7 @@ export class ActivationLayer extends Layer<ActState> {
   }
 }
 
-export class Maxout extends Layer<MaxoutState> {
+export class Maxout extends PlannedLayer<{ argmax: number }> {
   readonly type = "maxout";
   readonly pieces: number;
 
@@ -89,21 +71,13 @@ export class Maxout extends Layer<MaxoutState> {
     return [...s.slice(0, -1), c / this.pieces];
   }
 
-  override prepare(ctx: PrepareContext): MaxoutState {
-    return { argmax: ctx.alloc(ctx.batch * size(ctx.outShape) * 4), calls: null };
+  protected override buffers(ctx: PrepareContext) {
+    return { argmax: ctx.alloc(ctx.batch * size(ctx.outShape) * 4) };
   }
 
-  override bind(r: LayerGrad<MaxoutState>): void {
+  protected calls(r: LayerGrad<Planned<{ argmax: number }>>): PassCalls {
     const out = r.outShape[r.outShape.length - 1]!;
-    r.state.calls = maxoutCalls(r.batch * size(r.outShape) / out, out, this.pieces, { x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0 });
-  }
-
-  forward(r: LayerRun<MaxoutState>): void {
-    r.be.run(r.state.calls!.fwd);
-  }
-
-  backward(r: LayerGrad<MaxoutState>): void {
-    r.be.run(r.state.calls!.bwd);
+    return maxoutCalls(r.batch * size(r.outShape) / out, out, this.pieces, { x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
   config() {

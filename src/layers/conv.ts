@@ -5,7 +5,7 @@ import { conv2dGeometry, convBlock, convCalls, runConvBackward, type ConvCalls, 
 import { ACT, CONV } from "../runtime/generated/layout.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
-import { checkInitializer, type Initializer } from "../train/initializers.js";
+import { checkInitializer, type Initializer } from "./initializers.js";
 import { Layer, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PrepareContext } from "./layer.js";
 
 export interface Conv2dConfig {

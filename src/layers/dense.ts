@@ -3,7 +3,7 @@ import { ConfigError } from "../errors.js";
 import { actCode, denseCalls, type Activation, type DenseCalls } from "../ops/gemm.js";
 import { ACT } from "../runtime/generated/layout.js";
 import type { Shape } from "../tensor.js";
-import { checkInitializer, type Initializer } from "../train/initializers.js";
+import { checkInitializer, type Initializer } from "./initializers.js";
 import { Layer, positiveInt, type LayerGrad, type LayerRun, type ParamSpec, type PrepareContext } from "./layer.js";
 
 export interface DenseConfig {

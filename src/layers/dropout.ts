@@ -2,11 +2,12 @@
 // 1/(1 − rate); at inference the layer is the identity. The mask comes from the model's seeded RNG.
 import { ConfigError } from "../errors.js";
 import type { Shape } from "../tensor.js";
-import { Layer, inRange, size, type LayerGrad, type LayerRun, type PrepareContext } from "./layer.js";
+import { copyCall, mulCall } from "../ops/eltwise.js";
+import { PlannedLayer, inRange, size, type LayerGrad, type LayerRun, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
 export interface DropoutConfig { type: "dropout"; name?: string; rate: number }
 
-export class Dropout extends Layer<{ mask: number }> {
+export class Dropout extends PlannedLayer<{ mask: number }> {
   readonly type = "dropout";
   readonly rate: number;
   /** Tests fix the mask: called instead of the RNG when set. */
@@ -22,27 +23,30 @@ export class Dropout extends Layer<{ mask: number }> {
     return inputs[0]!;
   }
 
-  override prepare(ctx: PrepareContext) {
+  protected override buffers(ctx: PrepareContext) {
     return { mask: ctx.training ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0 };
   }
 
-  forward(r: LayerRun<{ mask: number }>): void {
+  /** Inference, or rate 0: a copy. Training: y = x ⊙ mask, dx = dy ⊙ mask, the mask drawn each step. */
+  protected calls(r: LayerGrad<Planned<{ mask: number }>>): PassCalls {
+    const n = r.batch * size(r.outShape), dx = r.dx[0] ?? 0;
+    if (!r.training || this.rate === 0) return { fwd: [copyCall(n, r.x[0]!, r.y)], bwd: dx ? [copyCall(n, r.dy, dx)] : [] };
+    return { fwd: [mulCall(r.x[0]!, r.state.mask, r.y, n)], bwd: dx ? [mulCall(r.dy, r.state.mask, dx, n)] : [] };
+  }
+
+  override forward(r: LayerRun<Planned<{ mask: number }>>): void {
+    if (r.training && this.rate !== 0) this.drawMask(r);
+    super.forward(r);
+  }
+
+  private drawMask(r: LayerRun<Planned<{ mask: number }>>): void {
     const n = r.batch * size(r.outShape);
-    if (!r.training || this.rate === 0) return r.k.f32_axpby(n, 1, r.x[0]!, 0, r.y);
     const m = r.be.heap.f32(r.state.mask, n);
     if (this.maskSource) m.set(this.maskSource(n));
     else {
       const keep = 1 - this.rate, scale = 1 / keep;
       for (let i = 0; i < n; i++) m[i] = r.rng.uniform() < keep ? scale : 0;
     }
-    r.k.f32_mul_fwd(r.x[0]!, r.state.mask, r.y, n);
-  }
-
-  backward(r: LayerGrad<{ mask: number }>): void {
-    if (!r.dx[0]) return;
-    const n = r.batch * size(r.outShape);
-    if (this.rate === 0) r.k.f32_axpby(n, 1, r.dy, 0, r.dx[0]);
-    else r.k.f32_mul_fwd(r.dy, r.state.mask, r.dx[0], n);
   }
 
   config() {

@@ -5,10 +5,11 @@
 import { ConfigError, ShapeError } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
+import type { KernelCall } from "../runtime/calls.js";
 import type { Rng } from "../rng.js";
 import { SymbolicTensor } from "../model/symbolic.js";
 import { formatShape, type Shape } from "../tensor.js";
-import type { Initializer } from "../train/initializers.js";
+import type { Initializer } from "./initializers.js";
 
 export interface ParamSpec {
   name: string;
@@ -138,6 +139,48 @@ export abstract class Layer<S = unknown> {
       throw new ShapeError(`${this.label}: expects ${what} ${want}, got ${formatShape(s)}${r === 1 ? " (add a flatten layer before it)" : ""}`);
     }
     return s;
+  }
+}
+
+/**
+ * The kernel calls of a layer's two passes: parts that run at the same time, one per thread of
+ * the pool (Backend.run), or with `inTurn` a sequence that runs in order on this thread.
+ */
+export interface PassCalls { fwd: KernelCall[]; bwd: KernelCall[]; inTurn?: boolean }
+export type Planned<S> = S & { calls: PassCalls | null };
+
+/**
+ * A layer whose passes are kernel calls that an ops/ builder makes once per plan, over the plan's
+ * buffers: it names its own buffers (argmax, masks, …) and which builder; running is the same
+ * for all of them.
+ */
+export abstract class PlannedLayer<S extends object = object> extends Layer<Planned<S>> {
+  /** Buffers of the layer's own, allocated once per plan. */
+  protected buffers(_ctx: PrepareContext): S {
+    return {} as S;
+  }
+
+  /** Both passes' calls (bwd: none where no input gradient is wanted). */
+  protected abstract calls(r: LayerGrad<Planned<S>>, ctx: PrepareContext): PassCalls;
+
+  override prepare(ctx: PrepareContext): Planned<S> {
+    return { ...this.buffers(ctx), calls: null };
+  }
+
+  override bind(r: LayerGrad<Planned<S>>, ctx: PrepareContext): void {
+    r.state.calls = this.calls(r, ctx);
+  }
+
+  forward(r: LayerRun<Planned<S>>): void {
+    const c = r.state.calls!;
+    if (c.inTurn) r.be.runInTurn(c.fwd);
+    else r.be.run(c.fwd);
+  }
+
+  backward(r: LayerGrad<Planned<S>>): void {
+    const c = r.state.calls!;
+    if (c.inTurn) r.be.runInTurn(c.bwd);
+    else r.be.run(c.bwd);
   }
 }
 

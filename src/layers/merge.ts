@@ -1,12 +1,13 @@
 // add (residual) and concat (channel axis, inception): two or more inputs.
 import { ConfigError, ShapeError } from "../errors.js";
 import { formatShape, type Shape } from "../tensor.js";
-import { Layer, size, type LayerGrad, type LayerRun } from "./layer.js";
+import { addCalls, concatCalls } from "../ops/eltwise.js";
+import { PlannedLayer, size, type LayerGrad, type PassCalls, type Planned } from "./layer.js";
 
 export interface AddConfig { type: "add"; name?: string }
 export interface ConcatConfig { type: "concat"; name?: string }
 
-export class Add extends Layer {
+export class Add extends PlannedLayer {
   readonly type = "add";
   constructor(config: AddConfig, name: string) {
     super(name);
@@ -25,21 +26,15 @@ export class Add extends Layer {
   override flops(inputs: Shape[]): number {
     return size(inputs[0]!) * (inputs.length - 1);
   }
-  forward(r: LayerRun<unknown>): void {
-    const n = r.batch * size(r.outShape);
-    r.k.f32_add_fwd(r.x[0]!, r.x[1]!, r.y, n);
-    for (let i = 2; i < r.x.length; i++) r.k.f32_add_fwd(r.y, r.x[i]!, r.y, n);
-  }
-  backward(r: LayerGrad<unknown>): void {
-    const n = r.batch * size(r.outShape);
-    for (const dx of r.dx) if (dx) r.k.f32_axpby(n, 1, r.dy, 0, dx);
+  protected calls(r: LayerGrad<Planned<object>>): PassCalls {
+    return addCalls(r.batch * size(r.outShape), r.x, r.y, r.dy, r.dx);
   }
   config() {
     return { type: this.type, name: this.name };
   }
 }
 
-export class Concat extends Layer {
+export class Concat extends PlannedLayer {
   readonly type = "concat";
   constructor(config: ConcatConfig, name: string) {
     super(name);
@@ -58,23 +53,9 @@ export class Concat extends Layer {
     const s = inputs[0]!;
     return [...s.slice(0, -1), inputs.reduce((a, x) => a + x[x.length - 1]!, 0)];
   }
-  forward(r: LayerRun<unknown>): void {
-    const out = r.outShape[r.outShape.length - 1]!, rows = r.batch * size(r.outShape) / out;
-    let off = 0;
-    r.inShapes.forEach((s, i) => {
-      const c = s[s.length - 1]!;
-      r.k.f32_copy_rows(r.x[i]!, c, r.y + off * 4, out, rows, c, 0);
-      off += c;
-    });
-  }
-  backward(r: LayerGrad<unknown>): void {
-    const out = r.outShape[r.outShape.length - 1]!, rows = r.batch * size(r.outShape) / out;
-    let off = 0;
-    r.inShapes.forEach((s, i) => {
-      const c = s[s.length - 1]!;
-      if (r.dx[i]) r.k.f32_copy_rows(r.dy + off * 4, out, r.dx[i]!, c, rows, c, 0);
-      off += c;
-    });
+  protected calls(r: LayerGrad<Planned<object>>): PassCalls {
+    const out = r.outShape[r.outShape.length - 1]!;
+    return concatCalls(r.batch * size(r.outShape) / out, r.inShapes.map((s) => s[s.length - 1]!), r.x, r.y, r.dy, r.dx);
   }
   config() {
     return { type: this.type, name: this.name };

@@ -1,8 +1,9 @@
 // batchNorm (batch statistics + moving averages in training, moving statistics at inference)
 // and lrn (AlexNet's across-channel local response normalisation). Both normalise the last axis.
 import { ConfigError } from "../errors.js";
+import { batchNormAffine, batchNormTrainCalls, channelAffine, lrnCalls, updateMovingStats } from "../ops/norm.js";
 import type { Shape } from "../tensor.js";
-import { Layer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PrepareContext } from "./layer.js";
+import { Layer, PlannedLayer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
 export interface BatchNormConfig {
   type: "batchNorm";
@@ -22,7 +23,7 @@ export interface LrnConfig {
   k?: number;
 }
 
-interface BnState { mean: number; invstd: number; scale: number; shift: number }
+interface BnState { mean: number; invstd: number; scale: number; shift: number; calls: PassCalls | null }
 
 export class BatchNorm extends Layer<BnState> {
   readonly type = "batchNorm";
@@ -58,39 +59,33 @@ export class BatchNorm extends Layer<BnState> {
 
   override prepare(ctx: PrepareContext): BnState {
     const C = ctx.outShape[ctx.outShape.length - 1]!;
-    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4) };
+    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), calls: null };
+  }
+
+  override bind(r: LayerGrad<BnState>, ctx: PrepareContext): void {
+    const C = r.outShape[r.outShape.length - 1]!, rows = r.batch * size(r.outShape) / C;
+    const [gamma, beta] = r.params;
+    const st = r.state;
+    st.calls = r.training
+      ? batchNormTrainCalls(rows, C, this.epsilon, {
+        x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd,
+        // the kernel writes dx, dγ and dβ together: a buffer of its own when no dx is wanted
+        dy: r.dy, dx: r.dy ? r.dx[0] || ctx.alloc(rows * C * 4) : 0, dgamma: gamma!.g, dbeta: beta!.g,
+      })
+      : { fwd: [channelAffine(r.x[0]!, rows, C, st.scale, st.shift, r.y)], bwd: [] };
   }
 
   forward(r: LayerRun<BnState>): void {
     const C = r.outShape[r.outShape.length - 1]!, rows = r.batch * size(r.outShape) / C;
-    const [gamma, beta, mMean, mVar] = r.params as [typeof r.params[0], typeof r.params[0], typeof r.params[0], typeof r.params[0]];
-    const h = r.be.heap;
-    if (r.training) {
-      r.k.f32_batchnorm_fwd(r.x[0]!, rows, C, gamma.w, beta.w, this.epsilon, r.y, r.state.mean, r.state.invstd);
-      const mean = h.f32(r.state.mean, C), inv = h.f32(r.state.invstd, C), mm = h.f32(mMean.w, C), mv = h.f32(mVar.w, C);
-      const m = this.momentum, bessel = rows > 1 ? rows / (rows - 1) : 1;
-      for (let c = 0; c < C; c++) {
-        const v = (1 / (inv[c]! * inv[c]!) - this.epsilon) * bessel;
-        mm[c] = m * mm[c]! + (1 - m) * mean[c]!;
-        mv[c] = m * mv[c]! + (1 - m) * Math.max(v, 0);
-      }
-    } else {
-      const g = h.f32(gamma.w, C), b = h.f32(beta.w, C), mm = h.f32(mMean.w, C), mv = h.f32(mVar.w, C);
-      const sc = h.f32(r.state.scale, C), sh = h.f32(r.state.shift, C);
-      for (let c = 0; c < C; c++) {
-        sc[c] = g[c]! / Math.sqrt(mv[c]! + this.epsilon);
-        sh[c] = b[c]! - mm[c]! * sc[c]!;
-      }
-      r.k.f32_channel_affine(r.x[0]!, rows, C, r.state.scale, r.state.shift, r.y);
-    }
+    const [gamma, beta, mMean, mVar] = r.params;
+    const st = r.state;
+    if (!r.training) batchNormAffine(r.be.heap, C, this.epsilon, gamma!.w, beta!.w, mMean!.w, mVar!.w, st.scale, st.shift);
+    r.be.run(st.calls!.fwd);
+    if (r.training) updateMovingStats(r.be.heap, C, rows, this.epsilon, this.momentum, st.mean, st.invstd, mMean!.w, mVar!.w);
   }
 
   backward(r: LayerGrad<BnState>): void {
-    const C = r.outShape[r.outShape.length - 1]!, rows = r.batch * size(r.outShape) / C;
-    const [gamma, beta] = r.params;
-    // dx is always computed (the kernel produces the three gradients together)
-    const dx = r.dx[0] || r.be.scratch(rows * C * 4);
-    r.k.f32_batchnorm_bwd(r.x[0]!, r.dy, rows, C, gamma!.w, r.state.mean, r.state.invstd, dx, gamma!.g, beta!.g);
+    r.be.run(r.state.calls!.bwd);
   }
 
   config() {
@@ -98,7 +93,7 @@ export class BatchNorm extends Layer<BnState> {
   }
 }
 
-export class Lrn extends Layer<{ s: number }> {
+export class Lrn extends PlannedLayer<{ s: number }> {
   readonly type = "lrn";
   readonly size: number;
   readonly alpha: number;
@@ -124,19 +119,13 @@ export class Lrn extends Layer<{ s: number }> {
     return size(inputs[0]!) * (this.size + 3);
   }
 
-  override prepare(ctx: PrepareContext) {
+  protected override buffers(ctx: PrepareContext) {
     return { s: ctx.alloc(ctx.batch * size(ctx.outShape) * 4) };
   }
 
-  forward(r: LayerRun<{ s: number }>): void {
+  protected calls(r: LayerGrad<Planned<{ s: number }>>): PassCalls {
     const C = r.outShape[2]!, rows = r.batch * size(r.outShape) / C;
-    r.k.f32_lrn_fwd(r.x[0]!, rows, C, this.size, this.alpha, this.beta, this.k, r.y, r.state.s);
-  }
-
-  backward(r: LayerGrad<{ s: number }>): void {
-    if (!r.dx[0]) return;
-    const C = r.outShape[2]!, rows = r.batch * size(r.outShape) / C;
-    r.k.f32_lrn_bwd(r.x[0]!, r.dy, r.state.s, rows, C, this.size, this.alpha, this.beta, r.dx[0]);
+    return lrnCalls(rows, C, this.size, this.alpha, this.beta, this.k, { x: r.x[0]!, y: r.y, s: r.state.s, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
   config() {
@@ -154,7 +143,7 @@ export interface ScaleConfig {
  * the elementwise Mul / Add / Sub / Div by constants that exported graphs carry (input
  * normalisation, for one). Gradient: dx = dy·scale.
  */
-export class Scale extends Layer<{ zeros: number }> {
+export class Scale extends PlannedLayer<{ zeros: number }> {
   readonly type = "scale";
 
   constructor(config: ScaleConfig, name: string) {
@@ -178,19 +167,17 @@ export class Scale extends Layer<{ zeros: number }> {
     return 2 * size(inputs[0]!);
   }
 
-  override prepare(ctx: PrepareContext) {
+  protected override buffers(ctx: PrepareContext) {
     return { zeros: ctx.training ? ctx.alloc(ctx.outShape[ctx.outShape.length - 1]! * 4) : 0 };
   }
 
-  forward(r: LayerRun<{ zeros: number }>): void {
-    const C = r.outShape[r.outShape.length - 1]!;
-    r.k.f32_channel_affine(r.x[0]!, (r.batch * size(r.outShape)) / C, C, r.params[0]!.w, r.params[1]!.w, r.y);
-  }
-
-  backward(r: LayerGrad<{ zeros: number }>): void {
-    if (!r.dx[0]) return;
-    const C = r.outShape[r.outShape.length - 1]!;
-    r.k.f32_channel_affine(r.dy, (r.batch * size(r.outShape)) / C, C, r.params[0]!.w, r.state.zeros, r.dx[0]);
+  protected calls(r: LayerGrad<Planned<{ zeros: number }>>): PassCalls {
+    const C = r.outShape[r.outShape.length - 1]!, rows = (r.batch * size(r.outShape)) / C;
+    const [scale, shift] = r.params;
+    return {
+      fwd: [channelAffine(r.x[0]!, rows, C, scale!.w, shift!.w, r.y)],
+      bwd: r.dx[0] ? [channelAffine(r.dy, rows, C, scale!.w, r.state.zeros, r.dx[0])] : [], // dx = dy·scale
+    };
   }
 
   config() {

@@ -1,9 +1,9 @@
 // maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d.
 import { ConfigError } from "../errors.js";
-import { globalPoolCalls, pool2dGeometry, poolCalls, type PoolCalls, type PoolGeometry } from "../ops/pool.js";
+import { globalPoolCalls, pool2dGeometry, poolCalls, type PoolGeometry } from "../ops/pool.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
-import { Layer, size, type LayerGrad, type LayerRun, type PrepareContext } from "./layer.js";
+import { PlannedLayer, size, type LayerGrad, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
 export interface Pool2dConfig {
   type: "maxPool2d" | "avgPool2d";
@@ -23,10 +23,8 @@ export interface GlobalPoolConfig {
 
 const KEYS = ["type", "name", "poolSize", "strides", "padding", "rounding", "countIncludePad"];
 
-interface GlobalPoolState { argmax: number; calls: PoolCalls | null }
-interface PoolState { g: PoolGeometry; argmax: number; calls: PoolCalls | null }
 
-export class Pool2d extends Layer<PoolState> {
+export class Pool2d extends PlannedLayer<{ argmax: number }> {
   readonly type: "maxPool2d" | "avgPool2d";
   readonly cfg: Pool2dConfig;
 
@@ -59,24 +57,14 @@ export class Pool2d extends Layer<PoolState> {
     return size(out) * g.KH * g.KW;
   }
 
-  override prepare(ctx: PrepareContext): PoolState {
-    const g = this.geometry(ctx.inShapes[0]!, ctx.batch);
-    const argmax = this.type === "maxPool2d" && ctx.training ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0;
-    return { g, argmax, calls: null };
+  protected override buffers(ctx: PrepareContext) {
+    return { argmax: this.type === "maxPool2d" && ctx.training ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0 };
   }
 
-  override bind(r: LayerGrad<PoolState>, ctx: PrepareContext): void {
-    r.state.calls = poolCalls(ctx.be, this.type === "maxPool2d" ? "max" : "avg", r.state.g, ctx.alloc, {
+  protected calls(r: LayerGrad<Planned<{ argmax: number }>>, ctx: PrepareContext): PassCalls {
+    return poolCalls(ctx.be, this.type === "maxPool2d" ? "max" : "avg", this.geometry(r.inShapes[0]!, r.batch), ctx.alloc, {
       x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0, training: r.training,
     });
-  }
-
-  forward(r: LayerRun<PoolState>): void {
-    r.be.run(r.state.calls!.fwd);
-  }
-
-  backward(r: LayerGrad<PoolState>): void {
-    r.be.run(r.state.calls!.bwd);
   }
 
   config() {
@@ -84,7 +72,7 @@ export class Pool2d extends Layer<PoolState> {
   }
 }
 
-export class GlobalPool2d extends Layer<GlobalPoolState> {
+export class GlobalPool2d extends PlannedLayer<{ argmax: number }> {
   readonly type: "globalAvgPool2d" | "globalMaxPool2d";
 
   constructor(config: GlobalPoolConfig, name: string) {
@@ -102,23 +90,13 @@ export class GlobalPool2d extends Layer<GlobalPoolState> {
     return size(inputs[0]!);
   }
 
-  override prepare(ctx: PrepareContext): GlobalPoolState {
-    return { argmax: this.type === "globalMaxPool2d" ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0, calls: null };
+  protected override buffers(ctx: PrepareContext) {
+    return { argmax: this.type === "globalMaxPool2d" ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0 };
   }
 
-  override bind(r: LayerGrad<GlobalPoolState>): void {
+  protected calls(r: LayerGrad<Planned<{ argmax: number }>>): PassCalls {
     const [H, W, C] = r.inShapes[0]! as [number, number, number];
-    r.state.calls = globalPoolCalls(this.type === "globalAvgPool2d" ? "avg" : "max", r.batch, H * W, C, {
-      x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0,
-    });
-  }
-
-  forward(r: LayerRun<GlobalPoolState>): void {
-    r.be.run(r.state.calls!.fwd);
-  }
-
-  backward(r: LayerGrad<GlobalPoolState>): void {
-    r.be.run(r.state.calls!.bwd);
+    return globalPoolCalls(this.type === "globalAvgPool2d" ? "avg" : "max", r.batch, H * W, C, { x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
   config() {

@@ -2,12 +2,13 @@
 // change the shape (the copy keeps every layer's output its own buffer).
 import { ConfigError, ShapeError } from "../errors.js";
 import { formatShape, type Shape } from "../tensor.js";
-import { Layer, size, type LayerGrad, type LayerRun } from "./layer.js";
+import { copyCall, permuteCalls } from "../ops/eltwise.js";
+import { PlannedLayer, size, type LayerGrad, type PassCalls, type Planned } from "./layer.js";
 
 export interface FlattenConfig { type: "flatten"; name?: string }
 export interface ReshapeConfig { type: "reshape"; name?: string; targetShape: number[] }
 
-export class Reshape extends Layer {
+export class Reshape extends PlannedLayer {
   readonly type: "flatten" | "reshape";
   readonly target: number[] | null;
 
@@ -36,12 +37,9 @@ export class Reshape extends Layer {
     return out;
   }
 
-  forward(r: LayerRun<unknown>): void {
-    r.k.f32_axpby(r.batch * size(r.outShape), 1, r.x[0]!, 0, r.y);
-  }
-
-  backward(r: LayerGrad<unknown>): void {
-    if (r.dx[0]) r.k.f32_axpby(r.batch * size(r.outShape), 1, r.dy, 0, r.dx[0]);
+  protected calls(r: LayerGrad<Planned<object>>): PassCalls {
+    const n = r.batch * size(r.outShape);
+    return { fwd: [copyCall(n, r.x[0]!, r.y)], bwd: r.dx[0] ? [copyCall(n, r.dy, r.dx[0])] : [] };
   }
 
   config() {
@@ -57,7 +55,7 @@ export interface PermuteConfig {
 }
 
 /** Reorders the axes of each rank-3 example (e.g. NCHW input to fovea's NHWC). */
-export class Permute extends Layer {
+export class Permute extends PlannedLayer {
   readonly type = "permute";
   readonly perm: [number, number, number];
 
@@ -76,18 +74,8 @@ export class Permute extends Layer {
     return this.perm.map((a) => s[a]!);
   }
 
-  forward(r: LayerRun<unknown>): void {
-    const [d0, d1, d2] = r.inShapes[0]! as [number, number, number];
-    r.k.f32_permute3(r.x[0]!, r.batch, d0, d1, d2, this.perm[0], this.perm[1], this.perm[2], r.y);
-  }
-
-  backward(r: LayerGrad<unknown>): void {
-    if (!r.dx[0]) return;
-    // the inverse permutation maps the output back to the input
-    const inv = [0, 0, 0];
-    this.perm.forEach((a, k) => (inv[a] = k));
-    const [e0, e1, e2] = r.outShape as [number, number, number];
-    r.k.f32_permute3(r.dy, r.batch, e0, e1, e2, inv[0]!, inv[1]!, inv[2]!, r.dx[0]);
+  protected calls(r: LayerGrad<Planned<object>>): PassCalls {
+    return permuteCalls(r.batch, r.inShapes[0]! as [number, number, number], this.perm, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
   config() {

@@ -6,7 +6,7 @@ import { size } from "../layers/layer.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
 import type { Shape } from "../tensor.js";
-import { initialize } from "../train/initializers.js";
+import { initialize } from "../layers/initializers.js";
 import type { SymbolicTensor } from "./symbolic.js";
 
 export interface GraphNode {

@@ -2,6 +2,8 @@
 // predict / trainOnBatch / evaluate allocate nothing once their plan exists; results come back
 // as plain typed arrays. free() returns every byte; a FinalizationRegistry is only a safety net.
 
+import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
+import { invoke } from "../runtime/calls.js";
 import { BackendError, ConfigError, FoveaError, ShapeError, checkOptionKeys } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
 import { Layer, size, type ParamBuffer } from "../layers/layer.js";
@@ -351,7 +353,7 @@ export class Model {
 
   /** Regularisation, clipping and one optimiser step, on gradients already computed. */
   applyGradients(lr?: number): void {
-    const be = this.backend, k = be.kernels;
+    const be = this.backend;
     if (!this.optimizer) throw new ConfigError(`model "${this.name}": no optimizer; compile({ loss, optimizer }) first`);
     const reg = this.regularizer;
     if (reg) {
@@ -360,16 +362,16 @@ export class Model {
         const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
         const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
         for (const p of n.params) {
-          if (p.spec.trainable && p.spec.regularize && (l1 !== 0 || l2 !== 0)) k.f32_regularize(p.size, p.w, p.g, l1, l2);
+          if (p.spec.trainable && p.spec.regularize && (l1 !== 0 || l2 !== 0)) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
         }
       }
     }
     const trainable = this.params.filter((p) => p.spec.trainable);
     if (this.clipNorm > 0) {
       let ss = 0;
-      for (const p of trainable) ss += k.f32_sum_squares(p.size, p.g);
+      for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
       const norm = Math.sqrt(ss);
-      if (norm > this.clipNorm) for (const p of trainable) k.f32_axpby(p.size, this.clipNorm / norm, p.g, 0, p.g);
+      if (norm > this.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, this.clipNorm / norm, p.g)));
     }
     this.optimizer.step(be, trainable, lr ?? this.optimizer.lr);
     this.step++;

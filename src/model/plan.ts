@@ -5,6 +5,8 @@
 //              buffers are reused in backward order; a fan-out's second and later gradient
 //              contributions go through a temporary buffer and are added in.
 
+import { call, type KernelCall } from "../runtime/calls.js";
+import { batchNormAffine, foldCalls } from "../ops/norm.js";
 import type { Backend } from "../runtime/backend.js";
 import { Conv2d } from "../layers/conv.js";
 import { Dense } from "../layers/dense.js";
@@ -181,6 +183,7 @@ export class Plan {
     for (let t = 0; t < be.threads; t++) be.scratchFor(t, scratch); // running the plan allocates nothing
   }
 
+  private readonly fanAdds: KernelCall[][] = [];
   private readonly bindCtx: Omit<import("../layers/layer.js").PrepareContext, "inShapes" | "outShape">;
 
   /** Runs every layer's forward pass on the batch already in inputPtr. */
@@ -195,22 +198,15 @@ export class Plan {
   /** Folded weights: W' = W·s per output channel, b' = b·s + t, s = γ/√(σ² + ε), t = β − μ·s. */
   private refold(): void {
     const v = this.weightsVersion();
-    const h = this.be.heap, k = this.be.kernels;
+    const h = this.be.heap;
     for (const f of this.folds) {
       if (f.version === v) continue;
       const conv = this.nodes[f.conv]!, bn = this.nodes[f.bn]!;
       const C = conv.outShape[conv.outShape.length - 1]!;
-      const [g, b, mm, mv] = bn.params.map((p) => h.f32(p.w, C));
-      const eps = (bn.layer as BatchNorm).epsilon;
-      const s = h.f32(f.scale, C), t = h.f32(f.shift, C);
-      for (let c = 0; c < C; c++) {
-        s[c] = g![c]! / Math.sqrt(mv![c]! + eps);
-        t[c] = b![c]! - mm![c]! * s[c]!;
-      }
+      const [g, b, mm, mv] = bn.params;
+      batchNormAffine(h, C, (bn.layer as BatchNorm).epsilon, g!.w, b!.w, mm!.w, mv!.w, f.scale, f.shift);
       const kernel = conv.params[0]!;
-      k.f32_channel_affine(kernel.w, kernel.size / C, C, f.scale, f.zeros, f.kernel);
-      if (conv.params[1]) k.f32_channel_affine(conv.params[1].w, 1, C, f.scale, f.shift, f.bias);
-      else h.f32(f.bias, C).set(h.f32(f.shift, C));
+      this.be.runInTurn(foldCalls(C, kernel.w, kernel.size, conv.params[1] ? conv.params[1].w : 0, f.scale, f.shift, f.zeros, f.kernel, f.bias));
       f.version = v;
     }
   }
@@ -218,16 +214,16 @@ export class Plan {
   /** Backward from the gradient the loss wrote at grad[lossNode]; fills every parameter's g. */
   backward(): void {
     this.check();
-    const k = this.be.kernels;
     for (let j = this.lossNode; j >= 0; j--) {
       const run = this.runs[j]!;
       if (!run.dy) continue;
       this.nodes[j]!.layer.backward(run);
-      const n = this.nodes[j]!;
-      n.inputs.forEach((i, s) => {
+      // an input read by several layers: add this layer's share of its gradient (built once)
+      const adds = (this.fanAdds[j] ??= this.nodes[j]!.inputs.flatMap((i, s) => {
         const t = this.fan[j]!.temp[s];
-        if (t) k.f32_add_fwd(this.grad[i]!, t, this.grad[i]!, this.batch * size(this.nodes[i]!.outShape));
-      });
+        return t ? [call("f32_add_fwd", this.grad[i]!, t, this.grad[i]!, this.batch * size(this.nodes[i]!.outShape))] : [];
+      }));
+      this.be.runInTurn(adds);
     }
   }
 

@@ -15,7 +15,7 @@ function sameShape(what: string, a: Tensor, b: Tensor): void {
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape("add", a, b);
   const y = Tensor.zeros(a.shape, a.backend);
-  a.backend.run([call("f32_add_fwd", a.ptr, b.ptr, y.ptr, a.size)]);
+  a.backend.runInTurn(addCalls(a.size, [a.ptr, b.ptr], y.ptr, 0, []).fwd);
   return y;
 }
 
@@ -139,4 +139,43 @@ export function logSoftmax(x: Tensor): Tensor {
 
 export function logSoftmaxBackward(y: Tensor, dy: Tensor): Tensor {
   return rowBackward("logSoftmax", y, dy);
+}
+
+/** dst = src (n values). */
+export const copyCall = (n: number, src: number, dst: number) => call("f32_axpby", n, 1, src, 0, dst);
+
+/** out = a ⊙ b (n values). */
+export const mulCall = (a: number, b: number, out: number, n: number) => call("f32_mul_fwd", a, b, out, n);
+
+/** y = Σ xs (n values each); every input's gradient is dy. The calls run in turn (y accumulates). */
+export function addCalls(n: number, xs: number[], y: number, dy: number, dxs: number[]): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  return {
+    inTurn: true,
+    fwd: [call("f32_add_fwd", xs[0]!, xs[1]!, y, n), ...xs.slice(2).map((x) => call("f32_add_fwd", y, x, y, n))],
+    bwd: dxs.filter((dx) => dx !== 0).map((dx) => copyCall(n, dy, dx)),
+  };
+}
+
+/** Joins rows × widths[i] inputs along the last axis into rows × Σ widths; the backward splits dy. One copy per input, in turn. */
+export function concatCalls(rows: number, widths: number[], xs: number[], y: number, dy: number, dxs: number[]): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  const out = widths.reduce((a, b) => a + b, 0);
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  let off = 0;
+  widths.forEach((c, i) => {
+    fwd.push(call("f32_copy_rows", xs[i]!, c, y + off * 4, out, rows, c, 0));
+    if (dxs[i]) bwd.push(call("f32_copy_rows", dy + off * 4, out, dxs[i]!, c, rows, c, 0));
+    off += c;
+  });
+  return { fwd, bwd, inTurn: true };
+}
+
+/** Each of `batch` examples [d0, d1, d2] → its axes in order `perm`; the backward applies the inverse. */
+export function permuteCalls(batch: number, dims: [number, number, number], perm: [number, number, number], p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
+  const inv: [number, number, number] = [0, 0, 0];
+  perm.forEach((a, k) => (inv[a] = k));
+  const out = perm.map((a) => dims[a]!) as [number, number, number];
+  return {
+    fwd: [call("f32_permute3", p.x, batch, dims[0], dims[1], dims[2], perm[0], perm[1], perm[2], p.y)],
+    bwd: p.dx ? [call("f32_permute3", p.dy, batch, out[0], out[1], out[2], inv[0], inv[1], inv[2], p.dx)] : [],
+  };
 }

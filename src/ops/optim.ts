@@ -31,3 +31,12 @@ export const rmspropUpdate = (n: number, o: number, w: number, g: number, h: num
 
 export const adadeltaUpdate = (n: number, o: number, w: number, g: number, eg: number, edx: number, lr: number, rho: number, eps: number) =>
   call("f32_adadelta_update", n, w + o, g + o, eg + o, edx + o, lr, rho, eps);
+
+/** g += l1·sign(w) + l2·w (L1 / L2 / elastic net on one parameter). */
+export const regularizeCall = (n: number, w: number, g: number, l1: number, l2: number) => call("f32_regularize", n, w, g, l1, l2);
+
+/** Σ g² of one parameter's gradient (the kernel returns it), for global-norm clipping. */
+export const sumSquaresCall = (n: number, g: number) => call("f32_sum_squares", n, g);
+
+/** g ← factor·g. */
+export const scaleCall = (n: number, factor: number, g: number) => call("f32_axpby", n, factor, g, 0, g);

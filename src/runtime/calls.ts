@@ -26,7 +26,7 @@ export function paramIndex(fn: KernelName, name: string): number {
   return (KERNEL_SIGNATURES[fn].params as readonly string[]).indexOf(name);
 }
 
-/** Runs one call on `kernels` (this thread). */
-export function invoke(kernels: Kernels, c: KernelCall): void {
-  Reflect.apply(kernels[c.fn], kernels, c.args);
+/** Runs one call on `kernels` (this thread); returns what the kernel returns (a number, or undefined). */
+export function invoke(kernels: Kernels, c: KernelCall): number | undefined {
+  return Reflect.apply(kernels[c.fn], kernels, c.args) as number | undefined;
 }

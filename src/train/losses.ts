@@ -1,6 +1,8 @@
 // Losses on the model output. Each writes d(mean loss)/d(output) and returns the mean loss.
 import { ConfigError, ShapeError } from "../errors.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
+import { invoke } from "../runtime/calls.js";
+import { lossCall } from "../ops/loss.js";
 
 export type LossName = "softmaxCrossEntropy" | "hinge" | "mse" | "sigmoidCrossEntropy";
 export const LOSSES: readonly LossName[] = ["softmaxCrossEntropy", "hinge", "mse", "sigmoidCrossEntropy"];
@@ -20,14 +22,8 @@ export function checkLoss(loss: unknown): LossName {
  * out: rows × cols model outputs (logits for softmaxCrossEntropy and sigmoidCrossEntropy).
  */
 export function computeLoss(k: Kernels, loss: LossName, out: number, targets: number, rows: number, cols: number, grad: number): number {
-  const scale = 1 / rows;
-  switch (loss) {
-    case "softmaxCrossEntropy": return k.f32_softmax_xent(out, targets, rows, cols, scale, grad, 0) * scale;
-    case "hinge": return k.f32_hinge(out, targets, rows, cols, 1, scale, grad) * scale;
-    // mean over the batch of the per-example sum, like ConvNetJS's regression layer (×2) and Keras' MSE (×cols)
-    case "mse": return k.f32_mse(out, targets, rows * cols, scale / cols, grad) * scale / cols;
-    case "sigmoidCrossEntropy": return k.f32_sigmoid_xent(out, targets, rows * cols, scale / cols, grad) * scale / cols;
-  }
+  const c = lossCall(loss, out, targets, rows, cols, grad);
+  return invoke(k, c.call)! * c.factor;
 }
 
 /** Validates class labels against the number of classes; returns them as Int32Array. */

@@ -1,0 +1,19 @@
+// loss: the loss kernels as calls. Each writes d(mean loss)/d(output) to `grad` and returns a sum
+// that `factor` turns into the mean loss over the batch.
+import { call, type KernelCall } from "../runtime/calls.js";
+import type { LossName } from "../train/losses.js";
+
+/**
+ * out: rows × cols model outputs (logits for softmaxCrossEntropy and sigmoidCrossEntropy);
+ * targets: class indices (i32) or values of the output's shape.
+ */
+export function lossCall(loss: LossName, out: number, targets: number, rows: number, cols: number, grad: number): { call: KernelCall; factor: number } {
+  const scale = 1 / rows;
+  switch (loss) {
+    case "softmaxCrossEntropy": return { call: call("f32_softmax_xent", out, targets, rows, cols, scale, grad, 0), factor: scale };
+    case "hinge": return { call: call("f32_hinge", out, targets, rows, cols, 1, scale, grad), factor: scale };
+    // mean over the batch of the per-example sum, like ConvNetJS's regression layer (×2) and Keras' MSE (×cols)
+    case "mse": return { call: call("f32_mse", out, targets, rows * cols, scale / cols, grad), factor: scale / cols };
+    case "sigmoidCrossEntropy": return { call: call("f32_sigmoid_xent", out, targets, rows * cols, scale / cols, grad), factor: scale / cols };
+  }
+}
