@@ -1,0 +1,29 @@
+// Weight-layout conversions between fovea (NHWC activations, HWIO conv kernels, [in, out] dense
+// weights, HWC flatten order) and the NCHW world (OIHW kernels, CHW flatten order): written once,
+// used by every format that needs them.
+
+/** OIHW [OC, Cg, KH, KW] → HWIO [KH, KW, Cg, OC]. */
+export function oihwToHwio(w: ArrayLike<number>, OC: number, Cg: number, KH: number, KW: number): Float32Array {
+  const out = new Float32Array(OC * Cg * KH * KW);
+  for (let o = 0; o < OC; o++) for (let ci = 0; ci < Cg; ci++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+    out[((kh * KW + kw) * Cg + ci) * OC + o] = w[((o * Cg + ci) * KH + kh) * KW + kw]!;
+  }
+  return out;
+}
+
+/** HWIO [KH, KW, Cg, OC] → OIHW [OC, Cg, KH, KW]. */
+export function hwioToOihw(w: ArrayLike<number>, KH: number, KW: number, Cg: number, OC: number): Float32Array {
+  const out = new Float32Array(OC * Cg * KH * KW);
+  for (let o = 0; o < OC; o++) for (let ci = 0; ci < Cg; ci++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+    out[((o * Cg + ci) * KH + kh) * KW + kw] = w[((kh * KW + kw) * Cg + ci) * OC + o]!;
+  }
+  return out;
+}
+
+/**
+ * The flatten permutation: feature f of a [C, H, W] image flattened in CHW order (NCHW
+ * frameworks) is feature (h·W + w)·C + c of the same image flattened in fovea's HWC order.
+ */
+export function hwcRowOfChwFeature(f: number, C: number, H: number, W: number): number {
+  return (f % (H * W)) * C + Math.floor(f / (H * W));
+}

@@ -1,0 +1,168 @@
+// What an op's import and export handlers are given: one ONNX node with its attributes and inputs
+// (import), or one fovea layer with the graph being written (export).
+import { FormatError } from "../../errors.js";
+import type { Layer } from "../../layers/layer.js";
+import type { GraphNode } from "../../model/graph.js";
+import type { SymbolicTensor } from "../../model/symbolic.js";
+import { num, type ConstValue, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
+
+/** Per graph: the values by name, the weights converted so far, a counter for unique layer names. */
+export interface ImportGraph {
+  model: OnnxModel;
+  src: string;
+  opset: number;
+  values: Map<string, Value>;
+  weights: { layer: string; name: string; values: ArrayLike<number> }[];
+  count: number;
+}
+
+/** One ONNX node being imported: typed access to its attributes and inputs, and its output. */
+export class ImportNode {
+  readonly where: string;
+  constructor(readonly g: ImportGraph, readonly n: OnnxNode) {
+    this.where = `${g.src}: node "${n.name || n.output[0]}" (${n.opType})`;
+  }
+
+  get op(): string {
+    return this.n.opType;
+  }
+
+  get opset(): number {
+    return this.g.opset;
+  }
+
+  fail(why: string): never {
+    throw new FormatError(`${this.where}: ${why}`);
+  }
+
+  attr(k: string) {
+    return this.n.attribute.find((a) => a.name === k);
+  }
+
+  ints(k: string): number[] | undefined;
+  ints(k: string, d: number[]): number[];
+  ints(k: string, d?: number[]): number[] | undefined {
+    const a = this.attr(k);
+    return a ? (a.ints ?? []).map(num) : d;
+  }
+
+  int(k: string, d: number): number {
+    const a = this.attr(k);
+    return a ? num(a.i) : d;
+  }
+
+  flt(k: string, d: number): number {
+    return this.attr(k)?.f ?? d;
+  }
+
+  str(k: string, d: string): string {
+    const s = this.attr(k)?.s;
+    return s ? new TextDecoder().decode(s) : d;
+  }
+
+  /** Whether input i is given (optional inputs may be empty names). */
+  has(i: number): boolean {
+    return !!this.n.input[i];
+  }
+
+  get inputs(): number {
+    return this.n.input.length;
+  }
+
+  get(i: number): Value {
+    return this.g.values.get(this.n.input[i]!) ?? this.fail(`input "${this.n.input[i]}" is not defined`);
+  }
+
+  /** Input i, which the model computes. */
+  tensor(i: number): TensorValue {
+    const v = this.get(i);
+    if (v.kind !== "tensor") this.fail(`input ${i} must be computed, not a constant`);
+    if (v.nhwc && !["Transpose", "Flatten", "Reshape"].includes(this.op)) {
+      this.fail(`input ${i} ("${this.n.input[i]}") is an image transposed to NHWC: only a flatten or the transpose back to NCHW may use it`);
+    }
+    return v;
+  }
+
+  /** Input i, a constant. */
+  constant(i: number): ConstValue {
+    const v = this.get(i);
+    if (v.kind !== "const") this.fail(`input ${i} ("${this.n.input[i]}") must be a constant`);
+    return v;
+  }
+
+  /** An image's [C, H, W] (fails for features). */
+  image(t: TensorValue): [number, number, number] {
+    if (t.onnx.length !== 3) this.fail(`needs an image input [C, H, W], got [${t.onnx.join(", ")}]`);
+    return t.onnx as [number, number, number];
+  }
+
+  /** A pending Pad cannot fold into this op. */
+  noPad(t: TensorValue): void {
+    if (t.pad && t.pad.some((p) => p)) this.fail("a Pad before this op cannot fold into it");
+  }
+
+  /** ONNX pads [top, left, bottom, right] of a conv / pool, auto_pad resolved against the (Pad-extended) input. */
+  windowPads(t: TensorValue, k: number[], s: number[], d: number[]): number[] {
+    const autoPad = this.str("auto_pad", "NOTSET");
+    if (autoPad === "NOTSET") return this.ints("pads", [0, 0, 0, 0]);
+    if (autoPad === "VALID") return [0, 0, 0, 0];
+    if (autoPad !== "SAME_UPPER" && autoPad !== "SAME_LOWER") this.fail(`auto_pad ${autoPad} is not an ONNX value`);
+    const [, H, W] = this.image(t), e = t.pad ?? [0, 0, 0, 0];
+    const split = (size: number, i: number) => {
+      const total = Math.max((Math.ceil(size / s[i]!) - 1) * s[i]! + (k[i]! - 1) * d[i]! + 1 - size, 0);
+      const begin = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
+      return [begin, total - begin];
+    };
+    const [pt, pb] = split(H + e[0] + e[1], 0), [pl, pr] = split(W + e[2] + e[3], 1);
+    return [pt!, pl!, pb!, pr!];
+  }
+
+  /** A unique layer name from the node's name. */
+  uniq(prefix: string): string {
+    const g = this.g;
+    return `${(this.n.name || this.n.output[0] || `${prefix}_${g.count}`).replace(/[^A-Za-z0-9_./:-]/g, "_")}#${g.count++}`;
+  }
+
+  /** Connects `layer` to the inputs. */
+  apply(layer: Layer, ...xs: SymbolicTensor[]): SymbolicTensor {
+    return layer.apply(...xs);
+  }
+
+  weight(layer: string, name: string, values: ArrayLike<number>): void {
+    this.g.weights.push({ layer, name, values });
+  }
+
+  /** Sets the node's (first) output. */
+  out(v: Value): void {
+    this.g.values.set(this.n.output[0]!, v);
+  }
+}
+
+export type Importer = (x: ImportNode) => void;
+
+/** One fovea layer being exported into the ONNX graph under construction. */
+export interface ExportNode {
+  layer: Layer;
+  node: GraphNode;
+  /** Its position in the model's nodes. */
+  index: number;
+  /** `exportOnnx: layer conv2d "c1"` for messages. */
+  label: string;
+  /** The ONNX names of its inputs. */
+  inputs: string[];
+  /** For each input: the [C, H, W] image it was flattened from (CHW order in ONNX), or null. */
+  inputFlatOf: ([number, number, number] | null)[];
+  /** The layer's weight `name`, as saved. */
+  w(name: string): Float32Array;
+  /** Adds an initializer; returns its name. */
+  init(dims: number[], data: Float32Array | number[], type?: "f32" | "i64"): string;
+  /** Adds a node; returns its output's name. */
+  op(opType: string, input: string[], attrs?: Record<string, number | number[] | { f: number }>): string;
+  /** Applies a fused activation code (ACT) to x as its own node. */
+  act(x: string, code: number): string;
+}
+
+/** What an exporter made: the output's name, and the [C, H, W] its features were flattened from (if so). */
+export interface Exported { out: string; flatOf?: [number, number, number] | null }
+
+export type Exporter = (x: ExportNode) => Exported;

@@ -1,0 +1,69 @@
+// ONNX export: a fovea model becomes an NCHW ONNX graph (opset 13) that onnxruntime serves. Each
+// layer type's exporter (registry.ts) converts its weights once (HWIO → OIHW; dense weights after
+// a flatten go back to the CHW order ONNX's Flatten produces); fused activations become their own
+// nodes; batch norm exports with its moving statistics. An NHWC model input is declared NCHW.
+import { ConfigError, checkOptionKeys } from "../../errors.js";
+import type { Permute } from "../../layers/reshape.js";
+import type { Model } from "../../model/model.js";
+import { ACT } from "../../runtime/generated/layout.js";
+import type { ExportNode } from "./context.js";
+import { EXPORTERS } from "./registry.js";
+
+type Attr = { name: string; type: number; i?: number; f?: number; ints?: number[] };
+type Node = { opType: string; name: string; input: string[]; output: string[]; attribute: Attr[] };
+
+/** A model as ONNX bytes. */
+export async function exportOnnx(model: Model, options: { name?: string } = {}): Promise<Uint8Array> {
+  checkOptionKeys("exportOnnx", options, ["name"]);
+  const { onnx } = (await import("onnx-proto")).default;
+  const A = { INT: 2, FLOAT: 1, INTS: 7 };
+  const nodes: Node[] = [];
+  const inits: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
+  const weights = new Map(model.getWeights().map((w) => [`${w.layer}/${w.name}`, w.values]));
+  let k = 0;
+  const init = (dims: number[], data: Float32Array | number[], type: "f32" | "i64" = "f32") => {
+    const name = `w${inits.length}`;
+    const raw = type === "f32" ? new Uint8Array(Float32Array.from(data).buffer) : new Uint8Array(BigInt64Array.from(Array.from(data, BigInt)).buffer);
+    inits.push({ name, dims, dataType: type === "f32" ? 1 : 7, rawData: raw });
+    return name;
+  };
+  const op = (opType: string, input: string[], attrs: Record<string, number | number[] | { f: number }> = {}) => {
+    const out = `t${k++}`;
+    const attribute = Object.entries(attrs).map(([name, v]): Attr => (Array.isArray(v) ? { name, type: A.INTS, ints: v } : typeof v === "number" ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v.f }));
+    nodes.push({ opType, name: `${opType}_${k}`, input, output: [out], attribute });
+    return out;
+  };
+  const act = (x: string, code: number) => (code === ACT.RELU ? op("Relu", [x]) : code === ACT.RELU6 ? op("Clip", [x, init([], [0]), init([], [6])]) : x);
+
+  const ns = model.nodes;
+  // what each fovea tensor is in ONNX: its name and, for features flattened from an image, the [C, H, W] it came from
+  const names: string[] = [];
+  const flatOf: ([number, number, number] | null)[] = [];
+  const inShape = model.inputShape;
+  const leadingPermute = ns[0]!.layer.type === "permute" && (ns[0]!.layer as Permute).perm.join() === "1,2,0";
+  const onnxIn = inShape.length === 3 ? (leadingPermute ? [...inShape] : [inShape[2]!, inShape[0]!, inShape[1]!]) : [...inShape];
+  const name = (i: number) => (i < 0 ? "input" : names[i]!);
+  ns.forEach((n, j) => {
+    const l = n.layer;
+    const label = `exportOnnx: layer ${l.label}`;
+    const exporter = Object.hasOwn(EXPORTERS, l.type) ? EXPORTERS[l.type]! : null;
+    if (!exporter) throw new ConfigError(`${label}: does not export to ONNX`);
+    const x: ExportNode = {
+      layer: l, node: n, index: j, label, inputs: n.inputs.map(name), inputFlatOf: n.inputs.map((i) => (i < 0 ? null : flatOf[i] ?? null)),
+      w: (p) => weights.get(`${l.name}/${p}`)!, init, op, act,
+    };
+    const r = exporter(x);
+    names[j] = r.out;
+    flatOf[j] = r.flatOf ?? null;
+  });
+  const outShape = model.outputShape;
+  const vi = (nm: string, dims: (number | string)[]) => ({ name: nm, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } });
+  const onnxOut = outShape.length === 3 ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
+  // the graph output gets its own name
+  nodes.push({ opType: "Identity", name: "output_identity", input: [names[ns.length - 1]!], output: ["output"], attribute: [] });
+  const m = onnx.ModelProto.create({
+    irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
+    graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi("input", ["N", ...onnxIn])], output: [vi("output", ["N", ...onnxOut])] },
+  });
+  return onnx.ModelProto.encode(m).finish();
+}

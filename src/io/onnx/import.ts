@@ -1,0 +1,92 @@
+// ONNX import: a CNN graph (opsets 9–17) becomes a fovea model in NHWC. Each op's handler (see
+// registry.ts) converts its weights once (OIHW → HWIO, Gemm → dense with the NCHW-flatten
+// permutation); the Shape/Gather/Unsqueeze/Concat chains PyTorch emits around flatten are folded,
+// and every unsupported op is listed in one FormatError before anything is built. Parsed with
+// onnx-proto (protobufjs), loaded only when ONNX is used.
+import { FormatError, FoveaError, checkOptionKeys } from "../../errors.js";
+import * as L from "../../layers/index.js";
+import { model as functionalModel, type Model } from "../../model/model.js";
+import { input, type SymbolicTensor } from "../../model/symbolic.js";
+import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
+import { withWeights } from "../weights.js";
+import { ImportNode, type ImportGraph } from "./context.js";
+import { N, num, opsetOf, same, tensorValues, type OnnxModel, type Value } from "./model.js";
+import { IMPORTERS } from "./registry.js";
+
+export interface OnnxImportOptions {
+  /**
+   * Layout of the data you will pass: "NCHW" or "NHWC" (fovea's own). Default: the file's own input
+   * layout — NCHW as PyTorch exports, or NHWC for a model whose NHWC input is transposed to NCHW
+   * first (tf2onnx and Keras exports).
+   */
+  inputLayout?: "NCHW" | "NHWC";
+  name?: string;
+  /** Names the file in error messages. */
+  source?: string;
+  /** The backend to build on (default: the initialised one). */
+  backend?: Backend;
+}
+
+export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
+  checkOptionKeys("importOnnx", options, ["inputLayout", "name", "source", "backend"]);
+  const src = options.source ?? "model.onnx";
+  const layout = options.inputLayout;
+  if (layout !== undefined && layout !== "NCHW" && layout !== "NHWC") throw new FormatError(`${src}: inputLayout must be NCHW or NHWC`);
+  const { onnx: proto } = (await import("onnx-proto")).default;
+  let m: OnnxModel;
+  try {
+    const decoded: unknown = proto.ModelProto.decode(bytes);
+    m = decoded as OnnxModel;
+  } catch (e) {
+    throw new FormatError(`${src}: not a readable ONNX model (${(e as Error).message})`);
+  }
+  if (!m.graph || !Array.isArray(m.graph.node) || m.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
+  const opset = opsetOf(m);
+  if (opset < 9 || opset > 17) throw new FormatError(`${src}: opset ${opset} is not supported (9–17)`);
+  const bad = new Map<string, string[]>();
+  for (const n of m.graph.node) if (!Object.hasOwn(IMPORTERS, n.opType)) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n.name || n.output[0]!]);
+  if (bad.size) {
+    throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
+  }
+  try {
+    const be = options.backend ?? getBackend();
+    const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m.graph.name || "onnx");
+    return withBackend(be, () => build(m, src, layout, name, opset));
+  } catch (e) {
+    if (e instanceof FoveaError && !(e instanceof FormatError)) throw new FormatError(`${src}: ${e.message}`);
+    throw e;
+  }
+}
+
+function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, name: string, opset: number): Model {
+  const values = new Map<string, Value>();
+  for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
+  const inputs = m.graph.input.filter((i) => !values.has(i.name));
+  if (inputs.length !== 1) throw new FormatError(`${src}: ${inputs.length} graph inputs; one is supported`);
+  const dims = (inputs[0]!.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
+  const per = dims.slice(1);
+  if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input's per-example shape ${JSON.stringify(per)} is not fixed`);
+  let inp: SymbolicTensor;
+  // an NHWC input that every consumer transposes to NCHW (tf2onnx, Keras): fovea's own layout
+  const users = m.graph.node.filter((n) => n.input.includes(inputs[0]!.name));
+  const nhwcFile = per.length === 3 && users.length > 0 && users.every((n) => n.opType === "Transpose" && same((n.attribute.find((a) => a.name === "perm")?.ints ?? []).map(num), [0, 3, 1, 2]));
+  const layout = layoutOption ?? (nhwcFile ? "NHWC" : "NCHW");
+  if (per.length === 3) {
+    const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
+    inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
+    const first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
+    values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], nhwc: true as const } : { onnx: [C, H, W] }) });
+  } else if (per.length === 1) {
+    inp = input(per);
+    values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per });
+  } else throw new FormatError(`${src}: an input of rank ${dims.length} is not supported (4: images, 2: features)`);
+
+  const g: ImportGraph = { model: m, src, opset, values, weights: [], count: 0 };
+  for (const n of m.graph.node) IMPORTERS[n.opType]!(new ImportNode(g, n));
+
+  if (m.graph.output.length !== 1) throw new FormatError(`${src}: ${m.graph.output.length} graph outputs (${m.graph.output.map((o) => `"${o.name}"`).join(", ")}); one is supported`);
+  const outName = m.graph.output[0]!.name;
+  const res = values.get(outName);
+  if (!res || res.kind !== "tensor") throw new FormatError(`${src}: the graph output "${outName}" is not computed by supported nodes`);
+  return withWeights(functionalModel({ inputs: inp, outputs: res.sym, name }), g.weights, src);
+}

@@ -1,0 +1,71 @@
+// The parts of an ONNX ModelProto that fovea reads (as onnx-proto decodes it), the values an
+// import tracks per graph edge, and tensor decoding.
+import { FormatError } from "../../errors.js";
+import type { SymbolicTensor } from "../../model/symbolic.js";
+
+export interface OnnxNode { opType: string; name: string; input: string[]; output: string[]; attribute: OnnxAttr[] }
+export interface OnnxAttr { name: string; type: number; i?: unknown; f?: number; ints?: unknown[]; floats?: number[]; t?: OnnxTensor; s?: Uint8Array }
+export interface OnnxTensor { dims: unknown[]; dataType: number; rawData?: Uint8Array; floatData?: number[]; int64Data?: unknown[]; int32Data?: number[] }
+export interface OnnxModel {
+  opsetImport: { domain?: string; version: unknown }[];
+  graph: {
+    name?: string; node: OnnxNode[]; initializer: (OnnxTensor & { name: string })[];
+    input: { name: string; type?: { tensorType?: { shape?: { dim: { dimValue?: unknown; dimParam?: string }[] } } } }[];
+    output: { name: string }[];
+  };
+}
+
+/** A constant of the graph (an initializer, or shape arithmetic under folding). */
+export interface ConstValue { kind: "const"; dims: number[]; data: number[] | Float32Array }
+
+/** A tensor the fovea model computes. */
+export interface TensorValue {
+  kind: "tensor";
+  sym: SymbolicTensor;
+  /** What ONNX sees: [C, H, W] for images (stored NHWC here) or [F] for features. */
+  onnx: number[];
+  /** Features that came from flattening a [C, H, W] image (stored HWC): the Gemm after must permute. */
+  flatOf?: [number, number, number];
+  /** Zero padding [top, bottom, left, right] of a Pad node, waiting to fold into the next conv / average pool. */
+  pad?: [number, number, number, number];
+  /** Output of a Relu: its input, so a following Clip(max 6) (opsets < 11 export relu6 so) becomes one ReLU6. */
+  reluOf?: SymbolicTensor;
+  /** ONNX holds this image transposed to NHWC (onnx is then [H, W, C]): only a flatten or the transpose back may follow. */
+  nhwc?: true;
+}
+
+export type Value = ConstValue | TensorValue;
+
+/** The batch dimension in folded shapes. */
+export const N = -2;
+
+/** protobufjs Long → number. */
+export const num = (v: unknown) => (typeof v === "number" ? v : Number(v));
+
+export const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** The default-domain opset a model imports. */
+export function opsetOf(m: OnnxModel): number {
+  return Math.max(0, ...m.opsetImport.filter((o) => !o.domain).map((o) => num(o.version)));
+}
+
+/** A TensorProto's values: float32, int32 or int64 (as numbers). */
+export function tensorValues(t: OnnxTensor, where: string): number[] | Float32Array {
+  const count = t.dims.map(num).reduce((a, b) => a * b, 1);
+  if (t.rawData && t.rawData.length) {
+    const dv = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+    if (t.dataType === 1) {
+      if (t.rawData.length !== count * 4) throw new FormatError(`${where}: ${t.rawData.length} bytes for ${count} floats`);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat32(i * 4, true);
+      return out;
+    }
+    if (t.dataType === 7) return Array.from({ length: count }, (_, i) => Number(dv.getBigInt64(i * 8, true)));
+    if (t.dataType === 6) return Array.from({ length: count }, (_, i) => dv.getInt32(i * 4, true));
+    throw new FormatError(`${where}: tensor data type ${t.dataType} is not supported (float32, int32, int64)`);
+  }
+  if (t.dataType === 1) return Float32Array.from(t.floatData ?? []);
+  if (t.dataType === 7) return (t.int64Data ?? []).map(num);
+  if (t.dataType === 6) return t.int32Data ?? [];
+  throw new FormatError(`${where}: tensor data type ${t.dataType} is not supported`);
+}

@@ -1,0 +1,43 @@
+// Conv (grouped and depthwise, dilated, asymmetric and auto padding, a Pad folded in) ⇄ conv2d /
+// depthwiseConv2d. Weights OIHW ⇄ HWIO.
+import * as L from "../../../layers/index.js";
+import type { Conv2d } from "../../../layers/conv.js";
+import { floorRulePads } from "../../../ops/window.js";
+import { hwioToOihw, oihwToHwio } from "../../layouts.js";
+import type { Exporter, Importer } from "../context.js";
+
+export const importers: Record<string, Importer> = {
+  Conv(x) {
+    const t = x.tensor(0), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
+    const [C] = x.image(t);
+    const [OC, Cg, KH, KW] = w.dims as [number, number, number, number];
+    const group = x.int("group", 1);
+    if (Cg * group !== C) x.fail(`weights [${w.dims.join(", ")}] with group ${group} do not fit ${C} input channels`);
+    const strides = x.ints("strides", [1, 1]), dilations = x.ints("dilations", [1, 1]);
+    const pads = x.windowPads(t, [KH, KW], strides, dilations);
+    const extra = t.pad ?? [0, 0, 0, 0];
+    const padding = [pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number];
+    const common = { kernelSize: [KH, KW] as [number, number], strides: strides as [number, number], dilation: dilations as [number, number], padding, useBias: !!b, rounding: "floor" as const };
+    const lname = x.uniq("conv");
+    const layer = group === C && Cg === 1 && group > 1
+      ? L.depthwiseConv2d({ ...common, depthMultiplier: OC / C, name: lname })
+      : L.conv2d({ ...common, filters: OC, groups: group, name: lname });
+    const sym = x.apply(layer, t.sym);
+    x.weight(lname, "kernel", oihwToHwio(w.data, OC, Cg, KH, KW));
+    if (b) x.weight(lname, "bias", b.data);
+    x.out({ kind: "tensor", sym, onnx: [OC, sym.shape[0]!, sym.shape[1]!] });
+  },
+};
+
+const convExport: Exporter = (x) => {
+  const l = x.layer as Conv2d;
+  const g = l.geometry(x.node.inShapes[0]!);
+  const [KH, KW, Cg, OC] = x.node.params[0]!.spec.shape as [number, number, number, number];
+  // bottom/right padding that reproduces the output size under ONNX's floor rule (covers ceil rounding)
+  const [pt, pb, pl, pr] = floorRulePads(g);
+  const ins = [x.inputs[0]!, x.init([OC, Cg, KH, KW], hwioToOihw(x.w("kernel"), KH, KW, Cg, OC))];
+  if (x.node.params[1]) ins.push(x.init([OC], x.w("bias")));
+  return { out: x.act(x.op("Conv", ins, { kernel_shape: [KH, KW], strides: [g.SH, g.SW], dilations: [g.DH, g.DW], pads: [pt, pl, pb, pr], group: g.groups }), l.act) };
+};
+
+export const exporters: Record<string, Exporter> = { conv2d: convExport, depthwiseConv2d: convExport };

@@ -1,0 +1,52 @@
+// MaxPool / AveragePool (ceil mode, count_include_pad, auto padding, a Pad folded into an average
+// pool) and the global pools ⇄ maxPool2d / avgPool2d / globalAvgPool2d / globalMaxPool2d.
+import * as L from "../../../layers/index.js";
+import type { Pool2d } from "../../../layers/pool.js";
+import type { Exporter, Importer } from "../context.js";
+
+const windowPool: Importer = (x) => {
+  const t = x.tensor(0);
+  x.image(t);
+  const k = x.ints("kernel_shape") ?? x.fail("kernel_shape is required");
+  if (x.ints("dilations", [1, 1]).some((d) => d !== 1)) x.fail("dilated pooling is not supported");
+  const pads = x.windowPads(t, k, x.ints("strides", [1, 1]), [1, 1]);
+  let extra = t.pad ?? [0, 0, 0, 0];
+  let cip = x.int("count_include_pad", 0) === 1;
+  if (extra.some((p) => p)) {
+    if (x.op === "MaxPool") x.fail("zero padding before a max pool changes its maximum; not supported");
+    if (pads.some((p) => p) && !cip) x.fail("a Pad before an average pool with its own uncounted padding");
+    cip = true; // padded zeros are real values to the pool
+  } else extra = [0, 0, 0, 0];
+  const lname = x.uniq(x.op === "MaxPool" ? "maxpool" : "avgpool");
+  const cfg = {
+    poolSize: [k[0]!, k[1]!] as [number, number], strides: x.ints("strides", [1, 1]) as [number, number],
+    padding: [pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number],
+    rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: lname,
+  };
+  const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d(cfg) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
+  x.out({ kind: "tensor", sym, onnx: [t.onnx[0]!, sym.shape[0]!, sym.shape[1]!] });
+};
+
+const globalPool: Importer = (x) => {
+  const t = x.tensor(0);
+  x.noPad(t);
+  const [C] = x.image(t);
+  const lname = x.uniq("globalpool");
+  const sym = x.apply(x.op === "GlobalAveragePool" ? L.globalAvgPool2d({ name: lname }) : L.globalMaxPool2d({ name: lname }), t.sym);
+  // ONNX keeps [C, 1, 1]; the features are stored flat, and flatten order does not matter for 1×1
+  x.out({ kind: "tensor", sym, onnx: [C] });
+};
+
+export const importers: Record<string, Importer> = { MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool };
+
+const windowExport: Exporter = (x) => {
+  const l = x.layer as Pool2d;
+  const g = l.geometry(x.node.inShapes[0]!);
+  const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0 };
+  if (l.type === "avgPool2d") attrs.count_include_pad = g.countIncludePad ? 1 : 0;
+  return { out: x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs) };
+};
+
+const globalExport: Exporter = (x) => ({ out: x.op("Flatten", [x.op(x.layer.type === "globalAvgPool2d" ? "GlobalAveragePool" : "GlobalMaxPool", [x.inputs[0]!])], { axis: 1 }) });
+
+export const exporters: Record<string, Exporter> = { maxPool2d: windowExport, avgPool2d: windowExport, globalAvgPool2d: globalExport, globalMaxPool2d: globalExport };

@@ -1,0 +1,19 @@
+// Every ONNX op fovea imports and every layer type it exports, by family: each family's file keeps
+// an op's import next to its export. To support a new op, add its handlers there (or a new family
+// file listed here); nothing else in io/onnx changes.
+import type { Exporter, Importer } from "./context.js";
+import * as activation from "./ops/activation.js";
+import * as conv from "./ops/conv.js";
+import * as gemm from "./ops/gemm.js";
+import * as merge from "./ops/merge.js";
+import * as norm from "./ops/norm.js";
+import * as pool from "./ops/pool.js";
+import * as shape from "./ops/shape.js";
+
+const FAMILIES = [shape, conv, pool, gemm, activation, norm, merge];
+
+/** ONNX op type → its importer. */
+export const IMPORTERS: Readonly<Record<string, Importer>> = Object.assign({}, ...FAMILIES.map((f) => f.importers));
+
+/** fovea layer type → its exporter. */
+export const EXPORTERS: Readonly<Record<string, Exporter>> = Object.assign({}, ...FAMILIES.map((f) => f.exporters));
