@@ -6,7 +6,7 @@ import { FormatError, FoveaError, checkOptionKeys } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { model as functionalModel, type Model } from "../model/model.js";
-import { input, type SymbolicTensor } from "../model/symbolic.js";
+import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { Activation } from "../ops/gemm.js";
 import { readBytes } from "../data/files.js";
 import { withWeights } from "./weights.js";

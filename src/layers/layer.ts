@@ -7,8 +7,7 @@ import type { Backend } from "../runtime/backend.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
 import type { KernelCall } from "../runtime/calls.js";
 import type { Rng } from "../rng.js";
-import { SymbolicTensor } from "../model/symbolic.js";
-import { formatShape, type Shape } from "../tensor.js";
+import { checkShape, formatShape, type Shape } from "../tensor.js";
 import type { Initializer } from "./initializers.js";
 
 export interface ParamSpec {
@@ -62,6 +61,31 @@ export interface LayerGrad<S> extends LayerRun<S> {
   dy: number;
   /** Where to write each input's gradient; 0 where no gradient is needed. Overwrite, never add. */
   dx: number[];
+}
+
+// ---- symbolic tensors of the functional API: a per-example shape and the layer that produced it ----
+
+export class SymbolicTensor {
+  constructor(
+    readonly shape: Shape,
+    /** The layer that produced this tensor; null for a model input. */
+    readonly layer: Layer | null,
+    readonly inputs: readonly SymbolicTensor[],
+    readonly name: string,
+  ) {}
+
+  toString(): string {
+    return `${this.name} ${formatShape(this.shape)}`;
+  }
+}
+
+let inputCount = 0;
+
+/** A model input of the given per-example shape ([H, W, C] for images, [F] for features). */
+export function input(shape: number[], options: { name?: string } = {}): SymbolicTensor {
+  checkShape(shape, "input");
+  if (shape.length === 0 || shape.some((d) => d < 1)) throw new ShapeError(`input: shape ${formatShape(shape)} must have dimensions >= 1`);
+  return new SymbolicTensor(Object.freeze([...shape]), null, [], options.name ?? `input_${++inputCount}`);
 }
 
 export const size = (s: Shape) => s.reduce((a, b) => a * b, 1);

@@ -7,7 +7,7 @@ import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
 import type { Shape } from "../tensor.js";
 import { initialize } from "../layers/initializers.js";
-import type { SymbolicTensor } from "./symbolic.js";
+import type { SymbolicTensor } from "../layers/symbolic.js";
 
 export interface GraphNode {
   layer: Layer;

@@ -1,50 +1,48 @@
 // Model: a graph of layers with its parameters in wasm memory, compiled into Plans per batch size.
-// predict / trainOnBatch / evaluate allocate nothing once their plan exists; results come back
-// as plain typed arrays. free() returns every byte; a FinalizationRegistry is only a safety net.
+// predict allocates nothing once its plan exists; results come back as plain typed arrays. free()
+// returns every byte; a FinalizationRegistry is only a safety net. Training (loss, optimiser, the
+// step, fit, evaluate) is train/'s: it extends compile() and Model through the extension point below.
 
-import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
-import { invoke } from "../runtime/calls.js";
-import { BackendError, ConfigError, FoveaError, ShapeError, checkOptionKeys } from "../errors.js";
+import { BackendError, ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
 import { Layer, size, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
 import { Rng } from "../rng.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
-import { checkLabels, checkLoss, computeLoss, targetsAreLabels, type LossName } from "../train/losses.js";
-import { Optimizer } from "../train/optimizers.js";
 import { allocateGrads, allocateParams, buildGraph, freeParams, type GraphNode } from "./graph.js";
-import { fit, type FitOptions, type History } from "../train/fit.js";
 import { Plan } from "./plan.js";
-import { saveModel } from "./serialize.js";
+import { saveModel } from "./save.js";
 import { summaryText } from "./summary.js";
-import { input as symbolicInput, SymbolicTensor } from "./symbolic.js";
-
-/** A loss or the model's output became NaN/Inf during training. */
-export class NumericError extends FoveaError {}
-
-export interface Regularizer {
-  /** L1 coefficient (gradient l1·sign(w)). */
-  l1?: number;
-  /** L2 coefficient (gradient l2·w, i.e. the penalty (l2/2)·‖w‖²). */
-  l2?: number;
-  /** Per-layer multipliers by layer name: one for both coefficients, or separate ones (ConvNetJS's l1/l2_decay_mul). */
-  layers?: Record<string, number | { l1?: number; l2?: number }>;
-}
+import { input as symbolicInput, SymbolicTensor } from "../layers/symbolic.js";
 
 export interface CompileOptions {
   /** Per-example input shape, when the model was built without one (sequential). */
   inputShape?: number[];
   /** Batch size of the default plan. Default 32. */
   batchSize?: number;
-  loss?: LossName;
-  optimizer?: Optimizer;
-  regularizer?: Regularizer;
-  /** Clip the global gradient norm to this value. */
-  clipNorm?: number;
   /** Fold each batch norm into the conv/dense before it in inference plans. Default true. */
   foldBatchNorm?: boolean;
 }
-const COMPILE_KEYS = ["inputShape", "batchSize", "loss", "optimizer", "regularizer", "clipNorm", "foldBatchNorm"];
+const COMPILE_KEYS = ["inputShape", "batchSize", "foldBatchNorm"];
+
+/**
+ * How another part of fovea extends a model (train/ adds the training options and state): more
+ * compile() options, where backward passes start, and memory to return in free().
+ */
+export interface ModelExtension {
+  /** compile() options it takes. */
+  keys: readonly string[];
+  /** Applies them (after the model's own options). */
+  apply(m: Model, options: CompileOptions): void;
+  /** The node a training plan's backward pass starts at (default: the last). */
+  lossNode?(m: Model): number;
+  free?(m: Model): void;
+}
+const extensions: ModelExtension[] = [];
+
+export function extendCompile(e: ModelExtension): void {
+  extensions.push(e);
+}
 
 export type ExampleData = Float32Array | readonly number[] | Tensor;
 
@@ -59,23 +57,13 @@ export class Model {
   private nodesList: GraphNode[] | null = null;
   private be: Backend | null = null;
   private plans = new Map<string, Plan>();
-  private labelsPtr = 0;
-  private labelsBytes = 0;
   private freed = false;
   batchSize = 32;
-  loss: LossName | null = null;
-  optimizer: Optimizer | null = null;
-  regularizer: Regularizer | null = null;
-  clipNorm = 0;
   foldBatchNorm = true;
-  /** Training steps taken. */
-  step = 0;
   /** Class names, when known (saved with the model). */
   classes: string[] | null = null;
   /** Bumped whenever the weights change (training steps, setWeights), so derived weights are redone. */
   weightsVersion = 0;
-  /** Correct top-1 predictions in the last computeGradients batch (classification losses). */
-  lastCorrect = 0;
 
   /** Use fovea.model({ inputs, outputs }) or fovea.sequential([...]). */
   constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; name?: string; seed?: number }) {
@@ -156,10 +144,10 @@ export class Model {
 
   /**
    * Fixes the input shape (sequential models), the default batch size, and the training setup
-   * (loss, optimizer, regularizer, gradient clipping), and builds the default plan.
+   * (loss, optimizer, regularizer, gradient clipping: see train/), and builds the default plan.
    */
   compile(options: CompileOptions = {}): this {
-    checkOptionKeys(`model "${this.name}".compile`, options, COMPILE_KEYS);
+    checkOptionKeys(`model "${this.name}".compile`, options, [...COMPILE_KEYS, ...extensions.flatMap((e) => e.keys)]);
     this.checkLive();
     if (options.inputShape) {
       if (!this.built) {
@@ -174,19 +162,10 @@ export class Model {
       if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new ConfigError(`compile: batchSize must be a whole number >= 1, got ${options.batchSize}`);
       this.batchSize = options.batchSize;
     }
-    if (options.loss !== undefined) this.loss = checkLoss(options.loss);
-    if (options.optimizer !== undefined) {
-      if (!(options.optimizer instanceof Optimizer)) throw new ConfigError("compile: optimizer must be one of fovea.train's optimizers (sgd(), adam(), ...)");
-      this.optimizer = options.optimizer;
-    }
-    if (options.regularizer !== undefined) this.regularizer = checkRegularizer(options.regularizer, this);
+    for (const e of extensions) e.apply(this, options);
     if (options.foldBatchNorm !== undefined && options.foldBatchNorm !== this.foldBatchNorm) {
       this.foldBatchNorm = options.foldBatchNorm;
       this.dropPlans();
-    }
-    if (options.clipNorm !== undefined) {
-      if (!(options.clipNorm > 0)) throw new ConfigError(`compile: clipNorm must be > 0, got ${options.clipNorm}`);
-      this.clipNorm = options.clipNorm;
     }
     this.plan(this.batchSize, false);
     return this;
@@ -195,23 +174,18 @@ export class Model {
   /** The plan for this batch size and mode, built on first use and kept. */
   plan(batch: number, training: boolean): Plan {
     this.checkLive();
-    const key = `${batch}:${training ? "t" : "i"}`;
+    const nodes = this.nodes;
+    // where the loss reads the output (e.g. the logits before a final softmax): per extension
+    let lossNode = nodes.length - 1;
+    for (const e of extensions) if (e.lossNode) lossNode = e.lossNode(this);
+    const key = `${batch}:${training ? "t" : "i"}:${lossNode}`;
     let p = this.plans.get(key);
     if (!p) {
-      const nodes = this.nodes;
       if (training) allocateGrads(this.backend, nodes);
-      const fused = training && this.fusedSoftmax();
-      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, fused ? nodes.length - 2 : nodes.length - 1, () => this.weightsVersion, this.foldBatchNorm);
+      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, lossNode, () => this.weightsVersion, this.foldBatchNorm);
       this.plans.set(key, p);
     }
     return p;
-  }
-
-  /** softmaxCrossEntropy on a model ending in softmax: the loss reads the logits before it. */
-  private fusedSoftmax(): boolean {
-    const nodes = this.nodes;
-    return this.loss === "softmaxCrossEntropy" && nodes.length >= 2 && nodes[nodes.length - 1]!.layer.type === "softmax" &&
-      nodes[nodes.length - 1]!.inputs[0] === nodes.length - 2;
   }
 
   /** Bytes of the activation/gradient buffers of every plan built so far. */
@@ -224,7 +198,8 @@ export class Model {
   // ---- data ----
 
   /** Examples as one flat Float32Array and their count. */
-  private examples(x: ExampleData, where: string): { data: Float32Array; n: number } {
+  /** Examples as one Float32Array of whole examples (checked against the input shape). */
+  examples(x: ExampleData, where: string): { data: Float32Array; n: number } {
     const per = this.inputSize;
     let data: Float32Array;
     if (x instanceof Tensor) {
@@ -239,7 +214,8 @@ export class Model {
     return { data, n: data.length / per };
   }
 
-  private runForward(data: Float32Array, start: number, count: number, training: boolean): Plan {
+  /** Stages examples [start, start + count) of data in the plan for `count` and runs its forward pass. */
+  forward(data: Float32Array, start: number, count: number, training: boolean): Plan {
     const plan = this.plan(count, training);
     this.backend.heap.f32(plan.inputPtr, count * this.inputSize).set(data.subarray(start * this.inputSize, (start + count) * this.inputSize));
     plan.forward();
@@ -255,7 +231,7 @@ export class Model {
     const out = new Float32Array(n * this.outputSize);
     for (let s = 0; s < n; s += bs) {
       const c = Math.min(bs, n - s);
-      const plan = this.runForward(data, s, c, false);
+      const plan = this.forward(data, s, c, false);
       out.set(this.backend.heap.f32(plan.outputPtr, c * this.outputSize), s * this.outputSize);
     }
     return out;
@@ -289,132 +265,6 @@ export class Model {
       out[i] = best;
     }
     return out;
-  }
-
-  /** Puts the targets of examples [start, start + count) where the loss kernel reads them. */
-  private stageTargets(loss: LossName, y: Int32Array | Float32Array, start: number, count: number): number {
-    const per = targetsAreLabels(loss) ? 1 : this.outputSize;
-    const bytes = count * per * 4;
-    if (bytes > this.labelsBytes) {
-      if (this.labelsPtr) this.backend.heap.free(this.labelsPtr);
-      this.labelsPtr = this.backend.heap.alloc(bytes);
-      this.labelsBytes = bytes;
-    }
-    const src = y.subarray(start * per, (start + count) * per);
-    if (y instanceof Int32Array) this.backend.heap.i32(this.labelsPtr, src.length).set(src);
-    else this.backend.heap.f32(this.labelsPtr, src.length).set(src);
-    return this.labelsPtr;
-  }
-
-  /** Checks targets against the loss and the examples; returns them typed. */
-  targets(y: ArrayLike<number>, n: number, where: string): Int32Array | Float32Array {
-    const loss = this.requireLoss(where);
-    if (targetsAreLabels(loss)) return checkLabels(y, n, this.outputSize, where);
-    if (y.length !== n * this.outputSize) {
-      throw new ShapeError(`${where}: ${y.length} target values for ${n} examples of output ${formatShape(this.outputShape)} (need ${n * this.outputSize})`);
-    }
-    return y instanceof Float32Array ? y : Float32Array.from(y);
-  }
-
-  private requireLoss(where: string): LossName {
-    if (!this.loss) throw new ConfigError(`${where}: no loss; compile({ loss, optimizer }) first`);
-    return this.loss;
-  }
-
-  /**
-   * Forward + loss + backward on examples [start, start + count): fills every parameter's
-   * gradient (averaged over the batch) and returns the mean loss. No update.
-   */
-  computeGradients(data: Float32Array, y: Int32Array | Float32Array, start: number, count: number): number {
-    const loss = this.requireLoss(`model "${this.name}"`);
-    const plan = this.runForward(data, start, count, true);
-    const t = this.stageTargets(loss, y, start, count);
-    const lossNode = this.fusedSoftmax() ? this.nodes.length - 2 : this.nodes.length - 1;
-    const value = computeLoss(this.backend.kernels, loss, plan.act[lossNode]!, t, count, this.outputSize, plan.grad[lossNode]!);
-    if (!Number.isFinite(value)) this.nonFinite(plan, value);
-    if (targetsAreLabels(loss)) this.lastCorrect = countCorrect(this.backend.heap.f32(plan.outputPtr, count * this.outputSize), y as Int32Array, start, count, this.outputSize);
-    plan.backward();
-    return value;
-  }
-
-  /** Names the first layer whose output went non-finite. */
-  private nonFinite(plan: Plan, value: number): never {
-    const where = `training step ${this.step + 1}: the loss is ${value}`;
-    const inp = this.backend.heap.f32(plan.inputPtr, plan.batch * this.inputSize);
-    if (inp.some((v) => !Number.isFinite(v))) throw new NumericError(`${where}; the input batch holds NaN or Inf`);
-    for (let j = 0; j < this.nodes.length; j++) {
-      if (plan.activation(j).some((v) => !Number.isFinite(v))) {
-        const n = this.nodes[j]!;
-        throw new NumericError(`${where}; the first non-finite output is layer ${n.layer.label} (${formatShape(n.outShape)})`);
-      }
-    }
-    throw new NumericError(`${where}; every layer output is finite (check the targets and the loss)`);
-  }
-
-  /** Regularisation, clipping and one optimiser step, on gradients already computed. */
-  applyGradients(lr?: number): void {
-    const be = this.backend;
-    if (!this.optimizer) throw new ConfigError(`model "${this.name}": no optimizer; compile({ loss, optimizer }) first`);
-    const reg = this.regularizer;
-    if (reg) {
-      for (const n of this.nodes) {
-        const mul = reg.layers?.[n.layer.name] ?? 1;
-        const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
-        const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
-        for (const p of n.params) {
-          if (p.spec.trainable && p.spec.regularize && (l1 !== 0 || l2 !== 0)) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
-        }
-      }
-    }
-    const trainable = this.params.filter((p) => p.spec.trainable);
-    if (this.clipNorm > 0) {
-      let ss = 0;
-      for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
-      const norm = Math.sqrt(ss);
-      if (norm > this.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, this.clipNorm / norm, p.g)));
-    }
-    this.optimizer.step(be, trainable, lr ?? this.optimizer.lr);
-    this.step++;
-    this.weightsVersion++;
-  }
-
-  /** One training step on a batch; returns the mean loss before the update. */
-  trainOnBatch(x: ExampleData, y: ArrayLike<number>, options: { lr?: number } = {}): number {
-    checkOptionKeys("trainOnBatch", options, ["lr"]);
-    this.checkLive();
-    const where = `model "${this.name}".trainOnBatch`;
-    const { data, n } = this.examples(x, where);
-    const value = this.computeGradients(data, this.targets(y, n, where), 0, n);
-    this.applyGradients(options.lr);
-    return value;
-  }
-
-  /** Mean loss and accuracy (classification losses) over all examples, in inference mode. */
-  evaluate(x: ExampleData, y: ArrayLike<number>, options: { batchSize?: number } = {}): { loss: number; accuracy: number | null } {
-    checkOptionKeys("evaluate", options, ["batchSize"]);
-    this.checkLive();
-    const where = `model "${this.name}".evaluate`;
-    const loss = this.requireLoss(where);
-    const { data, n } = this.examples(x, where);
-    const t = this.targets(y, n, where);
-    const bs = options.batchSize ?? this.batchSize;
-    const fused = this.fusedSoftmax();
-    let total = 0, correct = 0;
-    const K = this.outputSize;
-    for (let s = 0; s < n; s += bs) {
-      const c = Math.min(bs, n - s);
-      const plan = this.runForward(data, s, c, false);
-      const node = fused ? this.nodes.length - 2 : this.nodes.length - 1;
-      const scratch = this.backend.scratch(c * K * 4);
-      total += computeLoss(this.backend.kernels, loss, plan.act[node]!, this.stageTargets(loss, t, s, c), c, K, scratch) * c;
-      if (targetsAreLabels(loss)) correct += countCorrect(this.backend.heap.f32(plan.outputPtr, c * K), t as Int32Array, s, c, K);
-    }
-    return { loss: total / n, accuracy: targetsAreLabels(loss) ? correct / n : null };
-  }
-
-  /** Trains for some epochs (see train/fit.ts); returns the per-epoch logs. */
-  fit(x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {
-    return fit(this, x, y, options);
   }
 
   /** Layers, output shapes, parameter counts, FLOPs and activation memory, as text. */
@@ -457,9 +307,12 @@ export class Model {
       registry.unregister(this);
       freeParams(this.backend, this.nodesList);
     }
-    if (this.labelsPtr) this.backend.heap.free(this.labelsPtr);
-    this.optimizer?.free();
+    for (const e of extensions) e.free?.(this);
     this.freed = true;
+  }
+
+  get isFreed(): boolean {
+    return this.freed;
   }
 
   private checkLive(): void {
@@ -471,33 +324,6 @@ export class Model {
     for (const p of this.plans.values()) p.free();
     this.plans.clear();
   }
-}
-
-/** Examples whose top output is their label. */
-function countCorrect(out: Float32Array, labels: Int32Array, start: number, count: number, K: number): number {
-  let correct = 0;
-  for (let i = 0; i < count; i++) {
-    let best = 0;
-    for (let j = 1; j < K; j++) if (out[i * K + j]! > out[i * K + best]!) best = j;
-    if (best === labels[start + i]) correct++;
-  }
-  return correct;
-}
-
-function checkRegularizer(r: Regularizer, m: Model): Regularizer {
-  checkOptionKeys("regularizer", r, ["l1", "l2", "layers"]);
-  for (const k of ["l1", "l2"] as const) {
-    if (r[k] !== undefined && !(Number.isFinite(r[k]) && r[k]! >= 0)) throw new ConfigError(`regularizer: ${k} must be >= 0, got ${r[k]}`);
-  }
-  if (r.layers) {
-    const names = new Set(m.layers.map((l) => l.name));
-    for (const [name, mul] of Object.entries(r.layers)) {
-      if (!names.has(name)) throw new ConfigError(`regularizer: no layer named "${name}" in model "${m.name}"`);
-      const vals = typeof mul === "number" ? [mul] : (checkOptionKeys(`regularizer "${name}"`, mul, ["l1", "l2"]), [mul.l1 ?? 1, mul.l2 ?? 1]);
-      if (!vals.every((v) => Number.isFinite(v) && v >= 0)) throw new ConfigError(`regularizer: multipliers of "${name}" must be >= 0, got ${JSON.stringify(mul)}`);
-    }
-  }
-  return r;
 }
 
 /** A model whose layers run one after another. */

@@ -1,7 +1,7 @@
 // The native model format, versioned: a JSON topology (layer configs, connections, parameter
 // table) and the parameters as little-endian float32, in one byte container:
 //   "FOVEA\0\0\0" | u32 version | u32 JSON bytes | JSON (UTF-8) | zero padding to 4 | float32 weights
-// Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
+// (Writing is save.ts.) Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
 // before a model exists; a bad file changes nothing.
 
 import { FormatError, FoveaError } from "../errors.js";
@@ -9,60 +9,9 @@ import { createLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
 import { model as functionalModel, type Model } from "./model.js";
-import { input, type SymbolicTensor } from "./symbolic.js";
+import { input, type SymbolicTensor } from "../layers/symbolic.js";
 
-export const FORMAT_VERSION = 1;
-const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
-
-export interface ModelJSON {
-  format: "fovea-model";
-  version: number;
-  name: string;
-  inputShape: number[];
-  /** Topological order; inputs name producing layers, or "@input". */
-  layers: { config: Record<string, unknown>; inputs: string[] }[];
-  /** Parameters in the order of the weights: layer, name, shape, offset in floats. */
-  params: { layer: string; name: string; shape: number[]; offset: number }[];
-  floats: number;
-  /** Class names, when the model knows them. */
-  classes?: string[];
-}
-
-export function toJSON(m: Model): ModelJSON {
-  const names = m.nodes.map((n) => n.layer.name);
-  const params: ModelJSON["params"] = [];
-  let offset = 0;
-  for (const n of m.nodes) for (const p of n.params) {
-    params.push({ layer: n.layer.name, name: p.spec.name, shape: [...p.spec.shape], offset });
-    offset += p.size;
-  }
-  return {
-    format: "fovea-model", version: FORMAT_VERSION, name: m.name, inputShape: [...m.inputShape],
-    layers: m.nodes.map((n) => ({ config: n.layer.config(), inputs: n.inputs.map((i) => (i < 0 ? "@input" : names[i]!)) })),
-    params, floats: offset,
-    ...(m.classes ? { classes: [...m.classes] } : {}),
-  };
-}
-
-/** The model as one byte container (topology + weights). */
-export function saveModel(m: Model): Uint8Array<ArrayBuffer> {
-  const json = new TextEncoder().encode(JSON.stringify(toJSON(m)));
-  const head = 16, pad = (4 - ((head + json.length) % 4)) % 4;
-  const floats = m.params.reduce((a, p) => a + p.size, 0);
-  const out = new Uint8Array(head + json.length + pad + floats * 4);
-  out.set(MAGIC, 0);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(8, FORMAT_VERSION, true);
-  dv.setUint32(12, json.length, true);
-  out.set(json, head);
-  let off = head + json.length + pad;
-  for (const p of m.params) {
-    const v = m.backend.heap.f32(p.w, p.size);
-    // little-endian float32 whatever the host: DataView for portability
-    for (let i = 0; i < v.length; i++, off += 4) dv.setFloat32(off, v[i]!, true);
-  }
-  return out;
-}
+import { FORMAT_VERSION, MAGIC, type ModelJSON } from "./save.js";
 
 function fail(what: string, source: string): never {
   throw new FormatError(`${source}: ${what}`);

@@ -1,7 +1,7 @@
 // model.summary(): layers, output shapes, parameter counts, FLOPs and activation memory.
 import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
-import type { Model } from "./model.js";
+import type { ModelView } from "./view.js";
 
 export interface SummaryRow {
   name: string;
@@ -12,7 +12,7 @@ export interface SummaryRow {
   flops: number;
 }
 
-export function summaryRows(m: Model): SummaryRow[] {
+export function summaryRows(m: ModelView): SummaryRow[] {
   return m.nodes.map((n) => ({
     name: n.layer.name,
     type: n.layer.type,
@@ -25,7 +25,7 @@ export function summaryRows(m: Model): SummaryRow[] {
 const num = (v: number) => v.toLocaleString("en-US");
 const human = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)} G` : v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : `${v}`);
 
-export function summaryText(m: Model): string {
+export function summaryText(m: ModelView): string {
   const rows = summaryRows(m);
   const head = ["layer (type)", "output shape", "params", "FLOPs"];
   const lines = [head, ...rows.map((r) => [`${r.name} (${r.type})`, formatShape([-1, ...r.outputShape]).replace("-1", "N"), num(r.params), human(r.flops)])];

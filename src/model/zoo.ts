@@ -8,7 +8,7 @@ import { checkOptionKeys } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { model, sequential, type Model } from "./model.js";
-import { input, type SymbolicTensor } from "./symbolic.js";
+import { input, type SymbolicTensor } from "../layers/symbolic.js";
 
 export interface ZooOptions {
   /** Output classes. Default 1000 for ImageNet models, 10 for the small ones. */

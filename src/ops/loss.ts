@@ -1,7 +1,8 @@
 // loss: the loss kernels as calls. Each writes d(mean loss)/d(output) to `grad` and returns a sum
 // that `factor` turns into the mean loss over the batch.
 import { call, type KernelCall } from "../runtime/calls.js";
-import type { LossName } from "../train/losses.js";
+
+export type LossName = "softmaxCrossEntropy" | "hinge" | "mse" | "sigmoidCrossEntropy";
 
 /**
  * out: rows × cols model outputs (logits for softmaxCrossEntropy and sigmoidCrossEntropy);

@@ -1,8 +1,16 @@
 // The fit loop: epochs of shuffled minibatches, validation, learning-rate schedules, callbacks
 // (batch/epoch end, early stopping, checkpoints, reduce-on-plateau).
 import { ConfigError, checkOptionKeys } from "../errors.js";
-import type { ExampleData, Model } from "../model/model.js";
+import { Model, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
+import { trainStep } from "./trainer.js";
+
+declare module "../model/model.js" {
+  interface Model {
+    /** Trains for some epochs (see train/fit.ts); returns the per-epoch logs. */
+    fit(x: ExampleData, y: ArrayLike<number>, options?: FitOptions): History;
+  }
+}
 
 export interface EpochLogs {
   epoch: number;
@@ -80,10 +88,10 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
       const start = b * bs, count = Math.min(bs, n - start);
       const lr = lrOf(model.step, epoch);
       if (options.augment) options.augment(xs.subarray(start * inputSize, (start + count) * inputSize), count, model.rng);
-      const loss = model.computeGradients(xs, ys, start, count);
-      model.applyGradients(lr);
+      const step = trainStep(model, xs, ys, start, count, lr);
+      const loss = step.loss;
       sum += loss * count;
-      correct += model.lastCorrect;
+      correct += step.correct;
       for (const c of callbacks) c.onBatchEnd?.({ epoch, batch: b, batches, loss, lr });
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -102,6 +110,10 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
   }
   return history;
 }
+
+Model.prototype.fit = function (this: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {
+  return fit(this, x, y, options);
+};
 
 /** Stops when the monitored value has not improved by minDelta for `patience` epochs. */
 export function earlyStopping(o: { monitor?: "loss" | "valLoss" | "valAccuracy"; patience?: number; minDelta?: number } = {}): Callback {

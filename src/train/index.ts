@@ -3,6 +3,8 @@ export { Optimizer, SGD, Adam, AdamW, Adagrad, RMSProp, Adadelta, sgd, adam, ada
 export type { SgdOptions, AdamOptions, AdagradOptions, RmspropOptions, AdadeltaOptions } from "./optimizers.js";
 export { stepDecay, exponentialDecay, cosineDecay, warmup } from "./schedules.js";
 export { fit, earlyStopping, checkpoint, reduceOnPlateau } from "./fit.js";
+export { NumericError, trainStep } from "./trainer.js";
+export type { Regularizer, TrainingOptions } from "./trainer.js";
 export type { Callback, EpochLogs, FitOptions, History, LearningRate } from "./fit.js";
 export { LOSSES } from "./losses.js";
 export type { LossName } from "./losses.js";

@@ -2,9 +2,9 @@
 import { ConfigError, ShapeError } from "../errors.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
 import { invoke } from "../runtime/calls.js";
-import { lossCall } from "../ops/loss.js";
+import { lossCall, type LossName } from "../ops/loss.js";
 
-export type LossName = "softmaxCrossEntropy" | "hinge" | "mse" | "sigmoidCrossEntropy";
+export type { LossName };
 export const LOSSES: readonly LossName[] = ["softmaxCrossEntropy", "hinge", "mse", "sigmoidCrossEntropy"];
 
 /** Class-index targets (softmaxCrossEntropy, hinge) or values of the output's shape (mse, sigmoidCrossEntropy). */

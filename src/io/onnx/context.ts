@@ -3,7 +3,7 @@
 import { FormatError } from "../../errors.js";
 import type { Layer } from "../../layers/layer.js";
 import type { GraphNode } from "../../model/graph.js";
-import type { SymbolicTensor } from "../../model/symbolic.js";
+import type { SymbolicTensor } from "../../layers/symbolic.js";
 import { num, type ConstValue, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
 
 /** Per graph: the values by name, the weights converted so far, a counter for unique layer names. */

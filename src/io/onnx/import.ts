@@ -6,7 +6,7 @@
 import { FormatError, FoveaError, checkOptionKeys } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { model as functionalModel, type Model } from "../../model/model.js";
-import { input, type SymbolicTensor } from "../../model/symbolic.js";
+import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
 import { ImportNode, type ImportGraph } from "./context.js";

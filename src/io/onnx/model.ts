@@ -1,7 +1,7 @@
 // The parts of an ONNX ModelProto that fovea reads (as onnx-proto decodes it), the values an
 // import tracks per graph edge, and tensor decoding.
 import { FormatError } from "../../errors.js";
-import type { SymbolicTensor } from "../../model/symbolic.js";
+import type { SymbolicTensor } from "../../layers/symbolic.js";
 
 export interface OnnxNode { opType: string; name: string; input: string[]; output: string[]; attribute: OnnxAttr[] }
 export interface OnnxAttr { name: string; type: number; i?: unknown; f?: number; ints?: unknown[]; floats?: number[]; t?: OnnxTensor; s?: Uint8Array }

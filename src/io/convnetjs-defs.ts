@@ -8,7 +8,8 @@ import { ConfigError } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import type { LossName } from "../train/losses.js";
-import { sequential, type Model, type Regularizer } from "./model.js";
+import { sequential, type Model } from "../model/model.js";
+import type { Regularizer } from "../train/trainer.js";
 
 export type ConvNetJSLayerDef = Record<string, unknown> & { type: string };
 

@@ -1,0 +1,16 @@
+// What summary and saving read of a model: model.ts's Model has all of it. A structural type, so
+// those modules never import model.ts (which calls them).
+import type { ParamBuffer } from "../layers/layer.js";
+import type { Backend } from "../runtime/backend.js";
+import type { Shape } from "../tensor.js";
+import type { GraphNode } from "./graph.js";
+
+export interface ModelView {
+  readonly name: string;
+  readonly nodes: readonly GraphNode[];
+  readonly inputShape: Shape;
+  readonly classes: string[] | null;
+  readonly params: ParamBuffer[];
+  readonly backend: Backend;
+  countParams(trainableOnly?: boolean): number;
+}

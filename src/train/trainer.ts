@@ -1,0 +1,266 @@
+// The training step, in one place: forward, loss, backward, regularisation, clipping, the
+// optimiser's update and the accuracy count; the loss-only evaluation; and the training options
+// of compile(). model/ knows none of this: this module adds it to Model (compile's extension point
+// and the training methods below), and src/index.ts loads it with the library.
+import { BackendError, ConfigError, FoveaError, ShapeError, checkOptionKeys } from "../errors.js";
+import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
+import { extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
+import type { Plan } from "../model/plan.js";
+import { invoke } from "../runtime/calls.js";
+import { formatShape } from "../tensor.js";
+import { checkLabels, checkLoss, computeLoss, targetsAreLabels, type LossName } from "./losses.js";
+import { Optimizer } from "./optimizers.js";
+
+/** A loss or the model's output became NaN/Inf during training. */
+export class NumericError extends FoveaError {}
+
+export interface Regularizer {
+  /** L1 coefficient (gradient l1·sign(w)). */
+  l1?: number;
+  /** L2 coefficient (gradient l2·w, i.e. the penalty (l2/2)·‖w‖²). */
+  l2?: number;
+  /** Per-layer multipliers by layer name: one for both coefficients, or separate ones (ConvNetJS's l1/l2_decay_mul). */
+  layers?: Record<string, number | { l1?: number; l2?: number }>;
+}
+
+/** compile()'s training options. */
+export interface TrainingOptions {
+  loss?: LossName;
+  optimizer?: Optimizer;
+  regularizer?: Regularizer;
+  /** Clip the global gradient norm to this value. */
+  clipNorm?: number;
+}
+
+declare module "../model/model.js" {
+  interface CompileOptions extends TrainingOptions {}
+  interface Model {
+    /** The loss set by compile({ loss }), or null. */
+    readonly loss: LossName | null;
+    readonly optimizer: Optimizer | null;
+    readonly regularizer: Regularizer | null;
+    readonly clipNorm: number;
+    /** Training steps taken. */
+    readonly step: number;
+    /** Correct top-1 predictions in the last computeGradients batch (classification losses). */
+    readonly lastCorrect: number;
+    /** Checks targets against the loss and the examples; returns them typed. */
+    targets(y: ArrayLike<number>, n: number, where: string): Int32Array | Float32Array;
+    /**
+     * Forward + loss + backward on examples [start, start + count): fills every parameter's
+     * gradient (averaged over the batch) and returns the mean loss. No update.
+     */
+    computeGradients(data: Float32Array, y: Int32Array | Float32Array, start: number, count: number): number;
+    /** Regularisation, clipping and one optimiser step, on gradients already computed. */
+    applyGradients(lr?: number): void;
+    /** One training step on a batch; returns the mean loss before the update. */
+    trainOnBatch(x: ExampleData, y: ArrayLike<number>, options?: { lr?: number }): number;
+    /** Mean loss and accuracy (classification losses) over all examples, in inference mode. */
+    evaluate(x: ExampleData, y: ArrayLike<number>, options?: { batchSize?: number }): { loss: number; accuracy: number | null };
+  }
+}
+
+/** A model's training state: what compile() set, the step count, the staged targets. */
+class Training {
+  loss: LossName | null = null;
+  optimizer: Optimizer | null = null;
+  regularizer: Regularizer | null = null;
+  clipNorm = 0;
+  step = 0;
+  lastCorrect = 0;
+  labelsPtr = 0;
+  labelsBytes = 0;
+}
+
+const states = new WeakMap<Model, Training>();
+function training(m: Model): Training {
+  let t = states.get(m);
+  if (!t) states.set(m, (t = new Training()));
+  return t;
+}
+
+extendCompile({
+  keys: ["loss", "optimizer", "regularizer", "clipNorm"],
+  apply(m, o: CompileOptions) {
+    const t = training(m);
+    if (o.loss !== undefined) t.loss = checkLoss(o.loss);
+    if (o.optimizer !== undefined) {
+      if (!(o.optimizer instanceof Optimizer)) throw new ConfigError("compile: optimizer must be one of fovea.train's optimizers (sgd(), adam(), ...)");
+      t.optimizer = o.optimizer;
+    }
+    if (o.regularizer !== undefined) t.regularizer = checkRegularizer(o.regularizer, m);
+    if (o.clipNorm !== undefined) {
+      if (!(o.clipNorm > 0)) throw new ConfigError(`compile: clipNorm must be > 0, got ${o.clipNorm}`);
+      t.clipNorm = o.clipNorm;
+    }
+  },
+  // softmaxCrossEntropy on a model ending in softmax: the loss reads the logits before it
+  lossNode(m) {
+    const nodes = m.nodes, last = nodes.length - 1;
+    const fused = states.get(m)?.loss === "softmaxCrossEntropy" && nodes.length >= 2 && nodes[last]!.layer.type === "softmax" && nodes[last]!.inputs[0] === last - 1;
+    return fused ? last - 1 : last;
+  },
+  free(m) {
+    const t = states.get(m);
+    if (!t) return;
+    if (t.labelsPtr) m.backend.heap.free(t.labelsPtr);
+    t.optimizer?.free();
+    states.delete(m);
+  },
+});
+
+for (const k of ["loss", "optimizer", "regularizer", "clipNorm", "step", "lastCorrect"] as const) {
+  Object.defineProperty(Model.prototype, k, { get(this: Model) { return training(this)[k]; }, configurable: true });
+}
+
+function requireLoss(m: Model, where: string): LossName {
+  const loss = states.get(m)?.loss;
+  if (!loss) throw new ConfigError(`${where}: no loss; compile({ loss, optimizer }) first`);
+  return loss;
+}
+
+/** Puts the targets of examples [start, start + count) where the loss kernel reads them. */
+function stageTargets(m: Model, loss: LossName, y: Int32Array | Float32Array, start: number, count: number): number {
+  const t = training(m), h = m.backend.heap;
+  const per = targetsAreLabels(loss) ? 1 : m.outputSize;
+  const bytes = count * per * 4;
+  if (bytes > t.labelsBytes) {
+    if (t.labelsPtr) h.free(t.labelsPtr);
+    t.labelsPtr = h.alloc(bytes);
+    t.labelsBytes = bytes;
+  }
+  const src = y.subarray(start * per, (start + count) * per);
+  if (y instanceof Int32Array) h.i32(t.labelsPtr, src.length).set(src);
+  else h.f32(t.labelsPtr, src.length).set(src);
+  return t.labelsPtr;
+}
+
+/** Examples whose top output is their label. */
+function countCorrect(out: Float32Array, labels: Int32Array, start: number, count: number, K: number): number {
+  let correct = 0;
+  for (let i = 0; i < count; i++) {
+    let best = 0;
+    for (let j = 1; j < K; j++) if (out[i * K + j]! > out[i * K + best]!) best = j;
+    if (best === labels[start + i]) correct++;
+  }
+  return correct;
+}
+
+/** Names the first layer whose output went non-finite. */
+function nonFinite(m: Model, plan: Plan, value: number): never {
+  const where = `training step ${training(m).step + 1}: the loss is ${value}`;
+  const inp = m.backend.heap.f32(plan.inputPtr, plan.batch * m.inputSize);
+  if (inp.some((v) => !Number.isFinite(v))) throw new NumericError(`${where}; the input batch holds NaN or Inf`);
+  for (let j = 0; j < m.nodes.length; j++) {
+    if (plan.activation(j).some((v) => !Number.isFinite(v))) {
+      const n = m.nodes[j]!;
+      throw new NumericError(`${where}; the first non-finite output is layer ${n.layer.label} (${formatShape(n.outShape)})`);
+    }
+  }
+  throw new NumericError(`${where}; every layer output is finite (check the targets and the loss)`);
+}
+
+/**
+ * One training step on examples [start, start + count) of data / y (targets checked already):
+ * forward, loss, backward, regularisation, clipping, the update with learning rate lr.
+ * Returns the mean loss before the update and the correct top-1 predictions (classification).
+ */
+export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number): { loss: number; correct: number } {
+  const loss = m.computeGradients(data, y, start, count);
+  m.applyGradients(lr);
+  return { loss, correct: training(m).lastCorrect };
+}
+
+const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "trainOnBatch" | "evaluate"> & ThisType<Model> = {
+  targets(y, n, where) {
+    const loss = requireLoss(this, where);
+    if (targetsAreLabels(loss)) return checkLabels(y, n, this.outputSize, where);
+    if (y.length !== n * this.outputSize) {
+      throw new ShapeError(`${where}: ${y.length} target values for ${n} examples of output ${formatShape(this.outputShape)} (need ${n * this.outputSize})`);
+    }
+    return y instanceof Float32Array ? y : Float32Array.from(y);
+  },
+
+  computeGradients(data, y, start, count) {
+    const loss = requireLoss(this, `model "${this.name}"`);
+    const plan = this.forward(data, start, count, true);
+    const t = stageTargets(this, loss, y, start, count);
+    const node = plan.lossNode;
+    const value = computeLoss(this.backend.kernels, loss, plan.act[node]!, t, count, this.outputSize, plan.grad[node]!);
+    if (!Number.isFinite(value)) nonFinite(this, plan, value);
+    if (targetsAreLabels(loss)) training(this).lastCorrect = countCorrect(this.backend.heap.f32(plan.outputPtr, count * this.outputSize), y as Int32Array, start, count, this.outputSize);
+    plan.backward();
+    return value;
+  },
+
+  applyGradients(lr) {
+    const be = this.backend, t = training(this);
+    if (!t.optimizer) throw new ConfigError(`model "${this.name}": no optimizer; compile({ loss, optimizer }) first`);
+    const reg = t.regularizer;
+    if (reg) {
+      for (const n of this.nodes) {
+        const mul = reg.layers?.[n.layer.name] ?? 1;
+        const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
+        const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
+        for (const p of n.params) {
+          if (p.spec.trainable && p.spec.regularize && (l1 !== 0 || l2 !== 0)) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
+        }
+      }
+    }
+    const trainable = this.params.filter((p) => p.spec.trainable);
+    if (t.clipNorm > 0) {
+      let ss = 0;
+      for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
+      const norm = Math.sqrt(ss);
+      if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
+    }
+    t.optimizer.step(be, trainable, lr ?? t.optimizer.lr);
+    t.step++;
+    this.weightsVersion++;
+  },
+
+  trainOnBatch(x, y, options = {}) {
+    checkOptionKeys("trainOnBatch", options, ["lr"]);
+    if (this.isFreed) throw new BackendError(`model "${this.name}" was freed`);
+    const where = `model "${this.name}".trainOnBatch`;
+    const { data, n } = this.examples(x, where);
+    return trainStep(this, data, this.targets(y, n, where), 0, n, options.lr).loss;
+  },
+
+  evaluate(x, y, options = {}) {
+    checkOptionKeys("evaluate", options, ["batchSize"]);
+    if (this.isFreed) throw new BackendError(`model "${this.name}" was freed`);
+    const where = `model "${this.name}".evaluate`;
+    const loss = requireLoss(this, where);
+    const { data, n } = this.examples(x, where);
+    const t = this.targets(y, n, where);
+    const bs = options.batchSize ?? this.batchSize;
+    let total = 0, correct = 0;
+    const K = this.outputSize;
+    for (let s = 0; s < n; s += bs) {
+      const c = Math.min(bs, n - s);
+      const plan = this.forward(data, s, c, false);
+      const scratch = this.backend.scratch(c * K * 4);
+      total += computeLoss(this.backend.kernels, loss, plan.act[plan.lossNode]!, stageTargets(this, loss, t, s, c), c, K, scratch) * c;
+      if (targetsAreLabels(loss)) correct += countCorrect(this.backend.heap.f32(plan.outputPtr, c * K), t as Int32Array, s, c, K);
+    }
+    return { loss: total / n, accuracy: targetsAreLabels(loss) ? correct / n : null };
+  },
+};
+Object.assign(Model.prototype, methods);
+
+function checkRegularizer(r: Regularizer, m: Model): Regularizer {
+  checkOptionKeys("regularizer", r, ["l1", "l2", "layers"]);
+  for (const k of ["l1", "l2"] as const) {
+    if (r[k] !== undefined && !(Number.isFinite(r[k]) && r[k]! >= 0)) throw new ConfigError(`regularizer: ${k} must be >= 0, got ${r[k]}`);
+  }
+  if (r.layers) {
+    const names = new Set(m.layers.map((l) => l.name));
+    for (const [name, mul] of Object.entries(r.layers)) {
+      if (!names.has(name)) throw new ConfigError(`regularizer: no layer named "${name}" in model "${m.name}"`);
+      const vals = typeof mul === "number" ? [mul] : (checkOptionKeys(`regularizer "${name}"`, mul, ["l1", "l2"]), [mul.l1 ?? 1, mul.l2 ?? 1]);
+      if (!vals.every((v) => Number.isFinite(v) && v >= 0)) throw new ConfigError(`regularizer: multipliers of "${name}" must be >= 0, got ${JSON.stringify(mul)}`);
+    }
+  }
+  return r;
+}
