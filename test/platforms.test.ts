@@ -69,6 +69,19 @@ describe("a bundler (rolldown)", () => {
     expect(r.stderr).toBe("");
     checkSmoke(JSON.parse(r.stdout) as SmokeResult);
   });
+
+  it("tree-shaking keeps what train/ adds to Model: a bundle of named imports compiles, fits and evaluates", async () => {
+    const { rolldown } = await import("rolldown");
+    const dir = mkdtempSync(join(tmpdir(), "fovea-bundle-train-"));
+    const bundle = await rolldown({ input: "test/platforms/bundle-train.js", platform: "neutral", logLevel: "silent", treeshake: true });
+    await bundle.write({ dir, format: "esm" });
+    const r = spawnSync(process.execPath, [join(dir, "bundle-train.js")], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as { epochs: number; step: number; before: number; after: number };
+    expect(out.epochs).toBe(3);
+    expect(out.step).toBe(3);
+    expect(out.after).toBeLessThan(out.before); // it learned something
+  });
 });
 
 if (!haveChromium) {
