@@ -6,7 +6,7 @@ import { measure, record } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { onnxNet } from "./lib/onnx-nets.mjs";
 import { loadConvnetjs, loadOrtWeb, loadTfjs } from "./lib/peers.mjs";
-import { tfjsPeer } from "../dist/cli/tfjs-peer.js";
+import { tfjsPeer } from "./lib/tfjs-peer.mjs";
 
 export async function runModels({ quick, builds, threads, onnxDir, log }) {
   const records = [];

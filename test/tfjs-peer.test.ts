@@ -1,7 +1,7 @@
 // The tfjs peer of `fovea bench` (the same model and weights on TensorFlow.js ops, backend wasm)
 // computes what fovea computes — otherwise its column in the benchmark would compare different work.
 import { beforeAll, describe, expect, it } from "vitest";
-import { tfjsPeer, type Tf } from "../src/cli/tfjs-peer.js";
+import { tfjsPeer, type Tf } from "../bench/lib/tfjs-peer.mjs";
 import * as fovea from "../src/index.js";
 
 const { layers: L } = fovea;

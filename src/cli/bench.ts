@@ -4,7 +4,23 @@
 import * as fovea from "../index.js";
 import { buildModel } from "./train.js";
 import { out } from "./proc.js";
-import { tfjsPeer, type Tf } from "./tfjs-peer.js";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Tf = Record<string, any>;
+type TfjsPeer = (m: fovea.Model, tf: Tf) => { run(x: Float32Array, batch: number): Float32Array; dispose(): void };
+
+/**
+ * The tfjs peer (the same layers and weights on tfjs ops) is benchmark code: bench/lib/tfjs-peer.mjs
+ * in a fovea checkout, not part of the package. Null where it is not there.
+ */
+async function loadTfjsPeer(): Promise<TfjsPeer | null> {
+  const url = new URL("../../bench/lib/tfjs-peer.mjs", import.meta.url);
+  try {
+    return ((await import(url.href)) as { tfjsPeer: TfjsPeer }).tfjsPeer;
+  } catch {
+    return null;
+  }
+}
 
 interface Ort {
   InferenceSession: { create(b: Uint8Array, o?: object): Promise<{ inputNames: string[]; outputNames: string[]; run(f: object): Promise<Record<string, { data: Float32Array }>>; release?(): Promise<void> }> };
@@ -90,7 +106,9 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   }
   // tfjs-wasm: the same layers and weights on tfjs ops, fovea's own layout (as tfjs-converter leaves a graph model)
   const tfw = await loadTfjsWasm();
+  const tfjsPeer = await loadTfjsPeer();
   if (!tfw) out("(tfjs with @tensorflow/tfjs-backend-wasm is not installed: skipped)");
+  else if (!tfjsPeer) out("(tfjs-wasm: its model builder is benchmark code, in a fovea checkout's bench/lib/: skipped)");
   else {
     try {
       const peer = tfjsPeer(m, tfw.tf);

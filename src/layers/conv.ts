@@ -132,6 +132,10 @@ export class Conv2d extends Layer<ConvState> {
     runConvBackward(r.be, r.state.calls!);
   }
 
+  override get absorbsChannelAffine(): boolean {
+    return this.act === ACT.NONE;
+  }
+
   config() {
     return { ...this.cfg, type: this.type, name: this.name };
   }

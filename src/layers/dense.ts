@@ -75,6 +75,10 @@ export class Dense extends Layer<DenseState> {
     r.be.run(c.db);
   }
 
+  override get absorbsChannelAffine(): boolean {
+    return this.act === ACT.NONE;
+  }
+
   config() {
     return { ...this.cfg, name: this.name };
   }

@@ -140,6 +140,15 @@ export abstract class Layer<S = unknown> {
     return 0;
   }
 
+  /**
+   * Whether a per-channel affine after this layer (an inference batch norm) can fold into its
+   * weights: its output channels are the last axis of its weights and bias, with no activation
+   * in between (conv, dense). Inference plans fold such pairs.
+   */
+  get absorbsChannelAffine(): boolean {
+    return false;
+  }
+
   /** Plan-time resources for one batch size. */
   prepare(_ctx: PrepareContext): S {
     return undefined as S;

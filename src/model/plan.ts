@@ -8,10 +8,8 @@
 import { call, type KernelCall } from "../runtime/calls.js";
 import { batchNormAffine, foldCalls } from "../ops/norm.js";
 import type { Backend } from "../runtime/backend.js";
-import { Conv2d } from "../layers/conv.js";
-import { Dense } from "../layers/dense.js";
 import type { LayerGrad, LayerRun, ParamBuffer } from "../layers/layer.js";
-import { BatchNorm } from "../layers/norm.js";
+import type { BatchNorm } from "../layers/norm.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import type { GraphNode } from "./graph.js";
@@ -106,9 +104,7 @@ export class Plan {
       nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && consumers[i]!.push(j)));
       nodes.forEach((n, k) => {
         const j = n.inputs[0]!;
-        if (!(n.layer instanceof BatchNorm) || j < 0 || consumers[j]!.length !== 1) return;
-        const conv = nodes[j]!.layer;
-        if (!(conv instanceof Conv2d || conv instanceof Dense) || conv.act !== 0) return;
+        if (n.layer.type !== "batchNorm" || j < 0 || consumers[j]!.length !== 1 || !nodes[j]!.layer.absorbsChannelAffine) return;
         this.folds.push({ conv: j, bn: k, kernel: 0, bias: 0, zeros: 0, scale: 0, shift: 0, version: -1 });
         this.skip[k] = true;
         foldedInto[j] = k;

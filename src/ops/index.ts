@@ -17,3 +17,5 @@ export {
 } from "./eltwise.js";
 export type { ActivationName } from "./eltwise.js";
 export type { Padding, Rounding } from "./window.js";
+export { floorRulePads } from "./window.js";
+export { batchNormScaleShift } from "./norm.js";

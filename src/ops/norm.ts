@@ -28,11 +28,14 @@ export const channelAffine = (x: number, rows: number, C: number, scale: number,
  * `scale` and `shift` (the one place this formula lives: the layer and conv folding use it).
  */
 export function batchNormAffine(h: Heap, C: number, eps: number, gamma: number, beta: number, mean: number, variance: number, scale: number, shift: number): void {
-  const g = h.f32(gamma, C), b = h.f32(beta, C), mm = h.f32(mean, C), mv = h.f32(variance, C);
-  const s = h.f32(scale, C), t = h.f32(shift, C);
-  for (let c = 0; c < C; c++) {
-    s[c] = g[c]! / Math.sqrt(mv[c]! + eps);
-    t[c] = b[c]! - mm[c]! * s[c]!;
+  batchNormScaleShift(h.f32(gamma, C), h.f32(beta, C), h.f32(mean, C), h.f32(variance, C), eps, h.f32(scale, C), h.f32(shift, C));
+}
+
+/** The same on arrays: scale[c] = γ/√(σ² + ε), shift[c] = β − μ·scale[c] (for formats and peers that fold on the host). */
+export function batchNormScaleShift(gamma: ArrayLike<number>, beta: ArrayLike<number>, mean: ArrayLike<number>, variance: ArrayLike<number>, eps: number, scale: Float32Array, shift: Float32Array): void {
+  for (let c = 0; c < scale.length; c++) {
+    scale[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
+    shift[c] = beta[c]! - mean[c]! * scale[c]!;
   }
 }
 
