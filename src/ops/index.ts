@@ -18,4 +18,9 @@ export {
 export type { ActivationName } from "./eltwise.js";
 export type { Padding, Rounding } from "./window.js";
 export { floorRulePads } from "./window.js";
-export { batchNormScaleShift } from "./norm.js";
+export { batchNormScaleShift, batchNormTrainCalls, channelAffine, foldCalls, lrnCalls } from "./norm.js";
+export { lossCall } from "./loss.js";
+export type { LossName } from "./loss.js";
+export { warpAffineCall, warpAffineBatchCalls } from "./image.js";
+export { activationCalls, maxoutCalls, addCalls, concatCalls, permuteCalls, copyCall, mulCall } from "./eltwise.js";
+export { sgdUpdate, momentumUpdate, adamUpdate, adagradUpdate, rmspropUpdate, adadeltaUpdate, regularizeCall, sumSquaresCall, scaleCall } from "./optim.js";
