@@ -86,11 +86,12 @@ export class Backend {
    */
   run(calls: readonly KernelCall[]): void {
     const pooled = calls.length > 1 && this.pool !== null;
-    calls.forEach((c, t) => {
+    for (let t = 0; t < calls.length; t++) {
+      const c = calls[t]!;
       if (c.scratchBytes !== undefined) (c.args as number[])[paramIndex(c.fn, "scratch")] = this.scratchFor(pooled ? t : 0, c.scratchBytes);
-    });
+    }
     if (pooled) this.pool!.run(calls);
-    else for (const c of calls) invoke(this.kernels, c);
+    else for (let t = 0; t < calls.length; t++) invoke(this.kernels, calls[t]!);
   }
 
   /** Runs calls one after another on this thread (calls that must not run at the same time). */

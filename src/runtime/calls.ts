@@ -21,9 +21,14 @@ export function call<K extends KernelName>(fn: K, ...args: Parameters<Kernels[K]
   return { fn, args };
 }
 
+const positions = new Map<string, number>();
+
 /** The position of a named parameter of a kernel (e.g. "scratch"), or -1. */
 export function paramIndex(fn: KernelName, name: string): number {
-  return (KERNEL_SIGNATURES[fn].params as readonly string[]).indexOf(name);
+  const key = `${fn}:${name}`;
+  let i = positions.get(key);
+  if (i === undefined) positions.set(key, (i = (KERNEL_SIGNATURES[fn].params as readonly string[]).indexOf(name)));
+  return i;
 }
 
 /** Runs one call on `kernels` (this thread); returns what the kernel returns (a number, or undefined). */

@@ -222,8 +222,9 @@ export class ThreadPool {
     if (calls.length > this.threads) throw new BackendError(`pool: ${calls.length} calls for ${this.threads} threads`);
     for (const c of calls) if (c.args.length > MAX_ARGS) throw new BackendError(`pool: ${c.fn} has ${c.args.length} arguments (max ${MAX_ARGS})`);
     const ctl = this.ctlView;
-    const gone = this.workers.map((_, k) => k + 1).filter((i) => Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD);
-    if (gone.length) this.fail(gone);
+    for (let i = 1; i < this.threads; i++) {
+      if (Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD) this.fail(this.workers.map((_, k) => k + 1).filter((k) => Atomics.load(ctl, word(k, W_STATE)) === STATE_DEAD));
+    }
     let G = (this.gen + 1) | 0;
     if (G === DONE_DEAD) G = (G + 1) | 0;
     this.gen = G;
