@@ -54,6 +54,15 @@ describe("a worker that dies is an error, never a hang", () => {
     expect(r.counts).toEqual([2, 1, 2]); // the trapped call did nothing, every other ran once per run
   }, WATCHDOG_MS + 10_000);
 
+  it("generation counters that wrap around int32, with a stale failure word, change nothing", () => {
+    const r = attack("pool-faults.mjs", ["wrap", 3]);
+    expect(r.errors).toEqual([]);
+    expect(r.runs).toBe(8);
+    expect(r.counts).toEqual([8, 8, 8]);
+    // 8 posts each: 0x7ffffffd wraps to -2^31 + 5; -4 skips -2 and -1 and ends at 6
+    expect(r.gens).toEqual([-2147483643, 6]);
+  }, WATCHDOG_MS + 10_000);
+
   it("shutdown wakes and stops every worker; a later run() says the pool is shut down", () => {
     const r = attack("pool-faults.mjs", ["shutdown", 4]);
     expect(r.exited).toBe(3);

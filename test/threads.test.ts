@@ -127,8 +127,10 @@ describe("the pool's behaviour", () => {
       const i3 = await f.setThreads(3);
       const m3 = f.zoo.lenet5({ seed: 1 }); m3.compile({ batchSize: 16 });
       const b = m3.predict(x);
+      await f.setThreads(2); // m3's plan was split for 3 threads: its parts run in rounds
+      const c = m3.predict(x);
       const i1 = await f.setThreads(1);
-      console.log(i3.threads, i1.threads, a.every((v, k) => v === b[k]));
+      console.log(i3.threads, i1.threads, a.every((v, k) => v === b[k] && v === c[k]));
     })`;
     const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 30_000 });
     expect(r.stderr).toBe("");

@@ -14,6 +14,17 @@ const smallNet = (seed: number) => fovea.sequential([
 ], { inputShape: [8, 8, 1], seed });
 
 describe("training", () => {
+  it("evaluate's loss is the mean cross-entropy of predict's probabilities (a final softmax is fused into the loss)", () => {
+    const { x, y } = toyImages(20, [8, 8, 1], 3, 2);
+    const m = smallNet(3).compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05 }) });
+    m.predict(x); // an inference plan built before the loss is known must not change evaluate
+    const p = m.predict(x);
+    let want = 0;
+    for (let i = 0; i < y.length; i++) want -= Math.log(p[i * 3 + y[i]!]!);
+    expect(m.evaluate(x, y).loss).toBeCloseTo(want / y.length, 5);
+    m.free();
+  });
+
   it("reduces the loss on a fixed toy set (and reaches full training accuracy)", () => {
     const { x, y } = toyImages(60, [8, 8, 1], 3, 1);
     const m = smallNet(1).compile({ batchSize: 12, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05, momentum: 0.9 }) });

@@ -177,8 +177,8 @@ export class Model {
     const nodes = this.nodes;
     // where the loss reads the output (e.g. the logits before a final softmax): per extension
     let lossNode = nodes.length - 1;
-    for (const e of extensions) if (e.lossNode) lossNode = e.lossNode(this);
-    const key = `${batch}:${training ? "t" : "i"}:${lossNode}`;
+    if (training) for (const e of extensions) if (e.lossNode) lossNode = e.lossNode(this);
+    const key = training ? `${batch}:t:${lossNode}` : `${batch}:i`;
     let p = this.plans.get(key);
     if (!p) {
       if (training) allocateGrads(this.backend, nodes);

@@ -85,21 +85,32 @@ export class Backend {
    * `scratch` argument. Without a pool (or with one call) they run here in turn.
    */
   run(calls: readonly KernelCall[]): void {
-    const pooled = calls.length > 1 && this.pool !== null;
-    for (let t = 0; t < calls.length; t++) {
-      const c = calls[t]!;
-      if (c.scratchBytes !== undefined) (c.args as number[])[paramIndex(c.fn, "scratch")] = this.scratchFor(pooled ? t : 0, c.scratchBytes);
+    const pool = this.pool;
+    if (calls.length < 2 || !pool) return this.runInTurn(calls);
+    // more parts than threads (a plan laid out before setThreads lowered the count): in rounds
+    if (calls.length > pool.threads) {
+      for (let s = 0; s < calls.length; s += pool.threads) this.run(calls.slice(s, s + pool.threads));
+      return;
     }
-    if (pooled) this.pool!.run(calls);
-    else for (let t = 0; t < calls.length; t++) invoke(this.kernels, calls[t]!);
+    for (let t = 0; t < calls.length; t++) this.giveScratch(calls[t]!, t);
+    pool.run(calls);
   }
 
   /** Runs calls one after another on this thread (calls that must not run at the same time). */
   runInTurn(calls: readonly KernelCall[]): void {
-    for (const c of calls) {
-      if (c.scratchBytes !== undefined) (c.args as number[])[paramIndex(c.fn, "scratch")] = this.scratchFor(0, c.scratchBytes);
+    for (let t = 0; t < calls.length; t++) {
+      const c = calls[t]!;
+      this.giveScratch(c, 0);
       invoke(this.kernels, c);
     }
+  }
+
+  /** A call with scratchBytes gets thread t's scratch block as its `scratch` argument. */
+  private giveScratch(c: KernelCall, t: number): void {
+    if (c.scratchBytes === undefined) return;
+    const at = paramIndex(c.fn, "scratch");
+    if (at < 0 || "scratchArg" in c) throw new BackendError(`a call of ${c.fn} with scratchBytes: ${at < 0 ? "the kernel has no scratch parameter" : "scratchArg is no longer read (the scratch goes to the parameter named scratch)"}`);
+    (c.args as number[])[at] = this.scratchFor(t, c.scratchBytes);
   }
 
   /** Per-thread scratch: thread t's block of at least `bytes` (kept, grown on demand). */

@@ -22,6 +22,8 @@ export const STATE_DEAD = 2;
 export const STATE_STOPPED = 3;
 /** W_DONE of a dead worker: no generation has this number, so a caller waiting on it wakes. */
 export const DONE_DEAD = -2;
+/** W_DONE / W_FAIL cleared before a generation is posted (no generation has this number either). */
+export const NONE = -1;
 
 export const MAX_ARGS = 16;
 export const SLOT_FLOATS = 2 + MAX_ARGS;

@@ -9,11 +9,15 @@
 // every signal carries the generation number it belongs to.
 //
 // Shared words per worker i (pool-layout.ts): GEN (the generation posted to i), DONE (the last
-// generation i finished), FAIL (the last generation whose kernel threw), STATE. G is a number
-// the caller never posts twice in a row to one worker (it counts up, wrapping, skipping DONE_DEAD).
+// generation i finished), FAIL (the generation whose kernel threw), STATE. Each worker has its own
+// generation counter on the caller's side: G_i counts up by one per call posted to worker i
+// (wrapping, skipping the sentinels NONE and DONE_DEAD), so it always differs from the
+// generation that worker ran last.
 //
-// Caller, run(calls) with generation G:
-//   1. for each worker i with a call: write the call into i's slot, then Atomics.store(GEN_i, G),
+// Caller, run(calls):
+//   1. for each worker i with a call, with G = the next G_i: clear DONE_i and FAIL_i to NONE (the
+//      worker is idle: it acknowledged its last call before that run returned), write the call
+//      into i's slot, then Atomics.store(GEN_i, G),
 //      then Atomics.notify(GEN_i). The slot is written before GEN_i is published (a seq-cst store),
 //      so a worker that reads GEN_i == G sees the whole call. The notify may come late (the caller
 //      can be descheduled between the two steps) or never matter: a worker that is watching GEN_i
@@ -37,14 +41,15 @@
 // it: it writes the same three words. A caller blocked in step 3 wakes (DONE_i changed, or at the
 // latest after one slice), waits for the other workers of this generation, then throws a
 // BackendError naming the worker; every later run() throws it too (setThreads() starts a new
-// pool). Web Workers report their own exceptions the same way, and the 'error' event of a worker
-// marks it dead before the next run(). Shutdown sets STOP, then bumps and notifies every GEN_i: a
-// worker leaves at step (a) whether it was watching, sleeping or about to sleep.
+// pool). Web Workers (Deno, browsers) report their own exceptions the same way; one that dies
+// without running JavaScript is seen only between runs, through its 'error' event (no monitor:
+// there is no portable signal for it while the caller is blocked). Shutdown sets STOP, then bumps
+// and notifies every GEN_i: a worker leaves at step (a) whether watching, sleeping or about to.
 import { BackendError } from "../errors.js";
 import type { Kernels } from "./generated/kernels.js";
 import { invoke, type KernelCall } from "./calls.js";
 import {
-  CTL_STOP, DONE_DEAD, ERROR_BYTES, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE,
+  CTL_STOP, DONE_DEAD, NONE, ERROR_BYTES, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE,
   STATE_DEAD, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, readErrorText, word, writeErrorText,
 } from "./pool-layout.js";
 import { cores, runtimeName } from "./platform.js";
@@ -78,12 +83,15 @@ export interface PoolStartOptions {
 // ends for any reason, and the monitor then marks that worker dead in the shared control block.
 const MONITOR_SOURCE = `
 const { parentPort } = require("node:worker_threads");
+const ports = []; // held for the pool's lifetime: a port's close is the signal
 parentPort.on("message", ({ port, memory, ctl, record, index, line, w }) => {
+  ports.push(port);
   const c = new Int32Array(memory.buffer, ctl, (index + 1) * line);
   port.on("close", () => {
     if (Atomics.load(c, index * line + w.STATE) !== w.ALIVE) return; // stopped, or reported its own death
     const area = new Uint8Array(memory.buffer, record + w.TEXT, w.TEXT_BYTES);
-    if (area[0] === 0) area.set(new TextEncoder().encode("stopped running (terminated, out of memory or exited)"));
+    area.fill(0);
+    area.set(new TextEncoder().encode("stopped running (terminated, out of memory or exited)"));
     Atomics.store(c, index * line + w.STATE, w.DEAD);
     Atomics.store(c, index * line + w.DONE, w.DONE_DEAD);
     Atomics.notify(c, index * line + w.DONE);
@@ -100,7 +108,8 @@ export class ThreadPool {
   private monitor: WorkerLike | null = null;
   private readonly canBlock: boolean;
   private stopped = false;
-  private gen = 0;
+  /** The generation last posted to each worker (index 0 unused). */
+  private readonly gens: number[];
   /** Set once a worker died: every later run() throws it. */
   private failure: BackendError | null = null;
   /** Dispatches so far (run() calls that used at least one worker). */
@@ -114,6 +123,7 @@ export class ThreadPool {
     private readonly spinMs: number,
   ) {
     this.threads = threads;
+    this.gens = new Array<number>(threads).fill(0);
     this.ctl = alloc(threads * LINE_INTS * 4);
     this.records = Array.from({ length: threads }, () => alloc(RECORD_BYTES));
     // the browser main thread cannot Atomics.wait
@@ -147,7 +157,8 @@ export class ThreadPool {
     const wt = node ? ((await import(wtName)) as NodeWT) : null;
     if (wt) {
       pool.monitor = new wt.Worker(MONITOR_SOURCE, { eval: true });
-      pool.monitor.on!("error", () => undefined); // it only listens; a failure leaves the slices as the watchdog
+      // it only listens; should it fail, deaths outside JavaScript are seen between runs ('exit' events)
+      pool.monitor.on!("error", () => undefined);
     }
     const ready: Promise<void>[] = [];
     for (let i = 1; i < threads; i++) {
@@ -225,12 +236,17 @@ export class ThreadPool {
     for (let i = 1; i < this.threads; i++) {
       if (Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD) this.fail(this.workers.map((_, k) => k + 1).filter((k) => Atomics.load(ctl, word(k, W_STATE)) === STATE_DEAD));
     }
-    let G = (this.gen + 1) | 0;
-    if (G === DONE_DEAD) G = (G + 1) | 0;
-    this.gen = G;
     if (calls.length > 1) this.dispatches++;
-    // 1. publish: slot first, then the generation, then the notify (which may come late)
+    // 1. publish: clear the worker's acknowledgement and failure words (it is idle: it acknowledged
+    //    its last generation before that run returned), write the slot, then the generation, then
+    //    notify (which may come late). Each worker has its own counter, so the generation posted
+    //    always differs from the one it ran last, whatever the wrap-around.
     for (let i = 1; i < calls.length; i++) {
+      let G = (this.gens[i]! + 1) | 0;
+      while (G === DONE_DEAD || G === NONE) G = (G + 1) | 0;
+      this.gens[i] = G;
+      Atomics.store(ctl, word(i, W_DONE), NONE);
+      Atomics.store(ctl, word(i, W_FAIL), NONE);
       this.writeSlot(this.records[i]!, calls[i]!);
       Atomics.store(ctl, word(i, W_GEN), G);
       Atomics.notify(ctl, word(i, W_GEN));
@@ -242,19 +258,24 @@ export class ThreadPool {
     } catch (e) {
       own = e;
     }
-    // 3. every worker acknowledges G by number
+    // 3. every worker acknowledges its generation by number
     const dead: number[] = [];
-    for (let i = 1; i < calls.length; i++) if (!this.waitDone(ctl, i, G)) dead.push(i);
+    for (let i = 1; i < calls.length; i++) if (!this.waitDone(ctl, i, this.gens[i]!)) dead.push(i);
     if (dead.length) this.fail(dead);
     if (own !== null) throw own;
     const failed: string[] = [];
     for (let i = 1; i < calls.length; i++) {
-      if (Atomics.load(ctl, word(i, W_FAIL)) === G) failed.push(`worker ${i}: ${readErrorText(this.memory.buffer, this.records[i]!)}`);
+      if (Atomics.load(ctl, word(i, W_FAIL)) === this.gens[i]!) failed.push(`worker ${i}: ${readErrorText(this.memory.buffer, this.records[i]!)}`);
     }
     if (failed.length) throw new BackendError(`thread pool: ${failed.join("; ")}`);
   }
 
-  /** Waits until worker i finished generation G (true) or is dead (false). Never waits unboundedly. */
+  /**
+   * Waits until worker i finished generation G (true) or is known dead (false). In Node a death
+   * always becomes known (the worker's own report or the monitor); elsewhere a worker that dies
+   * without running JavaScript again (terminate(), a crashed worker) is seen only between runs,
+   * through its 'error' event.
+   */
   private waitDone(ctl: Int32Array, i: number, G: number): boolean {
     const DONE = word(i, W_DONE), STATE = word(i, W_STATE);
     let watchUntil = -1;

@@ -22,7 +22,11 @@ type Port = { postMessage(m: unknown): void };
 /** How long an idle worker sleeps in one Atomics.wait before it looks again (a stop also wakes it). */
 const IDLE_WAIT_MS = 1000;
 
+/** Kept for the worker's lifetime: the Node monitor watches the other end of this port. */
+let monitorPort: unknown = null;
+
 async function start(init: Init, port: Port): Promise<void> {
+  monitorPort = (init as { monitorPort?: unknown }).monitorPort ?? null;
   const instance = await WebAssembly.instantiate(init.module, { env: { memory: init.memory } });
   const fns = KERNEL_NAMES.map((n) => instance.exports[n]);
   const ctl = new Int32Array(init.memory.buffer, init.ctl, (init.index + 1) * LINE_INTS); // below any growth: stays valid

@@ -35,13 +35,13 @@ export interface TrainingOptions {
 declare module "../model/model.js" {
   interface CompileOptions extends TrainingOptions {}
   interface Model {
-    /** The loss set by compile({ loss }), or null. */
-    readonly loss: LossName | null;
-    readonly optimizer: Optimizer | null;
-    readonly regularizer: Regularizer | null;
-    readonly clipNorm: number;
-    /** Training steps taken. */
-    readonly step: number;
+    /** The loss set by compile({ loss }) (setting it is compile({ loss })), or null. */
+    loss: LossName | null;
+    optimizer: Optimizer | null;
+    regularizer: Regularizer | null;
+    clipNorm: number;
+    /** Training steps taken (schedules read it; set it to resume). */
+    step: number;
     /** Correct top-1 predictions in the last computeGradients batch (classification losses). */
     readonly lastCorrect: number;
     /** Checks targets against the loss and the examples; returns them typed. */
@@ -94,12 +94,7 @@ extendCompile({
       t.clipNorm = o.clipNorm;
     }
   },
-  // softmaxCrossEntropy on a model ending in softmax: the loss reads the logits before it
-  lossNode(m) {
-    const nodes = m.nodes, last = nodes.length - 1;
-    const fused = states.get(m)?.loss === "softmaxCrossEntropy" && nodes.length >= 2 && nodes[last]!.layer.type === "softmax" && nodes[last]!.inputs[0] === last - 1;
-    return fused ? last - 1 : last;
-  },
+  lossNode: lossNodeOf,
   free(m) {
     const t = states.get(m);
     if (!t) return;
@@ -109,8 +104,29 @@ extendCompile({
   },
 });
 
-for (const k of ["loss", "optimizer", "regularizer", "clipNorm", "step", "lastCorrect"] as const) {
-  Object.defineProperty(Model.prototype, k, { get(this: Model) { return training(this)[k]; }, configurable: true });
+// the training state as model properties; setting one goes through the same checks as compile()
+for (const k of ["loss", "optimizer", "regularizer", "clipNorm"] as const) {
+  Object.defineProperty(Model.prototype, k, {
+    get(this: Model) { return training(this)[k]; },
+    set(this: Model, v: unknown) { this.compile({ [k]: v }); },
+    configurable: true,
+  });
+}
+Object.defineProperty(Model.prototype, "step", {
+  get(this: Model) { return training(this).step; },
+  set(this: Model, v: unknown) {
+    if (!Number.isInteger(v) || (v as number) < 0) throw new ConfigError(`model "${this.name}": step must be a whole number >= 0, got ${String(v)}`);
+    training(this).step = v as number;
+  },
+  configurable: true,
+});
+Object.defineProperty(Model.prototype, "lastCorrect", { get(this: Model) { return training(this).lastCorrect; }, configurable: true });
+
+/** The node the loss reads: softmaxCrossEntropy on a model ending in softmax reads the logits before it. */
+function lossNodeOf(m: Model): number {
+  const nodes = m.nodes, last = nodes.length - 1;
+  const fused = states.get(m)?.loss === "softmaxCrossEntropy" && nodes.length >= 2 && nodes[last]!.layer.type === "softmax" && nodes[last]!.inputs[0] === last - 1;
+  return fused ? last - 1 : last;
 }
 
 function requireLoss(m: Model, where: string): LossName {
@@ -241,7 +257,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
       const c = Math.min(bs, n - s);
       const plan = this.forward(data, s, c, false);
       const scratch = this.backend.scratch(c * K * 4);
-      total += computeLoss(this.backend.kernels, loss, plan.act[plan.lossNode]!, stageTargets(this, loss, t, s, c), c, K, scratch) * c;
+      total += computeLoss(this.backend.kernels, loss, plan.act[lossNodeOf(this)]!, stageTargets(this, loss, t, s, c), c, K, scratch) * c;
       if (targetsAreLabels(loss)) correct += countCorrect(this.backend.heap.f32(plan.outputPtr, c * K), t as Int32Array, s, c, K);
     }
     return { loss: total / n, accuracy: targetsAreLabels(loss) ? correct / n : null };

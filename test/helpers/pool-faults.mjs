@@ -3,7 +3,7 @@
 //
 //   node test/helpers/pool-faults.mjs <fault> [threads]
 //
-// Faults: terminate (worker 1 terminated between two runs), throw / exit / oom (worker 1 fails
+// Faults: wrap (generation counters wrap around int32), terminate (worker 1 terminated between two runs), throw / exit / oom (worker 1 fails
 // outside a kernel while the caller waits for it, injected by pool-fault-worker.mjs), trap (a
 // kernel traps in worker 1: an error, and the pool goes on), shutdown (every worker leaves).
 import { once } from "node:events";
@@ -36,7 +36,20 @@ const attempt = (cs) => {
   out.ms = Math.max(out.ms, Math.round(performance.now() - t0));
 };
 
-if (fault === "shutdown") {
+if (fault === "wrap") {
+  // generation counters about to wrap, and a stale FAIL word holding the very generation each
+  // worker will be given next: neither may matter (FAIL is cleared before each post)
+  const ctl = new Int32Array(be.memory.buffer, pool.ctl, T * 16);
+  // worker 1 crosses int32's end, worker 2 the sentinels NONE (-1) and DONE_DEAD (-2)
+  const start = [0, 0x7ffffffd, -4];
+  for (let i = 1; i < T; i++) {
+    pool.gens[i] = start[i];
+    ctl[i * 16 + 2] = start[i] + 1; // W_FAIL: the generation about to be posted
+  }
+  for (let k = 0; k < 8; k++) attempt(calls(4));
+  out.counts = cells.map((c) => be.heap.f32(c, 1)[0]);
+  out.gens = pool.gens.slice(1);
+} else if (fault === "shutdown") {
   attempt(calls(N));
   const exits = pool.workers.map((w) => once(w, "exit"));
   pool.shutdown();
