@@ -4,10 +4,11 @@ import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
 import { refGemm, type RefGemm } from "./ref/gemm.js";
+import { ACT_CODES, gemmCalls, gemmPackedBCall, packBCall } from "../src/ops/gemm.js";
 
 // Tile sizes of assembly/gemm/gemm.ts: MR = 4, NR = 8, KC = 256, MC = 128, NC = 2048.
 const BUILDS = ["simd", "relaxed"] as const;
-const ACT = { none: 0, relu: 1, relu6: 2 } as const;
+const ACT = ACT_CODES;
 // float32 sums of K products of values in [-1, 1]: error grows with K
 const tol = (K: number) => ({ rtol: 1e-5, atol: 1e-6 * (K + 4) });
 
@@ -28,13 +29,13 @@ async function run(build: (typeof BUILDS)[number], p: RefGemm, opts: { bias?: bo
   };
   const A = mem.f32(strided(a, ar, ac, lda)), B = mem.f32(strided(b, br, bc, ldb)), C = mem.f32(strided(c0, p.M, p.N, ldc));
   const BIAS = bias ? mem.f32(bias) : 0;
-  const scratch = mem.f32(be.kernels.f32_gemm_scratch_bytes() / 4);
+  // the calls the models run (ops/gemm builders; these backends have one thread)
   if (opts.packed) {
     const P = mem.f32(be.kernels.f32_gemm_packed_b_floats(p.K, p.N));
-    be.kernels.f32_gemm_pack_b(p.transB ? 1 : 0, p.K, p.N, B, ldb, P);
-    be.kernels.f32_gemm_packed_b(p.transA ? 1 : 0, p.M, p.N, p.K, p.alpha, A, lda, P, p.beta, C, ldc, BIAS, ACT[p.act], scratch);
+    be.run([packBCall(p.transB ? 1 : 0, p.K, p.N, B, ldb, P)]);
+    be.run([gemmPackedBCall(be, p.transA ? 1 : 0, p.M, p.N, p.K, p.alpha, A, lda, P, p.beta, C, ldc, BIAS, ACT[p.act])]);
   } else {
-    be.kernels.f32_gemm(p.transA ? 1 : 0, p.transB ? 1 : 0, p.M, p.N, p.K, p.alpha, A, lda, B, ldb, p.beta, C, ldc, BIAS, ACT[p.act], scratch);
+    be.run(gemmCalls(be, p.transA ? 1 : 0, p.transB ? 1 : 0, p.M, p.N, p.K, p.alpha, A, lda, B, ldb, p.beta, C, ldc, BIAS, ACT[p.act]));
   }
   const full = mem.read(C, Math.max(p.M * ldc, 1));
   mem.freeAll();

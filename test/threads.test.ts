@@ -96,6 +96,20 @@ describe("training on the pool", () => {
   });
 });
 
+describe("augmentation on the pool", () => {
+  it("a batch warped in parts on 2 and 3 threads equals one thread, pixel for pixel", () => {
+    const outs = backends.map((be) => {
+      const x = Float32Array.from({ length: 100 * 28 * 28 }, (_, i) => Math.sin(i * 0.1));
+      fovea.data.augmenter(be, [28, 28, 1], { rotation: 15, scale: 0.1, shear: 0.1, shift: 3, flip: true })(x, 100, new fovea.Rng(7));
+      return Array.from(x);
+    });
+    expect(fovea.ops.warpAffineBatchCalls(backends[2]!, 100, 28, 28, 1, 0, 0, 0, 0, 0, 28, 28)).toHaveLength(3); // really split
+    expect(outs[1]).toEqual(outs[0]);
+    expect(outs[2]).toEqual(outs[0]);
+    expect(outs[0]!.some((v, i) => Math.abs(v - Math.sin(i * 0.1)) > 0.1)).toBe(true); // it did move pixels
+  });
+});
+
 describe("the pool's behaviour", () => {
   it("idle workers do not spin", async () => {
     const be = backends[2]!;

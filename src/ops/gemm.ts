@@ -84,7 +84,7 @@ export class PackedMatrix {
     const be = b.backend;
     const [K, N] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
     const ptr = be.heap.alloc(be.kernels.f32_gemm_packed_b_floats(K, N) * 4);
-    be.run([call("f32_gemm_pack_b", transB ? 1 : 0, K, N, b.ptr, b.shape[1]!, ptr)]);
+    be.run([packBCall(transB ? 1 : 0, K, N, b.ptr, b.shape[1]!, ptr)]);
     return new PackedMatrix(b, K, N, ptr);
   }
 
@@ -99,11 +99,8 @@ export class PackedMatrix {
       throw new ShapeError(`gemm: bias must have shape [${this.N}], got ${formatShape(options.bias.shape)}`);
     }
     const c = Tensor.zeros([M, this.N], be);
-    be.run([{
-      ...call("f32_gemm_packed_b", options.transA ? 1 : 0, M, this.N, K, 1, a.ptr, a.shape[1]!, this.ptr, 0, c.ptr, this.N,
-        options.bias ? options.bias.ptr : 0, actCode(options.activation, "gemm"), 0),
-      scratchBytes: be.kernels.f32_gemm_scratch_bytes(),
-    }]);
+    be.run([gemmPackedBCall(be, options.transA ? 1 : 0, M, this.N, K, 1, a.ptr, a.shape[1]!, this.ptr, 0, c.ptr, this.N,
+      options.bias ? options.bias.ptr : 0, actCode(options.activation, "gemm"))]);
     return c;
   }
 
@@ -121,6 +118,16 @@ export function gemmCalls(be: Backend, transA: number, transB: number, M: number
     ...call("f32_gemm", transA, transB, m1 - m0, N, K, alpha, A + 4 * (transA ? m0 : m0 * lda), lda, B, ldb, beta, C + 4 * m0 * ldc, ldc, bias, act, 0),
     scratchBytes: sb,
   }));
+}
+
+/** Packs op(B) (K×N) into gemm panels at `packed` (f32_gemm_packed_b_floats(K, N) floats). */
+export const packBCall = (transB: number, K: number, N: number, B: number, ldb: number, packed: number) =>
+  call("f32_gemm_pack_b", transB, K, N, B, ldb, packed);
+
+/** C = alpha·op(A)·B + beta·C (+ bias, activation) with B packed by packBCall. */
+export function gemmPackedBCall(be: Backend, transA: number, M: number, N: number, K: number, alpha: number, A: number, lda: number,
+  packed: number, beta: number, C: number, ldc: number, bias: number, act: number): KernelCall {
+  return { ...call("f32_gemm_packed_b", transA, M, N, K, alpha, A, lda, packed, beta, C, ldc, bias, act, 0), scratchBytes: be.kernels.f32_gemm_scratch_bytes() };
 }
 
 /** Every kernel call of a dense layer y = act(x·W + b) over a batch of B rows of K → N. */

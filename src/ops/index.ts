@@ -1,7 +1,7 @@
 // The op families, as plain functions on tensors.
 // Each family also exports its call builders (…Calls): the one place where geometry and buffers
 // become kernel calls, split for the thread pool; layers, these functions and bench/ all use them.
-export { gemm, PackedMatrix, gemmCalls, denseCalls, fusedActivationBwd } from "./gemm.js";
+export { gemm, PackedMatrix, gemmCalls, packBCall, gemmPackedBCall, denseCalls, fusedActivationBwd, ACT_CODES } from "./gemm.js";
 export type { GemmOptions, Activation, DenseCalls } from "./gemm.js";
 export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops, convBlock, convCalls, runConvBackward } from "./conv.js";
 export type { Conv2dOptions, ConvGeometry, Conv2dGradients, ConvBuffers, ConvCalls } from "./conv.js";
