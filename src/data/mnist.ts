@@ -35,3 +35,26 @@ export async function loadMnist(dir: string, split: "train" | "t10k"): Promise<D
   const im = await find(`${split}-images-idx3-ubyte`), lb = await find(`${split}-labels-idx1-ubyte`);
   return mnistFromBytes(im.bytes, lb.bytes, { images: im.path, labels: lb.path });
 }
+
+/** Where Debian's dataset-fashion-mnist package installs the four gzip IDX files. */
+export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
+
+/** Fashion-MNIST's classes, in label order. */
+export const FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/**
+ * Fashion-MNIST (the same IDX format as MNIST: 60,000 training and 10,000 test images, 28×28 grey,
+ * 10 classes) from `dir` (default: Debian's package). A missing default directory names the package.
+ */
+export async function loadFashionMnist(split: "train" | "t10k", dir?: string): Promise<Dataset> {
+  let d: Dataset;
+  try {
+    d = await loadMnist(dir ?? FASHION_MNIST_DIR, split);
+  } catch (e) {
+    if (dir === undefined && e instanceof FormatError && /not found/.test(e.message)) {
+      throw new NotFoundError(`Fashion-MNIST is not in ${FASHION_MNIST_DIR}: install Debian's package (apt-get install dataset-fashion-mnist), or pass the directory with its IDX files`);
+    }
+    throw e;
+  }
+  return makeDataset(d.x, d.y, d.shape, FASHION_MNIST_CLASSES);
+}
