@@ -2,7 +2,8 @@
 import { ConfigError } from "../errors.js";
 import { actCode, type Activation } from "../ops/gemm.js";
 import { conv2dGeometry, convBlock, convCalls, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
-import { ACT, CONV } from "../runtime/generated/layout.js";
+import { ACT } from "../runtime/generated/layout.js";
+import { geometryBlock, withScratchAlloc } from "../ops/split.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
 import { checkInitializer, type Initializer } from "./initializers.js";
@@ -99,13 +100,15 @@ export class Conv2d extends Layer<ConvState> {
 
   override prepare(ctx: PrepareContext): ConvState {
     const g = this.geometry(ctx.inShapes[0]!, ctx.batch);
-    const geo = ctx.alloc(CONV.FIELDS * 4);
-    ctx.be.heap.i32(geo, CONV.FIELDS).set(convBlock(g));
-    ctx.needScratch(g.depthwise ? 0 : ctx.be.kernels.f32_conv2d_scratch_bytes(geo));
+    const k = ctx.be.kernels;
+    // the kernels size their scratch and packed panels from a geometry block (a temporary one here)
+    const [scratch, packedFloats] = g.depthwise ? [0, 0]
+      : withScratchAlloc(ctx.be, (alloc) => { const geo = geometryBlock(alloc, ctx.be, convBlock(g)); return [k.f32_conv2d_scratch_bytes(geo), k.f32_conv2d_packed_floats(geo)]; });
+    ctx.needScratch(scratch);
     return {
       g,
       dyAct: ctx.training && this.act !== ACT.NONE ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0,
-      packed: !ctx.training && !g.depthwise ? ctx.alloc(ctx.be.kernels.f32_conv2d_packed_floats(geo) * 4) : 0,
+      packed: !ctx.training && !g.depthwise ? ctx.alloc(packedFloats * 4) : 0,
       packedVersion: -1,
       calls: null,
     };

@@ -311,11 +311,8 @@ export class Model {
     this.freed = true;
   }
 
-  get isFreed(): boolean {
-    return this.freed;
-  }
-
-  private checkLive(): void {
+  /** Throws a BackendError if free() was called (every method that touches memory checks this). */
+  checkLive(): void {
     if (this.freed) throw new BackendError(`model "${this.name}" was freed`);
   }
 

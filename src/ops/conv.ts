@@ -166,8 +166,7 @@ export function convCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) =
   const reach = (g.KH - 1) * g.DH + 1;
   const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
-  const whole = block(wholePart(g.N, g.H, g.OH, g.padTop));
-  const pack = p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole, p.w, p.packed)] : [];
+  const pack = p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", block(wholePart(g.N, g.H, g.OH, g.padTop)), p.w, p.packed)] : [];
   const fwd: KernelCall[] = p.y === 0 ? [] : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => {
     const geo = block(q);
     return g.depthwise

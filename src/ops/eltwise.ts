@@ -91,37 +91,33 @@ function activationSpec(name: string, alpha: number | undefined) {
   return a;
 }
 
+/** y = f(x) through activationCalls (cols: the row length of softmax / logSoftmax). */
+function unaryForward(name: UnaryActivation, alpha: number, x: Tensor, cols: number): Tensor {
+  const y = Tensor.zeros(x.shape, x.backend);
+  x.backend.run(activationCalls(name, alpha, x.size, cols, { x: x.ptr, y: y.ptr, dy: 0, dx: 0 }).fwd);
+  return y;
+}
+
+/** dx from the forward output y and dy, through activationCalls. */
+function unaryBackward(name: UnaryActivation, alpha: number, y: Tensor, dy: Tensor, cols: number): Tensor {
+  sameShape(`${name} backward`, y, dy);
+  const dx = Tensor.zeros(y.shape, y.backend);
+  y.backend.run(activationCalls(name, alpha, y.size, cols, { x: 0, y: y.ptr, dy: dy.ptr, dx: dx.ptr }).bwd);
+  return dx;
+}
+
 /** y = f(x). leakyRelu's alpha defaults to 0.01, elu's to 1. */
 export function activation(name: ActivationName, x: Tensor, alpha?: number): Tensor {
-  const a = activationSpec(name, alpha);
-  const y = Tensor.zeros(x.shape, x.backend);
-  x.backend.run(activationCalls(name, a, x.size, 0, { x: x.ptr, y: y.ptr, dy: 0, dx: 0 }).fwd);
-  return y;
+  return unaryForward(name, activationSpec(name, alpha), x, 0);
 }
 
 /** dx from the forward output y and the incoming gradient dy. */
 export function activationBackward(name: ActivationName, y: Tensor, dy: Tensor, alpha?: number): Tensor {
-  const a = activationSpec(name, alpha);
-  sameShape(`${name} backward`, y, dy);
-  const dx = Tensor.zeros(y.shape, y.backend);
-  y.backend.run(activationCalls(name, a, y.size, 0, { x: 0, y: y.ptr, dy: dy.ptr, dx: dx.ptr }).bwd);
-  return dx;
+  return unaryBackward(name, activationSpec(name, alpha), y, dy, 0);
 }
 
-function rowForward(what: "softmax" | "logSoftmax", x: Tensor): Tensor {
-  const [, cols] = rowsCols(what, x);
-  const y = Tensor.zeros(x.shape, x.backend);
-  x.backend.run(activationCalls(what, 0, x.size, cols, { x: x.ptr, y: y.ptr, dy: 0, dx: 0 }).fwd);
-  return y;
-}
-
-function rowBackward(what: "softmax" | "logSoftmax", y: Tensor, dy: Tensor): Tensor {
-  sameShape(`${what} backward`, y, dy);
-  const [, cols] = rowsCols(what, y);
-  const dx = Tensor.zeros(y.shape, y.backend);
-  y.backend.run(activationCalls(what, 0, y.size, cols, { x: 0, y: y.ptr, dy: dy.ptr, dx: dx.ptr }).bwd);
-  return dx;
-}
+const rowForward = (what: "softmax" | "logSoftmax", x: Tensor) => unaryForward(what, 0, x, rowsCols(what, x)[1]);
+const rowBackward = (what: "softmax" | "logSoftmax", y: Tensor, dy: Tensor) => unaryBackward(what, 0, y, dy, rowsCols(what, y)[1]);
 
 /** Softmax over the last axis. */
 export function softmax(x: Tensor): Tensor {

@@ -51,6 +51,17 @@ export function writeErrorText(buf: ArrayBufferLike, record: number, text: strin
   area.set(bytes);
 }
 
+/**
+ * Declares worker `index` dead where a blocked caller looks: its text, STATE = DEAD, DONE =
+ * DONE_DEAD, and a notify on DONE. (The Node monitor in pool.ts writes the same words.)
+ */
+export function declareDead(buf: ArrayBufferLike, ctl: Int32Array, index: number, record: number, text: string): void {
+  writeErrorText(buf, record, text);
+  Atomics.store(ctl, word(index, W_STATE), STATE_DEAD);
+  Atomics.store(ctl, word(index, W_DONE), DONE_DEAD);
+  Atomics.notify(ctl, word(index, W_DONE));
+}
+
 export function readErrorText(buf: ArrayBufferLike, record: number): string {
   const area = new Uint8Array(buf, record + SLOT_FLOATS * 8, ERROR_BYTES);
   const end = area.indexOf(0);

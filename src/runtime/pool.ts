@@ -50,7 +50,7 @@ import type { Kernels } from "./generated/kernels.js";
 import { invoke, type KernelCall } from "./calls.js";
 import {
   CTL_STOP, DONE_DEAD, NONE, ERROR_BYTES, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE,
-  STATE_DEAD, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, readErrorText, word, writeErrorText,
+  STATE_DEAD, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, declareDead, readErrorText, word,
 } from "./pool-layout.js";
 import { cores, runtimeName } from "./platform.js";
 
@@ -219,10 +219,7 @@ export class ThreadPool {
     if (this.stopped) return;
     const ctl = this.ctlView;
     if (Atomics.load(ctl, word(i, W_STATE)) !== STATE_ALIVE) return;
-    writeErrorText(this.memory.buffer, this.records[i]!, why);
-    Atomics.store(ctl, word(i, W_STATE), STATE_DEAD);
-    Atomics.store(ctl, word(i, W_DONE), DONE_DEAD);
-    Atomics.notify(ctl, word(i, W_DONE));
+    declareDead(this.memory.buffer, ctl, i, this.records[i]!, why);
   }
 
   /** Runs calls[i] on thread i (0: this thread). At most `threads` calls. */
@@ -233,9 +230,9 @@ export class ThreadPool {
     if (calls.length > this.threads) throw new BackendError(`pool: ${calls.length} calls for ${this.threads} threads`);
     for (const c of calls) if (c.args.length > MAX_ARGS) throw new BackendError(`pool: ${c.fn} has ${c.args.length} arguments (max ${MAX_ARGS})`);
     const ctl = this.ctlView;
-    for (let i = 1; i < this.threads; i++) {
-      if (Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD) this.fail(this.workers.map((_, k) => k + 1).filter((k) => Atomics.load(ctl, word(k, W_STATE)) === STATE_DEAD));
-    }
+    let gone: number[] | null = null;
+    for (let i = 1; i < this.threads; i++) if (Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD) (gone ??= []).push(i);
+    if (gone) this.fail(gone);
     if (calls.length > 1) this.dispatches++;
     // 1. publish: clear the worker's acknowledgement and failure words (it is idle: it acknowledged
     //    its last generation before that run returned), write the slot, then the generation, then

@@ -2,8 +2,8 @@
 // the pool posts to it exactly once (the protocol is written at the top of pool.ts).
 // Runs as a Node worker_thread or a Web Worker (Deno, browsers).
 import {
-  CTL_STOP, KERNEL_NAMES, LINE_INTS, MAX_ARGS, SLOT_FLOATS, STATE_ALIVE, STATE_DEAD, STATE_STOPPED,
-  W_DONE, W_FAIL, W_GEN, W_STATE, DONE_DEAD, word, writeErrorText,
+  CTL_STOP, KERNEL_NAMES, LINE_INTS, MAX_ARGS, SLOT_FLOATS, STATE_ALIVE, STATE_STOPPED,
+  W_DONE, W_FAIL, W_GEN, W_STATE, declareDead, word, writeErrorText,
 } from "./pool-layout.js";
 
 interface Init {
@@ -71,10 +71,7 @@ async function start(init: Init, port: Port): Promise<void> {
     Atomics.store(ctl, STATE, STATE_STOPPED);
   } catch (e) {
     // an exception outside a kernel: this worker is gone; say so where a blocked caller looks
-    writeErrorText(init.memory.buffer, init.record, `died: ${String(e)}`);
-    Atomics.store(ctl, STATE, STATE_DEAD);
-    Atomics.store(ctl, DONE, DONE_DEAD);
-    Atomics.notify(ctl, DONE);
+    declareDead(init.memory.buffer, ctl, init.index, init.record, `died: ${String(e)}`);
     throw e;
   }
 }

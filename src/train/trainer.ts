@@ -2,7 +2,7 @@
 // optimiser's update and the accuracy count; the loss-only evaluation; and the training options
 // of compile(). model/ knows none of this: this module adds it to Model (compile's extension point
 // and the training methods below), and src/index.ts loads it with the library.
-import { BackendError, ConfigError, FoveaError, ShapeError, checkOptionKeys } from "../errors.js";
+import { ConfigError, FoveaError, ShapeError, checkOptionKeys } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
 import type { Plan } from "../model/plan.js";
@@ -237,7 +237,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
 
   trainOnBatch(x, y, options = {}) {
     checkOptionKeys("trainOnBatch", options, ["lr"]);
-    if (this.isFreed) throw new BackendError(`model "${this.name}" was freed`);
+    this.checkLive();
     const where = `model "${this.name}".trainOnBatch`;
     const { data, n } = this.examples(x, where);
     return trainStep(this, data, this.targets(y, n, where), 0, n, options.lr).loss;
@@ -245,7 +245,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
 
   evaluate(x, y, options = {}) {
     checkOptionKeys("evaluate", options, ["batchSize"]);
-    if (this.isFreed) throw new BackendError(`model "${this.name}" was freed`);
+    this.checkLive();
     const where = `model "${this.name}".evaluate`;
     const loss = requireLoss(this, where);
     const { data, n } = this.examples(x, where);
