@@ -22,6 +22,7 @@ export { input, SymbolicTensor } from "./layers/symbolic.js";
 export { summaryRows } from "./model/summary.js";
 export type { SummaryRow } from "./model/summary.js";
 export { Rng } from "./rng.js";
+export type { RngState } from "./rng.js";
 export * as train from "./train/index.js";
 export * as zoo from "./model/zoo.js";
 export { loadModel, modelFromTopology } from "./model/serialize.js";

@@ -1,13 +1,21 @@
 // The one seeded random number generator (init, shuffling, dropout, augmentation).
 // mulberry32: 32-bit state, fast, good enough for ML sampling, and its state is one number
-// (so a model's RNG can be saved and restored exactly).
+// plus normal()'s spare value (so a model's RNG can be saved and restored exactly: state()/setState()).
+
+import { ConfigError } from "./errors.js";
+
+/** Everything an Rng will draw from: the 32-bit state and the Box–Muller spare (null if none). */
+export interface RngState {
+  s: number;
+  spare: number | null;
+}
 
 export class Rng {
   private s: number;
   private spare: number | null = null;
 
   constructor(seed = 0x2545f491) {
-    if (!Number.isFinite(seed)) throw new RangeError(`Rng: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) throw new ConfigError(`Rng: seed must be a finite number, got ${seed}`);
     this.s = seed >>> 0;
   }
 
@@ -54,6 +62,19 @@ export class Rng {
       a[j] = t;
     }
     return a;
+  }
+
+  /** The generator's state: a copy (a restored Rng continues with exactly the same draws). */
+  state(): RngState {
+    return { s: this.s, spare: this.spare };
+  }
+
+  /** Continues from a state() taken earlier (of this or another Rng). */
+  setState(st: RngState): void {
+    if (!(Number.isInteger(st.s) && st.s >= 0 && st.s <= 0xffffffff)) throw new ConfigError(`Rng.setState: s must be a 32-bit unsigned integer, got ${st.s}`);
+    if (!(st.spare === null || Number.isFinite(st.spare))) throw new ConfigError(`Rng.setState: spare must be a finite number or null, got ${st.spare}`);
+    this.s = st.s;
+    this.spare = st.spare;
   }
 
   /** A child generator with its own stream (e.g. one for dropout, one for shuffling). */

@@ -17,6 +17,12 @@ export interface TrainArgs {
   seed: number;
   /** Default: models/<model>-<dataset>.fovea. */
   out?: string;
+  /** Where the training checkpoint is kept (atomically rewritten). Default: the output path with .ckpt for .fovea. */
+  checkpoint?: string;
+  /** Also checkpoint every n steps (default: only at the end of each epoch). */
+  checkpointEvery?: number;
+  /** A checkpoint to continue from (the run's settings must be the same). */
+  resume?: string;
   quick: boolean;
   augment: boolean;
   progress: boolean;
@@ -64,6 +70,9 @@ async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test:
   return { full: await fovea.data.loadImageFolder(a.dataset, shape), test: null, label: a.dataset };
 }
 
+/** Anything but the named data sets is a folder of images (loadData's last case). */
+const isFolder = (dataset: string) => !["mnist", "fashion-mnist", "cifar10"].includes(dataset);
+
 export function parseShape(s: string): [number, number, number] {
   const m = /^(\d+)x(\d+)x([13])$/.exec(s);
   if (!m) throw new fovea.ConfigError(`--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "${s}"`);
@@ -75,6 +84,7 @@ export async function train(a: TrainArgs): Promise<void> {
   await fovea.init();
   const info = fovea.backendInfo();
   const { full, test, label } = await loadData(a);
+  // the validation split has its own Rng from --seed: a resumed run splits the same way
   const rng = new fovea.Rng(a.seed);
   const nVal = Math.min(5000, Math.max(1, Math.floor(full.n / 10)));
   const { train: tr, validation: val } = fovea.data.split(full, nVal / full.n, rng);
@@ -82,41 +92,74 @@ export async function train(a: TrainArgs): Promise<void> {
   const epochs = a.epochs ?? (a.quick ? 3 : 15);
   const grey28 = a.dataset === "mnist" || a.dataset === "fashion-mnist";
   const modelName = a.model ?? (grey28 ? "lenet5" : "convnetjsCifar10");
-  const m = await buildModel(modelName, full.classes?.length ?? 10, a.seed);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   const outFile = a.out ?? `models/${base(modelName).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-${base(a.dataset)}.fovea`;
+  const ckptFile = a.checkpoint ?? outFile.replace(/\.fovea$/, "") + ".ckpt";
+  if (ckptFile === outFile) throw new fovea.ConfigError(`train: --checkpoint and --out are the same file, ${outFile}`);
+  const lr = a.lr ?? DEFAULT_LR[a.optimizer]!;
+  // what a resume must repeat: everything that decides the weights (the data by its fingerprint)
+  const config: fovea.train.CheckpointConfig = {
+    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? "32x32x3" } : {}), model: modelName, epochs, batch: a.batch,
+    optimizer: a.optimizer, lr, seed: a.seed, augment: a.augment, data: fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y),
+  };
+  let m: fovea.Model, resume: fovea.train.Checkpoint | null = null;
+  if (a.resume) {
+    const r = fovea.train.readCheckpoint(await fovea.data.readBytes(a.resume), { source: a.resume, seed: a.seed });
+    try {
+      fovea.train.checkConfig(r.checkpoint.config, config, a.resume);
+    } catch (e) {
+      r.model.free();
+      throw e;
+    }
+    m = r.model;
+    resume = r.checkpoint;
+  } else {
+    m = await buildModel(modelName, full.classes?.length ?? 10, a.seed);
+  }
   m.classes = full.classes ?? null;
   if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
     throw new fovea.ShapeError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
   }
-  const lr = a.lr ?? DEFAULT_LR[a.optimizer]!;
   m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr) });
+  if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
   out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
   out(`${label}: ${tr.n} training, ${val.n} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${a.augment ? ", affine distortions" : ""}`);
   const batches = Math.ceil(tr.n / a.batch);
+  if (resume) {
+    const p = resume.progress;
+    out(`resuming from ${a.resume} at step ${resume.step}: ${p.epoch === epochs ? `all ${epochs} epochs done` : `epoch ${p.epoch + 1}, ${p.batch} of ${batches} batches done`}`);
+  }
+  out(`checkpoints to ${ckptFile} (every epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : ""})`);
+  const writeFile = await fovea.data.fileWriter();
+  const saveCheckpoint = (p: fovea.train.FitProgress) => writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true });
   const bar = a.progress ? new SingleBar({ format: "  epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} img/s", hideCursor: true, clearOnComplete: true }) : null;
   // digits: LeCun's affine distortions; clothes and photos: shifts and mirror images
   const aug = !a.augment ? undefined : a.dataset === "mnist"
     ? fovea.data.augmenter(m.backend, full.shape, { rotation: 12, scale: 0.12, shear: 0.12, shift: 2.5 })
     : fovea.data.augmenter(m.backend, full.shape, { shift: a.dataset === "fashion-mnist" ? 2 : 3, flip: true });
-  let epochStart = performance.now();
+  let epochStart = performance.now(), barEpoch = -1, barFirst = 0;
   const history = m.fit(tr.x, tr.y, {
-    epochs, validationData: [val.x, val.y], augment: aug,
+    epochs, validationData: [val.x, val.y], augment: aug, ...(resume ? { resume: resume.progress } : {}),
     lr: fovea.train.cosineDecay(lr, { totalSteps: epochs * batches, minLr: lr * 0.01 }),
     callbacks: [{
       onBatchEnd: (i) => {
+        if (a.checkpointEvery && m.step % a.checkpointEvery === 0) saveCheckpoint(i.progress);
         if (!bar) return;
-        if (i.batch === 0) {
+        if (i.epoch !== barEpoch) {
           epochStart = performance.now();
-          bar.start(i.batches, 0, { epoch: `${i.epoch + 1}/${epochs}`, loss: "-", speed: "-" });
+          barEpoch = i.epoch;
+          barFirst = i.batch;
+          bar.start(i.batches, i.batch, { epoch: `${i.epoch + 1}/${epochs}`, loss: "-", speed: "-" });
         }
         if (i.batch % 10 === 9 || i.batch === i.batches - 1) {
-          const done = Math.min((i.batch + 1) * a.batch, tr.n);
+          const done = Math.min((i.batch + 1) * a.batch, tr.n) - barFirst * a.batch;
           bar.update(i.batch + 1, { loss: i.loss.toFixed(4), speed: Math.round(done / ((performance.now() - epochStart) / 1000)) });
         }
       },
-      onEpochEnd: (l) => {
+      onEpochEnd: (l, _, progress) => {
         bar?.stop();
+        barEpoch = -1;
+        saveCheckpoint(progress);
         out(`epoch ${String(l.epoch + 1).padStart(2)}/${epochs}  loss ${l.loss.toFixed(4)}  accuracy ${(100 * l.accuracy!).toFixed(2)}%  ` +
           `validation ${(100 * l.valAccuracy!).toFixed(2)}%  ${Math.round(l.imagesPerSecond).toLocaleString("en-US")} img/s  ${l.seconds.toFixed(1)} s`);
       },
@@ -125,10 +168,9 @@ export async function train(a: TrainArgs): Promise<void> {
   const r = m.evaluate(testSet.x, testSet.y);
   const wall = (performance.now() - t0) / 1000;
   out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
-  await fovea.data.writeBytes(outFile, m.save());
-  const curves = lossCurvesSvg(history.epochs);
+  writeFile(outFile, m.save(), { atomic: true });
   const svgPath = outFile.replace(/\.fovea$/, "") + ".curves.svg";
-  await fovea.data.writeBytes(svgPath, curves);
+  writeFile(svgPath, lossCurvesSvg(history.epochs), { atomic: true });
   out(`model saved to ${outFile}; loss/accuracy curves in ${svgPath}`);
   m.free();
 }

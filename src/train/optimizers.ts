@@ -6,6 +6,20 @@ import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, rmspropUpdat
 import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
 
+/**
+ * An optimiser's state as a checkpoint keeps it (exportState / importState): with the same
+ * hyperparameters, an optimiser given this state makes the same updates as the one it came from.
+ */
+export interface OptimizerState {
+  name: string;
+  lr: number;
+  iterations: number;
+  /** State buffers per parameter (the optimiser's kind decides: Adam 2, SGD with momentum 1, …). */
+  slots: number;
+  /** Every trainable parameter's slots in parameter order, slot by slot; empty before the first step. */
+  values: Float32Array;
+}
+
 export abstract class Optimizer {
   abstract readonly name: string;
   /** The base learning rate; a schedule may scale it per step. */
@@ -41,6 +55,56 @@ export abstract class Optimizer {
         this.state.set(p, s);
       }
       this.update(be, p, s, lr, this.iterations);
+    }
+  }
+
+  /** A copy of the state for `params` (the trainable ones, in the order given), e.g. for a checkpoint. */
+  exportState(params: readonly ParamBuffer[]): OptimizerState {
+    const trainable = params.filter((p) => p.spec.trainable);
+    const base = { name: this.name, lr: this.lr, iterations: this.iterations, slots: this.slots };
+    if (this.state.size === 0 || this.slots === 0) return { ...base, values: new Float32Array(0) };
+    const missing = trainable.findIndex((p) => !this.state.has(p));
+    if (missing >= 0) throw new ConfigError(`${this.name}: trainable parameter ${missing} (${trainable[missing]!.spec.name}) has no optimiser state; it was not among the parameters this optimiser updated`);
+    const values = new Float32Array(this.slots * trainable.reduce((a, p) => a + p.size, 0));
+    let off = 0;
+    for (const p of trainable) {
+      for (const ptr of this.state.get(p)!) {
+        values.set(this.be!.heap.f32(ptr, p.size), off);
+        off += p.size;
+      }
+    }
+    return { ...base, values };
+  }
+
+  /**
+   * Continues from `s` (exportState of an optimiser of the same kind and hyperparameters) for
+   * `params` (the same parameters in the same order). Checks everything before it changes anything.
+   */
+  importState(be: Backend, params: readonly ParamBuffer[], s: OptimizerState): void {
+    const trainable = params.filter((p) => p.spec.trainable);
+    const floats = this.slots * trainable.reduce((a, p) => a + p.size, 0);
+    if (s.name !== this.name) throw new ConfigError(`${this.name}: the state is ${s.name}'s`);
+    if (s.slots !== this.slots) throw new ConfigError(`${this.name}: the state has ${s.slots} buffers per parameter, this optimiser keeps ${this.slots}`);
+    if (!(Number.isInteger(s.iterations) && s.iterations >= 0)) throw new ConfigError(`${this.name}: iterations must be a whole number >= 0, got ${s.iterations}`);
+    if (!(Number.isFinite(s.lr) && s.lr > 0)) throw new ConfigError(`${this.name}: lr must be a finite number > 0, got ${s.lr}`);
+    if (s.values.length !== 0 && s.values.length !== floats) {
+      throw new ConfigError(`${this.name}: the state holds ${s.values.length} values, ${trainable.length} trainable parameters need ${floats} (${this.slots} per weight)`);
+    }
+    if (s.values.length === 0 && s.iterations > 0 && this.slots > 0) throw new ConfigError(`${this.name}: ${s.iterations} steps taken but no state values`);
+    this.free();
+    this.be = be;
+    this.lr = s.lr;
+    this.iterations = s.iterations;
+    if (s.values.length === 0) return;
+    let off = 0;
+    for (const p of trainable) {
+      const bufs: number[] = [];
+      for (let k = 0; k < this.slots; k++, off += p.size) {
+        const ptr = be.heap.alloc(p.size * 4);
+        be.heap.f32(ptr, p.size).set(s.values.subarray(off, off + p.size));
+        bufs.push(ptr);
+      }
+      this.state.set(p, bufs);
     }
   }
 
