@@ -82,6 +82,7 @@ export class Model {
   }
 
   get nodes(): readonly GraphNode[] {
+    this.checkLive(); // everything that reads the graph's memory comes through here
     if (!this.nodesList) throw new ConfigError(`model "${this.name}": no input shape yet; pass inputShape to sequential() or compile()`);
     return this.nodesList;
   }

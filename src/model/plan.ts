@@ -5,6 +5,7 @@
 //              buffers are reused in backward order; a fan-out's second and later gradient
 //              contributions go through a temporary buffer and are added in.
 
+import { BackendError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { batchNormAffine, foldCalls } from "../ops/norm.js";
 import type { Backend } from "../runtime/backend.js";
@@ -30,6 +31,15 @@ class Pool {
     this.free.push({ ptr, bytes });
   }
 }
+
+/**
+ * The safety net for a plan never freed (its model garbage-collected without free()): its blocks
+ * and its scratch hold go back. The held value references no plan and no model.
+ */
+const dropped = new FinalizationRegistry<{ be: Backend; owned: number[]; hold: object }>(({ be, owned, hold }) => {
+  for (const p of owned) be.heap.free(p);
+  be.releaseScratch(hold);
+});
 
 /** A conv/dense whose only consumer is a batch norm: at inference the norm folds into its weights. */
 interface Fold {
@@ -60,6 +70,8 @@ export class Plan {
   private readonly runs: LayerGrad<unknown>[];
   private readonly fan: FanIn[];
   private readonly owned: number[] = [];
+  /** This plan's key for its scratch hold on the backend (an object that references nothing). */
+  private readonly hold = {};
   private freed = false;
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
@@ -80,103 +92,109 @@ export class Plan {
     /** Inference without buffer reuse: every layer's output stays readable (visualisation). */
     keepAll = false,
   ) {
-    const heap = be.heap;
-    let total = 0;
-    const alloc = (bytes: number) => {
-      const p = heap.alloc(Math.max(bytes, 16), true);
-      this.owned.push(p);
-      return p;
-    };
-    /** Activation and gradient buffers (counted in bufferBytes). */
-    const allocBuffer = (bytes: number) => {
-      total += Math.max(bytes, 16);
-      return alloc(bytes);
-    };
-    const bytesOf = (i: number) => batch * size(nodes[i]!.outShape) * 4;
-    this.bufferBytesNoReuse = nodes.reduce((a, _, i) => a + bytesOf(i) * (training ? 2 : 1), 0);
-    this.inputPtr = alloc(batch * inputSize * 4);
-
-    // ---- batch norms to fold (inference): conv/dense → BN where the BN is the only consumer ----
-    this.skip = nodes.map(() => false);
-    const foldedInto = nodes.map(() => -1);
-    if (!training && foldBatchNorm) {
-      const consumers = nodes.map(() => [] as number[]);
-      nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && consumers[i]!.push(j)));
-      nodes.forEach((n, k) => {
-        const j = n.inputs[0]!;
-        if (n.layer.type !== "batchNorm" || j < 0 || consumers[j]!.length !== 1 || !nodes[j]!.layer.absorbsChannelAffine) return;
-        this.folds.push({ conv: j, bn: k, kernel: 0, bias: 0, zeros: 0, scale: 0, shift: 0, version: -1 });
-        this.skip[k] = true;
-        foldedInto[j] = k;
-      });
-    }
-
-    // ---- activations ----
-    this.act = new Array<number>(nodes.length).fill(0);
-    const lastUse = nodes.map(() => -1);
-    nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && (lastUse[i] = Math.max(lastUse[i]!, j))));
-    lastUse[nodes.length - 1] = Infinity;
-    const actPool = new Pool(allocBuffer);
-    nodes.forEach((n, j) => {
-      // a folded norm's output is its conv's buffer (taken while the conv's inputs were still live)
-      if (this.skip[j]) this.act[j] = this.act[n.inputs[0]!]!;
-      else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
-      if (!training && !keepAll) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
-    });
-    this.outputPtr = this.act[nodes.length - 1]!;
-
-    // ---- gradients (training) ----
-    this.grad = new Array<number>(nodes.length).fill(0);
-    this.fan = nodes.map((n) => ({ temp: n.inputs.map(() => 0) }));
-    if (training) {
-      const gradPool = new Pool(allocBuffer);
-      this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
-      for (let j = lossNode; j >= 0; j--) {
-        const n = nodes[j]!;
-        if (this.grad[j] === 0) continue; // does not reach the loss
-        n.inputs.forEach((i, s) => {
-          if (i < 0) return;
-          if (this.grad[i] === 0) this.grad[i] = gradPool.take(bytesOf(i));
-          else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
-        });
-        n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!, bytesOf(i)); });
-        gradPool.give(this.grad[j]!, bytesOf(j));
-      }
-    }
-
-    // ---- per-layer resources and the run records (reused every call) ----
-    let scratch = 0;
-    const needScratch = (bytes: number) => void (scratch = Math.max(scratch, bytes));
-    this.runs = nodes.map((n, j) => {
-      const inShapes = n.inShapes;
-      const state = n.layer.prepare({ be, batch, training, inShapes, outShape: n.outShape, alloc, needScratch });
-      const run: LayerGrad<unknown> = {
-        be, k: be.kernels, batch, training, inShapes, outShape: n.outShape,
-        x: n.inputs.map((i) => (i < 0 ? this.inputPtr : this.act[i]!)),
-        y: this.act[j]!, params: n.params as ParamBuffer[], state, rng, weightsVersion: 0,
-        dy: this.grad[j]!,
-        dx: n.inputs.map((i, s) => (i < 0 ? 0 : this.fan[j]!.temp[s] || this.grad[i]!)),
+    try {
+      const heap = be.heap;
+      let total = 0;
+      const alloc = (bytes: number) => {
+        const p = heap.alloc(Math.max(bytes, 16), true);
+        this.owned.push(p);
+        return p;
       };
-      return run;
-    });
-    this.bufferBytes = total; // activation and gradient buffers only
-    this.bindCtx = { be, batch, training, alloc, needScratch };
+      /** Activation and gradient buffers (counted in bufferBytes). */
+      const allocBuffer = (bytes: number) => {
+        total += Math.max(bytes, 16);
+        return alloc(bytes);
+      };
+      const bytesOf = (i: number) => batch * size(nodes[i]!.outShape) * 4;
+      this.bufferBytesNoReuse = nodes.reduce((a, _, i) => a + bytesOf(i) * (training ? 2 : 1), 0);
+      this.inputPtr = alloc(batch * inputSize * 4);
 
-    // ---- batch norm folding (inference): the conv writes straight into the norm's buffer ----
-    for (const f of this.folds) {
-      const conv = nodes[f.conv]!;
-      const C = conv.outShape[conv.outShape.length - 1]!;
-      const kernel = conv.params[0]!;
-      f.kernel = alloc(kernel.size * 4);
-      f.bias = alloc(C * 4);
-      f.zeros = alloc(C * 4);
-      f.scale = alloc(C * 4);
-      f.shift = alloc(C * 4);
-      this.runs[f.conv]!.params = [{ ...kernel, w: f.kernel }, { spec: { name: "bias", shape: [C], init: "zeros", trainable: false, regularize: false }, size: C, w: f.bias, g: 0 }];
+      // ---- batch norms to fold (inference): conv/dense → BN where the BN is the only consumer ----
+      this.skip = nodes.map(() => false);
+      const foldedInto = nodes.map(() => -1);
+      if (!training && foldBatchNorm) {
+        const consumers = nodes.map(() => [] as number[]);
+        nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && consumers[i]!.push(j)));
+        nodes.forEach((n, k) => {
+          const j = n.inputs[0]!;
+          if (n.layer.type !== "batchNorm" || j < 0 || consumers[j]!.length !== 1 || !nodes[j]!.layer.absorbsChannelAffine) return;
+          this.folds.push({ conv: j, bn: k, kernel: 0, bias: 0, zeros: 0, scale: 0, shift: 0, version: -1 });
+          this.skip[k] = true;
+          foldedInto[j] = k;
+        });
+      }
+
+      // ---- activations ----
+      this.act = new Array<number>(nodes.length).fill(0);
+      const lastUse = nodes.map(() => -1);
+      nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && (lastUse[i] = Math.max(lastUse[i]!, j))));
+      lastUse[nodes.length - 1] = Infinity;
+      const actPool = new Pool(allocBuffer);
+      nodes.forEach((n, j) => {
+        // a folded norm's output is its conv's buffer (taken while the conv's inputs were still live)
+        if (this.skip[j]) this.act[j] = this.act[n.inputs[0]!]!;
+        else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
+        if (!training && !keepAll) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
+      });
+      this.outputPtr = this.act[nodes.length - 1]!;
+
+      // ---- gradients (training) ----
+      this.grad = new Array<number>(nodes.length).fill(0);
+      this.fan = nodes.map((n) => ({ temp: n.inputs.map(() => 0) }));
+      if (training) {
+        const gradPool = new Pool(allocBuffer);
+        this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
+        for (let j = lossNode; j >= 0; j--) {
+          const n = nodes[j]!;
+          if (this.grad[j] === 0) continue; // does not reach the loss
+          n.inputs.forEach((i, s) => {
+            if (i < 0) return;
+            if (this.grad[i] === 0) this.grad[i] = gradPool.take(bytesOf(i));
+            else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
+          });
+          n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!, bytesOf(i)); });
+          gradPool.give(this.grad[j]!, bytesOf(j));
+        }
+      }
+
+      // ---- per-layer resources and the run records (reused every call) ----
+      let scratch = 0;
+      const needScratch = (bytes: number) => void (scratch = Math.max(scratch, bytes));
+      this.runs = nodes.map((n, j) => {
+        const inShapes = n.inShapes;
+        const state = n.layer.prepare({ be, batch, training, inShapes, outShape: n.outShape, alloc, needScratch });
+        const run: LayerGrad<unknown> = {
+          be, k: be.kernels, batch, training, inShapes, outShape: n.outShape,
+          x: n.inputs.map((i) => (i < 0 ? this.inputPtr : this.act[i]!)),
+          y: this.act[j]!, params: n.params as ParamBuffer[], state, rng, weightsVersion: 0,
+          dy: this.grad[j]!,
+          dx: n.inputs.map((i, s) => (i < 0 ? 0 : this.fan[j]!.temp[s] || this.grad[i]!)),
+        };
+        return run;
+      });
+      this.bufferBytes = total; // activation and gradient buffers only
+      this.bindCtx = { be, batch, training, alloc, needScratch };
+
+      // ---- batch norm folding (inference): the conv writes straight into the norm's buffer ----
+      for (const f of this.folds) {
+        const conv = nodes[f.conv]!;
+        const C = conv.outShape[conv.outShape.length - 1]!;
+        const kernel = conv.params[0]!;
+        f.kernel = alloc(kernel.size * 4);
+        f.bias = alloc(C * 4);
+        f.zeros = alloc(C * 4);
+        f.scale = alloc(C * 4);
+        f.shift = alloc(C * 4);
+        this.runs[f.conv]!.params = [{ ...kernel, w: f.kernel }, { spec: { name: "bias", shape: [C], init: "zeros", trainable: false, regularize: false }, size: C, w: f.bias, g: 0 }];
+      }
+      // every buffer is fixed: layers lay out their thread splits, then scratch is sized once for all
+      nodes.forEach((n, j) => n.layer.bind(this.runs[j]!, { ...this.bindCtx, inShapes: n.inShapes, outShape: n.outShape }));
+      be.holdScratch(this.hold, scratch); // every thread's block: running the plan allocates nothing
+      dropped.register(this, { be, owned: this.owned, hold: this.hold }, this);
+    } catch (e) {
+      this.release(); // a layer that cannot bind (or memory that ran out) leaves nothing behind
+      throw e;
     }
-    // every buffer is fixed: layers lay out their thread splits, then scratch is sized once for all
-    nodes.forEach((n, j) => n.layer.bind(this.runs[j]!, { ...this.bindCtx, inShapes: n.inShapes, outShape: n.outShape }));
-    for (let t = 0; t < be.threads; t++) be.scratchFor(t, scratch); // running the plan allocates nothing
   }
 
   private readonly fanAdds: KernelCall[][] = [];
@@ -228,13 +246,21 @@ export class Plan {
     return this.be.heap.f32(this.act[j]!, this.batch * size(this.nodes[j]!.outShape));
   }
 
+  /** Returns every block of the plan and its hold on the backend's scratch. */
   free(): void {
     if (this.freed) return;
-    for (const p of this.owned) this.be.heap.free(p);
+    this.release();
+  }
+
+  private release(): void {
     this.freed = true;
+    dropped.unregister(this);
+    for (const p of this.owned) this.be.heap.free(p);
+    this.owned.length = 0;
+    this.be.releaseScratch(this.hold);
   }
 
   private check(): void {
-    if (this.freed) throw new Error("plan used after free");
+    if (this.freed) throw new BackendError(`a plan (batch ${this.batch}, ${this.training ? "training" : "inference"}) was used after it was freed`);
   }
 }

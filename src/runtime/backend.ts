@@ -56,14 +56,41 @@ export interface BackendInfo {
 /** The most threads a pool may have (a sanity bound on requests, not a default). */
 export const MAX_THREADS = 256;
 
-/** One instantiated fovea module with its own memory and heap. */
+/**
+ * One instantiated fovea module with its own memory and heap.
+ *
+ * Scratch: each thread has one block, shared by every kernel call that runs on it. A plan holds
+ * the bytes its calls need (holdScratch) until it is freed; the blocks keep the largest need of the
+ * live plans. A call that needs more (an eager op) grows its block, and the excess is returned
+ * after that run() — so freeing every model returns every scratch byte too.
+ *
+ * The pool: setThreads calls apply one after another, in the order made; shutdown() stops the
+ * pool at once and cancels the setThreads calls still under way. A stopped pool's memory is
+ * returned once its threads have ended (shutdown()'s promise).
+ */
 export class Backend {
   private scratchPtr: number[] = [];
   private scratchBytes: number[] = [];
+  /** Scratch bytes held by each live plan, and their maximum (what every thread's block keeps). */
+  private readonly holds = new Map<object, number>();
+  private held = 0;
+  /** A block grew past `held` (an eager call): trimmed at the end of the run. */
+  private scratchExcess = false;
   /** The worker pool, or null when kernels run on the calling thread only. */
   pool: ThreadPool | null = null;
   /** Why the thread count is what it is. */
   threadsReason = "one thread requested";
+  /** The thread count asked for last (init or setThreads): what init() restarts after shutdown(). */
+  requestedThreads = 1;
+  /** shutdown() stopped the pool and no setThreads has started one since. */
+  private wasShutDown = false;
+  /** Bumped by shutdown(): a setThreads made before it gives way. */
+  private poolEpoch = 0;
+  /** The setThreads calls in order, and how many have not applied yet. */
+  private threadChange: Promise<unknown> = Promise.resolve();
+  private changesPending = 0;
+  /** Resolves when every pool stopped so far has ended and returned its memory. */
+  private poolsEnded: Promise<void> = Promise.resolve();
 
   constructor(
     readonly build: BuildName,
@@ -87,13 +114,13 @@ export class Backend {
   run(calls: readonly KernelCall[]): void {
     const pool = this.pool;
     if (calls.length < 2 || !pool) return this.runInTurn(calls);
-    // more parts than threads (a plan laid out before setThreads lowered the count): in rounds
-    if (calls.length > pool.threads) {
-      for (let s = 0; s < calls.length; s += pool.threads) this.run(calls.slice(s, s + pool.threads));
-      return;
+    // more parts than threads (a plan laid out for more threads than the pool has now): in rounds
+    for (let s = 0; s < calls.length; s += pool.threads) {
+      const part = s === 0 && calls.length <= pool.threads ? calls : calls.slice(s, s + pool.threads);
+      for (let t = 0; t < part.length; t++) this.giveScratch(part[t]!, t);
+      pool.run(part);
     }
-    for (let t = 0; t < calls.length; t++) this.giveScratch(calls[t]!, t);
-    pool.run(calls);
+    if (this.scratchExcess) this.trimScratch();
   }
 
   /** Runs calls one after another on this thread (calls that must not run at the same time). */
@@ -103,6 +130,7 @@ export class Backend {
       this.giveScratch(c, 0);
       invoke(this.kernels, c);
     }
+    if (this.scratchExcess) this.trimScratch();
   }
 
   /** A call with scratchBytes gets thread t's scratch block as its `scratch` argument. */
@@ -113,29 +141,126 @@ export class Backend {
     (c.args as number[])[at] = this.scratchFor(t, c.scratchBytes);
   }
 
-  /** Per-thread scratch: thread t's block of at least `bytes` (kept, grown on demand). */
+  /** Per-thread scratch: thread t's block of at least `bytes` (grown on demand; see the class comment). */
   scratchFor(t: number, bytes: number): number {
     if (bytes > (this.scratchBytes[t] ?? 0)) {
       if (this.scratchBytes[t]) this.heap.free(this.scratchPtr[t]!);
       this.scratchPtr[t] = this.heap.alloc(bytes);
       this.scratchBytes[t] = bytes;
+      if (bytes > this.held) this.scratchExcess = true;
     }
     return this.scratchPtr[t]!;
   }
 
-  /** Stops the worker pool (workers are unref'd, so this is only needed to free them early). */
-  shutdown(): void {
-    this.pool?.shutdown();
-    this.pool = null;
-    this.threadsReason = "the pool was shut down";
-  }
-
   /**
-   * A scratch block of at least `bytes` bytes, shared by every kernel call of this backend (one
-   * call at a time): kept and reused, reallocated only when a larger one is asked for.
+   * A scratch block of at least `bytes` bytes on this thread, shared by every kernel call of this
+   * backend: valid until the next run() (which may return it if no plan holds that many bytes).
    */
   scratch(bytes: number): number {
     return this.scratchFor(0, bytes);
+  }
+
+  /** `holder` (a plan) needs `bytes` of scratch on every thread until releaseScratch(holder): running it then allocates nothing. */
+  holdScratch(holder: object, bytes: number): void {
+    this.holds.set(holder, bytes);
+    if (bytes > this.held) this.held = bytes;
+    for (let t = 0; t < this.threads; t++) this.scratchFor(t, bytes);
+  }
+
+  /** `holder` no longer needs its scratch: the blocks shrink to what the other holders need. */
+  releaseScratch(holder: object): void {
+    if (!this.holds.delete(holder)) return;
+    let max = 0;
+    for (const b of this.holds.values()) if (b > max) max = b;
+    this.held = max;
+    this.trimScratch();
+  }
+
+  /** Returns scratch beyond what live plans hold, and the blocks of threads the pool no longer has. */
+  private trimScratch(): void {
+    this.scratchExcess = false;
+    for (let t = 0; t < this.scratchBytes.length; t++) {
+      const keep = t < this.threads ? this.held : 0;
+      if ((this.scratchBytes[t] ?? 0) <= keep) continue;
+      this.heap.free(this.scratchPtr[t]!);
+      this.scratchPtr[t] = keep ? this.heap.alloc(keep) : 0;
+      this.scratchBytes[t] = keep;
+    }
+  }
+
+  /**
+   * Stops the worker pool at once (workers are unref'd, so this is only needed to free them
+   * early): kernels run on the calling thread from now on — a plan split for more threads runs its
+   * parts in turn, with the same results — until setThreads or init() starts a pool again. A
+   * setThreads still under way gives way. The promise resolves once the workers have ended and the
+   * pool's memory is back (awaiting it is optional; it never rejects).
+   */
+  shutdown(): Promise<void> {
+    this.poolEpoch++;
+    if (this.pool || this.changesPending) this.wasShutDown = true;
+    this.stopPool("the pool was shut down");
+    return this.poolsEnded;
+  }
+
+  /** Stops the pool (if any): the one place a pool is let go. */
+  private stopPool(reason: string): void {
+    const pool = this.pool;
+    if (!pool) return;
+    this.pool = null;
+    this.threadsReason = reason;
+    this.poolsEnded = Promise.all([this.poolsEnded, pool.shutdown()]).then(() => undefined);
+    this.trimScratch(); // the blocks of the threads gone
+  }
+
+  /**
+   * Runs kernels on n threads (n = 1: no pool), after the setThreads calls made before this one;
+   * resolves once the new pool runs and the old one has ended. Made before a shutdown(), it gives
+   * way and resolves with the backend as shutdown() left it.
+   */
+  setThreads(n: number, why = "setThreads"): Promise<BackendInfo> {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) return Promise.reject(new ConfigError(`setThreads: n must be a whole number in [1, ${MAX_THREADS}], got ${n}`));
+    if (!this.build.endsWith("-mt") || !this.module) {
+      return Promise.reject(new BackendError(`setThreads(${n}): fovea runs the single-threaded ${this.build} build (${this.threadsReason}); threads cannot start here`));
+    }
+    const epoch = this.poolEpoch;
+    this.changesPending++;
+    const next = this.threadChange.then(() => this.applyThreads(n, epoch, why)).finally(() => this.changesPending--);
+    this.threadChange = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyThreads(n: number, epoch: number, why: string): Promise<BackendInfo> {
+    if (epoch !== this.poolEpoch) return this.info(); // shutdown() came after this call
+    this.stopPool(n > 1 ? `starting a pool of ${n} threads` : "one thread requested");
+    await this.poolsEnded;
+    if (n > 1) {
+      let pool: ThreadPool;
+      try {
+        pool = await ThreadPool.start(this.module!, this.memory, this.kernels, n, (b) => this.heap.alloc(b, true), { free: (p) => this.heap.free(p) });
+      } catch (e) {
+        this.threadsReason = `single thread: the worker pool did not start (${(e as Error).message})`;
+        throw e;
+      }
+      if (epoch !== this.poolEpoch) {
+        await pool.shutdown();
+        return this.info();
+      }
+      this.pool = pool;
+      this.threadsReason = poolReason(n, why);
+      if (this.held) for (let t = 0; t < n; t++) this.scratchFor(t, this.held); // live plans run without allocating
+    } else this.threadsReason = "one thread requested";
+    this.requestedThreads = n;
+    this.wasShutDown = false;
+    return this.info();
+  }
+
+  /**
+   * After shutdown(): starts the pool again with the thread count asked for last (init() calls
+   * this). A pool that does not start leaves one thread, with the reason in threadsReason, as at init.
+   */
+  async restart(): Promise<void> {
+    if (!this.wasShutDown || this.requestedThreads < 2) return;
+    await this.setThreads(this.requestedThreads, "requested").catch(() => undefined);
   }
 
   /** Writes an i32 geometry block (kernel parameters) into fresh memory; free it with heap.free. */
@@ -204,10 +329,11 @@ export async function loadBackend(
   }
   const heap = new Heap(memory, kernels.heap_base() >>> 0);
   const be = new Backend(build, chosenBy, kernels, memory, heap, bytes.length, module);
+  be.requestedThreads = threads;
   if (threads > 1) {
     if (!shared) throw new BackendError(`${threads} threads need a -mt build, not ${build}`);
     try {
-      be.pool = await ThreadPool.start(module, memory, kernels, threads, (n) => heap.alloc(n, true));
+      be.pool = await ThreadPool.start(module, memory, kernels, threads, (n) => heap.alloc(n, true), { free: (p) => heap.free(p) });
       be.threadsReason = poolReason(threads, "requested");
     } catch (e) {
       // e.g. Deno without --allow-read, a bundle that did not ship worker.js: run here, and say so
@@ -254,12 +380,15 @@ export function hasAllKernels(exports: WebAssembly.Exports): exports is WebAssem
 
 let current: Backend | undefined;
 let pending: Promise<Backend> | undefined;
-let pendingBuild: string | undefined;
+/** What the first init() settled on: its build, initial memory, and the thread count it asked for and got. */
+let first: { build: string; mib: number; asked: number | undefined; chosen: number } | undefined;
 
 /**
  * Loads the best build for this runtime (or the one forced by `options.build` / FOVEA_BUILD).
- * Idempotent: later calls return the same backend; asking for a different build after the
- * first call is a ConfigError, since tensors already made live in the first one's memory.
+ * Idempotent: later calls (also at the same time) return the same backend, and after shutdown()
+ * start its pool again. Asking for another build, initial memory or thread count after the first
+ * call is a ConfigError (models and tensors live in the first one's memory; setThreads changes
+ * the thread count).
  */
 export function init(options: InitOptions = {}): Promise<Backend> {
   checkOptionKeys("init", options, INIT_KEYS);
@@ -267,17 +396,32 @@ export function init(options: InitOptions = {}): Promise<Backend> {
   if (!(Number.isFinite(mib) && mib > 0 && mib <= 4096)) {
     throw new ConfigError(`init: initialMemoryMiB must be in (0, 4096], got ${options.initialMemoryMiB}`);
   }
-  if (pending) {
-    if (options.build !== undefined && options.build !== pendingBuild) {
-      throw new ConfigError(
-        `init: fovea is already initialised with the ${pendingBuild} build; it cannot switch to "${options.build}"`,
-      );
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= MAX_THREADS)) {
+    throw new ConfigError(`init: threads must be a whole number in [1, ${MAX_THREADS}], got ${options.threads}`);
+  }
+  if (pending && first) {
+    const was = first;
+    if (options.build !== undefined && options.build !== was.build) {
+      throw new ConfigError(`init: fovea is already initialised with the ${was.build} build; it cannot switch to "${options.build}"`);
     }
-    return pending;
+    if (options.initialMemoryMiB !== undefined && options.initialMemoryMiB !== was.mib) {
+      throw new ConfigError(`init: fovea is already initialised with ${was.mib} MiB of initial memory; initialMemoryMiB: ${options.initialMemoryMiB} cannot apply (the memory grows on demand)`);
+    }
+    return pending.then(async (b) => {
+      // the thread count asked for last; until a setThreads, also what the first init() asked for
+      const want = options.threads;
+      const same = want === b.requestedThreads || (b.requestedThreads === was.chosen && want === was.asked);
+      if (want !== undefined && !same) {
+        throw new ConfigError(`init: fovea is initialised with ${b.requestedThreads} thread${b.requestedThreads > 1 ? "s" : ""}; threads: ${want} needs setThreads(${want})`);
+      }
+      await b.restart();
+      return b;
+    });
   }
   const { build, chosenBy } = chooseBuild(options.build);
-  pendingBuild = build;
+  const settled = (first = { build, mib, asked: options.threads, chosen: 1 });
   pending = chooseThreads(options.threads).then(async ({ threads, reason }) => {
+    settled.chosen = build === "debug" ? 1 : threads;
     const b = await loadBackend(threads > 1 && build !== "debug" ? (`${build}-mt` as BuildName) : build, chosenBy, mib, build === "debug" ? 1 : threads);
     if (b.pool) b.threadsReason = poolReason(threads, reason);
     else if (threads === 1) b.threadsReason = reason;
@@ -286,7 +430,7 @@ export function init(options: InitOptions = {}): Promise<Backend> {
   });
   pending.catch(() => {
     pending = undefined;
-    pendingBuild = undefined;
+    first = undefined;
   });
   return pending;
 }
@@ -316,26 +460,21 @@ export function getBackend(): Backend {
 
 /**
  * Changes the thread count of the default backend: stops its pool and starts one of n threads
- * (n = 1: no pool). The backend must run an -mt build (init() picks one when threads are
- * possible; otherwise this is a BackendError naming the reason).
+ * (n = 1: no pool), after the setThreads calls made before (Backend.setThreads). The backend
+ * must run an -mt build (init() picks one when threads are possible; otherwise this is a
+ * BackendError naming the reason).
  */
 export async function setThreads(n: number): Promise<BackendInfo> {
-  const be = getBackend();
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new ConfigError(`setThreads: n must be a whole number in [1, ${MAX_THREADS}], got ${n}`);
-  if (!be.build.endsWith("-mt") || !be.module) {
-    throw new BackendError(`setThreads(${n}): fovea runs the single-threaded ${be.build} build (${be.threadsReason}); threads cannot start here`);
-  }
-  be.shutdown();
-  if (n > 1) {
-    be.pool = await ThreadPool.start(be.module, be.memory, be.kernels, n, (b) => be.heap.alloc(b, true));
-    be.threadsReason = poolReason(n, "setThreads");
-  } else be.threadsReason = "one thread requested";
-  return be.info();
+  return getBackend().setThreads(n);
 }
 
-/** Stops the default backend's worker pool (optional: idle workers never keep a process alive). */
-export function shutdown(): void {
-  current?.shutdown();
+/**
+ * Stops the default backend's worker pool (optional: idle workers never keep a process alive);
+ * see Backend.shutdown. Called while init() is under way, it stops the pool init() starts.
+ */
+export function shutdown(): Promise<void> {
+  if (current) return current.shutdown();
+  return pending ? pending.then((b) => b.shutdown(), () => undefined) : Promise.resolve();
 }
 
 /** The truth about the running backend: build, features, wasm size, memory, threads. */

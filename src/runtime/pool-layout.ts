@@ -20,6 +20,8 @@ export const STATE_STARTING = 0;
 export const STATE_ALIVE = 1;
 export const STATE_DEAD = 2;
 export const STATE_STOPPED = 3;
+/** Written by a worker as the last thing it does with the shared memory, when it leaves on a stop. */
+export const STATE_EXITED = 4;
 /** W_DONE of a dead worker: no generation has this number, so a caller waiting on it wakes. */
 export const DONE_DEAD = -2;
 /** W_DONE / W_FAIL cleared before a generation is posted (no generation has this number either). */

@@ -44,13 +44,18 @@
 // pool). Web Workers (Deno, browsers) report their own exceptions the same way; one that dies
 // without running JavaScript is seen only between runs, through its 'error' event (no monitor:
 // there is no portable signal for it while the caller is blocked). Shutdown sets STOP, then bumps
-// and notifies every GEN_i: a worker leaves at step (a) whether watching, sleeping or about to.
+// and notifies every GEN_i: a worker leaves at step (a) whether watching, sleeping or about to,
+// and writes STATE_i = EXITED as its last touch of the shared memory.
+// Memory: the control block and the records are the pool's (allocated by start, returned through
+// options.free). They are returned only once no thread can touch them again: in Node when every
+// worker and the monitor have exited (terminate()'s promise); elsewhere when every worker wrote
+// EXITED or DEAD (a worker that never does keeps them: a thread might still write there).
 import { BackendError } from "../errors.js";
 import type { Kernels } from "./generated/kernels.js";
 import { invoke, type KernelCall } from "./calls.js";
 import {
   CTL_STOP, DONE_DEAD, NONE, ERROR_BYTES, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE,
-  STATE_DEAD, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, declareDead, readErrorText, word,
+  STATE_DEAD, STATE_EXITED, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, declareDead, readErrorText, word,
 } from "./pool-layout.js";
 import { cores, runtimeName } from "./platform.js";
 
@@ -65,8 +70,10 @@ interface WorkerLike {
   addEventListener?(e: string, f: (ev: { data: unknown; message?: string; preventDefault?(): void }) => void): void;
 }
 
-/** Options for tests of the pool itself (not part of the public API). */
+/** Options of ThreadPool.start (the backend passes `free`; the rest is for tests of the pool itself). */
 export interface PoolStartOptions {
+  /** Returns a block of `alloc` to the heap: the pool's blocks go back once its threads have ended. */
+  free?: (ptr: number) => void;
   /** The worker script (default: worker.js beside this module). */
   workerUrl?: URL;
   /**
@@ -112,6 +119,9 @@ export class ThreadPool {
   private readonly gens: number[];
   /** Set once a worker died: every later run() throws it. */
   private failure: BackendError | null = null;
+  /** Set when the pool stops: resolves once its threads have ended and its blocks are returned. */
+  private ended: Promise<void> | null = null;
+  private readonly free: ((ptr: number) => void) | null;
   /** Dispatches so far (run() calls that used at least one worker). */
   dispatches = 0;
 
@@ -121,8 +131,10 @@ export class ThreadPool {
     threads: number,
     alloc: (bytes: number) => number,
     private readonly spinMs: number,
+    free: ((ptr: number) => void) | undefined,
   ) {
     this.threads = threads;
+    this.free = free ?? null;
     this.gens = new Array<number>(threads).fill(0);
     this.ctl = alloc(threads * LINE_INTS * 4);
     this.records = Array.from({ length: threads }, () => alloc(RECORD_BYTES));
@@ -138,7 +150,7 @@ export class ThreadPool {
   /** Starts threads - 1 workers on `module` / `memory` and waits until each is ready. `alloc` must zero. */
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, threads: number, alloc: (bytes: number) => number, opts: PoolStartOptions = {}): Promise<ThreadPool> {
     const spinMs = opts.spinMs ?? (threads <= (await cores()) ? SPIN_MS : 0);
-    const pool = new ThreadPool(memory, kernels, threads, alloc, spinMs);
+    const pool = new ThreadPool(memory, kernels, threads, alloc, spinMs, opts.free);
     // dist/runtime/worker.js beside this module; from the TypeScript sources (tests), the built one
     const url = opts.workerUrl ?? (import.meta.url.endsWith(".ts") ? new URL("../../dist/runtime/worker.js", import.meta.url) : new URL("./worker.js", import.meta.url));
     const deno = (globalThis as { Deno?: { permissions?: { querySync?(d: object): { state: string } } } }).Deno;
@@ -206,7 +218,7 @@ export class ThreadPool {
     try {
       await Promise.all(ready);
     } catch (e) {
-      pool.shutdown();
+      void pool.shutdown();
       throw e;
     }
     for (const w of pool.workers) w.unref?.(); // an idle pool never keeps a Node process alive
@@ -302,10 +314,13 @@ export class ThreadPool {
     c.args.forEach((a, i) => (s[2 + i] = a));
   }
 
-  /** Stops and terminates the workers. */
-  shutdown(): void {
-    if (this.stopped) return;
-    this.stopWorkers();
+  /**
+   * Stops and terminates the workers (at once: run() throws from now on). The promise resolves
+   * once they have ended and the pool's memory is returned; it never rejects.
+   */
+  shutdown(): Promise<void> {
+    if (!this.stopped) this.stopWorkers();
+    return this.ended!;
   }
 
   private stopWorkers(): void {
@@ -317,7 +332,43 @@ export class ThreadPool {
       Atomics.add(ctl, word(i, W_GEN), 1);
       Atomics.notify(ctl, word(i, W_GEN));
     }
-    for (const w of this.workers) w.terminate();
-    this.monitor?.terminate();
+    this.ended = this.endThreads();
+  }
+
+  /** Ends the threads; returns the control block and the records once none can touch them again. */
+  private async endThreads(): Promise<void> {
+    let gone: boolean;
+    if (runtimeName() === "node") {
+      // terminate() resolves on the worker's 'exit': its thread no longer runs. The monitor last,
+      // as it writes to the control block when a worker's port closes.
+      await Promise.allSettled(this.workers.map((w) => w.terminate()));
+      await Promise.allSettled([this.monitor?.terminate()]);
+      gone = true;
+    } else {
+      gone = await this.waitExited();
+      for (const w of this.workers) w.terminate();
+    }
+    if (!gone || !this.free) return;
+    this.free(this.ctl);
+    for (const r of this.records) this.free(r);
+  }
+
+  /** Web Workers: waits (without blocking) until every worker wrote EXITED or DEAD; false if one did not in time. */
+  private async waitExited(): Promise<boolean> {
+    const ctl = this.ctlView;
+    const until = performance.now() + EXIT_WAIT_MS;
+    for (;;) {
+      let left = 0;
+      for (let i = 1; i < this.threads; i++) {
+        const st = Atomics.load(ctl, word(i, W_STATE));
+        if (st !== STATE_EXITED && st !== STATE_DEAD) left++;
+      }
+      if (left === 0) return true;
+      if (performance.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 }
+
+/** How long a stopped pool waits for its Web Workers to leave (an idle one looks at STOP every second). */
+const EXIT_WAIT_MS = 5000;

@@ -2,7 +2,7 @@
 // the pool posts to it exactly once (the protocol is written at the top of pool.ts).
 // Runs as a Node worker_thread or a Web Worker (Deno, browsers).
 import {
-  CTL_STOP, KERNEL_NAMES, LINE_INTS, MAX_ARGS, SLOT_FLOATS, STATE_ALIVE, STATE_STOPPED,
+  CTL_STOP, KERNEL_NAMES, LINE_INTS, MAX_ARGS, SLOT_FLOATS, STATE_ALIVE, STATE_EXITED,
   W_DONE, W_FAIL, W_GEN, W_STATE, declareDead, word, writeErrorText,
 } from "./pool-layout.js";
 
@@ -44,7 +44,8 @@ async function start(init: Init, port: Port): Promise<void> {
       const until = performance.now() + init.spinMs;
       let g = Atomics.load(ctl, GEN);
       while (g === seen && performance.now() < until) g = Atomics.load(ctl, GEN);
-      while (g === seen) {
+      // (a worker that started after the stop was posted sees no new generation: it looks at STOP)
+      while (g === seen && !Atomics.load(ctl, CTL_STOP)) {
         Atomics.wait(ctl, GEN, seen, IDLE_WAIT_MS);
         g = Atomics.load(ctl, GEN);
       }
@@ -68,7 +69,8 @@ async function start(init: Init, port: Port): Promise<void> {
       Atomics.store(ctl, DONE, g);
       Atomics.notify(ctl, DONE);
     }
-    Atomics.store(ctl, STATE, STATE_STOPPED);
+    // the last touch of the shared memory: after this the pool may give the control block away
+    Atomics.store(ctl, STATE, STATE_EXITED);
   } catch (e) {
     // an exception outside a kernel: this worker is gone; say so where a blocked caller looks
     declareDead(init.memory.buffer, ctl, init.index, init.record, `died: ${String(e)}`);

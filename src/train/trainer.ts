@@ -73,7 +73,10 @@ class Training {
 }
 
 const states = new WeakMap<Model, Training>();
+/** The model each optimiser keeps state for: one optimiser, one model (it is keyed by their parameters). */
+const owners = new WeakMap<Optimizer, Model>();
 function training(m: Model): Training {
+  m.checkLive();
   let t = states.get(m);
   if (!t) states.set(m, (t = new Training()));
   return t;
@@ -86,6 +89,12 @@ extendCompile({
     if (o.loss !== undefined) t.loss = checkLoss(o.loss);
     if (o.optimizer !== undefined) {
       if (!(o.optimizer instanceof Optimizer)) throw new ConfigError("compile: optimizer must be one of fovea.train's optimizers (sgd(), adam(), ...)");
+      const owner = owners.get(o.optimizer);
+      if (owner && owner !== m) {
+        throw new ConfigError(`model "${m.name}".compile: this ${o.optimizer.name} optimizer belongs to model "${owner.name}" (it keeps that model's state); give each model its own, e.g. fovea.train.${o.optimizer.name}()`);
+      }
+      if (t.optimizer && t.optimizer !== o.optimizer) releaseOptimizer(t.optimizer);
+      owners.set(o.optimizer, m);
       t.optimizer = o.optimizer;
     }
     if (o.regularizer !== undefined) t.regularizer = checkRegularizer(o.regularizer, m);
@@ -99,10 +108,17 @@ extendCompile({
     const t = states.get(m);
     if (!t) return;
     if (t.labelsPtr) m.backend.heap.free(t.labelsPtr);
-    t.optimizer?.free();
+    if (t.optimizer) releaseOptimizer(t.optimizer);
     states.delete(m);
   },
 });
+
+/** An optimiser leaves its model (replaced, or the model freed): its state is returned, and it may start over on another. */
+function releaseOptimizer(o: Optimizer): void {
+  o.free();
+  o.iterations = 0;
+  owners.delete(o);
+}
 
 // the training state as model properties; setting one goes through the same checks as compile()
 for (const k of ["loss", "optimizer", "regularizer", "clipNorm"] as const) {
@@ -130,6 +146,7 @@ function lossNodeOf(m: Model): number {
 }
 
 function requireLoss(m: Model, where: string): LossName {
+  m.checkLive();
   const loss = states.get(m)?.loss;
   if (!loss) throw new ConfigError(`${where}: no loss; compile({ loss, optimizer }) first`);
   return loss;
