@@ -31,3 +31,14 @@ export function checkOptionKeys(where: string, options: object, known: readonly 
     );
   }
 }
+
+/** A value for an error message: JSON, cut at 80 characters; never throws (cycles, deep nesting, BigInt). */
+export function show(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === "bigint" ? `${v}n` : typeof v === "number" && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
+  } catch {
+    s = Array.isArray(v) ? `[array of ${v.length}]` : `[${typeof v}]`;
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

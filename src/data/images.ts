@@ -2,6 +2,7 @@
 // warp kernel; folders of images (one subfolder per class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
 import { ConfigError, FormatError } from "../errors.js";
+import { getLimits } from "../runtime/limits.js";
 import { warpAffineCall } from "../ops/image.js";
 import type { Backend } from "../runtime/backend.js";
 import { getBackend } from "../runtime/backend.js";
@@ -26,6 +27,7 @@ const jpegjs = async (): Promise<JpegModule> => ((await import("jpeg-js")) as { 
 export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rgba> {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  if (isPng) checkPngSize(bytes, source);
   const { PNG } = isPng ? await pngjs() : ({} as PngModule);
   const jpeg = isJpeg ? await jpegjs() : null;
   try {
@@ -36,13 +38,26 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
     if (jpeg) {
-      const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      const maxPixels = getLimits().maxImagePixels;
+      const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil((maxPixels * 8) / 2 ** 20) });
       return { width: j.width, height: j.height, data: j.data };
     }
   } catch (e) {
     throw new FormatError(`${source}: corrupt ${isPng ? "PNG" : "JPEG"} (${(e as Error).message})`);
   }
   throw new FormatError(`${source}: unsupported image format (PNG and JPEG are read)`);
+}
+
+/**
+ * The size a PNG declares (its IHDR chunk, always first) against the pixel limit, before the
+ * decoder allocates anything for it.
+ */
+function checkPngSize(bytes: Uint8Array, source: string): void {
+  if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") throw new FormatError(`${source}: corrupt PNG (no IHDR chunk first)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = dv.getUint32(16, false), height = dv.getUint32(20, false), limit = getLimits().maxImagePixels;
+  if (width === 0 || height === 0) throw new FormatError(`${source}: the PNG declares ${width}×${height} pixels`);
+  if (width * height > limit) throw new FormatError(`${source}: the PNG declares ${width}×${height} = ${width * height} pixels; the limit is ${limit} (setLimits({ maxImagePixels }))`);
 }
 
 /**

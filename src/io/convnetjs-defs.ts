@@ -4,7 +4,7 @@
 // softmax (fc + softmax, cross-entropy), svm (fc, multiclass hinge) and regression (fc, MSE).
 // Initialisation follows ConvNetJS: weights ~ N(0, 1/fanIn), biases = bias_pref (default 0).
 
-import { ConfigError } from "../errors.js";
+import { ConfigError, show } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import type { LossName } from "../train/losses.js";
@@ -39,14 +39,14 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
   if (!Array.isArray(defs) || defs.length < 2) throw new ConfigError("convnetjs: layer_defs needs an input layer and at least one more");
   defs.forEach((d, i) => {
     const keys = KNOWN[d?.type];
-    if (!keys) throw new ConfigError(`convnetjs: layer ${i} has unknown type ${JSON.stringify(d?.type)} (${Object.keys(KNOWN).join(", ")})`);
+    if (!keys) throw new ConfigError(`convnetjs: layer ${i} has unknown type ${show(d?.type)} (${Object.keys(KNOWN).join(", ")})`);
     for (const k of Object.keys(d)) if (k !== "type" && !keys.includes(k)) throw new ConfigError(`convnetjs: layer ${i} (${d.type}): unknown option "${k}"`);
   });
   const first = defs[0]!;
   if (first.type !== "input") throw new ConfigError(`convnetjs: layer 0 must be the input layer, got "${first.type}"`);
   const num = (d: ConvNetJSLayerDef, k: string, dflt?: number): number => {
     const v = d[k] ?? dflt;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new ConfigError(`convnetjs: ${d.type}.${k} must be a number, got ${JSON.stringify(d[k])}`);
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new ConfigError(`convnetjs: ${d.type}.${k} must be a number, got ${show(d[k])}`);
     return v;
   };
   const inputShape = [num(first, "out_sy", num(first, "out_sx")), num(first, "out_sx"), num(first, "out_depth")];
@@ -62,7 +62,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     else if (a === "sigmoid") layers.push(L.sigmoid({ name: n() }));
     else if (a === "tanh") layers.push(L.tanh({ name: n() }));
     else if (a === "maxout") layers.push(L.maxout({ pieces: num(d, "group_size", 2), name: n() }));
-    else throw new ConfigError(`convnetjs: ${d.type}: unknown activation ${JSON.stringify(a)}`);
+    else throw new ConfigError(`convnetjs: ${d.type}: unknown activation ${show(a)}`);
   };
   const fc = (d: ConvNetJSLayerDef, units: number) => {
     if (!flat) layers.push(L.flatten({ name: n() }));

@@ -1,31 +1,45 @@
 // ConvNetJS snapshots (net.toJSON(), as the ConvNetJS demos and DeepTraffic save them) to fovea
 // models. ConvNetJS stores volumes as [y][x][depth] — the same order as NHWC — so conv filters
 // map straight to HWIO and fc weights need no flatten permutation.
-import { FormatError, FoveaError, checkOptionKeys } from "../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
+import { getLimits } from "../runtime/limits.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { sequential, type Model } from "../model/model.js";
 import type { LossName } from "../train/losses.js";
-import { withWeights } from "./weights.js";
+import { inFile, withWeights } from "./weights.js";
 
 interface Vol { sx: number; sy: number; depth: number; w: Record<string, number> | number[] }
 type CnjLayer = Record<string, unknown> & { layer_type: string };
 
-const values = (v: Vol, where: string): Float32Array => {
-  const n = v.sx * v.sy * v.depth;
+/** A volume's weights, checked against the count the layer needs (sx·sy·depth, every entry a finite number). */
+const values = (v: Vol | undefined, n: number, where: string): Float32Array => {
+  if (typeof v !== "object" || v === null || v.w === null || typeof v.w !== "object") throw new FormatError(`${where}: expected a volume { sx, sy, depth, w }, got ${show(v)}`);
+  if (v.sx * v.sy * v.depth !== n) throw new FormatError(`${where}: a ${show(v.sx)}×${show(v.sy)}×${show(v.depth)} volume where ${n} weights are needed`);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const x = (v.w as Record<string, number>)[i];
-    if (typeof x !== "number" || !Number.isFinite(x)) throw new FormatError(`${where}: weight ${i} is ${x}`);
+    if (typeof x !== "number" || !Number.isFinite(x)) throw new FormatError(`${where}: weight ${i} is ${show(x)}`);
     out[i] = x;
   }
   return out;
+};
+
+/** A weight count within the model limit, before a typed array of it is made. */
+const within = (n: number, where: string): number => {
+  const limit = getLimits().maxModelBytes;
+  if (n * 4 > limit) throw new FormatError(`${where}: ${n} weights (${n * 4} bytes) exceed the limit of ${limit} bytes (setLimits({ maxModelBytes }))`);
+  return n;
 };
 
 /** The model a ConvNetJS snapshot describes, with its weights, and the loss its head implies. */
 export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: { source?: string; seed?: number } = {}): { model: Model; loss: LossName } {
   checkOptionKeys("importConvnetjs", options, ["source", "seed"]);
   const src = options.source ?? "convnetjs.json";
+  return inFile(src, () => convert(json, src, options.seed));
+}
+
+function convert(json: string | { layers: CnjLayer[] }, src: string, seed: number | undefined): { model: Model; loss: LossName } {
   let net: { layers: CnjLayer[] };
   try {
     net = typeof json === "string" ? JSON.parse(json) : json;
@@ -36,9 +50,18 @@ export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: 
   const first = net.layers[0]!;
   const num = (l: CnjLayer, k: string) => {
     const v = l[k];
-    if (typeof v !== "number") throw new FormatError(`${src}: ${l.layer_type}.${k} must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new FormatError(`${src}: ${l.layer_type}.${k} must be a number, got ${show(v)}`);
     return v;
   };
+  // sizes: whole numbers, so the weight arrays below are never allocated from a lie
+  const count = (l: CnjLayer, k: string, min = 1) => {
+    const v = num(l, k);
+    if (!Number.isSafeInteger(v) || v < min || v > 2 ** 28) throw new FormatError(`${src}: ${l.layer_type}.${k} must be a whole number in [${min}, 2^28], got ${v}`);
+    return v;
+  };
+  if (!net.layers.every((l) => typeof l === "object" && l !== null && typeof l.layer_type === "string")) {
+    throw new FormatError(`${src}: every layer must be an object with a layer_type`);
+  }
   const layers: Layer[] = [];
   const weights: { layer: string; name: string; values: Float32Array }[] = [];
   let loss: LossName = "mse";
@@ -53,35 +76,35 @@ export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: 
     const where = `${src}: layer ${i + 1} (${l.layer_type})`;
     switch (l.layer_type) {
       case "conv": {
-        const n = name(), OC = num(l, "out_depth"), KW = num(l, "sx"), KH = num(l, "sy"), Cin = num(l, "in_depth");
-        layers.push(L.conv2d({ name: n, filters: OC, kernelSize: [KH, KW], strides: num(l, "stride"), padding: num(l, "pad"), rounding: "floor" }));
+        const n = name(), OC = count(l, "out_depth"), KW = count(l, "sx"), KH = count(l, "sy"), Cin = count(l, "in_depth");
+        layers.push(L.conv2d({ name: n, filters: OC, kernelSize: [KH, KW], strides: count(l, "stride"), padding: count(l, "pad", 0), rounding: "floor" }));
         const filters = l.filters as Vol[];
         if (!Array.isArray(filters) || filters.length !== OC) throw new FormatError(`${where}: ${filters?.length} filters for ${OC} outputs`);
-        const hwio = new Float32Array(KH * KW * Cin * OC);
+        const hwio = new Float32Array(within(KH * KW * Cin * OC, where));
         const s = take();
         filters.forEach((f, o) => {
-          const v = values(f, `${where} filter ${o}`);
+          const v = values(f, KH * KW * Cin, `${where} filter ${o}`);
           for (let p = 0; p < KH * KW * Cin; p++) hwio[p * OC + o] = s * v[p]!;
         });
-        weights.push({ layer: n, name: "kernel", values: hwio }, { layer: n, name: "bias", values: values(l.biases as Vol, `${where} biases`) });
+        weights.push({ layer: n, name: "kernel", values: hwio }, { layer: n, name: "bias", values: values(l.biases as Vol, OC, `${where} biases`) });
         flat = false;
         break;
       }
       case "fc": {
         if (!flat) layers.push(L.flatten({ name: name() }));
         flat = true;
-        const n = name(), U = num(l, "out_depth"), F = num(l, "num_inputs");
+        const n = name(), U = count(l, "out_depth"), F = count(l, "num_inputs");
         layers.push(L.dense({ name: n, units: U }));
         const filters = l.filters as Vol[];
         if (!Array.isArray(filters) || filters.length !== U) throw new FormatError(`${where}: ${filters?.length} filters for ${U} outputs`);
-        const k = new Float32Array(F * U);
+        const k = new Float32Array(within(F * U, where));
         const s = take();
-        filters.forEach((f, o) => values(f, `${where} filter ${o}`).forEach((v, p) => (k[p * U + o] = s * v)));
-        weights.push({ layer: n, name: "kernel", values: k }, { layer: n, name: "bias", values: values(l.biases as Vol, `${where} biases`) });
+        filters.forEach((f, o) => values(f, F, `${where} filter ${o}`).forEach((v, p) => (k[p * U + o] = s * v)));
+        weights.push({ layer: n, name: "kernel", values: k }, { layer: n, name: "bias", values: values(l.biases as Vol, U, `${where} biases`) });
         break;
       }
       case "pool":
-        layers.push(L.maxPool2d({ name: name(), poolSize: [num(l, "sy"), num(l, "sx")], strides: num(l, "stride"), padding: num(l, "pad"), rounding: "floor" }));
+        layers.push(L.maxPool2d({ name: name(), poolSize: [count(l, "sy"), count(l, "sx")], strides: count(l, "stride"), padding: count(l, "pad", 0), rounding: "floor" }));
         break;
       case "relu": layers.push(L.relu({ name: name() })); break;
       case "sigmoid": case "tanh": case "lrn": case "softmax":
@@ -94,7 +117,7 @@ export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: 
           loss = "softmaxCrossEntropy";
         }
         break;
-      case "maxout": layers.push(L.maxout({ name: name(), pieces: num(l, "group_size") })); break;
+      case "maxout": layers.push(L.maxout({ name: name(), pieces: count(l, "group_size") })); break;
       case "dropout":
         layers.push(L.dropout({ name: name(), rate: num(l, "drop_prob") }));
         scale *= num(l, "drop_prob");
@@ -107,13 +130,7 @@ export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: 
     }
   });
   if (scale !== 1) throw new FormatError(`${src}: a dropout at the end leaves ConvNetJS's test-time scaling nowhere to go`);
-  const inputShape = [num(first, "out_sy"), num(first, "out_sx"), num(first, "out_depth")];
-  let model: Model;
-  try {
-    model = sequential(layers, { inputShape, name: "convnetjs", seed: options.seed });
-  } catch (e) {
-    if (e instanceof FoveaError) throw new FormatError(`${src}: ${e.message}`);
-    throw e;
-  }
+  const inputShape = [count(first, "out_sy"), count(first, "out_sx"), count(first, "out_depth")];
+  const model = sequential(layers, { inputShape, name: "convnetjs", seed });
   return { model: withWeights(model, weights, src), loss };
 }

@@ -2,14 +2,14 @@
 // with HWIO conv kernels and [in, out] dense kernels — fovea's own layouts — so weights copy
 // straight across. Sequential and functional (Model) topologies.
 
-import { FormatError, FoveaError, checkOptionKeys } from "../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { model as functionalModel, type Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { Activation } from "../ops/gemm.js";
 import { readBytes } from "../data/files.js";
-import { withWeights } from "./weights.js";
+import { inFile, withWeights } from "./weights.js";
 
 interface KLayer { class_name: string; config: Record<string, unknown> & { name: string }; inbound_nodes?: unknown[] }
 export interface TfjsArtifacts {
@@ -25,11 +25,35 @@ export interface TfjsArtifacts {
 export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, options: { source?: string; name?: string } = {}): Model {
   checkOptionKeys("importTfjs", options, ["source", "name"]);
   const src = options.source ?? "model.json";
+  return inFile(src, () => convert(json, weightData, src, options.name));
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The weight specs of model.json (weightSpecs, or the manifest's groups), each checked; the shard paths. */
+function manifest(json: TfjsArtifacts, fail: (why: string) => never): { specs: { name: string; shape: number[]; dtype: string }[]; paths: string[] } {
+  if (!isObject(json)) fail(`expected a model.json object, got ${show(json)}`);
+  const groups = json.weightsManifest ?? [];
+  if (!Array.isArray(groups) || !groups.every((g) => isObject(g) && Array.isArray(g.paths) && g.paths.every((p) => typeof p === "string") && Array.isArray(g.weights))) {
+    fail("weightsManifest must be a list of { paths: [\"file\", ...], weights: [...] }");
+  }
+  const specs = json.weightSpecs ?? groups.flatMap((g) => g.weights);
+  if (!Array.isArray(specs)) fail("weightSpecs must be a list");
+  specs.forEach((w, i) => {
+    if (!isObject(w) || typeof w.name !== "string" || typeof w.dtype !== "string" || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(`weight spec ${i} must be { name, shape: [whole numbers], dtype }, got ${show(w)}`);
+    }
+  });
+  return { specs, paths: groups.flatMap((g) => g.paths) };
+}
+
+function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src: string, modelName: string | undefined): Model {
   const fail = (why: string): never => { throw new FormatError(`${src}: ${why}`); };
+  const { specs } = manifest(json, fail);
   let topo = json.modelTopology as { class_name?: string; config?: unknown; model_config?: { class_name: string; config: unknown } };
-  if (topo?.model_config) topo = topo.model_config;
-  if (!topo?.class_name) fail("no modelTopology.class_name (expected a tfjs-layers model.json)");
-  const specs = json.weightSpecs ?? (json.weightsManifest ?? []).flatMap((g) => g.weights);
+  if (isObject(topo) && isObject(topo.model_config)) topo = topo.model_config;
+  if (!isObject(topo) || typeof topo.class_name !== "string") fail("no modelTopology.class_name (expected a tfjs-layers model.json)");
+  if (!(weightData instanceof Uint8Array) && !(weightData instanceof ArrayBuffer)) fail("the weight data must be an ArrayBuffer or Uint8Array");
   const bytes = weightData instanceof Uint8Array ? weightData : new Uint8Array(weightData);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = new Map<string, Float32Array>();
@@ -46,7 +70,11 @@ export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8A
   if (off !== bytes.length) fail(`${bytes.length - off} weight bytes are not described by the manifest`);
 
   const cfg = topo.config as { layers?: KLayer[]; input_layers?: unknown[][]; output_layers?: unknown[][] } | KLayer[];
+  if (!Array.isArray(cfg) && !isObject(cfg)) fail("modelTopology.config must be an object or a list of layers");
   const klayers: KLayer[] = Array.isArray(cfg) ? cfg : (cfg.layers ?? fail("no layers in the topology"));
+  if (!Array.isArray(klayers) || !klayers.every((l) => isObject(l) && typeof l.class_name === "string" && isObject(l.config) && typeof l.config.name === "string" && l.config.name !== "")) {
+    fail("the layers must be a list of { class_name, config: { name, ... } }");
+  }
   const sequentialModel = topo.class_name === "Sequential";
   const weights: { layer: string; name: string; values: Float32Array }[] = [];
   const made = new Map<string, SymbolicTensor>();
@@ -66,8 +94,8 @@ export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8A
     // inputs: the previous layer (Sequential) or the inbound nodes (functional)
     let ins: SymbolicTensor[];
     if (kl.class_name === "InputLayer") {
-      const shape = ((c.batch_input_shape ?? c.batchInputShape) as (number | null)[] | undefined)?.slice(1);
-      if (!shape || shape.some((d) => d === null)) bad("needs a fixed input shape");
+      const shape = inputShape(c);
+      if (!shape) bad("needs a fixed input shape");
       inp = input(shape as number[]);
       made.set(c.name, inp);
       last = inp;
@@ -75,22 +103,25 @@ export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8A
     }
     if (sequentialModel) {
       if (!inp) {
-        const shape = ((c.batch_input_shape ?? c.batchInputShape) as (number | null)[] | undefined)?.slice(1);
-        if (!shape || shape.some((d) => d === null)) bad("the first layer needs batch_input_shape");
+        const shape = inputShape(c);
+        if (!shape) bad("the first layer needs a fixed batch_input_shape");
         inp = input(shape as number[]);
         last = inp;
       }
       ins = [last!];
     } else {
       const nodes = (kl.inbound_nodes ?? []) as unknown[][][];
-      if (nodes.length !== 1) bad(`${nodes.length} inbound nodes (shared layers are not supported)`);
+      if (!Array.isArray(nodes) || nodes.length !== 1) bad(`${show(nodes.length)} inbound nodes (shared layers are not supported)`);
+      if (!Array.isArray(nodes[0]) || !nodes[0].every((e) => Array.isArray(e) && typeof e[0] === "string")) bad(`inbound_nodes must be [[["layer", 0, 0, {}], ...]], got ${show(nodes[0])}`);
       ins = nodes[0]!.map((e) => made.get(e[0] as string) ?? bad(`input "${String(e[0])}" is not defined before it`));
     }
     const act = (a: unknown): Activation | "other" => (a === undefined || a === "linear" ? "none" : a === "relu" ? "relu" : a === "relu6" ? "relu6" : "other");
     const after = (a: unknown): Layer[] => {
       if (a === undefined || a === "linear" || a === "relu" || a === "relu6") return [];
-      const m: Record<string, () => Layer> = { sigmoid: () => L.sigmoid({ name: `${c.name}_act` }), tanh: () => L.tanh({ name: `${c.name}_act` }), softmax: () => L.softmax({ name: `${c.name}_act` }), elu: () => L.elu({ name: `${c.name}_act` }) };
-      return m[a as string] ? [m[a as string]!()] : bad(`activation "${String(a)}" is not supported`);
+      const m = new Map<unknown, () => Layer>([["sigmoid", () => L.sigmoid({ name: `${c.name}_act` })], ["tanh", () => L.tanh({ name: `${c.name}_act` })],
+        ["softmax", () => L.softmax({ name: `${c.name}_act` })], ["elu", () => L.elu({ name: `${c.name}_act` })]]);
+      const make = m.get(a);
+      return make ? [make()] : bad(`activation ${show(a)} is not supported`);
     };
     const fused = (a: unknown): Activation => { const f = act(a); return f === "other" ? "none" : f; };
     let ls: Layer[];
@@ -149,33 +180,28 @@ export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8A
       default:
         return bad("not supported");
     }
-    let y: SymbolicTensor;
-    try {
-      // a linear Activation is the identity
-      y = ls.length === 0 ? ins[0]! : ls[0]!.apply(...ins);
-      for (const l of ls.slice(1)) y = l.apply(y);
-    } catch (e) {
-      if (e instanceof FoveaError) bad(e.message);
-      throw e;
-    }
-    made.set(c.name, y!);
-    last = y!;
+    // a linear Activation is the identity
+    let y = ls.length === 0 ? ins[0]! : ls[0]!.apply(...ins);
+    for (const l of ls.slice(1)) y = l.apply(y);
+    made.set(c.name, y);
+    last = y;
   }
   if (!inp || !last) fail("no layers");
   let out = last!;
   if (!sequentialModel && !Array.isArray(cfg)) {
     const outs = cfg.output_layers ?? [];
-    if (outs.length !== 1) fail(`${outs.length} outputs; one is supported`);
+    if (!Array.isArray(outs) || outs.length !== 1 || !Array.isArray(outs[0])) fail(`${show(outs)} outputs; one is supported`);
     out = made.get(outs[0]![0] as string) ?? fail(`output "${String(outs[0]![0])}" is not a layer`);
   }
-  let m: Model;
-  try {
-    m = functionalModel({ inputs: inp!, outputs: out, name: options.name ?? "tfjs" });
-  } catch (e) {
-    if (e instanceof FoveaError) fail(e.message);
-    throw e;
-  }
-  return withWeights(m!, weights, src);
+  const m = functionalModel({ inputs: inp!, outputs: out, name: modelName ?? "tfjs" });
+  return withWeights(m, weights, src);
+}
+
+/** batch_input_shape without the batch: whole numbers >= 1, or null where a dimension is not fixed. */
+function inputShape(c: Record<string, unknown>): number[] | null {
+  const s = c.batch_input_shape ?? c.batchInputShape;
+  if (!Array.isArray(s) || s.length < 2 || !s.slice(1).every((d) => Number.isSafeInteger(d) && (d as number) >= 1)) return null;
+  return s.slice(1) as number[];
 }
 
 /** Reads a tfjs model.json and its weight shards (paths relative to it) from a file path or URL. */
@@ -188,7 +214,8 @@ export async function loadTfjsModel(path: string, options: { name?: string } = {
     throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   const base = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
-  const shards = await Promise.all((json.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => readBytes(base + p)));
+  const { paths } = manifest(json, (why) => { throw new FormatError(`${path}: ${why}`); });
+  const shards = await Promise.all(paths.map((p) => readBytes(base + p)));
   const total = shards.reduce((a, b) => a + b.length, 0);
   const data = new Uint8Array(total);
   let o = 0;

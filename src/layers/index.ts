@@ -1,6 +1,6 @@
 // Layer configs as one discriminated union, the factory, and the builder functions of the
 // functional API (each returns a Layer; call .apply(x) on it).
-import { ConfigError } from "../errors.js";
+import { ConfigError, show } from "../errors.js";
 import { ActivationLayer, Maxout, type ActivationConfig, type MaxoutConfig } from "./activation.js";
 import { Conv2d, type Conv2dConfig, type DepthwiseConv2dConfig } from "./conv.js";
 import { Dense, type DenseConfig } from "./dense.js";
@@ -29,7 +29,7 @@ function autoName(type: string): string {
 /** Builds a layer from its config; an unknown type or option is a ConfigError (configs read from files are checked here). */
 export function createLayer(config: LayerConfig | { type: string; [key: string]: unknown }): Layer {
   if (typeof config !== "object" || config === null || typeof (config as { type?: unknown }).type !== "string") {
-    throw new ConfigError(`layer config must be an object with a "type", got ${JSON.stringify(config)}`);
+    throw new ConfigError(`layer config must be an object with a "type", got ${show(config)}`);
   }
   const name = config.name ?? autoName(config.type);
   if (typeof name !== "string" || name === "") throw new ConfigError(`${config.type}: name must be a non-empty string`);

@@ -1,7 +1,7 @@
 // Weight initialisers. Fans follow Keras: dense [in, out] → fanIn = in, fanOut = out;
 // conv HWIO [KH, KW, Cin, Cout] → fanIn = KH·KW·Cin, fanOut = KH·KW·Cout.
 
-import { ConfigError } from "../errors.js";
+import { ConfigError, show } from "../errors.js";
 import type { Rng } from "../rng.js";
 
 export type Initializer =
@@ -27,7 +27,7 @@ export function checkInitializer(init: unknown, where: string): Initializer {
     if (o.type === "uniform" && num("min") && num("max")) return init as Initializer;
     if (o.type === "constant" && num("value")) return init as Initializer;
   }
-  throw new ConfigError(`${where}: unknown initializer ${JSON.stringify(init)} (${named.join(", ")}, {type: "gaussian", std}, {type: "uniform", min, max}, {type: "constant", value})`);
+  throw new ConfigError(`${where}: unknown initializer ${show(init)} (${named.join(", ")}, {type: "gaussian", std}, {type: "uniform", min, max}, {type: "constant", value})`);
 }
 
 /** Fills `out` (a parameter of `shape`) from the initialiser. */

@@ -2,7 +2,8 @@
 // backward on raw buffers in wasm memory, and a serialisable config. Shapes here are per
 // example (no batch axis): [H, W, C] for images, [F] for features.
 
-import { ConfigError, ShapeError } from "../errors.js";
+import { ConfigError, ShapeError, show } from "../errors.js";
+import { getLimits } from "../runtime/limits.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
 import type { KernelCall } from "../runtime/calls.js";
@@ -90,6 +91,18 @@ export function input(shape: number[], options: { name?: string } = {}): Symboli
 
 export const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
 
+/**
+ * Every dimension a whole number >= 1, and the tensor within the model limit (as float32), so a
+ * shape computed from a file's numbers (huge pads, 1e308 filters) is refused before any allocation.
+ */
+export function checkDims(shape: Shape, where: string): void {
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+    throw new ShapeError(`${where} shape ${show(shape)} must be whole numbers >= 1`);
+  }
+  const bytes = size(shape) * 4, limit = getLimits().maxModelBytes;
+  if (bytes > limit) throw new ShapeError(`${where} ${formatShape(shape)} needs ${bytes} bytes; the limit is ${limit} (setLimits({ maxModelBytes }))`);
+}
+
 export abstract class Layer<S = unknown> {
   abstract readonly type: string;
   readonly name: string;
@@ -119,7 +132,9 @@ export abstract class Layer<S = unknown> {
       if (!(x instanceof SymbolicTensor)) throw new ConfigError(`${this.label}: input ${i} is not a symbolic tensor (use fovea.input([...]) and layer.apply)`);
     });
     const shape = this.outputShape(inputs.map((x) => x.shape));
-    this.params(inputs.map((x) => x.shape)); // validates parameter shapes too
+    checkDims(shape, `${this.label}: output`);
+    // validates parameter shapes too
+    for (const p of this.params(inputs.map((x) => x.shape))) checkDims(p.shape, `${this.label}: parameter ${p.name}`);
     this.applied = true;
     return new SymbolicTensor(Object.freeze([...shape]), this, inputs, this.name);
   }
@@ -220,12 +235,12 @@ export abstract class PlannedLayer<S extends object = object> extends Layer<Plan
 // ---- option checking for configs ----
 
 export function positiveInt(v: unknown, what: string, where: string): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${where}: ${what} must be a whole number >= 1, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${where}: ${what} must be a whole number >= 1, got ${show(v)}`);
   return v as number;
 }
 
 export function inRange(v: unknown, lo: number, hi: number, what: string, where: string, openLo = false, openHi = false): number {
   const ok = typeof v === "number" && Number.isFinite(v) && (openLo ? v > lo : v >= lo) && (openHi ? v < hi : v <= hi);
-  if (!ok) throw new ConfigError(`${where}: ${what} must be in ${openLo ? "(" : "["}${lo}, ${hi}${openHi ? ")" : "]"}, got ${JSON.stringify(v)}`);
+  if (!ok) throw new ConfigError(`${where}: ${what} must be in ${openLo ? "(" : "["}${lo}, ${hi}${openHi ? ")" : "]"}, got ${show(v)}`);
   return v as number;
 }

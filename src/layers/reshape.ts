@@ -1,6 +1,6 @@
 // flatten and reshape. NHWC memory is already in flatten order, so both are copies that only
 // change the shape (the copy keeps every layer's output its own buffer).
-import { ConfigError, ShapeError } from "../errors.js";
+import { ConfigError, ShapeError, show } from "../errors.js";
 import { formatShape, type Shape } from "../tensor.js";
 import { copyCall, permuteCalls } from "../ops/eltwise.js";
 import { PlannedLayer, size, type LayerGrad, type PassCalls, type Planned } from "./layer.js";
@@ -20,7 +20,7 @@ export class Reshape extends PlannedLayer {
     if (config.type === "reshape") {
       const t = config.targetShape;
       if (!Array.isArray(t) || t.filter((d) => d === -1).length > 1 || !t.every((d) => d === -1 || (Number.isInteger(d) && d >= 1))) {
-        throw new ConfigError(`reshape "${name}": targetShape must be whole numbers >= 1 with at most one -1, got ${JSON.stringify(t)}`);
+        throw new ConfigError(`reshape "${name}": targetShape must be whole numbers >= 1 with at most one -1, got ${show(t)}`);
       }
       this.target = [...t];
     } else this.target = null;
@@ -64,7 +64,7 @@ export class Permute extends PlannedLayer {
     for (const k of Object.keys(config)) if (!["type", "name", "perm"].includes(k)) throw new ConfigError(`permute "${name}": unknown option "${k}"`);
     const p = config.perm;
     if (!Array.isArray(p) || p.length !== 3 || [...p].sort().join() !== "0,1,2") {
-      throw new ConfigError(`permute "${name}": perm must be a permutation of [0, 1, 2], got ${JSON.stringify(p)}`);
+      throw new ConfigError(`permute "${name}": perm must be a permutation of [0, 1, 2], got ${show(p)}`);
     }
     this.perm = [p[0], p[1], p[2]];
   }

@@ -1,6 +1,7 @@
 // The model graph: layers in topological order with their input indices, shapes and parameter
 // buffers (values and gradients in wasm memory, initialised from the model's seeded RNG).
-import { ConfigError } from "../errors.js";
+import { BackendError, ConfigError } from "../errors.js";
+import { getLimits } from "../runtime/limits.js";
 import type { Layer, ParamBuffer } from "../layers/layer.js";
 import { size } from "../layers/layer.js";
 import type { Backend } from "../runtime/backend.js";
@@ -18,23 +19,33 @@ export interface GraphNode {
   params: ParamBuffer[];
 }
 
-/** Topological order of the layers between `input` and `output`. */
+/** Topological order of the layers between `input` and `output` (iterative: any depth). */
 export function buildGraph(input: SymbolicTensor, output: SymbolicTensor): GraphNode[] {
   const order: SymbolicTensor[] = [];
   const seen = new Set<SymbolicTensor>();
-  const visit = (t: SymbolicTensor, path: Set<SymbolicTensor>): void => {
+  // depth-first post-order with an explicit stack: [tensor, index of the next input to visit]
+  const stack: [SymbolicTensor, number][] = [];
+  const enter = (t: SymbolicTensor): void => {
     if (seen.has(t)) return;
     if (t.layer === null) {
       if (t !== input) throw new ConfigError(`model: the output depends on ${t.name}, which is not the model's input ${input.name}`);
       return;
     }
-    path.add(t);
-    for (const x of t.inputs) visit(x, path);
-    path.delete(t);
     seen.add(t);
-    order.push(t);
+    stack.push([t, 0]);
   };
-  visit(output, new Set());
+  enter(output);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const [t, i] = top;
+    if (i < t.inputs.length) {
+      top[1] = i + 1;
+      enter(t.inputs[i]!);
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
   if (order.length === 0) throw new ConfigError("model: the output is the input itself; add at least one layer");
   const names = new Set<string>();
   for (const t of order) {
@@ -51,15 +62,34 @@ export function buildGraph(input: SymbolicTensor, output: SymbolicTensor): Graph
   }));
 }
 
-/** Allocates and initialises every parameter value, in graph order (gradients come with training). */
-export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng): void {
-  for (const n of nodes) {
-    n.params = n.layer.params(n.inShapes).map((spec) => {
-      const count = size(spec.shape);
-      const w = be.heap.alloc(count * 4, true);
-      initialize(spec.init, spec.shape, be.heap.f32(w, count), rng);
-      return { spec, size: count, w, g: 0 };
+/**
+ * Allocates and initialises every parameter value, in graph order (gradients come with training).
+ * What a model needs for its parameters and one example's activations is checked against the
+ * limit first; if an allocation fails, the ones before it are freed (nothing is left behind).
+ */
+export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng, name: string): void {
+  const specs = nodes.map((n) => n.layer.params(n.inShapes));
+  const paramBytes = specs.flat().reduce((a, s) => a + size(s.shape) * 4, 0);
+  const actBytes = nodes.reduce((a, n) => a + size(n.outShape) * 4, size(nodes[0]!.inShapes[0]!) * 4);
+  const limit = getLimits().maxModelBytes;
+  if (paramBytes + actBytes > limit) {
+    throw new BackendError(`model "${name}" needs ${paramBytes + actBytes} bytes (parameters ${paramBytes}, one example's activations ${actBytes}); ` +
+      `the limit is ${limit} (setLimits({ maxModelBytes }))`);
+  }
+  try {
+    nodes.forEach((n, i) => {
+      n.params = [];
+      for (const spec of specs[i]!) {
+        const count = size(spec.shape);
+        const w = be.heap.alloc(count * 4, true);
+        n.params.push({ spec, size: count, w, g: 0 });
+        initialize(spec.init, spec.shape, be.heap.f32(w, count), rng);
+      }
     });
+  } catch (e) {
+    freeParams(be, nodes);
+    for (const n of nodes) n.params = [];
+    throw e;
   }
 }
 

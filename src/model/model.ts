@@ -135,7 +135,7 @@ export class Model {
 
   private build(): void {
     const nodes = buildGraph(this.inputSym!, this.outputSym!);
-    allocateParams(this.backend, nodes, this.rng);
+    allocateParams(this.backend, nodes, this.rng, this.name);
     this.nodesList = nodes;
     const be = this.backend;
     registry.register(this, () => freeParams(be, nodes), this);

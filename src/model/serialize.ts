@@ -4,7 +4,7 @@
 // (Writing is save.ts.) Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
 // before a model exists; a bad file changes nothing.
 
-import { FormatError, FoveaError } from "../errors.js";
+import { FormatError, FoveaError, show } from "../errors.js";
 import { createLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
@@ -33,13 +33,10 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   } catch (e) {
     fail(`the topology is not valid JSON (${(e as Error).message})`, src);
   }
-  if (topo.format !== "fovea-model" || !Array.isArray(topo.layers) || !Array.isArray(topo.params) || !Array.isArray(topo.inputShape)) {
-    fail("the topology lacks format/layers/params/inputShape", src);
-  }
+  checkTopology(topo, src, true);
   const wStart = 16 + jsonLen + ((4 - ((16 + jsonLen) % 4)) % 4);
-  const floats = (bytes.length - wStart) / 4;
-  if (floats !== topo.floats) fail(`truncated or padded: ${bytes.length - wStart} weight bytes, the topology needs ${topo.floats * 4}`, src);
-  for (let i = 0; i < floats; i++) {
+  if ((bytes.length - wStart) / 4 !== topo.floats) fail(`truncated or padded: ${bytes.length - wStart} weight bytes, the topology needs ${topo.floats * 4}`, src);
+  for (let i = 0; i < topo.floats; i++) {
     const v = dv.getFloat32(wStart + i * 4, true);
     if (!Number.isFinite(v)) {
       const p = topo.params.find((q) => i >= q.offset && i < q.offset + size(q.shape));
@@ -79,8 +76,33 @@ export function modelFromTopology(json: string | ModelJSON, options: { source?: 
   } catch (e) {
     fail(`not valid JSON (${(e as Error).message})`, src);
   }
-  if (topo?.format !== "fovea-model" || !Array.isArray(topo.layers) || !Array.isArray(topo.inputShape)) fail("not a fovea model topology (format/layers/inputShape)", src);
+  checkTopology(topo, src, false);
   return buildFromTopology(topo, src, options.seed);
+}
+
+/** The topology's own structure, field by field, before anything is built (a FormatError names the field). */
+function checkTopology(topo: ModelJSON, src: string, withParams: boolean): void {
+  const obj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const whole = (v: unknown, min = 0) => Number.isSafeInteger(v) && (v as number) >= min;
+  const dims = (v: unknown) => Array.isArray(v) && v.length > 0 && v.length <= 8 && v.every((d) => whole(d, 1));
+  if (!obj(topo) || topo.format !== "fovea-model") fail(`not a fovea model topology (format ${show((topo as { format?: unknown } | null)?.format)})`, src);
+  if (topo.name !== undefined && typeof topo.name !== "string") fail(`name is ${show(topo.name)}; expected a string`, src);
+  if (!dims(topo.inputShape)) fail(`inputShape is ${show(topo.inputShape)}; expected whole numbers >= 1`, src);
+  if (!Array.isArray(topo.layers) || topo.layers.length === 0) fail("layers must be a non-empty list", src);
+  topo.layers.forEach((l, i) => {
+    if (!obj(l) || !obj(l.config) || !Array.isArray(l.inputs) || l.inputs.length === 0 || !l.inputs.every((x) => typeof x === "string")) {
+      fail(`layers[${i}] must be { config: {...}, inputs: ["name", ...] }, got ${show(l)}`, src);
+    }
+  });
+  if (!withParams) return;
+  if (!whole(topo.floats)) fail(`floats is ${show(topo.floats)}; expected a whole number`, src);
+  if (!Array.isArray(topo.params)) fail("params must be a list", src);
+  topo.params.forEach((p, i) => {
+    if (!obj(p) || typeof p.layer !== "string" || typeof p.name !== "string" || !dims(p.shape) || !whole(p.offset)) {
+      fail(`params[${i}] must be { layer, name, shape: [whole numbers >= 1], offset: whole number }, got ${show(p)}`, src);
+    }
+    if (p.offset + size(p.shape) > topo.floats) fail(`params[${i}] (${p.layer}.${p.name}${formatShape(p.shape)}) at offset ${p.offset} ends past the ${topo.floats} floats of the file`, src);
+  });
 }
 
 function buildFromTopology(topo: ModelJSON, src: string, seed?: number): Model {

@@ -2,7 +2,7 @@
 // valid / same padding, and a rounding rule. A size that is not whole under "exact" rounding is a
 // ShapeError naming the numbers — never a silent floor.
 
-import { ConfigError, ShapeError } from "../errors.js";
+import { ConfigError, ShapeError, show } from "../errors.js";
 
 /** "valid" (no padding), "same" (TF: out = ceil(in / stride)), or explicit pixels. */
 export type Padding = "valid" | "same" | number | readonly [number, number] | readonly [number, number, number, number];
@@ -28,7 +28,7 @@ export interface Axis {
 export function pair(v: number | readonly [number, number] | undefined, dflt: number, what: string, where: string): [number, number] {
   const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : [v[0], v[1]];
   if (!p.every((x) => Number.isInteger(x) && x >= 1)) {
-    throw new ConfigError(`${where}: ${what} must be whole numbers >= 1, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`${where}: ${what} must be whole numbers >= 1, got ${show(v)}`);
   }
   return p;
 }
@@ -41,7 +41,7 @@ export function explicitPads(padding: Exclude<Padding, "valid" | "same">, where:
   else if (padding.length === 4) p = [padding[0], padding[1], padding[2], padding[3]];
   else throw new ConfigError(`${where}: padding must be "valid", "same", a number, [h, w] or [top, bottom, left, right]`);
   if (!p.every((x) => Number.isInteger(x) && x >= 0)) {
-    throw new ConfigError(`${where}: padding must be whole numbers >= 0, got ${JSON.stringify(padding)}`);
+    throw new ConfigError(`${where}: padding must be whole numbers >= 0, got ${show(padding)}`);
   }
   return p;
 }

@@ -52,7 +52,7 @@ export class Heap {
 
   /** Allocates `bytes` (>= 0) bytes, 16-byte aligned. Contents are unspecified unless `zero`. */
   alloc(bytes: number, zero = false): number {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`alloc: bad byte count ${bytes}`);
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new BackendError(`alloc: bad byte count ${bytes}`);
     const size = alignUp(Math.max(bytes, 1), ALIGN);
     let ptr = this.takeFree(size);
     if (ptr < 0) {

@@ -1,5 +1,5 @@
 // Losses on the model output. Each writes d(mean loss)/d(output) and returns the mean loss.
-import { ConfigError, ShapeError } from "../errors.js";
+import { ConfigError, ShapeError, show } from "../errors.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
 import { invoke } from "../runtime/calls.js";
 import { lossCall, type LossName } from "../ops/loss.js";
@@ -13,7 +13,7 @@ export function targetsAreLabels(loss: LossName): boolean {
 }
 
 export function checkLoss(loss: unknown): LossName {
-  if (!LOSSES.includes(loss as LossName)) throw new ConfigError(`unknown loss ${JSON.stringify(loss)} (${LOSSES.join(", ")})`);
+  if (!LOSSES.includes(loss as LossName)) throw new ConfigError(`unknown loss ${show(loss)} (${LOSSES.join(", ")})`);
   return loss as LossName;
 }
 

@@ -3,7 +3,7 @@
 // permutation); the Shape/Gather/Unsqueeze/Concat chains PyTorch emits around flatten are folded,
 // and every unsupported op is listed in one FormatError before anything is built. Parsed with
 // onnx-proto (protobufjs), loaded only when ONNX is used.
-import { FormatError, FoveaError, checkOptionKeys } from "../../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { model as functionalModel, type Model } from "../../model/model.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
@@ -65,7 +65,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   if (inputs.length !== 1) throw new FormatError(`${src}: ${inputs.length} graph inputs; one is supported`);
   const dims = (inputs[0]!.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
   const per = dims.slice(1);
-  if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input's per-example shape ${JSON.stringify(per)} is not fixed`);
+  if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input's per-example shape ${show(per)} is not fixed`);
   let inp: SymbolicTensor;
   // an NHWC input that every consumer transposes to NCHW (tf2onnx, Keras): fovea's own layout
   const users = m.graph.node.filter((n) => n.input.includes(inputs[0]!.name));

@@ -1,6 +1,8 @@
 // The parts of an ONNX ModelProto that fovea reads (as onnx-proto decodes it), the values an
 // import tracks per graph edge, and tensor decoding.
-import { FormatError } from "../../errors.js";
+import { FormatError, show } from "../../errors.js";
+import { getLimits } from "../../runtime/limits.js";
+import { formatShape } from "../../tensor.js";
 import type { SymbolicTensor } from "../../layers/symbolic.js";
 
 export interface OnnxNode { opType: string; name: string; input: string[]; output: string[]; attribute: OnnxAttr[] }
@@ -49,23 +51,30 @@ export function opsetOf(m: OnnxModel): number {
   return Math.max(0, ...m.opsetImport.filter((o) => !o.domain).map((o) => num(o.version)));
 }
 
-/** A TensorProto's values: float32, int32 or int64 (as numbers). */
+/** A TensorProto's values: float32, int32 or int64 (as numbers); sizes checked against dims before anything is made. */
 export function tensorValues(t: OnnxTensor, where: string): number[] | Float32Array {
-  const count = t.dims.map(num).reduce((a, b) => a * b, 1);
+  const dims = (t.dims ?? []).map(num);
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new FormatError(`${where}: dims ${show(dims)} must be whole numbers >= 0`);
+  const count = dims.reduce((a, b) => a * b, 1);
+  const width = t.dataType === 1 || t.dataType === 6 ? 4 : t.dataType === 7 ? 8 : 0;
+  if (width === 0) throw new FormatError(`${where}: tensor data type ${t.dataType} is not supported (float32, int32, int64)`);
+  const limit = getLimits().maxModelBytes;
+  if (count * 4 > limit) throw new FormatError(`${where}: dims ${formatShape(dims)} make ${count} values (${count * 4} bytes), over the limit of ${limit} bytes (setLimits({ maxModelBytes }))`);
   if (t.rawData && t.rawData.length) {
+    if (t.rawData.length !== count * width) throw new FormatError(`${where}: ${t.rawData.length} bytes of raw data for ${count} values of ${width} bytes (dims ${formatShape(dims)})`);
     const dv = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
     if (t.dataType === 1) {
-      if (t.rawData.length !== count * 4) throw new FormatError(`${where}: ${t.rawData.length} bytes for ${count} floats`);
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = dv.getFloat32(i * 4, true);
       return out;
     }
     if (t.dataType === 7) return Array.from({ length: count }, (_, i) => Number(dv.getBigInt64(i * 8, true)));
-    if (t.dataType === 6) return Array.from({ length: count }, (_, i) => dv.getInt32(i * 4, true));
-    throw new FormatError(`${where}: tensor data type ${t.dataType} is not supported (float32, int32, int64)`);
+    return Array.from({ length: count }, (_, i) => dv.getInt32(i * 4, true));
   }
+  const data = t.dataType === 1 ? t.floatData : t.dataType === 7 ? t.int64Data : t.int32Data;
+  const n = data?.length ?? 0;
+  if (n !== count) throw new FormatError(`${where}: ${n} values for dims ${formatShape(dims)} (${count} values)`);
   if (t.dataType === 1) return Float32Array.from(t.floatData ?? []);
   if (t.dataType === 7) return (t.int64Data ?? []).map(num);
-  if (t.dataType === 6) return t.int32Data ?? [];
-  throw new FormatError(`${where}: tensor data type ${t.dataType} is not supported`);
+  return t.int32Data ?? [];
 }

@@ -1,6 +1,6 @@
 // Constants, shape arithmetic and layout: Constant, Identity/Dropout/Cast, Shape, Gather,
 // (Un)Squeeze, Reshape/Flatten, Transpose, Pad — and the export of flatten, permute and dropout.
-import { ConfigError } from "../../../errors.js";
+import { ConfigError, show } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
 import type { Exporter, Importer } from "../context.js";
@@ -92,7 +92,7 @@ function flatten(x: Parameters<Importer>[0]): void {
   const size = t.onnx.reduce((a, b) => a * b, 1);
   const rest = target.slice(1);
   const flat = (target[0] === N || target[0] === 0 || target[0] === -1) && rest.length === 1 && (rest[0] === -1 || rest[0] === size);
-  if (!flat) x.fail(`reshape to ${JSON.stringify(target.map((d) => (d === N ? "N" : d)))}: only flattening to [N, features] is supported`);
+  if (!flat) x.fail(`reshape to ${show(target.map((d) => (d === N ? "N" : d)))}: only flattening to [N, features] is supported`);
   if (t.onnx.length === 1) x.out(t);
   else if (t.nhwc) {
     // ONNX flattens H, W, C in that order: fovea's own order, so the Gemm after needs no permutation
