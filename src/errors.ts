@@ -42,3 +42,18 @@ export function show(v: unknown): string {
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
+
+/**
+ * Runs a step of reading `source` so that every FoveaError it throws names it: a layer's
+ * ConfigError or ShapeError about a value read from the file becomes a FormatError "<source>: …";
+ * a BackendError (memory) stays a BackendError, prefixed with the source.
+ */
+export function naming<T>(source: string, step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    if (!(e instanceof FoveaError) || e.message.startsWith(`${source}:`)) throw e;
+    if (e instanceof BackendError) throw new BackendError(`${source}: ${e.message}`);
+    throw new FormatError(`${source}: ${e.message}`);
+  }
+}

@@ -1,13 +1,13 @@
 // ConvNetJS snapshots (net.toJSON(), as the ConvNetJS demos and DeepTraffic save them) to fovea
 // models. ConvNetJS stores volumes as [y][x][depth] — the same order as NHWC — so conv filters
 // map straight to HWIO and fc weights need no flatten permutation.
-import { FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { sequential, type Model } from "../model/model.js";
 import type { LossName } from "../train/losses.js";
-import { inFile, withWeights } from "./weights.js";
+import { withWeights } from "./weights.js";
 
 interface Vol { sx: number; sy: number; depth: number; w: Record<string, number> | number[] }
 type CnjLayer = Record<string, unknown> & { layer_type: string };
@@ -36,7 +36,7 @@ const within = (n: number, where: string): number => {
 export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: { source?: string; seed?: number } = {}): { model: Model; loss: LossName } {
   checkOptionKeys("importConvnetjs", options, ["source", "seed"]);
   const src = options.source ?? "convnetjs.json";
-  return inFile(src, () => convert(json, src, options.seed));
+  return naming(src, () => convert(json, src, options.seed));
 }
 
 function convert(json: string | { layers: CnjLayer[] }, src: string, seed: number | undefined): { model: Model; loss: LossName } {

@@ -2,14 +2,14 @@
 // with HWIO conv kernels and [in, out] dense kernels — fovea's own layouts — so weights copy
 // straight across. Sequential and functional (Model) topologies.
 
-import { FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { model as functionalModel, type Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { Activation } from "../ops/gemm.js";
 import { readBytes } from "../data/files.js";
-import { inFile, withWeights } from "./weights.js";
+import { withWeights } from "./weights.js";
 
 interface KLayer { class_name: string; config: Record<string, unknown> & { name: string }; inbound_nodes?: unknown[] }
 export interface TfjsArtifacts {
@@ -25,7 +25,7 @@ export interface TfjsArtifacts {
 export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, options: { source?: string; name?: string } = {}): Model {
   checkOptionKeys("importTfjs", options, ["source", "name"]);
   const src = options.source ?? "model.json";
-  return inFile(src, () => convert(json, weightData, src, options.name));
+  return naming(src, () => convert(json, weightData, src, options.name));
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

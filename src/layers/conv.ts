@@ -1,5 +1,6 @@
 // conv2d and depthwiseConv2d layers: HWIO weights, optional bias, fused ReLU/ReLU6.
-import { ConfigError } from "../errors.js";
+import { ConfigError, show } from "../errors.js";
+import { pair } from "../ops/window.js";
 import { actCode, type Activation } from "../ops/gemm.js";
 import { conv2dGeometry, convBlock, convCalls, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
 import { ACT } from "../runtime/generated/layout.js";
@@ -60,6 +61,9 @@ export class Conv2d extends Layer<ConvState> {
     }
     this.depthMultiplier = config.type === "depthwiseConv2d" ? positiveInt(config.depthMultiplier ?? 1, "depthMultiplier", where) : 1;
     if (config.type === "conv2d") positiveInt(config.filters, "filters", where);
+    if (config.kernelSize === undefined) throw new ConfigError(`${where}: kernelSize is required`);
+    pair(config.kernelSize, 1, "kernelSize", where);
+    if (config.useBias !== undefined && typeof config.useBias !== "boolean") throw new ConfigError(`${where}: useBias must be true or false, got ${show(config.useBias)}`);
     this.cfg = { useBias: true, activation: "none", ...config } as Conv2d["cfg"];
     this.act = actCode(this.cfg.activation, where);
     checkInitializer(this.cfg.kernelInitializer ?? "heNormal", where);

@@ -235,7 +235,7 @@ export abstract class PlannedLayer<S extends object = object> extends Layer<Plan
 // ---- option checking for configs ----
 
 export function positiveInt(v: unknown, what: string, where: string): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${where}: ${what} must be a whole number >= 1, got ${show(v)}`);
+  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new ConfigError(`${where}: ${what} must be a whole number >= 1, got ${show(v)}`);
   return v as number;
 }
 

@@ -1,7 +1,7 @@
 // maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d.
 import { ConfigError } from "../errors.js";
 import { globalPoolCalls, pool2dGeometry, poolCalls, type PoolGeometry } from "../ops/pool.js";
-import type { Padding, Rounding } from "../ops/window.js";
+import { pair, type Padding, type Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
 import { PlannedLayer, size, type LayerGrad, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
@@ -35,6 +35,7 @@ export class Pool2d extends PlannedLayer<{ argmax: number }> {
       if (!KEYS.includes(k) || (k === "countIncludePad" && config.type === "maxPool2d")) throw new ConfigError(`${config.type} "${name}": unknown option "${k}"`);
     }
     if (config.poolSize === undefined) throw new ConfigError(`${config.type} "${name}": poolSize is required`);
+    pair(config.poolSize, 1, "poolSize", `${config.type} "${name}"`);
     this.cfg = config;
   }
 

@@ -4,7 +4,7 @@
 // (Writing is save.ts.) Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
 // before a model exists; a bad file changes nothing.
 
-import { FormatError, FoveaError, show } from "../errors.js";
+import { BackendError, FormatError, FoveaError, show } from "../errors.js";
 import { createLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
@@ -124,7 +124,8 @@ function buildFromTopology(topo: ModelJSON, src: string, seed?: number): Model {
     }
     m = functionalModel({ inputs: inp, outputs: last, name: topo.name, seed });
   } catch (e) {
-    if (e instanceof FoveaError) fail(`bad topology: ${e.message}`, src);
+    if (e instanceof FoveaError && !(e instanceof BackendError)) fail(`bad topology: ${e.message}`, src);
+    if (e instanceof BackendError) throw new BackendError(`${src}: ${e.message}`);
     throw e;
   }
   if (topo.classes !== undefined) {

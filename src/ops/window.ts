@@ -26,7 +26,7 @@ export interface Axis {
 }
 
 export function pair(v: number | readonly [number, number] | undefined, dflt: number, what: string, where: string): [number, number] {
-  const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : [v[0], v[1]];
+  const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : [NaN, NaN];
   if (!p.every((x) => Number.isInteger(x) && x >= 1)) {
     throw new ConfigError(`${where}: ${what} must be whole numbers >= 1, got ${show(v)}`);
   }
@@ -37,6 +37,7 @@ export function pair(v: number | readonly [number, number] | undefined, dflt: nu
 export function explicitPads(padding: Exclude<Padding, "valid" | "same">, where: string): [number, number, number, number] {
   let p: [number, number, number, number];
   if (typeof padding === "number") p = [padding, padding, padding, padding];
+  else if (!Array.isArray(padding)) throw new ConfigError(`${where}: padding must be "valid", "same", a number, [h, w] or [top, bottom, left, right], got ${show(padding)}`);
   else if (padding.length === 2) p = [padding[0], padding[0], padding[1], padding[1]];
   else if (padding.length === 4) p = [padding[0], padding[1], padding[2], padding[3]];
   else throw new ConfigError(`${where}: padding must be "valid", "same", a number, [h, w] or [top, bottom, left, right]`);
@@ -45,6 +46,9 @@ export function explicitPads(padding: Exclude<Padding, "valid" | "same">, where:
   }
   return p;
 }
+
+/** The largest input extent (with padding), kernel extent or stride of one axis: 2^24. */
+export const MAX_EXTENT = 2 ** 24;
 
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2);
@@ -58,6 +62,11 @@ export function windowAxis(
   padding: "valid" | "same" | [number, number], rounding: Rounding, kdesc: string, idesc: string,
 ): Axis {
   const eff = (kernel - 1) * dilation + 1;
+  // the kernels index with 32-bit integers: every window number (and their sums) stays far below 2^31
+  const [pb0, pa0] = padding === "valid" || padding === "same" ? [0, 0] : padding;
+  if (Math.max(size + pb0 + pa0, eff, stride) > MAX_EXTENT) {
+    throw new ShapeError(`${label}: input ${size} (padded by ${pb0}+${pa0}), kernel extent ${eff} (${kdesc}, dilation ${dilation}) and stride ${stride} must stay within ${MAX_EXTENT}`);
+  }
   if (padding === "same") {
     const out = Math.ceil(size / stride);
     const total = Math.max((out - 1) * stride + eff - size, 0);

@@ -11,7 +11,7 @@ import { TARGETS, context } from "./targets.mjs";
 
 /** "RangeError: Invalid typed array length: 123" → "RangeError: Invalid typed array length: #". */
 export const kindOf = (e, source) =>
-  `${e?.constructor?.name ?? typeof e}: ${String(e?.message ?? e).replaceAll(source, "<file>").replace(/"[^"]*"/g, '"…"').replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/gi, "#").slice(0, 160)}`;
+  `${e?.constructor?.name ?? typeof e}: ${String(e?.message ?? e).replaceAll(source, "<file>").replace(/"[^"]*"/g, '"…"').replace(/\b[0-9a-f]{2}( [0-9a-f]{2})+\b/gi, "<hex>").replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/gi, "#").slice(0, 160)}`;
 
 /** A model built before the campaign, and its output, to check nothing else changed. */
 function sentinel() {

@@ -1,0 +1,286 @@
+// Each bad input the reliability issue names, as a regression test: a FoveaError naming the file
+// and the problem, the wasm heap back to its byte count, and nothing else changed. (The fuzz
+// campaign, test/fuzz.test.ts, covers the rest by mutation.)
+import { createRequire } from "node:module";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+
+const require = createRequire(import.meta.url);
+const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { fromObject(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
+const L = fovea.layers;
+const enc = new TextEncoder();
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd" });
+});
+afterEach(() => {
+  fovea.setLimits("defaults");
+});
+
+const inUse = () => fovea.getBackend().heap.stats().inUseBytes;
+
+/** `f` throws a FormatError (or the given class) matching `msg`, and leaves the heap as it was. */
+async function refuses(f: () => unknown, msg: RegExp, cls: typeof fovea.FoveaError = fovea.FormatError) {
+  const before = inUse();
+  let err: unknown = null;
+  try {
+    await f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(cls);
+  expect((err as Error).message).toMatch(msg);
+  expect(inUse()).toBe(before);
+}
+
+// ---- the native format ----
+
+function saved() {
+  const m = fovea.sequential([L.conv2d({ filters: 2, kernelSize: 3, name: "c" }), L.flatten({ name: "f" }), L.dense({ units: 3, name: "d" })], { inputShape: [5, 5, 1], seed: 1 });
+  const b = m.save();
+  m.free();
+  return b;
+}
+/** The native bytes with the topology JSON edited by `edit`. */
+function withTopology(bytes: Uint8Array, edit: (t: Record<string, any>) => void): Uint8Array { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
+  const topo = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + n)));
+  edit(topo);
+  return withText(bytes, JSON.stringify(topo));
+}
+/** The native bytes with this topology text (the header's length rewritten, the weights kept). */
+function withText(bytes: Uint8Array, text: string): Uint8Array {
+  const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
+  const weights = bytes.subarray(16 + n + ((4 - ((16 + n) % 4)) % 4));
+  const json = enc.encode(text);
+  const pad = (4 - ((16 + json.length) % 4)) % 4;
+  const out = new Uint8Array(16 + json.length + pad + weights.length).fill(0x20);
+  out.set(bytes.subarray(0, 16));
+  new DataView(out.buffer).setUint32(12, json.length, true);
+  out.set(json, 16);
+  out.set(weights, 16 + json.length + pad);
+  return out;
+}
+
+describe("bad input: the native format (loadModel)", () => {
+  const load = (b: Uint8Array) => () => fovea.loadModel(b, { source: "m.fovea" });
+  it("a parameter without a shape", async () => {
+    await refuses(load(withTopology(saved(), (t) => delete t.params[1].shape)), /^m\.fovea: params\[1\] must be \{ layer, name, shape/);
+  });
+  it("a parameter offset of 1e9", async () => {
+    await refuses(load(withTopology(saved(), (t) => (t.params[1].offset = 1e9))), /^m\.fovea: params\[1\] \(c\.bias\[2\]\) at offset 1000000000 ends past the \d+ floats/);
+  });
+  it("filters: 1e308", async () => {
+    await refuses(load(withTopology(saved(), (t) => (t.layers[0].config.filters = 1e308))), /^m\.fovea: bad topology: conv2d "c": filters must be a whole number >= 1, got 1e\+308/);
+  });
+  it("a conv with 2^30 filters: refused by the model limit before anything is allocated", async () => {
+    await refuses(load(withTopology(saved(), (t) => (t.layers[0].config.filters = 2 ** 30))), /^m\.fovea: bad topology: conv2d "c": output \[3, 3, 1073741824\] needs 38654705664 bytes; the limit is 2147483648/);
+  });
+  it("kernelSize: true, and null", async () => {
+    await refuses(load(withTopology(saved(), (t) => (t.layers[0].config.kernelSize = true))), /kernelSize must be whole numbers >= 1, got true/);
+    await refuses(load(withTopology(saved(), (t) => (t.layers[0].config.kernelSize = null))), /kernelSize must be whole numbers >= 1, got null/);
+  });
+  it("a value nested 200,000 deep", async () => {
+    // the text is spliced in: JSON.stringify itself cannot write such a value
+    const deep = "[".repeat(200000) + "]".repeat(200000);
+    const spliced = (edit: (t: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const b = withTopology(saved(), edit);
+      const n = new DataView(b.buffer).getUint32(12, true);
+      return withText(b, new TextDecoder().decode(b.subarray(16, 16 + n)).replace('"DEEP"', deep));
+    };
+    await refuses(load(spliced((t) => (t.layers[0].config.strides = "DEEP"))), /^m\.fovea: bad topology: conv2d "c": strides must be whole numbers >= 1, got \[array of 1\]/);
+    await refuses(load(spliced((t) => (t.inputShape = "DEEP"))), /^m\.fovea: inputShape is \[array of 1\]; expected whole numbers >= 1/);
+  });
+  it("NaN weights", async () => {
+    const b = saved();
+    new DataView(b.buffer).setFloat32(b.length - 4, NaN, true);
+    await refuses(load(b), /^m\.fovea: weight \d+ is NaN \(layer "d", bias\[3\]\); weights must be finite/);
+  });
+  it("a graph 20,000 layers deep builds (no recursion) and loads back", () => {
+    const x = fovea.input([2]);
+    let y = x;
+    for (let i = 0; i < 20000; i++) y = L.relu({}).apply(y);
+    const m = fovea.model({ inputs: x, outputs: y });
+    const back = fovea.loadModel(m.save());
+    expect(Array.from(back.predict([-1, 2]))).toEqual([0, 2]);
+    m.free();
+    back.free();
+  });
+});
+
+describe("bad input: a build that cannot get its memory leaves nothing behind", () => {
+  it("the model limit refuses before any allocation, with the numbers", async () => {
+    fovea.setLimits({ maxModelBytes: 50_000 });
+    await refuses(() => fovea.sequential([L.dense({ units: 100 }), L.dense({ units: 100 })], { inputShape: [50] }), /^model "model" needs 61800 bytes \(parameters 60800, one example's activations 1000\); the limit is 50000/, fovea.BackendError);
+    const b = saved();
+    fovea.setLimits({ maxModelBytes: 500 });
+    await refuses(() => fovea.loadModel(b, { source: "m.fovea" }), /^m\.fovea: model "model" needs \d+ bytes/, fovea.BackendError);
+  });
+  it("an allocation failing part-way frees the parameters allocated before it (sequential, loadModel, importTfjs, importConvnetjs)", async () => {
+    const tf = await tfjsArtifacts("relu");
+    const heap = fovea.getBackend().heap;
+    const alloc = heap.alloc.bind(heap);
+    let calls = 0;
+    heap.alloc = (n: number, zero?: boolean) => {
+      if (++calls === 2) throw new fovea.BackendError(`out of wasm memory: need ${n} bytes (injected)`);
+      return alloc(n, zero);
+    };
+    try {
+      const cases: [() => unknown, RegExp][] = [
+        [() => fovea.sequential([L.dense({ units: 4 }), L.dense({ units: 3 })], { inputShape: [5] }), /^out of wasm memory/],
+        [() => fovea.loadModel(saved(), { source: "m.fovea" }), /out of wasm memory/],
+        [() => fovea.importTfjs(tf.json, tf.weights, { source: "model.json" }), /^model\.json: out of wasm memory/],
+        [() => fovea.importConvnetjs(convnetjsNet(), { source: "net.json" }), /^net\.json: out of wasm memory/],
+      ];
+      for (const [f, msg] of cases) {
+        calls = 0;
+        await refuses(f, msg, fovea.BackendError);
+      }
+    } finally {
+      heap.alloc = alloc;
+    }
+  });
+});
+
+// ---- ConvNetJS ----
+
+function convnetjsNet(): string {
+  const cnj = require("convnetjs");
+  const net = new cnj.Net();
+  net.makeLayers([{ type: "input", out_sx: 4, out_sy: 4, out_depth: 2 }, { type: "conv", sx: 3, filters: 3, stride: 1, pad: 1, activation: "relu" }, { type: "softmax", num_classes: 2 }]);
+  return JSON.stringify(net.toJSON());
+}
+
+describe("bad input: ConvNetJS snapshots", () => {
+  const imp = (edit: (n: { layers: Record<string, any>[] }) => void) => () => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const net = JSON.parse(convnetjsNet());
+    edit(net);
+    return fovea.importConvnetjs(JSON.stringify(net), { source: "net.json" });
+  };
+  it("a volume of depth -1", async () => {
+    await refuses(imp((n) => (n.layers[1]!.filters[0].depth = -1)), /^net\.json: layer 1 \(conv\) filter 0: a 3×3×-1 volume where 18 weights are needed/);
+  });
+  it("missing biases", async () => {
+    await refuses(imp((n) => delete n.layers[1]!.biases), /^net\.json: layer 1 \(conv\) biases: expected a volume \{ sx, sy, depth, w \}, got undefined/);
+  });
+  it("an input of -1 × 1e9", async () => {
+    await refuses(imp((n) => (n.layers[0]!.out_sx = -1)), /^net\.json: input\.out_sx must be a whole number in \[1, 2\^28\], got -1/);
+  });
+});
+
+// ---- tfjs ----
+
+async function tfjsArtifacts(activation: string) {
+  const tf = await import("@tensorflow/tfjs");
+  await tf.setBackend("cpu");
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, activation: "sigmoid" })] });
+  let a: { modelTopology: any; weightSpecs: any; weightData: ArrayBuffer } | null = null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  await model.save(tf.io.withSaveHandler(async (x: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    a = x;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" as const } };
+  }));
+  model.dispose();
+  const topo = JSON.parse(JSON.stringify(a!.modelTopology).replace('"activation":"sigmoid"', `"activation":${JSON.stringify(activation)}`));
+  return { json: { modelTopology: topo, weightSpecs: a!.weightSpecs }, weights: a!.weightData };
+}
+
+describe("bad input: tfjs model.json", () => {
+  it.each(["constructor", "__proto__", "toString"])("activation %j is not a built-in property of a lookup object", async (act) => {
+    const { json, weights } = await tfjsArtifacts(act);
+    await refuses(() => fovea.importTfjs(json, weights, { source: "model.json" }), new RegExp(`^model\\.json: layer 0 ".*" \\(Dense\\): activation "${act}" is not supported`));
+  });
+  it("missing keys and wrong types", async () => {
+    const { json, weights } = await tfjsArtifacts("relu");
+    await refuses(() => fovea.importTfjs({ ...json, weightSpecs: [{ name: "x" }] } as never, weights, { source: "model.json" }), /^model\.json: weight spec 0 must be \{ name, shape/);
+    await refuses(() => fovea.importTfjs({ modelTopology: { class_name: "Sequential", config: { layers: [null] } } } as never, new ArrayBuffer(0), { source: "model.json" }), /^model\.json: the layers must be a list/);
+    await refuses(() => fovea.importTfjs(null as never, weights, { source: "model.json" }), /^model\.json: expected a model\.json object/);
+  });
+});
+
+// ---- ONNX ----
+
+describe("bad input: ONNX", () => {
+  const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const model = (node: object[], initializer: object[]) => onnx.ModelProto.encode(onnx.ModelProto.fromObject({
+    irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+    graph: { name: "g", node, initializer, input: [vi("x", [1, 1, 4, 4])], output: [vi("y", [1, 1, 2, 2])] },
+  })).finish();
+  it("an int64 constant whose dims exceed its raw data", async () => {
+    const bytes = model([{ opType: "Reshape", name: "r", input: ["x", "s"], output: ["y"] }],
+      [{ name: "s", dims: [1000], dataType: 7, rawData: new Uint8Array(16) }]);
+    await refuses(() => fovea.importOnnx(bytes, { source: "m.onnx" }), /^m\.onnx: initializer "s": 16 bytes of raw data for 1000 values of 8 bytes \(dims \[1000\]\)/);
+  });
+  it("conv pads of INT64_MAX are refused at import, not in predict", async () => {
+    const bytes = model([{ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"], attribute: [{ name: "pads", type: 7, ints: ["9223372036854775807", "0", "0", "0"] }] }],
+      [{ name: "w", dims: [1, 1, 3, 3], dataType: 1, floatData: new Array(9).fill(1) }]);
+    await refuses(() => fovea.importOnnx(bytes, { source: "m.onnx" }), /^m\.onnx: .*must stay within 16777216/);
+  });
+});
+
+// ---- images ----
+
+describe("bad input: images", () => {
+  function png(width: number, height: number): Uint8Array {
+    const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+    const crc = (b: Uint8Array) => { let c = 0xffffffff; for (const v of b) c = crcTable[(c ^ v) & 255]! ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+    const chunk = (type: string, data: Uint8Array) => {
+      const out = new Uint8Array(12 + data.length), dv = new DataView(out.buffer);
+      dv.setUint32(0, data.length);
+      out.set(enc.encode(type), 4);
+      out.set(data, 8);
+      dv.setUint32(8 + data.length, crc(out.subarray(4, 8 + data.length)));
+      return out;
+    };
+    const ihdr = new Uint8Array(13), dv = new DataView(ihdr.buffer);
+    dv.setUint32(0, width);
+    dv.setUint32(4, height);
+    ihdr.set([8, 6, 0, 0, 0], 8);
+    const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", new Uint8Array(deflateSync(new Uint8Array(64)))), chunk("IEND", new Uint8Array())];
+    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+  it("a ~100-byte PNG declaring 0x0FFFFFFF rows is refused before decoding, with the numbers", async () => {
+    const b = png(1, 0x0fffffff);
+    expect(b.length).toBeLessThan(120);
+    const t0 = performance.now();
+    await refuses(() => fovea.data.decodeImage(b, "bomb.png"), /^bomb\.png: the PNG declares 1×268435455 = 268435455 pixels; the limit is 67108864 \(setLimits\(\{ maxImagePixels \}\)\)/);
+    expect(performance.now() - t0).toBeLessThan(5000); // minutes before the fix
+  });
+  it("the limit is configurable and checked", async () => {
+    fovea.setLimits({ maxImagePixels: 10 });
+    await refuses(() => fovea.data.decodeImage(png(4, 4), "small.png"), /small\.png: the PNG declares 4×4 = 16 pixels; the limit is 10/);
+    expect(() => fovea.setLimits({ maxImagePixels: -1 })).toThrow(fovea.ConfigError);
+    expect(() => fovea.setLimits({ nope: 1 } as never)).toThrow(/unknown limit "nope"/);
+    expect(fovea.getLimits().maxImagePixels).toBe(10);
+  });
+});
+
+// ---- the CLI ----
+
+describe("bad input: the CLI", () => {
+  it("--out under a file is a one-line error, exit 1, no stack trace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fovea-bad-"));
+    const m = fovea.sequential([L.flatten({}), L.dense({ units: 2 })], { inputShape: [4, 4, 1] });
+    writeFileSync(join(dir, "m.fovea"), m.save());
+    m.free();
+    const { main } = await import("../src/cli/main.js");
+    const lines: string[] = [];
+    const w = process.stderr.write;
+    process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof w;
+    let code: number;
+    try {
+      code = await main(["viz", "lenet5", "--filters", "/dev/null/x/m.png"]);
+    } finally {
+      process.stderr.write = w;
+    }
+    expect(code).toBe(1);
+    expect(lines.join("")).toMatch(/^fovea: \/dev\/null\/x\/m\.png: /);
+    expect(lines.join("")).not.toMatch(/\n\s+at /);
+  });
+});
