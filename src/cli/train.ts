@@ -1,7 +1,7 @@
 // `fovea train`: the MNIST LeNet-5 main job (npm start) and training on other data sets.
 import { SingleBar } from "cli-progress";
 import * as fovea from "../index.js";
-import { out } from "./proc.js";
+import { out, UsageError } from "./proc.js";
 
 export interface TrainArgs {
   /** mnist, fashion-mnist, cifar10, or a folder of images (one subfolder per class). */
@@ -50,7 +50,7 @@ export async function buildModel(name: string, classes: number | undefined, seed
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
   if (/\.onnx$/.test(name)) return fovea.importOnnx(await fovea.data.readBytes(name), { source: name });
   if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
-  if (!/\.fovea$/.test(name)) throw new fovea.ConfigError(`--model "${name}" is neither a zoo model (${Object.keys(fovea.zoo).join(", ")}), a model.json topology, nor a .fovea file`);
+  if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", ")}), a .fovea file, an .onnx file or a model.json topology`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
 }
 
@@ -63,19 +63,44 @@ async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test:
     return { full: await fovea.data.loadFashionMnist("train", a.dir), test: await fovea.data.loadFashionMnist("t10k", a.dir), label: "Fashion-MNIST" };
   }
   if (a.dataset === "cifar10") {
-    if (!a.dir) throw new fovea.ConfigError("train cifar10: give the directory with data_batch_1.bin … test_batch.bin");
+    if (!a.dir) throw new UsageError("train cifar10: give the directory with data_batch_1.bin … test_batch.bin");
     return { full: await fovea.data.loadCifar10(a.dir, "train"), test: await fovea.data.loadCifar10(a.dir, "test"), label: "CIFAR-10" };
   }
   const shape = parseShape(a.input ?? "32x32x3");
-  return { full: await fovea.data.loadImageFolder(a.dataset, shape), test: null, label: a.dataset };
+  return { full: await imageFolder(a.dataset, shape), test: null, label: a.dataset };
 }
 
 /** Anything but the named data sets is a folder of images (loadData's last case). */
 const isFolder = (dataset: string) => !["mnist", "fashion-mnist", "cifar10"].includes(dataset);
 
+/** Checks that the folder a path goes into exists (fovea never creates the folders a user names). */
+export async function folderOf(path: string, option: string): Promise<void> {
+  const cut = path.lastIndexOf("/");
+  const dir = cut > 0 ? path.slice(0, cut) : cut === 0 ? "/" : ".";
+  try {
+    await fovea.data.listDir(dir);
+  } catch (e) {
+    if (e instanceof fovea.data.NotFoundError) throw new UsageError(`${option} ${path}: the folder ${dir} does not exist or is not a folder`);
+    throw e;
+  }
+}
+
+/** The named data sets, for messages. */
+export const DATASETS = "mnist, fashion-mnist, cifar10, or a folder of images with one subfolder per class";
+
+/** A folder data set; a name that is no folder is a usage error listing the data sets. */
+export async function imageFolder(dir: string, shape: [number, number, number]): Promise<fovea.data.Dataset> {
+  try {
+    return await fovea.data.loadImageFolder(dir, shape);
+  } catch (e) {
+    if (e instanceof fovea.data.NotFoundError && e.message.startsWith(`${dir}:`)) throw new UsageError(`unknown dataset "${dir}" (no such folder): give ${DATASETS}`);
+    throw e;
+  }
+}
+
 export function parseShape(s: string): [number, number, number] {
   const m = /^(\d+)x(\d+)x([13])$/.exec(s);
-  if (!m) throw new fovea.ConfigError(`--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "${s}"`);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "${s}"`);
   return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
@@ -95,7 +120,10 @@ export async function train(a: TrainArgs): Promise<void> {
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   const outFile = a.out ?? `models/${base(modelName).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-${base(a.dataset)}.fovea`;
   const ckptFile = a.checkpoint ?? outFile.replace(/\.fovea$/, "") + ".ckpt";
-  if (ckptFile === outFile) throw new fovea.ConfigError(`train: --checkpoint and --out are the same file, ${outFile}`);
+  if (ckptFile === outFile) throw new UsageError(`train: --checkpoint and --out are the same file, ${outFile}`);
+  // a folder the user names must exist now, not after an hour of training
+  if (a.out !== undefined) await folderOf(a.out, "--out");
+  if (a.checkpoint !== undefined) await folderOf(a.checkpoint, "--checkpoint");
   const lr = a.lr ?? DEFAULT_LR[a.optimizer]!;
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint)
   const config: fovea.train.CheckpointConfig = {
@@ -121,7 +149,7 @@ export async function train(a: TrainArgs): Promise<void> {
   try {
     m.classes = full.classes ?? null;
     if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
-      throw new fovea.ShapeError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
+      throw new UsageError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
     }
     m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr) });
     if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
@@ -134,7 +162,8 @@ export async function train(a: TrainArgs): Promise<void> {
     }
     out(`checkpoints to ${ckptFile} (every epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : ""})`);
     const writeFile = await fovea.data.fileWriter();
-    const saveCheckpoint = (p: fovea.train.FitProgress) => writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true });
+    // the default places (models/…) are made when missing; a path the user gives must exist
+    const saveCheckpoint = (p: fovea.train.FitProgress) => writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true, mkdir: a.checkpoint === undefined && a.out === undefined });
     const bar = a.progress ? new SingleBar({ format: "  epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} img/s", hideCursor: true, clearOnComplete: true }) : null;
     // digits: LeCun's affine distortions; clothes and photos: shifts and mirror images
     aug = !a.augment ? undefined : a.dataset === "mnist"
@@ -171,9 +200,9 @@ export async function train(a: TrainArgs): Promise<void> {
     const r = m.evaluate(testSet.x, testSet.y);
     const wall = (performance.now() - t0) / 1000;
     out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
-    writeFile(outFile, m.save(), { atomic: true });
+    writeFile(outFile, m.save(), { atomic: true, mkdir: a.out === undefined });
     const svgPath = outFile.replace(/\.fovea$/, "") + ".curves.svg";
-    writeFile(svgPath, lossCurvesSvg(history.epochs), { atomic: true });
+    writeFile(svgPath, lossCurvesSvg(history.epochs), { atomic: true, mkdir: a.out === undefined });
     out(`model saved to ${outFile}; loss/accuracy curves in ${svgPath}`);
   } finally {
     aug?.free();
@@ -183,7 +212,7 @@ export async function train(a: TrainArgs): Promise<void> {
 
 /** Loss and accuracy per epoch as a small SVG line chart. */
 export function lossCurvesSvg(epochs: fovea.train.EpochLogs[]): string {
-  const W = 640, H = 320, pad = 40;
+  const W = 640, H = 320, pad = 48;
   const n = epochs.length;
   const x = (i: number) => pad + (n <= 1 ? 0 : (i * (W - 2 * pad)) / (n - 1));
   const maxLoss = Math.max(...epochs.map((e) => Math.max(e.loss, e.valLoss ?? 0)), 1e-9);
@@ -197,10 +226,19 @@ export function lossCurvesSvg(epochs: fovea.train.EpochLogs[]): string {
     line(epochs.filter((e) => e.accuracy !== null).map((e, i) => [x(i), ya(e.accuracy!)]), "#2471a3"),
     line(epochs.filter((e) => e.valAccuracy !== null).map((e, i) => [x(i), ya(e.valAccuracy!)]), "#2471a3", "6 4"),
   ];
-  const ticks = epochs.map((_, i) => `<text x="${x(i).toFixed(1)}" y="${H - pad + 16}" font-size="11" text-anchor="middle">${i + 1}</text>`).join("");
+  // x ticks: every epoch up to 20, else about 10 of them; y ticks: loss on the left, accuracy on the right
+  const every = n <= 20 ? 1 : Math.ceil(n / 10);
+  const ticks = epochs.map((_, i) => (i % every === 0 || i === n - 1
+    ? `<line x1="${x(i).toFixed(1)}" y1="${H - pad}" x2="${x(i).toFixed(1)}" y2="${H - pad + 4}" stroke="#888"/><text x="${x(i).toFixed(1)}" y="${H - pad + 16}" font-size="11" text-anchor="middle">${i + 1}</text>`
+    : "")).join("") + [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const y = (H - pad - f * (H - 2 * pad)).toFixed(1);
+    return `<line x1="${pad - 4}" y1="${y}" x2="${W - pad + 4}" y2="${y}" stroke="#eee"/>` +
+      `<text x="${pad - 6}" y="${y}" dy="4" font-size="11" text-anchor="end" fill="#c0392b">${(f * maxLoss).toPrecision(2)}</text>` +
+      `<text x="${W - pad + 6}" y="${y}" dy="4" font-size="11" fill="#2471a3">${Math.round(f * 100)}%</text>`;
+  }).join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#888"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#888"/>
+<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#888"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#888"/><line x1="${W - pad}" y1="${pad}" x2="${W - pad}" y2="${H - pad}" stroke="#888"/>
 ${ticks}<text x="${W / 2}" y="${H - 6}" font-size="12" text-anchor="middle">epoch</text>
 <text x="${pad}" y="${pad - 12}" font-size="12" fill="#c0392b">loss (max ${maxLoss.toFixed(3)}; dashed: validation)</text>
 <text x="${W - pad}" y="${pad - 12}" font-size="12" fill="#2471a3" text-anchor="end">accuracy 0–100% (dashed: validation)</text>

@@ -49,12 +49,14 @@ export interface WriteOptions {
    * write leaves its temporary file, `<path>.<pid>.tmp`, behind.
    */
   atomic?: boolean;
+  /** Create the parent directory when it is missing (default: false — a missing directory is a WriteError). */
+  mkdir?: boolean;
 }
 
 /** A file that could not be written (no permission, disk full, a directory in the way). */
 export class WriteError extends FoveaError {}
 
-/** Writes bytes to a file path (Node, Deno), creating the parent directory. */
+/** Writes bytes to a file path (Node, Deno); the parent directory must exist unless `mkdir`. */
 export async function writeBytes(path: string, bytes: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
   (await fileWriter())(path, bytes, options);
 }
@@ -166,7 +168,7 @@ export async function fileWriter(): Promise<FileWriter> {
     const dir = cut > 0 ? path.slice(0, cut) : cut === 0 ? "/" : "";
     let step = "create the directory";
     try {
-      if (dir) fs.mkdirp(dir);
+      if (dir && options.mkdir) fs.mkdirp(dir);
       if (!options.atomic) {
         step = "write";
         fs.writeFile(path, data);
