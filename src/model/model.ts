@@ -330,7 +330,12 @@ export function sequential(layers: (Layer | LayerConfig)[], options: { inputShap
   if (!Array.isArray(layers) || layers.length === 0) throw new ConfigError("sequential: needs at least one layer");
   const built = layers.map((l) => (l instanceof Layer ? l : createLayer(l)));
   const m = new Model({ layers: built, name: options.name, seed: options.seed });
-  if (options.inputShape) m.compile({ inputShape: options.inputShape });
+  try {
+    if (options.inputShape) m.compile({ inputShape: options.inputShape });
+  } catch (e) {
+    m.free(); // the caller never sees this model: nothing of it may stay in memory
+    throw e;
+  }
   return m;
 }
 
