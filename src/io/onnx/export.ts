@@ -7,15 +7,15 @@ import type { Permute } from "../../layers/reshape.js";
 import type { Model } from "../../model/model.js";
 import { ACT } from "../../runtime/generated/layout.js";
 import type { ExportNode } from "./context.js";
+import { encodeModel, type AttributeProto, type NodeProto, type ProtoInit } from "./proto.js";
 import { EXPORTERS } from "./registry.js";
 
-type Attr = { name: string; type: number; i?: number; f?: number; ints?: number[] };
-type Node = { opType: string; name: string; input: string[]; output: string[]; attribute: Attr[] };
+type Attr = ProtoInit<AttributeProto>;
+type Node = ProtoInit<NodeProto>;
 
 /** A model as ONNX bytes. */
 export async function exportOnnx(model: Model, options: { name?: string } = {}): Promise<Uint8Array> {
   checkOptionKeys("exportOnnx", options, ["name"]);
-  const { onnx } = (await import("onnx-proto")).default;
   const A = { INT: 2, FLOAT: 1, INTS: 7 };
   const nodes: Node[] = [];
   const inits: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
@@ -61,9 +61,8 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   const onnxOut = outShape.length === 3 ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
   // the graph output gets its own name
   nodes.push({ opType: "Identity", name: "output_identity", input: [names[ns.length - 1]!], output: ["output"], attribute: [] });
-  const m = onnx.ModelProto.create({
+  return encodeModel({
     irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
     graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi("input", ["N", ...onnxIn])], output: [vi("output", ["N", ...onnxOut])] },
   });
-  return onnx.ModelProto.encode(m).finish();
 }

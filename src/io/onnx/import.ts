@@ -1,8 +1,8 @@
 // ONNX import: a CNN graph (opsets 9–17) becomes a fovea model in NHWC. Each op's handler (see
 // registry.ts) converts its weights once (OIHW → HWIO, Gemm → dense with the NCHW-flatten
 // permutation); the Shape/Gather/Unsqueeze/Concat chains PyTorch emits around flatten are folded,
-// and every unsupported op is listed in one FormatError before anything is built. Parsed with
-// onnx-proto (protobufjs), loaded only when ONNX is used.
+// and every unsupported op is listed in one FormatError before anything is built. The bytes are
+// decoded by proto.ts.
 import { FormatError, FoveaError, checkOptionKeys, show } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { model as functionalModel, type Model } from "../../model/model.js";
@@ -11,6 +11,7 @@ import { getBackend, withBackend, type Backend } from "../../runtime/backend.js"
 import { withWeights } from "../weights.js";
 import { ImportNode, type ImportGraph } from "./context.js";
 import { N, num, opsetOf, same, tensorValues, type OnnxModel, type Value } from "./model.js";
+import { decodeModel } from "./proto.js";
 import { IMPORTERS } from "./registry.js";
 
 export interface OnnxImportOptions {
@@ -32,15 +33,9 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   const src = options.source ?? "model.onnx";
   const layout = options.inputLayout;
   if (layout !== undefined && layout !== "NCHW" && layout !== "NHWC") throw new FormatError(`${src}: inputLayout must be NCHW or NHWC`);
-  const { onnx: proto } = (await import("onnx-proto")).default;
-  let m: OnnxModel;
-  try {
-    const decoded: unknown = proto.ModelProto.decode(bytes);
-    m = decoded as OnnxModel;
-  } catch (e) {
-    throw new FormatError(`${src}: not a readable ONNX model (${(e as Error).message})`);
-  }
-  if (!m.graph || !Array.isArray(m.graph.node) || m.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
+  const decoded = decodeModel(bytes, src);
+  if (!decoded.graph || decoded.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
+  const m: OnnxModel = { ...decoded, graph: decoded.graph };
   const opset = opsetOf(m);
   if (opset < 9 || opset > 17) throw new FormatError(`${src}: opset ${opset} is not supported (9–17)`);
   const bad = new Map<string, string[]>();

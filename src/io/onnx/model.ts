@@ -1,21 +1,16 @@
-// The parts of an ONNX ModelProto that fovea reads (as onnx-proto decodes it), the values an
-// import tracks per graph edge, and tensor decoding.
+// The decoded ONNX messages an import reads (proto.ts decodes them), the values an import tracks
+// per graph edge, and tensor decoding.
 import { FormatError, show } from "../../errors.js";
 import { getLimits } from "../../runtime/limits.js";
 import { formatShape } from "../../tensor.js";
 import type { SymbolicTensor } from "../../layers/symbolic.js";
+import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto } from "./proto.js";
 
-export interface OnnxNode { opType: string; name: string; input: string[]; output: string[]; attribute: OnnxAttr[] }
-export interface OnnxAttr { name: string; type: number; i?: unknown; f?: number; ints?: unknown[]; floats?: number[]; t?: OnnxTensor; s?: Uint8Array }
-export interface OnnxTensor { dims: unknown[]; dataType: number; rawData?: Uint8Array; floatData?: number[]; int64Data?: unknown[]; int32Data?: number[] }
-export interface OnnxModel {
-  opsetImport: { domain?: string; version: unknown }[];
-  graph: {
-    name?: string; node: OnnxNode[]; initializer: (OnnxTensor & { name: string })[];
-    input: { name: string; type?: { tensorType?: { shape?: { dim: { dimValue?: unknown; dimParam?: string }[] } } } }[];
-    output: { name: string }[];
-  };
-}
+export type OnnxNode = NodeProto;
+export type OnnxAttr = AttributeProto;
+export type OnnxTensor = TensorProto;
+/** A decoded ModelProto whose graph is there (import.ts checks it). */
+export type OnnxModel = Omit<ModelProto, "graph"> & { graph: GraphProto };
 
 /** A constant of the graph (an initializer, or shape arithmetic under folding). */
 export interface ConstValue { kind: "const"; dims: number[]; data: number[] | Float32Array }
@@ -41,7 +36,7 @@ export type Value = ConstValue | TensorValue;
 /** The batch dimension in folded shapes. */
 export const N = -2;
 
-/** protobufjs Long → number. */
+/** An int64 field → number (a bigint beyond 2^53 becomes the nearest double, which the range checks after refuse). */
 export const num = (v: unknown) => (typeof v === "number" ? v : Number(v));
 
 export const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -56,6 +51,7 @@ export function tensorValues(t: OnnxTensor, where: string): number[] | Float32Ar
   const dims = (t.dims ?? []).map(num);
   if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new FormatError(`${where}: dims ${show(dims)} must be whole numbers >= 0`);
   const count = dims.reduce((a, b) => a * b, 1);
+  if (t.dataLocation === 1) throw new FormatError(`${where}: the tensor's data is in an external file (${t.externalData.map((e) => `${e.key}=${e.value}`).join(", ")}); save the model with its data inside`);
   const width = t.dataType === 1 || t.dataType === 6 ? 4 : t.dataType === 7 ? 8 : 0;
   if (width === 0) throw new FormatError(`${where}: tensor data type ${t.dataType} is not supported (float32, int32, int64)`);
   const limit = getLimits().maxModelBytes;
