@@ -182,6 +182,12 @@ function cliSandbox() {
     }
   }
   writeFileSync(join(dir, "img.png"), readFileSync(join(dir, "imgs", "a", "0.png")));
+  // a small MNIST: `train mnist` / `eval … mnist` without a folder would read the real 70,000 images
+  mkdirSync(join(dir, "mnist"));
+  for (const [split, n] of [["train", 20], ["t10k", 10]]) {
+    writeFileSync(join(dir, "mnist", `${split}-images-idx3-ubyte`), idxBytes([n, 28, 28], (i) => (i * 13) & 255));
+    writeFileSync(join(dir, "mnist", `${split}-labels-idx1-ubyte`), idxBytes([n], (i) => i % 10));
+  }
   return dir;
 }
 
@@ -190,6 +196,7 @@ const CLI_TEMPLATES = [
   ["train", "$D/imgs", "--input", "8x8x1", "--model", "$D/m.fovea", "--epochs", "1", "--optimizer", "adam", "--lr", "0.01", "--no-augment", "--no-progress", "--out", "$D/out/u.fovea"],
   ["train", "cifar10", "$D/nowhere", "--epochs", "1"],
   ["train", "mnist", "$D/file", "--epochs", "1"],
+  ["train", "mnist", "$D/mnist", "--epochs", "1", "--batch", "8", "--no-progress"],
   ["eval", "$D/m.fovea", "$D/imgs"],
   ["eval", "$D/bad.fovea", "$D/imgs"],
   ["summary", "$D/m.fovea"],
@@ -201,7 +208,7 @@ const CLI_TEMPLATES = [
   ["--help"],
   ["nosuchcommand"],
 ];
-const CLI_WORDS = ["", "-", "--", "--epochs", "--batch", "--lr", "--seed", "--out", "--model", "--input", "--top", "--runs", "--threads", "--optimizer",
+const CLI_WORDS = ["", "-", "--", "mnist", "fashion-mnist", "cifar10", "$D/mnist", "--epochs", "--batch", "--lr", "--seed", "--out", "--model", "--input", "--top", "--runs", "--threads", "--optimizer",
   "0", "-1", "1.5", "NaN", "1e309", "99999999999999999999", "abc", "8x8x2", "0x0x1", "8x8", "$D/nowhere", "$D/file/x.fovea", "/dev/null/x/m.fovea",
   "$D/imgs", "$D/img.png", "$D/m.fovea", "$D/m.json", "lenet5", "resnet50x", "\u0000", "%s%n", "../../../../etc/passwd", "--no-progress", "--quick"];
 // options whose large values cost time, not robustness: kept small
@@ -222,6 +229,11 @@ function mutateArgv(r, argv) {
   }
   // no epochs or runs above 2: a long run proves nothing more
   for (let i = 0; i < a.length - 1; i++) if (SLOW.has(a[i]) && Number(a[i + 1]) > 2) a[i + 1] = "2";
+  // the named data sets without a folder read the sandbox's small MNIST, not the real one
+  const named = ["mnist", "fashion-mnist"];
+  if (a[0] === "train" && named.includes(a[1]) && (a.length < 3 || a[2].startsWith("-"))) a.splice(2, 0, "$D/mnist");
+  if (a[0] === "eval" && (a.length < 3 || a[2].startsWith("-"))) a.splice(2, 0, "mnist");
+  if (a[0] === "eval" && named.includes(a[2]) && (a.length < 4 || a[3].startsWith("-"))) a.splice(3, 0, "$D/mnist");
   return a;
 }
 
