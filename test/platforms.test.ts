@@ -1,7 +1,8 @@
-// The built package (dist/) imported as-is by Deno and by Chromium, running the smoke kernel.
+// The built package (dist/) imported as-is by Deno and by Chromium, and bundled by rolldown for
+// Node and for a page, running the smoke kernel (and a threaded gemm where threads can run).
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CHROMIUM, haveChromium, launchChromium } from "./helpers/chromium.js";
@@ -41,8 +42,9 @@ describe("Deno", () => {
     expect(result.info.threadsReason).toMatch(/Deno needs read access to .*worker\.js for the worker script \(--allow-read\)/);
   });
 
-  it("with --allow-read runs a threaded gemm on a worker pool and exits", () => {
+  it("with --allow-read runs a threaded gemm on a worker pool and exits on its own (no shutdown())", () => {
     const r = spawnSync(DENO, ["run", "--allow-read", "--no-prompt", "test/platforms/deno-main.js"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.signal, "still running after 60 s: the pool's workers kept Deno alive").toBe(null);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout) as SmokeResult & { info: { threads: number } };
@@ -92,14 +94,15 @@ if (!haveChromium) {
   );
 }
 
-async function inChromium(isolated: boolean): Promise<SmokeResult & { info: { threads: number; threadsReason: string } }> {
-  const server = await serve(process.cwd(), { isolated });
+/** Opens `path` under `root` (served with COOP/COEP or not) and returns what the smoke page reported. */
+async function inChromium(isolated: boolean, root = process.cwd(), path = "/test/platforms/browser.html"): Promise<SmokeResult & { info: { threads: number; threadsReason: string } }> {
+  const server = await serve(root, { isolated });
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${server.url}/test/platforms/browser.html`);
+    await page.goto(`${server.url}${path}`);
     await page.waitForFunction(() => (window as unknown as { __fovea?: unknown }).__fovea !== undefined, null, { timeout: 30_000 });
     const result = (await page.evaluate(() => (window as unknown as { __fovea: unknown }).__fovea)) as SmokeResult & { error?: string; info: { threads: number; threadsReason: string } };
     expect(result.error).toBeUndefined();
@@ -148,5 +151,36 @@ describe.skipIf(!haveChromium)("Chromium", () => {
       await browser.close();
       await server.close();
     }
+  });
+});
+
+/** The smoke page bundled by rolldown for the browser, as an app would ship it, in a fresh directory. */
+async function bundleForPage(options: { experimental?: { resolveNewUrlToAsset?: boolean } }): Promise<{ dir: string; files: string[] }> {
+  const { rolldown } = await import("rolldown");
+  const dir = mkdtempSync(join(tmpdir(), "fovea-page-bundle-"));
+  const bundle = await rolldown({ input: "test/platforms/browser-entry.js", platform: "browser", logLevel: "silent", ...options });
+  const { output } = await bundle.write({ dir, format: "esm" });
+  writeFileSync(join(dir, "index.html"), '<!doctype html><meta charset="utf-8"><script type="module" src="./browser-entry.js"></script>\n');
+  return { dir, files: output.map((o) => o.fileName) };
+}
+
+describe.skipIf(!haveChromium)("a page bundled by rolldown, in Chromium", () => {
+  it("the worker is self-contained: with resolveNewUrlToAsset rolldown copies it, and the bundle runs a worker pool", async () => {
+    expect(readFileSync("dist/runtime/worker.js", "utf8")).not.toMatch(/^\s*import\s*[\w{*"']/m); // no static imports: a copy runs
+    const { dir, files } = await bundleForPage({ experimental: { resolveNewUrlToAsset: true } });
+    expect(files.filter((f) => /^assets\/worker-.*\.js$/.test(f))).toHaveLength(1);
+    const result = await inChromium(true, dir, "/index.html");
+    checkSmoke(result);
+    expect(result.info.features.crossOriginIsolated).toBe(true);
+    expect(result.info.threads).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a bundle without worker.js runs on one thread, and backendInfo() names the URL and the HTTP status", async () => {
+    const { dir } = await bundleForPage({});
+    expect(readdirSync(dir).some((f) => f.includes("worker"))).toBe(false); // rolldown's default: not emitted
+    const result = await inChromium(true, dir, "/index.html");
+    checkSmoke(result); // one thread: the same results
+    expect(result.info.threads).toBe(1);
+    expect(result.info.threadsReason).toMatch(/^single thread: the worker pool did not start \(worker 1 failed to start: its script http:\/\/127\.0\.0\.1:\d+\/worker\.js answered HTTP 404 Not Found/);
   });
 });

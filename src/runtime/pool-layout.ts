@@ -7,6 +7,10 @@
 // (W_STATE). A line is 64 bytes so that two workers' words never share a cache line.
 // Call slot (Float64Array at `slot`, one per worker): [kernel index, argument count, args...];
 // error text (Uint8Array, one per worker): UTF-8 of the last failure, zero-padded.
+//
+// This file is the one place these numbers are written. The worker (worker.ts) and the Node
+// monitor thread (pool.ts) import nothing: they are told them in their first message
+// (WORKER_LAYOUT), so a bundler can ship the worker as a file of its own.
 import { KERNEL_SIGNATURES } from "./generated/kernels.js";
 
 export const CTL_STOP = 0;
@@ -34,6 +38,33 @@ export const ERROR_BYTES = 512;
 export const RECORD_BYTES = SLOT_FLOATS * 8 + ERROR_BYTES;
 /** Kernel indices: the sorted names of the generated kernel table. */
 export const KERNEL_NAMES = Object.keys(KERNEL_SIGNATURES).sort();
+/** The layout as a worker and the monitor are told it (with the kernel names, whose index a slot holds). */
+export interface WorkerLayout {
+  /** Words per worker line, and the word indices in the control block / in a line. */
+  line: number;
+  stop: number;
+  gen: number;
+  done: number;
+  fail: number;
+  state: number;
+  /** W_STATE values, and W_DONE of a dead worker. */
+  alive: number;
+  dead: number;
+  exited: number;
+  doneDead: number;
+  /** A record: SLOT_FLOATS float64 (kernel index, argument count, at most MAX_ARGS arguments), then ERROR_BYTES of text. */
+  slotFloats: number;
+  maxArgs: number;
+  errorBytes: number;
+  kernels: string[];
+}
+
+export const WORKER_LAYOUT: WorkerLayout = {
+  line: LINE_INTS, stop: CTL_STOP, gen: W_GEN, done: W_DONE, fail: W_FAIL, state: W_STATE,
+  alive: STATE_ALIVE, dead: STATE_DEAD, exited: STATE_EXITED, doneDead: DONE_DEAD,
+  slotFloats: SLOT_FLOATS, maxArgs: MAX_ARGS, errorBytes: ERROR_BYTES, kernels: KERNEL_NAMES,
+};
+
 /** How long a worker (and a waiting caller) watches for the next event before blocking, in ms. */
 export const SPIN_MS = 0.2;
 /** Longest single Atomics.wait of the caller: between two it checks the workers' states again. */
@@ -55,7 +86,8 @@ export function writeErrorText(buf: ArrayBufferLike, record: number, text: strin
 
 /**
  * Declares worker `index` dead where a blocked caller looks: its text, STATE = DEAD, DONE =
- * DONE_DEAD, and a notify on DONE. (The Node monitor in pool.ts writes the same words.)
+ * DONE_DEAD, and a notify on DONE. (A worker that dies, worker.ts, and the Node monitor in pool.ts
+ * write the same words.)
  */
 export function declareDead(buf: ArrayBufferLike, ctl: Int32Array, index: number, record: number, text: string): void {
   writeErrorText(buf, record, text);

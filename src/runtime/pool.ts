@@ -41,21 +41,26 @@
 // it: it writes the same three words. A caller blocked in step 3 wakes (DONE_i changed, or at the
 // latest after one slice), waits for the other workers of this generation, then throws a
 // BackendError naming the worker; every later run() throws it too (setThreads() starts a new
-// pool). Web Workers (Deno, browsers) report their own exceptions the same way; one that dies
-// without running JavaScript is seen only between runs, through its 'error' event (no monitor:
-// there is no portable signal for it while the caller is blocked). Shutdown sets STOP, then bumps
+// pool). Workers in Deno (worker_threads, whose ports do not close when a thread ends) and in
+// browsers (Web Workers) report their own exceptions the same way; one that dies without running
+// JavaScript is seen only between runs, through its 'exit' or 'error' event (no monitor: there is
+// no portable signal for it while the caller is blocked). Shutdown sets STOP, then bumps
 // and notifies every GEN_i: a worker leaves at step (a) whether watching, sleeping or about to,
 // and writes STATE_i = EXITED as its last touch of the shared memory.
 // Memory: the control block and the records are the pool's (allocated by start, returned through
 // options.free). They are returned only once no thread can touch them again: in Node when every
 // worker and the monitor have exited (terminate()'s promise); elsewhere when every worker wrote
 // EXITED or DEAD (a worker that never does keeps them: a thread might still write there).
+// Workers: worker_threads in Node and Deno, unref'd once ready (an idle pool never keeps the
+// process alive), Web Workers in browsers. worker.ts imports nothing (it is told WORKER_LAYOUT),
+// and the one `new Worker(new URL("./worker.js", import.meta.url), { type: "module" })` is
+// written out in start(), so bundlers emit or copy the worker.
 import { BackendError } from "../errors.js";
 import type { Kernels } from "./generated/kernels.js";
 import { invoke, type KernelCall } from "./calls.js";
 import {
-  CTL_STOP, DONE_DEAD, NONE, ERROR_BYTES, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE,
-  STATE_DEAD, STATE_EXITED, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, declareDead, readErrorText, word,
+  CTL_STOP, DONE_DEAD, NONE, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE, STATE_DEAD,
+  STATE_EXITED, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, WORKER_LAYOUT, declareDead, readErrorText, word,
 } from "./pool-layout.js";
 import { cores, runtimeName } from "./platform.js";
 
@@ -67,7 +72,7 @@ interface WorkerLike {
   terminate(): unknown;
   unref?(): void;
   on?(e: string, f: (m: unknown) => void): void;
-  addEventListener?(e: string, f: (ev: { data: unknown; message?: string; preventDefault?(): void }) => void): void;
+  addEventListener?(e: string, f: (ev: { data: unknown; message?: string; filename?: string; lineno?: number; preventDefault?(): void }) => void): void;
 }
 
 /** Options of ThreadPool.start (the backend passes `free`; the rest is for tests of the pool itself). */
@@ -87,21 +92,23 @@ export interface PoolStartOptions {
 }
 
 // The Node monitor: holds one MessagePort per worker; a port closes when its worker's thread
-// ends for any reason, and the monitor then marks that worker dead in the shared control block.
+// ends for any reason, and the monitor then marks that worker dead in the shared control block
+// (the words of pool-layout.ts's declareDead, at the places WORKER_LAYOUT names).
 const MONITOR_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const ports = []; // held for the pool's lifetime: a port's close is the signal
-parentPort.on("message", ({ port, memory, ctl, record, index, line, w }) => {
+parentPort.on("message", ({ port, memory, ctl, record, index, layout: L }) => {
   ports.push(port);
-  const c = new Int32Array(memory.buffer, ctl, (index + 1) * line);
+  const c = new Int32Array(memory.buffer, ctl, (index + 1) * L.line);
+  const at = index * L.line;
   port.on("close", () => {
-    if (Atomics.load(c, index * line + w.STATE) !== w.ALIVE) return; // stopped, or reported its own death
-    const area = new Uint8Array(memory.buffer, record + w.TEXT, w.TEXT_BYTES);
+    if (Atomics.load(c, at + L.state) !== L.alive) return; // stopped, or reported its own death
+    const area = new Uint8Array(memory.buffer, record + L.slotFloats * 8, L.errorBytes);
     area.fill(0);
     area.set(new TextEncoder().encode("stopped running (terminated, out of memory or exited)"));
-    Atomics.store(c, index * line + w.STATE, w.DEAD);
-    Atomics.store(c, index * line + w.DONE, w.DONE_DEAD);
-    Atomics.notify(c, index * line + w.DONE);
+    Atomics.store(c, at + L.state, L.dead);
+    Atomics.store(c, at + L.done, L.doneDead);
+    Atomics.notify(c, at + L.done);
   });
   port.start();
 });
@@ -151,8 +158,7 @@ export class ThreadPool {
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, threads: number, alloc: (bytes: number) => number, opts: PoolStartOptions = {}): Promise<ThreadPool> {
     const spinMs = opts.spinMs ?? (threads <= (await cores()) ? SPIN_MS : 0);
     const pool = new ThreadPool(memory, kernels, threads, alloc, spinMs, opts.free);
-    // dist/runtime/worker.js beside this module; from the TypeScript sources (tests), the built one
-    const url = opts.workerUrl ?? (import.meta.url.endsWith(".ts") ? new URL("../../dist/runtime/worker.js", import.meta.url) : new URL("./worker.js", import.meta.url));
+    const url = opts.workerUrl ?? workerScript();
     const deno = (globalThis as { Deno?: { permissions?: { querySync?(d: object): { state: string } } } }).Deno;
     if (deno?.permissions?.querySync && url.protocol === "file:") {
       const path = decodeURIComponent(url.pathname);
@@ -160,33 +166,39 @@ export class ThreadPool {
         throw new BackendError(`Deno needs read access to ${path} for the worker script (--allow-read)`);
       }
     }
-    const node = runtimeName() === "node";
+    // worker_threads where the runtime has them (Node, Deno): those workers can be unref'd, so an
+    // idle pool never keeps the process alive. Web Workers in browsers.
+    const runtime = runtimeName();
     type NodeWT = {
       Worker: new (u: URL | string, o: object) => WorkerLike;
       MessageChannel: new () => { port1: unknown; port2: unknown };
     };
     const wtName = "node:worker_threads"; // a variable: bundlers for the web leave it alone
-    const wt = node ? ((await import(wtName)) as NodeWT) : null;
-    if (wt) {
+    const wt = runtime === "node" || runtime === "deno" ? ((await import(wtName)) as NodeWT) : null;
+    // The monitor needs a port's 'close' when its worker's thread ends: Node gives it, Deno does not.
+    if (wt && runtime === "node") {
       pool.monitor = new wt.Worker(MONITOR_SOURCE, { eval: true });
       // it only listens; should it fail, deaths outside JavaScript are seen between runs ('exit' events)
       pool.monitor.on!("error", () => undefined);
     }
     const ready: Promise<void>[] = [];
     for (let i = 1; i < threads; i++) {
-      const init = { module, memory, ctl: pool.ctl, record: pool.records[i]!, index: i, spinMs };
+      const init = { module, memory, ctl: pool.ctl, record: pool.records[i]!, index: i, spinMs, layout: WORKER_LAYOUT };
       let w: WorkerLike;
       if (wt) {
-        const { port1, port2 } = new wt.MessageChannel();
-        w = new wt.Worker(url, { workerData: { ...init, monitorPort: port2 }, transferList: [port2], ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}) });
-        pool.monitor!.postMessage({
-          port: port1, memory, ctl: pool.ctl, record: pool.records[i]!, index: i, line: LINE_INTS,
-          w: { STATE: W_STATE, DONE: W_DONE, ALIVE: STATE_ALIVE, DEAD: STATE_DEAD, DONE_DEAD, TEXT: SLOT_FLOATS * 8, TEXT_BYTES: ERROR_BYTES },
-        }, [port1]);
+        let watched = {};
+        if (pool.monitor) {
+          const { port1, port2 } = new wt.MessageChannel();
+          watched = { workerData: { ...init, monitorPort: port2 }, transferList: [port2] };
+          pool.monitor.postMessage({ port: port1, memory, ctl: pool.ctl, record: pool.records[i]!, index: i, layout: WORKER_LAYOUT }, [port1]);
+        }
+        w = new wt.Worker(url, { workerData: init, ...watched, ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}) });
       } else {
-        const W = (globalThis as { Worker?: new (u: URL, o: object) => WorkerLike }).Worker;
-        if (!W) throw new BackendError("this runtime has no Worker");
-        w = new W(url, { type: "module" });
+        if (typeof Worker !== "function") throw new BackendError("this runtime has no Worker");
+        // Written out in full, in this one place, so that bundlers recognise it: vite and webpack
+        // emit worker.js as a chunk of its own and rewrite the URL (see worker.ts)
+        const web = opts.workerUrl ? new Worker(opts.workerUrl, { type: "module" }) : new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+        w = web as unknown as WorkerLike;
         w.postMessage(init);
       }
       let isReady = false;
@@ -209,7 +221,8 @@ export class ThreadPool {
           w.addEventListener!("message", (ev) => onMessage(ev.data));
           w.addEventListener!("error", (ev) => {
             ev.preventDefault?.(); // handled here, not an uncaught error
-            lost(ev.message ?? String(ev));
+            if (isReady || ev.message) lost(ev.message ? `${ev.message}${ev.filename ? ` (${ev.filename}:${ev.lineno ?? 0})` : ""}` : "an error event without a message");
+            else void whyNotLoaded(url).then(lost);
           });
         }
       }));
@@ -221,7 +234,7 @@ export class ThreadPool {
       void pool.shutdown();
       throw e;
     }
-    for (const w of pool.workers) w.unref?.(); // an idle pool never keeps a Node process alive
+    for (const w of pool.workers) w.unref?.(); // an idle pool never keeps a Node or Deno process alive
     pool.monitor?.unref?.();
     return pool;
   }
@@ -338,9 +351,9 @@ export class ThreadPool {
   /** Ends the threads; returns the control block and the records once none can touch them again. */
   private async endThreads(): Promise<void> {
     let gone: boolean;
-    if (runtimeName() === "node") {
-      // terminate() resolves on the worker's 'exit': its thread no longer runs. The monitor last,
-      // as it writes to the control block when a worker's port closes.
+    if (this.monitor) {
+      // Node: terminate() resolves on the worker's 'exit': its thread no longer runs. The monitor
+      // last, as it writes to the control block when a worker's port closes.
       await Promise.allSettled(this.workers.map((w) => w.terminate()));
       await Promise.allSettled([this.monitor?.terminate()]);
       gone = true;
@@ -353,7 +366,7 @@ export class ThreadPool {
     for (const r of this.records) this.free(r);
   }
 
-  /** Web Workers: waits (without blocking) until every worker wrote EXITED or DEAD; false if one did not in time. */
+  /** Deno, browsers: waits (without blocking) until every worker wrote EXITED or DEAD; false if one did not in time. */
   private async waitExited(): Promise<boolean> {
     const ctl = this.ctlView;
     const until = performance.now() + EXIT_WAIT_MS;
@@ -368,6 +381,32 @@ export class ThreadPool {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
+}
+
+/**
+ * worker.js beside this module: what worker_threads load (Node, Deno) and what messages name.
+ * Not written as `new URL("./worker.js", import.meta.url)`: a bundler for the web would emit a
+ * second copy for that. From the TypeScript sources (tests), the built one.
+ */
+function workerScript(): URL {
+  const file = import.meta.url.endsWith(".ts") ? "../../dist/runtime/worker.js" : "./worker.js";
+  return new URL(file, import.meta.url);
+}
+
+/**
+ * Why a Web Worker's script did not run, when its 'error' event says nothing (a script that did
+ * not load is a plain Event): asks the server for the same URL and reports the answer.
+ */
+async function whyNotLoaded(url: URL): Promise<string> {
+  let status: string;
+  try {
+    const r = await fetch(url, { method: "GET", cache: "no-store" });
+    if (!r.ok) return `its script ${url.href} answered HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ""} (a bundler that does not emit worker.js: copy fovea's dist/runtime/worker.js there)`;
+    status = `HTTP ${r.status}, ${r.headers.get("content-type") ?? "no content-type"}`;
+  } catch (e) {
+    return `its script ${url.href} could not be fetched (${(e as Error).message})`;
+  }
+  return `its script ${url.href} loads (${status}) but did not run, and the browser gave no message (a module that does not parse, a content-type that is not JavaScript, or a policy such as CSP worker-src)`;
 }
 
 /** How long a stopped pool waits for its Web Workers to leave (an idle one looks at STOP every second). */

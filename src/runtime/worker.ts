@@ -1,10 +1,31 @@
 // A pool worker: instantiates the -mt build on the shared memory, then runs each generation that
 // the pool posts to it exactly once (the protocol is written at the top of pool.ts).
-// Runs as a Node worker_thread or a Web Worker (Deno, browsers).
-import {
-  CTL_STOP, KERNEL_NAMES, LINE_INTS, MAX_ARGS, SLOT_FLOATS, STATE_ALIVE, STATE_EXITED,
-  W_DONE, W_FAIL, W_GEN, W_STATE, declareDead, word, writeErrorText,
-} from "./pool-layout.js";
+// Runs as a worker_threads worker (Node, Deno) or a Web Worker (browsers).
+//
+// Self-contained on purpose: this module imports nothing and has no top-level await, so a
+// bundler may emit it as a chunk of its own (vite, webpack), copy it as it is (rolldown's
+// resolveNewUrlToAsset, or by hand next to an esbuild bundle) or wrap it as a classic script,
+// and it still runs. What it must know of the shared layout (word indices, states, the slot and
+// error areas, the kernel names) comes from the pool in its first message: pool-layout.ts's
+// WORKER_LAYOUT, the one place those numbers are written.
+
+/** pool-layout.ts's WorkerLayout (repeated here as a type only: types vanish from the output). */
+interface Layout {
+  line: number;
+  stop: number;
+  gen: number;
+  done: number;
+  fail: number;
+  state: number;
+  alive: number;
+  dead: number;
+  exited: number;
+  doneDead: number;
+  slotFloats: number;
+  maxArgs: number;
+  errorBytes: number;
+  kernels: string[];
+}
 
 interface Init {
   module: WebAssembly.Module;
@@ -15,6 +36,9 @@ interface Init {
   index: number;
   /** How long to watch for the next call before sleeping, in ms. */
   spinMs: number;
+  layout: Layout;
+  /** Node: the end of a channel the monitor thread holds (see pool.ts). */
+  monitorPort?: unknown;
 }
 
 type Port = { postMessage(m: unknown): void };
@@ -26,15 +50,23 @@ const IDLE_WAIT_MS = 1000;
 let monitorPort: unknown = null;
 
 async function start(init: Init, port: Port): Promise<void> {
-  monitorPort = (init as { monitorPort?: unknown }).monitorPort ?? null;
+  monitorPort = init.monitorPort ?? null;
+  const L = init.layout;
   const instance = await WebAssembly.instantiate(init.module, { env: { memory: init.memory } });
-  const fns = KERNEL_NAMES.map((n) => instance.exports[n]);
-  const ctl = new Int32Array(init.memory.buffer, init.ctl, (init.index + 1) * LINE_INTS); // below any growth: stays valid
-  const GEN = word(init.index, W_GEN), DONE = word(init.index, W_DONE), FAIL = word(init.index, W_FAIL), STATE = word(init.index, W_STATE);
+  const fns = L.kernels.map((n) => instance.exports[n]);
+  const ctl = new Int32Array(init.memory.buffer, init.ctl, (init.index + 1) * L.line); // below any growth: stays valid
+  const at = init.index * L.line;
+  const GEN = at + L.gen, DONE = at + L.done, FAIL = at + L.fail, STATE = at + L.state, STOP = L.stop;
+  /** UTF-8 of `text`, cut to fit, into this worker's error area (plain bytes: no encodeInto on shared memory). */
+  const writeError = (text: string) => {
+    const area = new Uint8Array(init.memory.buffer, init.record + L.slotFloats * 8, L.errorBytes);
+    area.fill(0);
+    area.set(new TextEncoder().encode(text).subarray(0, L.errorBytes - 1));
+  };
   // The generation already posted when this worker starts is not ours to run: read it before
   // saying ready, since the first call may be posted the moment the pool hears it.
   let seen = Atomics.load(ctl, GEN);
-  Atomics.store(ctl, STATE, STATE_ALIVE);
+  Atomics.store(ctl, STATE, L.alive);
   port.postMessage({ ready: init.index });
   try {
     for (;;) {
@@ -45,16 +77,16 @@ async function start(init: Init, port: Port): Promise<void> {
       let g = Atomics.load(ctl, GEN);
       while (g === seen && performance.now() < until) g = Atomics.load(ctl, GEN);
       // (a worker that started after the stop was posted sees no new generation: it looks at STOP)
-      while (g === seen && !Atomics.load(ctl, CTL_STOP)) {
+      while (g === seen && !Atomics.load(ctl, STOP)) {
         Atomics.wait(ctl, GEN, seen, IDLE_WAIT_MS);
         g = Atomics.load(ctl, GEN);
       }
-      if (Atomics.load(ctl, CTL_STOP)) break;
+      if (Atomics.load(ctl, STOP)) break;
       seen = g;
       // 2. Run the slot's call (written before the generation was posted). The memory may have
       //    grown since the last call: views are made fresh.
-      const slot = new Float64Array(init.memory.buffer, init.record, SLOT_FLOATS);
-      const id = slot[0]!, n = Math.min(slot[1]!, MAX_ARGS);
+      const slot = new Float64Array(init.memory.buffer, init.record, L.slotFloats);
+      const id = slot[0]!, n = Math.min(slot[1]!, L.maxArgs);
       const args: number[] = [];
       for (let i = 0; i < n; i++) args.push(slot[2 + i]!);
       try {
@@ -62,7 +94,7 @@ async function start(init: Init, port: Port): Promise<void> {
         if (typeof f !== "function") throw new Error(`no kernel #${id}`);
         Reflect.apply(f, undefined, args);
       } catch (e) {
-        writeErrorText(init.memory.buffer, init.record, `${KERNEL_NAMES[id] ?? `kernel #${id}`}: ${String(e)}`);
+        writeError(`${L.kernels[id] ?? `kernel #${id}`}: ${String(e)}`);
         Atomics.store(ctl, FAIL, g);
       }
       // 3. Acknowledge this generation, by number: a caller waits for DONE === its generation.
@@ -70,23 +102,34 @@ async function start(init: Init, port: Port): Promise<void> {
       Atomics.notify(ctl, DONE);
     }
     // the last touch of the shared memory: after this the pool may give the control block away
-    Atomics.store(ctl, STATE, STATE_EXITED);
+    Atomics.store(ctl, STATE, L.exited);
   } catch (e) {
     // an exception outside a kernel: this worker is gone; say so where a blocked caller looks
-    declareDead(init.memory.buffer, ctl, init.index, init.record, `died: ${String(e)}`);
+    // (pool-layout.ts's declareDead: text, STATE = DEAD, DONE = DONE_DEAD, notify)
+    writeError(`died: ${String(e)}`);
+    Atomics.store(ctl, STATE, L.dead);
+    Atomics.store(ctl, DONE, L.doneDead);
+    Atomics.notify(ctl, DONE);
     throw e;
   }
 }
 
-// Node worker_threads: the parent port comes from the module; elsewhere, the worker's global scope.
-const g = globalThis as { process?: { versions?: { node?: string } }; onmessage?: unknown; postMessage?: (m: unknown) => void };
-if (g.process?.versions?.node && !("Deno" in globalThis)) {
-  const wtName = "node:worker_threads";
-  const { parentPort, workerData } = (await import(wtName)) as { parentPort: Port; workerData: Init };
-  await start(workerData, parentPort);
-} else {
+// A Web Worker has a WorkerGlobalScope and gets its start message on `onmessage` (set now, before
+// the first message can arrive); a worker_threads worker (Node, Deno) reads its parent port and
+// start data from node:worker_threads.
+const g = globalThis as { WorkerGlobalScope?: unknown; onmessage?: unknown; postMessage?: (m: unknown) => void };
+if (typeof g.WorkerGlobalScope === "function") {
   g.onmessage = (e: { data: Init }) => {
     g.onmessage = null;
-    void start(e.data, { postMessage: (m) => g.postMessage!(m) });
+    start(e.data, { postMessage: (m) => g.postMessage!(m) }).catch((err: unknown) => {
+      // thrown from a task of its own: an uncaught exception, which the pool sees as an 'error'
+      // event with this message (a rejected promise would not reach the parent)
+      setTimeout(() => {
+        throw err;
+      });
+    });
   };
+} else {
+  const wtName = "node:worker_threads"; // a variable: bundlers for the web leave it alone
+  void (import(wtName) as Promise<{ parentPort: Port; workerData: Init }>).then(({ parentPort, workerData }) => start(workerData, parentPort));
 }
