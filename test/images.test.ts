@@ -102,3 +102,51 @@ describe("image files", () => {
     m.free();
   });
 });
+
+describe("pixels from a page: fromImageData, fromCanvas", () => {
+  /** A w×h RGBA image whose pixel p has grey level (p * 29) % 256, as a canvas's ImageData holds it. */
+  const imageData = (w: number, h: number) => ({
+    width: w,
+    height: h,
+    data: Uint8ClampedArray.from({ length: w * h * 4 }, (_, i) => (i % 4 === 3 ? 255 : (Math.floor(i / 4) * 29) % 256)),
+  });
+  /** An object with a canvas's shape: getContext("2d").getImageData, as HTMLCanvasElement / OffscreenCanvas have. */
+  const canvas = (img: ReturnType<typeof imageData>, ctx: "2d" | "none" | "tainted" = "2d") => ({
+    width: img.width,
+    height: img.height,
+    getContext: (type: string) => {
+      if (type !== "2d" || ctx === "none") return null;
+      return {
+        getImageData: (x: number, y: number, w: number, h: number) => {
+          if (ctx === "tainted") throw new Error("The canvas has been tainted by cross-origin data.");
+          expect([x, y, w, h]).toEqual([0, 0, img.width, img.height]);
+          return img;
+        },
+      };
+    },
+  });
+
+  it("reads a Uint8ClampedArray ImageData as H×W×C floats in [0, 1]; same as imageToArray, resized too", () => {
+    const img = imageData(6, 4);
+    const grey = D.fromImageData(img, [4, 6, 1]);
+    expect(Array.from(grey).map((v) => Math.round(v * 255))).toEqual(Array.from({ length: 24 }, (_, p) => (p * 29) % 256));
+    const rgb = D.fromImageData(img, [4, 6, 3]);
+    expect(rgb[3 * 5 + 1]).toBeCloseTo(((5 * 29) % 256) / 255, 6);
+    const small = D.fromImageData(img, [2, 3, 1]);
+    expect(Array.from(small)).toEqual(Array.from(D.imageToArray({ width: 6, height: 4, data: new Uint8Array(img.data) }, [2, 3, 1])));
+    expect(Array.from(D.fromCanvas(canvas(img), [2, 3, 1]))).toEqual(Array.from(small));
+  });
+
+  it("says what is wrong: sizes, data, shape, a canvas without a 2D context, a tainted canvas", () => {
+    const img = imageData(4, 4);
+    expect(() => D.fromImageData({ ...img, data: img.data.subarray(0, 60) }, [4, 4, 1])).toThrow(new fovea.ShapeError("fromImageData: a 4×4 RGBA image has 64 bytes, this data 60"));
+    expect(() => D.fromImageData({ ...img, data: new Float32Array(64) as unknown as Uint8Array }, [4, 4, 1])).toThrow(/fromImageData: data must be a Uint8ClampedArray \(ImageData\) or Uint8Array of RGBA bytes, got Float32Array/);
+    expect(() => D.fromImageData({ ...img, width: 0 }, [4, 4, 1])).toThrow(/fromImageData: width and height must be whole numbers > 0, got 0×4/);
+    expect(() => D.fromImageData(img, [4, 4, 2])).toThrow(/fromImageData: 2 channels requested; 1 or 3 are supported/);
+    expect(() => D.fromImageData(img, [4, 4] as unknown as [number, number, number])).toThrow(/fromImageData: shape must be \[height, width, channels\]/);
+    expect(() => D.fromCanvas(canvas(img, "none"), [4, 4, 1])).toThrow(new fovea.ConfigError("fromCanvas: the 4×4 canvas has no 2D context (one of another kind, e.g. webgl, was made first)"));
+    expect(() => D.fromCanvas(canvas(img, "tainted"), [4, 4, 1])).toThrow(new fovea.FormatError("fromCanvas: the 4×4 canvas cannot be read (The canvas has been tainted by cross-origin data.)"));
+    expect(() => D.fromCanvas({} as never, [4, 4, 1])).toThrow(/fromCanvas: expected an HTMLCanvasElement or OffscreenCanvas, got object/);
+    for (const f of [() => D.fromImageData(img, [0, 4, 1]), () => D.fromCanvas(canvas(img, "none"), [4, 4, 1])]) expect(f).toThrow(fovea.FoveaError);
+  });
+});

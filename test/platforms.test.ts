@@ -184,3 +184,58 @@ describe.skipIf(!haveChromium)("a page bundled by rolldown, in Chromium", () => 
     expect(result.info.threadsReason).toMatch(/^single thread: the worker pool did not start \(worker 1 failed to start: its script http:\/\/127\.0\.0\.1:\d+\/worker\.js answered HTTP 404 Not Found/);
   });
 });
+
+describe.skipIf(!haveChromium)("the page API in Chromium", () => {
+  interface PageApi {
+    error?: string;
+    sheet: { length: number; firstRows: number[] };
+    resized: number[];
+    canvas: number[];
+    offscreen: number[];
+    imageData: number[];
+    errors: Record<string, { name: string; fovea: boolean; message: string } | null>;
+    fitAsync: { ticks: number; events: number; losses: number[] };
+  }
+
+  it("loadImage on a URL (fetch + createImageBitmap), fromCanvas, fromImageData, fitAsync; failures are FoveaErrors", async () => {
+    const server = await serve(process.cwd(), { isolated: true });
+    const browser = await launchChromium();
+    let r: PageApi;
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(`${server.url}/test/platforms/page-api.html`);
+      await page.waitForFunction(() => (window as unknown as { __fovea?: unknown }).__fovea !== undefined, null, { timeout: 60_000 });
+      r = (await page.evaluate(() => (window as unknown as { __fovea: unknown }).__fovea)) as PageApi;
+      expect(r.error).toBeUndefined();
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+    // the browser's decoder gives pngjs's pixels (Node), and the same wasm resize follows
+    const { init, data } = await import("../src/index.js");
+    await init({ build: "simd" });
+    const sheet = await data.loadImage("examples/browser/mnist-1500.png", [840, 1400, 1]);
+    expect(r.sheet.length).toBe(sheet.length);
+    expect(r.sheet.firstRows).toEqual(Array.from(sheet.subarray(0, 28 * 1400), (v) => Math.round(v * 255)));
+    const resized = await data.loadImage("examples/browser/mnist-1500.png", [30, 50, 1]);
+    r.resized.forEach((v, i) => expect(v).toBeCloseTo(resized[i]!, 6));
+    // white top-left 2×2, a red pixel at (3, 3): grey 0.299 · 255 = 76
+    expect(r.canvas).toEqual([255, 255, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 76]);
+    expect(r.offscreen.slice(0, 6)).toEqual([255, 255, 255, 255, 255, 255]);
+    expect(r.offscreen.slice(45)).toEqual([255, 0, 0]);
+    expect(r.imageData).toEqual([0, 0, 255, 128, 128, 128]); // the second pixel's alpha 128 composited on black
+    const e = r.errors;
+    for (const v of Object.values(e)) expect(v?.fovea).toBe(true);
+    expect(e.missing).toMatchObject({ name: "NotFoundError", message: "no-such-image.png: HTTP 404 Not Found" });
+    expect(e.notAnImage!.name).toBe("FormatError");
+    expect(e.notAnImage!.message).toMatch(/^\/examples\/browser\/mnist-1500-labels\.json: the browser could not decode these \d+ bytes as an image/);
+    expect(e.webgl).toMatchObject({ name: "ConfigError", message: "fromCanvas: the 4×4 canvas has no 2D context (one of another kind, e.g. webgl, was made first)" });
+    expect(e.shortData).toMatchObject({ name: "ShapeError", message: "fromImageData: a 2×2 RGBA image has 16 bytes, this data 15" });
+    expect(r.fitAsync.ticks).toBeGreaterThan(0); // the page's timers ran while it trained
+    expect(r.fitAsync.events).toBe(3 * 8 + 3);
+    expect(r.fitAsync.losses[2]).toBeLessThan(r.fitAsync.losses[0]!);
+  });
+});

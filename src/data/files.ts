@@ -10,12 +10,18 @@ const g = globalThis as { Deno?: DenoFs; process?: { versions?: { node?: string 
 /** A file that could not be read (missing, no permission). */
 export class NotFoundError extends FormatError {}
 
-/** The bytes of a file path (Node, Deno) or an http(s)/file URL (fetch). */
+/** The bytes of a file path (Node, Deno) or an http(s)/file URL (fetch); in a browser, of any URL (relative: to the page or worker). */
 export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
   const s = String(pathOrUrl);
-  if (/^https?:/.test(s) || (typeof pathOrUrl !== "string" && !g.process?.versions?.node)) {
-    const r = await fetch(s);
-    if (!r.ok) throw new FormatError(`${s}: HTTP ${r.status}`);
+  const browser = !g.Deno && !g.process?.versions?.node;
+  if (browser || /^https?:/.test(s) || (typeof pathOrUrl !== "string" && !g.process?.versions?.node)) {
+    let r: Response;
+    try {
+      r = await fetch(s);
+    } catch (e) {
+      throw new NotFoundError(`${s}: could not be fetched (${(e as Error).message})`);
+    }
+    if (!r.ok) throw new NotFoundError(`${s}: HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ""}`);
     return new Uint8Array(await r.arrayBuffer());
   }
   if (g.Deno) return g.Deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);

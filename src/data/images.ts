@@ -1,8 +1,10 @@
-// Image files to tensors through well-kept decoders (pngjs, jpeg-js), resized with the wasm
-// warp kernel; folders of images (one subfolder per class) as datasets.
+// Image files to tensors through well-kept decoders (pngjs, jpeg-js; in a browser, its own
+// through createImageBitmap), resized with the wasm warp kernel; the pixels of a page's canvas or
+// ImageData; folders of images (one subfolder per class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
-import { ConfigError, FormatError } from "../errors.js";
+import { ConfigError, FormatError, ShapeError } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
+import { runtimeName } from "../runtime/platform.js";
 import { warpAffineCall } from "../ops/image.js";
 import type { Backend } from "../runtime/backend.js";
 import { getBackend } from "../runtime/backend.js";
@@ -12,8 +14,15 @@ import { listDir, readBytes } from "./files.js";
 export interface Rgba {
   width: number;
   height: number;
-  /** width × height × 4 bytes. */
-  data: Uint8Array;
+  /** width × height × 4 bytes (a canvas's ImageData holds a Uint8ClampedArray). */
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** What fromCanvas reads: an HTMLCanvasElement or an OffscreenCanvas (a page, a worker). */
+export interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(type: "2d", options?: { willReadFrequently?: boolean }): { getImageData(x: number, y: number, w: number, h: number): Rgba } | null;
 }
 
 type PngModule = typeof import("pngjs");
@@ -23,11 +32,12 @@ type JpegModule = typeof import("jpeg-js");
 const pngjs = async (): Promise<PngModule> => (await import("pngjs")) as PngModule;
 const jpegjs = async (): Promise<JpegModule> => ((await import("jpeg-js")) as { default: JpegModule }).default;
 
-/** Decodes PNG or JPEG bytes (by magic number). */
+/** Decodes PNG or JPEG bytes (by magic number); in a browser, any format it decodes. */
 export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rgba> {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
   if (isPng) checkPngSize(bytes, source);
+  if (runtimeName() === "browser") return decodeInBrowser(bytes, source);
   const { PNG } = isPng ? await pngjs() : ({} as PngModule);
   const jpeg = isJpeg ? await jpegjs() : null;
   try {
@@ -46,6 +56,30 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
     throw new FormatError(`${source}: corrupt ${isPng ? "PNG" : "JPEG"} (${(e as Error).message})`);
   }
   throw new FormatError(`${source}: unsupported image format (PNG and JPEG are read)`);
+}
+
+/** The browser's decoder (createImageBitmap), and a 2D canvas for the pixels: pngjs needs Node's zlib. */
+async function decodeInBrowser(bytes: Uint8Array, source: string): Promise<Rgba> {
+  const g = globalThis as { createImageBitmap?: typeof createImageBitmap; OffscreenCanvas?: typeof OffscreenCanvas };
+  if (typeof g.createImageBitmap !== "function" || typeof g.OffscreenCanvas !== "function") {
+    throw new FormatError(`${source}: this browser has no createImageBitmap / OffscreenCanvas to decode images with`);
+  }
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await g.createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>]), { premultiplyAlpha: "none", colorSpaceConversion: "none" });
+  } catch (e) {
+    throw new FormatError(`${source}: the browser could not decode these ${bytes.length} bytes as an image (${(e as Error).message})`);
+  }
+  try {
+    const { width, height } = bitmap, limit = getLimits().maxImagePixels;
+    if (width * height > limit) throw new FormatError(`${source}: the image has ${width}×${height} = ${width * height} pixels; the limit is ${limit} (setLimits({ maxImagePixels }))`);
+    const ctx = new g.OffscreenCanvas(width, height).getContext("2d", { willReadFrequently: true });
+    if (!ctx) throw new FormatError(`${source}: no 2D canvas to read the decoded pixels from`);
+    ctx.drawImage(bitmap, 0, 0);
+    return ctx.getImageData(0, 0, width, height);
+  } finally {
+    bitmap.close();
+  }
 }
 
 /**
@@ -88,9 +122,61 @@ export function imageToArray(img: Rgba, shape: [number, number, number], be: Bac
   }
 }
 
-/** Reads and decodes an image file into H×W×C floats. */
-export async function loadImage(path: string, shape: [number, number, number]): Promise<Float32Array> {
-  return imageToArray(await decodeImage(await readBytes(path), path), shape);
+/**
+ * Reads and decodes an image into H×W×C floats: a file (Node, Deno) or a URL (fetch; in a
+ * browser also a URL relative to the page, decoded by the browser).
+ */
+export async function loadImage(pathOrUrl: string | URL, shape: [number, number, number]): Promise<Float32Array> {
+  checkImageShape("loadImage", shape);
+  const source = String(pathOrUrl);
+  return imageToArray(await decodeImage(await readBytes(pathOrUrl), source), shape);
+}
+
+/**
+ * The pixels of an ImageData (a canvas's getImageData, or any { width, height, data } of RGBA
+ * bytes) as H×W×C floats in [0, 1], resized to `shape` as imageToArray does.
+ */
+export function fromImageData(image: Rgba, shape: [number, number, number]): Float32Array {
+  checkImageShape("fromImageData", shape);
+  const { width, height, data } = (image ?? {}) as Partial<Rgba>;
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0)) {
+    throw new ConfigError(`fromImageData: width and height must be whole numbers > 0, got ${String(width)}×${String(height)}`);
+  }
+  if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array)) {
+    throw new ConfigError(`fromImageData: data must be a Uint8ClampedArray (ImageData) or Uint8Array of RGBA bytes, got ${describe(data)}`);
+  }
+  if (data.length !== width! * height! * 4) {
+    throw new ShapeError(`fromImageData: a ${width}×${height} RGBA image has ${width! * height! * 4} bytes, this data ${data.length}`);
+  }
+  return imageToArray({ width: width!, height: height!, data }, shape);
+}
+
+/** A canvas's pixels (HTMLCanvasElement or OffscreenCanvas, read through its 2D context) as H×W×C floats: see fromImageData. */
+export function fromCanvas(canvas: CanvasLike, shape: [number, number, number]): Float32Array {
+  if (typeof canvas?.getContext !== "function") throw new ConfigError(`fromCanvas: expected an HTMLCanvasElement or OffscreenCanvas, got ${canvas === null ? "null" : typeof canvas}`);
+  const { width, height } = canvas;
+  if (!(width > 0 && height > 0)) throw new ConfigError(`fromCanvas: the canvas is ${width}×${height}; it has no pixels`);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  if (!ctx) throw new ConfigError(`fromCanvas: the ${width}×${height} canvas has no 2D context (one of another kind, e.g. webgl, was made first)`);
+  let pixels: Rgba;
+  try {
+    pixels = ctx.getImageData(0, 0, width, height);
+  } catch (e) {
+    // a canvas that drew a cross-origin image without CORS is "tainted": reading it is a SecurityError
+    throw new FormatError(`fromCanvas: the ${width}×${height} canvas cannot be read (${(e as Error).message})`);
+  }
+  return fromImageData(pixels, shape);
+}
+
+function describe(v: unknown): string {
+  return v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
+}
+
+/** An [H, W, C] shape for images: whole sizes > 0 and 1 or 3 channels. */
+function checkImageShape(where: string, shape: unknown): void {
+  const ok = Array.isArray(shape) && shape.length === 3 && shape.every((v) => Number.isInteger(v) && v > 0);
+  if (!ok) throw new ConfigError(`${where}: shape must be [height, width, channels] of whole numbers > 0, got ${JSON.stringify(shape)}`);
+  if (shape[2] !== 1 && shape[2] !== 3) throw new ConfigError(`${where}: ${shape[2]} channels requested; 1 or 3 are supported`);
 }
 
 /** A folder with one subfolder per class (sorted names = class indices) of PNG/JPEG files. */

@@ -9,5 +9,5 @@ export type { AugmentOptions, Augmenter } from "./augment.js";
 export { readBytes, writeBytes, fileWriter, listDir, maybeGunzip, mnistDataDir, NotFoundError, WriteError } from "./files.js";
 export type { WriteOptions, FileWriter } from "./files.js";
 export { cifar10FromBytes, loadCifar10, CIFAR10_CLASSES } from "./cifar10.js";
-export { decodeImage, imageToArray, loadImage, loadImageFolder, encodePng } from "./images.js";
-export type { Rgba } from "./images.js";
+export { decodeImage, imageToArray, loadImage, loadImageFolder, encodePng, fromImageData, fromCanvas } from "./images.js";
+export type { Rgba, CanvasLike } from "./images.js";

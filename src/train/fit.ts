@@ -1,5 +1,7 @@
 // The fit loop: epochs of shuffled minibatches, validation, learning-rate schedules, callbacks
-// (batch/epoch end, early stopping, checkpoints, reduce-on-plateau).
+// (batch/epoch end, early stopping, checkpoints, reduce-on-plateau), progress events. One loop
+// (fitRun, a generator that stops after every batch) runs as fit (to the end, now) and as
+// fitAsync (giving the event loop a turn between batches, so a page stays responsive).
 import { ConfigError, checkOptionKeys } from "../errors.js";
 import { Model, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
@@ -9,6 +11,8 @@ declare module "../model/model.js" {
   interface Model {
     /** Trains for some epochs (see train/fit.ts); returns the per-epoch logs. */
     fit(x: ExampleData, y: ArrayLike<number>, options?: FitOptions): History;
+    /** fit that gives the event loop a turn between batches (see train/fit.ts's fitAsync). */
+    fitAsync(x: ExampleData, y: ArrayLike<number>, options?: FitAsyncOptions): Promise<History>;
   }
 }
 
@@ -61,6 +65,24 @@ export interface Callback {
   onEpochEnd?(logs: EpochLogs, model: Model, progress: FitProgress): void | "stop";
 }
 
+/** What FitOptions.onProgress hears: after every batch, and after every epoch with its logs. */
+export interface FitEvent {
+  type: "batch" | "epoch";
+  /** The epoch (0-based) and the run's number of epochs. */
+  epoch: number;
+  epochs: number;
+  /** Batches of this epoch taken, and its number of batches. */
+  batch: number;
+  batches: number;
+  /** The last batch's loss, and the mean loss per example over this epoch's batches so far. */
+  loss: number;
+  epochLoss: number;
+  /** The part of the whole run done, in (0, 1]. */
+  fraction: number;
+  /** type "epoch": the epoch's logs (what History holds); "batch": null. */
+  logs: EpochLogs | null;
+}
+
 /** lr for a step: a number, or a function of (step, epoch) (see schedules.ts). */
 export type LearningRate = number | ((step: number, epoch: number) => number);
 
@@ -79,27 +101,107 @@ export interface FitOptions {
    * options then give the same result as the run that was interrupted.
    */
   resume?: FitProgress;
+  /** Called after every batch and every epoch with where the run is (e.g. for a progress bar or a loss curve). */
+  onProgress?: (event: FitEvent) => void;
+  /** true: print one line per epoch (formatEpoch) with console.log; a function: give it that line instead. */
+  verbose?: boolean | ((line: string) => void);
 }
-const FIT_KEYS = ["epochs", "batchSize", "shuffle", "validationData", "callbacks", "lr", "augment", "resume"];
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "validationData", "callbacks", "lr", "augment", "resume", "onProgress", "verbose"];
+
+export interface FitAsyncOptions extends FitOptions {
+  /**
+   * The longest stretch of training between two turns of the event loop, in ms (default 10; 0:
+   * a turn after every batch). A batch is never split: a longer batch is one longer stretch.
+   */
+  yieldMs?: number;
+}
 
 export interface History {
   epochs: EpochLogs[];
 }
 
+/** Trains `model` for some epochs, now; returns the per-epoch logs. */
 export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {
   checkOptionKeys("fit", options, FIT_KEYS);
+  const run = fitRun(model, x, y, options, "fit");
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * fit, giving the event loop a turn between batches (at least every `yieldMs`): a page stays
+ * responsive and can draw onProgress's events while the model trains on its main thread. The
+ * results are fit's, bit for bit. Another fit of the same model while one runs is a ConfigError;
+ * a model freed meanwhile rejects the promise with fit's BackendError.
+ */
+export async function fitAsync(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitAsyncOptions = {}): Promise<History> {
+  checkOptionKeys("fitAsync", options, [...FIT_KEYS, "yieldMs"]);
+  const { yieldMs = 10, ...fitOptions } = options;
+  if (!(typeof yieldMs === "number" && yieldMs >= 0)) throw new ConfigError(`fitAsync: yieldMs must be a number of ms >= 0, got ${String(yieldMs)}`);
+  const run = fitRun(model, x, y, fitOptions, "fitAsync");
+  let last = performance.now();
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+    if (performance.now() - last >= yieldMs) {
+      await turn();
+      last = performance.now();
+    }
+  }
+}
+
+/**
+ * One turn of the event loop, as a task behind those already queued (timers, messages, I/O),
+ * without the clamping of nested timers: setImmediate where there is one (Node), else a message
+ * to ourselves. (Not scheduler.yield: its continuation goes before the page's other tasks.)
+ */
+function turn(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (typeof g.setImmediate === "function") return new Promise((r) => g.setImmediate!(r));
+  return new Promise((r) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => {
+      c.port1.close();
+      r();
+    };
+    c.port2.postMessage(null);
+  });
+}
+
+/** The models a fit runs on now (fitAsync interleaves with other code: a second fit of one model is an error). */
+const running = new WeakSet<Model>();
+
+/** The fit loop: stops after every batch and every epoch (yield), returns the history at the end. */
+function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions, where: string): Generator<void, History, void> {
   const epochs = options.epochs ?? 1;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`fit: epochs must be a whole number >= 1, got ${epochs}`);
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`${where}: epochs must be a whole number >= 1, got ${epochs}`);
   const bs = options.batchSize ?? model.batchSize;
-  if (!Number.isInteger(bs) || bs < 1) throw new ConfigError(`fit: batchSize must be a whole number >= 1, got ${bs}`);
-  if (!model.optimizer) throw new ConfigError("fit: no optimizer; compile({ loss, optimizer }) first");
+  if (!Number.isInteger(bs) || bs < 1) throw new ConfigError(`${where}: batchSize must be a whole number >= 1, got ${bs}`);
+  if (!model.optimizer) throw new ConfigError(`${where}: no optimizer; compile({ loss, optimizer }) first`);
+  if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new ConfigError(`${where}: onProgress must be a function, got ${typeof options.onProgress}`);
+  if (running.has(model)) throw new ConfigError(`${where}: model "${model.name}" is already being trained (a fitAsync under way); wait for it to end`);
   const inputSize = model.inputSize;
   const data = x instanceof Float32Array ? x : Float32Array.from(x instanceof Array ? x : (x as { toArray(): Float32Array }).toArray());
-  if (data.length % inputSize !== 0) throw new ConfigError(`fit: ${data.length} values are not a whole number of examples of ${inputSize}`);
+  if (data.length % inputSize !== 0) throw new ConfigError(`${where}: ${data.length} values are not a whole number of examples of ${inputSize}`);
   const n = data.length / inputSize;
-  const targets = model.targets(y, n, "fit");
+  const targets = model.targets(y, n, where);
+  running.add(model);
+  try {
+    return yield* epochsOf(model, data, targets, n, epochs, bs, options);
+  } finally {
+    running.delete(model);
+  }
+}
+
+function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float32Array, n: number, epochs: number, bs: number, options: FitOptions): Generator<void, History, void> {
+  const inputSize = model.inputSize;
+  const opt = model.optimizer!; // fitRun checked it
   const perTarget = targets.length / n;
   const callbacks = options.callbacks ?? [];
+  const onProgress = options.onProgress;
+  const say = options.verbose === true ? (line: string) => console.log(line) : typeof options.verbose === "function" ? options.verbose : null;
   const batches = Math.ceil(n / bs);
   const resume = options.resume;
   if (resume) checkProgress(resume, n, bs, batches, epochs);
@@ -108,7 +210,6 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
   const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: n }, (_, i) => i);
   const xs = new Float32Array(data.length);
   const ys = targets instanceof Int32Array ? new Int32Array(targets.length) : new Float32Array(targets.length);
-  const opt = model.optimizer;
   const lrOf = (step: number, epoch: number) => {
     const lr = options.lr ?? opt.lr;
     const v = typeof lr === "number" ? lr : lr(step, epoch);
@@ -134,11 +235,16 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
       const loss = step.loss;
       sum += loss * count;
       correct += step.correct;
-      if (callbacks.length === 0) continue;
+      onProgress?.({ type: "batch", epoch, epochs, batch: b + 1, batches, loss, epochLoss: sum / (start + count), fraction: (epoch * batches + b + 1) / (epochs * batches), logs: null });
+      if (callbacks.length === 0) {
+        yield;
+        continue;
+      }
       const progress: FitProgress = {
         epoch, batch: b + 1, batchSize: bs, order, lossSum: sum, correct, seconds: (performance.now() - t0) / 1000, history: history.epochs,
       };
       for (const c of callbacks) c.onBatchEnd?.({ epoch, batch: b, batches, loss, lr, progress });
+      yield;
     }
     const seconds = (performance.now() - t0) / 1000;
     const train = { loss: sum / n };
@@ -150,12 +256,27 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
       lr: lrOf(model.step, epoch), seconds, imagesPerSecond: seconds > 0 ? n / seconds : 0,
     };
     history.epochs.push(logs);
+    onProgress?.({ type: "epoch", epoch, epochs, batch: batches, batches, loss: logs.loss, epochLoss: logs.loss, fraction: (epoch + 1) / epochs, logs });
+    if (say) say(formatEpoch(logs, epochs));
     const next: FitProgress = { epoch: epoch + 1, batch: 0, batchSize: bs, order, lossSum: 0, correct: 0, seconds: 0, history: history.epochs };
     let stop = false;
     for (const c of callbacks) if (c.onEpochEnd?.(logs, model, next) === "stop") stop = true;
     if (stop) break;
+    yield;
   }
   return history;
+}
+
+/** One line for an epoch's logs, as fit's `verbose` prints it. */
+export function formatEpoch(l: EpochLogs, epochs: number): string {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  return [
+    `epoch ${l.epoch + 1}/${epochs}`, `loss ${l.loss.toFixed(4)}`,
+    ...(l.accuracy !== null ? [`accuracy ${pct(l.accuracy)}`] : []),
+    ...(l.valLoss !== null ? [`validation loss ${l.valLoss.toFixed(4)}`] : []),
+    ...(l.valAccuracy !== null ? [`validation accuracy ${pct(l.valAccuracy)}`] : []),
+    `lr ${Number(l.lr.toPrecision(4))}`, `${l.seconds.toFixed(1)} s`, `${Math.round(l.imagesPerSecond).toLocaleString("en-US")} img/s`,
+  ].join("  ");
 }
 
 /** FitOptions.resume against this fit: same batch size and examples, a place inside the epochs. */
@@ -182,6 +303,9 @@ function checkProgress(p: FitProgress, n: number, bs: number, batches: number, e
 
 Model.prototype.fit = function (this: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {
   return fit(this, x, y, options);
+};
+Model.prototype.fitAsync = function (this: Model, x: ExampleData, y: ArrayLike<number>, options: FitAsyncOptions = {}): Promise<History> {
+  return fitAsync(this, x, y, options);
 };
 
 /** Stops when the monitored value has not improved by minDelta for `patience` epochs. */

@@ -2,10 +2,10 @@
 export { Optimizer, SGD, Adam, AdamW, Adagrad, RMSProp, Adadelta, sgd, adam, adamw, adagrad, rmsprop, adadelta } from "./optimizers.js";
 export type { OptimizerState, SgdOptions, AdamOptions, AdagradOptions, RmspropOptions, AdadeltaOptions } from "./optimizers.js";
 export { stepDecay, exponentialDecay, cosineDecay, warmup } from "./schedules.js";
-export { fit, earlyStopping, checkpoint, reduceOnPlateau } from "./fit.js";
+export { fit, fitAsync, formatEpoch, earlyStopping, checkpoint, reduceOnPlateau } from "./fit.js";
 export { NumericError, trainStep } from "./trainer.js";
 export type { Regularizer, TrainingOptions } from "./trainer.js";
-export type { BatchInfo, Callback, EpochLogs, FitOptions, FitProgress, History, LearningRate } from "./fit.js";
+export type { BatchInfo, Callback, EpochLogs, FitAsyncOptions, FitEvent, FitOptions, FitProgress, History, LearningRate } from "./fit.js";
 export { checkpointOf, encodeCheckpoint, decodeCheckpoint, readCheckpoint, checkConfig, restoreCheckpoint, dataFingerprint, CHECKPOINT_VERSION } from "./checkpoint.js";
 export type { Checkpoint, CheckpointConfig } from "./checkpoint.js";
 export { LOSSES } from "./losses.js";
