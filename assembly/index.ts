@@ -24,7 +24,7 @@ export { f32_warp_affine, f32_warp_affine_batch } from "./image/warp";
 export { f32_mul_fwd, f32_copy_rows, f32_maxout_fwd, f32_maxout_bwd, f32_permute3 } from "./eltwise/misc";
 export { f32_batchnorm_fwd, f32_batchnorm_bwd, f32_channel_affine } from "./norm/batchnorm";
 export { f32_lrn_fwd, f32_lrn_bwd } from "./norm/lrn";
-export { f32_softmax_xent, f32_hinge, f32_mse, f32_sigmoid_xent } from "./loss/loss";
+export { f32_softmax_xent, f32_hinge, f32_mse, f32_sigmoid_xent, f32_selected_huber } from "./loss/loss";
 export {
   f32_regularize, f32_sum_squares, f32_sgd_update, f32_momentum_update, f32_adagrad_update, f32_rmsprop_update,
   f32_adadelta_update, f32_adam_update,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { backendFor } from "./helpers/backends.js";
 import { expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
-import { refHinge, refMse, refSigmoidXent, refSoftmaxXent } from "./ref/loss.js";
+import { refHinge, refMse, refSelectedHuber, refSigmoidXent, refSoftmaxXent } from "./ref/loss.js";
 
 describe.each(["simd", "relaxed"] as const)("loss kernels on the %s build", (build) => {
   const rows = 5, cols = 7;
@@ -55,4 +55,23 @@ describe.each(["simd", "relaxed"] as const)("loss kernels on the %s build", (bui
     expect(Array.from(mem.read(D3, 2))).toEqual([1, -1]);
     mem.freeAll();
   });
+
+  it("selected-output Huber and ½e² (Q-learning's TD error): values, gradients, zero off the selected outputs", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    // errors on both sides of δ = 1, and every column selected somewhere
+    const q = randomArray(rows * cols, 6, 3);
+    const pairs = [3, 0.5, 0, -2, 6, 4, 2, 0.1, 5, -0.3];
+    for (const delta of [1, Infinity]) {
+      const D = mem.f32(rows * cols);
+      be.heap.f32(D, rows * cols).fill(7); // every entry is written
+      const loss = be.kernels.f32_selected_huber(mem.f32(q), mem.f32(pairs), rows, cols, delta, 1 / rows, D);
+      expect(loss).toBeCloseTo(refSelectedHuber(q, pairs, rows, cols, delta), 5);
+      const want = numericGrad((qq) => refSelectedHuber(qq, pairs, rows, cols, delta) / rows, q, 1e-5);
+      expectClose(mem.read(D, rows * cols), want, 1e-4, 1e-6, `dq (δ = ${delta})`);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (c !== pairs[2 * r]) expect(mem.read(D, rows * cols)[r * cols + c]).toBe(0);
+    }
+    mem.freeAll();
+  });
 });
+

@@ -94,3 +94,24 @@ export function f32_sigmoid_xent(logits: usize, target: usize, n: i32, scale: f3
   }
   return total;
 }
+
+/**
+ * Huber loss on one selected output per row (Q-learning's TD error on the action taken). Row r's
+ * target is the pair at targets[2r], targets[2r + 1]: a column a (a whole number stored as f32,
+ * in [0, cols)) and a value t. With e = out[r, a] − t: loss_r = ½e² where |e| ≤ δ and
+ * δ·(|e| − ½δ) beyond (δ = +∞: ½e² everywhere, ConvNetJS's regression on { dim, val });
+ * dout[r, a] = scale · clamp(e, −δ, δ) and every other dout[r, c] = 0 (dout must not alias out).
+ */
+export function f32_selected_huber(out: usize, targets: usize, rows: i32, cols: i32, delta: f32, scale: f32, dout: usize): f64 {
+  let total: f64 = 0;
+  memory.fill(dout, 0, <usize>rows * <usize>cols * 4);
+  for (let r = 0; r < rows; r++) {
+    const a = <i32>load<f32>(targets + f4(2 * r));
+    const e = load<f32>(out + f4(r * cols + a)) - load<f32>(targets + f4(2 * r + 1));
+    const ae = abs(e);
+    if (ae <= delta) total += 0.5 * <f64>e * <f64>e;
+    else total += <f64>delta * (<f64>ae - 0.5 * <f64>delta);
+    store<f32>(dout + f4(r * cols + a), scale * min(max(e, -delta), delta));
+  }
+  return total;
+}

@@ -2,11 +2,12 @@
 // that `factor` turns into the mean loss over the batch.
 import { call, type KernelCall } from "../runtime/calls.js";
 
-export type LossName = "softmaxCrossEntropy" | "hinge" | "mse" | "sigmoidCrossEntropy";
+export type LossName = "softmaxCrossEntropy" | "hinge" | "mse" | "sigmoidCrossEntropy" | "selectedSquared" | "selectedHuber";
 
 /**
  * out: rows × cols model outputs (logits for softmaxCrossEntropy and sigmoidCrossEntropy);
- * targets: class indices (i32) or values of the output's shape.
+ * targets: class indices (i32), values of the output's shape, or (column, value) pairs (f32) for
+ * the selected-output losses.
  */
 export function lossCall(loss: LossName, out: number, targets: number, rows: number, cols: number, grad: number): { call: KernelCall; factor: number } {
   const scale = 1 / rows;
@@ -16,5 +17,8 @@ export function lossCall(loss: LossName, out: number, targets: number, rows: num
     // mean over the batch of the per-example sum, like ConvNetJS's regression layer (×2) and Keras' MSE (×cols)
     case "mse": return { call: call("f32_mse", out, targets, rows * cols, scale / cols, grad), factor: scale / cols };
     case "sigmoidCrossEntropy": return { call: call("f32_sigmoid_xent", out, targets, rows * cols, scale / cols, grad), factor: scale / cols };
+    // one output per example against its target (Q-learning: the action taken); ½e², or Huber with δ = 1
+    case "selectedSquared": return { call: call("f32_selected_huber", out, targets, rows, cols, Infinity, scale, grad), factor: scale };
+    case "selectedHuber": return { call: call("f32_selected_huber", out, targets, rows, cols, 1, scale, grad), factor: scale };
   }
 }

@@ -8,7 +8,7 @@ import { extendCompile, Model, type CompileOptions, type ExampleData } from "../
 import type { Plan } from "../model/plan.js";
 import { invoke } from "../runtime/calls.js";
 import { formatShape } from "../tensor.js";
-import { checkLabels, checkLoss, computeLoss, targetsAreLabels, type LossName } from "./losses.js";
+import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
 import { Optimizer } from "./optimizers.js";
 
 /** A loss or the model's output became NaN/Inf during training. */
@@ -155,7 +155,7 @@ function requireLoss(m: Model, where: string): LossName {
 /** Puts the targets of examples [start, start + count) where the loss kernel reads them. */
 function stageTargets(m: Model, loss: LossName, y: Int32Array | Float32Array, start: number, count: number): number {
   const t = training(m), h = m.backend.heap;
-  const per = targetsAreLabels(loss) ? 1 : m.outputSize;
+  const per = targetWidth(loss, m.outputSize);
   const bytes = count * per * 4;
   if (bytes > t.labelsBytes) {
     if (t.labelsPtr) h.free(t.labelsPtr);
@@ -208,6 +208,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   targets(y, n, where) {
     const loss = requireLoss(this, where);
     if (targetsAreLabels(loss)) return checkLabels(y, n, this.outputSize, where);
+    if (targetsAreSelections(loss)) return checkSelections(y, n, this.outputSize, where);
     if (y.length !== n * this.outputSize) {
       throw new ShapeError(`${where}: ${y.length} target values for ${n} examples of output ${formatShape(this.outputShape)} (need ${n * this.outputSize})`);
     }

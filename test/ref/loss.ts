@@ -34,3 +34,13 @@ export function refSigmoidXent(z: ArrayLike<number>, t: ArrayLike<number>): numb
   }
   return total;
 }
+
+/** Huber (δ; δ = Infinity: ½e²) on the selected output of each row: pairs = [column, target, …]. */
+export function refSelectedHuber(out: ArrayLike<number>, pairs: ArrayLike<number>, rows: number, cols: number, delta: number): number {
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const e = out[r * cols + pairs[2 * r]!]! - pairs[2 * r + 1]!;
+    total += Math.abs(e) <= delta ? 0.5 * e * e : delta * (Math.abs(e) - 0.5 * delta);
+  }
+  return total;
+}
