@@ -33,6 +33,6 @@ export type { ModelJSON } from "./model/save.js";
 export { convnetjs } from "./io/convnetjs-defs.js";
 export type { ConvNetJSLayerDef, ConvNetJSModel } from "./io/convnetjs-defs.js";
 export * as data from "./data/index.js";
-export { importOnnx, exportOnnx, importConvnetjs, importTfjs, loadTfjsModel } from "./io/index.js";
+export { importOnnx, exportOnnx, importConvnetjs, exportConvnetjs, importTfjs, loadTfjsModel } from "./io/index.js";
 export type { TfjsArtifacts } from "./io/index.js";
 export type { OnnxImportOptions } from "./io/index.js";

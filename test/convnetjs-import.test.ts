@@ -53,3 +53,45 @@ describe("ConvNetJS toJSON import", () => {
       .toThrow(/layer 1 \(quadtransform\): unknown ConvNetJS layer type/);
   });
 });
+
+describe("ConvNetJS export (exportConvnetjs)", () => {
+  it("a fovea model loads into convnetjs with the same outputs, and reads back to the same weights", () => {
+    const { layers: L } = fovea;
+    const model = fovea.sequential([
+      L.conv2d({ filters: 5, kernelSize: [3, 5], strides: 2, padding: 1, rounding: "floor", activation: "relu" }), L.maxPool2d({ poolSize: 2, strides: 2, rounding: "floor" }),
+      L.lrn({ size: 3, k: 1, alpha: 0.1, beta: 0.75 }), L.tanh(), L.flatten(), L.dense({ units: 8 }), L.maxout({ pieces: 2 }), L.dropout({ rate: 0.4 }),
+      L.dense({ units: 6, activation: "relu" }), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [9, 11, 2], seed: 4 });
+    const json = fovea.exportConvnetjs(model, { decay: { [model.layers[0]!.name]: { l1: 0.5, l2: 2 } } });
+    const net = new cnj.Net();
+    net.fromJSON(JSON.parse(JSON.stringify(json)));
+    expect(net.layers.map((l: { layer_type: string }) => l.layer_type)).toEqual(["input", "conv", "relu", "pool", "lrn", "tanh", "fc", "maxout", "dropout", "fc", "relu", "fc", "softmax"]);
+    expect([net.layers[1].l1_decay_mul, net.layers[1].l2_decay_mul, net.layers[6].l1_decay_mul, net.layers[6].l2_decay_mul]).toEqual([0.5, 2, 0, 1]);
+    for (let t = 0; t < 3; t++) {
+      const v = new cnj.Vol(11, 9, 2, 0);
+      for (let j = 0; j < v.w.length; j++) v.w[j] = Math.cos(t * 5 + j * 0.3);
+      const want = Array.from(net.forward(v, false).w as ArrayLike<number>);
+      const got = model.predict(Float32Array.from(v.w as ArrayLike<number>));
+      want.forEach((w, i) => expect(Math.abs(got[i]! - w)).toBeLessThanOrEqual(1e-5));
+    }
+    // back through the import: the same float32 weights (a dropout's rate goes out and comes back in)
+    const back = fovea.importConvnetjs(JSON.stringify(json));
+    const w0 = model.getWeights(), w1 = back.model.getWeights();
+    expect(w1.map((w) => w.shape)).toEqual(w0.map((w) => w.shape));
+    w0.forEach((w, i) => w.values.forEach((v, j) => expect(Math.abs(w1[i]!.values[j]! - v)).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(v)))));
+    expect(back.regularizer({ l2: 1 }).layers![back.model.layers[0]!.name]).toEqual({ l1: 0.5, l2: 2 });
+    model.free();
+    back.model.free();
+  });
+
+  it("a layer ConvNetJS does not have, or a head it cannot tell, is a ConfigError naming it", () => {
+    const { layers: L } = fovea;
+    const m1 = fovea.sequential([L.conv2d({ filters: 2, kernelSize: 3, padding: "same", strides: 2, name: "c" }), L.flatten(), L.dense({ units: 2 })], { inputShape: [6, 6, 1] });
+    expect(() => fovea.exportConvnetjs(m1, { head: "regression" })).toThrow(/layer conv2d "c": ConvNetJS convs have one stride, the same padding on every side/);
+    expect(() => fovea.exportConvnetjs(m1)).toThrow(/pass head/);
+    const m2 = fovea.sequential([L.flatten(), L.batchNorm({ name: "bn" }), L.dense({ units: 2 })], { inputShape: [2, 2, 1] });
+    expect(() => fovea.exportConvnetjs(m2, { head: "svm" })).toThrow(/batchNorm "bn" \(batchNorm\) has no ConvNetJS counterpart/);
+    m1.free();
+    m2.free();
+  });
+});

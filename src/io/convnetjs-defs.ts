@@ -2,7 +2,8 @@
 // its output-size rule (floor), pool stride default 2, fc layers that flatten their input,
 // activation shorthands (relu, sigmoid, tanh, maxout), drop_prob on fc, and the heads
 // softmax (fc + softmax, cross-entropy), svm (fc, multiclass hinge) and regression (fc, MSE).
-// Initialisation follows ConvNetJS: weights ~ N(0, 1/fanIn), biases = bias_pref (default 0).
+// Initialisation follows ConvNetJS: weights ~ N(0, 1/fanIn), biases = bias_pref (default 0, or
+// 0.1 on a layer with a relu activation, as ConvNetJS's desugaring sets it).
 
 import { ConfigError, show } from "../errors.js";
 import * as L from "../layers/index.js";
@@ -34,6 +35,14 @@ const KNOWN: Record<string, string[]> = {
   lrn: ["k", "n", "alpha", "beta"],
   relu: [], sigmoid: [], tanh: [],
 };
+
+/** Biases' initial value: bias_pref, or ConvNetJS's default (0.1 under a relu activation, else 0). */
+const biasPref = (d: ConvNetJSLayerDef): number => (d.bias_pref as number | undefined) ?? (d.activation === "relu" ? 0.1 : 0);
+
+/** ConvNetJS's per-layer decay multipliers (by fovea layer name) as a regularizer factory. */
+export function decayRegularizer(decay: Record<string, { l1: number; l2: number }>): ConvNetJSModel["regularizer"] {
+  return ({ l1 = 0, l2 = 0 }) => ({ l1, l2, layers: { ...decay } });
+}
 
 export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; name?: string } = {}): ConvNetJSModel {
   if (!Array.isArray(defs) || defs.length < 2) throw new ConfigError("convnetjs: layer_defs needs an input layer and at least one more");
@@ -68,7 +77,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     if (!flat) layers.push(L.flatten({ name: n() }));
     flat = true;
     const name = n();
-    layers.push(L.dense({ units, name, kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: (d.bias_pref as number) ?? 0 } }));
+    layers.push(L.dense({ units, name, kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: biasPref(d) } }));
     decay[name] = { l1: (d.l1_decay_mul as number) ?? 0, l2: (d.l2_decay_mul as number) ?? 1 };
   };
   defs.slice(1).forEach((d, i) => {
@@ -79,7 +88,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
         const sx = num(d, "sx");
         layers.push(L.conv2d({
           name, filters: num(d, "filters"), kernelSize: [num(d, "sy", sx), sx], strides: num(d, "stride", 1), padding: num(d, "pad", 0),
-          rounding: "floor", kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: (d.bias_pref as number) ?? 0 },
+          rounding: "floor", kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: biasPref(d) },
         }));
         decay[name] = { l1: (d.l1_decay_mul as number) ?? 0, l2: (d.l2_decay_mul as number) ?? 1 };
         flat = false;
@@ -128,8 +137,5 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
   });
   if (!loss) throw new ConfigError("convnetjs: the last layer must be a softmax, svm or regression head");
   const model = sequential(layers, { inputShape, seed: options.seed, name: options.name ?? "convnetjs" });
-  return {
-    model, loss,
-    regularizer: ({ l1 = 0, l2 = 0 }) => ({ l1, l2, layers: { ...decay } }),
-  };
+  return { model, loss, regularizer: decayRegularizer(decay) };
 }

@@ -1,12 +1,20 @@
 // ConvNetJS snapshots (net.toJSON(), as the ConvNetJS demos and DeepTraffic save them) to fovea
-// models. ConvNetJS stores volumes as [y][x][depth] — the same order as NHWC — so conv filters
-// map straight to HWIO and fc weights need no flatten permutation.
-import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
+// models and back. ConvNetJS stores volumes as [y][x][depth] — the same order as NHWC — so conv
+// filters map straight to HWIO and fc weights need no flatten permutation.
+import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
+import { Conv2d } from "../layers/conv.js";
+import { Dense } from "../layers/dense.js";
+import { Pool2d } from "../layers/pool.js";
+import { ActivationLayer, Maxout } from "../layers/activation.js";
+import { Lrn } from "../layers/norm.js";
+import { Dropout } from "../layers/dropout.js";
 import { sequential, type Model } from "../model/model.js";
 import type { LossName } from "../train/losses.js";
+import type { Regularizer } from "../train/trainer.js";
+import { decayRegularizer, type ConvNetJSModel } from "./convnetjs-defs.js";
 import { withWeights } from "./weights.js";
 
 interface Vol { sx: number; sy: number; depth: number; w: Record<string, number> | number[] }
@@ -32,14 +40,18 @@ const within = (n: number, where: string): number => {
   return n;
 };
 
-/** The model a ConvNetJS snapshot describes, with its weights, and the loss its head implies. */
-export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: { source?: string; seed?: number } = {}): { model: Model; loss: LossName } {
+/**
+ * The model a ConvNetJS snapshot describes, with its weights, the loss its head implies and its
+ * layers' decay multipliers (l1_decay_mul / l2_decay_mul; 1 where a layer has none, as ConvNetJS's
+ * fromJSON reads them).
+ */
+export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: { source?: string; seed?: number } = {}): ConvNetJSModel {
   checkOptionKeys("importConvnetjs", options, ["source", "seed"]);
   const src = options.source ?? "convnetjs.json";
   return naming(src, () => convert(json, src, options.seed));
 }
 
-function convert(json: string | { layers: CnjLayer[] }, src: string, seed: number | undefined): { model: Model; loss: LossName } {
+function convert(json: string | { layers: CnjLayer[] }, src: string, seed: number | undefined): ConvNetJSModel {
   let net: { layers: CnjLayer[] };
   try {
     net = typeof json === "string" ? JSON.parse(json) : json;
@@ -64,6 +76,16 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
   }
   const layers: Layer[] = [];
   const weights: { layer: string; name: string; values: Float32Array }[] = [];
+  const decay: Record<string, { l1: number; l2: number }> = {};
+  const decayOf = (l: CnjLayer, n: string) => {
+    const mul = (k: string) => {
+      if (l[k] === undefined) return 1;
+      const v = num(l, k);
+      if (v < 0) throw new FormatError(`${src}: ${l.layer_type}.${k} must be >= 0, got ${v}`);
+      return v;
+    };
+    decay[n] = { l1: mul("l1_decay_mul"), l2: mul("l2_decay_mul") };
+  };
   let loss: LossName = "mse";
   let flat = false;
   // ConvNetJS scales a dropout's output by drop_prob at test time (its DropoutLayer.forward);
@@ -87,6 +109,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
           for (let p = 0; p < KH * KW * Cin; p++) hwio[p * OC + o] = s * v[p]!;
         });
         weights.push({ layer: n, name: "kernel", values: hwio }, { layer: n, name: "bias", values: values(l.biases as Vol, OC, `${where} biases`) });
+        decayOf(l, n);
         flat = false;
         break;
       }
@@ -101,6 +124,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         const s = take();
         filters.forEach((f, o) => values(f, F, `${where} filter ${o}`).forEach((v, p) => (k[p * U + o] = s * v)));
         weights.push({ layer: n, name: "kernel", values: k }, { layer: n, name: "bias", values: values(l.biases as Vol, U, `${where} biases`) });
+        decayOf(l, n);
         break;
       }
       case "pool":
@@ -132,5 +156,112 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
   if (scale !== 1) throw new FormatError(`${src}: a dropout at the end leaves ConvNetJS's test-time scaling nowhere to go`);
   const inputShape = [count(first, "out_sy"), count(first, "out_sx"), count(first, "out_depth")];
   const model = sequential(layers, { inputShape, name: "convnetjs", seed });
-  return { model: withWeights(model, weights, src), loss };
+  return { model: withWeights(model, weights, src), loss, regularizer: decayRegularizer(decay) };
+}
+
+/** A ConvNetJS volume as its toJSON() writes it; w a Float64Array (serialised as {"0": …}, as ConvNetJS's). */
+interface VolJSON { sx: number; sy: number; depth: number; w: Float64Array }
+export type ConvNetJSLayerJSON = Record<string, unknown> & { layer_type: string; out_sx: number; out_sy: number; out_depth: number };
+
+export interface ConvNetJSExportOptions {
+  /**
+   * The loss layer to end with. Default: the model's loss — mse and the selected-output losses
+   * give "regression", hinge "svm"; a model ending in a softmax layer ends in ConvNetJS's softmax.
+   */
+  head?: "regression" | "svm" | "softmax";
+  /** Decay multipliers to record per layer name (ConvNetJS l1_decay_mul / l2_decay_mul); default l1 0, l2 1 (ConvNetJS's). */
+  decay?: Regularizer["layers"];
+}
+
+/** A float32 as the shortest decimal that reads back to it (9 significant digits always do). */
+const short = (v: number) => +v.toPrecision(9);
+const vol = (sx: number, sy: number, depth: number, w: ArrayLike<number>): VolJSON => ({ sx, sy, depth, w: Float64Array.from(w, short) });
+
+/**
+ * A fovea model as a ConvNetJS snapshot ({ layers: [...] }, what ConvNetJS's net.toJSON() returns;
+ * JSON.stringify it to save it, net.fromJSON(...) loads it in ConvNetJS, importConvnetjs reads it back).
+ * The model must be a chain of dense, conv2d (one stride, the same padding on every side, no
+ * dilation or groups), maxPool2d (the same), relu / sigmoid / tanh, maxout, lrn, dropout, flatten
+ * and a final softmax; anything else is a ConfigError naming the layer. Outputs match at inference:
+ * a dropout's next weights are divided by its rate, which ConvNetJS multiplies in at test time.
+ */
+export function exportConvnetjs(model: Model, options: ConvNetJSExportOptions = {}): { layers: ConvNetJSLayerJSON[] } {
+  checkOptionKeys("exportConvnetjs", options, ["head", "decay"]);
+  const nodes = model.nodes;
+  const where = `exportConvnetjs: model "${model.name}"`;
+  const dims = (s: readonly number[]) => (s.length === 3 ? { out_sx: s[1]!, out_sy: s[0]!, out_depth: s[2]! } : { out_sx: 1, out_sy: 1, out_depth: s.reduce((a, b) => a * b, 1) });
+  const last = nodes[nodes.length - 1]!.layer;
+  const lossHead = (l: LossName | null): "regression" | "svm" | undefined =>
+    l === "hinge" ? "svm" : l === "mse" || l === "selectedSquared" || l === "selectedHuber" ? "regression" : undefined;
+  const head = options.head ?? (last.type === "softmax" ? "softmax" : lossHead(model.loss));
+  if (head === undefined) throw new ConfigError(`${where}: pass head ("regression", "svm" or "softmax"); its loss ${show(model.loss)} names no ConvNetJS loss layer`);
+  if (!["regression", "svm", "softmax"].includes(head)) throw new ConfigError(`${where}: head must be "regression", "svm" or "softmax", got ${show(head)}`);
+  if ((head === "softmax") !== (last.type === "softmax")) throw new ConfigError(`${where}: ${head === "softmax" ? "a softmax head needs a model ending in a softmax layer" : `ends in a softmax layer, not a ${head} head`}`);
+  const decayOf = (name: string) => {
+    const m = options.decay?.[name];
+    return typeof m === "number" ? { l1_decay_mul: m, l2_decay_mul: m } : { l1_decay_mul: m?.l1 ?? 0, l2_decay_mul: m?.l2 ?? 1 };
+  };
+  const heap = model.backend.heap;
+  const out: ConvNetJSLayerJSON[] = [{ ...dims(model.inputShape), layer_type: "input" }];
+  let scale = 1; // 1 / the rate of a dropout not yet folded into the next weights
+  nodes.forEach((n, j) => {
+    const l = n.layer, label = `${where}: layer ${l.label}`;
+    if (n.inputs.length !== 1 || n.inputs[0] !== j - 1) throw new ConfigError(`${label} is not in a chain (ConvNetJS nets are one layer after another)`);
+    const inShape = n.inShapes[0]!, o = dims(n.outShape);
+    const act = (a: string) => {
+      if (a === "relu") out.push({ ...o, layer_type: "relu" });
+      else if (a !== "none") throw new ConfigError(`${label}: a fused ${a} has no ConvNetJS counterpart`);
+    };
+    if (scale !== 1 && (l.type === "sigmoid" || l.type === "tanh" || l.type === "lrn" || l.type === "softmax")) {
+      throw new ConfigError(`${label}: ConvNetJS's test-time dropout scaling before a ${l.type} cannot be carried into the next weights`);
+    }
+    const w = (i: number) => heap.f32(n.params[i]!.w, n.params[i]!.size);
+    const bias = (size: number) => {
+      if (n.params.length < 2) throw new ConfigError(`${label}: ConvNetJS layers have biases; this one has none`);
+      return vol(1, 1, size, w(1));
+    };
+    if (l instanceof Dense) {
+      const F = inShape.reduce((a, b) => a * b, 1), U = l.cfg.units, k = w(0), s = scale;
+      const filters = Array.from({ length: U }, (_, u) => vol(1, 1, F, Float32Array.from({ length: F }, (_, p) => k[p * U + u]! * s)));
+      out.push({ ...o, layer_type: "fc", num_inputs: F, ...decayOf(l.name), filters, biases: bias(U) });
+      scale = 1;
+      act(l.cfg.activation);
+    } else if (l instanceof Conv2d && l.type === "conv2d") {
+      const g = l.geometry(inShape);
+      const pad = g.padTop;
+      if (g.SH !== g.SW || g.DH !== 1 || g.DW !== 1 || g.groups !== 1 || g.padLeft !== pad ||
+        Math.floor((g.H + 2 * pad - g.KH) / g.SH + 1) !== g.OH || Math.floor((g.W + 2 * pad - g.KW) / g.SW + 1) !== g.OW) {
+        throw new ConfigError(`${label}: ConvNetJS convs have one stride, the same padding on every side and no dilation or groups`);
+      }
+      const per = g.KH * g.KW * g.C, k = w(0), s = scale;
+      const filters = Array.from({ length: g.OC }, (_, f) => vol(g.KW, g.KH, g.C, Float32Array.from({ length: per }, (_, p) => k[p * g.OC + f]! * s)));
+      out.push({ ...o, layer_type: "conv", sx: g.KW, sy: g.KH, stride: g.SH, pad, in_depth: g.C, ...decayOf(l.name), filters, biases: bias(g.OC) });
+      scale = 1;
+      act(l.cfg.activation);
+    } else if (l instanceof Pool2d && l.type === "maxPool2d") {
+      const g = l.geometry(inShape);
+      const pad = g.padTop;
+      if (g.SH !== g.SW || g.padLeft !== pad || Math.floor((g.H + 2 * pad - g.KH) / g.SH + 1) !== g.OH || Math.floor((g.W + 2 * pad - g.KW) / g.SW + 1) !== g.OW) {
+        throw new ConfigError(`${label}: ConvNetJS pools have one stride and the same padding on every side`);
+      }
+      out.push({ ...o, layer_type: "pool", sx: g.KW, sy: g.KH, stride: g.SH, pad, in_depth: g.C });
+    } else if (l instanceof ActivationLayer && (l.type === "relu" || l.type === "sigmoid" || l.type === "tanh")) {
+      out.push({ ...o, layer_type: l.type });
+    } else if (l instanceof ActivationLayer && l.type === "softmax" && j === nodes.length - 1) {
+      out.push({ ...o, layer_type: "softmax", num_inputs: o.out_depth });
+    } else if (l instanceof Maxout) {
+      out.push({ ...o, layer_type: "maxout", group_size: l.pieces });
+    } else if (l instanceof Lrn) {
+      out.push({ ...o, layer_type: "lrn", k: l.k, n: l.size, alpha: l.alpha, beta: l.beta });
+    } else if (l instanceof Dropout) {
+      if (l.rate === 0) return; // identity in both
+      out.push({ ...o, layer_type: "dropout", drop_prob: l.rate });
+      scale /= l.rate;
+    } else if (l.type !== "flatten") { // ConvNetJS's fc layers flatten their input in the same (y, x, depth) order
+      throw new ConfigError(`${label} (${l.type}) has no ConvNetJS counterpart`);
+    }
+  });
+  if (scale !== 1) throw new ConfigError(`${where}: a dropout after the last fc or conv leaves ConvNetJS's test-time scaling nowhere to go`);
+  if (head !== "softmax") out.push({ ...dims(model.outputShape), layer_type: head, num_inputs: model.outputSize });
+  return { layers: out };
 }
