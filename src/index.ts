@@ -36,3 +36,5 @@ export * as data from "./data/index.js";
 export { importOnnx, exportOnnx, importConvnetjs, exportConvnetjs, importTfjs, loadTfjsModel } from "./io/index.js";
 export type { TfjsArtifacts } from "./io/index.js";
 export type { OnnxImportOptions } from "./io/index.js";
+export * as deepqlearn from "./rl/deepqlearn.js";
+export * as rl from "./rl/index.js";
