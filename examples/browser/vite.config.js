@@ -1,0 +1,20 @@
+// vite for the demo: `npx vite build --config examples/browser/vite.config.js` writes a static site
+// to examples/browser/dist-vite/ (serve it with COOP/COEP, e.g. with server.mjs; the tests do).
+// What a project that uses fovea with vite needs is marked "fovea:".
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const isolation = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
+
+export default {
+  root: here,
+  // fovea: the threads need a cross-origin isolated page, in `vite` (dev) and `vite preview` too
+  server: { headers: isolation, fs: { allow: [fileURLToPath(new URL("../..", import.meta.url))] } },
+  preview: { headers: isolation },
+  // fovea: a worker of yours that imports fovea is split into chunks (one per wasm build): ES format
+  worker: { format: "es" },
+  // fovea: in dev, vite's dependency pre-bundling would move fovea away from its worker.js
+  optimizeDeps: { exclude: ["fovea"] },
+  build: { outDir: "dist-vite", emptyOutDir: true },
+  logLevel: "warn",
+};
