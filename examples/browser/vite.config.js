@@ -11,10 +11,9 @@ export default {
   // fovea: the threads need a cross-origin isolated page, in `vite` (dev) and `vite preview` too
   server: { headers: isolation, fs: { allow: [fileURLToPath(new URL("../..", import.meta.url))] } },
   preview: { headers: isolation },
-  // fovea: a worker of yours that imports fovea is split into chunks (one per wasm build): ES format
+  // fovea: a worker of yours that imports fovea, as ES modules: each wasm build stays a chunk of its
+  // own, fetched only when chosen (vite's default, iife, inlines all of them into the worker)
   worker: { format: "es" },
-  // fovea: in dev, vite's dependency pre-bundling would move fovea away from its worker.js
-  optimizeDeps: { exclude: ["fovea"] },
   build: { outDir: "dist-vite", emptyOutDir: true },
   logLevel: "warn",
 };
