@@ -3,6 +3,7 @@
 import { ConfigError, ShapeError } from "../errors.js";
 import type { Model } from "../model/model.js";
 import { targetsAreSelections } from "../train/losses.js";
+import { NumericError } from "../train/trainer.js";
 
 /**
  * ε of ConvNetJS deepqlearn's schedule: 1 until `burnin` steps, then falling linearly to reach 0
@@ -52,8 +53,12 @@ export class TDBatch {
     const plan = target.forward(this.s1, 0, count, false);
     const q1 = target.backend.heap.f32(plan.outputPtr, count * K);
     for (let i = 0; i < count; i++) {
+      const t = this.rewards[i]! + (this.done[i] ? 0 : gamma * greedy(q1, i, K).value);
+      if (!Number.isFinite(t)) {
+        throw new NumericError(`TD update with model "${target.name}": transition ${i} has the target ${t} (reward ${this.rewards[i]}, Q-values of the next state ${Array.from(q1.subarray(i * K, (i + 1) * K)).join(", ")}); the Q-values diverged — a lower learning rate helps`);
+      }
       this.pairs[2 * i] = this.actions[i]!;
-      this.pairs[2 * i + 1] = this.rewards[i]! + (this.done[i] ? 0 : gamma * greedy(q1, i, K).value);
+      this.pairs[2 * i + 1] = t;
     }
     return this.pairs.subarray(0, 2 * count);
   }
