@@ -86,6 +86,7 @@ function run(argv, killAfter = Infinity) {
 
 // ---- the uninterrupted run: the bytes every interrupted one must end with
 const refOut = join(dir, "ref", "m.fovea");
+mkdirSync(join(dir, "ref")); // fovea makes no folders for the paths it is given
 const t0 = performance.now();
 const ref = await run(train(refOut, []));
 const T = performance.now() - t0;

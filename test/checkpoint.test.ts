@@ -225,7 +225,8 @@ describe("atomic writes (data/files.ts)", () => {
   it("writeBytes(…, { atomic: true }) replaces the file and leaves no temporary file; a failure is a WriteError naming the path", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fovea-atomic-"));
     const f = join(dir, "sub", "a.bin");
-    await fovea.data.writeBytes(f, new Uint8Array([1, 2, 3]), { atomic: true });
+    await expect(fovea.data.writeBytes(f, "no folder", { atomic: true })).rejects.toThrow(fovea.data.WriteError); // folders only with mkdir
+    await fovea.data.writeBytes(f, new Uint8Array([1, 2, 3]), { atomic: true, mkdir: true });
     await fovea.data.writeBytes(f, "four", { atomic: true });
     expect(readFileSync(f, "utf8")).toBe("four");
     expect(readdirSync(join(dir, "sub"))).toEqual(["a.bin"]);
@@ -248,6 +249,7 @@ describe("fovea train --checkpoint / --resume", () => {
     writeFileSync(join(dir, "train-labels-idx1-ubyte"), tr.labels);
     writeFileSync(join(dir, "t10k-images-idx3-ubyte"), te.images);
     writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), te.labels);
+    for (const d of ["full", "half", "again", "x", "y"]) mkdirSync(join(dir, d)); // fovea makes no folders for paths it is given
     const args = (out: string, epochs: number, ...more: string[]) => ["train", "mnist", dir, "--epochs", String(epochs), "--batch", "32", "--optimizer", "adam", "--lr", "0.003", "--no-progress", "--out", out, ...more];
     const full = cli(...args(join(dir, "full", "m.fovea"), 2));
     expect(full.stderr).toBe("");
