@@ -136,26 +136,78 @@ describe("bad input: a build that cannot get its memory leaves nothing behind", 
         [() => fovea.importTfjs(tf.json, tf.weights, { source: "model.json" }), /^model\.json: out of wasm memory/],
         [() => fovea.importConvnetjs(convnetjsNet(), { source: "net.json" }), /^net\.json: out of wasm memory/],
       ];
-      // the 2nd allocation is a parameter; later ones reach the plan that sequential/compile build
-      for (const at of [2, 3, 5, 8]) {
-        for (const [f, msg] of cases) {
+      // every allocation position in turn: parameters, then the plan sequential/compile builds
+      for (let at = 1; at <= 40; at++) {
+        for (const [k, [f, msg]] of cases.entries()) {
           calls = 0;
           failAt = at;
           const before = inUse();
           try {
-            (f() as { free?: () => void } | undefined)?.free?.();
+            const made = f() as { free?: () => void; model?: { free(): void } } | undefined; // a model, or importConvnetjs's { model, loss }
+            made?.free?.();
+            made?.model?.free();
           } catch (e) {
             expect(e).toBeInstanceOf(fovea.BackendError);
             expect((e as Error).message).toMatch(msg);
           }
-          expect(inUse(), `allocation ${at} failing`).toBe(before);
+          expect(inUse(), `case ${k}, allocation ${at} failing`).toBe(before);
         }
       }
-      // a model too big for its default plan (the 75 MB a fuzzed ConvNetJS snapshot left behind)
+      // an optimiser's state imported from a checkpoint: on failure the old state stays, nothing leaks
       failAt = -1;
+      const m = fovea.sequential([L.dense({ units: 3 }), L.dense({ units: 2 })], { inputShape: [4] });
+      m.compile({ loss: "mse", optimizer: fovea.train.adam({ lr: 0.01 }), batchSize: 2 });
+      m.fit(new Float32Array(8).fill(0.5), new Float32Array(4).fill(1), { epochs: 1 });
+      const opt = (m as unknown as { optimizer: fovea.train.Optimizer }).optimizer;
+      const state = opt.exportState(m.params.filter((p) => p.spec.trainable));
+      for (let at = 1; at <= 8; at++) {
+        calls = 0;
+        failAt = at;
+        const before = inUse();
+        expect(() => opt.importState(m.backend, m.params.filter((p) => p.spec.trainable), { ...state, iterations: 99 })).toThrow(fovea.BackendError);
+        expect(inUse(), `importState, allocation ${at} failing`).toBe(before);
+        failAt = -1;
+        expect(opt.exportState(m.params.filter((p) => p.spec.trainable))).toEqual(state);
+      }
+      m.free();
     } finally {
       heap.alloc = alloc;
     }
+  });
+});
+
+describe("bad input: values that used to wrap, loop or leak (review findings)", () => {
+  it("an LRN size of 2^32+3 is refused, not wrapped to 3", async () => {
+    await refuses(() => L.lrn({ size: 2 ** 32 + 3 }), /lrn "lrn_\d+": size must be at most 65535 channels, got 4294967299/, fovea.ConfigError);
+  });
+  it("predict's batchSize is checked (0 looped forever, -1 and 0.5 were RangeErrors)", async () => {
+    const m = fovea.sequential([L.dense({ units: 2 })], { inputShape: [3] });
+    for (const b of [0, -1, 0.5, NaN]) await refuses(() => m.predict([1, 2, 3], { batchSize: b }), /predict: batchSize must be a whole number >= 1/, fovea.ConfigError);
+    m.free();
+  });
+  it("setLimits: own keys only, a copy returned, wasm32's ceiling", () => {
+    expect(() => fovea.setLimits({ toString: 5 } as never)).toThrow(/unknown limit "toString"/);
+    const l = fovea.setLimits({ maxImagePixels: 1000 }) as { maxImagePixels: number };
+    l.maxImagePixels = 7;
+    expect(fovea.getLimits().maxImagePixels).toBe(1000);
+    expect(() => fovea.setLimits({ maxModelBytes: 2 ** 52 })).toThrow(/maxModelBytes must be a whole number in \[1, 4294967296\]/);
+  });
+  it("an MNIST file of 0 images names the file", async () => {
+    const idx = (dims: number[]) => { const b = new Uint8Array(4 + 4 * dims.length); b.set([0, 0, 8, dims.length]); dims.forEach((d, i) => new DataView(b.buffer).setUint32(4 + 4 * i, d)); return b; };
+    await refuses(() => fovea.data.mnistFromBytes(idx([0, 28, 28]), idx([0]), { images: "imgs.idx", labels: "labels.idx" }), /^imgs\.idx: 0 images of 28×28 pixels/);
+  });
+  it("tfjs: shards beyond the manifest are refused after the first extra byte, not read in full", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fovea-shards-"));
+    const { json, weights } = await tfjsArtifacts("relu");
+    writeFileSync(join(dir, "w.bin"), new Uint8Array(weights));
+    writeFileSync(join(dir, "model.json"), JSON.stringify({ modelTopology: json.modelTopology, weightsManifest: [{ paths: new Array(3000).fill("w.bin"), weights: json.weightSpecs }] }));
+    await refuses(() => fovea.loadTfjsModel(join(dir, "model.json")), /model\.json: the shards hold more than the 32 bytes the manifest describes/);
+  });
+  it.each([[{ max_value: 5 }, /max_value 5.*only ReLU and ReLU6/], [{ negative_slope: 0.1 }, /negative_slope 0\.1/]])("tfjs ReLU %j is refused, not read as a plain ReLU", async (extra, msg) => {
+    const { json, weights } = await tfjsArtifacts("relu");
+    const topo = JSON.parse(JSON.stringify(json.modelTopology));
+    topo.config.layers.push({ class_name: "ReLU", config: { name: "r", ...extra } });
+    await refuses(() => fovea.importTfjs({ ...json, modelTopology: topo }, weights, { source: "model.json" }), msg);
   });
 });
 

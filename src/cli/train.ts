@@ -101,7 +101,10 @@ export async function imageFolder(dir: string, shape: [number, number, number]):
 export function parseShape(s: string): [number, number, number] {
   const m = /^(\d+)x(\d+)x([13])$/.exec(s);
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "${s}"`);
-  return [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [H, W, C] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const { maxImagePixels, maxModelBytes } = fovea.getLimits();
+  if (H * W > maxImagePixels || H * W * C * 4 > maxModelBytes) throw new UsageError(`--input ${s}: ${H * W} pixels per image is over the limit of ${maxImagePixels}`);
+  return [H, W, C];
 }
 
 export async function train(a: TrainArgs): Promise<void> {
@@ -129,6 +132,8 @@ export async function train(a: TrainArgs): Promise<void> {
   const config: fovea.train.CheckpointConfig = {
     dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? "32x32x3" } : {}), model: modelName, epochs, batch: a.batch,
     optimizer: a.optimizer, lr, seed: a.seed, augment: a.augment, data: fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y),
+    // sums split across threads round differently: the same weights need the same threads and build
+    threads: info.threads, build: info.build,
   };
   let m: fovea.Model, resume: fovea.train.Checkpoint | null = null;
   if (a.resume) {

@@ -8,7 +8,8 @@ export const CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
 const RECORD = 1 + 3072;
 
 /** One or more batch files' bytes as a dataset; `sources` name them in errors. */
-export function cifar10FromBytes(batches: Uint8Array[], sources: string[] = batches.map((_, i) => `batch ${i}`)): Dataset {
+export function cifar10FromBytes(batches: Uint8Array[], names: string[] = []): Dataset {
+  const sources = batches.map((_, i) => names[i] ?? `batch ${i}`);
   batches.forEach((b, i) => {
     if (b.length === 0 || b.length % RECORD !== 0) {
       throw new FormatError(`${sources[i]}: ${b.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each)`);

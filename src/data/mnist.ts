@@ -11,6 +11,7 @@ export async function mnistFromBytes(images: Uint8Array, labels: Uint8Array, nam
   if (im.dims.length !== 3) throw new FormatError(`${names.images}: an images file has 3 dimensions (count, rows, cols), this one ${im.dims.length}`);
   if (lb.dims.length !== 1) throw new FormatError(`${names.labels}: a labels file has 1 dimension, this one ${lb.dims.length}`);
   const [n, rows, cols] = im.dims as [number, number, number];
+  if (n < 1 || rows < 1 || cols < 1) throw new FormatError(`${names.images}: ${n} images of ${rows}×${cols} pixels; a data set needs at least one image of at least 1×1`);
   if (lb.dims[0] !== n) throw new FormatError(`${names.labels}: ${lb.dims[0]} labels for the ${n} images of ${names.images}`);
   const bad = lb.data.findIndex((v) => v > 9);
   if (bad >= 0) throw new FormatError(`${names.labels}: label ${bad} is ${lb.data[bad]}; MNIST labels are 0-9`);

@@ -9,6 +9,7 @@ import { model as functionalModel, type Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { Activation } from "../ops/gemm.js";
 import { readBytes } from "../data/files.js";
+import { getLimits } from "../runtime/limits.js";
 import { withWeights } from "./weights.js";
 
 interface KLayer { class_name: string; config: Record<string, unknown> & { name: string }; inbound_nodes?: unknown[] }
@@ -81,11 +82,21 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
   let inp: SymbolicTensor | null = null;
   let last: SymbolicTensor | null = null;
 
+  // weights by their last two name parts ("<layer>/<weight>", under any scope), found in one lookup
+  const byLayer = new Map<string, Float32Array | null>();
+  for (const [k, v] of tensors) {
+    const key = k.split("/").slice(-2).join("/");
+    byLayer.set(key, byLayer.has(key) ? null : v); // null: two weights end the same way
+  }
   const weightOf = (layer: string, w: string) => {
-    for (const [k, v] of tensors) if (k === `${layer}/${w}` || k.endsWith(`/${layer}/${w}`)) return v;
-    return fail(`no weight "${layer}/${w}" in the weights manifest`);
+    const v = byLayer.get(`${layer}/${w}`);
+    if (v === null) return fail(`two weights in the manifest end in "${layer}/${w}"`);
+    return v ?? fail(`no weight "${layer}/${w}" in the weights manifest`);
   };
-  const pair = (v: unknown, d: number): [number, number] => (v === undefined || v === null ? [d, d] : Array.isArray(v) ? [v[0] as number, v[1] as number] : [v as number, v as number]);
+  const pair = (v: unknown, d: number): [number, number] => (v === undefined || v === null ? [d, d] : Array.isArray(v) && v.length === 2 ? [v[0] as number, v[1] as number] : Array.isArray(v) ? [NaN, NaN] : [v as number, v as number]);
+  // options fovea reads with a meaning it cannot change: other values are refused, not ignored
+  const padding = (c: Record<string, unknown>, bad: (why: string) => never) => (c.padding === undefined || c.padding === "valid" ? ("valid" as const) : c.padding === "same" ? ("same" as const) : bad(`padding ${show(c.padding)} is not supported (valid, same)`));
+  const useBias = (c: Record<string, unknown>, bad: (why: string) => never) => (c.use_bias === undefined ? true : typeof c.use_bias === "boolean" ? c.use_bias : bad(`use_bias must be true or false, got ${show(c.use_bias)}`));
 
   for (const [i, kl] of klayers.entries()) {
     const c = kl.config, where = `layer ${i} "${c.name}" (${kl.class_name})`;
@@ -130,7 +141,7 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
         const depthwise = kl.class_name === "DepthwiseConv2D";
         const common = {
           name: c.name, kernelSize: pair(c.kernel_size, 1), strides: pair(c.strides, 1), dilation: pair(c.dilation_rate, 1),
-          padding: c.padding === "same" ? ("same" as const) : ("valid" as const), useBias: c.use_bias !== false, activation: fused(c.activation), rounding: "floor" as const,
+          padding: padding(c, bad), useBias: useBias(c, bad), activation: fused(c.activation), rounding: "floor" as const,
         };
         ls = [depthwise ? L.depthwiseConv2d({ ...common, depthMultiplier: (c.depth_multiplier as number) ?? 1 }) : L.conv2d({ ...common, filters: c.filters as number }), ...after(c.activation)];
         weights.push({ layer: c.name, name: "kernel", values: weightOf(c.name, depthwise ? "depthwise_kernel" : "kernel") });
@@ -138,12 +149,12 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
         break;
       }
       case "Dense":
-        ls = [L.dense({ name: c.name, units: c.units as number, useBias: c.use_bias !== false, activation: fused(c.activation) }), ...after(c.activation)];
+        ls = [L.dense({ name: c.name, units: c.units as number, useBias: useBias(c, bad), activation: fused(c.activation) }), ...after(c.activation)];
         weights.push({ layer: c.name, name: "kernel", values: weightOf(c.name, "kernel") });
-        if (c.use_bias !== false) weights.push({ layer: c.name, name: "bias", values: weightOf(c.name, "bias") });
+        if (useBias(c, bad)) weights.push({ layer: c.name, name: "bias", values: weightOf(c.name, "bias") });
         break;
       case "MaxPooling2D": case "AveragePooling2D": {
-        const pc = { name: c.name, poolSize: pair(c.pool_size, 2), strides: pair(c.strides ?? c.pool_size, 2), padding: c.padding === "same" ? ("same" as const) : ("valid" as const), rounding: "floor" as const };
+        const pc = { name: c.name, poolSize: pair(c.pool_size, 2), strides: pair(c.strides ?? c.pool_size, 2), padding: padding(c, bad), rounding: "floor" as const };
         ls = [kl.class_name === "MaxPooling2D" ? L.maxPool2d(pc) : L.avgPool2d(pc)];
         break;
       }
@@ -156,7 +167,12 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
         ls = a === "none" ? [] : a === "relu" ? [L.relu({ name: c.name })] : a === "relu6" ? [L.relu6({ name: c.name })] : after(c.activation);
         break;
       }
-      case "ReLU": ls = [(c.max_value === 6 ? L.relu6 : L.relu)({ name: c.name })]; break;
+      case "ReLU":
+        if (![undefined, null, 6].includes(c.max_value as number) || ![undefined, null, 0].includes(c.negative_slope as number) || ![undefined, null, 0].includes(c.threshold as number)) {
+          bad(`max_value ${show(c.max_value)}, negative_slope ${show(c.negative_slope)}, threshold ${show(c.threshold)}: only ReLU and ReLU6 are supported`);
+        }
+        ls = [(c.max_value === 6 ? L.relu6 : L.relu)({ name: c.name })];
+        break;
       case "LeakyReLU": ls = [L.leakyRelu({ name: c.name, alpha: (c.alpha as number) ?? 0.3 })]; break;
       case "ELU": ls = [L.elu({ name: c.name, alpha: (c.alpha as number) ?? 1 })]; break;
       case "Softmax": ls = [L.softmax({ name: c.name })]; break;
@@ -214,14 +230,18 @@ export async function loadTfjsModel(path: string, options: { name?: string } = {
     throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   const base = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
-  const { paths } = manifest(json, (why) => { throw new FormatError(`${path}: ${why}`); });
-  const shards = await Promise.all(paths.map((p) => readBytes(base + p)));
-  const total = shards.reduce((a, b) => a + b.length, 0);
+  const fail = (why: string): never => { throw new FormatError(`${path}: ${why}`); };
+  const { specs, paths } = manifest(json, fail);
+  // the bytes the manifest describes, within the limit, before any shard is read; then one shard at a time
+  const total = specs.reduce((a, w) => a + 4 * w.shape.reduce((x, d) => x * d, 1), 0), limit = getLimits().maxModelBytes;
+  if (total > limit) fail(`the weights manifest describes ${total} bytes, over the limit of ${limit} (setLimits({ maxModelBytes }))`);
   const data = new Uint8Array(total);
   let o = 0;
-  for (const b of shards) {
+  for (const p of paths) {
+    const b = await readBytes(base + p);
+    if (o + b.length > total) fail(`the shards hold more than the ${total} bytes the manifest describes (at ${base + p})`);
     data.set(b, o);
     o += b.length;
   }
-  return importTfjs(json, data, { source: path, ...options });
+  return importTfjs(json, data.subarray(0, o), { source: path, ...options });
 }

@@ -105,6 +105,8 @@ export class Lrn extends PlannedLayer<{ s: number }> {
     const where = `lrn "${name}"`;
     for (const k of Object.keys(config)) if (!["type", "name", "size", "alpha", "beta", "k"].includes(k)) throw new ConfigError(`${where}: unknown option "${k}"`);
     this.size = positiveInt(config.size ?? 5, "size", where);
+    // the kernel takes a 32-bit size; a window wider than any channel count is refused, not wrapped
+    if (this.size > 65535) throw new ConfigError(`${where}: size must be at most 65535 channels, got ${this.size}`);
     this.alpha = inRange(config.alpha ?? 1e-4, 0, Infinity, "alpha", where);
     this.beta = inRange(config.beta ?? 0.75, 0, Infinity, "beta", where);
     this.k = inRange(config.k ?? 2, 0, Infinity, "k", where, true);

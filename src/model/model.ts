@@ -3,7 +3,7 @@
 // returns every byte; a FinalizationRegistry is only a safety net. Training (loss, optimiser, the
 // step, fit, evaluate) is train/'s: it extends compile() and Model through the extension point below.
 
-import { BackendError, ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
+import { BackendError, ConfigError, ShapeError, checkOptionKeys, show } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
 import { Layer, size, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
@@ -229,6 +229,7 @@ export class Model {
     this.checkLive();
     const { data, n } = this.examples(x, `model "${this.name}".predict`);
     const bs = options.batchSize ?? this.batchSize;
+    if (!Number.isSafeInteger(bs) || bs < 1) throw new ConfigError(`model "${this.name}".predict: batchSize must be a whole number >= 1, got ${show(bs)}`);
     const out = new Float32Array(n * this.outputSize);
     for (let s = 0; s < n; s += bs) {
       const c = Math.min(bs, n - s);

@@ -144,8 +144,10 @@ export class Backend {
   /** Per-thread scratch: thread t's block of at least `bytes` (grown on demand; see the class comment). */
   scratchFor(t: number, bytes: number): number {
     if (bytes > (this.scratchBytes[t] ?? 0)) {
+      // the new block first: if memory runs out, the old one is still this thread's, still recorded
+      const p = this.heap.alloc(bytes);
       if (this.scratchBytes[t]) this.heap.free(this.scratchPtr[t]!);
-      this.scratchPtr[t] = this.heap.alloc(bytes);
+      this.scratchPtr[t] = p;
       this.scratchBytes[t] = bytes;
       if (bytes > this.held) this.scratchExcess = true;
     }
@@ -182,8 +184,9 @@ export class Backend {
     for (let t = 0; t < this.scratchBytes.length; t++) {
       const keep = t < this.threads ? this.held : 0;
       if ((this.scratchBytes[t] ?? 0) <= keep) continue;
+      const p = keep ? this.heap.alloc(keep) : 0;
       this.heap.free(this.scratchPtr[t]!);
-      this.scratchPtr[t] = keep ? this.heap.alloc(keep) : 0;
+      this.scratchPtr[t] = p;
       this.scratchBytes[t] = keep;
     }
   }

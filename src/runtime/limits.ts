@@ -14,6 +14,8 @@ export interface Limits {
 }
 
 const DEFAULTS: Limits = { maxModelBytes: 2 ** 31, maxImagePixels: 2 ** 26 };
+/** wasm32 addresses 4 GiB; an image beyond 2^30 pixels could not even be held as RGBA. */
+const MAX: Limits = { maxModelBytes: 2 ** 32, maxImagePixels: 2 ** 30 };
 const current: Limits = { ...DEFAULTS };
 
 /** The limits in force. */
@@ -23,11 +25,12 @@ export function getLimits(): Readonly<Limits> {
 
 /** Changes some limits (the others stay); `setLimits("defaults")` restores them all. Returns the limits now in force. */
 export function setLimits(limits: Partial<Limits> | "defaults"): Readonly<Limits> {
-  if (limits === "defaults") return Object.assign(current, DEFAULTS);
+  if (limits === "defaults") return { ...Object.assign(current, DEFAULTS) };
   if (typeof limits !== "object" || limits === null) throw new ConfigError(`setLimits: expected an object of limits or "defaults"`);
   for (const [k, v] of Object.entries(limits)) {
-    if (!(k in DEFAULTS)) throw new ConfigError(`setLimits: unknown limit "${k}" (${Object.keys(DEFAULTS).join(", ")})`);
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`setLimits: ${k} must be a whole number >= 1, got ${String(v)}`);
+    if (!Object.hasOwn(DEFAULTS, k)) throw new ConfigError(`setLimits: unknown limit "${k}" (${Object.keys(DEFAULTS).join(", ")})`);
+    const max = MAX[k as keyof Limits];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > max) throw new ConfigError(`setLimits: ${k} must be a whole number in [1, ${max}], got ${String(v)}`);
   }
-  return Object.assign(current, limits);
+  return { ...Object.assign(current, limits) };
 }

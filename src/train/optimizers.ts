@@ -91,21 +91,28 @@ export abstract class Optimizer {
       throw new ConfigError(`${this.name}: the state holds ${s.values.length} values, ${trainable.length} trainable parameters need ${floats} (${this.slots} per weight)`);
     }
     if (s.values.length === 0 && s.iterations > 0 && this.slots > 0) throw new ConfigError(`${this.name}: ${s.iterations} steps taken but no state values`);
+    // the new buffers first: if memory runs out, the optimiser keeps its old state and nothing leaks
+    const fresh = new Map<ParamBuffer, number[]>();
+    try {
+      let off = 0;
+      if (s.values.length !== 0) for (const p of trainable) {
+        const bufs: number[] = [];
+        fresh.set(p, bufs);
+        for (let k = 0; k < this.slots; k++, off += p.size) {
+          const ptr = be.heap.alloc(p.size * 4);
+          bufs.push(ptr);
+          be.heap.f32(ptr, p.size).set(s.values.subarray(off, off + p.size));
+        }
+      }
+    } catch (e) {
+      for (const bufs of fresh.values()) for (const ptr of bufs) be.heap.free(ptr);
+      throw e;
+    }
     this.free();
     this.be = be;
     this.lr = s.lr;
     this.iterations = s.iterations;
-    if (s.values.length === 0) return;
-    let off = 0;
-    for (const p of trainable) {
-      const bufs: number[] = [];
-      for (let k = 0; k < this.slots; k++, off += p.size) {
-        const ptr = be.heap.alloc(p.size * 4);
-        be.heap.f32(ptr, p.size).set(s.values.subarray(off, off + p.size));
-        bufs.push(ptr);
-      }
-      this.state.set(p, bufs);
-    }
+    for (const [p, bufs] of fresh) this.state.set(p, bufs);
   }
 
   /** Returns the state buffers to the heap. */

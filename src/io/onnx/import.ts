@@ -3,7 +3,7 @@
 // permutation); the Shape/Gather/Unsqueeze/Concat chains PyTorch emits around flatten are folded,
 // and every unsupported op is listed in one FormatError before anything is built. The bytes are
 // decoded by proto.ts.
-import { FormatError, FoveaError, checkOptionKeys, show } from "../../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { model as functionalModel, type Model } from "../../model/model.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
@@ -43,14 +43,9 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   if (bad.size) {
     throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
   }
-  try {
-    const be = options.backend ?? getBackend();
-    const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m.graph.name || "onnx");
-    return withBackend(be, () => build(m, src, layout, name, opset));
-  } catch (e) {
-    if (e instanceof FoveaError && !(e instanceof FormatError)) throw new FormatError(`${src}: ${e.message}`);
-    throw e;
-  }
+  const be = options.backend ?? getBackend();
+  const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m.graph.name || "onnx");
+  return naming(src, () => withBackend(be, () => build(m, src, layout, name, opset)));
 }
 
 function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, name: string, opset: number): Model {
