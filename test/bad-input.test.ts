@@ -192,6 +192,13 @@ describe("bad input: values that used to wrap, loop or leak (review findings)", 
     expect(fovea.getLimits().maxImagePixels).toBe(1000);
     expect(() => fovea.setLimits({ maxModelBytes: 2 ** 52 })).toThrow(/maxModelBytes must be a whole number in \[1, 4294967296\]/);
   });
+  it("a gzip bomb is refused while inflating, at the size its IDX header declares", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const bomb = new Uint8Array(gzipSync(Buffer.concat([Buffer.from([0, 0, 8, 1, 0, 0, 0, 16]), Buffer.alloc(64 << 20)])));
+    expect(bomb.length).toBeLessThan(100_000);
+    const labels = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 16, ...new Array(16).fill(0)]);
+    await refuses(() => fovea.data.mnistFromBytes(bomb, labels, { images: "bomb.gz", labels: "l" }), /^bomb\.gz: the gzip data inflates past 24 bytes \(the size its header declares\); stopped there/);
+  });
   it("an MNIST file of 0 images names the file", async () => {
     const idx = (dims: number[]) => { const b = new Uint8Array(4 + 4 * dims.length); b.set([0, 0, 8, dims.length]); dims.forEach((d, i) => new DataView(b.buffer).setUint32(4 + 4 * i, d)); return b; };
     await refuses(() => fovea.data.mnistFromBytes(idx([0, 28, 28]), idx([0]), { images: "imgs.idx", labels: "labels.idx" }), /^imgs\.idx: 0 images of 28×28 pixels/);

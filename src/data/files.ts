@@ -1,5 +1,6 @@
 // Reading bytes: the one place data loaders touch files (Node, Deno) or the network (browsers).
 import { FormatError, FoveaError } from "../errors.js";
+import { getLimits } from "../runtime/limits.js";
 
 interface DenoFs {
   readFile(path: string): Promise<Uint8Array>;
@@ -36,15 +37,62 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
   }
 }
 
-/** Gzip-compressed bytes (magic 1f 8b) are inflated; anything else is returned as is. */
-export async function maybeGunzip(bytes: Uint8Array, source: string): Promise<Uint8Array> {
+/**
+ * Gzip-compressed bytes (magic 1f 8b) are inflated; anything else is returned as is. Inflating
+ * streams and stops — a gzip bomb is refused, not unpacked — past `maxBytes` (default: the model
+ * limit) or past the size `sizeOf` reads from the first bytes (e.g. an IDX header's dimensions).
+ */
+export async function maybeGunzip(bytes: Uint8Array, source: string, options: { maxBytes?: number; sizeOf?: (head: Uint8Array) => number | null } = {}): Promise<Uint8Array> {
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  let cap = options.maxBytes ?? getLimits().maxModelBytes, declared: number | null = null;
+  let chunks: Uint8Array[] = [];
+  let total = 0;
+  // once the header's size is known, one buffer of that size (its untouched pages cost nothing)
+  let out: Uint8Array | null = null;
+  const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
   try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (total + value.length > cap) {
+        void reader.cancel().catch(() => {});
+        throw new FormatError(`${source}: the gzip data inflates past ${cap} bytes (${declared !== null ? "the size its header declares" : "the limit; setLimits({ maxModelBytes })"}); stopped there`);
+      }
+      if (out) out.set(value, total);
+      else chunks.push(value);
+      total += value.length;
+      if (declared === null && options.sizeOf) {
+        declared = options.sizeOf(concatBytes(chunks, Math.min(total, 64)));
+        if (declared !== null && total > Math.min(cap, declared)) {
+          void reader.cancel().catch(() => {});
+          throw new FormatError(`${source}: the gzip data inflates past ${Math.min(cap, declared)} bytes (the size its header declares); stopped there`);
+        }
+        if (declared !== null && declared <= cap) {
+          cap = declared;
+          out = new Uint8Array(declared);
+          out.set(concatBytes(chunks, total));
+          chunks = [];
+        }
+      }
+    }
   } catch (e) {
+    if (e instanceof FoveaError) throw e;
     throw new FormatError(`${source}: corrupt gzip data (${(e as Error).message})`);
   }
+  return out ? out.subarray(0, total) : concatBytes(chunks, total);
+}
+
+/** The first `n` bytes of a list of chunks, as one array. */
+function concatBytes(chunks: Uint8Array[], n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    if (o >= n) break;
+    const part = c.subarray(0, n - o);
+    out.set(part, o);
+    o += part.length;
+  }
+  return out;
 }
 
 export interface WriteOptions {

@@ -28,3 +28,14 @@ export function parseIdx(bytes: Uint8Array, source: string): Idx {
 function hex(b: Uint8Array, n: number): string {
   return Array.from(b.subarray(0, n), (v) => v.toString(16).padStart(2, "0")).join(" ");
 }
+
+/** The byte length an IDX file's header declares (header + data), or null while the header is incomplete. */
+export function idxByteLength(head: Uint8Array): number | null {
+  if (head.length < 4) return null;
+  const nd = head[3]!;
+  if (head.length < 4 + 4 * nd) return null;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let n = 1;
+  for (let i = 0; i < nd; i++) n *= dv.getUint32(4 + 4 * i, false);
+  return 4 + 4 * nd + n;
+}

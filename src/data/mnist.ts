@@ -2,12 +2,12 @@
 import { FormatError } from "../errors.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { maybeGunzip, NotFoundError, readBytes } from "./files.js";
-import { parseIdx } from "./idx.js";
+import { idxByteLength, parseIdx } from "./idx.js";
 
 /** A dataset from the bytes of an images file and a labels file (already read). */
 export async function mnistFromBytes(images: Uint8Array, labels: Uint8Array, names = { images: "images", labels: "labels" }): Promise<Dataset> {
-  const im = parseIdx(await maybeGunzip(images, names.images), names.images);
-  const lb = parseIdx(await maybeGunzip(labels, names.labels), names.labels);
+  const im = parseIdx(await maybeGunzip(images, names.images, { sizeOf: idxByteLength }), names.images);
+  const lb = parseIdx(await maybeGunzip(labels, names.labels, { sizeOf: idxByteLength }), names.labels);
   if (im.dims.length !== 3) throw new FormatError(`${names.images}: an images file has 3 dimensions (count, rows, cols), this one ${im.dims.length}`);
   if (lb.dims.length !== 1) throw new FormatError(`${names.labels}: a labels file has 1 dimension, this one ${lb.dims.length}`);
   const [n, rows, cols] = im.dims as [number, number, number];
