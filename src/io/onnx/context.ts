@@ -103,8 +103,14 @@ export class ImportNode {
 
   /** ONNX pads [top, left, bottom, right] of a conv / pool, auto_pad resolved against the (Pad-extended) input. */
   windowPads(t: TensorValue, k: number[], s: number[], d: number[]): number[] {
+    // 2-D windows only: a 1-D or 3-D kernel_shape / strides / dilations is refused, not cut to two
+    for (const [what, v] of [["kernel_shape", k], ["strides", s], ["dilations", d]] as const) if (v.length !== 2) this.fail(`${what} [${v.join(", ")}]: 2 values expected (2-D windows)`);
     const autoPad = this.str("auto_pad", "NOTSET");
-    if (autoPad === "NOTSET") return this.ints("pads", [0, 0, 0, 0]);
+    if (autoPad === "NOTSET") {
+      const pads = this.ints("pads", [0, 0, 0, 0]);
+      if (pads.length !== 4) this.fail(`pads [${pads.join(", ")}]: 4 values expected (top, left, bottom, right)`);
+      return pads;
+    }
     if (autoPad === "VALID") return [0, 0, 0, 0];
     if (autoPad !== "SAME_UPPER" && autoPad !== "SAME_LOWER") this.fail(`auto_pad ${autoPad} is not an ONNX value`);
     const [, H, W] = this.image(t), e = t.pad ?? [0, 0, 0, 0];

@@ -78,5 +78,6 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const outName = m.graph.output[0]!.name;
   const res = values.get(outName);
   if (!res || res.kind !== "tensor") throw new FormatError(`${src}: the graph output "${outName}" is not computed by supported nodes`);
+  if (res.pad?.some((p) => p)) throw new FormatError(`${src}: the graph output "${outName}" is a Pad; padding is supported only before a convolution or an average pool`);
   return withWeights(functionalModel({ inputs: inp, outputs: res.sym, name }), g.weights, src);
 }

@@ -10,7 +10,10 @@ export const importers: Record<string, Importer> = {
   Conv(x) {
     const t = x.tensor(0), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
     const [C] = x.image(t);
+    if (w.dims.length !== 4) x.fail(`weights [${w.dims.join(", ")}]: a 2-D convolution has OIHW weights (rank 4)`);
     const [OC, Cg, KH, KW] = w.dims as [number, number, number, number];
+    const ks = x.ints("kernel_shape", [KH, KW]);
+    if (ks.length !== 2 || ks[0] !== KH || ks[1] !== KW) x.fail(`kernel_shape [${ks.join(", ")}] does not match the weights [${w.dims.join(", ")}]`);
     const group = x.int("group", 1);
     if (Cg * group !== C) x.fail(`weights [${w.dims.join(", ")}] with group ${group} do not fit ${C} input channels`);
     const strides = x.ints("strides", [1, 1]), dilations = x.ints("dilations", [1, 1]);

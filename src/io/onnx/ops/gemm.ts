@@ -12,6 +12,7 @@ const gemm: Importer = (x) => {
   if (isGemm && x.int("transA", 0)) x.fail("transA is not supported");
   const transB = isGemm ? x.int("transB", 0) : 0;
   const alpha = isGemm ? x.flt("alpha", 1) : 1, beta = isGemm ? x.flt("beta", 1) : 1;
+  if (bw.dims.length !== 2) x.fail(`weights [${bw.dims.join(", ")}]: a matrix (rank 2) is supported`);
   const [r, cc] = bw.dims as [number, number];
   const [F, U] = transB ? [cc, r] : [r, cc];
   if (F !== a.onnx[0]) x.fail(`weights [${bw.dims.join(", ")}] do not fit ${a.onnx[0]} input features`);
