@@ -63,7 +63,7 @@ export class Permute extends PlannedLayer {
     super(name);
     for (const k of Object.keys(config)) if (!["type", "name", "perm"].includes(k)) throw new ConfigError(`permute "${name}": unknown option "${k}"`);
     const p = config.perm;
-    if (!Array.isArray(p) || p.length !== 3 || [...p].sort().join() !== "0,1,2") {
+    if (!Array.isArray(p) || p.length !== 3 || !p.every((v) => typeof v === "number") || [...p].sort().join() !== "0,1,2") {
       throw new ConfigError(`permute "${name}": perm must be a permutation of [0, 1, 2], got ${show(p)}`);
     }
     this.perm = [p[0], p[1], p[2]];

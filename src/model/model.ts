@@ -208,7 +208,9 @@ export class Model {
         throw new ShapeError(`${where}: input tensor ${formatShape(x.shape)} does not match [N, ${this.inputShape.join(", ")}]`);
       }
       data = x.toArray();
-    } else data = x instanceof Float32Array ? x : Float32Array.from(x);
+    } else if (x instanceof Float32Array) data = x;
+    else if (Array.isArray(x) || ArrayBuffer.isView(x)) data = Float32Array.from(x as ArrayLike<number>);
+    else throw new ConfigError(`${where}: examples must be a Float32Array, an array of numbers or a Tensor, got ${show(x)}`);
     if (data.length % per !== 0 || data.length === 0) {
       throw new ShapeError(`${where}: ${data.length} values are not a whole number of ${formatShape(this.inputShape)} examples (${per} values each)`);
     }
