@@ -64,9 +64,8 @@ function run(brain: any, steps: number, snapAt: number[]): Trace {
     tr.inputs.push(Float32Array.from(input && input.length ? input : []));
     tr.actions.push(a);
     tr.epsilons.push(brain.epsilon);
-    const before = brain.average_loss_window.v.length;
     brain.backward(world.step(a));
-    if (brain.average_loss_window.v.length > before || brain.average_loss_window.v.length === 1000) {
+    if (brain.experience.length > brain.start_learn_threshold) { // ConvNetJS's condition for a learning step
       learned++;
       tr.losses.push(brain.average_loss_window.v[brain.average_loss_window.v.length - 1]);
       if (snapAt.includes(learned)) tr.snapshots.set(learned, JSON.parse(JSON.stringify(brain.value_net.toJSON())));

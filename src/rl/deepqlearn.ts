@@ -163,8 +163,14 @@ export class ValueNet {
     const old = this.current;
     const shapes = (m: Model) => m.params.filter((p) => p.spec.trainable).map((p) => p.spec.shape.join("x")).join(",");
     const carry = shapes(old) === shapes(imported.model) && old.optimizer ? old.optimizer.exportState(old.params) : null;
-    b.setup(imported.model, imported.regularizer);
-    if (carry) imported.model.optimizer!.importState(imported.model.backend, imported.model.params, carry);
+    try {
+      b.setup(imported.model, imported.regularizer);
+      if (carry) imported.model.optimizer!.importState(imported.model.backend, imported.model.params, carry);
+    } catch (e) {
+      imported.model.free();
+      b.tdtrainer.optimizer = old.optimizer; // the net that stays keeps its trainer
+      throw e;
+    }
     this.current = imported.model;
     this.decay = imported.regularizer({}).layers;
     old.free();
@@ -256,7 +262,12 @@ export class Brain {
     const defs = this.layerDefs(opt, where);
     this.tdtrainer = new TDTrainer(opt.tdtrainer_options);
     const net = convnetjs(defs, { seed: randi(0, 2 ** 32), name: "value_net" });
-    this.setup(net.model, net.regularizer);
+    try {
+      this.setup(net.model, net.regularizer);
+    } catch (e) {
+      net.model.free();
+      throw e;
+    }
     this.value_net = new ValueNet(this, net.model, net.regularizer({}).layers);
     this.batch = new TDBatch(this.tdtrainer.batch_size, this.net_inputs);
   }
