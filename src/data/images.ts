@@ -4,7 +4,7 @@
 // The decoders load on first use, so importing fovea does not pull them into a page.
 import { ConfigError, FormatError, ShapeError } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
-import { runtimeName } from "../runtime/platform.js";
+import { nodeModule, runtimeName } from "../runtime/platform.js";
 import { warpAffineCall } from "../ops/image.js";
 import type { Backend } from "../runtime/backend.js";
 import { getBackend } from "../runtime/backend.js";
@@ -27,9 +27,10 @@ export interface CanvasLike {
 
 type PngModule = typeof import("pngjs");
 type BufferCtor = { from(b: ArrayBufferLike, offset: number, length: number): Uint8Array };
-const bufferModule = "node:buffer";
 type JpegModule = typeof import("jpeg-js");
-const pngjs = async (): Promise<PngModule> => (await import("pngjs")) as PngModule;
+// "#pngjs" (package.json "imports"): pngjs, or for the "browser" condition its self-contained
+// build (no zlib/stream/Buffer for a bundler to look for; a browser decodes with createImageBitmap)
+const pngjs = async (): Promise<PngModule> => (await import("#pngjs")) as PngModule;
 const jpegjs = async (): Promise<JpegModule> => ((await import("jpeg-js")) as { default: JpegModule }).default;
 
 /** Decodes PNG or JPEG bytes (by magic number); in a browser, any format it decodes. */
@@ -43,7 +44,7 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
   try {
     if (isPng) {
       // pngjs reads a Node Buffer: global in Node, from node:buffer in Deno
-      const B = (globalThis as { Buffer?: BufferCtor }).Buffer ?? ((await import(bufferModule)) as { Buffer: BufferCtor }).Buffer;
+      const B = (globalThis as { Buffer?: BufferCtor }).Buffer ?? nodeModule<{ Buffer: BufferCtor }>("node:buffer").Buffer;
       const png = PNG.sync.read(B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never);
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }

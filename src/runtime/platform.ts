@@ -1,4 +1,5 @@
 // The one place that touches runtime-specific globals (process, Deno, navigator).
+import { BackendError } from "../errors.js";
 
 interface DenoLike {
   version?: { deno?: string };
@@ -6,6 +7,7 @@ interface DenoLike {
 }
 interface ProcessLike {
   versions?: { node?: string };
+  getBuiltinModule?(name: string): unknown;
   env?: Record<string, string | undefined>;
   execArgv?: string[];
 }
@@ -64,13 +66,22 @@ export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/**
+ * A Node built-in module, through process.getBuiltinModule (Node >= 20.16, Deno 2, Bun). fovea
+ * has no import of a node: module anywhere, so a bundler for the web sees none.
+ */
+export function nodeModule<T>(name: `node:${string}`): T {
+  const m = g.process?.getBuiltinModule?.(name);
+  if (!m) throw new BackendError(`${name} is not available in ${runtimeDescription()} (fovea reaches Node's modules through process.getBuiltinModule: Node >= 20.16, Deno 2)`);
+  return m as T;
+}
+
 /** Cores this runtime reports (navigator.hardwareConcurrency / os.availableParallelism). */
 export async function cores(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
   if (runtimeName() === "node") {
-    const osName = "node:os";
-    const os = (await import(osName)) as { availableParallelism?: () => number; cpus(): unknown[] };
+    const os = nodeModule<{ availableParallelism?: () => number; cpus(): unknown[] }>("node:os");
     return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
   }
   return 1;

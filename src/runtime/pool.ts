@@ -62,7 +62,7 @@ import {
   CTL_STOP, DONE_DEAD, NONE, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE, STATE_DEAD,
   STATE_EXITED, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, WORKER_LAYOUT, declareDead, readErrorText, word,
 } from "./pool-layout.js";
-import { cores, runtimeName } from "./platform.js";
+import { cores, nodeModule, runtimeName } from "./platform.js";
 
 /** Kept as an alias: the pool runs typed kernel calls. */
 export type Call = KernelCall;
@@ -173,8 +173,7 @@ export class ThreadPool {
       Worker: new (u: URL | string, o: object) => WorkerLike;
       MessageChannel: new () => { port1: unknown; port2: unknown };
     };
-    const wtName = "node:worker_threads"; // a variable: bundlers for the web leave it alone
-    const wt = runtime === "node" || runtime === "deno" ? ((await import(wtName)) as NodeWT) : null;
+    const wt = runtime === "node" || runtime === "deno" ? nodeModule<NodeWT>("node:worker_threads") : null;
     // The monitor needs a port's 'close' when its worker's thread ends: Node gives it, Deno does not.
     if (wt && runtime === "node") {
       pool.monitor = new wt.Worker(MONITOR_SOURCE, { eval: true });

@@ -130,6 +130,8 @@ if (typeof g.WorkerGlobalScope === "function") {
     });
   };
 } else {
-  const wtName = "node:worker_threads"; // a variable: bundlers for the web leave it alone
-  void (import(wtName) as Promise<{ parentPort: Port; workerData: Init }>).then(({ parentPort, workerData }) => start(workerData, parentPort));
+  // through process.getBuiltinModule (Node >= 20.16, Deno 2): no import a bundler for the web would see
+  const proc = (globalThis as { process?: { getBuiltinModule(n: string): unknown } }).process!;
+  const { parentPort, workerData } = proc.getBuiltinModule("node:worker_threads") as { parentPort: Port; workerData: Init };
+  void start(workerData, parentPort);
 }
