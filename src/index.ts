@@ -38,3 +38,48 @@ export type { TfjsArtifacts } from "./io/index.js";
 export type { OnnxImportOptions } from "./io/index.js";
 export * as deepqlearn from "./rl/deepqlearn.js";
 export * as rl from "./rl/index.js";
+
+// Every type a public function, class or namespace takes or returns, nameable at the top level
+// (`import type { FitOptions, History, Optimizer } from "fovea"`); test/package.test.ts finds any
+// that is not, in the packed package's declarations.
+export type { Augmenter, AugmentOptions } from "./data/augment.js";
+export type { Dataset, Normalization } from "./data/dataset.js";
+export type { FileWriter, NotFoundError, WriteError, WriteOptions } from "./data/files.js";
+export type { Idx } from "./data/idx.js";
+export type { CanvasLike, Rgba } from "./data/images.js";
+export type { CnjLayer as ConvNetJSSnapshotLayer, ConvNetJSExportOptions, ConvNetJSLayerJSON } from "./io/convnetjs.js";
+export type { ActivationConfig, ActivationType, MaxoutConfig } from "./layers/activation.js";
+export type { Conv2dConfig, DepthwiseConv2dConfig } from "./layers/conv.js";
+export type { DenseConfig } from "./layers/dense.js";
+export type { DropoutConfig } from "./layers/dropout.js";
+export type { Opt as LayerOptions } from "./layers/index.js";
+export type { Initializer } from "./layers/initializers.js";
+export type { LayerGrad, LayerRun, PrepareContext } from "./layers/layer.js";
+export type { AddConfig, ConcatConfig } from "./layers/merge.js";
+export type { BatchNormConfig, LrnConfig, ScaleConfig } from "./layers/norm.js";
+export type { GlobalPoolConfig, Pool2dConfig } from "./layers/pool.js";
+export type { FlattenConfig, PermuteConfig, ReshapeConfig } from "./layers/reshape.js";
+export type { GraphNode } from "./model/graph.js";
+export type { Fold, Plan } from "./model/plan.js";
+export type { ModelView } from "./model/view.js";
+export type { ZooOptions } from "./model/zoo.js";
+export type { Conv2dGradients, Conv2dOptions, ConvBuffers, ConvCalls, ConvGeometry } from "./ops/conv.js";
+export type { ActivationName, UnaryActivation } from "./ops/eltwise.js";
+export type { Activation as FusedActivation, DenseCalls, GemmOptions, PackedMatrix } from "./ops/gemm.js";
+export type { LossName } from "./ops/loss.js";
+export type { NormCalls } from "./ops/norm.js";
+export type { MaxPoolResult, Pool2dOptions, PoolCalls, PoolGeometry } from "./ops/pool.js";
+export type { Brain, BrainOptions, Experience, TDTrainer, TDTrainerOptions, ValueNet } from "./rl/deepqlearn.js";
+export type { DQN, DQNOptions } from "./rl/dqn.js";
+export type { TDBatch } from "./rl/qlearning.js";
+export type { Window as MovingAverageWindow } from "./rl/window.js";
+export type { CallOf, KernelCall } from "./runtime/calls.js";
+export type { Kernels } from "./runtime/generated/kernels.js";
+export type { Heap } from "./runtime/memory.js";
+export type { PoolStartOptions, ThreadPool } from "./runtime/pool.js";
+export type { Checkpoint, CheckpointConfig } from "./train/checkpoint.js";
+export type { BatchInfo, Callback, EpochLogs, FitAsyncOptions, FitEvent, FitOptions, FitProgress, History, LearningRate } from "./train/fit.js";
+export type { GradCheckResult } from "./train/gradcheck.js";
+export type {
+  Adadelta, AdadeltaOptions, Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, Optimizer, OptimizerState, RMSProp, RmspropOptions, SGD, SgdOptions,
+} from "./train/optimizers.js";

@@ -18,7 +18,8 @@ import { decayRegularizer, type ConvNetJSModel } from "./convnetjs-defs.js";
 import { withWeights } from "./weights.js";
 
 interface Vol { sx: number; sy: number; depth: number; w: Record<string, number> | number[] }
-type CnjLayer = Record<string, unknown> & { layer_type: string };
+/** A layer of a ConvNetJS snapshot (Net.toJSON()). */
+export type CnjLayer = Record<string, unknown> & { layer_type: string };
 
 /** A volume's weights, checked against the count the layer needs (sx·sy·depth, every entry a finite number). */
 const values = (v: Vol | undefined, n: number, where: string): Float32Array => {

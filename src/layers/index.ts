@@ -58,7 +58,8 @@ function build(config: LayerConfig, name: string): Layer {
   }
 }
 
-type Opt<C> = Omit<C, "type">;
+/** A layer config without its `type` (the builder function names it). */
+export type Opt<C> = Omit<C, "type">;
 export const conv2d = (c: Opt<Conv2dConfig>) => createLayer({ type: "conv2d", ...c });
 export const depthwiseConv2d = (c: Opt<DepthwiseConv2dConfig>) => createLayer({ type: "depthwiseConv2d", ...c });
 export const dense = (c: Opt<DenseConfig>) => createLayer({ type: "dense", ...c });

@@ -42,7 +42,7 @@ const dropped = new FinalizationRegistry<{ be: Backend; owned: number[]; hold: o
 });
 
 /** A conv/dense whose only consumer is a batch norm: at inference the norm folds into its weights. */
-interface Fold {
+export interface Fold {
   conv: number;
   bn: number;
   kernel: number;
