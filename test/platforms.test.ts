@@ -64,9 +64,9 @@ describe("a bundler (rolldown)", () => {
       expect(names.some((n) => n.startsWith(`wasm-${b}-`))).toBe(true);
     }
     // the entry chunk carries no wasm bytes ("AGFzbQ" is base64 of the "\0asm" magic): only the
-    // chosen build is ever fetched and parsed
+    // chosen build is ever fetched and parsed (the other builds are small deltas against simd's)
     expect(readFileSync(join(dir, "bundle-entry.js"), "utf8")).not.toContain("AGFzbQ");
-    expect(output.filter((o) => "code" in o && o.code.includes("AGFzbQ"))).toHaveLength(5);
+    expect(output.filter((o) => "code" in o && o.code.includes("AGFzbQ")).map((o) => o.name).sort()).toEqual(["wasm-debug", "wasm-simd"]);
     const r = spawnSync(process.execPath, [join(dir, "bundle-entry.js")], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     checkSmoke(JSON.parse(r.stdout) as SmokeResult);

@@ -3,9 +3,10 @@
 import { BackendError, ConfigError, checkOptionKeys } from "../errors.js";
 import type { Kernels } from "./generated/kernels.js";
 import { KERNEL_SIGNATURES } from "./generated/kernels.js";
+import { wasmBytes } from "./embedded.js";
 import { detectFeatures, type Features } from "./features.js";
 import { Heap, MAX_PAGES, type HeapStats } from "./memory.js";
-import { base64ToBytes, cores, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
+import { cores, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
 import { ThreadPool } from "./pool.js";
 import { invoke, paramIndex, type KernelCall } from "./calls.js";
 import { MIN_PARALLEL_FLOPS } from "./pool-layout.js";
@@ -14,15 +15,6 @@ import { MIN_PARALLEL_FLOPS } from "./pool-layout.js";
 export const BUILDS = ["simd", "relaxed", "debug"] as const;
 export type BuildName = (typeof BUILDS)[number] | "simd-mt" | "relaxed-mt";
 type UserBuild = (typeof BUILDS)[number];
-
-/** Each build's bytes live in their own generated module, imported only when that build is chosen. */
-const BYTES: Record<BuildName, () => Promise<{ WASM_BASE64: string }>> = {
-  simd: () => import("./generated/wasm-simd.js"),
-  relaxed: () => import("./generated/wasm-relaxed.js"),
-  debug: () => import("./generated/wasm-debug.js"),
-  "simd-mt": () => import("./generated/wasm-simd-mt.js"),
-  "relaxed-mt": () => import("./generated/wasm-relaxed-mt.js"),
-};
 
 export interface InitOptions {
   /** Force a build: "simd", "relaxed" or "debug" (asserts on). Default: FOVEA_BUILD, else the best one. */
@@ -313,8 +305,8 @@ export async function loadBackend(
   initialMemoryMiB = 16,
   threads = 1,
 ): Promise<Backend> {
-  const { WASM_BASE64 } = await BYTES[build]();
-  const bytes = base64ToBytes(WASM_BASE64);
+  // each build's bytes are in their own generated module, imported only when that build is chosen
+  const bytes = await wasmBytes(build);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes);
