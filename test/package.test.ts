@@ -7,12 +7,12 @@
 // type a public function takes or returns; Node runs it (without onnx-proto); a browser bundle
 // of it has no node: import, no warning and no CLI or codec code outside lazily loaded chunks.
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import ts from "typescript";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(".");
 const KB = 1000, MB = 1000 * 1000;
@@ -73,6 +73,10 @@ beforeAll(() => {
   }
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
 }, 300_000);
+
+afterAll(() => {
+  for (const d of [dir, consumer]) if (d) rmSync(d, { recursive: true, force: true });
+});
 
 describe("the npm package", () => {
   it("ships dist/ and the README: no debug build, no source maps, no src/, no install-time scripts", () => {
