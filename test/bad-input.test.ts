@@ -335,6 +335,21 @@ describe("bad input: images", () => {
     await refuses(() => fovea.data.decodeImage(b, "bomb.png"), /^bomb\.png: the PNG declares 1×268435455 = 268435455 pixels; the limit is 67108864 \(setLimits\(\{ maxImagePixels \}\)\)/);
     expect(performance.now() - t0).toBeLessThan(5000); // minutes before the fix
   });
+  it("a JPEG's size is read from its frame header and checked before jpeg-js decodes it; a large valid one decodes", async () => {
+    const jpeg = require("jpeg-js") as { encode(i: { data: Uint8Array; width: number; height: number }, q: number): { data: Uint8Array } };
+    const make = (w: number, h: number) => new Uint8Array(jpeg.encode({ data: new Uint8Array(w * h * 4).fill(128), width: w, height: h }, 50).data);
+    fovea.setLimits({ maxImagePixels: 1000 });
+    await refuses(() => fovea.data.decodeImage(make(64, 64), "big.jpg"), /^big\.jpg: the JPEG declares 64×64 = 4096 pixels; the limit is 1000 \(setLimits\(\{ maxImagePixels \}\)\)/);
+    fovea.setLimits("defaults");
+    // jpeg-js works at about 12 bytes a pixel: its caps are set from the limit with room for that
+    const img = await fovea.data.decodeImage(make(4000, 3000), "photo.jpg");
+    expect([img.width, img.height]).toEqual([4000, 3000]);
+  }, 60_000);
+  it("a resize target over the pixel limit is refused before any allocation", async () => {
+    const img = { width: 2, height: 2, data: new Uint8Array(16) };
+    await refuses(() => fovea.data.imageToArray(img, [100000, 100000, 3]), /image: a 100000×100000 target is not whole numbers >= 1 within the limit of 67108864 pixels/, fovea.ConfigError);
+    await refuses(() => fovea.data.imageToArray(img, [-1, 5, 1]), /image: a -1×5 target/, fovea.ConfigError);
+  });
   it("the limit is configurable and checked", async () => {
     fovea.setLimits({ maxImagePixels: 10 });
     await refuses(() => fovea.data.decodeImage(png(4, 4), "small.png"), /small\.png: the PNG declares 4×4 = 16 pixels; the limit is 10/);

@@ -38,6 +38,7 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
   if (isPng) checkPngSize(bytes, source);
+  if (isJpeg) checkJpegSize(bytes, source);
   if (runtimeName() === "browser") return decodeInBrowser(bytes, source);
   const { PNG } = isPng ? await pngjs() : ({} as PngModule);
   const jpeg = isJpeg ? await jpegjs() : null;
@@ -50,7 +51,8 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
     }
     if (jpeg) {
       const maxPixels = getLimits().maxImagePixels;
-      const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil((maxPixels * 8) / 2 ** 20) });
+      // the size was checked above; jpeg-js's own caps only guard its working memory (about 12 bytes a pixel)
+      const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: Math.ceil(maxPixels / 1e6) + 1, maxMemoryUsageInMB: Math.ceil((maxPixels * 16) / 2 ** 20) + 64 });
       return { width: j.width, height: j.height, data: j.data };
     }
   } catch (e) {
@@ -96,12 +98,40 @@ function checkPngSize(bytes: Uint8Array, source: string): void {
 }
 
 /**
+ * The size a JPEG declares (its start-of-frame marker) against the pixel limit, before the decoder
+ * allocates anything for it. Markers are walked by their lengths; a file without a frame header
+ * before its scan is left to the decoder to refuse.
+ */
+function checkJpegSize(bytes: Uint8Array, source: string): void {
+  let o = 2;
+  while (o + 4 <= bytes.length && bytes[o] === 0xff) {
+    const marker = bytes[o + 1]!;
+    if (marker === 0xff) { o++; continue; } // fill byte
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { o += 2; continue; } // no length
+    const len = (bytes[o + 2]! << 8) | bytes[o + 3]!;
+    // SOF0-SOF15 except DHT (c4), JPG (c8) and DAC (cc): precision, height, width
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (o + 9 > bytes.length) return;
+      const height = (bytes[o + 5]! << 8) | bytes[o + 6]!, width = (bytes[o + 7]! << 8) | bytes[o + 8]!, limit = getLimits().maxImagePixels;
+      if (width * height > limit) throw new FormatError(`${source}: the JPEG declares ${width}×${height} = ${width * height} pixels; the limit is ${limit} (setLimits({ maxImagePixels }))`);
+      return;
+    }
+    if (marker === 0xda || len < 2) return; // the scan starts: no frame header seen
+    o += 2 + len;
+  }
+}
+
+/**
  * An image as H×W×C floats in [0, 1], resized (bilinear) to height × width; channels 1 (luma)
  * or 3 (RGB); alpha is composited on black.
  */
 export function imageToArray(img: Rgba, shape: [number, number, number], be: Backend = getBackend()): Float32Array {
   const [H, W, C] = shape;
   if (C !== 1 && C !== 3) throw new ConfigError(`image: ${C} channels requested; 1 or 3 are supported`);
+  const limit = getLimits().maxImagePixels;
+  if (!Number.isSafeInteger(H) || !Number.isSafeInteger(W) || H < 1 || W < 1 || H * W > limit) {
+    throw new ConfigError(`image: a ${H}×${W} target is not whole numbers >= 1 within the limit of ${limit} pixels (setLimits({ maxImagePixels }))`);
+  }
   const src = new Float32Array(img.width * img.height * C);
   for (let p = 0; p < img.width * img.height; p++) {
     const a = img.data[p * 4 + 3]! / 255;
@@ -110,8 +140,10 @@ export function imageToArray(img: Rgba, shape: [number, number, number], be: Bac
     else src.set([r, g, b], p * 3);
   }
   if (img.width === W && img.height === H) return src;
-  const sp = be.heap.alloc(src.length * 4), dp = be.heap.alloc(H * W * C * 4), mp = be.heap.alloc(32);
+  const ptrs: number[] = [];
   try {
+    // each block recorded as it comes: if memory runs out part-way, the ones before are returned
+    const [sp, dp, mp] = [src.length * 4, H * W * C * 4, 32].map((n) => { const p = be.heap.alloc(n); ptrs.push(p); return p; }) as [number, number, number];
     be.heap.f32(sp, src.length).set(src);
     // output pixel centre (x + 0.5) maps to source (x + 0.5)·scale − 0.5
     const sx = img.width / W, sy = img.height / H;
@@ -119,7 +151,7 @@ export function imageToArray(img: Rgba, shape: [number, number, number], be: Bac
     be.run([warpAffineCall(sp, img.height, img.width, C, mp, 0, false, dp, H, W)]);
     return be.heap.f32(dp, H * W * C).slice();
   } finally {
-    [sp, dp, mp].forEach((p) => be.heap.free(p));
+    ptrs.forEach((p) => be.heap.free(p));
   }
 }
 
