@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, ShapeError, Tensor, ops, type Backend } from "../src/index.js";
+import { ConfigError, ShapeError, Tensor, getBackend, init, layers, loadModel, ops, sequential, type Backend } from "../src/index.js";
 import type { Conv2dOptions, ConvGeometry } from "../src/ops/conv.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
@@ -165,5 +165,80 @@ describe("conv2d shape inference and errors", async () => {
     const before = be.heap.stats().inUseBytes;
     expect(() => ops.conv2d(x, w, undefined, { strides: 3 })).toThrow(ShapeError);
     expect(be.heap.stats().inUseBytes).toBe(before);
+  });
+});
+
+// conv2dTranspose: the conv's backward-data pass as an op (and layer). Its geometry is that of the
+// conv it transposes: forward = refConvBwdData, dx = refConvFwd of dy, dw = refConvBwdFilter with
+// the conv's input (dy) and output (x) in their places.
+describe("conv2dTranspose against the conv oracles", () => {
+  interface TCase { x: [number, number, number, number]; k: [number, number]; filters: number; opts: import("../src/ops/conv.js").ConvTransposeOptions; out: [number, number] }
+  const T_CASES: TCase[] = [
+    { x: [1, 3, 3, 2], k: [3, 3], filters: 3, opts: { strides: 2 }, out: [7, 7] },
+    { x: [2, 4, 5, 3], k: [3, 3], filters: 2, opts: { strides: 2, padding: 1, outputPadding: 1 }, out: [8, 10] },
+    { x: [1, 4, 4, 4], k: [4, 4], filters: 3, opts: { strides: 2, padding: "same" }, out: [8, 8] },
+    { x: [1, 5, 4, 2], k: [3, 2], filters: 4, opts: { strides: [2, 3], padding: [1, 0, 2, 1], outputPadding: [1, 2] }, out: [11, 10] },
+    { x: [2, 5, 5, 3], k: [3, 3], filters: 5, opts: { dilations: 2, padding: 2 }, out: [5, 5] },
+    { x: [1, 4, 4, 4], k: [3, 3], filters: 6, opts: { groups: 2, strides: 2 }, out: [9, 9] },
+    { x: [2, 6, 6, 5], k: [1, 1], filters: 7, opts: {}, out: [6, 6] }, // pointwise: a plain gemm
+    { x: [1, 5, 5, 6], k: [3, 3], filters: 6, opts: { groups: 6, strides: 2, padding: 1 }, out: [9, 9] }, // depthwise
+    { x: [1, 7, 7, 16], k: [5, 5], filters: 6, opts: { padding: 2 }, out: [7, 7] },
+  ];
+  const name = (c: TCase) => `x=${c.x.join("x")} k=${c.k.join("x")} filters=${c.filters} ${JSON.stringify(c.opts)}`;
+
+  it.each(["simd", "debug"] as const)("forward, dx, dw, db on the %s build", async (build) => {
+    const be = await backendFor(build);
+    for (const c of T_CASES) {
+      const groups = c.opts.groups ?? 1;
+      const wShape = [c.k[0], c.k[1], c.filters / groups, c.x[3]];
+      const xs = randomArray(c.x.reduce((a, b) => a * b), 3), ws = randomArray(wShape.reduce((a, b) => a * b), 4, 0.5), bs = randomArray(c.filters, 5);
+      const g = ops.convTransposeGeometry(c.x, wShape, c.opts);
+      expect([g.H, g.W], name(c)).toEqual(c.out);
+      const p = refParams(g);
+      const x = Tensor.from(xs, c.x, be), w = Tensor.from(ws, wShape, be), b = Tensor.from(bs, [c.filters], be);
+      const y = ops.conv2dTranspose(x, w, b, c.opts);
+      expect(y.shape).toEqual([c.x[0], ...c.out, c.filters]);
+      const want = refConvBwdData(p, xs, ws).map((v, i) => v + bs[i % c.filters]!);
+      expectClose(y.toArray(), want, 1e-5, 2e-6 * (g.OC * g.KH * g.KW + 4), `${name(c)} forward`);
+      const dys = randomArray(y.size, 6);
+      const dy = Tensor.from(dys, y.shape, be);
+      const { dx, dw, db } = ops.conv2dTransposeBackward(x, w, dy, c.opts);
+      expectClose(dx.toArray(), refConvFwd(p, dys, ws, null), 1e-5, 2e-6 * (g.KH * g.KW * g.C + 4), `${name(c)} dx`);
+      expectClose(dw.toArray(), refConvBwdFilter(p, dys, xs), 1e-5, 2e-6 * (g.N * g.OH * g.OW + 4), `${name(c)} dw`);
+      const dbRef = new Float64Array(c.filters);
+      dys.forEach((v, i) => (dbRef[i % c.filters]! += v));
+      expectClose(db.toArray(), dbRef, 1e-5, 2e-6 * (y.size / c.filters + 4), `${name(c)} db`);
+      [x, w, b, y, dy, dx, dw, db].forEach((t) => t.free());
+    }
+  });
+
+  it("as a layer: predict is the op, it saves and loads, its config is checked", async () => {
+    await init({ build: "simd" });
+    const m = sequential([layers.conv2dTranspose({ filters: 3, kernelSize: [3, 2], strides: 2, padding: [1, 0, 0, 1], outputPadding: [1, 0], name: "up" })], { inputShape: [4, 3, 2] });
+    expect(m.outputShape).toEqual([9, 5, 3]);
+    const w = m.getWeights(), xs = randomArray(2 * 4 * 3 * 2, 9);
+    const be = getBackend();
+    const x = Tensor.from(xs, [2, 4, 3, 2], be), k = Tensor.from(w[0]!.values, w[0]!.shape, be), b = Tensor.from(randomArray(3, 1), [3], be);
+    m.setWeights([{ layer: "up", name: "bias", values: b.toArray() }]);
+    const want = ops.conv2dTranspose(x, k, b, { strides: 2, padding: [1, 0, 0, 1], outputPadding: [1, 0] });
+    expectClose(m.predict(xs), want.toArray(), 0, 0, "predict = op");
+    const back = loadModel(m.save());
+    expect(back.layers[0]!.config()).toEqual(m.layers[0]!.config());
+    expectClose(back.predict(xs), want.toArray(), 0, 0, "loaded");
+    [x, k, b, want].forEach((t) => t.free());
+    m.free();
+    back.free();
+    expect(() => layers.conv2dTranspose({ filters: 3, kernelSize: 3, stride: 2 } as never)).toThrow(/conv2dTranspose "[^"]+": unknown option "stride"/);
+    expect(() => layers.conv2dTranspose({ filters: 3, kernelSize: 3, groups: 2 })).toThrow(/2 groups must divide filters 3/);
+    expect(() => sequential([layers.conv2dTranspose({ filters: 4, kernelSize: 3, groups: 2 })], { inputShape: [4, 4, 3] })).toThrow(/2 groups must divide the input channels 3/);
+  });
+
+  it("output sizes, and errors that name the numbers", () => {
+    expect(() => ops.convTransposeGeometry([1, 4, 4, 2], [3, 3, 1, 2], { strides: 2, outputPadding: 2 })).toThrow(/outputPadding must be whole numbers >= 0 and below the strides 2x2, got 2/);
+    expect(() => ops.convTransposeGeometry([1, 2, 2, 2], [3, 3, 1, 2], { padding: 3 })).toThrow(/padding 3\+3 × 3\+3 crops a 2x2 input under a 3x3 kernel with stride 1x1 to -2x-2/);
+    expect(() => ops.convTransposeGeometry([1, 4, 4, 3], [3, 3, 1, 2], {})).toThrow(/weights \[3, 3, 1, 2\] take 2 input channels \(their last axis\), the input \[1, 4, 4, 3\] has 3/);
+    expect(() => ops.convTransposeGeometry([1, 4, 4, 2], [3, 3, 1, 2], { padding: "same", outputPadding: 1, strides: 2 })).toThrow(/padding "same" .* takes no outputPadding/);
+    expect(() => ops.convTransposeGeometry([1, 4, 4, 2], [3, 3, 1, 2], { pads: 1 } as never)).toThrow(ConfigError);
+    expect(() => ops.convTransposeGeometry([4, 4, 2], [3, 3, 1, 2], {})).toThrow(ShapeError);
   });
 });

@@ -80,6 +80,16 @@ describe("whole-model gradient checks", () => {
     check(m, [5], loss);
   });
 
+  it("transposed convs (strided with padding and output padding, grouped; the first layer reads the input)", () => {
+    const m = fovea.sequential([
+      L.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 1, outputPadding: 1 }), L.tanh(),
+      L.conv2d({ filters: 4, kernelSize: 3, strides: 2, rounding: "floor" }), L.sigmoid(),
+      L.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 2, groups: 2 }), L.flatten(), L.dense({ units: 3 }),
+    ], { inputShape: [4, 4, 2], seed: 12 });
+    expect(m.layers.map((l) => l.type === "conv2dTranspose" ? `${m.nodes[m.layers.indexOf(l)]!.outShape}` : "").filter(Boolean)).toEqual(["8,8,4", "6,6,2"]);
+    check(m, [4, 4, 2], "softmaxCrossEntropy");
+  });
+
   it("maxout and LRN", () => {
     const m = fovea.sequential([
       L.conv2d({ filters: 6, kernelSize: 3 }), L.lrn({ size: 3, alpha: 0.5, beta: 0.75, k: 1 }), L.maxout({ pieces: 2 }),

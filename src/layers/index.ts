@@ -3,6 +3,7 @@
 import { ConfigError, show } from "../errors.js";
 import { ActivationLayer, Maxout, type ActivationConfig, type MaxoutConfig } from "./activation.js";
 import { Conv2d, type Conv2dConfig, type DepthwiseConv2dConfig } from "./conv.js";
+import { Conv2dTranspose, type Conv2dTransposeConfig } from "./conv-transpose.js";
 import { Dense, type DenseConfig } from "./dense.js";
 import { Dropout, type DropoutConfig } from "./dropout.js";
 import type { Layer } from "./layer.js";
@@ -12,7 +13,7 @@ import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "
 import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeConfig } from "./reshape.js";
 
 export type LayerConfig =
-  | Conv2dConfig | DepthwiseConv2dConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
+  | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
   | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig;
 
 export type LayerType = LayerConfig["type"];
@@ -39,6 +40,7 @@ export function createLayer(config: LayerConfig | { type: string; [key: string]:
 function build(config: LayerConfig, name: string): Layer {
   switch (config.type) {
     case "conv2d": case "depthwiseConv2d": return new Conv2d(config, name);
+    case "conv2dTranspose": return new Conv2dTranspose(config, name);
     case "dense": return new Dense(config, name);
     case "maxPool2d": case "avgPool2d": return new Pool2d(config, name);
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
@@ -62,6 +64,7 @@ function build(config: LayerConfig, name: string): Layer {
 export type Opt<C> = Omit<C, "type">;
 export const conv2d = (c: Opt<Conv2dConfig>) => createLayer({ type: "conv2d", ...c });
 export const depthwiseConv2d = (c: Opt<DepthwiseConv2dConfig>) => createLayer({ type: "depthwiseConv2d", ...c });
+export const conv2dTranspose = (c: Opt<Conv2dTransposeConfig>) => createLayer({ type: "conv2dTranspose", ...c });
 export const dense = (c: Opt<DenseConfig>) => createLayer({ type: "dense", ...c });
 export const maxPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2d" });
 export const avgPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "avgPool2d" });

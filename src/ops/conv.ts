@@ -9,7 +9,7 @@ import { call, type KernelCall } from "../runtime/calls.js";
 import { geometryBlock, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
 import { actCode, fusedActivationBwd, type Activation } from "./gemm.js";
-import { pair, window2d, type Padding, type Rounding } from "./window.js";
+import { explicitPads, pair, window2d, type Padding, type Rounding } from "./window.js";
 
 export interface Conv2dOptions {
   strides?: number | [number, number];
@@ -181,15 +181,16 @@ export function convCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) =
   const wSize = g.KH * g.KW * (g.C / g.groups) * g.OC;
   imgParts.forEach((q, t) => {
     const geo = block(q);
-    const dw = t === 0 ? p.dw : alloc(wSize * 4);
-    if (t > 0) out.reduce.push(call("f32_add_fwd", p.dw, dw, p.dw, wSize));
+    // dw 0: no filter gradient wanted (a transposed conv at inference runs only the data pass)
+    const dw = !p.dw ? 0 : t === 0 ? p.dw : alloc(wSize * 4);
+    if (dw && t > 0) out.reduce.push(call("f32_add_fwd", p.dw, dw, p.dw, wSize));
     if (g.depthwise) {
       if (p.dx) out.bwdData.push(call("f32_depthwise_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff));
-      out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
+      if (dw) out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
     } else {
       const sb = scratch(geo);
       if (p.dx) out.bwdData.push({ ...call("f32_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0), scratchBytes: sb });
-      out.bwdFilter.push({ ...call("f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
+      if (dw) out.bwdFilter.push({ ...call("f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
     }
   });
   if (p.db) out.biasBwd = [call("f32_bias_bwd", dy, g.N * g.OH * g.OW, g.OC, p.db)];
@@ -203,4 +204,140 @@ export function runConvBackward(be: Backend, c: ConvCalls): void {
   be.run(c.bwdFilter);
   be.runInTurn(c.reduce);
   be.run(c.biasBwd);
+}
+
+// ---- conv2dTranspose: the data-gradient of a conv as an op of its own ----
+// A transposed conv of x [N, H, W, C] with weights [KH, KW, F/groups, C] (the HWIO weights of the
+// conv it transposes, Keras's Conv2DTranspose layout; ONNX ConvTranspose's [C, F/groups, KH, KW]
+// permuted) is that conv's backward-data pass: its output [N, OH, OW, F] is the conv's input, x
+// the conv's output. So its backward is that conv's forward (for dx) and filter gradient (for dw).
+
+export interface ConvTransposeOptions {
+  strides?: number | [number, number];
+  dilations?: number | [number, number];
+  /** Cropped from the full output: "valid" (default: none), a number, [h, w], [top, bottom, left, right]; "same": OH = H·stride. */
+  padding?: Padding;
+  /** Rows / columns added at the bottom / right of the output, each < its stride (ONNX output_padding). */
+  outputPadding?: number | [number, number];
+  groups?: number;
+  /** Layer name for error messages. */
+  name?: string;
+}
+const CONV_TRANSPOSE_KEYS = ["strides", "dilations", "padding", "outputPadding", "groups", "name"] as const;
+
+/**
+ * Shape inference for conv2dTranspose: the geometry of the conv it transposes (input: the
+ * transposed conv's output, output: its input), so its kernels and shapes are that conv's.
+ * Output size per axis: (H − 1)·stride − padBefore − padAfter + (K − 1)·dilation + 1 + outputPadding.
+ */
+export function convTransposeGeometry(xShape: Shape, wShape: Shape, options: ConvTransposeOptions = {}): ConvGeometry {
+  checkOptionKeys("conv2dTranspose", options, CONV_TRANSPOSE_KEYS);
+  const label = `conv2dTranspose${options.name ? ` "${options.name}"` : ""}`;
+  if (xShape.length !== 4) throw new ShapeError(`${label}: input must be NHWC (rank 4), got ${formatShape(xShape)}`);
+  if (wShape.length !== 4) throw new ShapeError(`${label}: weights must be [KH, KW, filters/groups, input channels] (rank 4), got ${formatShape(wShape)}`);
+  const [N, H, W, C] = xShape as [number, number, number, number];
+  const [KH, KW, Fg, Cw] = wShape as [number, number, number, number];
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ConfigError(`${label}: groups must be a whole number >= 1, got ${groups}`);
+  if (Cw !== C) throw new ShapeError(`${label}: weights ${formatShape(wShape)} take ${Cw} input channels (their last axis), the input ${formatShape(xShape)} has ${C}`);
+  if (C % groups !== 0) throw new ShapeError(`${label}: ${groups} groups must divide the input channels ${C}`);
+  if (KH < 1 || KW < 1 || Fg < 1) throw new ShapeError(`${label}: weights ${formatShape(wShape)} have an empty dimension`);
+  const strides = pair(options.strides, 1, "strides", label);
+  const dilations = pair(options.dilations, 1, "dilations", label);
+  const op = options.outputPadding === undefined ? [0, 0] : typeof options.outputPadding === "number" ? [options.outputPadding, options.outputPadding] : options.outputPadding;
+  if (!Array.isArray(op) || op.length !== 2 || !op.every((v, i) => Number.isInteger(v) && v >= 0 && v < strides[i]!)) {
+    throw new ConfigError(`${label}: outputPadding must be whole numbers >= 0 and below the strides ${strides.join("x")}, got ${JSON.stringify(options.outputPadding)}`);
+  }
+  const padding = options.padding ?? "valid";
+  let OH: number, OW: number, pads: Padding;
+  if (padding === "same") {
+    if (op[0] !== 0 || op[1] !== 0) throw new ConfigError(`${label}: padding "same" (output = input × stride) takes no outputPadding, got ${op.join("x")}`);
+    [OH, OW, pads] = [H * strides[0], W * strides[1], "same"];
+  } else {
+    const [t, b, l, r] = padding === "valid" ? [0, 0, 0, 0] : explicitPads(padding, label);
+    OH = (H - 1) * strides[0] - t - b + (KH - 1) * dilations[0] + 1 + op[0]!;
+    OW = (W - 1) * strides[1] - l - r + (KW - 1) * dilations[1] + 1 + op[1]!;
+    if (OH < 1 || OW < 1) {
+      throw new ShapeError(`${label}: padding ${t}+${b} × ${l}+${r} crops a ${H}x${W} input under a ${KH}x${KW} kernel with stride ${strides.join("x")} to ${OH}x${OW}`);
+    }
+    pads = [t, b, l, r]; // the output padding: the last rows the conv it transposes never reaches (floor rounding)
+  }
+  const g = conv2dGeometry([N, OH, OW, Fg * groups], [KH, KW, Fg, C], { strides, dilations, padding: pads, rounding: "floor", groups, name: options.name });
+  if (g.OH !== H || g.OW !== W) throw new ShapeError(`${label}: the conv it transposes maps ${OH}x${OW} to ${g.OH}x${g.OW}, not the input's ${H}x${W}`);
+  return g;
+}
+
+/** Output shape [N, OH, OW, F] of a transposed conv with the geometry of the conv it transposes. */
+export const convTransposeOutShape = (g: ConvGeometry): [number, number, number, number] => [g.N, g.H, g.W, g.C];
+
+/** The buffers of a transposed conv: pointers into wasm memory, 0 where absent (dx, dw, db: no such gradient). */
+export interface ConvTransposeBuffers {
+  x: number; y: number; w: number; bias: number;
+  dy: number; dx: number; dw: number; db: number;
+}
+
+/** Every kernel call of one transposed conv, in the order they run (runConvTranspose / runConvTransposeBackward). */
+export interface ConvTransposeCalls {
+  /** The conv's backward-data pass (split by images), then the bias, in turn. */
+  fwd: KernelCall[];
+  bias: KernelCall[];
+  /** dx: the conv's forward pass over dy (by images, or bands of rows at batch 1). */
+  bwdData: KernelCall[];
+  /** dw: the conv's filter gradient with x and dy exchanged; part t > 0 a partial sum that `reduce` adds. */
+  bwdFilter: KernelCall[];
+  reduce: KernelCall[];
+  biasBwd: KernelCall[];
+}
+
+/**
+ * The calls of a transposed conv with geometry g (convTransposeGeometry) over p's buffers: those of
+ * the conv it transposes (convCalls) with the roles of the buffers exchanged — its forward is the
+ * conv's backward-data pass, its dx the conv's forward, its dw the conv's filter gradient.
+ */
+export function convTransposeCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvTransposeBuffers): ConvTransposeCalls {
+  const c = convCalls(be, g, alloc, {
+    x: p.dy, y: p.dx, w: p.w, packed: 0, bias: 0, act: 0, training: true, dy: p.x, dyAct: 0, dx: p.y, dw: p.dy ? p.dw : 0, db: 0,
+  });
+  const rows = g.N * g.H * g.W;
+  return {
+    fwd: c.bwdData, bias: p.bias ? [call("f32_bias_add_fwd", p.y, p.bias, p.y, rows, g.C)] : [],
+    bwdData: p.dy ? c.fwd : [], bwdFilter: c.bwdFilter, reduce: c.reduce,
+    biasBwd: p.dy && p.db ? [call("f32_bias_bwd", p.dy, rows, g.C, p.db)] : [],
+  };
+}
+
+/** Runs a transposed conv's forward calls. */
+export function runConvTranspose(be: Backend, c: ConvTransposeCalls): void {
+  be.run(c.fwd);
+  be.run(c.bias);
+}
+
+/** Runs a transposed conv's backward calls (the partial filter gradients are added one after another). */
+export function runConvTransposeBackward(be: Backend, c: ConvTransposeCalls): void {
+  be.run(c.bwdData);
+  be.run(c.bwdFilter);
+  be.runInTurn(c.reduce);
+  be.run(c.biasBwd);
+}
+
+/** y = conv2dTranspose(x, w) + bias: x [N, H, W, C], w [KH, KW, F/groups, C], y [N, OH, OW, F]. */
+export function conv2dTranspose(x: Tensor, w: Tensor, bias?: Tensor, options: ConvTransposeOptions = {}): Tensor {
+  const g = convTransposeGeometry(x.shape, w.shape, options);
+  checkBias(bias, g.C, `conv2dTranspose${options.name ? ` "${options.name}"` : ""}`);
+  const be = x.backend;
+  const y = Tensor.zeros(convTransposeOutShape(g), be);
+  withScratchAlloc(be, (alloc) => runConvTranspose(be, convTransposeCalls(be, g, alloc, { x: x.ptr, y: y.ptr, w: w.ptr, bias: bias ? bias.ptr : 0, dy: 0, dx: 0, dw: 0, db: 0 })));
+  return y;
+}
+
+/** Gradients of a transposed conv (no bias term needed for dx, dw; db = Σ dy) given dy of the output's shape. */
+export function conv2dTransposeBackward(x: Tensor, w: Tensor, dy: Tensor, options: ConvTransposeOptions = {}): Conv2dGradients {
+  const g = convTransposeGeometry(x.shape, w.shape, options);
+  const label = `conv2dTranspose${options.name ? ` "${options.name}"` : ""}`;
+  const outShape = convTransposeOutShape(g);
+  if (formatShape(dy.shape) !== formatShape(outShape)) throw new ShapeError(`${label}: dy must have the output shape ${formatShape(outShape)}, got ${formatShape(dy.shape)}`);
+  const be = x.backend;
+  const dx = Tensor.zeros(x.shape, be), dw = Tensor.zeros(w.shape, be), db = Tensor.zeros([g.C], be);
+  withScratchAlloc(be, (alloc) => runConvTransposeBackward(be, convTransposeCalls(be, g, alloc, { x: x.ptr, y: 0, w: w.ptr, bias: 0, dy: dy.ptr, dx: dx.ptr, dw: dw.ptr, db: db.ptr })));
+  return { dx, dw, db };
 }

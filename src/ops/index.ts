@@ -5,6 +5,8 @@ export { gemm, PackedMatrix, gemmCalls, packBCall, gemmPackedBCall, denseCalls, 
 export type { GemmOptions, Activation, DenseCalls } from "./gemm.js";
 export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops, convBlock, convCalls, runConvBackward } from "./conv.js";
 export type { Conv2dOptions, ConvGeometry, Conv2dGradients, ConvBuffers, ConvCalls } from "./conv.js";
+export { conv2dTranspose, conv2dTransposeBackward, convTransposeGeometry, convTransposeOutShape, convTransposeCalls, runConvTranspose, runConvTransposeBackward } from "./conv.js";
+export type { ConvTransposeOptions, ConvTransposeBuffers, ConvTransposeCalls } from "./conv.js";
 export {
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, globalAvgPool, globalAvgPoolBackward,
   globalMaxPool, globalMaxPoolBackward, pool2dGeometry, poolBlock, poolCalls, globalPoolCalls,
