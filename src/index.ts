@@ -26,6 +26,9 @@ export type { SummaryRow } from "./model/summary.js";
 export { Rng } from "./rng.js";
 export type { RngState } from "./rng.js";
 export * as train from "./train/index.js";
+// train/twin.ts adds Model.inputGradient; inspect: saliency, deconvnet, class models, Deep Dream
+export * as inspect from "./train/inspect.js";
+export type { ClassModelOptions, DeconvOptions, DeconvProjection, DreamOptions, GradientTarget, SaliencyMaps } from "./train/inspect.js";
 export * as zoo from "./model/zoo.js";
 export { loadModel, modelFromTopology } from "./model/serialize.js";
 export { saveModel, toJSON, FORMAT_VERSION } from "./model/save.js";

@@ -65,3 +65,112 @@ export async function activationsPng(m: fovea.Model, x: Float32Array): Promise<U
   });
   return grid(rows, 56);
 }
+
+// ---- seeing inside (fovea.inspect) ----
+
+type Tile = { w: number; h: number; c: 1 | 3; values: Float32Array };
+
+/** An H×W×C image as a tile: values clipped to [0, 1]; RGB for 3 channels, otherwise the channels' mean. */
+function imageTile(v: Float32Array, [H, W, C]: readonly number[]): Tile {
+  const rgb = C === 3;
+  const t = new Float32Array(H! * W! * (rgb ? 3 : 1));
+  for (let p = 0; p < H! * W!; p++) {
+    if (rgb) for (let c = 0; c < 3; c++) t[p * 3 + c] = v[p * 3 + c]!;
+    else { let s = 0; for (let c = 0; c < C!; c++) s += v[p * C! + c]!; t[p] = s / C!; }
+  }
+  return { w: W!, h: H!, c: rgb ? 3 : 1, values: t.map((x) => Math.min(1, Math.max(0, x))) };
+}
+
+/** Signed values around mid-grey: 0.5 + v / (2·max|v|) (a deconvnet projection, per tile). */
+function signedTile(v: Float32Array, shape: readonly number[]): Tile {
+  let m = 1e-12;
+  for (const x of v) m = Math.max(m, Math.abs(x));
+  return imageTile(v.map((x) => 0.5 + x / (2 * m)), shape);
+}
+
+/** A black → red → yellow → white ramp of values scaled by their maximum. */
+function heatTile(v: Float32Array, H: number, W: number): Tile {
+  let m = 1e-12;
+  for (const x of v) m = Math.max(m, x);
+  const t = new Float32Array(H * W * 3);
+  v.forEach((x, p) => {
+    const a = x / m;
+    t[p * 3] = Math.min(1, 3 * a);
+    t[p * 3 + 1] = Math.min(1, Math.max(0, 3 * a - 1));
+    t[p * 3 + 2] = Math.min(1, Math.max(0, 3 * a - 2));
+  });
+  return { w: W, h: H, c: 3, values: t };
+}
+
+/** The input, the saliency map of its predicted class (Simonyan et al.), and the map over the input in red. */
+export async function saliencyPng(m: fovea.Model, x: Float32Array): Promise<{ png: Uint8Array; predicted: number }> {
+  const shape = m.inputShape as readonly number[];
+  const s = fovea.inspect.saliency(m, x);
+  const [H, W] = s.shape;
+  const input = imageTile(x, shape);
+  let top = 1e-12;
+  for (const v of s.values) top = Math.max(top, v);
+  const overlay = new Float32Array(H * W * 3);
+  for (let p = 0; p < H * W; p++) {
+    const g = input.c === 3 ? (input.values[p * 3]! + input.values[p * 3 + 1]! + input.values[p * 3 + 2]!) / 3 : input.values[p]!;
+    const a = s.values[p]! / top;
+    overlay.set([0.6 * g + 0.4 * a + 0.6 * a * (1 - g), 0.6 * g * (1 - a), 0.6 * g * (1 - a)], p * 3);
+  }
+  return { png: await grid([[input, heatTile(s.values, H, W), { w: W, h: H, c: 3, values: overlay }]], 168), predicted: s.classes[0]! };
+}
+
+/** The last conv layer's name (the default --layer), or null. */
+export function lastConvLayer(m: fovea.Model): string | null {
+  const convs = m.layers.filter((l) => l.type === "conv2d" || l.type === "depthwiseConv2d");
+  return convs.length ? convs[convs.length - 1]!.name : null;
+}
+
+/** The image and its Deep Dream at `layer` (pixels kept in [0, 1]). */
+export async function dreamPng(m: fovea.Model, x: Float32Array, shape: [number, number, number], layer: string, steps?: number): Promise<Uint8Array> {
+  const d = fovea.inspect.deepDream(m, x, { layer, shape, range: [0, 1], ...(steps ? { steps } : {}) });
+  return grid([[imageTile(x, shape), imageTile(d.values, shape)]], Math.max(168, shape[0]));
+}
+
+/** The box [y0, y1) × [x0, x1) of an H×W×C image's non-zero values (the whole image when none). */
+function support(v: Float32Array, [H, W, C]: readonly number[]): [number, number, number, number] {
+  let y0 = H!, y1 = 0, x0 = W!, x1 = 0;
+  for (let p = 0; p < H! * W!; p++) {
+    let any = false;
+    for (let c = 0; c < C!; c++) if (v[p * C! + c] !== 0) any = true;
+    if (!any) continue;
+    const y = Math.floor(p / W!), x = p % W!;
+    [y0, y1, x0, x1] = [Math.min(y0, y), Math.max(y1, y + 1), Math.min(x0, x), Math.max(x1, x + 1)];
+  }
+  return y1 > y0 ? [y0, y1, x0, x1] : [0, H!, 0, W!];
+}
+
+function crop(v: Float32Array, [, W, C]: readonly number[], [y0, y1, x0, x1]: [number, number, number, number]): Float32Array {
+  const out = new Float32Array((y1 - y0) * (x1 - x0) * C!);
+  for (let y = y0; y < y1; y++) out.set(v.subarray((y * W! + x0) * C!, (y * W! + x1) * C!), (y - y0) * (x1 - x0) * C!);
+  return out;
+}
+
+/**
+ * The image, then for each of its `top` strongest units of `layer` the deconvnet projection
+ * (Zeiler–Fergus) cropped to where it is not zero (the unit's receptive field), and below it the
+ * image's patch there.
+ */
+export async function deconvPng(m: fovea.Model, x: Float32Array, layer: string, top: number): Promise<{ png: Uint8Array; units: { unit: number; value: number }[] }> {
+  const shape = m.inputShape as readonly number[];
+  const units = fovea.inspect.strongestUnits(m, x, layer, top);
+  const proj: Tile[] = [], patch: Tile[] = [];
+  for (const { unit } of units) {
+    const v = fovea.inspect.deconvnet(m, x, { layer, unit }).values;
+    const box = support(v, shape);
+    const s = [box[1] - box[0], box[3] - box[2], shape[2]!];
+    proj.push(signedTile(crop(v, shape, box), s));
+    patch.push(imageTile(crop(x, shape, box), s));
+  }
+  return { png: await grid([[imageTile(x, shape)], proj, patch], 96), units };
+}
+
+/** An image that maximises class k's score (pixels kept in [0, 1]). */
+export async function classModelPng(m: fovea.Model, k: number, steps?: number): Promise<{ png: Uint8Array; score: number }> {
+  const r = fovea.inspect.classModel(m, k, { range: [0, 1], ...(steps ? { steps } : {}) });
+  return { png: await grid([[imageTile(r.values, m.inputShape as readonly number[])]], 168), score: r.score };
+}

@@ -3,7 +3,8 @@
 //   inference: an activation's buffer returns to the pool after its last consumer ran;
 //   training:  activations live until the backward pass (the layers read them), and gradient
 //              buffers are reused in backward order; a fan-out's second and later gradient
-//              contributions go through a temporary buffer and are added in.
+//              contributions go through a temporary buffer and are added in. With `inputGradient`
+//              the model input is such a node too: its gradient gets a buffer of its own.
 
 import { BackendError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
@@ -61,6 +62,8 @@ interface FanIn {
 export class Plan {
   readonly inputPtr: number;
   readonly outputPtr: number;
+  /** Training plans built with `inputGradient`: d(loss)/d(input) after backward(); otherwise 0. */
+  readonly inputGradPtr: number;
   readonly act: number[];
   readonly grad: number[];
   /** Bytes of activation + gradient buffers this plan holds (after reuse). */
@@ -91,6 +94,8 @@ export class Plan {
     foldBatchNorm = true,
     /** Inference without buffer reuse: every layer's output stays readable (visualisation). */
     keepAll = false,
+    /** Training: backward() also writes the gradient with respect to the model input (inputGradPtr). */
+    inputGradient = false,
   ) {
     try {
       const heap = be.heap;
@@ -105,7 +110,7 @@ export class Plan {
         total += Math.max(bytes, 16);
         return alloc(bytes);
       };
-      const bytesOf = (i: number) => batch * size(nodes[i]!.outShape) * 4;
+      const bytesOf = (i: number) => (i < 0 ? batch * inputSize : batch * size(nodes[i]!.outShape)) * 4;
       this.bufferBytesNoReuse = nodes.reduce((a, _, i) => a + bytesOf(i) * (training ? 2 : 1), 0);
       this.inputPtr = alloc(batch * inputSize * 4);
 
@@ -141,14 +146,21 @@ export class Plan {
       // ---- gradients (training) ----
       this.grad = new Array<number>(nodes.length).fill(0);
       this.fan = nodes.map((n) => ({ temp: n.inputs.map(() => 0) }));
+      this.inputGradPtr = training && inputGradient ? allocBuffer(bytesOf(-1)) : 0; // never reused: read after backward
       if (training) {
         const gradPool = new Pool(allocBuffer);
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
+        let inputWritten = false; // the input's first consumer in backward order writes, later ones add
         for (let j = lossNode; j >= 0; j--) {
           const n = nodes[j]!;
           if (this.grad[j] === 0) continue; // does not reach the loss
           n.inputs.forEach((i, s) => {
-            if (i < 0) return;
+            if (i < 0) {
+              if (!this.inputGradPtr) return;
+              if (!inputWritten) inputWritten = true;
+              else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
+              return;
+            }
             if (this.grad[i] === 0) this.grad[i] = gradPool.take(bytesOf(i));
             else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
           });
@@ -168,7 +180,7 @@ export class Plan {
           x: n.inputs.map((i) => (i < 0 ? this.inputPtr : this.act[i]!)),
           y: this.act[j]!, params: n.params as ParamBuffer[], state, rng, weightsVersion: 0,
           dy: this.grad[j]!,
-          dx: n.inputs.map((i, s) => (i < 0 ? 0 : this.fan[j]!.temp[s] || this.grad[i]!)),
+          dx: n.inputs.map((i, s) => this.fan[j]!.temp[s] || this.gradOf(i)),
         };
         return run;
       });
@@ -225,17 +237,26 @@ export class Plan {
     }
   }
 
-  /** Backward from the gradient the loss wrote at grad[lossNode]; fills every parameter's g. */
-  backward(): void {
+  /** Where node i's output gradient lives (i = -1: the model input's, 0 unless inputGradient). */
+  private gradOf(i: number): number {
+    return i < 0 ? this.inputGradPtr : this.grad[i]!;
+  }
+
+  /**
+   * Backward from the gradient the loss wrote at grad[lossNode]; fills every parameter's g (and
+   * inputGradPtr). `step(j, run)`, when given, may run node j's backward itself (from run.dy to
+   * run.dx, overwriting) and return true: a backward pass with rules of its own (the deconvnet's).
+   */
+  backward(step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
     this.check();
     for (let j = this.lossNode; j >= 0; j--) {
       const run = this.runs[j]!;
       if (!run.dy) continue;
-      this.nodes[j]!.layer.backward(run);
+      if (!step?.(j, run)) this.nodes[j]!.layer.backward(run);
       // an input read by several layers: add this layer's share of its gradient (built once)
       const adds = (this.fanAdds[j] ??= this.nodes[j]!.inputs.flatMap((i, s) => {
         const t = this.fan[j]!.temp[s];
-        return t ? [call("f32_add_fwd", this.grad[i]!, t, this.grad[i]!, this.batch * size(this.nodes[i]!.outShape))] : [];
+        return t ? [call("f32_add_fwd", this.gradOf(i), t, this.gradOf(i), this.batch * (i < 0 ? this.inputSize : size(this.nodes[i]!.outShape)))] : [];
       }));
       this.be.runInTurn(adds);
     }

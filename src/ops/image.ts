@@ -19,3 +19,12 @@ export function warpAffineBatchCalls(be: Backend, n: number, H: number, W: numbe
   return splitRange(n, T).map(([a, b]) => call("f32_warp_affine_batch",
     src + 4 * a * H * W * C, b - a, H, W, C, mats + 24 * a, flips + 4 * a, fill, dst + 4 * a * OH * OW * C, OH, OW));
 }
+
+/**
+ * The warp matrix (6 numbers, for warpAffineCall) of a bilinear resize from H×W to OH×OW: the
+ * output pixel centre x + 0.5 samples the source at (x + 0.5)·W/OW − 0.5 (and so for y).
+ */
+export function resizeMatrix(H: number, W: number, OH: number, OW: number): number[] {
+  const sx = W / OW, sy = H / OH;
+  return [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5];
+}
