@@ -60,6 +60,13 @@ describe("fovea CLI", () => {
       [["viz", "lenet5"], /viz: give --filters <out\.png> and\/or --activations <image> <out\.png>/],
       [["viz", "lenet5", "--activations", "x.png"], /--activations takes <image> <out\.png>/],
       [["viz", "lenet5", "--filters", join(dir, "no", "such", "f.png")], /--filters .*f\.png: the folder .*no\/such does not exist or is not a folder/],
+      [["viz", "lenet5", "--saliency", "x.png"], /--saliency takes <image> <out\.png>/],
+      [["viz", "lenet5", "--deconv", "a.png", "b.png", "c.png"], /--deconv takes <image> <out\.png>/],
+      [["viz", "lenet5", "--class-model", "seven", "x.png"], /--class-model takes <k> <out\.png> with k a class number, got "seven"/],
+      [["viz", "lenet5", "--class-model", "12", join(dir, "cm.png")], /class 12 is out of range; dense "[^"]+" has 10 units \(\[10\]\): 0 to 9/],
+      [["viz", "lenet5", "--dream", join(dir, "small.png"), join(dir, "d.png"), "--layer", "C9"], /model "lenet5" has no layer "C9"; its layers: C1, maxPool2d_\d+, C3, /],
+      [["viz", "lenet5", "--filters", join(dir, "f.png"), "--layer", "C1"], /--layer is for --dream and --deconv/],
+      [["viz", "lenet5", "--saliency", join(dir, "small.png"), join(dir, "no", "s.png")], /--saliency .*s\.png: the folder .*no does not exist or is not a folder/],
       [["train", "mnist", "--out", join(dir, "missing", "m.fovea")], /--out .*m\.fovea: the folder .*missing does not exist/],
       [["predict", "lenet5.fovea", join(dir, "small.png")], /lenet5\.fovea: ENOENT/],
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
@@ -76,6 +83,7 @@ describe("fovea CLI", () => {
     }
     expect(existsSync(join(dir, "no"))).toBe(false);
     expect(existsSync(join(dir, "missing"))).toBe(false);
+    expect(existsSync(join(dir, "cm.png"))).toBe(false);
   });
 
   it("train → eval → summary → predict → viz end to end on a tiny generated MNIST", async () => {
@@ -127,6 +135,16 @@ describe("fovea CLI", () => {
     const v = fovea("viz", out, "--filters", join(dir, "f.png"), "--activations", join(dir, "d.png"), join(dir, "a.png"));
     expect(v.status).toBe(0);
     for (const f of ["f.png", "a.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
+    // seeing inside: saliency, Deep Dream, deconvnet projections, a class model
+    const si = fovea("viz", out, "--saliency", join(dir, "d.png"), join(dir, "s.png"), "--dream", join(dir, "d.png"), join(dir, "dr.png"),
+      "--deconv", join(dir, "d.png"), join(dir, "dc.png"), "--top", "3", "--class-model", "5", join(dir, "cm.png"), "--steps", "20");
+    expect(si.stderr).toBe("");
+    expect(si.status).toBe(0);
+    expect(si.stdout).toMatch(/saliency of class 5 \(predicted\) written to .*s\.png/);
+    expect(si.stdout).toMatch(/Deep Dream at layer C3 written to .*dr\.png/);
+    expect(si.stdout).toMatch(/deconvnet projections of layer C3's units \d+ \([\d.]+\), \d+ \([\d.]+\), \d+ \([\d.]+\) written to .*dc\.png/);
+    expect(si.stdout).toMatch(/class model of 5 \(score [\d.-]+\) written to .*cm\.png/);
+    for (const f of ["s.png", "dr.png", "dc.png", "cm.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
     expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\):/);
     expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+1\.00x/);

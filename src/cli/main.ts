@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
 import { optimizerNames, train, buildModel, imageFolder, folderOf, DATASETS } from "./train.js";
-import { activationsPng, filtersPng } from "./viz.js";
+import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
 const int = (name: string, min = 1) => (v: string) => {
@@ -122,28 +122,18 @@ export function program(version = "unknown"): Command {
       });
     });
   p.command("viz")
-    .description("pictures of a model: first-layer filters, or every conv layer's feature maps for an image")
+    .description("pictures of a model: filters, feature maps, saliency maps, Deep Dream, deconvnet projections, class models")
     .argument("<model>", "a .fovea file or a zoo model name")
     .option("--filters <out.png>", "the first conv layer's filters as a grid")
     .option("--activations <image-and-png...>", "<image> <out.png>: feature maps of each conv layer for this image")
-    .action(async (name: string, o: { filters?: string; activations?: string[] }) => {
-      if (!o.filters && !o.activations) throw new UsageError("viz: give --filters <out.png> and/or --activations <image> <out.png>");
-      if (o.activations && o.activations.length !== 2) throw new UsageError("--activations takes <image> <out.png>");
-      for (const [f, opt] of [[o.filters, "--filters"], [o.activations?.[1], "--activations"]] as const) if (f) await folderOf(f, opt);
-      await fovea.init();
-      await using(await buildModel(name, undefined, 1), async (m) => {
-        if (o.filters) {
-          await fovea.data.writeBytes(o.filters, await filtersPng(m));
-          out(`filters written to ${o.filters}`);
-        }
-        if (o.activations) {
-          const [img, dest] = o.activations as [string, string];
-          const x = await fovea.data.loadImage(img, [...m.inputShape] as [number, number, number]);
-          await fovea.data.writeBytes(dest, await activationsPng(m, x));
-          out(`feature maps written to ${dest}`);
-        }
-      });
-    });
+    .option("--saliency <image-and-png...>", "<image> <out.png>: the image, the saliency map of its predicted class (Simonyan et al.) and the two overlaid")
+    .option("--dream <image-and-png...>", "<image> <out.png>: Deep Dream at --layer on the image (at its own size), next to it")
+    .option("--deconv <image-and-png...>", "<image> <out.png>: the image's --top strongest units of --layer projected to pixels (Zeiler–Fergus deconvnet)")
+    .option("--class-model <k-and-png...>", "<k> <out.png>: an image that maximises class k's score (Simonyan et al.)")
+    .option("--layer <name>", "the layer of --dream and --deconv (default: the last conv layer)")
+    .option("--top <n>", "--deconv: how many units", int("--top"), 8)
+    .option("--steps <n>", "ascent steps: of --class-model (default 200), per octave of --dream (default 10)", int("--steps"))
+    .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
     .description("inference in fovea and, where installed, onnxruntime-node / -web on the same model: latency, img/s, ratio, output difference")
     .argument("<model>", "a .onnx file, a .fovea file, or a zoo model name")
@@ -152,6 +142,77 @@ export function program(version = "unknown"): Command {
     .option("--threads <n>", "threads for every engine (default: fovea's default)", int("--threads"))
     .action(async (name: string, o: { batch: number; runs: number; threads?: number }) => bench(name, o));
   return p;
+}
+
+interface VizOptions {
+  filters?: string; activations?: string[]; saliency?: string[]; dream?: string[]; deconv?: string[]; classModel?: string[];
+  layer?: string; top: number; steps?: number;
+}
+
+async function viz(name: string, o: VizOptions): Promise<void> {
+  const pairs = [["--activations", o.activations, "<image>"], ["--saliency", o.saliency, "<image>"], ["--dream", o.dream, "<image>"], ["--deconv", o.deconv, "<image>"], ["--class-model", o.classModel, "<k>"]] as const;
+  if (!o.filters && pairs.every(([, v]) => !v)) throw new UsageError("viz: give --filters <out.png> and/or --activations <image> <out.png> (or --saliency, --dream, --deconv <image> <out.png>, --class-model <k> <out.png>)");
+  for (const [opt, v, what] of pairs) if (v && v.length !== 2) throw new UsageError(`${opt} takes ${what} <out.png>`);
+  const k = o.classModel ? Number(o.classModel[0]) : 0;
+  if (!Number.isInteger(k) || k < 0) throw new UsageError(`--class-model takes <k> <out.png> with k a class number, got "${o.classModel![0]}"`);
+  if (o.layer !== undefined && !o.dream && !o.deconv) throw new UsageError("--layer is for --dream and --deconv");
+  if (o.filters) await folderOf(o.filters, "--filters");
+  for (const [opt, v] of pairs) if (v) await folderOf(v[1]!, opt);
+  await fovea.init();
+  await using(await buildModel(name, undefined, 1), async (m) => {
+    const shape = [...m.inputShape] as [number, number, number];
+    const layer = (): string => {
+      const l = o.layer ?? lastConvLayer(m);
+      if (l === null) throw new UsageError(`viz: model "${m.name}" has no conv layer; give --layer`);
+      return l;
+    };
+    // a layer, unit or class the model does not have is the user's mistake: its ConfigError, as usage
+    const asUsage = async <T>(f: () => Promise<T>): Promise<T> => {
+      try {
+        return await f();
+      } catch (e) {
+        if (e instanceof fovea.ConfigError) throw new UsageError(e.message);
+        throw e;
+      }
+    };
+    if (o.filters) {
+      await fovea.data.writeBytes(o.filters, await filtersPng(m));
+      out(`filters written to ${o.filters}`);
+    }
+    if (o.activations) {
+      const [img, dest] = o.activations as [string, string];
+      const x = await fovea.data.loadImage(img, shape);
+      await fovea.data.writeBytes(dest, await activationsPng(m, x));
+      out(`feature maps written to ${dest}`);
+    }
+    if (o.saliency) {
+      const [img, dest] = o.saliency as [string, string];
+      const r = await saliencyPng(m, await fovea.data.loadImage(img, shape));
+      await fovea.data.writeBytes(dest, r.png);
+      out(`saliency of class ${m.classes?.[r.predicted] ?? r.predicted} (predicted) written to ${dest}`);
+    }
+    if (o.dream) {
+      const [img, dest] = o.dream as [string, string];
+      const pic = await fovea.data.decodeImage(await fovea.data.readBytes(img), img);
+      const own: [number, number, number] = [pic.height, pic.width, shape[2]];
+      const l = layer();
+      await fovea.data.writeBytes(dest, await asUsage(() => dreamPng(m, fovea.data.imageToArray(pic, own), own, l, o.steps)));
+      out(`Deep Dream at layer ${l} written to ${dest}`);
+    }
+    if (o.deconv) {
+      const [img, dest] = o.deconv as [string, string];
+      const l = layer();
+      const r = await asUsage(async () => deconvPng(m, await fovea.data.loadImage(img, shape), l, o.top));
+      await fovea.data.writeBytes(dest, r.png);
+      out(`deconvnet projections of layer ${l}'s units ${r.units.map((u) => `${u.unit} (${u.value.toFixed(2)})`).join(", ")} written to ${dest}`);
+    }
+    if (o.classModel) {
+      const dest = o.classModel[1]!;
+      const r = await asUsage(() => classModelPng(m, k, o.steps));
+      await fovea.data.writeBytes(dest, r.png);
+      out(`class model of ${m.classes?.[k] ?? k} (score ${r.score.toFixed(2)}) written to ${dest}`);
+    }
+  });
 }
 
 /** Whether commander has printed its own message for the error being handled. */
