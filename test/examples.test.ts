@@ -53,6 +53,7 @@ interface DemoState {
   error: string | null;
   info: { threads: number; build: string; threadsReason: string } | null;
   prediction: { digit: number; probs: number[]; count: number } | null;
+  saliency: { digit: number; count: number; max: number } | null;
   training: { ready: boolean; info: { threads: number; build: string } | null; done: boolean; losses: number[]; epochs: { loss: number; valAccuracy: number }[]; error: string | null };
   liveGuess: { digit: number; probs: number[] } | null;
 }
@@ -100,12 +101,28 @@ async function checkDemo(url: string, name: string): Promise<void> {
     expect(await page.locator("#digit").textContent()).toBe("7");
     expect(await page.locator("#c1-maps canvas").count()).toBe(6); // the feature maps of the drawn digit
     expect(await page.locator("#c3-maps canvas").count()).toBe(16);
+    // the saliency map of the answer, drawn for this very prediction: a heat ramp with a white-hot maximum
+    expect(s.saliency).toMatchObject({ digit: 7, count: s.prediction!.count });
+    expect(s.saliency!.max).toBeGreaterThan(0);
+    const lit = await page.evaluate(() => {
+      const d = (document.getElementById("saliency") as HTMLCanvasElement).getContext("2d")!.getImageData(0, 0, 28, 28).data;
+      let hot = 0, blank = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i]! > 128) hot++;
+        if (d[i]! + d[i + 1]! + d[i + 2]! === 0) blank++;
+      }
+      return { hot, blank, top: Math.max(...Array.from({ length: d.length / 4 }, (_, i) => d[i * 4]!)) };
+    });
+    expect(lit.blank).toBe(0); // every pixel drawn (the ramp's floor is dark blue, not black)
+    expect(lit.hot).toBeGreaterThan(0);
+    expect(lit.top).toBe(255);
     await page.screenshot({ path: join(SHOTS, `${name}-seven.png`) });
     await page.click("#clear");
     await draw(page, ONE);
     s = await state(page);
     expect(s.prediction!.digit).toBe(1);
     expect(await page.locator("#digit").textContent()).toBe("1");
+    expect(s.saliency).toMatchObject({ digit: 1, count: s.prediction!.count });
 
     // the live model: trained in the Web Worker, on threads; its loss falls
     await page.waitForFunction(() => { const t = (window as unknown as { __demo: DemoState }).__demo.training; return t.ready || t.error; }, null, { timeout: 60_000 });

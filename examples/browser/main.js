@@ -1,5 +1,5 @@
 // The demo page: draw a digit and a pretrained LeNet-5 classifies it as you draw, with its class
-// probabilities and the feature maps of its first two conv layers; a Web Worker (train-worker.js)
+// probabilities, the saliency map of its answer and the feature maps of its first two conv layers; a Web Worker (train-worker.js)
 // trains a small model live, with its loss curve and first-layer filters.
 //
 // In your project: import * as fovea from "fovea". This demo imports the repository's build.
@@ -12,6 +12,7 @@ const demo = (window.__demo = {
   error: null,
   info: null,
   prediction: null,
+  saliency: null,
   training: { ready: false, info: null, started: false, done: false, losses: [], epochs: [], error: null },
   liveGuess: null,
 });
@@ -51,6 +52,7 @@ function clearPad() {
   pen.fillRect(0, 0, pad.width, pad.height);
   demo.prediction = null;
   showPrediction(null);
+  drawSaliency(null);
 }
 
 function at(ev) {
@@ -150,6 +152,7 @@ function classify() {
   for (let k = 1; k < 10; k++) if (probs[k] > probs[digit]) digit = k;
   demo.prediction = { digit, probs: Array.from(probs), count: ++classified };
   showPrediction(demo.prediction);
+  drawSaliency(fovea.inspect.saliency(model, x, { class: digit }).values);
   const acts = model.activations(x);
   drawMaps($("input-map"), { shape: [28, 28, 1], values: x });
   drawMaps($("c1-maps"), acts.find((a) => a.layer === "C1"));
@@ -179,6 +182,23 @@ function showPrediction(p) {
     bar.classList.toggle("top", p !== null && k === p.digit);
     pct.textContent = p ? `${(100 * v).toFixed(1)}%` : "";
   });
+}
+
+/** The saliency map of the answer (28×28, |d score / d pixel|) on the heat ramp, scaled by its maximum; null: blank. */
+function drawSaliency(values) {
+  const g = $("saliency").getContext("2d");
+  if (!values) {
+    g.fillStyle = "#000";
+    g.fillRect(0, 0, 28, 28);
+    demo.saliency = null;
+    return;
+  }
+  let top = 1e-12;
+  for (const v of values) if (v > top) top = v;
+  const img = g.createImageData(28, 28);
+  for (let i = 0; i < 28 * 28; i++) heat(img.data, i, values[i] / top);
+  g.putImageData(img, 0, 0);
+  demo.saliency = { count: classified, digit: demo.prediction.digit, max: top };
 }
 
 /** Each channel of an H×W×C activation as a small canvas (black → blue → white, scaled per map). */
