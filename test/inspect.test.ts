@@ -319,6 +319,29 @@ describe("on the LeNet-5 of npm start (models/lenet5-mnist.fovea, or the demo's 
     writeFileSync(`${OUT}/lenet5-dream-C3.png`, await dreamPng(m, big, [84, 84, 1], "C3"));
   });
 
+  it("deconvnet projections of C3's strongest units show the image's strokes: they correlate with its patch, not another digit's", () => {
+    const corr = (a: Float32Array, b: Float32Array, at: number[]) => {
+      let ma = 0, mb = 0, ab = 0, aa = 0, bb = 0;
+      for (const p of at) (ma += a[p]! / at.length), (mb += b[p]! / at.length);
+      for (const p of at) (ab += (a[p]! - ma) * (b[p]! - mb)), (aa += (a[p]! - ma) ** 2), (bb += (b[p]! - mb) ** 2);
+      return ab / Math.sqrt(aa * bb);
+    };
+    let own = 0, other = 0, n = 0;
+    for (let i = 0; i < 20; i++) {
+      const x = digits.subarray(i * 784, (i + 1) * 784), y = digits.subarray((i + 50) * 784, (i + 51) * 784);
+      for (const { unit } of fovea.inspect.strongestUnits(m, x, "C3", 4)) {
+        const v = fovea.inspect.deconvnet(m, x, { layer: "C3", unit }).values;
+        const at = Array.from(v.keys()).filter((p) => v[p] !== 0); // the projection's support: the receptive field
+        own += corr(v, x, at);
+        other += corr(v, y, at);
+        n++;
+      }
+    }
+    results.push(`LeNet-5 deconvnet (C3, 20 digits × 4 units): correlation with the image ${(own / n).toFixed(3)}, with another digit ${(other / n).toFixed(3)}`);
+    expect(own / n).toBeGreaterThan(0.25);
+    expect(own / n).toBeGreaterThan(other / n + 0.2);
+  });
+
   it("deconvnet projections of C3's strongest units stay inside the unit's 14×14 receptive field", async () => {
     const x = digits.slice(0, 784);
     const acts = m.activations(x).find((a) => a.layer === "C3")!;
