@@ -78,7 +78,7 @@ export type { DQN, DQNOptions } from "./rl/dqn.js";
 export type { TDBatch } from "./rl/qlearning.js";
 export type { Window as MovingAverageWindow } from "./rl/window.js";
 export type { CallOf, KernelCall } from "./runtime/calls.js";
-export type { Kernels } from "./runtime/generated/kernels.js";
+export type { Kernels, KernelName } from "./runtime/generated/kernels.js";
 export type { Heap } from "./runtime/memory.js";
 export type { PoolStartOptions, ThreadPool } from "./runtime/pool.js";
 export type { Checkpoint, CheckpointConfig } from "./train/checkpoint.js";

@@ -5,7 +5,7 @@
 import { ConfigError, FormatError, ShapeError } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import { nodeModule, runtimeName } from "../runtime/platform.js";
-import { warpAffineCall } from "../ops/image.js";
+import { resizeMatrix, warpAffineCall } from "../ops/image.js";
 import type { Backend } from "../runtime/backend.js";
 import { getBackend } from "../runtime/backend.js";
 import { makeDataset, type Dataset } from "./dataset.js";
@@ -145,9 +145,7 @@ export function imageToArray(img: Rgba, shape: [number, number, number], be: Bac
     // each block recorded as it comes: if memory runs out part-way, the ones before are returned
     const [sp, dp, mp] = [src.length * 4, H * W * C * 4, 32].map((n) => { const p = be.heap.alloc(n); ptrs.push(p); return p; }) as [number, number, number];
     be.heap.f32(sp, src.length).set(src);
-    // output pixel centre (x + 0.5) maps to source (x + 0.5)·scale − 0.5
-    const sx = img.width / W, sy = img.height / H;
-    be.heap.f32(mp, 6).set([sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5]);
+    be.heap.f32(mp, 6).set(resizeMatrix(img.height, img.width, H, W));
     be.run([warpAffineCall(sp, img.height, img.width, C, mp, 0, false, dp, H, W)]);
     return be.heap.f32(dp, H * W * C).slice();
   } finally {
