@@ -9,23 +9,8 @@
 // error areas, the kernel names) comes from the pool in its first message: pool-layout.ts's
 // WORKER_LAYOUT, the one place those numbers are written.
 
-/** pool-layout.ts's WorkerLayout (repeated here as a type only: types vanish from the output). */
-interface Layout {
-  line: number;
-  stop: number;
-  gen: number;
-  done: number;
-  fail: number;
-  state: number;
-  alive: number;
-  dead: number;
-  exited: number;
-  doneDead: number;
-  slotFloats: number;
-  maxArgs: number;
-  errorBytes: number;
-  kernels: string[];
-}
+/** pool-layout.ts's WorkerLayout: a type-only import, erased from the output (the worker imports nothing at run time). */
+import type { WorkerLayout as Layout } from "./pool-layout.js";
 
 interface Init {
   module: WebAssembly.Module;
