@@ -7,7 +7,7 @@ interface DenoFs {
   readFile(path: string): Promise<Uint8Array>;
   readDir(path: string): AsyncIterable<{ name: string; isDirectory: boolean }>;
 }
-const g = globalThis as { Deno?: DenoFs; process?: { versions?: { node?: string } } };
+const g = globalThis as { Deno?: DenoFs & DenoSyncFs; process?: { versions?: { node?: string } } };
 
 /** A file that could not be read (missing, no permission). */
 export class NotFoundError extends FormatError {}
@@ -156,7 +156,7 @@ let syncFs: SyncFs | null = null;
 async function platformFs(): Promise<SyncFs> {
   if (syncFs) return syncFs;
   if (g.Deno) {
-    const d = g.Deno as unknown as DenoSyncFs;
+    const d = g.Deno;
     const open = (p: string, o: object, f: (h: ReturnType<DenoSyncFs["openSync"]>) => void) => {
       const h = d.openSync(p, o);
       try {

@@ -197,7 +197,12 @@ export class ThreadPool {
         // Written out in full, in this one place, so that bundlers recognise it: vite and webpack
         // emit worker.js as a chunk of its own and rewrite the URL (see worker.ts)
         const web = opts.workerUrl ? new Worker(opts.workerUrl, { type: "module" }) : new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-        w = web as unknown as WorkerLike;
+        // the DOM Worker seen through WorkerLike: its events are message or error events
+        w = {
+          postMessage: (m, transfer) => web.postMessage(m, (transfer ?? []) as Transferable[]),
+          terminate: () => web.terminate(),
+          addEventListener: (e, f) => web.addEventListener(e, (ev) => f(ev as MessageEvent & Partial<ErrorEvent>)),
+        };
         w.postMessage(init);
       }
       let isReady = false;

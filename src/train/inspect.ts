@@ -35,8 +35,8 @@ export function inputGradient(m: Model, x: ExampleData, target: GradientTarget):
 
 // ---- option checks ----
 
-function num(o: Record<string, unknown>, key: string, dflt: number, lo: number, where: string, integer = false): number {
-  const v = o[key] ?? dflt;
+function num<T extends object>(o: T, key: keyof T & string, dflt: number, lo: number, where: string, integer = false): number {
+  const v: unknown = o[key] ?? dflt;
   if (typeof v !== "number" || !Number.isFinite(v) || v < lo || (integer && !Number.isInteger(v))) {
     throw new ConfigError(`${where}: ${key} must be ${integer ? "a whole number" : "a number"} >= ${lo}, got ${show(o[key])}`);
   }
@@ -303,7 +303,7 @@ export function classModel(m: Model, k: number, options: ClassModelOptions = {})
   m.checkLive();
   const where = `classModel (model "${m.name}")`;
   const shape = imageShape(m, where);
-  const o = options as Record<string, unknown>;
+  const o = options;
   const steps = num(o, "steps", 200, 1, where, true), step = num(o, "stepSize", 0.02, 0, where), decay = num(o, "l2Decay", 0.01, 0, where);
   const jitter = num(o, "jitter", 1, 0, where, true), blurEvery = num(o, "blurEvery", 4, 0, where, true), sigma = num(o, "blurSigma", 0.5, 0, where);
   if (decay >= 1) throw new ConfigError(`${where}: l2Decay must be below 1, got ${decay}`);
@@ -375,7 +375,7 @@ export function deepDream(m: Model, image: Float32Array, options: DreamOptions):
     throw new ShapeError(`${where}: shape must be [H, W, C] with the model's ${m.inputShape[m.inputShape.length - 1]} channels, got ${show(shape)}`);
   }
   if (!(image instanceof Float32Array) || image.length !== size(shape)) throw new ShapeError(`${where}: the image must be a Float32Array of ${formatShape(shape)} = ${size(shape)} values, got ${image instanceof Float32Array ? image.length : show(image)}`);
-  const o = options as unknown as Record<string, unknown>;
+  const o = options;
   const octaves = num(o, "octaves", 3, 1, where, true), scale = num(o, "octaveScale", 1.4, 1, where);
   const steps = num(o, "steps", 10, 1, where, true), step = num(o, "stepSize", 0.02, 0, where);
   const jitter = num(o, "jitter", Math.max(1, Math.round(Math.min(shape[0], shape[1]) / 16)), 0, where, true);

@@ -280,6 +280,8 @@ class Reader {
 export function decodeModel(bytes: Uint8Array, source: string): ModelProto {
   if (!(bytes instanceof Uint8Array)) throw new FormatError(`${source}: expected the bytes of an ONNX model (a Uint8Array)`);
   const r = new Reader(bytes, source);
+  // the schema table `Model` is ModelProto field by field (test/onnx-proto.test.ts checks every field
+  // against onnx-proto); the reader builds plain records from it, so the static type is asserted here, once
   return r.message(Model, bytes.length) as unknown as ModelProto;
 }
 
