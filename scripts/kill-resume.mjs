@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tinyMnist } from "../test/helpers/idx.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -28,29 +29,9 @@ const fovea = await import(join(root, "dist/index.js"));
 await fovea.init();
 
 // ---- a tiny MNIST (IDX files): class k is a bright vertical bar near column 3 + 2k, with noise
-let s = (seed * 2654435761) >>> 0;
-const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-const idx = (dims, data) => {
-  const out = new Uint8Array(4 + 4 * dims.length + data.length);
-  out.set([0, 0, 8, dims.length]);
-  const dv = new DataView(out.buffer);
-  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
-  out.set(data, 4 + 4 * dims.length);
-  return out;
-};
-const digits = (n) => {
-  const px = new Uint8Array(n * 784), lb = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = i % 10, col = 3 + 2 * k + Math.floor(rnd() * 2);
-    lb[i] = k;
-    for (let r = 4; r < 24; r++) for (let c = col; c < col + 2; c++) px[i * 784 + r * 28 + c] = 200 + Math.floor(rnd() * 55);
-    for (let j = 0; j < 784; j++) if (rnd() < 0.03) px[i * 784 + j] = Math.floor(rnd() * 255);
-  }
-  return [idx([n, 28, 28], px), idx([n], lb)];
-};
 const dir = mkdtempSync(join(tmpdir(), "fovea-kill-resume-"));
-for (const [name, n] of [["train", 480], ["t10k", 64]]) {
-  const [images, labels] = digits(n);
+for (const [k, [name, n]] of [["train", 480], ["t10k", 64]].entries()) {
+  const { images, labels } = tinyMnist(n, seed * 2 + k);
   writeFileSync(join(dir, `${name}-images-idx3-ubyte`), images);
   writeFileSync(join(dir, `${name}-labels-idx1-ubyte`), labels);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
-import { tinyMnist } from "./helpers/idx.js";
+import { tinyMnist } from "./helpers/idx.mjs";
 import { toyImages } from "./helpers/models.js";
 
 const { layers: L, train: T } = fovea;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
-import { tinyMnist } from "./helpers/idx.js";
+import { tinyMnist } from "./helpers/idx.mjs";
 
 const require = createRequire(import.meta.url);
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
-import { gz, idx, tinyMnist } from "./helpers/idx.js";
+import { gz, idx, tinyMnist } from "./helpers/idx.mjs";
 
 const D = fovea.data;
 

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as fovea from "../../dist/index.js";
+import { idx } from "../helpers/idx.mjs";
 import { concat, mutateBytes, mutateJson, mutateJsonText } from "./mutate.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -102,14 +103,7 @@ async function tfjsSeeds() {
   return seeds;
 }
 
-function idxBytes(dims, fill) {
-  const head = new Uint8Array(4 + 4 * dims.length);
-  head.set([0, 0, 8, dims.length]);
-  const dv = new DataView(head.buffer);
-  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
-  const n = dims.reduce((a, b) => a * b, 1);
-  return concat([head, Uint8Array.from({ length: n }, (_, i) => fill(i))]);
-}
+const idxBytes = (dims, fill) => idx(dims, Uint8Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => fill(i)));
 
 async function pngSeeds() {
   const { PNG } = (await import("pngjs")).default;

@@ -1,7 +1,9 @@
-// Writes small IDX files (the MNIST format) for loader and CLI tests.
+// Writes small IDX files (the MNIST format) for loader, CLI and checkpoint tests, the kill-resume
+// script and the fuzz targets (plain JavaScript so scripts can use it too; types in idx.d.mts).
 import { gzipSync } from "node:zlib";
 
-export function idx(dims: number[], data: Uint8Array): Uint8Array {
+/** @param {number[]} dims @param {Uint8Array} data */
+export function idx(dims, data) {
   const out = new Uint8Array(4 + 4 * dims.length + data.length);
   out.set([0, 0, 8, dims.length]);
   const dv = new DataView(out.buffer);
@@ -11,7 +13,7 @@ export function idx(dims: number[], data: Uint8Array): Uint8Array {
 }
 
 /** n 28×28 images: class k is a bright vertical bar near column 3 + 2k, with noise. */
-export function tinyMnist(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
+export function tinyMnist(n, seed) {
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   const px = new Uint8Array(n * 784), lb = new Uint8Array(n);
@@ -25,4 +27,4 @@ export function tinyMnist(n: number, seed: number): { images: Uint8Array; labels
   return { images: idx([n, 28, 28], px), labels: idx([n], lb) };
 }
 
-export const gz = (b: Uint8Array) => new Uint8Array(gzipSync(b));
+export const gz = (b) => new Uint8Array(gzipSync(b));

@@ -1,0 +1,4 @@
+export function idx(dims: number[], data: Uint8Array): Uint8Array;
+/** n 28×28 images: class k is a bright vertical bar near column 3 + 2k, with noise. */
+export function tinyMnist(n: number, seed: number): { images: Uint8Array; labels: Uint8Array };
+export const gz: (b: Uint8Array) => Uint8Array;
