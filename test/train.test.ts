@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
 import { toyImages } from "./helpers/models.js";
@@ -125,5 +126,18 @@ describe("training", () => {
     expect(T.exponentialDecay(1, { rate: 0.5, steps: 10 })(20, 0)).toBeCloseTo(0.25, 12);
     expect(T.warmup(4, 0.8)(1, 0)).toBeCloseTo(0.4, 12);
     m.free();
+  });
+
+  it("oneCycle gives PyTorch's OneCycleLR rates step by step (scripts/make-schedule-fixtures.py), and refuses a cycle with no room", () => {
+    const fx = JSON.parse(readFileSync(new URL("./fixtures/onecycle-pytorch.json", import.meta.url), "utf8")) as {
+      cases: { maxLr: number; totalSteps: number; pctStart: number; divFactor: number; finalDivFactor: number; lrs: number[] }[];
+    };
+    for (const c of fx.cases) {
+      const f = T.oneCycle(c.maxLr, c);
+      c.lrs.forEach((lr, step) => expect(Math.abs(f(step, 0) - lr)).toBeLessThan(1e-12));
+      expect(f(c.totalSteps + 5, 0)).toBeCloseTo(c.lrs[c.lrs.length - 1]!, 15);
+    }
+    expect(() => T.oneCycle(0.1, { totalSteps: 3, pctStart: 0.2 })).toThrow(fovea.ConfigError);
+    expect(() => T.oneCycle(0.1, { totalSteps: 100, pctStart: 1 })).toThrow(/pctStart/);
   });
 });

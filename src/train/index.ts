@@ -1,7 +1,7 @@
 // Training: optimisers, schedules, callbacks, losses, initialisers.
 export { Optimizer, SGD, Adam, AdamW, Adagrad, RMSProp, Adadelta, sgd, adam, adamw, adagrad, rmsprop, adadelta } from "./optimizers.js";
 export type { OptimizerState, SgdOptions, AdamOptions, AdagradOptions, RmspropOptions, AdadeltaOptions } from "./optimizers.js";
-export { stepDecay, exponentialDecay, cosineDecay, warmup } from "./schedules.js";
+export { stepDecay, exponentialDecay, cosineDecay, warmup, oneCycle } from "./schedules.js";
 export { fit, fitAsync, formatEpoch, earlyStopping, checkpoint, reduceOnPlateau } from "./fit.js";
 export { NumericError, trainStep } from "./trainer.js";
 export type { Regularizer, TrainingOptions } from "./trainer.js";

@@ -37,3 +37,23 @@ export const warmup = (warmupSteps: number, after: number | ((step: number, epoc
     return step < warmupSteps ? (base * (step + 1)) / warmupSteps : base;
   };
 };
+
+/**
+ * One cycle (Smith & Topin 2018), as PyTorch's `OneCycleLR` with cosine annealing: from
+ * lr / divFactor up to lr over the first pctStart of totalSteps, then down to
+ * lr / divFactor / finalDivFactor at the last step (and there after it). Defaults are PyTorch's.
+ */
+export const oneCycle = (lr: number, o: { totalSteps: number; pctStart?: number; divFactor?: number; finalDivFactor?: number }) => {
+  pos(lr, "lr");
+  pos(o.totalSteps, "totalSteps");
+  const pct = o.pctStart ?? 0.3, div = pos(o.divFactor ?? 25, "divFactor"), finalDiv = pos(o.finalDivFactor ?? 1e4, "finalDivFactor");
+  if (!(pct > 0 && pct < 1)) throw new ConfigError(`schedule: pctStart must be between 0 and 1, got ${pct}`);
+  const up = pct * o.totalSteps - 1, last = o.totalSteps - 1;
+  if (!(up > 0 && last > up)) throw new ConfigError(`schedule: oneCycle over ${o.totalSteps} steps with pctStart ${pct} leaves no room to warm up and anneal (need pctStart · totalSteps > 1 and < totalSteps)`);
+  const start = lr / div, end = start / finalDiv;
+  const cos = (from: number, to: number, t: number) => to + ((from - to) / 2) * (1 + Math.cos(Math.PI * t));
+  return (step: number, _epoch?: number) => {
+    const s = Math.min(step, last);
+    return s <= up ? cos(start, lr, s / up) : cos(lr, end, (s - up) / (last - up));
+  };
+};
