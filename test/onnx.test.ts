@@ -124,14 +124,29 @@ describe("ONNX Transpose, auto_pad, pass-through ops (hand-built graphs, referen
     m.free();
   });
 
-  it("a transpose that is not a layout change is a FormatError naming the node", async () => {
-    const bytes = encode([{ opType: "Transpose", name: "swapHW", input: ["x"], output: ["y"], attribute: [ints("perm", [0, 1, 3, 2])] }], [], [1, 2, 4, 3], [1, 2, 3, 4]);
-    await expect(fovea.importOnnx(bytes, { source: "t.onnx" })).rejects.toThrow('t.onnx: node "swapHW" (Transpose): perm [0, 1, 3, 2] of [N, 2, 4, 3] is not a layout change fovea can absorb (NCHW ⇄ NHWC only)');
-    const relu = encode([
-      { opType: "Transpose", name: "toNhwc", input: ["x"], output: ["a"], attribute: [ints("perm", [0, 2, 3, 1])] },
-      { opType: "Relu", name: "r", input: ["a"], output: ["y"] },
-    ], [], [1, 2, 4, 3], [1, 4, 3, 2]);
-    await expect(fovea.importOnnx(relu, { source: "t.onnx" })).rejects.toThrow(/node "r" \(Relu\): input 0 \("a"\) is an image transposed to NHWC: only a flatten or the transpose back to NCHW may use it/);
+  it("transposes of data: any order of the non-batch axes, images and features; a moved batch axis is a FormatError", async () => {
+    // x [1, 2, 4, 3] → perm [0, 1, 3, 2] (swap H and W), then Relu; the reference transposes by definition
+    const x = Array.from({ length: 24 }, (_, i) => i - 10);
+    const at = (c: number, h: number, w: number) => x[(c * 4 + h) * 3 + w]!;
+    for (const [perm, outDims] of [[[0, 1, 3, 2], [1, 2, 3, 4]], [[0, 2, 3, 1], [1, 4, 3, 2]], [[0, 3, 1, 2], [1, 3, 2, 4]]] as const) {
+      const bytes = encode([
+        { opType: "Transpose", name: "t", input: ["x"], output: ["a"], attribute: [ints("perm", [...perm])] },
+        { opType: "Relu", name: "r", input: ["a"], output: ["y"] },
+      ], [], [1, 2, 4, 3], [...outDims]);
+      const m = await fovea.importOnnx(bytes, { source: "t.onnx" });
+      expect(m.outputShape).toEqual(outDims.slice(1));
+      const [, A, B, C] = outDims;
+      const want: number[] = [];
+      for (let i = 0; i < A; i++) for (let j = 0; j < B; j++) for (let k = 0; k < C; k++) {
+        const idx = [0, i, j, k], src = [0, 0, 0, 0];
+        perm.forEach((p, o) => (src[p] = idx[o]!));
+        want.push(Math.max(0, at(src[1]!, src[2]!, src[3]!)));
+      }
+      expect(Array.from(m.predict(Float32Array.from(x)))).toEqual(want);
+      m.free();
+    }
+    const moved = encode([{ opType: "Transpose", name: "swapNC", input: ["x"], output: ["y"], attribute: [ints("perm", [1, 0, 2, 3])] }], [], [1, 2, 4, 3], [2, 1, 4, 3]);
+    await expect(fovea.importOnnx(moved, { source: "t.onnx" })).rejects.toThrow('t.onnx: node "swapNC" (Transpose): perm [1, 0, 2, 3] moves the batch axis; fovea keeps the examples of a batch first');
   });
 });
 

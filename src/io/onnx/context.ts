@@ -4,7 +4,8 @@ import { FormatError } from "../../errors.js";
 import type { Layer } from "../../layers/layer.js";
 import type { GraphNode } from "../../model/graph.js";
 import type { SymbolicTensor } from "../../layers/symbolic.js";
-import { num, type ConstValue, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
+import * as L from "../../layers/index.js";
+import { isImage, num, same, type ConstValue, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
 
 /** Per graph: the values by name, the weights converted so far, a counter for unique layer names. */
 export interface ImportGraph {
@@ -14,6 +15,32 @@ export interface ImportGraph {
   values: Map<string, Value>;
   weights: { layer: string; name: string; values: ArrayLike<number> }[];
   count: number;
+  /** The data input's declared batch size, when the file fixes it (a Reshape to it keeps the batch axis). */
+  batch: number | null;
+}
+
+const uniqIn = (g: ImportGraph, base: string) => `${base.replace(/[^A-Za-z0-9_./:-]/g, "_")}#${g.count++}`;
+
+/** t with its data in ONNX's order and its symbolic shape = its ONNX dims (layers added only where the data moves or the shape differs). */
+export function toPlain(g: ImportGraph, t: TensorValue, base: string): TensorValue {
+  const { flatOf: _, reluOf: __, ...rest } = t;
+  if (isImage(t)) return { ...rest, plain: true, sym: L.permute({ perm: [2, 0, 1], name: uniqIn(g, `${base}/to_nchw`) }).apply(t.sym) };
+  if (t.flatOf) {
+    const [C, H, W] = t.flatOf;
+    const hwc = L.reshape({ targetShape: [H, W, C], name: uniqIn(g, `${base}/unflatten`) }).apply(t.sym);
+    const chw = L.permute({ perm: [2, 0, 1], name: uniqIn(g, `${base}/to_chw`) }).apply(hwc);
+    return { ...rest, sym: L.flatten({ name: uniqIn(g, `${base}/flatten_chw`) }).apply(chw) };
+  }
+  if (t.onnx.length > 0 && !same([...t.sym.shape], t.onnx)) return { ...rest, ...(t.onnx.length === 3 ? { plain: true as const } : {}), sym: L.reshape({ targetShape: t.onnx, name: uniqIn(g, `${base}/reshape`) }).apply(t.sym) };
+  return t.onnx.length === 3 ? { ...rest, plain: true } : rest;
+}
+
+/** A rank-3 t as an image [C, H, W] held NHWC. */
+export function toImage(g: ImportGraph, t: TensorValue, base: string): TensorValue {
+  if (isImage(t)) return t;
+  const p = toPlain(g, t, base);
+  const { plain: _, ...rest } = p;
+  return { ...rest, sym: L.permute({ perm: [1, 2, 0], name: uniqIn(g, `${base}/to_nhwc`) }).apply(p.sym) };
 }
 
 /** One ONNX node being imported: typed access to its attributes and inputs, and its output. */
@@ -77,10 +104,18 @@ export class ImportNode {
   tensor(i: number): TensorValue {
     const v = this.get(i);
     if (v.kind !== "tensor") this.fail(`input ${i} must be computed, not a constant`);
-    if (v.nhwc && !["Transpose", "Flatten", "Reshape"].includes(this.op)) {
-      this.fail(`input ${i} ("${this.n.input[i]}") is an image transposed to NHWC: only a flatten or the transpose back to NCHW may use it`);
-    }
     return v;
+  }
+
+  /** t with its data in ONNX's order, its symbolic shape its ONNX dims. */
+  plain(t: TensorValue): TensorValue {
+    return toPlain(this.g, t, this.n.name || this.n.output[0] || this.op);
+  }
+
+  /** t as an image held NHWC (a rank-3 value in ONNX's order is transposed once). */
+  asImage(t: TensorValue): TensorValue {
+    if (t.onnx.length !== 3) this.fail(`needs an image input [C, H, W], got [${t.onnx.join(", ")}]`);
+    return toImage(this.g, t, this.n.name || this.n.output[0] || this.op);
   }
 
   /** Input i, a constant. */
@@ -90,9 +125,9 @@ export class ImportNode {
     return v;
   }
 
-  /** An image's [C, H, W] (fails for features). */
+  /** An image's [C, H, W] (fails for anything but an image held NHWC: see asImage). */
   image(t: TensorValue): [number, number, number] {
-    if (t.onnx.length !== 3) this.fail(`needs an image input [C, H, W], got [${t.onnx.join(", ")}]`);
+    if (!isImage(t)) this.fail(`needs an image input [C, H, W], got [${t.onnx.join(", ")}]`);
     return t.onnx as [number, number, number];
   }
 
@@ -125,8 +160,7 @@ export class ImportNode {
 
   /** A unique layer name from the node's name. */
   uniq(prefix: string): string {
-    const g = this.g;
-    return `${(this.n.name || this.n.output[0] || `${prefix}_${g.count}`).replace(/[^A-Za-z0-9_./:-]/g, "_")}#${g.count++}`;
+    return uniqIn(this.g, this.n.name || this.n.output[0] || `${prefix}_${this.g.count}`);
   }
 
   /** Connects `layer` to the inputs. */

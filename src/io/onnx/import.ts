@@ -9,8 +9,8 @@ import { model as functionalModel, type Model } from "../../model/model.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
-import { ImportNode, type ImportGraph } from "./context.js";
-import { N, num, opsetOf, same, tensorValues, type OnnxModel, type Value } from "./model.js";
+import { ImportNode, toPlain, type ImportGraph } from "./context.js";
+import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
 import { IMPORTERS } from "./registry.js";
 
@@ -21,23 +21,35 @@ export interface OnnxImportOptions {
    * first (tf2onnx and Keras exports).
    */
   inputLayout?: "NCHW" | "NHWC";
+  /**
+   * Layout of the outputs: "NCHW" (default: the file's own — feature maps [C, H, W], features of a
+   * flattened image in CHW order) or "NHWC" (fovea's own: [H, W, C], HWC order; no reordering at the
+   * end). `model.outputShape` says which.
+   */
+  outputLayout?: "NCHW" | "NHWC";
   name?: string;
   /** Names the file in error messages. */
   source?: string;
   /** The backend to build on (default: the initialised one). */
   backend?: Backend;
+  /**
+   * Graph inputs given fixed values at import, by name: they become constants, as initializers are
+   * (weights, bounds or shapes that a file takes as inputs).
+   */
+  constants?: Record<string, { dims: number[]; data: ArrayLike<number> }>;
 }
 
 export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
-  checkOptionKeys("importOnnx", options, ["inputLayout", "name", "source", "backend"]);
+  checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants"]);
   const src = options.source ?? "model.onnx";
   const layout = options.inputLayout;
   if (layout !== undefined && layout !== "NCHW" && layout !== "NHWC") throw new FormatError(`${src}: inputLayout must be NCHW or NHWC`);
+  if (options.outputLayout !== undefined && options.outputLayout !== "NCHW" && options.outputLayout !== "NHWC") throw new FormatError(`${src}: outputLayout must be NCHW or NHWC`);
   const decoded = decodeModel(bytes, src);
   if (!decoded.graph || decoded.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
   const m: OnnxModel = { ...decoded, graph: decoded.graph };
   const opset = opsetOf(m);
-  if (opset < 9 || opset > 17) throw new FormatError(`${src}: opset ${opset} is not supported (9–17)`);
+  if (opset < 1 || opset > 17) throw new FormatError(`${src}: opset ${opset} is not supported (1–17)`);
   const bad = new Map<string, string[]>();
   for (const n of m.graph.node) if (!Object.hasOwn(IMPORTERS, n.opType)) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n.name || n.output[0]!]);
   if (bad.size) {
@@ -45,16 +57,26 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   }
   const be = options.backend ?? getBackend();
   const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m.graph.name || "onnx");
-  return naming(src, () => withBackend(be, () => build(m, src, layout, name, opset)));
+  const constants = new Map<string, ConstValue>();
+  for (const [k, c] of Object.entries(options.constants ?? {})) {
+    if (!m.graph.input.some((i) => i.name === k)) throw new FormatError(`${src}: constants: the graph has no input "${k}" (inputs: ${m.graph.input.map((i) => `"${i.name}"`).join(", ")})`);
+    const dims = Array.from(c.dims ?? []), count = dims.reduce((a, b) => a * b, 1);
+    if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || c.data?.length !== count) throw new FormatError(`${src}: constants: "${k}" has ${c.data?.length} values for dims ${show(dims)}`);
+    constants.set(k, { kind: "const", dims, data: Array.from(c.data) });
+  }
+  return naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, constants)));
 }
 
-function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, name: string, opset: number): Model {
-  const values = new Map<string, Value>();
+function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>): Model {
+  const values = new Map<string, Value>(constants);
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
   const inputs = m.graph.input.filter((i) => !values.has(i.name));
   if (inputs.length !== 1) throw new FormatError(`${src}: ${inputs.length} graph inputs; one is supported`);
-  const dims = (inputs[0]!.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
+  const type = inputs[0]!.type;
+  if (!type?.tensorType) throw new FormatError(`${src}: the graph input "${inputs[0]!.name}" is not a tensor (a sequence, map or optional)`);
+  const dims = (type.tensorType.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
   const per = dims.slice(1);
+  if (per.some((d) => d === 0)) throw new FormatError(`${src}: the input's per-example shape ${show(per)} is empty`);
   if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input's per-example shape ${show(per)} is not fixed`);
   let inp: SymbolicTensor;
   // an NHWC input that every consumer transposes to NCHW (tf2onnx, Keras): fovea's own layout
@@ -65,19 +87,29 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
     inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
     const first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
-    values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], nhwc: true as const } : { onnx: [C, H, W] }) });
-  } else if (per.length === 1) {
+    values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }) });
+  } else if (per.length >= 1) {
+    if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [N, ${per.join(", ")}] is not an image`);
     inp = input(per);
     values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per });
-  } else throw new FormatError(`${src}: an input of rank ${dims.length} is not supported (4: images, 2: features)`);
+  } else if (dims.length === 1) {
+    // one number per example ([N]): fovea's per-example shape [1]
+    inp = input([1]);
+    values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [] });
+  } else throw new FormatError(`${src}: a scalar input (rank 0) is not supported: it has no batch axis`);
 
-  const g: ImportGraph = { model: m, src, opset, values, weights: [], count: 0 };
+  const batch = dims[0]! > 0 ? dims[0]! : null;
+  const g: ImportGraph = { model: m, src, opset, values, weights: [], count: 0, batch };
   for (const n of m.graph.node) IMPORTERS[n.opType]!(new ImportNode(g, n));
 
   if (m.graph.output.length !== 1) throw new FormatError(`${src}: ${m.graph.output.length} graph outputs (${m.graph.output.map((o) => `"${o.name}"`).join(", ")}); one is supported`);
   const outName = m.graph.output[0]!.name;
   const res = values.get(outName);
-  if (!res || res.kind !== "tensor") throw new FormatError(`${src}: the graph output "${outName}" is not computed by supported nodes`);
+  if (res?.kind === "const") throw new FormatError(`${src}: the graph output "${outName}" is a constant ([${res.dims.join(", ")}]); a fovea model computes its outputs from its input`);
+  if (!res) throw new FormatError(`${src}: the graph output "${outName}" is not computed by supported nodes`);
   if (res.pad?.some((p) => p)) throw new FormatError(`${src}: the graph output "${outName}" is a Pad; padding is supported only before a convolution or an average pool`);
-  return withWeights(functionalModel({ inputs: inp, outputs: res.sym, name }), g.weights, src);
+  // the file's own layout (NCHW feature maps, CHW flatten order) unless NHWC is asked for
+  let out = outLayout === "NHWC" && (isImage(res) || res.flatOf) ? res : toPlain(g, res, "output");
+  if (out.sym === inp) out = { ...out, sym: L.reshape({ targetShape: [...inp.shape], name: "output_copy" }).apply(inp) };
+  return withWeights(functionalModel({ inputs: inp, outputs: out.sym, name }), g.weights, src);
 }

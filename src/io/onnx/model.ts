@@ -15,11 +15,15 @@ export type OnnxModel = Omit<ModelProto, "graph"> & { graph: GraphProto };
 /** A constant of the graph (an initializer, or shape arithmetic under folding). */
 export interface ConstValue { kind: "const"; dims: number[]; data: number[] | Float32Array }
 
-/** A tensor the fovea model computes. */
+/**
+ * A tensor the fovea model computes. Its data is either an image [C, H, W] held NHWC (rank 3,
+ * not `plain`), or in ONNX's own order (`plain`, or rank other than 3); a plain value's symbolic
+ * shape may differ from `onnx` (same values in the same order: a reshape costs nothing).
+ */
 export interface TensorValue {
   kind: "tensor";
   sym: SymbolicTensor;
-  /** What ONNX sees: [C, H, W] for images (stored NHWC here) or [F] for features. */
+  /** What ONNX sees per example: [C, H, W] for images (stored NHWC here), or any dims. */
   onnx: number[];
   /** Features that came from flattening a [C, H, W] image (stored HWC): the Gemm after must permute. */
   flatOf?: [number, number, number];
@@ -27,9 +31,12 @@ export interface TensorValue {
   pad?: [number, number, number, number];
   /** Output of a Relu: its input, so a following Clip(max 6) (opsets < 11 export relu6 so) becomes one ReLU6. */
   reluOf?: SymbolicTensor;
-  /** ONNX holds this image transposed to NHWC (onnx is then [H, W, C]): only a flatten or the transpose back may follow. */
-  nhwc?: true;
+  /** The data is in ONNX's order (a rank-3 value is then not an image held NHWC). */
+  plain?: true;
 }
+
+/** Whether t is an image [C, H, W] held NHWC. */
+export const isImage = (t: TensorValue) => t.onnx.length === 3 && !t.plain;
 
 export type Value = ConstValue | TensorValue;
 
@@ -46,31 +53,59 @@ export function opsetOf(m: OnnxModel): number {
   return Math.max(0, ...m.opsetImport.filter((o) => !o.domain).map((o) => num(o.version)));
 }
 
-/** A TensorProto's values: float32, int32 or int64 (as numbers); sizes checked against dims before anything is made. */
+/** ONNX TensorProto data types fovea reads: code → name, bytes per value in raw_data, and the typed field holding them otherwise. */
+const DTYPES: Record<number, { name: string; width: number; field: "floatData" | "int32Data" | "int64Data" | "doubleData" | "uint64Data" }> = {
+  1: { name: "float32", width: 4, field: "floatData" }, 2: { name: "uint8", width: 1, field: "int32Data" }, 3: { name: "int8", width: 1, field: "int32Data" },
+  4: { name: "uint16", width: 2, field: "int32Data" }, 5: { name: "int16", width: 2, field: "int32Data" }, 6: { name: "int32", width: 4, field: "int32Data" },
+  7: { name: "int64", width: 8, field: "int64Data" }, 9: { name: "bool", width: 1, field: "int32Data" }, 10: { name: "float16", width: 2, field: "int32Data" },
+  11: { name: "float64", width: 8, field: "doubleData" }, 12: { name: "uint32", width: 4, field: "uint64Data" }, 13: { name: "uint64", width: 8, field: "uint64Data" },
+  16: { name: "bfloat16", width: 2, field: "int32Data" },
+};
+
+/** The name of an ONNX data type code (for messages). */
+export const dtypeName = (t: number) => DTYPES[t]?.name ?? `type ${t}`;
+
+/** IEEE half-precision bits → number. */
+function half(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+  return e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity) : s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** bfloat16 bits (the high half of a float32) → number. */
+const bfloat = (b: number) => new Float32Array(new Uint32Array([(b & 0xffff) << 16]).buffer)[0]!;
+
+/**
+ * A TensorProto's values as float32 (float types) or numbers (integer and bool types; int64 beyond
+ * 2^53 as the nearest double); sizes checked against dims before anything is made.
+ */
 export function tensorValues(t: OnnxTensor, where: string): number[] | Float32Array {
   const dims = (t.dims ?? []).map(num);
   if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new FormatError(`${where}: dims ${show(dims)} must be whole numbers >= 0`);
   const count = dims.reduce((a, b) => a * b, 1);
   if (t.dataLocation === 1) throw new FormatError(`${where}: the tensor's data is in an external file (${t.externalData.map((e) => `${e.key}=${e.value}`).join(", ")}); save the model with its data inside`);
-  const width = t.dataType === 1 || t.dataType === 6 ? 4 : t.dataType === 7 ? 8 : 0;
-  if (width === 0) throw new FormatError(`${where}: tensor data type ${t.dataType} is not supported (float32, int32, int64)`);
+  const ty = DTYPES[t.dataType];
+  if (!ty) throw new FormatError(`${where}: tensor data type ${t.dataType}${t.dataType === 8 ? " (string)" : ""} is not supported (${Object.values(DTYPES).map((d) => d.name).join(", ")})`);
   const limit = getLimits().maxModelBytes;
   if (count * 4 > limit) throw new FormatError(`${where}: dims ${formatShape(dims)} make ${count} values (${count * 4} bytes), over the limit of ${limit} bytes (setLimits({ maxModelBytes }))`);
+  const float = t.dataType === 1 || t.dataType === 10 || t.dataType === 11 || t.dataType === 16;
   if (t.rawData && t.rawData.length) {
-    if (t.rawData.length !== count * width) throw new FormatError(`${where}: ${t.rawData.length} bytes of raw data for ${count} values of ${width} bytes (dims ${formatShape(dims)})`);
+    const w = ty.width;
+    if (t.rawData.length !== count * w) throw new FormatError(`${where}: ${t.rawData.length} bytes of raw data for ${count} values of ${w} bytes (dims ${formatShape(dims)})`);
     const dv = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-    if (t.dataType === 1) {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getFloat32(i * 4, true);
-      return out;
-    }
-    if (t.dataType === 7) return Array.from({ length: count }, (_, i) => Number(dv.getBigInt64(i * 8, true)));
-    return Array.from({ length: count }, (_, i) => dv.getInt32(i * 4, true));
+    const read: (o: number) => number = {
+      1: (o: number) => dv.getFloat32(o, true), 2: (o: number) => dv.getUint8(o), 3: (o: number) => dv.getInt8(o), 4: (o: number) => dv.getUint16(o, true),
+      5: (o: number) => dv.getInt16(o, true), 6: (o: number) => dv.getInt32(o, true), 7: (o: number) => Number(dv.getBigInt64(o, true)), 9: (o: number) => dv.getUint8(o),
+      10: (o: number) => half(dv.getUint16(o, true)), 11: (o: number) => dv.getFloat64(o, true), 12: (o: number) => dv.getUint32(o, true),
+      13: (o: number) => Number(dv.getBigUint64(o, true)), 16: (o: number) => bfloat(dv.getUint16(o, true)),
+    }[t.dataType]!;
+    const out = float ? new Float32Array(count) : new Array<number>(count);
+    for (let i = 0; i < count; i++) out[i] = read(i * w);
+    return out;
   }
-  const data = t.dataType === 1 ? t.floatData : t.dataType === 7 ? t.int64Data : t.int32Data;
-  const n = data?.length ?? 0;
-  if (n !== count) throw new FormatError(`${where}: ${n} values for dims ${formatShape(dims)} (${count} values)`);
-  if (t.dataType === 1) return Float32Array.from(t.floatData ?? []);
-  if (t.dataType === 7) return (t.int64Data ?? []).map(num);
-  return t.int32Data ?? [];
+  const data: ArrayLike<unknown> = t[ty.field] ?? [];
+  if (data.length !== count) throw new FormatError(`${where}: ${data.length} values for dims ${formatShape(dims)} (${count} values)`);
+  if (t.dataType === 10) return Float32Array.from(data as number[], (v) => half(v));
+  if (t.dataType === 16) return Float32Array.from(data as number[], (v) => bfloat(v));
+  if (float) return Float32Array.from(data as number[]);
+  return Array.from(data, num);
 }

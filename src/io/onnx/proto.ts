@@ -194,7 +194,11 @@ class Reader {
   skip(wire: number, end: number): void {
     if (wire === 0) this.varint(end);
     else if (wire === 1 || wire === 5) this.fixed(wire === 1 ? 8 : 4, end);
-    else if (wire === 2) this.pos += this.length(end);
+    else if (wire === 2) {
+      // the length first: `this.pos += this.length(end)` would add it to the position before the length's own bytes
+      const n = this.length(end);
+      this.pos += n;
+    }
     else this.fail(`wire type ${wire} (${wire === 3 || wire === 4 ? "groups are not used by ONNX" : "not a protobuf wire type"})`);
   }
 
@@ -276,13 +280,25 @@ class Reader {
   }
 }
 
+/** The schema tables that decode to each top-level message type. */
+interface Decoded { ModelProto: ModelProto; TensorProto: TensorProto }
+
+function decode<K extends keyof Decoded>(kind: K, bytes: Uint8Array, source: string): Decoded[K] {
+  if (!(bytes instanceof Uint8Array)) throw new FormatError(`${source}: expected the bytes of an ONNX ${kind} (a Uint8Array)`);
+  const r = new Reader(bytes, source);
+  // the schema tables are the messages field by field (test/onnx-proto.test.ts checks every field
+  // against onnx-proto); the reader builds plain records from them, so the static type is asserted here, once
+  return r.message(MESSAGES[kind]!, bytes.length) as unknown as Decoded[K];
+}
+
 /** Decodes a ModelProto; every flaw is a FormatError naming `source`. */
 export function decodeModel(bytes: Uint8Array, source: string): ModelProto {
-  if (!(bytes instanceof Uint8Array)) throw new FormatError(`${source}: expected the bytes of an ONNX model (a Uint8Array)`);
-  const r = new Reader(bytes, source);
-  // the schema table `Model` is ModelProto field by field (test/onnx-proto.test.ts checks every field
-  // against onnx-proto); the reader builds plain records from it, so the static type is asserted here, once
-  return r.message(Model, bytes.length) as unknown as ModelProto;
+  return decode("ModelProto", bytes, source);
+}
+
+/** Decodes a TensorProto (a `.pb` file of the ONNX test data, for instance); every flaw is a FormatError naming `source`. */
+export function decodeTensor(bytes: Uint8Array, source: string): TensorProto {
+  return decode("TensorProto", bytes, source);
 }
 
 // ---- encoding ------------------------------------------------------------------------------

@@ -1,42 +1,88 @@
-// Relu, LeakyRelu, Elu, Sigmoid, Tanh, Clip (ReLU6 / ReLU, and Relu followed by Clip(max 6) as old
-// opsets export ReLU6), Softmax / LogSoftmax over channels ⇄ the activation layers.
+// Relu, LeakyRelu, Elu, Sigmoid, Tanh, Clip (any bounds: ReLU6 / ReLU, Relu followed by Clip(max 6)
+// as old opsets export ReLU6, otherwise a ReLU or ReLU6 between two affine scale layers),
+// Softmax / LogSoftmax (over channels, the last axis, or — opsets < 13 — everything from an axis on)
+// ⇄ the activation layers.
 import * as L from "../../../layers/index.js";
 import type { ActivationLayer } from "../../../layers/activation.js";
 import type { Layer } from "../../../layers/layer.js";
 import { ACT } from "../../../runtime/generated/layout.js";
 import { ConfigError } from "../../../errors.js";
-import type { Exporter, Importer } from "../context.js";
+import type { Exporter, ImportNode, Importer } from "../context.js";
+import { isImage, type TensorValue } from "../model.js";
+
+/** y = a·x + b elementwise, as a scale layer with one value per channel of t. */
+function affine(x: ImportNode, t: TensorValue, sym: TensorValue["sym"], a: number, b: number): TensorValue["sym"] {
+  const C = sym.shape[sym.shape.length - 1]!, lname = x.uniq("affine");
+  x.weight(lname, "scale", new Float32Array(C).fill(a));
+  x.weight(lname, "shift", new Float32Array(C).fill(b));
+  return x.apply(L.scale({ name: lname }), sym);
+}
+
+/** Clip(x, lo, hi) = min(max(x, lo), hi). */
+function clip(x: ImportNode, t: TensorValue): void {
+  const bound = (i: number, attr: string, d: number) => {
+    if (x.has(i)) {
+      const c = x.constant(i);
+      if (c.data.length !== 1) x.fail(`${attr} must be a scalar, got ${c.data.length} values`);
+      return c.data[0]!;
+    }
+    return x.opset < 11 ? x.flt(attr, d) : d;
+  };
+  const lo = bound(1, "min", -Infinity), hi = bound(2, "max", Infinity);
+  const lname = x.uniq("clip");
+  const { reluOf: _, ...rest } = t;
+  const out = (sym: TensorValue["sym"]) => x.out({ ...rest, sym });
+  const low = lo > -3.4e38 ? lo : -Infinity, high = hi < 3.4e38 ? hi : Infinity;
+  if (low <= 0 && high === 6 && t.reluOf && !t.pad?.some((p) => p)) {
+    // Relu then Clip(·, 6): one ReLU6 on the Relu's input (the Relu itself is left unused)
+    out(x.apply(L.relu6({ name: lname }), t.reluOf));
+    return;
+  }
+  if (!(low <= high)) x.fail(`Clip(${lo}, ${hi}): the lower bound is above the upper bound`);
+  if (low === 0 && high === 6) out(x.apply(L.relu6({ name: lname }), t.sym));
+  else if (low === 0 && high === Infinity) out(x.apply(L.relu({ name: lname }), t.sym));
+  else if (low === -Infinity && high === Infinity) out(affine(x, t, t.sym, 1, 0));
+  else if (high === Infinity) out(affine(x, t, x.apply(L.relu({ name: lname }), affine(x, t, t.sym, 1, -low)), 1, low)); // lo + relu(x − lo)
+  else if (low === -Infinity) out(affine(x, t, x.apply(L.relu({ name: lname }), affine(x, t, t.sym, -1, high)), -1, high)); // hi − relu(hi − x)
+  else if (low === high) out(affine(x, t, t.sym, 0, low));
+  else {
+    // lo + (hi − lo)/6 · relu6(6·(x − lo)/(hi − lo))
+    const s = 6 / (high - low);
+    out(affine(x, t, x.apply(L.relu6({ name: lname }), affine(x, t, t.sym, s, -s * low)), 1 / s, low));
+  }
+}
+
+function softmax(x: ImportNode, t0: TensorValue): void {
+  const rank = t0.onnx.length + 1, axis = x.int("axis", x.opset >= 13 ? -1 : 1);
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) x.fail(`axis ${axis} is outside the input's ${rank} axes`);
+  if (a === 0) x.fail("softmax over axis 0 mixes the examples of a batch; fovea keeps them apart");
+  const make = () => (x.op === "Softmax" ? L.softmax({ name: x.uniq("softmax") }) : L.logSoftmax({ name: x.uniq("logsoftmax") }));
+  const { reluOf: _, ...rest } = t0;
+  if (isImage(t0) && (x.opset >= 13 ? a === 1 : t0.onnx[1]! * t0.onnx[2]! === 1 && a === 1)) {
+    x.out({ ...rest, sym: x.apply(make(), t0.sym) }); // over channels: the last axis held
+    return;
+  }
+  const t = x.plain(t0), d = t.onnx;
+  if (x.opset >= 13 && a !== rank - 1) x.fail(`softmax over axis ${axis} of [N, ${d.join(", ")}]: only the last axis, or the channels of an image, is supported`);
+  // opsets < 13: over everything from axis a on (the input seen as a matrix); 13+: over the last axis
+  const inner = d.slice(a - 1).reduce((p, q) => p * q, 1), outer = d.slice(0, a - 1).reduce((p, q) => p * q, 1);
+  const shaped = d.length === 1 || (x.opset >= 13) ? t.sym : x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("softmax_rows") }), t.sym);
+  x.out({ ...t, sym: x.apply(make(), shaped) }); // plain: the symbolic shape may differ from the ONNX dims
+}
 
 const activation: Importer = (x) => {
   const t = x.tensor(0);
   x.noPad(t);
-  let layer: Layer;
+  if (x.op === "Clip") return clip(x, t);
+  if (x.op === "Softmax" || x.op === "LogSoftmax") return softmax(x, t);
   const lname = x.uniq(x.op.toLowerCase());
-  if (x.op === "Clip") {
-    const lo = x.has(1) ? Array.from(x.constant(1).data)[0]! : x.flt("min", -3.4e38);
-    const hi = x.has(2) ? Array.from(x.constant(2).data)[0]! : x.flt("max", 3.4e38);
-    if (lo <= 0 && hi === 6 && t.reluOf && !t.pad?.some((p) => p)) {
-      // Relu then Clip(·, 6): one ReLU6 on the Relu's input (the Relu itself is left unused)
-      x.out({ kind: "tensor", sym: x.apply(L.relu6({ name: lname }), t.reluOf), onnx: t.onnx, ...(t.flatOf ? { flatOf: t.flatOf } : {}) });
-      return;
-    }
-    if (lo === 0 && hi === 6) layer = L.relu6({ name: lname });
-    else if (lo === 0 && hi >= 3.4e38) layer = L.relu({ name: lname });
-    else x.fail(`Clip(${lo}, ${hi}): only ReLU6 (0, 6), ReLU (0, ∞) and Relu followed by Clip(·, 6) are supported`);
-  } else if (x.op === "Softmax" || x.op === "LogSoftmax") {
-    const rank = t.onnx.length + 1, axis = x.int("axis", x.opset >= 13 ? -1 : 1);
-    const a = axis < 0 ? axis + rank : axis;
-    if (a !== 1 || (rank === 4 && x.opset >= 13 && axis === -1)) x.fail(`softmax over axis ${axis}: only the channel / feature axis is supported`);
-    layer = x.op === "Softmax" ? L.softmax({ name: lname }) : L.logSoftmax({ name: lname });
-  } else {
-    const map: Record<string, () => Layer> = {
-      Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }),
-      Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
-    };
-    layer = map[x.op]!();
-  }
+  const map: Record<string, () => Layer> = {
+    Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }),
+    Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
+  };
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: x.apply(layer!, t.sym), ...(x.op === "Relu" ? { reluOf: t.sym } : {}) });
+  x.out({ ...rest, sym: x.apply(map[x.op]!(), t.sym), ...(x.op === "Relu" ? { reluOf: t.sym } : {}) });
 };
 
 export const importers: Record<string, Importer> = Object.fromEntries(

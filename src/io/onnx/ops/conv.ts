@@ -8,7 +8,7 @@ import type { Exporter, Importer } from "../context.js";
 
 export const importers: Record<string, Importer> = {
   Conv(x) {
-    const t = x.tensor(0), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
+    const t = x.asImage(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
     const [C] = x.image(t);
     if (w.dims.length !== 4) x.fail(`weights [${w.dims.join(", ")}]: a 2-D convolution has OIHW weights (rank 4)`);
     const [OC, Cg, KH, KW] = w.dims as [number, number, number, number];

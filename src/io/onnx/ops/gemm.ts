@@ -7,7 +7,7 @@ import type { Exporter, Importer } from "../context.js";
 
 const gemm: Importer = (x) => {
   const isGemm = x.op === "Gemm";
-  const a = x.tensor(0), bw = x.constant(1), c = isGemm && x.has(2) ? x.constant(2) : null;
+  const a0 = x.tensor(0), a = a0.flatOf ? a0 : x.plain(a0), bw = x.constant(1), c = isGemm && x.has(2) ? x.constant(2) : null;
   if (a.onnx.length !== 1) x.fail(`needs features [F], got [${a.onnx.join(", ")}] (flatten first)`);
   if (isGemm && x.int("transA", 0)) x.fail("transA is not supported");
   const transB = isGemm ? x.int("transB", 0) : 0;

@@ -3,27 +3,58 @@
 // folded), or of tensors on the channel axis ⇄ concat. maxout exports as Reshape + ReduceMax.
 import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
-import type { Exporter, Importer } from "../context.js";
+import type { Exporter, ImportNode, Importer } from "../context.js";
+import { isImage, same, type TensorValue } from "../model.js";
+
+/** Tensors held the same way: all images held NHWC, or all in ONNX's order (with equal symbolic shapes). */
+function alike(x: ImportNode, ts: TensorValue[]): TensorValue[] {
+  if (ts.every(isImage) || ts.every((t) => !isImage(t) && !t.flatOf && same([...t.sym.shape], [...ts[0]!.sym.shape]))) return ts;
+  if (ts.every((t) => t.flatOf && same(t.flatOf, ts[0]!.flatOf!))) return ts;
+  return ts.map((t) => x.plain(t));
+}
 
 const arithmetic: Importer = (x) => {
   const [a0, b0] = [x.get(0), x.get(1)];
   if (a0.kind === "tensor" && b0.kind === "tensor") {
-    if (x.op !== "Add") x.fail("only Add of two computed tensors is supported (residual connections)");
+    if (x.op !== "Add" && x.op !== "Sub") x.fail(`${x.op} of two computed tensors is not supported (Add and Sub are)`);
     [a0, b0].forEach((t) => x.noPad(t));
     if (a0.onnx.join() !== b0.onnx.join()) x.fail(`shapes [${a0.onnx.join(", ")}] and [${b0.onnx.join(", ")}] differ (broadcasting is not supported)`);
-    x.out({ ...a0, sym: x.apply(L.add({ name: x.uniq("add") }), a0.sym, b0.sym) });
+    const [a, b] = alike(x, [a0, b0]) as [TensorValue, TensorValue];
+    let bs = b.sym;
+    if (x.op === "Sub") {
+      const C = bs.shape[bs.shape.length - 1]!, lname = x.uniq("negate");
+      x.weight(lname, "scale", new Float32Array(C).fill(-1));
+      x.weight(lname, "shift", new Float32Array(C));
+      bs = x.apply(L.scale({ name: lname }), bs);
+    }
+    const { reluOf: _, ...rest } = a;
+    x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("add") }), a.sym, bs) });
     return;
   }
-  // a tensor and a constant that broadcasts per channel (scalar, [C], [C,1,1] or [1,C,1,1]): a scale layer
+  // a tensor and a constant that is a scalar or broadcasts along one axis — the channels (images,
+  // features) or the last axis: a scale layer over the axis held last
   const tIdx = a0.kind === "tensor" ? 0 : 1;
-  const t = x.tensor(tIdx), c = x.constant(1 - tIdx);
-  x.noPad(t);
-  const C = t.onnx[0]!, rank = t.onnx.length + 1;
+  const t0 = x.tensor(tIdx), c = x.constant(1 - tIdx);
+  x.noPad(t0);
+  const rank = t0.onnx.length + 1;
   const cd = [...c.dims];
   while (cd.length < rank) cd.unshift(1); // numpy broadcasting aligns from the right
-  const perChannel = c.data.length === 1 || (cd.length === rank && cd.every((d, i) => (i === 1 ? d === C : d === 1)));
-  if (!perChannel) x.fail(`a constant of shape [${c.dims.join(", ")}] does not broadcast per channel over [N, ${t.onnx.join(", ")}]`);
-  const v = (i: number) => c.data[c.data.length === 1 ? 0 : i]!;
+  const along = (k: number) => cd.length === rank && cd.every((d, i) => (i === k ? d === t0.onnx[k - 1] : d === 1));
+  let t: TensorValue, order: ((i: number) => number) | null = null;
+  if (c.data.length === 1) t = t0;
+  else if (along(1) && (isImage(t0) || t0.onnx.length === 3)) t = x.asImage(t0);
+  else if (along(rank - 1)) {
+    t = t0.flatOf ? t0 : x.plain(t0);
+    // features flattened from an image are held in HWC order: constant i (CHW order) goes to its HWC place
+    if (t0.flatOf) {
+      const [Ci, H, W] = t0.flatOf;
+      order = (i) => (i % (H * W)) * Ci + Math.floor(i / (H * W));
+    }
+  } else return x.fail(`a constant of shape [${c.dims.join(", ")}] does not broadcast along the channels or the last axis of [N, ${t0.onnx.join(", ")}]`);
+  const C = t.sym.shape[t.sym.shape.length - 1]!;
+  const vals = new Float32Array(C);
+  for (let i = 0; i < C; i++) vals[order ? order(i) : i] = c.data[c.data.length === 1 ? 0 : i]!;
+  const v = (i: number) => vals[i]!;
   const sc = new Float32Array(C).fill(1), sh = new Float32Array(C);
   for (let i = 0; i < C; i++) {
     if (x.op === "Mul") sc[i] = v(i);
@@ -39,7 +70,8 @@ const arithmetic: Importer = (x) => {
   const lname = x.uniq("scale");
   x.weight(lname, "scale", sc);
   x.weight(lname, "shift", sh);
-  x.out({ ...t, sym: x.apply(L.scale({ name: lname }), t.sym) });
+  const { reluOf: _, ...rest } = t;
+  x.out({ ...rest, sym: x.apply(L.scale({ name: lname }), t.sym) });
 };
 
 export const importers: Record<string, Importer> = {
@@ -50,12 +82,30 @@ export const importers: Record<string, Importer> = {
       x.out({ kind: "const", dims: [vs.reduce((a, v) => a + (v as { data: ArrayLike<number> }).data.length, 0)], data: vs.flatMap((v) => Array.from((v as { data: ArrayLike<number> }).data)) });
       return;
     }
-    const ts = vs.map((_, i) => x.tensor(i));
-    const axis = x.int("axis", 1), rank = ts[0]!.onnx.length + 1;
-    if ((axis < 0 ? axis + rank : axis) !== 1) x.fail(`concat on axis ${axis}: only the channel / feature axis (1) is supported`);
-    ts.forEach((t) => x.noPad(t));
-    const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...ts.map((t) => t.sym));
-    x.out({ kind: "tensor", sym, onnx: [ts.reduce((a, t) => a + t.onnx[0]!, 0), ...ts[0]!.onnx.slice(1)] });
+    const ts0 = vs.map((_, i) => x.tensor(i));
+    ts0.forEach((t) => x.noPad(t));
+    const rank = ts0[0]!.onnx.length + 1, axis = x.int("axis", 1), a = axis < 0 ? axis + rank : axis;
+    if (a === 0) x.fail("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
+    if (ts0.some((t) => t.onnx.length + 1 !== rank || t.onnx.some((d, i) => i !== a - 1 && d !== ts0[0]!.onnx[i]))) {
+      x.fail(`shapes ${ts0.map((t) => `[N, ${t.onnx.join(", ")}]`).join(", ")} do not join on axis ${axis}`);
+    }
+    const dims = [...ts0[0]!.onnx];
+    dims[a - 1] = ts0.reduce((s, t) => s + t.onnx[a - 1]!, 0);
+    if (ts0.length === 1) return x.out(ts0[0]!);
+    if (a === 1 && ts0.every(isImage)) {
+      // channels: the last axis held
+      const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...ts0.map((t) => t.sym));
+      x.out({ kind: "tensor", sym, onnx: dims });
+      return;
+    }
+    // in ONNX's order: each input as rows of everything from the axis on, joined row by row
+    const outer = dims.slice(0, a - 1).reduce((p, q) => p * q, 1);
+    const rows = ts0.map((t) => {
+      const p = x.plain(t), inner = t.onnx.slice(a - 1).reduce((u, v) => u * v, 1);
+      return same([...p.sym.shape], [outer, inner]) || (outer === 1 && same([...p.sym.shape], [inner])) ? p.sym : x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("concat_rows") }), p.sym);
+    });
+    const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...rows);
+    x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
   },
 };
 

@@ -6,7 +6,12 @@ import type { Exporter, Importer } from "../context.js";
 
 export const importers: Record<string, Importer> = {
   BatchNormalization(x) {
-    const t = x.tensor(0);
+    if (x.int("training_mode", 0) !== 0 || x.n.output.filter(Boolean).length > 1) {
+      x.fail("training_mode=1 (normalising by the batch's own statistics, and its running-statistics outputs) is not supported: fovea imports inference graphs");
+    }
+    if (x.opset < 9 && x.int("spatial", 1) !== 1) x.fail("spatial=0 (statistics per position) is not supported");
+    const t0 = x.tensor(0), t = t0.onnx.length === 3 ? x.asImage(t0) : x.plain(t0);
+    if (t.onnx.length !== 1 && t.onnx.length !== 3) x.fail(`input [N, ${t.onnx.join(", ")}]: batch normalisation of images [N, C, H, W] or features [N, C] is supported`);
     x.noPad(t);
     const lname = x.uniq("bn");
     const sym = x.apply(L.batchNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), t.sym);
@@ -14,7 +19,7 @@ export const importers: Record<string, Importer> = {
     x.out({ ...t, sym });
   },
   LRN(x) {
-    const t = x.tensor(0);
+    const t = x.asImage(x.tensor(0));
     x.noPad(t);
     const sym = x.apply(L.lrn({ size: x.int("size", 5), alpha: x.flt("alpha", 1e-4), beta: x.flt("beta", 0.75), k: x.flt("bias", 1), name: x.uniq("lrn") }), t.sym);
     x.out({ ...t, sym });

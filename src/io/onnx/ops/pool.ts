@@ -5,8 +5,8 @@ import type { Pool2d } from "../../../layers/pool.js";
 import type { Exporter, Importer } from "../context.js";
 
 const windowPool: Importer = (x) => {
-  const t = x.tensor(0);
-  x.image(t);
+  if (x.n.output.filter(Boolean).length > 1) x.fail("the Indices output (argmax) is not supported");
+  const t = x.asImage(x.tensor(0));
   const k = x.ints("kernel_shape") ?? x.fail("kernel_shape is required");
   if (x.ints("dilations", [1, 1]).some((d) => d !== 1)) x.fail("dilated pooling is not supported");
   const pads = x.windowPads(t, k, x.ints("strides", [1, 1]), [1, 1]);
@@ -28,13 +28,13 @@ const windowPool: Importer = (x) => {
 };
 
 const globalPool: Importer = (x) => {
-  const t = x.tensor(0);
+  const t = x.asImage(x.tensor(0));
   x.noPad(t);
   const [C] = x.image(t);
   const lname = x.uniq("globalpool");
   const sym = x.apply(x.op === "GlobalAveragePool" ? L.globalAvgPool2d({ name: lname }) : L.globalMaxPool2d({ name: lname }), t.sym);
-  // ONNX keeps [C, 1, 1]; the features are stored flat, and flatten order does not matter for 1×1
-  x.out({ kind: "tensor", sym, onnx: [C] });
+  // ONNX keeps [C, 1, 1]: the same values in the same order as the [C] features fovea holds
+  x.out({ kind: "tensor", sym, onnx: [C, 1, 1], plain: true });
 };
 
 export const importers: Record<string, Importer> = { MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool };

@@ -1,22 +1,56 @@
 // Constants, shape arithmetic and layout: Constant, Identity/Dropout/Cast, Shape, Gather,
-// (Un)Squeeze, Reshape/Flatten, Transpose, Pad — and the export of flatten, permute and dropout.
+// (Un)Squeeze, Reshape/Flatten (of data too, keeping the batch axis first), Transpose (of data:
+// one permute, or none where only the layout's bookkeeping changes), Pad — and the export of
+// flatten, permute and dropout.
 import { ConfigError, show } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
-import type { Exporter, Importer } from "../context.js";
-import { N, num, same, tensorValues } from "../model.js";
+import type { Exporter, ImportNode, Importer } from "../context.js";
+import { N, dtypeName, isImage, num, same, tensorValues } from "../model.js";
+
+/** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
+function axesOf(x: ImportNode): number[] | null {
+  if (x.has(1)) return Array.from(x.constant(1).data);
+  return x.ints("axes") ?? null;
+}
+
+const FLOAT_TYPES = new Set([1, 11]); // float32, float64: what a float32 tensor casts to unchanged
 
 export const importers: Record<string, Importer> = {
   Constant(x) {
-    const t = x.attr("value")?.t ?? x.fail("only the `value` tensor form is supported");
-    x.out({ kind: "const", dims: t.dims.map(num), data: tensorValues(t, x.where) });
+    const a = x.n.attribute[0] ?? x.fail("no value attribute");
+    if (a.name === "value") {
+      const t = a.t ?? x.fail("the value attribute holds no tensor");
+      x.out({ kind: "const", dims: t.dims.map(num), data: tensorValues(t, x.where) });
+    }
+    else if (a.name === "value_float") x.out({ kind: "const", dims: [], data: [a.f] });
+    else if (a.name === "value_floats") x.out({ kind: "const", dims: [a.floats.length], data: Float32Array.from(a.floats) });
+    else if (a.name === "value_int") x.out({ kind: "const", dims: [], data: [num(a.i)] });
+    else if (a.name === "value_ints") x.out({ kind: "const", dims: [a.ints.length], data: a.ints.map(num) });
+    else x.fail(`the ${a.name} form is not supported (value, value_float(s), value_int(s))`);
   },
   Identity: (x) => x.out(x.get(0)),
-  Dropout: (x) => x.out(x.get(0)),
-  Cast: (x) => x.out(x.get(0)),
+  Dropout(x) {
+    if (x.n.output.filter(Boolean).length > 1) x.fail("the mask output is not supported");
+    const training = x.has(2) ? Array.from(x.constant(2).data)[0]! !== 0 : x.opset < 7 && x.int("is_test", 0) === 0;
+    const ratio = x.has(1) ? Array.from(x.constant(1).data)[0]! : x.flt("ratio", 0.5);
+    if (training && ratio !== 0) x.fail(`training-mode dropout (ratio ${ratio}) drops values at random; fovea imports inference graphs`);
+    x.out(x.get(0));
+  },
+  Cast(x) {
+    const to = x.int("to", 0), v = x.get(0);
+    if (v.kind === "const") {
+      // integer and bool targets truncate toward zero / test against zero; float targets keep the values
+      const f = FLOAT_TYPES.has(to) || to === 10 || to === 16 ? (d: number) => d : to === 9 ? (d: number) => (d !== 0 ? 1 : 0) : Math.trunc;
+      x.out({ kind: "const", dims: v.dims, data: Array.from(v.data, f) });
+    } else if (FLOAT_TYPES.has(to)) x.out(v);
+    else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
+  },
   Shape(x) {
-    const t = x.tensor(0);
-    x.out({ kind: "const", dims: [t.onnx.length + 1], data: [N, ...t.onnx] });
+    const t = x.tensor(0), dims = [N, ...t.onnx];
+    const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + dims.length : i, 0), dims.length);
+    const start = clamp(x.int("start", 0)), end = clamp(x.int("end", dims.length));
+    x.out({ kind: "const", dims: [Math.max(end - start, 0)], data: dims.slice(start, end) });
   },
   Gather(x) {
     const d = x.constant(0), idx = x.constant(1);
@@ -25,8 +59,8 @@ export const importers: Record<string, Importer> = {
   },
   Unsqueeze: squeeze,
   Squeeze: squeeze,
-  Reshape: flatten,
-  Flatten: flatten,
+  Reshape: reshape,
+  Flatten: reshape,
   Transpose(x) {
     const c = x.get(0);
     if (c.kind === "const") {
@@ -46,63 +80,117 @@ export const importers: Record<string, Importer> = {
       x.out({ kind: "const", dims, data });
       return;
     }
-    // on tensors, layout changes only: NCHW ⇄ NHWC around a flatten or at the input, identity perms
     const t = x.tensor(0);
     x.noPad(t);
-    const perm = x.ints("perm") ?? Array.from({ length: t.onnx.length + 1 }, (_, i) => t.onnx.length - i);
-    const rank = perm.length;
-    if (same(perm, Array.from({ length: rank }, (_, i) => i))) x.out(t);
-    // a globally pooled [N, C, 1, 1] (held as [C] features): any order of C and the 1s is the same data
-    else if (t.onnx.length === 1 && rank === 4 && perm[0] === 0 && same([...perm].sort(), [0, 1, 2, 3])) x.out(t);
-    else if (rank === 4 && !t.nhwc && same(perm, [0, 2, 3, 1])) {
-      const [C, H, W] = t.onnx as [number, number, number];
-      x.out({ ...t, onnx: [H, W, C], nhwc: true });
-    } else if (rank === 4 && t.nhwc && same(perm, [0, 3, 1, 2])) {
-      const [H, W, C] = t.onnx as [number, number, number];
-      const { nhwc: _, ...rest } = t;
-      x.out({ ...rest, onnx: [C, H, W] });
-    } else x.fail(`perm [${perm.join(", ")}] of [N, ${t.onnx.join(", ")}] is not a layout change fovea can absorb (NCHW ⇄ NHWC only)`);
+    const rank = t.onnx.length + 1;
+    const perm = x.ints("perm") ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+    if (!same([...perm].sort((a, b) => a - b), Array.from({ length: rank }, (_, i) => i))) x.fail(`perm [${perm.join(", ")}] is not a permutation of ${rank} axes`);
+    if (perm[0] !== 0) x.fail(`perm [${perm.join(", ")}] moves the batch axis; fovea keeps the examples of a batch first`);
+    const q = perm.slice(1).map((a) => a - 1), dims = q.map((a) => t.onnx[a]!);
+    if (same(q, q.map((_, i) => i))) return x.out(t);
+    // the axes longer than 1 keep their order: the same values in the same order
+    const big = q.filter((a) => t.onnx[a]! > 1);
+    if (!isImage(t) && !t.flatOf && same(big, [...big].sort((a, b) => a - b))) return x.out({ ...t, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+    if (isImage(t) && same(q, [1, 2, 0])) {
+      // NCHW → NHWC: what fovea holds already (tf2onnx / Keras exports transpose back before flattening)
+      const { reluOf: _, ...rest } = t;
+      return x.out({ ...rest, onnx: dims, plain: true });
+    }
+    if (t.onnx.length === 3 && t.plain && same(q, [2, 0, 1])) {
+      // NHWC → NCHW (a channels-last file's input): an image as fovea holds it
+      const { plain: _, reluOf: __, ...rest } = t;
+      return x.out({ ...rest, onnx: dims });
+    }
+    if (t.onnx.length === 3) {
+      // one permute of the held axes: an image holds ONNX axes (1, 2, 0) as (0, 1, 2)
+      const held = isImage(t) ? t : x.plain(t);
+      const at = (a: number) => (isImage(held) ? [2, 0, 1][a]! : a);
+      const sym = x.apply(L.permute({ perm: q.map(at) as [number, number, number], name: x.uniq("transpose") }), held.sym);
+      return x.out({ kind: "tensor", sym, onnx: dims, plain: true });
+    }
+    if (t.onnx.length === 2) {
+      const p = x.plain(t), [a, b] = t.onnx as [number, number];
+      const cube = x.apply(L.reshape({ targetShape: [a, b, 1], name: x.uniq("transpose_in") }), p.sym);
+      return x.out({ kind: "tensor", sym: x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("transpose") }), cube), onnx: [b, a] });
+    }
+    x.fail(`perm [${perm.join(", ")}] of [N, ${t.onnx.join(", ")}]: transposes of rank 3 and 4 are supported`);
   },
   Pad(x) {
-    const t = x.tensor(0);
+    const t0 = x.tensor(0);
     const mode = x.str("mode", "constant");
-    const pads = x.has(1) ? Array.from(x.constant(1).data) : x.ints("pads", []);
+    const pads = x.has(1) ? Array.from(x.constant(1).data) : x.ints(x.opset < 2 ? "paddings" : "pads", []);
     const value = x.has(2) ? Array.from(x.constant(2).data)[0] ?? 0 : x.flt("value", 0);
     if (mode !== "constant" || value !== 0) x.fail(`only zero padding is supported (mode ${mode}, value ${value})`);
-    if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) x.fail("only spatial padding of NCHW images is supported");
+    if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) x.fail(`pads [${pads.join(", ")}]: only spatial padding of NCHW images is supported`);
+    const t = x.asImage(t0);
     const prev = t.pad ?? [0, 0, 0, 0];
     x.out({ ...t, pad: [prev[0] + pads[2]!, prev[1] + pads[6]!, prev[2] + pads[3]!, prev[3] + pads[7]!] });
   },
 };
 
-function squeeze(x: Parameters<Importer>[0]): void {
-  const d = x.get(0);
-  if (d.kind !== "const") x.fail("only constants (shape arithmetic) are supported");
-  x.out({ kind: "const", dims: [d.data.length], data: d.data });
-}
-
-function flatten(x: Parameters<Importer>[0]): void {
+function squeeze(x: ImportNode): void {
+  const d = x.get(0), unsq = x.op === "Unsqueeze";
+  const axes = axesOf(x);
+  if (d.kind === "const") {
+    // shape arithmetic: a scalar becomes [1], a [1] a scalar
+    x.out({ kind: "const", dims: unsq ? [d.data.length] : d.data.length === 1 && axes ? [] : [d.data.length], data: d.data });
+    return;
+  }
   const t = x.tensor(0);
   x.noPad(t);
-  let target: number[];
-  if (x.op === "Flatten") {
-    if (x.int("axis", 1) !== 1) x.fail("only axis 1 (keep the batch) is supported");
-    target = [N, -1];
-  } else target = Array.from(x.constant(1).data);
-  const size = t.onnx.reduce((a, b) => a * b, 1);
-  const rest = target.slice(1);
-  const flat = (target[0] === N || target[0] === 0 || target[0] === -1) && rest.length === 1 && (rest[0] === -1 || rest[0] === size);
-  if (!flat) x.fail(`reshape to ${show(target.map((d) => (d === N ? "N" : d)))}: only flattening to [N, features] is supported`);
-  if (t.onnx.length === 1) x.out(t);
-  else if (t.nhwc) {
-    // ONNX flattens H, W, C in that order: fovea's own order, so the Gemm after needs no permutation
-    x.out({ kind: "tensor", sym: x.apply(L.flatten({ name: x.uniq("flatten") }), t.sym), onnx: [size] });
+  const inRank = t.onnx.length + 1, outRank = unsq ? inRank + (axes?.length ?? 0) : inRank - (axes?.length ?? t.onnx.filter((v) => v === 1).length);
+  const norm = (axes ?? []).map((a) => (a < 0 ? a + (unsq ? outRank : inRank) : a));
+  if (norm.includes(0)) x.fail(`axes [${(axes ?? []).join(", ")}] include the batch axis; fovea keeps the examples of a batch first`);
+  let dims: number[];
+  if (unsq) {
+    if (!axes) x.fail("axes are required");
+    dims = [...t.onnx];
+    for (const a of [...norm].sort((p, q) => p - q)) dims.splice(a - 1, 0, 1);
   } else {
-    const [C, H, W] = x.image(t);
-    // a 1×1 image flattens the same way in NCHW and NHWC
-    const sym = x.apply(L.flatten({ name: x.uniq("flatten") }), t.sym);
-    x.out({ kind: "tensor", sym, onnx: [size], ...(H * W > 1 ? { flatOf: [C, H, W] as [number, number, number] } : {}) });
+    const drop = axes ? norm.map((a) => a - 1) : t.onnx.map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0);
+    if (drop.some((i) => t.onnx[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of [N, ${t.onnx.join(", ")}] are not all 1`);
+    dims = t.onnx.filter((_, i) => !drop.includes(i));
   }
+  // the values keep their order: the same data under new dims (an image is first put in ONNX's order)
+  const p = isImage(t) || t.flatOf ? x.plain(t) : t;
+  x.out({ ...p, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+}
+
+/** Flatten, and Reshape to a constant shape that keeps the batch axis first. */
+function reshape(x: ImportNode): void {
+  const t = x.tensor(0);
+  x.noPad(t);
+  const rank = t.onnx.length + 1, size = t.onnx.reduce((a, b) => a * b, 1);
+  let dims: number[];
+  if (x.op === "Flatten") {
+    const axis = x.int("axis", 1), a = axis < 0 ? axis + rank : axis;
+    if (a !== 1) x.fail(`axis ${axis} of a rank-${rank} input: only flattening after the batch axis (axis 1, or ${1 - rank}) keeps the examples of a batch apart`);
+    dims = [size];
+  } else {
+    if (x.opset < 5) x.fail("the shape attribute form (opsets < 5) is not supported");
+    const target = Array.from(x.constant(1).data), allowZero = x.int("allowzero", 0) === 1;
+    const first = target[0];
+    const rest = target.slice(1).map((d, i) => (d === 0 && !allowZero ? (t.onnx[i] ?? x.fail(`shape [${target.join(", ")}] copies dim ${i + 1}, which the input [N, ${t.onnx.join(", ")}] does not have`)) : d));
+    const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    const keepsBatch = first === N || (first === 0 && !allowZero) || (first === x.g.batch && first !== null) || (first === -1 && !rest.includes(-1) && known === size);
+    const show = target.map((d) => (d === N ? "N" : d)).join(", ");
+    if (!keepsBatch) x.fail(`reshape of [N, ${t.onnx.join(", ")}] to [${show}] does not keep the batch axis first; fovea keeps the examples of a batch apart`);
+    if (rest.filter((d) => d === -1).length > 1 || rest.some((d) => d < -1 || d === N)) x.fail(`shape [${show}]: at most one -1 and sizes >= 0`);
+    dims = rest.map((d) => (d === -1 ? size / known : d));
+    if (!dims.every((d) => Number.isInteger(d) && d >= 1) || dims.reduce((a, b) => a * b, 1) !== size) x.fail(`cannot reshape [N, ${t.onnx.join(", ")}] (${size} values each) to [${show}]`);
+  }
+  if (dims.length === 1 && isImage(t)) {
+    // an image flattened: fovea's HWC order; the Gemm after permutes its weights (a 1×1 image is the same either way)
+    const [C, H, W] = t.onnx as [number, number, number];
+    const sym = x.apply(L.flatten({ name: x.uniq("flatten") }), t.sym);
+    x.out({ kind: "tensor", sym, onnx: dims, ...(H * W > 1 ? { flatOf: [C, H, W] as [number, number, number] } : {}) });
+    return;
+  }
+  if (dims.length === 1 && t.flatOf) return x.out({ ...t, onnx: dims });
+  // the same values in ONNX's order under new dims: no data moves
+  const p = isImage(t) || t.flatOf ? x.plain(t) : t;
+  const { reluOf: _, ...rest } = p;
+  x.out({ ...rest, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
 const flattenExport: Exporter = (x) => {
