@@ -105,6 +105,46 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("multiply: SiLU (x·σ(x)) and squeeze-and-excitation (per-channel gate), trained", async () => {
+    const inp = fovea.input([6, 5, 3]);
+    const a = L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }).apply(inp);
+    const silu = L.multiply().apply(a, L.sigmoid().apply(a));
+    const gate = L.sigmoid().apply(L.dense({ units: 4 }).apply(L.globalAvgPool2d().apply(silu)));
+    const out = L.dense({ units: 3 }).apply(L.flatten().apply(L.multiply().apply(silu, gate)));
+    const m = trained(fovea.model({ inputs: inp, outputs: out, seed: 7 }));
+    await compare(m, 3);
+    m.free();
+  });
+
+  it("an imported model whose output is a feature map (NCHW, the file's layout) exports back and runs in onnxruntime", async () => {
+    const f32 = (name: string, dims: number[], v: number[]) => ({ name, dims, dataType: 1, floatData: v });
+    const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const { encodeModel } = await import("../src/io/onnx/proto.js");
+    const w = Array.from({ length: 3 * 2 * 3 * 3 }, (_, i) => Math.sin(i));
+    const bytes = encodeModel({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: {
+        name: "g", initializer: [f32("w", [3, 2, 3, 3], w)], input: [vi("x", [1, 2, 5, 4])], output: [vi("y", [1, 3, 5, 4])],
+        node: [{ opType: "Conv", name: "c", input: ["x", "w"], output: ["c"], attribute: [{ name: "pads", type: 7, ints: [1, 1, 1, 1] }] }, { opType: "Relu", name: "r", input: ["c"], output: ["y"] }],
+      },
+    });
+    const m = await fovea.importOnnx(bytes);
+    expect(m.outputShape).toEqual([3, 5, 4]);
+    const x = Float32Array.from({ length: 40 }, (_, i) => Math.cos(i * 0.3));
+    const ref = (await (await ort.InferenceSession.create(bytes)).run({ x: new ort.Tensor("float32", x, [1, 2, 5, 4]) })).y!.data;
+    const mine = m.predict(x);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(mine[i]! - ref[i]!)).toBeLessThan(1e-5);
+    const back = await fovea.exportOnnx(m);
+    const got = (await (await ort.InferenceSession.create(back)).run({ input: new ort.Tensor("float32", x, [1, 2, 5, 4]) })).output!.data;
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - ref[i]!)).toBeLessThan(1e-5);
+    const nhwc = await fovea.importOnnx(bytes, { outputLayout: "NHWC" });
+    expect(nhwc.outputShape).toEqual([5, 4, 3]);
+    const y = nhwc.predict(x);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < 20; p++) expect(y[p * 3 + c]).toBe(mine[c * 20 + p]);
+    m.free();
+    nhwc.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
     await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten)');

@@ -2,7 +2,8 @@
 // README lists as supported: each test directory whose graph is one node of such an op. Its
 // model.onnx and test_data_set_*/{input,output}_*.pb are decoded by fovea's own protobuf decoder
 // (src/io/onnx/proto.ts), the model imported and run, and its outputs compared with ONNX's
-// backend-test tolerances (|got − want| ≤ atol + rtol·|want|, rtol 1e-3, atol 1e-7; NaN = NaN).
+// backend-test tolerances (|got − want| ≤ atol + rtol·|want|, rtol 1e-3, atol 1e-7; NaN = NaN, ∞ = ∞).
+// Several inputs or outputs go through predict's records by name (model.io).
 // test/onnx-node-expected.json lists every selected test: "pass", or the reason it does not
 // (the error fovea gives, word for word). A test that passes while listed with a reason fails too:
 // the list must be updated (FOVEA_ONNX_NODE_UPDATE=1 rewrites it; scripts/onnx-support-table.mjs
@@ -87,18 +88,22 @@ async function run(c: Case): Promise<string> {
       return e instanceof fovea.FoveaError ? e.message.replace(`${c.dir}: `, "") : `crash: ${String(e)}`;
     }
     try {
-      if (data.length !== 1) return `${data.length} data inputs`;
-      const x = data[0]!;
-      const y = m.predict(Float32Array.from(x.data), { batchSize: Math.max(1, x.dims[0] ?? 1) });
-      if (outs.length !== 1) return `${outs.length} outputs`;
-      const want = outs[0]!;
+      const batchSize = Math.max(1, data[0]!.dims[0] ?? 1);
+      // one input and one output: plain arrays; several: records by name (model.io)
+      const ys: Float32Array[] = data.length === 1 && outs.length === 1
+        ? [m.predict(Float32Array.from(data[0]!.data), { batchSize })]
+        : ((r) => g.output.map((o) => r[o.name]!))(m.predict(Object.fromEntries(data.map((d) => [d.name, Float32Array.from(d.data)])), { batchSize }));
+      const shapes = m.io ? m.io.outputs.map((o) => o.shape) : [m.outputShape];
+      for (let k = 0; k < outs.length; k++) {
+      const want = outs[k]!, y = ys[k]!;
       // one number per example ([N]) is fovea's per-example shape [1]
-      if (m.outputShape.join() !== (want.dims.length === 1 ? "1" : want.dims.slice(1).join())) return `output shape [N, ${m.outputShape.join(", ")}], expected [${want.dims.join(", ")}]`;
+      if (shapes[k]!.join() !== (want.dims.length === 1 ? "1" : want.dims.slice(1).join())) return `output ${k} shape [N, ${shapes[k]!.join(", ")}], expected [${want.dims.join(", ")}]`;
       if (y.length !== want.data.length) return `${y.length} output values, expected ${want.data.length}`;
       for (let i = 0; i < y.length; i++) {
         const w = want.data[i]!;
-        // NaN matches NaN, as numpy's assert_allclose (ONNX's runner) has it
-        if (!(Math.abs(y[i]! - w) <= ATOL + RTOL * Math.abs(w)) && !(Number.isNaN(w) && Number.isNaN(y[i]!))) return `${set}: output[${i}] = ${y[i]}, expected ${w}`;
+        // NaN matches NaN and an infinity itself, as numpy's assert_allclose (ONNX's runner) has it
+        if (!(Math.abs(y[i]! - w) <= ATOL + RTOL * Math.abs(w)) && !(Number.isNaN(w) && Number.isNaN(y[i]!)) && y[i] !== w) return `${set}: output ${k} [${i}] = ${y[i]}, expected ${w}`;
+      }
       }
     } catch (e) {
       return e instanceof fovea.FoveaError ? e.message : `crash: ${String(e)}`;

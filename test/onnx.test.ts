@@ -180,6 +180,15 @@ describe("ONNX errors", () => {
       irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
       graph: { name: "g", node: [{ opType: "Relu", name: "r", input: ["x"], output: ["y"] }, { opType: "Sigmoid", name: "s", input: ["x"], output: ["z"] }], input: [vi("x", [1, 2, 4, 4])], output: [vi("y", [1, 2, 4, 4]), vi("z", [1, 2, 4, 4])] },
     })).finish();
-    await expect(fovea.importOnnx(two, { source: "two.onnx" })).rejects.toThrow('two.onnx: 2 graph outputs ("y", "z"); one is supported');
+    // several outputs: predict takes and returns records by name (model.io); plain arrays are refused
+    const m = await fovea.importOnnx(two, { source: "two.onnx" });
+    expect(m.io).toEqual({ inputs: [{ name: "x", shape: [2, 4, 4] }], outputs: [{ name: "y", shape: [2, 4, 4] }, { name: "z", shape: [2, 4, 4] }] });
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) * 3);
+    const r = m.predict({ x });
+    expect(Array.from(r.y!)).toEqual(Array.from(x, (v) => Math.max(v, 0)));
+    r.z!.forEach((v, i) => expect(v).toBeCloseTo(1 / (1 + Math.exp(-x[i]!)), 6));
+    expect(() => m.predict(x)).toThrow('model "two".predict: this model has inputs "x" and outputs "y", "z"; pass a record of inputs by name');
+    expect(() => m.predict({ w: x })).toThrow('model "two".predict: no input named "w" (inputs: "x")');
+    m.free();
   });
 });

@@ -11,10 +11,12 @@ import { Add, Concat, type AddConfig, type ConcatConfig } from "./merge.js";
 import { BatchNorm, Lrn, Scale, type BatchNormConfig, type LrnConfig, type ScaleConfig } from "./norm.js";
 import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "./pool.js";
 import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeConfig } from "./reshape.js";
+import { Multiply, type MultiplyConfig } from "./multiply.js";
+import { Slice, type SliceConfig } from "./slice.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
-  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig;
+  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -55,6 +57,8 @@ function build(config: LayerConfig, name: string): Layer {
     case "scale": return new Scale(config, name);
     case "add": return new Add(config, name);
     case "concat": return new Concat(config, name);
+    case "multiply": return new Multiply(config, name);
+    case "slice": return new Slice(config, name);
     default:
       throw new ConfigError(`unknown layer type "${(config as { type: string }).type}"`);
   }
@@ -88,9 +92,11 @@ export const lrn = (c: Opt<LrnConfig> = {}) => createLayer({ type: "lrn", ...c }
 export const scale = (c: Opt<ScaleConfig> = {}) => createLayer({ type: "scale", ...c });
 export const add = (c: Opt<AddConfig> = {}) => createLayer({ type: "add", ...c });
 export const concat = (c: Opt<ConcatConfig> = {}) => createLayer({ type: "concat", ...c });
+export const multiply = (c: Opt<MultiplyConfig> = {}) => createLayer({ type: "multiply", ...c });
+export const slice = (c: Opt<SliceConfig>) => createLayer({ type: "slice", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
-  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig,
+  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig,
 };
 export { Layer } from "./layer.js";

@@ -14,6 +14,7 @@ import { Plan } from "./plan.js";
 import { saveModel } from "./save.js";
 import { summaryText } from "./summary.js";
 import { input as symbolicInput, SymbolicTensor } from "../layers/symbolic.js";
+import { isRecord, packInputs, unpackOutputs, type NamedIO } from "./named.js";
 
 export interface CompileOptions {
   /** Per-example input shape, when the model was built without one (sequential). */
@@ -64,6 +65,12 @@ export class Model {
   classes: string[] | null = null;
   /** Bumped whenever the weights change (training steps, setWeights), so derived weights are redone. */
   weightsVersion = 0;
+  /**
+   * Named inputs and outputs, when the model has several (importOnnx sets them): each example holds
+   * the inputs' values one after another, the output the outputs'; predict takes and returns
+   * records keyed by these names.
+   */
+  io: NamedIO | null = null;
 
   /** Use fovea.model({ inputs, outputs }) or fovea.sequential([...]). */
   constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; name?: string; seed?: number }) {
@@ -225,13 +232,32 @@ export class Model {
     return plan;
   }
 
-  /** Outputs for every example, in batches of `batchSize` (default: the compiled batch size). */
-  predict(x: ExampleData, options: { batchSize?: number } = {}): Float32Array {
+  /**
+   * Outputs for every example, in batches of `batchSize` (default: the compiled batch size). A model
+   * with several named inputs or outputs (`io`) takes a record of inputs by name and returns one of
+   * outputs.
+   */
+  predict(x: ExampleData, options?: { batchSize?: number }): Float32Array;
+  predict(x: Readonly<Record<string, ExampleData>>, options?: { batchSize?: number }): Record<string, Float32Array>;
+  predict(x: ExampleData | Readonly<Record<string, ExampleData>>, options: { batchSize?: number } = {}): Float32Array | Record<string, Float32Array> {
     checkOptionKeys("predict", options, ["batchSize"]);
     this.checkLive();
-    const { data, n } = this.examples(x, `model "${this.name}".predict`);
-    const bs = options.batchSize ?? this.batchSize;
-    if (!Number.isSafeInteger(bs) || bs < 1) throw new ConfigError(`model "${this.name}".predict: batchSize must be a whole number >= 1, got ${show(bs)}`);
+    const where = `model "${this.name}".predict`;
+    if (isRecord(x)) {
+      if (!this.io) throw new ConfigError(`${where}: this model has one unnamed input; pass its examples, not a record`);
+      const { data, n } = packInputs(this.io, x, where);
+      return unpackOutputs(this.io, this.run(data, n, options.batchSize, where), n);
+    }
+    if (this.io && (this.io.inputs.length > 1 || this.io.outputs.length > 1)) {
+      throw new ConfigError(`${where}: this model has inputs ${this.io.inputs.map((i) => `"${i.name}"`).join(", ")} and outputs ${this.io.outputs.map((o) => `"${o.name}"`).join(", ")}; pass a record of inputs by name`);
+    }
+    const { data, n } = this.examples(x, where);
+    return this.run(data, n, options.batchSize, where);
+  }
+
+  private run(data: Float32Array, n: number, batchSize: number | undefined, where: string): Float32Array {
+    const bs = batchSize ?? this.batchSize;
+    if (!Number.isSafeInteger(bs) || bs < 1) throw new ConfigError(`${where}: batchSize must be a whole number >= 1, got ${show(bs)}`);
     const out = new Float32Array(n * this.outputSize);
     for (let s = 0; s < n; s += bs) {
       const c = Math.min(bs, n - s);

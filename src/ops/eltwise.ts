@@ -175,3 +175,44 @@ export function permuteCalls(batch: number, dims: [number, number, number], perm
     bwd: p.dx ? [call("f32_permute3", p.dy, batch, out[0], out[1], out[2], inv[0], inv[1], inv[2], p.dx)] : [],
   };
 }
+
+/**
+ * Each of `batch` examples of `total` values → its values [begin, begin + size). The backward
+ * writes dy into that range of dx and zeros (from `zeros`, `total` zero floats) elsewhere. In turn.
+ */
+export function sliceCalls(batch: number, total: number, begin: number, size: number, zeros: number, p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  return {
+    inTurn: true,
+    fwd: [call("f32_copy_rows", p.x + begin * 4, total, p.y, size, batch, size, 0)],
+    bwd: p.dx ? [call("f32_copy_rows", zeros, 0, p.dx, total, batch, total, 0), call("f32_copy_rows", p.dy, size, p.dx + begin * 4, total, batch, size, 0)] : [],
+  };
+}
+
+/**
+ * y = a ⊙ b for `batch` examples of rows × C values: b the same size as a, or one value per
+ * channel (C values per example, broadcast over the rows). Backward: da = dy ⊙ b; db = dy ⊙ a,
+ * summed over the rows when broadcast (through `tmp`, batch·rows·C floats). `zeros`: C zero floats.
+ * In turn.
+ */
+export function multiplyCalls(batch: number, rows: number, C: number, broadcast: boolean, zeros: number, tmp: number,
+  p: { a: number; b: number; y: number; dy: number; da: number; db: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  const n = rows * C;
+  if (!broadcast) {
+    return {
+      inTurn: true, fwd: [mulCall(p.a, p.b, p.y, batch * n)],
+      bwd: [...(p.da ? [mulCall(p.dy, p.b, p.da, batch * n)] : []), ...(p.db ? [mulCall(p.dy, p.a, p.db, batch * n)] : [])],
+    };
+  }
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  for (let e = 0; e < batch; e++) {
+    const a = p.a + e * n * 4, b = p.b + e * C * 4, dy = p.dy + e * n * 4;
+    fwd.push(call("f32_channel_affine", a, rows, C, b, zeros, p.y + e * n * 4));
+    if (p.db) {
+      const t = tmp + e * n * 4, db = p.db + e * C * 4;
+      bwd.push(mulCall(dy, a, t, n), call("f32_copy_rows", t, C, db, 0, 1, C, 0));
+      if (rows > 1) bwd.push(call("f32_copy_rows", t + C * 4, C, db, 0, rows - 1, C, 1));
+    }
+    if (p.da) bwd.push(call("f32_channel_affine", dy, rows, C, b, zeros, p.da + e * n * 4));
+  }
+  return { fwd, bwd, inTurn: true };
+}

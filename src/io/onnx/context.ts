@@ -186,6 +186,8 @@ export interface ExportNode {
   node: GraphNode;
   /** Its position in the model's nodes. */
   index: number;
+  /** Whether it computes the model's output. */
+  last: boolean;
   /** `exportOnnx: layer conv2d "c1"` for messages. */
   label: string;
   /** The ONNX names of its inputs. */

@@ -49,7 +49,7 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     const exporter = Object.hasOwn(EXPORTERS, l.type) ? EXPORTERS[l.type]! : null;
     if (!exporter) throw new ConfigError(`${label}: does not export to ONNX`);
     const x: ExportNode = {
-      layer: l, node: n, index: j, label, inputs: n.inputs.map(name), inputFlatOf: n.inputs.map((i) => (i < 0 ? null : flatOf[i] ?? null)),
+      layer: l, node: n, index: j, last: j === ns.length - 1, label, inputs: n.inputs.map(name), inputFlatOf: n.inputs.map((i) => (i < 0 ? null : flatOf[i] ?? null)),
       w: (p) => weights.get(`${l.name}/${p}`)!, init, op, act,
     };
     const r = exporter(x);
@@ -58,7 +58,9 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   });
   const outShape = model.outputShape;
   const vi = (nm: string, dims: (number | string)[]) => ({ name: nm, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } });
-  const onnxOut = outShape.length === 3 ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
+  // an image held NHWC is NCHW in ONNX; after a closing NHWC → NCHW permute it is already
+  const closing = ns[ns.length - 1]!.layer.type === "permute" && (ns[ns.length - 1]!.layer as Permute).perm.join() === "2,0,1";
+  const onnxOut = outShape.length === 3 && !closing ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
   // the graph output gets its own name
   nodes.push({ opType: "Identity", name: "output_identity", input: [names[ns.length - 1]!], output: ["output"], attribute: [] });
   return encodeModel({

@@ -6,6 +6,7 @@
 import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { model as functionalModel, type Model } from "../../model/model.js";
+import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
@@ -69,47 +70,78 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
 
 function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>): Model {
   const values = new Map<string, Value>(constants);
+  const io: NamedIO = { inputs: [], outputs: [] };
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
   const inputs = m.graph.input.filter((i) => !values.has(i.name));
-  if (inputs.length !== 1) throw new FormatError(`${src}: ${inputs.length} graph inputs; one is supported`);
-  const type = inputs[0]!.type;
-  if (!type?.tensorType) throw new FormatError(`${src}: the graph input "${inputs[0]!.name}" is not a tensor (a sequence, map or optional)`);
-  const dims = (type.tensorType.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
-  const per = dims.slice(1);
-  if (per.some((d) => d === 0)) throw new FormatError(`${src}: the input's per-example shape ${show(per)} is empty`);
-  if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input's per-example shape ${show(per)} is not fixed`);
+  if (inputs.length === 0) throw new FormatError(`${src}: the graph has no data input (every input is a constant)`);
+  const shapes = inputs.map((i) => {
+    const type = i.type;
+    if (!type?.tensorType) throw new FormatError(`${src}: the graph input "${i.name}" is not a tensor (a sequence, map or optional)`);
+    const dims = (type.tensorType.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
+    const per = dims.slice(1);
+    if (dims.length === 0) throw new FormatError(`${src}: the graph input "${i.name}" is a scalar (rank 0): it has no batch axis`);
+    if (per.some((d) => d === 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is empty`);
+    if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is not fixed`);
+    return dims;
+  });
+  const dims = shapes[0]!, per = dims.slice(1);
   let inp: SymbolicTensor;
-  // an NHWC input that every consumer transposes to NCHW (tf2onnx, Keras): fovea's own layout
-  const users = m.graph.node.filter((n) => n.input.includes(inputs[0]!.name));
-  const nhwcFile = per.length === 3 && users.length > 0 && users.every((n) => n.opType === "Transpose" && same((n.attribute.find((a) => a.name === "perm")?.ints ?? []).map(num), [0, 3, 1, 2]));
-  const layout = layoutOption ?? (nhwcFile ? "NHWC" : "NCHW");
-  if (per.length === 3) {
-    const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
-    inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
-    const first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
-    values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }) });
-  } else if (per.length >= 1) {
-    if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [N, ${per.join(", ")}] is not an image`);
-    inp = input(per);
-    values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per });
-  } else if (dims.length === 1) {
-    // one number per example ([N]): fovea's per-example shape [1]
-    inp = input([1]);
-    values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [] });
-  } else throw new FormatError(`${src}: a scalar input (rank 0) is not supported: it has no batch axis`);
+  if (inputs.length > 1) {
+    // several inputs: one after another in each example, sliced apart (in ONNX's order)
+    if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC is for a model with one image input; this one has ${inputs.length} inputs`);
+    const pers = shapes.map((d) => (d.length === 1 ? [1] : d.slice(1)));
+    const sizes = pers.map((p) => p.reduce((a, b) => a * b, 1));
+    inp = input([sizes.reduce((a, b) => a + b, 0)]);
+    let begin = 0;
+    inputs.forEach((vi, k) => {
+      const sym = L.slice({ begin, shape: [sizes[k]!], name: `input_${vi.name}`.replace(/[^A-Za-z0-9_./:-]/g, "_") }).apply(inp);
+      const onnx = shapes[k]!.length === 1 ? [] : pers[k]!;
+      values.set(vi.name, { kind: "tensor", sym, onnx, ...(onnx.length === 3 ? { plain: true as const } : {}) });
+      begin += sizes[k]!;
+    });
+    io.inputs = inputs.map((vi, k) => ({ name: vi.name, shape: pers[k]! }));
+  } else {
+    // an NHWC input that every consumer transposes to NCHW (tf2onnx, Keras): fovea's own layout
+    const users = m.graph.node.filter((n) => n.input.includes(inputs[0]!.name));
+    const nhwcFile = per.length === 3 && users.length > 0 && users.every((n) => n.opType === "Transpose" && same((n.attribute.find((a) => a.name === "perm")?.ints ?? []).map(num), [0, 3, 1, 2]));
+    const layout = layoutOption ?? (nhwcFile ? "NHWC" : "NCHW");
+    if (per.length === 3) {
+      const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
+      inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
+      const first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
+      values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }) });
+    } else if (per.length >= 1) {
+      if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [N, ${per.join(", ")}] is not an image`);
+      inp = input(per);
+      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per });
+    } else {
+      // one number per example ([N]): fovea's per-example shape [1]
+      inp = input([1]);
+      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [] });
+    }
+    io.inputs = [{ name: inputs[0]!.name, shape: [...inp.shape] }];
+  }
 
   const batch = dims[0]! > 0 ? dims[0]! : null;
   const g: ImportGraph = { model: m, src, opset, values, weights: [], count: 0, batch };
   for (const n of m.graph.node) IMPORTERS[n.opType]!(new ImportNode(g, n));
 
-  if (m.graph.output.length !== 1) throw new FormatError(`${src}: ${m.graph.output.length} graph outputs (${m.graph.output.map((o) => `"${o.name}"`).join(", ")}); one is supported`);
-  const outName = m.graph.output[0]!.name;
-  const res = values.get(outName);
-  if (res?.kind === "const") throw new FormatError(`${src}: the graph output "${outName}" is a constant ([${res.dims.join(", ")}]); a fovea model computes its outputs from its input`);
-  if (!res) throw new FormatError(`${src}: the graph output "${outName}" is not computed by supported nodes`);
-  if (res.pad?.some((p) => p)) throw new FormatError(`${src}: the graph output "${outName}" is a Pad; padding is supported only before a convolution or an average pool`);
-  // the file's own layout (NCHW feature maps, CHW flatten order) unless NHWC is asked for
-  let out = outLayout === "NHWC" && (isImage(res) || res.flatOf) ? res : toPlain(g, res, "output");
-  if (out.sym === inp) out = { ...out, sym: L.reshape({ targetShape: [...inp.shape], name: "output_copy" }).apply(inp) };
-  return withWeights(functionalModel({ inputs: inp, outputs: out.sym, name }), g.weights, src);
+  const outs = m.graph.output.map((o) => {
+    const res = values.get(o.name);
+    if (res?.kind === "const") throw new FormatError(`${src}: the graph output "${o.name}" is a constant ([${res.dims.join(", ")}]); a fovea model computes its outputs from its input`);
+    if (!res) throw new FormatError(`${src}: the graph output "${o.name}" is not computed by supported nodes`);
+    if (res.pad?.some((p) => p)) throw new FormatError(`${src}: the graph output "${o.name}" is a Pad; padding is supported only before a convolution or an average pool`);
+    // the file's own layout (NCHW feature maps, CHW flatten order) unless NHWC is asked for
+    const t = outLayout === "NHWC" && (isImage(res) || res.flatOf) ? res : toPlain(g, res, `output_${o.name}`);
+    return t.sym === inp ? L.reshape({ targetShape: [...inp.shape], name: uniqOut(g, "output_copy") }).apply(inp) : t.sym;
+  });
+  io.outputs = m.graph.output.map((o, k) => ({ name: o.name, shape: [...outs[k]!.shape] }));
+  // several outputs: one after another in each example
+  const flat = outs.map((o) => (o.shape.length === 1 ? o : L.flatten({ name: uniqOut(g, "output_flatten") }).apply(o)));
+  const out = outs.length === 1 ? outs[0]! : L.concat({ name: "outputs" }).apply(...flat);
+  const model = withWeights(functionalModel({ inputs: inp, outputs: out, name }), g.weights, src);
+  if (io.inputs.length > 1 || io.outputs.length > 1) model.io = io;
+  return model;
 }
+
+const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;

@@ -13,12 +13,30 @@ function alike(x: ImportNode, ts: TensorValue[]): TensorValue[] {
   return ts.map((t) => x.plain(t));
 }
 
+/** a ⊙ b: the same shape, or one of them [C, 1, 1] / [C] against an image [C, H, W] (squeeze-and-excitation). */
+function multiply(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
+  const lname = x.uniq("multiply");
+  if (a0.onnx.join() === b0.onnx.join()) {
+    const [a, b] = alike(x, [a0, b0]) as [TensorValue, TensorValue];
+    const { reluOf: _, ...rest } = a;
+    x.out({ ...rest, sym: x.apply(L.multiply({ name: lname }), a.sym, b.sym) });
+    return;
+  }
+  const perChannel = (img: TensorValue, v: TensorValue) => img.onnx.length === 3 && v.onnx[0] === img.onnx[0] && v.onnx.slice(1).every((d) => d === 1) && !v.flatOf;
+  const [img, v] = perChannel(a0, b0) ? [a0, b0] : perChannel(b0, a0) ? [b0, a0] : x.fail(`shapes [${a0.onnx.join(", ")}] and [${b0.onnx.join(", ")}]: the same shape, or one value per channel of an image, are supported`);
+  const im = x.asImage(img);
+  const { reluOf: _, ...rest } = im;
+  // the per-channel values in channel order: an image [C, 1, 1] held NHWC and a plain [C, …] hold them so
+  x.out({ ...rest, sym: x.apply(L.multiply({ name: lname }), im.sym, v.sym) });
+}
+
 const arithmetic: Importer = (x) => {
   const [a0, b0] = [x.get(0), x.get(1)];
   if (a0.kind === "tensor" && b0.kind === "tensor") {
-    if (x.op !== "Add" && x.op !== "Sub") x.fail(`${x.op} of two computed tensors is not supported (Add and Sub are)`);
     [a0, b0].forEach((t) => x.noPad(t));
-    if (a0.onnx.join() !== b0.onnx.join()) x.fail(`shapes [${a0.onnx.join(", ")}] and [${b0.onnx.join(", ")}] differ (broadcasting is not supported)`);
+    if (x.op === "Mul") return multiply(x, a0, b0);
+    if (x.op !== "Add" && x.op !== "Sub") x.fail(`${x.op} of two computed tensors is not supported (Add, Sub and Mul are)`);
+    if (a0.onnx.join() !== b0.onnx.join()) x.fail(`shapes [${a0.onnx.join(", ")}] and [${b0.onnx.join(", ")}] differ (broadcasting is not supported for ${x.op})`);
     const [a, b] = alike(x, [a0, b0]) as [TensorValue, TensorValue];
     let bs = b.sym;
     if (x.op === "Sub") {
@@ -116,6 +134,14 @@ export const exporters: Record<string, Exporter> = {
     return { out };
   },
   concat: (x) => ({ out: x.op("Concat", x.inputs, { axis: 1 }) }),
+  multiply(x) {
+    const [a, b] = x.node.inShapes as [number[], number[]];
+    if (a.join() === b.join()) return { out: x.op("Mul", x.inputs.slice(0, 2)), flatOf: x.inputFlatOf[0] };
+    // one value per channel: [N, C] (or [N, C, 1, 1]) against [N, C, H, W]
+    const C = a[a.length - 1]!;
+    const v = x.op("Reshape", [x.inputs[1]!, x.init([4], [0, C, 1, 1], "i64")]);
+    return { out: x.op("Mul", [x.inputs[0]!, v]) };
+  },
   maxout(x) {
     // groups of `pieces` consecutive channels: [N, C, (H, W)] → [N, C/k, k, (H, W)], max over the k axis
     const s = x.node.inShapes[0]!, C = s[s.length - 1]!, k = (x.layer as Maxout).pieces;

@@ -206,8 +206,10 @@ export const exporters: Record<string, Exporter> = {
   flatten: flattenExport,
   reshape: flattenExport,
   permute(x) {
-    // the ONNX input is NCHW: only the model's leading NCHW → NHWC permute exports (as nothing)
-    if (!(x.index === 0 && (x.layer as Permute).perm.join() === "1,2,0")) throw new ConfigError(`${x.label}: only a leading NCHW→NHWC permute exports (the ONNX input is NCHW)`);
+    // ONNX's images are NCHW: the model's leading NCHW → NHWC permute and an imported model's
+    // closing NHWC → NCHW one (its output in the file's layout) export as nothing
+    const perm = (x.layer as Permute).perm.join();
+    if (!(x.index === 0 && perm === "1,2,0") && !(x.last && perm === "2,0,1")) throw new ConfigError(`${x.label}: only a leading NCHW→NHWC or a closing NHWC→NCHW permute exports (ONNX's images are NCHW)`);
     return { out: x.inputs[0]! };
   },
   dropout: (x) => ({ out: x.inputs[0]!, flatOf: x.inputFlatOf[0] }),
