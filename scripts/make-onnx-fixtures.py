@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
-# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
 import json, os, sys
@@ -127,6 +127,22 @@ class Misc(nn.Module):
         return torch.cat([GlobalMax.apply(y).flatten(1) @ self.w, F.adaptive_max_pool2d(y, 1).flatten(1)], dim=1)
 
 
+class TorchLrn(nn.Module):
+    """nn.LocalResponseNorm as torch.onnx.export writes it (Pow/Slice/ConstantOfShape/Equal/If/...), odd and even sizes."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.n1 = nn.LocalResponseNorm(3, alpha=0.05, beta=0.75, k=2.0)
+        self.c2 = nn.Conv2d(6, 5, 3, padding=1)
+        self.n2 = nn.LocalResponseNorm(4, alpha=0.3, beta=0.6, k=1.0)
+        self.fc = nn.Linear(5 * 6 * 5, 4)
+
+    def forward(self, x):
+        x = self.n1(F.relu(self.c1(x)))
+        x = self.n2(self.c2(x))
+        return torch.cat([self.fc(torch.flatten(x, 1)), x.mean(dim=(2, 3))], dim=1)
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -167,6 +183,9 @@ def torchvision_models(out):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--torchvision":
         torchvision_models(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "lrn_torch":
+        for opset in (11, 13, 17):
+            write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
     else:
         os.makedirs(OUT, exist_ok=True)
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
@@ -175,3 +194,5 @@ if __name__ == "__main__":
         write("nhwc", Nhwc, (2, 7, 6, 3))
         write("misc", Misc, (2, 3, 6, 5))
         write("branches_opset9", Branches, (2, 4, 9, 9), opset=9)  # attribute forms: Clip min/max, Unsqueeze axes, Pad pads
+        for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py lrn_torch
+            write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)

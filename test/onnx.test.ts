@@ -38,6 +38,15 @@ describe("ONNX import matches PyTorch", () => {
     m.free();
   });
 
+  it.each([11, 13, 17])("nn.LocalResponseNorm as torch.onnx.export writes it at opset %i (recognised as one LRN layer each)", async (opset) => {
+    const f = fixture(`lrn_torch_opset${opset}`);
+    expect(f.torch).toMatch(/^1\.13/);
+    const m = await fovea.importOnnx(f.bytes, { source: `lrn_torch_opset${opset}.onnx` });
+    expect(m.layers.filter((l) => l.type === "lrn").length).toBe(2);
+    expectRel(m.predict(Float32Array.from(f.input)), f.output, 1e-4);
+    m.free();
+  });
+
   it("takes NHWC input when asked, with the same results", async () => {
     const f = fixture("conv_bn_pool");
     const m = await fovea.importOnnx(f.bytes, { inputLayout: "NHWC" });

@@ -17,7 +17,23 @@ export interface ImportGraph {
   count: number;
   /** The data input's declared batch size, when the file fixes it (a Reshape to it keeps the batch axis). */
   batch: number | null;
+  /** Imports nodes in order (a branch of an If whose condition is a constant). */
+  importNodes(nodes: readonly OnnxNode[]): void;
 }
+
+/** Constants of a graph before import, for rewrites: initializers and Constant nodes' tensors. */
+export interface RewriteContext {
+  src: string;
+  /** The node that computes a value (undefined for inputs and initializers). */
+  producer(name: string): OnnxNode | undefined;
+  /** How many nodes read a value (graph outputs count as readers). */
+  readers(name: string): number;
+  /** A value's constant data, when it is an initializer or a Constant node's output. */
+  constant(name: string): ConstValue | null;
+}
+
+/** A rewrite of the node list before import (a decomposed op recognised as one node), by its family. */
+export type Rewrite = (nodes: OnnxNode[], c: RewriteContext) => OnnxNode[];
 
 const uniqIn = (g: ImportGraph, base: string) => `${base.replace(/[^A-Za-z0-9_./:-]/g, "_")}#${g.count++}`;
 

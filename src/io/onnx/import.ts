@@ -11,9 +11,10 @@ import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
 import { ImportNode, toPlain, type ImportGraph } from "./context.js";
-import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type Value } from "./model.js";
+import type { GraphProto } from "./proto.js";
+import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
-import { IMPORTERS } from "./registry.js";
+import { IMPORTERS, REWRITES } from "./registry.js";
 
 export interface OnnxImportOptions {
   /**
@@ -48,11 +49,17 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   if (options.outputLayout !== undefined && options.outputLayout !== "NCHW" && options.outputLayout !== "NHWC") throw new FormatError(`${src}: outputLayout must be NCHW or NHWC`);
   const decoded = decodeModel(bytes, src);
   if (!decoded.graph || decoded.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
-  const m: OnnxModel = { ...decoded, graph: decoded.graph };
-  const opset = opsetOf(m);
+  const opset = opsetOf({ ...decoded, graph: decoded.graph });
   if (opset < 1 || opset > 17) throw new FormatError(`${src}: opset ${opset} is not supported (1–17)`);
+  const m: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src), decoded.graph) } };
   const bad = new Map<string, string[]>();
-  for (const n of m.graph.node) if (!Object.hasOwn(IMPORTERS, n.opType)) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n.name || n.output[0]!]);
+  const walk = (nodes: readonly OnnxNode[]) => {
+    for (const n of nodes) {
+      if (!Object.hasOwn(IMPORTERS, n.opType)) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n.name || n.output[0]!]);
+      for (const a of n.attribute) for (const sub of [...(a.g ? [a.g] : []), ...a.graphs]) walk(sub.node);
+    }
+  };
+  walk(m.graph.node);
   if (bad.size) {
     throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
   }
@@ -123,8 +130,13 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   }
 
   const batch = dims[0]! > 0 ? dims[0]! : null;
-  const g: ImportGraph = { model: m, src, opset, values, weights: [], count: 0, batch };
-  for (const n of m.graph.node) IMPORTERS[n.opType]!(new ImportNode(g, n));
+  const g: ImportGraph = {
+    model: m, src, opset, values, weights: [], count: 0, batch,
+    importNodes(nodes) {
+      for (const n of nodes) IMPORTERS[n.opType]!(new ImportNode(g, n));
+    },
+  };
+  g.importNodes(m.graph.node);
 
   const outs = m.graph.output.map((o) => {
     const res = values.get(o.name);
@@ -145,3 +157,43 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
 }
 
 const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;
+
+/** The graph's nodes after every family's rewrites (decompositions recognised as one op). */
+function rewrite(graph: GraphProto, src: string): OnnxNode[] {
+  let nodes = [...graph.node];
+  const cache = new Map<string, ConstValue | null>();
+  for (const r of REWRITES) {
+    const producers = new Map<string, OnnxNode>(), readers = new Map<string, number>();
+    for (const n of nodes) {
+      n.output.forEach((o) => producers.set(o, n));
+      for (const i of n.input) readers.set(i, (readers.get(i) ?? 0) + 1);
+    }
+    for (const o of graph.output) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
+    const inits = new Map(graph.initializer.map((t) => [t.name, t]));
+    nodes = r(nodes, {
+      src, producer: (name) => producers.get(name), readers: (name) => readers.get(name) ?? 0,
+      constant(name) {
+        if (!cache.has(name)) {
+          const t = inits.get(name) ?? (producers.get(name)?.opType === "Constant" ? producers.get(name)!.attribute.find((a) => a.name === "value")?.t : undefined);
+          cache.set(name, t ? { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: "${name}"`) } : null);
+        }
+        return cache.get(name)!;
+      },
+    });
+  }
+  return nodes;
+}
+
+/** The nodes the graph's outputs depend on (a branch's reads of outer values included), in order. */
+function live(nodes: OnnxNode[], graph: GraphProto): OnnxNode[] {
+  const used = new Set(graph.output.map((o) => o.name));
+  const reads = (n: OnnxNode): string[] => [...n.input, ...n.attribute.flatMap((a) => [...(a.g ? [a.g] : []), ...a.graphs]).flatMap((sg) => [...sg.node.flatMap(reads), ...sg.output.map((o) => o.name)])];
+  const keep = new Array<boolean>(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (!n.output.some((o) => used.has(o))) continue;
+    keep[i] = true;
+    for (const r of reads(n)) used.add(r);
+  }
+  return nodes.filter((_, i) => keep[i]);
+}

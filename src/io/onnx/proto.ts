@@ -28,8 +28,8 @@ export interface TensorProto {
   externalData: StringStringEntryProto[]; dataLocation: number;
 }
 export interface AttributeProto {
-  name: string; f: number; i: Int64; s: Uint8Array; t?: TensorProto; floats: number[]; ints: Int64[]; strings: Uint8Array[];
-  tensors: TensorProto[]; docString: string; type: number; refAttrName: string;
+  name: string; f: number; i: Int64; s: Uint8Array; t?: TensorProto; g?: GraphProto; floats: number[]; ints: Int64[]; strings: Uint8Array[];
+  tensors: TensorProto[]; graphs: GraphProto[]; docString: string; type: number; refAttrName: string;
 }
 export interface NodeProto { input: string[]; output: string[]; name: string; opType: string; attribute: AttributeProto[]; docString: string; domain: string }
 export interface GraphProto {
@@ -87,6 +87,14 @@ const Graph = message("GraphProto", [
   [1, "*node", Node], [2, "name", "string"], [5, "*initializer", Tensor], [10, "docString", "string"], [11, "*input", ValueInfo],
   [12, "*output", ValueInfo], [13, "*valueInfo", ValueInfo],
 ]);
+// subgraphs (If / Loop branches): AttributeProto.g and .graphs hold GraphProtos, which hold nodes and
+// their attributes — the one cycle of the schema, closed here, fields kept in field-number order
+for (const [no, name, repeated] of [[6, "g", false], [11, "graphs", true]] as const) {
+  const f: Field = { no, name, kind: Graph, repeated, oneof: false };
+  Attribute.fields.push(f);
+  Attribute.byNo.set(no, f);
+}
+Attribute.fields.sort((a, b) => a.no - b.no);
 const Model = message("ModelProto", [
   [1, "irVersion", "int64"], [2, "producerName", "string"], [3, "producerVersion", "string"], [4, "domain", "string"], [5, "modelVersion", "int64"],
   [6, "docString", "string"], [7, "graph", Graph], [8, "*opsetImport", OperatorSetId], [14, "*metadataProps", StringStringEntry],

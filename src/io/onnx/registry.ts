@@ -1,7 +1,7 @@
 // Every ONNX op fovea imports and every layer type it exports, by family: each family's file keeps
 // an op's import next to its export. To support a new op, add its handlers there (or a new family
 // file listed here); nothing else in io/onnx changes.
-import type { Exporter, Importer } from "./context.js";
+import type { Exporter, Importer, Rewrite } from "./context.js";
 import * as activation from "./ops/activation.js";
 import * as conv from "./ops/conv.js";
 import * as gemm from "./ops/gemm.js";
@@ -10,10 +10,15 @@ import * as norm from "./ops/norm.js";
 import * as pool from "./ops/pool.js";
 import * as shape from "./ops/shape.js";
 
-const FAMILIES = [shape, conv, pool, gemm, activation, norm, merge];
+/** A family: its ops' importers, its layers' exporters, and rewrites of decomposed ops it recognises. */
+interface Family { importers: Record<string, Importer>; exporters: Record<string, Exporter>; rewrites?: Rewrite[] }
+const FAMILIES: Family[] = [shape, conv, pool, gemm, activation, norm, merge];
 
 /** ONNX op type → its importer. */
 export const IMPORTERS: Readonly<Record<string, Importer>> = Object.assign({}, ...FAMILIES.map((f) => f.importers));
+
+/** Rewrites of the node list before import (decompositions recognised as one op), by family. */
+export const REWRITES: readonly Rewrite[] = FAMILIES.flatMap((f) => f.rewrites ?? []);
 
 /** fovea layer type → its exporter. */
 export const EXPORTERS: Readonly<Record<string, Exporter>> = Object.assign({}, ...FAMILIES.map((f) => f.exporters));

@@ -5,6 +5,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { isImage, same, type TensorValue } from "../model.js";
+import { foldBinary } from "../fold.js";
 
 /** Tensors held the same way: all images held NHWC, or all in ONNX's order (with equal symbolic shapes). */
 function alike(x: ImportNode, ts: TensorValue[]): TensorValue[] {
@@ -30,8 +31,21 @@ function multiply(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   x.out({ ...rest, sym: x.apply(L.multiply({ name: lname }), im.sym, v.sym) });
 }
 
+const FOLD: Record<string, (p: number, q: number) => number> = {
+  Add: (p, q) => p + q, Sub: (p, q) => p - q, Mul: (p, q) => p * q, Pow: (p, q) => p ** q,
+  Div: (p, q) => p / q,
+};
+
 const arithmetic: Importer = (x) => {
   const [a0, b0] = [x.get(0), x.get(1)];
+  if (a0.kind === "const" && b0.kind === "const") {
+    // shape arithmetic: float if either is, integer division truncating as ONNX's integer Div does
+    const float = a0.data instanceof Float32Array || b0.data instanceof Float32Array;
+    const f = x.op === "Div" && !float ? (p: number, q: number) => Math.trunc(p / q) : FOLD[x.op]!;
+    x.out(foldBinary(a0, b0, f, float) ?? x.fail(`shapes [${a0.dims.join(", ")}] and [${b0.dims.join(", ")}] do not broadcast`));
+    return;
+  }
+  if (x.op === "Pow") x.fail("Pow of computed data is not supported");
   if (a0.kind === "tensor" && b0.kind === "tensor") {
     [a0, b0].forEach((t) => x.noPad(t));
     if (x.op === "Mul") return multiply(x, a0, b0);
@@ -93,7 +107,7 @@ const arithmetic: Importer = (x) => {
 };
 
 export const importers: Record<string, Importer> = {
-  Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic,
+  Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic, Pow: arithmetic,
   Concat(x) {
     const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
     if (vs.every((v) => v.kind === "const")) {

@@ -37,7 +37,23 @@ const globalPool: Importer = (x) => {
   x.out({ kind: "tensor", sym, onnx: [C, 1, 1], plain: true });
 };
 
-export const importers: Record<string, Importer> = { MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool };
+/** ReduceMean / ReduceMax over an image's positions (axes 2 and 3): the global pools. */
+const reduce: Importer = (x) => {
+  const t0 = x.tensor(0), rank = t0.onnx.length + 1;
+  const axes = (x.has(1) ? Array.from(x.constant(1).data) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a)).sort();
+  const keep = x.int("keepdims", 1) === 1;
+  if (rank !== 4 || axes.join() !== "2,3") x.fail(`${x.op} over axes [${axes.join(", ")}] of [N, ${t0.onnx.join(", ")}]: only over an image's positions (axes 2, 3) is supported`);
+  const t = x.asImage(t0);
+  x.noPad(t);
+  const [C] = x.image(t);
+  const lname = x.uniq("globalpool");
+  const sym = x.apply(x.op === "ReduceMean" ? L.globalAvgPool2d({ name: lname }) : L.globalMaxPool2d({ name: lname }), t.sym);
+  x.out({ kind: "tensor", sym, onnx: keep ? [C, 1, 1] : [C], ...(keep ? { plain: true as const } : {}) });
+};
+
+export const importers: Record<string, Importer> = {
+  MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, ReduceMean: reduce, ReduceMax: reduce,
+};
 
 const windowExport: Exporter = (x) => {
   const l = x.layer as Pool2d;

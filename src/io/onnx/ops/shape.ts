@@ -7,6 +7,7 @@ import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues } from "../model.js";
+import { foldBinary, foldSlice } from "../fold.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
 function axesOf(x: ImportNode): number[] | null {
@@ -59,6 +60,53 @@ export const importers: Record<string, Importer> = {
   },
   Unsqueeze: squeeze,
   Squeeze: squeeze,
+  Slice(x) {
+    const c = x.get(0);
+    if (c.kind !== "const") return x.fail("slicing computed data is not supported (only constants: shape arithmetic)");
+    const list = (i: number, attr: string, d: number[] | null) => (x.opset >= 10 ? (x.has(i) ? Array.from(x.constant(i).data) : d) : x.ints(attr) ?? d);
+    const starts = list(1, "starts", null) ?? x.fail("starts are required"), ends = list(2, "ends", null) ?? x.fail("ends are required");
+    const axes = list(3, "axes", starts.map((_, i) => i))!, steps = list(4, "steps", starts.map(() => 1))!;
+    if (steps.some((s) => s === 0)) x.fail("a step of 0");
+    x.out(foldSlice(c, starts, ends, axes, steps));
+  },
+  ConstantOfShape(x) {
+    const shape = Array.from(x.constant(0).data), t = x.attr("value")?.t;
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) x.fail(`shape [${shape.join(", ")}] must be whole numbers >= 0`);
+    const v = t ? tensorValues(t, x.where)[0] ?? 0 : 0, n = shape.reduce((a, b) => a * b, 1);
+    if (n > 1 << 24) x.fail(`a constant of ${n} values`);
+    x.out({ kind: "const", dims: shape, data: new Array<number>(n).fill(v) });
+  },
+  Range(x) {
+    const [start, limit, delta] = [0, 1, 2].map((i) => Array.from(x.constant(i).data)[0]!) as [number, number, number];
+    const n = Math.max(Math.ceil((limit - start) / delta), 0);
+    if (!Number.isFinite(n) || n > 1 << 24) x.fail(`Range(${start}, ${limit}, ${delta}) makes ${n} values`);
+    x.out({ kind: "const", dims: [n], data: Array.from({ length: n }, (_, i) => start + i * delta) });
+  },
+  Where(x) {
+    const [c, a, b] = [x.constant(0), x.constant(1), x.constant(2)];
+    // where(c, a, b) elementwise, all three broadcast to one shape
+    const ca = foldBinary(c, a, (_, q) => q, false), cc = foldBinary(c, a, (p) => p, false);
+    const A = ca && foldBinary(ca, b, (p) => p, false), C = cc && foldBinary(cc, b, (p) => p, false), B = cc && foldBinary(cc, b, (_, q) => q, false);
+    if (!A || !B || !C) return x.fail(`shapes [${c.dims.join(", ")}], [${a.dims.join(", ")}] and [${b.dims.join(", ")}] do not broadcast`);
+    x.out({ kind: "const", dims: C.dims, data: Array.from(C.data, (v, i) => (v ? A.data[i]! : B.data[i]!)) });
+  },
+  Equal: compare,
+  Less: compare,
+  Greater: compare,
+  Not(x) {
+    const c = x.constant(0);
+    x.out({ kind: "const", dims: c.dims, data: Array.from(c.data, (v) => (v ? 0 : 1)) });
+  },
+  If(x) {
+    const c = x.get(0);
+    if (c.kind !== "const" || c.data.length !== 1) return x.fail("the condition must be a constant scalar (computed from shapes); a condition on data is not supported");
+    const branch = x.attr(c.data[0] ? "then_branch" : "else_branch")?.g ?? x.fail(`no ${c.data[0] ? "then" : "else"}_branch`);
+    // the branch's own constants, then its nodes, which read the outer values by name
+    for (const t of branch.initializer) x.g.values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${x.where}: initializer "${t.name}"`) });
+    x.g.importNodes(branch.node);
+    if (branch.output.length !== x.n.output.length) x.fail(`the branch has ${branch.output.length} outputs for the node's ${x.n.output.length}`);
+    branch.output.forEach((o, i) => x.g.values.set(x.n.output[i]!, x.g.values.get(o.name) ?? x.fail(`the branch output "${o.name}" is not computed`)));
+  },
   Reshape: reshape,
   Flatten: reshape,
   Transpose(x) {
@@ -127,6 +175,12 @@ export const importers: Record<string, Importer> = {
     x.out({ ...t, pad: [prev[0] + pads[2]!, prev[1] + pads[6]!, prev[2] + pads[3]!, prev[3] + pads[7]!] });
   },
 };
+
+/** Equal / Less / Greater of constants (shape arithmetic): 1 where true. */
+function compare(x: ImportNode): void {
+  const f = x.op === "Equal" ? (p: number, q: number) => +(p === q) : x.op === "Less" ? (p: number, q: number) => +(p < q) : (p: number, q: number) => +(p > q);
+  x.out(foldBinary(x.constant(0), x.constant(1), f, false) ?? x.fail("the shapes do not broadcast"));
+}
 
 function squeeze(x: ImportNode): void {
   const d = x.get(0), unsq = x.op === "Unsqueeze";
