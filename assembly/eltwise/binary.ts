@@ -39,10 +39,57 @@ export function f32_bias_add_fwd(x: usize, bias: usize, y: usize, rows: i32, col
   }
 }
 
-/** dbias[c] = Σ_r dy[r, c] (overwrites dbias). Rows are summed in order. */
+/** dbias[(4·v + l) mod cols] += lane l of s, for the 4 lanes of vector column v. */
+// @ts-ignore: decorator
+@inline function scatterLanes(s: v128, v: i32, cols: i32, dbias: usize): void {
+  const c = 4 * v;
+  let p = dbias + f4(c % cols);
+  store<f32>(p, load<f32>(p) + f32x4.extract_lane(s, 0));
+  p = dbias + f4((c + 1) % cols);
+  store<f32>(p, load<f32>(p) + f32x4.extract_lane(s, 1));
+  p = dbias + f4((c + 2) % cols);
+  store<f32>(p, load<f32>(p) + f32x4.extract_lane(s, 2));
+  p = dbias + f4((c + 3) % cols);
+  store<f32>(p, load<f32>(p) + f32x4.extract_lane(s, 3));
+}
+
+/** Sums nv (1..4, a constant at each call) vector columns v0.. of `blocks` rows `stride` bytes apart, then scatters them. */
+// @ts-ignore: decorator
+@inline function columnSums(p: usize, blocks: i32, stride: usize, nv: i32, v0: i32, cols: i32, dbias: usize): void {
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+  for (let b = 0; b < blocks; b++) {
+    s0 = f32x4.add(s0, v128.load(p));
+    if (nv > 1) s1 = f32x4.add(s1, v128.load(p, 16));
+    if (nv > 2) s2 = f32x4.add(s2, v128.load(p, 32));
+    if (nv > 3) s3 = f32x4.add(s3, v128.load(p, 48));
+    p += stride;
+  }
+  scatterLanes(s0, v0, cols, dbias);
+  if (nv > 1) scatterLanes(s1, v0 + 1, cols, dbias);
+  if (nv > 2) scatterLanes(s2, v0 + 2, cols, dbias);
+  if (nv > 3) scatterLanes(s3, v0 + 3, cols, dbias);
+}
+
+/**
+ * dbias[c] = Σ_r dy[r, c] (overwrites dbias), for any cols: R = 4 / gcd(cols, 4) consecutive rows
+ * are one block of cols·R floats, a whole number of vectors whose lanes always fall on the same
+ * channels, so the blocks are summed as vector columns (four at a time, reading each row once)
+ * and each lane is added to its channel at the end; the rows past the last whole block are added
+ * one by one. Summation order: per vector column, blocks in order, then the leftover rows.
+ */
 export function f32_bias_bwd(dy: usize, rows: i32, cols: i32, dbias: usize): void {
   zero(dbias, cols);
-  for (let r = 0; r < rows; r++) addTo(dbias, dy + f4(r * cols), cols);
+  if (cols == 0) return;
+  const R = (cols & 3) == 0 ? 1 : (cols & 1) == 0 ? 2 : 4;
+  const width = cols * R, nvec = width >> 2, blocks = rows / R;
+  const stride = f4(width);
+  let v = 0;
+  for (; v + 4 <= nvec; v += 4) columnSums(dy + f4(4 * v), blocks, stride, 4, v, cols, dbias);
+  const left = nvec - v, p = dy + f4(4 * v);
+  if (left == 3) columnSums(p, blocks, stride, 3, v, cols, dbias);
+  else if (left == 2) columnSums(p, blocks, stride, 2, v, cols, dbias);
+  else if (left == 1) columnSums(p, blocks, stride, 1, v, cols, dbias);
+  for (let r = blocks * R; r < rows; r++) addTo(dbias, dy + f4(r * cols), cols);
 }
 
 /** y[i] = alpha · x[i] + beta · y[i] (beta = 0 does not read y). Scaling, SGD-style updates. */
