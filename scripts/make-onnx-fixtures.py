@@ -3,7 +3,7 @@
 # Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
-import json, os, sys
+import copy, json, os, sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -152,7 +152,7 @@ def randomize_bn(model, g):
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.2)
 
 
-def write(name, make, shape, out=None, opset=13):
+def write(name, make, shape, out=None, opset=13, binary_input=False):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
     model = make().eval()
@@ -164,25 +164,69 @@ def write(name, make, shape, out=None, opset=13):
     path = os.path.join(out, name + ".onnx")
     torch.onnx.export(model, x, path, opset_version=opset, do_constant_folding=True,
                       input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+    extra = {}
+    if binary_input:
+        x.numpy().astype("<f4").tofile(os.path.join(out, name + ".input.f32"))
+        # the same weights and input in float64: how far float32 arithmetic (PyTorch's own too) may be from exact
+        with torch.no_grad():
+            y64 = copy.deepcopy(model).double()(x.double())
+        extra["output64"] = y64.flatten().tolist()
     with open(os.path.join(out, name + ".json"), "w") as f:
-        json.dump({"torch": torch.__version__, "seed": SEED, "inputShape": list(x.shape), "input": [round(v, 7) for v in x.flatten().tolist()],
-                   "outputShape": list(y.shape), "output": y.flatten().tolist()}, f)
+        json.dump({"torch": torch.__version__, "seed": SEED, "opset": opset, "inputShape": list(x.shape),
+                   **({} if binary_input else {"input": [round(v, 7) for v in x.flatten().tolist()]}),
+                   "outputShape": list(y.shape), "output": y.flatten().tolist(), **extra}, f)
     print(name, os.path.getsize(path), "bytes")
 
 
-def torchvision_models(out):
-    """Larger models (random weights, not committed): checked by scripts/check-onnx.mjs <dir>."""
+class SegOut(nn.Module):
+    """A segmentation model's "out" head (torchvision's models return a dict)."""
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x)["out"]
+
+
+def zoo():
+    """torchvision 0.14's CNN classification zoo (random weights) and one segmentation model."""
     import torchvision.models as tv
+    import torchvision.models.segmentation as seg
+    names = ["alexnet", "vgg11_bn", "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "squeezenet1_0", "squeezenet1_1",
+             "densenet121", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5", "shufflenet_v2_x0_5",
+             "efficientnet_b0", "efficientnet_v2_s", "regnet_x_400mf", "regnet_y_400mf", "convnext_tiny"]
+    models = {n: (lambda n=n: getattr(tv, n)(weights=None)) for n in names}
+    models["googlenet"] = lambda: tv.googlenet(weights=None, aux_logits=False, init_weights=True)
+    models["inception_v3"] = lambda: tv.inception_v3(weights=None, aux_logits=False, init_weights=True)
+    models["lraspp_mobilenet_v3_large"] = lambda: SegOut(seg.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None))
+    return models
+
+
+def torchvision_models(out, only=None, opsets=(11, 13, 17), size=224):
+    """The zoo at each opset (random weights, not committed): <model>_opset<k>.onnx, its PyTorch outputs
+    for a batch of 2 (<name>.json: the first example alone is batch 1) and the input (<name>.input.f32,
+    float32 NCHW). Checked by npm run check:onnx -- --torchvision <dir>."""
     os.makedirs(out, exist_ok=True)
-    for name, make in [("resnet18", lambda: tv.resnet18(weights=None)), ("mobilenet_v2", lambda: tv.mobilenet_v2(weights=None)),
-                       ("squeezenet1_1", lambda: tv.squeezenet1_1(weights=None)),
-                       ("googlenet", lambda: tv.googlenet(weights=None, aux_logits=False, init_weights=True))]:
-        write(name, make, (1, 3, 224, 224), out)
+    for name, make in zoo().items():
+        if only and name not in only:
+            continue
+        for opset in opsets:
+            write(f"{name}_opset{opset}", make, (2, 3, size, size), out, opset=opset, binary_input=True)
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--torchvision":
-        torchvision_models(sys.argv[2])
+        # --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]
+        args, opsets, size, only = sys.argv[3:], (11, 13, 17), 224, []
+        while args:
+            a = args.pop(0)
+            if a == "--opsets":
+                opsets = tuple(int(v) for v in args.pop(0).split(","))
+            elif a == "--size":
+                size = int(args.pop(0))
+            else:
+                only.append(a)
+        torchvision_models(sys.argv[2], only or None, opsets, size)
     elif len(sys.argv) > 1 and sys.argv[1] == "lrn_torch":
         for opset in (11, 13, 17):
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)

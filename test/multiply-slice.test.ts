@@ -64,16 +64,17 @@ describe("multiply", () => {
 });
 
 describe("slice", () => {
-  it("takes a range of each example's values; gradients flow into its part of the input", () => {
+  it("takes a range of the last axis; gradients flow into its part of the input", () => {
     const inp = fovea.input([5, 5, 2]);
-    const rest = L.slice({ begin: 20, shape: [30] }).apply(inp);
+    const rest = L.slice({ begin: 20, size: 30 }).apply(L.flatten().apply(inp));
     const m0 = fovea.model({ inputs: inp, outputs: rest });
     const x = Float32Array.from({ length: 100 }, (_, i) => i);
     expect(Array.from(m0.predict(x))).toEqual([...Array.from({ length: 30 }, (_, i) => 20 + i), ...Array.from({ length: 30 }, (_, i) => 70 + i)]);
     m0.free();
     // behind a conv, so the slices' backward (zeros outside the range) reaches parameters
     const c = L.conv2d({ filters: 2, kernelSize: 3, padding: "same" }).apply(inp);
-    const a = L.slice({ begin: 0, shape: [20] }).apply(c), b = L.slice({ begin: 15, shape: [30] }).apply(c);
+    // a channel slice of the image and a range of the flattened values
+    const a = L.flatten().apply(L.slice({ begin: 1, size: 1 }).apply(c)), b = L.slice({ begin: 15, size: 30 }).apply(L.flatten().apply(c));
     const out = L.add().apply(L.dense({ units: 3 }).apply(L.tanh().apply(a)), L.dense({ units: 3 }).apply(b));
     const m = fovea.model({ inputs: inp, outputs: out, seed: 2 });
     gradCheck(m, [5, 5, 2]);
@@ -82,6 +83,6 @@ describe("slice", () => {
 
   it("a range past the end is a ShapeError", () => {
     const inp = fovea.input([4]);
-    expect(() => L.slice({ begin: 2, shape: [3], name: "s" }).apply(inp)).toThrow('slice "s": values [2, 5) of an input [4] (4 values)');
+    expect(() => L.slice({ begin: 2, size: 3, name: "s" }).apply(inp)).toThrow('slice "s": [2, 5) of the last axis of an input [4] (4)');
   });
 });

@@ -53,7 +53,8 @@ async function run(c: Case): Promise<string> {
   const node = g.node[0]!;
   // inputs the op takes as parameters (weights, bounds, shapes, axes, pads, indices) are fixed at
   // import, as they are in a model's initializers; the others are data
-  if (g.input.some((i) => !i.type?.tensorType)) {
+  if (g.input.some((i) => !i.type?.tensorType) || g.output.some((o) => !o.type?.tensorType)) {
+    if (g.output.some((o) => !o.type?.tensorType) && g.input.every((i) => i.type?.tensorType)) return `an output is not a tensor (a sequence, map or optional): ${g.output.filter((o) => !o.type?.tensorType).map((o) => `"${o.name}"`).join(", ")}`;
     // a sequence or optional input: the importer's own answer, before any data is read
     try {
       (await fovea.importOnnx(bytes, { source: c.dir })).free();

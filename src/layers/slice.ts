@@ -1,5 +1,6 @@
-// slice: a range of each example's values (flattened), e.g. one of several inputs packed into one
-// (a model imported with several inputs takes them one after another in each example).
+// slice: a range of the last axis (channels of an image, features), e.g. a channel split, or one of
+// several inputs packed into one (a model imported with several inputs takes them one after
+// another in each example).
 import { ConfigError, ShapeError, show } from "../errors.js";
 import { sliceCalls } from "../ops/eltwise.js";
 import { formatShape, type Shape } from "../tensor.js";
@@ -8,43 +9,43 @@ import { PlannedLayer, size, type LayerGrad, type PassCalls, type Planned, type 
 export interface SliceConfig {
   type: "slice";
   name?: string;
-  /** The first value taken of each example's flattened values. */
+  /** The first index taken along the last axis. */
   begin: number;
-  /** The output's per-example shape; it takes size(shape) values from `begin` on. */
-  shape: number[];
+  /** How many are taken. */
+  size: number;
 }
 
 export class Slice extends PlannedLayer<{ zeros: number }> {
   readonly type = "slice";
   readonly begin: number;
-  readonly shape: number[];
+  readonly size: number;
 
   constructor(config: SliceConfig, name: string) {
     super(name);
-    for (const k of Object.keys(config)) if (!["type", "name", "begin", "shape"].includes(k)) throw new ConfigError(`slice "${name}": unknown option "${k}"`);
+    for (const k of Object.keys(config)) if (!["type", "name", "begin", "size"].includes(k)) throw new ConfigError(`slice "${name}": unknown option "${k}"`);
     if (!Number.isSafeInteger(config.begin) || config.begin < 0) throw new ConfigError(`slice "${name}": begin must be a whole number >= 0, got ${show(config.begin)}`);
-    if (!Array.isArray(config.shape) || config.shape.length === 0 || !config.shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
-      throw new ConfigError(`slice "${name}": shape must be whole numbers >= 1, got ${show(config.shape)}`);
-    }
+    if (!Number.isSafeInteger(config.size) || config.size < 1) throw new ConfigError(`slice "${name}": size must be a whole number >= 1, got ${show(config.size)}`);
     this.begin = config.begin;
-    this.shape = [...config.shape];
+    this.size = config.size;
   }
 
   outputShape(inputs: Shape[]): Shape {
-    const total = size(inputs[0]!), n = size(this.shape);
-    if (this.begin + n > total) throw new ShapeError(`${this.label}: values [${this.begin}, ${this.begin + n}) of an input ${formatShape(inputs[0]!)} (${total} values)`);
-    return [...this.shape];
+    const s = inputs[0]!, last = s[s.length - 1]!;
+    if (this.begin + this.size > last) throw new ShapeError(`${this.label}: [${this.begin}, ${this.begin + this.size}) of the last axis of an input ${formatShape(s)} (${last})`);
+    return [...s.slice(0, -1), this.size];
   }
 
   protected override buffers(ctx: PrepareContext) {
-    return { zeros: ctx.training ? ctx.alloc(size(ctx.inShapes[0]!) * 4) : 0 };
+    const s = ctx.inShapes[0]!;
+    return { zeros: ctx.training ? ctx.alloc(s[s.length - 1]! * 4) : 0 };
   }
 
   protected calls(r: LayerGrad<Planned<{ zeros: number }>>): PassCalls {
-    return sliceCalls(r.batch, size(r.inShapes[0]!), this.begin, size(this.shape), r.state.zeros, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
+    const s = r.inShapes[0]!, last = s[s.length - 1]!;
+    return sliceCalls(r.batch * size(s) / last, last, this.begin, this.size, r.state.zeros, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
   config() {
-    return { type: this.type, name: this.name, begin: this.begin, shape: [...this.shape] };
+    return { type: this.type, name: this.name, begin: this.begin, size: this.size };
   }
 }

@@ -177,14 +177,14 @@ export function permuteCalls(batch: number, dims: [number, number, number], perm
 }
 
 /**
- * Each of `batch` examples of `total` values → its values [begin, begin + size). The backward
- * writes dy into that range of dx and zeros (from `zeros`, `total` zero floats) elsewhere. In turn.
+ * Each of `rows` rows of `width` values → its values [begin, begin + size). The backward writes dy
+ * into that range of dx and zeros (from `zeros`, `width` zero floats) elsewhere. In turn.
  */
-export function sliceCalls(batch: number, total: number, begin: number, size: number, zeros: number, p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+export function sliceCalls(rows: number, width: number, begin: number, size: number, zeros: number, p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
   return {
     inTurn: true,
-    fwd: [call("f32_copy_rows", p.x + begin * 4, total, p.y, size, batch, size, 0)],
-    bwd: p.dx ? [call("f32_copy_rows", zeros, 0, p.dx, total, batch, total, 0), call("f32_copy_rows", p.dy, size, p.dx + begin * 4, total, batch, size, 0)] : [],
+    fwd: [call("f32_copy_rows", p.x + begin * 4, width, p.y, size, rows, size, 0)],
+    bwd: p.dx ? [call("f32_copy_rows", zeros, 0, p.dx, width, rows, width, 0), call("f32_copy_rows", p.dy, size, p.dx + begin * 4, width, rows, size, 0)] : [],
   };
 }
 

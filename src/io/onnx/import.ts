@@ -101,7 +101,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     inp = input([sizes.reduce((a, b) => a + b, 0)]);
     let begin = 0;
     inputs.forEach((vi, k) => {
-      const sym = L.slice({ begin, shape: [sizes[k]!], name: `input_${vi.name}`.replace(/[^A-Za-z0-9_./:-]/g, "_") }).apply(inp);
+      const sym = L.slice({ begin, size: sizes[k]!, name: `input_${vi.name}`.replace(/[^A-Za-z0-9_./:-]/g, "_") }).apply(inp);
       const onnx = shapes[k]!.length === 1 ? [] : pers[k]!;
       values.set(vi.name, { kind: "tensor", sym, onnx, ...(onnx.length === 3 ? { plain: true as const } : {}) });
       begin += sizes[k]!;

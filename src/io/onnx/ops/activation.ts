@@ -71,10 +71,36 @@ function softmax(x: ImportNode, t0: TensorValue): void {
   x.out({ ...t, sym: x.apply(make(), shaped) }); // plain: the symbolic shape may differ from the ONNX dims
 }
 
+/** HardSigmoid max(0, min(1, αx + β)) = relu6(6αx + 6β) / 6, and HardSwish x · HardSigmoid(x) (α 1/6, β 1/2). */
+function hard(x: ImportNode, t: TensorValue): void {
+  const swish = x.op === "HardSwish", alpha = swish ? 1 / 6 : x.flt("alpha", 0.2), beta = swish ? 0.5 : x.flt("beta", 0.5);
+  const gate = affine(x, t, x.apply(L.relu6({ name: x.uniq("hard_sigmoid") }), affine(x, t, t.sym, 6 * alpha, 6 * beta)), 1 / 6, 0);
+  const { reluOf: _, ...rest } = t;
+  x.out({ ...rest, sym: swish ? x.apply(L.multiply({ name: x.uniq("hard_swish") }), t.sym, gate) : gate });
+}
+
+/** PRelu: relu(x) − slope · relu(−x), the slope a scalar or one per channel. */
+function prelu(x: ImportNode, t0: TensorValue): void {
+  const s = x.constant(1), C0 = t0.onnx[0] ?? 1;
+  const perChannel = s.data.length === C0 && s.data.length > 1;
+  if (s.data.length !== 1 && !perChannel) x.fail(`a slope of shape [${s.dims.join(", ")}]: one value, or one per channel (${C0}), is supported`);
+  const t = perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel ? x.plain(t0) : t0;
+  if (perChannel && t.onnx.length !== 3 && t.onnx.length !== 1) x.fail(`a slope per channel of [N, ${t0.onnx.join(", ")}]: images and features are supported`);
+  const C = t.sym.shape[t.sym.shape.length - 1]!;
+  const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, t, t.sym, -1, 0));
+  const lname = x.uniq("prelu_slope");
+  x.weight(lname, "scale", Float32Array.from({ length: C }, (_, i) => -s.data[perChannel ? i : 0]!));
+  x.weight(lname, "shift", new Float32Array(C));
+  const { reluOf: _, ...rest } = t;
+  x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), x.apply(L.scale({ name: lname }), neg)) });
+}
+
 const activation: Importer = (x) => {
   const t = x.tensor(0);
   x.noPad(t);
   if (x.op === "Clip") return clip(x, t);
+  if (x.op === "HardSigmoid" || x.op === "HardSwish") return hard(x, t);
+  if (x.op === "PRelu") return prelu(x, t);
   if (x.op === "Softmax" || x.op === "LogSoftmax") return softmax(x, t);
   const lname = x.uniq(x.op.toLowerCase());
   const map: Record<string, () => Layer> = {
@@ -86,7 +112,7 @@ const activation: Importer = (x) => {
 };
 
 export const importers: Record<string, Importer> = Object.fromEntries(
-  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax"].map((op) => [op, activation]),
+  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu"].map((op) => [op, activation]),
 );
 
 const activationExport: Exporter = (x) => {

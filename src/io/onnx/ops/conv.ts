@@ -7,6 +7,28 @@ import { hwioToOihw, oihwToHwio } from "../../layouts.js";
 import type { Exporter, Importer } from "../context.js";
 
 export const importers: Record<string, Importer> = {
+  ConvTranspose(x) {
+    const t = x.asImage(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
+    x.noPad(t);
+    const [C] = x.image(t);
+    if (w.dims.length !== 4) x.fail(`weights [${w.dims.join(", ")}]: a 2-D transposed convolution has [C_in, C_out/group, KH, KW] weights (rank 4)`);
+    const [CI, Cg, KH, KW] = w.dims as [number, number, number, number];
+    const group = x.int("group", 1);
+    if (CI !== C || C % group) x.fail(`weights [${w.dims.join(", ")}] with group ${group} do not fit ${C} input channels`);
+    if (x.attr("output_shape")) x.fail("output_shape is not supported (give pads and output_padding)");
+    if (x.str("auto_pad", "NOTSET") !== "NOTSET") x.fail(`auto_pad ${x.str("auto_pad", "NOTSET")} is not supported (give pads)`);
+    const strides = x.ints("strides", [1, 1]), dilations = x.ints("dilations", [1, 1]), pads = x.ints("pads", [0, 0, 0, 0]), op = x.ints("output_padding", [0, 0]);
+    for (const [what, v, n] of [["strides", strides, 2], ["dilations", dilations, 2], ["pads", pads, 4], ["output_padding", op, 2]] as const) if (v.length !== n) x.fail(`${what} [${v.join(", ")}]: ${n} values expected (2-D)`);
+    const lname = x.uniq("convtranspose");
+    const sym = x.apply(L.conv2dTranspose({
+      filters: Cg * group, kernelSize: [KH, KW], strides: strides as [number, number], dilation: dilations as [number, number],
+      padding: [pads[0]!, pads[2]!, pads[1]!, pads[3]!], outputPadding: op as [number, number], groups: group, useBias: !!b, name: lname,
+    }), t.sym);
+    // [C_in, C_out/group, KH, KW] are the OIHW weights of the conv it transposes
+    x.weight(lname, "kernel", oihwToHwio(w.data, CI, Cg, KH, KW));
+    if (b) x.weight(lname, "bias", b.data);
+    x.out({ kind: "tensor", sym, onnx: [Cg * group, sym.shape[0]!, sym.shape[1]!] });
+  },
   Conv(x) {
     const t = x.asImage(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
     const [C] = x.image(t);

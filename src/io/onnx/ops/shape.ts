@@ -62,12 +62,61 @@ export const importers: Record<string, Importer> = {
   Squeeze: squeeze,
   Slice(x) {
     const c = x.get(0);
-    if (c.kind !== "const") return x.fail("slicing computed data is not supported (only constants: shape arithmetic)");
     const list = (i: number, attr: string, d: number[] | null) => (x.opset >= 10 ? (x.has(i) ? Array.from(x.constant(i).data) : d) : x.ints(attr) ?? d);
     const starts = list(1, "starts", null) ?? x.fail("starts are required"), ends = list(2, "ends", null) ?? x.fail("ends are required");
     const axes = list(3, "axes", starts.map((_, i) => i))!, steps = list(4, "steps", starts.map(() => 1))!;
     if (steps.some((s) => s === 0)) x.fail("a step of 0");
-    x.out(foldSlice(c, starts, ends, axes, steps));
+    if (c.kind === "const") return x.out(foldSlice(c, starts, ends, axes, steps));
+    // computed data: a range of one axis after the batch's, step 1 (a channel split)
+    const t = x.tensor(0), rank = t.onnx.length + 1;
+    x.noPad(t);
+    // the batch axis may only be taken whole (start 0, end past any batch, or the file's fixed batch)
+    if (axes.some((a0, j) => (a0 < 0 ? a0 + rank : a0) === 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
+      x.fail("slicing the batch axis is not supported; fovea keeps the examples of a batch apart");
+    }
+    const ranges = axes.map((a0, j) => {
+      const a = a0 < 0 ? a0 + rank : a0, d = t.onnx[a - 1] ?? 0;
+      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+      return { a, b: clamp(starts[j]!), e: clamp(ends[j]!), d, step: steps[j]! };
+    }).filter((r) => r.a !== 0 && !(r.b === 0 && r.e === r.d && r.step === 1));
+    if (ranges.length === 0) return x.out(t);
+    if (ranges.length > 1 || ranges[0]!.step !== 1) x.fail(`a slice of ${ranges.length} axes (steps ${ranges.map((r) => r.step).join(", ")}): one axis with step 1 is supported`);
+    const { a, b, e } = ranges[0]!;
+    if (e <= b) x.fail(`an empty slice [${b}, ${e}) of axis ${a}`);
+    const dims = [...t.onnx];
+    dims[a - 1] = e - b;
+    if (isImage(t) && a === 1) {
+      // channels: the last axis held
+      const { reluOf: _, ...rest } = t;
+      return x.out({ ...rest, sym: x.apply(L.slice({ begin: b, size: e - b, name: x.uniq("slice") }), t.sym), onnx: dims });
+    }
+    // in ONNX's order: rows of everything from the axis on, a range of each
+    const p = x.plain(t), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1);
+    const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[a - 1]! * inner], name: x.uniq("slice_rows") }), p.sym);
+    const sym = x.apply(L.slice({ begin: b * inner, size: (e - b) * inner, name: x.uniq("slice") }), rows);
+    x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+  },
+  Split(x) {
+    const t = x.tensor(0), rank = t.onnx.length + 1, axis0 = x.int("axis", 0), a = axis0 < 0 ? axis0 + rank : axis0;
+    if (a === 0) x.fail("splitting the batch axis is not supported; fovea keeps the examples of a batch apart");
+    const d = t.onnx[a - 1]!, n = x.n.output.length;
+    const split = x.has(1) ? Array.from(x.constant(1).data) : x.ints("split") ?? Array.from({ length: n }, (_, i) => Math.ceil(d / n) - (i === n - 1 ? Math.ceil(d / n) * n - d : 0));
+    if (split.length !== n || split.reduce((p, q) => p + q, 0) !== d) x.fail(`split [${split.join(", ")}] of an axis of ${d} into ${n} outputs`);
+    let b = 0;
+    split.forEach((s, i) => {
+      const dims = [...t.onnx];
+      dims[a - 1] = s;
+      const begin = b;
+      b += s;
+      if (isImage(t) && a === 1) {
+        const { reluOf: _, ...rest } = t;
+        x.g.values.set(x.n.output[i]!, { ...rest, sym: x.apply(L.slice({ begin, size: s, name: x.uniq("split") }), t.sym), onnx: dims });
+        return;
+      }
+      const p = x.plain(t), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1);
+      const rows = x.apply(L.reshape({ targetShape: [outer, d * inner], name: x.uniq("split_rows") }), p.sym);
+      x.g.values.set(x.n.output[i]!, { kind: "tensor", sym: x.apply(L.slice({ begin: begin * inner, size: s * inner, name: x.uniq("split") }), rows), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+    });
   },
   ConstantOfShape(x) {
     const shape = Array.from(x.constant(0).data), t = x.attr("value")?.t;
@@ -149,19 +198,29 @@ export const importers: Record<string, Importer> = {
       const { plain: _, reluOf: __, ...rest } = t;
       return x.out({ ...rest, onnx: dims });
     }
-    if (t.onnx.length === 3) {
+    if (isImage(t)) {
       // one permute of the held axes: an image holds ONNX axes (1, 2, 0) as (0, 1, 2)
-      const held = isImage(t) ? t : x.plain(t);
-      const at = (a: number) => (isImage(held) ? [2, 0, 1][a]! : a);
-      const sym = x.apply(L.permute({ perm: q.map(at) as [number, number, number], name: x.uniq("transpose") }), held.sym);
+      const sym = x.apply(L.permute({ perm: q.map((a) => [2, 0, 1][a]!) as [number, number, number], name: x.uniq("transpose") }), t.sym);
       return x.out({ kind: "tensor", sym, onnx: dims, plain: true });
     }
-    if (t.onnx.length === 2) {
-      const p = x.plain(t), [a, b] = t.onnx as [number, number];
-      const cube = x.apply(L.reshape({ targetShape: [a, b, 1], name: x.uniq("transpose_in") }), p.sym);
-      return x.out({ kind: "tensor", sym: x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("transpose") }), cube), onnx: [b, a] });
+    // runs of axes that stay next to each other, in order, move as one: [g, C/g, H, W] by [1, 0, 2, 3]
+    // (a channel shuffle) is [g, C/g, H·W] by [1, 0, 2] — one permute of at most three axes
+    const runs: number[][] = [];
+    for (const a of q) {
+      const last = runs[runs.length - 1];
+      if (last && last[last.length - 1] === a - 1) last.push(a);
+      else runs.push([a]);
     }
-    x.fail(`perm [${perm.join(", ")}] of [N, ${t.onnx.join(", ")}]: transposes of rank 3 and 4 are supported`);
+    if (runs.length > 3) x.fail(`perm [${perm.join(", ")}] of [N, ${t.onnx.join(", ")}] moves ${runs.length} groups of axes; at most 3 are supported`);
+    const byInput = [...runs].sort((r, s) => r[0]! - s[0]!);
+    const held = byInput.map((r) => r.reduce((p, a) => p * t.onnx[a]!, 1));
+    while (held.length < 3) held.push(1);
+    const p3 = [...runs.map((r) => byInput.indexOf(r)), 1, 2].slice(0, 3);
+    if (runs.length === 2) p3[2] = 2;
+    const p = x.plain(t);
+    const cube = same([...p.sym.shape], held) ? p.sym : x.apply(L.reshape({ targetShape: held, name: x.uniq("transpose_in") }), p.sym);
+    const sym = x.apply(L.permute({ perm: p3 as [number, number, number], name: x.uniq("transpose") }), cube);
+    x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
   },
   Pad(x) {
     const t0 = x.tensor(0);
