@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
-# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch]
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
 import copy, json, os, sys
@@ -143,9 +143,26 @@ class TorchLrn(nn.Module):
         return torch.cat([self.fc(torch.flatten(x, 1)), x.mean(dim=(2, 3))], dim=1)
 
 
+class Seq1d(nn.Module):
+    """Sequences [N, C, L]: Conv1d (padded, strided, dilated, grouped), BatchNorm1d, pool1d (max, average with ceil mode), ConvTranspose1d."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv1d(4, 6, 3, padding=1)
+        self.bn = nn.BatchNorm1d(6)
+        self.c2 = nn.Conv1d(6, 6, 3, stride=2, dilation=2, padding=2, groups=2)
+        self.t = nn.ConvTranspose1d(6, 3, 4, stride=2, padding=1)
+        self.fc = nn.Linear(3 * 10, 5)
+
+    def forward(self, x):
+        x = F.max_pool1d(F.relu(self.bn(self.c1(x))), 2)
+        x = F.avg_pool1d(torch.tanh(self.c2(x)), 2, stride=1, padding=1, ceil_mode=True, count_include_pad=False)
+        x = self.t(x)
+        return torch.cat([self.fc(torch.flatten(x, 1)), x[:, :, 3]], dim=1)
+
+
 def randomize_bn(model, g):
     for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
             m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
             m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
@@ -230,6 +247,8 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "lrn_torch":
         for opset in (11, 13, 17):
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
+    elif len(sys.argv) > 1 and sys.argv[1] == "seq1d":
+        write("seq1d", Seq1d, (2, 4, 16))
     else:
         os.makedirs(OUT, exist_ok=True)
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
@@ -240,3 +259,4 @@ if __name__ == "__main__":
         write("branches_opset9", Branches, (2, 4, 9, 9), opset=9)  # attribute forms: Clip min/max, Unsqueeze axes, Pad pads
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py lrn_torch
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
+        write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d

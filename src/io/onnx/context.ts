@@ -141,6 +141,34 @@ export class ImportNode {
     return v;
   }
 
+  /** Whether this node's window op runs on a sequence [C, L] as an image [C, L, 1] (see windowInput). */
+  oneD = false;
+
+  /** A window op's input (conv, pool, batch norm): an image, or a sequence [C, L] (Conv1d, pool1d, BatchNorm1d) as the image [C, L, 1]. */
+  windowInput(t0: TensorValue): TensorValue {
+    if (t0.onnx.length === 2) {
+      this.oneD = true;
+      const p = isImage(t0) ? t0 : this.plain(t0);
+      return this.asImage({ ...p, onnx: [...t0.onnx, 1], plain: true });
+    }
+    return this.asImage(t0);
+  }
+
+  /** A window attribute, with the second axis of a 1-D op added: pads [b, e] → [b, 0, e, 0], others [v] → [v, fill]. */
+  wints(k: string, d: number[], fill = 1): number[] {
+    const v = this.ints(k, d);
+    if (!this.oneD || v.length !== (k === "pads" ? 2 : 1)) return v;
+    return k === "pads" ? [v[0]!, 0, v[1]!, 0] : [v[0]!, fill];
+  }
+
+  /** A window op's output: a 1-D op's image [C, L', 1] back to the sequence [C, L'] (in ONNX's order). */
+  windowOut(v: TensorValue): void {
+    if (!this.oneD) return this.out(v);
+    const p = toPlain(this.g, v, this.n.name || this.n.output[0] || this.op);
+    const { plain: _, ...rest } = p;
+    this.out({ ...rest, onnx: p.onnx.slice(0, 2) });
+  }
+
   /** An image's [C, H, W] (fails for anything but an image held NHWC: see asImage). */
   image(t: TensorValue): [number, number, number] {
     if (!isImage(t)) this.fail(`needs an image input [C, H, W], got [${t.onnx.join(", ")}]`);
@@ -158,7 +186,7 @@ export class ImportNode {
     for (const [what, v] of [["kernel_shape", k], ["strides", s], ["dilations", d]] as const) if (v.length !== 2) this.fail(`${what} [${v.join(", ")}]: 2 values expected (2-D windows)`);
     const autoPad = this.str("auto_pad", "NOTSET");
     if (autoPad === "NOTSET") {
-      const pads = this.ints("pads", [0, 0, 0, 0]);
+      const pads = this.wints("pads", [0, 0, 0, 0]);
       if (pads.length !== 4) this.fail(`pads [${pads.join(", ")}]: 4 values expected (top, left, bottom, right)`);
       return pads;
     }

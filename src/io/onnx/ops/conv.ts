@@ -8,16 +8,16 @@ import type { Exporter, Importer } from "../context.js";
 
 export const importers: Record<string, Importer> = {
   ConvTranspose(x) {
-    const t = x.asImage(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
+    const t = x.windowInput(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
     x.noPad(t);
     const [C] = x.image(t);
-    if (w.dims.length !== 4) x.fail(`weights [${w.dims.join(", ")}]: a 2-D transposed convolution has [C_in, C_out/group, KH, KW] weights (rank 4)`);
-    const [CI, Cg, KH, KW] = w.dims as [number, number, number, number];
+    if (w.dims.length !== (x.oneD ? 3 : 4)) x.fail(`weights [${w.dims.join(", ")}]: a ${x.oneD ? 1 : 2}-D transposed convolution has [C_in, C_out/group, ${x.oneD ? "K" : "KH, KW"}] weights`);
+    const [CI, Cg, KH, KW] = (x.oneD ? [...w.dims, 1] : w.dims) as [number, number, number, number];
     const group = x.int("group", 1);
     if (CI !== C || C % group) x.fail(`weights [${w.dims.join(", ")}] with group ${group} do not fit ${C} input channels`);
     if (x.attr("output_shape")) x.fail("output_shape is not supported (give pads and output_padding)");
     if (x.str("auto_pad", "NOTSET") !== "NOTSET") x.fail(`auto_pad ${x.str("auto_pad", "NOTSET")} is not supported (give pads)`);
-    const strides = x.ints("strides", [1, 1]), dilations = x.ints("dilations", [1, 1]), pads = x.ints("pads", [0, 0, 0, 0]), op = x.ints("output_padding", [0, 0]);
+    const strides = x.wints("strides", [1, 1]), dilations = x.wints("dilations", [1, 1]), pads = x.wints("pads", [0, 0, 0, 0]), op = x.wints("output_padding", [0, 0], 0);
     for (const [what, v, n] of [["strides", strides, 2], ["dilations", dilations, 2], ["pads", pads, 4], ["output_padding", op, 2]] as const) if (v.length !== n) x.fail(`${what} [${v.join(", ")}]: ${n} values expected (2-D)`);
     const lname = x.uniq("convtranspose");
     const sym = x.apply(L.conv2dTranspose({
@@ -27,18 +27,18 @@ export const importers: Record<string, Importer> = {
     // [C_in, C_out/group, KH, KW] are the OIHW weights of the conv it transposes
     x.weight(lname, "kernel", oihwToHwio(w.data, CI, Cg, KH, KW));
     if (b) x.weight(lname, "bias", b.data);
-    x.out({ kind: "tensor", sym, onnx: [Cg * group, sym.shape[0]!, sym.shape[1]!] });
+    x.windowOut({ kind: "tensor", sym, onnx: [Cg * group, sym.shape[0]!, sym.shape[1]!] });
   },
   Conv(x) {
-    const t = x.asImage(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
+    const t = x.windowInput(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
     const [C] = x.image(t);
-    if (w.dims.length !== 4) x.fail(`weights [${w.dims.join(", ")}]: a 2-D convolution has OIHW weights (rank 4)`);
-    const [OC, Cg, KH, KW] = w.dims as [number, number, number, number];
-    const ks = x.ints("kernel_shape", [KH, KW]);
+    if (w.dims.length !== (x.oneD ? 3 : 4)) x.fail(`weights [${w.dims.join(", ")}]: a ${x.oneD ? "1-D convolution has OIK weights (rank 3)" : "2-D convolution has OIHW weights (rank 4)"}`);
+    const [OC, Cg, KH, KW] = (x.oneD ? [...w.dims, 1] : w.dims) as [number, number, number, number];
+    const ks = x.wints("kernel_shape", [KH, KW]);
     if (ks.length !== 2 || ks[0] !== KH || ks[1] !== KW) x.fail(`kernel_shape [${ks.join(", ")}] does not match the weights [${w.dims.join(", ")}]`);
     const group = x.int("group", 1);
     if (Cg * group !== C) x.fail(`weights [${w.dims.join(", ")}] with group ${group} do not fit ${C} input channels`);
-    const strides = x.ints("strides", [1, 1]), dilations = x.ints("dilations", [1, 1]);
+    const strides = x.wints("strides", [1, 1]), dilations = x.wints("dilations", [1, 1]);
     const pads = x.windowPads(t, [KH, KW], strides, dilations);
     const extra = t.pad ?? [0, 0, 0, 0];
     const padding = [pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number];
@@ -50,7 +50,7 @@ export const importers: Record<string, Importer> = {
     const sym = x.apply(layer, t.sym);
     x.weight(lname, "kernel", oihwToHwio(w.data, OC, Cg, KH, KW));
     if (b) x.weight(lname, "bias", b.data);
-    x.out({ kind: "tensor", sym, onnx: [OC, sym.shape[0]!, sym.shape[1]!] });
+    x.windowOut({ kind: "tensor", sym, onnx: [OC, sym.shape[0]!, sym.shape[1]!] });
   },
 };
 

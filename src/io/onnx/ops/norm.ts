@@ -11,13 +11,13 @@ export const importers: Record<string, Importer> = {
       x.fail("training_mode=1 (normalising by the batch's own statistics, and its running-statistics outputs) is not supported: fovea imports inference graphs");
     }
     if (x.opset < 9 && x.int("spatial", 1) !== 1) x.fail("spatial=0 (statistics per position) is not supported");
-    const t0 = x.tensor(0), t = t0.onnx.length === 3 ? x.asImage(t0) : x.plain(t0);
-    if (t.onnx.length !== 1 && t.onnx.length !== 3) x.fail(`input [N, ${t.onnx.join(", ")}]: batch normalisation of images [N, C, H, W] or features [N, C] is supported`);
+    const t0 = x.tensor(0), t = t0.onnx.length === 3 || t0.onnx.length === 2 ? x.windowInput(t0) : x.plain(t0);
+    if (t.onnx.length !== 1 && t.onnx.length !== 3) x.fail(`input [N, ${t.onnx.join(", ")}]: batch normalisation of images [N, C, H, W], sequences [N, C, L] or features [N, C] is supported`);
     x.noPad(t);
     const lname = x.uniq("bn");
     const sym = x.apply(L.batchNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), t.sym);
     ["gamma", "beta", "movingMean", "movingVariance"].forEach((p, i) => x.weight(lname, p, x.constant(i + 1).data));
-    x.out({ ...t, sym });
+    x.windowOut({ ...t, sym });
   },
   LRN(x) {
     const t = x.asImage(x.tensor(0));

@@ -6,10 +6,12 @@ import type { Exporter, Importer } from "../context.js";
 
 const windowPool: Importer = (x) => {
   if (x.n.output.filter(Boolean).length > 1) x.fail("the Indices output (argmax) is not supported");
-  const t = x.asImage(x.tensor(0));
-  const k = x.ints("kernel_shape") ?? x.fail("kernel_shape is required");
-  if (x.ints("dilations", [1, 1]).some((d) => d !== 1)) x.fail("dilated pooling is not supported");
-  const pads = x.windowPads(t, k, x.ints("strides", [1, 1]), [1, 1]);
+  const t = x.windowInput(x.tensor(0));
+  if (!x.attr("kernel_shape")) x.fail("kernel_shape is required");
+  const k = x.wints("kernel_shape", []);
+  if (x.wints("dilations", [1, 1]).some((d) => d !== 1)) x.fail("dilated pooling is not supported");
+  const strides = x.wints("strides", [1, 1]);
+  const pads = x.windowPads(t, k, strides, [1, 1]);
   let extra = t.pad ?? [0, 0, 0, 0];
   let cip = x.int("count_include_pad", 0) === 1;
   if (extra.some((p) => p)) {
@@ -19,12 +21,12 @@ const windowPool: Importer = (x) => {
   } else extra = [0, 0, 0, 0];
   const lname = x.uniq(x.op === "MaxPool" ? "maxpool" : "avgpool");
   const cfg = {
-    poolSize: [k[0]!, k[1]!] as [number, number], strides: x.ints("strides", [1, 1]) as [number, number],
+    poolSize: [k[0]!, k[1]!] as [number, number], strides: strides as [number, number],
     padding: [pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number],
     rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: lname,
   };
   const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d(cfg) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
-  x.out({ kind: "tensor", sym, onnx: [t.onnx[0]!, sym.shape[0]!, sym.shape[1]!] });
+  x.windowOut({ kind: "tensor", sym, onnx: [t.onnx[0]!, sym.shape[0]!, sym.shape[1]!] });
 };
 
 const globalPool: Importer = (x) => {

@@ -6,7 +6,7 @@ import { ConfigError, show } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
-import { N, dtypeName, isImage, num, same, tensorValues } from "../model.js";
+import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
@@ -54,7 +54,29 @@ export const importers: Record<string, Importer> = {
     x.out({ kind: "const", dims: [Math.max(end - start, 0)], data: dims.slice(start, end) });
   },
   Gather(x) {
-    const d = x.constant(0), idx = x.constant(1);
+    const d0 = x.get(0), idx = x.constant(1);
+    if (d0.kind === "tensor") {
+      // computed data: one index (the axis goes) or a list of them (joined) along an axis after the batch's
+      const t = d0, rank = t.onnx.length + 1, axis = x.int("axis", 0), a = axis < 0 ? axis + rank : axis;
+      if (a === 0) x.fail("gathering along the batch axis is not supported; fovea keeps the examples of a batch apart");
+      const n = t.onnx[a - 1]!, at = Array.from(idx.data, (i) => (i < 0 ? i + n : i));
+      if (at.some((i) => i < 0 || i >= n)) x.fail(`indices [${Array.from(idx.data).join(", ")}] outside an axis of ${n}`);
+      if (idx.dims.length > 1) x.fail(`indices of shape [${idx.dims.join(", ")}]: a scalar or a list is supported`);
+      const parts = at.map((i) => sliceData(x, t, a, i, 1));
+      if (idx.dims.length === 0) {
+        const p = parts[0]!, dims = t.onnx.filter((_, k) => k !== a - 1);
+        // the axis of size 1 goes: the same values (an image's channel becomes plain data)
+        const q = isImage(p) ? x.plain(p) : p;
+        return x.out({ ...q, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+      }
+      if (parts.length === 1) return x.out(parts[0]!);
+      const outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1);
+      const rows = parts.map((p) => x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("gather_rows") }), x.plain(p).sym));
+      const dims = [...t.onnx];
+      dims[a - 1] = parts.length;
+      return x.out({ kind: "tensor", sym: x.apply(L.concat({ name: x.uniq("gather") }), ...rows), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+    }
+    const d = d0;
     if (x.int("axis", 0) !== 0 || d.dims.length !== 1) x.fail("only gathering from a 1-D constant is supported");
     x.out({ kind: "const", dims: idx.dims, data: Array.from(idx.data, (i) => d.data[i < 0 ? i + d.data.length : i]!) });
   },
@@ -83,18 +105,7 @@ export const importers: Record<string, Importer> = {
     if (ranges.length > 1 || ranges[0]!.step !== 1) x.fail(`a slice of ${ranges.length} axes (steps ${ranges.map((r) => r.step).join(", ")}): one axis with step 1 is supported`);
     const { a, b, e } = ranges[0]!;
     if (e <= b) x.fail(`an empty slice [${b}, ${e}) of axis ${a}`);
-    const dims = [...t.onnx];
-    dims[a - 1] = e - b;
-    if (isImage(t) && a === 1) {
-      // channels: the last axis held
-      const { reluOf: _, ...rest } = t;
-      return x.out({ ...rest, sym: x.apply(L.slice({ begin: b, size: e - b, name: x.uniq("slice") }), t.sym), onnx: dims });
-    }
-    // in ONNX's order: rows of everything from the axis on, a range of each
-    const p = x.plain(t), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1);
-    const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[a - 1]! * inner], name: x.uniq("slice_rows") }), p.sym);
-    const sym = x.apply(L.slice({ begin: b * inner, size: (e - b) * inner, name: x.uniq("slice") }), rows);
-    x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+    x.out(sliceData(x, t, a, b, e - b));
   },
   Split(x) {
     const t = x.tensor(0), rank = t.onnx.length + 1, axis0 = x.int("axis", 0), a = axis0 < 0 ? axis0 + rank : axis0;
@@ -104,18 +115,8 @@ export const importers: Record<string, Importer> = {
     if (split.length !== n || split.reduce((p, q) => p + q, 0) !== d) x.fail(`split [${split.join(", ")}] of an axis of ${d} into ${n} outputs`);
     let b = 0;
     split.forEach((s, i) => {
-      const dims = [...t.onnx];
-      dims[a - 1] = s;
-      const begin = b;
+      x.g.values.set(x.n.output[i]!, sliceData(x, t, a, b, s));
       b += s;
-      if (isImage(t) && a === 1) {
-        const { reluOf: _, ...rest } = t;
-        x.g.values.set(x.n.output[i]!, { ...rest, sym: x.apply(L.slice({ begin, size: s, name: x.uniq("split") }), t.sym), onnx: dims });
-        return;
-      }
-      const p = x.plain(t), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1);
-      const rows = x.apply(L.reshape({ targetShape: [outer, d * inner], name: x.uniq("split_rows") }), p.sym);
-      x.g.values.set(x.n.output[i]!, { kind: "tensor", sym: x.apply(L.slice({ begin: begin * inner, size: s * inner, name: x.uniq("split") }), rows), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
     });
   },
   ConstantOfShape(x) {
@@ -234,6 +235,22 @@ export const importers: Record<string, Importer> = {
     x.out({ ...t, pad: [prev[0] + pads[2]!, prev[1] + pads[6]!, prev[2] + pads[3]!, prev[3] + pads[7]!] });
   },
 };
+
+/** Values [b, b + size) of axis a (≥ 1) of t: an image's channels directly, otherwise rows in ONNX's order. */
+function sliceData(x: ImportNode, t: TensorValue, a: number, b: number, size: number): TensorValue {
+  const dims = [...t.onnx];
+  dims[a - 1] = size;
+  if (isImage(t) && a === 1) {
+    // channels: the last axis held
+    const { reluOf: _, flatOf: __, ...rest } = t;
+    return { ...rest, sym: x.apply(L.slice({ begin: b, size, name: x.uniq("slice") }), t.sym), onnx: dims };
+  }
+  // in ONNX's order: rows of everything from the axis on, a range of each
+  const p = x.plain(t), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1);
+  const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[a - 1]! * inner], name: x.uniq("slice_rows") }), p.sym);
+  const sym = x.apply(L.slice({ begin: b * inner, size: size * inner, name: x.uniq("slice") }), rows);
+  return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
+}
 
 /** Equal / Less / Greater of constants (shape arithmetic): 1 where true. */
 function compare(x: ImportNode): void {
