@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
-# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d]
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
 import copy, json, os, sys
@@ -160,6 +160,22 @@ class Seq1d(nn.Module):
         return torch.cat([self.fc(torch.flatten(x, 1)), x[:, :, 3]], dim=1)
 
 
+class Interp(nn.Module):
+    """F.interpolate: nearest ×2, bilinear to a size (align_corners False and True), nearest to a size; a transposed conv."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.t = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, x):
+        y = F.relu(self.c(x))
+        a = F.interpolate(y, scale_factor=2, mode="nearest")
+        b = F.interpolate(y, size=(9, 11), mode="bilinear", align_corners=False)
+        c = F.interpolate(y, size=(4, 7), mode="bilinear", align_corners=True)
+        d = F.interpolate(y, size=(7, 3), mode="nearest")
+        return torch.cat([a.flatten(1), b.flatten(1), c.flatten(1), d.flatten(1), self.t(y).flatten(1)], dim=1)
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
@@ -249,6 +265,8 @@ if __name__ == "__main__":
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
     elif len(sys.argv) > 1 and sys.argv[1] == "seq1d":
         write("seq1d", Seq1d, (2, 4, 16))
+    elif len(sys.argv) > 1 and sys.argv[1] == "interp":
+        write("interp", Interp, (2, 3, 5, 6))
     else:
         os.makedirs(OUT, exist_ok=True)
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
@@ -260,3 +278,4 @@ if __name__ == "__main__":
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py lrn_torch
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
         write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d
+        write("interp", Interp, (2, 3, 5, 6))  # also alone: make-onnx-fixtures.py interp (PyTorch 1.13 cannot export it below opset 11)

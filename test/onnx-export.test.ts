@@ -145,6 +145,15 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     nhwc.free();
   });
 
+  it("resize: nearest ×2 and bilinear (half-pixel) ×1.5 as ONNX Resize", async () => {
+    const m = trained(fovea.sequential([
+      L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.resize({ size: [8, 10], mode: "nearest", coordinates: "asymmetric", nearest: "floor" }),
+      L.relu(), L.resize({ size: [12, 15], mode: "linear" }), L.conv2d({ filters: 2, kernelSize: 3, strides: 2, rounding: "floor" }), L.flatten(), L.dense({ units: 3 }),
+    ], { inputShape: [4, 5, 2], seed: 8 }));
+    await compare(m, 2);
+    m.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
     await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten)');

@@ -13,10 +13,11 @@ import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "
 import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeConfig } from "./reshape.js";
 import { Multiply, type MultiplyConfig } from "./multiply.js";
 import { Slice, type SliceConfig } from "./slice.js";
+import { Resize, type ResizeConfig } from "./resize.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
-  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig;
+  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -59,6 +60,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "concat": return new Concat(config, name);
     case "multiply": return new Multiply(config, name);
     case "slice": return new Slice(config, name);
+    case "resize": return new Resize(config, name);
     default:
       throw new ConfigError(`unknown layer type "${(config as { type: string }).type}"`);
   }
@@ -94,9 +96,10 @@ export const add = (c: Opt<AddConfig> = {}) => createLayer({ type: "add", ...c }
 export const concat = (c: Opt<ConcatConfig> = {}) => createLayer({ type: "concat", ...c });
 export const multiply = (c: Opt<MultiplyConfig> = {}) => createLayer({ type: "multiply", ...c });
 export const slice = (c: Opt<SliceConfig>) => createLayer({ type: "slice", ...c });
+export const resize = (c: Opt<ResizeConfig>) => createLayer({ type: "resize", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
-  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig,
+  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig,
 };
 export { Layer } from "./layer.js";

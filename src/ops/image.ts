@@ -28,3 +28,27 @@ export function resizeMatrix(H: number, W: number, OH: number, OW: number): numb
   const sx = W / OW, sy = H / OH;
   return [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5];
 }
+
+/**
+ * A separable linear resize of `batch` NHWC images [H, W, C] → [OH, OW, C]: out = Rh · x · Rwᵀ per
+ * channel, with Rh [OH, H] and Rw [OW, W] (the interpolation weights) in memory. Forward: one
+ * gemm per image over its rows (Rh · x as [H, W·C], into tmp [OH, W·C]), then one per output row
+ * (Rw · tmp[oh] as [W, C]). Backward: dtmp[oh] = Rwᵀ · dy[oh], dx = Rhᵀ · dtmp (tmp reused). In turn.
+ */
+export function resizeCalls(be: Backend, batch: number, H: number, W: number, C: number, OH: number, OW: number, rh: number, rw: number, tmp: number,
+  p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [], sb = be.kernels.f32_gemm_scratch_bytes();
+  const gemm = (transA: number, M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number, Cp: number, ldc: number): KernelCall =>
+    ({ ...call("f32_gemm", transA, 0, M, N, K, 1, A, lda, B, ldb, 0, Cp, ldc, 0, 0, 0), scratchBytes: sb });
+  for (let n = 0; n < batch; n++) {
+    const x = p.x + n * H * W * C * 4, y = p.y + n * OH * OW * C * 4, t = tmp + n * OH * W * C * 4;
+    fwd.push(gemm(0, OH, W * C, H, rh, H, x, W * C, t, W * C));
+    for (let o = 0; o < OH; o++) fwd.push(gemm(0, OW, C, W, rw, W, t + o * W * C * 4, C, y + o * OW * C * 4, C));
+    if (p.dx) {
+      const dy = p.dy + n * OH * OW * C * 4;
+      for (let o = 0; o < OH; o++) bwd.push(gemm(1, W, C, OW, rw, W, dy + o * OW * C * 4, C, t + o * W * C * 4, C));
+      bwd.push(gemm(1, H, W * C, OH, rh, H, t, W * C, p.dx + n * H * W * C * 4, W * C));
+    }
+  }
+  return { fwd, bwd, inTurn: true };
+}

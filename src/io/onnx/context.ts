@@ -243,7 +243,7 @@ export interface ExportNode {
   /** Adds an initializer; returns its name. */
   init(dims: number[], data: Float32Array | number[], type?: "f32" | "i64"): string;
   /** Adds a node; returns its output's name. */
-  op(opType: string, input: string[], attrs?: Record<string, number | number[] | { f: number }>): string;
+  op(opType: string, input: string[], attrs?: Record<string, number | number[] | { f: number } | { s: string }>): string;
   /** Applies a fused activation code (ACT) to x as its own node. */
   act(x: string, code: number): string;
 }

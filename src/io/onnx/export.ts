@@ -16,7 +16,7 @@ type Node = ProtoInit<NodeProto>;
 /** A model as ONNX bytes. */
 export async function exportOnnx(model: Model, options: { name?: string } = {}): Promise<Uint8Array> {
   checkOptionKeys("exportOnnx", options, ["name"]);
-  const A = { INT: 2, FLOAT: 1, INTS: 7 };
+  const A = { INT: 2, FLOAT: 1, STRING: 3, INTS: 7 };
   const nodes: Node[] = [];
   const inits: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
   const weights = new Map(model.getWeights().map((w) => [`${w.layer}/${w.name}`, w.values]));
@@ -27,9 +27,10 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     inits.push({ name, dims, dataType: type === "f32" ? 1 : 7, rawData: raw });
     return name;
   };
-  const op = (opType: string, input: string[], attrs: Record<string, number | number[] | { f: number }> = {}) => {
+  const op = (opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }> = {}) => {
     const out = `t${k++}`;
-    const attribute = Object.entries(attrs).map(([name, v]): Attr => (Array.isArray(v) ? { name, type: A.INTS, ints: v } : typeof v === "number" ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v.f }));
+    const attribute = Object.entries(attrs).map(([name, v]): Attr => (Array.isArray(v) ? { name, type: A.INTS, ints: v } : typeof v === "number" ? { name, type: A.INT, i: v }
+      : "s" in v ? { name, type: A.STRING, s: new TextEncoder().encode(v.s) } : { name, type: A.FLOAT, f: v.f }));
     nodes.push({ opType, name: `${opType}_${k}`, input, output: [out], attribute });
     return out;
   };

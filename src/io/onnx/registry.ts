@@ -8,11 +8,12 @@ import * as gemm from "./ops/gemm.js";
 import * as merge from "./ops/merge.js";
 import * as norm from "./ops/norm.js";
 import * as pool from "./ops/pool.js";
+import * as resize from "./ops/resize.js";
 import * as shape from "./ops/shape.js";
 
 /** A family: its ops' importers, its layers' exporters, and rewrites of decomposed ops it recognises. */
 interface Family { importers: Record<string, Importer>; exporters: Record<string, Exporter>; rewrites?: Rewrite[] }
-const FAMILIES: Family[] = [shape, conv, pool, gemm, activation, norm, merge];
+const FAMILIES: Family[] = [shape, conv, pool, gemm, activation, norm, merge, resize];
 
 /** ONNX op type → its importer. */
 export const IMPORTERS: Readonly<Record<string, Importer>> = Object.assign({}, ...FAMILIES.map((f) => f.importers));

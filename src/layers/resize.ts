@@ -1,0 +1,111 @@
+// resize: an image [H, W, C] to [OH, OW, C] by nearest-neighbour or (bi)linear interpolation, with
+// the coordinate conventions of ONNX Resize (PyTorch's interpolate / Upsample export to them). The
+// interpolation is a fixed linear map per axis (no parameters); the backward is its transpose.
+import { ConfigError, ShapeError, show } from "../errors.js";
+import { resizeCalls } from "../ops/image.js";
+import type { Shape } from "../tensor.js";
+import { PlannedLayer, positiveInt, type LayerGrad, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
+
+export type ResizeCoordinates = "half_pixel" | "pytorch_half_pixel" | "align_corners" | "asymmetric";
+export type ResizeNearest = "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
+
+export interface ResizeConfig {
+  type: "resize";
+  name?: string;
+  /** Output [OH, OW]. */
+  size: [number, number];
+  /** "nearest" or "linear" (bilinear). Default "linear". */
+  mode?: "nearest" | "linear";
+  /** How an output index maps to an input coordinate (ONNX coordinate_transformation_mode). Default "half_pixel". */
+  coordinates?: ResizeCoordinates;
+  /** Rounding of "nearest" (ONNX nearest_mode). Default "round_prefer_floor". */
+  nearest?: ResizeNearest;
+  /** The scale factors [sh, sw] the coordinates use (ONNX scales); default OH / H and OW / W. */
+  scales?: [number, number];
+}
+
+const KEYS = ["type", "name", "size", "mode", "coordinates", "nearest", "scales"];
+const COORDS = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"];
+const ROUNDS = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
+
+/** The [out, n] interpolation weights along one axis. */
+export function resizeWeights(n: number, out: number, scale: number, mode: "nearest" | "linear", coords: ResizeCoordinates, nearest: ResizeNearest): Float32Array {
+  const m = new Float32Array(out * n);
+  for (let o = 0; o < out; o++) {
+    // the resized length is n·scale (ONNX: unrounded when the scale is given)
+    const x = coords === "align_corners" ? (n * scale <= 1 ? 0 : (o * (n - 1)) / (n * scale - 1))
+      : coords === "asymmetric" ? o / scale
+      : coords === "pytorch_half_pixel" && out === 1 ? 0 : (o + 0.5) / scale - 0.5;
+    if (mode === "nearest") {
+      const f = Math.floor(x), half = x - f === 0.5;
+      const i = nearest === "floor" ? f : nearest === "ceil" ? Math.ceil(x) : half ? (nearest === "round_prefer_floor" ? f : f + 1) : Math.round(x);
+      m[o * n + Math.min(Math.max(i, 0), n - 1)] = 1;
+    } else {
+      const c = Math.min(Math.max(x, 0), n - 1), i0 = Math.floor(c), i1 = Math.min(i0 + 1, n - 1), w = c - i0;
+      m[o * n + i0] = m[o * n + i0]! + 1 - w;
+      m[o * n + i1] = m[o * n + i1]! + w;
+    }
+  }
+  return m;
+}
+
+export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number }> {
+  readonly type = "resize";
+  readonly size: [number, number];
+  readonly mode: "nearest" | "linear";
+  readonly coordinates: ResizeCoordinates;
+  readonly nearest: ResizeNearest;
+  readonly scales: [number, number] | null;
+
+  constructor(config: ResizeConfig, name: string) {
+    super(name);
+    const where = `resize "${name}"`;
+    for (const k of Object.keys(config)) if (!KEYS.includes(k)) throw new ConfigError(`${where}: unknown option "${k}"`);
+    if (!Array.isArray(config.size) || config.size.length !== 2) throw new ConfigError(`${where}: size must be [OH, OW], got ${show(config.size)}`);
+    this.size = [positiveInt(config.size[0], "size[0]", where), positiveInt(config.size[1], "size[1]", where)];
+    this.mode = config.mode ?? "linear";
+    if (this.mode !== "nearest" && this.mode !== "linear") throw new ConfigError(`${where}: mode must be "nearest" or "linear", got ${show(config.mode)}`);
+    this.coordinates = config.coordinates ?? "half_pixel";
+    if (!COORDS.includes(this.coordinates)) throw new ConfigError(`${where}: coordinates must be one of ${COORDS.join(", ")}, got ${show(config.coordinates)}`);
+    this.nearest = config.nearest ?? "round_prefer_floor";
+    if (!ROUNDS.includes(this.nearest)) throw new ConfigError(`${where}: nearest must be one of ${ROUNDS.join(", ")}, got ${show(config.nearest)}`);
+    const s = config.scales;
+    if (s !== undefined && (!Array.isArray(s) || s.length !== 2 || !s.every((v) => typeof v === "number" && Number.isFinite(v) && v > 0))) {
+      throw new ConfigError(`${where}: scales must be two numbers > 0, got ${show(s)}`);
+    }
+    this.scales = s ? [s[0], s[1]] : null;
+  }
+
+  outputShape(inputs: Shape[]): Shape {
+    const s = this.rank(inputs, 3);
+    if (this.size[0] * this.size[1] > 1 << 26) throw new ShapeError(`${this.label}: an output of ${this.size.join("x")}`);
+    return [this.size[0], this.size[1], s[2]!];
+  }
+
+  /** The [OH, H] and [OW, W] interpolation weights for an input [H, W, C]. */
+  weights(input: Shape): [Float32Array, Float32Array] {
+    const [H, W] = input as [number, number, number], [OH, OW] = this.size;
+    const [sh, sw] = this.scales ?? [OH / H, OW / W];
+    return [resizeWeights(H, OH, sh, this.mode, this.coordinates, this.nearest), resizeWeights(W, OW, sw, this.mode, this.coordinates, this.nearest)];
+  }
+
+  protected override buffers(ctx: PrepareContext) {
+    const [H, W, C] = ctx.inShapes[0]! as [number, number, number], [OH, OW] = this.size;
+    return { rh: ctx.alloc(OH * H * 4), rw: ctx.alloc(OW * W * 4), tmp: ctx.alloc(ctx.batch * OH * W * C * 4) };
+  }
+
+  protected calls(r: LayerGrad<Planned<{ rh: number; rw: number; tmp: number }>>): PassCalls {
+    const [H, W, C] = r.inShapes[0]! as [number, number, number], [OH, OW] = this.size;
+    const [rh, rw] = this.weights(r.inShapes[0]!);
+    r.be.heap.f32(r.state.rh, rh.length).set(rh);
+    r.be.heap.f32(r.state.rw, rw.length).set(rw);
+    return resizeCalls(r.be, r.batch, H, W, C, OH, OW, r.state.rh, r.state.rw, r.state.tmp, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
+  }
+
+  config() {
+    return {
+      type: this.type, name: this.name, size: [...this.size], mode: this.mode, coordinates: this.coordinates, nearest: this.nearest,
+      ...(this.scales ? { scales: [...this.scales] } : {}),
+    };
+  }
+}
