@@ -30,6 +30,14 @@ describe("exactly-once dispatch", () => {
   }, WATCHDOG_MS + 10_000);
 });
 
+describe("exactly-once programs", () => {
+  it.each([2, 3, 4])("programs of 0-150 calls each (posted in pieces past 64), under spurious notifies: %i threads, 3,000 runs, each call counted after every run", (t) => {
+    const r = attack("pool-stress.mjs", ["programs", t, 3000, 20 + t]);
+    expect(r.wrong).toBe(null);
+    expect(r.ok).toBe(true);
+  }, WATCHDOG_MS + 10_000);
+});
+
 describe("a worker that dies is an error, never a hang", () => {
   const died = /^BackendError: thread pool: worker 1 (died|stopped running).*call fovea\.setThreads\(n\) to start a new one$/;
 
@@ -52,6 +60,13 @@ describe("a worker that dies is an error, never a hang", () => {
     expect(r.errors).toEqual(["BackendError: thread pool: worker 1: f32_axpby: RuntimeError: memory access out of bounds"]);
     expect(r.runs).toBe(1);
     expect(r.counts).toEqual([2, 1, 2]); // the trapped call did nothing, every other ran once per run
+  }, WATCHDOG_MS + 10_000);
+
+  it("a kernel that traps in the middle of a worker's program ends that program, names the kernel; the pool goes on", () => {
+    const r = attack("pool-faults.mjs", ["trap-program", 3]);
+    expect(r.errors).toEqual(["BackendError: thread pool: worker 1: f32_axpby: RuntimeError: memory access out of bounds"]);
+    expect(r.runs).toBe(1);
+    expect(r.counts).toEqual([4, 2, 4]); // worker 1 ran its first call, not the trapped one nor the third
   }, WATCHDOG_MS + 10_000);
 
   it("generation counters that wrap around int32, with a stale failure word, change nothing", () => {

@@ -47,6 +47,11 @@ export class ActivationLayer extends PlannedLayer {
     return activationCalls(this.type, this.alpha, r.batch * size(r.outShape), r.outShape[r.outShape.length - 1]!, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { type: this.type, name: this.name, ...(this.type === "leakyRelu" || this.type === "elu" ? { alpha: this.alpha } : {}) };
   }
@@ -80,6 +85,11 @@ export class Maxout extends PlannedLayer<{ argmax: number }> {
     return maxoutCalls(r.batch * size(r.outShape) / out, out, this.pieces, { x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { type: this.type, name: this.name, pieces: this.pieces };
   }

@@ -107,6 +107,11 @@ export class Conv2dTranspose extends Layer<State> {
     runConvTransposeBackward(r.be, r.state.calls!);
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { ...this.cfg, type: this.type, name: this.name };
   }

@@ -143,6 +143,11 @@ export class Conv2d extends Layer<ConvState> {
     return this.act === ACT.NONE;
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { ...this.cfg, type: this.type, name: this.name };
   }

@@ -79,6 +79,11 @@ export class Dense extends Layer<DenseState> {
     return this.act === ACT.NONE;
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { ...this.cfg, name: this.name };
   }

@@ -164,6 +164,18 @@ export abstract class Layer<S = unknown> {
     return false;
   }
 
+  /**
+   * Whether a training plan may run this layer on slices of the batch, one slice per thread, each
+   * as one program (Plan): every example's output and input gradient depend on that example
+   * alone, its backward pass writes (never adds to) its parameter gradients, and both passes are
+   * exactly the kernel calls it hands to the backend, the same every step (no JavaScript per
+   * step: random masks, batch statistics). Default false; a layer says true only when all of
+   * that holds.
+   */
+  get perExample(): boolean {
+    return false;
+  }
+
   /** Plan-time resources for one batch size. */
   prepare(_ctx: PrepareContext): S {
     return undefined as S;

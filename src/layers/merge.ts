@@ -29,6 +29,11 @@ export class Add extends PlannedLayer {
   protected calls(r: LayerGrad<Planned<object>>): PassCalls {
     return addCalls(r.batch * size(r.outShape), r.x, r.y, r.dy, r.dx);
   }
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { type: this.type, name: this.name };
   }
@@ -56,6 +61,11 @@ export class Concat extends PlannedLayer {
   protected calls(r: LayerGrad<Planned<object>>): PassCalls {
     const out = r.outShape[r.outShape.length - 1]!;
     return concatCalls(r.batch * size(r.outShape) / out, r.inShapes.map((s) => s[s.length - 1]!), r.x, r.y, r.dy, r.dx);
+  }
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
   }
   config() {
     return { type: this.type, name: this.name };

@@ -130,6 +130,11 @@ export class Lrn extends PlannedLayer<{ s: number }> {
     return lrnCalls(rows, C, this.size, this.alpha, this.beta, this.k, { x: r.x[0]!, y: r.y, s: r.state.s, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { type: this.type, name: this.name, size: this.size, alpha: this.alpha, beta: this.beta, k: this.k };
   }
@@ -182,6 +187,11 @@ export class Scale extends PlannedLayer<{ zeros: number }> {
     };
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { type: this.type, name: this.name };
   }

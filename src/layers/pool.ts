@@ -68,6 +68,11 @@ export class Pool2d extends PlannedLayer<{ argmax: number }> {
     });
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { ...this.cfg, name: this.name };
   }
@@ -100,6 +105,11 @@ export class GlobalPool2d extends PlannedLayer<{ argmax: number }> {
     return globalPoolCalls(this.type === "globalAvgPool2d" ? "avg" : "max", r.batch, H * W, C, { x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { type: this.type, name: this.name };
   }

@@ -42,6 +42,11 @@ export class Reshape extends PlannedLayer {
     return { fwd: [copyCall(n, r.x[0]!, r.y)], bwd: r.dx[0] ? [copyCall(n, r.dy, r.dx[0])] : [] };
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return this.target ? { type: this.type, name: this.name, targetShape: this.target } : { type: this.type, name: this.name };
   }
@@ -78,6 +83,11 @@ export class Permute extends PlannedLayer {
     return permuteCalls(r.batch, r.inShapes[0]! as [number, number, number], this.perm, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
+
+  /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
+  override get perExample(): boolean {
+    return true;
+  }
   config() {
     return { type: this.type, name: this.name, perm: this.perm };
   }

@@ -5,10 +5,17 @@
 //              buffers are reused in backward order; a fan-out's second and later gradient
 //              contributions go through a temporary buffer and are added in. With `inputGradient`
 //              the model input is such a node too: its gradient gets a buffer of its own.
+// Training on several threads runs the batch in slices, one per thread: each run of consecutive
+// per-example layers (Layer.perExample) is one program per thread over that thread's examples —
+// its slice of every buffer, its own copy of the parameter gradients — so a whole LeNet step is
+// two wake-ups instead of one per kernel; a layer that needs the whole batch (batch norm's
+// statistics, dropout's masks) runs between them as before, and the threads' parameter
+// gradients are added at the end (the only sums whose order differs from one thread's).
 
 import { BackendError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { batchNormAffine, foldCalls } from "../ops/norm.js";
+import { splitRange } from "../ops/split.js";
 import type { Backend } from "../runtime/backend.js";
 import type { LayerGrad, LayerRun, ParamBuffer } from "../layers/layer.js";
 import type { BatchNorm } from "../layers/norm.js";
@@ -16,14 +23,20 @@ import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import type { GraphNode } from "./graph.js";
 
-/** Best-fit pool of byte blocks, used only while a plan is being laid out. */
+/**
+ * Best-fit pool of byte blocks, used only while a plan is being laid out. `exact`: a block is
+ * reused only for a buffer of its own size. A plan run in slices needs that for its gradients:
+ * thread t works on the bytes [a_t·s, b_t·s) of a buffer of s bytes per example, so a block reused
+ * with another s would put one thread's slice of the new buffer over another's of the old one,
+ * which that thread may still be reading.
+ */
 class Pool {
   private free: { ptr: number; bytes: number }[] = [];
-  constructor(private readonly alloc: (bytes: number) => number) {}
+  constructor(private readonly alloc: (bytes: number) => number, private readonly exact = false) {}
   take(bytes: number): number {
     let best = -1;
     this.free.forEach((b, i) => {
-      if (b.bytes >= bytes && (best < 0 || b.bytes < this.free[best]!.bytes)) best = i;
+      if ((this.exact ? b.bytes === bytes : b.bytes >= bytes) && (best < 0 || b.bytes < this.free[best]!.bytes)) best = i;
     });
     if (best >= 0) return this.free.splice(best, 1)[0]!.ptr;
     return this.alloc(bytes);
@@ -54,6 +67,19 @@ export interface Fold {
   version: number;
 }
 
+/** A step of a sliced pass: one node on the whole batch, or one program per thread. */
+type Step = { node: number } | { programs: KernelCall[][] };
+
+/** The sliced passes of a training plan on several threads (see the comment at the top). */
+interface Sliced {
+  fwd: Step[];
+  bwd: Step[];
+  /** Adds threads 1… parameter gradients into thread 0's, by element ranges: one program per thread. */
+  reduce: KernelCall[][];
+  /** The slices' runs ([thread][node], null for a layer run on the whole batch). */
+  runs: (LayerGrad<unknown> | null)[][];
+}
+
 interface FanIn {
   /** Temporary gradient buffer for input slot s, or 0 when the layer writes the gradient directly. */
   temp: number[];
@@ -79,6 +105,8 @@ export class Plan {
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
   private readonly skip: boolean[];
+  /** Training on several threads: the batch in slices (null: layer by layer on the whole batch). */
+  private readonly sliced: Sliced | null = null;
 
   constructor(
     readonly be: Backend,
@@ -147,8 +175,10 @@ export class Plan {
       this.grad = new Array<number>(nodes.length).fill(0);
       this.fan = nodes.map((n) => ({ temp: n.inputs.map(() => 0) }));
       this.inputGradPtr = training && inputGradient ? allocBuffer(bytesOf(-1)) : 0; // never reused: read after backward
+      // training on several threads runs the batch in slices (see slice()), whose gradients must not share blocks of other sizes
+      const slicing = training && !inputGradient && Math.min(be.threads, batch) >= 2 && nodes.some((n) => n.layer.perExample);
       if (training) {
-        const gradPool = new Pool(allocBuffer);
+        const gradPool = new Pool(allocBuffer, slicing);
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
         let inputWritten = false; // the input's first consumer in backward order writes, later ones add
         for (let j = lossNode; j >= 0; j--) {
@@ -201,6 +231,7 @@ export class Plan {
       }
       // every buffer is fixed: layers lay out their thread splits, then scratch is sized once for all
       nodes.forEach((n, j) => n.layer.bind(this.runs[j]!, { ...this.bindCtx, inShapes: n.inShapes, outShape: n.outShape }));
+      if (slicing) this.sliced = this.slice(alloc, needScratch, rng);
       be.holdScratch(this.hold, scratch); // every thread's block: running the plan allocates nothing
       dropped.register(this, { be, owned: this.owned, hold: this.hold }, this);
     } catch (e) {
@@ -218,7 +249,88 @@ export class Plan {
     if (this.folds.length) this.refold();
     const v = this.weightsVersion();
     for (const r of this.runs) r.weightsVersion = v;
+    const sl = this.sliced;
+    if (sl) {
+      for (const rs of sl.runs) for (const r of rs) if (r) r.weightsVersion = v;
+      for (const st of sl.fwd) {
+        if ("node" in st) this.nodes[st.node]!.layer.forward(this.runs[st.node] as LayerRun<unknown>);
+        else this.be.runPrograms(st.programs);
+      }
+      return;
+    }
     this.nodes.forEach((n, j) => { if (!this.skip[j]) n.layer.forward(this.runs[j] as LayerRun<unknown>); });
+  }
+
+  /**
+   * The sliced passes (built when there is something to slice: two threads or more, a batch of
+   * two or more, a per-example layer). Each slice's runs are bound like the whole batch's, on a one-thread
+   * recorder of the backend, over the slice's part of every buffer; their passes are recorded
+   * once here into the programs.
+   */
+  private slice(alloc: (bytes: number) => number, needScratch: (bytes: number) => void, rng: Rng): Sliced {
+    const { be, nodes, batch } = this;
+    const T = Math.min(be.threads, batch);
+    const ranges = splitRange(batch, T);
+    const bytesPer = (i: number) => (i < 0 ? this.inputSize : size(nodes[i]!.outShape)) * 4;
+    let sink: KernelCall[] = [];
+    const record = (f: () => void) => {
+      sink = [];
+      f();
+      return sink;
+    };
+    const recorders = ranges.map(() => be.recorder((calls) => void sink.push(...calls)));
+    const priv = ranges.map((_, t) => nodes.map((n) => (n.layer.perExample && t > 0 ? n.params.map((p) => ({ ...p, g: p.g ? alloc(p.size * 4) : 0 })) : n.params)));
+    const runs = ranges.map(([a, b], t) => nodes.map((n, j): LayerGrad<unknown> | null => {
+      if (!n.layer.perExample) return null;
+      const full = this.runs[j]!, rb = recorders[t]!;
+      const off = (i: number) => a * bytesPer(i);
+      const ctx = { be: rb, batch: b - a, training: true, inShapes: n.inShapes, outShape: n.outShape, alloc, needScratch };
+      const run: LayerGrad<unknown> = {
+        ...full, be: rb, batch: b - a, state: n.layer.prepare(ctx), params: priv[t]![j]!, rng,
+        x: n.inputs.map((i, s) => full.x[s]! + off(i)), y: full.y + off(j),
+        dy: full.dy ? full.dy + off(j) : 0, dx: n.inputs.map((i, s) => (full.dx[s] ? full.dx[s]! + off(i) : 0)),
+      };
+      n.layer.bind(run, ctx);
+      return run;
+    }));
+    const passes = (order: number[], pass: (j: number, t: number, run: LayerGrad<unknown>) => KernelCall[]): Step[] => {
+      const steps: Step[] = [];
+      let open: KernelCall[][] | null = null;
+      for (const j of order) {
+        if (!nodes[j]!.layer.perExample) {
+          open = null;
+          steps.push({ node: j });
+          continue;
+        }
+        if (!open) steps.push({ programs: (open = ranges.map(() => [])) });
+        runs.forEach((r, t) => open![t]!.push(...pass(j, t, r[j]!)));
+      }
+      return steps;
+    };
+    const fwd = passes(nodes.map((_, j) => j), (j, _t, r) => record(() => nodes[j]!.layer.forward(r)));
+    const reached: number[] = [];
+    for (let j = this.lossNode; j >= 0; j--) if (this.grad[j]) reached.push(j);
+    const bwd = passes(reached, (j, t, r) => {
+      const [a, b] = ranges[t]!;
+      // an input read by several layers: this slice's share of its gradient, added in
+      const adds = nodes[j]!.inputs.flatMap((i, s) => {
+        const tmp = this.fan[j]!.temp[s];
+        const at = (p: number) => p + a * bytesPer(i);
+        return tmp ? [call("f32_add_fwd", at(this.gradOf(i)), at(tmp), at(this.gradOf(i)), (b - a) * bytesPer(i) / 4)] : [];
+      });
+      return [...record(() => nodes[j]!.layer.backward(r)), ...adds];
+    });
+    const reduce: KernelCall[][] = ranges.map(() => []);
+    for (const j of reached) {
+      if (!nodes[j]!.layer.perExample) continue;
+      nodes[j]!.params.forEach((p, k) => {
+        if (!p.g) return;
+        splitRange(p.size, T, 4).forEach(([lo, hi], u) => {
+          for (let t = 1; t < T; t++) reduce[u]!.push(call("f32_add_fwd", p.g + 4 * lo, priv[t]![j]![k]!.g + 4 * lo, p.g + 4 * lo, hi - lo));
+        });
+      });
+    }
+    return { fwd, bwd, reduce, runs };
   }
 
   /** Folded weights: W' = W·s per output channel, b' = b·s + t, s = γ/√(σ² + ε), t = β − μ·s. */
@@ -249,17 +361,29 @@ export class Plan {
    */
   backward(step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
     this.check();
-    for (let j = this.lossNode; j >= 0; j--) {
-      const run = this.runs[j]!;
-      if (!run.dy) continue;
-      if (!step?.(j, run)) this.nodes[j]!.layer.backward(run);
-      // an input read by several layers: add this layer's share of its gradient (built once)
-      const adds = (this.fanAdds[j] ??= this.nodes[j]!.inputs.flatMap((i, s) => {
-        const t = this.fan[j]!.temp[s];
-        return t ? [call("f32_add_fwd", this.gradOf(i), t, this.gradOf(i), this.batch * (i < 0 ? this.inputSize : size(this.nodes[i]!.outShape)))] : [];
-      }));
-      this.be.runInTurn(adds);
+    const sl = this.sliced;
+    if (sl) {
+      if (step) throw new BackendError("a training plan run in slices takes no backward step of the caller's (plans with inputGradient are not sliced)");
+      for (const st of sl.bwd) {
+        if ("node" in st) this.backwardNode(st.node);
+        else this.be.runPrograms(st.programs);
+      }
+      this.be.runPrograms(sl.reduce);
+      return;
     }
+    for (let j = this.lossNode; j >= 0; j--) if (this.runs[j]!.dy) this.backwardNode(j, step);
+  }
+
+  /** Node j's backward pass on the whole batch (or the caller's step), then its fan-in adds. */
+  private backwardNode(j: number, step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
+    const run = this.runs[j]!;
+    if (!step?.(j, run)) this.nodes[j]!.layer.backward(run);
+    // an input read by several layers: add this layer's share of its gradient (built once)
+    const adds = (this.fanAdds[j] ??= this.nodes[j]!.inputs.flatMap((i, s) => {
+      const t = this.fan[j]!.temp[s];
+      return t ? [call("f32_add_fwd", this.gradOf(i), t, this.gradOf(i), this.batch * (i < 0 ? this.inputSize : size(this.nodes[i]!.outShape)))] : [];
+    }));
+    this.be.runInTurn(adds);
   }
 
   /** Values of node j's output for this batch (a view: valid until the next allocation). */

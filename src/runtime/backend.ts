@@ -115,6 +115,42 @@ export class Backend {
     if (this.scratchExcess) this.trimScratch();
   }
 
+  /**
+   * Runs programs[i] — calls in order — on thread i: one wake-up and one acknowledgement per
+   * worker for all of them. Without a pool they run here one program after another; programs
+   * beyond the pool's threads (a plan laid out for more threads than it has now) run in rounds.
+   * A call with scratchBytes gets the scratch block of the thread it runs on.
+   */
+  runPrograms(programs: readonly (readonly KernelCall[])[]): void {
+    const pool = this.pool;
+    if (!pool || programs.length < 2) {
+      for (const p of programs) this.runInTurn(p);
+      return;
+    }
+    for (let s = 0; s < programs.length; s += pool.threads) {
+      const part = s === 0 && programs.length <= pool.threads ? programs : programs.slice(s, s + pool.threads);
+      part.forEach((p, t) => { for (const c of p) this.giveScratch(c, t); });
+      pool.runPrograms(part);
+    }
+    if (this.scratchExcess) this.trimScratch();
+  }
+
+  /**
+   * This backend as one thread sees it, for building and recording the calls of one slice of a
+   * batch (Plan): call builders asking `threads` get 1, and run / runInTurn / runPrograms hand
+   * their calls to `record` instead of running them. Everything else is this backend's own (the
+   * view inherits from it and keeps no state of its own).
+   */
+  recorder(record: (calls: readonly KernelCall[]) => void): Backend {
+    const take = (calls: readonly KernelCall[]) => record(calls);
+    return Object.create(this, {
+      threads: { value: 1 },
+      run: { value: take },
+      runInTurn: { value: take },
+      runPrograms: { value: (programs: readonly (readonly KernelCall[])[]) => { for (const p of programs) record(p); } },
+    }) as Backend;
+  }
+
   /** Runs calls one after another on this thread (calls that must not run at the same time). */
   runInTurn(calls: readonly KernelCall[]): void {
     for (let t = 0; t < calls.length; t++) {

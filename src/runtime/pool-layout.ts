@@ -5,8 +5,9 @@
 // worker i (1..threads-1) at i * LINE_INTS: its posted generation (W_GEN), the generation it
 // finished last (W_DONE), the generation whose call failed last (W_FAIL) and its state
 // (W_STATE). A line is 64 bytes so that two workers' words never share a cache line.
-// Call slot (Float64Array at `slot`, one per worker): [kernel index, argument count, args...];
-// error text (Uint8Array, one per worker): UTF-8 of the last failure, zero-padded.
+// Program (Float64Array at the start of a worker's record): [call count, then that many call
+// entries of SLOT_FLOATS: kernel index, argument count, args...], run in order; error text
+// (Uint8Array after it, one per worker): UTF-8 of the last failure, zero-padded.
 //
 // This file is the one place these numbers are written. The worker (worker.ts) and the Node
 // monitor thread (pool.ts) import nothing: they are told them in their first message
@@ -32,10 +33,15 @@ export const DONE_DEAD = -2;
 export const NONE = -1;
 
 export const MAX_ARGS = 16;
+/** One call entry of a program: kernel index, argument count, MAX_ARGS arguments. */
 export const SLOT_FLOATS = 2 + MAX_ARGS;
+/** The most calls one posted program holds (a longer one is posted in pieces, in order). */
+export const PROGRAM_CALLS = 64;
+/** A program: its call count, then PROGRAM_CALLS entries. */
+export const PROGRAM_FLOATS = 1 + PROGRAM_CALLS * SLOT_FLOATS;
 export const ERROR_BYTES = 512;
-/** Bytes of one worker's shared record: call slot, then error text. */
-export const RECORD_BYTES = SLOT_FLOATS * 8 + ERROR_BYTES;
+/** Bytes of one worker's shared record: the program, then error text. */
+export const RECORD_BYTES = PROGRAM_FLOATS * 8 + ERROR_BYTES;
 /** Kernel indices: the sorted names of the generated kernel table. */
 export const KERNEL_NAMES = Object.keys(KERNEL_SIGNATURES).sort();
 /** The layout as a worker and the monitor are told it (with the kernel names, whose index a slot holds). */
@@ -52,7 +58,11 @@ export interface WorkerLayout {
   dead: number;
   exited: number;
   doneDead: number;
-  /** A record: SLOT_FLOATS float64 (kernel index, argument count, at most MAX_ARGS arguments), then ERROR_BYTES of text. */
+  /**
+   * A record: PROGRAM_FLOATS float64 (a call count, then calls of SLOT_FLOATS each: kernel index,
+   * argument count, at most MAX_ARGS arguments), then ERROR_BYTES of text.
+   */
+  programFloats: number;
   slotFloats: number;
   maxArgs: number;
   errorBytes: number;
@@ -62,7 +72,7 @@ export interface WorkerLayout {
 export const WORKER_LAYOUT: WorkerLayout = {
   line: LINE_INTS, stop: CTL_STOP, gen: W_GEN, done: W_DONE, fail: W_FAIL, state: W_STATE,
   alive: STATE_ALIVE, dead: STATE_DEAD, exited: STATE_EXITED, doneDead: DONE_DEAD,
-  slotFloats: SLOT_FLOATS, maxArgs: MAX_ARGS, errorBytes: ERROR_BYTES, kernels: KERNEL_NAMES,
+  programFloats: PROGRAM_FLOATS, slotFloats: SLOT_FLOATS, maxArgs: MAX_ARGS, errorBytes: ERROR_BYTES, kernels: KERNEL_NAMES,
 };
 
 /** How long a worker (and a waiting caller) watches for the next event before blocking, in ms. */
@@ -79,7 +89,7 @@ export const word = (i: number, w: number): number => i * LINE_INTS + w;
 /** Writes `text` (UTF-8, cut to fit) into a worker's error area; plain bytes, no encodeInto on shared memory. */
 export function writeErrorText(buf: ArrayBufferLike, record: number, text: string): void {
   const bytes = new TextEncoder().encode(text).subarray(0, ERROR_BYTES - 1);
-  const area = new Uint8Array(buf, record + SLOT_FLOATS * 8, ERROR_BYTES);
+  const area = new Uint8Array(buf, record + PROGRAM_FLOATS * 8, ERROR_BYTES);
   area.fill(0);
   area.set(bytes);
 }
@@ -97,7 +107,7 @@ export function declareDead(buf: ArrayBufferLike, ctl: Int32Array, index: number
 }
 
 export function readErrorText(buf: ArrayBufferLike, record: number): string {
-  const area = new Uint8Array(buf, record + SLOT_FLOATS * 8, ERROR_BYTES);
+  const area = new Uint8Array(buf, record + PROGRAM_FLOATS * 8, ERROR_BYTES);
   const end = area.indexOf(0);
   return new TextDecoder().decode(area.slice(0, end < 0 ? ERROR_BYTES : end));
 }

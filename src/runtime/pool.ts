@@ -1,5 +1,7 @@
 // The worker pool: threads-1 workers on the backend's shared memory, plus the calling thread.
-// run(calls) gives call i to thread i (call 0 runs on the caller) and returns when all are done.
+// run(calls) gives call i to thread i (call 0 runs on the caller) and returns when all are done;
+// runPrograms(programs) gives thread i a list of calls to run in order (a program): one wake-up
+// and one acknowledgement for many kernels (a training step's whole slice of the batch).
 //
 // ## Protocol and invariant
 //
@@ -17,9 +19,9 @@
 // Caller, run(calls):
 //   1. for each worker i with a call, with G = the next G_i: clear DONE_i and FAIL_i to NONE (the
 //      worker is idle: it acknowledged its last call before that run returned), write the call
-//      into i's slot, then Atomics.store(GEN_i, G),
-//      then Atomics.notify(GEN_i). The slot is written before GEN_i is published (a seq-cst store),
-//      so a worker that reads GEN_i == G sees the whole call. The notify may come late (the caller
+//      (or program) into i's record, then Atomics.store(GEN_i, G),
+//      then Atomics.notify(GEN_i). The record is written before GEN_i is published (a seq-cst
+//      store), so a worker that reads GEN_i == G sees the whole program. The notify may come late (the caller
 //      can be descheduled between the two steps) or never matter: a worker that is watching GEN_i
 //      starts without it, and a late notify only wakes a worker that goes back to step (a).
 //   2. run call 0 here.
@@ -31,8 +33,8 @@
 // Worker i (worker.ts), `seen` = the generation it ran last (at start: GEN_i as it was then):
 //   a. read GEN_i; while it equals `seen`, Atomics.wait(GEN_i, seen). A return from the wait for
 //      any reason (late or spurious notify, timeout) leads back to this comparison only.
-//   b. GEN_i = g != seen: seen = g; run the slot's call once (a kernel that throws: its text goes
-//      to the error area and FAIL_i = g).
+//   b. GEN_i = g != seen: seen = g; run the record's program once, its calls in order (a kernel
+//      that throws ends it: its text goes to the error area and FAIL_i = g).
 //   c. Atomics.store(DONE_i, g), then Atomics.notify(DONE_i). The caller compares DONE_i with its
 //      own G, so an acknowledgement can neither count twice nor stand for another generation.
 // Death: a worker that throws outside a kernel writes its error, STATE_i = DEAD, DONE_i = DONE_DEAD
@@ -59,10 +61,13 @@ import { BackendError } from "../errors.js";
 import type { Kernels } from "./generated/kernels.js";
 import { invoke, type KernelCall } from "./calls.js";
 import {
-  CTL_STOP, DONE_DEAD, NONE, KERNEL_NAMES, LINE_INTS, MAX_ARGS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE, STATE_DEAD,
+  CTL_STOP, DONE_DEAD, NONE, KERNEL_NAMES, LINE_INTS, MAX_ARGS, PROGRAM_CALLS, PROGRAM_FLOATS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE, STATE_DEAD,
   STATE_EXITED, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, WORKER_LAYOUT, declareDead, readErrorText, word,
 } from "./pool-layout.js";
 import { cores, nodeModule, runtimeName } from "./platform.js";
+
+/** A kernel's index in the workers' table (KERNEL_NAMES), by name. */
+const KERNEL_INDEX = new Map(KERNEL_NAMES.map((n, i) => [n, i]));
 
 /** Kept as an alias: the pool runs typed kernel calls. */
 export type Call = KernelCall;
@@ -103,7 +108,7 @@ parentPort.on("message", ({ port, memory, ctl, record, index, layout: L }) => {
   const at = index * L.line;
   port.on("close", () => {
     if (Atomics.load(c, at + L.state) !== L.alive) return; // stopped, or reported its own death
-    const area = new Uint8Array(memory.buffer, record + L.slotFloats * 8, L.errorBytes);
+    const area = new Uint8Array(memory.buffer, record + L.programFloats * 8, L.errorBytes);
     area.fill(0);
     area.set(new TextEncoder().encode("stopped running (terminated, out of memory or exited)"));
     Atomics.store(c, at + L.state, L.dead);
@@ -253,45 +258,68 @@ export class ThreadPool {
 
   /** Runs calls[i] on thread i (0: this thread). At most `threads` calls. */
   run(calls: readonly KernelCall[]): void {
+    this.runPrograms(calls.map((c) => [c]));
+  }
+
+  /**
+   * Program i (a list of calls, run in order) on thread i, program 0 here; returns when every
+   * program is done. The protocol is run()'s: one generation per worker per posting. A program
+   * longer than PROGRAM_CALLS is posted in pieces, one after another (each piece a generation).
+   */
+  runPrograms(programs: readonly (readonly KernelCall[])[]): void {
     if (this.failure) throw this.failure;
     if (this.stopped) throw new BackendError("the thread pool was shut down");
-    if (calls.length === 0) return;
-    if (calls.length > this.threads) throw new BackendError(`pool: ${calls.length} calls for ${this.threads} threads`);
-    for (const c of calls) if (c.args.length > MAX_ARGS) throw new BackendError(`pool: ${c.fn} has ${c.args.length} arguments (max ${MAX_ARGS})`);
+    if (programs.length === 0) return;
+    if (programs.length > this.threads) throw new BackendError(`pool: ${programs.length} programs for ${this.threads} threads`);
+    let longest = 0;
+    for (const p of programs) {
+      longest = Math.max(longest, p.length);
+      for (const c of p) if (c.args.length > MAX_ARGS) throw new BackendError(`pool: ${c.fn} has ${c.args.length} arguments (max ${MAX_ARGS})`);
+    }
+    for (let from = 0; from < longest; from += PROGRAM_CALLS) {
+      this.post(from === 0 && longest <= PROGRAM_CALLS ? programs : programs.map((p) => p.slice(from, from + PROGRAM_CALLS)));
+    }
+  }
+
+  /** One generation: pieces[i] (at most PROGRAM_CALLS calls) on thread i. */
+  private post(pieces: readonly (readonly KernelCall[])[]): void {
     const ctl = this.ctlView;
     let gone: number[] | null = null;
     for (let i = 1; i < this.threads; i++) if (Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD) (gone ??= []).push(i);
     if (gone) this.fail(gone);
-    if (calls.length > 1) this.dispatches++;
+    // a worker with an empty piece is not posted to (nothing to acknowledge)
+    const posted = pieces.map((p, i) => i > 0 && p.length > 0);
+    if (posted.some(Boolean)) this.dispatches++;
     // 1. publish: clear the worker's acknowledgement and failure words (it is idle: it acknowledged
-    //    its last generation before that run returned), write the slot, then the generation, then
-    //    notify (which may come late). Each worker has its own counter, so the generation posted
-    //    always differs from the one it ran last, whatever the wrap-around.
-    for (let i = 1; i < calls.length; i++) {
+    //    its last generation before that run returned), write the program, then the generation,
+    //    then notify (which may come late). Each worker has its own counter, so the generation
+    //    posted always differs from the one it ran last, whatever the wrap-around.
+    for (let i = 1; i < pieces.length; i++) {
+      if (!posted[i]) continue;
       let G = (this.gens[i]! + 1) | 0;
       while (G === DONE_DEAD || G === NONE) G = (G + 1) | 0;
       this.gens[i] = G;
       Atomics.store(ctl, word(i, W_DONE), NONE);
       Atomics.store(ctl, word(i, W_FAIL), NONE);
-      this.writeSlot(this.records[i]!, calls[i]!);
+      this.writeProgram(this.records[i]!, pieces[i]!);
       Atomics.store(ctl, word(i, W_GEN), G);
       Atomics.notify(ctl, word(i, W_GEN));
     }
-    // 2. call 0 here; if it throws, the workers still finish this generation before we do
+    // 2. piece 0 here; if it throws, the workers still finish this generation before we do
     let own: unknown = null;
     try {
-      invoke(this.kernels, calls[0]!);
+      for (const c of pieces[0]!) invoke(this.kernels, c);
     } catch (e) {
       own = e;
     }
     // 3. every worker acknowledges its generation by number
     const dead: number[] = [];
-    for (let i = 1; i < calls.length; i++) if (!this.waitDone(ctl, i, this.gens[i]!)) dead.push(i);
+    for (let i = 1; i < pieces.length; i++) if (posted[i] && !this.waitDone(ctl, i, this.gens[i]!)) dead.push(i);
     if (dead.length) this.fail(dead);
     if (own !== null) throw own;
     const failed: string[] = [];
-    for (let i = 1; i < calls.length; i++) {
-      if (Atomics.load(ctl, word(i, W_FAIL)) === this.gens[i]!) failed.push(`worker ${i}: ${readErrorText(this.memory.buffer, this.records[i]!)}`);
+    for (let i = 1; i < pieces.length; i++) {
+      if (posted[i] && Atomics.load(ctl, word(i, W_FAIL)) === this.gens[i]!) failed.push(`worker ${i}: ${readErrorText(this.memory.buffer, this.records[i]!)}`);
     }
     if (failed.length) throw new BackendError(`thread pool: ${failed.join("; ")}`);
   }
@@ -324,11 +352,15 @@ export class ThreadPool {
     throw this.failure;
   }
 
-  private writeSlot(at: number, c: KernelCall): void {
-    const s = new Float64Array(this.memory.buffer, at, SLOT_FLOATS);
-    s[0] = KERNEL_NAMES.indexOf(c.fn);
-    s[1] = c.args.length;
-    c.args.forEach((a, i) => (s[2 + i] = a));
+  private writeProgram(at: number, calls: readonly KernelCall[]): void {
+    const s = new Float64Array(this.memory.buffer, at, PROGRAM_FLOATS);
+    s[0] = calls.length;
+    calls.forEach((c, k) => {
+      const e = 1 + k * SLOT_FLOATS;
+      s[e] = KERNEL_INDEX.get(c.fn)!;
+      s[e + 1] = c.args.length;
+      c.args.forEach((a, i) => (s[e + 2 + i] = a));
+    });
   }
 
   /**

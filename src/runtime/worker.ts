@@ -44,7 +44,7 @@ async function start(init: Init, port: Port): Promise<void> {
   const GEN = at + L.gen, DONE = at + L.done, FAIL = at + L.fail, STATE = at + L.state, STOP = L.stop;
   /** UTF-8 of `text`, cut to fit, into this worker's error area (plain bytes: no encodeInto on shared memory). */
   const writeError = (text: string) => {
-    const area = new Uint8Array(init.memory.buffer, init.record + L.slotFloats * 8, L.errorBytes);
+    const area = new Uint8Array(init.memory.buffer, init.record + L.programFloats * 8, L.errorBytes);
     area.fill(0);
     area.set(new TextEncoder().encode(text).subarray(0, L.errorBytes - 1));
   };
@@ -68,16 +68,23 @@ async function start(init: Init, port: Port): Promise<void> {
       }
       if (Atomics.load(ctl, STOP)) break;
       seen = g;
-      // 2. Run the slot's call (written before the generation was posted). The memory may have
-      //    grown since the last call: views are made fresh.
-      const slot = new Float64Array(init.memory.buffer, init.record, L.slotFloats);
-      const id = slot[0]!, n = Math.min(slot[1]!, L.maxArgs);
-      const args: number[] = [];
-      for (let i = 0; i < n; i++) args.push(slot[2 + i]!);
+      // 2. Run the posted program's calls in order (written before the generation was posted;
+      //    a kernel that throws ends the program). The memory may have grown since the last
+      //    program: views are made fresh.
+      const prog = new Float64Array(init.memory.buffer, init.record, L.programFloats);
+      const count = Math.min(prog[0]!, (L.programFloats - 1) / L.slotFloats);
+      let id = -1;
       try {
-        const f = fns[id];
-        if (typeof f !== "function") throw new Error(`no kernel #${id}`);
-        Reflect.apply(f, undefined, args);
+        for (let c = 0; c < count; c++) {
+          const at = 1 + c * L.slotFloats;
+          id = prog[at]!;
+          const n = Math.min(prog[at + 1]!, L.maxArgs);
+          const args: number[] = [];
+          for (let i = 0; i < n; i++) args.push(prog[at + 2 + i]!);
+          const f = fns[id];
+          if (typeof f !== "function") throw new Error(`no kernel #${id}`);
+          Reflect.apply(f, undefined, args);
+        }
       } catch (e) {
         writeError(`${L.kernels[id] ?? `kernel #${id}`}: ${String(e)}`);
         Atomics.store(ctl, FAIL, g);

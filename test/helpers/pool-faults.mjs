@@ -5,7 +5,8 @@
 //
 // Faults: wrap (generation counters wrap around int32), terminate (worker 1 terminated between two runs), throw / exit / oom (worker 1 fails
 // outside a kernel while the caller waits for it, injected by pool-fault-worker.mjs), trap (a
-// kernel traps in worker 1: an error, and the pool goes on), shutdown (every worker leaves).
+// kernel traps in worker 1: an error, and the pool goes on), trap-program (the second of three calls
+// of worker 1's program traps: the third never runs), shutdown (every worker leaves).
 import { once } from "node:events";
 import { loadBackend } from "../../dist/runtime/backend.js";
 import { ThreadPool } from "../../dist/runtime/pool.js";
@@ -25,10 +26,11 @@ be.heap.f32(ones, N).fill(1);
 const cells = Array.from({ length: T }, () => be.heap.alloc(4 * N, true));
 const calls = (n, bad = -1) => cells.map((c, i) => ({ fn: "f32_axpby", args: [n, 1, i === bad ? 0x7ffffff0 : ones, 1, c] }));
 const out = { fault, threads: T, runs: 0, errors: [], ms: 0 };
-const attempt = (cs) => {
+const attempt = (cs, programs = false) => {
   const t0 = performance.now();
   try {
-    pool.run(cs);
+    if (programs) pool.runPrograms(cs);
+    else pool.run(cs);
     out.runs++;
   } catch (e) {
     out.errors.push(`${e.name}: ${e.message}`);
@@ -56,6 +58,11 @@ if (fault === "wrap") {
   await Promise.all(exits);
   out.exited = exits.length;
   attempt(calls(4));
+} else if (fault === "trap-program") {
+  // every thread: three calls; worker 1's second one reads far outside the memory
+  attempt(cells.map((_, i) => [calls(4)[i], calls(4, i === 1 ? 1 : -1)[i], calls(4)[i]]), true);
+  attempt(cells.map((_, i) => [calls(4)[i]]), true); // the pool goes on
+  out.counts = cells.map((c) => be.heap.f32(c, 1)[0]);
 } else if (fault === "trap") {
   attempt(calls(4, 1)); // worker 1's kernel reads far outside the memory
   attempt(calls(4)); // the pool goes on

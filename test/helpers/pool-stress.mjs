@@ -9,6 +9,9 @@
 //             call 0 is long, the workers' calls short.
 //   spurious  random call sizes, random numbers of calls, and a noise thread that sends
 //             Atomics.notify to every word of the pool's control block, all the time.
+//   programs  as spurious, but each thread gets a program (runPrograms): 0-150 calls of random
+//             sizes run in order, so programs longer than PROGRAM_CALLS are posted in pieces and
+//             some workers get nothing at all.
 // Each call adds 1 to its own counters with f32_axpby (y = 1*ones + 1*y), so after every run the
 // counters say exactly how many times each call ran: a double run or an early return shows as a
 // count off by one right after the run() that caused it.
@@ -39,7 +42,7 @@ if (mode === "delay") {
     sleep(1 + rand()); // the caller descheduled between publishing a generation and waking
     return notify(ta, i, c);
   };
-} else if (mode === "spurious") {
+} else if (mode === "spurious" || mode === "programs") {
   const ctl = pool.ctl ?? 0;
   noise = new Worker(`
     const { workerData: { memory, ctl } } = require("node:worker_threads");
@@ -56,19 +59,25 @@ const f32 = (p, n) => new Float32Array(be.memory.buffer, p, n);
 let wrong = null;
 const t0 = performance.now();
 for (let r = 1; r <= RUNS && !wrong; r++) {
-  const k = mode === "spurious" ? 1 + Math.floor(rand() * T) : T;
-  const sizes = Array.from({ length: k }, (_, i) => (mode === "spurious" ? 1 + Math.floor(rand() * (i === 0 ? LONG : CAP) ** rand()) : i === 0 ? LONG : 4));
-  const calls = sizes.map((n, i) => ({ fn: "f32_axpby", args: [n, 1, ones, 1, counters[i]] }));
-  pool.run(calls);
+  const k = mode !== "delay" ? 1 + Math.floor(rand() * T) : T;
+  const size = (i) => (mode !== "delay" ? 1 + Math.floor(rand() * (i === 0 ? LONG : CAP) ** rand()) : i === 0 ? LONG : 4);
+  // one call per thread, or a program of 0-150 calls (a long one skewed towards small sizes)
+  const lists = Array.from({ length: k }, (_, i) => Array.from({ length: mode === "programs" ? Math.floor(151 * rand() ** 2) : 1 }, () => size(i)));
+  const programs = lists.map((l, i) => l.map((n) => ({ fn: "f32_axpby", args: [n, 1, ones, 1, counters[i]] })));
+  if (mode === "programs") pool.runPrograms(programs);
+  else pool.run(programs.map((p) => p[0]));
   for (let i = 0; i < k; i++) {
-    expected[i][0] += 1;
-    expected[i][sizes[i]] -= 1;
+    for (const n of lists[i]) {
+      expected[i][0] += 1;
+      expected[i][n] -= 1;
+    }
   }
   // right after run(): every call of this run has finished, once
   for (let i = 0; i < k; i++) {
-    const c = f32(counters[i], sizes[i]);
+    const top = Math.max(0, ...lists[i]);
+    const c = f32(counters[i], top);
     let want = 0;
-    for (let j = 0; j < sizes[i]; j++) {
+    for (let j = 0; j < top; j++) {
       want += expected[i][j];
       if (c[j] !== want) {
         wrong = { run: r, call: i, cell: j, count: c[j], want };
