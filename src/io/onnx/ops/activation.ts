@@ -79,17 +79,20 @@ function hard(x: ImportNode, t: TensorValue): void {
   x.out({ ...rest, sym: swish ? x.apply(L.multiply({ name: x.uniq("hard_swish") }), t.sym, gate) : gate });
 }
 
-/** PRelu: relu(x) − slope · relu(−x), the slope a scalar or one per channel. */
+/** PRelu: relu(x) − slope · relu(−x), the slope a scalar, one per channel, or one per index of the last axis. */
 function prelu(x: ImportNode, t0: TensorValue): void {
-  const s = x.constant(1), C0 = t0.onnx[0] ?? 1;
-  const perChannel = s.data.length === C0 && s.data.length > 1;
-  if (s.data.length !== 1 && !perChannel) x.fail(`a slope of shape [${s.dims.join(", ")}]: one value, or one per channel (${C0}), is supported`);
-  const t = perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel ? x.plain(t0) : t0;
-  if (perChannel && t.onnx.length !== 3 && t.onnx.length !== 1) x.fail(`a slope per channel of [N, ${t0.onnx.join(", ")}]: images and features are supported`);
+  const s = x.constant(1), C0 = t0.onnx[0] ?? 1, last = t0.onnx[t0.onnx.length - 1] ?? 1, rank = t0.onnx.length + 1;
+  const sd = [...s.dims];
+  while (sd.length < rank) sd.unshift(1); // numpy broadcasting aligns from the right
+  const along = (k: number) => sd.length === rank && sd.every((d, i) => (i === k ? d === t0.onnx[k - 1] : d === 1));
+  const perChannel = s.data.length > 1 && along(1) && (t0.onnx.length === 3 || t0.onnx.length === 1);
+  const perLast = s.data.length > 1 && !perChannel && along(rank - 1);
+  if (s.data.length !== 1 && !perChannel && !perLast) x.fail(`a slope of shape [${s.dims.join(", ")}]: one value, one per channel (${C0}) or one per index of the last axis (${last}) is supported`);
+  const t = perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel || perLast ? x.plain(t0) : t0;
   const C = t.sym.shape[t.sym.shape.length - 1]!;
   const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, t, t.sym, -1, 0));
   const lname = x.uniq("prelu_slope");
-  x.weight(lname, "scale", Float32Array.from({ length: C }, (_, i) => -s.data[perChannel ? i : 0]!));
+  x.weight(lname, "scale", Float32Array.from({ length: C }, (_, i) => -s.data[perChannel || perLast ? i : 0]!));
   x.weight(lname, "shift", new Float32Array(C));
   const { reluOf: _, ...rest } = t;
   x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), x.apply(L.scale({ name: lname }), neg)) });
