@@ -73,6 +73,7 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
       [["train", "mnist", "--frobnicate"], /unknown option '--frobnicate'/],
+      [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
       [["teach"], /unknown command 'teach'/],
     ];
     for (const [args, msg] of cases) {
@@ -84,6 +85,28 @@ describe("fovea CLI", () => {
     expect(existsSync(join(dir, "no"))).toBe(false);
     expect(existsSync(join(dir, "missing"))).toBe(false);
     expect(existsSync(join(dir, "cm.png"))).toBe(false);
+  });
+
+  it("train mnist --speedrun: LeNet-5 with batch norm, the test set scored with the clock stopped, the time it first reached 99% (or that it did not)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fovea-cli-"));
+    const tr = tinyMnist(400, 1), te = tinyMnist(100, 2);
+    writeFileSync(join(dir, "train-images-idx3-ubyte"), tr.images);
+    writeFileSync(join(dir, "train-labels-idx1-ubyte"), tr.labels);
+    writeFileSync(join(dir, "t10k-images-idx3-ubyte"), te.images);
+    writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), te.labels);
+    const out = join(dir, "m.fovea");
+    const t = fovea("train", "mnist", dir, "--speedrun", "--epochs", "6", "--batch", "16", "--no-progress", "--out", out);
+    expect(t.stderr).toBe("");
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/lenet5-bn, 61,728 parameters/);
+    expect(t.stdout).toMatch(/6 epochs, batch 16, sgd lr 0\.1 one-cycle\n/); // no distortions
+    expect(t.stdout).toMatch(/speedrun: the test set is scored every 0\.1 epoch from epoch 1 on, with the clock stopped; no validation, no checkpoints/);
+    expect(t.stdout).not.toMatch(/validation \d/);
+    // bars at distinct columns are easy: it gets there, and says when
+    expect(t.stdout).toMatch(/\d+\.\d\d% test accuracy after \d+\.\d\d s of training \([\d,]+ images, \d+\.\d\d epochs\)/);
+    expect(t.stdout).toMatch(/speedrun: 99\.0% test accuracy first reached after \d+\.\d\d s of training \(\d+ scorings of the test set not counted\)/);
+    expect(existsSync(out)).toBe(true);
+    expect(existsSync(join(dir, "m.ckpt"))).toBe(false);
   });
 
   it("train → eval → summary → predict → viz end to end on a tiny generated MNIST", async () => {

@@ -56,6 +56,24 @@ export function lenet5(o: ZooOptions & { activation?: "relu" | "tanh"; pooling?:
   ], { inputShape: [28, 28, 1], name: "lenet5", seed: o.seed });
 }
 
+/**
+ * LeNet-5 with batch norm after C1 and C3 (their biases dropped: the norm's shift replaces them),
+ * the net of `fovea train mnist --speedrun`: the same shapes, and it trains to 99% in about two
+ * epochs without distortions. At inference each norm folds into its conv.
+ */
+export function lenet5Bn(o: ZooOptions = {}): Model {
+  opts(o, "lenet5Bn");
+  const conv = (filters: number, padding: "same" | "valid", name: string) => L.conv2d({ filters, kernelSize: 5, padding, useBias: false, name });
+  return sequential([
+    conv(6, "same", "C1"), L.batchNorm(), L.relu(), L.maxPool2d({ poolSize: 2 }),
+    conv(16, "valid", "C3"), L.batchNorm(), L.relu(), L.maxPool2d({ poolSize: 2 }),
+    L.flatten(),
+    L.dense({ units: 120, activation: "relu", name: "C5" }),
+    L.dense({ units: 84, activation: "relu", name: "F6" }),
+    ...head(o, 10),
+  ], { inputShape: [28, 28, 1], name: "lenet5-bn", seed: o.seed });
+}
+
 /** The ConvNetJS CIFAR-10 demo net: 3× (conv 5×5 pad 2 ReLU, pool 2), then softmax over 10. */
 export function convnetjsCifar10(o: ZooOptions = {}): Model {
   opts(o, "convnetjsCifar10");
