@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
-# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp]
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp | pads]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
 import copy, json, os, sys
@@ -176,6 +176,19 @@ class Interp(nn.Module):
         return torch.cat([a.flatten(1), b.flatten(1), c.flatten(1), d.flatten(1), self.t(y).flatten(1)], dim=1)
 
 
+class Pads(nn.Module):
+    """F.pad reflect, replicate and a constant value (padding layers), and zeros at the output."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 3, 3)
+        self.c2 = nn.Conv2d(3, 2, 3)
+
+    def forward(self, x):
+        y = self.c1(F.pad(x, (2, 1, 1, 3), mode="reflect"))
+        y = self.c2(F.pad(torch.tanh(y), (1, 0, 2, 2), mode="replicate"))
+        return F.pad(F.pad(y, (1, 2, 0, 1), value=0.5), (1, 1, 1, 0))
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
@@ -267,6 +280,8 @@ if __name__ == "__main__":
         write("seq1d", Seq1d, (2, 4, 16))
     elif len(sys.argv) > 1 and sys.argv[1] == "interp":
         write("interp", Interp, (2, 3, 5, 6))
+    elif len(sys.argv) > 1 and sys.argv[1] == "pads":
+        write("pads", Pads, (2, 2, 6, 5))
     else:
         os.makedirs(OUT, exist_ok=True)
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
@@ -278,4 +293,5 @@ if __name__ == "__main__":
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py lrn_torch
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
         write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d
+        write("pads", Pads, (2, 2, 6, 5))  # also alone: make-onnx-fixtures.py pads
         write("interp", Interp, (2, 3, 5, 6))  # also alone: make-onnx-fixtures.py interp (PyTorch 1.13 cannot export it below opset 11)

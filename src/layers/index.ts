@@ -14,10 +14,11 @@ import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeC
 import { Multiply, type MultiplyConfig } from "./multiply.js";
 import { Slice, type SliceConfig } from "./slice.js";
 import { Resize, type ResizeConfig } from "./resize.js";
+import { Pad, type PadConfig } from "./pad.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
-  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig;
+  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -61,6 +62,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "multiply": return new Multiply(config, name);
     case "slice": return new Slice(config, name);
     case "resize": return new Resize(config, name);
+    case "pad": return new Pad(config, name);
     default:
       throw new ConfigError(`unknown layer type "${(config as { type: string }).type}"`);
   }
@@ -97,9 +99,10 @@ export const concat = (c: Opt<ConcatConfig> = {}) => createLayer({ type: "concat
 export const multiply = (c: Opt<MultiplyConfig> = {}) => createLayer({ type: "multiply", ...c });
 export const slice = (c: Opt<SliceConfig>) => createLayer({ type: "slice", ...c });
 export const resize = (c: Opt<ResizeConfig>) => createLayer({ type: "resize", ...c });
+export const pad = (c: Opt<PadConfig>) => createLayer({ type: "pad", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
-  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig,
+  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig,
 };
 export { Layer } from "./layer.js";

@@ -52,3 +52,42 @@ export function resizeCalls(be: Backend, batch: number, H: number, W: number, C:
   }
   return { fwd, bwd, inTurn: true };
 }
+
+/**
+ * Pads `batch` NHWC images [H, W, C] by [top, bottom, left, right] into [OH, OW, C]: "constant"
+ * (from `fill`, OW·C floats holding the value), "edge" (the nearest border pixel) or "reflect" (the
+ * mirror image without repeating the border; pads below the size). Forward: the fill, the interior
+ * rows, the left and right columns from interior columns, then the top and bottom rows from output
+ * rows (corners as numpy pads one axis after the other). Backward in reverse: each copied pad row or
+ * column adds its gradient into dy at its source, then dx is the interior of dy (dy is overwritten).
+ * In turn.
+ */
+export function padCalls(batch: number, H: number, W: number, C: number, pads: [number, number, number, number], mode: "constant" | "edge" | "reflect", fill: number,
+  p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  const [t, b, l, r] = pads, OH = H + t + b, OW = W + l + r, row = OW * C, edge = mode === "edge";
+  // output column / row a pad position copies (its source in the unpadded image, shifted into the output)
+  const colSrc = (j: number, left: boolean) => l + (left ? (edge ? 0 : l - j) : edge ? W - 1 : W - 2 - j);
+  const rowSrc = (i: number, top: boolean) => t + (top ? (edge ? 0 : t - i) : edge ? H - 1 : H - 2 - i);
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  for (let e = 0; e < batch; e++) {
+    const y = p.y + e * OH * row * 4, at = (h: number, w: number) => y + (h * OW + w) * C * 4;
+    if (mode === "constant") fwd.push(call("f32_copy_rows", fill, 0, y, row, OH, row, 0));
+    fwd.push(call("f32_copy_rows", p.x + e * H * W * C * 4, W * C, at(t, l), row, H, W * C, 0));
+    // [source, destination] of every copied pad column (H rows of C) and row (OW·C), in order
+    const cols: [number, number][] = [], rows: [number, number][] = [];
+    if (mode !== "constant") {
+      for (let j = 0; j < l; j++) cols.push([colSrc(j, true), j]);
+      for (let j = 0; j < r; j++) cols.push([colSrc(j, false), l + W + j]);
+      for (let i = 0; i < t; i++) rows.push([rowSrc(i, true), i]);
+      for (let i = 0; i < b; i++) rows.push([rowSrc(i, false), t + H + i]);
+    }
+    for (const [s, d] of cols) fwd.push(call("f32_copy_rows", at(t, s), row, at(t, d), row, H, C, 0));
+    for (const [s, d] of rows) fwd.push(call("f32_copy_rows", at(s, 0), 0, at(d, 0), 0, 1, row, 0));
+    if (!p.dx) continue;
+    const dy = p.dy + e * OH * row * 4, dat = (h: number, w: number) => dy + (h * OW + w) * C * 4;
+    for (const [s, d] of [...rows].reverse()) bwd.push(call("f32_copy_rows", dat(d, 0), 0, dat(s, 0), 0, 1, row, 1));
+    for (const [s, d] of [...cols].reverse()) bwd.push(call("f32_copy_rows", dat(t, d), row, dat(t, s), row, H, C, 1));
+    bwd.push(call("f32_copy_rows", dat(t, l), row, p.dx + e * H * W * C * 4, W * C, H, W * C, 0));
+  }
+  return { fwd, bwd, inTurn: true };
+}

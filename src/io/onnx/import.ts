@@ -142,9 +142,11 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const res = values.get(o.name);
     if (res?.kind === "const") throw new FormatError(`${src}: the graph output "${o.name}" is a constant ([${res.dims.join(", ")}]); a fovea model computes its outputs from its input`);
     if (!res) throw new FormatError(`${src}: the graph output "${o.name}" is not computed by supported nodes`);
-    if (res.pad?.some((p) => p)) throw new FormatError(`${src}: the graph output "${o.name}" is a Pad; padding is supported only before a convolution or an average pool`);
+    // zero padding that no conv took: a pad layer
+    const [C, H, W] = res.onnx as [number, number, number], p = res.pad;
+    const r = p?.some((v) => v) ? { ...res, pad: undefined, sym: L.pad({ padding: p, name: uniqOut(g, `pad_${o.name}`) }).apply(res.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] } : res;
     // the file's own layout (NCHW feature maps, CHW flatten order) unless NHWC is asked for
-    const t = outLayout === "NHWC" && (isImage(res) || res.flatOf) ? res : toPlain(g, res, `output_${o.name}`);
+    const t = outLayout === "NHWC" && (isImage(r) || r.flatOf) ? r : toPlain(g, r, `output_${o.name}`);
     return t.sym === inp ? L.reshape({ targetShape: [...inp.shape], name: uniqOut(g, "output_copy") }).apply(inp) : t.sym;
   });
   io.outputs = m.graph.output.map((o, k) => ({ name: o.name, shape: [...outs[k]!.shape] }));

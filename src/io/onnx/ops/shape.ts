@@ -5,6 +5,7 @@
 import { ConfigError, show } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
+import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
@@ -228,11 +229,19 @@ export const importers: Record<string, Importer> = {
     const mode = x.str("mode", "constant");
     const pads = x.has(1) ? Array.from(x.constant(1).data) : x.ints(x.opset < 2 ? "paddings" : "pads", []);
     const value = x.has(2) ? Array.from(x.constant(2).data)[0] ?? 0 : x.flt("value", 0);
-    if (mode !== "constant" || value !== 0) x.fail(`only zero padding is supported (mode ${mode}, value ${value})`);
+    if (mode !== "constant" && mode !== "edge" && mode !== "reflect") x.fail(`mode ${mode} is not an ONNX Pad mode`);
     if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) x.fail(`pads [${pads.join(", ")}]: only spatial padding of NCHW images is supported`);
+    if (pads.some((p) => p < 0)) x.fail(`pads [${pads.join(", ")}]: negative pads (cropping) are not supported`);
     const t = x.asImage(t0);
     const prev = t.pad ?? [0, 0, 0, 0];
-    x.out({ ...t, pad: [prev[0] + pads[2]!, prev[1] + pads[6]!, prev[2] + pads[3]!, prev[3] + pads[7]!] });
+    const sum: [number, number, number, number] = [prev[0] + pads[2]!, prev[1] + pads[6]!, prev[2] + pads[3]!, prev[3] + pads[7]!];
+    // zeros wait to fold into the next conv / average pool; other values and modes are a pad layer
+    if (mode === "constant" && value === 0) return x.out({ ...t, pad: sum });
+    x.noPad(t);
+    const sym = x.apply(L.pad({ padding: sum, mode: mode as "constant" | "edge" | "reflect", value, name: x.uniq("pad") }), t.sym);
+    const [C, H, W] = t.onnx as [number, number, number];
+    const { reluOf: _, ...rest } = t;
+    x.out({ ...rest, sym, onnx: [C, H + sum[0] + sum[1], W + sum[2] + sum[3]] });
   },
 };
 
@@ -288,6 +297,24 @@ function squeeze(x: ImportNode): void {
 
 /** Flatten, and Reshape to a constant shape that keeps the batch axis first. */
 function reshape(x: ImportNode): void {
+  const c = x.get(0);
+  if (c.kind === "const") {
+    // shape arithmetic: the same values under new dims (0 copies a dim, -1 takes the rest)
+    const n = c.data.length;
+    let dims: number[];
+    if (x.op === "Flatten") {
+      const r = c.dims.length, ax0 = x.int("axis", 1), ax = ax0 < 0 ? ax0 + r : ax0;
+      const lead = c.dims.slice(0, ax).reduce((p, q) => p * q, 1);
+      dims = [lead, lead ? n / lead : 0];
+    } else {
+      const target = Array.from(x.constant(1).data), allowZero = x.int("allowzero", 0) === 1;
+      const d = target.map((v, i) => (v === 0 && !allowZero ? c.dims[i] ?? x.fail(`shape [${target.join(", ")}] copies a dim the constant [${c.dims.join(", ")}] does not have`) : v));
+      const known = d.filter((v) => v !== -1).reduce((p, q) => p * q, 1);
+      dims = d.map((v) => (v === -1 ? n / known : v));
+    }
+    if (!dims.every((v) => Number.isSafeInteger(v) && v >= 0) || dims.reduce((p, q) => p * q, 1) !== n) x.fail(`cannot reshape a constant of ${n} values to [${dims.join(", ")}]`);
+    return x.out({ kind: "const", dims, data: c.data });
+  }
   const t = x.tensor(0);
   x.noPad(t);
   const rank = t.onnx.length + 1, size = t.onnx.reduce((a, b) => a * b, 1);
@@ -343,4 +370,10 @@ export const exporters: Record<string, Exporter> = {
     return { out: x.inputs[0]! };
   },
   dropout: (x) => ({ out: x.inputs[0]!, flatOf: x.inputFlatOf[0] }),
+  pad(x) {
+    const l = x.layer as PadLayer, [t, b, le, r] = l.padding;
+    const ins = [x.inputs[0]!, x.init([8], [0, 0, t, le, 0, 0, b, r], "i64")];
+    if (l.mode === "constant") ins.push(x.init([], [l.value]));
+    return { out: x.op("Pad", ins, { mode: { s: l.mode } }) };
+  },
 };
