@@ -133,6 +133,23 @@ describe("ONNX Transpose, auto_pad, pass-through ops (hand-built graphs, referen
     m.free();
   });
 
+  it("MatMul of data by a constant over the last axis (rank 3 and 4), against the product by definition", async () => {
+    const w = Array.from({ length: 20 }, (_, i) => Math.cos(i)); // [4, 5]
+    for (const dims of [[1, 2, 3, 4], [1, 3, 4]]) {
+      const bytes = encode([{ opType: "MatMul", name: "mm", input: ["x", "w"], output: ["y"] }], [f32("w", [4, 5], w)], dims, [...dims.slice(0, -1), 5]);
+      const m = await fovea.importOnnx(bytes);
+      expect(m.outputShape).toEqual([...dims.slice(1, -1), 5]);
+      const n = dims.reduce((a, b) => a * b, 1), x = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
+      const y = m.predict(x), rows = n / 4;
+      for (let r = 0; r < rows; r++) for (let u = 0; u < 5; u++) {
+        let acc = 0;
+        for (let k = 0; k < 4; k++) acc += x[r * 4 + k]! * w[k * 5 + u]!;
+        expect(y[r * 5 + u]).toBeCloseTo(acc, 5);
+      }
+      m.free();
+    }
+  });
+
   it("transposes of data: any order of the non-batch axes, images and features; a moved batch axis is a FormatError", async () => {
     // x [1, 2, 4, 3] → perm [0, 1, 3, 2] (swap H and W), then Relu; the reference transposes by definition
     const x = Array.from({ length: 24 }, (_, i) => i - 10);

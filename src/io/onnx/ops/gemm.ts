@@ -3,11 +3,28 @@
 import * as L from "../../../layers/index.js";
 import type { Dense } from "../../../layers/dense.js";
 import { hwcRowOfChwFeature } from "../../layouts.js";
-import type { Exporter, Importer } from "../context.js";
+import type { Exporter, ImportNode, Importer } from "../context.js";
+import { same, type ConstValue, type TensorValue } from "../model.js";
+
+/** MatMul of data [N, …, K] (rank 3 or 4) by a constant [K, U]: a 1×1 conv over the last axis, the data in ONNX's order held as an NHWC image. */
+function matmulLastAxis(x: ImportNode, t: TensorValue, bw: ConstValue): void {
+  if (bw.dims.length !== 2) x.fail(`weights [${bw.dims.join(", ")}]: a matrix (rank 2) is supported`);
+  const [K, U] = bw.dims as [number, number], d = t.onnx;
+  if (d[d.length - 1] !== K) x.fail(`weights [${bw.dims.join(", ")}] do not fit the last axis of [N, ${d.join(", ")}]`);
+  const p = x.plain(t), held = d.length === 2 ? [d[0]!, 1, K] : d;
+  const img = same([...p.sym.shape], held) ? p.sym : x.apply(L.reshape({ targetShape: held, name: x.uniq("matmul_in") }), p.sym);
+  const lname = x.uniq("matmul");
+  const sym = x.apply(L.conv2d({ filters: U, kernelSize: 1, useBias: false, name: lname }), img);
+  x.weight(lname, "kernel", Float32Array.from(bw.data)); // [K, U] is the HWIO kernel [1, 1, K, U]
+  const dims = [...d.slice(0, -1), U];
+  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+}
 
 const gemm: Importer = (x) => {
   const isGemm = x.op === "Gemm";
-  const a0 = x.tensor(0), a = a0.flatOf ? a0 : x.plain(a0), bw = x.constant(1), c = isGemm && x.has(2) ? x.constant(2) : null;
+  const t0 = x.tensor(0);
+  if (!isGemm && !t0.flatOf && (t0.onnx.length === 2 || t0.onnx.length === 3)) return matmulLastAxis(x, t0, x.constant(1));
+  const a0 = t0, a = a0.flatOf ? a0 : x.plain(a0), bw = x.constant(1), c = isGemm && x.has(2) ? x.constant(2) : null;
   if (a.onnx.length !== 1) x.fail(`needs features [F], got [${a.onnx.join(", ")}] (flatten first)`);
   if (isGemm && x.int("transA", 0)) x.fail("transA is not supported");
   const transB = isGemm ? x.int("transB", 0) : 0;
