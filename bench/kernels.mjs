@@ -13,6 +13,8 @@ const GEMMS_QUICK = [[256, 256, 256], [1, 1024, 1024], [64, 500, 800]];
 // The issue's conv layers: (a) LeNet C1, (b) 5x5 "same", (c) ResNet 3x3, (d) ResNet 1x1 expand, (e) MobileNet depthwise.
 const CONVS = [
   { name: "(a) 28²×1→5×5×6 valid", H: 28, W: 28, C: 1, K: 5, OC: 6, padding: "valid", groups: 1 },
+  { name: "(a2) LeNet C3 14²×6→5×5×16 valid", H: 14, W: 14, C: 6, K: 5, OC: 16, padding: "valid", groups: 1 },
+  { name: "(a3) 14²×8→3×3×16 same", H: 14, W: 14, C: 8, K: 3, OC: 16, padding: "same", groups: 1 },
   { name: "(b) 32²×16→5×5×20 same", H: 32, W: 32, C: 16, K: 5, OC: 20, padding: "same", groups: 1 },
   { name: "(c) 56²×64→3×3×64 same", H: 56, W: 56, C: 64, K: 3, OC: 64, padding: "same", groups: 1 },
   { name: "(d) 1×1 56²×64→256", H: 56, W: 56, C: 64, K: 1, OC: 256, padding: "valid", groups: 1 },
@@ -94,12 +96,22 @@ export async function runKernels({ quick, builds, threads, log }) {
         const alloc = (n) => { const p = h.alloc(n, true); owned.push(p); return p; };
         // the calls a compiled model runs (one per thread), weights packed once as a compiled model does
         const packed = g.depthwise ? 0 : alloc(k.f32_conv2d_packed_floats(geo) * 4);
-        const c = convCalls(be, g, alloc, { x: X, y: Y, w: Wt, packed, bias: 0, act: 0, training: true, dy: DY, dyAct: 0, dx: DX, dw: DW, db: 0 });
+        const bufs = { x: X, y: Y, w: Wt, packed, bias: 0, act: 0, training: true, dy: DY, dyAct: 0, dx: DX, dw: DW, db: 0 };
+        const c = convCalls(be, g, alloc, bufs);
         be.run(c.pack);
-        const fwd = () => be.run(c.fwd), bwdData = () => be.run(c.bwdData);
-        const bwdFilter = () => { be.run(c.bwdFilter); be.runInTurn(c.reduce); };
         const used = c.fwd.length;
-        for (const [pass, fn] of [["fwd", fwd], ["bwd-data", bwdData], ["bwd-filter", bwdFilter]]) {
+        // the backward passes by every kernel that can run them (convPaths' choice marked "chosen")
+        const chosen = g.depthwise ? null : fovea.ops.convPaths(g);
+        const passes = [["fwd", null, () => be.run(c.fwd)]];
+        for (const [pass, key] of [["bwd-data", "bwdData"], ["bwd-filter", "bwdFilter"]]) {
+          const options = chosen ? ["implicit", "im2col"].filter((v) => key !== "bwdData" || v !== "implicit" || fovea.ops.implicitDataFits(g)) : [null];
+          for (const v of options) {
+            const cc = v ? convCalls(be, g, alloc, bufs, be.threads, { [key]: v }) : c;
+            const fn = key === "bwdData" ? () => be.run(cc.bwdData) : () => { be.run(cc.bwdFilter); be.runInTurn(cc.reduce); };
+            passes.push([v ? `${pass} ${v}${chosen[key] === v ? " (chosen)" : ""}` : pass, v, fn]);
+          }
+        }
+        for (const [pass, , fn] of passes) {
           if (quick && pass !== "fwd") continue;
           const m = await measure(fn, { quick });
           records.push(record({ suite: "kernels", kase: `conv ${cv.name} ${pass}`, engine: "fovea", build: buildName(be), threads: used, batch, median_ms: m.median_ms, flops, images: batch }));

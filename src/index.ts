@@ -72,7 +72,7 @@ export type { GraphNode } from "./model/graph.js";
 export type { Fold, Plan } from "./model/plan.js";
 export type { ModelView } from "./model/view.js";
 export type { ZooOptions } from "./model/zoo.js";
-export type { Conv2dGradients, Conv2dOptions, ConvBuffers, ConvCalls, ConvGeometry, ConvTransposeBuffers, ConvTransposeCalls, ConvTransposeOptions } from "./ops/conv.js";
+export type { Conv2dGradients, Conv2dOptions, ConvBuffers, ConvCalls, ConvGeometry, ConvPaths, ConvTransposeBuffers, ConvTransposeCalls, ConvTransposeOptions } from "./ops/conv.js";
 export type { ActivationName, UnaryActivation } from "./ops/eltwise.js";
 export type { Activation as FusedActivation, DenseCalls, GemmOptions, PackedMatrix } from "./ops/gemm.js";
 export type { LossName } from "./ops/loss.js";

@@ -103,6 +103,62 @@ describe.each(BUILDS)("conv2d on the %s build", (build) => {
   });
 });
 
+// Every kernel a pass can run (ops/conv.convPaths chooses one by shape), forced through the one
+// builder, against the float64 oracles: the small-channel shapes the implicit kernels are for
+// (C 1, 3, 6, 8, 16, 32; OC 6, 8, 16, 32, 64 and odd counts), batch 1 and odd batches, padding,
+// stride, dilation, groups, tap counts past a tile and channel panels of 1–8.
+const PATH_CASES: Case[] = [
+  ...CASES.filter((c) => (c.opts.groups ?? 1) < c.x[3] || c.x[3] === 1),
+  { x: [3, 9, 7, 1], k: [5, 5], oc: 6, opts: { padding: "same" } }, // LeNet C1-like, odd batch
+  { x: [1, 8, 8, 3], k: [3, 3], oc: 16, opts: { padding: "same" } },
+  { x: [2, 7, 7, 6], k: [5, 5], oc: 16, opts: {} }, // LeNet C3-like
+  { x: [1, 7, 7, 8], k: [3, 3], oc: 8, opts: { padding: 1, strides: 2 } },
+  { x: [2, 5, 5, 16], k: [3, 3], oc: 32, opts: { padding: "same" } },
+  { x: [1, 5, 5, 32], k: [3, 3], oc: 64, opts: { padding: "same" } },
+  { x: [1, 9, 8, 4], k: [2, 3], oc: 12, opts: { dilations: 2, groups: 2, padding: [1, 0, 2, 1] } },
+  { x: [3, 6, 7, 2], k: [3, 3], oc: 3, opts: { padding: 1 } }, // 18 taps: 8-tap groups and a 2-tap rest
+  { x: [1, 6, 6, 1], k: [3, 3], oc: 1, opts: { strides: [2, 1], padding: [0, 1, 2, 0] } },
+  { x: [2, 6, 6, 5], k: [3, 3], oc: 7, opts: { dilations: [1, 2], padding: "same" } },
+  { x: [2, 3, 4, 2], k: [3, 3], oc: 5, opts: { padding: 3 } }, // tiles wholly in the padding: bias only
+  { x: [1, 6, 9, 3], k: [2, 4], oc: 10, opts: { padding: [2, 1, 3, 2], dilations: [2, 1] } },
+];
+
+const PATHS: { [K in keyof ops.ConvPaths]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col"], bwdData: ["implicit", "im2col"] };
+
+describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path on the %s build", (build) => {
+  it.each(PATH_CASES.map((c) => [caseName(c), c] as const))("%s", async (_n, c) => {
+    const be = await backendFor(build);
+    const { xs, ws, bs, x, w, b, g } = setup(be, c, 13);
+    const p = refParams(g);
+    const P = g.N * g.OH * g.OW;
+    const y = ops.conv2d(x, w, b, { ...c.opts, activation: "relu" });
+    expectClose(y.toArray(), refConvFwd(p, xs, ws, bs).map((v) => Math.max(v, 0)), 1e-5, 2e-6 * (g.KH * g.KW * g.C + 4), "forward");
+    const dys = randomArray(P * g.OC, 7);
+    const dy = Tensor.from(dys, g.outShape, be), dw = Tensor.zeros(w.shape, be), dx = Tensor.zeros(x.shape, be);
+    const wantDw = refConvBwdFilter(p, xs, dys), wantDx = refConvBwdData(p, dys, ws);
+    for (const bwdData of PATHS.bwdData) {
+      if (bwdData === "implicit" && !ops.implicitDataFits(g)) {
+        expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, { x: x.ptr, y: 0, w: w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: dx.ptr, dw: 0, db: 0 }, 1, { bwdData }))).toThrow(ConfigError);
+        continue;
+      }
+      be.heap.f32(dx.ptr, dx.size).fill(Number.NaN);
+      ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, g, alloc, {
+        x: x.ptr, y: 0, w: w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: dx.ptr, dw: 0, db: 0,
+      }, 1, { bwdData }).bwdData));
+      expectClose(dx.toArray(), wantDx, 1e-5, 2e-6 * (g.OC * g.KH * g.KW + 4), `dx ${bwdData}`);
+    }
+    for (const bwdFilter of PATHS.bwdFilter) {
+      // NaN first: the kernels overwrite
+      be.heap.f32(dw.ptr, dw.size).fill(Number.NaN);
+      ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, g, alloc, {
+        x: x.ptr, y: 0, w: w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: 0, dw: dw.ptr, db: 0,
+      }, 1, { bwdFilter }).bwdFilter));
+      expectClose(dw.toArray(), wantDw, 1e-5, 2e-6 * (P + 4), `dw ${bwdFilter}`);
+    }
+    [x, w, b, y, dy, dw, dx].forEach((t) => t.free());
+  });
+});
+
 describe("conv2d gradients against central differences of the float64 forward", () => {
   // L = Σ y ⊙ R. dL/dx and dL/dw from the kernels must match numeric derivatives of the oracle.
   const GRAD_CASES = [CASES[1]!, CASES[5]!, CASES[6]!, CASES[9]!, CASES[11]!, CASES[14]!];

@@ -1,7 +1,9 @@
 // conv2d on NHWC activations with HWIO weights ([KH, KW, C/groups, OC]), forward and both
-// backward passes. The general case lowers to gemm through im2col over a bounded chunk of output
-// rows (the scratch never depends on the batch); a 1×1, stride-1, unpadded, ungrouped conv is a
-// plain gemm on the activations. Depthwise convs (groups == C) have their own kernels (depthwise.ts).
+// backward passes. The forward is the implicit gemm of implicit.ts. The backward passes here lower
+// to gemm through im2col / col2im over a bounded chunk of output rows (the scratch never depends on
+// the batch); a 1×1, stride-1, unpadded, ungrouped conv is a plain gemm on the activations.
+// backward.ts has the implicit backward kernels (ops/conv.ts convPaths chooses between them).
+// Depthwise convs (groups == C) have their own kernels (depthwise.ts).
 //
 // Geometry block: see common/geometry.ts (CONV_*). Output pixel p = (n, oh, ow) reads input
 // (ih, iw) = (oh·SH − PT + kh·DH, ow·SW − PL + kw·DW); taps outside the input are zero padding.
@@ -15,6 +17,7 @@ import {
 import { gemmCore, packB, f32_gemm_scratch_bytes, f32_gemm_packed_b_floats } from "../gemm/gemm";
 import { addTo, zero } from "../eltwise/binary";
 import { convImplicitFwd, implicitScratchBytes } from "./implicit";
+import { implicitDataScratchBytes } from "./backward";
 
 /** Floats of im2col rows kept at once (1 MiB). */
 const COL_CHUNK: i32 = 1 << 18;
@@ -44,7 +47,7 @@ function chunkRows(Kg: i32): i32 {
 export function f32_conv2d_scratch_bytes(g: usize): i32 {
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G));
   const implicit = implicitScratchBytes(g) + f32_conv2d_packed_floats(g) * 4;
-  return f32_gemm_scratch_bytes() + max(chunkRows(Kg) * Kg * 4, implicit);
+  return f32_gemm_scratch_bytes() + max(chunkRows(Kg) * Kg * 4, max(implicit, implicitDataScratchBytes(g)));
 }
 
 /** Floats of the packed weights (f32_conv2d_pack_weights): one packed gemm B per group. */
@@ -156,7 +159,7 @@ export function f32_conv2d_fwd(
     packed = work + <usize>implicitScratchBytes(g);
     f32_conv2d_pack_weights(g, w, packed);
   }
-  convImplicitFwd(g, x, packed, per, bias, act, y, work);
+  convImplicitFwd(g, x, packed, per, bias, act, y, work, false);
 }
 
 /**

@@ -1,7 +1,9 @@
 // Implicit-GEMM conv2d forward: the gemm micro-kernel reads its A operand straight from the
 // NHWC input through a table of tap offsets, so there is no im2col copy and no A packing.
 // A tile is 4 output pixels × 8 output channels (eight f32x4 accumulators). With padding, each
-// image is first copied into a zeroed frame so that every window is read the same way.
+// image is first copied into a zeroed frame so that every window is read the same way; on request
+// a tile reads only the kernel rows and columns that reach the input for one of its pixels (most
+// of the frame of a backward-data pass, backward.ts, is zeros).
 
 import { f4, madd } from "../common/simd";
 import { ACT_RELU, ACT_RELU6 } from "../common/geometry";
@@ -14,25 +16,26 @@ import { KC, NR } from "../gemm/gemm";
 
 /** The first n (0..4) floats at p in the low lanes, zeros above; never reads past p + 4n. */
 // @ts-ignore: decorator
-@inline function loadPartial(p: usize, n: i32): v128 {
+@inline export function loadPartial(p: usize, n: i32): v128 {
   if (n >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  if (n > 0) v = v128.load32_zero(p);
-  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
+  if (n <= 0) return f32x4.splat(0);
+  if (n == 1) return v128.load32_zero(p);
+  const v = v128.load64_zero(p);
+  return n == 2 ? v : f32x4.replace_lane(v, 2, load<f32>(p, 8));
 }
 
 /** Stores the low n (0..4) lanes of v at p. */
 // @ts-ignore: decorator
-@inline function storePartial(p: usize, v: v128, n: i32): void {
+@inline export function storePartial(p: usize, v: v128, n: i32): void {
   if (n >= 4) {
     v128.store(p, v);
     return;
   }
-  if (n > 0) v128.store32_lane(p, v, 0);
-  if (n > 1) v128.store32_lane(p, v, 1, 4);
-  if (n > 2) v128.store32_lane(p, v, 2, 8);
+  if (n == 1) v128.store32_lane(p, v, 0);
+  else if (n > 1) {
+    v128.store64_lane(p, v, 0);
+    if (n > 2) v128.store32_lane(p, v, 2, 8);
+  }
 }
 
 /** Epilogue of one tile row: c[0..nr) = (first ? 0 : c) + acc (+ bias, activation when last). */
@@ -163,18 +166,60 @@ function pixelTile(
   }
 }
 
+/** pixelTile over part of the depth: `runs` runs of `len` taps, the first at tap k0, `step` apart
+ *  (the taps whose input rows and columns some pixel of the tile reaches inside the image); with
+ *  no run, the bias alone. */
+function pixelTileRuns(
+  a0: usize, a1: usize, a2: usize, a3: usize, table: usize, Kg: i32, packed: usize, OCg: i32,
+  bias: usize, act: i32, y0: usize, OC: i32, mr: i32, k0: i32, len: i32, step: i32, runs: i32,
+): void {
+  const y1 = y0 + f4(OC), y2 = y1 + f4(OC), y3 = y2 + f4(OC);
+  if (runs == 0 || len == 0) {
+    runs = 1;
+    len = 0;
+  }
+  for (let r = 0; r < runs; r++) {
+    const start = k0 + r * step, end = start + len;
+    let pc = start;
+    do {
+      const kc = min(KC, end - pc);
+      const first = r == 0 && pc == start, last = r == runs - 1 && pc + kc == end;
+      for (let j = 0; j < OCg; j += NR) {
+        const nr = min(NR, OCg - j);
+        const pb = packed + f4(((j / NR) * Kg + pc) * NR);
+        const bj = bias != 0 ? bias + f4(j) : 0;
+        const o0 = y0 + f4(j), o1 = y1 + f4(j), o2 = y2 + f4(j), o3 = y3 + f4(j);
+        if (nr > 4) tile(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+        else tileHalf(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+      }
+      pc += kc;
+    } while (pc < end);
+  }
+}
+
+/** ceil(a / b) for b > 0, any sign of a. */
+// @ts-ignore: decorator
+@inline function ceilDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+/** floor(a / b) for b > 0, any sign of a. */
+// @ts-ignore: decorator
+@inline function floorDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 /** Rows and columns of input the windows reach (from −PT / −PL): the padded image's size. */
 // @ts-ignore: decorator
-@inline function reachH(g: usize): i32 {
+@inline export function reachH(g: usize): i32 {
   return (geo(g, CONV_OH) - 1) * geo(g, CONV_SH) + (geo(g, CONV_KH) - 1) * geo(g, CONV_DH) + 1;
 }
 // @ts-ignore: decorator
-@inline function reachW(g: usize): i32 {
+@inline export function reachW(g: usize): i32 {
   return (geo(g, CONV_OW) - 1) * geo(g, CONV_SW) + (geo(g, CONV_KW) - 1) * geo(g, CONV_DW) + 1;
 }
 
 /** True when some window reaches outside the input, so the image is copied into a zero frame. */
-function needsPadding(g: usize): bool {
+export function needsPadding(g: usize): bool {
   return geo(g, CONV_PT) > 0 || geo(g, CONV_PL) > 0 ||
     reachH(g) - geo(g, CONV_PT) > geo(g, CONV_H) || reachW(g) - geo(g, CONV_PL) > geo(g, CONV_W);
 }
@@ -190,9 +235,12 @@ export function implicitScratchBytes(g: usize): i32 {
  * Forward conv through the implicit gemm, every group. packed: weights in gemm panels, group
  * after group ([OCg/8][Kg][8] each, f32_gemm_pack_b layout, `per` floats apart). Where windows
  * reach into the padding, each image is first copied into a zeroed frame, so every window is
- * read through the one offset table.
+ * read through the one offset table. narrow: each tile reads only the kernel rows (and, where a
+ * row's taps are many, the columns) whose input lies inside the image for one of its pixels —
+ * for the backward-data pass, whose frame is mostly zeros; a forward conv's padding is a thin
+ * border, where the test per tile costs about what it saves.
  */
-export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, y: usize, scratch: usize): void {
+export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, y: usize, scratch: usize, narrow: bool): void {
   const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
@@ -227,8 +275,11 @@ export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bia
       const bg = bias != 0 ? bias + f4(gi * OCg) : 0;
       const src = img + f4(gi * Cg);
       let oh = 0, ow = 0;
+      const reachK = (KH - 1) * DH + 1, reachKW = (KW - 1) * DW + 1;
+      const splitCols = KW * Cg > 16;
       for (let p0 = 0; p0 < PIX; p0 += 4) {
         const mr = min(4, PIX - p0);
+        const ohA = oh, owA = ow;
         // window origins of the tile's pixels; rows past mr repeat the first (never stored)
         const a0 = src + f4((oh * SH * Wp + ow * SW) * C);
         let a1 = a0, a2 = a0, a3 = a0;
@@ -242,11 +293,32 @@ export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bia
           else if (r == 2) a2 = a;
           else a3 = a;
         }
+        // the taps some pixel of the tile reads inside the input: kernel rows [khA, khB], columns [kwA, kwB]
+        let k0 = 0, len = Kg, step = 0, runs = 1;
+        // (interior tiles, the most, read every tap: two comparisons)
+        if (narrow && pad && (ohA * SH < PT || oh * SH + reachK > H + PT || (splitCols && (owA * SW < PL || ow * SW + reachKW > W + PL || ohA != oh)))) {
+          const ohB = oh, owLo = ohA == oh ? owA : 0, owHi = ohA == oh ? ow : OW - 1;
+          const khA = max(0, ceilDiv(PT - ohB * SH, DH)), khB = min(KH - 1, floorDiv(H - 1 + PT - ohA * SH, DH));
+          const kwA = max(0, ceilDiv(PL - owHi * SW, DW)), kwB = min(KW - 1, floorDiv(W - 1 + PL - owLo * SW, DW));
+          runs = max(0, khB - khA + 1);
+          if (!splitCols || (kwA == 0 && kwB == KW - 1) || (kwB - kwA + 1) * Cg < 16) {
+            // whole kernel rows: one run (also where a row's run would be too short to pay for its epilogue)
+            k0 = khA * KW * Cg;
+            len = runs * KW * Cg;
+            runs = min(runs, 1);
+          } else {
+            k0 = (khA * KW + kwA) * Cg;
+            len = max(0, kwB - kwA + 1) * Cg;
+            step = KW * Cg;
+          }
+        }
         if (++ow == OW) {
           ow = 0;
           oh++;
         }
-        pixelTile(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yimg + f4(p0 * OC + gi * OCg), OC, mr);
+        const yt = yimg + f4(p0 * OC + gi * OCg);
+        if (k0 == 0 && len == Kg && runs == 1) pixelTile(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr);
+        else pixelTileRuns(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr, k0, len, step, runs);
       }
     }
   }

@@ -358,7 +358,7 @@ export function gemmCore(
   // preconditions (checked in the debug build only; the TS layer guarantees them)
   assert(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
   assert(ldc >= N, "gemm: ldc < N");
-  assert(packed != 0 || (bcs == 1 ? brs >= N : bcs >= K) || K == 0, "gemm: ldb too small");
+  assert(packed != 0 || (bcs == 1 ? brs >= N : bcs >= K) || K <= 1, "gemm: ldb too small"); // one row: its stride is never used
   assert(acs == 1 ? ars >= K || M <= 1 : acs >= M, "gemm: lda too small");
   assert((scratch & 15) == 0, "gemm: scratch not 16-byte aligned");
   if (M <= 0 || N <= 0) return;

@@ -1,6 +1,7 @@
 // conv2d: NHWC input, HWIO weights [KH, KW, C/groups, OC]. Shape inference and validation here;
 // forward, backward-data, backward-filter and bias gradient side by side. Depthwise convs
-// (groups == C) go to the direct depthwise kernels, everything else to the gemm-based kernels.
+// (groups == C) go to the direct depthwise kernels, everything else to the implicit-gemm forward
+// and, per pass, the implicit or the im2col/gemm backward kernel that convPaths chooses.
 
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
@@ -157,11 +158,51 @@ export interface ConvCalls {
   biasBwd: KernelCall[];
 }
 
+/** Which kernel runs each pass of a (non-depthwise) conv: convPaths chooses, tests and benches may name one. */
+export interface ConvPaths {
+  /** "implicit": f32_conv2d_bwd_filter_implicit; "im2col": f32_conv2d_bwd_filter (im2col + gemm, a plain gemm when pointwise). */
+  bwdFilter: "implicit" | "im2col";
+  /**
+   * "implicit": f32_conv2d_bwd_data_implicit (stride 1, padding at most the kernel's reach − 1: the
+   * forward conv of dy with the flipped weights); "im2col": f32_conv2d_bwd_data (gemm + col2im).
+   */
+  bwdData: "implicit" | "im2col";
+}
+
+/** Whether f32_conv2d_bwd_data_implicit takes this geometry (its preconditions). */
+export const implicitDataFits = (g: ConvGeometry): boolean =>
+  g.SH === 1 && g.SW === 1 && g.padTop <= g.DH * (g.KH - 1) && g.padLeft <= g.DW * (g.KW - 1);
+
+/**
+ * The kernels for a conv by shape, from measured costs (batch 64, one thread, relaxed build).
+ * Filter gradient: the implicit kernel (no im2col, dy read in place) measured 1.5–8x faster than
+ * im2col + gemm where a group has few channels (LeNet's C1 28²×1→6 5×5 5.7x, 28²×1→8 3×3 8x,
+ * 32²×3→16 5×5 1.9x, C3 14²×6→16 5×5 1.6x, 14²×8→16 3×3 1.6x) and level with it up to 32×32
+ * channels per group (16²×32→64 3×3: 0.97x); above that, and for pointwise convs (one gemm),
+ * the gemm path. Data gradient: at stride 1 the implicit kernel (the forward kernel on dy, no
+ * col2im) skips the taps that fall outside dy tile by tile, so even a "valid" conv whose input
+ * has twice the output's pixels (C3 14²→10²) ran 1.3–1.5x faster than gemm + col2im; "same"
+ * convs ran level or faster; it is not chosen past 4x the output's pixels (mostly skipped taps
+ * of partial tiles), nor for pointwise convs (one gemm).
+ */
+export function convPaths(g: ConvGeometry): ConvPaths {
+  const Cg = g.C / g.groups, OCg = g.OC / g.groups;
+  const dataRatio = (g.H * g.W) / (g.OH * g.OW); // the implicit data pass's multiply-adds over the forward's
+  return {
+    bwdFilter: !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
+    bwdData: !isPointwise(g) && implicitDataFits(g) && dataRatio <= 4 ? "implicit" : "im2col",
+  };
+}
+
 /**
  * The calls of a conv2d over `p`'s buffers, split for the pool: forward by images or (batch 1)
  * bands of output rows, backward by images. `alloc` gives memory that lives as long as the calls.
  */
-export function convCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvBuffers, limit = be.threads): ConvCalls {
+export function convCalls(
+  be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvBuffers, limit = be.threads, paths: Partial<ConvPaths> = {},
+): ConvCalls {
+  const path: ConvPaths = { ...convPaths(g), ...paths };
+  if (path.bwdData === "implicit" && !implicitDataFits(g)) throw new ConfigError("conv2d: the implicit data gradient needs stride 1 and padding within the kernel's reach");
   const T = threadsFor(be, conv2dFlops(g), Math.max(g.N, g.OH), limit);
   const reach = (g.KH - 1) * g.DH + 1;
   const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
@@ -189,13 +230,17 @@ export function convCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) =
       if (dw) out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
     } else {
       const sb = scratch(geo);
-      if (p.dx) out.bwdData.push({ ...call("f32_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0), scratchBytes: sb });
-      if (dw) out.bwdFilter.push({ ...call("f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
+      if (p.dx) out.bwdData.push({ ...call(path.bwdData === "implicit" ? "f32_conv2d_bwd_data_implicit" : "f32_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0), scratchBytes: sb });
+      if (dw) out.bwdFilter.push({ ...call(path.bwdFilter === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
     }
   });
   if (p.db) out.biasBwd = [call("f32_bias_bwd", dy, g.N * g.OH * g.OW, g.OC, p.db)];
   return out;
 }
+
+/** True for a 1×1, stride-1, unpadded, ungrouped conv: its kernels are plain gemms on the activations. */
+const isPointwise = (g: ConvGeometry): boolean =>
+  g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.padTop === 0 && g.padLeft === 0 && g.groups === 1 && g.OH === g.H && g.OW === g.W;
 
 /** Runs a conv's backward calls in order (the partial filter gradients are added one after another). */
 export function runConvBackward(be: Backend, c: ConvCalls): void {

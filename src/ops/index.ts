@@ -3,8 +3,8 @@
 // become kernel calls, split for the thread pool; layers, these functions and bench/ all use them.
 export { gemm, PackedMatrix, gemmCalls, packBCall, gemmPackedBCall, denseCalls, fusedActivationBwd, ACT_CODES } from "./gemm.js";
 export type { GemmOptions, Activation, DenseCalls } from "./gemm.js";
-export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops, convBlock, convCalls, runConvBackward } from "./conv.js";
-export type { Conv2dOptions, ConvGeometry, Conv2dGradients, ConvBuffers, ConvCalls } from "./conv.js";
+export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops, convBlock, convCalls, convPaths, implicitDataFits, runConvBackward } from "./conv.js";
+export type { Conv2dOptions, ConvGeometry, Conv2dGradients, ConvBuffers, ConvCalls, ConvPaths } from "./conv.js";
 export { conv2dTranspose, conv2dTransposeBackward, convTransposeGeometry, convTransposeOutShape, convTransposeCalls, runConvTranspose, runConvTransposeBackward } from "./conv.js";
 export type { ConvTransposeOptions, ConvTransposeBuffers, ConvTransposeCalls } from "./conv.js";
 export {
@@ -20,7 +20,7 @@ export {
 export type { ActivationName } from "./eltwise.js";
 export type { Padding, Rounding } from "./window.js";
 export { floorRulePads } from "./window.js";
-export { batchNormScaleShift, batchNormTrainCalls, channelAffine, foldCalls, lrnCalls } from "./norm.js";
+export { batchNormScaleShift, batchNormScratchBytes, batchNormTrainCalls, channelAffine, foldCalls, lrnCalls } from "./norm.js";
 export { lossCall } from "./loss.js";
 export type { LossName } from "./loss.js";
 export { warpAffineCall, warpAffineBatchCalls } from "./image.js";
