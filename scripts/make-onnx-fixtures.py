@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
-# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp | pads]
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp | pads | se_block]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
 import copy, json, os, sys
@@ -189,6 +189,25 @@ class Pads(nn.Module):
         return F.pad(F.pad(y, (1, 2, 0, 1), value=0.5), (1, 1, 1, 0))
 
 
+class SeBlock(nn.Module):
+    """MobileNetV3 / EfficientNet pieces: Hardswish, squeeze-and-excitation (1×1 convs on the pooled vector, Hardsigmoid gate), SiLU, PReLU."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc1 = nn.Conv2d(8, 4, 1)
+        self.fc2 = nn.Conv2d(4, 8, 1)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pr = nn.PReLU(8)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        y = F.hardswish(self.bn(self.c(x)))
+        s = F.hardsigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(y, 1)))))
+        y = F.silu(self.dw(y * s))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.pr(y), 1), 1))
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
@@ -282,6 +301,8 @@ if __name__ == "__main__":
         write("interp", Interp, (2, 3, 5, 6))
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
+    elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
+        write("se_block", SeBlock, (2, 3, 7, 6))
     else:
         os.makedirs(OUT, exist_ok=True)
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
@@ -294,4 +315,5 @@ if __name__ == "__main__":
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
         write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d
         write("pads", Pads, (2, 2, 6, 5))  # also alone: make-onnx-fixtures.py pads
+        write("se_block", SeBlock, (2, 3, 7, 6))  # also alone: make-onnx-fixtures.py se_block
         write("interp", Interp, (2, 3, 5, 6))  # also alone: make-onnx-fixtures.py interp (PyTorch 1.13 cannot export it below opset 11)

@@ -154,9 +154,29 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("an imported PyTorch model with the new layers (Hardswish, SE gate, SiLU, PReLU) fine-tunes in fovea and exports again", async () => {
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/se_block.onnx")));
+    expect(m.layers.some((l) => l.type === "multiply")).toBe(true);
+    // 12 examples of [3, 7, 6] (NCHW, as the file takes them) and 5 classes
+    const x = Float32Array.from({ length: 12 * m.inputSize }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 0.11));
+    const y = Array.from({ length: 12 }, (_, i) => i % 5);
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01 }) });
+    const before = m.evaluate(x, y).loss;
+    m.fit(x, y, { epochs: 40 });
+    const after = m.evaluate(x, y).loss;
+    expect(after).toBeLessThan(0.7 * before);
+    // the fine-tuned model exports; onnxruntime gives its outputs
+    const bytes = await fovea.exportOnnx(m);
+    const sess = await ort.InferenceSession.create(bytes);
+    const got = (await sess.run({ input: new ort.Tensor("float32", x, [12, 3, 7, 6]) })).output!.data;
+    const want = m.predict(x);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want[i]!)));
+    m.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
-    await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten)');
+    await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten, and a vector to a 1×1 image)');
     m.free();
   });
 });

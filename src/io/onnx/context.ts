@@ -54,6 +54,11 @@ export function toPlain(g: ImportGraph, t: TensorValue, base: string): TensorVal
 /** A rank-3 t as an image [C, H, W] held NHWC. */
 export function toImage(g: ImportGraph, t: TensorValue, base: string): TensorValue {
   if (isImage(t)) return t;
+  if (t.onnx.length === 3 && t.onnx[1] === 1 && t.onnx[2] === 1 && !t.flatOf) {
+    // [C, 1, 1] (a pooled vector): the same order held NHWC, only the shape changes
+    const { plain: _, ...rest } = t;
+    return { ...rest, sym: L.reshape({ targetShape: [1, 1, t.onnx[0]!], name: uniqIn(g, `${base}/to_image`) }).apply(t.sym) };
+  }
   const p = toPlain(g, t, base);
   const { plain: _, ...rest } = p;
   return { ...rest, sym: L.permute({ perm: [1, 2, 0], name: uniqIn(g, `${base}/to_nhwc`) }).apply(p.sym) };

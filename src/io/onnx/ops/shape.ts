@@ -351,7 +351,10 @@ function reshape(x: ImportNode): void {
 }
 
 const flattenExport: Exporter = (x) => {
-  if (x.layer.type !== "flatten") throw new ConfigError(`${x.label}: reshape does not export (only flatten)`);
+  const inS = x.node.inShapes[0]!, outS = x.node.outShape;
+  // a vector [C] as the image [1, 1, C] (a pooled vector going into a 1×1 conv): [N, C, 1, 1] in ONNX
+  if (x.layer.type === "reshape" && inS.length === 1 && outS.length === 3 && outS[0] === 1 && outS[1] === 1) return { out: x.op("Reshape", [x.inputs[0]!, x.init([4], [0, outS[2]!, 1, 1], "i64")]) };
+  if (x.layer.type !== "flatten" && !(outS.length === 1)) throw new ConfigError(`${x.label}: reshape does not export (only flatten, and a vector to a 1×1 image)`);
   const s = x.node.inShapes[0]!;
   return {
     out: s.length === 1 ? x.inputs[0]! : x.op("Flatten", [x.inputs[0]!], { axis: 1 }),
