@@ -1,7 +1,7 @@
 // batchNorm (batch statistics + moving averages in training, moving statistics at inference)
 // and lrn (AlexNet's across-channel local response normalisation). Both normalise the last axis.
 import { ConfigError } from "../errors.js";
-import { batchNormAffine, batchNormTrainCalls, channelAffine, lrnCalls, updateMovingStats } from "../ops/norm.js";
+import { batchNormAffine, batchNormScratchBytes, batchNormTrainCalls, channelAffine, lrnCalls, updateMovingStats } from "../ops/norm.js";
 import type { Shape } from "../tensor.js";
 import { Layer, PlannedLayer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
@@ -59,6 +59,7 @@ export class BatchNorm extends Layer<BnState> {
 
   override prepare(ctx: PrepareContext): BnState {
     const C = ctx.outShape[ctx.outShape.length - 1]!;
+    if (ctx.training) ctx.needScratch(batchNormScratchBytes(ctx.be.kernels, C));
     return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), calls: null };
   }
 
@@ -67,7 +68,7 @@ export class BatchNorm extends Layer<BnState> {
     const [gamma, beta] = r.params;
     const st = r.state;
     st.calls = r.training
-      ? batchNormTrainCalls(rows, C, this.epsilon, {
+      ? batchNormTrainCalls(r.k, rows, C, this.epsilon, {
         x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd,
         // the kernel writes dx, dγ and dβ together: a buffer of its own when no dx is wanted
         dy: r.dy, dx: r.dy ? r.dx[0] || ctx.alloc(rows * C * 4) : 0, dgamma: gamma!.g, dbeta: beta!.g,

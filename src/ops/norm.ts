@@ -3,19 +3,25 @@
 // Channels are the last axis (NHWC); `rows` = values / C.
 import type { Heap } from "../runtime/memory.js";
 import { call, type KernelCall } from "../runtime/calls.js";
+import type { Kernels } from "../runtime/generated/kernels.js";
 
 export interface NormCalls { fwd: KernelCall[]; bwd: KernelCall[] }
+
+/** Scratch bytes of the training batch-norm kernels for C channels (a plan asks for them when it is laid out). */
+export const batchNormScratchBytes = (k: Kernels, C: number) => 4 * k.f32_batchnorm_scratch_floats(C);
 
 /**
  * Batch norm in training: y = γ·(x − μ_B)/√(σ²_B + ε) + β with the batch's statistics (saved in
  * mean / invstd for the backward, which writes dx, dγ and dβ together: dx must be a buffer).
  */
-export function batchNormTrainCalls(rows: number, C: number, eps: number, p: {
+export function batchNormTrainCalls(k: Kernels, rows: number, C: number, eps: number, p: {
   x: number; y: number; gamma: number; beta: number; mean: number; invstd: number; dy: number; dx: number; dgamma: number; dbeta: number;
 }): NormCalls {
+  // both kernels keep their per-channel patterns and sums in the running thread's scratch
+  const scratchBytes = batchNormScratchBytes(k, C);
   return {
-    fwd: [call("f32_batchnorm_fwd", p.x, rows, C, p.gamma, p.beta, eps, p.y, p.mean, p.invstd)],
-    bwd: p.dy ? [call("f32_batchnorm_bwd", p.x, p.dy, rows, C, p.gamma, p.mean, p.invstd, p.dx, p.dgamma, p.dbeta)] : [],
+    fwd: [{ ...call("f32_batchnorm_fwd", p.x, rows, C, p.gamma, p.beta, eps, p.y, p.mean, p.invstd, 0), scratchBytes }],
+    bwd: p.dy ? [{ ...call("f32_batchnorm_bwd", p.x, p.dy, rows, C, p.gamma, p.mean, p.invstd, p.dx, p.dgamma, p.dbeta, 0), scratchBytes }] : [],
   };
 }
 
