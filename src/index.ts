@@ -64,6 +64,7 @@ export type { MultiplyConfig } from "./layers/multiply.js";
 export type { SliceConfig } from "./layers/slice.js";
 export type { ResizeConfig, ResizeCoordinates, ResizeNearest } from "./layers/resize.js";
 export type { PadConfig } from "./layers/pad.js";
+export type { MatmulConfig } from "./layers/matmul.js";
 export type { NamedIO, NamedShape } from "./model/named.js";
 export type { BatchNormConfig, LrnConfig, ScaleConfig } from "./layers/norm.js";
 export type { GlobalPoolConfig, Pool2dConfig } from "./layers/pool.js";

@@ -86,3 +86,29 @@ describe("slice", () => {
     expect(() => L.slice({ begin: 2, size: 3, name: "s" }).apply(inp)).toThrow('slice "s": [2, 5) of the last axis of an input [4] (4)');
   });
 });
+
+describe("matmul", () => {
+  it("batched products of two computed tensors by definition, gradients through both sides", () => {
+    const inp = fovea.input([2, 3, 4]);
+    const a = L.tanh().apply(L.conv2d({ filters: 4, kernelSize: 1 }).apply(inp)); // [2, 3, 4]
+    const bT = L.reshape({ targetShape: [2, 4, 3] }).apply(L.conv2d({ filters: 4, kernelSize: 1 }).apply(inp)); // [2, 4, 3]
+    const p = L.matmul().apply(a, bT); // [2, 3, 3]
+    const m = fovea.model({ inputs: inp, outputs: L.dense({ units: 3 }).apply(L.flatten().apply(p)), seed: 3 });
+    const { x, y } = toyImages(3, [2, 3, 4], 3, 5);
+    m.compile({ batchSize: 3, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    const r = fovea.train.gradCheck(m, x, y, { h: 1e-2, samples: 12 });
+    for (const q of r.params) expect(q.relError < 1e-2 || q.absError < 1e-5, `${q.layer}.${q.param}: ${q.relError}`).toBe(true);
+    m.free();
+    // forward by definition: [3, 4] · [4, 2] per example
+    const i2 = fovea.input([3, 4]), j2 = L.slice({ begin: 0, size: 2 }).apply(L.reshape({ targetShape: [4, 3] }).apply(i2));
+    const mm = fovea.model({ inputs: i2, outputs: L.matmul().apply(i2, j2) });
+    const v = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i));
+    const out = mm.predict(v);
+    for (let e = 0; e < 2; e++) for (let r0 = 0; r0 < 3; r0++) for (let c = 0; c < 2; c++) {
+      let acc = 0;
+      for (let k = 0; k < 4; k++) acc += v[e * 12 + r0 * 4 + k]! * v[e * 12 + k * 3 + c]!;
+      expect(out[e * 6 + r0 * 2 + c]).toBeCloseTo(acc, 5);
+    }
+    mm.free();
+  });
+});

@@ -63,7 +63,8 @@ async function run(c: Case): Promise<string> {
       return e instanceof fovea.FoveaError ? e.message.replace(`${c.dir}: `, "") : `crash: ${String(e)}`;
     }
   }
-  const boundAt = expected.bound[c.op] ?? [];
+  // per op, or per test where the op's usual parameter is data there (a batched MatMul's second matrix)
+  const boundAt = expected.bound[c.dir] ?? expected.bound[c.op] ?? [];
   const bound = new Set(node.input.filter((n, i) => n && boundAt.includes(i)));
   for (const set of sets) {
     const dir = join(DATA, c.dir, set);

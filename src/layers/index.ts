@@ -15,10 +15,11 @@ import { Multiply, type MultiplyConfig } from "./multiply.js";
 import { Slice, type SliceConfig } from "./slice.js";
 import { Resize, type ResizeConfig } from "./resize.js";
 import { Pad, type PadConfig } from "./pad.js";
+import { Matmul, type MatmulConfig } from "./matmul.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
-  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig;
+  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig | MatmulConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -63,6 +64,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "slice": return new Slice(config, name);
     case "resize": return new Resize(config, name);
     case "pad": return new Pad(config, name);
+    case "matmul": return new Matmul(config, name);
     default:
       throw new ConfigError(`unknown layer type "${(config as { type: string }).type}"`);
   }
@@ -100,9 +102,10 @@ export const multiply = (c: Opt<MultiplyConfig> = {}) => createLayer({ type: "mu
 export const slice = (c: Opt<SliceConfig>) => createLayer({ type: "slice", ...c });
 export const resize = (c: Opt<ResizeConfig>) => createLayer({ type: "resize", ...c });
 export const pad = (c: Opt<PadConfig>) => createLayer({ type: "pad", ...c });
+export const matmul = (c: Opt<MatmulConfig> = {}) => createLayer({ type: "matmul", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
-  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig,
+  ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig, MatmulConfig,
 };
 export { Layer } from "./layer.js";

@@ -150,3 +150,22 @@ export function denseCalls(be: Backend, p: {
     db: p.db ? [call("f32_bias_bwd", dy, B, N, p.db)] : [],
   };
 }
+
+/**
+ * y_i = a_i · b_i for `count` pairs of matrices a_i [M, K], b_i [K, N] one after another (a batched
+ * matmul of two computed tensors); backward da_i = dy_i · b_iᵀ, db_i = a_iᵀ · dy_i. One gemm each.
+ */
+export function batchedMatmulCalls(be: Backend, count: number, M: number, K: number, N: number,
+  p: { a: number; b: number; y: number; dy: number; da: number; db: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
+  const sb = be.kernels.f32_gemm_scratch_bytes();
+  const g = (tA: number, tB: number, m: number, n: number, k: number, A: number, lda: number, B: number, ldb: number, C: number): KernelCall =>
+    ({ ...call("f32_gemm", tA, tB, m, n, k, 1, A, lda, B, ldb, 0, C, n, 0, 0, 0), scratchBytes: sb });
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  for (let i = 0; i < count; i++) {
+    const a = p.a + i * M * K * 4, b = p.b + i * K * N * 4, y = p.y + i * M * N * 4, dy = p.dy + i * M * N * 4;
+    fwd.push(g(0, 0, M, N, K, a, K, b, N, y));
+    if (p.da) bwd.push(g(0, 1, M, K, N, dy, N, b, N, p.da + i * M * K * 4));
+    if (p.db) bwd.push(g(1, 0, K, N, M, a, K, dy, N, p.db + i * K * N * 4));
+  }
+  return { fwd, bwd };
+}

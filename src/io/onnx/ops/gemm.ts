@@ -1,5 +1,7 @@
-// Gemm / MatMul by a constant ⇄ dense. After a flatten of an image, the weights' rows go from
+// Gemm / MatMul by a constant ⇄ dense (a MatMul over the last axis of larger data: a 1×1 conv; of
+// two computed tensors: the matmul layer, exported as MatMul). After a flatten of an image, the weights' rows go from
 // ONNX's CHW feature order to fovea's HWC order (and back on export).
+import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Dense } from "../../../layers/dense.js";
 import { hwcRowOfChwFeature } from "../../layouts.js";
@@ -20,9 +22,22 @@ function matmulLastAxis(x: ImportNode, t: TensorValue, bw: ConstValue): void {
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
+/** MatMul of two computed tensors [..., M, K] · [..., K, N] with the same leading axes: a matmul layer. */
+function matmulData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
+  const a = x.plain(a0), b = x.plain(b0), da = a.onnx, db = b.onnx, r = da.length;
+  if (r < 2 || db.length !== r || !same(da.slice(0, -2), db.slice(0, -2)) || da[r - 1] !== db[r - 2]) {
+    x.fail(`shapes [N, ${da.join(", ")}] · [N, ${db.join(", ")}]: [N, ..., M, K] · [N, ..., K, N'] with the same leading axes are supported (no broadcasting)`);
+  }
+  const sym = x.apply(L.matmul({ name: x.uniq("matmul") }), a.sym, b.sym);
+  const dims = [...da.slice(0, -1), db[r - 1]!];
+  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+}
+
 const gemm: Importer = (x) => {
   const isGemm = x.op === "Gemm";
   const t0 = x.tensor(0);
+  const b1 = x.get(1);
+  if (!isGemm && b1.kind === "tensor") return matmulData(x, t0, b1);
   if (!isGemm && !t0.flatOf && (t0.onnx.length === 2 || t0.onnx.length === 3)) return matmulLastAxis(x, t0, x.constant(1));
   const a0 = t0, a = a0.flatOf ? a0 : x.plain(a0), bw = x.constant(1), c = isGemm && x.has(2) ? x.constant(2) : null;
   if (a.onnx.length !== 1) x.fail(`needs features [F], got [${a.onnx.join(", ")}] (flatten first)`);
@@ -49,6 +64,11 @@ const gemm: Importer = (x) => {
 export const importers: Record<string, Importer> = { Gemm: gemm, MatMul: gemm };
 
 export const exporters: Record<string, Exporter> = {
+  matmul(x) {
+    // [M, K] · [K, N] per example ([N, M, K] in ONNX); higher ranks are images to the exporter
+    if (x.node.inShapes[0]!.length !== 2) throw new ConfigError(`${x.label}: a matmul of rank-${x.node.inShapes[0]!.length} examples does not export (rank 2 does)`);
+    return { out: x.op("MatMul", x.inputs.slice(0, 2)) };
+  },
   dense(x) {
     const [F, U] = x.node.params[0]!.spec.shape as [number, number];
     const src = x.w("kernel"), kernel = new Float32Array(src.length);
