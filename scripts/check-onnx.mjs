@@ -5,7 +5,8 @@
 // largest difference relative to the output's largest value must be within 1e-4. Also printed: the
 // largest difference per element relative to max(|value|, 1e-3 · the largest value), and — where the
 // file holds PyTorch's float64 outputs for the same weights (output64) — how far fovea and PyTorch's
-// own float32 each are from them (the noise float32 arithmetic makes). Exit 1 on any failure.
+// own float32 each are from them (the noise float32 arithmetic makes). With --markdown, ends with
+// the README's zoo table (one row per model, its opsets). Exit 1 on any failure.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as fovea from "../dist/index.js";
@@ -13,7 +14,15 @@ import * as fovea from "../dist/index.js";
 const args = process.argv.slice(2);
 const at = args.indexOf("--torchvision");
 const dir = at >= 0 ? args[at + 1] : args[0];
-const only = args.filter((a, i) => a !== "--torchvision" && i !== at + 1 && (at >= 0 || i > 0));
+const markdown = args.includes("--markdown");
+const only = args.filter((a, i) => a !== "--torchvision" && a !== "--markdown" && i !== at + 1 && (at >= 0 || i > 0));
+/** Per model: opset → { ok, worst, f64 } or the import error. */
+const rows = new Map();
+const record = (name, r) => {
+  const [model, opset] = name.includes("_opset") ? [name.replace(/_opset\d+$/, ""), name.replace(/^.*_opset/, "")] : [name, "?"];
+  if (!rows.has(model)) rows.set(model, new Map());
+  rows.get(model).set(opset, r);
+};
 if (!dir) {
   console.error("usage: npm run check:onnx -- --torchvision <dir> [model …]");
   process.exit(2);
@@ -34,6 +43,7 @@ for (const file of files) {
   } catch (e) {
     failed++;
     console.log(`FAIL ${name.padEnd(34)} ${e.message}`);
+    record(name, { ok: false, error: e.message.replace(/^[^:]*: /, "") });
     continue;
   }
   const scale = Math.max(...fx.output.map(Math.abs));
@@ -55,9 +65,24 @@ for (const file of files) {
   const worst = Math.max(s1, s2), ok = worst <= BOUND;
   if (ok) passed++;
   else failed++;
-  const f64 = fx.output64 ? `; vs float64: fovea ${err(y2, fx.output64)[0].toExponential(2)}, PyTorch float32 ${err(fx.output, fx.output64)[0].toExponential(2)}` : "";
+  const d64 = fx.output64 ? [err(y2, fx.output64)[0], err(fx.output, fx.output64)[0]] : null;
+  const f64 = d64 ? `; vs float64: fovea ${d64[0].toExponential(2)}, PyTorch float32 ${d64[1].toExponential(2)}` : "";
+  record(name, { ok, worst, d64, layers: m.layers.length, params: m.countParams() });
   console.log(`${ok ? "ok  " : "FAIL"} ${name.padEnd(34)} ${m.layers.length} layers, ${m.countParams().toLocaleString("en-US")} parameters; max |Δ| / max |y| ${worst.toExponential(2)} (batch 1 ${s1.toExponential(2)}, batch ${n} ${s2.toExponential(2)}); per element ${Math.max(e1, e2).toExponential(2)}${f64} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   m.free();
 }
 console.log(`${passed} of ${passed + failed} match PyTorch within ${BOUND} relative`);
+if (markdown) {
+  const e = (v) => v.toExponential(1);
+  console.log("\n| model | opsets matching | max \\|Δ\\| / max \\|y\\| (batch 1 and 2) | from float64: fovea / PyTorch float32 | not matching, and why |");
+  console.log("| --- | --- | ---: | ---: | --- |");
+  for (const [model, byOpset] of rows) {
+    const rs = [...byOpset.entries()], good = rs.filter(([, r]) => r.ok);
+    const worst = good.length ? e(Math.max(...good.map(([, r]) => r.worst))) : "";
+    const d = good.filter(([, r]) => r.d64).map(([, r]) => r.d64);
+    const f = d.length ? `${e(Math.max(...d.map((v) => v[0])))} / ${e(Math.max(...d.map((v) => v[1])))}` : "";
+    const bad = rs.filter(([, r]) => !r.ok).map(([o, r]) => `${o}: ${(r.error ?? `max |Δ| / max |y| ${e(r.worst)}`).slice(0, 160).replace(/\|/g, "\\|")}`).join("; ");
+    console.log(`| ${model} | ${good.map(([o]) => o).join(", ") || "none"} | ${worst} | ${f} | ${bad} |`);
+  }
+}
 process.exit(failed ? 1 : 0);
