@@ -177,7 +177,14 @@ function rewrite(graph: GraphProto, src: string): OnnxNode[] {
       constant(name) {
         if (!cache.has(name)) {
           const t = inits.get(name) ?? (producers.get(name)?.opType === "Constant" ? producers.get(name)!.attribute.find((a) => a.name === "value")?.t : undefined);
-          cache.set(name, t ? { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: "${name}"`) } : null);
+          // a tensor fovea cannot read is no constant to a rewrite (the import itself names it later)
+          let v: ConstValue | null = null;
+          try {
+            if (t) v = { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: "${name}"`) };
+          } catch (e) {
+            if (!(e instanceof FormatError)) throw e;
+          }
+          cache.set(name, v);
         }
         return cache.get(name)!;
       },
