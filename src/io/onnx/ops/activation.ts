@@ -64,7 +64,15 @@ function softmax(x: ImportNode, t0: TensorValue): void {
     return;
   }
   const t = x.plain(t0), d = t.onnx;
-  if (x.opset >= 13 && a !== rank - 1) x.fail(`softmax over axis ${axis} of [N, ${d.join(", ")}]: only the last axis, or the channels of an image, is supported`);
+  if (x.opset >= 13 && a !== rank - 1) {
+    // a middle axis: [outer, d, inner] → [outer, inner, d], softmax over the last axis, and back
+    const outer = d.slice(0, a - 1).reduce((p, q) => p * q, 1), n = d[a - 1]!, inner = d.slice(a).reduce((p, q) => p * q, 1);
+    const cube = x.apply(L.reshape({ targetShape: [outer, n, inner], name: x.uniq("softmax_in") }), t.sym);
+    const last = x.apply(L.permute({ perm: [0, 2, 1], name: x.uniq("softmax_to_last") }), cube);
+    const back = x.apply(L.permute({ perm: [0, 2, 1], name: x.uniq("softmax_back") }), x.apply(make(), last));
+    x.out({ ...t, sym: back }); // plain: [outer, n, inner] holds the ONNX order
+    return;
+  }
   // opsets < 13: over everything from axis a on (the input seen as a matrix); 13+: over the last axis
   const inner = d.slice(a - 1).reduce((p, q) => p * q, 1), outer = d.slice(0, a - 1).reduce((p, q) => p * q, 1);
   const shaped = d.length === 1 || (x.opset >= 13) ? t.sym : x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("softmax_rows") }), t.sym);
