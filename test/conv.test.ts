@@ -121,9 +121,12 @@ const PATH_CASES: Case[] = [
   { x: [2, 6, 6, 5], k: [3, 3], oc: 7, opts: { dilations: [1, 2], padding: "same" } },
   { x: [2, 3, 4, 2], k: [3, 3], oc: 5, opts: { padding: 3 } }, // tiles wholly in the padding: bias only
   { x: [1, 6, 9, 3], k: [2, 4], oc: 10, opts: { padding: [2, 1, 3, 2], dilations: [2, 1] } },
+  { x: [2, 6, 5, 6], k: [3, 3], oc: 8, opts: { groups: 2, padding: [2, 0, 1, 2], dilations: [1, 2] } }, // 4 output channels a group
+  { x: [1, 4, 5, 5], k: [3, 3], oc: 4, opts: { padding: 3 } }, // padding past the kernel's reach: dx rows and pixels no tap reaches
+  { x: [3, 7, 9, 9], k: [5, 3], oc: 12, opts: { padding: "same" } }, // 4 + 4 + 1 channel blocks, pixel pairs and single pixels
 ];
 
-const PATHS: { [K in keyof ops.ConvPaths]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col"], bwdData: ["implicit", "im2col"] };
+const PATHS: { [K in keyof ops.ConvPaths]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col"], bwdData: ["implicit", "direct", "im2col"] };
 
 describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path on the %s build", (build) => {
   it.each(PATH_CASES.map((c) => [caseName(c), c] as const))("%s", async (_n, c) => {
@@ -137,7 +140,7 @@ describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path o
     const dy = Tensor.from(dys, g.outShape, be), dw = Tensor.zeros(w.shape, be), dx = Tensor.zeros(x.shape, be);
     const wantDw = refConvBwdFilter(p, xs, dys), wantDx = refConvBwdData(p, dys, ws);
     for (const bwdData of PATHS.bwdData) {
-      if (bwdData === "implicit" && !ops.implicitDataFits(g)) {
+      if ((bwdData === "implicit" && !ops.implicitDataFits(g)) || (bwdData === "direct" && !ops.directDataFits(g))) {
         expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, { x: x.ptr, y: 0, w: w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: dx.ptr, dw: 0, db: 0 }, 1, { bwdData }))).toThrow(ConfigError);
         continue;
       }

@@ -19,7 +19,7 @@ import {
 } from "../common/geometry";
 import { zero } from "../eltwise/binary";
 import { f32_gemm_packed_b_floats, NR } from "../gemm/gemm";
-import { loadPartial, storePartial, needsPadding, reachH, reachW, convImplicitFwd } from "./implicit";
+import { loadPartial, storePartial, needsPadding, reachH, reachW, convImplicitFwd, copyRow } from "./implicit";
 import { CONV_FIELDS } from "../common/geometry";
 
 /** dst[0..n) += v's low n lanes (n in 1..4). */
@@ -184,7 +184,7 @@ export function f32_conv2d_bwd_filter_implicit(g: usize, x: usize, dy: usize, dw
     let img = x + f4(n * H * W * C);
     if (pad) {
       for (let ih = r0; ih < r1; ih++) {
-        memory.copy(frame + f4(((ih + PT) * Wp + c0 + PL) * C), img + f4((ih * W + c0) * C), <usize>f4((c1 - c0) * C));
+        copyRow(frame + f4(((ih + PT) * Wp + c0 + PL) * C), img + f4((ih * W + c0) * C), (c1 - c0) * C);
       }
       img = frame;
     }

@@ -2,7 +2,7 @@
 // backward passes. The forward is the implicit gemm of implicit.ts. The backward passes here lower
 // to gemm through im2col / col2im over a bounded chunk of output rows (the scratch never depends on
 // the batch); a 1×1, stride-1, unpadded, ungrouped conv is a plain gemm on the activations.
-// backward.ts has the implicit backward kernels (ops/conv.ts convPaths chooses between them).
+// backward.ts and data.ts have the implicit and direct backward kernels (ops/conv.ts convPaths chooses).
 // Depthwise convs (groups == C) have their own kernels (depthwise.ts).
 //
 // Geometry block: see common/geometry.ts (CONV_*). Output pixel p = (n, oh, ow) reads input
@@ -18,6 +18,7 @@ import { gemmCore, packB, f32_gemm_scratch_bytes, f32_gemm_packed_b_floats } fro
 import { addTo, zero } from "../eltwise/binary";
 import { convImplicitFwd, implicitScratchBytes } from "./implicit";
 import { implicitDataScratchBytes } from "./backward";
+import { directDataScratchFloats } from "./data";
 
 /** Floats of im2col rows kept at once (1 MiB). */
 const COL_CHUNK: i32 = 1 << 18;
@@ -47,7 +48,7 @@ function chunkRows(Kg: i32): i32 {
 export function f32_conv2d_scratch_bytes(g: usize): i32 {
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G));
   const implicit = implicitScratchBytes(g) + f32_conv2d_packed_floats(g) * 4;
-  return f32_gemm_scratch_bytes() + max(chunkRows(Kg) * Kg * 4, max(implicit, implicitDataScratchBytes(g)));
+  return f32_gemm_scratch_bytes() + max(max(chunkRows(Kg) * Kg * 4, directDataScratchFloats(g) * 4), max(implicit, implicitDataScratchBytes(g)));
 }
 
 /** Floats of the packed weights (f32_conv2d_pack_weights): one packed gemm B per group. */

@@ -38,6 +38,18 @@ import { KC, NR } from "../gemm/gemm";
   }
 }
 
+/** dst[0..n) = src[0..n) floats: v128 moves for rows under 256 floats (memory.copy is a runtime call in V8). */
+// @ts-ignore: decorator
+@inline export function copyRow(dst: usize, src: usize, n: i32): void {
+  if (n >= 256) {
+    memory.copy(dst, src, <usize>f4(n));
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + f4(i), v128.load(src + f4(i)));
+  for (; i < n; i++) store<f32>(dst + f4(i), load<f32>(src + f4(i)));
+}
+
 /** Epilogue of one tile row: c[0..nr) = (first ? 0 : c) + acc (+ bias, activation when last). */
 // @ts-ignore: decorator
 @inline function store8(acc0: v128, acc1: v128, c: usize, nr: i32, first: bool, last: bool, bias: usize, act: i32): void {
@@ -265,7 +277,7 @@ export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bia
     let img = x + f4(n * H * W * C);
     if (pad) {
       for (let ih = r0; ih < r1; ih++) {
-        memory.copy(frame + f4(((ih + PT) * Wp + c0 + PL) * C), img + f4((ih * W + c0) * C), <usize>f4((c1 - c0) * C));
+        copyRow(frame + f4(((ih + PT) * Wp + c0 + PL) * C), img + f4((ih * W + c0) * C), (c1 - c0) * C);
       }
       img = frame;
     }
@@ -276,6 +288,7 @@ export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bia
       const src = img + f4(gi * Cg);
       let oh = 0, ow = 0;
       const reachK = (KH - 1) * DH + 1, reachKW = (KW - 1) * DW + 1;
+      const colStep = f4(SW * C);
       const splitCols = KW * Cg > 16;
       for (let p0 = 0; p0 < PIX; p0 += 4) {
         const mr = min(4, PIX - p0);
@@ -283,15 +296,23 @@ export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bia
         // window origins of the tile's pixels; rows past mr repeat the first (never stored)
         const a0 = src + f4((oh * SH * Wp + ow * SW) * C);
         let a1 = a0, a2 = a0, a3 = a0;
-        for (let r = 1; r < mr; r++) {
-          if (++ow == OW) {
-            ow = 0;
-            oh++;
+        if (mr == 4 && ow + 4 <= OW) {
+          // the whole tile in one output row (the common case): origins a column step apart
+          a1 = a0 + colStep;
+          a2 = a1 + colStep;
+          a3 = a2 + colStep;
+          ow += 3;
+        } else {
+          for (let r = 1; r < mr; r++) {
+            if (++ow == OW) {
+              ow = 0;
+              oh++;
+            }
+            const a = src + f4((oh * SH * Wp + ow * SW) * C);
+            if (r == 1) a1 = a;
+            else if (r == 2) a2 = a;
+            else a3 = a;
           }
-          const a = src + f4((oh * SH * Wp + ow * SW) * C);
-          if (r == 1) a1 = a;
-          else if (r == 2) a2 = a;
-          else a3 = a;
         }
         // the taps some pixel of the tile reads inside the input: kernel rows [khA, khB], columns [kwA, kwB]
         let k0 = 0, len = Kg, step = 0, runs = 1;
