@@ -39,17 +39,33 @@ const globalPool: Importer = (x) => {
   x.out({ kind: "tensor", sym, onnx: [C, 1, 1], plain: true });
 };
 
-/** ReduceMean / ReduceMax over an image's positions (axes 2 and 3): the global pools. */
+/**
+ * ReduceMean / ReduceMax over axes after the batch's that follow one another: an image's positions
+ * are the global pools; otherwise the data [outer, r, inner] (in ONNX's order) is held as the image
+ * [r, 1, outer·inner] (a permute when outer > 1) and pooled over its r rows.
+ */
 const reduce: Importer = (x) => {
   const t0 = x.tensor(0), rank = t0.onnx.length + 1;
-  const axes = (x.has(1) ? Array.from(x.constant(1).data) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a)).sort();
+  const axes = (x.has(1) ? Array.from(x.constant(1).data) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
   const keep = x.int("keepdims", 1) === 1;
-  if (rank !== 4 || axes.join() !== "2,3") x.fail(`${x.op} over axes [${axes.join(", ")}] of [N, ${t0.onnx.join(", ")}]: only over an image's positions (axes 2, 3) is supported`);
+  if (axes.includes(0)) x.fail(`${x.op} over axes [${axes.join(", ")}] includes the batch axis; fovea keeps the examples of a batch apart`);
+  if (axes.some((a, i) => i > 0 && a !== axes[i - 1]! + 1)) x.fail(`${x.op} over axes [${axes.join(", ")}]: axes that follow one another are supported`);
+  const pool = (name: string) => (x.op === "ReduceMean" ? L.globalAvgPool2d({ name }) : L.globalMaxPool2d({ name }));
+  if (!(rank === 4 && axes.join() === "2,3")) {
+    const d = t0.onnx, a0 = axes[0]! - 1, a1 = axes[axes.length - 1]!;
+    const outer = d.slice(0, a0).reduce((p, q) => p * q, 1), r = d.slice(a0, a1).reduce((p, q) => p * q, 1), inner = d.slice(a1).reduce((p, q) => p * q, 1);
+    const p = x.plain(t0);
+    let rows = x.apply(L.reshape({ targetShape: [outer, r, inner], name: x.uniq("reduce_in") }), p.sym);
+    if (outer > 1) rows = x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("reduce_rows") }), rows);
+    const img = x.apply(L.reshape({ targetShape: [r, 1, outer * inner], name: x.uniq("reduce_image") }), rows);
+    const sym = x.apply(pool(x.uniq("reduce")), img);
+    const dims = keep ? d.map((v, i) => (i >= a0 && i < a1 ? 1 : v)) : d.filter((_, i) => i < a0 || i >= a1);
+    return x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+  }
   const t = x.asImage(t0);
   x.noPad(t);
   const [C] = x.image(t);
-  const lname = x.uniq("globalpool");
-  const sym = x.apply(x.op === "ReduceMean" ? L.globalAvgPool2d({ name: lname }) : L.globalMaxPool2d({ name: lname }), t.sym);
+  const sym = x.apply(pool(x.uniq("globalpool")), t.sym);
   x.out({ kind: "tensor", sym, onnx: keep ? [C, 1, 1] : [C], ...(keep ? { plain: true as const } : {}) });
 };
 
