@@ -23,6 +23,12 @@ const CASES: { x: [number, number, number, number]; opts: Pool2dOptions }[] = [
   { x: [1, 10, 10, 7], opts: { kernel: [3, 2], strides: [1, 2], padding: [1, 0, 0, 1], countIncludePad: true, rounding: "floor" } },
   { x: [2, 6, 6, 16], opts: { kernel: 3, strides: 1, padding: 1 } }, // overlapping windows
   { x: [1, 5, 5, 1], opts: { kernel: 5 } },
+  // 2×2 stride 2 inside the input (the unrolled path): C = 4, 6 (a ragged tail block), 8, 13; odd sizes floor away a row / column
+  { x: [3, 6, 8, 4], opts: { kernel: 2 } },
+  { x: [2, 28, 28, 6], opts: { kernel: 2 } },
+  { x: [1, 7, 9, 8], opts: { kernel: 2, rounding: "floor" } },
+  { x: [2, 5, 4, 13], opts: { kernel: 2, rounding: "floor" } },
+  { x: [1, 4, 6, 3], opts: { kernel: 2 } }, // fewer than 4 channels: the general path
 ];
 const names = CASES.map((c) => [`x=${c.x.join("x")} ${JSON.stringify(c.opts)}`, c] as const);
 
