@@ -90,12 +90,14 @@ async function run(c: Case): Promise<string> {
       return e instanceof fovea.FoveaError ? e.message.replace(`${c.dir}: `, "") : `crash: ${String(e)}`;
     }
     try {
-      const batchSize = Math.max(1, data[0]!.dims[0] ?? 1);
-      // one input and one output: plain arrays; several: records by name (model.io)
-      const ys: Float32Array[] = data.length === 1 && outs.length === 1
-        ? [m.predict(Float32Array.from(data[0]!.data), { batchSize })]
-        : ((r) => g.output.map((o) => r[o.name]!))(m.predict(Object.fromEntries(data.map((d) => [d.name, Float32Array.from(d.data)])), { batchSize }));
-      const shapes = m.io ? m.io.outputs.map((o) => o.shape) : [m.outputShape];
+      // the inputs the model asks for (model.io; an input no node reads is not asked for)
+      const io = m.io!, fed = data.filter((d) => io.inputs.some((i) => i.name === d.name));
+      const batchSize = Math.max(1, fed[0]!.dims[0] ?? 1);
+      // one input and one output: plain arrays; several: records by name
+      const ys: Float32Array[] = fed.length === 1 && outs.length === 1
+        ? [m.predict(Float32Array.from(fed[0]!.data), { batchSize })]
+        : ((r) => g.output.map((o) => r[o.name]!))(m.predict(Object.fromEntries(fed.map((d) => [d.name, Float32Array.from(d.data)])), { batchSize }));
+      const shapes = io.outputs.map((o) => o.shape);
       for (let k = 0; k < outs.length; k++) {
       const want = outs[k]!, y = ys[k]!;
       // one number per example ([N]) is fovea's per-example shape [1]

@@ -66,9 +66,9 @@ export class Model {
   /** Bumped whenever the weights change (training steps, setWeights), so derived weights are redone. */
   weightsVersion = 0;
   /**
-   * Named inputs and outputs, when the model has several (importOnnx sets them): each example holds
-   * the inputs' values one after another, the output the outputs'; predict takes and returns
-   * records keyed by these names.
+   * Named inputs and outputs (importOnnx sets them): each example holds the inputs' values one
+   * after another, the output the outputs'; predict takes and returns records keyed by these names
+   * (and plain arrays too where there is one input and one output).
    */
   io: NamedIO | null = null;
 

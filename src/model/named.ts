@@ -6,7 +6,7 @@ import { Tensor, formatShape } from "../tensor.js";
 
 /** A named input or output and its per-example shape. */
 export interface NamedShape { name: string; shape: number[] }
-/** The named inputs and outputs of a model that has several (in the order they are packed). */
+/** The named inputs and outputs of a model (in the order they are packed; an imported model has them even when there is one). */
 export interface NamedIO { inputs: NamedShape[]; outputs: NamedShape[] }
 
 type Data = Float32Array | readonly number[] | Tensor;

@@ -79,7 +79,9 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const values = new Map<string, Value>(constants);
   const io: NamedIO = { inputs: [], outputs: [] };
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
-  const inputs = m.graph.input.filter((i) => !values.has(i.name));
+  // the data inputs some node (or output) reads: an input nothing reads (CastLike's type donor) is not asked for
+  const read = new Set([...m.graph.output.map((o) => o.name), ...m.graph.node.flatMap(reads)]);
+  const inputs = m.graph.input.filter((i) => !values.has(i.name) && read.has(i.name));
   if (inputs.length === 0) throw new FormatError(`${src}: the graph has no data input (every input is a constant)`);
   const shapes = inputs.map((i) => {
     const type = i.type;
@@ -154,7 +156,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const flat = outs.map((o) => (o.shape.length === 1 ? o : L.flatten({ name: uniqOut(g, "output_flatten") }).apply(o)));
   const out = outs.length === 1 ? outs[0]! : L.concat({ name: "outputs" }).apply(...flat);
   const model = withWeights(functionalModel({ inputs: inp, outputs: out, name }), g.weights, src);
-  if (io.inputs.length > 1 || io.outputs.length > 1) model.io = io;
+  model.io = io;
   return model;
 }
 
@@ -193,10 +195,12 @@ function rewrite(graph: GraphProto, src: string): OnnxNode[] {
   return nodes;
 }
 
+/** The values a node reads (a branch's reads of outer values included). */
+const reads = (n: OnnxNode): string[] => [...n.input, ...n.attribute.flatMap((a) => [...(a.g ? [a.g] : []), ...a.graphs]).flatMap((sg) => [...sg.node.flatMap(reads), ...sg.output.map((o) => o.name)])];
+
 /** The nodes the graph's outputs depend on (a branch's reads of outer values included), in order. */
 function live(nodes: OnnxNode[], graph: GraphProto): OnnxNode[] {
   const used = new Set(graph.output.map((o) => o.name));
-  const reads = (n: OnnxNode): string[] => [...n.input, ...n.attribute.flatMap((a) => [...(a.g ? [a.g] : []), ...a.graphs]).flatMap((sg) => [...sg.node.flatMap(reads), ...sg.output.map((o) => o.name)])];
   const keep = new Array<boolean>(nodes.length).fill(false);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;

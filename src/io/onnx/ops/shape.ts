@@ -33,11 +33,20 @@ export const importers: Record<string, Importer> = {
   },
   Identity: (x) => x.out(x.get(0)),
   Dropout(x) {
-    if (x.n.output.filter(Boolean).length > 1) x.fail("the mask output is not supported");
     const training = x.has(2) ? Array.from(x.constant(2).data)[0]! !== 0 : x.opset < 7 && x.int("is_test", 0) === 0;
     const ratio = x.has(1) ? Array.from(x.constant(1).data)[0]! : x.flt("ratio", 0.5);
     if (training && ratio !== 0) x.fail(`training-mode dropout (ratio ${ratio}) drops values at random; fovea imports inference graphs`);
-    x.out(x.get(0));
+    const v = x.get(0);
+    x.out(v);
+    if (x.n.output[1]) {
+      // the mask keeps everything: ones shaped as the input (0·x + 1)
+      if (v.kind !== "tensor") return x.fail("the mask of a constant is not supported");
+      const C = v.sym.shape[v.sym.shape.length - 1]!, lname = x.uniq("dropout_mask");
+      x.weight(lname, "scale", new Float32Array(C));
+      x.weight(lname, "shift", new Float32Array(C).fill(1));
+      const { reluOf: _, ...rest } = v;
+      x.g.values.set(x.n.output[1], { ...rest, sym: x.apply(L.scale({ name: lname }), v.sym) });
+    }
   },
   Cast(x) {
     const to = x.int("to", 0), v = x.get(0);
