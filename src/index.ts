@@ -77,7 +77,7 @@ export type { Conv2dGradients, Conv2dOptions, ConvBuffers, ConvCalls, ConvGeomet
 export type { ActivationName, UnaryActivation } from "./ops/eltwise.js";
 export type { Activation as FusedActivation, DenseCalls, GemmOptions, PackedMatrix } from "./ops/gemm.js";
 export type { LossName } from "./ops/loss.js";
-export type { NormCalls } from "./ops/norm.js";
+export type { BatchNormCalls, NormCalls, Steps } from "./ops/norm.js";
 export type { MaxPoolResult, Pool2dOptions, PoolCalls, PoolGeometry } from "./ops/pool.js";
 export type { Brain, BrainOptions, Experience, TDTrainer, TDTrainerOptions, ValueNet } from "./rl/deepqlearn.js";
 export type { DQN, DQNOptions } from "./rl/dqn.js";

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
-import { batchNormTrainCalls, channelAffine, lrnCalls } from "../src/ops/norm.js";
+import { batchNormTrainCalls, channelAffine, lrnCalls, runSteps } from "../src/ops/norm.js";
 import { maxoutCalls, mulCall } from "../src/ops/eltwise.js";
 import { refBatchNorm, refLrn } from "./ref/norm.js";
 
@@ -15,13 +16,48 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     const eps = 1e-3;
     const X = mem.f32(x), Gm = mem.f32(gamma), Bt = mem.f32(beta), Y = mem.f32(rows * C), Mn = mem.f32(C), Is = mem.f32(C);
     const DX = mem.f32(rows * C), DG = mem.f32(C), DB = mem.f32(C);
-    const bn = batchNormTrainCalls(be.kernels, rows, C, eps, { x: X, y: Y, gamma: Gm, beta: Bt, mean: Mn, invstd: Is, dy: mem.f32(R), dx: DX, dgamma: DG, dbeta: DB });
-    be.run(bn.fwd);
+    const bn = batchNormTrainCalls(be, (bytes) => mem.f32(bytes / 4), rows, C, eps, { x: X, y: Y, gamma: Gm, beta: Bt, mean: Mn, invstd: Is, dy: mem.f32(R), dx: DX, dgamma: DG, dbeta: DB });
+    runSteps(be, bn.fwd);
     expectClose(mem.read(Y, rows * C), refBatchNorm(x, rows, C, gamma, beta, eps), 1e-4, 1e-5, "y");
-    be.run(bn.bwd);
+    runSteps(be, bn.bwd);
     expectClose(mem.read(DX, rows * C), numericGrad((xx) => dot(refBatchNorm(xx, rows, C, gamma, beta, eps), R), x), 1e-3, 1e-4, "dx");
     expectClose(mem.read(DG, C), numericGrad((gg) => dot(refBatchNorm(x, rows, C, gg, beta, eps), R), gamma), 1e-3, 1e-4, "dgamma");
     expectClose(mem.read(DB, C), numericGrad((bb) => dot(refBatchNorm(x, rows, C, gamma, bb, eps), R), beta), 1e-3, 1e-4, "dbeta");
+    mem.freeAll();
+  });
+
+  it.each([[25_001, 6], [9_000, 16], [40_003, 5]])("batch norm split across 2 and 3 threads (rows %i, C %i: parts on whole channel periods) equals one thread", async (rows, C) => {
+    const x = randomArray(rows * C, 7, 2), gamma = randomArray(C, 8), beta = randomArray(C, 9), R = randomArray(rows * C, 10);
+    const outs = [];
+    for (const threads of [1, 2, 3]) {
+      const be = await fovea.loadBackend(`${build}-mt`, "option", 64, threads);
+      const mem = new Mem(be);
+      const X = mem.f32(x), Y = mem.f32(rows * C), Mn = mem.f32(C), Is = mem.f32(C), DX = mem.f32(rows * C), DG = mem.f32(C), DB = mem.f32(C);
+      const bn = batchNormTrainCalls(be, (bytes) => mem.f32(bytes / 4), rows, C, 1e-3, { x: X, y: Y, gamma: mem.f32(gamma), beta: mem.f32(beta), mean: Mn, invstd: Is, dy: mem.f32(R), dx: DX, dgamma: DG, dbeta: DB });
+      expect(bn.fwd[1]!.length, `${threads} threads: parts`).toBe(threads); // fwd[0] is the pivot, on this thread
+      runSteps(be, bn.fwd);
+      runSteps(be, bn.bwd);
+      outs.push([Y, DX, DG, DB, Mn, Is].map((p, i) => mem.read(p, i < 2 ? rows * C : C)));
+      mem.freeAll();
+      await be.shutdown();
+    }
+    expectClose(outs[0]![0]!, refBatchNorm(x, rows, C, gamma, beta, 1e-3), 1e-3, 1e-4, "y, one thread, vs float64");
+    for (const o of outs.slice(1)) o.forEach((v, i) => expectClose(v, outs[0]![i]!, 1e-4, 1e-5, `output ${i}`));
+  });
+
+  it("batch norm of a channel whose mean is large against its spread (1e4 + N(0, 1)): y and dx as exact as the float64 reference allows", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const rows = 513, C = 6;
+    const x = randomArray(rows * C, 11).map((v) => 1e4 + v), gamma = randomArray(C, 12), beta = randomArray(C, 13), R = randomArray(rows * C, 14);
+    const X = mem.f32(x), Y = mem.f32(rows * C), DX = mem.f32(rows * C), DG = mem.f32(C), DB = mem.f32(C);
+    const bn = batchNormTrainCalls(be, (bytes) => mem.f32(bytes / 4), rows, C, 1e-5, { x: X, y: Y, gamma: mem.f32(gamma), beta: mem.f32(beta), mean: mem.f32(C), invstd: mem.f32(C), dy: mem.f32(R), dx: DX, dgamma: DG, dbeta: DB });
+    runSteps(be, bn.fwd);
+    runSteps(be, bn.bwd);
+    // float32 x holds 1e4 + v to 1e-3: the reference sees the same stored values
+    const xs = Array.from(mem.read(X, rows * C));
+    expectClose(mem.read(Y, rows * C), refBatchNorm(xs, rows, C, gamma, beta, 1e-5), 1e-3, 2e-3, "y");
+    expectClose(mem.read(DX, rows * C), numericGrad((xx) => dot(refBatchNorm(xx, rows, C, gamma, beta, 1e-5), R), xs, 1e-2), 2e-2, 2e-3, "dx");
     mem.freeAll();
   });
 

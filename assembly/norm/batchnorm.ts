@@ -13,9 +13,9 @@ import { zero } from "../eltwise/binary";
   return (C & 3) == 0 ? C : (C & 1) == 0 ? 2 * C : 4 * C;
 }
 
-/** Scratch floats the batch-norm kernels need: six periods. */
-export function f32_batchnorm_scratch_floats(C: i32): i32 {
-  return 6 * periodOf(C);
+/** The period L = lcm(C, 4) in floats: a part of the rows must start on a multiple of L / C rows. */
+export function f32_batchnorm_period(C: i32): i32 {
+  return periodOf(C);
 }
 
 /** pat[j] = v[j mod C] for j in [0, L). */
@@ -23,18 +23,22 @@ function pattern(v: usize, C: i32, L: i32, pat: usize): void {
   for (let j = 0; j < L; j++) store<f32>(pat + f4(j), load<f32>(v + f4(j % C)));
 }
 
-/** out[c] = Σ_{j ≡ c (mod C)} acc[j]: the period's lanes folded into channels (overwrites). */
-function fold(acc: usize, C: i32, L: i32, out: usize): void {
+/** out[c] = Σ_t Σ_{j ≡ c (mod C)} accs[t·L + j]: the parts' period sums folded into channels (overwrites). */
+function fold(accs: usize, parts: i32, C: i32, L: i32, out: usize): void {
   zero(out, C);
-  for (let j = 0; j < L; j++) store<f32>(out + f4(j % C), load<f32>(out + f4(j % C)) + load<f32>(acc + f4(j)));
+  for (let t = 0; t < parts; t++) {
+    for (let j = 0; j < L; j++) store<f32>(out + f4(j % C), load<f32>(out + f4(j % C)) + load<f32>(accs + f4(t * L + j)));
+  }
 }
 
 /**
- * acc[j] = Σ_b (a[b·L + j] − sub[j])·(mul ? m[b·L + j] − msub[j] : 1) over the n floats: the
- * periodic sums of a (sub 0, mul 0), of (a − mean)² (m = a, msub = sub = the mean pattern) or of
- * dy·(x − mean) (a = dy, sub 0, m = x, msub = the mean pattern). Overwrites acc.
+ * One part's period sums (a part: n floats starting on a period boundary): acc[j] = Σ_b (a[b·L + j]
+ * − sub[j])·(m ? m[b·L + j] − msub[j] : 1). With sub = 0s and m = 0: the sums of a; with sub = msub
+ * = the mean's pattern and m = a: the squared deviations; with a = dy, m = x, msub = the mean's
+ * pattern: Σ dy·(x − mean). sub and msub are L-float patterns. Overwrites acc (L floats).
  */
-function periodicSums(a: usize, sub: usize, m: usize, msub: usize, n: i32, L: i32, acc: usize): void {
+export function f32_batchnorm_part_sums(a: usize, sub: usize, m: usize, msub: usize, n: i32, C: i32, acc: usize): void {
+  const L = periodOf(C);
   zero(acc, L);
   const blocks = n / L;
   for (let b = 0; b < blocks; b++) {
@@ -53,78 +57,87 @@ function periodicSums(a: usize, sub: usize, m: usize, msub: usize, n: i32, L: i3
   }
 }
 
-/** out[i] = a[i]·A[j] + b[i]·B[j] + K[j] with j = i mod L (b may be 0: then no B term). out may alias a or b. */
-function periodicAffine(a: usize, A: usize, b: usize, B: usize, K: usize, n: i32, L: i32, out: usize): void {
+/**
+ * One part's out[i] = (a[i] − asub[j])·A[j] + (b[i] − bsub[j])·B[j] + K[j], j = i mod L (b = 0: no
+ * B term); the part starts on a period boundary. Subtracting the mean's pattern before scaling
+ * keeps a channel whose mean is large against its spread exact. out may alias a or b.
+ */
+export function f32_batchnorm_part_apply(a: usize, asub: usize, A: usize, b: usize, bsub: usize, B: usize, K: usize, n: i32, C: i32, out: usize): void {
+  const L = periodOf(C);
   const blocks = n / L;
   for (let q = 0; q < blocks; q++) {
     const aq = a + f4(q * L), bq = b + f4(q * L), oq = out + f4(q * L);
     for (let k = 0; k < L; k += 4) {
-      let v = f32x4.add(f32x4.mul(v128.load(aq + f4(k)), v128.load(A + f4(k))), v128.load(K + f4(k)));
-      if (b != 0) v = f32x4.add(v, f32x4.mul(v128.load(bq + f4(k)), v128.load(B + f4(k))));
+      let v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(aq + f4(k)), v128.load(asub + f4(k))), v128.load(A + f4(k))), v128.load(K + f4(k)));
+      if (b != 0) v = f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(bq + f4(k)), v128.load(bsub + f4(k))), v128.load(B + f4(k))));
       v128.store(oq + f4(k), v);
     }
   }
   for (let i = blocks * L; i < n; i++) {
     const j = i - blocks * L;
-    let v = load<f32>(a + f4(i)) * load<f32>(A + f4(j)) + load<f32>(K + f4(j));
-    if (b != 0) v += load<f32>(b + f4(i)) * load<f32>(B + f4(j));
+    let v = (load<f32>(a + f4(i)) - load<f32>(asub + f4(j))) * load<f32>(A + f4(j)) + load<f32>(K + f4(j));
+    if (b != 0) v += (load<f32>(b + f4(i)) - load<f32>(bsub + f4(j))) * load<f32>(B + f4(j));
     store<f32>(out + f4(i), v);
   }
 }
 
 /**
- * Training forward: mean[c] and the biased variance over the rows (two passes), invstd[c] =
- * 1/√(var + eps), y = (x − mean)·invstd·gamma + beta. Writes mean and invstd for the backward.
- * scratch: f32_batchnorm_scratch_floats(C) floats. y may alias x.
+ * The pivot the forward's first sums subtract: the pattern of x's first row (x[0, c] at j ≡ c).
+ * Summing x − pivot keeps a channel whose mean is large against its spread accurate.
  */
-export function f32_batchnorm_fwd(x: usize, rows: i32, C: i32, gamma: usize, beta: usize, eps: f32, y: usize, mean: usize, invstd: usize, scratch: usize): void {
-  const L = periodOf(C), n = rows * C;
-  const acc = scratch, p1 = scratch + f4(L), p2 = scratch + f4(2 * L), zeros = scratch + f4(3 * L);
-  zero(zeros, L);
-  periodicSums(x, zeros, 0, 0, n, L, acc);
-  fold(acc, C, L, mean);
-  const inv: f32 = 1 / <f32>max(rows, 1);
-  for (let c = 0; c < C; c++) store<f32>(mean + f4(c), load<f32>(mean + f4(c)) * inv);
-  pattern(mean, C, L, p1);
-  periodicSums(x, p1, x, p1, n, L, acc);
-  fold(acc, C, L, invstd);
-  for (let c = 0; c < C; c++) store<f32>(invstd + f4(c), 1 / sqrt<f32>(load<f32>(invstd + f4(c)) * inv + eps));
-  // y = x·s + (β − μ·s), s = invstd·γ, as patterns
-  for (let j = 0; j < L; j++) {
-    const c = j % C, sc = load<f32>(invstd + f4(c)) * load<f32>(gamma + f4(c));
-    store<f32>(p1 + f4(j), sc);
-    store<f32>(p2 + f4(j), load<f32>(beta + f4(c)) - load<f32>(mean + f4(c)) * sc);
-  }
-  periodicAffine(x, p1, 0, 0, p2, n, L, y);
+export function f32_batchnorm_pivot(x: usize, C: i32, pivotPat: usize): void {
+  pattern(x, C, periodOf(C), pivotPat);
 }
 
 /**
- * Training backward, with x̂ = (x − mean)·invstd and M = rows: dbeta = Σ dy, dgamma = Σ dy·x̂,
- * dx = gamma·invstd/M · (M·dy − dbeta − x̂·dgamma), i.e. per channel dx = A·dy + B·x + K with
- * A = γ·s, B = −γ·s²·dgamma/M, K = −γ·s·dbeta/M + γ·s²·dgamma·mean/M (s = invstd).
- * Overwrites dx, dgamma, dbeta. scratch: f32_batchnorm_scratch_floats(C) floats.
+ * Training forward, after the parts' sums of x − pivot (accs: parts × L floats): mean[c] =
+ * pivot[c] + Σ(x − pivot) / rows, and its pattern (meanPat, L floats) for the squared deviations.
  */
-export function f32_batchnorm_bwd(
-  x: usize, dy: usize, rows: i32, C: i32, gamma: usize, mean: usize, invstd: usize, dx: usize, dgamma: usize, dbeta: usize, scratch: usize,
+export function f32_batchnorm_mean(accs: usize, parts: i32, rows: i32, C: i32, pivotPat: usize, mean: usize, meanPat: usize): void {
+  const L = periodOf(C);
+  fold(accs, parts, C, L, mean);
+  const inv: f32 = 1 / <f32>max(rows, 1);
+  for (let c = 0; c < C; c++) store<f32>(mean + f4(c), load<f32>(pivotPat + f4(c)) + load<f32>(mean + f4(c)) * inv);
+  pattern(mean, C, L, meanPat);
+}
+
+/**
+ * Training forward, after the parts' squared deviations (accs): invstd[c] = 1/√(var + eps) with the
+ * biased variance, and y = (x − mean)·invstd·γ + β as patterns: y = (x − mean)·scale + shift.
+ */
+export function f32_batchnorm_fwd_affine(accs: usize, parts: i32, rows: i32, C: i32, eps: f32, gamma: usize, beta: usize, mean: usize, invstd: usize, scale: usize, shift: usize): void {
+  const L = periodOf(C);
+  fold(accs, parts, C, L, invstd);
+  const inv: f32 = 1 / <f32>max(rows, 1);
+  for (let c = 0; c < C; c++) store<f32>(invstd + f4(c), 1 / sqrt<f32>(load<f32>(invstd + f4(c)) * inv + eps));
+  for (let j = 0; j < L; j++) {
+    const c = j % C, sc = load<f32>(invstd + f4(c)) * load<f32>(gamma + f4(c));
+    store<f32>(scale + f4(j), sc);
+    store<f32>(shift + f4(j), load<f32>(beta + f4(c)));
+  }
+}
+
+/**
+ * Training backward, after the parts' sums of dy (accsDy) and of dy·(x − mean) (accsDyX): with
+ * x̂ = (x − mean)·invstd and M = rows, dβ = Σ dy, dγ = Σ dy·x̂, and
+ * dx = γ·invstd/M · (M·dy − dβ − x̂·dγ) = A·dy + B·(x − mean) + K per channel, as patterns:
+ * A = γ·s, B = −γ·s²·dγ/M, K = −γ·s·dβ/M (s = invstd). Overwrites dγ, dβ.
+ */
+export function f32_batchnorm_bwd_affine(
+  accsDy: usize, accsDyX: usize, parts: i32, rows: i32, C: i32, gamma: usize, invstd: usize, dgamma: usize, dbeta: usize, A: usize, B: usize, K: usize,
 ): void {
-  const L = periodOf(C), n = rows * C;
-  const acc = scratch, mp = scratch + f4(L), zeros = scratch + f4(2 * L), A = scratch + f4(3 * L), B = scratch + f4(4 * L), K = scratch + f4(5 * L);
-  zero(zeros, L);
-  periodicSums(dy, zeros, 0, 0, n, L, acc);
-  fold(acc, C, L, dbeta);
-  pattern(mean, C, L, mp);
-  periodicSums(dy, zeros, x, mp, n, L, acc);
-  fold(acc, C, L, dgamma);
+  const L = periodOf(C);
+  fold(accsDy, parts, C, L, dbeta);
+  fold(accsDyX, parts, C, L, dgamma);
   for (let c = 0; c < C; c++) store<f32>(dgamma + f4(c), load<f32>(dgamma + f4(c)) * load<f32>(invstd + f4(c)));
   const invM: f32 = 1 / <f32>max(rows, 1);
   for (let j = 0; j < L; j++) {
     const c = j % C, s = load<f32>(invstd + f4(c)), g = load<f32>(gamma + f4(c));
-    const dg = load<f32>(dgamma + f4(c)), db = load<f32>(dbeta + f4(c)), mu = load<f32>(mean + f4(c));
+    const dg = load<f32>(dgamma + f4(c)), db = load<f32>(dbeta + f4(c));
     store<f32>(A + f4(j), g * s);
     store<f32>(B + f4(j), -g * s * s * dg * invM);
-    store<f32>(K + f4(j), -g * s * db * invM + g * s * s * dg * mu * invM);
+    store<f32>(K + f4(j), -g * s * db * invM);
   }
-  periodicAffine(dy, A, x, B, K, n, L, dx);
 }
 
 /** y[r, c] = x[r, c]·scale[c] + shift[c] (inference batch norm with folded statistics). y may alias x. */

@@ -1,7 +1,7 @@
 // batchNorm (batch statistics + moving averages in training, moving statistics at inference)
 // and lrn (AlexNet's across-channel local response normalisation). Both normalise the last axis.
 import { ConfigError } from "../errors.js";
-import { batchNormAffine, batchNormScratchBytes, batchNormTrainCalls, channelAffine, lrnCalls, updateMovingStats } from "../ops/norm.js";
+import { batchNormAffine, batchNormTrainCalls, channelAffine, lrnCalls, runSteps, updateMovingStats, type BatchNormCalls } from "../ops/norm.js";
 import type { Shape } from "../tensor.js";
 import { Layer, PlannedLayer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
@@ -23,7 +23,7 @@ export interface LrnConfig {
   k?: number;
 }
 
-interface BnState { mean: number; invstd: number; scale: number; shift: number; calls: PassCalls | null }
+interface BnState { mean: number; invstd: number; scale: number; shift: number; calls: BatchNormCalls | null }
 
 export class BatchNorm extends Layer<BnState> {
   readonly type = "batchNorm";
@@ -59,7 +59,6 @@ export class BatchNorm extends Layer<BnState> {
 
   override prepare(ctx: PrepareContext): BnState {
     const C = ctx.outShape[ctx.outShape.length - 1]!;
-    if (ctx.training) ctx.needScratch(batchNormScratchBytes(ctx.be.kernels, C));
     return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), calls: null };
   }
 
@@ -68,12 +67,12 @@ export class BatchNorm extends Layer<BnState> {
     const [gamma, beta] = r.params;
     const st = r.state;
     st.calls = r.training
-      ? batchNormTrainCalls(r.k, rows, C, this.epsilon, {
+      ? batchNormTrainCalls(ctx.be, ctx.alloc, rows, C, this.epsilon, {
         x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd,
         // the kernel writes dx, dγ and dβ together: a buffer of its own when no dx is wanted
         dy: r.dy, dx: r.dy ? r.dx[0] || ctx.alloc(rows * C * 4) : 0, dgamma: gamma!.g, dbeta: beta!.g,
       })
-      : { fwd: [channelAffine(r.x[0]!, rows, C, st.scale, st.shift, r.y)], bwd: [] };
+      : { fwd: [[[channelAffine(r.x[0]!, rows, C, st.scale, st.shift, r.y)]]], bwd: [] };
   }
 
   forward(r: LayerRun<BnState>): void {
@@ -81,12 +80,12 @@ export class BatchNorm extends Layer<BnState> {
     const [gamma, beta, mMean, mVar] = r.params;
     const st = r.state;
     if (!r.training) batchNormAffine(r.be.heap, C, this.epsilon, gamma!.w, beta!.w, mMean!.w, mVar!.w, st.scale, st.shift);
-    r.be.run(st.calls!.fwd);
+    runSteps(r.be, st.calls!.fwd);
     if (r.training) updateMovingStats(r.be.heap, C, rows, this.epsilon, this.momentum, st.mean, st.invstd, mMean!.w, mVar!.w);
   }
 
   backward(r: LayerGrad<BnState>): void {
-    r.be.run(r.state.calls!.bwd);
+    runSteps(r.be, r.state.calls!.bwd);
   }
 
   config() {

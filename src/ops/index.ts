@@ -20,7 +20,7 @@ export {
 export type { ActivationName } from "./eltwise.js";
 export type { Padding, Rounding } from "./window.js";
 export { floorRulePads } from "./window.js";
-export { batchNormScaleShift, batchNormScratchBytes, batchNormTrainCalls, channelAffine, foldCalls, lrnCalls } from "./norm.js";
+export { batchNormScaleShift, batchNormTrainCalls, runSteps, channelAffine, foldCalls, lrnCalls } from "./norm.js";
 export { lossCall } from "./loss.js";
 export type { LossName } from "./loss.js";
 export { warpAffineCall, warpAffineBatchCalls } from "./image.js";

@@ -3,26 +3,61 @@
 // Channels are the last axis (NHWC); `rows` = values / C.
 import type { Heap } from "../runtime/memory.js";
 import { call, type KernelCall } from "../runtime/calls.js";
-import type { Kernels } from "../runtime/generated/kernels.js";
+import type { Backend } from "../runtime/backend.js";
+import { splitRange, threadsFor } from "./split.js";
 
 export interface NormCalls { fwd: KernelCall[]; bwd: KernelCall[] }
 
-/** Scratch bytes of the training batch-norm kernels for C channels (a plan asks for them when it is laid out). */
-export const batchNormScratchBytes = (k: Kernels, C: number) => 4 * k.f32_batchnorm_scratch_floats(C);
+/** Steps run in order; each step's programs at the same time, program i on thread i (Backend.runPrograms). */
+export type Steps = KernelCall[][][];
+
+export interface BatchNormCalls { fwd: Steps; bwd: Steps }
 
 /**
  * Batch norm in training: y = γ·(x − μ_B)/√(σ²_B + ε) + β with the batch's statistics (saved in
  * mean / invstd for the backward, which writes dx, dγ and dβ together: dx must be a buffer).
+ * The rows split into parts, one per thread, that start on whole channel periods
+ * (f32_batchnorm_period): forward, the parts' sums (of x less its first row) → the mean → the parts' squared deviations →
+ * invstd and the affine → the parts' outputs; backward, the parts' sums of dy and dy·(x − μ) →
+ * dγ, dβ and dx's affine → the parts' dx. `alloc` gives the per-part sums and the per-channel
+ * patterns (memory that lives as long as the calls).
  */
-export function batchNormTrainCalls(k: Kernels, rows: number, C: number, eps: number, p: {
+export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => number, rows: number, C: number, eps: number, p: {
   x: number; y: number; gamma: number; beta: number; mean: number; invstd: number; dy: number; dx: number; dgamma: number; dbeta: number;
-}): NormCalls {
-  // both kernels keep their per-channel patterns and sums in the running thread's scratch
-  const scratchBytes = batchNormScratchBytes(k, C);
-  return {
-    fwd: [{ ...call("f32_batchnorm_fwd", p.x, rows, C, p.gamma, p.beta, eps, p.y, p.mean, p.invstd, 0), scratchBytes }],
-    bwd: p.dy ? [{ ...call("f32_batchnorm_bwd", p.x, p.dy, rows, C, p.gamma, p.mean, p.invstd, p.dx, p.dgamma, p.dbeta, 0), scratchBytes }] : [],
-  };
+}): BatchNormCalls {
+  const L = be.kernels.f32_batchnorm_period(C), per = L / C; // a part starts on a multiple of `per` rows
+  const T = threadsFor(be, 8 * rows * C, Math.floor(rows / per));
+  const parts = splitRange(rows, T, per);
+  const P = parts.length;
+  const accs = alloc(P * L * 4), accs2 = alloc(P * L * 4), zeros = alloc(L * 4);
+  const pat = () => alloc(L * 4);
+  const pivot = pat(), meanPat = pat(), scale = pat(), shift = pat(), A = pat(), B = pat(), K = pat();
+  be.heap.f32(zeros, L).fill(0);
+  const each = (f: (r0: number, n: number, t: number) => KernelCall[]) => parts.map(([r0, r1], t) => f(r0, (r1 - r0) * C, t));
+  const at = (ptr: number, r0: number) => ptr + 4 * r0 * C;
+  const fwd: Steps = [
+    // sums of x − x's first row (a pivot near the mean keeps a large mean against a small spread exact)
+    [[call("f32_batchnorm_pivot", p.x, C, pivot)]],
+    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), pivot, 0, 0, n, C, accs + 4 * t * L)]),
+    [[call("f32_batchnorm_mean", accs, P, rows, C, pivot, p.mean, meanPat)]],
+    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), meanPat, at(p.x, r0), meanPat, n, C, accs + 4 * t * L)]),
+    [[call("f32_batchnorm_fwd_affine", accs, P, rows, C, eps, p.gamma, p.beta, p.mean, p.invstd, scale, shift)]],
+    each((r0, n) => [call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0))]),
+  ];
+  const bwd: Steps = !p.dy ? [] : [
+    each((r0, n, t) => [
+      call("f32_batchnorm_part_sums", at(p.dy, r0), zeros, 0, 0, n, C, accs + 4 * t * L),
+      call("f32_batchnorm_part_sums", at(p.dy, r0), zeros, at(p.x, r0), meanPat, n, C, accs2 + 4 * t * L),
+    ]),
+    [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
+    each((r0, n) => [call("f32_batchnorm_part_apply", at(p.dy, r0), zeros, A, at(p.x, r0), meanPat, B, K, n, C, at(p.dx, r0))]),
+  ];
+  return { fwd, bwd };
+}
+
+/** Runs steps in order (each step's programs at the same time). */
+export function runSteps(be: Backend, steps: Steps): void {
+  for (const s of steps) be.runPrograms(s);
 }
 
 /** y = x·scale + shift per channel. */
