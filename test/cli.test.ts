@@ -74,6 +74,7 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
       [["train", "mnist", "--frobnicate"], /unknown option '--frobnicate'/],
       [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
+      [["train", "mnist", "--speedrun", "--checkpoint-every", "5"], /--speedrun runs its own recipe from the start, without checkpoints: it takes no --checkpoint-every/],
       [["teach"], /unknown command 'teach'/],
     ];
     for (const [args, msg] of cases) {
@@ -99,7 +100,7 @@ describe("fovea CLI", () => {
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/lenet5-bn, 61,728 parameters/);
-    expect(t.stdout).toMatch(/6 epochs, batch 16, sgd lr 0\.1 one-cycle\n/); // no distortions
+    expect(t.stdout).toMatch(/MNIST: 400 training, 0 validation, 100 test images; 6 epochs, batch 16, sgd lr 0\.1 one-cycle\n/); // every training image, no distortions
     expect(t.stdout).toMatch(/speedrun: the test set is scored every 0\.1 epoch from epoch 1 on, with the clock stopped; no validation, no checkpoints/);
     expect(t.stdout).not.toMatch(/validation \d/);
     // bars at distinct columns are easy: it gets there, and says when

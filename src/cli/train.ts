@@ -120,15 +120,18 @@ export async function train(a: TrainArgs): Promise<void> {
   const t0 = performance.now();
   await fovea.init();
   const info = fovea.backendInfo();
+  const speed = a.speedrun === true;
+  // a speedrun's usage errors come before any data is read
+  if (speed && a.dataset !== "mnist") throw new UsageError(`--speedrun is a race on MNIST (fovea train mnist --speedrun), not on ${a.dataset}`);
+  const refused = speed && ([["--resume", a.resume], ["--quick", a.quick], ["--checkpoint", a.checkpoint], ["--checkpoint-every", a.checkpointEvery]] as const).find(([, v]) => v);
+  if (refused) throw new UsageError(`--speedrun runs its own recipe from the start, without checkpoints: it takes no ${refused[0]}`);
   const { full, test, label } = await loadData(a);
-  // the validation split has its own Rng from --seed: a resumed run splits the same way
+  // the validation split has its own Rng from --seed: a resumed run splits the same way; a
+  // speedrun trains on every training image (it scores the test set instead)
   const rng = new fovea.Rng(a.seed);
   const nVal = Math.min(5000, Math.max(1, Math.floor(full.n / 10)));
-  const { train: tr, validation: val } = fovea.data.split(full, nVal / full.n, rng);
-  const testSet = test ?? val;
-  const speed = a.speedrun === true;
-  if (speed && a.dataset !== "mnist") throw new UsageError(`--speedrun is a race on MNIST (fovea train mnist --speedrun), not on ${a.dataset}`);
-  if (speed && (a.resume || a.quick)) throw new UsageError(`--speedrun runs its own recipe from the start: it takes no ${a.resume ? "--resume" : "--quick"}`);
+  const { train: tr, validation: val } = speed && test ? { train: full, validation: null } : fovea.data.split(full, nVal / full.n, rng);
+  const testSet = test ?? val!;
   const epochs = a.epochs ?? (speed ? SPEEDRUN.epochs : a.quick ? 3 : 15);
   const grey28 = a.dataset === "mnist" || a.dataset === "fashion-mnist";
   const modelName = a.model ?? (speed ? SPEEDRUN.model : grey28 ? "lenet5" : "convnetjsCifar10");
@@ -144,7 +147,7 @@ export async function train(a: TrainArgs): Promise<void> {
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint)
   const config: fovea.train.CheckpointConfig = {
     dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? "32x32x3" } : {}), model: modelName, epochs, batch: a.batch,
-    optimizer: a.optimizer, lr, seed: a.seed, augment, data: fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y),
+    optimizer: a.optimizer, lr, seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
     // sums split across threads round differently: the same weights need the same threads and build
     threads: info.threads, build: info.build,
   };
@@ -172,7 +175,7 @@ export async function train(a: TrainArgs): Promise<void> {
     m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr) });
     if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
     out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
-    out(`${label}: ${tr.n} training, ${val.n} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${speed ? " one-cycle" : ""}${augment ? ", affine distortions" : ""}`);
+    out(`${label}: ${tr.n} training, ${val ? val.n : 0} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${speed ? " one-cycle" : ""}${augment ? ", affine distortions" : ""}`);
     const batches = Math.ceil(tr.n / a.batch);
     if (resume) {
       const p = resume.progress;
@@ -190,14 +193,15 @@ export async function train(a: TrainArgs): Promise<void> {
       : fovea.data.augmenter(m.backend, full.shape, { shift: a.dataset === "fashion-mnist" ? 2 : 3, flip: true });
     let epochStart = performance.now(), barEpoch = -1, barFirst = 0;
     // the speedrun's clock: training time only (the scoring of the test set is left out)
-    const race = { start: performance.now(), stopped: 0, reached: null as null | { seconds: number; images: number; accuracy: number }, evals: 0 };
-    const every = Math.max(1, Math.round(batches / SPEEDRUN.evalsPerEpoch));
+    const race = { start: performance.now(), stopped: 0, stoppedBefore: 0, reached: null as null | { seconds: number; images: number; accuracy: number }, evals: 0 };
+    // scored after the batches that end each tenth of an epoch
+    const tenth = (b: number) => Math.floor(((b + 1) * SPEEDRUN.evalsPerEpoch) / batches) > Math.floor((b * SPEEDRUN.evalsPerEpoch) / batches);
     const score = (i: fovea.train.BatchInfo) => {
       const t = performance.now();
       const r = m.evaluate(testSet.x, testSet.y);
       race.evals++;
       if (r.accuracy! >= SPEEDRUN.target) {
-        const images = (i.epoch * batches + i.batch + 1) * a.batch;
+        const images = i.epoch * tr.n + Math.min((i.batch + 1) * a.batch, tr.n);
         race.reached = { seconds: (t - race.start - race.stopped) / 1000, images, accuracy: r.accuracy! };
         bar?.stop();
         barEpoch = -1;
@@ -206,12 +210,12 @@ export async function train(a: TrainArgs): Promise<void> {
       race.stopped += performance.now() - t;
     };
     const history = m.fit(tr.x, tr.y, {
-      epochs, ...(speed ? {} : { validationData: [val.x, val.y] as [Float32Array, Int32Array] }), augment: aug, ...(resume ? { resume: resume.progress } : {}),
+      epochs, ...(val ? { validationData: [val.x, val.y] as [Float32Array, Int32Array] } : {}), augment: aug, ...(resume ? { resume: resume.progress } : {}),
       lr: speed ? fovea.train.oneCycle(lr, { totalSteps: epochs * batches, pctStart: SPEEDRUN.pctStart })
         : fovea.train.cosineDecay(lr, { totalSteps: epochs * batches, minLr: lr * 0.01 }),
       callbacks: [{
         onBatchEnd: (i) => {
-          if (speed && !race.reached && i.epoch + (i.batch + 1) / i.batches >= SPEEDRUN.firstEval && ((i.batch + 1) % every === 0 || i.batch === i.batches - 1)) score(i);
+          if (speed && !race.reached && i.epoch + (i.batch + 1) / i.batches >= SPEEDRUN.firstEval && tenth(i.batch)) score(i);
           if (a.checkpointEvery && m.step % a.checkpointEvery === 0) saveCheckpoint(i.progress);
           if (!bar) return;
           if (i.epoch !== barEpoch) {
@@ -229,8 +233,11 @@ export async function train(a: TrainArgs): Promise<void> {
           bar?.stop();
           barEpoch = -1;
           if (!speed) saveCheckpoint(progress);
+          // a speedrun's epoch without the scorings of the test set made in it
+          const seconds = speed ? l.seconds - (race.stopped - race.stoppedBefore) / 1000 : l.seconds;
+          race.stoppedBefore = race.stopped;
           out(`epoch ${String(l.epoch + 1).padStart(2)}/${epochs}  loss ${l.loss.toFixed(4)}  accuracy ${(100 * l.accuracy!).toFixed(2)}%  ` +
-            `${l.valAccuracy === null ? "" : `validation ${(100 * l.valAccuracy).toFixed(2)}%  `}${Math.round(l.imagesPerSecond).toLocaleString("en-US")} img/s  ${l.seconds.toFixed(1)} s`);
+            `${l.valAccuracy === null ? "" : `validation ${(100 * l.valAccuracy).toFixed(2)}%  `}${Math.round(tr.n / seconds).toLocaleString("en-US")} img/s  ${seconds.toFixed(1)} s`);
         },
       }],
     });
