@@ -8,9 +8,10 @@
 // Training on several threads runs the batch in slices, one per thread: each run of consecutive
 // per-example layers (Layer.perExample) is one program per thread over that thread's examples —
 // its slice of every buffer, its own copy of the parameter gradients — so a whole LeNet step is
-// two wake-ups instead of one per kernel; a layer that needs the whole batch (batch norm's
-// statistics, dropout's masks) runs between them as before, and the threads' parameter
-// gradients are added at the end (the only sums whose order differs from one thread's).
+// three wake-ups (forward, backward, the gradients' sum) instead of one per kernel; a layer that
+// needs the whole batch (batch norm's statistics, dropout's masks) runs between them as before,
+// and the threads' parameter gradients are added at the end. (Sums differ in rounding from one
+// thread's there, and where a kernel over fewer examples tiles its sums otherwise.)
 
 import { BackendError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
@@ -204,7 +205,8 @@ export class Plan {
       const needScratch = (bytes: number) => void (scratch = Math.max(scratch, bytes));
       this.runs = nodes.map((n, j) => {
         const inShapes = n.inShapes;
-        const state = n.layer.prepare({ be, batch, training, inShapes, outShape: n.outShape, alloc, needScratch });
+        // a sliced plan never runs a per-example layer on the whole batch: its slices have the state
+        const state = slicing && n.layer.perExample ? undefined : n.layer.prepare({ be, batch, training, inShapes, outShape: n.outShape, alloc, needScratch });
         const run: LayerGrad<unknown> = {
           be, k: be.kernels, batch, training, inShapes, outShape: n.outShape,
           x: n.inputs.map((i) => (i < 0 ? this.inputPtr : this.act[i]!)),
@@ -230,7 +232,7 @@ export class Plan {
         this.runs[f.conv]!.params = [{ ...kernel, w: f.kernel }, { spec: { name: "bias", shape: [C], init: "zeros", trainable: false, regularize: false }, size: C, w: f.bias, g: 0 }];
       }
       // every buffer is fixed: layers lay out their thread splits, then scratch is sized once for all
-      nodes.forEach((n, j) => n.layer.bind(this.runs[j]!, { ...this.bindCtx, inShapes: n.inShapes, outShape: n.outShape }));
+      nodes.forEach((n, j) => { if (!(slicing && n.layer.perExample)) n.layer.bind(this.runs[j]!, { ...this.bindCtx, inShapes: n.inShapes, outShape: n.outShape }); });
       if (slicing) this.sliced = this.slice(alloc, needScratch, rng);
       be.holdScratch(this.hold, scratch); // every thread's block: running the plan allocates nothing
       dropped.register(this, { be, owned: this.owned, hold: this.hold }, this);
@@ -324,7 +326,7 @@ export class Plan {
     for (const j of reached) {
       if (!nodes[j]!.layer.perExample) continue;
       nodes[j]!.params.forEach((p, k) => {
-        if (!p.g) return;
+        if (!p.g || !p.spec.trainable) return; // the optimiser reads only trainable gradients
         splitRange(p.size, T, 4).forEach(([lo, hi], u) => {
           for (let t = 1; t < T; t++) reduce[u]!.push(call("f32_add_fwd", p.g + 4 * lo, priv[t]![j]![k]!.g + 4 * lo, p.g + 4 * lo, hi - lo));
         });

@@ -129,7 +129,14 @@ export class Backend {
     }
     for (let s = 0; s < programs.length; s += pool.threads) {
       const part = s === 0 && programs.length <= pool.threads ? programs : programs.slice(s, s + pool.threads);
-      part.forEach((p, t) => { for (const c of p) this.giveScratch(c, t); });
+      // each thread's block grown once, to its program's largest need, before any call is given
+      // it: growing it between two calls would free the block the first call was given
+      part.forEach((p, t) => {
+        let most = 0;
+        for (const c of p) most = Math.max(most, c.scratchBytes ?? 0);
+        if (most > 0) this.scratchFor(t, most);
+        for (const c of p) this.giveScratch(c, t);
+      });
       pool.runPrograms(part);
     }
     if (this.scratchExcess) this.trimScratch();

@@ -134,7 +134,7 @@ export class ThreadPool {
   /** Set when the pool stops: resolves once its threads have ended and its blocks are returned. */
   private ended: Promise<void> | null = null;
   private readonly free: ((ptr: number) => void) | null;
-  /** Dispatches so far (run() calls that used at least one worker). */
+  /** Dispatches so far: postings (one per run() or program piece) that woke at least one worker. */
   dispatches = 0;
 
   private constructor(

@@ -5,7 +5,7 @@
 // Self-contained on purpose: this module imports nothing and has no top-level await, so a
 // bundler may emit it as a chunk of its own (vite, webpack), copy it as it is (rolldown's
 // resolveNewUrlToAsset, or by hand next to an esbuild bundle) or wrap it as a classic script,
-// and it still runs. What it must know of the shared layout (word indices, states, the slot and
+// and it still runs. What it must know of the shared layout (word indices, states, the program and
 // error areas, the kernel names) comes from the pool in its first message: pool-layout.ts's
 // WORKER_LAYOUT, the one place those numbers are written.
 
@@ -15,7 +15,7 @@ import type { WorkerLayout as Layout } from "./pool-layout.js";
 interface Init {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  /** Byte offset of the control block (Int32Array) and of this worker's record (slot + error text). */
+  /** Byte offset of the control block (Int32Array) and of this worker's record (program + error text). */
   ctl: number;
   record: number;
   index: number;
@@ -76,11 +76,11 @@ async function start(init: Init, port: Port): Promise<void> {
       let id = -1;
       try {
         for (let c = 0; c < count; c++) {
-          const at = 1 + c * L.slotFloats;
-          id = prog[at]!;
-          const n = Math.min(prog[at + 1]!, L.maxArgs);
+          const entry = 1 + c * L.slotFloats;
+          id = prog[entry]!;
+          const n = Math.min(prog[entry + 1]!, L.maxArgs);
           const args: number[] = [];
-          for (let i = 0; i < n; i++) args.push(prog[at + 2 + i]!);
+          for (let i = 0; i < n; i++) args.push(prog[entry + 2 + i]!);
           const f = fns[id];
           if (typeof f !== "function") throw new Error(`no kernel #${id}`);
           Reflect.apply(f, undefined, args);
