@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
-import { tinyMnist } from "./helpers/idx.mjs";
+import { tinyMnistDir } from "./helpers/idx.mjs";
 import { toyImages } from "./helpers/models.js";
 
 const { layers: L, train: T } = fovea;
@@ -243,12 +243,7 @@ const cli = (...args: string[]) => spawnSync(process.execPath, ["dist/cli/bin.js
 
 describe("fovea train --checkpoint / --resume", () => {
   it("resumes bit-identically from an epoch's checkpoint; other settings or a torn file are clear errors", () => {
-    const dir = mkdtempSync(join(tmpdir(), "fovea-resume-"));
-    const tr = tinyMnist(200, 1), te = tinyMnist(40, 2);
-    writeFileSync(join(dir, "train-images-idx3-ubyte"), tr.images);
-    writeFileSync(join(dir, "train-labels-idx1-ubyte"), tr.labels);
-    writeFileSync(join(dir, "t10k-images-idx3-ubyte"), te.images);
-    writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), te.labels);
+    const dir = tinyMnistDir("fovea-resume-", 200, 40);
     for (const d of ["full", "half", "again", "x", "y"]) mkdirSync(join(dir, d)); // fovea makes no folders for paths it is given
     const args = (out: string, epochs: number, ...more: string[]) => ["train", "mnist", dir, "--epochs", String(epochs), "--batch", "32", "--optimizer", "adam", "--lr", "0.003", "--no-progress", "--out", out, ...more];
     const full = cli(...args(join(dir, "full", "m.fovea"), 2));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
-import { tinyMnist } from "./helpers/idx.mjs";
+import { tinyMnistDir } from "./helpers/idx.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -89,12 +89,7 @@ describe("fovea CLI", () => {
   });
 
   it("train mnist --speedrun: LeNet-5 with batch norm, the test set scored with the clock stopped, the time it first reached 99% (or that it did not)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "fovea-cli-"));
-    const tr = tinyMnist(400, 1), te = tinyMnist(100, 2);
-    writeFileSync(join(dir, "train-images-idx3-ubyte"), tr.images);
-    writeFileSync(join(dir, "train-labels-idx1-ubyte"), tr.labels);
-    writeFileSync(join(dir, "t10k-images-idx3-ubyte"), te.images);
-    writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), te.labels);
+    const dir = tinyMnistDir("fovea-cli-", 400, 100);
     const out = join(dir, "m.fovea");
     const t = fovea("train", "mnist", dir, "--speedrun", "--epochs", "6", "--batch", "16", "--no-progress", "--out", out);
     expect(t.stderr).toBe("");
@@ -111,12 +106,7 @@ describe("fovea CLI", () => {
   });
 
   it("train → eval → summary → predict → viz end to end on a tiny generated MNIST", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "fovea-cli-"));
-    const tr = tinyMnist(400, 1), te = tinyMnist(100, 2);
-    writeFileSync(join(dir, "train-images-idx3-ubyte"), tr.images);
-    writeFileSync(join(dir, "train-labels-idx1-ubyte"), tr.labels);
-    writeFileSync(join(dir, "t10k-images-idx3-ubyte"), te.images);
-    writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), te.labels);
+    const dir = tinyMnistDir("fovea-cli-", 400, 100);
     mkdirSync(join(dir, "out"));
     const out = join(dir, "out", "m.fovea");
     const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003");

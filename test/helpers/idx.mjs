@@ -1,5 +1,8 @@
 // Writes small IDX files (the MNIST format) for loader, CLI and checkpoint tests, the kill-resume
 // script and the fuzz targets (plain JavaScript so scripts can use it too; types in idx.d.mts).
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
 /** @param {number[]} dims @param {Uint8Array} data */
@@ -28,3 +31,18 @@ export function tinyMnist(n, seed) {
 }
 
 export const gz = (b) => new Uint8Array(gzipSync(b));
+
+/**
+ * A new temporary folder holding a tiny MNIST in its four IDX files (`fovea train mnist <dir>`):
+ * tinyMnist(train, 1) and tinyMnist(test, 2).
+ * @param {string} prefix @param {number} train @param {number} test
+ */
+export function tinyMnistDir(prefix, train, test) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const tr = tinyMnist(train, 1), te = tinyMnist(test, 2);
+  writeFileSync(join(dir, "train-images-idx3-ubyte"), tr.images);
+  writeFileSync(join(dir, "train-labels-idx1-ubyte"), tr.labels);
+  writeFileSync(join(dir, "t10k-images-idx3-ubyte"), te.images);
+  writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), te.labels);
+  return dir;
+}
