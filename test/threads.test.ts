@@ -154,6 +154,22 @@ describe("training on the pool", () => {
     expect(seen.size).toBe(1);
   });
 
+  it("the threads' gradient copies belong to the model: made once for all its training plans, returned by free()", () => {
+    const be = backends[2]!;
+    const before = be.heap.stats().inUseBytes;
+    const m = fovea.withBackend(be, () => fovea.zoo.lenet5({ seed: 3 }));
+    m.compile({ batchSize: 9, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+    const x = Float32Array.from({ length: 9 * 784 }, (_, i) => Math.sin(i)), y = Int32Array.from({ length: 9 }, (_, i) => i);
+    m.trainOnBatch(x, y);
+    const kernel = m.params[0]!;
+    const copies = [...(kernel.gt ?? [])];
+    expect(copies).toHaveLength(2); // threads 1 and 2
+    m.fit(x, y, { epochs: 1, batchSize: 4 }); // plans for batches of 4 and 1 (not sliced: one example)
+    expect(kernel.gt).toEqual(copies); // the batch-4 plan used the same copies
+    m.free();
+    expect(be.heap.stats().inUseBytes).toBe(before);
+  });
+
   it("programs longer than a worker's record (64 calls) are posted in pieces, in order", () => {
     const make = () => fovea.sequential([
       ...Array.from({ length: 24 }, () => L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" })),

@@ -27,6 +27,11 @@ export interface ParamBuffer {
   size: number;
   w: number;
   g: number;
+  /**
+   * Training in slices (model/plan.ts): thread t ≥ 1's own gradient, gt[t − 1], made on first use
+   * and shared by every plan of the model (their steps never overlap); freed with w and g.
+   */
+  gt?: number[];
 }
 
 export interface PrepareContext {

@@ -102,5 +102,13 @@ export function freeParams(be: Backend, nodes: GraphNode[]): void {
   for (const n of nodes) for (const p of n.params) {
     be.heap.free(p.w);
     if (p.g) be.heap.free(p.g);
+    for (const g of p.gt ?? []) be.heap.free(g);
   }
+}
+
+/** Thread t's (≥ 1) own copy of a parameter's gradient, for training in slices: made once, kept with the parameter. */
+export function threadGrad(be: Backend, p: ParamBuffer, t: number): number {
+  const gt = (p.gt ??= []);
+  while (gt.length < t) gt.push(be.heap.alloc(p.size * 4, true));
+  return gt[t - 1]!;
 }

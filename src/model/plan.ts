@@ -22,7 +22,7 @@ import type { LayerGrad, LayerRun, ParamBuffer } from "../layers/layer.js";
 import type { BatchNorm } from "../layers/norm.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
-import type { GraphNode } from "./graph.js";
+import { threadGrad, type GraphNode } from "./graph.js";
 
 /**
  * Best-fit pool of byte blocks, used only while a plan is being laid out. `exact`: a block is
@@ -281,7 +281,8 @@ export class Plan {
       return sink;
     };
     const recorders = ranges.map(() => be.recorder((calls) => void sink.push(...calls)));
-    const priv = ranges.map((_, t) => nodes.map((n) => (n.layer.perExample && t > 0 ? n.params.map((p) => ({ ...p, g: p.g ? alloc(p.size * 4) : 0 })) : n.params)));
+    // threads 1… write their own gradient copies, kept with the parameters (graph.ts threadGrad): one set per model, not per plan
+    const priv = ranges.map((_, t) => nodes.map((n) => (n.layer.perExample && t > 0 ? n.params.map((p) => ({ ...p, g: p.g ? threadGrad(be, p, t) : 0 })) : n.params)));
     const runs = ranges.map(([a, b], t) => nodes.map((n, j): LayerGrad<unknown> | null => {
       if (!n.layer.perExample) return null;
       const full = this.runs[j]!, rb = recorders[t]!;
