@@ -160,8 +160,8 @@ describe("fovea CLI", () => {
     expect(si.stdout).toMatch(/class model of 5 \(score [\d.-]+\) written to .*cm\.png/);
     for (const f of ["s.png", "dr.png", "dc.png", "cm.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
-    expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\):/);
-    expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+1\.00x/);
+    expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\); first: ms from the model's construction to its first output, in this process:/);
+    expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+1\.00x\s+[\d.]+\s+—/);
     // onnxruntime-node runs fovea's ONNX export of the model: same outputs
     const ortLine = b.stdout.split("\n").find((l) => l.startsWith("onnxruntime-node"))!;
     expect(Number(ortLine.trim().split(/\s+/).pop())).toBeLessThan(1e-4);

@@ -76,15 +76,18 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   await fovea.init(o.threads ? { threads: o.threads } : {});
   const info = fovea.backendInfo();
   const onnxFile = /\.onnx$/.test(name);
-  const m = onnxFile ? await fovea.importOnnx(await fovea.data.readBytes(name), { source: name }) : await buildModel(name, undefined, 1);
+  const bytes = onnxFile ? await fovea.data.readBytes(name) : null;
+  // time to the first result starts at the model's bytes (an ONNX file) or its construction (zoo, .fovea)
+  const t0 = performance.now();
+  const m = bytes ? await fovea.importOnnx(bytes, { source: name }) : await buildModel(name, undefined, 1);
   try {
-    await run(m, name, onnxFile, info, o);
+    await run(m, name, onnxFile, info, o, t0);
   } finally {
     m.free();
   }
 }
 
-async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.BackendInfo, o: { batch: number; runs: number; threads?: number }): Promise<void> {
+async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.BackendInfo, o: { batch: number; runs: number; threads?: number }, t0: number): Promise<void> {
   m.compile({ batchSize: o.batch });
   const shape = [...m.inputShape];
   // the same values for every engine: fovea takes its own layout, ONNX takes NCHW
@@ -94,9 +97,11 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   const toOnnx = shape.length === 3 && !firstIsPermute && !onnxFile;
   const nchw = toOnnx ? toNchw(x, o.batch, shape as [number, number, number]) : x;
   const dims = toOnnx ? [o.batch, shape[2]!, shape[0]!, shape[1]!] : [o.batch, ...shape];
-  const rows: { engine: string; ms: number; y: Float32Array }[] = [];
+  /** first: ms from the model's bytes (or construction) to its first output, in this process. */
+  const rows: { engine: string; ms: number; first: number | null; y: Float32Array }[] = [];
   const fy = m.predict(x);
-  rows.push({ engine: `fovea (${info.build}, ${info.threads} thread${info.threads > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), y: fy });
+  const first = performance.now() - t0;
+  rows.push({ engine: `fovea (${info.build}, ${info.threads} thread${info.threads > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), first, y: fy });
   const bytes = onnxFile ? await fovea.data.readBytes(name) : await fovea.exportOnnx(m);
   const threads = info.threads;
   for (const [label, mod, opts] of [["onnxruntime-node", "onnxruntime-node", { intraOpNumThreads: threads, interOpNumThreads: 1 }], ["onnxruntime-web", "onnxruntime-web", { executionProviders: ["wasm"] }]] as const) {
@@ -106,10 +111,12 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
       continue;
     }
     if (ort.env?.wasm) ort.env.wasm.numThreads = threads;
+    const ts = performance.now();
     const sess = await ort.InferenceSession.create(bytes, opts);
     const feeds = { [sess.inputNames[0]!]: new ort.Tensor("float32", nchw, dims) };
     const y = (await sess.run(feeds))[sess.outputNames[0]!]!.data;
-    rows.push({ engine: `${label} (${threads} thread${threads > 1 ? "s" : ""})`, ms: await medianAsync(() => sess.run(feeds), o.runs), y: Float32Array.from(y) });
+    const first = performance.now() - ts;
+    rows.push({ engine: `${label} (${threads} thread${threads > 1 ? "s" : ""})`, ms: await medianAsync(() => sess.run(feeds), o.runs), first, y: Float32Array.from(y) });
     await sess.release?.();
   }
   // tfjs-wasm: the same layers and weights on tfjs ops, fovea's own layout (as tfjs-converter leaves a graph model)
@@ -119,17 +126,19 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   else if (!tfjsPeer) out("(tfjs-wasm: its model builder is benchmark code, in a fovea checkout's bench/lib/: skipped)");
   else {
     try {
+      const ts = performance.now();
       const peer = tfjsPeer(m, tfw.tf);
       const y = peer.run(x, o.batch);
+      const first = performance.now() - ts;
       const t = tfw.threads;
-      rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${t} thread${t > 1 ? "s" : ""})`, ms: median(() => peer.run(x, o.batch), o.runs), y });
+      rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${t} thread${t > 1 ? "s" : ""})`, ms: median(() => peer.run(x, o.batch), o.runs), first, y });
       peer.dispose();
       if (t !== threads) {
         // like with like: fovea timed again on tfjs-wasm's thread count
         out(`(tfjs-wasm runs ${t} thread${t > 1 ? "s" : ""} here${fovea.backendInfo().runtime.startsWith("node") ? " — its threaded build needs a browser" : ""}; fovea is timed on ${t} as well)`);
         await fovea.setThreads(t);
         try {
-          rows.push({ engine: `fovea (${info.build}, ${t} thread${t > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), y: m.predict(x) });
+          rows.push({ engine: `fovea (${info.build}, ${t} thread${t > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), first: null, y: m.predict(x) });
         } finally {
           await fovea.setThreads(threads);
         }
@@ -140,12 +149,12 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   }
   const base = rows[0]!;
   const w = Math.max(...rows.map((r) => r.engine.length));
-  out(`${m.name}, batch ${o.batch}, ${o.runs} runs (medians):`);
-  out(`${"engine".padEnd(w)}  ${"ms".padStart(9)}  ${"img/s".padStart(9)}  ${"fovea speedup".padStart(13)}  max |Δ output|`);
+  out(`${m.name}, batch ${o.batch}, ${o.runs} runs (medians); first: ms from the model's ${onnxFile ? "file bytes" : "construction"} to its first output, in this process:`);
+  out(`${"engine".padEnd(w)}  ${"ms".padStart(9)}  ${"img/s".padStart(9)}  ${"fovea speedup".padStart(13)}  ${"first ms".padStart(9)}  max |Δ output|`);
   for (const r of rows) {
     let diff = 0;
     for (let i = 0; i < Math.min(r.y.length, base.y.length); i++) diff = Math.max(diff, Math.abs(r.y[i]! - base.y[i]!));
-    out(`${r.engine.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${Math.round((o.batch * 1000) / r.ms).toLocaleString("en-US").padStart(9)}  ${(r.ms / base.ms).toFixed(2).padStart(12)}x  ${r === base ? "—" : diff.toExponential(2)}`);
+    out(`${r.engine.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${Math.round((o.batch * 1000) / r.ms).toLocaleString("en-US").padStart(9)}  ${(r.ms / base.ms).toFixed(2).padStart(12)}x  ${(r.first === null ? "—" : r.first.toFixed(1)).padStart(9)}  ${r === base ? "—" : diff.toExponential(2)}`);
   }
 }
 
