@@ -48,6 +48,22 @@ describe("structure and summary", () => {
   });
 });
 
+describe("no cold start", () => {
+  it("compile for inference runs predict's path on zeros once (weights packed, norms folded, kernels warmed); a compile with training options does not", () => {
+    const m = fovea.zoo.lenet5({ seed: 4 });
+    m.compile({ batchSize: 3 });
+    const plan = m.plan(3, false);
+    const ran = Array.from(m.backend.heap.f32(plan.outputPtr, 3 * 10));
+    expect(ran.every((v) => v > 0)).toBe(true); // softmax outputs: it ran
+    expect(ran).toEqual(Array.from(m.predict(new Float32Array(3 * 784))));
+    m.free();
+    const t = fovea.zoo.lenet5({ seed: 4 });
+    t.compile({ batchSize: 5, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    expect(Array.from(t.backend.heap.f32(t.plan(5, false).outputPtr, 5 * 10)).every((v) => v === 0)).toBe(true);
+    t.free();
+  });
+});
+
 describe("errors name the layer and the numbers", () => {
   it("a shape that does not fit is a ShapeError from the layer", () => {
     expect(() => fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, strides: 3, name: "c1" })], { inputShape: [7, 7, 1] }))
