@@ -24,13 +24,17 @@ describe("resize", () => {
     expect(Array.from(a.subarray(12, 15))).toEqual([0, 0, 1]);
     const n = resizeWeights(4, 2, 0.5, "nearest", "asymmetric", "floor");
     expect(Array.from(n)).toEqual([1, 0, 0, 0, 0, 0, 1, 0]);
+    // cubic (Keys, a = −0.75): at an input point the kernel is that point alone; every row sums to 1
+    const c = resizeWeights(5, 10, 2, "cubic", "asymmetric", "round_prefer_floor");
+    expect(Array.from(c.subarray(4 * 5, 5 * 5))).toEqual([0, 0, 1, 0, 0]);
+    for (let o = 0; o < 10; o++) expect(c.subarray(o * 5, o * 5 + 5).reduce((p, q) => p + q, 0)).toBeCloseTo(1, 6);
   });
 
-  it("gradients flow through nearest and bilinear resizes between convs", () => {
+  it("gradients flow through nearest, bilinear and bicubic resizes between convs", () => {
     const inp = fovea.input([5, 4, 2]);
     const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);
     const b = L.resize({ size: [7, 9], mode: "linear" }).apply(L.tanh().apply(a));
-    const c = L.resize({ size: [10, 8], mode: "nearest", coordinates: "asymmetric", nearest: "floor" }).apply(a);
+    const c = L.resize({ size: [10, 8], mode: "cubic" }).apply(L.resize({ size: [10, 8], mode: "nearest", coordinates: "asymmetric", nearest: "floor" }).apply(a));
     const out = L.dense({ units: 3 }).apply(L.concat().apply(L.flatten().apply(L.conv2d({ filters: 2, kernelSize: 3 }).apply(b)), L.flatten().apply(c)));
     const m = fovea.model({ inputs: inp, outputs: out, seed: 4 });
     const { x, y } = toyImages(3, [5, 4, 2], 3, 5);
@@ -45,6 +49,6 @@ describe("resize", () => {
 
   it("bad configs are ConfigErrors naming the layer", () => {
     expect(() => L.resize({ size: [0, 3], name: "r" })).toThrow('resize "r": size[0] must be a whole number >= 1, got 0');
-    expect(() => L.resize({ size: [2, 3], mode: "cubic" as "linear", name: "r" })).toThrow('resize "r": mode must be "nearest" or "linear", got "cubic"');
+    expect(() => L.createLayer({ type: "resize", size: [2, 3], mode: "lanczos", name: "r" })).toThrow('resize "r": mode must be "nearest", "linear" or "cubic", got "lanczos"');
   });
 });

@@ -1,4 +1,4 @@
-// resize: an image [H, W, C] to [OH, OW, C] by nearest-neighbour or (bi)linear interpolation, with
+// resize: an image [H, W, C] to [OH, OW, C] by nearest-neighbour, (bi)linear or (bi)cubic interpolation, with
 // the coordinate conventions of ONNX Resize (PyTorch's interpolate / Upsample export to them). The
 // interpolation is a fixed linear map per axis (no parameters); the backward is its transpose.
 import { ConfigError, ShapeError, show } from "../errors.js";
@@ -14,8 +14,12 @@ export interface ResizeConfig {
   name?: string;
   /** Output [OH, OW]. */
   size: [number, number];
-  /** "nearest" or "linear" (bilinear). Default "linear". */
-  mode?: "nearest" | "linear";
+  /** "nearest", "linear" (bilinear) or "cubic" (bicubic). Default "linear". */
+  mode?: "nearest" | "linear" | "cubic";
+  /** Cubic: the kernel's a (ONNX cubic_coeff_a). Default -0.75. */
+  cubicA?: number;
+  /** Cubic: taps outside the image get no weight, the others renormalised (ONNX exclude_outside). Default false. */
+  excludeOutside?: boolean;
   /** How an output index maps to an input coordinate (ONNX coordinate_transformation_mode). Default "half_pixel". */
   coordinates?: ResizeCoordinates;
   /** Rounding of "nearest" (ONNX nearest_mode). Default "round_prefer_floor". */
@@ -24,19 +28,28 @@ export interface ResizeConfig {
   scales?: [number, number];
 }
 
-const KEYS = ["type", "name", "size", "mode", "coordinates", "nearest", "scales"];
+const KEYS = ["type", "name", "size", "mode", "coordinates", "nearest", "scales", "cubicA", "excludeOutside"];
 const COORDS = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"];
 const ROUNDS = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
 
 /** The [out, n] interpolation weights along one axis. */
-export function resizeWeights(n: number, out: number, scale: number, mode: "nearest" | "linear", coords: ResizeCoordinates, nearest: ResizeNearest): Float32Array {
+export function resizeWeights(n: number, out: number, scale: number, mode: "nearest" | "linear" | "cubic", coords: ResizeCoordinates, nearest: ResizeNearest, a = -0.75, excludeOutside = false): Float32Array {
   const m = new Float32Array(out * n);
   for (let o = 0; o < out; o++) {
     // the resized length is n·scale (ONNX: unrounded when the scale is given)
     const x = coords === "align_corners" ? (n * scale <= 1 ? 0 : (o * (n - 1)) / (n * scale - 1))
       : coords === "asymmetric" ? o / scale
       : coords === "pytorch_half_pixel" && out === 1 ? 0 : (o + 0.5) / scale - 0.5;
-    if (mode === "nearest") {
+    if (mode === "cubic") {
+      // Keys' cubic convolution over taps x0 − 1 … x0 + 2; taps outside clamp to the edge, or drop out (exclude_outside)
+      const x0 = Math.floor(x), k = (d: number) => (d <= 1 ? ((a + 2) * d - (a + 3)) * d * d + 1 : d < 2 ? ((a * d - 5 * a) * d + 8 * a) * d - 4 * a : 0);
+      const taps = [-1, 0, 1, 2].map((j) => ({ i: x0 + j, w: k(Math.abs(x - (x0 + j))) }));
+      const inside = taps.filter((q) => q.i >= 0 && q.i < n), total = excludeOutside ? inside.reduce((s, q) => s + q.w, 0) : 1;
+      for (const q of excludeOutside ? inside : taps) {
+        const at = o * n + Math.min(Math.max(q.i, 0), n - 1);
+        m[at] = m[at]! + q.w / total;
+      }
+    } else if (mode === "nearest") {
       const f = Math.floor(x), half = x - f === 0.5;
       const i = nearest === "floor" ? f : nearest === "ceil" ? Math.ceil(x) : half ? (nearest === "round_prefer_floor" ? f : f + 1) : Math.round(x);
       m[o * n + Math.min(Math.max(i, 0), n - 1)] = 1;
@@ -52,7 +65,9 @@ export function resizeWeights(n: number, out: number, scale: number, mode: "near
 export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number }> {
   readonly type = "resize";
   readonly size: [number, number];
-  readonly mode: "nearest" | "linear";
+  readonly mode: "nearest" | "linear" | "cubic";
+  readonly cubicA: number;
+  readonly excludeOutside: boolean;
   readonly coordinates: ResizeCoordinates;
   readonly nearest: ResizeNearest;
   readonly scales: [number, number] | null;
@@ -64,7 +79,11 @@ export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number }
     if (!Array.isArray(config.size) || config.size.length !== 2) throw new ConfigError(`${where}: size must be [OH, OW], got ${show(config.size)}`);
     this.size = [positiveInt(config.size[0], "size[0]", where), positiveInt(config.size[1], "size[1]", where)];
     this.mode = config.mode ?? "linear";
-    if (this.mode !== "nearest" && this.mode !== "linear") throw new ConfigError(`${where}: mode must be "nearest" or "linear", got ${show(config.mode)}`);
+    if (this.mode !== "nearest" && this.mode !== "linear" && this.mode !== "cubic") throw new ConfigError(`${where}: mode must be "nearest", "linear" or "cubic", got ${show(config.mode)}`);
+    this.cubicA = config.cubicA ?? -0.75;
+    if (typeof this.cubicA !== "number" || !Number.isFinite(this.cubicA)) throw new ConfigError(`${where}: cubicA must be a finite number, got ${show(config.cubicA)}`);
+    this.excludeOutside = config.excludeOutside ?? false;
+    if (typeof this.excludeOutside !== "boolean") throw new ConfigError(`${where}: excludeOutside must be true or false, got ${show(config.excludeOutside)}`);
     this.coordinates = config.coordinates ?? "half_pixel";
     if (!COORDS.includes(this.coordinates)) throw new ConfigError(`${where}: coordinates must be one of ${COORDS.join(", ")}, got ${show(config.coordinates)}`);
     this.nearest = config.nearest ?? "round_prefer_floor";
@@ -86,7 +105,8 @@ export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number }
   weights(input: Shape): [Float32Array, Float32Array] {
     const [H, W] = input as [number, number, number], [OH, OW] = this.size;
     const [sh, sw] = this.scales ?? [OH / H, OW / W];
-    return [resizeWeights(H, OH, sh, this.mode, this.coordinates, this.nearest), resizeWeights(W, OW, sw, this.mode, this.coordinates, this.nearest)];
+    const f = (n: number, out: number, s: number) => resizeWeights(n, out, s, this.mode, this.coordinates, this.nearest, this.cubicA, this.excludeOutside);
+    return [f(H, OH, sh), f(W, OW, sw)];
   }
 
   protected override buffers(ctx: PrepareContext) {
@@ -105,6 +125,7 @@ export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number }
   config() {
     return {
       type: this.type, name: this.name, size: [...this.size], mode: this.mode, coordinates: this.coordinates, nearest: this.nearest,
+      ...(this.mode === "cubic" ? { cubicA: this.cubicA, excludeOutside: this.excludeOutside } : {}),
       ...(this.scales ? { scales: [...this.scales] } : {}),
     };
   }

@@ -1,4 +1,4 @@
-// Resize (opsets 10+) and Upsample (opsets 7–9): nearest or linear, every coordinate convention but
+// Resize (opsets 10+) and Upsample (opsets 7–9): nearest, linear or cubic, every coordinate convention but
 // tf_crop_and_resize ⇄ resize (exported as Resize with scales where they give the output size exactly).
 import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
@@ -11,7 +11,7 @@ const resize: Importer = (x) => {
   const [C, H, W] = x.image(t);
   const upsample = x.op === "Upsample";
   const mode = x.str("mode", "nearest");
-  if (mode !== "nearest" && mode !== "linear" && mode !== "bilinear") x.fail(`mode ${mode} is not supported (nearest, linear)`);
+  if (mode !== "nearest" && mode !== "linear" && mode !== "bilinear" && mode !== "cubic") x.fail(`mode ${mode} is not a Resize mode (nearest, linear, cubic)`);
   const coords = upsample || x.opset < 11 ? "asymmetric" : x.str("coordinate_transformation_mode", "half_pixel");
   if (!["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"].includes(coords)) x.fail(`coordinate_transformation_mode ${coords} is not supported`);
   // before opset 11 (Upsample, Resize-10) nearest takes the floor of the asymmetric coordinate
@@ -32,7 +32,8 @@ const resize: Importer = (x) => {
   } else return x.fail("neither scales nor sizes is given");
   const lname = x.uniq("resize");
   const sym = x.apply(L.resize({
-    size: [OH, OW], mode: mode === "nearest" ? "nearest" : "linear", coordinates: coords as ResizeCoordinates, nearest: nearest as ResizeNearest,
+    size: [OH, OW], mode: mode === "nearest" ? "nearest" : mode === "cubic" ? "cubic" : "linear", coordinates: coords as ResizeCoordinates, nearest: nearest as ResizeNearest,
+    ...(mode === "cubic" ? { cubicA: x.flt("cubic_coeff_a", -0.75), excludeOutside: x.int("exclude_outside", 0) === 1 } : {}),
     ...(sc ? { scales: sc } : {}), name: lname,
   }), t.sym);
   x.out({ kind: "tensor", sym, onnx: [C, OH, OW] });
@@ -50,6 +51,7 @@ export const exporters: Record<string, Exporter> = {
     }
     const attrs: Record<string, number | number[] | { f: number } | { s: string }> = { mode: { s: l.mode }, coordinate_transformation_mode: { s: l.coordinates } };
     if (l.mode === "nearest") attrs.nearest_mode = { s: l.nearest };
+    if (l.mode === "cubic") Object.assign(attrs, { cubic_coeff_a: { f: l.cubicA }, exclude_outside: l.excludeOutside ? 1 : 0 });
     return { out: x.op("Resize", [x.inputs[0]!, "", x.init([4], [1, 1, sh, sw])], attrs) };
   },
 };
