@@ -15,10 +15,26 @@ export const importers: Record<string, Importer> = {
     const [CI, Cg, KH, KW] = (x.oneD ? [...w.dims, 1] : w.dims) as [number, number, number, number];
     const group = x.int("group", 1);
     if (CI !== C || C % group) x.fail(`weights [${w.dims.join(", ")}] with group ${group} do not fit ${C} input channels`);
-    if (x.attr("output_shape")) x.fail("output_shape is not supported (give pads and output_padding)");
-    if (x.str("auto_pad", "NOTSET") !== "NOTSET") x.fail(`auto_pad ${x.str("auto_pad", "NOTSET")} is not supported (give pads)`);
-    const strides = x.wints("strides", [1, 1]), dilations = x.wints("dilations", [1, 1]), pads = x.wints("pads", [0, 0, 0, 0]), op = x.wints("output_padding", [0, 0], 0);
+    const strides = x.wints("strides", [1, 1]), dilations = x.wints("dilations", [1, 1]), op = x.wints("output_padding", [0, 0], 0);
+    let pads = x.wints("pads", [0, 0, 0, 0]);
     for (const [what, v, n] of [["strides", strides, 2], ["dilations", dilations, 2], ["pads", pads, 4], ["output_padding", op, 2]] as const) if (v.length !== n) x.fail(`${what} [${v.join(", ")}]: ${n} values expected (2-D)`);
+    // output_shape or auto_pad SAME_*: the pads that give that output (ONNX's formula; a negative total pads the end)
+    const autoPad = x.str("auto_pad", "NOTSET"), shape = x.attr("output_shape") ? x.wints("output_shape", []).slice(-2) : null;
+    if (autoPad !== "NOTSET" && autoPad !== "SAME_UPPER" && autoPad !== "SAME_LOWER" && autoPad !== "VALID") x.fail(`auto_pad ${autoPad} is not an ONNX value`);
+    if (shape || autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+      const [, H, W] = t.onnx as [number, number, number], size = [H, W], k = [KH, KW];
+      const out = shape ?? size.map((n, i) => n * strides[i]!);
+      if (out.length !== 2) x.fail(`output_shape [${out.join(", ")}]: 2 values expected`);
+      const begin: number[] = [], end: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const total = strides[i]! * (size[i]! - 1) + op[i]! + (k[i]! - 1) * dilations[i]! + 1 - out[i]!;
+        const half = Math.floor(total / 2);
+        if (total < 0) { begin.push(0); end.push(total); } else if (autoPad === "SAME_UPPER") { begin.push(half); end.push(total - half); } else { begin.push(total - half); end.push(half); }
+      }
+      if (end.some((e, i) => e < 0 && (-e + op[i]! >= strides[i]! || begin[i]! > 0))) x.fail(`output_shape [${out.join(", ")}] is larger than the full output by a stride or more`);
+      end.forEach((e, i) => { if (e < 0) { op[i] = op[i]! - e; end[i] = 0; } });
+      pads = [begin[0]!, begin[1]!, end[0]!, end[1]!];
+    } else if (autoPad === "VALID") pads = [0, 0, 0, 0];
     const lname = x.uniq("convtranspose");
     const sym = x.apply(L.conv2dTranspose({
       filters: Cg * group, kernelSize: [KH, KW], strides: strides as [number, number], dilation: dilations as [number, number],
