@@ -16,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(".");
 const KB = 1000, MB = 1000 * 1000;
-const BUDGET = { packed: 250 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
+// packed: 250 kB until the ONNX importer took the torchvision zoo's ops and the kernels their
+// implicit / direct backward paths (273 kB on 2026-12-02); still under a third of the package before
+const BUDGET = { packed: 300 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
 /** The TypeScript versions the README promises: the project's own and the oldest supported. */
 const TYPESCRIPTS = [["typescript", "5.9"], ["typescript-5-7", "5.7"]] as const;
 
