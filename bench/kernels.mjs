@@ -104,7 +104,8 @@ export async function runKernels({ quick, builds, threads, log }) {
         const chosen = g.depthwise ? null : fovea.ops.convPaths(g);
         const passes = [["fwd", null, () => be.run(c.fwd)]];
         for (const [pass, key] of [["bwd-data", "bwdData"], ["bwd-filter", "bwdFilter"]]) {
-          const options = chosen ? ["implicit", "im2col"].filter((v) => key !== "bwdData" || v !== "implicit" || fovea.ops.implicitDataFits(g)) : [null];
+          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true };
+          const options = chosen ? ["implicit", "direct", "im2col"].filter((v) => fits[v]) : [null];
           for (const v of options) {
             const cc = v ? convCalls(be, g, alloc, bufs, be.threads, { [key]: v }) : c;
             const fn = key === "bwdData" ? () => be.run(cc.bwdData) : () => { be.run(cc.bwdFilter); be.runInTurn(cc.reduce); };
