@@ -72,7 +72,8 @@ function lrnAt(div: OnnxNode, c: RewriteContext): OnnxNode | null {
   const k = avg?.attribute.find((a) => a.name === "kernel_shape")?.ints.map(num);
   if (!avg || !k || k.length !== 3 || k[1] !== 1 || k[2] !== 1) return null;
   let p = c.producer(avg.input[0]!);
-  while (p?.opType === "Pad") p = c.producer(p.input[0]!);
+  // at most a few Pads (a malformed graph may loop a Pad onto itself)
+  for (let hops = 0; p?.opType === "Pad" && hops < 8; hops++) p = c.producer(p.input[0]!);
   const square = p?.opType === "Reshape" ? by(by(p.input[0], "Unsqueeze")?.input[0], "Mul") : null;
   if (!square || square.input[0] !== x || square.input[1] !== x) return null;
   return {
