@@ -15,21 +15,28 @@ beforeAll(async () => {
   expect(backends.map((b) => b.threads)).toEqual([1, 2, 3]);
 });
 
-function run(make: () => fovea.Model, shape: number[], batch: number, classes: number) {
+/** On each backend: the model compiled for training, and a batch of inputs and labels for it. */
+function onEach<T>(make: () => fovea.Model, shape: number[], batch: number, classes: number, f: (m: fovea.Model, x: Float32Array, y: Int32Array, be: fovea.Backend) => T): T[] {
   return backends.map((be) => fovea.withBackend(be, () => {
     const m = make();
     m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }) });
     const n = shape.reduce((a, b) => a * b, 1);
     const x = Float32Array.from({ length: batch * n }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
-    const y = Array.from({ length: batch }, (_, i) => i % classes);
+    const y = Int32Array.from({ length: batch }, (_, i) => i % classes);
+    return f(m, x, y, be);
+  }));
+}
+
+function run(make: () => fovea.Model, shape: number[], batch: number, classes: number) {
+  return onEach(make, shape, batch, classes, (m, x, y, be) => {
     const pred = m.predict(x);
-    const loss = m.computeGradients(x, Int32Array.from(y), 0, batch);
+    const loss = m.computeGradients(x, y, 0, batch);
     const grads = m.params.filter((p) => p.spec.trainable).map((p) => ({ name: `${p.spec.name}`, g: be.heap.f32(p.g, p.size).slice() }));
     const states = m.nodes.map((nd) => (m.plan(batch, false) as unknown as { runs: { state: { calls?: { fwd: unknown[] } | null } | null }[] }).runs[m.nodes.indexOf(nd)]!.state);
     const parts = states.map((s) => s?.calls?.fwd.length ?? 0);
     m.free();
     return { pred, loss, grads, parts };
-  }));
+  });
 }
 
 /** Sums over images added per thread: within 1e-5 of the gradient's scale. */
@@ -83,12 +90,7 @@ describe("threaded kernels equal one thread", () => {
 describe("training on the pool", () => {
   /** Loss and parameter gradients of one step, the plan's dispatches for it, on each backend. */
   function step(make: () => fovea.Model, shape: number[], batch: number, classes: number) {
-    return backends.map((be) => fovea.withBackend(be, () => {
-      const m = make();
-      m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }) });
-      const n = shape.reduce((a, b) => a * b, 1);
-      const x = Float32Array.from({ length: batch * n }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
-      const y = Int32Array.from({ length: batch }, (_, i) => i % classes);
+    return onEach(make, shape, batch, classes, (m, x, y, be) => {
       m.computeGradients(x, y, 0, batch); // builds the plan, warms the pool
       const d0 = be.pool?.dispatches ?? 0;
       const loss = m.computeGradients(x, y, 0, batch);
@@ -96,7 +98,7 @@ describe("training on the pool", () => {
       const grads = m.params.map((p) => ({ name: p.spec.name, g: be.heap.f32(p.g, p.size).slice() }));
       m.free();
       return { loss, grads, dispatches };
-    }));
+    });
   }
   function agree(r: ReturnType<typeof step>, what: string) {
     for (const q of r.slice(1)) {

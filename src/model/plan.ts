@@ -139,7 +139,7 @@ export class Plan {
         total += Math.max(bytes, 16);
         return alloc(bytes);
       };
-      const bytesOf = (i: number) => (i < 0 ? batch * inputSize : batch * size(nodes[i]!.outShape)) * 4;
+      const bytesOf = (i: number) => batch * this.valuesOf(i) * 4;
       this.bufferBytesNoReuse = nodes.reduce((a, _, i) => a + bytesOf(i) * (training ? 2 : 1), 0);
       this.inputPtr = alloc(batch * inputSize * 4);
 
@@ -273,7 +273,6 @@ export class Plan {
     const { be, nodes, batch } = this;
     const T = Math.min(be.threads, batch);
     const ranges = splitRange(batch, T);
-    const bytesPer = (i: number) => (i < 0 ? this.inputSize : size(nodes[i]!.outShape)) * 4;
     let sink: KernelCall[] = [];
     const record = (f: () => void) => {
       sink = [];
@@ -286,7 +285,7 @@ export class Plan {
     const runs = ranges.map(([a, b], t) => nodes.map((n, j): LayerGrad<unknown> | null => {
       if (!n.layer.perExample) return null;
       const full = this.runs[j]!, rb = recorders[t]!;
-      const off = (i: number) => a * bytesPer(i);
+      const off = (i: number) => a * this.valuesOf(i) * 4;
       const ctx = { be: rb, batch: b - a, training: true, inShapes: n.inShapes, outShape: n.outShape, alloc, needScratch };
       const run: LayerGrad<unknown> = {
         ...full, be: rb, batch: b - a, state: n.layer.prepare(ctx), params: priv[t]![j]!, rng,
@@ -315,13 +314,7 @@ export class Plan {
     for (let j = this.lossNode; j >= 0; j--) if (this.grad[j]) reached.push(j);
     const bwd = passes(reached, (j, t, r) => {
       const [a, b] = ranges[t]!;
-      // an input read by several layers: this slice's share of its gradient, added in
-      const adds = nodes[j]!.inputs.flatMap((i, s) => {
-        const tmp = this.fan[j]!.temp[s];
-        const at = (p: number) => p + a * bytesPer(i);
-        return tmp ? [call("f32_add_fwd", at(this.gradOf(i)), at(tmp), at(this.gradOf(i)), (b - a) * bytesPer(i) / 4)] : [];
-      });
-      return [...record(() => nodes[j]!.layer.backward(r)), ...adds];
+      return [...record(() => nodes[j]!.layer.backward(r)), ...this.fanInAdds(j, a, b - a)];
     });
     const reduce: KernelCall[][] = ranges.map(() => []);
     for (const j of reached) {
@@ -381,12 +374,25 @@ export class Plan {
   private backwardNode(j: number, step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
     const run = this.runs[j]!;
     if (!step?.(j, run)) this.nodes[j]!.layer.backward(run);
-    // an input read by several layers: add this layer's share of its gradient (built once)
-    const adds = (this.fanAdds[j] ??= this.nodes[j]!.inputs.flatMap((i, s) => {
+    this.be.runInTurn((this.fanAdds[j] ??= this.fanInAdds(j, 0, this.batch)));
+  }
+
+  /**
+   * An input read by several layers: node j's share of its gradient (written to a temporary
+   * buffer) added in, for examples [first, first + count).
+   */
+  private fanInAdds(j: number, first: number, count: number): KernelCall[] {
+    return this.nodes[j]!.inputs.flatMap((i, s) => {
       const t = this.fan[j]!.temp[s];
-      return t ? [call("f32_add_fwd", this.gradOf(i), t, this.gradOf(i), this.batch * (i < 0 ? this.inputSize : size(this.nodes[i]!.outShape)))] : [];
-    }));
-    this.be.runInTurn(adds);
+      if (!t) return [];
+      const n = this.valuesOf(i), at = (p: number) => p + 4 * first * n;
+      return [call("f32_add_fwd", at(this.gradOf(i)), at(t), at(this.gradOf(i)), count * n)];
+    });
+  }
+
+  /** Values per example of node i's output (i = -1: the model input). */
+  private valuesOf(i: number): number {
+    return i < 0 ? this.inputSize : size(this.nodes[i]!.outShape);
   }
 
   /** Values of node j's output for this batch (a view: valid until the next allocation). */
