@@ -2,7 +2,6 @@
 // Suites: kernels. Prints medians, GFLOP/s and speedups against the peers measured in the same
 // run, and writes the records ({ suite, case, engine, build, threads, batch, median_ms, gflops,
 // img_per_s }) to --json FILE (default bench/results.json).
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { printTable } from "./lib/harness.mjs";
@@ -51,22 +50,16 @@ if (!Number.isInteger(threads) || threads < 1 || threads > 16) {
   process.exit(2);
 }
 
-// Node 20 runs the relaxed build only with a V8 flag: re-run this script with it.
-const relaxedOk = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]));
-if (values.build !== "simd" && !relaxedOk) {
-  if (process.env.FOVEA_BENCH_REEXEC) {
-    console.error("bench: this Node cannot run the relaxed build even with --experimental-wasm-relaxed-simd; use --build simd");
-    process.exit(2);
-  }
-  const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", ...process.argv.slice(1)], {
-    stdio: "inherit", env: { ...process.env, FOVEA_BENCH_REEXEC: "1" },
-  });
-  process.exit(r.status ?? 1);
+// Node 20 runs the relaxed build only with a V8 flag: set in this process (dist/cli/relaxed.js)
+const { enableRelaxedSimd } = await import("../dist/cli/relaxed.js");
+if (!(await enableRelaxedSimd()) && values.build !== "simd") {
+  console.error("bench: this Node cannot run the relaxed build even with --experimental-wasm-relaxed-simd; use --build simd");
+  process.exit(2);
 }
 
 const builds = values.build === "both" ? ["simd", "relaxed"] : [values.build];
 console.log(`fovea bench: ${suites.join(", ")}${values.quick ? " (quick)" : ""} — node ${process.versions.node}` +
-  `${process.execArgv.length ? ` ${process.execArgv.join(" ")}` : ""}, fovea builds ${builds.join(" + ")}, ${threads} thread${threads > 1 ? "s" : ""}`);
+  `, fovea builds ${builds.join(" + ")}, ${threads} thread${threads > 1 ? "s" : ""}`);
 const all = [];
 const t0 = performance.now();
 for (const s of suites) {

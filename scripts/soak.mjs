@@ -11,11 +11,9 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 
-const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
-if (!WebAssembly.validate(RELAXED_PROBE) && !process.env.FOVEA_SOAK_REEXEC) {
-  const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, FOVEA_SOAK_REEXEC: "1" } });
-  process.exit(r.status ?? 1);
-}
+// the relaxed (FMA) build, as npm start runs it (Node 20: V8's flag set in this process)
+const { enableRelaxedSimd } = await import("../dist/cli/relaxed.js");
+await enableRelaxedSimd();
 
 const { values: o } = parseArgs({
   options: {
@@ -122,7 +120,7 @@ for (const t of THREADS) {
 const runs = Number(o["main-runs"]), limit = Number(o["main-timeout"]);
 for (let k = 1; k <= runs; k++) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ["scripts/start.mjs"], { encoding: "utf8", timeout: limit * 1000, env: { ...process.env, FOVEA_SOAK_REEXEC: undefined } });
+  const r = spawnSync(process.execPath, ["scripts/start.mjs"], { encoding: "utf8", timeout: limit * 1000 });
   const s = ((performance.now() - t0) / 1000).toFixed(1);
   const last = r.stdout.trim().split("\n").filter((l) => /test error/i.test(l)).pop() ?? "";
   if (r.error || r.signal || r.status !== 0) {
