@@ -72,6 +72,7 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
+      [["train", "mnist", "--label-smoothing", "1"], /--label-smoothing must be a number in \[0, 1\)/],
       [["train", "mnist", "--frobnicate"], /unknown option '--frobnicate'/],
       [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
       [["train", "mnist", "--speedrun", "--checkpoint-every", "5"], /--speedrun runs its own recipe from the start, without checkpoints: it takes no --checkpoint-every/],
@@ -109,10 +110,10 @@ describe("fovea CLI", () => {
     const dir = tinyMnistDir("fovea-cli-", 400, 100);
     mkdirSync(join(dir, "out"));
     const out = join(dir, "out", "m.fovea");
-    const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003");
+    const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003", "--label-smoothing", "0.1");
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
-    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003/);
+    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003, label smoothing 0.1/);
     expect(t.stdout).toMatch(/epoch  4\/4 /);
     const err = Number(/test error ([\d.]+)%/.exec(t.stdout)![1]);
     expect(err).toBeLessThan(10); // bars at distinct columns are easy

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { backendFor } from "./helpers/backends.js";
 import { expectClose, numericGrad, randomArray } from "./helpers/check.js";
@@ -14,14 +15,30 @@ describe.each(["simd", "relaxed"] as const)("loss kernels on the %s build", (bui
     const z = randomArray(rows * cols, 1, 4);
     const Z = mem.f32(z), L = mem.i32(rows), D = mem.f32(rows * cols), P = mem.f32(rows * cols);
     be.heap.i32(L, rows).set(labels);
-    const loss = be.kernels.f32_softmax_xent(Z, L, rows, cols, 1 / rows, D, P);
+    const loss = be.kernels.f32_softmax_xent(Z, L, rows, cols, 1 / rows, D, P, 0);
     expect(loss).toBeCloseTo(refSoftmaxXent(z, labels, rows, cols), 5);
     expectClose(mem.read(D, rows * cols), numericGrad((zz) => refSoftmaxXent(zz, labels, rows, cols) / rows, z), 1e-4, 1e-6, "dlogits");
     const probs = mem.read(P, rows * cols);
     for (let r = 0; r < rows; r++) expect(probs.subarray(r * cols, (r + 1) * cols).reduce((a, b) => a + b)).toBeCloseTo(1, 6);
     const big = mem.f32([1000, -1000, 999]), L1 = mem.i32(1);
     be.heap.i32(L1, 1)[0] = 2;
-    expect(be.kernels.f32_softmax_xent(big, L1, 1, 3, 1, mem.f32(3), 0)).toBeCloseTo(1 + Math.log1p(Math.exp(-1)), 5); // log(1 + e^-1 + e^-2000) − (999 − 1000)
+    expect(be.kernels.f32_softmax_xent(big, L1, 1, 3, 1, mem.f32(3), 0, 0)).toBeCloseTo(1 + Math.log1p(Math.exp(-1)), 5); // log(1 + e^-1 + e^-2000) − (999 − 1000)
+    mem.freeAll();
+  });
+
+  it("softmax cross-entropy with label smoothing: PyTorch's CrossEntropyLoss(label_smoothing) loss and gradient", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const fx = JSON.parse(readFileSync(new URL("./fixtures/label-smoothing-pytorch.json", import.meta.url), "utf8")) as {
+      cases: { rows: number; cols: number; eps: number; logits: number[]; labels: number[]; loss: number; grad: number[] }[];
+    };
+    for (const c of fx.cases) {
+      const Z = mem.f32(c.logits), L = mem.i32(c.rows), D = mem.f32(c.rows * c.cols);
+      be.heap.i32(L, c.rows).set(c.labels);
+      const loss = be.kernels.f32_softmax_xent(Z, L, c.rows, c.cols, 1 / c.rows, D, 0, c.eps) / c.rows;
+      expect(Math.abs(loss - c.loss) / Math.max(1, Math.abs(c.loss)), `loss, ε ${c.eps}`).toBeLessThan(1e-5);
+      expectClose(mem.read(D, c.rows * c.cols), c.grad, 1e-5, 1e-6, `dlogits, ε ${c.eps}`);
+    }
     mem.freeAll();
   });
 

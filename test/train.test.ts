@@ -128,6 +128,30 @@ describe("training", () => {
     m.free();
   });
 
+  it("labelSmoothing: the loss against smoothed targets (PyTorch's formula in float64), its gradient by central differences, and bad values refused with nothing changed", () => {
+    const m = fovea.sequential([L.dense({ units: 4 })], { inputShape: [3], seed: 3 });
+    m.compile({ batchSize: 5, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.1 }), labelSmoothing: 0.2 });
+    expect(m.labelSmoothing).toBe(0.2);
+    const x = Float32Array.from({ length: 15 }, (_, i) => Math.sin(i * 1.7) * 2), y = [0, 3, 1, 2, 3];
+    const z = m.predict(x);
+    // −Σ_c q_c log softmax(z)_c with q = 0.8·onehot + 0.05, per example, averaged
+    let want = 0;
+    for (let r = 0; r < 5; r++) {
+      const row = Array.from(z.subarray(r * 4, r * 4 + 4), Number), mx = Math.max(...row);
+      const lse = mx + Math.log(row.reduce((a, v) => a + Math.exp(v - mx), 0));
+      row.forEach((v, c) => (want += ((c === y[r] ? 0.8 : 0) + 0.05) * (lse - v)));
+    }
+    expect(m.evaluate(x, y).loss).toBeCloseTo(want / 5, 5);
+    const g = T.gradCheck(m, x, y, { samples: 12, seed: 1 });
+    expect(g.maxRelError).toBeLessThan(1e-2);
+    expect(() => m.compile({ labelSmoothing: 1 })).toThrow(/labelSmoothing must be a number in \[0, 1\), got 1/);
+    expect(() => m.compile({ loss: "mse" })).toThrow(/labelSmoothing 0.2 smooths softmaxCrossEntropy's targets; the loss is "mse"/);
+    expect([m.loss, m.labelSmoothing]).toEqual(["softmaxCrossEntropy", 0.2]);
+    m.compile({ loss: "mse", labelSmoothing: 0 });
+    expect(m.loss).toBe("mse");
+    m.free();
+  });
+
   it("oneCycle gives PyTorch's OneCycleLR rates step by step (scripts/make-schedule-fixtures.py), and refuses a cycle with no room", () => {
     const fx = JSON.parse(readFileSync(new URL("./fixtures/onecycle-pytorch.json", import.meta.url), "utf8")) as {
       cases: { maxLr: number; totalSteps: number; pctStart: number; divFactor: number; finalDivFactor: number; lrs: number[] }[];

@@ -10,30 +10,36 @@ import { expv } from "../common/math";
 }
 
 /**
- * Softmax cross-entropy on logits (fused, stable): per row r with label y = labels[r],
- * loss_r = log Σ_c exp(z_c) − z_y, computed with the row max subtracted.
- * dlogits[r, c] = scale · (softmax(z)_c − [c == y]). `probs` (may be 0) receives softmax(z).
- * labels are i32 class indices in [0, cols).
+ * Softmax cross-entropy on logits (fused, stable) with label smoothing ε (0: none): per row r with
+ * label y = labels[r], the target is q_c = (1 − ε)·[c == y] + ε / cols, and
+ * loss_r = Σ_c q_c · (log Σ_c' exp(z_c') − z_c), computed with the row max subtracted (PyTorch's
+ * CrossEntropyLoss(label_smoothing = ε)). dlogits[r, c] = scale · (softmax(z)_c − q_c).
+ * `probs` (may be 0) receives softmax(z). labels are i32 class indices in [0, cols).
  */
-export function f32_softmax_xent(logits: usize, labels: usize, rows: i32, cols: i32, scale: f32, dlogits: usize, probs: usize): f64 {
+export function f32_softmax_xent(logits: usize, labels: usize, rows: i32, cols: i32, scale: f32, dlogits: usize, probs: usize, smoothing: f32): f64 {
   let total: f64 = 0;
+  const off = smoothing / <f32>cols, on = <f32>1 - smoothing + off;
   for (let r = 0; r < rows; r++) {
     const z = logits + f4(r * cols), d = dlogits + f4(r * cols);
     let m: f32 = -Infinity;
     for (let c = 0; c < cols; c++) m = max(m, load<f32>(z + f4(c)));
-    let s: f64 = 0;
+    let s: f64 = 0, zsum: f64 = 0;
     for (let c = 0; c < cols; c++) {
-      const e = expf(load<f32>(z + f4(c)) - m);
+      const zc = load<f32>(z + f4(c)) - m;
+      const e = expf(zc);
       store<f32>(d + f4(c), e);
       s += <f64>e;
+      zsum += <f64>zc;
     }
     const y = load<i32>(labels + f4(r));
-    total += Math.log(s) - <f64>(load<f32>(z + f4(y)) - m);
+    const lse = Math.log(s);
+    // Σ_c q_c (lse − z_c) = lse − (1 − ε)·z_y − (ε / cols)·Σ_c z_c (max-shifted z)
+    total += lse - <f64>(<f32>1 - smoothing) * <f64>(load<f32>(z + f4(y)) - m) - <f64>off * zsum;
     const inv = <f32>(1.0 / s);
     for (let c = 0; c < cols; c++) {
       const p = load<f32>(d + f4(c)) * inv;
       if (probs != 0) store<f32>(probs + f4(r * cols + c), p);
-      store<f32>(d + f4(c), scale * (p - (c == y ? <f32>1 : <f32>0)));
+      store<f32>(d + f4(c), scale * (p - (c == y ? on : off)));
     }
   }
   return total;

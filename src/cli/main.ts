@@ -12,6 +12,11 @@ const int = (name: string, min = 1) => (v: string) => {
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
   return n;
 };
+const fraction = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1)`);
+  return n;
+};
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
   if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`${name} must be a number > 0`);
@@ -67,6 +72,7 @@ export function program(version = "unknown"): Command {
     .option("--batch <n>", "batch size", int("--batch"), 64)
     .option("--lr <rate>", "base learning rate (cosine-decayed)", positive("--lr"))
     .addOption(new Option("--optimizer <name>", "optimiser").choices(optimizerNames()).default("sgd"))
+    .option("--label-smoothing <ε>", "train against smoothed targets: 1 − ε on the label, ε / classes on every class (default 0)", fraction("--label-smoothing"))
     .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0), 1)
     .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea)")
     .option("--checkpoint <file>", "the training checkpoint, rewritten atomically every epoch (default: --out with .ckpt for .fovea)")

@@ -14,6 +14,8 @@ export interface TrainArgs {
   batch: number;
   lr?: number;
   optimizer: string;
+  /** softmaxCrossEntropy against smoothed targets (compile({ labelSmoothing })); default 0. */
+  labelSmoothing?: number;
   seed: number;
   /** Default: models/<model>-<dataset>.fovea. */
   out?: string;
@@ -145,10 +147,11 @@ export async function train(a: TrainArgs): Promise<void> {
   if (a.checkpoint !== undefined) await folderOf(a.checkpoint, "--checkpoint");
   const lr = a.lr ?? (speed && a.optimizer === "sgd" ? SPEEDRUN.lr : DEFAULT_LR[a.optimizer]!);
   const augment = a.augment && !speed;
+  const labelSmoothing = a.labelSmoothing ?? 0;
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint)
   const config: fovea.train.CheckpointConfig = {
     dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? "32x32x3" } : {}), model: modelName, epochs, batch: a.batch,
-    optimizer: a.optimizer, lr, seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
+    optimizer: a.optimizer, lr, ...(labelSmoothing ? { labelSmoothing } : {}), seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
     // sums split across threads round differently: the same weights need the same threads and build
     threads: info.threads, build: info.build,
   };
@@ -173,10 +176,10 @@ export async function train(a: TrainArgs): Promise<void> {
     if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
       throw new UsageError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
     }
-    m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr) });
+    m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[a.optimizer]!(lr), labelSmoothing });
     if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
     out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
-    out(`${label}: ${tr.n} training, ${val ? val.n : 0} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${speed ? " one-cycle" : ""}${augment ? ", affine distortions" : ""}`);
+    out(`${label}: ${tr.n} training, ${val ? val.n : 0} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${a.optimizer} lr ${lr}${speed ? " one-cycle" : ""}${labelSmoothing ? `, label smoothing ${labelSmoothing}` : ""}${augment ? ", affine distortions" : ""}`);
     const batches = Math.ceil(tr.n / a.batch);
     if (resume) {
       const p = resume.progress;

@@ -7,12 +7,12 @@ export type LossName = "softmaxCrossEntropy" | "hinge" | "mse" | "sigmoidCrossEn
 /**
  * out: rows × cols model outputs (logits for softmaxCrossEntropy and sigmoidCrossEntropy);
  * targets: class indices (i32), values of the output's shape, or (column, value) pairs (f32) for
- * the selected-output losses.
+ * the selected-output losses. labelSmoothing (softmaxCrossEntropy only): ε of the smoothed targets.
  */
-export function lossCall(loss: LossName, out: number, targets: number, rows: number, cols: number, grad: number): { call: KernelCall; factor: number } {
+export function lossCall(loss: LossName, out: number, targets: number, rows: number, cols: number, grad: number, labelSmoothing = 0): { call: KernelCall; factor: number } {
   const scale = 1 / rows;
   switch (loss) {
-    case "softmaxCrossEntropy": return { call: call("f32_softmax_xent", out, targets, rows, cols, scale, grad, 0), factor: scale };
+    case "softmaxCrossEntropy": return { call: call("f32_softmax_xent", out, targets, rows, cols, scale, grad, 0, labelSmoothing), factor: scale };
     case "hinge": return { call: call("f32_hinge", out, targets, rows, cols, 1, scale, grad), factor: scale };
     // mean over the batch of the per-example sum, like ConvNetJS's regression layer (×2) and Keras' MSE (×cols)
     case "mse": return { call: call("f32_mse", out, targets, rows * cols, scale / cols, grad), factor: scale / cols };

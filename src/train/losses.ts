@@ -30,9 +30,10 @@ export function checkLoss(loss: unknown): LossName {
 /**
  * Mean loss over the batch; writes the gradient (already divided by the batch) to `grad`.
  * out: rows × cols model outputs (logits for softmaxCrossEntropy and sigmoidCrossEntropy).
+ * labelSmoothing: softmaxCrossEntropy's ε (compile({ labelSmoothing })).
  */
-export function computeLoss(k: Kernels, loss: LossName, out: number, targets: number, rows: number, cols: number, grad: number): number {
-  const c = lossCall(loss, out, targets, rows, cols, grad);
+export function computeLoss(k: Kernels, loss: LossName, out: number, targets: number, rows: number, cols: number, grad: number, labelSmoothing = 0): number {
+  const c = lossCall(loss, out, targets, rows, cols, grad, labelSmoothing);
   return invoke(k, c.call)! * c.factor;
 }
 

@@ -2,7 +2,7 @@
 // optimiser's update and the accuracy count; the loss-only evaluation; and the training options
 // of compile(). model/ knows none of this: this module adds it to Model (compile's extension point
 // and the training methods below), and src/index.ts loads it with the library.
-import { ConfigError, FoveaError, ShapeError, checkOptionKeys } from "../errors.js";
+import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
 import type { Plan } from "../model/plan.js";
@@ -30,6 +30,12 @@ export interface TrainingOptions {
   regularizer?: Regularizer;
   /** Clip the global gradient norm to this value. */
   clipNorm?: number;
+  /**
+   * softmaxCrossEntropy against smoothed targets: (1 − ε) on the label plus ε / classes on every
+   * class (PyTorch's CrossEntropyLoss(label_smoothing = ε)); in [0, 1), default 0. The loss
+   * fit and evaluate report is this loss.
+   */
+  labelSmoothing?: number;
 }
 
 declare module "../model/model.js" {
@@ -40,6 +46,7 @@ declare module "../model/model.js" {
     optimizer: Optimizer | null;
     regularizer: Regularizer | null;
     clipNorm: number;
+    labelSmoothing: number;
     /** Training steps taken (schedules read it; set it to resume). */
     step: number;
     /** Correct top-1 predictions in the last computeGradients batch (classification losses). */
@@ -66,6 +73,7 @@ class Training {
   optimizer: Optimizer | null = null;
   regularizer: Regularizer | null = null;
   clipNorm = 0;
+  labelSmoothing = 0;
   step = 0;
   lastCorrect = 0;
   labelsPtr = 0;
@@ -83,10 +91,16 @@ function training(m: Model): Training {
 }
 
 extendCompile({
-  keys: ["loss", "optimizer", "regularizer", "clipNorm"],
+  keys: ["loss", "optimizer", "regularizer", "clipNorm", "labelSmoothing"],
   apply(m, o: CompileOptions) {
     const t = training(m);
-    if (o.loss !== undefined) t.loss = checkLoss(o.loss);
+    // checked before anything changes: smoothing belongs to softmaxCrossEntropy
+    const ls = o.labelSmoothing ?? t.labelSmoothing, loss = o.loss !== undefined ? checkLoss(o.loss) : t.loss;
+    if (!(typeof ls === "number" && ls >= 0 && ls < 1)) throw new ConfigError(`compile: labelSmoothing must be a number in [0, 1), got ${show(ls)}`);
+    if (ls > 0 && loss !== "softmaxCrossEntropy") {
+      throw new ConfigError(`compile: labelSmoothing ${ls} smooths softmaxCrossEntropy's targets; the loss is ${show(loss)}${o.labelSmoothing === undefined ? " (compile({ labelSmoothing: 0 }) to change the loss)" : ""}`);
+    }
+    if (o.loss !== undefined) t.loss = loss;
     if (o.optimizer !== undefined) {
       if (!(o.optimizer instanceof Optimizer)) throw new ConfigError("compile: optimizer must be one of fovea.train's optimizers (sgd(), adam(), ...)");
       const owner = owners.get(o.optimizer);
@@ -102,6 +116,7 @@ extendCompile({
       if (!(o.clipNorm > 0)) throw new ConfigError(`compile: clipNorm must be > 0, got ${o.clipNorm}`);
       t.clipNorm = o.clipNorm;
     }
+    t.labelSmoothing = ls;
   },
   lossNode: lossNodeOf,
   free(m) {
@@ -121,7 +136,7 @@ function releaseOptimizer(o: Optimizer): void {
 }
 
 // the training state as model properties; setting one goes through the same checks as compile()
-for (const k of ["loss", "optimizer", "regularizer", "clipNorm"] as const) {
+for (const k of ["loss", "optimizer", "regularizer", "clipNorm", "labelSmoothing"] as const) {
   Object.defineProperty(Model.prototype, k, {
     get(this: Model) { return training(this)[k]; },
     set(this: Model, v: unknown) { this.compile({ [k]: v }); },
@@ -220,7 +235,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     const plan = this.forward(data, start, count, true);
     const t = stageTargets(this, loss, y, start, count);
     const node = plan.lossNode;
-    const value = computeLoss(this.backend.kernels, loss, plan.act[node]!, t, count, this.outputSize, plan.grad[node]!);
+    const value = computeLoss(this.backend.kernels, loss, plan.act[node]!, t, count, this.outputSize, plan.grad[node]!, training(this).labelSmoothing);
     if (!Number.isFinite(value)) nonFinite(this, plan, value);
     if (targetsAreLabels(loss)) training(this).lastCorrect = countCorrect(this.backend.heap.f32(plan.outputPtr, count * this.outputSize), y as Int32Array, start, count, this.outputSize);
     plan.backward();
@@ -275,7 +290,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
       const c = Math.min(bs, n - s);
       const plan = this.forward(data, s, c, false);
       const scratch = this.backend.scratch(c * K * 4);
-      total += computeLoss(this.backend.kernels, loss, plan.act[lossNodeOf(this)]!, stageTargets(this, loss, t, s, c), c, K, scratch) * c;
+      total += computeLoss(this.backend.kernels, loss, plan.act[lossNodeOf(this)]!, stageTargets(this, loss, t, s, c), c, K, scratch, training(this).labelSmoothing) * c;
       if (targetsAreLabels(loss)) correct += countCorrect(this.backend.heap.f32(plan.outputPtr, c * K), t as Int32Array, s, c, K);
     }
     return { loss: total / n, accuracy: targetsAreLabels(loss) ? correct / n : null };
