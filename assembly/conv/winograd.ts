@@ -146,40 +146,51 @@ export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
   }
 }
 
-/** Bᵀ·d for α vectors d_i at p + i·s, stored at q + i·t. */
+/** Stores v at q, or (spread) its lanes 16 bytes apart: one tile's 4 channels into a 4-tile panel. */
 // @ts-ignore: decorator
-@inline function input1d(m: i32, p: usize, s: usize, q: usize, t: usize): void {
+@inline function st(spread: bool, q: usize, v: v128): void {
+  if (spread) {
+    v128.store32_lane(q, v, 0);
+    v128.store32_lane(q, v, 1, 16);
+    v128.store32_lane(q, v, 2, 32);
+    v128.store32_lane(q, v, 3, 48);
+  } else v128.store(q, v);
+}
+
+/** Bᵀ·d for α vectors d_i at p + i·s, stored at q + i·t (spread: see st). */
+// @ts-ignore: decorator
+@inline function input1d(m: i32, p: usize, s: usize, q: usize, t: usize, spread: bool): void {
   if (m == 2) {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s), d3 = v128.load(p + 3 * s);
-    v128.store(q, f32x4.sub(d0, d2));
-    v128.store(q + t, f32x4.add(d1, d2));
-    v128.store(q + 2 * t, f32x4.sub(d2, d1));
-    v128.store(q + 3 * t, f32x4.sub(d1, d3));
+    st(spread, q, f32x4.sub(d0, d2));
+    st(spread, q + t, f32x4.add(d1, d2));
+    st(spread, q + 2 * t, f32x4.sub(d2, d1));
+    st(spread, q + 3 * t, f32x4.sub(d1, d3));
   } else if (m == 4) {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s);
     const d3 = v128.load(p + 3 * s), d4 = v128.load(p + 4 * s), d5 = v128.load(p + 5 * s);
     const a = madd(d2, k4(-4), d4), b = madd(d1, k4(-4), d3); // d4 − 4d2, d3 − 4d1
     const e = f32x4.sub(d4, d2), f = f32x4.mul(f32x4.sub(d3, d1), k4(2));
-    v128.store(q, madd(d2, k4(-5), madd(d0, k4(4), d4)));
-    v128.store(q + t, f32x4.add(a, b));
-    v128.store(q + 2 * t, f32x4.sub(a, b));
-    v128.store(q + 3 * t, f32x4.add(e, f));
-    v128.store(q + 4 * t, f32x4.sub(e, f));
-    v128.store(q + 5 * t, madd(d3, k4(-5), madd(d1, k4(4), d5)));
+    st(spread, q, madd(d2, k4(-5), madd(d0, k4(4), d4)));
+    st(spread, q + t, f32x4.add(a, b));
+    st(spread, q + 2 * t, f32x4.sub(a, b));
+    st(spread, q + 3 * t, f32x4.add(e, f));
+    st(spread, q + 4 * t, f32x4.sub(e, f));
+    st(spread, q + 5 * t, madd(d3, k4(-5), madd(d1, k4(4), d5)));
   } else {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s), d3 = v128.load(p + 3 * s);
     const d4 = v128.load(p + 4 * s), d5 = v128.load(p + 5 * s), d6 = v128.load(p + 6 * s), d7 = v128.load(p + 7 * s);
-    v128.store(q, madd(f32x4.sub(d4, d2), k4(5.25), f32x4.sub(d0, d6)));
-    v128.store(q + 7 * t, madd(f32x4.sub(d3, d5), k4(5.25), f32x4.sub(d7, d1)));
+    st(spread, q, madd(f32x4.sub(d4, d2), k4(5.25), f32x4.sub(d0, d6)));
+    st(spread, q + 7 * t, madd(f32x4.sub(d3, d5), k4(5.25), f32x4.sub(d7, d1)));
     const t1 = madd(d4, k4(-4.25), f32x4.add(d2, d6)), t2 = madd(d3, k4(-4.25), f32x4.add(d1, d5));
-    v128.store(q + t, f32x4.add(t1, t2));
-    v128.store(q + 2 * t, f32x4.sub(t1, t2));
+    st(spread, q + t, f32x4.add(t1, t2));
+    st(spread, q + 2 * t, f32x4.sub(t1, t2));
     const t3 = madd(d4, k4(-1.25), madd(d2, k4(0.25), d6)), t4 = madd(d5, k4(2), madd(d3, k4(-2.5), f32x4.mul(d1, k4(0.5))));
-    v128.store(q + 3 * t, f32x4.add(t3, t4));
-    v128.store(q + 4 * t, f32x4.sub(t3, t4));
+    st(spread, q + 3 * t, f32x4.add(t3, t4));
+    st(spread, q + 4 * t, f32x4.sub(t3, t4));
     const t5 = madd(d4, k4(-5), madd(d2, k4(4), d6)), t6 = madd(d5, k4(0.5), madd(d3, k4(-2.5), f32x4.mul(d1, k4(2))));
-    v128.store(q + 5 * t, f32x4.add(t5, t6));
-    v128.store(q + 6 * t, f32x4.sub(t5, t6));
+    st(spread, q + 5 * t, f32x4.add(t5, t6));
+    st(spread, q + 6 * t, f32x4.sub(t5, t6));
   }
 }
 
@@ -295,16 +306,15 @@ export function f32_conv2d_pack_winograd_data(g: usize, m: i32, w: usize, u: usi
  * One 4-tile × 8-channel register tile over the depth: M rows r (at c + r·ldc, 8 floats) =
  * Σ_k V row r (a_r)[k] · panel[k][0..8) for k < Cp.
  */
-function micro(Cp: i32, a0: usize, a1: usize, a2: usize, a3: usize, pb: usize, c: usize, ldc: usize): void {
+function micro(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const end = f4(Cp);
-  for (let o: usize = 0; o < end; o += 4) {
+  for (let k = 0; k < Cp; k++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    const s0 = v128.load32_splat(a0 + o);
-    const s1 = v128.load32_splat(a1 + o);
-    const s2 = v128.load32_splat(a2 + o);
-    const s3 = v128.load32_splat(a3 + o);
+    const s0 = v128.load32_splat(pa);
+    const s1 = v128.load32_splat(pa, 4);
+    const s2 = v128.load32_splat(pa, 8);
+    const s3 = v128.load32_splat(pa, 12);
     c00 = madd(s0, b0, c00);
     c01 = madd(s0, b1, c01);
     c10 = madd(s1, b0, c10);
@@ -313,6 +323,7 @@ function micro(Cp: i32, a0: usize, a1: usize, a2: usize, a3: usize, pb: usize, c
     c21 = madd(s2, b1, c21);
     c30 = madd(s3, b0, c30);
     c31 = madd(s3, b1, c31);
+    pa += 16;
     pb += 32;
   }
   v128.store(c, c00);
@@ -366,9 +377,17 @@ function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: us
         }
       }
       // columns: tmp[i][j] = (Bᵀ d)[i][j]; rows: V[i·α + j] = (tmp Bᵀᵀ)[i][j]
-      for (let j = 0; j < al; j++) input1d(m, src + <usize>j * cs, rs, tmp + <usize>j * 16, row);
-      const vt = V + f4(tl * Cp + c);
-      for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs);
+      for (let j = 0; j < al; j++) input1d(m, src + <usize>j * cs, rs, tmp + <usize>j * 16, row, false);
+      // V[ξ] in panels of 4 tiles: panel tl/4, channel c, tile tl%4
+      const vt = V + f4(((tl >> 2) * Cp + c) * 4 + (tl & 3));
+      for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs, true);
+    }
+  }
+  // the last panel's missing tiles: zeros (their products are never read; stale bits could be slow denormals)
+  for (let tl = tb; tl < up(tb, 4); tl++) {
+    for (let xi = 0; xi < al * al; xi++) {
+      const base = V + <usize>xi * xs + f4((tl >> 2) * Cp * 4 + (tl & 3));
+      for (let c = 0; c < Cp; c++) store<f32>(base + f4(c * 4), 0);
     }
   }
 }
@@ -421,18 +440,7 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
         const vx = V + f4(xi * (TB * Cp + SKEW)), mx = M + f4(xi * (TB * OCB + SKEW)), ux = u + f4(xi * (OCp * Cp + SKEW));
         for (let j = 0; j < ocb; j += 8) {
           const pb = ux + f4((ob + j) * Cp), mj = mx + f4(j);
-          const rs = f4(Cp);
-          let r = 0;
-          for (; r + 4 <= tb; r += 4) {
-            const a0 = vx + f4(r * Cp);
-            micro(Cp, a0, a0 + rs, a0 + 2 * rs, a0 + 3 * rs, pb, mj + f4(r * OCB), ldc);
-          }
-          if (r < tb) {
-            // rows past the block's last tile repeat its first (their M rows are never read);
-            // (two call sites also keep micro out of line: its loop gets the registers to itself)
-            const a0 = vx + f4(r * Cp), left = tb - r;
-            micro(Cp, a0, left > 1 ? a0 + rs : a0, left > 2 ? a0 + 2 * rs : a0, a0, pb, mj + f4(r * OCB), ldc);
-          }
+          for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Cp), pb, mj + f4(r * OCB), ldc);
         }
       }
       outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, y, tmp);
