@@ -214,6 +214,26 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * (dot products over the output channels, stride 1, OC/groups a multiple of 4) ran 1.4–2.5x
  * faster (28²×1→8 3×3, 32²×3→16 5×5, 28²×3→32 3×3); from 6 input channels up it was 0.6–0.96x
  * the implicit one (C3, 14²×8→16, 7²×16→32, 16²×32→64), which keeps those.
+ * Winograd (3×3, stride 1, dilation 1, one group: 2.25 multiplies an output for F(4×4), 1.78 for
+ * F(6×6), against 9), forward with bias and ReLU (medians of alternating runs, batch 1 unless
+ * stated, one thread, relaxed build; µs direct → F(4)): 56²×64 4,600 → 1,750, 28²×128 4,550 →
+ * 1,500, 14²×256 4,650 → 1,700–2,000, 7²×512 5,000 → 2,200, 224²×64 77,700 → 32,800, 28²×512
+ * 90,000–116,000 → 28,000; with few channels 56²×8→16 232 → 174, 8×28²×8→16 376 → 336,
+ * 32²×16→16 115 → 92, 8²×32→32 37 → 19. The data gradient (Winograd on dy against the implicit
+ * kernel): 8×56²×64 50,500 → 19,700, 56²×16→16 391 → 284, 8×28²×8→16 633 → 560, 4²×64 111 → 28
+ * (F(2)). So both passes take it from 8 channels in and out; with 3 input channels (a first
+ * layer, 224²×3→64) F(4) ran at 0.6x. Tile: F(2×2) where the map has at most 4 rows or columns
+ * (4²×64: F(2) 26 µs, direct 39, F(4) 45); F(6×6) where its tiles waste little of the map
+ * (transformed points ceil(OH/6)·ceil(OW/6)·64 at most 0.92 of F(4)'s), the map is at least 48
+ * wide and there are at most 128 channels: 56²×64 1,750 → 1,580, 2×56²×64 4,220 → 3,590,
+ * 112²×128 25,600 → 23,400, 224²×64 32,800 → 27,000; at 28² (a partial tile in 5) level or 20 %
+ * slower, and with more channels its 64 transformed filter sets (against 36) outgrow the caches
+ * (56²×256 27 → 37 ms). F(4) everywhere else. Accuracy, max |Δ| / max |y| against float64
+ * (test/winograd.test.ts): F(2) 5.3e-7, F(4) 1.3e-5, F(6) 2.3e-5 on a 203-channel sweep (the
+ * implicit kernels ~5e-7). The filter transforms run once per weight version for inference, once
+ * per step in training: 1–2 µs a 64×64 layer, 11.5 ms each (forward, data) for a 512×512 one, whose
+ * transformed filters (37.7 MB for F(4)) outgrow the caches — about five 7²×512 images' forward,
+ * paid back from a training batch of ~8.
  */
 export function convPaths(g: ConvGeometry): ConvPaths {
   const Cg = g.C / g.groups, OCg = g.OC / g.groups;
@@ -221,7 +241,7 @@ export function convPaths(g: ConvGeometry): ConvPaths {
     fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) ? "winograd" : "direct",
     bwdFilter: !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
     bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) ? "winograd" : gemmDataPath(g),
-    tile: Math.min(g.OH, g.OW) <= 4 ? 2 : 4,
+    tile: winogradTile(g),
   };
 }
 
@@ -233,7 +253,14 @@ function gemmDataPath(g: ConvGeometry): ConvPaths["bwdData"] {
 
 /** Whether a Winograd pass reading C channels and writing OC channels of OH×OW pixels (per image) beats the direct kernels (convPaths' comment). */
 function winogradPays(g: ConvGeometry, C: number, OC: number, OH: number, OW: number): boolean {
-  return winogradFits(g) && C >= 16 && OC >= 16 && C * OC >= 512 && OH >= 2 && OW >= 2;
+  return winogradFits(g) && C >= 8 && OC >= 8 && OH >= 2 && OW >= 2;
+}
+
+/** The Winograd tile for the map (convPaths' comment). */
+function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
+  const points = (m: number) => Math.ceil(g.OH / m) * Math.ceil(g.OW / m) * (m + 2) ** 2;
+  if (Math.min(g.OH, g.OW) <= 4) return 2;
+  return Math.max(g.C, g.OC) <= 128 && Math.min(g.OH, g.OW) >= 48 && points(6) <= 0.92 * points(4) ? 6 : 4;
 }
 
 /**
