@@ -114,10 +114,11 @@ export async function runKernels({ quick, builds, threads, log }) {
         const chosen = g.depthwise ? null : fovea.ops.convPaths(g);
         const passes = [["fwd", null, () => be.run(c.fwd)]];
         for (const [pass, key] of [["bwd-data", "bwdData"], ["bwd-filter", "bwdFilter"]]) {
-          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true };
-          const options = chosen ? ["implicit", "direct", "im2col"].filter((v) => fits[v]) : [null];
+          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true, winograd: key === "bwdData" && fovea.ops.winogradFits(g) };
+          const options = chosen ? ["implicit", "direct", "im2col", "winograd"].filter((v) => fits[v]) : [null];
           for (const v of options) {
             const cc = v ? convCalls(be, g, alloc, bufs, be.threads, { [key]: v }) : c;
+            if (v === "winograd") be.run(cc.pack); // the transformed filters, once (a training step transforms once per step)
             const fn = key === "bwdData" ? () => be.run(cc.bwdData) : () => { be.run(cc.bwdFilter); be.runInTurn(cc.reduce); };
             passes.push([v ? `${pass} ${v}${chosen[key] === v ? " (chosen)" : ""}` : pass, v, fn]);
           }
@@ -189,7 +190,12 @@ export async function runKernels({ quick, builds, threads, log }) {
     }
   }
 
-  // ---- Winograd against direct on the 3×3 layers of ResNet-18 and VGG-16 (batch 1, one thread) ----
+  await winogradLayers({ quick, backends, log, records });
+  return { records, peers: [tfjs.error ? null : "tfjs-wasm", ortw.error ? null : "ort-web"].filter(Boolean) };
+}
+
+/** Winograd against direct on the 3×3 layers of ResNet-18 and VGG-16 (batch 1, one thread), into `records`. */
+export async function winogradLayers({ quick, backends, log, records }) {
   for (const l of quick ? WINO_LAYERS_QUICK : WINO_LAYERS) {
     const g = fovea.ops.conv2dGeometry([1, l.H, l.H, l.C], [3, 3, l.C, l.C], { padding: "same" });
     const flops = fovea.ops.conv2dFlops(g), size = l.H * l.H * l.C;
@@ -222,11 +228,10 @@ export async function runKernels({ quick, builds, threads, log }) {
           : chosen.bwdData === paths.bwdData && (paths.bwdData !== "winograd" || chosen.tile === paths.tile);
         const m = await measure(() => be.run(c[pass]), { quick });
         const kase = `conv3x3 ${l.net} ${l.H}²×${l.C} ${name}${isChosen ? " (chosen)" : ""}`;
-        records.push(record({ suite: "kernels", kase, engine: "fovea", build: buildName(be), threads: 1, batch: 1, median_ms: m.median_ms, flops, images: 1 }));
-        log(`  ${kase} b1 fovea-${buildName(be)} ×1 ${(m.median_ms * 1000).toFixed(0)} µs`);
+        records.push(record({ suite: "kernels", kase, engine: "fovea", build: be.build.replace(/-mt$/, ""), threads: 1, batch: 1, median_ms: m.median_ms, flops, images: 1 }));
+        log(`  ${kase} b1 fovea-${be.build.replace(/-mt$/, "")} ×1 ${(m.median_ms * 1000).toFixed(0)} µs`);
       }
       owned.forEach((p) => h.free(p));
     }
   }
-  return { records, peers: [tfjs.error ? null : "tfjs-wasm", ortw.error ? null : "ort-web"].filter(Boolean) };
 }
