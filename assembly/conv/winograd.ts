@@ -12,16 +12,19 @@
 //   U (transformed filters, f32_conv2d_pack_winograd*): for each ξ = i·α + j, gemm B panels of 8
 //     output channels: U[ξ][oc/8][c][oc%8], depth c over Cp = C rounded up to 4 (zero rows past C),
 //     columns past OC zero. ξ blocks Cp·OCp + SKEW floats apart, OCp = OC rounded up to 8.
-//   V (scratch, one block of TB tiles): V[ξ][t][Cp], the input transforms, 4 channels a vector.
+//   V (scratch, one block of TB tiles): V[ξ][t/4][c][t%4], the input transforms in 4-tile panels
+//     (f32_gemm's packed-A layout), written lane by lane.
 //   M (scratch): M[ξ][t][OCB] for one block of OCB ≤ 64 output channels: the products, which the
 //     output transform reads and turns into m×m outputs + bias, with the fused activation.
 // A tile block's V is built once, then for each output-channel block and each ξ the product
-// V[ξ]·U[ξ] runs as 4-tile × 8-channel register tiles (eight f32x4 accumulators, the 4 tiles'
-// values splat-loaded from their V rows, as the implicit conv's micro-kernel reads its rows);
+// V[ξ]·U[ξ] runs as 4-tile × 8-channel register tiles: gemm.ts's micro-kernel loop (eight f32x4
+// accumulators, the 4 tiles' values splat-loaded at fixed offsets), without its alpha/beta/bias
+// epilogue and partial tiles (M is padded to whole tiles, the epilogue is the output transform's).
 // TB is as large as fits a fixed scratch budget, so U is streamed once per block of tiles.
 // Every output tile's arithmetic is the same whatever block or thread it lands in (one dot
 // product per ξ over the channels in order), so results do not depend on the split as long as
-// bands of output rows start at multiples of m (ops/conv.ts splits that way).
+// bands of output rows start at multiples of m (ops/conv.ts splits that way). (Past 400 lines: the
+// three tile sizes' 1-D transforms are written out, one matrix each.)
 
 import { f4, madd } from "../common/simd";
 import {
