@@ -194,9 +194,9 @@ export async function runKernels({ quick, builds, threads, log }) {
   return { records, peers: [tfjs.error ? null : "tfjs-wasm", ortw.error ? null : "ort-web"].filter(Boolean) };
 }
 
-/** Winograd against direct on the 3×3 layers of ResNet-18 and VGG-16 (batch 1, one thread), into `records`. */
-export async function winogradLayers({ quick, backends, log, records }) {
-  for (const l of quick ? WINO_LAYERS_QUICK : WINO_LAYERS) {
+/** Winograd against direct on the 3×3 layers of ResNet-18 and VGG-16 (batch 1, one thread; `nets`: some of them), into `records`. */
+export async function winogradLayers({ quick, backends, log, records, nets = null }) {
+  for (const l of (quick ? WINO_LAYERS_QUICK : WINO_LAYERS).filter((x) => !nets || nets.includes(x.net))) {
     const g = fovea.ops.conv2dGeometry([1, l.H, l.H, l.C], [3, 3, l.C, l.C], { padding: "same" });
     const flops = fovea.ops.conv2dFlops(g), size = l.H * l.H * l.C;
     const chosen = fovea.ops.convPaths(g);

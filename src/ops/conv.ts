@@ -271,7 +271,7 @@ function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
 export function convCalls(
   be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvBuffers, limit = be.threads, paths: Partial<ConvPaths> = {},
 ): ConvCalls {
-  const path: ConvPaths = g.depthwise ? { ...convPaths(g), fwd: "direct" } : { ...convPaths(g), ...paths };
+  const path: ConvPaths = { ...convPaths(g), ...paths };
   if (path.bwdData === "implicit" && !implicitDataFits(g)) throw new ConfigError("conv2d: the implicit data gradient needs stride 1 and padding within the kernel's reach");
   if (path.bwdData === "direct" && !directDataFits(g)) throw new ConfigError("conv2d: the direct data gradient needs stride 1 and output channels per group a multiple of 4");
   if ((path.fwd === "winograd" || path.bwdData === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 kernel, stride 1, dilation 1 and one group");
