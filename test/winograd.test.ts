@@ -86,6 +86,7 @@ const CASES: Case[] = [
   { N: 2, H: 9, W: 7, C: 6, OC: 70, pad: 1 },
   { N: 1, H: 4, W: 14, C: 16, OC: 12, pad: [2, 1, 0, 2] },
   { N: 3, H: 15, W: 15, C: 3, OC: 4, pad: 1 },
+  { N: 1, H: 4, W: 6, C: 9, OC: 10, pad: 3 }, // the data gradient's padding 2 − 3 < 0: windows start inside dy
 ];
 const BIG: Case = { N: 2, H: 26, W: 23, C: 203, OC: 66, pad: 1 }; // 2 × 7 × 6 tiles of 4: several blocks of 24
 
@@ -208,6 +209,17 @@ describe("Winograd convs in models", () => {
     const r = fovea.train.gradCheck(m, x, [0, 2, 1], { h: 1e-2, samples: 12 });
     for (const p of r.params) expect(p.relError < 1e-2 || p.absError < 1e-5, `${p.layer}.${p.param}: ${p.relError}`).toBe(true);
     m.free();
+  });
+
+  it("conv2dTranspose (a conv's data gradient as an op) keeps the gemm-based kernels and matches float64", async () => {
+    const be = await backendFor("simd");
+    const xs = randomArray(2 * 6 * 6 * 16, 1), ws = randomArray(9 * 12 * 16, 2, 0.5);
+    const x = Tensor.from(xs, [2, 6, 6, 16], be), w = Tensor.from(ws, [3, 3, 12, 16], be);
+    const g = ops.convTransposeGeometry(x.shape, w.shape, {});
+    expect(ops.convPaths(g).bwdData).toBe("winograd"); // what the conv itself would take
+    const y = ops.conv2dTranspose(x, w);
+    expect(relError(y.toArray(), refData(g, xs, ws))).toBeLessThan(1e-6);
+    [x, w, y].forEach((t) => t.free());
   });
 
   it("predict follows setWeights (the inference plan transforms the filters again)", () => {
