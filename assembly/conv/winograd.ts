@@ -365,6 +365,9 @@ function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: us
     const ih0 = th * m - PT, iw0 = tw * m - PL;
     const inside = ih0 >= 0 && iw0 >= 0 && ih0 + al <= H && iw0 + al <= W;
     const img = x + f4(n * H * W * C);
+    // the patch's rows [ia, ib) and columns [ja, jb) lie in the image; the rest stays zero for every channel group
+    const ia = max(0, -ih0), ib = min(al, H - ih0), ja = max(0, -iw0), jb = min(al, W - iw0);
+    if (!inside) memory.fill(patch, 0, <usize>(al * al * 16));
     for (let c = 0; c < Cp; c += 4) {
       const nc = C - c;
       let src = patch, rs: usize = row, cs: usize = 16;
@@ -373,14 +376,9 @@ function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: us
         rs = f4(W * C);
         cs = f4(C);
       } else {
-        // the patch with zeros outside the image (and past the last channel)
-        for (let i = 0; i < al; i++) {
-          const ih = ih0 + i;
-          for (let j = 0; j < al; j++) {
-            const iw = iw0 + j;
-            const v = ih >= 0 && ih < H && iw >= 0 && iw < W ? loadPartial(img + f4((ih * W + iw) * C + c), nc) : f32x4.splat(0);
-            v128.store(patch + f4((i * al + j) * 4), v);
-          }
+        for (let i = ia; i < ib; i++) {
+          const p = img + f4(((ih0 + i) * W + iw0) * C + c), q = patch + f4(i * al * 4);
+          for (let j = ja; j < jb; j++) v128.store(q + f4(j * 4), loadPartial(p + f4(j * C), nc));
         }
       }
       // columns: tmp[i][j] = (Bᵀ d)[i][j]; rows: V[i·α + j] = (tmp Bᵀᵀ)[i][j]
