@@ -21,6 +21,16 @@ const CONVS = [
   { name: "(e) dw 3×3 112²×32", H: 112, W: 112, C: 32, K: 3, OC: 32, padding: "same", groups: 32 },
 ];
 
+// The 3×3 stride-1 "same" convs of ResNet-18 and VGG-16 (224² input) at batch 1: the Winograd
+// forward F(m×m, 3×3) for m = 2, 4, 6 against the direct (implicit-gemm) one, and the Winograd data
+// gradient against the gemm-based path convPaths would take without it; one thread, convPaths'
+// choices marked.
+const WINO_LAYERS = [
+  { net: "ResNet-18", H: 56, C: 64 }, { net: "ResNet-18", H: 28, C: 128 }, { net: "ResNet-18", H: 14, C: 256 }, { net: "ResNet-18", H: 7, C: 512 },
+  { net: "VGG-16", H: 224, C: 64 }, { net: "VGG-16", H: 112, C: 128 }, { net: "VGG-16", H: 56, C: 256 }, { net: "VGG-16", H: 28, C: 512 }, { net: "VGG-16", H: 14, C: 512 },
+];
+const WINO_LAYERS_QUICK = WINO_LAYERS.filter((l) => l.net === "ResNet-18");
+
 function fill(view, seed) {
   let s = seed >>> 0;
   for (let i = 0; i < view.length; i++) {
@@ -104,10 +114,11 @@ export async function runKernels({ quick, builds, threads, log }) {
         const chosen = g.depthwise ? null : fovea.ops.convPaths(g);
         const passes = [["fwd", null, () => be.run(c.fwd)]];
         for (const [pass, key] of [["bwd-data", "bwdData"], ["bwd-filter", "bwdFilter"]]) {
-          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true };
-          const options = chosen ? ["implicit", "direct", "im2col"].filter((v) => fits[v]) : [null];
+          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true, winograd: key === "bwdData" && fovea.ops.winogradFits(g) };
+          const options = chosen ? ["implicit", "direct", "im2col", "winograd"].filter((v) => fits[v]) : [null];
           for (const v of options) {
             const cc = v ? convCalls(be, g, alloc, bufs, be.threads, { [key]: v }) : c;
+            if (v === "winograd") be.run(cc.pack); // the transformed filters, once (a training step transforms once per step)
             const fn = key === "bwdData" ? () => be.run(cc.bwdData) : () => { be.run(cc.bwdFilter); be.runInTurn(cc.reduce); };
             passes.push([v ? `${pass} ${v}${chosen[key] === v ? " (chosen)" : ""}` : pass, v, fn]);
           }
@@ -178,5 +189,49 @@ export async function runKernels({ quick, builds, threads, log }) {
       }
     }
   }
+
+  await winogradLayers({ quick, backends, log, records });
   return { records, peers: [tfjs.error ? null : "tfjs-wasm", ortw.error ? null : "ort-web"].filter(Boolean) };
+}
+
+/** Winograd against direct on the 3×3 layers of ResNet-18 and VGG-16 (batch 1, one thread; `nets`: some of them), into `records`. */
+export async function winogradLayers({ quick, backends, log, records, nets = null }) {
+  for (const l of (quick ? WINO_LAYERS_QUICK : WINO_LAYERS).filter((x) => !nets || nets.includes(x.net))) {
+    const g = fovea.ops.conv2dGeometry([1, l.H, l.H, l.C], [3, 3, l.C, l.C], { padding: "same" });
+    const flops = fovea.ops.conv2dFlops(g), size = l.H * l.H * l.C;
+    const chosen = fovea.ops.convPaths(g);
+    for (const be of backends) {
+      const h = be.heap;
+      const owned = [];
+      const alloc = (n) => { const p = h.alloc(n, true); owned.push(p); return p; };
+      const X = alloc(size * 4), Wt = alloc(9 * l.C * l.C * 4), B = alloc(l.C * 4), Y = alloc(size * 4), DY = alloc(size * 4), DX = alloc(size * 4);
+      fill(h.f32(X, size), 3);
+      fill(h.f32(Wt, 9 * l.C * l.C), 4);
+      fill(h.f32(B, l.C), 5);
+      fill(h.f32(DY, size), 6);
+      const geo = be.geometry(convBlock(g));
+      const packed = alloc(be.kernels.f32_conv2d_packed_floats(geo) * 4);
+      h.free(geo);
+      const bufs = { x: X, y: Y, w: Wt, packed, bias: B, act: 1, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
+      const data = { ...bufs, y: 0, packed: 0, bias: 0, act: 0, training: true, dy: DY, dx: DX };
+      const gemmData = "implicit"; // what convPaths takes for these "same" convs without Winograd
+      const variants = [
+        ["fwd direct", bufs, { fwd: "direct" }, "fwd"],
+        ...[2, 4, 6].map((tile) => [`fwd winograd F${tile}`, { ...bufs, packed: 0 }, { fwd: "winograd", tile }, "fwd"]),
+        [`bwd-data ${gemmData}`, data, { bwdData: gemmData }, "bwdData"],
+        ...[2, 4, 6].map((tile) => [`bwd-data winograd F${tile}`, data, { bwdData: "winograd", tile }, "bwdData"]),
+      ].filter(([, , p]) => !quick || (p.fwd ?? p.bwdData) !== "winograd" || p.tile === chosen.tile);
+      for (const [name, b, paths, pass] of variants) {
+        const c = convCalls(be, g, alloc, b, 1, paths);
+        be.run(c.pack); // once, as a compiled model does (a training step transforms once per step)
+        const isChosen = pass === "fwd" ? chosen.fwd === paths.fwd && (paths.fwd !== "winograd" || chosen.tile === paths.tile)
+          : chosen.bwdData === paths.bwdData && (paths.bwdData !== "winograd" || chosen.tile === paths.tile);
+        const m = await measure(() => be.run(c[pass]), { quick });
+        const kase = `conv3x3 ${l.net} ${l.H}²×${l.C} ${name}${isChosen ? " (chosen)" : ""}`;
+        records.push(record({ suite: "kernels", kase, engine: "fovea", build: be.build.replace(/-mt$/, ""), threads: 1, batch: 1, median_ms: m.median_ms, flops, images: 1 }));
+        log(`  ${kase} b1 fovea-${be.build.replace(/-mt$/, "")} ×1 ${(m.median_ms * 1000).toFixed(0)} µs`);
+      }
+      owned.forEach((p) => h.free(p));
+    }
+  }
 }

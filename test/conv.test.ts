@@ -126,7 +126,7 @@ const PATH_CASES: Case[] = [
   { x: [3, 7, 9, 9], k: [5, 3], oc: 12, opts: { padding: "same" } }, // 4 + 4 + 1 channel blocks, pixel pairs and single pixels
 ];
 
-const PATHS: { [K in keyof ops.ConvPaths]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col"], bwdData: ["implicit", "direct", "im2col"] };
+const PATHS: { [K in "bwdFilter" | "bwdData"]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col"], bwdData: ["implicit", "direct", "im2col"] };
 
 describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path on the %s build", (build) => {
   it.each(PATH_CASES.map((c) => [caseName(c), c] as const))("%s", async (_n, c) => {

@@ -2,7 +2,7 @@
 import { ConfigError, show } from "../errors.js";
 import { pair } from "../ops/window.js";
 import { actCode, type Activation } from "../ops/gemm.js";
-import { conv2dGeometry, convBlock, convCalls, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
+import { conv2dGeometry, convBlock, convCalls, convPaths, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
 import { ACT } from "../runtime/generated/layout.js";
 import { geometryBlock, withScratchAlloc } from "../ops/split.js";
 import type { Padding, Rounding } from "../ops/window.js";
@@ -39,7 +39,7 @@ interface ConvState {
   g: ConvGeometry;
   /** Gradient through the fused activation (batch × output). */
   dyAct: number;
-  /** Inference: the weights packed into gemm panels once per weight version (0: the kernel packs per call). */
+  /** Inference: the weights packed into gemm panels once per weight version (0: the kernel packs per call, or the Winograd forward's transform). */
   packed: number;
   packedVersion: number;
   /** Every kernel call of both passes, split for the thread pool (built by ops/conv at bind). */
@@ -112,7 +112,7 @@ export class Conv2d extends Layer<ConvState> {
     return {
       g,
       dyAct: ctx.training && this.act !== ACT.NONE ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0,
-      packed: !ctx.training && !g.depthwise ? ctx.alloc(packedFloats * 4) : 0,
+      packed: !ctx.training && !g.depthwise && convPaths(g).fwd === "direct" ? ctx.alloc(packedFloats * 4) : 0,
       packedVersion: -1,
       calls: null,
     };
@@ -128,7 +128,8 @@ export class Conv2d extends Layer<ConvState> {
 
   forward(r: LayerRun<ConvState>): void {
     const st = r.state, c = st.calls!;
-    if (c.pack.length && st.packedVersion !== r.weightsVersion) {
+    // training: the Winograd filter transforms every step (weights may change without a new version: gradCheck)
+    if (c.pack.length && (r.training || st.packedVersion !== r.weightsVersion)) {
       r.be.run(c.pack);
       st.packedVersion = r.weightsVersion;
     }

@@ -1,7 +1,8 @@
 // conv2d: NHWC input, HWIO weights [KH, KW, C/groups, OC]. Shape inference and validation here;
 // forward, backward-data, backward-filter and bias gradient side by side. Depthwise convs
-// (groups == C) go to the direct depthwise kernels, everything else to the implicit-gemm forward
-// and, per pass, the implicit or the im2col/gemm backward kernel that convPaths chooses.
+// (groups == C) go to the direct depthwise kernels, everything else to the implicit-gemm or the
+// Winograd forward and, per pass, the backward kernel that convPaths chooses. (Past 400 lines:
+// convPaths' measurements are written next to the rule they justify.)
 
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
@@ -96,7 +97,11 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, options: Conv2dOptio
   const be = x.backend;
   const act = actCode(options.activation, "conv2d");
   const y = Tensor.zeros(g.outShape, be);
-  withScratchAlloc(be, (alloc) => be.run(convCalls(be, g, alloc, { ...NO_BUFFERS, x: x.ptr, y: y.ptr, w: w.ptr, bias: bias ? bias.ptr : 0, act }).fwd));
+  withScratchAlloc(be, (alloc) => {
+    const c = convCalls(be, g, alloc, { ...NO_BUFFERS, x: x.ptr, y: y.ptr, w: w.ptr, bias: bias ? bias.ptr : 0, act });
+    be.run(c.pack);
+    be.run(c.fwd);
+  });
   return y;
 }
 
@@ -118,9 +123,11 @@ export function conv2dBackward(x: Tensor, w: Tensor, dy: Tensor, options: Conv2d
   }
   const be = x.backend;
   const dx = Tensor.zeros(x.shape, be), dw = Tensor.zeros(w.shape, be), db = Tensor.zeros([g.OC], be);
-  withScratchAlloc(be, (alloc) => runConvBackward(be, convCalls(be, g, alloc, {
-    ...NO_BUFFERS, x: x.ptr, w: w.ptr, training: true, dy: dy.ptr, dx: dx.ptr, dw: dw.ptr, db: db.ptr,
-  })));
+  withScratchAlloc(be, (alloc) => {
+    const c = convCalls(be, g, alloc, { ...NO_BUFFERS, x: x.ptr, w: w.ptr, training: true, dy: dy.ptr, dx: dx.ptr, dw: dw.ptr, db: db.ptr });
+    be.run(c.pack); // (a plan runs it in the forward pass)
+    runConvBackward(be, c);
+  });
   return { dx, dw, db };
 }
 
@@ -146,7 +153,10 @@ const NO_BUFFERS: ConvBuffers = { x: 0, y: 0, w: 0, packed: 0, bias: 0, act: 0, 
 
 /** Every kernel call of one conv2d (gemm-based or depthwise), in the order they run. */
 export interface ConvCalls {
-  /** Packs w into `packed` (run when the weights changed). */
+  /**
+   * Packs w into `packed`, or transforms it for the Winograd passes (run when the weights changed;
+   * a training plan runs it every step, an eager op every call).
+   */
   pack: KernelCall[];
   fwd: KernelCall[];
   actBwd: KernelCall[];
@@ -160,16 +170,28 @@ export interface ConvCalls {
 
 /** Which kernel runs each pass of a (non-depthwise) conv: convPaths chooses, tests and benches may name one. */
 export interface ConvPaths {
+  /**
+   * "direct": f32_conv2d_fwd (the implicit gemm); "winograd": f32_conv2d_fwd_winograd (3×3, stride 1,
+   * dilation 1, one group: winogradFits), over filters transformed once per weight version.
+   */
+  fwd: "direct" | "winograd";
   /** "implicit": f32_conv2d_bwd_filter_implicit; "im2col": f32_conv2d_bwd_filter (im2col + gemm, a plain gemm when pointwise). */
   bwdFilter: "implicit" | "im2col";
   /**
    * "implicit": f32_conv2d_bwd_data_implicit (stride 1, padding at most the kernel's reach − 1: the
    * forward conv of dy with the flipped weights); "direct": f32_conv2d_bwd_data_direct (stride 1,
    * OC/groups a multiple of 4: dot products over the output channels); "im2col":
-   * f32_conv2d_bwd_data (gemm + col2im).
+   * f32_conv2d_bwd_data (gemm + col2im); "winograd": f32_conv2d_bwd_data_winograd (the forward
+   * Winograd kernel on dy with the flipped, transposed filters; winogradFits, any padding).
    */
-  bwdData: "implicit" | "direct" | "im2col";
+  bwdData: "implicit" | "direct" | "im2col" | "winograd";
+  /** The Winograd tile: m×m outputs a tile, F(m×m, 3×3) (used where fwd or bwdData is "winograd"). */
+  tile: 2 | 4 | 6;
 }
+
+/** Whether the Winograd kernels take this geometry (their preconditions): 3×3, stride 1, dilation 1, one group. */
+export const winogradFits = (g: ConvGeometry): boolean =>
+  g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.groups === 1;
 
 /** Whether f32_conv2d_bwd_data_direct takes this geometry (its preconditions). */
 export const directDataFits = (g: ConvGeometry): boolean => g.SH === 1 && g.SW === 1 && (g.OC / g.groups) % 4 === 0;
@@ -193,14 +215,53 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * (dot products over the output channels, stride 1, OC/groups a multiple of 4) ran 1.4–2.5x
  * faster (28²×1→8 3×3, 32²×3→16 5×5, 28²×3→32 3×3); from 6 input channels up it was 0.6–0.96x
  * the implicit one (C3, 14²×8→16, 7²×16→32, 16²×32→64), which keeps those.
+ * Winograd (3×3, stride 1, dilation 1, one group: 2.25 multiplies an output for F(4×4), 1.78 for
+ * F(6×6), against 9), forward with bias and ReLU (medians of alternating runs, batch 1 unless
+ * stated, one thread, relaxed build; µs direct → F(4)): 56²×64 4,600 → 1,750, 28²×128 4,550 →
+ * 1,500, 14²×256 4,650 → 1,700–2,000, 7²×512 5,000 → 2,200, 224²×64 77,700 → 32,800, 28²×512
+ * 90,000–116,000 → 28,000; with few channels 56²×8→16 232 → 174, 8×28²×8→16 376 → 336,
+ * 32²×16→16 115 → 92, 8²×32→32 37 → 19. The data gradient (Winograd on dy against the implicit
+ * kernel): 8×56²×64 50,500 → 19,700, 56²×16→16 391 → 284, 8×28²×8→16 633 → 560, 4²×64 111 → 28
+ * (F(2)). So both passes take it from 8 channels in and out; with 3 input channels (a first
+ * layer, 224²×3→64) F(4) ran at 0.6x. Tile: F(2×2) where the map has at most 4 rows or columns
+ * (4²×64: F(2) 26 µs, direct 39, F(4) 45); F(6×6) where its tiles waste little of the map
+ * (transformed points ceil(OH/6)·ceil(OW/6)·64 at most 0.92 of F(4)'s), the map is at least 48
+ * wide and there are at most 128 channels: 56²×64 1,750 → 1,580, 2×56²×64 4,220 → 3,590,
+ * 112²×128 25,600 → 23,400, 224²×64 32,800 → 27,000; at 28² (a partial tile in 5) level or 20 %
+ * slower, and with more channels its 64 transformed filter sets (against 36) outgrow the caches
+ * (56²×256 27 → 37 ms). F(4) everywhere else. Accuracy, max |Δ| / max |y| against float64
+ * (test/winograd.test.ts): F(2) 5.3e-7, F(4) 1.3e-5, F(6) 2.3e-5 on a 203-channel sweep (the
+ * implicit kernels ~5e-7). The filter transforms run once per weight version for inference, once
+ * per step in training: 1–2 µs a 64×64 layer, 11.5 ms each (forward, data) for a 512×512 one, whose
+ * transformed filters (37.7 MB for F(4)) outgrow the caches — about five 7²×512 images' forward,
+ * paid back from a training batch of ~8.
  */
 export function convPaths(g: ConvGeometry): ConvPaths {
   const Cg = g.C / g.groups, OCg = g.OC / g.groups;
-  const dataRatio = (g.H * g.W) / (g.OH * g.OW); // the implicit data pass's multiply-adds over the forward's
   return {
+    fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) ? "winograd" : "direct",
     bwdFilter: !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
-    bwdData: isPointwise(g) ? "im2col" : directDataFits(g) && Cg <= 4 ? "direct" : implicitDataFits(g) && dataRatio <= 4 ? "implicit" : "im2col",
+    bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) ? "winograd" : gemmDataPath(g),
+    tile: winogradTile(g),
   };
+}
+
+/** The data-gradient path among the gemm-based kernels (convPaths' choice where Winograd is not). */
+function gemmDataPath(g: ConvGeometry): ConvPaths["bwdData"] {
+  const dataRatio = (g.H * g.W) / (g.OH * g.OW); // the implicit data pass's multiply-adds over the forward's
+  return isPointwise(g) ? "im2col" : directDataFits(g) && g.C / g.groups <= 4 ? "direct" : implicitDataFits(g) && dataRatio <= 4 ? "implicit" : "im2col";
+}
+
+/** Whether a Winograd pass reading C channels and writing OC channels of OH×OW pixels (per image) beats the direct kernels (convPaths' comment). */
+function winogradPays(g: ConvGeometry, C: number, OC: number, OH: number, OW: number): boolean {
+  return winogradFits(g) && C >= 8 && OC >= 8 && OH >= 2 && OW >= 2;
+}
+
+/** The Winograd tile for the map (convPaths' comment). */
+function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
+  const points = (m: number) => Math.ceil(g.OH / m) * Math.ceil(g.OW / m) * (m + 2) ** 2;
+  if (Math.min(g.OH, g.OW) <= 4) return 2;
+  return Math.max(g.C, g.OC) <= 128 && Math.min(g.OH, g.OW) >= 48 && points(6) <= 0.92 * points(4) ? 6 : 4;
 }
 
 /**
@@ -213,16 +274,32 @@ export function convCalls(
   const path: ConvPaths = { ...convPaths(g), ...paths };
   if (path.bwdData === "implicit" && !implicitDataFits(g)) throw new ConfigError("conv2d: the implicit data gradient needs stride 1 and padding within the kernel's reach");
   if (path.bwdData === "direct" && !directDataFits(g)) throw new ConfigError("conv2d: the direct data gradient needs stride 1 and output channels per group a multiple of 4");
+  if ((path.fwd === "winograd" || path.bwdData === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 kernel, stride 1, dilation 1 and one group");
+  if (![2, 4, 6].includes(path.tile)) throw new ConfigError(`conv2d: the Winograd tile must be 2, 4 or 6, got ${path.tile}`);
   const T = threadsFor(be, conv2dFlops(g), Math.max(g.N, g.OH), limit);
   const reach = (g.KH - 1) * g.DH + 1;
   const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
-  const pack = p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", block(wholePart(g.N, g.H, g.OH, g.padTop)), p.w, p.packed)] : [];
-  const fwd: KernelCall[] = p.y === 0 ? [] : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => {
+  const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
+  const m = path.tile, k = be.kernels;
+  // Winograd: the filters transformed into memory that lives as long as the calls
+  const wino = (data: 0 | 1) => {
+    const geo = whole(), u = alloc(k.f32_conv2d_winograd_floats(geo, m, data) * 4);
+    return { u, pack: call(data ? "f32_conv2d_pack_winograd_data" : "f32_conv2d_pack_winograd", geo, m, p.w, u) };
+  };
+  const wf = p.y !== 0 && path.fwd === "winograd" ? wino(0) : null;
+  const wd = p.training && p.dx !== 0 && path.bwdData === "winograd" ? wino(1) : null;
+  const pack = wf || wd ? [wf, wd].flatMap((t) => (t ? [t.pack] : []))
+    : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)] : [];
+  // Winograd bands of rows start at multiples of the tile: every tile is computed as on one thread
+  const fwd: KernelCall[] = p.y === 0 ? [] : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T, wf ? m : 1).map((q) => {
     const geo = block(q);
-    return g.depthwise
-      ? call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff)
-      : { ...call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.y + 4 * q.yOff, 0), scratchBytes: scratch(geo) };
+    if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff);
+    return {
+      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, p.y + 4 * q.yOff, 0)
+        : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.y + 4 * q.yOff, 0)),
+      scratchBytes: scratch(geo),
+    };
   });
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
   if (!p.training) return out;
@@ -240,7 +317,11 @@ export function convCalls(
       if (dw) out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
     } else {
       const sb = scratch(geo);
-      if (p.dx) out.bwdData.push({ ...call(DATA_KERNELS[path.bwdData], geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0), scratchBytes: sb });
+      if (p.dx) {
+        const c = wd ? call("f32_conv2d_bwd_data_winograd", geo, m, dy + 4 * q.yOff, wd.u, p.dx + 4 * q.xOff, 0)
+          : call(DATA_KERNELS[path.bwdData as Exclude<ConvPaths["bwdData"], "winograd">], geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0);
+        out.bwdData.push({ ...c, scratchBytes: sb });
+      }
       if (dw) out.bwdFilter.push({ ...call(path.bwdFilter === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
     }
   });
@@ -352,9 +433,10 @@ export interface ConvTransposeCalls {
  * conv's backward-data pass, its dx the conv's forward, its dw the conv's filter gradient.
  */
 export function convTransposeCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvTransposeBuffers): ConvTransposeCalls {
+  // the gemm-based paths: a Winograd pass would need its filter transform run before it, which these calls do not schedule
   const c = convCalls(be, g, alloc, {
     x: p.dy, y: p.dx, w: p.w, packed: 0, bias: 0, act: 0, training: true, dy: p.x, dyAct: 0, dx: p.y, dw: p.dy ? p.dw : 0, db: 0,
-  });
+  }, be.threads, { fwd: "direct", bwdData: gemmDataPath(g) });
   const rows = g.N * g.H * g.W;
   return {
     fwd: c.bwdData, bias: p.bias ? [call("f32_bias_add_fwd", p.y, p.bias, p.y, rows, g.C)] : [],

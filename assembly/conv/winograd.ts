@@ -1,0 +1,490 @@
+// Winograd convolution F(m×m, 3×3) for 3×3, stride-1, dilation-1, ungrouped convs (Lavin & Gray
+// 2016): each m×m block of outputs ("tile") is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, where d is the
+// (m+2)×(m+2) input patch under the tile and g the 3×3 filter of one (input, output) channel
+// pair. Summed over the input channels, the element-wise products are α² = (m+2)² independent
+// matrix products (tiles × C)·(C × OC): (m+2)²/m² multiplies per output instead of 9
+// (m = 2: 4, m = 4: 2.25, m = 6: 1.78).
+//
+// Points: m = 2 {0, 1, −1, ∞}; m = 4 {0, ±1, ±2, ∞}; m = 6 {0, ±1, ±2, ±½, ∞} (the matrices of
+// wincnn / NNPACK; each 1-D transform below is one matrix written out).
+//
+// Layouts (all float32):
+//   U (transformed filters, f32_conv2d_pack_winograd*): for each ξ = i·α + j, gemm B panels of 8
+//     output channels: U[ξ][oc/8][c][oc%8], depth c over Cp = C rounded up to 4 (zero rows past C),
+//     columns past OC zero. ξ blocks Cp·OCp + SKEW floats apart, OCp = OC rounded up to 8.
+//   V (scratch, one block of TB tiles): V[ξ][t/4][c][t%4], the input transforms in 4-tile panels
+//     (f32_gemm's packed-A layout), written lane by lane.
+//   M (scratch): M[ξ][t][OCB] for one block of OCB ≤ 64 output channels: the products, which the
+//     output transform reads and turns into m×m outputs + bias, with the fused activation.
+// A tile block's V is built once, then for each output-channel block and each ξ the product
+// V[ξ]·U[ξ] runs as 4-tile × 8-channel register tiles: gemm.ts's micro-kernel loop (eight f32x4
+// accumulators, the 4 tiles' values splat-loaded at fixed offsets), without its alpha/beta/bias
+// epilogue and partial tiles (M is padded to whole tiles, the epilogue is the output transform's).
+// TB is as large as fits a fixed scratch budget, so U is streamed once per block of tiles.
+// Every output tile's arithmetic is the same whatever block or thread it lands in (one dot
+// product per ξ over the channels in order), so results do not depend on the split as long as
+// bands of output rows start at multiples of m (ops/conv.ts splits that way). (Past 400 lines: the
+// three tile sizes' 1-D transforms are written out, one matrix each.)
+
+import { f4, madd } from "../common/simd";
+import {
+  ACT_RELU, ACT_RELU6, geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
+  CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G, CONV_FIELDS,
+} from "../common/geometry";
+import { loadPartial, storePartial } from "./implicit";
+
+/**
+ * Bytes of the V and M blocks together (the tile block TB is sized to fit; at least 4 tiles). 2 MiB
+ * measured level with 1 MiB where the channels are few and 15–20 % faster with 512 channels (fewer
+ * blocks, so the transformed filters are streamed fewer times); 4 and 8 MiB no better.
+ */
+const BLOCK_BUDGET: i32 = 1 << 21;
+/** Output channels of one M block. */
+const OCB_MAX: i32 = 64;
+/** Largest tile block. */
+const TB_MAX: i32 = 256;
+/**
+ * Floats added to every ξ stride of U, V and M: strides that are multiples of 4 KiB put all α²
+ * vectors of one tile in one L1 set (and alias store/load addresses), which made the transforms
+ * several times slower; one cache line more spreads them over α² sets.
+ */
+const SKEW: i32 = 16;
+
+/** True when the geometry is one the Winograd kernels take: 3×3, stride 1, dilation 1, one group. */
+export function winogradFits(g: usize): bool {
+  return geo(g, CONV_KH) == 3 && geo(g, CONV_KW) == 3 && geo(g, CONV_SH) == 1 && geo(g, CONV_SW) == 1 &&
+    geo(g, CONV_DH) == 1 && geo(g, CONV_DW) == 1 && geo(g, CONV_G) == 1;
+}
+
+// @ts-ignore: decorator
+@inline function up(n: i32, k: i32): i32 {
+  return (n + k - 1) / k * k;
+}
+
+/** Tiles per block for α² products, Cp input and OCB output channels a tile, `tiles` in all. */
+function tileBlock(A2: i32, Cp: i32, OCB: i32, tiles: i32): i32 {
+  const per = A2 * (Cp + OCB) * 4;
+  return min(up(tiles, 4), min(TB_MAX, max(4, (BLOCK_BUDGET / per) & ~3)));
+}
+
+/** Scratch bytes of winogradRun: the two 1-D-pass buffers, V and M. */
+function runScratchBytes(m: i32, C: i32, OC: i32, tiles: i32): i32 {
+  const A2 = (m + 2) * (m + 2), Cp = up(C, 4), OCB = min(up(OC, 8), OCB_MAX);
+  const TB = tileBlock(A2, Cp, OCB, tiles);
+  return 2 * A2 * 16 + A2 * (TB * (Cp + OCB) + 2 * SKEW) * 4;
+}
+
+/** Tiles of an output of N images of OH×OW in m×m tiles. */
+// @ts-ignore: decorator
+@inline function tileCount(N: i32, OH: i32, OW: i32, m: i32): i32 {
+  return N * ((OH + m - 1) / m) * ((OW + m - 1) / m);
+}
+
+/**
+ * Bytes of scratch f32_conv2d_fwd_winograd (data = 0) or f32_conv2d_bwd_data_winograd (data = 1)
+ * needs with tiles of m×m (2, 4 or 6); f32_conv2d_scratch_bytes covers every m and both passes.
+ */
+export function f32_conv2d_winograd_scratch_bytes(g: usize, m: i32, data: i32): i32 {
+  if (data != 0) {
+    return CONV_FIELDS * 4 + runScratchBytes(m, geo(g, CONV_OC), geo(g, CONV_C), tileCount(geo(g, CONV_N), geo(g, CONV_H), geo(g, CONV_W), m));
+  }
+  return runScratchBytes(m, geo(g, CONV_C), geo(g, CONV_OC), tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m));
+}
+
+/** The most scratch any Winograd kernel needs for this geometry (0 where they do not fit). */
+export function winogradScratchBytes(g: usize): i32 {
+  if (!winogradFits(g)) return 0;
+  let most = 0;
+  for (let m = 2; m <= 6; m += 2) {
+    most = max(most, max(f32_conv2d_winograd_scratch_bytes(g, m, 0), f32_conv2d_winograd_scratch_bytes(g, m, 1)));
+  }
+  return most;
+}
+
+/**
+ * Floats of the transformed filters for tiles of m×m: data = 0 for the forward
+ * (f32_conv2d_pack_winograd), 1 for the data gradient (f32_conv2d_pack_winograd_data, C and OC
+ * exchanged).
+ */
+export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
+  const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
+  const depth = data != 0 ? OC : C, cols = data != 0 ? C : OC;
+  return (m + 2) * (m + 2) * (up(depth, 4) * up(cols, 8) + SKEW);
+}
+
+// ---- the 1-D transforms ----------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function k4(v: f32): v128 {
+  return f32x4.splat(v);
+}
+
+/** G·(a, b, c): the α filter values of one column (or row) of a 3×3 filter, stored `s` bytes apart. */
+// @ts-ignore: decorator
+@inline function filter1d(m: i32, a: v128, b: v128, c: v128, q: usize, s: usize): void {
+  if (m == 2) {
+    const h = f32x4.mul(f32x4.add(a, c), k4(0.5)), hb = f32x4.mul(b, k4(0.5));
+    v128.store(q, a);
+    v128.store(q + s, f32x4.add(h, hb));
+    v128.store(q + 2 * s, f32x4.sub(h, hb));
+    v128.store(q + 3 * s, c);
+  } else if (m == 4) {
+    const ac = f32x4.add(a, c);
+    const p = f32x4.mul(f32x4.add(ac, b), k4(-1.0 / 6)), n = f32x4.mul(f32x4.sub(ac, b), k4(-1.0 / 6));
+    const e = madd(a, k4(1.0 / 24), f32x4.mul(c, k4(1.0 / 6))), o = f32x4.mul(b, k4(1.0 / 12));
+    v128.store(q, f32x4.mul(a, k4(0.25)));
+    v128.store(q + s, p);
+    v128.store(q + 2 * s, n);
+    v128.store(q + 3 * s, f32x4.add(e, o));
+    v128.store(q + 4 * s, f32x4.sub(e, o));
+    v128.store(q + 5 * s, c);
+  } else {
+    const ac = f32x4.add(a, c);
+    const e1 = madd(a, k4(1.0 / 90), f32x4.mul(c, k4(2.0 / 45))), o1 = f32x4.mul(b, k4(1.0 / 45));
+    const e2 = madd(a, k4(32.0 / 45), f32x4.mul(c, k4(8.0 / 45))), o2 = f32x4.mul(b, k4(16.0 / 45));
+    v128.store(q, a);
+    v128.store(q + s, f32x4.mul(f32x4.add(ac, b), k4(-2.0 / 9)));
+    v128.store(q + 2 * s, f32x4.mul(f32x4.sub(ac, b), k4(-2.0 / 9)));
+    v128.store(q + 3 * s, f32x4.add(e1, o1));
+    v128.store(q + 4 * s, f32x4.sub(e1, o1));
+    v128.store(q + 5 * s, f32x4.add(e2, o2));
+    v128.store(q + 6 * s, f32x4.sub(e2, o2));
+    v128.store(q + 7 * s, c);
+  }
+}
+
+/** Stores v at q, or (spread) its lanes 16 bytes apart: one tile's 4 channels into a 4-tile panel. */
+// @ts-ignore: decorator
+@inline function st(spread: bool, q: usize, v: v128): void {
+  if (spread) {
+    v128.store32_lane(q, v, 0);
+    v128.store32_lane(q, v, 1, 16);
+    v128.store32_lane(q, v, 2, 32);
+    v128.store32_lane(q, v, 3, 48);
+  } else v128.store(q, v);
+}
+
+/** Bᵀ·d for α vectors d_i at p + i·s, stored at q + i·t (spread: see st). */
+// @ts-ignore: decorator
+@inline function input1d(m: i32, p: usize, s: usize, q: usize, t: usize, spread: bool): void {
+  if (m == 2) {
+    const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s), d3 = v128.load(p + 3 * s);
+    st(spread, q, f32x4.sub(d0, d2));
+    st(spread, q + t, f32x4.add(d1, d2));
+    st(spread, q + 2 * t, f32x4.sub(d2, d1));
+    st(spread, q + 3 * t, f32x4.sub(d1, d3));
+  } else if (m == 4) {
+    const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s);
+    const d3 = v128.load(p + 3 * s), d4 = v128.load(p + 4 * s), d5 = v128.load(p + 5 * s);
+    const a = madd(d2, k4(-4), d4), b = madd(d1, k4(-4), d3); // d4 − 4d2, d3 − 4d1
+    const e = f32x4.sub(d4, d2), f = f32x4.mul(f32x4.sub(d3, d1), k4(2));
+    st(spread, q, madd(d2, k4(-5), madd(d0, k4(4), d4)));
+    st(spread, q + t, f32x4.add(a, b));
+    st(spread, q + 2 * t, f32x4.sub(a, b));
+    st(spread, q + 3 * t, f32x4.add(e, f));
+    st(spread, q + 4 * t, f32x4.sub(e, f));
+    st(spread, q + 5 * t, madd(d3, k4(-5), madd(d1, k4(4), d5)));
+  } else {
+    const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s), d3 = v128.load(p + 3 * s);
+    const d4 = v128.load(p + 4 * s), d5 = v128.load(p + 5 * s), d6 = v128.load(p + 6 * s), d7 = v128.load(p + 7 * s);
+    st(spread, q, madd(f32x4.sub(d4, d2), k4(5.25), f32x4.sub(d0, d6)));
+    st(spread, q + 7 * t, madd(f32x4.sub(d3, d5), k4(5.25), f32x4.sub(d7, d1)));
+    const t1 = madd(d4, k4(-4.25), f32x4.add(d2, d6)), t2 = madd(d3, k4(-4.25), f32x4.add(d1, d5));
+    st(spread, q + t, f32x4.add(t1, t2));
+    st(spread, q + 2 * t, f32x4.sub(t1, t2));
+    const t3 = madd(d4, k4(-1.25), madd(d2, k4(0.25), d6)), t4 = madd(d5, k4(2), madd(d3, k4(-2.5), f32x4.mul(d1, k4(0.5))));
+    st(spread, q + 3 * t, f32x4.add(t3, t4));
+    st(spread, q + 4 * t, f32x4.sub(t3, t4));
+    const t5 = madd(d4, k4(-5), madd(d2, k4(4), d6)), t6 = madd(d5, k4(0.5), madd(d3, k4(-2.5), f32x4.mul(d1, k4(2))));
+    st(spread, q + 5 * t, f32x4.add(t5, t6));
+    st(spread, q + 6 * t, f32x4.sub(t5, t6));
+  }
+}
+
+/** Aᵀ·v for α vectors v_i at p + i·s: the m outputs y_0..y_{m−1}, stored at q + k·t. */
+// @ts-ignore: decorator
+@inline function output1d(m: i32, p: usize, s: usize, q: usize, t: usize): void {
+  if (m == 2) {
+    const v0 = v128.load(p), v1 = v128.load(p + s), v2 = v128.load(p + 2 * s), v3 = v128.load(p + 3 * s);
+    v128.store(q, f32x4.add(f32x4.add(v0, v1), v2));
+    v128.store(q + t, f32x4.sub(f32x4.sub(v1, v2), v3));
+  } else if (m == 4) {
+    const v0 = v128.load(p), v1 = v128.load(p + s), v2 = v128.load(p + 2 * s);
+    const v3 = v128.load(p + 3 * s), v4 = v128.load(p + 4 * s), v5 = v128.load(p + 5 * s);
+    const a = f32x4.add(v1, v2), b = f32x4.sub(v1, v2), c = f32x4.add(v3, v4), d = f32x4.sub(v3, v4);
+    v128.store(q, f32x4.add(f32x4.add(v0, a), c));
+    v128.store(q + t, madd(d, k4(2), b));
+    v128.store(q + 2 * t, madd(c, k4(4), a));
+    v128.store(q + 3 * t, f32x4.add(madd(d, k4(8), b), v5));
+  } else {
+    const v0 = v128.load(p), v1 = v128.load(p + s), v2 = v128.load(p + 2 * s), v3 = v128.load(p + 3 * s);
+    const v4 = v128.load(p + 4 * s), v5 = v128.load(p + 5 * s), v6 = v128.load(p + 6 * s), v7 = v128.load(p + 7 * s);
+    const a = f32x4.add(v1, v2), b = f32x4.sub(v1, v2), c = f32x4.add(v3, v4), d = f32x4.sub(v3, v4);
+    const e = f32x4.add(v5, v6), f = f32x4.sub(v5, v6);
+    v128.store(q, f32x4.add(f32x4.add(v0, a), f32x4.add(c, e)));
+    v128.store(q + t, madd(f, k4(0.5), madd(d, k4(2), b)));
+    v128.store(q + 2 * t, madd(e, k4(0.25), madd(c, k4(4), a)));
+    v128.store(q + 3 * t, madd(f, k4(0.125), madd(d, k4(8), b)));
+    v128.store(q + 4 * t, madd(e, k4(0.0625), madd(c, k4(16), a)));
+    v128.store(q + 5 * t, f32x4.add(madd(f, k4(0.03125), madd(d, k4(32), b)), v7));
+  }
+}
+
+// ---- filter transforms -----------------------------------------------------------------------
+
+/**
+ * U = G g Gᵀ for the 3×3 filter g (rows g0..g2, columns a/b/c; 4 channel pairs a vector) into
+ * α² vectors at dst + ξ·xs. Columns first (G·g, parked in the slots of ξ = i·α + kw), then rows.
+ */
+function filterTransform(
+  m: i32, g0a: v128, g0b: v128, g0c: v128, g1a: v128, g1b: v128, g1c: v128, g2a: v128, g2b: v128, g2c: v128,
+  dst: usize, xs: usize,
+): void {
+  const al = <usize>(m + 2), row = al * xs;
+  filter1d(m, g0a, g1a, g2a, dst, row);
+  filter1d(m, g0b, g1b, g2b, dst + xs, row);
+  filter1d(m, g0c, g1c, g2c, dst + 2 * xs, row);
+  for (let i: usize = 0; i < al; i++) {
+    const r = dst + i * row;
+    filter1d(m, v128.load(r), v128.load(r + xs), v128.load(r + 2 * xs), r, xs);
+  }
+}
+
+/**
+ * Transforms HWIO 3×3 weights w [3, 3, C, OC] for f32_conv2d_fwd_winograd with m×m tiles into
+ * u (f32_conv2d_winograd_floats(g, m, 0) floats; layout at the top of this file). Run once per
+ * weight version (inference) or per training step.
+ */
+export function f32_conv2d_pack_winograd(g: usize, m: i32, w: usize, u: usize): void {
+  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
+  const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Cp = up(C, 4), OCp = up(OC, 8);
+  const xs = f4(OCp * Cp + SKEW), tap = C * OC;
+  // channel groups outside, input channels inside: each ξ's destination advances 8 floats a step
+  for (let oc = 0; oc < OCp; oc += 4) {
+    for (let c = 0; c < Cp; c++) {
+      const n = c < C ? min(4, OC - oc) : 0;
+      const p = w + f4(c * OC + oc);
+      filterTransform(m,
+        loadPartial(p, n), loadPartial(p + f4(tap), n), loadPartial(p + f4(2 * tap), n),
+        loadPartial(p + f4(3 * tap), n), loadPartial(p + f4(4 * tap), n), loadPartial(p + f4(5 * tap), n),
+        loadPartial(p + f4(6 * tap), n), loadPartial(p + f4(7 * tap), n), loadPartial(p + f4(8 * tap), n),
+        u + f4((oc & ~7) * Cp + c * 8 + (oc & 7)), xs);
+    }
+  }
+}
+
+/** w[kh, kw, c .. c+n, o] (n ≤ 4 channels, OC floats apart) as one vector, zeros above. */
+// @ts-ignore: decorator
+@inline function column4(p: usize, OC: i32, n: i32): v128 {
+  let v = f32x4.splat(0);
+  if (n > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + f4(OC)));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + f4(2 * OC)));
+  if (n > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + f4(3 * OC)));
+  return v;
+}
+
+/**
+ * Transforms HWIO 3×3 weights for f32_conv2d_bwd_data_winograd: the filters of the data
+ * gradient's conv, w'[kh, kw, o, c] = w[2 − kh, 2 − kw, c, o] (flipped, input and output channels
+ * exchanged), into u (f32_conv2d_winograd_floats(g, m, 1) floats).
+ */
+export function f32_conv2d_pack_winograd_data(g: usize, m: i32, w: usize, u: usize): void {
+  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
+  const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Dp = up(OC, 4), Cp8 = up(C, 8);
+  const xs = f4(Cp8 * Dp + SKEW), tap = C * OC;
+  for (let c = 0; c < Cp8; c += 4) {
+    for (let o = 0; o < Dp; o++) {
+      const n = o < OC ? min(4, C - c) : 0;
+      const p = w + f4(c * OC + o);
+      // tap (kh', kw') of w' is tap (2 − kh', 2 − kw') of w
+      filterTransform(m,
+        column4(p + f4(8 * tap), OC, n), column4(p + f4(7 * tap), OC, n), column4(p + f4(6 * tap), OC, n),
+        column4(p + f4(5 * tap), OC, n), column4(p + f4(4 * tap), OC, n), column4(p + f4(3 * tap), OC, n),
+        column4(p + f4(2 * tap), OC, n), column4(p + f4(tap), OC, n), column4(p, OC, n),
+        u + f4((c & ~7) * Dp + o * 8 + (c & 7)), xs);
+    }
+  }
+}
+
+// ---- the products ----------------------------------------------------------------------------
+
+/**
+ * One 4-tile × 8-channel register tile over the depth: M rows r (at c + r·ldc, 8 floats) =
+ * Σ_k V row r (a_r)[k] · panel[k][0..8) for k < Cp.
+ */
+function micro(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let k = 0; k < Cp; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const s0 = v128.load32_splat(pa);
+    const s1 = v128.load32_splat(pa, 4);
+    const s2 = v128.load32_splat(pa, 8);
+    const s3 = v128.load32_splat(pa, 12);
+    c00 = madd(s0, b0, c00);
+    c01 = madd(s0, b1, c01);
+    c10 = madd(s1, b0, c10);
+    c11 = madd(s1, b1, c11);
+    c20 = madd(s2, b0, c20);
+    c21 = madd(s2, b1, c21);
+    c30 = madd(s3, b0, c30);
+    c31 = madd(s3, b1, c31);
+    pa += 16;
+    pb += 32;
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+}
+
+// ---- the driver ------------------------------------------------------------------------------
+
+/** v + bias, then the activation. */
+// @ts-ignore: decorator
+@inline function finish(v: v128, bias: v128, act: i32): v128 {
+  let r = f32x4.add(v, bias);
+  if (act == ACT_RELU) r = f32x4.max(r, f32x4.splat(0));
+  else if (act == ACT_RELU6) r = f32x4.min(f32x4.max(r, f32x4.splat(0)), f32x4.splat(6));
+  return r;
+}
+
+/** Input transforms of tiles [t0, t0 + tb) into V (row stride Cp, ξ blocks TB·Cp + SKEW floats apart). */
+function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize): void {
+  const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
+  const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
+  const al = m + 2, Cp = up(C, 4), TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
+  const xs = f4(TB * Cp + SKEW), row = <usize>al * 16;
+  for (let tl = 0; tl < tb; tl++) {
+    const t = t0 + tl, n = t / TI, th = (t % TI) / TW, tw = t % TW;
+    const ih0 = th * m - PT, iw0 = tw * m - PL;
+    const inside = ih0 >= 0 && iw0 >= 0 && ih0 + al <= H && iw0 + al <= W;
+    const img = x + f4(n * H * W * C);
+    // the patch's rows [ia, ib) and columns [ja, jb) lie in the image; the rest stays zero for every channel group
+    const ia = max(0, -ih0), ib = min(al, H - ih0), ja = max(0, -iw0), jb = min(al, W - iw0);
+    if (!inside) memory.fill(patch, 0, <usize>(al * al * 16));
+    for (let c = 0; c < Cp; c += 4) {
+      const nc = C - c;
+      let src = patch, rs: usize = row, cs: usize = 16;
+      if (inside && nc >= 4) {
+        src = img + f4((ih0 * W + iw0) * C + c);
+        rs = f4(W * C);
+        cs = f4(C);
+      } else {
+        for (let i = ia; i < ib; i++) {
+          const p = img + f4(((ih0 + i) * W + iw0) * C + c), q = patch + f4(i * al * 4);
+          for (let j = ja; j < jb; j++) v128.store(q + f4(j * 4), loadPartial(p + f4(j * C), nc));
+        }
+      }
+      // columns: tmp[i][j] = (Bᵀ d)[i][j]; rows: V[i·α + j] = (tmp Bᵀᵀ)[i][j]
+      for (let j = 0; j < al; j++) input1d(m, src + <usize>j * cs, rs, tmp + <usize>j * 16, row, false);
+      // V[ξ] in panels of 4 tiles: panel tl/4, channel c, tile tl%4
+      const vt = V + f4(((tl >> 2) * Cp + c) * 4 + (tl & 3));
+      for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs, true);
+    }
+  }
+  // the last panel's missing tiles: zeros (their products are never read; stale bits could be slow denormals)
+  for (let tl = tb; tl < up(tb, 4); tl++) {
+    for (let xi = 0; xi < al * al; xi++) {
+      const base = V + <usize>xi * xs + f4((tl >> 2) * Cp * 4 + (tl & 3));
+      for (let c = 0; c < Cp; c++) store<f32>(base + f4(c * 4), 0);
+    }
+  }
+}
+
+/** Output transforms of tiles [t0, t0 + tb), channels [ob, ob + ocb) ∩ [0, OC), from M (ξ blocks TB·OCB + SKEW floats apart). */
+function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, y: usize, tmp: usize): void {
+  const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC);
+  const al = m + 2, TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
+  const xs = f4(TB * OCB + SKEW), row = <usize>al * 16;
+  const oe = min(ob + ocb, OC);
+  for (let tl = 0; tl < tb; tl++) {
+    const t = t0 + tl, n = t / TI, th = (t % TI) / TW, tw = t % TW;
+    const oh0 = th * m, ow0 = tw * m;
+    const rows = min(m, OH - oh0), cols = min(m, OW - ow0);
+    const yt = y + f4(((n * OH + oh0) * OW + ow0) * OC);
+    for (let oc = ob; oc < oe; oc += 4) {
+      const nc = oe - oc;
+      const bv = bias != 0 ? loadPartial(bias + f4(oc), nc) : f32x4.splat(0);
+      const mt = M + f4(tl * OCB + oc - ob);
+      // columns: tmp[i][j] = (Aᵀ M)[i][j] for i < m; rows: y[i][k] = (tmp A)[i][k]
+      for (let j = 0; j < al; j++) output1d(m, mt + <usize>j * xs, <usize>al * xs, tmp + <usize>j * 16, row);
+      for (let i = 0; i < rows; i++) {
+        const r = tmp + <usize>i * row;
+        output1d(m, r, 16, r, 16); // in place: every input is loaded before the first store
+        const yr = yt + f4((i * OW) * OC + oc);
+        if (nc >= 4) {
+          for (let k = 0; k < cols; k++) v128.store(yr + f4(k * OC), finish(v128.load(r + <usize>k * 16), bv, act));
+        } else {
+          for (let k = 0; k < cols; k++) storePartial(yr + f4(k * OC), finish(v128.load(r + <usize>k * 16), bv, act), nc);
+        }
+      }
+    }
+  }
+}
+
+/** The Winograd conv of geometry block g (3×3, stride 1, dilation 1, one group; any padding). */
+function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, y: usize, scratch: usize): void {
+  const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
+  const al = m + 2, A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
+  const tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m);
+  const TB = tileBlock(A2, Cp, OCB, tiles);
+  const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), M = V + f4(A2 * (TB * Cp + SKEW));
+  const ldc = f4(OCB);
+  for (let t0 = 0; t0 < tiles; t0 += TB) {
+    const tb = min(TB, tiles - t0);
+    inputBlock(g, m, x, t0, tb, TB, V, tmp, patch);
+    for (let ob = 0; ob < OCp; ob += OCB) {
+      const ocb = min(OCB, OCp - ob);
+      for (let xi = 0; xi < A2; xi++) {
+        const vx = V + f4(xi * (TB * Cp + SKEW)), mx = M + f4(xi * (TB * OCB + SKEW)), ux = u + f4(xi * (OCp * Cp + SKEW));
+        for (let j = 0; j < ocb; j += 8) {
+          const pb = ux + f4((ob + j) * Cp), mj = mx + f4(j);
+          for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Cp), pb, mj + f4(r * OCB), ldc);
+        }
+      }
+      outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, y, tmp);
+    }
+  }
+}
+
+/**
+ * Forward conv by Winograd F(m×m, 3×3): y[n,oh,ow,oc] = act(bias[oc] + Σ_{kh,kw,c}
+ * x[n, oh − PT + kh, ow − PL + kw, c] · w[kh,kw,c,oc]) (taps outside x are zero), the same as
+ * f32_conv2d_fwd up to rounding. u: the weights transformed by f32_conv2d_pack_winograd with the
+ * same m. act: 0 none, 1 ReLU, 2 ReLU6; bias may be 0. Preconditions: KH = KW = 3, stride 1,
+ * dilation 1, one group, m in {2, 4, 6}. scratch: f32_conv2d_winograd_scratch_bytes(g, m, 0)
+ * bytes (f32_conv2d_scratch_bytes(g) covers it). y must not overlap x.
+ */
+export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, y: usize, scratch: usize): void {
+  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
+  winogradRun(g, m, x, u, bias, act, y, scratch);
+}
+
+/**
+ * Backward to the input by Winograd F(m×m, 3×3): dx[n,ih,iw,c] = Σ_{kh,kw,oc}
+ * dy[n, ih + PT − kh, iw + PL − kw, oc] · w[kh,kw,c,oc] (dy taps outside dy are zero): the conv of
+ * dy with w'[kh,kw,oc,c] = w[2 − kh, 2 − kw, c, oc], padding 2 − PT / 2 − PL (any padding: a
+ * negative one only moves the windows), output H×W×C. u: the weights transformed by
+ * f32_conv2d_pack_winograd_data with the same m. Overwrites dx. Preconditions as for the forward.
+ * scratch: f32_conv2d_winograd_scratch_bytes(g, m, 1) bytes.
+ */
+export function f32_conv2d_bwd_data_winograd(g: usize, m: i32, dy: usize, u: usize, dx: usize, scratch: usize): void {
+  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
+  const gt = scratch;
+  for (let i = 0; i < CONV_FIELDS; i++) store<i32>(gt + f4(i), geo(g, i));
+  store<i32>(gt + f4(CONV_H), geo(g, CONV_OH));
+  store<i32>(gt + f4(CONV_W), geo(g, CONV_OW));
+  store<i32>(gt + f4(CONV_C), geo(g, CONV_OC));
+  store<i32>(gt + f4(CONV_OH), geo(g, CONV_H));
+  store<i32>(gt + f4(CONV_OW), geo(g, CONV_W));
+  store<i32>(gt + f4(CONV_OC), geo(g, CONV_C));
+  store<i32>(gt + f4(CONV_PT), 2 - geo(g, CONV_PT));
+  store<i32>(gt + f4(CONV_PL), 2 - geo(g, CONV_PL));
+  winogradRun(gt, m, dy, u, 0, 0, dx, scratch + f4(CONV_FIELDS));
+}

@@ -1,0 +1,237 @@
+// Winograd conv F(m×m, 3×3) (assembly/conv/winograd.ts), forward and data gradient, against a
+// float64 conv written here (not fovea's output), through the one call builder (ops.convCalls
+// with the path forced), on every build: an edge sweep per tile size m = 2, 4, 6 — output sizes
+// that are not multiples of the tile, padding 0/1/2 and uneven, C and OC not multiples of 4 (and
+// OC past one 64-channel block), batches 1–3, bias with each fused activation, enough tiles to
+// fill several tile blocks — and the split across threads (bit-identical to one thread).
+//
+// Error measure: max |y − y₆₄| / max |y₆₄| over the output. Measured on this sweep (worst case the
+// 203-channel one; simd and relaxed builds alike): F(2) 5.3e-7 forward, 3.6e-7 data gradient (the
+// direct kernels' level); F(4) 1.3e-5 and 7.0e-6; F(6) 2.3e-5 and 1.2e-5 (the transforms' larger
+// coefficients cost precision). Bounds asserted: F(2) 1.5e-6, F(4) 2.5e-5, F(6) 5e-5.
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+import { ConfigError, Tensor, ops, type Backend } from "../src/index.js";
+import type { ConvGeometry } from "../src/ops/conv.js";
+import { backendFor } from "./helpers/backends.js";
+import { randomArray } from "./helpers/check.js";
+
+const TILES = [2, 4, 6] as const;
+const BOUND: Record<(typeof TILES)[number], number> = { 2: 1.5e-6, 4: 2.5e-5, 6: 5e-5 };
+const ACTS = ["none", "relu", "relu6"] as const;
+
+/** y = act(bias + Σ x[n, oh − PT + kh, ow − PL + kw, c] · w[kh, kw, c, oc]) in float64. */
+function refForward(g: ConvGeometry, x: Float32Array, w: Float32Array, b: Float32Array, act: string): Float64Array {
+  const { N, H, W, C, OH, OW, OC, padTop: PT, padLeft: PL } = g;
+  const y = new Float64Array(N * OH * OW * OC);
+  for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) for (let oc = 0; oc < OC; oc++) {
+    let s = b[oc]!;
+    for (let kh = 0; kh < 3; kh++) {
+      const ih = oh - PT + kh;
+      if (ih < 0 || ih >= H) continue;
+      for (let kw = 0; kw < 3; kw++) {
+        const iw = ow - PL + kw;
+        if (iw < 0 || iw >= W) continue;
+        for (let c = 0; c < C; c++) s += x[((n * H + ih) * W + iw) * C + c]! * w[((kh * 3 + kw) * C + c) * OC + oc]!;
+      }
+    }
+    y[((n * OH + oh) * OW + ow) * OC + oc] = act === "relu" ? Math.max(s, 0) : act === "relu6" ? Math.min(Math.max(s, 0), 6) : s;
+  }
+  return y;
+}
+
+/** dx[n, ih, iw, c] = Σ over the outputs (oh, ow) = (ih + PT − kh, iw + PL − kw) inside dy of Σ_oc dy · w[kh, kw, c, oc], in float64. */
+function refData(g: ConvGeometry, dy: Float32Array, w: Float32Array): Float64Array {
+  const { N, H, W, C, OH, OW, OC, padTop: PT, padLeft: PL } = g;
+  const dx = new Float64Array(N * H * W * C);
+  for (let n = 0; n < N; n++) for (let ih = 0; ih < H; ih++) for (let iw = 0; iw < W; iw++) for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let kh = 0; kh < 3; kh++) {
+      const oh = ih + PT - kh;
+      if (oh < 0 || oh >= OH) continue;
+      for (let kw = 0; kw < 3; kw++) {
+        const ow = iw + PL - kw;
+        if (ow < 0 || ow >= OW) continue;
+        for (let oc = 0; oc < OC; oc++) s += dy[((n * OH + oh) * OW + ow) * OC + oc]! * w[((kh * 3 + kw) * C + c) * OC + oc]!;
+      }
+    }
+    dx[((n * H + ih) * W + iw) * C + c] = s;
+  }
+  return dx;
+}
+
+/** max |got − want| / max |want|; NaN anywhere is Infinity. */
+function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let d = 0, s = 1e-30;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i]! - want[i]!);
+    d = Number.isNaN(e) ? Infinity : Math.max(d, e);
+    s = Math.max(s, Math.abs(want[i]!));
+  }
+  return d / s;
+}
+
+interface Case { N: number; H: number; W: number; C: number; OC: number; pad: number | [number, number, number, number] }
+
+// sizes around the tiles (1, m − 1, m, m + 1, 2m + 1 outputs per axis for some m), paddings 0/1/2
+// and uneven ones, channel counts 1, 3, 5, 9, 17 (not multiples of 4) and 70 output channels
+// (two 64-channel blocks, the second partial); the last case has more tiles than one block holds
+const CASES: Case[] = [
+  { N: 1, H: 3, W: 3, C: 1, OC: 1, pad: 0 }, // one output pixel
+  { N: 2, H: 5, W: 4, C: 3, OC: 5, pad: 1 },
+  { N: 3, H: 7, W: 9, C: 5, OC: 3, pad: 0 },
+  { N: 1, H: 8, W: 8, C: 4, OC: 8, pad: 1 },
+  { N: 2, H: 6, W: 11, C: 9, OC: 17, pad: 2 },
+  { N: 1, H: 13, W: 10, C: 17, OC: 9, pad: [0, 2, 1, 0] },
+  { N: 2, H: 9, W: 7, C: 6, OC: 70, pad: 1 },
+  { N: 1, H: 4, W: 14, C: 16, OC: 12, pad: [2, 1, 0, 2] },
+  { N: 3, H: 15, W: 15, C: 3, OC: 4, pad: 1 },
+  { N: 1, H: 4, W: 6, C: 9, OC: 10, pad: 3 }, // the data gradient's padding 2 − 3 < 0: windows start inside dy
+];
+const BIG: Case = { N: 2, H: 26, W: 23, C: 203, OC: 66, pad: 1 }; // 2 × 7 × 6 tiles of 4: several blocks of 24
+
+const name = (c: Case) => `${c.N}x${c.H}x${c.W}x${c.C} → ${c.OC} pad ${JSON.stringify(c.pad)}`;
+
+function buffers(be: Backend, c: Case, seed: number) {
+  const g = ops.conv2dGeometry([c.N, c.H, c.W, c.C], [3, 3, c.C, c.OC], { padding: c.pad });
+  const xs = randomArray(c.N * c.H * c.W * c.C, seed), ws = randomArray(9 * c.C * c.OC, seed + 1, 0.5), bs = randomArray(c.OC, seed + 2, 2);
+  const dys = randomArray(g.N * g.OH * g.OW * g.OC, seed + 3);
+  const t = {
+    x: Tensor.from(xs, [c.N, c.H, c.W, c.C], be), w: Tensor.from(ws, [3, 3, c.C, c.OC], be), b: Tensor.from(bs, [c.OC], be),
+    dy: Tensor.from(dys, g.outShape, be), y: Tensor.zeros(g.outShape, be), dx: Tensor.zeros([c.N, c.H, c.W, c.C], be),
+  };
+  return { g, xs, ws, bs, dys, t, free: () => Object.values(t).forEach((v) => v.free()) };
+}
+
+/** The forward and the data gradient by convCalls with the paths forced; returns y and dx. */
+function runWinograd(be: Backend, g: ConvGeometry, t: ReturnType<typeof buffers>["t"], tile: 2 | 4 | 6, act: number, limit = be.threads) {
+  be.heap.f32(t.y.ptr, t.y.size).fill(Number.NaN); // the kernels overwrite
+  be.heap.f32(t.dx.ptr, t.dx.size).fill(Number.NaN);
+  ops.withScratchAlloc(be, (alloc) => {
+    const paths = { fwd: "winograd", bwdData: "winograd", tile } as const;
+    const f = ops.convCalls(be, g, alloc, { x: t.x.ptr, y: t.y.ptr, w: t.w.ptr, packed: 0, bias: t.b.ptr, act, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 }, limit, paths);
+    // (the data gradient of the conv without its activation: dy is the pre-activation gradient)
+    const d = ops.convCalls(be, g, alloc, { x: t.x.ptr, y: 0, w: t.w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: t.dy.ptr, dyAct: 0, dx: t.dx.ptr, dw: 0, db: 0 }, limit, paths);
+    expect([...f.pack, ...f.fwd, ...d.pack, ...d.bwdData].map((k) => k.fn)).toEqual([
+      "f32_conv2d_pack_winograd", ...f.fwd.map(() => "f32_conv2d_fwd_winograd"), "f32_conv2d_pack_winograd_data", ...d.bwdData.map(() => "f32_conv2d_bwd_data_winograd"),
+    ]);
+    be.run(f.pack);
+    be.run(f.fwd);
+    be.run(d.pack);
+    be.run(d.bwdData);
+  });
+  return { y: t.y.toArray(), dx: t.dx.toArray() };
+}
+
+describe.each(["relaxed", "simd", "debug"] as const)("Winograd conv on the %s build against float64", (build) => {
+  for (const tile of TILES) {
+    it(`F(${tile}x${tile}, 3x3): forward with bias and activation, data gradient; max relative error < ${BOUND[tile]}`, async () => {
+      const be = await backendFor(build);
+      let worstY = 0, worstDx = 0;
+      for (const [i, c] of [...CASES, ...(build === "debug" ? [] : [BIG])].entries()) {
+        const { g, xs, ws, bs, dys, t, free } = buffers(be, c, 17 + i);
+        const act = ACTS[i % 3]!;
+        const { y, dx } = runWinograd(be, g, t, tile, ops.ACT_CODES[act]);
+        const ey = relError(y, refForward(g, xs, ws, bs, act)), ed = relError(dx, refData(g, dys, ws));
+        expect(ey, `${name(c)} ${act} forward`).toBeLessThan(BOUND[tile]);
+        expect(ed, `${name(c)} data gradient`).toBeLessThan(BOUND[tile]);
+        worstY = Math.max(worstY, ey);
+        worstDx = Math.max(worstDx, ed);
+        free();
+      }
+      console.log(`winograd ${build} F(${tile}): max relative error forward ${worstY.toExponential(2)}, data gradient ${worstDx.toExponential(2)}`);
+    });
+  }
+});
+
+describe("Winograd conv across threads", () => {
+  const threaded: Backend[] = [];
+  beforeAll(async () => {
+    threaded.push(await fovea.loadBackend("simd-mt", "option", 16, 3));
+  });
+  it.each(TILES.map((m) => [m] as const))("F(%i): 1, 2 and 3 parts give the same bits (bands of rows at batch 1, images at batch 3)", (tile) => {
+    const be = threaded[0]!;
+    for (const c of [{ N: 1, H: 45, W: 20, C: 19, OC: 21, pad: 1 }, { N: 3, H: 30, W: 17, C: 8, OC: 9, pad: [2, 0, 1, 1] as [number, number, number, number] }]) {
+      const { g, t, free } = buffers(be, c, 5);
+      const runs = [1, 2, 3].map((limit) => runWinograd(be, g, t, tile, 1, limit));
+      for (const r of runs.slice(1)) {
+        expect(Array.from(r.y)).toEqual(Array.from(runs[0]!.y));
+        expect(Array.from(r.dx)).toEqual(Array.from(runs[0]!.dx));
+      }
+      free();
+    }
+  });
+});
+
+describe("Winograd paths in the builder", () => {
+  it("a geometry the kernels do not take is a ConfigError, before anything runs", async () => {
+    const be = await backendFor("simd");
+    const bad: [number[], number[], ops.Conv2dOptions][] = [
+      [[1, 9, 9, 4], [3, 3, 4, 4], { strides: 2 }],
+      [[1, 8, 8, 4], [3, 3, 4, 4], { dilations: 2 }],
+      [[1, 8, 8, 4], [5, 5, 4, 4], {}],
+      [[1, 8, 8, 4], [3, 3, 2, 4], { groups: 2 }],
+    ];
+    for (const [xs, ws, o] of bad) {
+      const g = ops.conv2dGeometry(xs, ws, o);
+      for (const paths of [{ fwd: "winograd" }, { bwdData: "winograd" }] as const) {
+        expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
+          x: 0, y: 16, w: 0, packed: 0, bias: 0, act: 0, training: true, dy: 0, dyAct: 0, dx: 16, dw: 0, db: 0,
+        }, 1, paths))).toThrow(ConfigError);
+      }
+    }
+    const g = ops.conv2dGeometry([1, 8, 8, 4], [3, 3, 4, 4], {});
+    expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
+      x: 0, y: 16, w: 0, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0,
+    }, 1, { fwd: "winograd", tile: 3 as never }))).toThrow(/tile must be 2, 4 or 6, got 3/);
+  });
+});
+
+describe("Winograd convs in models", () => {
+  beforeAll(async () => {
+    await fovea.init({ build: "simd" });
+  });
+  const { layers: L } = fovea;
+
+  it("convPaths takes them for the wide 3x3 convs of the model (forward and data gradient)", () => {
+    const g = ops.conv2dGeometry([4, 6, 6, 16], [3, 3, 16, 32], { padding: "same" });
+    expect(ops.convPaths(g)).toMatchObject({ fwd: "winograd", bwdData: "winograd" });
+    expect(ops.convPaths(ops.conv2dGeometry([4, 6, 6, 3], [3, 3, 3, 32], { padding: "same" })).fwd).toBe("direct");
+  });
+
+  it("gradient check through two Winograd convs (the transforms follow weights changed in place, without a new weight version)", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 32, kernelSize: 3, padding: "same" }), L.tanh(),
+      L.conv2d({ filters: 16, kernelSize: 3, padding: 1 }), L.sigmoid(), L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [6, 6, 16], seed: 5 });
+    m.compile({ batchSize: 3, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    const x = randomArray(3 * 6 * 6 * 16, 8);
+    const r = fovea.train.gradCheck(m, x, [0, 2, 1], { h: 1e-2, samples: 12 });
+    for (const p of r.params) expect(p.relError < 1e-2 || p.absError < 1e-5, `${p.layer}.${p.param}: ${p.relError}`).toBe(true);
+    m.free();
+  });
+
+  it("conv2dTranspose (a conv's data gradient as an op) keeps the gemm-based kernels and matches float64", async () => {
+    const be = await backendFor("simd");
+    const xs = randomArray(2 * 6 * 6 * 16, 1), ws = randomArray(9 * 12 * 16, 2, 0.5);
+    const x = Tensor.from(xs, [2, 6, 6, 16], be), w = Tensor.from(ws, [3, 3, 12, 16], be);
+    const g = ops.convTransposeGeometry(x.shape, w.shape, {});
+    expect(ops.convPaths(g).bwdData).toBe("winograd"); // what the conv itself would take
+    const y = ops.conv2dTranspose(x, w);
+    expect(relError(y.toArray(), refData(g, xs, ws))).toBeLessThan(1e-6);
+    [x, w, y].forEach((t) => t.free());
+  });
+
+  it("predict follows setWeights (the inference plan transforms the filters again)", () => {
+    const m = fovea.sequential([L.conv2d({ filters: 20, kernelSize: 3, padding: 1, activation: "relu", name: "c" })], { inputShape: [9, 7, 30], seed: 2 });
+    const x = randomArray(2 * 9 * 7 * 30, 3);
+    const g = ops.conv2dGeometry([2, 9, 7, 30], [3, 3, 30, 20], { padding: 1 });
+    expect(ops.convPaths(g).fwd).toBe("winograd");
+    for (const seed of [4, 5]) {
+      const w = randomArray(9 * 30 * 20, seed, 0.3), b = randomArray(20, seed + 1);
+      m.setWeights([{ layer: "c", name: "kernel", values: w }, { layer: "c", name: "bias", values: b }]);
+      expect(relError(m.predict(x), refForward(g, x, w, b, "relu"))).toBeLessThan(BOUND[ops.convPaths(g).tile]);
+    }
+    m.free();
+  });
+});
