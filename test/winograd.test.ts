@@ -199,13 +199,22 @@ describe("Winograd convs in models", () => {
     expect(ops.convPaths(ops.conv2dGeometry([4, 6, 6, 3], [3, 3, 3, 32], { padding: "same" })).fwd).toBe("direct");
   });
 
+  it("training takes them only where a step's pixels pay for transforming the filters every step (8 images of 7² at 512 channels)", () => {
+    const at = (n: number) => ops.convPaths(ops.conv2dGeometry([n, 7, 7, 512], [3, 3, 512, 512], { padding: "same" }), true);
+    expect(at(4)).toMatchObject({ fwd: "direct", bwdData: "implicit" });
+    expect(at(8)).toMatchObject({ fwd: "winograd", bwdData: "winograd" });
+    expect(ops.convPaths(ops.conv2dGeometry([4, 7, 7, 512], [3, 3, 512, 512], { padding: "same" })).fwd).toBe("winograd"); // inference: once per weight version
+  });
+
   it("gradient check through two Winograd convs (the transforms follow weights changed in place, without a new weight version)", () => {
     const m = fovea.sequential([
       L.conv2d({ filters: 32, kernelSize: 3, padding: "same" }), L.tanh(),
       L.conv2d({ filters: 16, kernelSize: 3, padding: 1 }), L.sigmoid(), L.flatten(), L.dense({ units: 3 }), L.softmax(),
-    ], { inputShape: [6, 6, 16], seed: 5 });
+    ], { inputShape: [20, 20, 16], seed: 5 });
     m.compile({ batchSize: 3, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
-    const x = randomArray(3 * 6 * 6 * 16, 8);
+    // one image's 20² pixels pay for the per-step transforms: Winograd however the batch is sliced
+    expect(ops.convPaths(ops.conv2dGeometry([1, 20, 20, 16], [3, 3, 16, 32], { padding: "same" }), true)).toMatchObject({ fwd: "winograd", bwdData: "winograd" });
+    const x = randomArray(3 * 20 * 20 * 16, 8);
     const r = fovea.train.gradCheck(m, x, [0, 2, 1], { h: 1e-2, samples: 12 });
     for (const p of r.params) expect(p.relError < 1e-2 || p.absError < 1e-5, `${p.layer}.${p.param}: ${p.relError}`).toBe(true);
     m.free();

@@ -234,17 +234,22 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * implicit kernels ~5e-7). The filter transforms run once per weight version for inference, once
  * per step in training: 1–2 µs a 64×64 layer, 11.5 ms each (forward, data) for a 512×512 one, whose
  * transformed filters (37.7 MB for F(4)) outgrow the caches — about five 7²×512 images' forward,
- * paid back from a training batch of ~8.
+ * paid back from a training batch of ~8. So `training` (filters transformed every step) takes
+ * Winograd only where a pass writes at least TRAIN_WINOGRAD_PIXELS pixels a step (8 images of 7²).
  */
-export function convPaths(g: ConvGeometry): ConvPaths {
+export function convPaths(g: ConvGeometry, training = false): ConvPaths {
   const Cg = g.C / g.groups, OCg = g.OC / g.groups;
+  const perStep = (pixels: number) => !training || g.N * pixels >= TRAIN_WINOGRAD_PIXELS;
   return {
-    fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) ? "winograd" : "direct",
+    fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) && perStep(g.OH * g.OW) ? "winograd" : "direct",
     bwdFilter: !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
-    bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) ? "winograd" : gemmDataPath(g),
+    bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) && perStep(g.H * g.W) ? "winograd" : gemmDataPath(g),
     tile: winogradTile(g),
   };
 }
+
+/** Training: pixels a Winograd pass must write per step to pay for its filter transform then (convPaths). */
+const TRAIN_WINOGRAD_PIXELS = 8 * 7 * 7;
 
 /** The data-gradient path among the gemm-based kernels (convPaths' choice where Winograd is not). */
 function gemmDataPath(g: ConvGeometry): ConvPaths["bwdData"] {
@@ -271,7 +276,7 @@ function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
 export function convCalls(
   be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvBuffers, limit = be.threads, paths: Partial<ConvPaths> = {},
 ): ConvCalls {
-  const path: ConvPaths = { ...convPaths(g), ...paths };
+  const path: ConvPaths = { ...convPaths(g, p.training), ...paths };
   if (path.bwdData === "implicit" && !implicitDataFits(g)) throw new ConfigError("conv2d: the implicit data gradient needs stride 1 and padding within the kernel's reach");
   if (path.bwdData === "direct" && !directDataFits(g)) throw new ConfigError("conv2d: the direct data gradient needs stride 1 and output channels per group a multiple of 4");
   if ((path.fwd === "winograd" || path.bwdData === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 kernel, stride 1, dilation 1 and one group");
