@@ -61,10 +61,12 @@ export const RECIPES: Record<"mnist" | "fashion-mnist" | "other", Recipe> = {
 
 /**
  * The speedrun's recipe (`fovea train mnist --speedrun`): LeNet-5 with batch norm, no distortions,
- * one-cycle SGD; the test set is scored every tenth of an epoch from the first epoch's end, with
- * the clock stopped, and the training time when it first reaches the target is the result.
+ * two epochs of one-cycle SGD, label smoothing 0.1; the test set is scored every tenth of an epoch
+ * from the first epoch's end, with the clock stopped, and the training time when it first reaches
+ * the target is the result. (Measured with seeds 1 and 2: 99% after 2.10 epochs with three epochs
+ * and no smoothing; two epochs alone 1.60 or not at all; two with smoothing 1.20 and 1.70.)
  */
-export const SPEEDRUN = { model: "lenet5-bn", epochs: 3, lr: 0.1, pctStart: 0.25, target: 0.99, evalsPerEpoch: 10, firstEval: 1 };
+export const SPEEDRUN = { model: "lenet5-bn", epochs: 2, lr: 0.1, pctStart: 0.25, labelSmoothing: 0.1, target: 0.99, evalsPerEpoch: 10, firstEval: 1 };
 
 const OPTIMIZERS: Record<string, (lr: number) => fovea.train.Optimizer> = {
   sgd: (lr) => fovea.train.sgd({ lr, momentum: 0.9 }),
@@ -173,7 +175,7 @@ export async function train(a: TrainArgs): Promise<void> {
   if (a.checkpoint !== undefined) await folderOf(a.checkpoint, "--checkpoint");
   const lr = a.lr ?? (a.optimizer === "sgd" ? (speed ? SPEEDRUN.lr : recipe.lr) : DEFAULT_LR[a.optimizer]!);
   const augment = a.augment && !speed && recipe.augment !== null;
-  const labelSmoothing = a.labelSmoothing ?? (speed ? 0 : recipe.labelSmoothing);
+  const labelSmoothing = a.labelSmoothing ?? (speed ? SPEEDRUN.labelSmoothing : recipe.labelSmoothing);
   const oneCycle = speed || recipe.schedule === "oneCycle";
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint)
   const config: fovea.train.CheckpointConfig = {
