@@ -1,8 +1,9 @@
 // Seeing inside a CNN: input gradients (model.inputGradient) against central differences of the
 // model's own inference outputs (model.activations: batch norm with its moving statistics, dropout
 // off), the deconvnet against a float64 reference (test/ref/deconv.ts), and saliency, class models
-// and Deep Dream on the LeNet-5 of `npm start` (models/lenet5-mnist.fovea, or the demo's copy).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// and Deep Dream on the LeNet-5 `npm start` trained, as the demo ships it (examples/browser/lenet5-mnist.fovea:
+// a fixed model, not whatever the last local run left in models/, so the results are the same on every machine).
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
 import { refDeconvnet, type RefDeconvNet } from "./ref/deconv.js";
@@ -255,8 +256,8 @@ describe("deconvnet (Zeiler–Fergus) against a float64 reference", () => {
   });
 });
 
-describe("on the LeNet-5 of npm start (models/lenet5-mnist.fovea, or the demo's copy)", () => {
-  const file = ["models/lenet5-mnist.fovea", "examples/browser/lenet5-mnist.fovea"].find((f) => existsSync(f))!;
+describe("on the LeNet-5 of npm start (the demo's copy, examples/browser/lenet5-mnist.fovea)", () => {
+  const file = "examples/browser/lenet5-mnist.fovea";
   const N = 100;
   let m: fovea.Model, digits: Float32Array, labels: number[];
   const OUT = "test/output/inspect";
