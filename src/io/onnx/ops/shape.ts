@@ -98,9 +98,25 @@ export const importers: Record<string, Importer> = {
     const starts = list(1, "starts", null) ?? x.fail("starts are required"), ends = list(2, "ends", null) ?? x.fail("ends are required");
     const axes = list(3, "axes", starts.map((_, i) => i))!, steps = list(4, "steps", starts.map(() => 1))!;
     if (steps.some((s) => s === 0)) x.fail("a step of 0");
-    if (c.kind === "const") return x.out(foldSlice(c, starts, ends, axes, steps));
+    if (new Set([starts.length, ends.length, axes.length, steps.length]).size > 1) {
+      x.fail(`starts, ends, axes and steps of different lengths (${starts.length}, ${ends.length}, ${axes.length}, ${steps.length})`);
+    }
+    if ([...starts, ...ends, ...steps].some((v) => Number.isNaN(v))) x.fail("a start, end or step that is not a number");
+    const checkAxes = (r: number) => {
+      const seen = new Set<number>();
+      for (const a0 of axes) {
+        const a = a0 < 0 ? a0 + r : a0;
+        if (!Number.isInteger(a) || a < 0 || a >= r || seen.has(a)) x.fail(`axes [${axes.join(", ")}] of a rank-${r} input: each must lie in [${-r}, ${r}) and appear once`);
+        seen.add(a);
+      }
+    };
+    if (c.kind === "const") {
+      checkAxes(c.dims.length);
+      return x.out(foldSlice(c, starts, ends, axes, steps));
+    }
     // computed data: a range of one axis after the batch's, step 1 (a channel split)
     const t = x.tensor(0), rank = t.onnx.length + 1;
+    checkAxes(rank);
     x.noPad(t);
     // the batch axis may only be taken whole (start 0, end past any batch, or the file's fixed batch)
     if (axes.some((a0, j) => (a0 < 0 ? a0 + rank : a0) === 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
