@@ -174,6 +174,39 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("layer norm, GELU, erf, √ and the binary ops (with constants, broadcast over features), trained", async () => {
+    const inp = fovea.input([6, 5, 3]);
+    const a = L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }).apply(inp);
+    const n = L.gelu().apply(L.layerNorm({ epsilon: 1e-6 }).apply(a));
+    const h = L.binary({ op: "mul", constantShape: [1], name: "half" }).apply(L.binary({ op: "add" }).apply(n, L.erf().apply(n)));
+    const f = L.dense({ units: 6 }).apply(L.globalAvgPool2d().apply(h));
+    const d = L.binary({ op: "div", constantShape: [6], constantFirst: true, name: "inv" }).apply(L.binary({ op: "add", constantShape: [1], name: "two" }).apply(L.sqrt().apply(L.binary({ op: "mul" }).apply(f, f))));
+    const p = L.binary({ op: "pow", constantShape: [1], name: "sq" }).apply(L.layerNorm().apply(L.binary({ op: "sub", constantShape: [6], name: "off" }).apply(d)));
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(p)), seed: 9 });
+    m.setWeights([
+      { layer: "half", name: "constant", values: [0.5] }, { layer: "two", name: "constant", values: [2] }, { layer: "sq", name: "constant", values: [2] },
+      { layer: "inv", name: "constant", values: [1, 2, 3, -1, 0.5, 4] }, { layer: "off", name: "constant", values: [0.1, -0.2, 0.3, 0, 1, -1] },
+    ]);
+    await compare(trained(m), 3);
+    m.free();
+  });
+
+  it("an imported ConvNeXt (torchvision's blocks, opset 11) fine-tunes in fovea and exports again", async () => {
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/convnext_mini_opset11.onnx")));
+    expect(m.layers.filter((l) => l.type === "layerNorm").length).toBe(4);
+    const x = Float32Array.from({ length: 12 * m.inputSize }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 0.11));
+    const y = Array.from({ length: 12 }, (_, i) => i % 5);
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01 }) });
+    const before = m.evaluate(x, y).loss;
+    m.fit(x, y, { epochs: 30 });
+    expect(m.evaluate(x, y).loss).toBeLessThan(0.7 * before);
+    const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
+    const got = (await sess.run({ input: new ort.Tensor("float32", x, [12, 3, 16, 16]) })).output!.data;
+    const want = m.predict(x);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want[i]!)));
+    m.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
     await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten, and a vector to a 1×1 image)');

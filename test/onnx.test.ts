@@ -47,6 +47,18 @@ describe("ONNX import matches PyTorch", () => {
     m.free();
   });
 
+  it.each([11, 13, 17])("ConvNeXt's pieces (torchvision's CNBlock, LayerNorm2d) at opset %i: every layer norm one layerNorm layer, GELU one gelu", async (opset) => {
+    const f = fixture(`convnext_mini_opset${opset}`);
+    expect(f.torch).toMatch(/^1\.13/);
+    const m = await fovea.importOnnx(f.bytes, { source: `convnext_mini_opset${opset}.onnx` });
+    const types = m.layers.map((l) => l.type);
+    expect(types.filter((t) => t === "layerNorm").length).toBe(4);
+    expect(types.filter((t) => t === "gelu").length).toBe(1);
+    expect(types.filter((t) => t === "binary" || t === "erf" || t === "sqrt").length).toBe(0);
+    expectRel(m.predict(Float32Array.from(f.input)), f.output, 1e-4);
+    m.free();
+  });
+
   it("takes NHWC input when asked, with the same results", async () => {
     const f = fixture("conv_bn_pool");
     const m = await fovea.importOnnx(f.bytes, { inputLayout: "NHWC" });

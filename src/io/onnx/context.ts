@@ -28,6 +28,8 @@ export interface RewriteContext {
   producer(name: string): OnnxNode | undefined;
   /** How many nodes read a value (graph outputs count as readers). */
   readers(name: string): number;
+  /** The nodes that read a value. */
+  consumers(name: string): OnnxNode[];
   /** A value's constant data, when it is an initializer or a Constant node's output. */
   constant(name: string): ConstValue | null;
 }

@@ -94,6 +94,9 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     return dims;
   });
   const dims = shapes[0]!, per = dims.slice(1);
+  // integer and bool inputs (their values are exact in float32 up to 2^24; an integer division is not)
+  const intInput = (k: number) => [2, 3, 4, 5, 6, 7, 9, 12, 13].includes(inputs[k]!.type?.tensorType?.elemType ?? 1);
+  const typed = (k: number) => (intInput(k) ? { int: true as const } : {});
   let inp: SymbolicTensor;
   if (inputs.length > 1) {
     // several inputs: one after another in each example, sliced apart (in ONNX's order)
@@ -105,7 +108,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     inputs.forEach((vi, k) => {
       const sym = L.slice({ begin, size: sizes[k]!, name: `input_${vi.name}`.replace(/[^A-Za-z0-9_./:-]/g, "_") }).apply(inp);
       const onnx = shapes[k]!.length === 1 ? [] : pers[k]!;
-      values.set(vi.name, { kind: "tensor", sym, onnx, ...(onnx.length === 3 ? { plain: true as const } : {}) });
+      values.set(vi.name, { kind: "tensor", sym, onnx, ...(onnx.length === 3 ? { plain: true as const } : {}), ...typed(k) });
       begin += sizes[k]!;
     });
     io.inputs = inputs.map((vi, k) => ({ name: vi.name, shape: pers[k]! }));
@@ -118,15 +121,15 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
       const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
       inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
       const first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
-      values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }) });
+      values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }), ...typed(0) });
     } else if (per.length >= 1) {
       if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [N, ${per.join(", ")}] is not an image`);
       inp = input(per);
-      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per });
+      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per, ...typed(0) });
     } else {
       // one number per example ([N]): fovea's per-example shape [1]
       inp = input([1]);
-      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [] });
+      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [], ...typed(0) });
     }
     io.inputs = [{ name: inputs[0]!.name, shape: [...inp.shape] }];
   }
@@ -167,18 +170,24 @@ function rewrite(graph: GraphProto, src: string): OnnxNode[] {
   let nodes = [...graph.node];
   const cache = new Map<string, ConstValue | null>();
   for (const r of REWRITES) {
-    const producers = new Map<string, OnnxNode>(), readers = new Map<string, number>();
+    const producers = new Map<string, OnnxNode>(), readers = new Map<string, number>(), consumers = new Map<string, OnnxNode[]>();
     for (const n of nodes) {
       n.output.forEach((o) => producers.set(o, n));
-      for (const i of n.input) readers.set(i, (readers.get(i) ?? 0) + 1);
+      for (const i of n.input) {
+        readers.set(i, (readers.get(i) ?? 0) + 1);
+        consumers.set(i, [...(consumers.get(i) ?? []), n]);
+      }
     }
     for (const o of graph.output) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
     const inits = new Map(graph.initializer.map((t) => [t.name, t]));
     nodes = r(nodes, {
-      src, producer: (name) => producers.get(name), readers: (name) => readers.get(name) ?? 0,
+      src, producer: (name) => producers.get(name), readers: (name) => readers.get(name) ?? 0, consumers: (name) => consumers.get(name) ?? [],
       constant(name) {
         if (!cache.has(name)) {
-          const t = inits.get(name) ?? (producers.get(name)?.opType === "Constant" ? producers.get(name)!.attribute.find((a) => a.name === "value")?.t : undefined);
+          // through Identity nodes (PyTorch passes a weight shared by several layers through one each)
+          let from = name;
+          for (let hops = 0; producers.get(from)?.opType === "Identity" && hops < 8; hops++) from = producers.get(from)!.input[0]!;
+          const t = inits.get(from) ?? (producers.get(from)?.opType === "Constant" ? producers.get(from)!.attribute.find((a) => a.name === "value")?.t : undefined);
           // a tensor fovea cannot read is no constant to a rewrite (the import itself names it later)
           let v: ConstValue | null = null;
           try {

@@ -1,14 +1,15 @@
 // Relu, LeakyRelu, Elu, Sigmoid, Tanh, Clip (any bounds: ReLU6 / ReLU, Relu followed by Clip(max 6)
 // as old opsets export ReLU6, otherwise a ReLU or ReLU6 between two affine scale layers),
-// Softmax / LogSoftmax (over channels, the last axis, or — opsets < 13 — everything from an axis on)
+// Softmax / LogSoftmax (over channels, the last axis, or — opsets < 13 — everything from an axis on),
+// Erf, Sqrt, and GELU (PyTorch's export x·(1 + erf(x/√2))·0.5 recognised as one node, see `rewrites`)
 // ⇄ the activation layers.
 import * as L from "../../../layers/index.js";
 import type { ActivationLayer } from "../../../layers/activation.js";
 import type { Layer } from "../../../layers/layer.js";
 import { ACT } from "../../../runtime/generated/layout.js";
 import { ConfigError } from "../../../errors.js";
-import type { Exporter, ImportNode, Importer } from "../context.js";
-import { isImage, type TensorValue } from "../model.js";
+import type { Exporter, ImportNode, Importer, Rewrite, RewriteContext } from "../context.js";
+import { isImage, type OnnxNode, type TensorValue } from "../model.js";
 
 /** y = a·x + b elementwise, as a scale layer with one value per channel of t. */
 function affine(x: ImportNode, t: TensorValue, sym: TensorValue["sym"], a: number, b: number): TensorValue["sym"] {
@@ -117,18 +118,59 @@ const activation: Importer = (x) => {
   const map: Record<string, () => Layer> = {
     Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }),
     Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
+    Erf: () => L.erf({ name: lname }), Sqrt: () => L.sqrt({ name: lname }),
+    Gelu: () => (x.str("approximate", "none") === "none" ? L.gelu({ name: lname }) : x.fail(`approximate "${x.str("approximate", "none")}": the exact GELU (approximate "none") is supported`)),
   };
   const { reluOf: _, ...rest } = t;
   x.out({ ...rest, sym: x.apply(map[x.op]!(), t.sym), ...(x.op === "Relu" ? { reluOf: t.sym } : {}) });
 };
 
 export const importers: Record<string, Importer> = Object.fromEntries(
-  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu"].map((op) => [op, activation]),
+  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu", "Erf", "Sqrt", "Gelu"].map((op) => [op, activation]),
 );
+
+/**
+ * PyTorch's export of the exact GELU (opsets ≤ 17 have no Gelu op): Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5),
+ * operands in either order, or Mul(x, 1/√2) for the Div — the last Mul becomes one Gelu node (ONNX
+ * opset 20's, approximate "none") on x; the rest is left without readers.
+ */
+function geluAt(n: OnnxNode, c: RewriteContext): OnnxNode | null {
+  const scalar = (name: string | undefined) => {
+    const v = name ? c.constant(name) : null;
+    return v && v.data.length === 1 ? v.data[0]! : null;
+  };
+  const near = (v: number | null, want: number) => v !== null && Math.abs(v - want) <= 1e-6 * Math.abs(want);
+  /** The node's operand that is not the scalar `want`, when the other one is. */
+  const other = (m: OnnxNode | undefined, op: string, want: number) => {
+    if (!m || m.opType !== op || m.input.length !== 2) return null;
+    return near(scalar(m.input[1]), want) ? m.input[0]! : near(scalar(m.input[0]), want) ? m.input[1]! : null;
+  };
+  const p = other(n, "Mul", 0.5);
+  const prod = p ? c.producer(p) : undefined;
+  if (!prod || prod.opType !== "Mul" || prod.input.length !== 2) return null;
+  const [i0, i1] = prod.input as [string, string];
+  for (const [xName, aName] of [[i0, i1], [i1, i0]] as const) {
+    const e = other(c.producer(aName), "Add", 1);
+    const erf = e ? c.producer(e) : undefined;
+    if (erf?.opType !== "Erf") continue;
+    const d = erf.input[0] ? c.producer(erf.input[0]) : undefined;
+    const scaled = other(d, "Div", Math.SQRT2) ?? other(d, "Mul", Math.SQRT1_2);
+    if (scaled === xName) return { ...n, opType: "Gelu", input: [xName], attribute: [] };
+  }
+  return null;
+}
+
+export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => (n.opType === "Mul" ? geluAt(n, c) ?? n : n))];
 
 const activationExport: Exporter = (x) => {
   const l = x.layer as ActivationLayer, t = l.type, xin = x.inputs[0]!;
   if ((t === "softmax" || t === "logSoftmax") && x.node.outShape.length !== 1) throw new ConfigError(`${x.label}: channel softmax of images does not export`);
+  if (t === "gelu") {
+    // x·(1 + erf(x/√2))·0.5: opset 13 has no Gelu
+    const e = x.op("Erf", [x.op("Div", [xin, x.init([], [Math.SQRT2])])]);
+    return { out: x.op("Mul", [x.op("Mul", [xin, x.op("Add", [e, x.init([], [1])])]), x.init([], [0.5])]), flatOf: x.inputFlatOf[0] };
+  }
+  if (t === "erf" || t === "sqrt") return { out: x.op(t === "erf" ? "Erf" : "Sqrt", [xin]), flatOf: x.inputFlatOf[0] };
   const out = t === "relu" ? x.op("Relu", [xin]) : t === "relu6" ? x.act(xin, ACT.RELU6) : t === "leakyRelu" ? x.op("LeakyRelu", [xin], { alpha: { f: l.alpha } })
     : t === "elu" ? x.op("Elu", [xin], { alpha: { f: l.alpha } }) : t === "sigmoid" ? x.op("Sigmoid", [xin]) : t === "tanh" ? x.op("Tanh", [xin])
     : x.op(t === "softmax" ? "Softmax" : "LogSoftmax", [xin], { axis: 1 });
@@ -136,5 +178,5 @@ const activationExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = Object.fromEntries(
-  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax"].map((t) => [t, activationExport]),
+  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt"].map((t) => [t, activationExport]),
 );

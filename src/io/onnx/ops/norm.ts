@@ -1,9 +1,14 @@
-// BatchNormalization (inference, moving statistics) ⇄ batchNorm, LRN ⇄ lrn; the scale layer
-// exports as Mul + Add by per-channel constants (it imports from those, see merge.ts).
+// BatchNormalization (inference, moving statistics) ⇄ batchNorm, LRN ⇄ lrn, LayerNormalization (and
+// the ReduceMean / Sub / Pow / Sqrt / Div chain older opsets export for it, see `rewrites`) ⇄
+// layerNorm; the scale layer exports as Mul + Add by per-channel constants (it imports from those,
+// see merge.ts).
+import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
+import type { LayerNorm } from "../../../layers/layer-norm.js";
 import type { Exporter, Importer, Rewrite, RewriteContext } from "../context.js";
-import { num, type OnnxAttr, type OnnxNode } from "../model.js";
+import { foldBinary } from "../fold.js";
+import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
 
 export const importers: Record<string, Importer> = {
   BatchNormalization(x) {
@@ -18,6 +23,29 @@ export const importers: Record<string, Importer> = {
     const sym = x.apply(L.batchNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), t.sym);
     ["gamma", "beta", "movingMean", "movingVariance"].forEach((p, i) => x.weight(lname, p, x.constant(i + 1).data));
     x.windowOut({ ...t, sym });
+  },
+  LayerNormalization(x) {
+    if (x.n.output.slice(1).some(Boolean)) x.fail("the Mean and InvStdDev outputs (the statistics of a training graph) are not supported");
+    const t0 = x.tensor(0), rank = t0.onnx.length + 1, axis = x.int("axis", -1), a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank) x.fail(`axis ${axis} is outside the input's ${rank} axes`);
+    if (a === 0) x.fail("normalising over every axis from 0 on mixes the examples of a batch; fovea keeps them apart");
+    x.noPad(t0);
+    // the normalised axes (a and after) as one last axis of the data in ONNX's order
+    const norm = t0.onnx.slice(a - 1), inner = norm.reduce((p, q) => p * q, 1), held = [...t0.onnx.slice(0, a - 1), inner];
+    const p = x.plain(t0);
+    const sym0 = same([...p.sym.shape], held) ? p.sym : x.apply(L.reshape({ targetShape: held, name: x.uniq("layernorm_in") }), p.sym);
+    /** Scale or bias broadcast to the normalised shape (numpy's rule), in order. */
+    const param = (i: number, dflt: number): ArrayLike<number> => {
+      if (!x.has(i)) return new Float32Array(inner).fill(dflt);
+      const c = x.constant(i), full = foldBinary(c, { kind: "const", dims: norm, data: new Float32Array(inner) }, (v) => v, true);
+      if (!full || !same(full.dims, norm)) x.fail(`input ${i} of shape [${c.dims.join(", ")}] does not broadcast to the normalised shape [${norm.join(", ")}]`);
+      return full!.data;
+    };
+    const lname = x.uniq("layernorm");
+    const sym = x.apply(L.layerNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), sym0);
+    x.weight(lname, "gamma", param(1, 1));
+    x.weight(lname, "beta", param(2, 0));
+    x.out({ kind: "tensor", sym, onnx: t0.onnx, ...(t0.onnx.length === 3 ? { plain: true as const } : {}) });
   },
   LRN(x) {
     const t = x.asImage(x.tensor(0));
@@ -82,7 +110,57 @@ function lrnAt(div: OnnxNode, c: RewriteContext): OnnxNode | null {
   };
 }
 
-export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => (n.opType === "Div" ? lrnAt(n, c) ?? n : n))];
+/**
+ * PyTorch's export of layer_norm before opset 17: μ = ReduceMean(x, [-1]), d = Sub(x, μ),
+ * Div(d, Sqrt(Add(ReduceMean(Pow(d, 2), [-1]), ε))), then (nn.LayerNorm's affine) Mul by the scale
+ * and Add of the bias — one LayerNormalization node on x (axis −1, epsilon ε, with the scale and
+ * bias when the Mul and Add read only the Div's result); the rest is left without readers.
+ * Returns the node it replaces (the Div, or the Mul / Add of the affine) and the new node.
+ */
+function layerNormAt(div: OnnxNode, c: RewriteContext): [OnnxNode, OnnxNode] | null {
+  const by = (name: string | undefined, op: string) => {
+    const p = name ? c.producer(name) : undefined;
+    return p && p.opType === op ? p : null;
+  };
+  const scalar = (name: string | undefined) => {
+    const v = name ? c.constant(name) : null;
+    return v && v.data.length === 1 ? v.data[0]! : null;
+  };
+  const lastAxisMean = (n: OnnxNode | null) => {
+    const a = n?.attribute.find((t) => t.name === "axes"), k = n?.attribute.find((t) => t.name === "keepdims");
+    return !!n && n.input.length === 1 && !!a && same(a.ints.map(num), [-1]) && (!k || num(k.i) === 1);
+  };
+  const d = div.input[0]!, sqrt = by(div.input[1], "Sqrt"), add = by(sqrt?.input[0], "Add");
+  if (!add) return null;
+  const [e0, e1] = add.input as [string, string];
+  const eps = scalar(e1) ?? scalar(e0), varMean = by(scalar(e1) !== null ? e0 : e1, "ReduceMean");
+  const pow = lastAxisMean(varMean) ? by(varMean!.input[0], "Pow") : null;
+  const sub = by(d, "Sub");
+  if (eps === null || !pow || pow.input[0] !== d || scalar(pow.input[1]) !== 2 || !sub) return null;
+  const [xName, m] = sub.input as [string, string];
+  const mean = by(m, "ReduceMean");
+  if (!lastAxisMean(mean) || mean!.input[0] !== xName) return null;
+  const node = (at: OnnxNode, inputs: string[]): [OnnxNode, OnnxNode] => [at, { ...at, opType: "LayerNormalization", input: [xName, ...inputs], attribute: [attribute("axis", { i: -1 }), attribute("epsilon", { f: eps })] }];
+  // the affine, when it reads the normalised values alone: Mul by a constant, then Add of a constant
+  const only = (name: string, op: string) => (c.readers(name) === 1 ? c.consumers(name).find((n) => n.opType === op && n.input.length === 2) ?? null : null);
+  const constantOther = (n: OnnxNode, name: string): [string, ConstValue] | null => {
+    const o = n.input[0] === name ? n.input[1]! : n.input[0]!, v = c.constant(o);
+    return v && v.dims.length === 1 ? [o, v] : null;
+  };
+  const mul = only(div.output[0]!, "Mul"), w = mul && constantOther(mul, div.output[0]!);
+  if (!mul || !w) return node(div, []);
+  const bias = only(mul.output[0]!, "Add"), b = bias && constantOther(bias, mul.output[0]!);
+  if (!bias || !b || b[1].data.length !== w[1].data.length) return node(mul, [w[0]]);
+  return node(bias, [w[0], b[0]]);
+}
+
+export const rewrites: Rewrite[] = [
+  (nodes, c) => nodes.map((n) => (n.opType === "Div" ? lrnAt(n, c) ?? n : n)),
+  (nodes, c) => {
+    const at = new Map(nodes.filter((n) => n.opType === "Div").map((n) => layerNormAt(n, c)).filter((r) => r !== null));
+    return nodes.map((n) => at.get(n) ?? n);
+  },
+];
 
 export const exporters: Record<string, Exporter> = {
   batchNorm(x) {
@@ -94,6 +172,18 @@ export const exporters: Record<string, Exporter> = {
     const C = x.node.outShape[x.node.outShape.length - 1]!;
     const d = x.node.outShape.length === 3 ? [1, C, 1, 1] : [1, C];
     return { out: x.op("Add", [x.op("Mul", [x.inputs[0]!, x.init(d, x.w("scale"))]), x.init(d, x.w("shift"))]), flatOf: x.inputFlatOf[0] };
+  },
+  layerNorm(x) {
+    // over the channels of an image (ONNX axis 1 of NCHW) or the last axis: (x − μ)/√(σ² + ε)·γ + β
+    // as opset 13 writes it (LayerNormalization is opset 17's, and over an axis and all after it)
+    const s = x.node.outShape, C = s[s.length - 1]!, axes = [s.length === 3 ? 1 : -1];
+    if (x.inputFlatOf[0]) throw new ConfigError(`${x.label}: a layer norm of features flattened from an image does not export (ONNX holds them in CHW order)`);
+    const d = s.length === 3 ? [1, C, 1, 1] : [C];
+    const xin = x.inputs[0]!;
+    const dev = x.op("Sub", [xin, x.op("ReduceMean", [xin], { axes })]);
+    const variance = x.op("ReduceMean", [x.op("Mul", [dev, dev])], { axes });
+    const norm = x.op("Div", [dev, x.op("Sqrt", [x.op("Add", [variance, x.init([], [(x.layer as LayerNorm).epsilon])])])]);
+    return { out: x.op("Add", [x.op("Mul", [norm, x.init(d, x.w("gamma"))]), x.init(d, x.w("beta"))]), };
   },
   lrn(x) {
     const l = x.layer as Lrn;

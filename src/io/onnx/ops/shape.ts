@@ -54,7 +54,10 @@ export const importers: Record<string, Importer> = {
       // integer and bool targets truncate toward zero / test against zero; float targets keep the values
       const f = FLOAT_TYPES.has(to) || to === 10 || to === 16 ? (d: number) => d : to === 9 ? (d: number) => (d !== 0 ? 1 : 0) : Math.trunc;
       x.out({ kind: "const", dims: v.dims, data: Array.from(v.data, f) });
-    } else if (FLOAT_TYPES.has(to)) x.out(v);
+    } else if (FLOAT_TYPES.has(to)) {
+      const { int: _, ...rest } = v; // integer data cast to float: the same values, now float
+      x.out(rest);
+    }
     else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
   },
   Shape(x) {
