@@ -10,7 +10,7 @@ import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
-import { ImportNode, toPlain, type ImportGraph } from "./context.js";
+import { ImportNode, MIXES_BATCH, toPlain, type ImportGraph } from "./context.js";
 import type { GraphProto } from "./proto.js";
 import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
@@ -72,12 +72,31 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || c.data?.length !== count) throw new FormatError(`${src}: constants: "${k}" has ${c.data?.length} values for dims ${show(dims)}`);
     constants.set(k, { kind: "const", dims, data: Array.from(c.data) });
   }
-  return naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, constants)));
+  const run = (lead: 0 | 1) => naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead)));
+  try {
+    return run(1);
+  } catch (e) {
+    // a graph that mixes its axis 0 (concat, softmax, a reshape or transpose across it, a scalar
+    // input): when every data input's shape is fixed in the file, each is taken whole, as one
+    // example — model.io.whole says so and inputShape is the file's whole shape
+    if (!(e instanceof Error) || !MIXES_BATCH.has(e) || !fixedInputs(m, constants)) throw e;
+    try {
+      return run(0);
+    } catch {
+      throw e;
+    }
+  }
 }
 
-function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>): Model {
+/** Whether every data input's shape is fixed in the file (its axis 0 too). */
+function fixedInputs(m: OnnxModel, constants: Map<string, ConstValue>): boolean {
+  const inits = new Set(m.graph.initializer.map((t) => t.name));
+  return m.graph.input.filter((i) => !inits.has(i.name) && !constants.has(i.name)).every((i) => (i.type?.tensorType?.shape?.dim ?? []).every((d) => d.dimValue !== undefined && num(d.dimValue) > 0));
+}
+
+function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>, lead: 0 | 1): Model {
   const values = new Map<string, Value>(constants);
-  const io: NamedIO = { inputs: [], outputs: [] };
+  const io: NamedIO = { inputs: [], outputs: [], ...(lead ? {} : { whole: true as const }) };
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
   // the data inputs some node (or output) reads: an input nothing reads (CastLike's type donor) is not asked for
   const read = new Set([...m.graph.output.map((o) => o.name), ...m.graph.node.flatMap(reads)]);
@@ -87,8 +106,13 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const type = i.type;
     if (!type?.tensorType) throw new FormatError(`${src}: the graph input "${i.name}" is not a tensor (a sequence, map or optional)`);
     const dims = (type.tensorType.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
+    if (!lead) return [1, ...dims]; // whole: the file's shape is one example
     const per = dims.slice(1);
-    if (dims.length === 0) throw new FormatError(`${src}: the graph input "${i.name}" is a scalar (rank 0): it has no batch axis`);
+    if (dims.length === 0) {
+      const e = new FormatError(`${src}: the graph input "${i.name}" is a scalar (rank 0): it has no batch axis`);
+      MIXES_BATCH.add(e);
+      throw e;
+    }
     if (per.some((d) => d === 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is empty`);
     if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is not fixed`);
     return dims;
@@ -117,15 +141,15 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const users = m.graph.node.filter((n) => n.input.includes(inputs[0]!.name));
     const nhwcFile = per.length === 3 && users.length > 0 && users.every((n) => n.opType === "Transpose" && same((n.attribute.find((a) => a.name === "perm")?.ints ?? []).map(num), [0, 3, 1, 2]));
     const layout = layoutOption ?? (nhwcFile ? "NHWC" : "NCHW");
-    if (per.length === 3) {
+    if (per.length === 3 && lead) {
       const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
       inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
       const first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
       values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }), ...typed(0) });
     } else if (per.length >= 1) {
-      if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [N, ${per.join(", ")}] is not an image`);
+      if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [${[...(lead ? ["N"] : []), ...per].join(", ")}] is not an image`);
       inp = input(per);
-      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per, ...typed(0) });
+      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per, ...(per.length === 3 ? { plain: true as const } : {}), ...typed(0) });
     } else {
       // one number per example ([N]): fovea's per-example shape [1]
       inp = input([1]);
@@ -134,9 +158,9 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     io.inputs = [{ name: inputs[0]!.name, shape: [...inp.shape] }];
   }
 
-  const batch = dims[0]! > 0 ? dims[0]! : null;
+  const batch = lead && dims[0]! > 0 ? dims[0]! : null;
   const g: ImportGraph = {
-    model: m, src, opset, values, weights: [], count: 0, batch,
+    model: m, src, opset, values, weights: [], count: 0, batch, lead,
     importNodes(nodes) {
       for (const n of nodes) IMPORTERS[n.opType]!(new ImportNode(g, n));
     },

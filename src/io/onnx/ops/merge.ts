@@ -7,7 +7,7 @@
 import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
-import type { BinaryOp } from "../../../ops/eltwise.js";
+import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
 import { ConfigError } from "../../../errors.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { isImage, same, type ConstValue, type TensorValue } from "../model.js";
@@ -37,9 +37,6 @@ function multiply(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   x.out({ ...rest, sym: x.apply(L.multiply({ name: lname }), im.sym, v.sym) });
 }
 
-/** [N, d1, …] for messages. */
-const nd = (t: TensorValue) => `[${["N", ...t.onnx].join(", ")}]`;
-
 /** The data of t in ONNX's order, its symbolic shape its ONNX dims ([1] for one number per example). */
 function held(x: ImportNode, t: TensorValue): TensorValue {
   const p = x.plain(t), d = t.onnx.length ? t.onnx : [1];
@@ -48,25 +45,20 @@ function held(x: ImportNode, t: TensorValue): TensorValue {
 
 /** a op b by the binary layer, numpy broadcasting per example (both operands computed: the same rank, so the batch axes meet). */
 function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
-  if (a0.onnx.length !== b0.onnx.length) x.fail(`shapes ${nd(a0)} and ${nd(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
+  if (x.g.lead && a0.onnx.length !== b0.onnx.length) x.mixesBatch(`shapes ${x.dims(a0)} and ${x.dims(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
+  const dims = broadcastShape(a0.onnx, b0.onnx) ?? x.fail(`shapes ${x.dims(a0)} and ${x.dims(b0)} do not broadcast`);
   const [a, b] = [held(x, a0), held(x, b0)];
   const sym = x.apply(L.binary({ op: x.op.toLowerCase() as BinaryOp, name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
-  const dims = a0.onnx.map((d, i) => (d === 1 ? b0.onnx[i]! : d));
-  if (a0.onnx.some((d, i) => d !== b0.onnx[i] && d !== 1 && b0.onnx[i] !== 1)) x.fail(`shapes ${nd(a0)} and ${nd(b0)} do not broadcast`);
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
 /** t op c (or c op t) by the binary layer with c as its constant: c broadcast per example (its batch axis, if it has one, of 1). */
 function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, constFirst: boolean): void {
-  const rank = t0.onnx.length + 1;
-  if (c.dims.length > rank) x.fail(`a constant of shape [${c.dims.join(", ")}] has more axes than ${nd(t0)}`);
-  if (c.dims.length === rank && c.dims[0] !== 1) x.fail(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${nd(t0)}; fovea keeps the examples of a batch apart`);
-  const cd = c.dims.length === rank ? c.dims.slice(1) : c.dims;
-  const dims = t0.onnx.map((d, i) => {
-    const k = cd[i - (t0.onnx.length - cd.length)] ?? 1;
-    if (d !== k && d !== 1 && k !== 1) x.fail(`shapes ${nd(t0)} and [${c.dims.join(", ")}] do not broadcast`);
-    return d === 1 ? k : d;
-  });
+  const rank = x.rank(t0.onnx), lead = x.g.lead;
+  if (lead && c.dims.length > rank) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] has more axes than ${x.dims(t0)}: the batch axis would meet one of its axes`);
+  if (lead && c.dims.length === rank && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
+  const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
+  const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
   const t = held(x, t0), lname = x.uniq(x.op.toLowerCase());
   const sym = x.apply(L.binary({ op: x.op.toLowerCase() as BinaryOp, constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
   x.weight(lname, "constant", Float32Array.from(c.data));
@@ -111,13 +103,14 @@ const arithmetic: Importer = (x) => {
   const t0 = x.tensor(tIdx), c = x.constant(1 - tIdx);
   x.noPad(t0);
   if (x.op === "Pow" || (x.op === "Div" && tIdx === 1)) return binaryConstant(x, t0, c, tIdx === 1);
-  const rank = t0.onnx.length + 1;
+  const rank = x.rank(t0.onnx), lead = x.g.lead;
+  if (c.dims.length > rank) return binaryConstant(x, t0, c, tIdx === 1); // the constant adds axes
   const cd = [...c.dims];
   while (cd.length < rank) cd.unshift(1); // numpy broadcasting aligns from the right
-  const along = (k: number) => cd.length === rank && cd.every((d, i) => (i === k ? d === t0.onnx[k - 1] : d === 1));
+  const along = (k: number) => cd.every((d, i) => (i === k ? d === t0.onnx[k - lead] : d === 1));
   let t: TensorValue, order: ((i: number) => number) | null = null;
   if (c.data.length === 1) t = t0;
-  else if (along(1) && (isImage(t0) || t0.onnx.length === 3)) t = x.asImage(t0);
+  else if (along(lead) && (isImage(t0) || t0.onnx.length === 3)) t = x.asImage(t0);
   else if (along(rank - 1)) {
     t = t0.flatOf ? t0 : x.plain(t0);
     // features flattened from an image are held in HWC order: constant i (CHW order) goes to its HWC place
@@ -156,24 +149,24 @@ export const importers: Record<string, Importer> = {
     }
     const ts0 = vs.map((_, i) => x.tensor(i));
     ts0.forEach((t) => x.noPad(t));
-    const rank = ts0[0]!.onnx.length + 1, axis = x.int("axis", 1), a = axis < 0 ? axis + rank : axis;
-    if (a === 0) x.fail("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
-    if (ts0.some((t) => t.onnx.length + 1 !== rank || t.onnx.some((d, i) => i !== a - 1 && d !== ts0[0]!.onnx[i]))) {
-      x.fail(`shapes ${ts0.map((t) => `[N, ${t.onnx.join(", ")}]`).join(", ")} do not join on axis ${axis}`);
+    const axis = x.int("axis", 1), k = x.axis(axis, ts0[0]!.onnx);
+    if (k < 0) x.mixesBatch("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
+    if (ts0.some((t) => t.onnx.length !== ts0[0]!.onnx.length || t.onnx.some((d, i) => i !== k && d !== ts0[0]!.onnx[i]))) {
+      x.fail(`shapes ${ts0.map((t) => x.dims(t)).join(", ")} do not join on axis ${axis}`);
     }
     const dims = [...ts0[0]!.onnx];
-    dims[a - 1] = ts0.reduce((s, t) => s + t.onnx[a - 1]!, 0);
+    dims[k] = ts0.reduce((s, t) => s + t.onnx[k]!, 0);
     if (ts0.length === 1) return x.out(ts0[0]!);
-    if (a === 1 && ts0.every(isImage)) {
+    if (k === 0 && ts0.every(isImage)) {
       // channels: the last axis held
       const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...ts0.map((t) => t.sym));
       x.out({ kind: "tensor", sym, onnx: dims });
       return;
     }
     // in ONNX's order: each input as rows of everything from the axis on, joined row by row
-    const outer = dims.slice(0, a - 1).reduce((p, q) => p * q, 1);
+    const outer = dims.slice(0, k).reduce((p, q) => p * q, 1);
     const rows = ts0.map((t) => {
-      const p = x.plain(t), inner = t.onnx.slice(a - 1).reduce((u, v) => u * v, 1);
+      const p = x.plain(t), inner = t.onnx.slice(k).reduce((u, v) => u * v, 1);
       return same([...p.sym.shape], [outer, inner]) || (outer === 1 && same([...p.sym.shape], [inner])) ? p.sym : x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("concat_rows") }), p.sym);
     });
     const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...rows);

@@ -26,12 +26,11 @@ export const importers: Record<string, Importer> = {
   },
   LayerNormalization(x) {
     if (x.n.output.slice(1).some(Boolean)) x.fail("the Mean and InvStdDev outputs (the statistics of a training graph) are not supported");
-    const t0 = x.tensor(0), rank = t0.onnx.length + 1, axis = x.int("axis", -1), a = axis < 0 ? axis + rank : axis;
-    if (a < 0 || a >= rank) x.fail(`axis ${axis} is outside the input's ${rank} axes`);
-    if (a === 0) x.fail("normalising over every axis from 0 on mixes the examples of a batch; fovea keeps them apart");
+    const t0 = x.tensor(0), k = x.axis(x.int("axis", -1), t0.onnx);
+    if (k < 0) x.mixesBatch("normalising over every axis from 0 on mixes the examples of a batch; fovea keeps them apart");
     x.noPad(t0);
-    // the normalised axes (a and after) as one last axis of the data in ONNX's order
-    const norm = t0.onnx.slice(a - 1), inner = norm.reduce((p, q) => p * q, 1), held = [...t0.onnx.slice(0, a - 1), inner];
+    // the normalised axes (k and after) as one last axis of the data in ONNX's order
+    const norm = t0.onnx.slice(k), inner = norm.reduce((p, q) => p * q, 1), held = [...t0.onnx.slice(0, k), inner];
     const p = x.plain(t0);
     const sym0 = same([...p.sym.shape], held) ? p.sym : x.apply(L.reshape({ targetShape: held, name: x.uniq("layernorm_in") }), p.sym);
     /** Scale or bias broadcast to the normalised shape (numpy's rule), in order. */

@@ -61,7 +61,7 @@ export const importers: Record<string, Importer> = {
     else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
   },
   Shape(x) {
-    const t = x.tensor(0), dims = [N, ...t.onnx];
+    const t = x.tensor(0), dims = [...(x.g.lead ? [N] : []), ...t.onnx];
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + dims.length : i, 0), dims.length);
     const start = clamp(x.int("start", 0)), end = clamp(x.int("end", dims.length));
     x.out({ kind: "const", dims: [Math.max(end - start, 0)], data: dims.slice(start, end) });
@@ -70,23 +70,23 @@ export const importers: Record<string, Importer> = {
     const d0 = x.get(0), idx = x.constant(1);
     if (d0.kind === "tensor") {
       // computed data: one index (the axis goes) or a list of them (joined) along an axis after the batch's
-      const t = d0, rank = t.onnx.length + 1, axis = x.int("axis", 0), a = axis < 0 ? axis + rank : axis;
-      if (a === 0) x.fail("gathering along the batch axis is not supported; fovea keeps the examples of a batch apart");
-      const n = t.onnx[a - 1]!, at = Array.from(idx.data, (i) => (i < 0 ? i + n : i));
+      const t = d0, k = x.axis(x.int("axis", 0), t.onnx);
+      if (k < 0) x.mixesBatch("gathering along the batch axis is not supported; fovea keeps the examples of a batch apart");
+      const n = t.onnx[k]!, at = Array.from(idx.data, (i) => (i < 0 ? i + n : i));
       if (at.some((i) => i < 0 || i >= n)) x.fail(`indices [${Array.from(idx.data).join(", ")}] outside an axis of ${n}`);
       if (idx.dims.length > 1) x.fail(`indices of shape [${idx.dims.join(", ")}]: a scalar or a list is supported`);
-      const parts = at.map((i) => sliceData(x, t, a, i, 1));
+      const parts = at.map((i) => sliceData(x, t, k, i, 1));
       if (idx.dims.length === 0) {
-        const p = parts[0]!, dims = t.onnx.filter((_, k) => k !== a - 1);
+        const p = parts[0]!, dims = t.onnx.filter((_, j) => j !== k);
         // the axis of size 1 goes: the same values (an image's channel becomes plain data)
         const q = isImage(p) ? x.plain(p) : p;
         return x.out({ ...q, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
       }
       if (parts.length === 1) return x.out(parts[0]!);
-      const outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1);
+      const outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1);
       const rows = parts.map((p) => x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("gather_rows") }), x.plain(p).sym));
       const dims = [...t.onnx];
-      dims[a - 1] = parts.length;
+      dims[k] = parts.length;
       return x.out({ kind: "tensor", sym: x.apply(L.concat({ name: x.uniq("gather") }), ...rows), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
     }
     const d = d0;
@@ -103,27 +103,27 @@ export const importers: Record<string, Importer> = {
     if (steps.some((s) => s === 0)) x.fail("a step of 0");
     if (c.kind === "const") return x.out(foldSlice(c, starts, ends, axes, steps));
     // computed data: a range of one axis after the batch's, step 1 (a channel split)
-    const t = x.tensor(0), rank = t.onnx.length + 1;
+    const t = x.tensor(0);
     x.noPad(t);
     // the batch axis may only be taken whole (start 0, end past any batch, or the file's fixed batch)
-    if (axes.some((a0, j) => (a0 < 0 ? a0 + rank : a0) === 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
-      x.fail("slicing the batch axis is not supported; fovea keeps the examples of a batch apart");
+    if (axes.some((a0, j) => x.axis(a0, t.onnx) < 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
+      x.mixesBatch("slicing the batch axis is not supported; fovea keeps the examples of a batch apart");
     }
     const ranges = axes.map((a0, j) => {
-      const a = a0 < 0 ? a0 + rank : a0, d = t.onnx[a - 1] ?? 0;
+      const a = x.axis(a0, t.onnx), d = t.onnx[a] ?? 0;
       const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
       return { a, b: clamp(starts[j]!), e: clamp(ends[j]!), d, step: steps[j]! };
-    }).filter((r) => r.a !== 0 && !(r.b === 0 && r.e === r.d && r.step === 1));
+    }).filter((r) => r.a >= 0 && !(r.b === 0 && r.e === r.d && r.step === 1));
     if (ranges.length === 0) return x.out(t);
     if (ranges.length > 1 || ranges[0]!.step !== 1) x.fail(`a slice of ${ranges.length} axes (steps ${ranges.map((r) => r.step).join(", ")}): one axis with step 1 is supported`);
     const { a, b, e } = ranges[0]!;
-    if (e <= b) x.fail(`an empty slice [${b}, ${e}) of axis ${a}`);
+    if (e <= b) x.fail(`an empty slice [${b}, ${e}) of axis ${a + x.g.lead}`);
     x.out(sliceData(x, t, a, b, e - b));
   },
   Split(x) {
-    const t = x.tensor(0), rank = t.onnx.length + 1, axis0 = x.int("axis", 0), a = axis0 < 0 ? axis0 + rank : axis0;
-    if (a === 0) x.fail("splitting the batch axis is not supported; fovea keeps the examples of a batch apart");
-    const d = t.onnx[a - 1]!, n = x.n.output.length;
+    const t = x.tensor(0), a = x.axis(x.int("axis", 0), t.onnx);
+    if (a < 0) x.mixesBatch("splitting the batch axis is not supported; fovea keeps the examples of a batch apart");
+    const d = t.onnx[a]!, n = x.n.output.length;
     const split = x.has(1) ? Array.from(x.constant(1).data) : x.ints("split") ?? Array.from({ length: n }, (_, i) => Math.ceil(d / n) - (i === n - 1 ? Math.ceil(d / n) * n - d : 0));
     if (split.length !== n || split.reduce((p, q) => p + q, 0) !== d) x.fail(`split [${split.join(", ")}] of an axis of ${d} into ${n} outputs`);
     let b = 0;
@@ -193,11 +193,11 @@ export const importers: Record<string, Importer> = {
     }
     const t = x.tensor(0);
     x.noPad(t);
-    const rank = t.onnx.length + 1;
+    const rank = x.rank(t.onnx), lead = x.g.lead;
     const perm = x.ints("perm") ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
     if (!same([...perm].sort((a, b) => a - b), Array.from({ length: rank }, (_, i) => i))) x.fail(`perm [${perm.join(", ")}] is not a permutation of ${rank} axes`);
-    if (perm[0] !== 0) x.fail(`perm [${perm.join(", ")}] moves the batch axis; fovea keeps the examples of a batch first`);
-    const q = perm.slice(1).map((a) => a - 1), dims = q.map((a) => t.onnx[a]!);
+    if (lead && perm[0] !== 0) x.mixesBatch(`perm [${perm.join(", ")}] moves the batch axis; fovea keeps the examples of a batch first`);
+    const q = perm.slice(lead).map((a) => a - lead), dims = q.map((a) => t.onnx[a]!);
     if (same(q, q.map((_, i) => i))) return x.out(t);
     // the axes longer than 1 keep their order: the same values in the same order
     const big = q.filter((a) => t.onnx[a]! > 1);
@@ -257,18 +257,18 @@ export const importers: Record<string, Importer> = {
   },
 };
 
-/** Values [b, b + size) of axis a (≥ 1) of t: an image's channels directly, otherwise rows in ONNX's order. */
-function sliceData(x: ImportNode, t: TensorValue, a: number, b: number, size: number): TensorValue {
+/** Values [b, b + size) of t's per-example axis k: an image's channels directly, otherwise rows in ONNX's order. */
+function sliceData(x: ImportNode, t: TensorValue, k: number, b: number, size: number): TensorValue {
   const dims = [...t.onnx];
-  dims[a - 1] = size;
-  if (isImage(t) && a === 1) {
+  dims[k] = size;
+  if (isImage(t) && k === 0) {
     // channels: the last axis held
     const { reluOf: _, flatOf: __, ...rest } = t;
     return { ...rest, sym: x.apply(L.slice({ begin: b, size, name: x.uniq("slice") }), t.sym), onnx: dims };
   }
   // in ONNX's order: rows of everything from the axis on, a range of each
-  const p = x.plain(t), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1);
-  const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[a - 1]! * inner], name: x.uniq("slice_rows") }), p.sym);
+  const p = x.plain(t), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1);
+  const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[k]! * inner], name: x.uniq("slice_rows") }), p.sym);
   const sym = x.apply(L.slice({ begin: b * inner, size: size * inner, name: x.uniq("slice") }), rows);
   return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
 }
@@ -289,17 +289,17 @@ function squeeze(x: ImportNode): void {
   }
   const t = x.tensor(0);
   x.noPad(t);
-  const inRank = t.onnx.length + 1, outRank = unsq ? inRank + (axes?.length ?? 0) : inRank - (axes?.length ?? t.onnx.filter((v) => v === 1).length);
-  const norm = (axes ?? []).map((a) => (a < 0 ? a + (unsq ? outRank : inRank) : a));
-  if (norm.includes(0)) x.fail(`axes [${(axes ?? []).join(", ")}] include the batch axis; fovea keeps the examples of a batch first`);
+  const lead = x.g.lead, inRank = x.rank(t.onnx), outRank = unsq ? inRank + (axes?.length ?? 0) : inRank - (axes?.length ?? t.onnx.filter((v) => v === 1).length);
+  const norm = (axes ?? []).map((a) => (a < 0 ? a + (unsq ? outRank : inRank) : a) - lead);
+  if (norm.includes(-1)) x.mixesBatch(`axes [${(axes ?? []).join(", ")}] include the batch axis; fovea keeps the examples of a batch first`);
   let dims: number[];
   if (unsq) {
     if (!axes) x.fail("axes are required");
     dims = [...t.onnx];
-    for (const a of [...norm].sort((p, q) => p - q)) dims.splice(a - 1, 0, 1);
+    for (const a of [...norm].sort((p, q) => p - q)) dims.splice(a, 0, 1);
   } else {
-    const drop = axes ? norm.map((a) => a - 1) : t.onnx.map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0);
-    if (drop.some((i) => t.onnx[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of [N, ${t.onnx.join(", ")}] are not all 1`);
+    const drop = axes ? norm : t.onnx.map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0);
+    if (drop.some((i) => t.onnx[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of ${x.dims(t)} are not all 1`);
     dims = t.onnx.filter((_, i) => !drop.includes(i));
   }
   // the values keep their order: the same data under new dims (an image is first put in ONNX's order)
@@ -329,12 +329,25 @@ function reshape(x: ImportNode): void {
   }
   const t = x.tensor(0);
   x.noPad(t);
-  const rank = t.onnx.length + 1, size = t.onnx.reduce((a, b) => a * b, 1);
+  const rank = x.rank(t.onnx), size = t.onnx.reduce((a, b) => a * b, 1);
   let dims: number[];
   if (x.op === "Flatten") {
     const axis = x.int("axis", 1), a = axis < 0 ? axis + rank : axis;
-    if (a !== 1) x.fail(`axis ${axis} of a rank-${rank} input: only flattening after the batch axis (axis 1, or ${1 - rank}) keeps the examples of a batch apart`);
-    dims = [size];
+    if (a < 0 || a > rank) x.fail(`axis ${axis} is outside [${-rank}, ${rank}] for a rank-${rank} input`);
+    if (!x.g.lead) {
+      // the whole input: [d0·…·d(a−1), da·…] as ONNX has it
+      const outer = t.onnx.slice(0, a).reduce((p, q) => p * q, 1);
+      dims = [outer, size / outer];
+    } else if (a !== 1) x.mixesBatch(`axis ${axis} of a rank-${rank} input: only flattening after the batch axis (axis 1, or ${1 - rank}) keeps the examples of a batch apart`);
+    else dims = [size];
+  } else if (!x.g.lead) {
+    // the whole input: the target is every axis (0 copies a dim unless allowzero, −1 takes the rest)
+    const target = Array.from(x.constant(1).data), allowZero = x.int("allowzero", 0) === 1;
+    const d = target.map((v, i) => (v === 0 && !allowZero ? t.onnx[i] ?? x.fail(`shape [${target.join(", ")}] copies dim ${i}, which the input ${x.dims(t)} does not have`) : v));
+    if (d.filter((v) => v === -1).length > 1 || d.some((v) => v < -1)) x.fail(`shape [${target.join(", ")}]: at most one -1 and sizes >= 0`);
+    const known = d.filter((v) => v !== -1).reduce((p, q) => p * q, 1);
+    dims = d.map((v) => (v === -1 ? size / known : v));
+    if (!dims.every((v) => Number.isInteger(v) && v >= 1) || dims.reduce((p, q) => p * q, 1) !== size) x.fail(`cannot reshape ${x.dims(t)} (${size} values) to [${target.join(", ")}]`);
   } else {
     if (x.opset < 5) x.fail("the shape attribute form (opsets < 5) is not supported");
     const target = Array.from(x.constant(1).data), allowZero = x.int("allowzero", 0) === 1;
@@ -343,7 +356,7 @@ function reshape(x: ImportNode): void {
     const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const keepsBatch = first === N || (first === 0 && !allowZero) || (first === x.g.batch && first !== null) || (first === -1 && !rest.includes(-1) && known === size);
     const show = target.map((d) => (d === N ? "N" : d)).join(", ");
-    if (!keepsBatch) x.fail(`reshape of [N, ${t.onnx.join(", ")}] to [${show}] does not keep the batch axis first; fovea keeps the examples of a batch apart`);
+    if (!keepsBatch) x.mixesBatch(`reshape of [N, ${t.onnx.join(", ")}] to [${show}] does not keep the batch axis first; fovea keeps the examples of a batch apart`);
     if (rest.filter((d) => d === -1).length > 1 || rest.some((d) => d < -1 || d === N)) x.fail(`shape [${show}]: at most one -1 and sizes >= 0`);
     dims = rest.map((d) => (d === -1 ? size / known : d));
     if (!dims.every((d) => Number.isInteger(d) && d >= 1) || dims.reduce((a, b) => a * b, 1) !== size) x.fail(`cannot reshape [N, ${t.onnx.join(", ")}] (${size} values each) to [${show}]`);
