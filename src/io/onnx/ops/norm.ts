@@ -6,7 +6,8 @@ import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
-import type { Exporter, Importer, Rewrite, RewriteContext } from "../context.js";
+import type { Exporter, ImportNode, Importer, Rewrite, RewriteContext } from "../context.js";
+import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import { foldBinary } from "../fold.js";
 import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
 
@@ -25,7 +26,6 @@ export const importers: Record<string, Importer> = {
     x.windowOut({ ...t, sym });
   },
   LayerNormalization(x) {
-    if (x.n.output.slice(1).some(Boolean)) x.fail("the Mean and InvStdDev outputs (the statistics of a training graph) are not supported");
     const t0 = x.tensor(0), k = x.axis(x.int("axis", -1), t0.onnx);
     if (k < 0) x.mixesBatch("normalising over every axis from 0 on mixes the examples of a batch; fovea keeps them apart");
     x.noPad(t0);
@@ -45,6 +45,7 @@ export const importers: Record<string, Importer> = {
     x.weight(lname, "gamma", param(1, 1));
     x.weight(lname, "beta", param(2, 0));
     x.out({ kind: "tensor", sym, onnx: t0.onnx, ...(t0.onnx.length === 3 ? { plain: true as const } : {}) });
+    if (x.n.output[1] || x.n.output[2]) layerNormStatistics(x, sym0, k, norm.length, x.flt("epsilon", 1e-5));
   },
   LRN(x) {
     const t = x.asImage(x.tensor(0));
@@ -53,6 +54,36 @@ export const importers: Record<string, Importer> = {
     x.out({ ...t, sym });
   },
 };
+
+/**
+ * LayerNormalization's optional outputs, Mean and InvStdDev = 1/√(σ² + ε) over the normalised axes
+ * (those axes kept as 1s), from the rows `rows` [..., inner] of the data: each row's mean as a 1×1
+ * conv by 1/inner, σ² the mean of the squared deviations (binary layers), then √ and 1/·.
+ */
+function layerNormStatistics(x: ImportNode, rows: SymbolicTensor, k: number, normRank: number, eps: number): void {
+  const s = rows.shape, inner = s[s.length - 1]!, outer = s.slice(0, -1).reduce((p, q) => p * q, 1);
+  const dims = [...x.tensor(0).onnx.slice(0, k), ...Array<number>(normRank).fill(1)];
+  const rowMean = (v: SymbolicTensor, what: string) => {
+    const img = x.apply(L.reshape({ targetShape: [outer, 1, inner], name: x.uniq(`${what}_rows`) }), v);
+    const lname = x.uniq(what);
+    x.weight(lname, "kernel", new Float32Array(inner).fill(1 / inner));
+    return x.apply(L.reshape({ targetShape: [outer, 1], name: x.uniq(`${what}_col`) }), x.apply(L.conv2d({ filters: 1, kernelSize: 1, useBias: false, name: lname }), img));
+  };
+  const flat = x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("layernorm_stat_in") }), rows);
+  const mean = rowMean(flat, "layernorm_mean");
+  const set = (i: number, v: SymbolicTensor) => {
+    if (x.n.output[i]) x.g.values.set(x.n.output[i]!, { kind: "tensor", sym: v, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+  };
+  set(1, mean);
+  if (!x.n.output[2]) return;
+  const dev = x.apply(L.binary({ op: "sub", name: x.uniq("layernorm_dev") }), flat, mean);
+  const variance = rowMean(x.apply(L.binary({ op: "mul", name: x.uniq("layernorm_sq") }), dev, dev), "layernorm_var");
+  const plus = x.uniq("layernorm_eps"), inv = x.uniq("layernorm_inv");
+  x.weight(plus, "constant", [eps]);
+  x.weight(inv, "constant", [1]);
+  const sd = x.apply(L.sqrt({ name: x.uniq("layernorm_sd") }), x.apply(L.binary({ op: "add", constantShape: [1], name: plus }), variance));
+  set(2, x.apply(L.binary({ op: "div", constantShape: [1], constantFirst: true, name: inv }), sd));
+}
 
 /** A float or int attribute as a decoded AttributeProto holds it. */
 function attribute(name: string, v: { f: number } | { i: number }): OnnxAttr {
