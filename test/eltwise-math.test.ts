@@ -8,7 +8,7 @@ import { layerNormCalls } from "../src/ops/norm.js";
 import type { Backend } from "../src/runtime/backend.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
-import { refErf, refGelu, refLayerNorm } from "./ref/eltwise.js";
+import { refErf, refFloat16, refGelu, refLayerNorm } from "./ref/eltwise.js";
 
 const SIZES = [1, 3, 4, 5, 7, 8, 9, 1001];
 const EDGES = [0, 1e-6, -1e-6, 1e-3, -1e-3, 0.49, -0.49, 0.5, -0.5, 0.51, -0.51, 1, -1, 2.9, -3, 4, -4, 6, -6, 10, -10, 30, -30];
@@ -36,6 +36,25 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
       const g = dy.toArray();
       const keep = (i: number) => !(name === "sqrt" && xs[i] === 0);
       expectClose(Array.from(dx.toArray()).filter((_, i) => keep(i)), Array.from(xs, (v, i) => g[i]! * u.d(v)).filter((_, i) => keep(i)), 2e-6, 1e-7, `${name} backward n=${n}`);
+    }
+  });
+
+  it("casts to float16 (nearest, ties to even, subnormals, overflow) and bfloat16 (truncated); the gradient passes straight through", async () => {
+    const be = await backendFor(build);
+    const edges = [0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 1e6, 2 ** -14, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 2 ** -26, 1 + 2 ** -11, 1 + 3 * 2 ** -11,
+      -(1 + 2 ** -11), 2 ** -14 - 2 ** -25, 0.1, 1 / 3, Infinity, -Infinity, NaN];
+    for (const xs of [Float32Array.from(edges), randomArray(1001, 5, 70000), randomArray(9, 6, 1e-5)]) {
+      const n = xs.length, x = f32(be, xs), y = Tensor.zeros([n], be), dyv = randomArray(n, 8), dy = f32(be, dyv), dx = Tensor.zeros([n], be);
+      const half = activationCalls("toFloat16", 0, n, 0, { x: x.ptr, y: y.ptr, dy: dy.ptr, dx: dx.ptr });
+      be.run(half.fwd);
+      be.run(half.bwd);
+      const got = Array.from(y.toArray()), want = Array.from(xs, refFloat16);
+      got.forEach((v, i) => expect(Object.is(v, want[i]) || v === want[i], `float16(${xs[i]}) = ${v}, expected ${want[i]}`).toBe(true));
+      expect(Array.from(dx.toArray())).toEqual(Array.from(dyv));
+      be.run(activationCalls("toBfloat16", 0, n, 0, { x: x.ptr, y: y.ptr, dy: 0, dx: 0 }).fwd);
+      const bits = new Uint32Array(xs.buffer.slice(0));
+      const wantB = Array.from(new Float32Array(bits.map((b) => b & 0xffff0000).buffer));
+      Array.from(y.toArray()).forEach((v, i) => expect(Number.isNaN(xs[i]!) ? Number.isNaN(v) : Object.is(v, wantB[i]), `bfloat16(${xs[i]}) = ${v}`).toBe(true));
     }
   });
 

@@ -174,9 +174,9 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
-  it("layer norm, GELU, erf, √ and the binary ops (with constants, broadcast over features), trained", async () => {
+  it("a cast to float16, layer norm, GELU, erf, √ and the binary ops (with constants, broadcast over features), trained", async () => {
     const inp = fovea.input([6, 5, 3]);
-    const a = L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }).apply(inp);
+    const a = L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }).apply(L.toFloat16().apply(inp));
     const n = L.gelu().apply(L.layerNorm({ epsilon: 1e-6 }).apply(a));
     const h = L.binary({ op: "mul", constantShape: [1], name: "half" }).apply(L.binary({ op: "add" }).apply(n, L.erf().apply(n)));
     const f = L.dense({ units: 6 }).apply(L.globalAvgPool2d().apply(h));
@@ -211,6 +211,9 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
     await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten, and a vector to a 1×1 image)');
     m.free();
+    const b = fovea.sequential([L.toBfloat16({ name: "bf" }), L.dense({ units: 2 })], { inputShape: [4] });
+    await expect(fovea.exportOnnx(b)).rejects.toThrow('exportOnnx: layer toBfloat16 "bf": bfloat16 truncation');
+    b.free();
   });
 });
 

@@ -77,7 +77,12 @@ async function run(c: Case): Promise<string> {
         return vi.type?.tensorType?.elemType === 16 && !(t.data instanceof Float32Array)
           ? { ...t, data: Float32Array.from(t.data, (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]!) } : t;
       });
-      outs = files.filter((f) => f.startsWith("output_")).sort().map((f) => tensor(join(dir, f)));
+      // likewise bfloat16 outputs stored as uint16 bits
+      outs = files.filter((f) => f.startsWith("output_")).sort().map((f, k) => {
+        const t = tensor(join(dir, f));
+        return g.output[k]?.type?.tensorType?.elemType === 16 && !(t.data instanceof Float32Array)
+          ? { ...t, data: Float32Array.from(t.data, (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]!) } : t;
+      });
     } catch (e) {
       return e instanceof fovea.FoveaError ? `test data: ${e.message.replace(/^.*\/(?=input_|output_)/, "")}` : `crash: ${String(e)}`;
     }

@@ -248,3 +248,37 @@ export function f32_sum_strided(src: usize, n0: i32, n1: i32, n2: i32, dst: usiz
     }
   }
 }
+
+// ---- casts to narrow float types and back (the values a Cast to them keeps) ----
+
+/**
+ * y = x rounded to the nearest float16 (ties to even; below 2⁻¹⁴ to a multiple of 2⁻²⁴, the half
+ * subnormals; |x| ≥ 65520 to ±∞; NaN stays NaN), as a float32 (every float16 is one exactly). y may
+ * alias x. Gradient: the straight-through dy (as PyTorch's cast).
+ */
+export function f32_cast_f16_fwd(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const b = load<u32>(x + f4(i)), sign = b & 0x80000000, a = b & 0x7fffffff;
+    let r: u32;
+    if (a >= 0x7f800000) r = b; // ±∞, NaN
+    else if (a >= 0x477ff000) r = sign | 0x7f800000; // 65520 and above round past 65504
+    else if (a < 0x38800000) {
+      // a half subnormal: the nearest multiple of 2⁻²⁴ (exact in f64, ties to even)
+      const q = nearest<f64>(<f64>reinterpret<f32>(a) * 16777216.0);
+      r = sign | reinterpret<u32>(<f32>(q * 5.9604644775390625e-8));
+    } else r = sign | ((a + 0xfff + ((a >> 13) & 1)) & 0xffffe000); // 10 mantissa bits, ties to even
+    store<u32>(y + f4(i), r);
+  }
+}
+
+/**
+ * y = x with its low 16 bits cleared: the bfloat16 ONNX 1.12's reference Cast makes (truncation,
+ * its backend tests' data; NaN stays NaN), as a float32. y may alias x. Gradient: the straight-through dy.
+ */
+export function f32_cast_bf16_fwd(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const b = load<u32>(x + f4(i));
+    // a NaN whose payload sits in the low bits keeps a mantissa bit
+    store<u32>(y + f4(i), (b & 0x7fffffff) > 0x7f800000 ? (b & 0xffff0000) | 0x00400000 : b & 0xffff0000);
+  }
+}

@@ -54,7 +54,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
     case "permute": return new Permute(config, name);
-    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax": case "gelu": case "erf": case "sqrt":
+    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax": case "gelu": case "erf": case "sqrt": case "toFloat16": case "toBfloat16":
       return new ActivationLayer(config, name);
     case "maxout": return new Maxout(config, name);
     case "dropout": return new Dropout(config, name);
@@ -99,6 +99,8 @@ export const logSoftmax = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c,
 export const gelu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "gelu" });
 export const erf = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "erf" });
 export const sqrt = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "sqrt" });
+export const toFloat16 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "toFloat16" });
+export const toBfloat16 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "toBfloat16" });
 export const maxout = (c: Opt<MaxoutConfig>) => createLayer({ type: "maxout", ...c });
 export const dropout = (c: Opt<DropoutConfig>) => createLayer({ type: "dropout", ...c });
 export const batchNorm = (c: Opt<BatchNormConfig> = {}) => createLayer({ type: "batchNorm", ...c });

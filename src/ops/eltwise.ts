@@ -48,7 +48,7 @@ export function biasAddBackward(dy: Tensor): Tensor {
 export type ActivationName = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh";
 
 /** Activations that act on each value, and the row-wise ones over the last axis. */
-export type UnaryActivation = ActivationName | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt";
+export type UnaryActivation = ActivationName | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "toFloat16" | "toBfloat16";
 
 /** alpha defaults (and which activations take one). */
 const ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1 };
@@ -74,6 +74,9 @@ export function activationCalls(name: UnaryActivation, alpha: number, n: number,
       case "gelu": return [call("f32_gelu_fwd", x, y, n), call("f32_gelu_bwd", x, dy, dx, n)];
       case "erf": return [call("f32_erf_fwd", x, y, n), call("f32_erf_bwd", x, dy, dx, n)];
       case "sqrt": return [call("f32_sqrt_fwd", x, y, n), call("f32_sqrt_bwd", y, dy, dx, n)];
+      // a cast's gradient passes straight through (PyTorch's)
+      case "toFloat16": return [call("f32_cast_f16_fwd", x, y, n), copyCall(n, dy, dx)];
+      case "toBfloat16": return [call("f32_cast_bf16_fwd", x, y, n), copyCall(n, dy, dx)];
     }
   })();
   return { fwd: [f], bwd: dx ? [b] : [] };

@@ -61,3 +61,13 @@ export function refLayerNorm(x: ArrayLike<number>, rows: number, C: number, eps:
   }
   return y;
 }
+
+/** x rounded to the nearest float16 value (ties to even; ±∞ from 65520 on), by definition in float64. */
+export function refFloat16(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Infinity;
+  const e = Math.max(a === 0 ? -14 : Math.floor(Math.log2(a)), -14), q = 2 ** (e - 10), v = a / q, f = Math.floor(v);
+  const r = v - f > 0.5 || (v - f === 0.5 && f % 2 === 1) ? f + 1 : f;
+  return (x < 0 || Object.is(x, -0) ? -1 : 1) * r * q;
+}

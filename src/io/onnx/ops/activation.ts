@@ -186,6 +186,8 @@ const activationExport: Exporter = (x) => {
     return { out: x.op("Mul", [x.op("Mul", [xin, x.op("Add", [e, x.init([], [1])])]), x.init([], [0.5])]), flatOf: x.inputFlatOf[0] };
   }
   if (t === "erf" || t === "sqrt") return { out: x.op(t === "erf" ? "Erf" : "Sqrt", [xin]), flatOf: x.inputFlatOf[0] };
+  if (t === "toFloat16") return { out: x.op("Cast", [x.op("Cast", [xin], { to: 10 })], { to: 1 }), flatOf: x.inputFlatOf[0] };
+  if (t === "toBfloat16") throw new ConfigError(`${x.label}: bfloat16 truncation (ONNX 1.12's reference Cast) does not export: ONNX leaves a Cast's rounding to the runtime`);
   const out = t === "relu" ? x.op("Relu", [xin]) : t === "relu6" ? x.act(xin, ACT.RELU6) : t === "leakyRelu" ? x.op("LeakyRelu", [xin], { alpha: { f: l.alpha } })
     : t === "elu" ? x.op("Elu", [xin], { alpha: { f: l.alpha } }) : t === "sigmoid" ? x.op("Sigmoid", [xin]) : t === "tanh" ? x.op("Tanh", [xin])
     : x.op(t === "softmax" ? "Softmax" : "LogSoftmax", [xin], { axis: 1 });
@@ -193,5 +195,5 @@ const activationExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = Object.fromEntries(
-  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt"].map((t) => [t, activationExport]),
+  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt", "toFloat16", "toBfloat16"].map((t) => [t, activationExport]),
 );

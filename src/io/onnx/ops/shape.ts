@@ -57,8 +57,11 @@ export const importers: Record<string, Importer> = {
     } else if (FLOAT_TYPES.has(to)) {
       const { int: _, ...rest } = v; // integer data cast to float: the same values, now float
       x.out(rest);
-    }
-    else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
+    } else if (to === 10 || to === 16) {
+      // the values float16 (nearest, ties to even) or bfloat16 (truncated, as ONNX 1.12's reference) keeps, held in float32
+      const { reluOf: _, ...rest } = v;
+      x.out({ ...rest, sym: x.apply(to === 10 ? L.toFloat16({ name: x.uniq("float16") }) : L.toBfloat16({ name: x.uniq("bfloat16") }), v.sym) });
+    } else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
   },
   Shape(x) {
     const t = x.tensor(0), dims = [...(x.g.lead ? [N] : []), ...t.onnx];
