@@ -207,6 +207,19 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("constant (an output computed from shapes alone): the value for every example, a zero gradient", async () => {
+    const inp = fovea.input([4]);
+    const m = fovea.model({ inputs: inp, outputs: L.constant({ shape: [2, 3], name: "c" }).apply(inp) });
+    m.setWeights([{ layer: "c", name: "value", values: [1, 2, 3, -4, 5.5, 6] }]);
+    const bytes = await fovea.exportOnnx(m);
+    const x = Float32Array.from({ length: 12 }, (_, i) => i);
+    const got = (await (await ort.InferenceSession.create(bytes)).run({ input: new ort.Tensor("float32", x, [3, 4]) })).output!.data;
+    expect(Array.from(got)).toEqual(Array.from(m.predict(x)));
+    expect(Array.from(m.predict(x))).toEqual([1, 2, 3, -4, 5.5, 6, 1, 2, 3, -4, 5.5, 6, 1, 2, 3, -4, 5.5, 6]);
+    expect(Array.from(m.inputGradient(x.subarray(0, 4), { class: 1 }))).toEqual([0, 0, 0, 0]);
+    m.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
     await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten, and a vector to a 1×1 image)');

@@ -168,8 +168,20 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   g.importNodes(m.graph.node);
 
   const outs = m.graph.output.map((o) => {
-    const res = values.get(o.name);
-    if (res?.kind === "const") throw new FormatError(`${src}: the graph output "${o.name}" is a constant ([${res.dims.join(", ")}]); a fovea model computes its outputs from its input`);
+    const res0 = values.get(o.name);
+    if (res0?.kind === "const") {
+      // computed from shapes alone: it has no batch axis (and may hold the batch's size), so only a
+      // whole input's graph (one example) has it as an output — a constant layer
+      if (lead) {
+        const e = new FormatError(`${src}: the graph output "${o.name}" is a constant ([${res0.dims.join(", ")}]) without a batch axis; a fovea model computes its outputs from its input`);
+        MIXES_BATCH.add(e);
+        throw e;
+      }
+      const lname = uniqOut(g, `constant_${o.name}`);
+      g.weights.push({ layer: lname, name: "value", values: Float32Array.from(res0.data) });
+      return L.constant({ shape: res0.dims.length ? res0.dims : [1], name: lname }).apply(inp);
+    }
+    const res = res0;
     if (!res) throw new FormatError(`${src}: the graph output "${o.name}" is not computed by supported nodes`);
     // zero padding that no conv took: a pad layer
     const [C, H, W] = res.onnx as [number, number, number], p = res.pad;

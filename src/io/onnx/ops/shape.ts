@@ -6,6 +6,7 @@ import { ConfigError, show } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
+import type { Constant } from "../../../layers/constant.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
@@ -391,6 +392,21 @@ const flattenExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = {
+  constant(x) {
+    // the value repeated for every example: Expand to [N, …] with N from the input's Shape
+    const shape = (x.layer as Constant).shape, n = shape.reduce((p, q) => p * q, 1);
+    let v = x.w("value"), dims = [...shape];
+    if (shape.length === 3) {
+      // an image [H, W, C] as fovea holds it → [C, H, W]
+      const [H, W, C] = shape as [number, number, number], chw = new Float32Array(n);
+      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = v[(h * W + w) * C + c]!;
+      v = chw;
+      dims = [C, H, W];
+    }
+    const batch = x.op("Slice", [x.op("Shape", [x.inputs[0]!]), x.init([1], [0], "i64"), x.init([1], [1], "i64")]);
+    const target = x.op("Concat", [batch, x.init([dims.length], dims, "i64")], { axis: 0 });
+    return { out: x.op("Expand", [x.init([1, ...dims], v), target]) };
+  },
   flatten: flattenExport,
   reshape: flattenExport,
   permute(x) {
