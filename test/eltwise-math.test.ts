@@ -83,6 +83,7 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
     mul: { f: (p, q) => p * q, da: (_, q) => q, db: (p) => p },
     div: { f: (p, q) => p / q, da: (_, q) => 1 / q, db: (p, q) => -p / (q * q) },
     pow: { f: (p, q) => p ** q, da: (p, q) => q * p ** (q - 1), db: (p, q) => p ** q * Math.log(p) },
+    equal: { f: (p, q) => (p === q ? 1 : 0), da: () => 0, db: () => 0 },
   };
 
   it.each(Object.keys(OPS) as BinaryOp[])("%s with broadcasting: forward and both gradients against float64", async (op) => {
@@ -91,8 +92,9 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
       const out = broadcastShape(as, bs)!, size = (s: number[]) => s.reduce((p, q) => p * q, 1);
       const na = batch * size(as), nb = (constB ? 1 : batch) * size(bs), no = batch * size(out);
       // pow: a base in [0.5, 2.5], an exponent in [-2, 2]; div: a divisor away from 0
-      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : 2 * v));
-      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : 2 * v));
+      // equal: whole numbers in [-2, 2], so that some meet
+      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : op === "equal" ? Math.round(2 * v) : 2 * v));
+      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : op === "equal" ? Math.round(2 * v) : 2 * v));
       const a = f32(be, av), b = f32(be, bv), y = Tensor.zeros([no], be), dyv = randomArray(no, 3), dy = f32(be, dyv);
       const da = Tensor.zeros([na], be), db = constB ? null : Tensor.zeros([nb], be), ta = Tensor.zeros([no], be), tb = Tensor.zeros([no], be);
       const c = binaryCalls(op, batch, as, bs, true, !constB, { a: a.ptr, b: b.ptr, y: y.ptr, dy: dy.ptr, da: da.ptr, db: db?.ptr ?? 0, ta: ta.ptr, tb: tb.ptr });
@@ -115,8 +117,9 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
       for (let o = 0; o < no; o++) {
         const p = av[idx(o, as, true)]!, q = bv[idx(o, bs, !constB)]!;
         want[o] = OPS[op].f(p, q);
-        wda[idx(o, as, true)] += dyv[o]! * OPS[op].da(p, q);
-        wdb[idx(o, bs, !constB)] += dyv[o]! * OPS[op].db(p, q);
+        const ia = idx(o, as, true), ib = idx(o, bs, !constB);
+        wda[ia] = wda[ia]! + dyv[o]! * OPS[op].da(p, q);
+        wdb[ib] = wdb[ib]! + dyv[o]! * OPS[op].db(p, q);
       }
       const what = `${op} batch ${batch} [${as}] · [${bs}]${constB ? " (constant)" : ""}`;
       expectClose(y.toArray(), want, 2e-6, 1e-7, `${what} forward`);

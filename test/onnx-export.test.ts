@@ -182,9 +182,10 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     const f = L.dense({ units: 6 }).apply(L.globalAvgPool2d().apply(h));
     const d = L.binary({ op: "div", constantShape: [6], constantFirst: true, name: "inv" }).apply(L.binary({ op: "add", constantShape: [1], name: "two" }).apply(L.sqrt().apply(L.binary({ op: "mul" }).apply(f, f))));
     const p = L.binary({ op: "pow", constantShape: [1], name: "sq" }).apply(L.layerNorm().apply(L.binary({ op: "sub", constantShape: [6], name: "off" }).apply(d)));
-    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(p)), seed: 9 });
+    const same = L.binary({ op: "equal" }).apply(d, L.binary({ op: "mul", constantShape: [1], name: "one" }).apply(d)); // ones
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.binary({ op: "add" }).apply(p, same))), seed: 9 });
     m.setWeights([
-      { layer: "half", name: "constant", values: [0.5] }, { layer: "two", name: "constant", values: [2] }, { layer: "sq", name: "constant", values: [2] },
+      { layer: "half", name: "constant", values: [0.5] }, { layer: "two", name: "constant", values: [2] }, { layer: "sq", name: "constant", values: [2] }, { layer: "one", name: "constant", values: [1] },
       { layer: "inv", name: "constant", values: [1, 2, 3, -1, 0.5, 4] }, { layer: "off", name: "constant", values: [0.1, -0.2, 0.3, 0, 1, -1] },
     ]);
     await compare(trained(m), 3);

@@ -1,11 +1,11 @@
 // Elementwise math of imported graphs, forward and backward: erf, GELU (x·Φ(x), the exact form),
-// square root, and the binary ops add / sub / mul / div / pow with numpy broadcasting (each operand
+// square root, and the binary ops add / sub / mul / div / pow / equal with numpy broadcasting (each operand
 // read through its own strides, 0 along the axes it is broadcast over) and the strided sum that
 // reduces a gradient back to a broadcast operand's shape.
 import { f4 } from "../common/simd";
 import { expv } from "../common/math";
 
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5;
 
 /**
  * erfc(x) lane-wise (Numerical Recipes' Chebyshev fit, fractional error < 1.2e-7 in exact
@@ -116,6 +116,7 @@ export function f32_sqrt_bwd(y: usize, dy: usize, dx: usize, n: i32): void {
     case SUB: return p - q;
     case MUL: return p * q;
     case DIV: return p / q;
+    case EQUAL: return p == q ? <f32>1 : <f32>0;
     default: return <f32>Math.pow(<f64>p, <f64>q);
   }
 }
@@ -126,6 +127,7 @@ export function f32_sqrt_bwd(y: usize, dy: usize, dx: usize, n: i32): void {
     case ADD: return f32x4.add(p, q);
     case SUB: return f32x4.sub(p, q);
     case MUL: return f32x4.mul(p, q);
+    case EQUAL: return v128.and(f32x4.eq(p, q), f32x4.splat(1));
     default: return f32x4.div(p, q);
   }
 }
@@ -161,7 +163,7 @@ export function f32_sqrt_bwd(y: usize, dy: usize, dx: usize, n: i32): void {
 /**
  * The gradients of y = a op b through the same strides: ga = dy·∂y/∂a and gb = dy·∂y/∂b, both dense
  * like y (either pointer 0: not wanted). add: dy, dy; sub: dy, −dy; mul: dy·b, dy·a; div: dy/b,
- * −dy·a/b²; pow: dy·b·a^(b−1), dy·y·ln a (0 where a = 0, NaN where a < 0).
+ * −dy·a/b²; pow: dy·b·a^(b−1), dy·y·ln a (0 where a = 0, NaN where a < 0); equal: 0, 0.
  */
 // @ts-ignore: decorator
 @inline function binaryBwd(op: i32, a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
@@ -172,7 +174,8 @@ export function f32_sqrt_bwd(y: usize, dy: usize, dx: usize, n: i32): void {
       for (let k = 0; k < n2; k++) {
         const g = load<f32>(dy + f4(o + k)), p = load<f32>(pa + f4(k * sa2)), q = load<f32>(pb + f4(k * sb2));
         let da: f32 = g, db: f32 = g;
-        if (op == SUB) db = -g;
+        if (op == EQUAL) { da = 0; db = 0; }
+        else if (op == SUB) db = -g;
         else if (op == MUL) { da = g * q; db = g * p; }
         else if (op == DIV) { da = g / q; db = -g * p / (q * q); }
         else if (op == POW) {
@@ -206,6 +209,15 @@ export function f32_binary_fwd_div(a: usize, b: usize, y: usize, n0: i32, n1: i3
 /** y = a^b (Math.pow in float64, rounded to float32), broadcast through strides. */
 export function f32_binary_fwd_pow(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
   binaryFwd(POW, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+
+/** y = 1 where a = b, else 0 (NaN equals nothing), broadcast through strides. */
+export function f32_binary_fwd_equal(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(EQUAL, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of equal: zero (a step function). */
+export function f32_binary_bwd_equal(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(EQUAL, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
 }
 
 /** Gradients of add (see binaryBwd). */

@@ -1,4 +1,4 @@
-// binary: a op b elementwise (add, sub, mul, div, pow) with numpy broadcasting of the per-example
+// binary: a op b elementwise (add, sub, mul, div, pow; equal: 1 or 0) with numpy broadcasting of the per-example
 // shapes — of two computed tensors, or of one and a constant of its own (a parameter the optimiser
 // leaves alone: an imported graph's divisor, exponent or offset). The examples of a batch stay
 // apart: each example's a meets its own b; a constant meets every example.
@@ -17,7 +17,7 @@ export interface BinaryConfig {
   constantFirst?: boolean;
 }
 
-const OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "pow"];
+const OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "pow", "equal"];
 
 export class Binary extends PlannedLayer<{ ta: number; tb: number }> {
   readonly type = "binary";

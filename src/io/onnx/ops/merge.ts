@@ -44,7 +44,7 @@ function held(x: ImportNode, t: TensorValue): TensorValue {
 }
 
 /** a op b by the binary layer, numpy broadcasting per example (both operands computed: the same rank, so the batch axes meet). */
-function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
+export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   if (x.g.lead && a0.onnx.length !== b0.onnx.length) x.mixesBatch(`shapes ${x.dims(a0)} and ${x.dims(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
   const dims = broadcastShape(a0.onnx, b0.onnx) ?? x.fail(`shapes ${x.dims(a0)} and ${x.dims(b0)} do not broadcast`);
   const [a, b] = [held(x, a0), held(x, b0)];
@@ -53,7 +53,7 @@ function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
 }
 
 /** t op c (or c op t) by the binary layer with c as its constant: c broadcast per example (its batch axis, if it has one, of 1). */
-function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, constFirst: boolean): void {
+export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, constFirst: boolean): void {
   const rank = x.rank(t0.onnx), lead = x.g.lead;
   if (lead && c.dims.length > rank) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] has more axes than ${x.dims(t0)}: the batch axis would meet one of its axes`);
   if (lead && c.dims.length === rank && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
@@ -192,13 +192,15 @@ export const exporters: Record<string, Exporter> = {
   binary(x) {
     // ONNX's broadcasting of the per-example shapes fovea computed with: a rank-3 value is an image
     // to the exporter (NCHW in ONNX), so only shapes that are the same in both layouts export
-    const l = x.layer as Binary, op = ({ add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow" } as const)[l.op];
+    const l = x.layer as Binary, op = ({ add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", equal: "Equal" } as const)[l.op];
     const ins = x.node.inShapes, out = x.node.outShape;
     const free = (s: readonly number[]) => s.length !== 3 || s.reduce((p, q) => p * q, 1) === 1;
     if (!free(out) && !ins.every((s) => s.join() === out.join())) throw new ConfigError(`${x.label}: broadcasting over an image's axes does not export (a scalar, or equal shapes, do)`);
     const cs = l.constantShape ?? [], n = cs.reduce((p, q) => p * q, 1);
     if (x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0])) || (x.inputFlatOf[0] && n > 1)) throw new ConfigError(`${x.label}: features flattened from an image (held in HWC order, CHW in ONNX) meet values in another order`);
-    if (!l.constantShape) return { out: x.op(op, x.inputs.slice(0, 2)), flatOf: x.inputFlatOf[0] };
+    // Equal's bool back to float
+    const float = (o: string) => (op === "Equal" ? x.op("Cast", [o], { to: 1 }) : o);
+    if (!l.constantShape) return { out: float(x.op(op, x.inputs.slice(0, 2))), flatOf: x.inputFlatOf[0] };
     if (!free(out) && n !== 1 && cs.join() !== out.join()) throw new ConfigError(`${x.label}: a constant of shape [${cs.join(", ")}] broadcast over an image's axes does not export`);
     let data = x.w("constant"), dims = [1, ...cs];
     if (cs.length === 3 && n > 1) {
@@ -209,7 +211,7 @@ export const exporters: Record<string, Exporter> = {
       dims = [1, C, H, W];
     }
     const k = x.init(n === 1 ? [] : dims, data);
-    return { out: x.op(op, l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k]), flatOf: x.inputFlatOf[0] };
+    return { out: float(x.op(op, l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k])), flatOf: x.inputFlatOf[0] };
   },
   maxout(x) {
     // groups of `pieces` consecutive channels: [N, C, (H, W)] → [N, C/k, k, (H, W)], max over the k axis

@@ -10,6 +10,7 @@ import type { Constant } from "../../../layers/constant.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
+import { binaryConstant, binaryData } from "./merge.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
 function axesOf(x: ImportNode): number[] | null {
@@ -77,8 +78,8 @@ export const importers: Record<string, Importer> = {
       const t = d0, k = x.axis(x.int("axis", 0), t.onnx);
       if (k < 0) x.mixesBatch("gathering along the batch axis is not supported; fovea keeps the examples of a batch apart");
       const n = t.onnx[k]!, at = Array.from(idx.data, (i) => (i < 0 ? i + n : i));
+      if (at.length === 0) x.fail(`indices of shape [${idx.dims.join(", ")}] select nothing (an empty tensor)`);
       if (at.some((i) => i < 0 || i >= n)) x.fail(`indices [${Array.from(idx.data).join(", ")}] outside an axis of ${n}`);
-      if (idx.dims.length > 1) x.fail(`indices of shape [${idx.dims.join(", ")}]: a scalar or a list is supported`);
       const parts = at.map((i) => sliceData(x, t, k, i, 1));
       if (idx.dims.length === 0) {
         const p = parts[0]!, dims = t.onnx.filter((_, j) => j !== k);
@@ -86,12 +87,13 @@ export const importers: Record<string, Importer> = {
         const q = isImage(p) ? x.plain(p) : p;
         return x.out({ ...q, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
       }
-      if (parts.length === 1) return x.out(parts[0]!);
+      // indices of any shape: the axis becomes their dims (the gathered rows in the indices' order)
+      const dims = [...t.onnx.slice(0, k), ...idx.dims, ...t.onnx.slice(k + 1)];
+      if (parts.length === 1 && idx.dims.length === 1) return x.out(parts[0]!);
       const outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1);
       const rows = parts.map((p) => x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("gather_rows") }), x.plain(p).sym));
-      const dims = [...t.onnx];
-      dims[k] = parts.length;
-      return x.out({ kind: "tensor", sym: x.apply(L.concat({ name: x.uniq("gather") }), ...rows), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+      const sym = rows.length === 1 ? rows[0]! : x.apply(L.concat({ name: x.uniq("gather") }), ...rows);
+      return x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
     }
     const d = d0;
     if (x.int("axis", 0) !== 0 || d.dims.length !== 1) x.fail("only gathering from a 1-D constant is supported");
@@ -277,8 +279,12 @@ function sliceData(x: ImportNode, t: TensorValue, k: number, b: number, size: nu
   return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
 }
 
-/** Equal / Less / Greater of constants (shape arithmetic): 1 where true. */
+/** Equal / Less / Greater of constants (shape arithmetic): 1 where true; Equal of data: a binary layer. */
 function compare(x: ImportNode): void {
+  const [a, b] = [x.get(0), x.get(1)];
+  if (x.op === "Equal" && a.kind === "tensor" && b.kind === "tensor") return binaryData(x, a, b);
+  if (x.op === "Equal" && a.kind === "tensor") return binaryConstant(x, a, x.constant(1), false);
+  if (x.op === "Equal" && b.kind === "tensor") return binaryConstant(x, b, x.constant(0), true);
   const f = x.op === "Equal" ? (p: number, q: number) => +(p === q) : x.op === "Less" ? (p: number, q: number) => +(p < q) : (p: number, q: number) => +(p > q);
   x.out(foldBinary(x.constant(0), x.constant(1), f, false) ?? x.fail("the shapes do not broadcast"));
 }
