@@ -90,10 +90,7 @@ export const importers: Record<string, Importer> = {
       // indices of any shape: the axis becomes their dims (the gathered rows in the indices' order)
       const dims = [...t.onnx.slice(0, k), ...idx.dims, ...t.onnx.slice(k + 1)];
       if (parts.length === 1 && idx.dims.length === 1) return x.out(parts[0]!);
-      const outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1);
-      const rows = parts.map((p) => x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("gather_rows") }), x.plain(p).sym));
-      const sym = rows.length === 1 ? rows[0]! : x.apply(L.concat({ name: x.uniq("gather") }), ...rows);
-      return x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+      return x.out({ ...joinParts(x, t, k, parts), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
     }
     const d = d0;
     if (x.int("axis", 0) !== 0 || d.dims.length !== 1) x.fail("only gathering from a 1-D constant is supported");
@@ -115,16 +112,26 @@ export const importers: Record<string, Importer> = {
     if (axes.some((a0, j) => x.axis(a0, t.onnx) < 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
       x.mixesBatch("slicing the batch axis is not supported; fovea keeps the examples of a batch apart");
     }
+    // per axis, the indices taken (ONNX's clamping: to [0, d] with a positive step, [−1, d − 1] with a negative one)
     const ranges = axes.map((a0, j) => {
-      const a = x.axis(a0, t.onnx), d = t.onnx[a] ?? 0;
-      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-      return { a, b: clamp(starts[j]!), e: clamp(ends[j]!), d, step: steps[j]! };
-    }).filter((r) => r.a >= 0 && !(r.b === 0 && r.e === r.d && r.step === 1));
-    if (ranges.length === 0) return x.out(t);
-    if (ranges.length > 1 || ranges[0]!.step !== 1) x.fail(`a slice of ${ranges.length} axes (steps ${ranges.map((r) => r.step).join(", ")}): one axis with step 1 is supported`);
-    const { a, b, e } = ranges[0]!;
-    if (e <= b) x.fail(`an empty slice [${b}, ${e}) of axis ${a + x.g.lead}`);
-    x.out(sliceData(x, t, a, b, e - b));
+      const a = x.axis(a0, t.onnx), d = t.onnx[a] ?? 0, step = steps[j]!;
+      const clamp = (v: number) => { const w = v < 0 ? v + d : v; return step > 0 ? Math.min(Math.max(w, 0), d) : Math.min(Math.max(w, -1), d - 1); };
+      const b = clamp(starts[j]!), e = clamp(ends[j]!), at: number[] = [];
+      for (let i = b; step > 0 ? i < e : i > e; i += step) at.push(i);
+      return { a, b, at, d, step };
+    }).filter((r) => r.a >= 0 && !(r.at.length === r.d && r.step === 1));
+    let v = t;
+    for (const { a, b, at, step } of ranges) {
+      if (at.length === 0) x.fail(`an empty slice (start ${b}, step ${step}) of axis ${a + x.g.lead}: fovea has no empty tensors`);
+      // a range is one slice; other steps gather the indices one by one
+      if (step === 1) v = sliceData(x, v, a, b, at.length);
+      else {
+        const dims = [...v.onnx];
+        dims[a] = at.length;
+        v = { ...joinParts(x, v, a, at.map((i) => sliceData(x, v, a, i, 1))), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
+      }
+    }
+    x.out(v);
   },
   Split(x) {
     const t = x.tensor(0), a = x.axis(x.int("axis", 0), t.onnx);
@@ -276,6 +283,16 @@ function sliceData(x: ImportNode, t: TensorValue, k: number, b: number, size: nu
   const p = x.plain(t), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1);
   const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[k]! * inner], name: x.uniq("slice_rows") }), p.sym);
   const sym = x.apply(L.slice({ begin: b * inner, size: size * inner, name: x.uniq("slice") }), rows);
+  return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
+}
+
+/** Slices of one index each along t's axis k, joined along it in order (data in ONNX's order). */
+function joinParts(x: ImportNode, t: TensorValue, k: number, parts: TensorValue[]): TensorValue {
+  const outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1);
+  const rows = parts.map((p) => x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("gather_rows") }), x.plain(p).sym));
+  const sym = rows.length === 1 ? rows[0]! : x.apply(L.concat({ name: x.uniq("gather") }), ...rows);
+  const dims = [...t.onnx];
+  dims[k] = parts.length;
   return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
 }
 
