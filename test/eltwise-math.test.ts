@@ -3,7 +3,7 @@
 // (SIMD body and scalar tail) and edge values, forward and backward, through the ops/ builders.
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../src/index.js";
-import { activationCalls, binaryCalls, broadcastShape, type BinaryOp } from "../src/ops/eltwise.js";
+import { activationCalls, binaryCalls, broadcastShape, whereCalls, type BinaryOp } from "../src/ops/eltwise.js";
 import { layerNormCalls } from "../src/ops/norm.js";
 import type { Backend } from "../src/runtime/backend.js";
 import { backendFor } from "./helpers/backends.js";
@@ -125,6 +125,41 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
       expectClose(y.toArray(), want, 2e-6, 1e-7, `${what} forward`);
       expectClose(da.toArray(), wda, 1e-5, 1e-6, `${what} da`);
       if (db) expectClose(db.toArray(), wdb, 1e-5, 1e-6, `${what} db`);
+    }
+  });
+
+  it("where: the choice by a condition, the three broadcast, and the gradients of both choices", async () => {
+    const be = await backendFor(build);
+    const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
+    for (const [batch, cs, as, bs] of [[2, [3, 4], [3, 4], [3, 4]], [3, [4, 1], [1, 5], [5]], [2, [1], [2, 3], [2, 1]], [1, [9], [9], [1]]] as [number, number[], number[], number[]][]) {
+      const out = broadcastShape(cs, broadcastShape(as, bs)!)!, no = batch * size(out);
+      const cv = Array.from(randomArray(batch * size(cs), 3), (v) => (v > 0 ? 1 : v < -0.5 ? NaN : 0)), av = randomArray(batch * size(as), 4), bv = randomArray(batch * size(bs), 5);
+      const t = (v: ArrayLike<number>) => f32(be, v);
+      const c = t(cv), a = t(av), b = t(bv), y = Tensor.zeros([no], be), dyv = randomArray(no, 6), dy = t(dyv);
+      const da = Tensor.zeros([av.length], be), db = Tensor.zeros([bv.length], be), ta = Tensor.zeros([no], be), tb = Tensor.zeros([no], be);
+      const calls = whereCalls(batch, cs, as, bs, { c: c.ptr, a: a.ptr, b: b.ptr, y: y.ptr, dy: dy.ptr, da: da.ptr, db: db.ptr, ta: ta.ptr, tb: tb.ptr });
+      be.runInTurn(calls.fwd);
+      be.runInTurn(calls.bwd);
+      // float64: each output index's index in an operand (numpy broadcasting, every operand with its batch)
+      const full = [batch, ...out];
+      const at = (o: number, shape: number[]) => {
+        const sh = [batch, ...Array<number>(out.length - shape.length).fill(1), ...shape];
+        let i = 0, rest = o;
+        const dig: number[] = [];
+        for (let k = full.length - 1; k >= 0; k--) { dig[k] = rest % full[k]!; rest = Math.floor(rest / full[k]!); }
+        for (let k = 0; k < full.length; k++) i = i * sh[k]! + (sh[k] === 1 ? 0 : dig[k]!);
+        return i;
+      };
+      const want = new Float64Array(no), wda = new Float64Array(av.length), wdb = new Float64Array(bv.length);
+      for (let o = 0; o < no; o++) {
+        const on = cv[at(o, cs)] !== 0, ia = at(o, as), ib = at(o, bs); // NaN ≠ 0 chooses a
+        want[o] = on ? av[ia]! : bv[ib]!;
+        if (on) wda[ia] = wda[ia]! + dyv[o]!;
+        else wdb[ib] = wdb[ib]! + dyv[o]!;
+      }
+      expect(Array.from(y.toArray())).toEqual(Array.from(want, Math.fround));
+      expectClose(da.toArray(), wda, 1e-6, 1e-7, `where [${cs}] [${as}] [${bs}] da`);
+      expectClose(db.toArray(), wdb, 1e-6, 1e-7, `where [${cs}] [${as}] [${bs}] db`);
     }
   });
 

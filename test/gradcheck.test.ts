@@ -128,6 +128,16 @@ describe("whole-model gradient checks", () => {
     check(m, [4, 4, 3], "softmaxCrossEntropy");
   });
 
+  it("where: the choice between two computed tensors by a condition of 1s and 0s (channels 0 and 2 of the input)", () => {
+    const inp = fovea.input([4, 4, 3]);
+    const cond = L.binary({ op: "equal" }).apply(inp, L.binary({ op: "mul", constantShape: [3], name: "mask" }).apply(inp));
+    const a = L.tanh().apply(L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp));
+    const b = L.sigmoid().apply(L.conv2d({ filters: 3, kernelSize: 1 }).apply(inp));
+    const m = fovea.model({ inputs: inp, outputs: L.dense({ units: 3 }).apply(L.flatten().apply(L.where().apply(cond, a, b))), seed: 14 });
+    m.setWeights([{ layer: "mask", name: "constant", values: [1, 0, 1] }]);
+    check(m, [4, 4, 3], "softmaxCrossEntropy");
+  });
+
   it("L1 and L2 regularisation add their gradients (checked against the penalised loss)", () => {
     const m = fovea.sequential([L.dense({ units: 3, useBias: false })], { inputShape: [4], seed: 11 });
     m.compile({ batchSize: 2, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1 }), regularizer: { l1: 0.01, l2: 0.1 } });

@@ -174,7 +174,7 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
-  it("a cast to float16, layer norm, GELU, erf, √ and the binary ops (with constants, broadcast over features), trained", async () => {
+  it("a cast to float16, layer norm, GELU, erf, √, the binary ops (with constants, broadcast over features) and where, trained", async () => {
     const inp = fovea.input([6, 5, 3]);
     const a = L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }).apply(L.toFloat16().apply(inp));
     const n = L.gelu().apply(L.layerNorm({ epsilon: 1e-6 }).apply(a));
@@ -183,10 +183,11 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     const d = L.binary({ op: "div", constantShape: [6], constantFirst: true, name: "inv" }).apply(L.binary({ op: "add", constantShape: [1], name: "two" }).apply(L.sqrt().apply(L.binary({ op: "mul" }).apply(f, f))));
     const p = L.binary({ op: "pow", constantShape: [1], name: "sq" }).apply(L.layerNorm().apply(L.binary({ op: "sub", constantShape: [6], name: "off" }).apply(d)));
     const same = L.binary({ op: "equal" }).apply(d, L.binary({ op: "mul", constantShape: [1], name: "one" }).apply(d)); // ones
-    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.binary({ op: "add" }).apply(p, same))), seed: 9 });
+    const chosen = L.where().apply(L.binary({ op: "equal" }).apply(f, L.binary({ op: "mul", constantShape: [6], name: "mask" }).apply(f)), p, d);
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.binary({ op: "add" }).apply(chosen, same))), seed: 9 });
     m.setWeights([
       { layer: "half", name: "constant", values: [0.5] }, { layer: "two", name: "constant", values: [2] }, { layer: "sq", name: "constant", values: [2] }, { layer: "one", name: "constant", values: [1] },
-      { layer: "inv", name: "constant", values: [1, 2, 3, -1, 0.5, 4] }, { layer: "off", name: "constant", values: [0.1, -0.2, 0.3, 0, 1, -1] },
+      { layer: "inv", name: "constant", values: [1, 2, 3, -1, 0.5, 4] }, { layer: "mask", name: "constant", values: [1, 0, 0, 1, 1, 0] }, { layer: "off", name: "constant", values: [0.1, -0.2, 0.3, 0, 1, -1] },
     ]);
     await compare(trained(m), 3);
     m.free();

@@ -294,3 +294,36 @@ export function f32_cast_bf16_fwd(x: usize, y: usize, n: i32): void {
     store<u32>(y + f4(i), (b & 0x7fffffff) > 0x7f800000 ? (b & 0xffff0000) | 0x00400000 : b & 0xffff0000);
   }
 }
+
+// ---- where: a choice between two tensors by a condition, all three broadcast ----
+
+/**
+ * y[i, j, k] = c ≠ 0 ? a : b, each of c, a, b read through its own strides (0 along the axes it is
+ * broadcast over); y dense (n0·n1·n2 floats). NaN conditions choose a (NaN ≠ 0).
+ */
+export function f32_where_fwd(c: usize, a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sc0: i32, sc1: i32, sc2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  let o = 0;
+  for (let i = 0; i < n0; i++) {
+    for (let j = 0; j < n1; j++) {
+      const pc = c + f4(i * sc0 + j * sc1), pa = a + f4(i * sa0 + j * sa1), pb = b + f4(i * sb0 + j * sb1);
+      for (let k = 0; k < n2; k++) store<f32>(y + f4(o + k), load<f32>(pc + f4(k * sc2)) != 0 ? load<f32>(pa + f4(k * sa2)) : load<f32>(pb + f4(k * sb2)));
+      o += n2;
+    }
+  }
+}
+
+/** The gradients of where, dense like y (either pointer 0: not wanted): ga = c ≠ 0 ? dy : 0, gb = c ≠ 0 ? 0 : dy. */
+export function f32_where_bwd(c: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sc0: i32, sc1: i32, sc2: i32): void {
+  let o = 0;
+  for (let i = 0; i < n0; i++) {
+    for (let j = 0; j < n1; j++) {
+      const pc = c + f4(i * sc0 + j * sc1);
+      for (let k = 0; k < n2; k++) {
+        const g = load<f32>(dy + f4(o + k)), on = load<f32>(pc + f4(k * sc2)) != 0;
+        if (ga) store<f32>(ga + f4(o + k), on ? g : <f32>0);
+        if (gb) store<f32>(gb + f4(o + k), on ? <f32>0 : g);
+      }
+      o += n2;
+    }
+  }
+}

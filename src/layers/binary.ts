@@ -1,9 +1,10 @@
 // binary: a op b elementwise (add, sub, mul, div, pow; equal: 1 or 0) with numpy broadcasting of the per-example
 // shapes — of two computed tensors, or of one and a constant of its own (a parameter the optimiser
 // leaves alone: an imported graph's divisor, exponent or offset). The examples of a batch stay
-// apart: each example's a meets its own b; a constant meets every example.
+// apart: each example's a meets its own b; a constant meets every example. where: the choice
+// between two tensors by a third.
 import { ConfigError, ShapeError, show } from "../errors.js";
-import { binaryCalls, broadcastShape, type BinaryOp } from "../ops/eltwise.js";
+import { binaryCalls, broadcastShape, whereCalls, type BinaryOp } from "../ops/eltwise.js";
 import { formatShape, type Shape } from "../tensor.js";
 import { PlannedLayer, size, type LayerGrad, type ParamSpec, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
@@ -84,5 +85,45 @@ export class Binary extends PlannedLayer<{ ta: number; tb: number }> {
 
   config() {
     return { type: this.type, name: this.name, op: this.op, ...(this.constantShape ? { constantShape: this.constantShape, ...(this.constantFirst ? { constantFirst: true } : {}) } : {}) };
+  }
+}
+
+export interface WhereConfig { type: "where"; name?: string }
+
+/**
+ * where: c ≠ 0 ? a : b elementwise, its three inputs (c, a, b) broadcast by numpy's rule per example.
+ * Gradient: dy to a where c ≠ 0, to b elsewhere; none to c.
+ */
+export class Where extends PlannedLayer<{ ta: number; tb: number }> {
+  readonly type = "where";
+
+  constructor(config: WhereConfig, name: string) {
+    super(name);
+    for (const k of Object.keys(config)) if (!["type", "name"].includes(k)) throw new ConfigError(`where "${name}": unknown option "${k}"`);
+  }
+
+  override get arity(): number {
+    return 3;
+  }
+
+  outputShape(inputs: Shape[]): Shape {
+    const [c, a, b] = inputs as [Shape, Shape, Shape];
+    const ab = broadcastShape(a, b), out = ab && broadcastShape(c, ab);
+    if (!out) throw new ShapeError(`${this.label}: shapes ${formatShape([...c])}, ${formatShape([...a])} and ${formatShape([...b])} do not broadcast (numpy's rule)`);
+    return out;
+  }
+
+  protected override buffers(ctx: PrepareContext) {
+    const n = ctx.training ? ctx.batch * size(ctx.outShape) * 4 : 0, out = size(ctx.outShape);
+    return { ta: n && size(ctx.inShapes[1]!) !== out ? ctx.alloc(n) : 0, tb: n && size(ctx.inShapes[2]!) !== out ? ctx.alloc(n) : 0 };
+  }
+
+  protected calls(r: LayerGrad<Planned<{ ta: number; tb: number }>>): PassCalls {
+    const [cs, as, bs] = r.inShapes as [Shape, Shape, Shape];
+    return whereCalls(r.batch, cs, as, bs, { c: r.x[0]!, a: r.x[1]!, b: r.x[2]!, y: r.y, dy: r.dy, da: r.dx[1] ?? 0, db: r.dx[2] ?? 0, ta: r.state.ta, tb: r.state.tb });
+  }
+
+  config() {
+    return { type: this.type, name: this.name };
   }
 }

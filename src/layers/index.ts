@@ -17,13 +17,13 @@ import { Resize, type ResizeConfig } from "./resize.js";
 import { Pad, type PadConfig } from "./pad.js";
 import { Matmul, type MatmulConfig } from "./matmul.js";
 import { LayerNorm, type LayerNormConfig } from "./layer-norm.js";
-import { Binary, type BinaryConfig } from "./binary.js";
+import { Binary, Where, type BinaryConfig, type WhereConfig } from "./binary.js";
 import { Constant, type ConstantConfig } from "./constant.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
   | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig | MatmulConfig
-  | LayerNormConfig | BinaryConfig | ConstantConfig;
+  | LayerNormConfig | BinaryConfig | WhereConfig | ConstantConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -71,6 +71,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "matmul": return new Matmul(config, name);
     case "layerNorm": return new LayerNorm(config, name);
     case "binary": return new Binary(config, name);
+    case "where": return new Where(config, name);
     case "constant": return new Constant(config, name);
     default:
       throw new ConfigError(`unknown layer type "${(config as { type: string }).type}"`);
@@ -118,10 +119,11 @@ export const matmul = (c: Opt<MatmulConfig> = {}) => createLayer({ type: "matmul
 export const layerNorm = (c: Opt<LayerNormConfig> = {}) => createLayer({ type: "layerNorm", ...c });
 export const binary = (c: Opt<BinaryConfig>) => createLayer({ type: "binary", ...c });
 export const constant = (c: Opt<ConstantConfig>) => createLayer({ type: "constant", ...c });
+export const where = (c: Opt<WhereConfig> = {}) => createLayer({ type: "where", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
   ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig, MatmulConfig,
-  LayerNormConfig, BinaryConfig, ConstantConfig,
+  LayerNormConfig, BinaryConfig, WhereConfig, ConstantConfig,
 };
 export { Layer } from "./layer.js";

@@ -328,3 +328,35 @@ export function binaryCalls(op: BinaryOp, batch: number, aShape: readonly number
   if (p.db && gb !== p.db) reduce(gb, p.db, B, (bBatch ? batch : 1) * size(bShape));
   return { fwd, bwd, inTurn: true };
 }
+
+/**
+ * y = c ≠ 0 ? a : b with numpy broadcasting of the three per-example shapes to out, for `batch`
+ * examples (every operand has its own examples). Backward: dy to a where c ≠ 0, to b elsewhere,
+ * summed over the axes an operand was broadcast along (through ta / tb, batch·size(out) floats
+ * each, where it was). In turn.
+ */
+export function whereCalls(batch: number, cShape: readonly number[], aShape: readonly number[], bShape: readonly number[],
+  p: { c: number; a: number; b: number; y: number; dy: number; da: number; db: number; ta: number; tb: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  const ab = broadcastShape(aShape, bShape), out = ab && broadcastShape(cShape, ab);
+  if (!out) throw new ShapeError(`where: shapes ${formatShape([...cShape])}, ${formatShape([...aShape])} and ${formatShape([...bShape])} do not broadcast`);
+  const size = (s: readonly number[]) => s.reduce((u, v) => u * v, 1), n = size(out);
+  const st = (s: readonly number[]) => [size(s), ...broadcastStrides(s, out)];
+  const ys = [n, ...broadcastStrides(out, out)];
+  const col = collapse([batch, ...out], [st(cShape), st(aShape), st(bShape), ys]);
+  const [C, A, B, Y] = col.strides as [number[], number[], number[], number[]];
+  const [n0, n1, n2] = col.dims.slice(-3) as [number, number, number];
+  const tail = (s: number[]) => s.slice(-3) as [number, number, number];
+  const direct = (s: number[]) => s.every((v, i) => v === Y[i]);
+  const ga = p.da ? (direct(A) ? p.da : p.ta) : 0, gb = p.db ? (direct(B) ? p.db : p.tb) : 0;
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  for (const [oc, oa, ob, oy] of outer(col.dims, [C, A, B, Y]) as [number, number, number, number][]) {
+    fwd.push(call("f32_where_fwd", p.c + 4 * oc, p.a + 4 * oa, p.b + 4 * ob, p.y + 4 * oy, n0, n1, n2, ...tail(C), ...tail(A), ...tail(B)));
+    if (ga || gb) bwd.push(call("f32_where_bwd", p.c + 4 * oc, p.dy + 4 * oy, ga && ga + 4 * oy, gb && gb + 4 * oy, n0, n1, n2, ...tail(C)));
+  }
+  const reduce = (g: number, d: number, s: number[], count: number) => {
+    outer(col.dims, [Y, s]).forEach(([oy, od], i) => bwd.push(call("f32_sum_strided", g + 4 * oy!, n0, n1, n2, d + 4 * od!, ...tail(s), i === 0 ? count : 0)));
+  };
+  if (p.da && ga !== p.da) reduce(ga, p.da, A, batch * size(aShape));
+  if (p.db && gb !== p.db) reduce(gb, p.db, B, batch * size(bShape));
+  return { fwd, bwd, inTurn: true };
+}

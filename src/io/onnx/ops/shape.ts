@@ -11,6 +11,7 @@ import type { Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 import { binaryConstant, binaryData } from "./merge.js";
+import { broadcastShape } from "../../../ops/eltwise.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
 function axesOf(x: ImportNode): number[] | null {
@@ -159,6 +160,20 @@ export const importers: Record<string, Importer> = {
     x.out({ kind: "const", dims: [n], data: Array.from({ length: n }, (_, i) => start + i * delta) });
   },
   Where(x) {
+    const vs = [x.get(0), x.get(1), x.get(2)];
+    if (vs.some((v) => v.kind === "tensor")) {
+      // of data: the where layer, the three broadcast per example (the same rank: the batch axes meet)
+      if (!vs.every((v) => v.kind === "tensor")) x.fail("a Where of data with a constant operand is not supported (all three computed, or all constants)");
+      const ts = vs as TensorValue[];
+      if (x.g.lead && ts.some((t) => t.onnx.length !== ts[0]!.onnx.length)) x.mixesBatch(`shapes ${ts.map((t) => x.dims(t)).join(", ")} of different ranks: a batch axis would meet an axis of another's examples`);
+      const ab = broadcastShape(ts[1]!.onnx, ts[2]!.onnx), dims = ab && broadcastShape(ts[0]!.onnx, ab);
+      if (!dims) return x.fail(`shapes ${ts.map((t) => x.dims(t)).join(", ")} do not broadcast`);
+      const held = ts.map((t) => {
+        const p = x.plain(t), d = t.onnx.length ? t.onnx : [1];
+        return same([...p.sym.shape], d) ? p.sym : x.apply(L.reshape({ targetShape: d, name: x.uniq("where_in") }), p.sym);
+      });
+      return x.out({ kind: "tensor", sym: x.apply(L.where({ name: x.uniq("where") }), ...held), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+    }
     const [c, a, b] = [x.constant(0), x.constant(1), x.constant(2)];
     // where(c, a, b) elementwise, all three broadcast to one shape
     const ca = foldBinary(c, a, (_, q) => q, false), cc = foldBinary(c, a, (p) => p, false);
@@ -429,6 +444,12 @@ export const exporters: Record<string, Exporter> = {
     const batch = x.op("Slice", [x.op("Shape", [x.inputs[0]!]), x.init([1], [0], "i64"), x.init([1], [1], "i64")]);
     const target = x.op("Concat", [batch, x.init([dims.length], dims, "i64")], { axis: 0 });
     return { out: x.op("Expand", [x.init([1, ...dims], v), target]) };
+  },
+  where(x) {
+    // the condition to bool (≠ 0), then Where; a rank-3 value is an image to the exporter, so only equal shapes
+    const s = x.node.outShape;
+    if (!x.node.inShapes.every((i) => i.join() === s.join()) || x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0]))) throw new ConfigError(`${x.label}: where with broadcasting does not export (equal shapes do)`);
+    return { out: x.op("Where", [x.op("Cast", [x.inputs[0]!], { to: 9 }), x.inputs[1]!, x.inputs[2]!]), flatOf: x.inputFlatOf[0] };
   },
   flatten: flattenExport,
   reshape: flattenExport,
