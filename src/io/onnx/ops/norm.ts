@@ -14,7 +14,8 @@ import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../mod
 export const importers: Record<string, Importer> = {
   BatchNormalization(x) {
     if (x.int("training_mode", 0) !== 0 || x.n.output.filter(Boolean).length > 1) {
-      x.fail("training_mode=1 (normalising by the batch's own statistics, and its running-statistics outputs) is not supported: fovea imports inference graphs");
+      if (x.g.lead) x.mixesBatch("training_mode=1 normalises by the batch's own statistics (its running-statistics outputs too); fovea keeps the examples of a batch apart");
+      return batchNormOfWhole(x);
     }
     if (x.opset < 9 && x.int("spatial", 1) !== 1) x.fail("spatial=0 (statistics per position) is not supported");
     const t0 = x.tensor(0), t = t0.onnx.length === 3 || t0.onnx.length === 2 ? x.windowInput(t0) : x.plain(t0);
@@ -55,6 +56,53 @@ export const importers: Record<string, Importer> = {
   },
 };
 
+/** Each row's mean of rows [R, n]: [R, 1], a 1×1 conv by 1/n. */
+function rowMeans(x: ImportNode, rows: SymbolicTensor, what: string): SymbolicTensor {
+  const [R, n] = rows.shape as [number, number];
+  const img = x.apply(L.reshape({ targetShape: [R, 1, n], name: x.uniq(`${what}_rows`) }), rows);
+  const lname = x.uniq(what);
+  x.weight(lname, "kernel", new Float32Array(n).fill(1 / n));
+  return x.apply(L.reshape({ targetShape: [R, 1], name: x.uniq(`${what}_col`) }), x.apply(L.conv2d({ filters: 1, kernelSize: 1, useBias: false, name: lname }), img));
+}
+
+/** rows op a constant of one value per row ([R, 1]), by a binary layer. */
+function perRow(x: ImportNode, rows: SymbolicTensor, op: "add" | "mul", values: ArrayLike<number>, what: string): SymbolicTensor {
+  const lname = x.uniq(what);
+  x.weight(lname, "constant", Float32Array.from(values));
+  return x.apply(L.binary({ op, constantShape: [values.length, 1], name: lname }), rows);
+}
+
+/**
+ * BatchNormalization with training_mode=1 of an input taken whole ([N, C, …] is one example, see
+ * import.ts): per channel the batch's mean μ and biased variance σ² (over N and the positions, as
+ * the rows [C, N·HW]), y = (x − μ)/√(σ² + ε)·γ + β, and the running statistics' outputs
+ * momentum·mean + (1 − momentum)·μ and momentum·var + (1 − momentum)·σ².
+ */
+function batchNormOfWhole(x: ImportNode): void {
+  const t = x.plain(x.tensor(0)), d = t.onnx;
+  if (d.length < 2) x.fail(`input ${x.dims(t)}: [N, C, …] expected`);
+  const [N, C] = d as [number, number], inner = d.slice(2).reduce((p, q) => p * q, 1), eps = x.flt("epsilon", 1e-5), mom = x.flt("momentum", 0.9);
+  const [gamma, beta, mean0, var0] = [1, 2, 3, 4].map((i) => x.constant(i).data);
+  if ([gamma, beta, mean0, var0].some((v) => v!.length !== C)) x.fail(`scale, bias, mean and var must hold ${C} values each`);
+  const cube = x.apply(L.reshape({ targetShape: [N, C, inner], name: x.uniq("bn_in") }), t.sym);
+  const rows = x.apply(L.reshape({ targetShape: [C, N * inner], name: x.uniq("bn_rows") }), x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("bn_by_channel") }), cube));
+  const mu = rowMeans(x, rows, "bn_mean");
+  const dev = x.apply(L.binary({ op: "sub", name: x.uniq("bn_dev") }), rows, mu);
+  const variance = rowMeans(x, x.apply(L.binary({ op: "mul", name: x.uniq("bn_sq") }), dev, dev), "bn_var");
+  const sd = x.apply(L.sqrt({ name: x.uniq("bn_sd") }), perRow(x, variance, "add", new Float32Array(C).fill(eps), "bn_eps"));
+  const norm = x.apply(L.binary({ op: "div", name: x.uniq("bn_norm") }), dev, sd);
+  const y = perRow(x, perRow(x, norm, "mul", gamma!, "bn_gamma"), "add", beta!, "bn_beta");
+  const back = x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("bn_back") }), x.apply(L.reshape({ targetShape: [C, N, inner], name: x.uniq("bn_out") }), y));
+  x.out({ kind: "tensor", sym: back, onnx: d, ...(d.length === 3 ? { plain: true as const } : {}) });
+  const running = (i: number, stat: SymbolicTensor, was: ArrayLike<number>, what: string) => {
+    if (!x.n.output[i]) return;
+    const sym = perRow(x, perRow(x, stat, "mul", new Float32Array(C).fill(1 - mom), `${what}_new`), "add", Float32Array.from(was, (v) => mom * v), `${what}_old`);
+    x.g.values.set(x.n.output[i]!, { kind: "tensor", sym, onnx: [C] });
+  };
+  running(1, mu, mean0!, "bn_running_mean");
+  running(2, variance, var0!, "bn_running_var");
+}
+
 /**
  * LayerNormalization's optional outputs, Mean and InvStdDev = 1/√(σ² + ε) over the normalised axes
  * (those axes kept as 1s), from the rows `rows` [..., inner] of the data: each row's mean as a 1×1
@@ -63,21 +111,15 @@ export const importers: Record<string, Importer> = {
 function layerNormStatistics(x: ImportNode, rows: SymbolicTensor, k: number, normRank: number, eps: number): void {
   const s = rows.shape, inner = s[s.length - 1]!, outer = s.slice(0, -1).reduce((p, q) => p * q, 1);
   const dims = [...x.tensor(0).onnx.slice(0, k), ...Array<number>(normRank).fill(1)];
-  const rowMean = (v: SymbolicTensor, what: string) => {
-    const img = x.apply(L.reshape({ targetShape: [outer, 1, inner], name: x.uniq(`${what}_rows`) }), v);
-    const lname = x.uniq(what);
-    x.weight(lname, "kernel", new Float32Array(inner).fill(1 / inner));
-    return x.apply(L.reshape({ targetShape: [outer, 1], name: x.uniq(`${what}_col`) }), x.apply(L.conv2d({ filters: 1, kernelSize: 1, useBias: false, name: lname }), img));
-  };
   const flat = x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("layernorm_stat_in") }), rows);
-  const mean = rowMean(flat, "layernorm_mean");
+  const mean = rowMeans(x, flat, "layernorm_mean");
   const set = (i: number, v: SymbolicTensor) => {
     if (x.n.output[i]) x.g.values.set(x.n.output[i]!, { kind: "tensor", sym: v, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
   };
   set(1, mean);
   if (!x.n.output[2]) return;
   const dev = x.apply(L.binary({ op: "sub", name: x.uniq("layernorm_dev") }), flat, mean);
-  const variance = rowMean(x.apply(L.binary({ op: "mul", name: x.uniq("layernorm_sq") }), dev, dev), "layernorm_var");
+  const variance = rowMeans(x, x.apply(L.binary({ op: "mul", name: x.uniq("layernorm_sq") }), dev, dev), "layernorm_var");
   const plus = x.uniq("layernorm_eps"), inv = x.uniq("layernorm_inv");
   x.weight(plus, "constant", [eps]);
   x.weight(inv, "constant", [1]);
