@@ -33,12 +33,19 @@ export {
   f32_channel_affine,
 } from "./norm/batchnorm";
 export { f32_lrn_fwd, f32_lrn_bwd } from "./norm/lrn";
+export { f32_layer_norm_fwd, f32_layer_norm_bwd } from "./norm/layernorm";
 export { f32_softmax_xent, f32_hinge, f32_mse, f32_sigmoid_xent, f32_selected_huber } from "./loss/loss";
 export {
   f32_regularize, f32_sum_squares, f32_sgd_update, f32_momentum_update, f32_adagrad_update, f32_rmsprop_update,
   f32_adadelta_update, f32_adam_update,
 } from "./optim/optim";
 export { f32_softmax_fwd, f32_softmax_bwd, f32_log_softmax_fwd, f32_log_softmax_bwd } from "./eltwise/softmax";
+export {
+  f32_gelu_fwd, f32_gelu_bwd, f32_erf_fwd, f32_erf_bwd, f32_sqrt_fwd, f32_sqrt_bwd, f32_sum_strided,
+  f32_binary_fwd_add, f32_binary_fwd_sub, f32_binary_fwd_mul, f32_binary_fwd_div, f32_binary_fwd_pow,
+  f32_binary_bwd_add, f32_binary_bwd_sub, f32_binary_bwd_mul, f32_binary_bwd_div, f32_binary_bwd_pow,
+  f32_binary_fwd_equal, f32_binary_bwd_equal, f32_cast_f16_fwd, f32_cast_bf16_fwd, f32_where_fwd, f32_where_bwd,
+} from "./eltwise/math";
 
 /** First byte above the module's static data: the TS host owns the heap from here. */
 export function heap_base(): usize {

@@ -208,13 +208,40 @@ class SeBlock(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.pr(y), 1), 1))
 
 
+class ConvNextMini(nn.Module):
+    """ConvNeXt's pieces from torchvision: a patchify stem with LayerNorm2d (permute, LayerNorm over
+    channels, permute back), one CNBlock (depthwise 7×7, LayerNorm, Linear, exact GELU, Linear, layer
+    scale, residual), a downsampling LayerNorm2d + conv, and the head's LayerNorm2d before Linear."""
+    def __init__(self):
+        from torchvision.models.convnext import CNBlock, LayerNorm2d
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 2, stride=2), LayerNorm2d(8, eps=1e-6))
+        self.block = CNBlock(8, layer_scale=1e-6, stochastic_depth_prob=0.0)
+        self.down = nn.Sequential(LayerNorm2d(8, eps=1e-6), nn.Conv2d(8, 12, 2, stride=2))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), LayerNorm2d(12, eps=1e-6), nn.Flatten(1), nn.Linear(12, 5))
+
+    def forward(self, x):
+        return self.head(self.down(self.block(self.stem(x))))
+
+
 def randomize_bn(model, g):
+    """Random statistics and affines for the norms (their initial ones make a norm an identity that
+    hides layout bugs); for ConvNeXt's blocks also the layer scale (1e-6 at init: the blocks would add
+    nothing to the output) and their biases (zeros at init)."""
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
             m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
             m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.2)
+        elif isinstance(m, nn.LayerNorm) and m.elementwise_affine:
+            m.weight.data.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.2)
+        elif type(m).__name__ == "CNBlock":
+            m.layer_scale.data.copy_(torch.rand(m.layer_scale.shape, generator=g) * 0.5 + 0.25)
+            for sub in m.modules():
+                if isinstance(sub, (nn.Linear, nn.Conv2d)) and sub.bias is not None:
+                    sub.bias.data.copy_(torch.randn(sub.bias.shape, generator=g) * 0.2)
 
 
 def write(name, make, shape, out=None, opset=13, binary_input=False):
@@ -306,6 +333,9 @@ if __name__ == "__main__":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
         write("se_block", SeBlock, (2, 3, 7, 6))
+    elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
+        for opset in (11, 13, 17):
+            write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     else:
         os.makedirs(OUT, exist_ok=True)
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
@@ -319,4 +349,6 @@ if __name__ == "__main__":
         write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d
         write("pads", Pads, (2, 2, 6, 5))  # also alone: make-onnx-fixtures.py pads
         write("se_block", SeBlock, (2, 3, 7, 6))  # also alone: make-onnx-fixtures.py se_block
+        for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py convnext_mini
+            write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
         write("interp", Interp, (2, 3, 5, 6))  # also alone: make-onnx-fixtures.py interp (PyTorch 1.13 cannot export it below opset 11)

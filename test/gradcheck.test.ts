@@ -108,6 +108,36 @@ describe("whole-model gradient checks", () => {
     check(m, [6], "softmaxCrossEntropy");
   });
 
+  it("layer norm (γ, β learnt), GELU, erf, √ and broadcasting binary ops (ConvNeXt's block, imported graphs' arithmetic)", () => {
+    const inp = fovea.input([4, 4, 3]);
+    const a = L.conv2d({ filters: 6, kernelSize: 3, padding: "same" }).apply(inp);
+    const n = L.gelu().apply(L.layerNorm({ epsilon: 1e-6 }).apply(a));
+    // a per-channel constant (layer scale) and a broadcast divisor, then erf, √(x² + 1) and a power
+    const s = L.binary({ op: "mul", constantShape: [6], name: "ls" }).apply(n);
+    const g = L.globalAvgPool2d().apply(s);
+    const b = L.binary({ op: "div" }).apply(L.reshape({ targetShape: [2, 3] }).apply(L.dense({ units: 6 }).apply(g)), L.reshape({ targetShape: [1, 3] }).apply(L.sigmoid().apply(L.dense({ units: 3 }).apply(g))));
+    const e = L.erf().apply(L.flatten().apply(b));
+    const r = L.sqrt().apply(L.binary({ op: "add", constantShape: [1], name: "one" }).apply(L.binary({ op: "mul" }).apply(e, e)));
+    const p = L.binary({ op: "pow", constantShape: [6], name: "p" }).apply(r);
+    const m = fovea.model({ inputs: inp, outputs: L.dense({ units: 3 }).apply(L.binary({ op: "sub", constantShape: [1], constantFirst: true, name: "neg" }).apply(p)), seed: 13 });
+    m.setWeights([
+      { layer: "ls", name: "constant", values: Float32Array.from([0.5, 1.5, -1, 2, 0.25, 1]) },
+      { layer: "one", name: "constant", values: [1] }, { layer: "neg", name: "constant", values: [0.3] },
+      { layer: "p", name: "constant", values: Float32Array.from([1, 2, 0.5, 3, 1.5, -1]) },
+    ]);
+    check(m, [4, 4, 3], "softmaxCrossEntropy");
+  });
+
+  it("where: the choice between two computed tensors by a condition of 1s and 0s (channels 0 and 2 of the input)", () => {
+    const inp = fovea.input([4, 4, 3]);
+    const cond = L.binary({ op: "equal" }).apply(inp, L.binary({ op: "mul", constantShape: [3], name: "mask" }).apply(inp));
+    const a = L.tanh().apply(L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp));
+    const b = L.sigmoid().apply(L.conv2d({ filters: 3, kernelSize: 1 }).apply(inp));
+    const m = fovea.model({ inputs: inp, outputs: L.dense({ units: 3 }).apply(L.flatten().apply(L.where().apply(cond, a, b))), seed: 14 });
+    m.setWeights([{ layer: "mask", name: "constant", values: [1, 0, 1] }]);
+    check(m, [4, 4, 3], "softmaxCrossEntropy");
+  });
+
   it("L1 and L2 regularisation add their gradients (checked against the penalised loss)", () => {
     const m = fovea.sequential([L.dense({ units: 3, useBias: false })], { inputShape: [4], seed: 11 });
     m.compile({ batchSize: 2, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1 }), regularizer: { l1: 0.01, l2: 0.1 } });

@@ -174,10 +174,61 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("a cast to float16, layer norm, GELU, erf, √, the binary ops (with constants, broadcast over features) and where, trained", async () => {
+    const inp = fovea.input([6, 5, 3]);
+    const a = L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }).apply(L.toFloat16().apply(inp));
+    const n = L.gelu().apply(L.layerNorm({ epsilon: 1e-6 }).apply(a));
+    const h = L.binary({ op: "mul", constantShape: [1], name: "half" }).apply(L.binary({ op: "add" }).apply(n, L.erf().apply(n)));
+    const f = L.dense({ units: 6 }).apply(L.globalAvgPool2d().apply(h));
+    const d = L.binary({ op: "div", constantShape: [6], constantFirst: true, name: "inv" }).apply(L.binary({ op: "add", constantShape: [1], name: "two" }).apply(L.sqrt().apply(L.binary({ op: "mul" }).apply(f, f))));
+    const p = L.binary({ op: "pow", constantShape: [1], name: "sq" }).apply(L.layerNorm().apply(L.binary({ op: "sub", constantShape: [6], name: "off" }).apply(d)));
+    const same = L.binary({ op: "equal" }).apply(d, L.binary({ op: "mul", constantShape: [1], name: "one" }).apply(d)); // ones
+    const chosen = L.where().apply(L.binary({ op: "equal" }).apply(f, L.binary({ op: "mul", constantShape: [6], name: "mask" }).apply(f)), p, d);
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.binary({ op: "add" }).apply(chosen, same))), seed: 9 });
+    m.setWeights([
+      { layer: "half", name: "constant", values: [0.5] }, { layer: "two", name: "constant", values: [2] }, { layer: "sq", name: "constant", values: [2] }, { layer: "one", name: "constant", values: [1] },
+      { layer: "inv", name: "constant", values: [1, 2, 3, -1, 0.5, 4] }, { layer: "mask", name: "constant", values: [1, 0, 0, 1, 1, 0] }, { layer: "off", name: "constant", values: [0.1, -0.2, 0.3, 0, 1, -1] },
+    ]);
+    await compare(trained(m), 3);
+    m.free();
+  });
+
+  it("an imported ConvNeXt (torchvision's blocks, opset 11) fine-tunes in fovea and exports again", async () => {
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/convnext_mini_opset11.onnx")));
+    expect(m.layers.filter((l) => l.type === "layerNorm").length).toBe(4);
+    const x = Float32Array.from({ length: 12 * m.inputSize }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 0.11));
+    const y = Array.from({ length: 12 }, (_, i) => i % 5);
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01 }) });
+    const before = m.evaluate(x, y).loss;
+    m.fit(x, y, { epochs: 30 });
+    expect(m.evaluate(x, y).loss).toBeLessThan(0.7 * before);
+    const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
+    const got = (await sess.run({ input: new ort.Tensor("float32", x, [12, 3, 16, 16]) })).output!.data;
+    const want = m.predict(x);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want[i]!)));
+    m.free();
+  });
+
+  it("constant (an output computed from shapes alone): the value for every example, a zero gradient", async () => {
+    const inp = fovea.input([4]);
+    const m = fovea.model({ inputs: inp, outputs: L.constant({ shape: [2, 3], name: "c" }).apply(inp) });
+    m.setWeights([{ layer: "c", name: "value", values: [1, 2, 3, -4, 5.5, 6] }]);
+    const bytes = await fovea.exportOnnx(m);
+    const x = Float32Array.from({ length: 12 }, (_, i) => i);
+    const got = (await (await ort.InferenceSession.create(bytes)).run({ input: new ort.Tensor("float32", x, [3, 4]) })).output!.data;
+    expect(Array.from(got)).toEqual(Array.from(m.predict(x)));
+    expect(Array.from(m.predict(x))).toEqual([1, 2, 3, -4, 5.5, 6, 1, 2, 3, -4, 5.5, 6, 1, 2, 3, -4, 5.5, 6]);
+    expect(Array.from(m.inputGradient(x.subarray(0, 4), { class: 1 }))).toEqual([0, 0, 0, 0]);
+    m.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.reshape({ targetShape: [2, 3], name: "rs" })], { inputShape: [4] });
     await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer reshape "rs": reshape does not export (only flatten, and a vector to a 1×1 image)');
     m.free();
+    const b = fovea.sequential([L.toBfloat16({ name: "bf" }), L.dense({ units: 2 })], { inputShape: [4] });
+    await expect(fovea.exportOnnx(b)).rejects.toThrow('exportOnnx: layer toBfloat16 "bf": bfloat16 truncation');
+    b.free();
   });
 });
 

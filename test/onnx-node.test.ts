@@ -77,7 +77,12 @@ async function run(c: Case): Promise<string> {
         return vi.type?.tensorType?.elemType === 16 && !(t.data instanceof Float32Array)
           ? { ...t, data: Float32Array.from(t.data, (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]!) } : t;
       });
-      outs = files.filter((f) => f.startsWith("output_")).sort().map((f) => tensor(join(dir, f)));
+      // likewise bfloat16 outputs stored as uint16 bits
+      outs = files.filter((f) => f.startsWith("output_")).sort().map((f, k) => {
+        const t = tensor(join(dir, f));
+        return g.output[k]?.type?.tensorType?.elemType === 16 && !(t.data instanceof Float32Array)
+          ? { ...t, data: Float32Array.from(t.data, (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]!) } : t;
+      });
     } catch (e) {
       return e instanceof fovea.FoveaError ? `test data: ${e.message.replace(/^.*\/(?=input_|output_)/, "")}` : `crash: ${String(e)}`;
     }
@@ -92,7 +97,8 @@ async function run(c: Case): Promise<string> {
     try {
       // the inputs the model asks for (model.io; an input no node reads is not asked for)
       const io = m.io!, fed = data.filter((d) => io.inputs.some((i) => i.name === d.name));
-      const batchSize = Math.max(1, fed[0]!.dims[0] ?? 1);
+      // a graph that mixes its axis 0 takes each input whole, as one example (model.io.whole)
+      const batchSize = io.whole ? 1 : Math.max(1, fed[0]!.dims[0] ?? 1);
       // one input and one output: plain arrays; several: records by name
       const ys: Float32Array[] = fed.length === 1 && outs.length === 1
         ? [m.predict(Float32Array.from(fed[0]!.data), { batchSize })]
@@ -100,8 +106,9 @@ async function run(c: Case): Promise<string> {
       const shapes = io.outputs.map((o) => o.shape);
       for (let k = 0; k < outs.length; k++) {
       const want = outs[k]!, y = ys[k]!;
-      // one number per example ([N]) is fovea's per-example shape [1]
-      if (shapes[k]!.join() !== (want.dims.length === 1 ? "1" : want.dims.slice(1).join())) return `output ${k} shape [N, ${shapes[k]!.join(", ")}], expected [${want.dims.join(", ")}]`;
+      // one number per example ([N]) is fovea's per-example shape [1]; a whole output is one example
+      const per = io.whole ? want.dims : want.dims.slice(1);
+      if (shapes[k]!.join() !== (per.length === 0 ? "1" : per.join())) return `output ${k} shape [${io.whole ? "" : "N, "}${shapes[k]!.join(", ")}], expected [${want.dims.join(", ")}]`;
       if (y.length !== want.data.length) return `${y.length} output values, expected ${want.data.length}`;
       for (let i = 0; i < y.length; i++) {
         const w = want.data[i]!;

@@ -47,6 +47,18 @@ describe("ONNX import matches PyTorch", () => {
     m.free();
   });
 
+  it.each([11, 13, 17])("ConvNeXt's pieces (torchvision's CNBlock, LayerNorm2d) at opset %i: every layer norm one layerNorm layer, GELU one gelu", async (opset) => {
+    const f = fixture(`convnext_mini_opset${opset}`);
+    expect(f.torch).toMatch(/^1\.13/);
+    const m = await fovea.importOnnx(f.bytes, { source: `convnext_mini_opset${opset}.onnx` });
+    const types = m.layers.map((l) => l.type);
+    expect(types.filter((t) => t === "layerNorm").length).toBe(4);
+    expect(types.filter((t) => t === "gelu").length).toBe(1);
+    expect(types.filter((t) => t === "binary" || t === "erf" || t === "sqrt").length).toBe(0);
+    expectRel(m.predict(Float32Array.from(f.input)), f.output, 1e-4);
+    m.free();
+  });
+
   it("takes NHWC input when asked, with the same results", async () => {
     const f = fixture("conv_bn_pool");
     const m = await fovea.importOnnx(f.bytes, { inputLayout: "NHWC" });
@@ -171,8 +183,16 @@ describe("ONNX Transpose, auto_pad, pass-through ops (hand-built graphs, referen
       expect(Array.from(m.predict(Float32Array.from(x)))).toEqual(want);
       m.free();
     }
-    const moved = encode([{ opType: "Transpose", name: "swapNC", input: ["x"], output: ["y"], attribute: [ints("perm", [1, 0, 2, 3])] }], [], [1, 2, 4, 3], [2, 1, 4, 3]);
-    await expect(fovea.importOnnx(moved, { source: "t.onnx" })).rejects.toThrow('t.onnx: node "swapNC" (Transpose): perm [1, 0, 2, 3] moves the batch axis; fovea keeps the examples of a batch first');
+    // moving axis 0: with a symbolic batch a FormatError; with the file's fixed shape the input is one example, taken whole
+    const swap = (N: number) => encode([{ opType: "Transpose", name: "swapNC", input: ["x"], output: ["y"], attribute: [ints("perm", [1, 0, 2, 3])] }], [], [N, 2, 4, 3], [2, N, 4, 3]);
+    await expect(fovea.importOnnx(swap(-1), { source: "t.onnx" })).rejects.toThrow('t.onnx: node "swapNC" (Transpose): perm [1, 0, 2, 3] moves the batch axis; fovea keeps the examples of a batch first');
+    const whole = await fovea.importOnnx(swap(3), { source: "t.onnx" });
+    expect(whole.io!.whole).toBe(true);
+    expect(whole.inputShape).toEqual([3, 2, 4, 3]);
+    expect(whole.outputShape).toEqual([2, 3, 4, 3]);
+    const xs = Float32Array.from({ length: 72 }, (_, i) => i), ys = whole.predict(xs);
+    for (let n = 0; n < 3; n++) for (let c = 0; c < 2; c++) for (let p = 0; p < 12; p++) expect(ys[(c * 3 + n) * 12 + p]).toBe(xs[(n * 2 + c) * 12 + p]);
+    whole.free();
   });
 });
 

@@ -16,10 +16,14 @@ import { Slice, type SliceConfig } from "./slice.js";
 import { Resize, type ResizeConfig } from "./resize.js";
 import { Pad, type PadConfig } from "./pad.js";
 import { Matmul, type MatmulConfig } from "./matmul.js";
+import { LayerNorm, type LayerNormConfig } from "./layer-norm.js";
+import { Binary, Where, type BinaryConfig, type WhereConfig } from "./binary.js";
+import { Constant, type ConstantConfig } from "./constant.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
-  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig | MatmulConfig;
+  | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig | MatmulConfig
+  | LayerNormConfig | BinaryConfig | WhereConfig | ConstantConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -51,7 +55,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
     case "permute": return new Permute(config, name);
-    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax":
+    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax": case "gelu": case "erf": case "sqrt": case "toFloat16": case "toBfloat16":
       return new ActivationLayer(config, name);
     case "maxout": return new Maxout(config, name);
     case "dropout": return new Dropout(config, name);
@@ -65,6 +69,10 @@ function build(config: LayerConfig, name: string): Layer {
     case "resize": return new Resize(config, name);
     case "pad": return new Pad(config, name);
     case "matmul": return new Matmul(config, name);
+    case "layerNorm": return new LayerNorm(config, name);
+    case "binary": return new Binary(config, name);
+    case "where": return new Where(config, name);
+    case "constant": return new Constant(config, name);
     default:
       throw new ConfigError(`unknown layer type "${(config as { type: string }).type}"`);
   }
@@ -91,6 +99,11 @@ export const sigmoid = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, ty
 export const tanh = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "tanh" });
 export const softmax = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "softmax" });
 export const logSoftmax = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "logSoftmax" });
+export const gelu = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "gelu" });
+export const erf = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "erf" });
+export const sqrt = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "sqrt" });
+export const toFloat16 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "toFloat16" });
+export const toBfloat16 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "toBfloat16" });
 export const maxout = (c: Opt<MaxoutConfig>) => createLayer({ type: "maxout", ...c });
 export const dropout = (c: Opt<DropoutConfig>) => createLayer({ type: "dropout", ...c });
 export const batchNorm = (c: Opt<BatchNormConfig> = {}) => createLayer({ type: "batchNorm", ...c });
@@ -103,9 +116,14 @@ export const slice = (c: Opt<SliceConfig>) => createLayer({ type: "slice", ...c 
 export const resize = (c: Opt<ResizeConfig>) => createLayer({ type: "resize", ...c });
 export const pad = (c: Opt<PadConfig>) => createLayer({ type: "pad", ...c });
 export const matmul = (c: Opt<MatmulConfig> = {}) => createLayer({ type: "matmul", ...c });
+export const layerNorm = (c: Opt<LayerNormConfig> = {}) => createLayer({ type: "layerNorm", ...c });
+export const binary = (c: Opt<BinaryConfig>) => createLayer({ type: "binary", ...c });
+export const constant = (c: Opt<ConstantConfig>) => createLayer({ type: "constant", ...c });
+export const where = (c: Opt<WhereConfig> = {}) => createLayer({ type: "where", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
   ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig, MatmulConfig,
+  LayerNormConfig, BinaryConfig, WhereConfig, ConstantConfig,
 };
 export { Layer } from "./layer.js";

@@ -7,7 +7,15 @@ import { Tensor, formatShape } from "../tensor.js";
 /** A named input or output and its per-example shape. */
 export interface NamedShape { name: string; shape: number[] }
 /** The named inputs and outputs of a model (in the order they are packed; an imported model has them even when there is one). */
-export interface NamedIO { inputs: NamedShape[]; outputs: NamedShape[] }
+export interface NamedIO {
+  inputs: NamedShape[];
+  outputs: NamedShape[];
+  /**
+   * An imported graph that mixes its axis 0 (a concat or softmax across it, …): each input's whole
+   * shape in the file is one example, and each output's whole shape too (shapes here are those).
+   */
+  whole?: true;
+}
 
 type Data = Float32Array | readonly number[] | Tensor;
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);

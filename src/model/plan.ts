@@ -168,7 +168,8 @@ export class Plan {
         // a folded norm's output is its conv's buffer (taken while the conv's inputs were still live)
         if (this.skip[j]) this.act[j] = this.act[n.inputs[0]!]!;
         else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
-        if (!training && !keepAll) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
+        // each input once: a layer reading one tensor twice (x·x) must not give its buffer back twice
+        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
       });
       this.outputPtr = this.act[nodes.length - 1]!;
 

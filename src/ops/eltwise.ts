@@ -48,14 +48,15 @@ export function biasAddBackward(dy: Tensor): Tensor {
 export type ActivationName = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh";
 
 /** Activations that act on each value, and the row-wise ones over the last axis. */
-export type UnaryActivation = ActivationName | "softmax" | "logSoftmax";
+export type UnaryActivation = ActivationName | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "toFloat16" | "toBfloat16";
 
 /** alpha defaults (and which activations take one). */
 const ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1 };
 
 /**
  * The calls of an activation over n values (rows of `cols` for softmax / logSoftmax): forward
- * x → y, and backward from the forward output y and dy to dx (none when dx is 0).
+ * x → y, and backward from the forward output y (the forward input x for gelu and erf) and dy to dx
+ * (none when dx is 0).
  */
 export function activationCalls(name: UnaryActivation, alpha: number, n: number, cols: number, p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
   const { x, y, dy, dx } = p;
@@ -70,6 +71,12 @@ export function activationCalls(name: UnaryActivation, alpha: number, n: number,
       case "tanh": return [call("f32_tanh_fwd", x, y, n), call("f32_tanh_bwd", y, dy, dx, n)];
       case "softmax": return [call("f32_softmax_fwd", x, y, rows, cols), call("f32_softmax_bwd", y, dy, dx, rows, cols)];
       case "logSoftmax": return [call("f32_log_softmax_fwd", x, y, rows, cols), call("f32_log_softmax_bwd", y, dy, dx, rows, cols)];
+      case "gelu": return [call("f32_gelu_fwd", x, y, n), call("f32_gelu_bwd", x, dy, dx, n)];
+      case "erf": return [call("f32_erf_fwd", x, y, n), call("f32_erf_bwd", x, dy, dx, n)];
+      case "sqrt": return [call("f32_sqrt_fwd", x, y, n), call("f32_sqrt_bwd", y, dy, dx, n)];
+      // a cast's gradient passes straight through (PyTorch's)
+      case "toFloat16": return [call("f32_cast_f16_fwd", x, y, n), copyCall(n, dy, dx)];
+      case "toBfloat16": return [call("f32_cast_bf16_fwd", x, y, n), copyCall(n, dy, dx)];
     }
   })();
   return { fwd: [f], bwd: dx ? [b] : [] };
@@ -214,5 +221,142 @@ export function multiplyCalls(batch: number, rows: number, C: number, broadcast:
     }
     if (p.da) bwd.push(call("f32_channel_affine", dy, rows, C, b, zeros, p.da + e * n * 4));
   }
+  return { fwd, bwd, inTurn: true };
+}
+
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "equal";
+
+/** Strides of `shape` read as `out` (numpy broadcasting: aligned from the right, 0 along an axis of 1 or a missing one). */
+export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const r = out.length, s = new Array<number>(r).fill(0);
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const k = r - shape.length + i;
+    if (shape[i] !== 1) s[k] = stride;
+    stride *= shape[i]!;
+  }
+  return s;
+}
+
+/** The shape a and b broadcast to (numpy's rule), or null. */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {
+  const r = Math.max(a.length, b.length), out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const p = a[a.length - r + i] ?? 1, q = b[b.length - r + i] ?? 1;
+    if (p !== q && p !== 1 && q !== 1) return null;
+    out.push(p === 1 ? q : p);
+  }
+  return out;
+}
+
+/**
+ * The axes of `dims` (dense output) with each operand's strides, axes of 1 dropped and neighbours
+ * that stay contiguous in every operand merged; at least three axes (leading 1s) so a kernel call
+ * covers the last three and the calls loop over the rest.
+ */
+function collapse(dims: number[], strides: number[][]): { dims: number[]; strides: number[][] } {
+  const d: number[] = [], s: number[][] = strides.map(() => []);
+  dims.forEach((n, i) => {
+    if (n === 1) return;
+    const k = d.length - 1;
+    if (k >= 0 && strides.every((st, j) => s[j]![k] === st[i]! * n)) {
+      d[k] = d[k]! * n;
+      strides.forEach((st, j) => (s[j]![k] = st[i]!));
+    } else {
+      d.push(n);
+      strides.forEach((st, j) => s[j]!.push(st[i]!));
+    }
+  });
+  while (d.length < 3) {
+    d.unshift(1);
+    s.forEach((st) => st.unshift(0));
+  }
+  return { dims: d, strides: s };
+}
+
+/** Every index of the axes before the last three, with its offset in each operand (in elements). */
+function outer(dims: number[], strides: number[][]): number[][] {
+  const lead = dims.slice(0, -3), offs: number[][] = [];
+  const n = lead.reduce((p, q) => p * q, 1);
+  for (let o = 0; o < n; o++) {
+    let rest = o;
+    const off = strides.map(() => 0);
+    for (let i = lead.length - 1; i >= 0; i--) {
+      const k = rest % lead[i]!;
+      rest = Math.floor(rest / lead[i]!);
+      strides.forEach((st, j) => (off[j] = off[j]! + k * st[i]!));
+    }
+    offs.push(off);
+  }
+  return offs;
+}
+
+/**
+ * y = a op b with numpy broadcasting, for `batch` examples: a and b per example of shapes aShape and
+ * bShape (an operand with `aBatch` / `bBatch` false is one tensor for the whole batch: a constant),
+ * y dense of shape out = broadcast(aShape, bShape). Backward: the elementwise gradients, summed over
+ * the axes an operand was broadcast along (through ta / tb, batch·size(out) floats each, where it
+ * was; straight into da / db where it was not). 0 for da / db: not wanted. In turn.
+ */
+export function binaryCalls(op: BinaryOp, batch: number, aShape: readonly number[], bShape: readonly number[], aBatch: boolean, bBatch: boolean,
+  p: { a: number; b: number; y: number; dy: number; da: number; db: number; ta: number; tb: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  const out = broadcastShape(aShape, bShape);
+  if (!out) throw new ShapeError(`${op}: shapes ${formatShape([...aShape])} and ${formatShape([...bShape])} do not broadcast`);
+  const n = out.reduce((u, v) => u * v, 1), dims = [batch, ...out];
+  const size = (s: readonly number[]) => s.reduce((u, v) => u * v, 1);
+  const sa = [aBatch ? size(aShape) : 0, ...broadcastStrides(aShape, out)], sb = [bBatch ? size(bShape) : 0, ...broadcastStrides(bShape, out)];
+  const ys = [0, ...broadcastStrides(out, out)];
+  ys[0] = n;
+  const c = collapse(dims, [sa, sb, ys]);
+  const [A, B, Y] = c.strides as [number[], number[], number[]];
+  const [n0, n1, n2] = c.dims.slice(-3) as [number, number, number];
+  const tail = (st: number[]) => st.slice(-3) as [number, number, number];
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  const fname = `f32_binary_fwd_${op}` as const, bname = `f32_binary_bwd_${op}` as const;
+  // an operand read whole (no broadcast, every example its own) gets its gradient in place
+  const direct = (st: number[], has: boolean) => has && st.every((v, i) => v === Y[i]);
+  const ga = p.da ? (direct(A, aBatch) ? p.da : p.ta) : 0, gb = p.db ? (direct(B, bBatch) ? p.db : p.tb) : 0;
+  for (const [oa, ob, oy] of outer(c.dims, [A, B, Y]) as [number, number, number][]) {
+    fwd.push(call(fname, p.a + 4 * oa, p.b + 4 * ob, p.y + 4 * oy, n0, n1, n2, ...tail(A), ...tail(B)));
+    if (ga || gb) bwd.push(call(bname, p.a + 4 * oa, p.b + 4 * ob, p.y + 4 * oy, p.dy + 4 * oy, ga && ga + 4 * oy, gb && gb + 4 * oy, n0, n1, n2, ...tail(A), ...tail(B)));
+  }
+  // the sums back to a broadcast operand's shape
+  const reduce = (g: number, d: number, st: number[], count: number) => {
+    outer(c.dims, [Y, st]).forEach(([oy, od], i) => bwd.push(call("f32_sum_strided", g + 4 * oy!, n0, n1, n2, d + 4 * od!, ...tail(st), i === 0 ? count : 0)));
+  };
+  if (p.da && ga !== p.da) reduce(ga, p.da, A, (aBatch ? batch : 1) * size(aShape));
+  if (p.db && gb !== p.db) reduce(gb, p.db, B, (bBatch ? batch : 1) * size(bShape));
+  return { fwd, bwd, inTurn: true };
+}
+
+/**
+ * y = c ≠ 0 ? a : b with numpy broadcasting of the three per-example shapes to out, for `batch`
+ * examples (every operand has its own examples). Backward: dy to a where c ≠ 0, to b elsewhere,
+ * summed over the axes an operand was broadcast along (through ta / tb, batch·size(out) floats
+ * each, where it was). In turn.
+ */
+export function whereCalls(batch: number, cShape: readonly number[], aShape: readonly number[], bShape: readonly number[],
+  p: { c: number; a: number; b: number; y: number; dy: number; da: number; db: number; ta: number; tb: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+  const ab = broadcastShape(aShape, bShape), out = ab && broadcastShape(cShape, ab);
+  if (!out) throw new ShapeError(`where: shapes ${formatShape([...cShape])}, ${formatShape([...aShape])} and ${formatShape([...bShape])} do not broadcast`);
+  const size = (s: readonly number[]) => s.reduce((u, v) => u * v, 1), n = size(out);
+  const st = (s: readonly number[]) => [size(s), ...broadcastStrides(s, out)];
+  const ys = [n, ...broadcastStrides(out, out)];
+  const col = collapse([batch, ...out], [st(cShape), st(aShape), st(bShape), ys]);
+  const [C, A, B, Y] = col.strides as [number[], number[], number[], number[]];
+  const [n0, n1, n2] = col.dims.slice(-3) as [number, number, number];
+  const tail = (s: number[]) => s.slice(-3) as [number, number, number];
+  const direct = (s: number[]) => s.every((v, i) => v === Y[i]);
+  const ga = p.da ? (direct(A) ? p.da : p.ta) : 0, gb = p.db ? (direct(B) ? p.db : p.tb) : 0;
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  for (const [oc, oa, ob, oy] of outer(col.dims, [C, A, B, Y]) as [number, number, number, number][]) {
+    fwd.push(call("f32_where_fwd", p.c + 4 * oc, p.a + 4 * oa, p.b + 4 * ob, p.y + 4 * oy, n0, n1, n2, ...tail(C), ...tail(A), ...tail(B)));
+    if (ga || gb) bwd.push(call("f32_where_bwd", p.c + 4 * oc, p.dy + 4 * oy, ga && ga + 4 * oy, gb && gb + 4 * oy, n0, n1, n2, ...tail(C)));
+  }
+  const reduce = (g: number, d: number, s: number[], count: number) => {
+    outer(col.dims, [Y, s]).forEach(([oy, od], i) => bwd.push(call("f32_sum_strided", g + 4 * oy!, n0, n1, n2, d + 4 * od!, ...tail(s), i === 0 ? count : 0)));
+  };
+  if (p.da && ga !== p.da) reduce(ga, p.da, A, batch * size(aShape));
+  if (p.db && gb !== p.db) reduce(gb, p.db, B, batch * size(bShape));
   return { fwd, bwd, inTurn: true };
 }

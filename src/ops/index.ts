@@ -17,7 +17,7 @@ export { splitRange, withScratchAlloc } from "./split.js";
 export {
   add, biasAdd, biasAddBackward, activation, activationBackward, softmax, softmaxBackward, logSoftmax, logSoftmaxBackward,
 } from "./eltwise.js";
-export type { ActivationName } from "./eltwise.js";
+export type { ActivationName, BinaryOp } from "./eltwise.js";
 export type { Padding, Rounding } from "./window.js";
 export { floorRulePads } from "./window.js";
 export { batchNormScaleShift, batchNormTrainCalls, runSteps, channelAffine, foldCalls, lrnCalls } from "./norm.js";

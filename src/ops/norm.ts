@@ -110,3 +110,19 @@ export function lrnCalls(rows: number, C: number, size: number, alpha: number, b
     bwd: p.dx ? [call("f32_lrn_bwd", p.x, p.dy, p.s, rows, C, size, alpha, beta, p.dx)] : [],
   };
 }
+
+/**
+ * Layer normalisation over the last axis (rows × C): y = (x − μ)/√(σ² + ε)·γ + β per row, the rows'
+ * μ and 1/√(σ² + ε) kept in mean / rstd (rows floats each) for the backward, which writes dx, dγ
+ * and dβ (0: not wanted). The forward splits by rows across the pool; the backward runs as one call
+ * (its parameter gradients sum over every row).
+ */
+export function layerNormCalls(be: Backend, rows: number, C: number, eps: number, p: {
+  x: number; y: number; gamma: number; beta: number; mean: number; rstd: number; dy: number; dx: number; dgamma: number; dbeta: number;
+}): NormCalls {
+  const parts = splitRange(rows, threadsFor(be, 8 * rows * C, rows));
+  return {
+    fwd: parts.map(([a, b]) => call("f32_layer_norm_fwd", p.x + 4 * a * C, b - a, C, eps, p.gamma, p.beta, p.y + 4 * a * C, p.mean + 4 * a, p.rstd + 4 * a)),
+    bwd: p.dx || p.dgamma || p.dbeta ? [call("f32_layer_norm_bwd", p.x, p.dy, rows, C, p.gamma, p.mean, p.rstd, p.dx, p.dgamma, p.dbeta)] : [],
+  };
+}

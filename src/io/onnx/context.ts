@@ -17,6 +17,11 @@ export interface ImportGraph {
   count: number;
   /** The data input's declared batch size, when the file fixes it (a Reshape to it keeps the batch axis). */
   batch: number | null;
+  /**
+   * 1: ONNX's axis 0 is the batch axis, outside every example (TensorValue.onnx leaves it out);
+   * 0: the graph mixes its axis 0, so each input's whole fixed shape is one example (see import.ts).
+   */
+  lead: 0 | 1;
   /** Imports nodes in order (a branch of an If whose condition is a constant). */
   importNodes(nodes: readonly OnnxNode[]): void;
 }
@@ -28,6 +33,8 @@ export interface RewriteContext {
   producer(name: string): OnnxNode | undefined;
   /** How many nodes read a value (graph outputs count as readers). */
   readers(name: string): number;
+  /** The nodes that read a value. */
+  consumers(name: string): OnnxNode[];
   /** A value's constant data, when it is an initializer or a Constant node's output. */
   constant(name: string): ConstValue | null;
 }
@@ -64,6 +71,9 @@ export function toImage(g: ImportGraph, t: TensorValue, base: string): TensorVal
   return { ...rest, sym: L.permute({ perm: [1, 2, 0], name: uniqIn(g, `${base}/to_nhwc`) }).apply(p.sym) };
 }
 
+/** The FormatErrors of ops that would mix the examples of a batch (import.ts may then take each input whole, as one example). */
+export const MIXES_BATCH = new WeakSet<Error>();
+
 /** One ONNX node being imported: typed access to its attributes and inputs, and its output. */
 export class ImportNode {
   readonly where: string;
@@ -81,6 +91,33 @@ export class ImportNode {
 
   fail(why: string): never {
     throw new FormatError(`${this.where}: ${why}`);
+  }
+
+  /** Fails because the op would mix the examples of a batch (a FormatError import.ts recognises). */
+  mixesBatch(why: string): never {
+    const e = new FormatError(`${this.where}: ${why}`);
+    MIXES_BATCH.add(e);
+    throw e;
+  }
+
+  /** ONNX's axes of a value whose dims per example are `dims`: the per-example rank plus the batch axis (when it is one). */
+  rank(dims: readonly number[]): number {
+    return dims.length + this.g.lead;
+  }
+
+  /**
+   * ONNX axis `axis` (negative: from the end) of a value with per-example dims `dims`, as an index
+   * into those dims; −1 is the batch axis.
+   */
+  axis(axis: number, dims: readonly number[]): number {
+    const r = this.rank(dims), a = axis < 0 ? axis + r : axis;
+    if (!Number.isInteger(a) || a < 0 || a >= r) this.fail(`axis ${axis} is outside the input's ${r} axes`);
+    return a - this.g.lead;
+  }
+
+  /** [N, d1, …] (or [d0, d1, …] when the input is whole) for messages. */
+  dims(t: { onnx: readonly number[] }): string {
+    return `[${[...(this.g.lead ? ["N"] : []), ...t.onnx].join(", ")}]`;
   }
 
   attr(k: string) {

@@ -10,7 +10,7 @@ import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
-import { ImportNode, toPlain, type ImportGraph } from "./context.js";
+import { ImportNode, MIXES_BATCH, toPlain, type ImportGraph } from "./context.js";
 import type { GraphProto } from "./proto.js";
 import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
@@ -72,12 +72,31 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || c.data?.length !== count) throw new FormatError(`${src}: constants: "${k}" has ${c.data?.length} values for dims ${show(dims)}`);
     constants.set(k, { kind: "const", dims, data: Array.from(c.data) });
   }
-  return naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, constants)));
+  const run = (lead: 0 | 1) => naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead)));
+  try {
+    return run(1);
+  } catch (e) {
+    // a graph that mixes its axis 0 (concat, softmax, a reshape or transpose across it, a scalar
+    // input): when every data input's shape is fixed in the file, each is taken whole, as one
+    // example — model.io.whole says so and inputShape is the file's whole shape
+    if (!(e instanceof Error) || !MIXES_BATCH.has(e) || !fixedInputs(m, constants)) throw e;
+    try {
+      return run(0);
+    } catch {
+      throw e;
+    }
+  }
 }
 
-function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>): Model {
+/** Whether every data input's shape is fixed in the file (its axis 0 too). */
+function fixedInputs(m: OnnxModel, constants: Map<string, ConstValue>): boolean {
+  const inits = new Set(m.graph.initializer.map((t) => t.name));
+  return m.graph.input.filter((i) => !inits.has(i.name) && !constants.has(i.name)).every((i) => (i.type?.tensorType?.shape?.dim ?? []).every((d) => d.dimValue !== undefined && num(d.dimValue) > 0));
+}
+
+function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>, lead: 0 | 1): Model {
   const values = new Map<string, Value>(constants);
-  const io: NamedIO = { inputs: [], outputs: [] };
+  const io: NamedIO = { inputs: [], outputs: [], ...(lead ? {} : { whole: true as const }) };
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
   // the data inputs some node (or output) reads: an input nothing reads (CastLike's type donor) is not asked for
   const read = new Set([...m.graph.output.map((o) => o.name), ...m.graph.node.flatMap(reads)]);
@@ -87,13 +106,21 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const type = i.type;
     if (!type?.tensorType) throw new FormatError(`${src}: the graph input "${i.name}" is not a tensor (a sequence, map or optional)`);
     const dims = (type.tensorType.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : N));
+    if (!lead) return [1, ...dims]; // whole: the file's shape is one example
     const per = dims.slice(1);
-    if (dims.length === 0) throw new FormatError(`${src}: the graph input "${i.name}" is a scalar (rank 0): it has no batch axis`);
+    if (dims.length === 0) {
+      const e = new FormatError(`${src}: the graph input "${i.name}" is a scalar (rank 0): it has no batch axis`);
+      MIXES_BATCH.add(e);
+      throw e;
+    }
     if (per.some((d) => d === 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is empty`);
     if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is not fixed`);
     return dims;
   });
   const dims = shapes[0]!, per = dims.slice(1);
+  // integer and bool inputs (their values are exact in float32 up to 2^24; an integer division is not)
+  const intInput = (k: number) => [2, 3, 4, 5, 6, 7, 9, 12, 13].includes(inputs[k]!.type?.tensorType?.elemType ?? 1);
+  const typed = (k: number) => (intInput(k) ? { int: true as const } : {});
   let inp: SymbolicTensor;
   if (inputs.length > 1) {
     // several inputs: one after another in each example, sliced apart (in ONNX's order)
@@ -105,7 +132,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     inputs.forEach((vi, k) => {
       const sym = L.slice({ begin, size: sizes[k]!, name: `input_${vi.name}`.replace(/[^A-Za-z0-9_./:-]/g, "_") }).apply(inp);
       const onnx = shapes[k]!.length === 1 ? [] : pers[k]!;
-      values.set(vi.name, { kind: "tensor", sym, onnx, ...(onnx.length === 3 ? { plain: true as const } : {}) });
+      values.set(vi.name, { kind: "tensor", sym, onnx, ...(onnx.length === 3 ? { plain: true as const } : {}), ...typed(k) });
       begin += sizes[k]!;
     });
     io.inputs = inputs.map((vi, k) => ({ name: vi.name, shape: pers[k]! }));
@@ -114,26 +141,26 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const users = m.graph.node.filter((n) => n.input.includes(inputs[0]!.name));
     const nhwcFile = per.length === 3 && users.length > 0 && users.every((n) => n.opType === "Transpose" && same((n.attribute.find((a) => a.name === "perm")?.ints ?? []).map(num), [0, 3, 1, 2]));
     const layout = layoutOption ?? (nhwcFile ? "NHWC" : "NCHW");
-    if (per.length === 3) {
+    if (per.length === 3 && lead) {
       const [C, H, W] = (nhwcFile ? [per[2], per[0], per[1]] : per) as [number, number, number];
       inp = input(layout === "NCHW" ? [C, H, W] : [H, W, C]);
       const first = layout === "NCHW" ? L.permute({ perm: [1, 2, 0], name: "nchw_to_nhwc" }).apply(inp) : inp;
-      values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }) });
+      values.set(inputs[0]!.name, { kind: "tensor", sym: first, ...(nhwcFile ? { onnx: [H, W, C], plain: true as const } : { onnx: [C, H, W] }), ...typed(0) });
     } else if (per.length >= 1) {
-      if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [N, ${per.join(", ")}] is not an image`);
+      if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC: the input [${[...(lead ? ["N"] : []), ...per].join(", ")}] is not an image`);
       inp = input(per);
-      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per });
+      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: per, ...(per.length === 3 ? { plain: true as const } : {}), ...typed(0) });
     } else {
       // one number per example ([N]): fovea's per-example shape [1]
       inp = input([1]);
-      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [] });
+      values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [], ...typed(0) });
     }
     io.inputs = [{ name: inputs[0]!.name, shape: [...inp.shape] }];
   }
 
-  const batch = dims[0]! > 0 ? dims[0]! : null;
+  const batch = lead && dims[0]! > 0 ? dims[0]! : null;
   const g: ImportGraph = {
-    model: m, src, opset, values, weights: [], count: 0, batch,
+    model: m, src, opset, values, weights: [], count: 0, batch, lead,
     importNodes(nodes) {
       for (const n of nodes) IMPORTERS[n.opType]!(new ImportNode(g, n));
     },
@@ -141,8 +168,20 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   g.importNodes(m.graph.node);
 
   const outs = m.graph.output.map((o) => {
-    const res = values.get(o.name);
-    if (res?.kind === "const") throw new FormatError(`${src}: the graph output "${o.name}" is a constant ([${res.dims.join(", ")}]); a fovea model computes its outputs from its input`);
+    const res0 = values.get(o.name);
+    if (res0?.kind === "const") {
+      // computed from shapes alone: it has no batch axis (and may hold the batch's size), so only a
+      // whole input's graph (one example) has it as an output — a constant layer
+      if (lead) {
+        const e = new FormatError(`${src}: the graph output "${o.name}" is a constant ([${res0.dims.join(", ")}]) without a batch axis; a fovea model computes its outputs from its input`);
+        MIXES_BATCH.add(e);
+        throw e;
+      }
+      const lname = uniqOut(g, `constant_${o.name}`);
+      g.weights.push({ layer: lname, name: "value", values: Float32Array.from(res0.data) });
+      return L.constant({ shape: res0.dims.length ? res0.dims : [1], name: lname }).apply(inp);
+    }
+    const res = res0;
     if (!res) throw new FormatError(`${src}: the graph output "${o.name}" is not computed by supported nodes`);
     // zero padding that no conv took: a pad layer
     const [C, H, W] = res.onnx as [number, number, number], p = res.pad;
@@ -167,18 +206,24 @@ function rewrite(graph: GraphProto, src: string): OnnxNode[] {
   let nodes = [...graph.node];
   const cache = new Map<string, ConstValue | null>();
   for (const r of REWRITES) {
-    const producers = new Map<string, OnnxNode>(), readers = new Map<string, number>();
+    const producers = new Map<string, OnnxNode>(), readers = new Map<string, number>(), consumers = new Map<string, OnnxNode[]>();
     for (const n of nodes) {
       n.output.forEach((o) => producers.set(o, n));
-      for (const i of n.input) readers.set(i, (readers.get(i) ?? 0) + 1);
+      for (const i of n.input) {
+        readers.set(i, (readers.get(i) ?? 0) + 1);
+        consumers.set(i, [...(consumers.get(i) ?? []), n]);
+      }
     }
     for (const o of graph.output) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
     const inits = new Map(graph.initializer.map((t) => [t.name, t]));
     nodes = r(nodes, {
-      src, producer: (name) => producers.get(name), readers: (name) => readers.get(name) ?? 0,
+      src, producer: (name) => producers.get(name), readers: (name) => readers.get(name) ?? 0, consumers: (name) => consumers.get(name) ?? [],
       constant(name) {
         if (!cache.has(name)) {
-          const t = inits.get(name) ?? (producers.get(name)?.opType === "Constant" ? producers.get(name)!.attribute.find((a) => a.name === "value")?.t : undefined);
+          // through Identity nodes (PyTorch passes a weight shared by several layers through one each)
+          let from = name;
+          for (let hops = 0; producers.get(from)?.opType === "Identity" && hops < 8; hops++) from = producers.get(from)!.input[0]!;
+          const t = inits.get(from) ?? (producers.get(from)?.opType === "Constant" ? producers.get(from)!.attribute.find((a) => a.name === "value")?.t : undefined);
           // a tensor fovea cannot read is no constant to a rewrite (the import itself names it later)
           let v: ConstValue | null = null;
           try {

@@ -33,6 +33,8 @@ export interface TensorValue {
   reluOf?: SymbolicTensor;
   /** The data is in ONNX's order (a rank-3 value is then not an image held NHWC). */
   plain?: true;
+  /** The file declares the data integer (a graph input of an integer or bool type): fovea holds its values in float32. */
+  int?: true;
 }
 
 /** Whether t is an image [C, H, W] held NHWC. */

@@ -1,14 +1,16 @@
 // Relu, LeakyRelu, Elu, Sigmoid, Tanh, Clip (any bounds: ReLU6 / ReLU, Relu followed by Clip(max 6)
 // as old opsets export ReLU6, otherwise a ReLU or ReLU6 between two affine scale layers),
-// Softmax / LogSoftmax (over channels, the last axis, or — opsets < 13 — everything from an axis on)
+// Softmax / LogSoftmax (over channels, the last axis, or — opsets < 13 — everything from an axis on),
+// Erf, Sqrt, and GELU (PyTorch's export x·(1 + erf(x/√2))·0.5 recognised as one node, see `rewrites`)
 // ⇄ the activation layers.
 import * as L from "../../../layers/index.js";
 import type { ActivationLayer } from "../../../layers/activation.js";
 import type { Layer } from "../../../layers/layer.js";
 import { ACT } from "../../../runtime/generated/layout.js";
 import { ConfigError } from "../../../errors.js";
-import type { Exporter, ImportNode, Importer } from "../context.js";
-import { isImage, type TensorValue } from "../model.js";
+import type { Exporter, ImportNode, Importer, Rewrite, RewriteContext } from "../context.js";
+import { isImage, same, type OnnxNode, type TensorValue } from "../model.js";
+import { broadcastShape } from "../../../ops/eltwise.js";
 
 /** y = a·x + b elementwise, as a scale layer with one value per channel of t. */
 function affine(x: ImportNode, t: TensorValue, sym: TensorValue["sym"], a: number, b: number): TensorValue["sym"] {
@@ -53,20 +55,18 @@ function clip(x: ImportNode, t: TensorValue): void {
 }
 
 function softmax(x: ImportNode, t0: TensorValue): void {
-  const rank = t0.onnx.length + 1, axis = x.int("axis", x.opset >= 13 ? -1 : 1);
-  const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) x.fail(`axis ${axis} is outside the input's ${rank} axes`);
-  if (a === 0) x.fail("softmax over axis 0 mixes the examples of a batch; fovea keeps them apart");
+  const rank = x.rank(t0.onnx), lead = x.g.lead, k = x.axis(x.int("axis", x.opset >= 13 ? -1 : 1), t0.onnx), a = k + lead;
+  if (k < 0) x.mixesBatch("softmax over axis 0 mixes the examples of a batch; fovea keeps them apart");
   const make = () => (x.op === "Softmax" ? L.softmax({ name: x.uniq("softmax") }) : L.logSoftmax({ name: x.uniq("logsoftmax") }));
   const { reluOf: _, ...rest } = t0;
-  if (isImage(t0) && (x.opset >= 13 ? a === 1 : t0.onnx[1]! * t0.onnx[2]! === 1 && a === 1)) {
+  if (isImage(t0) && (x.opset >= 13 ? k === 0 : t0.onnx[1]! * t0.onnx[2]! === 1 && k === 0)) {
     x.out({ ...rest, sym: x.apply(make(), t0.sym) }); // over channels: the last axis held
     return;
   }
   const t = x.plain(t0), d = t.onnx;
   if (x.opset >= 13 && a !== rank - 1) {
     // a middle axis: [outer, d, inner] → [outer, inner, d], softmax over the last axis, and back
-    const outer = d.slice(0, a - 1).reduce((p, q) => p * q, 1), n = d[a - 1]!, inner = d.slice(a).reduce((p, q) => p * q, 1);
+    const outer = d.slice(0, k).reduce((p, q) => p * q, 1), n = d[k]!, inner = d.slice(k + 1).reduce((p, q) => p * q, 1);
     const cube = x.apply(L.reshape({ targetShape: [outer, n, inner], name: x.uniq("softmax_in") }), t.sym);
     const last = x.apply(L.permute({ perm: [0, 2, 1], name: x.uniq("softmax_to_last") }), cube);
     const back = x.apply(L.permute({ perm: [0, 2, 1], name: x.uniq("softmax_back") }), x.apply(make(), last));
@@ -74,7 +74,7 @@ function softmax(x: ImportNode, t0: TensorValue): void {
     return;
   }
   // opsets < 13: over everything from axis a on (the input seen as a matrix); 13+: over the last axis
-  const inner = d.slice(a - 1).reduce((p, q) => p * q, 1), outer = d.slice(0, a - 1).reduce((p, q) => p * q, 1);
+  const inner = d.slice(k).reduce((p, q) => p * q, 1), outer = d.slice(0, k).reduce((p, q) => p * q, 1);
   const shaped = d.length === 1 || (x.opset >= 13) ? t.sym : x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("softmax_rows") }), t.sym);
   x.out({ ...t, sym: x.apply(make(), shaped) }); // plain: the symbolic shape may differ from the ONNX dims
 }
@@ -87,15 +87,31 @@ function hard(x: ImportNode, t: TensorValue): void {
   x.out({ ...rest, sym: swish ? x.apply(L.multiply({ name: x.uniq("hard_swish") }), t.sym, gate) : gate });
 }
 
-/** PRelu: relu(x) − slope · relu(−x), the slope a scalar, one per channel, or one per index of the last axis. */
+/**
+ * PRelu: relu(x) − slope · relu(−x), the slope a scalar, one per channel, or one per index of the
+ * last axis (scale layers); any other slope that broadcasts to x (numpy's rule, the batch axis kept
+ * apart) multiplies relu(−x) through a binary layer.
+ */
 function prelu(x: ImportNode, t0: TensorValue): void {
-  const s = x.constant(1), C0 = t0.onnx[0] ?? 1, last = t0.onnx[t0.onnx.length - 1] ?? 1, rank = t0.onnx.length + 1;
+  const s = x.constant(1), rank = x.rank(t0.onnx), lead = x.g.lead;
   const sd = [...s.dims];
   while (sd.length < rank) sd.unshift(1); // numpy broadcasting aligns from the right
-  const along = (k: number) => sd.length === rank && sd.every((d, i) => (i === k ? d === t0.onnx[k - 1] : d === 1));
-  const perChannel = s.data.length > 1 && along(1) && (t0.onnx.length === 3 || t0.onnx.length === 1);
+  const along = (k: number) => sd.length === rank && sd.every((d, i) => (i === k ? d === t0.onnx[k - lead] : d === 1));
+  const perChannel = s.data.length > 1 && along(lead) && (t0.onnx.length === 3 || t0.onnx.length === 1);
   const perLast = s.data.length > 1 && !perChannel && along(rank - 1);
-  if (s.data.length !== 1 && !perChannel && !perLast) x.fail(`a slope of shape [${s.dims.join(", ")}]: one value, one per channel (${C0}) or one per index of the last axis (${last}) is supported`);
+  if (s.data.length !== 1 && !perChannel && !perLast) {
+    if (sd.length > rank || (lead && sd[0] !== 1)) x.mixesBatch(`a slope of shape [${s.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
+    const cd = sd.slice(lead);
+    const dims = broadcastShape(t0.onnx, cd);
+    if (!dims || dims.join() !== t0.onnx.join()) x.fail(`a slope of shape [${s.dims.join(", ")}] does not broadcast to ${x.dims(t0)}`);
+    const p = x.plain(t0), d = t0.onnx.length ? t0.onnx : [1];
+    const h = same([...p.sym.shape], d) ? p.sym : x.apply(L.reshape({ targetShape: d, name: x.uniq("prelu_in") }), p.sym);
+    const lname = x.uniq("prelu_slope");
+    const neg = x.apply(L.binary({ op: "mul", constantShape: cd.length ? cd : [1], name: lname }), x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, p, h, -1, 0)));
+    x.weight(lname, "constant", Float32Array.from(s.data, (v) => -v));
+    const { reluOf: _, flatOf: __, ...rest } = p;
+    return x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), h), neg) });
+  }
   const t = perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel || perLast ? x.plain(t0) : t0;
   const C = t.sym.shape[t.sym.shape.length - 1]!;
   const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, t, t.sym, -1, 0));
@@ -117,18 +133,61 @@ const activation: Importer = (x) => {
   const map: Record<string, () => Layer> = {
     Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }),
     Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
+    Erf: () => L.erf({ name: lname }), Sqrt: () => L.sqrt({ name: lname }),
+    Gelu: () => (x.str("approximate", "none") === "none" ? L.gelu({ name: lname }) : x.fail(`approximate "${x.str("approximate", "none")}": the exact GELU (approximate "none") is supported`)),
   };
   const { reluOf: _, ...rest } = t;
   x.out({ ...rest, sym: x.apply(map[x.op]!(), t.sym), ...(x.op === "Relu" ? { reluOf: t.sym } : {}) });
 };
 
 export const importers: Record<string, Importer> = Object.fromEntries(
-  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu"].map((op) => [op, activation]),
+  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu", "Erf", "Sqrt", "Gelu"].map((op) => [op, activation]),
 );
+
+/**
+ * PyTorch's export of the exact GELU (opsets ≤ 17 have no Gelu op): Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5),
+ * operands in either order, or Mul(x, 1/√2) for the Div — the last Mul becomes one Gelu node (ONNX
+ * opset 20's, approximate "none") on x; the rest is left without readers.
+ */
+function geluAt(n: OnnxNode, c: RewriteContext): OnnxNode | null {
+  const scalar = (name: string | undefined) => {
+    const v = name ? c.constant(name) : null;
+    return v && v.data.length === 1 ? v.data[0]! : null;
+  };
+  const near = (v: number | null, want: number) => v !== null && Math.abs(v - want) <= 1e-6 * Math.abs(want);
+  /** The node's operand that is not the scalar `want`, when the other one is. */
+  const other = (m: OnnxNode | undefined, op: string, want: number) => {
+    if (!m || m.opType !== op || m.input.length !== 2) return null;
+    return near(scalar(m.input[1]), want) ? m.input[0]! : near(scalar(m.input[0]), want) ? m.input[1]! : null;
+  };
+  const p = other(n, "Mul", 0.5);
+  const prod = p ? c.producer(p) : undefined;
+  if (!prod || prod.opType !== "Mul" || prod.input.length !== 2) return null;
+  const [i0, i1] = prod.input as [string, string];
+  for (const [xName, aName] of [[i0, i1], [i1, i0]] as const) {
+    const e = other(c.producer(aName), "Add", 1);
+    const erf = e ? c.producer(e) : undefined;
+    if (erf?.opType !== "Erf") continue;
+    const d = erf.input[0] ? c.producer(erf.input[0]) : undefined;
+    const scaled = other(d, "Div", Math.SQRT2) ?? other(d, "Mul", Math.SQRT1_2);
+    if (scaled === xName) return { ...n, opType: "Gelu", input: [xName], attribute: [] };
+  }
+  return null;
+}
+
+export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => (n.opType === "Mul" ? geluAt(n, c) ?? n : n))];
 
 const activationExport: Exporter = (x) => {
   const l = x.layer as ActivationLayer, t = l.type, xin = x.inputs[0]!;
   if ((t === "softmax" || t === "logSoftmax") && x.node.outShape.length !== 1) throw new ConfigError(`${x.label}: channel softmax of images does not export`);
+  if (t === "gelu") {
+    // x·(1 + erf(x/√2))·0.5: opset 13 has no Gelu
+    const e = x.op("Erf", [x.op("Div", [xin, x.init([], [Math.SQRT2])])]);
+    return { out: x.op("Mul", [x.op("Mul", [xin, x.op("Add", [e, x.init([], [1])])]), x.init([], [0.5])]), flatOf: x.inputFlatOf[0] };
+  }
+  if (t === "erf" || t === "sqrt") return { out: x.op(t === "erf" ? "Erf" : "Sqrt", [xin]), flatOf: x.inputFlatOf[0] };
+  if (t === "toFloat16") return { out: x.op("Cast", [x.op("Cast", [xin], { to: 10 })], { to: 1 }), flatOf: x.inputFlatOf[0] };
+  if (t === "toBfloat16") throw new ConfigError(`${x.label}: bfloat16 truncation (ONNX 1.12's reference Cast) does not export: ONNX leaves a Cast's rounding to the runtime`);
   const out = t === "relu" ? x.op("Relu", [xin]) : t === "relu6" ? x.act(xin, ACT.RELU6) : t === "leakyRelu" ? x.op("LeakyRelu", [xin], { alpha: { f: l.alpha } })
     : t === "elu" ? x.op("Elu", [xin], { alpha: { f: l.alpha } }) : t === "sigmoid" ? x.op("Sigmoid", [xin]) : t === "tanh" ? x.op("Tanh", [xin])
     : x.op(t === "softmax" ? "Softmax" : "LogSoftmax", [xin], { axis: 1 });
@@ -136,5 +195,5 @@ const activationExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = Object.fromEntries(
-  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax"].map((t) => [t, activationExport]),
+  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt", "toFloat16", "toBfloat16"].map((t) => [t, activationExport]),
 );

@@ -5,6 +5,7 @@ import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Dense } from "../../../layers/dense.js";
 import { hwcRowOfChwFeature } from "../../layouts.js";
+import { broadcastShape } from "../../../ops/eltwise.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { same, type ConstValue, type TensorValue } from "../model.js";
 
@@ -33,15 +34,47 @@ function matmulData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
+/**
+ * Gemm of one whole matrix A [M, K] (an input taken whole: see import.ts) by a constant: op(A)
+ * (transA: a permute) as the image [M, 1, K] through a 1×1 conv by α·op(B), then β·C broadcast to
+ * [M, N] added by a binary layer.
+ */
+function gemmWhole(x: ImportNode, t0: TensorValue): void {
+  if (t0.onnx.length !== 2) x.fail(`A ${x.dims(t0)}: a matrix is supported`);
+  const bw = x.constant(1), c = x.has(2) ? x.constant(2) : null;
+  const transA = x.int("transA", 0), transB = x.int("transB", 0), alpha = x.flt("alpha", 1), beta = x.flt("beta", 1);
+  const [r0, c0] = t0.onnx as [number, number], [M, K] = transA ? [c0, r0] : [r0, c0];
+  if (bw.dims.length !== 2) x.fail(`B [${bw.dims.join(", ")}]: a matrix (rank 2) is supported`);
+  const [K2, N] = (transB ? [bw.dims[1], bw.dims[0]] : bw.dims) as [number, number];
+  if (K2 !== K) x.fail(`op(A) [${M}, ${K}] · op(B) [${K2}, ${N}]: the inner sizes differ`);
+  const p = x.plain(t0);
+  let a = x.apply(L.reshape({ targetShape: [1, r0, c0], name: x.uniq("gemm_a") }), p.sym);
+  if (transA) a = x.apply(L.permute({ perm: [0, 2, 1], name: x.uniq("gemm_transpose_a") }), a);
+  const img = x.apply(L.reshape({ targetShape: [M, 1, K], name: x.uniq("gemm_rows") }), a);
+  const lname = x.uniq("gemm");
+  let sym = x.apply(L.conv2d({ filters: N, kernelSize: 1, useBias: false, name: lname }), img);
+  x.weight(lname, "kernel", Float32Array.from({ length: K * N }, (_, i) => alpha * (transB ? bw.data[(i % N) * K + Math.floor(i / N)]! : bw.data[i]!)));
+  sym = x.apply(L.reshape({ targetShape: [M, N], name: x.uniq("gemm_out") }), sym);
+  if (c) {
+    const dims = broadcastShape([M, N], c.dims);
+    if (!dims || dims.join() !== [M, N].join()) x.fail(`C [${c.dims.join(", ")}] does not broadcast to [${M}, ${N}]`);
+    const bname = x.uniq("gemm_c");
+    sym = x.apply(L.binary({ op: "add", constantShape: c.dims.length ? c.dims : [1], name: bname }), sym);
+    x.weight(bname, "constant", Float32Array.from(c.data, (v) => beta * v));
+  }
+  x.out({ kind: "tensor", sym, onnx: [M, N] });
+}
+
 const gemm: Importer = (x) => {
   const isGemm = x.op === "Gemm";
   const t0 = x.tensor(0);
+  if (isGemm && !x.g.lead) return gemmWhole(x, t0);
   const b1 = x.get(1);
   if (!isGemm && b1.kind === "tensor") return matmulData(x, t0, b1);
   if (!isGemm && !t0.flatOf && (t0.onnx.length === 2 || t0.onnx.length === 3)) return matmulLastAxis(x, t0, x.constant(1));
   const a0 = t0, a = a0.flatOf ? a0 : x.plain(a0), bw = x.constant(1), c = isGemm && x.has(2) ? x.constant(2) : null;
   if (a.onnx.length !== 1) x.fail(`needs features [F], got [${a.onnx.join(", ")}] (flatten first)`);
-  if (isGemm && x.int("transA", 0)) x.fail("transA is not supported");
+  if (isGemm && x.int("transA", 0)) x.mixesBatch("transA transposes the batch axis of A [N, F]; fovea keeps the examples of a batch apart");
   const transB = isGemm ? x.int("transB", 0) : 0;
   const alpha = isGemm ? x.flt("alpha", 1) : 1, beta = isGemm ? x.flt("beta", 1) : 1;
   if (bw.dims.length !== 2) x.fail(`weights [${bw.dims.join(", ")}]: a matrix (rank 2) is supported`);
@@ -55,6 +88,7 @@ const gemm: Importer = (x) => {
   const sym = x.apply(L.dense({ units: U, useBias: !!c, name: lname }), a.sym);
   x.weight(lname, "kernel", kernel);
   if (c) {
+    if (c.dims.length === 2 && c.dims[0] !== 1) x.mixesBatch(`C [${c.dims.join(", ")}] varies along the batch axis of A; fovea keeps the examples of a batch apart`);
     if (c.data.length !== U && c.data.length !== 1) x.fail(`bias of ${c.data.length} values for ${U} units`);
     x.weight(lname, "bias", Float32Array.from({ length: U }, (_, u) => beta * c.data[c.data.length === 1 ? 0 : u]!));
   }

@@ -1,10 +1,16 @@
-// Add / Sub / Mul / Div: of two computed tensors (Add only: residual connections) ⇄ add, or of a
-// tensor and a per-channel constant → a scale layer. Concat: of constants (shape arithmetic,
-// folded), or of tensors on the channel axis ⇄ concat. maxout exports as Reshape + ReduceMax.
+// Add / Sub / Mul / Div / Pow: of two computed tensors of one shape (Add: residual connections ⇄
+// add; Mul ⇄ multiply, also by one value per channel), of a tensor and a constant that is a scalar
+// or one value per channel or per index of the last axis (→ a scale layer), and otherwise — any
+// numpy broadcasting that keeps the batch axis apart, Pow, a constant divided by a tensor — the
+// binary layer (⇄ the op itself). Concat: of constants (shape arithmetic, folded), or of tensors on
+// the channel axis ⇄ concat. maxout exports as Reshape + ReduceMax.
 import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
+import type { Binary } from "../../../layers/binary.js";
+import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
+import { ConfigError } from "../../../errors.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
-import { isImage, same, type TensorValue } from "../model.js";
+import { isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 
 /** Tensors held the same way: all images held NHWC, or all in ONNX's order (with equal symbolic shapes). */
@@ -31,6 +37,34 @@ function multiply(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   x.out({ ...rest, sym: x.apply(L.multiply({ name: lname }), im.sym, v.sym) });
 }
 
+/** The data of t in ONNX's order, its symbolic shape its ONNX dims ([1] for one number per example). */
+function held(x: ImportNode, t: TensorValue): TensorValue {
+  const p = x.plain(t), d = t.onnx.length ? t.onnx : [1];
+  return same([...p.sym.shape], d) ? p : { ...p, sym: x.apply(L.reshape({ targetShape: d, name: x.uniq("binary_in") }), p.sym) };
+}
+
+/** a op b by the binary layer, numpy broadcasting per example (both operands computed: the same rank, so the batch axes meet). */
+export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
+  if (x.g.lead && a0.onnx.length !== b0.onnx.length) x.mixesBatch(`shapes ${x.dims(a0)} and ${x.dims(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
+  const dims = broadcastShape(a0.onnx, b0.onnx) ?? x.fail(`shapes ${x.dims(a0)} and ${x.dims(b0)} do not broadcast`);
+  const [a, b] = [held(x, a0), held(x, b0)];
+  const sym = x.apply(L.binary({ op: x.op.toLowerCase() as BinaryOp, name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
+  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+}
+
+/** t op c (or c op t) by the binary layer with c as its constant: c broadcast per example (its batch axis, if it has one, of 1). */
+export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, constFirst: boolean): void {
+  const rank = x.rank(t0.onnx), lead = x.g.lead;
+  if (lead && c.dims.length > rank) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] has more axes than ${x.dims(t0)}: the batch axis would meet one of its axes`);
+  if (lead && c.dims.length === rank && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
+  const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
+  const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
+  const t = held(x, t0), lname = x.uniq(x.op.toLowerCase());
+  const sym = x.apply(L.binary({ op: x.op.toLowerCase() as BinaryOp, constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
+  x.weight(lname, "constant", Float32Array.from(c.data));
+  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+}
+
 const FOLD: Record<string, (p: number, q: number) => number> = {
   Add: (p, q) => p + q, Sub: (p, q) => p - q, Mul: (p, q) => p * q, Pow: (p, q) => p ** q,
   Div: (p, q) => p / q,
@@ -45,12 +79,12 @@ const arithmetic: Importer = (x) => {
     x.out(foldBinary(a0, b0, f, float) ?? x.fail(`shapes [${a0.dims.join(", ")}] and [${b0.dims.join(", ")}] do not broadcast`));
     return;
   }
-  if (x.op === "Pow") x.fail("Pow of computed data is not supported");
+  if (x.op === "Div" && [a0, b0].some((v) => v.kind === "tensor" && v.int)) x.fail("dividing integer data truncates; fovea computes in float32 (a Cast to float first divides exactly)");
   if (a0.kind === "tensor" && b0.kind === "tensor") {
     [a0, b0].forEach((t) => x.noPad(t));
-    if (x.op === "Mul") return multiply(x, a0, b0);
-    if (x.op !== "Add" && x.op !== "Sub") x.fail(`${x.op} of two computed tensors is not supported (Add, Sub and Mul are)`);
-    if (a0.onnx.join() !== b0.onnx.join()) x.fail(`shapes [${a0.onnx.join(", ")}] and [${b0.onnx.join(", ")}] differ (broadcasting is not supported for ${x.op})`);
+    const perChannel = (img: TensorValue, v: TensorValue) => img.onnx.length === 3 && v.onnx[0] === img.onnx[0] && v.onnx.slice(1).every((d) => d === 1) && !v.flatOf;
+    if (x.op === "Mul" && (a0.onnx.join() === b0.onnx.join() || perChannel(a0, b0) || perChannel(b0, a0))) return multiply(x, a0, b0);
+    if ((x.op !== "Add" && x.op !== "Sub") || a0.onnx.join() !== b0.onnx.join()) return binaryData(x, a0, b0);
     const [a, b] = alike(x, [a0, b0]) as [TensorValue, TensorValue];
     let bs = b.sym;
     if (x.op === "Sub") {
@@ -68,13 +102,15 @@ const arithmetic: Importer = (x) => {
   const tIdx = a0.kind === "tensor" ? 0 : 1;
   const t0 = x.tensor(tIdx), c = x.constant(1 - tIdx);
   x.noPad(t0);
-  const rank = t0.onnx.length + 1;
+  if (x.op === "Pow" || (x.op === "Div" && tIdx === 1)) return binaryConstant(x, t0, c, tIdx === 1);
+  const rank = x.rank(t0.onnx), lead = x.g.lead;
+  if (c.dims.length > rank) return binaryConstant(x, t0, c, tIdx === 1); // the constant adds axes
   const cd = [...c.dims];
   while (cd.length < rank) cd.unshift(1); // numpy broadcasting aligns from the right
-  const along = (k: number) => cd.length === rank && cd.every((d, i) => (i === k ? d === t0.onnx[k - 1] : d === 1));
+  const along = (k: number) => cd.every((d, i) => (i === k ? d === t0.onnx[k - lead] : d === 1));
   let t: TensorValue, order: ((i: number) => number) | null = null;
   if (c.data.length === 1) t = t0;
-  else if (along(1) && (isImage(t0) || t0.onnx.length === 3)) t = x.asImage(t0);
+  else if (along(lead) && (isImage(t0) || t0.onnx.length === 3)) t = x.asImage(t0);
   else if (along(rank - 1)) {
     t = t0.flatOf ? t0 : x.plain(t0);
     // features flattened from an image are held in HWC order: constant i (CHW order) goes to its HWC place
@@ -82,7 +118,7 @@ const arithmetic: Importer = (x) => {
       const [Ci, H, W] = t0.flatOf;
       order = (i) => (i % (H * W)) * Ci + Math.floor(i / (H * W));
     }
-  } else return x.fail(`a constant of shape [${c.dims.join(", ")}] does not broadcast along the channels or the last axis of [N, ${t0.onnx.join(", ")}]`);
+  } else return binaryConstant(x, t0, c, tIdx === 1);
   const C = t.sym.shape[t.sym.shape.length - 1]!;
   const vals = new Float32Array(C);
   for (let i = 0; i < C; i++) vals[order ? order(i) : i] = c.data[c.data.length === 1 ? 0 : i]!;
@@ -94,10 +130,7 @@ const arithmetic: Importer = (x) => {
     else if (x.op === "Sub") {
       if (tIdx === 0) sh[i] = -v(i);
       else { sc[i] = -1; sh[i] = v(i); }
-    } else {
-      if (tIdx !== 0) x.fail("dividing a constant by a tensor is not supported");
-      sc[i] = 1 / v(i);
-    }
+    } else sc[i] = 1 / v(i);
   }
   const lname = x.uniq("scale");
   x.weight(lname, "scale", sc);
@@ -116,24 +149,24 @@ export const importers: Record<string, Importer> = {
     }
     const ts0 = vs.map((_, i) => x.tensor(i));
     ts0.forEach((t) => x.noPad(t));
-    const rank = ts0[0]!.onnx.length + 1, axis = x.int("axis", 1), a = axis < 0 ? axis + rank : axis;
-    if (a === 0) x.fail("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
-    if (ts0.some((t) => t.onnx.length + 1 !== rank || t.onnx.some((d, i) => i !== a - 1 && d !== ts0[0]!.onnx[i]))) {
-      x.fail(`shapes ${ts0.map((t) => `[N, ${t.onnx.join(", ")}]`).join(", ")} do not join on axis ${axis}`);
+    const axis = x.int("axis", 1), k = x.axis(axis, ts0[0]!.onnx);
+    if (k < 0) x.mixesBatch("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
+    if (ts0.some((t) => t.onnx.length !== ts0[0]!.onnx.length || t.onnx.some((d, i) => i !== k && d !== ts0[0]!.onnx[i]))) {
+      x.fail(`shapes ${ts0.map((t) => x.dims(t)).join(", ")} do not join on axis ${axis}`);
     }
     const dims = [...ts0[0]!.onnx];
-    dims[a - 1] = ts0.reduce((s, t) => s + t.onnx[a - 1]!, 0);
+    dims[k] = ts0.reduce((s, t) => s + t.onnx[k]!, 0);
     if (ts0.length === 1) return x.out(ts0[0]!);
-    if (a === 1 && ts0.every(isImage)) {
+    if (k === 0 && ts0.every(isImage)) {
       // channels: the last axis held
       const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...ts0.map((t) => t.sym));
       x.out({ kind: "tensor", sym, onnx: dims });
       return;
     }
     // in ONNX's order: each input as rows of everything from the axis on, joined row by row
-    const outer = dims.slice(0, a - 1).reduce((p, q) => p * q, 1);
+    const outer = dims.slice(0, k).reduce((p, q) => p * q, 1);
     const rows = ts0.map((t) => {
-      const p = x.plain(t), inner = t.onnx.slice(a - 1).reduce((u, v) => u * v, 1);
+      const p = x.plain(t), inner = t.onnx.slice(k).reduce((u, v) => u * v, 1);
       return same([...p.sym.shape], [outer, inner]) || (outer === 1 && same([...p.sym.shape], [inner])) ? p.sym : x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("concat_rows") }), p.sym);
     });
     const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...rows);
@@ -155,6 +188,30 @@ export const exporters: Record<string, Exporter> = {
     const C = a[a.length - 1]!;
     const v = x.op("Reshape", [x.inputs[1]!, x.init([4], [0, C, 1, 1], "i64")]);
     return { out: x.op("Mul", [x.inputs[0]!, v]) };
+  },
+  binary(x) {
+    // ONNX's broadcasting of the per-example shapes fovea computed with: a rank-3 value is an image
+    // to the exporter (NCHW in ONNX), so only shapes that are the same in both layouts export
+    const l = x.layer as Binary, op = ({ add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", equal: "Equal" } as const)[l.op];
+    const ins = x.node.inShapes, out = x.node.outShape;
+    const free = (s: readonly number[]) => s.length !== 3 || s.reduce((p, q) => p * q, 1) === 1;
+    if (!free(out) && !ins.every((s) => s.join() === out.join())) throw new ConfigError(`${x.label}: broadcasting over an image's axes does not export (a scalar, or equal shapes, do)`);
+    const cs = l.constantShape ?? [], n = cs.reduce((p, q) => p * q, 1);
+    if (x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0])) || (x.inputFlatOf[0] && n > 1)) throw new ConfigError(`${x.label}: features flattened from an image (held in HWC order, CHW in ONNX) meet values in another order`);
+    // Equal's bool back to float
+    const float = (o: string) => (op === "Equal" ? x.op("Cast", [o], { to: 1 }) : o);
+    if (!l.constantShape) return { out: float(x.op(op, x.inputs.slice(0, 2))), flatOf: x.inputFlatOf[0] };
+    if (!free(out) && n !== 1 && cs.join() !== out.join()) throw new ConfigError(`${x.label}: a constant of shape [${cs.join(", ")}] broadcast over an image's axes does not export`);
+    let data = x.w("constant"), dims = [1, ...cs];
+    if (cs.length === 3 && n > 1) {
+      // [H, W, C] as fovea holds an image → [C, H, W]
+      const [H, W, C] = cs as [number, number, number], chw = new Float32Array(n);
+      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = data[(h * W + w) * C + c]!;
+      data = chw;
+      dims = [1, C, H, W];
+    }
+    const k = x.init(n === 1 ? [] : dims, data);
+    return { out: float(x.op(op, l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k])), flatOf: x.inputFlatOf[0] };
   },
   maxout(x) {
     // groups of `pieces` consecutive channels: [N, C, (H, W)] → [N, C/k, k, (H, W)], max over the k axis

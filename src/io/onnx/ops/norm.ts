@@ -1,14 +1,21 @@
-// BatchNormalization (inference, moving statistics) ⇄ batchNorm, LRN ⇄ lrn; the scale layer
-// exports as Mul + Add by per-channel constants (it imports from those, see merge.ts).
+// BatchNormalization (inference, moving statistics) ⇄ batchNorm, LRN ⇄ lrn, LayerNormalization (and
+// the ReduceMean / Sub / Pow / Sqrt / Div chain older opsets export for it, see `rewrites`) ⇄
+// layerNorm; the scale layer exports as Mul + Add by per-channel constants (it imports from those,
+// see merge.ts).
+import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
-import type { Exporter, Importer, Rewrite, RewriteContext } from "../context.js";
-import { num, type OnnxAttr, type OnnxNode } from "../model.js";
+import type { LayerNorm } from "../../../layers/layer-norm.js";
+import type { Exporter, ImportNode, Importer, Rewrite, RewriteContext } from "../context.js";
+import type { SymbolicTensor } from "../../../layers/symbolic.js";
+import { foldBinary } from "../fold.js";
+import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
 
 export const importers: Record<string, Importer> = {
   BatchNormalization(x) {
     if (x.int("training_mode", 0) !== 0 || x.n.output.filter(Boolean).length > 1) {
-      x.fail("training_mode=1 (normalising by the batch's own statistics, and its running-statistics outputs) is not supported: fovea imports inference graphs");
+      if (x.g.lead) x.mixesBatch("training_mode=1 normalises by the batch's own statistics (its running-statistics outputs too); fovea keeps the examples of a batch apart");
+      return batchNormOfWhole(x);
     }
     if (x.opset < 9 && x.int("spatial", 1) !== 1) x.fail("spatial=0 (statistics per position) is not supported");
     const t0 = x.tensor(0), t = t0.onnx.length === 3 || t0.onnx.length === 2 ? x.windowInput(t0) : x.plain(t0);
@@ -19,6 +26,28 @@ export const importers: Record<string, Importer> = {
     ["gamma", "beta", "movingMean", "movingVariance"].forEach((p, i) => x.weight(lname, p, x.constant(i + 1).data));
     x.windowOut({ ...t, sym });
   },
+  LayerNormalization(x) {
+    const t0 = x.tensor(0), k = x.axis(x.int("axis", -1), t0.onnx);
+    if (k < 0) x.mixesBatch("normalising over every axis from 0 on mixes the examples of a batch; fovea keeps them apart");
+    x.noPad(t0);
+    // the normalised axes (k and after) as one last axis of the data in ONNX's order
+    const norm = t0.onnx.slice(k), inner = norm.reduce((p, q) => p * q, 1), held = [...t0.onnx.slice(0, k), inner];
+    const p = x.plain(t0);
+    const sym0 = same([...p.sym.shape], held) ? p.sym : x.apply(L.reshape({ targetShape: held, name: x.uniq("layernorm_in") }), p.sym);
+    /** Scale or bias broadcast to the normalised shape (numpy's rule), in order. */
+    const param = (i: number, dflt: number): ArrayLike<number> => {
+      if (!x.has(i)) return new Float32Array(inner).fill(dflt);
+      const c = x.constant(i), full = foldBinary(c, { kind: "const", dims: norm, data: new Float32Array(inner) }, (v) => v, true);
+      if (!full || !same(full.dims, norm)) x.fail(`input ${i} of shape [${c.dims.join(", ")}] does not broadcast to the normalised shape [${norm.join(", ")}]`);
+      return full!.data;
+    };
+    const lname = x.uniq("layernorm");
+    const sym = x.apply(L.layerNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), sym0);
+    x.weight(lname, "gamma", param(1, 1));
+    x.weight(lname, "beta", param(2, 0));
+    x.out({ kind: "tensor", sym, onnx: t0.onnx, ...(t0.onnx.length === 3 ? { plain: true as const } : {}) });
+    if (x.n.output[1] || x.n.output[2]) layerNormStatistics(x, sym0, k, norm.length, x.flt("epsilon", 1e-5));
+  },
   LRN(x) {
     const t = x.asImage(x.tensor(0));
     x.noPad(t);
@@ -26,6 +55,77 @@ export const importers: Record<string, Importer> = {
     x.out({ ...t, sym });
   },
 };
+
+/** Each row's mean of rows [R, n]: [R, 1], a 1×1 conv by 1/n. */
+function rowMeans(x: ImportNode, rows: SymbolicTensor, what: string): SymbolicTensor {
+  const [R, n] = rows.shape as [number, number];
+  const img = x.apply(L.reshape({ targetShape: [R, 1, n], name: x.uniq(`${what}_rows`) }), rows);
+  const lname = x.uniq(what);
+  x.weight(lname, "kernel", new Float32Array(n).fill(1 / n));
+  return x.apply(L.reshape({ targetShape: [R, 1], name: x.uniq(`${what}_col`) }), x.apply(L.conv2d({ filters: 1, kernelSize: 1, useBias: false, name: lname }), img));
+}
+
+/** rows op a constant of one value per row ([R, 1]), by a binary layer. */
+function perRow(x: ImportNode, rows: SymbolicTensor, op: "add" | "mul", values: ArrayLike<number>, what: string): SymbolicTensor {
+  const lname = x.uniq(what);
+  x.weight(lname, "constant", Float32Array.from(values));
+  return x.apply(L.binary({ op, constantShape: [values.length, 1], name: lname }), rows);
+}
+
+/**
+ * BatchNormalization with training_mode=1 of an input taken whole ([N, C, …] is one example, see
+ * import.ts): per channel the batch's mean μ and biased variance σ² (over N and the positions, as
+ * the rows [C, N·HW]), y = (x − μ)/√(σ² + ε)·γ + β, and the running statistics' outputs
+ * momentum·mean + (1 − momentum)·μ and momentum·var + (1 − momentum)·σ².
+ */
+function batchNormOfWhole(x: ImportNode): void {
+  const t = x.plain(x.tensor(0)), d = t.onnx;
+  if (d.length < 2) x.fail(`input ${x.dims(t)}: [N, C, …] expected`);
+  const [N, C] = d as [number, number], inner = d.slice(2).reduce((p, q) => p * q, 1), eps = x.flt("epsilon", 1e-5), mom = x.flt("momentum", 0.9);
+  const [gamma, beta, mean0, var0] = [1, 2, 3, 4].map((i) => x.constant(i).data);
+  if ([gamma, beta, mean0, var0].some((v) => v!.length !== C)) x.fail(`scale, bias, mean and var must hold ${C} values each`);
+  const cube = x.apply(L.reshape({ targetShape: [N, C, inner], name: x.uniq("bn_in") }), t.sym);
+  const rows = x.apply(L.reshape({ targetShape: [C, N * inner], name: x.uniq("bn_rows") }), x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("bn_by_channel") }), cube));
+  const mu = rowMeans(x, rows, "bn_mean");
+  const dev = x.apply(L.binary({ op: "sub", name: x.uniq("bn_dev") }), rows, mu);
+  const variance = rowMeans(x, x.apply(L.binary({ op: "mul", name: x.uniq("bn_sq") }), dev, dev), "bn_var");
+  const sd = x.apply(L.sqrt({ name: x.uniq("bn_sd") }), perRow(x, variance, "add", new Float32Array(C).fill(eps), "bn_eps"));
+  const norm = x.apply(L.binary({ op: "div", name: x.uniq("bn_norm") }), dev, sd);
+  const y = perRow(x, perRow(x, norm, "mul", gamma!, "bn_gamma"), "add", beta!, "bn_beta");
+  const back = x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("bn_back") }), x.apply(L.reshape({ targetShape: [C, N, inner], name: x.uniq("bn_out") }), y));
+  x.out({ kind: "tensor", sym: back, onnx: d, ...(d.length === 3 ? { plain: true as const } : {}) });
+  const running = (i: number, stat: SymbolicTensor, was: ArrayLike<number>, what: string) => {
+    if (!x.n.output[i]) return;
+    const sym = perRow(x, perRow(x, stat, "mul", new Float32Array(C).fill(1 - mom), `${what}_new`), "add", Float32Array.from(was, (v) => mom * v), `${what}_old`);
+    x.g.values.set(x.n.output[i]!, { kind: "tensor", sym, onnx: [C] });
+  };
+  running(1, mu, mean0!, "bn_running_mean");
+  running(2, variance, var0!, "bn_running_var");
+}
+
+/**
+ * LayerNormalization's optional outputs, Mean and InvStdDev = 1/√(σ² + ε) over the normalised axes
+ * (those axes kept as 1s), from the rows `rows` [..., inner] of the data: each row's mean as a 1×1
+ * conv by 1/inner, σ² the mean of the squared deviations (binary layers), then √ and 1/·.
+ */
+function layerNormStatistics(x: ImportNode, rows: SymbolicTensor, k: number, normRank: number, eps: number): void {
+  const s = rows.shape, inner = s[s.length - 1]!, outer = s.slice(0, -1).reduce((p, q) => p * q, 1);
+  const dims = [...x.tensor(0).onnx.slice(0, k), ...Array<number>(normRank).fill(1)];
+  const flat = x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("layernorm_stat_in") }), rows);
+  const mean = rowMeans(x, flat, "layernorm_mean");
+  const set = (i: number, v: SymbolicTensor) => {
+    if (x.n.output[i]) x.g.values.set(x.n.output[i]!, { kind: "tensor", sym: v, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+  };
+  set(1, mean);
+  if (!x.n.output[2]) return;
+  const dev = x.apply(L.binary({ op: "sub", name: x.uniq("layernorm_dev") }), flat, mean);
+  const variance = rowMeans(x, x.apply(L.binary({ op: "mul", name: x.uniq("layernorm_sq") }), dev, dev), "layernorm_var");
+  const plus = x.uniq("layernorm_eps"), inv = x.uniq("layernorm_inv");
+  x.weight(plus, "constant", [eps]);
+  x.weight(inv, "constant", [1]);
+  const sd = x.apply(L.sqrt({ name: x.uniq("layernorm_sd") }), x.apply(L.binary({ op: "add", constantShape: [1], name: plus }), variance));
+  set(2, x.apply(L.binary({ op: "div", constantShape: [1], constantFirst: true, name: inv }), sd));
+}
 
 /** A float or int attribute as a decoded AttributeProto holds it. */
 function attribute(name: string, v: { f: number } | { i: number }): OnnxAttr {
@@ -82,7 +182,57 @@ function lrnAt(div: OnnxNode, c: RewriteContext): OnnxNode | null {
   };
 }
 
-export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => (n.opType === "Div" ? lrnAt(n, c) ?? n : n))];
+/**
+ * PyTorch's export of layer_norm before opset 17: μ = ReduceMean(x, [-1]), d = Sub(x, μ),
+ * Div(d, Sqrt(Add(ReduceMean(Pow(d, 2), [-1]), ε))), then (nn.LayerNorm's affine) Mul by the scale
+ * and Add of the bias — one LayerNormalization node on x (axis −1, epsilon ε, with the scale and
+ * bias when the Mul and Add read only the Div's result); the rest is left without readers.
+ * Returns the node it replaces (the Div, or the Mul / Add of the affine) and the new node.
+ */
+function layerNormAt(div: OnnxNode, c: RewriteContext): [OnnxNode, OnnxNode] | null {
+  const by = (name: string | undefined, op: string) => {
+    const p = name ? c.producer(name) : undefined;
+    return p && p.opType === op ? p : null;
+  };
+  const scalar = (name: string | undefined) => {
+    const v = name ? c.constant(name) : null;
+    return v && v.data.length === 1 ? v.data[0]! : null;
+  };
+  const lastAxisMean = (n: OnnxNode | null) => {
+    const a = n?.attribute.find((t) => t.name === "axes"), k = n?.attribute.find((t) => t.name === "keepdims");
+    return !!n && n.input.length === 1 && !!a && same(a.ints.map(num), [-1]) && (!k || num(k.i) === 1);
+  };
+  const d = div.input[0]!, sqrt = by(div.input[1], "Sqrt"), add = by(sqrt?.input[0], "Add");
+  if (!add) return null;
+  const [e0, e1] = add.input as [string, string];
+  const eps = scalar(e1) ?? scalar(e0), varMean = by(scalar(e1) !== null ? e0 : e1, "ReduceMean");
+  const pow = lastAxisMean(varMean) ? by(varMean!.input[0], "Pow") : null;
+  const sub = by(d, "Sub");
+  if (eps === null || !pow || pow.input[0] !== d || scalar(pow.input[1]) !== 2 || !sub) return null;
+  const [xName, m] = sub.input as [string, string];
+  const mean = by(m, "ReduceMean");
+  if (!lastAxisMean(mean) || mean!.input[0] !== xName) return null;
+  const node = (at: OnnxNode, inputs: string[]): [OnnxNode, OnnxNode] => [at, { ...at, opType: "LayerNormalization", input: [xName, ...inputs], attribute: [attribute("axis", { i: -1 }), attribute("epsilon", { f: eps })] }];
+  // the affine, when it reads the normalised values alone: Mul by a constant, then Add of a constant
+  const only = (name: string, op: string) => (c.readers(name) === 1 ? c.consumers(name).find((n) => n.opType === op && n.input.length === 2) ?? null : null);
+  const constantOther = (n: OnnxNode, name: string): [string, ConstValue] | null => {
+    const o = n.input[0] === name ? n.input[1]! : n.input[0]!, v = c.constant(o);
+    return v && v.dims.length === 1 ? [o, v] : null;
+  };
+  const mul = only(div.output[0]!, "Mul"), w = mul && constantOther(mul, div.output[0]!);
+  if (!mul || !w) return node(div, []);
+  const bias = only(mul.output[0]!, "Add"), b = bias && constantOther(bias, mul.output[0]!);
+  if (!bias || !b || b[1].data.length !== w[1].data.length) return node(mul, [w[0]]);
+  return node(bias, [w[0], b[0]]);
+}
+
+export const rewrites: Rewrite[] = [
+  (nodes, c) => nodes.map((n) => (n.opType === "Div" ? lrnAt(n, c) ?? n : n)),
+  (nodes, c) => {
+    const at = new Map(nodes.filter((n) => n.opType === "Div").map((n) => layerNormAt(n, c)).filter((r) => r !== null));
+    return nodes.map((n) => at.get(n) ?? n);
+  },
+];
 
 export const exporters: Record<string, Exporter> = {
   batchNorm(x) {
@@ -94,6 +244,18 @@ export const exporters: Record<string, Exporter> = {
     const C = x.node.outShape[x.node.outShape.length - 1]!;
     const d = x.node.outShape.length === 3 ? [1, C, 1, 1] : [1, C];
     return { out: x.op("Add", [x.op("Mul", [x.inputs[0]!, x.init(d, x.w("scale"))]), x.init(d, x.w("shift"))]), flatOf: x.inputFlatOf[0] };
+  },
+  layerNorm(x) {
+    // over the channels of an image (ONNX axis 1 of NCHW) or the last axis: (x − μ)/√(σ² + ε)·γ + β
+    // as opset 13 writes it (LayerNormalization is opset 17's, and over an axis and all after it)
+    const s = x.node.outShape, C = s[s.length - 1]!, axes = [s.length === 3 ? 1 : -1];
+    if (x.inputFlatOf[0]) throw new ConfigError(`${x.label}: a layer norm of features flattened from an image does not export (ONNX holds them in CHW order)`);
+    const d = s.length === 3 ? [1, C, 1, 1] : [C];
+    const xin = x.inputs[0]!;
+    const dev = x.op("Sub", [xin, x.op("ReduceMean", [xin], { axes })]);
+    const variance = x.op("ReduceMean", [x.op("Mul", [dev, dev])], { axes });
+    const norm = x.op("Div", [dev, x.op("Sqrt", [x.op("Add", [variance, x.init([], [(x.layer as LayerNorm).epsilon])])])]);
+    return { out: x.op("Add", [x.op("Mul", [norm, x.init(d, x.w("gamma"))]), x.init(d, x.w("beta"))]), };
   },
   lrn(x) {
     const l = x.layer as Lrn;

@@ -45,14 +45,14 @@ const globalPool: Importer = (x) => {
  * [r, 1, outer·inner] (a permute when outer > 1) and pooled over its r rows.
  */
 const reduce: Importer = (x) => {
-  const t0 = x.tensor(0), rank = t0.onnx.length + 1;
+  const t0 = x.tensor(0), rank = x.rank(t0.onnx), lead = x.g.lead;
   const axes = (x.has(1) ? Array.from(x.constant(1).data) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
   const keep = x.int("keepdims", 1) === 1;
-  if (axes.includes(0)) x.fail(`${x.op} over axes [${axes.join(", ")}] includes the batch axis; fovea keeps the examples of a batch apart`);
+  if (lead && axes.includes(0)) x.mixesBatch(`${x.op} over axes [${axes.join(", ")}] includes the batch axis; fovea keeps the examples of a batch apart`);
   if (axes.some((a, i) => i > 0 && a !== axes[i - 1]! + 1)) x.fail(`${x.op} over axes [${axes.join(", ")}]: axes that follow one another are supported`);
   const pool = (name: string) => (x.op === "ReduceMean" ? L.globalAvgPool2d({ name }) : L.globalMaxPool2d({ name }));
-  if (!(rank === 4 && axes.join() === "2,3")) {
-    const d = t0.onnx, a0 = axes[0]! - 1, a1 = axes[axes.length - 1]!;
+  if (!(lead && rank === 4 && axes.join() === "2,3")) {
+    const d = t0.onnx, a0 = axes[0]! - lead, a1 = axes[axes.length - 1]! - lead + 1;
     const outer = d.slice(0, a0).reduce((p, q) => p * q, 1), r = d.slice(a0, a1).reduce((p, q) => p * q, 1), inner = d.slice(a1).reduce((p, q) => p * q, 1);
     const p = x.plain(t0);
     let rows = x.apply(L.reshape({ targetShape: [outer, r, inner], name: x.uniq("reduce_in") }), p.sym);

@@ -6,9 +6,12 @@ import { ConfigError, show } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
+import type { Constant } from "../../../layers/constant.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
+import { binaryConstant, binaryData } from "./merge.js";
+import { broadcastShape } from "../../../ops/eltwise.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
 function axesOf(x: ImportNode): number[] | null {
@@ -54,11 +57,17 @@ export const importers: Record<string, Importer> = {
       // integer and bool targets truncate toward zero / test against zero; float targets keep the values
       const f = FLOAT_TYPES.has(to) || to === 10 || to === 16 ? (d: number) => d : to === 9 ? (d: number) => (d !== 0 ? 1 : 0) : Math.trunc;
       x.out({ kind: "const", dims: v.dims, data: Array.from(v.data, f) });
-    } else if (FLOAT_TYPES.has(to)) x.out(v);
-    else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
+    } else if (FLOAT_TYPES.has(to)) {
+      const { int: _, ...rest } = v; // integer data cast to float: the same values, now float
+      x.out(rest);
+    } else if (to === 10 || to === 16) {
+      // the values float16 (nearest, ties to even) or bfloat16 (truncated, as ONNX 1.12's reference) keeps, held in float32
+      const { reluOf: _, ...rest } = v;
+      x.out({ ...rest, sym: x.apply(to === 10 ? L.toFloat16({ name: x.uniq("float16") }) : L.toBfloat16({ name: x.uniq("bfloat16") }), v.sym) });
+    } else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
   },
   Shape(x) {
-    const t = x.tensor(0), dims = [N, ...t.onnx];
+    const t = x.tensor(0), dims = [...(x.g.lead ? [N] : []), ...t.onnx];
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + dims.length : i, 0), dims.length);
     const start = clamp(x.int("start", 0)), end = clamp(x.int("end", dims.length));
     x.out({ kind: "const", dims: [Math.max(end - start, 0)], data: dims.slice(start, end) });
@@ -67,24 +76,22 @@ export const importers: Record<string, Importer> = {
     const d0 = x.get(0), idx = x.constant(1);
     if (d0.kind === "tensor") {
       // computed data: one index (the axis goes) or a list of them (joined) along an axis after the batch's
-      const t = d0, rank = t.onnx.length + 1, axis = x.int("axis", 0), a = axis < 0 ? axis + rank : axis;
-      if (a === 0) x.fail("gathering along the batch axis is not supported; fovea keeps the examples of a batch apart");
-      const n = t.onnx[a - 1]!, at = Array.from(idx.data, (i) => (i < 0 ? i + n : i));
+      const t = d0, k = x.axis(x.int("axis", 0), t.onnx);
+      if (k < 0) x.mixesBatch("gathering along the batch axis is not supported; fovea keeps the examples of a batch apart");
+      const n = t.onnx[k]!, at = Array.from(idx.data, (i) => (i < 0 ? i + n : i));
+      if (at.length === 0) x.fail(`indices of shape [${idx.dims.join(", ")}] select nothing (an empty tensor)`);
       if (at.some((i) => i < 0 || i >= n)) x.fail(`indices [${Array.from(idx.data).join(", ")}] outside an axis of ${n}`);
-      if (idx.dims.length > 1) x.fail(`indices of shape [${idx.dims.join(", ")}]: a scalar or a list is supported`);
-      const parts = at.map((i) => sliceData(x, t, a, i, 1));
+      const parts = at.map((i) => sliceData(x, t, k, i, 1));
       if (idx.dims.length === 0) {
-        const p = parts[0]!, dims = t.onnx.filter((_, k) => k !== a - 1);
+        const p = parts[0]!, dims = t.onnx.filter((_, j) => j !== k);
         // the axis of size 1 goes: the same values (an image's channel becomes plain data)
         const q = isImage(p) ? x.plain(p) : p;
         return x.out({ ...q, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
       }
-      if (parts.length === 1) return x.out(parts[0]!);
-      const outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1);
-      const rows = parts.map((p) => x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("gather_rows") }), x.plain(p).sym));
-      const dims = [...t.onnx];
-      dims[a - 1] = parts.length;
-      return x.out({ kind: "tensor", sym: x.apply(L.concat({ name: x.uniq("gather") }), ...rows), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+      // indices of any shape: the axis becomes their dims (the gathered rows in the indices' order)
+      const dims = [...t.onnx.slice(0, k), ...idx.dims, ...t.onnx.slice(k + 1)];
+      if (parts.length === 1 && idx.dims.length === 1) return x.out(parts[0]!);
+      return x.out({ ...joinParts(x, t, k, parts), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
     }
     const d = d0;
     if (x.int("axis", 0) !== 0 || d.dims.length !== 1) x.fail("only gathering from a 1-D constant is supported");
@@ -115,28 +122,38 @@ export const importers: Record<string, Importer> = {
       return x.out(foldSlice(c, starts, ends, axes, steps));
     }
     // computed data: a range of one axis after the batch's, step 1 (a channel split)
-    const t = x.tensor(0), rank = t.onnx.length + 1;
-    checkAxes(rank);
+    const t = x.tensor(0);
+    checkAxes(x.rank(t.onnx));
     x.noPad(t);
     // the batch axis may only be taken whole (start 0, end past any batch, or the file's fixed batch)
-    if (axes.some((a0, j) => (a0 < 0 ? a0 + rank : a0) === 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
-      x.fail("slicing the batch axis is not supported; fovea keeps the examples of a batch apart");
+    if (axes.some((a0, j) => x.axis(a0, t.onnx) < 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
+      x.mixesBatch("slicing the batch axis is not supported; fovea keeps the examples of a batch apart");
     }
+    // per axis, the indices taken (ONNX's clamping: to [0, d] with a positive step, [−1, d − 1] with a negative one)
     const ranges = axes.map((a0, j) => {
-      const a = a0 < 0 ? a0 + rank : a0, d = t.onnx[a - 1] ?? 0;
-      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-      return { a, b: clamp(starts[j]!), e: clamp(ends[j]!), d, step: steps[j]! };
-    }).filter((r) => r.a !== 0 && !(r.b === 0 && r.e === r.d && r.step === 1));
-    if (ranges.length === 0) return x.out(t);
-    if (ranges.length > 1 || ranges[0]!.step !== 1) x.fail(`a slice of ${ranges.length} axes (steps ${ranges.map((r) => r.step).join(", ")}): one axis with step 1 is supported`);
-    const { a, b, e } = ranges[0]!;
-    if (e <= b) x.fail(`an empty slice [${b}, ${e}) of axis ${a}`);
-    x.out(sliceData(x, t, a, b, e - b));
+      const a = x.axis(a0, t.onnx), d = t.onnx[a] ?? 0, step = steps[j]!;
+      const clamp = (v: number) => { const w = v < 0 ? v + d : v; return step > 0 ? Math.min(Math.max(w, 0), d) : Math.min(Math.max(w, -1), d - 1); };
+      const b = clamp(starts[j]!), e = clamp(ends[j]!), at: number[] = [];
+      for (let i = b; step > 0 ? i < e : i > e; i += step) at.push(i);
+      return { a, b, at, d, step };
+    }).filter((r) => r.a >= 0 && !(r.at.length === r.d && r.step === 1));
+    let v = t;
+    for (const { a, b, at, step } of ranges) {
+      if (at.length === 0) x.fail(`an empty slice (start ${b}, step ${step}) of axis ${a + x.g.lead}: fovea has no empty tensors`);
+      // a range is one slice; other steps gather the indices one by one
+      if (step === 1) v = sliceData(x, v, a, b, at.length);
+      else {
+        const dims = [...v.onnx];
+        dims[a] = at.length;
+        v = { ...joinParts(x, v, a, at.map((i) => sliceData(x, v, a, i, 1))), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
+      }
+    }
+    x.out(v);
   },
   Split(x) {
-    const t = x.tensor(0), rank = t.onnx.length + 1, axis0 = x.int("axis", 0), a = axis0 < 0 ? axis0 + rank : axis0;
-    if (a === 0) x.fail("splitting the batch axis is not supported; fovea keeps the examples of a batch apart");
-    const d = t.onnx[a - 1]!, n = x.n.output.length;
+    const t = x.tensor(0), a = x.axis(x.int("axis", 0), t.onnx);
+    if (a < 0) x.mixesBatch("splitting the batch axis is not supported; fovea keeps the examples of a batch apart");
+    const d = t.onnx[a]!, n = x.n.output.length;
     const split = x.has(1) ? Array.from(x.constant(1).data) : x.ints("split") ?? Array.from({ length: n }, (_, i) => Math.ceil(d / n) - (i === n - 1 ? Math.ceil(d / n) * n - d : 0));
     if (split.length !== n || split.reduce((p, q) => p + q, 0) !== d) x.fail(`split [${split.join(", ")}] of an axis of ${d} into ${n} outputs`);
     let b = 0;
@@ -159,6 +176,20 @@ export const importers: Record<string, Importer> = {
     x.out({ kind: "const", dims: [n], data: Array.from({ length: n }, (_, i) => start + i * delta) });
   },
   Where(x) {
+    const vs = [x.get(0), x.get(1), x.get(2)];
+    if (vs.some((v) => v.kind === "tensor")) {
+      // of data: the where layer, the three broadcast per example (the same rank: the batch axes meet)
+      if (!vs.every((v) => v.kind === "tensor")) x.fail("a Where of data with a constant operand is not supported (all three computed, or all constants)");
+      const ts = vs as TensorValue[];
+      if (x.g.lead && ts.some((t) => t.onnx.length !== ts[0]!.onnx.length)) x.mixesBatch(`shapes ${ts.map((t) => x.dims(t)).join(", ")} of different ranks: a batch axis would meet an axis of another's examples`);
+      const ab = broadcastShape(ts[1]!.onnx, ts[2]!.onnx), dims = ab && broadcastShape(ts[0]!.onnx, ab);
+      if (!dims) return x.fail(`shapes ${ts.map((t) => x.dims(t)).join(", ")} do not broadcast`);
+      const held = ts.map((t) => {
+        const p = x.plain(t), d = t.onnx.length ? t.onnx : [1];
+        return same([...p.sym.shape], d) ? p.sym : x.apply(L.reshape({ targetShape: d, name: x.uniq("where_in") }), p.sym);
+      });
+      return x.out({ kind: "tensor", sym: x.apply(L.where({ name: x.uniq("where") }), ...held), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+    }
     const [c, a, b] = [x.constant(0), x.constant(1), x.constant(2)];
     // where(c, a, b) elementwise, all three broadcast to one shape
     const ca = foldBinary(c, a, (_, q) => q, false), cc = foldBinary(c, a, (p) => p, false);
@@ -206,11 +237,11 @@ export const importers: Record<string, Importer> = {
     }
     const t = x.tensor(0);
     x.noPad(t);
-    const rank = t.onnx.length + 1;
+    const rank = x.rank(t.onnx), lead = x.g.lead;
     const perm = x.ints("perm") ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
     if (!same([...perm].sort((a, b) => a - b), Array.from({ length: rank }, (_, i) => i))) x.fail(`perm [${perm.join(", ")}] is not a permutation of ${rank} axes`);
-    if (perm[0] !== 0) x.fail(`perm [${perm.join(", ")}] moves the batch axis; fovea keeps the examples of a batch first`);
-    const q = perm.slice(1).map((a) => a - 1), dims = q.map((a) => t.onnx[a]!);
+    if (lead && perm[0] !== 0) x.mixesBatch(`perm [${perm.join(", ")}] moves the batch axis; fovea keeps the examples of a batch first`);
+    const q = perm.slice(lead).map((a) => a - lead), dims = q.map((a) => t.onnx[a]!);
     if (same(q, q.map((_, i) => i))) return x.out(t);
     // the axes longer than 1 keep their order: the same values in the same order
     const big = q.filter((a) => t.onnx[a]! > 1);
@@ -270,24 +301,38 @@ export const importers: Record<string, Importer> = {
   },
 };
 
-/** Values [b, b + size) of axis a (≥ 1) of t: an image's channels directly, otherwise rows in ONNX's order. */
-function sliceData(x: ImportNode, t: TensorValue, a: number, b: number, size: number): TensorValue {
+/** Values [b, b + size) of t's per-example axis k: an image's channels directly, otherwise rows in ONNX's order. */
+function sliceData(x: ImportNode, t: TensorValue, k: number, b: number, size: number): TensorValue {
   const dims = [...t.onnx];
-  dims[a - 1] = size;
-  if (isImage(t) && a === 1) {
+  dims[k] = size;
+  if (isImage(t) && k === 0) {
     // channels: the last axis held
     const { reluOf: _, flatOf: __, ...rest } = t;
     return { ...rest, sym: x.apply(L.slice({ begin: b, size, name: x.uniq("slice") }), t.sym), onnx: dims };
   }
   // in ONNX's order: rows of everything from the axis on, a range of each
-  const p = x.plain(t), inner = t.onnx.slice(a).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, a - 1).reduce((u, v) => u * v, 1);
-  const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[a - 1]! * inner], name: x.uniq("slice_rows") }), p.sym);
+  const p = x.plain(t), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1), outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1);
+  const rows = x.apply(L.reshape({ targetShape: [outer, t.onnx[k]! * inner], name: x.uniq("slice_rows") }), p.sym);
   const sym = x.apply(L.slice({ begin: b * inner, size: size * inner, name: x.uniq("slice") }), rows);
   return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
 }
 
-/** Equal / Less / Greater of constants (shape arithmetic): 1 where true. */
+/** Slices of one index each along t's axis k, joined along it in order (data in ONNX's order). */
+function joinParts(x: ImportNode, t: TensorValue, k: number, parts: TensorValue[]): TensorValue {
+  const outer = t.onnx.slice(0, k).reduce((u, v) => u * v, 1), inner = t.onnx.slice(k + 1).reduce((u, v) => u * v, 1);
+  const rows = parts.map((p) => x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("gather_rows") }), x.plain(p).sym));
+  const sym = rows.length === 1 ? rows[0]! : x.apply(L.concat({ name: x.uniq("gather") }), ...rows);
+  const dims = [...t.onnx];
+  dims[k] = parts.length;
+  return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
+}
+
+/** Equal / Less / Greater of constants (shape arithmetic): 1 where true; Equal of data: a binary layer. */
 function compare(x: ImportNode): void {
+  const [a, b] = [x.get(0), x.get(1)];
+  if (x.op === "Equal" && a.kind === "tensor" && b.kind === "tensor") return binaryData(x, a, b);
+  if (x.op === "Equal" && a.kind === "tensor") return binaryConstant(x, a, x.constant(1), false);
+  if (x.op === "Equal" && b.kind === "tensor") return binaryConstant(x, b, x.constant(0), true);
   const f = x.op === "Equal" ? (p: number, q: number) => +(p === q) : x.op === "Less" ? (p: number, q: number) => +(p < q) : (p: number, q: number) => +(p > q);
   x.out(foldBinary(x.constant(0), x.constant(1), f, false) ?? x.fail("the shapes do not broadcast"));
 }
@@ -302,17 +347,17 @@ function squeeze(x: ImportNode): void {
   }
   const t = x.tensor(0);
   x.noPad(t);
-  const inRank = t.onnx.length + 1, outRank = unsq ? inRank + (axes?.length ?? 0) : inRank - (axes?.length ?? t.onnx.filter((v) => v === 1).length);
-  const norm = (axes ?? []).map((a) => (a < 0 ? a + (unsq ? outRank : inRank) : a));
-  if (norm.includes(0)) x.fail(`axes [${(axes ?? []).join(", ")}] include the batch axis; fovea keeps the examples of a batch first`);
+  const lead = x.g.lead, inRank = x.rank(t.onnx), outRank = unsq ? inRank + (axes?.length ?? 0) : inRank - (axes?.length ?? t.onnx.filter((v) => v === 1).length);
+  const norm = (axes ?? []).map((a) => (a < 0 ? a + (unsq ? outRank : inRank) : a) - lead);
+  if (norm.includes(-1)) x.mixesBatch(`axes [${(axes ?? []).join(", ")}] include the batch axis; fovea keeps the examples of a batch first`);
   let dims: number[];
   if (unsq) {
     if (!axes) x.fail("axes are required");
     dims = [...t.onnx];
-    for (const a of [...norm].sort((p, q) => p - q)) dims.splice(a - 1, 0, 1);
+    for (const a of [...norm].sort((p, q) => p - q)) dims.splice(a, 0, 1);
   } else {
-    const drop = axes ? norm.map((a) => a - 1) : t.onnx.map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0);
-    if (drop.some((i) => t.onnx[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of [N, ${t.onnx.join(", ")}] are not all 1`);
+    const drop = axes ? norm : t.onnx.map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0);
+    if (drop.some((i) => t.onnx[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of ${x.dims(t)} are not all 1`);
     dims = t.onnx.filter((_, i) => !drop.includes(i));
   }
   // the values keep their order: the same data under new dims (an image is first put in ONNX's order)
@@ -342,12 +387,25 @@ function reshape(x: ImportNode): void {
   }
   const t = x.tensor(0);
   x.noPad(t);
-  const rank = t.onnx.length + 1, size = t.onnx.reduce((a, b) => a * b, 1);
+  const rank = x.rank(t.onnx), size = t.onnx.reduce((a, b) => a * b, 1);
   let dims: number[];
   if (x.op === "Flatten") {
     const axis = x.int("axis", 1), a = axis < 0 ? axis + rank : axis;
-    if (a !== 1) x.fail(`axis ${axis} of a rank-${rank} input: only flattening after the batch axis (axis 1, or ${1 - rank}) keeps the examples of a batch apart`);
-    dims = [size];
+    if (a < 0 || a > rank) x.fail(`axis ${axis} is outside [${-rank}, ${rank}] for a rank-${rank} input`);
+    if (!x.g.lead) {
+      // the whole input: [d0·…·d(a−1), da·…] as ONNX has it
+      const outer = t.onnx.slice(0, a).reduce((p, q) => p * q, 1);
+      dims = [outer, size / outer];
+    } else if (a !== 1) x.mixesBatch(`axis ${axis} of a rank-${rank} input: only flattening after the batch axis (axis 1, or ${1 - rank}) keeps the examples of a batch apart`);
+    else dims = [size];
+  } else if (!x.g.lead) {
+    // the whole input: the target is every axis (0 copies a dim unless allowzero, −1 takes the rest)
+    const target = Array.from(x.constant(1).data), allowZero = x.int("allowzero", 0) === 1;
+    const d = target.map((v, i) => (v === 0 && !allowZero ? t.onnx[i] ?? x.fail(`shape [${target.join(", ")}] copies dim ${i}, which the input ${x.dims(t)} does not have`) : v));
+    if (d.filter((v) => v === -1).length > 1 || d.some((v) => v < -1)) x.fail(`shape [${target.join(", ")}]: at most one -1 and sizes >= 0`);
+    const known = d.filter((v) => v !== -1).reduce((p, q) => p * q, 1);
+    dims = d.map((v) => (v === -1 ? size / known : v));
+    if (!dims.every((v) => Number.isInteger(v) && v >= 1) || dims.reduce((p, q) => p * q, 1) !== size) x.fail(`cannot reshape ${x.dims(t)} (${size} values) to [${target.join(", ")}]`);
   } else {
     if (x.opset < 5) x.fail("the shape attribute form (opsets < 5) is not supported");
     const target = Array.from(x.constant(1).data), allowZero = x.int("allowzero", 0) === 1;
@@ -356,7 +414,7 @@ function reshape(x: ImportNode): void {
     const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const keepsBatch = first === N || (first === 0 && !allowZero) || (first === x.g.batch && first !== null) || (first === -1 && !rest.includes(-1) && known === size);
     const show = target.map((d) => (d === N ? "N" : d)).join(", ");
-    if (!keepsBatch) x.fail(`reshape of [N, ${t.onnx.join(", ")}] to [${show}] does not keep the batch axis first; fovea keeps the examples of a batch apart`);
+    if (!keepsBatch) x.mixesBatch(`reshape of [N, ${t.onnx.join(", ")}] to [${show}] does not keep the batch axis first; fovea keeps the examples of a batch apart`);
     if (rest.filter((d) => d === -1).length > 1 || rest.some((d) => d < -1 || d === N)) x.fail(`shape [${show}]: at most one -1 and sizes >= 0`);
     dims = rest.map((d) => (d === -1 ? size / known : d));
     if (!dims.every((d) => Number.isInteger(d) && d >= 1) || dims.reduce((a, b) => a * b, 1) !== size) x.fail(`cannot reshape [N, ${t.onnx.join(", ")}] (${size} values each) to [${show}]`);
@@ -388,6 +446,27 @@ const flattenExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = {
+  constant(x) {
+    // the value repeated for every example: Expand to [N, …] with N from the input's Shape
+    const shape = (x.layer as Constant).shape, n = shape.reduce((p, q) => p * q, 1);
+    let v = x.w("value"), dims = [...shape];
+    if (shape.length === 3) {
+      // an image [H, W, C] as fovea holds it → [C, H, W]
+      const [H, W, C] = shape as [number, number, number], chw = new Float32Array(n);
+      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = v[(h * W + w) * C + c]!;
+      v = chw;
+      dims = [C, H, W];
+    }
+    const batch = x.op("Slice", [x.op("Shape", [x.inputs[0]!]), x.init([1], [0], "i64"), x.init([1], [1], "i64")]);
+    const target = x.op("Concat", [batch, x.init([dims.length], dims, "i64")], { axis: 0 });
+    return { out: x.op("Expand", [x.init([1, ...dims], v), target]) };
+  },
+  where(x) {
+    // the condition to bool (≠ 0), then Where; a rank-3 value is an image to the exporter, so only equal shapes
+    const s = x.node.outShape;
+    if (!x.node.inShapes.every((i) => i.join() === s.join()) || x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0]))) throw new ConfigError(`${x.label}: where with broadcasting does not export (equal shapes do)`);
+    return { out: x.op("Where", [x.op("Cast", [x.inputs[0]!], { to: 9 }), x.inputs[1]!, x.inputs[2]!]), flatOf: x.inputFlatOf[0] };
+  },
   flatten: flattenExport,
   reshape: flattenExport,
   permute(x) {
