@@ -10,6 +10,7 @@ export {
 } from "./conv/conv";
 export { f32_conv2d_bwd_filter_implicit, f32_conv2d_bwd_data_implicit } from "./conv/backward";
 export { f32_conv2d_bwd_data_direct } from "./conv/data";
+export { f32_conv2d_maxpool_fwd, f32_conv2d_maxpool_scratch_bytes } from "./conv/pooled";
 export {
   f32_depthwise_conv2d_fwd, f32_depthwise_conv2d_bwd_data, f32_depthwise_conv2d_bwd_filter,
 } from "./conv/depthwise";

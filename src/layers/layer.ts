@@ -7,6 +7,7 @@ import { getLimits } from "../runtime/limits.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
 import type { KernelCall } from "../runtime/calls.js";
+import type { PoolGeometry } from "../ops/pool.js";
 import type { Rng } from "../rng.js";
 import { checkShape, formatShape, type Shape } from "../tensor.js";
 import type { Initializer } from "./initializers.js";
@@ -60,6 +61,18 @@ export interface LayerRun<S> {
   rng: Rng;
   /** The model's weight version: layers that cache derived weights (packed panels) redo them when it changes. */
   weightsVersion: number;
+  /** Inference: the work of later layers the plan fused into this layer's kernel (Layer.fusible). */
+  fused?: Fused;
+}
+
+/** Work of the layers after a conv that an inference plan runs in the conv's own kernel (model/fuse.ts). */
+export interface Fused {
+  /** The other operand of the add the layer's output feeds, added before the activation; 0: none. */
+  res: number;
+  /** The activation applied last (ACT code) in place of the layer's own: a ReLU/ReLU6 layer's after it. */
+  act?: number;
+  /** A max pool over the (activated) output: y is then the pool's output. */
+  pool: PoolGeometry | null;
 }
 
 export interface LayerGrad<S> extends LayerRun<S> {
@@ -167,6 +180,15 @@ export abstract class Layer<S = unknown> {
    */
   get absorbsChannelAffine(): boolean {
     return false;
+  }
+
+  /**
+   * Inference: what a plan may fuse into this layer's kernel (model/fuse.ts) — `act`: its own
+   * activation is none and its epilogue can add a residual and apply an activation (LayerRun.fused);
+   * `pool`: its kernel can max-pool its output. Default: nothing.
+   */
+  fusible(_inputs: Shape[]): { act: boolean; pool: boolean } {
+    return { act: false, pool: false };
   }
 
   /**

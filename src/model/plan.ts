@@ -23,6 +23,7 @@ import type { BatchNorm } from "../layers/norm.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import { threadGrad, type GraphNode } from "./graph.js";
+import { epilogueChains } from "./fuse.js";
 
 /**
  * Best-fit pool of byte blocks, used only while a plan is being laid out. `exact`: a block is
@@ -106,6 +107,8 @@ export class Plan {
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
   private readonly skip: boolean[];
+  /** Inference: how many convs run the layers after them in their kernels (model/fuse.ts). */
+  readonly fused: number = 0;
   /** Training on several threads: the batch in slices (null: layer by layer on the whole batch). */
   private readonly sliced: Sliced | null = null;
 
@@ -125,6 +128,8 @@ export class Plan {
     keepAll = false,
     /** Training: backward() also writes the gradient with respect to the model input (inputGradPtr). */
     inputGradient = false,
+    /** Inference: run residual adds, activations and max pools in the conv before them (model/fuse.ts). */
+    fuse = true,
   ) {
     try {
       const heap = be.heap;
@@ -158,6 +163,23 @@ export class Plan {
         });
       }
 
+      // ---- fused epilogues (inference): the layers a conv's kernel runs share its buffer ----
+      // next[i]: the node whose output is written into node i's buffer in its place (a folded norm, a fused layer)
+      const next = [...foldedInto];
+      const chains = !training && fuse && !keepAll ? epilogueChains(nodes, foldedInto, batch) : [];
+      for (const c of chains) {
+        let prev = foldedInto[c.head]! >= 0 ? foldedInto[c.head]! : c.head;
+        for (const m of c.members) {
+          next[prev] = m;
+          this.skip[m] = true;
+          prev = m;
+        }
+      }
+      const prevOf = nodes.map(() => -1);
+      next.forEach((k, i) => { if (k >= 0) prevOf[k] = i; });
+      /** The last node writing into node j's buffer: the buffer has its size. */
+      const tail = (j: number): number => (next[j]! >= 0 ? tail(next[j]!) : j);
+
       // ---- activations ----
       this.act = new Array<number>(nodes.length).fill(0);
       const lastUse = nodes.map(() => -1);
@@ -165,10 +187,10 @@ export class Plan {
       lastUse[nodes.length - 1] = Infinity;
       const actPool = new Pool(allocBuffer);
       nodes.forEach((n, j) => {
-        // a folded norm's output is its conv's buffer (taken while the conv's inputs were still live)
-        if (this.skip[j]) this.act[j] = this.act[n.inputs[0]!]!;
-        else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
-        if (!training && !keepAll) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
+        // a folded norm's or fused layer's output is its conv's buffer (taken while the conv's inputs were still live)
+        if (prevOf[j]! >= 0) this.act[j] = this.act[prevOf[j]!]!;
+        else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(tail(j)));
+        if (!training && !keepAll) n.inputs.forEach((i) => { if (i >= 0 && lastUse[i] === j && next[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
       });
       this.outputPtr = this.act[nodes.length - 1]!;
 
@@ -216,6 +238,11 @@ export class Plan {
         };
         return run;
       });
+      for (const c of chains) {
+        const res = c.residual === null ? 0 : c.residual < 0 ? this.inputPtr : this.act[c.residual]!;
+        this.runs[c.head]!.fused = { res, pool: c.pool, ...(c.act === null ? {} : { act: c.act }) };
+      }
+      this.fused = chains.length;
       this.bufferBytes = total; // activation and gradient buffers only
       this.bindCtx = { be, batch, training, alloc, needScratch };
 
