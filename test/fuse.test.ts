@@ -10,7 +10,7 @@ import type { PoolGeometry } from "../src/ops/pool.js";
 import { backendFor } from "./helpers/backends.js";
 import { expectClose, randomArray } from "./helpers/check.js";
 import { refConvFwd } from "./ref/conv.js";
-import { refMaxPool } from "./ref/pool.js";
+import { refMaxPool, refMaxPoolBwd } from "./ref/pool.js";
 
 const { layers: L } = fovea;
 const ACT = { none: 0, relu: 1, relu6: 2 } as const;
@@ -228,4 +228,67 @@ describe("fused inference plans equal unfused ones bit for bit", () => {
       m.free();
     });
   });
+});
+
+// ---- training: a ReLU's backward done by the max pool after it ----
+
+describe("the max pool's backward applies the ReLU before it", () => {
+  it.each(["simd", "relaxed", "debug"] as const)("f32_maxpool2d_bwd_relu equals the pool's and the ReLU's backward, and the float64 oracle (%s)", async (build) => {
+    const be = await backendFor(build);
+    for (const [shape, po] of [[[2, 8, 8, 5], POOLS[0]!], [[1, 12, 11, 7], POOLS[2]!], [[3, 7, 7, 4], POOLS[4]!], [[1, 7, 9, 3], POOLS[3]!]] as const) {
+      const pg = ops.pool2dGeometry("maxPool2d", shape, po);
+      const xs = randomArray(shape.reduce((a, b) => a * b), 21).map((v) => Math.max(v, 0)); // a ReLU's output: many zeros, ties among them
+      const dys = randomArray(pg.outShape.reduce((a, b) => a * b), 22);
+      const x = Tensor.from(xs, shape, be), dy = Tensor.from(dys, pg.outShape, be);
+      const argmax = be.heap.alloc(dys.length * 4);
+      const fused = Tensor.zeros(shape, be), plain = Tensor.zeros(shape, be);
+      ops.withScratchAlloc(be, (alloc) => {
+        const run = (reluMask: boolean, dx: number) => {
+          const c = ops.poolCalls(be, "max", pg, alloc, { x: x.ptr, y: alloc(dys.length * 4), argmax, dy: dy.ptr, dx, training: true, reluMask }, 1);
+          be.run(c.fwd);
+          be.run(c.bwd);
+        };
+        run(true, fused.ptr);
+        run(false, plain.ptr);
+      });
+      be.kernels.f32_relu_bwd(x.ptr, plain.ptr, plain.ptr, xs.length);
+      sameBits(fused.toArray(), plain.toArray(), JSON.stringify(po));
+      const ref = { N: pg.N, H: pg.H, W: pg.W, C: pg.C, OH: pg.OH, OW: pg.OW, KH: pg.KH, KW: pg.KW, SH: pg.SH, SW: pg.SW, PT: pg.padTop, PB: pg.padBottom, PL: pg.padLeft, PR: pg.padRight, countIncludePad: false };
+      expectClose(fused.toArray(), refMaxPoolBwd(ref, xs, dys).map((v, i) => (xs[i]! > 0 ? v : 0)), 1e-6, 1e-6, `${JSON.stringify(po)} vs float64`);
+      be.heap.free(argmax);
+      [x, dy, fused, plain].forEach((t) => t.free());
+    }
+  });
+
+  const backends: Backend[] = [];
+  beforeAll(async () => {
+    backends.push(await fovea.loadBackend("simd-mt", "option", 16, 1), await fovea.loadBackend("simd-mt", "option", 16, 2));
+  });
+
+  const TRAIN: [string, () => fovea.Model, number][] = [
+    ["LeNet-5 (convs with a fused ReLU)", () => fovea.zoo.lenet5(), 2],
+    ["LeNet-5 with batch norm (ReLU layers)", () => fovea.zoo.lenet5Bn(), 2],
+    ["ConvNetJS CIFAR-10", () => fovea.zoo.convnetjsCifar10(), 3],
+  ];
+  it.each(TRAIN)("%s: loss and every gradient equal the unfused step's, batch 1 and 3, 1 and 2 threads", (_name, make, fusedPools) => {
+    for (const be of backends) {
+      fovea.withBackend(be, () => {
+        const m = make();
+        randomise(m);
+        for (const batch of [1, 3]) {
+          const x = randomArray(batch * m.inputSize, 7 + batch), y = Int32Array.from({ length: batch }, (_, i) => (3 * i) % 10);
+          const step = (fuse: boolean) => {
+            m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }), fuse });
+            const loss = m.computeGradients(x, y, 0, batch);
+            expect(m.plan(batch, true).fused).toBe(fuse ? fusedPools : 0);
+            return { loss, grads: m.params.filter((p) => p.spec.trainable).map((p) => be.heap.f32(p.g, p.size).slice()) };
+          };
+          const want = step(false), got = step(true);
+          expect(Object.is(got.loss, want.loss), `${be.threads} threads, batch ${batch}: loss`).toBe(true);
+          got.grads.forEach((g, i) => sameBits(g, want.grads[i]!, `${be.threads} threads, batch ${batch}: gradient ${i}`));
+        }
+        m.free();
+      });
+    }
+  }, 60_000);
 });

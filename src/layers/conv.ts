@@ -123,7 +123,7 @@ export class Conv2d extends Layer<ConvState> {
     const f = r.fused; // (an inference plan's fused residual add, activation, max pool)
     r.state.calls = convCalls(ctx.be, r.state.g, ctx.alloc, {
       x: r.x[0]!, y: r.y, w: kernel!.w, packed: r.state.packed, bias: bias ? bias.w : 0, act: f?.act ?? this.act, res: f?.res, pool: f?.pool,
-      training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0,
+      training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0, reluApplied: r.reluApplied,
     });
     if (f?.pool) for (const c of r.state.calls.fwd) ctx.needScratch(c.scratchBytes ?? 0);
   }
@@ -143,6 +143,10 @@ export class Conv2d extends Layer<ConvState> {
 
   override get absorbsChannelAffine(): boolean {
     return this.act === ACT.NONE;
+  }
+
+  override get endsInRelu(): boolean {
+    return this.act === ACT.RELU;
   }
 
   /** The implicit forward kernel's epilogue adds a residual and activates; f32_conv2d_maxpool_fwd pools (not depthwise convs). */

@@ -80,6 +80,10 @@ export interface LayerGrad<S> extends LayerRun<S> {
   dy: number;
   /** Where to write each input's gradient; 0 where no gradient is needed. Overwrite, never add. */
   dx: number[];
+  /** Training, a max pool: its input is a ReLU's output, whose backward (dx·[x > 0]) its backward applies too (Plan). */
+  reluMask?: boolean;
+  /** Training, a layer whose own activation is a ReLU: a max pool after it already applied the ReLU's backward to dy. */
+  reluApplied?: boolean;
 }
 
 // ---- symbolic tensors of the functional API: a per-example shape and the layer that produced it ----
@@ -189,6 +193,14 @@ export abstract class Layer<S = unknown> {
    */
   fusible(_inputs: Shape[]): { act: boolean; pool: boolean } {
     return { act: false, pool: false };
+  }
+
+  /**
+   * Training: whether this layer's output is its own ReLU's (a fused activation) and its backward
+   * can start from a dy the ReLU's backward was already applied to (LayerGrad.reluApplied).
+   */
+  get endsInRelu(): boolean {
+    return false;
   }
 
   /**

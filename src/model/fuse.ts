@@ -70,3 +70,23 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
   });
   return chains;
 }
+
+/**
+ * Training: max pools whose input is a ReLU's output that only the pool reads — a ReLU layer's
+ * (`standalone`: its backward is skipped and the pool writes its input's gradient) or a layer's
+ * own (Layer.endsInRelu: it starts its backward from the masked dy). The pool's backward applies
+ * the ReLU's, dy·[x_argmax > 0] (f32_maxpool2d_bwd_relu): the same sums, +0 where masked, so the
+ * gradients are bit-identical to the two passes.
+ */
+export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: number; standalone: boolean }[] {
+  const readers = nodes.map(() => 0);
+  nodes.forEach((n) => n.inputs.forEach((i) => i >= 0 && readers[i]!++));
+  const out: { pool: number; input: number; standalone: boolean }[] = [];
+  nodes.forEach((n, p) => {
+    const i = n.inputs[0]!;
+    if (n.layer.type !== "maxPool2d" || i < 0 || readers[i] !== 1) return;
+    const standalone = nodes[i]!.layer.type === "relu";
+    if (standalone || nodes[i]!.layer.endsInRelu) out.push({ pool: p, input: i, standalone });
+  });
+  return out;
+}

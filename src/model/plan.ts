@@ -23,7 +23,7 @@ import type { BatchNorm } from "../layers/norm.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import { threadGrad, type GraphNode } from "./graph.js";
-import { epilogueChains } from "./fuse.js";
+import { epilogueChains, reluPools } from "./fuse.js";
 
 /**
  * Best-fit pool of byte blocks, used only while a plan is being laid out. `exact`: a block is
@@ -107,8 +107,10 @@ export class Plan {
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
   private readonly skip: boolean[];
-  /** Inference: how many convs run the layers after them in their kernels (model/fuse.ts). */
+  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU's backward before them. */
   readonly fused: number = 0;
+  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts). */
+  private readonly skipBwd: boolean[] = [];
   /** Training on several threads: the batch in slices (null: layer by layer on the whole batch). */
   private readonly sliced: Sliced | null = null;
 
@@ -128,7 +130,10 @@ export class Plan {
     keepAll = false,
     /** Training: backward() also writes the gradient with respect to the model input (inputGradPtr). */
     inputGradient = false,
-    /** Inference: run residual adds, activations and max pools in the conv before them (model/fuse.ts). */
+    /**
+     * Run residual adds, activations and max pools in the conv before them (inference), a ReLU's
+     * backward in the max pool's after it (training): model/fuse.ts.
+     */
     fuse = true,
   ) {
     try {
@@ -243,6 +248,19 @@ export class Plan {
         this.runs[c.head]!.fused = { res, pool: c.pool, ...(c.act === null ? {} : { act: c.act }) };
       }
       this.fused = chains.length;
+      // ---- fused backward (training): a ReLU's backward done by the max pool after it ----
+      if (training && fuse) {
+        for (const f of reluPools(nodes)) {
+          const pr = this.runs[f.pool]!, rr = this.runs[f.input]!;
+          if (!pr.dy || !pr.dx[0] || (f.standalone && !rr.dx[0])) continue; // no gradient flows there
+          if (f.standalone) {
+            pr.dx = [rr.dx[0]!];
+            this.skipBwd[f.input] = true;
+          } else rr.reluApplied = true;
+          pr.reluMask = true;
+          this.fused++;
+        }
+      }
       this.bufferBytes = total; // activation and gradient buffers only
       this.bindCtx = { be, batch, training, alloc, needScratch };
 
@@ -341,7 +359,7 @@ export class Plan {
     for (let j = this.lossNode; j >= 0; j--) if (this.grad[j]) reached.push(j);
     const bwd = passes(reached, (j, t, r) => {
       const [a, b] = ranges[t]!;
-      return [...record(() => nodes[j]!.layer.backward(r)), ...this.fanInAdds(j, a, b - a)];
+      return [...(this.skipBwd[j] ? [] : record(() => nodes[j]!.layer.backward(r))), ...this.fanInAdds(j, a, b - a)];
     });
     const reduce: KernelCall[][] = ranges.map(() => []);
     for (const j of reached) {
@@ -400,7 +418,7 @@ export class Plan {
   /** Node j's backward pass on the whole batch (or the caller's step), then its fan-in adds. */
   private backwardNode(j: number, step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
     const run = this.runs[j]!;
-    if (!step?.(j, run)) this.nodes[j]!.layer.backward(run);
+    if (!step?.(j, run) && !this.skipBwd[j]) this.nodes[j]!.layer.backward(run);
     this.be.runInTurn((this.fanAdds[j] ??= this.fanInAdds(j, 0, this.batch)));
   }
 

@@ -145,6 +145,8 @@ export interface ConvBuffers {
   training: boolean;
   /** Gradient w.r.t. the activated output, and where the fused activation's backward puts the pre-activation gradient. */
   dy: number; dyAct: number;
+  /** Training: dy is already the pre-activation gradient (a max pool after the conv applied its ReLU's backward). */
+  reluApplied?: boolean;
   dx: number; dw: number; db: number;
 }
 const NO_BUFFERS: ConvBuffers = { x: 0, y: 0, w: 0, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
@@ -232,7 +234,7 @@ export function convCalls(
   });
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
   if (!p.training) return out;
-  out.actBwd = fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, g.N * g.OH * g.OW * g.OC);
+  out.actBwd = p.reluApplied ? [] : fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, g.N * g.OH * g.OW * g.OC);
   const dy = out.actBwd.length ? p.dyAct : p.dy;
   const imgParts = g.N >= 2 && T > 1 ? windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, Math.min(T, g.N)) : [wholePart(g.N, g.H, g.OH, g.padTop)];
   const wSize = g.KH * g.KW * (g.C / g.groups) * g.OC;
