@@ -165,6 +165,19 @@ function resnetLike(): fovea.Model {
   return fovea.model({ inputs: inp, outputs: out, name: "resnet-like", seed: 3 });
 }
 
+/** MobileNetV2's inverted residual at 16×16: 1×1 expand-BN-ReLU6, depthwise-BN-ReLU6 (multipliers 1 and 2), 1×1 project-BN + add. */
+function mobilenetLike(): fovea.Model {
+  const bn = (y: fovea.SymbolicTensor) => L.batchNorm().apply(y);
+  const inp = fovea.input([16, 16, 8]);
+  let y = L.relu6().apply(bn(L.conv2d({ filters: 24, kernelSize: 1, useBias: false }).apply(inp)));
+  y = L.relu6().apply(bn(L.depthwiseConv2d({ kernelSize: 3, padding: 1, useBias: false }).apply(y)));
+  y = bn(L.conv2d({ filters: 8, kernelSize: 1, useBias: false }).apply(y));
+  let x = L.add().apply(inp, y);
+  x = L.relu().apply(L.depthwiseConv2d({ kernelSize: 3, padding: 1, depthMultiplier: 2 }).apply(x)); // a bias, no batch norm
+  const out = L.dense({ units: 10 }).apply(L.globalAvgPool2d().apply(x));
+  return fovea.model({ inputs: inp, outputs: out, name: "mobilenet-like", seed: 4 });
+}
+
 /** Batch norms with statistics and affines that are not the identity; biases not zero. */
 function randomise(m: fovea.Model): void {
   let seed = 100;
@@ -178,6 +191,7 @@ function randomise(m: fovea.Model): void {
 const MODELS: [string, () => fovea.Model, number][] = [
   // [name, model, convs that run layers after them]
   ["ResNet-18-like blocks", resnetLike, 9],
+  ["MobileNetV2-like block (depthwise convs activate in their kernel)", mobilenetLike, 4],
   ["LeNet-5", () => fovea.zoo.lenet5({ softmax: false }), 2],
   ["LeNet-5 with batch norm", () => fovea.zoo.lenet5Bn({ softmax: false }), 2],
   ["ConvNetJS CIFAR-10", () => fovea.zoo.convnetjsCifar10({ softmax: false }), 3],

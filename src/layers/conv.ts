@@ -149,10 +149,10 @@ export class Conv2d extends Layer<ConvState> {
     return this.act === ACT.RELU;
   }
 
-  /** The implicit forward kernel's epilogue adds a residual and activates; f32_conv2d_maxpool_fwd pools (not depthwise convs). */
-  override fusible(inputs: Shape[]): { act: boolean; pool: boolean } {
-    const implicit = !this.geometry(inputs[0]!).depthwise;
-    return { act: implicit && this.act === ACT.NONE, pool: implicit };
+  /** Both forward kernels activate in their epilogue; the implicit one (not depthwise) also adds a residual, f32_conv2d_maxpool_fwd pools. */
+  override fusible(inputs: Shape[]): { act: boolean; residual: boolean; pool: boolean } {
+    const implicit = !this.geometry(inputs[0]!).depthwise, act = this.act === ACT.NONE;
+    return { act, residual: implicit && act, pool: implicit };
   }
 
 

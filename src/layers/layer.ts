@@ -187,12 +187,12 @@ export abstract class Layer<S = unknown> {
   }
 
   /**
-   * Inference: what a plan may fuse into this layer's kernel (model/fuse.ts) — `act`: its own
-   * activation is none and its epilogue can add a residual and apply an activation (LayerRun.fused);
-   * `pool`: its kernel can max-pool its output. Default: nothing.
+   * Inference: what a plan may fuse into this layer's kernel (model/fuse.ts, LayerRun.fused) —
+   * `act`: its own activation is none and its epilogue can apply one; `residual`: it can also add
+   * a residual before that; `pool`: its kernel can max-pool its output. Default: nothing.
    */
-  fusible(_inputs: Shape[]): { act: boolean; pool: boolean } {
-    return { act: false, pool: false };
+  fusible(_inputs: Shape[]): { act: boolean; residual: boolean; pool: boolean } {
+    return { act: false, residual: false, pool: false };
   }
 
   /**

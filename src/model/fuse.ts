@@ -3,7 +3,7 @@
 //   conv [→ batch norm, folded] [→ relu/relu6] → maxPool2d     the conv computes pool-window rows
 //                                                              into scratch and writes the pool's output
 //   conv [→ batch norm, folded] → add(·, r) [→ relu/relu6]     the conv's epilogue adds r, then activates
-//   conv [→ batch norm, folded] → relu/relu6                   the conv's epilogue activates
+//   conv [→ batch norm, folded] → relu/relu6                   the conv's epilogue activates (depthwise too)
 // Each link holds only where the earlier node's one consumer is the next (nothing else reads the
 // values never written), a ReLU follows only a conv without an activation of its own (an activation
 // goes after the residual, as in ResNet's relu(bn(conv(x)) + x)), the add has two inputs and its
@@ -48,7 +48,7 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
     const next = () => only(out);
     const take = (k: number) => void members.push((out = k));
     let k = next();
-    if (can.act && k >= 0 && nodes[k]!.layer.type === "add" && nodes[k]!.inputs.length === 2) {
+    if (can.residual && k >= 0 && nodes[k]!.layer.type === "add" && nodes[k]!.inputs.length === 2) {
       const other = nodes[k]!.inputs[nodes[k]!.inputs[0] === out ? 1 : 0]!;
       if (other < h && other !== out) {
         residual = other;
