@@ -58,7 +58,7 @@ export type { DenseConfig } from "./layers/dense.js";
 export type { DropoutConfig } from "./layers/dropout.js";
 export type { Opt as LayerOptions } from "./layers/index.js";
 export type { Initializer } from "./layers/initializers.js";
-export type { LayerGrad, LayerRun, PrepareContext } from "./layers/layer.js";
+export type { Fused, LayerGrad, LayerRun, PrepareContext } from "./layers/layer.js";
 export type { AddConfig, ConcatConfig } from "./layers/merge.js";
 export type { MultiplyConfig } from "./layers/multiply.js";
 export type { SliceConfig } from "./layers/slice.js";

@@ -46,6 +46,17 @@ describe("whole-model gradient checks", () => {
     check(m, [6, 6, 2], "softmaxCrossEntropy");
   });
 
+  it("conv with a fused ReLU → max pool → ReLU layer → max pool → dense (both ReLUs' backward done by the pools: model/fuse.ts)", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" }), L.maxPool2d({ poolSize: 2 }),
+      L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.relu(), L.maxPool2d({ poolSize: 2, strides: 1, rounding: "floor" }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [8, 8, 2], seed: 7 }); // (a seed whose sampled weights keep h = 1e-2 off the ReLU and max-switch kinks)
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    expect(m.plan(4, true).fused).toBe(2);
+    check(m, [8, 8, 2], "softmaxCrossEntropy");
+  });
+
   it("a residual block (conv-bn-tanh-conv + identity, add) with average pooling", () => {
     const inp = fovea.input([5, 5, 3]);
     const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);

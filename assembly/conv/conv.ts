@@ -142,13 +142,14 @@ function col2im(g: usize, dcol: usize, gi: i32, r0: i32, rows: i32, dx: usize): 
 }
 
 /**
- * Forward: y[n,oh,ow,oc] = act(bias[oc] + Σ_{kh,kw,ci} x[n,ih,iw,g·Cg+ci] · w[kh,kw,ci,oc]),
- * g = oc / (OC/G). act: 0 none, 1 ReLU, 2 ReLU6. bias may be 0 (none).
- * packedW: 0, or weights packed by f32_conv2d_pack_weights (then w is not read).
- * scratch: f32_conv2d_scratch_bytes(geo) bytes. y must not overlap x.
+ * Forward: y[n,oh,ow,oc] = act((Σ_{kh,kw,ci} x[n,ih,iw,g·Cg+ci] · w[kh,kw,ci,oc] + bias[oc]) + res[n,oh,ow,oc]),
+ * g = oc / (OC/G). act: 0 none, 1 ReLU, 2 ReLU6. bias may be 0 (none); res may be 0 (none), else
+ * a tensor shaped like y (a residual: the other operand of an add the conv feeds), added in the
+ * epilogue before the activation. packedW: 0, or weights packed by f32_conv2d_pack_weights (then
+ * w is not read). scratch: f32_conv2d_scratch_bytes(geo) bytes. y must not overlap x or res.
  */
 export function f32_conv2d_fwd(
-  g: usize, x: usize, w: usize, packedW: usize, bias: usize, act: i32, y: usize, scratch: usize,
+  g: usize, x: usize, w: usize, packedW: usize, bias: usize, act: i32, res: usize, y: usize, scratch: usize,
 ): void {
   checkGeometry(g);
   const G = geo(g, CONV_G), OC = geo(g, CONV_OC), OCg = OC / G;
@@ -162,7 +163,7 @@ export function f32_conv2d_fwd(
     packed = work + <usize>implicitScratchBytes(g);
     f32_conv2d_pack_weights(g, w, packed);
   }
-  convImplicitFwd(g, x, packed, per, bias, act, y, work, false);
+  convImplicitFwd(g, x, packed, per, bias, act, res, y, work, false);
 }
 
 /**

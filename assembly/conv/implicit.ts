@@ -50,9 +50,13 @@ import { KC, NR } from "../gemm/gemm";
   for (; i < n; i++) store<f32>(dst + f4(i), load<f32>(src + f4(i)));
 }
 
-/** Epilogue of one tile row: c[0..nr) = (first ? 0 : c) + acc (+ bias, activation when last). */
+/**
+ * Epilogue of one tile row: c[0..nr) = (first ? 0 : c) + acc, and when last: ((· + bias) + the
+ * residual at c + rd when res), then the activation — the float operations, in the order, of a
+ * conv without them followed by an add layer (f32_add_fwd) and a ReLU/ReLU6 layer.
+ */
 // @ts-ignore: decorator
-@inline function store8(acc0: v128, acc1: v128, c: usize, nr: i32, first: bool, last: bool, bias: usize, act: i32): void {
+@inline function store8(acc0: v128, acc1: v128, c: usize, nr: i32, first: bool, last: bool, bias: usize, act: i32, rd: usize, res: bool): void {
   let r0 = acc0, r1 = acc1;
   if (nr == NR) {
     if (!first) {
@@ -63,6 +67,10 @@ import { KC, NR } from "../gemm/gemm";
       if (bias != 0) {
         r0 = f32x4.add(r0, v128.load(bias));
         r1 = f32x4.add(r1, v128.load(bias, 16));
+      }
+      if (res) {
+        r0 = f32x4.add(r0, v128.load(c + rd));
+        r1 = f32x4.add(r1, v128.load(c + rd, 16));
       }
       if (act == ACT_RELU) {
         r0 = f32x4.max(r0, f32x4.splat(0));
@@ -87,6 +95,10 @@ import { KC, NR } from "../gemm/gemm";
       r0 = f32x4.add(r0, loadPartial(bias, n0));
       if (n1 > 0) r1 = f32x4.add(r1, loadPartial(bias + 16, n1));
     }
+    if (res) {
+      r0 = f32x4.add(r0, loadPartial(c + rd, n0));
+      if (n1 > 0) r1 = f32x4.add(r1, loadPartial(c + rd + 16, n1));
+    }
     if (act == ACT_RELU) {
       r0 = f32x4.max(r0, f32x4.splat(0));
       r1 = f32x4.max(r1, f32x4.splat(0));
@@ -107,7 +119,7 @@ import { KC, NR } from "../gemm/gemm";
 @inline function tile(
   k0: i32, kc: i32, b0: usize, b1: usize, b2: usize, b3: usize, tab: usize,
   pb: usize, y0: usize, y1: usize, y2: usize, y3: usize, mr: i32, nr: i32,
-  first: bool, last: bool, bias: usize, act: i32,
+  first: bool, last: bool, bias: usize, act: i32, rd: usize, res: bool,
 ): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let k = k0; k < k0 + kc; k++) {
@@ -128,17 +140,17 @@ import { KC, NR } from "../gemm/gemm";
     c31 = madd(a3, bv1, c31);
     pb += 32;
   }
-  store8(c00, c01, y0, nr, first, last, bias, act);
-  if (mr > 1) store8(c10, c11, y1, nr, first, last, bias, act);
-  if (mr > 2) store8(c20, c21, y2, nr, first, last, bias, act);
-  if (mr > 3) store8(c30, c31, y3, nr, first, last, bias, act);
+  store8(c00, c01, y0, nr, first, last, bias, act, rd, res);
+  if (mr > 1) store8(c10, c11, y1, nr, first, last, bias, act, rd, res);
+  if (mr > 2) store8(c20, c21, y2, nr, first, last, bias, act, rd, res);
+  if (mr > 3) store8(c30, c31, y3, nr, first, last, bias, act, rd, res);
 }
 
 /** tile() for a last panel of at most 4 channels: half the accumulators, half the work. */
 function tileHalf(
   k0: i32, kc: i32, b0: usize, b1: usize, b2: usize, b3: usize, tab: usize,
   pb: usize, y0: usize, y1: usize, y2: usize, y3: usize, mr: i32, nr: i32,
-  first: bool, last: bool, bias: usize, act: i32,
+  first: bool, last: bool, bias: usize, act: i32, rd: usize, res: bool,
 ): void {
   let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
   for (let k = k0; k < k0 + kc; k++) {
@@ -151,17 +163,17 @@ function tileHalf(
     pb += 32;
   }
   const z = f32x4.splat(0);
-  store8(c0, z, y0, nr, first, last, bias, act);
-  if (mr > 1) store8(c1, z, y1, nr, first, last, bias, act);
-  if (mr > 2) store8(c2, z, y2, nr, first, last, bias, act);
-  if (mr > 3) store8(c3, z, y3, nr, first, last, bias, act);
+  store8(c0, z, y0, nr, first, last, bias, act, rd, res);
+  if (mr > 1) store8(c1, z, y1, nr, first, last, bias, act, rd, res);
+  if (mr > 2) store8(c2, z, y2, nr, first, last, bias, act, rd, res);
+  if (mr > 3) store8(c3, z, y3, nr, first, last, bias, act, rd, res);
 }
 
 /** Every output channel of one tile of ≤ 4 pixels (kept out of line: a small function keeps the
  *  inner loop's registers free). y0: the first pixel's output row; rows are OC floats apart. */
 function pixelTile(
   a0: usize, a1: usize, a2: usize, a3: usize, table: usize, Kg: i32, packed: usize, OCg: i32,
-  bias: usize, act: i32, y0: usize, OC: i32, mr: i32,
+  bias: usize, act: i32, y0: usize, OC: i32, mr: i32, rd: usize, res: bool,
 ): void {
   const y1 = y0 + f4(OC), y2 = y1 + f4(OC), y3 = y2 + f4(OC);
   for (let pc = 0; pc < Kg; pc += KC) {
@@ -172,8 +184,8 @@ function pixelTile(
       const pb = packed + f4(((j / NR) * Kg + pc) * NR);
       const bj = bias != 0 ? bias + f4(j) : 0;
       const o0 = y0 + f4(j), o1 = y1 + f4(j), o2 = y2 + f4(j), o3 = y3 + f4(j);
-      if (nr > 4) tile(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
-      else tileHalf(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+      if (nr > 4) tile(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act, rd, res);
+      else tileHalf(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act, rd, res);
     }
   }
 }
@@ -183,7 +195,7 @@ function pixelTile(
  *  no run, the bias alone. */
 function pixelTileRuns(
   a0: usize, a1: usize, a2: usize, a3: usize, table: usize, Kg: i32, packed: usize, OCg: i32,
-  bias: usize, act: i32, y0: usize, OC: i32, mr: i32, k0: i32, len: i32, step: i32, runs: i32,
+  bias: usize, act: i32, y0: usize, OC: i32, mr: i32, k0: i32, len: i32, step: i32, runs: i32, rd: usize, res: bool,
 ): void {
   const y1 = y0 + f4(OC), y2 = y1 + f4(OC), y3 = y2 + f4(OC);
   if (runs == 0 || len == 0) {
@@ -201,8 +213,8 @@ function pixelTileRuns(
         const pb = packed + f4(((j / NR) * Kg + pc) * NR);
         const bj = bias != 0 ? bias + f4(j) : 0;
         const o0 = y0 + f4(j), o1 = y1 + f4(j), o2 = y2 + f4(j), o3 = y3 + f4(j);
-        if (nr > 4) tile(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
-        else tileHalf(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act);
+        if (nr > 4) tile(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act, rd, res);
+        else tileHalf(pc, kc, a0, a1, a2, a3, table, pb, o0, o1, o2, o3, mr, nr, first, last, bj, act, rd, res);
       }
       pc += kc;
     } while (pc < end);
@@ -244,103 +256,136 @@ export function implicitScratchBytes(g: usize): i32 {
 }
 
 /**
+ * Writes the tap-offset table (bytes from a window's origin, in the image actually read) at
+ * `scratch` and, where windows reach into the padding, zeroes the frame after it. Returns the
+ * frame, or 0 without padding (then windows read the input in place).
+ */
+export function implicitSetup(g: usize, scratch: usize): usize {
+  const C = geo(g, CONV_C), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
+  const Cg = C / geo(g, CONV_G), Kg = KH * KW * Cg;
+  const pad = needsPadding(g);
+  const Hp = pad ? reachH(g) : geo(g, CONV_H), Wp = pad ? reachW(g) : geo(g, CONV_W);
+  let k = 0;
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      for (let ci = 0; ci < Cg; ci++) store<u32>(scratch + f4(k++), <u32>f4((kh * DH * Wp + kw * DW) * C + ci));
+    }
+  }
+  if (!pad) return 0;
+  const frame = scratch + <usize>((Kg * 4 + 15) & ~15);
+  memory.fill(frame, 0, <usize>f4(Hp * Wp * C));
+  return frame;
+}
+
+/** The image the windows of image n read: x's own, or (frame != 0) its copy into the frame's interior. */
+export function implicitImage(g: usize, x: usize, n: i32, frame: usize): usize {
+  const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
+  const img = x + f4(n * H * W * C);
+  if (frame == 0) return img;
+  const Hp = reachH(g), Wp = reachW(g);
+  // input rows [r0, r1) and columns [c0, c1) land inside the frame
+  const r0 = max(0, -PT), r1 = min(H, Hp - PT), c0 = max(0, -PL), c1 = min(W, Wp - PL);
+  for (let ih = r0; ih < r1; ih++) {
+    copyRow(frame + f4(((ih + PT) * Wp + c0 + PL) * C), img + f4((ih * W + c0) * C), (c1 - c0) * C);
+  }
+  return frame;
+}
+
+/**
  * Forward conv through the implicit gemm, every group. packed: weights in gemm panels, group
  * after group ([OCg/8][Kg][8] each, f32_gemm_pack_b layout, `per` floats apart). Where windows
  * reach into the padding, each image is first copied into a zeroed frame, so every window is
  * read through the one offset table. narrow: each tile reads only the kernel rows (and, where a
  * row's taps are many, the columns) whose input lies inside the image for one of its pixels —
  * for the backward-data pass, whose frame is mostly zeros; a forward conv's padding is a thin
- * border, where the test per tile costs about what it saves.
+ * border, where the test per tile costs about what it saves. res: 0, or a residual laid out like
+ * y, added in the epilogue before the activation.
  */
-export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, y: usize, scratch: usize, narrow: bool): void {
-  const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
-  const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
+export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, res: usize, y: usize, scratch: usize, narrow: bool): void {
+  const N = geo(g, CONV_N), PIX = geo(g, CONV_OH) * geo(g, CONV_OW), OC = geo(g, CONV_OC);
+  const frame = implicitSetup(g, scratch);
+  for (let n = 0; n < N; n++) {
+    const img = implicitImage(g, x, n, frame);
+    convPixels(g, img, scratch, packed, per, bias, act, y + f4(n * PIX * OC), res - y, res != 0, 0, PIX, narrow);
+  }
+}
+
+/**
+ * Output pixels [P0, P1) of one image (row-major over OH × OW), every channel: pixel p goes to
+ * out + (p − P0)·OC floats, its residual (res) at that address + rd bytes. img: what
+ * implicitImage returned; table: the scratch implicitSetup wrote. Each output's sum runs over the
+ * same taps in the same order wherever its tile starts, so any split into ranges gives the bits of
+ * one whole-image call.
+ */
+export function convPixels(
+  g: usize, img: usize, table: usize, packed: usize, per: i32, bias: usize, act: i32,
+  out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool,
+): void {
+  const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
+  const OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), G = geo(g, CONV_G);
   const Cg = C / G, OCg = OC / G, Kg = KH * KW * Cg;
   const pad = needsPadding(g);
-  const Hp = pad ? reachH(g) : H, Wp = pad ? reachW(g) : W;
-  const table = scratch;
-  const frame = table + <usize>((Kg * 4 + 15) & ~15);
-  // tap offsets (bytes) from a window's origin, in the image actually read
-  let k = 0;
-  for (let kh = 0; kh < KH; kh++) {
-    for (let kw = 0; kw < KW; kw++) {
-      for (let ci = 0; ci < Cg; ci++) store<u32>(table + f4(k++), <u32>f4((kh * DH * Wp + kw * DW) * C + ci));
-    }
-  }
-  if (pad) memory.fill(frame, 0, <usize>f4(Hp * Wp * C));
-  // input rows [r0, r1) and columns [c0, c1) land inside the frame
-  const r0 = max(0, -PT), r1 = min(H, Hp - PT), c0 = max(0, -PL), c1 = min(W, Wp - PL);
-  const PIX = OH * OW;
-  for (let n = 0; n < N; n++) {
-    let img = x + f4(n * H * W * C);
-    if (pad) {
-      for (let ih = r0; ih < r1; ih++) {
-        copyRow(frame + f4(((ih + PT) * Wp + c0 + PL) * C), img + f4((ih * W + c0) * C), (c1 - c0) * C);
+  const Wp = pad ? reachW(g) : W;
+  for (let gi = 0; gi < G; gi++) {
+    const pg = packed + f4(gi * per);
+    const bg = bias != 0 ? bias + f4(gi * OCg) : 0;
+    const src = img + f4(gi * Cg);
+    let oh = P0 / OW, ow = P0 % OW;
+    const reachK = (KH - 1) * DH + 1, reachKW = (KW - 1) * DW + 1;
+    const colStep = f4(SW * C);
+    const splitCols = KW * Cg > 16;
+    for (let p0 = P0; p0 < P1; p0 += 4) {
+      const mr = min(4, P1 - p0);
+      const ohA = oh, owA = ow;
+      // window origins of the tile's pixels; rows past mr repeat the first (never stored)
+      const a0 = src + f4((oh * SH * Wp + ow * SW) * C);
+      let a1 = a0, a2 = a0, a3 = a0;
+      if (mr == 4 && ow + 4 <= OW) {
+        // the whole tile in one output row (the common case): origins a column step apart
+        a1 = a0 + colStep;
+        a2 = a1 + colStep;
+        a3 = a2 + colStep;
+        ow += 3;
+      } else {
+        for (let r = 1; r < mr; r++) {
+          if (++ow == OW) {
+            ow = 0;
+            oh++;
+          }
+          const a = src + f4((oh * SH * Wp + ow * SW) * C);
+          if (r == 1) a1 = a;
+          else if (r == 2) a2 = a;
+          else a3 = a;
+        }
       }
-      img = frame;
-    }
-    const yimg = y + f4(n * PIX * OC);
-    for (let gi = 0; gi < G; gi++) {
-      const pg = packed + f4(gi * per);
-      const bg = bias != 0 ? bias + f4(gi * OCg) : 0;
-      const src = img + f4(gi * Cg);
-      let oh = 0, ow = 0;
-      const reachK = (KH - 1) * DH + 1, reachKW = (KW - 1) * DW + 1;
-      const colStep = f4(SW * C);
-      const splitCols = KW * Cg > 16;
-      for (let p0 = 0; p0 < PIX; p0 += 4) {
-        const mr = min(4, PIX - p0);
-        const ohA = oh, owA = ow;
-        // window origins of the tile's pixels; rows past mr repeat the first (never stored)
-        const a0 = src + f4((oh * SH * Wp + ow * SW) * C);
-        let a1 = a0, a2 = a0, a3 = a0;
-        if (mr == 4 && ow + 4 <= OW) {
-          // the whole tile in one output row (the common case): origins a column step apart
-          a1 = a0 + colStep;
-          a2 = a1 + colStep;
-          a3 = a2 + colStep;
-          ow += 3;
+      // the taps some pixel of the tile reads inside the input: kernel rows [khA, khB], columns [kwA, kwB]
+      let k0 = 0, len = Kg, step = 0, runs = 1;
+      // (interior tiles, the most, read every tap: two comparisons)
+      if (narrow && pad && (ohA * SH < PT || oh * SH + reachK > H + PT || (splitCols && (owA * SW < PL || ow * SW + reachKW > W + PL || ohA != oh)))) {
+        const ohB = oh, owLo = ohA == oh ? owA : 0, owHi = ohA == oh ? ow : OW - 1;
+        const khA = max(0, ceilDiv(PT - ohB * SH, DH)), khB = min(KH - 1, floorDiv(H - 1 + PT - ohA * SH, DH));
+        const kwA = max(0, ceilDiv(PL - owHi * SW, DW)), kwB = min(KW - 1, floorDiv(W - 1 + PL - owLo * SW, DW));
+        runs = max(0, khB - khA + 1);
+        if (!splitCols || (kwA == 0 && kwB == KW - 1) || (kwB - kwA + 1) * Cg < 16) {
+          // whole kernel rows: one run (also where a row's run would be too short to pay for its epilogue)
+          k0 = khA * KW * Cg;
+          len = runs * KW * Cg;
+          runs = min(runs, 1);
         } else {
-          for (let r = 1; r < mr; r++) {
-            if (++ow == OW) {
-              ow = 0;
-              oh++;
-            }
-            const a = src + f4((oh * SH * Wp + ow * SW) * C);
-            if (r == 1) a1 = a;
-            else if (r == 2) a2 = a;
-            else a3 = a;
-          }
+          k0 = (khA * KW + kwA) * Cg;
+          len = max(0, kwB - kwA + 1) * Cg;
+          step = KW * Cg;
         }
-        // the taps some pixel of the tile reads inside the input: kernel rows [khA, khB], columns [kwA, kwB]
-        let k0 = 0, len = Kg, step = 0, runs = 1;
-        // (interior tiles, the most, read every tap: two comparisons)
-        if (narrow && pad && (ohA * SH < PT || oh * SH + reachK > H + PT || (splitCols && (owA * SW < PL || ow * SW + reachKW > W + PL || ohA != oh)))) {
-          const ohB = oh, owLo = ohA == oh ? owA : 0, owHi = ohA == oh ? ow : OW - 1;
-          const khA = max(0, ceilDiv(PT - ohB * SH, DH)), khB = min(KH - 1, floorDiv(H - 1 + PT - ohA * SH, DH));
-          const kwA = max(0, ceilDiv(PL - owHi * SW, DW)), kwB = min(KW - 1, floorDiv(W - 1 + PL - owLo * SW, DW));
-          runs = max(0, khB - khA + 1);
-          if (!splitCols || (kwA == 0 && kwB == KW - 1) || (kwB - kwA + 1) * Cg < 16) {
-            // whole kernel rows: one run (also where a row's run would be too short to pay for its epilogue)
-            k0 = khA * KW * Cg;
-            len = runs * KW * Cg;
-            runs = min(runs, 1);
-          } else {
-            k0 = (khA * KW + kwA) * Cg;
-            len = max(0, kwB - kwA + 1) * Cg;
-            step = KW * Cg;
-          }
-        }
-        if (++ow == OW) {
-          ow = 0;
-          oh++;
-        }
-        const yt = yimg + f4(p0 * OC + gi * OCg);
-        if (k0 == 0 && len == Kg && runs == 1) pixelTile(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr);
-        else pixelTileRuns(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr, k0, len, step, runs);
       }
+      if (++ow == OW) {
+        ow = 0;
+        oh++;
+      }
+      const yt = out + f4((p0 - P0) * OC + gi * OCg);
+      if (k0 == 0 && len == Kg && runs == 1) pixelTile(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr, rd, res);
+      else pixelTileRuns(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr, k0, len, step, runs, rd, res);
     }
   }
 }

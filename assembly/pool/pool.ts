@@ -140,6 +140,21 @@ export function f32_maxpool2d_bwd(g: usize, dy: usize, argmax: usize, dx: usize)
   }
 }
 
+/**
+ * The gradient through a ReLU and the max pool after it, in one pass: dx = 0, then
+ * dx[argmax[i]] += dy[i] for each output element i whose maximum x[argmax[i]] > 0 (x: the pool's
+ * input, the ReLU's output). Equal, bit for bit, to f32_maxpool2d_bwd followed by f32_relu_bwd
+ * (dx·[x > 0]): the same sums in the same order, +0 where masked. Overwrites dx.
+ */
+export function f32_maxpool2d_bwd_relu(g: usize, dy: usize, argmax: usize, x: usize, dx: usize): void {
+  zero(dx, geo(g, POOL_N) * geo(g, POOL_H) * geo(g, POOL_W) * geo(g, POOL_C));
+  const total = geo(g, POOL_N) * geo(g, POOL_OH) * geo(g, POOL_OW) * geo(g, POOL_C);
+  for (let i = 0; i < total; i++) {
+    const a = f4(load<i32>(argmax + f4(i)));
+    if (load<f32>(x + a) > 0) store<f32>(dx + a, load<f32>(dx + a) + load<f32>(dy + f4(i)));
+  }
+}
+
 /** Max-pool gradient without stored indices: recomputes the argmax from x with the forward's tie rule. */
 export function f32_maxpool2d_bwd_recompute(g: usize, x: usize, dy: usize, dx: usize): void {
   const N = geo(g, POOL_N), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);

@@ -120,10 +120,12 @@ export class Conv2d extends Layer<ConvState> {
 
   override bind(r: LayerGrad<ConvState>, ctx: PrepareContext): void {
     const [kernel, bias] = r.params; // (a folded batch norm supplies a bias)
+    const f = r.fused; // (an inference plan's fused residual add, activation, max pool)
     r.state.calls = convCalls(ctx.be, r.state.g, ctx.alloc, {
-      x: r.x[0]!, y: r.y, w: kernel!.w, packed: r.state.packed, bias: bias ? bias.w : 0, act: this.act, training: r.training,
-      dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0,
+      x: r.x[0]!, y: r.y, w: kernel!.w, packed: r.state.packed, bias: bias ? bias.w : 0, act: f?.act ?? this.act, res: f?.res, pool: f?.pool,
+      training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0, reluApplied: r.reluApplied,
     });
+    if (f?.pool) for (const c of r.state.calls.fwd) ctx.needScratch(c.scratchBytes ?? 0);
   }
 
   forward(r: LayerRun<ConvState>): void {
@@ -142,6 +144,17 @@ export class Conv2d extends Layer<ConvState> {
 
   override get absorbsChannelAffine(): boolean {
     return this.act === ACT.NONE;
+  }
+
+  override get endsInRelu(): boolean {
+    return this.act === ACT.RELU;
+  }
+
+  /** Both forward kernels activate in their epilogue; the implicit one (not depthwise) also adds a residual, f32_conv2d_maxpool_fwd pools. */
+  override fusible(inputs: Shape[]): { act: boolean; residual: boolean; pool: boolean } {
+    // the residual and the pool are the implicit forward kernel's (a Winograd forward takes the activation only)
+    const g = this.geometry(inputs[0]!), implicit = !g.depthwise && convPaths(g).fwd === "direct", act = this.act === ACT.NONE;
+    return { act, residual: implicit && act, pool: implicit };
   }
 
 

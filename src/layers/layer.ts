@@ -7,6 +7,7 @@ import { getLimits } from "../runtime/limits.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
 import type { KernelCall } from "../runtime/calls.js";
+import type { PoolGeometry } from "../ops/pool.js";
 import type { Rng } from "../rng.js";
 import { checkShape, formatShape, type Shape } from "../tensor.js";
 import type { Initializer } from "./initializers.js";
@@ -60,6 +61,18 @@ export interface LayerRun<S> {
   rng: Rng;
   /** The model's weight version: layers that cache derived weights (packed panels) redo them when it changes. */
   weightsVersion: number;
+  /** Inference: the work of later layers the plan fused into this layer's kernel (Layer.fusible). */
+  fused?: Fused;
+}
+
+/** Work of the layers after a conv that an inference plan runs in the conv's own kernel (model/fuse.ts). */
+export interface Fused {
+  /** The other operand of the add the layer's output feeds, added before the activation; 0: none. */
+  res: number;
+  /** The activation applied last (ACT code) in place of the layer's own: a ReLU/ReLU6 layer's after it. */
+  act?: number;
+  /** A max pool over the (activated) output: y is then the pool's output. */
+  pool: PoolGeometry | null;
 }
 
 export interface LayerGrad<S> extends LayerRun<S> {
@@ -67,6 +80,10 @@ export interface LayerGrad<S> extends LayerRun<S> {
   dy: number;
   /** Where to write each input's gradient; 0 where no gradient is needed. Overwrite, never add. */
   dx: number[];
+  /** Training, a max pool: its input is a ReLU's output, whose backward (dx·[x > 0]) its backward applies too (Plan). */
+  reluMask?: boolean;
+  /** Training, a layer whose own activation is a ReLU: a max pool after it already applied the ReLU's backward to dy. */
+  reluApplied?: boolean;
 }
 
 // ---- symbolic tensors of the functional API: a per-example shape and the layer that produced it ----
@@ -166,6 +183,23 @@ export abstract class Layer<S = unknown> {
    * in between (conv, dense). Inference plans fold such pairs.
    */
   get absorbsChannelAffine(): boolean {
+    return false;
+  }
+
+  /**
+   * Inference: what a plan may fuse into this layer's kernel (model/fuse.ts, LayerRun.fused) —
+   * `act`: its own activation is none and its epilogue can apply one; `residual`: it can also add
+   * a residual before that; `pool`: its kernel can max-pool its output. Default: nothing.
+   */
+  fusible(_inputs: Shape[]): { act: boolean; residual: boolean; pool: boolean } {
+    return { act: false, residual: false, pool: false };
+  }
+
+  /**
+   * Training: whether this layer's output is its own ReLU's (a fused activation) and its backward
+   * can start from a dy the ReLU's backward was already applied to (LayerGrad.reluApplied).
+   */
+  get endsInRelu(): boolean {
     return false;
   }
 

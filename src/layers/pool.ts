@@ -64,7 +64,7 @@ export class Pool2d extends PlannedLayer<{ argmax: number }> {
 
   protected calls(r: LayerGrad<Planned<{ argmax: number }>>, ctx: PrepareContext): PassCalls {
     return poolCalls(ctx.be, this.type === "maxPool2d" ? "max" : "avg", this.geometry(r.inShapes[0]!, r.batch), ctx.alloc, {
-      x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0, training: r.training,
+      x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0, training: r.training, reluMask: r.reluMask,
     });
   }
 

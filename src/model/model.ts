@@ -23,8 +23,13 @@ export interface CompileOptions {
   batchSize?: number;
   /** Fold each batch norm into the conv/dense before it in inference plans. Default true. */
   foldBatchNorm?: boolean;
+  /**
+   * Run a residual add, a ReLU/ReLU6 and a max pool that follow a conv in the conv's own kernel
+   * (inference plans; the outputs are bit-identical). Default true.
+   */
+  fuse?: boolean;
 }
-const COMPILE_KEYS = ["inputShape", "batchSize", "foldBatchNorm"];
+const COMPILE_KEYS = ["inputShape", "batchSize", "foldBatchNorm", "fuse"];
 
 /**
  * How another part of fovea extends a model (train/ adds the training options and state): more
@@ -61,6 +66,7 @@ export class Model {
   private freed = false;
   batchSize = 32;
   foldBatchNorm = true;
+  fuse = true;
   /** Class names, when known (saved with the model). */
   classes: string[] | null = null;
   /** Bumped whenever the weights change (training steps, setWeights), so derived weights are redone. */
@@ -175,6 +181,11 @@ export class Model {
       this.foldBatchNorm = options.foldBatchNorm;
       this.dropPlans();
     }
+    if (options.fuse !== undefined && options.fuse !== this.fuse) {
+      if (typeof options.fuse !== "boolean") throw new ConfigError(`compile: fuse must be true or false, got ${show(options.fuse)}`);
+      this.fuse = options.fuse;
+      this.dropPlans();
+    }
     const fresh = !this.plans.has(`${this.batchSize}:i`);
     const plan = this.plan(this.batchSize, false);
     // compiled for inference (no training option): predict's passes now, on zeros, so the first
@@ -200,7 +211,7 @@ export class Model {
     let p = this.plans.get(key);
     if (!p) {
       if (training) allocateGrads(this.backend, nodes);
-      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, lossNode, () => this.weightsVersion, this.foldBatchNorm);
+      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, lossNode, () => this.weightsVersion, this.foldBatchNorm, false, false, this.fuse);
       this.plans.set(key, p);
     }
     return p;

@@ -23,6 +23,7 @@ import type { BatchNorm } from "../layers/norm.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import { threadGrad, type GraphNode } from "./graph.js";
+import { epilogueChains, reluPools } from "./fuse.js";
 
 /**
  * Best-fit pool of byte blocks, used only while a plan is being laid out. `exact`: a block is
@@ -106,6 +107,10 @@ export class Plan {
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
   private readonly skip: boolean[];
+  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU's backward before them. */
+  readonly fused: number = 0;
+  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts). */
+  private readonly skipBwd: boolean[] = [];
   /** Training on several threads: the batch in slices (null: layer by layer on the whole batch). */
   private readonly sliced: Sliced | null = null;
 
@@ -125,6 +130,11 @@ export class Plan {
     keepAll = false,
     /** Training: backward() also writes the gradient with respect to the model input (inputGradPtr). */
     inputGradient = false,
+    /**
+     * Run residual adds, activations and max pools in the conv before them (inference), a ReLU's
+     * backward in the max pool's after it (training): model/fuse.ts.
+     */
+    fuse = true,
   ) {
     try {
       const heap = be.heap;
@@ -158,6 +168,23 @@ export class Plan {
         });
       }
 
+      // ---- fused epilogues (inference): the layers a conv's kernel runs share its buffer ----
+      // next[i]: the node whose output is written into node i's buffer in its place (a folded norm, a fused layer)
+      const next = [...foldedInto];
+      const chains = !training && fuse && !keepAll ? epilogueChains(nodes, foldedInto, batch) : [];
+      for (const c of chains) {
+        let prev = foldedInto[c.head]! >= 0 ? foldedInto[c.head]! : c.head;
+        for (const m of c.members) {
+          next[prev] = m;
+          this.skip[m] = true;
+          prev = m;
+        }
+      }
+      const prevOf = nodes.map(() => -1);
+      next.forEach((k, i) => { if (k >= 0) prevOf[k] = i; });
+      /** The last node writing into node j's buffer: the buffer has its size. */
+      const tail = (j: number): number => (next[j]! >= 0 ? tail(next[j]!) : j);
+
       // ---- activations ----
       this.act = new Array<number>(nodes.length).fill(0);
       const lastUse = nodes.map(() => -1);
@@ -165,11 +192,11 @@ export class Plan {
       lastUse[nodes.length - 1] = Infinity;
       const actPool = new Pool(allocBuffer);
       nodes.forEach((n, j) => {
-        // a folded norm's output is its conv's buffer (taken while the conv's inputs were still live)
-        if (this.skip[j]) this.act[j] = this.act[n.inputs[0]!]!;
-        else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(j));
+        // a folded norm's or fused layer's output is its conv's buffer (taken while the conv's inputs were still live)
+        if (prevOf[j]! >= 0) this.act[j] = this.act[prevOf[j]!]!;
+        else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(tail(j)));
         // each input once: a layer reading one tensor twice (x·x) must not give its buffer back twice
-        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && foldedInto[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
+        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && next[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
       });
       this.outputPtr = this.act[nodes.length - 1]!;
 
@@ -217,6 +244,24 @@ export class Plan {
         };
         return run;
       });
+      for (const c of chains) {
+        const res = c.residual === null ? 0 : c.residual < 0 ? this.inputPtr : this.act[c.residual]!;
+        this.runs[c.head]!.fused = { res, pool: c.pool, ...(c.act === null ? {} : { act: c.act }) };
+      }
+      this.fused = chains.length;
+      // ---- fused backward (training): a ReLU's backward done by the max pool after it ----
+      if (training && fuse) {
+        for (const f of reluPools(nodes)) {
+          const pr = this.runs[f.pool]!, rr = this.runs[f.input]!;
+          if (!pr.dy || !pr.dx[0] || (f.standalone && !rr.dx[0])) continue; // no gradient flows there
+          if (f.standalone) {
+            pr.dx = [rr.dx[0]!];
+            this.skipBwd[f.input] = true;
+          } else rr.reluApplied = true;
+          pr.reluMask = true;
+          this.fused++;
+        }
+      }
       this.bufferBytes = total; // activation and gradient buffers only
       this.bindCtx = { be, batch, training, alloc, needScratch };
 
@@ -315,7 +360,7 @@ export class Plan {
     for (let j = this.lossNode; j >= 0; j--) if (this.grad[j]) reached.push(j);
     const bwd = passes(reached, (j, t, r) => {
       const [a, b] = ranges[t]!;
-      return [...record(() => nodes[j]!.layer.backward(r)), ...this.fanInAdds(j, a, b - a)];
+      return [...(this.skipBwd[j] ? [] : record(() => nodes[j]!.layer.backward(r))), ...this.fanInAdds(j, a, b - a)];
     });
     const reduce: KernelCall[][] = ranges.map(() => []);
     for (const j of reached) {
@@ -374,7 +419,7 @@ export class Plan {
   /** Node j's backward pass on the whole batch (or the caller's step), then its fan-in adds. */
   private backwardNode(j: number, step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
     const run = this.runs[j]!;
-    if (!step?.(j, run)) this.nodes[j]!.layer.backward(run);
+    if (!step?.(j, run) && !this.skipBwd[j]) this.nodes[j]!.layer.backward(run);
     this.be.runInTurn((this.fanAdds[j] ??= this.fanInAdds(j, 0, this.batch)));
   }
 

@@ -8,7 +8,8 @@ import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import { CONV } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
-import { geometryBlock, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
+import { geometryBlock, rowBand, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
+import { poolBlock, type PoolGeometry } from "./pool.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
 import { actCode, fusedActivationBwd, type Activation } from "./gemm.js";
 import { explicitPads, pair, window2d, type Padding, type Rounding } from "./window.js";
@@ -142,11 +143,17 @@ export interface ConvBuffers {
   /** Packed weight panels (inference plans; 0: the kernel reads w). */
   packed: number;
   bias: number;
-  /** Fused activation code (ACT). */
+  /** Fused activation code (ACT), applied after bias and residual. */
   act: number;
+  /** Inference: a tensor shaped like y added in the epilogue before the activation (an add layer's other operand), 0: none. */
+  res?: number;
+  /** Inference: a max pool over the conv's output, fused in: y is then the pool's output (f32_conv2d_maxpool_fwd). */
+  pool?: PoolGeometry | null;
   training: boolean;
   /** Gradient w.r.t. the activated output, and where the fused activation's backward puts the pre-activation gradient. */
   dy: number; dyAct: number;
+  /** Training: dy is already the pre-activation gradient (a max pool after the conv applied its ReLU's backward). */
+  reluApplied?: boolean;
   dx: number; dw: number; db: number;
 }
 const NO_BUFFERS: ConvBuffers = { x: 0, y: 0, w: 0, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
@@ -287,6 +294,8 @@ export function convCalls(
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
   const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
   const m = path.tile, k = be.kernels;
+  if ((p.res || p.pool) && (g.depthwise || p.training)) throw new ConfigError("conv2d: a fused residual or max pool is for the implicit forward of an inference plan");
+  if ((p.res || p.pool) && path.fwd === "winograd") throw new ConfigError("conv2d: a fused residual or max pool needs the direct forward kernel; convPaths takes Winograd for this conv");
   // Winograd: the filters transformed into memory that lives as long as the calls
   const wino = (data: 0 | 1) => {
     const geo = whole(), u = alloc(k.f32_conv2d_winograd_floats(geo, m, data) * 4);
@@ -297,18 +306,18 @@ export function convCalls(
   const pack = wf || wd ? [wf, wd].flatMap((t) => (t ? [t.pack] : []))
     : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)] : [];
   // Winograd bands of rows start at multiples of the tile: every tile is computed as on one thread
-  const fwd: KernelCall[] = p.y === 0 ? [] : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T, wf ? m : 1).map((q) => {
+  const fwd: KernelCall[] = p.y === 0 ? [] : p.pool ? pooledFwd(be, g, p.pool, block, alloc, p, T) : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T, wf ? m : 1).map((q) => {
     const geo = block(q);
     if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff);
     return {
       ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, p.y + 4 * q.yOff, 0)
-        : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.y + 4 * q.yOff, 0)),
+        : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0)),
       scratchBytes: scratch(geo),
     };
   });
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
   if (!p.training) return out;
-  out.actBwd = fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, g.N * g.OH * g.OW * g.OC);
+  out.actBwd = p.reluApplied ? [] : fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, g.N * g.OH * g.OW * g.OC);
   const dy = out.actBwd.length ? p.dyAct : p.dy;
   const imgParts = g.N >= 2 && T > 1 ? windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, Math.min(T, g.N)) : [wholePart(g.N, g.H, g.OH, g.padTop)];
   const wSize = g.KH * g.KW * (g.C / g.groups) * g.OC;
@@ -332,6 +341,32 @@ export function convCalls(
   });
   if (p.db) out.biasBwd = [call("f32_bias_bwd", dy, g.N * g.OH * g.OW, g.OC, p.db)];
   return out;
+}
+
+/**
+ * The forward of a conv with the max pool over its output fused in: split like the pool's forward
+ * (by images, or at batch 1 by bands of pool rows), each part computing just the conv rows its
+ * pool windows read.
+ */
+function pooledFwd(be: Backend, g: ConvGeometry, pg: PoolGeometry, block: (q: Part) => number, alloc: (bytes: number) => number, p: ConvBuffers, T: number): KernelCall[] {
+  if (pg.N !== g.N || pg.H !== g.OH || pg.W !== g.OW || pg.C !== g.OC) throw new ConfigError("conv2d: a fused max pool must read the conv's output");
+  const reach = (g.KH - 1) * g.DH + 1;
+  const imgs = (a: number, b: number): [Part, Part] => [
+    { N: b - a, H: g.H, OH: g.OH, PT: g.padTop, xOff: a * g.H * g.W * g.C, yOff: 0, hpDelta: 0 },
+    { N: b - a, H: pg.H, OH: pg.OH, PT: pg.padTop, xOff: 0, yOff: a * pg.OH * pg.OW * pg.C, hpDelta: 0 },
+  ];
+  let parts: [Part, Part][] = g.N > 1 || T <= 1 ? splitRange(g.N, g.N >= T ? T : 1).map(([a, b]) => imgs(a, b)) : [];
+  if (!parts.length) {
+    // one image: bands of pool rows, each with the band of conv rows its windows read
+    const bands = windowParts(1, pg.H, pg.W, pg.C, pg.OH, pg.OW, pg.C, pg.SH, pg.padTop, pg.KH, T).map((q): [Part | null, Part] => [
+      rowBand(g.H, g.W, g.C, g.OW, g.OC, g.SH, g.padTop, reach, q.hpDelta, q.hpDelta + q.H), q,
+    ]);
+    parts = bands.every(([c]) => c) ? (bands as [Part, Part][]) : [imgs(0, 1)];
+  }
+  return parts.map(([c, q]) => {
+    const geo = block(c), pgeo = geometryBlock(alloc, be, poolBlock({ ...pg, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
+    return { ...call("f32_conv2d_maxpool_fwd", geo, pgeo, p.x + 4 * c.xOff, p.w, p.packed, p.bias, p.act, p.y + 4 * q.yOff, 0), scratchBytes: be.kernels.f32_conv2d_maxpool_scratch_bytes(geo, pgeo) };
+  });
 }
 
 const DATA_KERNELS = { implicit: "f32_conv2d_bwd_data_implicit", direct: "f32_conv2d_bwd_data_direct", im2col: "f32_conv2d_bwd_data" } as const;

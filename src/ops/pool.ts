@@ -172,6 +172,8 @@ export interface PoolCalls { fwd: KernelCall[]; bwd: KernelCall[] }
  */
 export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, alloc: (bytes: number) => number, p: {
   x: number; y: number; argmax: number; dy: number; dx: number; training: boolean;
+  /** Max: x is a ReLU's output; the backward applies the ReLU's backward too (dx·[x > 0], f32_maxpool2d_bwd_relu). */
+  reluMask?: boolean;
 }, limit = be.threads): PoolCalls {
   const work = g.N * g.OH * g.OW * g.C * g.KH * g.KW;
   const T = threadsFor(be, work * 8, Math.max(g.N, g.OH), limit); // pooling is memory-bound: weigh its work up
@@ -187,6 +189,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, all
     if (fwd) return kind === "max"
       ? call("f32_maxpool2d_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0)
       : call("f32_avgpool2d_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
+    if (kind === "max" && p.reluMask) return call("f32_maxpool2d_bwd_relu", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.x + 4 * q.xOff, p.dx + 4 * q.xOff);
     return kind === "max"
       ? call("f32_maxpool2d_bwd", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.dx + 4 * q.xOff)
       : call("f32_avgpool2d_bwd", geo, p.dy + 4 * q.yOff, p.dx + 4 * q.xOff);

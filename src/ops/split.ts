@@ -37,12 +37,19 @@ export function windowParts(N: number, H: number, W: number, C: number, OH: numb
   // one image: bands of output rows, each reading just the input rows its windows reach
   const out: Part[] = [];
   for (const [r0, r1] of splitRange(OH, T, align)) {
-    const o = r0 * SH - PT;
-    const first = Math.max(o, 0), last = Math.min(H - 1, (r1 - 1) * SH - PT + reach - 1);
-    if (last < first) return [wholePart(N, H, OH, PT)]; // a band of pure padding: do not split
-    out.push({ N: 1, H: last - first + 1, OH: r1 - r0, PT: first - o, xOff: first * W * C, yOff: r0 * OW * OC, hpDelta: first });
+    const band = rowBand(H, W, C, OW, OC, SH, PT, reach, r0, r1);
+    if (!band) return [wholePart(N, H, OH, PT)]; // a band of pure padding: do not split
+    out.push(band);
   }
   return out;
+}
+
+/** Output rows [r0, r1) of one image of an NHWC window op, reading just the input rows its windows reach (null: only padding). */
+export function rowBand(H: number, W: number, C: number, OW: number, OC: number, SH: number, PT: number, reach: number, r0: number, r1: number): Part | null {
+  const o = r0 * SH - PT;
+  const first = Math.max(o, 0), last = Math.min(H - 1, (r1 - 1) * SH - PT + reach - 1);
+  if (last < first) return null;
+  return { N: 1, H: last - first + 1, OH: r1 - r0, PT: first - o, xOff: first * W * C, yOff: r0 * OW * OC, hpDelta: first };
 }
 
 /** Writes an i32 geometry block into memory from `alloc`. */

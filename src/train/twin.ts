@@ -208,7 +208,8 @@ export function planOf(t: Twin, batch: number, node: number): Plan {
   let p = t.plans.get(key);
   if (!p) {
     const tm = t.model;
-    p = new Plan(tm.backend, tm.nodes, tm.inputSize, batch, true, tm.rng, node, () => tm.weightsVersion, true, false, true);
+    // not fused (fuse false): a backward step of the caller's (the deconvnet's ReLU rule) runs on each layer's own dy
+    p = new Plan(tm.backend, tm.nodes, tm.inputSize, batch, true, tm.rng, node, () => tm.weightsVersion, true, false, true, false);
     t.plans.set(key, p);
   }
   return p;

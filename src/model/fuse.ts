@@ -1,0 +1,92 @@
+// Fused epilogues of inference plans: the layers after a conv whose work its kernel does while the
+// output tile is in registers, so their passes (and the conv's full-size output) are skipped.
+//   conv [→ batch norm, folded] [→ relu/relu6] → maxPool2d     the conv computes pool-window rows
+//                                                              into scratch and writes the pool's output
+//   conv [→ batch norm, folded] → add(·, r) [→ relu/relu6]     the conv's epilogue adds r, then activates
+//   conv [→ batch norm, folded] → relu/relu6                   the conv's epilogue activates (depthwise too)
+// Each link holds only where the earlier node's one consumer is the next (nothing else reads the
+// values never written), a ReLU follows only a conv without an activation of its own (an activation
+// goes after the residual, as in ResNet's relu(bn(conv(x)) + x)), the add has two inputs and its
+// other operand r is computed before the conv runs. Every fused chain computes the same float
+// operations in the same order as the layers one by one (f32_add_fwd's a + b is commutative;
+// ReLU is f32x4.max in both), so a fused plan's outputs are bit-identical to an unfused one's.
+
+import type { Fused } from "../layers/layer.js";
+import type { Pool2d } from "../layers/pool.js";
+import { ACT } from "../runtime/generated/layout.js";
+import type { GraphNode } from "./graph.js";
+
+/** A conv and the nodes after it that its kernel runs. */
+export interface Chain {
+  head: number;
+  /** The nodes fused in, in order (batch norms folded into the head not among them): the last one's buffer is the chain's output. */
+  members: number[];
+  /** The add's other operand (its output buffer; -1 the model input), or null. */
+  residual: number | null;
+  /** The activation the head's kernel applies (null: its own). */
+  act: number | null;
+  pool: Fused["pool"];
+}
+
+const ACTIVATION: Record<string, number> = { relu: ACT.RELU, relu6: ACT.RELU6 };
+
+/**
+ * The fusable chains of an inference plan. `foldedInto[j]`: the batch norm folded into node j's
+ * weights, or -1.
+ */
+export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly number[], batch: number): Chain[] {
+  const consumers = nodes.map(() => [] as number[]);
+  nodes.forEach((n, j) => n.inputs.forEach((i) => i >= 0 && consumers[i]!.push(j)));
+  const only = (j: number): number => (consumers[j]!.length === 1 ? consumers[j]![0]! : -1);
+  const chains: Chain[] = [];
+  nodes.forEach((n, h) => {
+    const can = n.layer.fusible(n.inShapes);
+    if (!can.act && !can.pool) return;
+    let out = foldedInto[h]! >= 0 ? foldedInto[h]! : h;
+    const members: number[] = [];
+    let act: number | null = can.act ? ACT.NONE : null, residual: number | null = null, pool: Fused["pool"] = null;
+    const next = () => only(out);
+    const take = (k: number) => void members.push((out = k));
+    let k = next();
+    if (can.residual && k >= 0 && nodes[k]!.layer.type === "add" && nodes[k]!.inputs.length === 2) {
+      const other = nodes[k]!.inputs[nodes[k]!.inputs[0] === out ? 1 : 0]!;
+      if (other < h && other !== out) {
+        residual = other;
+        take(k);
+        k = next();
+      }
+    }
+    if (can.act && act === ACT.NONE && k >= 0 && ACTIVATION[nodes[k]!.layer.type] !== undefined) {
+      act = ACTIVATION[nodes[k]!.layer.type]!;
+      take(k);
+      k = next();
+    }
+    if (can.pool && residual === null && k >= 0 && nodes[k]!.layer.type === "maxPool2d") {
+      const p = nodes[k]!;
+      pool = (p.layer as Pool2d).geometry(p.inShapes[0]!, batch);
+      take(k);
+    }
+    if (members.length) chains.push({ head: h, members, residual, act, pool });
+  });
+  return chains;
+}
+
+/**
+ * Training: max pools whose input is a ReLU's output that only the pool reads — a ReLU layer's
+ * (`standalone`: its backward is skipped and the pool writes its input's gradient) or a layer's
+ * own (Layer.endsInRelu: it starts its backward from the masked dy). The pool's backward applies
+ * the ReLU's, dy·[x_argmax > 0] (f32_maxpool2d_bwd_relu): the same sums, +0 where masked, so the
+ * gradients are bit-identical to the two passes.
+ */
+export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: number; standalone: boolean }[] {
+  const readers = nodes.map(() => 0);
+  nodes.forEach((n) => n.inputs.forEach((i) => i >= 0 && readers[i]!++));
+  const out: { pool: number; input: number; standalone: boolean }[] = [];
+  nodes.forEach((n, p) => {
+    const i = n.inputs[0]!;
+    if (n.layer.type !== "maxPool2d" || i < 0 || readers[i] !== 1) return;
+    const standalone = nodes[i]!.layer.type === "relu";
+    if (standalone || nodes[i]!.layer.endsInRelu) out.push({ pool: p, input: i, standalone });
+  });
+  return out;
+}

@@ -1,0 +1,309 @@
+// Fused epilogues (model/fuse.ts): a conv's kernel adds the residual of the add it feeds and applies
+// the ReLU/ReLU6 after it, or max-pools its output. The reference is the unfused path — the same
+// kernels one layer at a time, compile({ fuse: false }) — which the fused one must equal bit for
+// bit (the same float operations in the same order), and a float64 oracle for the kernels.
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+import { ConfigError, Tensor, ops, type Backend } from "../src/index.js";
+import type { Conv2dOptions, ConvGeometry } from "../src/ops/conv.js";
+import type { PoolGeometry } from "../src/ops/pool.js";
+import { backendFor } from "./helpers/backends.js";
+import { expectClose, randomArray } from "./helpers/check.js";
+import { refConvFwd } from "./ref/conv.js";
+import { refMaxPool, refMaxPoolBwd } from "./ref/pool.js";
+
+const { layers: L } = fovea;
+const ACT = { none: 0, relu: 1, relu6: 2 } as const;
+const refAct = { none: (v: number) => v, relu: (v: number) => Math.max(v, 0), relu6: (v: number) => Math.min(Math.max(v, 0), 6) };
+
+/** Every float equal, bit for bit (NaN never occurs here). */
+function sameBits(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  let bad = -1;
+  for (let i = 0; i < want.length && bad < 0; i++) if (!Object.is(got[i], want[i])) bad = i;
+  if (bad >= 0) expect.fail(`${what}: element ${bad} is ${got[bad]}, unfused ${want[bad]}`);
+}
+
+// ---- the kernels through the one builder (ops/conv.convCalls) ----
+
+interface ConvCase { x: [number, number, number, number]; k: number; oc: number; opts: Conv2dOptions }
+const CONVS: ConvCase[] = [
+  { x: [2, 7, 6, 3], k: 3, oc: 5, opts: { padding: 1 } }, // partial channel panels
+  { x: [1, 9, 9, 4], k: 3, oc: 9, opts: { strides: 2, padding: "same" } },
+  { x: [3, 5, 5, 12], k: 3, oc: 12, opts: { groups: 2, padding: 1 } }, // 25 pixels: a tile across rows, groups
+  { x: [1, 7, 7, 8], k: 1, oc: 17, opts: {} }, // pointwise (ResNet-50's bottleneck end)
+  { x: [2, 6, 5, 40], k: 3, oc: 16, opts: { padding: 1 } }, // 360 taps: two depth blocks (the residual on the last)
+  { x: [1, 28, 28, 1], k: 5, oc: 6, opts: { padding: "same" } }, // LeNet C1
+  { x: [2, 9, 8, 2], k: 3, oc: 4, opts: { strides: 2, rounding: "floor" } },
+];
+const POOLS: ops.Pool2dOptions[] = [
+  { kernel: 2 }, // LeNet, ConvNetJS, VGG
+  { kernel: 3, strides: 2, padding: 1, rounding: "floor" }, // ResNet's stem
+  { kernel: 3, strides: 2, rounding: "floor" }, // AlexNet: overlapping windows
+  { kernel: 2, rounding: "ceil" }, // partial windows at the edges
+  { kernel: 3, strides: 1, padding: "same" }, // every row in three windows
+  { kernel: [2, 3], strides: [3, 2], rounding: "floor" }, // rows no window reads
+];
+
+function convSetup(be: Backend, c: ConvCase, seed: number) {
+  const wShape = [c.k, c.k, c.x[3] / (c.opts.groups ?? 1), c.oc];
+  const g = ops.conv2dGeometry(c.x, wShape, c.opts);
+  const xs = randomArray(c.x.reduce((a, b) => a * b), seed), ws = randomArray(wShape.reduce((a, b) => a * b), seed + 1, 0.5);
+  const bs = randomArray(c.oc, seed + 2, 2);
+  const ref = { N: g.N, H: g.H, W: g.W, C: g.C, OH: g.OH, OW: g.OW, OC: g.OC, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, PT: g.padTop, PL: g.padLeft, G: g.groups };
+  return { g, x: Tensor.from(xs, c.x, be), w: Tensor.from(ws, wShape, be), b: Tensor.from(bs, [c.oc], be), conv64: refConvFwd(ref, xs, ws, bs) };
+}
+
+/** The conv's forward calls over these buffers (act, residual, pool), run on be; `limit` threads. The fused residual and pool are the direct forward kernel's: that path is named (convPaths would take Winograd for some of these 3×3 convs). */
+function runConv(be: Backend, g: ConvGeometry, p: { x: number; w: number; b: number; y: number; act: number; res?: number; pool?: PoolGeometry }, limit = 1): number {
+  return ops.withScratchAlloc(be, (alloc) => {
+    const c = ops.convCalls(be, g, alloc, { x: p.x, y: p.y, w: p.w, packed: 0, bias: p.b, act: p.act, res: p.res, pool: p.pool, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 }, limit, { fwd: "direct" });
+    be.run(c.fwd);
+    return c.fwd.length;
+  });
+}
+
+describe.each(["simd", "relaxed", "debug"] as const)("fused conv epilogues on the %s build", (build) => {
+  it.each(CONVS.map((c) => [JSON.stringify(c), c] as const))("residual add + activation: %s", async (_n, c) => {
+    const be = await backendFor(build);
+    const { g, x, w, b, conv64 } = convSetup(be, c, 5);
+    const n = g.N * g.OH * g.OW * g.OC;
+    const rs = randomArray(n, 9, 3);
+    const res = Tensor.from(rs, g.outShape, be);
+    for (const act of ["none", "relu", "relu6"] as const) {
+      const fused = Tensor.zeros(g.outShape, be), plain = Tensor.zeros(g.outShape, be);
+      runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: fused.ptr, act: ACT[act], res: res.ptr });
+      // unfused: the conv, then the add layer's kernel, then the activation layer's
+      runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: plain.ptr, act: 0 });
+      be.kernels.f32_add_fwd(plain.ptr, res.ptr, plain.ptr, n);
+      if (act === "relu") be.kernels.f32_relu_fwd(plain.ptr, plain.ptr, n);
+      if (act === "relu6") be.kernels.f32_relu6_fwd(plain.ptr, plain.ptr, n);
+      sameBits(fused.toArray(), plain.toArray(), `${act}`);
+      const K = g.KH * g.KW * (g.C / g.groups);
+      expectClose(fused.toArray(), conv64.map((v, i) => refAct[act](v + rs[i]!)), 1e-5, 2e-6 * (K + 8), `${act} vs float64`);
+      fused.free();
+      plain.free();
+    }
+    [x, w, b, res].forEach((t) => t.free());
+  });
+
+  it.each(CONVS.map((c) => [JSON.stringify(c), c] as const))("max pool fused in: %s", async (_n, c) => {
+    const be = await backendFor(build);
+    const { g, x, w, b, conv64 } = convSetup(be, c, 7);
+    let tried = 0;
+    for (const po of POOLS) {
+      let pg: PoolGeometry;
+      try {
+        pg = ops.pool2dGeometry("maxPool2d", g.outShape, po);
+      } catch {
+        continue; // the window does not fit this conv's output
+      }
+      tried++;
+      for (const act of ["none", "relu", "relu6"] as const) {
+        const fused = Tensor.zeros(pg.outShape, be), conv = Tensor.zeros(g.outShape, be), plain = Tensor.zeros(pg.outShape, be);
+        runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: fused.ptr, act: ACT[act], pool: pg });
+        runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: conv.ptr, act: ACT[act] });
+        ops.withScratchAlloc(be, (alloc) => be.run(ops.poolCalls(be, "max", pg, alloc, { x: conv.ptr, y: plain.ptr, argmax: 0, dy: 0, dx: 0, training: false }, 1).fwd));
+        sameBits(fused.toArray(), plain.toArray(), `${JSON.stringify(po)} ${act}`);
+        const ref = { N: pg.N, H: pg.H, W: pg.W, C: pg.C, OH: pg.OH, OW: pg.OW, KH: pg.KH, KW: pg.KW, SH: pg.SH, SW: pg.SW, PT: pg.padTop, PB: pg.padBottom, PL: pg.padLeft, PR: pg.padRight, countIncludePad: false };
+        const K = g.KH * g.KW * (g.C / g.groups);
+        expectClose(fused.toArray(), refMaxPool(ref, conv64.map(refAct[act])).y, 1e-5, 2e-6 * (K + 8), `${JSON.stringify(po)} ${act} vs float64`);
+        [fused, conv, plain].forEach((t) => t.free());
+      }
+    }
+    expect(tried).toBeGreaterThan(0);
+    [x, w, b].forEach((t) => t.free());
+  });
+});
+
+describe("fused conv epilogues split across threads", () => {
+  let be2: Backend;
+  beforeAll(async () => {
+    be2 = await fovea.loadBackend("simd-mt", "option", 16, 2);
+  });
+
+  it.each([1, 3])("batch %i: residual bands / images and pool bands / images equal one part", (N) => {
+    const c: ConvCase = { x: [N, 32, 30, 16], k: 3, oc: 16, opts: { padding: 1 } };
+    const { g, x, w, b } = convSetup(be2, c, 3);
+    const res = Tensor.from(randomArray(g.N * g.OH * g.OW * g.OC, 4), g.outShape, be2);
+    const one = Tensor.zeros(g.outShape, be2), two = Tensor.zeros(g.outShape, be2);
+    expect(runConv(be2, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: one.ptr, act: ACT.relu, res: res.ptr }, 1)).toBe(1);
+    expect(runConv(be2, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: two.ptr, act: ACT.relu, res: res.ptr }, 2)).toBe(2);
+    sameBits(two.toArray(), one.toArray(), "residual");
+    for (const po of [POOLS[0]!, POOLS[1]!, POOLS[2]!, POOLS[4]!]) {
+      const pg = ops.pool2dGeometry("maxPool2d", g.outShape, po);
+      const p1 = Tensor.zeros(pg.outShape, be2), p2 = Tensor.zeros(pg.outShape, be2);
+      runConv(be2, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: p1.ptr, act: ACT.relu6, pool: pg }, 1);
+      expect(runConv(be2, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: p2.ptr, act: ACT.relu6, pool: pg }, 2)).toBe(2);
+      sameBits(p2.toArray(), p1.toArray(), `pool ${JSON.stringify(po)}`);
+      p1.free();
+      p2.free();
+    }
+    [x, w, b, res, one, two].forEach((t) => t.free());
+  });
+});
+
+// ---- whole models: fused plans against compile({ fuse: false }) ----
+
+/** ResNet-18's pieces at 32×32: stem conv-BN-ReLU-pool, an identity block, a downsampling block, a bottleneck ending in a 1×1 conv. */
+function resnetLike(): fovea.Model {
+  const cbr = (x: fovea.SymbolicTensor, filters: number, k: number, s: number, act: "relu" | null) => {
+    const y = L.batchNorm().apply(L.conv2d({ filters, kernelSize: k, strides: s, padding: (k - 1) / 2, useBias: false, rounding: "floor" }).apply(x));
+    return act ? L.relu().apply(y) : y;
+  };
+  const inp = fovea.input([32, 32, 3]);
+  let x = cbr(inp, 16, 3, 1, "relu");
+  x = L.maxPool2d({ poolSize: 3, strides: 2, padding: 1, rounding: "floor" }).apply(x);
+  let y = cbr(cbr(x, 16, 3, 1, "relu"), 16, 3, 1, null);
+  x = L.relu().apply(L.add().apply(y, x)); // identity block
+  y = cbr(cbr(x, 32, 3, 2, "relu"), 32, 3, 1, null);
+  x = L.relu().apply(L.add().apply(y, cbr(x, 32, 1, 2, null))); // downsampling block
+  y = L.conv2d({ filters: 32, kernelSize: 1 }).apply(cbr(cbr(x, 8, 1, 1, "relu"), 8, 3, 1, "relu"));
+  x = L.relu6().apply(L.add().apply(x, y)); // bottleneck: 1×1 conv with a bias, the residual first, ReLU6
+  x = L.add().apply(cbr(x, 32, 3, 1, null), x); // an add with nothing after it
+  const out = L.dense({ units: 10 }).apply(L.globalAvgPool2d().apply(x));
+  return fovea.model({ inputs: inp, outputs: out, name: "resnet-like", seed: 3 });
+}
+
+/** MobileNetV2's inverted residual at 16×16: 1×1 expand-BN-ReLU6, depthwise-BN-ReLU6 (multipliers 1 and 2), 1×1 project-BN + add. */
+function mobilenetLike(): fovea.Model {
+  const bn = (y: fovea.SymbolicTensor) => L.batchNorm().apply(y);
+  const inp = fovea.input([16, 16, 8]);
+  let y = L.relu6().apply(bn(L.conv2d({ filters: 24, kernelSize: 1, useBias: false }).apply(inp)));
+  y = L.relu6().apply(bn(L.depthwiseConv2d({ kernelSize: 3, padding: 1, useBias: false }).apply(y)));
+  y = bn(L.conv2d({ filters: 8, kernelSize: 1, useBias: false }).apply(y));
+  let x = L.add().apply(inp, y);
+  x = L.relu().apply(L.depthwiseConv2d({ kernelSize: 3, padding: 1, depthMultiplier: 2 }).apply(x)); // a bias, no batch norm
+  const out = L.dense({ units: 10 }).apply(L.globalAvgPool2d().apply(x));
+  return fovea.model({ inputs: inp, outputs: out, name: "mobilenet-like", seed: 4 });
+}
+
+/** Batch norms with statistics and affines that are not the identity; biases not zero. */
+function randomise(m: fovea.Model): void {
+  let seed = 100;
+  m.setWeights(m.getWeights().filter((w) => w.name !== "kernel").map((w) => {
+    const r = randomArray(w.values.length, seed++);
+    const values = /variance|gamma/i.test(w.name) ? r.map((v) => 0.5 + Math.abs(v)) : r.map((v) => 0.5 * v);
+    return { layer: w.layer, name: w.name, values };
+  }));
+}
+
+const MODELS: [string, () => fovea.Model, number][] = [
+  // [name, model, convs that run layers after them]
+  // 7 of its convs fuse: the two 3×3 convs before an add that take Winograd keep the add (and its ReLU) apart
+  ["ResNet-18-like blocks", resnetLike, 7],
+  ["MobileNetV2-like block (depthwise convs activate in their kernel)", mobilenetLike, 4],
+  ["LeNet-5", () => fovea.zoo.lenet5({ softmax: false }), 2],
+  ["LeNet-5 with batch norm", () => fovea.zoo.lenet5Bn({ softmax: false }), 2],
+  ["ConvNetJS CIFAR-10", () => fovea.zoo.convnetjsCifar10({ softmax: false }), 3],
+];
+
+describe("fused inference plans equal unfused ones bit for bit", () => {
+  const backends: Backend[] = [];
+  beforeAll(async () => {
+    backends.push(await fovea.loadBackend("simd-mt", "option", 16, 1), await fovea.loadBackend("simd-mt", "option", 16, 2));
+  });
+
+  it.each(MODELS)("%s at batch 1 and 3, 1 and 2 threads", (_name, make, fusedConvs) => {
+    for (const be of backends) {
+      fovea.withBackend(be, () => {
+        const m = make();
+        randomise(m);
+        for (const batch of [1, 3]) {
+          const x = randomArray(batch * m.inputSize, batch);
+          m.compile({ batchSize: batch, fuse: false });
+          expect(m.plan(batch, false).fused).toBe(0);
+          const want = m.predict(x);
+          m.compile({ fuse: true });
+          expect(m.plan(batch, false).fused).toBe(fusedConvs);
+          sameBits(m.predict(x), want, `${be.threads} threads, batch ${batch}`);
+        }
+        m.free();
+      });
+    }
+  }, 60_000);
+
+  it("a model's every layer output stays readable (activations: no fusion), and fuse is checked", () => {
+    fovea.withBackend(backends[0]!, () => {
+      const m = resnetLike();
+      randomise(m);
+      m.compile({ batchSize: 1 });
+      const x = randomArray(m.inputSize, 1);
+      const acts = m.activations(x);
+      const byName = new Map(acts.map((a) => [a.layer, a]));
+      // the identity block's add: its conv's (batch norm's) output plus the pooled stem, as f32_add_fwd computes it
+      const add = m.nodes.findIndex((n) => n.layer.type === "add");
+      const [a, b] = m.nodes[add]!.inputs.map((i) => byName.get(m.nodes[i]!.layer.name)!.values);
+      sameBits(byName.get(m.nodes[add]!.layer.name)!.values, a!.map((v, i) => Math.fround(v + b![i]!)) as Float32Array, "add");
+      // activations' plan does not fold batch norms either: a fused plan without folding gives its output
+      m.compile({ foldBatchNorm: false });
+      expect(m.plan(1, false).fused).toBe(1); // the bottleneck's 1×1 conv (no batch norm after it)
+      sameBits(acts[acts.length - 1]!.values, m.predict(x), "output");
+      expect(() => m.compile({ fuse: "yes" as unknown as boolean })).toThrow(ConfigError);
+      m.free();
+    });
+  });
+});
+
+// ---- training: a ReLU's backward done by the max pool after it ----
+
+describe("the max pool's backward applies the ReLU before it", () => {
+  it.each(["simd", "relaxed", "debug"] as const)("f32_maxpool2d_bwd_relu equals the pool's and the ReLU's backward, and the float64 oracle (%s)", async (build) => {
+    const be = await backendFor(build);
+    for (const [shape, po] of [[[2, 8, 8, 5], POOLS[0]!], [[1, 12, 11, 7], POOLS[2]!], [[3, 7, 7, 4], POOLS[4]!], [[1, 7, 9, 3], POOLS[3]!]] as const) {
+      const pg = ops.pool2dGeometry("maxPool2d", shape, po);
+      const xs = randomArray(shape.reduce((a, b) => a * b), 21).map((v) => Math.max(v, 0)); // a ReLU's output: many zeros, ties among them
+      const dys = randomArray(pg.outShape.reduce((a, b) => a * b), 22);
+      const x = Tensor.from(xs, shape, be), dy = Tensor.from(dys, pg.outShape, be);
+      const argmax = be.heap.alloc(dys.length * 4);
+      const fused = Tensor.zeros(shape, be), plain = Tensor.zeros(shape, be);
+      ops.withScratchAlloc(be, (alloc) => {
+        const run = (reluMask: boolean, dx: number) => {
+          const c = ops.poolCalls(be, "max", pg, alloc, { x: x.ptr, y: alloc(dys.length * 4), argmax, dy: dy.ptr, dx, training: true, reluMask }, 1);
+          be.run(c.fwd);
+          be.run(c.bwd);
+        };
+        run(true, fused.ptr);
+        run(false, plain.ptr);
+      });
+      be.kernels.f32_relu_bwd(x.ptr, plain.ptr, plain.ptr, xs.length);
+      sameBits(fused.toArray(), plain.toArray(), JSON.stringify(po));
+      const ref = { N: pg.N, H: pg.H, W: pg.W, C: pg.C, OH: pg.OH, OW: pg.OW, KH: pg.KH, KW: pg.KW, SH: pg.SH, SW: pg.SW, PT: pg.padTop, PB: pg.padBottom, PL: pg.padLeft, PR: pg.padRight, countIncludePad: false };
+      expectClose(fused.toArray(), refMaxPoolBwd(ref, xs, dys).map((v, i) => (xs[i]! > 0 ? v : 0)), 1e-6, 1e-6, `${JSON.stringify(po)} vs float64`);
+      be.heap.free(argmax);
+      [x, dy, fused, plain].forEach((t) => t.free());
+    }
+  });
+
+  const backends: Backend[] = [];
+  beforeAll(async () => {
+    backends.push(await fovea.loadBackend("simd-mt", "option", 16, 1), await fovea.loadBackend("simd-mt", "option", 16, 2));
+  });
+
+  const TRAIN: [string, () => fovea.Model, number][] = [
+    ["LeNet-5 (convs with a fused ReLU)", () => fovea.zoo.lenet5(), 2],
+    ["LeNet-5 with batch norm (ReLU layers)", () => fovea.zoo.lenet5Bn(), 2],
+    ["ConvNetJS CIFAR-10", () => fovea.zoo.convnetjsCifar10(), 3],
+  ];
+  it.each(TRAIN)("%s: loss and every gradient equal the unfused step's, batch 1 and 3, 1 and 2 threads", (_name, make, fusedPools) => {
+    for (const be of backends) {
+      fovea.withBackend(be, () => {
+        const m = make();
+        randomise(m);
+        for (const batch of [1, 3]) {
+          const x = randomArray(batch * m.inputSize, 7 + batch), y = Int32Array.from({ length: batch }, (_, i) => (3 * i) % 10);
+          const step = (fuse: boolean) => {
+            m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }), fuse });
+            const loss = m.computeGradients(x, y, 0, batch);
+            expect(m.plan(batch, true).fused).toBe(fuse ? fusedPools : 0);
+            return { loss, grads: m.params.filter((p) => p.spec.trainable).map((p) => be.heap.f32(p.g, p.size).slice()) };
+          };
+          const want = step(false), got = step(true);
+          expect(Object.is(got.loss, want.loss), `${be.threads} threads, batch ${batch}: loss`).toBe(true);
+          got.grads.forEach((g, i) => sameBits(g, want.grads[i]!, `${be.threads} threads, batch ${batch}: gradient ${i}`));
+        }
+        m.free();
+      });
+    }
+  }, 60_000);
+});
