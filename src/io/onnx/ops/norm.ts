@@ -135,6 +135,18 @@ function attribute(name: string, v: { f: number } | { i: number }): OnnxAttr {
   };
 }
 
+/** The node that writes `name`, when it is an `op` node (the rewrites' pattern step). */
+function producerOf(c: RewriteContext, name: string | undefined, op: string): OnnxNode | null {
+  const p = name ? c.producer(name) : undefined;
+  return p && p.opType === op ? p : null;
+}
+
+/** The value of `name` when it is a one-value constant, else null. */
+function scalarOf(c: RewriteContext, name: string | undefined): number | null {
+  const v = name ? c.constant(name) : null;
+  return v && v.data.length === 1 ? v.data[0]! : null;
+}
+
 /**
  * PyTorch's export of local_response_norm (opsets 11–17): x / (k + α·avg_pool3d(pad(x²))) ^ β over
  * a window of `size` channels — Mul(x, x), Unsqueeze, Reshape, Pad(s), AveragePool [size, 1, 1],
@@ -142,14 +154,8 @@ function attribute(name: string, v: { f: number } | { i: number }): OnnxAttr {
  * (bias k, α, β, size): the Div becomes one LRN node; the rest is left without readers.
  */
 function lrnAt(div: OnnxNode, c: RewriteContext): OnnxNode | null {
-  const by = (name: string | undefined, op: string) => {
-    const p = name ? c.producer(name) : undefined;
-    return p && p.opType === op ? p : null;
-  };
-  const scalar = (name: string | undefined) => {
-    const v = name ? c.constant(name) : null;
-    return v && v.data.length === 1 ? v.data[0]! : null;
-  };
+  const by = (name: string | undefined, op: string) => producerOf(c, name, op);
+  const scalar = (name: string | undefined) => scalarOf(c, name);
   /** The node's input that is not a scalar constant, and the constant. */
   const split = (n: OnnxNode | null) => {
     if (!n) return null;
@@ -190,14 +196,8 @@ function lrnAt(div: OnnxNode, c: RewriteContext): OnnxNode | null {
  * Returns the node it replaces (the Div, or the Mul / Add of the affine) and the new node.
  */
 function layerNormAt(div: OnnxNode, c: RewriteContext): [OnnxNode, OnnxNode] | null {
-  const by = (name: string | undefined, op: string) => {
-    const p = name ? c.producer(name) : undefined;
-    return p && p.opType === op ? p : null;
-  };
-  const scalar = (name: string | undefined) => {
-    const v = name ? c.constant(name) : null;
-    return v && v.data.length === 1 ? v.data[0]! : null;
-  };
+  const by = (name: string | undefined, op: string) => producerOf(c, name, op);
+  const scalar = (name: string | undefined) => scalarOf(c, name);
   const lastAxisMean = (n: OnnxNode | null) => {
     const a = n?.attribute.find((t) => t.name === "axes"), k = n?.attribute.find((t) => t.name === "keepdims");
     return !!n && n.input.length === 1 && !!a && same(a.ints.map(num), [-1]) && (!k || num(k.i) === 1);
