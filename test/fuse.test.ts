@@ -252,7 +252,7 @@ describe("the max pool's backward applies the ReLU before it", () => {
     const be = await backendFor(build);
     for (const [shape, po] of [[[2, 8, 8, 5], POOLS[0]!], [[1, 12, 11, 7], POOLS[2]!], [[3, 7, 7, 4], POOLS[4]!], [[1, 7, 9, 3], POOLS[3]!]] as const) {
       const pg = ops.pool2dGeometry("maxPool2d", shape, po);
-      const xs = randomArray(shape.reduce((a, b) => a * b), 21).map((v) => Math.max(v, 0)); // a ReLU's output: many zeros, ties among them
+      const xs = randomArray(shape.reduce((a: number, b: number) => a * b, 1), 21).map((v) => Math.max(v, 0)); // a ReLU's output: many zeros, ties among them
       const dys = randomArray(pg.outShape.reduce((a, b) => a * b), 22);
       const x = Tensor.from(xs, shape, be), dy = Tensor.from(dys, pg.outShape, be);
       const argmax = be.heap.alloc(dys.length * 4);

@@ -28,7 +28,7 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
 
   it.each([[25_001, 6], [9_000, 16], [40_003, 5]])("batch norm split across 2 and 3 threads (rows %i, C %i: parts on whole channel periods) equals one thread", async (rows, C) => {
     const x = randomArray(rows * C, 7, 2), gamma = randomArray(C, 8), beta = randomArray(C, 9), R = randomArray(rows * C, 10);
-    const outs = [];
+    const outs: Float32Array[][] = [];
     for (const threads of [1, 2, 3]) {
       const be = await fovea.loadBackend(`${build}-mt`, "option", 64, threads);
       const mem = new Mem(be);
