@@ -5,7 +5,7 @@
 // prediction from the page, train the live model in its Web Worker, and save screenshots to
 // test/output/screenshots/.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -30,6 +30,23 @@ describe("examples/node", () => {
     const s = summary(r.stdout);
     expect(s.agree).toBe(1);
     expect(s.accuracy).toBeGreaterThan(0.85);
+  }, 320_000);
+});
+
+describe("examples/finetune", () => {
+  it("a PyTorch-trained CNN imported, a new head for new classes trained (frozen, then every layer), exported and run in onnxruntime-node", () => {
+    const r = spawnSync(process.execPath, [...process.execArgv.filter((a) => a.startsWith("--experimental-wasm")), "examples/finetune/finetune.mjs"], { encoding: "utf8", timeout: 300_000 });
+    expect(r.signal).toBe(null);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const s = summary(r.stdout) as Record<string, number>;
+    expect(s.imported).toBeLessThan(1e-4); // PyTorch's logits (digits0-4.json)
+    expect(Math.abs(s.old! - JSON.parse(readFileSync("examples/finetune/digits0-4.json", "utf8")).accuracy)).toBeLessThan(0.002);
+    expect(s.before).toBeLessThan(0.4);
+    expect(s.headOnly).toBeGreaterThan(0.8);
+    expect(s.after).toBeGreaterThan(0.95);
+    expect(s.ort).toBeCloseTo(s.after!, 3);
+    expect(s.diff).toBeLessThan(1e-4);
   }, 320_000);
 });
 

@@ -33,7 +33,12 @@ export interface ParamBuffer {
    * and shared by every plan of the model (their steps never overlap); freed with w and g.
    */
   gt?: number[];
+  /** Frozen (Model.freeze): the optimiser and the regulariser leave it as it is; gradients still flow through its layer. */
+  frozen?: boolean;
 }
+
+/** Whether the optimiser updates p: a trainable parameter that is not frozen. */
+export const updated = (p: ParamBuffer): boolean => p.spec.trainable && !p.frozen;
 
 export interface PrepareContext {
   be: Backend;

@@ -343,6 +343,66 @@ export class Model {
     this.weightsVersion++;
   }
 
+  /**
+   * Freezes the parameters of the named layers (every layer when none are named): the optimiser
+   * and the regulariser leave them as they are, while gradients still flow through those layers to
+   * the ones before them (batch-norm running statistics still follow the batches, as in PyTorch).
+   * `unfreeze` undoes it. Freezing is a training setting: save() does not keep it.
+   */
+  freeze(layers?: readonly string[]): void {
+    this.setFrozen(layers, true, "freeze");
+  }
+
+  unfreeze(layers?: readonly string[]): void {
+    this.setFrozen(layers, false, "unfreeze");
+  }
+
+  private setFrozen(layers: readonly string[] | undefined, frozen: boolean, where: string): void {
+    const nodes = this.nodes;
+    if (layers !== undefined && (!Array.isArray(layers) || !layers.every((l) => typeof l === "string"))) throw new ConfigError(`${where}: expected a list of layer names, got ${show(layers)}`);
+    const missing = (layers ?? []).filter((l) => !nodes.some((n) => n.layer.name === l));
+    if (missing.length) throw new ConfigError(`${where}: model "${this.name}" has no layer ${missing.map((l) => `"${l}"`).join(", ")}`);
+    for (const n of nodes) if (!layers || layers.includes(n.layer.name)) for (const p of n.params) p.frozen = frozen;
+  }
+
+  /**
+   * Transfer learning: a new model made of copies of the layers `layer`'s output depends on (their
+   * weights copied, this model unchanged), with `head(features)` after that output — an imported
+   * network's features and a new classifier, say. `freeze: true` freezes the copied layers (see
+   * freeze). Named inputs (model.io) stay as they were; the new output is named `outputName`
+   * ("output" by default).
+   */
+  withHead(layer: string, head: (features: SymbolicTensor) => SymbolicTensor, options: { name?: string; seed?: number; freeze?: boolean; outputName?: string } = {}): Model {
+    checkOptionKeys("withHead", options, ["name", "seed", "freeze", "outputName"]);
+    const nodes = this.nodes;
+    const cut = nodes.findIndex((n) => n.layer.name === layer);
+    if (cut < 0) throw new ConfigError(`withHead: model "${this.name}" has no layer "${layer}" (layers: ${nodes.map((n) => `"${n.layer.name}"`).join(", ")})`);
+    if (typeof head !== "function") throw new ConfigError(`withHead: head must be a function from the features (a symbolic tensor) to the new output, got ${show(head)}`);
+    // the layers the cut depends on
+    const need = new Set<number>([cut]);
+    for (let i = cut; i >= 0; i--) if (need.has(i)) for (const j of nodes[i]!.inputs) if (j >= 0) need.add(j);
+    const inp = symbolicInput([...this.inputShape], { name: this.inputSym?.name });
+    const made = new Map<number, SymbolicTensor>();
+    for (let i = 0; i <= cut; i++) {
+      if (!need.has(i)) continue;
+      const n = nodes[i]!;
+      made.set(i, createLayer(n.layer.config() as LayerConfig).apply(...n.inputs.map((j) => (j < 0 ? inp : made.get(j)!))));
+    }
+    const out = head(made.get(cut)!);
+    if (!(out instanceof SymbolicTensor)) throw new ConfigError(`withHead: head must return a symbolic tensor (layer.apply(features)), got ${show(out)}`);
+    const copied = new Set([...need].map((i) => nodes[i]!.layer.name));
+    const m = new Model({ inputs: inp, outputs: out, name: options.name ?? `${this.name}-tuned`, seed: options.seed });
+    try {
+      m.setWeights(this.getWeights().filter((w) => copied.has(w.layer)));
+      if (options.freeze) m.freeze([...copied]);
+    } catch (e) {
+      m.free();
+      throw e;
+    }
+    if (this.io) m.io = { inputs: this.io.inputs.map((i) => ({ name: i.name, shape: [...i.shape] })), outputs: [{ name: options.outputName ?? "output", shape: [...out.shape] }], ...(this.io.whole ? { whole: true as const } : {}) };
+    return m;
+  }
+
   /** The model as bytes of the native format (topology + weights); see loadModel. */
   save(): Uint8Array<ArrayBuffer> {
     this.checkLive();

@@ -1,7 +1,7 @@
 // Optimisers: each owns its per-parameter state buffers (allocated on the first step) and
 // applies the update kernels of assembly/optim to every trainable parameter.
 import { ConfigError, checkOptionKeys } from "../errors.js";
-import type { ParamBuffer } from "../layers/layer.js";
+import { updated, type ParamBuffer } from "../layers/layer.js";
 import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, rmspropUpdate, sgdUpdate, updateCalls } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
@@ -16,7 +16,7 @@ export interface OptimizerState {
   iterations: number;
   /** State buffers per parameter (the optimiser's kind decides: Adam 2, SGD with momentum 1, …). */
   slots: number;
-  /** Every trainable parameter's slots in parameter order, slot by slot; empty before the first step. */
+  /** Every trainable parameter's slots in parameter order, slot by slot (zeros for a frozen one never updated); empty before the first step. */
   values: Float32Array;
 }
 
@@ -48,7 +48,7 @@ export abstract class Optimizer {
     this.be = be;
     this.iterations++;
     for (const p of params) {
-      if (!p.spec.trainable) continue;
+      if (!updated(p)) continue;
       let s = this.state.get(p);
       if (!s) {
         s = Array.from({ length: this.slots }, () => be.heap.alloc(p.size * 4, true));
@@ -63,12 +63,14 @@ export abstract class Optimizer {
     const trainable = params.filter((p) => p.spec.trainable);
     const base = { name: this.name, lr: this.lr, iterations: this.iterations, slots: this.slots };
     if (this.state.size === 0 || this.slots === 0) return { ...base, values: new Float32Array(0) };
-    const missing = trainable.findIndex((p) => !this.state.has(p));
+    const missing = trainable.findIndex((p) => !this.state.has(p) && !p.frozen);
     if (missing >= 0) throw new ConfigError(`${this.name}: trainable parameter ${missing} (${trainable[missing]!.spec.name}) has no optimiser state; it was not among the parameters this optimiser updated`);
     const values = new Float32Array(this.slots * trainable.reduce((a, p) => a + p.size, 0));
     let off = 0;
     for (const p of trainable) {
-      for (const ptr of this.state.get(p)!) {
+      const slots = this.state.get(p);
+      if (!slots) off += this.slots * p.size; // frozen all along: the state a fresh optimiser starts from
+      else for (const ptr of slots) {
         values.set(this.be!.heap.f32(ptr, p.size), off);
         off += p.size;
       }

@@ -10,6 +10,7 @@ import { invoke } from "../runtime/calls.js";
 import { formatShape } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
 import { Optimizer } from "./optimizers.js";
+import { updated } from "../layers/layer.js";
 
 /** A loss or the model's output became NaN/Inf during training. */
 export class NumericError extends FoveaError {}
@@ -252,11 +253,11 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
         const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
         const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
         for (const p of n.params) {
-          if (p.spec.trainable && p.spec.regularize && (l1 !== 0 || l2 !== 0)) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
+          if (updated(p) && p.spec.regularize && (l1 !== 0 || l2 !== 0)) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
         }
       }
     }
-    const trainable = this.params.filter((p) => p.spec.trainable);
+    const trainable = this.params.filter(updated);
     if (t.clipNorm > 0) {
       let ss = 0;
       for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;

@@ -1,0 +1,91 @@
+// Transfer learning: Model.freeze / unfreeze (the optimiser and the regulariser leave frozen
+// parameters alone; gradients still flow through their layers) and Model.withHead (copies of the
+// layers a feature depends on, their weights copied, a new head after them).
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+
+const L = fovea.layers;
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd" });
+});
+
+const data = (n: number, per: number) => ({
+  x: Float32Array.from({ length: n * per }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 0.11)),
+  y: Array.from({ length: n }, (_, i) => i % 3),
+});
+const net = () => fovea.sequential([
+  L.conv2d({ filters: 4, kernelSize: 3, activation: "relu", name: "c1" }),
+  L.batchNorm({ name: "bn" }),
+  L.conv2d({ filters: 4, kernelSize: 3, activation: "relu", name: "c2" }),
+  L.flatten({ name: "flat" }),
+  L.dense({ units: 3, name: "out" }),
+  L.softmax({ name: "prob" }),
+], { inputShape: [6, 6, 2], seed: 3 });
+const weightsOf = (m: fovea.Model, layer: string) => m.getWeights().filter((w) => w.layer === layer && !w.name.startsWith("moving"));
+const same = (a: { values: Float32Array }[], b: { values: Float32Array }[]) => a.every((w, i) => w.values.every((v, j) => v === b[i]!.values[j]));
+
+describe("freeze", () => {
+  it("a frozen layer keeps its weights while the layers before and after it train", () => {
+    const m = net(), { x, y } = data(12, 72);
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adamw({ lr: 0.01 }), regularizer: { l2: 0.01 } });
+    m.freeze(["c2"]);
+    const before = m.getWeights();
+    m.fit(x, y, { epochs: 3 });
+    expect(same(weightsOf(m, "c2"), before.filter((w) => w.layer === "c2"))).toBe(true);
+    // c1 comes before the frozen c2: its gradient flowed through c2
+    expect(same(weightsOf(m, "c1"), before.filter((w) => w.layer === "c1"))).toBe(false);
+    expect(same(weightsOf(m, "out"), before.filter((w) => w.layer === "out"))).toBe(false);
+    // a checkpoint's optimiser state still covers every trainable parameter (zeros for c2's)
+    const s = m.optimizer!.exportState(m.params);
+    expect(s.values.length).toBe(2 * m.countParams());
+    m.unfreeze(["c2"]);
+    m.fit(x, y, { epochs: 1 });
+    expect(same(weightsOf(m, "c2"), before.filter((w) => w.layer === "c2"))).toBe(false);
+    m.free();
+  });
+
+  it("freeze() with no names freezes everything; an unknown name is a ConfigError and changes nothing", () => {
+    const m = net(), { x, y } = data(8, 72);
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    expect(() => m.freeze(["c1", "nope"])).toThrow(/freeze: model "model" has no layer "nope"/);
+    const before = m.getWeights();
+    m.fit(x, y, { epochs: 1 });
+    expect(same(weightsOf(m, "c1"), before.filter((w) => w.layer === "c1"))).toBe(false); // not frozen by the failed call
+    m.freeze();
+    const mid = m.getWeights();
+    m.fit(x, y, { epochs: 1 });
+    expect(same(m.getWeights().filter((w) => !w.name.startsWith("moving")), mid.filter((w) => !w.name.startsWith("moving")))).toBe(true);
+    m.free();
+  });
+});
+
+describe("withHead", () => {
+  it("copies the layers a feature depends on with their weights; the new model trains without touching the original", () => {
+    const base = net(), { x } = data(6, 72);
+    const tuned = base.withHead("flat", (f) => L.softmax().apply(L.dense({ units: 5, name: "head" }).apply(f)), { freeze: true, seed: 2 });
+    expect(tuned.layers.map((l) => l.name).slice(0, 4)).toEqual(["c1", "bn", "c2", "flat"]);
+    expect(tuned.outputShape).toEqual([5]);
+    // the copied trunk computes what the original's does
+    const trunk = base.withHead("flat", (f) => f);
+    const probe = fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, activation: "relu", name: "c1" }), L.batchNorm({ name: "bn" }), L.conv2d({ filters: 4, kernelSize: 3, activation: "relu", name: "c2" }), L.flatten({ name: "flat" })], { inputShape: [6, 6, 2] });
+    probe.setWeights(base.getWeights().filter((w) => w.layer !== "out"));
+    expect(Array.from(trunk.predict(x))).toEqual(Array.from(probe.predict(x)));
+    const original = base.getWeights();
+    tuned.compile({ batchSize: 3, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01 }) });
+    tuned.fit(x, [0, 1, 2, 3, 4, 0], { epochs: 2 });
+    expect(same(weightsOf(tuned, "c1"), original.filter((w) => w.layer === "c1"))).toBe(true); // frozen
+    expect(same(base.getWeights(), original)).toBe(true);
+    for (const m of [base, tuned, trunk, probe]) m.free();
+  });
+
+  it("bad arguments are ConfigErrors naming the problem", () => {
+    const base = net();
+    expect(() => base.withHead("nope", (f) => f)).toThrow(/withHead: model "model" has no layer "nope" \(layers: "c1", "bn"/);
+    expect(() => base.withHead("flat", 3 as never)).toThrow(/withHead: head must be a function/);
+    expect(() => base.withHead("flat", (() => 1) as never)).toThrow(/withHead: head must return a symbolic tensor/);
+    expect(() => base.withHead("flat", (f) => L.dense({ units: 2, name: "c1" }).apply(f))).toThrow(/two layers are named "c1"/);
+    expect(() => base.withHead("flat", (f) => f, { frozen: true } as never)).toThrow(/withHead/);
+    base.free();
+  });
+});
