@@ -154,6 +154,19 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("slice: a range of an image's channels and of features (a channel split), trained", async () => {
+    const inp = fovea.input([5, 4, 6]);
+    const a = L.conv2d({ filters: 8, kernelSize: 3, padding: "same" }).apply(inp);
+    const lo = L.slice({ begin: 0, size: 3 }).apply(a), hi = L.slice({ begin: 5, size: 3 }).apply(a);
+    const f = L.dense({ units: 7 }).apply(L.globalAvgPool2d().apply(L.add().apply(lo, hi)));
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.slice({ begin: 2, size: 4 }).apply(f))), seed: 4 });
+    await compare(trained(m), 3);
+    m.free();
+    const flat = fovea.sequential([L.conv2d({ filters: 2, kernelSize: 3 }), L.flatten(), L.slice({ begin: 1, size: 3, name: "part" }), L.dense({ units: 2 })], { inputShape: [4, 4, 1] });
+    await expect(fovea.exportOnnx(flat)).rejects.toThrow('exportOnnx: layer slice "part": a slice of features flattened from an image (held in HWC order, CHW in ONNX) does not export');
+    flat.free();
+  });
+
   it("an imported PyTorch model with the new layers (Hardswish, SE gate, SiLU, PReLU) fine-tunes in fovea and exports again", async () => {
     const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/se_block.onnx")));
     expect(m.layers.some((l) => l.type === "multiply")).toBe(true);

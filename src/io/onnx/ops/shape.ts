@@ -7,6 +7,7 @@ import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Constant } from "../../../layers/constant.js";
+import type { Slice as SliceLayer } from "../../../layers/slice.js";
 import type { Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
@@ -468,6 +469,13 @@ export const exporters: Record<string, Exporter> = {
     return { out: x.op("Where", [x.op("Cast", [x.inputs[0]!], { to: 9 }), x.inputs[1]!, x.inputs[2]!]), flatOf: x.inputFlatOf[0] };
   },
   flatten: flattenExport,
+  slice(x) {
+    // fovea's last axis: the channels of an image (axis 1 of NCHW), else the last axis as it is
+    const l = x.layer as SliceLayer, s = x.node.inShapes[0]!;
+    if (x.inputFlatOf[0]) throw new ConfigError(`${x.label}: a slice of features flattened from an image (held in HWC order, CHW in ONNX) does not export`);
+    const axis = s.length === 3 ? 1 : s.length;
+    return { out: x.op("Slice", [x.inputs[0]!, x.init([1], [l.begin], "i64"), x.init([1], [l.begin + l.size], "i64"), x.init([1], [axis], "i64")]) };
+  },
   reshape: flattenExport,
   permute(x) {
     // ONNX's images are NCHW: the model's leading NCHW → NHWC permute and an imported model's
