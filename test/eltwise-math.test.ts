@@ -1,4 +1,4 @@
-// The elementwise math of imported graphs (erf, GELU, √, add / sub / mul / div / pow with numpy
+// The elementwise math of imported graphs (erf, GELU, √, softplus, softsign, add / sub / mul / div / pow with numpy
 // broadcasting) and layer normalisation, against float64 oracles (test/ref/eltwise.ts) at edge sizes
 // (SIMD body and scalar tail) and edge values, forward and backward, through the ops/ builders.
 import { describe, expect, it } from "vitest";
@@ -17,6 +17,8 @@ const unary = {
   erf: { f: refErf, d: (x: number) => (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x), rtol: 1e-6, atol: 2e-7 },
   gelu: { f: refGelu, d: (x: number) => 0.5 * (1 + refErf(x / Math.SQRT2)) + (x * Math.exp(-x * x / 2)) / Math.sqrt(2 * Math.PI), rtol: 1e-6, atol: 1e-7 },
   sqrt: { f: Math.sqrt, d: (x: number) => 1 / (2 * Math.sqrt(x)), rtol: 1e-7, atol: 0 },
+  softplus: { f: (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), d: (x: number) => 1 / (1 + Math.exp(-x)), rtol: 1e-6, atol: 0 },
+  softsign: { f: (x: number) => x / (1 + Math.abs(x)), d: (x: number) => 1 / (1 + Math.abs(x)) ** 2, rtol: 2e-7, atol: 0 },
 } as const;
 
 const f32 = (be: Backend, v: ArrayLike<number>) => Tensor.from(Float32Array.from(v), [Math.max(v.length, 1)], be);

@@ -119,6 +119,14 @@ describe("whole-model gradient checks", () => {
     check(m, [6], "softmaxCrossEntropy");
   });
 
+  it("softplus and softsign (Selu / Celu import as an elu between scale layers, checked above)", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.softplus(), L.conv2d({ filters: 3, kernelSize: 3 }), L.softsign(),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [5, 5, 2], seed: 6 });
+    check(m, [5, 5, 2], "softmaxCrossEntropy");
+  });
+
   it("layer norm (γ, β learnt), GELU, erf, √ and broadcasting binary ops (ConvNeXt's block, imported graphs' arithmetic)", () => {
     const inp = fovea.input([4, 4, 3]);
     const a = L.conv2d({ filters: 6, kernelSize: 3, padding: "same" }).apply(inp);

@@ -154,6 +154,12 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("softplus and softsign as ONNX Softplus / Softsign", async () => {
+    const m = fovea.sequential([L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.softplus(), L.conv2d({ filters: 4, kernelSize: 3 }), L.softsign(), L.flatten(), L.dense({ units: 3 }), L.softmax()], { inputShape: [5, 6, 2], seed: 3 });
+    await compare(trained(m), 3);
+    m.free();
+  });
+
   it("slice: a range of an image's channels and of features (a channel split), trained", async () => {
     const inp = fovea.input([5, 4, 6]);
     const a = L.conv2d({ filters: 8, kernelSize: 3, padding: "same" }).apply(inp);

@@ -1,9 +1,9 @@
 // Elementwise math of imported graphs, forward and backward: erf, GELU (x·Φ(x), the exact form),
-// square root, and the binary ops add / sub / mul / div / pow / equal with numpy broadcasting (each operand
+// square root, softplus, softsign, and the binary ops add / sub / mul / div / pow / equal with numpy broadcasting (each operand
 // read through its own strides, 0 along the axes it is broadcast over) and the strided sum that
 // reduces a gradient back to a broadcast operand's shape.
 import { f4 } from "../common/simd";
-import { expv } from "../common/math";
+import { expv, log1pv } from "../common/math";
 
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5;
 
@@ -49,7 +49,7 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5;
   return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), f32x4.splat(0.5)));
 }
 
-const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5;
+const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5, SOFTPLUS = 6, SOFTPLUS_BWD = 7, SOFTSIGN = 8, SOFTSIGN_BWD = 9;
 
 /** One of the maps above on 4 lanes (`op` is a constant at every call site). */
 // @ts-ignore: decorator
@@ -68,6 +68,16 @@ const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5;
     // d/dx erf(x) = 2/√π·exp(−x²)
     case ERF_BWD: return f32x4.mul(g, f32x4.mul(f32x4.splat(1.1283791670955126), expv(f32x4.neg(f32x4.mul(v, v)))));
     case SQRT: return f32x4.sqrt(v);
+    // log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|): no overflow, no cancellation
+    case SOFTPLUS: return f32x4.add(f32x4.max(v, f32x4.splat(0)), log1pv(expv(f32x4.neg(f32x4.abs(v)))));
+    // d/dx = sigmoid(x) = 1 / (1 + e^−x)
+    case SOFTPLUS_BWD: return f32x4.div(g, f32x4.add(f32x4.splat(1), expv(f32x4.neg(v))));
+    case SOFTSIGN: return f32x4.div(v, f32x4.add(f32x4.splat(1), f32x4.abs(v)));
+    // d/dx x / (1 + |x|) = 1 / (1 + |x|)²
+    case SOFTSIGN_BWD: {
+      const d = f32x4.add(f32x4.splat(1), f32x4.abs(v));
+      return f32x4.div(g, f32x4.mul(d, d));
+    }
     // from the output y = √x: dx = dy / (2y)
     default: return f32x4.div(g, f32x4.add(v, v));
   }
@@ -105,6 +115,24 @@ export function f32_sqrt_fwd(x: usize, y: usize, n: i32): void {
 /** dx = dy / (2y), from the forward OUTPUT y (∞ at y = 0). dx may alias dy. */
 export function f32_sqrt_bwd(y: usize, dy: usize, dx: usize, n: i32): void {
   run(SQRT_BWD, y, dy, dx, n);
+}
+
+/** y = softplus(x) = log(1 + eˣ) (relative error < 1e-6). y may alias x. */
+export function f32_softplus_fwd(x: usize, y: usize, n: i32): void {
+  run(SOFTPLUS, x, 0, y, n);
+}
+/** dx = dy·sigmoid(x), from the forward INPUT x. dx may alias dy. */
+export function f32_softplus_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
+  run(SOFTPLUS_BWD, x, dy, dx, n);
+}
+
+/** y = softsign(x) = x / (1 + |x|). y may alias x. */
+export function f32_softsign_fwd(x: usize, y: usize, n: i32): void {
+  run(SOFTSIGN, x, 0, y, n);
+}
+/** dx = dy / (1 + |x|)², from the forward INPUT x. dx may alias dy. */
+export function f32_softsign_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
+  run(SOFTSIGN_BWD, x, dy, dx, n);
 }
 
 // ---- binary ops with broadcasting ----

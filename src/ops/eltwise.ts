@@ -48,14 +48,14 @@ export function biasAddBackward(dy: Tensor): Tensor {
 export type ActivationName = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh";
 
 /** Activations that act on each value, and the row-wise ones over the last axis. */
-export type UnaryActivation = ActivationName | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "toFloat16" | "toBfloat16";
+export type UnaryActivation = ActivationName | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "softplus" | "softsign" | "toFloat16" | "toBfloat16";
 
 /** alpha defaults (and which activations take one). */
 const ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1 };
 
 /**
  * The calls of an activation over n values (rows of `cols` for softmax / logSoftmax): forward
- * x → y, and backward from the forward output y (the forward input x for gelu and erf) and dy to dx
+ * x → y, and backward from the forward output y (the forward input x for gelu, erf, softplus and softsign) and dy to dx
  * (none when dx is 0).
  */
 export function activationCalls(name: UnaryActivation, alpha: number, n: number, cols: number, p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
@@ -74,6 +74,8 @@ export function activationCalls(name: UnaryActivation, alpha: number, n: number,
       case "gelu": return [call("f32_gelu_fwd", x, y, n), call("f32_gelu_bwd", x, dy, dx, n)];
       case "erf": return [call("f32_erf_fwd", x, y, n), call("f32_erf_bwd", x, dy, dx, n)];
       case "sqrt": return [call("f32_sqrt_fwd", x, y, n), call("f32_sqrt_bwd", y, dy, dx, n)];
+      case "softplus": return [call("f32_softplus_fwd", x, y, n), call("f32_softplus_bwd", x, dy, dx, n)];
+      case "softsign": return [call("f32_softsign_fwd", x, y, n), call("f32_softsign_bwd", x, dy, dx, n)];
       // a cast's gradient passes straight through (PyTorch's)
       case "toFloat16": return [call("f32_cast_f16_fwd", x, y, n), copyCall(n, dy, dx)];
       case "toBfloat16": return [call("f32_cast_bf16_fwd", x, y, n), copyCall(n, dy, dx)];

@@ -122,18 +122,30 @@ function prelu(x: ImportNode, t0: TensorValue): void {
   x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), x.apply(L.scale({ name: lname }), neg)) });
 }
 
+/** Selu γ·elu_α(x) (α 1.67326…, γ 1.0507…) and Celu α·elu_1(x/α): an elu between scale layers. */
+function scaledElu(x: ImportNode, t: TensorValue): void {
+  const selu = x.op === "Selu";
+  const alpha = x.flt("alpha", selu ? 1.67326319217681884765625 : 1), gamma = selu ? x.flt("gamma", 1.05070102214813232421875) : alpha;
+  if (!selu && !(alpha > 0)) x.fail(`alpha ${alpha}: Celu divides by it`);
+  const inner = selu ? t.sym : affine(x, t, t.sym, 1 / alpha, 0);
+  const e = x.apply(L.elu({ alpha: selu ? alpha : 1, name: x.uniq(selu ? "selu" : "celu") }), inner);
+  const { reluOf: _, ...rest } = t;
+  x.out({ ...rest, sym: affine(x, t, e, gamma, 0) });
+}
+
 const activation: Importer = (x) => {
   const t = x.tensor(0);
   x.noPad(t);
   if (x.op === "Clip") return clip(x, t);
   if (x.op === "HardSigmoid" || x.op === "HardSwish") return hard(x, t);
   if (x.op === "PRelu") return prelu(x, t);
+  if (x.op === "Selu" || x.op === "Celu") return scaledElu(x, t);
   if (x.op === "Softmax" || x.op === "LogSoftmax") return softmax(x, t);
   const lname = x.uniq(x.op.toLowerCase());
   const map: Record<string, () => Layer> = {
     Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }),
     Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
-    Erf: () => L.erf({ name: lname }), Sqrt: () => L.sqrt({ name: lname }),
+    Erf: () => L.erf({ name: lname }), Sqrt: () => L.sqrt({ name: lname }), Softplus: () => L.softplus({ name: lname }), Softsign: () => L.softsign({ name: lname }),
     Gelu: () => (x.str("approximate", "none") === "none" ? L.gelu({ name: lname }) : x.fail(`approximate "${x.str("approximate", "none")}": the exact GELU (approximate "none") is supported`)),
   };
   const { reluOf: _, ...rest } = t;
@@ -141,7 +153,7 @@ const activation: Importer = (x) => {
 };
 
 export const importers: Record<string, Importer> = Object.fromEntries(
-  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu", "Erf", "Sqrt", "Gelu"].map((op) => [op, activation]),
+  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu", "Erf", "Sqrt", "Gelu", "Softplus", "Softsign", "Selu", "Celu"].map((op) => [op, activation]),
 );
 
 /**
@@ -185,7 +197,7 @@ const activationExport: Exporter = (x) => {
     const e = x.op("Erf", [x.op("Div", [xin, x.init([], [Math.SQRT2])])]);
     return { out: x.op("Mul", [x.op("Mul", [xin, x.op("Add", [e, x.init([], [1])])]), x.init([], [0.5])]), flatOf: x.inputFlatOf[0] };
   }
-  if (t === "erf" || t === "sqrt") return { out: x.op(t === "erf" ? "Erf" : "Sqrt", [xin]), flatOf: x.inputFlatOf[0] };
+  if (t === "erf" || t === "sqrt" || t === "softplus" || t === "softsign") return { out: x.op(({ erf: "Erf", sqrt: "Sqrt", softplus: "Softplus", softsign: "Softsign" } as const)[t], [xin]), flatOf: x.inputFlatOf[0] };
   if (t === "toFloat16") return { out: x.op("Cast", [x.op("Cast", [xin], { to: 10 })], { to: 1 }), flatOf: x.inputFlatOf[0] };
   if (t === "toBfloat16") throw new ConfigError(`${x.label}: bfloat16 truncation (ONNX 1.12's reference Cast) does not export: ONNX leaves a Cast's rounding to the runtime`);
   const out = t === "relu" ? x.op("Relu", [xin]) : t === "relu6" ? x.act(xin, ACT.RELU6) : t === "leakyRelu" ? x.op("LeakyRelu", [xin], { alpha: { f: l.alpha } })
@@ -195,5 +207,5 @@ const activationExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = Object.fromEntries(
-  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt", "toFloat16", "toBfloat16"].map((t) => [t, activationExport]),
+  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt", "softplus", "softsign", "toFloat16", "toBfloat16"].map((t) => [t, activationExport]),
 );
