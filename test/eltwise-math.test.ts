@@ -86,7 +86,15 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
     div: { f: (p, q) => p / q, da: (_, q) => 1 / q, db: (p, q) => -p / (q * q) },
     pow: { f: (p, q) => p ** q, da: (p, q) => q * p ** (q - 1), db: (p, q) => p ** q * Math.log(p) },
     equal: { f: (p, q) => (p === q ? 1 : 0), da: () => 0, db: () => 0 },
+    // max / min: the gradient to the operand taken, halved between equal ones (PyTorch's)
+    max: { f: Math.max, da: (p, q) => (p > q ? 1 : p === q ? 0.5 : 0), db: (p, q) => (q > p ? 1 : p === q ? 0.5 : 0) },
+    min: { f: Math.min, da: (p, q) => (p < q ? 1 : p === q ? 0.5 : 0), db: (p, q) => (q < p ? 1 : p === q ? 0.5 : 0) },
+    less: { f: (p, q) => +(p < q), da: () => 0, db: () => 0 },
+    greater: { f: (p, q) => +(p > q), da: () => 0, db: () => 0 },
+    lessOrEqual: { f: (p, q) => +(p <= q), da: () => 0, db: () => 0 },
+    greaterOrEqual: { f: (p, q) => +(p >= q), da: () => 0, db: () => 0 },
   };
+  const whole = (op: BinaryOp) => op !== "add" && op !== "sub" && op !== "mul" && op !== "div" && op !== "pow"; // values that meet
 
   it.each(Object.keys(OPS) as BinaryOp[])("%s with broadcasting: forward and both gradients against float64", async (op) => {
     const be = await backendFor(build);
@@ -94,9 +102,9 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
       const out = broadcastShape(as, bs)!, size = (s: number[]) => s.reduce((p, q) => p * q, 1);
       const na = batch * size(as), nb = (constB ? 1 : batch) * size(bs), no = batch * size(out);
       // pow: a base in [0.5, 2.5], an exponent in [-2, 2]; div: a divisor away from 0
-      // equal: whole numbers in [-2, 2], so that some meet
-      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : op === "equal" ? Math.round(2 * v) : 2 * v));
-      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : op === "equal" ? Math.round(2 * v) : 2 * v));
+      // equal, the comparisons, max and min: whole numbers in [-2, 2], so that some meet
+      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : whole(op) ? Math.round(2 * v) : 2 * v));
+      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : whole(op) ? Math.round(2 * v) : 2 * v));
       const a = f32(be, av), b = f32(be, bv), y = Tensor.zeros([no], be), dyv = randomArray(no, 3), dy = f32(be, dyv);
       const da = Tensor.zeros([na], be), db = constB ? null : Tensor.zeros([nb], be), ta = Tensor.zeros([no], be), tb = Tensor.zeros([no], be);
       const c = binaryCalls(op, batch, as, bs, true, !constB, { a: a.ptr, b: b.ptr, y: y.ptr, dy: dy.ptr, da: da.ptr, db: db?.ptr ?? 0, ta: ta.ptr, tb: tb.ptr });

@@ -147,6 +147,16 @@ describe("whole-model gradient checks", () => {
     check(m, [4, 4, 3], "softmaxCrossEntropy");
   });
 
+  it("max and min of computed tensors and with a constant (the comparisons are steps: their zero gradient is checked against float64 in eltwise-math)", () => {
+    const inp = fovea.input([4, 4, 2]);
+    const a = L.tanh().apply(L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp));
+    const b = L.sigmoid().apply(L.conv2d({ filters: 3, kernelSize: 1 }).apply(inp));
+    const mx = L.binary({ op: "max" }).apply(a, b), mn = L.binary({ op: "min", constantShape: [3], name: "cap" }).apply(a);
+    const m = fovea.model({ inputs: inp, outputs: L.dense({ units: 3 }).apply(L.flatten().apply(L.add().apply(mx, mn))), seed: 16 }); // (a seed whose samples keep h = 1e-2 off the max/min kinks)
+    m.setWeights([{ layer: "cap", name: "constant", values: [0.1, -0.2, 0.3] }]);
+    check(m, [4, 4, 2], "softmaxCrossEntropy");
+  });
+
   it("where: the choice between two computed tensors by a condition of 1s and 0s (channels 0 and 2 of the input)", () => {
     const inp = fovea.input([4, 4, 3]);
     const cond = L.binary({ op: "equal" }).apply(inp, L.binary({ op: "mul", constantShape: [3], name: "mask" }).apply(inp));

@@ -154,6 +154,16 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("max, min and the comparisons (Less … GreaterOrEqual, cast back to float) as ONNX's ops", async () => {
+    const inp = fovea.input([5, 4, 2]);
+    const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp), b = L.conv2d({ filters: 3, kernelSize: 1 }).apply(inp);
+    const parts = [L.binary({ op: "max" }).apply(a, b), L.binary({ op: "min" }).apply(a, b), L.binary({ op: "less" }).apply(a, b), L.binary({ op: "greater" }).apply(a, b),
+      L.binary({ op: "lessOrEqual" }).apply(a, b), L.binary({ op: "greaterOrEqual" }).apply(a, b)];
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.globalAvgPool2d().apply(L.concat().apply(...parts)))), seed: 5 });
+    await compare(trained(m), 3);
+    m.free();
+  });
+
   it("softplus and softsign as ONNX Softplus / Softsign", async () => {
     const m = fovea.sequential([L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.softplus(), L.conv2d({ filters: 4, kernelSize: 3 }), L.softsign(), L.flatten(), L.dense({ units: 3 }), L.softmax()], { inputShape: [5, 6, 2], seed: 3 });
     await compare(trained(m), 3);

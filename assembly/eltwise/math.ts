@@ -5,7 +5,7 @@
 import { f4 } from "../common/simd";
 import { expv, log1pv } from "../common/math";
 
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5, MAX = 6, MIN = 7, LESS = 8, GREATER = 9, LESS_EQUAL = 10, GREATER_EQUAL = 11;
 
 /**
  * erfc(x) lane-wise (Numerical Recipes' Chebyshev fit, fractional error < 1.2e-7 in exact
@@ -145,6 +145,12 @@ export function f32_softsign_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
     case MUL: return p * q;
     case DIV: return p / q;
     case EQUAL: return p == q ? <f32>1 : <f32>0;
+    case MAX: return max<f32>(p, q); // f32.max: NaN if either is
+    case MIN: return min<f32>(p, q);
+    case LESS: return p < q ? <f32>1 : <f32>0;
+    case GREATER: return p > q ? <f32>1 : <f32>0;
+    case LESS_EQUAL: return p <= q ? <f32>1 : <f32>0;
+    case GREATER_EQUAL: return p >= q ? <f32>1 : <f32>0;
     default: return <f32>Math.pow(<f64>p, <f64>q);
   }
 }
@@ -156,6 +162,12 @@ export function f32_softsign_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
     case SUB: return f32x4.sub(p, q);
     case MUL: return f32x4.mul(p, q);
     case EQUAL: return v128.and(f32x4.eq(p, q), f32x4.splat(1));
+    case MAX: return f32x4.max(p, q); // NaN in either lane gives NaN
+    case MIN: return f32x4.min(p, q);
+    case LESS: return v128.and(f32x4.lt(p, q), f32x4.splat(1));
+    case GREATER: return v128.and(f32x4.gt(p, q), f32x4.splat(1));
+    case LESS_EQUAL: return v128.and(f32x4.le(p, q), f32x4.splat(1));
+    case GREATER_EQUAL: return v128.and(f32x4.ge(p, q), f32x4.splat(1));
     default: return f32x4.div(p, q);
   }
 }
@@ -191,7 +203,8 @@ export function f32_softsign_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
 /**
  * The gradients of y = a op b through the same strides: ga = dy·∂y/∂a and gb = dy·∂y/∂b, both dense
  * like y (either pointer 0: not wanted). add: dy, dy; sub: dy, −dy; mul: dy·b, dy·a; div: dy/b,
- * −dy·a/b²; pow: dy·b·a^(b−1), dy·y·ln a (0 where a = 0, NaN where a < 0); equal: 0, 0.
+ * −dy·a/b²; pow: dy·b·a^(b−1), dy·y·ln a (0 where a = 0, NaN where a < 0); max / min: dy to the
+ * operand taken, halved between equal ones (PyTorch's maximum / minimum); the comparisons: 0, 0.
  */
 // @ts-ignore: decorator
 @inline function binaryBwd(op: i32, a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
@@ -202,7 +215,13 @@ export function f32_softsign_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
       for (let k = 0; k < n2; k++) {
         const g = load<f32>(dy + f4(o + k)), p = load<f32>(pa + f4(k * sa2)), q = load<f32>(pb + f4(k * sb2));
         let da: f32 = g, db: f32 = g;
-        if (op == EQUAL) { da = 0; db = 0; }
+        if (op == EQUAL || op >= LESS) { da = 0; db = 0; }
+        else if (op == MAX || op == MIN) {
+          const first = op == MAX ? p > q : p < q;
+          if (p == q) { da = g * 0.5; db = g * 0.5; }
+          else if (first) db = 0;
+          else da = 0;
+        }
         else if (op == SUB) db = -g;
         else if (op == MUL) { da = g * q; db = g * p; }
         else if (op == DIV) { da = g / q; db = -g * p / (q * q); }
@@ -248,6 +267,54 @@ export function f32_binary_bwd_equal(a: usize, b: usize, y: usize, dy: usize, ga
   binaryBwd(EQUAL, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
 }
 
+/** y = max(a, b) (NaN if either is), broadcast through strides. */
+export function f32_binary_fwd_max(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(MAX, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of max (see binaryBwd). */
+export function f32_binary_bwd_max(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(MAX, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** y = min(a, b) (NaN if either is), broadcast through strides. */
+export function f32_binary_fwd_min(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(MIN, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of min (see binaryBwd). */
+export function f32_binary_bwd_min(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(MIN, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** y = 1 where a < b, else 0, broadcast through strides. */
+export function f32_binary_fwd_less(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(LESS, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of less (see binaryBwd). */
+export function f32_binary_bwd_less(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(LESS, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** y = 1 where a > b, else 0, broadcast through strides. */
+export function f32_binary_fwd_greater(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(GREATER, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of greater (see binaryBwd). */
+export function f32_binary_bwd_greater(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(GREATER, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** y = 1 where a ≤ b, else 0, broadcast through strides. */
+export function f32_binary_fwd_lessOrEqual(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(LESS_EQUAL, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of lessOrEqual (see binaryBwd). */
+export function f32_binary_bwd_lessOrEqual(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(LESS_EQUAL, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** y = 1 where a ≥ b, else 0, broadcast through strides. */
+export function f32_binary_fwd_greaterOrEqual(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(GREATER_EQUAL, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of greaterOrEqual (see binaryBwd). */
+export function f32_binary_bwd_greaterOrEqual(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(GREATER_EQUAL, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
 /** Gradients of add (see binaryBwd). */
 export function f32_binary_bwd_add(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
   binaryBwd(ADD, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);

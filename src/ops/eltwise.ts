@@ -226,7 +226,7 @@ export function multiplyCalls(batch: number, rows: number, C: number, broadcast:
   return { fwd, bwd, inTurn: true };
 }
 
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "equal";
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "equal" | "max" | "min" | "less" | "greater" | "lessOrEqual" | "greaterOrEqual";
 
 /** Strides of `shape` read as `out` (numpy broadcasting: aligned from the right, 0 along an axis of 1 or a missing one). */
 export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {

@@ -48,7 +48,7 @@ export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): voi
   if (x.g.lead && a0.onnx.length !== b0.onnx.length) x.mixesBatch(`shapes ${x.dims(a0)} and ${x.dims(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
   const dims = broadcastShape(a0.onnx, b0.onnx) ?? x.fail(`shapes ${x.dims(a0)} and ${x.dims(b0)} do not broadcast`);
   const [a, b] = [held(x, a0), held(x, b0)];
-  const sym = x.apply(L.binary({ op: x.op.toLowerCase() as BinaryOp, name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
+  const sym = x.apply(L.binary({ op: binaryOp(x.op), name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
@@ -60,14 +60,14 @@ export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, co
   const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
   const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
   const t = held(x, t0), lname = x.uniq(x.op.toLowerCase());
-  const sym = x.apply(L.binary({ op: x.op.toLowerCase() as BinaryOp, constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
+  const sym = x.apply(L.binary({ op: binaryOp(x.op), constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
   x.weight(lname, "constant", Float32Array.from(c.data));
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
 const FOLD: Record<string, (p: number, q: number) => number> = {
   Add: (p, q) => p + q, Sub: (p, q) => p - q, Mul: (p, q) => p * q, Pow: (p, q) => p ** q,
-  Div: (p, q) => p / q,
+  Div: (p, q) => p / q, Max: Math.max, Min: Math.min,
 };
 
 const arithmetic: Importer = (x) => {
@@ -102,7 +102,7 @@ const arithmetic: Importer = (x) => {
   const tIdx = a0.kind === "tensor" ? 0 : 1;
   const t0 = x.tensor(tIdx), c = x.constant(1 - tIdx);
   x.noPad(t0);
-  if (x.op === "Pow" || (x.op === "Div" && tIdx === 1)) return binaryConstant(x, t0, c, tIdx === 1);
+  if (x.op === "Pow" || x.op === "Max" || x.op === "Min" || (x.op === "Div" && tIdx === 1)) return binaryConstant(x, t0, c, tIdx === 1);
   const rank = x.rank(t0.onnx), lead = x.g.lead;
   if (c.dims.length > rank) return binaryConstant(x, t0, c, tIdx === 1); // the constant adds axes
   const cd = [...c.dims];
@@ -139,8 +139,59 @@ const arithmetic: Importer = (x) => {
   x.out({ ...rest, sym: x.apply(L.scale({ name: lname }), t.sym) });
 };
 
+/** A node that computes part of x's node (named after it), imported as its op is: an op that equals a few others. */
+const subNode = (x: ImportNode, opType: string, input: string[], output: string) => ({ opType, input, output: [output], name: `${x.n.name}#${output}`, attribute: [], docString: "", domain: "" });
+
+/**
+ * Max / Min / Sum / Mean of any number of inputs with numpy broadcasting: of constants, folded; of
+ * one tensor, that tensor; else a chain of binary layers (max, min) or additions (sum, mean), the
+ * mean then scaled by 1/n.
+ */
+const variadic: Importer = (x) => {
+  if (x.inputs === 2 && (x.op === "Max" || x.op === "Min")) return arithmetic(x);
+  const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
+  const f = { Max: Math.max, Min: Math.min, Sum: (p: number, q: number) => p + q, Mean: (p: number, q: number) => p + q }[x.op]!;
+  if (vs.every((v) => v.kind === "const")) {
+    let acc = vs[0] as ConstValue;
+    for (const v of vs.slice(1)) acc = foldBinary(acc, v as ConstValue, f, acc.data instanceof Float32Array || (v as ConstValue).data instanceof Float32Array) ?? x.fail(`shapes [${acc.dims.join(", ")}] and [${(v as ConstValue).dims.join(", ")}] do not broadcast`);
+    if (x.op === "Mean") acc = foldBinary(acc, { kind: "const", dims: [], data: Float32Array.of(vs.length) }, (p, q) => p / q, true)!;
+    return x.out(acc);
+  }
+  if (vs.length === 1) return x.out(vs[0]!);
+  // a chain of two-input nodes over named intermediate values, each imported as Max / Min / Add is
+  const op = x.op === "Max" || x.op === "Min" ? x.op : "Add", base = `${x.n.output[0]}#${x.op.toLowerCase()}`;
+  const node = (opType: string, input: string[], output: string) => subNode(x, opType, input, output);
+  let acc = x.n.input[0]!;
+  const last = x.op === "Mean" ? `${base}_sum` : x.n.output[0]!;
+  for (let i = 1; i < vs.length; i++) {
+    const out = i === vs.length - 1 ? last : `${base}${i}`;
+    x.g.importNodes([node(op, [acc, x.n.input[i]!], out)]);
+    acc = out;
+  }
+  if (x.op === "Mean") {
+    x.g.values.set(`${base}_inv`, { kind: "const", dims: [], data: Float32Array.of(1 / vs.length) });
+    x.g.importNodes([node("Mul", [acc, `${base}_inv`], x.n.output[0]!)]);
+  }
+};
+
+/**
+ * Neg (−x: Mul by −1), Reciprocal (1 / x: Div of 1) and Abs (Max(x, −x): its gradient at 0 is 0) of
+ * data, as the nodes they equal; of a constant, folded.
+ */
+const unaryArith: Importer = (x) => {
+  const v = x.get(0), f = { Neg: (p: number) => -p, Reciprocal: (p: number) => 1 / p, Abs: Math.abs }[x.op]!;
+  if (v.kind === "const") return x.out({ kind: "const", dims: v.dims, data: v.data instanceof Float32Array ? Float32Array.from(v.data, f) : Array.from(v.data, f) });
+  const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, src = x.n.input[0]!;
+  const node = (opType: string, input: string[], output: string) => subNode(x, opType, input, output);
+  x.g.values.set(`${base}_k`, { kind: "const", dims: [], data: Float32Array.of(x.op === "Reciprocal" ? 1 : -1) });
+  if (x.op === "Reciprocal") return x.g.importNodes([node("Div", [`${base}_k`, src], x.n.output[0]!)]);
+  if (x.op === "Neg") return x.g.importNodes([node("Mul", [src, `${base}_k`], x.n.output[0]!)]);
+  x.g.importNodes([node("Mul", [src, `${base}_k`], `${base}_neg`), node("Max", [src, `${base}_neg`], x.n.output[0]!)]);
+};
+
 export const importers: Record<string, Importer> = {
   Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic, Pow: arithmetic,
+  Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith,
   Concat(x) {
     const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
     if (vs.every((v) => v.kind === "const")) {
@@ -174,6 +225,12 @@ export const importers: Record<string, Importer> = {
   },
 };
 
+/** The binary layer's ops as ONNX's (the importer maps them back). */
+const ONNX_BINARY = { add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", equal: "Equal", max: "Max", min: "Min", less: "Less", greater: "Greater", lessOrEqual: "LessOrEqual", greaterOrEqual: "GreaterOrEqual" } as const;
+const COMPARISONS: readonly string[] = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"];
+/** ONNX's op name → the binary layer's op. */
+export const binaryOp = (op: string): BinaryOp => (Object.entries(ONNX_BINARY).find(([, o]) => o === op)?.[0] ?? op.toLowerCase()) as BinaryOp;
+
 export const exporters: Record<string, Exporter> = {
   add(x) {
     let out = x.op("Add", x.inputs.slice(0, 2));
@@ -192,14 +249,14 @@ export const exporters: Record<string, Exporter> = {
   binary(x) {
     // ONNX's broadcasting of the per-example shapes fovea computed with: a rank-3 value is an image
     // to the exporter (NCHW in ONNX), so only shapes that are the same in both layouts export
-    const l = x.layer as Binary, op = ({ add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", equal: "Equal" } as const)[l.op];
+    const l = x.layer as Binary, op = ONNX_BINARY[l.op];
     const ins = x.node.inShapes, out = x.node.outShape;
     const free = (s: readonly number[]) => s.length !== 3 || s.reduce((p, q) => p * q, 1) === 1;
     if (!free(out) && !ins.every((s) => s.join() === out.join())) throw new ConfigError(`${x.label}: broadcasting over an image's axes does not export (a scalar, or equal shapes, do)`);
     const cs = l.constantShape ?? [], n = cs.reduce((p, q) => p * q, 1);
     if (x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0])) || (x.inputFlatOf[0] && n > 1)) throw new ConfigError(`${x.label}: features flattened from an image (held in HWC order, CHW in ONNX) meet values in another order`);
-    // Equal's bool back to float
-    const float = (o: string) => (op === "Equal" ? x.op("Cast", [o], { to: 1 }) : o);
+    // a comparison's bool back to float
+    const float = (o: string) => (COMPARISONS.includes(op) ? x.op("Cast", [o], { to: 1 }) : o);
     if (!l.constantShape) return { out: float(x.op(op, x.inputs.slice(0, 2))), flatOf: x.inputFlatOf[0] };
     if (!free(out) && n !== 1 && cs.join() !== out.join()) throw new ConfigError(`${x.label}: a constant of shape [${cs.join(", ")}] broadcast over an image's axes does not export`);
     let data = x.w("constant"), dims = [1, ...cs];

@@ -201,6 +201,8 @@ export const importers: Record<string, Importer> = {
   Equal: compare,
   Less: compare,
   Greater: compare,
+  LessOrEqual: compare,
+  GreaterOrEqual: compare,
   Not(x) {
     const c = x.constant(0);
     x.out({ kind: "const", dims: c.dims, data: Array.from(c.data, (v) => (v ? 0 : 1)) });
@@ -328,13 +330,14 @@ function joinParts(x: ImportNode, t: TensorValue, k: number, parts: TensorValue[
   return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) };
 }
 
-/** Equal / Less / Greater of constants (shape arithmetic): 1 where true; Equal of data: a binary layer. */
+/** Equal / Less / Greater / LessOrEqual / GreaterOrEqual of constants (shape arithmetic): 1 where true; of data: a binary layer. */
 function compare(x: ImportNode): void {
   const [a, b] = [x.get(0), x.get(1)];
-  if (x.op === "Equal" && a.kind === "tensor" && b.kind === "tensor") return binaryData(x, a, b);
-  if (x.op === "Equal" && a.kind === "tensor") return binaryConstant(x, a, x.constant(1), false);
-  if (x.op === "Equal" && b.kind === "tensor") return binaryConstant(x, b, x.constant(0), true);
-  const f = x.op === "Equal" ? (p: number, q: number) => +(p === q) : x.op === "Less" ? (p: number, q: number) => +(p < q) : (p: number, q: number) => +(p > q);
+  if (a.kind === "tensor" && b.kind === "tensor") return binaryData(x, a, b);
+  if (a.kind === "tensor") return binaryConstant(x, a, x.constant(1), false);
+  if (b.kind === "tensor") return binaryConstant(x, b, x.constant(0), true);
+  const f = ({ Equal: (p: number, q: number) => +(p === q), Less: (p: number, q: number) => +(p < q), Greater: (p: number, q: number) => +(p > q),
+    LessOrEqual: (p: number, q: number) => +(p <= q), GreaterOrEqual: (p: number, q: number) => +(p >= q) } as Record<string, (p: number, q: number) => number>)[x.op]!;
   x.out(foldBinary(x.constant(0), x.constant(1), f, false) ?? x.fail("the shapes do not broadcast"));
 }
 
