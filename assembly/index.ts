@@ -42,7 +42,8 @@ export {
 } from "./optim/optim";
 export { f32_softmax_fwd, f32_softmax_bwd, f32_log_softmax_fwd, f32_log_softmax_bwd } from "./eltwise/softmax";
 export {
-  f32_gelu_fwd, f32_gelu_bwd, f32_erf_fwd, f32_erf_bwd, f32_sqrt_fwd, f32_sqrt_bwd, f32_softplus_fwd, f32_softplus_bwd, f32_softsign_fwd, f32_softsign_bwd, f32_sum_strided,
+  f32_gelu_fwd, f32_gelu_bwd, f32_erf_fwd, f32_erf_bwd, f32_sqrt_fwd, f32_sqrt_bwd, f32_softplus_fwd, f32_softplus_bwd, f32_softsign_fwd, f32_softsign_bwd, f32_exp_fwd, f32_exp_bwd, f32_log_fwd, f32_log_bwd,
+  f32_floor_fwd, f32_ceil_fwd, f32_round_fwd, f32_sign_fwd, f32_sum_strided,
   f32_binary_fwd_add, f32_binary_fwd_sub, f32_binary_fwd_mul, f32_binary_fwd_div, f32_binary_fwd_pow,
   f32_binary_bwd_add, f32_binary_bwd_sub, f32_binary_bwd_mul, f32_binary_bwd_div, f32_binary_bwd_pow,
   f32_binary_fwd_equal, f32_binary_bwd_equal, f32_binary_fwd_max, f32_binary_bwd_max, f32_binary_fwd_min, f32_binary_bwd_min,

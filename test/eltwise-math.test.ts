@@ -1,4 +1,4 @@
-// The elementwise math of imported graphs (erf, GELU, √, softplus, softsign, add / sub / mul / div / pow with numpy
+// The elementwise math of imported graphs (erf, GELU, √, softplus, softsign, exp, log, the steps, add / sub / mul / div / pow with numpy
 // broadcasting) and layer normalisation, against float64 oracles (test/ref/eltwise.ts) at edge sizes
 // (SIMD body and scalar tail) and edge values, forward and backward, through the ops/ builders.
 import { describe, expect, it } from "vitest";
@@ -19,6 +19,13 @@ const unary = {
   sqrt: { f: Math.sqrt, d: (x: number) => 1 / (2 * Math.sqrt(x)), rtol: 1e-7, atol: 0 },
   softplus: { f: (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), d: (x: number) => 1 / (1 + Math.exp(-x)), rtol: 1e-6, atol: 0 },
   softsign: { f: (x: number) => x / (1 + Math.abs(x)), d: (x: number) => 1 / (1 + Math.abs(x)) ** 2, rtol: 2e-7, atol: 0 },
+  exp: { f: Math.exp, d: Math.exp, rtol: 3e-7, atol: 0 },
+  log: { f: Math.log, d: (x: number) => 1 / x, rtol: 3e-7, atol: 1e-7 },
+  floor: { f: Math.floor, d: () => 0, rtol: 0, atol: 0 },
+  ceil: { f: Math.ceil, d: () => 0, rtol: 0, atol: 0 },
+  // halves to even
+  round: { f: (x: number) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x)), d: () => 0, rtol: 0, atol: 0 },
+  sign: { f: Math.sign, d: () => 0, rtol: 0, atol: 0 },
 } as const;
 
 const f32 = (be: Backend, v: ArrayLike<number>) => Tensor.from(Float32Array.from(v), [Math.max(v.length, 1)], be);
@@ -29,6 +36,8 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
     const u = unary[name];
     for (const n of [...SIZES, EDGES.length]) {
       const xs = n === EDGES.length ? Float32Array.from(EDGES) : randomArray(n, n + 3, 6);
+      if (name === "log") xs.forEach((v, i) => (xs[i] = Math.abs(v) * (i % 3 === 0 ? 1e4 : 1) + (i % 5 === 1 ? 1e-30 : 1e-3)));
+      if (name === "round" && n === EDGES.length) xs.set([0.5, -0.5, 1.5, 2.5, -2.5, 0.4999999701976776].slice(0, n));
       if (name === "sqrt") xs.forEach((v, i) => (xs[i] = Math.abs(v) * (i % 3 === 0 ? 1e4 : 1) + (i === 1 ? 0 : 1e-30)));
       const x = f32(be, xs), y = Tensor.zeros([n], be), dy = f32(be, randomArray(n, 7)), dx = Tensor.zeros([n], be);
       const c = activationCalls(name, 0, n, 0, { x: x.ptr, y: y.ptr, dy: dy.ptr, dx: dx.ptr });

@@ -119,9 +119,9 @@ describe("whole-model gradient checks", () => {
     check(m, [6], "softmaxCrossEntropy");
   });
 
-  it("softplus and softsign (Selu / Celu import as an elu between scale layers, checked above)", () => {
+  it("softplus, log, softsign and exp (Selu / Celu import as an elu between scale layers, checked above)", () => {
     const m = fovea.sequential([
-      L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.softplus(), L.conv2d({ filters: 3, kernelSize: 3 }), L.softsign(),
+      L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.softplus(), L.log(), L.conv2d({ filters: 3, kernelSize: 3 }), L.softsign(), L.exp(),
       L.flatten(), L.dense({ units: 3 }), L.softmax(),
     ], { inputShape: [5, 5, 2], seed: 6 });
     check(m, [5, 5, 2], "softmaxCrossEntropy");

@@ -164,10 +164,17 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
-  it("softplus and softsign as ONNX Softplus / Softsign", async () => {
-    const m = fovea.sequential([L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.softplus(), L.conv2d({ filters: 4, kernelSize: 3 }), L.softsign(), L.flatten(), L.dense({ units: 3 }), L.softmax()], { inputShape: [5, 6, 2], seed: 3 });
+  it("softplus, softsign, exp, log and the steps (floor, ceil, round, sign) as ONNX's ops", async () => {
+    const m = fovea.sequential([L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.softplus(), L.log(), L.conv2d({ filters: 4, kernelSize: 3 }), L.softsign(), L.exp(), L.flatten(), L.dense({ units: 3 }), L.softmax()], { inputShape: [5, 6, 2], seed: 3 });
     await compare(trained(m), 3);
     m.free();
+    const inp = fovea.input([4, 5, 2]);
+    const a = L.binary({ op: "mul", constantShape: [1], name: "x4" }).apply(L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp));
+    const steps = [L.floor().apply(a), L.ceil().apply(a), L.round().apply(a), L.sign().apply(a)];
+    const s = fovea.model({ inputs: inp, outputs: L.dense({ units: 2 }).apply(L.globalAvgPool2d().apply(L.concat().apply(...steps))), seed: 6 });
+    s.setWeights([{ layer: "x4", name: "constant", values: [4] }]);
+    await compare(s, 3);
+    s.free();
   });
 
   it("slice: a range of an image's channels and of features (a channel split), trained", async () => {

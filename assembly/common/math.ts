@@ -80,3 +80,37 @@
   const exact = f32x4.eq(wm1, f32x4.splat(0));
   return v128.bitselect(u, f32x4.mul(lw, f32x4.div(u, wm1)), exact);
 }
+
+/**
+ * log(x) lane-wise (Cephes logf): x = m·2^e with m in [√½, √2), the polynomial on m − 1, e·ln 2
+ * added in two parts. Relative error < 2e-7 for normal x > 0; log(0) = −∞, log(∞) = ∞, NaN for
+ * x < 0 and NaN; subnormal inputs are taken as 0 (−∞).
+ */
+// @ts-ignore: decorator
+@inline export function logv(x: v128): v128 {
+  const bits = x;
+  let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(126)));
+  let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f000000)); // [0.5, 1)
+  const small = f32x4.lt(m, f32x4.splat(0.707106781186547524));
+  e = f32x4.sub(e, v128.and(small, f32x4.splat(1)));
+  m = v128.bitselect(f32x4.add(m, m), m, small);
+  const t = f32x4.sub(m, f32x4.splat(1));
+  const z = f32x4.mul(t, t);
+  let p = f32x4.splat(7.0376836292e-2);
+  p = poly(t, -1.1514610310e-1, p);
+  p = poly(t, 1.1676998740e-1, p);
+  p = poly(t, -1.2420140846e-1, p);
+  p = poly(t, 1.4249322787e-1, p);
+  p = poly(t, -1.6668057665e-1, p);
+  p = poly(t, 2.0000714765e-1, p);
+  p = poly(t, -2.4999993993e-1, p);
+  p = poly(t, 3.3333331174e-1, p);
+  let y = f32x4.mul(f32x4.mul(p, t), z);
+  y = f32x4.add(y, f32x4.mul(e, f32x4.splat(-2.12194440e-4)));
+  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
+  let r = f32x4.add(f32x4.add(t, y), f32x4.mul(e, f32x4.splat(0.693359375)));
+  // the edges: below the normal range (0, subnormal) −∞, ∞ itself, negative and NaN inputs NaN
+  r = v128.bitselect(f32x4.splat(-Infinity), r, f32x4.lt(x, f32x4.splat(1.17549435e-38)));
+  r = v128.bitselect(x, r, f32x4.eq(x, f32x4.splat(Infinity)));
+  return v128.bitselect(f32x4.splat(NaN), r, v128.or(f32x4.lt(x, f32x4.splat(0)), f32x4.ne(x, x)));
+}

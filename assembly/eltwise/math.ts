@@ -1,9 +1,9 @@
 // Elementwise math of imported graphs, forward and backward: erf, GELU (x·Φ(x), the exact form),
-// square root, softplus, softsign, and the binary ops add / sub / mul / div / pow / equal with numpy broadcasting (each operand
+// square root, softplus, softsign, exp, log, floor / ceil / round / sign, and the binary ops add / sub / mul / div / pow / equal with numpy broadcasting (each operand
 // read through its own strides, 0 along the axes it is broadcast over) and the strided sum that
 // reduces a gradient back to a broadcast operand's shape.
 import { f4 } from "../common/simd";
-import { expv, log1pv } from "../common/math";
+import { expv, log1pv, logv } from "../common/math";
 
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5, MAX = 6, MIN = 7, LESS = 8, GREATER = 9, LESS_EQUAL = 10, GREATER_EQUAL = 11;
 
@@ -49,7 +49,7 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5, MAX = 6, MIN = 7, 
   return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), f32x4.splat(0.5)));
 }
 
-const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5, SOFTPLUS = 6, SOFTPLUS_BWD = 7, SOFTSIGN = 8, SOFTSIGN_BWD = 9;
+const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5, SOFTPLUS = 6, SOFTPLUS_BWD = 7, SOFTSIGN = 8, SOFTSIGN_BWD = 9, EXP = 10, EXP_BWD = 11, LOG = 12, LOG_BWD = 13, FLOOR = 14, CEIL = 15, ROUND = 16, SIGN = 17;
 
 /** One of the maps above on 4 lanes (`op` is a constant at every call site). */
 // @ts-ignore: decorator
@@ -72,6 +72,18 @@ const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5, SOFT
     case SOFTPLUS: return f32x4.add(f32x4.max(v, f32x4.splat(0)), log1pv(expv(f32x4.neg(f32x4.abs(v)))));
     // d/dx = sigmoid(x) = 1 / (1 + e^−x)
     case SOFTPLUS_BWD: return f32x4.div(g, f32x4.add(f32x4.splat(1), expv(f32x4.neg(v))));
+    case EXP: return expv(v);
+    // from the output y = eˣ: dx = dy·y
+    case EXP_BWD: return f32x4.mul(g, v);
+    case LOG: return logv(v);
+    // from the input: dx = dy / x
+    case LOG_BWD: return f32x4.div(g, v);
+    case FLOOR: return f32x4.floor(v);
+    case CEIL: return f32x4.ceil(v);
+    // halves to even (ONNX's Round, numpy's)
+    case ROUND: return f32x4.nearest(v);
+    // −1, 0 or 1 (NaN stays NaN)
+    case SIGN: return v128.bitselect(v, f32x4.sub(v128.and(f32x4.gt(v, f32x4.splat(0)), f32x4.splat(1)), v128.and(f32x4.lt(v, f32x4.splat(0)), f32x4.splat(1))), f32x4.ne(v, v));
     case SOFTSIGN: return f32x4.div(v, f32x4.add(f32x4.splat(1), f32x4.abs(v)));
     // d/dx x / (1 + |x|) = 1 / (1 + |x|)²
     case SOFTSIGN_BWD: {
@@ -133,6 +145,39 @@ export function f32_softsign_fwd(x: usize, y: usize, n: i32): void {
 /** dx = dy / (1 + |x|)², from the forward INPUT x. dx may alias dy. */
 export function f32_softsign_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
   run(SOFTSIGN_BWD, x, dy, dx, n);
+}
+
+/** y = eˣ (see expv: relative error < 2e-7; clamped to e^−87.3 … e^88.7). y may alias x. */
+export function f32_exp_fwd(x: usize, y: usize, n: i32): void {
+  run(EXP, x, 0, y, n);
+}
+/** dx = dy·y, from the forward OUTPUT y. dx may alias dy. */
+export function f32_exp_bwd(y: usize, dy: usize, dx: usize, n: i32): void {
+  run(EXP_BWD, y, dy, dx, n);
+}
+/** y = ln x (see logv; −∞ at 0, NaN below). y may alias x. */
+export function f32_log_fwd(x: usize, y: usize, n: i32): void {
+  run(LOG, x, 0, y, n);
+}
+/** dx = dy / x, from the forward INPUT x. dx may alias dy. */
+export function f32_log_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
+  run(LOG_BWD, x, dy, dx, n);
+}
+/** y = ⌊x⌋ (a step: its gradient is zero). y may alias x. */
+export function f32_floor_fwd(x: usize, y: usize, n: i32): void {
+  run(FLOOR, x, 0, y, n);
+}
+/** y = ⌈x⌉ (gradient zero). y may alias x. */
+export function f32_ceil_fwd(x: usize, y: usize, n: i32): void {
+  run(CEIL, x, 0, y, n);
+}
+/** y = x rounded to the nearest whole number, halves to even (gradient zero). y may alias x. */
+export function f32_round_fwd(x: usize, y: usize, n: i32): void {
+  run(ROUND, x, 0, y, n);
+}
+/** y = sign(x): −1, 0 or 1, NaN for NaN (gradient zero). y may alias x. */
+export function f32_sign_fwd(x: usize, y: usize, n: i32): void {
+  run(SIGN, x, 0, y, n);
 }
 
 // ---- binary ops with broadcasting ----

@@ -1,11 +1,11 @@
-// Activation layers (relu, relu6, leakyRelu, elu, sigmoid, tanh, softmax, gelu, softplus, softsign; erf, sqrt and the
+// Activation layers (relu, relu6, leakyRelu, elu, sigmoid, tanh, softmax, gelu, softplus, softsign; erf, sqrt, exp, log, floor / ceil / round / sign (gradient zero) and the
 // values a cast to float16 / bfloat16 keeps, the elementwise functions of imported graphs) and maxout.
 import { ConfigError, ShapeError } from "../errors.js";
 import { activationCalls, maxoutCalls } from "../ops/eltwise.js";
 import { formatShape, type Shape } from "../tensor.js";
 import { PlannedLayer, inRange, positiveInt, size, type LayerGrad, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
-export type ActivationType = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh" | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "softplus" | "softsign" | "toFloat16" | "toBfloat16";
+export type ActivationType = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh" | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "softplus" | "softsign" | "exp" | "log" | "floor" | "ceil" | "round" | "sign" | "toFloat16" | "toBfloat16";
 export interface ActivationConfig {
   type: ActivationType;
   name?: string;
@@ -41,7 +41,7 @@ export class ActivationLayer extends PlannedLayer {
   }
 
   override flops(inputs: Shape[]): number {
-    return size(inputs[0]!) * (this.type === "softmax" || this.type === "logSoftmax" || this.type === "sigmoid" || this.type === "tanh" || this.type === "elu" || this.type === "gelu" || this.type === "erf" || this.type === "softplus" ? 4 : 1);
+    return size(inputs[0]!) * (this.type === "softmax" || this.type === "logSoftmax" || this.type === "sigmoid" || this.type === "tanh" || this.type === "elu" || this.type === "gelu" || this.type === "erf" || this.type === "softplus" || this.type === "exp" || this.type === "log" ? 4 : 1);
   }
 
   protected calls(r: LayerGrad<Planned<object>>): PassCalls {

@@ -55,7 +55,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
     case "permute": return new Permute(config, name);
-    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax": case "gelu": case "erf": case "sqrt": case "softplus": case "softsign": case "toFloat16": case "toBfloat16":
+    case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax": case "gelu": case "erf": case "sqrt": case "softplus": case "softsign": case "exp": case "log": case "floor": case "ceil": case "round": case "sign": case "toFloat16": case "toBfloat16":
       return new ActivationLayer(config, name);
     case "maxout": return new Maxout(config, name);
     case "dropout": return new Dropout(config, name);
@@ -104,6 +104,12 @@ export const erf = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: 
 export const sqrt = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "sqrt" });
 export const softplus = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "softplus" });
 export const softsign = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "softsign" });
+export const exp = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "exp" });
+export const log = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "log" });
+export const floor = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "floor" });
+export const ceil = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "ceil" });
+export const round = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "round" });
+export const sign = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "sign" });
 export const toFloat16 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "toFloat16" });
 export const toBfloat16 = (c: Opt<ActivationConfig> = {}) => createLayer({ ...c, type: "toBfloat16" });
 export const maxout = (c: Opt<MaxoutConfig>) => createLayer({ type: "maxout", ...c });

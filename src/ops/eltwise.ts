@@ -48,14 +48,14 @@ export function biasAddBackward(dy: Tensor): Tensor {
 export type ActivationName = "relu" | "relu6" | "leakyRelu" | "elu" | "sigmoid" | "tanh";
 
 /** Activations that act on each value, and the row-wise ones over the last axis. */
-export type UnaryActivation = ActivationName | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "softplus" | "softsign" | "toFloat16" | "toBfloat16";
+export type UnaryActivation = ActivationName | "softmax" | "logSoftmax" | "gelu" | "erf" | "sqrt" | "softplus" | "softsign" | "exp" | "log" | "floor" | "ceil" | "round" | "sign" | "toFloat16" | "toBfloat16";
 
 /** alpha defaults (and which activations take one). */
 const ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1 };
 
 /**
  * The calls of an activation over n values (rows of `cols` for softmax / logSoftmax): forward
- * x → y, and backward from the forward output y (the forward input x for gelu, erf, softplus and softsign) and dy to dx
+ * x → y, and backward from the forward output y (the forward input x for gelu, erf, softplus, softsign and log) and dy to dx
  * (none when dx is 0).
  */
 export function activationCalls(name: UnaryActivation, alpha: number, n: number, cols: number, p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
@@ -76,6 +76,10 @@ export function activationCalls(name: UnaryActivation, alpha: number, n: number,
       case "sqrt": return [call("f32_sqrt_fwd", x, y, n), call("f32_sqrt_bwd", y, dy, dx, n)];
       case "softplus": return [call("f32_softplus_fwd", x, y, n), call("f32_softplus_bwd", x, dy, dx, n)];
       case "softsign": return [call("f32_softsign_fwd", x, y, n), call("f32_softsign_bwd", x, dy, dx, n)];
+      case "exp": return [call("f32_exp_fwd", x, y, n), call("f32_exp_bwd", y, dy, dx, n)];
+      case "log": return [call("f32_log_fwd", x, y, n), call("f32_log_bwd", x, dy, dx, n)];
+      // steps: the gradient is zero
+      case "floor": case "ceil": case "round": case "sign": return [call(`f32_${name}_fwd`, x, y, n), call("f32_axpby", n, 0, dy, 0, dx)];
       // a cast's gradient passes straight through (PyTorch's)
       case "toFloat16": return [call("f32_cast_f16_fwd", x, y, n), copyCall(n, dy, dx)];
       case "toBfloat16": return [call("f32_cast_bf16_fwd", x, y, n), copyCall(n, dy, dx)];

@@ -146,6 +146,8 @@ const activation: Importer = (x) => {
     Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }),
     Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
     Erf: () => L.erf({ name: lname }), Sqrt: () => L.sqrt({ name: lname }), Softplus: () => L.softplus({ name: lname }), Softsign: () => L.softsign({ name: lname }),
+    Exp: () => L.exp({ name: lname }), Log: () => L.log({ name: lname }), Floor: () => L.floor({ name: lname }), Ceil: () => L.ceil({ name: lname }),
+    Round: () => L.round({ name: lname }), Sign: () => L.sign({ name: lname }),
     Gelu: () => (x.str("approximate", "none") === "none" ? L.gelu({ name: lname }) : x.fail(`approximate "${x.str("approximate", "none")}": the exact GELU (approximate "none") is supported`)),
   };
   const { reluOf: _, ...rest } = t;
@@ -153,7 +155,7 @@ const activation: Importer = (x) => {
 };
 
 export const importers: Record<string, Importer> = Object.fromEntries(
-  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu", "Erf", "Sqrt", "Gelu", "Softplus", "Softsign", "Selu", "Celu"].map((op) => [op, activation]),
+  ["Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Clip", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish", "PRelu", "Erf", "Sqrt", "Gelu", "Softplus", "Softsign", "Selu", "Celu", "Exp", "Log", "Floor", "Ceil", "Round", "Sign"].map((op) => [op, activation]),
 );
 
 /**
@@ -197,7 +199,8 @@ const activationExport: Exporter = (x) => {
     const e = x.op("Erf", [x.op("Div", [xin, x.init([], [Math.SQRT2])])]);
     return { out: x.op("Mul", [x.op("Mul", [xin, x.op("Add", [e, x.init([], [1])])]), x.init([], [0.5])]), flatOf: x.inputFlatOf[0] };
   }
-  if (t === "erf" || t === "sqrt" || t === "softplus" || t === "softsign") return { out: x.op(({ erf: "Erf", sqrt: "Sqrt", softplus: "Softplus", softsign: "Softsign" } as const)[t], [xin]), flatOf: x.inputFlatOf[0] };
+  const unary = ({ erf: "Erf", sqrt: "Sqrt", softplus: "Softplus", softsign: "Softsign", exp: "Exp", log: "Log", floor: "Floor", ceil: "Ceil", round: "Round", sign: "Sign" } as Partial<Record<string, string>>)[t];
+  if (unary) return { out: x.op(unary, [xin]), flatOf: x.inputFlatOf[0] };
   if (t === "toFloat16") return { out: x.op("Cast", [x.op("Cast", [xin], { to: 10 })], { to: 1 }), flatOf: x.inputFlatOf[0] };
   if (t === "toBfloat16") throw new ConfigError(`${x.label}: bfloat16 truncation (ONNX 1.12's reference Cast) does not export: ONNX leaves a Cast's rounding to the runtime`);
   const out = t === "relu" ? x.op("Relu", [xin]) : t === "relu6" ? x.act(xin, ACT.RELU6) : t === "leakyRelu" ? x.op("LeakyRelu", [xin], { alpha: { f: l.alpha } })
@@ -207,5 +210,5 @@ const activationExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = Object.fromEntries(
-  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt", "softplus", "softsign", "toFloat16", "toBfloat16"].map((t) => [t, activationExport]),
+  ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt", "softplus", "softsign", "exp", "log", "floor", "ceil", "round", "sign", "toFloat16", "toBfloat16"].map((t) => [t, activationExport]),
 );
