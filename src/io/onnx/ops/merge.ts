@@ -175,23 +175,28 @@ const variadic: Importer = (x) => {
 };
 
 /**
- * Neg (−x: Mul by −1), Reciprocal (1 / x: Div of 1) and Abs (Max(x, −x): its gradient at 0 is 0) of
- * data, as the nodes they equal; of a constant, folded.
+ * Neg (−x: Mul by −1), Reciprocal (1 / x: Div of 1), Abs (Max(x, −x): its gradient at 0 is 0) and
+ * ThresholdedRelu (x · (x > α)) of data, as the nodes they equal; of a constant, folded.
  */
 const unaryArith: Importer = (x) => {
-  const v = x.get(0), f = { Neg: (p: number) => -p, Reciprocal: (p: number) => 1 / p, Abs: Math.abs }[x.op]!;
+  const v = x.get(0), alpha = x.flt("alpha", 1), f = { Neg: (p: number) => -p, Reciprocal: (p: number) => 1 / p, Abs: Math.abs, ThresholdedRelu: (p: number) => (p > alpha ? p : 0) }[x.op]!;
   if (v.kind === "const") return x.out({ kind: "const", dims: v.dims, data: v.data instanceof Float32Array ? Float32Array.from(v.data, f) : Array.from(v.data, f) });
   const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, src = x.n.input[0]!;
   const node = (opType: string, input: string[], output: string) => subNode(x, opType, input, output);
   x.g.values.set(`${base}_k`, { kind: "const", dims: [], data: Float32Array.of(x.op === "Reciprocal" ? 1 : -1) });
   if (x.op === "Reciprocal") return x.g.importNodes([node("Div", [`${base}_k`, src], x.n.output[0]!)]);
   if (x.op === "Neg") return x.g.importNodes([node("Mul", [src, `${base}_k`], x.n.output[0]!)]);
+  if (x.op === "ThresholdedRelu") {
+    // x where x > α, else 0: x · (x > α), whose gradient is 1 where x > α
+    x.g.values.set(`${base}_k`, { kind: "const", dims: [], data: Float32Array.of(x.flt("alpha", 1)) });
+    return x.g.importNodes([node("Greater", [src, `${base}_k`], `${base}_gate`), node("Mul", [src, `${base}_gate`], x.n.output[0]!)]);
+  }
   x.g.importNodes([node("Mul", [src, `${base}_k`], `${base}_neg`), node("Max", [src, `${base}_neg`], x.n.output[0]!)]);
 };
 
 export const importers: Record<string, Importer> = {
   Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic, Pow: arithmetic,
-  Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith,
+  Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith, ThresholdedRelu: unaryArith,
   Concat(x) {
     const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
     if (vs.every((v) => v.kind === "const")) {
