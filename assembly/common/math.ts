@@ -52,36 +52,6 @@
 }
 
 /**
- * log(1 + u) lane-wise for u in [0, 1] (softplus's tail): Cephes' logf polynomial on w = 1 + u
- * (w/2 above √2), then Goldberg's correction log(w)·u/(w − 1), so a small u keeps its relative
- * accuracy (w − 1 is exact here); u = 0 gives 0. Relative error < 3e-7.
- */
-// @ts-ignore: decorator
-@inline export function log1pv(u: v128): v128 {
-  const w = f32x4.add(f32x4.splat(1), u);
-  const big = f32x4.gt(w, f32x4.splat(1.41421356237));
-  const e = v128.and(big, f32x4.splat(1)); // 1 where w was halved
-  const x = f32x4.sub(v128.bitselect(f32x4.mul(w, f32x4.splat(0.5)), w, big), f32x4.splat(1));
-  const z = f32x4.mul(x, x);
-  let p = f32x4.splat(7.0376836292e-2);
-  p = poly(x, -1.1514610310e-1, p);
-  p = poly(x, 1.1676998740e-1, p);
-  p = poly(x, -1.2420140846e-1, p);
-  p = poly(x, 1.4249322787e-1, p);
-  p = poly(x, -1.6668057665e-1, p);
-  p = poly(x, 2.0000714765e-1, p);
-  p = poly(x, -2.4999993993e-1, p);
-  p = poly(x, 3.3333331174e-1, p);
-  let y = f32x4.mul(f32x4.mul(p, x), z);
-  y = f32x4.add(y, f32x4.mul(e, f32x4.splat(-2.12194440e-4)));
-  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
-  const lw = f32x4.add(f32x4.add(x, y), f32x4.mul(e, f32x4.splat(0.693359375)));
-  const wm1 = f32x4.sub(w, f32x4.splat(1));
-  const exact = f32x4.eq(wm1, f32x4.splat(0));
-  return v128.bitselect(u, f32x4.mul(lw, f32x4.div(u, wm1)), exact);
-}
-
-/**
  * log(x) lane-wise (Cephes logf): x = m·2^e with m in [√½, √2), the polynomial on m − 1, e·ln 2
  * added in two parts. Relative error < 2e-7 for normal x > 0; log(0) = −∞, log(∞) = ∞, NaN for
  * x < 0 and NaN; subnormal inputs are taken as 0 (−∞).
@@ -113,4 +83,16 @@
   r = v128.bitselect(f32x4.splat(-Infinity), r, f32x4.lt(x, f32x4.splat(1.17549435e-38)));
   r = v128.bitselect(x, r, f32x4.eq(x, f32x4.splat(Infinity)));
   return v128.bitselect(f32x4.splat(NaN), r, v128.or(f32x4.lt(x, f32x4.splat(0)), f32x4.ne(x, x)));
+}
+
+/**
+ * log(1 + u) lane-wise for u in [0, 1] (softplus's tail): logv(w) for w = 1 + u, then Goldberg's
+ * correction log(w)·u/(w − 1), so a small u keeps its relative accuracy (w − 1 is exact here);
+ * u = 0 gives 0. Relative error < 3e-7.
+ */
+// @ts-ignore: decorator
+@inline export function log1pv(u: v128): v128 {
+  const w = f32x4.add(f32x4.splat(1), u);
+  const wm1 = f32x4.sub(w, f32x4.splat(1));
+  return v128.bitselect(u, f32x4.mul(logv(w), f32x4.div(u, wm1)), f32x4.eq(wm1, f32x4.splat(0)));
 }
