@@ -45,7 +45,7 @@ export {
   f32_gelu_fwd, f32_gelu_bwd, f32_erf_fwd, f32_erf_bwd, f32_sqrt_fwd, f32_sqrt_bwd, f32_sum_strided,
   f32_binary_fwd_add, f32_binary_fwd_sub, f32_binary_fwd_mul, f32_binary_fwd_div, f32_binary_fwd_pow,
   f32_binary_bwd_add, f32_binary_bwd_sub, f32_binary_bwd_mul, f32_binary_bwd_div, f32_binary_bwd_pow,
-  f32_binary_fwd_equal, f32_binary_bwd_equal, f32_cast_f16_fwd, f32_cast_bf16_fwd, f32_where_fwd, f32_where_bwd,
+  f32_binary_fwd_equal, f32_binary_bwd_equal, f32_binary_fwd_idiv, f32_binary_bwd_idiv, f32_cast_f16_fwd, f32_cast_bf16_fwd, f32_where_fwd, f32_where_bwd,
 } from "./eltwise/math";
 
 /** First byte above the module's static data: the TS host owns the heap from here. */

@@ -115,3 +115,58 @@ describe("outputs with no values", () => {
       .rejects.toThrow(/s\.onnx: .*input 0 \[0, 2\] has no values; a tensor with a zero dimension cannot be computed on/);
   });
 });
+
+describe("Div of integer data", () => {
+  // z = x / y and w = x / k (k an int32 initializer), x and y int32 [N, 6]
+  const ivi = (name: string) => ({ name, type: { tensorType: { elemType: 6, shape: { dim: [{ dimParam: "N" }, { dimValue: 6 }] } } } });
+  const bytes = graph([
+    { opType: "Div", name: "dz", input: ["x", "y"], output: ["z"] },
+    { opType: "Div", name: "dw", input: ["x", "k"], output: ["w"] },
+  ], [{ name: "k", dims: [6], dataType: 6, int32Data: [3, -3, 7, 1, -1, 16777213] }], [ivi("x"), ivi("y")], [ivi("z"), ivi("w")]);
+  const x = [7, -7, 7, -7, 16777215, -16777215, 16777214, 5, 0, -1, 1, 12345678];
+  const y = [2, 2, -2, -2, 3, 16777213, 16777215, 0, 5, 0, 1, -16];
+  // exact integer division toward zero (ONNX's Div of integers, as onnxruntime computes it), 0 by 0 as numpy's
+  const exact = (p: number, q: number) => (q === 0 ? 0 : Number(BigInt(p) / BigInt(q)));
+  const k = [3, -3, 7, 1, -1, 16777213];
+
+  it("truncates toward zero, exactly up to 2^24, 0 for a divisor of 0; the same as onnxruntime-node's int32 Div", async () => {
+    const m = await fovea.importOnnx(bytes);
+    expect(m.layers.filter((l) => l.type === "binary").map((l) => (l as unknown as { op: string }).op)).toEqual(["idiv", "idiv"]);
+    const r = m.predict({ x, y }, { batchSize: 2 });
+    expect(Array.from(r.z!)).toEqual(x.map((p, i) => exact(p, y[i]!)));
+    expect(Array.from(r.w!)).toEqual(x.map((p, i) => exact(p, k[i % 6]!)));
+    // onnxruntime itself, where the divisor is not 0 (integer division by zero is undefined there)
+    const sess = await ort.InferenceSession.create(bytes);
+    const yy = y.map((v) => v || 1);
+    const got = await sess.run({ x: new ort.Tensor("int32", Int32Array.from(x) as unknown as Float32Array, [2, 6]), y: new ort.Tensor("int32", Int32Array.from(yy) as unknown as Float32Array, [2, 6]) });
+    expect(Array.from(m.predict({ x, y: yy }).z!)).toEqual(Array.from(got.z!.data, Number));
+    expect(Array.from(r.w!)).toEqual(Array.from(got.w!.data, Number));
+    m.free();
+  });
+
+  it("exports as int32 Div (0 where the divisor is 0) that onnxruntime-node runs with fovea's values", async () => {
+    // one input: x / k + x / (x − c), c = 7 (x = 7 divides by 0)
+    const one = graph([
+      { opType: "Div", name: "dw", input: ["x", "k"], output: ["w"] },
+      { opType: "Sub", name: "s", input: ["x", "c"], output: ["d"] },
+      { opType: "Div", name: "dz", input: ["x", "d"], output: ["z"] },
+      { opType: "Add", name: "a", input: ["w", "z"], output: ["o"] },
+    ], [{ name: "k", dims: [6], dataType: 6, int32Data: k }, { name: "c", dims: [], dataType: 6, int32Data: [7] }], [ivi("x")], [ivi("o")]);
+    const m = await fovea.importOnnx(one);
+    const want = x.map((p, i) => exact(p, k[i % 6]!) + exact(p, p - 7));
+    expect(Array.from(m.predict(x))).toEqual(want);
+    const back = fovea.loadModel(m.save());
+    const sess = await ort.InferenceSession.create(await fovea.exportOnnx(back));
+    const out = (await sess.run({ input: new ort.Tensor("float32", Float32Array.from(x), [2, 6]) })).output!.data;
+    expect(Array.from(out)).toEqual(want);
+    m.free();
+    back.free();
+  });
+
+  it("a float Div (no integer input) still divides exactly", async () => {
+    const fl = graph([{ opType: "Div", name: "d", input: ["x", "y"], output: ["z"] }], [], [vi("x", [2]), vi("y", [2])], [vi("z", [2])]);
+    const m = await fovea.importOnnx(fl);
+    expect(Array.from(m.predict({ x: [7, -7], y: [2, 2] }).z!)).toEqual([3.5, -3.5]);
+    m.free();
+  });
+});
