@@ -94,6 +94,10 @@ describe("outputs with no values", () => {
     expect(Object.values(y).map((v) => v.length)).toEqual([0, 0, 0]);
     const got = await (await ort.InferenceSession.create(await fovea.exportOnnx(m))).run({});
     expect(Array.from(got.y!.dims)).toEqual([3, 4, 0]);
+    const back = fovea.loadModel(m.save());
+    expect(back.io).toEqual(m.io);
+    expect(Object.values(back.predict({})).map((v) => v.length)).toEqual([0, 0, 0]);
+    back.free();
     m.free();
   });
 
@@ -111,6 +115,13 @@ describe("outputs with no values", () => {
     expect(y.e!.length).toBe(0);
     expect(Array.from(y.r!)).toEqual(Array.from(x, (v) => Math.max(v, 0)));
     m.free();
+    // one output, empty: exported as the constant of no values expanded over the batch
+    const one = await fovea.importOnnx(graph([{ opType: "Slice", name: "sl", input: ["x", "starts", "ends", "axes"], output: ["e"] }],
+      [i64("starts", [1], [10]), i64("ends", [1], [20]), i64("axes", [1], [1])], [{ name: "x", type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: "N" }, { dimValue: 4 }, { dimValue: 2 }] } } } }], [vi("e", [0, 0, 2])]));
+    expect(one.predict(x).length).toBe(0);
+    const got = await (await ort.InferenceSession.create(await fovea.exportOnnx(one))).run({ input: new ort.Tensor("float32", x, [3, 4, 2]) });
+    expect(Array.from(got.output!.dims)).toEqual([3, 0, 2]);
+    one.free();
     await expect(fovea.importOnnx(slice([{ opType: "Sigmoid", name: "sig", input: ["e"], output: ["z"] }], "z"), { source: "s.onnx" }))
       .rejects.toThrow(/s\.onnx: .*input 0 \[0, 2\] has no values; a tensor with a zero dimension cannot be computed on/);
   });
