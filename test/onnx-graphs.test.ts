@@ -174,6 +174,26 @@ describe("Div of integer data", () => {
     back.free();
   });
 
+  it("data computed from integers is integer (a Div after a Slice or Concat truncates); after a Cast to float, or of Where's float choices, it divides exactly", async () => {
+    const bvi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 9, shape: { dim: [{ dimParam: "N" }, ...dims.map((d) => ({ dimValue: d }))] } } } });
+    const fvi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: "N" }, ...dims.map((d) => ({ dimValue: d }))] } } } });
+    const m = await fovea.importOnnx(graph([
+      { opType: "Slice", name: "sl", input: ["x", "s0", "s1", "ax"], output: ["xs"] },
+      { opType: "Concat", name: "cc", input: ["xs", "xs"], output: ["xc"], attribute: [{ name: "axis", type: 2, i: 1 }] },
+      { opType: "Div", name: "d1", input: ["xc", "k"], output: ["q"] },
+      { opType: "Cast", name: "cf", input: ["xs"], output: ["xf"], attribute: [{ name: "to", type: 2, i: 1 }] },
+      { opType: "Div", name: "d2", input: ["xf", "kf"], output: ["r"] },
+      { opType: "Where", name: "wh", input: ["c", "f", "f"], output: ["w"] },
+      { opType: "Div", name: "d3", input: ["w", "kf"], output: ["v"] },
+    ], [i64("s0", [1], [0]), i64("s1", [1], [3]), i64("ax", [1], [1]), { name: "k", dims: [], dataType: 6, int32Data: [2] }, { name: "kf", dims: [], dataType: 1, floatData: [2] }],
+    [ivi("x"), bvi("c", [3]), fvi("f", [3])], [ivi("q"), fvi("r", [3]), fvi("v", [3])]));
+    const r = m.predict({ x: [7, -5, 3, 100, 9, 9], c: [1, 0, 1], f: [7, -5, 3] });
+    expect(Array.from(r.q!)).toEqual([3, -2, 1, 3, -2, 1]);
+    expect(Array.from(r.r!)).toEqual([3.5, -2.5, 1.5]);
+    expect(Array.from(r.v!)).toEqual([3.5, -2.5, 1.5]);
+    m.free();
+  });
+
   it("a float Div (no integer input) still divides exactly", async () => {
     const fl = graph([{ opType: "Div", name: "d", input: ["x", "y"], output: ["z"] }], [], [vi("x", [2]), vi("y", [2])], [vi("z", [2])]);
     const m = await fovea.importOnnx(fl);

@@ -43,23 +43,16 @@ function held(x: ImportNode, t: TensorValue): TensorValue {
   return same([...p.sym.shape], d) ? p : { ...p, sym: x.apply(L.reshape({ targetShape: d, name: x.uniq("binary_in") }), p.sym) };
 }
 
-/**
- * The binary layer's op for this node: ONNX's Div of integer tensors (a graph input the file declares
- * integer, or a value computed from one) truncates: idiv. The output of integers is integer too.
- */
-function binaryOp(x: ImportNode, ...ts: TensorValue[]): { op: BinaryOp; int: boolean } {
-  const int = ts.some((t) => t.int);
-  return { op: x.op === "Div" && int ? "idiv" : (x.op.toLowerCase() as BinaryOp), int };
-}
+/** The binary layer's op for this node: ONNX's Div of integer tensors (a graph input the file declares integer, or a value computed from one: ImportNode.outAt) truncates: idiv. */
+const binaryOp = (x: ImportNode, ...ts: TensorValue[]): BinaryOp => (x.op === "Div" && ts.some((t) => t.int) ? "idiv" : (x.op.toLowerCase() as BinaryOp));
 
 /** a op b by the binary layer, numpy broadcasting per example (both operands computed: the same rank, so the batch axes meet). */
 export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   if (x.g.lead && a0.onnx.length !== b0.onnx.length) x.mixesBatch(`shapes ${x.dims(a0)} and ${x.dims(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
   const dims = broadcastShape(a0.onnx, b0.onnx) ?? x.fail(`shapes ${x.dims(a0)} and ${x.dims(b0)} do not broadcast`);
   const [a, b] = [held(x, a0), held(x, b0)];
-  const { op, int } = binaryOp(x, a0, b0);
-  const sym = x.apply(L.binary({ op, name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
-  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}), ...(int ? { int: true as const } : {}) });
+  const sym = x.apply(L.binary({ op: binaryOp(x, a0, b0), name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
+  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
 /** t op c (or c op t) by the binary layer with c as its constant: c broadcast per example (its batch axis, if it has one, of 1). */
@@ -70,10 +63,9 @@ export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, co
   const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
   const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
   const t = held(x, t0), lname = x.uniq(x.op.toLowerCase());
-  const { op, int } = binaryOp(x, t0);
-  const sym = x.apply(L.binary({ op, constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
+  const sym = x.apply(L.binary({ op: binaryOp(x, t0), constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
   x.weight(lname, "constant", Float32Array.from(c.data));
-  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}), ...(int ? { int: true as const } : {}) });
+  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
 const FOLD: Record<string, (p: number, q: number) => number> = {

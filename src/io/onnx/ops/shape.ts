@@ -179,7 +179,7 @@ export const importers: Record<string, Importer> = {
     if (split.length !== n || split.reduce((p, q) => p + q, 0) !== d) x.fail(`split [${split.join(", ")}] of an axis of ${d} into ${n} outputs`);
     let b = 0;
     split.forEach((s, i) => {
-      x.g.values.set(x.n.output[i]!, sliceData(x, t, a, b, s));
+      x.outAt(i, sliceData(x, t, a, b, s));
       b += s;
     });
   },
