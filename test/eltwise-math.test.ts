@@ -102,6 +102,8 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
     greater: { f: (p, q) => +(p > q), da: () => 0, db: () => 0 },
     lessOrEqual: { f: (p, q) => +(p <= q), da: () => 0, db: () => 0 },
     greaterOrEqual: { f: (p, q) => +(p >= q), da: () => 0, db: () => 0 },
+    // integer division toward zero, 0 for a divisor of 0 (numpy's integer division by zero)
+    idiv: { f: (p, q) => (q === 0 ? 0 : Math.trunc(p / q)), da: () => 0, db: () => 0 },
   };
   const whole = (op: BinaryOp) => op !== "add" && op !== "sub" && op !== "mul" && op !== "div" && op !== "pow"; // values that meet
 
@@ -112,8 +114,9 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
       const na = batch * size(as), nb = (constB ? 1 : batch) * size(bs), no = batch * size(out);
       // pow: a base in [0.5, 2.5], an exponent in [-2, 2]; div: a divisor away from 0
       // equal, the comparisons, max and min: whole numbers in [-2, 2], so that some meet
-      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : whole(op) ? Math.round(2 * v) : 2 * v));
-      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : whole(op) ? Math.round(2 * v) : 2 * v));
+      // idiv: whole numbers in [-20, 20] by whole numbers in [-4, 4] (0 among them)
+      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : op === "idiv" ? Math.round(20 * v) : whole(op) ? Math.round(2 * v) : 2 * v));
+      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : op === "idiv" ? Math.round(4 * v) : whole(op) ? Math.round(2 * v) : 2 * v));
       const a = f32(be, av), b = f32(be, bv), y = Tensor.zeros([no], be), dyv = randomArray(no, 3), dy = f32(be, dyv);
       const da = Tensor.zeros([na], be), db = constB ? null : Tensor.zeros([nb], be), ta = Tensor.zeros([no], be), tb = Tensor.zeros([no], be);
       const c = binaryCalls(op, batch, as, bs, true, !constB, { a: a.ptr, b: b.ptr, y: y.ptr, dy: dy.ptr, da: da.ptr, db: db?.ptr ?? 0, ta: ta.ptr, tb: tb.ptr });

@@ -22,8 +22,12 @@ export class Constant extends PlannedLayer<{ zeros: number }> {
     super(name);
     for (const k of Object.keys(config)) if (!["type", "name", "shape"].includes(k)) throw new ConfigError(`constant "${name}": unknown option "${k}"`);
     const s = config.shape;
-    if (!Array.isArray(s) || s.length === 0 || !s.every((d) => Number.isSafeInteger(d) && d >= 1)) throw new ConfigError(`constant "${name}": shape must be whole numbers >= 1, got ${show(s)}`);
+    if (!Array.isArray(s) || s.length === 0 || !s.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ConfigError(`constant "${name}": shape must be whole numbers >= 0, got ${show(s)}`);
     this.shape = [...s];
+  }
+
+  override get emptyOutput(): boolean {
+    return true;
   }
 
   outputShape(): Shape {
@@ -41,7 +45,7 @@ export class Constant extends PlannedLayer<{ zeros: number }> {
   protected calls(r: LayerGrad<Planned<{ zeros: number }>>): PassCalls {
     const n = size(this.shape), inN = size(r.inShapes[0]!);
     return {
-      fwd: Array.from({ length: r.batch }, (_, e) => copyCall(n, r.params[0]!.w, r.y + 4 * e * n)),
+      fwd: n ? Array.from({ length: r.batch }, (_, e) => copyCall(n, r.params[0]!.w, r.y + 4 * e * n)) : [],
       // the output does not depend on the input
       bwd: r.dx[0] ? Array.from({ length: r.batch }, (_, e) => call("f32_copy_rows", r.state.zeros, 0, r.dx[0]! + 4 * e * inN, inN, 1, inN, 0)) : [],
       inTurn: true,

@@ -119,12 +119,14 @@ export function input(shape: number[], options: { name?: string } = {}): Symboli
 export const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
 
 /**
- * Every dimension a whole number >= 1, and the tensor within the model limit (as float32), so a
- * shape computed from a file's numbers (huge pads, 1e308 filters) is refused before any allocation.
+ * Every dimension a whole number >= 1 (>= 0 where `empty` allows a tensor with no values), and the
+ * tensor within the model limit (as float32), so a shape computed from a file's numbers (huge pads,
+ * 1e308 filters) is refused before any allocation.
  */
-export function checkDims(shape: Shape, where: string): void {
-  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
-    throw new ShapeError(`${where} shape ${show(shape)} must be whole numbers >= 1`);
+export function checkDims(shape: Shape, where: string, empty = false): void {
+  const least = empty ? 0 : 1;
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= least)) {
+    throw new ShapeError(`${where} shape ${show(shape)} must be whole numbers >= ${least}`);
   }
   const bytes = size(shape) * 4, limit = getLimits().maxModelBytes;
   if (bytes > limit) throw new ShapeError(`${where} ${formatShape(shape)} needs ${bytes} bytes; the limit is ${limit} (setLimits({ maxModelBytes }))`);
@@ -158,12 +160,25 @@ export abstract class Layer<S = unknown> {
     inputs.forEach((x, i) => {
       if (!(x instanceof SymbolicTensor)) throw new ConfigError(`${this.label}: input ${i} is not a symbolic tensor (use fovea.input([...]) and layer.apply)`);
     });
+    // a tensor with no values (a zero dimension) is only ever an output (see emptyOutput)
+    inputs.forEach((x, i) => {
+      if (size(x.shape) === 0) throw new ShapeError(`${this.label}: input ${i} ${formatShape(x.shape)} has no values; a tensor with a zero dimension cannot be computed on`);
+    });
     const shape = this.outputShape(inputs.map((x) => x.shape));
-    checkDims(shape, `${this.label}: output`);
+    checkDims(shape, `${this.label}: output`, this.emptyOutput);
     // validates parameter shapes too
-    for (const p of this.params(inputs.map((x) => x.shape))) checkDims(p.shape, `${this.label}: parameter ${p.name}`);
+    for (const p of this.params(inputs.map((x) => x.shape))) checkDims(p.shape, `${this.label}: parameter ${p.name}`, this.emptyOutput);
     this.applied = true;
     return new SymbolicTensor(Object.freeze([...shape]), this, inputs, this.name);
+  }
+
+  /**
+   * Whether its output (and parameters) may have a zero dimension, i.e. no values: only a layer
+   * whose output does not depend on its input computes one (constant). No layer takes such a tensor
+   * as input (apply refuses it), so it can only be a model's output. Default false.
+   */
+  get emptyOutput(): boolean {
+    return false;
   }
 
   /** Number of inputs this layer takes (-1: two or more). */

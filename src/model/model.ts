@@ -260,10 +260,20 @@ export class Model {
    */
   predict(x: ExampleData, options?: { batchSize?: number }): Float32Array;
   predict(x: Readonly<Record<string, ExampleData>>, options?: { batchSize?: number }): Record<string, Float32Array>;
-  predict(x: ExampleData | Readonly<Record<string, ExampleData>>, options: { batchSize?: number } = {}): Float32Array | Record<string, Float32Array> {
+  /** A model without inputs (`io.inputs` empty: an imported graph whose outputs are constants): its one example's output. */
+  predict(): Float32Array;
+  predict(x?: ExampleData | Readonly<Record<string, ExampleData>>, options: { batchSize?: number } = {}): Float32Array | Record<string, Float32Array> {
     checkOptionKeys("predict", options, ["batchSize"]);
     this.checkLive();
     const where = `model "${this.name}".predict`;
+    if (this.io?.inputs.length === 0) {
+      // no inputs: one example, computed from the placeholder input nothing reads; predict() or predict({})
+      if (x !== undefined && !(isRecord(x) && Object.keys(x).length === 0)) throw new ConfigError(`${where}: this model has no inputs (its outputs are constants); call predict() or predict({}) without data, got ${show(x)}`);
+      if (x === undefined && this.io.outputs.length > 1) throw new ConfigError(`${where}: this model has outputs ${this.io.outputs.map((o) => `"${o.name}"`).join(", ")}; call predict({}) for a record of them by name`);
+      const y = this.run(new Float32Array(this.inputSize), 1, 1, where);
+      return x === undefined ? y : unpackOutputs(this.io, y, 1);
+    }
+    if (x === undefined) throw new ConfigError(`${where}: no examples given`);
     if (isRecord(x)) {
       if (!this.io) throw new ConfigError(`${where}: this model has one unnamed input; pass its examples, not a record`);
       const { data, n } = packInputs(this.io, x, where);

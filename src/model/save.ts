@@ -2,6 +2,7 @@
 // topology and the parameters as little-endian float32. Works on any ModelView, so model.ts can
 // offer save() without this module importing it.
 import type { ModelView } from "./view.js";
+import type { NamedIO } from "./named.js";
 
 export const FORMAT_VERSION = 1;
 export const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
@@ -18,6 +19,8 @@ export interface ModelJSON {
   floats: number;
   /** Class names, when the model knows them. */
   classes?: string[];
+  /** The named inputs and outputs of an imported model (model.io). */
+  io?: NamedIO;
 }
 
 export function toJSON(m: ModelView): ModelJSON {
@@ -33,6 +36,7 @@ export function toJSON(m: ModelView): ModelJSON {
     layers: m.nodes.map((n) => ({ config: n.layer.config(), inputs: n.inputs.map((i) => (i < 0 ? "@input" : names[i]!)) })),
     params, floats: offset,
     ...(m.classes ? { classes: [...m.classes] } : {}),
+    ...(m.io ? { io: structuredClone(m.io) } : {}),
   };
 }
 

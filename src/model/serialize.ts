@@ -10,6 +10,7 @@ import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
 import { model as functionalModel, type Model } from "./model.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
+import type { NamedIO } from "./named.js";
 
 import { FORMAT_VERSION, MAGIC, type ModelJSON } from "./save.js";
 
@@ -84,7 +85,7 @@ export function modelFromTopology(json: string | ModelJSON, options: { source?: 
 function checkTopology(topo: ModelJSON, src: string, withParams: boolean): void {
   const obj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
   const whole = (v: unknown, min = 0) => Number.isSafeInteger(v) && (v as number) >= min;
-  const dims = (v: unknown) => Array.isArray(v) && v.length > 0 && v.length <= 8 && v.every((d) => whole(d, 1));
+  const dims = (v: unknown, least = 1) => Array.isArray(v) && v.length > 0 && v.length <= 8 && v.every((d) => whole(d, least));
   if (!obj(topo) || topo.format !== "fovea-model") fail(`not a fovea model topology (format ${show((topo as { format?: unknown } | null)?.format)})`, src);
   if (topo.name !== undefined && typeof topo.name !== "string") fail(`name is ${show(topo.name)}; expected a string`, src);
   if (!dims(topo.inputShape)) fail(`inputShape is ${show(topo.inputShape)}; expected whole numbers >= 1`, src);
@@ -98,8 +99,8 @@ function checkTopology(topo: ModelJSON, src: string, withParams: boolean): void 
   if (!whole(topo.floats)) fail(`floats is ${show(topo.floats)}; expected a whole number`, src);
   if (!Array.isArray(topo.params)) fail("params must be a list", src);
   topo.params.forEach((p, i) => {
-    if (!obj(p) || typeof p.layer !== "string" || typeof p.name !== "string" || !dims(p.shape) || !whole(p.offset)) {
-      fail(`params[${i}] must be { layer, name, shape: [whole numbers >= 1], offset: whole number }, got ${show(p)}`, src);
+    if (!obj(p) || typeof p.layer !== "string" || typeof p.name !== "string" || !dims(p.shape, 0) || !whole(p.offset)) {
+      fail(`params[${i}] must be { layer, name, shape: [whole numbers >= 0], offset: whole number }, got ${show(p)}`, src);
     }
     if (p.offset + size(p.shape) > topo.floats) fail(`params[${i}] (${p.layer}.${p.name}${formatShape(p.shape)}) at offset ${p.offset} ends past the ${topo.floats} floats of the file`, src);
   });
@@ -134,6 +135,21 @@ function buildFromTopology(topo: ModelJSON, src: string, seed?: number): Model {
       fail("classes must be a list of names", src);
     }
     m.classes = [...topo.classes];
+  }
+  if (topo.io !== undefined) {
+    const io = topo.io as unknown, count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    const list = (v: unknown) => Array.isArray(v) && v.every((e) => typeof e === "object" && e !== null && typeof (e as { name?: unknown }).name === "string"
+      && Array.isArray((e as { shape?: unknown }).shape) && ((e as { shape: unknown[] }).shape).every((d) => Number.isSafeInteger(d) && (d as number) >= 0));
+    const ok = typeof io === "object" && io !== null && list((io as NamedIO).inputs) && list((io as NamedIO).outputs) && [undefined, true].includes((io as NamedIO).whole);
+    const t = ok ? (io as NamedIO) : null;
+    // the names must cover the model's own input and output (no inputs: the placeholder input of one value)
+    const ins = t ? t.inputs.reduce((a, i) => a + count(i.shape), 0) : 0, outs = t ? t.outputs.reduce((a, o) => a + count(o.shape), 0) : 0;
+    if (!t || (t.inputs.length ? ins !== m.inputSize : m.inputSize !== 1) || outs !== m.outputSize) {
+      const why = `io must name the model's inputs (${m.inputSize} values) and outputs (${m.outputSize} values) with their shapes, got ${show(io)}`;
+      m.free();
+      fail(why, src);
+    }
+    m.io = structuredClone(t);
   }
   return m;
 }

@@ -4,12 +4,15 @@ import type { ParamBuffer } from "../layers/layer.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Shape } from "../tensor.js";
 import type { GraphNode } from "./graph.js";
+import type { NamedIO } from "./named.js";
 
 export interface ModelView {
   readonly name: string;
   readonly nodes: readonly GraphNode[];
   readonly inputShape: Shape;
   readonly classes: string[] | null;
+  /** Named inputs and outputs (an imported model's), saved with it. */
+  readonly io?: NamedIO | null;
   readonly params: ParamBuffer[];
   readonly backend: Backend;
   countParams(trainableOnly?: boolean): number;

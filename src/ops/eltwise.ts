@@ -230,7 +230,8 @@ export function multiplyCalls(batch: number, rows: number, C: number, broadcast:
   return { fwd, bwd, inTurn: true };
 }
 
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "equal" | "max" | "min" | "less" | "greater" | "lessOrEqual" | "greaterOrEqual";
+/** idiv: integer division, trunc(a / b) (0 where b = 0), with a zero gradient. */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "equal" | "max" | "min" | "less" | "greater" | "lessOrEqual" | "greaterOrEqual" | "idiv";
 
 /** Strides of `shape` read as `out` (numpy broadcasting: aligned from the right, 0 along an axis of 1 or a missing one). */
 export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {

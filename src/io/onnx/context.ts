@@ -260,7 +260,21 @@ export class ImportNode {
 
   /** Sets the node's (first) output. */
   out(v: Value): void {
-    this.g.values.set(this.n.output[0]!, v);
+    this.outAt(0, v);
+  }
+
+  /**
+   * Sets output i. A tensor computed from integer data is integer data too (ONNX's ops keep their
+   * inputs' element type), so a later Div truncates: the data inputs that give the type are every
+   * computed input but Where's condition and Pow's exponent; a Cast's output has its target's type.
+   */
+  outAt(i: number, v: Value): void {
+    const typeFrom = this.op === "Cast" || this.op === "CastLike" ? [] : this.op === "Where" ? [1, 2] : this.op === "Pow" ? [0] : this.n.input.map((_, k) => k);
+    const int = v.kind === "tensor" && !v.int && typeFrom.some((k) => {
+      const u = this.n.input[k] ? this.g.values.get(this.n.input[k]!) : undefined;
+      return u?.kind === "tensor" && u.int;
+    });
+    this.g.values.set(this.n.output[i]!, int ? { ...v, int: true } : v);
   }
 }
 

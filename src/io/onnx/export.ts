@@ -16,6 +16,7 @@ type Node = ProtoInit<NodeProto>;
 /** A model as ONNX bytes. */
 export async function exportOnnx(model: Model, options: { name?: string } = {}): Promise<Uint8Array> {
   checkOptionKeys("exportOnnx", options, ["name"]);
+  if (model.io?.inputs.length === 0) return constantGraph(model, options.name ?? model.name);
   const A = { INT: 2, FLOAT: 1, STRING: 3, INTS: 7 };
   const nodes: Node[] = [];
   const inits: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
@@ -67,5 +68,22 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   return encodeModel({
     irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
     graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi("input", ["N", ...onnxIn])], output: [vi("output", ["N", ...onnxOut])] },
+  });
+}
+
+/**
+ * A model without inputs (model.io: an imported graph whose outputs are constants): a graph without
+ * inputs whose outputs, named and shaped as model.io has them, are Constant nodes of predict's values.
+ */
+function constantGraph(model: Model, name: string): Uint8Array {
+  const io = model.io!, ys = model.predict({});
+  const vi = (nm: string, dims: number[]) => ({ name: nm, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const node = io.outputs.map((o): Node => ({
+    opType: "Constant", name: `Constant_${o.name}`, input: [], output: [o.name],
+    attribute: [{ name: "value", type: 4, t: { dims: o.shape, dataType: 1, rawData: new Uint8Array(Float32Array.from(ys[o.name]!).buffer) } }],
+  }));
+  return encodeModel({
+    irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
+    graph: { name, node, initializer: [], input: [], output: io.outputs.map((o) => vi(o.name, o.shape)) },
   });
 }

@@ -5,6 +5,7 @@
 // decoded by proto.ts.
 import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../../errors.js";
 import * as L from "../../layers/index.js";
+import { size } from "../../layers/layer.js";
 import { model as functionalModel, type Model } from "../../model/model.js";
 import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
@@ -72,7 +73,17 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || c.data?.length !== count) throw new FormatError(`${src}: constants: "${k}" has ${c.data?.length} values for dims ${show(dims)}`);
     constants.set(k, { kind: "const", dims, data: Array.from(c.data) });
   }
+  // an input whose shape in the file has a zero dimension holds no values whatever is fed: it is
+  // the empty tensor, a constant (not asked for)
+  const inits = new Set(m.graph.initializer.map((t) => t.name));
+  for (const i of m.graph.input) {
+    const dim = i.type?.tensorType?.shape?.dim;
+    if (constants.has(i.name) || inits.has(i.name) || !dim?.length || !dim.every((d) => d.dimValue !== undefined) || !dim.some((d) => num(d.dimValue) === 0)) continue;
+    constants.set(i.name, { kind: "const", dims: dim.map((d) => num(d.dimValue)), data: [] });
+  }
   const run = (lead: 0 | 1) => naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead)));
+  // no data input: the outputs are constants, the graph one example (no batch axis)
+  if (dataInputs(m, (n) => constants.has(n) || inits.has(n)).length === 0) return run(0);
   try {
     return run(1);
   } catch (e) {
@@ -98,10 +109,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const values = new Map<string, Value>(constants);
   const io: NamedIO = { inputs: [], outputs: [], ...(lead ? {} : { whole: true as const }) };
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
-  // the data inputs some node (or output) reads: an input nothing reads (CastLike's type donor) is not asked for
-  const read = new Set([...m.graph.output.map((o) => o.name), ...m.graph.node.flatMap(reads)]);
-  const inputs = m.graph.input.filter((i) => !values.has(i.name) && read.has(i.name));
-  if (inputs.length === 0) throw new FormatError(`${src}: the graph has no data input (every input is a constant)`);
+  const inputs = dataInputs(m, (n) => values.has(n));
   const shapes = inputs.map((i) => {
     const type = i.type;
     if (!type?.tensorType) throw new FormatError(`${src}: the graph input "${i.name}" is not a tensor (a sequence, map or optional)`);
@@ -117,12 +125,16 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is not fixed`);
     return dims;
   });
-  const dims = shapes[0]!, per = dims.slice(1);
+  const dims = shapes[0] ?? [], per = dims.slice(1);
   // integer and bool inputs (their values are exact in float32 up to 2^24; an integer division is not)
   const intInput = (k: number) => [2, 3, 4, 5, 6, 7, 9, 12, 13].includes(inputs[k]!.type?.tensorType?.elemType ?? 1);
   const typed = (k: number) => (intInput(k) ? { int: true as const } : {});
   let inp: SymbolicTensor;
-  if (inputs.length > 1) {
+  if (inputs.length === 0) {
+    // no data input (every input a constant, or none): every output is a constant; the model's
+    // input is a placeholder of one value that nothing reads (io.inputs is empty: predict() takes no data)
+    inp = input([1], { name: "no_input" });
+  } else if (inputs.length > 1) {
     // several inputs: one after another in each example, sliced apart (in ONNX's order)
     if (layoutOption === "NHWC") throw new FormatError(`${src}: inputLayout NHWC is for a model with one image input; this one has ${inputs.length} inputs`);
     const pers = shapes.map((d) => (d.length === 1 ? [1] : d.slice(1)));
@@ -191,10 +203,11 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     return t.sym === inp ? L.reshape({ targetShape: [...inp.shape], name: uniqOut(g, "output_copy") }).apply(inp) : t.sym;
   });
   io.outputs = m.graph.output.map((o, k) => ({ name: o.name, shape: [...outs[k]!.shape] }));
-  // several outputs: one after another in each example
-  const flat = outs.map((o) => (o.shape.length === 1 ? o : L.flatten({ name: uniqOut(g, "output_flatten") }).apply(o)));
-  const out = outs.length === 1 ? outs[0]! : L.concat({ name: "outputs" }).apply(...flat);
-  const model = withWeights(functionalModel({ inputs: inp, outputs: out, name }), g.weights, src);
+  // several outputs: one after another in each example (an output with no values takes no place)
+  const flat = outs.filter((o) => size(o.shape) > 0).map((o) => (o.shape.length === 1 ? o : L.flatten({ name: uniqOut(g, "output_flatten") }).apply(o)));
+  const out = outs.length === 1 || flat.length === 0 ? outs[0]! : flat.length === 1 ? flat[0]! : L.concat({ name: "outputs" }).apply(...flat);
+  // a parameter with no values (an empty output's constant) has nothing to set, and may be of a layer the outputs left out
+  const model = withWeights(functionalModel({ inputs: inp, outputs: out, name }), g.weights.filter((w) => w.values.length > 0), src);
   model.io = io;
   return model;
 }
@@ -238,6 +251,12 @@ function rewrite(graph: GraphProto, src: string): OnnxNode[] {
     });
   }
   return nodes;
+}
+
+/** The graph inputs the model computes from: not constants, and read by some node or output (an input nothing reads, CastLike's type donor, is not asked for). */
+function dataInputs(m: OnnxModel, constant: (name: string) => boolean) {
+  const read = new Set([...m.graph.output.map((o) => o.name), ...m.graph.node.flatMap(reads)]);
+  return m.graph.input.filter((i) => !constant(i.name) && read.has(i.name));
 }
 
 /** The values a node reads (a branch's reads of outer values included). */

@@ -33,7 +33,7 @@ export interface TensorValue {
   reluOf?: SymbolicTensor;
   /** The data is in ONNX's order (a rank-3 value is then not an image held NHWC). */
   plain?: true;
-  /** The file declares the data integer (a graph input of an integer or bool type): fovea holds its values in float32. */
+  /** The data is integer (a graph input the file declares of an integer or bool type, or computed from one: ImportNode.outAt); fovea holds its values in float32. */
   int?: true;
 }
 

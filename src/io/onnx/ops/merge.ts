@@ -43,12 +43,17 @@ function held(x: ImportNode, t: TensorValue): TensorValue {
   return same([...p.sym.shape], d) ? p : { ...p, sym: x.apply(L.reshape({ targetShape: d, name: x.uniq("binary_in") }), p.sym) };
 }
 
+/** The binary layer's op for this node: ONNX's Div of integer tensors (a graph input the file declares integer, or a value computed from one: ImportNode.outAt) truncates: idiv. */
+/** The binary layer's op for x's ONNX op (see ONNX_BINARY): a Div of integer data is idiv. */
+const binaryOp = (x: ImportNode, ...ts: TensorValue[]): BinaryOp =>
+  x.op === "Div" && ts.some((t) => t.int) ? "idiv" : ((Object.entries(ONNX_BINARY).find(([, o]) => o === x.op)?.[0] ?? x.op.toLowerCase()) as BinaryOp);
+
 /** a op b by the binary layer, numpy broadcasting per example (both operands computed: the same rank, so the batch axes meet). */
 export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   if (x.g.lead && a0.onnx.length !== b0.onnx.length) x.mixesBatch(`shapes ${x.dims(a0)} and ${x.dims(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
   const dims = broadcastShape(a0.onnx, b0.onnx) ?? x.fail(`shapes ${x.dims(a0)} and ${x.dims(b0)} do not broadcast`);
   const [a, b] = [held(x, a0), held(x, b0)];
-  const sym = x.apply(L.binary({ op: binaryOp(x.op), name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
+  const sym = x.apply(L.binary({ op: binaryOp(x, a0, b0), name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
@@ -60,7 +65,7 @@ export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, co
   const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
   const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
   const t = held(x, t0), lname = x.uniq(x.op.toLowerCase());
-  const sym = x.apply(L.binary({ op: binaryOp(x.op), constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
+  const sym = x.apply(L.binary({ op: binaryOp(x, t0), constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
   x.weight(lname, "constant", Float32Array.from(c.data));
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
@@ -79,7 +84,6 @@ const arithmetic: Importer = (x) => {
     x.out(foldBinary(a0, b0, f, float) ?? x.fail(`shapes [${a0.dims.join(", ")}] and [${b0.dims.join(", ")}] do not broadcast`));
     return;
   }
-  if (x.op === "Div" && [a0, b0].some((v) => v.kind === "tensor" && v.int)) x.fail("dividing integer data truncates; fovea computes in float32 (a Cast to float first divides exactly)");
   if (a0.kind === "tensor" && b0.kind === "tensor") {
     [a0, b0].forEach((t) => x.noPad(t));
     const perChannel = (img: TensorValue, v: TensorValue) => img.onnx.length === 3 && v.onnx[0] === img.onnx[0] && v.onnx.slice(1).every((d) => d === 1) && !v.flatOf;
@@ -102,7 +106,8 @@ const arithmetic: Importer = (x) => {
   const tIdx = a0.kind === "tensor" ? 0 : 1;
   const t0 = x.tensor(tIdx), c = x.constant(1 - tIdx);
   x.noPad(t0);
-  if (x.op === "Pow" || x.op === "Max" || x.op === "Min" || (x.op === "Div" && tIdx === 1)) return binaryConstant(x, t0, c, tIdx === 1);
+  // Pow, Max, Min, a constant divided by data, and integer division (it truncates) by the binary layer
+  if (x.op === "Pow" || x.op === "Max" || x.op === "Min" || (x.op === "Div" && (tIdx === 1 || t0.int))) return binaryConstant(x, t0, c, tIdx === 1);
   const rank = x.rank(t0.onnx), lead = x.g.lead;
   if (c.dims.length > rank) return binaryConstant(x, t0, c, tIdx === 1); // the constant adds axes
   const cd = [...c.dims];
@@ -231,10 +236,8 @@ export const importers: Record<string, Importer> = {
 };
 
 /** The binary layer's ops as ONNX's (the importer maps them back). */
-const ONNX_BINARY = { add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", equal: "Equal", max: "Max", min: "Min", less: "Less", greater: "Greater", lessOrEqual: "LessOrEqual", greaterOrEqual: "GreaterOrEqual" } as const;
+const ONNX_BINARY = { add: "Add", sub: "Sub", mul: "Mul", div: "Div", idiv: "Div", pow: "Pow", equal: "Equal", max: "Max", min: "Min", less: "Less", greater: "Greater", lessOrEqual: "LessOrEqual", greaterOrEqual: "GreaterOrEqual" } as const;
 const COMPARISONS: readonly string[] = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"];
-/** ONNX's op name → the binary layer's op. */
-export const binaryOp = (op: string): BinaryOp => (Object.entries(ONNX_BINARY).find(([, o]) => o === op)?.[0] ?? op.toLowerCase()) as BinaryOp;
 
 export const exporters: Record<string, Exporter> = {
   add(x) {
@@ -260,9 +263,15 @@ export const exporters: Record<string, Exporter> = {
     if (!free(out) && !ins.every((s) => s.join() === out.join())) throw new ConfigError(`${x.label}: broadcasting over an image's axes does not export (a scalar, or equal shapes, do)`);
     const cs = l.constantShape ?? [], n = cs.reduce((p, q) => p * q, 1);
     if (x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0])) || (x.inputFlatOf[0] && n > 1)) throw new ConfigError(`${x.label}: features flattened from an image (held in HWC order, CHW in ONNX) meet values in another order`);
-    // a comparison's bool back to float
+    // a comparison's bool back to float; idiv as ONNX's Div of int32 (truncating), 0 where b = 0 (ONNX leaves it undefined)
     const float = (o: string) => (COMPARISONS.includes(op) ? x.op("Cast", [o], { to: 1 }) : o);
-    if (!l.constantShape) return { out: float(x.op(op, x.inputs.slice(0, 2))), flatOf: x.inputFlatOf[0] };
+    const apply = ([a, b]: string[]) => {
+      if (l.op !== "idiv") return float(x.op(op, [a!, b!]));
+      const zero = x.op("Equal", [b!, x.init([], [0])]), int = (v: string) => x.op("Cast", [v], { to: 6 });
+      const q = x.op("Cast", [x.op("Div", [int(a!), int(x.op("Where", [zero, x.init([], [1]), b!]))])], { to: 1 });
+      return x.op("Where", [zero, x.init([], [0]), q]);
+    };
+    if (!l.constantShape) return { out: apply(x.inputs.slice(0, 2)), flatOf: x.inputFlatOf[0] };
     if (!free(out) && n !== 1 && cs.join() !== out.join()) throw new ConfigError(`${x.label}: a constant of shape [${cs.join(", ")}] broadcast over an image's axes does not export`);
     let data = x.w("constant"), dims = [1, ...cs];
     if (cs.length === 3 && n > 1) {
@@ -273,7 +282,7 @@ export const exporters: Record<string, Exporter> = {
       dims = [1, C, H, W];
     }
     const k = x.init(n === 1 ? [] : dims, data);
-    return { out: float(x.op(op, l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k])), flatOf: x.inputFlatOf[0] };
+    return { out: apply(l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k]), flatOf: x.inputFlatOf[0] };
   },
   maxout(x) {
     // groups of `pieces` consecutive channels: [N, C, (H, W)] → [N, C/k, k, (H, W)], max over the k axis

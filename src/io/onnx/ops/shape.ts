@@ -68,7 +68,8 @@ export const importers: Record<string, Importer> = {
     } else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
   },
   Shape(x) {
-    const t = x.tensor(0), dims = [...(x.g.lead ? [N] : []), ...t.onnx];
+    // of a constant: its dims; of data: the batch axis (N) and the dims of an example
+    const v = x.get(0), dims = v.kind === "const" ? v.dims : [...(x.g.lead ? [N] : []), ...v.onnx];
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + dims.length : i, 0), dims.length);
     const start = clamp(x.int("start", 0)), end = clamp(x.int("end", dims.length));
     x.out({ kind: "const", dims: [Math.max(end - start, 0)], data: dims.slice(start, end) });
@@ -138,9 +139,16 @@ export const importers: Record<string, Importer> = {
       for (let i = b; step > 0 ? i < e : i > e; i += step) at.push(i);
       return { a, b, at, d, step };
     }).filter((r) => r.a >= 0 && !(r.at.length === r.d && r.step === 1));
+    if (ranges.some((r) => r.at.length === 0)) {
+      // nothing is taken along some axis: an output with no values, whatever the input (a constant layer of none)
+      const dims = [...t.onnx];
+      for (const { a, at } of ranges) dims[a] = at.length;
+      const lname = x.uniq("empty");
+      x.weight(lname, "value", new Float32Array(0));
+      return x.out({ kind: "tensor", sym: x.apply(L.constant({ shape: dims.length ? dims : [1], name: lname }), t.sym), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+    }
     let v = t;
     for (const { a, b, at, step } of ranges) {
-      if (at.length === 0) x.fail(`an empty slice (start ${b}, step ${step}) of axis ${a + x.g.lead}: fovea has no empty tensors`);
       // a range is one slice; other steps gather the indices one by one
       if (step === 1) v = sliceData(x, v, a, b, at.length);
       else {
@@ -152,6 +160,19 @@ export const importers: Record<string, Importer> = {
     x.out(v);
   },
   Split(x) {
+    const c = x.get(0);
+    if (c.kind === "const") {
+      // of a constant: slices of it along the axis
+      const r = c.dims.length, ax0 = x.int("axis", 0), ax = ax0 < 0 ? ax0 + r : ax0, d = c.dims[ax] ?? x.fail(`axis ${ax0} is outside the constant's ${r} axes`), n = x.n.output.length;
+      const split = x.has(1) ? Array.from(x.constant(1).data) : x.ints("split") ?? Array.from({ length: n }, (_, i) => Math.ceil(d / n) - (i === n - 1 ? Math.ceil(d / n) * n - d : 0));
+      if (split.length !== n || split.some((q) => !Number.isSafeInteger(q) || q < 0) || split.reduce((p, q) => p + q, 0) !== d) x.fail(`split [${split.join(", ")}] of an axis of ${d} into ${n} outputs`);
+      let b = 0;
+      split.forEach((q, i) => {
+        x.g.values.set(x.n.output[i]!, foldSlice(c, [b], [b + q], [ax], [1]));
+        b += q;
+      });
+      return;
+    }
     const t = x.tensor(0), a = x.axis(x.int("axis", 0), t.onnx);
     if (a < 0) x.mixesBatch("splitting the batch axis is not supported; fovea keeps the examples of a batch apart");
     const d = t.onnx[a]!, n = x.n.output.length;
@@ -159,7 +180,7 @@ export const importers: Record<string, Importer> = {
     if (split.length !== n || split.reduce((p, q) => p + q, 0) !== d) x.fail(`split [${split.join(", ")}] of an axis of ${d} into ${n} outputs`);
     let b = 0;
     split.forEach((s, i) => {
-      x.g.values.set(x.n.output[i]!, sliceData(x, t, a, b, s));
+      x.outAt(i, sliceData(x, t, a, b, s));
       b += s;
     });
   },
