@@ -58,14 +58,14 @@ export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): voi
 }
 
 /** t op c (or c op t) by the binary layer with c as its constant: c broadcast per example (its batch axis, if it has one, of 1). */
-export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, constFirst: boolean): void {
+export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, constFirst: boolean, op: BinaryOp = binaryOp(x, t0)): void {
   const rank = x.rank(t0.onnx), lead = x.g.lead;
   if (lead && c.dims.length > rank) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] has more axes than ${x.dims(t0)}: the batch axis would meet one of its axes`);
   if (lead && c.dims.length === rank && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
   const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
   const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
   const t = held(x, t0), lname = x.uniq(x.op.toLowerCase());
-  const sym = x.apply(L.binary({ op: binaryOp(x, t0), constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
+  const sym = x.apply(L.binary({ op, constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
   x.weight(lname, "constant", Float32Array.from(c.data));
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }

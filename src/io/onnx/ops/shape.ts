@@ -225,8 +225,10 @@ export const importers: Record<string, Importer> = {
   LessOrEqual: compare,
   GreaterOrEqual: compare,
   Not(x) {
-    const c = x.constant(0);
-    x.out({ kind: "const", dims: c.dims, data: Array.from(c.data, (v) => (v ? 0 : 1)) });
+    // of data (booleans as 1 and 0): x = 0, the binary layer's equal with a constant 0
+    const v = x.get(0);
+    if (v.kind === "tensor") return binaryConstant(x, v, { kind: "const", dims: [], data: Float32Array.of(0) }, false, "equal");
+    x.out({ kind: "const", dims: v.dims, data: Array.from(v.data, (u) => (u ? 0 : 1)) });
   },
   If(x) {
     const c = x.get(0);
