@@ -8,7 +8,7 @@ import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Constant } from "../../../layers/constant.js";
 import type { Slice as SliceLayer } from "../../../layers/slice.js";
-import type { Exporter, ImportNode, Importer } from "../context.js";
+import type { ExportNode, Exporter, ImportNode, Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 import { binaryConstant, binaryData } from "./merge.js";
@@ -460,16 +460,31 @@ function reshape(x: ImportNode): void {
   x.out({ ...rest, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
+/**
+ * The exporter's layout convention: a rank-3 value (an image, [H, W, C] in fovea) is NCHW in
+ * ONNX, features flattened from an image (flatOf) are in CHW order there, anything else is held as
+ * in fovea. These two turn a value into fovea's own order ([N, …shape] row-major) and back.
+ */
+function toFoveaOrder(x: ExportNode, v: string, shape: readonly number[], flatOf: readonly number[] | null): string {
+  if (shape.length === 3) return x.op("Transpose", [v], { perm: [0, 2, 3, 1] });
+  if (flatOf) return x.op("Reshape", [x.op("Transpose", [x.op("Reshape", [v, x.init([4], [0, ...flatOf], "i64")])], { perm: [0, 2, 3, 1] }), x.init([2], [0, -1], "i64")]);
+  return v;
+}
+const toOnnxOrder = (x: ExportNode, v: string, shape: readonly number[]): string => (shape.length === 3 ? x.op("Transpose", [v], { perm: [0, 3, 1, 2] }) : v);
+
 const flattenExport: Exporter = (x) => {
   const inS = x.node.inShapes[0]!, outS = x.node.outShape;
   // a vector [C] as the image [1, 1, C] (a pooled vector going into a 1×1 conv): [N, C, 1, 1] in ONNX
-  if (x.layer.type === "reshape" && inS.length === 1 && outS.length === 3 && outS[0] === 1 && outS[1] === 1) return { out: x.op("Reshape", [x.inputs[0]!, x.init([4], [0, outS[2]!, 1, 1], "i64")]) };
-  if (x.layer.type !== "flatten" && !(outS.length === 1)) throw new ConfigError(`${x.label}: reshape does not export (only flatten, and a vector to a 1×1 image)`);
-  const s = x.node.inShapes[0]!;
-  return {
-    out: s.length === 1 ? x.inputs[0]! : x.op("Flatten", [x.inputs[0]!], { axis: 1 }),
-    flatOf: s.length === 3 && s[0]! * s[1]! > 1 ? [s[2]!, s[0]!, s[1]!] : null,
-  };
+  if (x.layer.type === "reshape" && inS.length === 1 && outS.length === 3 && outS[0] === 1 && outS[1] === 1 && !x.inputFlatOf[0]) return { out: x.op("Reshape", [x.inputs[0]!, x.init([4], [0, outS[2]!, 1, 1], "i64")]) };
+  if (x.layer.type === "flatten" || (outS.length === 1 && inS.length === 3)) {
+    return {
+      out: inS.length === 1 ? x.inputs[0]! : x.op("Flatten", [x.inputs[0]!], { axis: 1 }),
+      flatOf: inS.length === 3 && inS[0]! * inS[1]! > 1 ? [inS[2]!, inS[0]!, inS[1]!] : inS.length === 1 ? x.inputFlatOf[0] : null,
+    };
+  }
+  // any other reshape: in fovea's order, then back to ONNX's convention
+  const v = x.op("Reshape", [toFoveaOrder(x, x.inputs[0]!, inS, x.inputFlatOf[0] ?? null), x.init([outS.length + 1], [0, ...outS], "i64")]);
+  return { out: toOnnxOrder(x, v, outS) };
 };
 
 export const exporters: Record<string, Exporter> = {
@@ -506,9 +521,11 @@ export const exporters: Record<string, Exporter> = {
   permute(x) {
     // ONNX's images are NCHW: the model's leading NCHW → NHWC permute and an imported model's
     // closing NHWC → NCHW one (its output in the file's layout) export as nothing
-    const perm = (x.layer as Permute).perm.join();
-    if (!(x.index === 0 && perm === "1,2,0") && !(x.last && perm === "2,0,1")) throw new ConfigError(`${x.label}: only a leading NCHW→NHWC or a closing NHWC→NCHW permute exports (ONNX's images are NCHW)`);
-    return { out: x.inputs[0]! };
+    const p = (x.layer as Permute).perm, perm = p.join();
+    if ((x.index === 0 && perm === "1,2,0") || (x.last && perm === "2,0,1")) return { out: x.inputs[0]! };
+    // any other: a Transpose in fovea's order, between the layout conversions
+    const v = x.op("Transpose", [toFoveaOrder(x, x.inputs[0]!, x.node.inShapes[0]!, x.inputFlatOf[0] ?? null)], { perm: [0, ...p.map((a) => a + 1)] });
+    return { out: toOnnxOrder(x, v, x.node.outShape) };
   },
   dropout: (x) => ({ out: x.inputs[0]!, flatOf: x.inputFlatOf[0] }),
   pad(x) {
