@@ -23,7 +23,7 @@ const relu = (v: Float64Array) => v.map((x) => Math.max(x, 0));
 /** The projection of `unit` of the last layer (one example) to the input, and the activation projected. */
 export function refDeconvnet(net: RefDeconvNet, x: ArrayLike<number>, unit: number): { projection: Float64Array; activation: number } {
   // forward, keeping the switches
-  let a = Float64Array.from(x);
+  let a: Float64Array = Float64Array.from(x);
   const switches: (Int32Array | null)[] = [];
   let C = 0;
   for (const l of net.layers) {
@@ -45,7 +45,7 @@ export function refDeconvnet(net: RefDeconvNet, x: ArrayLike<number>, unit: numb
   // the strongest activation of the unit, alone
   let best = unit;
   for (let i = unit; i < a.length; i += C) if (a[i]! > a[best]!) best = i;
-  let s = new Float64Array(a.length);
+  let s: Float64Array = new Float64Array(a.length);
   s[best] = a[best]!;
   // back down
   for (let k = net.layers.length - 1; k >= 0; k--) {
