@@ -5,8 +5,8 @@ import * as fovea from "../dist/index.js";
 import { measure, record } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { onnxNet } from "./lib/onnx-nets.mjs";
+import { loadOrtNode, ortRunner, tfjsRunner } from "./lib/engines.mjs";
 import { loadConvnetjs, loadOrtWeb, loadTfjs } from "./lib/peers.mjs";
-import { tfjsPeer } from "./lib/tfjs-peer.mjs";
 
 export async function runModels({ quick, builds, threads, onnxDir, log }) {
   const records = [];
@@ -21,13 +21,10 @@ export async function runModels({ quick, builds, threads, onnxDir, log }) {
   }
   const ortw = await loadOrtWeb(threads);
   if (!ortw.error) peers.push("ort-web");
-  let ortNode = null;
-  try {
-    ortNode = (await import("onnxruntime-node")).default;
-    peers.push("ort-node");
-  } catch (e) {
-    log(`  onnxruntime-node unavailable: ${e.message}`);
-  }
+  const ortn = await loadOrtNode();
+  const ortNode = ortn.error ? null : ortn.ort;
+  if (ortNode) peers.push("ort-node");
+  else log(`  ${ortn.error}`);
   for (const [name, net] of Object.entries(NETS)) {
     const onnxModel = ortw.error ? null : onnxNet(ortw.onnx, name);
     for (const batch of [1, 64]) {
@@ -54,13 +51,12 @@ export async function runModels({ quick, builds, threads, onnxDir, log }) {
       if (onnxModel) {
         const xs = new Float32Array(batch * per); // NCHW: same values, the layout does not change the speed
         xs.set(x);
-        for (const [engine, ort, opts] of [["ort-web", ortw.ort, { executionProviders: ["wasm"] }], ["ort-node", ortNode, { intraOpNumThreads: threads, interOpNumThreads: 1 }]]) {
+        for (const [engine, ort] of [["ort-web", ortw.ort], ["ort-node", ortNode]]) {
           if (!ort) continue;
-          const sess = await ort.InferenceSession.create(onnxModel.bytes, opts);
-          const feeds = { x: new ort.Tensor("float32", xs, [batch, ...onnxModel.inShape]) };
-          const r = await measure(() => sess.run(feeds), { quick, async: true });
+          const run = await ortRunner(ort, engine, threads, onnxModel.bytes, xs, [batch, ...onnxModel.inShape]);
+          const r = await measure(run.run, { quick, async: true });
           records.push(record({ suite: "models", kase, engine, build: engine === "ort-web" ? "wasm" : "native", threads, batch, median_ms: r.median_ms, images: batch }));
-          await sess.release?.();
+          await run.dispose();
         }
       }
       if (convnetjs) {
@@ -104,21 +100,20 @@ export async function runModels({ quick, builds, threads, onnxDir, log }) {
     }
     const x = batchData(1, [...m.inputShape]).x;
     if (tf) {
-      const peer = tfjsPeer(m, tf);
-      const r = await measure(() => peer.run(x, 1), { quick: true });
+      const run = tfjsRunner(tf, m, x, 1);
+      const r = await measure(run.run, { quick: true });
       records.push(record({ suite: "models", kase, engine: "tfjs-wasm", build: "wasm", threads: 1, batch: 1, median_ms: r.median_ms, flops, images: 1 }));
       log(`  ${kase} tfjs-wasm ${r.median_ms.toFixed(1)} ms`);
-      peer.dispose();
+      await run.dispose();
     }
     const bytes = file ?? await fovea.exportOnnx(m);
-    for (const [engine, ort, opts] of [["ort-web", ortw.error ? null : ortw.ort, { executionProviders: ["wasm"] }], ["ort-node", ortNode, { intraOpNumThreads: threads, interOpNumThreads: 1 }]]) {
+    for (const [engine, ort] of [["ort-web", ortw.error ? null : ortw.ort], ["ort-node", ortNode]]) {
       if (!ort) continue;
-      const sess = await ort.InferenceSession.create(bytes, opts);
-      const feeds = { [sess.inputNames[0]]: new ort.Tensor("float32", batchData(1, [3, 224, 224]).x, [1, 3, 224, 224]) };
-      const r = await measure(() => sess.run(feeds), { quick: true, async: true });
+      const run = await ortRunner(ort, engine, threads, bytes, batchData(1, [3, 224, 224]).x, [1, 3, 224, 224]);
+      const r = await measure(run.run, { quick: true, async: true });
       records.push(record({ suite: "models", kase, engine, build: engine === "ort-web" ? "wasm" : "native", threads, batch: 1, median_ms: r.median_ms, flops, images: 1 }));
       log(`  ${kase} ${engine} ${r.median_ms.toFixed(1)} ms`);
-      await sess.release?.();
+      await run.dispose();
     }
     m.free();
   }

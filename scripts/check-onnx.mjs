@@ -1,21 +1,40 @@
-// npm run check:onnx -- --torchvision <dir> [model …]: imports every <name>.onnx in dir (written by
-// `/usr/bin/python3 scripts/make-onnx-fixtures.py --torchvision <dir>`: torchvision's zoo with
-// random weights, exported by torch.onnx.export at opsets 11, 13, 17) and compares fovea's outputs
-// with PyTorch's (<name>.json) for the batch of 2 and for its first example alone (batch 1): the
-// largest difference relative to the output's largest value must be within 1e-4. Also printed: the
-// largest difference per element relative to max(|value|, 1e-3 · the largest value), and — where the
-// file holds PyTorch's float64 outputs for the same weights (output64) — how far fovea and PyTorch's
-// own float32 each are from them (the noise float32 arithmetic makes). With --markdown, ends with
-// the README's zoo table (one row per model, its opsets). Exit 1 on any failure.
+// npm run check:onnx -- --torchvision <dir> [model …] [--markdown] [--no-timing] [--quick]: imports
+// every <name>.onnx in dir (written by `/usr/bin/python3 scripts/make-onnx-fixtures.py --torchvision
+// <dir>`: torchvision's zoo with random weights, exported by torch.onnx.export at opsets 11, 13, 17)
+// and compares fovea's outputs with PyTorch's (<name>.json) for the batch of 2 and for its first
+// example alone (batch 1): the largest difference relative to the output's largest value must be
+// within 1e-4. Also printed: the largest difference per element relative to max(|value|, 1e-3 · the
+// largest value), and — where the file holds PyTorch's float64 outputs for the same weights
+// (output64) — how far fovea and PyTorch's own float32 each are from them (the noise float32
+// arithmetic makes). Then, unless --no-timing, each model's opset-13 file (or its last file where
+// there is none) is timed at batch 1, one thread, on its first example, by fovea, onnxruntime-web,
+// onnxruntime-node and tfjs-wasm, each engine in a process of its own (bench/lib/engines.mjs; --quick:
+// fewer runs). With --markdown, ends with the README's zoo table (scripts/zoo-table.mjs). Exit 1 on
+// any mismatch (an engine that cannot run a model is a note in the table, not a failure).
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
-import * as fovea from "../dist/index.js";
+import { parseArgs } from "node:util";
+import { ONNX_ENGINES, timeOnnxFiles } from "../bench/lib/engines.mjs";
+import { zooTable } from "./zoo-table.mjs";
 
-const args = process.argv.slice(2);
-const at = args.indexOf("--torchvision");
-const dir = at >= 0 ? args[at + 1] : args[0];
-const markdown = args.includes("--markdown");
-const only = args.filter((a, i) => a !== "--torchvision" && a !== "--markdown" && i !== at + 1 && (at >= 0 || i > 0));
+const usage = "usage: npm run check:onnx -- --torchvision <dir> [model …] [--markdown] [--no-timing] [--quick]";
+let opts;
+try {
+  opts = parseArgs({ allowPositionals: true, options: { torchvision: { type: "string" }, markdown: { type: "boolean" }, "no-timing": { type: "boolean" }, quick: { type: "boolean" } } });
+} catch (e) {
+  console.error(`check:onnx: ${e.message}\n${usage}`);
+  process.exit(2);
+}
+const { values, positionals } = opts;
+const dir = values.torchvision ?? positionals[0];
+const only = values.torchvision ? positionals : positionals.slice(1);
+const markdown = values.markdown === true;
+// Node 20 runs the relaxed build only with a V8 flag: set in this process as the CLI and the bench do
+const { enableRelaxedSimd } = await import("../dist/cli/relaxed.js");
+await enableRelaxedSimd();
+const fovea = await import("../dist/index.js");
 /** Per model: opset → { ok, worst, f64 } or the import error. */
 const rows = new Map();
 const record = (name, r) => {
@@ -24,7 +43,7 @@ const record = (name, r) => {
   rows.get(model).set(opset, r);
 };
 if (!dir) {
-  console.error("usage: npm run check:onnx -- --torchvision <dir> [model …]");
+  console.error(usage);
   process.exit(2);
 }
 const BOUND = 1e-4;
@@ -74,17 +93,33 @@ for (const file of files) {
   m.free();
 }
 console.log(`${passed} of ${passed + failed} match PyTorch within ${BOUND} relative`);
-if (markdown) {
-  const e = (v) => v.toExponential(1);
-  console.log("\n| model | opsets matching | max \\|Δ\\| / max \\|y\\| (batch 1 and 2) | from float64: fovea / PyTorch float32 | not matching, and why |");
-  console.log("| --- | --- | ---: | ---: | --- |");
-  for (const [model, byOpset] of rows) {
-    const rs = [...byOpset.entries()], good = rs.filter(([, r]) => r.ok);
-    const worst = good.length ? e(Math.max(...good.map(([, r]) => r.worst))) : "";
-    const d = good.filter(([, r]) => r.d64).map(([, r]) => r.d64);
-    const f = d.length ? `${e(Math.max(...d.map((v) => v[0])))} / ${e(Math.max(...d.map((v) => v[1])))}` : "";
-    const bad = rs.filter(([, r]) => !r.ok).map(([o, r]) => `${o}: ${(r.error ?? `max |Δ| / max |y| ${e(r.worst)}`).slice(0, 160).replace(/\|/g, "\\|")}`).join("; ");
-    console.log(`| ${model} | ${good.map(([o]) => o).join(", ") || "none"} | ${worst} | ${f} | ${bad} |`);
+let times = null;
+if (!values["no-timing"]) {
+  // per model: its opset-13 file, or its last one (files are sorted) where it has none
+  const timed = new Map();
+  for (const file of files) {
+    const name = file.replace(/\.onnx$/, ""), model = name.replace(/_opset\d+$/, ""), opset = name.includes("_opset") ? name.replace(/^.*_opset/, "") : "?";
+    if (timed.get(model)?.opset !== "13") timed.set(model, { file: join(dir, file), opset });
   }
+  console.log(`\ntiming ${timed.size} files at batch 1, one thread, engines ${ONNX_ENGINES.join(", ")} (one process each)${values.quick ? ", quick" : ""}`);
+  const t0 = performance.now();
+  const byEngine = await timeOnnxFiles([...timed.values()].map((t) => t.file), {
+    quick: values.quick,
+    log: (engine, file, r) => console.log(`time ${engine.padEnd(9)} ${file.replace(/^.*\//, "").padEnd(34)} ${r.error === undefined ? `${r.median_ms.toFixed(2)} ms (median of ${r.samples}; ${r.version})` : `— ${r.error}`}`),
+  });
+  times = { engines: ONNX_ENGINES, files: timed, byEngine };
+  const ok = [...byEngine.values()].flatMap((m) => [...m.values()]).filter((r) => r.error === undefined);
+  const versions = ONNX_ENGINES.map((g) => `${g} ${[...byEngine.get(g).values()].find((r) => r.version)?.version ?? "(did not run)"}`);
+  const commit = (() => {
+    try {
+      return execFileSync("git", ["describe", "--always", "--dirty"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return "(not a git checkout)";
+    }
+  })();
+  const cpu = cpus();
+  console.log(`timed in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${ok.length ? `medians of ${Math.min(...ok.map((r) => r.samples))} to ${Math.max(...ok.map((r) => r.samples))} runs after warm-up` : "no engine ran"}; ` +
+    `commit ${commit}, Node ${process.versions.node}, ${cpu.length} × ${cpu[0]?.model ?? "?"}; ${versions.join(", ")}`);
 }
+if (markdown) console.log(["", ...zooTable(rows, times)].join("\n"));
 process.exit(failed ? 1 : 0);
