@@ -9,8 +9,10 @@
 // arithmetic makes). Then, unless --no-timing, each model's opset-13 file (or its last file where
 // there is none) is timed at batch 1, one thread, on its first example, by fovea, onnxruntime-web,
 // onnxruntime-node and tfjs-wasm, each engine in a process of its own (bench/lib/engines.mjs; --quick:
-// fewer runs). With --markdown, ends with the README's zoo table (scripts/zoo-table.mjs). Exit 1 on
-// any mismatch (an engine that cannot run a model is a note in the table, not a failure).
+// fewer runs). With --export, each imported model is also exported back (exportOnnx) and run by
+// onnxruntime-node on the same batch: its outputs must be within 1e-4 of fovea's. With --markdown,
+// ends with the README's zoo table (scripts/zoo-table.mjs). Exit 1 on any mismatch (an engine that
+// cannot run a model is a note in the table, not a failure).
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -19,10 +21,10 @@ import { parseArgs } from "node:util";
 import { ONNX_ENGINES, timeOnnxFiles } from "../bench/lib/engines.mjs";
 import { zooTable } from "./zoo-table.mjs";
 
-const usage = "usage: npm run check:onnx -- --torchvision <dir> [model …] [--markdown] [--no-timing] [--quick]";
+const usage = "usage: npm run check:onnx -- --torchvision <dir> [model …] [--markdown] [--no-timing] [--quick] [--export]";
 let opts;
 try {
-  opts = parseArgs({ allowPositionals: true, options: { torchvision: { type: "string" }, markdown: { type: "boolean" }, "no-timing": { type: "boolean" }, quick: { type: "boolean" } } });
+  opts = parseArgs({ allowPositionals: true, options: { torchvision: { type: "string" }, markdown: { type: "boolean" }, "no-timing": { type: "boolean" }, quick: { type: "boolean" }, export: { type: "boolean" } } });
 } catch (e) {
   console.error(`check:onnx: ${e.message}\n${usage}`);
   process.exit(2);
@@ -48,7 +50,8 @@ if (!dir) {
 }
 const BOUND = 1e-4;
 await fovea.init({ threads: 1 });
-let failed = 0, passed = 0;
+let failed = 0, passed = 0, exported = 0, exportFailed = 0;
+const ort = values.export ? await import("onnxruntime-node") : null;
 const files = readdirSync(dir).filter((f) => f.endsWith(".onnx") && (!only.length || only.some((o) => f.startsWith(`${o}_opset`) || f === `${o}.onnx`))).sort();
 for (const file of files) {
   const name = file.replace(/\.onnx$/, "");
@@ -90,9 +93,27 @@ for (const file of files) {
   const f64 = d64 ? `; vs float64: fovea ${d64[0].toExponential(2)}, PyTorch float32 ${d64[1].toExponential(2)}` : "";
   record(name, { ok, worst, d64, layers: m.layers.length, params: m.countParams() });
   console.log(`${ok ? "ok  " : "FAIL"} ${name.padEnd(34)} ${m.layers.length} layers, ${m.countParams().toLocaleString("en-US")} parameters; max |Δ| / max |y| ${worst.toExponential(2)} (batch 1 ${s1.toExponential(2)}, batch ${n} ${s2.toExponential(2)}); per element ${Math.max(e1, e2).toExponential(2)}${f64} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  if (ort) {
+    // exported back and run by onnxruntime-node on the same batch: fovea's outputs, within BOUND of their scale
+    try {
+      const s = await ort.InferenceSession.create(await fovea.exportOnnx(m));
+      const got = (await s.run({ [s.inputNames[0]]: new ort.Tensor("float32", input, fx.inputShape) }))[s.outputNames[0]].data;
+      const mine = y2.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+      let d = got.length === y2.length ? 0 : Infinity;
+      for (let i = 0; d < Infinity && i < y2.length; i++) d = Math.max(d, Math.abs(got[i] - y2[i]));
+      const good = d / mine <= BOUND;
+      if (good) exported++;
+      else exportFailed++;
+      console.log(`${good ? "ok  " : "FAIL"} ${name.padEnd(34)} exported: onnxruntime-node max |Δ| / max |y| ${(d / mine).toExponential(2)}`);
+    } catch (e) {
+      exportFailed++;
+      console.log(`FAIL ${name.padEnd(34)} exported: ${e.message}`);
+    }
+  }
   m.free();
 }
 console.log(`${passed} of ${passed + failed} match PyTorch within ${BOUND} relative`);
+if (ort) console.log(`${exported} of ${exported + exportFailed} export and run in onnxruntime-node within ${BOUND} of fovea's outputs`);
 let times = null;
 if (!values["no-timing"]) {
   // per model: its opset-13 file, or its last one (files are sorted) where it has none
@@ -122,4 +143,4 @@ if (!values["no-timing"]) {
     `commit ${commit}, Node ${process.versions.node}, ${cpu.length} × ${cpu[0]?.model ?? "?"}; ${versions.join(", ")}`);
 }
 if (markdown) console.log(["", ...zooTable(rows, times)].join("\n"));
-process.exit(failed ? 1 : 0);
+process.exit(failed || exportFailed ? 1 : 0);
