@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
-# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp | pads | se_block]
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp | pads | se_block | dilated_pools | ...]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
 import copy, json, os, sys
@@ -158,6 +158,21 @@ class Seq1d(nn.Module):
         x = F.avg_pool1d(torch.tanh(self.c2(x)), 2, stride=1, padding=1, ceil_mode=True, count_include_pad=False)
         x = self.t(x)
         return torch.cat([self.fc(torch.flatten(x, 1)), x[:, :, 3]], dim=1)
+
+
+class DilatedPools(nn.Module):
+    """nn.MaxPool2d with dilation (with ceil_mode and padding, and anisotropic), a dilated max_pool1d, between convs."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 5, 3, padding=1)
+        self.p1 = nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True)
+        self.p2 = nn.MaxPool2d((2, 3), stride=(1, 2), padding=(1, 0), dilation=(3, 1))
+        self.fc = nn.Linear(5 * 4 * 1, 6)
+
+    def forward(self, x):
+        y = self.p1(torch.tanh(self.c(x)))
+        s = F.max_pool1d(y.flatten(2), 3, stride=2, dilation=3, padding=1, ceil_mode=True)
+        return torch.cat([self.fc(self.p2(y).flatten(1)), s.flatten(1)], dim=1)
 
 
 class Interp(nn.Module):
@@ -329,6 +344,8 @@ if __name__ == "__main__":
         write("seq1d", Seq1d, (2, 4, 16))
     elif len(sys.argv) > 1 and sys.argv[1] == "interp":
         write("interp", Interp, (2, 3, 5, 6))
+    elif len(sys.argv) > 1 and sys.argv[1] == "dilated_pools":
+        write("dilated_pools", DilatedPools, (2, 3, 11, 9))
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
@@ -348,6 +365,7 @@ if __name__ == "__main__":
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
         write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d
         write("pads", Pads, (2, 2, 6, 5))  # also alone: make-onnx-fixtures.py pads
+        write("dilated_pools", DilatedPools, (2, 3, 11, 9))  # also alone: make-onnx-fixtures.py dilated_pools
         write("se_block", SeBlock, (2, 3, 7, 6))  # also alone: make-onnx-fixtures.py se_block
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py convnext_mini
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)

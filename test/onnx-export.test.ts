@@ -84,6 +84,24 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("dilated max pooling (ceil mode, padding, anisotropic), trained, as MaxPool with dilations", async () => {
+    const m = trained(fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: 1 }), L.relu(),
+      L.maxPool2d({ poolSize: 3, strides: 2, dilations: 2, padding: 1, rounding: "ceil" }),
+      L.maxPool2d({ poolSize: [2, 3], strides: [1, 2], dilations: [3, 1], padding: [1, 1, 0, 0], rounding: "floor" }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [13, 11, 2], seed: 5 }));
+    expect(m.layers.filter((l) => l.type === "maxPool2d").map((l) => (l.config() as { dilations?: unknown }).dilations)).toEqual([2, [3, 1]]);
+    const bytes = await compare(m, 3);
+    // and back: the same layers, the same outputs (the file takes NCHW)
+    const back = await fovea.importOnnx(bytes);
+    expect(back.layers.filter((l) => l.type === "maxPool2d").map((l) => (l.config() as { dilations?: unknown }).dilations)).toEqual([[2, 2], [3, 1]]);
+    const x = Float32Array.from({ length: 2 * m.inputSize }, (_, i) => Math.sin(i * 0.7));
+    expect(Array.from(back.predict(toNchw(x, 2, [...m.inputShape])))).toEqual(Array.from(m.predict(x)));
+    back.free();
+    m.free();
+  });
+
   it.each([["branches", [2, 4, 9, 9]], ["consts", [2, 3, 8, 8]]] as const)("an imported ONNX model (%s) exports back and still matches PyTorch", async (name, dims) => {
     const fx = JSON.parse(readFileSync(`test/fixtures/onnx/${name}.json`, "utf8")) as { input: number[]; output: number[] };
     const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${name}.onnx`)));

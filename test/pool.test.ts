@@ -10,7 +10,8 @@ const BUILDS = ["simd", "relaxed"] as const;
 function refParams(g: PoolGeometry): RefPool {
   return {
     N: g.N, H: g.H, W: g.W, C: g.C, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW,
-    PT: g.padTop, PB: g.padBottom, PL: g.padLeft, PR: g.padRight, countIncludePad: g.countIncludePad,
+    PT: g.padTop, PB: g.padBottom, PL: g.padLeft, PR: g.padRight, countIncludePad: g.countIncludePad, DH: g.DH, DW: g.DW,
+    D: g.D, OD: g.OD, KD: g.KD, SD: g.SD, PF: g.padFront, PK: g.padBack, DD: g.DD,
   };
 }
 
@@ -31,6 +32,17 @@ const CASES: { x: [number, number, number, number]; opts: Pool2dOptions }[] = [
   { x: [1, 4, 6, 3], opts: { kernel: 2 } }, // fewer than 4 channels: the general path
 ];
 const names = CASES.map((c) => [`x=${c.x.join("x")} ${JSON.stringify(c.opts)}`, c] as const);
+
+// dilated max pooling (taps (kernel − 1)·dilation + 1 apart): ceil mode, padding, a window whose
+// first taps fall in the padding, C = 1, 4, 6, 9 (SIMD blocks, the ragged tail, the scalar path)
+const DILATED: { x: [number, number, number, number]; opts: Pool2dOptions }[] = [
+  { x: [1, 4, 4, 1], opts: { kernel: 2, strides: 1, dilations: 2 } },
+  { x: [2, 9, 8, 4], opts: { kernel: 3, strides: 2, dilations: 2, padding: 1, rounding: "ceil" } },
+  { x: [1, 10, 11, 6], opts: { kernel: [2, 3], strides: [3, 1], dilations: [3, 2], padding: [1, 0, 2, 1], rounding: "floor" } },
+  { x: [2, 8, 8, 9], opts: { kernel: 2, strides: 2, dilations: [1, 3], rounding: "ceil" } },
+  { x: [1, 5, 5, 3], opts: { kernel: 3, strides: 1, dilations: 2, padding: 2 } },
+];
+const dilatedNames = DILATED.map((c) => [`x=${c.x.join("x")} ${JSON.stringify(c.opts)}`, c] as const);
 
 describe.each(BUILDS)("pooling on the %s build", (build) => {
   it.each(names)("max and average, forward and backward: %s", async (_n, c) => {
@@ -53,6 +65,25 @@ describe.each(BUILDS)("pooling on the %s build", (build) => {
     const y = ops.avgPool2d(x, c.opts);
     expectClose(y.toArray(), refAvgPool(p, xs), 1e-6, 1e-6, "avg fwd");
     expectClose(ops.avgPool2dBackward(x.shape, dy, c.opts).toArray(), refAvgPoolBwd(p, dys), 1e-6, 1e-6, "avg bwd");
+    mp.free();
+  });
+
+  it.each(dilatedNames)("dilated max pooling, forward and backward: %s", async (_n, c) => {
+    const be = await backendFor(build);
+    const xs = randomArray(c.x.reduce((a, b) => a * b), 3);
+    const x = Tensor.from(xs, c.x, be);
+    const g = ops.pool2dGeometry("maxPool2d", c.x, c.opts);
+    const p = refParams(g);
+    const mp = ops.maxPool2d(x, c.opts);
+    const ref = refMaxPool(p, xs);
+    expect(mp.y.shape).toEqual(g.outShape);
+    expect(Array.from(mp.y.toArray())).toEqual(Array.from(ref.y, Math.fround));
+    expect(Array.from(mp.argmax)).toEqual(Array.from(ref.argmax));
+    const dys = randomArray(mp.y.size, 4);
+    const dy = Tensor.from(dys, mp.y.shape, be);
+    const want = refMaxPoolBwd(p, xs, dys);
+    expectClose(ops.maxPool2dBackward(x, dy, c.opts, mp).toArray(), want, 1e-6, 1e-6, "max bwd (argmax)");
+    expectClose(ops.maxPool2dBackward(x, dy, c.opts).toArray(), want, 1e-6, 1e-6, "max bwd (recompute)");
     mp.free();
   });
 
@@ -135,7 +166,34 @@ describe("pooling gradients against central differences", () => {
   });
 });
 
+describe("dilated max-pooling gradients against central differences", () => {
+  it.each(dilatedNames)("%s", async (_n, c) => {
+    const be = await backendFor("simd");
+    const g = ops.pool2dGeometry("maxPool2d", c.x, c.opts);
+    const p = refParams(g);
+    const n = c.x.reduce((a, b) => a * b);
+    const xs = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % n) / n);
+    const R = randomArray(g.N * g.OH * g.OW * g.C, 6);
+    const x = Tensor.from(xs, c.x, be);
+    const got = ops.maxPool2dBackward(x, Tensor.from(R, g.outShape, be), c.opts).toArray();
+    expectClose(got, numericGrad((xx) => dot(refMaxPool(p, xx).y, R), xs, 1e-5), 0, 1e-6, "max");
+  });
+});
+
 describe("pooling shape inference and errors", () => {
+  it("dilation: the window spans (k − 1)·d + 1 pixels; a window of taps only in the padding is a ShapeError; average pooling refuses it", () => {
+    // PyTorch: floor((7 + 2·1 − 2·(3 − 1) − 1)/2 + 1) = 3; ceil mode 4 (the last window starts at 5 < 7 + 1)
+    expect(ops.pool2dGeometry("maxPool2d", [1, 7, 7, 1], { kernel: 3, strides: 2, dilations: 2, padding: 1, rounding: "floor" }).OH).toBe(3);
+    expect(ops.pool2dGeometry("maxPool2d", [1, 8, 8, 1], { kernel: 3, strides: 2, dilations: 2, padding: 1, rounding: "ceil" }).OH).toBe(4);
+    expect(() => ops.pool2dGeometry("maxPool2d", [1, 4, 4, 1], { kernel: 2, dilations: 2, strides: 1, name: "p" })).not.toThrow();
+    expect(() => ops.pool2dGeometry("maxPool2d", [1, 3, 3, 1], { kernel: 3, dilations: 2, name: "p" })).toThrow(/maxPool2d "p": a 3x3 kernel \(dilation 2, effective 5\) does not fit a 3x3 input/);
+    // taps −1 and 1 of a 1-row input: neither is a row
+    expect(() => ops.pool2dGeometry("maxPool2d", [1, 1, 4, 1], { kernel: 2, dilations: 2, padding: 1, strides: 1, rounding: "floor", name: "p" })).toThrow(
+      /maxPool2d "p": window 0 along the rows \(taps -1, 1, … 1\) holds no input row of 1 \(padding 1\+1, dilation 2\)/);
+    expect(() => ops.pool2dGeometry("avgPool2d", [1, 8, 8, 1], { kernel: 2, dilations: 2 })).toThrow(ConfigError);
+    expect(() => ops.pool2dGeometry("maxPool2d", [1, 8, 8, 1], { kernel: 2, dilations: 0 })).toThrow(/dilations must be whole numbers >= 1/);
+  });
+
   it("ceil mode keeps the partial window; exact mode refuses it", () => {
     expect(ops.pool2dGeometry("maxPool2d", [1, 7, 7, 1], { kernel: 2, rounding: "ceil" }).outShape).toEqual([1, 4, 4, 1]);
     expect(ops.pool2dGeometry("maxPool2d", [1, 7, 7, 1], { kernel: 2, rounding: "floor" }).outShape).toEqual([1, 3, 3, 1]);

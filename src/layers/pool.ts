@@ -13,6 +13,8 @@ export interface Pool2dConfig {
   strides?: number | [number, number];
   padding?: Padding;
   rounding?: Rounding;
+  /** maxPool2d only: spacing of a window's taps (default 1); the window spans (poolSize − 1)·dilations + 1 pixels. */
+  dilations?: number | [number, number];
   /** avgPool2d only. */
   countIncludePad?: boolean;
 }
@@ -21,7 +23,7 @@ export interface GlobalPoolConfig {
   name?: string;
 }
 
-const KEYS = ["type", "name", "poolSize", "strides", "padding", "rounding", "countIncludePad"];
+const KEYS = ["type", "name", "poolSize", "strides", "padding", "rounding", "dilations", "countIncludePad"];
 
 
 export class Pool2d extends PlannedLayer<{ argmax: number }> {
@@ -32,10 +34,11 @@ export class Pool2d extends PlannedLayer<{ argmax: number }> {
     super(name);
     this.type = config.type;
     for (const k of Object.keys(config)) {
-      if (!KEYS.includes(k) || (k === "countIncludePad" && config.type === "maxPool2d")) throw new ConfigError(`${config.type} "${name}": unknown option "${k}"`);
+      if (!KEYS.includes(k) || (k === "countIncludePad" && config.type === "maxPool2d") || (k === "dilations" && config.type === "avgPool2d")) throw new ConfigError(`${config.type} "${name}": unknown option "${k}"`);
     }
     if (config.poolSize === undefined) throw new ConfigError(`${config.type} "${name}": poolSize is required`);
     pair(config.poolSize, 1, "poolSize", `${config.type} "${name}"`);
+    pair(config.dilations, 1, "dilations", `${config.type} "${name}"`);
     this.cfg = config;
   }
 
@@ -43,7 +46,7 @@ export class Pool2d extends PlannedLayer<{ argmax: number }> {
   geometry(input: Shape, batch = 1): PoolGeometry {
     return pool2dGeometry(this.type, [batch, ...input], {
       kernel: this.cfg.poolSize, strides: this.cfg.strides, padding: this.cfg.padding, rounding: this.cfg.rounding,
-      ...(this.type === "avgPool2d" ? { countIncludePad: this.cfg.countIncludePad ?? false } : {}), name: this.name,
+      ...(this.type === "avgPool2d" ? { countIncludePad: this.cfg.countIncludePad ?? false } : { dilations: this.cfg.dilations ?? 1 }), name: this.name,
     });
   }
 
@@ -55,7 +58,7 @@ export class Pool2d extends PlannedLayer<{ argmax: number }> {
 
   override flops(inputs: Shape[], out: Shape): number {
     const g = this.geometry(inputs[0]!);
-    return size(out) * g.KH * g.KW;
+    return size(out) * g.KD * g.KH * g.KW;
   }
 
   protected override buffers(ctx: PrepareContext) {

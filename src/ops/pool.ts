@@ -5,9 +5,9 @@ import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import { POOL } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
-import { geometryBlock, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
+import { geometryBlock, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
-import { pair, window2d, type Padding, type Rounding } from "./window.js";
+import { pair, window2d, type Axis, type Padding, type Rounding } from "./window.js";
 
 export interface Pool2dOptions {
   kernel: number | [number, number];
@@ -17,18 +17,26 @@ export interface Pool2dOptions {
   padding?: Padding;
   /** "exact" (default: a partial window is a ShapeError), "floor", or "ceil" (ceil_mode). */
   rounding?: Rounding;
+  /** Spacing of a window's taps (default 1: adjacent pixels); a window spans (kernel − 1)·dilation + 1 pixels. */
+  dilations?: number | [number, number];
   /** Average pooling only: divide by the window including padding (PyTorch's default). Default false. */
   countIncludePad?: boolean;
   name?: string;
 }
-const POOL_KEYS = ["kernel", "strides", "padding", "rounding", "countIncludePad", "name"] as const;
+const POOL_KEYS = ["kernel", "strides", "padding", "rounding", "dilations", "countIncludePad", "name"] as const;
 
+/**
+ * A pooling window over NDHWC activations: a 2-D pool (NHWC) has D = OD = KD = SD = DD = 1 and no
+ * depth padding. Along each axis, output o's window has the taps o·stride − pad_before + k·dilation
+ * for k in [0, kernel); taps in the padding are skipped.
+ */
 export interface PoolGeometry {
-  N: number; H: number; W: number; C: number; OH: number; OW: number;
-  KH: number; KW: number; SH: number; SW: number;
-  padTop: number; padBottom: number; padLeft: number; padRight: number;
+  N: number; D: number; H: number; W: number; C: number; OD: number; OH: number; OW: number;
+  KD: number; KH: number; KW: number; SD: number; SH: number; SW: number; DD: number; DH: number; DW: number;
+  padFront: number; padBack: number; padTop: number; padBottom: number; padLeft: number; padRight: number;
   countIncludePad: boolean;
-  outShape: [number, number, number, number];
+  /** [N, OH, OW, C] (2-D) or [N, OD, OH, OW, C] (3-D). */
+  outShape: number[];
 }
 
 export function pool2dGeometry(kind: string, xShape: Shape, options: Pool2dOptions): PoolGeometry {
@@ -39,17 +47,31 @@ export function pool2dGeometry(kind: string, xShape: Shape, options: Pool2dOptio
   const [N, H, W, C] = xShape as [number, number, number, number];
   const kernel = pair(options.kernel, 1, "kernel", label);
   const strides = pair(options.strides ?? kernel, 1, "strides", label);
+  const dil = pair(options.dilations, 1, "dilations", label);
   const rounding = options.rounding ?? "exact";
   if (!["exact", "floor", "ceil"].includes(rounding)) throw new ConfigError(`${label}: rounding must be exact, floor or ceil`);
-  const { h, w } = window2d(label, H, W, kernel, strides, [1, 1], options.padding ?? "valid", rounding);
+  if (kind !== "maxPool2d" && (dil[0] > 1 || dil[1] > 1)) throw new ConfigError(`${label}: dilations ${dil.join("x")}: dilated windows are for max pooling`);
+  const { h, w } = window2d(label, H, W, kernel, strides, dil, options.padding ?? "valid", rounding);
   if (h.padBefore >= kernel[0] || w.padBefore >= kernel[1] || h.padAfter >= kernel[0] || w.padAfter >= kernel[1]) {
     throw new ShapeError(`${label}: padding [${h.padBefore}, ${h.padAfter}, ${w.padBefore}, ${w.padAfter}] must be smaller than the ${kernel[0]}x${kernel[1]} window (a window would hold only padding)`);
   }
+  checkTaps(label, "row", h);
+  checkTaps(label, "column", w);
   return {
-    N, H, W, C, OH: h.out, OW: w.out, KH: kernel[0], KW: kernel[1], SH: strides[0], SW: strides[1],
-    padTop: h.padBefore, padBottom: h.padAfter, padLeft: w.padBefore, padRight: w.padAfter,
+    N, D: 1, H, W, C, OD: 1, OH: h.out, OW: w.out, KD: 1, KH: kernel[0], KW: kernel[1], SD: 1, SH: strides[0], SW: strides[1],
+    DD: 1, DH: dil[0], DW: dil[1], padFront: 0, padBack: 0, padTop: h.padBefore, padBottom: h.padAfter, padLeft: w.padBefore, padRight: w.padAfter,
     countIncludePad: options.countIncludePad ?? false, outShape: [N, h.out, w.out, C],
   };
+}
+
+/** Every window of the axis holds an input tap (dilated taps can all fall in the padding, or step over a small input). */
+function checkTaps(label: string, what: string, a: Axis): void {
+  for (let o = 0; o < a.out; o++) {
+    const s = o * a.stride - a.padBefore, k0 = s >= 0 ? 0 : Math.ceil(-s / a.dilation);
+    if (k0 >= a.kernel || s + k0 * a.dilation >= a.size) {
+      throw new ShapeError(`${label}: window ${o} along the ${what}s (taps ${s}, ${s + a.dilation}, … ${s + (a.kernel - 1) * a.dilation}) holds no input ${what} of ${a.size} (padding ${a.padBefore}+${a.padAfter}, dilation ${a.dilation})`);
+    }
+  }
 }
 
 export function poolBlock(g: PoolGeometry): number[] {
@@ -59,6 +81,9 @@ export function poolBlock(g: PoolGeometry): number[] {
   b[POOL.COUNT_PAD] = g.countIncludePad ? 1 : 0;
   b[POOL.HP] = g.H + g.padTop + g.padBottom;
   b[POOL.WP] = g.W + g.padLeft + g.padRight;
+  b[POOL.D] = g.D; b[POOL.OD] = g.OD; b[POOL.KD] = g.KD; b[POOL.SD] = g.SD; b[POOL.PF] = g.padFront;
+  b[POOL.DP] = g.D + g.padFront + g.padBack;
+  b[POOL.DD] = g.DD; b[POOL.DH] = g.DH; b[POOL.DW] = g.DW;
   return b;
 }
 
@@ -92,7 +117,7 @@ export function maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions,
   const dx = Tensor.zeros(x.shape, be);
   withScratchAlloc(be, (alloc) => {
     if (fwd) be.run(poolCalls(be, "max", g, alloc, { x: x.ptr, y: 0, argmax: fwd.argmaxPtr, dy: dy.ptr, dx: dx.ptr, training: true }, 1).bwd);
-    else be.run([call("f32_maxpool2d_bwd_recompute", geometryBlock(alloc, be, poolBlock(g)), x.ptr, dy.ptr, dx.ptr)]);
+    else be.run([call("f32_maxpool_bwd_recompute", geometryBlock(alloc, be, poolBlock(g)), x.ptr, dy.ptr, dx.ptr)]);
   });
   return dx;
 }
@@ -175,7 +200,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, all
   /** Max: x is a ReLU's output; the backward applies the ReLU's backward too (dx·[x > 0], f32_maxpool2d_bwd_relu). */
   reluMask?: boolean;
 }, limit = be.threads): PoolCalls {
-  const work = g.N * g.OH * g.OW * g.C * g.KH * g.KW;
+  const work = g.N * g.OD * g.OH * g.OW * g.C * g.KD * g.KH * g.KW;
   const T = threadsFor(be, work * 8, Math.max(g.N, g.OH), limit); // pooling is memory-bound: weigh its work up
   const block = (q: Part) => {
     const b = poolBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT });
@@ -187,17 +212,21 @@ export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, all
     const geo = block(q);
     // argmax indices are flat indices into the part's x: the backward uses the same parts
     if (fwd) return kind === "max"
-      ? call("f32_maxpool2d_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0)
-      : call("f32_avgpool2d_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
-    if (kind === "max" && p.reluMask) return call("f32_maxpool2d_bwd_relu", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.x + 4 * q.xOff, p.dx + 4 * q.xOff);
+      ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0)
+      : call("f32_avgpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
+    if (kind === "max" && p.reluMask) return call("f32_maxpool_bwd_relu", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.x + 4 * q.xOff, p.dx + 4 * q.xOff);
     return kind === "max"
-      ? call("f32_maxpool2d_bwd", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.dx + 4 * q.xOff)
-      : call("f32_avgpool2d_bwd", geo, p.dy + 4 * q.yOff, p.dx + 4 * q.xOff);
+      ? call("f32_maxpool_bwd", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.dx + 4 * q.xOff)
+      : call("f32_avgpool_bwd", geo, p.dy + 4 * q.yOff, p.dx + 4 * q.xOff);
   };
-  // training keeps argmax per image part, so forward and backward split the same way: by images
-  const parts = p.training
-    ? (g.N >= 2 && T > 1 ? windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.C, g.SH, g.padTop, g.KH, Math.min(T, g.N)) : [wholePart(g.N, g.H, g.OH, g.padTop)])
-    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.C, g.SH, g.padTop, g.KH, T);
+  // training keeps argmax per image part, so forward and backward split the same way: by images;
+  // a 3-D pool splits by images alone (its depth slices are the images' rows here)
+  const reach = (g.KH - 1) * g.DH + 1, imagesOnly = p.training || g.D > 1 || g.OD > 1;
+  const parts = imagesOnly
+    ? (g.N >= 2 && T > 1
+      ? splitRange(g.N, Math.min(T, g.N)).map(([a, b]): Part => ({ N: b - a, H: g.H, OH: g.OH, PT: g.padTop, xOff: a * g.D * g.H * g.W * g.C, yOff: a * g.OD * g.OH * g.OW * g.C, hpDelta: 0 }))
+      : [wholePart(g.N, g.H, g.OH, g.padTop)])
+    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.C, g.SH, g.padTop, reach, T);
   return { fwd: parts.map((q) => mk(q, true)), bwd: p.training && p.dx ? parts.map((q) => mk(q, false)) : [] };
 }
 

@@ -1,5 +1,5 @@
-// MaxPool / AveragePool (ceil mode, count_include_pad, auto padding, a Pad folded into an average
-// pool) and the global pools ⇄ maxPool2d / avgPool2d / globalAvgPool2d / globalMaxPool2d.
+// MaxPool / AveragePool (ceil mode, count_include_pad, auto padding, MaxPool's dilations, a Pad folded
+// into an average pool) and the global pools ⇄ maxPool2d / avgPool2d / globalAvgPool2d / globalMaxPool2d.
 import * as L from "../../../layers/index.js";
 import type { Pool2d } from "../../../layers/pool.js";
 import type { Exporter, Importer } from "../context.js";
@@ -9,9 +9,11 @@ const windowPool: Importer = (x) => {
   const t = x.windowInput(x.tensor(0));
   if (!x.attr("kernel_shape")) x.fail("kernel_shape is required");
   const k = x.wints("kernel_shape", []);
-  if (x.wints("dilations", [1, 1]).some((d) => d !== 1)) x.fail("dilated pooling is not supported");
+  const dil = x.wints("dilations", [1, 1]);
+  // ONNX's AveragePool takes dilations from opset 19 (fovea reads opsets up to 17)
+  if (x.op === "AveragePool" && dil.some((d) => d !== 1)) x.fail(`dilations [${dil.join(", ")}] are for MaxPool`);
   const strides = x.wints("strides", [1, 1]);
-  const pads = x.windowPads(t, k, strides, [1, 1]);
+  const pads = x.windowPads(t, k, strides, dil);
   let extra = t.pad ?? [0, 0, 0, 0];
   let cip = x.int("count_include_pad", 0) === 1;
   if (extra.some((p) => p)) {
@@ -25,7 +27,7 @@ const windowPool: Importer = (x) => {
     padding: [pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number],
     rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: lname,
   };
-  const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d(cfg) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
+  const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d({ ...cfg, dilations: [dil[0]!, dil[1]!] }) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
   x.windowOut({ kind: "tensor", sym, onnx: [t.onnx[0]!, sym.shape[0]!, sym.shape[1]!] });
 };
 
@@ -78,6 +80,7 @@ const windowExport: Exporter = (x) => {
   const g = l.geometry(x.node.inShapes[0]!);
   const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0 };
   if (l.type === "avgPool2d") attrs.count_include_pad = g.countIncludePad ? 1 : 0;
+  if (g.DH !== 1 || g.DW !== 1) attrs.dilations = [g.DH, g.DW];
   return { out: x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs) };
 };
 
