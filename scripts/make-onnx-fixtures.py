@@ -175,6 +175,14 @@ class DilatedPools(nn.Module):
         return torch.cat([self.fc(self.p2(y).flatten(1)), s.flatten(1)], dim=1)
 
 
+class PoolIndices(nn.Module):
+    """F.max_pool2d(return_indices=True) (dilated, ceil mode, padding): torch exports MaxPool's Indices
+    minus each plane's first index (a 1×1 MaxPool's Indices, sliced) — per-plane positions h·W + w."""
+    def forward(self, x):
+        y, i = F.max_pool2d(torch.tanh(x), 3, stride=2, padding=1, dilation=2, ceil_mode=True, return_indices=True)
+        return torch.cat([y.flatten(1), i.float().flatten(1)], 1)
+
+
 class Interp(nn.Module):
     """F.interpolate: nearest ×2, bilinear to a size (align_corners False and True), nearest to a size; a transposed conv."""
     def __init__(self):
@@ -259,7 +267,7 @@ def randomize_bn(model, g):
                     sub.bias.data.copy_(torch.randn(sub.bias.shape, generator=g) * 0.2)
 
 
-def write(name, make, shape, out=None, opset=13, binary_input=False):
+def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
     model = make().eval()
@@ -270,7 +278,7 @@ def write(name, make, shape, out=None, opset=13, binary_input=False):
     out = out or OUT
     path = os.path.join(out, name + ".onnx")
     torch.onnx.export(model, x, path, opset_version=opset, do_constant_folding=True,
-                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}} if dynamic else None)
     extra = {}
     if binary_input:
         x.numpy().astype("<f4").tofile(os.path.join(out, name + ".input.f32"))
@@ -346,6 +354,8 @@ if __name__ == "__main__":
         write("interp", Interp, (2, 3, 5, 6))
     elif len(sys.argv) > 1 and sys.argv[1] == "dilated_pools":
         write("dilated_pools", DilatedPools, (2, 3, 11, 9))
+    elif len(sys.argv) > 1 and sys.argv[1] == "pool_indices":
+        write("pool_indices", PoolIndices, (2, 3, 7, 6), dynamic=False)
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
@@ -366,6 +376,7 @@ if __name__ == "__main__":
         write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d
         write("pads", Pads, (2, 2, 6, 5))  # also alone: make-onnx-fixtures.py pads
         write("dilated_pools", DilatedPools, (2, 3, 11, 9))  # also alone: make-onnx-fixtures.py dilated_pools
+        write("pool_indices", PoolIndices, (2, 3, 7, 6), dynamic=False)  # also alone: make-onnx-fixtures.py pool_indices (a fixed batch: the graph mixes it)
         write("se_block", SeBlock, (2, 3, 7, 6))  # also alone: make-onnx-fixtures.py se_block
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py convnext_mini
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)

@@ -66,6 +66,18 @@ describe("whole-model gradient checks", () => {
     check(m, [7, 6, 2], "softmaxCrossEntropy");
   });
 
+  it("max-pool indices: a zero gradient (piecewise constant: central differences would only see their jumps)", () => {
+    const inp = fovea.input([6, 6, 2]);
+    const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);
+    const m = fovea.model({ inputs: inp, outputs: L.flatten().apply(L.maxPool2dIndices({ poolSize: 2, dilations: 2, strides: 1, rounding: "floor" }).apply(a)), seed: 2 });
+    m.compile({ batchSize: 3, loss: "mse", optimizer: fovea.train.sgd() });
+    const x = Float32Array.from({ length: 3 * m.inputSize }, (_, i) => Math.sin(i * 0.7));
+    const loss = m.computeGradients(x, new Float32Array(3 * m.outputSize).fill(1), 0, 3);
+    expect(loss).toBeGreaterThan(0);
+    for (const p of m.params) expect(Array.from(m.backend.heap.f32(p.g, p.size)).every((v) => v === 0), p.spec.name).toBe(true);
+    m.free();
+  });
+
   it("a residual block (conv-bn-tanh-conv + identity, add) with average pooling", () => {
     const inp = fovea.input([5, 5, 3]);
     const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);

@@ -87,6 +87,25 @@ describe.each(BUILDS)("pooling on the %s build", (build) => {
     mp.free();
   });
 
+  it.each([...names.slice(0, 8), ...dilatedNames])("max-pool indices (ONNX's positions in the example, row- and column-major): %s", async (_n, c) => {
+    const be = await backendFor(build);
+    const xs = randomArray(c.x.reduce((a, b) => a * b), 3);
+    const x = Tensor.from(xs, c.x, be);
+    const g = ops.pool2dGeometry("maxPool2d", c.x, c.opts);
+    const { argmax } = refMaxPool(refParams(g), xs);
+    // NHWC flat index → (n, h, w, c) → c·H·W + h·W + w (row) or c·H·W + w·H + h (column)
+    const pos = (at: number, column: boolean) => {
+      const ch = at % g.C, p = Math.floor(at / g.C), w = p % g.W, h = Math.floor(p / g.W) % g.H;
+      return ch * g.H * g.W + (column ? w * g.H + h : h * g.W + w);
+    };
+    for (const order of ["row", "column"] as const) {
+      const got = ops.maxPool2dIndices(x, c.opts, order);
+      expect(got.shape).toEqual(g.outShape);
+      expect(Array.from(got.toArray())).toEqual(Array.from(argmax, (a) => pos(a, order === "column")));
+      got.free();
+    }
+  });
+
   it("max ties go to the first maximum in scan order", async () => {
     const be = await backendFor(build);
     // 2x2 windows of equal values over 5 channels (SIMD lanes and the scalar tail)
@@ -181,6 +200,12 @@ describe("dilated max-pooling gradients against central differences", () => {
 });
 
 describe("pooling shape inference and errors", () => {
+  it("indices: positions past 2^24 in an example are a ShapeError (float32 would round them)", () => {
+    const g = ops.pool2dGeometry("maxPool2d", [1, 4096, 4097, 1], { kernel: 2, rounding: "floor" });
+    expect(() => ops.checkIndices("maxPool2dIndices \"i\"", g, false)).toThrow('maxPool2dIndices "i": an example of 1x4096x4097 = 16781312 values has positions above 2^24 = 16777216, which float32 outputs do not hold exactly');
+    expect(() => ops.checkIndices("i", ops.pool2dGeometry("maxPool2d", [1, 4096, 4096, 1], { kernel: 2 }), false)).not.toThrow();
+  });
+
   it("dilation: the window spans (k − 1)·d + 1 pixels; a window of taps only in the padding is a ShapeError; average pooling refuses it", () => {
     // PyTorch: floor((7 + 2·1 − 2·(3 − 1) − 1)/2 + 1) = 3; ceil mode 4 (the last window starts at 5 < 7 + 1)
     expect(ops.pool2dGeometry("maxPool2d", [1, 7, 7, 1], { kernel: 3, strides: 2, dilations: 2, padding: 1, rounding: "floor" }).OH).toBe(3);

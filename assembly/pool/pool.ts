@@ -225,6 +225,47 @@ export function f32_maxpool_bwd_recompute(g: usize, x: usize, dy: usize, dx: usi
 }
 
 /**
+ * The max pool's Indices (ONNX MaxPool's second output): y[n,od,oh,ow,c] = the position of the
+ * window's first maximum (the forward's tie rule) in the example's NCDHW order,
+ * ((c·D + d)·H + h)·W + w, or if columnMajor != 0 (2-D only, D = 1) c·H·W + w·H + h — as a float,
+ * exact while C·D·H·W <= 2^24 (the host checks). Positions count within each example (no n).
+ */
+export function f32_maxpool_indices_fwd(g: usize, x: usize, y: usize, columnMajor: i32): void {
+  const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
+  const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
+  const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
+  const SD = geo(g, POOL_SD), SH = geo(g, POOL_SH), SW = geo(g, POOL_SW);
+  const PF = geo(g, POOL_PF), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
+  const DD = geo(g, POOL_DD), DH = geo(g, POOL_DH), DW = geo(g, POOL_DW);
+  const dStep = DD * H * W * C, hStep = DH * W * C, wStep = DW * C, per = D * H * W * C;
+  for (let n = 0; n < N; n++) {
+    for (let od = 0; od < OD; od++) {
+      const sd = od * SD - PF, kd0 = tap0(sd, DD), nd = tapEnd(sd, DD, KD, D) - kd0;
+      for (let oh = 0; oh < OH; oh++) {
+        const sh = oh * SH - PT, kh0 = tap0(sh, DH), nh = tapEnd(sh, DH, KH, H) - kh0;
+        for (let ow = 0; ow < OW; ow++) {
+          const sw = ow * SW - PL, kw0 = tap0(sw, DW), nw = tapEnd(sw, DW, KW, W) - kw0;
+          const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
+          const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
+          for (let c = 0; c < C; c++) {
+            // the maximum's pixel (d, h, w) within the example
+            const p = (windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep) - n * per) / C;
+            const w = p % W, h = (p / W) % H, d = p / (W * H);
+            const at = columnMajor != 0 ? c * H * W + w * H + h : ((c * D + d) * H + h) * W + w;
+            store<f32>(y + f4(o + c), <f32>at);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The gradient through the Indices: zero (they are piecewise constant in x). Overwrites dx. */
+export function f32_maxpool_indices_bwd(g: usize, dx: usize): void {
+  zero(dx, inputSize(g));
+}
+
+/**
  * Average pooling: y = (Σ over the window's taps inside the input of x) / divisor, where the
  * divisor is the number of those taps, or (count_include_pad) of the taps inside the padded input.
  */

@@ -51,7 +51,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "conv2d": case "depthwiseConv2d": return new Conv2d(config, name);
     case "conv2dTranspose": return new Conv2dTranspose(config, name);
     case "dense": return new Dense(config, name);
-    case "maxPool2d": case "avgPool2d": return new Pool2d(config, name);
+    case "maxPool2d": case "avgPool2d": case "maxPool2dIndices": return new Pool2d(config, name);
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
     case "permute": return new Permute(config, name);
@@ -86,6 +86,7 @@ export const conv2dTranspose = (c: Opt<Conv2dTransposeConfig>) => createLayer({ 
 export const dense = (c: Opt<DenseConfig>) => createLayer({ type: "dense", ...c });
 export const maxPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2d" });
 export const avgPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "avgPool2d" });
+export const maxPool2dIndices = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2dIndices" });
 export const globalAvgPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalAvgPool2d" });
 export const globalMaxPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalMaxPool2d" });
 export const flatten = (c: Opt<FlattenConfig> = {}) => createLayer({ type: "flatten", ...c });

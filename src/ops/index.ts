@@ -9,7 +9,7 @@ export { conv2dTranspose, conv2dTransposeBackward, convTransposeGeometry, convTr
 export type { ConvTransposeOptions, ConvTransposeBuffers, ConvTransposeCalls } from "./conv.js";
 export {
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, globalAvgPool, globalAvgPoolBackward,
-  globalMaxPool, globalMaxPoolBackward, pool2dGeometry, poolBlock, poolCalls, globalPoolCalls,
+  globalMaxPool, globalMaxPoolBackward, pool2dGeometry, poolBlock, poolCalls, globalPoolCalls, maxPool2dIndices, checkIndices,
 } from "./pool.js";
 export type { Pool2dOptions, PoolGeometry, MaxPoolResult, PoolCalls } from "./pool.js";
 export { updateCalls, PARALLEL_UPDATE } from "./optim.js";

@@ -50,7 +50,7 @@ export function pool2dGeometry(kind: string, xShape: Shape, options: Pool2dOptio
   const dil = pair(options.dilations, 1, "dilations", label);
   const rounding = options.rounding ?? "exact";
   if (!["exact", "floor", "ceil"].includes(rounding)) throw new ConfigError(`${label}: rounding must be exact, floor or ceil`);
-  if (kind !== "maxPool2d" && (dil[0] > 1 || dil[1] > 1)) throw new ConfigError(`${label}: dilations ${dil.join("x")}: dilated windows are for max pooling`);
+  if (!kind.startsWith("maxPool") && (dil[0] > 1 || dil[1] > 1)) throw new ConfigError(`${label}: dilations ${dil.join("x")}: dilated windows are for max pooling`);
   const { h, w } = window2d(label, H, W, kernel, strides, dil, options.padding ?? "valid", rounding);
   if (h.padBefore >= kernel[0] || w.padBefore >= kernel[1] || h.padAfter >= kernel[0] || w.padAfter >= kernel[1]) {
     throw new ShapeError(`${label}: padding [${h.padBefore}, ${h.padAfter}, ${w.padBefore}, ${w.padAfter}] must be smaller than the ${kernel[0]}x${kernel[1]} window (a window would hold only padding)`);
@@ -195,11 +195,14 @@ export interface PoolCalls { fwd: KernelCall[]; bwd: KernelCall[] }
  * Max/avg pooling over the given buffers: forward by images or (one image, inference) bands of
  * output rows, backward by the same image parts. `limit` caps the parts (default: the threads).
  */
-export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, alloc: (bytes: number) => number, p: {
+export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolGeometry, alloc: (bytes: number) => number, p: {
   x: number; y: number; argmax: number; dy: number; dx: number; training: boolean;
-  /** Max: x is a ReLU's output; the backward applies the ReLU's backward too (dx·[x > 0], f32_maxpool2d_bwd_relu). */
+  /** Max: x is a ReLU's output; the backward applies the ReLU's backward too (dx·[x > 0], f32_maxpool_bwd_relu). */
   reluMask?: boolean;
+  /** Indices: the positions column-major (ONNX storage_order 1: c·H·W + w·H + h; 2-D only). */
+  columnMajor?: boolean;
 }, limit = be.threads): PoolCalls {
+  if (kind === "indices") checkIndices("maxPool indices", g, p.columnMajor ?? false);
   const work = g.N * g.OD * g.OH * g.OW * g.C * g.KD * g.KH * g.KW;
   const T = threadsFor(be, work * 8, Math.max(g.N, g.OH), limit); // pooling is memory-bound: weigh its work up
   const block = (q: Part) => {
@@ -211,6 +214,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, all
   const mk = (q: Part, fwd: boolean): KernelCall => {
     const geo = block(q);
     // argmax indices are flat indices into the part's x: the backward uses the same parts
+    if (kind === "indices") return fwd ? call("f32_maxpool_indices_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.columnMajor ? 1 : 0) : call("f32_maxpool_indices_bwd", geo, p.dx + 4 * q.xOff);
     if (fwd) return kind === "max"
       ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0)
       : call("f32_avgpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
@@ -221,13 +225,36 @@ export function poolCalls(be: Backend, kind: "max" | "avg", g: PoolGeometry, all
   };
   // training keeps argmax per image part, so forward and backward split the same way: by images;
   // a 3-D pool splits by images alone (its depth slices are the images' rows here)
-  const reach = (g.KH - 1) * g.DH + 1, imagesOnly = p.training || g.D > 1 || g.OD > 1;
+  // (indices: positions within the image, so its parts are whole images too)
+  const reach = (g.KH - 1) * g.DH + 1, imagesOnly = p.training || g.D > 1 || g.OD > 1 || kind === "indices";
   const parts = imagesOnly
     ? (g.N >= 2 && T > 1
       ? splitRange(g.N, Math.min(T, g.N)).map(([a, b]): Part => ({ N: b - a, H: g.H, OH: g.OH, PT: g.padTop, xOff: a * g.D * g.H * g.W * g.C, yOff: a * g.OD * g.OH * g.OW * g.C, hpDelta: 0 }))
       : [wholePart(g.N, g.H, g.OH, g.padTop)])
     : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.C, g.SH, g.padTop, reach, T);
   return { fwd: parts.map((q) => mk(q, true)), bwd: p.training && p.dx ? parts.map((q) => mk(q, false)) : [] };
+}
+
+/** The largest position a float32 holds exactly (every integer up to it is a float32). */
+export const MAX_EXACT_INDEX = 2 ** 24;
+
+/** Indices are positions in an example of C·D·H·W values, as floats: exact up to 2^24. */
+export function checkIndices(label: string, g: PoolGeometry, columnMajor: boolean): void {
+  const per = g.C * g.D * g.H * g.W;
+  if (per > MAX_EXACT_INDEX) throw new ShapeError(`${label}: an example of ${g.C}x${g.D > 1 ? `${g.D}x` : ""}${g.H}x${g.W} = ${per} values has positions above 2^24 = ${MAX_EXACT_INDEX}, which float32 outputs do not hold exactly`);
+  if (columnMajor && (g.D > 1 || g.OD > 1)) throw new ConfigError(`${label}: column-major indices are for 2-D pools`);
+}
+
+/**
+ * Max pooling's indices: per output element, the position of its window's maximum within the
+ * example in NCHW order (c·H·W + h·W + w; column-major c·H·W + w·H + h), as floats. Gradient zero.
+ */
+export function maxPool2dIndices(x: Tensor, options: Pool2dOptions, order: "row" | "column" = "row"): Tensor {
+  const g = pool2dGeometry("maxPool2d", x.shape, options);
+  const be = x.backend;
+  const y = Tensor.zeros(g.outShape, be);
+  withScratchAlloc(be, (alloc) => be.run(poolCalls(be, "indices", g, alloc, { x: x.ptr, y: y.ptr, argmax: 0, dy: 0, dx: 0, training: false, columnMajor: order === "column" }).fwd));
+  return y;
 }
 
 /** Global average / max pooling [N, HW, C] → [N, C] (argmax for max), forward and backward. */

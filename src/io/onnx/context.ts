@@ -286,6 +286,8 @@ export interface ExportNode {
   init(dims: number[], data: Float32Array | number[], type?: "f32" | "i64"): string;
   /** Adds a node; returns its output's name. */
   op(opType: string, input: string[], attrs?: Record<string, number | number[] | { f: number } | { s: string }>): string;
+  /** Adds a node with `count` outputs; returns their names. */
+  opOutputs(opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }>, count: number): string[];
   /** Applies a fused activation code (ACT) to x as its own node. */
   act(x: string, code: number): string;
 }

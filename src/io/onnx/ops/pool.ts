@@ -1,12 +1,22 @@
-// MaxPool / AveragePool (ceil mode, count_include_pad, auto padding, MaxPool's dilations, a Pad folded
-// into an average pool) and the global pools ⇄ maxPool2d / avgPool2d / globalAvgPool2d / globalMaxPool2d.
+// MaxPool / AveragePool (ceil mode, count_include_pad, auto padding, MaxPool's dilations and Indices,
+// a Pad folded into an average pool) and the global pools ⇄ maxPool2d / maxPool2dIndices / avgPool2d /
+// globalAvgPool2d / globalMaxPool2d.
 import * as L from "../../../layers/index.js";
 import type { Pool2d } from "../../../layers/pool.js";
+import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { Exporter, Importer } from "../context.js";
 
+/**
+ * MaxPool / AveragePool. MaxPool's Indices count positions across the whole input, n·C·H·W + …:
+ * a graph that asks for them is taken whole (one example: its input's fixed shape [N, C, H, W],
+ * pooled as the image [N·C, H, W], whose positions are ONNX's), as for any op that mixes the batch.
+ */
 const windowPool: Importer = (x) => {
-  if (x.n.output.filter(Boolean).length > 1) x.fail("the Indices output (argmax) is not supported");
-  const t = x.windowInput(x.tensor(0));
+  const indices = x.op === "MaxPool" && !!x.n.output[1];
+  if (indices && x.g.lead) x.mixesBatch("MaxPool's Indices count positions across the batch (n·C·H·W + …); fovea keeps the examples of a batch apart");
+  const t0 = x.tensor(0), whole = !x.g.lead && t0.onnx.length === 4 ? t0.onnx : null;
+  // a whole input [N, C, H, W]: its N·C planes as the channels of one image
+  const t = whole ? x.asImage({ ...x.plain(t0), onnx: [whole[0]! * whole[1]!, whole[2]!, whole[3]!], plain: true }) : x.windowInput(t0);
   if (!x.attr("kernel_shape")) x.fail("kernel_shape is required");
   const k = x.wints("kernel_shape", []);
   const dil = x.wints("dilations", [1, 1]);
@@ -28,7 +38,17 @@ const windowPool: Importer = (x) => {
     rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: lname,
   };
   const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d({ ...cfg, dilations: [dil[0]!, dil[1]!] }) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
-  x.windowOut({ kind: "tensor", sym, onnx: [t.onnx[0]!, sym.shape[0]!, sym.shape[1]!] });
+  const image = (v: SymbolicTensor) => ({ kind: "tensor" as const, sym: v, onnx: [t.onnx[0]!, v.shape[0]!, v.shape[1]!] });
+  if (!whole) return x.windowOut(image(sym));
+  // back to [N, C, OH, OW]: the planes in ONNX's order (a reshape would move no data)
+  const back = (v: SymbolicTensor) => ({ ...x.plain(image(v)), onnx: [whole[0]!, whole[1]!, v.shape[0]!, v.shape[1]!] });
+  x.out(back(sym));
+  if (!indices) return;
+  const order = x.int("storage_order", 0);
+  if (order !== 0 && order !== 1) x.fail(`storage_order ${order} is not 0 (row-major) or 1 (column-major)`);
+  const iname = x.uniq("maxpool_indices");
+  const idx = x.apply(L.maxPool2dIndices({ ...cfg, name: iname, dilations: [dil[0]!, dil[1]!], storageOrder: order ? "column" : "row" }), t.sym);
+  x.g.values.set(x.n.output[1]!, { ...back(idx), int: true });
 };
 
 const globalPool: Importer = (x) => {
@@ -81,9 +101,17 @@ const windowExport: Exporter = (x) => {
   const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0 };
   if (l.type === "avgPool2d") attrs.count_include_pad = g.countIncludePad ? 1 : 0;
   if (g.DH !== 1 || g.DW !== 1) attrs.dilations = [g.DH, g.DW];
-  return { out: x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs) };
+  if (l.type !== "maxPool2dIndices") return { out: x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs) };
+  // MaxPool's Indices count n·C·H·W + …: less each example's offset n·C·H·W, fovea's positions
+  if (l.cfg.storageOrder === "column") attrs.storage_order = 1;
+  const [, indices] = x.opOutputs("MaxPool", [x.inputs[0]!], attrs, 2);
+  const i64 = (v: number[], dims: number[] = []) => x.init(dims, v, "i64");
+  const n = x.op("Gather", [x.op("Shape", [x.inputs[0]!]), i64([0])], { axis: 0 });
+  const offsets = x.op("Mul", [x.op("Range", [i64([0]), n, i64([1])]), i64([g.C * g.H * g.W])]);
+  const within = x.op("Sub", [indices!, x.op("Reshape", [offsets, i64([-1, 1, 1, 1], [4])])]);
+  return { out: x.op("Cast", [within], { to: 1 }) };
 };
 
 const globalExport: Exporter = (x) => ({ out: x.op("Flatten", [x.op(x.layer.type === "globalAvgPool2d" ? "GlobalAveragePool" : "GlobalMaxPool", [x.inputs[0]!])], { axis: 1 }) });
 
-export const exporters: Record<string, Exporter> = { maxPool2d: windowExport, avgPool2d: windowExport, globalAvgPool2d: globalExport, globalMaxPool2d: globalExport };
+export const exporters: Record<string, Exporter> = { maxPool2d: windowExport, avgPool2d: windowExport, maxPool2dIndices: windowExport, globalAvgPool2d: globalExport, globalMaxPool2d: globalExport };
