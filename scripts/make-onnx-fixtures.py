@@ -183,6 +183,22 @@ class PoolIndices(nn.Module):
         return torch.cat([y.flatten(1), i.float().flatten(1)], 1)
 
 
+class Pools3d(nn.Module):
+    """nn.MaxPool3d (ceil mode, padding, dilation) and nn.AvgPool3d (padding not counted; ceil mode) on [N, C, D, H, W], then a linear.
+    (AvgPool3d with padding counted exports as a rank-5 Pad before the pool, which fovea's Pad does not take.)"""
+    def __init__(self):
+        super().__init__()
+        self.p1 = nn.MaxPool3d((2, 3, 2), stride=(1, 2, 2), padding=(1, 1, 0), ceil_mode=True)
+        self.p2 = nn.AvgPool3d(2, stride=1, padding=1, count_include_pad=False)
+        self.p3 = nn.AvgPool3d(3, stride=2, ceil_mode=True, count_include_pad=False)
+        self.p4 = nn.MaxPool3d(2, stride=1, dilation=(2, 1, 2))
+        self.fc = nn.Linear(3 * 3 * 2 * 2, 5)
+
+    def forward(self, x):
+        y = self.p3(self.p2(torch.tanh(self.p1(x))))
+        return torch.cat([self.fc(y.flatten(1)), self.p4(x).flatten(1)], 1)
+
+
 class Interp(nn.Module):
     """F.interpolate: nearest ×2, bilinear to a size (align_corners False and True), nearest to a size; a transposed conv."""
     def __init__(self):
@@ -355,7 +371,10 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "dilated_pools":
         write("dilated_pools", DilatedPools, (2, 3, 11, 9))
     elif len(sys.argv) > 1 and sys.argv[1] == "pool_indices":
+        write("pools3d", Pools3d, (2, 3, 5, 6, 7))  # also alone: make-onnx-fixtures.py pools3d
         write("pool_indices", PoolIndices, (2, 3, 7, 6), dynamic=False)
+    elif len(sys.argv) > 1 and sys.argv[1] == "pools3d":
+        write("pools3d", Pools3d, (2, 3, 5, 6, 7))
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":

@@ -70,7 +70,7 @@ export type { BinaryConfig, WhereConfig } from "./layers/binary.js";
 export type { ConstantConfig } from "./layers/constant.js";
 export type { NamedIO, NamedShape } from "./model/named.js";
 export type { BatchNormConfig, LrnConfig, ScaleConfig } from "./layers/norm.js";
-export type { GlobalPoolConfig, Pool2dConfig } from "./layers/pool.js";
+export type { GlobalPoolConfig, Pool2dConfig, Pool3dConfig } from "./layers/pool.js";
 export type { FlattenConfig, PermuteConfig, ReshapeConfig } from "./layers/reshape.js";
 export type { GraphNode } from "./model/graph.js";
 export type { Fold, Plan } from "./model/plan.js";
@@ -81,7 +81,7 @@ export type { ActivationName, BinaryOp, UnaryActivation } from "./ops/eltwise.js
 export type { Activation as FusedActivation, DenseCalls, GemmOptions, PackedMatrix } from "./ops/gemm.js";
 export type { LossName } from "./ops/loss.js";
 export type { BatchNormCalls, NormCalls, Steps } from "./ops/norm.js";
-export type { MaxPoolResult, Pool2dOptions, PoolCalls, PoolGeometry } from "./ops/pool.js";
+export type { MaxPoolResult, Pool2dOptions, Pool3dOptions, PoolCalls, PoolGeometry } from "./ops/pool.js";
 export type { Brain, BrainOptions, Experience, TDTrainer, TDTrainerOptions, ValueNet } from "./rl/deepqlearn.js";
 export type { DQN, DQNOptions } from "./rl/dqn.js";
 export type { TDBatch } from "./rl/qlearning.js";

@@ -78,6 +78,15 @@ describe("whole-model gradient checks", () => {
     m.free();
   });
 
+  it("layer norm → 3-D max pool (ceil, padding, dilation) → tanh → 3-D average pool (padding counted) → dense → softmax", () => {
+    const m = fovea.sequential([
+      L.layerNorm(), L.maxPool3d({ poolSize: 2, strides: [1, 2, 2], padding: [1, 0, 1], dilations: [1, 2, 1], rounding: "ceil" }), L.tanh(),
+      L.avgPool3d({ poolSize: 2, strides: 1, padding: 1, countIncludePad: true, rounding: "floor" }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [4, 5, 6, 3], seed: 2 });
+    check(m, [4, 5, 18], "softmaxCrossEntropy");
+  });
+
   it("a residual block (conv-bn-tanh-conv + identity, add) with average pooling", () => {
     const inp = fovea.input([5, 5, 3]);
     const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);

@@ -137,6 +137,17 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("3-D max and average pooling of [D, H, W, C] examples (ceil mode, padding, dilation, count_include_pad), trained", async () => {
+    const m = trained(fovea.sequential([
+      L.layerNorm(), L.maxPool3d({ poolSize: [2, 3, 2], strides: [1, 2, 2], padding: [1, 1, 0], dilations: [1, 1, 2], rounding: "ceil" }), L.tanh(),
+      L.avgPool3d({ poolSize: 2, strides: 1, padding: 1, countIncludePad: true, rounding: "floor" }),
+      L.avgPool3d({ poolSize: 3, strides: 2, rounding: "ceil" }), L.flatten(), L.dense({ units: 4 }), L.softmax(),
+    ], { inputShape: [5, 6, 7, 3], seed: 9 }));
+    const bytes = await compare(m, 3);
+    expect(decodeModel(bytes, "x.onnx").graph!.node.filter((nd) => nd.opType === "MaxPool" || nd.opType === "AveragePool").length).toBe(3);
+    m.free();
+  });
+
   it.each([["branches", [2, 4, 9, 9]], ["consts", [2, 3, 8, 8]]] as const)("an imported ONNX model (%s) exports back and still matches PyTorch", async (name, dims) => {
     const fx = JSON.parse(readFileSync(`test/fixtures/onnx/${name}.json`, "utf8")) as { input: number[]; output: number[] };
     const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${name}.onnx`)));

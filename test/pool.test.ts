@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ShapeError, Tensor, ops } from "../src/index.js";
-import type { Pool2dOptions, PoolGeometry } from "../src/ops/pool.js";
+import type { Pool2dOptions, Pool3dOptions, PoolGeometry } from "../src/ops/pool.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { refAvgPool, refAvgPoolBwd, refMaxPool, refMaxPoolBwd, type RefPool } from "./ref/pool.js";
@@ -42,6 +42,17 @@ const DILATED: { x: [number, number, number, number]; opts: Pool2dOptions }[] = 
   { x: [2, 8, 8, 9], opts: { kernel: 2, strides: 2, dilations: [1, 3], rounding: "ceil" } },
   { x: [1, 5, 5, 3], opts: { kernel: 3, strides: 1, dilations: 2, padding: 2 } },
 ];
+// 3-D pooling (NDHWC): ceil mode, asymmetric padding, count_include_pad, dilation (max), windows
+// one slice deep, C = 1, 3, 4, 5, 8 (the scalar path, SIMD blocks, the ragged tail)
+const CASES3D: { x: [number, number, number, number, number]; opts: Pool3dOptions; max?: true }[] = [
+  { x: [1, 4, 4, 4, 1], opts: { kernel: 2 } },
+  { x: [2, 5, 6, 7, 3], opts: { kernel: [2, 3, 2], strides: [1, 2, 2], padding: [1, 1, 0], rounding: "ceil" } },
+  { x: [1, 6, 5, 4, 5], opts: { kernel: 3, strides: 2, padding: [1, 0, 1, 1, 0, 1], countIncludePad: true, rounding: "floor" } },
+  { x: [2, 3, 6, 6, 8], opts: { kernel: [1, 2, 2], rounding: "floor" } }, // one slice deep, 2×2 stride 2: the unrolled path per slice
+  { x: [1, 7, 5, 6, 4], opts: { kernel: 2, strides: 1, padding: "same" } },
+  { x: [1, 7, 6, 5, 3], opts: { kernel: 2, strides: [2, 1, 2], dilations: [3, 2, 1], padding: 1, rounding: "ceil" }, max: true },
+];
+const names3d = CASES3D.map((c) => [`x=${c.x.join("x")} ${JSON.stringify(c.opts)}`, c] as const);
 const dilatedNames = DILATED.map((c) => [`x=${c.x.join("x")} ${JSON.stringify(c.opts)}`, c] as const);
 
 describe.each(BUILDS)("pooling on the %s build", (build) => {
@@ -104,6 +115,29 @@ describe.each(BUILDS)("pooling on the %s build", (build) => {
       expect(Array.from(got.toArray())).toEqual(Array.from(argmax, (a) => pos(a, order === "column")));
       got.free();
     }
+  });
+
+  it.each(names3d)("3-D max and average, forward and backward: %s", async (_n, c) => {
+    const be = await backendFor(build);
+    const xs = randomArray(c.x.reduce((a, b) => a * b), 3);
+    const x = Tensor.from(xs, c.x, be);
+    const g = ops.pool3dGeometry("maxPool3d", c.x, c.opts);
+    const p = refParams(g);
+    const mp = ops.maxPool3d(x, c.opts);
+    const ref = refMaxPool(p, xs);
+    expect(mp.y.shape).toEqual(g.outShape);
+    expect(Array.from(mp.y.toArray())).toEqual(Array.from(ref.y, Math.fround));
+    expect(Array.from(mp.argmax)).toEqual(Array.from(ref.argmax));
+    const dys = randomArray(mp.y.size, 4);
+    const dy = Tensor.from(dys, mp.y.shape, be);
+    const want = refMaxPoolBwd(p, xs, dys);
+    expectClose(ops.maxPool3dBackward(x, dy, c.opts, mp).toArray(), want, 1e-6, 1e-6, "max bwd (argmax)");
+    expectClose(ops.maxPool3dBackward(x, dy, c.opts).toArray(), want, 1e-6, 1e-6, "max bwd (recompute)");
+    mp.free();
+    if (c.max) return;
+    const y = ops.avgPool3d(x, c.opts);
+    expectClose(y.toArray(), refAvgPool(p, xs), 1e-6, 1e-6, "avg fwd");
+    expectClose(ops.avgPool3dBackward(x.shape, dy, c.opts).toArray(), refAvgPoolBwd(p, dys), 1e-6, 1e-6, "avg bwd");
   });
 
   it("max ties go to the first maximum in scan order", async () => {
@@ -182,6 +216,30 @@ describe("pooling gradients against central differences", () => {
     const x = Tensor.from(xs, c.x, be);
     const got = ops.maxPool2dBackward(x, Tensor.from(R, g.outShape, be), c.opts).toArray();
     expectClose(got, numericGrad((xx) => dot(refMaxPool(p, xx).y, R), xs, 1e-5), 0, 1e-6, "max");
+  });
+});
+
+describe("3-D pooling gradients against central differences", () => {
+  it.each(names3d)("%s", async (_n, c) => {
+    const be = await backendFor("simd");
+    const g = ops.pool3dGeometry("maxPool3d", c.x, c.opts);
+    const p = refParams(g);
+    const n = c.x.reduce((a, b) => a * b);
+    const xs = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % n) / n);
+    const R = randomArray(g.outShape.reduce((a, b) => a * b), 6);
+    const x = Tensor.from(xs, c.x, be);
+    expectClose(ops.maxPool3dBackward(x, Tensor.from(R, g.outShape, be), c.opts).toArray(), numericGrad((xx) => dot(refMaxPool(p, xx).y, R), xs, 1e-5), 0, 1e-6, "max");
+    if (c.max) return;
+    expectClose(ops.avgPool3dBackward(c.x, Tensor.from(R, g.outShape, be), c.opts).toArray(), numericGrad((xx) => dot(refAvgPool(p, xx), R), xs), 0, 1e-6, "avg");
+  });
+
+  it("shape errors name the numbers", () => {
+    expect(ops.pool3dGeometry("maxPool3d", [1, 5, 6, 7, 2], { kernel: [2, 3, 2], strides: [1, 2, 2], padding: [1, 1, 0], rounding: "ceil" }).outShape).toEqual([1, 6, 4, 4, 2]);
+    expect(() => ops.pool3dGeometry("avgPool3d", [1, 5, 5, 5, 1], { kernel: 2, name: "p" })).toThrow(/avgPool3d "p": a 2x2x2 kernel with stride 2 does not fit a 5x5x5 input \(\(5-2\)\/2\+1 = 2.50 is not whole\)/);
+    expect(() => ops.pool3dGeometry("avgPool3d", [5, 5, 5, 1], { kernel: 2 })).toThrow(/rank 5/);
+    expect(() => ops.pool3dGeometry("avgPool3d", [1, 5, 5, 5, 1], { kernel: [2, 2] as unknown as number })).toThrow(/kernel must be whole numbers >= 1 \(a number or \[d, h, w\]\)/);
+    expect(() => ops.pool3dGeometry("avgPool3d", [1, 4, 4, 4, 1], { kernel: 2, dilations: 2 })).toThrow(ConfigError);
+    expect(() => ops.pool3dGeometry("maxPool3d", [1, 4, 4, 4, 1], { kernel: 2, padding: [2, 0, 0] })).toThrow(/must be smaller than the 2x2x2 window/);
   });
 });
 

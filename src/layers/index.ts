@@ -9,7 +9,7 @@ import { Dropout, type DropoutConfig } from "./dropout.js";
 import type { Layer } from "./layer.js";
 import { Add, Concat, type AddConfig, type ConcatConfig } from "./merge.js";
 import { BatchNorm, Lrn, Scale, type BatchNormConfig, type LrnConfig, type ScaleConfig } from "./norm.js";
-import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "./pool.js";
+import { GlobalPool2d, Pool, type GlobalPoolConfig, type Pool2dConfig, type Pool3dConfig } from "./pool.js";
 import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeConfig } from "./reshape.js";
 import { Multiply, type MultiplyConfig } from "./multiply.js";
 import { Slice, type SliceConfig } from "./slice.js";
@@ -21,7 +21,7 @@ import { Binary, Where, type BinaryConfig, type WhereConfig } from "./binary.js"
 import { Constant, type ConstantConfig } from "./constant.js";
 
 export type LayerConfig =
-  | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
+  | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | Pool3dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
   | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig | MatmulConfig
   | LayerNormConfig | BinaryConfig | WhereConfig | ConstantConfig;
 
@@ -51,7 +51,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "conv2d": case "depthwiseConv2d": return new Conv2d(config, name);
     case "conv2dTranspose": return new Conv2dTranspose(config, name);
     case "dense": return new Dense(config, name);
-    case "maxPool2d": case "avgPool2d": case "maxPool2dIndices": return new Pool2d(config, name);
+    case "maxPool2d": case "avgPool2d": case "maxPool2dIndices": case "maxPool3d": case "avgPool3d": return new Pool(config, name);
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
     case "permute": return new Permute(config, name);
@@ -87,6 +87,8 @@ export const dense = (c: Opt<DenseConfig>) => createLayer({ type: "dense", ...c 
 export const maxPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2d" });
 export const avgPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "avgPool2d" });
 export const maxPool2dIndices = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2dIndices" });
+export const maxPool3d = (c: Opt<Pool3dConfig>) => createLayer({ ...c, type: "maxPool3d" });
+export const avgPool3d = (c: Opt<Pool3dConfig>) => createLayer({ ...c, type: "avgPool3d" });
 export const globalAvgPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalAvgPool2d" });
 export const globalMaxPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalMaxPool2d" });
 export const flatten = (c: Opt<FlattenConfig> = {}) => createLayer({ type: "flatten", ...c });
@@ -123,7 +125,7 @@ export const constant = (c: Opt<ConstantConfig>) => createLayer({ type: "constan
 export const where = (c: Opt<WhereConfig> = {}) => createLayer({ type: "where", ...c });
 
 export type {
-  Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
+  Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, Pool3dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
   ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig, MatmulConfig,
   LayerNormConfig, BinaryConfig, WhereConfig, ConstantConfig,
 };

@@ -12,7 +12,7 @@
 // ReLU is f32x4.max in both), so a fused plan's outputs are bit-identical to an unfused one's.
 
 import type { Fused } from "../layers/layer.js";
-import type { Pool2d } from "../layers/pool.js";
+import type { Pool } from "../layers/pool.js";
 import { ACT } from "../runtime/generated/layout.js";
 import type { GraphNode } from "./graph.js";
 
@@ -62,7 +62,7 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
       k = next();
     }
     if (can.pool && residual === null && k >= 0 && nodes[k]!.layer.type === "maxPool2d") {
-      const p = nodes[k]!, pg = (p.layer as Pool2d).geometry(p.inShapes[0]!, batch);
+      const p = nodes[k]!, pg = (p.layer as Pool).geometry(p.inShapes[0]!, batch);
       // the fused kernel pools windows of adjacent taps
       if (pg.DH === 1 && pg.DW === 1) {
         pool = pg;

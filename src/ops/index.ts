@@ -10,8 +10,9 @@ export type { ConvTransposeOptions, ConvTransposeBuffers, ConvTransposeCalls } f
 export {
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, globalAvgPool, globalAvgPoolBackward,
   globalMaxPool, globalMaxPoolBackward, pool2dGeometry, poolBlock, poolCalls, globalPoolCalls, maxPool2dIndices, checkIndices,
+  maxPool3d, maxPool3dBackward, avgPool3d, avgPool3dBackward, pool3dGeometry,
 } from "./pool.js";
-export type { Pool2dOptions, PoolGeometry, MaxPoolResult, PoolCalls } from "./pool.js";
+export type { Pool2dOptions, Pool3dOptions, PoolGeometry, MaxPoolResult, PoolCalls } from "./pool.js";
 export { updateCalls, PARALLEL_UPDATE } from "./optim.js";
 export { splitRange, withScratchAlloc } from "./split.js";
 export {

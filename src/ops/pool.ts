@@ -1,13 +1,13 @@
-// 2-D pooling on NHWC tensors: max (argmax kept for the backward), average (with or without
-// counting padding), global average / max. Shape inference and validation here.
+// 2-D and 3-D pooling on NHWC / NDHWC tensors: max (argmax kept for the backward; its indices),
+// average (with or without counting padding), global average / max. Shape inference and validation here.
 
-import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
+import { ConfigError, ShapeError, checkOptionKeys, show } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import { POOL } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { geometryBlock, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
-import { pair, window2d, type Axis, type Padding, type Rounding } from "./window.js";
+import { pair, window2d, windowAxis, type Axis, type Padding, type Rounding } from "./window.js";
 
 export interface Pool2dOptions {
   kernel: number | [number, number];
@@ -64,6 +64,61 @@ export function pool2dGeometry(kind: string, xShape: Shape, options: Pool2dOptio
   };
 }
 
+export interface Pool3dOptions {
+  kernel: number | [number, number, number];
+  /** Default: the kernel size. */
+  strides?: number | [number, number, number];
+  /** "valid" (default), "same", a number, [d, h, w], or [front, back, top, bottom, left, right]. */
+  padding?: "valid" | "same" | number | [number, number, number] | [number, number, number, number, number, number];
+  rounding?: Rounding;
+  /** Max pooling only: spacing of a window's taps along depth, height and width (default 1). */
+  dilations?: number | [number, number, number];
+  /** Average pooling only: divide by the window including padding. Default false. */
+  countIncludePad?: boolean;
+  name?: string;
+}
+
+function triple(v: number | readonly number[] | undefined, dflt: number, what: string, where: string): [number, number, number] {
+  const t = v === undefined ? [dflt, dflt, dflt] : typeof v === "number" ? [v, v, v] : Array.isArray(v) && v.length === 3 ? [...v] : [NaN];
+  if (t.length !== 3 || !t.every((x) => Number.isInteger(x) && x >= 1)) throw new ConfigError(`${where}: ${what} must be whole numbers >= 1 (a number or [d, h, w]), got ${show(v)}`);
+  return t as [number, number, number];
+}
+
+/** 3-D pooling over NDHWC input [N, D, H, W, C]: the 2-D rules along each of the three axes. */
+export function pool3dGeometry(kind: string, xShape: Shape, options: Pool3dOptions): PoolGeometry {
+  checkOptionKeys(kind, options, POOL_KEYS);
+  const label = `${kind}${options.name ? ` "${options.name}"` : ""}`;
+  if (xShape.length !== 5) throw new ShapeError(`${label}: input must be NDHWC (rank 5), got ${formatShape(xShape)}`);
+  if (options.kernel === undefined) throw new ConfigError(`${label}: kernel is required`);
+  const [N, D, H, W, C] = xShape as [number, number, number, number, number];
+  const k = triple(options.kernel, 1, "kernel", label);
+  const st = triple(options.strides ?? k, 1, "strides", label);
+  const dil = triple(options.dilations, 1, "dilations", label);
+  const rounding = options.rounding ?? "exact";
+  if (!["exact", "floor", "ceil"].includes(rounding)) throw new ConfigError(`${label}: rounding must be exact, floor or ceil`);
+  if (!kind.startsWith("maxPool") && dil.some((d) => d > 1)) throw new ConfigError(`${label}: dilations ${dil.join("x")}: dilated windows are for max pooling`);
+  const sizes = [D, H, W], kdesc = k.join("x"), idesc = sizes.join("x");
+  const pad = options.padding ?? "valid";
+  let pads: ["valid" | "same" | [number, number], "valid" | "same" | [number, number], "valid" | "same" | [number, number]];
+  if (pad === "valid" || pad === "same") pads = [pad, pad, pad];
+  else {
+    const p = typeof pad === "number" ? [pad, pad, pad, pad, pad, pad] : Array.isArray(pad) && pad.length === 3 ? [pad[0], pad[0], pad[1], pad[1], pad[2], pad[2]] : Array.isArray(pad) && pad.length === 6 ? [...pad] : null;
+    if (!p || !p.every((v) => Number.isInteger(v) && v >= 0)) throw new ConfigError(`${label}: padding must be "valid", "same", a number, [d, h, w] or [front, back, top, bottom, left, right] of whole numbers >= 0, got ${show(pad)}`);
+    pads = [[p[0]!, p[1]!], [p[2]!, p[3]!], [p[4]!, p[5]!]];
+  }
+  const axes = [0, 1, 2].map((i) => windowAxis(label, sizes[i]!, k[i]!, st[i]!, dil[i]!, pads[i]!, rounding, kdesc, idesc));
+  axes.forEach((a, i) => {
+    if (a.padBefore >= a.kernel || a.padAfter >= a.kernel) throw new ShapeError(`${label}: padding [${axes.map((b) => `${b.padBefore}, ${b.padAfter}`).join(", ")}] must be smaller than the ${kdesc} window (a window would hold only padding)`);
+    checkTaps(label, ["depth slice", "row", "column"][i]!, a);
+  });
+  const [d, h, w] = axes as [Axis, Axis, Axis];
+  return {
+    N, D, H, W, C, OD: d.out, OH: h.out, OW: w.out, KD: k[0], KH: k[1], KW: k[2], SD: st[0], SH: st[1], SW: st[2],
+    DD: dil[0], DH: dil[1], DW: dil[2], padFront: d.padBefore, padBack: d.padAfter, padTop: h.padBefore, padBottom: h.padAfter, padLeft: w.padBefore, padRight: w.padAfter,
+    countIncludePad: options.countIncludePad ?? false, outShape: [N, d.out, h.out, w.out, C],
+  };
+}
+
 /** Every window of the axis holds an input tap (dilated taps can all fall in the padding, or step over a small input). */
 function checkTaps(label: string, what: string, a: Axis): void {
   for (let o = 0; o < a.out; o++) {
@@ -97,7 +152,15 @@ export interface MaxPoolResult {
 }
 
 export function maxPool2d(x: Tensor, options: Pool2dOptions): MaxPoolResult {
-  const g = pool2dGeometry("maxPool2d", x.shape, options);
+  return maxPoolRun(x, pool2dGeometry("maxPool2d", x.shape, options));
+}
+
+/** 3-D max pooling of NDHWC x [N, D, H, W, C], with argmax for the backward. */
+export function maxPool3d(x: Tensor, options: Pool3dOptions): MaxPoolResult {
+  return maxPoolRun(x, pool3dGeometry("maxPool3d", x.shape, options));
+}
+
+function maxPoolRun(x: Tensor, g: PoolGeometry): MaxPoolResult {
   const be = x.backend;
   const y = Tensor.zeros(g.outShape, be);
   const argmaxPtr = be.heap.alloc(y.size * 4);
@@ -111,8 +174,16 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): MaxPoolResult {
 
 /** Gradient of max pooling. With `x` instead of the forward's argmax, the maxima are recomputed. */
 export function maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions, fwd?: MaxPoolResult): Tensor {
-  const g = pool2dGeometry("maxPool2d", x.shape, options);
-  checkDy("maxPool2d", dy, g.outShape);
+  return maxPoolBackwardRun("maxPool2d", x, dy, pool2dGeometry("maxPool2d", x.shape, options), fwd);
+}
+
+/** Gradient of 3-D max pooling: from the forward's argmax, or without it recomputed from x. */
+export function maxPool3dBackward(x: Tensor, dy: Tensor, options: Pool3dOptions, fwd?: MaxPoolResult): Tensor {
+  return maxPoolBackwardRun("maxPool3d", x, dy, pool3dGeometry("maxPool3d", x.shape, options), fwd);
+}
+
+function maxPoolBackwardRun(kind: string, x: Tensor, dy: Tensor, g: PoolGeometry, fwd?: MaxPoolResult): Tensor {
+  checkDy(kind, dy, g.outShape);
   const be = x.backend;
   const dx = Tensor.zeros(x.shape, be);
   withScratchAlloc(be, (alloc) => {
@@ -123,7 +194,15 @@ export function maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions,
 }
 
 export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
-  const g = pool2dGeometry("avgPool2d", x.shape, options);
+  return avgPoolRun(x, pool2dGeometry("avgPool2d", x.shape, options));
+}
+
+/** 3-D average pooling of NDHWC x [N, D, H, W, C]. */
+export function avgPool3d(x: Tensor, options: Pool3dOptions): Tensor {
+  return avgPoolRun(x, pool3dGeometry("avgPool3d", x.shape, options));
+}
+
+function avgPoolRun(x: Tensor, g: PoolGeometry): Tensor {
   const be = x.backend;
   const y = Tensor.zeros(g.outShape, be);
   withScratchAlloc(be, (alloc) => be.run(poolCalls(be, "avg", g, alloc, { x: x.ptr, y: y.ptr, argmax: 0, dy: 0, dx: 0, training: false }).fwd));
@@ -131,8 +210,15 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
 }
 
 export function avgPool2dBackward(xShape: Shape, dy: Tensor, options: Pool2dOptions): Tensor {
-  const g = pool2dGeometry("avgPool2d", xShape, options);
-  checkDy("avgPool2d", dy, g.outShape);
+  return avgPoolBackwardRun("avgPool2d", xShape, dy, pool2dGeometry("avgPool2d", xShape, options));
+}
+
+export function avgPool3dBackward(xShape: Shape, dy: Tensor, options: Pool3dOptions): Tensor {
+  return avgPoolBackwardRun("avgPool3d", xShape, dy, pool3dGeometry("avgPool3d", xShape, options));
+}
+
+function avgPoolBackwardRun(kind: string, xShape: Shape, dy: Tensor, g: PoolGeometry): Tensor {
+  checkDy(kind, dy, g.outShape);
   const be = dy.backend;
   const dx = Tensor.zeros(xShape, be);
   withScratchAlloc(be, (alloc) => be.run(poolCalls(be, "avg", g, alloc, { x: 0, y: 0, argmax: 0, dy: dy.ptr, dx: dx.ptr, training: true }).bwd));
