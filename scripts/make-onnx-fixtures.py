@@ -199,6 +199,19 @@ class Pools3d(nn.Module):
         return torch.cat([self.fc(y.flatten(1)), self.p4(x).flatten(1)], 1)
 
 
+class Deconv3d(nn.Module):
+    """nn.ConvTranspose3d (stride, padding, output_padding, dilation; and one without bias) with a 3-D max pool, then a linear."""
+    def __init__(self):
+        super().__init__()
+        self.t1 = nn.ConvTranspose3d(2, 3, (3, 2, 3), stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), dilation=(1, 2, 1))
+        self.t2 = nn.ConvTranspose3d(3, 2, 2, bias=False)
+        self.fc = nn.Linear(128, 5)
+
+    def forward(self, x):
+        y = F.max_pool3d(torch.tanh(self.t1(x)), 2, ceil_mode=True)
+        return self.fc(self.t2(y).flatten(1))
+
+
 class Interp(nn.Module):
     """F.interpolate: nearest ×2, bilinear to a size (align_corners False and True), nearest to a size; a transposed conv."""
     def __init__(self):
@@ -372,9 +385,12 @@ if __name__ == "__main__":
         write("dilated_pools", DilatedPools, (2, 3, 11, 9))
     elif len(sys.argv) > 1 and sys.argv[1] == "pool_indices":
         write("pools3d", Pools3d, (2, 3, 5, 6, 7))  # also alone: make-onnx-fixtures.py pools3d
+        write("deconv3d", Deconv3d, (2, 2, 3, 4, 3))  # also alone: make-onnx-fixtures.py deconv3d
         write("pool_indices", PoolIndices, (2, 3, 7, 6), dynamic=False)
     elif len(sys.argv) > 1 and sys.argv[1] == "pools3d":
         write("pools3d", Pools3d, (2, 3, 5, 6, 7))
+    elif len(sys.argv) > 1 and sys.argv[1] == "deconv3d":
+        write("deconv3d", Deconv3d, (2, 2, 3, 4, 3))
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":

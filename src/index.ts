@@ -54,6 +54,7 @@ export type { CnjLayer as ConvNetJSSnapshotLayer, ConvNetJSExportOptions, ConvNe
 export type { ActivationConfig, ActivationType, MaxoutConfig } from "./layers/activation.js";
 export type { Conv2dConfig, DepthwiseConv2dConfig } from "./layers/conv.js";
 export type { Conv2dTransposeConfig } from "./layers/conv-transpose.js";
+export type { Conv3dTransposeConfig } from "./layers/conv-transpose3d.js";
 export type { DenseConfig } from "./layers/dense.js";
 export type { DropoutConfig } from "./layers/dropout.js";
 export type { Opt as LayerOptions } from "./layers/index.js";
@@ -77,6 +78,7 @@ export type { Fold, Plan } from "./model/plan.js";
 export type { ModelView } from "./model/view.js";
 export type { ZooOptions } from "./model/zoo.js";
 export type { Conv2dGradients, Conv2dOptions, ConvBuffers, ConvCalls, ConvGeometry, ConvPaths, ConvTransposeBuffers, ConvTransposeCalls, ConvTransposeOptions } from "./ops/conv.js";
+export type { ConvTranspose3dGeometry, ConvTranspose3dOptions } from "./ops/conv3d.js";
 export type { ActivationName, BinaryOp, UnaryActivation } from "./ops/eltwise.js";
 export type { Activation as FusedActivation, DenseCalls, GemmOptions, PackedMatrix } from "./ops/gemm.js";
 export type { LossName } from "./ops/loss.js";

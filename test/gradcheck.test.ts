@@ -87,6 +87,15 @@ describe("whole-model gradient checks", () => {
     check(m, [4, 5, 18], "softmaxCrossEntropy");
   });
 
+  it("3-D transposed conv (stride, crop, output padding, dilation) → tanh → 3-D average pool → transposed conv → dense → softmax", () => {
+    const m = fovea.sequential([
+      L.conv3dTranspose({ filters: 2, kernelSize: [2, 3, 2], strides: [2, 1, 2], padding: [0, 1, 1, 0, 0, 0], outputPadding: [1, 0, 0], dilation: [1, 1, 2] }), L.tanh(),
+      L.avgPool3d({ poolSize: 2, strides: 2, rounding: "floor" }), L.conv3dTranspose({ filters: 2, kernelSize: 2 }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [2, 3, 3, 2], seed: 4 });
+    check(m, [2, 3, 6], "softmaxCrossEntropy");
+  });
+
   it("a residual block (conv-bn-tanh-conv + identity, add) with average pooling", () => {
     const inp = fovea.input([5, 5, 3]);
     const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);

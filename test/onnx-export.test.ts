@@ -148,6 +148,16 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("3-D transposed convs (stride, crops, output padding, dilation; with and without bias) and a 3-D pool, trained, as ConvTranspose", async () => {
+    const m = trained(fovea.sequential([
+      L.conv3dTranspose({ filters: 3, kernelSize: [3, 2, 3], strides: [2, 1, 2], padding: [1, 1, 0, 0, 1, 0], outputPadding: [1, 0, 0], dilation: [1, 2, 1] }), L.tanh(),
+      L.maxPool3d({ poolSize: 2, rounding: "ceil" }), L.conv3dTranspose({ filters: 2, kernelSize: 2, useBias: false }),
+      L.flatten(), L.dense({ units: 4 }), L.softmax(),
+    ], { inputShape: [3, 4, 3, 2], seed: 10 }));
+    await compare(m, 3);
+    m.free();
+  });
+
   it.each([["branches", [2, 4, 9, 9]], ["consts", [2, 3, 8, 8]]] as const)("an imported ONNX model (%s) exports back and still matches PyTorch", async (name, dims) => {
     const fx = JSON.parse(readFileSync(`test/fixtures/onnx/${name}.json`, "utf8")) as { input: number[]; output: number[] };
     const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${name}.onnx`)));

@@ -13,6 +13,8 @@ export {
   maxPool3d, maxPool3dBackward, avgPool3d, avgPool3dBackward, pool3dGeometry,
 } from "./pool.js";
 export type { Pool2dOptions, Pool3dOptions, PoolGeometry, MaxPoolResult, PoolCalls } from "./pool.js";
+export { conv3dTranspose, conv3dTransposeBackward, convTranspose3dGeometry, convTranspose3dBlock, convTranspose3dCalls } from "./conv3d.js";
+export type { ConvTranspose3dOptions, ConvTranspose3dGeometry } from "./conv3d.js";
 export { updateCalls, PARALLEL_UPDATE } from "./optim.js";
 export { splitRange, withScratchAlloc } from "./split.js";
 export {

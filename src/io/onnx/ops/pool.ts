@@ -55,10 +55,7 @@ const windowPool: Importer = (x) => {
   x.g.values.set(x.n.output[1]!, { ...back(idx), int: true });
 };
 
-/**
- * A 3-D MaxPool / AveragePool over [N, C, D, H, W] (a whole input's N·C volumes as channels): the
- * data in ONNX's order as [C, D·H·W] rows, transposed to fovea's [D, H, W, C], pooled, and back.
- */
+/** A 3-D MaxPool / AveragePool over [N, C, D, H, W] (a whole input's N·C volumes as channels), on fovea's [D, H, W, C]. */
 function pool3d(x: ImportNode, t0: TensorValue, indices: boolean): void {
   if (indices) x.fail("the Indices of a 3-D MaxPool are not supported (2-D pools give them)");
   x.noPad(t0);
@@ -83,17 +80,14 @@ function pool3d(x: ImportNode, t0: TensorValue, indices: boolean): void {
     pads = [...split.map((p) => p[0]!), ...split.map((p) => p[1]!)];
   } else x.fail(`auto_pad ${autoPad} is not an ONNX value`);
   if (pads.length !== 6) x.fail(`pads [${pads.join(", ")}]: 6 values expected (begin and end of depth, height, width)`);
-  const rows = x.apply(L.reshape({ targetShape: [C, D * H * W, 1], name: x.uniq("pool3d_in") }), x.plain(t0).sym);
-  const ndhwc = x.apply(L.reshape({ targetShape: [D, H, W, C], name: x.uniq("pool3d_ndhwc") }), x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("pool3d_to_last") }), rows));
+  const ndhwc = x.asVolume(t0, [C, D, H, W]);
   const cfg = {
     poolSize: k, strides: st, padding: [pads[0]!, pads[3]!, pads[1]!, pads[4]!, pads[2]!, pads[5]!] as [number, number, number, number, number, number],
     rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: x.uniq(x.op === "MaxPool" ? "maxpool3d" : "avgpool3d"),
   };
   const y = x.apply(x.op === "MaxPool" ? L.maxPool3d({ ...cfg, dilations: dil }) : L.avgPool3d({ ...cfg, countIncludePad: x.int("count_include_pad", 0) === 1 }), ndhwc);
   const [OD, OH, OW] = y.shape as [number, number, number, number];
-  const back = x.apply(L.permute({ perm: [1, 0, 2], name: x.uniq("pool3d_to_first") }), x.apply(L.reshape({ targetShape: [OD * OH * OW, C, 1], name: x.uniq("pool3d_out") }), y));
-  // in ONNX's order: [C, OD, OH, OW] (whole: [N, C, OD, OH, OW])
-  x.out({ kind: "tensor", sym: back, onnx: d.length === 5 ? [d[0]!, d[1]!, OD, OH, OW] : [C, OD, OH, OW] });
+  x.out(x.volumeOut(y, d.length === 5 ? [d[0]!, d[1]!, OD, OH, OW] : [C, OD, OH, OW]));
 }
 
 const globalPool: Importer = (x) => {
