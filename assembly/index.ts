@@ -11,6 +11,7 @@ export {
 export { f32_conv2d_bwd_filter_implicit, f32_conv2d_bwd_data_implicit } from "./conv/backward";
 export { f32_conv2d_bwd_data_direct } from "./conv/data";
 export { f32_conv2d_maxpool_fwd, f32_conv2d_maxpool_scratch_bytes } from "./conv/pooled";
+export { f32_conv3d_transpose_fwd, f32_conv3d_transpose_bwd_data, f32_conv3d_transpose_bwd_filter } from "./conv/transpose3d";
 export {
   f32_conv2d_fwd_winograd, f32_conv2d_bwd_data_winograd, f32_conv2d_pack_winograd, f32_conv2d_pack_winograd_data,
   f32_conv2d_winograd_floats, f32_conv2d_winograd_scratch_bytes,
@@ -19,7 +20,8 @@ export {
   f32_depthwise_conv2d_fwd, f32_depthwise_conv2d_bwd_data, f32_depthwise_conv2d_bwd_filter,
 } from "./conv/depthwise";
 export {
-  f32_maxpool2d_fwd, f32_maxpool2d_bwd, f32_maxpool2d_bwd_relu, f32_maxpool2d_bwd_recompute, f32_avgpool2d_fwd, f32_avgpool2d_bwd,
+  f32_maxpool_fwd, f32_maxpool_bwd, f32_maxpool_bwd_relu, f32_maxpool_bwd_recompute, f32_maxpool_indices_fwd, f32_maxpool_indices_bwd,
+  f32_avgpool_fwd, f32_avgpool_bwd,
   f32_global_avgpool_fwd, f32_global_avgpool_bwd, f32_global_maxpool_fwd, f32_global_maxpool_bwd,
 } from "./pool/pool";
 export { f32_add_fwd, f32_bias_add_fwd, f32_bias_bwd, f32_axpby } from "./eltwise/binary";

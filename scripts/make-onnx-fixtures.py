@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes small ONNX test models and PyTorch's outputs for them (test/fixtures/onnx/).
-# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp | pads | se_block]
+# Run with Debian's python3-torch: /usr/bin/python3 scripts/make-onnx-fixtures.py [lrn_torch | seq1d | interp | pads | se_block | dilated_pools | ...]
 # Each fixture: <name>.onnx and <name>.json = {"input": [...], "inputShape": [...], "output": [...],
 # "outputShape": [...], "torch": version, "seed": seed}. Inputs are NCHW, as PyTorch exports them.
 import copy, json, os, sys
@@ -160,6 +160,58 @@ class Seq1d(nn.Module):
         return torch.cat([self.fc(torch.flatten(x, 1)), x[:, :, 3]], dim=1)
 
 
+class DilatedPools(nn.Module):
+    """nn.MaxPool2d with dilation (with ceil_mode and padding, and anisotropic), a dilated max_pool1d, between convs."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 5, 3, padding=1)
+        self.p1 = nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True)
+        self.p2 = nn.MaxPool2d((2, 3), stride=(1, 2), padding=(1, 0), dilation=(3, 1))
+        self.fc = nn.Linear(5 * 4 * 1, 6)
+
+    def forward(self, x):
+        y = self.p1(torch.tanh(self.c(x)))
+        s = F.max_pool1d(y.flatten(2), 3, stride=2, dilation=3, padding=1, ceil_mode=True)
+        return torch.cat([self.fc(self.p2(y).flatten(1)), s.flatten(1)], dim=1)
+
+
+class PoolIndices(nn.Module):
+    """F.max_pool2d(return_indices=True) (dilated, ceil mode, padding): torch exports MaxPool's Indices
+    minus each plane's first index (a 1×1 MaxPool's Indices, sliced) — per-plane positions h·W + w."""
+    def forward(self, x):
+        y, i = F.max_pool2d(torch.tanh(x), 3, stride=2, padding=1, dilation=2, ceil_mode=True, return_indices=True)
+        return torch.cat([y.flatten(1), i.float().flatten(1)], 1)
+
+
+class Pools3d(nn.Module):
+    """nn.MaxPool3d (ceil mode, padding, dilation) and nn.AvgPool3d (padding not counted; ceil mode) on [N, C, D, H, W], then a linear.
+    (AvgPool3d with padding counted exports as a rank-5 Pad before the pool, which fovea's Pad does not take.)"""
+    def __init__(self):
+        super().__init__()
+        self.p1 = nn.MaxPool3d((2, 3, 2), stride=(1, 2, 2), padding=(1, 1, 0), ceil_mode=True)
+        self.p2 = nn.AvgPool3d(2, stride=1, padding=1, count_include_pad=False)
+        self.p3 = nn.AvgPool3d(3, stride=2, ceil_mode=True, count_include_pad=False)
+        self.p4 = nn.MaxPool3d(2, stride=1, dilation=(2, 1, 2))
+        self.fc = nn.Linear(3 * 3 * 2 * 2, 5)
+
+    def forward(self, x):
+        y = self.p3(self.p2(torch.tanh(self.p1(x))))
+        return torch.cat([self.fc(y.flatten(1)), self.p4(x).flatten(1)], 1)
+
+
+class Deconv3d(nn.Module):
+    """nn.ConvTranspose3d (stride, padding, output_padding, dilation; and one without bias) with a 3-D max pool, then a linear."""
+    def __init__(self):
+        super().__init__()
+        self.t1 = nn.ConvTranspose3d(2, 3, (3, 2, 3), stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), dilation=(1, 2, 1))
+        self.t2 = nn.ConvTranspose3d(3, 2, 2, bias=False)
+        self.fc = nn.Linear(128, 5)
+
+    def forward(self, x):
+        y = F.max_pool3d(torch.tanh(self.t1(x)), 2, ceil_mode=True)
+        return self.fc(self.t2(y).flatten(1))
+
+
 class Interp(nn.Module):
     """F.interpolate: nearest ×2, bilinear to a size (align_corners False and True), nearest to a size; a transposed conv."""
     def __init__(self):
@@ -244,7 +296,7 @@ def randomize_bn(model, g):
                     sub.bias.data.copy_(torch.randn(sub.bias.shape, generator=g) * 0.2)
 
 
-def write(name, make, shape, out=None, opset=13, binary_input=False):
+def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
     model = make().eval()
@@ -255,7 +307,7 @@ def write(name, make, shape, out=None, opset=13, binary_input=False):
     out = out or OUT
     path = os.path.join(out, name + ".onnx")
     torch.onnx.export(model, x, path, opset_version=opset, do_constant_folding=True,
-                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}} if dynamic else None)
     extra = {}
     if binary_input:
         x.numpy().astype("<f4").tofile(os.path.join(out, name + ".input.f32"))
@@ -329,6 +381,16 @@ if __name__ == "__main__":
         write("seq1d", Seq1d, (2, 4, 16))
     elif len(sys.argv) > 1 and sys.argv[1] == "interp":
         write("interp", Interp, (2, 3, 5, 6))
+    elif len(sys.argv) > 1 and sys.argv[1] == "dilated_pools":
+        write("dilated_pools", DilatedPools, (2, 3, 11, 9))
+    elif len(sys.argv) > 1 and sys.argv[1] == "pool_indices":
+        write("pools3d", Pools3d, (2, 3, 5, 6, 7))  # also alone: make-onnx-fixtures.py pools3d
+        write("deconv3d", Deconv3d, (2, 2, 3, 4, 3))  # also alone: make-onnx-fixtures.py deconv3d
+        write("pool_indices", PoolIndices, (2, 3, 7, 6), dynamic=False)
+    elif len(sys.argv) > 1 and sys.argv[1] == "pools3d":
+        write("pools3d", Pools3d, (2, 3, 5, 6, 7))
+    elif len(sys.argv) > 1 and sys.argv[1] == "deconv3d":
+        write("deconv3d", Deconv3d, (2, 2, 3, 4, 3))
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
@@ -348,6 +410,8 @@ if __name__ == "__main__":
             write(f"lrn_torch_opset{opset}", TorchLrn, (2, 3, 6, 5), opset=opset)
         write("seq1d", Seq1d, (2, 4, 16))  # also alone: make-onnx-fixtures.py seq1d
         write("pads", Pads, (2, 2, 6, 5))  # also alone: make-onnx-fixtures.py pads
+        write("dilated_pools", DilatedPools, (2, 3, 11, 9))  # also alone: make-onnx-fixtures.py dilated_pools
+        write("pool_indices", PoolIndices, (2, 3, 7, 6), dynamic=False)  # also alone: make-onnx-fixtures.py pool_indices (a fixed batch: the graph mixes it)
         write("se_block", SeBlock, (2, 3, 7, 6))  # also alone: make-onnx-fixtures.py se_block
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py convnext_mini
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)

@@ -57,6 +57,45 @@ describe("whole-model gradient checks", () => {
     check(m, [8, 8, 2], "softmaxCrossEntropy");
   });
 
+  it("conv → tanh → dilated max pool (ceil mode, padding) → dense → softmax", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.tanh(),
+      L.maxPool2d({ poolSize: 2, strides: 2, dilations: [2, 3], padding: 1, rounding: "ceil" }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [7, 6, 2], seed: 1 }); // (4 of seeds 1-5 keep h = 1e-2 off the max-switch kinks; the kernel's float64 check is in pool.test.ts)
+    check(m, [7, 6, 2], "softmaxCrossEntropy");
+  });
+
+  it("max-pool indices: a zero gradient (piecewise constant: central differences would only see their jumps)", () => {
+    const inp = fovea.input([6, 6, 2]);
+    const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);
+    const m = fovea.model({ inputs: inp, outputs: L.flatten().apply(L.maxPool2dIndices({ poolSize: 2, dilations: 2, strides: 1, rounding: "floor" }).apply(a)), seed: 2 });
+    m.compile({ batchSize: 3, loss: "mse", optimizer: fovea.train.sgd() });
+    const x = Float32Array.from({ length: 3 * m.inputSize }, (_, i) => Math.sin(i * 0.7));
+    const loss = m.computeGradients(x, new Float32Array(3 * m.outputSize).fill(1), 0, 3);
+    expect(loss).toBeGreaterThan(0);
+    for (const p of m.params) expect(Array.from(m.backend.heap.f32(p.g, p.size)).every((v) => v === 0), p.spec.name).toBe(true);
+    m.free();
+  });
+
+  it("layer norm → 3-D max pool (ceil, padding, dilation) → tanh → 3-D average pool (padding counted) → dense → softmax", () => {
+    const m = fovea.sequential([
+      L.layerNorm(), L.maxPool3d({ poolSize: 2, strides: [1, 2, 2], padding: [1, 0, 1], dilations: [1, 2, 1], rounding: "ceil" }), L.tanh(),
+      L.avgPool3d({ poolSize: 2, strides: 1, padding: 1, countIncludePad: true, rounding: "floor" }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [4, 5, 6, 3], seed: 2 });
+    check(m, [4, 5, 18], "softmaxCrossEntropy");
+  });
+
+  it("3-D transposed conv (stride, crop, output padding, dilation) → tanh → 3-D average pool → transposed conv → dense → softmax", () => {
+    const m = fovea.sequential([
+      L.conv3dTranspose({ filters: 2, kernelSize: [2, 3, 2], strides: [2, 1, 2], padding: [0, 1, 1, 0, 0, 0], outputPadding: [1, 0, 0], dilation: [1, 1, 2] }), L.tanh(),
+      L.avgPool3d({ poolSize: 2, strides: 2, rounding: "floor" }), L.conv3dTranspose({ filters: 2, kernelSize: 2 }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [2, 3, 3, 2], seed: 4 });
+    check(m, [2, 3, 6], "softmaxCrossEntropy");
+  });
+
   it("a residual block (conv-bn-tanh-conv + identity, add) with average pooling", () => {
     const inp = fovea.input([5, 5, 3]);
     const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
+import { decodeModel } from "../src/io/onnx/proto.js";
 
 const require = createRequire(import.meta.url);
 interface OrtTensor { data: Float32Array }
@@ -81,6 +82,79 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
       L.avgPool2d({ poolSize: 2, padding: 1, rounding: "floor" }), L.tanh(), L.flatten(), L.dense({ units: 7 }), L.sigmoid(), L.dense({ units: 3 }), L.logSoftmax(),
     ], { inputShape: [23, 19, 2], seed: 4 }));
     await compare(m, 2);
+    m.free();
+  });
+
+  it("dilated max pooling (ceil mode, padding, anisotropic), trained, as MaxPool with dilations", async () => {
+    const m = trained(fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: 1 }), L.relu(),
+      L.maxPool2d({ poolSize: 3, strides: 2, dilations: 2, padding: 1, rounding: "ceil" }),
+      L.maxPool2d({ poolSize: [2, 3], strides: [1, 2], dilations: [3, 1], padding: [1, 1, 0, 0], rounding: "floor" }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [13, 11, 2], seed: 5 }));
+    expect(m.layers.filter((l) => l.type === "maxPool2d").map((l) => (l.config() as { dilations?: unknown }).dilations)).toEqual([2, [3, 1]]);
+    const bytes = await compare(m, 3);
+    // and back: the same layers, the same outputs (the file takes NCHW)
+    const back = await fovea.importOnnx(bytes);
+    expect(back.layers.filter((l) => l.type === "maxPool2d").map((l) => (l.config() as { dilations?: unknown }).dilations)).toEqual([[2, 2], [3, 1]]);
+    const x = Float32Array.from({ length: 2 * m.inputSize }, (_, i) => Math.sin(i * 0.7));
+    expect(Array.from(back.predict(toNchw(x, 2, [...m.inputShape])))).toEqual(Array.from(m.predict(x)));
+    back.free();
+    m.free();
+  });
+
+  it("max-pool indices (row- and column-major) beside the trained max pool, as MaxPool with two outputs", async () => {
+    const inp = fovea.input([7, 8, 3]);
+    const a = L.tanh().apply(L.conv2d({ filters: 5, kernelSize: 3, padding: 1 }).apply(inp));
+    const cfg = { poolSize: 3, strides: 2, padding: 1, dilations: [2, 1] as [number, number], rounding: "ceil" as const };
+    const rows = L.maxPool2dIndices(cfg).apply(a), cols = L.maxPool2dIndices({ ...cfg, storageOrder: "column" }).apply(a);
+    // one image out: the max pool's 5 channels, then the two indices' 5 each
+    const m = fovea.model({ inputs: inp, outputs: L.concat().apply(L.maxPool2d(cfg).apply(a), rows, cols), seed: 6 });
+    const [OH, OW, OC] = m.outputShape as [number, number, number];
+    expect([OH, OW, OC]).toEqual([3, 5, 15]);
+    // it trains: the max pool's outputs move to their targets (its gradient reaches the conv; the indices' is zero)
+    m.compile({ batchSize: 4, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    const x = Float32Array.from({ length: 8 * m.inputSize }, (_, i) => Math.cos(i * 0.13));
+    const targets = Float32Array.from(m.predict(x), (v, i) => (i % OC < 5 ? 0.5 * Math.sin(i) : v));
+    const maxError = () => m.predict(x).reduce((s, v, i) => (i % OC < 5 ? s + (v - targets[i]!) ** 2 : s), 0);
+    const e0 = maxError();
+    m.fit(x, targets, { epochs: 10 });
+    expect(maxError()).toBeLessThan(0.8 * e0);
+    const n = 3, xs = x.subarray(0, n * m.inputSize), want = m.predict(xs);
+    for (let i = 0; i < want.length; i++) if (i % OC >= 5) expect(Number.isInteger(want[i]) && want[i]! >= 0 && want[i]! < 5 * 7 * 8).toBe(true);
+    // onnxruntime: the same image (NCHW there)
+    const bytes = await fovea.exportOnnx(m);
+    const pools = decodeModel(bytes, "x.onnx").graph!.node.filter((nd) => nd.opType === "MaxPool");
+    expect(pools.map((nd) => nd.output.length).sort()).toEqual([1, 2, 2]); // Y unread beside each Indices
+    const sess = await ort.InferenceSession.create(bytes);
+    const got = (await sess.run({ input: new ort.Tensor("float32", toNchw(xs, n, [7, 8, 3]), [n, 3, 7, 8]) })).output!.data;
+    const mine = toNchw(want, n, [OH, OW, OC]);
+    expect(got.length).toBe(mine.length);
+    for (let i = 0; i < got.length; i++) {
+      if (Math.floor(i / (OH * OW)) % OC < 5) expect(Math.abs(got[i]! - mine[i]!)).toBeLessThan(1e-5);
+      else expect(got[i]).toBe(mine[i]); // the indices exactly
+    }
+    m.free();
+  });
+
+  it("3-D max and average pooling of [D, H, W, C] examples (ceil mode, padding, dilation, count_include_pad), trained", async () => {
+    const m = trained(fovea.sequential([
+      L.layerNorm(), L.maxPool3d({ poolSize: [2, 3, 2], strides: [1, 2, 2], padding: [1, 1, 0], dilations: [1, 1, 2], rounding: "ceil" }), L.tanh(),
+      L.avgPool3d({ poolSize: 2, strides: 1, padding: 1, countIncludePad: true, rounding: "floor" }),
+      L.avgPool3d({ poolSize: 3, strides: 2, rounding: "ceil" }), L.flatten(), L.dense({ units: 4 }), L.softmax(),
+    ], { inputShape: [5, 6, 7, 3], seed: 9 }));
+    const bytes = await compare(m, 3);
+    expect(decodeModel(bytes, "x.onnx").graph!.node.filter((nd) => nd.opType === "MaxPool" || nd.opType === "AveragePool").length).toBe(3);
+    m.free();
+  });
+
+  it("3-D transposed convs (stride, crops, output padding, dilation; with and without bias) and a 3-D pool, trained, as ConvTranspose", async () => {
+    const m = trained(fovea.sequential([
+      L.conv3dTranspose({ filters: 3, kernelSize: [3, 2, 3], strides: [2, 1, 2], padding: [1, 1, 0, 0, 1, 0], outputPadding: [1, 0, 0], dilation: [1, 2, 1] }), L.tanh(),
+      L.maxPool3d({ poolSize: 2, rounding: "ceil" }), L.conv3dTranspose({ filters: 2, kernelSize: 2, useBias: false }),
+      L.flatten(), L.dense({ units: 4 }), L.softmax(),
+    ], { inputShape: [3, 4, 3, 2], seed: 10 }));
+    await compare(m, 3);
     m.free();
   });
 

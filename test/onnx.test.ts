@@ -29,7 +29,7 @@ function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number)
 }
 
 describe("ONNX import matches PyTorch", () => {
-  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block"])("%s", async (name) => {
+  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
     const m = await fovea.importOnnx(f.bytes, { source: `fixtures/${name}.onnx` });
@@ -202,6 +202,26 @@ describe("ONNX errors", () => {
     irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
     graph: { name: "g", node: nodes, input: [vi("x", [1, 2, 4, 4])], output: [vi("y", [1, 2, 4, 4])] },
   })).finish();
+
+  it("MaxPool's Indices count across the batch: a graph with a batch axis that is not fixed is refused; a fixed one is taken whole", async () => {
+    const pool = { opType: "MaxPool", name: "p", input: ["x"], output: ["y", "i"], attribute: [{ name: "kernel_shape", type: 7, ints: [2, 2] }, { name: "strides", type: 7, ints: [2, 2] }] };
+    const io = (dims: number[]) => ({ name: "", type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (d > 0 ? { dimValue: d } : { dimParam: "N" })) } } } });
+    const encode = (n: number) => onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: { name: "g", node: [pool], input: [{ ...io([n, 2, 4, 4]), name: "x" }], output: [{ ...io([n, 2, 2, 2]), name: "y" }, { ...io([n, 2, 2, 2]), name: "i", type: { tensorType: { elemType: 7, shape: { dim: [] } } } }] },
+    })).finish();
+    await expect(fovea.importOnnx(encode(0), { source: "dyn.onnx" })).rejects.toThrow(
+      'dyn.onnx: node "p" (MaxPool): MaxPool\'s Indices count positions across the batch (n·C·H·W + …); fovea keeps the examples of a batch apart');
+    const m = await fovea.importOnnx(encode(3), { source: "fixed.onnx" });
+    expect(m.io!.whole).toBe(true);
+    // 3 examples of 2 planes of 4×4: each window's maximum is its bottom-right pixel
+    const x = Float32Array.from({ length: 96 }, (_, i) => i);
+    const r = m.predict({ x });
+    const want = Array.from({ length: 24 }, (_, k) => { const p = Math.floor(k / 4), oh = Math.floor((k % 4) / 2), ow = k % 2; return p * 16 + (2 * oh + 1) * 4 + 2 * ow + 1; });
+    expect(Array.from(r.i!)).toEqual(want);
+    expect(Array.from(r.y!)).toEqual(want);
+    m.free();
+  });
 
   it("lists every unsupported op with its node names, and builds nothing", async () => {
     const be = fovea.getBackend();

@@ -7,10 +7,11 @@ import { f4 } from "../common/simd";
 import {
   geo, CONV_C, CONV_G, CONV_KH, CONV_KW, CONV_N, CONV_OC, CONV_OH, CONV_OW,
   POOL_FIELDS, POOL_N, POOL_H, POOL_W, POOL_C, POOL_OH, POOL_OW, POOL_KH, POOL_KW, POOL_SH, POOL_SW,
-  POOL_PT, POOL_PL, POOL_COUNT_PAD, POOL_HP, POOL_WP,
+  POOL_PT, POOL_PL, POOL_COUNT_PAD, POOL_HP, POOL_WP, POOL_D, POOL_OD, POOL_KD, POOL_SD, POOL_PF, POOL_DP,
+  POOL_DD, POOL_DH, POOL_DW,
 } from "../common/geometry";
 import { f32_gemm_packed_b_floats } from "../gemm/gemm";
-import { f32_maxpool2d_fwd } from "../pool/pool";
+import { f32_maxpool_fwd } from "../pool/pool";
 import { f32_conv2d_pack_weights, f32_conv2d_packed_floats } from "./conv";
 import { convPixels, implicitImage, implicitScratchBytes, implicitSetup } from "./implicit";
 
@@ -27,9 +28,9 @@ export function f32_conv2d_maxpool_scratch_bytes(g: usize, pg: usize): i32 {
 
 /**
  * y = maxpool(act(conv2d(x, w) + bias)): f32_conv2d_fwd's output (res none) pooled by
- * f32_maxpool2d_fwd with geometry pg (no argmax), bit for bit, without writing the conv's output.
+ * f32_maxpool_fwd with geometry pg (no argmax), bit for bit, without writing the conv's output.
  * pg's input is the conv's output: POOL_N = CONV_N, POOL_H = CONV_OH, POOL_W = CONV_OW, POOL_C =
- * CONV_OC; every pool window holds at least one conv row and column. y: [N, POOL_OH, POOL_OW, OC].
+ * CONV_OC, D = KD = 1, dilation 1; every pool window holds at least one conv row and column. y: [N, POOL_OH, POOL_OW, OC].
  * packedW: 0 (w packed here, into scratch) or f32_conv2d_pack_weights's panels.
  * scratch: f32_conv2d_maxpool_scratch_bytes(g, pg) bytes.
  */
@@ -41,6 +42,7 @@ export function f32_conv2d_maxpool_fwd(
   const per = f32_gemm_packed_b_floats(Kg, OC / G);
   const PH = geo(pg, POOL_OH), PW = geo(pg, POOL_OW), KH = geo(pg, POOL_KH), SH = geo(pg, POOL_SH), PT = geo(pg, POOL_PT);
   assert(geo(pg, POOL_N) == N && geo(pg, POOL_H) == OH && geo(pg, POOL_W) == OW && geo(pg, POOL_C) == OC, "conv2d_maxpool: the pool's input is not the conv's output");
+  assert(geo(pg, POOL_D) == 1 && geo(pg, POOL_KD) == 1 && geo(pg, POOL_DH) == 1 && geo(pg, POOL_DW) == 1, "conv2d_maxpool: the pool is 3-D or dilated");
   // scratch: the band's pool geometry, the band, the conv's tap table and frame, (packed weights)
   const bg = scratch;
   const band = bg + <usize>((POOL_FIELDS * 4 + 15) & ~15);
@@ -63,6 +65,16 @@ export function f32_conv2d_maxpool_fwd(
   store<i32>(bg + f4(POOL_PL), geo(pg, POOL_PL));
   store<i32>(bg + f4(POOL_COUNT_PAD), 0);
   store<i32>(bg + f4(POOL_WP), geo(pg, POOL_WP));
+  // one slice deep, taps adjacent (the host fuses only such pools)
+  store<i32>(bg + f4(POOL_D), 1);
+  store<i32>(bg + f4(POOL_OD), 1);
+  store<i32>(bg + f4(POOL_KD), 1);
+  store<i32>(bg + f4(POOL_SD), 1);
+  store<i32>(bg + f4(POOL_PF), 0);
+  store<i32>(bg + f4(POOL_DP), 1);
+  store<i32>(bg + f4(POOL_DD), 1);
+  store<i32>(bg + f4(POOL_DH), 1);
+  store<i32>(bg + f4(POOL_DW), 1);
   const frame = implicitSetup(g, table);
   const row = OW * OC;
   for (let n = 0; n < N; n++) {
@@ -84,7 +96,7 @@ export function f32_conv2d_maxpool_fwd(
       store<i32>(bg + f4(POOL_H), hi - lo);
       store<i32>(bg + f4(POOL_PT), lo - top);
       store<i32>(bg + f4(POOL_HP), hi - lo + (lo - top));
-      f32_maxpool2d_fwd(bg, band, y + f4((n * PH + ph) * PW * OC), 0);
+      f32_maxpool_fwd(bg, band, y + f4((n * PH + ph) * PW * OC), 0);
     }
   }
 }

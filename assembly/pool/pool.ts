@@ -1,40 +1,59 @@
-// 2-D pooling on NHWC activations, SIMD across channels. Geometry block: common/geometry.ts
-// (POOL_*). Output (oh, ow) covers input rows ih in [oh·SH − PT, oh·SH − PT + KH) and likewise
-// for columns, clipped to the input; the host guarantees every window holds at least one input
-// pixel (the ceil-mode rule that the last window must start inside the input or left padding).
+// 2-D and 3-D pooling on NDHWC activations (a 2-D pool is the 3-D one with D = 1), SIMD across
+// channels. Geometry block: common/geometry.ts (POOL_*). Along each axis, output o's window has the
+// taps i = o·stride − pad_before + k·dilation, k in [0, kernel); taps outside the input are
+// skipped. The host guarantees every window holds at least one input tap along every axis (the
+// ceil-mode rule that the last window starts inside the input or the leading padding, and no
+// window of dilated taps that all fall in the padding).
 
 import { f4 } from "../common/simd";
 import {
   geo, POOL_N, POOL_H, POOL_W, POOL_C, POOL_OH, POOL_OW, POOL_KH, POOL_KW, POOL_SH, POOL_SW,
-  POOL_PT, POOL_PL, POOL_COUNT_PAD, POOL_HP, POOL_WP,
+  POOL_PT, POOL_PL, POOL_COUNT_PAD, POOL_HP, POOL_WP, POOL_D, POOL_OD, POOL_KD, POOL_SD, POOL_PF,
+  POOL_DP, POOL_DD, POOL_DH, POOL_DW,
 } from "../common/geometry";
 import { zero } from "../eltwise/binary";
 
+/** The first tap k with s + k·d >= 0. */
+// @ts-ignore: decorator
+@inline function tap0(s: i32, d: i32): i32 {
+  return s >= 0 ? 0 : (d - 1 - s) / d;
+}
+
+/** One past the last tap k < K with s + k·d < limit (s < limit). */
+// @ts-ignore: decorator
+@inline function tapEnd(s: i32, d: i32, K: i32, limit: i32): i32 {
+  return min(K, (limit - 1 - s) / d + 1);
+}
+
 /**
- * Max pooling: y[n,oh,ow,c] = max over the window of x[n,ih,iw,c]. If argmax != 0 it receives,
- * per output element, the flat index into x of the maximum. Ties: the first maximum in scan
- * order (window rows top to bottom, then columns left to right) wins; NaN never wins.
+ * Max pooling: y[n,od,oh,ow,c] = max over the window's taps of x[n,id,ih,iw,c]. If argmax != 0 it
+ * receives, per output element, the flat index into x of the maximum. Ties: the first maximum in
+ * scan order (depth, then rows top to bottom, then columns left to right) wins; NaN never wins
+ * (except as the first tap).
  */
-export function f32_maxpool2d_fwd(g: usize, x: usize, y: usize, argmax: usize): void {
+export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize): void {
   if (argmax != 0) maxpoolFwd(g, x, y, argmax, true);
   else maxpoolFwd(g, x, y, 0, false);
 }
 
-/** Max (and, if keep, argmax) of 4 channels over a rows × cols window starting at flat index `at`. */
+/** Max (and, if keep, argmax) of 4 channels over nd × nh × nw taps starting at flat index `at0`, stepping dStep, hStep, wStep. */
 // @ts-ignore: decorator
-@inline function maxBlock(x: usize, y: usize, argmax: usize, keep: bool, at0: i32, o: i32, rows: i32, cols: i32, rowStep: i32, C: i32): void {
+@inline function maxBlock(x: usize, y: usize, argmax: usize, keep: bool, at0: i32, o: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): void {
   const lane = i32x4(0, 1, 2, 3);
   // the first tap seeds the maximum; taps step by pointer (no index arithmetic per tap)
   let best = v128.load(x + f4(at0));
   let idx = i32x4.add(i32x4.splat(at0), lane);
-  let rowAt = at0;
-  for (let r = 0; r < rows; r++, rowAt += rowStep) {
-    let at = rowAt;
-    for (let q = 0; q < cols; q++, at += C) {
-      const v = v128.load(x + f4(at));
-      const gt = f32x4.gt(v, best);
-      best = v128.bitselect(v, best, gt);
-      if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at), lane), idx, gt);
+  let depthAt = at0;
+  for (let d = 0; d < nd; d++, depthAt += dStep) {
+    let rowAt = depthAt;
+    for (let r = 0; r < nh; r++, rowAt += hStep) {
+      let at = rowAt;
+      for (let q = 0; q < nw; q++, at += wStep) {
+        const v = v128.load(x + f4(at));
+        const gt = f32x4.gt(v, best);
+        best = v128.bitselect(v, best, gt);
+        if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at), lane), idx, gt);
+      }
     }
   }
   v128.store(y + f4(o), best);
@@ -65,13 +84,17 @@ export function f32_maxpool2d_fwd(g: usize, x: usize, y: usize, argmax: usize): 
 /** The max-pool forward, specialised at compile time for keeping argmax or not. */
 // @ts-ignore: decorator
 @inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool): void {
-  const N = geo(g, POOL_N), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
-  const OH = geo(g, POOL_OH), OW = geo(g, POOL_OW), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
-  const SH = geo(g, POOL_SH), SW = geo(g, POOL_SW), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
-  if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PT == 0 && PL == 0 && 2 * OH <= H && 2 * OW <= W && C >= 4) {
-    // 2×2 windows with stride 2, all inside the input (the common case): no clipping, the four taps unrolled
-    const rowStep = W * C;
-    for (let n = 0; n < N; n++) {
+  const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
+  const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
+  const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
+  const SD = geo(g, POOL_SD), SH = geo(g, POOL_SH), SW = geo(g, POOL_SW);
+  const PF = geo(g, POOL_PF), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
+  const DD = geo(g, POOL_DD), DH = geo(g, POOL_DH), DW = geo(g, POOL_DW);
+  if (KD == 1 && SD == 1 && PF == 0 && OD == D && KH == 2 && KW == 2 && SH == 2 && SW == 2 && PT == 0 && PL == 0 && DH == 1 && DW == 1 && 2 * OH <= H && 2 * OW <= W && C >= 4) {
+    // 2×2 windows with stride 2, all inside the input (the common case): no clipping, the four taps
+    // unrolled; with windows one slice deep, each depth slice is an image of its own
+    const rowStep = W * C, images = N * D;
+    for (let n = 0; n < images; n++) {
       for (let oh = 0; oh < OH; oh++) {
         let at = ((n * H + 2 * oh) * W) * C, o = ((n * OH + oh) * OW) * C;
         for (let ow = 0; ow < OW; ow++, at += 2 * C, o += C) {
@@ -84,43 +107,50 @@ export function f32_maxpool2d_fwd(g: usize, x: usize, y: usize, argmax: usize): 
     }
     return;
   }
+  const dStep = DD * H * W * C, hStep = DH * W * C, wStep = DW * C;
   for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const h0 = max(oh * SH - PT, 0), h1 = min(oh * SH - PT + KH, H);
-      for (let ow = 0; ow < OW; ow++) {
-        const w0 = max(ow * SW - PL, 0), w1 = min(ow * SW - PL + KW, W);
-        const o = ((n * OH + oh) * OW + ow) * C;
-        const first = ((n * H + h0) * W + w0) * C;
-        const rowStep = W * C;
-        let c = 0;
-        for (; c + 4 <= C; c += 4) maxBlock(x, y, argmax, keep, first + c, o + c, h1 - h0, w1 - w0, rowStep, C);
-        // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
-        if (c < C && C >= 4) {
-          maxBlock(x, y, argmax, keep, first + C - 4, o + C - 4, h1 - h0, w1 - w0, rowStep, C);
-          c = C;
-        }
-        for (; c < C; c++) {
-          const idx = windowArgmax(x, n, H, W, C, c, h0, h1, w0, w1);
-          store<f32>(y + f4(o + c), load<f32>(x + f4(idx)));
-          if (keep) store<i32>(argmax + f4(o + c), idx);
+    for (let od = 0; od < OD; od++) {
+      const sd = od * SD - PF, kd0 = tap0(sd, DD), nd = tapEnd(sd, DD, KD, D) - kd0;
+      for (let oh = 0; oh < OH; oh++) {
+        const sh = oh * SH - PT, kh0 = tap0(sh, DH), nh = tapEnd(sh, DH, KH, H) - kh0;
+        for (let ow = 0; ow < OW; ow++) {
+          const sw = ow * SW - PL, kw0 = tap0(sw, DW), nw = tapEnd(sw, DW, KW, W) - kw0;
+          const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
+          const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
+          let c = 0;
+          for (; c + 4 <= C; c += 4) maxBlock(x, y, argmax, keep, first + c, o + c, nd, nh, nw, dStep, hStep, wStep);
+          // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
+          if (c < C && C >= 4) {
+            maxBlock(x, y, argmax, keep, first + C - 4, o + C - 4, nd, nh, nw, dStep, hStep, wStep);
+            c = C;
+          }
+          for (; c < C; c++) {
+            const idx = windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep);
+            store<f32>(y + f4(o + c), load<f32>(x + f4(idx)));
+            if (keep) store<i32>(argmax + f4(o + c), idx);
+          }
         }
       }
     }
   }
 }
 
-/** Flat index of the first maximum of channel c over the window rows [h0, h1) × columns [w0, w1). */
+/** Flat index of the first maximum over nd × nh × nw taps from flat index `at0` (one channel). */
 // @ts-ignore: decorator
-@inline function windowArgmax(x: usize, n: i32, H: i32, W: i32, C: i32, c: i32, h0: i32, h1: i32, w0: i32, w1: i32): i32 {
+@inline function windowArgmax(x: usize, at0: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): i32 {
   let best: f32 = -Infinity;
-  let idx = ((n * H + h0) * W + w0) * C + c;
-  for (let ih = h0; ih < h1; ih++) {
-    for (let iw = w0; iw < w1; iw++) {
-      const at = ((n * H + ih) * W + iw) * C + c;
-      const v = load<f32>(x + f4(at));
-      if (v > best) {
-        best = v;
-        idx = at;
+  let idx = at0;
+  let depthAt = at0;
+  for (let d = 0; d < nd; d++, depthAt += dStep) {
+    let rowAt = depthAt;
+    for (let r = 0; r < nh; r++, rowAt += hStep) {
+      let at = rowAt;
+      for (let q = 0; q < nw; q++, at += wStep) {
+        const v = load<f32>(x + f4(at));
+        if (v > best) {
+          best = v;
+          idx = at;
+        }
       }
     }
   }
@@ -131,24 +161,34 @@ export function f32_maxpool2d_fwd(g: usize, x: usize, y: usize, argmax: usize): 
  * Max-pool gradient from the forward's argmax: dx = 0, then dx[argmax[i]] += dy[i] for each
  * output element i (overlapping windows add up). Overwrites dx.
  */
-export function f32_maxpool2d_bwd(g: usize, dy: usize, argmax: usize, dx: usize): void {
-  zero(dx, geo(g, POOL_N) * geo(g, POOL_H) * geo(g, POOL_W) * geo(g, POOL_C));
-  const total = geo(g, POOL_N) * geo(g, POOL_OH) * geo(g, POOL_OW) * geo(g, POOL_C);
+export function f32_maxpool_bwd(g: usize, dy: usize, argmax: usize, dx: usize): void {
+  zero(dx, inputSize(g));
+  const total = outputSize(g);
   for (let i = 0; i < total; i++) {
     const at = dx + f4(load<i32>(argmax + f4(i)));
     store<f32>(at, load<f32>(at) + load<f32>(dy + f4(i)));
   }
 }
 
+// @ts-ignore: decorator
+@inline function inputSize(g: usize): i32 {
+  return geo(g, POOL_N) * geo(g, POOL_D) * geo(g, POOL_H) * geo(g, POOL_W) * geo(g, POOL_C);
+}
+
+// @ts-ignore: decorator
+@inline function outputSize(g: usize): i32 {
+  return geo(g, POOL_N) * geo(g, POOL_OD) * geo(g, POOL_OH) * geo(g, POOL_OW) * geo(g, POOL_C);
+}
+
 /**
  * The gradient through a ReLU and the max pool after it, in one pass: dx = 0, then
  * dx[argmax[i]] += dy[i] for each output element i whose maximum x[argmax[i]] > 0 (x: the pool's
- * input, the ReLU's output). Equal, bit for bit, to f32_maxpool2d_bwd followed by f32_relu_bwd
+ * input, the ReLU's output). Equal, bit for bit, to f32_maxpool_bwd followed by f32_relu_bwd
  * (dx·[x > 0]): the same sums in the same order, +0 where masked. Overwrites dx.
  */
-export function f32_maxpool2d_bwd_relu(g: usize, dy: usize, argmax: usize, x: usize, dx: usize): void {
-  zero(dx, geo(g, POOL_N) * geo(g, POOL_H) * geo(g, POOL_W) * geo(g, POOL_C));
-  const total = geo(g, POOL_N) * geo(g, POOL_OH) * geo(g, POOL_OW) * geo(g, POOL_C);
+export function f32_maxpool_bwd_relu(g: usize, dy: usize, argmax: usize, x: usize, dx: usize): void {
+  zero(dx, inputSize(g));
+  const total = outputSize(g);
   for (let i = 0; i < total; i++) {
     const a = f4(load<i32>(argmax + f4(i)));
     if (load<f32>(x + a) > 0) store<f32>(dx + a, load<f32>(dx + a) + load<f32>(dy + f4(i)));
@@ -156,96 +196,157 @@ export function f32_maxpool2d_bwd_relu(g: usize, dy: usize, argmax: usize, x: us
 }
 
 /** Max-pool gradient without stored indices: recomputes the argmax from x with the forward's tie rule. */
-export function f32_maxpool2d_bwd_recompute(g: usize, x: usize, dy: usize, dx: usize): void {
-  const N = geo(g, POOL_N), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
-  const OH = geo(g, POOL_OH), OW = geo(g, POOL_OW), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
-  const SH = geo(g, POOL_SH), SW = geo(g, POOL_SW), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
-  zero(dx, N * H * W * C);
+export function f32_maxpool_bwd_recompute(g: usize, x: usize, dy: usize, dx: usize): void {
+  const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
+  const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
+  const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
+  const SD = geo(g, POOL_SD), SH = geo(g, POOL_SH), SW = geo(g, POOL_SW);
+  const PF = geo(g, POOL_PF), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
+  const DD = geo(g, POOL_DD), DH = geo(g, POOL_DH), DW = geo(g, POOL_DW);
+  const dStep = DD * H * W * C, hStep = DH * W * C, wStep = DW * C;
+  zero(dx, inputSize(g));
   for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const h0 = max(oh * SH - PT, 0), h1 = min(oh * SH - PT + KH, H);
-      for (let ow = 0; ow < OW; ow++) {
-        const w0 = max(ow * SW - PL, 0), w1 = min(ow * SW - PL + KW, W);
-        const o = ((n * OH + oh) * OW + ow) * C;
-        for (let c = 0; c < C; c++) {
-          const p = dx + f4(windowArgmax(x, n, H, W, C, c, h0, h1, w0, w1));
-          store<f32>(p, load<f32>(p) + load<f32>(dy + f4(o + c)));
+    for (let od = 0; od < OD; od++) {
+      const sd = od * SD - PF, kd0 = tap0(sd, DD), nd = tapEnd(sd, DD, KD, D) - kd0;
+      for (let oh = 0; oh < OH; oh++) {
+        const sh = oh * SH - PT, kh0 = tap0(sh, DH), nh = tapEnd(sh, DH, KH, H) - kh0;
+        for (let ow = 0; ow < OW; ow++) {
+          const sw = ow * SW - PL, kw0 = tap0(sw, DW), nw = tapEnd(sw, DW, KW, W) - kw0;
+          const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
+          const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
+          for (let c = 0; c < C; c++) {
+            const p = dx + f4(windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep));
+            store<f32>(p, load<f32>(p) + load<f32>(dy + f4(o + c)));
+          }
         }
       }
     }
   }
-}
-
-/** Divisor of window (oh, ow): the clipped window, or with count_include_pad the window clipped to the padded input. */
-// @ts-ignore: decorator
-@inline function divisor(g: usize, oh: i32, ow: i32, h0: i32, h1: i32, w0: i32, w1: i32): f32 {
-  if (geo(g, POOL_COUNT_PAD) != 0) {
-    const s0 = oh * geo(g, POOL_SH) - geo(g, POOL_PT), t0 = ow * geo(g, POOL_SW) - geo(g, POOL_PL);
-    const s1 = min(s0 + geo(g, POOL_KH), geo(g, POOL_HP) - geo(g, POOL_PT));
-    const t1 = min(t0 + geo(g, POOL_KW), geo(g, POOL_WP) - geo(g, POOL_PL));
-    return <f32>((s1 - s0) * (t1 - t0));
-  }
-  return <f32>((h1 - h0) * (w1 - w0));
 }
 
 /**
- * Average pooling: y = (Σ over the clipped window of x) / divisor, where the divisor is the number
- * of input pixels in the window, or (count_include_pad) the window clipped to the padded input.
+ * The max pool's Indices (ONNX MaxPool's second output): y[n,od,oh,ow,c] = the position of the
+ * window's first maximum (the forward's tie rule) in the example's NCDHW order,
+ * ((c·D + d)·H + h)·W + w, or if columnMajor != 0 (2-D only, D = 1) c·H·W + w·H + h — as a float,
+ * exact while C·D·H·W <= 2^24 (the host checks). Positions count within each example (no n).
  */
-export function f32_avgpool2d_fwd(g: usize, x: usize, y: usize): void {
-  const N = geo(g, POOL_N), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
-  const OH = geo(g, POOL_OH), OW = geo(g, POOL_OW), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
-  const SH = geo(g, POOL_SH), SW = geo(g, POOL_SW), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
+export function f32_maxpool_indices_fwd(g: usize, x: usize, y: usize, columnMajor: i32): void {
+  const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
+  const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
+  const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
+  const SD = geo(g, POOL_SD), SH = geo(g, POOL_SH), SW = geo(g, POOL_SW);
+  const PF = geo(g, POOL_PF), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
+  const DD = geo(g, POOL_DD), DH = geo(g, POOL_DH), DW = geo(g, POOL_DW);
+  const dStep = DD * H * W * C, hStep = DH * W * C, wStep = DW * C, per = D * H * W * C;
   for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const h0 = max(oh * SH - PT, 0), h1 = min(oh * SH - PT + KH, H);
-      for (let ow = 0; ow < OW; ow++) {
-        const w0 = max(ow * SW - PL, 0), w1 = min(ow * SW - PL + KW, W);
-        const inv: f32 = 1 / divisor(g, oh, ow, h0, h1, w0, w1);
-        const o = y + f4(((n * OH + oh) * OW + ow) * C);
-        let c = 0;
-        for (; c + 4 <= C; c += 4) {
-          let s = f32x4.splat(0);
-          for (let ih = h0; ih < h1; ih++) {
-            for (let iw = w0; iw < w1; iw++) s = f32x4.add(s, v128.load(x + f4(((n * H + ih) * W + iw) * C + c)));
+    for (let od = 0; od < OD; od++) {
+      const sd = od * SD - PF, kd0 = tap0(sd, DD), nd = tapEnd(sd, DD, KD, D) - kd0;
+      for (let oh = 0; oh < OH; oh++) {
+        const sh = oh * SH - PT, kh0 = tap0(sh, DH), nh = tapEnd(sh, DH, KH, H) - kh0;
+        for (let ow = 0; ow < OW; ow++) {
+          const sw = ow * SW - PL, kw0 = tap0(sw, DW), nw = tapEnd(sw, DW, KW, W) - kw0;
+          const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
+          const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
+          for (let c = 0; c < C; c++) {
+            // the maximum's pixel (d, h, w) within the example
+            const p = (windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep) - n * per) / C;
+            const w = p % W, h = (p / W) % H, d = p / (W * H);
+            const at = columnMajor != 0 ? c * H * W + w * H + h : ((c * D + d) * H + h) * W + w;
+            store<f32>(y + f4(o + c), <f32>at);
           }
-          v128.store(o + f4(c), f32x4.mul(s, f32x4.splat(inv)));
-        }
-        for (; c < C; c++) {
-          let s: f32 = 0;
-          for (let ih = h0; ih < h1; ih++) {
-            for (let iw = w0; iw < w1; iw++) s += load<f32>(x + f4(((n * H + ih) * W + iw) * C + c));
-          }
-          store<f32>(o + f4(c), s * inv);
         }
       }
     }
   }
 }
 
-/** Average-pool gradient: each input pixel of a window gets dy / divisor. Overwrites dx. */
-export function f32_avgpool2d_bwd(g: usize, dy: usize, dx: usize): void {
-  const N = geo(g, POOL_N), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
-  const OH = geo(g, POOL_OH), OW = geo(g, POOL_OW), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
-  const SH = geo(g, POOL_SH), SW = geo(g, POOL_SW), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
-  zero(dx, N * H * W * C);
+/** The gradient through the Indices: zero (they are piecewise constant in x). Overwrites dx. */
+export function f32_maxpool_indices_bwd(g: usize, dx: usize): void {
+  zero(dx, inputSize(g));
+}
+
+/**
+ * Average pooling: y = (Σ over the window's taps inside the input of x) / divisor, where the
+ * divisor is the number of those taps, or (count_include_pad) of the taps inside the padded input.
+ */
+export function f32_avgpool_fwd(g: usize, x: usize, y: usize): void {
+  avgpool(g, x, y, false);
+}
+
+/** Average-pool gradient: each input tap of a window gets dy / divisor (taps add up). Overwrites dx. */
+export function f32_avgpool_bwd(g: usize, dy: usize, dx: usize): void {
+  zero(dx, inputSize(g));
+  avgpool(g, dx, dy, true);
+}
+
+/** The average pool's forward (x → y) or, if bwd, its backward (dy → dx, added into a): one walk over the windows. */
+// @ts-ignore: decorator
+@inline function avgpool(g: usize, a: usize, b: usize, bwd: bool): void {
+  const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
+  const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
+  const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
+  const SD = geo(g, POOL_SD), SH = geo(g, POOL_SH), SW = geo(g, POOL_SW);
+  const PF = geo(g, POOL_PF), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
+  const DD = geo(g, POOL_DD), DH = geo(g, POOL_DH), DW = geo(g, POOL_DW);
+  const cip = geo(g, POOL_COUNT_PAD) != 0;
+  // count_include_pad: the taps before the end of the padded input (none lies before its start)
+  const DPe = geo(g, POOL_DP) - PF, HPe = geo(g, POOL_HP) - PT, WPe = geo(g, POOL_WP) - PL;
+  const dStep = DD * H * W * C, hStep = DH * W * C, wStep = DW * C;
   for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const h0 = max(oh * SH - PT, 0), h1 = min(oh * SH - PT + KH, H);
-      for (let ow = 0; ow < OW; ow++) {
-        const w0 = max(ow * SW - PL, 0), w1 = min(ow * SW - PL + KW, W);
-        const inv: f32 = 1 / divisor(g, oh, ow, h0, h1, w0, w1);
-        const gsrc = dy + f4(((n * OH + oh) * OW + ow) * C);
-        for (let ih = h0; ih < h1; ih++) {
-          for (let iw = w0; iw < w1; iw++) {
-            const d = dx + f4(((n * H + ih) * W + iw) * C);
-            let c = 0;
-            for (; c + 4 <= C; c += 4) {
-              v128.store(d + f4(c), madd4(v128.load(gsrc + f4(c)), inv, v128.load(d + f4(c))));
-            }
-            for (; c < C; c++) store<f32>(d + f4(c), load<f32>(d + f4(c)) + load<f32>(gsrc + f4(c)) * inv);
-          }
+    for (let od = 0; od < OD; od++) {
+      const sd = od * SD - PF, kd0 = tap0(sd, DD), nd = tapEnd(sd, DD, KD, D) - kd0;
+      const cd = cip ? tapEnd(sd, DD, KD, DPe) : nd;
+      for (let oh = 0; oh < OH; oh++) {
+        const sh = oh * SH - PT, kh0 = tap0(sh, DH), nh = tapEnd(sh, DH, KH, H) - kh0;
+        const ch = cip ? tapEnd(sh, DH, KH, HPe) : nh;
+        for (let ow = 0; ow < OW; ow++) {
+          const sw = ow * SW - PL, kw0 = tap0(sw, DW), nw = tapEnd(sw, DW, KW, W) - kw0;
+          const cw = cip ? tapEnd(sw, DW, KW, WPe) : nw;
+          const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
+          const inv: f32 = 1 / <f32>(cd * ch * cw);
+          const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
+          if (bwd) avgScatter(a, b + f4(o), first, C, inv, nd, nh, nw, dStep, hStep, wStep);
+          else avgGather(a, b + f4(o), first, C, inv, nd, nh, nw, dStep, hStep, wStep);
         }
+      }
+    }
+  }
+}
+
+/** yo[c] = inv · Σ over the taps of x[tap + c], for every channel c. */
+// @ts-ignore: decorator
+@inline function avgGather(x: usize, yo: usize, first: i32, C: i32, inv: f32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): void {
+  let c = 0;
+  for (; c + 4 <= C; c += 4) {
+    let s = f32x4.splat(0);
+    for (let d = 0, da = first + c; d < nd; d++, da += dStep) {
+      for (let r = 0, ra = da; r < nh; r++, ra += hStep) {
+        for (let q = 0, at = ra; q < nw; q++, at += wStep) s = f32x4.add(s, v128.load(x + f4(at)));
+      }
+    }
+    v128.store(yo + f4(c), f32x4.mul(s, f32x4.splat(inv)));
+  }
+  for (; c < C; c++) {
+    let s: f32 = 0;
+    for (let d = 0, da = first + c; d < nd; d++, da += dStep) {
+      for (let r = 0, ra = da; r < nh; r++, ra += hStep) {
+        for (let q = 0, at = ra; q < nw; q++, at += wStep) s += load<f32>(x + f4(at));
+      }
+    }
+    store<f32>(yo + f4(c), s * inv);
+  }
+}
+
+/** dx[tap + c] += inv · gsrc[c] for every tap and channel c. */
+// @ts-ignore: decorator
+@inline function avgScatter(dx: usize, gsrc: usize, first: i32, C: i32, inv: f32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): void {
+  for (let d = 0, da = first; d < nd; d++, da += dStep) {
+    for (let r = 0, ra = da; r < nh; r++, ra += hStep) {
+      for (let q = 0, at = ra; q < nw; q++, at += wStep) {
+        const p = dx + f4(at);
+        let c = 0;
+        for (; c + 4 <= C; c += 4) v128.store(p + f4(c), madd4(v128.load(gsrc + f4(c)), inv, v128.load(p + f4(c))));
+        for (; c < C; c++) store<f32>(p + f4(c), load<f32>(p + f4(c)) + load<f32>(gsrc + f4(c)) * inv);
       }
     }
   }

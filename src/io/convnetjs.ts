@@ -7,7 +7,7 @@ import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { Conv2d } from "../layers/conv.js";
 import { Dense } from "../layers/dense.js";
-import { Pool2d } from "../layers/pool.js";
+import { Pool } from "../layers/pool.js";
 import { ActivationLayer, Maxout } from "../layers/activation.js";
 import { Lrn } from "../layers/norm.js";
 import { Dropout } from "../layers/dropout.js";
@@ -239,7 +239,7 @@ export function exportConvnetjs(model: Model, options: ConvNetJSExportOptions = 
       out.push({ ...o, layer_type: "conv", sx: g.KW, sy: g.KH, stride: g.SH, pad, in_depth: g.C, ...decayOf(l.name), filters, biases: bias(g.OC) });
       scale = 1;
       act(l.cfg.activation);
-    } else if (l instanceof Pool2d && l.type === "maxPool2d") {
+    } else if (l instanceof Pool && l.type === "maxPool2d") {
       const g = l.geometry(inShape);
       const pad = g.padTop;
       if (g.SH !== g.SW || g.padLeft !== pad || Math.floor((g.H + 2 * pad - g.KH) / g.SH + 1) !== g.OH || Math.floor((g.W + 2 * pad - g.KW) / g.SW + 1) !== g.OW) {

@@ -20,6 +20,20 @@ export function hwioToOihw(w: ArrayLike<number>, KH: number, KW: number, Cg: num
   return out;
 }
 
+/** ONNX ConvTranspose 3-D weights [C_in, F, KD, KH, KW] → fovea's conv3dTranspose [KD, KH, KW, F, C_in]. */
+export function ioDhwToDhwOi(w: ArrayLike<number>, CI: number, F: number, KD: number, KH: number, KW: number): Float32Array {
+  const K = KD * KH * KW, out = new Float32Array(CI * F * K);
+  for (let c = 0; c < CI; c++) for (let f = 0; f < F; f++) for (let k = 0; k < K; k++) out[(k * F + f) * CI + c] = w[(c * F + f) * K + k]!;
+  return out;
+}
+
+/** fovea's conv3dTranspose weights [KD, KH, KW, F, C_in] → ONNX's [C_in, F, KD, KH, KW]. */
+export function dhwOiToIoDhw(w: ArrayLike<number>, KD: number, KH: number, KW: number, F: number, CI: number): Float32Array {
+  const K = KD * KH * KW, out = new Float32Array(CI * F * K);
+  for (let c = 0; c < CI; c++) for (let f = 0; f < F; f++) for (let k = 0; k < K; k++) out[(c * F + f) * K + k] = w[(k * F + f) * CI + c]!;
+  return out;
+}
+
 /**
  * The flatten permutation: feature f of a [C, H, W] image flattened in CHW order (NCHW
  * frameworks) is feature (h·W + w)·C + c of the same image flattened in fovea's HWC order.

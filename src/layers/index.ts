@@ -4,12 +4,13 @@ import { ConfigError, show } from "../errors.js";
 import { ActivationLayer, Maxout, type ActivationConfig, type MaxoutConfig } from "./activation.js";
 import { Conv2d, type Conv2dConfig, type DepthwiseConv2dConfig } from "./conv.js";
 import { Conv2dTranspose, type Conv2dTransposeConfig } from "./conv-transpose.js";
+import { Conv3dTranspose, type Conv3dTransposeConfig } from "./conv-transpose3d.js";
 import { Dense, type DenseConfig } from "./dense.js";
 import { Dropout, type DropoutConfig } from "./dropout.js";
 import type { Layer } from "./layer.js";
 import { Add, Concat, type AddConfig, type ConcatConfig } from "./merge.js";
 import { BatchNorm, Lrn, Scale, type BatchNormConfig, type LrnConfig, type ScaleConfig } from "./norm.js";
-import { GlobalPool2d, Pool2d, type GlobalPoolConfig, type Pool2dConfig } from "./pool.js";
+import { GlobalPool2d, Pool, type GlobalPoolConfig, type Pool2dConfig, type Pool3dConfig } from "./pool.js";
 import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeConfig } from "./reshape.js";
 import { Multiply, type MultiplyConfig } from "./multiply.js";
 import { Slice, type SliceConfig } from "./slice.js";
@@ -21,7 +22,7 @@ import { Binary, Where, type BinaryConfig, type WhereConfig } from "./binary.js"
 import { Constant, type ConstantConfig } from "./constant.js";
 
 export type LayerConfig =
-  | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | DenseConfig | Pool2dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
+  | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | Conv3dTransposeConfig | DenseConfig | Pool2dConfig | Pool3dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
   | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig | MatmulConfig
   | LayerNormConfig | BinaryConfig | WhereConfig | ConstantConfig;
 
@@ -50,8 +51,9 @@ function build(config: LayerConfig, name: string): Layer {
   switch (config.type) {
     case "conv2d": case "depthwiseConv2d": return new Conv2d(config, name);
     case "conv2dTranspose": return new Conv2dTranspose(config, name);
+    case "conv3dTranspose": return new Conv3dTranspose(config, name);
     case "dense": return new Dense(config, name);
-    case "maxPool2d": case "avgPool2d": return new Pool2d(config, name);
+    case "maxPool2d": case "avgPool2d": case "maxPool2dIndices": case "maxPool3d": case "avgPool3d": return new Pool(config, name);
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
     case "permute": return new Permute(config, name);
@@ -83,9 +85,13 @@ export type Opt<C> = Omit<C, "type">;
 export const conv2d = (c: Opt<Conv2dConfig>) => createLayer({ type: "conv2d", ...c });
 export const depthwiseConv2d = (c: Opt<DepthwiseConv2dConfig>) => createLayer({ type: "depthwiseConv2d", ...c });
 export const conv2dTranspose = (c: Opt<Conv2dTransposeConfig>) => createLayer({ type: "conv2dTranspose", ...c });
+export const conv3dTranspose = (c: Opt<Conv3dTransposeConfig>) => createLayer({ type: "conv3dTranspose", ...c });
 export const dense = (c: Opt<DenseConfig>) => createLayer({ type: "dense", ...c });
 export const maxPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2d" });
 export const avgPool2d = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "avgPool2d" });
+export const maxPool2dIndices = (c: Opt<Pool2dConfig>) => createLayer({ ...c, type: "maxPool2dIndices" });
+export const maxPool3d = (c: Opt<Pool3dConfig>) => createLayer({ ...c, type: "maxPool3d" });
+export const avgPool3d = (c: Opt<Pool3dConfig>) => createLayer({ ...c, type: "avgPool3d" });
 export const globalAvgPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalAvgPool2d" });
 export const globalMaxPool2d = (c: Opt<GlobalPoolConfig> = {}) => createLayer({ ...c, type: "globalMaxPool2d" });
 export const flatten = (c: Opt<FlattenConfig> = {}) => createLayer({ type: "flatten", ...c });
@@ -130,7 +136,7 @@ export const constant = (c: Opt<ConstantConfig>) => createLayer({ type: "constan
 export const where = (c: Opt<WhereConfig> = {}) => createLayer({ type: "where", ...c });
 
 export type {
-  Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
+  Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, Pool3dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
   ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig, MatmulConfig,
   LayerNormConfig, BinaryConfig, WhereConfig, ConstantConfig,
 };

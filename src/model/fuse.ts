@@ -12,7 +12,7 @@
 // ReLU is f32x4.max in both), so a fused plan's outputs are bit-identical to an unfused one's.
 
 import type { Fused } from "../layers/layer.js";
-import type { Pool2d } from "../layers/pool.js";
+import type { Pool } from "../layers/pool.js";
 import { ACT } from "../runtime/generated/layout.js";
 import type { GraphNode } from "./graph.js";
 
@@ -62,9 +62,12 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
       k = next();
     }
     if (can.pool && residual === null && k >= 0 && nodes[k]!.layer.type === "maxPool2d") {
-      const p = nodes[k]!;
-      pool = (p.layer as Pool2d).geometry(p.inShapes[0]!, batch);
-      take(k);
+      const p = nodes[k]!, pg = (p.layer as Pool).geometry(p.inShapes[0]!, batch);
+      // the fused kernel pools windows of adjacent taps
+      if (pg.DH === 1 && pg.DW === 1) {
+        pool = pg;
+        take(k);
+      }
     }
     if (members.length) chains.push({ head: h, members, residual, act, pool });
   });
@@ -75,7 +78,7 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
  * Training: max pools whose input is a ReLU's output that only the pool reads — a ReLU layer's
  * (`standalone`: its backward is skipped and the pool writes its input's gradient) or a layer's
  * own (Layer.endsInRelu: it starts its backward from the masked dy). The pool's backward applies
- * the ReLU's, dy·[x_argmax > 0] (f32_maxpool2d_bwd_relu): the same sums, +0 where masked, so the
+ * the ReLU's, dy·[x_argmax > 0] (f32_maxpool_bwd_relu): the same sums, +0 where masked, so the
  * gradients are bit-identical to the two passes.
  */
 export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: number; standalone: boolean }[] {

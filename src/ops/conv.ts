@@ -350,6 +350,7 @@ export function convCalls(
  */
 function pooledFwd(be: Backend, g: ConvGeometry, pg: PoolGeometry, block: (q: Part) => number, alloc: (bytes: number) => number, p: ConvBuffers, T: number): KernelCall[] {
   if (pg.N !== g.N || pg.H !== g.OH || pg.W !== g.OW || pg.C !== g.OC) throw new ConfigError("conv2d: a fused max pool must read the conv's output");
+  if (pg.D !== 1 || pg.KD !== 1 || pg.DH !== 1 || pg.DW !== 1) throw new ConfigError("conv2d: a fused max pool is 2-D with adjacent taps (no dilation)");
   const reach = (g.KH - 1) * g.DH + 1;
   const imgs = (a: number, b: number): [Part, Part] => [
     { N: b - a, H: g.H, OH: g.OH, PT: g.padTop, xOff: a * g.H * g.W * g.C, yOff: 0, hpDelta: 0 },

@@ -9,9 +9,12 @@ export { conv2dTranspose, conv2dTransposeBackward, convTransposeGeometry, convTr
 export type { ConvTransposeOptions, ConvTransposeBuffers, ConvTransposeCalls } from "./conv.js";
 export {
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, globalAvgPool, globalAvgPoolBackward,
-  globalMaxPool, globalMaxPoolBackward, pool2dGeometry, poolBlock, poolCalls, globalPoolCalls,
+  globalMaxPool, globalMaxPoolBackward, pool2dGeometry, poolBlock, poolCalls, globalPoolCalls, maxPool2dIndices, checkIndices,
+  maxPool3d, maxPool3dBackward, avgPool3d, avgPool3dBackward, pool3dGeometry,
 } from "./pool.js";
-export type { Pool2dOptions, PoolGeometry, MaxPoolResult, PoolCalls } from "./pool.js";
+export type { Pool2dOptions, Pool3dOptions, PoolGeometry, MaxPoolResult, PoolCalls } from "./pool.js";
+export { conv3dTranspose, conv3dTransposeBackward, convTranspose3dGeometry, convTranspose3dBlock, convTranspose3dCalls } from "./conv3d.js";
+export type { ConvTranspose3dOptions, ConvTranspose3dGeometry } from "./conv3d.js";
 export { updateCalls, PARALLEL_UPDATE } from "./optim.js";
 export { splitRange, withScratchAlloc } from "./split.js";
 export {

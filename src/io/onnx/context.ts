@@ -211,6 +211,24 @@ export class ImportNode {
     this.out({ ...rest, onnx: p.onnx.slice(0, 2) });
   }
 
+  /**
+   * A volume [C, D, H, W] in ONNX's order (3-D conv / pool data; C may be a whole input's N·C) as
+   * fovea's [D, H, W, C]: its rows [C, D·H·W] transposed.
+   */
+  asVolume(t: TensorValue, [C, D, H, W]: readonly number[]): SymbolicTensor {
+    const base = this.n.name || this.n.output[0] || this.op;
+    const rows = L.reshape({ targetShape: [C!, D! * H! * W!, 1], name: uniqIn(this.g, `${base}/volume_rows`) }).apply(this.plain(t).sym);
+    const last = L.permute({ perm: [1, 0, 2], name: uniqIn(this.g, `${base}/channels_last`) }).apply(rows);
+    return L.reshape({ targetShape: [D!, H!, W!, C!], name: uniqIn(this.g, `${base}/to_ndhwc`) }).apply(last);
+  }
+
+  /** fovea's [OD, OH, OW, C] back in ONNX's order: the value whose dims are `onnx` ([C, OD, OH, OW], or a whole input's [N, C, OD, OH, OW]). */
+  volumeOut(v: SymbolicTensor, onnx: number[]): TensorValue {
+    const base = this.n.name || this.n.output[0] || this.op, [OD, OH, OW, C] = v.shape as [number, number, number, number];
+    const rows = L.reshape({ targetShape: [OD * OH * OW, C, 1], name: uniqIn(this.g, `${base}/volume_out`) }).apply(v);
+    return { kind: "tensor", sym: L.permute({ perm: [1, 0, 2], name: uniqIn(this.g, `${base}/channels_first`) }).apply(rows), onnx };
+  }
+
   /** An image's [C, H, W] (fails for anything but an image held NHWC: see asImage). */
   image(t: TensorValue): [number, number, number] {
     if (!isImage(t)) this.fail(`needs an image input [C, H, W], got [${t.onnx.join(", ")}]`);
@@ -300,6 +318,8 @@ export interface ExportNode {
   init(dims: number[], data: Float32Array | number[], type?: "f32" | "i64"): string;
   /** Adds a node; returns its output's name. */
   op(opType: string, input: string[], attrs?: Record<string, number | number[] | { f: number } | { s: string }>): string;
+  /** Adds a node with `count` outputs; returns their names. */
+  opOutputs(opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }>, count: number): string[];
   /** Applies a fused activation code (ACT) to x as its own node. */
   act(x: string, code: number): string;
 }

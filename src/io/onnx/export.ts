@@ -28,13 +28,14 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     inits.push({ name, dims, dataType: type === "f32" ? 1 : 7, rawData: raw });
     return name;
   };
-  const op = (opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }> = {}) => {
-    const out = `t${k++}`;
+  const opOutputs = (opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }>, count: number) => {
+    const out = Array.from({ length: count }, () => `t${k++}`);
     const attribute = Object.entries(attrs).map(([name, v]): Attr => (Array.isArray(v) ? { name, type: A.INTS, ints: v } : typeof v === "number" ? { name, type: A.INT, i: v }
       : "s" in v ? { name, type: A.STRING, s: new TextEncoder().encode(v.s) } : { name, type: A.FLOAT, f: v.f }));
-    nodes.push({ opType, name: `${opType}_${k}`, input, output: [out], attribute });
+    nodes.push({ opType, name: `${opType}_${k}`, input, output: out, attribute });
     return out;
   };
+  const op = (opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }> = {}) => opOutputs(opType, input, attrs, 1)[0]!;
   const act = (x: string, code: number) => (code === ACT.RELU ? op("Relu", [x]) : code === ACT.RELU6 ? op("Clip", [x, init([], [0]), init([], [6])]) : x);
 
   const ns = model.nodes;
@@ -52,7 +53,7 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     if (!exporter) throw new ConfigError(`${label}: does not export to ONNX`);
     const x: ExportNode = {
       layer: l, node: n, index: j, last: j === ns.length - 1, label, inputs: n.inputs.map(name), inputFlatOf: n.inputs.map((i) => (i < 0 ? null : flatOf[i] ?? null)),
-      w: (p) => weights.get(`${l.name}/${p}`)!, init, op, act,
+      w: (p) => weights.get(`${l.name}/${p}`)!, init, op, opOutputs, act,
     };
     const r = exporter(x);
     names[j] = r.out;

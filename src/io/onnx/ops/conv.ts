@@ -1,13 +1,17 @@
 // Conv (grouped and depthwise, dilated, asymmetric and auto padding, a Pad folded in) ⇄ conv2d /
-// depthwiseConv2d. Weights OIHW ⇄ HWIO.
+// depthwiseConv2d, weights OIHW ⇄ HWIO; ConvTranspose → conv2dTranspose (1-D, 2-D), and on volumes
+// ⇄ conv3dTranspose, weights [C_in, F, KD, KH, KW] ⇄ [KD, KH, KW, F, C_in].
 import * as L from "../../../layers/index.js";
 import type { Conv2d } from "../../../layers/conv.js";
+import type { Conv3dTranspose } from "../../../layers/conv-transpose3d.js";
 import { floorRulePads } from "../../../ops/window.js";
-import { hwioToOihw, oihwToHwio } from "../../layouts.js";
-import type { Exporter, Importer } from "../context.js";
+import { dhwOiToIoDhw, hwioToOihw, ioDhwToDhwOi, oihwToHwio } from "../../layouts.js";
+import type { Exporter, Importer, ImportNode } from "../context.js";
 
 export const importers: Record<string, Importer> = {
   ConvTranspose(x) {
+    // [N, C, D, H, W]: a 3-D transposed conv
+    if (x.tensor(0).onnx.length === 4 && x.g.lead) return convTranspose3d(x);
     const t = x.windowInput(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
     x.noPad(t);
     const [C] = x.image(t);
@@ -70,6 +74,64 @@ export const importers: Record<string, Importer> = {
   },
 };
 
+/** ConvTranspose on [N, C, D, H, W] (group 1) → conv3dTranspose on fovea's [D, H, W, C]; weights [C_in, F, KD, KH, KW] → [KD, KH, KW, F, C_in]. */
+function convTranspose3d(x: ImportNode): void {
+  const t = x.tensor(0), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
+  x.noPad(t);
+  const [C, D, H, W] = t.onnx as [number, number, number, number];
+  if (w.dims.length !== 5) x.fail(`weights [${w.dims.join(", ")}]: a 3-D transposed convolution has [C_in, C_out/group, KD, KH, KW] weights`);
+  const [CI, F, KD, KH, KW] = w.dims as [number, number, number, number, number];
+  if (x.int("group", 1) !== 1) x.fail(`group ${x.int("group", 1)}: grouped 3-D transposed convolutions are not supported`);
+  if (CI !== C) x.fail(`weights [${w.dims.join(", ")}] do not fit ${C} input channels`);
+  if (b && b.data.length !== F) x.fail(`bias of ${b.data.length} values for ${F} output channels`);
+  const three = (k: string, d: number[], n = 3) => {
+    const v = x.ints(k, d);
+    if (v.length !== n) x.fail(`${k} [${v.join(", ")}]: ${n} values expected (3-D)`);
+    return v;
+  };
+  const ks = three("kernel_shape", [KD, KH, KW]);
+  if (ks.join() !== [KD, KH, KW].join()) x.fail(`kernel_shape [${ks.join(", ")}] does not match the weights [${w.dims.join(", ")}]`);
+  const strides = three("strides", [1, 1, 1]), dilations = three("dilations", [1, 1, 1]), op = three("output_padding", [0, 0, 0]);
+  let pads = three("pads", [0, 0, 0, 0, 0, 0], 6);
+  // output_shape or auto_pad SAME_*: the pads that give that output (ONNX's formula, as the 2-D case)
+  const autoPad = x.str("auto_pad", "NOTSET"), shape = x.attr("output_shape") ? x.ints("output_shape", []).slice(-3) : null;
+  if (autoPad !== "NOTSET" && autoPad !== "SAME_UPPER" && autoPad !== "SAME_LOWER" && autoPad !== "VALID") x.fail(`auto_pad ${autoPad} is not an ONNX value`);
+  if (shape || autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+    const size = [D, H, W], k = [KD, KH, KW], out = shape ?? size.map((n, i) => n * strides[i]!);
+    if (out.length !== 3) x.fail(`output_shape [${out.join(", ")}]: 3 values expected`);
+    const begin: number[] = [], end: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const total = strides[i]! * (size[i]! - 1) + op[i]! + (k[i]! - 1) * dilations[i]! + 1 - out[i]!;
+      const half = Math.floor(total / 2);
+      if (total < 0) { begin.push(0); end.push(total); } else if (autoPad === "SAME_UPPER") { begin.push(half); end.push(total - half); } else { begin.push(total - half); end.push(half); }
+    }
+    if (end.some((e, i) => e < 0 && (-e + op[i]! >= strides[i]! || begin[i]! > 0))) x.fail(`output_shape [${out.join(", ")}] is larger than the full output by a stride or more`);
+    end.forEach((e, i) => { if (e < 0) { op[i] = op[i]! - e; end[i] = 0; } });
+    pads = [...begin, ...end];
+  } else if (autoPad === "VALID") pads = [0, 0, 0, 0, 0, 0];
+  const lname = x.uniq("convtranspose3d");
+  const sym = x.apply(L.conv3dTranspose({
+    filters: F, kernelSize: [KD, KH, KW], strides: strides as [number, number, number], dilation: dilations as [number, number, number],
+    padding: [pads[0]!, pads[3]!, pads[1]!, pads[4]!, pads[2]!, pads[5]!], outputPadding: op as [number, number, number], useBias: !!b, name: lname,
+  }), x.asVolume(t, [C, D, H, W]));
+  x.weight(lname, "kernel", ioDhwToDhwOi(w.data, CI, F, KD, KH, KW));
+  if (b) x.weight(lname, "bias", b.data);
+  const [OD, OH, OW] = sym.shape as [number, number, number, number];
+  x.out(x.volumeOut(sym, [F, OD, OH, OW]));
+}
+
+/** conv3dTranspose: fovea's [N, D, H, W, C] to ONNX's [N, C, D, H, W], ConvTranspose, and back. */
+const convTranspose3dExport: Exporter = (x) => {
+  const g = (x.layer as Conv3dTranspose).geometry(x.node.inShapes[0]!);
+  const ins = [x.op("Transpose", [x.inputs[0]!], { perm: [0, 4, 1, 2, 3] }), x.init([g.C, g.F, g.KD, g.KH, g.KW], dhwOiToIoDhw(x.w("kernel"), g.KD, g.KH, g.KW, g.F, g.C))];
+  if (x.node.params[1]) ins.push(x.init([g.F], x.w("bias")));
+  const y = x.op("ConvTranspose", ins, {
+    kernel_shape: [g.KD, g.KH, g.KW], strides: [g.SD, g.SH, g.SW], dilations: [g.DD, g.DH, g.DW],
+    pads: [g.pads[0], g.pads[2], g.pads[4], g.pads[1], g.pads[3], g.pads[5]], output_padding: g.outputPadding,
+  });
+  return { out: x.op("Transpose", [y], { perm: [0, 2, 3, 4, 1] }) };
+};
+
 const convExport: Exporter = (x) => {
   const l = x.layer as Conv2d;
   const g = l.geometry(x.node.inShapes[0]!);
@@ -81,4 +143,4 @@ const convExport: Exporter = (x) => {
   return { out: x.act(x.op("Conv", ins, { kernel_shape: [KH, KW], strides: [g.SH, g.SW], dilations: [g.DH, g.DW], pads: [pt, pl, pb, pr], group: g.groups }), l.act) };
 };
 
-export const exporters: Record<string, Exporter> = { conv2d: convExport, depthwiseConv2d: convExport };
+export const exporters: Record<string, Exporter> = { conv2d: convExport, depthwiseConv2d: convExport, conv3dTranspose: convTranspose3dExport };

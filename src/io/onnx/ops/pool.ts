@@ -1,17 +1,33 @@
-// MaxPool / AveragePool (ceil mode, count_include_pad, auto padding, a Pad folded into an average
-// pool) and the global pools ⇄ maxPool2d / avgPool2d / globalAvgPool2d / globalMaxPool2d.
+// MaxPool / AveragePool, 1-D, 2-D and 3-D (ceil mode, count_include_pad, auto padding, MaxPool's
+// dilations and its Indices, a Pad folded into an average pool) and the global pools ⇄ maxPool2d /
+// maxPool2dIndices / avgPool2d / maxPool3d / avgPool3d / globalAvgPool2d / globalMaxPool2d.
 import * as L from "../../../layers/index.js";
-import type { Pool2d } from "../../../layers/pool.js";
-import type { Exporter, Importer } from "../context.js";
+import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
+import type { SymbolicTensor } from "../../../layers/symbolic.js";
+import type { Exporter, Importer, ImportNode } from "../context.js";
+import type { TensorValue } from "../model.js";
 
+/**
+ * MaxPool / AveragePool. MaxPool's Indices count positions across the whole input, n·C·H·W + …:
+ * a graph that asks for them is taken whole (one example: its input's fixed shape [N, C, H, W],
+ * pooled as the image [N·C, H, W], whose positions are ONNX's), as for any op that mixes the batch.
+ */
 const windowPool: Importer = (x) => {
-  if (x.n.output.filter(Boolean).length > 1) x.fail("the Indices output (argmax) is not supported");
-  const t = x.windowInput(x.tensor(0));
+  const indices = x.op === "MaxPool" && !!x.n.output[1];
+  const t0 = x.tensor(0);
+  // [N, C, D, H, W] (or whole, one example [N, C, D, H, W]): a 3-D pool
+  if (t0.onnx.length === 4 + (x.g.lead ? 0 : 1)) return pool3d(x, t0, indices);
+  if (indices && x.g.lead) x.mixesBatch("MaxPool's Indices count positions across the batch (n·C·H·W + …); fovea keeps the examples of a batch apart");
+  const whole = !x.g.lead && t0.onnx.length === 4 ? t0.onnx : null;
+  // a whole input [N, C, H, W]: its N·C planes as the channels of one image
+  const t = whole ? x.asImage({ ...x.plain(t0), onnx: [whole[0]! * whole[1]!, whole[2]!, whole[3]!], plain: true }) : x.windowInput(t0);
   if (!x.attr("kernel_shape")) x.fail("kernel_shape is required");
   const k = x.wints("kernel_shape", []);
-  if (x.wints("dilations", [1, 1]).some((d) => d !== 1)) x.fail("dilated pooling is not supported");
+  const dil = x.wints("dilations", [1, 1]);
+  // ONNX's AveragePool takes dilations from opset 19 (fovea reads opsets up to 17)
+  if (x.op === "AveragePool" && dil.some((d) => d !== 1)) x.fail(`dilations [${dil.join(", ")}] are for MaxPool`);
   const strides = x.wints("strides", [1, 1]);
-  const pads = x.windowPads(t, k, strides, [1, 1]);
+  const pads = x.windowPads(t, k, strides, dil);
   let extra = t.pad ?? [0, 0, 0, 0];
   let cip = x.int("count_include_pad", 0) === 1;
   if (extra.some((p) => p)) {
@@ -25,9 +41,54 @@ const windowPool: Importer = (x) => {
     padding: [pads[0]! + extra[0], pads[2]! + extra[1], pads[1]! + extra[2], pads[3]! + extra[3]] as [number, number, number, number],
     rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: lname,
   };
-  const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d(cfg) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
-  x.windowOut({ kind: "tensor", sym, onnx: [t.onnx[0]!, sym.shape[0]!, sym.shape[1]!] });
+  const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d({ ...cfg, dilations: [dil[0]!, dil[1]!] }) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
+  const image = (v: SymbolicTensor) => ({ kind: "tensor" as const, sym: v, onnx: [t.onnx[0]!, v.shape[0]!, v.shape[1]!] });
+  if (!whole) return x.windowOut(image(sym));
+  // back to [N, C, OH, OW]: the planes in ONNX's order (a reshape would move no data)
+  const back = (v: SymbolicTensor) => ({ ...x.plain(image(v)), onnx: [whole[0]!, whole[1]!, v.shape[0]!, v.shape[1]!] });
+  x.out(back(sym));
+  if (!indices) return;
+  const order = x.int("storage_order", 0);
+  if (order !== 0 && order !== 1) x.fail(`storage_order ${order} is not 0 (row-major) or 1 (column-major)`);
+  const iname = x.uniq("maxpool_indices");
+  const idx = x.apply(L.maxPool2dIndices({ ...cfg, name: iname, dilations: [dil[0]!, dil[1]!], storageOrder: order ? "column" : "row" }), t.sym);
+  x.g.values.set(x.n.output[1]!, { ...back(idx), int: true });
 };
+
+/** A 3-D MaxPool / AveragePool over [N, C, D, H, W] (a whole input's N·C volumes as channels), on fovea's [D, H, W, C]. */
+function pool3d(x: ImportNode, t0: TensorValue, indices: boolean): void {
+  if (indices) x.fail("the Indices of a 3-D MaxPool are not supported (2-D pools give them)");
+  x.noPad(t0);
+  const d = t0.onnx, [C, D, H, W] = d.length === 5 ? [d[0]! * d[1]!, d[2]!, d[3]!, d[4]!] : (d as [number, number, number, number]);
+  const three = (k: string, v: number[]) => {
+    if (v.length !== 3) x.fail(`${k} [${v.join(", ")}]: 3 values expected (3-D windows)`);
+    return v as [number, number, number];
+  };
+  if (!x.attr("kernel_shape")) x.fail("kernel_shape is required");
+  const k = three("kernel_shape", x.ints("kernel_shape", [])), st = three("strides", x.ints("strides", [1, 1, 1])), dil = three("dilations", x.ints("dilations", [1, 1, 1]));
+  if (x.op === "AveragePool" && dil.some((v) => v !== 1)) x.fail(`dilations [${dil.join(", ")}] are for MaxPool`);
+  const autoPad = x.str("auto_pad", "NOTSET");
+  let pads: number[];
+  if (autoPad === "NOTSET") pads = x.ints("pads", [0, 0, 0, 0, 0, 0]);
+  else if (autoPad === "VALID") pads = [0, 0, 0, 0, 0, 0];
+  else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+    const split = [D, H, W].map((size, i) => {
+      const total = Math.max((Math.ceil(size / st[i]!) - 1) * st[i]! + (k[i]! - 1) * dil[i]! + 1 - size, 0);
+      const begin = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
+      return [begin, total - begin];
+    });
+    pads = [...split.map((p) => p[0]!), ...split.map((p) => p[1]!)];
+  } else x.fail(`auto_pad ${autoPad} is not an ONNX value`);
+  if (pads.length !== 6) x.fail(`pads [${pads.join(", ")}]: 6 values expected (begin and end of depth, height, width)`);
+  const ndhwc = x.asVolume(t0, [C, D, H, W]);
+  const cfg = {
+    poolSize: k, strides: st, padding: [pads[0]!, pads[3]!, pads[1]!, pads[4]!, pads[2]!, pads[5]!] as [number, number, number, number, number, number],
+    rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: x.uniq(x.op === "MaxPool" ? "maxpool3d" : "avgpool3d"),
+  };
+  const y = x.apply(x.op === "MaxPool" ? L.maxPool3d({ ...cfg, dilations: dil }) : L.avgPool3d({ ...cfg, countIncludePad: x.int("count_include_pad", 0) === 1 }), ndhwc);
+  const [OD, OH, OW] = y.shape as [number, number, number, number];
+  x.out(x.volumeOut(y, d.length === 5 ? [d[0]!, d[1]!, OD, OH, OW] : [C, OD, OH, OW]));
+}
 
 const globalPool: Importer = (x) => {
   const t = x.asImage(x.tensor(0));
@@ -74,13 +135,36 @@ export const importers: Record<string, Importer> = {
 };
 
 const windowExport: Exporter = (x) => {
-  const l = x.layer as Pool2d;
+  const l = x.layer as Pool;
   const g = l.geometry(x.node.inShapes[0]!);
+  if (l.is3d) {
+    // fovea's [N, D, H, W, C] to ONNX's [N, C, D, H, W] and back
+    const a3: Record<string, number | number[]> = {
+      kernel_shape: [g.KD, g.KH, g.KW], strides: [g.SD, g.SH, g.SW], pads: [g.padFront, g.padTop, g.padLeft, g.padBack, g.padBottom, g.padRight],
+      ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0,
+    };
+    if (l.type === "avgPool3d") a3.count_include_pad = g.countIncludePad ? 1 : 0;
+    else if (g.DD !== 1 || g.DH !== 1 || g.DW !== 1) a3.dilations = [g.DD, g.DH, g.DW];
+    const ncdhw = x.op("Transpose", [x.inputs[0]!], { perm: [0, 4, 1, 2, 3] });
+    return { out: x.op("Transpose", [x.op(l.type === "maxPool3d" ? "MaxPool" : "AveragePool", [ncdhw], a3)], { perm: [0, 2, 3, 4, 1] }) };
+  }
   const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0 };
   if (l.type === "avgPool2d") attrs.count_include_pad = g.countIncludePad ? 1 : 0;
-  return { out: x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs) };
+  if (g.DH !== 1 || g.DW !== 1) attrs.dilations = [g.DH, g.DW];
+  if (l.type !== "maxPool2dIndices") return { out: x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs) };
+  // MaxPool's Indices count n·C·H·W + …: less each example's offset n·C·H·W, fovea's positions
+  if ((l.cfg as Pool2dConfig).storageOrder === "column") attrs.storage_order = 1;
+  const [, indices] = x.opOutputs("MaxPool", [x.inputs[0]!], attrs, 2);
+  const i64 = (v: number[], dims: number[] = []) => x.init(dims, v, "i64");
+  const n = x.op("Gather", [x.op("Shape", [x.inputs[0]!]), i64([0])], { axis: 0 });
+  const offsets = x.op("Mul", [x.op("Range", [i64([0]), n, i64([1])]), i64([g.C * g.H * g.W])]);
+  const within = x.op("Sub", [indices!, x.op("Reshape", [offsets, i64([-1, 1, 1, 1], [4])])]);
+  return { out: x.op("Cast", [within], { to: 1 }) };
 };
 
 const globalExport: Exporter = (x) => ({ out: x.op("Flatten", [x.op(x.layer.type === "globalAvgPool2d" ? "GlobalAveragePool" : "GlobalMaxPool", [x.inputs[0]!])], { axis: 1 }) });
 
-export const exporters: Record<string, Exporter> = { maxPool2d: windowExport, avgPool2d: windowExport, globalAvgPool2d: globalExport, globalMaxPool2d: globalExport };
+export const exporters: Record<string, Exporter> = {
+  maxPool2d: windowExport, avgPool2d: windowExport, maxPool2dIndices: windowExport, maxPool3d: windowExport, avgPool3d: windowExport,
+  globalAvgPool2d: globalExport, globalMaxPool2d: globalExport,
+};
