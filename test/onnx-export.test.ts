@@ -264,6 +264,19 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("imported 3-D models (PyTorch's MaxPool3d / AvgPool3d and ConvTranspose3d exports) export again: their NCDHW ⇄ NDHWC moves as Transposes", async () => {
+    for (const f of ["pools3d", "deconv3d"]) {
+      const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${f}.onnx`)));
+      const dims = [2, ...m.io!.inputs[0]!.shape], x = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37));
+      const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
+      const got = (await sess.run({ [sess.inputNames[0]!]: new ort.Tensor("float32", x, dims) }))[sess.outputNames[0]!]!.data as Float32Array;
+      const want = m.predict(x), scale = Math.max(...Array.from(want, Math.abs));
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${f}[${i}]`).toBeLessThanOrEqual(1e-5 * scale);
+      m.free();
+    }
+  });
+
   it("slice: a range of an image's channels and of features (a channel split), trained", async () => {
     const inp = fovea.input([5, 4, 6]);
     const a = L.conv2d({ filters: 8, kernelSize: 3, padding: "same" }).apply(inp);
