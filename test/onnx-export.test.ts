@@ -269,7 +269,7 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
       const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${f}.onnx`)));
       const dims = [2, ...m.io!.inputs[0]!.shape], x = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37));
       const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
-      const got = (await sess.run({ [sess.inputNames[0]!]: new ort.Tensor("float32", x, dims) }))[sess.outputNames[0]!]!.data as Float32Array;
+      const got = (await sess.run({ input: new ort.Tensor("float32", x, dims) })).output!.data as Float32Array;
       const want = m.predict(x), scale = Math.max(...Array.from(want, Math.abs));
       expect(got.length).toBe(want.length);
       for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${f}[${i}]`).toBeLessThanOrEqual(1e-5 * scale);
