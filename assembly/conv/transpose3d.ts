@@ -78,23 +78,29 @@ export function f32_conv3d_transpose_fwd(g: usize, x: usize, w: usize, bias: usi
   }
 }
 
+const DATA = 0, FILTER = 1;
+
 /**
- * Gradient with respect to x: dx[n,id,ih,iw,c] = Σ over the taps whose output (od, oh, ow) is inside
- * the output of Σ_f dy[n,od,oh,ow,f]·w[kd,kh,kw,f,c]. Overwrites dx.
+ * Both gradients walk every (input pixel, tap) pair whose output lies inside the output, with that
+ * output's dy row: DATA adds Σ_f dy[f]·w[tap, f, ·] into the pixel's dx, FILTER adds dy[f]·x[pixel, ·]
+ * into dw[tap, f, ·]. `px` is dx (DATA) or x (FILTER), `wt` w (DATA) or dw (FILTER); the one
+ * written is zeroed first.
  */
-export function f32_conv3d_transpose_bwd_data(g: usize, dy: usize, w: usize, dx: usize): void {
+// @ts-ignore: decorator
+@inline function backward(mode: i32, g: usize, px: usize, dy: usize, wt: usize): void {
   const N = geo(g, CT3_N), D = geo(g, CT3_D), H = geo(g, CT3_H), W = geo(g, CT3_W), C = geo(g, CT3_C);
   const OD = geo(g, CT3_OD), OH = geo(g, CT3_OH), OW = geo(g, CT3_OW), F = geo(g, CT3_F);
   const KD = geo(g, CT3_KD), KH = geo(g, CT3_KH), KW = geo(g, CT3_KW);
   const SD = geo(g, CT3_SD), SH = geo(g, CT3_SH), SW = geo(g, CT3_SW);
   const DD = geo(g, CT3_DD), DH = geo(g, CT3_DH), DW = geo(g, CT3_DW);
   const PF = geo(g, CT3_PF), PT = geo(g, CT3_PT), PL = geo(g, CT3_PL);
-  zero(dx, N * D * H * W * C);
+  if (mode == DATA) zero(px, N * D * H * W * C);
+  else zero(wt, KD * KH * KW * F * C);
   for (let n = 0; n < N; n++) {
     for (let id = 0; id < D; id++) {
       for (let ih = 0; ih < H; ih++) {
         for (let iw = 0; iw < W; iw++) {
-          const di = dx + f4((((n * D + id) * H + ih) * W + iw) * C);
+          const pi = px + f4((((n * D + id) * H + ih) * W + iw) * C);
           for (let kd = 0; kd < KD; kd++) {
             const od = id * SD - PF + kd * DD;
             if (od < 0 || od >= OD) continue;
@@ -105,8 +111,9 @@ export function f32_conv3d_transpose_bwd_data(g: usize, dy: usize, w: usize, dx:
                 const ow = iw * SW - PL + kw * DW;
                 if (ow < 0 || ow >= OW) continue;
                 const go = dy + f4((((n * OD + od) * OH + oh) * OW + ow) * F);
-                const wk = w + f4(((kd * KH + kh) * KW + kw) * F * C);
-                for (let f = 0; f < F; f++) axpy(di, wk + f4(f * C), load<f32>(go + f4(f)), C);
+                const wk = wt + f4(((kd * KH + kh) * KW + kw) * F * C);
+                if (mode == DATA) for (let f = 0; f < F; f++) axpy(pi, wk + f4(f * C), load<f32>(go + f4(f)), C);
+                else for (let f = 0; f < F; f++) axpy(wk + f4(f * C), pi, load<f32>(go + f4(f)), C);
               }
             }
           }
@@ -117,39 +124,17 @@ export function f32_conv3d_transpose_bwd_data(g: usize, dy: usize, w: usize, dx:
 }
 
 /**
+ * Gradient with respect to x: dx[n,id,ih,iw,c] = Σ over the taps whose output (od, oh, ow) is inside
+ * the output of Σ_f dy[n,od,oh,ow,f]·w[kd,kh,kw,f,c]. Overwrites dx.
+ */
+export function f32_conv3d_transpose_bwd_data(g: usize, dy: usize, w: usize, dx: usize): void {
+  backward(DATA, g, dx, dy, w);
+}
+
+/**
  * Gradient with respect to w: dw[kd,kh,kw,f,c] = Σ over the images and input pixels whose tap
  * (kd, kh, kw) reaches inside the output of dy[n,od,oh,ow,f]·x[n,id,ih,iw,c]. Overwrites dw.
  */
 export function f32_conv3d_transpose_bwd_filter(g: usize, x: usize, dy: usize, dw: usize): void {
-  const N = geo(g, CT3_N), D = geo(g, CT3_D), H = geo(g, CT3_H), W = geo(g, CT3_W), C = geo(g, CT3_C);
-  const OD = geo(g, CT3_OD), OH = geo(g, CT3_OH), OW = geo(g, CT3_OW), F = geo(g, CT3_F);
-  const KD = geo(g, CT3_KD), KH = geo(g, CT3_KH), KW = geo(g, CT3_KW);
-  const SD = geo(g, CT3_SD), SH = geo(g, CT3_SH), SW = geo(g, CT3_SW);
-  const DD = geo(g, CT3_DD), DH = geo(g, CT3_DH), DW = geo(g, CT3_DW);
-  const PF = geo(g, CT3_PF), PT = geo(g, CT3_PT), PL = geo(g, CT3_PL);
-  zero(dw, KD * KH * KW * F * C);
-  for (let n = 0; n < N; n++) {
-    for (let id = 0; id < D; id++) {
-      for (let ih = 0; ih < H; ih++) {
-        for (let iw = 0; iw < W; iw++) {
-          const xi = x + f4((((n * D + id) * H + ih) * W + iw) * C);
-          for (let kd = 0; kd < KD; kd++) {
-            const od = id * SD - PF + kd * DD;
-            if (od < 0 || od >= OD) continue;
-            for (let kh = 0; kh < KH; kh++) {
-              const oh = ih * SH - PT + kh * DH;
-              if (oh < 0 || oh >= OH) continue;
-              for (let kw = 0; kw < KW; kw++) {
-                const ow = iw * SW - PL + kw * DW;
-                if (ow < 0 || ow >= OW) continue;
-                const go = dy + f4((((n * OD + od) * OH + oh) * OW + ow) * F);
-                const wk = dw + f4(((kd * KH + kh) * KW + kw) * F * C);
-                for (let f = 0; f < F; f++) axpy(wk + f4(f * C), xi, load<f32>(go + f4(f)), C);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  backward(FILTER, g, x, dy, dw);
 }
