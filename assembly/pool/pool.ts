@@ -195,42 +195,14 @@ export function f32_maxpool_bwd_relu(g: usize, dy: usize, argmax: usize, x: usiz
   }
 }
 
-/** Max-pool gradient without stored indices: recomputes the argmax from x with the forward's tie rule. */
-export function f32_maxpool_bwd_recompute(g: usize, x: usize, dy: usize, dx: usize): void {
-  const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
-  const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
-  const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
-  const SD = geo(g, POOL_SD), SH = geo(g, POOL_SH), SW = geo(g, POOL_SW);
-  const PF = geo(g, POOL_PF), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
-  const DD = geo(g, POOL_DD), DH = geo(g, POOL_DH), DW = geo(g, POOL_DW);
-  const dStep = DD * H * W * C, hStep = DH * W * C, wStep = DW * C;
-  zero(dx, inputSize(g));
-  for (let n = 0; n < N; n++) {
-    for (let od = 0; od < OD; od++) {
-      const sd = od * SD - PF, kd0 = tap0(sd, DD), nd = tapEnd(sd, DD, KD, D) - kd0;
-      for (let oh = 0; oh < OH; oh++) {
-        const sh = oh * SH - PT, kh0 = tap0(sh, DH), nh = tapEnd(sh, DH, KH, H) - kh0;
-        for (let ow = 0; ow < OW; ow++) {
-          const sw = ow * SW - PL, kw0 = tap0(sw, DW), nw = tapEnd(sw, DW, KW, W) - kw0;
-          const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
-          const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
-          for (let c = 0; c < C; c++) {
-            const p = dx + f4(windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep));
-            store<f32>(p, load<f32>(p) + load<f32>(dy + f4(o + c)));
-          }
-        }
-      }
-    }
-  }
-}
+const RECOMPUTE = 0, INDICES = 1;
 
 /**
- * The max pool's Indices (ONNX MaxPool's second output): y[n,od,oh,ow,c] = the position of the
- * window's first maximum (the forward's tie rule) in the example's NCDHW order,
- * ((c·D + d)·H + h)·W + w, or if columnMajor != 0 (2-D only, D = 1) c·H·W + w·H + h — as a float,
- * exact while C·D·H·W <= 2^24 (the host checks). Positions count within each example (no n).
+ * Every output element's window argmax, found again from x with the forward's tie rule: RECOMPUTE
+ * adds dy there into out (dx), INDICES writes its position in the example's NCDHW order into out (y).
  */
-export function f32_maxpool_indices_fwd(g: usize, x: usize, y: usize, columnMajor: i32): void {
+// @ts-ignore: decorator
+@inline function eachArgmax(mode: i32, g: usize, x: usize, dy: usize, out: usize, columnMajor: i32): void {
   const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
   const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
   const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
@@ -248,16 +220,38 @@ export function f32_maxpool_indices_fwd(g: usize, x: usize, y: usize, columnMajo
           const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
           const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
           for (let c = 0; c < C; c++) {
-            // the maximum's pixel (d, h, w) within the example
-            const p = (windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep) - n * per) / C;
-            const w = p % W, h = (p / W) % H, d = p / (W * H);
-            const at = columnMajor != 0 ? c * H * W + w * H + h : ((c * D + d) * H + h) * W + w;
-            store<f32>(y + f4(o + c), <f32>at);
+            const am = windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep);
+            if (mode == RECOMPUTE) {
+              const p = out + f4(am);
+              store<f32>(p, load<f32>(p) + load<f32>(dy + f4(o + c)));
+            } else {
+              // the maximum's pixel (d, h, w) within the example
+              const p = (am - n * per) / C;
+              const w = p % W, h = (p / W) % H, d = p / (W * H);
+              const at = columnMajor != 0 ? c * H * W + w * H + h : ((c * D + d) * H + h) * W + w;
+              store<f32>(out + f4(o + c), <f32>at);
+            }
           }
         }
       }
     }
   }
+}
+
+/** Max-pool gradient without stored indices: recomputes the argmax from x with the forward's tie rule. */
+export function f32_maxpool_bwd_recompute(g: usize, x: usize, dy: usize, dx: usize): void {
+  zero(dx, inputSize(g));
+  eachArgmax(RECOMPUTE, g, x, dy, dx, 0);
+}
+
+/**
+ * The max pool's Indices (ONNX MaxPool's second output): y[n,od,oh,ow,c] = the position of the
+ * window's first maximum (the forward's tie rule) in the example's NCDHW order,
+ * ((c·D + d)·H + h)·W + w, or if columnMajor != 0 (2-D only, D = 1) c·H·W + w·H + h — as a float,
+ * exact while C·D·H·W <= 2^24 (the host checks). Positions count within each example (no n).
+ */
+export function f32_maxpool_indices_fwd(g: usize, x: usize, y: usize, columnMajor: i32): void {
+  eachArgmax(INDICES, g, x, 0, y, columnMajor);
 }
 
 /** The gradient through the Indices: zero (they are piecewise constant in x). Overwrites dx. */
