@@ -188,12 +188,12 @@ const unaryArith: Importer = (x) => {
   if (v.kind === "const") return x.out({ kind: "const", dims: v.dims, data: v.data instanceof Float32Array ? Float32Array.from(v.data, f) : Array.from(v.data, f) });
   const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, src = x.n.input[0]!;
   const node = (opType: string, input: string[], output: string) => subNode(x, opType, input, output);
-  x.g.values.set(`${base}_k`, { kind: "const", dims: [], data: Float32Array.of(x.op === "Reciprocal" ? 1 : -1) });
+  // the constant each takes: 1 / x, x · −1, x > α (Abs: Max(x, x · −1))
+  x.g.values.set(`${base}_k`, { kind: "const", dims: [], data: Float32Array.of(x.op === "Reciprocal" ? 1 : x.op === "ThresholdedRelu" ? alpha : -1) });
   if (x.op === "Reciprocal") return x.g.importNodes([node("Div", [`${base}_k`, src], x.n.output[0]!)]);
   if (x.op === "Neg") return x.g.importNodes([node("Mul", [src, `${base}_k`], x.n.output[0]!)]);
   if (x.op === "ThresholdedRelu") {
     // x where x > α, else 0: x · (x > α), whose gradient is 1 where x > α
-    x.g.values.set(`${base}_k`, { kind: "const", dims: [], data: Float32Array.of(x.flt("alpha", 1)) });
     return x.g.importNodes([node("Greater", [src, `${base}_k`], `${base}_gate`), node("Mul", [src, `${base}_gate`], x.n.output[0]!)]);
   }
   x.g.importNodes([node("Mul", [src, `${base}_k`], `${base}_neg`), node("Max", [src, `${base}_neg`], x.n.output[0]!)]);
