@@ -1,4 +1,4 @@
-// Fused epilogues (model/fuse.ts): a conv's kernel adds the residual of the add it feeds and applies
+// Fused epilogues (model/fuse.ts): a conv's kernel (direct or Winograd) adds the residual of the add it feeds and applies
 // the ReLU/ReLU6 after it, or max-pools its output. The reference is the unfused path — the same
 // kernels one layer at a time, compile({ fuse: false }) — which the fused one must equal bit for
 // bit (the same float operations in the same order), and a float64 oracle for the kernels.
@@ -54,10 +54,19 @@ function convSetup(be: Backend, c: ConvCase, seed: number) {
   return { g, x: Tensor.from(xs, c.x, be), w: Tensor.from(ws, wShape, be), b: Tensor.from(bs, [c.oc], be), conv64: refConvFwd(ref, xs, ws, bs) };
 }
 
-/** The conv's forward calls over these buffers (act, residual, pool), run on be; `limit` threads. The fused residual and pool are the direct forward kernel's: that path is named (convPaths would take Winograd for some of these 3×3 convs). */
-function runConv(be: Backend, g: ConvGeometry, p: { x: number; w: number; b: number; y: number; act: number; res?: number; pool?: PoolGeometry }, limit = 1): number {
+/** Forward paths a fused residual runs on: the direct kernel, and Winograd (each tile) where it fits. */
+const FWD_PATHS: Partial<ops.ConvPaths>[] = [{ fwd: "direct" }, { fwd: "winograd", tile: 2 }, { fwd: "winograd", tile: 4 }, { fwd: "winograd", tile: 6 }];
+const pathName = (p: Partial<ops.ConvPaths>) => (p.fwd === "winograd" ? `Winograd F(${p.tile})` : "direct");
+
+/**
+ * The conv's forward calls over these buffers (act, residual, pool), run on be; `limit` threads.
+ * The path is named (default the direct kernel, whose epilogue alone pools: convPaths would take
+ * Winograd for some of these 3×3 convs).
+ */
+function runConv(be: Backend, g: ConvGeometry, p: { x: number; w: number; b: number; y: number; act: number; res?: number; pool?: PoolGeometry }, limit = 1, paths: Partial<ops.ConvPaths> = { fwd: "direct" }): number {
   return ops.withScratchAlloc(be, (alloc) => {
-    const c = ops.convCalls(be, g, alloc, { x: p.x, y: p.y, w: p.w, packed: 0, bias: p.b, act: p.act, res: p.res, pool: p.pool, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 }, limit, { fwd: "direct" });
+    const c = ops.convCalls(be, g, alloc, { x: p.x, y: p.y, w: p.w, packed: 0, bias: p.b, act: p.act, res: p.res, pool: p.pool, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 }, limit, paths);
+    be.run(c.pack);
     be.run(c.fwd);
     return c.fwd.length;
   });
@@ -70,20 +79,28 @@ describe.each(["simd", "relaxed", "debug"] as const)("fused conv epilogues on th
     const n = g.N * g.OH * g.OW * g.OC;
     const rs = randomArray(n, 9, 3);
     const res = Tensor.from(rs, g.outShape, be);
-    for (const act of ["none", "relu", "relu6"] as const) {
-      const fused = Tensor.zeros(g.outShape, be), plain = Tensor.zeros(g.outShape, be);
-      runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: fused.ptr, act: ACT[act], res: res.ptr });
-      // unfused: the conv, then the add layer's kernel, then the activation layer's
-      runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: plain.ptr, act: 0 });
-      be.kernels.f32_add_fwd(plain.ptr, res.ptr, plain.ptr, n);
-      if (act === "relu") be.kernels.f32_relu_fwd(plain.ptr, plain.ptr, n);
-      if (act === "relu6") be.kernels.f32_relu6_fwd(plain.ptr, plain.ptr, n);
-      sameBits(fused.toArray(), plain.toArray(), `${act}`);
-      const K = g.KH * g.KW * (g.C / g.groups);
-      expectClose(fused.toArray(), conv64.map((v, i) => refAct[act](v + rs[i]!)), 1e-5, 2e-6 * (K + 8), `${act} vs float64`);
-      fused.free();
-      plain.free();
+    const paths = FWD_PATHS.filter((p) => p.fwd === "direct" || ops.winogradFits(g));
+    for (const path of paths) {
+      for (const act of ["none", "relu", "relu6"] as const) {
+        const what = `${pathName(path)} ${act}`;
+        const fused = Tensor.zeros(g.outShape, be), plain = Tensor.zeros(g.outShape, be);
+        runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: fused.ptr, act: ACT[act], res: res.ptr }, 1, path);
+        // unfused: the conv, then the add layer's kernel, then the activation layer's
+        runConv(be, g, { x: x.ptr, w: w.ptr, b: b.ptr, y: plain.ptr, act: 0 }, 1, path);
+        be.kernels.f32_add_fwd(plain.ptr, res.ptr, plain.ptr, n);
+        if (act === "relu") be.kernels.f32_relu_fwd(plain.ptr, plain.ptr, n);
+        if (act === "relu6") be.kernels.f32_relu6_fwd(plain.ptr, plain.ptr, n);
+        sameBits(fused.toArray(), plain.toArray(), what);
+        const K = g.KH * g.KW * (g.C / g.groups), want = conv64.map((v, i) => refAct[act](v + rs[i]!));
+        // Winograd's transforms cost precision relative to the conv's scale (test/winograd.test.ts' bounds: F(6) 5e-5 of max |y|)
+        const scale = conv64.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+        expectClose(fused.toArray(), want, 1e-5, path.fwd === "winograd" ? 5e-5 * scale : 2e-6 * (K + 8), `${what} vs float64`);
+        fused.free();
+        plain.free();
+      }
     }
+    // the 3×3 stride-1 ungrouped convs among these also ran the Winograd kernels
+    expect(paths.length).toBe(ops.winogradFits(g) ? 4 : 1);
     [x, w, b, res].forEach((t) => t.free());
   });
 
@@ -190,8 +207,8 @@ function randomise(m: fovea.Model): void {
 
 const MODELS: [string, () => fovea.Model, number][] = [
   // [name, model, convs that run layers after them]
-  // 7 of its convs fuse: the two 3×3 convs before an add that take Winograd keep the add (and its ReLU) apart
-  ["ResNet-18-like blocks", resnetLike, 7],
+  // all 9 of its convs fuse: the 3×3 convs before an add that take Winograd add the residual in their output transform
+  ["ResNet-18-like blocks", resnetLike, 9],
   ["MobileNetV2-like block (depthwise convs activate in their kernel)", mobilenetLike, 4],
   ["LeNet-5", () => fovea.zoo.lenet5({ softmax: false }), 2],
   ["LeNet-5 with batch norm", () => fovea.zoo.lenet5Bn({ softmax: false }), 2],

@@ -15,7 +15,7 @@
 //   V (scratch, one block of TB tiles): V[ξ][t/4][c][t%4], the input transforms in 4-tile panels
 //     (f32_gemm's packed-A layout), written lane by lane.
 //   M (scratch): M[ξ][t][OCB] for one block of OCB ≤ 64 output channels: the products, which the
-//     output transform reads and turns into m×m outputs + bias, with the fused activation.
+//     output transform reads and turns into m×m outputs + bias (+ a residual), with the fused activation.
 // A tile block's V is built once, then for each output-channel block and each ξ the product
 // V[ξ]·U[ξ] runs as 4-tile × 8-channel register tiles: gemm.ts's micro-kernel loop (eight f32x4
 // accumulators, the 4 tiles' values splat-loaded at fixed offsets), without its alpha/beta/bias
@@ -345,10 +345,14 @@ function micro(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
 
 // ---- the driver ------------------------------------------------------------------------------
 
-/** v + bias, then the activation. */
+/**
+ * (v + bias) + the residual's nc (1..4) floats at rp when rp != 0, then the activation: the float
+ * operations, in order, of the conv followed by an add layer (f32_add_fwd) and a ReLU/ReLU6 layer.
+ */
 // @ts-ignore: decorator
-@inline function finish(v: v128, bias: v128, act: i32): v128 {
+@inline function finish(v: v128, bias: v128, rp: usize, nc: i32, act: i32): v128 {
   let r = f32x4.add(v, bias);
+  if (rp != 0) r = f32x4.add(r, loadPartial(rp, nc));
   if (act == ACT_RELU) r = f32x4.max(r, f32x4.splat(0));
   else if (act == ACT_RELU6) r = f32x4.min(f32x4.max(r, f32x4.splat(0)), f32x4.splat(6));
   return r;
@@ -398,7 +402,7 @@ function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: us
 }
 
 /** Output transforms of tiles [t0, t0 + tb), channels [ob, ob + ocb) ∩ [0, OC), from M (ξ blocks TB·OCB + SKEW floats apart). */
-function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, y: usize, tmp: usize): void {
+function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, res: usize, y: usize, tmp: usize): void {
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC);
   const al = m + 2, TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
   const xs = f4(TB * OCB + SKEW), row = <usize>al * 16;
@@ -417,11 +421,11 @@ function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB:
       for (let i = 0; i < rows; i++) {
         const r = tmp + <usize>i * row;
         output1d(m, r, 16, r, 16); // in place: every input is loaded before the first store
-        const yr = yt + f4((i * OW) * OC + oc);
+        const yr = yt + f4((i * OW) * OC + oc), rr = res != 0 ? yr - y + res : 0; // the residual is shaped like y
         if (nc >= 4) {
-          for (let k = 0; k < cols; k++) v128.store(yr + f4(k * OC), finish(v128.load(r + <usize>k * 16), bv, act));
+          for (let k = 0; k < cols; k++) v128.store(yr + f4(k * OC), finish(v128.load(r + <usize>k * 16), bv, rr != 0 ? rr + f4(k * OC) : 0, 4, act));
         } else {
-          for (let k = 0; k < cols; k++) storePartial(yr + f4(k * OC), finish(v128.load(r + <usize>k * 16), bv, act), nc);
+          for (let k = 0; k < cols; k++) storePartial(yr + f4(k * OC), finish(v128.load(r + <usize>k * 16), bv, rr != 0 ? rr + f4(k * OC) : 0, nc, act), nc);
         }
       }
     }
@@ -429,7 +433,7 @@ function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB:
 }
 
 /** The Winograd conv of geometry block g (3×3, stride 1, dilation 1, one group; any padding). */
-function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, y: usize, scratch: usize): void {
+function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, scratch: usize): void {
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
   const al = m + 2, A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
   const tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m);
@@ -448,22 +452,23 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
           for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Cp), pb, mj + f4(r * OCB), ldc);
         }
       }
-      outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, y, tmp);
+      outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp);
     }
   }
 }
 
 /**
- * Forward conv by Winograd F(m×m, 3×3): y[n,oh,ow,oc] = act(bias[oc] + Σ_{kh,kw,c}
- * x[n, oh − PT + kh, ow − PL + kw, c] · w[kh,kw,c,oc]) (taps outside x are zero), the same as
- * f32_conv2d_fwd up to rounding. u: the weights transformed by f32_conv2d_pack_winograd with the
- * same m. act: 0 none, 1 ReLU, 2 ReLU6; bias may be 0. Preconditions: KH = KW = 3, stride 1,
+ * Forward conv by Winograd F(m×m, 3×3): y[n,oh,ow,oc] = act((bias[oc] + Σ_{kh,kw,c}
+ * x[n, oh − PT + kh, ow − PL + kw, c] · w[kh,kw,c,oc]) + res[n,oh,ow,oc]) (taps outside x are
+ * zero), the same as f32_conv2d_fwd up to rounding. u: the weights transformed by
+ * f32_conv2d_pack_winograd with the same m. act: 0 none, 1 ReLU, 2 ReLU6; bias may be 0; res
+ * (shaped like y; it may be y itself) may be 0. Preconditions: KH = KW = 3, stride 1,
  * dilation 1, one group, m in {2, 4, 6}. scratch: f32_conv2d_winograd_scratch_bytes(g, m, 0)
  * bytes (f32_conv2d_scratch_bytes(g) covers it). y must not overlap x.
  */
-export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, y: usize, scratch: usize): void {
+export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, scratch: usize): void {
   assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
-  winogradRun(g, m, x, u, bias, act, y, scratch);
+  winogradRun(g, m, x, u, bias, act, res, y, scratch);
 }
 
 /**
@@ -486,5 +491,5 @@ export function f32_conv2d_bwd_data_winograd(g: usize, m: i32, dy: usize, u: usi
   store<i32>(gt + f4(CONV_OC), geo(g, CONV_C));
   store<i32>(gt + f4(CONV_PT), 2 - geo(g, CONV_PT));
   store<i32>(gt + f4(CONV_PL), 2 - geo(g, CONV_PL));
-  winogradRun(gt, m, dy, u, 0, 0, dx, scratch + f4(CONV_FIELDS));
+  winogradRun(gt, m, dy, u, 0, 0, 0, dx, scratch + f4(CONV_FIELDS));
 }

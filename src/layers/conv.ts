@@ -150,11 +150,11 @@ export class Conv2d extends Layer<ConvState> {
     return this.act === ACT.RELU;
   }
 
-  /** Both forward kernels activate in their epilogue; the implicit one (not depthwise) also adds a residual, f32_conv2d_maxpool_fwd pools. */
+  /** Every forward kernel activates in its epilogue; the implicit and Winograd ones (not depthwise) also add a residual, f32_conv2d_maxpool_fwd pools. */
   override fusible(inputs: Shape[]): { act: boolean; residual: boolean; pool: boolean } {
-    // the residual and the pool are the implicit forward kernel's (a Winograd forward takes the activation only)
+    // the pool is the implicit forward kernel's (f32_conv2d_maxpool_fwd)
     const g = this.geometry(inputs[0]!), implicit = !g.depthwise && convPaths(g).fwd === "direct", act = this.act === ACT.NONE;
-    return { act, residual: implicit && act, pool: implicit };
+    return { act, residual: !g.depthwise && act, pool: implicit };
   }
 
 

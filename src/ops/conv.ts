@@ -295,7 +295,7 @@ export function convCalls(
   const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
   const m = path.tile, k = be.kernels;
   if ((p.res || p.pool) && (g.depthwise || p.training)) throw new ConfigError("conv2d: a fused residual or max pool is for the implicit forward of an inference plan");
-  if ((p.res || p.pool) && path.fwd === "winograd") throw new ConfigError("conv2d: a fused residual or max pool needs the direct forward kernel; convPaths takes Winograd for this conv");
+  if (p.pool && path.fwd === "winograd") throw new ConfigError("conv2d: a fused max pool needs the direct forward kernel; convPaths takes Winograd for this conv");
   // Winograd: the filters transformed into memory that lives as long as the calls
   const wino = (data: 0 | 1) => {
     const geo = whole(), u = alloc(k.f32_conv2d_winograd_floats(geo, m, data) * 4);
@@ -310,7 +310,7 @@ export function convCalls(
     const geo = block(q);
     if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff);
     return {
-      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, p.y + 4 * q.yOff, 0)
+      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0)
         : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0)),
       scratchBytes: scratch(geo),
     };
