@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
 import { ConfigError, Tensor, ops, type Backend } from "../src/index.js";
 import type { ConvGeometry } from "../src/ops/conv.js";
+import { paramIndex } from "../src/runtime/calls.js";
 import { backendFor } from "./helpers/backends.js";
 import { randomArray } from "./helpers/check.js";
 
@@ -104,11 +105,11 @@ function buffers(be: Backend, c: Case, seed: number) {
 }
 
 /** The forward and the data gradient by convCalls with the paths forced; returns y and dx. */
-function runWinograd(be: Backend, g: ConvGeometry, t: ReturnType<typeof buffers>["t"], tile: 2 | 4 | 6, act: number, limit = be.threads) {
+function runWinograd(be: Backend, g: ConvGeometry, t: ReturnType<typeof buffers>["t"], tile: 2 | 4 | 6, act: number, limit = be.threads, split: ops.ConvPaths["split"] = "rows") {
   be.heap.f32(t.y.ptr, t.y.size).fill(Number.NaN); // the kernels overwrite
   be.heap.f32(t.dx.ptr, t.dx.size).fill(Number.NaN);
   ops.withScratchAlloc(be, (alloc) => {
-    const paths = { fwd: "winograd", bwdData: "winograd", tile } as const;
+    const paths = { fwd: "winograd", bwdData: "winograd", tile, split } as const;
     const f = ops.convCalls(be, g, alloc, { x: t.x.ptr, y: t.y.ptr, w: t.w.ptr, packed: 0, bias: t.b.ptr, act, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 }, limit, paths);
     // (the data gradient of the conv without its activation: dy is the pre-activation gradient)
     const d = ops.convCalls(be, g, alloc, { x: t.x.ptr, y: 0, w: t.w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: t.dy.ptr, dyAct: 0, dx: t.dx.ptr, dw: 0, db: 0 }, limit, paths);
@@ -149,17 +150,27 @@ describe("Winograd conv across threads", () => {
   beforeAll(async () => {
     threaded.push(await fovea.loadBackend("simd-mt", "option", 16, 3));
   });
-  it.each(TILES.map((m) => [m] as const))("F(%i): 1, 2 and 3 parts give the same bits (bands of rows at batch 1, images at batch 3)", (tile) => {
+  it.each(TILES.map((m) => [m] as const))("F(%i): 1, 2 and 3 parts give the same bits (bands of rows or ranges of output channels at batch 1, images at batch 3)", (tile) => {
     const be = threaded[0]!;
-    for (const c of [{ N: 1, H: 45, W: 20, C: 19, OC: 21, pad: 1 }, { N: 3, H: 30, W: 17, C: 8, OC: 9, pad: [2, 0, 1, 1] as [number, number, number, number] }]) {
+    for (const c of [{ N: 1, H: 45, W: 20, C: 19, OC: 21, pad: 1 }, { N: 1, H: 7, W: 7, C: 40, OC: 70, pad: 1 }, { N: 3, H: 30, W: 17, C: 8, OC: 9, pad: [2, 0, 1, 1] as [number, number, number, number] }]) {
       const { g, t, free } = buffers(be, c, 5);
-      const runs = [1, 2, 3].map((limit) => runWinograd(be, g, t, tile, 1, limit));
+      const runs = (["rows", "channels"] as const).flatMap((split) => [1, 2, 3].map((limit) => runWinograd(be, g, t, tile, 1, limit, split)));
       for (const r of runs.slice(1)) {
         expect(Array.from(r.y)).toEqual(Array.from(runs[0]!.y));
         expect(Array.from(r.dx)).toEqual(Array.from(runs[0]!.dx));
       }
       free();
     }
+  });
+
+  it("at batch 1 the channel split makes one call per thread, each over its range of 8-channel panels, the last taking the rest", () => {
+    const be = threaded[0]!;
+    const g = ops.conv2dGeometry([1, 7, 7, 96], [3, 3, 96, 70], { padding: 1 }); // enough work to split
+    const fwd = ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
+      x: 16, y: 32, w: 48, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0,
+    }, 3, { fwd: "winograd", tile: 4, split: "channels" }).fwd);
+    const at = (name: string) => paramIndex("f32_conv2d_fwd_winograd", name);
+    expect(fwd.map((c) => [c.args[at("oc0")], c.args[at("oc1")]])).toEqual([[0, 24], [24, 48], [48, 70]]);
   });
 });
 

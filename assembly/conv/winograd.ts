@@ -433,7 +433,7 @@ function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB:
 }
 
 /** The Winograd conv of geometry block g (3×3, stride 1, dilation 1, one group; any padding). */
-function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, scratch: usize): void {
+function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, scratch: usize): void {
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
   const al = m + 2, A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
   const tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m);
@@ -443,8 +443,9 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
   for (let t0 = 0; t0 < tiles; t0 += TB) {
     const tb = min(TB, tiles - t0);
     inputBlock(g, m, x, t0, tb, TB, V, tmp, patch);
-    for (let ob = 0; ob < OCp; ob += OCB) {
-      const ocb = min(OCB, OCp - ob);
+    const oe = min(OCp, up(oc1, 8));
+    for (let ob = oc0; ob < oe; ob += OCB) {
+      const ocb = min(OCB, oe - ob);
       for (let xi = 0; xi < A2; xi++) {
         const vx = V + f4(xi * (TB * Cp + SKEW)), mx = M + f4(xi * (TB * OCB + SKEW)), ux = u + f4(xi * (OCp * Cp + SKEW));
         for (let j = 0; j < ocb; j += 8) {
@@ -462,13 +463,16 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
  * x[n, oh − PT + kh, ow − PL + kw, c] · w[kh,kw,c,oc]) + res[n,oh,ow,oc]) (taps outside x are
  * zero), the same as f32_conv2d_fwd up to rounding. u: the weights transformed by
  * f32_conv2d_pack_winograd with the same m. act: 0 none, 1 ReLU, 2 ReLU6; bias may be 0; res
- * (shaped like y; it may be y itself) may be 0. Preconditions: KH = KW = 3, stride 1,
- * dilation 1, one group, m in {2, 4, 6}. scratch: f32_conv2d_winograd_scratch_bytes(g, m, 0)
- * bytes (f32_conv2d_scratch_bytes(g) covers it). y must not overlap x.
+ * (shaped like y; it may be y itself) may be 0. Only output channels [oc0, oc1) are written
+ * (oc0 a multiple of 8; 0 and OC: all): at batch 1 threads split the channels, each reading its
+ * share of u, where bands of rows would each stream all of it. Preconditions: KH = KW = 3,
+ * stride 1, dilation 1, one group, m in {2, 4, 6}. scratch: f32_conv2d_winograd_scratch_bytes(g,
+ * m, 0) bytes (f32_conv2d_scratch_bytes(g) covers it). y must not overlap x.
  */
-export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, scratch: usize): void {
+export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, scratch: usize): void {
   assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
-  winogradRun(g, m, x, u, bias, act, res, y, scratch);
+  assert(oc0 >= 0 && (oc0 & 7) == 0 && oc0 <= oc1 && oc1 <= geo(g, CONV_OC), "winograd: output channels [oc0, oc1) within OC, oc0 a multiple of 8");
+  winogradRun(g, m, x, u, bias, act, res, y, oc0, oc1, scratch);
 }
 
 /**
@@ -491,5 +495,5 @@ export function f32_conv2d_bwd_data_winograd(g: usize, m: i32, dy: usize, u: usi
   store<i32>(gt + f4(CONV_OC), geo(g, CONV_C));
   store<i32>(gt + f4(CONV_PT), 2 - geo(g, CONV_PT));
   store<i32>(gt + f4(CONV_PL), 2 - geo(g, CONV_PL));
-  winogradRun(gt, m, dy, u, 0, 0, 0, dx, scratch + f4(CONV_FIELDS));
+  winogradRun(gt, m, dy, u, 0, 0, 0, dx, 0, geo(g, CONV_C), scratch + f4(CONV_FIELDS));
 }

@@ -194,6 +194,12 @@ export interface ConvPaths {
   bwdData: "implicit" | "direct" | "im2col" | "winograd";
   /** The Winograd tile: m×m outputs a tile, F(m×m, 3×3) (used where fwd or bwdData is "winograd"). */
   tile: 2 | 4 | 6;
+  /**
+   * How a Winograd forward of one image splits across threads: "rows", bands of output rows (each
+   * thread streams all the transformed filters), or "channels", ranges of output channels (each
+   * streams its share; the input transform is repeated per thread).
+   */
+  split: "rows" | "channels";
 }
 
 /** Whether the Winograd kernels take this geometry (their preconditions): 3×3, stride 1, dilation 1, one group. */
@@ -243,15 +249,23 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * transformed filters (37.7 MB for F(4)) outgrow the caches — about five 7²×512 images' forward,
  * paid back from a training batch of ~8. So `training` (filters transformed every step) takes
  * Winograd only where a pass writes at least TRAIN_WINOGRAD_PIXELS pixels a step (8 images of 7²).
+ * At batch 1 a Winograd forward splits across threads by bands of rows, each thread streaming all
+ * the transformed filters, or by ranges of output channels, each streaming its share and repeating
+ * the input transform. Two threads against one, ResNet-18's maps (relaxed build, ms, medians of 30
+ * alternating runs): 56²×64 F(6) 4.02 → rows 2.31 / channels 2.79; 28²×128 3.82 → 2.12 / 2.25;
+ * 14²×256 4.45 → 2.51 / 2.49; 7²×512 6.41 → 6.47 / 3.50 (rows did not scale: 37.7 MB of filters
+ * read twice). So channels where there are at least 16 output channels per tile of the map.
  */
 export function convPaths(g: ConvGeometry, training = false): ConvPaths {
   const Cg = g.C / g.groups, OCg = g.OC / g.groups;
   const perStep = (pixels: number) => !training || g.N * pixels >= TRAIN_WINOGRAD_PIXELS;
+  const tile = winogradTile(g);
   return {
     fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) && perStep(g.OH * g.OW) ? "winograd" : "direct",
     bwdFilter: !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
     bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) && perStep(g.H * g.W) ? "winograd" : gemmDataPath(g),
-    tile: winogradTile(g),
+    tile,
+    split: winogradSplit(g, tile),
   };
 }
 
@@ -267,6 +281,11 @@ function gemmDataPath(g: ConvGeometry): ConvPaths["bwdData"] {
 /** Whether a Winograd pass reading C channels and writing OC channels of OH×OW pixels (per image) beats the direct kernels (convPaths' comment). */
 function winogradPays(g: ConvGeometry, C: number, OC: number, OH: number, OW: number): boolean {
   return winogradFits(g) && C >= 8 && OC >= 8 && OH >= 2 && OW >= 2;
+}
+
+/** How a Winograd forward of one image splits across threads (convPaths' comment). */
+function winogradSplit(g: ConvGeometry, m: number): ConvPaths["split"] {
+  return g.OC >= 16 * Math.ceil(g.OH / m) * Math.ceil(g.OW / m) ? "channels" : "rows";
 }
 
 /** The Winograd tile for the map (convPaths' comment). */
@@ -306,11 +325,16 @@ export function convCalls(
   const pack = wf || wd ? [wf, wd].flatMap((t) => (t ? [t.pack] : []))
     : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)] : [];
   // Winograd bands of rows start at multiples of the tile: every tile is computed as on one thread
-  const fwd: KernelCall[] = p.y === 0 ? [] : p.pool ? pooledFwd(be, g, p.pool, block, alloc, p, T) : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T, wf ? m : 1).map((q) => {
+  const fwd: KernelCall[] = p.y === 0 ? [] : p.pool ? pooledFwd(be, g, p.pool, block, alloc, p, T)
+    : wf && g.N === 1 && T > 1 && path.split === "channels" && g.OC >= 16 ? splitRange(g.OC, T, 8).map(([c0, c1]) => {
+      const geo = whole();
+      return { ...call("f32_conv2d_fwd_winograd", geo, m, p.x, wf.u, p.bias, p.act, p.res ?? 0, p.y, c0, c1, 0), scratchBytes: scratch(geo) };
+    })
+    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T, wf ? m : 1).map((q) => {
     const geo = block(q);
     if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff);
     return {
-      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0)
+      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0, g.OC, 0)
         : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0)),
       scratchBytes: scratch(geo),
     };
