@@ -255,7 +255,7 @@ describe("fovea train --checkpoint / --resume", () => {
     const half = cli(...args(join(dir, "half", "m.fovea"), 2, "--checkpoint", ck, "--checkpoint-every", "5"));
     expect(half.status).toBe(0);
     const c = T.decodeCheckpoint(readFileSync(ck), ck);
-    expect(c.config).toMatchObject({ dataset: "mnist", model: "lenet5", epochs: 2, batch: 32, optimizer: "adam", lr: 0.003, seed: 1, augment: true });
+    expect(c.config).toMatchObject({ dataset: "mnist", model: "lenet5-bn", epochs: 2, batch: 32, optimizer: "adam", lr: 0.003, seed: 1, augment: true });
     expect(c.progress.epoch).toBe(2);
     // resume from the end-of-training checkpoint: nothing left but the evaluation and the files, which come out the same
     const again = cli(...args(join(dir, "again", "m.fovea"), 2, "--resume", ck, "--checkpoint", join(dir, "again.ckpt")));
