@@ -30,6 +30,9 @@ export interface CompileOptions {
   fuse?: boolean;
 }
 const COMPILE_KEYS = ["inputShape", "batchSize", "foldBatchNorm", "fuse"];
+/** compile()'s warm-up: passes on zeros until this many ms have gone by (at least one, at most WARM_PASSES). */
+const WARM_MS = 100;
+const WARM_PASSES = 100;
 
 /**
  * How another part of fovea extends a model (train/ adds the training options and state): more
@@ -189,13 +192,14 @@ export class Model {
     const fresh = !this.plans.has(`${this.batchSize}:i`);
     const plan = this.plan(this.batchSize, false);
     // compiled for inference (no training option): predict's passes now, on zeros, so the first
-    // predict finds the weights packed, batch norms folded and the kernels past the
-    // engine's first, unoptimised tier (LeNet-5 at batch 64: ~6x the steady time otherwise) —
-    // one pass, and up to five while they take under 10 ms in all (a small model's kernels need
-    // a few calls to be optimised)
+    // predict finds the weights packed, batch norms folded and the kernels past the engine's
+    // first, unoptimised tier. The engine optimises a kernel in the background once it has run a
+    // while, and a pass uses the optimised code only once that is done: passes until WARM_MS
+    // have gone by (one, for a model whose pass takes longer). LeNet-5 at batch 64 took ~2.7x its
+    // steady time on the first predict after five passes in under 10 ms (the rule before).
     if (fresh && !extensions.some((e) => e.keys.some((k) => k in options))) {
       const zeros = new Float32Array(plan.batch * this.inputSize), t0 = performance.now();
-      for (let i = 0; i < 5 && (i === 0 || performance.now() - t0 < 10); i++) this.run(zeros, plan.batch, plan.batch, `model "${this.name}".compile`);
+      for (let i = 0; i < WARM_PASSES && (i === 0 || performance.now() - t0 < WARM_MS); i++) this.run(zeros, plan.batch, plan.batch, `model "${this.name}".compile`);
     }
     return this;
   }
