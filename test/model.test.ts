@@ -62,6 +62,45 @@ describe("no cold start", () => {
     expect(Array.from(t.backend.heap.f32(t.plan(5, false).outputPtr, 5 * 10)).every((v) => v === 0)).toBe(true);
     t.free();
   });
+
+  it("warm(n): passes until the backend has warmed every kernel they run, then one pass for a model whose kernels are all warm; bad counts are ConfigErrors", async () => {
+    // a backend of its own: no kernel of it is warm yet
+    const be = await fovea.loadBackend("simd");
+    // the dispatches of f, counted at the backend's own entry points
+    const count = (f: () => void): number => {
+      let n = 0;
+      const P = Object.getPrototypeOf(be) as fovea.Backend;
+      const spy = be as unknown as Record<string, unknown>;
+      for (const k of ["run", "runInTurn", "runPrograms"] as const) spy[k] = (...a: unknown[]) => (n++, Reflect.apply(P[k], be, a));
+      try {
+        f();
+      } finally {
+        for (const k of ["run", "runInTurn", "runPrograms"]) delete spy[k];
+      }
+      return n;
+    };
+    const lenet = (seed: number) => fovea.withBackend(be, () => fovea.zoo.lenet5({ seed })); // compiled for inference at batch 32: warmed
+    expect(be.warmed.size).toBe(0);
+    let a: fovea.Model | undefined, b: fovea.Model | undefined;
+    // the first warm-up runs passes for 100 ms (a pass here takes a few ms) and marks the kernels it ran
+    const cold = count(() => (a = lenet(4)));
+    expect(be.warmed.has("f32_gemm")).toBe(true);
+    expect([...be.warmed].some((f) => f.startsWith("f32_conv2d"))).toBe(true);
+    // another model with the same kernels: one pass
+    const warm = count(() => (b = lenet(5)));
+    expect(cold).toBeGreaterThan(2 * warm);
+    // warm(3) builds predict's plan for 3 and runs it once: then predicting 3 examples plans and allocates nothing more
+    b!.warm(3);
+    const before = be.heap.stats().inUseBytes;
+    const pass = count(() => b!.predict(new Float32Array(3 * 784)));
+    expect(be.heap.stats().inUseBytes).toBe(before);
+    expect(count(() => b!.warm(3))).toBe(pass);
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => b!.warm(bad)).toThrow(fovea.ConfigError);
+    expect(be.heap.stats().inUseBytes).toBe(before);
+    a!.free();
+    b!.free();
+    expect(() => b!.warm()).toThrow();
+  });
 });
 
 describe("errors name the layer and the numbers", () => {

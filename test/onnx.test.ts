@@ -38,6 +38,17 @@ describe("ONNX import matches PyTorch", () => {
     m.free();
   });
 
+  it("an imported model comes back warm: predict's plan for one example (the file's batch axis is N) built and run", async () => {
+    const f = fixture("conv_bn_pool");
+    const m = await fovea.importOnnx(f.bytes);
+    const per = f.input.length / f.inputShape[0]!;
+    const before = m.backend.heap.stats().inUseBytes;
+    const one = m.predict(Float32Array.from(f.input.slice(0, per)));
+    expect(m.backend.heap.stats().inUseBytes).toBe(before); // planned at import: nothing allocated
+    expectRel(one, f.output.slice(0, one.length), 1e-4);
+    m.free();
+  });
+
   it.each([11, 13, 17])("nn.LocalResponseNorm as torch.onnx.export writes it at opset %i (recognised as one LRN layer each)", async (opset) => {
     const f = fixture(`lrn_torch_opset${opset}`);
     expect(f.torch).toMatch(/^1\.13/);

@@ -30,7 +30,7 @@ export interface CompileOptions {
   fuse?: boolean;
 }
 const COMPILE_KEYS = ["inputShape", "batchSize", "foldBatchNorm", "fuse"];
-/** compile()'s warm-up: passes on zeros until this many ms have gone by (at least one, at most WARM_PASSES). */
+/** warm(): passes on zeros until this many ms have gone by (at least one, at most WARM_PASSES). */
 const WARM_MS = 100;
 const WARM_PASSES = 100;
 
@@ -191,16 +191,41 @@ export class Model {
     }
     const fresh = !this.plans.has(`${this.batchSize}:i`);
     const plan = this.plan(this.batchSize, false);
-    // compiled for inference (no training option): predict's passes now, on zeros, so the first
-    // predict finds the weights packed, batch norms folded and the kernels past the engine's
-    // first, unoptimised tier. The engine optimises a kernel in the background once it has run a
-    // while, and a pass uses the optimised code only once that is done: passes until WARM_MS
-    // have gone by (one, for a model whose pass takes longer). LeNet-5 at batch 64 took ~2.7x its
-    // steady time on the first predict after five passes in under 10 ms (the rule before).
-    if (fresh && !extensions.some((e) => e.keys.some((k) => k in options))) {
-      const zeros = new Float32Array(plan.batch * this.inputSize), t0 = performance.now();
-      for (let i = 0; i < WARM_PASSES && (i === 0 || performance.now() - t0 < WARM_MS); i++) this.run(zeros, plan.batch, plan.batch, `model "${this.name}".compile`);
+    // compiled for inference (no training option): predict's passes now (warm)
+    if (fresh && !extensions.some((e) => e.keys.some((k) => k in options))) this.warm(plan.batch);
+    return this;
+  }
+
+  /**
+   * Runs the inference plan for `batchSize` examples (built now if new) on zeros, so that a
+   * predict of that many finds the weights packed, batch norms folded and the kernels past the
+   * engine's first, unoptimised tier. V8 optimises a kernel in the background once it has run a
+   * while, and a pass uses the optimised code only once that is done: passes until WARM_MS have
+   * gone by (one, where a pass takes longer, or where an earlier warm-up on this backend ran
+   * every kernel this one does). compile() does this for inference at its batch size (so does
+   * sequential() given an inputShape: batch 32), importOnnx at the file's batch (1 where it is
+   * not fixed). LeNet-5 at batch 64 took ~2.7x its steady time on the first predict after five
+   * passes in under 10 ms (the rule before).
+   */
+  warm(batchSize = 1): this {
+    this.checkLive();
+    const where = `model "${this.name}".warm`;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ConfigError(`${where}: batchSize must be a whole number >= 1, got ${show(batchSize)}`);
+    const be = this.backend, zeros = new Float32Array(batchSize * this.inputSize), seen = new Set<string>();
+    // through predict where it takes the examples as they are (its own first call costs ~0.5 ms)
+    const pass = !this.io || (this.io.inputs.length === 1 && this.io.outputs.length === 1)
+      ? () => this.predict(zeros, { batchSize })
+      : () => this.run(zeros, batchSize, batchSize, where);
+    const t0 = performance.now();
+    be.seen = seen;
+    try {
+      pass();
+    } finally {
+      be.seen = null;
     }
+    if ([...seen].every((f) => be.warmed.has(f))) return this;
+    for (let i = 1; i < WARM_PASSES && performance.now() - t0 < WARM_MS; i++) pass();
+    for (const f of seen) be.warmed.add(f);
     return this;
   }
 

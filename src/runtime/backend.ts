@@ -83,6 +83,13 @@ export class Backend {
   private changesPending = 0;
   /** Resolves when every pool stopped so far has ended and returned its memory. */
   private poolsEnded: Promise<void> = Promise.resolve();
+  /**
+   * Kernels a warm-up (Model.compile) has run long enough for V8 to optimise them: a later
+   * model whose kernels are all here needs one pass, not a warm-up. With `seen` set, every call
+   * run adds its kernel's name there (the warm-up's first pass, to learn its kernels).
+   */
+  readonly warmed = new Set<string>();
+  seen: Set<string> | null = null;
 
   constructor(
     readonly build: BuildName,
@@ -104,6 +111,7 @@ export class Backend {
    * `scratch` argument. Without a pool (or with one call) they run here in turn.
    */
   run(calls: readonly KernelCall[]): void {
+    if (this.seen) for (const c of calls) this.seen.add(c.fn);
     const pool = this.pool;
     if (calls.length < 2 || !pool) return this.runInTurn(calls);
     // more parts than threads (a plan laid out for more threads than the pool has now): in rounds
@@ -122,6 +130,7 @@ export class Backend {
    * A call with scratchBytes gets the scratch block of the thread it runs on.
    */
   runPrograms(programs: readonly (readonly KernelCall[])[]): void {
+    if (this.seen) for (const p of programs) for (const c of p) this.seen.add(c.fn);
     const pool = this.pool;
     if (!pool || programs.length < 2) {
       for (const p of programs) this.runInTurn(p);
@@ -162,6 +171,7 @@ export class Backend {
   runInTurn(calls: readonly KernelCall[]): void {
     for (let t = 0; t < calls.length; t++) {
       const c = calls[t]!;
+      this.seen?.add(c.fn);
       this.giveScratch(c, 0);
       invoke(this.kernels, c);
     }

@@ -81,9 +81,21 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     if (constants.has(i.name) || inits.has(i.name) || !dim?.length || !dim.every((d) => d.dimValue !== undefined) || !dim.some((d) => num(d.dimValue) === 0)) continue;
     constants.set(i.name, { kind: "const", dims: dim.map((d) => num(d.dimValue)), data: [] });
   }
-  const run = (lead: 0 | 1) => naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead)));
+  // the model is returned warm (Model.warm): predict's plan for the file's batch (1 where it is
+  // not fixed, or the graph is taken whole) built and run, so the first predict is not a cold one
+  const data = dataInputs(m, (n) => constants.has(n) || inits.has(n));
+  const fixed = num(data[0]?.type?.tensorType?.shape?.dim?.[0]?.dimValue ?? 0);
+  const run = (lead: 0 | 1) => {
+    const model = naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead)));
+    try {
+      return model.warm(lead && fixed > 0 ? fixed : 1);
+    } catch (e) {
+      model.free();
+      throw e;
+    }
+  };
   // no data input: the outputs are constants, the graph one example (no batch axis)
-  if (dataInputs(m, (n) => constants.has(n) || inits.has(n)).length === 0) return run(0);
+  if (data.length === 0) return run(0);
   try {
     return run(1);
   } catch (e) {
