@@ -82,13 +82,22 @@ export class Model {
   io: NamedIO | null = null;
 
   /** Use fovea.model({ inputs, outputs }) or fovea.sequential([...]). */
-  constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; name?: string; seed?: number }) {
+  /** layers with inputShape: a sequential model, built (no plan yet: compile, warm or the first predict makes one). */
+  constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; inputShape?: number[]; name?: string; seed?: number }) {
     this.name = args.name ?? "model";
     this.rng = new Rng(args.seed ?? 1);
     this.inputSym = args.inputs ?? null;
     this.outputSym = args.outputs ?? null;
     this.pending = args.layers ?? null;
     if (this.inputSym && this.outputSym) this.build();
+    else if (this.pending && args.inputShape) {
+      try {
+        this.buildSequential(args.inputShape);
+      } catch (e) {
+        this.free(); // the caller never sees this model: nothing of it may stay in memory
+        throw e;
+      }
+    }
   }
 
   // ---- structure ----
@@ -202,9 +211,8 @@ export class Model {
    * engine's first, unoptimised tier. V8 optimises a kernel in the background once it has run a
    * while, and a pass uses the optimised code only once that is done: passes until WARM_MS have
    * gone by (one, where a pass takes longer, or where an earlier warm-up on this backend ran
-   * every kernel this one does). compile() does this for inference at its batch size (so does
-   * sequential() given an inputShape: batch 32), importOnnx at the file's batch (1 where it is
-   * not fixed). LeNet-5 at batch 64 took ~2.7x its steady time on the first predict after five
+   * every kernel this one does). compile() does this for inference at its batch size,
+   * importOnnx at the file's batch (1 where it is not fixed). LeNet-5 at batch 64 took ~2.7x its steady time on the first predict after five
    * passes in under 10 ms (the rule before).
    */
   warm(batchSize = 1): this {
@@ -478,14 +486,8 @@ export function sequential(layers: (Layer | LayerConfig)[], options: { inputShap
   checkOptionKeys("sequential", options, ["inputShape", "name", "seed"]);
   if (!Array.isArray(layers) || layers.length === 0) throw new ConfigError("sequential: needs at least one layer");
   const built = layers.map((l) => (l instanceof Layer ? l : createLayer(l)));
-  const m = new Model({ layers: built, name: options.name, seed: options.seed });
-  try {
-    if (options.inputShape) m.compile({ inputShape: options.inputShape });
-  } catch (e) {
-    m.free(); // the caller never sees this model: nothing of it may stay in memory
-    throw e;
-  }
-  return m;
+  // built, not compiled: a model made to train plans no inference pass (compile() or warm() does)
+  return new Model({ layers: built, inputShape: options.inputShape, name: options.name, seed: options.seed });
 }
 
 /** A model from the functional API: fovea.model({ inputs: fovea.input([...]), outputs: y }). */
