@@ -81,8 +81,10 @@ export class Model {
    */
   io: NamedIO | null = null;
 
-  /** Use fovea.model({ inputs, outputs }) or fovea.sequential([...]). */
-  /** layers with inputShape: a sequential model, built (no plan yet: compile, warm or the first predict makes one). */
+  /**
+   * Use fovea.model({ inputs, outputs }) or fovea.sequential([...]). layers with inputShape: a
+   * sequential model, built (no plan yet: compile, warm or the first predict makes one).
+   */
   constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; inputShape?: number[]; name?: string; seed?: number }) {
     this.name = args.name ?? "model";
     this.rng = new Rng(args.seed ?? 1);
@@ -212,8 +214,8 @@ export class Model {
    * while, and a pass uses the optimised code only once that is done: passes until WARM_MS have
    * gone by (one, where a pass takes longer, or where an earlier warm-up on this backend ran
    * every kernel this one does). compile() does this for inference at its batch size,
-   * importOnnx at the file's batch (1 where it is not fixed). LeNet-5 at batch 64 took ~2.7x its steady time on the first predict after five
-   * passes in under 10 ms (the rule before).
+   * importOnnx at the file's batch (1 where it is not fixed). LeNet-5 at batch 64 took ~2.7x its
+   * steady time on the first predict after five passes in under 10 ms (the rule before).
    */
   warm(batchSize = 1): this {
     this.checkLive();

@@ -84,9 +84,10 @@ export class Backend {
   /** Resolves when every pool stopped so far has ended and returned its memory. */
   private poolsEnded: Promise<void> = Promise.resolve();
   /**
-   * Kernels a warm-up (Model.compile) has run long enough for V8 to optimise them: a later
-   * model whose kernels are all here needs one pass, not a warm-up. With `seen` set, every call
-   * run adds its kernel's name there (the warm-up's first pass, to learn its kernels).
+   * Kernels a warm-up (Model.warm) has run long enough for V8 to optimise them: a later model
+   * whose kernels are all here needs one pass, not a warm-up. With `seen` set, every call run
+   * adds its kernel's name there (the warm-up's first pass, to learn its kernels): run and
+   * runPrograms note them before handing calls to the pool, runInTurn for what runs here.
    */
   readonly warmed = new Set<string>();
   seen: Set<string> | null = null;
@@ -111,9 +112,9 @@ export class Backend {
    * `scratch` argument. Without a pool (or with one call) they run here in turn.
    */
   run(calls: readonly KernelCall[]): void {
-    if (this.seen) for (const c of calls) this.seen.add(c.fn);
     const pool = this.pool;
     if (calls.length < 2 || !pool) return this.runInTurn(calls);
+    if (this.seen) for (const c of calls) this.seen.add(c.fn);
     // more parts than threads (a plan laid out for more threads than the pool has now): in rounds
     for (let s = 0; s < calls.length; s += pool.threads) {
       const part = s === 0 && calls.length <= pool.threads ? calls : calls.slice(s, s + pool.threads);
@@ -130,12 +131,12 @@ export class Backend {
    * A call with scratchBytes gets the scratch block of the thread it runs on.
    */
   runPrograms(programs: readonly (readonly KernelCall[])[]): void {
-    if (this.seen) for (const p of programs) for (const c of p) this.seen.add(c.fn);
     const pool = this.pool;
     if (!pool || programs.length < 2) {
       for (const p of programs) this.runInTurn(p);
       return;
     }
+    if (this.seen) for (const p of programs) for (const c of p) this.seen.add(c.fn);
     for (let s = 0; s < programs.length; s += pool.threads) {
       const part = s === 0 && programs.length <= pool.threads ? programs : programs.slice(s, s + pool.threads);
       // each thread's block grown once, to its program's largest need, before any call is given
