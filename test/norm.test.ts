@@ -8,8 +8,9 @@ import { maxoutCalls, mulCall } from "../src/ops/eltwise.js";
 import { refBatchNorm, refLrn } from "./ref/norm.js";
 
 describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s build", (build) => {
-  // C 6, 3, 5: a channel pattern of 12, 12, 20 floats (3-5 vectors); rows·C not a whole number of patterns
-  it.each([[6, 5], [32, 8], [3, 1], [7, 6], [9, 3], [11, 5], [4, 16], [2, 1]])("batch norm (rows %i, C %i): forward, saved statistics, backward vs central differences", async (rows, C) => {
+  // C 6, 3, 5, 20, 36: a channel pattern of 12, 12, 20, 20, 36 floats (3-9 vectors: the sums take
+  // four at a time); rows·C not a whole number of patterns
+  it.each([[6, 5], [32, 8], [3, 1], [7, 6], [9, 3], [11, 5], [4, 16], [2, 1], [7, 20], [5, 36]])("batch norm (rows %i, C %i): forward, saved statistics, backward vs central differences", async (rows, C) => {
     const be = await backendFor(build);
     const mem = new Mem(be);
     const x = randomArray(rows * C, rows + C, 2), gamma = randomArray(C, 2), beta = randomArray(C, 3), R = randomArray(rows * C, 4);

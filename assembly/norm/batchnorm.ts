@@ -39,15 +39,14 @@ function fold(accs: usize, parts: i32, C: i32, L: i32, out: usize): void {
  */
 export function f32_batchnorm_part_sums(a: usize, sub: usize, m: usize, msub: usize, n: i32, C: i32, acc: usize): void {
   const L = periodOf(C);
-  zero(acc, L);
   const blocks = n / L;
-  for (let b = 0; b < blocks; b++) {
-    const ab = a + f4(b * L), mb = m + f4(b * L);
-    for (let k = 0; k < L; k += 4) {
-      let v = f32x4.sub(v128.load(ab + f4(k)), v128.load(sub + f4(k)));
-      if (m != 0) v = f32x4.mul(v, f32x4.sub(v128.load(mb + f4(k)), v128.load(msub + f4(k))));
-      v128.store(acc + f4(k), f32x4.add(v128.load(acc + f4(k)), v));
-    }
+  // up to four vectors of the period at a time, summed in registers and stored once: an
+  // accumulator in memory chains every block on a store and a reload, and the parts' accumulators
+  // share cache lines (two threads storing into one line on every block)
+  for (let k = 0; k < L; k += 16) {
+    const nv = min(4, (L - k) >> 2);
+    if (m != 0) sumsDev(a + f4(k), sub + f4(k), m + f4(k), msub + f4(k), blocks, L, nv, acc + f4(k));
+    else sumsPlain(a + f4(k), sub + f4(k), blocks, L, nv, acc + f4(k));
   }
   for (let i = blocks * L; i < n; i++) {
     const j = i - blocks * L;
@@ -55,6 +54,47 @@ export function f32_batchnorm_part_sums(a: usize, sub: usize, m: usize, msub: us
     if (m != 0) v *= load<f32>(m + f4(i)) - load<f32>(msub + f4(j));
     store<f32>(acc + f4(j), load<f32>(acc + f4(j)) + v);
   }
+}
+
+/** acc[0..4·nv) = Σ_b a[b·L + ·] − sub over `blocks` blocks of L floats (nv: 1..4 vectors). */
+function sumsPlain(a: usize, sub: usize, blocks: i32, L: i32, nv: i32, acc: usize): void {
+  const s0 = v128.load(sub), s1 = nv > 1 ? v128.load(sub, 16) : s0;
+  const s2 = nv > 2 ? v128.load(sub, 32) : s0, s3 = nv > 3 ? v128.load(sub, 48) : s0;
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+  const step = f4(L);
+  let p = a;
+  for (let b = 0; b < blocks; b++) {
+    c0 = f32x4.add(c0, f32x4.sub(v128.load(p), s0));
+    if (nv > 1) c1 = f32x4.add(c1, f32x4.sub(v128.load(p, 16), s1));
+    if (nv > 2) c2 = f32x4.add(c2, f32x4.sub(v128.load(p, 32), s2));
+    if (nv > 3) c3 = f32x4.add(c3, f32x4.sub(v128.load(p, 48), s3));
+    p += step;
+  }
+  storeSums(acc, c0, c1, c2, c3, nv);
+}
+
+/** acc[0..4·nv) = Σ_b (a[b·L + ·] − sub)·(m[b·L + ·] − msub) (nv: 1..4 vectors). */
+function sumsDev(a: usize, sub: usize, m: usize, msub: usize, blocks: i32, L: i32, nv: i32, acc: usize): void {
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+  const step = f4(L);
+  let p = a, q = m;
+  for (let b = 0; b < blocks; b++) {
+    c0 = f32x4.add(c0, f32x4.mul(f32x4.sub(v128.load(p), v128.load(sub)), f32x4.sub(v128.load(q), v128.load(msub))));
+    if (nv > 1) c1 = f32x4.add(c1, f32x4.mul(f32x4.sub(v128.load(p, 16), v128.load(sub, 16)), f32x4.sub(v128.load(q, 16), v128.load(msub, 16))));
+    if (nv > 2) c2 = f32x4.add(c2, f32x4.mul(f32x4.sub(v128.load(p, 32), v128.load(sub, 32)), f32x4.sub(v128.load(q, 32), v128.load(msub, 32))));
+    if (nv > 3) c3 = f32x4.add(c3, f32x4.mul(f32x4.sub(v128.load(p, 48), v128.load(sub, 48)), f32x4.sub(v128.load(q, 48), v128.load(msub, 48))));
+    p += step;
+    q += step;
+  }
+  storeSums(acc, c0, c1, c2, c3, nv);
+}
+
+// @ts-ignore: decorator
+@inline function storeSums(acc: usize, c0: v128, c1: v128, c2: v128, c3: v128, nv: i32): void {
+  v128.store(acc, c0);
+  if (nv > 1) v128.store(acc, c1, 16);
+  if (nv > 2) v128.store(acc, c2, 32);
+  if (nv > 3) v128.store(acc, c3, 48);
 }
 
 /**
