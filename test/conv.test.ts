@@ -124,6 +124,10 @@ const PATH_CASES: Case[] = [
   { x: [2, 6, 5, 6], k: [3, 3], oc: 8, opts: { groups: 2, padding: [2, 0, 1, 2], dilations: [1, 2] } }, // 4 output channels a group
   { x: [1, 4, 5, 5], k: [3, 3], oc: 4, opts: { padding: 3 } }, // padding past the kernel's reach: dx rows and pixels no tap reaches
   { x: [3, 7, 9, 9], k: [5, 3], oc: 12, opts: { padding: "same" } }, // 4 + 4 + 1 channel blocks, pixel pairs and single pixels
+  // one input channel, 6 outputs: runs of 8 pixels of a row, the rest of the row by tiles
+  { x: [2, 12, 21, 1], k: [5, 5], oc: 6, opts: { padding: "same" } },
+  { x: [1, 20, 19, 1], k: [3, 3], oc: 6, opts: { strides: [2, 1], dilations: [2, 1], padding: [1, 1, 2, 0], rounding: "floor" } },
+  { x: [1, 10, 12, 1], k: [2, 4], oc: 6, opts: { dilations: [1, 2] } }, // column dilation: tiles only
 ];
 
 const PATHS: { [K in "bwdFilter" | "bwdData"]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col"], bwdData: ["implicit", "direct", "im2col"] };
@@ -159,6 +163,31 @@ describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path o
       expectClose(dw.toArray(), wantDw, 1e-5, 2e-6 * (P + 4), `dw ${bwdFilter}`);
     }
     [x, w, b, y, dy, dw, dx].forEach((t) => t.free());
+  });
+});
+
+describe.each(BUILDS)("a one-channel conv with 6 outputs (8 pixels of a row in registers) on the %s build", (build) => {
+  it.each([[1, 28, 28, 5, "same"], [3, 13, 19, 3, 1], [1, 17, 30, 5, 0]] as const)("x %ix%ix%i k %i padding %s: bias, residual and ReLU / ReLU6 against float64; split in bands of rows, the same bits", async (N, H, W, k, padding) => {
+    const be = await backendFor(build);
+    const c: Case = { x: [N, H, W, 1], k: [k, k], oc: 6, opts: { padding } };
+    const { xs, ws, x, w, g } = setup(be, c, 21);
+    const bs = randomArray(6, 22, 3), rs = randomArray(g.N * g.OH * g.OW * 6, 23, 4);
+    const b = Tensor.from(bs, [6], be), r = Tensor.from(rs, g.outShape, be);
+    const want = refConvFwd(refParams(g), xs, ws, bs).map((v, i) => v + rs[i]!);
+    for (const [act, code] of [["relu", 1], ["relu6", 2]] as const) {
+      const outs: Float32Array[] = [];
+      for (const parts of [1, 2, 3]) {
+        const y = Tensor.zeros(g.outShape, be);
+        ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, g, alloc, {
+          x: x.ptr, y: y.ptr, w: w.ptr, packed: 0, bias: b.ptr, act: code, res: r.ptr, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0,
+        }, parts).fwd));
+        outs.push(y.toArray());
+        y.free();
+      }
+      expectClose(outs[0]!, want.map((v) => refAct[act]!(v, 0)), 1e-5, 1e-4, act);
+      for (const o of outs.slice(1)) expect(o).toEqual(outs[0]);
+    }
+    [x, w, b, r].forEach((t) => t.free());
   });
 });
 

@@ -321,6 +321,138 @@ export function convPixels(
   g: usize, img: usize, table: usize, packed: usize, per: i32, bias: usize, act: i32,
   out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool,
 ): void {
+  if (narrow || !singleChannel(g)) {
+    convTiles(g, img, table, packed, per, bias, act, out, rd, res, P0, P1, narrow);
+    return;
+  }
+  // one input channel, 6 outputs (LeNet's C1): runs of 8 pixels of a row in registers, the rest by tiles
+  const OW = geo(g, CONV_OW), OC = geo(g, CONV_OC);
+  let p = P0;
+  while (p < P1) {
+    const rowEnd = min(P1, (p / OW + 1) * OW);
+    const n8 = (rowEnd - p) & ~7;
+    for (let q = p; q < p + n8; q += 8) row8C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
+    if (p + n8 < rowEnd) convTiles(g, img, table, packed, per, bias, act, out + f4((p + n8 - P0) * OC), rd, res, p + n8, rowEnd, false);
+    p = rowEnd;
+  }
+}
+
+/** Whether convPixels takes the single-channel path: one input channel, 6 outputs, one group, unit column stride and dilation, one depth block. */
+// @ts-ignore: decorator
+@inline function singleChannel(g: usize): bool {
+  return geo(g, CONV_C) == 1 && geo(g, CONV_G) == 1 && geo(g, CONV_OC) == 6 && geo(g, CONV_SW) == 1 && geo(g, CONV_DW) == 1 &&
+    geo(g, CONV_KH) * geo(g, CONV_KW) <= KC;
+}
+
+/**
+ * Eight output pixels of one row (oh, ow … ow + 7) × 6 channels of a one-channel conv: the pixels
+ * are the vector lanes (two vectors a channel, twelve accumulators), so a tap costs two loads of
+ * adjacent input values and six splats of its weights for twelve multiply-adds, where the 4 × 8
+ * tile spends seven loads on eight of which six are used. Each output is the sum over the taps in
+ * the tile's order, then bias, residual and activation as store8 adds them: the same bits. The 48
+ * results (8 pixels × 6 channels, contiguous at out) are transposed in registers.
+ */
+function row8C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out: usize, rd: usize, res: bool, oh: i32, ow: i32): void {
+  const KH = geo(g, CONV_KH), KW = geo(g, CONV_KW), SH = geo(g, CONV_SH), DH = geo(g, CONV_DH);
+  const Wp = needsPadding(g) ? reachW(g) : geo(g, CONV_W);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0;
+  let wk = packed; // panel [Kg][8]: tap k's 6 weights at wk
+  for (let kh = 0; kh < KH; kh++) {
+    let xp = img + f4((oh * SH + kh * DH) * Wp + ow);
+    for (let kw = 0; kw < KW; kw++) {
+      const lo = v128.load(xp), hi = v128.load(xp, 16);
+      let w = v128.load32_splat(wk);
+      a0 = madd(lo, w, a0);
+      b0 = madd(hi, w, b0);
+      w = v128.load32_splat(wk, 4);
+      a1 = madd(lo, w, a1);
+      b1 = madd(hi, w, b1);
+      w = v128.load32_splat(wk, 8);
+      a2 = madd(lo, w, a2);
+      b2 = madd(hi, w, b2);
+      w = v128.load32_splat(wk, 12);
+      a3 = madd(lo, w, a3);
+      b3 = madd(hi, w, b3);
+      w = v128.load32_splat(wk, 16);
+      a4 = madd(lo, w, a4);
+      b4 = madd(hi, w, b4);
+      w = v128.load32_splat(wk, 20);
+      a5 = madd(lo, w, a5);
+      b5 = madd(hi, w, b5);
+      xp += 4;
+      wk += 32;
+    }
+  }
+  store4C6(a0, a1, a2, a3, a4, a5, out, bias, act, rd, res);
+  store4C6(b0, b1, b2, b3, b4, b5, out + 96, bias, act, rd, res);
+}
+
+/**
+ * Four pixels × 6 channels from channel-major accumulators (c_k: channel k of the 4 pixels) to
+ * the pixel-major 24 floats at out, then bias, residual (at out + rd) and activation.
+ */
+// @ts-ignore: decorator
+@inline function store4C6(c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, out: usize, bias: usize, act: i32, rd: usize, res: bool): void {
+  // channels 0-3 of each pixel: a 4 × 4 transpose
+  const t01 = v128.shuffle<f32>(c0, c1, 0, 4, 1, 5), t23 = v128.shuffle<f32>(c2, c3, 0, 4, 1, 5);
+  const u01 = v128.shuffle<f32>(c0, c1, 2, 6, 3, 7), u23 = v128.shuffle<f32>(c2, c3, 2, 6, 3, 7);
+  const p0 = v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), p1 = v128.shuffle<f32>(t01, t23, 2, 3, 6, 7);
+  const p2 = v128.shuffle<f32>(u01, u23, 0, 1, 4, 5), p3 = v128.shuffle<f32>(u01, u23, 2, 3, 6, 7);
+  // channels 4-5: [p0c4 p0c5 p1c4 p1c5], [p2c4 p2c5 p3c4 p3c5]
+  const e01 = v128.shuffle<f32>(c4, c5, 0, 4, 1, 5), e23 = v128.shuffle<f32>(c4, c5, 2, 6, 3, 7);
+  let r0 = p0, r1 = v128.shuffle<f32>(e01, p1, 0, 1, 4, 5), r2 = v128.shuffle<f32>(p1, e01, 2, 3, 6, 7);
+  let r3 = p2, r4 = v128.shuffle<f32>(e23, p3, 0, 1, 4, 5), r5 = v128.shuffle<f32>(p3, e23, 2, 3, 6, 7);
+  if (bias != 0) {
+    // the bias repeats every 12 floats: [b0 b1 b2 b3] [b4 b5 b0 b1] [b2 b3 b4 b5]
+    const q0 = v128.load(bias), q2 = v128.load64_zero(bias, 16);
+    const q1 = v128.shuffle<f32>(q2, q0, 0, 1, 4, 5), q3 = v128.shuffle<f32>(q0, q2, 2, 3, 4, 5);
+    r0 = f32x4.add(r0, q0);
+    r1 = f32x4.add(r1, q1);
+    r2 = f32x4.add(r2, q3);
+    r3 = f32x4.add(r3, q0);
+    r4 = f32x4.add(r4, q1);
+    r5 = f32x4.add(r5, q3);
+  }
+  if (res) {
+    const r = out + rd;
+    r0 = f32x4.add(r0, v128.load(r));
+    r1 = f32x4.add(r1, v128.load(r, 16));
+    r2 = f32x4.add(r2, v128.load(r, 32));
+    r3 = f32x4.add(r3, v128.load(r, 48));
+    r4 = f32x4.add(r4, v128.load(r, 64));
+    r5 = f32x4.add(r5, v128.load(r, 80));
+  }
+  if (act == ACT_RELU) {
+    const z = f32x4.splat(0);
+    r0 = f32x4.max(r0, z);
+    r1 = f32x4.max(r1, z);
+    r2 = f32x4.max(r2, z);
+    r3 = f32x4.max(r3, z);
+    r4 = f32x4.max(r4, z);
+    r5 = f32x4.max(r5, z);
+  } else if (act == ACT_RELU6) {
+    const z = f32x4.splat(0), six = f32x4.splat(6);
+    r0 = f32x4.min(f32x4.max(r0, z), six);
+    r1 = f32x4.min(f32x4.max(r1, z), six);
+    r2 = f32x4.min(f32x4.max(r2, z), six);
+    r3 = f32x4.min(f32x4.max(r3, z), six);
+    r4 = f32x4.min(f32x4.max(r4, z), six);
+    r5 = f32x4.min(f32x4.max(r5, z), six);
+  }
+  v128.store(out, r0);
+  v128.store(out, r1, 16);
+  v128.store(out, r2, 32);
+  v128.store(out, r3, 48);
+  v128.store(out, r4, 64);
+  v128.store(out, r5, 80);
+}
+
+/** convPixels by 4 × 8 tiles (every geometry). */
+function convTiles(
+  g: usize, img: usize, table: usize, packed: usize, per: i32, bias: usize, act: i32,
+  out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool,
+): void {
   const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
   const OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
