@@ -265,30 +265,38 @@ describe("fused inference plans equal unfused ones bit for bit", () => {
 // ---- training: a ReLU's backward done by the max pool after it ----
 
 describe("the max pool's backward applies the ReLU before it", () => {
-  it.each(["simd", "relaxed", "debug"] as const)("f32_maxpool2d_bwd_relu equals the pool's and the ReLU's backward, and the float64 oracle (%s)", async (build) => {
+  it.each(["simd", "relaxed", "debug"] as const)("f32_maxpool2d_bwd_relu equals the pool's and the ReLU's backward, and the float64 oracle; the pool of the ReLU's input with the ReLU applied to the maxima equals both layers (%s)", async (build) => {
     const be = await backendFor(build);
     for (const [shape, po] of [[[2, 8, 8, 5], POOLS[0]!], [[1, 12, 11, 7], POOLS[2]!], [[3, 7, 7, 4], POOLS[4]!], [[1, 7, 9, 3], POOLS[3]!]] as const) {
       const pg = ops.pool2dGeometry("maxPool2d", shape, po);
-      const xs = randomArray(shape.reduce((a: number, b: number) => a * b, 1), 21).map((v) => Math.max(v, 0)); // a ReLU's output: many zeros, ties among them
+      const raw = randomArray(shape.reduce((a: number, b: number) => a * b, 1), 21);
+      const xs = raw.map((v) => Math.max(v, 0)); // a ReLU's output: many zeros, ties among them
       const dys = randomArray(pg.outShape.reduce((a, b) => a * b), 22);
-      const x = Tensor.from(xs, shape, be), dy = Tensor.from(dys, pg.outShape, be);
+      const x = Tensor.from(xs, shape, be), xIn = Tensor.from(raw, shape, be), dy = Tensor.from(dys, pg.outShape, be);
       const argmax = be.heap.alloc(dys.length * 4);
-      const fused = Tensor.zeros(shape, be), plain = Tensor.zeros(shape, be);
+      const fused = Tensor.zeros(shape, be), plain = Tensor.zeros(shape, be), both = Tensor.zeros(shape, be);
+      const ys: Float32Array[] = [];
       ops.withScratchAlloc(be, (alloc) => {
-        const run = (reluMask: boolean, dx: number) => {
-          const c = ops.poolCalls(be, "max", pg, alloc, { x: x.ptr, y: alloc(dys.length * 4), argmax, dy: dy.ptr, dx, training: true, reluMask }, 1);
+        const run = (reluMask: boolean, dx: number, reluIn = false) => {
+          const y = alloc(dys.length * 4);
+          const c = ops.poolCalls(be, "max", pg, alloc, { x: reluIn ? xIn.ptr : x.ptr, y, argmax, dy: dy.ptr, dx, training: true, reluMask, reluIn }, 1);
           be.run(c.fwd);
           be.run(c.bwd);
+          ys.push(be.heap.f32(y, dys.length).slice());
         };
         run(true, fused.ptr);
         run(false, plain.ptr);
+        // the ReLU's forward too: the pool reads the ReLU's input
+        run(true, both.ptr, true);
       });
       be.kernels.f32_relu_bwd(x.ptr, plain.ptr, plain.ptr, xs.length);
       sameBits(fused.toArray(), plain.toArray(), JSON.stringify(po));
+      sameBits(both.toArray(), plain.toArray(), `${JSON.stringify(po)}: from the ReLU's input, dx`);
+      sameBits(ys[2]!, ys[0]!, `${JSON.stringify(po)}: from the ReLU's input, y`);
       const ref = { N: pg.N, H: pg.H, W: pg.W, C: pg.C, OH: pg.OH, OW: pg.OW, KH: pg.KH, KW: pg.KW, SH: pg.SH, SW: pg.SW, PT: pg.padTop, PB: pg.padBottom, PL: pg.padLeft, PR: pg.padRight, countIncludePad: false };
       expectClose(fused.toArray(), refMaxPoolBwd(ref, xs, dys).map((v, i) => (xs[i]! > 0 ? v : 0)), 1e-6, 1e-6, `${JSON.stringify(po)} vs float64`);
       be.heap.free(argmax);
-      [x, dy, fused, plain].forEach((t) => t.free());
+      [x, xIn, dy, fused, plain, both].forEach((t) => t.free());
     }
   });
 

@@ -29,16 +29,27 @@ import { zero } from "../eltwise/binary";
  * Max pooling: y[n,od,oh,ow,c] = max over the window's taps of x[n,id,ih,iw,c]. If argmax != 0 it
  * receives, per output element, the flat index into x of the maximum. Ties: the first maximum in
  * scan order (depth, then rows top to bottom, then columns left to right) wins; NaN never wins
- * (except as the first tap).
+ * (except as the first tap). relu != 0: y = max(that maximum, 0) — the pool of a ReLU's output
+ * from the ReLU's input (the same values: max(relu(a), relu(b)) = relu(max(a, b)); argmax then
+ * points into the input, where f32_maxpool_bwd_relu's mask x > 0 is the ReLU's).
  */
-export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize): void {
-  if (argmax != 0) maxpoolFwd(g, x, y, argmax, true);
-  else maxpoolFwd(g, x, y, 0, false);
+export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, relu: i32): void {
+  if (relu != 0) {
+    if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, true);
+    else maxpoolFwd(g, x, y, 0, false, true);
+  } else if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, false);
+  else maxpoolFwd(g, x, y, 0, false, false);
+}
+
+/** v, or max(v, 0) with relu (a compile-time constant where it is used). */
+// @ts-ignore: decorator
+@inline function outOf(v: v128, relu: bool): v128 {
+  return relu ? f32x4.max(v, f32x4.splat(0)) : v;
 }
 
 /** Max (and, if keep, argmax) of 4 channels over nd × nh × nw taps starting at flat index `at0`, stepping dStep, hStep, wStep. */
 // @ts-ignore: decorator
-@inline function maxBlock(x: usize, y: usize, argmax: usize, keep: bool, at0: i32, o: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): void {
+@inline function maxBlock(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, at0: i32, o: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): void {
   const lane = i32x4(0, 1, 2, 3);
   // the first tap seeds the maximum; taps step by pointer (no index arithmetic per tap)
   let best = v128.load(x + f4(at0));
@@ -56,13 +67,13 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize): vo
       }
     }
   }
-  v128.store(y + f4(o), best);
+  v128.store(y + f4(o), outOf(best, relu));
   if (keep) v128.store(argmax + f4(o), idx);
 }
 
 /** maxBlock for a whole 2×2 window: the four taps at `at`, `at + C`, `at + W·C`, `at + W·C + C`, in scan order. */
 // @ts-ignore: decorator
-@inline function maxBlock2x2(x: usize, y: usize, argmax: usize, keep: bool, at: i32, o: i32, rowStep: i32, C: i32): void {
+@inline function maxBlock2x2(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, at: i32, o: i32, rowStep: i32, C: i32): void {
   const lane = i32x4(0, 1, 2, 3);
   const p = x + f4(at), q = p + f4(rowStep);
   let best = v128.load(p);
@@ -77,13 +88,13 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize): vo
   gt = f32x4.gt(v3, best);
   best = v128.bitselect(v3, best, gt);
   if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at + rowStep + C), lane), idx, gt);
-  v128.store(y + f4(o), best);
+  v128.store(y + f4(o), outOf(best, relu));
   if (keep) v128.store(argmax + f4(o), idx);
 }
 
 /** The max-pool forward, specialised at compile time for keeping argmax or not. */
 // @ts-ignore: decorator
-@inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool): void {
+@inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool, relu: bool): void {
   const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
   const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
   const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
@@ -99,9 +110,9 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize): vo
         let at = ((n * H + 2 * oh) * W) * C, o = ((n * OH + oh) * OW) * C;
         for (let ow = 0; ow < OW; ow++, at += 2 * C, o += C) {
           let c = 0;
-          for (; c + 4 <= C; c += 4) maxBlock2x2(x, y, argmax, keep, at + c, o + c, rowStep, C);
+          for (; c + 4 <= C; c += 4) maxBlock2x2(x, y, argmax, keep, relu, at + c, o + c, rowStep, C);
           // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
-          if (c < C) maxBlock2x2(x, y, argmax, keep, at + C - 4, o + C - 4, rowStep, C);
+          if (c < C) maxBlock2x2(x, y, argmax, keep, relu, at + C - 4, o + C - 4, rowStep, C);
         }
       }
     }
@@ -118,15 +129,16 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize): vo
           const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
           const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
           let c = 0;
-          for (; c + 4 <= C; c += 4) maxBlock(x, y, argmax, keep, first + c, o + c, nd, nh, nw, dStep, hStep, wStep);
+          for (; c + 4 <= C; c += 4) maxBlock(x, y, argmax, keep, relu, first + c, o + c, nd, nh, nw, dStep, hStep, wStep);
           // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
           if (c < C && C >= 4) {
-            maxBlock(x, y, argmax, keep, first + C - 4, o + C - 4, nd, nh, nw, dStep, hStep, wStep);
+            maxBlock(x, y, argmax, keep, relu, first + C - 4, o + C - 4, nd, nh, nw, dStep, hStep, wStep);
             c = C;
           }
           for (; c < C; c++) {
             const idx = windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep);
-            store<f32>(y + f4(o + c), load<f32>(x + f4(idx)));
+            const v = load<f32>(x + f4(idx));
+            store<f32>(y + f4(o + c), relu ? max<f32>(v, 0) : v);
             if (keep) store<i32>(argmax + f4(o + c), idx);
           }
         }

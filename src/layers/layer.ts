@@ -87,6 +87,8 @@ export interface LayerGrad<S> extends LayerRun<S> {
   dx: number[];
   /** Training, a max pool: its input is a ReLU's output, whose backward (dx·[x > 0]) its backward applies too (Plan). */
   reluMask?: boolean;
+  /** Training, a max pool: x is the ReLU's input (not its output), and the forward applies the ReLU to the maxima (Plan). */
+  reluIn?: boolean;
   /** Training, a layer whose own activation is a ReLU: a max pool after it already applied the ReLU's backward to dy. */
   reluApplied?: boolean;
 }

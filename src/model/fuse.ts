@@ -76,10 +76,12 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
 
 /**
  * Training: max pools whose input is a ReLU's output that only the pool reads — a ReLU layer's
- * (`standalone`: its backward is skipped and the pool writes its input's gradient) or a layer's
+ * (`standalone`: both its passes are skipped, the pool reads its input, applies the ReLU to the
+ * maxima — max(relu(a), relu(b)) = relu(max(a, b)) — and writes its input's gradient) or a layer's
  * own (Layer.endsInRelu: it starts its backward from the masked dy). The pool's backward applies
- * the ReLU's, dy·[x_argmax > 0] (f32_maxpool_bwd_relu): the same sums, +0 where masked, so the
- * gradients are bit-identical to the two passes.
+ * the ReLU's, dy·[x_argmax > 0] (f32_maxpool_bwd_relu): the same sums, +0 where masked (where a
+ * window's maximum is not positive its argmax may differ, and is masked either way), so outputs
+ * and gradients are bit-identical to the two layers.
  */
 export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: number; standalone: boolean }[] {
   const readers = nodes.map(() => 0);

@@ -107,9 +107,9 @@ export class Plan {
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
   private readonly skip: boolean[];
-  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU's backward before them. */
+  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU before them (both passes of a ReLU layer, the backward of a layer's own ReLU). */
   readonly fused: number = 0;
-  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts). */
+  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts; their forward is in `skip`). */
   private readonly skipBwd: boolean[] = [];
   /** Training on several threads: the batch in slices (null: layer by layer on the whole batch). */
   private readonly sliced: Sliced | null = null;
@@ -257,6 +257,10 @@ export class Plan {
           if (f.standalone) {
             pr.dx = [rr.dx[0]!];
             this.skipBwd[f.input] = true;
+            // and its forward: the pool reads the ReLU's input and applies the ReLU to the maxima
+            pr.x = [rr.x[0]!];
+            pr.reluIn = true;
+            this.skip[f.input] = true;
           } else rr.reluApplied = true;
           pr.reluMask = true;
           this.fused++;
@@ -355,7 +359,7 @@ export class Plan {
       }
       return steps;
     };
-    const fwd = passes(nodes.map((_, j) => j), (j, _t, r) => record(() => nodes[j]!.layer.forward(r)));
+    const fwd = passes(nodes.map((_, j) => j), (j, _t, r) => (this.skip[j] ? [] : record(() => nodes[j]!.layer.forward(r))));
     const reached: number[] = [];
     for (let j = this.lossNode; j >= 0; j--) if (this.grad[j]) reached.push(j);
     const bwd = passes(reached, (j, t, r) => {

@@ -285,6 +285,8 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
   x: number; y: number; argmax: number; dy: number; dx: number; training: boolean;
   /** Max: x is a ReLU's output; the backward applies the ReLU's backward too (dx·[x > 0], f32_maxpool_bwd_relu). */
   reluMask?: boolean;
+  /** Max: x is a ReLU's input, and the forward applies the ReLU to the maxima (the ReLU's output is never written). */
+  reluIn?: boolean;
   /** Indices: the positions column-major (ONNX storage_order 1: c·H·W + w·H + h; 2-D only). */
   columnMajor?: boolean;
 }, limit = be.threads): PoolCalls {
@@ -302,7 +304,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
     // argmax indices are flat indices into the part's x: the backward uses the same parts
     if (kind === "indices") return fwd ? call("f32_maxpool_indices_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.columnMajor ? 1 : 0) : call("f32_maxpool_indices_bwd", geo, p.dx + 4 * q.xOff);
     if (fwd) return kind === "max"
-      ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0)
+      ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0, p.reluIn ? 1 : 0)
       : call("f32_avgpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
     if (kind === "max" && p.reluMask) return call("f32_maxpool_bwd_relu", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.x + 4 * q.xOff, p.dx + 4 * q.xOff);
     return kind === "max"
