@@ -174,6 +174,10 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
  * output element i (overlapping windows add up). Overwrites dx.
  */
 export function f32_maxpool_bwd(g: usize, dy: usize, argmax: usize, dx: usize): void {
+  if (isTwoByTwo(g)) {
+    maxpoolBwd2x2(g, dy, argmax, 0, dx, false);
+    return;
+  }
   zero(dx, inputSize(g));
   const total = outputSize(g);
   for (let i = 0; i < total; i++) {
@@ -194,16 +198,67 @@ export function f32_maxpool_bwd(g: usize, dy: usize, argmax: usize, dx: usize): 
 
 /**
  * The gradient through a ReLU and the max pool after it, in one pass: dx = 0, then
- * dx[argmax[i]] += dy[i] for each output element i whose maximum x[argmax[i]] > 0 (x: the pool's
- * input, the ReLU's output). Equal, bit for bit, to f32_maxpool_bwd followed by f32_relu_bwd
- * (dx·[x > 0]): the same sums in the same order, +0 where masked. Overwrites dx.
+ * dx[argmax[i]] += dy[i] for each output element i whose maximum y[i] > 0 (y: the pool's output,
+ * the maximum of the ReLU's outputs, or with the forward's relu flag the ReLU of the maximum of
+ * its inputs — positive exactly where the ReLU's output at argmax[i] is). Equal, bit for bit, to
+ * f32_maxpool_bwd followed by f32_relu_bwd (dx·[x > 0]): the same sums in the same order, +0
+ * where masked. Overwrites dx.
  */
-export function f32_maxpool_bwd_relu(g: usize, dy: usize, argmax: usize, x: usize, dx: usize): void {
+export function f32_maxpool_bwd_relu(g: usize, dy: usize, argmax: usize, y: usize, dx: usize): void {
+  if (isTwoByTwo(g)) {
+    maxpoolBwd2x2(g, dy, argmax, y, dx, true);
+    return;
+  }
   zero(dx, inputSize(g));
   const total = outputSize(g);
   for (let i = 0; i < total; i++) {
     const a = f4(load<i32>(argmax + f4(i)));
-    if (load<f32>(x + a) > 0) store<f32>(dx + a, load<f32>(dx + a) + load<f32>(dy + f4(i)));
+    if (load<f32>(y + f4(i)) > 0) store<f32>(dx + a, load<f32>(dx + a) + load<f32>(dy + f4(i)));
+  }
+}
+
+/** 2×2 windows with stride 2 inside the input, at least 4 channels: the forward's unrolled case, whose windows do not overlap. */
+// @ts-ignore: decorator
+@inline function isTwoByTwo(g: usize): bool {
+  return geo(g, POOL_KD) == 1 && geo(g, POOL_SD) == 1 && geo(g, POOL_PF) == 0 && geo(g, POOL_OD) == geo(g, POOL_D) &&
+    geo(g, POOL_KH) == 2 && geo(g, POOL_KW) == 2 && geo(g, POOL_SH) == 2 && geo(g, POOL_SW) == 2 && geo(g, POOL_PT) == 0 &&
+    geo(g, POOL_PL) == 0 && geo(g, POOL_DH) == 1 && geo(g, POOL_DW) == 1 && 2 * geo(g, POOL_OH) <= geo(g, POOL_H) &&
+    2 * geo(g, POOL_OW) <= geo(g, POOL_W) && geo(g, POOL_C) >= 4;
+}
+
+/**
+ * The max-pool gradient where windows do not overlap (isTwoByTwo): every input value is written
+ * once, in order — 0 + dy at its window's argmax (where y > 0 with relu), 0 elsewhere, and 0 in the
+ * rows and columns no window covers — instead of zeroing dx and adding at the argmax: the same
+ * values (the one add is +0 + dy) without the zero pass and the scattered read-modify-writes.
+ */
+function maxpoolBwd2x2(g: usize, dy: usize, argmax: usize, y: usize, dx: usize, relu: bool): void {
+  const N = geo(g, POOL_N) * geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
+  const OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
+  const rowStep = W * C, lane = i32x4(0, 1, 2, 3), z = f32x4.splat(0);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      let at = ((n * H + 2 * oh) * W) * C, o = ((n * OH + oh) * OW) * C;
+      for (let ow = 0; ow < OW; ow++, at += 2 * C, o += C) {
+        for (let c = 0; c < C; c += 4) {
+          // a ragged tail of 1-3 channels: the block ending at C (the overlap writes equal values)
+          const cc = min(c, C - 4), a = at + cc, q = o + cc;
+          const idx = v128.load(argmax + f4(q));
+          let keep = relu ? f32x4.gt(v128.load(y + f4(q)), z) : i32x4.splat(-1);
+          const v = f32x4.add(z, v128.load(dy + f4(q)));
+          const p = dx + f4(a), r = p + f4(rowStep);
+          v128.store(p, v128.and(v, v128.and(keep, i32x4.eq(idx, i32x4.add(i32x4.splat(a), lane)))));
+          v128.store(p + f4(C), v128.and(v, v128.and(keep, i32x4.eq(idx, i32x4.add(i32x4.splat(a + C), lane)))));
+          v128.store(r, v128.and(v, v128.and(keep, i32x4.eq(idx, i32x4.add(i32x4.splat(a + rowStep), lane)))));
+          v128.store(r + f4(C), v128.and(v, v128.and(keep, i32x4.eq(idx, i32x4.add(i32x4.splat(a + rowStep + C), lane)))));
+        }
+      }
+      // a last odd column no window covers
+      if (2 * OW < W) zero(dx + f4(at), (W - 2 * OW) * C);
+      if (2 * OW < W) zero(dx + f4(at + rowStep), (W - 2 * OW) * C);
+    }
+    // a last odd row
+    if (2 * OH < H) zero(dx + f4(((n * H + 2 * OH) * W) * C), (H - 2 * OH) * W * C);
   }
 }
 

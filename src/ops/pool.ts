@@ -283,7 +283,7 @@ export interface PoolCalls { fwd: KernelCall[]; bwd: KernelCall[] }
  */
 export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolGeometry, alloc: (bytes: number) => number, p: {
   x: number; y: number; argmax: number; dy: number; dx: number; training: boolean;
-  /** Max: x is a ReLU's output; the backward applies the ReLU's backward too (dx·[x > 0], f32_maxpool_bwd_relu). */
+  /** Max: x is a ReLU's output; the backward applies the ReLU's backward too (dx·[x > 0], f32_maxpool_bwd_relu: where y > 0). */
   reluMask?: boolean;
   /** Max: x is a ReLU's input, and the forward applies the ReLU to the maxima (the ReLU's output is never written). */
   reluIn?: boolean;
@@ -306,7 +306,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
     if (fwd) return kind === "max"
       ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0, p.reluIn ? 1 : 0)
       : call("f32_avgpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
-    if (kind === "max" && p.reluMask) return call("f32_maxpool_bwd_relu", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.x + 4 * q.xOff, p.dx + 4 * q.xOff);
+    if (kind === "max" && p.reluMask) return call("f32_maxpool_bwd_relu", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.y + 4 * q.yOff, p.dx + 4 * q.xOff);
     return kind === "max"
       ? call("f32_maxpool_bwd", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.dx + 4 * q.xOff)
       : call("f32_avgpool_bwd", geo, p.dy + 4 * q.yOff, p.dx + 4 * q.xOff);
