@@ -5,6 +5,7 @@ import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
 import { refGemm, type RefGemm } from "./ref/gemm.js";
 import { ACT_CODES, gemmCalls, gemmPackedBCall, packBCall } from "../src/ops/gemm.js";
+import { MIN_PARALLEL_FLOPS } from "../src/runtime/pool-layout.js";
 
 // Tile sizes of assembly/gemm/gemm.ts: MR = 4, NR = 8, KC = 256, MC = 128, NC = 2048.
 const BUILDS = ["simd", "relaxed"] as const;
@@ -147,5 +148,31 @@ describe("ops.gemm", async () => {
     // @ts-expect-error: unknown option
     expect(() => ops.gemm(a, b, { tranA: true })).toThrow(ConfigError);
     expect(() => ops.gemm(a, Tensor.zeros([4, 2], be), { beta: 1 })).toThrow(/beta = 1 needs a C tensor/);
+  });
+});
+
+// gemmCalls splits by rows where op(A) is the larger, else by columns in whole 8-column panels:
+// every part computes its outputs' sums as the one-part call does
+describe("gemm split across parts", () => {
+  it.each([[1, 3001, 200], [3, 373, 600], [5, 3003, 40], [64, 120, 400], [64, 400, 120], [400, 120, 64], [9, 9, 9]])("M %i, N %i, K %i: 1 part and 2, 3 parts give the same bits (transposes, alpha, beta, bias, ReLU)", async (M, N, K) => {
+    const be = await backendFor("relaxed");
+    const mem = new Mem(be);
+    for (const [tA, tB] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+      const a = randomArray(M * K, M + K), b = randomArray(K * N, N + K + 1), c0 = randomArray(M * N, 3), bias = randomArray(N, 4);
+      const A = mem.f32(a), B = mem.f32(b), BIAS = mem.f32(bias);
+      const outs = [1, 2, 3].map((parts) => {
+        const C = mem.f32(c0);
+        const calls = gemmCalls(be, tA, tB, M, N, K, 0.75, A, tA ? M : K, B, tB ? K : N, 0.5, C, N, BIAS, ACT.relu, parts);
+        if (parts > 1 && 2 * M * N * K >= MIN_PARALLEL_FLOPS) expect(calls.length, `${parts} parts`).toBe(parts);
+        be.run(calls);
+        return mem.read(C, M * N);
+      });
+      const want = refGemm({ M, N, K, transA: tA === 1, transB: tB === 1, alpha: 0.75, beta: 0.5, act: "relu" }, a, b, c0, bias);
+      const t = tol(K);
+      expectClose(outs[0]!, want, t.rtol, t.atol, `tA=${tA} tB=${tB}`);
+      expect(outs[1], `tA=${tA} tB=${tB} 2 parts`).toEqual(outs[0]);
+      expect(outs[2], `tA=${tA} tB=${tB} 3 parts`).toEqual(outs[0]);
+    }
+    mem.freeAll();
   });
 });

@@ -109,15 +109,25 @@ export class PackedMatrix {
   }
 }
 
-/** gemm split by rows of C (every part keeps >= 4 rows: fewer take the matrix-vector path, whose summation order differs). */
+/**
+ * gemm split across the pool by rows of C or by columns, whichever copies less: every part packs
+ * the whole of the other operand, so rows where op(A) is the larger (M ≥ N), columns where op(B)
+ * is (a batch of 64 through a 400 → 120 dense layer, and every product of fewer than 4 rows —
+ * batch-1 dense layers — which rows cannot split: a part of fewer than 4 rows takes the
+ * matrix-vector path, whose summation order differs). Column parts start on multiples of 8 (a
+ * packed panel), so every output's sum runs as on one thread: the same bits either way.
+ */
 export function gemmCalls(be: Backend, transA: number, transB: number, M: number, N: number, K: number, alpha: number,
   A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, bias: number, act: number, limit = be.threads): KernelCall[] {
-  const T = threadsFor(be, 2 * M * N * K, Math.floor(M / 4), limit);
   const sb = be.kernels.f32_gemm_scratch_bytes();
-  return splitRange(M, T, 4).map(([m0, m1]) => ({
-    ...call("f32_gemm", transA, transB, m1 - m0, N, K, alpha, A + 4 * (transA ? m0 : m0 * lda), lda, B, ldb, beta, C + 4 * m0 * ldc, ldc, bias, act, 0),
+  const part = (m0: number, m1: number, n0: number, n1: number): KernelCall => ({
+    ...call("f32_gemm", transA, transB, m1 - m0, n1 - n0, K, alpha, A + 4 * (transA ? m0 : m0 * lda), lda,
+      B + 4 * (transB ? n0 * ldb : n0), ldb, beta, C + 4 * (m0 * ldc + n0), ldc, bias ? bias + 4 * n0 : 0, act, 0),
     scratchBytes: sb,
-  }));
+  });
+  const byRows = M >= N && M >= 8;
+  const T = threadsFor(be, 2 * M * N * K, byRows ? Math.floor(M / 4) : Math.floor(N / 8), limit);
+  return byRows ? splitRange(M, T, 4).map(([m0, m1]) => part(m0, m1, 0, N)) : splitRange(N, T, 8).map(([n0, n1]) => part(0, M, n0, n1));
 }
 
 /** Packs op(B) (K×N) into gemm panels at `packed` (f32_gemm_packed_b_floats(K, N) floats). */
