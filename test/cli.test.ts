@@ -25,13 +25,13 @@ describe("fovea CLI", () => {
     expect(fovea("train", "--help").stdout).toContain("--optimizer");
   });
 
-  it.skipIf(!existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))("train fashion-mnist (Debian's package): one epoch of its recipe (lenet-wide, one-cycle, label smoothing), then eval of the saved model gives the same test error", () => {
+  it.skipIf(!existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))("train fashion-mnist (Debian's package): one epoch of its recipe (lenet-3x3, one-cycle, label smoothing), then eval of the saved model gives the same test error", () => {
     const dir = mkdtempSync(join(tmpdir(), "fovea-fm-"));
     const out = join(dir, "fm.fovea");
     const t = fovea("train", "fashion-mnist", "--epochs", "1", "--batch", "128", "--no-progress", "--out", out);
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
-    expect(t.stdout).toMatch(/lenet-wide, 117,114 parameters/);
+    expect(t.stdout).toMatch(/lenet-3x3, 206,970 parameters/);
     expect(t.stdout).toMatch(/Fashion-MNIST: 55000 training, 5000 validation, 10000 test images; 1 epochs, batch 128, sgd lr 0.1 one-cycle, label smoothing 0.1\n/);
     const err = Number(/test error ([\d.]+)%/.exec(t.stdout)![1]);
     expect(err).toBeLessThan(30); // one epoch: well above chance (90% error)

