@@ -355,39 +355,61 @@ export function convPixels(
 function row8C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out: usize, rd: usize, res: bool, oh: i32, ow: i32): void {
   const KH = geo(g, CONV_KH), KW = geo(g, CONV_KW), SH = geo(g, CONV_SH), DH = geo(g, CONV_DH);
   const Wp = needsPadding(g) ? reachW(g) : geo(g, CONV_W);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0;
-  let wk = packed; // panel [Kg][8]: tap k's 6 weights at wk
-  for (let kh = 0; kh < KH; kh++) {
-    let xp = img + f4((oh * SH + kh * DH) * Wp + ow);
-    for (let kw = 0; kw < KW; kw++) {
-      const lo = v128.load(xp), hi = v128.load(xp, 16);
-      let w = v128.load32_splat(wk);
-      a0 = madd(lo, w, a0);
-      b0 = madd(hi, w, b0);
-      w = v128.load32_splat(wk, 4);
-      a1 = madd(lo, w, a1);
-      b1 = madd(hi, w, b1);
-      w = v128.load32_splat(wk, 8);
-      a2 = madd(lo, w, a2);
-      b2 = madd(hi, w, b2);
-      w = v128.load32_splat(wk, 12);
-      a3 = madd(lo, w, a3);
-      b3 = madd(hi, w, b3);
-      w = v128.load32_splat(wk, 16);
-      a4 = madd(lo, w, a4);
-      b4 = madd(hi, w, b4);
-      w = v128.load32_splat(wk, 20);
-      a5 = madd(lo, w, a5);
-      b5 = madd(hi, w, b5);
-      xp += 4;
-      wk += 32;
-    }
-  }
+  const x0 = img + f4(oh * SH * Wp + ow), rowStep = f4(DH * Wp);
+  // channels 0-3, then 4-5: eight and four accumulators leave V8 registers for the operands
+  // (twelve at once spilled); each pass parks its sums channel-major in the output block
+  taps8(x0, rowStep, KH, KW, packed, 4, out);
+  taps8(x0, rowStep, KH, KW, packed + 16, 2, out + 128);
+  const a0 = v128.load(out), a1 = v128.load(out, 32), a2 = v128.load(out, 64), a3 = v128.load(out, 96), a4 = v128.load(out, 128), a5 = v128.load(out, 160);
+  const b0 = v128.load(out, 16), b1 = v128.load(out, 48), b2 = v128.load(out, 80), b3 = v128.load(out, 112), b4 = v128.load(out, 144), b5 = v128.load(out, 176);
   store4C6(a0, a1, a2, a3, a4, a5, out, bias, act, rd, res);
   store4C6(b0, b1, b2, b3, b4, b5, out + 96, bias, act, rd, res);
 }
 
+/**
+ * nc (4 or 2, a constant at each call) channels of 8 pixels of a row over every tap, in the tap
+ * order (kh, kw): channel c's sums of pixels 0-3 and 4-7 to dst + 32·c and dst + 32·c + 16. x0:
+ * the input under pixel 0's tap (0, 0); rowStep: bytes between kernel rows; w: tap 0's weight of
+ * the first channel in the [Kg][8] panel.
+ */
+// @ts-ignore: decorator
+@inline function taps8(x0: usize, rowStep: usize, KH: i32, KW: i32, w: usize, nc: i32, dst: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  let wk = w, xr = x0;
+  for (let kh = 0; kh < KH; kh++) {
+    let xp = xr;
+    for (let kw = 0; kw < KW; kw++) {
+      const lo = v128.load(xp), hi = v128.load(xp, 16);
+      let v = v128.load32_splat(wk);
+      a0 = madd(lo, v, a0);
+      b0 = madd(hi, v, b0);
+      v = v128.load32_splat(wk, 4);
+      a1 = madd(lo, v, a1);
+      b1 = madd(hi, v, b1);
+      if (nc == 4) {
+        v = v128.load32_splat(wk, 8);
+        a2 = madd(lo, v, a2);
+        b2 = madd(hi, v, b2);
+        v = v128.load32_splat(wk, 12);
+        a3 = madd(lo, v, a3);
+        b3 = madd(hi, v, b3);
+      }
+      xp += 4;
+      wk += 32;
+    }
+    xr += rowStep;
+  }
+  v128.store(dst, a0);
+  v128.store(dst, b0, 16);
+  v128.store(dst, a1, 32);
+  v128.store(dst, b1, 48);
+  if (nc == 4) {
+    v128.store(dst, a2, 64);
+    v128.store(dst, b2, 80);
+    v128.store(dst, a3, 96);
+    v128.store(dst, b3, 112);
+  }
+}
 /**
  * Four pixels × 6 channels from channel-major accumulators (c_k: channel k of the 4 pixels) to
  * the pixel-major 24 floats at out, then bias, residual (at out + rd) and activation.
