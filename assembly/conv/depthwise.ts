@@ -2,20 +2,13 @@
 // channel c·M + m reads input channel c) — the layout TF calls [KH, KW, C, M]. Direct kernels,
 // SIMD across channels for M = 1; a scalar loop for M > 1. Geometry block: CONV_* (G = C).
 
-import { f4 } from "../common/simd";
-import { madd } from "../common/simd";
+import { activate, f4, madd } from "../common/simd";
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
-  CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, ACT_RELU, ACT_RELU6,
+  CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL,
 } from "../common/geometry";
 import { zero } from "../eltwise/binary";
 
-// @ts-ignore: decorator
-@inline function activate(v: v128, act: i32): v128 {
-  if (act == ACT_RELU) return f32x4.max(v, f32x4.splat(0));
-  if (act == ACT_RELU6) return f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(6));
-  return v;
-}
 
 /**
  * y[n,oh,ow,c·M+m] = act(bias[c·M+m] + Σ_{kh,kw} x[n,ih,iw,c] · w[kh,kw,0,c·M+m]).

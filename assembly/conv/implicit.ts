@@ -5,8 +5,7 @@
 // a tile reads only the kernel rows and columns that reach the input for one of its pixels (most
 // of the frame of a backward-data pass, backward.ts, is zeros).
 
-import { f4, madd } from "../common/simd";
-import { ACT_RELU, ACT_RELU6 } from "../common/geometry";
+import { activate, f4, madd } from "../common/simd";
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G,
@@ -72,13 +71,8 @@ import { KC, NR } from "../gemm/gemm";
         r0 = f32x4.add(r0, v128.load(c + rd));
         r1 = f32x4.add(r1, v128.load(c + rd, 16));
       }
-      if (act == ACT_RELU) {
-        r0 = f32x4.max(r0, f32x4.splat(0));
-        r1 = f32x4.max(r1, f32x4.splat(0));
-      } else if (act == ACT_RELU6) {
-        r0 = f32x4.min(f32x4.max(r0, f32x4.splat(0)), f32x4.splat(6));
-        r1 = f32x4.min(f32x4.max(r1, f32x4.splat(0)), f32x4.splat(6));
-      }
+      r0 = activate(r0, act);
+      r1 = activate(r1, act);
     }
     v128.store(c, r0);
     v128.store(c, r1, 16);
@@ -99,13 +93,8 @@ import { KC, NR } from "../gemm/gemm";
       r0 = f32x4.add(r0, loadPartial(c + rd, n0));
       if (n1 > 0) r1 = f32x4.add(r1, loadPartial(c + rd + 16, n1));
     }
-    if (act == ACT_RELU) {
-      r0 = f32x4.max(r0, f32x4.splat(0));
-      r1 = f32x4.max(r1, f32x4.splat(0));
-    } else if (act == ACT_RELU6) {
-      r0 = f32x4.min(f32x4.max(r0, f32x4.splat(0)), f32x4.splat(6));
-      r1 = f32x4.min(f32x4.max(r1, f32x4.splat(0)), f32x4.splat(6));
-    }
+    r0 = activate(r0, act);
+    r1 = activate(r1, act);
   }
   storePartial(c, r0, n0);
   if (n1 > 0) storePartial(c + 16, r1, n1);
@@ -423,8 +412,9 @@ function row8C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out:
   const p2 = v128.shuffle<f32>(u01, u23, 0, 1, 4, 5), p3 = v128.shuffle<f32>(u01, u23, 2, 3, 6, 7);
   // channels 4-5: [p0c4 p0c5 p1c4 p1c5], [p2c4 p2c5 p3c4 p3c5]
   const e01 = v128.shuffle<f32>(c4, c5, 0, 4, 1, 5), e23 = v128.shuffle<f32>(c4, c5, 2, 6, 3, 7);
-  let r0 = p0, r1 = v128.shuffle<f32>(e01, p1, 0, 1, 4, 5), r2 = v128.shuffle<f32>(p1, e01, 2, 3, 6, 7);
-  let r3 = p2, r4 = v128.shuffle<f32>(e23, p3, 0, 1, 4, 5), r5 = v128.shuffle<f32>(p3, e23, 2, 3, 6, 7);
+  let r1 = v128.shuffle<f32>(e01, p1, 0, 1, 4, 5), r2 = v128.shuffle<f32>(p1, e01, 2, 3, 6, 7);
+  let r4 = v128.shuffle<f32>(e23, p3, 0, 1, 4, 5), r5 = v128.shuffle<f32>(p3, e23, 2, 3, 6, 7);
+  let r0 = p0, r3 = p2;
   if (bias != 0) {
     // the bias repeats every 12 floats: [b0 b1 b2 b3] [b4 b5 b0 b1] [b2 b3 b4 b5]
     const q0 = v128.load(bias), q2 = v128.load64_zero(bias, 16);
@@ -445,29 +435,12 @@ function row8C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out:
     r4 = f32x4.add(r4, v128.load(r, 64));
     r5 = f32x4.add(r5, v128.load(r, 80));
   }
-  if (act == ACT_RELU) {
-    const z = f32x4.splat(0);
-    r0 = f32x4.max(r0, z);
-    r1 = f32x4.max(r1, z);
-    r2 = f32x4.max(r2, z);
-    r3 = f32x4.max(r3, z);
-    r4 = f32x4.max(r4, z);
-    r5 = f32x4.max(r5, z);
-  } else if (act == ACT_RELU6) {
-    const z = f32x4.splat(0), six = f32x4.splat(6);
-    r0 = f32x4.min(f32x4.max(r0, z), six);
-    r1 = f32x4.min(f32x4.max(r1, z), six);
-    r2 = f32x4.min(f32x4.max(r2, z), six);
-    r3 = f32x4.min(f32x4.max(r3, z), six);
-    r4 = f32x4.min(f32x4.max(r4, z), six);
-    r5 = f32x4.min(f32x4.max(r5, z), six);
-  }
-  v128.store(out, r0);
-  v128.store(out, r1, 16);
-  v128.store(out, r2, 32);
-  v128.store(out, r3, 48);
-  v128.store(out, r4, 64);
-  v128.store(out, r5, 80);
+  v128.store(out, activate(r0, act));
+  v128.store(out, activate(r1, act), 16);
+  v128.store(out, activate(r2, act), 32);
+  v128.store(out, activate(r3, act), 48);
+  v128.store(out, activate(r4, act), 64);
+  v128.store(out, activate(r5, act), 80);
 }
 
 /** convPixels by 4 × 8 tiles (every geometry). */

@@ -26,9 +26,9 @@
 // bands of output rows start at multiples of m (ops/conv.ts splits that way). (Past 400 lines: the
 // three tile sizes' 1-D transforms are written out, one matrix each.)
 
-import { f4, madd } from "../common/simd";
+import { activate, f4, madd } from "../common/simd";
 import {
-  ACT_RELU, ACT_RELU6, geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
+  geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G, CONV_FIELDS,
 } from "../common/geometry";
 import { loadPartial, storePartial } from "./implicit";
@@ -353,9 +353,7 @@ function micro(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
 @inline function finish(v: v128, bias: v128, rp: usize, nc: i32, act: i32): v128 {
   let r = f32x4.add(v, bias);
   if (rp != 0) r = f32x4.add(r, loadPartial(rp, nc));
-  if (act == ACT_RELU) r = f32x4.max(r, f32x4.splat(0));
-  else if (act == ACT_RELU6) r = f32x4.min(f32x4.max(r, f32x4.splat(0)), f32x4.splat(6));
-  return r;
+  return activate(r, act);
 }
 
 /** Input transforms of tiles [t0, t0 + tb) into V (row stride Cp, ξ blocks TB·Cp + SKEW floats apart). */

@@ -5,7 +5,7 @@
 // 4×8 tile in eight f32x4 accumulators. Edge tiles go through a temporary tile.
 // All matrices are row-major; lda/ldb/ldc are row strides in elements.
 
-import { madd, f4 } from "../common/simd";
+import { activate, madd, f4 } from "../common/simd";
 import { ACT_RELU, ACT_RELU6 } from "../common/geometry";
 
 export const MR: i32 = 4;
@@ -122,9 +122,7 @@ export function f32_gemm_pack_b(transB: i32, K: i32, N: i32, B: usize, ldb: i32,
   if (!first) r = f32x4.add(r, v128.load(c));
   else if (beta != 0) r = madd(v128.load(c), f32x4.splat(beta), r);
   if (last) {
-    r = f32x4.add(r, bias);
-    if (act == ACT_RELU) r = f32x4.max(r, f32x4.splat(0));
-    else if (act == ACT_RELU6) r = f32x4.min(f32x4.max(r, f32x4.splat(0)), f32x4.splat(6));
+    r = activate(f32x4.add(r, bias), act);
   }
   v128.store(c, r);
 }

@@ -31,7 +31,7 @@ import { zero } from "../eltwise/binary";
  * scan order (depth, then rows top to bottom, then columns left to right) wins; NaN never wins
  * (except as the first tap). relu != 0: y = max(that maximum, 0) — the pool of a ReLU's output
  * from the ReLU's input (the same values: max(relu(a), relu(b)) = relu(max(a, b)); argmax then
- * points into the input, where f32_maxpool_bwd_relu's mask x > 0 is the ReLU's).
+ * points into the input, and f32_maxpool_bwd_relu's mask y > 0 is the ReLU's).
  */
 export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, relu: i32): void {
   if (relu != 0) {
@@ -101,7 +101,7 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
   const SD = geo(g, POOL_SD), SH = geo(g, POOL_SH), SW = geo(g, POOL_SW);
   const PF = geo(g, POOL_PF), PT = geo(g, POOL_PT), PL = geo(g, POOL_PL);
   const DD = geo(g, POOL_DD), DH = geo(g, POOL_DH), DW = geo(g, POOL_DW);
-  if (KD == 1 && SD == 1 && PF == 0 && OD == D && KH == 2 && KW == 2 && SH == 2 && SW == 2 && PT == 0 && PL == 0 && DH == 1 && DW == 1 && 2 * OH <= H && 2 * OW <= W && C >= 4) {
+  if (isTwoByTwo(g)) {
     // 2×2 windows with stride 2, all inside the input (the common case): no clipping, the four taps
     // unrolled; with windows one slice deep, each depth slice is an image of its own
     const rowStep = W * C, images = N * D;
