@@ -114,11 +114,11 @@ export async function runKernels({ quick, builds, threads, log }) {
         const chosen = g.depthwise ? null : fovea.ops.convPaths(g);
         const passes = [["fwd", null, () => be.run(c.fwd)]];
         for (const [pass, key] of [["bwd-data", "bwdData"], ["bwd-filter", "bwdFilter"]]) {
-          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true, winograd: key === "bwdData" && fovea.ops.winogradFits(g) };
+          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true, winograd: fovea.ops.winogradFits(g) };
           const options = chosen ? ["implicit", "direct", "im2col", "winograd"].filter((v) => fits[v]) : [null];
           for (const v of options) {
             const cc = v ? convCalls(be, g, alloc, bufs, be.threads, { [key]: v }) : c;
-            if (v === "winograd") be.run(cc.pack); // the transformed filters, once (a training step transforms once per step)
+            if (v === "winograd") be.run(cc.pack); // the data gradient's transformed filters, once (a training step transforms once per step)
             const fn = key === "bwdData" ? () => be.run(cc.bwdData) : () => { be.run(cc.bwdFilter); be.runInTurn(cc.reduce); };
             passes.push([v ? `${pass} ${v}${chosen[key] === v ? " (chosen)" : ""}` : pass, v, fn]);
           }
@@ -204,7 +204,7 @@ export async function winogradLayers({ quick, backends, log, records, nets = nul
       const h = be.heap;
       const owned = [];
       const alloc = (n) => { const p = h.alloc(n, true); owned.push(p); return p; };
-      const X = alloc(size * 4), Wt = alloc(9 * l.C * l.C * 4), B = alloc(l.C * 4), Y = alloc(size * 4), DY = alloc(size * 4), DX = alloc(size * 4);
+      const X = alloc(size * 4), Wt = alloc(9 * l.C * l.C * 4), B = alloc(l.C * 4), Y = alloc(size * 4), DY = alloc(size * 4), DX = alloc(size * 4), DW = alloc(9 * l.C * l.C * 4);
       fill(h.f32(X, size), 3);
       fill(h.f32(Wt, 9 * l.C * l.C), 4);
       fill(h.f32(B, l.C), 5);
@@ -215,18 +215,25 @@ export async function winogradLayers({ quick, backends, log, records, nets = nul
       const bufs = { x: X, y: Y, w: Wt, packed, bias: B, act: 1, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
       const data = { ...bufs, y: 0, packed: 0, bias: 0, act: 0, training: true, dy: DY, dx: DX };
       const gemmData = "implicit"; // what convPaths takes for these "same" convs without Winograd
+      const gemmFilter = l.C * l.C <= 1024 ? "implicit" : "im2col"; // the same for the filter gradient
+      const filter = { ...data, dx: 0, dw: DW };
+      // the filter gradient's Winograd tile: F(2) where convPaths' tile is 2, else F(4)
+      const filterTile = (t) => Math.min(t, 4);
       const variants = [
         ["fwd direct", bufs, { fwd: "direct" }, "fwd"],
         ...[2, 4, 6].map((tile) => [`fwd winograd F${tile}`, { ...bufs, packed: 0 }, { fwd: "winograd", tile }, "fwd"]),
         [`bwd-data ${gemmData}`, data, { bwdData: gemmData }, "bwdData"],
         ...[2, 4, 6].map((tile) => [`bwd-data winograd F${tile}`, data, { bwdData: "winograd", tile }, "bwdData"]),
-      ].filter(([, , p]) => !quick || (p.fwd ?? p.bwdData) !== "winograd" || p.tile === chosen.tile);
+        [`bwd-filter ${gemmFilter}`, filter, { bwdFilter: gemmFilter }, "bwdFilter"],
+        ...[2, 4].map((tile) => [`bwd-filter winograd F${tile}`, filter, { bwdFilter: "winograd", tile }, "bwdFilter"]),
+      ].filter(([, , p, pass]) => !quick || (p.fwd ?? p.bwdData ?? p.bwdFilter) !== "winograd" || p.tile === (pass === "bwdFilter" ? filterTile(chosen.tile) : chosen.tile));
       for (const [name, b, paths, pass] of variants) {
         const c = convCalls(be, g, alloc, b, 1, paths);
         be.run(c.pack); // once, as a compiled model does (a training step transforms once per step)
-        const isChosen = pass === "fwd" ? chosen.fwd === paths.fwd && (paths.fwd !== "winograd" || chosen.tile === paths.tile)
-          : chosen.bwdData === paths.bwdData && (paths.bwdData !== "winograd" || chosen.tile === paths.tile);
-        const m = await measure(() => be.run(c[pass]), { quick });
+        const key = pass === "fwd" ? "fwd" : pass, tileOf = pass === "bwdFilter" ? filterTile(chosen.tile) : chosen.tile;
+        const isChosen = chosen[key] === paths[key] && (paths[key] !== "winograd" || tileOf === paths.tile);
+        const run = pass === "bwdFilter" ? () => { be.run(c.bwdFilter); be.runInTurn(c.reduce); } : () => be.run(c[pass]);
+        const m = await measure(run, { quick });
         const kase = `conv3x3 ${l.net} ${l.H}²×${l.C} ${name}${isChosen ? " (chosen)" : ""}`;
         records.push(record({ suite: "kernels", kase, engine: "fovea", build: be.build.replace(/-mt$/, ""), threads: 1, batch: 1, median_ms: m.median_ms, flops, images: 1 }));
         log(`  ${kase} b1 fovea-${be.build.replace(/-mt$/, "")} ×1 ${(m.median_ms * 1000).toFixed(0)} µs`);

@@ -130,7 +130,7 @@ const PATH_CASES: Case[] = [
   { x: [1, 10, 12, 1], k: [2, 4], oc: 6, opts: { dilations: [1, 2] } }, // column dilation: tiles only
 ];
 
-const PATHS: { [K in "bwdFilter" | "bwdData"]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col"], bwdData: ["implicit", "direct", "im2col"] };
+const PATHS: { [K in "bwdFilter" | "bwdData"]: ops.ConvPaths[K][] } = { bwdFilter: ["implicit", "im2col", "winograd"], bwdData: ["implicit", "direct", "im2col"] };
 
 describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path on the %s build", (build) => {
   it.each(PATH_CASES.map((c) => [caseName(c), c] as const))("%s", async (_n, c) => {
@@ -155,6 +155,10 @@ describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path o
       expectClose(dx.toArray(), wantDx, 1e-5, 2e-6 * (g.OC * g.KH * g.KW + 4), `dx ${bwdData}`);
     }
     for (const bwdFilter of PATHS.bwdFilter) {
+      if (bwdFilter === "winograd" && !ops.winogradFits(g)) {
+        expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, { x: x.ptr, y: 0, w: w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: 0, dw: dw.ptr, db: 0 }, 1, { bwdFilter }))).toThrow(ConfigError);
+        continue;
+      }
       // NaN first: the kernels overwrite
       be.heap.f32(dw.ptr, dw.size).fill(Number.NaN);
       ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, g, alloc, {

@@ -1,4 +1,4 @@
-// Winograd conv F(m×m, 3×3) (assembly/conv/winograd.ts), forward and data gradient, against a
+// Winograd conv F(m×m, 3×3) (assembly/conv/winograd.ts, winograd-filter.ts), forward, data and filter gradients, against a
 // float64 conv written here (not fovea's output), through the one call builder (ops.convCalls
 // with the path forced), on every build: an edge sweep per tile size m = 2, 4, 6 — output sizes
 // that are not multiples of the tile, padding 0/1/2 and uneven, C and OC not multiples of 4 (and
@@ -59,6 +59,25 @@ function refData(g: ConvGeometry, dy: Float32Array, w: Float32Array): Float64Arr
     dx[((n * H + ih) * W + iw) * C + c] = s;
   }
   return dx;
+}
+
+/** dw[kh, kw, c, oc] = Σ over the outputs (n, oh, ow) of x[n, oh − PT + kh, ow − PL + kw, c] (zero outside x) · dy, in float64. */
+function refFilter(g: ConvGeometry, x: Float32Array, dy: Float32Array): Float64Array {
+  const { N, H, W, C, OH, OW, OC, padTop: PT, padLeft: PL } = g;
+  const dw = new Float64Array(9 * C * OC);
+  for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) for (let kh = 0; kh < 3; kh++) {
+    const ih = oh - PT + kh;
+    if (ih < 0 || ih >= H) continue;
+    for (let kw = 0; kw < 3; kw++) {
+      const iw = ow - PL + kw;
+      if (iw < 0 || iw >= W) continue;
+      for (let c = 0; c < C; c++) {
+        const xv = x[((n * H + ih) * W + iw) * C + c]!, d = ((kh * 3 + kw) * C + c) * OC, e = ((n * OH + oh) * OW + ow) * OC;
+        for (let oc = 0; oc < OC; oc++) dw[d + oc] += xv * dy[e + oc]!;
+      }
+    }
+  }
+  return dw;
 }
 
 /** max |got − want| / max |want|; NaN anywhere is Infinity. */
@@ -145,6 +164,41 @@ describe.each(["relaxed", "simd", "debug"] as const)("Winograd conv on the %s bu
   }
 });
 
+/** The filter gradient by convCalls with the Winograd path forced (tile m: F(2) for 2, F(4) otherwise), split in `limit` parts by images. */
+function runFilter(be: Backend, g: ConvGeometry, t: ReturnType<typeof buffers>["t"], tile: 2 | 4 | 6, limit = be.threads): Float32Array {
+  const dw = Tensor.zeros([3, 3, g.C, g.OC], be);
+  be.heap.f32(dw.ptr, dw.size).fill(Number.NaN); // the kernel overwrites
+  ops.withScratchAlloc(be, (alloc) => {
+    const c = ops.convCalls(be, g, alloc, { x: t.x.ptr, y: 0, w: t.w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: t.dy.ptr, dyAct: 0, dx: 0, dw: dw.ptr, db: 0 }, limit, { bwdFilter: "winograd", tile });
+    expect(c.bwdFilter.map((k) => k.fn)).toEqual(c.bwdFilter.map(() => "f32_conv2d_bwd_filter_winograd"));
+    be.run(c.bwdFilter);
+    be.runInTurn(c.reduce);
+  });
+  const out = dw.toArray();
+  dw.free();
+  return out;
+}
+
+// The filter gradient (assembly/conv/winograd-filter.ts) on the same sweep, F(2) and F(4) (a tile
+// of 6 takes F(4)). Measured (relaxed, simd and debug builds): F(2) 5.5e-7, F(4) 3.2e-6. Bounds:
+// those of the forward.
+describe.each(["relaxed", "simd", "debug"] as const)("Winograd filter gradient on the %s build against float64", (build) => {
+  for (const tile of [2, 4] as const) {
+    it(`F(${tile}x${tile}, 3x3): dw over every tile of every image; max relative error < ${BOUND[tile]}`, async () => {
+      const be = await backendFor(build);
+      let worst = 0;
+      for (const [i, c] of [...CASES, ...(build === "debug" ? [] : [BIG])].entries()) {
+        const { g, xs, dys, t, free } = buffers(be, c, 31 + i);
+        const e = relError(runFilter(be, g, t, tile), refFilter(g, xs, dys));
+        expect(e, `${name(c)} filter gradient`).toBeLessThan(BOUND[tile]);
+        worst = Math.max(worst, e);
+        free();
+      }
+      console.log(`winograd ${build} F(${tile}) filter gradient: max relative error ${worst.toExponential(2)}`);
+    });
+  }
+});
+
 describe("Winograd conv across threads", () => {
   const threaded: Backend[] = [];
   beforeAll(async () => {
@@ -161,6 +215,15 @@ describe("Winograd conv across threads", () => {
       }
       free();
     }
+  });
+
+  it.each([2, 4] as const)("F(%i) filter gradient: split by images into 1, 2 and 3 parts whose filters are added, within the bound of float64", (tile) => {
+    const be = threaded[0]!;
+    const c: Case = { N: 3, H: 11, W: 10, C: 12, OC: 20, pad: [1, 2, 0, 1] };
+    const { g, xs, dys, t, free } = buffers(be, c, 9);
+    const want = refFilter(g, xs, dys);
+    for (const limit of [1, 2, 3]) expect(relError(runFilter(be, g, t, tile, limit), want), `${limit} parts`).toBeLessThan(BOUND[tile]);
+    free();
   });
 
   it("at batch 1 the channel split makes one call per thread, each over its range of 8-channel panels, the last taking the rest", () => {
@@ -185,7 +248,7 @@ describe("Winograd paths in the builder", () => {
     ];
     for (const [xs, ws, o] of bad) {
       const g = ops.conv2dGeometry(xs, ws, o);
-      for (const paths of [{ fwd: "winograd" }, { bwdData: "winograd" }] as const) {
+      for (const paths of [{ fwd: "winograd" }, { bwdData: "winograd" }, { bwdFilter: "winograd" }] as const) {
         expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
           x: 0, y: 16, w: 0, packed: 0, bias: 0, act: 0, training: true, dy: 0, dyAct: 0, dx: 16, dw: 0, db: 0,
         }, 1, paths))).toThrow(ConfigError);
@@ -224,7 +287,7 @@ describe("Winograd convs in models", () => {
     ], { inputShape: [20, 20, 16], seed: 5 });
     m.compile({ batchSize: 3, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
     // one image's 20² pixels pay for the per-step transforms: Winograd however the batch is sliced
-    expect(ops.convPaths(ops.conv2dGeometry([1, 20, 20, 16], [3, 3, 16, 32], { padding: "same" }), true)).toMatchObject({ fwd: "winograd", bwdData: "winograd" });
+    expect(ops.convPaths(ops.conv2dGeometry([1, 20, 20, 16], [3, 3, 16, 32], { padding: "same" }), true)).toMatchObject({ fwd: "winograd", bwdData: "winograd", bwdFilter: "winograd" });
     const x = randomArray(3 * 20 * 20 * 16, 8);
     const r = fovea.train.gradCheck(m, x, [0, 2, 1], { h: 1e-2, samples: 12 });
     for (const p of r.params) expect(p.relError < 1e-2 || p.absError < 1e-5, `${p.layer}.${p.param}: ${p.relError}`).toBe(true);

@@ -38,7 +38,7 @@ import { loadPartial, storePartial } from "./implicit";
  * measured level with 1 MiB where the channels are few and 15–20 % faster with 512 channels (fewer
  * blocks, so the transformed filters are streamed fewer times); 4 and 8 MiB no better.
  */
-const BLOCK_BUDGET: i32 = 1 << 21;
+export const BLOCK_BUDGET: i32 = 1 << 21;
 /** Output channels of one M block. */
 const OCB_MAX: i32 = 64;
 /** Largest tile block. */
@@ -48,7 +48,7 @@ const TB_MAX: i32 = 256;
  * vectors of one tile in one L1 set (and alias store/load addresses), which made the transforms
  * several times slower; one cache line more spreads them over α² sets.
  */
-const SKEW: i32 = 16;
+export const SKEW: i32 = 16;
 
 /** True when the geometry is one the Winograd kernels take: 3×3, stride 1, dilation 1, one group. */
 export function winogradFits(g: usize): bool {
@@ -57,14 +57,14 @@ export function winogradFits(g: usize): bool {
 }
 
 // @ts-ignore: decorator
-@inline function up(n: i32, k: i32): i32 {
+@inline export function up(n: i32, k: i32): i32 {
   return (n + k - 1) / k * k;
 }
 
-/** Tiles per block for α² products, Cp input and OCB output channels a tile, `tiles` in all. */
-function tileBlock(A2: i32, Cp: i32, OCB: i32, tiles: i32): i32 {
+/** Tiles per block for α² products, Cp input and OCB output channels a tile, `tiles` in all, their transforms within `budget` bytes. */
+export function tileBlock(A2: i32, Cp: i32, OCB: i32, tiles: i32, budget: i32 = BLOCK_BUDGET): i32 {
   const per = A2 * (Cp + OCB) * 4;
-  return min(up(tiles, 4), min(TB_MAX, max(4, (BLOCK_BUDGET / per) & ~3)));
+  return min(up(tiles, 4), min(TB_MAX, max(4, (budget / per) & ~3)));
 }
 
 /** Scratch bytes of winogradRun: the two 1-D-pass buffers, V and M. */
@@ -76,7 +76,7 @@ function runScratchBytes(m: i32, C: i32, OC: i32, tiles: i32): i32 {
 
 /** Tiles of an output of N images of OH×OW in m×m tiles. */
 // @ts-ignore: decorator
-@inline function tileCount(N: i32, OH: i32, OW: i32, m: i32): i32 {
+@inline export function tileCount(N: i32, OH: i32, OW: i32, m: i32): i32 {
   return N * ((OH + m - 1) / m) * ((OW + m - 1) / m);
 }
 
@@ -357,7 +357,7 @@ function micro(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
 }
 
 /** Input transforms of tiles [t0, t0 + tb) into V (row stride Cp, ξ blocks TB·Cp + SKEW floats apart). */
-function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize): void {
+export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize): void {
   const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
   const al = m + 2, Cp = up(C, 4), TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);

@@ -182,8 +182,12 @@ export interface ConvPaths {
    * dilation 1, one group: winogradFits), over filters transformed once per weight version.
    */
   fwd: "direct" | "winograd";
-  /** "implicit": f32_conv2d_bwd_filter_implicit; "im2col": f32_conv2d_bwd_filter (im2col + gemm, a plain gemm when pointwise). */
-  bwdFilter: "implicit" | "im2col";
+  /**
+   * "implicit": f32_conv2d_bwd_filter_implicit; "im2col": f32_conv2d_bwd_filter (im2col + gemm, a
+   * plain gemm when pointwise); "winograd": f32_conv2d_bwd_filter_winograd (winogradFits; F(2×2)
+   * where `tile` is 2, else F(4×4)).
+   */
+  bwdFilter: "implicit" | "im2col" | "winograd";
   /**
    * "implicit": f32_conv2d_bwd_data_implicit (stride 1, padding at most the kernel's reach − 1: the
    * forward conv of dy with the flipped weights); "direct": f32_conv2d_bwd_data_direct (stride 1,
@@ -219,7 +223,19 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * im2col + gemm where a group has few channels (LeNet's C1 28²×1→6 5×5 5.7x, 28²×1→8 3×3 8x,
  * 32²×3→16 5×5 1.9x, C3 14²×6→16 5×5 1.6x, 14²×8→16 3×3 1.6x) and level with it up to 32×32
  * channels per group (16²×32→64 3×3: 0.97x); above that, and for pointwise convs (one gemm),
- * the gemm path. Data gradient: at stride 1 the implicit kernel (the forward kernel on dy, no
+ * the gemm path. Where Winograd fits (3×3, stride 1, dilation 1, one group), its filter gradient
+ * (the forward's transforms on x and dy, one product per point with the tiles as its depth; a
+ * quarter of the multiplies with F(4×4)) ran against the implicit kernel (ms, batch 64 unless
+ * stated): 14²×16→32 7.3 → 5.8, 28²×16→16 15.5 → 11.0, 28²×8→16 8.0 → 6.3, 8²×32→32 6.0 → 3.0,
+ * 16×4²×64→64 1.8 → 0.7 (F(2)), batch 8 56²×64→64 123 → 37, batch 2 14²×256→256 36 → 16; and
+ * lost where the channels are few, its transforms then outweighing the products: 14²×8→8 0.96 →
+ * 1.24, 32²×3→16 4.2 → 6.2, 28²×1→16 1.4 → 4.9; and where a call has few tiles, as the
+ * (m+2)²·C·OC sums it adds up are then most of its memory traffic: batch 1 7²×512 (4 tiles of
+ * 4×4) 15.7 → 21.8 against im2col, where batch 4 (16 tiles) ran 73 → 52 and batch 4 4²×64 (16
+ * tiles of 2×2) 0.30 → 0.24. So it is taken where the harmonic mean of C and OC is at least 10
+ * (8 and 16: 10.7; 8 and 8: 8; 3 and 16: 5) and the batch has at least 16 tiles, with F(2×2)
+ * where the Winograd tile is 2, else F(4×4) (F(6×6)'s larger coefficients would cost precision
+ * over a sum of many tiles). Data gradient: at stride 1 the implicit kernel (the forward kernel on dy, no
  * col2im) skips the taps that fall outside dy tile by tile, so even a "valid" conv whose input
  * has twice the output's pixels (C3 14²→10²) ran 1.3–1.5x faster than gemm + col2im; "same"
  * convs ran level or faster; it is not chosen past 4x the output's pixels (mostly skipped taps
@@ -259,10 +275,11 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
 export function convPaths(g: ConvGeometry, training = false): ConvPaths {
   const Cg = g.C / g.groups, OCg = g.OC / g.groups;
   const perStep = (pixels: number) => !training || g.N * pixels >= TRAIN_WINOGRAD_PIXELS;
-  const tile = winogradTile(g);
+  const tile = winogradTile(g), fm = Math.min(tile, 4);
+  const filterTiles = g.N * Math.ceil(g.OH / fm) * Math.ceil(g.OW / fm);
   return {
     fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) && perStep(g.OH * g.OW) ? "winograd" : "direct",
-    bwdFilter: !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
+    bwdFilter: winogradFits(g) && 2 * g.C * g.OC >= 10 * (g.C + g.OC) && filterTiles >= 16 ? "winograd" : !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
     bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) && perStep(g.H * g.W) ? "winograd" : gemmDataPath(g),
     tile,
     split: winogradSplit(g, tile),
@@ -305,7 +322,7 @@ export function convCalls(
   const path: ConvPaths = { ...convPaths(g, p.training), ...paths };
   if (path.bwdData === "implicit" && !implicitDataFits(g)) throw new ConfigError("conv2d: the implicit data gradient needs stride 1 and padding within the kernel's reach");
   if (path.bwdData === "direct" && !directDataFits(g)) throw new ConfigError("conv2d: the direct data gradient needs stride 1 and output channels per group a multiple of 4");
-  if ((path.fwd === "winograd" || path.bwdData === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 kernel, stride 1, dilation 1 and one group");
+  if ((path.fwd === "winograd" || path.bwdData === "winograd" || path.bwdFilter === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 kernel, stride 1, dilation 1 and one group");
   if (![2, 4, 6].includes(path.tile)) throw new ConfigError(`conv2d: the Winograd tile must be 2, 4 or 6, got ${path.tile}`);
   const T = threadsFor(be, conv2dFlops(g), Math.max(g.N, g.OH), limit);
   const reach = (g.KH - 1) * g.DH + 1;
@@ -360,7 +377,11 @@ export function convCalls(
           : call(DATA_KERNELS[path.bwdData as Exclude<ConvPaths["bwdData"], "winograd">], geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0);
         out.bwdData.push({ ...c, scratchBytes: sb });
       }
-      if (dw) out.bwdFilter.push({ ...call(path.bwdFilter === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
+      if (dw) {
+        const c = path.bwdFilter === "winograd" ? call("f32_conv2d_bwd_filter_winograd", geo, Math.min(m, 4), p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0)
+          : call(path.bwdFilter === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0);
+        out.bwdFilter.push({ ...c, scratchBytes: sb });
+      }
     }
   });
   if (p.db) out.biasBwd = [call("f32_bias_bwd", dy, g.N * g.OH * g.OW, g.OC, p.db)];
