@@ -16,7 +16,7 @@ export {
   f32_conv2d_fwd_winograd, f32_conv2d_bwd_data_winograd, f32_conv2d_pack_winograd, f32_conv2d_pack_winograd_data,
   f32_conv2d_winograd_floats, f32_conv2d_winograd_scratch_bytes,
 } from "./conv/winograd";
-export { f32_conv2d_bwd_filter_winograd } from "./conv/winograd-filter";
+export { f32_conv2d_bwd_filter_winograd, f32_conv2d_bwd_filter_winograd_scratch_bytes } from "./conv/winograd-filter";
 export {
   f32_depthwise_conv2d_fwd, f32_depthwise_conv2d_bwd_data, f32_depthwise_conv2d_bwd_filter,
 } from "./conv/depthwise";

@@ -226,6 +226,17 @@ describe("Winograd conv across threads", () => {
     free();
   });
 
+  it("the filter gradient's rule counts a thread's share of the images: 16 tiles of 4x4 in the batch take Winograd, 8 a part do not", () => {
+    const be = threaded[0]!;
+    const g = ops.conv2dGeometry([4, 8, 8, 32], [3, 3, 32, 32], { padding: 1 }); // 4 tiles an image
+    expect(ops.convPaths(g, true).bwdFilter).toBe("winograd");
+    const fns = (limit: number) => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
+      x: 16, y: 0, w: 48, packed: 0, bias: 0, act: 0, training: true, dy: 32, dyAct: 0, dx: 0, dw: 64, db: 0,
+    }, limit).bwdFilter.map((c) => c.fn));
+    expect(fns(1)).toEqual(["f32_conv2d_bwd_filter_winograd"]);
+    expect(fns(2)).toEqual(["f32_conv2d_bwd_filter_implicit", "f32_conv2d_bwd_filter_implicit"]);
+  });
+
   it("at batch 1 the channel split makes one call per thread, each over its range of 8-channel panels, the last taking the rest", () => {
     const be = threaded[0]!;
     const g = ops.conv2dGeometry([1, 7, 7, 96], [3, 3, 96, 70], { padding: 1 }); // enough work to split

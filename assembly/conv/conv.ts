@@ -20,7 +20,6 @@ import { convImplicitFwd, implicitScratchBytes } from "./implicit";
 import { implicitDataScratchBytes } from "./backward";
 import { directDataScratchFloats } from "./data";
 import { winogradScratchBytes } from "./winograd";
-import { winogradFilterScratchBytes } from "./winograd-filter";
 
 /** Floats of im2col rows kept at once (1 MiB). */
 const COL_CHUNK: i32 = 1 << 18;
@@ -51,7 +50,7 @@ export function f32_conv2d_scratch_bytes(g: usize): i32 {
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G));
   const implicit = implicitScratchBytes(g) + f32_conv2d_packed_floats(g) * 4;
   const most = f32_gemm_scratch_bytes() + max(max(chunkRows(Kg) * Kg * 4, directDataScratchFloats(g) * 4), max(implicit, implicitDataScratchBytes(g)));
-  return max(most, max(winogradScratchBytes(g), winogradFilterScratchBytes(g)));
+  return max(most, winogradScratchBytes(g));
 }
 
 /** Floats of the packed weights (f32_conv2d_pack_weights): one packed gemm B per group. */

@@ -9,16 +9,17 @@
 //
 // Layouts (float32; ξ = i·α + j, i the row):
 //   V (winograd.ts inputBlock, one block of TB tiles): V[ξ][t/4][c][t%4], ξ blocks TB·Cp + SKEW floats apart.
-//   Y (dyBlock): Y[ξ][oc/8][t][oc%8], ξ blocks OCp·TB + SKEW floats apart; tiles past the block's zero.
+//   Y (dyBlock): Y[ξ][oc/8][t][oc%8], ξ blocks OCp·TB + SKEW floats apart; the last 4-tile panel's missing tiles zero.
 //   M: M[ξ][c][oc] over Cp × OCp, ξ blocks Cp·OCp + SKEW floats apart, summed over the blocks.
-// Each dw value sums its tiles in tile order (blocks of TB, 4-tile panels in order), so the result
-// depends on the images and the geometry, not on where a call's blocks fall (threads split by
-// images and add their partial filters in a fixed order: ops/conv.ts).
+// Each dw value sums its tiles in order, in blocks of TB tiles (added into M one after another),
+// so the bits depend on the call's images: threads split a batch by images, each with its own
+// blocks, and add their partial filters in a fixed order (ops/conv.ts), so a thread count always
+// gives the same bits, and different counts round differently.
 
 import { f4, madd } from "../common/simd";
 import { geo, CONV_N, CONV_OH, CONV_OW, CONV_C, CONV_OC } from "../common/geometry";
 import { loadPartial, storePartial } from "./implicit";
-import { SKEW, up, tileBlock, tileCount, inputBlock, winogradFits } from "./winograd";
+import { SKEW, k4, up, tileBlock, tileCount, inputBlock, winogradFits } from "./winograd";
 
 /**
  * Bytes of a tile block's V and Y: 512 KiB measured 1.2x faster than the forward's 2 MiB at
@@ -26,11 +27,6 @@ import { SKEW, up, tileBlock, tileCount, inputBlock, winogradFits } from "./wino
  * for the products), level at 8×56²×64→64 and 64×28²×8→16; 128 KiB and less slower (more M updates).
  */
 const FILTER_BUDGET: i32 = 1 << 19;
-
-// @ts-ignore: decorator
-@inline function k4(v: f32): v128 {
-  return f32x4.splat(v);
-}
 
 /** A·u: the α values of the m values u0..u(m−1) of one column (or row) of a dY tile, stored `t` bytes apart at q. */
 // @ts-ignore: decorator
@@ -160,16 +156,20 @@ function filterScratchBytes(g: usize, m: i32): i32 {
   return 2 * A2 * 16 + A2 * (TB * (Cp + OCp) + Cp * OCp + 3 * SKEW) * 4;
 }
 
-/** The most scratch f32_conv2d_bwd_filter_winograd needs for this geometry (0 where it does not fit). */
-export function winogradFilterScratchBytes(g: usize): i32 {
-  return winogradFits(g) ? max(filterScratchBytes(g, 2), filterScratchBytes(g, 4)) : 0;
+/**
+ * Bytes of scratch f32_conv2d_bwd_filter_winograd needs with m×m tiles (0 where Winograd does not
+ * fit): its own, not part of f32_conv2d_scratch_bytes, as its (m+2)²·C·OC sums would make every
+ * 3×3 conv's scratch several times its weights.
+ */
+export function f32_conv2d_bwd_filter_winograd_scratch_bytes(g: usize, m: i32): i32 {
+  return winogradFits(g) && (m == 2 || m == 4) ? filterScratchBytes(g, m) : 0;
 }
 
 /**
  * Filter gradient by Winograd F(m×m, 3×3), m = 2 or 4: dw[kh,kw,c,oc] = Σ_{n,oh,ow}
  * x[n, oh − PT + kh, ow − PL + kw, c] · dy[n,oh,ow,oc] (taps outside x are zero), the same as
  * f32_conv2d_bwd_filter_implicit up to rounding. Overwrites dw (HWIO). Preconditions: KH = KW = 3,
- * stride 1, dilation 1, one group. scratch: f32_conv2d_scratch_bytes(g) bytes.
+ * stride 1, dilation 1, one group. scratch: f32_conv2d_bwd_filter_winograd_scratch_bytes(g, m) bytes.
  */
 export function f32_conv2d_bwd_filter_winograd(g: usize, m: i32, x: usize, dy: usize, dw: usize, scratch: usize): void {
   assert(winogradFits(g) && (m == 2 || m == 4), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4} for the filter gradient");

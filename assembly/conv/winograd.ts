@@ -38,7 +38,7 @@ import { loadPartial, storePartial } from "./implicit";
  * measured level with 1 MiB where the channels are few and 15–20 % faster with 512 channels (fewer
  * blocks, so the transformed filters are streamed fewer times); 4 and 8 MiB no better.
  */
-export const BLOCK_BUDGET: i32 = 1 << 21;
+const BLOCK_BUDGET: i32 = 1 << 21;
 /** Output channels of one M block. */
 const OCB_MAX: i32 = 64;
 /** Largest tile block. */
@@ -115,7 +115,7 @@ export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
 // ---- the 1-D transforms ----------------------------------------------------------------------
 
 // @ts-ignore: decorator
-@inline function k4(v: f32): v128 {
+@inline export function k4(v: f32): v128 {
   return f32x4.splat(v);
 }
 
@@ -390,7 +390,8 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
       for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs, true);
     }
   }
-  // the last panel's missing tiles: zeros (their products are never read; stale bits could be slow denormals)
+  // the last panel's missing tiles: zeros (the forward never reads their products, but stale bits could be slow
+  // denormals; the filter gradient adds them into its sums)
   for (let tl = tb; tl < up(tb, 4); tl++) {
     for (let xi = 0; xi < al * al; xi++) {
       const base = V + <usize>xi * xs + f4((tl >> 2) * Cp * 4 + (tl & 3));

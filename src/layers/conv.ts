@@ -125,7 +125,9 @@ export class Conv2d extends Layer<ConvState> {
       x: r.x[0]!, y: r.y, w: kernel!.w, packed: r.state.packed, bias: bias ? bias.w : 0, act: f?.act ?? this.act, res: f?.res, pool: f?.pool,
       training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0, reluApplied: r.reluApplied,
     });
-    if (f?.pool) for (const c of r.state.calls.fwd) ctx.needScratch(c.scratchBytes ?? 0);
+    // (a fused pool's forward and the Winograd filter gradient size their scratch themselves)
+    const c = r.state.calls;
+    for (const k of [...c.fwd, ...c.bwdData, ...c.bwdFilter]) ctx.needScratch(k.scratchBytes ?? 0);
   }
 
   forward(r: LayerRun<ConvState>): void {

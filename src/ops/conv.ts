@@ -196,7 +196,7 @@ export interface ConvPaths {
    * Winograd kernel on dy with the flipped, transposed filters; winogradFits, any padding).
    */
   bwdData: "implicit" | "direct" | "im2col" | "winograd";
-  /** The Winograd tile: m×m outputs a tile, F(m×m, 3×3) (used where fwd or bwdData is "winograd"). */
+  /** The Winograd tile: m×m outputs a tile, F(m×m, 3×3) (used where fwd or bwdData is "winograd"; bwdFilter takes F(2) for 2, else F(4)). */
   tile: 2 | 4 | 6;
   /**
    * How a Winograd forward of one image splits across threads: "rows", bands of output rows (each
@@ -226,14 +226,16 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * the gemm path. Where Winograd fits (3×3, stride 1, dilation 1, one group), its filter gradient
  * (the forward's transforms on x and dy, one product per point with the tiles as its depth; a
  * quarter of the multiplies with F(4×4)) ran against the implicit kernel (ms, batch 64 unless
- * stated): 14²×16→32 7.3 → 5.8, 28²×16→16 15.5 → 11.0, 28²×8→16 8.0 → 6.3, 8²×32→32 6.0 → 3.0,
+ * stated, blocks of 2 MiB; its 512 KiB blocks then ran level or faster): 14²×16→32 7.3 → 5.8
+ * (8.2 → 5.0 and 8.7 → 5.7 with 512 KiB), 28²×16→16 15.5 → 11.0, 28²×8→16 8.0 → 6.3, 8²×32→32 6.0 → 3.0,
  * 16×4²×64→64 1.8 → 0.7 (F(2)), batch 8 56²×64→64 123 → 37, batch 2 14²×256→256 36 → 16; and
  * lost where the channels are few, its transforms then outweighing the products: 14²×8→8 0.96 →
  * 1.24, 32²×3→16 4.2 → 6.2, 28²×1→16 1.4 → 4.9; and where a call has few tiles, as the
  * (m+2)²·C·OC sums it adds up are then most of its memory traffic: batch 1 7²×512 (4 tiles of
  * 4×4) 15.7 → 21.8 against im2col, where batch 4 (16 tiles) ran 73 → 52 and batch 4 4²×64 (16
  * tiles of 2×2) 0.30 → 0.24. So it is taken where the harmonic mean of C and OC is at least 10
- * (8 and 16: 10.7; 8 and 8: 8; 3 and 16: 5) and the batch has at least 16 tiles, with F(2×2)
+ * (8 and 16: 10.7; 8 and 8: 8; 3 and 16: 5) and a call (the batch, or a thread's share of its
+ * images: convCalls) has at least 16 tiles, with F(2×2)
  * where the Winograd tile is 2, else F(4×4) (F(6×6)'s larger coefficients would cost precision
  * over a sum of many tiles). Data gradient: at stride 1 the implicit kernel (the forward kernel on dy, no
  * col2im) skips the taps that fall outside dy tile by tile, so even a "valid" conv whose input
@@ -273,13 +275,11 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * read twice). So channels where there are at least 16 output channels per tile of the map.
  */
 export function convPaths(g: ConvGeometry, training = false): ConvPaths {
-  const Cg = g.C / g.groups, OCg = g.OC / g.groups;
   const perStep = (pixels: number) => !training || g.N * pixels >= TRAIN_WINOGRAD_PIXELS;
-  const tile = winogradTile(g), fm = Math.min(tile, 4);
-  const filterTiles = g.N * Math.ceil(g.OH / fm) * Math.ceil(g.OW / fm);
+  const tile = winogradTile(g);
   return {
     fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) && perStep(g.OH * g.OW) ? "winograd" : "direct",
-    bwdFilter: winogradFits(g) && 2 * g.C * g.OC >= 10 * (g.C + g.OC) && filterTiles >= 16 ? "winograd" : !isPointwise(g) && Cg * OCg <= 1024 ? "implicit" : "im2col",
+    bwdFilter: winogradFilterPays(g, tile, g.N) ? "winograd" : gemmFilterPath(g),
     bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) && perStep(g.H * g.W) ? "winograd" : gemmDataPath(g),
     tile,
     split: winogradSplit(g, tile),
@@ -288,6 +288,20 @@ export function convPaths(g: ConvGeometry, training = false): ConvPaths {
 
 /** Training: pixels a Winograd pass must write per step to pay for its filter transform then (convPaths). */
 const TRAIN_WINOGRAD_PIXELS = 8 * 7 * 7;
+
+/** The filter-gradient path among the gemm-based kernels (convPaths' choice where Winograd is not). */
+function gemmFilterPath(g: ConvGeometry): ConvPaths["bwdFilter"] {
+  return !isPointwise(g) && (g.C / g.groups) * (g.OC / g.groups) <= 1024 ? "implicit" : "im2col";
+}
+
+/** The Winograd filter gradient's tile for a Winograd tile (ConvPaths.tile). */
+const filterTile = (tile: ConvPaths["tile"]): 2 | 4 => (tile === 2 ? 2 : 4);
+
+/** Whether the Winograd filter gradient pays for a call over `images` images (convPaths' comment). */
+function winogradFilterPays(g: ConvGeometry, tile: ConvPaths["tile"], images: number): boolean {
+  const m = filterTile(tile);
+  return winogradFits(g) && 2 * g.C * g.OC >= 10 * (g.C + g.OC) && images * Math.ceil(g.OH / m) * Math.ceil(g.OW / m) >= 16;
+}
 
 /** The data-gradient path among the gemm-based kernels (convPaths' choice where Winograd is not). */
 function gemmDataPath(g: ConvGeometry): ConvPaths["bwdData"] {
@@ -361,6 +375,8 @@ export function convCalls(
   out.actBwd = p.reluApplied ? [] : fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, g.N * g.OH * g.OW * g.OC);
   const dy = out.actBwd.length ? p.dyAct : p.dy;
   const imgParts = g.N >= 2 && T > 1 ? windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, Math.min(T, g.N)) : [wholePart(g.N, g.H, g.OH, g.padTop)];
+  // convPaths weighs the Winograd filter gradient for the whole batch; each part here has its share of the images
+  const filterPath = paths.bwdFilter ?? (path.bwdFilter === "winograd" && !winogradFilterPays(g, m, Math.min(...imgParts.map((q) => q.N))) ? gemmFilterPath(g) : path.bwdFilter);
   const wSize = g.KH * g.KW * (g.C / g.groups) * g.OC;
   imgParts.forEach((q, t) => {
     const geo = block(q);
@@ -377,10 +393,11 @@ export function convCalls(
           : call(DATA_KERNELS[path.bwdData as Exclude<ConvPaths["bwdData"], "winograd">], geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0);
         out.bwdData.push({ ...c, scratchBytes: sb });
       }
-      if (dw) {
-        const c = path.bwdFilter === "winograd" ? call("f32_conv2d_bwd_filter_winograd", geo, Math.min(m, 4), p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0)
-          : call(path.bwdFilter === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0);
-        out.bwdFilter.push({ ...c, scratchBytes: sb });
+      if (dw && filterPath === "winograd") {
+        const fm = filterTile(m);
+        out.bwdFilter.push({ ...call("f32_conv2d_bwd_filter_winograd", geo, fm, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: k.f32_conv2d_bwd_filter_winograd_scratch_bytes(geo, fm) });
+      } else if (dw) {
+        out.bwdFilter.push({ ...call(filterPath === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
       }
     }
   });
@@ -519,10 +536,11 @@ export interface ConvTransposeCalls {
  * conv's backward-data pass, its dx the conv's forward, its dw the conv's filter gradient.
  */
 export function convTransposeCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvTransposeBuffers): ConvTransposeCalls {
-  // the gemm-based paths: a Winograd pass would need its filter transform run before it, which these calls do not schedule
+  // the gemm-based paths: a Winograd pass would need its filter transform run before it, which these calls do not
+  // schedule, and the Winograd filter gradient its own scratch, which the layer does not hold
   const c = convCalls(be, g, alloc, {
     x: p.dy, y: p.dx, w: p.w, packed: 0, bias: 0, act: 0, training: true, dy: p.x, dyAct: 0, dx: p.y, dw: p.dy ? p.dw : 0, db: 0,
-  }, be.threads, { fwd: "direct", bwdData: gemmDataPath(g) });
+  }, be.threads, { fwd: "direct", bwdData: gemmDataPath(g), bwdFilter: gemmFilterPath(g) });
   const rows = g.N * g.H * g.W;
   return {
     fwd: c.bwdData, bias: p.bias ? [call("f32_bias_add_fwd", p.y, p.bias, p.y, rows, g.C)] : [],
