@@ -267,5 +267,12 @@ describe("ONNX errors", () => {
     expect(() => m.predict(x)).toThrow('model "two".predict: this model has inputs "x" and outputs "y", "z"; pass a record of inputs by name');
     expect(() => m.predict({ w: x })).toThrow('model "two".predict: no input named "w" (inputs: "x")');
     m.free();
+    // a value listed twice among the graph's inputs or outputs (found by the fuzz campaign, seed 312700): refused at import, naming the file
+    const dup = (input: string[], output: string[]) => onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: { name: "g", node: [{ opType: "Relu", name: "r", input: ["x"], output: ["y"] }], input: input.map((n) => vi(n, [1, 2, 4, 4])), output: output.map((n) => vi(n, [1, 2, 4, 4])) },
+    })).finish();
+    await expect(fovea.importOnnx(dup(["x", "x"], ["y"]), { source: "dup.onnx" })).rejects.toThrow('dup.onnx: the graph input "x" is listed twice (inputs: "x", "x"); every value of an ONNX graph has one name');
+    await expect(fovea.importOnnx(dup(["x"], ["y", "y"]), { source: "dup.onnx" })).rejects.toThrow(fovea.FormatError);
   });
 });

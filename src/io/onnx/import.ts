@@ -52,6 +52,14 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   if (!decoded.graph || decoded.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
   const opset = opsetOf({ ...decoded, graph: decoded.graph });
   if (opset < 1 || opset > 17) throw new FormatError(`${src}: opset ${opset} is not supported (1–17)`);
+  // ONNX names every value once: a graph input or output listed twice could not be fed or read by name
+  for (const [what, list] of [["input", decoded.graph.input], ["output", decoded.graph.output]] as const) {
+    const seen = new Set<string>();
+    for (const v of list) {
+      if (seen.has(v.name)) throw new FormatError(`${src}: the graph ${what} "${v.name}" is listed twice (${what}s: ${list.map((i) => `"${i.name}"`).join(", ")}); every value of an ONNX graph has one name`);
+      seen.add(v.name);
+    }
+  }
   const m: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src), decoded.graph) } };
   const bad = new Map<string, string[]>();
   const walk = (nodes: readonly OnnxNode[]) => {
