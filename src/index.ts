@@ -82,7 +82,7 @@ export type { ConvTranspose3dGeometry, ConvTranspose3dOptions } from "./ops/conv
 export type { ActivationName, BinaryOp, UnaryActivation } from "./ops/eltwise.js";
 export type { Activation as FusedActivation, DenseCalls, GemmOptions, PackedMatrix } from "./ops/gemm.js";
 export type { LossName } from "./ops/loss.js";
-export type { BatchNormCalls, NormCalls, Steps } from "./ops/norm.js";
+export type { BatchNormCalls, BatchNormPatterns, NormCalls, Steps } from "./ops/norm.js";
 export type { MaxPoolResult, Pool2dOptions, Pool3dOptions, PoolCalls, PoolGeometry } from "./ops/pool.js";
 export type { Brain, BrainOptions, Experience, TDTrainer, TDTrainerOptions, ValueNet } from "./rl/deepqlearn.js";
 export type { DQN, DQNOptions } from "./rl/dqn.js";

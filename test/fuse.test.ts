@@ -305,9 +305,87 @@ describe("the max pool's backward applies the ReLU before it", () => {
     backends.push(await fovea.loadBackend("simd-mt", "option", 16, 1), await fovea.loadBackend("simd-mt", "option", 16, 2));
   });
 
+  it.each(["simd", "relaxed", "debug"] as const)("a max pool that applies a training batch norm's affine to the norm's input equals the norm's output pass, then the pool: y and argmax bit for bit, every window and channel count (%s)", async (build) => {
+    const be = await backendFor(build);
+    const k = be.kernels;
+    for (const [shape, po] of [[[2, 8, 8, 5], POOLS[0]!], [[1, 12, 11, 7], POOLS[2]!], [[3, 7, 7, 4], POOLS[4]!], [[1, 7, 9, 3], POOLS[3]!], [[2, 8, 10, 6], { kernel: 2 }], [[2, 6, 6, 16], { kernel: 2 }], [[1, 6, 6, 2], { kernel: 2 }]] as const) {
+      const pg = ops.pool2dGeometry("maxPool2d", shape, po);
+      const n = shape.reduce((a: number, b: number) => a * b, 1), C = shape[3], L = k.f32_batchnorm_period(C), outN = pg.outShape.reduce((a, b) => a * b);
+      const raw = Tensor.from(randomArray(n, 31).map((v) => 3 * v + 1), shape, be), bn = Tensor.zeros(shape, be);
+      // per-channel mean, scale (one channel negative: its maxima are the input's minima) and shift, as the norm's patterns
+      const perC = (f: (c: number) => number) => { const p = be.heap.alloc(L * 4); be.heap.f32(p, L).set(Array.from({ length: L }, (_, j) => f(j % C))); return p; };
+      const sub = perC((c) => 0.3 * c - 0.5), A = perC((c) => (c === 1 ? -0.7 : 0.4 + 0.1 * c)), K = perC((c) => 0.05 * c - 0.1);
+      k.f32_batchnorm_part_apply(raw.ptr, sub, A, 0, 0, 0, K, n, C, bn.ptr);
+      for (const reluIn of [true, false]) {
+        const got: [Float32Array, Int32Array][] = [];
+        ops.withScratchAlloc(be, (alloc) => {
+          for (const affine of [false, true]) {
+            const y = alloc(outN * 4), argmax = alloc(outN * 4);
+            be.run(ops.poolCalls(be, "max", pg, alloc, { x: affine ? raw.ptr : bn.ptr, y, argmax, dy: 0, dx: 0, training: true, reluIn, ...(affine ? { affineIn: { sub, A, K } } : {}) }, 1).fwd);
+            got.push([be.heap.f32(y, outN).slice(), new Int32Array(be.heap.f32(argmax, outN).slice().buffer)]);
+          }
+        });
+        const what = `${JSON.stringify(shape)} ${JSON.stringify(po)}${reluIn ? " with the ReLU" : ""}`;
+        sameBits(got[1]![0], got[0]![0], `${what}: y`);
+        expect(Array.from(got[1]![1]), `${what}: argmax`).toEqual(Array.from(got[0]![1]));
+      }
+      [sub, A, K].forEach((p) => be.heap.free(p));
+      [raw, bn].forEach((t) => t.free());
+    }
+  });
+
+  it.each(["simd", "relaxed", "debug"] as const)("a training batch norm's backward from the 2×2 pool's dy after it equals the pool's backward (ReLU mask), then the norm's sums and dx, bit for bit, for parts split anywhere on a period (%s)", async (build) => {
+    const be = await backendFor(build);
+    const k = be.kernels;
+    for (const [N, H, W, C] of [[2, 8, 8, 4], [3, 7, 9, 6], [1, 10, 6, 16], [2, 5, 5, 5], [2, 6, 7, 7], [1, 4, 12, 12]] as const) {
+      const pg = ops.pool2dGeometry("maxPool2d", [N, H, W, C], { kernel: 2, rounding: "floor" });
+      const rows = N * H * W, n = rows * C, L = k.f32_batchnorm_period(C), per = L / C, outN = pg.outShape.reduce((a, b) => a * b);
+      // x with ties (rounded values) and dy with zeros, so the tie rule and the ReLU mask both show
+      const x = Tensor.from(randomArray(n, 41).map((v) => Math.round(4 * v) / 2), [N, H, W, C], be);
+      const dyp = Tensor.from(randomArray(outN, 42).map((v, i) => (i % 7 === 0 ? 0 : v)), pg.outShape, be);
+      const perC = (f: (c: number) => number) => { const p = be.heap.alloc(L * 4); be.heap.f32(p, L).set(Array.from({ length: L }, (_, j) => f(j % C))); return p; };
+      const sub = perC((c) => 0.25 * c - 0.5), fA = perC((c) => (c === 2 ? -0.6 : 0.5 + 0.1 * c)), fK = perC((c) => 0.1 * c - 0.2);
+      const A = perC((c) => 0.3 + 0.05 * c), B = perC((c) => -0.02 * c + 0.01), K = perC((c) => 0.01 * c - 0.03);
+      const zeros = perC(() => 0);
+      ops.withScratchAlloc(be, (alloc) => {
+        // the layers one by one: the pool of the norm's input with its affine and the ReLU, its backward, the norm's passes
+        const y = alloc(outN * 4), argmax = alloc(outN * 4), dBn = alloc(n * 4);
+        const pc = ops.poolCalls(be, "max", pg, alloc, { x: x.ptr, y, argmax, dy: dyp.ptr, dx: dBn, training: true, reluMask: true, reluIn: true, affineIn: { sub, A: fA, K: fK } }, 1);
+        be.run(pc.fwd);
+        be.run(pc.bwd);
+        const geo = alloc(24 * 4);
+        be.heap.i32(geo, 24).set(ops.poolBlock(pg));
+        const scratch = alloc(k.f32_batchnorm_pool_bwd_scratch_bytes(geo));
+        // parts: the whole, halves and thirds on period boundaries, and parts starting mid-row and mid-window
+        const cuts = new Set<number>([0, rows]);
+        for (const f of [0.5, 1 / 3, 2 / 3]) cuts.add(Math.min(rows, Math.round((rows * f) / per) * per));
+        cuts.add(Math.min(rows, (W + 1) * per));
+        const bounds = [...cuts].sort((a, b) => a - b);
+        const splits: [number, number][][] = [[[0, rows]], bounds.slice(1).map((b, i) => [bounds[i]!, b])];
+        for (const parts of splits) {
+          const dx1 = alloc(n * 4), dx2 = alloc(n * 4), s1 = alloc(2 * L * 4), s2 = alloc(2 * L * 4);
+          for (const [r0, r1] of parts) {
+            if (r1 <= r0) continue;
+            const what = `${N}x${H}x${W}x${C} rows [${r0}, ${r1})`;
+            k.f32_batchnorm_part_sums_bwd(dBn + 4 * r0 * C, x.ptr + 4 * r0 * C, sub, (r1 - r0) * C, C, s1, s1 + 4 * L);
+            k.f32_batchnorm_pool_bwd_sums(geo, x.ptr, dyp.ptr, sub, fA, fK, r0, r1, s2, s2 + 4 * L, scratch);
+            sameBits(be.heap.f32(s2, 2 * L).slice(), be.heap.f32(s1, 2 * L).slice(), `${what}: sums`);
+            k.f32_batchnorm_part_apply(dBn + 4 * r0 * C, zeros, A, x.ptr + 4 * r0 * C, sub, B, K, (r1 - r0) * C, C, dx1 + 4 * r0 * C);
+            k.f32_batchnorm_pool_bwd_apply(geo, x.ptr, dyp.ptr, sub, fA, fK, A, B, K, r0, r1, dx2, scratch);
+            sameBits(be.heap.f32(dx2 + 4 * r0 * C, (r1 - r0) * C).slice(), be.heap.f32(dx1 + 4 * r0 * C, (r1 - r0) * C).slice(), `${what}: dx`);
+          }
+        }
+      });
+      [sub, fA, fK, A, B, K, zeros].forEach((p) => be.heap.free(p));
+      [x, dyp].forEach((t) => t.free());
+    }
+  });
+
   const TRAIN: [string, () => fovea.Model, number][] = [
     ["LeNet-5 (convs with a fused ReLU)", () => fovea.zoo.lenet5(), 2],
-    ["LeNet-5 with batch norm (ReLU layers)", () => fovea.zoo.lenet5Bn(), 2],
+    // each pool runs its ReLU layer and the batch norm's output pass before it, and the norm the pool's backward
+    ["LeNet-5 with batch norm (ReLU layers)", () => fovea.zoo.lenet5Bn(), 6],
+    ["lenet-3x3 (batch norms, Winograd C3)", () => fovea.zoo.lenet3x3(), 6],
     ["ConvNetJS CIFAR-10", () => fovea.zoo.convnetjsCifar10(), 3],
   ];
   it.each(TRAIN)("%s: loss and every gradient equal the unfused step's, batch 1 and 3, 1 and 2 threads", (_name, make, fusedPools) => {

@@ -96,7 +96,7 @@ export function f32_conv2d_maxpool_fwd(
       store<i32>(bg + f4(POOL_H), hi - lo);
       store<i32>(bg + f4(POOL_PT), lo - top);
       store<i32>(bg + f4(POOL_HP), hi - lo + (lo - top));
-      f32_maxpool_fwd(bg, band, y + f4((n * PH + ph) * PW * OC), 0, 0);
+      f32_maxpool_fwd(bg, band, y + f4((n * PH + ph) * PW * OC), 0, 0, 0, 0, 0);
     }
   }
 }

@@ -9,7 +9,7 @@ import { zero } from "../eltwise/binary";
 
 /** L = lcm(C, 4): the floats after which the channel pattern repeats on a whole vector. */
 // @ts-ignore: decorator
-@inline function periodOf(C: i32): i32 {
+@inline export function periodOf(C: i32): i32 {
   return (C & 3) == 0 ? C : (C & 1) == 0 ? 2 * C : 4 * C;
 }
 
@@ -87,6 +87,64 @@ function sumsDev(a: usize, sub: usize, m: usize, msub: usize, blocks: i32, L: i3
     q += step;
   }
   storeSums(acc, c0, c1, c2, c3, nv);
+}
+
+/**
+ * The backward's two sums of one part in one pass over dy (a part: n floats starting on a period
+ * boundary): accDy[j] = Σ_b dy[b·L + j] and accDyX[j] = Σ_b dy[b·L + j]·(x[b·L + j] − msub[j]) —
+ * the same float operations, in the same order, as f32_batchnorm_part_sums with sub = 0 and then
+ * with m = x (so the same sums), reading dy once. Overwrites accDy and accDyX (L floats each).
+ */
+export function f32_batchnorm_part_sums_bwd(dy: usize, x: usize, msub: usize, n: i32, C: i32, accDy: usize, accDyX: usize): void {
+  const L = periodOf(C);
+  zero(accDy, L);
+  zero(accDyX, L);
+  const blocks = n / L;
+  addSumsBwd(dy, x, msub, blocks, L, accDy, accDyX);
+  addSumsBwdTail(dy, x, msub, blocks * L, n, accDy, accDyX);
+}
+
+/**
+ * accDy[j] += Σ_b (dy[b·L + j] − 0) and accDyX[j] += Σ_b (dy − 0)·(x − msub[j]) over `blocks`
+ * whole periods, in block order per lane (accumulators in registers, 2 vectors at a time).
+ */
+export function addSumsBwd(dy: usize, x: usize, msub: usize, blocks: i32, L: i32, accDy: usize, accDyX: usize): void {
+  const z = f32x4.splat(0), step = f4(L);
+  for (let k = 0; k < L; k += 8) {
+    const two = L - k >= 8;
+    const m0 = v128.load(msub + f4(k)), m1 = two ? v128.load(msub + f4(k), 16) : m0;
+    let a0 = v128.load(accDy + f4(k)), b0 = v128.load(accDyX + f4(k));
+    let a1 = two ? v128.load(accDy + f4(k), 16) : z, b1 = two ? v128.load(accDyX + f4(k), 16) : z;
+    let p = dy + f4(k), q = x + f4(k);
+    for (let b = 0; b < blocks; b++) {
+      const d0 = f32x4.sub(v128.load(p), z);
+      a0 = f32x4.add(a0, d0);
+      b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(q), m0)));
+      if (two) {
+        const d1 = f32x4.sub(v128.load(p, 16), z);
+        a1 = f32x4.add(a1, d1);
+        b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(q, 16), m1)));
+      }
+      p += step;
+      q += step;
+    }
+    v128.store(accDy + f4(k), a0);
+    v128.store(accDyX + f4(k), b0);
+    if (two) {
+      v128.store(accDy + f4(k), a1, 16);
+      v128.store(accDyX + f4(k), b1, 16);
+    }
+  }
+}
+
+/** The same one float at a time for i in [from, n), at lane i − from (a part's last, partial period). */
+export function addSumsBwdTail(dy: usize, x: usize, msub: usize, from: i32, n: i32, accDy: usize, accDyX: usize): void {
+  for (let i = from; i < n; i++) {
+    const j = i - from;
+    const d = load<f32>(dy + f4(i)) - <f32>0;
+    store<f32>(accDy + f4(j), load<f32>(accDy + f4(j)) + d);
+    store<f32>(accDyX + f4(j), load<f32>(accDyX + f4(j)) + d * (load<f32>(x + f4(i)) - load<f32>(msub + f4(j))));
+  }
 }
 
 // @ts-ignore: decorator

@@ -31,14 +31,24 @@ import { zero } from "../eltwise/binary";
  * scan order (depth, then rows top to bottom, then columns left to right) wins; NaN never wins
  * (except as the first tap). relu != 0: y = max(that maximum, 0) — the pool of a ReLU's output
  * from the ReLU's input (the same values: max(relu(a), relu(b)) = relu(max(a, b)); argmax then
- * points into the input, and f32_maxpool_bwd_relu's mask y > 0 is the ReLU's).
+ * points into the input, and f32_maxpool_bwd_relu's mask y > 0 is the ReLU's). sub != 0: the
+ * window's values are first (x − sub[c])·A[c] + K[c] (A and K too: per-channel vectors of at least
+ * C floats, channel c at [c]) — the pool of a training batch norm's output from its input, the
+ * same float operations as f32_batchnorm_part_apply's (so the same values), the norm's output never
+ * written; argmax points into x.
  */
-export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, relu: i32): void {
-  if (relu != 0) {
-    if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, true);
-    else maxpoolFwd(g, x, y, 0, false, true);
-  } else if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, false);
-  else maxpoolFwd(g, x, y, 0, false, false);
+export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, relu: i32, sub: usize, A: usize, K: usize): void {
+  if (sub != 0) {
+    if (relu != 0) {
+      if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, true, true, sub, A, K);
+      else maxpoolFwd(g, x, y, 0, false, true, true, sub, A, K);
+    } else if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, false, true, sub, A, K);
+    else maxpoolFwd(g, x, y, 0, false, false, true, sub, A, K);
+  } else if (relu != 0) {
+    if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, true, false, 0, 0, 0);
+    else maxpoolFwd(g, x, y, 0, false, true, false, 0, 0, 0);
+  } else if (argmax != 0) maxpoolFwd(g, x, y, argmax, true, false, false, 0, 0, 0);
+  else maxpoolFwd(g, x, y, 0, false, false, false, 0, 0, 0);
 }
 
 /** v, or max(v, 0) with relu (a compile-time constant where it is used). */
@@ -47,12 +57,30 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
   return relu ? f32x4.max(v, f32x4.splat(0)) : v;
 }
 
-/** Max (and, if keep, argmax) of 4 channels over nd × nh × nw taps starting at flat index `at0`, stepping dStep, hStep, wStep. */
+/** The 4 values at x[at…]: raw, or with aff (a compile-time constant) (v − s)·a + k, as f32_batchnorm_part_apply computes them. */
 // @ts-ignore: decorator
-@inline function maxBlock(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, at0: i32, o: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): void {
+@inline function tapOf(x: usize, at: i32, aff: bool, s: v128, a: v128, k: v128): v128 {
+  const v = v128.load(x + f4(at));
+  return aff ? f32x4.add(f32x4.mul(f32x4.sub(v, s), a), k) : v;
+}
+
+/** The same for one value of channel c. */
+// @ts-ignore: decorator
+@inline function tap1(x: usize, at: i32, aff: bool, sub: usize, A: usize, K: usize, c: i32): f32 {
+  const v = load<f32>(x + f4(at));
+  return aff ? (v - load<f32>(sub + f4(c))) * load<f32>(A + f4(c)) + load<f32>(K + f4(c)) : v;
+}
+
+/**
+ * Max (and, if keep, argmax) of channels c…c+3 over nd × nh × nw taps starting at flat index
+ * `at0`, stepping dStep, hStep, wStep.
+ */
+// @ts-ignore: decorator
+@inline function maxBlock(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, aff: bool, sub: usize, A: usize, K: usize, c: i32, at0: i32, o: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): void {
   const lane = i32x4(0, 1, 2, 3);
+  const s = aff ? v128.load(sub + f4(c)) : f32x4.splat(0), a = aff ? v128.load(A + f4(c)) : s, k = aff ? v128.load(K + f4(c)) : s;
   // the first tap seeds the maximum; taps step by pointer (no index arithmetic per tap)
-  let best = v128.load(x + f4(at0));
+  let best = tapOf(x, at0, aff, s, a, k);
   let idx = i32x4.add(i32x4.splat(at0), lane);
   let depthAt = at0;
   for (let d = 0; d < nd; d++, depthAt += dStep) {
@@ -60,7 +88,7 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
     for (let r = 0; r < nh; r++, rowAt += hStep) {
       let at = rowAt;
       for (let q = 0; q < nw; q++, at += wStep) {
-        const v = v128.load(x + f4(at));
+        const v = tapOf(x, at, aff, s, a, k);
         const gt = f32x4.gt(v, best);
         best = v128.bitselect(v, best, gt);
         if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at), lane), idx, gt);
@@ -73,12 +101,12 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
 
 /** maxBlock for a whole 2×2 window: the four taps at `at`, `at + C`, `at + W·C`, `at + W·C + C`, in scan order. */
 // @ts-ignore: decorator
-@inline function maxBlock2x2(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, at: i32, o: i32, rowStep: i32, C: i32): void {
+@inline function maxBlock2x2(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, aff: bool, sub: usize, A: usize, K: usize, c: i32, at: i32, o: i32, rowStep: i32, C: i32): void {
   const lane = i32x4(0, 1, 2, 3);
-  const p = x + f4(at), q = p + f4(rowStep);
-  let best = v128.load(p);
+  const s = aff ? v128.load(sub + f4(c)) : f32x4.splat(0), a = aff ? v128.load(A + f4(c)) : s, k = aff ? v128.load(K + f4(c)) : s;
+  let best = tapOf(x, at, aff, s, a, k);
   let idx = i32x4.add(i32x4.splat(at), lane);
-  const v1 = v128.load(p + f4(C)), v2 = v128.load(q), v3 = v128.load(q + f4(C));
+  const v1 = tapOf(x, at + C, aff, s, a, k), v2 = tapOf(x, at + rowStep, aff, s, a, k), v3 = tapOf(x, at + rowStep + C, aff, s, a, k);
   let gt = f32x4.gt(v1, best);
   best = v128.bitselect(v1, best, gt);
   if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at + C), lane), idx, gt);
@@ -92,9 +120,9 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
   if (keep) v128.store(argmax + f4(o), idx);
 }
 
-/** The max-pool forward, specialised at compile time for keeping argmax or not. */
+/** The max-pool forward, specialised at compile time for keeping argmax, the ReLU and the affine. */
 // @ts-ignore: decorator
-@inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool, relu: bool): void {
+@inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool, relu: bool, aff: bool, sub: usize, A: usize, K: usize): void {
   const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
   const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
   const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
@@ -110,9 +138,9 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
         let at = ((n * H + 2 * oh) * W) * C, o = ((n * OH + oh) * OW) * C;
         for (let ow = 0; ow < OW; ow++, at += 2 * C, o += C) {
           let c = 0;
-          for (; c + 4 <= C; c += 4) maxBlock2x2(x, y, argmax, keep, relu, at + c, o + c, rowStep, C);
+          for (; c + 4 <= C; c += 4) maxBlock2x2(x, y, argmax, keep, relu, aff, sub, A, K, c, at + c, o + c, rowStep, C);
           // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
-          if (c < C) maxBlock2x2(x, y, argmax, keep, relu, at + C - 4, o + C - 4, rowStep, C);
+          if (c < C) maxBlock2x2(x, y, argmax, keep, relu, aff, sub, A, K, C - 4, at + C - 4, o + C - 4, rowStep, C);
         }
       }
     }
@@ -129,15 +157,15 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
           const first = (((n * D + sd + kd0 * DD) * H + sh + kh0 * DH) * W + sw + kw0 * DW) * C;
           const o = (((n * OD + od) * OH + oh) * OW + ow) * C;
           let c = 0;
-          for (; c + 4 <= C; c += 4) maxBlock(x, y, argmax, keep, relu, first + c, o + c, nd, nh, nw, dStep, hStep, wStep);
+          for (; c + 4 <= C; c += 4) maxBlock(x, y, argmax, keep, relu, aff, sub, A, K, c, first + c, o + c, nd, nh, nw, dStep, hStep, wStep);
           // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
           if (c < C && C >= 4) {
-            maxBlock(x, y, argmax, keep, relu, first + C - 4, o + C - 4, nd, nh, nw, dStep, hStep, wStep);
+            maxBlock(x, y, argmax, keep, relu, aff, sub, A, K, C - 4, first + C - 4, o + C - 4, nd, nh, nw, dStep, hStep, wStep);
             c = C;
           }
           for (; c < C; c++) {
-            const idx = windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep);
-            const v = load<f32>(x + f4(idx));
+            const idx = windowArgmax(x, first + c, nd, nh, nw, dStep, hStep, wStep, aff, sub, A, K, c);
+            const v = tap1(x, idx, aff, sub, A, K, c);
             store<f32>(y + f4(o + c), relu ? max<f32>(v, 0) : v);
             if (keep) store<i32>(argmax + f4(o + c), idx);
           }
@@ -147,9 +175,9 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
   }
 }
 
-/** Flat index of the first maximum over nd × nh × nw taps from flat index `at0` (one channel). */
+/** Flat index of the first maximum over nd × nh × nw taps from flat index `at0` (one channel, c; with aff of its affine values). */
 // @ts-ignore: decorator
-@inline function windowArgmax(x: usize, at0: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32): i32 {
+@inline function windowArgmax(x: usize, at0: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32, aff: bool = false, sub: usize = 0, A: usize = 0, K: usize = 0, c: i32 = 0): i32 {
   let best: f32 = -Infinity;
   let idx = at0;
   let depthAt = at0;
@@ -158,7 +186,7 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
     for (let r = 0; r < nh; r++, rowAt += hStep) {
       let at = rowAt;
       for (let q = 0; q < nw; q++, at += wStep) {
-        const v = load<f32>(x + f4(at));
+        const v = tap1(x, at, aff, sub, A, K, c);
         if (v > best) {
           best = v;
           idx = at;
@@ -219,7 +247,7 @@ export function f32_maxpool_bwd_relu(g: usize, dy: usize, argmax: usize, y: usiz
 
 /** 2×2 windows with stride 2 inside the input, at least 4 channels: the forward's unrolled case, whose windows do not overlap. */
 // @ts-ignore: decorator
-@inline function isTwoByTwo(g: usize): bool {
+@inline export function isTwoByTwo(g: usize): bool {
   return geo(g, POOL_KD) == 1 && geo(g, POOL_SD) == 1 && geo(g, POOL_PF) == 0 && geo(g, POOL_OD) == geo(g, POOL_D) &&
     geo(g, POOL_KH) == 2 && geo(g, POOL_KW) == 2 && geo(g, POOL_SH) == 2 && geo(g, POOL_SW) == 2 && geo(g, POOL_PT) == 0 &&
     geo(g, POOL_PL) == 0 && geo(g, POOL_DH) == 1 && geo(g, POOL_DW) == 1 && 2 * geo(g, POOL_OH) <= geo(g, POOL_H) &&

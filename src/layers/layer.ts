@@ -91,6 +91,12 @@ export interface LayerGrad<S> extends LayerRun<S> {
   reluIn?: boolean;
   /** Training, a layer whose own activation is a ReLU: a max pool after it already applied the ReLU's backward to dy. */
   reluApplied?: boolean;
+  /** Training, a batch norm: a max pool after it (through a ReLU) normalises the norm's input itself (affineIn); y is never written. */
+  outputUnread?: boolean;
+  /** Training, a batch norm with outputUnread: its backward reads this max pool's dy (2×2 windows, stride 2) for its own, which the pool then never writes (Plan). */
+  poolGrad?: { geometry: PoolGeometry; dy: number };
+  /** Training, a max pool: x is a batch norm's input, and the forward pools (x − sub)·A + K per channel, the norm's output (Plan). */
+  affineIn?: { sub: number; A: number; K: number };
 }
 
 // ---- symbolic tensors of the functional API: a per-example shape and the layer that produced it ----

@@ -1,7 +1,7 @@
 // batchNorm (batch statistics + moving averages in training, moving statistics at inference)
 // and lrn (AlexNet's across-channel local response normalisation). Both normalise the last axis.
 import { ConfigError } from "../errors.js";
-import { batchNormAffine, batchNormTrainCalls, channelAffine, lrnCalls, runSteps, updateMovingStats, type BatchNormCalls } from "../ops/norm.js";
+import { batchNormAffine, batchNormPatterns, batchNormTrainCalls, channelAffine, lrnCalls, runSteps, updateMovingStats, type BatchNormCalls, type BatchNormPatterns } from "../ops/norm.js";
 import type { Shape } from "../tensor.js";
 import { Layer, PlannedLayer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
@@ -23,7 +23,8 @@ export interface LrnConfig {
   k?: number;
 }
 
-interface BnState { mean: number; invstd: number; scale: number; shift: number; calls: BatchNormCalls | null }
+/** pats: training's per-channel patterns (null at inference). */
+interface BnState { mean: number; invstd: number; scale: number; shift: number; pats: BatchNormPatterns | null; calls: BatchNormCalls | null }
 
 export class BatchNorm extends Layer<BnState> {
   readonly type = "batchNorm";
@@ -59,7 +60,16 @@ export class BatchNorm extends Layer<BnState> {
 
   override prepare(ctx: PrepareContext): BnState {
     const C = ctx.outShape[ctx.outShape.length - 1]!;
-    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), calls: null };
+    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), pats: ctx.training ? batchNormPatterns(ctx.be, ctx.alloc, C) : null, calls: null };
+  }
+
+  /**
+   * Training: y = (x − sub)·A + K per channel, as the patterns the forward writes, for a max pool
+   * after the norm that applies them itself (LayerGrad.outputUnread); null at inference.
+   */
+  affineOf(r: LayerRun<unknown>): { sub: number; A: number; K: number } | null {
+    const p = (r.state as BnState | undefined)?.pats;
+    return p ? { sub: p.mean, A: p.scale, K: p.shift } : null;
   }
 
   override bind(r: LayerGrad<BnState>, ctx: PrepareContext): void {
@@ -71,6 +81,7 @@ export class BatchNorm extends Layer<BnState> {
         x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd,
         // the kernel writes dx, dγ and dβ together: a buffer of its own when no dx is wanted
         dy: r.dy, dx: r.dy ? r.dx[0] || ctx.alloc(rows * C * 4) : 0, dgamma: gamma!.g, dbeta: beta!.g,
+        pats: st.pats!, poolApplies: r.outputUnread === true, ...(r.poolGrad ? { poolGrad: r.poolGrad } : {}),
       })
       : { fwd: [[[channelAffine(r.x[0]!, rows, C, st.scale, st.shift, r.y)]]], bwd: [] };
   }

@@ -81,17 +81,23 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
  * own (Layer.endsInRelu: it starts its backward from the masked dy). The pool's backward applies
  * the ReLU's, dy·[x_argmax > 0] (f32_maxpool_bwd_relu): the same sums, +0 where masked (where a
  * window's maximum is not positive its argmax may differ, and is masked either way), so outputs
- * and gradients are bit-identical to the two layers.
+ * and gradients are bit-identical to the two layers. `norm`: a standalone ReLU's input is a batch
+ * norm's output that only the ReLU reads — the pool then reads the norm's input and applies its
+ * affine, (x − mean)·scale + shift with the same float operations as the norm's own pass (so the
+ * same values, and argmax at the same positions), and the norm's output is never written (its
+ * backward reads x, not y); otherwise -1.
  */
-export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: number; standalone: boolean }[] {
+export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: number; standalone: boolean; norm: number }[] {
   const readers = nodes.map(() => 0);
   nodes.forEach((n) => n.inputs.forEach((i) => i >= 0 && readers[i]!++));
-  const out: { pool: number; input: number; standalone: boolean }[] = [];
+  const out: { pool: number; input: number; standalone: boolean; norm: number }[] = [];
   nodes.forEach((n, p) => {
     const i = n.inputs[0]!;
     if (n.layer.type !== "maxPool2d" || i < 0 || readers[i] !== 1) return;
     const standalone = nodes[i]!.layer.type === "relu";
-    if (standalone || nodes[i]!.layer.endsInRelu) out.push({ pool: p, input: i, standalone });
+    const b = standalone ? nodes[i]!.inputs[0]! : -1;
+    const norm = b >= 0 && readers[b] === 1 && nodes[b]!.layer.type === "batchNorm" ? b : -1;
+    if (standalone || nodes[i]!.layer.endsInRelu) out.push({ pool: p, input: i, standalone, norm });
   });
   return out;
 }

@@ -20,6 +20,8 @@ import { splitRange } from "../ops/split.js";
 import type { Backend } from "../runtime/backend.js";
 import type { LayerGrad, LayerRun, ParamBuffer } from "../layers/layer.js";
 import type { BatchNorm } from "../layers/norm.js";
+import type { Pool as PoolLayer } from "../layers/pool.js";
+import { twoByTwo } from "../ops/pool.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import { threadGrad, type GraphNode } from "./graph.js";
@@ -107,10 +109,12 @@ export class Plan {
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
   private readonly skip: boolean[];
-  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU before them (both passes of a ReLU layer, the backward of a layer's own ReLU). */
+  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU before them (both passes of a ReLU layer, the backward of a layer's own ReLU) and, each one more, a batch norm's output pass before that ReLU and (2×2 windows) the pool's own backward, done by the norm's. */
   readonly fused: number = 0;
   /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts; their forward is in `skip`). */
   private readonly skipBwd: boolean[] = [];
+  /** Training: nodes whose output buffer forward() never writes (a ReLU, a batch norm's last pass, run by the max pool after them). */
+  private readonly unwritten: boolean[] = [];
   /** Training on several threads: the batch in slices (null: layer by layer on the whole batch). */
   private readonly sliced: Sliced | null = null;
 
@@ -261,6 +265,23 @@ export class Plan {
             pr.x = [rr.x[0]!];
             pr.reluIn = true;
             this.skip[f.input] = true;
+            this.unwritten[f.input] = true;
+            // and a batch norm's last pass before the ReLU: the pool reads the norm's input and applies its affine
+            const nr = f.norm >= 0 ? this.runs[f.norm]! : null, affine = nr && (nodes[f.norm]!.layer as BatchNorm).affineOf(nr);
+            if (nr && affine) {
+              pr.x = [nr.x[0]!];
+              pr.affineIn = affine;
+              nr.outputUnread = true;
+              this.unwritten[f.norm] = true;
+              this.fused++;
+              // and the pool's backward: over 2×2 windows the norm's reads the pool's dy
+              const pn = nodes[f.pool]!, pg = (pn.layer as PoolLayer).geometry(pn.inShapes[0]!, batch);
+              if (twoByTwo(pg)) {
+                nr.poolGrad = { geometry: pg, dy: pr.dy };
+                this.skipBwd[f.pool] = true;
+                this.fused++;
+              }
+            }
           } else rr.reluApplied = true;
           pr.reluMask = true;
           this.fused++;
@@ -443,6 +464,11 @@ export class Plan {
   /** Values per example of node i's output (i = -1: the model input). */
   private valuesOf(i: number): number {
     return i < 0 ? this.inputSize : size(this.nodes[i]!.outShape);
+  }
+
+  /** Whether forward() writes node j's output buffer (not where a max pool after it runs the layer's work: model/fuse.ts). */
+  writes(j: number): boolean {
+    return !this.unwritten[j];
   }
 
   /** Values of node j's output for this batch (a view: valid until the next allocation). */

@@ -1,10 +1,12 @@
 // norm: batch normalisation (training statistics, inference affine, folding into a conv), local
 // response normalisation and the per-channel affine, as kernel calls over buffers in wasm memory.
 // Channels are the last axis (NHWC); `rows` = values / C.
+import { ConfigError } from "../errors.js";
 import type { Heap } from "../runtime/memory.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import type { Backend } from "../runtime/backend.js";
-import { splitRange, threadsFor } from "./split.js";
+import { geometryBlock, splitRange, threadsFor } from "./split.js";
+import { poolBlock, twoByTwo, type PoolGeometry } from "./pool.js";
 
 export interface NormCalls { fwd: KernelCall[]; bwd: KernelCall[] }
 
@@ -14,16 +16,37 @@ export type Steps = KernelCall[][][];
 export interface BatchNormCalls { fwd: Steps; bwd: Steps }
 
 /**
+ * A training batch norm's per-channel patterns (L = f32_batchnorm_period(C) floats each, channel c
+ * at every j ≡ c mod C): the batch mean, and the output's affine y = (x − mean)·scale + shift.
+ * The forward's steps write them; a max pool that normalises its input itself reads them.
+ */
+export interface BatchNormPatterns { mean: number; scale: number; shift: number }
+
+/** Room for a batch norm's patterns over C channels. */
+export function batchNormPatterns(be: Backend, alloc: (bytes: number) => number, C: number): BatchNormPatterns {
+  const L = be.kernels.f32_batchnorm_period(C);
+  return { mean: alloc(L * 4), scale: alloc(L * 4), shift: alloc(L * 4) };
+}
+
+/**
  * Batch norm in training: y = γ·(x − μ_B)/√(σ²_B + ε) + β with the batch's statistics (saved in
  * mean / invstd for the backward, which writes dx, dγ and dβ together: dx must be a buffer).
  * The rows split into parts, one per thread, that start on whole channel periods
  * (f32_batchnorm_period): forward, the parts' sums (of x less its first row) → the mean → the parts' squared deviations →
- * invstd and the affine → the parts' outputs; backward, the parts' sums of dy and dy·(x − μ) →
- * dγ, dβ and dx's affine → the parts' dx. `alloc` gives the per-part sums and the per-channel
+ * invstd and the affine (the patterns) → the parts' outputs (none with `poolApplies`: a max pool after the
+ * norm applies the patterns itself, and y is never written); backward, the parts' sums of dy and
+ * dy·(x − μ) → dγ, dβ and dx's affine → the parts' dx. With `poolGrad` (and poolApplies: the pool
+ * over the norm's output, through a ReLU, 2×2 windows with stride 2) the backward reads the pool's
+ * dy instead of the norm's, which the pool's backward then need not write
+ * (f32_batchnorm_pool_bwd_*: the same values). `alloc` gives the per-part sums and the backward's
  * patterns (memory that lives as long as the calls).
  */
 export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => number, rows: number, C: number, eps: number, p: {
   x: number; y: number; gamma: number; beta: number; mean: number; invstd: number; dy: number; dx: number; dgamma: number; dbeta: number;
+  /** Where the patterns go (default: allocated here). */
+  pats?: BatchNormPatterns;
+  poolApplies?: boolean;
+  poolGrad?: { geometry: PoolGeometry; dy: number };
 }): BatchNormCalls {
   const L = be.kernels.f32_batchnorm_period(C), per = L / C; // a part starts on a multiple of `per` rows
   const T = threadsFor(be, 8 * rows * C, Math.floor(rows / per));
@@ -31,7 +54,8 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   const P = parts.length;
   const accs = alloc(P * L * 4), accs2 = alloc(P * L * 4), zeros = alloc(L * 4);
   const pat = () => alloc(L * 4);
-  const pivot = pat(), meanPat = pat(), scale = pat(), shift = pat(), A = pat(), B = pat(), K = pat();
+  const pivot = pat(), A = pat(), B = pat(), K = pat();
+  const { mean: meanPat, scale, shift } = p.pats ?? batchNormPatterns(be, alloc, C);
   be.heap.f32(zeros, L).fill(0);
   const each = (f: (r0: number, n: number, t: number) => KernelCall[]) => parts.map(([r0, r1], t) => f(r0, (r1 - r0) * C, t));
   const at = (ptr: number, r0: number) => ptr + 4 * r0 * C;
@@ -42,13 +66,26 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
     [[call("f32_batchnorm_mean", accs, P, rows, C, pivot, p.mean, meanPat)]],
     each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), meanPat, at(p.x, r0), meanPat, n, C, accs + 4 * t * L)]),
     [[call("f32_batchnorm_fwd_affine", accs, P, rows, C, eps, p.gamma, p.beta, p.mean, p.invstd, scale, shift)]],
-    each((r0, n) => [call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0))]),
+    ...(p.poolApplies ? [] : [each((r0, n) => [call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0))])]),
   ];
+  const pg = p.poolGrad;
+  if (pg && !(p.poolApplies && twoByTwo(pg.geometry) && pg.geometry.N * pg.geometry.H * pg.geometry.W === rows && pg.geometry.C === C)) {
+    throw new ConfigError(`batch norm over ${rows}x${C}: its backward from a pool's gradient needs the pool to apply the norm, 2x2 windows with stride 2 over its whole output and 4 channels or more`);
+  }
+  if (pg && p.dy) {
+    const geo = geometryBlock(alloc, be, poolBlock(pg.geometry));
+    const scratch = parts.map(() => alloc(be.kernels.f32_batchnorm_pool_bwd_scratch_bytes(geo)));
+    return {
+      fwd,
+      bwd: [
+        each((r0, n, t) => [call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg.dy, meanPat, scale, shift, r0, r0 + n / C, accs + 4 * t * L, accs2 + 4 * t * L, scratch[t]!)]),
+        [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
+        each((r0, n, t) => [call("f32_batchnorm_pool_bwd_apply", geo, p.x, pg.dy, meanPat, scale, shift, A, B, K, r0, r0 + n / C, p.dx, scratch[t]!)]),
+      ],
+    };
+  }
   const bwd: Steps = !p.dy ? [] : [
-    each((r0, n, t) => [
-      call("f32_batchnorm_part_sums", at(p.dy, r0), zeros, 0, 0, n, C, accs + 4 * t * L),
-      call("f32_batchnorm_part_sums", at(p.dy, r0), zeros, at(p.x, r0), meanPat, n, C, accs2 + 4 * t * L),
-    ]),
+    each((r0, n, t) => [call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * L, accs2 + 4 * t * L)]),
     [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
     each((r0, n) => [call("f32_batchnorm_part_apply", at(p.dy, r0), zeros, A, at(p.x, r0), meanPat, B, K, n, C, at(p.dx, r0))]),
   ];

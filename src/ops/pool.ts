@@ -274,6 +274,15 @@ export function globalMaxPoolBackward(xShape: Shape, dy: Tensor, fwd: MaxPoolRes
   return dx;
 }
 
+/**
+ * 2×2 windows with stride 2 inside a 2-D input of at least 4 channels: the pool kernels' unrolled
+ * case (isTwoByTwo in assembly/pool/pool.ts), the one f32_batchnorm_pool_bwd_* take.
+ */
+export function twoByTwo(g: PoolGeometry): boolean {
+  return g.D === 1 && g.OD === 1 && g.KD === 1 && g.KH === 2 && g.KW === 2 && g.SH === 2 && g.SW === 2 && g.padTop === 0 && g.padLeft === 0 &&
+    g.DH === 1 && g.DW === 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W && g.C >= 4;
+}
+
 /** The kernel calls of a pooling op, forward and backward, one per part. */
 export interface PoolCalls { fwd: KernelCall[]; bwd: KernelCall[] }
 
@@ -287,6 +296,8 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
   reluMask?: boolean;
   /** Max: x is a ReLU's input, and the forward applies the ReLU to the maxima (the ReLU's output is never written). */
   reluIn?: boolean;
+  /** Max: x is a batch norm's input, whose output (x − sub)·A + K per channel (patterns of at least C floats) the forward pools. */
+  affineIn?: { sub: number; A: number; K: number };
   /** Indices: the positions column-major (ONNX storage_order 1: c·H·W + w·H + h; 2-D only). */
   columnMajor?: boolean;
 }, limit = be.threads): PoolCalls {
@@ -304,7 +315,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
     // argmax indices are flat indices into the part's x: the backward uses the same parts
     if (kind === "indices") return fwd ? call("f32_maxpool_indices_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.columnMajor ? 1 : 0) : call("f32_maxpool_indices_bwd", geo, p.dx + 4 * q.xOff);
     if (fwd) return kind === "max"
-      ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0, p.reluIn ? 1 : 0)
+      ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0, p.reluIn ? 1 : 0, p.affineIn?.sub ?? 0, p.affineIn?.A ?? 0, p.affineIn?.K ?? 0)
       : call("f32_avgpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
     if (kind === "max" && p.reluMask) return call("f32_maxpool_bwd_relu", geo, p.dy + 4 * q.yOff, p.argmax + 4 * q.yOff, p.y + 4 * q.yOff, p.dx + 4 * q.xOff);
     return kind === "max"

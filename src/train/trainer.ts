@@ -201,7 +201,7 @@ function nonFinite(m: Model, plan: Plan, value: number): never {
   const inp = m.backend.heap.f32(plan.inputPtr, plan.batch * m.inputSize);
   if (inp.some((v) => !Number.isFinite(v))) throw new NumericError(`${where}; the input batch holds NaN or Inf`);
   for (let j = 0; j < m.nodes.length; j++) {
-    if (plan.activation(j).some((v) => !Number.isFinite(v))) {
+    if (plan.writes(j) && plan.activation(j).some((v) => !Number.isFinite(v))) {
       const n = m.nodes[j]!;
       throw new NumericError(`${where}; the first non-finite output is layer ${n.layer.label} (${formatShape(n.outShape)})`);
     }

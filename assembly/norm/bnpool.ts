@@ -1,0 +1,167 @@
+// The backward of a training batch norm whose output only a ReLU and then a 2×2 max pool read
+// (conv → batch norm → ReLU → max pool, LeNet's and lenet-3x3's stages), without the norm's output
+// gradient in memory: the pool's forward already pooled (x − mean)·scale + shift from the norm's
+// input (f32_maxpool_fwd with the norm's patterns), and here each window's argmax is found again
+// from x with the forward's rule, so the norm's dy — the pool's dy at the argmax where the window's
+// maximum is positive, 0 elsewhere — is made one window row at a time in scratch instead of being
+// written, read twice and read again over the whole batch. The sums are those of
+// f32_batchnorm_part_sums_bwd over the same values in the same order (lane by lane, period by
+// period: the window rows stream through scratch in whole periods) and dx is
+// f32_batchnorm_part_apply's expression, so the results are the same bits as the pool's backward
+// (f32_maxpool_bwd_relu) and the norm's passes. Geometry: a pool geometry block (POOL_*) over the
+// whole batch, 2×2 windows with stride 2 and at least 4 channels (the pool's isTwoByTwo); a part
+// is a range of rows [r0, r1) of the rows × C matrix (rows = N·H·W pixels) that starts on a
+// period (f32_batchnorm_period) boundary.
+
+import { f4 } from "../common/simd";
+import { geo, POOL_N, POOL_H, POOL_W, POOL_C, POOL_OH, POOL_OW } from "../common/geometry";
+import { isTwoByTwo } from "../pool/pool";
+import { zero } from "../eltwise/binary";
+import { addSumsBwd, addSumsBwdTail, periodOf } from "./batchnorm";
+
+/**
+ * The norm's dy over window row oh of image n (input rows 2·oh and 2·oh + 1, 2·W·C floats) into
+ * out: each window's taps are (x − s)·a + k as the forward computed them, its argmax the first
+ * maximum in scan order, and that tap gets 0 + dy where the maximum is > 0 (the ReLU's mask, as
+ * y > 0 after max(·, 0)); every other value, and the columns no window covers, 0.
+ */
+function windowRowGrad(x: usize, dyp: usize, sub: usize, A: usize, K: usize, n: i32, oh: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, out: usize): void {
+  const rowStep = W * C, z = f32x4.splat(0), all = i32x4.splat(-1);
+  const at0 = ((n * H + 2 * oh) * W) * C, o0 = ((n * OH + oh) * OW) * C;
+  for (let ow = 0; ow < OW; ow++) {
+    const at = at0 + 2 * ow * C, o = o0 + ow * C, p = out + f4(2 * ow * C), r = p + f4(rowStep);
+    for (let c = 0; c < C; c += 4) {
+      // a ragged tail of 1-3 channels: the block ending at C (the overlap writes equal values)
+      const cc = min(c, C - 4);
+      const s = v128.load(sub + f4(cc)), a = v128.load(A + f4(cc)), k = v128.load(K + f4(cc));
+      const t = x + f4(at + cc);
+      const v0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t), s), a), k);
+      const v1 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t + f4(C)), s), a), k);
+      const v2 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t + f4(rowStep)), s), a), k);
+      const v3 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t + f4(rowStep + C)), s), a), k);
+      const g1 = f32x4.gt(v1, v0), b1 = v128.bitselect(v1, v0, g1);
+      const g2 = f32x4.gt(v2, b1), b2 = v128.bitselect(v2, b1, g2);
+      const g3 = f32x4.gt(v3, b2), b3 = v128.bitselect(v3, b2, g3);
+      const d = v128.and(f32x4.add(z, v128.load(dyp + f4(o + cc))), f32x4.gt(b3, z));
+      const later2 = v128.or(g2, g3), later1 = v128.or(g1, later2);
+      v128.store(p + f4(cc), v128.and(d, v128.xor(later1, all)));
+      v128.store(p + f4(C + cc), v128.and(d, v128.andnot(g1, later2)));
+      v128.store(r + f4(cc), v128.and(d, v128.andnot(g2, g3)));
+      v128.store(r + f4(C + cc), v128.and(d, g3));
+    }
+  }
+  // a last odd column no window covers
+  if (2 * OW < W) {
+    zero(out + f4(2 * OW * C), (W - 2 * OW) * C);
+    zero(out + f4(rowStep + 2 * OW * C), (W - 2 * OW) * C);
+  }
+}
+
+/**
+ * Calls f(group start, group floats) for each group of input rows the part [lo, hi) (floats)
+ * overlaps, in order: an image's window rows (2·W·C floats, made by windowRowGrad into buf) and a
+ * last odd row no window covers (zeros). `buf` then holds the group's dy.
+ */
+// @ts-ignore: decorator
+@inline function eachGroup(g: usize, x: usize, dyp: usize, sub: usize, A: usize, K: usize, lo: i32, hi: i32, buf: usize, f: (start: i32, len: i32, buf: usize) => void): void {
+  const H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
+  const image = H * W * C, pair = 2 * W * C;
+  for (let n = lo / image; n < geo(g, POOL_N) && n * image < hi; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const start = n * image + oh * pair;
+      if (start >= hi) return;
+      if (start + pair <= lo) continue;
+      windowRowGrad(x, dyp, sub, A, K, n, oh, H, W, C, OH, OW, buf);
+      f(start, pair, buf);
+    }
+    if (2 * OH < H) {
+      const start = n * image + OH * pair, len = (H - 2 * OH) * W * C;
+      if (start < hi && start + len > lo) {
+        zero(buf, len);
+        f(start, len, buf);
+      }
+    }
+  }
+}
+
+// the sums' stream: the part's dy so far not summed (fewer than L floats), at the front of `carry`
+let sCarry: usize = 0, sHave: i32 = 0, sPos: i32 = 0, sX: usize = 0, sMsub: usize = 0, sL: i32 = 0, sDy: usize = 0, sDyX: usize = 0, sLo: i32 = 0, sHi: i32 = 0;
+
+/** Appends the part's share of a group's dy to the stream and sums its whole periods. */
+function streamSums(start: i32, len: i32, buf: usize): void {
+  const from = max(start, sLo), to = min(start + len, sHi);
+  memory.copy(sCarry + f4(sHave), buf + f4(from - start), <usize>f4(to - from));
+  const have = sHave + to - from, blocks = have / sL;
+  addSumsBwd(sCarry, sX + f4(sPos), sMsub, blocks, sL, sDy, sDyX);
+  const used = blocks * sL;
+  if (used > 0) memory.copy(sCarry, sCarry + f4(used), <usize>f4(have - used));
+  sHave = have - used;
+  sPos += used;
+}
+
+/**
+ * One part's sums of the norm's backward (f32_batchnorm_part_sums_bwd's accDy, accDyX) from the
+ * pool's dy (dyp, the pool's output gradient over the whole batch): x is the norm's input, sub /
+ * A / K its forward's patterns (the mean is also the sums' msub), rows [r0, r1). scratch:
+ * f32_batchnorm_pool_bwd_scratch_bytes. Overwrites accDy and accDyX (L floats each).
+ */
+export function f32_batchnorm_pool_bwd_sums(g: usize, x: usize, dyp: usize, sub: usize, A: usize, K: usize, r0: i32, r1: i32, accDy: usize, accDyX: usize, scratch: usize): void {
+  if (!isTwoByTwo(g)) unreachable();
+  const C = geo(g, POOL_C), L = periodOf(C), W = geo(g, POOL_W);
+  zero(accDy, L);
+  zero(accDyX, L);
+  sCarry = scratch + f4(2 * W * C);
+  sHave = 0;
+  sLo = r0 * C;
+  sHi = r1 * C;
+  sPos = sLo;
+  sX = x;
+  sMsub = sub;
+  sL = L;
+  sDy = accDy;
+  sDyX = accDyX;
+  eachGroup(g, x, dyp, sub, A, K, sLo, sHi, scratch, streamSums);
+  // the part's last, partial period, one float at a time (as f32_batchnorm_part_sums_bwd's tail)
+  addSumsBwdTail(sCarry - f4(sPos), x, sub, sPos, sPos + sHave, accDy, accDyX);
+}
+
+// the apply's target: dx, the patterns, the part
+let aDx: usize = 0, aX: usize = 0, aMsub: usize = 0, aA: usize = 0, aB: usize = 0, aK: usize = 0, aC: i32 = 0, aLo: i32 = 0, aHi: i32 = 0;
+
+/** dx over the part's share of a group from the group's dy: f32_batchnorm_part_apply's ((dy − 0)·A + K) + (x − mean)·B. */
+function applyGroup(start: i32, len: i32, buf: usize): void {
+  const from = max(start, aLo), to = min(start + len, aHi), C = aC, z = f32x4.splat(0);
+  // by pixels, channel c at the patterns' [c]: the part's first float is a pixel's first channel
+  for (let i = from; i < to; i += C) {
+    const d = buf + f4(i - start), xi = aX + f4(i), o = aDx + f4(i);
+    for (let c = 0; c < C; c += 4) {
+      const cc = min(c, C - 4);
+      const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(d + f4(cc)), z), v128.load(aA + f4(cc))), v128.load(aK + f4(cc)));
+      v128.store(o + f4(cc), f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + f4(cc)), v128.load(aMsub + f4(cc))), v128.load(aB + f4(cc)))));
+    }
+  }
+}
+
+/**
+ * One part's dx of the norm's backward, from the pool's dy as in f32_batchnorm_pool_bwd_sums:
+ * dx = ((dy − 0)·A + K) + (x − sub)·B per channel (f32_batchnorm_bwd_affine's A, B, K patterns).
+ */
+export function f32_batchnorm_pool_bwd_apply(g: usize, x: usize, dyp: usize, sub: usize, fA: usize, fK: usize, A: usize, B: usize, K: usize, r0: i32, r1: i32, dx: usize, scratch: usize): void {
+  if (!isTwoByTwo(g)) unreachable();
+  aC = geo(g, POOL_C);
+  aDx = dx;
+  aX = x;
+  aMsub = sub;
+  aA = A;
+  aB = B;
+  aK = K;
+  aLo = r0 * aC;
+  aHi = r1 * aC;
+  eachGroup(g, x, dyp, sub, fA, fK, aLo, aHi, scratch, applyGroup);
+}
+
+/** Scratch bytes of the two kernels above for a pool geometry block: a window row and the sums' stream. */
+export function f32_batchnorm_pool_bwd_scratch_bytes(g: usize): i32 {
+  const row = 2 * geo(g, POOL_W) * geo(g, POOL_C);
+  return f4(2 * row + periodOf(geo(g, POOL_C)));
+}
