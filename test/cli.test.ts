@@ -25,14 +25,14 @@ describe("fovea CLI", () => {
     expect(fovea("train", "--help").stdout).toContain("--optimizer");
   });
 
-  it.skipIf(!existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))("train fashion-mnist (Debian's package): one epoch of its recipe (lenet-3x3, one-cycle, label smoothing), then eval of the saved model gives the same test error", () => {
+  it.skipIf(!existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))("train fashion-mnist (Debian's package): one epoch of its recipe (lenet-3x3, Nesterov one-cycle, L2, label smoothing), then eval of the saved model gives the same test error", () => {
     const dir = mkdtempSync(join(tmpdir(), "fovea-fm-"));
     const out = join(dir, "fm.fovea");
     const t = fovea("train", "fashion-mnist", "--epochs", "1", "--batch", "128", "--no-progress", "--out", out);
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/lenet-3x3, 206,970 parameters/);
-    expect(t.stdout).toMatch(/Fashion-MNIST: 55000 training, 5000 validation, 10000 test images; 1 epochs, batch 128, sgd lr 0.1 one-cycle, label smoothing 0.1\n/);
+    expect(t.stdout).toMatch(/Fashion-MNIST: 55000 training, 5000 validation, 10000 test images; 1 epochs, batch 128, nesterov lr 0.1 one-cycle, L2 0.0005, label smoothing 0.1\n/);
     const err = Number(/test error ([\d.]+)%/.exec(t.stdout)![1]);
     expect(err).toBeLessThan(30); // one epoch: well above chance (90% error)
     const e = fovea("eval", out, "fashion-mnist");
@@ -74,6 +74,7 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
       [["train", "mnist", "--label-smoothing", "1"], /--label-smoothing must be a number in \[0, 1\)/],
+      [["train", "mnist", "--l2", "-0.1"], /--l2 must be a number in \[0, 1\)/],
       [["train", "mnist", "--frobnicate"], /unknown option '--frobnicate'/],
       [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
       [["train", "mnist", "--speedrun", "--checkpoint-every", "5"], /--speedrun runs its own recipe from the start, without checkpoints: it takes no --checkpoint-every/],
