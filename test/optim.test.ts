@@ -59,6 +59,22 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
     mem.freeAll();
   });
 
+  it("momentum and Nesterov: the four-lane loop and the one-lane tail compute the same float32 formula, bit for bit", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const f = Math.fround, lr = f(0.05), mu = f(0.9);
+    for (const nesterov of [false, true]) {
+      const w = randomArray(n, 7), g = randomArray(n, 8), v = randomArray(n, 9);
+      const W = mem.f32(w), G = mem.f32(g), V = mem.f32(v);
+      be.run([momentumUpdate(n, 0, W, G, V, lr, mu, nesterov)]);
+      const vi = Array.from(v, (x, i) => f(f(mu * x) - f(lr * g[i]!)));
+      const wi = Array.from(w, (x, i) => f(x + (nesterov ? f(f(mu * vi[i]!) - f(lr * g[i]!)) : vi[i]!)));
+      expect(Array.from(mem.read(V, n)), `v, nesterov ${nesterov}`).toEqual(vi);
+      expect(Array.from(mem.read(W, n)), `w, nesterov ${nesterov}`).toEqual(wi);
+    }
+    mem.freeAll();
+  });
+
   it("regularisation adds l2·w + l1·sign(w); sum of squares is exact in f64", async () => {
     const be = await backendFor(build);
     const mem = new Mem(be);

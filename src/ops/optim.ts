@@ -8,10 +8,30 @@ import { splitRange } from "./split.js";
 /** Parameters with at least this many values are updated by every thread of the pool, in slices. */
 export const PARALLEL_UPDATE = 1 << 16;
 
-/** The calls updating a parameter of `size` values: one, or one slice per thread for large ones. */
+/**
+ * One dispatch updating several parameters: their values laid end to end and cut into one equal
+ * range per thread (PARALLEL_UPDATE values or more in all; else every update on the calling
+ * thread), each thread's program the slices of the parameters its range covers. The update
+ * kernels work value by value, so any cut gives the same values as one call per parameter.
+ */
+export function updateAllPrograms(be: Backend, sizes: readonly number[], slice: (k: number, n: number, o: number) => KernelCall): KernelCall[][] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (be.threads < 2 || total < PARALLEL_UPDATE) return [sizes.map((n, k) => slice(k, n, 0))];
+  return splitRange(total, be.threads, 4).map(([a, b]) => {
+    const program: KernelCall[] = [];
+    let start = 0;
+    sizes.forEach((n, k) => {
+      const lo = Math.max(a, start), hi = Math.min(b, start + n);
+      if (hi > lo) program.push(slice(k, hi - lo, 4 * (lo - start)));
+      start += n;
+    });
+    return program;
+  });
+}
+
+/** The calls updating a parameter of `size` values: one, or one slice per thread for large ones (Backend.run: call i on thread i). */
 export function updateCalls(be: Backend, size: number, slice: (n: number, o: number) => KernelCall): KernelCall[] {
-  if (be.threads < 2 || size < PARALLEL_UPDATE) return [slice(size, 0)];
-  return splitRange(size, be.threads, 4).map(([a, b]) => slice(b - a, 4 * a));
+  return updateAllPrograms(be, [size], (_k, n, o) => slice(n, o)).flat();
 }
 
 export const sgdUpdate = (n: number, o: number, w: number, g: number, lr: number) => call("f32_sgd_update", n, w + o, g + o, lr);

@@ -2,7 +2,7 @@
 // applies the update kernels of assembly/optim to every trainable parameter.
 import { ConfigError, checkOptionKeys } from "../errors.js";
 import { updated, type ParamBuffer } from "../layers/layer.js";
-import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, rmspropUpdate, sgdUpdate, updateCalls } from "../ops/optim.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
 
@@ -39,14 +39,11 @@ export abstract class Optimizer {
   /** The update kernel call for values [off, off + n) of p (byte offset 4·off into every buffer). */
   protected abstract call(n: number, off: number, p: ParamBuffer, s: number[], lr: number, t: number): KernelCall;
 
-  private update(be: Backend, p: ParamBuffer, s: number[], lr: number, t: number): void {
-    be.run(updateCalls(be, p.size, (n, o) => this.call(n, o, p, s, lr, t)));
-  }
-
-  /** One update of every trainable parameter with learning rate `lr`. */
+  /** One update of every trainable parameter with learning rate `lr`, in one dispatch (updateAllPrograms). */
   step(be: Backend, params: ParamBuffer[], lr = this.lr): void {
     this.be = be;
     this.iterations++;
+    const todo: [ParamBuffer, number[]][] = [];
     for (const p of params) {
       if (!updated(p)) continue;
       let s = this.state.get(p);
@@ -54,8 +51,10 @@ export abstract class Optimizer {
         s = Array.from({ length: this.slots }, () => be.heap.alloc(p.size * 4, true));
         this.state.set(p, s);
       }
-      this.update(be, p, s, lr, this.iterations);
+      todo.push([p, s]);
     }
+    const t = this.iterations;
+    be.runPrograms(updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => this.call(n, o, todo[k]![0], todo[k]![1], lr, t)));
   }
 
   /** A copy of the state for `params` (the trainable ones, in the order given), e.g. for a checkpoint. */
