@@ -82,6 +82,12 @@ describe("training", () => {
     expect(() => m.trainOnBatch(new Float32Array(6).fill(1), [0, 1])).toThrow(/training step 1: the loss is NaN; the first non-finite output is layer dense "d2" \(\[2\]\)/);
     expect(() => m.trainOnBatch(Float32Array.from([1, NaN, 1, 1, 1, 1]), [0, 1])).toThrow(/the input batch holds NaN/);
     m.free();
+    // a batch norm whose output pass the max pool after it runs (model/fuse.ts): its parameters are named
+    const b = fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, padding: "same", useBias: false, name: "c" }), L.batchNorm({ name: "bn" }), L.relu(), L.maxPool2d({ poolSize: 2 }), L.flatten(), L.dense({ units: 2, name: "d" })], { inputShape: [4, 4, 1] });
+    b.compile({ batchSize: 2, loss: "softmaxCrossEntropy", optimizer: T.sgd() });
+    b.backend.heap.f32(b.params.find((p) => p.spec.name === "gamma")!.w, 4)[1] = NaN;
+    expect(() => b.trainOnBatch(new Float32Array(32).map((_, i) => i % 5), [0, 1])).toThrow(/training step 1: the loss is NaN; the first non-finite values are layer batchNorm "bn"'s parameters/);
+    b.free();
   });
 
   it("batch norm uses batch statistics in training and its moving averages at inference", () => {

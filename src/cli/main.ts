@@ -70,7 +70,7 @@ export function program(version = "unknown"): Command {
     .option("--input <HxWxC>", "image-folder input size", "32x32x3")
     .option("--epochs <n>", "epochs (default 6 for mnist, 5 for fashion-mnist, 15 otherwise; 3 with --quick, 2 with --speedrun)", int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
-    .option("--lr <rate>", "base learning rate (one-cycle for mnist, fashion-mnist and --speedrun; cosine-decayed otherwise)", positive("--lr"))
+    .option("--lr <rate>", "base learning rate (one-cycle for mnist, fashion-mnist and --speedrun; cosine-decayed otherwise; default for sgd and nesterov: the recipe's, 0.1 for mnist and fashion-mnist and 0.05 otherwise; else the optimiser's own)", positive("--lr"))
     .addOption(new Option("--optimizer <name>", "optimiser (default: sgd; nesterov for fashion-mnist)").choices(optimizerNames()))
     .option("--l2 <λ>", "L2 weight decay: the gradient gains λ·w on weights, not on biases or norm parameters (default 5e-4 for fashion-mnist, else 0)", fraction("--l2"))
     .option("--label-smoothing <ε>", "train against smoothed targets: 1 − ε on the label, ε / classes on every class (default 0.1 for fashion-mnist and --speedrun, else 0)", fraction("--label-smoothing"))

@@ -41,7 +41,7 @@ export interface Recipe {
   epochs: number;
   /** sgd or nesterov (SGD with momentum 0.9). */
   optimizer: "sgd" | "nesterov";
-  /** Base learning rate of the recipe's optimiser (other optimisers start from their own defaults). */
+  /** Base learning rate of SGD with momentum, plain or Nesterov (other optimisers start from their own defaults). */
   lr: number;
   /** L2 coefficient on weights (not biases or norm parameters). */
   l2: number;
@@ -197,7 +197,8 @@ export async function train(a: TrainArgs): Promise<void> {
   if (a.out !== undefined) await folderOf(a.out, "--out");
   if (a.checkpoint !== undefined) await folderOf(a.checkpoint, "--checkpoint");
   const optimizer = a.optimizer ?? (speed ? "sgd" : recipe.optimizer);
-  const lr = a.lr ?? (optimizer === (speed ? "sgd" : recipe.optimizer) ? (speed ? SPEEDRUN.lr : recipe.lr) : DEFAULT_LR[optimizer]!);
+  // the recipe's lr is for SGD with momentum 0.9, plain or Nesterov; other optimisers start from their own
+  const lr = a.lr ?? (optimizer === "sgd" || optimizer === "nesterov" ? (speed ? SPEEDRUN.lr : recipe.lr) : DEFAULT_LR[optimizer]!);
   const l2 = a.l2 ?? (speed ? 0 : recipe.l2);
   const augment = a.augment && !speed && recipe.augment !== null;
   const labelSmoothing = a.labelSmoothing ?? (speed ? SPEEDRUN.labelSmoothing : recipe.labelSmoothing);

@@ -274,9 +274,13 @@ export class Plan {
               nr.outputUnread = true;
               this.unwritten[f.norm] = true;
               this.fused++;
-              // and the pool's backward: over 2×2 windows the norm's reads the pool's dy
+              // and the pool's backward: over 2×2 windows the norm's reads the pool's dy. The
+              // gradient layout above gave that buffer back after the pool's step; the only
+              // blocks taken before the norm's backward runs are then the ReLU's and the norm's
+              // input gradients (and fan-in temporaries of those sizes), each larger than the
+              // pool's output, so none reuses it — which needs the three nodes next to each other
               const pn = nodes[f.pool]!, pg = (pn.layer as PoolLayer).geometry(pn.inShapes[0]!, batch);
-              if (twoByTwo(pg)) {
+              if (twoByTwo(pg) && f.input === f.pool - 1 && f.norm === f.input - 1) {
                 nr.poolGrad = { geometry: pg, dy: pr.dy };
                 this.skipBwd[f.pool] = true;
                 this.fused++;
@@ -471,7 +475,7 @@ export class Plan {
     return !this.unwritten[j];
   }
 
-  /** Values of node j's output for this batch (a view: valid until the next allocation). */
+  /** Values of node j's output for this batch (a view: valid until the next allocation); stale where the plan does not write them (writes(j)). */
   activation(j: number): Float32Array {
     return this.be.heap.f32(this.act[j]!, this.batch * size(this.nodes[j]!.outShape));
   }

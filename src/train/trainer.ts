@@ -201,8 +201,13 @@ function nonFinite(m: Model, plan: Plan, value: number): never {
   const inp = m.backend.heap.f32(plan.inputPtr, plan.batch * m.inputSize);
   if (inp.some((v) => !Number.isFinite(v))) throw new NumericError(`${where}; the input batch holds NaN or Inf`);
   for (let j = 0; j < m.nodes.length; j++) {
+    const n = m.nodes[j]!;
+    // a layer whose work a later one does (a batch norm the max pool after it applies) has no
+    // output of its own to look at: its parameters are
+    if (!plan.writes(j) && n.params.some((p) => m.backend.heap.f32(p.w, p.size).some((v) => !Number.isFinite(v)))) {
+      throw new NumericError(`${where}; the first non-finite values are layer ${n.layer.label}'s parameters`);
+    }
     if (plan.writes(j) && plan.activation(j).some((v) => !Number.isFinite(v))) {
-      const n = m.nodes[j]!;
       throw new NumericError(`${where}; the first non-finite output is layer ${n.layer.label} (${formatShape(n.outShape)})`);
     }
   }
