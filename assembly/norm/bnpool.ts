@@ -84,15 +84,28 @@ function windowRowGrad(x: usize, dyp: usize, sub: usize, A: usize, K: usize, n: 
   }
 }
 
+// the part both kernels work on (the group callbacks take no context: AssemblyScript has no
+// closures, and each thread's instance has its own globals): x, the mean's pattern, C, the floats [lo, hi)
+let pX: usize = 0, pMean: usize = 0, pC: i32 = 0, pLo: i32 = 0, pHi: i32 = 0;
+
+/** Sets the part: rows [r0, r1) of x over C channels. */
+function setPart(x: usize, mean: usize, C: i32, r0: i32, r1: i32): void {
+  pX = x;
+  pMean = mean;
+  pC = C;
+  pLo = r0 * C;
+  pHi = r1 * C;
+}
+
 // the sums' stream: the part's dy so far not summed (fewer than L floats), at the front of `carry`
-let sCarry: usize = 0, sHave: i32 = 0, sPos: i32 = 0, sX: usize = 0, sMsub: usize = 0, sL: i32 = 0, sDy: usize = 0, sDyX: usize = 0, sLo: i32 = 0, sHi: i32 = 0;
+let sCarry: usize = 0, sHave: i32 = 0, sPos: i32 = 0, sL: i32 = 0, sDy: usize = 0, sDyX: usize = 0;
 
 /** Appends the part's share of a group's dy to the stream and sums its whole periods. */
 function streamSums(start: i32, len: i32, buf: usize): void {
-  const from = max(start, sLo), to = min(start + len, sHi);
+  const from = max(start, pLo), to = min(start + len, pHi);
   memory.copy(sCarry + f4(sHave), buf + f4(from - start), <usize>f4(to - from));
   const have = sHave + to - from, blocks = have / sL;
-  addSumsBwd(sCarry, sX + f4(sPos), sMsub, blocks, sL, sDy, sDyX);
+  addSumsBwd(sCarry, pX + f4(sPos), pMean, blocks, sL, sDy, sDyX);
   const used = blocks * sL;
   if (used > 0) memory.copy(sCarry, sCarry + f4(used), <usize>f4(have - used));
   sHave = have - used;
@@ -110,34 +123,31 @@ export function f32_batchnorm_pool_bwd_sums(g: usize, x: usize, dyp: usize, sub:
   const C = geo(g, POOL_C), L = periodOf(C), W = geo(g, POOL_W);
   zero(accDy, L);
   zero(accDyX, L);
+  setPart(x, sub, C, r0, r1);
   sCarry = scratch + f4(2 * W * C);
   sHave = 0;
-  sLo = r0 * C;
-  sHi = r1 * C;
-  sPos = sLo;
-  sX = x;
-  sMsub = sub;
+  sPos = pLo;
   sL = L;
   sDy = accDy;
   sDyX = accDyX;
-  eachGroup(g, x, dyp, sub, A, K, sLo, sHi, scratch, streamSums);
+  eachGroup(g, x, dyp, sub, A, K, pLo, pHi, scratch, streamSums);
   // the part's last, partial period, one float at a time (as f32_batchnorm_part_sums_bwd's tail)
   addSumsBwdTail(sCarry - f4(sPos), x, sub, sPos, sPos + sHave, accDy, accDyX);
 }
 
-// the apply's target: dx, the patterns, the part
-let aDx: usize = 0, aX: usize = 0, aMsub: usize = 0, aA: usize = 0, aB: usize = 0, aK: usize = 0, aC: i32 = 0, aLo: i32 = 0, aHi: i32 = 0;
+// the apply's target and its patterns
+let aDx: usize = 0, aA: usize = 0, aB: usize = 0, aK: usize = 0;
 
 /** dx over the part's share of a group from the group's dy: f32_batchnorm_part_apply's ((dy − 0)·A + K) + (x − mean)·B. */
 function applyGroup(start: i32, len: i32, buf: usize): void {
-  const from = max(start, aLo), to = min(start + len, aHi), C = aC, z = f32x4.splat(0);
+  const from = max(start, pLo), to = min(start + len, pHi), C = pC, z = f32x4.splat(0);
   // by pixels, channel c at the patterns' [c]: the part's first float is a pixel's first channel
   for (let i = from; i < to; i += C) {
-    const d = buf + f4(i - start), xi = aX + f4(i), o = aDx + f4(i);
+    const d = buf + f4(i - start), xi = pX + f4(i), o = aDx + f4(i);
     for (let c = 0; c < C; c += 4) {
       const cc = min(c, C - 4);
       const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(d + f4(cc)), z), v128.load(aA + f4(cc))), v128.load(aK + f4(cc)));
-      v128.store(o + f4(cc), f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + f4(cc)), v128.load(aMsub + f4(cc))), v128.load(aB + f4(cc)))));
+      v128.store(o + f4(cc), f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + f4(cc)), v128.load(pMean + f4(cc))), v128.load(aB + f4(cc)))));
     }
   }
 }
@@ -148,16 +158,12 @@ function applyGroup(start: i32, len: i32, buf: usize): void {
  */
 export function f32_batchnorm_pool_bwd_apply(g: usize, x: usize, dyp: usize, sub: usize, fA: usize, fK: usize, A: usize, B: usize, K: usize, r0: i32, r1: i32, dx: usize, scratch: usize): void {
   if (!isTwoByTwo(g)) unreachable();
-  aC = geo(g, POOL_C);
+  setPart(x, sub, geo(g, POOL_C), r0, r1);
   aDx = dx;
-  aX = x;
-  aMsub = sub;
   aA = A;
   aB = B;
   aK = K;
-  aLo = r0 * aC;
-  aHi = r1 * aC;
-  eachGroup(g, x, dyp, sub, fA, fK, aLo, aHi, scratch, applyGroup);
+  eachGroup(g, x, dyp, sub, fA, fK, pLo, pHi, scratch, applyGroup);
 }
 
 /** Scratch bytes of the two kernels above for a pool geometry block: a window row and the sums' stream. */

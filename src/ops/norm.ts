@@ -72,22 +72,17 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   if (pg && !(p.poolApplies && twoByTwo(pg.geometry) && pg.geometry.N * pg.geometry.H * pg.geometry.W === rows && pg.geometry.C === C)) {
     throw new ConfigError(`batch norm over ${rows}x${C}: its backward from a pool's gradient needs the pool to apply the norm, 2x2 windows with stride 2 over its whole output and 4 channels or more`);
   }
-  if (pg && p.dy) {
-    const geo = geometryBlock(alloc, be, poolBlock(pg.geometry));
-    const scratch = parts.map(() => alloc(be.kernels.f32_batchnorm_pool_bwd_scratch_bytes(geo)));
-    return {
-      fwd,
-      bwd: [
-        each((r0, n, t) => [call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg.dy, meanPat, scale, shift, r0, r0 + n / C, accs + 4 * t * L, accs2 + 4 * t * L, scratch[t]!)]),
-        [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
-        each((r0, n, t) => [call("f32_batchnorm_pool_bwd_apply", geo, p.x, pg.dy, meanPat, scale, shift, A, B, K, r0, r0 + n / C, p.dx, scratch[t]!)]),
-      ],
-    };
-  }
+  // the norm's dy: its own buffer, or made from the pool's dy window row by window row
+  const geo = pg && p.dy ? geometryBlock(alloc, be, poolBlock(pg.geometry)) : 0;
+  const scratch = geo ? parts.map(() => alloc(be.kernels.f32_batchnorm_pool_bwd_scratch_bytes(geo))) : [];
   const bwd: Steps = !p.dy ? [] : [
-    each((r0, n, t) => [call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * L, accs2 + 4 * t * L)]),
+    each((r0, n, t) => [geo
+      ? call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg!.dy, meanPat, scale, shift, r0, r0 + n / C, accs + 4 * t * L, accs2 + 4 * t * L, scratch[t]!)
+      : call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * L, accs2 + 4 * t * L)]),
     [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
-    each((r0, n) => [call("f32_batchnorm_part_apply", at(p.dy, r0), zeros, A, at(p.x, r0), meanPat, B, K, n, C, at(p.dx, r0))]),
+    each((r0, n, t) => [geo
+      ? call("f32_batchnorm_pool_bwd_apply", geo, p.x, pg!.dy, meanPat, scale, shift, A, B, K, r0, r0 + n / C, p.dx, scratch[t]!)
+      : call("f32_batchnorm_part_apply", at(p.dy, r0), zeros, A, at(p.x, r0), meanPat, B, K, n, C, at(p.dx, r0))]),
   ];
   return { fwd, bwd };
 }
