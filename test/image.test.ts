@@ -26,6 +26,28 @@ describe.each(["simd", "relaxed"] as const)("affine warp on the %s build", (buil
     mem.freeAll();
   });
 
+  it("every output pixel is the one-pixel formula in float32, bit for bit: four at a time, the tail, the edges, mirrored", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    let seed = 11, cases = 0;
+    for (const C of [1, 2, 3]) for (const [H, W] of [[1, 1], [1, 6], [5, 1], [6, 2], [7, 9], [28, 28]] as const) for (const [OH, OW] of [[3, 1], [4, 4], [5, 7], [9, 13]] as const) {
+      for (const flip of [false, true]) {
+        const rnd = () => Math.sin(seed++ * 12.9898) * 0.5;
+        // rotations, scales and shifts that put taps inside, on the edges and far outside
+        const a = rnd() * 2, s = 0.4 + Math.abs(rnd()) * 2;
+        const mat = Float32Array.from([Math.cos(a) * s, Math.sin(a) * s + rnd(), rnd() * 2 * W, -Math.sin(a) * s, Math.cos(a) * s, rnd() * 2 * H]);
+        const src = randomArray(H * W * C, seed++), fill = rnd();
+        const S = mem.f32(src), M = mem.f32(mat), D = mem.f32(OH * OW * C);
+        be.run([warpAffineCall(S, H, W, C, M, fill, flip, D, OH, OW)]);
+        const want = refWarpAffine(src, H, W, C, mat, Math.fround(fill), flip, OH, OW, true);
+        expect(Array.from(mem.read(D, OH * OW * C)), `C ${C} ${H}x${W} -> ${OH}x${OW} flip ${flip}`).toEqual(Array.from(Float32Array.from(want)));
+        mem.freeAll();
+        cases++;
+      }
+    }
+    expect(cases).toBe(144);
+  });
+
   it("the batched kernel equals one warp per image (own matrix and flip each), in any split", async () => {
     const be = await backendFor(build);
     const mem = new Mem(be);
