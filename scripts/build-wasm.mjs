@@ -5,7 +5,9 @@
 //   src/runtime/generated/wasm-<t>.ts  each build's bytes, base64, so every runtime and bundler
 //                                      gets them through a plain ES import (no paths, no fetch).
 //   src/runtime/generated/builds.ts    the builds there are: name → import() of its bytes.
-// Skips the compile when assembly/ and asconfig.json are unchanged since the last build.
+// Skips the compile when assembly/ and asconfig.json are unchanged since the last build, and the
+// generation too when the modules in the output folder were generated from that build (the
+// up-to-date check reads files only: `npm start` and `npm test` run it before every run).
 //
 //   --release      generate for the npm package: without the builds in DEV_ONLY (the debug build)
 //   --gen <dir>    write the generated modules there instead (scripts/build-package.mjs's staging)
@@ -13,7 +15,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join, dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import asc from "assemblyscript/asc";
+import { createRequire } from "node:module";
 import { layoutModule } from "./layout.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,13 +39,23 @@ const hash = createHash("sha256");
 for (const f of [join(root, "asconfig.json"), join(root, "scripts/build-wasm.mjs"), join(root, "scripts/layout.mjs"), ...files(join(root, "assembly"))]) {
   hash.update(f.slice(root.length)).update(readFileSync(f));
 }
-hash.update(asc.version);
+// the compiler's version from its package.json: importing the compiler takes most of a second
+hash.update(JSON.parse(readFileSync(createRequire(import.meta.url).resolve("assemblyscript/package.json"), "utf8")).version);
 const stamp = hash.digest("hex");
 const force = process.argv.includes("--force");
 const outputs = targets.map((t) => join(root, config.targets[t].outFile));
 const upToDate = !force && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && outputs.every(existsSync);
+const shipped = targets.filter((t) => !(release && DEV_ONLY.includes(t)));
+// what the generated modules were made from, kept beside them
+const genStampFile = join(genDir, ".stamp"), genStamp = `${stamp} ${shipped.join(",")}`;
+const genFiles = ["kernels.ts", "layout.ts", "builds.ts", ...shipped.map((t) => `wasm-${t}.ts`)];
+if (upToDate && existsSync(genStampFile) && readFileSync(genStampFile, "utf8") === genStamp && genFiles.every((f) => existsSync(join(genDir, f)))) {
+  console.log(`wasm: up to date; generated modules in ${relative(root, genDir)} up to date`);
+  process.exit(0);
+}
 if (upToDate) console.log("wasm: up to date");
 
+const asc = upToDate ? null : (await import("assemblyscript/asc")).default;
 for (const target of upToDate ? [] : targets) {
   const t0 = performance.now();
   const { error, stderr } = await asc.main(["--config", join(root, "asconfig.json"), "--target", target], {
@@ -154,7 +166,6 @@ function delta(base, target) {
   return Buffer.from(out);
 }
 
-const shipped = targets.filter((t) => !(release && DEV_ONLY.includes(t)));
 const [baseTarget] = targets;
 const bytesOf = (t) => readFileSync(join(root, config.targets[t].outFile));
 const fileOf = (t) => config.targets[t].outFile.split("/").pop();
@@ -177,5 +188,6 @@ write("builds.ts",
   shipped.map((t) => `  ${JSON.stringify(t)}: () => import("./wasm-${t}.js"),\n`).join("") +
   "};\n");
 if (!upToDate) writeFileSync(stampFile, stamp);
+writeFileSync(genStampFile, genStamp);
 console.log(`wasm: ${names.length} exports; generated modules in ${relative(root, genDir)}${release ? ` (release: ${shipped.join(", ")})` : ""}`);
 

@@ -169,5 +169,5 @@ export function f32_batchnorm_pool_bwd_apply(g: usize, x: usize, dyp: usize, sub
 /** Scratch bytes of the two kernels above for a pool geometry block: a window row and the sums' stream. */
 export function f32_batchnorm_pool_bwd_scratch_bytes(g: usize): i32 {
   const row = 2 * geo(g, POOL_W) * geo(g, POOL_C);
-  return f4(2 * row + periodOf(geo(g, POOL_C)));
+  return <i32>f4(2 * row + periodOf(geo(g, POOL_C)));
 }
