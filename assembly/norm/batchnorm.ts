@@ -18,16 +18,31 @@ export function f32_batchnorm_period(C: i32): i32 {
   return periodOf(C);
 }
 
+/**
+ * Floats from one part's L sums to the next part's (the `accs` of the kernels below: parts ×
+ * stride floats): L and 32 more, so that no two parts' sums share a cache line (or an adjacent
+ * pair of lines) whatever the block's alignment: a part's sums are stored after every group of
+ * rows (f32_batchnorm_pool_bwd_sums), and two threads writing one line stall each other.
+ */
+// @ts-ignore: decorator
+@inline export function partStride(C: i32): i32 {
+  return periodOf(C) + 32;
+}
+export function f32_batchnorm_part_stride(C: i32): i32 {
+  return partStride(C);
+}
+
 /** pat[j] = v[j mod C] for j in [0, L). */
 function pattern(v: usize, C: i32, L: i32, pat: usize): void {
   for (let j = 0; j < L; j++) store<f32>(pat + f4(j), load<f32>(v + f4(j % C)));
 }
 
-/** out[c] = Σ_t Σ_{j ≡ c (mod C)} accs[t·L + j]: the parts' period sums folded into channels (overwrites). */
+/** out[c] = Σ_t Σ_{j ≡ c (mod C)} accs[t·S + j] (S = partStride(C)): the parts' period sums folded into channels (overwrites). */
 function fold(accs: usize, parts: i32, C: i32, L: i32, out: usize): void {
   zero(out, C);
+  const S = partStride(C);
   for (let t = 0; t < parts; t++) {
-    for (let j = 0; j < L; j++) store<f32>(out + f4(j % C), load<f32>(out + f4(j % C)) + load<f32>(accs + f4(t * L + j)));
+    for (let j = 0; j < L; j++) store<f32>(out + f4(j % C), load<f32>(out + f4(j % C)) + load<f32>(accs + f4(t * S + j)));
   }
 }
 
@@ -188,7 +203,7 @@ export function f32_batchnorm_pivot(x: usize, C: i32, pivotPat: usize): void {
 }
 
 /**
- * Training forward, after the parts' sums of x − pivot (accs: parts × L floats): mean[c] =
+ * Training forward, after the parts' sums of x − pivot (accs: parts × partStride floats): mean[c] =
  * pivot[c] + Σ(x − pivot) / rows, and its pattern (meanPat, L floats) for the squared deviations.
  */
 export function f32_batchnorm_mean(accs: usize, parts: i32, rows: i32, C: i32, pivotPat: usize, mean: usize, meanPat: usize): void {

@@ -49,10 +49,12 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   poolGrad?: { geometry: PoolGeometry; dy: number };
 }): BatchNormCalls {
   const L = be.kernels.f32_batchnorm_period(C), per = L / C; // a part starts on a multiple of `per` rows
-  const T = threadsFor(be, 8 * rows * C, Math.floor(rows / per));
+  const T = threadsFor(be, (p.poolGrad ? 24 : 8) * rows * C, Math.floor(rows / per));
   const parts = splitRange(rows, T, per);
   const P = parts.length;
-  const accs = alloc(P * L * 4), accs2 = alloc(P * L * 4), zeros = alloc(L * 4);
+  // each part's sums at its own stride (f32_batchnorm_part_stride: no cache line shared between threads)
+  const S = be.kernels.f32_batchnorm_part_stride(C);
+  const accs = alloc(P * S * 4), accs2 = alloc(P * S * 4), zeros = alloc(L * 4);
   const pat = () => alloc(L * 4);
   const pivot = pat(), A = pat(), B = pat(), K = pat();
   const { mean: meanPat, scale, shift } = p.pats ?? batchNormPatterns(be, alloc, C);
@@ -62,9 +64,9 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   const fwd: Steps = [
     // sums of x − x's first row (a pivot near the mean keeps a large mean against a small spread exact)
     [[call("f32_batchnorm_pivot", p.x, C, pivot)]],
-    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), pivot, 0, 0, n, C, accs + 4 * t * L)]),
+    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), pivot, 0, 0, n, C, accs + 4 * t * S)]),
     [[call("f32_batchnorm_mean", accs, P, rows, C, pivot, p.mean, meanPat)]],
-    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), meanPat, at(p.x, r0), meanPat, n, C, accs + 4 * t * L)]),
+    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), meanPat, at(p.x, r0), meanPat, n, C, accs + 4 * t * S)]),
     [[call("f32_batchnorm_fwd_affine", accs, P, rows, C, eps, p.gamma, p.beta, p.mean, p.invstd, scale, shift)]],
     ...(p.poolApplies ? [] : [each((r0, n) => [call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0))])]),
   ];
@@ -77,8 +79,8 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   const scratch = geo ? parts.map(() => alloc(be.kernels.f32_batchnorm_pool_bwd_scratch_bytes(geo))) : [];
   const bwd: Steps = !p.dy ? [] : [
     each((r0, n, t) => [geo
-      ? call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg!.dy, meanPat, scale, shift, r0, r0 + n / C, accs + 4 * t * L, accs2 + 4 * t * L, scratch[t]!)
-      : call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * L, accs2 + 4 * t * L)]),
+      ? call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg!.dy, meanPat, scale, shift, r0, r0 + n / C, accs + 4 * t * S, accs2 + 4 * t * S, scratch[t]!)
+      : call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * S, accs2 + 4 * t * S)]),
     [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
     each((r0, n, t) => [geo
       ? call("f32_batchnorm_pool_bwd_apply", geo, p.x, pg!.dy, meanPat, scale, shift, A, B, K, r0, r0 + n / C, p.dx, scratch[t]!)
