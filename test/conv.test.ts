@@ -170,6 +170,16 @@ describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path o
   });
 });
 
+it("the data gradient's path by input channels per group: direct to 4, and 5-6 with 5x5 kernels (LeNet's C3); implicit above", () => {
+  const at = (C: number, k: number, padding: "same" | "valid", groups = 1) => ops.convPaths(ops.conv2dGeometry([64, 14, 14, C], [k, k, C / groups, 16], { padding, groups }), true).bwdData;
+  expect(at(6, 5, "valid")).toBe("direct"); // lenet5's C3
+  expect(at(5, 5, "valid")).toBe("direct");
+  expect(at(4, 3, "same")).toBe("direct");
+  expect(at(6, 3, "same")).toBe("implicit");
+  expect(at(8, 5, "valid")).toBe("implicit");
+  expect(at(12, 5, "valid", 2)).toBe("direct"); // 6 a group
+});
+
 describe.each(BUILDS)("a one-channel conv with 6 outputs (8 pixels of a row in registers) on the %s build", (build) => {
   it.each([[1, 28, 28, 5, "same"], [3, 13, 19, 3, 1], [1, 17, 30, 5, 0]] as const)("x %ix%ix%i k %i padding %s: bias, residual and ReLU / ReLU6 against float64; split in bands of rows, the same bits", async (N, H, W, k, padding) => {
     const be = await backendFor(build);

@@ -46,6 +46,19 @@ describe.each(["simd", "relaxed"] as const)("affine warp on the %s build", (buil
       }
     }
     expect(cases).toBe(144);
+    // coordinates past the integers (the conversion saturates; x0 + 1 wraps and reads fill), NaN
+    // and infinite ones (NaN out, as the formula gives), and an empty source (fill everywhere)
+    for (const [H, W, mat] of [[6, 7, [1, 0, 3e9, 0, 1, 0]], [6, 7, [1, 0, -3e9, 0, 1, 2]], [6, 7, [1, 0, 0, 0, 1, 2.1e9]], [6, 7, [1, 0, Number.NaN, 0, 1, 0]],
+      [6, 7, [1, 0, Number.POSITIVE_INFINITY, 0, 1, 0]], [6, 7, [0, 0, -0.5, 0, 0, -1e-45]], [0, 7, [1, 0, 0, 0, 1, 0]], [6, 0, [1, 0, 0, 0, 1, 0]]] as const) {
+      for (const C of [1, 2]) {
+        const m32 = Float32Array.from(mat), src = randomArray(Math.max(1, H * W * C), seed++);
+        const S = mem.f32(src), M = mem.f32(m32), D = mem.f32(5 * 9 * C);
+        be.run([warpAffineCall(S, H, W, C, M, 0.75, false, D, 5, 9)]);
+        const want = refWarpAffine(src, H, W, C, m32, 0.75, false, 5, 9, true);
+        expect(Array.from(mem.read(D, 5 * 9 * C)), `${H}x${W}x${C} m ${mat.join(",")}`).toEqual(Array.from(Float32Array.from(want)));
+        mem.freeAll();
+      }
+    }
   });
 
   it("the batched kernel equals one warp per image (own matrix and flip each), in any split", async () => {

@@ -12,6 +12,11 @@ import { f4 } from "../common/simd";
 export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fill: f32, flip: i32, dst: usize, OH: i32, OW: i32): void {
   const m0 = load<f32>(m), m1 = load<f32>(m, 4), m2 = load<f32>(m, 8);
   const m3 = load<f32>(m, 12), m4 = load<f32>(m, 16), m5 = load<f32>(m, 20);
+  if (H <= 0 || W <= 0) {
+    // no source pixel: every sample reads fill (the lanes below would clamp to index −1)
+    for (let i = 0; i < OH * OW * C; i++) store<f32>(dst + f4(i), fill);
+    return;
+  }
   const m0v = f32x4.splat(m0), m3v = f32x4.splat(m3), m2v = f32x4.splat(m2), m5v = f32x4.splat(m5);
   const lanes = f32x4(0, 1, 2, 3), fillv = f32x4.splat(fill), one = i32x4.splat(1), zero = i32x4.splat(0);
   const Wv = i32x4.splat(W), Hv = i32x4.splat(H), Wl = i32x4.splat(W - 1), Hl = i32x4.splat(H - 1), Cv = i32x4.splat(C);
@@ -36,9 +41,11 @@ export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fi
         // inside is then the other half; the one outside reads fill)
         const p = i32x4.min_s(i32x4.max_s(x0, zero), i32x4.sub(Wl, one)), at = i32x4.eq(x0, p);
         const q0 = i32x4.add(r0, p), q1 = i32x4.add(r1, p);
-        const a0 = pairs(src, q0), b0 = pairs(src, v128.shuffle<i32>(q0, q0, 2, 3, 2, 3)), a1 = pairs(src, q1), b1 = pairs(src, v128.shuffle<i32>(q1, q1, 2, 3, 2, 3));
-        const lo0 = v128.shuffle<f32>(a0, b0, 0, 2, 4, 6), hi0 = v128.shuffle<f32>(a0, b0, 1, 3, 5, 7);
-        const lo1 = v128.shuffle<f32>(a1, b1, 0, 2, 4, 6), hi1 = v128.shuffle<f32>(a1, b1, 1, 3, 5, 7);
+        // row 0's pairs of lanes 0–1 and 2–3, then row 1's
+        const t00 = pairs(src, q0), t01 = pairs(src, v128.shuffle<i32>(q0, q0, 2, 3, 2, 3));
+        const t10 = pairs(src, q1), t11 = pairs(src, v128.shuffle<i32>(q1, q1, 2, 3, 2, 3));
+        const lo0 = v128.shuffle<f32>(t00, t01, 0, 2, 4, 6), hi0 = v128.shuffle<f32>(t00, t01, 1, 3, 5, 7);
+        const lo1 = v128.shuffle<f32>(t10, t11, 0, 2, 4, 6), hi1 = v128.shuffle<f32>(t10, t11, 1, 3, 5, 7);
         const v00 = v128.bitselect(v128.bitselect(lo0, hi0, at), fillv, k00), v01 = v128.bitselect(v128.bitselect(hi0, lo0, at), fillv, k01);
         const v10 = v128.bitselect(v128.bitselect(lo1, hi1, at), fillv, k10), v11 = v128.bitselect(v128.bitselect(hi1, lo1, at), fillv, k11);
         const top = f32x4.add(v00, f32x4.mul(f32x4.sub(v01, v00), ax)), bot = f32x4.add(v10, f32x4.mul(f32x4.sub(v11, v10), ax));

@@ -56,8 +56,7 @@ export function f32_batchnorm_part_sums(a: usize, sub: usize, m: usize, msub: us
   const L = periodOf(C);
   const blocks = n / L;
   // up to four vectors of the period at a time, summed in registers and stored once: an
-  // accumulator in memory chains every block on a store and a reload, and the parts' accumulators
-  // share cache lines (two threads storing into one line on every block)
+  // accumulator in memory chains every block on a store and a reload
   for (let k = 0; k < L; k += 16) {
     const nv = min(4, (L - k) >> 2);
     if (m != 0) sumsDev(a + f4(k), sub + f4(k), m + f4(k), msub + f4(k), blocks, L, nv, acc + f4(k));
@@ -203,7 +202,8 @@ export function f32_batchnorm_pivot(x: usize, C: i32, pivotPat: usize): void {
 }
 
 /**
- * Training forward, after the parts' sums of x − pivot (accs: parts × partStride floats): mean[c] =
+ * Training forward, after the parts' sums of x − pivot (accs: parts × f32_batchnorm_part_stride(C)
+ * floats, each part's L sums at the front of its stride; so for every accs below): mean[c] =
  * pivot[c] + Σ(x − pivot) / rows, and its pattern (meanPat, L floats) for the squared deviations.
  */
 export function f32_batchnorm_mean(accs: usize, parts: i32, rows: i32, C: i32, pivotPat: usize, mean: usize, meanPat: usize): void {

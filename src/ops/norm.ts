@@ -49,6 +49,9 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   poolGrad?: { geometry: PoolGeometry; dy: number };
 }): BatchNormCalls {
   const L = be.kernels.f32_batchnorm_period(C), per = L / C; // a part starts on a multiple of `per` rows
+  // cost per value: 8 for the plain passes; a backward from the pool's dy (each window's argmax
+  // found again, the norm's dy made in scratch, in both of its passes) weighs 3x that, so
+  // lenet5Bn's C3 norm (6,400 rows × 16) splits; the forward's passes share the split
   const T = threadsFor(be, (p.poolGrad ? 24 : 8) * rows * C, Math.floor(rows / per));
   const parts = splitRange(rows, T, per);
   const P = parts.length;
