@@ -1,6 +1,8 @@
 // `npm run bench -- train`: training images/second (forward + backward + update, batch 64) of
 // LeNet-5 and the ConvNetJS CIFAR-10 net: fovea against convnetjs (plain JS) and tfjs-layers on
 // the cpu backend; tfjs-backend-wasm is tried too and its error recorded (it cannot train a CNN).
+// Then the main job's pipeline: fit() with its distortions against bare trainOnBatch calls over
+// the same MNIST images (lenet5-bn, batch 64), in alternating epochs of one process.
 import * as fovea from "../dist/index.js";
 import { measure, record } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
@@ -66,5 +68,44 @@ export async function runTrain({ quick, builds, threads, log }) {
       }
     }
   }
+  records.push(...(await runPipeline({ quick, builds, threads, log })));
   return { records, peers };
+}
+
+/**
+ * What `npm start`'s pipeline adds to the bare training step: epochs of 12,800 MNIST images
+ * through fit() with the main job's affine distortions (shuffled copies, the warp, the step's
+ * bookkeeping) against trainOnBatch over the same images in order, alternating, median of the
+ * paired ratios (the machine's speed drifts between epochs, not within a pair).
+ */
+async function runPipeline({ quick, builds, threads, log }) {
+  const { RECIPES } = await import("../dist/cli/train.js");
+  const full = await fovea.data.loadMnist(await fovea.data.mnistDataDir(), "train");
+  const n = 12800, x = full.x.subarray(0, n * 784), y = full.y.subarray(0, n);
+  const records = [];
+  for (const build of builds) {
+    const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 16, threads) : await fovea.loadBackend(build);
+    const m = fovea.withBackend(be, () => fovea.zoo.lenet5Bn({ seed: 1 }));
+    m.compile({ batchSize: 64, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.05, momentum: 0.9 }), labelSmoothing: 0.1 });
+    const aug = fovea.data.augmenter(be, full.shape, RECIPES.mnist.augment);
+    const fit = () => m.fit(x, y, { epochs: 1, augment: aug });
+    const bare = () => { for (let b = 0; b < n / 64; b++) m.trainOnBatch(x.subarray(b * 64 * 784, (b + 1) * 64 * 784), y.subarray(b * 64, (b + 1) * 64)); };
+    const time = (f) => { const t0 = performance.now(); f(); return performance.now() - t0; };
+    time(fit);
+    time(bare);
+    const t = [[], []], ratio = [];
+    for (let k = 0; k < (quick ? 4 : 8); k++) {
+      const v = [];
+      for (const i of k % 2 ? [1, 0] : [0, 1]) t[i].push((v[i] = time(i ? bare : fit)));
+      ratio.push(v[0] / v[1]);
+    }
+    const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+    const note = `fit()/bare step time, median of paired epochs: ${med(ratio).toFixed(3)} (${Math.min(...ratio).toFixed(2)}–${Math.max(...ratio).toFixed(2)})`;
+    records.push(record({ suite: "train", kase: "pipeline lenet5-bn fit+distortions", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[0]) / (n / 64), images: 64, note }));
+    records.push(record({ suite: "train", kase: "pipeline lenet5-bn bare trainOnBatch", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[1]) / (n / 64), images: 64 }));
+    log(`  pipeline lenet5-bn fovea-${build}: fit+distortions ${(n / (med(t[0]) / 1000)).toFixed(0)} img/s, bare ${(n / (med(t[1]) / 1000)).toFixed(0)} img/s; ${note}`);
+    aug.free();
+    m.free();
+  }
+  return records;
 }
