@@ -48,10 +48,7 @@ export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fi
         const lo1 = v128.shuffle<f32>(t10, t11, 0, 2, 4, 6), hi1 = v128.shuffle<f32>(t10, t11, 1, 3, 5, 7);
         const v00 = v128.bitselect(v128.bitselect(lo0, hi0, at), fillv, k00), v01 = v128.bitselect(v128.bitselect(hi0, lo0, at), fillv, k01);
         const v10 = v128.bitselect(v128.bitselect(lo1, hi1, at), fillv, k10), v11 = v128.bitselect(v128.bitselect(hi1, lo1, at), fillv, k11);
-        const top = f32x4.add(v00, f32x4.mul(f32x4.sub(v01, v00), ax)), bot = f32x4.add(v10, f32x4.mul(f32x4.sub(v11, v10), ax));
-        const v = f32x4.add(top, f32x4.mul(f32x4.sub(bot, top), ay));
-        if (flip) v128.store(dst + f4(y * OW + OW - 4 - x), v128.shuffle<f32>(v, v, 3, 2, 1, 0));
-        else v128.store(dst + f4(y * OW + x), v);
+        storeOne(dst, lerp(v00, v01, v10, v11, ax, ay), y, x, OW, flip);
         continue;
       }
       const cx0 = i32x4.min_s(i32x4.max_s(x0, zero), Wl), cx1 = i32x4.min_s(i32x4.max_s(x1, zero), Wl);
@@ -60,12 +57,9 @@ export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fi
       for (let c = 0; c < C; c++) {
         const v00 = v128.bitselect(gather(src, i00, c), fillv, k00), v01 = v128.bitselect(gather(src, i01, c), fillv, k01);
         const v10 = v128.bitselect(gather(src, i10, c), fillv, k10), v11 = v128.bitselect(gather(src, i11, c), fillv, k11);
-        const top = f32x4.add(v00, f32x4.mul(f32x4.sub(v01, v00), ax)), bot = f32x4.add(v10, f32x4.mul(f32x4.sub(v11, v10), ax));
-        const v = f32x4.add(top, f32x4.mul(f32x4.sub(bot, top), ay));
-        if (C == 1) {
-          if (flip) v128.store(dst + f4(y * OW + OW - 4 - x), v128.shuffle<f32>(v, v, 3, 2, 1, 0));
-          else v128.store(dst + f4(y * OW + x), v);
-        } else {
+        const v = lerp(v00, v01, v10, v11, ax, ay);
+        if (C == 1) storeOne(dst, v, y, x, OW, flip);
+        else {
           const row = dst + f4(y * OW * C + c);
           store<f32>(row + f4((flip ? OW - 1 - x : x) * C), f32x4.extract_lane(v, 0));
           store<f32>(row + f4((flip ? OW - 2 - x : x + 1) * C), f32x4.extract_lane(v, 1));
@@ -91,6 +85,20 @@ export function f32_warp_affine(src: usize, H: i32, W: i32, C: i32, m: usize, fi
     const top = v00 + (v01 - v00) * ax, bot = v10 + (v11 - v10) * ax;
     store<f32>(out + f4(c), top + (bot - top) * ay);
   }
+}
+
+/** The bilinear value of four lanes from their taps, in warpPixel's float operations. */
+// @ts-ignore: decorator
+@inline function lerp(v00: v128, v01: v128, v10: v128, v11: v128, ax: v128, ay: v128): v128 {
+  const top = f32x4.add(v00, f32x4.mul(f32x4.sub(v01, v00), ax)), bot = f32x4.add(v10, f32x4.mul(f32x4.sub(v11, v10), ax));
+  return f32x4.add(top, f32x4.mul(f32x4.sub(bot, top), ay));
+}
+
+/** Output pixels x..x + 3 of row y of a one-channel output (mirrored: at OW − 4 − x, lanes reversed). */
+// @ts-ignore: decorator
+@inline function storeOne(dst: usize, v: v128, y: i32, x: i32, OW: i32, flip: i32): void {
+  if (flip) v128.store(dst + f4(y * OW + OW - 4 - x), v128.shuffle<f32>(v, v, 3, 2, 1, 0));
+  else v128.store(dst + f4(y * OW + x), v);
 }
 
 /** [src[i0], src[i0 + 1], src[i1], src[i1 + 1]] for the float indices i0 and i1 (lanes 0 and 1 of i). */
