@@ -2,7 +2,7 @@
 // and onnxruntime-web (wasm) on the same shapes, plus fovea's own conv backward passes.
 import * as fovea from "../dist/index.js";
 const { convBlock, convCalls, gemmCalls } = fovea.ops;
-import { measure, record } from "./lib/harness.mjs";
+import { measure, record, benchBackend } from "./lib/harness.mjs";
 import { loadOrtWeb, loadTfjsWasm, ortConvModel, ortMatMulModel } from "./lib/peers.mjs";
 
 // [M, N, K]: square sizes, a matrix-vector product (dense layer at batch 1), and LeNet's
@@ -47,7 +47,7 @@ export async function runKernels({ quick, builds, threads, log }) {
   if (tfjs.error) log(`  ${tfjs.error}`);
   if (ortw.error) log(`  ${ortw.error}`);
   // threads > 1: the -mt builds with a worker pool, kernels split as the model layers split them
-  const backends = await Promise.all(builds.map((b) => (threads > 1 ? fovea.loadBackend(`${b}-mt`, "option", 16, threads) : fovea.loadBackend(b))));
+  const backends = await Promise.all(builds.map((b) => benchBackend(b, threads)));
   const buildName = (be) => be.build.replace(/-mt$/, "");
 
   // ---- gemm ---------------------------------------------------------------------------------

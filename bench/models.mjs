@@ -2,7 +2,7 @@
 // fovea against tfjs-layers on tfjs-backend-wasm (XNNPACK), onnxruntime-web/-node and convnetjs,
 // same architectures.
 import * as fovea from "../dist/index.js";
-import { measure, record } from "./lib/harness.mjs";
+import { measure, record, benchBackend } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { onnxNet } from "./lib/onnx-nets.mjs";
 import { loadOrtNode, ortRunner, tfjsRunner } from "./lib/engines.mjs";
@@ -31,7 +31,7 @@ export async function runModels({ quick, builds, threads, onnxDir, log }) {
       const kase = `infer ${name}`;
       const { x, per } = batchData(batch, net.inputShape);
       for (const build of builds) {
-        const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 16, threads) : await fovea.loadBackend(build);
+        const be = await benchBackend(build, threads);
         const m = fovea.withBackend(be, () => net.fovea(1));
         m.compile({ batchSize: batch });
         const r = await measure(() => m.predict(x), { quick });
@@ -89,7 +89,7 @@ export async function runModels({ quick, builds, threads, onnxDir, log }) {
   for (const [kase, make, file, flops] of big) {
     let m = null;
     for (const build of builds) {
-      const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 64, threads) : await fovea.loadBackend(build, "option", 64);
+      const be = await benchBackend(build, threads, 64);
       m?.free();
       m = await make(be);
       m.compile({ batchSize: 1 });

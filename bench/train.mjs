@@ -4,7 +4,7 @@
 // Then the main job's pipeline: fit() with its distortions against bare trainOnBatch calls over
 // the same MNIST images (lenet5-bn, batch 64), in alternating epochs of one process.
 import * as fovea from "../dist/index.js";
-import { measure, record } from "./lib/harness.mjs";
+import { measure, record, benchBackend } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { loadConvnetjs, loadTfjs } from "./lib/peers.mjs";
 
@@ -21,7 +21,7 @@ export async function runTrain({ quick, builds, threads, log }) {
     const kase = `train ${name}`;
     const { x, y, per } = batchData(batch, net.inputShape);
     for (const build of builds) {
-      const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 16, threads) : await fovea.loadBackend(build);
+      const be = await benchBackend(build, threads);
       // run the model on this build's backend
       const m = fovea.withBackend(be, () => net.fovea(1));
       m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
@@ -84,7 +84,7 @@ async function runPipeline({ quick, builds, threads, log }) {
   const n = 12800, x = full.x.subarray(0, n * 784), y = full.y.subarray(0, n);
   const records = [];
   for (const build of builds) {
-    const be = threads > 1 ? await fovea.loadBackend(`${build}-mt`, "option", 16, threads) : await fovea.loadBackend(build);
+    const be = await benchBackend(build, threads);
     const m = fovea.withBackend(be, () => fovea.zoo.lenet5Bn({ seed: 1 }));
     m.compile({ batchSize: 64, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.05, momentum: 0.9 }), labelSmoothing: 0.1 });
     const aug = fovea.data.augmenter(be, full.shape, RECIPES.mnist.augment);

@@ -1,5 +1,10 @@
 // Timing with the `benchmark` package, records in the project's one record shape, and the table.
 import Benchmark from "benchmark";
+import * as fovea from "../../dist/index.js";
+
+/** A backend of `build` for a suite: its -mt variant with a pool of `threads` when threads > 1. */
+export const benchBackend = (build, threads, initialMemoryMiB = 16) =>
+  threads > 1 ? fovea.loadBackend(`${build}-mt`, "option", initialMemoryMiB, threads) : fovea.loadBackend(build, "option", initialMemoryMiB);
 
 let slot = 0;
 
