@@ -123,7 +123,11 @@ const PATH_CASES: Case[] = [
   { x: [1, 6, 9, 3], k: [2, 4], oc: 10, opts: { padding: [2, 1, 3, 2], dilations: [2, 1] } },
   { x: [2, 6, 5, 6], k: [3, 3], oc: 8, opts: { groups: 2, padding: [2, 0, 1, 2], dilations: [1, 2] } }, // 4 output channels a group
   { x: [1, 4, 5, 5], k: [3, 3], oc: 4, opts: { padding: 3 } }, // padding past the kernel's reach: dx rows and pixels no tap reaches
-  { x: [3, 7, 9, 9], k: [5, 3], oc: 12, opts: { padding: "same" } }, // 4 + 4 + 1 channel blocks, pixel pairs and single pixels
+  { x: [3, 7, 9, 9], k: [5, 3], oc: 12, opts: { padding: "same" } }, // 4 + 5 channel blocks, pixel pairs and single pixels
+  // the direct data gradient's 5- and 6-channel blocks: alone, after a 4-channel block, per group
+  { x: [2, 7, 6, 5], k: [5, 3], oc: 8, opts: { padding: [2, 1, 0, 1] } },
+  { x: [1, 6, 7, 10], k: [3, 3], oc: 4, opts: { padding: "same" } },
+  { x: [1, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1] } },
   // one input channel, 6 outputs: runs of 8 pixels of a row, the rest of the row by tiles
   { x: [2, 12, 21, 1], k: [5, 5], oc: 6, opts: { padding: "same" } },
   { x: [1, 20, 19, 1], k: [3, 3], oc: 6, opts: { strides: [2, 1], dilations: [2, 1], padding: [1, 1, 2, 0], rounding: "floor" } },
@@ -170,12 +174,12 @@ describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path o
   });
 });
 
-it("the data gradient's path by input channels per group: direct to 4, and 5-6 with 5x5 kernels (LeNet's C3); implicit above", () => {
+it("the data gradient's path by input channels per group: direct to 6 (LeNet's C3), implicit above", () => {
   const at = (C: number, k: number, padding: "same" | "valid", groups = 1) => ops.convPaths(ops.conv2dGeometry([64, 14, 14, C], [k, k, C / groups, 16], { padding, groups }), true).bwdData;
   expect(at(6, 5, "valid")).toBe("direct"); // lenet5's C3
   expect(at(5, 5, "valid")).toBe("direct");
   expect(at(4, 3, "same")).toBe("direct");
-  expect(at(6, 3, "same")).toBe("implicit");
+  expect(at(6, 3, "same")).toBe("direct");
   expect(at(8, 5, "valid")).toBe("implicit");
   expect(at(12, 5, "valid", 2)).toBe("direct"); // 6 a group
 });

@@ -3,9 +3,10 @@
 // Each dx value is a dot product over (valid taps × OCg) whose 4-lane partial sums are added
 // across lanes once at the end, so only the taps that land inside dy are read (no zero frame, no
 // multiply by padding) and no lane is wasted on channel counts that are not multiples of 4 on the
-// dx side (C = 6 of LeNet's C3). A tile is two horizontally adjacent dx pixels × 4 channels (eight
-// accumulators: per tap and 4 output channels, 2 dy loads, 4 weight loads, 8 FMAs); pixels whose
-// valid kernel columns differ from their neighbour's, and a last odd column, go one at a time.
+// dx side (C = 6 of LeNet's C3). A tile is two horizontally adjacent dx pixels × a block of up to 4
+// channels (eight accumulators: per tap and 4 output channels, 2 dy loads, 4 weight loads, 8 FMAs),
+// or of 5–6 channels where that many remain (twelve: 2 dy loads, 6 weight loads, 12 FMAs); pixels
+// whose valid kernel columns differ from their neighbour's, and a last odd column, go one at a time.
 // The weights are repacked per call so that the 4 channels' vectors of one tap and one group of
 // 4 output channels are adjacent: [c-block][tap][oc/4][c in block][4].
 
@@ -25,18 +26,20 @@ import { storePartial } from "./implicit";
 }
 
 /**
- * nc (1..4, a constant at each call) channels of one or two dx pixels (pair: the second at dp1):
+ * nc (1..6, a constant at each call) channels of one or two dx pixels (pair: the second at dp1):
  * Σ over kernel rows [khA, khB] and columns [kwA, kwB] and the group's V·4 output channels.
  * dyRow0: dy at (oh of kernel row 0, the first pixel's ow for kw = 0, the group's first channel);
  * dyRowStep / dyColStep: bytes dy moves per kernel row / column (−DH·OW·OC·4, −DW·OC·4);
- * wb: the packed block; tapBytes: its bytes per tap.
+ * wb: the packed block; tapBytes: its bytes per tap. Each weight vector is loaded once for both
+ * pixels; channel j's four lanes are summed at the end (lanes 4–5 in a second vector).
  */
 // @ts-ignore: decorator
 @inline function pixels(
   nc: i32, pair: bool, dyRow0: usize, dyRowStep: isize, dyColStep: isize, pairStep: usize, khA: i32, khB: i32, kwA: i32, kwB: i32,
   KW: i32, V: i32, wb: usize, tapBytes: usize, dst: usize, dstStep: usize,
 ): void {
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0;
   for (let kh = khA; kh <= khB; kh++) {
     let dp = dyRow0 + <usize>(<isize>kh * dyRowStep + <isize>kwA * dyColStep);
     let wq = wb + <usize>(kh * KW + kwA) * tapBytes;
@@ -44,16 +47,34 @@ import { storePartial } from "./implicit";
       let d = dp;
       for (let v = 0; v < V; v++) {
         const x0 = v128.load(d);
-        a0 = madd(x0, v128.load(wq), a0);
-        if (nc > 1) a1 = madd(x0, v128.load(wq, 16), a1);
-        if (nc > 2) a2 = madd(x0, v128.load(wq, 32), a2);
-        if (nc > 3) a3 = madd(x0, v128.load(wq, 48), a3);
-        if (pair) {
-          const x1 = v128.load(d + pairStep);
-          b0 = madd(x1, v128.load(wq), b0);
-          if (nc > 1) b1 = madd(x1, v128.load(wq, 16), b1);
-          if (nc > 2) b2 = madd(x1, v128.load(wq, 32), b2);
-          if (nc > 3) b3 = madd(x1, v128.load(wq, 48), b3);
+        const x1 = pair ? v128.load(d + pairStep) : x0;
+        let w = v128.load(wq);
+        a0 = madd(x0, w, a0);
+        if (pair) b0 = madd(x1, w, b0);
+        if (nc > 1) {
+          w = v128.load(wq, 16);
+          a1 = madd(x0, w, a1);
+          if (pair) b1 = madd(x1, w, b1);
+        }
+        if (nc > 2) {
+          w = v128.load(wq, 32);
+          a2 = madd(x0, w, a2);
+          if (pair) b2 = madd(x1, w, b2);
+        }
+        if (nc > 3) {
+          w = v128.load(wq, 48);
+          a3 = madd(x0, w, a3);
+          if (pair) b3 = madd(x1, w, b3);
+        }
+        if (nc > 4) {
+          w = v128.load(wq, 64);
+          a4 = madd(x0, w, a4);
+          if (pair) b4 = madd(x1, w, b4);
+        }
+        if (nc > 5) {
+          w = v128.load(wq, 80);
+          a5 = madd(x0, w, a5);
+          if (pair) b5 = madd(x1, w, b5);
         }
         d += 16;
         wq += <usize>(16 * nc);
@@ -61,13 +82,25 @@ import { storePartial } from "./implicit";
       dp = <usize>(<isize>dp + dyColStep);
     }
   }
-  storePartial(dst, hsum4(a0, a1, a2, a3), nc);
-  if (pair) storePartial(dst + dstStep, hsum4(b0, b1, b2, b3), nc);
+  const z = f32x4.splat(0);
+  storePartial(dst, hsum4(a0, a1, a2, a3), min(nc, 4));
+  if (nc > 4) storePartial(dst + 16, hsum4(a4, a5, z, z), nc - 4);
+  if (pair) {
+    storePartial(dst + dstStep, hsum4(b0, b1, b2, b3), min(nc, 4));
+    if (nc > 4) storePartial(dst + dstStep + 16, hsum4(b4, b5, z, z), nc - 4);
+  }
 }
 
 /** Floats of scratch f32_conv2d_bwd_data_direct needs: the repacked weights (as many as w has). */
 export function directDataScratchFloats(g: usize): i32 {
   return geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G)) * geo(g, CONV_OC);
+}
+
+/** Channels in the block that starts at channel c0 of Cg: 5 or 6 when that many remain (one block), else up to 4. */
+// @ts-ignore: decorator
+@inline function blockOf(Cg: i32, c0: i32): i32 {
+  const r = Cg - c0;
+  return r == 5 || r == 6 ? r : min(4, r);
 }
 
 /** ceil(a / b), floor(a / b) for b > 0 and any sign of a. */
@@ -80,8 +113,20 @@ export function directDataScratchFloats(g: usize): i32 {
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-// The eight specialisations (channels in the block × pair), each out of line: a small function
+// The twelve specialisations (channels in the block × pair), each out of line: a small function
 // keeps its loop's registers free.
+function p6x2(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
+  pixels(6, true, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
+}
+function p6x1(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
+  pixels(6, false, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
+}
+function p5x2(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
+  pixels(5, true, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
+}
+function p5x1(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
+  pixels(5, false, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
+}
 function p4x2(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
   pixels(4, true, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
 }
@@ -119,13 +164,17 @@ function row(
     const dy0 = dyRowBase + <usize>(<isize>(iw + PL) * <isize>pixDy);
     const d = dst + <usize>iw * pixBytes;
     if (iw + 1 < W && max(0, ceilDiv(iw + 1 + PL - OW + 1, DW)) == kwA && min(KW - 1, floorDiv(iw + 1 + PL, DW)) == kwB) {
-      if (nc == 4) p4x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
+      if (nc == 6) p6x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
+      else if (nc == 5) p5x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
+      else if (nc == 4) p4x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else if (nc == 3) p3x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else if (nc == 2) p2x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else p1x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       iw += 2;
     } else {
-      if (nc == 4) p4x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
+      if (nc == 6) p6x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
+      else if (nc == 5) p5x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
+      else if (nc == 4) p4x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else if (nc == 3) p3x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else if (nc == 2) p2x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else p1x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
@@ -151,8 +200,8 @@ export function f32_conv2d_bwd_data_direct(g: usize, dy: usize, w: usize, dx: us
   const packed = scratch;
   let o = packed;
   for (let gi = 0; gi < G; gi++) {
-    for (let c0 = 0; c0 < Cg; c0 += 4) {
-      const nc = min(4, Cg - c0);
+    for (let c0 = 0; c0 < Cg; c0 += blockOf(Cg, c0)) {
+      const nc = blockOf(Cg, c0);
       for (let t = 0; t < T; t++) {
         for (let v = 0; v < V; v++) {
           for (let j = 0; j < nc; j++) {
@@ -179,8 +228,8 @@ export function f32_conv2d_bwd_data_direct(g: usize, dy: usize, w: usize, dx: us
       let wb = packed;
       for (let gi = 0; gi < G; gi++) {
         const dyg = dyRowBase + f4(gi * OCg);
-        for (let c0 = 0; c0 < Cg; c0 += 4) {
-          const nc = min(4, Cg - c0), tapBytes = <usize>f4(4 * V * nc);
+        for (let c0 = 0; c0 < Cg; c0 += blockOf(Cg, c0)) {
+          const nc = blockOf(Cg, c0), tapBytes = <usize>f4(4 * V * nc);
           const dst = dxRow + f4(gi * Cg + c0);
           row(nc, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy);
           wb += <usize>T * tapBytes;

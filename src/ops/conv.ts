@@ -245,10 +245,12 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * channels the implicit kernel's 8-channel output tiles are mostly empty, and the direct kernel
  * (dot products over the output channels, stride 1, OC/groups a multiple of 4) ran 1.4–2.5x
  * faster (28²×1→8 3×3, 32²×3→16 5×5, 28²×3→32 3×3, batch 64 14²×4→16 5×5 "valid" 1.75 → 0.99 ms).
- * With 5 or 6 input channels it is taken for 5×5 kernels, where 6 were measured (LeNet's C3, batch 64, "valid", ms implicit →
- * direct, one thread, alternating: 14²×6→16 1.94 → 1.67 and 1.97 → 1.74, 28²×6→16 9.4 → 8.9,
- * 14²×6→32 7.1 → 5.1; with 3×3 level: 12²×6→16 1.01 → 1.06, "same" 14²×6→16 1.66 → 1.72); from 8
- * input channels up it was 0.6–1.0x the implicit one (14²×8→16, 7²×16→32, 16²×32→64), which keeps those.
+ * With 5 or 6 input channels (one block of the direct kernel, a dy load feeding 5–6 multiply-adds)
+ * it is taken too (batch 64, ms implicit → direct, one thread, alternating: "valid" 5×5 14²×6→16
+ * 2.21 → 1.94 with 4 + 2 channel blocks, the 6-channel block 1.17–1.23x faster again; 14²×6→32
+ * 6.96 → 4.17; 3×3 "same" 14²×6→16 1.80 → 1.52, 28²×6→16 7.57 → 6.41, 14²×5→16 1.87 → 1.45);
+ * from 8 input channels up it was 0.6–1.0x the implicit one (14²×8→16, 7²×16→32, 16²×32→64),
+ * which keeps those.
  * Winograd (3×3, stride 1, dilation 1, one group: 2.25 multiplies an output for F(4×4), 1.78 for
  * F(6×6), against 9), forward with bias and ReLU (medians of alternating runs, batch 1 unless
  * stated, one thread, relaxed build; µs direct → F(4)): 56²×64 4,600 → 1,750, 28²×128 4,550 →
@@ -309,7 +311,7 @@ function winogradFilterPays(g: ConvGeometry, tile: ConvPaths["tile"], images: nu
 /** The data-gradient path among the gemm-based kernels (convPaths' choice where Winograd is not). */
 function gemmDataPath(g: ConvGeometry): ConvPaths["bwdData"] {
   const dataRatio = (g.H * g.W) / (g.OH * g.OW); // the implicit data pass's multiply-adds over the forward's
-  const cg = g.C / g.groups, direct = cg <= 4 || (cg <= 6 && g.KH === 5 && g.KW === 5);
+  const direct = g.C / g.groups <= 6;
   return isPointwise(g) ? "im2col" : directDataFits(g) && direct ? "direct" : implicitDataFits(g) && dataRatio <= 4 ? "implicit" : "im2col";
 }
 
