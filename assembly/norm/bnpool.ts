@@ -140,9 +140,20 @@ let aDx: usize = 0, aA: usize = 0, aB: usize = 0, aK: usize = 0;
 
 /** dx over the part's share of a group from the group's dy: f32_batchnorm_part_apply's ((dy − 0)·A + K) + (x − mean)·B. */
 function applyGroup(start: i32, len: i32, buf: usize): void {
-  const from = max(start, pLo), to = min(start + len, pHi), C = pC, z = f32x4.splat(0);
-  // by pixels, channel c at the patterns' [c]: the part's first float is a pixel's first channel
-  for (let i = from; i < to; i += C) {
+  const from = max(start, pLo), to = min(start + len, pHi), C = pC, z = f32x4.splat(0), L = periodOf(C);
+  let i = from;
+  if (i % L == 0) {
+    // whole periods (float i is channel i mod C, pattern position i mod L): no lane computed twice
+    for (const end = to - (to - from) % L; i < end; i += L) {
+      const d = buf + f4(i - start), xi = pX + f4(i), o = aDx + f4(i);
+      for (let k = 0; k < L; k += 4) {
+        const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(d + f4(k)), z), v128.load(aA + f4(k))), v128.load(aK + f4(k)));
+        v128.store(o + f4(k), f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + f4(k)), v128.load(pMean + f4(k))), v128.load(aB + f4(k)))));
+      }
+    }
+  }
+  // the rest by pixels, channel c at the patterns' [c]: the part's first float is a pixel's first channel
+  for (; i < to; i += C) {
     const d = buf + f4(i - start), xi = pX + f4(i), o = aDx + f4(i);
     for (let c = 0; c < C; c += 4) {
       const cc = min(c, C - 4);
