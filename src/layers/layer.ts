@@ -95,6 +95,8 @@ export interface LayerGrad<S> extends LayerRun<S> {
   outputUnread?: boolean;
   /** Training, a batch norm with outputUnread: its backward reads this max pool's dy (2×2 windows, stride 2) for its own, which the pool then never writes (Plan). */
   poolGrad?: { geometry: PoolGeometry; dy: number };
+  /** Training, a max pool whose backward the batch norm before it does (poolGrad): it keeps no argmax and has no backward of its own (Plan). */
+  bwdByNorm?: boolean;
   /** Training, a max pool: x is a batch norm's input, and the forward pools (x − sub)·A + K per channel, the norm's output (Plan). */
   affineIn?: { sub: number; A: number; K: number };
 }

@@ -107,7 +107,8 @@ export class Pool extends PlannedLayer<{ argmax: number }> {
 
   protected calls(r: LayerGrad<Planned<{ argmax: number }>>, ctx: PrepareContext): PassCalls {
     return poolCalls(ctx.be, this.kind, this.geometry(r.inShapes[0]!, r.batch), ctx.alloc, {
-      x: r.x[0]!, y: r.y, argmax: r.state.argmax, dy: r.dy, dx: r.dx[0] ?? 0, training: r.training, reluMask: r.reluMask, reluIn: r.reluIn, affineIn: r.affineIn,
+      // a pool whose backward the norm before it does keeps no argmax (no one reads it) and builds no backward
+      x: r.x[0]!, y: r.y, argmax: r.bwdByNorm ? 0 : r.state.argmax, dy: r.dy, dx: r.bwdByNorm ? 0 : (r.dx[0] ?? 0), training: r.training, reluMask: r.reluMask, reluIn: r.reluIn, affineIn: r.affineIn,
       columnMajor: (this.cfg as Pool2dConfig).storageOrder === "column",
     });
   }

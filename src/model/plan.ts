@@ -282,6 +282,7 @@ export class Plan {
               const pn = nodes[f.pool]!, pg = (pn.layer as PoolLayer).geometry(pn.inShapes[0]!, batch);
               if (twoByTwo(pg) && f.input === f.pool - 1 && f.norm === f.input - 1) {
                 nr.poolGrad = { geometry: pg, dy: pr.dy };
+                pr.bwdByNorm = true;
                 this.skipBwd[f.pool] = true;
                 this.fused++;
               }
