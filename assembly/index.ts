@@ -21,7 +21,7 @@ export {
   f32_depthwise_conv2d_fwd, f32_depthwise_conv2d_bwd_data, f32_depthwise_conv2d_bwd_filter,
 } from "./conv/depthwise";
 export {
-  f32_maxpool_fwd, f32_maxpool_bwd, f32_maxpool_bwd_relu, f32_maxpool_bwd_recompute, f32_maxpool_indices_fwd, f32_maxpool_indices_bwd,
+  f32_maxpool_fwd, f32_maxpool_fwd_codes, f32_maxpool_bwd, f32_maxpool_bwd_relu, f32_maxpool_bwd_recompute, f32_maxpool_indices_fwd, f32_maxpool_indices_bwd,
   f32_avgpool_fwd, f32_avgpool_bwd,
   f32_global_avgpool_fwd, f32_global_avgpool_bwd, f32_global_maxpool_fwd, f32_global_maxpool_bwd,
 } from "./pool/pool";

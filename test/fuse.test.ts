@@ -334,7 +334,7 @@ describe("the max pool's backward applies the ReLU before it", () => {
     }
   });
 
-  it.each(["simd", "relaxed", "debug"] as const)("a training batch norm's backward from the 2×2 pool's dy after it equals the pool's backward (ReLU mask), then the norm's sums and dx, bit for bit, for parts split anywhere on a period (%s)", async (build) => {
+  it.each(["simd", "relaxed", "debug"] as const)("a training batch norm's backward from the 2×2 pool's dy and tap codes after it equals the pool's backward (ReLU mask), then the norm's sums and dx, bit for bit, for parts split anywhere on a period (%s)", async (build) => {
     const be = await backendFor(build);
     const k = be.kernels;
     for (const [N, H, W, C] of [[2, 8, 8, 4], [3, 7, 9, 6], [1, 10, 6, 16], [2, 5, 5, 5], [2, 6, 7, 7], [1, 4, 12, 12]] as const) {
@@ -355,6 +355,22 @@ describe("the max pool's backward applies the ReLU before it", () => {
         be.run(pc.bwd);
         const geo = alloc(24 * 4);
         be.heap.i32(geo, 24).set(ops.poolBlock(pg));
+        // the forward that keeps tap codes instead of argmax: the same y, and each code names
+        // argmax's tap in its window (0–3 in scan order) or 4 where y is not > 0
+        const y2 = alloc(outN * 4), codes = alloc(outN);
+        be.heap.u8(codes, outN).fill(255);
+        be.run(ops.poolCalls(be, "max", pg, alloc, { x: x.ptr, y: y2, argmax: 0, dy: dyp.ptr, dx: 0, training: true, reluIn: true, affineIn: { sub, A: fA, K: fK }, codes }, 1).fwd);
+        sameBits(be.heap.f32(y2, outN).slice(), be.heap.f32(y, outN).slice(), `${N}x${H}x${W}x${C}: y with codes`);
+        // codes are that forward's only: with an argmax, or without the norm's affine, a ConfigError
+        expect(() => ops.poolCalls(be, "max", pg, alloc, { x: x.ptr, y: y2, argmax, dy: 0, dx: 0, training: true, reluIn: true, affineIn: { sub, A: fA, K: fK }, codes }, 1)).toThrow(ConfigError);
+        expect(() => ops.poolCalls(be, "max", pg, alloc, { x: x.ptr, y: y2, argmax: 0, dy: 0, dx: 0, training: true, reluIn: true, codes }, 1)).toThrow(ConfigError);
+        const am = be.heap.i32(argmax, outN), yv = be.heap.f32(y, outN), cv = be.heap.u8(codes, outN);
+        for (let i = 0; i < outN; i++) {
+          const c = i % C, ow = Math.floor(i / C) % pg.OW, oh = Math.floor(i / (C * pg.OW)) % pg.OH, b = Math.floor(i / (C * pg.OW * pg.OH));
+          const origin = ((b * H + 2 * oh) * W + 2 * ow) * C + c, d = am[i]! - origin;
+          const tap = d === 0 ? 0 : d === C ? 1 : d === W * C ? 2 : 3;
+          if (cv[i] !== (yv[i]! > 0 ? tap : 4)) throw new Error(`${N}x${H}x${W}x${C} output ${i}: code ${cv[i]}, argmax tap ${tap}, y ${yv[i]}`);
+        }
         const scratch = alloc(k.f32_batchnorm_pool_bwd_scratch_bytes(geo));
         // parts: the whole, halves and thirds on period boundaries, and parts starting mid-row and mid-window
         const cuts = new Set<number>([0, rows]);
@@ -368,10 +384,10 @@ describe("the max pool's backward applies the ReLU before it", () => {
             if (r1 <= r0) continue;
             const what = `${N}x${H}x${W}x${C} rows [${r0}, ${r1})`;
             k.f32_batchnorm_part_sums_bwd(dBn + 4 * r0 * C, x.ptr + 4 * r0 * C, sub, (r1 - r0) * C, C, s1, s1 + 4 * L);
-            k.f32_batchnorm_pool_bwd_sums(geo, x.ptr, dyp.ptr, sub, fA, fK, r0, r1, s2, s2 + 4 * L, scratch);
+            k.f32_batchnorm_pool_bwd_sums(geo, x.ptr, dyp.ptr, codes, sub, r0, r1, s2, s2 + 4 * L, scratch);
             sameBits(be.heap.f32(s2, 2 * L).slice(), be.heap.f32(s1, 2 * L).slice(), `${what}: sums`);
             k.f32_batchnorm_part_apply(dBn + 4 * r0 * C, zeros, A, x.ptr + 4 * r0 * C, sub, B, K, (r1 - r0) * C, C, dx1 + 4 * r0 * C);
-            k.f32_batchnorm_pool_bwd_apply(geo, x.ptr, dyp.ptr, sub, fA, fK, A, B, K, r0, r1, dx2, scratch);
+            k.f32_batchnorm_pool_bwd_apply(geo, x.ptr, dyp.ptr, codes, sub, A, B, K, r0, r1, dx2, scratch);
             sameBits(be.heap.f32(dx2 + 4 * r0 * C, (r1 - r0) * C).slice(), be.heap.f32(dx1 + 4 * r0 * C, (r1 - r0) * C).slice(), `${what}: dx`);
           }
         }

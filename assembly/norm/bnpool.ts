@@ -1,9 +1,9 @@
 // The backward of a training batch norm whose output only a ReLU and then a 2×2 max pool read
 // (conv → batch norm → ReLU → max pool, LeNet's and lenet-3x3's stages), without the norm's output
 // gradient in memory: the pool's forward already pooled (x − mean)·scale + shift from the norm's
-// input (f32_maxpool_fwd with the norm's patterns), and here each window's argmax is found again
-// from x with the forward's rule, so the norm's dy — the pool's dy at the argmax where the window's
-// maximum is positive, 0 elsewhere — is made one window row at a time in scratch instead of being
+// input and kept, per output, a byte naming the tap of its window's first maximum or that the
+// ReLU closed it (f32_maxpool_fwd_codes), so the norm's dy — the pool's dy at that tap, 0
+// elsewhere — is made one window row at a time in scratch from the codes instead of being
 // written, read twice and read again over the whole batch. The sums are those of
 // f32_batchnorm_part_sums_bwd over the same values in the same order (lane by lane, period by
 // period: the window rows stream through scratch in whole periods) and dx is
@@ -21,33 +21,24 @@ import { addSumsBwd, addSumsBwdTail, periodOf } from "./batchnorm";
 
 /**
  * The norm's dy over window row oh of image n (input rows 2·oh and 2·oh + 1, 2·W·C floats) into
- * out: each window's taps are (x − s)·a + k as the forward computed them, its argmax the first
- * maximum in scan order, and that tap gets 0 + dy where the maximum is > 0 (the ReLU's mask, as
- * y > 0 after max(·, 0)); every other value, and the columns no window covers, 0.
+ * out: each window's tap named by its code (f32_maxpool_fwd_codes) gets 0 + dy; every other
+ * value, every value of a window the ReLU closed, and the columns no window covers, 0.
  */
-function windowRowGrad(x: usize, dyp: usize, sub: usize, A: usize, K: usize, n: i32, oh: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, out: usize): void {
-  const rowStep = W * C, z = f32x4.splat(0), all = i32x4.splat(-1);
-  const at0 = ((n * H + 2 * oh) * W) * C, o0 = ((n * OH + oh) * OW) * C;
+function windowRowGrad(codes: usize, dyp: usize, n: i32, oh: i32, W: i32, C: i32, OH: i32, OW: i32, out: usize): void {
+  const rowStep = W * C, z = f32x4.splat(0);
+  const t0 = i32x4.splat(0), t1 = i32x4.splat(1), t2 = i32x4.splat(2), t3 = i32x4.splat(3);
+  const o0 = ((n * OH + oh) * OW) * C;
   for (let ow = 0; ow < OW; ow++) {
-    const at = at0 + 2 * ow * C, o = o0 + ow * C, p = out + f4(2 * ow * C), r = p + f4(rowStep);
+    const o = o0 + ow * C, p = out + f4(2 * ow * C), r = p + f4(rowStep);
     for (let c = 0; c < C; c += 4) {
       // a ragged tail of 1-3 channels: the block ending at C (the overlap writes equal values)
       const cc = min(c, C - 4);
-      const s = v128.load(sub + f4(cc)), a = v128.load(A + f4(cc)), k = v128.load(K + f4(cc));
-      const t = x + f4(at + cc);
-      const v0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t), s), a), k);
-      const v1 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t + f4(C)), s), a), k);
-      const v2 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t + f4(rowStep)), s), a), k);
-      const v3 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(t + f4(rowStep + C)), s), a), k);
-      const g1 = f32x4.gt(v1, v0), b1 = v128.bitselect(v1, v0, g1);
-      const g2 = f32x4.gt(v2, b1), b2 = v128.bitselect(v2, b1, g2);
-      const g3 = f32x4.gt(v3, b2), b3 = v128.bitselect(v3, b2, g3);
-      const d = v128.and(f32x4.add(z, v128.load(dyp + f4(o + cc))), f32x4.gt(b3, z));
-      const later2 = v128.or(g2, g3), later1 = v128.or(g1, later2);
-      v128.store(p + f4(cc), v128.and(d, v128.xor(later1, all)));
-      v128.store(p + f4(C + cc), v128.and(d, v128.andnot(g1, later2)));
-      v128.store(r + f4(cc), v128.and(d, v128.andnot(g2, g3)));
-      v128.store(r + f4(C + cc), v128.and(d, g3));
+      const tap = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(codes + <usize>(o + cc))));
+      const d = f32x4.add(z, v128.load(dyp + f4(o + cc)));
+      v128.store(p + f4(cc), v128.and(d, i32x4.eq(tap, t0)));
+      v128.store(p + f4(C + cc), v128.and(d, i32x4.eq(tap, t1)));
+      v128.store(r + f4(cc), v128.and(d, i32x4.eq(tap, t2)));
+      v128.store(r + f4(C + cc), v128.and(d, i32x4.eq(tap, t3)));
     }
   }
   // a last odd column no window covers
@@ -63,7 +54,7 @@ function windowRowGrad(x: usize, dyp: usize, sub: usize, A: usize, K: usize, n: 
  * last odd row no window covers (zeros). `buf` then holds the group's dy.
  */
 // @ts-ignore: decorator
-@inline function eachGroup(g: usize, x: usize, dyp: usize, sub: usize, A: usize, K: usize, lo: i32, hi: i32, buf: usize, f: (start: i32, len: i32, buf: usize) => void): void {
+@inline function eachGroup(g: usize, codes: usize, dyp: usize, lo: i32, hi: i32, buf: usize, f: (start: i32, len: i32, buf: usize) => void): void {
   const H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
   const image = H * W * C, pair = 2 * W * C;
   for (let n = lo / image; n < geo(g, POOL_N) && n * image < hi; n++) {
@@ -71,7 +62,7 @@ function windowRowGrad(x: usize, dyp: usize, sub: usize, A: usize, K: usize, n: 
       const start = n * image + oh * pair;
       if (start >= hi) return;
       if (start + pair <= lo) continue;
-      windowRowGrad(x, dyp, sub, A, K, n, oh, H, W, C, OH, OW, buf);
+      windowRowGrad(codes, dyp, n, oh, W, C, OH, OW, buf);
       f(start, pair, buf);
     }
     if (2 * OH < H) {
@@ -114,11 +105,11 @@ function streamSums(start: i32, len: i32, buf: usize): void {
 
 /**
  * One part's sums of the norm's backward (f32_batchnorm_part_sums_bwd's accDy, accDyX) from the
- * pool's dy (dyp, the pool's output gradient over the whole batch): x is the norm's input, sub /
- * A / K its forward's patterns (the mean is also the sums' msub), rows [r0, r1). scratch:
+ * pool's dy (dyp, the pool's output gradient over the whole batch) and its forward's codes: x is
+ * the norm's input, sub the mean's pattern (the sums' msub), rows [r0, r1). scratch:
  * f32_batchnorm_pool_bwd_scratch_bytes. Overwrites accDy and accDyX (L floats each).
  */
-export function f32_batchnorm_pool_bwd_sums(g: usize, x: usize, dyp: usize, sub: usize, A: usize, K: usize, r0: i32, r1: i32, accDy: usize, accDyX: usize, scratch: usize): void {
+export function f32_batchnorm_pool_bwd_sums(g: usize, x: usize, dyp: usize, codes: usize, sub: usize, r0: i32, r1: i32, accDy: usize, accDyX: usize, scratch: usize): void {
   if (!isTwoByTwo(g)) unreachable();
   const C = geo(g, POOL_C), L = periodOf(C), W = geo(g, POOL_W);
   zero(accDy, L);
@@ -130,7 +121,7 @@ export function f32_batchnorm_pool_bwd_sums(g: usize, x: usize, dyp: usize, sub:
   sL = L;
   sDy = accDy;
   sDyX = accDyX;
-  eachGroup(g, x, dyp, sub, A, K, pLo, pHi, scratch, streamSums);
+  eachGroup(g, codes, dyp, pLo, pHi, scratch, streamSums);
   // the part's last, partial period, one float at a time (as f32_batchnorm_part_sums_bwd's tail)
   addSumsBwdTail(sCarry - f4(sPos), x, sub, sPos, sPos + sHave, accDy, accDyX);
 }
@@ -164,17 +155,17 @@ function applyGroup(start: i32, len: i32, buf: usize): void {
 }
 
 /**
- * One part's dx of the norm's backward, from the pool's dy as in f32_batchnorm_pool_bwd_sums:
+ * One part's dx of the norm's backward, from the pool's dy and codes as in f32_batchnorm_pool_bwd_sums:
  * dx = ((dy − 0)·A + K) + (x − sub)·B per channel (f32_batchnorm_bwd_affine's A, B, K patterns).
  */
-export function f32_batchnorm_pool_bwd_apply(g: usize, x: usize, dyp: usize, sub: usize, fA: usize, fK: usize, A: usize, B: usize, K: usize, r0: i32, r1: i32, dx: usize, scratch: usize): void {
+export function f32_batchnorm_pool_bwd_apply(g: usize, x: usize, dyp: usize, codes: usize, sub: usize, A: usize, B: usize, K: usize, r0: i32, r1: i32, dx: usize, scratch: usize): void {
   if (!isTwoByTwo(g)) unreachable();
   setPart(x, sub, geo(g, POOL_C), r0, r1);
   aDx = dx;
   aA = A;
   aB = B;
   aK = K;
-  eachGroup(g, x, dyp, sub, fA, fK, pLo, pHi, scratch, applyGroup);
+  eachGroup(g, codes, dyp, pLo, pHi, scratch, applyGroup);
 }
 
 /** Scratch bytes of the two kernels above for a pool geometry block: a window row and the sums' stream. */

@@ -51,6 +51,21 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
   else maxpoolFwd(g, x, y, 0, false, false, false, 0, 0, 0);
 }
 
+/** A window's code (f32_maxpool_fwd_codes) where the ReLU after the norm passes no gradient. */
+export const TAP_CLOSED: i32 = 4;
+
+/**
+ * The training forward of a 2×2, stride-2 max pool over a batch norm's output through a ReLU
+ * (isTwoByTwo; f32_maxpool_fwd with relu and the norm's patterns sub, A, K: the same y), writing
+ * per output, instead of its argmax, one byte at codes + its index: which tap of its window held
+ * the first maximum (0–3: top-left, top-right, bottom-left, bottom-right), or TAP_CLOSED where
+ * that maximum is not > 0. f32_batchnorm_pool_bwd_* read them.
+ */
+export function f32_maxpool_fwd_codes(g: usize, x: usize, y: usize, codes: usize, sub: usize, A: usize, K: usize): void {
+  if (!isTwoByTwo(g)) unreachable();
+  maxpoolFwd(g, x, y, codes, false, true, true, sub, A, K, true);
+}
+
 /** v, or max(v, 0) with relu (a compile-time constant where it is used). */
 // @ts-ignore: decorator
 @inline function outOf(v: v128, relu: bool): v128 {
@@ -99,30 +114,42 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
   if (keep) v128.store(argmax + f4(o), idx);
 }
 
-/** maxBlock for a whole 2×2 window: the four taps at `at`, `at + C`, `at + W·C`, `at + W·C + C`, in scan order. */
+/**
+ * maxBlock for a whole 2×2 window: the four taps at `at`, `at + C`, `at + W·C`, `at + W·C + C`, in
+ * scan order. codes (a compile-time constant, with relu): argmax is a byte per output, at
+ * argmax + o — the tap of the first maximum (0–3 in scan order), or TAP_CLOSED where the maximum
+ * is not > 0 (the ReLU passes no gradient: f32_maxpool_bwd_relu's y > 0).
+ */
 // @ts-ignore: decorator
-@inline function maxBlock2x2(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, aff: bool, sub: usize, A: usize, K: usize, c: i32, at: i32, o: i32, rowStep: i32, C: i32): void {
+@inline function maxBlock2x2(x: usize, y: usize, argmax: usize, keep: bool, relu: bool, aff: bool, sub: usize, A: usize, K: usize, c: i32, at: i32, o: i32, rowStep: i32, C: i32, codes: bool = false): void {
   const lane = i32x4(0, 1, 2, 3);
   const s = aff ? v128.load(sub + f4(c)) : f32x4.splat(0), a = aff ? v128.load(A + f4(c)) : s, k = aff ? v128.load(K + f4(c)) : s;
+  // the maximum's place: its flat index (keep), or its tap (codes)
+  const track = keep || codes;
   let best = tapOf(x, at, aff, s, a, k);
-  let idx = i32x4.add(i32x4.splat(at), lane);
+  let idx = codes ? i32x4.splat(0) : i32x4.add(i32x4.splat(at), lane);
   const v1 = tapOf(x, at + C, aff, s, a, k), v2 = tapOf(x, at + rowStep, aff, s, a, k), v3 = tapOf(x, at + rowStep + C, aff, s, a, k);
   let gt = f32x4.gt(v1, best);
   best = v128.bitselect(v1, best, gt);
-  if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at + C), lane), idx, gt);
+  if (track) idx = v128.bitselect(codes ? i32x4.splat(1) : i32x4.add(i32x4.splat(at + C), lane), idx, gt);
   gt = f32x4.gt(v2, best);
   best = v128.bitselect(v2, best, gt);
-  if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at + rowStep), lane), idx, gt);
+  if (track) idx = v128.bitselect(codes ? i32x4.splat(2) : i32x4.add(i32x4.splat(at + rowStep), lane), idx, gt);
   gt = f32x4.gt(v3, best);
   best = v128.bitselect(v3, best, gt);
-  if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at + rowStep + C), lane), idx, gt);
+  if (track) idx = v128.bitselect(codes ? i32x4.splat(3) : i32x4.add(i32x4.splat(at + rowStep + C), lane), idx, gt);
   v128.store(y + f4(o), outOf(best, relu));
-  if (keep) v128.store(argmax + f4(o), idx);
+  if (codes) {
+    // TAP_CLOSED where the ReLU closes, then the four taps narrowed to bytes
+    const tap = v128.bitselect(idx, i32x4.splat(TAP_CLOSED), f32x4.gt(best, f32x4.splat(0)));
+    const b16 = i16x8.narrow_i32x4_u(tap, tap);
+    v128.store32_lane(argmax + o, i8x16.narrow_i16x8_u(b16, b16), 0);
+  } else if (keep) v128.store(argmax + f4(o), idx);
 }
 
-/** The max-pool forward, specialised at compile time for keeping argmax, the ReLU and the affine. */
+/** The max-pool forward, specialised at compile time for keeping argmax (or, 2×2 only, the taps' codes), the ReLU and the affine. */
 // @ts-ignore: decorator
-@inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool, relu: bool, aff: bool, sub: usize, A: usize, K: usize): void {
+@inline function maxpoolFwd(g: usize, x: usize, y: usize, argmax: usize, keep: bool, relu: bool, aff: bool, sub: usize, A: usize, K: usize, codes: bool = false): void {
   const N = geo(g, POOL_N), D = geo(g, POOL_D), H = geo(g, POOL_H), W = geo(g, POOL_W), C = geo(g, POOL_C);
   const OD = geo(g, POOL_OD), OH = geo(g, POOL_OH), OW = geo(g, POOL_OW);
   const KD = geo(g, POOL_KD), KH = geo(g, POOL_KH), KW = geo(g, POOL_KW);
@@ -138,9 +165,9 @@ export function f32_maxpool_fwd(g: usize, x: usize, y: usize, argmax: usize, rel
         let at = ((n * H + 2 * oh) * W) * C, o = ((n * OH + oh) * OW) * C;
         for (let ow = 0; ow < OW; ow++, at += 2 * C, o += C) {
           let c = 0;
-          for (; c + 4 <= C; c += 4) maxBlock2x2(x, y, argmax, keep, relu, aff, sub, A, K, c, at + c, o + c, rowStep, C);
+          for (; c + 4 <= C; c += 4) maxBlock2x2(x, y, argmax, keep, relu, aff, sub, A, K, c, at + c, o + c, rowStep, C, codes);
           // a ragged tail of 1-3 channels: one more block ending at C (the overlap recomputes equal values)
-          if (c < C) maxBlock2x2(x, y, argmax, keep, relu, aff, sub, A, K, C - 4, at + C - 4, o + C - 4, rowStep, C);
+          if (c < C) maxBlock2x2(x, y, argmax, keep, relu, aff, sub, A, K, C - 4, at + C - 4, o + C - 4, rowStep, C, codes);
         }
       }
     }

@@ -107,8 +107,10 @@ export class Pool extends PlannedLayer<{ argmax: number }> {
 
   protected calls(r: LayerGrad<Planned<{ argmax: number }>>, ctx: PrepareContext): PassCalls {
     return poolCalls(ctx.be, this.kind, this.geometry(r.inShapes[0]!, r.batch), ctx.alloc, {
-      // a pool whose backward the norm before it does keeps no argmax (no one reads it) and builds no backward
+      // a pool whose backward the norm before it does keeps its windows' tap codes for it instead
+      // of argmax, and builds no backward
       x: r.x[0]!, y: r.y, argmax: r.bwdByNorm ? 0 : r.state.argmax, dy: r.dy, dx: r.bwdByNorm ? 0 : (r.dx[0] ?? 0), training: r.training, reluMask: r.reluMask, reluIn: r.reluIn, affineIn: r.affineIn,
+      ...(r.bwdByNorm ? { codes: r.tapCodes! } : {}),
       columnMajor: (this.cfg as Pool2dConfig).storageOrder === "column",
     });
   }

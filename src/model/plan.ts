@@ -281,8 +281,9 @@ export class Plan {
               // pool's output, so none reuses it — which needs the three nodes next to each other
               const pn = nodes[f.pool]!, pg = (pn.layer as PoolLayer).geometry(pn.inShapes[0]!, batch);
               if (twoByTwo(pg) && f.input === f.pool - 1 && f.norm === f.input - 1) {
-                nr.poolGrad = { geometry: pg, dy: pr.dy };
                 pr.bwdByNorm = true;
+                pr.tapCodes = alloc(batch * this.valuesOf(f.pool)); // a byte an output (slices write theirs at their offset)
+                nr.poolGrad = { geometry: pg, dy: pr.dy, codes: pr.tapCodes };
                 this.skipBwd[f.pool] = true;
                 this.fused++;
               }
@@ -367,6 +368,7 @@ export class Plan {
         ...full, be: rb, batch: b - a, state: n.layer.prepare(ctx), params: priv[t]![j]!, rng,
         x: n.inputs.map((i, s) => full.x[s]! + off(i)), y: full.y + off(j),
         dy: full.dy ? full.dy + off(j) : 0, dx: n.inputs.map((i, s) => (full.dx[s] ? full.dx[s]! + off(i) : 0)),
+        ...(full.tapCodes ? { tapCodes: full.tapCodes + a * this.valuesOf(j) } : {}),
       };
       n.layer.bind(run, ctx);
       return run;

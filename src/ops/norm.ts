@@ -46,11 +46,11 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   /** Where the patterns go (default: allocated here). */
   pats?: BatchNormPatterns;
   poolApplies?: boolean;
-  poolGrad?: { geometry: PoolGeometry; dy: number };
+  poolGrad?: { geometry: PoolGeometry; dy: number; codes: number };
 }): BatchNormCalls {
   const L = be.kernels.f32_batchnorm_period(C), per = L / C; // a part starts on a multiple of `per` rows
-  // cost per value: 8 for the plain passes; a backward from the pool's dy (each window's argmax
-  // found again, the norm's dy made in scratch, in both of its passes) weighs 3x that, so
+  // cost per value: 8 for the plain passes; a backward from the pool's dy (the norm's dy made in
+  // scratch from the pool's tap codes, in both of its passes) weighs 3x that, so
   // lenet5Bn's C3 norm (6,400 rows × 16) splits; the forward's passes share the split
   const T = threadsFor(be, (p.poolGrad ? 24 : 8) * rows * C, Math.floor(rows / per));
   const parts = splitRange(rows, T, per);
@@ -82,11 +82,11 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   const scratch = geo ? parts.map(() => alloc(be.kernels.f32_batchnorm_pool_bwd_scratch_bytes(geo))) : [];
   const bwd: Steps = !p.dy ? [] : [
     each((r0, n, t) => [geo
-      ? call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg!.dy, meanPat, scale, shift, r0, r0 + n / C, accs + 4 * t * S, accs2 + 4 * t * S, scratch[t]!)
+      ? call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg!.dy, pg!.codes, meanPat, r0, r0 + n / C, accs + 4 * t * S, accs2 + 4 * t * S, scratch[t]!)
       : call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * S, accs2 + 4 * t * S)]),
     [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
     each((r0, n, t) => [geo
-      ? call("f32_batchnorm_pool_bwd_apply", geo, p.x, pg!.dy, meanPat, scale, shift, A, B, K, r0, r0 + n / C, p.dx, scratch[t]!)
+      ? call("f32_batchnorm_pool_bwd_apply", geo, p.x, pg!.dy, pg!.codes, meanPat, A, B, K, r0, r0 + n / C, p.dx, scratch[t]!)
       : call("f32_batchnorm_part_apply", at(p.dy, r0), zeros, A, at(p.x, r0), meanPat, B, K, n, C, at(p.dx, r0))]),
   ];
   return { fwd, bwd };

@@ -300,8 +300,13 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
   affineIn?: { sub: number; A: number; K: number };
   /** Indices: the positions column-major (ONNX storage_order 1: c·H·W + w·H + h; 2-D only). */
   columnMajor?: boolean;
+  /** Max, training, 2×2 windows with reluIn and affineIn: instead of argmax, a byte per output here naming its window's tap (f32_maxpool_fwd_codes) for the norm's backward; no backward of its own. */
+  codes?: number;
 }, limit = be.threads): PoolCalls {
   if (kind === "indices") checkIndices("maxPool indices", g, p.columnMajor ?? false);
+  if (p.codes && !(kind === "max" && p.training && p.reluIn && p.affineIn && twoByTwo(g) && !p.argmax && !p.dx)) {
+    throw new ConfigError("max pool: tap codes are for the training forward of a 2x2, stride-2 pool over a batch norm's output through a ReLU, with no argmax or backward of its own");
+  }
   const work = g.N * g.OD * g.OH * g.OW * g.C * g.KD * g.KH * g.KW;
   const T = threadsFor(be, work * 8, Math.max(g.N, g.OH), limit); // pooling is memory-bound: weigh its work up
   const block = (q: Part) => {
@@ -314,6 +319,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
     const geo = block(q);
     // argmax indices are flat indices into the part's x: the backward uses the same parts
     if (kind === "indices") return fwd ? call("f32_maxpool_indices_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.columnMajor ? 1 : 0) : call("f32_maxpool_indices_bwd", geo, p.dx + 4 * q.xOff);
+    if (fwd && p.codes) return call("f32_maxpool_fwd_codes", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.codes + q.yOff, p.affineIn!.sub, p.affineIn!.A, p.affineIn!.K);
     if (fwd) return kind === "max"
       ? call("f32_maxpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, p.argmax ? p.argmax + 4 * q.yOff : 0, p.reluIn ? 1 : 0, p.affineIn?.sub ?? 0, p.affineIn?.A ?? 0, p.affineIn?.K ?? 0)
       : call("f32_avgpool_fwd", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff);
