@@ -8,7 +8,7 @@
 // multiplies (m = 4: 0.25, m = 2: 0.44) plus the two input transforms.
 //
 // Layouts (float32; ξ = i·α + j, i the row):
-//   V (winograd.ts inputBlock, one block of TB tiles): V[ξ][t/4][c][t%4], ξ blocks TB·Cp + SKEW floats apart.
+//   V (winograd.ts inputBlock, one block of TB tiles): V[ξ][t][c], rows vRow(Cp) floats apart, ξ blocks TB·vRow(Cp) + SKEW floats apart.
 //   Y (dyBlock): Y[ξ][oc/8][t][oc%8], ξ blocks OCp·TB + SKEW floats apart; the last 4-tile panel's missing tiles zero.
 //   M: M[ξ][c][oc] over Cp × OCp, ξ blocks Cp·OCp + SKEW floats apart, summed over the blocks.
 // Each dw value sums its tiles in order, in blocks of TB tiles (added into M one after another),
@@ -19,7 +19,7 @@
 import { f4, madd } from "../common/simd";
 import { geo, CONV_N, CONV_OH, CONV_OW, CONV_C, CONV_OC } from "../common/geometry";
 import { loadPartial, storePartial } from "./implicit";
-import { SKEW, k4, up, tileBlock, tileCount, inputBlock, winogradFits } from "./winograd";
+import { SKEW, k4, up, tileBlock, tileCount, inputBlock, vRow, winogradFits } from "./winograd";
 
 /**
  * Bytes of a tile block's V and Y: 512 KiB measured 1.2x faster than the forward's 2 MiB at
@@ -112,32 +112,29 @@ function dyBlock(g: usize, m: i32, dy: usize, t0: i32, tb: i32, TB: i32, Y: usiz
 }
 
 /**
- * M rows c..c+3 (ldc bytes apart), 8 columns, += Σ over `panels` 4-tile panels of V rows c..c+3 ·
- * Y's 8 columns: pa at the rows' first panel (4 channels × 4 tiles, the next panel panelStep bytes
- * on), pb at the columns' first tile (32 bytes a tile).
+ * M rows c..c+3 (ldc bytes apart), 8 columns, += Σ over `tiles` tiles of V's channels c..c+3 ·
+ * Y's 8 columns: pa at the first tile's channel c (the next tile tileStep bytes on), pb at the
+ * columns' first tile (32 bytes a tile).
  */
-function micro(panels: i32, pa: usize, panelStep: usize, pb: usize, c: usize, ldc: usize): void {
+function micro(tiles: i32, pa: usize, tileStep: usize, pb: usize, c: usize, ldc: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (let p = 0; p < panels; p++) {
-    for (let tt: usize = 0; tt < 16; tt += 4) {
-      const b0 = v128.load(pb);
-      const b1 = v128.load(pb, 16);
-      const q = pa + tt;
-      const s0 = v128.load32_splat(q);
-      const s1 = v128.load32_splat(q, 16);
-      const s2 = v128.load32_splat(q, 32);
-      const s3 = v128.load32_splat(q, 48);
-      c00 = madd(s0, b0, c00);
-      c01 = madd(s0, b1, c01);
-      c10 = madd(s1, b0, c10);
-      c11 = madd(s1, b1, c11);
-      c20 = madd(s2, b0, c20);
-      c21 = madd(s2, b1, c21);
-      c30 = madd(s3, b0, c30);
-      c31 = madd(s3, b1, c31);
-      pb += 32;
-    }
-    pa += panelStep;
+  for (let t = 0; t < tiles; t++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const s0 = v128.load32_splat(pa);
+    const s1 = v128.load32_splat(pa, 4);
+    const s2 = v128.load32_splat(pa, 8);
+    const s3 = v128.load32_splat(pa, 12);
+    c00 = madd(s0, b0, c00);
+    c01 = madd(s0, b1, c01);
+    c10 = madd(s1, b0, c10);
+    c11 = madd(s1, b1, c11);
+    c20 = madd(s2, b0, c20);
+    c21 = madd(s2, b1, c21);
+    c30 = madd(s3, b0, c30);
+    c31 = madd(s3, b1, c31);
+    pb += 32;
+    pa += tileStep;
   }
   v128.store(c, f32x4.add(v128.load(c), c00));
   v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
@@ -152,8 +149,8 @@ function micro(panels: i32, pa: usize, panelStep: usize, pb: usize, c: usize, ld
 /** Scratch bytes of f32_conv2d_bwd_filter_winograd with m×m tiles: the 1-D-pass buffer, the patch, V, Y and M. */
 function filterScratchBytes(g: usize, m: i32): i32 {
   const A2 = (m + 2) * (m + 2), Cp = up(geo(g, CONV_C), 4), OCp = up(geo(g, CONV_OC), 8);
-  const TB = tileBlock(A2, Cp, OCp, tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), FILTER_BUDGET);
-  return 2 * A2 * 16 + A2 * (TB * (Cp + OCp) + Cp * OCp + 3 * SKEW) * 4;
+  const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCp, tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), FILTER_BUDGET);
+  return 2 * A2 * 16 + A2 * (TB * (Vr + OCp) + Cp * OCp + 3 * SKEW) * 4;
 }
 
 /**
@@ -175,8 +172,8 @@ export function f32_conv2d_bwd_filter_winograd(g: usize, m: i32, x: usize, dy: u
   assert(winogradFits(g) && (m == 2 || m == 4), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4} for the filter gradient");
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Cp = up(C, 4), OCp = up(OC, 8);
   const al = m + 2, A2 = al * al;
-  const tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), TB = tileBlock(A2, Cp, OCp, tiles, FILTER_BUDGET);
-  const xsV = TB * Cp + SKEW, xsY = OCp * TB + SKEW, xsM = Cp * OCp + SKEW;
+  const Vr = vRow(Cp), tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), TB = tileBlock(A2, Cp, OCp, tiles, FILTER_BUDGET);
+  const xsV = TB * Vr + SKEW, xsY = OCp * TB + SKEW, xsM = Cp * OCp + SKEW;
   const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), Y = V + f4(A2 * xsV), M = Y + f4(A2 * xsY);
   memory.fill(M, 0, <usize>f4(A2 * xsM));
   for (let t0 = 0; t0 < tiles; t0 += TB) {
@@ -186,7 +183,7 @@ export function f32_conv2d_bwd_filter_winograd(g: usize, m: i32, x: usize, dy: u
     for (let xi = 0; xi < A2; xi++) {
       const vx = V + f4(xi * xsV), yx = Y + f4(xi * xsY), mx = M + f4(xi * xsM);
       for (let c = 0; c < Cp; c += 4) {
-        for (let oc = 0; oc < OCp; oc += 8) micro(panels, vx + f4(c * 4), <usize>f4(Cp * 4), yx + f4(oc * TB), mx + f4(c * OCp + oc), <usize>f4(OCp));
+        for (let oc = 0; oc < OCp; oc += 8) micro(panels * 4, vx + f4(c), <usize>f4(Vr), yx + f4(oc * TB), mx + f4(c * OCp + oc), <usize>f4(OCp));
       }
     }
   }

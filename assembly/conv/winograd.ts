@@ -12,13 +12,15 @@
 //   U (transformed filters, f32_conv2d_pack_winograd*): for each ξ = i·α + j, gemm B panels of 8
 //     output channels: U[ξ][oc/8][c][oc%8], depth c over Cp = C rounded up to 4 (zero rows past C),
 //     columns past OC zero. ξ blocks Cp·OCp + SKEW floats apart, OCp = OC rounded up to 8.
-//   V (scratch, one block of TB tiles): V[ξ][t/4][c][t%4], the input transforms in 4-tile panels
-//     (f32_gemm's packed-A layout), written lane by lane.
+//   V (scratch, one block of TB tiles): V[ξ][t][c], the input transforms tile by tile (each
+//     transform's vector of 4 channels stored whole), rows vRow(Cp) = Cp + 4 floats apart (with
+//     512 channels, rows a multiple of 1 KiB apart put a 4-tile register tile's rows in two L1
+//     sets: 8% slower); the tiles past the block's last, up to a multiple of 4, zero.
 //   M (scratch): M[ξ][t][OCB] for one block of OCB ≤ 64 output channels: the products, which the
 //     output transform reads and turns into m×m outputs + bias (+ a residual), with the fused activation.
 // A tile block's V is built once, then for each output-channel block and each ξ the product
 // V[ξ]·U[ξ] runs as 4-tile × 8-channel register tiles: gemm.ts's micro-kernel loop (eight f32x4
-// accumulators, the 4 tiles' values splat-loaded at fixed offsets), without its alpha/beta/bias
+// accumulators, the 4 tiles' values splat-loaded from their rows), without its alpha/beta/bias
 // epilogue and partial tiles (M is padded to whole tiles, the epilogue is the output transform's).
 // TB is as large as fits a fixed scratch budget, so U is streamed once per block of tiles.
 // Every output tile's arithmetic is the same whatever block or thread it lands in (one dot
@@ -61,7 +63,16 @@ export function winogradFits(g: usize): bool {
   return (n + k - 1) / k * k;
 }
 
-/** Tiles per block for α² products, Cp input and OCB output channels a tile, `tiles` in all, their transforms within `budget` bytes. */
+/** Floats from one tile's row of V to the next (the layout above). */
+// @ts-ignore: decorator
+@inline export function vRow(Cp: i32): i32 {
+  return Cp + 4;
+}
+
+/**
+ * Tiles per block for α² products, Cp input and OCB output channels a tile, `tiles` in all, their
+ * transforms within `budget` bytes (V's padded rows, vRow, may take it a little past).
+ */
 export function tileBlock(A2: i32, Cp: i32, OCB: i32, tiles: i32, budget: i32 = BLOCK_BUDGET): i32 {
   const per = A2 * (Cp + OCB) * 4;
   return min(up(tiles, 4), min(TB_MAX, max(4, (budget / per) & ~3)));
@@ -70,8 +81,8 @@ export function tileBlock(A2: i32, Cp: i32, OCB: i32, tiles: i32, budget: i32 = 
 /** Scratch bytes of winogradRun: the two 1-D-pass buffers, V and M. */
 function runScratchBytes(m: i32, C: i32, OC: i32, tiles: i32): i32 {
   const A2 = (m + 2) * (m + 2), Cp = up(C, 4), OCB = min(up(OC, 8), OCB_MAX);
-  const TB = tileBlock(A2, Cp, OCB, tiles);
-  return 2 * A2 * 16 + A2 * (TB * (Cp + OCB) + 2 * SKEW) * 4;
+  const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
+  return 2 * A2 * 16 + A2 * (TB * (Vr + OCB) + 2 * SKEW) * 4;
 }
 
 /** Tiles of an output of N images of OH×OW in m×m tiles. */
@@ -153,51 +164,40 @@ export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
   }
 }
 
-/** Stores v at q, or (spread) its lanes 16 bytes apart: one tile's 4 channels into a 4-tile panel. */
+/** Bᵀ·d for α vectors d_i at p + i·s, stored at q + i·t. */
 // @ts-ignore: decorator
-@inline function st(spread: bool, q: usize, v: v128): void {
-  if (spread) {
-    v128.store32_lane(q, v, 0);
-    v128.store32_lane(q, v, 1, 16);
-    v128.store32_lane(q, v, 2, 32);
-    v128.store32_lane(q, v, 3, 48);
-  } else v128.store(q, v);
-}
-
-/** Bᵀ·d for α vectors d_i at p + i·s, stored at q + i·t (spread: see st). */
-// @ts-ignore: decorator
-@inline function input1d(m: i32, p: usize, s: usize, q: usize, t: usize, spread: bool): void {
+@inline function input1d(m: i32, p: usize, s: usize, q: usize, t: usize): void {
   if (m == 2) {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s), d3 = v128.load(p + 3 * s);
-    st(spread, q, f32x4.sub(d0, d2));
-    st(spread, q + t, f32x4.add(d1, d2));
-    st(spread, q + 2 * t, f32x4.sub(d2, d1));
-    st(spread, q + 3 * t, f32x4.sub(d1, d3));
+    v128.store(q, f32x4.sub(d0, d2));
+    v128.store(q + t, f32x4.add(d1, d2));
+    v128.store(q + 2 * t, f32x4.sub(d2, d1));
+    v128.store(q + 3 * t, f32x4.sub(d1, d3));
   } else if (m == 4) {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s);
     const d3 = v128.load(p + 3 * s), d4 = v128.load(p + 4 * s), d5 = v128.load(p + 5 * s);
     const a = madd(d2, k4(-4), d4), b = madd(d1, k4(-4), d3); // d4 − 4d2, d3 − 4d1
     const e = f32x4.sub(d4, d2), f = f32x4.mul(f32x4.sub(d3, d1), k4(2));
-    st(spread, q, madd(d2, k4(-5), madd(d0, k4(4), d4)));
-    st(spread, q + t, f32x4.add(a, b));
-    st(spread, q + 2 * t, f32x4.sub(a, b));
-    st(spread, q + 3 * t, f32x4.add(e, f));
-    st(spread, q + 4 * t, f32x4.sub(e, f));
-    st(spread, q + 5 * t, madd(d3, k4(-5), madd(d1, k4(4), d5)));
+    v128.store(q, madd(d2, k4(-5), madd(d0, k4(4), d4)));
+    v128.store(q + t, f32x4.add(a, b));
+    v128.store(q + 2 * t, f32x4.sub(a, b));
+    v128.store(q + 3 * t, f32x4.add(e, f));
+    v128.store(q + 4 * t, f32x4.sub(e, f));
+    v128.store(q + 5 * t, madd(d3, k4(-5), madd(d1, k4(4), d5)));
   } else {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s), d3 = v128.load(p + 3 * s);
     const d4 = v128.load(p + 4 * s), d5 = v128.load(p + 5 * s), d6 = v128.load(p + 6 * s), d7 = v128.load(p + 7 * s);
-    st(spread, q, madd(f32x4.sub(d4, d2), k4(5.25), f32x4.sub(d0, d6)));
-    st(spread, q + 7 * t, madd(f32x4.sub(d3, d5), k4(5.25), f32x4.sub(d7, d1)));
+    v128.store(q, madd(f32x4.sub(d4, d2), k4(5.25), f32x4.sub(d0, d6)));
+    v128.store(q + 7 * t, madd(f32x4.sub(d3, d5), k4(5.25), f32x4.sub(d7, d1)));
     const t1 = madd(d4, k4(-4.25), f32x4.add(d2, d6)), t2 = madd(d3, k4(-4.25), f32x4.add(d1, d5));
-    st(spread, q + t, f32x4.add(t1, t2));
-    st(spread, q + 2 * t, f32x4.sub(t1, t2));
+    v128.store(q + t, f32x4.add(t1, t2));
+    v128.store(q + 2 * t, f32x4.sub(t1, t2));
     const t3 = madd(d4, k4(-1.25), madd(d2, k4(0.25), d6)), t4 = madd(d5, k4(2), madd(d3, k4(-2.5), f32x4.mul(d1, k4(0.5))));
-    st(spread, q + 3 * t, f32x4.add(t3, t4));
-    st(spread, q + 4 * t, f32x4.sub(t3, t4));
+    v128.store(q + 3 * t, f32x4.add(t3, t4));
+    v128.store(q + 4 * t, f32x4.sub(t3, t4));
     const t5 = madd(d4, k4(-5), madd(d2, k4(4), d6)), t6 = madd(d5, k4(0.5), madd(d3, k4(-2.5), f32x4.mul(d1, k4(2))));
-    st(spread, q + 5 * t, f32x4.add(t5, t6));
-    st(spread, q + 6 * t, f32x4.sub(t5, t6));
+    v128.store(q + 5 * t, f32x4.add(t5, t6));
+    v128.store(q + 6 * t, f32x4.sub(t5, t6));
   }
 }
 
@@ -311,17 +311,19 @@ export function f32_conv2d_pack_winograd_data(g: usize, m: i32, w: usize, u: usi
 
 /**
  * One 4-tile × 8-channel register tile over the depth: M rows r (at c + r·ldc, 8 floats) =
- * Σ_k V row r (a_r)[k] · panel[k][0..8) for k < Cp.
+ * Σ_k V row r[k] · panel[k][0..8) for k < Cp, V's rows at pa + r·Vr floats.
  */
-function micro(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
+function micro(Cp: i32, pa: usize, Vr: i32, pb: usize, c: usize, ldc: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const rs = <usize>f4(Vr);
+  let p0 = pa, p1 = pa + rs, p2 = p1 + rs, p3 = p2 + rs;
   for (let k = 0; k < Cp; k++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    const s0 = v128.load32_splat(pa);
-    const s1 = v128.load32_splat(pa, 4);
-    const s2 = v128.load32_splat(pa, 8);
-    const s3 = v128.load32_splat(pa, 12);
+    const s0 = v128.load32_splat(p0);
+    const s1 = v128.load32_splat(p1);
+    const s2 = v128.load32_splat(p2);
+    const s3 = v128.load32_splat(p3);
     c00 = madd(s0, b0, c00);
     c01 = madd(s0, b1, c01);
     c10 = madd(s1, b0, c10);
@@ -330,7 +332,10 @@ function micro(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
     c21 = madd(s2, b1, c21);
     c30 = madd(s3, b0, c30);
     c31 = madd(s3, b1, c31);
-    pa += 16;
+    p0 += 4;
+    p1 += 4;
+    p2 += 4;
+    p3 += 4;
     pb += 32;
   }
   v128.store(c, c00);
@@ -361,7 +366,7 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
   const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
   const al = m + 2, Cp = up(C, 4), TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
-  const xs = f4(TB * Cp + SKEW), row = <usize>al * 16;
+  const Vr = vRow(Cp), xs = f4(TB * Vr + SKEW), row = <usize>al * 16;
   for (let tl = 0; tl < tb; tl++) {
     const t = t0 + tl, n = t / TI, th = (t % TI) / TW, tw = t % TW;
     const ih0 = th * m - PT, iw0 = tw * m - PL;
@@ -384,19 +389,16 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
         }
       }
       // columns: tmp[i][j] = (Bᵀ d)[i][j]; rows: V[i·α + j] = (tmp Bᵀᵀ)[i][j]
-      for (let j = 0; j < al; j++) input1d(m, src + <usize>j * cs, rs, tmp + <usize>j * 16, row, false);
-      // V[ξ] in panels of 4 tiles: panel tl/4, channel c, tile tl%4
-      const vt = V + f4(((tl >> 2) * Cp + c) * 4 + (tl & 3));
-      for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs, true);
+      for (let j = 0; j < al; j++) input1d(m, src + <usize>j * cs, rs, tmp + <usize>j * 16, row);
+      // V[ξ][tl][c..c+3]
+      const vt = V + f4(tl * Vr + c);
+      for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs);
     }
   }
   // the last panel's missing tiles: zeros (the forward never reads their products, but stale bits could be slow
   // denormals; the filter gradient adds them into its sums)
-  for (let tl = tb; tl < up(tb, 4); tl++) {
-    for (let xi = 0; xi < al * al; xi++) {
-      const base = V + <usize>xi * xs + f4((tl >> 2) * Cp * 4 + (tl & 3));
-      for (let c = 0; c < Cp; c++) store<f32>(base + f4(c * 4), 0);
-    }
+  if (tb & 3) {
+    for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4(tb * Vr), 0, <usize>f4((up(tb, 4) - tb) * Vr));
   }
 }
 
@@ -436,8 +438,8 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
   const al = m + 2, A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
   const tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m);
-  const TB = tileBlock(A2, Cp, OCB, tiles);
-  const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), M = V + f4(A2 * (TB * Cp + SKEW));
+  const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
+  const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), M = V + f4(A2 * (TB * Vr + SKEW));
   const ldc = f4(OCB);
   for (let t0 = 0; t0 < tiles; t0 += TB) {
     const tb = min(TB, tiles - t0);
@@ -446,10 +448,10 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
     for (let ob = oc0; ob < oe; ob += OCB) {
       const ocb = min(OCB, oe - ob);
       for (let xi = 0; xi < A2; xi++) {
-        const vx = V + f4(xi * (TB * Cp + SKEW)), mx = M + f4(xi * (TB * OCB + SKEW)), ux = u + f4(xi * (OCp * Cp + SKEW));
+        const vx = V + f4(xi * (TB * Vr + SKEW)), mx = M + f4(xi * (TB * OCB + SKEW)), ux = u + f4(xi * (OCp * Cp + SKEW));
         for (let j = 0; j < ocb; j += 8) {
           const pb = ux + f4((ob + j) * Cp), mj = mx + f4(j);
-          for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Cp), pb, mj + f4(r * OCB), ldc);
+          for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Vr), Vr, pb, mj + f4(r * OCB), ldc);
         }
       }
       outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp);
