@@ -1,5 +1,5 @@
 // npm run bench -- [suite ...] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N]
-// Suites: kernels. Prints medians, GFLOP/s and speedups against the peers measured in the same
+// Suites: kernels, train, pipeline, models. Prints medians, GFLOP/s and speedups against the peers measured in the same
 // run, and writes the records ({ suite, case, engine, build, threads, batch, median_ms, gflops,
 // img_per_s }) to --json FILE (default bench/results.json).
 import { writeFileSync } from "node:fs";
@@ -7,9 +7,9 @@ import { parseArgs } from "node:util";
 import { printTable } from "./lib/harness.mjs";
 import { runKernels } from "./kernels.mjs";
 import { runModels } from "./models.mjs";
-import { runTrain } from "./train.mjs";
+import { runPipeline, runTrain } from "./train.mjs";
 
-const SUITES = { kernels: runKernels, train: runTrain, models: runModels };
+const SUITES = { kernels: runKernels, train: runTrain, pipeline: runPipeline, models: runModels };
 
 let args;
 try {
@@ -30,7 +30,7 @@ try {
 }
 const { values, positionals } = args;
 if (values.help) {
-  console.log("usage: npm run bench -- [kernels] [train] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR]");
+  console.log("usage: npm run bench -- [kernels] [train] [pipeline] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR]");
   process.exit(0);
 }
 const suites = positionals.length ? positionals : Object.keys(SUITES);

@@ -1,8 +1,9 @@
 // `npm run bench -- train`: training images/second (forward + backward + update, batch 64) of
 // LeNet-5 and the ConvNetJS CIFAR-10 net: fovea against convnetjs (plain JS) and tfjs-layers on
 // the cpu backend; tfjs-backend-wasm is tried too and its error recorded (it cannot train a CNN).
-// Then the main job's pipeline: fit() with its distortions against bare trainOnBatch calls over
-// the same MNIST images (lenet5-bn, batch 64), in alternating epochs of one process.
+// `npm run bench -- pipeline`: the main job's pipeline, fit() with its distortions against bare
+// trainOnBatch calls over the same MNIST images (lenet5-bn, batch 64), in alternating epochs of one
+// process (a suite of its own: the train suite's peers take minutes).
 import * as fovea from "../dist/index.js";
 import { measure, record, benchBackend } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
@@ -68,7 +69,6 @@ export async function runTrain({ quick, builds, threads, log }) {
       }
     }
   }
-  records.push(...(await runPipeline({ quick, builds, threads, log })));
   return { records, peers };
 }
 
@@ -78,7 +78,7 @@ export async function runTrain({ quick, builds, threads, log }) {
  * bookkeeping) against trainOnBatch over the same images in order, alternating, median of the
  * paired ratios (the machine's speed drifts between epochs, not within a pair).
  */
-async function runPipeline({ quick, builds, threads, log }) {
+export async function runPipeline({ quick, builds, threads, log }) {
   const { RECIPES } = await import("../dist/cli/train.js");
   const full = await fovea.data.loadMnist(await fovea.data.mnistDataDir(), "train");
   const n = 12800, x = full.x.subarray(0, n * 784), y = full.y.subarray(0, n);
@@ -101,11 +101,11 @@ async function runPipeline({ quick, builds, threads, log }) {
     }
     const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
     const note = `fit()/bare step time, median of paired epochs: ${med(ratio).toFixed(3)} (${Math.min(...ratio).toFixed(2)}–${Math.max(...ratio).toFixed(2)})`;
-    records.push(record({ suite: "train", kase: "pipeline lenet5-bn fit+distortions", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[0]) / (n / 64), images: 64, note }));
-    records.push(record({ suite: "train", kase: "pipeline lenet5-bn bare trainOnBatch", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[1]) / (n / 64), images: 64 }));
+    records.push(record({ suite: "pipeline", kase: "pipeline lenet5-bn fit+distortions", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[0]) / (n / 64), images: 64, note }));
+    records.push(record({ suite: "pipeline", kase: "pipeline lenet5-bn bare trainOnBatch", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[1]) / (n / 64), images: 64 }));
     log(`  pipeline lenet5-bn fovea-${build}: fit+distortions ${(n / (med(t[0]) / 1000)).toFixed(0)} img/s, bare ${(n / (med(t[1]) / 1000)).toFixed(0)} img/s; ${note}`);
     aug.free();
     m.free();
   }
-  return records;
+  return { records, peers: [] };
 }
