@@ -403,7 +403,42 @@ describe("the max pool's backward applies the ReLU before it", () => {
     ["LeNet-5 with batch norm (ReLU layers)", () => fovea.zoo.lenet5Bn(), 6],
     ["lenet-3x3 (batch norms, Winograd C3)", () => fovea.zoo.lenet3x3(), 6],
     ["ConvNetJS CIFAR-10", () => fovea.zoo.convnetjsCifar10(), 3],
+    // conv → norm → ReLU → 2×2 pool twice on odd maps (rows and columns no window covers) with 4–9
+    // channels (ragged blocks of the tap codes and the norm's periods)
+    ...([[4, 5, 11, 13, 3], [5, 7, 9, 7, 3], [7, 6, 13, 11, 5], [9, 12, 10, 15, 3]] as const).map(([c1, c2, H, W, k]): [string, () => fovea.Model, number] => [
+      `conv-norm-ReLU-pool stages of ${c1} and ${c2} channels on ${H}x${W}x3`,
+      () => fovea.sequential([
+        L.conv2d({ filters: c1, kernelSize: k, padding: "same", useBias: false }), L.batchNorm(), L.relu(), L.maxPool2d({ poolSize: 2, rounding: "floor" }),
+        L.conv2d({ filters: c2, kernelSize: 3, padding: "same", useBias: false }), L.batchNorm(), L.relu(), L.maxPool2d({ poolSize: 2, rounding: "floor" }),
+        L.flatten(), L.dense({ units: 10 }),
+      ], { inputShape: [H, W, 3], name: "odd", seed: 1 }),
+      6,
+    ]),
   ];
+  it("a 2×2 pool's tap codes and y are the same split across threads as in one part", () => {
+    const be = backends[1]!;
+    for (const [N, H, W, C] of [[64, 28, 28, 6], [64, 29, 31, 7], [64, 28, 28, 16]] as const) {
+      const pg = ops.pool2dGeometry("maxPool2d", [N, H, W, C], { kernel: 2, rounding: "floor" });
+      const n = N * H * W * C, outN = pg.outShape.reduce((a, b) => a * b);
+      ops.withScratchAlloc(be, (alloc) => {
+        const x = alloc(n * 4), sub = alloc(4 * C * 4), A = alloc(4 * C * 4), K = alloc(4 * C * 4);
+        be.heap.f32(x, n).set(randomArray(n, 3));
+        for (const [p, seed] of [[sub, 4], [A, 5], [K, 6]] as const) be.heap.f32(p, 4 * C).set(randomArray(4 * C, seed));
+        const run = (limit: number) => {
+          const y = alloc(outN * 4), codes = alloc(outN);
+          be.heap.u8(codes, outN).fill(255);
+          const pc = ops.poolCalls(be, "max", pg, alloc, { x, y, argmax: 0, dy: 0, dx: 0, training: true, reluIn: true, affineIn: { sub, A, K }, codes }, limit);
+          expect(pc.fwd.length).toBe(limit);
+          be.run(pc.fwd);
+          return { y: be.heap.f32(y, outN).slice(), c: be.heap.u8(codes, outN).slice() };
+        };
+        const one = run(1), two = run(2);
+        expect(one.c.every((v) => v <= 4), "every code written").toBe(true);
+        expect(Array.from(two.c)).toEqual(Array.from(one.c));
+        sameBits(two.y, one.y, `${N}x${H}x${W}x${C}: y`);
+      });
+    }
+  });
   it.each(TRAIN)("%s: loss and every gradient equal the unfused step's, batch 1 and 3, 1 and 2 threads", (_name, make, fusedPools) => {
     for (const be of backends) {
       fovea.withBackend(be, () => {

@@ -7,8 +7,8 @@
 // channels (eight accumulators: per tap and 4 output channels, 2 dy loads, 4 weight loads, 8 FMAs),
 // or of 5–6 channels where that many remain (twelve: 2 dy loads, 6 weight loads, 12 FMAs); pixels
 // whose valid kernel columns differ from their neighbour's, and a last odd column, go one at a time.
-// The weights are repacked per call so that the 4 channels' vectors of one tap and one group of
-// 4 output channels are adjacent: [c-block][tap][oc/4][c in block][4].
+// The weights are repacked per call so that the block's channels' vectors (up to 6) of one tap and
+// one group of 4 output channels are adjacent: [c-block][tap][oc/4][c in block][4].
 
 import { f4, madd } from "../common/simd";
 import {

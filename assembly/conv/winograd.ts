@@ -361,7 +361,7 @@ function micro(Cp: i32, pa: usize, Vr: i32, pb: usize, c: usize, ldc: usize): vo
   return activate(r, act);
 }
 
-/** Input transforms of tiles [t0, t0 + tb) into V (row stride Cp, ξ blocks TB·Cp + SKEW floats apart). */
+/** Input transforms of tiles [t0, t0 + tb) into V (rows vRow(Cp) floats apart, ξ blocks TB·vRow(Cp) + SKEW floats apart). */
 export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize): void {
   const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
@@ -395,7 +395,7 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
       for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs);
     }
   }
-  // the last panel's missing tiles: zeros (the forward never reads their products, but stale bits could be slow
+  // the tiles past tb up to a multiple of 4 (a register tile's rows): zeros (the forward never reads their products, but stale bits could be slow
   // denormals; the filter gradient adds them into its sums)
   if (tb & 3) {
     for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4(tb * Vr), 0, <usize>f4((up(tb, 4) - tb) * Vr));

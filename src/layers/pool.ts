@@ -50,7 +50,7 @@ const KEYS = ["type", "name", "poolSize", "strides", "padding", "rounding", "dil
 
 
 /** A windowed pool: 2-D over [H, W, C] examples, 3-D over [D, H, W, C] ones (the same kernels). */
-export class Pool extends PlannedLayer<{ argmax: number }> {
+export class Pool extends PlannedLayer {
   readonly type: Pool2dConfig["type"] | Pool3dConfig["type"];
   readonly cfg: Pool2dConfig | Pool3dConfig;
 
@@ -97,19 +97,17 @@ export class Pool extends PlannedLayer<{ argmax: number }> {
     return size(out) * g.KD * g.KH * g.KW;
   }
 
-  protected override buffers(ctx: PrepareContext) {
-    return { argmax: this.kind === "max" && ctx.training ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0 };
-  }
-
   private get kind(): "max" | "avg" | "indices" {
     return this.type === "maxPool2dIndices" ? "indices" : this.type.startsWith("max") ? "max" : "avg";
   }
 
-  protected calls(r: LayerGrad<Planned<{ argmax: number }>>, ctx: PrepareContext): PassCalls {
+  protected calls(r: LayerGrad<Planned<object>>, ctx: PrepareContext): PassCalls {
+    // a training max pool keeps argmax for its backward (allocated here, at bind, once the plan
+    // knows its fusions); one whose backward the norm before it does keeps its windows' tap codes
+    // for it instead (the plan's buffer), and builds no backward
+    const argmax = this.kind === "max" && ctx.training && !r.bwdByNorm ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0;
     return poolCalls(ctx.be, this.kind, this.geometry(r.inShapes[0]!, r.batch), ctx.alloc, {
-      // a pool whose backward the norm before it does keeps its windows' tap codes for it instead
-      // of argmax, and builds no backward
-      x: r.x[0]!, y: r.y, argmax: r.bwdByNorm ? 0 : r.state.argmax, dy: r.dy, dx: r.bwdByNorm ? 0 : (r.dx[0] ?? 0), training: r.training, reluMask: r.reluMask, reluIn: r.reluIn, affineIn: r.affineIn,
+      x: r.x[0]!, y: r.y, argmax, dy: r.dy, dx: r.bwdByNorm ? 0 : (r.dx[0] ?? 0), training: r.training, reluMask: r.reluMask, reluIn: r.reluIn, affineIn: r.affineIn,
       ...(r.bwdByNorm ? { codes: r.tapCodes! } : {}),
       columnMajor: (this.cfg as Pool2dConfig).storageOrder === "column",
     });

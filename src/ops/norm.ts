@@ -74,8 +74,8 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
     ...(p.poolApplies ? [] : [each((r0, n) => [call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0))])]),
   ];
   const pg = p.poolGrad;
-  if (pg && !(p.poolApplies && twoByTwo(pg.geometry) && pg.geometry.N * pg.geometry.H * pg.geometry.W === rows && pg.geometry.C === C)) {
-    throw new ConfigError(`batch norm over ${rows}x${C}: its backward from a pool's gradient needs the pool to apply the norm, 2x2 windows with stride 2 over its whole output and 4 channels or more`);
+  if (pg && !(p.poolApplies && twoByTwo(pg.geometry) && pg.geometry.N * pg.geometry.H * pg.geometry.W === rows && pg.geometry.C === C && pg.codes > 0)) {
+    throw new ConfigError(`batch norm over ${rows}x${C}: its backward from a pool's gradient needs the pool to apply the norm, 2x2 windows with stride 2 over its whole output, 4 channels or more and the pool's tap codes`);
   }
   // the norm's dy: its own buffer, or made from the pool's dy window row by window row
   const geo = pg && p.dy ? geometryBlock(alloc, be, poolBlock(pg.geometry)) : 0;
