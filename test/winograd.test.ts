@@ -73,7 +73,7 @@ function refFilter(g: ConvGeometry, x: Float32Array, dy: Float32Array): Float64A
       if (iw < 0 || iw >= W) continue;
       for (let c = 0; c < C; c++) {
         const xv = x[((n * H + ih) * W + iw) * C + c]!, d = ((kh * 3 + kw) * C + c) * OC, e = ((n * OH + oh) * OW + ow) * OC;
-        for (let oc = 0; oc < OC; oc++) dw[d + oc] += xv * dy[e + oc]!;
+        for (let oc = 0; oc < OC; oc++) dw[d + oc] = dw[d + oc]! + xv * dy[e + oc]!;
       }
     }
   }
