@@ -95,9 +95,7 @@ export interface LayerGrad<S> extends LayerRun<S> {
   outputUnread?: boolean;
   /** Training, a batch norm with outputUnread: its backward reads this max pool's dy (2×2 windows, stride 2) and tap codes (f32_maxpool_fwd_codes) for its own, which the pool then never writes (Plan). */
   poolGrad?: { geometry: PoolGeometry; dy: number; codes: number };
-  /** Training, a max pool whose backward the batch norm before it does (poolGrad): it keeps no argmax and has no backward of its own (Plan). */
-  bwdByNorm?: boolean;
-  /** With bwdByNorm: where the pool's forward writes its windows' tap codes, a byte an output (f32_maxpool_fwd_codes; the norm's poolGrad.codes). */
+  /** Training, a max pool whose backward the batch norm before it does (poolGrad): where its forward writes its windows' tap codes, a byte an output (f32_maxpool_fwd_codes; the norm's poolGrad.codes); it keeps no argmax and has no backward of its own (Plan). */
   tapCodes?: number;
   /** Training, a max pool: x is a batch norm's input, and the forward pools (x − sub)·A + K per channel, the norm's output (Plan). */
   affineIn?: { sub: number; A: number; K: number };

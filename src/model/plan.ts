@@ -281,7 +281,6 @@ export class Plan {
               // pool's output, so none reuses it — which needs the three nodes next to each other
               const pn = nodes[f.pool]!, pg = (pn.layer as PoolLayer).geometry(pn.inShapes[0]!, batch);
               if (twoByTwo(pg) && f.input === f.pool - 1 && f.norm === f.input - 1) {
-                pr.bwdByNorm = true;
                 pr.tapCodes = alloc(batch * this.valuesOf(f.pool)); // a byte an output (slices write theirs at their offset)
                 nr.poolGrad = { geometry: pg, dy: pr.dy, codes: pr.tapCodes };
                 this.skipBwd[f.pool] = true;
