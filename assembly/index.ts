@@ -33,7 +33,7 @@ export {
 export { f32_warp_affine, f32_warp_affine_batch } from "./image/warp";
 export { f32_mul_fwd, f32_copy_rows, f32_maxout_fwd, f32_maxout_bwd, f32_permute3 } from "./eltwise/misc";
 export {
-  f32_batchnorm_period, f32_batchnorm_part_stride, f32_batchnorm_pivot, f32_batchnorm_part_sums, f32_batchnorm_part_sums_bwd, f32_batchnorm_part_apply, f32_batchnorm_mean, f32_batchnorm_fwd_affine, f32_batchnorm_bwd_affine,
+  f32_batchnorm_period, f32_batchnorm_part_stride, f32_batchnorm_moments_stride, f32_batchnorm_part_moments, f32_batchnorm_fwd_stats, f32_batchnorm_part_sums_bwd, f32_batchnorm_part_apply, f32_batchnorm_bwd_affine,
   f32_channel_affine,
 } from "./norm/batchnorm";
 export { f32_batchnorm_pool_bwd_sums, f32_batchnorm_pool_bwd_apply, f32_batchnorm_pool_bwd_scratch_bytes } from "./norm/bnpool";

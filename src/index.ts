@@ -59,7 +59,7 @@ export type { DenseConfig } from "./layers/dense.js";
 export type { DropoutConfig } from "./layers/dropout.js";
 export type { Opt as LayerOptions } from "./layers/index.js";
 export type { Initializer } from "./layers/initializers.js";
-export type { Fused, LayerGrad, LayerRun, PrepareContext } from "./layers/layer.js";
+export type { Fused, LayerGrad, LayerRun, PrepareContext, SliceStep } from "./layers/layer.js";
 export type { AddConfig, ConcatConfig } from "./layers/merge.js";
 export type { MultiplyConfig } from "./layers/multiply.js";
 export type { SliceConfig } from "./layers/slice.js";
@@ -82,7 +82,7 @@ export type { ConvTranspose3dGeometry, ConvTranspose3dOptions } from "./ops/conv
 export type { ActivationName, BinaryOp, UnaryActivation } from "./ops/eltwise.js";
 export type { Activation as FusedActivation, DenseCalls, GemmOptions, PackedMatrix } from "./ops/gemm.js";
 export type { LossName } from "./ops/loss.js";
-export type { BatchNormCalls, BatchNormPatterns, NormCalls, Steps } from "./ops/norm.js";
+export type { BatchNormCalls, BatchNormPatterns, NormCalls, Step, Steps } from "./ops/norm.js";
 export type { MaxPoolResult, Pool2dOptions, Pool3dOptions, PoolCalls, PoolGeometry } from "./ops/pool.js";
 export type { Brain, BrainOptions, Experience, TDTrainer, TDTrainerOptions, ValueNet } from "./rl/deepqlearn.js";
 export type { DQN, DQNOptions } from "./rl/dqn.js";

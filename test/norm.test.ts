@@ -35,7 +35,7 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
       const mem = new Mem(be);
       const X = mem.f32(x), Y = mem.f32(rows * C), Mn = mem.f32(C), Is = mem.f32(C), DX = mem.f32(rows * C), DG = mem.f32(C), DB = mem.f32(C);
       const bn = batchNormTrainCalls(be, (bytes) => mem.f32(bytes / 4), rows, C, 1e-3, { x: X, y: Y, gamma: mem.f32(gamma), beta: mem.f32(beta), mean: Mn, invstd: Is, dy: mem.f32(R), dx: DX, dgamma: DG, dbeta: DB });
-      expect(bn.fwd[1]!.length, `${threads} threads: parts`).toBe(threads); // fwd[0] is the pivot, on this thread
+      expect("parts" in bn.fwd[0]! && bn.fwd[0].parts.length, `${threads} threads: parts`).toBe(threads);
       runSteps(be, bn.fwd);
       runSteps(be, bn.bwd);
       outs.push([Y, DX, DG, DB, Mn, Is].map((p, i) => mem.read(p, i < 2 ? rows * C : C)));
@@ -59,6 +59,43 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     const xs = Array.from(mem.read(X, rows * C));
     expectClose(mem.read(Y, rows * C), refBatchNorm(xs, rows, C, gamma, beta, 1e-5), 1e-3, 2e-3, "y");
     expectClose(mem.read(DX, rows * C), numericGrad((xx) => dot(refBatchNorm(xx, rows, C, gamma, beta, 1e-5), R), xs, 1e-2), 2e-2, 2e-3, "dx");
+    mem.freeAll();
+  });
+
+  // the forward's statistics against float64: a first row far from the mean (a pivot would lose
+  // the variance to cancellation), a mean 1e4 times the spread, a channel of one constant value,
+  // blocks of 32 periods and a partial last period, parts of other sizes (one empty)
+  it.each([
+    ["an outlier first row", 1000, 6, (r: number, c: number, v: number) => (r === 0 ? 1e4 : v)],
+    ["a mean 1e4 times the spread", 2049, 5, (_r: number, _c: number, v: number) => 1e4 + v],
+    ["channels of different scales, one constant", 777, 16, (_r: number, c: number, v: number) => (c === 3 ? 2.5 : v * 10 ** (c % 5 - 2) + c)],
+    ["a few rows", 3, 7, (_r: number, _c: number, v: number) => v],
+  ])("batch norm moments (%s; rows %i, C %i) in 1, 2 and 4 parts: mean and variance as float64 gives them", async (_what, rows, C, f) => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const u = randomArray(rows * C, rows + C);
+    const x = Float32Array.from(u, (v, i) => f(Math.floor(i / C), i % C, v));
+    const per = be.kernels.f32_batchnorm_period(C) / C;
+    for (const P of [1, 2, 4]) {
+      // part boundaries on periods; of 4 parts the third is empty
+      const cut = (q: number) => Math.floor((rows * q) / per) * per;
+      const bounds = P === 1 ? [0, rows] : P === 2 ? [0, cut(0.5), rows] : [0, cut(0.25), cut(0.6), cut(0.6), rows];
+      const parts = bounds.slice(1).map((b, t) => [bounds[t]!, b] as [number, number]);
+      const Mn = mem.f32(C), Is = mem.f32(C);
+      const bn = batchNormTrainCalls(be, (bytes) => mem.f32(bytes / 4), rows, C, 0, { x: mem.f32(x), y: mem.f32(rows * C), gamma: mem.f32(new Float32Array(C).fill(1)), beta: mem.f32(C), mean: Mn, invstd: Is, dy: 0, dx: 0, dgamma: 0, dbeta: 0, parts });
+      runSteps(be, bn.fwd);
+      for (let c = 0; c < C; c++) {
+        let m = 0, v = 0;
+        for (let r = 0; r < rows; r++) m += x[r * C + c]!;
+        m /= rows;
+        for (let r = 0; r < rows; r++) v += (x[r * C + c]! - m) ** 2;
+        v /= rows;
+        const mean = mem.read(Mn, C)[c]!, is = mem.read(Is, C)[c]!;
+        expect(Math.abs(mean - m), `${P} parts, channel ${c}: mean ${mean} vs ${m}`).toBeLessThanOrEqual(1e-6 * Math.abs(m) + 1e-6 * Math.sqrt(v) + 1e-30);
+        if (v === 0) expect(is, `${P} parts, channel ${c}: a constant channel`).toBe(Infinity);
+        else expect(Math.abs(1 / (is * is) - v), `${P} parts, channel ${c}: variance ${1 / (is * is)} vs ${v}`).toBeLessThanOrEqual(2e-6 * v);
+      }
+    }
     mem.freeAll();
   });
 

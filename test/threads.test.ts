@@ -132,6 +132,28 @@ describe("training on the pool", () => {
     expect(r[1]!.dispatches).toBeLessThan(12);
   });
 
+  it("a batch norm whose parts are the slices runs inside the slices' programs: LeNet-5 with batch norm takes seven dispatches a step on 2 and 3 threads and agrees with one thread", () => {
+    // forward: C1 + its norm's moments | the combine | the pool (norm applied) + C3 + moments | the
+    // combine | the pool + dense layers; backward: dense + the norm's sums | the combine | the
+    // norm's dx + C3 + the first norm's sums | the combine | its dx + C1; the gradients' sum
+    const r = step(() => fovea.zoo.lenet5Bn({ seed: 3 }), [28, 28, 1], 12, 10);
+    agree(r, "lenet5Bn");
+    expect(r[1]!.dispatches).toBe(7);
+    expect(r[2]!.dispatches).toBe(7);
+  });
+
+  it("a batch norm whose slices do not start on its channel period runs on the whole batch between the programs, and agrees", () => {
+    // 5 channels: a period of 20 floats, 4 rows; a 3×3 map is 9 rows an example, so slices of a
+    // batch of 5 start at rows 18 or 27, not multiples of 4
+    const make = () => fovea.sequential([
+      L.conv2d({ filters: 5, kernelSize: 3, padding: "same", useBias: false }), L.batchNorm(), L.relu(),
+      L.flatten(), L.dense({ units: 3 }),
+    ], { inputShape: [3, 3, 2], seed: 4 });
+    const r = step(make, [3, 3, 2], 5, 3);
+    agree(r, "unaligned batch norm");
+    expect(r[1]!.dispatches).toBeGreaterThan(3);
+  });
+
   it("the same step 300 times on 3 threads gives the same gradients every time (slices never share a reused gradient block of another size)", () => {
     // before gradient blocks were kept to one size per block in sliced plans, this model gave 3 to 54
     // different results in 300 steps: a thread ahead wrote its slice of a reused block over the

@@ -32,11 +32,6 @@ export function f32_batchnorm_part_stride(C: i32): i32 {
   return partStride(C);
 }
 
-/** pat[j] = v[j mod C] for j in [0, L). */
-function pattern(v: usize, C: i32, L: i32, pat: usize): void {
-  for (let j = 0; j < L; j++) store<f32>(pat + f4(j), load<f32>(v + f4(j % C)));
-}
-
 /** out[c] = Σ_t Σ_{j ≡ c (mod C)} accs[t·S + j] (S = partStride(C)): the parts' period sums folded into channels (overwrites). */
 function fold(accs: usize, parts: i32, C: i32, L: i32, out: usize): void {
   zero(out, C);
@@ -46,68 +41,137 @@ function fold(accs: usize, parts: i32, C: i32, L: i32, out: usize): void {
   }
 }
 
+/** Periods per block of f32_batchnorm_part_moments: a block's second pass reads it from L1. */
+const BLOCK = 32;
+
 /**
- * One part's period sums (a part: n floats starting on a period boundary): acc[j] = Σ_b (a[b·L + j]
- * − sub[j])·(m ? m[b·L + j] − msub[j] : 1). With sub = 0s and m = 0: the sums of a; with sub = msub
- * = the mean's pattern and m = a: the squared deviations; with a = dy, m = x, msub = the mean's
- * pattern: Σ dy·(x − mean). sub and msub are L-float patterns. Overwrites acc (L floats).
+ * Floats from one part's moments to the next part's (the `accs` of f32_batchnorm_part_moments and
+ * f32_batchnorm_fwd_stats): L shifted means, L sums of squared deviations, L shifts, the part's
+ * float count, and 31 more, so that no two parts' moments share a cache line.
  */
-export function f32_batchnorm_part_sums(a: usize, sub: usize, m: usize, msub: usize, n: i32, C: i32, acc: usize): void {
+// @ts-ignore: decorator
+@inline function momentsStride(C: i32): i32 {
+  return 3 * periodOf(C) + 32;
+}
+export function f32_batchnorm_moments_stride(C: i32): i32 {
+  return momentsStride(C);
+}
+
+/**
+ * Training forward: one part's moments per lane (a part: n floats starting on a period boundary;
+ * lane j holds channel j mod C of every period): the mean of the part's values at lane j is
+ * acc[2L + j] + acc[j] (a shift, the lane's first block's mean as float32 rounds it, and the
+ * mean of the values less the shift), acc[L + j] the sum of their squared deviations from it, and n (an i32) is at
+ * acc[3L]. One pass over x in blocks of BLOCK periods — the block's mean, then its squared
+ * deviations from that mean while the block is in L1 — merged block after block (Chan, Golub and
+ * LeVeque's pairwise update) on values less the shift, so that a mean large against the spread
+ * costs no accuracy; the last partial period goes in value by value (Welford's update).
+ */
+export function f32_batchnorm_part_moments(x: usize, n: i32, C: i32, acc: usize): void {
   const L = periodOf(C);
   const blocks = n / L;
-  // up to four vectors of the period at a time, summed in registers and stored once: an
-  // accumulator in memory chains every block on a store and a reload
-  for (let k = 0; k < L; k += 16) {
-    const nv = min(4, (L - k) >> 2);
-    if (m != 0) sumsDev(a + f4(k), sub + f4(k), m + f4(k), msub + f4(k), blocks, L, nv, acc + f4(k));
-    else sumsPlain(a + f4(k), sub + f4(k), blocks, L, nv, acc + f4(k));
-  }
+  for (let k = 0; k < L; k += 16) momentsBlocks(x + f4(k), blocks, L, min(4, (L - k) >> 2), acc + f4(k));
+  const seen = <f32>blocks;
   for (let i = blocks * L; i < n; i++) {
-    const j = i - blocks * L;
-    let v = load<f32>(a + f4(i)) - load<f32>(sub + f4(j));
-    if (m != 0) v *= load<f32>(m + f4(i)) - load<f32>(msub + f4(j));
-    store<f32>(acc + f4(j), load<f32>(acc + f4(j)) + v);
+    const j = i - blocks * L, v = load<f32>(x + f4(i)) - load<f32>(acc + f4(2 * L + j));
+    const m = load<f32>(acc + f4(j)), m1 = m + (v - m) / (seen + 1);
+    store<f32>(acc + f4(j), m1);
+    store<f32>(acc + f4(L + j), load<f32>(acc + f4(L + j)) + (v - m) * (v - m1));
   }
+  store<i32>(acc + f4(3 * L), n);
 }
 
-/** acc[0..4·nv) = Σ_b a[b·L + ·] − sub over `blocks` blocks of L floats (nv: 1..4 vectors). */
-function sumsPlain(a: usize, sub: usize, blocks: i32, L: i32, nv: i32, acc: usize): void {
-  const s0 = v128.load(sub), s1 = nv > 1 ? v128.load(sub, 16) : s0;
-  const s2 = nv > 2 ? v128.load(sub, 32) : s0, s3 = nv > 3 ? v128.load(sub, 48) : s0;
-  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
-  const step = f4(L);
-  let p = a;
-  for (let b = 0; b < blocks; b++) {
-    c0 = f32x4.add(c0, f32x4.sub(v128.load(p), s0));
-    if (nv > 1) c1 = f32x4.add(c1, f32x4.sub(v128.load(p, 16), s1));
-    if (nv > 2) c2 = f32x4.add(c2, f32x4.sub(v128.load(p, 32), s2));
-    if (nv > 3) c3 = f32x4.add(c3, f32x4.sub(v128.load(p, 48), s3));
-    p += step;
+/**
+ * nv (1..4) vectors of lanes over `blocks` periods of L floats from x: the shifted means at out,
+ * the squared-deviation sums at out + L floats, the shifts (0 without blocks) at out + 2L floats.
+ */
+function momentsBlocks(x: usize, blocks: i32, L: i32, nv: i32, out: usize): void {
+  const z = f32x4.splat(0), step = f4(L);
+  let m0 = z, m1 = z, m2 = z, m3 = z, q0 = z, q1 = z, q2 = z, q3 = z, k0 = z, k1 = z, k2 = z, k3 = z;
+  let seen: f32 = 0;
+  // the shifts: the first block's means (any value near the data will do: it is only subtracted)
+  if (blocks > 0) {
+    const nb = min(BLOCK, blocks);
+    let p = x;
+    for (let b = 0; b < nb; b++) {
+      k0 = f32x4.add(k0, v128.load(p));
+      if (nv > 1) k1 = f32x4.add(k1, v128.load(p, 16));
+      if (nv > 2) k2 = f32x4.add(k2, v128.load(p, 32));
+      if (nv > 3) k3 = f32x4.add(k3, v128.load(p, 48));
+      p += step;
+    }
+    const nbv = f32x4.splat(<f32>nb);
+    k0 = f32x4.div(k0, nbv);
+    k1 = f32x4.div(k1, nbv);
+    k2 = f32x4.div(k2, nbv);
+    k3 = f32x4.div(k3, nbv);
   }
-  storeSums(acc, c0, c1, c2, c3, nv);
-}
-
-/** acc[0..4·nv) = Σ_b (a[b·L + ·] − sub)·(m[b·L + ·] − msub) (nv: 1..4 vectors). */
-function sumsDev(a: usize, sub: usize, m: usize, msub: usize, blocks: i32, L: i32, nv: i32, acc: usize): void {
-  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
-  const step = f4(L);
-  let p = a, q = m;
-  for (let b = 0; b < blocks; b++) {
-    c0 = f32x4.add(c0, f32x4.mul(f32x4.sub(v128.load(p), v128.load(sub)), f32x4.sub(v128.load(q), v128.load(msub))));
-    if (nv > 1) c1 = f32x4.add(c1, f32x4.mul(f32x4.sub(v128.load(p, 16), v128.load(sub, 16)), f32x4.sub(v128.load(q, 16), v128.load(msub, 16))));
-    if (nv > 2) c2 = f32x4.add(c2, f32x4.mul(f32x4.sub(v128.load(p, 32), v128.load(sub, 32)), f32x4.sub(v128.load(q, 32), v128.load(msub, 32))));
-    if (nv > 3) c3 = f32x4.add(c3, f32x4.mul(f32x4.sub(v128.load(p, 48), v128.load(sub, 48)), f32x4.sub(v128.load(q, 48), v128.load(msub, 48))));
-    p += step;
-    q += step;
+  for (let b0 = 0; b0 < blocks; b0 += BLOCK) {
+    const nb = min(BLOCK, blocks - b0), start = x + <usize>b0 * step;
+    let s0 = z, s1 = z, s2 = z, s3 = z;
+    let p = start;
+    for (let b = 0; b < nb; b++) {
+      s0 = f32x4.add(s0, f32x4.sub(v128.load(p), k0));
+      if (nv > 1) s1 = f32x4.add(s1, f32x4.sub(v128.load(p, 16), k1));
+      if (nv > 2) s2 = f32x4.add(s2, f32x4.sub(v128.load(p, 32), k2));
+      if (nv > 3) s3 = f32x4.add(s3, f32x4.sub(v128.load(p, 48), k3));
+      p += step;
+    }
+    // the block's mean less the shift (divided, not times 1/nb: a block of one value has that
+    // value as its mean exactly)
+    const nbv = f32x4.splat(<f32>nb);
+    s0 = f32x4.div(s0, nbv);
+    s1 = f32x4.div(s1, nbv);
+    s2 = f32x4.div(s2, nbv);
+    s3 = f32x4.div(s3, nbv);
+    // squared deviations from the block's mean (rounded once: its error adds nb·error² to a sum of nb·σ²)
+    const c0 = f32x4.add(k0, s0), c1 = f32x4.add(k1, s1), c2 = f32x4.add(k2, s2), c3 = f32x4.add(k3, s3);
+    let d0 = z, d1 = z, d2 = z, d3 = z;
+    p = start;
+    for (let b = 0; b < nb; b++) {
+      const e0 = f32x4.sub(v128.load(p), c0);
+      d0 = f32x4.add(d0, f32x4.mul(e0, e0));
+      if (nv > 1) {
+        const e1 = f32x4.sub(v128.load(p, 16), c1);
+        d1 = f32x4.add(d1, f32x4.mul(e1, e1));
+      }
+      if (nv > 2) {
+        const e2 = f32x4.sub(v128.load(p, 32), c2);
+        d2 = f32x4.add(d2, f32x4.mul(e2, e2));
+      }
+      if (nv > 3) {
+        const e3 = f32x4.sub(v128.load(p, 48), c3);
+        d3 = f32x4.add(d3, f32x4.mul(e3, e3));
+      }
+      p += step;
+    }
+    // merge: with δ = the block's mean − the running mean over `seen` periods so far (both less
+    // the shift), mean += δ·nb/total and M2 += the block's M2 + δ²·seen·nb/total
+    const total = seen + <f32>nb;
+    const wm = f32x4.splat(<f32>nb / total), wq = f32x4.splat(seen * <f32>nb / total);
+    let g = f32x4.sub(s0, m0);
+    m0 = f32x4.add(m0, f32x4.mul(g, wm));
+    q0 = f32x4.add(q0, f32x4.add(d0, f32x4.mul(f32x4.mul(g, g), wq)));
+    g = f32x4.sub(s1, m1);
+    m1 = f32x4.add(m1, f32x4.mul(g, wm));
+    q1 = f32x4.add(q1, f32x4.add(d1, f32x4.mul(f32x4.mul(g, g), wq)));
+    g = f32x4.sub(s2, m2);
+    m2 = f32x4.add(m2, f32x4.mul(g, wm));
+    q2 = f32x4.add(q2, f32x4.add(d2, f32x4.mul(f32x4.mul(g, g), wq)));
+    g = f32x4.sub(s3, m3);
+    m3 = f32x4.add(m3, f32x4.mul(g, wm));
+    q3 = f32x4.add(q3, f32x4.add(d3, f32x4.mul(f32x4.mul(g, g), wq)));
+    seen = total;
   }
-  storeSums(acc, c0, c1, c2, c3, nv);
+  storeSums(out, m0, m1, m2, m3, nv);
+  storeSums(out + f4(L), q0, q1, q2, q3, nv);
+  storeSums(out + f4(2 * L), k0, k1, k2, k3, nv);
 }
 
 /**
  * The backward's two sums of one part in one pass over dy (a part: n floats starting on a period
- * boundary): accDy[j] = Σ_b dy[b·L + j] and accDyX[j] = Σ_b dy[b·L + j]·(x[b·L + j] − msub[j]) —
- * the same float operations, in the same order, as f32_batchnorm_part_sums with sub = 0 and then
- * with m = x (so the same sums), reading dy once. Overwrites accDy and accDyX (L floats each).
+ * boundary): accDy[j] = Σ_b dy[b·L + j] and accDyX[j] = Σ_b dy[b·L + j]·(x[b·L + j] − msub[j]),
+ * in block order per lane, reading dy once. Overwrites accDy and accDyX (L floats each).
  */
 export function f32_batchnorm_part_sums_bwd(dy: usize, x: usize, msub: usize, n: i32, C: i32, accDy: usize, accDyX: usize): void {
   const L = periodOf(C);
@@ -194,38 +258,34 @@ export function f32_batchnorm_part_apply(a: usize, asub: usize, A: usize, b: usi
 }
 
 /**
- * The pivot the forward's first sums subtract: the pattern of x's first row (x[0, c] at j ≡ c).
- * Summing x − pivot keeps a channel whose mean is large against its spread accurate.
+ * Training forward, after the parts' moments (f32_batchnorm_part_moments; accs: parts ×
+ * f32_batchnorm_moments_stride(C) floats): every channel's lanes of every part merged in float64
+ * (Chan et al.) into the batch mean and the biased variance: mean[c], invstd[c] = 1/√(var + eps),
+ * and y = (x − mean)·invstd·γ + β as patterns (L floats each): meanPat, y = (x − meanPat)·scale + shift.
  */
-export function f32_batchnorm_pivot(x: usize, C: i32, pivotPat: usize): void {
-  pattern(x, C, periodOf(C), pivotPat);
-}
-
-/**
- * Training forward, after the parts' sums of x − pivot (accs: parts × f32_batchnorm_part_stride(C)
- * floats, each part's L sums at the front of its stride; so for every accs below): mean[c] =
- * pivot[c] + Σ(x − pivot) / rows, and its pattern (meanPat, L floats) for the squared deviations.
- */
-export function f32_batchnorm_mean(accs: usize, parts: i32, rows: i32, C: i32, pivotPat: usize, mean: usize, meanPat: usize): void {
-  const L = periodOf(C);
-  fold(accs, parts, C, L, mean);
-  const inv: f32 = 1 / <f32>max(rows, 1);
-  for (let c = 0; c < C; c++) store<f32>(mean + f4(c), load<f32>(pivotPat + f4(c)) + load<f32>(mean + f4(c)) * inv);
-  pattern(mean, C, L, meanPat);
-}
-
-/**
- * Training forward, after the parts' squared deviations (accs): invstd[c] = 1/√(var + eps) with the
- * biased variance, and y = (x − mean)·invstd·γ + β as patterns: y = (x − mean)·scale + shift.
- */
-export function f32_batchnorm_fwd_affine(accs: usize, parts: i32, rows: i32, C: i32, eps: f32, gamma: usize, beta: usize, mean: usize, invstd: usize, scale: usize, shift: usize): void {
-  const L = periodOf(C);
-  fold(accs, parts, C, L, invstd);
-  const inv: f32 = 1 / <f32>max(rows, 1);
-  for (let c = 0; c < C; c++) store<f32>(invstd + f4(c), 1 / sqrt<f32>(load<f32>(invstd + f4(c)) * inv + eps));
+export function f32_batchnorm_fwd_stats(accs: usize, parts: i32, C: i32, eps: f32, gamma: usize, beta: usize, mean: usize, invstd: usize, meanPat: usize, scale: usize, shift: usize): void {
+  const L = periodOf(C), S = momentsStride(C);
+  for (let c = 0; c < C; c++) {
+    let count: f64 = 0, mu: f64 = 0, m2: f64 = 0;
+    for (let t = 0; t < parts; t++) {
+      const a = accs + f4(t * S);
+      const n = load<i32>(a + f4(3 * L)), periods = n / L, tail = n - periods * L;
+      for (let j = c; j < L; j += C) {
+        const nj = <f64>(periods + (j < tail ? 1 : 0));
+        if (nj == 0) continue;
+        const total = count + nj, d = <f64>load<f32>(a + f4(2 * L + j)) + <f64>load<f32>(a + f4(j)) - mu;
+        mu += d * nj / total;
+        m2 += <f64>load<f32>(a + f4(L + j)) + d * d * count * nj / total;
+        count = total;
+      }
+    }
+    store<f32>(mean + f4(c), <f32>mu);
+    store<f32>(invstd + f4(c), <f32>(1.0 / Math.sqrt((count > 0 ? m2 / count : 0) + <f64>eps)));
+  }
   for (let j = 0; j < L; j++) {
-    const c = j % C, sc = load<f32>(invstd + f4(c)) * load<f32>(gamma + f4(c));
-    store<f32>(scale + f4(j), sc);
+    const c = j % C;
+    store<f32>(meanPat + f4(j), load<f32>(mean + f4(c)));
+    store<f32>(scale + f4(j), load<f32>(invstd + f4(c)) * load<f32>(gamma + f4(c)));
     store<f32>(shift + f4(j), load<f32>(beta + f4(c)));
   }
 }

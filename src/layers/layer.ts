@@ -50,7 +50,20 @@ export interface PrepareContext {
   outShape: Shape;
   /** Bytes owned by the plan, freed with it. */
   alloc(bytes: number): number;
+  /**
+   * Training on several threads: the slices (example ranges, one per thread) a plan runs its
+   * per-example layers in; a layer that splits its own work by the same examples can run inside
+   * the slices' programs (Layer.sliceSteps). Absent otherwise.
+   */
+  slices?: readonly (readonly [number, number])[];
 }
+
+/**
+ * A step of a pass that a plan run in slices runs in line with the slices' programs: one program
+ * per slice (program t reads and writes slice t's examples alone), or a function run on the calling
+ * thread between programs (work that reads every slice's results).
+ */
+export type SliceStep = KernelCall[][] | (() => void);
 
 export interface LayerRun<S> {
   be: Backend;
@@ -243,6 +256,17 @@ export abstract class Layer<S = unknown> {
    */
   get perExample(): boolean {
     return false;
+  }
+
+  /**
+   * Training in slices (bound with PrepareContext.slices): this layer's pass as steps the plan
+   * runs in line with the slices' programs — a program step is appended to the slices' programs
+   * of the layers before it (consecutive program steps run as one program per thread), a function
+   * step runs between programs. null (the default): the plan runs the pass on the whole batch,
+   * between programs.
+   */
+  sliceSteps(_run: LayerGrad<S>, _pass: "fwd" | "bwd"): SliceStep[] | null {
+    return null;
   }
 
   /** Plan-time resources for one batch size. */

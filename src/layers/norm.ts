@@ -1,9 +1,10 @@
 // batchNorm (batch statistics + moving averages in training, moving statistics at inference)
 // and lrn (AlexNet's across-channel local response normalisation). Both normalise the last axis.
 import { ConfigError } from "../errors.js";
-import { batchNormAffine, batchNormPatterns, batchNormTrainCalls, channelAffine, lrnCalls, runSteps, updateMovingStats, type BatchNormCalls, type BatchNormPatterns } from "../ops/norm.js";
+import { batchNormAffine, batchNormPartRows, batchNormPatterns, batchNormTrainCalls, channelAffine, lrnCalls, updateMovingStats, type BatchNormPatterns, type Steps } from "../ops/norm.js";
 import type { Shape } from "../tensor.js";
-import { Layer, PlannedLayer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
+import type { Backend } from "../runtime/backend.js";
+import { Layer, PlannedLayer, inRange, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PassCalls, type Planned, type PrepareContext, type SliceStep } from "./layer.js";
 
 export interface BatchNormConfig {
   type: "batchNorm";
@@ -23,8 +24,12 @@ export interface LrnConfig {
   k?: number;
 }
 
-/** pats: training's per-channel patterns (null at inference). */
-interface BnState { mean: number; invstd: number; scale: number; shift: number; pats: BatchNormPatterns | null; calls: BatchNormCalls | null }
+/**
+ * pats: training's per-channel patterns (null at inference); fwd / bwd: the passes as steps (built
+ * at bind; the forward's combine also updates the moving statistics); sliced: the parts are the
+ * plan's slices (PrepareContext.slices), so a plan run in slices runs the parts in its programs.
+ */
+interface BnState { mean: number; invstd: number; scale: number; shift: number; pats: BatchNormPatterns | null; fwd: SliceStep[]; bwd: SliceStep[]; sliced: boolean }
 
 export class BatchNorm extends Layer<BnState> {
   readonly type = "batchNorm";
@@ -60,7 +65,7 @@ export class BatchNorm extends Layer<BnState> {
 
   override prepare(ctx: PrepareContext): BnState {
     const C = ctx.outShape[ctx.outShape.length - 1]!;
-    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), pats: ctx.training ? batchNormPatterns(ctx.be, ctx.alloc, C) : null, calls: null };
+    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), pats: ctx.training ? batchNormPatterns(ctx.be, ctx.alloc, C) : null, fwd: [], bwd: [], sliced: false };
   }
 
   /**
@@ -73,35 +78,57 @@ export class BatchNorm extends Layer<BnState> {
   }
 
   override bind(r: LayerGrad<BnState>, ctx: PrepareContext): void {
-    const C = r.outShape[r.outShape.length - 1]!, rows = r.batch * size(r.outShape) / C;
-    const [gamma, beta] = r.params;
-    const st = r.state;
-    st.calls = r.training
-      ? batchNormTrainCalls(ctx.be, ctx.alloc, rows, C, this.epsilon, {
-        x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd,
-        // the kernel writes dx, dγ and dβ together: a buffer of its own when no dx is wanted
-        dy: r.dy, dx: r.dy ? r.dx[0] || ctx.alloc(rows * C * 4) : 0, dgamma: gamma!.g, dbeta: beta!.g,
-        pats: st.pats!, poolApplies: r.outputUnread === true, ...(r.poolGrad ? { poolGrad: r.poolGrad } : {}),
-      })
-      : { fwd: [[[channelAffine(r.x[0]!, rows, C, st.scale, st.shift, r.y)]]], bwd: [] };
+    const C = r.outShape[r.outShape.length - 1]!, perExample = size(r.outShape) / C, rows = r.batch * perExample;
+    const [gamma, beta, mMean, mVar] = r.params;
+    const st = r.state, be = ctx.be;
+    if (!r.training) {
+      st.fwd = [[[channelAffine(r.x[0]!, rows, C, st.scale, st.shift, r.y)]]];
+      return;
+    }
+    // a plan run in slices: the parts are the slices where each starts on a channel period
+    const per = batchNormPartRows(be, C);
+    const parts = ctx.slices?.map(([a, b]) => [a * perExample, b * perExample] as const);
+    st.sliced = parts !== undefined && parts.every(([r0]) => r0 % per === 0);
+    const calls = batchNormTrainCalls(be, ctx.alloc, rows, C, this.epsilon, {
+      x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd,
+      // the kernel writes dx, dγ and dβ together: a buffer of its own when no dx is wanted
+      dy: r.dy, dx: r.dy ? r.dx[0] || ctx.alloc(rows * C * 4) : 0, dgamma: gamma!.g, dbeta: beta!.g,
+      pats: st.pats!, poolApplies: r.outputUnread === true, ...(r.poolGrad ? { poolGrad: r.poolGrad } : {}),
+      ...(st.sliced ? { parts: parts! } : {}),
+    });
+    const steps = (s: Steps, after?: () => void): SliceStep[] => s.map((x) => ("parts" in x ? x.parts : () => {
+      be.runInTurn([x.combine]);
+      after?.();
+    }));
+    st.fwd = steps(calls.fwd, () => updateMovingStats(be.heap, C, rows, this.epsilon, this.momentum, st.mean, st.invstd, mMean!.w, mVar!.w));
+    st.bwd = steps(calls.bwd);
+  }
+
+  override sliceSteps(r: LayerGrad<BnState>, pass: "fwd" | "bwd"): SliceStep[] | null {
+    return r.state.sliced ? r.state[pass] : null;
   }
 
   forward(r: LayerRun<BnState>): void {
-    const C = r.outShape[r.outShape.length - 1]!, rows = r.batch * size(r.outShape) / C;
-    const [gamma, beta, mMean, mVar] = r.params;
     const st = r.state;
-    if (!r.training) batchNormAffine(r.be.heap, C, this.epsilon, gamma!.w, beta!.w, mMean!.w, mVar!.w, st.scale, st.shift);
-    runSteps(r.be, st.calls!.fwd);
-    if (r.training) updateMovingStats(r.be.heap, C, rows, this.epsilon, this.momentum, st.mean, st.invstd, mMean!.w, mVar!.w);
+    if (!r.training) {
+      const [gamma, beta, mMean, mVar] = r.params;
+      batchNormAffine(r.be.heap, r.outShape[r.outShape.length - 1]!, this.epsilon, gamma!.w, beta!.w, mMean!.w, mVar!.w, st.scale, st.shift);
+    }
+    runSliceSteps(r.be, st.fwd);
   }
 
   backward(r: LayerGrad<BnState>): void {
-    runSteps(r.be, r.state.calls!.bwd);
+    runSliceSteps(r.be, r.state.bwd);
   }
 
   config() {
     return { type: this.type, name: this.name, momentum: this.momentum, epsilon: this.epsilon };
   }
+}
+
+/** Steps on the whole batch: each program step's programs at the same time, functions here. */
+function runSliceSteps(be: Backend, steps: readonly SliceStep[]): void {
+  for (const s of steps) typeof s === "function" ? s() : be.runPrograms(s);
 }
 
 export class Lrn extends PlannedLayer<{ s: number }> {

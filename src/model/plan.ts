@@ -71,8 +71,8 @@ export interface Fold {
   version: number;
 }
 
-/** A step of a sliced pass: one node on the whole batch, or one program per thread. */
-type Step = { node: number } | { programs: KernelCall[][] };
+/** A step of a sliced pass: one node on the whole batch, one program per thread, or work on this thread between programs (Layer.sliceSteps). */
+type Step = { node: number } | { programs: KernelCall[][] } | { run: () => void };
 
 /** The sliced passes of a training plan on several threads (see the comment at the top). */
 interface Sliced {
@@ -293,7 +293,7 @@ export class Plan {
         }
       }
       this.bufferBytes = total; // activation and gradient buffers only
-      this.bindCtx = { be, batch, training, alloc, needScratch };
+      this.bindCtx = { be, batch, training, alloc, needScratch, ...(slicing ? { slices: splitRange(batch, Math.min(be.threads, batch)) } : {}) };
 
       // ---- batch norm folding (inference): the conv writes straight into the norm's buffer ----
       for (const f of this.folds) {
@@ -332,6 +332,7 @@ export class Plan {
       for (const rs of sl.runs) for (const r of rs) if (r) r.weightsVersion = v;
       for (const st of sl.fwd) {
         if ("node" in st) this.nodes[st.node]!.layer.forward(this.runs[st.node] as LayerRun<unknown>);
+        else if ("run" in st) st.run();
         else this.be.runPrograms(st.programs);
       }
       return;
@@ -347,8 +348,7 @@ export class Plan {
    */
   private slice(alloc: (bytes: number) => number, needScratch: (bytes: number) => void, rng: Rng): Sliced {
     const { be, nodes, batch } = this;
-    const T = Math.min(be.threads, batch);
-    const ranges = splitRange(batch, T);
+    const ranges = this.bindCtx.slices!, T = ranges.length;
     let sink: KernelCall[] = [];
     const record = (f: () => void) => {
       sink = [];
@@ -372,27 +372,41 @@ export class Plan {
       n.layer.bind(run, ctx);
       return run;
     }));
-    const passes = (order: number[], pass: (j: number, t: number, run: LayerGrad<unknown>) => KernelCall[]): Step[] => {
+    // a layer that is not per-example runs whole between the programs, or (Layer.sliceSteps) its
+    // program steps join the slices' programs and its functions run between them
+    const passes = (order: number[], pass: "fwd" | "bwd", slicePass: (j: number, t: number, run: LayerGrad<unknown>) => KernelCall[], after: (j: number, t: number) => KernelCall[]): Step[] => {
       const steps: Step[] = [];
       let open: KernelCall[][] | null = null;
+      const programs = (f: (t: number) => KernelCall[]) => {
+        if (!open) steps.push({ programs: (open = ranges.map(() => [])) });
+        ranges.forEach((_, t) => open![t]!.push(...f(t)));
+      };
       for (const j of order) {
-        if (!nodes[j]!.layer.perExample) {
+        const layer = nodes[j]!.layer;
+        if (layer.perExample) {
+          programs((t) => [...slicePass(j, t, runs[t]![j]!), ...after(j, t)]);
+          continue;
+        }
+        const own = layer.sliceSteps(this.runs[j]!, pass);
+        if (!own) {
           open = null;
           steps.push({ node: j });
           continue;
         }
-        if (!open) steps.push({ programs: (open = ranges.map(() => [])) });
-        runs.forEach((r, t) => open![t]!.push(...pass(j, t, r[j]!)));
+        for (const s of own) {
+          if (typeof s === "function") {
+            open = null;
+            steps.push({ run: s });
+          } else programs((t) => s[t]!);
+        }
+        if (after(j, 0).length) programs((t) => after(j, t));
       }
       return steps;
     };
-    const fwd = passes(nodes.map((_, j) => j), (j, _t, r) => (this.skip[j] ? [] : record(() => nodes[j]!.layer.forward(r))));
+    const fwd = passes(nodes.map((_, j) => j), "fwd", (j, _t, r) => (this.skip[j] ? [] : record(() => nodes[j]!.layer.forward(r))), () => []);
     const reached: number[] = [];
     for (let j = this.lossNode; j >= 0; j--) if (this.grad[j]) reached.push(j);
-    const bwd = passes(reached, (j, t, r) => {
-      const [a, b] = ranges[t]!;
-      return [...(this.skipBwd[j] ? [] : record(() => nodes[j]!.layer.backward(r))), ...this.fanInAdds(j, a, b - a)];
-    });
+    const bwd = passes(reached, "bwd", (j, _t, r) => (this.skipBwd[j] ? [] : record(() => nodes[j]!.layer.backward(r))), (j, t) => this.fanInAdds(j, ranges[t]![0], ranges[t]![1] - ranges[t]![0]));
     const reduce: KernelCall[][] = ranges.map(() => []);
     for (const j of reached) {
       if (!nodes[j]!.layer.perExample) continue;
@@ -439,6 +453,7 @@ export class Plan {
       if (step) throw new BackendError("a training plan run in slices takes no backward step of the caller's (plans with inputGradient are not sliced)");
       for (const st of sl.bwd) {
         if ("node" in st) this.backwardNode(st.node);
+        else if ("run" in st) st.run();
         else this.be.runPrograms(st.programs);
       }
       this.be.runPrograms(sl.reduce);

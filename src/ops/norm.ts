@@ -10,8 +10,14 @@ import { poolBlock, twoByTwo, type PoolGeometry } from "./pool.js";
 
 export interface NormCalls { fwd: KernelCall[]; bwd: KernelCall[] }
 
-/** Steps run in order; each step's programs at the same time, program i on thread i (Backend.runPrograms). */
-export type Steps = KernelCall[][][];
+/**
+ * A pass in steps, run in order: `parts`, one program per part at the same time (program t on
+ * thread t, Backend.runPrograms), or `combine`, one call on the calling thread that reads what
+ * every part wrote. A sliced training plan (model/plan.ts) runs the parts of a norm whose parts
+ * are its slices inside the slices' programs.
+ */
+export type Step = { parts: KernelCall[][] } | { combine: KernelCall };
+export type Steps = Step[];
 
 export interface BatchNormCalls { fwd: Steps; bwd: Steps }
 
@@ -31,15 +37,15 @@ export function batchNormPatterns(be: Backend, alloc: (bytes: number) => number,
 /**
  * Batch norm in training: y = γ·(x − μ_B)/√(σ²_B + ε) + β with the batch's statistics (saved in
  * mean / invstd for the backward, which writes dx, dγ and dβ together: dx must be a buffer).
- * The rows split into parts, one per thread, that start on whole channel periods
- * (f32_batchnorm_period): forward, the parts' sums (of x less its first row) → the mean → the parts' squared deviations →
- * invstd and the affine (the patterns) → the parts' outputs (none with `poolApplies`: a max pool after the
- * norm applies the patterns itself, and y is never written); backward, the parts' sums of dy and
- * dy·(x − μ) → dγ, dβ and dx's affine → the parts' dx. With `poolGrad` (and poolApplies: the pool
- * over the norm's output, through a ReLU, 2×2 windows with stride 2) the backward reads the pool's
- * dy instead of the norm's, which the pool's backward then need not write
- * (f32_batchnorm_pool_bwd_*: the same values). `alloc` gives the per-part sums and the backward's
- * patterns (memory that lives as long as the calls).
+ * The rows split into parts — `parts` (row ranges, e.g. a sliced plan's slices) or one per thread
+ * — that start on whole channel periods (f32_batchnorm_period): forward, the parts' moments (one
+ * pass over x) → the mean, invstd and the affine (the patterns) → the parts' outputs (none with
+ * `poolApplies`: a max pool after the norm applies the patterns itself, and y is never written);
+ * backward, the parts' sums of dy and dy·(x − μ) → dγ, dβ and dx's affine → the parts' dx. With
+ * `poolGrad` (and poolApplies: the pool over the norm's output, through a ReLU, 2×2 windows with
+ * stride 2) the backward reads the pool's dy instead of the norm's, which the pool's backward then
+ * need not write (f32_batchnorm_pool_bwd_*: the same values). `alloc` gives the per-part sums and
+ * the backward's patterns (memory that lives as long as the calls).
  */
 export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => number, rows: number, C: number, eps: number, p: {
   x: number; y: number; gamma: number; beta: number; mean: number; invstd: number; dy: number; dx: number; dgamma: number; dbeta: number;
@@ -47,31 +53,31 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   pats?: BatchNormPatterns;
   poolApplies?: boolean;
   poolGrad?: { geometry: PoolGeometry; dy: number; codes: number };
+  /** The parts' row ranges (each starting on a multiple of batchNormPartRows(C) rows); default: split for the backend's threads. */
+  parts?: readonly (readonly [number, number])[];
 }): BatchNormCalls {
-  const L = be.kernels.f32_batchnorm_period(C), per = L / C; // a part starts on a multiple of `per` rows
+  const per = batchNormPartRows(be, C); // a part starts on a multiple of `per` rows
   // cost per value: 8 for the plain passes; a backward from the pool's dy (the norm's dy made in
   // scratch from the pool's tap codes, in both of its passes) weighs 3x that, so
   // lenet5Bn's C3 norm (6,400 rows × 16) splits; the forward's passes share the split
-  const T = threadsFor(be, (p.poolGrad ? 24 : 8) * rows * C, Math.floor(rows / per));
-  const parts = splitRange(rows, T, per);
+  const parts = p.parts ?? splitRange(rows, threadsFor(be, (p.poolGrad ? 24 : 8) * rows * C, Math.floor(rows / per)), per);
+  if (parts.some(([r0, r1], t) => r0 % per !== 0 || r1 < r0 || (t === 0 ? r0 !== 0 : r0 !== parts[t - 1]![1]) || (t === parts.length - 1 && r1 !== rows))) {
+    throw new ConfigError(`batch norm over ${rows}x${C}: its parts ${JSON.stringify(parts)} must cover the rows in order, each starting on a multiple of ${per} rows`);
+  }
   const P = parts.length;
-  // each part's sums at its own stride (f32_batchnorm_part_stride: no cache line shared between threads)
-  const S = be.kernels.f32_batchnorm_part_stride(C);
-  const accs = alloc(P * S * 4), accs2 = alloc(P * S * 4), zeros = alloc(L * 4);
+  // each part's sums at its own stride (no cache line shared between threads)
+  const S = be.kernels.f32_batchnorm_part_stride(C), SM = be.kernels.f32_batchnorm_moments_stride(C), L = per * C;
+  const moments = alloc(P * SM * 4), accs = alloc(P * S * 4), accs2 = alloc(P * S * 4), zeros = alloc(L * 4);
   const pat = () => alloc(L * 4);
-  const pivot = pat(), A = pat(), B = pat(), K = pat();
+  const A = pat(), B = pat(), K = pat();
   const { mean: meanPat, scale, shift } = p.pats ?? batchNormPatterns(be, alloc, C);
   be.heap.f32(zeros, L).fill(0);
-  const each = (f: (r0: number, n: number, t: number) => KernelCall[]) => parts.map(([r0, r1], t) => f(r0, (r1 - r0) * C, t));
+  const each = (f: (r0: number, n: number, t: number) => KernelCall) => ({ parts: parts.map(([r0, r1], t) => [f(r0, (r1 - r0) * C, t)]) });
   const at = (ptr: number, r0: number) => ptr + 4 * r0 * C;
   const fwd: Steps = [
-    // sums of x − x's first row (a pivot near the mean keeps a large mean against a small spread exact)
-    [[call("f32_batchnorm_pivot", p.x, C, pivot)]],
-    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), pivot, 0, 0, n, C, accs + 4 * t * S)]),
-    [[call("f32_batchnorm_mean", accs, P, rows, C, pivot, p.mean, meanPat)]],
-    each((r0, n, t) => [call("f32_batchnorm_part_sums", at(p.x, r0), meanPat, at(p.x, r0), meanPat, n, C, accs + 4 * t * S)]),
-    [[call("f32_batchnorm_fwd_affine", accs, P, rows, C, eps, p.gamma, p.beta, p.mean, p.invstd, scale, shift)]],
-    ...(p.poolApplies ? [] : [each((r0, n) => [call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0))])]),
+    each((r0, n, t) => call("f32_batchnorm_part_moments", at(p.x, r0), n, C, moments + 4 * t * SM)),
+    { combine: call("f32_batchnorm_fwd_stats", moments, P, C, eps, p.gamma, p.beta, p.mean, p.invstd, meanPat, scale, shift) },
+    ...(p.poolApplies ? [] : [each((r0, n) => call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0)))]),
   ];
   const pg = p.poolGrad;
   if (pg && !(p.poolApplies && twoByTwo(pg.geometry) && pg.geometry.N * pg.geometry.H * pg.geometry.W === rows && pg.geometry.C === C && pg.codes > 0)) {
@@ -81,20 +87,23 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   const geo = pg && p.dy ? geometryBlock(alloc, be, poolBlock(pg.geometry)) : 0;
   const scratch = geo ? parts.map(() => alloc(be.kernels.f32_batchnorm_pool_bwd_scratch_bytes(geo))) : [];
   const bwd: Steps = !p.dy ? [] : [
-    each((r0, n, t) => [geo
+    each((r0, n, t) => geo
       ? call("f32_batchnorm_pool_bwd_sums", geo, p.x, pg!.dy, pg!.codes, meanPat, r0, r0 + n / C, accs + 4 * t * S, accs2 + 4 * t * S, scratch[t]!)
-      : call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * S, accs2 + 4 * t * S)]),
-    [[call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K)]],
-    each((r0, n, t) => [geo
+      : call("f32_batchnorm_part_sums_bwd", at(p.dy, r0), at(p.x, r0), meanPat, n, C, accs + 4 * t * S, accs2 + 4 * t * S)),
+    { combine: call("f32_batchnorm_bwd_affine", accs, accs2, P, rows, C, p.gamma, p.invstd, p.dgamma, p.dbeta, A, B, K) },
+    each((r0, n, t) => geo
       ? call("f32_batchnorm_pool_bwd_apply", geo, p.x, pg!.dy, pg!.codes, meanPat, A, B, K, r0, r0 + n / C, p.dx, scratch[t]!)
-      : call("f32_batchnorm_part_apply", at(p.dy, r0), zeros, A, at(p.x, r0), meanPat, B, K, n, C, at(p.dx, r0))]),
+      : call("f32_batchnorm_part_apply", at(p.dy, r0), zeros, A, at(p.x, r0), meanPat, B, K, n, C, at(p.dx, r0))),
   ];
   return { fwd, bwd };
 }
 
-/** Runs steps in order (each step's programs at the same time). */
+/** A batch norm's parts start on multiples of this many rows: one channel period (f32_batchnorm_period(C) / C rows). */
+export const batchNormPartRows = (be: Backend, C: number) => be.kernels.f32_batchnorm_period(C) / C;
+
+/** Runs steps in order (each step's parts at the same time). */
 export function runSteps(be: Backend, steps: Steps): void {
-  for (const s of steps) be.runPrograms(s);
+  for (const s of steps) "parts" in s ? be.runPrograms(s.parts) : be.runInTurn([s.combine]);
 }
 
 /** y = x·scale + shift per channel. */
