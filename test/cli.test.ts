@@ -115,7 +115,7 @@ describe("fovea CLI", () => {
     const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003", "--label-smoothing", "0.1");
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
-    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003 one-cycle, label smoothing 0.1/);
+    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003 one-cycle, L2 0.0005, label smoothing 0.1/);
     expect(t.stdout).toMatch(/epoch  4\/4 /);
     const err = Number(/test error ([\d.]+)%/.exec(t.stdout)![1]);
     expect(err).toBeLessThan(10); // bars at distinct columns are easy
