@@ -99,6 +99,16 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     mem.freeAll();
   });
 
+  it("batch norm parts that do not cover the rows in order on whole periods are a ConfigError", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const at = () => mem.f32(64);
+    for (const parts of [[], [[0, 3]], [[0, 4], [5, 8]], [[0, 3], [3, 8]], [[4, 8], [0, 4]]] as [number, number][][]) {
+      expect(() => batchNormTrainCalls(be, (bytes) => mem.f32(bytes / 4), 8, 5, 1e-5, { x: at(), y: at(), gamma: at(), beta: at(), mean: at(), invstd: at(), dy: 0, dx: 0, dgamma: 0, dbeta: 0, parts }), JSON.stringify(parts)).toThrow(fovea.ConfigError);
+    }
+    mem.freeAll();
+  });
+
   it("channel affine (inference batch norm)", async () => {
     const be = await backendFor(build);
     const mem = new Mem(be);

@@ -72,7 +72,7 @@ export function program(version = "unknown"): Command {
     .option("--batch <n>", "batch size", int("--batch"), 64)
     .option("--lr <rate>", "base learning rate (one-cycle for mnist, fashion-mnist and --speedrun; cosine-decayed otherwise; default for sgd and nesterov: the recipe's, 0.1 for mnist and fashion-mnist and 0.05 otherwise; else the optimiser's own)", positive("--lr"))
     .addOption(new Option("--optimizer <name>", "optimiser (default: nesterov for mnist and fashion-mnist, sgd for --speedrun and other data)").choices(optimizerNames()))
-    .option("--l2 <λ>", "L2 weight decay: the gradient gains λ·w on weights, not on biases or norm parameters (default 5e-4 for mnist and fashion-mnist, else 0)", fraction("--l2"))
+    .option("--l2 <λ>", "L2 weight decay: the gradient gains λ·w on weights, not on biases or norm parameters (default 5e-4 for mnist and fashion-mnist, whichever the optimiser; else 0)", fraction("--l2"))
     .option("--label-smoothing <ε>", "train against smoothed targets: 1 − ε on the label, ε / classes on every class (default 0.1 for fashion-mnist and --speedrun, else 0)", fraction("--label-smoothing"))
     .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0), 1)
     .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea)")

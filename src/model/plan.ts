@@ -373,8 +373,9 @@ export class Plan {
       return run;
     }));
     // a layer that is not per-example runs whole between the programs, or (Layer.sliceSteps) its
-    // program steps join the slices' programs and its functions run between them
-    const passes = (order: number[], pass: "fwd" | "bwd", slicePass: (j: number, t: number, run: LayerGrad<unknown>) => KernelCall[], after: (j: number, t: number) => KernelCall[]): Step[] => {
+    // program steps join the slices' programs and its functions run between them; a layer the
+    // plan skips in this pass (fused into another) adds only its fan-in adds
+    const passes = (order: number[], pass: "fwd" | "bwd", skipped: readonly boolean[], slicePass: (j: number, t: number, run: LayerGrad<unknown>) => KernelCall[], after: (j: number, t: number) => KernelCall[]): Step[] => {
       const steps: Step[] = [];
       let open: KernelCall[][] | null = null;
       const programs = (f: (t: number) => KernelCall[]) => {
@@ -384,10 +385,10 @@ export class Plan {
       for (const j of order) {
         const layer = nodes[j]!.layer;
         if (layer.perExample) {
-          programs((t) => [...slicePass(j, t, runs[t]![j]!), ...after(j, t)]);
+          programs((t) => [...(skipped[j] ? [] : slicePass(j, t, runs[t]![j]!)), ...after(j, t)]);
           continue;
         }
-        const own = layer.sliceSteps(this.runs[j]!, pass);
+        const own = skipped[j] ? [] : layer.sliceSteps(this.runs[j]!, pass);
         if (!own) {
           open = null;
           steps.push({ node: j });
@@ -397,16 +398,18 @@ export class Plan {
           if (typeof s === "function") {
             open = null;
             steps.push({ run: s });
+          } else if (s.length !== ranges.length) {
+            throw new BackendError(`layer "${layer.name}": ${s.length} programs in a step of its sliced ${pass} pass, for ${ranges.length} slices`);
           } else programs((t) => s[t]!);
         }
         if (after(j, 0).length) programs((t) => after(j, t));
       }
       return steps;
     };
-    const fwd = passes(nodes.map((_, j) => j), "fwd", (j, _t, r) => (this.skip[j] ? [] : record(() => nodes[j]!.layer.forward(r))), () => []);
+    const fwd = passes(nodes.map((_, j) => j), "fwd", this.skip, (j, _t, r) => record(() => nodes[j]!.layer.forward(r)), () => []);
     const reached: number[] = [];
     for (let j = this.lossNode; j >= 0; j--) if (this.grad[j]) reached.push(j);
-    const bwd = passes(reached, "bwd", (j, _t, r) => (this.skipBwd[j] ? [] : record(() => nodes[j]!.layer.backward(r))), (j, t) => this.fanInAdds(j, ranges[t]![0], ranges[t]![1] - ranges[t]![0]));
+    const bwd = passes(reached, "bwd", this.skipBwd, (j, _t, r) => record(() => nodes[j]!.layer.backward(r)), (j, t) => this.fanInAdds(j, ranges[t]![0], ranges[t]![1] - ranges[t]![0]));
     const reduce: KernelCall[][] = ranges.map(() => []);
     for (const j of reached) {
       if (!nodes[j]!.layer.perExample) continue;

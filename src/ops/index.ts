@@ -23,7 +23,7 @@ export {
 export type { ActivationName, BinaryOp } from "./eltwise.js";
 export type { Padding, Rounding } from "./window.js";
 export { floorRulePads } from "./window.js";
-export { batchNormScaleShift, batchNormTrainCalls, runSteps, channelAffine, foldCalls, lrnCalls } from "./norm.js";
+export { batchNormPartRows, batchNormScaleShift, batchNormTrainCalls, runSteps, channelAffine, foldCalls, lrnCalls } from "./norm.js";
 export { lossCall } from "./loss.js";
 export type { LossName } from "./loss.js";
 export { warpAffineCall, warpAffineBatchCalls } from "./image.js";

@@ -61,7 +61,7 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   // scratch from the pool's tap codes, in both of its passes) weighs 3x that, so
   // lenet5Bn's C3 norm (6,400 rows × 16) splits; the forward's passes share the split
   const parts = p.parts ?? splitRange(rows, threadsFor(be, (p.poolGrad ? 24 : 8) * rows * C, Math.floor(rows / per)), per);
-  if (parts.some(([r0, r1], t) => r0 % per !== 0 || r1 < r0 || (t === 0 ? r0 !== 0 : r0 !== parts[t - 1]![1]) || (t === parts.length - 1 && r1 !== rows))) {
+  if (parts.length === 0 || parts.some(([r0, r1], t) => r0 % per !== 0 || r1 < r0 || (t === 0 ? r0 !== 0 : r0 !== parts[t - 1]![1]) || (t === parts.length - 1 && r1 !== rows))) {
     throw new ConfigError(`batch norm over ${rows}x${C}: its parts ${JSON.stringify(parts)} must cover the rows in order, each starting on a multiple of ${per} rows`);
   }
   const P = parts.length;
