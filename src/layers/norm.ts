@@ -96,10 +96,15 @@ export class BatchNorm extends Layer<BnState> {
       pats: st.pats!, poolApplies: r.outputUnread === true, ...(r.poolGrad ? { poolGrad: r.poolGrad } : {}),
       ...(st.sliced ? { parts: parts! } : {}),
     });
-    const steps = (s: Steps, after?: () => void): SliceStep[] => s.map((x) => ("parts" in x ? x.parts : () => {
-      be.runInTurn([x.combine]);
-      after?.();
-    }));
+    // a combine's call list made once here, not every step
+    const steps = (s: Steps, after?: () => void): SliceStep[] => s.map((x) => {
+      if ("parts" in x) return x.parts;
+      const combine = [x.combine];
+      return () => {
+        be.runInTurn(combine);
+        after?.();
+      };
+    });
     st.fwd = steps(calls.fwd, () => updateMovingStats(be.heap, C, rows, this.epsilon, this.momentum, st.mean, st.invstd, mMean!.w, mVar!.w));
     st.bwd = steps(calls.bwd);
   }
