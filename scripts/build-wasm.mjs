@@ -1,4 +1,4 @@
-// Builds every wasm target of asconfig.json, then generates from the compiler's output:
+// Builds every wasm target of asconfig.json (in threads, one per core), then generates from the compiler's output:
 //   src/runtime/generated/kernels.ts   the typed kernel table (from `--bindings raw` .d.ts)
 //   src/runtime/generated/layout.ts    the geometry-block field indices and fused-activation codes,
 //                                      read from assembly/common/geometry.ts (declared once there)
@@ -16,10 +16,36 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wri
 import { join, dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { Worker, isMainThread, workerData } from "node:worker_threads";
 import { layoutModule } from "./layout.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const config = JSON.parse(readFileSync(join(root, "asconfig.json"), "utf8"));
+
+/** Compiles `names` one after another with the compiler in this thread; false when one failed. */
+async function compile(names) {
+  const asc = (await import("assemblyscript/asc")).default;
+  for (const target of names) {
+    const t0 = performance.now();
+    const { error } = await asc.main(["--config", join(root, "asconfig.json"), "--target", target], {
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+    if (error) {
+      console.error(`wasm: target ${target} failed: ${error.message}`);
+      return false;
+    }
+    const size = statSync(join(root, config.targets[target].outFile)).size;
+    console.log(`wasm: ${target.padEnd(10)} ${String(size).padStart(7)} bytes  ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+  return true;
+}
+
+// a compile thread (see the compile below): its targets, then its exit code says how it went
+if (!isMainThread) {
+  process.exitCode = (await compile(workerData.targets)) ? 0 : 1;
+} else {
 const targets = Object.keys(config.targets);
 /** Builds for development only: compiled and loadable in a checkout, not shipped in the package. */
 const DEV_ONLY = ["debug"];
@@ -55,24 +81,22 @@ if (upToDate && existsSync(genStampFile) && readFileSync(genStampFile, "utf8") =
 }
 if (upToDate) console.log("wasm: up to date");
 
-const asc = upToDate ? null : (await import("assemblyscript/asc")).default;
 // the stamps go first and come back only when everything they vouch for is written: a compile
 // or a generation cut short leaves no stamp, so the next run redoes it
 if (!upToDate) rmSync(stampFile, { force: true });
 rmSync(genStampFile, { force: true });
-for (const target of upToDate ? [] : targets) {
+// the targets compile in threads, as many as there are cores (one compile uses one core: Binaryen's
+// passes dominate), the targets dealt out in turn; a failed target fails the build
+if (!upToDate) {
   const t0 = performance.now();
-  const { error, stderr } = await asc.main(["--config", join(root, "asconfig.json"), "--target", target], {
-    stdout: process.stdout,
-    stderr: process.stderr,
-  });
-  if (error) {
-    console.error(`wasm: target ${target} failed: ${error.message}`);
-    process.exit(1);
-  }
-  const size = statSync(join(root, config.targets[target].outFile)).size;
-  console.log(`wasm: ${target.padEnd(10)} ${String(size).padStart(7)} bytes  ${(performance.now() - t0).toFixed(0)} ms`);
-  void stderr;
+  const lanes = Math.max(1, Math.min(availableParallelism(), targets.length));
+  const codes = await Promise.all(Array.from({ length: lanes }, (_, i) => new Promise((done, fail) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { targets: targets.filter((_, k) => k % lanes === i) } });
+    w.on("error", fail);
+    w.on("exit", done);
+  })));
+  if (codes.some((c) => c !== 0)) process.exit(1);
+  console.log(`wasm: ${targets.length} targets in ${lanes} threads, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 // ---- kernel table from the static bindings' .d.ts --------------------------------------
@@ -196,4 +220,4 @@ write("builds.ts",
 if (!upToDate) writeFileSync(stampFile, stamp);
 writeFileSync(genStampFile, genStamp);
 console.log(`wasm: ${names.length} exports; generated modules in ${relative(root, genDir)}${release ? ` (release: ${shipped.join(", ")})` : ""}`);
-
+}
