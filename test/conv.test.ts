@@ -124,7 +124,7 @@ const PATH_CASES: Case[] = [
   { x: [2, 6, 5, 6], k: [3, 3], oc: 8, opts: { groups: 2, padding: [2, 0, 1, 2], dilations: [1, 2] } }, // 4 output channels a group
   { x: [1, 4, 5, 5], k: [3, 3], oc: 4, opts: { padding: 3 } }, // padding past the kernel's reach: dx rows and pixels no tap reaches
   { x: [3, 7, 9, 9], k: [5, 3], oc: 12, opts: { padding: "same" } }, // 4 + 5 channel blocks, pixel pairs and single pixels
-  // the direct data gradient's 5- and 6-channel blocks: alone, after a 4-channel block, per group
+  // the direct data gradient's 5-channel block and 6 channels as 4 + 2: alone, after a 4-channel block, per group
   { x: [2, 7, 6, 5], k: [5, 3], oc: 8, opts: { padding: [2, 1, 0, 1] } },
   { x: [1, 6, 7, 10], k: [3, 3], oc: 4, opts: { padding: "same" } },
   { x: [1, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1] } },

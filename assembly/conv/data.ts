@@ -3,12 +3,15 @@
 // Each dx value is a dot product over (valid taps × OCg) whose 4-lane partial sums are added
 // across lanes once at the end, so only the taps that land inside dy are read (no zero frame, no
 // multiply by padding) and no lane is wasted on channel counts that are not multiples of 4 on the
-// dx side (C = 6 of LeNet's C3). A tile is two horizontally adjacent dx pixels × a block of up to 4
-// channels (eight accumulators: per tap and 4 output channels, 2 dy loads, 4 weight loads, 8 FMAs),
-// or of 5–6 channels where that many remain (twelve: 2 dy loads, 6 weight loads, 12 FMAs); pixels
-// whose valid kernel columns differ from their neighbour's, and a last odd column, go one at a time.
-// The weights are repacked per call so that the block's channels' vectors (up to 6) of one tap and
-// one group of 4 output channels are adjacent: [c-block][tap][oc/4][c in block][4].
+// dx side (C = 6 of LeNet's C3). A tile is two dx pixels that read the same taps × a block of up
+// to 4 channels (eight accumulators: per tap and 4 output channels, 2 dy loads, 4 weight loads, 8
+// FMAs), or 5 channels where that many remain (ten); 6 channels go as 4 + 2 (a block of 6, twelve
+// accumulators and their operands, measured 8% slower on LeNet's C3: V8 runs out of registers).
+// The pair is a pixel and the one below it where the two rows read the same kernel rows (away
+// from the top and bottom edges), else two horizontal neighbours that read the same kernel
+// columns; the rest go one at a time. The weights are repacked per call so that the block's
+// channels' vectors of one tap and one group of 4 output channels are adjacent:
+// [c-block][tap][oc/4][c in block][4]. Each dx value's sum runs in the same order however it is tiled.
 
 import { f4, madd } from "../common/simd";
 import {
@@ -26,20 +29,21 @@ import { storePartial } from "./implicit";
 }
 
 /**
- * nc (1..6, a constant at each call) channels of one or two dx pixels (pair: the second at dp1):
+ * nc (1..5, a constant at each call) channels of one or two dx pixels (pair: the second pixel's dy
+ * pairStep bytes on, its dx dstStep bytes on):
  * Σ over kernel rows [khA, khB] and columns [kwA, kwB] and the group's V·4 output channels.
  * dyRow0: dy at (oh of kernel row 0, the first pixel's ow for kw = 0, the group's first channel);
  * dyRowStep / dyColStep: bytes dy moves per kernel row / column (−DH·OW·OC·4, −DW·OC·4);
  * wb: the packed block; tapBytes: its bytes per tap. Each weight vector is loaded once for both
- * pixels; channel j's four lanes are summed at the end (lanes 4–5 in a second vector).
+ * pixels; channel j's four lanes are summed at the end (channel 4's in a second vector).
  */
 // @ts-ignore: decorator
 @inline function pixels(
   nc: i32, pair: bool, dyRow0: usize, dyRowStep: isize, dyColStep: isize, pairStep: usize, khA: i32, khB: i32, kwA: i32, kwB: i32,
   KW: i32, V: i32, wb: usize, tapBytes: usize, dst: usize, dstStep: usize,
 ): void {
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0;
   for (let kh = khA; kh <= khB; kh++) {
     let dp = dyRow0 + <usize>(<isize>kh * dyRowStep + <isize>kwA * dyColStep);
     let wq = wb + <usize>(kh * KW + kwA) * tapBytes;
@@ -71,11 +75,6 @@ import { storePartial } from "./implicit";
           a4 = madd(x0, w, a4);
           if (pair) b4 = madd(x1, w, b4);
         }
-        if (nc > 5) {
-          w = v128.load(wq, 80);
-          a5 = madd(x0, w, a5);
-          if (pair) b5 = madd(x1, w, b5);
-        }
         d += 16;
         wq += <usize>(16 * nc);
       }
@@ -84,10 +83,10 @@ import { storePartial } from "./implicit";
   }
   const z = f32x4.splat(0);
   storePartial(dst, hsum4(a0, a1, a2, a3), min(nc, 4));
-  if (nc > 4) storePartial(dst + 16, hsum4(a4, a5, z, z), nc - 4);
+  if (nc > 4) storePartial(dst + 16, hsum4(a4, z, z, z), nc - 4);
   if (pair) {
     storePartial(dst + dstStep, hsum4(b0, b1, b2, b3), min(nc, 4));
-    if (nc > 4) storePartial(dst + dstStep + 16, hsum4(b4, b5, z, z), nc - 4);
+    if (nc > 4) storePartial(dst + dstStep + 16, hsum4(b4, z, z, z), nc - 4);
   }
 }
 
@@ -96,11 +95,11 @@ export function directDataScratchFloats(g: usize): i32 {
   return geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G)) * geo(g, CONV_OC);
 }
 
-/** Channels in the block that starts at channel c0 of Cg: 5 or 6 when that many remain (one block), else up to 4. */
+/** Channels in the block that starts at channel c0 of Cg: 5 when that many remain (one block), else up to 4. */
 // @ts-ignore: decorator
 @inline function blockOf(Cg: i32, c0: i32): i32 {
   const r = Cg - c0;
-  return r == 5 || r == 6 ? r : min(4, r);
+  return r == 5 ? r : min(4, r);
 }
 
 /** ceil(a / b), floor(a / b) for b > 0 and any sign of a. */
@@ -113,14 +112,8 @@ export function directDataScratchFloats(g: usize): i32 {
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-// The twelve specialisations (channels in the block × pair), each out of line: a small function
+// The ten specialisations (channels in the block × pair), each out of line: a small function
 // keeps its loop's registers free.
-function p6x2(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
-  pixels(6, true, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
-}
-function p6x1(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
-  pixels(6, false, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
-}
 function p5x2(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
   pixels(5, true, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
 }
@@ -152,10 +145,13 @@ function p1x1(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i
   pixels(1, false, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
 }
 
-/** One dx row's pixels [0, W) for one block of nc channels. */
+/**
+ * One dx row's pixels [0, W) for one block of nc channels; with `below` (bytes of a dy row, then
+ * of a dx row) each pixel paired with the one under it, which reads the same taps.
+ */
 function row(
   nc: i32, dyRowBase: usize, dyRowStep: isize, dyColStep: isize, khA: i32, khB: i32, W: i32, PL: i32, OW: i32,
-  KW: i32, DW: i32, V: i32, wb: usize, tapBytes: usize, dst: usize, pixBytes: usize, pixDy: usize,
+  KW: i32, DW: i32, V: i32, wb: usize, tapBytes: usize, dst: usize, pixBytes: usize, pixDy: usize, belowDy: usize, belowDx: usize,
 ): void {
   let iw = 0;
   while (iw < W) {
@@ -163,17 +159,17 @@ function row(
     // dy at (kw = 0) for this pixel: ow = iw + PL
     const dy0 = dyRowBase + <usize>(<isize>(iw + PL) * <isize>pixDy);
     const d = dst + <usize>iw * pixBytes;
-    if (iw + 1 < W && max(0, ceilDiv(iw + 1 + PL - OW + 1, DW)) == kwA && min(KW - 1, floorDiv(iw + 1 + PL, DW)) == kwB) {
-      if (nc == 6) p6x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
-      else if (nc == 5) p5x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
-      else if (nc == 4) p4x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
-      else if (nc == 3) p3x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
-      else if (nc == 2) p2x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
-      else p1x2(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
-      iw += 2;
+    const vertical = belowDy != 0;
+    if (vertical || (iw + 1 < W && max(0, ceilDiv(iw + 1 + PL - OW + 1, DW)) == kwA && min(KW - 1, floorDiv(iw + 1 + PL, DW)) == kwB)) {
+      const ps = vertical ? belowDy : pixDy, ds = vertical ? belowDx : pixBytes;
+      if (nc == 5) p5x2(dy0, dyRowStep, dyColStep, ps, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, ds);
+      else if (nc == 4) p4x2(dy0, dyRowStep, dyColStep, ps, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, ds);
+      else if (nc == 3) p3x2(dy0, dyRowStep, dyColStep, ps, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, ds);
+      else if (nc == 2) p2x2(dy0, dyRowStep, dyColStep, ps, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, ds);
+      else p1x2(dy0, dyRowStep, dyColStep, ps, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, ds);
+      iw += vertical ? 1 : 2;
     } else {
-      if (nc == 6) p6x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
-      else if (nc == 5) p5x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
+      if (nc == 5) p5x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else if (nc == 4) p4x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else if (nc == 3) p3x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
       else if (nc == 2) p2x1(dy0, dyRowStep, dyColStep, pixDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, pixBytes);
@@ -214,15 +210,19 @@ export function f32_conv2d_bwd_data_direct(g: usize, dy: usize, w: usize, dx: us
   }
   const pixDy = <usize>f4(OC), pixBytes = <usize>f4(C);
   const dyRowStep = -(<isize>f4(DH * OW * OC)), dyColStep = -(<isize>f4(DW * OC));
+  const belowDy = <usize>f4(OW * OC), belowDx = <usize>f4(W * C);
   for (let n = 0; n < N; n++) {
     const dyn = dy + f4(n * OH * OW * OC);
-    for (let ih = 0; ih < H; ih++) {
+    for (let ih = 0; ih < H; ) {
       const khA = max(0, ceilDiv(ih + PT - OH + 1, DH)), khB = min(KH - 1, floorDiv(ih + PT, DH));
       const dxRow = dx + f4((n * H + ih) * W * C);
       if (khA > khB) {
         memory.fill(dxRow, 0, <usize>f4(W * C));
+        ih++;
         continue;
       }
+      // rows ih and ih + 1 read the same kernel rows (away from the top and bottom): one pass, every pixel paired with the one below
+      const two = ih + 1 < H && max(0, ceilDiv(ih + 1 + PT - OH + 1, DH)) == khA && min(KH - 1, floorDiv(ih + 1 + PT, DH)) == khB;
       // dy at (oh = ih + PT, ow = 0) — kernel row kh moves it by kh·dyRowStep (only valid rows are read)
       const dyRowBase = <usize>(<isize>dyn + <isize>f4((ih + PT) * OW * OC));
       let wb = packed;
@@ -231,10 +231,11 @@ export function f32_conv2d_bwd_data_direct(g: usize, dy: usize, w: usize, dx: us
         for (let c0 = 0; c0 < Cg; c0 += blockOf(Cg, c0)) {
           const nc = blockOf(Cg, c0), tapBytes = <usize>f4(4 * V * nc);
           const dst = dxRow + f4(gi * Cg + c0);
-          row(nc, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy);
+          row(nc, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy, two ? belowDy : 0, belowDx);
           wb += <usize>T * tapBytes;
         }
       }
+      ih += two ? 2 : 1;
     }
   }
 }
