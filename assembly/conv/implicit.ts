@@ -319,8 +319,9 @@ export function convPixels(
   let p = P0;
   while (p < P1) {
     const rowEnd = min(P1, (p / OW + 1) * OW);
-    const n8 = (rowEnd - p) & ~7;
-    for (let q = p; q < p + n8; q += 8) row8C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
+    const n16 = (rowEnd - p) & ~15, n8 = (rowEnd - p) & ~7;
+    for (let q = p; q < p + n16; q += 16) row16C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
+    for (let q = p + n16; q < p + n8; q += 8) row8C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
     if (p + n8 < rowEnd) convTiles(g, img, table, packed, per, bias, act, out + f4((p + n8 - P0) * OC), rd, res, p + n8, rowEnd, false);
     p = rowEnd;
   }
@@ -349,6 +350,68 @@ function row8C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out:
   // (twelve at once spilled); each pass parks its sums channel-major in the output block
   taps8(x0, rowStep, KH, KW, packed, 4, out);
   taps8(x0, rowStep, KH, KW, packed + 16, 2, out + 128);
+  finish8C6(out, bias, act, rd, res);
+}
+
+/**
+ * row8C6 for sixteen pixels (oh, ow … ow + 15): channels 0-3 of each eight as there, channels 4-5
+ * of all sixteen in one pass of eight accumulators (row8C6's pass over eight pixels has four, and
+ * waits on their latency). Each half's sums are parked in its own half of the output block (the
+ * layout row8C6 uses), so the first half's results overwrite only its own parked sums. The same
+ * bits as two row8C6 calls.
+ */
+function row16C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out: usize, rd: usize, res: bool, oh: i32, ow: i32): void {
+  const KH = geo(g, CONV_KH), KW = geo(g, CONV_KW), SH = geo(g, CONV_SH), DH = geo(g, CONV_DH);
+  const Wp = needsPadding(g) ? reachW(g) : geo(g, CONV_W);
+  const x0 = img + f4(oh * SH * Wp + ow), rowStep = f4(DH * Wp);
+  taps8(x0, rowStep, KH, KW, packed, 4, out);
+  taps8(x0 + 32, rowStep, KH, KW, packed, 4, out + 192);
+  taps16C2(x0, rowStep, KH, KW, packed + 16, out + 128, out + 320);
+  finish8C6(out, bias, act, rd, res);
+  finish8C6(out + 192, bias, act, rd, res);
+}
+
+/**
+ * Two channels of 16 pixels of a row over every tap, in the tap order: pixels 0-7 as taps8(…, 2,
+ * dst0) parks them, pixels 8-15 likewise at dst1. w: tap 0's weight of the first of the two.
+ */
+function taps16C2(x0: usize, rowStep: usize, KH: i32, KW: i32, w: usize, dst0: usize, dst1: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
+  let wk = w, xr = x0;
+  for (let kh = 0; kh < KH; kh++) {
+    let xp = xr;
+    for (let kw = 0; kw < KW; kw++) {
+      const v0 = v128.load32_splat(wk), v1 = v128.load32_splat(wk, 4);
+      let x = v128.load(xp);
+      a0 = madd(x, v0, a0);
+      a1 = madd(x, v1, a1);
+      x = v128.load(xp, 16);
+      b0 = madd(x, v0, b0);
+      b1 = madd(x, v1, b1);
+      x = v128.load(xp, 32);
+      c0 = madd(x, v0, c0);
+      c1 = madd(x, v1, c1);
+      x = v128.load(xp, 48);
+      d0 = madd(x, v0, d0);
+      d1 = madd(x, v1, d1);
+      xp += 4;
+      wk += 32;
+    }
+    xr += rowStep;
+  }
+  v128.store(dst0, a0);
+  v128.store(dst0, b0, 16);
+  v128.store(dst0, a1, 32);
+  v128.store(dst0, b1, 48);
+  v128.store(dst1, c0);
+  v128.store(dst1, d0, 16);
+  v128.store(dst1, c1, 32);
+  v128.store(dst1, d1, 48);
+}
+
+/** row8C6's end: the parked channel-major sums of 8 pixels (out: 4 channels × 8, then 2 × 8) to the pixel-major output block, with bias, residual and activation. */
+// @ts-ignore: decorator
+@inline function finish8C6(out: usize, bias: usize, act: i32, rd: usize, res: bool): void {
   const a0 = v128.load(out), a1 = v128.load(out, 32), a2 = v128.load(out, 64), a3 = v128.load(out, 96), a4 = v128.load(out, 128), a5 = v128.load(out, 160);
   const b0 = v128.load(out, 16), b1 = v128.load(out, 48), b2 = v128.load(out, 80), b3 = v128.load(out, 112), b4 = v128.load(out, 144), b5 = v128.load(out, 176);
   store4C6(a0, a1, a2, a3, a4, a5, out, bias, act, rd, res);
