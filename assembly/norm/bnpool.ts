@@ -132,24 +132,30 @@ let aDx: usize = 0, aA: usize = 0, aB: usize = 0, aK: usize = 0;
 /** dx over the part's share of a group from the group's dy: f32_batchnorm_part_apply's ((dy − 0)·A + K) + (x − mean)·B. */
 function applyGroup(start: i32, len: i32, buf: usize): void {
   const from = max(start, pLo), to = min(start + len, pHi), C = pC, z = f32x4.splat(0), L = periodOf(C);
+  // the part's pointers in locals: V8 reloads a wasm global at every use in a loop that stores
+  const A = aA, K = aK, B = aB, mean = pMean;
   let i = from;
   if (i % L == 0) {
-    // whole periods (float i is channel i mod C, pattern position i mod L): no lane computed twice
-    for (const end = to - (to - from) % L; i < end; i += L) {
-      const d = buf + f4(i - start), xi = pX + f4(i), o = aDx + f4(i);
-      for (let k = 0; k < L; k += 4) {
-        const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(d + f4(k)), z), v128.load(aA + f4(k))), v128.load(aK + f4(k)));
-        v128.store(o + f4(k), f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + f4(k)), v128.load(pMean + f4(k))), v128.load(aB + f4(k)))));
+    // whole periods (float i is channel i mod C, pattern position i mod L): no lane computed twice;
+    // the pointers walk, the patterns' vectors at constant offsets from their walking index
+    const end = to - (to - from) % L;
+    let d = buf + f4(i - start), xi = pX + f4(i), o = aDx + f4(i);
+    const stop = xi + f4(end - i);
+    for (; xi < stop; d += f4(L), xi += f4(L), o += f4(L)) {
+      for (let k: usize = 0; k < f4(L); k += 16) {
+        const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(d + k), z), v128.load(A + k)), v128.load(K + k));
+        v128.store(o + k, f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + k), v128.load(mean + k)), v128.load(B + k))));
       }
     }
+    i = end;
   }
   // the rest by pixels, channel c at the patterns' [c]: the part's first float is a pixel's first channel
   for (; i < to; i += C) {
     const d = buf + f4(i - start), xi = pX + f4(i), o = aDx + f4(i);
     for (let c = 0; c < C; c += 4) {
       const cc = min(c, C - 4);
-      const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(d + f4(cc)), z), v128.load(aA + f4(cc))), v128.load(aK + f4(cc)));
-      v128.store(o + f4(cc), f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + f4(cc)), v128.load(pMean + f4(cc))), v128.load(aB + f4(cc)))));
+      const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(d + f4(cc)), z), v128.load(A + f4(cc))), v128.load(K + f4(cc)));
+      v128.store(o + f4(cc), f32x4.add(v, f32x4.mul(f32x4.sub(v128.load(xi + f4(cc)), v128.load(mean + f4(cc))), v128.load(B + f4(cc)))));
     }
   }
 }
