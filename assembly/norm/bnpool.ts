@@ -28,17 +28,20 @@ function windowRowGrad(codes: usize, dyp: usize, n: i32, oh: i32, W: i32, C: i32
   const rowStep = W * C, z = f32x4.splat(0);
   const t0 = i32x4.splat(0), t1 = i32x4.splat(1), t2 = i32x4.splat(2), t3 = i32x4.splat(3);
   const o0 = ((n * OH + oh) * OW) * C;
-  for (let ow = 0; ow < OW; ow++) {
-    const o = o0 + ow * C, p = out + f4(2 * ow * C), r = p + f4(rowStep);
+  // pointers walk a window (C codes and dy values, 2·C floats of each output row) at a time
+  const cb = <usize>f4(C), rb = <usize>f4(rowStep);
+  let cp = codes + <usize>o0, dp = dyp + f4(o0), p = out;
+  const end = out + f4(2 * OW * C);
+  for (; p < end; cp += <usize>C, dp += cb, p += 2 * cb) {
     for (let c = 0; c < C; c += 4) {
       // a ragged tail of 1-3 channels: the block ending at C (the overlap writes equal values)
-      const cc = min(c, C - 4);
-      const tap = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(codes + <usize>(o + cc))));
-      const d = f32x4.add(z, v128.load(dyp + f4(o + cc)));
-      v128.store(p + f4(cc), v128.and(d, i32x4.eq(tap, t0)));
-      v128.store(p + f4(C + cc), v128.and(d, i32x4.eq(tap, t1)));
-      v128.store(r + f4(cc), v128.and(d, i32x4.eq(tap, t2)));
-      v128.store(r + f4(C + cc), v128.and(d, i32x4.eq(tap, t3)));
+      const cc = <usize>min(c, C - 4), q = p + f4(cc);
+      const tap = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(cp + cc)));
+      const d = f32x4.add(z, v128.load(dp + f4(cc)));
+      v128.store(q, v128.and(d, i32x4.eq(tap, t0)));
+      v128.store(q + cb, v128.and(d, i32x4.eq(tap, t1)));
+      v128.store(q + rb, v128.and(d, i32x4.eq(tap, t2)));
+      v128.store(q + rb + cb, v128.and(d, i32x4.eq(tap, t3)));
     }
   }
   // a last odd column no window covers
@@ -94,6 +97,15 @@ let sCarry: usize = 0, sHave: i32 = 0, sPos: i32 = 0, sL: i32 = 0, sDy: usize = 
 /** Appends the part's share of a group's dy to the stream and sums its whole periods. */
 function streamSums(start: i32, len: i32, buf: usize): void {
   const from = max(start, pLo), to = min(start + len, pHi);
+  if (sHave == 0) {
+    // nothing carried: the group's whole periods are summed where they lie, the rest carried
+    const n = to - from, blocks = n / sL, used = blocks * sL, src = buf + f4(from - start);
+    addSumsBwd(src, pX + f4(sPos), pMean, blocks, sL, sDy, sDyX);
+    memory.copy(sCarry, src + f4(used), <usize>f4(n - used));
+    sHave = n - used;
+    sPos += used;
+    return;
+  }
   memory.copy(sCarry + f4(sHave), buf + f4(from - start), <usize>f4(to - from));
   const have = sHave + to - from, blocks = have / sL;
   addSumsBwd(sCarry, pX + f4(sPos), pMean, blocks, sL, sDy, sDyX);
