@@ -85,6 +85,16 @@ describe("threaded kernels equal one thread", () => {
     expect(r[2]!.parts.slice(0, 3)).toEqual([3, 3, 3]); // both pools and the first conv split in bands
     same(r, "batch 1");
   });
+
+  it("batch 1, one input channel and 6 filters (runs of 16 pixels, the last ending on the row's end over pixels already written) in bands", () => {
+    const r = run(() => fovea.sequential([
+      L.conv2d({ filters: 6, kernelSize: 5, padding: "same", activation: "relu" }),
+      L.conv2d({ filters: 6, kernelSize: 3, padding: "valid" }),
+      L.flatten(), L.dense({ units: 3 }),
+    ], { inputShape: [161, 149, 1], seed: 5 }), [161, 149, 1], 1, 3);
+    expect(r[2]!.parts[0]).toBe(3);
+    same(r, "batch 1, one channel");
+  });
 });
 
 describe("training on the pool", () => {

@@ -321,8 +321,16 @@ export function convPixels(
     const rowEnd = min(P1, (p / OW + 1) * OW);
     const n16 = (rowEnd - p) & ~15, n8 = (rowEnd - p) & ~7;
     for (let q = p; q < p + n16; q += 16) row16C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
-    for (let q = p + n16; q < p + n8; q += 8) row8C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
-    if (p + n8 < rowEnd) convTiles(g, img, table, packed, per, bias, act, out + f4((p + n8 - P0) * OC), rd, res, p + n8, rowEnd, false);
+    if (n16 > 0 && p + n16 < rowEnd) {
+      // the rest of the run (1-15 pixels): sixteen ending at the run's end, over pixels of this
+      // call's already written — they are written again with the same bits (a row of LeNet's C1:
+      // 16 + 16 where 16 + 8 + a 4-pixel tile cost more)
+      const q = rowEnd - 16;
+      row16C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
+    } else {
+      for (let q = p + n16; q < p + n8; q += 8) row8C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
+      if (p + n8 < rowEnd) convTiles(g, img, table, packed, per, bias, act, out + f4((p + n8 - P0) * OC), rd, res, p + n8, rowEnd, false);
+    }
     p = rowEnd;
   }
 }
