@@ -223,4 +223,26 @@ describe("whole-model gradient checks", () => {
     }
     m.free();
   });
+
+  it("global-norm clipping scales the regularised gradients (checked against a float64 step), momentum's fused update agrees", () => {
+    for (const clipNorm of [0.05, 1e3]) {
+      const m = fovea.sequential([L.dense({ units: 3 })], { inputShape: [4], seed: 12 });
+      m.compile({ batchSize: 2, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1, momentum: 0.9 }), regularizer: { l1: 0.01, l2: 0.1 }, clipNorm });
+      const x = Float32Array.from([1, -2, 0.5, 3, 0.2, 0.1, -1, 2]), t = Float32Array.from([1, 0, -1, 0.5, 0.5, 0.5]);
+      const w0 = m.backend.heap.f32(m.params[0]!.w, 12).slice(), b0 = m.backend.heap.f32(m.params[1]!.w, 3).slice();
+      m.trainOnBatch(x, t);
+      const w1 = m.backend.heap.f32(m.params[0]!.w, 12).slice(), b1 = m.backend.heap.f32(m.params[1]!.w, 3).slice();
+      const out = [0, 1].map((b) => [0, 1, 2].map((o) => b0[o]! + [0, 1, 2, 3].reduce((s, i) => s + x[b * 4 + i]! * w0[i * 3 + o]!, 0)));
+      const d = (b: number, o: number) => (2 * (out[b]![o]! - t[b * 3 + o]!)) / (2 * 3);
+      // the weights are regularised, the bias is not; the norm is over both, after the penalty
+      const gw = w0.map((w, k) => [0, 1].reduce((s, b) => s + d(b, k % 3) * x[b * 4 + Math.floor(k / 3)]!, 0) + 0.1 * w + 0.01 * Math.sign(w));
+      const gb = [0, 1, 2].map((o) => d(0, o) + d(1, o));
+      const norm = Math.hypot(...gw, ...gb), f = norm > clipNorm ? clipNorm / norm : 1;
+      // the first momentum step: v = g, w −= lr·v
+      gw.forEach((g, k) => expect(w1[k]).toBeCloseTo(w0[k]! - 0.1 * f * g, 5));
+      gb.forEach((g, o) => expect(b1[o]).toBeCloseTo(b0[o]! - 0.1 * f * g, 5));
+      if (clipNorm < 1) expect(f).toBeLessThan(0.5); // the clip really acted
+      m.free();
+    }
+  });
 });

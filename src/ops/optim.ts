@@ -11,18 +11,19 @@ export const PARALLEL_UPDATE = 1 << 16;
 /**
  * One dispatch updating several parameters: their values laid end to end and cut into one equal
  * range per thread (PARALLEL_UPDATE values or more in all; else every update on the calling
- * thread), each thread's program the slices of the parameters its range covers. The update
+ * thread), each thread's program the slices of the parameters its range covers (a slice: one
+ * call, or calls run in order on the same values — the regularisation, then the update). The
  * kernels work value by value, so any cut gives the same values as one call per parameter.
  */
-export function updateAllPrograms(be: Backend, sizes: readonly number[], slice: (k: number, n: number, o: number) => KernelCall): KernelCall[][] {
+export function updateAllPrograms(be: Backend, sizes: readonly number[], slice: (k: number, n: number, o: number) => KernelCall | KernelCall[]): KernelCall[][] {
   const total = sizes.reduce((a, b) => a + b, 0);
-  if (be.threads < 2 || total < PARALLEL_UPDATE) return [sizes.map((n, k) => slice(k, n, 0))];
+  if (be.threads < 2 || total < PARALLEL_UPDATE) return [sizes.flatMap((n, k) => slice(k, n, 0))];
   return splitRange(total, be.threads, 4).map(([a, b]) => {
     const program: KernelCall[] = [];
     let start = 0;
     sizes.forEach((n, k) => {
       const lo = Math.max(a, start), hi = Math.min(b, start + n);
-      if (hi > lo) program.push(slice(k, hi - lo, 4 * (lo - start)));
+      if (hi > lo) program.push(...[slice(k, hi - lo, 4 * (lo - start))].flat());
       start += n;
     });
     return program;

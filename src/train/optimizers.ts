@@ -2,7 +2,7 @@
 // applies the update kernels of assembly/optim to every trainable parameter.
 import { ConfigError, checkOptionKeys } from "../errors.js";
 import { updated, type ParamBuffer } from "../layers/layer.js";
-import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
 
@@ -39,8 +39,12 @@ export abstract class Optimizer {
   /** The update kernel call for values [off, off + n) of p (byte offset 4·off into every buffer). */
   protected abstract call(n: number, off: number, p: ParamBuffer, s: number[], lr: number, t: number): KernelCall;
 
-  /** One update of every trainable parameter with learning rate `lr`, in one dispatch (updateAllPrograms). */
-  step(be: Backend, params: ParamBuffer[], lr = this.lr): void {
+  /**
+   * One update of every trainable parameter with learning rate `lr`, in one dispatch
+   * (updateAllPrograms). `decay`: the L1 / L2 coefficients of the parameters to regularise first
+   * (f32_regularize on the same slice, in the same program, just before its update).
+   */
+  step(be: Backend, params: ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>): void {
     this.be = be;
     this.iterations++;
     const todo: [ParamBuffer, number[]][] = [];
@@ -54,7 +58,10 @@ export abstract class Optimizer {
       todo.push([p, s]);
     }
     const t = this.iterations;
-    be.runPrograms(updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => this.call(n, o, todo[k]![0], todo[k]![1], lr, t)));
+    be.runPrograms(updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => {
+      const [p, s] = todo[k]!, d = decay?.get(p), update = this.call(n, o, p, s, lr, t);
+      return d ? [regularizeCall(n, p.w + o, p.g + o, d[0], d[1]), update] : update;
+    }));
   }
 
   /** A copy of the state for `params` (the trainable ones, in the order given), e.g. for a checkpoint. */

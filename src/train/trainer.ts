@@ -10,7 +10,7 @@ import { invoke } from "../runtime/calls.js";
 import { formatShape } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
 import { Optimizer } from "./optimizers.js";
-import { updated } from "../layers/layer.js";
+import { updated, type ParamBuffer } from "../layers/layer.js";
 
 /** A loss or the model's output became NaN/Inf during training. */
 export class NumericError extends FoveaError {}
@@ -252,24 +252,27 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     const be = this.backend, t = training(this);
     if (!t.optimizer) throw new ConfigError(`model "${this.name}": no optimizer; compile({ loss, optimizer }) first`);
     const reg = t.regularizer;
+    // the L1 / L2 terms go into the gradients in the optimiser's own dispatch, slice by slice just
+    // before the update; clipping needs the norm of the regularised gradients, so it adds them first
+    const decay = new Map<ParamBuffer, [number, number]>();
     if (reg) {
       for (const n of this.nodes) {
         const mul = reg.layers?.[n.layer.name] ?? 1;
         const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
         const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
-        for (const p of n.params) {
-          if (updated(p) && p.spec.regularize && (l1 !== 0 || l2 !== 0)) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
-        }
+        for (const p of n.params) if (updated(p) && p.spec.regularize && (l1 !== 0 || l2 !== 0)) decay.set(p, [l1, l2]);
       }
     }
     const trainable = this.params.filter(updated);
     if (t.clipNorm > 0) {
+      for (const [p, [l1, l2]] of decay) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
+      decay.clear();
       let ss = 0;
       for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
       const norm = Math.sqrt(ss);
       if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
     }
-    t.optimizer.step(be, trainable, lr ?? t.optimizer.lr);
+    t.optimizer.step(be, trainable, lr ?? t.optimizer.lr, decay);
     t.step++;
     this.weightsVersion++;
   },
