@@ -128,8 +128,13 @@ const PATH_CASES: Case[] = [
   { x: [2, 7, 6, 5], k: [5, 3], oc: 8, opts: { padding: [2, 1, 0, 1] } },
   { x: [1, 6, 7, 10], k: [3, 3], oc: 4, opts: { padding: "same" } },
   { x: [1, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1] } },
-  // one input channel, 6 outputs: runs of 8 pixels of a row, the rest of the row by tiles
+  // one input channel, 6 outputs: runs of 16 pixels of a row, the last ending at the row's end;
+  // rows under 16 pixels by runs of 8 and tiles
   { x: [2, 12, 21, 1], k: [5, 5], oc: 6, opts: { padding: "same" } },
+  { x: [2, 5, 12, 1], k: [3, 3], oc: 6, opts: { padding: "same" } },
+  { x: [1, 4, 32, 1], k: [3, 3], oc: 6, opts: { padding: "same" } },
+  // fewer than 4 taps a group (only the last, partial tile of the filter gradient), 8 output channels
+  { x: [2, 5, 6, 3], k: [1, 1], oc: 8, opts: { padding: 1 } },
   { x: [1, 20, 19, 1], k: [3, 3], oc: 6, opts: { strides: [2, 1], dilations: [2, 1], padding: [1, 1, 2, 0], rounding: "floor" } },
   { x: [1, 10, 12, 1], k: [2, 4], oc: 6, opts: { dilations: [1, 2] } }, // column dilation: tiles only
 ];
@@ -184,8 +189,8 @@ it("the data gradient's path by input channels per group: direct to 6 (LeNet's C
   expect(at(12, 5, "valid", 2)).toBe("direct"); // 6 a group
 });
 
-describe.each(BUILDS)("a one-channel conv with 6 outputs (8 pixels of a row in registers) on the %s build", (build) => {
-  it.each([[1, 28, 28, 5, "same"], [3, 13, 19, 3, 1], [1, 17, 30, 5, 0]] as const)("x %ix%ix%i k %i padding %s: bias, residual and ReLU / ReLU6 against float64; split in bands of rows, the same bits", async (N, H, W, k, padding) => {
+describe.each(BUILDS)("a one-channel conv with 6 outputs (runs of 16 or 8 pixels of a row in registers) on the %s build", (build) => {
+  it.each([[1, 28, 28, 5, "same"], [3, 13, 19, 3, 1], [1, 17, 30, 5, 0], [2, 9, 12, 3, "same"], [1, 6, 32, 5, "same"]] as const)("x %ix%ix%i k %i padding %s: bias, residual and ReLU / ReLU6 against float64; split in bands of rows, the same bits", async (N, H, W, k, padding) => {
     const be = await backendFor(build);
     const c: Case = { x: [N, H, W, 1], k: [k, k], oc: 6, opts: { padding } };
     const { xs, ws, x, w, g } = setup(be, c, 21);

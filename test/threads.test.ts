@@ -188,6 +188,30 @@ describe("training on the pool", () => {
     expect(seen.size).toBe(1);
   });
 
+  it("the update with L1 and L2 cut across threads (a parameter starting off a multiple of 4, cut inside) gives the bits of one thread", () => {
+    // 5 → 3 → 25,000: the second kernel (75,000 values) starts at value 18 and holds the cut
+    // between the threads' ranges (over PARALLEL_UPDATE values in all), so its regularisation and
+    // update run as two slices whose lengths are not multiples of 4
+    const results = backends.map((be) => {
+      const m = fovea.withBackend(be, () => fovea.sequential([L.dense({ units: 3 }), L.dense({ units: 25000 })], { inputShape: [5], seed: 8 }));
+      m.compile({ batchSize: 2, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1, momentum: 0.9, nesterov: true }), regularizer: { l1: 0.013, l2: 0.11 } });
+      expect(m.params.reduce((a, p) => a + p.size, 0)).toBeGreaterThan(fovea.ops.PARALLEL_UPDATE);
+      // before a first computeGradients there are no gradient buffers: a clear error, nothing written
+      const w0 = m.params.map((p) => be.heap.f32(p.w, p.size).slice());
+      expect(() => m.applyGradients()).toThrow(/applyGradients before any computeGradients/);
+      m.params.forEach((p, j) => expect(be.heap.f32(p.w, p.size)).toEqual(w0[j]));
+      m.computeGradients(Float32Array.from({ length: 10 }, (_, i) => i / 10), Float32Array.from({ length: 50000 }, (_, i) => Math.cos(i)), 0, 2);
+      for (let k = 0; k < 3; k++) {
+        m.params.forEach((p, j) => be.heap.f32(p.g, p.size).set(Float32Array.from({ length: p.size }, (_, i) => Math.sin(i * 0.7 + j + k) * 0.37)));
+        m.applyGradients();
+      }
+      const w = m.params.map((p) => be.heap.f32(p.w, p.size).slice());
+      m.free();
+      return w;
+    });
+    for (const r of results.slice(1)) r.forEach((w, j) => expect(Buffer.compare(Buffer.from(w.buffer), Buffer.from(results[0]![j]!.buffer)), `parameter ${j}`).toBe(0));
+  });
+
   it("the threads' gradient copies belong to the model: made once for all its training plans, returned by free()", () => {
     const be = backends[2]!;
     const before = be.heap.stats().inUseBytes;

@@ -314,7 +314,8 @@ export function convPixels(
     convTiles(g, img, table, packed, per, bias, act, out, rd, res, P0, P1, narrow);
     return;
   }
-  // one input channel, 6 outputs (LeNet's C1): runs of 8 pixels of a row in registers, the rest by tiles
+  // one input channel, 6 outputs (LeNet's C1): runs of 16 pixels of a row in registers (the last
+  // ending at the row's end), rows narrower than 16 by runs of 8 and tiles
   const OW = geo(g, CONV_OW), OC = geo(g, CONV_OC);
   let p = P0;
   while (p < P1) {

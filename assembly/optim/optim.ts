@@ -18,7 +18,8 @@ export function f32_regularize(n: i32, w: usize, g: usize, l1: f32, l2: f32): vo
   for (; i < n; i++) {
     const wv = load<f32>(w + f4(i));
     const sign: f32 = wv > 0 ? 1 : wv < 0 ? -1 : 0;
-    store<f32>(g + f4(i), load<f32>(g + f4(i)) + l2 * wv + l1 * sign);
+    // the lanes' operations and order: a cut anywhere (the pool splits updates by value ranges) gives the same bits
+    store<f32>(g + f4(i), load<f32>(g + f4(i)) + (l2 * wv + l1 * sign));
   }
 }
 

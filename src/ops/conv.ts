@@ -245,9 +245,11 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * channels the implicit kernel's 8-channel output tiles are mostly empty, and the direct kernel
  * (dot products over the output channels, stride 1, OC/groups a multiple of 4) ran 1.4–2.5x
  * faster (28²×1→8 3×3, 32²×3→16 5×5, 28²×3→32 3×3, batch 64 14²×4→16 5×5 "valid" 1.75 → 0.99 ms).
- * With 5 or 6 input channels (one block of the direct kernel, a dy load feeding 5–6 multiply-adds)
- * it is taken too (batch 64, ms implicit → direct, one thread, alternating: "valid" 5×5 14²×6→16
- * 2.21 → 1.94 with 4 + 2 channel blocks, the 6-channel block 1.17–1.23x faster again; 14²×6→32
+ * With 5 or 6 input channels it is taken too (batch 64, ms implicit → direct, one thread,
+ * alternating, on an Intel Xeon host: "valid" 5×5 14²×6→16 2.21 → 1.94 with 4 + 2 channel
+ * blocks, a 6-channel block 1.17–1.23x faster again; on an AMD EPYC host, with pixels also paired
+ * with the one below, the 6-channel block — twelve accumulators — was 8% slower than 4 + 2, which
+ * the kernel now uses (data.ts); 14²×6→32
  * 6.96 → 4.17; 3×3 "same" 14²×6→16 1.80 → 1.52, 28²×6→16 7.57 → 6.41, 14²×5→16 1.87 → 1.45);
  * from 8 input channels up it was 0.6–1.0x the implicit one (14²×8→16, 7²×16→32, 16²×32→64),
  * which keeps those.

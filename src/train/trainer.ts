@@ -251,6 +251,10 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   applyGradients(lr) {
     const be = this.backend, t = training(this);
     if (!t.optimizer) throw new ConfigError(`model "${this.name}": no optimizer; compile({ loss, optimizer }) first`);
+    // gradient buffers come with the first training plan: before it there is nothing to apply
+    // (and the update kernels would write through a null pointer into the heap's first bytes)
+    const none = this.params.find((p) => updated(p) && p.g === 0);
+    if (none) throw new ConfigError(`model "${this.name}": applyGradients before any computeGradients: parameter ${none.spec.name} has no gradients yet (trainOnBatch and fit compute them)`);
     const reg = t.regularizer;
     // the L1 / L2 terms go into the gradients in the optimiser's own dispatch, slice by slice just
     // before the update; clipping needs the norm of the regularised gradients, so it adds them first
