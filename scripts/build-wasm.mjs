@@ -1,4 +1,4 @@
-// Builds every wasm target of asconfig.json (in threads, one per core), then generates from the compiler's output:
+// Builds every wasm target of asconfig.json (in compile-wasm.mjs threads, one per core), then generates from the compiler's output:
 //   src/runtime/generated/kernels.ts   the typed kernel table (from `--bindings raw` .d.ts)
 //   src/runtime/generated/layout.ts    the geometry-block field indices and fused-activation codes,
 //                                      read from assembly/common/geometry.ts (declared once there)
@@ -17,35 +17,12 @@ import { join, dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { Worker, isMainThread, workerData } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 import { layoutModule } from "./layout.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const config = JSON.parse(readFileSync(join(root, "asconfig.json"), "utf8"));
 
-/** Compiles `names` one after another with the compiler in this thread; false when one failed. */
-async function compile(names) {
-  const asc = (await import("assemblyscript/asc")).default;
-  for (const target of names) {
-    const t0 = performance.now();
-    const { error } = await asc.main(["--config", join(root, "asconfig.json"), "--target", target], {
-      stdout: process.stdout,
-      stderr: process.stderr,
-    });
-    if (error) {
-      console.error(`wasm: target ${target} failed: ${error.message}`);
-      return false;
-    }
-    const size = statSync(join(root, config.targets[target].outFile)).size;
-    console.log(`wasm: ${target.padEnd(10)} ${String(size).padStart(7)} bytes  ${(performance.now() - t0).toFixed(0)} ms`);
-  }
-  return true;
-}
-
-// a compile thread (see the compile below): its targets, then its exit code says how it went
-if (!isMainThread) {
-  process.exitCode = (await compile(workerData.targets)) ? 0 : 1;
-} else {
 const targets = Object.keys(config.targets);
 /** Builds for development only: compiled and loadable in a checkout, not shipped in the package. */
 const DEV_ONLY = ["debug"];
@@ -62,7 +39,7 @@ function files(dir) {
 }
 
 const hash = createHash("sha256");
-for (const f of [join(root, "asconfig.json"), join(root, "scripts/build-wasm.mjs"), join(root, "scripts/layout.mjs"), ...files(join(root, "assembly"))]) {
+for (const f of [join(root, "asconfig.json"), join(root, "scripts/build-wasm.mjs"), join(root, "scripts/compile-wasm.mjs"), join(root, "scripts/layout.mjs"), ...files(join(root, "assembly"))]) {
   hash.update(f.slice(root.length)).update(readFileSync(f));
 }
 // the compiler's version from its package.json: importing the compiler takes most of a second
@@ -91,7 +68,7 @@ if (!upToDate) {
   const t0 = performance.now();
   const lanes = Math.max(1, Math.min(availableParallelism(), targets.length));
   const codes = await Promise.all(Array.from({ length: lanes }, (_, i) => new Promise((done, fail) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { targets: targets.filter((_, k) => k % lanes === i) } });
+    const w = new Worker(new URL("./compile-wasm.mjs", import.meta.url), { workerData: { targets: targets.filter((_, k) => k % lanes === i) } });
     w.on("error", fail);
     w.on("exit", done);
   })));
@@ -220,4 +197,3 @@ write("builds.ts",
 if (!upToDate) writeFileSync(stampFile, stamp);
 writeFileSync(genStampFile, genStamp);
 console.log(`wasm: ${names.length} exports; generated modules in ${relative(root, genDir)}${release ? ` (release: ${shipped.join(", ")})` : ""}`);
-}

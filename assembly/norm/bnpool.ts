@@ -97,20 +97,17 @@ let sCarry: usize = 0, sHave: i32 = 0, sPos: i32 = 0, sL: i32 = 0, sDy: usize = 
 /** Appends the part's share of a group's dy to the stream and sums its whole periods. */
 function streamSums(start: i32, len: i32, buf: usize): void {
   const from = max(start, pLo), to = min(start + len, pHi);
-  if (sHave == 0) {
-    // nothing carried: the group's whole periods are summed where they lie, the rest carried
-    const n = to - from, blocks = n / sL, used = blocks * sL, src = buf + f4(from - start);
-    addSumsBwd(src, pX + f4(sPos), pMean, blocks, sL, sDy, sDyX);
-    memory.copy(sCarry, src + f4(used), <usize>f4(n - used));
-    sHave = n - used;
-    sPos += used;
-    return;
+  // with nothing carried (the usual case) the group's share is summed where it lies; else it
+  // joins the carried floats first
+  let src = buf + f4(from - start);
+  if (sHave > 0) {
+    memory.copy(sCarry + f4(sHave), src, <usize>f4(to - from));
+    src = sCarry;
   }
-  memory.copy(sCarry + f4(sHave), buf + f4(from - start), <usize>f4(to - from));
-  const have = sHave + to - from, blocks = have / sL;
-  addSumsBwd(sCarry, pX + f4(sPos), pMean, blocks, sL, sDy, sDyX);
-  const used = blocks * sL;
-  if (used > 0) memory.copy(sCarry, sCarry + f4(used), <usize>f4(have - used));
+  const have = sHave + to - from, blocks = have / sL, used = blocks * sL;
+  addSumsBwd(src, pX + f4(sPos), pMean, blocks, sL, sDy, sDyX);
+  // memory.copy is a memmove: the rest may overlap its new place at the carry's front
+  memory.copy(sCarry, src + f4(used), <usize>f4(have - used));
   sHave = have - used;
   sPos += used;
 }
