@@ -278,6 +278,48 @@ describe("augmentation on the pool", () => {
   });
 });
 
+describe("fit with an augmenter", () => {
+  it("warps each batch straight into the model's input, in line with the forward pass: the same weights as warping it in place first, on 1, 2 and 3 threads", () => {
+    const n = 200; // three batches of 64 and one of 8
+    const x = Float32Array.from({ length: n * 28 * 28 }, (_, i) => Math.max(0, Math.sin(i * 0.05) * Math.cos(i * 0.011)));
+    const y = Int32Array.from({ length: n }, (_, i) => i % 10);
+    const train = (be: fovea.Backend, how: "staged" | "in place" | "none") => fovea.withBackend(be, () => {
+      const m = fovea.zoo.lenet5Bn({ seed: 3 });
+      m.compile({ batchSize: 64, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.05, momentum: 0.9 }) });
+      const aug = fovea.data.augmenter(be, [28, 28, 1], { rotation: 10, scale: 0.1, shear: 0.1, shift: 2 });
+      let staged = 0;
+      const stage = aug.stage;
+      aug.stage = (...a) => (staged++, stage(...a));
+      const augment = how === "staged" ? aug : how === "in place" ? (b: Float32Array, c: number, r: fovea.Rng) => aug(b, c, r) : undefined;
+      m.fit(x, y, { epochs: 2, ...(augment ? { augment } : {}) });
+      const w = m.getWeights().map((t) => Array.from(t.values));
+      aug.free();
+      m.free();
+      return { w, staged };
+    });
+    for (const be of backends) {
+      const staged = train(be, "staged"), inPlace = train(be, "in place"), none = train(be, "none");
+      expect(staged.staged).toBe(8); // the fused path: every batch staged
+      expect(inPlace.staged).toBe(0); // a function of the caller: warped in place
+      expect(staged.w).toEqual(inPlace.w);
+      expect(staged.w).not.toEqual(none.w); // the batches were warped
+    }
+  });
+
+  it("an augmenter for examples of another size is a ConfigError naming both shapes, before any step", () => fovea.withBackend(backends[1]!, () => {
+    const m = fovea.sequential([fovea.layers.flatten(), fovea.layers.dense({ units: 2 })], { inputShape: [4, 4, 1], seed: 1 });
+    m.compile({ batchSize: 2, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    const aug = fovea.data.augmenter(m.backend, [5, 4, 1], { shift: 1 });
+    const before = m.getWeights().map((t) => Array.from(t.values));
+    expect(() => m.fit(new Float32Array(4 * 16), Int32Array.from([0, 1, 0, 1]), { epochs: 1, augment: aug })).toThrow(
+      new fovea.ConfigError("fit: the augmenter takes examples of [5, 4, 1] (20 values), the model's input is [4, 4, 1] (16)"));
+    expect(m.getWeights().map((t) => Array.from(t.values))).toEqual(before);
+    expect(m.step).toBe(0);
+    aug.free();
+    m.free();
+  }));
+});
+
 describe("the pool's behaviour", () => {
   it("idle workers do not spin", async () => {
     const be = backends[2]!;

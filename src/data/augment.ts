@@ -1,7 +1,8 @@
-// On-the-fly augmentation of a batch, in place: random affine distortions (rotation, scale,
-// shear, shift — LeCun's distorted MNIST is of this kind) and horizontal flips, with the warp
-// running as a wasm kernel. Labels and shapes are unchanged.
-import { warpAffineBatchCalls } from "../ops/image.js";
+// On-the-fly augmentation of a batch: random affine distortions (rotation, scale, shear, shift —
+// LeCun's distorted MNIST is of this kind) and horizontal flips, the warp running as a wasm kernel,
+// in place or (fit, through stage) straight into the model's input. Labels and shapes are unchanged.
+import { warpAffineBatchCalls, warpAffineRangeCall } from "../ops/image.js";
+import type { InputMaker } from "../model/plan.js";
 import { checkOptionKeys, ConfigError } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
@@ -21,8 +22,20 @@ export interface AugmentOptions {
   fill?: number;
 }
 
-/** Warps `count` examples of x in place; free() returns its wasm buffers (it reallocates if called again). */
-export type Augmenter = ((x: Float32Array, count: number, rng: Rng) => void) & { free(): void };
+/**
+ * Warps `count` examples of x in place; free() returns its wasm buffers (it reallocates if called
+ * again). stage() draws the same distortions (the same rng calls, in the same order) and copies
+ * the examples into wasm memory, unwarped: the InputMaker it returns gives the warp calls of
+ * examples [a, b), each written at its place in a batch at `dst` (valid until the next call). That
+ * is how fit() warps a batch straight into the model's input, in line with the forward pass.
+ */
+export type Augmenter = ((x: Float32Array, count: number, rng: Rng) => void) & {
+  free(): void;
+  /** The backend whose memory and kernels it uses, and the examples' shape [H, W, C]. */
+  readonly backend: Backend;
+  readonly shape: readonly [number, number, number];
+  stage(x: Float32Array, count: number, rng: Rng): InputMaker;
+};
 
 /** An augmenter for examples of shape [H, W, C], running on `be`. */
 export function augmenter(be: Backend, shape: [number, number, number], options: AugmentOptions): Augmenter {
@@ -33,21 +46,21 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
   }
   const [H, W, C] = shape, per = H * W * C;
   const { rotation = 0, scale = 0, shear = 0, shift = 0, flip = false, fill = 0 } = options;
-  // the batch goes into wasm memory once, is warped there (split by images across the pool) and
-  // comes back once; the buffers grow with the largest batch seen
-  let cap = 0, src = 0, dst = 0, mats = 0, flips = 0;
+  // the batch goes into wasm memory once and is warped there (split by images across the pool);
+  // the in-place call copies the result back. The buffers grow with the largest batch seen.
+  let cap = 0, src = 0, mats = 0, flips = 0, dstCap = 0, dst = 0;
   const release = () => {
-    for (const p of [src, dst, mats, flips]) if (p) be.heap.free(p);
-    cap = src = dst = mats = flips = 0;
+    for (const p of [src, mats, flips, dst]) if (p) be.heap.free(p);
+    cap = src = mats = flips = dstCap = dst = 0;
   };
-  const run = (x: Float32Array, count: number, rng: Rng) => {
+  const stage = (x: Float32Array, count: number, rng: Rng): InputMaker => {
     if (count > cap) {
-      release();
+      for (const p of [src, mats, flips]) if (p) be.heap.free(p);
+      src = mats = flips = cap = 0;
+      src = be.heap.alloc(count * per * 4);
+      mats = be.heap.alloc(count * 24);
+      flips = be.heap.alloc(count * 4);
       cap = count;
-      src = be.heap.alloc(cap * per * 4);
-      dst = be.heap.alloc(cap * per * 4);
-      mats = be.heap.alloc(cap * 24);
-      flips = be.heap.alloc(cap * 4);
     }
     const m = be.heap.f32(mats, count * 6), fl = be.heap.i32(flips, count);
     const cx = (W - 1) / 2, cy = (H - 1) / 2;
@@ -62,8 +75,19 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
       m.set([m0, m1, cx - m0 * (cx + tx) - m1 * (cy + ty), m3, m4, cy - m3 * (cx + tx) - m4 * (cy + ty)], i * 6);
     }
     be.heap.f32(src, count * per).set(x.subarray(0, count * per));
+    const [s0, m0, f0] = [src, mats, flips];
+    return (a, b, out) => [warpAffineRangeCall(a, b, H, W, C, s0, m0, f0, fill, out, H, W)];
+  };
+  const run = (x: Float32Array, count: number, rng: Rng) => {
+    stage(x, count, rng);
+    if (count > dstCap) {
+      if (dst) be.heap.free(dst);
+      dst = 0;
+      dst = be.heap.alloc(count * per * 4);
+      dstCap = count;
+    }
     be.run(warpAffineBatchCalls(be, count, H, W, C, src, mats, flips, fill, dst, H, W));
     x.set(be.heap.f32(dst, count * per));
   };
-  return Object.assign(run, { free: release });
+  return Object.assign(run, { free: release, backend: be, shape: [H, W, C] as const, stage });
 }

@@ -10,7 +10,7 @@ import { getBackend, type Backend } from "../runtime/backend.js";
 import { Rng } from "../rng.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
 import { allocateGrads, allocateParams, buildGraph, freeParams, type GraphNode } from "./graph.js";
-import { Plan } from "./plan.js";
+import { Plan, type InputMaker } from "./plan.js";
 import { saveModel } from "./save.js";
 import { summaryText } from "./summary.js";
 import { input as symbolicInput, SymbolicTensor } from "../layers/symbolic.js";
@@ -284,11 +284,14 @@ export class Model {
     return { data, n: data.length / per };
   }
 
-  /** Stages examples [start, start + count) of data in the plan for `count` and runs its forward pass. */
-  forward(data: Float32Array, start: number, count: number, training: boolean): Plan {
+  /**
+   * Stages examples [start, start + count) of data in the plan for `count` and runs its forward
+   * pass; given `make`, the plan's input is what make writes (data is not read).
+   */
+  forward(data: Float32Array, start: number, count: number, training: boolean, make?: InputMaker): Plan {
     const plan = this.plan(count, training);
-    this.backend.heap.f32(plan.inputPtr, count * this.inputSize).set(data.subarray(start * this.inputSize, (start + count) * this.inputSize));
-    plan.forward();
+    if (!make) this.backend.heap.f32(plan.inputPtr, count * this.inputSize).set(data.subarray(start * this.inputSize, (start + count) * this.inputSize));
+    plan.forward(make);
     return plan;
   }
 

@@ -74,6 +74,12 @@ export interface Fold {
 /** A step of a sliced pass: one node on the whole batch, one program per thread, or work on this thread between programs (Layer.sliceSteps). */
 type Step = { node: number } | { programs: KernelCall[][] } | { run: () => void };
 
+/**
+ * Calls that write examples [a, b) of a batch into the batch at `dst`, each at its place: an input
+ * made on its way in (fit's augmentation, data/augment.ts), run in line with the forward pass.
+ */
+export type InputMaker = (a: number, b: number, dst: number) => KernelCall[];
+
 /** The sliced passes of a training plan on several threads (see the comment at the top). */
 interface Sliced {
   fwd: Step[];
@@ -321,8 +327,12 @@ export class Plan {
   private readonly fanAdds: KernelCall[][] = [];
   private readonly bindCtx: Omit<import("../layers/layer.js").PrepareContext, "inShapes" | "outShape">;
 
-  /** Runs every layer's forward pass on the batch already in inputPtr. */
-  forward(): void {
+  /**
+   * Runs every layer's forward pass on the batch in inputPtr, or, given `make`, on the batch it
+   * writes there: a sliced plan's threads each make their own slice at the head of their first
+   * program, otherwise the threads make it by example ranges first.
+   */
+  forward(make?: InputMaker): void {
     this.check();
     if (this.folds.length) this.refold();
     const v = this.weightsVersion();
@@ -330,13 +340,17 @@ export class Plan {
     const sl = this.sliced;
     if (sl) {
       for (const rs of sl.runs) for (const r of rs) if (r) r.weightsVersion = v;
-      for (const st of sl.fwd) {
+      const ranges = this.bindCtx.slices!, made = (t: number) => make!(ranges[t]![0], ranges[t]![1], this.inputPtr);
+      const first = sl.fwd[0];
+      if (make && !(first && "programs" in first)) this.be.runPrograms(ranges.map((_, t) => made(t)));
+      sl.fwd.forEach((st) => {
         if ("node" in st) this.nodes[st.node]!.layer.forward(this.runs[st.node] as LayerRun<unknown>);
         else if ("run" in st) st.run();
-        else this.be.runPrograms(st.programs);
-      }
+        else this.be.runPrograms(make && st === first ? st.programs.map((p, t) => [...made(t), ...p]) : st.programs);
+      });
       return;
     }
+    if (make) this.be.runPrograms(splitRange(this.batch, this.be.threads).map(([a, b]) => make(a, b, this.inputPtr)));
     this.nodes.forEach((n, j) => { if (!this.skip[j]) n.layer.forward(this.runs[j] as LayerRun<unknown>); });
   }
 

@@ -18,9 +18,12 @@ export const warpAffineCall = (src: number, H: number, W: number, C: number, mat
  */
 export function warpAffineBatchCalls(be: Backend, n: number, H: number, W: number, C: number, src: number, mats: number, flips: number, fill: number, dst: number, OH: number, OW: number): KernelCall[] {
   const T = threadsFor(be, n * OH * OW * C * 200, n);
-  return splitRange(n, T).map(([a, b]) => call("f32_warp_affine_batch",
-    src + 4 * a * H * W * C, b - a, H, W, C, mats + 24 * a, flips + 4 * a, fill, dst + 4 * a * OH * OW * C, OH, OW));
+  return splitRange(n, T).map(([a, b]) => warpAffineRangeCall(a, b, H, W, C, src, mats, flips, fill, dst, OH, OW));
 }
+
+/** The warps of images [a, b) of such a batch (warpAffineBatchCalls), one call: each image's source, matrix, flag and output at its place. */
+export const warpAffineRangeCall = (a: number, b: number, H: number, W: number, C: number, src: number, mats: number, flips: number, fill: number, dst: number, OH: number, OW: number) =>
+  call("f32_warp_affine_batch", src + 4 * a * H * W * C, b - a, H, W, C, mats + 24 * a, flips + 4 * a, fill, dst + 4 * a * OH * OW * C, OH, OW);
 
 /**
  * The warp matrix (6 numbers, for warpAffineCall) of a bilinear resize from H×W to OH×OW: the

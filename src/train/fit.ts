@@ -6,6 +6,9 @@ import { ConfigError, checkOptionKeys } from "../errors.js";
 import { Model, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
 import { trainStep } from "./trainer.js";
+import type { InputMaker } from "../model/plan.js";
+import type { Backend } from "../runtime/backend.js";
+import { formatShape } from "../tensor.js";
 
 declare module "../model/model.js" {
   interface Model {
@@ -93,7 +96,12 @@ export interface FitOptions {
   validationData?: [ExampleData, ArrayLike<number>];
   callbacks?: Callback[];
   lr?: LearningRate;
-  /** Applied to each training batch (a shuffled copy) before the step, e.g. data.augmenter(...). */
+  /**
+   * Applied to each training batch (a shuffled copy) before the step, e.g. data.augmenter(...).
+   * An augmenter of the model's backend warps the batch straight into the model's input, each
+   * thread its own slice at the head of its forward pass (no copies back, no dispatch of its own);
+   * any other function changes the batch in place. Both give the same bits.
+   */
   augment?: (x: Float32Array, count: number, rng: Rng) => void;
   /**
    * Continue from a FitProgress a callback was given (with the model, optimiser and RNG state
@@ -170,6 +178,14 @@ function turn(): Promise<void> {
   });
 }
 
+/** An augment function that can also stage a batch (data.augmenter's Augmenter): fit gives its maker to the forward pass. */
+interface Staged {
+  (x: Float32Array, count: number, rng: Rng): void;
+  readonly backend: Backend;
+  readonly shape: readonly [number, number, number];
+  stage(x: Float32Array, count: number, rng: Rng): InputMaker;
+}
+
 /** The models a fit runs on now (fitAsync interleaves with other code: a second fit of one model is an error). */
 const running = new WeakSet<Model>();
 
@@ -206,6 +222,11 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
   const resume = options.resume;
   if (resume) checkProgress(resume, n, bs, batches, epochs);
   const history: History = { epochs: resume ? [...resume.history] : [] };
+  const aug = options.augment as Partial<Staged> | undefined;
+  if (aug?.shape && aug.shape[0] * aug.shape[1] * aug.shape[2] !== inputSize) {
+    throw new ConfigError(`fit: the augmenter takes examples of ${formatShape(aug.shape)} (${aug.shape[0] * aug.shape[1] * aug.shape[2]} values), the model's input is ${formatShape(model.inputShape)} (${inputSize})`);
+  }
+  const staged = aug?.stage && aug.backend === model.backend ? (aug as Staged) : null;
   // shuffled copies, reused every epoch (no per-batch allocation)
   const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: n }, (_, i) => i);
   const xs = new Float32Array(data.length);
@@ -230,8 +251,12 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     for (let b = first; b < batches; b++) {
       const start = b * bs, count = Math.min(bs, n - start);
       const lr = lrOf(model.step, epoch);
-      if (options.augment) options.augment(xs.subarray(start * inputSize, (start + count) * inputSize), count, model.rng);
-      const step = trainStep(model, xs, ys, start, count, lr);
+      // an augmenter of the model's backend warps the batch straight into the model's input, in
+      // line with the forward pass (the same draws, the same bits); any other function in place
+      const batch = xs.subarray(start * inputSize, (start + count) * inputSize);
+      const make = staged ? staged.stage(batch, count, model.rng) : undefined;
+      if (!staged) options.augment?.(batch, count, model.rng);
+      const step = trainStep(model, xs, ys, start, count, lr, make);
       const loss = step.loss;
       sum += loss * count;
       correct += step.correct;

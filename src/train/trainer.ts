@@ -5,7 +5,7 @@
 import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
-import type { Plan } from "../model/plan.js";
+import type { InputMaker, Plan } from "../model/plan.js";
 import { invoke } from "../runtime/calls.js";
 import { formatShape } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
@@ -219,10 +219,23 @@ function nonFinite(m: Model, plan: Plan, value: number): never {
  * forward, loss, backward, regularisation, clipping, the update with learning rate lr.
  * Returns the mean loss before the update and the correct top-1 predictions (classification).
  */
-export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number): { loss: number; correct: number } {
-  const loss = m.computeGradients(data, y, start, count);
+export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number, make?: InputMaker): { loss: number; correct: number } {
+  const loss = gradients(m, data, y, start, count, make);
   m.applyGradients(lr);
   return { loss, correct: training(m).lastCorrect };
+}
+
+/** Model.computeGradients; given `make`, the batch's input is what make writes (Plan.forward). */
+function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, make?: InputMaker): number {
+  const loss = requireLoss(m, `model "${m.name}"`);
+  const plan = m.forward(data, start, count, true, make);
+  const t = stageTargets(m, loss, y, start, count);
+  const node = plan.lossNode;
+  const value = computeLoss(m.backend.kernels, loss, plan.act[node]!, t, count, m.outputSize, plan.grad[node]!, training(m).labelSmoothing);
+  if (!Number.isFinite(value)) nonFinite(m, plan, value);
+  if (targetsAreLabels(loss)) training(m).lastCorrect = countCorrect(m.backend.heap.f32(plan.outputPtr, count * m.outputSize), y as Int32Array, start, count, m.outputSize);
+  plan.backward();
+  return value;
 }
 
 const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "trainOnBatch" | "evaluate"> & ThisType<Model> = {
@@ -237,15 +250,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   },
 
   computeGradients(data, y, start, count) {
-    const loss = requireLoss(this, `model "${this.name}"`);
-    const plan = this.forward(data, start, count, true);
-    const t = stageTargets(this, loss, y, start, count);
-    const node = plan.lossNode;
-    const value = computeLoss(this.backend.kernels, loss, plan.act[node]!, t, count, this.outputSize, plan.grad[node]!, training(this).labelSmoothing);
-    if (!Number.isFinite(value)) nonFinite(this, plan, value);
-    if (targetsAreLabels(loss)) training(this).lastCorrect = countCorrect(this.backend.heap.f32(plan.outputPtr, count * this.outputSize), y as Int32Array, start, count, this.outputSize);
-    plan.backward();
-    return value;
+    return gradients(this, data, y, start, count);
   },
 
   applyGradients(lr) {
