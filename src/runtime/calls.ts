@@ -21,13 +21,15 @@ export function call<K extends KernelName>(fn: K, ...args: Parameters<Kernels[K]
   return { fn, args };
 }
 
-const positions = new Map<string, number>();
+/** Parameter name → kernel → position (asked per call run: no string built per lookup). */
+const positions = new Map<string, Map<KernelName, number>>();
 
 /** The position of a named parameter of a kernel (e.g. "scratch"), or -1. */
 export function paramIndex(fn: KernelName, name: string): number {
-  const key = `${fn}:${name}`;
-  let i = positions.get(key);
-  if (i === undefined) positions.set(key, (i = (KERNEL_SIGNATURES[fn].params as readonly string[]).indexOf(name)));
+  let byFn = positions.get(name);
+  if (!byFn) positions.set(name, (byFn = new Map()));
+  let i = byFn.get(fn);
+  if (i === undefined) byFn.set(fn, (i = (KERNEL_SIGNATURES[fn].params as readonly string[]).indexOf(name)));
   return i;
 }
 
