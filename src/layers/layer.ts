@@ -51,7 +51,7 @@ export interface PrepareContext {
   /** Bytes owned by the plan, freed with it. */
   alloc(bytes: number): number;
   /**
-   * Training on several threads: the slices (example ranges, one per thread) a plan runs its
+   * Training: the slices (example ranges, one per thread, one on one thread) a plan runs its
    * per-example layers in; a layer that splits its own work by the same examples can run inside
    * the slices' programs (Layer.sliceSteps). Absent otherwise.
    */

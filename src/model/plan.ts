@@ -5,13 +5,15 @@
 //              buffers are reused in backward order; a fan-out's second and later gradient
 //              contributions go through a temporary buffer and are added in. With `inputGradient`
 //              the model input is such a node too: its gradient gets a buffer of its own.
-// Training on several threads runs the batch in slices, one per thread: each run of consecutive
-// per-example layers (Layer.perExample) is one program per thread over that thread's examples —
-// its slice of every buffer, its own copy of the parameter gradients — so a whole LeNet step is
-// three wake-ups (forward, backward, the gradients' sum) instead of one per kernel; a layer that
-// needs the whole batch (batch norm's statistics, dropout's masks) runs between them as before,
-// and the threads' parameter gradients are added at the end. (Sums differ in rounding from one
-// thread's there, and where a kernel over fewer examples tiles its sums otherwise.)
+// Training runs the batch in slices, one per thread (one slice on one thread): each run of
+// consecutive per-example layers (Layer.perExample) is one program per thread over that thread's
+// examples — its slice of every buffer, its own copy of the parameter gradients — recorded once,
+// so a whole LeNet step is three wake-ups (forward, backward, the gradients' sum) instead of one
+// per kernel, and no layer's JavaScript runs per step; a layer that needs the whole batch (batch
+// norm's statistics, dropout's masks) runs between them as before, and the threads' parameter
+// gradients are added at the end. (Sums differ in rounding from one thread's there, and where a
+// kernel over fewer examples tiles its sums otherwise; one slice computes what the layers' own
+// passes over the whole batch compute, bit for bit.)
 
 import { BackendError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
@@ -80,7 +82,7 @@ type Step = { node: number } | { programs: KernelCall[][] } | { run: () => void 
  */
 export type InputMaker = (a: number, b: number, dst: number) => KernelCall[];
 
-/** The sliced passes of a training plan on several threads (see the comment at the top). */
+/** The sliced passes of a training plan (see the comment at the top). */
 interface Sliced {
   fwd: Step[];
   bwd: Step[];
@@ -121,7 +123,7 @@ export class Plan {
   private readonly skipBwd: boolean[] = [];
   /** Training: nodes whose output buffer forward() never writes (a ReLU, a batch norm's last pass, run by the max pool after them). */
   private readonly unwritten: boolean[] = [];
-  /** Training on several threads: the batch in slices (null: layer by layer on the whole batch). */
+  /** Training: the batch in slices (null: layer by layer on the whole batch — inference, inputGradient, no per-example layer). */
   private readonly sliced: Sliced | null = null;
 
   constructor(
@@ -214,8 +216,8 @@ export class Plan {
       this.grad = new Array<number>(nodes.length).fill(0);
       this.fan = nodes.map((n) => ({ temp: n.inputs.map(() => 0) }));
       this.inputGradPtr = training && inputGradient ? allocBuffer(bytesOf(-1)) : 0; // never reused: read after backward
-      // training on several threads runs the batch in slices (see slice()), whose gradients must not share blocks of other sizes
-      const slicing = training && !inputGradient && Math.min(be.threads, batch) >= 2 && nodes.some((n) => n.layer.perExample);
+      // training runs the batch in slices (see slice()), whose gradients must not share blocks of other sizes
+      const slicing = training && !inputGradient && nodes.some((n) => n.layer.perExample);
       if (training) {
         const gradPool = new Pool(allocBuffer, slicing);
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
@@ -355,8 +357,8 @@ export class Plan {
   }
 
   /**
-   * The sliced passes (built when there is something to slice: two threads or more, a batch of
-   * two or more, a per-example layer). Each slice's runs are bound like the whole batch's, on a one-thread
+   * The sliced passes (built for every training plan with a per-example layer and no input
+   * gradient: as many slices as threads, at most one per example). Each slice's runs are bound like the whole batch's, on a one-thread
    * recorder of the backend, over the slice's part of every buffer; their passes are recorded
    * once here into the programs.
    */
