@@ -73,15 +73,17 @@ export async function runTrain({ quick, builds, threads, log }) {
 }
 
 /**
- * What `npm start`'s pipeline adds to the bare training step: epochs of 12,800 MNIST images
- * through fit() with the main job's affine distortions (shuffled copies, the warp, the step's
- * bookkeeping) against trainOnBatch over the same images in order, alternating, median of the
- * paired ratios (the machine's speed drifts between epochs, not within a pair).
+ * What `npm start`'s pipeline adds to the bare training step: rounds of 20 batches (1,280 MNIST
+ * images) through fit() with the main job's affine distortions (shuffled copies, the warp, the
+ * step's bookkeeping) against trainOnBatch over the same images in order, the two alternating,
+ * median of the paired ratios over 48 rounds (16 with --quick). The machine's speed drifts over
+ * seconds: rounds this short pair well, where whole epochs did not (paired epochs of 12,800
+ * images gave medians of 1.04–1.29 for one build within minutes).
  */
 export async function runPipeline({ quick, builds, threads, log }) {
   const { RECIPES } = await import("../dist/cli/train.js");
   const full = await fovea.data.loadMnist(await fovea.data.mnistDataDir(), "train");
-  const n = 12800, x = full.x.subarray(0, n * 784), y = full.y.subarray(0, n);
+  const n = 1280, x = full.x.subarray(0, n * 784), y = full.y.subarray(0, n);
   const records = [];
   for (const build of builds) {
     const be = await benchBackend(build, threads);
@@ -91,16 +93,15 @@ export async function runPipeline({ quick, builds, threads, log }) {
     const fit = () => m.fit(x, y, { epochs: 1, augment: aug });
     const bare = () => { for (let b = 0; b < n / 64; b++) m.trainOnBatch(x.subarray(b * 64 * 784, (b + 1) * 64 * 784), y.subarray(b * 64, (b + 1) * 64)); };
     const time = (f) => { const t0 = performance.now(); f(); return performance.now() - t0; };
-    time(fit);
-    time(bare);
+    for (let k = 0; k < 3; k++) time(fit), time(bare);
     const t = [[], []], ratio = [];
-    for (let k = 0; k < (quick ? 4 : 8); k++) {
+    for (let k = 0; k < (quick ? 16 : 48); k++) {
       const v = [];
       for (const i of k % 2 ? [1, 0] : [0, 1]) t[i].push((v[i] = time(i ? bare : fit)));
       ratio.push(v[0] / v[1]);
     }
-    const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
-    const note = `fit()/bare step time, median of paired epochs: ${med(ratio).toFixed(3)} (${Math.min(...ratio).toFixed(2)}–${Math.max(...ratio).toFixed(2)})`;
+    const sorted = [...ratio].sort((p, q) => p - q), med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+    const note = `fit()/bare step time, median of ${ratio.length} paired rounds of ${n / 64} batches: ${med(ratio).toFixed(3)} (quartiles ${sorted[ratio.length >> 2].toFixed(2)}–${sorted[(3 * ratio.length) >> 2].toFixed(2)})`;
     records.push(record({ suite: "pipeline", kase: "pipeline lenet5-bn fit+distortions", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[0]) / (n / 64), images: 64, note }));
     records.push(record({ suite: "pipeline", kase: "pipeline lenet5-bn bare trainOnBatch", engine: "fovea", build, threads: be.threads, batch: 64, median_ms: med(t[1]) / (n / 64), images: 64 }));
     log(`  pipeline lenet5-bn fovea-${build}: fit+distortions ${(n / (med(t[0]) / 1000)).toFixed(0)} img/s, bare ${(n / (med(t[1]) / 1000)).toFixed(0)} img/s; ${note}`);
