@@ -222,7 +222,7 @@ describe("training on the pool", () => {
     const kernel = m.params[0]!;
     const copies = [...(kernel.gt ?? [])];
     expect(copies).toHaveLength(2); // threads 1 and 2
-    m.fit(x, y, { epochs: 1, batchSize: 4 }); // plans for batches of 4 and 1 (not sliced: one example)
+    m.fit(x, y, { epochs: 1, batchSize: 4 }); // plans for batches of 4 and 1 (one slice: one example, no copies)
     expect(kernel.gt).toEqual(copies); // the batch-4 plan used the same copies
     m.free();
     expect(be.heap.stats().inUseBytes).toBe(before);
@@ -304,6 +304,53 @@ describe("fit with an augmenter", () => {
       expect(staged.w).toEqual(inPlace.w);
       expect(staged.w).not.toEqual(none.w); // the batches were warped
     }
+  });
+
+  it("an in-place call whose buffer allocation fails leaves no stale buffer behind: the next call allocates again and writes nowhere else", () => {
+    const be = backends[0]!, per = 28 * 28;
+    const aug = fovea.data.augmenter(be, [28, 28, 1], { rotation: 10, shift: 2 });
+    const x = Float32Array.from({ length: 16 * per }, (_, i) => ((i * 37) % 101) / 101);
+    aug(x.slice(0, 8 * per), 8, new fovea.Rng(1)); // buffers for 8 examples
+    const heap = be.heap as unknown as { alloc(bytes: number, zero?: boolean): number };
+    const alloc = heap.alloc;
+    let seen = 0;
+    heap.alloc = function (bytes: number, zero?: boolean) {
+      // growing to 16: the second block of 16 examples is the destination (the first is the staged source)
+      if (bytes === 16 * per * 4 && ++seen === 2) throw new fovea.BackendError("injected: out of memory");
+      return alloc.call(this, bytes, zero);
+    };
+    try {
+      expect(() => aug(x.slice(), 16, new fovea.Rng(2))).toThrow("injected: out of memory");
+    } finally {
+      heap.alloc = alloc;
+    }
+    // fewer examples than the failed call: it must allocate its destination again, not warp into
+    // the null pointer a stale size would leave (wasm address 0, over whatever lives there)
+    const sizes: number[] = [];
+    heap.alloc = function (bytes: number, zero?: boolean) {
+      sizes.push(bytes);
+      return alloc.call(this, bytes, zero);
+    };
+    const y = x.slice(0, 4 * per);
+    try {
+      aug(y, 4, new fovea.Rng(3));
+    } finally {
+      heap.alloc = alloc;
+    }
+    expect(sizes).toEqual([4 * per * 4]);
+    const fresh = fovea.data.augmenter(be, [28, 28, 1], { rotation: 10, shift: 2 }), z = x.slice(0, 4 * per);
+    fresh(z, 4, new fovea.Rng(3));
+    expect(y).toEqual(z);
+    fresh.free();
+    aug.free();
+  });
+
+  it("stage() takes a whole number of the examples x holds, else a ConfigError", () => {
+    const aug = fovea.data.augmenter(backends[0]!, [2, 2, 1], { shift: 1 });
+    const x = new Float32Array(3 * 4), rng = new fovea.Rng(1);
+    for (const n of [0, 4, 1.5, Number.NaN]) expect(() => aug.stage(x, n, rng)).toThrow(new fovea.ConfigError(`augment: count must be a whole number of examples from 1 to the 3 of [2, 2, 1] in x (12 values), got ${n}`));
+    expect(aug.stage(x, 3, rng)(0, 3, 0)).toHaveLength(1);
+    aug.free();
   });
 
   it("an augmenter for examples of another size is a ConfigError naming both shapes, before any step", () => fovea.withBackend(backends[1]!, () => {

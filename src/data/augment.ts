@@ -4,6 +4,7 @@
 import { warpAffineBatchCalls, warpAffineRangeCall } from "../ops/image.js";
 import type { InputMaker } from "../model/plan.js";
 import { checkOptionKeys, ConfigError } from "../errors.js";
+import { formatShape } from "../tensor.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
 
@@ -54,6 +55,9 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
     cap = src = mats = flips = dstCap = dst = 0;
   };
   const stage = (x: Float32Array, count: number, rng: Rng): InputMaker => {
+    if (!(Number.isInteger(count) && count >= 1 && count * per <= x.length)) {
+      throw new ConfigError(`augment: count must be a whole number of examples from 1 to the ${Math.floor(x.length / per)} of ${formatShape([H, W, C])} in x (${x.length} values), got ${count}`);
+    }
     if (count > cap) {
       for (const p of [src, mats, flips]) if (p) be.heap.free(p);
       src = mats = flips = cap = 0;
@@ -82,7 +86,7 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
     stage(x, count, rng);
     if (count > dstCap) {
       if (dst) be.heap.free(dst);
-      dst = 0;
+      dst = dstCap = 0; // a failed alloc leaves no stale size behind
       dst = be.heap.alloc(count * per * 4);
       dstCap = count;
     }

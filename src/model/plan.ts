@@ -9,7 +9,7 @@
 // consecutive per-example layers (Layer.perExample) is one program per thread over that thread's
 // examples — its slice of every buffer, its own copy of the parameter gradients — recorded once,
 // so a whole LeNet step is three wake-ups (forward, backward, the gradients' sum) instead of one
-// per kernel, and no layer's JavaScript runs per step; a layer that needs the whole batch (batch
+// per kernel, and no per-example layer's JavaScript runs per step; a layer that needs the whole batch (batch
 // norm's statistics, dropout's masks) runs between them as before, and the threads' parameter
 // gradients are added at the end. (Sums differ in rounding from one thread's there, and where a
 // kernel over fewer examples tiles its sums otherwise; one slice computes what the layers' own
@@ -219,7 +219,8 @@ export class Plan {
       // training runs the batch in slices (see slice()), whose gradients must not share blocks of other sizes
       const slicing = training && !inputGradient && nodes.some((n) => n.layer.perExample);
       if (training) {
-        const gradPool = new Pool(allocBuffer, slicing);
+        // (blocks of other sizes may be reused where one slice is the whole batch: no other thread's slice lies there)
+        const gradPool = new Pool(allocBuffer, slicing && Math.min(be.threads, batch) >= 2);
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
         let inputWritten = false; // the input's first consumer in backward order writes, later ones add
         for (let j = lossNode; j >= 0; j--) {
@@ -464,6 +465,8 @@ export class Plan {
    * Backward from the gradient the loss wrote at grad[lossNode]; fills every parameter's g (and
    * inputGradPtr). `step(j, run)`, when given, may run node j's backward itself (from run.dy to
    * run.dx, overwriting) and return true: a backward pass with rules of its own (the deconvnet's).
+   * Only plans not run in slices take a step: those with inputGradient (as the deconvnet's twin
+   * builds them) or without a per-example layer; a sliced plan given one throws a BackendError.
    */
   backward(step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
     this.check();

@@ -99,8 +99,9 @@ export interface FitOptions {
   /**
    * Applied to each training batch (a shuffled copy) before the step, e.g. data.augmenter(...).
    * An augmenter of the model's backend warps the batch straight into the model's input, each
-   * thread its own slice at the head of its forward pass (no copies back, no dispatch of its own);
-   * any other function changes the batch in place. Both give the same bits.
+   * thread its own slice at the head of its forward pass where that pass starts with per-example
+   * layers (no copies back, no dispatch of its own), else by example ranges just before it; any
+   * other function changes the batch in place. Both give the same bits.
    */
   augment?: (x: Float32Array, count: number, rng: Rng) => void;
   /**
