@@ -74,7 +74,7 @@ export type { BatchNormConfig, LrnConfig, ScaleConfig } from "./layers/norm.js";
 export type { GlobalPoolConfig, Pool2dConfig, Pool3dConfig } from "./layers/pool.js";
 export type { FlattenConfig, PermuteConfig, ReshapeConfig } from "./layers/reshape.js";
 export type { GraphNode } from "./model/graph.js";
-export type { Fold, InputMaker, Plan } from "./model/plan.js";
+export type { Fold, InputMaker, InputStager, Plan } from "./model/plan.js";
 export type { ModelView } from "./model/view.js";
 export type { ZooOptions } from "./model/zoo.js";
 export type { Conv2dGradients, Conv2dOptions, ConvBuffers, ConvCalls, ConvGeometry, ConvPaths, ConvTransposeBuffers, ConvTransposeCalls, ConvTransposeOptions } from "./ops/conv.js";

@@ -2,7 +2,7 @@
 // LeCun's distorted MNIST is of this kind) and horizontal flips, the warp running as a wasm kernel,
 // in place or (fit, through stage) straight into the model's input. Labels and shapes are unchanged.
 import { warpAffineBatchCalls, warpAffineRangeCall } from "../ops/image.js";
-import type { InputMaker } from "../model/plan.js";
+import type { InputMaker, InputStager } from "../model/plan.js";
 import { checkOptionKeys, ConfigError } from "../errors.js";
 import { formatShape } from "../tensor.js";
 import type { Backend } from "../runtime/backend.js";
@@ -30,13 +30,7 @@ export interface AugmentOptions {
  * examples [a, b), each written at its place in a batch at `dst` (valid until the next call). That
  * is how fit() warps a batch straight into the model's input, in line with the forward pass.
  */
-export type Augmenter = ((x: Float32Array, count: number, rng: Rng) => void) & {
-  free(): void;
-  /** The backend whose memory and kernels it uses, and the examples' shape [H, W, C]. */
-  readonly backend: Backend;
-  readonly shape: readonly [number, number, number];
-  stage(x: Float32Array, count: number, rng: Rng): InputMaker;
-};
+export type Augmenter = ((x: Float32Array, count: number, rng: Rng) => void) & InputStager & { free(): void };
 
 /** An augmenter for examples of shape [H, W, C], running on `be`. */
 export function augmenter(be: Backend, shape: [number, number, number], options: AugmentOptions): Augmenter {

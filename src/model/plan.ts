@@ -82,6 +82,17 @@ type Step = { node: number } | { programs: KernelCall[][] } | { run: () => void 
  */
 export type InputMaker = (a: number, b: number, dst: number) => KernelCall[];
 
+/**
+ * What makes a batch's input on its way in (data.augmenter's Augmenter): stage() takes `count`
+ * examples of x and returns the maker of the batch; fit hands it to the forward pass when the
+ * backend is the model's and the examples' shape [H, W, C] holds the model's input size.
+ */
+export interface InputStager {
+  readonly backend: Backend;
+  readonly shape: readonly [number, number, number];
+  stage(x: Float32Array, count: number, rng: Rng): InputMaker;
+}
+
 /** The sliced passes of a training plan (see the comment at the top). */
 interface Sliced {
   fwd: Step[];
@@ -218,9 +229,10 @@ export class Plan {
       this.inputGradPtr = training && inputGradient ? allocBuffer(bytesOf(-1)) : 0; // never reused: read after backward
       // training runs the batch in slices (see slice()), whose gradients must not share blocks of other sizes
       const slicing = training && !inputGradient && nodes.some((n) => n.layer.perExample);
+      const sliceCount = slicing ? Math.min(be.threads, batch) : 0;
       if (training) {
         // (blocks of other sizes may be reused where one slice is the whole batch: no other thread's slice lies there)
-        const gradPool = new Pool(allocBuffer, slicing && Math.min(be.threads, batch) >= 2);
+        const gradPool = new Pool(allocBuffer, sliceCount >= 2);
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
         let inputWritten = false; // the input's first consumer in backward order writes, later ones add
         for (let j = lossNode; j >= 0; j--) {
@@ -302,7 +314,7 @@ export class Plan {
         }
       }
       this.bufferBytes = total; // activation and gradient buffers only
-      this.bindCtx = { be, batch, training, alloc, needScratch, ...(slicing ? { slices: splitRange(batch, Math.min(be.threads, batch)) } : {}) };
+      this.bindCtx = { be, batch, training, alloc, needScratch, ...(slicing ? { slices: splitRange(batch, sliceCount) } : {}) };
 
       // ---- batch norm folding (inference): the conv writes straight into the norm's buffer ----
       for (const f of this.folds) {

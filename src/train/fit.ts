@@ -6,8 +6,7 @@ import { ConfigError, checkOptionKeys } from "../errors.js";
 import { Model, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
 import { trainStep } from "./trainer.js";
-import type { InputMaker } from "../model/plan.js";
-import type { Backend } from "../runtime/backend.js";
+import type { InputStager } from "../model/plan.js";
 import { formatShape } from "../tensor.js";
 
 declare module "../model/model.js" {
@@ -179,14 +178,6 @@ function turn(): Promise<void> {
   });
 }
 
-/** An augment function that can also stage a batch (data.augmenter's Augmenter): fit gives its maker to the forward pass. */
-interface Staged {
-  (x: Float32Array, count: number, rng: Rng): void;
-  readonly backend: Backend;
-  readonly shape: readonly [number, number, number];
-  stage(x: Float32Array, count: number, rng: Rng): InputMaker;
-}
-
 /** The models a fit runs on now (fitAsync interleaves with other code: a second fit of one model is an error). */
 const running = new WeakSet<Model>();
 
@@ -223,11 +214,11 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
   const resume = options.resume;
   if (resume) checkProgress(resume, n, bs, batches, epochs);
   const history: History = { epochs: resume ? [...resume.history] : [] };
-  const aug = options.augment as Partial<Staged> | undefined;
+  const aug = options.augment as Partial<InputStager> | undefined;
   if (aug?.shape && aug.shape[0] * aug.shape[1] * aug.shape[2] !== inputSize) {
     throw new ConfigError(`fit: the augmenter takes examples of ${formatShape(aug.shape)} (${aug.shape[0] * aug.shape[1] * aug.shape[2]} values), the model's input is ${formatShape(model.inputShape)} (${inputSize})`);
   }
-  const staged = aug?.stage && aug.backend === model.backend ? (aug as Staged) : null;
+  const staged = aug?.stage && aug.backend === model.backend ? (aug as InputStager) : null;
   // shuffled copies, reused every epoch (no per-batch allocation)
   const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: n }, (_, i) => i);
   const xs = new Float32Array(data.length);
