@@ -128,6 +128,12 @@ const PATH_CASES: Case[] = [
   { x: [2, 7, 6, 5], k: [5, 3], oc: 8, opts: { padding: [2, 1, 0, 1] } },
   { x: [1, 6, 7, 10], k: [3, 3], oc: 4, opts: { padding: "same" } },
   { x: [1, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1] } },
+  // the direct data gradient's images at once: 4 (a 2-channel block as one quad, wider blocks as two pairs), 2, 1
+  { x: [7, 7, 6, 6], k: [5, 5], oc: 16, opts: {} }, // LeNet C3-like: quads, a pair, the odd image
+  { x: [5, 6, 7, 2], k: [3, 3], oc: 4, opts: { padding: "same" } },
+  { x: [6, 5, 6, 9], k: [3, 3], oc: 8, opts: { padding: [2, 0, 1, 2] } }, // 4 + 5 channel blocks
+  { x: [4, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1], dilations: [2, 1] } }, // 4 + 2 a group
+  { x: [4, 5, 5, 1], k: [3, 3], oc: 4, opts: { padding: 1 } }, // one channel: quads
   // one input channel, 6 outputs: runs of 16 pixels of a row, the last ending at the row's end;
   // rows under 16 pixels by runs of 8 and tiles
   { x: [2, 12, 21, 1], k: [5, 5], oc: 6, opts: { padding: "same" } },
