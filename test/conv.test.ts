@@ -139,6 +139,11 @@ const PATH_CASES: Case[] = [
   { x: [2, 12, 21, 1], k: [5, 5], oc: 6, opts: { padding: "same" } },
   { x: [2, 5, 12, 1], k: [3, 3], oc: 6, opts: { padding: "same" } },
   { x: [1, 4, 32, 1], k: [3, 3], oc: 6, opts: { padding: "same" } },
+  // one input channel, output channels a multiple of 3: the filter gradient's taps of a kernel row as
+  // lanes (3 kernel rows × 3 channels, then 2 or 1 rows), the columns past KW & ~3 by tile48
+  { x: [2, 9, 11, 1], k: [7, 4], oc: 6, opts: { strides: [2, 1], padding: [3, 1, 2, 2], dilations: [2, 1] } },
+  { x: [3, 8, 13, 1], k: [4, 9], oc: 15, opts: { padding: "same" } },
+  { x: [1, 6, 8, 1], k: [2, 5], oc: 6, opts: { strides: [1, 3] } },
   // fewer than 4 taps a group (only the last, partial tile of the filter gradient), 8 output channels
   { x: [2, 5, 6, 3], k: [1, 1], oc: 8, opts: { padding: 1 } },
   { x: [1, 20, 19, 1], k: [3, 3], oc: 6, opts: { strides: [2, 1], dilations: [2, 1], padding: [1, 1, 2, 0], rounding: "floor" } },

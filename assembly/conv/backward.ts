@@ -181,6 +181,121 @@ function tile84(
   if (taps > 7) addPartial(dst + 7 * row, c7, nr);
 }
 
+/** dw[t·OC] += lane t of v for t < 4: four taps' values of one channel, OC floats apart (d: tap 0's). */
+// @ts-ignore: decorator
+@inline function addLanes(d: usize, v: v128, tapBytes: usize): void {
+  store<f32>(d, load<f32>(d) + f32x4.extract_lane(v, 0));
+  store<f32>(d + tapBytes, load<f32>(d + tapBytes) + f32x4.extract_lane(v, 1));
+  store<f32>(d + 2 * tapBytes, load<f32>(d + 2 * tapBytes) + f32x4.extract_lane(v, 2));
+  store<f32>(d + 3 * tapBytes, load<f32>(d + 3 * tapBytes) + f32x4.extract_lane(v, 3));
+}
+
+/**
+ * One input channel: the four taps kw0 … kw0 + 3 of `rows` (1–3) kernel rows × nc (1–4) output
+ * channels (constants at each call) over every output pixel of one image, the taps as the lanes
+ * (four adjacent input floats, one load a kernel row), each dy value splatted:
+ * dw[kh + r, kw0 + i, 0, j + c] += Σ_{oh,ow} x(oh·SH + (kh + r)·DH, ow·SW + kw0 + i) · dy[oh, ow, j + c].
+ * Where channels are few (LeNet's C1: 6) the channel lanes of tile48 leave a quarter of them empty;
+ * here every lane is used (3 rows × 3 channels are nine accumulators; twelve spill in V8's code). Each
+ * value's sum runs over the pixels in raster order, as tile48's: the same bits. src: the image (or
+ * frame) at (row kh, column kw0); kStep: bytes between kernel rows; dyc: dy at (pixel 0, channel
+ * j); d: dw at (kh, kw0, 0, j); dwRow: bytes of a kernel row of dw (KW·OC·4).
+ */
+// @ts-ignore: decorator
+@inline function kwLanes(
+  nc: i32, rows: i32, src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize,
+  d: usize, tapBytes: usize, dwRow: usize,
+): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  let c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+  let xr = src, dp = dyc;
+  for (let oh = 0; oh < OH; oh++) {
+    let xp = xr;
+    for (let ow = 0; ow < OW; ow++) {
+      const x0 = v128.load(xp);
+      const x1 = rows > 1 ? v128.load(xp + kStep) : x0;
+      const x2 = rows > 2 ? v128.load(xp + 2 * kStep) : x0;
+      let s = v128.load32_splat(dp);
+      a0 = madd(x0, s, a0);
+      if (rows > 1) b0 = madd(x1, s, b0);
+      if (rows > 2) c0 = madd(x2, s, c0);
+      if (nc > 1) {
+        s = v128.load32_splat(dp, 4);
+        a1 = madd(x0, s, a1);
+        if (rows > 1) b1 = madd(x1, s, b1);
+        if (rows > 2) c1 = madd(x2, s, c1);
+      }
+      if (nc > 2) {
+        s = v128.load32_splat(dp, 8);
+        a2 = madd(x0, s, a2);
+        if (rows > 1) b2 = madd(x1, s, b2);
+        if (rows > 2) c2 = madd(x2, s, c2);
+      }
+      if (nc > 3) {
+        s = v128.load32_splat(dp, 12);
+        a3 = madd(x0, s, a3);
+        if (rows > 1) b3 = madd(x1, s, b3);
+        if (rows > 2) c3 = madd(x2, s, c3);
+      }
+      xp += colStep;
+      dp += dyStep;
+    }
+    xr += rowStep;
+  }
+  addLanes(d, a0, tapBytes);
+  if (nc > 1) addLanes(d + 4, a1, tapBytes);
+  if (nc > 2) addLanes(d + 8, a2, tapBytes);
+  if (nc > 3) addLanes(d + 12, a3, tapBytes);
+  if (rows > 1) {
+    const e = d + dwRow;
+    addLanes(e, b0, tapBytes);
+    if (nc > 1) addLanes(e + 4, b1, tapBytes);
+    if (nc > 2) addLanes(e + 8, b2, tapBytes);
+    if (nc > 3) addLanes(e + 12, b3, tapBytes);
+  }
+  if (rows > 2) {
+    const e = d + 2 * dwRow;
+    addLanes(e, c0, tapBytes);
+    if (nc > 1) addLanes(e + 4, c1, tapBytes);
+    if (nc > 2) addLanes(e + 8, c2, tapBytes);
+    if (nc > 3) addLanes(e + 12, c3, tapBytes);
+  }
+}
+
+// kwLanes' specialisations (kernel rows at once), each out of line
+function kw3x3(src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize, d: usize, tapBytes: usize, dwRow: usize): void {
+  kwLanes(3, 3, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+}
+function kw3x2(src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize, d: usize, tapBytes: usize, dwRow: usize): void {
+  kwLanes(3, 2, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+}
+function kw3x1(src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize, d: usize, tapBytes: usize, dwRow: usize): void {
+  kwLanes(3, 1, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+}
+
+/**
+ * kwLanes over one image: every group of four taps kw0 < KW & ~3 of every kernel row, 3 kernel
+ * rows × 3 output channels at a time (OC a multiple of 3). img: the image (or frame); kStep: bytes
+ * between kernel rows in it. (2 rows × 4 channels, eight accumulators, measured slower than
+ * tile48 on LeNet's C1, 6 channels as 4 + 2.)
+ */
+function kwLanesImage(img: usize, kStep: usize, dyn: usize, OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, rowStep: usize, colStep: usize, dw: usize): void {
+  const tapBytes = <usize>f4(OC), dwRow = <usize>f4(KW * OC), dyStep = <usize>f4(OC);
+  for (let kh = 0; kh < KH; kh += 3) {
+    const rows = min(KH - kh, 3);
+    for (let kw0 = 0; kw0 + 4 <= KW; kw0 += 4) {
+      const src = img + <usize>kh * kStep + f4(kw0);
+      for (let j = 0; j < OC; j += 3) {
+        const dyc = dyn + f4(j), d = dw + f4((kh * KW + kw0) * OC + j);
+        if (rows == 3) kw3x3(src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+        else if (rows == 2) kw3x2(src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+        else kw3x1(src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+      }
+    }
+  }
+}
+
 /**
  * Filter gradient without im2col: dw[kh,kw,ci,oc] = Σ_{n,oh,ow} x[n,ih,iw,g·Cg+ci] · dy[n,oh,ow,oc]
  * with (ih, iw) = (oh·SH − PT + kh·DH, ow·SW − PL + kw·DW), taps in the padding contributing
@@ -210,6 +325,11 @@ export function f32_conv2d_bwd_filter_implicit(g: usize, x: usize, dy: usize, dw
   if (pad) memory.fill(frame, 0, <usize>f4(Hp * Wp * C));
   const r0 = max(0, -PT), r1 = min(H, Hp - PT), c0 = max(0, -PL), c1 = min(W, Wp - PL);
   const rowStep = f4(SH * Wp * C), colStep = f4(SW * C), dyStep = f4(OC);
+  // one input channel, unit column dilation, at least 4 kernel columns, output channels a multiple
+  // of 3 that leave tile48 lanes empty (a last panel of 5–7; LeNet's C1: 6): the taps of each kernel
+  // row four at a time as the lanes (kwLanesImage), the other columns (kw ≥ KW & ~3) by tile48
+  const lanes = C == 1 && DW == 1 && KW >= 4 && OC % 3 == 0 && (OC & 7) >= 5;
+  const KW4 = lanes ? KW & ~3 : 0;
   for (let n = 0; n < N; n++) {
     let img = x + f4(n * H * W * C);
     if (pad) {
@@ -219,6 +339,7 @@ export function f32_conv2d_bwd_filter_implicit(g: usize, x: usize, dy: usize, dw
       img = frame;
     }
     const dyn = dy + f4(n * OH * OW * OC);
+    if (lanes) kwLanesImage(img, <usize>f4(DH * Wp), dyn, OH, OW, OC, KH, KW, rowStep, colStep, dw);
     for (let gi = 0; gi < G; gi++) {
       const src = img + f4(gi * Cg);
       const dwg = dw + f4(gi * OCg);
@@ -232,8 +353,12 @@ export function f32_conv2d_bwd_filter_implicit(g: usize, x: usize, dy: usize, dw
           const row = <usize>f4(OC), dj = dwg + f4(j);
           let left = 0, l0: i32 = 0, l1: i32 = 0, l2: i32 = 0;
           for (let t = 0; t < Kg;) {
+            if (t % KW < KW4) {
+              t++; // kwLanesImage's
+              continue;
+            }
             const o = table + f4(t), o0 = <usize>load<u32>(o);
-            if (t + 4 <= Kg && <usize>load<u32>(o, 4) == o0 + 4 && <usize>load<u32>(o, 8) == o0 + 8 && <usize>load<u32>(o, 12) == o0 + 12) {
+            if (!lanes && t + 4 <= Kg && <usize>load<u32>(o, 4) == o0 + 4 && <usize>load<u32>(o, 8) == o0 + 8 && <usize>load<u32>(o, 12) == o0 + 12) {
               tile48Run(src, o0, dyc, OH, OW, rowStep, colStep, dyStep, tail, dj + <usize>t * row, row, nr);
               t += 4;
               continue;
