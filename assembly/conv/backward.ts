@@ -191,24 +191,25 @@ function tile84(
 }
 
 /**
- * One input channel: the four taps kw0 … kw0 + 3 of `rows` (1–3) kernel rows × nc (1–4) output
- * channels (constants at each call) over every output pixel of one image, the taps as the lanes
- * (four adjacent input floats, one load a kernel row), each dy value splatted:
+ * One input channel: the four taps kw0 … kw0 + 3 of `rows` (1–3, a constant at each call) kernel
+ * rows × 3 output channels over every output pixel of one image, the taps as the lanes (four
+ * adjacent input floats, one load a kernel row), each dy value splatted:
  * dw[kh + r, kw0 + i, 0, j + c] += Σ_{oh,ow} x(oh·SH + (kh + r)·DH, ow·SW + kw0 + i) · dy[oh, ow, j + c].
  * Where channels are few (LeNet's C1: 6) the channel lanes of tile48 leave a quarter of them empty;
  * here every lane is used (3 rows × 3 channels are nine accumulators; twelve spill in V8's code). Each
  * value's sum runs over the pixels in raster order, as tile48's: the same bits. src: the image (or
  * frame) at (row kh, column kw0); kStep: bytes between kernel rows; dyc: dy at (pixel 0, channel
- * j); d: dw at (kh, kw0, 0, j); dwRow: bytes of a kernel row of dw (KW·OC·4).
+ * j); d: dw at (kh, kw0, 0, j); tapBytes: bytes between taps of dw (OC·4); dwRow: bytes of a
+ * kernel row of dw (KW·OC·4).
  */
 // @ts-ignore: decorator
 @inline function kwLanes(
-  nc: i32, rows: i32, src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize,
+  rows: i32, src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize,
   d: usize, tapBytes: usize, dwRow: usize,
 ): void {
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  let c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0;
+  let b0 = a0, b1 = a0, b2 = a0;
+  let c0 = a0, c1 = a0, c2 = a0;
   let xr = src, dp = dyc;
   for (let oh = 0; oh < OH; oh++) {
     let xp = xr;
@@ -220,58 +221,45 @@ function tile84(
       a0 = madd(x0, s, a0);
       if (rows > 1) b0 = madd(x1, s, b0);
       if (rows > 2) c0 = madd(x2, s, c0);
-      if (nc > 1) {
-        s = v128.load32_splat(dp, 4);
-        a1 = madd(x0, s, a1);
-        if (rows > 1) b1 = madd(x1, s, b1);
-        if (rows > 2) c1 = madd(x2, s, c1);
-      }
-      if (nc > 2) {
-        s = v128.load32_splat(dp, 8);
-        a2 = madd(x0, s, a2);
-        if (rows > 1) b2 = madd(x1, s, b2);
-        if (rows > 2) c2 = madd(x2, s, c2);
-      }
-      if (nc > 3) {
-        s = v128.load32_splat(dp, 12);
-        a3 = madd(x0, s, a3);
-        if (rows > 1) b3 = madd(x1, s, b3);
-        if (rows > 2) c3 = madd(x2, s, c3);
-      }
+      s = v128.load32_splat(dp, 4);
+      a1 = madd(x0, s, a1);
+      if (rows > 1) b1 = madd(x1, s, b1);
+      if (rows > 2) c1 = madd(x2, s, c1);
+      s = v128.load32_splat(dp, 8);
+      a2 = madd(x0, s, a2);
+      if (rows > 1) b2 = madd(x1, s, b2);
+      if (rows > 2) c2 = madd(x2, s, c2);
       xp += colStep;
       dp += dyStep;
     }
     xr += rowStep;
   }
   addLanes(d, a0, tapBytes);
-  if (nc > 1) addLanes(d + 4, a1, tapBytes);
-  if (nc > 2) addLanes(d + 8, a2, tapBytes);
-  if (nc > 3) addLanes(d + 12, a3, tapBytes);
+  addLanes(d + 4, a1, tapBytes);
+  addLanes(d + 8, a2, tapBytes);
   if (rows > 1) {
     const e = d + dwRow;
     addLanes(e, b0, tapBytes);
-    if (nc > 1) addLanes(e + 4, b1, tapBytes);
-    if (nc > 2) addLanes(e + 8, b2, tapBytes);
-    if (nc > 3) addLanes(e + 12, b3, tapBytes);
+    addLanes(e + 4, b1, tapBytes);
+    addLanes(e + 8, b2, tapBytes);
   }
   if (rows > 2) {
     const e = d + 2 * dwRow;
     addLanes(e, c0, tapBytes);
-    if (nc > 1) addLanes(e + 4, c1, tapBytes);
-    if (nc > 2) addLanes(e + 8, c2, tapBytes);
-    if (nc > 3) addLanes(e + 12, c3, tapBytes);
+    addLanes(e + 4, c1, tapBytes);
+    addLanes(e + 8, c2, tapBytes);
   }
 }
 
 // kwLanes' specialisations (kernel rows at once), each out of line
 function kw3x3(src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize, d: usize, tapBytes: usize, dwRow: usize): void {
-  kwLanes(3, 3, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+  kwLanes(3, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
 }
 function kw3x2(src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize, d: usize, tapBytes: usize, dwRow: usize): void {
-  kwLanes(3, 2, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+  kwLanes(2, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
 }
 function kw3x1(src: usize, kStep: usize, dyc: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize, dyStep: usize, d: usize, tapBytes: usize, dwRow: usize): void {
-  kwLanes(3, 1, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
+  kwLanes(1, src, kStep, dyc, OH, OW, rowStep, colStep, dyStep, d, tapBytes, dwRow);
 }
 
 /**
