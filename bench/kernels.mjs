@@ -40,8 +40,14 @@ function fill(view, seed) {
   return view;
 }
 
-export async function runKernels({ quick, builds, threads, log }) {
+export async function runKernels({ quick, builds, threads, log, only }) {
   const records = [];
+  // --only TEXT: the cases whose name (as in the table: "gemm 64×64×64", "(a2) LeNet C3 …", "conv3x3 ResNet-18 56²×64") contains it
+  const picked = (name) => only === undefined || name.includes(only);
+  const gemms = (quick ? GEMMS_QUICK : GEMMS).filter(([M, N, K]) => picked(`gemm ${M}×${N}×${K}`));
+  const convs = CONVS.filter((cv) => picked(`conv ${cv.name}`));
+  const wino = (quick ? WINO_LAYERS_QUICK : WINO_LAYERS).filter((l) => picked(`conv3x3 ${l.net} ${l.H}²×${l.C}`));
+  if (gemms.length + convs.length + wino.length === 0) throw new Error(`bench: no kernels case has ${JSON.stringify(only)} in its name`);
   const tfjs = await loadTfjsWasm();
   const ortw = await loadOrtWeb(threads);
   if (tfjs.error) log(`  ${tfjs.error}`);
@@ -51,7 +57,7 @@ export async function runKernels({ quick, builds, threads, log }) {
   const buildName = (be) => be.build.replace(/-mt$/, "");
 
   // ---- gemm ---------------------------------------------------------------------------------
-  for (const [M, N, K] of quick ? GEMMS_QUICK : GEMMS) {
+  for (const [M, N, K] of gemms) {
     const kase = `gemm ${M}×${N}×${K}`;
     const flops = 2 * M * N * K;
     const a = fill(new Float32Array(M * K), 1), b = fill(new Float32Array(K * N), 2);
@@ -86,7 +92,7 @@ export async function runKernels({ quick, builds, threads, log }) {
 
   // ---- conv ---------------------------------------------------------------------------------
   for (const batch of quick ? [1, 32] : [1, 32]) {
-    for (const cv of CONVS) {
+    for (const cv of convs) {
       if (quick && batch === 32 && !cv.name.startsWith("(c)") && !cv.name.startsWith("(e)")) continue;
       const wShape = [cv.K, cv.K, cv.C / cv.groups, cv.OC];
       const g = fovea.ops.conv2dGeometry([batch, cv.H, cv.W, cv.C], wShape, { padding: cv.padding, groups: cv.groups });
@@ -190,13 +196,13 @@ export async function runKernels({ quick, builds, threads, log }) {
     }
   }
 
-  await winogradLayers({ quick, backends, log, records });
+  if (wino.length) await winogradLayers({ quick, backends, log, records, layers: wino });
   return { records, peers: [tfjs.error ? null : "tfjs-wasm", ortw.error ? null : "ort-web"].filter(Boolean) };
 }
 
-/** Winograd against direct on the 3×3 layers of ResNet-18 and VGG-16 (batch 1, one thread; `nets`: some of them), into `records`. */
-export async function winogradLayers({ quick, backends, log, records, nets = null }) {
-  for (const l of (quick ? WINO_LAYERS_QUICK : WINO_LAYERS).filter((x) => !nets || nets.includes(x.net))) {
+/** Winograd against direct on the 3×3 layers of ResNet-18 and VGG-16 (batch 1, one thread; `nets`: some of them, or `layers`: these), into `records`. */
+export async function winogradLayers({ quick, backends, log, records, nets = null, layers = null }) {
+  for (const l of layers ?? (quick ? WINO_LAYERS_QUICK : WINO_LAYERS).filter((x) => !nets || nets.includes(x.net))) {
     const g = fovea.ops.conv2dGeometry([1, l.H, l.H, l.C], [3, 3, l.C, l.C], { padding: "same" });
     const flops = fovea.ops.conv2dFlops(g), size = l.H * l.H * l.C;
     const chosen = fovea.ops.convPaths(g);

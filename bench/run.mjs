@@ -1,4 +1,4 @@
-// npm run bench -- [suite ...] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N]
+// npm run bench -- [suite ...] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--only TEXT]
 // Suites: kernels, train, pipeline, models. Prints medians, GFLOP/s and speedups against the peers measured in the same
 // run, and writes the records ({ suite, case, engine, build, threads, batch, median_ms, gflops,
 // img_per_s }) to --json FILE (default bench/results.json).
@@ -21,6 +21,7 @@ try {
       build: { type: "string", default: "both" },
       threads: { type: "string", default: "1" },
       onnx: { type: "string" },
+      only: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -30,7 +31,7 @@ try {
 }
 const { values, positionals } = args;
 if (values.help) {
-  console.log("usage: npm run bench -- [kernels] [train] [pipeline] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR]");
+  console.log("usage: npm run bench -- [kernels] [train] [pipeline] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR] [--only TEXT]\n  --only TEXT: the kernels suite's cases whose name contains TEXT (e.g. \"LeNet\", \"gemm\", \"ResNet-18 56\")");
   process.exit(0);
 }
 const suites = positionals.length ? positionals : Object.keys(SUITES);
@@ -39,6 +40,10 @@ for (const s of suites) {
     console.error(`bench: unknown suite "${s}" (suites: ${Object.keys(SUITES).join(", ")})`);
     process.exit(2);
   }
+}
+if (values.only !== undefined && (values.only === "" || suites.some((s) => s !== "kernels"))) {
+  console.error(values.only === "" ? "bench: --only needs a text to look for in the kernels suite's case names" : `bench: --only picks cases of the kernels suite; run it alone (npm run bench -- kernels --only ${JSON.stringify(values.only)}), not with ${suites.filter((s) => s !== "kernels").join(", ")}`);
+  process.exit(2);
 }
 if (!["simd", "relaxed", "both"].includes(values.build)) {
   console.error(`bench: --build must be simd, relaxed or both, got "${values.build}"`);
@@ -64,7 +69,16 @@ const all = [];
 const t0 = performance.now();
 for (const s of suites) {
   console.log(`\n[${s}]`);
-  const { records, peers } = await SUITES[s]({ quick: values.quick, builds, threads, onnxDir: values.onnx, log: (m) => console.log(m) });
+  let result;
+  try {
+    result = await SUITES[s]({ quick: values.quick, builds, threads, onnxDir: values.onnx, only: values.only, log: (m) => console.log(m) });
+  } catch (e) {
+    // a usage error a suite finds (e.g. --only matching no case): its message, no stack
+    if (!String(e?.message).startsWith("bench: ")) throw e;
+    console.error(e.message);
+    process.exit(2);
+  }
+  const { records, peers } = result;
   console.log("");
   printTable(records, peers);
   all.push(...records);
