@@ -42,12 +42,13 @@ function fill(view, seed) {
 
 export async function runKernels({ quick, builds, threads, log, only }) {
   const records = [];
-  // --only TEXT: the cases whose name (as in the table: "gemm 64×64×64", "(a2) LeNet C3 …", "conv3x3 ResNet-18 56²×64") contains it
-  const picked = (name) => only === undefined || name.includes(only);
+  // --only TEXT: the layers whose name (as the table's rows begin: "gemm 64×64×64", "conv (a2) LeNet C3 …",
+  // "conv3x3 ResNet-18 56²×64") contains it, any case; each with all its passes and paths
+  const picked = (name) => only === undefined || name.toLowerCase().includes(only.toLowerCase());
   const gemms = (quick ? GEMMS_QUICK : GEMMS).filter(([M, N, K]) => picked(`gemm ${M}×${N}×${K}`));
   const convs = CONVS.filter((cv) => picked(`conv ${cv.name}`));
   const wino = (quick ? WINO_LAYERS_QUICK : WINO_LAYERS).filter((l) => picked(`conv3x3 ${l.net} ${l.H}²×${l.C}`));
-  if (gemms.length + convs.length + wino.length === 0) throw new Error(`bench: no kernels case has ${JSON.stringify(only)} in its name`);
+  if (gemms.length + convs.length + wino.length === 0) throw new Error(`bench: no layer of the kernels suite has ${JSON.stringify(only)} in its name (gemm M×N×K, conv (a)…(e), conv3x3 ResNet-18 / VGG-16 H²×C)`);
   const tfjs = await loadTfjsWasm();
   const ortw = await loadOrtWeb(threads);
   if (tfjs.error) log(`  ${tfjs.error}`);

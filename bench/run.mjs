@@ -31,10 +31,11 @@ try {
 }
 const { values, positionals } = args;
 if (values.help) {
-  console.log("usage: npm run bench -- [kernels] [train] [pipeline] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR] [--only TEXT]\n  --only TEXT: the kernels suite's cases whose name contains TEXT (e.g. \"LeNet\", \"gemm\", \"ResNet-18 56\")");
+  console.log("usage: npm run bench -- [kernels] [train] [pipeline] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR] [--only TEXT]\n  --only TEXT: the kernels suite's layers whose name contains TEXT, any case (\"gemm 64\", \"lenet\", \"(a\", \"ResNet-18 56\"), with all their passes");
   process.exit(0);
 }
-const suites = positionals.length ? positionals : Object.keys(SUITES);
+// --only picks kernels cases: alone, it means the kernels suite
+const suites = positionals.length ? positionals : values.only !== undefined ? ["kernels"] : Object.keys(SUITES);
 for (const s of suites) {
   if (!(s in SUITES)) {
     console.error(`bench: unknown suite "${s}" (suites: ${Object.keys(SUITES).join(", ")})`);

@@ -141,9 +141,11 @@ const PATH_CASES: Case[] = [
   { x: [1, 4, 32, 1], k: [3, 3], oc: 6, opts: { padding: "same" } },
   // one input channel, output channels a multiple of 3: the filter gradient's taps of a kernel row as
   // lanes (3 kernel rows × 3 channels, then 2 or 1 rows), the columns past KW & ~3 by tile48
-  { x: [2, 9, 11, 1], k: [7, 4], oc: 6, opts: { strides: [2, 1], padding: [3, 1, 2, 2], dilations: [2, 1] } },
+  { x: [2, 15, 11, 1], k: [7, 4], oc: 6, opts: { strides: [2, 1], padding: [3, 1, 2, 2], dilations: [2, 1] } }, // 4 output rows, 2 apart
   { x: [3, 8, 13, 1], k: [4, 9], oc: 15, opts: { padding: "same" } },
   { x: [1, 6, 8, 1], k: [2, 5], oc: 6, opts: { strides: [1, 3] } },
+  { x: [2, 9, 12, 1], k: [3, 8], oc: 21, opts: {} }, // no column left to tile48; a last panel of 5; valid: the last load ends at x's end
+  { x: [3, 5, 10, 1], k: [1, 7], oc: 30, opts: { padding: "same" } }, // 3 columns left to tile48; a last panel of 6
   // fewer than 4 taps a group (only the last, partial tile of the filter gradient), 8 output channels
   { x: [2, 5, 6, 3], k: [1, 1], oc: 8, opts: { padding: 1 } },
   { x: [1, 20, 19, 1], k: [3, 3], oc: 6, opts: { strides: [2, 1], dilations: [2, 1], padding: [1, 1, 2, 0], rounding: "floor" } },
@@ -187,6 +189,60 @@ describe.each(["simd", "relaxed", "debug"] as const)("every conv2d kernel path o
       expectClose(dw.toArray(), wantDw, 1e-5, 2e-6 * (P + 4), `dw ${bwdFilter}`);
     }
     [x, w, b, y, dy, dw, dx].forEach((t) => t.free());
+  });
+});
+
+// The tilings that compute the same sums in the same order must give the same bits, not only values
+// near the oracle's: the direct data gradient's images taken 4, 2 or 1 at a time, and the filter
+// gradient's taps as lanes (one input channel, 6 outputs) against tile48's channel lanes (8 outputs).
+describe.each(BUILDS)("conv2d kernels that tile differently give the same bits on the %s build", (build) => {
+  const dataGrad = (be: Backend, g: ConvGeometry, dy: Tensor, w: Tensor, dx: Tensor) =>
+    ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, g, alloc, {
+      x: 0, y: 0, w: w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: dx.ptr, dw: 0, db: 0,
+    }, 1, { bwdData: "direct" }).bwdData));
+  it("data gradient (direct): 7 images at once (4 + 2 + 1) = each image alone", async () => {
+    const be = await backendFor(build);
+    for (const c of [{ x: [7, 14, 14, 6], k: [5, 5], oc: 16, opts: {} }, { x: [7, 6, 7, 2], k: [3, 3], oc: 4, opts: { padding: "same" } }] as Case[]) {
+      const { w, g } = setup(be, c, 17);
+      const per = g.OH * g.OW * g.OC, perX = g.H * g.W * g.C;
+      const dys = randomArray(g.N * per, 19);
+      const dy = Tensor.from(dys, g.outShape, be), dx = Tensor.zeros(c.x, be);
+      dataGrad(be, g, dy, w, dx);
+      const all = dx.toArray();
+      const g1 = ops.conv2dGeometry([1, c.x[1], c.x[2], c.x[3]], w.shape as number[], c.opts);
+      for (let n = 0; n < g.N; n++) {
+        const dy1 = Tensor.from(dys.subarray(n * per, (n + 1) * per), g1.outShape, be), dx1 = Tensor.zeros([1, c.x[1], c.x[2], c.x[3]], be);
+        dataGrad(be, g1, dy1, w, dx1);
+        expect(Array.from(all.subarray(n * perX, (n + 1) * perX)), `${caseName(c)} image ${n}`).toEqual(Array.from(dx1.toArray()));
+        [dy1, dx1].forEach((t) => t.free());
+      }
+      [w, dy, dx].forEach((t) => t.free());
+    }
+  });
+  it("filter gradient: one input channel to 6 outputs (taps as lanes) = the first 6 of 8 outputs (channel lanes)", async () => {
+    const be = await backendFor(build);
+    for (const opts of [{ padding: "same" }, {}] as Conv2dOptions[]) {
+      const xShape = [3, 12, 11, 1];
+      const xs = randomArray(3 * 12 * 11, 23);
+      const x = Tensor.from(xs, xShape, be);
+      const g6 = ops.conv2dGeometry(xShape, [5, 5, 1, 6], opts), g8 = ops.conv2dGeometry(xShape, [5, 5, 1, 8], opts);
+      const P = g6.N * g6.OH * g6.OW;
+      const dy8s = randomArray(P * 8, 29), dy6s = new Float32Array(P * 6);
+      for (let p = 0; p < P; p++) dy6s.set(dy8s.subarray(p * 8, p * 8 + 6), p * 6);
+      const grads = [[g6, dy6s], [g8, dy8s]].map(([g, dys]) => {
+        const gg = g as ConvGeometry;
+        const dy = Tensor.from(dys as Float32Array, gg.outShape, be), dw = Tensor.zeros([5, 5, 1, gg.OC], be);
+        ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, gg, alloc, {
+          x: x.ptr, y: 0, w: 0, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: 0, dw: dw.ptr, db: 0,
+        }, 1, { bwdFilter: "implicit" }).bwdFilter));
+        const out = dw.toArray();
+        [dy, dw].forEach((t) => t.free());
+        return out;
+      });
+      const first6 = Array.from({ length: 25 * 6 }, (_, i) => grads[1]![Math.floor(i / 6) * 8 + (i % 6)]!);
+      expect(Array.from(grads[0]!), JSON.stringify(opts)).toEqual(first6);
+      x.free();
+    }
   });
 });
 

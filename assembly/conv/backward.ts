@@ -8,7 +8,9 @@
 // taps of a tile are, where they can be, four adjacent input floats (a run within a kernel row's
 // KW·Cg contiguous floats), read from one address: V8's code for the loop spends more
 // instructions on addresses than on multiply-adds (LeNet's C3: 15–19% faster); the taps between
-// runs go four at a time in tiles of their own. Small
+// runs go four at a time in tiles of their own. With one input channel and few output channels
+// (LeNet's C1: 6, a quarter of tile48's lanes empty) four taps of a kernel row are the lanes
+// instead and dy's values are splatted (kwLanes). Small
 // channel counts — the first layers of a CNN, where the im2col path's gemm has a depth of
 // N·OH·OW and a 25×6 result — are where it pays (see ops/conv.ts convPaths).
 //
@@ -314,8 +316,10 @@ export function f32_conv2d_bwd_filter_implicit(g: usize, x: usize, dy: usize, dw
   const r0 = max(0, -PT), r1 = min(H, Hp - PT), c0 = max(0, -PL), c1 = min(W, Wp - PL);
   const rowStep = f4(SH * Wp * C), colStep = f4(SW * C), dyStep = f4(OC);
   // one input channel, unit column dilation, at least 4 kernel columns, output channels a multiple
-  // of 3 that leave tile48 lanes empty (a last panel of 5–7; LeNet's C1: 6): the taps of each kernel
-  // row four at a time as the lanes (kwLanesImage), the other columns (kw ≥ KW & ~3) by tile48
+  // of 3 (kwLanes' tile) whose last 8-channel panel has 5–7 (where tile48's lanes go empty; LeNet's
+  // C1: 6): the taps of each kernel row four at a time as the lanes (kwLanesImage), the other
+  // columns (kw ≥ KW & ~3) by tile48 below. Every panel must have more than 4 channels: tile84
+  // (panels of at most 4) runs every tap and would add kwLanesImage's taps a second time.
   const lanes = C == 1 && DW == 1 && KW >= 4 && OC % 3 == 0 && (OC & 7) >= 5;
   const KW4 = lanes ? KW & ~3 : 0;
   for (let n = 0; n < N; n++) {

@@ -7,7 +7,7 @@
 // consecutive images — × a block of channels: two pixels × up to 4 channels (eight accumulators:
 // per tap and 4 output channels, 2 dy loads, 4 weight loads, 8 FMAs) or 5 where that many remain
 // (ten), four pixels × up to 2 channels (eight: 4 dy loads, 2 weight loads, 8 FMAs), where four
-// images remain. So 6 channels go as 4 + 2 (a block of 6, twelve accumulators and their operands,
+// images remain. 6 channels go as 4 + 2 (a block of 6, twelve accumulators and their operands,
 // measured 8% slower on LeNet's C3: V8 runs out of registers). A last odd image pairs a pixel with
 // the one below it where the two rows read the same kernel rows (away from the top and bottom
 // edges), else with its horizontal neighbour where the two read the same kernel columns; the rest
