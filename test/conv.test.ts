@@ -124,15 +124,17 @@ const PATH_CASES: Case[] = [
   { x: [2, 6, 5, 6], k: [3, 3], oc: 8, opts: { groups: 2, padding: [2, 0, 1, 2], dilations: [1, 2] } }, // 4 output channels a group
   { x: [1, 4, 5, 5], k: [3, 3], oc: 4, opts: { padding: 3 } }, // padding past the kernel's reach: dx rows and pixels no tap reaches
   { x: [3, 7, 9, 9], k: [5, 3], oc: 12, opts: { padding: "same" } }, // 4 + 5 channel blocks, pixel pairs and single pixels
-  // the direct data gradient's 5-channel block and 6 channels as 4 + 2: alone, after a 4-channel block, per group
+  // the direct data gradient's 5-channel block and 6 channels as 3 + 3: alone, after a 4-channel block, per group
   { x: [2, 7, 6, 5], k: [5, 3], oc: 8, opts: { padding: [2, 1, 0, 1] } },
   { x: [1, 6, 7, 10], k: [3, 3], oc: 4, opts: { padding: "same" } },
   { x: [1, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1] } },
   // the direct data gradient's images at once: 4 (a 2-channel block as one quad, wider blocks as two pairs), 2, 1
-  { x: [7, 7, 6, 6], k: [5, 5], oc: 16, opts: {} }, // LeNet C3-like: quads, a pair, the odd image
+  { x: [7, 7, 6, 6], k: [5, 5], oc: 16, opts: {} }, // LeNet C3-like: 3 + 3 channels, two triples and the last image
+  { x: [5, 6, 7, 6], k: [3, 3], oc: 8, opts: { padding: [2, 0, 1, 2] } }, // a triple and a pair
+  { x: [4, 6, 6, 3], k: [3, 3], oc: 4, opts: { padding: "same" } }, // a 3-channel block: two pairs
   { x: [5, 6, 7, 2], k: [3, 3], oc: 4, opts: { padding: "same" } },
   { x: [6, 5, 6, 9], k: [3, 3], oc: 8, opts: { padding: [2, 0, 1, 2] } }, // 4 + 5 channel blocks
-  { x: [4, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1], dilations: [2, 1] } }, // 4 + 2 a group
+  { x: [4, 6, 6, 12], k: [3, 3], oc: 8, opts: { groups: 2, padding: [0, 1, 2, 1], dilations: [2, 1] } }, // 3 + 3 a group, a triple and the last image
   { x: [4, 5, 5, 1], k: [3, 3], oc: 4, opts: { padding: 1 } }, // one channel: quads
   // one input channel, 6 outputs: runs of 16 pixels of a row, the last ending at the row's end;
   // rows under 16 pixels by runs of 8 and tiles
@@ -200,9 +202,9 @@ describe.each(BUILDS)("conv2d kernels that tile differently give the same bits o
     ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, g, alloc, {
       x: 0, y: 0, w: w.ptr, packed: 0, bias: 0, act: 0, training: true, dy: dy.ptr, dyAct: 0, dx: dx.ptr, dw: 0, db: 0,
     }, 1, { bwdData: "direct" }).bwdData));
-  it("data gradient (direct): 7 images at once (4 + 2 + 1) = each image alone", async () => {
+  it("data gradient (direct): 7 or 8 images at once (3 + 3 + 1, 3 + 3 + 2, 4 + 2 + 1) = each image alone", async () => {
     const be = await backendFor(build);
-    for (const c of [{ x: [7, 14, 14, 6], k: [5, 5], oc: 16, opts: {} }, { x: [7, 6, 7, 2], k: [3, 3], oc: 4, opts: { padding: "same" } }] as Case[]) {
+    for (const c of [{ x: [7, 14, 14, 6], k: [5, 5], oc: 16, opts: {} }, { x: [8, 6, 7, 6], k: [3, 3], oc: 8, opts: { padding: 1 } }, { x: [7, 6, 7, 2], k: [3, 3], oc: 4, opts: { padding: "same" } }] as Case[]) {
       const { w, g } = setup(be, c, 17);
       const per = g.OH * g.OW * g.OC, perX = g.H * g.W * g.C;
       const dys = randomArray(g.N * per, 19);

@@ -6,13 +6,14 @@
 // dx side (C = 6 of LeNet's C3). A tile is pixels that read the same taps — the same pixel of
 // consecutive images — × a block of channels: two pixels × up to 4 channels (eight accumulators:
 // per tap and 4 output channels, 2 dy loads, 4 weight loads, 8 FMAs) or 5 where that many remain
-// (ten), four pixels × up to 2 channels (eight: 4 dy loads, 2 weight loads, 8 FMAs), where four
-// images remain. 6 channels go as 4 + 2 (a block of 6, twelve accumulators and their operands,
-// measured 8% slower on LeNet's C3: V8 runs out of registers). A last odd image pairs a pixel with
-// the one below it where the two rows read the same kernel rows (away from the top and bottom
-// edges), else with its horizontal neighbour where the two read the same kernel columns; the rest
-// go one at a time. The weights are repacked per call so that the block's channels' vectors of
-// one tap and one group of 4 output channels are adjacent:
+// (ten), four pixels × up to 2 channels (eight: 4 dy loads, 2 weight loads, 8 FMAs) where four
+// images remain. 6 channels a group go as 3 + 3, three images at a time (nine accumulators: 3 dy
+// loads, 3 weight loads, 9 FMAs; on LeNet's C3 0.83–0.86 of the time of 4 + 2 as two images and
+// four; a block of 6, twelve accumulators, ran out of V8's registers). A last image that has no
+// partner pairs a pixel with the one below it where the two rows read the same kernel rows (away
+// from the top and bottom edges), else with its horizontal neighbour where the two read the same
+// kernel columns; the rest go one at a time. The weights are repacked per call so that the
+// block's channels' vectors of one tap and one group of 4 output channels are adjacent:
 // [c-block][tap][oc/4][c in block][4]. Each dx value's sum runs in the same order however it is tiled.
 
 import { f4, madd } from "../common/simd";
@@ -31,7 +32,7 @@ import { storePartial } from "./implicit";
 }
 
 /**
- * nc (1..5, a constant at each call) channels of np (1, 2 or 4; 4 only with nc ≤ 2) dx pixels that
+ * nc (1..5, a constant at each call) channels of np (1–4; 3 only with nc ≤ 3, 4 only with nc ≤ 2) dx pixels that
  * read the same taps (pixel k's dy k·pairStep bytes on, its dx k·dstStep bytes on):
  * Σ over kernel rows [khA, khB] and columns [kwA, kwB] and the group's V·4 output channels.
  * dyRow0: dy at (oh of kernel row 0, the first pixel's ow for kw = 0, the group's first channel);
@@ -46,7 +47,7 @@ import { storePartial } from "./implicit";
 ): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
   let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0;
-  let c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+  let c0 = a0, c1 = a0, c2 = a0, d0 = a0, d1 = a0;
   for (let kh = khA; kh <= khB; kh++) {
     let dp = dyRow0 + <usize>(<isize>kh * dyRowStep + <isize>kwA * dyColStep);
     let wq = wb + <usize>(kh * KW + kwA) * tapBytes;
@@ -56,27 +57,24 @@ import { storePartial } from "./implicit";
         const x0 = v128.load(d);
         const x1 = np > 1 ? v128.load(d + pairStep) : x0;
         const x2 = np > 2 ? v128.load(d + 2 * pairStep) : x0;
-        const x3 = np > 2 ? v128.load(d + 3 * pairStep) : x0;
+        const x3 = np > 3 ? v128.load(d + 3 * pairStep) : x0;
         let w = v128.load(wq);
         a0 = madd(x0, w, a0);
         if (np > 1) b0 = madd(x1, w, b0);
-        if (np > 2) {
-          c0 = madd(x2, w, c0);
-          d0 = madd(x3, w, d0);
-        }
+        if (np > 2) c0 = madd(x2, w, c0);
+        if (np > 3) d0 = madd(x3, w, d0);
         if (nc > 1) {
           w = v128.load(wq, 16);
           a1 = madd(x0, w, a1);
           if (np > 1) b1 = madd(x1, w, b1);
-          if (np > 2) {
-            c1 = madd(x2, w, c1);
-            d1 = madd(x3, w, d1);
-          }
+          if (np > 2) c1 = madd(x2, w, c1);
+          if (np > 3) d1 = madd(x3, w, d1);
         }
         if (nc > 2) {
           w = v128.load(wq, 32);
           a2 = madd(x0, w, a2);
           if (np > 1) b2 = madd(x1, w, b2);
+          if (np == 3) c2 = madd(x2, w, c2);
         }
         if (nc > 3) {
           w = v128.load(wq, 48);
@@ -95,6 +93,12 @@ import { storePartial } from "./implicit";
     }
   }
   const z = f32x4.splat(0);
+  if (np == 3) {
+    storePartial(dst, hsum4(a0, a1, a2, z), nc);
+    storePartial(dst + dstStep, hsum4(b0, b1, b2, z), nc);
+    storePartial(dst + 2 * dstStep, hsum4(c0, c1, c2, z), nc);
+    return;
+  }
   if (np > 2) {
     // nc ≤ 2: channels 0-1 of the four pixels
     storePartial(dst, hsum4(a0, a1, z, z), nc);
@@ -116,10 +120,11 @@ export function directDataScratchFloats(g: usize): i32 {
   return geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G)) * geo(g, CONV_OC);
 }
 
-/** Channels in the block that starts at channel c0 of Cg: 5 when that many remain (one block), else up to 4. */
+/** Channels in the block that starts at channel c0 of Cg: 3 of 6, else 5 when that many remain (one block), else up to 4. */
 // @ts-ignore: decorator
 @inline function blockOf(Cg: i32, c0: i32): i32 {
   const r = Cg - c0;
+  if (Cg == 6) return 3; // 3 + 3, taken three images at a time (threeImages)
   return r == 5 ? r : min(4, r);
 }
 
@@ -150,6 +155,9 @@ function p4x1(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i
 function p3x2(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
   pixels(3, 2, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
 }
+function p3x3(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
+  pixels(3, 3, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
+}
 function p3x1(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i32, k1: i32, KW: i32, V: i32, wb: usize, tb: usize, d: usize, ds: usize): void {
   pixels(3, 1, a, rs, cs, ps, h0, h1, k0, k1, KW, V, wb, tb, d, ds);
 }
@@ -173,7 +181,7 @@ function p1x1(a: usize, rs: isize, cs: isize, ps: usize, h0: i32, h1: i32, k0: i
 }
 
 /**
- * One dx row's pixels [0, W) for one block of nc channels. With `np` 2 or 4 each pixel goes with
+ * One dx row's pixels [0, W) for one block of nc channels. With `np` 2–4 each pixel goes with
  * the np − 1 pixels `belowDy` bytes of dy (and `belowDx` of dx) apart that read the same taps
  * (the same pixel of the next images, or the pixel below); with np 1, two horizontal neighbours
  * that read the same kernel columns go together, the rest one at a time.
@@ -188,7 +196,10 @@ function row(
     // dy at (kw = 0) for this pixel: ow = iw + PL
     const dy0 = dyRowBase + <usize>(<isize>(iw + PL) * <isize>pixDy);
     const d = dst + <usize>iw * pixBytes;
-    if (np == 4) {
+    if (np == 3) {
+      p3x3(dy0, dyRowStep, dyColStep, belowDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, belowDx);
+      iw++;
+    } else if (np == 4) {
       if (nc == 2) p2x4(dy0, dyRowStep, dyColStep, belowDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, belowDx);
       else p1x4(dy0, dyRowStep, dyColStep, belowDy, khA, khB, kwA, kwB, KW, V, wb, tapBytes, d, belowDx);
       iw++;
@@ -245,9 +256,10 @@ export function f32_conv2d_bwd_data_direct(g: usize, dy: usize, w: usize, dx: us
   const belowDy = <usize>f4(OW * OC), belowDx = <usize>f4(W * C);
   const imageDy = <usize>f4(OH * OW * OC), imageDx = <usize>f4(H * W * C);
   for (let n = 0; n < N; ) {
-    // images at once: four where four remain (blocks of up to 2 channels take them together, wider
-    // blocks in two pairs), else a pair, else one (its pixels paired with the one below or beside)
-    const images = min(N - n, 4) == 3 ? 2 : min(N - n, 4);
+    // images at once: with 6 channels a group (blocks of 3) three where three remain; else four
+    // where four remain (blocks of up to 2 channels take them together, wider blocks in two
+    // pairs); else a pair, else one (its pixels paired with the one below or beside)
+    const images = Cg == 6 ? min(N - n, 3) : min(N - n, 4) == 3 ? 2 : min(N - n, 4);
     const dyn = dy + f4(n * OH * OW * OC);
     for (let ih = 0; ih < H; ) {
       const khA = max(0, ceilDiv(ih + PT - OH + 1, DH)), khB = min(KH - 1, floorDiv(ih + PT, DH));
@@ -267,7 +279,8 @@ export function f32_conv2d_bwd_data_direct(g: usize, dy: usize, w: usize, dx: us
         for (let c0 = 0; c0 < Cg; c0 += blockOf(Cg, c0)) {
           const nc = blockOf(Cg, c0), tapBytes = <usize>f4(4 * V * nc);
           const dst = dxRow + f4(gi * Cg + c0);
-          if (images == 1) row(nc, two ? 2 : 1, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy, belowDy, belowDx);
+          if (images == 3) row(nc, 3, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy, imageDy, imageDx);
+          else if (images == 1) row(nc, two ? 2 : 1, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy, belowDy, belowDx);
           else if (images == 4 && nc <= 2) row(nc, 4, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy, imageDy, imageDx);
           else {
             row(nc, 2, dyg, dyRowStep, dyColStep, khA, khB, W, PL, OW, KW, DW, V, wb, tapBytes, dst, pixBytes, pixDy, imageDy, imageDx);
