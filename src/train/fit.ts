@@ -96,7 +96,7 @@ export interface FitOptions {
   callbacks?: Callback[];
   lr?: LearningRate;
   /**
-   * Applied to each training batch (a shuffled copy) before the step, e.g. data.augmenter(...).
+   * Applied to each training batch (its examples gathered in shuffled order into a buffer of the batch) before the step, e.g. data.augmenter(...).
    * An augmenter of the model's backend warps the batch straight into the model's input, each
    * thread its own slice at the head of its forward pass where that pass starts with per-example
    * layers (no copies back, no dispatch of its own), else by example ranges just before it; any
@@ -219,10 +219,11 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     throw new ConfigError(`fit: the augmenter takes examples of ${formatShape(aug.shape)} (${aug.shape[0] * aug.shape[1] * aug.shape[2]} values), the model's input is ${formatShape(model.inputShape)} (${inputSize})`);
   }
   const staged = aug?.stage && aug.backend === model.backend ? (aug as InputStager) : null;
-  // shuffled copies, reused every epoch (no per-batch allocation)
+  // each batch's examples gathered in the epoch's shuffled order into buffers reused every batch
+  // (no copy of the whole data set per epoch, no per-batch allocation)
   const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: n }, (_, i) => i);
-  const xs = new Float32Array(data.length);
-  const ys = targets instanceof Int32Array ? new Int32Array(targets.length) : new Float32Array(targets.length);
+  const xb = new Float32Array(Math.min(bs, n) * inputSize);
+  const yb = targets instanceof Int32Array ? new Int32Array(Math.min(bs, n) * perTarget) : new Float32Array(Math.min(bs, n) * perTarget);
   const lrOf = (step: number, epoch: number) => {
     const lr = options.lr ?? opt.lr;
     const v = typeof lr === "number" ? lr : lr(step, epoch);
@@ -234,21 +235,21 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     const first = resumed ? resume.batch : 0;
     const t0 = performance.now() - (resumed ? resume.seconds * 1000 : 0);
     if (first === 0 && (options.shuffle ?? true)) model.rng.shuffle(order);
-    for (let i = 0; i < n; i++) {
-      const s = order[i]!;
-      xs.set(data.subarray(s * inputSize, (s + 1) * inputSize), i * inputSize);
-      ys.set(targets.subarray(s * perTarget, (s + 1) * perTarget), i * perTarget);
-    }
     let sum = resumed ? resume.lossSum : 0, correct = resumed ? resume.correct : 0;
     for (let b = first; b < batches; b++) {
       const start = b * bs, count = Math.min(bs, n - start);
       const lr = lrOf(model.step, epoch);
       // an augmenter of the model's backend warps the batch straight into the model's input, in
       // line with the forward pass (the same draws, the same bits); any other function in place
-      const batch = xs.subarray(start * inputSize, (start + count) * inputSize);
+      for (let i = 0; i < count; i++) {
+        const s = order[start + i]!;
+        xb.set(data.subarray(s * inputSize, (s + 1) * inputSize), i * inputSize);
+        yb.set(targets.subarray(s * perTarget, (s + 1) * perTarget), i * perTarget);
+      }
+      const batch = xb.subarray(0, count * inputSize);
       const make = staged ? staged.stage(batch, count, model.rng) : undefined;
       if (!staged) options.augment?.(batch, count, model.rng);
-      const step = trainStep(model, xs, ys, start, count, lr, make);
+      const step = trainStep(model, xb, yb, 0, count, lr, make);
       const loss = step.loss;
       sum += loss * count;
       correct += step.correct;
