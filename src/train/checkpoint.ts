@@ -249,7 +249,12 @@ export function dataFingerprint(...parts: (Float32Array | Int32Array)[]): string
   let crc = 0;
   for (const a of parts) {
     const stride = a instanceof Int32Array ? 1 : Math.max(1, Math.floor(a.length / (1 << 20)));
-    const sample = stride === 1 ? a : Float32Array.from({ length: Math.ceil(a.length / stride) }, (_, i) => a[i * stride]!);
+    // every stride-th value (a plain loop: Float32Array.from with a map function took 220 ms on MNIST)
+    let sample = a;
+    if (stride > 1) {
+      sample = new Float32Array(Math.ceil(a.length / stride));
+      for (let i = 0; i < sample.length; i++) sample[i] = a[i * stride]!;
+    }
     crc = crc32(new Uint8Array(sample.buffer, sample.byteOffset, sample.byteLength), crc);
   }
   return hex(crc);
