@@ -26,6 +26,27 @@ describe("training", () => {
     m.free();
   });
 
+  it("fit trains on the batches of its RNG's shuffled order, each gathered in that order: the same bits as trainOnBatch over them (10 examples in batches of 4, the last of 2; dropout draws in between)", () => {
+    const { x, y } = toyImages(10, [8, 8, 1], 3, 5);
+    const make = () => smallNet(7).compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05, momentum: 0.9 }) });
+    const a = make(), b = make();
+    a.fit(x, y, { epochs: 2 });
+    const order = Int32Array.from({ length: 10 }, (_, i) => i);
+    for (let e = 0; e < 2; e++) {
+      b.rng.shuffle(order);
+      for (let s = 0; s < 10; s += 4) {
+        const idx = [...order.subarray(s, Math.min(10, s + 4))];
+        const xb = new Float32Array(idx.length * 64);
+        idx.forEach((i, k) => xb.set(x.subarray(i * 64, (i + 1) * 64), k * 64));
+        b.trainOnBatch(xb, idx.map((i) => y[i]!));
+      }
+    }
+    const bits = (m: fovea.Model) => m.getWeights().map((w) => [...new Uint32Array(w.values.buffer, w.values.byteOffset, w.values.length)]);
+    expect(bits(a)).toEqual(bits(b));
+    a.free();
+    b.free();
+  });
+
   it("reduces the loss on a fixed toy set (and reaches full training accuracy)", () => {
     const { x, y } = toyImages(60, [8, 8, 1], 3, 1);
     const m = smallNet(1).compile({ batchSize: 12, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05, momentum: 0.9 }) });
