@@ -74,9 +74,9 @@ export async function runTrain({ quick, builds, threads, log }) {
 
 /**
  * What `npm start`'s pipeline adds to the bare training step: rounds of 20 batches (1,280 MNIST
- * images) through fit() with the main job's affine distortions (shuffled copies, the warp, the
- * step's bookkeeping) against trainOnBatch over the same images in order, the two alternating,
- * median of the paired ratios over 48 rounds (16 with --quick). The machine's speed drifts over
+ * images) through fit() with the main job's affine distortions (the batches gathered in shuffled
+ * order, the warp, the step's bookkeeping) against trainOnBatch over the same images in order,
+ * the two alternating, median of the paired ratios over 48 rounds (16 with --quick). The machine's speed drifts over
  * seconds: rounds this short pair well, where whole epochs did not (paired epochs of 12,800
  * images gave medians of 1.04–1.29 for one build within minutes).
  */

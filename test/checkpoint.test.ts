@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
+import { RECIPES } from "../src/cli/train.js";
 import { tinyMnistDir } from "./helpers/idx.mjs";
 import { toyImages } from "./helpers/models.js";
 
@@ -255,7 +256,7 @@ describe("fovea train --checkpoint / --resume", () => {
     const half = cli(...args(join(dir, "half", "m.fovea"), 2, "--checkpoint", ck, "--checkpoint-every", "5"));
     expect(half.status).toBe(0);
     const c = T.decodeCheckpoint(readFileSync(ck), ck);
-    expect(c.config).toMatchObject({ dataset: "mnist", model: "lenet5-bn", epochs: 2, batch: 32, optimizer: "adam", lr: 0.003, seed: 1, augment: true });
+    expect(c.config).toMatchObject({ dataset: "mnist", model: "lenet5-bn", epochs: 2, batch: 32, optimizer: "adam", lr: 0.003, seed: 1, augment: true, schedule: "oneCycle", pctStart: RECIPES.mnist.pctStart! });
     expect(c.progress.epoch).toBe(2);
     // resume from the end-of-training checkpoint: nothing left but the evaluation and the files, which come out the same
     const again = cli(...args(join(dir, "again", "m.fovea"), 2, "--resume", ck, "--checkpoint", join(dir, "again.ckpt")));
@@ -266,6 +267,11 @@ describe("fovea train --checkpoint / --resume", () => {
     const other = cli(...args(join(dir, "x", "m.fovea"), 3, "--resume", ck, "--seed", "2"));
     expect(other.status).toBe(1);
     expect(other.stderr).toMatch(/fovea: .*one\.ckpt: the checkpoint is of a run with other settings: epochs 2 there, 3 here; seed 1 there, 2 here; data "[0-9a-f]{8}" there, "[0-9a-f]{8}" here/);
+    // a run whose recipe had another warm-up (an earlier version's): refused, not continued on this one
+    writeFileSync(join(dir, "warmup.ckpt"), T.encodeCheckpoint({ ...c, config: { ...c.config, pctStart: 0.25 } }));
+    const warm = cli(...args(join(dir, "x", "m.fovea"), 2, "--resume", join(dir, "warmup.ckpt")));
+    expect(warm.status).toBe(1);
+    expect(warm.stderr).toMatch(new RegExp(`warmup\\.ckpt: the checkpoint is of a run with other settings: pctStart 0\\.25 there, ${RECIPES.mnist.pctStart} here`));
     // a torn checkpoint: a FormatError naming the file, exit 1
     writeFileSync(join(dir, "torn.ckpt"), readFileSync(ck).subarray(0, 1000));
     const torn = cli(...args(join(dir, "y", "m.fovea"), 2, "--resume", join(dir, "torn.ckpt")));

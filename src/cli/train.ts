@@ -107,8 +107,9 @@ export const QUICK_EPOCHS = 3;
  * seeds 1–5 once each, with the one-cycle schedule ending before the run does: over 1.6 epochs
  * 99% came after 1.2, 1.2, 1.5, 1.3 and 1.5 epochs (this recipe: 1.4, 1.4, 1.5, 1.4, 1.3), over
  * 1.4 after 1.2, 1.3, 1.3 and 1.2 but never for seed 4, over 1.2 only for seed 5 (with a warm-up
- * over 0.15 of the steps, for none; over 1.6 with it, 1.3, 1.4, 1.3, never for seed 4, 1.2); lr 0.15 after 1.4, 1.3, 1.4, 1.3, 1.5, lr 0.2 after 1.7,
- * 1.4, 1.6, 1.5, 1.5: none both faster and sure.)
+ * over 0.15 of the steps, for none; over 1.6 with it, 1.3, 1.4, 1.3, never for seed 4, 1.2);
+ * lr 0.15 after 1.4, 1.3, 1.4, 1.3, 1.5, lr 0.2 after 1.7, 1.4, 1.6, 1.5, 1.5: none both faster
+ * and sure.)
  */
 export const SPEEDRUN = { model: "lenet5-bn", epochs: 2, lr: 0.1, pctStart: 0.25, labelSmoothing: 0.1, target: 0.99, evalsPerEpoch: 10, firstEval: 1 };
 
@@ -224,10 +225,12 @@ export async function train(a: TrainArgs): Promise<void> {
   const augment = a.augment && !speed && recipe.augment !== null;
   const labelSmoothing = a.labelSmoothing ?? (speed ? SPEEDRUN.labelSmoothing : recipe.labelSmoothing);
   const oneCycle = speed || recipe.schedule === "oneCycle";
-  // what a resume must repeat: everything that decides the weights (the data by its fingerprint)
+  const pctStart = speed ? SPEEDRUN.pctStart : recipe.pctStart;
+  // what a resume must repeat: everything that decides the weights (the data by its fingerprint;
+  // the schedule, which the recipe decides and a version of fovea may change)
   const config: fovea.train.CheckpointConfig = {
     dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? "32x32x3" } : {}), model: modelName, epochs, batch: a.batch,
-    optimizer, lr, ...(l2 ? { l2 } : {}), ...(labelSmoothing ? { labelSmoothing } : {}), seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
+    optimizer, lr, schedule: oneCycle ? "oneCycle" : "cosine", ...(oneCycle && pctStart !== undefined ? { pctStart } : {}), ...(l2 ? { l2 } : {}), ...(labelSmoothing ? { labelSmoothing } : {}), seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
     // sums split across threads round differently: the same weights need the same threads and build
     threads: info.threads, build: info.build,
   };
@@ -288,7 +291,7 @@ export async function train(a: TrainArgs): Promise<void> {
     };
     const history = m.fit(tr.x, tr.y, {
       epochs, ...(val ? { validationData: [val.x, val.y] as [Float32Array, Int32Array] } : {}), augment: aug, ...(resume ? { resume: resume.progress } : {}),
-      lr: oneCycle ? fovea.train.oneCycle(lr, { totalSteps: epochs * batches, pctStart: speed ? SPEEDRUN.pctStart : recipe.pctStart })
+      lr: oneCycle ? fovea.train.oneCycle(lr, { totalSteps: epochs * batches, pctStart })
         : fovea.train.cosineDecay(lr, { totalSteps: epochs * batches, minLr: lr * 0.01 }),
       callbacks: [{
         onBatchEnd: (i) => {

@@ -13,7 +13,10 @@ declare module "../model/model.js" {
   interface Model {
     /** Trains for some epochs (see train/fit.ts); returns the per-epoch logs. */
     fit(x: ExampleData, y: ArrayLike<number>, options?: FitOptions): History;
-    /** fit that gives the event loop a turn between batches (see train/fit.ts's fitAsync). */
+    /**
+     * fit that gives the event loop a turn between batches (see train/fit.ts's fitAsync). The
+     * examples and targets are read batch by batch while it runs: change them only once it is done.
+     */
     fitAsync(x: ExampleData, y: ArrayLike<number>, options?: FitAsyncOptions): Promise<History>;
   }
 }
@@ -96,7 +99,8 @@ export interface FitOptions {
   callbacks?: Callback[];
   lr?: LearningRate;
   /**
-   * Applied to each training batch (its examples gathered in shuffled order into a buffer of the batch) before the step, e.g. data.augmenter(...).
+   * Applied to each training batch (its examples gathered in shuffled order into a buffer of the
+   * batch) before the step, e.g. data.augmenter(...).
    * An augmenter of the model's backend warps the batch straight into the model's input, each
    * thread its own slice at the head of its forward pass where that pass starts with per-example
    * layers (no copies back, no dispatch of its own), else by example ranges just before it; any
@@ -128,7 +132,7 @@ export interface History {
   epochs: EpochLogs[];
 }
 
-/** Trains `model` for some epochs, now; returns the per-epoch logs. */
+/** Trains `model` for some epochs, now; returns the per-epoch logs. x and y are read batch by batch (callbacks must not change them). */
 export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {
   checkOptionKeys("fit", options, FIT_KEYS);
   const run = fitRun(model, x, y, options, "fit");
