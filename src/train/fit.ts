@@ -132,7 +132,10 @@ export interface History {
   epochs: EpochLogs[];
 }
 
-/** Trains `model` for some epochs, now; returns the per-epoch logs. x and y are read batch by batch (callbacks must not change them). */
+/**
+ * Trains `model` for some epochs, now; returns the per-epoch logs. x and y are read batch by batch
+ * (callbacks must not change them).
+ */
 export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {
   checkOptionKeys("fit", options, FIT_KEYS);
   const run = fitRun(model, x, y, options, "fit");
