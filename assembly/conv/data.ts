@@ -120,11 +120,17 @@ export function directDataScratchFloats(g: usize): i32 {
   return geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / geo(g, CONV_G)) * geo(g, CONV_OC);
 }
 
-/** Channels in the block that starts at channel c0 of Cg: 3 of 6, else 5 when that many remain (one block), else up to 4. */
+/** Whether a group of Cg channels goes as blocks of 3, three images at a time (6 channels: 3 + 3). */
+// @ts-ignore: decorator
+@inline function inThrees(Cg: i32): bool {
+  return Cg == 6;
+}
+
+/** Channels in the block that starts at channel c0 of Cg: 3 (inThrees), else 5 when that many remain (one block), else up to 4. */
 // @ts-ignore: decorator
 @inline function blockOf(Cg: i32, c0: i32): i32 {
   const r = Cg - c0;
-  if (Cg == 6) return 3; // 3 + 3, taken three images at a time (threeImages)
+  if (inThrees(Cg)) return 3;
   return r == 5 ? r : min(4, r);
 }
 
@@ -259,7 +265,7 @@ export function f32_conv2d_bwd_data_direct(g: usize, dy: usize, w: usize, dx: us
     // images at once: with 6 channels a group (blocks of 3) three where three remain; else four
     // where four remain (blocks of up to 2 channels take them together, wider blocks in two
     // pairs); else a pair, else one (its pixels paired with the one below or beside)
-    const images = Cg == 6 ? min(N - n, 3) : min(N - n, 4) == 3 ? 2 : min(N - n, 4);
+    const images = inThrees(Cg) ? min(N - n, 3) : min(N - n, 4) == 3 ? 2 : min(N - n, 4);
     const dyn = dy + f4(n * OH * OW * OC);
     for (let ih = 0; ih < H; ) {
       const khA = max(0, ceilDiv(ih + PT - OH + 1, DH)), khB = min(KH - 1, floorDiv(ih + PT, DH));

@@ -229,8 +229,9 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
   // each batch's examples gathered in the epoch's shuffled order into buffers reused every batch
   // (no copy of the whole data set per epoch, no per-batch allocation)
   const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: n }, (_, i) => i);
-  const xb = new Float32Array(Math.min(bs, n) * inputSize);
-  const yb = targets instanceof Int32Array ? new Int32Array(Math.min(bs, n) * perTarget) : new Float32Array(Math.min(bs, n) * perTarget);
+  const most = Math.min(bs, n);
+  const xb = new Float32Array(most * inputSize);
+  const yb = targets instanceof Int32Array ? new Int32Array(most * perTarget) : new Float32Array(most * perTarget);
   const lrOf = (step: number, epoch: number) => {
     const lr = options.lr ?? opt.lr;
     const v = typeof lr === "number" ? lr : lr(step, epoch);
