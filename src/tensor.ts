@@ -10,6 +10,29 @@ export type NestedArray = number | readonly NestedArray[];
 
 export type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray[];
 
+/** Whether this machine stores numbers little-endian, as every file format fovea reads and writes does. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The little-endian float32s of a file's bytes (floor(length / 4) of them), copied: the bytes as they are, or swapped on a big-endian machine. */
+export function readFloat32LE(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length >> 2);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 4));
+  else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true);
+  }
+  return out;
+}
+
+/** Writes `values` into `out` (4·values.length bytes) as little-endian float32s. */
+export function writeFloat32LE(values: Float32Array, out: Uint8Array): void {
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(values.buffer, values.byteOffset, values.length * 4));
+  else {
+    const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    for (let i = 0; i < values.length; i++) dv.setFloat32(i * 4, values[i]!, true);
+  }
+}
+
 export function shapeSize(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -79,6 +79,16 @@ describe("withHead", () => {
     for (const m of [base, tuned, trunk, probe]) m.free();
   });
 
+  it("draws only the new head from the seed: the copied layers are not drawn first and overwritten", () => {
+    const base = net();
+    const tuned = base.withHead("flat", (f) => L.dense({ units: 5, name: "head" }).apply(f), { seed: 2 });
+    // the head's draws are the generator's first ones: those of a model of the head alone
+    const alone = fovea.sequential([L.dense({ units: 5, name: "head" })], { inputShape: [16], seed: 2 });
+    expect(same(weightsOf(tuned, "head"), weightsOf(alone, "head"))).toBe(true);
+    expect(weightsOf(tuned, "head")[0]!.values.some((v) => v !== 0)).toBe(true);
+    for (const m of [base, tuned, alone]) m.free();
+  });
+
   it("bad arguments are ConfigErrors naming the problem", () => {
     const base = net();
     expect(() => base.withHead("nope", (f) => f)).toThrow(/withHead: model "model" has no layer "nope" \(layers: "c1", "bn"/);

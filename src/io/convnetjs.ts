@@ -11,7 +11,7 @@ import { Pool } from "../layers/pool.js";
 import { ActivationLayer, Maxout } from "../layers/activation.js";
 import { Lrn } from "../layers/norm.js";
 import { Dropout } from "../layers/dropout.js";
-import { sequential, type Model } from "../model/model.js";
+import { Model } from "../model/model.js";
 import type { LossName } from "../train/losses.js";
 import type { Regularizer } from "../train/trainer.js";
 import { decayRegularizer, type ConvNetJSModel } from "./convnetjs-defs.js";
@@ -156,8 +156,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
   });
   if (scale !== 1) throw new FormatError(`${src}: a dropout at the end leaves ConvNetJS's test-time scaling nowhere to go`);
   const inputShape = [count(first, "out_sy"), count(first, "out_sx"), count(first, "out_depth")];
-  const model = sequential(layers, { inputShape, name: "convnetjs", seed });
-  return { model: withWeights(model, weights, src), loss, regularizer: decayRegularizer(decay) };
+  return { model: withWeights((preset) => new Model({ layers, inputShape, name: "convnetjs", seed, preset }), weights, src), loss, regularizer: decayRegularizer(decay) };
 }
 
 /** A ConvNetJS volume as its toJSON() writes it; w a Float64Array (serialised as {"0": …}, as ConvNetJS's). */

@@ -4,10 +4,10 @@
 
 /** OIHW [OC, Cg, KH, KW] → HWIO [KH, KW, Cg, OC]. */
 export function oihwToHwio(w: ArrayLike<number>, OC: number, Cg: number, KH: number, KW: number): Float32Array {
-  const out = new Float32Array(OC * Cg * KH * KW);
-  for (let o = 0; o < OC; o++) for (let ci = 0; ci < Cg; ci++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
-    out[((kh * KW + kw) * Cg + ci) * OC + o] = w[((o * Cg + ci) * KH + kh) * KW + kw]!;
-  }
+  const K = KH * KW, out = new Float32Array(OC * Cg * K);
+  // written in order (tap, input channel, output channel), reading w with a stride of Cg·K
+  let i = 0;
+  for (let k = 0; k < K; k++) for (let ci = 0; ci < Cg; ci++) for (let s = ci * K + k, o = 0; o < OC; o++, s += Cg * K) out[i++] = w[s]!;
   return out;
 }
 

@@ -5,8 +5,9 @@
 import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
-import { model as functionalModel, type Model } from "../model/model.js";
+import { Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
+import { readFloat32LE } from "../tensor.js";
 import type { Activation } from "../ops/gemm.js";
 import { readBytes } from "../data/files.js";
 import { getLimits } from "../runtime/limits.js";
@@ -56,16 +57,13 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
   if (!isObject(topo) || typeof topo.class_name !== "string") fail("no modelTopology.class_name (expected a tfjs-layers model.json)");
   if (!(weightData instanceof Uint8Array) && !(weightData instanceof ArrayBuffer)) fail("the weight data must be an ArrayBuffer or Uint8Array");
   const bytes = weightData instanceof Uint8Array ? weightData : new Uint8Array(weightData);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = new Map<string, Float32Array>();
   let off = 0;
   for (const s of specs) {
     if (s.dtype !== "float32") fail(`weight "${s.name}" is ${s.dtype}; only float32 weights are read`);
     const n = s.shape.reduce((a, b) => a * b, 1);
     if (off + n * 4 > bytes.length) fail(`the weight data ends at ${bytes.length} bytes; "${s.name}" needs bytes ${off}–${off + n * 4}`);
-    const v = new Float32Array(n);
-    for (let i = 0; i < n; i++) v[i] = dv.getFloat32(off + i * 4, true);
-    tensors.set(s.name, v);
+    tensors.set(s.name, readFloat32LE(bytes.subarray(off, off + n * 4)));
     off += n * 4;
   }
   if (off !== bytes.length) fail(`${bytes.length - off} weight bytes are not described by the manifest`);
@@ -209,8 +207,7 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
     if (!Array.isArray(outs) || outs.length !== 1 || !Array.isArray(outs[0])) fail(`${show(outs)} outputs; one is supported`);
     out = made.get(outs[0]![0] as string) ?? fail(`output "${String(outs[0]![0])}" is not a layer`);
   }
-  const m = functionalModel({ inputs: inp!, outputs: out, name: modelName ?? "tfjs" });
-  return withWeights(m, weights, src);
+  return withWeights((preset) => new Model({ inputs: inp!, outputs: out, name: modelName ?? "tfjs", preset }), weights, src);
 }
 
 /** batch_input_shape without the batch: whole numbers >= 1, or null where a dimension is not fixed. */

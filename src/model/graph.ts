@@ -62,12 +62,17 @@ export function buildGraph(input: SymbolicTensor, output: SymbolicTensor): Graph
   }));
 }
 
+/** Which parameters (by layer name and parameter name) a loader sets right after building the model. */
+export type Preset = (layer: string, param: string) => boolean;
+
 /**
  * Allocates and initialises every parameter value, in graph order (gradients come with training).
- * What a model needs for its parameters and one example's activations is checked against the
- * limit first; if an allocation fails, the ones before it are freed (nothing is left behind).
+ * Parameters `preset` names stay zeros: their values come from a file, and drawing them first
+ * (ResNet-18's 11.7 million normals) would be thrown away. What a model needs for its parameters
+ * and one example's activations is checked against the limit first; if an allocation fails, the
+ * ones before it are freed (nothing is left behind).
  */
-export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng, name: string): void {
+export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng, name: string, preset?: Preset): void {
   const specs = nodes.map((n) => n.layer.params(n.inShapes));
   const paramBytes = specs.flat().reduce((a, s) => a + size(s.shape) * 4, 0);
   const actBytes = nodes.reduce((a, n) => a + size(n.outShape) * 4, size(nodes[0]!.inShapes[0]!) * 4);
@@ -83,7 +88,7 @@ export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng, name: 
         const count = size(spec.shape);
         const w = be.heap.alloc(count * 4, true);
         n.params.push({ spec, size: count, w, g: 0 });
-        initialize(spec.init, spec.shape, be.heap.f32(w, count), rng);
+        if (!preset?.(n.layer.name, spec.name)) initialize(spec.init, spec.shape, be.heap.f32(w, count), rng);
       }
     });
   } catch (e) {

@@ -9,7 +9,7 @@ import { Layer, size, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
 import { Rng } from "../rng.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
-import { allocateGrads, allocateParams, buildGraph, freeParams, type GraphNode } from "./graph.js";
+import { allocateGrads, allocateParams, buildGraph, freeParams, type GraphNode, type Preset } from "./graph.js";
 import { Plan, type InputMaker } from "./plan.js";
 import { saveModel } from "./save.js";
 import { summaryText } from "./summary.js";
@@ -63,6 +63,8 @@ export class Model {
   private inputSym: SymbolicTensor | null;
   private outputSym: SymbolicTensor | null;
   private readonly pending: Layer[] | null;
+  /** Parameters a loader sets right after construction (see the constructor); used once, by build. */
+  private preset: Preset | undefined;
   private nodesList: GraphNode[] | null = null;
   private be: Backend | null = null;
   private plans = new Map<string, Plan>();
@@ -84,13 +86,16 @@ export class Model {
   /**
    * Use fovea.model({ inputs, outputs }) or fovea.sequential([...]). layers with inputShape: a
    * sequential model, built (no plan yet: compile, warm or the first predict makes one).
+   * `preset` (loaders): the parameters the caller sets right after construction; they start as
+   * zeros instead of being drawn from the seed's generator, which they would only overwrite.
    */
-  constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; inputShape?: number[]; name?: string; seed?: number }) {
+  constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; inputShape?: number[]; name?: string; seed?: number; preset?: (layer: string, param: string) => boolean }) {
     this.name = args.name ?? "model";
     this.rng = new Rng(args.seed ?? 1);
     this.inputSym = args.inputs ?? null;
     this.outputSym = args.outputs ?? null;
     this.pending = args.layers ?? null;
+    this.preset = args.preset;
     if (this.inputSym && this.outputSym) this.build();
     else if (this.pending && args.inputShape) {
       try {
@@ -162,7 +167,8 @@ export class Model {
 
   private build(): void {
     const nodes = buildGraph(this.inputSym!, this.outputSym!);
-    allocateParams(this.backend, nodes, this.rng, this.name);
+    allocateParams(this.backend, nodes, this.rng, this.name, this.preset);
+    this.preset = undefined;
     this.nodesList = nodes;
     const be = this.backend;
     registry.register(this, () => freeParams(be, nodes), this);
@@ -443,7 +449,7 @@ export class Model {
     const out = head(made.get(cut)!);
     if (!(out instanceof SymbolicTensor)) throw new ConfigError(`withHead: head must return a symbolic tensor (layer.apply(features)), got ${show(out)}`);
     const copied = new Set([...need].map((i) => nodes[i]!.layer.name));
-    const m = new Model({ inputs: inp, outputs: out, name: options.name ?? `${this.name}-tuned`, seed: options.seed });
+    const m = new Model({ inputs: inp, outputs: out, name: options.name ?? `${this.name}-tuned`, seed: options.seed, preset: (layer) => copied.has(layer) });
     try {
       m.setWeights(this.getWeights().filter((w) => copied.has(w.layer)));
       if (options.freeze) m.freeze([...copied]);

@@ -3,6 +3,7 @@
 // offer save() without this module importing it.
 import type { ModelView } from "./view.js";
 import type { NamedIO } from "./named.js";
+import { writeFloat32LE } from "../tensor.js";
 
 export const FORMAT_VERSION = 1;
 export const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
@@ -53,9 +54,8 @@ export function saveModel(m: ModelView): Uint8Array<ArrayBuffer> {
   out.set(json, head);
   let off = head + json.length + pad;
   for (const p of m.params) {
-    const v = m.backend.heap.f32(p.w, p.size);
-    // little-endian float32 whatever the host: DataView for portability
-    for (let i = 0; i < v.length; i++, off += 4) dv.setFloat32(off, v[i]!, true);
+    writeFloat32LE(m.backend.heap.f32(p.w, p.size), out.subarray(off));
+    off += p.size * 4;
   }
   return out;
 }

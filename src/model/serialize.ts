@@ -7,8 +7,9 @@
 import { BackendError, FormatError, FoveaError, show } from "../errors.js";
 import { createLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
-import { formatShape } from "../tensor.js";
-import { model as functionalModel, type Model } from "./model.js";
+import { formatShape, readFloat32LE } from "../tensor.js";
+import { Model } from "./model.js";
+import type { Preset } from "./graph.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { NamedIO } from "./named.js";
 
@@ -37,14 +38,16 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   checkTopology(topo, src, true);
   const wStart = 16 + jsonLen + ((4 - ((16 + jsonLen) % 4)) % 4);
   if ((bytes.length - wStart) / 4 !== topo.floats) fail(`truncated or padded: ${bytes.length - wStart} weight bytes, the topology needs ${topo.floats * 4}`, src);
+  const floats = readFloat32LE(bytes.subarray(wStart));
   for (let i = 0; i < topo.floats; i++) {
-    const v = dv.getFloat32(wStart + i * 4, true);
+    const v = floats[i]!;
     if (!Number.isFinite(v)) {
       const p = topo.params.find((q) => i >= q.offset && i < q.offset + size(q.shape));
       fail(`weight ${i} is ${v}${p ? ` (layer "${p.layer}", ${p.name}${formatShape(p.shape)})` : ""}; weights must be finite`, src);
     }
   }
-  const m = buildFromTopology(topo, src, options.seed);
+  // every parameter is read from the file below (or the model is freed): none is drawn first
+  const m = buildFromTopology(topo, src, options.seed, () => true);
   // parameters: same table, same shapes
   const mine = m.nodes.flatMap((n) => n.params.map((p) => ({ layer: n.layer.name, p })));
   const mismatch = mine.length !== topo.params.length ? `${topo.params.length} parameters listed, the layers have ${mine.length}`
@@ -58,9 +61,8 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
     fail(mismatch, src);
   }
   mine.forEach(({ p }, i) => {
-    const v = m.backend.heap.f32(p.w, p.size);
-    const off = wStart + topo.params[i]!.offset * 4;
-    for (let j = 0; j < p.size; j++) v[j] = dv.getFloat32(off + j * 4, true);
+    const off = topo.params[i]!.offset;
+    m.backend.heap.f32(p.w, p.size).set(floats.subarray(off, off + p.size));
   });
   return m;
 }
@@ -106,7 +108,7 @@ function checkTopology(topo: ModelJSON, src: string, withParams: boolean): void 
   });
 }
 
-function buildFromTopology(topo: ModelJSON, src: string, seed?: number): Model {
+function buildFromTopology(topo: ModelJSON, src: string, seed?: number, preset?: Preset): Model {
   // build the graph; any error (unknown layer, bad option, shape) becomes a FormatError
   let m: Model;
   try {
@@ -123,7 +125,7 @@ function buildFromTopology(topo: ModelJSON, src: string, seed?: number): Model {
       last = layer.apply(...ins);
       made.set(layer.name, last);
     }
-    m = functionalModel({ inputs: inp, outputs: last, name: topo.name, seed });
+    m = new Model({ inputs: inp, outputs: last, name: topo.name, seed, ...(preset ? { preset } : {}) });
   } catch (e) {
     if (e instanceof FoveaError && !(e instanceof BackendError)) fail(`bad topology: ${e.message}`, src);
     if (e instanceof BackendError) throw new BackendError(`${src}: ${e.message}`);

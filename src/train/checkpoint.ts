@@ -18,6 +18,7 @@ import type { Model } from "../model/model.js";
 import { saveModel } from "../model/save.js";
 import { loadModel } from "../model/serialize.js";
 import type { RngState } from "../rng.js";
+import { readFloat32LE, writeFloat32LE } from "../tensor.js";
 import type { EpochLogs, FitProgress } from "./fit.js";
 import type { OptimizerState } from "./optimizers.js";
 
@@ -83,8 +84,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array<ArrayBuffer> {
   out.set(json, 16);
   out.set(c.model, modelAt);
   for (let i = 0; i < order.length; i++) dv.setInt32(orderAt + i * 4, order[i]!, true);
-  const v = c.optimizer.values;
-  for (let i = 0; i < v.length; i++) dv.setFloat32(optAt + i * 4, v[i]!, true);
+  writeFloat32LE(c.optimizer.values, out.subarray(optAt));
   dv.setUint32(crcAt, crc32(out.subarray(0, crcAt)), true);
   return out;
 }
@@ -127,12 +127,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
     seen[k] = 1;
     order[i] = k;
   }
-  const values = new Float32Array(h.optimizer.floats);
-  for (let i = 0; i < values.length; i++) {
-    const v = dv.getFloat32(optAt + i * 4, true);
-    if (!Number.isFinite(v)) fail(`optimiser value ${i} of ${values.length} is ${v}; the state must be finite`);
-    values[i] = v;
-  }
+  const values = readFloat32LE(bytes.subarray(optAt, optAt + h.optimizer.floats * 4));
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) fail(`optimiser value ${i} of ${values.length} is ${values[i]}; the state must be finite`);
   const { examples: _, ...progress } = h.progress;
   return {
     config: h.config, step: h.step, rng: h.rng, optimizer: { ...h.optimizer, values },

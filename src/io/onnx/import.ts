@@ -6,7 +6,7 @@
 import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { size } from "../../layers/layer.js";
-import { model as functionalModel, type Model } from "../../model/model.js";
+import { Model } from "../../model/model.js";
 import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
@@ -227,7 +227,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const flat = outs.filter((o) => size(o.shape) > 0).map((o) => (o.shape.length === 1 ? o : L.flatten({ name: uniqOut(g, "output_flatten") }).apply(o)));
   const out = outs.length === 1 || flat.length === 0 ? outs[0]! : flat.length === 1 ? flat[0]! : L.concat({ name: "outputs" }).apply(...flat);
   // a parameter with no values (an empty output's constant) has nothing to set, and may be of a layer the outputs left out
-  const model = withWeights(functionalModel({ inputs: inp, outputs: out, name }), g.weights.filter((w) => w.values.length > 0), src);
+  const model = withWeights((preset) => new Model({ inputs: inp, outputs: out, name, preset }), g.weights.filter((w) => w.values.length > 0), src);
   model.io = io;
   return model;
 }

@@ -2,7 +2,7 @@
 // per graph edge, and tensor decoding.
 import { FormatError, show } from "../../errors.js";
 import { getLimits } from "../../runtime/limits.js";
-import { formatShape } from "../../tensor.js";
+import { formatShape, readFloat32LE } from "../../tensor.js";
 import type { SymbolicTensor } from "../../layers/symbolic.js";
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto } from "./proto.js";
 
@@ -93,9 +93,10 @@ export function tensorValues(t: OnnxTensor, where: string): number[] | Float32Ar
   if (t.rawData && t.rawData.length) {
     const w = ty.width;
     if (t.rawData.length !== count * w) throw new FormatError(`${where}: ${t.rawData.length} bytes of raw data for ${count} values of ${w} bytes (dims ${formatShape(dims)})`);
+    if (t.dataType === 1) return readFloat32LE(t.rawData);
     const dv = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
     const read: (o: number) => number = {
-      1: (o: number) => dv.getFloat32(o, true), 2: (o: number) => dv.getUint8(o), 3: (o: number) => dv.getInt8(o), 4: (o: number) => dv.getUint16(o, true),
+      2: (o: number) => dv.getUint8(o), 3: (o: number) => dv.getInt8(o), 4: (o: number) => dv.getUint16(o, true),
       5: (o: number) => dv.getInt16(o, true), 6: (o: number) => dv.getInt32(o, true), 7: (o: number) => Number(dv.getBigInt64(o, true)), 9: (o: number) => dv.getUint8(o),
       10: (o: number) => half(dv.getUint16(o, true)), 11: (o: number) => dv.getFloat64(o, true), 12: (o: number) => dv.getUint32(o, true),
       13: (o: number) => Number(dv.getBigUint64(o, true)), 16: (o: number) => bfloat(dv.getUint16(o, true)),
