@@ -10,6 +10,16 @@ export interface RngState {
   spare: number | null;
 }
 
+/** mulberry32's step: the next state. */
+const advance = (s: number) => (s + 0x6d2b79f5) >>> 0;
+
+/** mulberry32's output for a state. */
+function output(s: number): number {
+  let t = Math.imul(s ^ (s >>> 15), s | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
 export class Rng {
   private s: number;
   private spare: number | null = null;
@@ -21,11 +31,8 @@ export class Rng {
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.s = advance(this.s);
+    return output(this.s);
   }
 
   /** Uniform in [0, 1). */
@@ -46,6 +53,32 @@ export class Rng {
     const r = Math.sqrt(-2 * Math.log(u));
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /**
+   * out[i] = mean + std·normal() for every i, in order: the same draws and the same values as
+   * that loop, with the generator's state in locals (a model's initialisation draws millions).
+   */
+  fillNormal(out: Float32Array, mean: number, std: number): void {
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.spare !== null) {
+      out[i++] = mean + std * this.spare;
+      this.spare = null;
+    }
+    let s = this.s;
+    const next = () => output((s = advance(s)));
+    for (; i < n; i += 2) {
+      let u = 0;
+      while (u === 0) u = next() / 4294967296;
+      const v = next() / 4294967296;
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i] = mean + std * (r * Math.cos(2 * Math.PI * v));
+      const second = r * Math.sin(2 * Math.PI * v);
+      if (i + 1 < n) out[i + 1] = mean + std * second;
+      else this.spare = second;
+    }
+    this.s = s;
   }
 
   /** Integer in [0, n). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BackendError, ShapeError, Tensor, loadBackend } from "../src/index.js";
+import { BackendError, Rng, ShapeError, Tensor, loadBackend } from "../src/index.js";
 
 const backend = await loadBackend("simd");
 
@@ -62,5 +62,22 @@ describe("Tensor", () => {
     const big = Tensor.zeros([64 * 1024 * 1024 / 4], backend); // 64 MiB forces memory.grow
     expect(Array.from(t.toArray())).toEqual([1, 2, 3]);
     big.free();
+  });
+});
+
+describe("Rng.fillNormal", () => {
+  it("gives the values and leaves the state of out[i] = mean + std·normal() over the same array, with or without a spare normal at the start", () => {
+    for (const n of [0, 1, 2, 3, 4, 7, 1001]) {
+      for (const spareFirst of [false, true]) {
+        const a = new Rng(17 + n), b = new Rng(17 + n);
+        if (spareFirst) { a.normal(); b.normal(); }
+        const loop = new Float32Array(n), bulk = new Float32Array(n);
+        for (let i = 0; i < n; i++) loop[i] = 0.25 + 1.5 * a.normal();
+        b.fillNormal(bulk, 0.25, 1.5);
+        expect(Array.from(bulk)).toEqual(Array.from(loop));
+        expect(b.state()).toEqual(a.state());
+        expect(b.normal()).toBe(a.normal());
+      }
+    }
   });
 });

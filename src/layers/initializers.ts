@@ -33,7 +33,7 @@ export function checkInitializer(init: unknown, where: string): Initializer {
 /** Fills `out` (a parameter of `shape`) from the initialiser. */
 export function initialize(init: Initializer, shape: readonly number[], out: Float32Array, rng: Rng): void {
   const { fanIn, fanOut } = fans(shape);
-  const normal = (std: number, mean = 0) => { for (let i = 0; i < out.length; i++) out[i] = mean + std * rng.normal(); };
+  const normal = (std: number, mean = 0) => rng.fillNormal(out, mean, std);
   const uniform = (lo: number, hi: number) => { for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * rng.uniform(); };
   if (typeof init === "string") {
     switch (init) {
