@@ -1,8 +1,9 @@
 // `npm run build`, and the build before `npm start`, `npm test`, `npm run bench` and the other
 // scripts: the wasm builds and their generated modules (build-wasm.mjs, which skips what is up to
 // date), then dist/ with `tsc -b` — run only when the TypeScript it compiles changed since the last
-// build here. A file reads only: an up-to-date checkout costs a fraction of a second instead of
-// TypeScript's own start-up (about a second, and three npm processes, before every `npm start`).
+// build here. The check only reads files: an up-to-date checkout costs a fraction of a second
+// instead of TypeScript's own start-up (about a second, and three npm processes, before every
+// `npm start`).
 //
 // dist/ is judged by a stamp beside it (dist/.stamp): a hash of every file under src/ (paths and
 // contents; build-wasm.mjs writes its generated modules there first), the tsconfig and the
@@ -23,7 +24,7 @@ const require = createRequire(import.meta.url);
 function run(args, what) {
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
   if (r.status !== 0) {
-    console.error(`build: ${what} failed${r.status === null ? ` (signal ${r.signal})` : ` (exit code ${r.status})`}`);
+    console.error(`build: ${what} failed${r.error ? ` (${r.error.message})` : r.status === null ? ` (signal ${r.signal})` : ` (exit code ${r.status})`}`);
     process.exit(r.status || 1);
   }
 }

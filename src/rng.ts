@@ -81,6 +81,32 @@ export class Rng {
     this.s = s;
   }
 
+  /**
+   * Moves on exactly as n normal() calls would, without their values (a loader's parameters, set
+   * from a file right after: the draws after them stay those they always were). Only the uniform
+   * each pair's logarithm takes is looked at (normal() draws again where it is 0).
+   */
+  skipNormal(n: number): void {
+    if (n > 0 && this.spare !== null) {
+      this.spare = null;
+      n--;
+    }
+    let s = this.s;
+    for (let k = Math.floor(n / 2); k > 0; k--) {
+      do s = advance(s);
+      while (output(s) === 0);
+      s = advance(s);
+    }
+    this.s = s;
+    // an odd last draw leaves the pair's second value as the spare
+    if (n % 2 === 1) this.normal();
+  }
+
+  /** Moves on exactly as n uniform() calls would (n < 2^32): mulberry32's state only adds. */
+  skipUniform(n: number): void {
+    this.s = (this.s + Math.imul(n, 0x6d2b79f5)) >>> 0;
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.uniform() * n);

@@ -15,12 +15,19 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The little-endian float32s of a file's bytes (floor(length / 4) of them), copied: the bytes as they are, or swapped on a big-endian machine. */
 export function readFloat32LE(bytes: Uint8Array): Float32Array {
-  const out = new Float32Array(bytes.length >> 2);
+  const out = new Float32Array(Math.floor(bytes.length / 4));
   if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 4));
   else {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true);
   }
+  return out;
+}
+
+/** The values as little-endian float32 bytes (a file's). */
+export function float32LEBytes(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  writeFloat32LE(values instanceof Float32Array ? values : Float32Array.from(values), out);
   return out;
 }
 

@@ -79,14 +79,17 @@ describe("withHead", () => {
     for (const m of [base, tuned, trunk, probe]) m.free();
   });
 
-  it("draws only the new head from the seed: the copied layers are not drawn first and overwritten", () => {
+  it("the new head and the generator are what a model of the same layers and seed draws: the copied layers' draws are skipped, not made and overwritten", () => {
     const base = net();
     const tuned = base.withHead("flat", (f) => L.dense({ units: 5, name: "head" }).apply(f), { seed: 2 });
-    // the head's draws are the generator's first ones: those of a model of the head alone
-    const alone = fovea.sequential([L.dense({ units: 5, name: "head" })], { inputShape: [16], seed: 2 });
-    expect(same(weightsOf(tuned, "head"), weightsOf(alone, "head"))).toBe(true);
+    const inp = fovea.input([6, 6, 2]);
+    let t = inp;
+    for (const l of tuned.layers) t = L.createLayer(l.config() as fovea.LayerConfig).apply(t);
+    const drawn = fovea.model({ inputs: inp, outputs: t, seed: 2 });
+    expect(same(weightsOf(tuned, "head"), weightsOf(drawn, "head"))).toBe(true);
     expect(weightsOf(tuned, "head")[0]!.values.some((v) => v !== 0)).toBe(true);
-    for (const m of [base, tuned, alone]) m.free();
+    expect(tuned.rng.state()).toEqual(drawn.rng.state());
+    for (const m of [base, tuned, drawn]) m.free();
   });
 
   it("bad arguments are ConfigErrors naming the problem", () => {

@@ -38,6 +38,14 @@ describe("native format", () => {
     back.free();
   });
 
+  it("a loaded model's generator is where drawing its weights from the seed leaves it (its shuffles and dropout do not depend on how it was made)", () => {
+    const m = fovea.zoo.lenet5Bn({ seed: 1 });
+    const loaded = fovea.loadModel(m.save(), { seed: 7 }), drawn = fovea.modelFromTopology(JSON.stringify(fovea.toJSON(m)), { seed: 7 });
+    expect(loaded.rng.state()).toEqual(drawn.rng.state());
+    expect(loaded.rng.state()).not.toEqual(new fovea.Rng(7).state());
+    [m, loaded, drawn].forEach((x) => x.free());
+  });
+
   it("sequential models and the zoo round-trip too", () => {
     const m = fovea.zoo.lenet5({ seed: 4 });
     const back = fovea.loadModel(m.save());

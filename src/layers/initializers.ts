@@ -30,11 +30,13 @@ export function checkInitializer(init: unknown, where: string): Initializer {
   throw new ConfigError(`${where}: unknown initializer ${show(init)} (${named.join(", ")}, {type: "gaussian", std}, {type: "uniform", min, max}, {type: "constant", value})`);
 }
 
-/** Fills `out` (a parameter of `shape`) from the initialiser. */
-export function initialize(init: Initializer, shape: readonly number[], out: Float32Array, rng: Rng): void {
+/** What an initialiser draws for a parameter of `shape`: normals, uniforms, or one value (no draws). */
+type Draw = { normal: { mean: number; std: number } } | { uniform: { lo: number; hi: number } } | { value: number };
+
+function drawOf(init: Initializer, shape: readonly number[]): Draw {
   const { fanIn, fanOut } = fans(shape);
-  const normal = (std: number, mean = 0) => rng.fillNormal(out, mean, std);
-  const uniform = (lo: number, hi: number) => { for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * rng.uniform(); };
+  const normal = (std: number, mean = 0): Draw => ({ normal: { mean, std } });
+  const uniform = (lo: number, hi: number): Draw => ({ uniform: { lo, hi } });
   if (typeof init === "string") {
     switch (init) {
       case "heNormal": return normal(Math.sqrt(2 / fanIn));
@@ -42,13 +44,33 @@ export function initialize(init: Initializer, shape: readonly number[], out: Flo
       case "glorotNormal": return normal(Math.sqrt(2 / (fanIn + fanOut)));
       case "glorotUniform": { const l = Math.sqrt(6 / (fanIn + fanOut)); return uniform(-l, l); }
       case "lecunNormal": return normal(Math.sqrt(1 / fanIn));
-      case "zeros": out.fill(0); return;
-      case "ones": out.fill(1); return;
+      case "zeros": return { value: 0 };
+      case "ones": return { value: 1 };
     }
   }
   switch (init.type) {
     case "gaussian": return normal(init.std, init.mean ?? 0);
     case "uniform": return uniform(init.min, init.max);
-    case "constant": out.fill(init.value); return;
+    case "constant": return { value: init.value };
   }
+}
+
+/** Fills `out` (a parameter of `shape`) from the initialiser. */
+export function initialize(init: Initializer, shape: readonly number[], out: Float32Array, rng: Rng): void {
+  const d = drawOf(init, shape);
+  if ("normal" in d) rng.fillNormal(out, d.normal.mean, d.normal.std);
+  else if ("uniform" in d) {
+    const { lo, hi } = d.uniform;
+    for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * rng.uniform();
+  } else out.fill(d.value);
+}
+
+/**
+ * Moves `rng` on as initialize() of `count` values would, without their values: a parameter a
+ * loader sets from a file (the draws after it stay those they always were).
+ */
+export function skipInitialize(init: Initializer, shape: readonly number[], count: number, rng: Rng): void {
+  const d = drawOf(init, shape);
+  if ("normal" in d) rng.skipNormal(count);
+  else if ("uniform" in d) rng.skipUniform(count);
 }

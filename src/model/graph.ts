@@ -1,5 +1,6 @@
 // The model graph: layers in topological order with their input indices, shapes and parameter
-// buffers (values and gradients in wasm memory, initialised from the model's seeded RNG).
+// buffers (values and gradients in wasm memory, initialised from the model's seeded RNG; those a
+// loader sets from a file are left zeros, the RNG moved on past their draws).
 import { BackendError, ConfigError } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import type { Layer, ParamBuffer } from "../layers/layer.js";
@@ -7,7 +8,7 @@ import { size } from "../layers/layer.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
 import type { Shape } from "../tensor.js";
-import { initialize } from "../layers/initializers.js";
+import { initialize, skipInitialize } from "../layers/initializers.js";
 import type { SymbolicTensor } from "../layers/symbolic.js";
 
 export interface GraphNode {
@@ -68,9 +69,11 @@ export type Preset = (layer: string, param: string) => boolean;
 /**
  * Allocates and initialises every parameter value, in graph order (gradients come with training).
  * Parameters `preset` names stay zeros: their values come from a file, and drawing them first
- * (ResNet-18's 11.7 million normals) would be thrown away. What a model needs for its parameters
- * and one example's activations is checked against the limit first; if an allocation fails, the
- * ones before it are freed (nothing is left behind).
+ * (ResNet-18's 11.7 million normals) would be thrown away; the generator moves on past their
+ * draws all the same (skipInitialize), so what it draws after — a new head, shuffles, dropout —
+ * is what it always was. What a model needs for its parameters and one example's activations is
+ * checked against the limit first; if an allocation fails, the ones before it are freed (nothing
+ * is left behind).
  */
 export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng, name: string, preset?: Preset): void {
   const specs = nodes.map((n) => n.layer.params(n.inShapes));
@@ -88,7 +91,8 @@ export function allocateParams(be: Backend, nodes: GraphNode[], rng: Rng, name: 
         const count = size(spec.shape);
         const w = be.heap.alloc(count * 4, true);
         n.params.push({ spec, size: count, w, g: 0 });
-        if (!preset?.(n.layer.name, spec.name)) initialize(spec.init, spec.shape, be.heap.f32(w, count), rng);
+        if (preset?.(n.layer.name, spec.name)) skipInitialize(spec.init, spec.shape, count, rng);
+        else initialize(spec.init, spec.shape, be.heap.f32(w, count), rng);
       }
     });
   } catch (e) {

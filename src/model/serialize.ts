@@ -125,7 +125,7 @@ function buildFromTopology(topo: ModelJSON, src: string, seed?: number, preset?:
       last = layer.apply(...ins);
       made.set(layer.name, last);
     }
-    m = new Model({ inputs: inp, outputs: last, name: topo.name, seed, ...(preset ? { preset } : {}) });
+    m = new Model({ inputs: inp, outputs: last, name: topo.name, seed, preset });
   } catch (e) {
     if (e instanceof FoveaError && !(e instanceof BackendError)) fail(`bad topology: ${e.message}`, src);
     if (e instanceof BackendError) throw new BackendError(`${src}: ${e.message}`);

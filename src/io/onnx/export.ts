@@ -9,6 +9,14 @@ import { ACT } from "../../runtime/generated/layout.js";
 import type { ExportNode } from "./context.js";
 import { encodeModel, type AttributeProto, type NodeProto, type ProtoInit } from "./proto.js";
 import { EXPORTERS } from "./registry.js";
+import { float32LEBytes } from "../../tensor.js";
+
+/** Whole numbers as ONNX's int64 raw data: little-endian 8-byte integers. */
+function int64LEBytes(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(values.length * 8), dv = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) dv.setBigInt64(i * 8, BigInt(values[i]!), true);
+  return out;
+}
 
 type Attr = ProtoInit<AttributeProto>;
 type Node = ProtoInit<NodeProto>;
@@ -24,7 +32,7 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   let k = 0;
   const init = (dims: number[], data: Float32Array | number[], type: "f32" | "i64" = "f32") => {
     const name = `w${inits.length}`;
-    const raw = type === "f32" ? new Uint8Array(Float32Array.from(data).buffer) : new Uint8Array(BigInt64Array.from(Array.from(data, BigInt)).buffer);
+    const raw = type === "f32" ? float32LEBytes(data) : int64LEBytes(data);
     inits.push({ name, dims, dataType: type === "f32" ? 1 : 7, rawData: raw });
     return name;
   };
@@ -81,7 +89,7 @@ function constantGraph(model: Model, name: string): Uint8Array {
   const vi = (nm: string, dims: number[]) => ({ name: nm, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
   const node = io.outputs.map((o): Node => ({
     opType: "Constant", name: `Constant_${o.name}`, input: [], output: [o.name],
-    attribute: [{ name: "value", type: 4, t: { dims: o.shape, dataType: 1, rawData: new Uint8Array(Float32Array.from(ys[o.name]!).buffer) } }],
+    attribute: [{ name: "value", type: 4, t: { dims: o.shape, dataType: 1, rawData: float32LEBytes(ys[o.name]!) } }],
   }));
   return encodeModel({
     irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
