@@ -65,21 +65,28 @@ describe("Tensor", () => {
   });
 });
 
+/** Two generators in the same state — seeded, or seeded and one normal() in (a spare waiting) — for counts 0…1001; check(a, b, n) compares a loop of draws on a with the bulk call on b. */
+function sameStarts(check: (a: Rng, b: Rng, n: number) => void): void {
+  for (const n of [0, 1, 2, 3, 4, 7, 1001]) {
+    for (const spareFirst of [false, true]) {
+      const a = new Rng(5 + n), b = new Rng(5 + n);
+      if (spareFirst) { a.normal(); b.normal(); }
+      check(a, b, n);
+      expect(b.state()).toEqual(a.state());
+      expect(b.normal()).toBe(a.normal());
+    }
+  }
+}
+
 describe("Rng.skipNormal / skipUniform", () => {
   it("leave the generator where as many normal() / uniform() calls leave it, with or without a spare normal at the start", () => {
-    for (const n of [0, 1, 2, 3, 4, 7, 1001]) {
-      for (const spareFirst of [false, true]) {
-        const a = new Rng(5 + n), b = new Rng(5 + n);
-        if (spareFirst) { a.normal(); b.normal(); }
-        for (let i = 0; i < n; i++) a.normal();
-        b.skipNormal(n);
-        expect(b.state()).toEqual(a.state());
-        for (let i = 0; i < n; i++) a.uniform();
-        b.skipUniform(n);
-        expect(b.state()).toEqual(a.state());
-        expect(b.normal()).toBe(a.normal());
-      }
-    }
+    sameStarts((a, b, n) => {
+      for (let i = 0; i < n; i++) a.normal();
+      b.skipNormal(n);
+      expect(b.state()).toEqual(a.state());
+      for (let i = 0; i < n; i++) a.uniform();
+      b.skipUniform(n);
+    });
   });
 
   it("skipNormal draws again where a pair's first uniform is 0, as normal() does", () => {
@@ -104,17 +111,11 @@ describe("Rng.skipNormal / skipUniform", () => {
 
 describe("Rng.fillNormal", () => {
   it("gives the values and leaves the state of out[i] = mean + std·normal() over the same array, with or without a spare normal at the start", () => {
-    for (const n of [0, 1, 2, 3, 4, 7, 1001]) {
-      for (const spareFirst of [false, true]) {
-        const a = new Rng(17 + n), b = new Rng(17 + n);
-        if (spareFirst) { a.normal(); b.normal(); }
-        const loop = new Float32Array(n), bulk = new Float32Array(n);
-        for (let i = 0; i < n; i++) loop[i] = 0.25 + 1.5 * a.normal();
-        b.fillNormal(bulk, 0.25, 1.5);
-        expect(Array.from(bulk)).toEqual(Array.from(loop));
-        expect(b.state()).toEqual(a.state());
-        expect(b.normal()).toBe(a.normal());
-      }
-    }
+    sameStarts((a, b, n) => {
+      const loop = new Float32Array(n), bulk = new Float32Array(n);
+      for (let i = 0; i < n; i++) loop[i] = 0.25 + 1.5 * a.normal();
+      b.fillNormal(bulk, 0.25, 1.5);
+      expect(Array.from(bulk)).toEqual(Array.from(loop));
+    });
   });
 });
