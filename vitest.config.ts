@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     pool: "forks",
+    // the run's temporary files under one folder, removed at the end (test/helpers/temp-dir.ts)
+    globalSetup: ["./test/helpers/temp-dir.ts"],
     execArgv,
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
     testTimeout: 60_000,

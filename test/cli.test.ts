@@ -1,6 +1,6 @@
 // The fovea command as a user runs it (dist/cli/index.js in a child process).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -93,8 +93,9 @@ describe("fovea CLI", () => {
 
   it("train mnist --speedrun: LeNet-5 with batch norm, the test set scored with the clock stopped, the time it first reached 99% (or that it did not)", () => {
     const dir = tinyMnistDir("fovea-cli-", 400, 100);
-    const out = join(dir, "m.fovea");
-    const t = fovea("train", "mnist", dir, "--speedrun", "--epochs", "6", "--batch", "16", "--no-progress", "--out", out);
+    // run in dir without --out: the model's default place is beside the main job's, not over it
+    const out = join(dir, "models/lenet5-bn-mnist-speedrun.fovea");
+    const t = spawnSync(process.execPath, [join(process.cwd(), "dist/cli/bin.js"), "train", "mnist", dir, "--speedrun", "--epochs", "6", "--batch", "16", "--no-progress"], { encoding: "utf8", cwd: dir, env: { ...process.env, FOVEA_BUILD: "simd" } });
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/lenet5-bn, 61,728 parameters/);
@@ -105,7 +106,8 @@ describe("fovea CLI", () => {
     expect(t.stdout).toMatch(/\d+\.\d\d% test accuracy after \d+\.\d\d s of training \([\d,]+ images, \d+\.\d\d epochs\)/);
     expect(t.stdout).toMatch(/speedrun: 99\.0% test accuracy first reached after \d+\.\d\d s of training \(\d+ scorings of the test set not counted\)/);
     expect(existsSync(out)).toBe(true);
-    expect(existsSync(join(dir, "m.ckpt"))).toBe(false);
+    expect(existsSync(join(dir, "models/lenet5-bn-mnist.fovea"))).toBe(false);
+    expect(readdirSync(join(dir, "models")).filter((f) => f.endsWith(".ckpt"))).toEqual([]);
   });
 
   it("train → eval → summary → predict → viz end to end on a tiny generated MNIST", async () => {

@@ -35,8 +35,8 @@ function windowRowGrad(codes: usize, dyp: usize, n: i32, oh: i32, W: i32, C: i32
   for (; p < end; cp += <usize>C, dp += cb, p += 2 * cb) {
     for (let c = 0; c < C; c += 4) {
       // a ragged tail of 1-3 channels: the block ending at C (the overlap writes equal values)
-      const cc = <usize>min(c, C - 4), q = p + f4(cc);
-      const tap = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(cp + cc)));
+      const cc = min(c, C - 4), q = p + f4(cc);
+      const tap = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(cp + <usize>cc)));
       const d = f32x4.add(z, v128.load(dp + f4(cc)));
       v128.store(q, v128.and(d, i32x4.eq(tap, t0)));
       v128.store(q + cb, v128.and(d, i32x4.eq(tap, t1)));

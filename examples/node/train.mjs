@@ -7,9 +7,6 @@
 // has it on by default). Threads: a worker pool with one thread per core; its idle workers never
 // keep the process alive, so there is nothing to shut down at the end.
 import * as fovea from "fovea"; // this repository is the package "fovea"
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 await fovea.init();
 const info = fovea.backendInfo();
@@ -38,8 +35,9 @@ model.compile({ batchSize: 32, loss: "softmaxCrossEntropy", optimizer: fovea.tra
 model.fit(train.x, train.y, { epochs: 3, validationData: [test.x, test.y], verbose: true });
 
 // 4. save, load back, predict
-const file = join(mkdtempSync(join(tmpdir(), "fovea-example-")), "small-cnn.fovea");
-await fovea.data.writeBytes(file, model.save(), { atomic: true });
+// models/ under the current folder, as the main job's model (each run replaces it)
+const file = "models/small-cnn.fovea";
+await fovea.data.writeBytes(file, model.save(), { atomic: true, mkdir: true });
 const loaded = fovea.loadModel(await fovea.data.readBytes(file));
 const before = model.predictClasses(test.x), after = loaded.predictClasses(test.x);
 let same = 0, right = 0;

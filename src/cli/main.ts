@@ -75,7 +75,7 @@ export function program(version = "unknown"): Command {
     .option("--l2 <λ>", "L2 weight decay: the gradient gains λ·w on weights, not on biases or norm parameters (default 5e-4 for mnist and fashion-mnist, whichever the optimiser; else 0)", fraction("--l2"))
     .option("--label-smoothing <ε>", `train against smoothed targets: 1 − ε on the label, ε / classes on every class (default ${RECIPES.mnist.labelSmoothing} for mnist, ${RECIPES["fashion-mnist"].labelSmoothing} for fashion-mnist, ${SPEEDRUN.labelSmoothing} for --speedrun, ${RECIPES.other.labelSmoothing} otherwise)`, fraction("--label-smoothing"))
     .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0), 1)
-    .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea)")
+    .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea; with --speedrun, models/<model>-<dataset>-speedrun.fovea)")
     .option("--checkpoint <file>", "the training checkpoint, rewritten atomically every epoch (default: --out with .ckpt for .fovea)")
     .option("--checkpoint-every <n>", "also checkpoint every n steps", int("--checkpoint-every"))
     .option("--resume <checkpoint>", "continue the run that wrote this checkpoint (same settings; ends as if never stopped)")
@@ -143,7 +143,7 @@ export function program(version = "unknown"): Command {
     .option("--steps <n>", "ascent steps: of --class-model (default 200), per octave of --dream (default 10)", int("--steps"))
     .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
-    .description("inference in fovea and, where installed, onnxruntime-node / -web on the same model: latency, img/s, ratio, output difference")
+    .description("inference in fovea and, where installed, onnxruntime-node / -web and tfjs-wasm on the same model: latency, img/s, ratio, time to first result, output difference")
     .argument("<model>", "a .onnx file, a .fovea file, or a zoo model name")
     .option("--batch <n>", "batch size", int("--batch"), 1)
     .option("--runs <n>", "timed runs", int("--runs"), 20)

@@ -212,7 +212,8 @@ export async function train(a: TrainArgs): Promise<void> {
   const epochs = a.epochs ?? (speed ? SPEEDRUN.epochs : a.quick ? QUICK_EPOCHS : recipe.epochs);
   const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
-  const outFile = a.out ?? `models/${base(modelName).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-${base(a.dataset)}.fovea`;
+  // a speedrun's model goes beside the main job's, not over it
+  const outFile = a.out ?? `models/${base(modelName).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-${base(a.dataset)}${speed ? "-speedrun" : ""}.fovea`;
   const ckptFile = a.checkpoint ?? outFile.replace(/\.fovea$/, "") + ".ckpt";
   if (ckptFile === outFile) throw new UsageError(`train: --checkpoint and --out are the same file, ${outFile}`);
   // a folder the user names must exist now, not after an hour of training
