@@ -11,14 +11,13 @@
 //
 //   --release      generate for the npm package: without the builds in DEV_ONLY (the debug build)
 //   --gen <dir>    write the generated modules there instead (scripts/build-package.mjs's staging)
-import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join, dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { layoutModule } from "./layout.mjs";
+import { files, stampOf } from "./stamp.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const config = JSON.parse(readFileSync(join(root, "asconfig.json"), "utf8"));
@@ -31,20 +30,7 @@ const genAt = process.argv.indexOf("--gen");
 const genDir = genAt > 0 ? resolve(process.argv[genAt + 1]) : join(root, "src/runtime/generated");
 const stampFile = join(root, "build/.stamp");
 
-function files(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? files(p) : [p];
-  }).sort();
-}
-
-const hash = createHash("sha256");
-for (const f of [join(root, "asconfig.json"), join(root, "scripts/build-wasm.mjs"), join(root, "scripts/compile-wasm.mjs"), join(root, "scripts/layout.mjs"), ...files(join(root, "assembly"))]) {
-  hash.update(f.slice(root.length)).update(readFileSync(f));
-}
-// the compiler's version from its package.json: importing the compiler takes most of a second
-hash.update(JSON.parse(readFileSync(createRequire(import.meta.url).resolve("assemblyscript/package.json"), "utf8")).version);
-const stamp = hash.digest("hex");
+const stamp = stampOf(root, [join(root, "asconfig.json"), join(root, "scripts/build-wasm.mjs"), join(root, "scripts/compile-wasm.mjs"), join(root, "scripts/layout.mjs"), ...files(join(root, "assembly"))], "assemblyscript");
 const force = process.argv.includes("--force");
 const outputs = targets.map((t) => join(root, config.targets[t].outFile));
 const upToDate = !force && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && outputs.every(existsSync);

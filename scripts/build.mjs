@@ -10,12 +10,12 @@
 // TypeScript version, written only after tsc -b succeeded. When it differs, tsc -b runs (and
 // recompiles what it judges changed by the sources' times, as it always has); when a source's .js
 // is missing, tsc -b --force rebuilds dist/ whole. `--force` rebuilds both.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { files, stampOf } from "./stamp.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const force = process.argv.includes("--force");
@@ -31,18 +31,8 @@ function run(args, what) {
 
 run([join(root, "scripts/build-wasm.mjs"), ...(force ? ["--force"] : [])], "the wasm build");
 
-function files(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? files(p) : [p];
-  }).sort();
-}
-
 const sources = files(join(root, "src"));
-const hash = createHash("sha256");
-for (const f of [join(root, "tsconfig.json"), ...sources]) hash.update(relative(root, f)).update("\0").update(readFileSync(f));
-hash.update(JSON.parse(readFileSync(require.resolve("typescript/package.json"), "utf8")).version);
-const stamp = hash.digest("hex");
+const stamp = stampOf(root, [join(root, "tsconfig.json"), ...sources], "typescript");
 const stampFile = join(root, "dist/.stamp");
 const emitted = sources.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).map((f) => join(root, "dist", relative(join(root, "src"), f)).replace(/\.ts$/, ".js"));
 const missing = emitted.filter((f) => !existsSync(f));
