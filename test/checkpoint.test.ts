@@ -262,6 +262,8 @@ describe("fovea train --checkpoint / --resume", () => {
     const again = cli(...args(join(dir, "again", "m.fovea"), 2, "--resume", ck, "--checkpoint", join(dir, "again.ckpt")));
     expect(again.stderr).toBe("");
     expect(again.stdout).toMatch(/resuming from .*one\.ckpt at step 12: all 2 epochs done/);
+    expect(again.stdout).not.toMatch(/checkpoints to/); // none is written
+    expect(existsSync(join(dir, "again.ckpt"))).toBe(false);
     for (const f of ["m.fovea", "m.curves.svg"]) expect(readFileSync(join(dir, "again", f)).equals(readFileSync(join(dir, "full", f))), f).toBe(true);
     // other settings: a ConfigError naming them
     const other = cli(...args(join(dir, "x", "m.fovea"), 3, "--resume", ck, "--seed", "2"));

@@ -266,7 +266,8 @@ export async function train(a: TrainArgs): Promise<void> {
       out(`resuming from ${a.resume} at step ${resume.step}: ${p.epoch === epochs ? `all ${epochs} epochs done` : `epoch ${p.epoch + 1}, ${p.batch} of ${batches} batches done`}`);
     }
     if (speed) out(`speedrun: the test set is scored every ${1 / SPEEDRUN.evalsPerEpoch} epoch from epoch ${SPEEDRUN.firstEval} on, with the clock stopped; no validation, no checkpoints`);
-    else out(`checkpoints to ${ckptFile} (every epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : ""})`);
+    // a resumed run with every epoch done trains no more, so it writes no checkpoint
+    else if (!(resume && resume.progress.epoch === epochs)) out(`checkpoints to ${ckptFile} (every epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : ""})`);
     const writeFile = await fovea.data.fileWriter();
     // the default places (models/…) are made when missing; a path the user gives must exist
     const saveCheckpoint = (p: fovea.train.FitProgress) => writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true, mkdir: a.checkpoint === undefined && a.out === undefined });
