@@ -90,6 +90,10 @@ export class Model {
    * zeros instead of being drawn from the seed's generator, which they would only overwrite.
    */
   constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; inputShape?: number[]; name?: string; seed?: number; preset?: (layer: string, param: string) => boolean }) {
+    // a functional model (fovea.model, the importers) needs both ends
+    if (!args.layers && !(args.inputs instanceof SymbolicTensor && args.outputs instanceof SymbolicTensor)) {
+      throw new ConfigError("model: inputs and outputs must be symbolic tensors (fovea.input([...]) and layer.apply(...))");
+    }
     this.name = args.name ?? "model";
     this.rng = new Rng(args.seed ?? 1);
     this.inputSym = args.inputs ?? null;
@@ -504,8 +508,5 @@ export function sequential(layers: (Layer | LayerConfig)[], options: { inputShap
 /** A model from the functional API: fovea.model({ inputs: fovea.input([...]), outputs: y }). */
 export function model(args: { inputs: SymbolicTensor; outputs: SymbolicTensor; name?: string; seed?: number }): Model {
   checkOptionKeys("model", args, ["inputs", "outputs", "name", "seed"]);
-  if (!(args.inputs instanceof SymbolicTensor) || !(args.outputs instanceof SymbolicTensor)) {
-    throw new ConfigError("model: inputs and outputs must be symbolic tensors (fovea.input([...]) and layer.apply(...))");
-  }
   return new Model(args);
 }
