@@ -93,7 +93,7 @@ export type { Kernels, KernelName } from "./runtime/generated/kernels.js";
 export type { Heap } from "./runtime/memory.js";
 export type { PoolStartOptions, ThreadPool } from "./runtime/pool.js";
 export type { Checkpoint, CheckpointConfig } from "./train/checkpoint.js";
-export type { BatchInfo, Callback, EpochLogs, FitAsyncOptions, FitEvent, FitOptions, FitProgress, History, LearningRate } from "./train/fit.js";
+export type { BatchInfo, Callback, EpochLogs, FitAsyncOptions, FitEvent, FitOptions, FitProgress, History, LearningRate, Monitor } from "./train/fit.js";
 export type { GradCheckResult } from "./train/gradcheck.js";
 export type {
   Adadelta, AdadeltaOptions, Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, Optimizer, OptimizerState, RMSProp, RmspropOptions, SGD, SgdOptions,

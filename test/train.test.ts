@@ -155,6 +155,56 @@ describe("training", () => {
     m.free();
   });
 
+  it("callbacks watch only what they are told: an unknown monitor or a bad number is refused when the callback is made; a monitored value fit does not report (no validationData) stops fit with an error instead of watching the training loss", () => {
+    const { x, y } = toyImages(12, [1, 1, 4], 2, 4);
+    const bad: [() => unknown, RegExp][] = [
+      [() => T.earlyStopping({ monitor: "valAcc" as "valLoss" }), /earlyStopping: monitor must be "loss", "accuracy", "valLoss" or "valAccuracy", got "valAcc"/],
+      [() => T.earlyStopping({ patience: NaN }), /earlyStopping: patience must be a whole number of epochs >= 1, got NaN/],
+      [() => T.earlyStopping({ patience: 0 }), /patience must be a whole number of epochs >= 1, got 0/],
+      [() => T.earlyStopping({ minDelta: -1 }), /earlyStopping: minDelta must be a finite number >= 0, got -1/],
+      [() => T.checkpoint(() => {}, { monitor: "val_loss" as "valLoss" }), /checkpoint: monitor must be .* got "val_loss"/],
+      [() => T.checkpoint(() => {}, { bestOnly: "yes" as unknown as boolean }), /checkpoint: bestOnly must be true or false, got "yes"/],
+      [() => T.reduceOnPlateau({ patience: -1 }), /reduceOnPlateau: patience must be a whole number of epochs >= 1, got -1/],
+      [() => T.reduceOnPlateau({ minLr: NaN }), /reduceOnPlateau: minLr must be a finite number >= 0, got NaN/],
+      [() => T.reduceOnPlateau({ factor: "0.5" as unknown as number }), /reduceOnPlateau: factor must be in \(0, 1\), got "0.5"/],
+    ];
+    for (const [f, msg] of bad) expect(f).toThrow(msg);
+    for (const [f] of bad) expect(f).toThrow(fovea.ConfigError);
+    const m = fovea.sequential([L.dense({ units: 2 })], { inputShape: [4], seed: 1 });
+    const opt = T.sgd({ lr: 0.1 });
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: opt });
+    let saved = 0;
+    for (const cb of [T.checkpoint(() => saved++, { bestOnly: true }), T.reduceOnPlateau(), T.earlyStopping()]) {
+      expect(() => m.fit(x, y, { epochs: 3, callbacks: [cb] })).toThrow(/monitor "valLoss" needs validationData in fit \(or monitor "loss"\)/);
+    }
+    expect(saved).toBe(0);
+    expect(opt.lr).toBe(0.1);
+    // a loss without accuracy: "accuracy" is not there to watch
+    const r = fovea.sequential([L.dense({ units: 2 })], { inputShape: [4], seed: 1 }).compile({ batchSize: 4, loss: "mse", optimizer: T.sgd({ lr: 0.1 }) });
+    expect(() => r.fit(x, new Float32Array(24), { epochs: 1, callbacks: [T.earlyStopping({ monitor: "accuracy" })] })).toThrow(/monitor "accuracy": the loss reports no accuracy/);
+    r.free();
+    // the named values work, accuracies upward: checkpoint saves on the first epoch and then only when the training accuracy rises
+    const accs: number[] = [];
+    m.fit(x, y, { epochs: 4, callbacks: [T.checkpoint((_, logs) => void accs.push(logs.accuracy!), { monitor: "accuracy", bestOnly: true })] });
+    expect(accs.length).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i < accs.length; i++) expect(accs[i]).toBeGreaterThan(accs[i - 1]!);
+    m.free();
+  });
+
+  it("evaluate refuses a batchSize that is not a whole number >= 1 (0 looped forever) and changes nothing", () => {
+    const { x, y } = toyImages(6, [8, 8, 1], 3, 2);
+    const m = smallNet(3).compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05 }) });
+    const before = m.evaluate(x, y);
+    for (const bs of [0, -1, 2.5, NaN, "4"]) {
+      expect(() => m.evaluate(x, y, { batchSize: bs as number })).toThrow(`model "${m.name}".evaluate: batchSize must be a whole number >= 1, got ${typeof bs === "string" ? `"${bs}"` : String(bs)}`);
+    }
+    expect(m.evaluate(x, y)).toEqual(before);
+    expect(() => m.compile({ clipNorm: "5" as unknown as number })).toThrow(/compile: clipNorm must be a finite number > 0, got "5"/);
+    expect(() => m.compile({ foldBatchNorm: "no" as unknown as boolean })).toThrow(/compile: foldBatchNorm must be true or false, got "no"/);
+    expect(m.clipNorm).toBe(0);
+    m.free();
+  });
+
   it("labelSmoothing: the loss against smoothed targets (PyTorch's formula in float64), its gradient by central differences, and bad values refused with nothing changed", () => {
     const m = fovea.sequential([L.dense({ units: 4 })], { inputShape: [3], seed: 3 });
     m.compile({ batchSize: 5, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.1 }), labelSmoothing: 0.2 });

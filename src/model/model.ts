@@ -57,6 +57,12 @@ export type ExampleData = Float32Array | readonly number[] | Tensor;
 
 const registry = new FinalizationRegistry<() => void>((release) => release());
 
+/** A batch size (where: the call, for the message): a whole number >= 1. */
+export function checkBatchSize(where: string, bs: unknown): number {
+  if (!(Number.isSafeInteger(bs) && (bs as number) >= 1)) throw new ConfigError(`${where}: batchSize must be a whole number >= 1, got ${show(bs)}`);
+  return bs as number;
+}
+
 export class Model {
   readonly name: string;
   readonly rng: Rng;
@@ -197,11 +203,11 @@ export class Model {
     }
     this.nodes;
     if (options.batchSize !== undefined) {
-      if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new ConfigError(`compile: batchSize must be a whole number >= 1, got ${options.batchSize}`);
-      this.batchSize = options.batchSize;
+      this.batchSize = checkBatchSize("compile", options.batchSize);
     }
     for (const e of extensions) e.apply(this, options);
     if (options.foldBatchNorm !== undefined && options.foldBatchNorm !== this.foldBatchNorm) {
+      if (typeof options.foldBatchNorm !== "boolean") throw new ConfigError(`compile: foldBatchNorm must be true or false, got ${show(options.foldBatchNorm)}`);
       this.foldBatchNorm = options.foldBatchNorm;
       this.dropPlans();
     }
@@ -230,7 +236,7 @@ export class Model {
   warm(batchSize = 1): this {
     this.checkLive();
     const where = `model "${this.name}".warm`;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ConfigError(`${where}: batchSize must be a whole number >= 1, got ${show(batchSize)}`);
+    checkBatchSize(where, batchSize);
     const be = this.backend, zeros = new Float32Array(batchSize * this.inputSize), seen = new Set<string>();
     // through predict where it takes the examples as they are (its own first call costs ~0.5 ms)
     const pass = !this.io || (this.io.inputs.length === 1 && this.io.outputs.length === 1)
@@ -339,8 +345,7 @@ export class Model {
   }
 
   private run(data: Float32Array, n: number, batchSize: number | undefined, where: string): Float32Array {
-    const bs = batchSize ?? this.batchSize;
-    if (!Number.isSafeInteger(bs) || bs < 1) throw new ConfigError(`${where}: batchSize must be a whole number >= 1, got ${show(bs)}`);
+    const bs = checkBatchSize(where, batchSize ?? this.batchSize);
     const out = new Float32Array(n * this.outputSize);
     for (let s = 0; s < n; s += bs) {
       const c = Math.min(bs, n - s);

@@ -2,8 +2,8 @@
 // (batch/epoch end, early stopping, checkpoints, reduce-on-plateau), progress events. One loop
 // (fitRun, a generator that stops after every batch) runs as fit (to the end, now) and as
 // fitAsync (giving the event loop a turn between batches, so a page stays responsive).
-import { ConfigError, checkOptionKeys } from "../errors.js";
-import { Model, type ExampleData } from "../model/model.js";
+import { ConfigError, checkOptionKeys, show } from "../errors.js";
+import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
 import { trainStep } from "./trainer.js";
 import type { InputStager } from "../model/plan.js";
@@ -192,8 +192,7 @@ const running = new WeakSet<Model>();
 function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions, where: string): Generator<void, History, void> {
   const epochs = options.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`${where}: epochs must be a whole number >= 1, got ${epochs}`);
-  const bs = options.batchSize ?? model.batchSize;
-  if (!Number.isInteger(bs) || bs < 1) throw new ConfigError(`${where}: batchSize must be a whole number >= 1, got ${bs}`);
+  const bs = checkBatchSize(where, options.batchSize ?? model.batchSize);
   if (!model.optimizer) throw new ConfigError(`${where}: no optimizer; compile({ loss, optimizer }) first`);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new ConfigError(`${where}: onProgress must be a function, got ${typeof options.onProgress}`);
   if (running.has(model)) throw new ConfigError(`${where}: model "${model.name}" is already being trained (a fitAsync under way); wait for it to end`);
@@ -334,17 +333,47 @@ Model.prototype.fitAsync = function (this: Model, x: ExampleData, y: ArrayLike<n
   return fitAsync(this, x, y, options);
 };
 
+/** What a callback watches: a value of EpochLogs (accuracies should rise, losses fall). */
+export type Monitor = "loss" | "accuracy" | "valLoss" | "valAccuracy";
+
+/** The callbacks' shared checks: `monitor` one of `allowed`, and its numbers in range (where: the callback's name). */
+function checkMonitor<M extends Monitor>(where: string, monitor: unknown, allowed: readonly M[]): M {
+  if (!allowed.includes(monitor as M)) throw new ConfigError(`${where}: monitor must be ${allowed.map((a) => `"${a}"`).join(", ").replace(/, ([^,]*)$/, " or $1")}, got ${show(monitor)}`);
+  return monitor as M;
+}
+function checkCount(where: string, name: string, v: unknown): number {
+  if (!(Number.isSafeInteger(v) && (v as number) >= 1)) throw new ConfigError(`${where}: ${name} must be a whole number of epochs >= 1, got ${show(v)}`);
+  return v as number;
+}
+function checkNonNegative(where: string, name: string, v: unknown): number {
+  if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) throw new ConfigError(`${where}: ${name} must be a finite number >= 0, got ${show(v)}`);
+  return v;
+}
+
+/** The monitored value of an epoch; a value fit does not report (no validationData, a loss without accuracy) is an error, never another value in its place. */
+function monitored(where: string, logs: EpochLogs, monitor: Monitor): number {
+  const v = logs[monitor];
+  if (v !== null) return v;
+  throw new ConfigError(monitor.startsWith("val")
+    ? `${where}: monitor "${monitor}" needs validationData in fit (or monitor "${monitor === "valLoss" ? "loss" : "accuracy"}")`
+    : `${where}: monitor "${monitor}": the loss reports no accuracy (softmaxCrossEntropy and hinge do)`);
+}
+
+/** Whether the monitored value should go up (accuracies) rather than down (losses). */
+const upward = (monitor: Monitor) => monitor === "accuracy" || monitor === "valAccuracy";
+/** Whether v improves on best by more than minDelta. */
+const improves = (monitor: Monitor, v: number, best: number, minDelta: number) => (upward(monitor) ? v > best + minDelta : v < best - minDelta);
+
 /** Stops when the monitored value has not improved by minDelta for `patience` epochs. */
-export function earlyStopping(o: { monitor?: "loss" | "valLoss" | "valAccuracy"; patience?: number; minDelta?: number } = {}): Callback {
+export function earlyStopping(o: { monitor?: Monitor; patience?: number; minDelta?: number } = {}): Callback {
   checkOptionKeys("earlyStopping", o, ["monitor", "patience", "minDelta"]);
-  const monitor = o.monitor ?? "valLoss", patience = o.patience ?? 3, minDelta = o.minDelta ?? 0;
-  const higher = monitor === "valAccuracy";
-  let best = higher ? -Infinity : Infinity, wait = 0;
+  const monitor = checkMonitor("earlyStopping", o.monitor ?? "valLoss", ["loss", "accuracy", "valLoss", "valAccuracy"]);
+  const patience = checkCount("earlyStopping", "patience", o.patience ?? 3), minDelta = checkNonNegative("earlyStopping", "minDelta", o.minDelta ?? 0);
+  let best = upward(monitor) ? -Infinity : Infinity, wait = 0;
   return {
     onEpochEnd(logs) {
-      const v = logs[monitor];
-      if (v === null) throw new ConfigError(`earlyStopping: ${monitor} needs validationData`);
-      if (higher ? v > best + minDelta : v < best - minDelta) {
+      const v = monitored("earlyStopping", logs, monitor);
+      if (improves(monitor, v, best, minDelta)) {
         best = v;
         wait = 0;
       } else if (++wait >= patience) return "stop";
@@ -352,31 +381,37 @@ export function earlyStopping(o: { monitor?: "loss" | "valLoss" | "valAccuracy";
   };
 }
 
-/** Calls `save(model, logs)` after every epoch, or only when the monitored value improves. */
-export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { monitor?: "valLoss" | "loss"; bestOnly?: boolean } = {}): Callback {
+/** Calls `save(model, logs)` after every epoch, or (bestOnly) only when the monitored value improves. */
+export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { monitor?: Monitor; bestOnly?: boolean } = {}): Callback {
   checkOptionKeys("checkpoint", o, ["monitor", "bestOnly"]);
-  let best = Infinity;
+  if (typeof save !== "function") throw new ConfigError(`checkpoint: save must be a function (model, logs) => void, got ${show(save)}`);
+  if (o.bestOnly !== undefined && typeof o.bestOnly !== "boolean") throw new ConfigError(`checkpoint: bestOnly must be true or false, got ${show(o.bestOnly)}`);
+  const monitor = checkMonitor("checkpoint", o.monitor ?? "valLoss", ["loss", "accuracy", "valLoss", "valAccuracy"]);
+  let best = upward(monitor) ? -Infinity : Infinity;
   return {
     onEpochEnd(logs, model) {
-      const v = logs[o.monitor ?? "valLoss"] ?? logs.loss;
-      if (!o.bestOnly || v < best) {
-        best = Math.min(best, v);
-        save(model, logs);
+      if (o.bestOnly) {
+        const v = monitored("checkpoint", logs, monitor);
+        if (!improves(monitor, v, best, 0)) return;
+        best = v;
       }
+      save(model, logs);
     },
   };
 }
 
-/** "LR/2 when validation stalls": multiplies the optimiser's lr by `factor` after `patience` epochs without improvement. */
-export function reduceOnPlateau(o: { monitor?: "loss" | "valLoss"; factor?: number; patience?: number; minLr?: number; minDelta?: number } = {}): Callback {
+/** "LR/2 when validation stalls": multiplies the optimiser's lr by `factor` after `patience` epochs without improvement, down to minLr. */
+export function reduceOnPlateau(o: { monitor?: Monitor; factor?: number; patience?: number; minLr?: number; minDelta?: number } = {}): Callback {
   checkOptionKeys("reduceOnPlateau", o, ["monitor", "factor", "patience", "minLr", "minDelta"]);
-  const factor = o.factor ?? 0.5, patience = o.patience ?? 2, minLr = o.minLr ?? 0, minDelta = o.minDelta ?? 0;
-  if (!(factor > 0 && factor < 1)) throw new ConfigError(`reduceOnPlateau: factor must be in (0, 1), got ${factor}`);
-  let best = Infinity, wait = 0;
+  const monitor = checkMonitor("reduceOnPlateau", o.monitor ?? "valLoss", ["loss", "accuracy", "valLoss", "valAccuracy"]);
+  const factor = o.factor ?? 0.5, patience = checkCount("reduceOnPlateau", "patience", o.patience ?? 2);
+  const minLr = checkNonNegative("reduceOnPlateau", "minLr", o.minLr ?? 0), minDelta = checkNonNegative("reduceOnPlateau", "minDelta", o.minDelta ?? 0);
+  if (!(typeof factor === "number" && factor > 0 && factor < 1)) throw new ConfigError(`reduceOnPlateau: factor must be in (0, 1), got ${show(factor)}`);
+  let best = upward(monitor) ? -Infinity : Infinity, wait = 0;
   return {
     onEpochEnd(logs, model) {
-      const v = logs[o.monitor ?? "valLoss"] ?? logs.loss;
-      if (v < best - minDelta) {
+      const v = monitored("reduceOnPlateau", logs, monitor);
+      if (improves(monitor, v, best, minDelta)) {
         best = v;
         wait = 0;
       } else if (++wait >= patience && model.optimizer) {

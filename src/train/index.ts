@@ -5,7 +5,7 @@ export { stepDecay, exponentialDecay, cosineDecay, warmup, oneCycle } from "./sc
 export { fit, fitAsync, formatEpoch, earlyStopping, checkpoint, reduceOnPlateau } from "./fit.js";
 export { NumericError, trainStep } from "./trainer.js";
 export type { Regularizer, TrainingOptions } from "./trainer.js";
-export type { BatchInfo, Callback, EpochLogs, FitAsyncOptions, FitEvent, FitOptions, FitProgress, History, LearningRate } from "./fit.js";
+export type { BatchInfo, Callback, EpochLogs, FitAsyncOptions, FitEvent, FitOptions, FitProgress, History, LearningRate, Monitor } from "./fit.js";
 export { checkpointOf, encodeCheckpoint, decodeCheckpoint, readCheckpoint, checkConfig, restoreCheckpoint, dataFingerprint, CHECKPOINT_VERSION } from "./checkpoint.js";
 export type { Checkpoint, CheckpointConfig } from "./checkpoint.js";
 export { LOSSES } from "./losses.js";

@@ -4,7 +4,7 @@
 // and the training methods below), and src/index.ts loads it with the library.
 import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
-import { extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
+import { checkBatchSize, extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
 import type { InputMaker, Plan } from "../model/plan.js";
 import { invoke } from "../runtime/calls.js";
 import { formatShape } from "../tensor.js";
@@ -114,7 +114,7 @@ extendCompile({
     }
     if (o.regularizer !== undefined) t.regularizer = checkRegularizer(o.regularizer, m);
     if (o.clipNorm !== undefined) {
-      if (!(o.clipNorm > 0)) throw new ConfigError(`compile: clipNorm must be > 0, got ${o.clipNorm}`);
+      if (!(typeof o.clipNorm === "number" && o.clipNorm > 0 && o.clipNorm < Infinity)) throw new ConfigError(`compile: clipNorm must be a finite number > 0, got ${show(o.clipNorm)}`);
       t.clipNorm = o.clipNorm;
     }
     t.labelSmoothing = ls;
@@ -301,7 +301,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     const loss = requireLoss(this, where);
     const { data, n } = this.examples(x, where);
     const t = this.targets(y, n, where);
-    const bs = options.batchSize ?? this.batchSize;
+    const bs = checkBatchSize(where, options.batchSize ?? this.batchSize);
     let total = 0, correct = 0;
     const K = this.outputSize;
     for (let s = 0; s < n; s += bs) {
