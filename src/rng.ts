@@ -2,7 +2,7 @@
 // mulberry32: 32-bit state, fast, good enough for ML sampling, and its state is one number
 // plus normal()'s spare value (so a model's RNG can be saved and restored exactly: state()/setState()).
 
-import { ConfigError } from "./errors.js";
+import { ConfigError, show } from "./errors.js";
 
 /** Everything an Rng will draw from: the 32-bit state and the Box–Muller spare (null if none). */
 export interface RngState {
@@ -25,7 +25,8 @@ export class Rng {
   private spare: number | null = null;
 
   constructor(seed = 0x2545f491) {
-    if (!Number.isFinite(seed)) throw new ConfigError(`Rng: seed must be a finite number, got ${seed}`);
+    // another value would stand for one of these silently (seed >>> 0: 1.7 and 2³² + 1 are seed 1)
+    if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new ConfigError(`Rng: seed must be a whole number from 0 to 4294967295, got ${show(seed)}`);
     this.s = seed >>> 0;
   }
 

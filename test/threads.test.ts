@@ -413,7 +413,9 @@ describe("the pool's behaviour", () => {
     expect((await fovea.chooseThreads(3)).threads).toBe(3);
     await expect(fovea.chooseThreads(0)).rejects.toThrow(/threads must be a whole number in \[1, 256\]/);
     process.env.FOVEA_THREADS = "x";
-    await expect(fovea.chooseThreads()).rejects.toThrow(/FOVEA_THREADS must be a whole number >= 1, got "x"/);
+    await expect(fovea.chooseThreads()).rejects.toThrow(/FOVEA_THREADS must be a whole number in \[1, \d+\], got "x"/);
+    process.env.FOVEA_THREADS = "999";
+    await expect(fovea.chooseThreads()).rejects.toThrow(/FOVEA_THREADS must be a whole number in \[1, \d+\], got "999"/);
     delete process.env.FOVEA_THREADS;
   });
 });

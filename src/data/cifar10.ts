@@ -1,6 +1,6 @@
 // CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin): records of 1 label byte and
 // 3072 pixel bytes (1024 red, 1024 green, 1024 blue, rows of 32) → NHWC 32×32×3 in [0, 1].
-import { FormatError } from "../errors.js";
+import { ConfigError, FormatError, show } from "../errors.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { readBytes } from "./files.js";
 
@@ -35,6 +35,7 @@ export function cifar10FromBytes(batches: Uint8Array[], names: string[] = []): D
 
 /** The training batches (data_batch_1..5.bin) or test_batch.bin of a CIFAR-10 binary directory. */
 export async function loadCifar10(dir: string, split: "train" | "test"): Promise<Dataset> {
+  if (split !== "train" && split !== "test") throw new ConfigError(`loadCifar10: split must be "train" or "test", got ${show(split)}`);
   const base = dir.replace(/\/$/, "");
   const names = split === "train" ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ["test_batch.bin"];
   const paths = names.map((n) => `${base}/${n}`);

@@ -1,5 +1,5 @@
 // In-memory datasets (NHWC float32 examples, integer labels), splits, per-channel normalisation.
-import { ConfigError, ShapeError } from "../errors.js";
+import { ConfigError, ShapeError, show } from "../errors.js";
 import type { Rng } from "../rng.js";
 
 export interface Dataset {
@@ -22,13 +22,19 @@ export function makeDataset(x: Float32Array, y: Int32Array, shape: [number, numb
 
 /** Examples [start, end) as a new dataset (views, no copy). */
 export function slice(d: Dataset, start: number, end: number): Dataset {
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= d.n)) {
+    throw new ConfigError(`slice: examples [${show(start)}, ${show(end)}) of ${d.n}: need whole numbers 0 <= start <= end <= ${d.n}`);
+  }
   const per = d.x.length / d.n;
   return { ...d, x: d.x.subarray(start * per, end * per), y: d.y.subarray(start, end), n: end - start };
 }
 
 /** A seeded random split: the last `fraction` of a shuffled copy is the validation set. */
 export function split(d: Dataset, fraction: number, rng: Rng): { train: Dataset; validation: Dataset } {
-  if (!(fraction > 0 && fraction < 1)) throw new ConfigError(`split: fraction must be in (0, 1), got ${fraction}`);
+  if (!(typeof fraction === "number" && fraction > 0 && fraction < 1)) throw new ConfigError(`split: fraction must be in (0, 1), got ${show(fraction)}`);
+  // both parts hold examples: a split that leaves one empty is refused, not returned
+  const nv = Math.round(d.n * fraction);
+  if (nv < 1 || nv > d.n - 1) throw new ConfigError(`split: a fraction of ${fraction} of ${d.n} examples leaves ${nv < 1 ? "no validation" : "no training"} examples (it takes ${nv})`);
   const order = rng.shuffle(Int32Array.from({ length: d.n }, (_, i) => i));
   const per = d.x.length / d.n;
   const x = new Float32Array(d.x.length), y = new Int32Array(d.n);
@@ -37,7 +43,6 @@ export function split(d: Dataset, fraction: number, rng: Rng): { train: Dataset;
     y[i] = d.y[s]!;
   });
   const all = { ...d, x, y };
-  const nv = Math.round(d.n * fraction);
   return { train: slice(all, 0, d.n - nv), validation: slice(all, d.n - nv, d.n) };
 }
 

@@ -1,5 +1,5 @@
 // MNIST from IDX files (plain or gzipped): images scaled to [0, 1], 28×28×1 NHWC.
-import { FormatError } from "../errors.js";
+import { ConfigError, FormatError, show } from "../errors.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { maybeGunzip, NotFoundError, readBytes } from "./files.js";
 import { idxByteLength, parseIdx } from "./idx.js";
@@ -20,8 +20,14 @@ export async function mnistFromBytes(images: Uint8Array, labels: Uint8Array, nam
   return makeDataset(x, Int32Array.from(lb.data), [rows, cols, 1], ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
 }
 
+/** The IDX files' prefixes: "train" and "t10k" (the test set's). */
+function checkSplit(where: string, split: unknown): void {
+  if (split !== "train" && split !== "t10k") throw new ConfigError(`${where}: split must be "train" or "t10k" (the test set's files are t10k-*), got ${show(split)}`);
+}
+
 /** Loads `<prefix>-images-idx3-ubyte[.gz]` and `<prefix>-labels-idx1-ubyte[.gz]` from a directory (or URL prefix). */
 export async function loadMnist(dir: string, split: "train" | "t10k"): Promise<Dataset> {
+  checkSplit("loadMnist", split);
   const base = dir.replace(/\/$/, "");
   const find = async (name: string) => {
     for (const suffix of ["", ".gz"]) {
@@ -48,6 +54,7 @@ export const FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dre
  * 10 classes) from `dir` (default: Debian's package). A missing default directory names the package.
  */
 export async function loadFashionMnist(split: "train" | "t10k", dir?: string): Promise<Dataset> {
+  checkSplit("loadFashionMnist", split);
   let d: Dataset;
   try {
     d = await loadMnist(dir ?? FASHION_MNIST_DIR, split);

@@ -78,8 +78,7 @@ export class Model {
   batchSize = 32;
   foldBatchNorm = true;
   fuse = true;
-  /** Class names, when known (saved with the model). */
-  classes: string[] | null = null;
+  private classNames: string[] | null = null;
   /** Bumped whenever the weights change (training steps, setWeights), so derived weights are redone. */
   weightsVersion = 0;
   /**
@@ -149,6 +148,17 @@ export class Model {
 
   get outputSize(): number {
     return size(this.outputShape);
+  }
+
+  /** Class names, one per output, when known (saved with the model); null when not. */
+  get classes(): string[] | null {
+    return this.classNames;
+  }
+  set classes(v: readonly string[] | null) {
+    if (v !== null && !(Array.isArray(v) && v.every((c) => typeof c === "string") && v.length === this.outputSize)) {
+      throw new ConfigError(`model "${this.name}": classes must be null or a list of ${this.outputSize} names, one per output, got ${show(v)}${Array.isArray(v) ? ` (${v.length} entries)` : ""}`);
+    }
+    this.classNames = v === null ? null : [...v];
   }
 
   get layers(): Layer[] {

@@ -4,7 +4,7 @@
 // (Writing is save.ts.) Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
 // before a model exists; a bad file changes nothing.
 
-import { BackendError, FormatError, FoveaError, show } from "../errors.js";
+import { BackendError, FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
 import { createLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape, readFloat32LE } from "../tensor.js";
@@ -21,6 +21,7 @@ function fail(what: string, source: string): never {
 
 /** Rebuilds a model from saveModel's bytes. `source` names the file in messages. */
 export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: number } = {}): Model {
+  checkOptionKeys("loadModel", options, ["source", "seed"]);
   const src = options.source ?? "model";
   if (!(bytes instanceof Uint8Array)) fail("expected the bytes of a fovea model (Uint8Array)", src);
   if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) fail("not a fovea model (bad magic; expected \"FOVEA\")", src);
@@ -72,6 +73,7 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
  * model.json written by toJSON): same layers, new weights from `seed`.
  */
 export function modelFromTopology(json: string | ModelJSON, options: { source?: string; seed?: number } = {}): Model {
+  checkOptionKeys("modelFromTopology", options, ["source", "seed"]);
   const src = options.source ?? "model.json";
   let topo: ModelJSON;
   try {
@@ -132,11 +134,12 @@ function buildFromTopology(topo: ModelJSON, src: string, seed?: number, preset?:
     throw e;
   }
   if (topo.classes !== undefined) {
-    if (!Array.isArray(topo.classes) || !topo.classes.every((c) => typeof c === "string")) {
+    if (!Array.isArray(topo.classes) || !topo.classes.every((c) => typeof c === "string") || topo.classes.length !== m.outputSize) {
+      const got = Array.isArray(topo.classes) ? `${topo.classes.length} entries` : show(topo.classes), outputs = m.outputSize;
       m.free();
-      fail("classes must be a list of names", src);
+      fail(`classes must be a list of names, one per output: ${got} for ${outputs} outputs`, src);
     }
-    m.classes = [...topo.classes];
+    m.classes = topo.classes;
   }
   if (topo.io !== undefined) {
     const io = topo.io as unknown, count = (s: number[]) => s.reduce((a, b) => a * b, 1);

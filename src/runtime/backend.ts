@@ -404,7 +404,7 @@ export async function chooseThreads(requested?: number): Promise<{ threads: numb
   let want = requested;
   if (want === undefined && env) {
     want = Number(env);
-    if (!Number.isInteger(want) || want < 1) throw new ConfigError(`FOVEA_THREADS must be a whole number >= 1, got "${env}"`);
+    if (!Number.isInteger(want) || want < 1 || want > MAX_THREADS) throw new ConfigError(`FOVEA_THREADS must be a whole number in [1, ${MAX_THREADS}], got "${env}"`);
   }
   if (want !== undefined && (!Number.isInteger(want) || want < 1 || want > MAX_THREADS)) throw new ConfigError(`init: threads must be a whole number in [1, ${MAX_THREADS}], got ${want}`);
   const auto = want === undefined;

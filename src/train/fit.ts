@@ -195,6 +195,8 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   const bs = checkBatchSize(where, options.batchSize ?? model.batchSize);
   if (!model.optimizer) throw new ConfigError(`${where}: no optimizer; compile({ loss, optimizer }) first`);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new ConfigError(`${where}: onProgress must be a function, got ${typeof options.onProgress}`);
+  if (options.shuffle !== undefined && typeof options.shuffle !== "boolean") throw new ConfigError(`${where}: shuffle must be true or false, got ${show(options.shuffle)}`);
+  if (options.verbose !== undefined && typeof options.verbose !== "boolean" && typeof options.verbose !== "function") throw new ConfigError(`${where}: verbose must be true, false or a function taking each epoch's line, got ${show(options.verbose)}`);
   if (running.has(model)) throw new ConfigError(`${where}: model "${model.name}" is already being trained (a fitAsync under way); wait for it to end`);
   const inputSize = model.inputSize;
   const data = x instanceof Float32Array ? x : Float32Array.from(x instanceof Array ? x : (x as { toArray(): Float32Array }).toArray());

@@ -1,10 +1,13 @@
 // Optimisers: each owns its per-parameter state buffers (allocated on the first step) and
 // applies the update kernels of assembly/optim to every trainable parameter.
-import { ConfigError, checkOptionKeys } from "../errors.js";
-import { updated, type ParamBuffer } from "../layers/layer.js";
+import { ConfigError, checkOptionKeys, show } from "../errors.js";
+import { inRange, updated, type ParamBuffer } from "../layers/layer.js";
 import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
+
+/** A finite number > 0 (epsilon: 0 divides by zero where a running average is 0). */
+const positive = (v: unknown, what: string, where: string) => inRange(v, 0, Number.MAX_VALUE, what, where, true);
 
 /**
  * An optimiser's state as a checkpoint keeps it (exportState / importState): with the same
@@ -138,9 +141,9 @@ export class SGD extends Optimizer {
   constructor(o: SgdOptions = {}) {
     checkOptionKeys("sgd", o, ["lr", "momentum", "nesterov"]);
     super(o.lr ?? 0.01);
-    this.momentum = o.momentum ?? 0;
+    this.momentum = inRange(o.momentum ?? 0, 0, 1, "momentum", "sgd", false, true);
     this.nesterov = o.nesterov ?? false;
-    if (!(this.momentum >= 0 && this.momentum < 1)) throw new ConfigError(`sgd: momentum must be in [0, 1), got ${o.momentum}`);
+    if (typeof this.nesterov !== "boolean") throw new ConfigError(`sgd: nesterov must be true or false, got ${show(this.nesterov)}`);
     if (this.nesterov && this.momentum === 0) throw new ConfigError("sgd: nesterov needs momentum > 0");
   }
   protected get slots() {
@@ -161,13 +164,11 @@ export class Adam extends Optimizer {
   constructor(o: AdamOptions = {}, decoupled = false) {
     checkOptionKeys(decoupled ? "adamw" : "adam", o, decoupled ? ["lr", "beta1", "beta2", "epsilon", "weightDecay"] : ["lr", "beta1", "beta2", "epsilon"]);
     super(o.lr ?? 0.001);
-    this.beta1 = o.beta1 ?? 0.9;
-    this.beta2 = o.beta2 ?? 0.999;
-    this.epsilon = o.epsilon ?? 1e-8;
-    this.weightDecay = decoupled ? (o.weightDecay ?? 0.01) : 0;
-    for (const [k, v] of [["beta1", this.beta1], ["beta2", this.beta2]] as const) {
-      if (!(v >= 0 && v < 1)) throw new ConfigError(`adam: ${k} must be in [0, 1), got ${v}`);
-    }
+    const where = decoupled ? "adamw" : "adam";
+    this.beta1 = inRange(o.beta1 ?? 0.9, 0, 1, "beta1", where, false, true);
+    this.beta2 = inRange(o.beta2 ?? 0.999, 0, 1, "beta2", where, false, true);
+    this.epsilon = positive(o.epsilon ?? 1e-8, "epsilon", where);
+    this.weightDecay = decoupled ? inRange(o.weightDecay ?? 0.01, 0, Number.MAX_VALUE, "weightDecay", where) : 0;
   }
   protected get slots() {
     return 2;
@@ -191,7 +192,7 @@ export class Adagrad extends Optimizer {
   constructor(o: AdagradOptions = {}) {
     checkOptionKeys("adagrad", o, ["lr", "epsilon"]);
     super(o.lr ?? 0.01);
-    this.epsilon = o.epsilon ?? 1e-7;
+    this.epsilon = positive(o.epsilon ?? 1e-7, "epsilon", "adagrad");
   }
   protected get slots() {
     return 1;
@@ -209,8 +210,8 @@ export class RMSProp extends Optimizer {
   constructor(o: RmspropOptions = {}) {
     checkOptionKeys("rmsprop", o, ["lr", "rho", "epsilon"]);
     super(o.lr ?? 0.001);
-    this.rho = o.rho ?? 0.9;
-    this.epsilon = o.epsilon ?? 1e-7;
+    this.rho = inRange(o.rho ?? 0.9, 0, 1, "rho", "rmsprop", false, true);
+    this.epsilon = positive(o.epsilon ?? 1e-7, "epsilon", "rmsprop");
   }
   protected get slots() {
     return 1;
@@ -228,8 +229,8 @@ export class Adadelta extends Optimizer {
   constructor(o: AdadeltaOptions = {}) {
     checkOptionKeys("adadelta", o, ["lr", "rho", "epsilon"]);
     super(o.lr ?? 1);
-    this.rho = o.rho ?? 0.95;
-    this.epsilon = o.epsilon ?? 1e-6;
+    this.rho = inRange(o.rho ?? 0.95, 0, 1, "rho", "adadelta", false, true);
+    this.epsilon = positive(o.epsilon ?? 1e-6, "epsilon", "adadelta");
   }
   protected get slots() {
     return 2;

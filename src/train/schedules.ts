@@ -1,37 +1,44 @@
 // Learning-rate schedules: functions of (step, epoch) giving the learning rate.
-import { ConfigError } from "../errors.js";
+import { ConfigError, checkOptionKeys, show } from "../errors.js";
 
-const pos = (v: number, what: string) => {
-  if (!(Number.isFinite(v) && v > 0)) throw new ConfigError(`schedule: ${what} must be > 0, got ${v}`);
+const pos = (v: unknown, what: string) => {
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new ConfigError(`schedule: ${what} must be > 0, got ${show(v)}`);
   return v;
 };
 
 /** lr · gamma^⌊epoch / every⌋. */
 export const stepDecay = (lr: number, o: { every: number; gamma?: number }) => {
+  checkOptionKeys("stepDecay", o, ["every", "gamma"]);
   pos(lr, "lr");
   pos(o.every, "every");
-  const g = o.gamma ?? 0.1;
+  const g = pos(o.gamma ?? 0.1, "gamma");
   return (_s: number, epoch: number) => lr * g ** Math.floor(epoch / o.every);
 };
 
 /** lr · rate^(step / steps). */
 export const exponentialDecay = (lr: number, o: { rate: number; steps: number }) => {
+  checkOptionKeys("exponentialDecay", o, ["rate", "steps"]);
   pos(lr, "lr");
   pos(o.steps, "steps");
+  pos(o.rate, "rate");
   return (step: number, _epoch?: number) => lr * o.rate ** (step / o.steps);
 };
 
 /** Cosine from lr to minLr over totalSteps, then minLr. */
 export const cosineDecay = (lr: number, o: { totalSteps: number; minLr?: number }) => {
+  checkOptionKeys("cosineDecay", o, ["totalSteps", "minLr"]);
   pos(lr, "lr");
   pos(o.totalSteps, "totalSteps");
   const m = o.minLr ?? 0;
+  if (!(typeof m === "number" && m >= 0 && m <= lr)) throw new ConfigError(`schedule: minLr must be in [0, lr ${lr}], got ${show(m)}`);
   return (step: number, _epoch?: number) => m + (lr - m) * 0.5 * (1 + Math.cos(Math.PI * Math.min(step, o.totalSteps) / o.totalSteps));
 };
 
 /** Linear warmup from 0 over warmupSteps, then `after` (a number or another schedule). */
 export const warmup = (warmupSteps: number, after: number | ((step: number, epoch: number) => number)) => {
   pos(warmupSteps, "warmupSteps");
+  if (typeof after === "number") pos(after, "the rate after the warm-up");
+  else if (typeof after !== "function") throw new ConfigError(`schedule: warmup's rate after the warm-up must be a number or a schedule, got ${show(after)}`);
   return (step: number, epoch: number) => {
     const base = typeof after === "number" ? after : after(step, epoch);
     return step < warmupSteps ? (base * (step + 1)) / warmupSteps : base;
@@ -44,10 +51,11 @@ export const warmup = (warmupSteps: number, after: number | ((step: number, epoc
  * lr / divFactor / finalDivFactor at the last step (and there after it). Defaults are PyTorch's.
  */
 export const oneCycle = (lr: number, o: { totalSteps: number; pctStart?: number; divFactor?: number; finalDivFactor?: number }) => {
+  checkOptionKeys("oneCycle", o, ["totalSteps", "pctStart", "divFactor", "finalDivFactor"]);
   pos(lr, "lr");
   pos(o.totalSteps, "totalSteps");
   const pct = o.pctStart ?? 0.3, div = pos(o.divFactor ?? 25, "divFactor"), finalDiv = pos(o.finalDivFactor ?? 1e4, "finalDivFactor");
-  if (!(pct > 0 && pct < 1)) throw new ConfigError(`schedule: pctStart must be between 0 and 1, got ${pct}`);
+  if (!(typeof pct === "number" && pct > 0 && pct < 1)) throw new ConfigError(`schedule: pctStart must be between 0 and 1, got ${show(pct)}`);
   const up = pct * o.totalSteps - 1, last = o.totalSteps - 1;
   if (!(up > 0 && last > up)) throw new ConfigError(`schedule: oneCycle over ${o.totalSteps} steps with pctStart ${pct} leaves no room to warm up and anneal (need pctStart · totalSteps > 1 and < totalSteps)`);
   const start = lr / div, end = start / finalDiv;

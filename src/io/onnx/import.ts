@@ -3,7 +3,7 @@
 // permutation); the Shape/Gather/Unsqueeze/Concat chains PyTorch emits around flatten are folded,
 // and every unsupported op is listed in one FormatError before anything is built. The bytes are
 // decoded by proto.ts.
-import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../../errors.js";
+import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, naming } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { size } from "../../layers/layer.js";
 import { Model } from "../../model/model.js";
@@ -46,8 +46,10 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants"]);
   const src = options.source ?? "model.onnx";
   const layout = options.inputLayout;
-  if (layout !== undefined && layout !== "NCHW" && layout !== "NHWC") throw new FormatError(`${src}: inputLayout must be NCHW or NHWC`);
-  if (options.outputLayout !== undefined && options.outputLayout !== "NCHW" && options.outputLayout !== "NHWC") throw new FormatError(`${src}: outputLayout must be NCHW or NHWC`);
+  for (const k of ["inputLayout", "outputLayout"] as const) {
+    const v = options[k];
+    if (v !== undefined && v !== "NCHW" && v !== "NHWC") throw new ConfigError(`importOnnx: ${k} must be "NCHW" or "NHWC", got ${show(v)}`);
+  }
   const decoded = decodeModel(bytes, src);
   if (!decoded.graph || decoded.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
   const opset = opsetOf({ ...decoded, graph: decoded.graph });

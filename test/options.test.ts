@@ -1,0 +1,123 @@
+// Options of the public API that were accepted and then ignored, read as another value, or left to
+// fail later: each is refused where it is given, with a ConfigError (or FormatError for a file)
+// naming the call, the option and the value, and nothing changes.
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+import { toyImages } from "./helpers/models.js";
+
+const { layers: L, train: T, data: D } = fovea;
+
+beforeAll(async () => {
+  await fovea.init({ build: "simd" });
+});
+
+/** Each thunk throws a ConfigError matching its message. */
+function refused(cases: [() => unknown, RegExp | string][]): void {
+  for (const [f, msg] of cases) {
+    expect(f).toThrow(msg);
+    expect(f).toThrow(fovea.ConfigError);
+  }
+}
+
+describe("options refused where they are given", () => {
+  it("optimisers and schedules: out-of-range numbers, non-booleans and misspelt keys", () => {
+    refused([
+      [() => T.adam({ epsilon: NaN }), "adam: epsilon must be in (0, 1.7976931348623157e+308], got NaN"],
+      [() => T.adam({ epsilon: 0 }), /adam: epsilon must be in \(0, .*got 0/],
+      [() => T.adamw({ weightDecay: -5 }), /adamw: weightDecay must be in \[0, .*got -5/],
+      [() => T.adam({ beta2: 1 }), "adam: beta2 must be in [0, 1), got 1"],
+      [() => T.rmsprop({ rho: 3 }), "rmsprop: rho must be in [0, 1), got 3"],
+      [() => T.adadelta({ rho: NaN }), "adadelta: rho must be in [0, 1), got NaN"],
+      [() => T.adagrad({ epsilon: 0 }), /adagrad: epsilon must be in \(0, .*got 0/],
+      [() => T.sgd({ momentum: 0.9, nesterov: "yes" as unknown as boolean }), 'sgd: nesterov must be true or false, got "yes"'],
+      [() => T.sgd({ momentum: "0.9" as unknown as number }), 'sgd: momentum must be in [0, 1), got "0.9"'],
+      [() => T.stepDecay(0.1, { every: 1, gama: 0.5 } as unknown as { every: number }), 'stepDecay: unknown option "gama"'],
+      [() => T.stepDecay(0.1, { every: 1, gamma: -2 }), "schedule: gamma must be > 0, got -2"],
+      [() => T.cosineDecay(0.1, { totalSteps: 10, minlr: 0.01 } as unknown as { totalSteps: number }), 'cosineDecay: unknown option "minlr"'],
+      [() => T.cosineDecay(0.1, { totalSteps: 10, minLr: 0.2 }), "schedule: minLr must be in [0, lr 0.1], got 0.2"],
+      [() => T.oneCycle(0.1, { totalSteps: 100, pct_start: 0.3 } as unknown as { totalSteps: number }), 'oneCycle: unknown option "pct_start"'],
+      [() => T.oneCycle(0.1, { totalSteps: 100, pctStart: "0.3" as unknown as number }), 'schedule: pctStart must be between 0 and 1, got "0.3"'],
+      [() => T.exponentialDecay(0.1, { rate: 0, steps: 10 }), "schedule: rate must be > 0, got 0"],
+      [() => T.warmup(5, -1), "schedule: the rate after the warm-up must be > 0, got -1"],
+    ]);
+  });
+
+  it("data: splits and slices that leave nothing or run past the examples, unknown splits, augmenter fill and flip", () => {
+    const { x, y } = toyImages(16, [2, 2, 1], 2, 1);
+    const d = D.makeDataset(x, Int32Array.from(y), [2, 2, 1]);
+    refused([
+      [() => D.split(d, 0.01, new fovea.Rng(1)), "split: a fraction of 0.01 of 16 examples leaves no validation examples (it takes 0)"],
+      [() => D.split(d, 0.99, new fovea.Rng(1)), "split: a fraction of 0.99 of 16 examples leaves no training examples (it takes 16)"],
+      [() => D.slice(d, 10, 100), "slice: examples [10, 100) of 16: need whole numbers 0 <= start <= end <= 16"],
+      [() => D.slice(d, 5, 2), "slice: examples [5, 2) of 16"],
+      [() => D.slice(d, 0.5, 2), "slice: examples [0.5, 2) of 16"],
+    ]);
+    const s = D.split(d, 0.25, new fovea.Rng(1));
+    expect([s.train.n, s.validation.n]).toEqual([12, 4]);
+    expect(D.slice(d, 16, 16).n).toBe(0);
+    // the loaders name the splits they know instead of reading another file set
+    return Promise.all([
+      expect(D.loadCifar10("/nonexistent", "training" as "train")).rejects.toThrow('loadCifar10: split must be "train" or "test", got "training"'),
+      expect(D.loadMnist("/nonexistent", "test" as "t10k")).rejects.toThrow('loadMnist: split must be "train" or "t10k" (the test set\'s files are t10k-*), got "test"'),
+      expect(D.loadFashionMnist("test" as "t10k")).rejects.toThrow(/loadFashionMnist: split must be "train" or "t10k"/),
+    ]).then(() => {
+      const be = fovea.getBackend();
+      refused([
+        [() => D.augmenter(be, [28, 28, 1], { fill: NaN }), "augment: fill must be a finite number, got NaN"],
+        [() => D.augmenter(be, [28, 28, 1], { flip: "no" as unknown as boolean }), 'augment: flip must be true or false, got "no"'],
+      ]);
+    });
+  });
+
+  it("seeds: only whole numbers from 0 to 2³² − 1 (1.7 and 2³² + 1 were seed 1)", () => {
+    refused([
+      [() => new fovea.Rng(1.7), "Rng: seed must be a whole number from 0 to 4294967295, got 1.7"],
+      [() => new fovea.Rng(2 ** 32 + 1), "got 4294967297"],
+      [() => new fovea.Rng(-1), "got -1"],
+      [() => fovea.zoo.lenet5({ seed: 1.7 }), "Rng: seed must be a whole number from 0 to 4294967295, got 1.7"],
+    ]);
+    expect(new fovea.Rng(2 ** 32 - 1).nextU32()).toBe(new fovea.Rng(2 ** 32 - 1).nextU32());
+  });
+
+  it("zoo, fit and model options: classes, softmax, shuffle, verbose; class names one per output, in memory and in a file", () => {
+    refused([
+      [() => fovea.zoo.lenet5({ classes: 0 }), "zoo.lenet5: classes must be a whole number >= 1, got 0"],
+      [() => fovea.zoo.resnet18({ classes: 2.5 }), "zoo.resnet18: classes must be a whole number >= 1, got 2.5"],
+      [() => fovea.zoo.lenet5({ softmax: "no" as unknown as boolean }), 'zoo.lenet5: softmax must be true or false, got "no"'],
+    ]);
+    const { x, y } = toyImages(8, [1, 1, 4], 2, 4);
+    const m = fovea.sequential([L.dense({ units: 2 })], { inputShape: [4], seed: 1 });
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.1 }) });
+    const w = Array.from(m.backend.heap.f32(m.params[0]!.w, 8));
+    refused([
+      [() => m.fit(x, y, { shuffle: "no" as unknown as boolean }), 'fit: shuffle must be true or false, got "no"'],
+      [() => m.fit(x, y, { verbose: "yes" as unknown as boolean }), 'fit: verbose must be true, false or a function taking each epoch\'s line, got "yes"'],
+      [() => (m.classes = ["x", "y", "z"]), `model "${m.name}": classes must be null or a list of 2 names, one per output, got ["x","y","z"] (3 entries)`],
+      [() => (m.classes = [1, 2] as unknown as string[]), "classes must be null or a list of 2 names"],
+    ]);
+    expect(Array.from(m.backend.heap.f32(m.params[0]!.w, 8))).toEqual(w);
+    expect(m.step).toBe(0);
+    expect(m.classes).toBeNull();
+    const names = ["no", "yes"];
+    m.classes = names;
+    names[0] = "changed";
+    expect(m.classes).toEqual(["no", "yes"]); // a copy
+    // a file whose class list does not match its outputs is refused by name (loadModel and
+    // modelFromTopology build through the same code)
+    const bytes = m.save();
+    expect(fovea.loadModel(bytes).classes).toEqual(["no", "yes"]);
+    expect(() => fovea.modelFromTopology({ ...fovea.toJSON(m), classes: ["a", "b", "c"] }, { source: "three.json" })).toThrow(
+      "three.json: classes must be a list of names, one per output: 3 entries for 2 outputs");
+    expect(() => fovea.modelFromTopology({ ...fovea.toJSON(m), classes: ["a", "b", "c"] })).toThrow(fovea.FormatError);
+    expect(() => fovea.loadModel(bytes, { sorce: "x" } as unknown as { source: string })).toThrow('loadModel: unknown option "sorce"');
+    expect(() => fovea.modelFromTopology(fovea.toJSON(m), { sed: 1 } as unknown as { seed: number })).toThrow('modelFromTopology: unknown option "sed"');
+    m.free();
+  });
+
+  it("importOnnx: a layout other than NCHW or NHWC is the caller's ConfigError, showing the value", async () => {
+    const bytes = new Uint8Array(readFileSync(new URL("./fixtures/onnx/conv_bn_pool.onnx", import.meta.url)));
+    await expect(fovea.importOnnx(bytes, { inputLayout: "nchw" as "NCHW" })).rejects.toThrow('importOnnx: inputLayout must be "NCHW" or "NHWC", got "nchw"');
+    await expect(fovea.importOnnx(bytes, { outputLayout: 1 as unknown as "NCHW" })).rejects.toThrow(fovea.ConfigError);
+  });
+});
