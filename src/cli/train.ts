@@ -140,19 +140,50 @@ export async function buildModel(name: string, classes: number | undefined, seed
 }
 
 async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test: fovea.data.Dataset | null; label: string }> {
-  if (a.dataset === "mnist") {
-    const dir = a.dir ?? (await fovea.data.mnistDataDir());
-    return { full: await fovea.data.loadMnist(dir, "train"), test: await fovea.data.loadMnist(dir, "t10k"), label: "MNIST" };
+  if (isFolder(a.dataset)) {
+    const shape = parseShape(a.input ?? "32x32x3");
+    return { full: await imageFolder(a.dataset, shape), test: null, label: a.dataset };
   }
-  if (a.dataset === "fashion-mnist") {
-    return { full: await fovea.data.loadFashionMnist("train", a.dir), test: await fovea.data.loadFashionMnist("t10k", a.dir), label: "Fashion-MNIST" };
+  if (a.input !== undefined) throw new UsageError(`train: --input sets the image size of a folder of images; ${a.dataset}'s images have their own size`);
+  return { full: await loadNamed("train", a.dataset, a.dir), test: await loadNamed("test", a.dataset, a.dir), label: LABELS[a.dataset]! };
+}
+
+const LABELS: Record<string, string> = { mnist: "MNIST", "fashion-mnist": "Fashion-MNIST", cifar10: "CIFAR-10" };
+
+/** The training or test split of a named data set (mnist, fashion-mnist, cifar10) from `dir` or its default place. */
+async function loadNamed(split: "train" | "test", dataset: string, dir: string | undefined): Promise<fovea.data.Dataset> {
+  if (dataset === "mnist") return fovea.data.loadMnist(dir ?? (await fovea.data.mnistDataDir()), split === "train" ? "train" : "t10k");
+  if (dataset === "fashion-mnist") return fovea.data.loadFashionMnist(split === "train" ? "train" : "t10k", dir);
+  if (!dir) throw new UsageError(`${dataset}: give the directory with data_batch_1.bin … test_batch.bin`);
+  return fovea.data.loadCifar10(dir, split);
+}
+
+/**
+ * `fovea eval`'s data: the test split of a named data set, or every image of a folder at the
+ * model's input size (a folder takes no [dir]).
+ */
+export async function loadTestSet(dataset: string, dir: string | undefined, shape: [number, number, number]): Promise<{ test: fovea.data.Dataset; label: string }> {
+  if (!isFolder(dataset)) return { test: await loadNamed("test", dataset, dir), label: `${LABELS[dataset]} test` };
+  if (dir !== undefined) throw new UsageError(`eval: ${dataset} is a folder of images; [dir] (${dir}) is only for mnist, fashion-mnist and cifar10`);
+  return { test: await imageFolder(dataset, shape), label: dataset };
+}
+
+/**
+ * That model `what` takes the images of data set `label` and has one output per class; with
+ * `names`, that the model's class names (where it has them) are the data set's (where it has them).
+ */
+export function checkFits(m: fovea.Model, what: string, ds: fovea.data.Dataset, label: string, names: boolean): void {
+  if (fovea.formatShape(m.inputShape) !== fovea.formatShape(ds.shape)) {
+    throw new UsageError(`${what} takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(ds.shape)}`);
   }
-  if (a.dataset === "cifar10") {
-    if (!a.dir) throw new UsageError("train cifar10: give the directory with data_batch_1.bin … test_batch.bin");
-    return { full: await fovea.data.loadCifar10(a.dir, "train"), test: await fovea.data.loadCifar10(a.dir, "test"), label: "CIFAR-10" };
+  const classes = ds.classes?.length ?? ds.y.reduce((a, b) => Math.max(a, b + 1), 0);
+  const list = (c: readonly string[]) => c.join(", ");
+  if (m.outputSize !== classes) {
+    throw new UsageError(`${what} has ${m.outputSize} outputs${m.classes ? ` (classes ${list(m.classes)})` : ""}, the ${label} images have ${classes} classes${ds.classes ? ` (${list(ds.classes)})` : ""}`);
   }
-  const shape = parseShape(a.input ?? "32x32x3");
-  return { full: await imageFolder(a.dataset, shape), test: null, label: a.dataset };
+  if (names && m.classes && ds.classes && list(m.classes) !== list(ds.classes)) {
+    throw new UsageError(`${what} was trained on classes ${list(m.classes)}; the ${label} images' classes are ${list(ds.classes)}`);
+  }
 }
 
 /** Anything but the named data sets is a folder of images (loadData's last case). */
@@ -201,6 +232,7 @@ export async function train(a: TrainArgs): Promise<void> {
   if (speed && a.dataset !== "mnist") throw new UsageError(`--speedrun is a race on MNIST (fovea train mnist --speedrun), not on ${a.dataset}`);
   const refused = speed && ([["--resume", a.resume], ["--quick", a.quick], ["--checkpoint", a.checkpoint], ["--checkpoint-every", a.checkpointEvery]] as const).find(([, v]) => v);
   if (refused) throw new UsageError(`--speedrun runs its own recipe from the start, without checkpoints: it takes no ${refused[0]}`);
+  if (a.quick && a.epochs !== undefined) throw new UsageError(`train: --quick (${QUICK_EPOCHS} epochs) and --epochs ${a.epochs} both set the epochs; give one`);
   const { full, test, label } = await loadData(a);
   // the validation split has its own Rng from --seed: a resumed run splits the same way; a
   // speedrun trains on every training image (it scores the test set instead)
@@ -227,6 +259,16 @@ export async function train(a: TrainArgs): Promise<void> {
   const labelSmoothing = a.labelSmoothing ?? (speed ? SPEEDRUN.labelSmoothing : recipe.labelSmoothing);
   const oneCycle = speed || recipe.schedule === "oneCycle";
   const pctStart = speed ? SPEEDRUN.pctStart : recipe.pctStart;
+  const batches = Math.ceil(tr.n / a.batch);
+  // the schedule before anything is built or printed: a run too short for it is the flags' mistake
+  let schedule: (step: number, epoch: number) => number;
+  try {
+    schedule = oneCycle ? fovea.train.oneCycle(lr, { totalSteps: epochs * batches, pctStart })
+      : fovea.train.cosineDecay(lr, { totalSteps: epochs * batches, minLr: lr * 0.01 });
+  } catch (e) {
+    if (e instanceof fovea.ConfigError) throw new UsageError(`train: --epochs ${epochs} and --batch ${a.batch} make ${epochs * batches} steps (${tr.n} training images): ${e.message}`);
+    throw e;
+  }
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint;
   // the schedule, which the recipe decides and a version of fovea may change)
   const config: fovea.train.CheckpointConfig = {
@@ -252,15 +294,13 @@ export async function train(a: TrainArgs): Promise<void> {
   // the model and the augmenter's buffers are returned to wasm memory however training ends
   let aug: fovea.data.Augmenter | undefined;
   try {
+    // a model of other classes is retrained on these (their names replace its own), not on another number of them
+    checkFits(m, `train: model "${m.name}"${a.model && /\.(fovea|json)$/.test(a.model) ? ` (${a.model})` : ""}`, full, label, false);
     m.classes = full.classes ?? null;
-    if (fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) {
-      throw new UsageError(`train: model "${m.name}" takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(full.shape)}`);
-    }
     m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[optimizer]!(lr), labelSmoothing, ...(l2 ? { regularizer: { l2 } } : {}) });
     if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
     out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
     out(`${label}: ${tr.n} training, ${val ? val.n : 0} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${optimizer} lr ${lr}${oneCycle ? " one-cycle" : ""}${l2 ? `, L2 ${l2}` : ""}${labelSmoothing ? `, label smoothing ${labelSmoothing}` : ""}${augment ? (a.dataset === "mnist" ? ", affine distortions" : ", shifts and mirror images") : ""}`);
-    const batches = Math.ceil(tr.n / a.batch);
     if (resume) {
       const p = resume.progress;
       out(`resuming from ${a.resume} at step ${resume.step}: ${p.epoch === epochs ? `all ${epochs} epochs done` : `epoch ${p.epoch + 1}, ${p.batch} of ${batches} batches done`}`);
@@ -293,8 +333,7 @@ export async function train(a: TrainArgs): Promise<void> {
     };
     const history = m.fit(tr.x, tr.y, {
       epochs, ...(val ? { validationData: [val.x, val.y] as [Float32Array, Int32Array] } : {}), augment: aug, ...(resume ? { resume: resume.progress } : {}),
-      lr: oneCycle ? fovea.train.oneCycle(lr, { totalSteps: epochs * batches, pctStart })
-        : fovea.train.cosineDecay(lr, { totalSteps: epochs * batches, minLr: lr * 0.01 }),
+      lr: schedule,
       callbacks: [{
         onBatchEnd: (i) => {
           if (speed && !race.reached && i.epoch + (i.batch + 1) / i.batches >= SPEEDRUN.firstEval && tenth(i.batch)) score(i);
