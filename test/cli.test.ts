@@ -69,6 +69,10 @@ describe("fovea CLI", () => {
       [["viz", "lenet5", "--filters", join(dir, "f.png"), "--layer", "C1"], /--layer is for --dream and --deconv/],
       [["viz", "lenet5", "--saliency", join(dir, "small.png"), join(dir, "no", "s.png")], /--saliency .*s\.png: the folder .*no does not exist or is not a folder/],
       [["train", "mnist", "--out", join(dir, "missing", "m.fovea")], /--out .*m\.fovea: the folder .*missing does not exist/],
+      // a folder is no file to write: refused before training (the fuzz test found a whole run lost to it)
+      [["train", "mnist", "--out", join(dir, "imgs")], /--out .*imgs: is a folder; give a file path/],
+      [["train", "mnist", "--out", `${dir}/`], /--out .*: is a folder; give a file path/],
+      [["viz", "lenet5", "--filters", join(dir, "imgs")], /--filters .*imgs: is a folder; give a file path/],
       [["predict", "lenet5.fovea", join(dir, "small.png")], /lenet5\.fovea: ENOENT/],
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
@@ -102,6 +106,7 @@ describe("fovea CLI", () => {
     expect(existsSync(join(dir, "no"))).toBe(false);
     expect(existsSync(join(dir, "missing"))).toBe(false);
     expect(existsSync(join(dir, "cm.png"))).toBe(false);
+    expect(existsSync(join(dir, "imgs.ckpt"))).toBe(false);
   });
 
   it("train mnist --speedrun: LeNet-5 with batch norm, the test set scored with the clock stopped, the time it first reached 99% (or that it did not)", () => {

@@ -51,6 +51,11 @@ describe("ConvNetJS toJSON import", () => {
     expect(() => fovea.importConvnetjs({ layers: [{ layer_type: "fc" }] })).toThrow(/layers\[0\] must be the input layer/);
     expect(() => fovea.importConvnetjs({ layers: [{ layer_type: "input", out_sx: 1, out_sy: 1, out_depth: 2 }, { layer_type: "quadtransform" }] }))
       .toThrow(/layer 1 \(quadtransform\): unknown ConvNetJS layer type/);
+    // an fc layer's num_inputs is checked against what the layer before it gives (the fuzz test
+    // found one trusted: the import failed naming an internal layer)
+    const json = trainedNet([{ type: "input", out_sx: 2, out_sy: 3, out_depth: 1 }, { type: "fc", num_neurons: 4 }, { type: "softmax", num_classes: 2 }], [2, 3, 1]).toJSON();
+    json.layers[1].num_inputs = 19;
+    expect(() => fovea.importConvnetjs(JSON.stringify(json), { source: "fc.json" })).toThrow("fc.json: layer 1 (fc): num_inputs is 19, but layer 0 (input) gives 2×3×1 = 6 values");
   });
 });
 

@@ -201,3 +201,29 @@ describe("Div of integer data", () => {
     m.free();
   });
 });
+
+describe("a value defined twice", () => {
+  // found by the fuzz campaign (a duplicated node): the later node silently won, and the import
+  // failed later naming an internal layer, or succeeded; onnxruntime refuses such a graph too
+  it("two nodes computing one value, or a node over a graph input or an initializer, is a FormatError naming the value and both sources", async () => {
+    const twice = graph([
+      { opType: "Relu", name: "first", input: ["x"], output: ["y"] },
+      { opType: "Sigmoid", name: "second", input: ["x"], output: ["y"] },
+    ], [], [vi("x", [1, 4])], [vi("y", [1, 4])]);
+    await expect(fovea.importOnnx(twice, { source: "twice.onnx" })).rejects.toThrow(
+      'twice.onnx: the value "y" comes from node 0 "first" (Relu) and again from node 1 "second" (Sigmoid); an ONNX graph defines each value once');
+    await expect(ort.InferenceSession.create(twice)).rejects.toThrow();
+    const overInput = graph([{ opType: "Relu", name: "r", input: ["x"], output: ["x"] }], [], [vi("x", [1, 4])], [vi("x", [1, 4])]);
+    await expect(fovea.importOnnx(overInput, { source: "in.onnx" })).rejects.toThrow('in.onnx: the value "x" comes from the graph input "x" and again from node 0 "r" (Relu)');
+    const overInit = graph([{ opType: "Add", name: "a", input: ["x", "w"], output: ["w"] }], [{ name: "w", dims: [4], dataType: 1, floatData: [1, 2, 3, 4] }], [vi("x", [1, 4])], [vi("w", [1, 4])]);
+    await expect(fovea.importOnnx(overInit, { source: "init.onnx" })).rejects.toThrow(fovea.FormatError);
+    // an optional output left out ("") is no value: two nodes may both leave theirs out
+    const optional = graph([
+      { opType: "Dropout", name: "d1", input: ["x"], output: ["h", ""] },
+      { opType: "Dropout", name: "d2", input: ["h"], output: ["y", ""] },
+    ], [], [vi("x", [1, 4])], [vi("y", [1, 4])]);
+    const m = await fovea.importOnnx(optional);
+    expect(Array.from(m.predict(Float32Array.from([1, -2, 3, -4])))).toEqual([1, -2, 3, -4]);
+    m.free();
+  });
+});

@@ -193,12 +193,16 @@ const isFolder = (dataset: string) => !["mnist", "fashion-mnist", "cifar10"].inc
 export async function folderOf(path: string, option: string): Promise<void> {
   const cut = path.lastIndexOf("/");
   const dir = cut > 0 ? path.slice(0, cut) : cut === 0 ? "/" : ".";
+  let entries: { name: string; dir: boolean }[];
   try {
-    await fovea.data.listDir(dir);
+    entries = await fovea.data.listDir(dir);
   } catch (e) {
     if (e instanceof fovea.data.NotFoundError) throw new UsageError(`${option} ${path}: the folder ${dir} does not exist or is not a folder`);
     throw e;
   }
+  // a folder is no file to write: refused now, not after a whole training run
+  const base = path.slice(cut + 1);
+  if (base === "" || base === "." || base === ".." || entries.some((e) => e.name === base && e.dir)) throw new UsageError(`${option} ${path}: is a folder; give a file path`);
 }
 
 /** The named data sets, for messages. */

@@ -93,7 +93,7 @@ function checkPngSize(bytes: Uint8Array, source: string): void {
   if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") throw new FormatError(`${source}: corrupt PNG (no IHDR chunk first)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const width = dv.getUint32(16, false), height = dv.getUint32(20, false), limit = getLimits().maxImagePixels;
-  if (width === 0 || height === 0) throw new FormatError(`${source}: the PNG declares ${width}×${height} pixels`);
+  if (width === 0 || height === 0) throw new FormatError(`${source}: the PNG declares ${width}×${height} pixels; a PNG is at least 1×1`);
   if (width * height > limit) throw new FormatError(`${source}: the PNG declares ${width}×${height} = ${width * height} pixels; the limit is ${limit} (setLimits({ maxImagePixels }))`);
 }
 

@@ -118,6 +118,9 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         if (!flat) layers.push(L.flatten({ name: name() }));
         flat = true;
         const n = name(), U = count(l, "out_depth"), F = count(l, "num_inputs");
+        // the layer before declares its output: num_inputs must be its size, not read on trust
+        const prev = net.layers[i]!, [px, py, pd] = [count(prev, "out_sx"), count(prev, "out_sy"), count(prev, "out_depth")];
+        if (F !== px * py * pd) throw new FormatError(`${where}: num_inputs is ${F}, but layer ${i} (${prev.layer_type}) gives ${px}×${py}×${pd} = ${px * py * pd} values`);
         layers.push(L.dense({ name: n, units: U }));
         const filters = l.filters as Vol[];
         if (!Array.isArray(filters) || filters.length !== U) throw new FormatError(`${where}: ${filters?.length} filters for ${U} outputs`);

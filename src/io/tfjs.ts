@@ -60,7 +60,7 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
   const tensors = new Map<string, Float32Array>();
   let off = 0;
   for (const s of specs) {
-    if (s.dtype !== "float32") fail(`weight "${s.name}" is ${s.dtype}; only float32 weights are read`);
+    if (s.dtype !== "float32") fail(`weight "${s.name}" has dtype ${show(s.dtype)}; only float32 weights are read`);
     const n = s.shape.reduce((a, b) => a * b, 1);
     if (off + n * 4 > bytes.length) fail(`the weight data ends at ${bytes.length} bytes; "${s.name}" needs bytes ${off}–${off + n * 4}`);
     tensors.set(s.name, readFloat32LE(bytes.subarray(off, off + n * 4)));

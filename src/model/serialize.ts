@@ -44,7 +44,7 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
     const v = floats[i]!;
     if (!Number.isFinite(v)) {
       const p = topo.params.find((q) => i >= q.offset && i < q.offset + size(q.shape));
-      fail(`weight ${i} is ${v}${p ? ` (layer "${p.layer}", ${p.name}${formatShape(p.shape)})` : ""}; weights must be finite`, src);
+      fail(`weight ${i} is ${v}${p ? ` (layer "${p.layer}", ${p.name}${formatShape(p.shape)})` : " (in no listed parameter)"}; weights must be finite`, src);
     }
   }
   // every parameter is read from the file below (or the model is freed): none is drawn first

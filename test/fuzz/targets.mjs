@@ -2,7 +2,7 @@
 // them: PyTorch's ONNX export, tfjs-layers' save, ConvNetJS's toJSON, pngjs, jpeg-js, fovea's own
 // saveModel), a mutator, and a run that feeds one input to the loader the way a user would.
 // Inputs are bytes; a target's `encode`/`decode` turn its input into the bytes kept in the corpus.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, lstatSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -233,6 +233,35 @@ function mutateArgv(r, argv) {
   return a;
 }
 
+// what the sandbox held when made: an input may write over a fixture (viz --activations img.png
+// m.fovea) or create a file where a missing path was expected ($D/nowhere); undo it after each input
+const pristine = new Map();
+function snapshot(dir, rel = "") {
+  const m = new Map();
+  for (const f of readdirSync(join(dir, rel))) {
+    const r = join(rel, f), st = lstatSync(join(dir, r));
+    if (st.isDirectory()) { m.set(r, null); for (const [k, v] of snapshot(dir, r)) m.set(k, v); }
+    else m.set(r, readFileSync(join(dir, r)));
+  }
+  return m;
+}
+function restoreSandbox(dir) {
+  const want = pristine.get(dir) ?? pristine.set(dir, snapshot(dir)).get(dir);
+  const walk = (rel) => {
+    for (const f of readdirSync(join(dir, rel))) {
+      const r = join(rel, f), p = join(dir, r), st = lstatSync(p);
+      if (!want.has(r) || (want.get(r) === null) !== st.isDirectory()) rmSync(p, { recursive: true, force: true });
+      else if (st.isDirectory()) walk(r);
+      else if (!readFileSync(p).equals(want.get(r))) writeFileSync(p, want.get(r));
+    }
+  };
+  walk("");
+  for (const [r, v] of want) {
+    const p = join(dir, r);
+    try { lstatSync(p); } catch { if (v === null) mkdirSync(p, { recursive: true }); else writeFileSync(p, v); }
+  }
+}
+
 // ---- targets ----
 
 const fromFile = (dir, ext) => readdirSync(dir).filter((f) => f.endsWith(ext)).sort().map((f) => new Uint8Array(readFileSync(join(dir, f))));
@@ -391,8 +420,7 @@ export const TARGETS = {
         process.chdir(cwd);
         stdout.write = ow;
         stderr.write = ew;
-        rmSync(join(dir, "out"), { recursive: true, force: true });
-        rmSync(join(dir, "models"), { recursive: true, force: true });
+        restoreSandbox(dir);
       }
       const text = captured.join("");
       if (code !== 0 && code !== 1 && code !== 2) throw new Error(`exit code ${code}`);
@@ -411,7 +439,7 @@ export function context() {
   let scratch = null, cli = null;
   return {
     scratch: () => (scratch ??= mkdtempSync(join(tmpdir(), "fovea-fuzz-"))),
-    cliDir: () => (cli ??= cliSandbox()),
+    cliDir: () => (cli ??= ((d) => (pristine.set(d, snapshot(d)), d))(cliSandbox())),
     dispose: () => [scratch, cli].forEach((d) => d && rmSync(d, { recursive: true, force: true })),
   };
 }

@@ -62,6 +62,20 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
       seen.add(v.name);
     }
   }
+  // ... and is computed once: a value two nodes compute, or a node computes over a graph input or
+  // an initializer, has no one meaning (onnxruntime refuses it too)
+  const producer = new Map<string, string>();
+  for (const i of decoded.graph.input) producer.set(i.name, `the graph input "${i.name}"`);
+  for (const t of decoded.graph.initializer) if (!producer.has(t.name)) producer.set(t.name, `the initializer "${t.name}"`);
+  decoded.graph.node.forEach((n, k) => {
+    const who = `node ${k} "${n.name}" (${n.opType || "no op_type"})`;
+    for (const o of n.output) {
+      if (o === "") continue; // an optional output left out
+      const was = producer.get(o);
+      if (was !== undefined) throw new FormatError(`${src}: the value "${o}" comes from ${was} and again from ${who}; an ONNX graph defines each value once`);
+      producer.set(o, who);
+    }
+  });
   const m: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src), decoded.graph) } };
   const bad = new Map<string, string[]>();
   const walk = (nodes: readonly OnnxNode[]) => {
@@ -72,7 +86,7 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   };
   walk(m.graph.node);
   if (bad.size) {
-    throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
+    throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op === "" ? "(no op_type)" : op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
   }
   const be = options.backend ?? getBackend();
   const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m.graph.name || "onnx");
