@@ -20,14 +20,18 @@ function output(s: number): number {
   return (t ^ (t >>> 14)) >>> 0;
 }
 
+/** A seed (where: the call, for the message): a whole number from 0 to 2³² − 1; another value would stand for one of these silently (seed >>> 0: 1.7 and 2³² + 1 are seed 1). */
+export function checkSeed(where: string, seed: unknown): number {
+  if (!(Number.isInteger(seed) && (seed as number) >= 0 && (seed as number) <= 0xffffffff)) throw new ConfigError(`${where}: seed must be a whole number from 0 to 4294967295, got ${show(seed)}`);
+  return seed as number;
+}
+
 export class Rng {
   private s: number;
   private spare: number | null = null;
 
   constructor(seed = 0x2545f491) {
-    // another value would stand for one of these silently (seed >>> 0: 1.7 and 2³² + 1 are seed 1)
-    if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new ConfigError(`Rng: seed must be a whole number from 0 to 4294967295, got ${show(seed)}`);
-    this.s = seed >>> 0;
+    this.s = checkSeed("Rng", seed);
   }
 
   /** Uniform 32-bit unsigned integer. */

@@ -121,3 +121,65 @@ describe("options refused where they are given", () => {
     await expect(fovea.importOnnx(bytes, { outputLayout: 1 as unknown as "NCHW" })).rejects.toThrow(fovea.ConfigError);
   });
 });
+
+describe("options refused where they are given: layers, graphs, agents, loaders (a second review)", () => {
+  it("a sequential model whose build fails changes nothing: a retry with a good input shape builds it", () => {
+    const m = fovea.sequential([{ type: "conv2d", filters: 2, kernelSize: 3 }, { type: "maxPool2d", poolSize: 2 }]);
+    expect(() => m.compile({ inputShape: [3, 3, 1] })).toThrow(fovea.ShapeError); // the pool gets 1×1
+    m.compile({ inputShape: [6, 6, 1] }); // was: conv2d "…" is already connected
+    expect(m.outputShape).toEqual([2, 2, 2]);
+    m.free();
+  });
+
+  it("booleans are booleans (a truthy string gave a bias, counted the padding, froze the layers), names non-empty strings, input's options checked", () => {
+    refused([
+      [() => L.dense({ units: 3, useBias: "false" as unknown as boolean }), /dense "[^"]+": useBias must be true or false, got "false"/],
+      [() => L.avgPool2d({ poolSize: 2, padding: "same", countIncludePad: "no" as unknown as boolean }), /avgPool2d "[^"]+": countIncludePad must be true or false, got "no"/],
+      [() => fovea.input([4], { nmae: "x" } as unknown as { name: string }), 'input: unknown option "nmae"'],
+      [() => fovea.input([4], { name: "" }), 'input: name must be a non-empty string, got ""'],
+      [() => fovea.sequential([L.dense({ units: 2 })], { inputShape: [4], name: 5 as unknown as string }), "model: name must be a non-empty string, got 5"],
+    ]);
+    const base = fovea.sequential([L.dense({ units: 3, name: "feat" }), L.dense({ units: 2 })], { inputShape: [4], seed: 1 });
+    expect(() => base.withHead("feat", (f) => L.dense({ units: 2 }).apply(f), { freeze: "no" as unknown as boolean })).toThrow('withHead: freeze must be true or false, got "no"');
+    return expect(fovea.exportOnnx(base, { name: { a: 1 } as unknown as string })).rejects.toThrow('exportOnnx: name must be a non-empty string, got {"a":1}').finally(() => base.free());
+  });
+
+  it("DQN: a non-finite observation is refused before it is stored; a replay memory that cannot be allocated leaves the model as it was; plain arrays act", () => {
+    const m = fovea.sequential([L.dense({ units: 8, activation: "relu" }), L.dense({ units: 2 })], { inputShape: [4], seed: 1 });
+    const opt = T.sgd({ lr: 0.5 });
+    m.compile({ loss: "mse", optimizer: opt });
+    expect(() => new fovea.rl.DQN(m, { replaySize: 1e10 })).toThrow(/DQN: a replay memory of 10000000000 transitions of 4-value observations .* cannot be allocated; give a smaller replaySize/);
+    expect(m.loss).toBe("mse");
+    expect(m.optimizer).toBe(opt);
+    const agent = new fovea.rl.DQN(m, { batchSize: 2, learningStarts: 2, replaySize: 8, seed: 1 });
+    const ok = new Float32Array([0.1, 0.2, 0.3, 0.4]);
+    expect(() => agent.act(new Float32Array([NaN, 0, 0, 0]), 0)).toThrow("DQN.act: observation value 0 is NaN; observations must be finite");
+    expect(() => agent.observe(ok, 0, 1, [0, Infinity, 0, 0], false)).toThrow("DQN.observe: observation value 1 is Infinity");
+    expect(agent.steps).toBe(0);
+    expect(agent.act([0.1, 0.2, 0.3, 0.4], 0)).toBe(agent.act(ok, 0));
+    agent.free();
+    m.free();
+  });
+
+  it("deepqlearn.Brain refuses a start_learn_threshold it would never reach; strongestUnits a bad count; loaders a bad seed as the caller's ConfigError", () => {
+    refused([
+      [() => new fovea.deepqlearn.Brain(2, 2, { experience_size: 10, start_learn_threshold: 50 }), "deepqlearn.Brain: start_learn_threshold 50 must be below experience_size 10 (the brain would never learn)"],
+    ]);
+    const m = fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, name: "c" })], { inputShape: [5, 5, 1], seed: 1 });
+    const x = new Float32Array(25).fill(0.5);
+    for (const count of [-1, NaN, 0, 2.5, "2"]) expect(() => fovea.inspect.strongestUnits(m, x, "c", count as number)).toThrow(/strongestUnits \(model "[^"]+"\): count must be a whole number >= 1 \(or Infinity\)/);
+    expect(fovea.inspect.strongestUnits(m, x, "c", 2)).toHaveLength(2);
+    const bytes = m.save();
+    refused([
+      [() => fovea.loadModel(bytes, { seed: -1 }), "loadModel: seed must be a whole number from 0 to 4294967295, got -1"],
+      [() => fovea.importConvnetjs("{}", { seed: 1.5 }), "importConvnetjs: seed must be a whole number from 0 to 4294967295, got 1.5"],
+    ]);
+    m.compile({ batchSize: 1, loss: "mse", optimizer: T.sgd({ lr: 0.1 }) });
+    const ckpt = T.encodeCheckpoint(T.checkpointOf(m, { epoch: 0, batch: 0, batchSize: 1, order: new Int32Array(1), lossSum: 0, correct: 0, seconds: 0, history: [] }, {}));
+    refused([
+      [() => T.readCheckpoint(ckpt, { sorce: "x" } as unknown as { source: string }), 'readCheckpoint: unknown option "sorce"'],
+      [() => T.readCheckpoint(ckpt, { seed: -1 }), "readCheckpoint: seed must be a whole number from 0 to 4294967295, got -1"],
+    ]);
+    m.free();
+  });
+});

@@ -91,4 +91,24 @@ describe("tfjs-layers import", () => {
     expect(() => fovea.importTfjs({ modelTopology: b.modelTopology, weightSpecs: b.weightSpecs as never }, b.weightData.slice(0, 20), { source: "m.json" }))
       .toThrow(/m\.json: the weight data ends at 20 bytes/);
   });
+
+  it("LeakyReLU's slope as tfjs-layers and Keras 2 write it (alpha) and as Keras 3 does (negative_slope); both, differing, is a FormatError", async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 4 }), tf.layers.leakyReLU({ alpha: 0.1 })] });
+    const { m, a } = await check(model);
+    m.free();
+    // the same file with the slope under Keras 3's key (its LeakyReLU config has negative_slope, no alpha)
+    const topo = JSON.parse(JSON.stringify(a.modelTopology)) as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+    const cfg = topo.config.layers.find((l) => l.class_name === "LeakyReLU")!.config;
+    expect(cfg.alpha).toBeCloseTo(0.1, 7);
+    cfg.negative_slope = cfg.alpha;
+    delete cfg.alpha;
+    const x = Float32Array.from([-1, 0.5, 2, -3, 1, -0.25]);
+    const want = model.predict(tf.tensor(x, [2, 3])).dataSync() as Float32Array;
+    const k3 = fovea.importTfjs({ modelTopology: topo, weightSpecs: a.weightSpecs as never }, a.weightData);
+    Array.from(k3.predict(x)).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-6));
+    k3.free();
+    cfg.alpha = 0.3;
+    expect(() => fovea.importTfjs({ modelTopology: topo, weightSpecs: a.weightSpecs as never }, a.weightData, { source: "k.json" }))
+      .toThrow(/k\.json: layer "[^"]+" \(LeakyReLU\): alpha 0\.3 and negative_slope 0\.1\d* differ/);
+  });
 });

@@ -2,6 +2,7 @@
 // models and back. ConvNetJS stores volumes as [y][x][depth] — the same order as NHWC — so conv
 // filters map straight to HWIO and fc weights need no flatten permutation.
 import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
+import { checkSeed } from "../rng.js";
 import { getLimits } from "../runtime/limits.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
@@ -48,6 +49,7 @@ const within = (n: number, where: string): number => {
  */
 export function importConvnetjs(json: string | { layers: CnjLayer[] }, options: { source?: string; seed?: number } = {}): ConvNetJSModel {
   checkOptionKeys("importConvnetjs", options, ["source", "seed"]);
+  if (options.seed !== undefined) checkSeed("importConvnetjs", options.seed);
   const src = options.source ?? "convnetjs.json";
   return naming(src, () => convert(json, src, options.seed));
 }

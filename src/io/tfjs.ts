@@ -171,7 +171,12 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
         }
         ls = [(c.max_value === 6 ? L.relu6 : L.relu)({ name: c.name })];
         break;
-      case "LeakyReLU": ls = [L.leakyRelu({ name: c.name, alpha: (c.alpha as number) ?? 0.3 })]; break;
+      case "LeakyReLU": {
+        // tfjs-layers and Keras 2 write alpha, Keras 3 negative_slope
+        if (c.alpha !== undefined && c.negative_slope !== undefined && c.alpha !== c.negative_slope) fail(`layer "${c.name}" (LeakyReLU): alpha ${show(c.alpha)} and negative_slope ${show(c.negative_slope)} differ`);
+        ls = [L.leakyRelu({ name: c.name, alpha: (c.alpha ?? c.negative_slope ?? 0.3) as number })];
+        break;
+      }
       case "ELU": ls = [L.elu({ name: c.name, alpha: (c.alpha as number) ?? 1 })]; break;
       case "Softmax": ls = [L.softmax({ name: c.name })]; break;
       case "BatchNormalization": {

@@ -63,6 +63,8 @@ export class Pool extends PlannedLayer {
       if (!KEYS.includes(k) || !own) throw new ConfigError(`${config.type} "${name}": unknown option "${k}"`);
     }
     if (config.poolSize === undefined) throw new ConfigError(`${config.type} "${name}": poolSize is required`);
+    const cip = (config as { countIncludePad?: unknown }).countIncludePad;
+    if (cip !== undefined && typeof cip !== "boolean") throw new ConfigError(`${config.type} "${name}": countIncludePad must be true or false, got ${show(cip)}`);
     this.cfg = config;
     if (!this.is3d) {
       pair(config.poolSize as Pool2dConfig["poolSize"], 1, "poolSize", `${config.type} "${name}"`);

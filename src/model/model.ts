@@ -99,6 +99,7 @@ export class Model {
     if (!args.layers && !(args.inputs instanceof SymbolicTensor && args.outputs instanceof SymbolicTensor)) {
       throw new ConfigError("model: inputs and outputs must be symbolic tensors (fovea.input([...]) and layer.apply(...))");
     }
+    if (args.name !== undefined && !(typeof args.name === "string" && args.name !== "")) throw new ConfigError(`model: name must be a non-empty string, got ${show(args.name)}`);
     this.name = args.name ?? "model";
     this.rng = new Rng(args.seed ?? 1);
     this.inputSym = args.inputs ?? null;
@@ -179,10 +180,21 @@ export class Model {
   private buildSequential(shape: number[]): void {
     const inp = symbolicInput(shape, { name: `${this.name}_input` });
     let x = inp;
-    for (const l of this.pending!) x = l.apply(x);
-    this.inputSym = inp;
-    this.outputSym = x;
-    this.build();
+    const connected: Layer[] = [];
+    try {
+      for (const l of this.pending!) {
+        x = l.apply(x);
+        connected.push(l);
+      }
+      this.inputSym = inp;
+      this.outputSym = x;
+      this.build();
+    } catch (e) {
+      // a failed build changes nothing: its layers can be connected again (compile({ inputShape }) with another shape)
+      for (const l of connected) l.unapply();
+      this.inputSym = this.outputSym = null;
+      throw e;
+    }
   }
 
   private build(): void {
@@ -451,6 +463,7 @@ export class Model {
    */
   withHead(layer: string, head: (features: SymbolicTensor) => SymbolicTensor, options: { name?: string; seed?: number; freeze?: boolean; outputName?: string } = {}): Model {
     checkOptionKeys("withHead", options, ["name", "seed", "freeze", "outputName"]);
+    if (options.freeze !== undefined && typeof options.freeze !== "boolean") throw new ConfigError(`withHead: freeze must be true or false, got ${show(options.freeze)}`);
     const nodes = this.nodes;
     const cut = nodes.findIndex((n) => n.layer.name === layer);
     if (cut < 0) throw new ConfigError(`withHead: model "${this.name}" has no layer "${layer}" (layers: ${nodes.map((n) => `"${n.layer.name}"`).join(", ")})`);

@@ -5,6 +5,7 @@
 // before a model exists; a bad file changes nothing.
 
 import { BackendError, FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
+import { checkSeed } from "../rng.js";
 import { createLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape, readFloat32LE } from "../tensor.js";
@@ -22,6 +23,7 @@ function fail(what: string, source: string): never {
 /** Rebuilds a model from saveModel's bytes. `source` names the file in messages. */
 export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: number } = {}): Model {
   checkOptionKeys("loadModel", options, ["source", "seed"]);
+  if (options.seed !== undefined) checkSeed("loadModel", options.seed);
   const src = options.source ?? "model";
   if (!(bytes instanceof Uint8Array)) fail("expected the bytes of a fovea model (Uint8Array)", src);
   if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) fail("not a fovea model (bad magic; expected \"FOVEA\")", src);
@@ -74,6 +76,7 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
  */
 export function modelFromTopology(json: string | ModelJSON, options: { source?: string; seed?: number } = {}): Model {
   checkOptionKeys("modelFromTopology", options, ["source", "seed"]);
+  if (options.seed !== undefined) checkSeed("modelFromTopology", options.seed);
   const src = options.source ?? "model.json";
   let topo: ModelJSON;
   try {

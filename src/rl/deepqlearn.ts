@@ -234,6 +234,8 @@ export class Brain {
     this.temporal_window = whole(opt.temporal_window ?? 1, "temporal_window", 0);
     this.experience_size = whole(opt.experience_size ?? 30000, "experience_size", 1);
     this.start_learn_threshold = whole(opt.start_learn_threshold ?? Math.floor(Math.min(this.experience_size * 0.1, 1000)), "start_learn_threshold", 0);
+    // learning starts once the memory holds more than the threshold, which it never would
+    if (this.start_learn_threshold >= this.experience_size) throw new ConfigError(`deepqlearn.Brain: start_learn_threshold ${this.start_learn_threshold} must be below experience_size ${this.experience_size} (the brain would never learn)`);
     this.gamma = real(opt.gamma ?? 0.8, "gamma", 0, 1);
     this.learning_steps_total = whole(opt.learning_steps_total ?? 100000, "learning_steps_total", 1);
     this.learning_steps_burnin = whole(opt.learning_steps_burnin ?? 3000, "learning_steps_burnin", 0);

@@ -95,11 +95,16 @@ export class DQN {
     this.model = model;
     this.obsSize = model.inputSize;
     this.numActions = model.outputSize;
+    // the replay memory first: a size that cannot be allocated leaves the caller's model as it was
+    const n = this.replaySize * this.obsSize;
+    try {
+      this.obs0 = new Float32Array(n);
+      this.obs1 = new Float32Array(n);
+    } catch {
+      throw new ConfigError(`DQN: a replay memory of ${this.replaySize} transitions of ${this.obsSize}-value observations (2 × ${n} floats) cannot be allocated; give a smaller replaySize`);
+    }
     model.compile({ batchSize: this.batchSize, loss, optimizer: options.optimizer ?? adam({ lr: 1e-3 }) });
     this.target = loadModel(model.save(), { source: `target network of "${model.name}"` });
-    const n = this.replaySize * this.obsSize;
-    this.obs0 = new Float32Array(n);
-    this.obs1 = new Float32Array(n);
     this.actions = new Int32Array(this.replaySize);
     this.rewards = new Float64Array(this.replaySize);
     this.done = new Uint8Array(this.replaySize);
@@ -113,17 +118,19 @@ export class DQN {
 
   private check(obs: ArrayLike<number>, where: string): void {
     if (obs?.length !== this.obsSize) throw new ShapeError(`DQN.${where}: an observation of ${obs?.length} values; the model takes ${this.obsSize}`);
+    // a NaN stored in the replay memory would fail every update that samples it, later
+    for (let i = 0; i < obs.length; i++) if (!Number.isFinite(obs[i])) throw new ShapeError(`DQN.${where}: observation value ${i} is ${show(obs[i])}; observations must be finite`);
   }
 
   /** The greedy action for one observation and the Q-values. */
-  greedy(obs: Float32Array): { action: number; value: number } {
+  greedy(obs: ArrayLike<number>): { action: number; value: number } {
     this.check(obs, "greedy");
-    const plan = this.model.forward(obs, 0, 1, false);
+    const plan = this.model.forward(obs instanceof Float32Array ? obs : Float32Array.from(obs), 0, 1, false);
     return greedy(this.model.backend.heap.f32(plan.outputPtr, this.numActions), 0, this.numActions);
   }
 
   /** ε-greedy action for one observation (pass epsilon to override the schedule, e.g. 0 to evaluate). */
-  act(obs: Float32Array, epsilon = this.epsilon): number {
+  act(obs: ArrayLike<number>, epsilon = this.epsilon): number {
     this.check(obs, "act");
     return this.rng.uniform() < epsilon ? this.rng.int(this.numActions) : this.greedy(obs).action;
   }

@@ -13,11 +13,11 @@
 // the file) before it builds anything, and a file that fails changes nothing. Writing the bytes
 // to disk atomically is data/files.ts's writeBytes(path, bytes, { atomic: true }).
 
-import { ConfigError, FormatError, FoveaError } from "../errors.js";
+import { ConfigError, FormatError, FoveaError, checkOptionKeys } from "../errors.js";
 import type { Model } from "../model/model.js";
 import { saveModel } from "../model/save.js";
 import { loadModel } from "../model/serialize.js";
-import type { RngState } from "../rng.js";
+import { checkSeed, type RngState } from "../rng.js";
 import { readFloat32LE, writeFloat32LE } from "../tensor.js";
 import type { EpochLogs, FitProgress } from "./fit.js";
 import type { OptimizerState } from "./optimizers.js";
@@ -189,6 +189,8 @@ function checkHeader(h: Header, fail: (what: string) => never): void {
  * `source`; nothing is left allocated then. The caller frees the model.
  */
 export function readCheckpoint(bytes: Uint8Array, options: { source?: string; seed?: number } = {}): { checkpoint: Checkpoint; model: Model } {
+  checkOptionKeys("readCheckpoint", options, ["source", "seed"]);
+  if (options.seed !== undefined) checkSeed("readCheckpoint", options.seed);
   const src = options.source ?? "checkpoint";
   const c = decodeCheckpoint(bytes, src);
   let model: Model;

@@ -195,6 +195,7 @@ export function deconvnet(m: Model, x: ExampleData, options: DeconvOptions): Dec
 export function strongestUnits(m: Model, x: ExampleData, layer: string, count = Infinity): { unit: number; value: number }[] {
   m.checkLive();
   const where = `strongestUnits (model "${m.name}")`;
+  if (!(count === Infinity || (Number.isSafeInteger(count) && count >= 1))) throw new ConfigError(`${where}: count must be a whole number >= 1 (or Infinity), got ${show(count)}`);
   const node = nodeNamed(m, layer, where);
   const a = m.activations(x)[node]!;
   const C = a.shape[a.shape.length - 1]!, P = a.values.length / C;
