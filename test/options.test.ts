@@ -183,3 +183,26 @@ describe("options refused where they are given: layers, graphs, agents, loaders 
     m.free();
   });
 });
+
+describe("options that did nothing are refused", () => {
+  it("resize's cubic options in another mode, initialisers' stray keys and empty ranges, exportConvnetjs decay entries naming no layer or bad multipliers", () => {
+    refused([
+      [() => L.resize({ size: [4, 4], mode: "linear", cubicA: -0.5 }), /resize "[^"]+": cubicA is an option of mode "cubic", the mode is "linear"/],
+      [() => L.resize({ size: [4, 4], mode: "nearest", excludeOutside: true }), /excludeOutside is an option of mode "cubic", the mode is "nearest"/],
+      [() => L.dense({ units: 2, kernelInitializer: { type: "gaussian", std: 1, stdev: 3 } as never }), /unknown initializer \{"type":"gaussian","std":1,"stdev":3\}/],
+      [() => L.dense({ units: 2, kernelInitializer: { type: "uniform", min: 1, max: -1 } }), /unknown initializer .*"min":1,"max":-1/],
+      [() => L.dense({ units: 2, kernelInitializer: { type: "gaussian", std: -1 } }), /unknown initializer/],
+    ]);
+    expect(L.resize({ size: [4, 4], mode: "cubic", cubicA: -0.5, excludeOutside: true }).config()).toMatchObject({ cubicA: -0.5, excludeOutside: true });
+    const m = fovea.sequential([L.dense({ units: 3, name: "d1" }), L.dense({ units: 2, name: "d2" }), L.softmax()], { inputShape: [4], seed: 1 });
+    refused([
+      [() => fovea.exportConvnetjs(m, { decay: { nope: 2 } }), `exportConvnetjs: model "${m.name}": decay names layer "nope", which the model does not have`],
+      [() => fovea.exportConvnetjs(m, { decay: { d1: "0" as unknown as number } }), 'decay of layer "d1" must be a multiplier >= 0 or { l1, l2 } of them, got "0"'],
+      [() => fovea.exportConvnetjs(m, { decay: { d1: { l2: -1 } } }), 'decay of layer "d1" must be a multiplier >= 0'],
+      [() => fovea.exportConvnetjs(m, { decay: { d1: { l3: 4 } as never } }), 'decay of layer "d1" must be a multiplier >= 0'],
+    ]);
+    const json = fovea.exportConvnetjs(m, { decay: { d1: { l1: 0.5, l2: 2 }, d2: 3 } }) as { layers: { layer_type: string; l1_decay_mul?: number; l2_decay_mul?: number }[] };
+    expect(json.layers.filter((l) => l.layer_type === "fc").map((l) => [l.l1_decay_mul, l.l2_decay_mul])).toEqual([[0.5, 2], [3, 3]]);
+    m.free();
+  });
+});

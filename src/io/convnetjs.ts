@@ -202,6 +202,13 @@ export function exportConvnetjs(model: Model, options: ConvNetJSExportOptions = 
   if (head === undefined) throw new ConfigError(`${where}: pass head ("regression", "svm" or "softmax"); its loss ${show(model.loss)} names no ConvNetJS loss layer`);
   if (!["regression", "svm", "softmax"].includes(head)) throw new ConfigError(`${where}: head must be "regression", "svm" or "softmax", got ${show(head)}`);
   if ((head === "softmax") !== (last.type === "softmax")) throw new ConfigError(`${where}: ${head === "softmax" ? "a softmax head needs a model ending in a softmax layer" : `ends in a softmax layer, not a ${head} head`}`);
+  // every entry names a layer and gives multipliers >= 0 (a number, or { l1, l2 }): a misspelt one is refused, not left at the default
+  const names = new Set(nodes.map((n) => n.layer.name)), mul = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+  for (const [k, v] of Object.entries(options.decay ?? {})) {
+    if (!names.has(k)) throw new ConfigError(`${where}: decay names layer "${k}", which the model does not have`);
+    const ok = mul(v) || (typeof v === "object" && v !== null && Object.keys(v).every((q) => q === "l1" || q === "l2") && Object.values(v).every(mul));
+    if (!ok) throw new ConfigError(`${where}: decay of layer "${k}" must be a multiplier >= 0 or { l1, l2 } of them, got ${show(v)}`);
+  }
   const decayOf = (name: string) => {
     const m = options.decay?.[name];
     return typeof m === "number" ? { l1_decay_mul: m, l2_decay_mul: m } : { l1_decay_mul: m?.l1 ?? 0, l2_decay_mul: m?.l2 ?? 1 };

@@ -23,11 +23,13 @@ export function checkInitializer(init: unknown, where: string): Initializer {
   if (typeof init === "object" && init !== null && "type" in init) {
     const o = init as Record<string, unknown>;
     const num = (k: string) => typeof o[k] === "number" && Number.isFinite(o[k]);
-    if (o.type === "gaussian" && num("std") && (o.mean === undefined || num("mean"))) return init as Initializer;
-    if (o.type === "uniform" && num("min") && num("max")) return init as Initializer;
-    if (o.type === "constant" && num("value")) return init as Initializer;
+    // only the type's own keys (a misspelt one, e.g. stdev, would be ignored), and values that draw something
+    const keys = (...ks: string[]) => Object.keys(o).every((k) => k === "type" || ks.includes(k));
+    if (o.type === "gaussian" && keys("std", "mean") && num("std") && (o.std as number) >= 0 && (o.mean === undefined || num("mean"))) return init as Initializer;
+    if (o.type === "uniform" && keys("min", "max") && num("min") && num("max") && (o.min as number) <= (o.max as number)) return init as Initializer;
+    if (o.type === "constant" && keys("value") && num("value")) return init as Initializer;
   }
-  throw new ConfigError(`${where}: unknown initializer ${show(init)} (${named.join(", ")}, {type: "gaussian", std}, {type: "uniform", min, max}, {type: "constant", value})`);
+  throw new ConfigError(`${where}: unknown initializer ${show(init)} (${named.join(", ")}, {type: "gaussian", std >= 0, mean?}, {type: "uniform", min <= max}, {type: "constant", value})`);
 }
 
 /** What an initialiser draws for a parameter of `shape`: normals, uniforms, or one value (no draws). */

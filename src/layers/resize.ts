@@ -105,6 +105,8 @@ export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number; 
     this.size = [positiveInt(config.size[0], "size[0]", where), positiveInt(config.size[1], "size[1]", where)];
     this.mode = config.mode ?? "linear";
     if (this.mode !== "nearest" && this.mode !== "linear" && this.mode !== "cubic") throw new ConfigError(`${where}: mode must be "nearest", "linear" or "cubic", got ${show(config.mode)}`);
+    // the cubic kernel's options do nothing in another mode: given there, they are refused, not dropped
+    for (const k of ["cubicA", "excludeOutside"] as const) if (config[k] !== undefined && this.mode !== "cubic") throw new ConfigError(`${where}: ${k} is an option of mode "cubic", the mode is "${this.mode}"`);
     this.cubicA = config.cubicA ?? -0.75;
     if (typeof this.cubicA !== "number" || !Number.isFinite(this.cubicA)) throw new ConfigError(`${where}: cubicA must be a finite number, got ${show(config.cubicA)}`);
     this.excludeOutside = config.excludeOutside ?? false;
