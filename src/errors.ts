@@ -32,6 +32,16 @@ export function checkOptionKeys(where: string, options: object, known: readonly 
   }
 }
 
+/** An optional boolean option: undefined, true or false (a truthy string would read as true). `where`: the call or layer. */
+export function checkBoolean(where: string, name: string, v: unknown): void {
+  if (v !== undefined && typeof v !== "boolean") throw new ConfigError(`${where}: ${name} must be true or false, got ${show(v)}`);
+}
+
+/** An optional name: undefined or a non-empty string (another value is saved and then refused when loaded). */
+export function checkName(where: string, v: unknown): void {
+  if (v !== undefined && !(typeof v === "string" && v !== "")) throw new ConfigError(`${where}: name must be a non-empty string, got ${show(v)}`);
+}
+
 /** A value for an error message: JSON, cut at 80 characters; never throws (cycles, deep nesting, BigInt). */
 export function show(v: unknown): string {
   let s: string;

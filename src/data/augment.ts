@@ -3,7 +3,7 @@
 // in place or (fit, through stage) straight into the model's input. Labels and shapes are unchanged.
 import { warpAffineBatchCalls, warpAffineRangeCall } from "../ops/image.js";
 import type { InputMaker, InputStager } from "../model/plan.js";
-import { checkOptionKeys, ConfigError, show } from "../errors.js";
+import { checkOptionKeys, ConfigError, show, checkBoolean } from "../errors.js";
 import { formatShape } from "../tensor.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
@@ -39,7 +39,7 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
     const v = options[k];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`augment: ${k} must be >= 0, got ${v}`);
   }
-  if (options.flip !== undefined && typeof options.flip !== "boolean") throw new ConfigError(`augment: flip must be true or false, got ${show(options.flip)}`);
+  checkBoolean("augment", "flip", options.flip);
   if (options.fill !== undefined && !(typeof options.fill === "number" && Number.isFinite(options.fill))) throw new ConfigError(`augment: fill must be a finite number, got ${show(options.fill)}`);
   const [H, W, C] = shape, per = H * W * C;
   const { rotation = 0, scale = 0, shear = 0, shift = 0, flip = false, fill = 0 } = options;

@@ -1,7 +1,7 @@
 // conv2dTranspose: the transpose of a conv2d (its backward-data pass as a layer; "deconvolution"
 // in Zeiler–Fergus's and FCN's sense). Weights [KH, KW, filters/groups, input channels], the HWIO
 // weights of the conv it transposes (Keras's Conv2DTranspose layout), and an optional bias.
-import { ConfigError, show } from "../errors.js";
+import { ConfigError, show, checkBoolean } from "../errors.js";
 import { convBlock, convTransposeCalls, convTransposeGeometry, runConvTranspose, runConvTransposeBackward, type ConvGeometry, type ConvTransposeCalls } from "../ops/conv.js";
 import { geometryBlock, withScratchAlloc } from "../ops/split.js";
 import { pair, type Padding } from "../ops/window.js";
@@ -48,7 +48,7 @@ export class Conv2dTranspose extends Layer<State> {
     pair(config.kernelSize, 1, "kernelSize", where);
     positiveInt(config.groups ?? 1, "groups", where);
     if (config.filters % (config.groups ?? 1) !== 0) throw new ConfigError(`${where}: ${config.groups} groups must divide filters ${config.filters}`);
-    if (config.useBias !== undefined && typeof config.useBias !== "boolean") throw new ConfigError(`${where}: useBias must be true or false, got ${show(config.useBias)}`);
+    checkBoolean(where, "useBias", config.useBias);
     this.cfg = { useBias: true, ...config };
     checkInitializer(this.cfg.kernelInitializer ?? "heNormal", where);
     checkInitializer(this.cfg.biasInitializer ?? "zeros", where);

@@ -1,7 +1,7 @@
 // conv3dTranspose: the transposed 3-D conv over [D, H, W, C] examples (volumes; ONNX ConvTranspose
 // on [N, C, D, H, W]). Weights [KD, KH, KW, filters, input channels] (Keras's Conv3DTranspose
 // layout) and an optional bias; its passes are ops/conv3d's convTranspose3dCalls.
-import { ConfigError, show } from "../errors.js";
+import { ConfigError, show, checkBoolean } from "../errors.js";
 import { convTranspose3dCalls, convTranspose3dGeometry, type ConvTranspose3dGeometry, type ConvTranspose3dOptions } from "../ops/conv3d.js";
 import type { Shape } from "../tensor.js";
 import { checkInitializer, type Initializer } from "./initializers.js";
@@ -40,7 +40,7 @@ export class Conv3dTranspose extends PlannedLayer {
     if (!(Number.isSafeInteger(k) && (k as number) >= 1) && !(Array.isArray(k) && k.length === 3 && k.every((v) => Number.isSafeInteger(v) && v >= 1))) {
       throw new ConfigError(`${where}: kernelSize must be whole numbers >= 1 (a number or [d, h, w]), got ${show(k)}`);
     }
-    if (config.useBias !== undefined && typeof config.useBias !== "boolean") throw new ConfigError(`${where}: useBias must be true or false, got ${show(config.useBias)}`);
+    checkBoolean(where, "useBias", config.useBias);
     this.cfg = { useBias: true, ...config };
     checkInitializer(this.cfg.kernelInitializer ?? "heNormal", where);
     checkInitializer(this.cfg.biasInitializer ?? "zeros", where);

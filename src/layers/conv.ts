@@ -1,5 +1,5 @@
 // conv2d and depthwiseConv2d layers: HWIO weights, optional bias, fused ReLU/ReLU6.
-import { ConfigError, show } from "../errors.js";
+import { ConfigError, show, checkBoolean } from "../errors.js";
 import { pair } from "../ops/window.js";
 import { actCode, type Activation } from "../ops/gemm.js";
 import { conv2dGeometry, convBlock, convCalls, convPaths, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
@@ -63,7 +63,7 @@ export class Conv2d extends Layer<ConvState> {
     if (config.type === "conv2d") positiveInt(config.filters, "filters", where);
     if (config.kernelSize === undefined) throw new ConfigError(`${where}: kernelSize is required`);
     pair(config.kernelSize, 1, "kernelSize", where);
-    if (config.useBias !== undefined && typeof config.useBias !== "boolean") throw new ConfigError(`${where}: useBias must be true or false, got ${show(config.useBias)}`);
+    checkBoolean(where, "useBias", config.useBias);
     this.cfg = { useBias: true, activation: "none", ...config } as Conv2d["cfg"];
     this.act = actCode(this.cfg.activation, where);
     checkInitializer(this.cfg.kernelInitializer ?? "heNormal", where);

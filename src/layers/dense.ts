@@ -1,5 +1,5 @@
 // dense (fully connected): y = act(x·W + b), W [in, out].
-import { ConfigError, show } from "../errors.js";
+import { ConfigError, show, checkBoolean } from "../errors.js";
 import { actCode, denseCalls, type Activation, type DenseCalls } from "../ops/gemm.js";
 import { ACT } from "../runtime/generated/layout.js";
 import type { Shape } from "../tensor.js";
@@ -29,7 +29,7 @@ export class Dense extends Layer<DenseState> {
     const where = `dense "${name}"`;
     for (const k of Object.keys(config)) if (!KEYS.includes(k)) throw new ConfigError(`${where}: unknown option "${k}"`);
     positiveInt(config.units, "units", where);
-    if (config.useBias !== undefined && typeof config.useBias !== "boolean") throw new ConfigError(`${where}: useBias must be true or false, got ${show(config.useBias)}`);
+    checkBoolean(where, "useBias", config.useBias);
     this.cfg = { useBias: true, activation: "none", ...config };
     this.act = actCode(this.cfg.activation, where);
     checkInitializer(this.cfg.kernelInitializer ?? "heNormal", where);

@@ -2,7 +2,7 @@
 // backward on raw buffers in wasm memory, and a serialisable config. Shapes here are per
 // example (no batch axis): [H, W, C] for images, [F] for features.
 
-import { ConfigError, ShapeError, checkOptionKeys, show } from "../errors.js";
+import { ConfigError, ShapeError, checkOptionKeys, show, checkName } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Kernels } from "../runtime/generated/kernels.js";
@@ -135,7 +135,7 @@ let inputCount = 0;
 /** A model input of the given per-example shape ([H, W, C] for images, [F] for features). */
 export function input(shape: number[], options: { name?: string } = {}): SymbolicTensor {
   checkOptionKeys("input", options, ["name"]);
-  if (options.name !== undefined && !(typeof options.name === "string" && options.name !== "")) throw new ConfigError(`input: name must be a non-empty string, got ${show(options.name)}`);
+  checkName("input", options.name);
   checkShape(shape, "input");
   if (shape.length === 0 || shape.some((d) => d < 1)) throw new ShapeError(`input: shape ${formatShape(shape)} must have dimensions >= 1`);
   return new SymbolicTensor(Object.freeze([...shape]), null, [], options.name ?? `input_${++inputCount}`);

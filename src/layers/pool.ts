@@ -1,6 +1,6 @@
 // maxPool2d (and its indices, maxPool2dIndices), avgPool2d, maxPool3d, avgPool3d, globalAvgPool2d,
 // globalMaxPool2d.
-import { ConfigError, show } from "../errors.js";
+import { ConfigError, show, checkBoolean } from "../errors.js";
 import { checkIndices, globalPoolCalls, pool2dGeometry, pool3dGeometry, poolCalls, type Pool2dOptions, type Pool3dOptions, type PoolGeometry } from "../ops/pool.js";
 import { pair, type Padding, type Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
@@ -64,7 +64,7 @@ export class Pool extends PlannedLayer {
     }
     if (config.poolSize === undefined) throw new ConfigError(`${config.type} "${name}": poolSize is required`);
     const cip = (config as { countIncludePad?: unknown }).countIncludePad;
-    if (cip !== undefined && typeof cip !== "boolean") throw new ConfigError(`${config.type} "${name}": countIncludePad must be true or false, got ${show(cip)}`);
+    checkBoolean(`${config.type} "${name}"`, "countIncludePad", cip);
     this.cfg = config;
     if (!this.is3d) {
       pair(config.poolSize as Pool2dConfig["poolSize"], 1, "poolSize", `${config.type} "${name}"`);

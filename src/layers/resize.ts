@@ -3,7 +3,7 @@
 // crop_and_resize to tf_crop_and_resize: a region of interest, and a fixed value where it reaches
 // outside the image). The interpolation is a fixed linear map per axis (no parameters), plus that
 // value at the outside outputs; the backward is the map's transpose.
-import { ConfigError, ShapeError, show } from "../errors.js";
+import { ConfigError, ShapeError, show, checkBoolean } from "../errors.js";
 import { resizeCalls } from "../ops/image.js";
 import type { Shape } from "../tensor.js";
 import { PlannedLayer, positiveInt, type LayerGrad, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
@@ -110,7 +110,7 @@ export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number; 
     this.cubicA = config.cubicA ?? -0.75;
     if (typeof this.cubicA !== "number" || !Number.isFinite(this.cubicA)) throw new ConfigError(`${where}: cubicA must be a finite number, got ${show(config.cubicA)}`);
     this.excludeOutside = config.excludeOutside ?? false;
-    if (typeof this.excludeOutside !== "boolean") throw new ConfigError(`${where}: excludeOutside must be true or false, got ${show(config.excludeOutside)}`);
+    checkBoolean(where, "excludeOutside", config.excludeOutside);
     this.coordinates = config.coordinates ?? "half_pixel";
     if (!COORDS.includes(this.coordinates)) throw new ConfigError(`${where}: coordinates must be one of ${COORDS.join(", ")}, got ${show(config.coordinates)}`);
     this.nearest = config.nearest ?? "round_prefer_floor";

@@ -3,7 +3,7 @@
 // returns every byte; a FinalizationRegistry is only a safety net. Training (loss, optimiser, the
 // step, fit, evaluate) is train/'s: it extends compile() and Model through the extension point below.
 
-import { BackendError, ConfigError, ShapeError, checkOptionKeys, show } from "../errors.js";
+import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkName } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
 import { Layer, size, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
@@ -99,7 +99,7 @@ export class Model {
     if (!args.layers && !(args.inputs instanceof SymbolicTensor && args.outputs instanceof SymbolicTensor)) {
       throw new ConfigError("model: inputs and outputs must be symbolic tensors (fovea.input([...]) and layer.apply(...))");
     }
-    if (args.name !== undefined && !(typeof args.name === "string" && args.name !== "")) throw new ConfigError(`model: name must be a non-empty string, got ${show(args.name)}`);
+    checkName("model", args.name);
     this.name = args.name ?? "model";
     this.rng = new Rng(args.seed ?? 1);
     this.inputSym = args.inputs ?? null;
@@ -229,12 +229,12 @@ export class Model {
     }
     for (const e of extensions) e.apply(this, options);
     if (options.foldBatchNorm !== undefined && options.foldBatchNorm !== this.foldBatchNorm) {
-      if (typeof options.foldBatchNorm !== "boolean") throw new ConfigError(`compile: foldBatchNorm must be true or false, got ${show(options.foldBatchNorm)}`);
+      checkBoolean("compile", "foldBatchNorm", options.foldBatchNorm);
       this.foldBatchNorm = options.foldBatchNorm;
       this.dropPlans();
     }
     if (options.fuse !== undefined && options.fuse !== this.fuse) {
-      if (typeof options.fuse !== "boolean") throw new ConfigError(`compile: fuse must be true or false, got ${show(options.fuse)}`);
+      checkBoolean("compile", "fuse", options.fuse);
       this.fuse = options.fuse;
       this.dropPlans();
     }
@@ -463,7 +463,7 @@ export class Model {
    */
   withHead(layer: string, head: (features: SymbolicTensor) => SymbolicTensor, options: { name?: string; seed?: number; freeze?: boolean; outputName?: string } = {}): Model {
     checkOptionKeys("withHead", options, ["name", "seed", "freeze", "outputName"]);
-    if (options.freeze !== undefined && typeof options.freeze !== "boolean") throw new ConfigError(`withHead: freeze must be true or false, got ${show(options.freeze)}`);
+    checkBoolean("withHead", "freeze", options.freeze);
     const nodes = this.nodes;
     const cut = nodes.findIndex((n) => n.layer.name === layer);
     if (cut < 0) throw new ConfigError(`withHead: model "${this.name}" has no layer "${layer}" (layers: ${nodes.map((n) => `"${n.layer.name}"`).join(", ")})`);

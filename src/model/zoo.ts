@@ -4,7 +4,7 @@
 // without aux heads 6,624,904, MobileNetV2 3,504,872), with PyTorch's floor / ceil output-size
 // rules written out. Weights are freshly initialised (He normal); import trained ones via io/.
 
-import { ConfigError, checkOptionKeys, show } from "../errors.js";
+import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { model, sequential, type Model } from "./model.js";
@@ -21,7 +21,7 @@ export interface ZooOptions {
 const opts = (o: ZooOptions, where: string, extra: string[] = []) => {
   checkOptionKeys(where, o, ["classes", "seed", "softmax", ...extra]);
   if (o.classes !== undefined && !(Number.isSafeInteger(o.classes) && o.classes >= 1)) throw new ConfigError(`zoo.${where}: classes must be a whole number >= 1, got ${show(o.classes)}`);
-  if (o.softmax !== undefined && typeof o.softmax !== "boolean") throw new ConfigError(`zoo.${where}: softmax must be true or false, got ${show(o.softmax)}`);
+  checkBoolean(`zoo.${where}`, "softmax", o.softmax);
   return o;
 };
 

@@ -2,7 +2,7 @@
 // (batch/epoch end, early stopping, checkpoints, reduce-on-plateau), progress events. One loop
 // (fitRun, a generator that stops after every batch) runs as fit (to the end, now) and as
 // fitAsync (giving the event loop a turn between batches, so a page stays responsive).
-import { ConfigError, checkOptionKeys, show } from "../errors.js";
+import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
 import { trainStep } from "./trainer.js";
@@ -195,7 +195,7 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   const bs = checkBatchSize(where, options.batchSize ?? model.batchSize);
   if (!model.optimizer) throw new ConfigError(`${where}: no optimizer; compile({ loss, optimizer }) first`);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new ConfigError(`${where}: onProgress must be a function, got ${typeof options.onProgress}`);
-  if (options.shuffle !== undefined && typeof options.shuffle !== "boolean") throw new ConfigError(`${where}: shuffle must be true or false, got ${show(options.shuffle)}`);
+  checkBoolean(where, "shuffle", options.shuffle);
   if (options.verbose !== undefined && typeof options.verbose !== "boolean" && typeof options.verbose !== "function") throw new ConfigError(`${where}: verbose must be true, false or a function taking each epoch's line, got ${show(options.verbose)}`);
   if (running.has(model)) throw new ConfigError(`${where}: model "${model.name}" is already being trained (a fitAsync under way); wait for it to end`);
   const inputSize = model.inputSize;
@@ -387,7 +387,7 @@ export function earlyStopping(o: { monitor?: Monitor; patience?: number; minDelt
 export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { monitor?: Monitor; bestOnly?: boolean } = {}): Callback {
   checkOptionKeys("checkpoint", o, ["monitor", "bestOnly"]);
   if (typeof save !== "function") throw new ConfigError(`checkpoint: save must be a function (model, logs) => void, got ${show(save)}`);
-  if (o.bestOnly !== undefined && typeof o.bestOnly !== "boolean") throw new ConfigError(`checkpoint: bestOnly must be true or false, got ${show(o.bestOnly)}`);
+  checkBoolean("checkpoint", "bestOnly", o.bestOnly);
   const monitor = checkMonitor("checkpoint", o.monitor ?? "valLoss", ["loss", "accuracy", "valLoss", "valAccuracy"]);
   let best = upward(monitor) ? -Infinity : Infinity;
   return {

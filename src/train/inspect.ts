@@ -11,7 +11,7 @@
 //                 (ops/conv's convTransposeCalls, the conv2dTranspose layer's builder); LRN is
 //                 left out of the path, as the paper does.
 // Images are H×W×C Float32Arrays (NHWC, one example), as fovea's image loaders give them.
-import { ConfigError, ShapeError, checkOptionKeys, show } from "../errors.js";
+import { ConfigError, ShapeError, checkOptionKeys, show, checkBoolean } from "../errors.js";
 import { Conv2d } from "../layers/conv.js";
 import { size, type LayerGrad } from "../layers/layer.js";
 import type { ExampleData, Model } from "../model/model.js";
@@ -183,7 +183,7 @@ export function deconvnet(m: Model, x: ExampleData, options: DeconvOptions): Dec
   const out = m.nodes[node]!.outShape;
   if (out.length !== 3) throw new ConfigError(`${where}: ${m.nodes[node]!.layer.label} outputs ${formatShape(out)}; a projection starts from a feature map [H, W, C]`);
   const unit = checkUnit(m, node, options.unit, where);
-  if (options.all !== undefined && typeof options.all !== "boolean") throw new ConfigError(`${where}: all must be true or false, got ${show(options.all)}`);
+  checkBoolean(where, "all", options.all);
   checkDeconvPath(m, node, where);
   const { data, n } = m.examples(x, where);
   const obj: Objective = { node, kind: "deconv", units: unit, all: options.all ?? false, label: `${m.nodes[node]!.layer.label} unit ${unit}` };

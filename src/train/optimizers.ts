@@ -1,6 +1,6 @@
 // Optimisers: each owns its per-parameter state buffers (allocated on the first step) and
 // applies the update kernels of assembly/optim to every trainable parameter.
-import { ConfigError, checkOptionKeys, show } from "../errors.js";
+import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
 import { inRange, updated, type ParamBuffer } from "../layers/layer.js";
 import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
@@ -143,7 +143,7 @@ export class SGD extends Optimizer {
     super(o.lr ?? 0.01);
     this.momentum = inRange(o.momentum ?? 0, 0, 1, "momentum", "sgd", false, true);
     this.nesterov = o.nesterov ?? false;
-    if (typeof this.nesterov !== "boolean") throw new ConfigError(`sgd: nesterov must be true or false, got ${show(this.nesterov)}`);
+    checkBoolean("sgd", "nesterov", this.nesterov);
     if (this.nesterov && this.momentum === 0) throw new ConfigError("sgd: nesterov needs momentum > 0");
   }
   protected get slots() {

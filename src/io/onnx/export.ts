@@ -2,7 +2,7 @@
 // layer type's exporter (registry.ts) converts its weights once (HWIO → OIHW; dense weights after
 // a flatten go back to the CHW order ONNX's Flatten produces); fused activations become their own
 // nodes; batch norm exports with its moving statistics. An NHWC model input is declared NCHW.
-import { ConfigError, checkOptionKeys, show } from "../../errors.js";
+import { ConfigError, checkOptionKeys, show, checkName } from "../../errors.js";
 import type { Permute } from "../../layers/reshape.js";
 import type { Model } from "../../model/model.js";
 import { ACT } from "../../runtime/generated/layout.js";
@@ -24,7 +24,7 @@ type Node = ProtoInit<NodeProto>;
 /** A model as ONNX bytes. */
 export async function exportOnnx(model: Model, options: { name?: string } = {}): Promise<Uint8Array> {
   checkOptionKeys("exportOnnx", options, ["name"]);
-  if (options.name !== undefined && !(typeof options.name === "string" && options.name !== "")) throw new ConfigError(`exportOnnx: name must be a non-empty string, got ${show(options.name)}`);
+  checkName("exportOnnx", options.name);
   if (model.io?.inputs.length === 0) return constantGraph(model, options.name ?? model.name);
   const A = { INT: 2, FLOAT: 1, STRING: 3, INTS: 7 };
   const nodes: Node[] = [];
