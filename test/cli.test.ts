@@ -74,6 +74,8 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--out", `${dir}/`], /--out .*: is a folder; give a file path/],
       [["viz", "lenet5", "--filters", join(dir, "imgs")], /--filters .*imgs: is a folder; give a file path/],
       [["predict", "lenet5.fovea", join(dir, "small.png")], /lenet5\.fovea: ENOENT/],
+      [["predict", "lenet5", join(dir, "small.png")], /predict: "lenet5" is a zoo model, whose weights are untrained; give a saved model \(\.fovea\)/],
+      [["eval", join(dir, "imgs")], /eval: .*imgs is a folder; give a saved model \(\.fovea\)/],
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],

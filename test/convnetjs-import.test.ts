@@ -56,6 +56,14 @@ describe("ConvNetJS toJSON import", () => {
     const json = trainedNet([{ type: "input", out_sx: 2, out_sy: 3, out_depth: 1 }, { type: "fc", num_neurons: 4 }, { type: "softmax", num_classes: 2 }], [2, 3, 1]).toJSON();
     json.layers[1].num_inputs = 19;
     expect(() => fovea.importConvnetjs(JSON.stringify(json), { source: "fc.json" })).toThrow("fc.json: layer 1 (fc): num_inputs is 19, but layer 0 (input) gives 2×3×1 = 6 values");
+    // a missing part is named as missing, not printed as "undefined"
+    json.layers[1].num_inputs = 6;
+    const filters = json.layers[1].filters;
+    delete json.layers[1].filters;
+    expect(() => fovea.importConvnetjs(JSON.stringify(json), { source: "fc.json" })).toThrow("fc.json: layer 1 (fc): filters missing for 4 outputs");
+    json.layers[1].filters = filters;
+    delete json.layers[1].filters[0].sy;
+    expect(() => fovea.importConvnetjs(JSON.stringify(json), { source: "fc.json" })).toThrow(/fc\.json: layer 1 \(fc\).*: a 1×no sy×6 volume where 6 weights are needed/);
   });
 });
 

