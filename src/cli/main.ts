@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -54,8 +54,7 @@ async function savedModel(file: string, command: string): Promise<fovea.Model> {
   try {
     return fovea.loadModel(await fovea.data.readBytes(file), { source: file });
   } catch (e) {
-    const camel = file.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-    if (e instanceof fovea.data.NotFoundError && camel in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea), e.g. one fovea train saved`);
+    if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea), e.g. one fovea train saved`);
     throw e;
   }
 }

@@ -128,9 +128,12 @@ export function optimizerNames(): string[] {
   return Object.keys(OPTIMIZERS);
 }
 
+/** A zoo model's key in fovea.zoo for a name in kebab or camel case (lenet5-bn → lenet5Bn). */
+export const zooKey = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
 export async function buildModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
-  const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  const camel = zooKey(name);
   const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
   if (/\.onnx$/.test(name)) return fovea.importOnnx(await fovea.data.readBytes(name), { source: name });
@@ -141,7 +144,7 @@ export async function buildModel(name: string, classes: number | undefined, seed
 
 async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test: fovea.data.Dataset | null; label: string }> {
   if (isFolder(a.dataset)) {
-    const shape = parseShape(a.input ?? "32x32x3");
+    const shape = parseShape(a.input ?? DEFAULT_INPUT);
     return { full: await imageFolder(a.dataset, shape), test: null, label: a.dataset };
   }
   if (a.input !== undefined) throw new UsageError(`train: --input sets the image size of a folder of images; ${a.dataset}'s images have their own size`);
@@ -185,6 +188,9 @@ export function checkFits(m: fovea.Model, what: string, ds: fovea.data.Dataset, 
     throw new UsageError(`${what} was trained on classes ${list(m.classes)}; the ${label} images' classes are ${list(ds.classes)}`);
   }
 }
+
+/** The size images of a folder are scaled to unless --input says otherwise. */
+const DEFAULT_INPUT = "32x32x3";
 
 /** Anything but the named data sets is a folder of images (loadData's last case). */
 const isFolder = (dataset: string) => !["mnist", "fashion-mnist", "cifar10"].includes(dataset);
@@ -276,7 +282,7 @@ export async function train(a: TrainArgs): Promise<void> {
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint;
   // the schedule, which the recipe decides and a version of fovea may change)
   const config: fovea.train.CheckpointConfig = {
-    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? "32x32x3" } : {}), model: modelName, epochs, batch: a.batch,
+    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? DEFAULT_INPUT } : {}), model: modelName, epochs, batch: a.batch,
     optimizer, lr, schedule: oneCycle ? "oneCycle" : "cosine", ...(oneCycle && pctStart !== undefined ? { pctStart } : {}), ...(l2 ? { l2 } : {}), ...(labelSmoothing ? { labelSmoothing } : {}), seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
     // sums split across threads round differently: the same weights need the same threads and build
     threads: info.threads, build: info.build,

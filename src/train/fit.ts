@@ -338,10 +338,12 @@ Model.prototype.fitAsync = function (this: Model, x: ExampleData, y: ArrayLike<n
 /** What a callback watches: a value of EpochLogs (accuracies should rise, losses fall). */
 export type Monitor = "loss" | "accuracy" | "valLoss" | "valAccuracy";
 
-/** The callbacks' shared checks: `monitor` one of `allowed`, and its numbers in range (where: the callback's name). */
-function checkMonitor<M extends Monitor>(where: string, monitor: unknown, allowed: readonly M[]): M {
-  if (!allowed.includes(monitor as M)) throw new ConfigError(`${where}: monitor must be ${allowed.map((a) => `"${a}"`).join(", ").replace(/, ([^,]*)$/, " or $1")}, got ${show(monitor)}`);
-  return monitor as M;
+const MONITORS: readonly Monitor[] = ["loss", "accuracy", "valLoss", "valAccuracy"];
+
+/** The callbacks' shared checks: `monitor` one of MONITORS, and its numbers in range (where: the callback's name). */
+function checkMonitor(where: string, monitor: unknown): Monitor {
+  if (!MONITORS.includes(monitor as Monitor)) throw new ConfigError(`${where}: monitor must be ${MONITORS.map((a) => `"${a}"`).join(", ").replace(/, ([^,]*)$/, " or $1")}, got ${show(monitor)}`);
+  return monitor as Monitor;
 }
 function checkCount(where: string, name: string, v: unknown): number {
   if (!(Number.isSafeInteger(v) && (v as number) >= 1)) throw new ConfigError(`${where}: ${name} must be a whole number of epochs >= 1, got ${show(v)}`);
@@ -365,13 +367,15 @@ function monitored(where: string, logs: EpochLogs, monitor: Monitor): number {
 const upward = (monitor: Monitor) => monitor === "accuracy" || monitor === "valAccuracy";
 /** Whether v improves on best by more than minDelta. */
 const improves = (monitor: Monitor, v: number, best: number, minDelta: number) => (upward(monitor) ? v > best + minDelta : v < best - minDelta);
+/** The best value before any epoch: every first value improves on it. */
+const worst = (monitor: Monitor) => (upward(monitor) ? -Infinity : Infinity);
 
 /** Stops when the monitored value has not improved by minDelta for `patience` epochs. */
 export function earlyStopping(o: { monitor?: Monitor; patience?: number; minDelta?: number } = {}): Callback {
   checkOptionKeys("earlyStopping", o, ["monitor", "patience", "minDelta"]);
-  const monitor = checkMonitor("earlyStopping", o.monitor ?? "valLoss", ["loss", "accuracy", "valLoss", "valAccuracy"]);
+  const monitor = checkMonitor("earlyStopping", o.monitor ?? "valLoss");
   const patience = checkCount("earlyStopping", "patience", o.patience ?? 3), minDelta = checkNonNegative("earlyStopping", "minDelta", o.minDelta ?? 0);
-  let best = upward(monitor) ? -Infinity : Infinity, wait = 0;
+  let best = worst(monitor), wait = 0;
   return {
     onEpochEnd(logs) {
       const v = monitored("earlyStopping", logs, monitor);
@@ -388,8 +392,8 @@ export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { m
   checkOptionKeys("checkpoint", o, ["monitor", "bestOnly"]);
   if (typeof save !== "function") throw new ConfigError(`checkpoint: save must be a function (model, logs) => void, got ${show(save)}`);
   checkBoolean("checkpoint", "bestOnly", o.bestOnly);
-  const monitor = checkMonitor("checkpoint", o.monitor ?? "valLoss", ["loss", "accuracy", "valLoss", "valAccuracy"]);
-  let best = upward(monitor) ? -Infinity : Infinity;
+  const monitor = checkMonitor("checkpoint", o.monitor ?? "valLoss");
+  let best = worst(monitor);
   return {
     onEpochEnd(logs, model) {
       if (o.bestOnly) {
@@ -405,11 +409,11 @@ export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { m
 /** "LR/2 when validation stalls": multiplies the optimiser's lr by `factor` after `patience` epochs without improvement, down to minLr. */
 export function reduceOnPlateau(o: { monitor?: Monitor; factor?: number; patience?: number; minLr?: number; minDelta?: number } = {}): Callback {
   checkOptionKeys("reduceOnPlateau", o, ["monitor", "factor", "patience", "minLr", "minDelta"]);
-  const monitor = checkMonitor("reduceOnPlateau", o.monitor ?? "valLoss", ["loss", "accuracy", "valLoss", "valAccuracy"]);
+  const monitor = checkMonitor("reduceOnPlateau", o.monitor ?? "valLoss");
   const factor = o.factor ?? 0.5, patience = checkCount("reduceOnPlateau", "patience", o.patience ?? 2);
   const minLr = checkNonNegative("reduceOnPlateau", "minLr", o.minLr ?? 0), minDelta = checkNonNegative("reduceOnPlateau", "minDelta", o.minDelta ?? 0);
   if (!(typeof factor === "number" && factor > 0 && factor < 1)) throw new ConfigError(`reduceOnPlateau: factor must be in (0, 1), got ${show(factor)}`);
-  let best = upward(monitor) ? -Infinity : Infinity, wait = 0;
+  let best = worst(monitor), wait = 0;
   return {
     onEpochEnd(logs, model) {
       const v = monitored("reduceOnPlateau", logs, monitor);
