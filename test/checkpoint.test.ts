@@ -105,8 +105,11 @@ describe("the checkpoint container", () => {
     expect(c.step).toBe(9);
     expect(c.optimizer.name).toBe("adam");
     expect(c.optimizer.iterations).toBe(9);
+    expect(c.optimizer.settings).toEqual({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 });
     expect(c.optimizer.values.length).toBe(2 * (4 * 9 + 4 + 4 + 4 + 64 * 12 + 12 + 12 * 3 + 3)); // two moments per trainable weight
     expect(Buffer.from(T.encodeCheckpoint(c)).equals(Buffer.from(bytes))).toBe(true);
+    const bad = T.encodeCheckpoint({ ...c, optimizer: { ...c.optimizer, settings: { beta1: "0.9" } as unknown as Record<string, number> } });
+    expect(() => T.decodeCheckpoint(bad, "s.ckpt")).toThrow(/^s\.ckpt: the header's optimizer\.settings\.beta1 is "0\.9"; expected a finite number$/);
     const { model } = T.readCheckpoint(bytes);
     expect(Buffer.from(model.save()).equals(Buffer.from(c.model))).toBe(true);
     model.free();
@@ -184,6 +187,11 @@ describe("the checkpoint container", () => {
     expect(() => T.restoreCheckpoint(model, c, "k.ckpt")).toThrow(/k\.ckpt: sgd: the state is adam's/);
     expect(model.rng.state()).toEqual(rng);
     expect(model.step).toBe(0);
+    // an Adam of other betas would make other updates from the same moments
+    model.compile({ batchSize: BATCH, loss: "softmaxCrossEntropy", optimizer: T.adam({ beta1: 0.8 }) });
+    expect(() => T.restoreCheckpoint(model, c, "k.ckpt")).toThrow(/^k\.ckpt: adam: the state was kept with other settings: beta1 0\.9 there, 0\.8 here \(continue with the optimiser it was written with\)$/);
+    expect(model.rng.state()).toEqual(rng);
+    expect(model.step).toBe(0);
     model.free();
   });
 });
@@ -219,6 +227,36 @@ describe("state that a checkpoint keeps", () => {
       a.free();
       b.free();
     }
+  });
+
+  it("importState refuses an optimiser with other settings and changes nothing; a state without settings (older checkpoints) is taken", () => {
+    const { x, y } = toyImages(16, SHAPE, 3, 9);
+    const a = net(3).compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05, momentum: 0.9, nesterov: true }) });
+    a.trainOnBatch(x, y);
+    const state = a.optimizer!.exportState(a.params);
+    expect(state.settings).toEqual({ momentum: 0.9, nesterov: true });
+    const cases: [() => fovea.train.Optimizer, RegExp][] = [
+      [() => T.sgd({ lr: 0.05, momentum: 0.5, nesterov: true }), /^sgd: the state was kept with other settings: momentum 0\.9 there, 0\.5 here \(/],
+      [() => T.sgd({ lr: 0.05, momentum: 0.9 }), /nesterov true there, false here/],
+      [() => T.adam({ beta2: 0.99 }), /^adam: the state is sgd's/],
+    ];
+    for (const [make, msg] of cases) {
+      const b = fovea.loadModel(a.save(), { seed: 1 }).compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: make() });
+      b.trainOnBatch(x, y);
+      const kept = b.optimizer!.exportState(b.params);
+      expect(() => b.optimizer!.importState(b.backend, b.params, state)).toThrow(msg);
+      expect(b.optimizer!.exportState(b.params)).toEqual(kept);
+      b.free();
+    }
+    const adam = (beta2: number) => net(3).compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: T.adam({ beta2 }) });
+    const c = adam(0.999), d = adam(0.99);
+    c.trainOnBatch(x, y);
+    expect(() => d.optimizer!.importState(d.backend, d.params, c.optimizer!.exportState(c.params))).toThrow(/beta2 0\.999 there, 0\.99 here/);
+    const { settings: _, ...old } = state;
+    const e = fovea.loadModel(a.save(), { seed: 1 }).compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05, momentum: 0.9, nesterov: true }) });
+    e.optimizer!.importState(e.backend, e.params, old);
+    expect(e.optimizer!.exportState(e.params)).toEqual(state);
+    for (const m of [a, c, d, e]) m.free();
   });
 });
 

@@ -7,8 +7,9 @@
 //   | u32 CRC-32 of every byte before it
 //
 // The JSON holds the run's configuration (what must match on a resume), the step count, the
-// model RNG's state, the optimiser's kind / lr / iterations, and fit's progress (epoch, batch,
-// running sums, the history so far); the sizes of the binary parts are in it too. Reading
+// model RNG's state, the optimiser's kind / lr / iterations / settings (momentum, betas, …), and
+// fit's progress (epoch, batch, running sums, the history so far); the sizes of the binary parts
+// are in it too. Reading
 // validates everything (the CRC first, so a torn or bit-flipped file is a FormatError naming
 // the file) before it builds anything, and a file that fails changes nothing. Writing the bytes
 // to disk atomically is data/files.ts's writeBytes(path, bytes, { atomic: true }).
@@ -47,7 +48,7 @@ interface Header {
   config: CheckpointConfig;
   step: number;
   rng: RngState;
-  optimizer: { name: string; lr: number; iterations: number; slots: number; floats: number };
+  optimizer: { name: string; lr: number; iterations: number; settings?: Record<string, number | boolean>; slots: number; floats: number };
   progress: Omit<FitProgress, "order"> & { examples: number };
   modelBytes: number;
 }
@@ -68,7 +69,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array<ArrayBuffer> {
   const { order, ...progress } = c.progress;
   const header: Header = {
     format: "fovea-checkpoint", version: CHECKPOINT_VERSION, config: c.config, step: c.step, rng: c.rng,
-    optimizer: { name: c.optimizer.name, lr: c.optimizer.lr, iterations: c.optimizer.iterations, slots: c.optimizer.slots, floats: c.optimizer.values.length },
+    optimizer: { name: c.optimizer.name, lr: c.optimizer.lr, iterations: c.optimizer.iterations, settings: c.optimizer.settings, slots: c.optimizer.slots, floats: c.optimizer.values.length },
     progress: { ...progress, examples: order.length }, modelBytes: c.model.length,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -161,6 +162,10 @@ function checkHeader(h: Header, fail: (what: string) => never): void {
   if (typeof o.name !== "string") fail(`the header's optimizer.name is ${JSON.stringify(o.name)}`);
   num(o.lr, "optimizer.lr", { min: Number.MIN_VALUE });
   num(o.iterations, "optimizer.iterations", { int: true, min: 0 });
+  // absent in checkpoints written before the optimiser's settings were kept
+  if (o.settings !== undefined) for (const [k, v] of Object.entries(obj(o.settings, "optimizer.settings"))) {
+    if (typeof v !== "boolean") num(v, `optimizer.settings.${k}`);
+  }
   num(o.slots, "optimizer.slots", { int: true, min: 0 });
   num(o.floats, "optimizer.floats", { int: true, min: 0 });
   if (o.floats !== 0 && (o.slots === 0 || (o.floats as number) % (o.slots as number) !== 0)) fail(`the header's ${o.floats} optimiser values are not a whole number of its ${o.slots} slots`);

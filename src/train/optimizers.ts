@@ -17,6 +17,11 @@ export interface OptimizerState {
   name: string;
   lr: number;
   iterations: number;
+  /**
+   * The hyperparameters the state was kept under (momentum, betas, epsilon, …: Optimizer.settings);
+   * importState refuses an optimiser with others. Absent in checkpoints written before fovea kept them.
+   */
+  settings?: Record<string, number | boolean>;
   /** State buffers per parameter (the optimiser's kind decides: Adam 2, SGD with momentum 1, …). */
   slots: number;
   /** Every trainable parameter's slots in parameter order, slot by slot (zeros for a frozen one never updated); empty before the first step. */
@@ -39,6 +44,8 @@ export abstract class Optimizer {
 
   /** State buffers per parameter (e.g. Adam: m and v). */
   protected abstract get slots(): number;
+  /** The hyperparameters besides lr that shape its updates (lr is state: a callback may lower it mid-run). */
+  abstract get settings(): Record<string, number | boolean>;
   /** The update kernel call for values [off, off + n) of p (byte offset 4·off into every buffer). */
   protected abstract call(n: number, off: number, p: ParamBuffer, s: number[], lr: number, t: number): KernelCall;
 
@@ -70,7 +77,7 @@ export abstract class Optimizer {
   /** A copy of the state for `params` (the trainable ones, in the order given), e.g. for a checkpoint. */
   exportState(params: readonly ParamBuffer[]): OptimizerState {
     const trainable = params.filter((p) => p.spec.trainable);
-    const base = { name: this.name, lr: this.lr, iterations: this.iterations, slots: this.slots };
+    const base = { name: this.name, lr: this.lr, iterations: this.iterations, settings: this.settings, slots: this.slots };
     if (this.state.size === 0 || this.slots === 0) return { ...base, values: new Float32Array(0) };
     const missing = trainable.findIndex((p) => !this.state.has(p) && !p.frozen);
     if (missing >= 0) throw new ConfigError(`${this.name}: trainable parameter ${missing} (${trainable[missing]!.spec.name}) has no optimiser state; it was not among the parameters this optimiser updated`);
@@ -102,6 +109,11 @@ export abstract class Optimizer {
       throw new ConfigError(`${this.name}: the state holds ${s.values.length} values, ${trainable.length} trainable parameters need ${floats} (${this.slots} per weight)`);
     }
     if (s.values.length === 0 && s.iterations > 0 && this.slots > 0) throw new ConfigError(`${this.name}: ${s.iterations} steps taken but no state values`);
+    if (s.settings !== undefined) {
+      const mine = this.settings, keys = [...new Set([...Object.keys(s.settings), ...Object.keys(mine)])];
+      const diff = keys.filter((k) => s.settings![k] !== mine[k]).map((k) => `${k} ${show(s.settings![k])} there, ${show(mine[k])} here`);
+      if (diff.length > 0) throw new ConfigError(`${this.name}: the state was kept with other settings: ${diff.join("; ")} (continue with the optimiser it was written with)`);
+    }
     // the new buffers first: if memory runs out, the optimiser keeps its old state and nothing leaks
     const fresh = new Map<ParamBuffer, number[]>();
     try {
@@ -146,6 +158,9 @@ export class SGD extends Optimizer {
     checkBoolean("sgd", "nesterov", this.nesterov);
     if (this.nesterov && this.momentum === 0) throw new ConfigError("sgd: nesterov needs momentum > 0");
   }
+  get settings() {
+    return { momentum: this.momentum, nesterov: this.nesterov };
+  }
   protected get slots() {
     return this.momentum > 0 ? 1 : 0;
   }
@@ -169,6 +184,9 @@ export class Adam extends Optimizer {
     this.beta2 = inRange(o.beta2 ?? 0.999, 0, 1, "beta2", where, false, true);
     this.epsilon = positive(o.epsilon ?? 1e-8, "epsilon", where);
     this.weightDecay = decoupled ? inRange(o.weightDecay ?? 0.01, 0, Number.MAX_VALUE, "weightDecay", where) : 0;
+  }
+  get settings() {
+    return { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay };
   }
   protected get slots() {
     return 2;
@@ -194,6 +212,9 @@ export class Adagrad extends Optimizer {
     super(o.lr ?? 0.01);
     this.epsilon = positive(o.epsilon ?? 1e-7, "epsilon", "adagrad");
   }
+  get settings() {
+    return { epsilon: this.epsilon };
+  }
   protected get slots() {
     return 1;
   }
@@ -213,6 +234,9 @@ export class RMSProp extends Optimizer {
     this.rho = inRange(o.rho ?? 0.9, 0, 1, "rho", "rmsprop", false, true);
     this.epsilon = positive(o.epsilon ?? 1e-7, "epsilon", "rmsprop");
   }
+  get settings() {
+    return { rho: this.rho, epsilon: this.epsilon };
+  }
   protected get slots() {
     return 1;
   }
@@ -231,6 +255,9 @@ export class Adadelta extends Optimizer {
     super(o.lr ?? 1);
     this.rho = inRange(o.rho ?? 0.95, 0, 1, "rho", "adadelta", false, true);
     this.epsilon = positive(o.epsilon ?? 1e-6, "epsilon", "adadelta");
+  }
+  get settings() {
+    return { rho: this.rho, epsilon: this.epsilon };
   }
   protected get slots() {
     return 2;
