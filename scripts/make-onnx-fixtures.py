@@ -398,6 +398,11 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
+    elif len(sys.argv) > 1:
+        # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini]\n"
+                 "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
+                 f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
         os.makedirs(OUT, exist_ok=True)
         write("conv_bn_pool", ConvBnPool, (2, 3, 16, 20))
