@@ -293,7 +293,7 @@ describe("bad input: ONNX", () => {
       [[{ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"] }], [w([1, 1, 3, 3, 1])], /node "c" \(Conv\): weights \[1, 1, 3, 3, 1\]: a 2-D convolution has OIHW weights/],
       [[{ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"], attribute: [{ name: "kernel_shape", type: 7, ints: [2, 2] }] }], [w([1, 1, 3, 3])], /kernel_shape \[2, 2\] does not match the weights \[1, 1, 3, 3\]/],
       [[{ opType: "MaxPool", name: "p", input: ["x"], output: ["y"], attribute: [{ name: "kernel_shape", type: 7, ints: [2, 2, 2] }] }], [], /kernel_shape \[2, 2, 2\]: 2 values expected/],
-      [[{ opType: "Pad", name: "p", input: ["x"], output: ["y"], attribute: [{ name: "pads", type: 7, ints: [0, 0, 1, -1, 0, 0, 1, 1] }] }], [], /node "p" \(Pad\): pads \[0, 0, 1, -1, 0, 0, 1, 1\]: negative pads \(cropping\) are not supported/],
+      [[{ opType: "Pad", name: "p", input: ["x", "pads"], output: ["y"] }], [{ name: "pads", dims: [8], dataType: 7, int64Data: [0, 0, 1, -1, 0, 0, 1, 1] }], /node "p" \(Pad\): pads \[0, 0, 1, -1, 0, 0, 1, 1\]: negative pads \(cropping\) are not supported/],
     ];
     for (const [nodes, inits, msg] of cases) await refuses(() => fovea.importOnnx(model(nodes, inits), { source: "m.onnx" }), msg);
   });

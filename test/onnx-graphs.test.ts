@@ -202,6 +202,47 @@ describe("Div of integer data", () => {
   });
 });
 
+describe("attributes and domains", () => {
+  // an attribute the op's schema does not have at the file's opset was ignored: a Conv's misspelt
+  // "pad" computed without padding, a Relu's "alpha" as a plain ReLU; onnxruntime refuses them all
+  const one = (node: object, inits: object[] = [], dims = [1, 4], opset = 14, extra: object[] = []) => onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 7, opsetImport: [{ domain: "", version: opset }, ...extra],
+    graph: { name: "g", node: [node], initializer: inits, input: [vi("x", dims)], output: [vi("y", dims)] },
+  })).finish();
+  it("an attribute its op does not have at this opset, or one without a name, is a FormatError naming the node and the op's attributes; onnxruntime refuses each", async () => {
+    const cases: [Uint8Array, string][] = [
+      [one({ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"], attribute: [{ name: "pad", type: 7, ints: [1, 1, 1, 1] }] }, [{ name: "w", dims: [1, 1, 3, 3], dataType: 1, floatData: Array(9).fill(0.1) }], [1, 1, 5, 5]),
+        'c.onnx: node "c" (Conv): "pad" is not an attribute of Conv at opset 14 (auto_pad, dilations, group, kernel_shape, pads, strides)'],
+      [one({ opType: "Relu", name: "r", input: ["x"], output: ["y"], attribute: [{ name: "alpha", type: 1, f: 0.5 }] }), 'c.onnx: node "r" (Relu): "alpha" is not an attribute of Relu at opset 14 (it has none)'],
+      // Relu lost consumed_inputs at opset 6
+      [one({ opType: "Relu", name: "r", input: ["x"], output: ["y"], attribute: [{ name: "consumed_inputs", type: 7, ints: [0] }] }), 'c.onnx: node "r" (Relu): "consumed_inputs" is not an attribute of Relu at opset 14 (it has none)'],
+      [one({ opType: "Relu", name: "r", input: ["x"], output: ["y"], attribute: [{ name: "", type: 2, i: 1 }] }), 'c.onnx: node "r" (Relu) has an attribute without a name'],
+      // a node of another domain is not ONNX's op of that name
+      [one({ opType: "Relu", domain: "com.example", name: "r", input: ["x"], output: ["y"] }, [], [1, 4], 14, [{ domain: "com.example", version: 1 }]), 'c.onnx: unsupported ONNX ops: com.example:Relu ("r")'],
+    ];
+    for (const [bytes, msg] of cases) {
+      await expect(fovea.importOnnx(bytes, { source: "c.onnx" })).rejects.toThrow(msg);
+      await expect(fovea.importOnnx(bytes, { source: "c.onnx" })).rejects.toThrow(fovea.FormatError);
+      await expect(ort.InferenceSession.create(bytes), msg).rejects.toThrow();
+    }
+    // the same attribute where the op has it: Relu's consumed_inputs at opset 5, Conv's pads
+    const old = await fovea.importOnnx(one({ opType: "Relu", name: "r", input: ["x"], output: ["y"], attribute: [{ name: "consumed_inputs", type: 7, ints: [0] }] }, [], [1, 4], 5));
+    expect(Array.from(old.predict(new Float32Array([-1, 2, -3, 4])) as Float32Array)).toEqual([0, 2, 0, 4]);
+    old.free();
+  });
+  it("opset 6's broadcasting from an axis (B [C] per channel of A [N, C, H, W]) is refused where numpy broadcasting would line B up otherwise", async () => {
+    const add = (axis: number, b: number[]) => one({ opType: "Add", name: "a", input: ["x", "b"], output: ["y"], attribute: [{ name: "broadcast", type: 2, i: 1 }, { name: "axis", type: 2, i: axis }] },
+      [{ name: "b", dims: b, dataType: 1, floatData: Array(b.reduce((p, q) => p * q, 1)).fill(1) }], [1, 3, 3, 3], 6);
+    await expect(fovea.importOnnx(add(1, [3]), { source: "old.onnx" })).rejects.toThrow(
+      'old.onnx: node "a" (Add): broadcast = 1 with axis 1 (opset 6) lines B [3] up with A [N, 3, 3, 3] from axis 1, not from the right as numpy broadcasting does; this legacy broadcasting is not supported (convert the model to opset 7 or later)');
+    // B at the last axes: the same as numpy broadcasting
+    const m = await fovea.importOnnx(add(3, [3]));
+    const y = m.predict(new Float32Array(27)) as Float32Array;
+    expect(Array.from(y).every((v) => v === 1)).toBe(true);
+    m.free();
+  });
+});
+
 describe("a value defined twice", () => {
   // found by the fuzz campaign (a duplicated node): the later node silently won, and the import
   // failed later naming an internal layer, or succeeded; onnxruntime refuses such a graph too

@@ -16,6 +16,7 @@ import type { GraphProto } from "./proto.js";
 import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
 import { IMPORTERS, REWRITES } from "./registry.js";
+import { ONNX_ATTRIBUTES } from "./attributes.js";
 
 export interface OnnxImportOptions {
   /**
@@ -76,15 +77,25 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
       producer.set(o, who);
     }
   });
+  // every attribute is one its op has at this opset: one it does not (a misspelt "pad" on a Conv) is
+  // not read, so ignoring it would compute something else than the file's author meant
+  const wrong: string[] = [];
+  subgraphNodes(decoded.graph.node).forEach((n) => {
+    const own = isDefaultDomain(n) ? attributesAt(n.opType, opset) : undefined;
+    if (!own) return; // an op fovea does not import: the check below names it
+    for (const a of n.attribute) {
+      const who = `node "${n.name || n.output[0]}" (${n.opType})`;
+      if (a.name === "") wrong.push(`${who} has an attribute without a name`);
+      else if (!own.includes(a.name)) wrong.push(`${who}: "${a.name}" is not an attribute of ${n.opType} at opset ${opset} (${own.length ? own.join(", ") : "it has none"})`);
+    }
+  });
+  if (wrong.length) throw new FormatError(`${src}: ${wrong.join("; ")}`);
   const m: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src), decoded.graph) } };
   const bad = new Map<string, string[]>();
-  const walk = (nodes: readonly OnnxNode[]) => {
-    for (const n of nodes) {
-      if (!Object.hasOwn(IMPORTERS, n.opType)) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n.name || n.output[0]!]);
-      for (const a of n.attribute) for (const sub of [...(a.g ? [a.g] : []), ...a.graphs]) walk(sub.node);
-    }
-  };
-  walk(m.graph.node);
+  for (const n of subgraphNodes(m.graph.node)) {
+    const op = isDefaultDomain(n) ? n.opType : `${n.domain}:${n.opType}`;
+    if (!isDefaultDomain(n) || !Object.hasOwn(IMPORTERS, n.opType)) bad.set(op, [...(bad.get(op) ?? []), n.name || n.output[0]!]);
+  }
   if (bad.size) {
     throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op === "" ? "(no op_type)" : op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
   }
@@ -296,6 +307,24 @@ function dataInputs(m: OnnxModel, constant: (name: string) => boolean) {
 }
 
 /** The values a node reads (a branch's reads of outer values included). */
+/** The nodes, and those of every subgraph (If's branches) inside them, depth first. */
+const subgraphNodes = (nodes: readonly OnnxNode[]): OnnxNode[] =>
+  nodes.flatMap((n) => [n, ...n.attribute.flatMap((a) => [...(a.g ? [a.g] : []), ...a.graphs]).flatMap((g) => subgraphNodes(g.node))]);
+
+/** ONNX's own ops ("" or "ai.onnx"); others (com.microsoft, a converter's) are not the op of that name. */
+const isDefaultDomain = (n: OnnxNode) => n.domain === "" || n.domain === "ai.onnx";
+
+/**
+ * The attributes `op` may carry at `opset` (its schema version then; the first one for an op newer
+ * than the file, which the importer still takes); undefined for an op ONNX does not have.
+ */
+function attributesAt(op: string, opset: number): string[] | undefined {
+  const versions = Object.hasOwn(ONNX_ATTRIBUTES, op) ? ONNX_ATTRIBUTES[op]! : undefined;
+  if (!versions) return undefined;
+  const at = versions.filter(([since]) => since <= opset).at(-1) ?? versions[0]!;
+  return at[1] === "" ? [] : at[1].split(" ");
+}
+
 const reads = (n: OnnxNode): string[] => [...n.input, ...n.attribute.flatMap((a) => [...(a.g ? [a.g] : []), ...a.graphs]).flatMap((sg) => [...sg.node.flatMap(reads), ...sg.output.map((o) => o.name)])];
 
 /** The nodes the graph's outputs depend on (a branch's reads of outer values included), in order. */

@@ -75,8 +75,23 @@ const FOLD: Record<string, (p: number, q: number) => number> = {
   Div: (p, q) => p / q, Max: Math.max, Min: Math.min,
 };
 
+/**
+ * Before opset 7, Add / Sub / Mul / Div / Pow with broadcast = 1 and an `axis` line B's dims up with
+ * A's from that axis (B [C] at axis 1 of A [N, C, H, W]: per channel); numpy broadcasting, which
+ * fovea does, lines them up from the right. Refused where the two differ rather than computed the
+ * numpy way (onnxruntime runs no opset-6 Add at all).
+ */
+function legacyBroadcast(x: ImportNode, a: ConstValue | TensorValue, b: ConstValue | TensorValue): void {
+  if (x.opset >= 7 || x.int("broadcast", 0) !== 1 || !x.attr("axis")) return;
+  const rank = (v: ConstValue | TensorValue) => (v.kind === "const" ? v.dims.length : x.rank(v.onnx));
+  const show = (v: ConstValue | TensorValue) => (v.kind === "const" ? `[${v.dims.join(", ")}]` : x.dims(v));
+  const given = x.int("axis", 0), axis = given < 0 ? given + rank(a) : given;
+  if (axis !== rank(a) - rank(b)) x.fail(`broadcast = 1 with axis ${given} (opset ${x.opset}) lines B ${show(b)} up with A ${show(a)} from axis ${axis}, not from the right as numpy broadcasting does; this legacy broadcasting is not supported (convert the model to opset 7 or later)`);
+}
+
 const arithmetic: Importer = (x) => {
   const [a0, b0] = [x.get(0), x.get(1)];
+  legacyBroadcast(x, a0, b0);
   if (a0.kind === "const" && b0.kind === "const") {
     // shape arithmetic: float if either is, integer division truncating as ONNX's integer Div does
     const float = a0.data instanceof Float32Array || b0.data instanceof Float32Array;
