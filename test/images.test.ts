@@ -72,7 +72,7 @@ describe("image files", () => {
     g.forEach((x) => expect(x).toBeCloseTo(128 / 255, 5));
     await expect(D.decodeImage(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), "x.gif")).rejects.toThrow("x.gif: unsupported image format (PNG and JPEG are read)");
     const png = await D.encodePng(new Float32Array(12), [2, 2, 3]);
-    await expect(D.decodeImage(png.subarray(0, 30), "cut.png")).rejects.toThrow(/cut\.png: corrupt PNG/);
+    await expect(D.decodeImage(png.subarray(0, 30), "cut.png")).rejects.toThrow("cut.png: corrupt PNG (it ends early: 30 bytes and no IEND chunk)");
     expect(() => D.imageToArray(img, [4, 4, 2])).toThrow(fovea.ConfigError);
   });
 

@@ -56,7 +56,9 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
       return { width: j.width, height: j.height, data: j.data };
     }
   } catch (e) {
-    throw new FormatError(`${source}: corrupt ${isPng ? "PNG" : "JPEG"} (${(e as Error).message})`);
+    // pngjs's words (misspelt) for a stream that ended with chunks still to read
+    const why = isPng && /read requests waitng on finished stream/.test((e as Error).message) ? `it ends early: ${bytes.length} bytes and no IEND chunk` : (e as Error).message;
+    throw new FormatError(`${source}: corrupt ${isPng ? "PNG" : "JPEG"} (${why})`);
   }
   throw new FormatError(`${source}: unsupported image format (PNG and JPEG are read)`);
 }
