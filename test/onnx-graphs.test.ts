@@ -5,6 +5,8 @@
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
+import { ONNX_ATTRIBUTES } from "../src/io/onnx/attributes.js";
+import { IMPORTERS } from "../src/io/onnx/registry.js";
 
 const require = createRequire(import.meta.url);
 const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { create(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
@@ -229,6 +231,9 @@ describe("attributes and domains", () => {
     const old = await fovea.importOnnx(one({ opType: "Relu", name: "r", input: ["x"], output: ["y"], attribute: [{ name: "consumed_inputs", type: 7, ints: [0] }] }, [], [1, 4], 5));
     expect(Array.from(old.predict(new Float32Array([-1, 2, -3, 4])) as Float32Array)).toEqual([0, 2, 0, 4]);
     old.free();
+  });
+  it("every op fovea imports has its attributes in the generated table (scripts/make-onnx-attributes.py)", () => {
+    expect(Object.keys(IMPORTERS).filter((op) => !Object.hasOwn(ONNX_ATTRIBUTES, op))).toEqual([]);
   });
   it("opset 6's broadcasting from an axis (B [C] per channel of A [N, C, H, W]) is refused where numpy broadcasting would line B up otherwise", async () => {
     const add = (axis: number, b: number[]) => one({ opType: "Add", name: "a", input: ["x", "b"], output: ["y"], attribute: [{ name: "broadcast", type: 2, i: 1 }, { name: "axis", type: 2, i: axis }] },

@@ -20,8 +20,10 @@ const KB = 1000, MB = 1000 * 1000;
 // implicit / direct backward paths (273 kB on 2026-12-02); still under a third of the package before.
 // Then 300 kB until Winograd convolution (forward and data gradient, three tile sizes), the fused conv
 // epilogues and ONNX's layer norm, GELU, broadcasting binary ops, where and casts (307.5 kB on
-// 2026-12-02, wasm 35.5 kB gzipped); 350 kB since.
-const BUDGET = { packed: 375 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
+// 2026-12-02, wasm 35.5 kB gzipped); 350 kB, then 375 kB when the batch-norm / max-pool fusion's
+// kernels took it to 350.1 kB; 400 kB since the options' checks and the ONNX attribute table took
+// it to 375.3 kB (2026-12-05).
+const BUDGET = { packed: 400 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
 /** The TypeScript versions the README promises: the project's own and the oldest supported. */
 const TYPESCRIPTS = [["typescript", "5.9"], ["typescript-5-7", "5.7"]] as const;
 

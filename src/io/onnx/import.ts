@@ -316,7 +316,7 @@ const isDefaultDomain = (n: OnnxNode) => n.domain === "" || n.domain === "ai.onn
 
 /**
  * The attributes `op` may carry at `opset` (its schema version then; the first one for an op newer
- * than the file, which the importer still takes); undefined for an op ONNX does not have.
+ * than the file, which the importer still takes); undefined for an op fovea does not import.
  */
 function attributesAt(op: string, opset: number): string[] | undefined {
   const versions = Object.hasOwn(ONNX_ATTRIBUTES, op) ? ONNX_ATTRIBUTES[op]! : undefined;
