@@ -11,7 +11,7 @@
 //                                               checkout's src/ and dist/ are not touched
 //                                               (test/package.test.ts packs that)
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -33,6 +33,7 @@ function buildPackage({ src, gen, pkg, tsconfig }) {
   // the JavaScript without comments (the sources have them), the declarations with their doc comments
   run([tsc, "-p", tsconfig], `tsc -p ${tsconfig}`);
   run([tsc, "-p", tsconfig, "--emitDeclarationOnly", "--declaration", "--removeComments", "false"], `tsc -p ${tsconfig} --emitDeclarationOnly`);
+  chmodSync(join(pkg, "dist/cli/bin.js"), 0o755); // the package's bin, as build.mjs leaves it
   console.log(`build-package: ${join(pkg, "dist")} built from ${src}`);
 }
 

@@ -10,7 +10,7 @@
 // TypeScript version, written only after tsc -b succeeded. When it differs, tsc -b runs (and
 // recompiles what it judges changed by the sources' times, as it always has); when a source's .js
 // is missing, tsc -b --force rebuilds dist/ whole. `--force` rebuilds both.
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -47,3 +47,6 @@ if (!force && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp
   writeFileSync(stampFile, stamp);
   console.log("dist: built");
 }
+// the package's bin: npx runs it through its link, which needs it executable (npm sets the mode
+// only when it links it; tsc writes 644, so a rebuilt dist/ was "Permission denied")
+if (existsSync(join(root, "dist/cli/bin.js"))) chmodSync(join(root, "dist/cli/bin.js"), 0o755);

@@ -1,6 +1,6 @@
 // The fovea command as a user runs it (dist/cli/index.js in a child process).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,6 +12,12 @@ const require = createRequire(import.meta.url);
 const fovea = (...args: string[]) => spawnSync(process.execPath, ["dist/cli/bin.js", ...args], { encoding: "utf8", env: { ...process.env, FOVEA_BUILD: "simd" } });
 
 describe("fovea CLI", () => {
+  it("the build leaves the bin executable: npx runs it through its link (a rebuilt dist/ was 'Permission denied')", () => {
+    expect(statSync("dist/cli/bin.js").mode & 0o111).toBe(0o111);
+    const r = spawnSync("dist/cli/bin.js", ["--version"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it("--help on the command and on every subcommand", () => {
     const top = fovea("--help");
     expect(top.status).toBe(0);
