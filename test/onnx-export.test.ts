@@ -148,6 +148,17 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("2-D transposed convs (stride, crops, output padding, \"same\", dilation, groups; with and without bias), trained, as ConvTranspose", async () => {
+    const m = trained(fovea.sequential([
+      L.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: [1, 0, 0, 1], outputPadding: [1, 0] }), L.relu(),
+      L.conv2dTranspose({ filters: 4, kernelSize: [2, 3], strides: [1, 2], padding: "same", groups: 2, useBias: false }), L.tanh(),
+      L.conv2dTranspose({ filters: 3, kernelSize: 3, dilation: [2, 1], padding: 1 }),
+      L.maxPool2d({ poolSize: 2, rounding: "ceil" }), L.flatten(), L.dense({ units: 4 }), L.softmax(),
+    ], { inputShape: [5, 4, 2], seed: 12 }));
+    await compare(m, 3);
+    m.free();
+  });
+
   it("3-D transposed convs (stride, crops, output padding, dilation; with and without bias) and a 3-D pool, trained, as ConvTranspose", async () => {
     const m = trained(fovea.sequential([
       L.conv3dTranspose({ filters: 3, kernelSize: [3, 2, 3], strides: [2, 1, 2], padding: [1, 1, 0, 0, 1, 0], outputPadding: [1, 0, 0], dilation: [1, 2, 1] }), L.tanh(),
@@ -264,8 +275,8 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
-  it("imported 3-D models (PyTorch's MaxPool3d / AvgPool3d and ConvTranspose3d exports) export again: their NCDHW ⇄ NDHWC moves as Transposes", async () => {
-    for (const f of ["pools3d", "deconv3d"]) {
+  it("imported 3-D models (PyTorch's MaxPool3d / AvgPool3d and ConvTranspose3d exports) and 1-D ones (Conv1d, ConvTranspose1d) export again", async () => {
+    for (const f of ["pools3d", "deconv3d", "seq1d"]) {
       const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${f}.onnx`)));
       const dims = [2, ...m.io!.inputs[0]!.shape], x = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37));
       const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));

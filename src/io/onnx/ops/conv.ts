@@ -1,8 +1,9 @@
 // Conv (grouped and depthwise, dilated, asymmetric and auto padding, a Pad folded in) ⇄ conv2d /
-// depthwiseConv2d, weights OIHW ⇄ HWIO; ConvTranspose → conv2dTranspose (1-D, 2-D), and on volumes
-// ⇄ conv3dTranspose, weights [C_in, F, KD, KH, KW] ⇄ [KD, KH, KW, F, C_in].
+// depthwiseConv2d, weights OIHW ⇄ HWIO; ConvTranspose ⇄ conv2dTranspose (1-D and 2-D in, 2-D out),
+// and on volumes ⇄ conv3dTranspose, weights [C_in, F, KD, KH, KW] ⇄ [KD, KH, KW, F, C_in].
 import * as L from "../../../layers/index.js";
 import type { Conv2d } from "../../../layers/conv.js";
+import type { Conv2dTranspose } from "../../../layers/conv-transpose.js";
 import type { Conv3dTranspose } from "../../../layers/conv-transpose3d.js";
 import { floorRulePads } from "../../../ops/window.js";
 import { dhwOiToIoDhw, hwioToOihw, ioDhwToDhwOi, oihwToHwio } from "../../layouts.js";
@@ -132,6 +133,27 @@ const convTranspose3dExport: Exporter = (x) => {
   return { out: x.op("Transpose", [y], { perm: [0, 2, 3, 4, 1] }) };
 };
 
+/**
+ * conv2dTranspose → ConvTranspose: weights [KH, KW, F/groups, C_in] → [C_in, F/groups, KH, KW] (the
+ * OIHW weights of the conv it transposes); the output rows ONNX keeps are [pads_begin, full +
+ * output_padding − pads_end), so one of pads_end / output_padding carries the end's difference.
+ */
+const convTransposeExport: Exporter = (x) => {
+  const g = (x.layer as Conv2dTranspose).geometry(x.node.inShapes[0]!);
+  const Fg = g.C / g.groups;
+  const ins = [x.inputs[0]!, x.init([g.OC, Fg, g.KH, g.KW], hwioToOihw(x.w("kernel"), g.KH, g.KW, Fg, g.OC))];
+  if (x.node.params[1]) ins.push(x.init([g.C], x.w("bias")));
+  // the conv's input size is this layer's output: full size − begin − (end − output padding)
+  const end = (S: number, I: number, K: number, D: number, begin: number, out: number) => S * (I - 1) + (K - 1) * D + 1 - begin - out;
+  const eh = end(g.SH, g.OH, g.KH, g.DH, g.padTop, g.H), ew = end(g.SW, g.OW, g.KW, g.DW, g.padLeft, g.W);
+  return {
+    out: x.op("ConvTranspose", ins, {
+      kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], dilations: [g.DH, g.DW], group: g.groups,
+      pads: [g.padTop, g.padLeft, Math.max(eh, 0), Math.max(ew, 0)], output_padding: [Math.max(-eh, 0), Math.max(-ew, 0)],
+    }),
+  };
+};
+
 const convExport: Exporter = (x) => {
   const l = x.layer as Conv2d;
   const g = l.geometry(x.node.inShapes[0]!);
@@ -143,4 +165,4 @@ const convExport: Exporter = (x) => {
   return { out: x.act(x.op("Conv", ins, { kernel_shape: [KH, KW], strides: [g.SH, g.SW], dilations: [g.DH, g.DW], pads: [pt, pl, pb, pr], group: g.groups }), l.act) };
 };
 
-export const exporters: Record<string, Exporter> = { conv2d: convExport, depthwiseConv2d: convExport, conv3dTranspose: convTranspose3dExport };
+export const exporters: Record<string, Exporter> = { conv2d: convExport, depthwiseConv2d: convExport, conv2dTranspose: convTransposeExport, conv3dTranspose: convTranspose3dExport };
