@@ -310,7 +310,10 @@ export interface ExportNode {
   label: string;
   /** The ONNX names of its inputs. */
   inputs: string[];
-  /** For each input: the [C, H, W] image it was flattened from (CHW order in ONNX), or null. */
+  /**
+   * For each input: the [C, H, W] image it was flattened from (CHW order in ONNX), or null. Only
+   * the exporters a family lists in `flatAware` see such inputs; others get them in fovea's order.
+   */
   inputFlatOf: ([number, number, number] | null)[];
   /** The layer's weight `name`, as saved. */
   w(name: string): Float32Array;
@@ -322,6 +325,17 @@ export interface ExportNode {
   opOutputs(opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }>, count: number): string[];
   /** Applies a fused activation code (ACT) to x as its own node. */
   act(x: string, code: number): string;
+}
+
+/**
+ * The exporter's layout convention: a rank-3 value (an image, [H, W, C] in fovea) is NCHW in
+ * ONNX, features flattened from an image (flatOf) are in CHW order there, anything else is held as
+ * in fovea. This turns a value into fovea's own order ([N, …shape] row-major).
+ */
+export function toFoveaOrder(x: Pick<ExportNode, "op" | "init">, v: string, shape: readonly number[], flatOf: readonly number[] | null): string {
+  if (shape.length === 3) return x.op("Transpose", [v], { perm: [0, 2, 3, 1] });
+  if (flatOf) return x.op("Reshape", [x.op("Transpose", [x.op("Reshape", [v, x.init([4], [0, ...flatOf], "i64")])], { perm: [0, 2, 3, 1] }), x.init([2], [0, -1], "i64")]);
+  return v;
 }
 
 /** What an exporter made: the output's name, and the [C, H, W] its features were flattened from (if so). */

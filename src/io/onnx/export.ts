@@ -6,9 +6,9 @@ import { ConfigError, checkOptionKeys, show, checkName } from "../../errors.js";
 import type { Permute } from "../../layers/reshape.js";
 import type { Model } from "../../model/model.js";
 import { ACT } from "../../runtime/generated/layout.js";
-import type { ExportNode } from "./context.js";
+import { toFoveaOrder, type ExportNode } from "./context.js";
 import { encodeModel, type AttributeProto, type NodeProto, type ProtoInit } from "./proto.js";
-import { EXPORTERS } from "./registry.js";
+import { EXPORTERS, FLAT_AWARE } from "./registry.js";
 import { float32LEBytes } from "../../tensor.js";
 
 /** Whole numbers as ONNX's int64 raw data: little-endian 8-byte integers. */
@@ -60,8 +60,11 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     const label = `exportOnnx: layer ${l.label}`;
     const exporter = Object.hasOwn(EXPORTERS, l.type) ? EXPORTERS[l.type]! : null;
     if (!exporter) throw new ConfigError(`${label}: does not export to ONNX`);
+    // features flattened from an image are in CHW order in ONNX: in fovea's order for an exporter that does not take them so
+    const aware = FLAT_AWARE.has(l.type);
+    const inputs = n.inputs.map((i, k) => (i >= 0 && flatOf[i] && !aware ? toFoveaOrder({ op, init }, name(i), n.inShapes[k]!, flatOf[i]!) : name(i)));
     const x: ExportNode = {
-      layer: l, node: n, index: j, last: j === ns.length - 1, label, inputs: n.inputs.map(name), inputFlatOf: n.inputs.map((i) => (i < 0 ? null : flatOf[i] ?? null)),
+      layer: l, node: n, index: j, last: j === ns.length - 1, label, inputs, inputFlatOf: n.inputs.map((i) => (i < 0 || !aware ? null : flatOf[i] ?? null)),
       w: (p) => weights.get(`${l.name}/${p}`)!, init, op, opOutputs, act,
     };
     const r = exporter(x);
@@ -73,8 +76,9 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   // an image held NHWC is NCHW in ONNX; after a closing NHWC → NCHW permute it is already
   const closing = ns[ns.length - 1]!.layer.type === "permute" && (ns[ns.length - 1]!.layer as Permute).perm.join() === "2,0,1";
   const onnxOut = outShape.length === 3 && !closing ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
-  // the graph output gets its own name
-  nodes.push({ opType: "Identity", name: "output_identity", input: [names[ns.length - 1]!], output: ["output"], attribute: [] });
+  // the graph output gets its own name (features flattened from an image in fovea's order, as predict gives them)
+  const last = ns.length - 1, result = flatOf[last] ? toFoveaOrder({ op, init }, names[last]!, outShape, flatOf[last]!) : names[last]!;
+  nodes.push({ opType: "Identity", name: "output_identity", input: [result], output: ["output"], attribute: [] });
   return encodeModel({
     irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
     graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi("input", ["N", ...onnxIn])], output: [vi("output", ["N", ...onnxOut])] },

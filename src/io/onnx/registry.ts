@@ -11,8 +11,12 @@ import * as pool from "./ops/pool.js";
 import * as resize from "./ops/resize.js";
 import * as shape from "./ops/shape.js";
 
-/** A family: its ops' importers, its layers' exporters, and rewrites of decomposed ops it recognises. */
-interface Family { importers: Record<string, Importer>; exporters: Record<string, Exporter>; rewrites?: Rewrite[] }
+/**
+ * A family: its ops' importers, its layers' exporters, rewrites of decomposed ops it recognises, and
+ * the exporters that take features flattened from an image as ONNX holds them (flatAware; the
+ * others get them in fovea's order).
+ */
+interface Family { importers: Record<string, Importer>; exporters: Record<string, Exporter>; rewrites?: Rewrite[]; flatAware?: readonly string[] }
 const FAMILIES: Family[] = [shape, conv, pool, gemm, activation, norm, merge, resize];
 
 /** ONNX op type → its importer. */
@@ -20,6 +24,9 @@ export const IMPORTERS: Readonly<Record<string, Importer>> = Object.assign({}, .
 
 /** Rewrites of the node list before import (decompositions recognised as one op), by family. */
 export const REWRITES: readonly Rewrite[] = FAMILIES.flatMap((f) => f.rewrites ?? []);
+
+/** The layer types whose exporters take features flattened from an image in ONNX's CHW order. */
+export const FLAT_AWARE: ReadonlySet<string> = new Set(FAMILIES.flatMap((f) => f.flatAware ?? []));
 
 /** fovea layer type → its exporter. */
 export const EXPORTERS: Readonly<Record<string, Exporter>> = Object.assign({}, ...FAMILIES.map((f) => f.exporters));

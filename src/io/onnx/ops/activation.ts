@@ -209,6 +209,8 @@ const activationExport: Exporter = (x) => {
   return { out, flatOf: x.inputFlatOf[0] };
 };
 
+/** Every activation takes features flattened from an image as ONNX holds them: each acts on every value alike (softmax over all of them). */
 export const exporters: Record<string, Exporter> = Object.fromEntries(
   ["relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "softmax", "logSoftmax", "gelu", "erf", "sqrt", "softplus", "softsign", "exp", "log", "floor", "ceil", "round", "sign", "toFloat16", "toBfloat16"].map((t) => [t, activationExport]),
 );
+export const flatAware = Object.keys(exporters);

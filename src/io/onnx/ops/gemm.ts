@@ -97,6 +97,9 @@ const gemm: Importer = (x) => {
 
 export const importers: Record<string, Importer> = { Gemm: gemm, MatMul: gemm };
 
+/** dense takes features flattened from an image as ONNX holds them (CHW order): it permutes its weight rows to match. */
+export const flatAware = ["dense"];
+
 export const exporters: Record<string, Exporter> = {
   matmul(x) {
     // [M, K] · [K, N] per example ([N, M, K] in ONNX); higher ranks are images to the exporter

@@ -263,7 +263,7 @@ export const exporters: Record<string, Exporter> = {
   concat: (x) => ({ out: x.op("Concat", x.inputs, { axis: 1 }) }),
   multiply(x) {
     const [a, b] = x.node.inShapes as [number[], number[]];
-    if (a.join() === b.join()) return { out: x.op("Mul", x.inputs.slice(0, 2)), flatOf: x.inputFlatOf[0] };
+    if (a.join() === b.join()) return { out: x.op("Mul", x.inputs.slice(0, 2)) };
     // one value per channel: [N, C] (or [N, C, 1, 1]) against [N, C, H, W]
     const C = a[a.length - 1]!;
     const v = x.op("Reshape", [x.inputs[1]!, x.init([4], [0, C, 1, 1], "i64")]);
@@ -277,7 +277,6 @@ export const exporters: Record<string, Exporter> = {
     const free = (s: readonly number[]) => s.length !== 3 || s.reduce((p, q) => p * q, 1) === 1;
     if (!free(out) && !ins.every((s) => s.join() === out.join())) throw new ConfigError(`${x.label}: broadcasting over an image's axes does not export (a scalar, or equal shapes, do)`);
     const cs = l.constantShape ?? [], n = cs.reduce((p, q) => p * q, 1);
-    if (x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0])) || (x.inputFlatOf[0] && n > 1)) throw new ConfigError(`${x.label}: features flattened from an image (held in HWC order, CHW in ONNX) meet values in another order`);
     // a comparison's bool back to float; idiv as ONNX's Div of int32 (truncating), 0 where b = 0 (ONNX leaves it undefined)
     const float = (o: string) => (COMPARISONS.includes(op) ? x.op("Cast", [o], { to: 1 }) : o);
     const apply = ([a, b]: string[]) => {
@@ -286,7 +285,7 @@ export const exporters: Record<string, Exporter> = {
       const q = x.op("Cast", [x.op("Div", [int(a!), int(x.op("Where", [zero, x.init([], [1]), b!]))])], { to: 1 });
       return x.op("Where", [zero, x.init([], [0]), q]);
     };
-    if (!l.constantShape) return { out: apply(x.inputs.slice(0, 2)), flatOf: x.inputFlatOf[0] };
+    if (!l.constantShape) return { out: apply(x.inputs.slice(0, 2)) };
     if (!free(out) && n !== 1 && cs.join() !== out.join()) throw new ConfigError(`${x.label}: a constant of shape [${cs.join(", ")}] broadcast over an image's axes does not export`);
     let data = x.w("constant"), dims = [1, ...cs];
     if (cs.length === 3 && n > 1) {
@@ -297,7 +296,7 @@ export const exporters: Record<string, Exporter> = {
       dims = [1, C, H, W];
     }
     const k = x.init(n === 1 ? [] : dims, data);
-    return { out: apply(l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k]), flatOf: x.inputFlatOf[0] };
+    return { out: apply(l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k]) };
   },
   maxout(x) {
     // groups of `pieces` consecutive channels: [N, C, (H, W)] → [N, C/k, k, (H, W)], max over the k axis

@@ -2,7 +2,6 @@
 // the ReduceMean / Sub / Pow / Sqrt / Div chain older opsets export for it, see `rewrites`) ⇄
 // layerNorm; the scale layer exports as Mul + Add by per-channel constants (it imports from those,
 // see merge.ts).
-import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
@@ -238,18 +237,17 @@ export const exporters: Record<string, Exporter> = {
   batchNorm(x) {
     const C = x.node.outShape[x.node.outShape.length - 1]!;
     const p = (name: string) => x.init([C], x.w(name));
-    return { out: x.op("BatchNormalization", [x.inputs[0]!, p("gamma"), p("beta"), p("movingMean"), p("movingVariance")], { epsilon: { f: (x.layer as BatchNorm).epsilon } }), flatOf: x.inputFlatOf[0] };
+    return { out: x.op("BatchNormalization", [x.inputs[0]!, p("gamma"), p("beta"), p("movingMean"), p("movingVariance")], { epsilon: { f: (x.layer as BatchNorm).epsilon } }) };
   },
   scale(x) {
     const C = x.node.outShape[x.node.outShape.length - 1]!;
     const d = x.node.outShape.length === 3 ? [1, C, 1, 1] : [1, C];
-    return { out: x.op("Add", [x.op("Mul", [x.inputs[0]!, x.init(d, x.w("scale"))]), x.init(d, x.w("shift"))]), flatOf: x.inputFlatOf[0] };
+    return { out: x.op("Add", [x.op("Mul", [x.inputs[0]!, x.init(d, x.w("scale"))]), x.init(d, x.w("shift"))]) };
   },
   layerNorm(x) {
     // over the channels of an image (ONNX axis 1 of NCHW) or the last axis: (x − μ)/√(σ² + ε)·γ + β
     // as opset 13 writes it (LayerNormalization is opset 17's, and over an axis and all after it)
     const s = x.node.outShape, C = s[s.length - 1]!, axes = [s.length === 3 ? 1 : -1];
-    if (x.inputFlatOf[0]) throw new ConfigError(`${x.label}: a layer norm of features flattened from an image does not export (ONNX holds them in CHW order)`);
     const d = s.length === 3 ? [1, C, 1, 1] : [C];
     const xin = x.inputs[0]!;
     const dev = x.op("Sub", [xin, x.op("ReduceMean", [xin], { axes })]);

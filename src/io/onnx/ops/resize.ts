@@ -58,15 +58,15 @@ export const exporters: Record<string, Exporter> = {
     const attrs: Record<string, number | number[] | { f: number } | { s: string }> = { mode: { s: l.mode }, coordinate_transformation_mode: { s: l.coordinates } };
     if (l.mode === "nearest") attrs.nearest_mode = { s: l.nearest };
     if (l.mode === "cubic") Object.assign(attrs, { cubic_coeff_a: { f: l.cubicA }, exclude_outside: l.excludeOutside ? 1 : 0 });
+    // sizes [N, C, OH, OW] (N and C from the input's shape): ONNX then scales by OH / H and OW / W, as the layer does without scales
+    const sizes = () => x.op("Concat", [x.op("Slice", [x.op("Shape", [x.inputs[0]!]), x.init([1], [0], "i64"), x.init([1], [2], "i64")]), x.init([2], [OH, OW], "i64")], { axis: 0 });
     if (l.coordinates === "tf_crop_and_resize") {
-      // the roi over N, C, H, W and sizes [N, C, OH, OW] (N and C from the input's shape)
       const [h0, w0, h1, w1] = l.roi;
-      const nc = x.op("Slice", [x.op("Shape", [x.inputs[0]!]), x.init([1], [0], "i64"), x.init([1], [2], "i64")]);
-      const sizes = x.op("Concat", [nc, x.init([2], [OH, OW], "i64")], { axis: 0 });
       attrs.extrapolation_value = { f: l.extrapolation };
-      return { out: x.op("Resize", [x.inputs[0]!, x.init([8], [0, 0, h0, w0, 1, 1, h1, w1]), "", sizes], attrs) };
+      return { out: x.op("Resize", [x.inputs[0]!, x.init([8], [0, 0, h0, w0, 1, 1, h1, w1]), "", sizes()], attrs) };
     }
-    const [sh, sw] = l.scales ?? [OH / H, OW / W];
+    if (!l.scales) return { out: x.op("Resize", [x.inputs[0]!, "", "", sizes()], attrs) };
+    const [sh, sw] = l.scales;
     // the output size ONNX computes from float32 scales must be the layer's own
     if (Math.floor(H * Math.fround(sh)) !== OH || Math.floor(W * Math.fround(sw)) !== OW) {
       throw new ConfigError(`${x.label}: ${H}x${W} → ${OH}x${OW} has no float32 scale that gives the output size; it does not export`);

@@ -8,7 +8,7 @@ import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Constant } from "../../../layers/constant.js";
 import type { Slice as SliceLayer } from "../../../layers/slice.js";
-import type { ExportNode, Exporter, ImportNode, Importer } from "../context.js";
+import { toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 import { binaryConstant, binaryData } from "./merge.js";
@@ -460,16 +460,7 @@ function reshape(x: ImportNode): void {
   x.out({ ...rest, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
-/**
- * The exporter's layout convention: a rank-3 value (an image, [H, W, C] in fovea) is NCHW in
- * ONNX, features flattened from an image (flatOf) are in CHW order there, anything else is held as
- * in fovea. These two turn a value into fovea's own order ([N, …shape] row-major) and back.
- */
-function toFoveaOrder(x: ExportNode, v: string, shape: readonly number[], flatOf: readonly number[] | null): string {
-  if (shape.length === 3) return x.op("Transpose", [v], { perm: [0, 2, 3, 1] });
-  if (flatOf) return x.op("Reshape", [x.op("Transpose", [x.op("Reshape", [v, x.init([4], [0, ...flatOf], "i64")])], { perm: [0, 2, 3, 1] }), x.init([2], [0, -1], "i64")]);
-  return v;
-}
+/** The other way: a value in fovea's order back to the convention (an image to NCHW). */
 const toOnnxOrder = (x: ExportNode, v: string, shape: readonly number[]): string => (shape.length === 3 ? x.op("Transpose", [v], { perm: [0, 3, 1, 2] }) : v);
 
 const flattenExport: Exporter = (x) => {
@@ -486,6 +477,9 @@ const flattenExport: Exporter = (x) => {
   const v = x.op("Reshape", [toFoveaOrder(x, x.inputs[0]!, inS, x.inputFlatOf[0] ?? null), x.init([outS.length + 1], [0, ...outS], "i64")]);
   return { out: toOnnxOrder(x, v, outS) };
 };
+
+/** The exporters that take features flattened from an image as ONNX holds them (CHW order): flatten and reshape reorder them, dropout passes them on. */
+export const flatAware = ["flatten", "reshape", "dropout"];
 
 export const exporters: Record<string, Exporter> = {
   constant(x) {
@@ -506,14 +500,13 @@ export const exporters: Record<string, Exporter> = {
   where(x) {
     // the condition to bool (≠ 0), then Where; a rank-3 value is an image to the exporter, so only equal shapes
     const s = x.node.outShape;
-    if (!x.node.inShapes.every((i) => i.join() === s.join()) || x.inputFlatOf.some((f) => String(f) !== String(x.inputFlatOf[0]))) throw new ConfigError(`${x.label}: where with broadcasting does not export (equal shapes do)`);
-    return { out: x.op("Where", [x.op("Cast", [x.inputs[0]!], { to: 9 }), x.inputs[1]!, x.inputs[2]!]), flatOf: x.inputFlatOf[0] };
+    if (!x.node.inShapes.every((i) => i.join() === s.join())) throw new ConfigError(`${x.label}: where with broadcasting does not export (equal shapes do)`);
+    return { out: x.op("Where", [x.op("Cast", [x.inputs[0]!], { to: 9 }), x.inputs[1]!, x.inputs[2]!]) };
   },
   flatten: flattenExport,
   slice(x) {
     // fovea's last axis: the channels of an image (axis 1 of NCHW), else the last axis as it is
     const l = x.layer as SliceLayer, s = x.node.inShapes[0]!;
-    if (x.inputFlatOf[0]) throw new ConfigError(`${x.label}: a slice of features flattened from an image (held in HWC order, CHW in ONNX) does not export`);
     const axis = s.length === 3 ? 1 : s.length;
     return { out: x.op("Slice", [x.inputs[0]!, x.init([1], [l.begin], "i64"), x.init([1], [l.begin + l.size], "i64"), x.init([1], [axis], "i64")]) };
   },
