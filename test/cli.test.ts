@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
 import { tinyMnistDir } from "./helpers/idx.mjs";
+import * as fovea_ from "../src/index.js";
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +39,7 @@ describe("fovea CLI", () => {
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/lenet-3x3, 206,970 parameters/);
-    expect(t.stdout).toMatch(/Fashion-MNIST: 55000 training, 5000 validation, 10000 test images; 1 epochs, batch 128, nesterov lr 0.1 one-cycle, L2 0.0005, label smoothing 0.1\n/);
+    expect(t.stdout).toMatch(/Fashion-MNIST: 55000 training, 5000 validation, 10000 test images; 1 epoch, batch 128, nesterov lr 0.1 one-cycle, L2 0.0005, label smoothing 0.1\n/);
     const err = Number(/test error ([\d.]+)%/.exec(t.stdout)![1]);
     expect(err).toBeLessThan(30); // one epoch: well above chance (90% error)
     const e = fovea("eval", out, "fashion-mnist");
@@ -60,7 +61,12 @@ describe("fovea CLI", () => {
     const { PNG } = require("pngjs") as typeof import("pngjs");
     const png = new PNG({ width: 3, height: 5 });
     writeFileSync(join(dir, "small.png"), PNG.sync.write(png));
+    for (const c of ["a", "b"]) for (const k of [1, 2, 3]) {
+      mkdirSync(join(dir, "two", c), { recursive: true });
+      writeFileSync(join(dir, "two", c, `${k}.png`), PNG.sync.write(png));
+    }
     const cases: [string[], RegExp][] = [
+      [["train", join(dir, "two"), "--input", "28x28x1", "--epochs", "1"], /train: model "convnetjs-cifar10" takes \[32, 32, 3\] inputs, the .*two images are \[28, 28, 1\]: the default model takes 32x32x3; with --input 28x28x1, give a --model that takes 28x28x1/],
       [["train", "imagenet"], /unknown dataset "imagenet" \(no such folder\): give mnist, fashion-mnist, cifar10, or a folder/],
       [["train", join(dir, "imgs"), "--input", "28x28"], /--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "28x28"/],
       [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet5.*\), a \.fovea file, an \.onnx file or a model\.json topology/],
@@ -80,8 +86,8 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--out", `${dir}/`], /--out .*: is a folder; give a file path/],
       [["viz", "lenet5", "--filters", join(dir, "imgs")], /--filters .*imgs: is a folder; give a file path/],
       [["predict", "lenet5.fovea", join(dir, "small.png")], /lenet5\.fovea: ENOENT/],
-      [["predict", "lenet5", join(dir, "small.png")], /predict: "lenet5" is a zoo model, whose weights are untrained; give a saved model \(\.fovea\)/],
-      [["eval", join(dir, "imgs")], /eval: .*imgs is a folder; give a saved model \(\.fovea\)/],
+      [["predict", "lenet5", join(dir, "small.png")], /predict: "lenet5" is a zoo model, whose weights are untrained; give a saved model \(\.fovea or \.onnx\)/],
+      [["eval", join(dir, "imgs")], /eval: .*imgs is a folder; give a saved model \(\.fovea or \.onnx\)/],
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
@@ -91,6 +97,8 @@ describe("fovea CLI", () => {
       [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
       [["train", "mnist", "--speedrun", "--checkpoint-every", "5"], /--speedrun runs its own recipe from the start, without checkpoints: it takes no --checkpoint-every/],
       [["teach"], /unknown command 'teach'/],
+      [["trian"], /^fovea: unknown command 'trian' \(did you mean train\?\)\n$/],
+      [["train", "mnist", "--epoch", "2"], /^fovea: unknown option '--epoch' \(did you mean --epochs\?\)\n$/],
       // flags that would be ignored or read as another value are refused before anything runs
       [["train", "mnist", "--quick", "--epochs", "1"], /train: --quick \(3 epochs\) and --epochs 1 both set the epochs; give one/],
       [["train", "mnist", "--input", "28x28x1"], /train: --input sets the image size of a folder of images; mnist's images have their own size/],
@@ -154,6 +162,15 @@ describe("fovea CLI", () => {
     const e = fovea("eval", out, "mnist", dir);
     expect(e.status).toBe(0);
     expect(Number(/test error ([\d.]+)%/.exec(e.stdout)![1])).toBe(err);
+    // the same model as ONNX (fovea's export): the same test error, and summary reads it
+    await fovea_.init({ build: "simd", threads: 1 });
+    const m = fovea_.loadModel(readFileSync(out));
+    writeFileSync(join(dir, "out", "m.onnx"), await fovea_.exportOnnx(m));
+    m.free();
+    const eo = fovea("eval", join(dir, "out", "m.onnx"), "mnist", dir);
+    expect(eo.stderr).toBe("");
+    expect(Number(/test error ([\d.]+)%/.exec(eo.stdout)![1])).toBe(err);
+    expect(fovea("summary", join(dir, "out", "m.onnx")).stdout).toContain("trainable params: 61,728");
     const s = fovea("summary", out);
     expect(s.status).toBe(0);
     expect(s.stdout).toContain("trainable params: 61,728"); // lenet5-bn, the mnist recipe's net
@@ -165,6 +182,9 @@ describe("fovea CLI", () => {
     const p = fovea("predict", out, join(dir, "d.png"), "--top", "2");
     expect(p.status).toBe(0);
     expect(p.stdout).toMatch(/d\.png: 5 \d+\.\d%, \d \d+\.\d%/);
+    // the ONNX file carries no class names: the same top classes by number, the same probabilities
+    const po = fovea("predict", join(dir, "out", "m.onnx"), join(dir, "d.png"), "--top", "2");
+    expect(po.stdout.replace(/^.*: /, "")).toBe(p.stdout.replace(/^.*: /, ""));
     // an image of another size is refused unless --resize; dark ink on white is warned about (--invert)
     writeFileSync(join(dir, "small.png"), await encodePng(new Float32Array(15), [5, 3, 1]));
     const small = fovea("predict", out, join(dir, "small.png"));

