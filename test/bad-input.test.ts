@@ -281,6 +281,13 @@ describe("bad input: ONNX", () => {
     irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
     graph: { name: "g", node, initializer, input: [vi("x", [1, 1, 4, 4])], output: [vi("y", [1, 1, 2, 2])] },
   })).finish();
+  it("fovea's own files given as ONNX, and an ONNX file given as a fovea model, are named for what they are", async () => {
+    const m = fovea.zoo.lenet5({ seed: 1 });
+    await refuses(() => fovea.importOnnx(m.save(), { source: "m.fovea" }), /^m\.fovea: a fovea model \(\.fovea\), not an ONNX model \(fovea\.loadModel reads it\)$/);
+    const onnxBytes = await fovea.exportOnnx(m);
+    expect(() => fovea.loadModel(onnxBytes, { source: "m.onnx" })).toThrow(/^m\.onnx: not a fovea model \(bad magic; expected "FOVEA"\); it looks like an ONNX model, which fovea\.importOnnx reads$/);
+    m.free();
+  });
   it("an int64 constant whose dims exceed its raw data", async () => {
     const bytes = model([{ opType: "Reshape", name: "r", input: ["x", "s"], output: ["y"] }],
       [{ name: "s", dims: [1000], dataType: 7, rawData: new Uint8Array(16) }]);

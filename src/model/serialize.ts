@@ -26,7 +26,11 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   if (options.seed !== undefined) checkSeed("loadModel", options.seed);
   const src = options.source ?? "model";
   if (!(bytes instanceof Uint8Array)) fail("expected the bytes of a fovea model (Uint8Array)", src);
-  if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) fail("not a fovea model (bad magic; expected \"FOVEA\")", src);
+  if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    // an ONNX ModelProto starts with its ir_version (field 1, a varint: byte 0x08); a checkpoint with "FOVEACKP"
+    const hint = bytes[0] === 0x08 ? "; it looks like an ONNX model, which fovea.importOnnx reads" : String.fromCharCode(...bytes.subarray(0, 8)) === "FOVEACKP" ? "; it is a training checkpoint, which fovea.train.readCheckpoint reads" : "";
+    fail(`not a fovea model (bad magic; expected "FOVEA")${hint}`, src);
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
   if (version !== FORMAT_VERSION) fail(`format version ${version} is not supported (this fovea reads version ${FORMAT_VERSION})`, src);
