@@ -72,6 +72,24 @@ describe("ConvNetJS layer_defs", () => {
     model.free();
   });
 
+  it.each([CIFAR, ...OTHERS].map((d, i) => [i, d] as const))("net %i: the defs after ConvNetJS's makeLayers (which writes in_sx, in_sy, in_depth and bias_pref into them) build the same model", (_i, defs) => {
+    const given = structuredClone(defs);
+    new convnetjsPkg.Net().makeLayers(given);
+    expect(given.slice(1).every((d) => d.in_sx !== undefined)).toBe(true);
+    const a = fovea.convnetjs(defs, { seed: 3 }), b = fovea.convnetjs(given, { seed: 3 });
+    expect(Buffer.from(b.model.save()).equals(Buffer.from(a.model.save()))).toBe(true);
+    a.model.free();
+    b.model.free();
+  });
+
+  it("an in_sx / in_sy / in_depth that is not the volume the layer takes is refused", () => {
+    const defs = structuredClone(CIFAR);
+    new convnetjsPkg.Net().makeLayers(defs);
+    defs[2]!.in_depth = 7;
+    expect(() => fovea.convnetjs(defs)).toThrow(/^convnetjs: layer 2 \(pool\): in_sx, in_sy, in_depth 32, 32, 7 \(as ConvNetJS's makeLayers writes them\) are not the 32 × 32 × 16 volume it takes here$/);
+    expect(() => fovea.convnetjs([{ type: "input", out_sx: 2, out_sy: 2, out_depth: 1, in_sx: 2 }, { type: "softmax", num_classes: 2 }])).toThrow(/layer 0 \(input\): unknown option "in_sx"/);
+  });
+
   it("rejects unknown types and options, and a missing head", () => {
     expect(() => fovea.convnetjs([{ type: "input", out_sx: 2, out_sy: 2, out_depth: 1 }, { type: "quadtransform" }])).toThrow(/layer 1 has unknown type "quadtransform"/);
     expect(() => fovea.convnetjs([{ type: "input", out_sx: 2, out_sy: 2, out_depth: 1 }, { type: "fc", num_neurons: 2, actvation: "relu" }, { type: "softmax", num_classes: 2 }])).toThrow(/layer 1 \(fc\): unknown option "actvation"/);

@@ -36,6 +36,9 @@ const KNOWN: Record<string, string[]> = {
   relu: [], sigmoid: [], tanh: [],
 };
 
+/** The input volume ConvNetJS's makeLayers records in each def after the first (sx, sy, depth). */
+const IN_KEYS = ["in_sx", "in_sy", "in_depth"];
+
 /** Biases' initial value: bias_pref, or ConvNetJS's default (0.1 under a relu activation, else 0). */
 const biasPref = (d: ConvNetJSLayerDef): number => (d.bias_pref as number | undefined) ?? (d.activation === "relu" ? 0.1 : 0);
 
@@ -49,7 +52,8 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
   defs.forEach((d, i) => {
     const keys = KNOWN[d?.type];
     if (!keys) throw new ConfigError(`convnetjs: layer ${i} has unknown type ${show(d?.type)} (${Object.keys(KNOWN).join(", ")})`);
-    for (const k of Object.keys(d)) if (k !== "type" && !keys.includes(k)) throw new ConfigError(`convnetjs: layer ${i} (${d.type}): unknown option "${k}"`);
+    // in_sx / in_sy / in_depth: what ConvNetJS's net.makeLayers writes into the defs it is given (checked below)
+    for (const k of Object.keys(d)) if (k !== "type" && !keys.includes(k) && !(i > 0 && IN_KEYS.includes(k))) throw new ConfigError(`convnetjs: layer ${i} (${d.type}): unknown option "${k}"`);
   });
   const first = defs[0]!;
   if (first.type !== "input") throw new ConfigError(`convnetjs: layer 0 must be the input layer, got "${first.type}"`);
@@ -80,7 +84,9 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     layers.push(L.dense({ units, name, kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: biasPref(d) } }));
     decay[name] = { l1: (d.l1_decay_mul as number) ?? 0, l2: (d.l2_decay_mul as number) ?? 1 };
   };
+  const starts: number[] = [];
   defs.slice(1).forEach((d, i) => {
+    starts.push(layers.length);
     if (loss) throw new ConfigError(`convnetjs: layer ${i + 1} (${d.type}) comes after the ${loss} head`);
     switch (d.type) {
       case "conv": {
@@ -137,5 +143,33 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
   });
   if (!loss) throw new ConfigError("convnetjs: the last layer must be a softmax, svm or regression head");
   const model = sequential(layers, { inputShape, seed: options.seed, name: options.name ?? "convnetjs" });
+  try {
+    checkInputVolumes(defs, starts, model, layers, inputShape);
+  } catch (e) {
+    model.free();
+    throw e;
+  }
   return { model, loss, regularizer: decayRegularizer(decay) };
+}
+
+/**
+ * Defs that went through ConvNetJS's makeLayers carry the volume each layer takes (in_sx, in_sy,
+ * in_depth); they must be the ones it takes here. A head (softmax, svm, regression) takes the
+ * output of the fc layer ConvNetJS puts before it: 1 × 1 × its classes.
+ */
+function checkInputVolumes(defs: ConvNetJSLayerDef[], starts: number[], model: Model, layers: Layer[], inputShape: number[]): void {
+  defs.slice(1).forEach((d, j) => {
+    if (!IN_KEYS.some((k) => d[k] !== undefined)) return;
+    let want: number[];
+    if (d.type === "softmax" || d.type === "svm") want = [1, 1, d.num_classes as number];
+    else if (d.type === "regression") want = [1, 1, d.num_neurons as number];
+    else {
+      const k = starts[j]!, shape = k === 0 ? inputShape : [...model.nodes.find((nd) => nd.layer === layers[k - 1])!.outShape];
+      want = shape.length === 3 ? [shape[1]!, shape[0]!, shape[2]!] : [1, 1, shape.reduce((a, b) => a * b, 1)];
+    }
+    const got = IN_KEYS.map((k) => d[k]);
+    if (got.some((v, i) => v !== undefined && v !== want[i])) {
+      throw new ConfigError(`convnetjs: layer ${j + 1} (${d.type}): in_sx, in_sy, in_depth ${got.map((v) => show(v)).join(", ")} (as ConvNetJS's makeLayers writes them) are not the ${want.join(" × ")} volume it takes here`);
+    }
+  });
 }
