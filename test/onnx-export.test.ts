@@ -391,6 +391,61 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  // a differential campaign (random small models, exported, run in onnxruntime-node against
+  // fovea's predict) found each of these exporting wrong numbers, or a file onnxruntime refused
+  it("concat and maxout of examples of rank 2 and 4 (the last axis, not ONNX's axis 1)", async () => {
+    const i2 = fovea.input([2, 3]);
+    await compare(fovea.model({ inputs: i2, outputs: L.concat().apply(i2, L.tanh().apply(i2)), seed: 1 }), 3);
+    const i4 = fovea.input([1, 1, 2, 2]);
+    await compare(fovea.model({ inputs: i4, outputs: L.flatten().apply(L.concat().apply(i4, L.tanh().apply(i4))), seed: 1 }), 3);
+    await compare(fovea.sequential([L.maxout({ pieces: 2 })], { inputShape: [3, 4] }), 3);
+    await compare(fovea.sequential([L.maxout({ pieces: 2 }), L.flatten(), L.dense({ units: 2 })], { inputShape: [2, 2, 2, 4] }), 3);
+  });
+
+  it("binary and multiply with operands of other ranks, constants of any rank (numpy broadcasting, the batch apart)", async () => {
+    const i = fovea.input([2, 3]);
+    const f = L.slice({ begin: 0, size: 3 }).apply(L.flatten().apply(i));
+    await compare(fovea.model({ inputs: i, outputs: L.binary({ op: "add" }).apply(i, f), seed: 1 }), 3);
+    await compare(fovea.model({ inputs: i, outputs: L.multiply().apply(i, L.dense({ units: 3 }).apply(L.flatten().apply(i))), seed: 1 }), 3);
+    const v = fovea.input([4]);
+    await compare(fovea.model({ inputs: v, outputs: L.multiply().apply(v, L.reshape({ targetShape: [1, 1, 4] }).apply(v)), seed: 1 }), 3);
+    const withConstant = (cs: number[], inputShape: number[], op: "add" | "mul" | "sub" = "add") => {
+      const m = fovea.sequential([L.binary({ op, constantShape: cs, name: "k" }), L.flatten()], { inputShape, seed: 2 });
+      m.setWeights([{ layer: "k", name: "constant", values: Float32Array.from({ length: cs.reduce((a, b) => a * b, 1) }, (_, j) => 1 + j) }]);
+      return m;
+    };
+    await compare(withConstant([1, 8], [8]), 3); // a constant of higher rank than the input
+    await compare(withConstant([2, 2, 2], [2, 2, 2, 2]), 3); // a rank-3 constant on volumes: not an image
+    await compare(withConstant([3], [4, 5, 3]), 3); // per channel on an image (refused before)
+    await compare(withConstant([5, 3], [4, 5, 3], "sub"), 3);
+    await compare(withConstant([4, 1, 1], [4, 5, 3]), 3);
+  });
+
+  it("idiv of floats truncates the quotient as fovea does (a divisor of 2.5 or 0.5; 0 where it is 0)", async () => {
+    const m = fovea.sequential([L.binary({ op: "idiv", constantShape: [3], name: "k" })], { inputShape: [3], seed: 1 });
+    m.setWeights([{ layer: "k", name: "constant", values: Float32Array.from([2.5, 0.5, 0]) }]);
+    await compare(m, 3);
+    const i = fovea.input([4]);
+    await compare(fovea.model({ inputs: i, outputs: L.binary({ op: "idiv" }).apply(i, L.sigmoid().apply(i)), seed: 1 }), 3);
+  });
+
+  it("a leading NCHW → NHWC permute whose input has other readers", async () => {
+    const i = fovea.input([2, 2, 2]);
+    await compare(fovea.model({ inputs: i, outputs: L.flatten().apply(L.add().apply(L.permute({ perm: [1, 2, 0] }).apply(i), i)), seed: 1 }), 3);
+  });
+
+  it("ceil-mode pools whose last window fovea drops (it starts in the padding): the size fovea gives, so later layers load", async () => {
+    await compare(fovea.sequential([L.maxPool2d({ poolSize: 1, strides: 2, rounding: "ceil" }), L.flatten(), L.dense({ units: 3 })], { inputShape: [1, 4, 1], seed: 1 }), 3);
+    await compare(fovea.sequential([L.avgPool2d({ poolSize: 2, strides: 2, padding: 1, rounding: "ceil" }), L.flatten(), L.dense({ units: 3 })], { inputShape: [5, 4, 2], seed: 1 }), 3);
+    await compare(fovea.sequential([L.maxPool3d({ poolSize: 1, strides: 2, rounding: "ceil" }), L.flatten(), L.dense({ units: 3 })], { inputShape: [4, 3, 4, 1], seed: 1 }), 3);
+  });
+
+  it("an LRN of even size is refused: ONNX's window leans the other way, and onnxruntime takes odd sizes only", async () => {
+    const m = fovea.sequential([L.lrn({ size: 2, name: "n" })], { inputShape: [2, 2, 4] });
+    await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer lrn "n": an even size (2) does not export');
+    m.free();
+  });
+
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {
     const b = fovea.sequential([L.toBfloat16({ name: "bf" }), L.dense({ units: 2 })], { inputShape: [4] });
     await expect(fovea.exportOnnx(b)).rejects.toThrow('exportOnnx: layer toBfloat16 "bf": bfloat16 truncation');

@@ -306,6 +306,8 @@ export interface ExportNode {
   index: number;
   /** Whether it computes the model's output. */
   last: boolean;
+  /** It is the model's leading NCHW → NHWC permute and the ONNX input is declared NCHW for it (export.ts decides): it exports as nothing. */
+  leadingPermute: boolean;
   /** `exportOnnx: layer conv2d "c1"` for messages. */
   label: string;
   /** The ONNX names of its inputs. */

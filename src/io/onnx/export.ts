@@ -52,7 +52,9 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   const names: string[] = [];
   const flatOf: ([number, number, number] | null)[] = [];
   const inShape = model.inputShape;
-  const leadingPermute = ns[0]!.layer.type === "permute" && (ns[0]!.layer as Permute).perm.join() === "1,2,0";
+  // an imported NCHW model's leading NCHW → NHWC permute: the ONNX input is then the file's own
+  // NCHW, which only that permute may read (another reader of the input expects fovea's layout)
+  const leadingPermute = ns[0]!.layer.type === "permute" && (ns[0]!.layer as Permute).perm.join() === "1,2,0" && ns.filter((n) => n.inputs.includes(-1)).length === 1;
   const onnxIn = inShape.length === 3 ? (leadingPermute ? [...inShape] : [inShape[2]!, inShape[0]!, inShape[1]!]) : [...inShape];
   const name = (i: number) => (i < 0 ? "input" : names[i]!);
   ns.forEach((n, j) => {
@@ -64,7 +66,7 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     const aware = FLAT_AWARE.has(l.type);
     const inputs = n.inputs.map((i, k) => (i >= 0 && flatOf[i] && !aware ? toFoveaOrder({ op, init }, name(i), n.inShapes[k]!, flatOf[i]!) : name(i)));
     const x: ExportNode = {
-      layer: l, node: n, index: j, last: j === ns.length - 1, label, inputs, inputFlatOf: n.inputs.map((i) => (i < 0 || !aware ? null : flatOf[i] ?? null)),
+      layer: l, node: n, index: j, last: j === ns.length - 1, leadingPermute: j === 0 && leadingPermute, label, inputs, inputFlatOf: n.inputs.map((i) => (i < 0 || !aware ? null : flatOf[i] ?? null)),
       w: (p) => weights.get(`${l.name}/${p}`)!, init, op, opOutputs, act,
     };
     const r = exporter(x);

@@ -8,8 +8,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { ConfigError } from "../../../errors.js";
-import type { Exporter, ImportNode, Importer } from "../context.js";
+import { toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 
@@ -252,6 +251,24 @@ export const importers: Record<string, Importer> = {
 
 /** The binary layer's ops as ONNX's (the importer maps them back). */
 const ONNX_BINARY = { add: "Add", sub: "Sub", mul: "Mul", div: "Div", idiv: "Div", pow: "Pow", equal: "Equal", max: "Max", min: "Min", less: "Less", greater: "Greater", lessOrEqual: "LessOrEqual", greaterOrEqual: "GreaterOrEqual" } as const;
+const ones = (n: number) => new Array<number>(Math.max(n, 0)).fill(1);
+
+/**
+ * A value of per-example shape `s` as an operand against the output shape `out` (numpy
+ * broadcasting, the batch axis apart): an image output is NCHW in ONNX, so a lower-rank value
+ * [h, w, c] (ones in front) becomes [N, c, h, w]; any other output is [N, …] in fovea's order, so
+ * a lower-rank value gets size-1 axes after N (and an image operand goes to fovea's order first).
+ */
+function operand(x: ExportNode, v: string, s: readonly number[], out: readonly number[]): string {
+  if (out.length === 3) {
+    if (s.length === 3) return v;
+    const [h, w, c] = [...ones(3 - s.length), ...s];
+    return x.op("Transpose", [x.op("Reshape", [v, x.init([4], [0, h!, w!, c!], "i64")])], { perm: [0, 3, 1, 2] });
+  }
+  const f = toFoveaOrder(x, v, s, null);
+  return s.length === out.length ? f : x.op("Reshape", [f, x.init([out.length + 1], [0, ...ones(out.length - s.length), ...s], "i64")]);
+}
+
 const COMPARISONS: readonly string[] = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"];
 
 export const exporters: Record<string, Exporter> = {
@@ -260,49 +277,51 @@ export const exporters: Record<string, Exporter> = {
     for (const i of x.inputs.slice(2)) out = x.op("Add", [out, i]);
     return { out };
   },
-  concat: (x) => ({ out: x.op("Concat", x.inputs, { axis: 1 }) }),
+  // fovea joins the last axis: an image's channels (axis 1 of NCHW), else the last axis as held
+  concat: (x) => ({ out: x.op("Concat", x.inputs, { axis: x.node.outShape.length === 3 ? 1 : -1 }) }),
   multiply(x) {
     const [a, b] = x.node.inShapes as [number[], number[]];
     if (a.join() === b.join()) return { out: x.op("Mul", x.inputs.slice(0, 2)) };
-    // one value per channel: [N, C] (or [N, C, 1, 1]) against [N, C, H, W]
-    const C = a[a.length - 1]!;
-    const v = x.op("Reshape", [x.inputs[1]!, x.init([4], [0, C, 1, 1], "i64")]);
-    return { out: x.op("Mul", [x.inputs[0]!, v]) };
+    // the second: one value per channel (a's last axis), in fovea's order, then against a as ONNX holds it
+    const C = a[a.length - 1]!, perChannel = x.op("Reshape", [toFoveaOrder(x, x.inputs[1]!, b, null), x.init([2], [0, C], "i64")]);
+    return { out: x.op("Mul", [x.inputs[0]!, operand(x, perChannel, [C], a)]) };
   },
   binary(x) {
-    // ONNX's broadcasting of the per-example shapes fovea computed with: a rank-3 value is an image
-    // to the exporter (NCHW in ONNX), so only shapes that are the same in both layouts export
+    // numpy broadcasting of the per-example shapes, as fovea computes it: every operand at the
+    // output's rank as ONNX holds it, the batch axis kept apart (operand())
     const l = x.layer as Binary, op = ONNX_BINARY[l.op];
     const ins = x.node.inShapes, out = x.node.outShape;
-    const free = (s: readonly number[]) => s.length !== 3 || s.reduce((p, q) => p * q, 1) === 1;
-    if (!free(out) && !ins.every((s) => s.join() === out.join())) throw new ConfigError(`${x.label}: broadcasting over an image's axes does not export (a scalar, or equal shapes, do)`);
-    const cs = l.constantShape ?? [], n = cs.reduce((p, q) => p * q, 1);
-    // a comparison's bool back to float; idiv as ONNX's Div of int32 (truncating), 0 where b = 0 (ONNX leaves it undefined)
     const float = (o: string) => (COMPARISONS.includes(op) ? x.op("Cast", [o], { to: 1 }) : o);
     const apply = ([a, b]: string[]) => {
       if (l.op !== "idiv") return float(x.op(op, [a!, b!]));
-      const zero = x.op("Equal", [b!, x.init([], [0])]), int = (v: string) => x.op("Cast", [v], { to: 6 });
-      const q = x.op("Cast", [x.op("Div", [int(a!), int(x.op("Where", [zero, x.init([], [1]), b!]))])], { to: 1 });
-      return x.op("Where", [zero, x.init([], [0]), q]);
+      // fovea's idiv: trunc(a / b) of the floats (sign · floor |q|), 0 where b = 0
+      const zero = x.op("Equal", [b!, x.init([], [0])]);
+      const q = x.op("Div", [a!, x.op("Where", [zero, x.init([], [1]), b!])]);
+      return x.op("Where", [zero, x.init([], [0]), x.op("Mul", [x.op("Sign", [q]), x.op("Floor", [x.op("Abs", [q])])])]);
     };
-    if (!l.constantShape) return { out: apply(x.inputs.slice(0, 2)) };
-    if (!free(out) && n !== 1 && cs.join() !== out.join()) throw new ConfigError(`${x.label}: a constant of shape [${cs.join(", ")}] broadcast over an image's axes does not export`);
-    let data = x.w("constant"), dims = [1, ...cs];
-    if (cs.length === 3 && n > 1) {
-      // [H, W, C] as fovea holds an image → [C, H, W]
-      const [H, W, C] = cs as [number, number, number], chw = new Float32Array(n);
-      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = data[(h * W + w) * C + c]!;
-      data = chw;
-      dims = [1, C, H, W];
+    const data = ins.map((s, k) => operand(x, x.inputs[k]!, s, out));
+    if (!l.constantShape) return { out: apply(data) };
+    const cs = l.constantShape, n = cs.reduce((p, q) => p * q, 1), v = x.w("constant");
+    let k: string;
+    if (n === 1) k = x.init([], [v[0]!]);
+    else if (out.length !== 3) k = x.init([1, ...ones(out.length - cs.length), ...cs], v);
+    else {
+      // against an image (NCHW): [h, w, c] as fovea holds it (ones in front) → [1, c, h, w]
+      const [H, W, C] = [...ones(3 - cs.length), ...cs] as [number, number, number], chw = new Float32Array(n);
+      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = v[(h * W + w) * C + c]!;
+      k = x.init([1, C, H, W], chw);
     }
-    const k = x.init(n === 1 ? [] : dims, data);
-    return { out: apply(l.constantFirst ? [k, x.inputs[0]!] : [x.inputs[0]!, k]) };
+    return { out: apply(l.constantFirst ? [k, data[0]!] : [data[0]!, k]) };
   },
   maxout(x) {
-    // groups of `pieces` consecutive channels: [N, C, (H, W)] → [N, C/k, k, (H, W)], max over the k axis
+    // groups of `pieces` consecutive channels: an image's [N, C, H, W] → [N, C/k, k, H, W], max over
+    // axis 2; any other [N, …, C] → [N, …, C/k, k], max over the last axis
     const s = x.node.inShapes[0]!, C = s[s.length - 1]!, k = (x.layer as Maxout).pieces;
-    const spatial = s.length === 3 ? [s[0]!, s[1]!] : [];
-    const grouped = x.op("Reshape", [x.inputs[0]!, x.init([3 + spatial.length], [0, C / k, k, ...spatial], "i64")]);
-    return { out: x.op("ReduceMax", [grouped], { axes: [2], keepdims: 0 }) };
+    if (s.length === 3) {
+      const grouped = x.op("Reshape", [x.inputs[0]!, x.init([5], [0, C / k, k, s[0]!, s[1]!], "i64")]);
+      return { out: x.op("ReduceMax", [grouped], { axes: [2], keepdims: 0 }) };
+    }
+    const grouped = x.op("Reshape", [x.inputs[0]!, x.init([s.length + 2], [0, ...s.slice(0, -1), C / k, k], "i64")]);
+    return { out: x.op("ReduceMax", [grouped], { axes: [-1], keepdims: 0 }) };
   },
 };

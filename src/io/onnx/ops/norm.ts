@@ -2,6 +2,7 @@
 // the ReduceMean / Sub / Pow / Sqrt / Div chain older opsets export for it, see `rewrites`) ⇄
 // layerNorm; the scale layer exports as Mul + Add by per-channel constants (it imports from those,
 // see merge.ts).
+import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
@@ -257,6 +258,9 @@ export const exporters: Record<string, Exporter> = {
   },
   lrn(x) {
     const l = x.layer as Lrn;
+    // an even window is not centred: fovea's (PyTorch's) reaches size/2 channels below and size/2 − 1
+    // above, ONNX's LRN the other way round, and onnxruntime takes odd sizes only
+    if (l.size % 2 === 0) throw new ConfigError(`${x.label}: an even size (${l.size}) does not export: ONNX's LRN window leans the other way (and onnxruntime refuses even sizes)`);
     return { out: x.op("LRN", [x.inputs[0]!], { size: l.size, alpha: { f: l.alpha }, beta: { f: l.beta }, bias: { f: l.k } }) };
   },
 };

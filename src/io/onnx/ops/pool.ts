@@ -4,7 +4,7 @@
 import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
-import type { Exporter, Importer, ImportNode } from "../context.js";
+import type { ExportNode, Exporter, Importer, ImportNode } from "../context.js";
 import type { TensorValue } from "../model.js";
 
 /**
@@ -134,9 +134,26 @@ export const importers: Record<string, Importer> = {
   MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, ReduceMean: reduce, ReduceMax: reduce,
 };
 
+/**
+ * ONNX's ceil_mode counts a last window that starts in the end padding, which fovea (as PyTorch)
+ * drops: the outputs past fovea's size, sliced off ONNX's spatial axes (from 2) where it has more.
+ */
+function cropCeil(x: ExportNode, v: string, ceil: boolean, axes: { n: number; k: number; s: number; d: number; pads: number; out: number }[]): string {
+  if (!ceil) return v;
+  const onnx = axes.map((a) => Math.ceil((a.n + a.pads - ((a.k - 1) * a.d + 1)) / a.s) + 1);
+  if (onnx.every((o, i) => o === axes[i]!.out)) return v;
+  const i64 = (w: number[]) => x.init([w.length], w, "i64");
+  return x.op("Slice", [v, i64(axes.map(() => 0)), i64(axes.map((a) => a.out)), i64(axes.map((_, i) => 2 + i))]);
+}
+
 const windowExport: Exporter = (x) => {
   const l = x.layer as Pool;
   const g = l.geometry(x.node.inShapes[0]!);
+  const ceil = l.cfg.rounding === "ceil";
+  const hw = [
+    { n: g.H, k: g.KH, s: g.SH, d: g.DH, pads: g.padTop + g.padBottom, out: g.OH },
+    { n: g.W, k: g.KW, s: g.SW, d: g.DW, pads: g.padLeft + g.padRight, out: g.OW },
+  ];
   if (l.is3d) {
     // fovea's [N, D, H, W, C] to ONNX's [N, C, D, H, W] and back
     const a3: Record<string, number | number[]> = {
@@ -146,19 +163,20 @@ const windowExport: Exporter = (x) => {
     if (l.type === "avgPool3d") a3.count_include_pad = g.countIncludePad ? 1 : 0;
     else if (g.DD !== 1 || g.DH !== 1 || g.DW !== 1) a3.dilations = [g.DD, g.DH, g.DW];
     const ncdhw = x.op("Transpose", [x.inputs[0]!], { perm: [0, 4, 1, 2, 3] });
-    return { out: x.op("Transpose", [x.op(l.type === "maxPool3d" ? "MaxPool" : "AveragePool", [ncdhw], a3)], { perm: [0, 2, 3, 4, 1] }) };
+    const pooled = cropCeil(x, x.op(l.type === "maxPool3d" ? "MaxPool" : "AveragePool", [ncdhw], a3), ceil, [{ n: g.D, k: g.KD, s: g.SD, d: g.DD, pads: g.padFront + g.padBack, out: g.OD }, ...hw]);
+    return { out: x.op("Transpose", [pooled], { perm: [0, 2, 3, 4, 1] }) };
   }
   const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0 };
   if (l.type === "avgPool2d") attrs.count_include_pad = g.countIncludePad ? 1 : 0;
   if (g.DH !== 1 || g.DW !== 1) attrs.dilations = [g.DH, g.DW];
-  if (l.type !== "maxPool2dIndices") return { out: x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs) };
+  if (l.type !== "maxPool2dIndices") return { out: cropCeil(x, x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs), ceil, hw) };
   // MaxPool's Indices count n·C·H·W + …: less each example's offset n·C·H·W, fovea's positions
   if ((l.cfg as Pool2dConfig).storageOrder === "column") attrs.storage_order = 1;
-  const [, indices] = x.opOutputs("MaxPool", [x.inputs[0]!], attrs, 2);
+  const indices = cropCeil(x, x.opOutputs("MaxPool", [x.inputs[0]!], attrs, 2)[1]!, ceil, hw);
   const i64 = (v: number[], dims: number[] = []) => x.init(dims, v, "i64");
   const n = x.op("Gather", [x.op("Shape", [x.inputs[0]!]), i64([0])], { axis: 0 });
   const offsets = x.op("Mul", [x.op("Range", [i64([0]), n, i64([1])]), i64([g.C * g.H * g.W])]);
-  const within = x.op("Sub", [indices!, x.op("Reshape", [offsets, i64([-1, 1, 1, 1], [4])])]);
+  const within = x.op("Sub", [indices, x.op("Reshape", [offsets, i64([-1, 1, 1, 1], [4])])]);
   return { out: x.op("Cast", [within], { to: 1 }) };
 };
 

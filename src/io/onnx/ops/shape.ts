@@ -515,7 +515,7 @@ export const exporters: Record<string, Exporter> = {
     // ONNX's images are NCHW: the model's leading NCHW → NHWC permute and an imported model's
     // closing NHWC → NCHW one (its output in the file's layout) export as nothing
     const p = (x.layer as Permute).perm, perm = p.join();
-    if ((x.index === 0 && perm === "1,2,0") || (x.last && perm === "2,0,1")) return { out: x.inputs[0]! };
+    if (x.leadingPermute || (x.last && perm === "2,0,1")) return { out: x.inputs[0]! };
     // any other: a Transpose in fovea's order, between the layout conversions
     const v = x.op("Transpose", [toFoveaOrder(x, x.inputs[0]!, x.node.inShapes[0]!, x.inputFlatOf[0] ?? null)], { perm: [0, ...p.map((a) => a + 1)] });
     return { out: toOnnxOrder(x, v, x.node.outShape) };
