@@ -7,6 +7,14 @@ import { writeFloat32LE } from "../tensor.js";
 
 export const FORMAT_VERSION = 1;
 export const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
+/** The first 8 bytes of a training checkpoint (train/checkpoint.ts). */
+export const CHECKPOINT_MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0x43, 0x4b, 0x50]; // "FOVEACKP"
+
+/** Which of fovea's own files these bytes begin as, by their magic (for messages about a file given to the wrong reader). */
+export function foveaFileKind(bytes: Uint8Array): "model" | "checkpoint" | null {
+  const is = (magic: number[]) => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
+  return is(MAGIC) ? "model" : is(CHECKPOINT_MAGIC) ? "checkpoint" : null;
+}
 
 export interface ModelJSON {
   format: "fovea-model";

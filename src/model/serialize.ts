@@ -14,7 +14,7 @@ import type { Preset } from "./graph.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { NamedIO } from "./named.js";
 
-import { FORMAT_VERSION, MAGIC, type ModelJSON } from "./save.js";
+import { FORMAT_VERSION, MAGIC, foveaFileKind, type ModelJSON } from "./save.js";
 
 function fail(what: string, source: string): never {
   throw new FormatError(`${source}: ${what}`);
@@ -27,8 +27,8 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   const src = options.source ?? "model";
   if (!(bytes instanceof Uint8Array)) fail("expected the bytes of a fovea model (Uint8Array)", src);
   if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    // an ONNX ModelProto starts with its ir_version (field 1, a varint: byte 0x08); a checkpoint with "FOVEACKP"
-    const hint = bytes[0] === 0x08 ? "; it looks like an ONNX model, which fovea.importOnnx reads" : String.fromCharCode(...bytes.subarray(0, 8)) === "FOVEACKP" ? "; it is a training checkpoint, which fovea.train.readCheckpoint reads" : "";
+    // an ONNX ModelProto starts with its ir_version (field 1, a varint: byte 0x08)
+    const hint = bytes[0] === 0x08 ? "; it looks like an ONNX model, which fovea.importOnnx reads" : foveaFileKind(bytes) === "checkpoint" ? "; it is a training checkpoint, which fovea.train.readCheckpoint reads" : "";
     fail(`not a fovea model (bad magic; expected "FOVEA")${hint}`, src);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -16,7 +16,7 @@
 
 import { ConfigError, FormatError, FoveaError, checkOptionKeys } from "../errors.js";
 import type { Model } from "../model/model.js";
-import { saveModel } from "../model/save.js";
+import { CHECKPOINT_MAGIC, saveModel } from "../model/save.js";
 import { loadModel } from "../model/serialize.js";
 import { checkSeed, type RngState } from "../rng.js";
 import { readFloat32LE, writeFloat32LE } from "../tensor.js";
@@ -24,7 +24,7 @@ import type { EpochLogs, FitProgress } from "./fit.js";
 import type { OptimizerState } from "./optimizers.js";
 
 export const CHECKPOINT_VERSION = 1;
-export const CHECKPOINT_MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0x43, 0x4b, 0x50]; // "FOVEACKP"
+export { CHECKPOINT_MAGIC };
 
 /** The settings of a run that a resume must repeat (the CLI: dataset, model, batch, optimizer, lr, seed, ...). */
 export type CheckpointConfig = Record<string, string | number | boolean>;

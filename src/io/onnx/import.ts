@@ -7,6 +7,7 @@ import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, naming } f
 import * as L from "../../layers/index.js";
 import { size } from "../../layers/layer.js";
 import { Model } from "../../model/model.js";
+import { foveaFileKind } from "../../model/save.js";
 import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
@@ -52,9 +53,9 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     if (v !== undefined && v !== "NCHW" && v !== "NHWC") throw new ConfigError(`importOnnx: ${k} must be "NCHW" or "NHWC", got ${show(v)}`);
   }
   // fovea's own files are not protobuf: say what they are rather than how they fail to decode
-  const head = bytes instanceof Uint8Array ? String.fromCharCode(...bytes.subarray(0, 8)) : "";
-  if (head === "FOVEACKP") throw new FormatError(`${src}: a fovea training checkpoint, not an ONNX model (fovea.train.readCheckpoint reads it)`);
-  if (head.startsWith("FOVEA")) throw new FormatError(`${src}: a fovea model (.fovea), not an ONNX model (fovea.loadModel reads it)`);
+  const kind = bytes instanceof Uint8Array ? foveaFileKind(bytes) : null;
+  if (kind === "checkpoint") throw new FormatError(`${src}: a fovea training checkpoint, not an ONNX model (fovea.train.readCheckpoint reads it)`);
+  if (kind === "model") throw new FormatError(`${src}: a fovea model (.fovea), not an ONNX model (fovea.loadModel reads it)`);
   const decoded = decodeModel(bytes, src);
   if (!decoded.graph || decoded.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
   const opset = opsetOf({ ...decoded, graph: decoded.graph });
