@@ -41,3 +41,10 @@ export function dhwOiToIoDhw(w: ArrayLike<number>, KD: number, KH: number, KW: n
 export function hwcRowOfChwFeature(f: number, C: number, H: number, W: number): number {
   return (f % (H * W)) * C + Math.floor(f / (H * W));
 }
+
+/** An image [H, W, C] as fovea holds it → [C, H, W] (NCHW frameworks). */
+export function hwcToChw(v: ArrayLike<number>, H: number, W: number, C: number): Float32Array {
+  const chw = new Float32Array(H * W * C);
+  for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = v[(h * W + w) * C + c]!;
+  return chw;
+}

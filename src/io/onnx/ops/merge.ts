@@ -11,6 +11,7 @@ import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
 import { toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
+import { hwcToChw } from "../../layouts.js";
 
 /** Tensors held the same way: all images held NHWC, or all in ONNX's order (with equal symbolic shapes). */
 function alike(x: ImportNode, ts: TensorValue[]): TensorValue[] {
@@ -307,9 +308,8 @@ export const exporters: Record<string, Exporter> = {
     else if (out.length !== 3) k = x.init([1, ...ones(out.length - cs.length), ...cs], v);
     else {
       // against an image (NCHW): [h, w, c] as fovea holds it (ones in front) → [1, c, h, w]
-      const [H, W, C] = [...ones(3 - cs.length), ...cs] as [number, number, number], chw = new Float32Array(n);
-      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = v[(h * W + w) * C + c]!;
-      k = x.init([1, C, H, W], chw);
+      const [H, W, C] = [...ones(3 - cs.length), ...cs] as [number, number, number];
+      k = x.init([1, C, H, W], hwcToChw(v, H, W, C));
     }
     return { out: apply(l.constantFirst ? [k, data[0]!] : [data[0]!, k]) };
   },

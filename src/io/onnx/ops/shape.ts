@@ -11,6 +11,7 @@ import type { Slice as SliceLayer } from "../../../layers/slice.js";
 import { toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
+import { hwcToChw } from "../../layouts.js";
 import { binaryConstant, binaryData } from "./merge.js";
 import { broadcastShape } from "../../../ops/eltwise.js";
 
@@ -484,13 +485,12 @@ export const flatAware = ["flatten", "reshape", "dropout"];
 export const exporters: Record<string, Exporter> = {
   constant(x) {
     // the value repeated for every example: Expand to [N, …] with N from the input's Shape
-    const shape = (x.layer as Constant).shape, n = shape.reduce((p, q) => p * q, 1);
+    const shape = (x.layer as Constant).shape;
     let v = x.w("value"), dims = [...shape];
     if (shape.length === 3) {
       // an image [H, W, C] as fovea holds it → [C, H, W]
-      const [H, W, C] = shape as [number, number, number], chw = new Float32Array(n);
-      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = v[(h * W + w) * C + c]!;
-      v = chw;
+      const [H, W, C] = shape as [number, number, number];
+      v = hwcToChw(v, H, W, C);
       dims = [C, H, W];
     }
     const batch = x.op("Slice", [x.op("Shape", [x.inputs[0]!]), x.init([1], [0], "i64"), x.init([1], [1], "i64")]);
