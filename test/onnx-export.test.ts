@@ -438,6 +438,11 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     await compare(fovea.sequential([L.maxPool2d({ poolSize: 1, strides: 2, rounding: "ceil" }), L.flatten(), L.dense({ units: 3 })], { inputShape: [1, 4, 1], seed: 1 }), 3);
     await compare(fovea.sequential([L.avgPool2d({ poolSize: 2, strides: 2, padding: 1, rounding: "ceil" }), L.flatten(), L.dense({ units: 3 })], { inputShape: [5, 4, 2], seed: 1 }), 3);
     await compare(fovea.sequential([L.maxPool3d({ poolSize: 1, strides: 2, rounding: "ceil" }), L.flatten(), L.dense({ units: 3 })], { inputShape: [4, 3, 4, 1], seed: 1 }), 3);
+    // a later layer that reuses the pool's buffer: onnxruntime's run failed ("Shape mismatch attempting to re-use buffer") when ceil_mode was 1
+    const t = fovea.input([4, 4, 1]);
+    await compare(fovea.model({ inputs: t, outputs: L.flatten().apply(L.sigmoid().apply(L.pad({ padding: [1, 0, 1, 0] }).apply(L.maxPool2d({ poolSize: 1, strides: 2, rounding: "ceil" }).apply(t)))), seed: 1 }), 3);
+    const t5 = fovea.input([5, 5, 1]);
+    await compare(fovea.model({ inputs: t5, outputs: L.flatten().apply(L.sigmoid().apply(L.pad({ padding: [1, 0, 1, 0] }).apply(L.avgPool2d({ poolSize: 2, strides: 2, padding: 1, rounding: "ceil" }).apply(t5)))), seed: 1 }), 3);
   });
 
   it("an LRN of even size is refused: ONNX's window leans the other way, and onnxruntime takes odd sizes only", async () => {

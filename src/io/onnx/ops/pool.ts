@@ -134,45 +134,53 @@ export const importers: Record<string, Importer> = {
   MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, ReduceMean: reduce, ReduceMax: reduce,
 };
 
+type PoolAxis = { n: number; k: number; s: number; d: number; pads: number; out: number };
+
 /**
- * ONNX's ceil_mode counts a last window that starts in the end padding, which fovea (as PyTorch)
- * drops: the outputs past fovea's size, sliced off ONNX's spatial axes (from 2) where it has more.
+ * ONNX's ceil_mode for fovea's rounding. ONNX's ceil counts a last window that starts in the end
+ * padding, which fovea (as PyTorch) drops; where that is all ceil adds on every axis, fovea's sizes
+ * are floor's (ceil_mode 0). Otherwise ceil_mode 1, and `crop` slices the outputs past fovea's size
+ * off ONNX's spatial axes (from 2) where it has more.
  */
-function cropCeil(x: ExportNode, v: string, ceil: boolean, axes: { n: number; k: number; s: number; d: number; pads: number; out: number }[]): string {
-  if (!ceil) return v;
-  const onnx = axes.map((a) => Math.ceil((a.n + a.pads - ((a.k - 1) * a.d + 1)) / a.s) + 1);
-  if (onnx.every((o, i) => o === axes[i]!.out)) return v;
+function ceilMode(x: ExportNode, ceil: boolean, axes: PoolAxis[]): { mode: 0 | 1; crop: (v: string) => string } {
+  const keep = (v: string) => v;
+  if (!ceil) return { mode: 0, crop: keep };
+  const span = (a: PoolAxis) => (a.n + a.pads - ((a.k - 1) * a.d + 1)) / a.s;
+  if (axes.every((a) => a.out === Math.floor(span(a)) + 1)) return { mode: 0, crop: keep };
+  if (axes.every((a) => a.out === Math.ceil(span(a)) + 1)) return { mode: 1, crop: keep };
   const i64 = (w: number[]) => x.init([w.length], w, "i64");
-  return x.op("Slice", [v, i64(axes.map(() => 0)), i64(axes.map((a) => a.out)), i64(axes.map((_, i) => 2 + i))]);
+  return { mode: 1, crop: (v) => x.op("Slice", [v, i64(axes.map(() => 0)), i64(axes.map((a) => a.out)), i64(axes.map((_, i) => 2 + i))]) };
 }
 
 const windowExport: Exporter = (x) => {
   const l = x.layer as Pool;
   const g = l.geometry(x.node.inShapes[0]!);
   const ceil = l.cfg.rounding === "ceil";
-  const hw = [
+  const hw: PoolAxis[] = [
     { n: g.H, k: g.KH, s: g.SH, d: g.DH, pads: g.padTop + g.padBottom, out: g.OH },
     { n: g.W, k: g.KW, s: g.SW, d: g.DW, pads: g.padLeft + g.padRight, out: g.OW },
   ];
   if (l.is3d) {
     // fovea's [N, D, H, W, C] to ONNX's [N, C, D, H, W] and back
+    const c3 = ceilMode(x, ceil, [{ n: g.D, k: g.KD, s: g.SD, d: g.DD, pads: g.padFront + g.padBack, out: g.OD }, ...hw]);
     const a3: Record<string, number | number[]> = {
       kernel_shape: [g.KD, g.KH, g.KW], strides: [g.SD, g.SH, g.SW], pads: [g.padFront, g.padTop, g.padLeft, g.padBack, g.padBottom, g.padRight],
-      ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0,
+      ceil_mode: c3.mode,
     };
     if (l.type === "avgPool3d") a3.count_include_pad = g.countIncludePad ? 1 : 0;
     else if (g.DD !== 1 || g.DH !== 1 || g.DW !== 1) a3.dilations = [g.DD, g.DH, g.DW];
     const ncdhw = x.op("Transpose", [x.inputs[0]!], { perm: [0, 4, 1, 2, 3] });
-    const pooled = cropCeil(x, x.op(l.type === "maxPool3d" ? "MaxPool" : "AveragePool", [ncdhw], a3), ceil, [{ n: g.D, k: g.KD, s: g.SD, d: g.DD, pads: g.padFront + g.padBack, out: g.OD }, ...hw]);
+    const pooled = c3.crop(x.op(l.type === "maxPool3d" ? "MaxPool" : "AveragePool", [ncdhw], a3));
     return { out: x.op("Transpose", [pooled], { perm: [0, 2, 3, 4, 1] }) };
   }
-  const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: l.cfg.rounding === "ceil" ? 1 : 0 };
+  const c2 = ceilMode(x, ceil, hw);
+  const attrs: Record<string, number | number[]> = { kernel_shape: [g.KH, g.KW], strides: [g.SH, g.SW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight], ceil_mode: c2.mode };
   if (l.type === "avgPool2d") attrs.count_include_pad = g.countIncludePad ? 1 : 0;
   if (g.DH !== 1 || g.DW !== 1) attrs.dilations = [g.DH, g.DW];
-  if (l.type !== "maxPool2dIndices") return { out: cropCeil(x, x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs), ceil, hw) };
+  if (l.type !== "maxPool2dIndices") return { out: c2.crop(x.op(l.type === "maxPool2d" ? "MaxPool" : "AveragePool", [x.inputs[0]!], attrs)) };
   // MaxPool's Indices count n·C·H·W + …: less each example's offset n·C·H·W, fovea's positions
   if ((l.cfg as Pool2dConfig).storageOrder === "column") attrs.storage_order = 1;
-  const indices = cropCeil(x, x.opOutputs("MaxPool", [x.inputs[0]!], attrs, 2)[1]!, ceil, hw);
+  const indices = c2.crop(x.opOutputs("MaxPool", [x.inputs[0]!], attrs, 2)[1]!);
   const i64 = (v: number[], dims: number[] = []) => x.init(dims, v, "i64");
   const n = x.op("Gather", [x.op("Shape", [x.inputs[0]!]), i64([0])], { axis: 0 });
   const offsets = x.op("Mul", [x.op("Range", [i64([0]), n, i64([1])]), i64([g.C * g.H * g.W])]);
