@@ -92,6 +92,7 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
       [["train", "mnist", "--label-smoothing", "1"], /--label-smoothing must be a number in \[0, 1\)/],
+      [["train", "mnist", "--ema", "1"], /--ema must be a number in \[0, 1\)/],
       [["train", "mnist", "--l2", "-0.1"], /--l2 must be a number in \[0, 1\)/],
       [["train", "mnist", "--frobnicate"], /unknown option '--frobnicate'/],
       [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
@@ -133,7 +134,7 @@ describe("fovea CLI", () => {
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/lenet5-bn, 61,728 parameters/);
-    expect(t.stdout).toMatch(/MNIST: 400 training, 0 validation, 100 test images; 6 epochs, batch 16, sgd lr 0\.1 one-cycle, label smoothing 0\.1\n/); // every training image, no distortions
+    expect(t.stdout).toMatch(/MNIST: 400 training, 0 validation, 100 test images; 6 epochs, batch 16, sgd lr 0\.1 one-cycle, label smoothing 0\.1, weights averaged \(ema 0\.99\)\n/); // every training image, no distortions
     expect(t.stdout).toMatch(/speedrun: the test set is scored every 0\.1 epoch from epoch 1 on, with the clock stopped; no validation, no checkpoints/);
     expect(t.stdout).not.toMatch(/validation \d/);
     // bars at distinct columns are easy: it gets there, and says when
@@ -148,10 +149,10 @@ describe("fovea CLI", () => {
     const dir = tinyMnistDir("fovea-cli-", 400, 100);
     mkdirSync(join(dir, "out"));
     const out = join(dir, "out", "m.fovea");
-    const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003", "--label-smoothing", "0.1");
+    const t = fovea("train", "mnist", dir, "--epochs", "4", "--batch", "32", "--no-augment", "--out", out, "--optimizer", "adam", "--lr", "0.003", "--label-smoothing", "0.1", "--ema", "0.9");
     expect(t.stderr).toBe("");
     expect(t.status).toBe(0);
-    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003 one-cycle, L2 0.0005, label smoothing 0.1/);
+    expect(t.stdout).toMatch(/MNIST: 360 training, 40 validation, 100 test images; 4 epochs, batch 32, adam lr 0.003 one-cycle, L2 0.0005, label smoothing 0.1, weights averaged \(ema 0\.9\)/);
     expect(t.stdout).toMatch(/epoch  4\/4 /);
     const err = Number(/test error ([\d.]+)%/.exec(t.stdout)![1]);
     expect(err).toBeLessThan(10); // bars at distinct columns are easy

@@ -238,12 +238,12 @@ describe("training on the pool", () => {
     expect(r[1]!.dispatches).toBeGreaterThan(3); // the backward program (~100 calls) went in pieces
   });
 
-  it("optimiser updates of large parameters split across threads give the same weights, bit for bit, from the same gradients", () => {
+  it("optimiser updates of large parameters split across threads give the same weights and moving averages (ema), bit for bit, from the same gradients", () => {
     // the gradients of one 1-thread step, given to every model: only the update's split differs
     const grads = new Map<string, Float32Array>();
     const weights = backends.map((be, k) => fovea.withBackend(be, () => {
       const m = fovea.sequential([L.dense({ units: 400 }), L.tanh(), L.dense({ units: 5 })], { inputShape: [300], seed: 5 });
-      m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01 }) });
+      m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01, ema: 0.9 }) });
       const x = Float32Array.from({ length: 8 * 300 }, (_, i) => Math.sin(i));
       const y = Int32Array.from([0, 1, 2, 3, 4, 0, 1, 2]);
       for (let s = 0; s < 3; s++) {
@@ -254,11 +254,12 @@ describe("training on the pool", () => {
         });
         m.applyGradients(0.01);
       }
-      const w = Array.from(be.heap.f32(m.params[0]!.w, m.params[0]!.size));
+      const read = () => Array.from(be.heap.f32(m.params[0]!.w, m.params[0]!.size));
+      const w = [...read(), ...m.withAveragedWeights(read)];
       m.free();
       return w;
     }));
-    expect(weights[0]!.length).toBe(120_000); // above the 65,536 values that split an update
+    expect(weights[0]!.length).toBe(240_000); // weights and averages; above the 65,536 values that split an update
     expect(weights[1]).toEqual(weights[0]);
     expect(weights[2]).toEqual(weights[0]);
   });

@@ -168,7 +168,9 @@ function checkHeader(h: Header, fail: (what: string) => never): void {
   }
   num(o.slots, "optimizer.slots", { int: true, min: 0 });
   num(o.floats, "optimizer.floats", { int: true, min: 0 });
-  if (o.floats !== 0 && (o.slots === 0 || (o.floats as number) % (o.slots as number) !== 0)) fail(`the header's ${o.floats} optimiser values are not a whole number of its ${o.slots} slots`);
+  // with ema the averages of the parameters outside the slots follow them (readCheckpoint counts them against the model)
+  const averaging = o.settings !== undefined && typeof (o.settings as Record<string, unknown>).ema === "number" && ((o.settings as Record<string, number>).ema ?? 0) > 0;
+  if (o.floats !== 0 && (o.slots === 0 || (!averaging && (o.floats as number) % (o.slots as number) !== 0))) fail(`the header's ${o.floats} optimiser values are not a whole number of its ${o.slots} slots`);
   const p = obj(h.progress, "progress");
   num(p.examples, "progress.examples", { int: true, min: 1 });
   num(p.batchSize, "progress.batchSize", { int: true, min: 1 });
@@ -206,11 +208,12 @@ export function readCheckpoint(bytes: Uint8Array, options: { source?: string; se
     if (e instanceof FoveaError) throw e;
     throw new FormatError(`${src}: the model inside does not load (${e instanceof Error ? e.message : String(e)})`);
   }
-  const trainable = model.params.filter((p) => p.spec.trainable);
-  const need = c.optimizer.slots * trainable.reduce((a, p) => a + p.size, 0);
+  const trainable = model.params.filter((p) => p.spec.trainable), averaged = Number(c.optimizer.settings?.ema ?? 0) > 0;
+  const others = model.params.length - trainable.length;
+  const need = model.params.reduce((a, p) => a + (p.spec.trainable ? c.optimizer.slots : averaged ? 1 : 0) * p.size, 0);
   if (c.optimizer.values.length !== 0 && c.optimizer.values.length !== need) {
     model.free();
-    throw new FormatError(`${src}: ${c.optimizer.values.length} optimiser values, the model's ${trainable.length} trainable parameters need ${need} (${c.optimizer.slots} per weight)`);
+    throw new FormatError(`${src}: ${c.optimizer.values.length} optimiser values, the model's ${trainable.length} trainable parameters need ${need} (${c.optimizer.slots} per weight${averaged ? `, and an average of each value of the ${others} others` : ""})`);
   }
   return { checkpoint: c, model };
 }

@@ -5,7 +5,7 @@
 import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
-import { trainStep } from "./trainer.js";
+import { notAveraged, swapAverages, trainStep } from "./trainer.js";
 import type { InputStager } from "../model/plan.js";
 import { formatShape } from "../tensor.js";
 
@@ -197,6 +197,7 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new ConfigError(`${where}: onProgress must be a function, got ${typeof options.onProgress}`);
   checkBoolean(where, "shuffle", options.shuffle);
   if (options.verbose !== undefined && typeof options.verbose !== "boolean" && typeof options.verbose !== "function") throw new ConfigError(`${where}: verbose must be true, false or a function taking each epoch's line, got ${show(options.verbose)}`);
+  notAveraged(model);
   if (running.has(model)) throw new ConfigError(`${where}: model "${model.name}" is already being trained (a fitAsync under way); wait for it to end`);
   const inputSize = model.inputSize;
   const data = x instanceof Float32Array ? x : Float32Array.from(x instanceof Array ? x : (x as { toArray(): Float32Array }).toArray());
@@ -275,7 +276,9 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     }
     const seconds = (performance.now() - t0) / 1000;
     const train = { loss: sum / n };
-    const val = options.validationData ? model.evaluate(options.validationData[0], options.validationData[1], { batchSize: bs }) : null;
+    // an optimiser that averages the weights is validated with its averages: the weights fit ends with
+    const validate = (v: [ExampleData, ArrayLike<number>]) => model.evaluate(v[0], v[1], { batchSize: bs });
+    const val = options.validationData ? (opt.ema > 0 ? model.withAveragedWeights(() => validate(options.validationData!)) : validate(options.validationData)) : null;
     // running accuracy over the epoch's batches (training mode, as Keras reports it)
     const acc = model.loss === "softmaxCrossEntropy" || model.loss === "hinge" ? correct / n : null;
     const logs: EpochLogs = {
@@ -291,6 +294,8 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     if (stop) break;
     yield;
   }
+  // the moving averages of the weights (an optimiser given ema) are what training ends with
+  swapAverages(model, true);
   return history;
 }
 

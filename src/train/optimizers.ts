@@ -2,7 +2,7 @@
 // applies the update kernels of assembly/optim to every trainable parameter.
 import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
 import { inRange, updated, type ParamBuffer } from "../layers/layer.js";
-import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
 
@@ -22,11 +22,29 @@ export interface OptimizerState {
    * importState refuses an optimiser with others. Absent in checkpoints written before fovea kept them.
    */
   settings?: Record<string, number | boolean>;
-  /** State buffers per parameter (the optimiser's kind decides: Adam 2, SGD with momentum 1, …). */
+  /** State buffers per trainable parameter (the optimiser's kind decides: Adam 2, SGD with momentum 1, …; one more with ema). */
   slots: number;
-  /** Every trainable parameter's slots in parameter order, slot by slot (zeros for a frozen one never updated); empty before the first step. */
+  /**
+   * Every trainable parameter's slots in parameter order, slot by slot (zeros for a frozen one
+   * never updated; with ema the last slot is the average, for such a parameter its values); then,
+   * with ema, the average of every other parameter (batch norm's moving statistics) in parameter
+   * order. Empty before the first step.
+   */
   values: Float32Array;
 }
+
+/**
+ * Every optimiser's options besides its own: `ema` keeps an exponential moving average of the
+ * model's parameters (Polyak averaging, as TensorFlow's ExponentialMovingAverage with num_updates):
+ * after step t, average ← a·average + (1 − a)·values with a = min(ema, (1 + t) / (10 + t)), so
+ * early steps, far from where training settles, fade fast. Trainable parameters are averaged from
+ * their values before the first update; the others — batch norm's moving statistics, which the
+ * forward pass moves — from their values at the first step, so the averaged model's statistics
+ * are those of the averaged weights' window (as timm's ModelEmaV2 averages buffers). fit
+ * validates with the averages and ends with them in the model; `model.withAveragedWeights` runs
+ * code with them in place. 0 (the default): no averages.
+ */
+export interface AveragingOptions { ema?: number }
 
 export abstract class Optimizer {
   abstract readonly name: string;
@@ -34,63 +52,109 @@ export abstract class Optimizer {
   lr: number;
   /** Number of steps taken. */
   iterations = 0;
+  /** The decay of the moving average of the parameters (AveragingOptions); 0: none kept. */
+  readonly ema: number;
+  /** The update's state buffers per parameter. */
   private state = new Map<ParamBuffer, number[]>();
+  /** The moving average of each parameter (ema > 0). */
+  private averages = new Map<ParamBuffer, number>();
   private be: Backend | null = null;
 
-  constructor(lr: number) {
+  constructor(lr: number, ema: number | undefined, where: string) {
     if (!(Number.isFinite(lr) && lr > 0)) throw new ConfigError(`optimizer: lr must be a finite number > 0, got ${lr}`);
     this.lr = lr;
+    this.ema = inRange(ema ?? 0, 0, 1, "ema", where, false, true);
   }
 
-  /** State buffers per parameter (e.g. Adam: m and v). */
-  protected abstract get slots(): number;
-  /** The hyperparameters besides lr that shape its updates (lr is state: a callback may lower it mid-run). */
-  abstract get settings(): Record<string, number | boolean>;
-  /** The update kernel call for values [off, off + n) of p (byte offset 4·off into every buffer). */
+  /** State buffers per parameter of the update itself (e.g. Adam: m and v). */
+  protected abstract get updateSlots(): number;
+  /** The update's hyperparameters besides lr (lr is state: a callback may lower it mid-run). */
+  protected abstract get updateSettings(): Record<string, number | boolean>;
+  /** The update's call for values [off, off + n) of p (byte offset 4·off into every buffer). */
   protected abstract call(n: number, off: number, p: ParamBuffer, s: number[], lr: number, t: number): KernelCall;
+
+  /** State buffers per trainable parameter: the update's, then the moving average where one is kept. */
+  protected get slots(): number {
+    return this.updateSlots + (this.ema > 0 ? 1 : 0);
+  }
+
+  /** The hyperparameters besides lr that shape its updates and averages (ema only where one is kept: the states of runs without stay as they were). */
+  get settings(): Record<string, number | boolean> {
+    return { ...this.updateSettings, ...(this.ema > 0 ? { ema: this.ema } : {}) };
+  }
+
+  /** The buffer of p's moving average (ema > 0, p seen by a step), else null. */
+  averageOf(p: ParamBuffer): number | null {
+    return this.averages.get(p) ?? null;
+  }
+
+  /** A buffer of p's size starting as p's values (an average's first value). */
+  private copyOf(be: Backend, p: ParamBuffer): number {
+    const ptr = be.heap.alloc(p.size * 4);
+    be.heap.f32(ptr, p.size).set(be.heap.f32(p.w, p.size));
+    return ptr;
+  }
 
   /**
    * One update of every trainable parameter with learning rate `lr`, in one dispatch
    * (updateAllPrograms). `decay`: the L1 / L2 coefficients of the parameters to regularise first
-   * (f32_regularize on the same slice, in the same program, just before its update).
+   * (f32_regularize on the same slice, in the same program, just before its update). With ema,
+   * each update's slice is followed by its average's, and `others` (the parameters no update
+   * moves: batch norm's moving statistics) are averaged in the same dispatch.
    */
-  step(be: Backend, params: ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>): void {
+  step(be: Backend, params: ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>, others: readonly ParamBuffer[] = []): void {
     this.be = be;
     this.iterations++;
-    const todo: [ParamBuffer, number[]][] = [];
+    const todo: [ParamBuffer, number[] | null][] = [];
     for (const p of params) {
       if (!updated(p)) continue;
       let s = this.state.get(p);
       if (!s) {
-        s = Array.from({ length: this.slots }, () => be.heap.alloc(p.size * 4, true));
+        s = Array.from({ length: this.updateSlots }, () => be.heap.alloc(p.size * 4, true));
         this.state.set(p, s);
       }
       todo.push([p, s]);
     }
-    const t = this.iterations;
+    if (this.ema > 0) {
+      for (const p of others) todo.push([p, null]);
+      // every average starts at the values before its first update
+      for (const [p] of todo) if (!this.averages.has(p)) this.averages.set(p, this.copyOf(be, p));
+    }
+    const t = this.iterations, a = Math.min(this.ema, (1 + t) / (10 + t));
     be.runPrograms(updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => {
-      const [p, s] = todo[k]!, d = decay?.get(p), update = this.call(n, o, p, s, lr, t);
-      return d ? [regularizeCall(n, p.w + o, p.g + o, d[0], d[1]), update] : update;
+      const [p, s] = todo[k]!, d = decay?.get(p);
+      const calls = s ? [this.call(n, o, p, s, lr, t)] : [];
+      if (s && d) calls.unshift(regularizeCall(n, p.w + o, p.g + o, d[0], d[1]));
+      if (this.ema > 0) calls.push(averageCall(n, p.w + o, this.averages.get(p)! + o, a));
+      return calls;
     }));
   }
 
-  /** A copy of the state for `params` (the trainable ones, in the order given), e.g. for a checkpoint. */
+  /** How many values a state of `params` holds: the slots of the trainable ones, and with ema an average of every other one. */
+  private floats(params: readonly ParamBuffer[]): number {
+    return params.reduce((n, p) => n + (p.spec.trainable ? this.slots : this.ema > 0 ? 1 : 0) * p.size, 0);
+  }
+
+  /** A copy of the state for `params` (the model's, in its order), e.g. for a checkpoint. */
   exportState(params: readonly ParamBuffer[]): OptimizerState {
     const trainable = params.filter((p) => p.spec.trainable);
     const base = { name: this.name, lr: this.lr, iterations: this.iterations, settings: this.settings, slots: this.slots };
-    if (this.state.size === 0 || this.slots === 0) return { ...base, values: new Float32Array(0) };
+    if (this.iterations === 0 || this.slots === 0) return { ...base, values: new Float32Array(0) };
     const missing = trainable.findIndex((p) => !this.state.has(p) && !p.frozen);
     if (missing >= 0) throw new ConfigError(`${this.name}: trainable parameter ${missing} (${trainable[missing]!.spec.name}) has no optimiser state; it was not among the parameters this optimiser updated`);
-    const values = new Float32Array(this.slots * trainable.reduce((a, p) => a + p.size, 0));
+    const values = new Float32Array(this.floats(params)), h = this.be!.heap;
     let off = 0;
+    const put = (ptr: number | undefined, p: ParamBuffer) => {
+      // frozen all along: the state a fresh optimiser starts from (zeros; an average of the values themselves)
+      if (ptr !== undefined) values.set(h.f32(ptr, p.size), off);
+      off += p.size;
+    };
     for (const p of trainable) {
       const slots = this.state.get(p);
-      if (!slots) off += this.slots * p.size; // frozen all along: the state a fresh optimiser starts from
-      else for (const ptr of slots) {
-        values.set(this.be!.heap.f32(ptr, p.size), off);
-        off += p.size;
-      }
+      for (let k = 0; k < this.updateSlots; k++) put(slots?.[k], p);
+      if (this.ema > 0) put(this.averages.get(p) ?? p.w, p);
     }
+    if (this.ema > 0) for (const p of params) if (!p.spec.trainable) put(this.averages.get(p) ?? p.w, p);
     return { ...base, values };
   }
 
@@ -100,35 +164,45 @@ export abstract class Optimizer {
    */
   importState(be: Backend, params: readonly ParamBuffer[], s: OptimizerState): void {
     const trainable = params.filter((p) => p.spec.trainable);
-    const floats = this.slots * trainable.reduce((a, p) => a + p.size, 0);
+    const floats = this.floats(params);
     if (s.name !== this.name) throw new ConfigError(`${this.name}: the state is ${s.name}'s`);
+    if (s.settings !== undefined) {
+      // a state kept without averages says nothing of ema
+      const theirs: Record<string, number | boolean> = { ema: 0, ...s.settings }, mine: Record<string, number | boolean> = { ema: 0, ...this.settings };
+      const keys = [...new Set([...Object.keys(theirs), ...Object.keys(mine)])];
+      const diff = keys.filter((k) => theirs[k] !== mine[k]).map((k) => `${k} ${show(theirs[k])} there, ${show(mine[k])} here`);
+      if (diff.length > 0) throw new ConfigError(`${this.name}: the state was kept with other settings: ${diff.join("; ")} (continue with the optimiser it was written with)`);
+    }
     if (s.slots !== this.slots) throw new ConfigError(`${this.name}: the state has ${s.slots} buffers per parameter, this optimiser keeps ${this.slots}`);
     if (!(Number.isInteger(s.iterations) && s.iterations >= 0)) throw new ConfigError(`${this.name}: iterations must be a whole number >= 0, got ${s.iterations}`);
     if (!(Number.isFinite(s.lr) && s.lr > 0)) throw new ConfigError(`${this.name}: lr must be a finite number > 0, got ${s.lr}`);
     if (s.values.length !== 0 && s.values.length !== floats) {
-      throw new ConfigError(`${this.name}: the state holds ${s.values.length} values, ${trainable.length} trainable parameters need ${floats} (${this.slots} per weight)`);
+      const others = params.length - trainable.length;
+      throw new ConfigError(`${this.name}: the state holds ${s.values.length} values, ${trainable.length} trainable parameters need ${floats} (${this.slots} per weight${this.ema > 0 ? `, and an average of each value of the ${others} others` : ""})`);
     }
     if (s.values.length === 0 && s.iterations > 0 && this.slots > 0) throw new ConfigError(`${this.name}: ${s.iterations} steps taken but no state values`);
-    if (s.settings !== undefined) {
-      const mine = this.settings, keys = [...new Set([...Object.keys(s.settings), ...Object.keys(mine)])];
-      const diff = keys.filter((k) => s.settings![k] !== mine[k]).map((k) => `${k} ${show(s.settings![k])} there, ${show(mine[k])} here`);
-      if (diff.length > 0) throw new ConfigError(`${this.name}: the state was kept with other settings: ${diff.join("; ")} (continue with the optimiser it was written with)`);
-    }
     // the new buffers first: if memory runs out, the optimiser keeps its old state and nothing leaks
-    const fresh = new Map<ParamBuffer, number[]>();
+    const fresh = new Map<ParamBuffer, number[]>(), averages = new Map<ParamBuffer, number>();
     try {
       let off = 0;
-      if (s.values.length !== 0) for (const p of trainable) {
-        const bufs: number[] = [];
-        fresh.set(p, bufs);
-        for (let k = 0; k < this.slots; k++, off += p.size) {
-          const ptr = be.heap.alloc(p.size * 4);
-          bufs.push(ptr);
-          be.heap.f32(ptr, p.size).set(s.values.subarray(off, off + p.size));
+      const take = (p: ParamBuffer) => {
+        const ptr = be.heap.alloc(p.size * 4);
+        be.heap.f32(ptr, p.size).set(s.values.subarray(off, off + p.size));
+        off += p.size;
+        return ptr;
+      };
+      if (s.values.length !== 0) {
+        for (const p of trainable) {
+          const bufs: number[] = [];
+          fresh.set(p, bufs);
+          for (let k = 0; k < this.updateSlots; k++) bufs.push(take(p));
+          if (this.ema > 0) averages.set(p, take(p));
         }
+        if (this.ema > 0) for (const p of params) if (!p.spec.trainable) averages.set(p, take(p));
       }
     } catch (e) {
       for (const bufs of fresh.values()) for (const ptr of bufs) be.heap.free(ptr);
+      for (const ptr of averages.values()) be.heap.free(ptr);
       throw e;
     }
     this.free();
@@ -136,32 +210,37 @@ export abstract class Optimizer {
     this.lr = s.lr;
     this.iterations = s.iterations;
     for (const [p, bufs] of fresh) this.state.set(p, bufs);
+    for (const [p, ptr] of averages) this.averages.set(p, ptr);
   }
 
   /** Returns the state buffers to the heap. */
   free(): void {
-    if (this.be) for (const s of this.state.values()) for (const ptr of s) this.be.heap.free(ptr);
+    if (this.be) {
+      for (const s of this.state.values()) for (const ptr of s) this.be.heap.free(ptr);
+      for (const ptr of this.averages.values()) this.be.heap.free(ptr);
+    }
     this.state.clear();
+    this.averages.clear();
   }
 }
 
-export interface SgdOptions { lr?: number; momentum?: number; nesterov?: boolean }
+export interface SgdOptions extends AveragingOptions { lr?: number; momentum?: number; nesterov?: boolean }
 export class SGD extends Optimizer {
   readonly name = "sgd";
   readonly momentum: number;
   readonly nesterov: boolean;
   constructor(o: SgdOptions = {}) {
-    checkOptionKeys("sgd", o, ["lr", "momentum", "nesterov"]);
-    super(o.lr ?? 0.01);
+    checkOptionKeys("sgd", o, ["lr", "momentum", "nesterov", "ema"]);
+    super(o.lr ?? 0.01, o.ema, "sgd");
     this.momentum = inRange(o.momentum ?? 0, 0, 1, "momentum", "sgd", false, true);
     this.nesterov = o.nesterov ?? false;
     checkBoolean("sgd", "nesterov", this.nesterov);
     if (this.nesterov && this.momentum === 0) throw new ConfigError("sgd: nesterov needs momentum > 0");
   }
-  get settings() {
+  protected get updateSettings() {
     return { momentum: this.momentum, nesterov: this.nesterov };
   }
-  protected get slots() {
+  protected get updateSlots() {
     return this.momentum > 0 ? 1 : 0;
   }
   protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
@@ -169,7 +248,7 @@ export class SGD extends Optimizer {
   }
 }
 
-export interface AdamOptions { lr?: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number }
+export interface AdamOptions extends AveragingOptions { lr?: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number }
 export class Adam extends Optimizer {
   readonly name: string = "adam";
   readonly beta1: number;
@@ -177,18 +256,18 @@ export class Adam extends Optimizer {
   readonly epsilon: number;
   readonly weightDecay: number;
   constructor(o: AdamOptions = {}, decoupled = false) {
-    checkOptionKeys(decoupled ? "adamw" : "adam", o, decoupled ? ["lr", "beta1", "beta2", "epsilon", "weightDecay"] : ["lr", "beta1", "beta2", "epsilon"]);
-    super(o.lr ?? 0.001);
     const where = decoupled ? "adamw" : "adam";
+    checkOptionKeys(where, o, decoupled ? ["lr", "beta1", "beta2", "epsilon", "weightDecay", "ema"] : ["lr", "beta1", "beta2", "epsilon", "ema"]);
+    super(o.lr ?? 0.001, o.ema, where);
     this.beta1 = inRange(o.beta1 ?? 0.9, 0, 1, "beta1", where, false, true);
     this.beta2 = inRange(o.beta2 ?? 0.999, 0, 1, "beta2", where, false, true);
     this.epsilon = positive(o.epsilon ?? 1e-8, "epsilon", where);
     this.weightDecay = decoupled ? inRange(o.weightDecay ?? 0.01, 0, Number.MAX_VALUE, "weightDecay", where) : 0;
   }
-  get settings() {
+  protected get updateSettings() {
     return { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay };
   }
-  protected get slots() {
+  protected get updateSlots() {
     return 2;
   }
   protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number, t: number): KernelCall {
@@ -203,19 +282,19 @@ export class AdamW extends Adam {
   }
 }
 
-export interface AdagradOptions { lr?: number; epsilon?: number }
+export interface AdagradOptions extends AveragingOptions { lr?: number; epsilon?: number }
 export class Adagrad extends Optimizer {
   readonly name = "adagrad";
   readonly epsilon: number;
   constructor(o: AdagradOptions = {}) {
-    checkOptionKeys("adagrad", o, ["lr", "epsilon"]);
-    super(o.lr ?? 0.01);
+    checkOptionKeys("adagrad", o, ["lr", "epsilon", "ema"]);
+    super(o.lr ?? 0.01, o.ema, "adagrad");
     this.epsilon = positive(o.epsilon ?? 1e-7, "epsilon", "adagrad");
   }
-  get settings() {
+  protected get updateSettings() {
     return { epsilon: this.epsilon };
   }
-  protected get slots() {
+  protected get updateSlots() {
     return 1;
   }
   protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
@@ -223,21 +302,21 @@ export class Adagrad extends Optimizer {
   }
 }
 
-export interface RmspropOptions { lr?: number; rho?: number; epsilon?: number }
+export interface RmspropOptions extends AveragingOptions { lr?: number; rho?: number; epsilon?: number }
 export class RMSProp extends Optimizer {
   readonly name = "rmsprop";
   readonly rho: number;
   readonly epsilon: number;
   constructor(o: RmspropOptions = {}) {
-    checkOptionKeys("rmsprop", o, ["lr", "rho", "epsilon"]);
-    super(o.lr ?? 0.001);
+    checkOptionKeys("rmsprop", o, ["lr", "rho", "epsilon", "ema"]);
+    super(o.lr ?? 0.001, o.ema, "rmsprop");
     this.rho = inRange(o.rho ?? 0.9, 0, 1, "rho", "rmsprop", false, true);
     this.epsilon = positive(o.epsilon ?? 1e-7, "epsilon", "rmsprop");
   }
-  get settings() {
+  protected get updateSettings() {
     return { rho: this.rho, epsilon: this.epsilon };
   }
-  protected get slots() {
+  protected get updateSlots() {
     return 1;
   }
   protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
@@ -245,21 +324,21 @@ export class RMSProp extends Optimizer {
   }
 }
 
-export interface AdadeltaOptions { lr?: number; rho?: number; epsilon?: number }
+export interface AdadeltaOptions extends AveragingOptions { lr?: number; rho?: number; epsilon?: number }
 export class Adadelta extends Optimizer {
   readonly name = "adadelta";
   readonly rho: number;
   readonly epsilon: number;
   constructor(o: AdadeltaOptions = {}) {
-    checkOptionKeys("adadelta", o, ["lr", "rho", "epsilon"]);
-    super(o.lr ?? 1);
+    checkOptionKeys("adadelta", o, ["lr", "rho", "epsilon", "ema"]);
+    super(o.lr ?? 1, o.ema, "adadelta");
     this.rho = inRange(o.rho ?? 0.95, 0, 1, "rho", "adadelta", false, true);
     this.epsilon = positive(o.epsilon ?? 1e-6, "epsilon", "adadelta");
   }
-  get settings() {
+  protected get updateSettings() {
     return { rho: this.rho, epsilon: this.epsilon };
   }
-  protected get slots() {
+  protected get updateSlots() {
     return 2;
   }
   protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {

@@ -65,6 +65,13 @@ declare module "../model/model.js" {
     trainOnBatch(x: ExampleData, y: ArrayLike<number>, options?: { lr?: number }): number;
     /** Mean loss and accuracy (classification losses) over all examples, in inference mode. */
     evaluate(x: ExampleData, y: ArrayLike<number>, options?: { batchSize?: number }): { loss: number; accuracy: number | null };
+    /**
+     * Runs `fn` with the optimiser's moving averages of the weights and of batch norm's moving
+     * statistics in their place (an optimiser given `ema`, e.g. sgd({ lr, momentum: 0.9, ema: 0.99 })) and returns what it
+     * returns; the weights are back, bit for bit, when it returns or throws. Before the first
+     * step the weights are their own averages. fn runs synchronously: training inside it is an error.
+     */
+    withAveragedWeights<T>(fn: () => T): T;
   }
 }
 
@@ -95,6 +102,7 @@ extendCompile({
   keys: ["loss", "optimizer", "regularizer", "clipNorm", "labelSmoothing"],
   apply(m, o: CompileOptions) {
     const t = training(m);
+    if (o.optimizer !== undefined && averaged.has(m)) throw new ConfigError(`model "${m.name}".compile: another optimizer inside withAveragedWeights (the weights in place are its optimiser's averages until it returns)`);
     // checked before anything changes: smoothing belongs to softmaxCrossEntropy
     const ls = o.labelSmoothing ?? t.labelSmoothing, loss = o.loss !== undefined ? checkLoss(o.loss) : t.loss;
     if (!(typeof ls === "number" && ls >= 0 && ls < 1)) throw new ConfigError(`compile: labelSmoothing must be a number in [0, 1), got ${show(ls)}`);
@@ -227,6 +235,7 @@ export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32A
 
 /** Model.computeGradients; given `make`, the batch's input is what make writes (Plan.forward). */
 function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, make?: InputMaker): number {
+  notAveraged(m);
   const loss = requireLoss(m, `model "${m.name}"`);
   const plan = m.forward(data, start, count, true, make);
   const t = stageTargets(m, loss, y, start, count);
@@ -238,7 +247,46 @@ function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, s
   return value;
 }
 
-const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "trainOnBatch" | "evaluate"> & ThisType<Model> = {
+/**
+ * Exchanges every parameter's values with the optimiser's moving average of them (`copy`: the
+ * averages overwrite the values, which fit does at its end). Parameters never updated have none:
+ * their values are their average.
+ */
+export function swapAverages(m: Model, copy = false): void {
+  const opt = training(m).optimizer, h = m.backend.heap;
+  if (!opt || opt.ema === 0) return;
+  for (const p of m.params) {
+    const avg = opt.averageOf(p);
+    if (avg === null) continue;
+    const w = h.f32(p.w, p.size), a = h.f32(avg, p.size);
+    if (copy) w.set(a);
+    else {
+      const values = w.slice();
+      w.set(a);
+      a.set(values);
+    }
+  }
+  m.weightsVersion++;
+}
+
+function isLive(m: Model): boolean {
+  try {
+    m.checkLive();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Models whose averaged weights are in place now (withAveragedWeights): no training step until they are back. */
+const averaged = new WeakSet<Model>();
+
+/** Training refused while the averages are in place, before anything (batch norm's statistics, the RNG) changes. */
+export function notAveraged(m: Model): void {
+  if (averaged.has(m)) throw new ConfigError(`model "${m.name}": a training step inside withAveragedWeights (the averages are in place of the weights until it returns)`);
+}
+
+const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "trainOnBatch" | "evaluate" | "withAveragedWeights"> & ThisType<Model> = {
   targets(y, n, where) {
     const loss = requireLoss(this, where);
     if (targetsAreLabels(loss)) return checkLabels(y, n, this.outputSize, where);
@@ -256,6 +304,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   applyGradients(lr) {
     const be = this.backend, t = training(this);
     if (!t.optimizer) throw new ConfigError(`model "${this.name}": no optimizer; compile({ loss, optimizer }) first`);
+    notAveraged(this);
     // gradient buffers come with the first training plan: before it there is nothing to apply
     // (and the update kernels would write through a null pointer into the heap's first bytes)
     const none = this.params.find((p) => updated(p) && p.g === 0);
@@ -281,7 +330,8 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
       const norm = Math.sqrt(ss);
       if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
     }
-    t.optimizer.step(be, trainable, lr ?? t.optimizer.lr, decay);
+    // with ema the parameters no update moves (batch norm's moving statistics) are averaged too
+    t.optimizer.step(be, trainable, lr ?? t.optimizer.lr, decay, t.optimizer.ema > 0 ? this.params.filter((p) => !p.spec.trainable) : []);
     t.step++;
     this.weightsVersion++;
   },
@@ -312,6 +362,22 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
       if (targetsAreLabels(loss)) correct += countCorrect(this.backend.heap.f32(plan.outputPtr, c * K), t as Int32Array, s, c, K);
     }
     return { loss: total / n, accuracy: targetsAreLabels(loss) ? correct / n : null };
+  },
+
+  withAveragedWeights(fn) {
+    const where = `model "${this.name}".withAveragedWeights`, opt = training(this).optimizer;
+    if (typeof fn !== "function") throw new ConfigError(`${where}: expected a function, got ${show(fn)}`);
+    if (!opt || opt.ema === 0) throw new ConfigError(`${where}: the optimiser keeps no averages of the weights; compile with one given ema (e.g. fovea.train.sgd({ lr: 0.1, momentum: 0.9, ema: 0.99 }))`);
+    if (averaged.has(this)) throw new ConfigError(`${where}: the averages are in place already (a call inside another)`);
+    swapAverages(this);
+    averaged.add(this);
+    try {
+      return fn();
+    } finally {
+      averaged.delete(this);
+      // a model freed inside fn has no weights to put back
+      if (isLive(this)) swapAverages(this);
+    }
   },
 };
 Object.assign(Model.prototype, methods);
