@@ -60,5 +60,30 @@ describe("pad", () => {
   it("bad configs are ConfigErrors or ShapeErrors naming the layer", () => {
     expect(() => L.createLayer({ type: "pad", padding: [1, 2, 3], name: "p" })).toThrow('pad "p": padding must be [top, bottom, left, right]');
     expect(() => L.pad({ padding: [3, 0, 0, 0], mode: "reflect", name: "p" }).apply(fovea.input([3, 3, 1]))).toThrow('pad "p": reflect padding [3, 0, 0, 0] must be below the image\'s 3x3');
+    for (const mode of ["edge", "reflect"] as const) {
+      expect(() => L.pad({ padding: [1, 1, 1, 1], mode, value: 2, name: "p" })).toThrow(`pad "p": value 2 pads in mode "constant" only; mode "${mode}" takes the border from the image`);
+      expect(() => L.pad({ padding: [1, 1, 1, 1], mode, value: 0 })).not.toThrow(); // a saved layer's config carries value 0
+    }
+  });
+
+  it("an ONNX Pad in mode reflect or edge with a constant_value imports as onnxruntime runs it: the value unused", async () => {
+    const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { fromObject(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
+    const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const x = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 3);
+    for (const mode of ["reflect", "edge"]) {
+      const bytes = onnx.ModelProto.encode(onnx.ModelProto.fromObject({
+        irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+        graph: {
+          name: "g", input: [vi("x", [1, 1, 3, 4])], output: [vi("y", [1, 1, 5, 7])],
+          node: [{ opType: "Pad", name: "p", input: ["x", "pads", "v"], output: ["y"], attribute: [{ name: "mode", type: 3, s: new TextEncoder().encode(mode) }] }],
+          initializer: [{ name: "pads", dims: [8], dataType: 7, int64Data: [0, 0, 1, 2, 0, 0, 1, 1] }, { name: "v", dims: [], dataType: 1, floatData: [5] }],
+        },
+      })).finish();
+      const sess = await ort.InferenceSession.create(bytes);
+      const want = (await sess.run({ x: new ort.Tensor("float32", x, [1, 1, 3, 4]) })).y!.data;
+      const m = await fovea.importOnnx(bytes);
+      expect(Array.from(m.predict(x)), mode).toEqual(Array.from(want));
+      m.free();
+    }
   });
 });

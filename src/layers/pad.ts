@@ -34,6 +34,8 @@ export class Pad extends PlannedLayer<{ fill: number }> {
     if (!["constant", "edge", "reflect"].includes(this.mode)) throw new ConfigError(`${where}: mode must be "constant", "edge" or "reflect", got ${show(config.mode)}`);
     this.value = config.value ?? 0;
     if (typeof this.value !== "number" || !Number.isFinite(this.value)) throw new ConfigError(`${where}: value must be a finite number, got ${show(config.value)}`);
+    // no swallowed option: the border of edge and reflect comes from the image
+    if (this.mode !== "constant" && this.value !== 0) throw new ConfigError(`${where}: value ${this.value} pads in mode "constant" only; mode "${this.mode}" takes the border from the image`);
   }
 
   outputShape(inputs: Shape[]): Shape {

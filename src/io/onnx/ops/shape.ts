@@ -321,7 +321,8 @@ export const importers: Record<string, Importer> = {
     // zeros wait to fold into the next conv / average pool; other values and modes are a pad layer
     if (mode === "constant" && value === 0) return x.out({ ...t, pad: sum });
     x.noPad(t);
-    const sym = x.apply(L.pad({ padding: sum, mode: mode as "constant" | "edge" | "reflect", value, name: x.uniq("pad") }), t.sym);
+    // ONNX uses constant_value in mode constant only (onnxruntime ignores it in the others)
+    const sym = x.apply(L.pad({ padding: sum, mode: mode as "constant" | "edge" | "reflect", value: mode === "constant" ? value : 0, name: x.uniq("pad") }), t.sym);
     const [C, H, W] = t.onnx as [number, number, number];
     const { reluOf: _, ...rest } = t;
     x.out({ ...rest, sym, onnx: [C, H + sum[0] + sum[1], W + sum[2] + sum[3]] });
