@@ -403,7 +403,7 @@ export async function train(a: TrainArgs): Promise<void> {
     if (speed) {
       const trained = (performance.now() - race.start - race.stopped) / 1000;
       out(race.reached
-        ? `speedrun: ${(100 * SPEEDRUN.target).toFixed(1)}% test accuracy first reached after ${race.reached.seconds.toFixed(2)} s of training (${race.evals} scorings of the test set not counted)`
+        ? `speedrun: ${(100 * SPEEDRUN.target).toFixed(1)}% test accuracy first reached after ${race.reached.seconds.toFixed(2)} s of training (${plural(race.evals, "scoring")} of the test set not counted)`
         : `speedrun: ${(100 * SPEEDRUN.target).toFixed(1)}% test accuracy not reached in ${plural(epochs, "epoch")} (${trained.toFixed(2)} s of training)`);
     }
     out(`${test ? "test" : "validation"} error ${(100 * (1 - r.accuracy!)).toFixed(2)}% (${Math.round((1 - r.accuracy!) * testSet.n)} of ${testSet.n})  wall time ${wall.toFixed(1)} s`);
