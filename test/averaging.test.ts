@@ -69,6 +69,9 @@ describe("optimisers' ema", () => {
     expect(() => m.withAveragedWeights(() => m.trainOnBatch(x, y))).toThrow(/a training step inside withAveragedWeights/);
     expect(() => m.withAveragedWeights(() => m.fit(x, y, { epochs: 1 }))).toThrow(/a training step inside withAveragedWeights/);
     expect(() => m.withAveragedWeights(() => m.compile({ optimizer: T.adam() }))).toThrow(/another optimizer inside withAveragedWeights/);
+    m.withAveragedWeights(() => m.compile({ optimizer: m.optimizer!, labelSmoothing: 0 })); // its own optimiser again: nothing changes
+    // an async fn would go on with the raw weights after its first await: refused, the weights back
+    expect(() => m.withAveragedWeights(async () => m.predict(x))).toThrow(/fn returned a promise; it must do its work before it returns/);
     expect(() => m.withAveragedWeights(() => m.withAveragedWeights(() => 1))).toThrow(/in place already/);
     expect(bytesOf(m).equals(before)).toBe(true);
     expect(m.optimizer!.name).toBe("sgd");
@@ -115,6 +118,29 @@ describe("optimisers' ema", () => {
     live.free();
   });
 
+  it("constants are not averaged (their bits stay), a layer frozen mid-run keeps its values at fit's end, and best-only checkpoints save the averages", () => {
+    const inp = fovea.input([4]);
+    const scaled = L.binary({ op: "mul", constantShape: [4], name: "k" }).apply(inp);
+    const m = fovea.model({ inputs: inp, outputs: L.dense({ units: 3, name: "out" }).apply(L.relu().apply(L.dense({ units: 6, name: "a" }).apply(scaled))), seed: 8 });
+    const k = Float32Array.from([28, 3, 0.1, 784]);
+    m.setWeights([{ layer: "k", name: "constant", values: k }]);
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.01, momentum: 0.9, ema: 0.99 }) });
+    const x = Float32Array.from({ length: 48 }, (_, i) => Math.sin(i * 0.7) * 0.01), y = Int32Array.from({ length: 12 }, (_, i) => i % 3);
+    const layer = (name: string) => m.getWeights().filter((w) => w.layer === name).map((w) => Array.from(w.values));
+    for (let s = 0; s < 6; s++) m.trainOnBatch(x.subarray(0, 16), y.subarray(0, 4));
+    m.freeze(["a"]);
+    const frozen = layer("a");
+    let saved: { bytes: Buffer; valLoss: number } | null = null;
+    m.fit(x, y, { epochs: 3, validationData: [x, y], callbacks: [T.checkpoint((mm, logs) => void (saved = { bytes: Buffer.from(mm.save()), valLoss: logs.valLoss! }), { bestOnly: true })] });
+    expect(layer("k")).toEqual([Array.from(k)]);
+    expect(layer("a")).toEqual(frozen);
+    // the model saved as best scores what the log says: it was saved with the averages in place
+    const back = fovea.loadModel(saved!.bytes).compile({ batchSize: 4, loss: "softmaxCrossEntropy" });
+    expect(back.evaluate(x, y).loss).toBe(saved!.valLoss);
+    back.free();
+    m.free();
+  });
+
   it("a frozen parameter's average is its value; the state round-trips with its averages, and a state with another ema is refused", () => {
     const { x, y } = toyImages(16, SHAPE, 3, 5);
     const make = (ema: number) => net(6).compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: T.adam({ lr: 0.01, ema }) });
@@ -144,6 +170,11 @@ describe("optimisers' ema", () => {
     }
     expect(bytesOf(b).equals(bytesOf(a))).toBe(true);
     expect(b.withAveragedWeights(() => bytesOf(b)).equals(a.withAveragedWeights(() => bytesOf(a)))).toBe(true);
+    // a state imported before any step is exported as it came
+    const fresh = make(0.9);
+    fresh.optimizer!.importState(fresh.backend, fresh.params, { ...state, iterations: 0 });
+    expect(fresh.optimizer!.exportState(fresh.params).values).toEqual(state.values);
+    fresh.free();
     for (const [ema, msg] of [[0, /^adam: the state was kept with other settings: ema 0\.9 there, 0 here/], [0.99, /ema 0\.9 there, 0\.99 here/]] as const) {
       const c = make(ema);
       c.trainOnBatch(x, y);

@@ -2,7 +2,7 @@
 // changing gradients); Adam in the paper's bias-corrected form.
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../src/index.js";
-import { adadeltaUpdate, adagradUpdate, adamUpdate, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, sumSquaresCall } from "../src/ops/optim.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, sumSquaresCall } from "../src/ops/optim.js";
 import { invoke, type KernelCall } from "../src/runtime/calls.js";
 import { backendFor } from "./helpers/backends.js";
 import { expectClose, randomArray } from "./helpers/check.js";
@@ -72,6 +72,21 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
       expect(Array.from(mem.read(V, n)), `v, nesterov ${nesterov}`).toEqual(vi);
       expect(Array.from(mem.read(W, n)), `w, nesterov ${nesterov}`).toEqual(wi);
     }
+    mem.freeAll();
+  });
+
+  it("the moving average (ema): avg += (1 − a)·(w − avg) in float32, lanes and tail alike; exact where avg = w", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const f = Math.fround, b = f(1 - 0.99);
+    const w = randomArray(n, 11), avg = randomArray(n, 12);
+    const W = mem.f32(w), A = mem.f32(avg);
+    be.run([averageCall(n, W, A, 0.99)]);
+    expect(Array.from(mem.read(A, n))).toEqual(Array.from(avg, (x, i) => f(x + f(b * f(w[i]! - x)))));
+    // values that stay put: their average stays them, bit for bit, step after step
+    const k = mem.f32(Float32Array.from([28, 3, 0.1, 784, -1e-7, 3.4e38, 0])), ka = mem.f32(Float32Array.from([28, 3, 0.1, 784, -1e-7, 3.4e38, 0]));
+    for (let t = 1; t <= 50; t++) be.run([averageCall(7, k, ka, Math.min(0.999, (1 + t) / (10 + t)))]);
+    expect(mem.read(ka, 7)).toEqual(Float32Array.from([28, 3, 0.1, 784, -1e-7, 3.4e38, 0]));
     mem.freeAll();
   });
 

@@ -66,6 +66,18 @@ describe("pad", () => {
     }
   });
 
+  it("a saved model whose reflect pad carries a value (written before it was refused) loads, the value unused as it always was", () => {
+    const make = () => fovea.sequential([L.pad({ padding: [1, 1, 2, 0], mode: "reflect", name: "p" }), L.flatten(), L.dense({ units: 2 })], { inputShape: [3, 3, 1], seed: 4 });
+    const m = make();
+    const json = fovea.toJSON(m);
+    const old = { ...json, layers: json.layers.map((l) => (l.config.type === "pad" ? { ...l, config: { ...l.config, value: 2 } } : l)) };
+    const back = fovea.modelFromTopology(old, { seed: 4 });
+    const x = Float32Array.from({ length: 9 }, (_, i) => i - 4);
+    expect(back.predict(x)).toEqual(m.predict(x));
+    m.free();
+    back.free();
+  });
+
   it("an ONNX Pad in mode reflect or edge with a constant_value imports as onnxruntime runs it: the value unused", async () => {
     const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { fromObject(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
     const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });

@@ -46,6 +46,23 @@ export function f32_sum_squares(n: i32, x: usize): f64 {
   return total;
 }
 
+/**
+ * A moving average of a parameter's values: avg += b · (w − avg) (b = 1 − decay). Exact where
+ * avg = w: an average of values that stay put stays them, bit for bit.
+ */
+export function f32_average(n: i32, w: usize, avg: usize, b: f32): void {
+  const vb = f32x4.splat(b);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a = v128.load(avg + f4(i));
+    v128.store(avg + f4(i), f32x4.add(a, f32x4.mul(vb, f32x4.sub(v128.load(w + f4(i)), a))));
+  }
+  for (; i < n; i++) {
+    const a = load<f32>(avg + f4(i));
+    store<f32>(avg + f4(i), a + b * (load<f32>(w + f4(i)) - a));
+  }
+}
+
 /** Plain SGD: w −= lr · g. */
 export function f32_sgd_update(n: i32, w: usize, g: usize, lr: f32): void {
   const vlr = f32x4.splat(lr);

@@ -15,7 +15,7 @@ import { Permute, Reshape, type FlattenConfig, type PermuteConfig, type ReshapeC
 import { Multiply, type MultiplyConfig } from "./multiply.js";
 import { Slice, type SliceConfig } from "./slice.js";
 import { Resize, type ResizeConfig } from "./resize.js";
-import { Pad, type PadConfig } from "./pad.js";
+import { Pad, savedPadConfig, type PadConfig } from "./pad.js";
 import { Matmul, type MatmulConfig } from "./matmul.js";
 import { LayerNorm, type LayerNormConfig } from "./layer-norm.js";
 import { Binary, Where, type BinaryConfig, type WhereConfig } from "./binary.js";
@@ -45,6 +45,15 @@ export function createLayer(config: LayerConfig | { type: string; [key: string]:
   const name = config.name ?? autoName(config.type);
   if (typeof name !== "string" || name === "") throw new ConfigError(`${config.type}: name must be a non-empty string`);
   return build(config as LayerConfig, name);
+}
+
+/** The layers whose saved configs older files wrote differently: each layer's own reading of them. */
+const SAVED: Record<string, (c: { type: string; [key: string]: unknown }) => { type: string; [key: string]: unknown }> = { pad: savedPadConfig };
+
+/** createLayer for a config read from a saved model (.fovea, model.json), as its layer reads files older fovea wrote. */
+export function createSavedLayer(config: { type: string; [key: string]: unknown }): Layer {
+  const upgrade = typeof config === "object" && config !== null ? SAVED[config.type] : undefined;
+  return createLayer(upgrade ? upgrade(config) : config);
 }
 
 function build(config: LayerConfig, name: string): Layer {

@@ -20,6 +20,8 @@ export interface ParamSpec {
   trainable: boolean;
   /** Counted by L1/L2 regularisers (weights yes, biases and norm parameters no). */
   regularize: boolean;
+  /** State the training forward pass moves (batch norm's moving statistics): an optimiser's ema averages it with the weights. */
+  running?: boolean;
 }
 
 /** A parameter's value and gradient in wasm memory (g is 0 until the model first trains). */

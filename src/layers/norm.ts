@@ -54,8 +54,8 @@ export class BatchNorm extends Layer<BnState> {
     return [
       { name: "gamma", shape: [C], init: "ones", trainable: true, regularize: false },
       { name: "beta", shape: [C], init: "zeros", trainable: true, regularize: false },
-      { name: "movingMean", shape: [C], init: "zeros", trainable: false, regularize: false },
-      { name: "movingVariance", shape: [C], init: "ones", trainable: false, regularize: false },
+      { name: "movingMean", shape: [C], init: "zeros", trainable: false, regularize: false, running: true },
+      { name: "movingVariance", shape: [C], init: "ones", trainable: false, regularize: false, running: true },
     ];
   }
 

@@ -34,7 +34,7 @@ export class Pad extends PlannedLayer<{ fill: number }> {
     if (!["constant", "edge", "reflect"].includes(this.mode)) throw new ConfigError(`${where}: mode must be "constant", "edge" or "reflect", got ${show(config.mode)}`);
     this.value = config.value ?? 0;
     if (typeof this.value !== "number" || !Number.isFinite(this.value)) throw new ConfigError(`${where}: value must be a finite number, got ${show(config.value)}`);
-    // no swallowed option: the border of edge and reflect comes from the image
+    // no swallowed option: the border of edge and reflect comes from the image (savedPadConfig reads older files)
     if (this.mode !== "constant" && this.value !== 0) throw new ConfigError(`${where}: value ${this.value} pads in mode "constant" only; mode "${this.mode}" takes the border from the image`);
   }
 
@@ -59,4 +59,12 @@ export class Pad extends PlannedLayer<{ fill: number }> {
   config() {
     return { type: this.type, name: this.name, padding: [...this.padding], mode: this.mode, value: this.value };
   }
+}
+
+/**
+ * A pad config as a saved model holds it: files written before a value outside mode "constant"
+ * was refused may carry one that never did anything (the layer ignored it), so it reads as 0.
+ */
+export function savedPadConfig(c: { type: string; [key: string]: unknown }): { type: string; [key: string]: unknown } {
+  return c.mode !== undefined && c.mode !== "constant" && typeof c.value === "number" ? { ...c, value: 0 } : c;
 }

@@ -6,7 +6,7 @@
 
 import { BackendError, FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
 import { checkSeed } from "../rng.js";
-import { createLayer } from "../layers/index.js";
+import { createSavedLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape, readFloat32LE } from "../tensor.js";
 import { Model } from "./model.js";
@@ -125,7 +125,7 @@ function buildFromTopology(topo: ModelJSON, src: string, seed?: number, preset?:
     const made = new Map<string, SymbolicTensor>([["@input", inp]]);
     let last: SymbolicTensor = inp;
     for (const l of topo.layers) {
-      const layer = createLayer(l.config as { type: string });
+      const layer = createSavedLayer(l.config as { type: string });
       const ins = l.inputs.map((n) => {
         const t = made.get(n);
         if (!t) throw new FormatError(`layer "${layer.name}" reads "${n}", which is not defined before it`);

@@ -53,8 +53,8 @@ export const rmspropUpdate = (n: number, o: number, w: number, g: number, h: num
 export const adadeltaUpdate = (n: number, o: number, w: number, g: number, eg: number, edx: number, lr: number, rho: number, eps: number) =>
   call("f32_adadelta_update", n, w + o, g + o, eg + o, edx + o, lr, rho, eps);
 
-/** avg ← a·avg + (1 − a)·w: a moving average of a parameter's values (the optimisers' `ema`). */
-export const averageCall = (n: number, w: number, avg: number, a: number) => call("f32_axpby", n, 1 - a, w, a, avg);
+/** avg ← a·avg + (1 − a)·w, as avg += (1 − a)·(w − avg): a moving average of a parameter's values (the optimisers' `ema`), exact where avg = w. */
+export const averageCall = (n: number, w: number, avg: number, a: number) => call("f32_average", n, w, avg, 1 - a);
 
 /** g += l1·sign(w) + l2·w (L1 / L2 / elastic net on one parameter). */
 export const regularizeCall = (n: number, w: number, g: number, l1: number, l2: number) => call("f32_regularize", n, w, g, l1, l2);

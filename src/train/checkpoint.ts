@@ -21,7 +21,7 @@ import { loadModel } from "../model/serialize.js";
 import { checkSeed, type RngState } from "../rng.js";
 import { readFloat32LE, writeFloat32LE } from "../tensor.js";
 import type { EpochLogs, FitProgress } from "./fit.js";
-import type { OptimizerState } from "./optimizers.js";
+import { averages, stateFloats, stateNeeds, type OptimizerState } from "./optimizers.js";
 
 export const CHECKPOINT_VERSION = 1;
 export { CHECKPOINT_MAGIC };
@@ -169,7 +169,7 @@ function checkHeader(h: Header, fail: (what: string) => never): void {
   num(o.slots, "optimizer.slots", { int: true, min: 0 });
   num(o.floats, "optimizer.floats", { int: true, min: 0 });
   // with ema the averages of the parameters outside the slots follow them (readCheckpoint counts them against the model)
-  const averaging = o.settings !== undefined && typeof (o.settings as Record<string, unknown>).ema === "number" && ((o.settings as Record<string, number>).ema ?? 0) > 0;
+  const averaging = averages(o.settings as Record<string, unknown> | undefined);
   if (o.floats !== 0 && (o.slots === 0 || (!averaging && (o.floats as number) % (o.slots as number) !== 0))) fail(`the header's ${o.floats} optimiser values are not a whole number of its ${o.slots} slots`);
   const p = obj(h.progress, "progress");
   num(p.examples, "progress.examples", { int: true, min: 1 });
@@ -208,12 +208,11 @@ export function readCheckpoint(bytes: Uint8Array, options: { source?: string; se
     if (e instanceof FoveaError) throw e;
     throw new FormatError(`${src}: the model inside does not load (${e instanceof Error ? e.message : String(e)})`);
   }
-  const trainable = model.params.filter((p) => p.spec.trainable), averaged = Number(c.optimizer.settings?.ema ?? 0) > 0;
-  const others = model.params.length - trainable.length;
-  const need = model.params.reduce((a, p) => a + (p.spec.trainable ? c.optimizer.slots : averaged ? 1 : 0) * p.size, 0);
-  if (c.optimizer.values.length !== 0 && c.optimizer.values.length !== need) {
+  const averaged = averages(c.optimizer.settings);
+  if (c.optimizer.values.length !== 0 && c.optimizer.values.length !== stateFloats(model.params, c.optimizer.slots, averaged)) {
+    const needs = stateNeeds(model.params, c.optimizer.slots, averaged);
     model.free();
-    throw new FormatError(`${src}: ${c.optimizer.values.length} optimiser values, the model's ${trainable.length} trainable parameters need ${need} (${c.optimizer.slots} per weight${averaged ? `, and an average of each value of the ${others} others` : ""})`);
+    throw new FormatError(`${src}: ${c.optimizer.values.length} optimiser values, the model's ${needs}`);
   }
   return { checkpoint: c, model };
 }

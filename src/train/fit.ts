@@ -110,7 +110,9 @@ export interface FitOptions {
   /**
    * Continue from a FitProgress a callback was given (with the model, optimiser and RNG state
    * of that moment restored, e.g. by train/checkpoint.ts): the same epochs, batch size, data and
-   * options then give the same result as the run that was interrupted.
+   * options then give the same result as the run that was interrupted. (With an optimiser given
+   * ema, a fit that ended left the averages in the model: continue from a checkpoint, which keeps
+   * the weights themselves, as Keras's use_ema also ends fit with the averages.)
    */
   resume?: FitProgress;
   /** Called after every batch and every epoch with where the run is (e.g. for a progress bar or a loss curve). */
@@ -183,6 +185,11 @@ function turn(): Promise<void> {
     };
     c.port2.postMessage(null);
   });
+}
+
+/** fn with the averages of the weights in place where the model's optimiser keeps them (ema), else as it is. */
+function withAverages<T>(model: Model, fn: () => T): T {
+  return (model.optimizer?.ema ?? 0) > 0 ? model.withAveragedWeights(fn) : fn();
 }
 
 /** The models a fit runs on now (fitAsync interleaves with other code: a second fit of one model is an error). */
@@ -278,7 +285,7 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     const train = { loss: sum / n };
     // an optimiser that averages the weights is validated with its averages: the weights fit ends with
     const validate = (v: [ExampleData, ArrayLike<number>]) => model.evaluate(v[0], v[1], { batchSize: bs });
-    const val = options.validationData ? (opt.ema > 0 ? model.withAveragedWeights(() => validate(options.validationData!)) : validate(options.validationData)) : null;
+    const val = options.validationData ? withAverages(model, () => validate(options.validationData!)) : null;
     // running accuracy over the epoch's batches (training mode, as Keras reports it)
     const acc = model.loss === "softmaxCrossEntropy" || model.loss === "hinge" ? correct / n : null;
     const logs: EpochLogs = {
@@ -392,7 +399,11 @@ export function earlyStopping(o: { monitor?: Monitor; patience?: number; minDelt
   };
 }
 
-/** Calls `save(model, logs)` after every epoch, or (bestOnly) only when the monitored value improves. */
+/**
+ * Calls `save(model, logs)` after every epoch, or (bestOnly) only when the monitored value
+ * improves; with an optimiser that averages the weights (ema), with the averages in place — the
+ * weights fit validated and ends with.
+ */
 export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { monitor?: Monitor; bestOnly?: boolean } = {}): Callback {
   checkOptionKeys("checkpoint", o, ["monitor", "bestOnly"]);
   if (typeof save !== "function") throw new ConfigError(`checkpoint: save must be a function (model, logs) => void, got ${show(save)}`);
@@ -406,7 +417,7 @@ export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { m
         if (!improves(monitor, v, best, 0)) return;
         best = v;
       }
-      save(model, logs);
+      withAverages(model, () => save(model, logs));
     },
   };
 }

@@ -27,8 +27,8 @@ export interface OptimizerState {
   /**
    * Every trainable parameter's slots in parameter order, slot by slot (zeros for a frozen one
    * never updated; with ema the last slot is the average, for such a parameter its values); then,
-   * with ema, the average of every other parameter (batch norm's moving statistics) in parameter
-   * order. Empty before the first step.
+   * with ema, the average of every running statistic (batch norm's moving mean and variance:
+   * averagedAlongside) in parameter order. Empty before the first step.
    */
   values: Float32Array;
 }
@@ -36,15 +36,21 @@ export interface OptimizerState {
 /**
  * Every optimiser's options besides its own: `ema` keeps an exponential moving average of the
  * model's parameters (Polyak averaging, as TensorFlow's ExponentialMovingAverage with num_updates):
- * after step t, average ← a·average + (1 − a)·values with a = min(ema, (1 + t) / (10 + t)), so
- * early steps, far from where training settles, fade fast. Trainable parameters are averaged from
- * their values before the first update; the others — batch norm's moving statistics, which the
- * forward pass moves — from their values at the first step, so the averaged model's statistics
- * are those of the averaged weights' window (as timm's ModelEmaV2 averages buffers). fit
- * validates with the averages and ends with them in the model; `model.withAveragedWeights` runs
- * code with them in place. 0 (the default): no averages.
+ * after step t, average ← average − (1 − a)·(average − values) with a = min(ema, (1 + t) / (10 + t)),
+ * so early steps, far from where training settles, fade fast. Trainable parameters are averaged
+ * from their values before their first update while they are updated (a frozen layer keeps its
+ * values: the averages leave it as it is, and resume from where they were when it thaws); batch
+ * norm's moving statistics, which the forward pass moves, from their values at the first step,
+ * so the averaged model's statistics are those of the averaged weights' window (as timm's
+ * ModelEmaV2 averages buffers). Constants are not averaged. fit validates with the averages and
+ * ends with them in the model; `model.withAveragedWeights` runs code with them in place. Weights
+ * set from outside (setWeights, a loaded file) leave the averages as they were: compile a fresh
+ * optimiser to start them anew. 0 (the default): no averages.
  */
 export interface AveragingOptions { ema?: number }
+
+/** The parameters besides the trainable ones that an optimiser's ema averages: running statistics (ParamSpec.running). */
+export const averagedAlongside = (p: ParamBuffer): boolean => p.spec.running === true;
 
 export abstract class Optimizer {
   abstract readonly name: string;
@@ -99,27 +105,25 @@ export abstract class Optimizer {
    * One update of every trainable parameter with learning rate `lr`, in one dispatch
    * (updateAllPrograms). `decay`: the L1 / L2 coefficients of the parameters to regularise first
    * (f32_regularize on the same slice, in the same program, just before its update). With ema,
-   * each update's slice is followed by its average's, and `others` (the parameters no update
-   * moves: batch norm's moving statistics) are averaged in the same dispatch.
+   * each update's slice is followed by its average's, in the same dispatch, and the running
+   * statistics among `params` (averagedAlongside) are averaged too.
    */
-  step(be: Backend, params: ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>, others: readonly ParamBuffer[] = []): void {
+  step(be: Backend, params: readonly ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>): void {
     this.be = be;
     this.iterations++;
     const todo: [ParamBuffer, number[] | null][] = [];
     for (const p of params) {
-      if (!updated(p)) continue;
-      let s = this.state.get(p);
-      if (!s) {
-        s = Array.from({ length: this.updateSlots }, () => be.heap.alloc(p.size * 4, true));
-        this.state.set(p, s);
-      }
-      todo.push([p, s]);
+      if (updated(p)) {
+        let s = this.state.get(p);
+        if (!s) {
+          s = Array.from({ length: this.updateSlots }, () => be.heap.alloc(p.size * 4, true));
+          this.state.set(p, s);
+        }
+        todo.push([p, s]);
+      } else if (this.ema > 0 && averagedAlongside(p)) todo.push([p, null]);
     }
-    if (this.ema > 0) {
-      for (const p of others) todo.push([p, null]);
-      // every average starts at the values before its first update
-      for (const [p] of todo) if (!this.averages.has(p)) this.averages.set(p, this.copyOf(be, p));
-    }
+    // every average starts at the values before its first update
+    if (this.ema > 0) for (const [p] of todo) if (!this.averages.has(p)) this.averages.set(p, this.copyOf(be, p));
     const t = this.iterations, a = Math.min(this.ema, (1 + t) / (10 + t));
     be.runPrograms(updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => {
       const [p, s] = todo[k]!, d = decay?.get(p);
@@ -130,16 +134,16 @@ export abstract class Optimizer {
     }));
   }
 
-  /** How many values a state of `params` holds: the slots of the trainable ones, and with ema an average of every other one. */
+  /** How many values a state of `params` holds: the slots of the trainable ones, and with ema an average of every running statistic. */
   private floats(params: readonly ParamBuffer[]): number {
-    return params.reduce((n, p) => n + (p.spec.trainable ? this.slots : this.ema > 0 ? 1 : 0) * p.size, 0);
+    return stateFloats(params, this.slots, this.ema > 0);
   }
 
   /** A copy of the state for `params` (the model's, in its order), e.g. for a checkpoint. */
   exportState(params: readonly ParamBuffer[]): OptimizerState {
     const trainable = params.filter((p) => p.spec.trainable);
     const base = { name: this.name, lr: this.lr, iterations: this.iterations, settings: this.settings, slots: this.slots };
-    if (this.iterations === 0 || this.slots === 0) return { ...base, values: new Float32Array(0) };
+    if (this.slots === 0 || (this.iterations === 0 && this.state.size === 0 && this.averages.size === 0)) return { ...base, values: new Float32Array(0) };
     const missing = trainable.findIndex((p) => !this.state.has(p) && !p.frozen);
     if (missing >= 0) throw new ConfigError(`${this.name}: trainable parameter ${missing} (${trainable[missing]!.spec.name}) has no optimiser state; it was not among the parameters this optimiser updated`);
     const values = new Float32Array(this.floats(params)), h = this.be!.heap;
@@ -154,7 +158,7 @@ export abstract class Optimizer {
       for (let k = 0; k < this.updateSlots; k++) put(slots?.[k], p);
       if (this.ema > 0) put(this.averages.get(p) ?? p.w, p);
     }
-    if (this.ema > 0) for (const p of params) if (!p.spec.trainable) put(this.averages.get(p) ?? p.w, p);
+    if (this.ema > 0) for (const p of params) if (averagedAlongside(p)) put(this.averages.get(p) ?? p.w, p);
     return { ...base, values };
   }
 
@@ -176,10 +180,7 @@ export abstract class Optimizer {
     if (s.slots !== this.slots) throw new ConfigError(`${this.name}: the state has ${s.slots} buffers per parameter, this optimiser keeps ${this.slots}`);
     if (!(Number.isInteger(s.iterations) && s.iterations >= 0)) throw new ConfigError(`${this.name}: iterations must be a whole number >= 0, got ${s.iterations}`);
     if (!(Number.isFinite(s.lr) && s.lr > 0)) throw new ConfigError(`${this.name}: lr must be a finite number > 0, got ${s.lr}`);
-    if (s.values.length !== 0 && s.values.length !== floats) {
-      const others = params.length - trainable.length;
-      throw new ConfigError(`${this.name}: the state holds ${s.values.length} values, ${trainable.length} trainable parameters need ${floats} (${this.slots} per weight${this.ema > 0 ? `, and an average of each value of the ${others} others` : ""})`);
-    }
+    if (s.values.length !== 0 && s.values.length !== floats) throw new ConfigError(`${this.name}: the state holds ${s.values.length} values, ${stateNeeds(params, this.slots, this.ema > 0)}`);
     if (s.values.length === 0 && s.iterations > 0 && this.slots > 0) throw new ConfigError(`${this.name}: ${s.iterations} steps taken but no state values`);
     // the new buffers first: if memory runs out, the optimiser keeps its old state and nothing leaks
     const fresh = new Map<ParamBuffer, number[]>(), averages = new Map<ParamBuffer, number>();
@@ -198,7 +199,7 @@ export abstract class Optimizer {
           for (let k = 0; k < this.updateSlots; k++) bufs.push(take(p));
           if (this.ema > 0) averages.set(p, take(p));
         }
-        if (this.ema > 0) for (const p of params) if (!p.spec.trainable) averages.set(p, take(p));
+        if (this.ema > 0) for (const p of params) if (averagedAlongside(p)) averages.set(p, take(p));
       }
     } catch (e) {
       for (const bufs of fresh.values()) for (const ptr of bufs) be.heap.free(ptr);
@@ -222,6 +223,20 @@ export abstract class Optimizer {
     this.state.clear();
     this.averages.clear();
   }
+}
+
+/** Whether an optimiser state's settings keep averages (OptimizerState.settings with ema > 0). */
+export const averages = (settings: Readonly<Record<string, unknown>> | undefined): boolean => typeof settings?.ema === "number" && settings.ema > 0;
+
+/** The values an optimiser state of `params` holds (OptimizerState.values): `slots` per trainable value, and with ema one per running statistic. */
+export function stateFloats(params: readonly ParamBuffer[], slots: number, ema: boolean): number {
+  return params.reduce((n, p) => n + (p.spec.trainable ? slots : ema && averagedAlongside(p) ? 1 : 0) * p.size, 0);
+}
+
+/** What a state of `params` needs, for messages: "3 trainable parameters need 2145 (3 per weight, and the averages of 2 running statistics)". */
+export function stateNeeds(params: readonly ParamBuffer[], slots: number, ema: boolean): string {
+  const trainable = params.filter((p) => p.spec.trainable).length, running = ema ? params.filter(averagedAlongside).length : 0;
+  return `${trainable} trainable parameters need ${stateFloats(params, slots, ema)} (${slots} per weight${running > 0 ? `, and the averages of ${running} running statistics` : ""})`;
 }
 
 export interface SgdOptions extends AveragingOptions { lr?: number; momentum?: number; nesterov?: boolean }

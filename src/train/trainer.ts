@@ -69,7 +69,8 @@ declare module "../model/model.js" {
      * Runs `fn` with the optimiser's moving averages of the weights and of batch norm's moving
      * statistics in their place (an optimiser given `ema`, e.g. sgd({ lr, momentum: 0.9, ema: 0.99 })) and returns what it
      * returns; the weights are back, bit for bit, when it returns or throws. Before the first
-     * step the weights are their own averages. fn runs synchronously: training inside it is an error.
+     * step the weights are their own averages. fn runs synchronously (a promise returned is a
+     * ConfigError); training inside it is an error.
      */
     withAveragedWeights<T>(fn: () => T): T;
   }
@@ -102,7 +103,7 @@ extendCompile({
   keys: ["loss", "optimizer", "regularizer", "clipNorm", "labelSmoothing"],
   apply(m, o: CompileOptions) {
     const t = training(m);
-    if (o.optimizer !== undefined && averaged.has(m)) throw new ConfigError(`model "${m.name}".compile: another optimizer inside withAveragedWeights (the weights in place are its optimiser's averages until it returns)`);
+    if (o.optimizer !== undefined && o.optimizer !== t.optimizer && averaged.has(m)) throw new ConfigError(`model "${m.name}".compile: another optimizer inside withAveragedWeights (the weights in place are its optimiser's averages until it returns)`);
     // checked before anything changes: smoothing belongs to softmaxCrossEntropy
     const ls = o.labelSmoothing ?? t.labelSmoothing, loss = o.loss !== undefined ? checkLoss(o.loss) : t.loss;
     if (!(typeof ls === "number" && ls >= 0 && ls < 1)) throw new ConfigError(`compile: labelSmoothing must be a number in [0, 1), got ${show(ls)}`);
@@ -249,15 +250,15 @@ function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, s
 
 /**
  * Exchanges every parameter's values with the optimiser's moving average of them (`copy`: the
- * averages overwrite the values, which fit does at its end). Parameters never updated have none:
- * their values are their average.
+ * averages overwrite the values, which fit does at its end). Frozen parameters keep their values,
+ * and those never averaged (constants) have none.
  */
 export function swapAverages(m: Model, copy = false): void {
   const opt = training(m).optimizer, h = m.backend.heap;
   if (!opt || opt.ema === 0) return;
   for (const p of m.params) {
     const avg = opt.averageOf(p);
-    if (avg === null) continue;
+    if (avg === null || p.frozen) continue;
     const w = h.f32(p.w, p.size), a = h.f32(avg, p.size);
     if (copy) w.set(a);
     else {
@@ -330,8 +331,8 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
       const norm = Math.sqrt(ss);
       if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
     }
-    // with ema the parameters no update moves (batch norm's moving statistics) are averaged too
-    t.optimizer.step(be, trainable, lr ?? t.optimizer.lr, decay, t.optimizer.ema > 0 ? this.params.filter((p) => !p.spec.trainable) : []);
+    // every parameter: the optimiser updates the trainable ones and, with ema, averages running statistics too
+    t.optimizer.step(be, this.params, lr ?? t.optimizer.lr, decay);
     t.step++;
     this.weightsVersion++;
   },
@@ -372,7 +373,10 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     swapAverages(this);
     averaged.add(this);
     try {
-      return fn();
+      const r = fn();
+      // the weights go back when fn returns: an async fn would go on after its first await with the raw weights
+      if (typeof (r as { then?: unknown } | null)?.then === "function") throw new ConfigError(`${where}: fn returned a promise; it must do its work before it returns (the weights are back when it does)`);
+      return r;
     } finally {
       averaged.delete(this);
       // a model freed inside fn has no weights to put back
