@@ -74,6 +74,11 @@ describe("pad", () => {
     const back = fovea.modelFromTopology(old, { seed: 4 });
     const x = Float32Array.from({ length: 9 }, (_, i) => i - 4);
     expect(back.predict(x)).toEqual(m.predict(x));
+    // a layer type read from a file that names a property of every object is no layer (the fuzz campaign of seed 90819)
+    for (const type of ["hasOwnProperty", "constructor", "__proto__", "toString"]) {
+      const bad = { ...json, layers: json.layers.map((l) => (l.config.type === "pad" ? { ...l, config: { ...l.config, type } } : l)) };
+      expect(() => fovea.modelFromTopology(bad), type).toThrow(fovea.FormatError);
+    }
     m.free();
     back.free();
   });

@@ -48,11 +48,12 @@ export function createLayer(config: LayerConfig | { type: string; [key: string]:
 }
 
 /** The layers whose saved configs older files wrote differently: each layer's own reading of them. */
-const SAVED: Record<string, (c: { type: string; [key: string]: unknown }) => { type: string; [key: string]: unknown }> = { pad: savedPadConfig };
+const SAVED = new Map<string, (c: { type: string; [key: string]: unknown }) => { type: string; [key: string]: unknown }>([["pad", savedPadConfig]]);
 
 /** createLayer for a config read from a saved model (.fovea, model.json), as its layer reads files older fovea wrote. */
 export function createSavedLayer(config: { type: string; [key: string]: unknown }): Layer {
-  const upgrade = typeof config === "object" && config !== null ? SAVED[config.type] : undefined;
+  // a Map: a type read from a file such as "hasOwnProperty" names no reading of its own
+  const upgrade = typeof config === "object" && config !== null ? SAVED.get(config.type) : undefined;
   return createLayer(upgrade ? upgrade(config) : config);
 }
 
