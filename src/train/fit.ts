@@ -284,8 +284,8 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     const seconds = (performance.now() - t0) / 1000;
     const train = { loss: sum / n };
     // an optimiser that averages the weights is validated with its averages: the weights fit ends with
-    const validate = (v: [ExampleData, ArrayLike<number>]) => model.evaluate(v[0], v[1], { batchSize: bs });
-    const val = options.validationData ? withAverages(model, () => validate(options.validationData!)) : null;
+    const vd = options.validationData;
+    const val = vd ? withAverages(model, () => model.evaluate(vd[0], vd[1], { batchSize: bs })) : null;
     // running accuracy over the epoch's batches (training mode, as Keras reports it)
     const acc = model.loss === "softmaxCrossEntropy" || model.loss === "hinge" ? correct / n : null;
     const logs: EpochLogs = {
