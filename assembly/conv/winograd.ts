@@ -15,12 +15,14 @@
 //   V (scratch, one block of TB tiles): V[ξ][t][c], the input transforms tile by tile (each
 //     transform's vector of 4 channels stored whole), rows vRow(Cp) = Cp + 4 floats apart (with
 //     512 channels, rows a multiple of 1 KiB apart put a 4-tile register tile's rows in two L1
-//     sets: 8% slower); the tiles past the block's last, up to a multiple of 4, zero.
+//     sets: 8% slower); the tiles past the block's last, up to a multiple of 4, zero. With at most
+//     PACKED_TILES tiles in all (7²×512 at batch 1), packed instead: V[ξ][t/4][c][t%4], a register
+//     tile's four tiles interleaved channel by channel (one stream of V beside U's).
 //   M (scratch): M[ξ][t][OCB] for one block of OCB ≤ 64 output channels: the products, which the
 //     output transform reads and turns into m×m outputs + bias (+ a residual), with the fused activation.
 // A tile block's V is built once, then for each output-channel block and each ξ the product
 // V[ξ]·U[ξ] runs as 4-tile × 8-channel register tiles: gemm.ts's micro-kernel loop (eight f32x4
-// accumulators, the 4 tiles' values splat-loaded from their rows), without its alpha/beta/bias
+// accumulators, the 4 tiles' values splat-loaded from their rows or the packed block), without its alpha/beta/bias
 // epilogue and partial tiles (M is padded to whole tiles, the epilogue is the output transform's).
 // TB is as large as fits a fixed scratch budget, so U is streamed once per block of tiles.
 // Every output tile's arithmetic is the same whatever block or thread it lands in (one dot
@@ -43,6 +45,15 @@ import { loadPartial, storePartial } from "./implicit";
 const BLOCK_BUDGET: i32 = 1 << 21;
 /** Output channels of one M block. */
 const OCB_MAX: i32 = 64;
+/**
+ * At most this many tiles in all (a 7²×512 or 14²×256 map at batch 1), V is packed (inputBlock).
+ * Each transformed filter panel then serves one or a few register tiles and streams from memory;
+ * beside it, V's four tile rows read as four more streams slowed the products down. One 3×3 layer
+ * at batch 1, one thread, relaxed build, alternating in one process (ms, medians of 21 rounds):
+ * 7²×512 F(4) (4 tiles, a 37.7 MB U) 3.02 → 2.19 with the same bits; 14²×256 (16 tiles) level,
+ * 1.775 → 1.789; 28²×128 (49 tiles) 2.8 % slower packed (four lane stores a vector), so not there.
+ */
+const PACKED_TILES: i32 = 16;
 /** Largest tile block. */
 const TB_MAX: i32 = 256;
 /**
@@ -348,6 +359,40 @@ function micro(Cp: i32, pa: usize, Vr: i32, pb: usize, c: usize, ldc: usize): vo
   v128.store(c + 3 * ldc, c31, 16);
 }
 
+/**
+ * micro() over packed V (inputBlock's packed layout): the register tile's four tiles interleaved,
+ * V row r[k] at pa + (4k + r) floats. The same products, summed in the same order: the same bits.
+ */
+function microPacked(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let k = 0; k < Cp; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let s = v128.load32_splat(pa);
+    c00 = madd(s, b0, c00);
+    c01 = madd(s, b1, c01);
+    s = v128.load32_splat(pa, 4);
+    c10 = madd(s, b0, c10);
+    c11 = madd(s, b1, c11);
+    s = v128.load32_splat(pa, 8);
+    c20 = madd(s, b0, c20);
+    c21 = madd(s, b1, c21);
+    s = v128.load32_splat(pa, 12);
+    c30 = madd(s, b0, c30);
+    c31 = madd(s, b1, c31);
+    pa += 16;
+    pb += 32;
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+}
+
 // ---- the driver ------------------------------------------------------------------------------
 
 /**
@@ -361,12 +406,20 @@ function micro(Cp: i32, pa: usize, Vr: i32, pb: usize, c: usize, ldc: usize): vo
   return activate(r, act);
 }
 
-/** Input transforms of tiles [t0, t0 + tb) into V (rows vRow(Cp) floats apart, ξ blocks TB·vRow(Cp) + SKEW floats apart). */
-export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize): void {
+/**
+ * Input transforms of tiles [t0, t0 + tb) into V (ξ blocks TB·vRow(Cp) + SKEW floats apart). Rows:
+ * V[ξ][t][c], vRow(Cp) floats apart; packed: V[ξ][t/4][c][t%4], each register tile's four tiles
+ * interleaved channel by channel (its products then read one stream of V; winogradRun's comment).
+ */
+export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool = false): void {
   const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
   const al = m + 2, Cp = up(C, 4), TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
   const Vr = vRow(Cp), xs = f4(TB * Vr + SKEW), row = <usize>al * 16;
+  if (packed && (tb & 3) != 0) {
+    // the last register tile's lanes past tb: zeros (as below)
+    for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4((tb >> 2) * Cp * 4), 0, <usize>f4(Cp * 4));
+  }
   for (let tl = 0; tl < tb; tl++) {
     const t = t0 + tl, n = t / TI, th = (t % TI) / TW, tw = t % TW;
     const ih0 = th * m - PT, iw0 = tw * m - PL;
@@ -390,6 +443,22 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
       }
       // columns: tmp[i][j] = (Bᵀ d)[i][j]; rows: V[i·α + j] = (tmp Bᵀᵀ)[i][j]
       for (let j = 0; j < al; j++) input1d(m, src + <usize>j * cs, rs, tmp + <usize>j * 16, row);
+      if (packed) {
+        // V[ξ][tl/4][c + q][tl%4]: each row transformed in place, then its lanes 16 bytes apart
+        const vt = V + f4(((tl >> 2) * Cp + c) * 4 + (tl & 3));
+        for (let i = 0; i < al; i++) {
+          const r = tmp + <usize>i * row;
+          input1d(m, r, 16, r, 16); // in place: every input is loaded before the first store
+          for (let j = 0; j < al; j++) {
+            const v = v128.load(r + <usize>j * 16), q = vt + <usize>(i * al + j) * xs;
+            v128.store32_lane(q, v, 0);
+            v128.store32_lane(q, v, 1, 16);
+            v128.store32_lane(q, v, 2, 32);
+            v128.store32_lane(q, v, 3, 48);
+          }
+        }
+        continue;
+      }
       // V[ξ][tl][c..c+3]
       const vt = V + f4(tl * Vr + c);
       for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs);
@@ -397,7 +466,7 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
   }
   // the tiles past tb up to a multiple of 4 (a register tile's rows): zeros (the forward never reads their products, but stale bits could be slow
   // denormals; the filter gradient adds them into its sums)
-  if (tb & 3) {
+  if (!packed && (tb & 3) != 0) {
     for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4(tb * Vr), 0, <usize>f4((up(tb, 4) - tb) * Vr));
   }
 }
@@ -441,9 +510,10 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
   const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
   const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), M = V + f4(A2 * (TB * Vr + SKEW));
   const ldc = f4(OCB);
+  const packed = tiles <= PACKED_TILES;
   for (let t0 = 0; t0 < tiles; t0 += TB) {
     const tb = min(TB, tiles - t0);
-    inputBlock(g, m, x, t0, tb, TB, V, tmp, patch);
+    inputBlock(g, m, x, t0, tb, TB, V, tmp, patch, packed);
     const oe = min(OCp, up(oc1, 8));
     for (let ob = oc0; ob < oe; ob += OCB) {
       const ocb = min(OCB, oe - ob);
@@ -451,7 +521,11 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
         const vx = V + f4(xi * (TB * Vr + SKEW)), mx = M + f4(xi * (TB * OCB + SKEW)), ux = u + f4(xi * (OCp * Cp + SKEW));
         for (let j = 0; j < ocb; j += 8) {
           const pb = ux + f4((ob + j) * Cp), mj = mx + f4(j);
-          for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Vr), Vr, pb, mj + f4(r * OCB), ldc);
+          if (packed) {
+            for (let r = 0; r < tb; r += 4) microPacked(Cp, vx + f4(r * Cp), pb, mj + f4(r * OCB), ldc);
+          } else {
+            for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Vr), Vr, pb, mj + f4(r * OCB), ldc);
+          }
         }
       }
       outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp);
