@@ -303,14 +303,14 @@ describe("fovea train --checkpoint / --resume", () => {
     expect(again.stdout).not.toMatch(/checkpoints to/); // none is written
     expect(existsSync(join(dir, "again.ckpt"))).toBe(false);
     for (const f of ["m.fovea", "m.curves.svg"]) expect(readFileSync(join(dir, "again", f)).equals(readFileSync(join(dir, "full", f))), f).toBe(true);
-    // other settings: a ConfigError naming them
+    // other settings: a usage error naming them (exit 2, as for an image of another size than the model takes)
     const other = cli(...args(join(dir, "x", "m.fovea"), 3, "--resume", ck, "--seed", "2"));
-    expect(other.status).toBe(1);
+    expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/fovea: .*one\.ckpt: the checkpoint is of a run with other settings: epochs 2 there, 3 here; seed 1 there, 2 here; data "[0-9a-f]{8}" there, "[0-9a-f]{8}" here/);
     // a run whose recipe had another warm-up (an earlier version's): refused, not continued on this one
     writeFileSync(join(dir, "warmup.ckpt"), T.encodeCheckpoint({ ...c, config: { ...c.config, pctStart: 0.25 } }));
     const warm = cli(...args(join(dir, "x", "m.fovea"), 2, "--resume", join(dir, "warmup.ckpt")));
-    expect(warm.status).toBe(1);
+    expect(warm.status).toBe(2);
     expect(warm.stderr).toMatch(new RegExp(`warmup\\.ckpt: the checkpoint is of a run with other settings: pctStart 0\\.25 there, ${RECIPES.mnist.pctStart} here`));
     // a torn checkpoint: a FormatError naming the file, exit 1
     writeFileSync(join(dir, "torn.ckpt"), readFileSync(ck).subarray(0, 1000));

@@ -321,7 +321,8 @@ export async function train(a: TrainArgs): Promise<void> {
       fovea.train.checkConfig(r.checkpoint.config, config, a.resume);
     } catch (e) {
       r.model.free();
-      throw e;
+      // a checkpoint of other settings does not fit this command, as an image of another size does not fit the model: exit 2
+      throw e instanceof fovea.ConfigError ? new UsageError(e.message) : e;
     }
     m = r.model;
     resume = r.checkpoint;
