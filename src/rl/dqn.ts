@@ -91,6 +91,9 @@ export class DQN {
     const loss = checkLoss(options.loss ?? "selectedHuber");
     if (!targetsAreSelections(loss)) throw new ConfigError(`DQN: loss must be selectedHuber or selectedSquared (a loss on the chosen action's Q-value), got ${show(loss)}`);
     if (options.optimizer !== undefined && !(options.optimizer instanceof Optimizer)) throw new ConfigError("DQN: optimizer must be one of fovea.train's optimizers");
+    if (options.optimizer && options.optimizer.ema > 0) {
+      throw new ConfigError(`DQN: the optimizer's ema ${options.optimizer.ema} (a moving average of the weights) would never be used: the agent acts and learns with the trained weights, and its target network is a copy every targetUpdate steps; give an optimizer without ema`);
+    }
     this.rng = new Rng(options.seed ?? 1);
     this.model = model;
     this.obsSize = model.inputSize;
