@@ -278,7 +278,8 @@ describe("atomic writes (data/files.ts)", () => {
   });
 });
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ["dist/cli/bin.js", ...args], { encoding: "utf8", env: { ...process.env, FOVEA_BUILD: "simd" } });
+const cli = (...args: string[]) => cliEnv({}, ...args);
+const cliEnv = (env: Record<string, string>, ...args: string[]) => spawnSync(process.execPath, ["dist/cli/bin.js", ...args], { encoding: "utf8", env: { ...process.env, FOVEA_BUILD: "simd", ...env } });
 
 describe("fovea train --checkpoint / --resume", () => {
   it("resumes bit-identically from an epoch's checkpoint; other settings or a torn file are clear errors", () => {
@@ -307,6 +308,10 @@ describe("fovea train --checkpoint / --resume", () => {
     const other = cli(...args(join(dir, "x", "m.fovea"), 3, "--resume", ck, "--seed", "2"));
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/fovea: .*one\.ckpt: the checkpoint is of a run with other settings: epochs 2 there, 3 here; seed 1 there, 2 here; data "[0-9a-f]{8}" there, "[0-9a-f]{8}" here/);
+    // the build is the environment's: the message says where it is set
+    const relaxed = cliEnv({ FOVEA_BUILD: "relaxed" }, ...args(join(dir, "x", "m.fovea"), 2, "--resume", ck));
+    expect(relaxed.status).toBe(2);
+    expect(relaxed.stderr).toMatch(/one\.ckpt: the checkpoint is of a run with other settings: build "simd(-mt)?" there, "relaxed(-mt)?" here \(resume with the settings it was written with; the threads and the build are set by FOVEA_THREADS and FOVEA_BUILD\)\n$/);
     // a run whose recipe had another warm-up (an earlier version's): refused, not continued on this one
     writeFileSync(join(dir, "warmup.ckpt"), T.encodeCheckpoint({ ...c, config: { ...c.config, pctStart: 0.25 } }));
     const warm = cli(...args(join(dir, "x", "m.fovea"), 2, "--resume", join(dir, "warmup.ckpt")));

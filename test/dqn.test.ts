@@ -100,7 +100,7 @@ describe("fovea.rl: TD targets and the DQN agent", () => {
     expect(() => new fovea.rl.DQN(m, { gama: 0.9 } as never)).toThrow(/unknown option "gama"/);
     expect(() => new fovea.rl.DQN(m, { loss: "mse" })).toThrow(/loss must be selectedHuber or selectedSquared/);
     expect(() => new fovea.rl.DQN(m, { batchSize: 32, learningStarts: 10 })).toThrow(/learningStarts must be a whole number >= 32/);
-    // an ema optimiser's averages would be kept and never used: refused, the model left uncompiled
+    // an ema optimiser's averages would be kept and never used: refused, the model's optimizer left as it was
     const compiled = m.optimizer;
     expect(() => new fovea.rl.DQN(m, { optimizer: fovea.train.adam({ lr: 1e-3, ema: 0.99 }) })).toThrow(/DQN: the optimizer's ema 0.99 .* would never be used/);
     expect(m.optimizer).toBe(compiled);

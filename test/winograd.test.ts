@@ -167,6 +167,35 @@ describe.each(["relaxed", "simd", "debug"] as const)("Winograd conv on the %s bu
   }
 });
 
+// The packed layout of V (at most PACKED_TILES = 16 tiles in a call) against the rows: the same products in the same
+// order, so an image alone (4 or 16 tiles: packed) gives the bits it gets in a batch of 5 (20 or 80 tiles: rows), forward
+// and data gradient, on the FMA build and the other; and packed V in several blocks of tiles (TB 12 < 16 tiles of F(6)).
+describe.each(["relaxed", "simd"] as const)("Winograd's packed V on the %s build", (build) => {
+  it.each(TILES.map((m) => [m] as const))("F(%i): an image alone (packed) gives the bits it gets in a batch of 5 (rows)", async (tile) => {
+    const be = await backendFor(build);
+    const one = buffers(be, { N: 1, H: 8, W: 8, C: 9, OC: 10, pad: 1 }, 41), five = buffers(be, { N: 5, H: 8, W: 8, C: 9, OC: 10, pad: 1 }, 41);
+    const n = 8 * 8 * 9, m = 8 * 8 * 10;
+    // the same first image, weights, bias and dy (randomArray is one sequence from its seed)
+    expect(five.xs.subarray(0, n)).toEqual(one.xs);
+    expect(five.dys.subarray(0, m)).toEqual(one.dys);
+    const a = runWinograd(be, one.g, one.t, tile, 1), b = runWinograd(be, five.g, five.t, tile, 1);
+    expect(Array.from(b.y.subarray(0, m))).toEqual(Array.from(a.y));
+    expect(Array.from(b.dx.subarray(0, n))).toEqual(Array.from(a.dx));
+    one.free();
+    five.free();
+  });
+
+  it("F(6): 16 tiles of 512 channels, packed in blocks of 12 and 4 tiles, within the bound of float64", async () => {
+    const be = await backendFor(build);
+    const c: Case = { N: 1, H: 20, W: 20, C: 512, OC: 8, pad: 1 };
+    const { g, xs, ws, bs, dys, t, free } = buffers(be, c, 43);
+    const { y, dx } = runWinograd(be, g, t, 6, 0);
+    expect(relError(y, refForward(g, xs, ws, bs, "none"))).toBeLessThan(BOUND[6]);
+    expect(relError(dx, refData(g, dys, ws))).toBeLessThan(BOUND[6]);
+    free();
+  });
+});
+
 /** The filter gradient by convCalls with the Winograd path forced (tile m: F(2) for 2, F(4) otherwise), split in `limit` parts by images. */
 function runFilter(be: Backend, g: ConvGeometry, t: ReturnType<typeof buffers>["t"], tile: 2 | 4 | 6, limit = be.threads): Float32Array {
   const dw = Tensor.zeros([3, 3, g.C, g.OC], be);

@@ -16,7 +16,7 @@
 //     transform's vector of 4 channels stored whole), rows vRow(Cp) = Cp + 4 floats apart (with
 //     512 channels, rows a multiple of 1 KiB apart put a 4-tile register tile's rows in two L1
 //     sets: 8% slower); the tiles past the block's last, up to a multiple of 4, zero. With at most
-//     PACKED_TILES tiles in all (7²×512 at batch 1), packed instead: V[ξ][t/4][c][t%4], a register
+//     PACKED_TILES tiles in one call (7²×512 at batch 1), packed instead: V[ξ][t/4][c][t%4], a register
 //     tile's four tiles interleaved channel by channel (one stream of V beside U's).
 //   M (scratch): M[ξ][t][OCB] for one block of OCB ≤ 64 output channels: the products, which the
 //     output transform reads and turns into m×m outputs + bias (+ a residual), with the fused activation.
@@ -46,7 +46,8 @@ const BLOCK_BUDGET: i32 = 1 << 21;
 /** Output channels of one M block. */
 const OCB_MAX: i32 = 64;
 /**
- * At most this many tiles in all (a 7²×512 or 14²×256 map at batch 1), V is packed (inputBlock).
+ * At most this many tiles in one call (a 7²×512 or 14²×256 map at batch 1; a thread's band of
+ * rows counts its own), V is packed (inputBlock).
  * Each transformed filter panel then serves one or a few register tiles and streams from memory;
  * beside it, V's four tile rows read as four more streams slowed the products down. One 3×3 layer
  * at batch 1, one thread, relaxed build, alternating in one process (ms, medians of 21 rounds):

@@ -259,6 +259,18 @@ export function parseShape(s: string): [number, number, number] {
   return [H, W, C];
 }
 
+/**
+ * A resume refused for its settings (checkConfig, restoreCheckpoint: ConfigErrors) as a usage
+ * mistake, exit 2: a checkpoint of other settings does not fit the command, as an image of another
+ * size does not fit the model. Threads and build come from the environment, which the message says.
+ */
+function resumeRefused(e: unknown): unknown {
+  if (!(e instanceof fovea.ConfigError)) return e;
+  if (!/(: |; )(threads|build) /.test(e.message)) return new UsageError(e.message);
+  const env = "the threads and the build are set by FOVEA_THREADS and FOVEA_BUILD";
+  return new UsageError(e.message.endsWith(")") ? `${e.message.slice(0, -1)}; ${env})` : `${e.message} (${env})`);
+}
+
 export async function train(a: TrainArgs): Promise<void> {
   const t0 = performance.now();
   await fovea.init();
@@ -321,8 +333,7 @@ export async function train(a: TrainArgs): Promise<void> {
       fovea.train.checkConfig(r.checkpoint.config, config, a.resume);
     } catch (e) {
       r.model.free();
-      // a checkpoint of other settings does not fit this command, as an image of another size does not fit the model: exit 2
-      throw e instanceof fovea.ConfigError ? new UsageError(e.message) : e;
+      throw resumeRefused(e);
     }
     m = r.model;
     resume = r.checkpoint;
@@ -342,7 +353,13 @@ export async function train(a: TrainArgs): Promise<void> {
     }
     m.classes = full.classes ?? null;
     m.compile({ batchSize: a.batch, loss: "softmaxCrossEntropy", optimizer: OPTIMIZERS[optimizer]!(lr, ema), labelSmoothing, ...(l2 ? { regularizer: { l2 } } : {}) });
-    if (resume) fovea.train.restoreCheckpoint(m, resume, a.resume);
+    if (resume) {
+      try {
+        fovea.train.restoreCheckpoint(m, resume, a.resume);
+      } catch (e) {
+        throw resumeRefused(e);
+      }
+    }
     out(`fovea ${info.build} build on ${info.runtime}; ${m.name}, ${m.countParams().toLocaleString("en-US")} parameters`);
     out(`${label}: ${tr.n} training, ${val ? val.n : 0} validation, ${test ? testSet.n : 0} test images; ${plural(epochs, "epoch")}, batch ${a.batch}, ${optimizer} lr ${lr}${oneCycle ? " one-cycle" : ""}${l2 ? `, L2 ${l2}` : ""}${labelSmoothing ? `, label smoothing ${labelSmoothing}` : ""}${ema ? `, weights averaged (ema ${ema})` : ""}${augment ? (a.dataset === "mnist" ? ", affine distortions" : ", shifts and mirror images") : ""}`);
     if (resume) {

@@ -28,7 +28,7 @@ export interface DQNOptions {
   epsilonSteps?: number;
   /** "selectedHuber" (default) or "selectedSquared". */
   loss?: LossName;
-  /** Default adam({ lr: 1e-3 }). */
+  /** Default adam({ lr: 1e-3 }). One with ema is refused: the agent never uses the averages. */
   optimizer?: Optimizer;
   /** Seeds the replay sampling and the ε-greedy draws. Default 1. */
   seed?: number;
