@@ -321,6 +321,19 @@ export function f32_conv2d_pack_winograd_data(g: usize, m: i32, w: usize, u: usi
 
 // ---- the products ----------------------------------------------------------------------------
 
+/** A register tile's eight accumulators to M: rows r at c + r·ldc, 8 floats each. */
+// @ts-ignore: decorator
+@inline function store4x8(c: usize, ldc: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+}
+
 /**
  * One 4-tile × 8-channel register tile over the depth: M rows r (at c + r·ldc, 8 floats) =
  * Σ_k V row r[k] · panel[k][0..8) for k < Cp, V's rows at pa + r·Vr floats.
@@ -350,19 +363,14 @@ function micro(Cp: i32, pa: usize, Vr: i32, pb: usize, c: usize, ldc: usize): vo
     p3 += 4;
     pb += 32;
   }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(c + ldc, c10);
-  v128.store(c + ldc, c11, 16);
-  v128.store(c + 2 * ldc, c20);
-  v128.store(c + 2 * ldc, c21, 16);
-  v128.store(c + 3 * ldc, c30);
-  v128.store(c + 3 * ldc, c31, 16);
+  store4x8(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 /**
  * micro() over packed V (inputBlock's packed layout): the register tile's four tiles interleaved,
  * V row r[k] at pa + (4k + r) floats. The same products, summed in the same order: the same bits.
+ * (The loop is gemm.ts's micro over a packed A; that one's epilogue — alpha, beta, bias, partial
+ * tiles — has no use here and would run for every register tile.)
  */
 function microPacked(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -384,14 +392,7 @@ function microPacked(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void 
     pa += 16;
     pb += 32;
   }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(c + ldc, c10);
-  v128.store(c + ldc, c11, 16);
-  v128.store(c + 2 * ldc, c20);
-  v128.store(c + 2 * ldc, c21, 16);
-  v128.store(c + 3 * ldc, c30);
-  v128.store(c + 3 * ldc, c31, 16);
+  store4x8(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 // ---- the driver ------------------------------------------------------------------------------
