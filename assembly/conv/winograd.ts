@@ -418,9 +418,11 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
   const al = m + 2, Cp = up(C, 4), TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
   const Vr = vRow(Cp), xs = f4(TB * Vr + SKEW), row = <usize>al * 16;
-  if (packed && (tb & 3) != 0) {
-    // the last register tile's lanes past tb: zeros (as below)
-    for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4((tb >> 2) * Cp * 4), 0, <usize>f4(Cp * 4));
+  // the tiles past tb up to a multiple of 4 (a register tile's rows): zeros (the forward never reads their products, but stale bits could be slow
+  // denormals; the filter gradient adds them into its sums). Packed, the last register tile's block, whose lanes below tb the loop writes.
+  if ((tb & 3) != 0) {
+    const at = packed ? (tb >> 2) * Cp * 4 : tb * Vr, floats = packed ? Cp * 4 : (up(tb, 4) - tb) * Vr;
+    for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4(at), 0, <usize>f4(floats));
   }
   for (let tl = 0; tl < tb; tl++) {
     const t = t0 + tl, n = t / TI, th = (t % TI) / TW, tw = t % TW;
@@ -465,11 +467,6 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
       const vt = V + f4(tl * Vr + c);
       for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs);
     }
-  }
-  // the tiles past tb up to a multiple of 4 (a register tile's rows): zeros (the forward never reads their products, but stale bits could be slow
-  // denormals; the filter gradient adds them into its sums)
-  if (!packed && (tb & 3) != 0) {
-    for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4(tb * Vr), 0, <usize>f4((up(tb, 4) - tb) * Vr));
   }
 }
 
