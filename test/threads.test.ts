@@ -1,5 +1,5 @@
 // Threaded kernels against one thread: the same model on backends with 1, 2 and 3 threads.
-// Forward passes split by images or row bands and the data gradients split by images keep
+// Forward passes split by images, bands of rows, ranges of output channels or Winograd tiles, and the data gradients split by images keep
 // every summation order, so they must be bit-identical; parameter gradients add per-thread
 // partial sums (training runs the batch in slices, one per thread), so they agree within
 // float32 rounding (bound stated below).
@@ -94,6 +94,20 @@ describe("threaded kernels equal one thread", () => {
     ], { inputShape: [161, 149, 1], seed: 5 }), [161, 149, 1], 1, 3);
     expect(r[2]!.parts[0]).toBe(3);
     same(r, "batch 1, one channel");
+  });
+
+  it("batch 1, a small map of many channels (ranges of output channels, uneven, one with a fused residual)", () => {
+    const r = run(() => {
+      const x = fovea.input([14, 14, 64]);
+      // 7×7 outputs of 216 channels: at least 16 channels per 4-pixel tile, so the direct forwards split by channels
+      const a = L.conv2d({ filters: 216, kernelSize: 3, strides: 2, padding: 1, rounding: "floor", activation: "relu" }).apply(x);
+      const b = L.conv2d({ filters: 216, kernelSize: 1 }).apply(a);
+      const c = L.relu().apply(L.add().apply(b, a)); // the add and the ReLU run in b's epilogue at inference
+      return fovea.model({ inputs: x, outputs: L.dense({ units: 3 }).apply(L.flatten().apply(c)), seed: 7 });
+    }, [14, 14, 64], 1, 3);
+    expect(r[1]!.parts.slice(0, 2)).toEqual([2, 2]);
+    expect(r[2]!.parts.slice(0, 2)).toEqual([3, 3]);
+    same(r, "batch 1, channels");
   });
 });
 

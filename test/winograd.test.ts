@@ -127,7 +127,7 @@ function buffers(be: Backend, c: Case, seed: number) {
 }
 
 /** The forward and the data gradient by convCalls with the paths forced; returns y and dx. */
-function runWinograd(be: Backend, g: ConvGeometry, t: ReturnType<typeof buffers>["t"], tile: 2 | 4 | 6, act: number, limit = be.threads, split: ops.ConvPaths["split"] = "rows") {
+function runWinograd(be: Backend, g: ConvGeometry, t: ReturnType<typeof buffers>["t"], tile: 2 | 4 | 6, act: number, limit = be.threads, split: ops.ConvPaths["split"] = "tiles") {
   be.heap.f32(t.y.ptr, t.y.size).fill(Number.NaN); // the kernels overwrite
   be.heap.f32(t.dx.ptr, t.dx.size).fill(Number.NaN);
   ops.withScratchAlloc(be, (alloc) => {
@@ -236,11 +236,17 @@ describe("Winograd conv across threads", () => {
   beforeAll(async () => {
     threaded.push(await fovea.loadBackend("simd-mt", "option", 16, 3));
   });
-  it.each(TILES.map((m) => [m] as const))("F(%i): 1, 2 and 3 parts give the same bits (bands of rows or ranges of output channels at batch 1, images at batch 3)", (tile) => {
+  it.each(TILES.map((m) => [m] as const))("F(%i): 1, 2 and 3 parts give the same bits (ranges of tiles or of output channels where the images are fewer than the parts, else images)", (tile) => {
     const be = threaded[0]!;
-    for (const c of [{ N: 1, H: 45, W: 20, C: 19, OC: 21, pad: 1 }, { N: 1, H: 7, W: 7, C: 40, OC: 70, pad: 1 }, { N: 3, H: 30, W: 17, C: 8, OC: 9, pad: [2, 0, 1, 1] as [number, number, number, number] }]) {
+    const cases = [
+      { N: 1, H: 45, W: 20, C: 19, OC: 21, pad: 1 },
+      { N: 1, H: 7, W: 7, C: 40, OC: 70, pad: 1 },
+      { N: 2, H: 13, W: 11, C: 8, OC: 17, pad: 1 }, // 3 parts of 2 images: ranges of tiles that cross from one image to the next
+      { N: 3, H: 30, W: 17, C: 8, OC: 9, pad: [2, 0, 1, 1] as [number, number, number, number] },
+    ];
+    for (const c of cases) {
       const { g, t, free } = buffers(be, c, 5);
-      const runs = (["rows", "channels"] as const).flatMap((split) => [1, 2, 3].map((limit) => runWinograd(be, g, t, tile, 1, limit, split)));
+      const runs = (["tiles", "channels"] as const).flatMap((split) => [1, 2, 3].map((limit) => runWinograd(be, g, t, tile, 1, limit, split)));
       for (const r of runs.slice(1)) {
         expect(Array.from(r.y)).toEqual(Array.from(runs[0]!.y));
         expect(Array.from(r.dx)).toEqual(Array.from(runs[0]!.dx));
@@ -301,6 +307,12 @@ describe("Winograd paths in the builder", () => {
     expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
       x: 0, y: 16, w: 0, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0,
     }, 1, { fwd: "winograd", tile: 3 as never }))).toThrow(/tile must be 2, 4 or 6, got 3/);
+    // bands of rows are the direct forward's split, ranges of tiles the Winograd one's
+    for (const [paths, msg] of [[{ fwd: "winograd", split: "rows" }, /winograd forward does not split by rows/], [{ fwd: "direct", split: "tiles" }, /direct forward does not split by tiles/]] as const) {
+      expect(() => ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
+        x: 0, y: 16, w: 0, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0,
+      }, 1, paths))).toThrow(msg);
+    }
   });
 });
 

@@ -444,5 +444,5 @@ export function f32_conv2d_bwd_data_implicit(g: usize, dy: usize, w: usize, dx: 
     }
   }
   const work = packed + f4(G * per);
-  convImplicitFwd(gt, dy, packed, per, 0, 0, 0, dx, work, true);
+  convImplicitFwd(gt, dy, packed, per, 0, 0, 0, dx, work, true, 0, geo(g, CONV_C) / geo(g, CONV_G));
 }

@@ -146,12 +146,15 @@ function col2im(g: usize, dcol: usize, gi: i32, r0: i32, rows: i32, dx: usize): 
  * g = oc / (OC/G). act: 0 none, 1 ReLU, 2 ReLU6. bias may be 0 (none); res may be 0 (none), else
  * a tensor shaped like y (a residual: the other operand of an add the conv feeds), added in the
  * epilogue before the activation. packedW: 0, or weights packed by f32_conv2d_pack_weights (then
- * w is not read). scratch: f32_conv2d_scratch_bytes(geo) bytes. y must not overlap x or res.
+ * w is not read). Only output channels [oc0, oc1) of each group are written (oc0 a multiple of 8;
+ * 0 and OC/G: all): at batch 1 threads may split the channels, each streaming its share of the
+ * weights. scratch: f32_conv2d_scratch_bytes(geo) bytes. y must not overlap x or res.
  */
 export function f32_conv2d_fwd(
-  g: usize, x: usize, w: usize, packedW: usize, bias: usize, act: i32, res: usize, y: usize, scratch: usize,
+  g: usize, x: usize, w: usize, packedW: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, scratch: usize,
 ): void {
   checkGeometry(g);
+  assert(oc0 >= 0 && (oc0 & 7) == 0 && oc0 <= oc1 && oc1 <= geo(g, CONV_OC) / geo(g, CONV_G), "conv2d: output channels [oc0, oc1) within OC/G, oc0 a multiple of 8");
   const G = geo(g, CONV_G), OC = geo(g, CONV_OC), OCg = OC / G;
   const Kg = geo(g, CONV_KH) * geo(g, CONV_KW) * (geo(g, CONV_C) / G);
   const P = geo(g, CONV_N) * geo(g, CONV_OH) * geo(g, CONV_OW);
@@ -163,7 +166,7 @@ export function f32_conv2d_fwd(
     packed = work + <usize>implicitScratchBytes(g);
     f32_conv2d_pack_weights(g, w, packed);
   }
-  convImplicitFwd(g, x, packed, per, bias, act, res, y, work, false);
+  convImplicitFwd(g, x, packed, per, bias, act, res, y, work, false, oc0, oc1);
 }
 
 /**

@@ -290,28 +290,29 @@ export function implicitImage(g: usize, x: usize, n: i32, frame: usize): usize {
  * border, where the test per tile costs about what it saves. res: 0, or a residual laid out like
  * y, added in the epilogue before the activation.
  */
-export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, res: usize, y: usize, scratch: usize, narrow: bool): void {
+export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, res: usize, y: usize, scratch: usize, narrow: bool, oc0: i32, oc1: i32): void {
   const N = geo(g, CONV_N), PIX = geo(g, CONV_OH) * geo(g, CONV_OW), OC = geo(g, CONV_OC);
   const frame = implicitSetup(g, scratch);
   for (let n = 0; n < N; n++) {
     const img = implicitImage(g, x, n, frame);
-    convPixels(g, img, scratch, packed, per, bias, act, y + f4(n * PIX * OC), res - y, res != 0, 0, PIX, narrow);
+    convPixels(g, img, scratch, packed, per, bias, act, y + f4(n * PIX * OC), res - y, res != 0, 0, PIX, narrow, oc0, oc1);
   }
 }
 
 /**
- * Output pixels [P0, P1) of one image (row-major over OH × OW), every channel: pixel p goes to
- * out + (p − P0)·OC floats, its residual (res) at that address + rd bytes. img: what
+ * Output pixels [P0, P1) of one image (row-major over OH × OW), output channels [oc0, oc1) of
+ * each group (oc0 a multiple of 8; 0 and OC/G: all): pixel p goes to out + (p − P0)·OC floats,
+ * its residual (res) at that address + rd bytes. img: what
  * implicitImage returned; table: the scratch implicitSetup wrote. Each output's sum runs over the
  * same taps in the same order wherever its tile starts, so any split into ranges gives the bits of
  * one whole-image call.
  */
 export function convPixels(
   g: usize, img: usize, table: usize, packed: usize, per: i32, bias: usize, act: i32,
-  out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool,
+  out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool, oc0: i32, oc1: i32,
 ): void {
-  if (narrow || !singleChannel(g)) {
-    convTiles(g, img, table, packed, per, bias, act, out, rd, res, P0, P1, narrow);
+  if (narrow || !singleChannel(g) || oc0 != 0 || oc1 != geo(g, CONV_OC)) {
+    convTiles(g, img, table, packed, per, bias, act, out, rd, res, P0, P1, narrow, oc0, oc1);
     return;
   }
   // one input channel, 6 outputs (LeNet's C1): runs of 16 pixels of a row in registers (the last
@@ -330,7 +331,7 @@ export function convPixels(
       row16C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
     } else {
       for (let q = p + n16; q < p + n8; q += 8) row8C6(g, img, packed, bias, act, out + f4((q - P0) * OC), rd, res, q / OW, q % OW);
-      if (p + n8 < rowEnd) convTiles(g, img, table, packed, per, bias, act, out + f4((p + n8 - P0) * OC), rd, res, p + n8, rowEnd, false);
+      if (p + n8 < rowEnd) convTiles(g, img, table, packed, per, bias, act, out + f4((p + n8 - P0) * OC), rd, res, p + n8, rowEnd, false, 0, OC);
     }
     p = rowEnd;
   }
@@ -518,7 +519,7 @@ function taps16C2(x0: usize, rowStep: usize, KH: i32, KW: i32, w: usize, dst0: u
 /** convPixels by 4 × 8 tiles (every geometry). */
 function convTiles(
   g: usize, img: usize, table: usize, packed: usize, per: i32, bias: usize, act: i32,
-  out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool,
+  out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool, oc0: i32, oc1: i32,
 ): void {
   const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
   const OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
@@ -527,9 +528,11 @@ function convTiles(
   const Cg = C / G, OCg = OC / G, Kg = KH * KW * Cg;
   const pad = needsPadding(g);
   const Wp = pad ? reachW(g) : W;
+  // output channels [oc0, oc1) of each group: whole 8-channel panels from oc0 (a multiple of 8)
+  const ocw = oc1 - oc0;
   for (let gi = 0; gi < G; gi++) {
-    const pg = packed + f4(gi * per);
-    const bg = bias != 0 ? bias + f4(gi * OCg) : 0;
+    const pg = packed + f4(gi * per + oc0 * Kg);
+    const bg = bias != 0 ? bias + f4(gi * OCg + oc0) : 0;
     const src = img + f4(gi * Cg);
     let oh = P0 / OW, ow = P0 % OW;
     const reachK = (KH - 1) * DH + 1, reachKW = (KW - 1) * DW + 1;
@@ -582,9 +585,9 @@ function convTiles(
         ow = 0;
         oh++;
       }
-      const yt = out + f4((p0 - P0) * OC + gi * OCg);
-      if (k0 == 0 && len == Kg && runs == 1) pixelTile(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr, rd, res);
-      else pixelTileRuns(a0, a1, a2, a3, table, Kg, pg, OCg, bg, act, yt, OC, mr, k0, len, step, runs, rd, res);
+      const yt = out + f4((p0 - P0) * OC + gi * OCg + oc0);
+      if (k0 == 0 && len == Kg && runs == 1) pixelTile(a0, a1, a2, a3, table, Kg, pg, ocw, bg, act, yt, OC, mr, rd, res);
+      else pixelTileRuns(a0, a1, a2, a3, table, Kg, pg, ocw, bg, act, yt, OC, mr, k0, len, step, runs, rd, res);
     }
   }
 }

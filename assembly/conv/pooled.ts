@@ -89,7 +89,7 @@ export function f32_conv2d_maxpool_fwd(
         if (lo > lo0) memory.copy(band, band + f4((lo - lo0) * row), <usize>f4((hi0 - lo) * row));
         from = hi0;
       }
-      if (hi > from) convPixels(g, img, table, packed, per, bias, act, band + f4((from - lo) * row), 0, false, from * OW, hi * OW, false);
+      if (hi > from) convPixels(g, img, table, packed, per, bias, act, band + f4((from - lo) * row), 0, false, from * OW, hi * OW, false, 0, OC / G);
       lo0 = lo;
       hi0 = hi;
       // the window's rows [top, top + KH) are the band's [−(lo − top), …): clipped to the band as to the conv output

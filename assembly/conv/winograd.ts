@@ -26,8 +26,8 @@
 // epilogue and partial tiles (M is padded to whole tiles, the epilogue is the output transform's).
 // TB is as large as fits a fixed scratch budget, so U is streamed once per block of tiles.
 // Every output tile's arithmetic is the same whatever block or thread it lands in (one dot
-// product per ξ over the channels in order), so results do not depend on the split as long as
-// bands of output rows start at multiples of m (ops/conv.ts splits that way). (Past 400 lines: the
+// product per ξ over the channels in order), so results do not depend on the split: threads take
+// ranges of tiles or of 8-channel output panels (ops/conv.ts). (Past 400 lines: the
 // three tile sizes' 1-D transforms are written out, one matrix each.)
 
 import { activate, f4, madd } from "../common/simd";
@@ -502,16 +502,16 @@ function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB:
 }
 
 /** The Winograd conv of geometry block g (3×3, stride 1, dilation 1, one group; any padding). */
-function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, scratch: usize): void {
+function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, tile0: i32, tile1: i32, scratch: usize): void {
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
   const al = m + 2, A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
-  const tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m);
+  const tiles = tile1 - tile0;
   const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
   const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), M = V + f4(A2 * (TB * Vr + SKEW));
   const ldc = f4(OCB);
   const packed = tiles <= PACKED_TILES;
-  for (let t0 = 0; t0 < tiles; t0 += TB) {
-    const tb = min(TB, tiles - t0);
+  for (let t0 = tile0; t0 < tile1; t0 += TB) {
+    const tb = min(TB, tile1 - t0);
     inputBlock(g, m, x, t0, tb, TB, V, tmp, patch, packed);
     const oe = min(OCp, up(oc1, 8));
     for (let ob = oc0; ob < oe; ob += OCB) {
@@ -537,16 +537,18 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
  * x[n, oh − PT + kh, ow − PL + kw, c] · w[kh,kw,c,oc]) + res[n,oh,ow,oc]) (taps outside x are
  * zero), the same as f32_conv2d_fwd up to rounding. u: the weights transformed by
  * f32_conv2d_pack_winograd with the same m. act: 0 none, 1 ReLU, 2 ReLU6; bias may be 0; res
- * (shaped like y; it may be y itself) may be 0. Only output channels [oc0, oc1) are written
- * (oc0 a multiple of 8; 0 and OC: all): at batch 1 threads split the channels, each reading its
- * share of u, where bands of rows would each stream all of it. Preconditions: KH = KW = 3,
+ * (shaped like y; it may be y itself) may be 0. Only output channels [oc0, oc1) (oc0 a multiple
+ * of 8; 0 and OC: all) of tiles [tile0, tile1) (numbered image by image, row by row; 0 and
+ * tileCount: all) are written: with fewer images than threads, threads take ranges of channels
+ * (each reading its share of u) or of tiles (each reading all of it). Preconditions: KH = KW = 3,
  * stride 1, dilation 1, one group, m in {2, 4, 6}. scratch: f32_conv2d_winograd_scratch_bytes(g,
  * m, 0) bytes (f32_conv2d_scratch_bytes(g) covers it). y must not overlap x.
  */
-export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, scratch: usize): void {
+export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, tile0: i32, tile1: i32, scratch: usize): void {
   assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
   assert(oc0 >= 0 && (oc0 & 7) == 0 && oc0 <= oc1 && oc1 <= geo(g, CONV_OC), "winograd: output channels [oc0, oc1) within OC, oc0 a multiple of 8");
-  winogradRun(g, m, x, u, bias, act, res, y, oc0, oc1, scratch);
+  assert(tile0 >= 0 && tile0 <= tile1 && tile1 <= tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), "winograd: tiles [tile0, tile1) within the output's tiles");
+  winogradRun(g, m, x, u, bias, act, res, y, oc0, oc1, tile0, tile1, scratch);
 }
 
 /**
@@ -569,5 +571,5 @@ export function f32_conv2d_bwd_data_winograd(g: usize, m: i32, dy: usize, u: usi
   store<i32>(gt + f4(CONV_OC), geo(g, CONV_C));
   store<i32>(gt + f4(CONV_PT), 2 - geo(g, CONV_PT));
   store<i32>(gt + f4(CONV_PL), 2 - geo(g, CONV_PL));
-  winogradRun(gt, m, dy, u, 0, 0, 0, dx, 0, geo(g, CONV_C), scratch + f4(CONV_FIELDS));
+  winogradRun(gt, m, dy, u, 0, 0, 0, dx, 0, geo(g, CONV_C), 0, tileCount(geo(g, CONV_N), geo(g, CONV_H), geo(g, CONV_W), m), scratch + f4(CONV_FIELDS));
 }

@@ -199,11 +199,12 @@ export interface ConvPaths {
   /** The Winograd tile: m×m outputs a tile, F(m×m, 3×3) (used where fwd or bwdData is "winograd"; bwdFilter takes F(2) for 2, else F(4)). */
   tile: 2 | 4 | 6;
   /**
-   * How a Winograd forward of one image splits across threads: "rows", bands of output rows (each
-   * thread streams all the transformed filters), or "channels", ranges of output channels (each
-   * streams its share; the input transform is repeated per thread).
+   * How a forward of fewer images than threads splits across them: "channels", ranges of 8-channel
+   * output panels (each thread streams its share of the packed or transformed weights; a Winograd
+   * input transform is repeated per thread), or by output positions, each thread streaming all the
+   * weights: "rows", bands of output rows (direct), or "tiles", ranges of output tiles (Winograd).
    */
-  split: "rows" | "channels";
+  split: "rows" | "channels" | "tiles";
 }
 
 /** Whether the Winograd kernels take this geometry (their preconditions): 3×3, stride 1, dilation 1, one group. */
@@ -274,22 +275,29 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * transformed filters (37.7 MB for F(4)) outgrow the caches — about five 7²×512 images' forward,
  * paid back from a training batch of ~8. So `training` (filters transformed every step) takes
  * Winograd only where a pass writes at least TRAIN_WINOGRAD_PIXELS pixels a step (8 images of 7²).
- * At batch 1 a Winograd forward splits across threads by bands of rows, each thread streaming all
- * the transformed filters, or by ranges of output channels, each streaming its share and repeating
- * the input transform. Two threads against one, ResNet-18's maps (relaxed build, ms, medians of 30
- * alternating runs): 56²×64 F(6) 4.02 → rows 2.31 / channels 2.79; 28²×128 3.82 → 2.12 / 2.25;
- * 14²×256 4.45 → 2.51 / 2.49; 7²×512 6.41 → 6.47 / 3.50 (rows did not scale: 37.7 MB of filters
- * read twice). So channels where there are at least 16 output channels per tile of the map.
+ * With fewer images than threads (batch 1), a forward splits by output positions, each thread
+ * streaming all the weights, or by ranges of output channels, each streaming its share (a Winograd
+ * one repeating the input transform). Winograd, two threads against one, ResNet-18's maps
+ * (relaxed build, ms, medians of 30 alternating runs; positions as bands of rows then): 56²×64
+ * F(6) 4.02 → rows 2.31 / channels 2.79; 28²×128 3.82 → 2.12 / 2.25; 14²×256 4.45 → 2.51 / 2.49;
+ * 7²×512 6.41 → 6.47 / 3.50 (rows did not scale: 37.7 MB of filters read twice). So channels
+ * where there are at least 16 output channels per tile of the map. Positions are now ranges of
+ * tiles, equal to a tile: 28²×128's 7 rows of F(4) tiles made bands of 4 and 3 (paired ratios
+ * tiles / rows, 2 threads, one process: 0.92–1.00, and ResNet-18 0.95–0.97 with the direct split
+ * below). The direct kernel's rule is the same with its 4-pixel tiles: 14²×256→512 stride 2 (7²
+ * outputs, 13 tiles; bands of 4 and 3 rows) 0.94–0.96 by channels, while 28²×64→128 and
+ * 14²×128→256 stride 2 and their 1×1 shortcuts ran 1.0–1.5x slower by channels than by rows.
  */
 export function convPaths(g: ConvGeometry, training = false): ConvPaths {
   const perStep = (pixels: number) => !training || g.N * pixels >= TRAIN_WINOGRAD_PIXELS;
   const tile = winogradTile(g);
+  const fwd = winogradPays(g, g.C, g.OC, g.OH, g.OW) && perStep(g.OH * g.OW) ? "winograd" : "direct";
   return {
-    fwd: winogradPays(g, g.C, g.OC, g.OH, g.OW) && perStep(g.OH * g.OW) ? "winograd" : "direct",
+    fwd,
     bwdFilter: winogradFilterPays(g, tile, g.N) ? "winograd" : gemmFilterPath(g),
     bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) && perStep(g.H * g.W) ? "winograd" : gemmDataPath(g),
     tile,
-    split: winogradSplit(g, tile),
+    split: forwardSplit(g, fwd, tile),
   };
 }
 
@@ -322,9 +330,11 @@ function winogradPays(g: ConvGeometry, C: number, OC: number, OH: number, OW: nu
   return winogradFits(g) && C >= 8 && OC >= 8 && OH >= 2 && OW >= 2;
 }
 
-/** How a Winograd forward of one image splits across threads (convPaths' comment). */
-function winogradSplit(g: ConvGeometry, m: number): ConvPaths["split"] {
-  return g.OC >= 16 * Math.ceil(g.OH / m) * Math.ceil(g.OW / m) ? "channels" : "rows";
+/** How a forward of one image on the path `fwd` splits across threads (convPaths' comment). */
+function forwardSplit(g: ConvGeometry, fwd: ConvPaths["fwd"], m: number): ConvPaths["split"] {
+  const winograd = fwd === "winograd";
+  const tiles = winograd ? Math.ceil(g.OH / m) * Math.ceil(g.OW / m) : Math.ceil((g.OH * g.OW) / 4);
+  return g.OC >= 16 * tiles ? "channels" : winograd ? "tiles" : "rows";
 }
 
 /** The Winograd tile for the map (convPaths' comment). */
@@ -342,6 +352,9 @@ export function convCalls(
   be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvBuffers, limit = be.threads, paths: Partial<ConvPaths> = {},
 ): ConvCalls {
   const path: ConvPaths = { ...convPaths(g, p.training), ...paths };
+  // a forward path named without a split splits as that path would by default
+  if (paths.fwd && !paths.split) path.split = forwardSplit(g, path.fwd, path.tile);
+  if (path.split === (path.fwd === "winograd" ? "rows" : "tiles")) throw new ConfigError(`conv2d: the ${path.fwd} forward does not split by ${path.split} (${path.fwd === "winograd" ? "tiles" : "rows"} or channels)`);
   if (path.bwdData === "implicit" && !implicitDataFits(g)) throw new ConfigError("conv2d: the implicit data gradient needs stride 1 and padding within the kernel's reach");
   if (path.bwdData === "direct" && !directDataFits(g)) throw new ConfigError("conv2d: the direct data gradient needs stride 1 and output channels per group a multiple of 4");
   if ((path.fwd === "winograd" || path.bwdData === "winograd" || path.bwdFilter === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 kernel, stride 1, dilation 1 and one group");
@@ -351,7 +364,7 @@ export function convCalls(
   const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
   const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
-  const m = path.tile, k = be.kernels;
+  const m = path.tile, k = be.kernels, tiles = g.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m);
   if ((p.res || p.pool) && (g.depthwise || p.training)) throw new ConfigError("conv2d: a fused residual or max pool is for the implicit forward of an inference plan");
   if (p.pool && path.fwd === "winograd") throw new ConfigError("conv2d: a fused max pool needs the direct forward kernel; convPaths takes Winograd for this conv");
   // Winograd: the filters transformed into memory that lives as long as the calls
@@ -363,18 +376,27 @@ export function convCalls(
   const wd = p.training && p.dx !== 0 && path.bwdData === "winograd" ? wino(1) : null;
   const pack = wf || wd ? [wf, wd].flatMap((t) => (t ? [t.pack] : []))
     : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)] : [];
-  // Winograd bands of rows start at multiples of the tile: every tile is computed as on one thread
+  // fewer images than threads: ranges of output channels, or of Winograd tiles (every tile is
+  // computed as on one thread), or bands of output rows; else by images
+  const few = g.N < T && T > 1, byChannels = few && path.split === "channels" && g.OC >= 16 && !g.depthwise && g.groups === 1 && (wf !== null || p.packed !== 0);
+  const wholeCall = (c0: number, c1: number, t0: number, t1: number): KernelCall => {
+    const geo = whole();
+    return {
+      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x, wf.u, p.bias, p.act, p.res ?? 0, p.y, c0, c1, t0, t1, 0)
+        : call("f32_conv2d_fwd", geo, p.x, p.w, p.packed, p.bias, p.act, p.res ?? 0, p.y, c0, c1, 0)),
+      scratchBytes: scratch(geo),
+    };
+  };
   const fwd: KernelCall[] = p.y === 0 ? [] : p.pool ? pooledFwd(be, g, p.pool, block, alloc, p, T)
-    : wf && g.N === 1 && T > 1 && path.split === "channels" && g.OC >= 16 ? splitRange(g.OC, T, 8).map(([c0, c1]) => {
-      const geo = whole();
-      return { ...call("f32_conv2d_fwd_winograd", geo, m, p.x, wf.u, p.bias, p.act, p.res ?? 0, p.y, c0, c1, 0), scratchBytes: scratch(geo) };
-    })
-    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T, wf ? m : 1).map((q) => {
+    : byChannels ? splitRange(g.OC, T, 8).map(([c0, c1]) => wholeCall(c0, c1, 0, tiles))
+    : wf && few ? splitRange(tiles, T).map(([t0, t1]) => wholeCall(0, g.OC, t0, t1))
+    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => {
     const geo = block(q);
     if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff);
+    const res = p.res ? p.res + 4 * q.yOff : 0;
     return {
-      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0, g.OC, 0)
-        : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, p.res ? p.res + 4 * q.yOff : 0, p.y + 4 * q.yOff, 0)),
+      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, res, p.y + 4 * q.yOff, 0, g.OC, 0, q.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m), 0)
+        : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, res, p.y + 4 * q.yOff, 0, g.OC / g.groups, 0)),
       scratchBytes: scratch(geo),
     };
   });

@@ -27,8 +27,8 @@ export interface Part { N: number; H: number; OH: number; PT: number; xOff: numb
 
 export const wholePart = (N: number, H: number, OH: number, PT: number): Part => ({ N, H, OH, PT, xOff: 0, yOff: 0, hpDelta: 0 });
 
-/** T parts of an NHWC window op: by images when N >= T, else (one image) by bands of output rows, each starting at a multiple of `align`. */
-export function windowParts(N: number, H: number, W: number, C: number, OH: number, OW: number, OC: number, SH: number, PT: number, reach: number, T: number, align = 1): Part[] {
+/** T parts of an NHWC window op: by images when N >= T, else (one image) by bands of output rows. */
+export function windowParts(N: number, H: number, W: number, C: number, OH: number, OW: number, OC: number, SH: number, PT: number, reach: number, T: number): Part[] {
   if (T <= 1) return [wholePart(N, H, OH, PT)];
   if (N >= T) {
     return splitRange(N, T).map(([a, b]) => ({ N: b - a, H, OH, PT, xOff: a * H * W * C, yOff: a * OH * OW * OC, hpDelta: 0 }));
@@ -36,7 +36,7 @@ export function windowParts(N: number, H: number, W: number, C: number, OH: numb
   if (N !== 1) return [wholePart(N, H, OH, PT)];
   // one image: bands of output rows, each reading just the input rows its windows reach
   const out: Part[] = [];
-  for (const [r0, r1] of splitRange(OH, T, align)) {
+  for (const [r0, r1] of splitRange(OH, T)) {
     const band = rowBand(H, W, C, OW, OC, SH, PT, reach, r0, r1);
     if (!band) return [wholePart(N, H, OH, PT)]; // a band of pure padding: do not split
     out.push(band);
