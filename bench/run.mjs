@@ -1,5 +1,5 @@
 // npm run bench -- [suite ...] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--only TEXT]
-// Suites: kernels, train, pipeline, models. Prints medians, GFLOP/s and speedups against the peers measured in the same
+// Suites: kernels, train, pipeline, models, threads. Prints medians, GFLOP/s and speedups against the peers measured in the same
 // run, and writes the records ({ suite, case, engine, build, threads, batch, median_ms, gflops,
 // img_per_s }) to --json FILE (default bench/results.json).
 import { writeFileSync } from "node:fs";
@@ -7,9 +7,10 @@ import { parseArgs } from "node:util";
 import { printTable } from "./lib/harness.mjs";
 import { runKernels } from "./kernels.mjs";
 import { runModels } from "./models.mjs";
+import { runThreads } from "./threads.mjs";
 import { runPipeline, runTrain } from "./train.mjs";
 
-const SUITES = { kernels: runKernels, train: runTrain, pipeline: runPipeline, models: runModels };
+const SUITES = { kernels: runKernels, train: runTrain, pipeline: runPipeline, models: runModels, threads: runThreads };
 
 let args;
 try {
@@ -31,7 +32,7 @@ try {
 }
 const { values, positionals } = args;
 if (values.help) {
-  console.log("usage: npm run bench -- [kernels] [train] [pipeline] [models] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR] [--only TEXT]\n  --only TEXT: the kernels suite's layers whose name contains TEXT, any case (\"gemm 64\", \"lenet\", \"(a\", \"ResNet-18 56\"), with all their passes");
+  console.log("usage: npm run bench -- [kernels] [train] [pipeline] [models] [threads] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--onnx DIR] [--only TEXT]\n  --only TEXT: the kernels suite's layers whose name contains TEXT, any case (\"gemm 64\", \"lenet\", \"(a\", \"ResNet-18 56\"), with all their passes\n  threads: N threads (--threads, 2 when not given) against one, in paired rounds in one process");
   process.exit(0);
 }
 // --only picks kernels cases: alone, it means the kernels suite

@@ -1,0 +1,94 @@
+// `npm run bench -- threads [--threads N]`: how much N threads (default 2) speed fovea up over one,
+// measured as paired rounds in one process. Each round times the same model on a one-thread
+// backend and on an N-thread one, back to back in alternating order, and the suite reports each
+// side's median and the median of the rounds' ratios (one-thread time / N-thread time) with its
+// quartiles. The machine's speed drifts over seconds to minutes; separate runs on one and on N
+// threads, minutes apart, gave ratios that moved by 10% and more, where pairs a fraction of a
+// second apart share the drift. Cases: LeNet-5 and the ConvNetJS CIFAR-10 net training and
+// inference at batch 64, the zoo's ResNet-18 and MobileNetV2 at 224², batch 1, and any ONNX file
+// in --onnx DIR (batch 1).
+import * as fovea from "../dist/index.js";
+import { record, benchBackend } from "./lib/harness.mjs";
+import { NETS, batchData } from "./lib/nets.mjs";
+
+const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+const pause = () => new Promise((r) => setTimeout(r, 5)); // an N-thread run's workers stop watching for work before the next run
+
+export async function runThreads({ quick, builds, threads, onnxDir, log }) {
+  const N = threads > 1 ? threads : 2;
+  const rounds = quick ? 7 : 21, roundMs = quick ? 60 : 150;
+  const cases = [];
+  for (const [name, net] of Object.entries(NETS)) {
+    const { x, y } = batchData(64, net.inputShape);
+    cases.push({
+      kase: `train ${name}`, batch: 64,
+      make: (be) => {
+        const m = fovea.withBackend(be, () => net.fovea(1));
+        m.compile({ batchSize: 64, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
+        return { m, run: () => m.trainOnBatch(x, y) };
+      },
+    });
+    cases.push({
+      kase: `infer ${name}`, batch: 64,
+      make: (be) => {
+        const m = fovea.withBackend(be, () => net.fovea(1));
+        m.compile({ batchSize: 64 });
+        return { m, run: () => m.predict(x) };
+      },
+    });
+  }
+  const big = [["resnet18 224²", (be) => fovea.withBackend(be, () => fovea.zoo.resnet18({ seed: 1 }))], ["mobilenetv2 224²", (be) => fovea.withBackend(be, () => fovea.zoo.mobilenetV2({ seed: 1 }))]];
+  if (onnxDir) {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    for (const file of readdirSync(onnxDir).filter((f) => f.endsWith(".onnx")).sort()) {
+      const bytes = new Uint8Array(readFileSync(`${onnxDir}/${file}`));
+      big.push([`onnx ${file}`, (be) => fovea.importOnnx(bytes, { source: file, backend: be })]);
+    }
+  }
+  for (const [kase, load] of big) {
+    cases.push({
+      kase, batch: 1,
+      make: async (be) => {
+        const m = await load(be);
+        m.compile({ batchSize: 1 });
+        const x = batchData(1, [...m.inputShape]).x;
+        return { m, run: () => m.predict(x) };
+      },
+    });
+  }
+  const records = [];
+  for (const build of builds) {
+    const backends = [await benchBackend(build, 1, 64), await benchBackend(build, N, 64)];
+    if (backends[1].threads !== N) throw new Error(`bench: asked for ${N} threads, the ${build} backend has ${backends[1].threads}`);
+    for (const { kase, batch, make } of cases) {
+      const sides = [];
+      for (const be of backends) sides.push({ ...(await make(be)), t: [] });
+      // warm both, then calls per round: about roundMs on one thread
+      let calls = 1;
+      for (const s of sides) {
+        const t0 = performance.now();
+        do s.run(); while (performance.now() - t0 < roundMs);
+      }
+      const t0 = performance.now();
+      sides[0].run();
+      calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
+      const ratios = [];
+      for (let r = 0; r < rounds; r++) {
+        const v = [0, 0];
+        for (const i of r % 2 ? [1, 0] : [0, 1]) {
+          await pause();
+          const s = sides[i], a = performance.now();
+          for (let c = 0; c < calls; c++) s.run();
+          s.t.push((v[i] = (performance.now() - a) / calls));
+        }
+        ratios.push(v[0] / v[1]);
+      }
+      const q = [...ratios].sort((p, r) => p - r), lo = q[rounds >> 2], hi = q[(3 * rounds) >> 2];
+      const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds)`;
+      sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine: "fovea", build, threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
+      log(`  ${kase} b${batch} fovea-${build}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
+      for (const s of sides) s.m.free();
+    }
+  }
+  return { records, peers: [] };
+}
