@@ -139,6 +139,45 @@ describe("training on the pool", () => {
     expect(r[2]!.dispatches).toBe(3);
   });
 
+  it("trainOnBatch runs the optimiser's update in the gradient sum's dispatch: the weights and averages of computeGradients + applyGradients bit for bit (Adam with ema, L1 and L2, a parameter past PARALLEL_UPDATE), one dispatch fewer", () => {
+    const make = () => fovea.sequential([
+      L.conv2d({ filters: 8, kernelSize: 3, activation: "relu" }), L.maxPool2d({ poolSize: 2 }), L.flatten(),
+      L.dense({ units: 300, activation: "relu" }), L.dense({ units: 10 }), // 1352 × 300 weights: an update split across threads
+    ], { inputShape: [28, 28, 1], seed: 8 });
+    for (const be of backends) {
+      const x = Float32Array.from({ length: 6 * 784 }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
+      const y = Int32Array.from({ length: 6 }, (_, i) => i % 10);
+      const runs = ["fused", "apart"].map((how) => fovea.withBackend(be, () => {
+        const m = make();
+        m.compile({ batchSize: 6, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01, ema: 0.9 }), regularizer: { l1: 1e-4, l2: 1e-3 } });
+        const d: number[] = [];
+        for (let k = 0; k < 3; k++) {
+          const d0 = be.pool?.dispatches ?? 0;
+          if (how === "fused") m.trainOnBatch(x, y);
+          else {
+            m.computeGradients(x, y, 0, 6);
+            m.applyGradients();
+          }
+          d.push((be.pool?.dispatches ?? 0) - d0);
+        }
+        const values = () => m.params.flatMap((p) => Array.from(be.heap.f32(p.w, p.size)));
+        const w = values(), avg = m.withAveragedWeights(values);
+        m.free();
+        return { w, avg, d };
+      }));
+      // (the index of the first value that differs, not a diff of 400,000 values)
+      const firstDiff = (a: number[], b: number[]) => a.findIndex((v, i) => !Object.is(v, b[i]));
+      expect(runs[0]!.w.length).toBe(runs[1]!.w.length);
+      expect(firstDiff(runs[0]!.w, runs[1]!.w), `${be.threads} threads: weights`).toBe(-1);
+      expect(firstDiff(runs[0]!.avg, runs[1]!.avg), `${be.threads} threads: averages`).toBe(-1);
+      expect(firstDiff(runs[0]!.avg, runs[0]!.w)).toBeGreaterThanOrEqual(0);
+      if (be.threads > 1) {
+        expect(runs[0]!.d).toEqual([3, 3, 3]); // forward, backward, the gradients' sum and the update
+        expect(runs[1]!.d).toEqual([4, 4, 4]); // the update in a dispatch of its own
+      }
+    }
+  });
+
   it("slices around whole-batch layers (batch norm, dropout), a residual fan-in, uneven slices (batch 5 on 2 and 3 threads)", () => {
     const make = () => {
       const x = fovea.input([12, 10, 3]);

@@ -18,6 +18,7 @@
 import { BackendError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { batchNormAffine, foldCalls } from "../ops/norm.js";
+import { paramCut } from "../ops/optim.js";
 import { splitRange } from "../ops/split.js";
 import type { Backend } from "../runtime/backend.js";
 import type { LayerGrad, LayerRun, ParamBuffer } from "../layers/layer.js";
@@ -444,7 +445,7 @@ export class Plan {
       if (!nodes[j]!.layer.perExample) continue;
       nodes[j]!.params.forEach((p, k) => {
         if (!p.g || !p.spec.trainable) return; // the optimiser reads only trainable gradients
-        splitRange(p.size, T, 4).forEach(([lo, hi], u) => {
+        paramCut(p.size, T).forEach(([lo, hi], u) => {
           for (let t = 1; t < T; t++) reduce[u]!.push(call("f32_add_fwd", p.g + 4 * lo, priv[t]![j]![k]!.g + 4 * lo, p.g + 4 * lo, hi - lo));
         });
       });
@@ -479,21 +480,33 @@ export class Plan {
    * run.dx, overwriting) and return true: a backward pass with rules of its own (the deconvnet's).
    * Only plans not run in slices take a step: those with inputGradient (as the deconvnet's twin
    * builds them) or without a per-example layer; a sliced plan given one throws a BackendError.
+   * `then(parts)` (sliced plans only: `sliced`), asked before anything runs, gives at most
+   * `parts` programs to run once every gradient is whole, program u reading and writing only range
+   * u (paramCut) of each parameter: they run in the gradient sum's dispatch, each right after that
+   * thread's sums of the same ranges (the optimiser's update: trainStep).
    */
-  backward(step?: (j: number, run: LayerGrad<unknown>) => boolean): void {
+  backward(step?: (j: number, run: LayerGrad<unknown>) => boolean, then?: (parts: number) => readonly (readonly KernelCall[])[]): void {
     this.check();
     const sl = this.sliced;
     if (sl) {
       if (step) throw new BackendError("a training plan run in slices takes no backward step of the caller's (plans with inputGradient are not sliced)");
+      const after = then?.(sl.reduce.length);
+      if (after && after.length > sl.reduce.length) throw new BackendError(`${after.length} programs to run after the gradient sum of ${sl.reduce.length} parts`);
       for (const st of sl.bwd) {
         if ("node" in st) this.backwardNode(st.node);
         else if ("run" in st) st.run();
         else this.be.runPrograms(st.programs);
       }
-      this.be.runPrograms(sl.reduce);
+      this.be.runPrograms(after ? sl.reduce.map((r, u) => [...r, ...(after[u] ?? [])]) : sl.reduce);
       return;
     }
+    if (then) throw new BackendError("programs after the gradient sum are for a training plan run in slices");
     for (let j = this.lossNode; j >= 0; j--) if (this.runs[j]!.dy) this.backwardNode(j, step);
+  }
+
+  /** Whether this training plan runs the batch in slices (its backward takes a `then`). */
+  get isSliced(): boolean {
+    return this.sliced !== null;
   }
 
   /** Node j's backward pass on the whole batch (or the caller's step), then its fan-in adds. */

@@ -9,13 +9,27 @@ import { splitRange } from "./split.js";
 export const PARALLEL_UPDATE = 1 << 16;
 
 /**
+ * A parameter of `size` values cut in `parts` ranges (starts at multiples of 4, fewer ranges where
+ * it is small): the cut of a sliced training plan's gradient sum (Plan), thread u summing range u
+ * of every parameter, and of the update run right after it in the same program (`parts` below).
+ */
+export const paramCut = (size: number, parts: number): [number, number][] => splitRange(size, parts, 4);
+
+/**
  * One dispatch updating several parameters: their values laid end to end and cut into one equal
  * range per thread (PARALLEL_UPDATE values or more in all; else every update on the calling
  * thread), each thread's program the slices of the parameters its range covers (a slice: one
  * call, or calls run in order on the same values — the regularisation, then the update). The
  * kernels work value by value, so any cut gives the same values as one call per parameter.
+ * Given `parts`: `parts` programs, each parameter cut by paramCut.
  */
-export function updateAllPrograms(be: Backend, sizes: readonly number[], slice: (k: number, n: number, o: number) => KernelCall | KernelCall[]): KernelCall[][] {
+export function updateAllPrograms(be: Backend, sizes: readonly number[], slice: (k: number, n: number, o: number) => KernelCall | KernelCall[], parts?: number): KernelCall[][] {
+  if (parts !== undefined) {
+    // each parameter cut in `parts` by paramCut: program u, range u of every parameter
+    const programs: KernelCall[][] = Array.from({ length: parts }, () => []);
+    sizes.forEach((n, k) => paramCut(n, parts).forEach(([lo, hi], u) => programs[u]!.push(...[slice(k, hi - lo, 4 * lo)].flat())));
+    return programs;
+  }
   const total = sizes.reduce((a, b) => a + b, 0);
   if (be.threads < 2 || total < PARALLEL_UPDATE) return [sizes.flatMap((n, k) => slice(k, n, 0))];
   return splitRange(total, be.threads, 4).map(([a, b]) => {

@@ -109,6 +109,15 @@ export abstract class Optimizer {
    * statistics among `params` (averagedAlongside) are averaged too.
    */
   step(be: Backend, params: readonly ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>): void {
+    be.runPrograms(this.programs(be, params, lr, decay));
+  }
+
+  /**
+   * step's calls, counted as a step (the iteration, the state and the averages' first values made
+   * now): the caller runs them before anything reads the weights. `parts`: that many programs,
+   * each parameter cut by paramCut (to run in a sliced plan's gradient sum, Plan.backward).
+   */
+  programs(be: Backend, params: readonly ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>, parts?: number): KernelCall[][] {
     this.be = be;
     this.iterations++;
     const todo: [ParamBuffer, number[] | null][] = [];
@@ -125,13 +134,13 @@ export abstract class Optimizer {
     // every average starts at the values before its first update
     if (this.ema > 0) for (const [p] of todo) if (!this.averages.has(p)) this.averages.set(p, this.copyOf(be, p));
     const t = this.iterations, a = Math.min(this.ema, (1 + t) / (10 + t));
-    be.runPrograms(updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => {
+    return updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => {
       const [p, s] = todo[k]!, d = decay?.get(p);
       const calls = s ? [this.call(n, o, p, s, lr, t)] : [];
       if (s && d) calls.unshift(regularizeCall(n, p.w + o, p.g + o, d[0], d[1]));
       if (this.ema > 0) calls.push(averageCall(n, p.w + o, this.averages.get(p)! + o, a));
       return calls;
-    }));
+    }, parts);
   }
 
   /** How many values a state of `params` holds: the slots of the trainable ones, and with ema an average of every running statistic. */

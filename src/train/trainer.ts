@@ -6,7 +6,7 @@ import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show } from "../e
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { checkBatchSize, extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
 import type { InputMaker, Plan } from "../model/plan.js";
-import { invoke } from "../runtime/calls.js";
+import { invoke, type KernelCall } from "../runtime/calls.js";
 import { formatShape } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
 import { Optimizer } from "./optimizers.js";
@@ -229,13 +229,23 @@ function nonFinite(m: Model, plan: Plan, value: number): never {
  * Returns the mean loss before the update and the correct top-1 predictions (classification).
  */
 export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number, make?: InputMaker): { loss: number; correct: number } {
-  const loss = gradients(m, data, y, start, count, make);
-  m.applyGradients(lr);
+  // the update runs in the dispatch that sums the slices' gradients, each thread updating the
+  // ranges it just summed; clipping needs the whole gradient's norm first, so it updates after
+  let applied = false;
+  const loss = gradients(m, data, y, start, count, make, training(m).clipNorm > 0 ? undefined : (parts) => {
+    applied = true;
+    return updateCalls(m, lr, parts);
+  });
+  if (!applied) m.applyGradients(lr);
   return { loss, correct: training(m).lastCorrect };
 }
 
-/** Model.computeGradients; given `make`, the batch's input is what make writes (Plan.forward). */
-function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, make?: InputMaker): number {
+/**
+ * Model.computeGradients; given `make`, the batch's input is what make writes (Plan.forward);
+ * given `update` and a plan run in slices, the optimiser's step runs in the gradient sum's
+ * dispatch (Plan.backward's `then`: its calls in `parts` programs) and the step is counted.
+ */
+function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, make?: InputMaker, update?: (parts: number) => KernelCall[][]): number {
   notAveraged(m);
   const loss = requireLoss(m, `model "${m.name}"`);
   const plan = m.forward(data, start, count, true, make);
@@ -244,8 +254,52 @@ function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, s
   const value = computeLoss(m.backend.kernels, loss, plan.act[node]!, t, count, m.outputSize, plan.grad[node]!, training(m).labelSmoothing);
   if (!Number.isFinite(value)) nonFinite(m, plan, value);
   if (targetsAreLabels(loss)) training(m).lastCorrect = countCorrect(m.backend.heap.f32(plan.outputPtr, count * m.outputSize), y as Int32Array, start, count, m.outputSize);
-  plan.backward();
+  if (update && plan.isSliced) {
+    plan.backward(undefined, update);
+    stepDone(m);
+  } else plan.backward();
   return value;
+}
+
+/** The optimiser's step as programs (applyGradients' checks first; the L1 / L2 terms in the same slices); `parts`: cut as Plan.backward's `then` asks. */
+function updateCalls(m: Model, lr: number | undefined, parts?: number): KernelCall[][] {
+  const t = training(m);
+  if (!t.optimizer) throw new ConfigError(`model "${m.name}": no optimizer; compile({ loss, optimizer }) first`);
+  notAveraged(m);
+  // gradient buffers come with the first training plan: before it there is nothing to apply
+  // (and the update kernels would write through a null pointer into the heap's first bytes)
+  const none = m.params.find((p) => updated(p) && p.g === 0);
+  if (none) throw new ConfigError(`model "${m.name}": applyGradients before any computeGradients: parameter ${none.spec.name} has no gradients yet (trainOnBatch and fit compute them)`);
+  const reg = t.regularizer;
+  // the L1 / L2 terms go into the gradients in the optimiser's own programs, slice by slice just
+  // before the update; clipping needs the norm of the regularised gradients, so it adds them first
+  const decay = new Map<ParamBuffer, [number, number]>();
+  if (reg) {
+    for (const n of m.nodes) {
+      const mul = reg.layers?.[n.layer.name] ?? 1;
+      const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
+      const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
+      for (const p of n.params) if (updated(p) && p.spec.regularize && (l1 !== 0 || l2 !== 0)) decay.set(p, [l1, l2]);
+    }
+  }
+  const be = m.backend;
+  if (t.clipNorm > 0) {
+    const trainable = m.params.filter(updated);
+    for (const [p, [l1, l2]] of decay) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
+    decay.clear();
+    let ss = 0;
+    for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
+    const norm = Math.sqrt(ss);
+    if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
+  }
+  // every parameter: the optimiser updates the trainable ones and, with ema, averages running statistics too
+  return t.optimizer.programs(be, m.params, lr ?? t.optimizer.lr, decay, parts);
+}
+
+/** A step's update has run: counted, and the weights are new. */
+function stepDone(m: Model): void {
+  training(m).step++;
+  m.weightsVersion++;
 }
 
 /**
@@ -303,38 +357,8 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   },
 
   applyGradients(lr) {
-    const be = this.backend, t = training(this);
-    if (!t.optimizer) throw new ConfigError(`model "${this.name}": no optimizer; compile({ loss, optimizer }) first`);
-    notAveraged(this);
-    // gradient buffers come with the first training plan: before it there is nothing to apply
-    // (and the update kernels would write through a null pointer into the heap's first bytes)
-    const none = this.params.find((p) => updated(p) && p.g === 0);
-    if (none) throw new ConfigError(`model "${this.name}": applyGradients before any computeGradients: parameter ${none.spec.name} has no gradients yet (trainOnBatch and fit compute them)`);
-    const reg = t.regularizer;
-    // the L1 / L2 terms go into the gradients in the optimiser's own dispatch, slice by slice just
-    // before the update; clipping needs the norm of the regularised gradients, so it adds them first
-    const decay = new Map<ParamBuffer, [number, number]>();
-    if (reg) {
-      for (const n of this.nodes) {
-        const mul = reg.layers?.[n.layer.name] ?? 1;
-        const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
-        const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
-        for (const p of n.params) if (updated(p) && p.spec.regularize && (l1 !== 0 || l2 !== 0)) decay.set(p, [l1, l2]);
-      }
-    }
-    const trainable = this.params.filter(updated);
-    if (t.clipNorm > 0) {
-      for (const [p, [l1, l2]] of decay) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
-      decay.clear();
-      let ss = 0;
-      for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
-      const norm = Math.sqrt(ss);
-      if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
-    }
-    // every parameter: the optimiser updates the trainable ones and, with ema, averages running statistics too
-    t.optimizer.step(be, this.params, lr ?? t.optimizer.lr, decay);
-    t.step++;
-    this.weightsVersion++;
+    this.backend.runPrograms(updateCalls(this, lr));
+    stepDone(this);
   },
 
   trainOnBatch(x, y, options = {}) {
