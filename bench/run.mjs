@@ -1,5 +1,5 @@
 // npm run bench -- [suite ...] [--quick] [--json FILE] [--build simd|relaxed|both] [--threads N] [--only TEXT]
-// Suites: kernels, train, pipeline, models, threads. Prints medians, GFLOP/s and speedups against the peers measured in the same
+// Suites: kernels, train, pipeline, models, and threads when named. Prints medians, GFLOP/s and speedups against the peers measured in the same
 // run, and writes the records ({ suite, case, engine, build, threads, batch, median_ms, gflops,
 // img_per_s }) to --json FILE (default bench/results.json).
 import { writeFileSync } from "node:fs";
@@ -36,7 +36,8 @@ if (values.help) {
   process.exit(0);
 }
 // --only picks kernels cases: alone, it means the kernels suite
-const suites = positionals.length ? positionals : values.only !== undefined ? ["kernels"] : Object.keys(SUITES);
+// (the threads suite only when named: it needs a pool, which a machine or build may not give)
+const suites = positionals.length ? positionals : values.only !== undefined ? ["kernels"] : Object.keys(SUITES).filter((s) => s !== "threads");
 for (const s of suites) {
   if (!(s in SUITES)) {
     console.error(`bench: unknown suite "${s}" (suites: ${Object.keys(SUITES).join(", ")})`);

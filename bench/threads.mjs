@@ -1,5 +1,6 @@
-// `npm run bench -- threads [--threads N]`: how much N threads (default 2) speed fovea up over one,
-// measured as paired rounds in one process. Each round times the same model on a one-thread
+// `npm run bench -- threads [--threads N]`: how much N threads (2 where --threads is not given or
+// 1) speed fovea up over one, measured as paired rounds in one process. The one-thread side loads
+// the single-threaded build (what a user without threads gets), the other the -mt build. Each round times the same model on a one-thread
 // backend and on an N-thread one, back to back in alternating order, and the suite reports each
 // side's median and the median of the rounds' ratios (one-thread time / N-thread time) with its
 // quartiles. The machine's speed drifts over seconds to minutes; separate runs on one and on N

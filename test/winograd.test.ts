@@ -241,7 +241,7 @@ describe("Winograd conv across threads", () => {
     const cases = [
       { N: 1, H: 45, W: 20, C: 19, OC: 21, pad: 1 },
       { N: 1, H: 7, W: 7, C: 40, OC: 70, pad: 1 },
-      { N: 2, H: 13, W: 11, C: 8, OC: 17, pad: 1 }, // 3 parts of 2 images: ranges of tiles that cross from one image to the next
+      { N: 2, H: 13, W: 11, C: 16, OC: 25, pad: 1 }, // 3 parts of 2 images: ranges of tiles that cross from one image to the next (asserted below)
       { N: 3, H: 30, W: 17, C: 8, OC: 9, pad: [2, 0, 1, 1] as [number, number, number, number] },
     ];
     for (const c of cases) {
@@ -283,6 +283,16 @@ describe("Winograd conv across threads", () => {
     }, 3, { fwd: "winograd", tile: 4, split: "channels" }).fwd);
     const at = (name: string) => paramIndex("f32_conv2d_fwd_winograd", name);
     expect(fwd.map((c) => [c.args[at("oc0")], c.args[at("oc1")]])).toEqual([[0, 24], [24, 48], [48, 70]]);
+  });
+
+  it("with fewer images than parts the tile split makes one call per thread over a range of tiles numbered across the images", () => {
+    const be = threaded[0]!;
+    const g = ops.conv2dGeometry([2, 13, 11, 16], [3, 3, 16, 25], { padding: 1 }); // F(4): 4 × 3 tiles an image
+    const fwd = ops.withScratchAlloc(be, (alloc) => ops.convCalls(be, g, alloc, {
+      x: 16, y: 32, w: 48, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0,
+    }, 3, { fwd: "winograd", tile: 4, split: "tiles" }).fwd);
+    const at = (name: string) => paramIndex("f32_conv2d_fwd_winograd", name);
+    expect(fwd.map((c) => [c.args[at("tile0")], c.args[at("tile1")], c.args[at("oc0")], c.args[at("oc1")]])).toEqual([[0, 8, 0, 25], [8, 16, 0, 25], [16, 24, 0, 25]]);
   });
 });
 

@@ -288,7 +288,8 @@ export function implicitImage(g: usize, x: usize, n: i32, frame: usize): usize {
  * row's taps are many, the columns) whose input lies inside the image for one of its pixels —
  * for the backward-data pass, whose frame is mostly zeros; a forward conv's padding is a thin
  * border, where the test per tile costs about what it saves. res: 0, or a residual laid out like
- * y, added in the epilogue before the activation.
+ * y, added in the epilogue before the activation. Only output channels [oc0, oc1) of each group
+ * are written (convPixels).
  */
 export function convImplicitFwd(g: usize, x: usize, packed: usize, per: i32, bias: usize, act: i32, res: usize, y: usize, scratch: usize, narrow: bool, oc0: i32, oc1: i32): void {
   const N = geo(g, CONV_N), PIX = geo(g, CONV_OH) * geo(g, CONV_OW), OC = geo(g, CONV_OC);
@@ -311,7 +312,7 @@ export function convPixels(
   g: usize, img: usize, table: usize, packed: usize, per: i32, bias: usize, act: i32,
   out: usize, rd: usize, res: bool, P0: i32, P1: i32, narrow: bool, oc0: i32, oc1: i32,
 ): void {
-  if (narrow || !singleChannel(g) || oc0 != 0 || oc1 != geo(g, CONV_OC)) {
+  if (narrow || !singleChannel(g) || oc0 != 0 || oc1 != geo(g, CONV_OC) / geo(g, CONV_G)) {
     convTiles(g, img, table, packed, per, bias, act, out, rd, res, P0, P1, narrow, oc0, oc1);
     return;
   }

@@ -46,8 +46,8 @@ const BLOCK_BUDGET: i32 = 1 << 21;
 /** Output channels of one M block. */
 const OCB_MAX: i32 = 64;
 /**
- * At most this many tiles in one call (a 7²×512 or 14²×256 map at batch 1; a thread's band of
- * rows counts its own), V is packed (inputBlock).
+ * At most this many tiles in one call (a 7²×512 or 14²×256 map at batch 1; a thread's range of
+ * tiles counts its own), V is packed (inputBlock).
  * Each transformed filter panel then serves one or a few register tiles and streams from memory;
  * beside it, V's four tile rows read as four more streams slowed the products down. One 3×3 layer
  * at batch 1, one thread, relaxed build, alternating in one process (ms, medians of 21 rounds):

@@ -203,6 +203,8 @@ export interface ConvPaths {
    * output panels (each thread streams its share of the packed or transformed weights; a Winograd
    * input transform is repeated per thread), or by output positions, each thread streaming all the
    * weights: "rows", bands of output rows (direct), or "tiles", ranges of output tiles (Winograd).
+   * "channels" needs 16 output channels or more, one group and (direct) weights packed by the plan
+   * (inference); elsewhere the forward splits by positions.
    */
   split: "rows" | "channels" | "tiles";
 }
@@ -284,9 +286,10 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * where there are at least 16 output channels per tile of the map. Positions are now ranges of
  * tiles, equal to a tile: 28²×128's 7 rows of F(4) tiles made bands of 4 and 3 (paired ratios
  * tiles / rows, 2 threads, one process: 0.92–1.00, and ResNet-18 0.95–0.97 with the direct split
- * below). The direct kernel's rule is the same with its 4-pixel tiles: 14²×256→512 stride 2 (7²
- * outputs, 13 tiles; bands of 4 and 3 rows) 0.94–0.96 by channels, while 28²×64→128 and
- * 14²×128→256 stride 2 and their 1×1 shortcuts ran 1.0–1.5x slower by channels than by rows.
+ * below). The direct kernel's rule is the same with its 4-pixel tiles: ResNet-18's 14²→7² 3×3
+ * stride-2 conv 256→512 (13 tiles; bands of 4 and 3 rows) 0.94–0.96 by channels, its 1×1
+ * shortcut level (0.97), while the 56²→28² and 28²→14² stride-2 convs and their shortcuts ran
+ * 1.0–1.5x slower by channels than by rows.
  */
 export function convPaths(g: ConvGeometry, training = false): ConvPaths {
   const perStep = (pixels: number) => !training || g.N * pixels >= TRAIN_WINOGRAD_PIXELS;
@@ -345,8 +348,10 @@ function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
 }
 
 /**
- * The calls of a conv2d over `p`'s buffers, split for the pool: forward by images or (batch 1)
- * bands of output rows, backward by images. `alloc` gives memory that lives as long as the calls.
+ * The calls of a conv2d over `p`'s buffers, split for the pool: forward by images or, with fewer
+ * images than threads, as `ConvPaths.split` says (bands of output rows or ranges of Winograd
+ * tiles or of output channels); backward by images. `alloc` gives memory that lives as long as
+ * the calls.
  */
 export function convCalls(
   be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvBuffers, limit = be.threads, paths: Partial<ConvPaths> = {},

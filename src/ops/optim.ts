@@ -5,7 +5,7 @@ import type { Backend } from "../runtime/backend.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { splitRange } from "./split.js";
 
-/** Parameters with at least this many values are updated by every thread of the pool, in slices. */
+/** An update on its own (applyGradients) splits across the pool from this many values in all; in a sliced plan's gradient sum every parameter is cut (paramCut). */
 export const PARALLEL_UPDATE = 1 << 16;
 
 /**

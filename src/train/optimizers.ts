@@ -102,24 +102,17 @@ export abstract class Optimizer {
   }
 
   /**
-   * One update of every trainable parameter with learning rate `lr`, in one dispatch
-   * (updateAllPrograms). `decay`: the L1 / L2 coefficients of the parameters to regularise first
-   * (f32_regularize on the same slice, in the same program, just before its update). With ema,
-   * each update's slice is followed by its average's, in the same dispatch, and the running
-   * statistics among `params` (averagedAlongside) are averaged too.
-   */
-  step(be: Backend, params: readonly ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>): void {
-    be.runPrograms(this.programs(be, params, lr, decay));
-  }
-
-  /**
-   * step's calls, counted as a step (the iteration, the state and the averages' first values made
-   * now): the caller runs them before anything reads the weights. `parts`: that many programs,
-   * each parameter cut by paramCut (to run in a sliced plan's gradient sum, Plan.backward).
+   * The calls of one update of every trainable parameter with learning rate `lr`, the step after
+   * the `iterations` counted so far (the state and the averages' first values are made now): the
+   * caller runs them before anything reads the weights, then calls counted(). One program per
+   * thread (updateAllPrograms), or `parts` programs with each parameter cut by paramCut (to run
+   * in a sliced plan's gradient sum, Plan.backward). `decay`: the L1 / L2 coefficients of the
+   * parameters to regularise first (f32_regularize on the same slice, in the same program, just
+   * before its update). With ema, each update's slice is followed by its average's, in the same
+   * program, and the running statistics among `params` (averagedAlongside) are averaged too.
    */
   programs(be: Backend, params: readonly ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>, parts?: number): KernelCall[][] {
     this.be = be;
-    this.iterations++;
     const todo: [ParamBuffer, number[] | null][] = [];
     for (const p of params) {
       if (updated(p)) {
@@ -133,7 +126,7 @@ export abstract class Optimizer {
     }
     // every average starts at the values before its first update
     if (this.ema > 0) for (const [p] of todo) if (!this.averages.has(p)) this.averages.set(p, this.copyOf(be, p));
-    const t = this.iterations, a = Math.min(this.ema, (1 + t) / (10 + t));
+    const t = this.iterations + 1, a = Math.min(this.ema, (1 + t) / (10 + t));
     return updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => {
       const [p, s] = todo[k]!, d = decay?.get(p);
       const calls = s ? [this.call(n, o, p, s, lr, t)] : [];
@@ -141,6 +134,11 @@ export abstract class Optimizer {
       if (this.ema > 0) calls.push(averageCall(n, p.w + o, this.averages.get(p)! + o, a));
       return calls;
     }, parts);
+  }
+
+  /** The calls programs() gave have run: one more step taken (Adam's bias corrections, the averages' warm-up and checkpoints count them). */
+  counted(): void {
+    this.iterations++;
   }
 
   /** How many values a state of `params` holds: the slots of the trainable ones, and with ema an average of every running statistic. */

@@ -61,7 +61,11 @@ declare module "../model/model.js" {
     computeGradients(data: Float32Array, y: Int32Array | Float32Array, start: number, count: number): number;
     /** Regularisation, clipping and one optimiser step, on gradients already computed. */
     applyGradients(lr?: number): void;
-    /** One training step on a batch; returns the mean loss before the update. */
+    /**
+     * One training step on a batch; returns the mean loss before the update. The same values as
+     * computeGradients + applyGradients, but (without clipNorm, in a plan run in slices) the
+     * update runs in the dispatch that sums the threads' gradients, not through applyGradients.
+     */
     trainOnBatch(x: ExampleData, y: ArrayLike<number>, options?: { lr?: number }): number;
     /** Mean loss and accuracy (classification losses) over all examples, in inference mode. */
     evaluate(x: ExampleData, y: ArrayLike<number>, options?: { batchSize?: number }): { loss: number; accuracy: number | null };
@@ -296,9 +300,11 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): KernelCa
   return t.optimizer.programs(be, m.params, lr ?? t.optimizer.lr, decay, parts);
 }
 
-/** A step's update has run: counted, and the weights are new. */
+/** A step's update has run: counted (by the model and its optimiser), and the weights are new. */
 function stepDone(m: Model): void {
-  training(m).step++;
+  const t = training(m);
+  t.optimizer!.counted();
+  t.step++;
   m.weightsVersion++;
 }
 
