@@ -61,15 +61,18 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
   for (const build of builds) {
     const backends = [await benchBackend(build, 1, 64), await benchBackend(build, N, 64)];
     if (backends[1].threads !== N) throw new Error(`bench: asked for ${N} threads, the ${build} backend has ${backends[1].threads}`);
+    let fresh = true;
     for (const { kase, batch, make } of cases) {
       const sides = [];
       for (const be of backends) sides.push({ ...(await make(be)), t: [] });
-      // warm both, then calls per round: about roundMs on one thread
+      // warm both (new backends for 2 s: with 150 ms, the first case's N-thread side ran 1.3x
+      // slower over all its rounds), then calls per round: about roundMs on one thread
       let calls = 1;
       for (const s of sides) {
         const t0 = performance.now();
-        do s.run(); while (performance.now() - t0 < roundMs);
+        do s.run(); while (performance.now() - t0 < (fresh ? 2000 : roundMs));
       }
+      fresh = false;
       const t0 = performance.now();
       sides[0].run();
       calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
