@@ -67,7 +67,6 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       for (const be of backends) sides.push({ ...(await make(be)), t: [] });
       // warm both (new backends for 2 s: with 150 ms, the first case's N-thread side ran 1.3x
       // slower over all its rounds), then calls per round: about roundMs on one thread
-      let calls = 1;
       for (const s of sides) {
         const t0 = performance.now();
         do s.run(); while (performance.now() - t0 < (fresh ? 2000 : roundMs));
@@ -75,7 +74,7 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       fresh = false;
       const t0 = performance.now();
       sides[0].run();
-      calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
+      const calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
       const ratios = [];
       for (let r = 0; r < rounds; r++) {
         const v = [0, 0];

@@ -369,7 +369,7 @@ export function convCalls(
   const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
   const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
-  const m = path.tile, k = be.kernels, tiles = g.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m);
+  const m = path.tile, k = be.kernels;
   if ((p.res || p.pool) && (g.depthwise || p.training)) throw new ConfigError("conv2d: a fused residual or max pool is for the implicit forward of an inference plan");
   if (p.pool && path.fwd === "winograd") throw new ConfigError("conv2d: a fused max pool needs the direct forward kernel; convPaths takes Winograd for this conv");
   // Winograd: the filters transformed into memory that lives as long as the calls
@@ -384,27 +384,22 @@ export function convCalls(
   // fewer images than threads: ranges of output channels, or of Winograd tiles (every tile is
   // computed as on one thread), or bands of output rows; else by images
   const few = g.N < T && T > 1, byChannels = few && path.split === "channels" && g.OC >= 16 && !g.depthwise && g.groups === 1 && (wf !== null || p.packed !== 0);
-  const wholeCall = (c0: number, c1: number, t0: number, t1: number): KernelCall => {
-    const geo = whole();
+  // one forward call over part q (its images, or a band of rows): output channels [c0, c1) of each
+  // group, Winograd tiles [t0, t1) of the part's
+  const fwdCall = (q: Part, c0: number, c1: number, t0: number, t1: number): KernelCall => {
+    const geo = block(q), x = p.x + 4 * q.xOff, y = p.y + 4 * q.yOff, res = p.res ? p.res + 4 * q.yOff : 0;
+    if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, x, p.w, p.bias, p.act, y);
     return {
-      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x, wf.u, p.bias, p.act, p.res ?? 0, p.y, c0, c1, t0, t1, 0)
-        : call("f32_conv2d_fwd", geo, p.x, p.w, p.packed, p.bias, p.act, p.res ?? 0, p.y, c0, c1, 0)),
+      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, x, wf.u, p.bias, p.act, res, y, c0, c1, t0, t1, 0)
+        : call("f32_conv2d_fwd", geo, x, p.w, p.packed, p.bias, p.act, res, y, c0, c1, 0)),
       scratchBytes: scratch(geo),
     };
   };
+  const all = wholePart(g.N, g.H, g.OH, g.padTop), imageTiles = Math.ceil(g.OH / m) * Math.ceil(g.OW / m), OCg = g.OC / g.groups;
   const fwd: KernelCall[] = p.y === 0 ? [] : p.pool ? pooledFwd(be, g, p.pool, block, alloc, p, T)
-    : byChannels ? splitRange(g.OC, T, 8).map(([c0, c1]) => wholeCall(c0, c1, 0, tiles))
-    : wf && few ? splitRange(tiles, T).map(([t0, t1]) => wholeCall(0, g.OC, t0, t1))
-    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => {
-    const geo = block(q);
-    if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.bias, p.act, p.y + 4 * q.yOff);
-    const res = p.res ? p.res + 4 * q.yOff : 0;
-    return {
-      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, p.x + 4 * q.xOff, wf.u, p.bias, p.act, res, p.y + 4 * q.yOff, 0, g.OC, 0, q.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m), 0)
-        : call("f32_conv2d_fwd", geo, p.x + 4 * q.xOff, p.w, p.packed, p.bias, p.act, res, p.y + 4 * q.yOff, 0, g.OC / g.groups, 0)),
-      scratchBytes: scratch(geo),
-    };
-  });
+    : byChannels ? splitRange(g.OC, T, 8).map(([c0, c1]) => fwdCall(all, c0, c1, 0, g.N * imageTiles))
+    : wf && few ? splitRange(g.N * imageTiles, T).map(([t0, t1]) => fwdCall(all, 0, OCg, t0, t1))
+    : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => fwdCall(q, 0, OCg, 0, q.N * imageTiles));
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
   if (!p.training) return out;
   out.actBwd = p.reluApplied ? [] : fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, g.N * g.OH * g.OW * g.OC);

@@ -235,21 +235,17 @@ function nonFinite(m: Model, plan: Plan, value: number): never {
 export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number, make?: InputMaker): { loss: number; correct: number } {
   // the update runs in the dispatch that sums the slices' gradients, each thread updating the
   // ranges it just summed; clipping needs the whole gradient's norm first, so it updates after
-  let applied = false;
-  const loss = gradients(m, data, y, start, count, make, training(m).clipNorm > 0 ? undefined : (parts) => {
-    applied = true;
-    return updateCalls(m, lr, parts);
-  });
-  if (!applied) m.applyGradients(lr);
-  return { loss, correct: training(m).lastCorrect };
+  const g = gradients(m, data, y, start, count, make, training(m).clipNorm > 0 ? undefined : { lr });
+  if (!g.updated) m.applyGradients(lr);
+  return { loss: g.loss, correct: training(m).lastCorrect };
 }
 
 /**
  * Model.computeGradients; given `make`, the batch's input is what make writes (Plan.forward);
- * given `update` and a plan run in slices, the optimiser's step runs in the gradient sum's
- * dispatch (Plan.backward's `then`: its calls in `parts` programs) and the step is counted.
+ * given `update` and a plan run in slices, the optimiser's step with `update.lr` runs in the
+ * gradient sum's dispatch (Plan.backward's `then`) and is counted: `updated`.
  */
-function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, make?: InputMaker, update?: (parts: number) => KernelCall[][]): number {
+function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, make?: InputMaker, update?: { lr?: number }): { loss: number; updated: boolean } {
   notAveraged(m);
   const loss = requireLoss(m, `model "${m.name}"`);
   const plan = m.forward(data, start, count, true, make);
@@ -258,11 +254,13 @@ function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, s
   const value = computeLoss(m.backend.kernels, loss, plan.act[node]!, t, count, m.outputSize, plan.grad[node]!, training(m).labelSmoothing);
   if (!Number.isFinite(value)) nonFinite(m, plan, value);
   if (targetsAreLabels(loss)) training(m).lastCorrect = countCorrect(m.backend.heap.f32(plan.outputPtr, count * m.outputSize), y as Int32Array, start, count, m.outputSize);
-  if (update && plan.isSliced) {
-    plan.backward(undefined, update);
-    stepDone(m);
-  } else plan.backward();
-  return value;
+  if (!update || !plan.isSliced) {
+    plan.backward();
+    return { loss: value, updated: false };
+  }
+  plan.backward(undefined, (parts) => updateCalls(m, update.lr, parts));
+  stepDone(m);
+  return { loss: value, updated: true };
 }
 
 /** The optimiser's step as programs (applyGradients' checks first; the L1 / L2 terms in the same slices); `parts`: cut as Plan.backward's `then` asks. */
@@ -359,7 +357,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   },
 
   computeGradients(data, y, start, count) {
-    return gradients(this, data, y, start, count);
+    return gradients(this, data, y, start, count).loss;
   },
 
   applyGradients(lr) {
