@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, ShapeError, Tensor, ops } from "../src/index.js";
+import { ConfigError, ShapeError, Tensor, loadBackend, ops } from "../src/index.js";
+import { permuteCalls } from "../src/ops/eltwise.js";
 import type { ActivationName } from "../src/ops/eltwise.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
@@ -94,5 +95,64 @@ describe("elementwise errors", async () => {
     expect(() => ops.activation("swish", a)).toThrow(ConfigError);
     expect(() => ops.activation("relu", a, 0.2)).toThrow(/takes no alpha/);
     expect(() => ops.activation("leakyRelu", a, -0.2)).toThrow(/alpha must be finite and >= 0/);
+  });
+});
+
+describe("permute (each example's three axes reordered)", () => {
+  const PERMS: [number, number, number][] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+  /** y[b][i_{p0}][i_{p1}][i_{p2}] = x[b][i0][i1][i2], index by index. */
+  function refPermute(x: Float32Array, batch: number, d: number[], p: number[]): Float32Array {
+    const y = new Float32Array(x.length), n = d[0]! * d[1]! * d[2]!, e = p.map((a) => d[a]!);
+    for (let b = 0; b < batch; b++) {
+      for (let i0 = 0; i0 < d[0]!; i0++) for (let i1 = 0; i1 < d[1]!; i1++) for (let i2 = 0; i2 < d[2]!; i2++) {
+        const i = [i0, i1, i2], o = (i[p[0]!]! * e[1]! + i[p[1]!]!) * e[2]! + i[p[2]!]!;
+        y[b * n + o] = x[b * n + (i0 * d[1]! + i1) * d[2]! + i2]!;
+      }
+    }
+    return y;
+  }
+  /** permuteCalls' forward and backward on `be`, against the index-by-index reference; returns the forward's part count. */
+  function check(be: import("../src/index.js").Backend, batch: number, d: [number, number, number], p: [number, number, number]): number {
+    const n = batch * d[0] * d[1] * d[2];
+    const xs = Float32Array.from({ length: n }, (_, i) => i + 0.5);
+    const [x, y, dx] = [0, 1, 2].map(() => be.heap.alloc(4 * Math.max(n, 1)));
+    try {
+      be.heap.f32(x!, n).set(xs);
+      be.heap.f32(y!, n).fill(NaN);
+      be.heap.f32(dx!, n).fill(NaN);
+      const c = permuteCalls(be, batch, d, p, { x: x!, y: y!, dy: y!, dx: dx! });
+      be.run(c.fwd);
+      const want = refPermute(xs, batch, d, p);
+      const got = be.heap.f32(y!, n);
+      const bad = want.findIndex((v, i) => !Object.is(v, got[i]));
+      expect(bad, `perm ${p} of ${batch}×[${d}] on ${be.threads} thread(s): first wrong output`).toBe(-1);
+      be.run(c.bwd); // the inverse takes y back to x
+      const back = be.heap.f32(dx!, n);
+      expect(xs.findIndex((v, i) => !Object.is(v, back[i])), `perm ${p} of ${batch}×[${d}]: its inverse`).toBe(-1);
+      return c.fwd.length;
+    } finally {
+      for (const q of [x, y, dx]) be.heap.free(q!);
+    }
+  }
+
+  it.each(BUILDS)("every permutation at edge sizes (4 × 4 blocks, 1-3 leftover rows and columns, bands of 32 rows) on the %s build", async (build) => {
+    const be = await backendFor(build);
+    const sizes = [1, 2, 3, 4, 5, 7, 9, 33, 37];
+    for (const p of PERMS) {
+      for (const d0 of sizes) for (const d1 of [1, 3, 4, 6]) for (const d2 of sizes) check(be, d0 === 33 ? 2 : 1, [d0, d1, d2], p);
+    }
+  });
+
+  it("splits across threads by examples, or by the output's first axis for one image (NCHW 3×224×224 → NHWC): every output written, the inverse exact", async () => {
+    const [one, two, three] = await Promise.all([1, 2, 3].map((t) => loadBackend("simd-mt", "option", 16, t)));
+    for (const p of PERMS) {
+      for (const [batch, d] of [[1, [3, 224, 224]], [1, [5, 131, 197]], [3, [3, 91, 157]], [2, [7, 100, 99]]] as [number, [number, number, number]][]) {
+        expect(check(one!, batch, d, p)).toBe(1);
+        const parts = d[p[0]]! >= 3 || batch >= 3 ? 3 : 2;
+        expect(check(two!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 2 threads`).toBe(2);
+        expect(check(three!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 3 threads`).toBe(parts);
+      }
+    }
+    await Promise.all([one, two, three].map((b) => b!.shutdown()));
   });
 });

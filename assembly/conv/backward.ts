@@ -18,14 +18,14 @@
 // (HWIO [KH,KW,C,OC] → [KH,KW,OC,C], taps reversed), padding D·(K−1) − P, run by the implicit
 // forward kernel (implicit.ts): no col2im, dx written once.
 
-import { f4, madd } from "../common/simd";
+import { copyRow, f4, loadPartial, madd, storePartial } from "../common/simd";
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G,
 } from "../common/geometry";
 import { zero } from "../eltwise/binary";
 import { f32_gemm_packed_b_floats, NR } from "../gemm/gemm";
-import { loadPartial, storePartial, needsPadding, reachH, reachW, convImplicitFwd, copyRow } from "./implicit";
+import { needsPadding, reachH, reachW, convImplicitFwd } from "./implicit";
 import { CONV_FIELDS } from "../common/geometry";
 
 /** dst[0..n) += v's low n lanes (n in 1..4). */

@@ -16,12 +16,11 @@
 // block's channels' vectors of one tap and one group of 4 output channels are adjacent:
 // [c-block][tap][oc/4][c in block][4]. Each dx value's sum runs in the same order however it is tiled.
 
-import { f4, madd } from "../common/simd";
+import { f4, madd, storePartial } from "../common/simd";
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G,
 } from "../common/geometry";
-import { storePartial } from "./implicit";
 
 /** [Σa, Σb, Σc, Σd]: the lane sums of four vectors. */
 // @ts-ignore: decorator

@@ -5,49 +5,13 @@
 // a tile reads only the kernel rows and columns that reach the input for one of its pixels (most
 // of the frame of a backward-data pass, backward.ts, is zeros).
 
-import { activate, f4, madd } from "../common/simd";
+import { activate, copyRow, f4, loadPartial, madd, storePartial } from "../common/simd";
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G,
 } from "../common/geometry";
 import { KC, NR } from "../gemm/gemm";
 
-
-/** The first n (0..4) floats at p in the low lanes, zeros above; never reads past p + 4n. */
-// @ts-ignore: decorator
-@inline export function loadPartial(p: usize, n: i32): v128 {
-  if (n >= 4) return v128.load(p);
-  if (n <= 0) return f32x4.splat(0);
-  if (n == 1) return v128.load32_zero(p);
-  const v = v128.load64_zero(p);
-  return n == 2 ? v : f32x4.replace_lane(v, 2, load<f32>(p, 8));
-}
-
-/** Stores the low n (0..4) lanes of v at p. */
-// @ts-ignore: decorator
-@inline export function storePartial(p: usize, v: v128, n: i32): void {
-  if (n >= 4) {
-    v128.store(p, v);
-    return;
-  }
-  if (n == 1) v128.store32_lane(p, v, 0);
-  else if (n > 1) {
-    v128.store64_lane(p, v, 0);
-    if (n > 2) v128.store32_lane(p, v, 2, 8);
-  }
-}
-
-/** dst[0..n) = src[0..n) floats: v128 moves for rows under 256 floats (memory.copy is a runtime call in V8). */
-// @ts-ignore: decorator
-@inline export function copyRow(dst: usize, src: usize, n: i32): void {
-  if (n >= 256) {
-    memory.copy(dst, src, <usize>f4(n));
-    return;
-  }
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(dst + f4(i), v128.load(src + f4(i)));
-  for (; i < n; i++) store<f32>(dst + f4(i), load<f32>(src + f4(i)));
-}
 
 /**
  * Epilogue of one tile row: c[0..nr) = (first ? 0 : c) + acc, and when last: ((· + bias) + the

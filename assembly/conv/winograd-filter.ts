@@ -16,9 +16,8 @@
 // blocks, and add their partial filters in a fixed order (ops/conv.ts), so a thread count always
 // gives the same bits, and different counts round differently.
 
-import { f4, madd } from "../common/simd";
+import { f4, loadPartial, madd, storePartial } from "../common/simd";
 import { geo, CONV_N, CONV_OH, CONV_OW, CONV_C, CONV_OC } from "../common/geometry";
-import { loadPartial, storePartial } from "./implicit";
 import { SKEW, k4, up, tileBlock, tileCount, inputBlock, vRow, winogradFits } from "./winograd";
 
 /**

@@ -30,12 +30,11 @@
 // ranges of tiles or of 8-channel output panels (ops/conv.ts). (Past 400 lines: the
 // three tile sizes' 1-D transforms are written out, one matrix each.)
 
-import { activate, f4, madd } from "../common/simd";
+import { activate, f4, loadPartial, madd, storePartial } from "../common/simd";
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G, CONV_FIELDS,
 } from "../common/geometry";
-import { loadPartial, storePartial } from "./implicit";
 
 /**
  * Bytes of the V and M blocks together (the tile block TB is sized to fit; at least 4 tiles). 2 MiB

@@ -1,5 +1,5 @@
 // Elementwise product (dropout masks), strided row copies (channel concat / split), maxout.
-import { f4 } from "../common/simd";
+import { copyRow, f4, storePartial } from "../common/simd";
 import { zero } from "./binary";
 
 /** out[i] = a[i] · b[i]. Dropout forward and backward (b = the scaled keep mask). out may alias a. */
@@ -56,34 +56,61 @@ export function f32_maxout_bwd(dy: usize, argmax: usize, rows: i32, out: i32, k:
   for (let i = 0; i < rows * out; i++) store<f32>(dx + f4(load<i32>(argmax + f4(i))), load<f32>(dy + f4(i)));
 }
 
-// @ts-ignore: decorator
-@inline function axisDim(a: i32, d0: i32, d1: i32, d2: i32): i32 {
-  return a == 0 ? d0 : a == 1 ? d1 : d2;
-}
-
-// @ts-ignore: decorator
-@inline function axisStride(a: i32, d1: i32, d2: i32): i32 {
-  return a == 0 ? d1 * d2 : a == 1 ? d2 : 1;
+/**
+ * y[c·ys + r] = x[r·xs + c] for rows r < R and columns c in [c0, c1): a strided 2-D transpose, by
+ * 4 × 4 blocks transposed in registers (1–3 leftover rows as a block with zero rows, stored
+ * partly), in bands of 32 rows so that a band's columns come from lines already cached.
+ */
+function transpose2(x: usize, xs: i32, y: usize, ys: i32, R: i32, c0: i32, c1: i32): void {
+  const c4 = c0 + ((c1 - c0) & ~3);
+  for (let rb = 0; rb < R; rb += 32) {
+    const re = min(R, rb + 32), r4 = rb + ((re - rb) & ~3), left = re - r4;
+    for (let c = c0; c < c4; c += 4) {
+      for (let r = rb; r < re; r += 4) {
+        const n = r < r4 ? 4 : left;
+        const s = x + f4(r * xs + c), z = f32x4.splat(0);
+        const a = v128.load(s), b = n > 1 ? v128.load(s + f4(xs)) : z;
+        const e = n > 2 ? v128.load(s + f4(2 * xs)) : z, g = n > 3 ? v128.load(s + f4(3 * xs)) : z;
+        const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(e, g, 0, 4, 1, 5);
+        const u0 = v128.shuffle<f32>(a, b, 2, 6, 3, 7), u1 = v128.shuffle<f32>(e, g, 2, 6, 3, 7);
+        const d = y + f4(c * ys + r);
+        storePartial(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), n);
+        storePartial(d + f4(ys), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), n);
+        storePartial(d + f4(2 * ys), v128.shuffle<f32>(u0, u1, 0, 1, 4, 5), n);
+        storePartial(d + f4(3 * ys), v128.shuffle<f32>(u0, u1, 2, 3, 6, 7), n);
+      }
+    }
+    for (let c = c4; c < c1; c++) {
+      for (let r = rb; r < re; r++) store<f32>(y + f4(c * ys + r), load<f32>(x + f4(r * xs + c)));
+    }
+  }
 }
 
 /**
  * Permutes the axes of `batch` examples of shape [d0, d1, d2]: y[b][i_{p0}][i_{p1}][i_{p2}] =
  * x[b][i0][i1][i2], i.e. output axis k is input axis p_k (e.g. p = 1, 2, 0 turns CHW into HWC).
- * The inverse permutation is the gradient.
+ * The inverse permutation is the gradient. Only the outputs whose first index is in [a0, a1)
+ * are written (of every example): a part of a split. Every permutation is row copies or strided
+ * 2-D transposes (transpose2).
  */
-export function f32_permute3(x: usize, batch: i32, d0: i32, d1: i32, d2: i32, p0: i32, p1: i32, p2: i32, y: usize): void {
+export function f32_permute3(x: usize, batch: i32, d0: i32, d1: i32, d2: i32, p0: i32, p1: i32, p2: i32, y: usize, a0: i32, a1: i32): void {
   const n = d0 * d1 * d2;
-  // output axis k runs over input axis p_k: its extent and its input stride
-  const e0 = axisDim(p0, d0, d1, d2), e1 = axisDim(p1, d0, d1, d2), e2 = axisDim(p2, d0, d1, d2);
-  const t0 = axisStride(p0, d1, d2), t1 = axisStride(p1, d1, d2), t2 = axisStride(p2, d1, d2);
   for (let b = 0; b < batch; b++) {
     const xb = x + f4(b * n), yb = y + f4(b * n);
-    let o = 0;
-    for (let i = 0; i < e0; i++) {
-      for (let j = 0; j < e1; j++) {
-        const base = i * t0 + j * t1;
-        for (let k = 0; k < e2; k++) store<f32>(yb + f4(o++), load<f32>(xb + f4(base + k * t2)));
+    if (p0 == 0 && p1 == 1) { // identity: rows a0..a1 of d1·d2
+      copyRow(yb + f4(a0 * d1 * d2), xb + f4(a0 * d1 * d2), (a1 - a0) * d1 * d2);
+    } else if (p0 == 0) { // (0, 2, 1): each [d1][d2] transposed
+      for (let i = a0; i < a1; i++) transpose2(xb + f4(i * d1 * d2), d2, yb + f4(i * d1 * d2), d1, d1, 0, d2);
+    } else if (p0 == 1 && p1 == 0) { // (1, 0, 2): rows of d2 reordered
+      for (let i = a0; i < a1; i++) {
+        for (let j = 0; j < d0; j++) copyRow(yb + f4((i * d0 + j) * d2), xb + f4((j * d1 + i) * d2), d2);
       }
+    } else if (p0 == 1) { // (1, 2, 0): [d0][d1·d2] transposed
+      transpose2(xb, d1 * d2, yb, d0, d0, a0 * d2, a1 * d2);
+    } else if (p1 == 0) { // (2, 0, 1): [d0·d1][d2] transposed
+      transpose2(xb, d2, yb, d0 * d1, d0 * d1, a0, a1);
+    } else { // (2, 1, 0): for each i1, [d0][d2] (rows d1·d2 apart) transposed into rows d1·d0 apart
+      for (let i = 0; i < d1; i++) transpose2(xb + f4(i * d2), d1 * d2, yb + f4(i * d0), d1 * d0, d0, a0, a1);
     }
   }
 }

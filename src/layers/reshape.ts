@@ -80,7 +80,7 @@ export class Permute extends PlannedLayer {
   }
 
   protected calls(r: LayerGrad<Planned<object>>): PassCalls {
-    return permuteCalls(r.batch, r.inShapes[0]! as [number, number, number], this.perm, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
+    return permuteCalls(r.be, r.batch, r.inShapes[0]! as [number, number, number], this.perm, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
 

@@ -4,6 +4,8 @@
 import { ConfigError, ShapeError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { Tensor, formatShape } from "../tensor.js";
+import type { Backend } from "../runtime/backend.js";
+import { splitRange, threadsFor } from "./split.js";
 
 function sameShape(what: string, a: Tensor, b: Tensor): void {
   if (formatShape(a.shape) !== formatShape(b.shape)) {
@@ -178,15 +180,23 @@ export function concatCalls(rows: number, widths: number[], xs: number[], y: num
   return { fwd, bwd, inTurn: true };
 }
 
-/** Each of `batch` examples [d0, d1, d2] → its axes in order `perm`; the backward applies the inverse. */
-export function permuteCalls(batch: number, dims: [number, number, number], perm: [number, number, number], p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
+/**
+ * Each of `batch` examples [d0, d1, d2] → its axes in order `perm`; the backward applies the
+ * inverse. Parts: ranges of examples, or with fewer examples than threads ranges of the output's
+ * first axis (an image's NCHW → NHWC by bands of rows). Weighed like pooling (memory-bound).
+ */
+export function permuteCalls(be: Backend, batch: number, dims: [number, number, number], perm: [number, number, number], p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
   const inv: [number, number, number] = [0, 0, 0];
   perm.forEach((a, k) => (inv[a] = k));
   const out = perm.map((a) => dims[a]!) as [number, number, number];
-  return {
-    fwd: [call("f32_permute3", p.x, batch, dims[0], dims[1], dims[2], perm[0], perm[1], perm[2], p.y)],
-    bwd: p.dx ? [call("f32_permute3", p.dy, batch, out[0], out[1], out[2], inv[0], inv[1], inv[2], p.dx)] : [],
+  const n = dims[0] * dims[1] * dims[2];
+  const parts = (from: number, to: number, sh: [number, number, number], q: [number, number, number]): KernelCall[] => {
+    const T = threadsFor(be, 8 * batch * n, Math.max(batch, sh[q[0]]!));
+    return batch >= T
+      ? splitRange(batch, T).map(([a, b]) => call("f32_permute3", from + 4 * a * n, b - a, sh[0], sh[1], sh[2], q[0], q[1], q[2], to + 4 * a * n, 0, sh[q[0]]!))
+      : splitRange(sh[q[0]]!, T).map(([a, b]) => call("f32_permute3", from, batch, sh[0], sh[1], sh[2], q[0], q[1], q[2], to, a, b));
   };
+  return { fwd: parts(p.x, p.y, dims, perm), bwd: p.dx ? parts(p.dy, p.dx, out, inv) : [] };
 }
 
 /**
