@@ -11,6 +11,7 @@ export {
 export { f32_conv2d_bwd_filter_implicit, f32_conv2d_bwd_data_implicit } from "./conv/backward";
 export { f32_conv2d_bwd_data_direct } from "./conv/data";
 export { f32_conv2d_maxpool_fwd, f32_conv2d_maxpool_scratch_bytes } from "./conv/pooled";
+export { f32_conv2d_bwd_pooled, f32_conv2d_bwd_pooled_scratch_bytes } from "./conv/pooled-grad";
 export { f32_conv3d_transpose_fwd, f32_conv3d_transpose_bwd_data, f32_conv3d_transpose_bwd_filter } from "./conv/transpose3d";
 export {
   f32_conv2d_fwd_winograd, f32_conv2d_bwd_data_winograd, f32_conv2d_pack_winograd, f32_conv2d_pack_winograd_data,

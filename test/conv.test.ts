@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, ShapeError, Tensor, getBackend, init, layers, loadModel, ops, sequential, type Backend } from "../src/index.js";
+import { ConfigError, ShapeError, Tensor, getBackend, init, layers, loadBackend, loadModel, ops, sequential, type Backend } from "../src/index.js";
+import { ACT_CODES } from "../src/ops/gemm.js";
 import type { Conv2dOptions, ConvGeometry } from "../src/ops/conv.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
@@ -245,6 +246,92 @@ describe.each(BUILDS)("conv2d kernels that tile differently give the same bits o
       expect(Array.from(grads[0]!), JSON.stringify(opts)).toEqual(first6);
       x.free();
     }
+  });
+});
+
+describe.each(BUILDS)("data, filter and bias gradients through a 2×2 max pool's windows (pooledDy) on the %s build", (build) => {
+  /** The conv's output gradient a 2×2, stride-2 max pool over y (a ReLU's output) passes back from dp: dp at each window's first maximum in scan order where it is > 0. */
+  function throughPool(y: Float32Array, dp: Float32Array, g: ConvGeometry): Float64Array {
+    const d = new Float64Array(y.length), OH2 = g.OH >> 1, OW2 = g.OW >> 1;
+    for (let n = 0; n < g.N; n++) for (let i = 0; i < OH2; i++) for (let j = 0; j < OW2; j++) for (let c = 0; c < g.OC; c++) {
+      const at = (r: number, q: number) => ((n * g.OH + 2 * i + r) * g.OW + 2 * j + q) * g.OC + c;
+      let best = at(0, 0);
+      for (const [r, q] of [[0, 1], [1, 0], [1, 1]] as const) if (y[at(r, q)]! > y[best]!) best = at(r, q);
+      if (y[best]! > 0) d[best] = dp[((n * OH2 + i) * OW2 + j) * g.OC + c]!;
+    }
+    return d;
+  }
+  // LeNet-5's C1 and C3, strides and row dilation, an odd last row and column no window covers,
+  // kernel rows of 1 to 10 vectors (KW·C 3, 5, 30, 39) and up to 7 kernel rows, 5 and 13 channels
+  // out (a ragged last block of 4), padding on one side; integer-valued inputs, so that windows tie
+  const CASES_P: [number[], number[], number, Conv2dOptions][] = [
+    [[3, 28, 28, 1], [5, 5], 6, { padding: 2 }], [[4, 14, 14, 6], [5, 5], 16, {}],
+    [[2, 13, 11, 13], [3, 3], 5, { padding: 1 }], [[2, 17, 12, 3], [3, 3], 8, { strides: 2, dilations: [2, 1], padding: [2, 0, 1, 1], rounding: "floor" }],
+    [[1, 16, 9, 1], [7, 3], 4, { padding: [3, 3, 1, 1] }], [[3, 9, 10, 2], [2, 4], 7, { strides: [1, 2], padding: [0, 1, 0, 2], rounding: "floor" }],
+  ];
+  it.each(CASES_P.map((c) => [JSON.stringify(c), c] as const))("against float64 sums over the gradient the pool passes back (rows and columns no tap reads get 0): %s", async (_n, [xShape, k, oc, opts]) => {
+    const be = await backendFor(build);
+    const C = xShape[3]!, wShape = [k[0]!, k[1]!, C, oc];
+    const ints = (n: number, seed: number, lo: number, hi: number) => randomArray(n, seed, 1).map((v) => Math.round(lo + ((v + 1) / 2) * (hi - lo)));
+    const xs = ints(xShape.reduce((a, b) => a * b), 3, -2, 3), ws = ints(wShape.reduce((a, b) => a * b), 5, -1, 1), bs = ints(oc, 7, -1, 1);
+    const x = Tensor.from(xs, xShape, be), w = Tensor.from(ws, wShape, be), b = Tensor.from(bs, [oc], be);
+    const g = ops.conv2dGeometry(xShape, wShape, opts);
+    expect(ops.pooledGradFits(g)).toBe(true);
+    const y = ops.conv2d(x, w, b, { ...opts, activation: "relu" });
+    const ys = y.toArray();
+    const dps = randomArray(g.N * (g.OH >> 1) * (g.OW >> 1) * oc, 11);
+    const dp = Tensor.from(dps, [g.N, g.OH >> 1, g.OW >> 1, oc], be), dw = Tensor.zeros(wShape, be), db = Tensor.zeros([oc], be);
+    const dx = Tensor.from(new Float32Array(xs.length).fill(NaN), xShape, be); // every value written
+    ops.withScratchAlloc(be, (alloc) => {
+      const c = ops.convCalls(be, g, alloc, {
+        x: x.ptr, y: y.ptr, w: w.ptr, packed: 0, bias: b.ptr, act: ACT_CODES.relu, training: true, dy: 0, dyAct: 0, dx: dx.ptr, dw: dw.ptr, db: db.ptr, reluApplied: true, pooledDy: dp.ptr,
+      }, 1);
+      expect(c.bwdFilter.map((q) => q.fn)).toEqual(["f32_conv2d_bwd_pooled"]);
+      expect([c.actBwd, c.bwdData, c.biasBwd]).toEqual([[], [], []]); // the conv's dy is never read
+      be.run(c.bwdFilter);
+    });
+    const d = throughPool(ys, dps, g);
+    expect(d.some((v) => v !== 0) && d.filter((v) => v !== 0).length <= d.length / 4).toBe(true);
+    const P = g.N * g.OH * g.OW;
+    expectClose(dw.toArray(), refConvBwdFilter(refParams(g), xs, d), 1e-5, 2e-6 * (P / 4 + 4), "dw");
+    const dbRef = new Float64Array(oc);
+    d.forEach((v, i) => (dbRef[i % oc]! += v));
+    expectClose(db.toArray(), dbRef, 1e-5, 2e-6 * (P / 4 + 4), "db");
+    expectClose(dx.toArray(), refConvBwdData(refParams(g), d, ws), 1e-5, 2e-6 * (oc * g.KH * g.KW + 4), "dx");
+    [x, w, b, y, dp, dw, db, dx].forEach((t) => t.free());
+  });
+
+  it("image parts on three threads sum to one part's filter and bias gradients and write the same data gradient; a conv it does not fit is a ConfigError", async () => {
+    const be3 = await loadBackend("simd-mt", "option", 16, 3);
+    const xShape = [7, 14, 14, 6], wShape = [5, 5, 6, 16];
+    const xs = randomArray(7 * 14 * 14 * 6, 13), ws = randomArray(5 * 5 * 6 * 16, 17, 0.3);
+    const grads = [1, 3].map((limit) => {
+      const x = Tensor.from(xs, xShape, be3), w = Tensor.from(ws, wShape, be3), g = ops.conv2dGeometry(xShape, wShape, {});
+      const y = ops.conv2d(x, w, null, { activation: "relu" });
+      const dp = Tensor.from(randomArray(7 * 5 * 5 * 16, 19), [7, 5, 5, 16], be3), dw = Tensor.zeros(wShape, be3), db = Tensor.zeros([16], be3), dx = Tensor.zeros(xShape, be3);
+      ops.withScratchAlloc(be3, (alloc) => {
+        const c = ops.convCalls(be3, g, alloc, {
+          x: x.ptr, y: y.ptr, w: w.ptr, packed: 0, bias: 0, act: ACT_CODES.relu, training: true, dy: 0, dyAct: 0, dx: dx.ptr, dw: dw.ptr, db: db.ptr, reluApplied: true, pooledDy: dp.ptr,
+        }, limit);
+        expect(c.bwdFilter.length).toBe(limit);
+        be3.run(c.bwdFilter);
+        be3.runInTurn(c.reduce);
+      });
+      const out = [dw.toArray(), db.toArray(), dx.toArray()];
+      [x, w, y, dp, dw, db, dx].forEach((t) => t.free());
+      return out;
+    });
+    expectClose(grads[1]![0]!, grads[0]![0]!, 1e-5, 1e-5, "dw");
+    expectClose(grads[1]![1]!, grads[0]![1]!, 1e-5, 1e-5, "db");
+    expect(Array.from(grads[1]![2]!), "dx: each image's own, the same bits").toEqual(Array.from(grads[0]![2]!));
+    const bad = (opts: Conv2dOptions, wShape: number[], act = ACT_CODES.relu) => () => ops.withScratchAlloc(be3, (alloc) => ops.convCalls(be3, ops.conv2dGeometry([2, 8, 8, 4], wShape, opts), alloc, {
+      x: 8, y: 8, w: 8, packed: 0, bias: 0, act, training: true, dy: 8, dyAct: 0, dx: 0, dw: 8, db: 0, reluApplied: true, pooledDy: 8,
+    }, 1));
+    expect(bad({ groups: 2 }, [3, 3, 2, 4])).toThrow(ConfigError);
+    expect(bad({ dilations: [1, 2] }, [3, 3, 4, 4])).toThrow(/column dilation 1/);
+    expect(bad({}, [3, 3, 4, 3])).toThrow(/at least 4 output channels/);
+    expect(bad({}, [3, 3, 4, 4], ACT_CODES.relu6)).toThrow(/its own ReLU/);
+    await be3.shutdown();
   });
 });
 

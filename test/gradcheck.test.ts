@@ -12,12 +12,12 @@ beforeAll(async () => {
   await fovea.init({ build: "simd" });
 });
 
-function check(m: fovea.Model, inputShape: [number, number, number] | [number], loss: fovea.train.LossName, n = 4, classes = 3) {
+function check(m: fovea.Model, inputShape: [number, number, number] | [number], loss: fovea.train.LossName, n = 4, classes = 3, h = 1e-2) {
   const shape = inputShape.length === 3 ? inputShape : ([1, 1, inputShape[0]] as [number, number, number]);
   const { x, y } = toyImages(n, shape, classes, 5);
   const targets = loss === "softmaxCrossEntropy" || loss === "hinge" ? y : new fovea.Rng(9).shuffle(Float32Array.from({ length: n * m.outputSize }, (_, i) => (loss === "mse" ? Math.sin(i) : (i % 3) / 2)));
   m.compile({ batchSize: n, loss, optimizer: fovea.train.sgd() });
-  const r = fovea.train.gradCheck(m, x, targets, { h: 1e-2, samples: 12 });
+  const r = fovea.train.gradCheck(m, x, targets, { h, samples: 12 });
   for (const p of r.params) {
     // relative error below the bound, or a gradient that is zero in exact arithmetic (a bias
     // right before batch norm) where both sides are float32 noise
@@ -46,15 +46,26 @@ describe("whole-model gradient checks", () => {
     check(m, [6, 6, 2], "softmaxCrossEntropy");
   });
 
-  it("conv with a fused ReLU → max pool → ReLU layer → max pool → dense (both ReLUs' backward done by the pools: model/fuse.ts)", () => {
+  it("conv with a fused ReLU → max pool → ReLU layer → max pool → dense (both ReLUs' backward done by the pools, the first conv's gradients from its pool's windows: model/fuse.ts)", () => {
     const m = fovea.sequential([
       L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" }), L.maxPool2d({ poolSize: 2 }),
       L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.relu(), L.maxPool2d({ poolSize: 2, strides: 1, rounding: "floor" }),
       L.flatten(), L.dense({ units: 3 }), L.softmax(),
     ], { inputShape: [8, 8, 2], seed: 7 }); // (a seed whose sampled weights keep h = 1e-2 off the ReLU and max-switch kinks)
     m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
-    expect(m.plan(4, true).fused).toBe(2);
+    expect(m.plan(4, true).fused).toBe(3);
     check(m, [8, 8, 2], "softmaxCrossEntropy");
+  });
+
+  it("conv → tanh → conv with a fused ReLU, stride 2 → 2×2 max pool → dense: the second conv's data, filter and bias gradients from its pool's windows (model/fuse.ts pooledGradients)", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.tanh(),
+      L.conv2d({ filters: 5, kernelSize: [3, 2], strides: [1, 2], padding: [1, 1, 1, 1], activation: "relu" }), L.maxPool2d({ poolSize: 2, rounding: "floor" }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [9, 10, 2], seed: 1 }); // (seeds 1, 2, 3 and 5 of 1–8 keep h = 2e-3 off the ReLU and max-switch kinks; where they do not, compile({ fuse: false }) misses by the same amounts)
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    expect(m.plan(4, true).fused).toBe(2);
+    check(m, [9, 10, 2], "softmaxCrossEntropy", 4, 3, 2e-3);
   });
 
   it("conv → tanh → dilated max pool (ceil mode, padding) → dense → softmax", () => {

@@ -2,7 +2,7 @@
 import { ConfigError, show, checkBoolean } from "../errors.js";
 import { pair } from "../ops/window.js";
 import { actCode, type Activation } from "../ops/gemm.js";
-import { conv2dGeometry, convBlock, convCalls, convPaths, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
+import { conv2dGeometry, convBlock, convCalls, convPaths, pooledGradFits, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
 import { ACT } from "../runtime/generated/layout.js";
 import { geometryBlock, withScratchAlloc } from "../ops/split.js";
 import type { Padding, Rounding } from "../ops/window.js";
@@ -123,7 +123,7 @@ export class Conv2d extends Layer<ConvState> {
     const f = r.fused; // (an inference plan's fused residual add, activation, max pool)
     r.state.calls = convCalls(ctx.be, r.state.g, ctx.alloc, {
       x: r.x[0]!, y: r.y, w: kernel!.w, packed: r.state.packed, bias: bias ? bias.w : 0, act: f?.act ?? this.act, res: f?.res, pool: f?.pool,
-      training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0, reluApplied: r.reluApplied,
+      training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: kernel!.g, db: bias ? bias.g : 0, reluApplied: r.reluApplied, pooledDy: r.pooledDy,
     });
     // (a fused pool's forward and the Winograd filter gradient size their scratch themselves)
     const c = r.state.calls;
@@ -150,6 +150,10 @@ export class Conv2d extends Layer<ConvState> {
 
   override get endsInRelu(): boolean {
     return this.act === ACT.RELU;
+  }
+
+  override gradsFromPool(input: Shape, batch: number): boolean {
+    return this.act === ACT.RELU && pooledGradFits(this.geometry(input, batch));
   }
 
   /** Every forward kernel activates in its epilogue; the implicit and Winograd ones (not depthwise) also add a residual, f32_conv2d_maxpool_fwd pools. */

@@ -114,6 +114,8 @@ export interface LayerGrad<S> extends LayerRun<S> {
   tapCodes?: number;
   /** Training, a max pool: x is a batch norm's input, and the forward pools (x − sub)·A + K per channel, the norm's output (Plan). */
   affineIn?: { sub: number; A: number; K: number };
+  /** Training, a layer with gradsFromPool: the output gradient of the 2×2 max pool over its ReLU output, whence all its gradients come; its dy is then neither written nor read (Plan). */
+  pooledDy?: number;
 }
 
 // ---- symbolic tensors of the functional API: a per-example shape and the layer that produced it ----
@@ -252,6 +254,15 @@ export abstract class Layer<S = unknown> {
    * can start from a dy the ReLU's backward was already applied to (LayerGrad.reluApplied).
    */
   get endsInRelu(): boolean {
+    return false;
+  }
+
+  /**
+   * Training: whether this layer (its ReLU's output read only by a 2×2, stride-2 max pool) takes
+   * its gradients from the pool's output gradient (LayerGrad.pooledDy), skipping the zeros the
+   * pool leaves in its own.
+   */
+  gradsFromPool(_input: Shape, _batch: number): boolean {
     return false;
   }
 

@@ -13,6 +13,7 @@
 
 import type { Fused } from "../layers/layer.js";
 import type { Pool } from "../layers/pool.js";
+import { twoByTwo } from "../ops/pool.js";
 import { ACT } from "../runtime/generated/layout.js";
 import type { GraphNode } from "./graph.js";
 
@@ -100,4 +101,18 @@ export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: n
     if (standalone || nodes[i]!.layer.endsInRelu) out.push({ pool: p, input: i, standalone, norm });
   });
   return out;
+}
+
+/**
+ * Training: the convs (layers with gradsFromPool) whose own ReLU output only a 2×2, stride-2 max
+ * pool reads, covering all but a last odd row or column: their data, filter and bias gradients
+ * come from the pool's output gradient (ConvBuffers.pooledDy), whose windows pass each gradient to
+ * one conv output, and the pool's backward (the conv's output gradient, mostly zeros) does not run.
+ */
+export function pooledGradients(nodes: readonly GraphNode[], batch: number): { conv: number; pool: number }[] {
+  return reluPools(nodes).filter((f) => {
+    if (f.standalone || !nodes[f.input]!.layer.gradsFromPool(nodes[f.input]!.inShapes[0]!, batch)) return false;
+    const pn = nodes[f.pool]!, pg = (pn.layer as Pool).geometry(pn.inShapes[0]!, batch);
+    return twoByTwo(pg) && pg.OH === pg.H >> 1 && pg.OW === pg.W >> 1;
+  }).map((f) => ({ conv: f.input, pool: f.pool }));
 }

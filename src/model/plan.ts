@@ -28,7 +28,7 @@ import { twoByTwo } from "../ops/pool.js";
 import { size } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import { threadGrad, type GraphNode } from "./graph.js";
-import { epilogueChains, reluPools } from "./fuse.js";
+import { epilogueChains, pooledGradients, reluPools } from "./fuse.js";
 
 /**
  * Best-fit pool of byte blocks, used only while a plan is being laid out. `exact`: a block is
@@ -129,10 +129,12 @@ export class Plan {
   /** Batch norms folded into the preceding conv/dense (inference plans). */
   readonly folds: Fold[] = [];
   private readonly skip: boolean[];
-  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU before them (both passes of a ReLU layer, the backward of a layer's own ReLU) and, each one more, a batch norm's output pass before that ReLU and (2×2 windows) the pool's own backward, done by the norm's. */
+  /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU before them (both passes of a ReLU layer, the backward of a layer's own ReLU) and, each one more, a batch norm's output pass before that ReLU and (2×2 windows) the pool's own backward, done by the norm's; a conv's gradients from the pool after it, whose own backward then does not run (ConvBuffers.pooledDy). */
   readonly fused: number = 0;
-  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts; their forward is in `skip`). */
+  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts; their forward is in `skip`), and such pools whose backward nothing needs. */
   private readonly skipBwd: boolean[] = [];
+  /** Training: convs whose gradients come from the max pool after them (model/fuse.ts pooledGradients). */
+  private readonly pooled: { conv: number; pool: number }[] = [];
   /** Training: nodes whose output buffer forward() never writes (a ReLU, a batch norm's last pass, run by the max pool after them). */
   private readonly unwritten: boolean[] = [];
   /** Training: the batch in slices (null: layer by layer on the whole batch — inference, inputGradient, no per-example layer). */
@@ -231,9 +233,14 @@ export class Plan {
       // training runs the batch in slices (see slice()), whose gradients must not share blocks of other sizes
       const slicing = training && !inputGradient && nodes.some((n) => n.layer.perExample);
       const sliceCount = slicing ? Math.min(be.threads, batch) : 0;
+      if (training && fuse) this.pooled = pooledGradients(nodes, batch);
       if (training) {
         // (blocks of other sizes may be reused where one slice is the whole batch: no other thread's slice lies there)
         const gradPool = new Pool(allocBuffer, sliceCount >= 2);
+        // a conv whose gradients come from the max pool after it reads the pool's dy in its own
+        // step: that block is given back after the conv's step, not the pool's
+        const held = new Map<number, number[]>();
+        for (const f of this.pooled) held.set(f.conv, []);
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
         let inputWritten = false; // the input's first consumer in backward order writes, later ones add
         for (let j = lossNode; j >= 0; j--) {
@@ -250,7 +257,10 @@ export class Plan {
             else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
           });
           n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!, bytesOf(i)); });
-          gradPool.give(this.grad[j]!, bytesOf(j));
+          const by = this.pooled.find((f) => f.pool === j);
+          if (by) held.get(by.conv)!.push(j);
+          else gradPool.give(this.grad[j]!, bytesOf(j));
+          for (const k of held.get(j) ?? []) gradPool.give(this.grad[k]!, bytesOf(k));
         }
       }
 
@@ -309,7 +319,16 @@ export class Plan {
                 this.fused++;
               }
             }
-          } else rr.reluApplied = true;
+          } else {
+            rr.reluApplied = true;
+            // and the conv's gradients from the pool's dy: nothing reads the conv's dy, and the
+            // pool's backward does not run
+            if (this.pooled.some((q) => q.conv === f.input)) {
+              rr.pooledDy = pr.dy;
+              this.skipBwd[f.pool] = true;
+              this.fused++;
+            }
+          }
           pr.reluMask = true;
           this.fused++;
         }
@@ -398,6 +417,7 @@ export class Plan {
         x: n.inputs.map((i, s) => full.x[s]! + off(i)), y: full.y + off(j),
         dy: full.dy ? full.dy + off(j) : 0, dx: n.inputs.map((i, s) => (full.dx[s] ? full.dx[s]! + off(i) : 0)),
         ...(full.tapCodes ? { tapCodes: full.tapCodes + a * this.valuesOf(j) } : {}),
+        ...(full.pooledDy ? { pooledDy: full.pooledDy + off(this.pooled.find((q) => q.conv === j)!.pool) } : {}),
       };
       n.layer.bind(run, ctx);
       return run;

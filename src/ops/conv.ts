@@ -6,7 +6,7 @@
 
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
-import { CONV } from "../runtime/generated/layout.js";
+import { ACT, CONV } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { geometryBlock, rowBand, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { poolBlock, type PoolGeometry } from "./pool.js";
@@ -154,6 +154,12 @@ export interface ConvBuffers {
   dy: number; dyAct: number;
   /** Training: dy is already the pre-activation gradient (a max pool after the conv applied its ReLU's backward). */
   reluApplied?: boolean;
+  /**
+   * Training: the output gradient of a 2×2, stride-2 max pool over this conv's ReLU output
+   * (pooledGradFits): the data, filter and bias gradients are taken from it and y in one call a
+   * part (f32_conv2d_bwd_pooled), and dy is not read.
+   */
+  pooledDy?: number;
   dx: number; dw: number; db: number;
 }
 const NO_BUFFERS: ConvBuffers = { x: 0, y: 0, w: 0, packed: 0, bias: 0, act: 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
@@ -408,6 +414,7 @@ export function convCalls(
   // convPaths weighs the Winograd filter gradient for the whole batch; each part here has its share of the images
   const filterPath = paths.bwdFilter ?? (path.bwdFilter === "winograd" && !winogradFilterPays(g, m, Math.min(...imgParts.map((q) => q.N))) ? gemmFilterPath(g) : path.bwdFilter);
   const wSize = g.KH * g.KW * (g.C / g.groups) * g.OC;
+  if (p.pooledDy && (!pooledGradFits(g) || p.act !== ACT.RELU || !p.reluApplied)) throw new ConfigError("conv2d: gradients through a max pool's windows need one group, column dilation 1, at least 4 output channels, its own ReLU (whose backward the pool applies) and images that fit the kernel's scratch");
   imgParts.forEach((q, t) => {
     const geo = block(q);
     // dw 0: no filter gradient wanted (a transposed conv at inference runs only the data pass)
@@ -418,12 +425,18 @@ export function convCalls(
       if (dw) out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
     } else {
       const sb = scratch(geo);
-      if (p.dx) {
+      if (p.dx && !p.pooledDy) {
         const c = wd ? call("f32_conv2d_bwd_data_winograd", geo, m, dy + 4 * q.yOff, wd.u, p.dx + 4 * q.xOff, 0)
           : call(DATA_KERNELS[path.bwdData as Exclude<ConvPaths["bwdData"], "winograd">], geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0);
         out.bwdData.push({ ...c, scratchBytes: sb });
       }
-      if (dw && filterPath === "winograd") {
+      if (p.pooledDy) {
+        // every gradient from the pool's over image part q's windows (its data gradient in one pass with the others)
+        const db = !p.db ? 0 : t === 0 ? p.db : alloc(g.OC * 4);
+        if (db && t > 0) out.reduce.push(call("f32_add_fwd", p.db, db, p.db, g.OC));
+        const first = q.yOff / (g.OH * g.OW * g.OC), dp = p.pooledDy + 4 * first * (g.OH >> 1) * (g.OW >> 1) * g.OC, dx = p.dx ? p.dx + 4 * q.xOff : 0;
+        if (dx || dw || db) out.bwdFilter.push({ ...call("f32_conv2d_bwd_pooled", geo, p.x + 4 * q.xOff, p.y + 4 * q.yOff, dp, p.w, dx, dw, db, 0), scratchBytes: k.f32_conv2d_bwd_pooled_scratch_bytes(geo) });
+      } else if (dw && filterPath === "winograd") {
         const fm = filterTile(m);
         out.bwdFilter.push({ ...call("f32_conv2d_bwd_filter_winograd", geo, fm, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: k.f32_conv2d_bwd_filter_winograd_scratch_bytes(geo, fm) });
       } else if (dw) {
@@ -431,8 +444,25 @@ export function convCalls(
       }
     }
   });
-  if (p.db) out.biasBwd = [call("f32_bias_bwd", dy, g.N * g.OH * g.OW, g.OC, p.db)];
+  if (p.db && !p.pooledDy) out.biasBwd = [call("f32_bias_bwd", dy, g.N * g.OH * g.OW, g.OC, p.db)];
   return out;
+}
+
+
+/**
+ * Whether a conv's filter and bias gradients may come from the 2×2, stride-2 max pool over its
+ * ReLU output (ConvBuffers.pooledDy; the plan decides, model/plan.ts): one group, column dilation
+ * 1, at least 4 output channels, and an image's zero-framed copy within FRAME_FLOATS (the kernel
+ * works image by image, its frames, windows and sums in the first- or second-level cache). Its sums run over the
+ * pool's windows (a quarter of the conv's outputs) where the dense kernels run over every output,
+ * most of whose gradients are the zeros the pool leaves.
+ */
+/** An image's frame f32_conv2d_bwd_pooled keeps, at most: 64 KB, the maps it was measured on (LeNet-5's C1 frame 4 KB, C3's 4.6 KB; the ConvNetJS CIFAR-10 net's 15–25 KB). */
+const FRAME_FLOATS = 1 << 14;
+
+export function pooledGradFits(g: ConvGeometry): boolean {
+  const reachH = (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1, reachW = (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1;
+  return g.groups === 1 && !g.depthwise && g.DW === 1 && g.OC >= 4 && g.OH >= 2 && g.OW >= 2 && reachH * reachW * g.C <= FRAME_FLOATS;
 }
 
 /**
