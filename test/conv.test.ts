@@ -276,7 +276,7 @@ describe.each(BUILDS)("data, filter and bias gradients through a 2×2 max pool's
     const xs = ints(xShape.reduce((a, b) => a * b), 3, -2, 3), ws = ints(wShape.reduce((a, b) => a * b), 5, -1, 1), bs = ints(oc, 7, -1, 1);
     const x = Tensor.from(xs, xShape, be), w = Tensor.from(ws, wShape, be), b = Tensor.from(bs, [oc], be);
     const g = ops.conv2dGeometry(xShape, wShape, opts);
-    expect(ops.pooledGradFits(g)).toBe(true);
+    expect(ops.pooledGradFits(be, g)).toBe(true);
     const y = ops.conv2d(x, w, b, { ...opts, activation: "relu" });
     const ys = y.toArray();
     const dps = randomArray(g.N * (g.OH >> 1) * (g.OW >> 1) * oc, 11);
@@ -299,6 +299,31 @@ describe.each(BUILDS)("data, filter and bias gradients through a 2×2 max pool's
     expectClose(db.toArray(), dbRef, 1e-5, 2e-6 * (P / 4 + 4), "db");
     expectClose(dx.toArray(), refConvBwdData(refParams(g), d, ws), 1e-5, 2e-6 * (oc * g.KH * g.KW + 4), "dx");
     [x, w, b, y, dp, dw, db, dx].forEach((t) => t.free());
+  });
+
+  it("an infinite window gradient makes non-finite only the input positions under its maximum's taps (the lanes past a kernel row's 30 taps add nothing)", async () => {
+    const be = await backendFor(build);
+    const xShape = [1, 14, 14, 6], wShape = [5, 5, 6, 16];
+    const x = Tensor.from(randomArray(14 * 14 * 6, 41), xShape, be), w = Tensor.from(randomArray(5 * 5 * 6 * 16, 43, 0.3), wShape, be);
+    const g = ops.conv2dGeometry(xShape, wShape, {});
+    const y = ops.conv2d(x, w, null, { activation: "relu" }), ys = y.toArray();
+    // an open window (its maximum > 0) of channel 3 in the middle of the map, and its maximum's pixel
+    const c = 3, [i, j] = [2, 2];
+    let best = [0, 0], top = -Infinity;
+    for (const [r, q] of [[0, 0], [0, 1], [1, 0], [1, 1]]) { const v = ys[((2 * i + r!) * 10 + 2 * j + q!) * 16 + c]!; if (v > top) { top = v; best = [r!, q!]; } }
+    expect(top).toBeGreaterThan(0);
+    const dps = new Float32Array(5 * 5 * 16);
+    dps[(i * 5 + j) * 16 + c] = Infinity;
+    const dp = Tensor.from(dps, [1, 5, 5, 16], be), dx = Tensor.zeros(xShape, be), dw = Tensor.zeros(wShape, be);
+    ops.withScratchAlloc(be, (alloc) => be.run(ops.convCalls(be, g, alloc, {
+      x: x.ptr, y: y.ptr, w: w.ptr, packed: 0, bias: 0, act: ACT_CODES.relu, training: true, dy: 0, dyAct: 0, dx: dx.ptr, dw: dw.ptr, db: 0, reluApplied: true, pooledDy: dp.ptr,
+    }, 1).bwdFilter));
+    const oh = 2 * i + best[0]!, ow = 2 * j + best[1]!, got = dx.toArray();
+    for (let h = 0; h < 14; h++) for (let v = 0; v < 14; v++) for (let ch = 0; ch < 6; ch++) {
+      const under = h >= oh && h < oh + 5 && v >= ow && v < ow + 5;
+      if (!under) expect(Number.isFinite(got[(h * 14 + v) * 6 + ch]), `dx at ${h},${v},${ch}`).toBe(true);
+    }
+    [x, w, y, dp, dx, dw].forEach((t) => t.free());
   });
 
   it("image parts on three threads sum to one part's filter and bias gradients and write the same data gradient; a conv it does not fit is a ConfigError", async () => {

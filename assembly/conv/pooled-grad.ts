@@ -19,6 +19,9 @@ import { reachH, reachW } from "./implicit";
   return (geo(g, CONV_KW) * geo(g, CONV_C) + 3) >> 2;
 }
 
+/** Floats a frame is followed by, which the last vectors of a kernel row may reach (run6: 23 past the row's last tap). */
+const SLACK: i32 = 32;
+
 /** Floats of one image's zero-framed copy (the implicit forward's frame). */
 // @ts-ignore: decorator
 @inline function frameFloats(g: usize): i32 {
@@ -31,13 +34,13 @@ import { reachH, reachW } from "./implicit";
 }
 
 /**
- * Bytes of scratch f32_conv2d_bwd_pooled needs: one image's frame and its data gradient's (and 32
- * floats that the last vectors of a kernel row may reach past each), each of its windows' maximum
+ * Bytes of scratch f32_conv2d_bwd_pooled needs: one image's frame and its data gradient's (each
+ * followed by SLACK floats), each of its windows' maximum
  * and gradient per channel, and the filter gradient and the filter as [OC][KH][row vectors].
  */
 export function f32_conv2d_bwd_pooled_scratch_bytes(g: usize): i32 {
   const OC = geo(g, CONV_OC), Q = (geo(g, CONV_OH) >> 1) * (geo(g, CONV_OW) >> 1);
-  return 2 * align16((frameFloats(g) + 32) * 4) + 2 * align16(Q * OC * 4) + 2 * OC * geo(g, CONV_KH) * max(2, rowVecs(g)) * 16;
+  return 2 * align16((frameFloats(g) + SLACK) * 4) + 2 * align16(Q * OC * 4) + 2 * OC * geo(g, CONV_KH) * max(2, rowVecs(g)) * 16;
 }
 
 /**
@@ -49,8 +52,8 @@ export function f32_conv2d_bwd_pooled_scratch_bytes(g: usize): i32 {
  * is > 0 (f32_maxpool_bwd_relu's mask); 0 elsewhere and in a last odd row or column. The same sums
  * as the dense kernels over that d, in another order; and dx[n,ih,iw,c] = Σ over the same taps of
  * d[n,oh,ow,oc] · w[kh,kw,c,oc] (0 where no tap reads). Overwrites dx, dw (HWIO) and db (any of
- * them 0: not wanted). Image by image, so that one image's frame, windows and the sums stay in the first-level
- * cache. Preconditions: one group, column dilation 1, OC >= 4. scratch:
+ * them 0: not wanted). Image by image, so that one image's frames and windows and the sums stay
+ * in the first- and second-level caches. Preconditions: one group, column dilation 1, OC >= 4. scratch:
  * f32_conv2d_bwd_pooled_scratch_bytes(g) bytes.
  */
 export function f32_conv2d_bwd_pooled(g: usize, x: usize, y: usize, dp: usize, w: usize, dx: usize, dw: usize, db: usize, scratch: usize): void {
@@ -59,11 +62,11 @@ export function f32_conv2d_bwd_pooled(g: usize, x: usize, y: usize, dp: usize, w
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
   const Hp = reachH(g), Wp = reachW(g), per = frameFloats(g), V = rowVecs(g);
   const OH2 = OH >> 1, OW2 = OW >> 1, Q = OH2 * OW2;
-  const frame = scratch, pos = frame + <usize>align16((per + 32) * 4), grad = pos + <usize>align16(Q * OC * 4);
+  const frame = scratch, pos = frame + <usize>align16((per + SLACK) * 4), grad = pos + <usize>align16(Q * OC * 4);
   const acc = grad + <usize>align16(Q * OC * 4), kRow = DH * Wp * C * 4, accRow = max(2, V) * 16;
   const wT = acc + <usize>(OC * KH * accRow), dxFrame = wT + <usize>(OC * KH * accRow), R = KW * C;
   if (dx != 0) {
-    // the filter as [OC][KH][row vectors], its lanes past a row's KW·C taps 0 (they add 0 to the frame beside the row)
+    // the filter as [OC][KH][row vectors] (its lanes past a row's KW·C taps 0, and never stored)
     memory.fill(wT, 0, <usize>(OC * KH * accRow));
     for (let kh = 0; kh < KH; kh++) {
       for (let t = 0; t < R; t++) {
@@ -73,7 +76,7 @@ export function f32_conv2d_bwd_pooled(g: usize, x: usize, y: usize, dp: usize, w
     }
   }
   // the frame's border (windows reading outside x) stays 0 for every image; the sums start at 0
-  memory.fill(frame, 0, <usize>((per + 32) * 4));
+  memory.fill(frame, 0, <usize>((per + SLACK) * 4));
   memory.fill(acc, 0, <usize>(OC * KH * accRow));
   if (db != 0) memory.fill(db, 0, <usize>f4(OC));
   const r0 = max(0, -PT), r1 = min(H, Hp - PT), c0 = max(0, -PL), c1 = min(W, Wp - PL);
@@ -119,12 +122,12 @@ export function f32_conv2d_bwd_pooled(g: usize, x: usize, y: usize, dp: usize, w
       const step = <usize>f4(OC);
       if (c + 4 <= OC) {
         let sv = f32x4.splat(0), gp = grad + f4(c);
-        for (let w = 0; w < Q; w++, gp += step) sv = f32x4.add(sv, v128.load(gp));
+        for (let q = 0; q < Q; q++, gp += step) sv = f32x4.add(sv, v128.load(gp));
         v128.store(db + f4(c), f32x4.add(v128.load(db + f4(c)), sv));
       } else {
         for (let j = c; j < OC; j++) {
           let t: f32 = 0, gp = grad + f4(j);
-          for (let w = 0; w < Q; w++, gp += step) t += load<f32>(gp);
+          for (let q = 0; q < Q; q++, gp += step) t += load<f32>(gp);
           store<f32>(db + f4(j), load<f32>(db + f4(j)) + t);
         }
       }
@@ -150,8 +153,8 @@ export function f32_conv2d_bwd_pooled(g: usize, x: usize, y: usize, dp: usize, w
     // 4. the data gradient: each window's gradient times the filter, added into a zeroed frame at
     // the taps of its maximum (windows the ReLU closed add nothing), whose interior is dx's image
     if (dx != 0) {
-      memory.fill(dxFrame, 0, <usize>((per + 32) * 4));
-      const shift = dxFrame - frame;
+      memory.fill(dxFrame, 0, <usize>((per + SLACK) * 4));
+      const shift = dxFrame - frame, full = R >> 2, tail = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(R & 3));
       for (let i = 0; i < Q * OC; i += OC) {
         for (let oc = 0; oc < OC; oc++) {
           const gq = load<f32>(grad + f4(i + oc));
@@ -159,9 +162,14 @@ export function f32_conv2d_bwd_pooled(g: usize, x: usize, y: usize, dp: usize, w
           const gv = f32x4.splat(gq), at = <usize>load<i32>(pos + f4(i + oc)) + shift, wo = wT + <usize>(oc * KH * accRow);
           for (let kh = 0; kh < KH; kh++) {
             const a = at + <usize>(kh * kRow), wr = wo + <usize>(kh * accRow);
-            for (let v = 0; v < V; v++) {
+            for (let v = 0; v < full; v++) {
               const o = <usize>(v * 16);
               v128.store(a + o, madd(v128.load(wr + o), gv, v128.load(a + o)));
+            }
+            if (full < V) {
+              // the row's last 1-3 taps: the lanes past them keep their values (0·g is NaN where g is infinite)
+              const o = <usize>(full * 16), old = v128.load(a + o);
+              v128.store(a + o, v128.bitselect(madd(v128.load(wr + o), gv, old), old, tail));
             }
           }
         }

@@ -1,4 +1,5 @@
-// Elementwise product (dropout masks), strided row copies (channel concat / split), maxout.
+// Elementwise product (dropout masks), strided row copies (channel concat / split), maxout, and
+// permutes of three axes (row copies and strided 2-D transposes).
 import { copyRow, f4, storePartial } from "../common/simd";
 import { zero } from "./binary";
 

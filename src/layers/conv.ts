@@ -7,6 +7,7 @@ import { ACT } from "../runtime/generated/layout.js";
 import { geometryBlock, withScratchAlloc } from "../ops/split.js";
 import type { Padding, Rounding } from "../ops/window.js";
 import type { Shape } from "../tensor.js";
+import type { Backend } from "../runtime/backend.js";
 import { checkInitializer, type Initializer } from "./initializers.js";
 import { Layer, positiveInt, size, type LayerGrad, type LayerRun, type ParamSpec, type PrepareContext } from "./layer.js";
 
@@ -152,8 +153,8 @@ export class Conv2d extends Layer<ConvState> {
     return this.act === ACT.RELU;
   }
 
-  override gradsFromPool(input: Shape, batch: number): boolean {
-    return this.act === ACT.RELU && pooledGradFits(this.geometry(input, batch));
+  override gradsFromPool(be: Backend, input: Shape, batch: number): boolean {
+    return pooledGradFits(be, this.geometry(input, batch));
   }
 
   /** Every forward kernel activates in its epilogue; the implicit and Winograd ones (not depthwise) also add a residual, f32_conv2d_maxpool_fwd pools. */

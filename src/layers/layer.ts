@@ -116,6 +116,8 @@ export interface LayerGrad<S> extends LayerRun<S> {
   affineIn?: { sub: number; A: number; K: number };
   /** Training, a layer with gradsFromPool: the output gradient of the 2×2 max pool over its ReLU output, whence all its gradients come; its dy is then neither written nor read (Plan). */
   pooledDy?: number;
+  /** Training, a max pool whose dy the conv before it takes its gradients from (that conv's pooledDy): it keeps no argmax and has no backward of its own (Plan). */
+  gradByConv?: boolean;
 }
 
 // ---- symbolic tensors of the functional API: a per-example shape and the layer that produced it ----
@@ -262,7 +264,7 @@ export abstract class Layer<S = unknown> {
    * its gradients from the pool's output gradient (LayerGrad.pooledDy), skipping the zeros the
    * pool leaves in its own.
    */
-  gradsFromPool(_input: Shape, _batch: number): boolean {
+  gradsFromPool(_be: Backend, _input: Shape, _batch: number): boolean {
     return false;
   }
 

@@ -106,11 +106,12 @@ export class Pool extends PlannedLayer {
   protected calls(r: LayerGrad<Planned<object>>, ctx: PrepareContext): PassCalls {
     // a training max pool keeps argmax for its backward (allocated here, at bind, once the plan
     // knows its fusions); one whose backward the norm before it does keeps its windows' tap codes
-    // for it instead (the plan's buffer), and builds no backward
-    const byNorm = r.tapCodes !== undefined;
-    const argmax = this.kind === "max" && ctx.training && !byNorm ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0;
+    // for it instead (the plan's buffer), and builds no backward; nor does one whose dy the conv
+    // before it takes its gradients from, which keeps nothing
+    const byNorm = r.tapCodes !== undefined, noBackward = byNorm || r.gradByConv === true;
+    const argmax = this.kind === "max" && ctx.training && !noBackward ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0;
     return poolCalls(ctx.be, this.kind, this.geometry(r.inShapes[0]!, r.batch), ctx.alloc, {
-      x: r.x[0]!, y: r.y, argmax, dy: r.dy, dx: byNorm ? 0 : (r.dx[0] ?? 0), training: r.training, reluMask: r.reluMask, reluIn: r.reluIn, affineIn: r.affineIn,
+      x: r.x[0]!, y: r.y, argmax, dy: r.dy, dx: noBackward ? 0 : (r.dx[0] ?? 0), training: r.training, reluMask: r.reluMask, reluIn: r.reluIn, affineIn: r.affineIn,
       ...(byNorm ? { codes: r.tapCodes } : {}),
       columnMajor: (this.cfg as Pool2dConfig).storageOrder === "column",
     });

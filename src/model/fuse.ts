@@ -10,12 +10,16 @@
 // other operand r is computed before the conv runs. Every fused chain computes the same float
 // operations in the same order as the layers one by one (f32_add_fwd's a + b is commutative;
 // ReLU is f32x4.max in both), so a fused plan's outputs are bit-identical to an unfused one's.
+// Training plans fuse around max pools (reluPools, pooledGradients below): a ReLU's backward and
+// forward in the pool's, bit-identical; and a conv's gradients from the pool's dy, the same sums
+// in another order (equal within float32 rounding).
 
 import type { Fused } from "../layers/layer.js";
 import type { Pool } from "../layers/pool.js";
 import { twoByTwo } from "../ops/pool.js";
 import { ACT } from "../runtime/generated/layout.js";
 import type { GraphNode } from "./graph.js";
+import type { Backend } from "../runtime/backend.js";
 
 /** A conv and the nodes after it that its kernel runs. */
 export interface Chain {
@@ -109,9 +113,9 @@ export function reluPools(nodes: readonly GraphNode[]): { pool: number; input: n
  * come from the pool's output gradient (ConvBuffers.pooledDy), whose windows pass each gradient to
  * one conv output, and the pool's backward (the conv's output gradient, mostly zeros) does not run.
  */
-export function pooledGradients(nodes: readonly GraphNode[], batch: number): { conv: number; pool: number }[] {
+export function pooledGradients(be: Backend, nodes: readonly GraphNode[], batch: number): { conv: number; pool: number }[] {
   return reluPools(nodes).filter((f) => {
-    if (f.standalone || !nodes[f.input]!.layer.gradsFromPool(nodes[f.input]!.inShapes[0]!, batch)) return false;
+    if (f.standalone || !nodes[f.input]!.layer.gradsFromPool(be, nodes[f.input]!.inShapes[0]!, batch)) return false;
     const pn = nodes[f.pool]!, pg = (pn.layer as Pool).geometry(pn.inShapes[0]!, batch);
     return twoByTwo(pg) && pg.OH === pg.H >> 1 && pg.OW === pg.W >> 1;
   }).map((f) => ({ conv: f.input, pool: f.pool }));

@@ -25,7 +25,9 @@ export interface CompileOptions {
   foldBatchNorm?: boolean;
   /**
    * Run a residual add, a ReLU/ReLU6 and a max pool that follow a conv in the conv's own kernel
-   * (inference plans; the outputs are bit-identical). Default true.
+   * (inference plans; the outputs are bit-identical); in training, a ReLU's backward in the max
+   * pool's after it (bit-identical) and a conv's gradients from the 2×2 max pool's after its ReLU
+   * (the same sums in another order: equal within float32 rounding). Default true.
    */
   fuse?: boolean;
 }

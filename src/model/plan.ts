@@ -131,7 +131,7 @@ export class Plan {
   private readonly skip: boolean[];
   /** Fusions this plan runs (model/fuse.ts) — inference: convs running the layers after them; training: max pools running the ReLU before them (both passes of a ReLU layer, the backward of a layer's own ReLU) and, each one more, a batch norm's output pass before that ReLU and (2×2 windows) the pool's own backward, done by the norm's; a conv's gradients from the pool after it, whose own backward then does not run (ConvBuffers.pooledDy). */
   readonly fused: number = 0;
-  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts; their forward is in `skip`), and such pools whose backward nothing needs. */
+  /** Training: ReLU layers whose backward the max pool after them does (model/fuse.ts; their forward is in `skip`), and max pools whose backward the batch norm or the conv before them does. */
   private readonly skipBwd: boolean[] = [];
   /** Training: convs whose gradients come from the max pool after them (model/fuse.ts pooledGradients). */
   private readonly pooled: { conv: number; pool: number }[] = [];
@@ -158,7 +158,8 @@ export class Plan {
     inputGradient = false,
     /**
      * Run residual adds, activations and max pools in the conv before them (inference), a ReLU's
-     * backward in the max pool's after it (training): model/fuse.ts.
+     * backward in the max pool's after it and a conv's gradients from the 2×2 max pool's after its
+     * ReLU (training): model/fuse.ts.
      */
     fuse = true,
   ) {
@@ -233,7 +234,7 @@ export class Plan {
       // training runs the batch in slices (see slice()), whose gradients must not share blocks of other sizes
       const slicing = training && !inputGradient && nodes.some((n) => n.layer.perExample);
       const sliceCount = slicing ? Math.min(be.threads, batch) : 0;
-      if (training && fuse) this.pooled = pooledGradients(nodes, batch);
+      if (training && fuse) this.pooled = pooledGradients(be, nodes, batch);
       if (training) {
         // (blocks of other sizes may be reused where one slice is the whole batch: no other thread's slice lies there)
         const gradPool = new Pool(allocBuffer, sliceCount >= 2);
@@ -325,6 +326,7 @@ export class Plan {
             // pool's backward does not run
             if (this.pooled.some((q) => q.conv === f.input)) {
               rr.pooledDy = pr.dy;
+              pr.gradByConv = true;
               this.skipBwd[f.pool] = true;
               this.fused++;
             }

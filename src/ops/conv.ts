@@ -173,9 +173,9 @@ export interface ConvCalls {
   pack: KernelCall[];
   fwd: KernelCall[];
   actBwd: KernelCall[];
-  /** bwd-data (split by images only: bands of rows would write overlapping input rows). */
+  /** bwd-data (split by images only: bands of rows would write overlapping input rows; none with pooledDy, whose call is in bwdFilter). */
   bwdData: KernelCall[];
-  /** bwd-filter: part t > 0 writes a partial sum, which `reduce` adds into dw, in turn. */
+  /** bwd-filter: part t > 0 writes a partial sum, which `reduce` adds into dw, in turn; with pooledDy each part's f32_conv2d_bwd_pooled also writes its images' dx and a partial db. */
   bwdFilter: KernelCall[];
   reduce: KernelCall[];
   biasBwd: KernelCall[];
@@ -384,7 +384,7 @@ export function convCalls(
     return { u, pack: call(data ? "f32_conv2d_pack_winograd_data" : "f32_conv2d_pack_winograd", geo, m, p.w, u) };
   };
   const wf = p.y !== 0 && path.fwd === "winograd" ? wino(0) : null;
-  const wd = p.training && p.dx !== 0 && path.bwdData === "winograd" ? wino(1) : null;
+  const wd = p.training && p.dx !== 0 && path.bwdData === "winograd" && !p.pooledDy ? wino(1) : null; // (a pooled conv's data gradient is its own)
   const pack = wf || wd ? [wf, wd].flatMap((t) => (t ? [t.pack] : []))
     : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)] : [];
   // fewer images than threads: ranges of output channels, or of Winograd tiles (every tile is
@@ -414,7 +414,7 @@ export function convCalls(
   // convPaths weighs the Winograd filter gradient for the whole batch; each part here has its share of the images
   const filterPath = paths.bwdFilter ?? (path.bwdFilter === "winograd" && !winogradFilterPays(g, m, Math.min(...imgParts.map((q) => q.N))) ? gemmFilterPath(g) : path.bwdFilter);
   const wSize = g.KH * g.KW * (g.C / g.groups) * g.OC;
-  if (p.pooledDy && (!pooledGradFits(g) || p.act !== ACT.RELU || !p.reluApplied)) throw new ConfigError("conv2d: gradients through a max pool's windows need one group, column dilation 1, at least 4 output channels, its own ReLU (whose backward the pool applies) and images that fit the kernel's scratch");
+  if (p.pooledDy && (!pooledGradFits(be, g) || p.act !== ACT.RELU || !p.reluApplied)) throw new ConfigError("conv2d: gradients through a max pool's windows need one group, column dilation 1, at least 4 output channels and 2x2 outputs, its own ReLU (whose backward the pool applies) and images whose scratch fits the cache");
   imgParts.forEach((q, t) => {
     const geo = block(q);
     // dw 0: no filter gradient wanted (a transposed conv at inference runs only the data pass)
@@ -424,11 +424,11 @@ export function convCalls(
       if (p.dx) out.bwdData.push(call("f32_depthwise_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff));
       if (dw) out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
     } else {
-      const sb = scratch(geo);
+      const sb = () => scratch(geo);
       if (p.dx && !p.pooledDy) {
         const c = wd ? call("f32_conv2d_bwd_data_winograd", geo, m, dy + 4 * q.yOff, wd.u, p.dx + 4 * q.xOff, 0)
           : call(DATA_KERNELS[path.bwdData as Exclude<ConvPaths["bwdData"], "winograd">], geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff, 0);
-        out.bwdData.push({ ...c, scratchBytes: sb });
+        out.bwdData.push({ ...c, scratchBytes: sb() });
       }
       if (p.pooledDy) {
         // every gradient from the pool's over image part q's windows (its data gradient in one pass with the others)
@@ -440,7 +440,7 @@ export function convCalls(
         const fm = filterTile(m);
         out.bwdFilter.push({ ...call("f32_conv2d_bwd_filter_winograd", geo, fm, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: k.f32_conv2d_bwd_filter_winograd_scratch_bytes(geo, fm) });
       } else if (dw) {
-        out.bwdFilter.push({ ...call(filterPath === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb });
+        out.bwdFilter.push({ ...call(filterPath === "implicit" ? "f32_conv2d_bwd_filter_implicit" : "f32_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw, 0), scratchBytes: sb() });
       }
     }
   });
@@ -449,20 +449,21 @@ export function convCalls(
 }
 
 
-/**
- * Whether a conv's filter and bias gradients may come from the 2×2, stride-2 max pool over its
- * ReLU output (ConvBuffers.pooledDy; the plan decides, model/plan.ts): one group, column dilation
- * 1, at least 4 output channels, and an image's zero-framed copy within FRAME_FLOATS (the kernel
- * works image by image, its frames, windows and sums in the first- or second-level cache). Its sums run over the
- * pool's windows (a quarter of the conv's outputs) where the dense kernels run over every output,
- * most of whose gradients are the zeros the pool leaves.
- */
-/** An image's frame f32_conv2d_bwd_pooled keeps, at most: 64 KB, the maps it was measured on (LeNet-5's C1 frame 4 KB, C3's 4.6 KB; the ConvNetJS CIFAR-10 net's 15–25 KB). */
-const FRAME_FLOATS = 1 << 14;
+/** Scratch f32_conv2d_bwd_pooled may take for one image, at most: what the second-level cache holds beside the rest (measured: LeNet-5's C1 20 KB, C3 33 KB; the ConvNetJS CIFAR-10 net's convs 73–125 KB). */
+const POOLED_SCRATCH_BYTES = 256 * 1024;
 
-export function pooledGradFits(g: ConvGeometry): boolean {
-  const reachH = (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1, reachW = (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1;
-  return g.groups === 1 && !g.depthwise && g.DW === 1 && g.OC >= 4 && g.OH >= 2 && g.OW >= 2 && reachH * reachW * g.C <= FRAME_FLOATS;
+/**
+ * Whether a conv's data, filter and bias gradients may come from the 2×2, stride-2 max pool over
+ * its ReLU output (ConvBuffers.pooledDy; the plan decides, model/fuse.ts pooledGradients): one
+ * group, column dilation 1, at least 4 output channels and 2×2 outputs, and the kernel's scratch
+ * for one image (its frames, windows and sums, f32_conv2d_bwd_pooled_scratch_bytes) within
+ * POOLED_SCRATCH_BYTES. Its sums run over the pool's windows (a quarter of the conv's outputs)
+ * where the dense kernels run over every output, most of whose gradients are the zeros the pool
+ * leaves.
+ */
+export function pooledGradFits(be: Backend, g: ConvGeometry): boolean {
+  if (g.groups !== 1 || g.depthwise || g.DW !== 1 || g.OC < 4 || g.OH < 2 || g.OW < 2) return false;
+  return withScratchAlloc(be, (alloc) => be.kernels.f32_conv2d_bwd_pooled_scratch_bytes(geometryBlock(alloc, be, convBlock(g)))) <= POOLED_SCRATCH_BYTES;
 }
 
 /**
