@@ -52,10 +52,10 @@ import { ACT_RELU, ACT_RELU6 } from "./geometry";
   }
 }
 
-/** dst[0..n) = src[0..n) floats: v128 moves for rows under 256 floats (memory.copy is a runtime call in V8). */
+/** dst[0..n) = src[0..n) floats: v128 moves for runs under `bulk` floats (memory.copy is a runtime call in V8), memory.copy for longer ones. */
 // @ts-ignore: decorator
-@inline export function copyRow(dst: usize, src: usize, n: i32): void {
-  if (n >= 256) {
+@inline export function copyRow(dst: usize, src: usize, n: i32, bulk: i32 = 256): void {
+  if (n >= bulk) {
     memory.copy(dst, src, <usize>f4(n));
     return;
   }

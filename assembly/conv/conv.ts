@@ -9,7 +9,7 @@
 // (ih, iw) = (oh·SH − PT + kh·DH, ow·SW − PL + kw·DW); taps outside the input are zero padding.
 // Column k of the im2col matrix of group g is (kh, kw, ci) with k = (kh·KW + kw)·Cg + ci.
 
-import { f4 } from "../common/simd";
+import { copyRow, f4 } from "../common/simd";
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G,
@@ -68,18 +68,6 @@ export function f32_conv2d_pack_weights(g: usize, w: usize, packed: usize): void
   for (let gi = 0; gi < G; gi++) packB(w + f4(gi * OCg), OC, 1, Kg, OCg, packed + f4(gi * per), Kg);
 }
 
-/** dst[0..n) = src[0..n): v128 moves for short runs (memory.copy is a runtime call in V8), bulk copy for long ones. */
-// @ts-ignore: decorator
-@inline function copyF32(dst: usize, src: usize, n: i32): void {
-  if (n >= 64) {
-    memory.copy(dst, src, <usize>f4(n));
-    return;
-  }
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(dst + f4(i), v128.load(src + f4(i)));
-  for (; i < n; i++) store<f32>(dst + f4(i), load<f32>(src + f4(i)));
-}
-
 /** Visits every (row r, kh, kw-run) of im2col rows [r0, r0 + rows) of group gi: calls
  *  `run(colPtr, xOffsetFloats, count)` for in-bounds runs and `pad(colPtr, count)` for padding.
  *  With one group and no horizontal dilation, the KW taps of one kernel row are one contiguous
@@ -115,7 +103,7 @@ export function f32_conv2d_pack_weights(g: usize, w: usize, packed: usize): void
       const rowBase = x + f4(((n * H + ih) * W) * C + gi * Cg);
       if (whole) {
         if (scatter) addTo(rowBase + f4(iw0 * C), cp, KW * C);
-        else copyF32(cp, rowBase + f4(iw0 * C), KW * C);
+        else copyRow(cp, rowBase + f4(iw0 * C), KW * C, 64);
         cp += f4(KW * C);
         continue;
       }
@@ -124,7 +112,7 @@ export function f32_conv2d_pack_weights(g: usize, w: usize, packed: usize): void
         if (iw < 0 || iw >= W) {
           if (!scatter) memory.fill(cp, 0, <usize>f4(Cg));
         } else if (scatter) addTo(rowBase + f4(iw * C), cp, Cg);
-        else copyF32(cp, rowBase + f4(iw * C), Cg);
+        else copyRow(cp, rowBase + f4(iw * C), Cg, 64);
         cp += f4(Cg);
       }
     }
