@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ShapeError, Tensor, loadBackend, ops } from "../src/index.js";
-import { permuteCalls } from "../src/ops/eltwise.js";
+import { concatCalls, permuteCalls } from "../src/ops/eltwise.js";
 import type { ActivationName } from "../src/ops/eltwise.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
@@ -154,5 +154,32 @@ describe("permute (each example's three axes reordered)", () => {
       }
     }
     await Promise.all([one, two, three].map((b) => b!.shutdown()));
+  });
+});
+
+describe("concat (rows of several inputs side by side) in parts", () => {
+  it("each part's program copies its rows of every input both ways: the same bits on 1, 2 and 3 threads, parts by rows where the rows are many (an inception block's 28²×256 at batch 1)", async () => {
+    const bes = await Promise.all([1, 2, 3].map((t) => loadBackend("simd-mt", "option", 16, t)));
+    for (const [rows, widths] of [[784, [64, 128, 32, 32]], [5, [3, 1, 6]], [1000, [7, 13]]] as [number, number[]][]) {
+      const out = widths.reduce((a, b) => a + b, 0);
+      const ins = widths.map((c, i) => Float32Array.from({ length: rows * c }, (_, j) => i * 1e6 + j + 0.25));
+      const want = new Float32Array(rows * out);
+      for (let r = 0; r < rows; r++) { let off = 0; widths.forEach((c, i) => { want.set(ins[i]!.subarray(r * c, (r + 1) * c), r * out + off); off += c; }); }
+      for (const be of bes) {
+        const xs = ins.map((v) => { const p = be.heap.alloc(4 * v.length); be.heap.f32(p, v.length).set(v); return p; });
+        const dxs = widths.map((c) => be.heap.alloc(4 * rows * c)), y = be.heap.alloc(4 * rows * out);
+        be.heap.f32(y, rows * out).fill(NaN);
+        dxs.forEach((p, i) => be.heap.f32(p, rows * widths[i]!).fill(NaN));
+        const c = concatCalls(be, rows, widths, xs, y, y, dxs);
+        expect(c.fwd.length, `${rows} rows on ${be.threads} threads: parts`).toBe(rows * out * 8 >= 1e6 ? be.threads : 1);
+        be.runPrograms(c.fwd);
+        const got = be.heap.f32(y, rows * out);
+        expect(want.findIndex((v, i) => !Object.is(v, got[i])), `${rows} rows on ${be.threads} threads: first wrong output`).toBe(-1);
+        be.runPrograms(c.bwd); // dy = y: each input's rows come back
+        ins.forEach((v, i) => { const back = be.heap.f32(dxs[i]!, v.length); expect(v.findIndex((u, j) => !Object.is(u, back[j])), `input ${i} back`).toBe(-1); });
+        [...xs, ...dxs, y].forEach((p) => be.heap.free(p));
+      }
+    }
+    await Promise.all(bes.map((b) => b.shutdown()));
   });
 });

@@ -319,9 +319,12 @@ export abstract class Layer<S = unknown> {
 
 /**
  * The kernel calls of a layer's two passes: parts that run at the same time, one per thread of
- * the pool (Backend.run), or with `inTurn` a sequence that runs in order on this thread.
+ * the pool (Backend.run), or with `inTurn` a sequence that runs in order on this thread, or with
+ * `programs` one list of calls per thread (Backend.runPrograms).
  */
-export interface PassCalls { fwd: KernelCall[]; bwd: KernelCall[]; inTurn?: boolean }
+export type PassCalls =
+  | { fwd: KernelCall[]; bwd: KernelCall[]; inTurn?: boolean }
+  | { programs: true; fwd: KernelCall[][]; bwd: KernelCall[][] };
 export type Planned<S> = S & { calls: PassCalls | null };
 
 /**
@@ -348,13 +351,15 @@ export abstract class PlannedLayer<S extends object = object> extends Layer<Plan
 
   forward(r: LayerRun<Planned<S>>): void {
     const c = r.state.calls!;
-    if (c.inTurn) r.be.runInTurn(c.fwd);
+    if ("programs" in c) r.be.runPrograms(c.fwd);
+    else if (c.inTurn) r.be.runInTurn(c.fwd);
     else r.be.run(c.fwd);
   }
 
   backward(r: LayerGrad<Planned<S>>): void {
     const c = r.state.calls!;
-    if (c.inTurn) r.be.runInTurn(c.bwd);
+    if ("programs" in c) r.be.runPrograms(c.bwd);
+    else if (c.inTurn) r.be.runInTurn(c.bwd);
     else r.be.run(c.bwd);
   }
 }

@@ -60,7 +60,7 @@ export class Concat extends PlannedLayer {
   }
   protected calls(r: LayerGrad<Planned<object>>): PassCalls {
     const out = r.outShape[r.outShape.length - 1]!;
-    return concatCalls(r.batch * size(r.outShape) / out, r.inShapes.map((s) => s[s.length - 1]!), r.x, r.y, r.dy, r.dx);
+    return concatCalls(r.be, r.batch * size(r.outShape) / out, r.inShapes.map((s) => s[s.length - 1]!), r.x, r.y, r.dy, r.dx);
   }
 
   /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */

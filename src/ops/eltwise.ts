@@ -167,17 +167,25 @@ export function addCalls(n: number, xs: number[], y: number, dy: number, dxs: nu
   };
 }
 
-/** Joins rows × widths[i] inputs along the last axis into rows × Σ widths; the backward splits dy. One copy per input, in turn. */
-export function concatCalls(rows: number, widths: number[], xs: number[], y: number, dy: number, dxs: number[]): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
+/**
+ * Joins rows × widths[i] inputs along the last axis into rows × Σ widths; the backward splits dy.
+ * One program per part, a range of rows: each input's rows copied into their columns (pure
+ * copies, so any split gives the same bits). Weighed like pooling (memory-bound).
+ */
+export function concatCalls(be: Backend, rows: number, widths: number[], xs: number[], y: number, dy: number, dxs: number[]): { fwd: KernelCall[][]; bwd: KernelCall[][]; programs: true } {
   const out = widths.reduce((a, b) => a + b, 0);
-  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
-  let off = 0;
-  widths.forEach((c, i) => {
-    fwd.push(call("f32_copy_rows", xs[i]!, c, y + off * 4, out, rows, c, 0));
-    if (dxs[i]) bwd.push(call("f32_copy_rows", dy + off * 4, out, dxs[i]!, c, rows, c, 0));
-    off += c;
-  });
-  return { fwd, bwd, inTurn: true };
+  const parts = splitRange(rows, threadsFor(be, 8 * rows * out, rows));
+  const program = (back: boolean) => ([a, b]: [number, number]): KernelCall[] => {
+    const calls: KernelCall[] = [];
+    let off = 0;
+    widths.forEach((c, i) => {
+      if (!back) calls.push(call("f32_copy_rows", xs[i]! + 4 * a * c, c, y + 4 * (a * out + off), out, b - a, c, 0));
+      else if (dxs[i]) calls.push(call("f32_copy_rows", dy + 4 * (a * out + off), out, dxs[i]! + 4 * a * c, c, b - a, c, 0));
+      off += c;
+    });
+    return calls;
+  };
+  return { fwd: parts.map(program(false)), bwd: dy ? parts.map(program(true)) : [], programs: true };
 }
 
 /**
