@@ -5,7 +5,7 @@ import { ConfigError, ShapeError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { Tensor, formatShape } from "../tensor.js";
 import type { Backend } from "../runtime/backend.js";
-import { splitRange, threadsFor } from "./split.js";
+import { splitRange, threadsForMemory } from "./split.js";
 
 function sameShape(what: string, a: Tensor, b: Tensor): void {
   if (formatShape(a.shape) !== formatShape(b.shape)) {
@@ -170,11 +170,11 @@ export function addCalls(n: number, xs: number[], y: number, dy: number, dxs: nu
 /**
  * Joins rows × widths[i] inputs along the last axis into rows × Σ widths; the backward splits dy.
  * One program per part, a range of rows: each input's rows copied into their columns (pure
- * copies, so any split gives the same bits). Weighed like pooling (memory-bound).
+ * copies, so any split gives the same bits).
  */
 export function concatCalls(be: Backend, rows: number, widths: number[], xs: number[], y: number, dy: number, dxs: number[]): { fwd: KernelCall[][]; bwd: KernelCall[][]; programs: true } {
   const out = widths.reduce((a, b) => a + b, 0);
-  const parts = splitRange(rows, threadsFor(be, 8 * rows * out, rows));
+  const parts = splitRange(rows, threadsForMemory(be, rows * out, rows));
   const program = (back: boolean) => ([a, b]: [number, number]): KernelCall[] => {
     const calls: KernelCall[] = [];
     let off = 0;
@@ -191,7 +191,7 @@ export function concatCalls(be: Backend, rows: number, widths: number[], xs: num
 /**
  * Each of `batch` examples [d0, d1, d2] → its axes in order `perm`; the backward applies the
  * inverse. Parts: ranges of examples, or with fewer examples than threads ranges of the output's
- * first axis (an image's NCHW → NHWC by bands of rows). Weighed like pooling (memory-bound).
+ * first axis (an image's NCHW → NHWC by bands of rows).
  */
 export function permuteCalls(be: Backend, batch: number, dims: [number, number, number], perm: [number, number, number], p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
   const inv: [number, number, number] = [0, 0, 0];
@@ -199,7 +199,7 @@ export function permuteCalls(be: Backend, batch: number, dims: [number, number, 
   const out = perm.map((a) => dims[a]!) as [number, number, number];
   const n = dims[0] * dims[1] * dims[2];
   const parts = (from: number, to: number, sh: [number, number, number], q: [number, number, number]): KernelCall[] => {
-    const T = threadsFor(be, 8 * batch * n, Math.max(batch, sh[q[0]]!));
+    const T = threadsForMemory(be, batch * n, Math.max(batch, sh[q[0]]!));
     return batch >= T
       ? splitRange(batch, T).map(([a, b]) => call("f32_permute3", from + 4 * a * n, b - a, sh[0], sh[1], sh[2], q[0], q[1], q[2], to + 4 * a * n, 0, sh[q[0]]!))
       : splitRange(sh[q[0]]!, T).map(([a, b]) => call("f32_permute3", from, batch, sh[0], sh[1], sh[2], q[0], q[1], q[2], to, a, b));

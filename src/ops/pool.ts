@@ -5,7 +5,7 @@ import { ConfigError, ShapeError, checkOptionKeys, show } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import { POOL } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
-import { geometryBlock, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
+import { geometryBlock, splitRange, threadsForMemory, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
 import { pair, window2d, windowAxis, type Axis, type Padding, type Rounding } from "./window.js";
 
@@ -308,7 +308,7 @@ export function poolCalls(be: Backend, kind: "max" | "avg" | "indices", g: PoolG
     throw new ConfigError("max pool: tap codes are for the training forward of a 2x2, stride-2 pool over a batch norm's output through a ReLU, with no argmax or backward of its own");
   }
   const work = g.N * g.OD * g.OH * g.OW * g.C * g.KD * g.KH * g.KW;
-  const T = threadsFor(be, work * 8, Math.max(g.N, g.OH), limit); // pooling is memory-bound: weigh its work up
+  const T = threadsForMemory(be, work, Math.max(g.N, g.OH), limit);
   const block = (q: Part) => {
     const b = poolBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT });
     // the padded height that count_include_pad clips to keeps its distance from the band's top

@@ -22,6 +22,9 @@ export function splitRange(n: number, parts: number, align = 1): [number, number
 export const threadsFor = (be: Backend, flops: number, units: number, limit = be.threads) =>
   (flops < MIN_PARALLEL_FLOPS ? 1 : Math.max(1, Math.min(limit, units)));
 
+/** threadsFor for memory-bound work (pooling, permutes, copies) of `values` values read or written: each weighs as 8 FLOPs. */
+export const threadsForMemory = (be: Backend, values: number, units: number, limit = be.threads) => threadsFor(be, 8 * values, units, limit);
+
 /** A conv/pool geometry restricted to images [n0, n1) or output rows [r0, r1) (the latter for one image). */
 export interface Part { N: number; H: number; OH: number; PT: number; xOff: number; yOff: number; hpDelta: number }
 
