@@ -14,7 +14,7 @@ export { f32_conv2d_maxpool_fwd, f32_conv2d_maxpool_scratch_bytes } from "./conv
 export { f32_conv2d_bwd_pooled, f32_conv2d_bwd_pooled_scratch_bytes } from "./conv/pooled-grad";
 export { f32_conv3d_transpose_fwd, f32_conv3d_transpose_bwd_data, f32_conv3d_transpose_bwd_filter } from "./conv/transpose3d";
 export {
-  f32_conv2d_fwd_winograd, f32_conv2d_bwd_data_winograd, f32_conv2d_pack_winograd, f32_conv2d_pack_winograd_data,
+  f32_conv2d_fwd_winograd, f32_conv2d_maxpool_fwd_winograd, f32_conv2d_bwd_data_winograd, f32_conv2d_pack_winograd, f32_conv2d_pack_winograd_data,
   f32_conv2d_winograd_floats, f32_conv2d_winograd_scratch_bytes,
 } from "./conv/winograd";
 export { f32_conv2d_bwd_filter_winograd, f32_conv2d_bwd_filter_winograd_scratch_bytes } from "./conv/winograd-filter";

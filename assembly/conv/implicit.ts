@@ -9,6 +9,7 @@ import { activate, copyRow, f4, loadPartial, madd, storePartial } from "../commo
 import {
   geo, CONV_N, CONV_H, CONV_W, CONV_C, CONV_OH, CONV_OW, CONV_OC, CONV_KH, CONV_KW,
   CONV_SH, CONV_SW, CONV_DH, CONV_DW, CONV_PT, CONV_PL, CONV_G,
+  POOL_KH, POOL_KW, POOL_SH, POOL_SW, POOL_PT, POOL_PL, POOL_OH, POOL_OW,
 } from "../common/geometry";
 import { KC, NR } from "../gemm/gemm";
 
@@ -336,14 +337,65 @@ function row8C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out:
  * bits as two row8C6 calls.
  */
 function row16C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out: usize, rd: usize, res: bool, oh: i32, ow: i32): void {
+  sums16C6(g, img, packed, out, oh, ow);
+  finish8C6(out, bias, act, rd, res);
+  finish8C6(out + 192, bias, act, rd, res);
+}
+
+/**
+ * row16C6's sums, parked: pixels 8h … 8h + 7 (h = 0, 1) of channel c at park + 192·h + 32·c
+ * (pixels 0–3 of the eight, then 4–7). 384 bytes.
+ */
+// @ts-ignore: decorator
+@inline function sums16C6(g: usize, img: usize, packed: usize, park: usize, oh: i32, ow: i32): void {
   const KH = geo(g, CONV_KH), KW = geo(g, CONV_KW), SH = geo(g, CONV_SH), DH = geo(g, CONV_DH);
   const Wp = needsPadding(g) ? reachW(g) : geo(g, CONV_W);
   const x0 = img + f4(oh * SH * Wp + ow), rowStep = f4(DH * Wp);
-  taps8(x0, rowStep, KH, KW, packed, 4, out);
-  taps8(x0 + 32, rowStep, KH, KW, packed, 4, out + 192);
-  taps16C2(x0, rowStep, KH, KW, packed + 16, out + 128, out + 320);
-  finish8C6(out, bias, act, rd, res);
-  finish8C6(out + 192, bias, act, rd, res);
+  taps8(x0, rowStep, KH, KW, packed, 4, park);
+  taps8(x0 + 32, rowStep, KH, KW, packed, 4, park + 192);
+  taps16C2(x0, rowStep, KH, KW, packed + 16, park + 128, park + 320);
+}
+
+/**
+ * Whether pooledRowC6 takes a max pool pg over this conv's output: the single-channel path's conv
+ * (one input channel, 6 outputs: LeNet's C1), the pool 2×2, stride 2, no padding, rounded down,
+ * over at least 16 of the conv's columns.
+ */
+export function pooledC6Fits(g: usize, pg: usize): bool {
+  return singleChannel(g) && geo(pg, POOL_KH) == 2 && geo(pg, POOL_KW) == 2 && geo(pg, POOL_SH) == 2 && geo(pg, POOL_SW) == 2 &&
+    geo(pg, POOL_PT) == 0 && geo(pg, POOL_PL) == 0 && geo(pg, POOL_OH) == geo(g, CONV_OH) >> 1 && geo(pg, POOL_OW) == geo(g, CONV_OW) >> 1 &&
+    geo(pg, POOL_OW) >= 8;
+}
+
+/**
+ * Pool row ph of a 2×2, stride-2 max pool over the single-channel conv's output (pooledC6Fits), its
+ * PW pixels × 6 channels at out: conv rows 2ph and 2ph + 1 by runs of 16 columns (the last ending
+ * at column 2·PW, over pooled pixels already written, with the same bits), each run's sums parked
+ * (768 bytes at park) and pooled before the bias and activation (both monotone), by the pool's rule:
+ * f32x4.pmax over the window's taps in scan order. The values of f32_maxpool_fwd over
+ * act(conv + bias), without the conv's rows in memory.
+ */
+export function pooledRowC6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out: usize, ph: i32, PW: i32, park: usize): void {
+  const last = 2 * PW - 16;
+  for (let ow = 0; ow < 2 * PW; ow += 16) {
+    const at = min(ow, last);
+    sums16C6(g, img, packed, park, 2 * ph, at);
+    sums16C6(g, img, packed, park + 384, 2 * ph + 1, at);
+    for (let h = 0; h < 2; h++) {
+      const a = park + <usize>(192 * h), b = a + 384;
+      const p0 = pool4(a, b), p1 = pool4(a + 32, b + 32), p2 = pool4(a + 64, b + 64);
+      const p3 = pool4(a + 96, b + 96), p4 = pool4(a + 128, b + 128), p5 = pool4(a + 160, b + 160);
+      store4C6(p0, p1, p2, p3, p4, p5, out + f4(((at >> 1) + 4 * h) * 6), bias, act, 0, false);
+    }
+  }
+}
+
+/** One channel's 4 pooled pixels from the parked 8 pixels of two rows (a, b): pmax over each window's taps in scan order. */
+// @ts-ignore: decorator
+@inline function pool4(a: usize, b: usize): v128 {
+  const a0 = v128.load(a), a1 = v128.load(a, 16), b0 = v128.load(b), b1 = v128.load(b, 16);
+  const best = f32x4.pmax(v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), v128.shuffle<f32>(a0, a1, 1, 3, 5, 7));
+  return f32x4.pmax(f32x4.pmax(best, v128.shuffle<f32>(b0, b1, 0, 2, 4, 6)), v128.shuffle<f32>(b0, b1, 1, 3, 5, 7));
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 import { f32_gemm_packed_b_floats } from "../gemm/gemm";
 import { f32_maxpool_fwd } from "../pool/pool";
 import { f32_conv2d_pack_weights, f32_conv2d_packed_floats } from "./conv";
-import { convPixels, implicitImage, implicitScratchBytes, implicitSetup } from "./implicit";
+import { convPixels, implicitImage, implicitScratchBytes, implicitSetup, pooledC6Fits, pooledRowC6 } from "./implicit";
 
 /** Bytes of the band (pool-window rows of the conv's output) and the band's pool geometry block. */
 // @ts-ignore: decorator
@@ -51,6 +51,16 @@ export function f32_conv2d_maxpool_fwd(
   if (packed == 0) {
     packed = table + <usize>implicitScratchBytes(g);
     f32_conv2d_pack_weights(g, w, packed);
+  }
+  if (pooledC6Fits(g, pg)) {
+    // one input channel to 6 (LeNet's C1) under a 2×2, stride-2 pool: the two conv rows of a pool
+    // row are pooled in registers (the band holds their parked sums)
+    const frame = implicitSetup(g, table);
+    for (let n = 0; n < N; n++) {
+      const img = implicitImage(g, x, n, frame);
+      for (let ph = 0; ph < PH; ph++) pooledRowC6(g, img, packed, bias, act, y + f4((n * PH + ph) * PW * OC), ph, PW, band);
+    }
+    return;
   }
   // the band as a pool input of one output row: the window's columns as in pg, its rows the band's
   store<i32>(bg + f4(POOL_N), 1);

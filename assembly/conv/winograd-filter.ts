@@ -17,7 +17,7 @@
 // gives the same bits, and different counts round differently.
 
 import { f4, loadPartial, madd, storePartial } from "../common/simd";
-import { geo, CONV_N, CONV_OH, CONV_OW, CONV_C, CONV_OC } from "../common/geometry";
+import { geo, CONV_N, CONV_OH, CONV_OW, CONV_C, CONV_OC, CONV_KH } from "../common/geometry";
 import { SKEW, k4, up, tileBlock, tileCount, inputBlock, vRow, winogradFits } from "./winograd";
 
 /**
@@ -158,7 +158,7 @@ function filterScratchBytes(g: usize, m: i32): i32 {
  * 3×3 conv's scratch several times its weights.
  */
 export function f32_conv2d_bwd_filter_winograd_scratch_bytes(g: usize, m: i32): i32 {
-  return winogradFits(g) && (m == 2 || m == 4) ? filterScratchBytes(g, m) : 0;
+  return winogradFits(g) && geo(g, CONV_KH) == 3 && (m == 2 || m == 4) ? filterScratchBytes(g, m) : 0;
 }
 
 /**
@@ -168,7 +168,7 @@ export function f32_conv2d_bwd_filter_winograd_scratch_bytes(g: usize, m: i32): 
  * stride 1, dilation 1, one group. scratch: f32_conv2d_bwd_filter_winograd_scratch_bytes(g, m) bytes.
  */
 export function f32_conv2d_bwd_filter_winograd(g: usize, m: i32, x: usize, dy: usize, dw: usize, scratch: usize): void {
-  assert(winogradFits(g) && (m == 2 || m == 4), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4} for the filter gradient");
+  assert(winogradFits(g) && geo(g, CONV_KH) == 3 && (m == 2 || m == 4), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4} for the filter gradient");
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Cp = up(C, 4), OCp = up(OC, 8);
   const al = m + 2, A2 = al * al;
   const Vr = vRow(Cp), tiles = tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), TB = tileBlock(A2, Cp, OCp, tiles, FILTER_BUDGET);

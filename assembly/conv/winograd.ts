@@ -1,12 +1,16 @@
-// Winograd convolution F(m×m, 3×3) for 3×3, stride-1, dilation-1, ungrouped convs (Lavin & Gray
-// 2016): each m×m block of outputs ("tile") is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, where d is the
-// (m+2)×(m+2) input patch under the tile and g the 3×3 filter of one (input, output) channel
-// pair. Summed over the input channels, the element-wise products are α² = (m+2)² independent
-// matrix products (tiles × C)·(C × OC): (m+2)²/m² multiplies per output instead of 9
-// (m = 2: 4, m = 4: 2.25, m = 6: 1.78).
+// Winograd convolution F(m×m, r×r) for 3×3 and 5×5, stride-1, dilation-1, ungrouped convs (Lavin &
+// Gray 2016): each m×m block of outputs ("tile") is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, where d is the
+// α×α input patch under the tile (α = m + r − 1) and g the r×r filter of one (input, output)
+// channel pair. Summed over the input channels, the element-wise products are α² independent
+// matrix products (tiles × C)·(C × OC): α²/m² multiplies per output instead of r² (3×3: m = 2:
+// 4, m = 4: 2.25, m = 6: 1.78 against 9; 5×5: F(4×4, 5×5), α = 8: 4 against 25).
 //
-// Points: m = 2 {0, 1, −1, ∞}; m = 4 {0, ±1, ±2, ∞}; m = 6 {0, ±1, ±2, ±½, ∞} (the matrices of
-// wincnn / NNPACK; each 1-D transform below is one matrix written out).
+// Points: α = 4 {0, 1, −1, ∞}; α = 6 {0, ±1, ±2, ∞}; α = 8 {0, ±1, ±2, ±½, ∞} (the matrices of
+// wincnn / NNPACK; each 1-D transform below is one matrix written out). Bᵀ depends only on the
+// points, so F(4×4, 5×5) shares F(6×6, 3×3)'s input transform; its G and Aᵀ are those points'.
+//
+// A 2×2, stride-2 max pool after the conv can be taken into the output transform
+// (f32_conv2d_maxpool_fwd_winograd): every tile is even, so it holds whole windows.
 //
 // Layouts (all float32):
 //   U (transformed filters, f32_conv2d_pack_winograd*): for each ξ = i·α + j, gemm B panels of 8
@@ -16,7 +20,7 @@
 //     transform's vector of 4 channels stored whole), rows vRow(Cp) = Cp + 4 floats apart (with
 //     512 channels, rows a multiple of 1 KiB apart put a 4-tile register tile's rows in two L1
 //     sets: 8% slower); the tiles past the block's last, up to a multiple of 4, zero. With at most
-//     PACKED_TILES tiles in one call (7²×512 at batch 1), packed instead: V[ξ][t/4][c][t%4], a register
+//     PACKED_TILES tiles in one call and PACKED_CHANNELS channels (7²×512 at batch 1), packed instead: V[ξ][t/4][c][t%4], a register
 //     tile's four tiles interleaved channel by channel (one stream of V beside U's).
 //   M (scratch): M[ξ][t][OCB] for one block of OCB ≤ 64 output channels: the products, which the
 //     output transform reads and turns into m×m outputs + bias (+ a residual), with the fused activation.
@@ -28,7 +32,7 @@
 // Every output tile's arithmetic is the same whatever block or thread it lands in (one dot
 // product per ξ over the channels in order), so results do not depend on the split: threads take
 // ranges of tiles or of 8-channel output panels (ops/conv.ts). (Past 400 lines: the
-// three tile sizes' 1-D transforms are written out, one matrix each.)
+// tile sizes' 1-D transforms are written out, one matrix each.)
 
 import { activate, f4, loadPartial, madd, storePartial } from "../common/simd";
 import {
@@ -46,14 +50,18 @@ const BLOCK_BUDGET: i32 = 1 << 21;
 const OCB_MAX: i32 = 64;
 /**
  * At most this many tiles in one call (a 7²×512 or 14²×256 map at batch 1; a thread's range of
- * tiles counts its own), V is packed (inputBlock).
+ * tiles counts its own), with at least PACKED_CHANNELS input channels, V is packed (inputBlock).
  * Each transformed filter panel then serves one or a few register tiles and streams from memory;
  * beside it, V's four tile rows read as four more streams slowed the products down. One 3×3 layer
  * at batch 1, one thread, relaxed build, alternating in one process (ms, medians of 21 rounds):
  * 7²×512 F(4) (4 tiles, a 37.7 MB U) 3.02 → 2.19 with the same bits; 14²×256 (16 tiles) level,
  * 1.775 → 1.789; 28²×128 (49 tiles) 2.8 % slower packed (four lane stores a vector), so not there.
+ * With fewer channels the lane stores cost more than the streams save (batch 1, F(4), rows →
+ * packed): 7²×128 0.114 → 0.120, 7²×64 0.034 → 0.037, 7²×32 level, LeNet's C3 14²×6→16 5×5 (9
+ * tiles) 0.011 → 0.029.
  */
 const PACKED_TILES: i32 = 16;
+const PACKED_CHANNELS: i32 = 256;
 /** Largest tile block. */
 const TB_MAX: i32 = 256;
 /**
@@ -63,10 +71,23 @@ const TB_MAX: i32 = 256;
  */
 export const SKEW: i32 = 16;
 
-/** True when the geometry is one the Winograd kernels take: 3×3, stride 1, dilation 1, one group. */
+/** True when the geometry is one the Winograd kernels take: 3×3 or 5×5, stride 1, dilation 1, one group. */
 export function winogradFits(g: usize): bool {
-  return geo(g, CONV_KH) == 3 && geo(g, CONV_KW) == 3 && geo(g, CONV_SH) == 1 && geo(g, CONV_SW) == 1 &&
+  const r = geo(g, CONV_KH);
+  return (r == 3 || r == 5) && geo(g, CONV_KW) == r && geo(g, CONV_SH) == 1 && geo(g, CONV_SW) == 1 &&
     geo(g, CONV_DH) == 1 && geo(g, CONV_DW) == 1 && geo(g, CONV_G) == 1;
+}
+
+/** True when F(m×m, r×r) is one of the kernels': r = 3 with m = 2, 4 or 6; r = 5 with m = 4. */
+export function winogradTileFits(g: usize, m: i32): bool {
+  if (!winogradFits(g)) return false;
+  return geo(g, CONV_KH) == 3 ? m == 2 || m == 4 || m == 6 : m == 4;
+}
+
+/** α = m + r − 1: the side of a tile's input patch and of its transforms. */
+// @ts-ignore: decorator
+@inline export function alpha(g: usize, m: i32): i32 {
+  return m + geo(g, CONV_KH) - 1;
 }
 
 // @ts-ignore: decorator
@@ -89,9 +110,9 @@ export function tileBlock(A2: i32, Cp: i32, OCB: i32, tiles: i32, budget: i32 = 
   return min(up(tiles, 4), min(TB_MAX, max(4, (budget / per) & ~3)));
 }
 
-/** Scratch bytes of winogradRun: the two 1-D-pass buffers, V and M. */
-function runScratchBytes(m: i32, C: i32, OC: i32, tiles: i32): i32 {
-  const A2 = (m + 2) * (m + 2), Cp = up(C, 4), OCB = min(up(OC, 8), OCB_MAX);
+/** Scratch bytes of winogradRun (transforms of side al): the two 1-D-pass buffers, V and M. */
+function runScratchBytes(al: i32, C: i32, OC: i32, tiles: i32): i32 {
+  const A2 = al * al, Cp = up(C, 4), OCB = min(up(OC, 8), OCB_MAX);
   const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
   return 2 * A2 * 16 + A2 * (TB * (Vr + OCB) + 2 * SKEW) * 4;
 }
@@ -108,9 +129,9 @@ function runScratchBytes(m: i32, C: i32, OC: i32, tiles: i32): i32 {
  */
 export function f32_conv2d_winograd_scratch_bytes(g: usize, m: i32, data: i32): i32 {
   if (data != 0) {
-    return CONV_FIELDS * 4 + runScratchBytes(m, geo(g, CONV_OC), geo(g, CONV_C), tileCount(geo(g, CONV_N), geo(g, CONV_H), geo(g, CONV_W), m));
+    return CONV_FIELDS * 4 + runScratchBytes(alpha(g, m), geo(g, CONV_OC), geo(g, CONV_C), tileCount(geo(g, CONV_N), geo(g, CONV_H), geo(g, CONV_W), m));
   }
-  return runScratchBytes(m, geo(g, CONV_C), geo(g, CONV_OC), tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m));
+  return runScratchBytes(alpha(g, m), geo(g, CONV_C), geo(g, CONV_OC), tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m));
 }
 
 /** The most scratch any Winograd kernel needs for this geometry (0 where they do not fit). */
@@ -118,7 +139,7 @@ export function winogradScratchBytes(g: usize): i32 {
   if (!winogradFits(g)) return 0;
   let most = 0;
   for (let m = 2; m <= 6; m += 2) {
-    most = max(most, max(f32_conv2d_winograd_scratch_bytes(g, m, 0), f32_conv2d_winograd_scratch_bytes(g, m, 1)));
+    if (winogradTileFits(g, m)) most = max(most, max(f32_conv2d_winograd_scratch_bytes(g, m, 0), f32_conv2d_winograd_scratch_bytes(g, m, 1)));
   }
   return most;
 }
@@ -131,7 +152,8 @@ export function winogradScratchBytes(g: usize): i32 {
 export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
   const depth = data != 0 ? OC : C, cols = data != 0 ? C : OC;
-  return (m + 2) * (m + 2) * (up(depth, 4) * up(cols, 8) + SKEW);
+  const al = alpha(g, m);
+  return al * al * (up(depth, 4) * up(cols, 8) + SKEW);
 }
 
 // ---- the 1-D transforms ----------------------------------------------------------------------
@@ -175,16 +197,37 @@ export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
   }
 }
 
-/** Bᵀ·d for α vectors d_i at p + i·s, stored at q + i·t. */
+/**
+ * G·(a, b, c, d, e) for a 5×5 filter, F(4×4, 5×5): α = 8, the points of F(6×6, 3×3); each row of
+ * G is a point's scale (the same as there) times its powers.
+ */
 // @ts-ignore: decorator
-@inline function input1d(m: i32, p: usize, s: usize, q: usize, t: usize): void {
-  if (m == 2) {
+@inline function filter1d5(a: v128, b: v128, c: v128, d: v128, e: v128, q: usize, s: usize): void {
+  const ev = f32x4.add(f32x4.add(a, c), e), od = f32x4.add(b, d);
+  const e1 = madd(e, k4(8.0 / 45), madd(c, k4(2.0 / 45), f32x4.mul(a, k4(1.0 / 90))));
+  const o1 = madd(d, k4(4.0 / 45), f32x4.mul(b, k4(1.0 / 45)));
+  const e2 = madd(e, k4(2.0 / 45), madd(c, k4(8.0 / 45), f32x4.mul(a, k4(32.0 / 45))));
+  const o2 = madd(d, k4(4.0 / 45), f32x4.mul(b, k4(16.0 / 45)));
+  v128.store(q, a);
+  v128.store(q + s, f32x4.mul(f32x4.add(ev, od), k4(-2.0 / 9)));
+  v128.store(q + 2 * s, f32x4.mul(f32x4.sub(ev, od), k4(-2.0 / 9)));
+  v128.store(q + 3 * s, f32x4.add(e1, o1));
+  v128.store(q + 4 * s, f32x4.sub(e1, o1));
+  v128.store(q + 5 * s, f32x4.add(e2, o2));
+  v128.store(q + 6 * s, f32x4.sub(e2, o2));
+  v128.store(q + 7 * s, e);
+}
+
+/** Bᵀ·d for α vectors d_i at p + i·s, stored at q + i·t (Bᵀ depends only on the points: α 4, 6 or 8). */
+// @ts-ignore: decorator
+@inline function input1d(al: i32, p: usize, s: usize, q: usize, t: usize): void {
+  if (al == 4) {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s), d3 = v128.load(p + 3 * s);
     v128.store(q, f32x4.sub(d0, d2));
     v128.store(q + t, f32x4.add(d1, d2));
     v128.store(q + 2 * t, f32x4.sub(d2, d1));
     v128.store(q + 3 * t, f32x4.sub(d1, d3));
-  } else if (m == 4) {
+  } else if (al == 6) {
     const d0 = v128.load(p), d1 = v128.load(p + s), d2 = v128.load(p + 2 * s);
     const d3 = v128.load(p + 3 * s), d4 = v128.load(p + 4 * s), d5 = v128.load(p + 5 * s);
     const a = madd(d2, k4(-4), d4), b = madd(d1, k4(-4), d3); // d4 − 4d2, d3 − 4d1
@@ -212,14 +255,18 @@ export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
   }
 }
 
-/** Aᵀ·v for α vectors v_i at p + i·s: the m outputs y_0..y_{m−1}, stored at q + k·t. */
+/**
+ * Aᵀ·v for α vectors v_i at p + i·s: the m outputs y_0..y_{m−1}, stored at q + k·t. F(4×4, 5×5)
+ * (α = 8) has the first four rows of F(6×6, 3×3)'s but for the point at infinity, which only the
+ * last output takes.
+ */
 // @ts-ignore: decorator
-@inline function output1d(m: i32, p: usize, s: usize, q: usize, t: usize): void {
-  if (m == 2) {
+@inline function output1d(m: i32, al: i32, p: usize, s: usize, q: usize, t: usize): void {
+  if (al == 4) {
     const v0 = v128.load(p), v1 = v128.load(p + s), v2 = v128.load(p + 2 * s), v3 = v128.load(p + 3 * s);
     v128.store(q, f32x4.add(f32x4.add(v0, v1), v2));
     v128.store(q + t, f32x4.sub(f32x4.sub(v1, v2), v3));
-  } else if (m == 4) {
+  } else if (al == 6) {
     const v0 = v128.load(p), v1 = v128.load(p + s), v2 = v128.load(p + 2 * s);
     const v3 = v128.load(p + 3 * s), v4 = v128.load(p + 4 * s), v5 = v128.load(p + 5 * s);
     const a = f32x4.add(v1, v2), b = f32x4.sub(v1, v2), c = f32x4.add(v3, v4), d = f32x4.sub(v3, v4);
@@ -235,51 +282,60 @@ export function f32_conv2d_winograd_floats(g: usize, m: i32, data: i32): i32 {
     v128.store(q, f32x4.add(f32x4.add(v0, a), f32x4.add(c, e)));
     v128.store(q + t, madd(f, k4(0.5), madd(d, k4(2), b)));
     v128.store(q + 2 * t, madd(e, k4(0.25), madd(c, k4(4), a)));
-    v128.store(q + 3 * t, madd(f, k4(0.125), madd(d, k4(8), b)));
-    v128.store(q + 4 * t, madd(e, k4(0.0625), madd(c, k4(16), a)));
-    v128.store(q + 5 * t, f32x4.add(madd(f, k4(0.03125), madd(d, k4(32), b)), v7));
+    if (m == 4) {
+      v128.store(q + 3 * t, f32x4.add(madd(f, k4(0.125), madd(d, k4(8), b)), v7));
+    } else {
+      v128.store(q + 3 * t, madd(f, k4(0.125), madd(d, k4(8), b)));
+      v128.store(q + 4 * t, madd(e, k4(0.0625), madd(c, k4(16), a)));
+      v128.store(q + 5 * t, f32x4.add(madd(f, k4(0.03125), madd(d, k4(32), b)), v7));
+    }
   }
 }
 
 // ---- filter transforms -----------------------------------------------------------------------
 
+/** G·(the r vectors at p + k·s) into α vectors at q + i·t (all loaded before the first store). */
+// @ts-ignore: decorator
+@inline function filterR(m: i32, r: i32, p: usize, s: usize, q: usize, t: usize): void {
+  if (r == 3) filter1d(m, v128.load(p), v128.load(p + s), v128.load(p + 2 * s), q, t);
+  else filter1d5(v128.load(p), v128.load(p + s), v128.load(p + 2 * s), v128.load(p + 3 * s), v128.load(p + 4 * s), q, t);
+}
+
 /**
- * U = G g Gᵀ for the 3×3 filter g (rows g0..g2, columns a/b/c; 4 channel pairs a vector) into
- * α² vectors at dst + ξ·xs. Columns first (G·g, parked in the slots of ξ = i·α + kw), then rows.
+ * U = G g Gᵀ for an r×r filter g (4 channel pairs a vector) whose taps were parked at dst +
+ * (kh·α + kw)·xs: α² vectors at dst + ξ·xs. Columns first (G·g, into the slots of ξ = i·α + kw),
+ * then rows, each 1-D transform loading its inputs before it stores.
  */
-function filterTransform(
-  m: i32, g0a: v128, g0b: v128, g0c: v128, g1a: v128, g1b: v128, g1c: v128, g2a: v128, g2b: v128, g2c: v128,
-  dst: usize, xs: usize,
-): void {
-  const al = <usize>(m + 2), row = al * xs;
-  filter1d(m, g0a, g1a, g2a, dst, row);
-  filter1d(m, g0b, g1b, g2b, dst + xs, row);
-  filter1d(m, g0c, g1c, g2c, dst + 2 * xs, row);
+function filterTransform(m: i32, r: i32, dst: usize, xs: usize): void {
+  const al = <usize>(m + r - 1), row = al * xs;
+  for (let kw = 0; kw < r; kw++) {
+    const c = dst + <usize>kw * xs;
+    filterR(m, r, c, row, c, row);
+  }
   for (let i: usize = 0; i < al; i++) {
-    const r = dst + i * row;
-    filter1d(m, v128.load(r), v128.load(r + xs), v128.load(r + 2 * xs), r, xs);
+    const q = dst + i * row;
+    filterR(m, r, q, xs, q, xs);
   }
 }
 
 /**
- * Transforms HWIO 3×3 weights w [3, 3, C, OC] for f32_conv2d_fwd_winograd with m×m tiles into
- * u (f32_conv2d_winograd_floats(g, m, 0) floats; layout at the top of this file). Run once per
- * weight version (inference) or per training step.
+ * Transforms HWIO weights w [r, r, C, OC] (r = 3 or 5) for f32_conv2d_fwd_winograd with m×m
+ * tiles into u (f32_conv2d_winograd_floats(g, m, 0) floats; layout at the top of this file). Run
+ * once per weight version (inference) or per training step.
  */
 export function f32_conv2d_pack_winograd(g: usize, m: i32, w: usize, u: usize): void {
-  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
-  const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Cp = up(C, 4), OCp = up(OC, 8);
-  const xs = f4(OCp * Cp + SKEW), tap = C * OC;
+  assert(winogradTileFits(g, m), "winograd: a 3x3 (m 2, 4, 6) or 5x5 (m 4) stride-1 ungrouped conv");
+  const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Cp = up(C, 4), OCp = up(OC, 8), r = geo(g, CONV_KH), al = alpha(g, m);
+  const xs = <usize>f4(OCp * Cp + SKEW), tap = C * OC;
   // channel groups outside, input channels inside: each ξ's destination advances 8 floats a step
   for (let oc = 0; oc < OCp; oc += 4) {
     for (let c = 0; c < Cp; c++) {
       const n = c < C ? min(4, OC - oc) : 0;
-      const p = w + f4(c * OC + oc);
-      filterTransform(m,
-        loadPartial(p, n), loadPartial(p + f4(tap), n), loadPartial(p + f4(2 * tap), n),
-        loadPartial(p + f4(3 * tap), n), loadPartial(p + f4(4 * tap), n), loadPartial(p + f4(5 * tap), n),
-        loadPartial(p + f4(6 * tap), n), loadPartial(p + f4(7 * tap), n), loadPartial(p + f4(8 * tap), n),
-        u + f4((oc & ~7) * Cp + c * 8 + (oc & 7)), xs);
+      const p = w + f4(c * OC + oc), dst = u + f4((oc & ~7) * Cp + c * 8 + (oc & 7));
+      for (let kh = 0; kh < r; kh++) {
+        for (let kw = 0; kw < r; kw++) v128.store(dst + <usize>(kh * al + kw) * xs, loadPartial(p + f4((kh * r + kw) * tap), n));
+      }
+      filterTransform(m, r, dst, xs);
     }
   }
 }
@@ -296,24 +352,23 @@ export function f32_conv2d_pack_winograd(g: usize, m: i32, w: usize, u: usize): 
 }
 
 /**
- * Transforms HWIO 3×3 weights for f32_conv2d_bwd_data_winograd: the filters of the data
- * gradient's conv, w'[kh, kw, o, c] = w[2 − kh, 2 − kw, c, o] (flipped, input and output channels
+ * Transforms HWIO weights for f32_conv2d_bwd_data_winograd: the filters of the data gradient's
+ * conv, w'[kh, kw, o, c] = w[r − 1 − kh, r − 1 − kw, c, o] (flipped, input and output channels
  * exchanged), into u (f32_conv2d_winograd_floats(g, m, 1) floats).
  */
 export function f32_conv2d_pack_winograd_data(g: usize, m: i32, w: usize, u: usize): void {
-  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
-  const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Dp = up(OC, 4), Cp8 = up(C, 8);
-  const xs = f4(Cp8 * Dp + SKEW), tap = C * OC;
+  assert(winogradTileFits(g, m), "winograd: a 3x3 (m 2, 4, 6) or 5x5 (m 4) stride-1 ungrouped conv");
+  const C = geo(g, CONV_C), OC = geo(g, CONV_OC), Dp = up(OC, 4), Cp8 = up(C, 8), r = geo(g, CONV_KH), al = alpha(g, m);
+  const xs = <usize>f4(Cp8 * Dp + SKEW), tap = C * OC, last = r * r - 1;
   for (let c = 0; c < Cp8; c += 4) {
     for (let o = 0; o < Dp; o++) {
       const n = o < OC ? min(4, C - c) : 0;
-      const p = w + f4(c * OC + o);
-      // tap (kh', kw') of w' is tap (2 − kh', 2 − kw') of w
-      filterTransform(m,
-        column4(p + f4(8 * tap), OC, n), column4(p + f4(7 * tap), OC, n), column4(p + f4(6 * tap), OC, n),
-        column4(p + f4(5 * tap), OC, n), column4(p + f4(4 * tap), OC, n), column4(p + f4(3 * tap), OC, n),
-        column4(p + f4(2 * tap), OC, n), column4(p + f4(tap), OC, n), column4(p, OC, n),
-        u + f4((c & ~7) * Dp + o * 8 + (c & 7)), xs);
+      const p = w + f4(c * OC + o), dst = u + f4((c & ~7) * Dp + o * 8 + (c & 7));
+      // tap (kh', kw') of w' is tap (r − 1 − kh', r − 1 − kw') of w
+      for (let kh = 0; kh < r; kh++) {
+        for (let kw = 0; kw < r; kw++) v128.store(dst + <usize>(kh * al + kw) * xs, column4(p + f4((last - kh * r - kw) * tap), OC, n));
+      }
+      filterTransform(m, r, dst, xs);
     }
   }
 }
@@ -411,20 +466,34 @@ function microPacked(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void 
  * Input transforms of tiles [t0, t0 + tb) into V (ξ blocks TB·vRow(Cp) + SKEW floats apart). Rows:
  * V[ξ][t][c], vRow(Cp) floats apart; packed: V[ξ][t/4][c][t%4], each register tile's four tiles
  * interleaved channel by channel (its products then read one stream of V; winogradRun's comment).
+ * Channels past C are zeros. (One body per α, so that each has its transform and strides as constants.)
  */
 export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool = false): void {
-  const H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
+  const al = alpha(g, m);
+  if (al == 4) inputTiles(4, g, m, x, t0, tb, TB, V, tmp, patch, packed);
+  else if (al == 6) inputTiles(6, g, m, x, t0, tb, TB, V, tmp, patch, packed);
+  else inputTiles(8, g, m, x, t0, tb, TB, V, tmp, patch, packed);
+}
+
+// @ts-ignore: decorator
+@inline function inputTiles(al: i32, g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool): void {
+  const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
-  const al = m + 2, Cp = up(C, 4), TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
+  const Cp = up(C, 4), TW = (OW + m - 1) / m, TH = (OH + m - 1) / m;
   const Vr = vRow(Cp), xs = f4(TB * Vr + SKEW), row = <usize>al * 16;
+  // a last group of nc < 4 channels: whole vectors with the lanes past nc cleared, but for a pixel
+  // whose vector would reach past x's end (loadPartial there)
+  const xEnd = x + f4(N * H * W * C), tail = C & 3;
+  const keep = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail));
   // the tiles past tb up to a multiple of 4 (a register tile's rows): zeros (the forward never reads their products, but stale bits could be slow
   // denormals; the filter gradient adds them into its sums). Packed, the last register tile's block, whose lanes below tb the loop writes.
   if ((tb & 3) != 0) {
     const at = packed ? (tb >> 2) * Cp * 4 : tb * Vr, floats = packed ? Cp * 4 : (up(tb, 4) - tb) * Vr;
     for (let xi = 0; xi < al * al; xi++) memory.fill(V + <usize>xi * xs + f4(at), 0, <usize>f4(floats));
   }
+  // tile t0's image, tile row and column, stepped tile by tile
+  let n = t0 / (TW * TH), th = (t0 % (TW * TH)) / TW, tw = t0 % TW;
   for (let tl = 0; tl < tb; tl++) {
-    const t = t0 + tl, n = t / TI, th = (t % TI) / TW, tw = t % TW;
     const ih0 = th * m - PT, iw0 = tw * m - PL;
     const inside = ih0 >= 0 && iw0 >= 0 && ih0 + al <= H && iw0 + al <= W;
     const img = x + f4(n * H * W * C);
@@ -441,17 +510,24 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
       } else {
         for (let i = ia; i < ib; i++) {
           const p = img + f4(((ih0 + i) * W + iw0) * C + c), q = patch + f4(i * al * 4);
-          for (let j = ja; j < jb; j++) v128.store(q + f4(j * 4), loadPartial(p + f4(j * C), nc));
+          if (nc >= 4) {
+            for (let j = ja; j < jb; j++) v128.store(q + f4(j * 4), v128.load(p + f4(j * C)));
+          } else {
+            for (let j = ja; j < jb; j++) {
+              const pj = p + f4(j * C);
+              v128.store(q + f4(j * 4), pj + 16 <= xEnd ? v128.and(v128.load(pj), keep) : loadPartial(pj, nc));
+            }
+          }
         }
       }
       // columns: tmp[i][j] = (Bᵀ d)[i][j]; rows: V[i·α + j] = (tmp Bᵀᵀ)[i][j]
-      for (let j = 0; j < al; j++) input1d(m, src + <usize>j * cs, rs, tmp + <usize>j * 16, row);
+      for (let j = 0; j < al; j++) input1d(al, src + <usize>j * cs, rs, tmp + <usize>j * 16, row);
       if (packed) {
         // V[ξ][tl/4][c + q][tl%4]: each row transformed in place, then its lanes 16 bytes apart
         const vt = V + f4(((tl >> 2) * Cp + c) * 4 + (tl & 3));
         for (let i = 0; i < al; i++) {
           const r = tmp + <usize>i * row;
-          input1d(m, r, 16, r, 16); // in place: every input is loaded before the first store
+          input1d(al, r, 16, r, 16); // in place: every input is loaded before the first store
           for (let j = 0; j < al; j++) {
             const v = v128.load(r + <usize>j * 16), q = vt + <usize>(i * al + j) * xs;
             v128.store32_lane(q, v, 0);
@@ -464,31 +540,72 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
       }
       // V[ξ][tl][c..c+3]
       const vt = V + f4(tl * Vr + c);
-      for (let i = 0; i < al; i++) input1d(m, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs);
+      for (let i = 0; i < al; i++) input1d(al, tmp + <usize>i * row, 16, vt + <usize>(i * al) * xs, xs);
+    }
+    if (++tw == TW) {
+      tw = 0;
+      if (++th == TH) {
+        th = 0;
+        n++;
+      }
     }
   }
 }
 
-/** Output transforms of tiles [t0, t0 + tb), channels [ob, ob + ocb) ∩ [0, OC), from M (ξ blocks TB·OCB + SKEW floats apart). */
-function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, res: usize, y: usize, tmp: usize): void {
+/**
+ * Output transforms of tiles [t0, t0 + tb), channels [ob, ob + ocb) ∩ [0, OC), from M (ξ blocks
+ * TB·OCB + SKEW floats apart). pool: y is the output of a 2×2, stride-2 max pool over the conv's
+ * (no padding, OH/2 × OW/2 rounded down; m even, so a tile holds whole windows): each window's
+ * maximum, by the pool's rule (f32x4.pmax over its taps in scan order: the first maximum), is
+ * taken before the bias and activation, which are monotone, so the values are those of
+ * f32_maxpool_fwd over the conv's outputs. (One body per m and α, as inputBlock.)
+ */
+function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, res: usize, y: usize, tmp: usize, pool: bool): void {
+  const al = alpha(g, m);
+  if (al == 4) outputTiles(2, 4, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+  else if (al == 6) outputTiles(4, 6, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+  else if (m == 6) outputTiles(6, 8, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+  else outputTiles(4, 8, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+}
+
+// @ts-ignore: decorator
+@inline function outputTiles(m: i32, al: i32, g: usize, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, res: usize, y: usize, tmp: usize, pool: bool): void {
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC);
-  const al = m + 2, TW = (OW + m - 1) / m, TI = TW * ((OH + m - 1) / m);
+  const TW = (OW + m - 1) / m, TH = (OH + m - 1) / m;
+  const PH = OH >> 1, PW = OW >> 1;
   const xs = f4(TB * OCB + SKEW), row = <usize>al * 16;
   const oe = min(ob + ocb, OC);
+  let n = t0 / (TW * TH), th = (t0 % (TW * TH)) / TW, tw = t0 % TW;
   for (let tl = 0; tl < tb; tl++) {
-    const t = t0 + tl, n = t / TI, th = (t % TI) / TW, tw = t % TW;
     const oh0 = th * m, ow0 = tw * m;
     const rows = min(m, OH - oh0), cols = min(m, OW - ow0);
-    const yt = y + f4(((n * OH + oh0) * OW + ow0) * OC);
+    // pooled: the tile's windows inside the pool's output
+    const prow = min(m >> 1, PH - (oh0 >> 1)), pcol = min(m >> 1, PW - (ow0 >> 1));
+    const yt = pool ? y + f4(((n * PH + (oh0 >> 1)) * PW + (ow0 >> 1)) * OC) : y + f4(((n * OH + oh0) * OW + ow0) * OC);
     for (let oc = ob; oc < oe; oc += 4) {
       const nc = oe - oc;
       const bv = bias != 0 ? loadPartial(bias + f4(oc), nc) : f32x4.splat(0);
       const mt = M + f4(tl * OCB + oc - ob);
       // columns: tmp[i][j] = (Aᵀ M)[i][j] for i < m; rows: y[i][k] = (tmp A)[i][k]
-      for (let j = 0; j < al; j++) output1d(m, mt + <usize>j * xs, <usize>al * xs, tmp + <usize>j * 16, row);
+      for (let j = 0; j < al; j++) output1d(m, al, mt + <usize>j * xs, <usize>al * xs, tmp + <usize>j * 16, row);
+      if (pool) {
+        for (let i = 0; i < prow; i++) {
+          const r0 = tmp + <usize>(2 * i) * row, r1 = r0 + row;
+          output1d(m, al, r0, 16, r0, 16); // in place: every input is loaded before the first store
+          output1d(m, al, r1, 16, r1, 16);
+          const yr = yt + f4(i * PW * OC + oc);
+          for (let k = 0; k < pcol; k++) {
+            const c = <usize>(2 * k) * 16;
+            const v = f32x4.pmax(f32x4.pmax(f32x4.pmax(v128.load(r0 + c), v128.load(r0 + c, 16)), v128.load(r1 + c)), v128.load(r1 + c, 16));
+            if (nc >= 4) v128.store(yr + f4(k * OC), finish(v, bv, 0, 4, act));
+            else storePartial(yr + f4(k * OC), finish(v, bv, 0, nc, act), nc);
+          }
+        }
+        continue;
+      }
       for (let i = 0; i < rows; i++) {
         const r = tmp + <usize>i * row;
-        output1d(m, r, 16, r, 16); // in place: every input is loaded before the first store
+        output1d(m, al, r, 16, r, 16); // in place: every input is loaded before the first store
         const yr = yt + f4((i * OW) * OC + oc), rr = res != 0 ? yr - y + res : 0; // the residual is shaped like y
         if (nc >= 4) {
           for (let k = 0; k < cols; k++) v128.store(yr + f4(k * OC), finish(v128.load(r + <usize>k * 16), bv, rr != 0 ? rr + f4(k * OC) : 0, 4, act));
@@ -497,18 +614,25 @@ function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB:
         }
       }
     }
+    if (++tw == TW) {
+      tw = 0;
+      if (++th == TH) {
+        th = 0;
+        n++;
+      }
+    }
   }
 }
 
-/** The Winograd conv of geometry block g (3×3, stride 1, dilation 1, one group; any padding). */
-function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, tile0: i32, tile1: i32, scratch: usize): void {
+/** The Winograd conv of geometry block g (3×3 or 5×5, stride 1, dilation 1, one group; any padding); pool: outputBlock's. */
+function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, tile0: i32, tile1: i32, scratch: usize, pool: bool): void {
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
-  const al = m + 2, A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
+  const al = alpha(g, m), A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
   const tiles = tile1 - tile0;
   const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
   const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), M = V + f4(A2 * (TB * Vr + SKEW));
   const ldc = f4(OCB);
-  const packed = tiles <= PACKED_TILES;
+  const packed = tiles <= PACKED_TILES && C >= PACKED_CHANNELS;
   for (let t0 = tile0; t0 < tile1; t0 += TB) {
     const tb = min(TB, tile1 - t0);
     inputBlock(g, m, x, t0, tb, TB, V, tmp, patch, packed);
@@ -519,35 +643,53 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
         const vx = V + f4(xi * (TB * Vr + SKEW)), mx = M + f4(xi * (TB * OCB + SKEW)), ux = u + f4(xi * (OCp * Cp + SKEW));
         for (let j = 0; j < ocb; j += 8) {
           const pb = ux + f4((ob + j) * Cp), mj = mx + f4(j);
+          // the depth is the C real channels: V's and U's rows past them (up to Cp) are zeros
           if (packed) {
-            for (let r = 0; r < tb; r += 4) microPacked(Cp, vx + f4(r * Cp), pb, mj + f4(r * OCB), ldc);
+            for (let r = 0; r < tb; r += 4) microPacked(C, vx + f4(r * Cp), pb, mj + f4(r * OCB), ldc);
           } else {
-            for (let r = 0; r < tb; r += 4) micro(Cp, vx + f4(r * Vr), Vr, pb, mj + f4(r * OCB), ldc);
+            for (let r = 0; r < tb; r += 4) micro(C, vx + f4(r * Vr), Vr, pb, mj + f4(r * OCB), ldc);
           }
         }
       }
-      outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp);
+      outputBlock(g, m, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
     }
   }
 }
 
+/** The preconditions every Winograd forward checks. */
+function checkForward(g: usize, m: i32, oc0: i32, oc1: i32, tile0: i32, tile1: i32): void {
+  assert(winogradTileFits(g, m), "winograd: a 3x3 (m 2, 4, 6) or 5x5 (m 4) stride-1 ungrouped conv");
+  assert(oc0 >= 0 && (oc0 & 7) == 0 && oc0 <= oc1 && oc1 <= geo(g, CONV_OC), "winograd: output channels [oc0, oc1) within OC, oc0 a multiple of 8");
+  assert(tile0 >= 0 && tile0 <= tile1 && tile1 <= tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), "winograd: tiles [tile0, tile1) within the output's tiles");
+}
+
 /**
- * Forward conv by Winograd F(m×m, 3×3): y[n,oh,ow,oc] = act((bias[oc] + Σ_{kh,kw,c}
+ * Forward conv by Winograd F(m×m, r×r): y[n,oh,ow,oc] = act((bias[oc] + Σ_{kh,kw,c}
  * x[n, oh − PT + kh, ow − PL + kw, c] · w[kh,kw,c,oc]) + res[n,oh,ow,oc]) (taps outside x are
  * zero), the same as f32_conv2d_fwd up to rounding. u: the weights transformed by
  * f32_conv2d_pack_winograd with the same m. act: 0 none, 1 ReLU, 2 ReLU6; bias may be 0; res
  * (shaped like y; it may be y itself) may be 0. Only output channels [oc0, oc1) (oc0 a multiple
  * of 8; 0 and OC: all) of tiles [tile0, tile1) (numbered image by image, row by row; 0 and
  * tileCount: all) are written: with fewer images than threads, threads take ranges of channels
- * (each reading its share of u) or of tiles (each reading all of it). Preconditions: KH = KW = 3,
- * stride 1, dilation 1, one group, m in {2, 4, 6}. scratch: f32_conv2d_winograd_scratch_bytes(g,
- * m, 0) bytes (f32_conv2d_scratch_bytes(g) covers it). y must not overlap x.
+ * (each reading its share of u) or of tiles (each reading all of it). Preconditions: KH = KW = r,
+ * r = 3 with m in {2, 4, 6} or r = 5 with m in {2, 4}, stride 1, dilation 1, one group. scratch:
+ * f32_conv2d_winograd_scratch_bytes(g, m, 0) bytes (f32_conv2d_scratch_bytes(g) covers it). y
+ * must not overlap x.
  */
 export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, res: usize, y: usize, oc0: i32, oc1: i32, tile0: i32, tile1: i32, scratch: usize): void {
-  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
-  assert(oc0 >= 0 && (oc0 & 7) == 0 && oc0 <= oc1 && oc1 <= geo(g, CONV_OC), "winograd: output channels [oc0, oc1) within OC, oc0 a multiple of 8");
-  assert(tile0 >= 0 && tile0 <= tile1 && tile1 <= tileCount(geo(g, CONV_N), geo(g, CONV_OH), geo(g, CONV_OW), m), "winograd: tiles [tile0, tile1) within the output's tiles");
-  winogradRun(g, m, x, u, bias, act, res, y, oc0, oc1, tile0, tile1, scratch);
+  checkForward(g, m, oc0, oc1, tile0, tile1);
+  winogradRun(g, m, x, u, bias, act, res, y, oc0, oc1, tile0, tile1, scratch, false);
+}
+
+/**
+ * f32_conv2d_fwd_winograd (without a residual) followed by a 2×2, stride-2 max pool without
+ * padding: y [N, ⌊OH/2⌋, ⌊OW/2⌋, OC] = maxpool(act(conv2d(x, w) + bias)), the values of the two
+ * layers one after the other, without writing the conv's output. m even (2, 4 or 6), so every
+ * tile holds whole windows; tiles [tile0, tile1) write their windows. Scratch as the forward's.
+ */
+export function f32_conv2d_maxpool_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32, y: usize, oc0: i32, oc1: i32, tile0: i32, tile1: i32, scratch: usize): void {
+  checkForward(g, m, oc0, oc1, tile0, tile1);
+  winogradRun(g, m, x, u, bias, act, 0, y, oc0, oc1, tile0, tile1, scratch, true);
 }
 
 /**
@@ -559,8 +701,8 @@ export function f32_conv2d_fwd_winograd(g: usize, m: i32, x: usize, u: usize, bi
  * scratch: f32_conv2d_winograd_scratch_bytes(g, m, 1) bytes.
  */
 export function f32_conv2d_bwd_data_winograd(g: usize, m: i32, dy: usize, u: usize, dx: usize, scratch: usize): void {
-  assert(winogradFits(g) && (m == 2 || m == 4 || m == 6), "winograd: 3x3 stride-1 ungrouped conv, m in {2, 4, 6}");
-  const gt = scratch;
+  assert(winogradTileFits(g, m), "winograd: a 3x3 (m 2, 4, 6) or 5x5 (m 4) stride-1 ungrouped conv");
+  const gt = scratch, r1 = geo(g, CONV_KH) - 1;
   for (let i = 0; i < CONV_FIELDS; i++) store<i32>(gt + f4(i), geo(g, i));
   store<i32>(gt + f4(CONV_H), geo(g, CONV_OH));
   store<i32>(gt + f4(CONV_W), geo(g, CONV_OW));
@@ -568,7 +710,7 @@ export function f32_conv2d_bwd_data_winograd(g: usize, m: i32, dy: usize, u: usi
   store<i32>(gt + f4(CONV_OH), geo(g, CONV_H));
   store<i32>(gt + f4(CONV_OW), geo(g, CONV_W));
   store<i32>(gt + f4(CONV_OC), geo(g, CONV_C));
-  store<i32>(gt + f4(CONV_PT), 2 - geo(g, CONV_PT));
-  store<i32>(gt + f4(CONV_PL), 2 - geo(g, CONV_PL));
-  winogradRun(gt, m, dy, u, 0, 0, 0, dx, 0, geo(g, CONV_C), 0, tileCount(geo(g, CONV_N), geo(g, CONV_H), geo(g, CONV_W), m), scratch + f4(CONV_FIELDS));
+  store<i32>(gt + f4(CONV_PT), r1 - geo(g, CONV_PT));
+  store<i32>(gt + f4(CONV_PL), r1 - geo(g, CONV_PL));
+  winogradRun(gt, m, dy, u, 0, 0, 0, dx, 0, geo(g, CONV_C), 0, tileCount(geo(g, CONV_N), geo(g, CONV_H), geo(g, CONV_W), m), scratch + f4(CONV_FIELDS), false);
 }

@@ -2,10 +2,11 @@
 import { ConfigError, show, checkBoolean } from "../errors.js";
 import { pair } from "../ops/window.js";
 import { actCode, type Activation } from "../ops/gemm.js";
-import { conv2dGeometry, convBlock, convCalls, convPaths, pooledGradFits, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
+import { conv2dGeometry, convBlock, convCalls, convPaths, poolFuses, pooledGradFits, runConvBackward, type ConvCalls, type ConvGeometry } from "../ops/conv.js";
 import { ACT } from "../runtime/generated/layout.js";
 import { geometryBlock, withScratchAlloc } from "../ops/split.js";
 import type { Padding, Rounding } from "../ops/window.js";
+import type { PoolGeometry } from "../ops/pool.js";
 import type { Shape } from "../tensor.js";
 import type { Backend } from "../runtime/backend.js";
 import { checkInitializer, type Initializer } from "./initializers.js";
@@ -157,13 +158,15 @@ export class Conv2d extends Layer<ConvState> {
     return pooledGradFits(be, this.geometry(input, batch));
   }
 
-  /** Every forward kernel activates in its epilogue; the implicit and Winograd ones (not depthwise) also add a residual, f32_conv2d_maxpool_fwd pools. */
-  override fusible(inputs: Shape[]): { act: boolean; residual: boolean; pool: boolean } {
-    // the pool is the implicit forward kernel's (f32_conv2d_maxpool_fwd)
-    const g = this.geometry(inputs[0]!), implicit = !g.depthwise && convPaths(g).fwd === "direct", act = this.act === ACT.NONE;
-    return { act, residual: !g.depthwise && act, pool: implicit };
+  /**
+   * Every forward kernel activates in its epilogue; the implicit and Winograd ones (not depthwise)
+   * also add a residual, and take a max pool over their output where ops/conv poolFuses says so
+   * (f32_conv2d_maxpool_fwd, f32_conv2d_maxpool_fwd_winograd).
+   */
+  override fusible(inputs: Shape[], batch: number): { act: boolean; residual: boolean; pool: ((pg: PoolGeometry) => boolean) | null } {
+    const g = this.geometry(inputs[0]!, batch), act = this.act === ACT.NONE;
+    return { act, residual: !g.depthwise && act, pool: g.depthwise ? null : (pg) => poolFuses(g, pg) };
   }
-
 
   /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
   override get perExample(): boolean {

@@ -243,12 +243,13 @@ export abstract class Layer<S = unknown> {
   }
 
   /**
-   * Inference: what a plan may fuse into this layer's kernel (model/fuse.ts, LayerRun.fused) —
-   * `act`: its own activation is none and its epilogue can apply one; `residual`: it can also add
-   * a residual before that; `pool`: its kernel can max-pool its output. Default: nothing.
+   * Inference: what a plan of `batch` examples may fuse into this layer's kernel (model/fuse.ts,
+   * LayerRun.fused) — `act`: its own activation is none and its epilogue can apply one;
+   * `residual`: it can also add a residual before that; `pool`: whether its kernel can take the
+   * max pool `pg` over its output (null: no pool). Default: nothing.
    */
-  fusible(_inputs: Shape[]): { act: boolean; residual: boolean; pool: boolean } {
-    return { act: false, residual: false, pool: false };
+  fusible(_inputs: Shape[], _batch: number): { act: boolean; residual: boolean; pool: ((pg: PoolGeometry) => boolean) | null } {
+    return { act: false, residual: false, pool: null };
   }
 
   /**

@@ -2,6 +2,8 @@
 // output tile is in registers, so their passes (and the conv's full-size output) are skipped.
 //   conv [→ batch norm, folded] [→ relu/relu6] → maxPool2d     the conv computes pool-window rows
 //                                                              into scratch and writes the pool's output
+//                                                              (Winograd: 2×2, stride-2 windows in its
+//                                                              output transform; ops/conv poolFuses)
 //   conv [→ batch norm, folded] → add(·, r) [→ relu/relu6]     the conv's epilogue adds r, then activates
 //   conv [→ batch norm, folded] → relu/relu6                   the conv's epilogue activates (depthwise too)
 // Each link holds only where the earlier node's one consumer is the next (nothing else reads the
@@ -45,7 +47,7 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
   const only = (j: number): number => (consumers[j]!.length === 1 ? consumers[j]![0]! : -1);
   const chains: Chain[] = [];
   nodes.forEach((n, h) => {
-    const can = n.layer.fusible(n.inShapes);
+    const can = n.layer.fusible(n.inShapes, batch);
     if (!can.act && !can.pool) return;
     let out = foldedInto[h]! >= 0 ? foldedInto[h]! : h;
     const members: number[] = [];
@@ -68,8 +70,7 @@ export function epilogueChains(nodes: readonly GraphNode[], foldedInto: readonly
     }
     if (can.pool && residual === null && k >= 0 && nodes[k]!.layer.type === "maxPool2d") {
       const p = nodes[k]!, pg = (p.layer as Pool).geometry(p.inShapes[0]!, batch);
-      // the fused kernel pools windows of adjacent taps
-      if (pg.DH === 1 && pg.DW === 1) {
+      if (can.pool(pg)) {
         pool = pg;
         take(k);
       }

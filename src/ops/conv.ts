@@ -184,13 +184,13 @@ export interface ConvCalls {
 /** Which kernel runs each pass of a (non-depthwise) conv: convPaths chooses, tests and benches may name one. */
 export interface ConvPaths {
   /**
-   * "direct": f32_conv2d_fwd (the implicit gemm); "winograd": f32_conv2d_fwd_winograd (3×3, stride 1,
-   * dilation 1, one group: winogradFits), over filters transformed once per weight version.
+   * "direct": f32_conv2d_fwd (the implicit gemm); "winograd": f32_conv2d_fwd_winograd (3×3 or 5×5,
+   * stride 1, dilation 1, one group: winogradFits), over filters transformed once per weight version.
    */
   fwd: "direct" | "winograd";
   /**
    * "implicit": f32_conv2d_bwd_filter_implicit; "im2col": f32_conv2d_bwd_filter (im2col + gemm, a
-   * plain gemm when pointwise); "winograd": f32_conv2d_bwd_filter_winograd (winogradFits; F(2×2)
+   * plain gemm when pointwise); "winograd": f32_conv2d_bwd_filter_winograd (3×3 only; F(2×2)
    * where `tile` is 2, else F(4×4)).
    */
   bwdFilter: "implicit" | "im2col" | "winograd";
@@ -202,7 +202,10 @@ export interface ConvPaths {
    * Winograd kernel on dy with the flipped, transposed filters; winogradFits, any padding).
    */
   bwdData: "implicit" | "direct" | "im2col" | "winograd";
-  /** The Winograd tile: m×m outputs a tile, F(m×m, 3×3) (used where fwd or bwdData is "winograd"; bwdFilter takes F(2) for 2, else F(4)). */
+  /**
+   * The Winograd tile: m×m outputs a tile, F(m×m, 3×3) with m = 2, 4 or 6, F(4×4, 5×5) for 5×5
+   * filters (winogradTiles; used where fwd or bwdData is "winograd"; bwdFilter takes F(2) for 2, else F(4)).
+   */
   tile: 2 | 4 | 6;
   /**
    * How a forward of fewer images than threads splits across them: "channels", ranges of 8-channel
@@ -215,9 +218,27 @@ export interface ConvPaths {
   split: "rows" | "channels" | "tiles";
 }
 
-/** Whether the Winograd kernels take this geometry (their preconditions): 3×3, stride 1, dilation 1, one group. */
+/** Whether the Winograd forward and data-gradient kernels take this geometry (their preconditions): 3×3 or 5×5, stride 1, dilation 1, one group. */
 export const winogradFits = (g: ConvGeometry): boolean =>
-  g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.groups === 1;
+  (g.KH === 3 || g.KH === 5) && g.KW === g.KH && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.groups === 1;
+
+/** The Winograd tiles (m of F(m×m, r×r)) the kernels have for this kernel size: 2, 4, 6 for 3×3; 4 for 5×5. */
+export const winogradTiles = (g: ConvGeometry): readonly number[] => (g.KH === 5 ? [4] : [2, 4, 6]);
+
+/**
+ * Whether f32_conv2d_maxpool_fwd_winograd pools this max pool over the conv's output: 2×2, stride
+ * 2, no padding, the output rounded down (every Winograd tile is even, so it holds whole windows).
+ */
+export const winogradPoolFits = (g: ConvGeometry, pg: PoolGeometry): boolean =>
+  pg.D === 1 && pg.KD === 1 && pg.KH === 2 && pg.KW === 2 && pg.SH === 2 && pg.SW === 2 && pg.DH === 1 && pg.DW === 1 &&
+  pg.padTop === 0 && pg.padLeft === 0 && pg.OH === g.OH >> 1 && pg.OW === g.OW >> 1;
+
+/** Whether a conv's forward on `path` can take the max pool `pg` over its output into its kernel (ConvBuffers.pool). */
+export function poolFuses(g: ConvGeometry, pg: PoolGeometry, path: ConvPaths["fwd"] = convPaths(g).fwd): boolean {
+  if (g.depthwise || pg.N !== g.N || pg.H !== g.OH || pg.W !== g.OW || pg.C !== g.OC) return false;
+  // f32_conv2d_maxpool_fwd pools 2-D windows of adjacent taps
+  return path === "winograd" ? winogradPoolFits(g, pg) : pg.D === 1 && pg.KD === 1 && pg.DH === 1 && pg.DW === 1;
+}
 
 /** Whether f32_conv2d_bwd_data_direct takes this geometry (its preconditions). */
 export const directDataFits = (g: ConvGeometry): boolean => g.SH === 1 && g.SW === 1 && (g.OC / g.groups) % 4 === 0;
@@ -296,6 +317,26 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * stride-2 conv 256→512 (13 tiles; bands of 4 and 3 rows) 0.94–0.96 by channels, its 1×1
  * shortcut level (0.97), while the 56²→28² and 28²→14² stride-2 convs and their shortcuts ran
  * 1.0–1.5x slower by channels than by rows.
+ * 5×5 filters take F(4×4, 5×5) (4 multiplies an output against 25; F(2×2, 5×5), 9, ran slower
+ * than F(4×4) on every map tried: C3 batch 64 0.83 against 0.55 ms). Forward, direct → F(4×4), ms,
+ * one thread, relaxed build, bias and ReLU, alternating in one process: batch 64 LeNet's C3
+ * 14²×6→16 "valid" 0.63 → 0.55 (with its 2×2 pool fused 0.65 → 0.51), 32²×3→16 3.48 → 3.19,
+ * 16²×16→20 6.05 → 2.92, 8²×20→20 1.88 → 0.61, 28²×32→64 99.9 → 25.9, 28²×6→6 2.65 → 2.05,
+ * 28²×8→4 3.21 → 2.09; batch 1 8²×20→20 0.033 → 0.013, 7²×32→32 0.057 → 0.024, 8²×64→64 "valid"
+ * (one tile) 0.066 → 0.048, 32²×3→16 0.056 → 0.048; and lost with one or two input channels
+ * (28²×1→16 1.18 → 2.55, 28²×2→16 1.93 → 2.26; batch 1 28²×1→16 0.020 → 0.034, 28²×2→16 0.031
+ * → 0.035). With few channels and a small map at batch 1 it runs level or loses microseconds
+ * (C3 at batch 1, 9 tiles, 0.011 both ways, pooled 0.011 → 0.010; batch 2 0.021 → 0.019, batch 4
+ * 0.040 → 0.034; 10²×3→8 "same" 0.004 → 0.006, 12²×4→4 "valid" 0.003 both; a packed V, tried
+ * there first, had made C3 at batch 1 0.029: PACKED_CHANNELS in winograd.ts). So from 3 input
+ * channels and 4 output channels, whatever the batch (a rule on the batch would make predictions
+ * depend on the batch size). The data
+ * gradient (Winograd on dy against convPaths' other choice, batch 64): 16²×16→20 4.79 → 1.93
+ * (implicit), 28²×6→16 4.92 → 3.49 (direct), 14²×32→32 11.6 → 4.48, 32²×3→16 level (4.02 → 4.05),
+ * by the same rule with the channels exchanged; not for a "valid" conv whose data gradient pads
+ * dy out to a larger map (C3: 0.72 direct → 1.94, most tiles over the padding), so only where the
+ * input has at most 1.5x the output's pixels. Accuracy (test/winograd.test.ts): 3.0e-5 forward,
+ * 7.8e-6 data gradient.
  */
 export function convPaths(g: ConvGeometry, training = false): ConvPaths {
   const perStep = (pixels: number) => !training || g.N * pixels >= TRAIN_WINOGRAD_PIXELS;
@@ -304,7 +345,7 @@ export function convPaths(g: ConvGeometry, training = false): ConvPaths {
   return {
     fwd,
     bwdFilter: winogradFilterPays(g, tile, g.N) ? "winograd" : gemmFilterPath(g),
-    bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) && perStep(g.H * g.W) ? "winograd" : gemmDataPath(g),
+    bwdData: winogradPays(g, g.OC, g.C, g.H, g.W) && perStep(g.H * g.W) && (g.KH === 3 || g.H * g.W <= 1.5 * g.OH * g.OW) ? "winograd" : gemmDataPath(g),
     tile,
     split: forwardSplit(g, fwd, tile),
   };
@@ -324,7 +365,7 @@ const filterTile = (tile: ConvPaths["tile"]): 2 | 4 => (tile === 2 ? 2 : 4);
 /** Whether the Winograd filter gradient pays for a call over `images` images (convPaths' comment). */
 function winogradFilterPays(g: ConvGeometry, tile: ConvPaths["tile"], images: number): boolean {
   const m = filterTile(tile);
-  return winogradFits(g) && 2 * g.C * g.OC >= 10 * (g.C + g.OC) && images * Math.ceil(g.OH / m) * Math.ceil(g.OW / m) >= 16;
+  return winogradFits(g) && g.KH === 3 && 2 * g.C * g.OC >= 10 * (g.C + g.OC) && images * Math.ceil(g.OH / m) * Math.ceil(g.OW / m) >= 16;
 }
 
 /** The data-gradient path among the gemm-based kernels (convPaths' choice where Winograd is not). */
@@ -336,7 +377,10 @@ function gemmDataPath(g: ConvGeometry): ConvPaths["bwdData"] {
 
 /** Whether a Winograd pass reading C channels and writing OC channels of OH×OW pixels (per image) beats the direct kernels (convPaths' comment). */
 function winogradPays(g: ConvGeometry, C: number, OC: number, OH: number, OW: number): boolean {
-  return winogradFits(g) && C >= 8 && OC >= 8 && OH >= 2 && OW >= 2;
+  if (!winogradFits(g)) return false;
+  if (g.KH === 3) return C >= 8 && OC >= 8 && OH >= 2 && OW >= 2;
+  // 5×5, F(4×4): from 3 input channels (the same rule at every batch size, so predictions do not depend on it)
+  return C >= 3 && OC >= 4;
 }
 
 /** How a forward of one image on the path `fwd` splits across threads (convPaths' comment). */
@@ -348,6 +392,7 @@ function forwardSplit(g: ConvGeometry, fwd: ConvPaths["fwd"], m: number): ConvPa
 
 /** The Winograd tile for the map (convPaths' comment). */
 function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
+  if (g.KH === 5) return 4;
   const points = (m: number) => Math.ceil(g.OH / m) * Math.ceil(g.OW / m) * (m + 2) ** 2;
   if (Math.min(g.OH, g.OW) <= 4) return 2;
   return Math.max(g.C, g.OC) <= 128 && Math.min(g.OH, g.OW) >= 48 && points(6) <= 0.92 * points(4) ? 6 : 4;
@@ -368,8 +413,10 @@ export function convCalls(
   if (path.split === (path.fwd === "winograd" ? "rows" : "tiles")) throw new ConfigError(`conv2d: the ${path.fwd} forward does not split by ${path.split} (${path.fwd === "winograd" ? "tiles" : "rows"} or channels)`);
   if (path.bwdData === "implicit" && !implicitDataFits(g)) throw new ConfigError("conv2d: the implicit data gradient needs stride 1 and padding within the kernel's reach");
   if (path.bwdData === "direct" && !directDataFits(g)) throw new ConfigError("conv2d: the direct data gradient needs stride 1 and output channels per group a multiple of 4");
-  if ((path.fwd === "winograd" || path.bwdData === "winograd" || path.bwdFilter === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 kernel, stride 1, dilation 1 and one group");
-  if (![2, 4, 6].includes(path.tile)) throw new ConfigError(`conv2d: the Winograd tile must be 2, 4 or 6, got ${path.tile}`);
+  if ((path.fwd === "winograd" || path.bwdData === "winograd") && !winogradFits(g)) throw new ConfigError("conv2d: the Winograd kernels need a 3x3 or 5x5 kernel, stride 1, dilation 1 and one group");
+  if (path.bwdFilter === "winograd" && !(winogradFits(g) && g.KH === 3)) throw new ConfigError("conv2d: the Winograd filter gradient needs a 3x3 kernel, stride 1, dilation 1 and one group");
+  const tiles = winogradTiles(g);
+  if (!tiles.includes(path.tile)) throw new ConfigError(`conv2d: the Winograd tile of a ${g.KH}x${g.KW} kernel must be ${tiles.join(", ")}; got ${path.tile}`);
   const T = threadsFor(be, conv2dFlops(g), Math.max(g.N, g.OH), limit);
   const reach = (g.KH - 1) * g.DH + 1;
   const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
@@ -377,7 +424,10 @@ export function convCalls(
   const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
   const m = path.tile, k = be.kernels;
   if ((p.res || p.pool) && (g.depthwise || p.training)) throw new ConfigError("conv2d: a fused residual or max pool is for the implicit forward of an inference plan");
-  if (p.pool && path.fwd === "winograd") throw new ConfigError("conv2d: a fused max pool needs the direct forward kernel; convPaths takes Winograd for this conv");
+  if (p.pool && !poolFuses(g, p.pool, path.fwd)) {
+    throw new ConfigError(`conv2d: a max pool fused into the ${path.fwd} forward must read the conv's output` +
+      (path.fwd === "winograd" ? " with 2x2 windows, stride 2, no padding, rounded down" : " with 2-D windows of adjacent taps"));
+  }
   // Winograd: the filters transformed into memory that lives as long as the calls
   const wino = (data: 0 | 1) => {
     const geo = whole(), u = alloc(k.f32_conv2d_winograd_floats(geo, m, data) * 4);
@@ -395,14 +445,17 @@ export function convCalls(
   const fwdCall = (q: Part, c0: number, c1: number, t0: number, t1: number): KernelCall => {
     const geo = block(q), x = p.x + 4 * q.xOff, y = p.y + 4 * q.yOff, res = p.res ? p.res + 4 * q.yOff : 0;
     if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, x, p.w, p.bias, p.act, y);
+    // a fused pool's output: the part's images' windows (parts are whole images or tiles of all of them)
+    const yPool = p.pool ? p.y + 4 * (q.yOff / (g.OH * g.OW * g.OC)) * p.pool.OH * p.pool.OW * g.OC : 0;
     return {
-      ...(wf ? call("f32_conv2d_fwd_winograd", geo, m, x, wf.u, p.bias, p.act, res, y, c0, c1, t0, t1, 0)
+      ...(wf && p.pool ? call("f32_conv2d_maxpool_fwd_winograd", geo, m, x, wf.u, p.bias, p.act, yPool, c0, c1, t0, t1, 0)
+        : wf ? call("f32_conv2d_fwd_winograd", geo, m, x, wf.u, p.bias, p.act, res, y, c0, c1, t0, t1, 0)
         : call("f32_conv2d_fwd", geo, x, p.w, p.packed, p.bias, p.act, res, y, c0, c1, 0)),
       scratchBytes: scratch(geo),
     };
   };
   const all = wholePart(g.N, g.H, g.OH, g.padTop), imageTiles = Math.ceil(g.OH / m) * Math.ceil(g.OW / m), OCg = g.OC / g.groups;
-  const fwd: KernelCall[] = p.y === 0 ? [] : p.pool ? pooledFwd(be, g, p.pool, block, alloc, p, T)
+  const fwd: KernelCall[] = p.y === 0 ? [] : p.pool && !wf ? pooledFwd(be, g, p.pool, block, alloc, p, T)
     : byChannels ? splitRange(g.OC, T, 8).map(([c0, c1]) => fwdCall(all, c0, c1, 0, g.N * imageTiles))
     : wf && few ? splitRange(g.N * imageTiles, T).map(([t0, t1]) => fwdCall(all, 0, OCg, t0, t1))
     : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => fwdCall(q, 0, OCg, 0, q.N * imageTiles));
@@ -472,8 +525,6 @@ export function pooledGradFits(be: Backend, g: ConvGeometry): boolean {
  * pool windows read.
  */
 function pooledFwd(be: Backend, g: ConvGeometry, pg: PoolGeometry, block: (q: Part) => number, alloc: (bytes: number) => number, p: ConvBuffers, T: number): KernelCall[] {
-  if (pg.N !== g.N || pg.H !== g.OH || pg.W !== g.OW || pg.C !== g.OC) throw new ConfigError("conv2d: a fused max pool must read the conv's output");
-  if (pg.D !== 1 || pg.KD !== 1 || pg.DH !== 1 || pg.DW !== 1) throw new ConfigError("conv2d: a fused max pool is 2-D with adjacent taps (no dilation)");
   const reach = (g.KH - 1) * g.DH + 1;
   const imgs = (a: number, b: number): [Part, Part] => [
     { N: b - a, H: g.H, OH: g.OH, PT: g.padTop, xOff: a * g.H * g.W * g.C, yOff: 0, hpDelta: 0 },

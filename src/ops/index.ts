@@ -3,7 +3,7 @@
 // become kernel calls, split for the thread pool; layers, these functions and bench/ all use them.
 export { gemm, PackedMatrix, gemmCalls, packBCall, gemmPackedBCall, denseCalls, fusedActivationBwd, ACT_CODES } from "./gemm.js";
 export type { GemmOptions, Activation, DenseCalls } from "./gemm.js";
-export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops, convBlock, convCalls, convPaths, implicitDataFits, directDataFits, winogradFits, pooledGradFits, runConvBackward } from "./conv.js";
+export { conv2d, conv2dBackward, conv2dGeometry, conv2dFlops, convBlock, convCalls, convPaths, implicitDataFits, directDataFits, winogradFits, winogradTiles, winogradPoolFits, poolFuses, pooledGradFits, runConvBackward } from "./conv.js";
 export type { Conv2dOptions, ConvGeometry, Conv2dGradients, ConvBuffers, ConvCalls, ConvPaths } from "./conv.js";
 export { conv2dTranspose, conv2dTransposeBackward, convTransposeGeometry, convTransposeOutShape, convTransposeCalls, runConvTranspose, runConvTransposeBackward } from "./conv.js";
 export type { ConvTransposeOptions, ConvTransposeBuffers, ConvTransposeCalls } from "./conv.js";
