@@ -466,17 +466,24 @@ function microPacked(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void 
  * Input transforms of tiles [t0, t0 + tb) into V (ξ blocks TB·vRow(Cp) + SKEW floats apart). Rows:
  * V[ξ][t][c], vRow(Cp) floats apart; packed: V[ξ][t/4][c][t%4], each register tile's four tiles
  * interleaved channel by channel (its products then read one stream of V; winogradRun's comment).
- * Channels past C are zeros. (One body per α, so that each has its transform and strides as constants.)
+ * Channels past C are zeros, or with overlap (the forward, whose products read the C real channels) unwritten: a last
+ * group of fewer than 4 channels inside the image is then read as the 4 ending at C. (One body per α, so that each has
+ * its transform and strides as constants.)
  */
-export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool = false): void {
+export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool = false, overlap: bool = false): void {
   const al = alpha(g, m);
-  if (al == 4) inputTiles(4, g, m, x, t0, tb, TB, V, tmp, patch, packed);
-  else if (al == 6) inputTiles(6, g, m, x, t0, tb, TB, V, tmp, patch, packed);
-  else inputTiles(8, g, m, x, t0, tb, TB, V, tmp, patch, packed);
+  // (generic instances: outputBlock's comment)
+  if (al == 4) inputTilesOf<Alpha4>(g, m, x, t0, tb, TB, V, tmp, patch, packed, overlap);
+  else if (al == 6) inputTilesOf<Alpha6>(g, m, x, t0, tb, TB, V, tmp, patch, packed, overlap);
+  else inputTilesOf<Alpha8>(g, m, x, t0, tb, TB, V, tmp, patch, packed, overlap);
+}
+
+function inputTilesOf<TA>(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool, overlap: bool): void {
+  inputTiles(alphaOf<TA>(), g, m, x, t0, tb, TB, V, tmp, patch, packed, overlap);
 }
 
 // @ts-ignore: decorator
-@inline function inputTiles(al: i32, g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool): void {
+@inline function inputTiles(al: i32, g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32, V: usize, tmp: usize, patch: usize, packed: bool, overlap: bool): void {
   const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C), OH = geo(g, CONV_OH), OW = geo(g, CONV_OW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL);
   const Cp = up(C, 4), TW = (OW + m - 1) / m, TH = (OH + m - 1) / m;
@@ -500,7 +507,10 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
     // the patch's rows [ia, ib) and columns [ja, jb) lie in the image; the rest stays zero for every channel group
     const ia = max(0, -ih0), ib = min(al, H - ih0), ja = max(0, -iw0), jb = min(al, W - iw0);
     if (!inside) memory.fill(patch, 0, <usize>(al * al * 16));
-    for (let c = 0; c < Cp; c += 4) {
+    for (let g4 = 0; g4 < Cp; g4 += 4) {
+      // overlap (the products read only the C real channels): a last group of fewer than 4 inside
+      // the image is the 4 channels ending at C, whose first ones get the values they already have
+      const c = overlap && inside && C - g4 < 4 && C >= 4 ? C - 4 : g4;
       const nc = C - c;
       let src = patch, rs: usize = row, cs: usize = 16;
       if (inside && nc >= 4) {
@@ -562,10 +572,32 @@ export function inputBlock(g: usize, m: i32, x: usize, t0: i32, tb: i32, TB: i32
  */
 function outputBlock(g: usize, m: i32, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, res: usize, y: usize, tmp: usize, pool: bool): void {
   const al = alpha(g, m);
-  if (al == 4) outputTiles(2, 4, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
-  else if (al == 6) outputTiles(4, 6, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
-  else if (m == 6) outputTiles(6, 8, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
-  else outputTiles(4, 8, g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+  // (generic instances, not inlined copies, so that each gets its own body: binaryen folded
+  // copies that differed only in the constants back into one)
+  if (al == 4) outputTilesOf<Tile2, Alpha4>(g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+  else if (al == 6) outputTilesOf<Tile4, Alpha6>(g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+  else if (m == 6) outputTilesOf<Tile6, Alpha8>(g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+  else outputTilesOf<Tile4, Alpha8>(g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
+}
+
+// Compile-time tile sizes for the generic instances: m and α as the byte sizes of these types.
+type Tile2 = u16;
+type Tile4 = u32;
+type Tile6 = u64;
+type Alpha4 = u8;
+type Alpha6 = u16;
+type Alpha8 = u32;
+// @ts-ignore: decorator
+@inline function tileOf<T>(): i32 {
+  return sizeof<T>() == 2 ? 2 : sizeof<T>() == 4 ? 4 : 6;
+}
+// @ts-ignore: decorator
+@inline function alphaOf<T>(): i32 {
+  return sizeof<T>() == 1 ? 4 : sizeof<T>() == 2 ? 6 : 8;
+}
+
+function outputTilesOf<TM, TA>(g: usize, t0: i32, tb: i32, TB: i32, M: usize, OCB: i32, ob: i32, ocb: i32, bias: usize, act: i32, res: usize, y: usize, tmp: usize, pool: bool): void {
+  outputTiles(tileOf<TM>(), alphaOf<TA>(), g, t0, tb, TB, M, OCB, ob, ocb, bias, act, res, y, tmp, pool);
 }
 
 // @ts-ignore: decorator
@@ -635,7 +667,7 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
   const packed = tiles <= PACKED_TILES && C >= PACKED_CHANNELS;
   for (let t0 = tile0; t0 < tile1; t0 += TB) {
     const tb = min(TB, tile1 - t0);
-    inputBlock(g, m, x, t0, tb, TB, V, tmp, patch, packed);
+    inputBlock(g, m, x, t0, tb, TB, V, tmp, patch, packed, true);
     const oe = min(OCp, up(oc1, 8));
     for (let ob = oc0; ob < oe; ob += OCB) {
       const ocb = min(OCB, oe - ob);
