@@ -38,6 +38,8 @@ const CONVS: ConvCase[] = [
   { x: [2, 17, 33, 1], k: 5, oc: 6, opts: { padding: "same" } }, // C1's pooled rows: 32 of 33 columns pooled, two runs of 16
   { x: [1, 16, 16, 1], k: 5, oc: 6, opts: { padding: "same" } }, // one run of 16
   { x: [3, 20, 26, 1], k: 5, oc: 6, opts: {} }, // 22 columns: runs from 0 and 6 (pooled 3–7 twice, the same bits)
+  { x: [2, 10, 31, 1], k: 5, oc: 6, opts: { padding: "same" } }, // 30 of 31 columns pooled: 16, then 16 from 14
+  { x: [1, 11, 48, 1], k: 5, oc: 6, opts: {} }, // 44 columns: 16, 16, then 12 (as LeNet's 28: 16 + 12)
   { x: [2, 14, 14, 6], k: 5, oc: 16, opts: {} }, // LeNet C3 (Winograd F(4×4, 5×5) where a call has 64 tiles)
   { x: [2, 9, 8, 2], k: 3, oc: 4, opts: { strides: 2, rounding: "floor" } },
 ];

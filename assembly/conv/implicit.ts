@@ -369,16 +369,29 @@ export function pooledC6Fits(g: usize, pg: usize): bool {
 
 /**
  * Pool row ph of a 2×2, stride-2 max pool over the single-channel conv's output (pooledC6Fits), its
- * PW pixels × 6 channels at out: conv rows 2ph and 2ph + 1 by runs of 16 columns (the last ending
- * at column 2·PW, over pooled pixels already written, with the same bits), each run's sums parked
+ * PW pixels × 6 channels at out: conv rows 2ph and 2ph + 1 by runs of 16 columns, a last 12 columns
+ * as a run of 12 (LeNet's C1: 16 + 12), any other 2 to 14 as a run of 16 ending at column 2·PW (over
+ * pooled pixels already written, with the same bits); each run's sums parked
  * (768 bytes at park) and pooled before the bias and activation (both monotone), by the pool's rule:
  * f32x4.pmax over the window's taps in scan order. The values of f32_maxpool_fwd over
  * act(conv + bias), without the conv's rows in memory.
  */
 export function pooledRowC6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out: usize, ph: i32, PW: i32, park: usize): void {
-  const last = 2 * PW - 16;
-  for (let ow = 0; ow < 2 * PW; ow += 16) {
-    const at = min(ow, last);
+  const end = 2 * PW;
+  let ow = 0;
+  while (ow < end) {
+    const left = end - ow;
+    if (left == 12) {
+      // the last 12 columns (6 pooled pixels): three vectors a channel
+      const at = end - 12;
+      sums12C6(g, img, packed, park, 2 * ph, at);
+      sums12C6(g, img, packed, park + 384, 2 * ph + 1, at);
+      const a = park, b = park + 384, o = out + f4((at >> 1) * 6);
+      store4C6(pool4(a, b), pool4(a + 48, b + 48), pool4(a + 96, b + 96), pool4(a + 144, b + 144), pool4(a + 192, b + 192), pool4(a + 240, b + 240), o, bias, act, 0, false);
+      store2C6(pool2(a + 32, b + 32), pool2(a + 80, b + 80), pool2(a + 128, b + 128), pool2(a + 176, b + 176), pool2(a + 224, b + 224), pool2(a + 272, b + 272), o + 96, bias, act);
+      return;
+    }
+    const at = min(ow, end - 16);
     sums16C6(g, img, packed, park, 2 * ph, at);
     sums16C6(g, img, packed, park + 384, 2 * ph + 1, at);
     for (let h = 0; h < 2; h++) {
@@ -387,7 +400,73 @@ export function pooledRowC6(g: usize, img: usize, packed: usize, bias: usize, ac
       const p3 = pool4(a + 96, b + 96), p4 = pool4(a + 128, b + 128), p5 = pool4(a + 160, b + 160);
       store4C6(p0, p1, p2, p3, p4, p5, out + f4(((at >> 1) + 4 * h) * 6), bias, act, 0, false);
     }
+    ow = at + 16;
   }
+}
+
+/**
+ * Twelve pixels of a row (oh, ow … ow + 11) × 6 channels of the single-channel conv, parked: channel
+ * c's pixels 0–3, 4–7, 8–11 at park + 48·c (288 bytes); each sum over the taps in the tap order, as
+ * sums16C6's. Three passes of two channels (six accumulators: twelve spilled).
+ */
+function sums12C6(g: usize, img: usize, packed: usize, park: usize, oh: i32, ow: i32): void {
+  const KH = geo(g, CONV_KH), KW = geo(g, CONV_KW), SH = geo(g, CONV_SH), DH = geo(g, CONV_DH);
+  const Wp = needsPadding(g) ? reachW(g) : geo(g, CONV_W);
+  const x0 = img + f4(oh * SH * Wp + ow), rowStep = f4(DH * Wp);
+  for (let c = 0; c < 6; c += 2) {
+    let a0 = f32x4.splat(0), b0 = a0, c0 = a0, a1 = a0, b1 = a0, c1 = a0;
+    let wk = packed + <usize>f4(c), xr = x0;
+    for (let kh = 0; kh < KH; kh++) {
+      let xp = xr;
+      for (let kw = 0; kw < KW; kw++) {
+        const v0 = v128.load32_splat(wk), v1 = v128.load32_splat(wk, 4);
+        let x = v128.load(xp);
+        a0 = madd(x, v0, a0);
+        a1 = madd(x, v1, a1);
+        x = v128.load(xp, 16);
+        b0 = madd(x, v0, b0);
+        b1 = madd(x, v1, b1);
+        x = v128.load(xp, 32);
+        c0 = madd(x, v0, c0);
+        c1 = madd(x, v1, c1);
+        xp += 4;
+        wk += 32;
+      }
+      xr += rowStep;
+    }
+    const d = park + <usize>(48 * c);
+    v128.store(d, a0);
+    v128.store(d, b0, 16);
+    v128.store(d, c0, 32);
+    v128.store(d, a1, 48);
+    v128.store(d, b1, 64);
+    v128.store(d, c1, 80);
+  }
+}
+
+/** One channel's 2 pooled pixels (lanes 0–1) from the parked 4 pixels of two rows (a, b), as pool4. */
+// @ts-ignore: decorator
+@inline function pool2(a: usize, b: usize): v128 {
+  const a0 = v128.load(a), b0 = v128.load(b);
+  const best = f32x4.pmax(v128.shuffle<f32>(a0, a0, 0, 2, 0, 2), v128.shuffle<f32>(a0, a0, 1, 3, 1, 3));
+  return f32x4.pmax(f32x4.pmax(best, v128.shuffle<f32>(b0, b0, 0, 2, 0, 2)), v128.shuffle<f32>(b0, b0, 1, 3, 1, 3));
+}
+
+/** store4C6 for two pixels: lanes 0–1 of the channel-major c_k to the pixel-major 12 floats at out, with bias and activation. */
+// @ts-ignore: decorator
+@inline function store2C6(c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, out: usize, bias: usize, act: i32): void {
+  const t01 = v128.shuffle<f32>(c0, c1, 0, 4, 1, 5), t23 = v128.shuffle<f32>(c2, c3, 0, 4, 1, 5), t45 = v128.shuffle<f32>(c4, c5, 0, 4, 1, 5);
+  // [p0c0 p0c1 p0c2 p0c3] [p0c4 p0c5 p1c0 p1c1] [p1c2 p1c3 p1c4 p1c5]
+  let r0 = v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), r1 = v128.shuffle<f32>(t45, t01, 0, 1, 6, 7), r2 = v128.shuffle<f32>(t23, t45, 2, 3, 6, 7);
+  if (bias != 0) {
+    const q0 = v128.load(bias), q2 = v128.load64_zero(bias, 16);
+    r0 = f32x4.add(r0, q0);
+    r1 = f32x4.add(r1, v128.shuffle<f32>(q2, q0, 0, 1, 4, 5));
+    r2 = f32x4.add(r2, v128.shuffle<f32>(q0, q2, 2, 3, 4, 5));
+  }
+  v128.store(out, activate(r0, act));
+  v128.store(out, activate(r1, act), 16);
+  v128.store(out, activate(r2, act), 32);
 }
 
 /** One channel's 4 pooled pixels from the parked 8 pixels of two rows (a, b): pmax over each window's taps in scan order. */
