@@ -86,7 +86,7 @@ describe("no cold start", () => {
     expect(be.warmed.size).toBe(0);
     // compile for inference (batch 32) warms: the first warm-up runs passes for 100 ms (a pass here takes a few ms) and marks the kernels it ran
     const cold = count(() => a!.compile());
-    expect(be.warmed.has("f32_gemm")).toBe(true);
+    expect(be.warmed.has("f32_gemm_packed_b")).toBe(true); // the dense layers, over weights packed once
     expect([...be.warmed].some((f) => f.startsWith("f32_conv2d"))).toBe(true);
     // another model with the same kernels: one pass
     b = lenet(5);

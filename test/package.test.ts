@@ -23,7 +23,7 @@ const KB = 1000, MB = 1000 * 1000;
 // 2026-12-02, wasm 35.5 kB gzipped); 350 kB, then 375 kB when the batch-norm / max-pool fusion's
 // kernels took it to 350.1 kB; 400 kB since the options' checks and the ONNX attribute table took
 // it to 375.3 kB (2026-12-05).
-const BUDGET = { packed: 400 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
+const BUDGET = { packed: 425 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
 /** The TypeScript versions the README promises: the project's own and the oldest supported. */
 const TYPESCRIPTS = [["typescript", "5.9"], ["typescript-5-7", "5.7"]] as const;
 

@@ -17,7 +17,7 @@ export interface DenseConfig {
 }
 const KEYS = ["type", "name", "units", "useBias", "activation", "kernelInitializer", "biasInitializer"];
 
-interface DenseState { dyAct: number; calls: DenseCalls | null }
+interface DenseState { dyAct: number; packed: number; packedVersion: number; calls: DenseCalls | null }
 
 export class Dense extends Layer<DenseState> {
   readonly type = "dense";
@@ -53,19 +53,26 @@ export class Dense extends Layer<DenseState> {
 
   override prepare(ctx: PrepareContext): DenseState {
     ctx.needScratch(ctx.be.kernels.f32_gemm_scratch_bytes());
-    return { dyAct: ctx.training && this.act !== ACT.NONE ? ctx.alloc(ctx.batch * this.cfg.units * 4) : 0, calls: null };
+    // inference: the weights packed into gemm panels once per weight version
+    const K = ctx.inShapes[0]![0]!, packed = ctx.training ? 0 : ctx.alloc(ctx.be.kernels.f32_gemm_packed_b_floats(K, this.cfg.units) * 4);
+    return { dyAct: ctx.training && this.act !== ACT.NONE ? ctx.alloc(ctx.batch * this.cfg.units * 4) : 0, packed, packedVersion: -1, calls: null };
   }
 
   override bind(r: LayerGrad<DenseState>, ctx: PrepareContext): void {
     const [w, b] = r.params;
     r.state.calls = denseCalls(ctx.be, {
       B: r.batch, K: r.inShapes[0]![0]!, N: this.cfg.units, x: r.x[0]!, w: w!.w, bias: b ? b.w : 0, act: this.act, y: r.y,
-      training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: w!.g, db: b ? b.g : 0,
+      training: r.training, dy: r.dy, dyAct: r.state.dyAct, dx: r.dx[0] ?? 0, dw: w!.g, db: b ? b.g : 0, packed: r.state.packed,
     });
   }
 
   forward(r: LayerRun<DenseState>): void {
-    r.be.run(r.state.calls!.fwd);
+    const st = r.state, c = st.calls!;
+    if (c.pack.length && st.packedVersion !== r.weightsVersion) {
+      r.be.run(c.pack);
+      st.packedVersion = r.weightsVersion;
+    }
+    r.be.run(c.fwd);
   }
 
   backward(r: LayerGrad<DenseState>): void {

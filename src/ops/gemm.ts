@@ -120,14 +120,18 @@ export class PackedMatrix {
 export function gemmCalls(be: Backend, transA: number, transB: number, M: number, N: number, K: number, alpha: number,
   A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, bias: number, act: number, limit = be.threads): KernelCall[] {
   const sb = be.kernels.f32_gemm_scratch_bytes();
-  const part = (m0: number, m1: number, n0: number, n1: number): KernelCall => ({
+  return gemmParts(be, M, N, K, limit).map(([m0, m1, n0, n1]) => ({
     ...call("f32_gemm", transA, transB, m1 - m0, n1 - n0, K, alpha, A + 4 * (transA ? m0 : m0 * lda), lda,
       B + 4 * (transB ? n0 * ldb : n0), ldb, beta, C + 4 * (m0 * ldc + n0), ldc, bias ? bias + 4 * n0 : 0, act, 0),
     scratchBytes: sb,
-  });
+  }));
+}
+
+/** How an M×N×K gemm splits across threads: [m0, m1, n0, n1] a part, by rows (4 at a time) or by 8-column panels. */
+function gemmParts(be: Backend, M: number, N: number, K: number, limit: number): [number, number, number, number][] {
   const byRows = M >= N && M >= 8;
   const T = threadsFor(be, 2 * M * N * K, byRows ? Math.floor(M / 4) : Math.floor(N / 8), limit);
-  return byRows ? splitRange(M, T, 4).map(([m0, m1]) => part(m0, m1, 0, N)) : splitRange(N, T, 8).map(([n0, n1]) => part(0, M, n0, n1));
+  return byRows ? splitRange(M, T, 4).map(([m0, m1]) => [m0, m1, 0, N]) : splitRange(N, T, 8).map(([n0, n1]) => [0, M, n0, n1]);
 }
 
 /** Packs op(B) (K×N) into gemm panels at `packed` (f32_gemm_packed_b_floats(K, N) floats). */
@@ -140,21 +144,30 @@ export function gemmPackedBCall(be: Backend, transA: number, M: number, N: numbe
   return { ...call("f32_gemm_packed_b", transA, M, N, K, alpha, A, lda, packed, beta, C, ldc, bias, act, 0), scratchBytes: be.kernels.f32_gemm_scratch_bytes() };
 }
 
-/** Every kernel call of a dense layer y = act(x·W + b) over a batch of B rows of K → N. */
-export interface DenseCalls { fwd: KernelCall[]; actBwd: KernelCall[]; dW: KernelCall[]; dX: KernelCall[]; db: KernelCall[] }
+/**
+ * Every kernel call of a dense layer y = act(x·W + b) over a batch of B rows of K → N. `pack`:
+ * W into gemm panels at `packed` (f32_gemm_packed_b_floats(K, N) floats; an inference plan runs it
+ * once per weight version), which the forward then reads instead of packing W every call.
+ */
+export interface DenseCalls { pack: KernelCall[]; fwd: KernelCall[]; actBwd: KernelCall[]; dW: KernelCall[]; dX: KernelCall[]; db: KernelCall[] }
 
 export function denseCalls(be: Backend, p: {
   B: number; K: number; N: number; x: number; w: number; bias: number; act: number; y: number;
-  training: boolean; dy: number; dyAct: number; dx: number; dw: number; db: number;
+  training: boolean; dy: number; dyAct: number; dx: number; dw: number; db: number; packed?: number;
 }): DenseCalls {
   const { B, K, N } = p;
-  const fwd = gemmCalls(be, 0, 0, B, N, K, 1, p.x, K, p.w, N, 0, p.y, N, p.bias, p.act);
-  if (!p.training) return { fwd, actBwd: [], dW: [], dX: [], db: [] };
+  const packed = p.packed ?? 0;
+  // with the panels packed: the gemm's parts (rows, or 8-column panels: panel n0/8 is K·n0 floats in) over them
+  const fwd = !packed ? gemmCalls(be, 0, 0, B, N, K, 1, p.x, K, p.w, N, 0, p.y, N, p.bias, p.act)
+    : gemmParts(be, B, N, K, be.threads).map(([m0, m1, n0, n1]) =>
+      gemmPackedBCall(be, 0, m1 - m0, n1 - n0, K, 1, p.x + 4 * m0 * K, K, packed + 4 * n0 * K, 0, p.y + 4 * (m0 * N + n0), N, p.bias ? p.bias + 4 * n0 : 0, p.act));
+  const pack = packed ? [packBCall(0, K, N, p.w, N, packed)] : [];
+  if (!p.training) return { pack, fwd, actBwd: [], dW: [], dX: [], db: [] };
   const actBwd = fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, B * N);
   const dy = actBwd.length ? p.dyAct : p.dy;
   // dW[K×N] = xᵀ·dy, dx[B×K] = dy·Wᵀ, db = Σ dy
   return {
-    fwd, actBwd,
+    pack, fwd, actBwd,
     dW: gemmCalls(be, 1, 0, K, N, B, 1, p.x, K, dy, N, 0, p.dw, N, 0, 0),
     dX: p.dx ? gemmCalls(be, 0, 1, B, K, N, 1, dy, N, p.w, N, 0, p.dx, K, 0, 0) : [],
     db: p.db ? [call("f32_bias_bwd", dy, B, N, p.db)] : [],
