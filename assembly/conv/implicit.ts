@@ -353,7 +353,7 @@ function row16C6(g: usize, img: usize, packed: usize, bias: usize, act: i32, out
   const x0 = img + f4(oh * SH * Wp + ow), rowStep = f4(DH * Wp);
   taps8(x0, rowStep, KH, KW, packed, 4, park);
   taps8(x0 + 32, rowStep, KH, KW, packed, 4, park + 192);
-  taps16C2(x0, rowStep, KH, KW, packed + 16, park + 128, park + 320);
+  tapsC2(x0, rowStep, KH, KW, packed + 16, 4, park + 128, park + 320);
 }
 
 /**
@@ -387,8 +387,8 @@ export function pooledRowC6(g: usize, img: usize, packed: usize, bias: usize, ac
       sums12C6(g, img, packed, park, 2 * ph, at);
       sums12C6(g, img, packed, park + 384, 2 * ph + 1, at);
       const a = park, b = park + 384, o = out + f4((at >> 1) * 6);
-      store4C6(pool4(a, b), pool4(a + 48, b + 48), pool4(a + 96, b + 96), pool4(a + 144, b + 144), pool4(a + 192, b + 192), pool4(a + 240, b + 240), o, bias, act, 0, false);
-      store2C6(pool2(a + 32, b + 32), pool2(a + 80, b + 80), pool2(a + 128, b + 128), pool2(a + 176, b + 176), pool2(a + 224, b + 224), pool2(a + 272, b + 272), o + 96, bias, act);
+      store4C6(pool4(a, b), pool4(a + 32, b + 32), pool4(a + 64, b + 64), pool4(a + 96, b + 96), pool4(a + 128, b + 128), pool4(a + 160, b + 160), o, bias, act, 0, false);
+      store2C6(pool2(a + 192, b + 192), pool2(a + 224, b + 224), pool2(a + 256, b + 256), pool2(a + 288, b + 288), pool2(a + 320, b + 320), pool2(a + 352, b + 352), o + 96, bias, act);
       return;
     }
     const at = min(ow, end - 16);
@@ -405,43 +405,17 @@ export function pooledRowC6(g: usize, img: usize, packed: usize, bias: usize, ac
 }
 
 /**
- * Twelve pixels of a row (oh, ow … ow + 11) × 6 channels of the single-channel conv, parked: channel
- * c's pixels 0–3, 4–7, 8–11 at park + 48·c (288 bytes); each sum over the taps in the tap order, as
- * sums16C6's. Three passes of two channels (six accumulators: twelve spilled).
+ * Twelve pixels of a row (oh, ow … ow + 11) × 6 channels of the single-channel conv, parked as
+ * sums16C6 parks sixteen (pixels 8–11 of channel c at park + 192 + 32·c); each sum over the taps in
+ * the tap order. Three passes of two channels (six accumulators: twelve spilled).
  */
 function sums12C6(g: usize, img: usize, packed: usize, park: usize, oh: i32, ow: i32): void {
   const KH = geo(g, CONV_KH), KW = geo(g, CONV_KW), SH = geo(g, CONV_SH), DH = geo(g, CONV_DH);
   const Wp = needsPadding(g) ? reachW(g) : geo(g, CONV_W);
   const x0 = img + f4(oh * SH * Wp + ow), rowStep = f4(DH * Wp);
-  for (let c = 0; c < 6; c += 2) {
-    let a0 = f32x4.splat(0), b0 = a0, c0 = a0, a1 = a0, b1 = a0, c1 = a0;
-    let wk = packed + <usize>f4(c), xr = x0;
-    for (let kh = 0; kh < KH; kh++) {
-      let xp = xr;
-      for (let kw = 0; kw < KW; kw++) {
-        const v0 = v128.load32_splat(wk), v1 = v128.load32_splat(wk, 4);
-        let x = v128.load(xp);
-        a0 = madd(x, v0, a0);
-        a1 = madd(x, v1, a1);
-        x = v128.load(xp, 16);
-        b0 = madd(x, v0, b0);
-        b1 = madd(x, v1, b1);
-        x = v128.load(xp, 32);
-        c0 = madd(x, v0, c0);
-        c1 = madd(x, v1, c1);
-        xp += 4;
-        wk += 32;
-      }
-      xr += rowStep;
-    }
-    const d = park + <usize>(48 * c);
-    v128.store(d, a0);
-    v128.store(d, b0, 16);
-    v128.store(d, c0, 32);
-    v128.store(d, a1, 48);
-    v128.store(d, b1, 64);
-    v128.store(d, c1, 80);
-  }
+  tapsC2(x0, rowStep, KH, KW, packed, 3, park, park + 192);
+  tapsC2(x0, rowStep, KH, KW, packed + 8, 3, park + 64, park + 256);
+  tapsC2(x0, rowStep, KH, KW, packed + 16, 3, park + 128, park + 320);
 }
 
 /** One channel's 2 pooled pixels (lanes 0–1) from the parked 4 pixels of two rows (a, b), as pool4. */
@@ -478,10 +452,12 @@ function sums12C6(g: usize, img: usize, packed: usize, park: usize, oh: i32, ow:
 }
 
 /**
- * Two channels of 16 pixels of a row over every tap, in the tap order: pixels 0-7 as taps8(…, 2,
- * dst0) parks them, pixels 8-15 likewise at dst1. w: tap 0's weight of the first of the two.
+ * Two channels of nv (3 or 4, a constant at each call) vectors of pixels of a row over every tap,
+ * in the tap order: pixels 0-7 as taps8(…, 2, dst0) parks them, pixels 8-11 (8-15) likewise at
+ * dst1. w: tap 0's weight of the first of the two.
  */
-function taps16C2(x0: usize, rowStep: usize, KH: i32, KW: i32, w: usize, dst0: usize, dst1: usize): void {
+// @ts-ignore: decorator
+@inline function tapsC2(x0: usize, rowStep: usize, KH: i32, KW: i32, w: usize, nv: i32, dst0: usize, dst1: usize): void {
   let a0 = f32x4.splat(0), b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
   let wk = w, xr = x0;
   for (let kh = 0; kh < KH; kh++) {
@@ -497,9 +473,11 @@ function taps16C2(x0: usize, rowStep: usize, KH: i32, KW: i32, w: usize, dst0: u
       x = v128.load(xp, 32);
       c0 = madd(x, v0, c0);
       c1 = madd(x, v1, c1);
-      x = v128.load(xp, 48);
-      d0 = madd(x, v0, d0);
-      d1 = madd(x, v1, d1);
+      if (nv == 4) {
+        x = v128.load(xp, 48);
+        d0 = madd(x, v0, d0);
+        d1 = madd(x, v1, d1);
+      }
       xp += 4;
       wk += 32;
     }
@@ -510,9 +488,11 @@ function taps16C2(x0: usize, rowStep: usize, KH: i32, KW: i32, w: usize, dst0: u
   v128.store(dst0, a1, 32);
   v128.store(dst0, b1, 48);
   v128.store(dst1, c0);
-  v128.store(dst1, d0, 16);
   v128.store(dst1, c1, 32);
-  v128.store(dst1, d1, 48);
+  if (nv == 4) {
+    v128.store(dst1, d0, 16);
+    v128.store(dst1, d1, 48);
+  }
 }
 
 /** row8C6's end: the parked channel-major sums of 8 pixels (out: 4 channels × 8, then 2 × 8) to the pixel-major output block, with bias, residual and activation. */
