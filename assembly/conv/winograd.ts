@@ -43,9 +43,19 @@ import {
 /**
  * Bytes of the V and M blocks together (the tile block TB is sized to fit; at least 4 tiles). 2 MiB
  * measured level with 1 MiB where the channels are few and 15–20 % faster with 512 channels (fewer
- * blocks, so the transformed filters are streamed fewer times); 4 and 8 MiB no better.
+ * blocks, so the transformed filters are streamed fewer times); 4 and 8 MiB no better. Where the
+ * transformed filters take at most SMALL_FILTERS bytes, blocks of SMALL_BLOCK instead (forwardBudget).
  */
 const BLOCK_BUDGET: i32 = 1 << 21;
+/**
+ * Blocks of 256 KiB where the transformed filters take at most 256 KiB: V, M and U then stay in
+ * the second-level cache (1 MiB here), with nothing to gain from streaming U fewer times. One thread,
+ * alternating in one process, batch 64, 2 MiB → 256 KiB: LeNet's C3 14²×6→16 5×5 with its pool
+ * 0.439 → 0.409 ms, 8²×20→20 0.536 → 0.508; with U past it (batch 1, 3×3 F(4)): 56²×64 level
+ * (1.51 → 1.47), 7²×512 2.20 → 2.41, so not there.
+ */
+const SMALL_FILTERS: i32 = 1 << 18;
+const SMALL_BLOCK: i32 = 1 << 18;
 /** Output channels of one M block. */
 const OCB_MAX: i32 = 64;
 /**
@@ -106,14 +116,24 @@ export function winogradTileFits(g: usize, m: i32): bool {
  * transforms within `budget` bytes (V's padded rows, vRow, may take it a little past).
  */
 export function tileBlock(A2: i32, Cp: i32, OCB: i32, tiles: i32, budget: i32 = BLOCK_BUDGET): i32 {
-  const per = A2 * (Cp + OCB) * 4;
-  return min(up(tiles, 4), min(TB_MAX, max(4, (budget / per) & ~3)));
+  const per = A2 * (Cp + OCB) * 4, Vr = vRow(Cp);
+  let TB = min(up(tiles, 4), min(TB_MAX, max(4, (budget / per) & ~3)));
+  // ξ rows a multiple of 4 KiB apart (SKEW's comment, which one block size undoes: 204 tiles of
+  // 16 channels to 20 ran 1.6x slower than 200): one register tile fewer
+  while (TB > 4 && (((TB * Vr + SKEW) & 1023) == 0 || ((TB * OCB + SKEW) & 1023) == 0)) TB -= 4;
+  return TB;
+}
+
+/** The forward's (and data gradient's) block budget for C channels in, OC out (SMALL_FILTERS). */
+// @ts-ignore: decorator
+@inline function forwardBudget(A2: i32, Cp: i32, OCp: i32): i32 {
+  return A2 * Cp * OCp * 4 <= SMALL_FILTERS ? SMALL_BLOCK : BLOCK_BUDGET;
 }
 
 /** Scratch bytes of winogradRun (transforms of side al): the two 1-D-pass buffers, V and M. */
 function runScratchBytes(al: i32, C: i32, OC: i32, tiles: i32): i32 {
   const A2 = al * al, Cp = up(C, 4), OCB = min(up(OC, 8), OCB_MAX);
-  const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
+  const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles, forwardBudget(A2, Cp, up(OC, 8)));
   return 2 * A2 * 16 + A2 * (TB * (Vr + OCB) + 2 * SKEW) * 4;
 }
 
@@ -661,7 +681,7 @@ function winogradRun(g: usize, m: i32, x: usize, u: usize, bias: usize, act: i32
   const C = geo(g, CONV_C), OC = geo(g, CONV_OC);
   const al = alpha(g, m), A2 = al * al, Cp = up(C, 4), OCp = up(OC, 8), OCB = min(OCp, OCB_MAX);
   const tiles = tile1 - tile0;
-  const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles);
+  const Vr = vRow(Cp), TB = tileBlock(A2, Cp, OCB, tiles, forwardBudget(A2, Cp, OCp));
   const tmp = scratch, patch = tmp + f4(A2 * 4), V = patch + f4(A2 * 4), M = V + f4(A2 * (TB * Vr + SKEW));
   const ldc = f4(OCB);
   const packed = tiles <= PACKED_TILES && C >= PACKED_CHANNELS;
