@@ -409,6 +409,10 @@ describe("Winograd convs in models", () => {
     expect(paths([1, 32, 32, 3], 3, 16, "same")).toMatchObject({ fwd: "winograd", bwdData: "direct" }); // 64 tiles; the data gradient reads 16 channels, writes 3
     expect(paths([1, 8, 8, 20], 20, 20, "same")).toMatchObject({ fwd: "winograd", bwdData: "winograd" }); // 4 tiles
     expect(paths([64, 28, 28, 6], 6, 16, "same").bwdData).toBe("winograd");
+    // training: the forward from 16 input channels (LeNet's C3 stays direct: the main job's rounding)
+    const train = (x: number[], c: number, oc: number) => ops.convPaths(ops.conv2dGeometry(x, [5, 5, c, oc], { padding: "same" }), true).fwd;
+    expect(train([64, 14, 14, 6], 6, 16)).toBe("direct");
+    expect(train([64, 16, 16, 16], 16, 20)).toBe("winograd");
   });
 
   it("training takes them only where a step's pixels pay for transforming the filters every step (8 images of 7² at 512 channels)", () => {
