@@ -121,7 +121,7 @@ export async function runKernels({ quick, builds, threads, log, only }) {
         const chosen = g.depthwise ? null : fovea.ops.convPaths(g);
         const passes = [["fwd", null, () => be.run(c.fwd)]];
         for (const [pass, key] of [["bwd-data", "bwdData"], ["bwd-filter", "bwdFilter"]]) {
-          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true, winograd: fovea.ops.winogradFits(g) };
+          const fits = { implicit: key !== "bwdData" || fovea.ops.implicitDataFits(g), direct: key === "bwdData" && fovea.ops.directDataFits(g), im2col: true, winograd: fovea.ops.winogradFits(g) && (key === "bwdData" || g.KH === 3) };
           const options = chosen ? ["implicit", "direct", "im2col", "winograd"].filter((v) => fits[v]) : [null];
           for (const v of options) {
             const cc = v ? convCalls(be, g, alloc, bufs, be.threads, { [key]: v }) : c;

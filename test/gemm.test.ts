@@ -4,7 +4,7 @@ import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { Mem } from "./helpers/mem.js";
 import { refGemm, type RefGemm } from "./ref/gemm.js";
-import { ACT_CODES, gemmCalls, gemmPackedBCall, packBCall } from "../src/ops/gemm.js";
+import { ACT_CODES, denseCalls, gemmCalls, gemmPackedBCall, packBCall } from "../src/ops/gemm.js";
 import { MIN_PARALLEL_FLOPS } from "../src/runtime/pool-layout.js";
 
 // Tile sizes of assembly/gemm/gemm.ts: MR = 4, NR = 8, KC = 256, MC = 128, NC = 2048.
@@ -172,6 +172,31 @@ describe("gemm split across parts", () => {
       expectClose(outs[0]!, want, t.rtol, t.atol, `tA=${tA} tB=${tB}`);
       expect(outs[1], `tA=${tA} tB=${tB} 2 parts`).toEqual(outs[0]);
       expect(outs[2], `tA=${tA} tB=${tB} 3 parts`).toEqual(outs[0]);
+    }
+    mem.freeAll();
+  });
+});
+
+describe("a dense layer's weights packed once", () => {
+  it.each([[1, 400, 120], [3, 400, 120], [4, 400, 120], [9, 84, 10], [64, 400, 120], [64, 600, 37]])("B %i, K %i, N %i: the same bits as packing every call, on 1 and 3 parts (a part under 4 rows keeps f32_gemm)", async (B, K, N) => {
+    const be = await backendFor("relaxed");
+    const mem = new Mem(be);
+    const x = mem.f32(randomArray(B * K, 5)), w = mem.f32(randomArray(K * N, 6)), bias = mem.f32(randomArray(N, 7));
+    const packed = mem.f32(new Float32Array(be.kernels.f32_gemm_packed_b_floats(K, N)));
+    const run = (withPack: boolean, threads: number) => {
+      const y = mem.f32(new Float32Array(B * N));
+      const prev = be.threads;
+      const c = denseCalls({ ...be, threads } as typeof be, { B, K, N, x, w, bias, act: ACT_CODES.relu, y, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0, packed: withPack ? packed : 0 });
+      expect(be.threads).toBe(prev);
+      be.run(c.pack);
+      be.runInTurn(c.fwd);
+      return { y: mem.read(y, B * N), fns: c.fwd.map((k) => k.fn) };
+    };
+    const want = run(false, 1).y;
+    for (const threads of [1, 3]) {
+      const got = run(true, threads);
+      expect(got.y, `${threads} parts`).toEqual(want);
+      if (B < 4) expect(got.fns.every((f) => f === "f32_gemm")).toBe(true);
     }
     mem.freeAll();
   });

@@ -410,7 +410,7 @@ export function f32_conv2d_pack_winograd_data(g: usize, m: i32, w: usize, u: usi
 
 /**
  * One 4-tile × 8-channel register tile over the depth: M rows r (at c + r·ldc, 8 floats) =
- * Σ_k V row r[k] · panel[k][0..8) for k < Cp, V's rows at pa + r·Vr floats.
+ * Σ_k V row r[k] · panel[k][0..8) for k < Cp (the C real channels: rows past them are zeros or unread), V's rows at pa + r·Vr floats.
  */
 function micro(Cp: i32, pa: usize, Vr: i32, pb: usize, c: usize, ldc: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -486,7 +486,7 @@ function microPacked(Cp: i32, pa: usize, pb: usize, c: usize, ldc: usize): void 
  * Input transforms of tiles [t0, t0 + tb) into V (ξ blocks TB·vRow(Cp) + SKEW floats apart). Rows:
  * V[ξ][t][c], vRow(Cp) floats apart; packed: V[ξ][t/4][c][t%4], each register tile's four tiles
  * interleaved channel by channel (its products then read one stream of V; winogradRun's comment).
- * Channels past C are zeros, or with overlap (the forward, whose products read the C real channels) unwritten: a last
+ * Channels past C are zeros, or with overlap (the forward and the data gradient, whose products read the C real channels) unwritten: a last
  * group of fewer than 4 channels inside the image is then read as the 4 ending at C. (One body per α, so that each has
  * its transform and strides as constants.)
  */
@@ -724,7 +724,7 @@ function checkForward(g: usize, m: i32, oc0: i32, oc1: i32, tile0: i32, tile1: i
  * of 8; 0 and OC: all) of tiles [tile0, tile1) (numbered image by image, row by row; 0 and
  * tileCount: all) are written: with fewer images than threads, threads take ranges of channels
  * (each reading its share of u) or of tiles (each reading all of it). Preconditions: KH = KW = r,
- * r = 3 with m in {2, 4, 6} or r = 5 with m in {2, 4}, stride 1, dilation 1, one group. scratch:
+ * r = 3 with m in {2, 4, 6} or r = 5 with m = 4, stride 1, dilation 1, one group. scratch:
  * f32_conv2d_winograd_scratch_bytes(g, m, 0) bytes (f32_conv2d_scratch_bytes(g) covers it). y
  * must not overlap x.
  */
@@ -745,9 +745,9 @@ export function f32_conv2d_maxpool_fwd_winograd(g: usize, m: i32, x: usize, u: u
 }
 
 /**
- * Backward to the input by Winograd F(m×m, 3×3): dx[n,ih,iw,c] = Σ_{kh,kw,oc}
+ * Backward to the input by Winograd F(m×m, r×r): dx[n,ih,iw,c] = Σ_{kh,kw,oc}
  * dy[n, ih + PT − kh, iw + PL − kw, oc] · w[kh,kw,c,oc] (dy taps outside dy are zero): the conv of
- * dy with w'[kh,kw,oc,c] = w[2 − kh, 2 − kw, c, oc], padding 2 − PT / 2 − PL (any padding: a
+ * dy with w'[kh,kw,oc,c] = w[r − 1 − kh, r − 1 − kw, c, oc], padding r − 1 − PT / r − 1 − PL (any padding: a
  * negative one only moves the windows), output H×W×C. u: the weights transformed by
  * f32_conv2d_pack_winograd_data with the same m. Overwrites dx. Preconditions as for the forward.
  * scratch: f32_conv2d_winograd_scratch_bytes(g, m, 1) bytes.

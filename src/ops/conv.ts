@@ -147,7 +147,7 @@ export interface ConvBuffers {
   act: number;
   /** Inference: a tensor shaped like y added in the epilogue before the activation (an add layer's other operand), 0: none. */
   res?: number;
-  /** Inference: a max pool over the conv's output, fused in: y is then the pool's output (f32_conv2d_maxpool_fwd). */
+  /** Inference: a max pool over the conv's output, fused in (poolFuses): y is then the pool's output (f32_conv2d_maxpool_fwd, or f32_conv2d_maxpool_fwd_winograd on the Winograd path). */
   pool?: PoolGeometry | null;
   training: boolean;
   /** Gradient w.r.t. the activated output, and where the fused activation's backward puts the pre-activation gradient. */
@@ -429,7 +429,7 @@ export function convCalls(
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
   const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
   const m = path.tile, k = be.kernels;
-  if ((p.res || p.pool) && (g.depthwise || p.training)) throw new ConfigError("conv2d: a fused residual or max pool is for the implicit forward of an inference plan");
+  if ((p.res || p.pool) && (g.depthwise || p.training)) throw new ConfigError("conv2d: a fused residual or max pool is for the forward of an inference plan's non-depthwise conv");
   if (p.pool && !poolFuses(g, p.pool, path.fwd)) {
     throw new ConfigError(`conv2d: a max pool fused into the ${path.fwd} forward must read the conv's output` +
       (path.fwd === "winograd" ? " with 2x2 windows, stride 2, no padding, rounded down" : " with 2-D windows of adjacent taps"));

@@ -119,12 +119,17 @@ export class PackedMatrix {
  */
 export function gemmCalls(be: Backend, transA: number, transB: number, M: number, N: number, K: number, alpha: number,
   A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, bias: number, act: number, limit = be.threads): KernelCall[] {
-  const sb = be.kernels.f32_gemm_scratch_bytes();
-  return gemmParts(be, M, N, K, limit).map(([m0, m1, n0, n1]) => ({
+  return gemmParts(be, M, N, K, limit).map((q) => gemmPart(be, transA, transB, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, q));
+}
+
+/** The f32_gemm call of part [m0, m1, n0, n1] of a gemm (gemmParts). */
+function gemmPart(be: Backend, transA: number, transB: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number,
+  beta: number, C: number, ldc: number, bias: number, act: number, [m0, m1, n0, n1]: [number, number, number, number]): KernelCall {
+  return {
     ...call("f32_gemm", transA, transB, m1 - m0, n1 - n0, K, alpha, A + 4 * (transA ? m0 : m0 * lda), lda,
       B + 4 * (transB ? n0 * ldb : n0), ldb, beta, C + 4 * (m0 * ldc + n0), ldc, bias ? bias + 4 * n0 : 0, act, 0),
-    scratchBytes: sb,
-  }));
+    scratchBytes: be.kernels.f32_gemm_scratch_bytes(),
+  };
 }
 
 /** How an M×N×K gemm splits across threads: [m0, m1, n0, n1] a part, by rows (4 at a time) or by 8-column panels. */
@@ -157,10 +162,16 @@ export function denseCalls(be: Backend, p: {
 }): DenseCalls {
   const { B, K, N } = p;
   const packed = p.packed ?? 0;
-  // with the panels packed: the gemm's parts (rows, or 8-column panels: panel n0/8 is K·n0 floats in) over them
-  const fwd = !packed ? gemmCalls(be, 0, 0, B, N, K, 1, p.x, K, p.w, N, 0, p.y, N, p.bias, p.act)
-    : gemmParts(be, B, N, K, be.threads).map(([m0, m1, n0, n1]) =>
-      gemmPackedBCall(be, 0, m1 - m0, n1 - n0, K, 1, p.x + 4 * m0 * K, K, packed + 4 * n0 * K, 0, p.y + 4 * (m0 * N + n0), N, p.bias ? p.bias + 4 * n0 : 0, p.act));
+  // with the panels packed: the gemm's parts (rows, or 8-column panels: panel n0/8 is K·n0 floats in) over them;
+  // a part of fewer than 4 rows keeps f32_gemm, whose row-by-row path sums in the micro-kernel's order
+  // (f32_gemm_packed_b's sums over packed panels four depth steps at a time: other bits, and
+  // predictions would depend on the batch size)
+  const fwd = gemmParts(be, B, N, K, be.threads).map((q) => {
+    const [m0, m1, n0, n1] = q;
+    return packed && m1 - m0 >= 4
+      ? gemmPackedBCall(be, 0, m1 - m0, n1 - n0, K, 1, p.x + 4 * m0 * K, K, packed + 4 * n0 * K, 0, p.y + 4 * (m0 * N + n0), N, p.bias ? p.bias + 4 * n0 : 0, p.act)
+      : gemmPart(be, 0, 0, K, 1, p.x, K, p.w, N, 0, p.y, N, p.bias, p.act, q);
+  });
   const pack = packed ? [packBCall(0, K, N, p.w, N, packed)] : [];
   if (!p.training) return { pack, fwd, actBwd: [], dW: [], dX: [], db: [] };
   const actBwd = fusedActivationBwd(p.act, p.y, p.dy, p.dyAct, B * N);
