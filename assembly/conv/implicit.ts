@@ -380,28 +380,31 @@ export function pooledRowC6(g: usize, img: usize, packed: usize, bias: usize, ac
   const end = 2 * PW;
   let ow = 0;
   while (ow < end) {
-    const left = end - ow;
-    if (left == 12) {
-      // the last 12 columns (6 pooled pixels): three vectors a channel
-      const at = end - 12;
+    // the last 12 columns (6 pooled pixels) as three vectors a channel, else 16
+    const twelve = end - ow == 12, at = twelve ? ow : min(ow, end - 16), o = out + f4((at >> 1) * 6);
+    if (twelve) {
       sums12C6(g, img, packed, park, 2 * ph, at);
       sums12C6(g, img, packed, park + 384, 2 * ph + 1, at);
-      const a = park, b = park + 384, o = out + f4((at >> 1) * 6);
-      store4C6(pool4(a, b), pool4(a + 32, b + 32), pool4(a + 64, b + 64), pool4(a + 96, b + 96), pool4(a + 128, b + 128), pool4(a + 160, b + 160), o, bias, act, 0, false);
-      store2C6(pool2(a + 192, b + 192), pool2(a + 224, b + 224), pool2(a + 256, b + 256), pool2(a + 288, b + 288), pool2(a + 320, b + 320), pool2(a + 352, b + 352), o + 96, bias, act);
-      return;
+    } else {
+      sums16C6(g, img, packed, park, 2 * ph, at);
+      sums16C6(g, img, packed, park + 384, 2 * ph + 1, at);
     }
-    const at = min(ow, end - 16);
-    sums16C6(g, img, packed, park, 2 * ph, at);
-    sums16C6(g, img, packed, park + 384, 2 * ph + 1, at);
-    for (let h = 0; h < 2; h++) {
-      const a = park + <usize>(192 * h), b = a + 384;
-      const p0 = pool4(a, b), p1 = pool4(a + 32, b + 32), p2 = pool4(a + 64, b + 64);
-      const p3 = pool4(a + 96, b + 96), p4 = pool4(a + 128, b + 128), p5 = pool4(a + 160, b + 160);
-      store4C6(p0, p1, p2, p3, p4, p5, out + f4(((at >> 1) + 4 * h) * 6), bias, act, 0, false);
+    poolHalf(park, o, bias, act);
+    if (twelve) {
+      const a = park + 192, b = a + 384;
+      store2C6(pool2(a, b), pool2(a + 32, b + 32), pool2(a + 64, b + 64), pool2(a + 96, b + 96), pool2(a + 128, b + 128), pool2(a + 160, b + 160), o + 96, bias, act);
+    } else {
+      poolHalf(park + 192, o + 96, bias, act);
     }
-    ow = at + 16;
+    ow = at + (twelve ? 12 : 16);
   }
+}
+
+/** The 4 pooled pixels × 6 channels of one parked half (8 columns of two rows, the second row 384 bytes on) to out. */
+// @ts-ignore: decorator
+@inline function poolHalf(a: usize, out: usize, bias: usize, act: i32): void {
+  const b = a + 384;
+  store4C6(pool4(a, b), pool4(a + 32, b + 32), pool4(a + 64, b + 64), pool4(a + 96, b + 96), pool4(a + 128, b + 128), pool4(a + 160, b + 160), out, bias, act, 0, false);
 }
 
 /**
