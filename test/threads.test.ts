@@ -140,6 +140,37 @@ describe("training on the pool", () => {
     expect(r[2]!.dispatches).toBe(3);
   });
 
+  it("a dense kernel's gradient is computed in the gradient sum's dispatch, by rows, with no thread copies: the bits of each slice's product added in order", () => {
+    // one thread's batch of 8 is half of a batch of 16 at twice its loss gradient (1/8 against
+    // 1/16: exact), so its two halves' gradients added and halved are what 2 threads' slices of 8 must give
+    const x = Float32Array.from({ length: 16 * 784 }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
+    const y = Int32Array.from({ length: 16 }, (_, i) => (i * 7) % 10);
+    const kernels = (m: fovea.Model, be: fovea.Backend) => m.nodes.filter((n) => n.layer.type === "dense").map((n) => be.heap.f32(n.params[0]!.g, n.params[0]!.size).slice());
+    const halves = fovea.withBackend(backends[0]!, () => {
+      const m = fovea.zoo.lenet5({ seed: 4 });
+      m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+      const g = [0, 8].map((s) => (m.computeGradients(x, y, s, 8), kernels(m, backends[0]!)));
+      m.free();
+      return g;
+    });
+    const two = fovea.withBackend(backends[1]!, () => {
+      const m = fovea.zoo.lenet5({ seed: 4 });
+      m.compile({ batchSize: 16, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+      m.computeGradients(x, y, 0, 16);
+      for (const n of m.nodes) if (n.layer.type === "dense") expect(n.params[0]!.gt, n.layer.name).toBeUndefined();
+      expect(m.nodes[0]!.params[0]!.gt).toHaveLength(1); // the convs' gradients still come in copies
+      const g = kernels(m, backends[1]!);
+      m.free();
+      return g;
+    });
+    expect(two).toHaveLength(3);
+    two.forEach((g, k) => {
+      const a = halves[0]![k]!, b = halves[1]![k]!, want = Float32Array.from(a, (v, i) => Math.fround(v + b[i]!) * 0.5);
+      expect(Buffer.compare(Buffer.from(g.buffer), Buffer.from(want.buffer)), `dense kernel ${k}`).toBe(0);
+      expect(want.some((v) => v !== 0)).toBe(true);
+    });
+  });
+
   it("trainOnBatch runs the optimiser's update in the gradient sum's dispatch: the weights and averages of computeGradients + applyGradients bit for bit (Adam with ema, L1 and L2, a parameter past PARALLEL_UPDATE), one dispatch fewer", () => {
     const make = () => fovea.sequential([
       L.conv2d({ filters: 8, kernelSize: 3, activation: "relu" }), L.maxPool2d({ poolSize: 2 }), L.flatten(),

@@ -292,6 +292,28 @@ export abstract class Layer<S = unknown> {
     return null;
   }
 
+  /**
+   * Training in slices: the parameters (indices into params) whose gradients this layer computes
+   * over the whole batch once every slice's backward pass ran (wholeBatchGradCalls, in the
+   * gradient sum's dispatch: Plan), instead of each slice writing a copy of its own to be added —
+   * fewer, longer sums, and no copies to write and add. Slices then run with those parameters' g
+   * = 0 and must leave them alone; what wholeBatchGradCalls reads must be the whole batch's when
+   * they run (x, and dy as the slices' backward passes left it: the plan keeps this layer's dy
+   * buffer until then). Default: none.
+   */
+  get wholeBatchGrads(): readonly number[] {
+    return [];
+  }
+
+  /**
+   * The calls writing values [lo, hi) (a paramCut range) of parameter k's gradient (k in
+   * wholeBatchGrads) from the whole batch of `run`, to run on one thread: the same values, bit for
+   * bit, as the copies the `slices` (example ranges) would have written, added in their order.
+   */
+  wholeBatchGradCalls(_run: LayerGrad<S>, k: number, _lo: number, _hi: number, _slices: readonly (readonly [number, number])[]): KernelCall[] {
+    throw new ConfigError(`${this.label}: parameter ${k} has no whole-batch gradient`);
+  }
+
   /** Plan-time resources for one batch size. */
   prepare(_ctx: PrepareContext): S {
     return undefined as S;

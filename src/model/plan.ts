@@ -11,7 +11,8 @@
 // so a whole LeNet step is three wake-ups (forward, backward, the gradients' sum) instead of one
 // per kernel, and no per-example layer's JavaScript runs per step; a layer that needs the whole batch (batch
 // norm's statistics, dropout's masks) runs between them as before, and the threads' parameter
-// gradients are added at the end. (Sums differ in rounding from one thread's there, and where a
+// gradients are added at the end (a dense kernel's computed there instead, by rows, from every
+// slice: Layer.wholeBatchGrads, the same bits). (Sums differ in rounding from one thread's there, and where a
 // kernel over fewer examples tiles its sums otherwise; one slice computes what the layers' own
 // passes over the whole batch compute, bit for bit.)
 
@@ -260,7 +261,8 @@ export class Plan {
           n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!, bytesOf(i)); });
           const by = this.pooled.find((f) => f.pool === j);
           if (by) held.get(by.conv)!.push(j);
-          else gradPool.give(this.grad[j]!, bytesOf(j));
+          // a layer whose slices leave gradients to the sum reads its dy there (Layer.wholeBatchGrads): kept
+          else if (!(slicing && n.layer.perExample && n.layer.wholeBatchGrads.length)) gradPool.give(this.grad[j]!, bytesOf(j));
           for (const k of held.get(j) ?? []) gradPool.give(this.grad[k]!, bytesOf(k));
         }
       }
@@ -407,8 +409,11 @@ export class Plan {
       return sink;
     };
     const recorders = ranges.map(() => be.recorder((calls) => void sink.push(...calls)));
-    // threads 1… write their own gradient copies, kept with the parameters (graph.ts threadGrad): one set per model, not per plan
-    const priv = ranges.map((_, t) => nodes.map((n) => (n.layer.perExample && t > 0 ? n.params.map((p) => ({ ...p, g: p.g ? threadGrad(be, p, t) : 0 })) : n.params)));
+    // gradients a layer computes over the whole batch in the sum's dispatch (Layer.wholeBatchGrads):
+    // the slices see them as g = 0. Threads 1… write their own copies of the others, kept with the
+    // parameters (graph.ts threadGrad): one set per model, not per plan
+    const whole = nodes.map((n) => new Set(n.layer.perExample ? n.layer.wholeBatchGrads.filter((k) => n.params[k]?.g && n.params[k]!.spec.trainable) : []));
+    const priv = ranges.map((_, t) => nodes.map((n, j) => (!n.layer.perExample ? n.params : n.params.map((p, k) => (whole[j]!.has(k) ? { ...p, g: 0 } : t > 0 ? { ...p, g: p.g ? threadGrad(be, p, t) : 0 } : p)))));
     const runs = ranges.map(([a, b], t) => nodes.map((n, j): LayerGrad<unknown> | null => {
       if (!n.layer.perExample) return null;
       const full = this.runs[j]!, rb = recorders[t]!;
@@ -467,8 +472,9 @@ export class Plan {
       if (!nodes[j]!.layer.perExample) continue;
       nodes[j]!.params.forEach((p, k) => {
         if (!p.g || !p.spec.trainable) return; // the optimiser reads only trainable gradients
-        paramCut(p.size, T).forEach(([lo, hi], u) => {
-          for (let t = 1; t < T; t++) reduce[u]!.push(call("f32_add_fwd", p.g + 4 * lo, priv[t]![j]![k]!.g + 4 * lo, p.g + 4 * lo, hi - lo));
+        paramCut(p, T).forEach(([lo, hi], u) => {
+          if (whole[j]!.has(k)) reduce[u]!.push(...nodes[j]!.layer.wholeBatchGradCalls(this.runs[j]!, k, lo, hi, ranges));
+          else for (let t = 1; t < T; t++) reduce[u]!.push(call("f32_add_fwd", p.g + 4 * lo, priv[t]![j]![k]!.g + 4 * lo, p.g + 4 * lo, hi - lo));
         });
       });
     }

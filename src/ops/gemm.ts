@@ -179,10 +179,22 @@ export function denseCalls(be: Backend, p: {
   // dW[K×N] = xᵀ·dy, dx[B×K] = dy·Wᵀ, db = Σ dy
   return {
     pack, fwd, actBwd,
-    dW: gemmCalls(be, 1, 0, K, N, B, 1, p.x, K, dy, N, 0, p.dw, N, 0, 0),
+    dW: p.dw ? denseKernelGrad(be, B, K, N, p.x, dy, p.dw) : [],
     dX: p.dx ? gemmCalls(be, 0, 1, B, K, N, 1, dy, N, p.w, N, 0, p.dx, K, 0, 0) : [],
     db: p.db ? [call("f32_bias_bwd", dy, B, N, p.db)] : [],
   };
+}
+
+/**
+ * A dense layer's kernel gradient dW[K×N] = xᵀ·dy over B examples (x [B×K], dy [B×N]), split
+ * across the pool; or `rows` [r0, r1) of it (r0 a multiple of 4, as gemmCalls splits rows) summed
+ * over the example ranges `slices` one after another — a gemm each, the first writing and the
+ * others adding (beta = 1: C + Σ, rounded once) — the same bits as each slice's product over all
+ * rows added in that order (a sliced plan's gradient sum).
+ */
+export function denseKernelGrad(be: Backend, B: number, K: number, N: number, x: number, dy: number, dw: number, rows?: readonly [number, number], slices: readonly (readonly [number, number])[] = [[0, B]]): KernelCall[] {
+  if (!rows) return gemmCalls(be, 1, 0, K, N, B, 1, x, K, dy, N, 0, dw, N, 0, 0);
+  return slices.map(([a, b], i) => gemmPart(be, 1, 0, b - a, 1, x + 4 * a * K, K, dy + 4 * a * N, N, i ? 1 : 0, dw, N, 0, 0, [rows[0], rows[1], 0, N]));
 }
 
 /**

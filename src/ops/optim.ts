@@ -8,12 +8,19 @@ import { splitRange } from "./split.js";
 /** An update on its own (applyGradients) splits across the pool from this many values in all; in a sliced plan's gradient sum every parameter is cut (paramCut). */
 export const PARALLEL_UPDATE = 1 << 16;
 
+/** What paramCut reads of a parameter (a ParamBuffer): its values and its shape. */
+export interface Cuttable { size: number; spec: { shape: readonly number[] } }
+
 /**
- * A parameter of `size` values cut in `parts` ranges (starts at multiples of 4, fewer ranges where
- * it is small): the cut of a sliced training plan's gradient sum (Plan), thread u summing range u
- * of every parameter, and of the update run right after it in the same program (`parts` below).
+ * A parameter cut in `parts` ranges (fewer where it is small): the cut of a sliced training
+ * plan's gradient sum (Plan), thread u summing — or computing (Layer.wholeBatchGrads) — range u of
+ * every parameter, and of the update run right after it in the same program (`parts` below).
+ * Ranges start at multiples of 4 rows of a parameter of rank 2 or more (a row: its last axis), so
+ * that a range of a dense kernel [in, out] is whole rows of its gradient's gemm, split as gemmCalls
+ * splits rows (the same bits as one call); at multiples of 4 values otherwise.
  */
-export const paramCut = (size: number, parts: number): [number, number][] => splitRange(size, parts, 4);
+export const paramCut = (p: Cuttable, parts: number): [number, number][] =>
+  splitRange(p.size, parts, p.spec.shape.length >= 2 ? 4 * p.spec.shape[p.spec.shape.length - 1]! : 4);
 
 /**
  * One dispatch updating several parameters: their values laid end to end and cut into one equal
@@ -23,14 +30,14 @@ export const paramCut = (size: number, parts: number): [number, number][] => spl
  * kernels work value by value, so any cut gives the same values as one call per parameter.
  * Given `parts`: `parts` programs, each parameter cut by paramCut.
  */
-export function updateAllPrograms(be: Backend, sizes: readonly number[], slice: (k: number, n: number, o: number) => KernelCall | KernelCall[], parts?: number): KernelCall[][] {
+export function updateAllPrograms(be: Backend, params: readonly Cuttable[], slice: (k: number, n: number, o: number) => KernelCall | KernelCall[], parts?: number): KernelCall[][] {
   if (parts !== undefined) {
     // each parameter cut in `parts` by paramCut: program u, range u of every parameter
     const programs: KernelCall[][] = Array.from({ length: parts }, () => []);
-    sizes.forEach((n, k) => paramCut(n, parts).forEach(([lo, hi], u) => programs[u]!.push(...[slice(k, hi - lo, 4 * lo)].flat())));
+    params.forEach((p, k) => paramCut(p, parts).forEach(([lo, hi], u) => programs[u]!.push(...[slice(k, hi - lo, 4 * lo)].flat())));
     return programs;
   }
-  const total = sizes.reduce((a, b) => a + b, 0);
+  const sizes = params.map((p) => p.size), total = sizes.reduce((a, b) => a + b, 0);
   if (be.threads < 2 || total < PARALLEL_UPDATE) return [sizes.flatMap((n, k) => slice(k, n, 0))];
   return splitRange(total, be.threads, 4).map(([a, b]) => {
     const program: KernelCall[] = [];
@@ -46,7 +53,7 @@ export function updateAllPrograms(be: Backend, sizes: readonly number[], slice: 
 
 /** The calls updating a parameter of `size` values: one, or one slice per thread for large ones (Backend.run: call i on thread i). */
 export function updateCalls(be: Backend, size: number, slice: (n: number, o: number) => KernelCall): KernelCall[] {
-  return updateAllPrograms(be, [size], (_k, n, o) => slice(n, o)).flat();
+  return updateAllPrograms(be, [{ size, spec: { shape: [size] } }], (_k, n, o) => slice(n, o)).flat();
 }
 
 export const sgdUpdate = (n: number, o: number, w: number, g: number, lr: number) => call("f32_sgd_update", n, w + o, g + o, lr);

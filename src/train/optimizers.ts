@@ -127,7 +127,7 @@ export abstract class Optimizer {
     // every average starts at the values before its first update
     if (this.ema > 0) for (const [p] of todo) if (!this.averages.has(p)) this.averages.set(p, this.copyOf(be, p));
     const t = this.iterations + 1, a = Math.min(this.ema, (1 + t) / (10 + t));
-    return updateAllPrograms(be, todo.map(([p]) => p.size), (k, n, o) => {
+    return updateAllPrograms(be, todo.map(([p]) => p), (k, n, o) => {
       const [p, s] = todo[k]!, d = decay?.get(p);
       const calls = s ? [this.call(n, o, p, s, lr, t)] : [];
       if (s && d) calls.unshift(regularizeCall(n, p.w + o, p.g + o, d[0], d[1]));
