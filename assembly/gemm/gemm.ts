@@ -242,44 +242,55 @@ function gemvRow(
   let j = 0;
   if (packed == 0) {
     // Stream B row by row (contiguous), four rows at a time, into an L1-resident accumulator
-    // strip in scratch; then the epilogue moves the strip into C.
+    // strip in scratch; then the epilogue moves the strip into C. As the micro-kernel sums: by
+    // depth blocks of KC, each from 0 and then added into C (first / last), one madd per value
+    // and depth step in order (the strip's last 1-3 values too, through lane 0) — so a row of C
+    // has the bits it has in a product of MR rows or more, and predictions do not depend on the
+    // batch size.
     for (let j0 = 0; j0 < N; j0 += GEMV_STRIP) {
       const nb = min(GEMV_STRIP, N - j0);
-      memory.fill(acc, 0, <usize>f4(nb));
-      let k = 0;
-      for (; k + 4 <= K; k += 4) {
-        const x0 = v128.load32_splat(a + f4(k * acs)), x1 = v128.load32_splat(a + f4((k + 1) * acs));
-        const x2 = v128.load32_splat(a + f4((k + 2) * acs)), x3 = v128.load32_splat(a + f4((k + 3) * acs));
-        const b0 = B + f4(k * brs + j0), b1 = b0 + f4(brs), b2 = b1 + f4(brs), b3 = b2 + f4(brs);
+      const cj = c + f4(j0), bj = bias != 0 ? bias + f4(j0) : 0;
+      for (let pc = 0; pc < K; pc += KC) {
+        const kEnd = min(K, pc + KC);
+        memory.fill(acc, 0, <usize>f4(nb));
+        let k = pc;
+        for (; k + 4 <= kEnd; k += 4) {
+          const x0 = v128.load32_splat(a + f4(k * acs)), x1 = v128.load32_splat(a + f4((k + 1) * acs));
+          const x2 = v128.load32_splat(a + f4((k + 2) * acs)), x3 = v128.load32_splat(a + f4((k + 3) * acs));
+          const b0 = B + f4(k * brs + j0), b1 = b0 + f4(brs), b2 = b1 + f4(brs), b3 = b2 + f4(brs);
+          let j = 0;
+          for (; j + 4 <= nb; j += 4) {
+            let v = v128.load(acc + f4(j));
+            v = madd(x0, v128.load(b0 + f4(j)), v);
+            v = madd(x1, v128.load(b1 + f4(j)), v);
+            v = madd(x2, v128.load(b2 + f4(j)), v);
+            v = madd(x3, v128.load(b3 + f4(j)), v);
+            v128.store(acc + f4(j), v);
+          }
+          for (; j < nb; j++) {
+            let v = v128.load32_splat(acc + f4(j));
+            v = madd(x0, v128.load32_splat(b0 + f4(j)), v);
+            v = madd(x1, v128.load32_splat(b1 + f4(j)), v);
+            v = madd(x2, v128.load32_splat(b2 + f4(j)), v);
+            v = madd(x3, v128.load32_splat(b3 + f4(j)), v);
+            store<f32>(acc + f4(j), f32x4.extract_lane(v, 0));
+          }
+        }
+        for (; k < kEnd; k++) {
+          const x0 = v128.load32_splat(a + f4(k * acs));
+          const b0 = B + f4(k * brs + j0);
+          let j = 0;
+          for (; j + 4 <= nb; j += 4) v128.store(acc + f4(j), madd(x0, v128.load(b0 + f4(j)), v128.load(acc + f4(j))));
+          for (; j < nb; j++) store<f32>(acc + f4(j), f32x4.extract_lane(madd(x0, v128.load32_splat(b0 + f4(j)), v128.load32_splat(acc + f4(j))), 0));
+        }
+        const first = pc == 0, last = kEnd == K;
         let j = 0;
         for (; j + 4 <= nb; j += 4) {
-          let v = v128.load(acc + f4(j));
-          v = madd(x0, v128.load(b0 + f4(j)), v);
-          v = madd(x1, v128.load(b1 + f4(j)), v);
-          v = madd(x2, v128.load(b2 + f4(j)), v);
-          v = madd(x3, v128.load(b3 + f4(j)), v);
-          v128.store(acc + f4(j), v);
+          epilogue(v128.load(acc + f4(j)), cj + f4(j), first, last, va, beta, last && bj != 0 ? v128.load(bj + f4(j)) : f32x4.splat(0), act);
         }
         for (; j < nb; j++) {
-          store<f32>(acc + f4(j), load<f32>(acc + f4(j)) + f32x4.extract_lane(x0, 0) * load<f32>(b0 + f4(j)) +
-            f32x4.extract_lane(x1, 0) * load<f32>(b1 + f4(j)) + f32x4.extract_lane(x2, 0) * load<f32>(b2 + f4(j)) +
-            f32x4.extract_lane(x3, 0) * load<f32>(b3 + f4(j)));
+          scalarEpilogue(load<f32>(acc + f4(j)), cj + f4(j), first, last, alpha, beta, last && bj != 0 ? load<f32>(bj + f4(j)) : 0, act);
         }
-      }
-      for (; k < K; k++) {
-        const x0 = v128.load32_splat(a + f4(k * acs));
-        const b0 = B + f4(k * brs + j0);
-        let j = 0;
-        for (; j + 4 <= nb; j += 4) v128.store(acc + f4(j), madd(x0, v128.load(b0 + f4(j)), v128.load(acc + f4(j))));
-        for (; j < nb; j++) store<f32>(acc + f4(j), load<f32>(acc + f4(j)) + f32x4.extract_lane(x0, 0) * load<f32>(b0 + f4(j)));
-      }
-      const cj = c + f4(j0), bj = bias != 0 ? bias + f4(j0) : 0;
-      let j = 0;
-      for (; j + 4 <= nb; j += 4) {
-        epilogue(v128.load(acc + f4(j)), cj + f4(j), true, true, va, beta, bj != 0 ? v128.load(bj + f4(j)) : f32x4.splat(0), act);
-      }
-      for (; j < nb; j++) {
-        scalarEpilogue(load<f32>(acc + f4(j)), cj + f4(j), true, true, alpha, beta, bj != 0 ? load<f32>(bj + f4(j)) : 0, act);
       }
     }
     return;

@@ -112,10 +112,11 @@ export class PackedMatrix {
 /**
  * gemm split across the pool by rows of C or by columns, whichever copies less: every part packs
  * the whole of the other operand, so rows where op(A) is the larger (M ≥ N), columns where op(B)
- * is (a batch of 64 through a 400 → 120 dense layer, and every product of fewer than 4 rows —
- * batch-1 dense layers — which rows cannot split: a part of fewer than 4 rows takes the
- * matrix-vector path, whose summation order differs). Column parts start on multiples of 8 (a
- * packed panel), so every output's sum runs as on one thread: the same bits either way.
+ * is (a batch of 64 through a 400 → 120 dense layer, and every product of fewer than 8 rows —
+ * batch-1 dense layers — which rows split into parts of 4 cannot). Column parts start on
+ * multiples of 8 (a packed panel), and a row of C is summed alike in a part of any number of
+ * rows (fewer than 4: the matrix-vector path, which sums as the micro-kernel does), so every
+ * output's sum runs as on one thread: the same bits either way.
  */
 export function gemmCalls(be: Backend, transA: number, transB: number, M: number, N: number, K: number, alpha: number,
   A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, bias: number, act: number, limit = be.threads): KernelCall[] {
