@@ -112,6 +112,31 @@ describe("threaded kernels equal one thread", () => {
   });
 });
 
+describe("inference at an example per thread or more", () => {
+  it("a dense layer over packed weights splits by rows (each thread its examples), with the bits of one thread", () => {
+    const preds = backends.map((be) => fovea.withBackend(be, () => {
+      const m = fovea.zoo.lenet5({ seed: 5 });
+      m.compile({ batchSize: 64 });
+      const x = Float32Array.from({ length: 64 * 784 }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
+      const y = m.predict(x);
+      const runs = (m.plan(64, false) as unknown as { runs: { state: { calls?: { fwd: { fn: string; args: number[] }[] } | null } | null }[] }).runs;
+      const dense = m.nodes.flatMap((n, j) => (n.layer.type === "dense" ? [runs[j]!.state!.calls!.fwd] : []));
+      m.free();
+      return { y, dense };
+    }));
+    for (const [t, r] of preds.entries()) {
+      expect(Array.from(r.y), `${t + 1} threads`).toEqual(Array.from(preds[0]!.y));
+      r.dense.forEach((fwd, k) => {
+        expect(fwd.every((c) => c.fn === "f32_gemm_packed_b")).toBe(true);
+        // f32_gemm_packed_b(transA, M, N, ...): every part has all the columns and its own rows
+        expect(fwd.map((c) => c.args[1]).reduce((a, b) => a + b, 0), `${t + 1} threads`).toBe(64);
+        expect(new Set(fwd.map((c) => c.args[2])).size).toBe(1);
+        if (k === 0) expect(fwd.length, `${t + 1} threads: the 400 -> 120 layer`).toBe(t + 1);
+      });
+    }
+  });
+});
+
 describe("training on the pool", () => {
   /** Loss and parameter gradients of one step, the plan's dispatches for it, on each backend. */
   function step(make: () => fovea.Model, shape: number[], batch: number, classes: number) {
