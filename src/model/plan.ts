@@ -31,6 +31,9 @@ import type { Rng } from "../rng.js";
 import { threadGrad, type GraphNode } from "./graph.js";
 import { epilogueChains, pooledGradients, reluPools } from "./fuse.js";
 
+/** A thread's second-level cache on the machines measured (1 MB a core): see the activations' pool in Plan. */
+const OWNED_BLOCKS_BYTES = 1 << 20;
+
 /**
  * Best-fit pool of byte blocks, used only while a plan is being laid out. `exact`: a block is
  * reused only for a buffer of its own size. A plan run in slices needs that for its gradients:
@@ -221,10 +224,15 @@ export class Plan {
       // with at least an example per thread the layers split by examples, so thread t keeps writing
       // the same bytes of a buffer, layer after layer, only if blocks are reused at their own size:
       // else a block holding one layer's output for examples [0, 32) is another's for [0, 16) and
-      // (16, 32) on the other thread, and each write takes the lines over from the other core
-      // (LeNet-5 at batch 64, two threads against one, one process, the machine's slow pairing:
-      // 1.35 -> 1.45x; with the dense layers split by rows, packedParts, 1.50x)
-      const actPool = new Pool(allocBuffer, !training && be.threads >= 2 && batch >= be.threads);
+      // [16, 32) on the other thread, and each write takes the lines over from the other core's
+      // cache (LeNet-5 at batch 64, two threads against one, one process, the machine's slow
+      // pairing: 1.35 -> 1.45x; with the dense layers split by rows, packedParts, 1.50x). Only
+      // where every activation fits in the threads' second-level caches (OWNED_BLOCKS_BYTES each):
+      // larger ones leave those caches anyway, and the blocks would cost memory (ResNet-18 at
+      // batch 8 on two threads: 18.4 -> 34.5 MiB)
+      const unshared = nodes.reduce((a, _, j) => a + (prevOf[j]! >= 0 ? 0 : bytesOf(tail(j))), 0); // every buffer its own block
+      const owned = !training && be.threads >= 2 && batch >= be.threads && unshared <= be.threads * OWNED_BLOCKS_BYTES;
+      const actPool = new Pool(allocBuffer, owned);
       nodes.forEach((n, j) => {
         // a folded norm's or fused layer's output is its conv's buffer (taken while the conv's inputs were still live)
         if (prevOf[j]! >= 0) this.act[j] = this.act[prevOf[j]!]!;
