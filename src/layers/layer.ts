@@ -307,8 +307,9 @@ export abstract class Layer<S = unknown> {
 
   /**
    * The calls writing values [lo, hi) (a paramCut range) of parameter k's gradient (k in
-   * wholeBatchGrads) from the whole batch of `run`, to run on one thread: the same values, bit for
-   * bit, as the copies the `slices` (example ranges) would have written, added in their order.
+   * wholeBatchGrads) from the whole batch of `run`, to run on one thread: the values the copies the
+   * `slices` (example ranges) would have written, added in their order (bit for bit where the
+   * kernel's sums allow: ops/gemm.denseKernelGrad).
    */
   wholeBatchGradCalls(_run: LayerGrad<S>, k: number, _lo: number, _hi: number, _slices: readonly (readonly [number, number])[]): KernelCall[] {
     throw new ConfigError(`${this.label}: parameter ${k} has no whole-batch gradient`);

@@ -12,7 +12,7 @@
 // per kernel, and no per-example layer's JavaScript runs per step; a layer that needs the whole batch (batch
 // norm's statistics, dropout's masks) runs between them as before, and the threads' parameter
 // gradients are added at the end (a dense kernel's computed there instead, by rows, from every
-// slice: Layer.wholeBatchGrads, the same bits). (Sums differ in rounding from one thread's there, and where a
+// slice: Layer.wholeBatchGrads, the same bits for slices of up to 256 examples). (Sums differ in rounding from one thread's there, and where a
 // kernel over fewer examples tiles its sums otherwise; one slice computes what the layers' own
 // passes over the whole batch compute, bit for bit.)
 

@@ -141,8 +141,9 @@ function gemmParts(be: Backend, M: number, N: number, K: number, limit: number):
 }
 
 /**
- * How a product over pre-packed B panels splits across threads: by rows of C (4 at a time) where
- * every part gets 4 rows or more, else as gemmCalls. With B packed, a row part packs only its own
+ * How a product over pre-packed B panels splits across threads: by rows of C, parts starting on
+ * multiples of 4, from 8 rows (a last part of 1-3 rows takes f32_gemm's row path in denseCalls:
+ * the same bits); else as gemmCalls. With B packed, a row part packs only its own
  * rows of A, and each thread reads and writes only its examples' rows — what the layers before and
  * after it keep on that thread (Plan). A column split had each thread read every row and write
  * part of every row (LeNet-5 at batch 64, two threads against one, one process, the machine's
@@ -205,7 +206,9 @@ export function denseCalls(be: Backend, p: {
  * across the pool; or `rows` [r0, r1) of it (r0 a multiple of 4, as gemmCalls splits rows) summed
  * over the example ranges `slices` one after another — a gemm each, the first writing and the
  * others adding (beta = 1: C + Σ, rounded once) — the same bits as each slice's product over all
- * rows added in that order (a sliced plan's gradient sum).
+ * rows added in that order (a sliced plan's gradient sum) for slices of up to KC = 256 examples;
+ * a longer one adds each 256-example block of its sum into C in turn (C + s0 + s1, not C + (s0 +
+ * s1): a last-bit difference; one slice, the whole batch, is one product either way).
  */
 export function denseKernelGrad(be: Backend, B: number, K: number, N: number, x: number, dy: number, dw: number, rows?: readonly [number, number], slices: readonly (readonly [number, number])[] = [[0, B]]): KernelCall[] {
   if (!rows) return gemmCalls(be, 1, 0, K, N, B, 1, x, K, dy, N, 0, dw, N, 0, 0);
