@@ -167,7 +167,8 @@ describe("training on the pool", () => {
 
   it("a dense kernel's gradient is computed in the gradient sum's dispatch, by rows, with no thread copies: the bits of each slice's product added in order", () => {
     // one thread's batch of 8 is half of a batch of 16 at twice its loss gradient (1/8 against
-    // 1/16: exact), so its two halves' gradients added and halved are what 2 threads' slices of 8 must give
+    // 1/16: exact), so its two halves' gradients added and halved are what 2 threads' slices of 8 must give;
+    // the 84 × 10 kernel is cut at row 42 (whole rows at multiples of 4 values: 2 rows of 10), not a multiple of 4
     const x = Float32Array.from({ length: 16 * 784 }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
     const y = Int32Array.from({ length: 16 }, (_, i) => (i * 7) % 10);
     const kernels = (m: fovea.Model, be: fovea.Backend) => m.nodes.filter((n) => n.layer.type === "dense").map((n) => be.heap.f32(n.params[0]!.g, n.params[0]!.size).slice());

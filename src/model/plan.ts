@@ -66,6 +66,13 @@ const dropped = new FinalizationRegistry<{ be: Backend; owned: number[]; hold: o
   be.releaseScratch(hold);
 });
 
+/**
+ * The parameters whose gradients a sliced plan computes over the whole batch in the sum's dispatch
+ * (Layer.wholeBatchGrads), of those the layer has trainable: the plan keeps the layer's dy for them.
+ */
+const wholeBatchGradsOf = (n: GraphNode): number[] =>
+  n.layer.perExample ? n.layer.wholeBatchGrads.filter((k) => n.params[k]?.g && n.params[k]!.spec.trainable) : [];
+
 /** A conv/dense whose only consumer is a batch norm: at inference the norm folds into its weights. */
 export interface Fold {
   conv: number;
@@ -275,8 +282,8 @@ export class Plan {
           n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!, bytesOf(i)); });
           const by = this.pooled.find((f) => f.pool === j);
           if (by) held.get(by.conv)!.push(j);
-          // a layer whose slices leave gradients to the sum reads its dy there (Layer.wholeBatchGrads): kept
-          else if (!(slicing && n.layer.perExample && n.layer.wholeBatchGrads.length)) gradPool.give(this.grad[j]!, bytesOf(j));
+          // a layer whose slices leave gradients to the sum reads its dy there (wholeBatchGradsOf): kept
+          else if (!(slicing && wholeBatchGradsOf(n).length)) gradPool.give(this.grad[j]!, bytesOf(j));
           for (const k of held.get(j) ?? []) gradPool.give(this.grad[k]!, bytesOf(k));
         }
       }
@@ -426,7 +433,7 @@ export class Plan {
     // gradients a layer computes over the whole batch in the sum's dispatch (Layer.wholeBatchGrads):
     // the slices see them as g = 0. Threads 1… write their own copies of the others, kept with the
     // parameters (graph.ts threadGrad): one set per model, not per plan
-    const whole = nodes.map((n) => new Set(n.layer.perExample ? n.layer.wholeBatchGrads.filter((k) => n.params[k]?.g && n.params[k]!.spec.trainable) : []));
+    const whole = nodes.map((n) => new Set(wholeBatchGradsOf(n)));
     const priv = ranges.map((_, t) => nodes.map((n, j) => (!n.layer.perExample ? n.params : n.params.map((p, k) => (whole[j]!.has(k) ? { ...p, g: 0 } : t > 0 ? { ...p, g: p.g ? threadGrad(be, p, t) : 0 } : p)))));
     const runs = ranges.map(([a, b], t) => nodes.map((n, j): LayerGrad<unknown> | null => {
       if (!n.layer.perExample) return null;

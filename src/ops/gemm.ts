@@ -203,7 +203,7 @@ export function denseCalls(be: Backend, p: {
 
 /**
  * A dense layer's kernel gradient dW[K×N] = xᵀ·dy over B examples (x [B×K], dy [B×N]), split
- * across the pool; or `rows` [r0, r1) of it (r0 a multiple of 4, as gemmCalls splits rows) summed
+ * across the pool; or `rows` [r0, r1) of it (any rows: a row's bits do not depend on the others) summed
  * over the example ranges `slices` one after another — a gemm each, the first writing and the
  * others adding (beta = 1: C + Σ, rounded once) — the same bits as each slice's product over all
  * rows added in that order (a sliced plan's gradient sum) for slices of up to KC = 256 examples;

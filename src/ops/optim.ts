@@ -15,12 +15,15 @@ export interface Cuttable { size: number; spec: { shape: readonly number[] } }
  * A parameter cut in `parts` ranges (fewer where it is small): the cut of a sliced training
  * plan's gradient sum (Plan), thread u summing — or computing (Layer.wholeBatchGrads) — range u of
  * every parameter, and of the update run right after it in the same program (`parts` below).
- * Ranges start at multiples of 4 rows of a parameter of rank 2 or more (a row: its last axis), so
- * that a range of a dense kernel [in, out] is whole rows of its gradient's gemm, split as gemmCalls
- * splits rows (the same bits as one call); at multiples of 4 values otherwise.
+ * Ranges start at whole rows of a parameter of rank 2 or more (a row: its last axis), so that a
+ * range of a dense kernel [in, out] is whole rows of its gradient's gemm (any rows: a row of a
+ * product has the same bits whatever rows it is computed with), and at multiples of 4 values (the
+ * fewest rows that are: 4 / gcd(row, 4)).
  */
-export const paramCut = (p: Cuttable, parts: number): [number, number][] =>
-  splitRange(p.size, parts, p.spec.shape.length >= 2 ? 4 * p.spec.shape[p.spec.shape.length - 1]! : 4);
+export const paramCut = (p: Cuttable, parts: number): [number, number][] => {
+  const shape = p.spec.shape, row = shape.length >= 2 ? shape[shape.length - 1]! : 1;
+  return splitRange(p.size, parts, row * (row % 4 === 0 ? 1 : row % 2 === 0 ? 2 : 4));
+};
 
 /**
  * One dispatch updating several parameters: their values laid end to end and cut into one equal
