@@ -43,7 +43,7 @@ export { f32_layer_norm_fwd, f32_layer_norm_bwd } from "./norm/layernorm";
 export { f32_softmax_xent, f32_hinge, f32_mse, f32_sigmoid_xent, f32_selected_huber } from "./loss/loss";
 export {
   f32_regularize, f32_sum_squares, f32_sgd_update, f32_momentum_update, f32_adagrad_update, f32_rmsprop_update,
-  f32_adadelta_update, f32_adam_update, f32_average,
+  f32_adadelta_update, f32_adam_update, f32_average, f32_claim_lines,
 } from "./optim/optim";
 export { f32_softmax_fwd, f32_softmax_bwd, f32_log_softmax_fwd, f32_log_softmax_bwd } from "./eltwise/softmax";
 export {

@@ -2,7 +2,7 @@
 // changing gradients); Adam in the paper's bias-corrected form.
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../src/index.js";
-import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, sumSquaresCall } from "../src/ops/optim.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, claimLines, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, sumSquaresCall } from "../src/ops/optim.js";
 import { invoke, type KernelCall } from "../src/runtime/calls.js";
 import { backendFor } from "./helpers/backends.js";
 import { expectClose, randomArray } from "./helpers/check.js";
@@ -102,6 +102,19 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
     const big = randomArray(10_001, 5);
     const ss = Array.from(big).reduce((a, v) => a + v * v, 0);
     expect(invoke(be.kernels, sumSquaresCall(big.length, mem.f32(big)))! / ss).toBeCloseTo(1, 6);
+    mem.freeAll();
+  });
+
+  it("claiming lines before an update leaves every byte as it was (NaN payloads, −0, subnormals), at any start and length", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    const bits = Uint32Array.from({ length: 200 }, (_, i) => [0x7fc01234, 0xffa00001, 0x80000000, 0x00000001, 0x7f800000][i % 5]! ^ (i << 7));
+    const P = mem.f32(200);
+    be.heap.u8(P, 800).set(new Uint8Array(bits.buffer));
+    for (const [o, len] of [[0, 200], [1, 15], [3, 1], [17, 0], [5, 130], [199, 1]] as const) {
+      be.run([claimLines(len, o, P)]);
+      expect(Buffer.compare(Buffer.from(be.heap.u8(P, 800)), Buffer.from(bits.buffer)), `values [${o}, ${o + len})`).toBe(0);
+    }
     mem.freeAll();
   });
 });

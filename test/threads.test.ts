@@ -197,6 +197,25 @@ describe("training on the pool", () => {
     });
   });
 
+  it("with threads, each update's slice first claims its weights' lines (f32_claim_lines over the same values); on one thread it does not", () => {
+    for (const be of backends) fovea.withBackend(be, () => {
+      const m = fovea.zoo.lenet5({ seed: 2 });
+      const opt = fovea.train.sgd({ lr: 0.01, momentum: 0.9 });
+      m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: opt });
+      const programs = opt.programs(be, m.params, 0.01, undefined, be.threads > 1 ? be.threads : undefined);
+      const calls = programs.flat();
+      const updates = calls.filter((c) => c.fn === "f32_momentum_update"), claims = calls.filter((c) => c.fn === "f32_claim_lines");
+      expect(updates.length).toBeGreaterThanOrEqual(m.params.length);
+      if (be.threads === 1) expect(claims).toHaveLength(0);
+      else for (const u of updates) {
+        const c = calls[calls.indexOf(u) - 1]!;
+        expect(c.fn).toBe("f32_claim_lines");
+        expect(c.args.slice(0, 2)).toEqual(u.args.slice(0, 2)); // n, w + o
+      }
+      m.free();
+    });
+  });
+
   it("trainOnBatch runs the optimiser's update in the gradient sum's dispatch: the weights and averages of computeGradients + applyGradients bit for bit (Adam with ema, L1 and L2, a parameter past PARALLEL_UPDATE), one dispatch fewer", () => {
     const make = () => fovea.sequential([
       L.conv2d({ filters: 8, kernelSize: 3, activation: "relu" }), L.maxPool2d({ poolSize: 2 }), L.flatten(),

@@ -59,6 +59,13 @@ export function updateCalls(be: Backend, size: number, slice: (n: number, o: num
   return updateAllPrograms(be, [{ size, spec: { shape: [size] } }], (_k, n, o) => slice(n, o)).flat();
 }
 
+/**
+ * Makes the 64-byte lines of values [o, o + n) of w this thread's before an update writes them,
+ * one store a line (f32_claim_lines): the weights' lines other threads read since the last update
+ * come back in many overlapping trips instead of a few at a time. The values are left as they are.
+ */
+export const claimLines = (n: number, o: number, w: number) => call("f32_claim_lines", n, w + o);
+
 export const sgdUpdate = (n: number, o: number, w: number, g: number, lr: number) => call("f32_sgd_update", n, w + o, g + o, lr);
 
 export const momentumUpdate = (n: number, o: number, w: number, g: number, v: number, lr: number, mu: number, nesterov: boolean) =>

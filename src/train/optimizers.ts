@@ -2,7 +2,7 @@
 // applies the update kernels of assembly/optim to every trainable parameter.
 import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
 import { inRange, updated, type ParamBuffer } from "../layers/layer.js";
-import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
+import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, claimLines, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
 
@@ -131,6 +131,8 @@ export abstract class Optimizer {
       const [p, s] = todo[k]!, d = decay?.get(p);
       const calls = s ? [this.call(n, o, p, s, lr, t)] : [];
       if (s && d) calls.unshift(regularizeCall(n, p.w + o, p.g + o, d[0], d[1]));
+      // the pool's other threads read the weights: their lines are taken back first (claimLines)
+      if (s && be.threads > 1) calls.unshift(claimLines(n, o, p.w));
       if (this.ema > 0) calls.push(averageCall(n, p.w + o, this.averages.get(p)! + o, a));
       return calls;
     }, parts);
