@@ -181,28 +181,36 @@ describe("gemm split across parts", () => {
 // place), which sums by the micro-kernel's depth blocks and madds — so a dense layer's predictions
 // do not depend on the batch size (they did for K > 256, and on the relaxed build at N % 4 != 0)
 describe("rows of C whatever the number of rows", () => {
-  it.each(BUILDS)("%s build: each row of a 9-row product, computed alone and in threes, has the same bits (K across depth blocks, N with tails, alpha, beta, bias, ReLU)", async (build) => {
+  it.each(BUILDS)("%s build: each row of a 9-row product, computed alone and in threes, has the same bits, B as it is or packed once (K across depth blocks, N with tails, alpha, beta, bias, ReLU)", async (build) => {
     const be = await backendFor(build);
     const mem = new Mem(be);
     for (const [K, N] of [[255, 7], [256, 10], [257, 12], [600, 10], [513, 1000], [40, 3]] as const) {
       for (const tB of [0, 1] as const) {
         const M = 9, a = randomArray(M * K, K + N), b = randomArray(K * N, K * 3 + N), c0 = randomArray(M * N, 5), bias = randomArray(N, 6);
         const A = mem.f32(a), B = mem.f32(b), BIAS = mem.f32(bias);
-        const rows = (m0: number, m1: number) => {
+        const PACKED = mem.f32(be.kernels.f32_gemm_packed_b_floats(K, N));
+        be.run([packBCall(tB, K, N, B, tB ? K : N, PACKED)]);
+        // rows [m0, m1) of C, with B as it is or packed once (f32_gemm_packed_b)
+        const rows = (m0: number, m1: number, packed = false) => {
           const C = mem.f32(c0.subarray(m0 * N, m1 * N));
-          be.run(gemmCalls(be, 0, tB, m1 - m0, N, K, 0.75, A + 4 * m0 * K, K, B, tB ? K : N, 0.5, C, N, BIAS, ACT.relu));
+          be.run(packed ? [gemmPackedBCall(be, 0, m1 - m0, N, K, 0.75, A + 4 * m0 * K, K, PACKED, 0.5, C, N, BIAS, ACT.relu)]
+            : gemmCalls(be, 0, tB, m1 - m0, N, K, 0.75, A + 4 * m0 * K, K, B, tB ? K : N, 0.5, C, N, BIAS, ACT.relu));
           return mem.read(C, (m1 - m0) * N);
         };
         const all = rows(0, M);
         const want = refGemm({ M, N, K, transA: false, transB: tB === 1, alpha: 0.75, beta: 0.5, act: "relu" }, a, b, c0, bias);
         const t = tol(K);
         expectClose(all, want, t.rtol, t.atol, `K ${K} N ${N} tB ${tB}`);
-        const alone = new Float32Array(M * N), threes = new Float32Array(M * N);
-        for (let i = 0; i < M; i++) alone.set(rows(i, i + 1), i * N);
-        for (let i = 0; i < M; i += 3) threes.set(rows(i, i + 3), i * N);
         const firstDiff = (x: Float32Array) => x.findIndex((v, i) => !Object.is(v, all[i]));
-        expect(firstDiff(alone), `K ${K} N ${N} tB ${tB}: rows alone`).toBe(-1);
-        expect(firstDiff(threes), `K ${K} N ${N} tB ${tB}: rows in threes`).toBe(-1);
+        for (const packed of [false, true]) {
+          const alone = new Float32Array(M * N), threes = new Float32Array(M * N);
+          for (let i = 0; i < M; i++) alone.set(rows(i, i + 1, packed), i * N);
+          for (let i = 0; i < M; i += 3) threes.set(rows(i, i + 3, packed), i * N);
+          const how = `K ${K} N ${N} tB ${tB}${packed ? ", B packed" : ""}`;
+          expect(firstDiff(alone), `${how}: rows alone`).toBe(-1);
+          expect(firstDiff(threes), `${how}: rows in threes`).toBe(-1);
+          if (packed) expect(firstDiff(rows(0, M, true)), `${how}: all rows`).toBe(-1);
+        }
         mem.freeAll();
       }
     }

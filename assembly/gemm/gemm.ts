@@ -239,7 +239,6 @@ function gemvRow(
   beta: f32, c: usize, bias: usize, act: i32, acc: usize,
 ): void {
   const va = f32x4.splat(alpha);
-  let j = 0;
   if (packed == 0) {
     // Stream B row by row (contiguous), four rows at a time, into an L1-resident accumulator
     // strip in scratch; then the epilogue moves the strip into C. As the micro-kernel sums: by
@@ -295,51 +294,87 @@ function gemvRow(
     }
     return;
   }
-  // pre-packed panels of 8 columns: 4 depth steps in flight per half-panel
-  for (; j < N; j += NR) {
-    const nr = min(NR, N - j);
-    let pb = packed + f4((j / NR) * K * NR);
-    let s0 = f32x4.splat(0), s1 = s0, t0 = s0, t1 = s0, u0 = s0, u1 = s0, w0 = s0, w1 = s0;
-    let k = 0;
-    for (; k + 4 <= K; k += 4) {
-      const x0 = v128.load32_splat(a + f4(k * acs)), x1 = v128.load32_splat(a + f4((k + 1) * acs));
-      const x2 = v128.load32_splat(a + f4((k + 2) * acs)), x3 = v128.load32_splat(a + f4((k + 3) * acs));
-      s0 = madd(x0, v128.load(pb), s0);
-      s1 = madd(x0, v128.load(pb, 16), s1);
-      t0 = madd(x1, v128.load(pb, 32), t0);
-      t1 = madd(x1, v128.load(pb, 48), t1);
-      u0 = madd(x2, v128.load(pb, 64), u0);
-      u1 = madd(x2, v128.load(pb, 80), u1);
-      w0 = madd(x3, v128.load(pb, 96), w0);
-      w1 = madd(x3, v128.load(pb, 112), w1);
-      pb += 128;
-    }
-    for (; k < K; k++) {
-      const x0 = v128.load32_splat(a + f4(k * acs));
-      s0 = madd(x0, v128.load(pb), s0);
-      s1 = madd(x0, v128.load(pb, 16), s1);
-      pb += 32;
-    }
-    s0 = f32x4.add(f32x4.add(s0, t0), f32x4.add(u0, w0));
-    s1 = f32x4.add(f32x4.add(s1, t1), f32x4.add(u1, w1));
-    if (nr == NR) {
-      epilogue(s0, c + f4(j), true, true, va, beta, bias != 0 ? v128.load(bias + f4(j)) : f32x4.splat(0), act);
-      epilogue(s1, c + f4(j + 4), true, true, va, beta, bias != 0 ? v128.load(bias + f4(j + 4)) : f32x4.splat(0), act);
-    } else {
-      for (let q = 0; q < nr; q++) {
-        const lane = laneOf(q < 4 ? s0 : s1, q & 3);
-        scalarEpilogue(lane, c + f4(j + q), true, true, alpha, beta, bias != 0 ? load<f32>(bias + f4(j + q)) : 0, act);
+  // pre-packed panels of 8 columns, summed as in the unpacked case above: by depth blocks of KC,
+  // each from 0 (one madd per value and depth step, in order) into an accumulator strip (panel
+  // q's 8 columns at acc + 32q), then added into C; four panels at a time, each read in order
+  for (let j0 = 0; j0 < N; j0 += GEMV_STRIP) {
+    const nb = min(GEMV_STRIP, N - j0), np = (nb + NR - 1) / NR;
+    const p0 = packed + f4((j0 / NR) * K * NR), pstep = f4(K * NR);
+    const cj = c + f4(j0), bj = bias != 0 ? bias + f4(j0) : 0;
+    for (let pc = 0; pc < K; pc += KC) {
+      const kEnd = min(K, pc + KC);
+      let q = 0;
+      for (; q + 4 <= np; q += 4) {
+        let pb = p0 + q * pstep + f4(pc * NR), pd = pb + pstep, pe = pd + pstep, pg = pe + pstep;
+        let c0 = f32x4.splat(0), c1 = c0, d0 = c0, d1 = c0, e0 = c0, e1 = c0, g0 = c0, g1 = c0;
+        let k = pc;
+        for (; k + 2 <= kEnd; k += 2) {
+          let x = v128.load32_splat(a + f4(k * acs));
+          c0 = madd(x, v128.load(pb), c0);
+          c1 = madd(x, v128.load(pb, 16), c1);
+          d0 = madd(x, v128.load(pd), d0);
+          d1 = madd(x, v128.load(pd, 16), d1);
+          e0 = madd(x, v128.load(pe), e0);
+          e1 = madd(x, v128.load(pe, 16), e1);
+          g0 = madd(x, v128.load(pg), g0);
+          g1 = madd(x, v128.load(pg, 16), g1);
+          x = v128.load32_splat(a + f4((k + 1) * acs));
+          c0 = madd(x, v128.load(pb, 32), c0);
+          c1 = madd(x, v128.load(pb, 48), c1);
+          d0 = madd(x, v128.load(pd, 32), d0);
+          d1 = madd(x, v128.load(pd, 48), d1);
+          e0 = madd(x, v128.load(pe, 32), e0);
+          e1 = madd(x, v128.load(pe, 48), e1);
+          g0 = madd(x, v128.load(pg, 32), g0);
+          g1 = madd(x, v128.load(pg, 48), g1);
+          pb += 64;
+          pd += 64;
+          pe += 64;
+          pg += 64;
+        }
+        if (k < kEnd) {
+          const x = v128.load32_splat(a + f4(k * acs));
+          c0 = madd(x, v128.load(pb), c0);
+          c1 = madd(x, v128.load(pb, 16), c1);
+          d0 = madd(x, v128.load(pd), d0);
+          d1 = madd(x, v128.load(pd, 16), d1);
+          e0 = madd(x, v128.load(pe), e0);
+          e1 = madd(x, v128.load(pe, 16), e1);
+          g0 = madd(x, v128.load(pg), g0);
+          g1 = madd(x, v128.load(pg, 16), g1);
+        }
+        const ac = acc + f4(q * NR);
+        v128.store(ac, c0);
+        v128.store(ac, c1, 16);
+        v128.store(ac, d0, 32);
+        v128.store(ac, d1, 48);
+        v128.store(ac, e0, 64);
+        v128.store(ac, e1, 80);
+        v128.store(ac, g0, 96);
+        v128.store(ac, g1, 112);
+      }
+      for (; q < np; q++) {
+        let pb = p0 + q * pstep + f4(pc * NR);
+        let c0 = f32x4.splat(0), c1 = c0;
+        for (let k = pc; k < kEnd; k++) {
+          const x = v128.load32_splat(a + f4(k * acs));
+          c0 = madd(x, v128.load(pb), c0);
+          c1 = madd(x, v128.load(pb, 16), c1);
+          pb += 32;
+        }
+        v128.store(acc + f4(q * NR), c0);
+        v128.store(acc + f4(q * NR), c1, 16);
+      }
+      const first = pc == 0, last = kEnd == K;
+      let j = 0;
+      for (; j + 4 <= nb; j += 4) {
+        epilogue(v128.load(acc + f4(j)), cj + f4(j), first, last, va, beta, last && bj != 0 ? v128.load(bj + f4(j)) : f32x4.splat(0), act);
+      }
+      for (; j < nb; j++) {
+        scalarEpilogue(load<f32>(acc + f4(j)), cj + f4(j), first, last, alpha, beta, last && bj != 0 ? load<f32>(bj + f4(j)) : 0, act);
       }
     }
   }
-}
-
-// @ts-ignore: decorator
-@inline function laneOf(v: v128, i: i32): f32 {
-  if (i == 0) return f32x4.extract_lane(v, 0);
-  if (i == 1) return f32x4.extract_lane(v, 1);
-  if (i == 2) return f32x4.extract_lane(v, 2);
-  return f32x4.extract_lane(v, 3);
 }
 
 // ---- driver ---------------------------------------------------------------------------------
