@@ -197,8 +197,15 @@ describe("training on the pool", () => {
     });
   });
 
-  it("with threads, each update's slice first claims its weights' lines (f32_claim_lines over the same values); on one thread it does not", () => {
+  it("with threads, each update's slice first claims its weights' lines (f32_claim_lines over the same values) where the weights fit 1 MB; on one thread, or past 1 MB, it does not", () => {
     for (const be of backends) fovea.withBackend(be, () => {
+      const big = fovea.sequential([L.dense({ units: 600 })], { inputShape: [500], seed: 2 }); // 1.2 MB of weights
+      const bigOpt = fovea.train.sgd({ lr: 0.01, momentum: 0.9 });
+      big.compile({ batchSize: 8, loss: "mse", optimizer: bigOpt });
+      const bigCalls = bigOpt.programs(be, big.params, 0.01, undefined, be.threads > 1 ? be.threads : undefined).flat();
+      expect(bigCalls.filter((c) => c.fn === "f32_momentum_update").length).toBeGreaterThan(0);
+      expect(bigCalls.filter((c) => c.fn === "f32_claim_lines")).toHaveLength(0);
+      big.free();
       const m = fovea.zoo.lenet5({ seed: 2 });
       const opt = fovea.train.sgd({ lr: 0.01, momentum: 0.9 });
       m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: opt });
