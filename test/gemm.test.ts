@@ -162,12 +162,12 @@ describe("gemm split across parts", () => {
       const A = mem.f32(a), B = mem.f32(b), BIAS = mem.f32(bias);
       const outs = [1, 2, 3].map((parts) => {
         const C = mem.f32(c0);
-        const calls = gemmCalls(be, tA, tB, M, N, K, 0.75, A, tA ? M : K, B, tB ? K : N, 0.5, C, N, BIAS, ACT.relu, parts);
+        const calls = gemmCalls(be, tA, tB, M, N, K, 0.75, A, tA ? M : K, B, tB ? K : N, 0.3, C, N, BIAS, ACT.relu, parts);
         if (parts > 1 && 2 * M * N * K >= MIN_PARALLEL_FLOPS) expect(calls.length, `${parts} parts`).toBe(parts);
         be.run(calls);
         return mem.read(C, M * N);
       });
-      const want = refGemm({ M, N, K, transA: tA === 1, transB: tB === 1, alpha: 0.75, beta: 0.5, act: "relu" }, a, b, c0, bias);
+      const want = refGemm({ M, N, K, transA: tA === 1, transB: tB === 1, alpha: 0.75, beta: 0.3, act: "relu" }, a, b, c0, bias);
       const t = tol(K);
       expectClose(outs[0]!, want, t.rtol, t.atol, `tA=${tA} tB=${tB}`);
       expect(outs[1], `tA=${tA} tB=${tB} 2 parts`).toEqual(outs[0]);
@@ -193,12 +193,12 @@ describe("rows of C whatever the number of rows", () => {
         // rows [m0, m1) of C, with B as it is or packed once (f32_gemm_packed_b)
         const rows = (m0: number, m1: number, packed = false) => {
           const C = mem.f32(c0.subarray(m0 * N, m1 * N));
-          be.run(packed ? [gemmPackedBCall(be, 0, m1 - m0, N, K, 0.75, A + 4 * m0 * K, K, PACKED, 0.5, C, N, BIAS, ACT.relu)]
-            : gemmCalls(be, 0, tB, m1 - m0, N, K, 0.75, A + 4 * m0 * K, K, B, tB ? K : N, 0.5, C, N, BIAS, ACT.relu));
+          be.run(packed ? [gemmPackedBCall(be, 0, m1 - m0, N, K, 0.75, A + 4 * m0 * K, K, PACKED, 0.3, C, N, BIAS, ACT.relu)]
+            : gemmCalls(be, 0, tB, m1 - m0, N, K, 0.75, A + 4 * m0 * K, K, B, tB ? K : N, 0.3, C, N, BIAS, ACT.relu));
           return mem.read(C, (m1 - m0) * N);
         };
         const all = rows(0, M);
-        const want = refGemm({ M, N, K, transA: false, transB: tB === 1, alpha: 0.75, beta: 0.5, act: "relu" }, a, b, c0, bias);
+        const want = refGemm({ M, N, K, transA: false, transB: tB === 1, alpha: 0.75, beta: 0.3, act: "relu" }, a, b, c0, bias);
         const t = tol(K);
         expectClose(all, want, t.rtol, t.atol, `K ${K} N ${N} tB ${tB}`);
         const firstDiff = (x: Float32Array) => x.findIndex((v, i) => !Object.is(v, all[i]));

@@ -190,7 +190,8 @@ function micro(
     return;
   }
   if (nr >= 4) {
-    // full first vector of each row, the rest lane by lane
+    // full vectors of each row (both with all 8 columns: a column's epilogue, vector or lane by
+    // lane, is the same for every row count, as in gemvRow), the rest lane by lane
     const va = f32x4.splat(alpha);
     const bs0 = last && bias != 0 ? v128.load(bias) : f32x4.splat(0);
     const ld = f4(ldc);
@@ -199,6 +200,13 @@ function micro(
     if (mr > 2) epilogue(c20, c + 2 * ld, first, last, va, beta, bs0, act);
     if (mr > 3) epilogue(c30, c + 3 * ld, first, last, va, beta, bs0, act);
     if (nr == 4) return;
+    if (nr == NR) {
+      const bs1 = last && bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+      if (mr > 0) epilogue(c01, c + 16, first, last, va, beta, bs1, act);
+      if (mr > 1) epilogue(c11, c + ld + 16, first, last, va, beta, bs1, act);
+      if (mr > 2) epilogue(c21, c + 2 * ld + 16, first, last, va, beta, bs1, act);
+      return;
+    }
     v128.store(tmp, c01);
     v128.store(tmp, c11, 16);
     v128.store(tmp, c21, 32);
@@ -305,7 +313,7 @@ function gemvRow(
       const kEnd = min(K, pc + KC);
       let q = 0;
       for (; q + 4 <= np; q += 4) {
-        let pb = p0 + q * pstep + f4(pc * NR), pd = pb + pstep, pe = pd + pstep, pg = pe + pstep;
+        let pb = p0 + <usize>q * pstep + f4(pc * NR), pd = pb + pstep, pe = pd + pstep, pg = pe + pstep;
         let c0 = f32x4.splat(0), c1 = c0, d0 = c0, d1 = c0, e0 = c0, e1 = c0, g0 = c0, g1 = c0;
         let k = pc;
         for (; k + 2 <= kEnd; k += 2) {
@@ -354,7 +362,7 @@ function gemvRow(
         v128.store(ac, g1, 112);
       }
       for (; q < np; q++) {
-        let pb = p0 + q * pstep + f4(pc * NR);
+        let pb = p0 + <usize>q * pstep + f4(pc * NR);
         let c0 = f32x4.splat(0), c1 = c0;
         for (let k = pc; k < kEnd; k++) {
           const x = v128.load32_splat(a + f4(k * acs));

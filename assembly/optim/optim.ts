@@ -33,6 +33,7 @@ export function f32_regularize(n: i32, w: usize, g: usize, l1: f32, l2: f32): vo
  * ~100 µs in the update alone, ~30 µs after this pass (see Optimizer.programs).
  */
 export function f32_claim_lines(n: i32, w: usize): void {
+  assert((w & 3) == 0, "claim_lines: w not 4-byte aligned"); // (debug build) its stores stay within w[0, n)
   const end = w + f4(n);
   for (let p = w; p < end; p = (p + 64) & ~(<usize>63)) store<u32>(p, load<u32>(p));
 }

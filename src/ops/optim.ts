@@ -60,7 +60,7 @@ export function updateCalls(be: Backend, size: number, slice: (n: number, o: num
 }
 
 /**
- * Makes the 64-byte lines of values [o, o + n) of w this thread's before an update writes them,
+ * Makes the 64-byte lines of the n values at byte o of w this thread's before an update writes them,
  * one store a line (f32_claim_lines): the weights' lines other threads read since the last update
  * come back in many overlapping trips instead of a few at a time. The values are left as they are.
  */
