@@ -282,6 +282,39 @@ describe("fused inference plans equal unfused ones bit for bit", () => {
     }
   }, 60_000);
 
+  it("a flatten or reshape at inference reads its input's buffer and runs nothing: the outputs of activations' plan (which copies), bit for bit, on 1 and 2 threads", () => {
+    const L = fovea.layers;
+    const models: [string, () => fovea.Model, string[]][] = [
+      // after a conv with its pool fused in
+      ["LeNet-5", () => fovea.zoo.lenet5({ softmax: false }), []],
+      // of the model's input, twice (a reshape of a flatten)
+      ["an MLP on images", () => fovea.sequential([L.flatten(), L.reshape({ targetShape: [12, -1] }), L.flatten(), L.dense({ units: 7, activation: "relu" }), L.dense({ units: 3 })], { inputShape: [6, 6, 2], seed: 3 }), []],
+      // the conv's output read by the flatten and a second branch: the flatten copies
+      ["a branch", () => {
+        const x = fovea.input([6, 6, 2]);
+        const c = L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" }).apply(x);
+        const f = L.flatten({ name: "flat" }).apply(c);
+        const g = L.flatten().apply(L.globalAvgPool2d().apply(c));
+        return fovea.model({ inputs: x, outputs: L.dense({ units: 3 }).apply(L.concat().apply(L.dense({ units: 5 }).apply(f), g)), seed: 4 });
+      }, ["flat"]],
+    ];
+    for (const be of backends) for (const [name, make, copies] of models) fovea.withBackend(be, () => {
+      const m = make();
+      randomise(m);
+      m.compile({ batchSize: 1 });
+      const x = randomArray(m.inputSize, 2);
+      const plan = m.plan(1, false) as unknown as { act: number[]; inputPtr: number };
+      m.nodes.forEach((n, j) => {
+        if (n.layer.type !== "flatten" && n.layer.type !== "reshape") return;
+        const i = n.inputs[0]!, own = copies.includes(n.layer.name);
+        expect(plan.act[j] === (i < 0 ? plan.inputPtr : plan.act[i]), `${name}: ${n.layer.name} ${own ? "copies" : "is a view"}`).toBe(!own);
+      });
+      const acts = m.activations(x);
+      sameBits(m.predict(x), acts[acts.length - 1]!.values, `${name}, ${be.threads} threads`);
+      m.free();
+    });
+  });
+
   it("a model's every layer output stays readable (activations: no fusion), and fuse is checked", () => {
     fovea.withBackend(backends[0]!, () => {
       const m = resnetLike();

@@ -270,6 +270,15 @@ export abstract class Layer<S = unknown> {
   }
 
   /**
+   * Whether the layer's output is its input's values as they lie in memory, only with another
+   * shape (flatten, reshape): an inference plan then gives it its input's buffer and runs nothing
+   * for it. Default false.
+   */
+  get view(): boolean {
+    return false;
+  }
+
+  /**
    * Whether a training plan may run this layer on slices of the batch, one slice per thread, each
    * as one program (Plan): every example's output and input gradient depend on that example
    * alone, its backward pass writes (never adds to) its parameter gradients, and both passes are

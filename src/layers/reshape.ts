@@ -1,5 +1,6 @@
-// flatten and reshape. NHWC memory is already in flatten order, so both are copies that only
-// change the shape (the copy keeps every layer's output its own buffer).
+// flatten and reshape. NHWC memory is already in flatten order, so both only change the shape:
+// an inference plan reads the input's buffer as the output (Layer.view); training copies (the
+// copy keeps every layer's output and gradient its own buffer).
 import { ConfigError, ShapeError, show } from "../errors.js";
 import { formatShape, type Shape } from "../tensor.js";
 import { copyCall, permuteCalls } from "../ops/eltwise.js";
@@ -45,6 +46,11 @@ export class Reshape extends PlannedLayer {
 
   /** Every example's outputs and gradients are its own; both passes are the calls built at bind. */
   override get perExample(): boolean {
+    return true;
+  }
+
+  /** NHWC memory is already in flatten order: at inference the input's buffer is this layer's output. */
+  override get view(): boolean {
     return true;
   }
   config() {

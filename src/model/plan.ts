@@ -218,6 +218,22 @@ export class Plan {
           prev = m;
         }
       }
+      // ---- views (inference): a flatten or reshape reads its input's buffer as its output ----
+      // (Layer.view) where it is that buffer's only reader and nothing else continues it, or the
+      // model's input (ofInput); the layer then runs nothing
+      const ofInput = nodes.map(() => false);
+      if (!training && !keepAll) {
+        const readers = nodes.map(() => 0);
+        nodes.forEach((n) => new Set(n.inputs).forEach((i) => { if (i >= 0) readers[i]!++; }));
+        nodes.forEach((n, j) => {
+          const i = n.inputs[0]!;
+          if (!n.layer.view || n.inputs.length !== 1) return;
+          if (i < 0 || ofInput[i]) ofInput[j] = true;
+          else if (readers[i] === 1 && next[i]! < 0) next[i] = j;
+          else return;
+          this.skip[j] = true;
+        });
+      }
       const prevOf = nodes.map(() => -1);
       next.forEach((k, i) => { if (k >= 0) prevOf[k] = i; });
       /** The last node writing into node j's buffer: the buffer has its size. */
@@ -237,15 +253,16 @@ export class Plan {
       // where every activation fits in the threads' second-level caches (OWNED_BLOCKS_BYTES each):
       // larger ones leave those caches anyway, and the blocks would cost memory (ResNet-18 at
       // batch 8 on two threads: 18.4 -> 34.5 MiB)
-      const unshared = nodes.reduce((a, _, j) => a + (prevOf[j]! >= 0 ? 0 : bytesOf(tail(j))), 0); // every buffer its own block
+      const unshared = nodes.reduce((a, _, j) => a + (prevOf[j]! >= 0 || ofInput[j] ? 0 : bytesOf(tail(j))), 0); // every buffer its own block
       const owned = !training && be.threads >= 2 && batch >= be.threads && unshared <= be.threads * OWNED_BLOCKS_BYTES;
       const actPool = new Pool(allocBuffer, owned);
       nodes.forEach((n, j) => {
         // a folded norm's or fused layer's output is its conv's buffer (taken while the conv's inputs were still live)
         if (prevOf[j]! >= 0) this.act[j] = this.act[prevOf[j]!]!;
+        else if (ofInput[j]) this.act[j] = this.inputPtr;
         else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(tail(j)));
         // each input once: a layer reading one tensor twice (x·x) must not give its buffer back twice
-        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && next[i] !== j) actPool.give(this.act[i]!, bytesOf(i)); });
+        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && next[i] !== j && !ofInput[i]) actPool.give(this.act[i]!, bytesOf(i)); });
       });
       this.outputPtr = this.act[nodes.length - 1]!;
 
