@@ -113,7 +113,7 @@ export class Conv2d extends Layer<ConvState> {
     ctx.needScratch(scratch);
     return {
       g,
-      dyAct: ctx.training && this.act !== ACT.NONE ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0,
+      dyAct: 0, // (bind)
       packed: !ctx.training && !g.depthwise && convPaths(g).fwd === "direct" ? ctx.alloc(packedFloats * 4) : 0,
       packedVersion: -1,
       calls: null,
@@ -122,6 +122,9 @@ export class Conv2d extends Layer<ConvState> {
 
   override bind(r: LayerGrad<ConvState>, ctx: PrepareContext): void {
     const [kernel, bias] = r.params; // (a folded batch norm supplies a bias)
+    // the gradient through the layer's own activation, where the layer applies that backward
+    // itself: a max pool after it may (reluApplied), and then the buffer would never be written
+    if (r.training && this.act !== ACT.NONE && !r.reluApplied && !r.state.dyAct) r.state.dyAct = ctx.alloc(ctx.batch * size(ctx.outShape) * 4);
     const f = r.fused; // (an inference plan's fused residual add, activation, max pool)
     r.state.calls = convCalls(ctx.be, r.state.g, ctx.alloc, {
       x: r.x[0]!, y: r.y, w: kernel!.w, packed: r.state.packed, bias: bias ? bias.w : 0, act: f?.act ?? this.act, res: f?.res, pool: f?.pool,
