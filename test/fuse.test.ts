@@ -537,6 +537,12 @@ describe("the max pool's backward applies the ReLU before it", () => {
             m.compile({ batchSize: batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }), fuse });
             const loss = m.computeGradients(x, y, 0, batch);
             expect(m.plan(batch, true).fused).toBe(fuse ? fusedPools : 0);
+            // a conv whose ReLU's backward the pool applies has no buffer for it (never written)
+            type R = { reluApplied?: boolean; state?: { dyAct?: number } } | null;
+            const plan = m.plan(batch, true) as unknown as { runs: R[]; sliced?: { runs: R[][] } };
+            const applied = [...plan.runs, ...(plan.sliced?.runs.flat() ?? [])].filter((r) => r?.reluApplied && r.state && "dyAct" in r.state);
+            if (fuse && pooled) expect(applied.length, "convs whose pool applies their ReLU").toBeGreaterThan(0);
+            for (const r of applied) expect(r!.state!.dyAct).toBe(0);
             return { loss, grads: m.params.filter((p) => p.spec.trainable).map((p) => be.heap.f32(p.g, p.size).slice()) };
           };
           const want = step(false), got = step(true);
