@@ -281,6 +281,9 @@ export class Plan {
         // step: that block is given back after the conv's step, not the pool's
         const held = new Map<number, number[]>();
         for (const f of this.pooled) held.set(f.conv, []);
+        // and nothing writes or reads that conv's own output gradient (the pool's backward does not
+        // run): it gets no block, only a pointer that marks it as reaching the loss (checked below)
+        const noBlock = this.pooled.length ? alloc(16) : 0;
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
         let inputWritten = false; // the input's first consumer in backward order writes, later ones add
         for (let j = lossNode; j >= 0; j--) {
@@ -293,14 +296,14 @@ export class Plan {
               else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
               return;
             }
-            if (this.grad[i] === 0) this.grad[i] = gradPool.take(bytesOf(i));
+            if (this.grad[i] === 0) this.grad[i] = this.pooled.some((f) => f.pool === j && f.conv === i) ? noBlock : gradPool.take(bytesOf(i));
             else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
           });
           n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!, bytesOf(i)); });
           const by = this.pooled.find((f) => f.pool === j);
           if (by) held.get(by.conv)!.push(j);
           // a layer whose slices leave gradients to the sum reads its dy there (wholeBatchGradsOf): kept
-          else if (!(slicing && wholeBatchGradsOf(n).length)) gradPool.give(this.grad[j]!, bytesOf(j));
+          else if (!(slicing && wholeBatchGradsOf(n).length) && this.grad[j] !== noBlock) gradPool.give(this.grad[j]!, bytesOf(j));
           for (const k of held.get(j) ?? []) gradPool.give(this.grad[k]!, bytesOf(k));
         }
       }
@@ -373,6 +376,12 @@ export class Plan {
           }
           pr.reluMask = true;
           this.fused++;
+        }
+      }
+      // a pooled conv's output gradient has no block: its gradients must come from the pool's dy
+      for (const f of this.pooled) {
+        if (this.grad[f.conv] !== 0 && !(this.runs[f.conv]!.pooledDy && this.skipBwd[f.pool])) {
+          throw new BackendError(`plan: ${nodes[f.conv]!.layer.label} has no output-gradient buffer, but its max pool's backward would write one (internal error)`);
         }
       }
       this.bufferBytes = total; // activation and gradient buffers only
