@@ -213,7 +213,16 @@ describe("fovea CLI", () => {
     for (const f of ["s.png", "dr.png", "dc.png", "cm.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
     expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\); first: ms from the model's construction to its first output, in this process:/);
-    expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+1\.00x\s+[\d.]+\s+—/);
+    expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+—\s+[\d.]+\s+—/);
+    // each peer's speed-up is against fovea's row on as many threads (tfjs-wasm runs one in Node)
+    const table = b.stdout.split("\n").map((l) => /^(.*?) \((?:[\w-]+, )?(\d+) threads?\)\s+([\d.]+)\s+[\d,]+\s+(—|[\d.]+x)/.exec(l)).filter((r) => r !== null)
+      .map((r) => ({ engine: r![1]!, threads: Number(r![2]), ms: Number(r![3]), speedup: r![4]! }));
+    for (const r of table.filter((q) => !q.engine.startsWith("fovea"))) {
+      const ref = table.find((q) => q.engine.startsWith("fovea") && q.threads === r.threads)!;
+      expect(ref, `a fovea row on ${r.threads} thread(s)`).toBeDefined();
+      expect(Math.abs(parseFloat(r.speedup) - r.ms / ref.ms), r.engine).toBeLessThan(0.02 + 0.01 * (r.ms / ref.ms));
+    }
+    expect(table.filter((q) => !q.engine.startsWith("fovea")).length).toBeGreaterThanOrEqual(2);
     // onnxruntime-node runs fovea's ONNX export of the model: same outputs
     const ortLine = b.stdout.split("\n").find((l) => l.startsWith("onnxruntime-node"))!;
     expect(Number(ortLine.trim().split(/\s+/).pop())).toBeLessThan(1e-4);

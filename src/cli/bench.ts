@@ -98,10 +98,11 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   const nchw = toOnnx ? toNchw(x, o.batch, shape as [number, number, number]) : x;
   const dims = toOnnx ? [o.batch, shape[2]!, shape[0]!, shape[1]!] : [o.batch, ...shape];
   /** first: ms from the model's bytes (or construction) to its first output, in this process. */
-  const rows: { engine: string; ms: number; first: number | null; y: Float32Array }[] = [];
+  /** threads: what the engine ran on; a row's speed-up is against fovea's row on as many (fovea: true). */
+  const rows: { engine: string; threads: number; fovea?: true; ms: number; first: number | null; y: Float32Array }[] = [];
   const fy = m.predict(x);
   const first = performance.now() - t0;
-  rows.push({ engine: `fovea (${info.build}, ${info.threads} thread${info.threads > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), first, y: fy });
+  rows.push({ engine: `fovea (${info.build}, ${info.threads} thread${info.threads > 1 ? "s" : ""})`, threads: info.threads, fovea: true, ms: median(() => m.predict(x), o.runs), first, y: fy });
   const bytes = onnxFile ? await fovea.data.readBytes(name) : await fovea.exportOnnx(m);
   const threads = info.threads;
   for (const [label, mod, opts] of [["onnxruntime-node", "onnxruntime-node", { intraOpNumThreads: threads, interOpNumThreads: 1 }], ["onnxruntime-web", "onnxruntime-web", { executionProviders: ["wasm"] }]] as const) {
@@ -116,7 +117,7 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
     const feeds = { [sess.inputNames[0]!]: new ort.Tensor("float32", nchw, dims) };
     const y = (await sess.run(feeds))[sess.outputNames[0]!]!.data;
     const first = performance.now() - ts;
-    rows.push({ engine: `${label} (${threads} thread${threads > 1 ? "s" : ""})`, ms: await medianAsync(() => sess.run(feeds), o.runs), first, y: Float32Array.from(y) });
+    rows.push({ engine: `${label} (${threads} thread${threads > 1 ? "s" : ""})`, threads, ms: await medianAsync(() => sess.run(feeds), o.runs), first, y: Float32Array.from(y) });
     await sess.release?.();
   }
   // tfjs-wasm: the same layers and weights on tfjs ops, fovea's own layout (as tfjs-converter leaves a graph model)
@@ -131,14 +132,14 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
       const y = peer.run(x, o.batch);
       const first = performance.now() - ts;
       const t = tfw.threads;
-      rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${t} thread${t > 1 ? "s" : ""})`, ms: median(() => peer.run(x, o.batch), o.runs), first, y });
+      rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${t} thread${t > 1 ? "s" : ""})`, threads: t, ms: median(() => peer.run(x, o.batch), o.runs), first, y });
       peer.dispose();
       if (t !== threads) {
         // like with like: fovea timed again on tfjs-wasm's thread count
         out(`(tfjs-wasm runs ${t} thread${t > 1 ? "s" : ""} here${fovea.backendInfo().runtime.startsWith("node") ? " — its threaded build needs a browser" : ""}; fovea is timed on ${t} as well)`);
         await fovea.setThreads(t);
         try {
-          rows.push({ engine: `fovea (${info.build}, ${t} thread${t > 1 ? "s" : ""})`, ms: median(() => m.predict(x), o.runs), first: null, y: m.predict(x) });
+          rows.push({ engine: `fovea (${info.build}, ${t} thread${t > 1 ? "s" : ""})`, threads: t, fovea: true, ms: median(() => m.predict(x), o.runs), first: null, y: m.predict(x) });
         } finally {
           await fovea.setThreads(threads);
         }
@@ -154,7 +155,10 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   for (const r of rows) {
     let diff = 0;
     for (let i = 0; i < Math.min(r.y.length, base.y.length); i++) diff = Math.max(diff, Math.abs(r.y[i]! - base.y[i]!));
-    out(`${r.engine.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${Math.round((o.batch * 1000) / r.ms).toLocaleString("en-US").padStart(9)}  ${(r.ms / base.ms).toFixed(2).padStart(12)}x  ${(r.first === null ? "—" : r.first.toFixed(1)).padStart(9)}  ${r === base ? "—" : diff.toExponential(2)}`);
+    // fovea's speed-up over an engine: its time over fovea's on as many threads (fovea's own rows: —)
+    const ref = rows.find((q) => q.fovea && q.threads === r.threads) ?? base;
+    const speedup = r.fovea ? "—" : `${(r.ms / ref.ms).toFixed(2)}x`;
+    out(`${r.engine.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${Math.round((o.batch * 1000) / r.ms).toLocaleString("en-US").padStart(9)}  ${speedup.padStart(13)}  ${(r.first === null ? "—" : r.first.toFixed(1)).padStart(9)}  ${r === base ? "—" : diff.toExponential(2)}`);
   }
 }
 
