@@ -7,7 +7,8 @@
 // --allow-read lets the thread pool load its worker script; without it fovea runs on one thread
 // and backendInfo().threadsReason says so. The wasm needs no permission (it is embedded).
 // "fovea" resolves through package.json (this repository is the package; in your project, its
-// dependency), or write "npm:fovea".
+// dependency, installed from this repository or its npm pack tarball: it is not on the npm
+// registry), as "npm:fovea" does there.
 import * as fovea from "fovea";
 
 await fovea.init();
