@@ -155,9 +155,10 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   for (const r of rows) {
     let diff = 0;
     for (let i = 0; i < Math.min(r.y.length, base.y.length); i++) diff = Math.max(diff, Math.abs(r.y[i]! - base.y[i]!));
-    // fovea's speed-up over an engine: its time over fovea's on as many threads (fovea's own rows: —)
-    const ref = rows.find((q) => q.fovea && q.threads === r.threads) ?? base;
-    const speedup = r.fovea ? "—" : `${(r.ms / ref.ms).toFixed(2)}x`;
+    // fovea's speed-up over an engine: its time over fovea's on as many threads (fovea's own rows,
+    // or no fovea row on that many: —)
+    const ref = rows.find((q) => q.fovea && q.threads === r.threads);
+    const speedup = r.fovea || !ref ? "—" : `${(r.ms / ref.ms).toFixed(2)}x`;
     out(`${r.engine.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${Math.round((o.batch * 1000) / r.ms).toLocaleString("en-US").padStart(9)}  ${speedup.padStart(13)}  ${(r.first === null ? "—" : r.first.toFixed(1)).padStart(9)}  ${r === base ? "—" : diff.toExponential(2)}`);
   }
 }

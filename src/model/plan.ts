@@ -228,6 +228,7 @@ export class Plan {
         nodes.forEach((n, j) => {
           const i = n.inputs[0]!;
           if (!n.layer.view || n.inputs.length !== 1) return;
+          if (this.valuesOf(i) !== this.valuesOf(j)) throw new BackendError(`plan: ${n.layer.label} is a view but changes its input's size (${this.valuesOf(i)} -> ${this.valuesOf(j)} values an example; internal error)`);
           if (i < 0 || ofInput[i]) ofInput[j] = true;
           else if (readers[i] === 1 && next[i]! < 0) next[i] = j;
           else return;
