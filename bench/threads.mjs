@@ -7,10 +7,13 @@
 // threads, minutes apart, gave ratios that moved by 10% and more, where pairs a fraction of a
 // second apart share the drift. Cases: LeNet-5 and the ConvNetJS CIFAR-10 net training and
 // inference at batch 64, the zoo's ResNet-18 and MobileNetV2 at 224², batch 1, and any ONNX file
-// in --onnx DIR (batch 1).
+// in --onnx DIR (batch 1). Beside each case it prints the round trip of a value between two
+// threads before and after its rounds (lib/pairing.mjs): on a shared or virtual machine it says how
+// far apart the two cores were (the README's Threads section: the "slow pairing").
 import * as fovea from "../dist/index.js";
 import { record, benchBackend } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
+import { pairingProbe } from "./lib/pairing.mjs";
 
 const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const pause = () => new Promise((r) => setTimeout(r, 5)); // an N-thread run's workers stop watching for work before the next run
@@ -58,6 +61,8 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
     });
   }
   const records = [];
+  const probe = pairingProbe();
+  try {
   for (const build of builds) {
     const backends = [await benchBackend(build, 1, 64), await benchBackend(build, N, 64)];
     if (backends[1].threads !== N) throw new Error(`bench: asked for ${N} threads, the ${build} backend has ${backends[1].threads}`);
@@ -75,6 +80,8 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       const t0 = performance.now();
       sides[0].run();
       const calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
+      await pause();
+      const tripBefore = probe.roundTripNs();
       const ratios = [];
       for (let r = 0; r < rounds; r++) {
         const v = [0, 0];
@@ -87,11 +94,16 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
         ratios.push(v[0] / v[1]);
       }
       const q = [...ratios].sort((p, r) => p - r), lo = q[rounds >> 2], hi = q[(3 * rounds) >> 2];
-      const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds)`;
+      await pause();
+      const tripAfter = probe.roundTripNs();
+      const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds; threads' round trip ${tripBefore.toFixed(0)} ns before, ${tripAfter.toFixed(0)} after)`;
       sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine: "fovea", build, threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
       log(`  ${kase} b${batch} fovea-${build}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
       for (const s of sides) s.m.free();
     }
+  }
+  } finally {
+    probe.close();
   }
   return { records, peers: [] };
 }
