@@ -171,7 +171,9 @@ function micro(
     pa += 16;
     pb += 32;
   }
-  if (mr == MR && nr == NR) {
+  if (nr == NR) {
+    // all 8 columns, of every row there is: full vectors whatever the number of rows (a column's
+    // epilogue, vector or lane by lane, is the same for every row count, as in gemvRow)
     const va = f32x4.splat(alpha);
     let bs0 = f32x4.splat(0), bs1 = f32x4.splat(0);
     if (last && bias != 0) {
@@ -181,17 +183,22 @@ function micro(
     const ld = f4(ldc);
     epilogue(c00, c, first, last, va, beta, bs0, act);
     epilogue(c01, c + 16, first, last, va, beta, bs1, act);
-    epilogue(c10, c + ld, first, last, va, beta, bs0, act);
-    epilogue(c11, c + ld + 16, first, last, va, beta, bs1, act);
-    epilogue(c20, c + 2 * ld, first, last, va, beta, bs0, act);
-    epilogue(c21, c + 2 * ld + 16, first, last, va, beta, bs1, act);
-    epilogue(c30, c + 3 * ld, first, last, va, beta, bs0, act);
-    epilogue(c31, c + 3 * ld + 16, first, last, va, beta, bs1, act);
+    if (mr > 1) {
+      epilogue(c10, c + ld, first, last, va, beta, bs0, act);
+      epilogue(c11, c + ld + 16, first, last, va, beta, bs1, act);
+    }
+    if (mr > 2) {
+      epilogue(c20, c + 2 * ld, first, last, va, beta, bs0, act);
+      epilogue(c21, c + 2 * ld + 16, first, last, va, beta, bs1, act);
+    }
+    if (mr > 3) {
+      epilogue(c30, c + 3 * ld, first, last, va, beta, bs0, act);
+      epilogue(c31, c + 3 * ld + 16, first, last, va, beta, bs1, act);
+    }
     return;
   }
   if (nr >= 4) {
-    // full vectors of each row (both with all 8 columns: a column's epilogue, vector or lane by
-    // lane, is the same for every row count, as in gemvRow), the rest lane by lane
+    // full first vector of each row, the rest lane by lane
     const va = f32x4.splat(alpha);
     const bs0 = last && bias != 0 ? v128.load(bias) : f32x4.splat(0);
     const ld = f4(ldc);
@@ -200,13 +207,6 @@ function micro(
     if (mr > 2) epilogue(c20, c + 2 * ld, first, last, va, beta, bs0, act);
     if (mr > 3) epilogue(c30, c + 3 * ld, first, last, va, beta, bs0, act);
     if (nr == 4) return;
-    if (nr == NR) {
-      const bs1 = last && bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
-      if (mr > 0) epilogue(c01, c + 16, first, last, va, beta, bs1, act);
-      if (mr > 1) epilogue(c11, c + ld + 16, first, last, va, beta, bs1, act);
-      if (mr > 2) epilogue(c21, c + 2 * ld + 16, first, last, va, beta, bs1, act);
-      return;
-    }
     v128.store(tmp, c01);
     v128.store(tmp, c11, 16);
     v128.store(tmp, c21, 32);
@@ -240,139 +240,24 @@ function micro(
 /**
  * One row of C (M < MR): c[0..N) = epilogue(alpha · Σ_k a(k) · op(B)(k, ·)). a(k) is at
  * a + 4·k·acs. B is read in place (row-major, row stride brs) or from pre-packed panels; with
- * so few rows, packing would cost as much as the product.
+ * so few rows, packing would cost as much as the product. As the micro-kernel sums: by depth
+ * blocks of KC, each from 0 into an L1-resident accumulator strip in scratch (rowsIntoStrip,
+ * panelsIntoStrip), then added into C by the epilogue (first / last), one madd per value and depth
+ * step in order — so a row of C has the bits it has in a product of MR rows or more, and
+ * predictions do not depend on the batch size.
  */
 function gemvRow(
   N: i32, K: i32, alpha: f32, a: usize, acs: i32, B: usize, brs: i32, packed: usize,
   beta: f32, c: usize, bias: usize, act: i32, acc: usize,
 ): void {
   const va = f32x4.splat(alpha);
-  if (packed == 0) {
-    // Stream B row by row (contiguous), four rows at a time, into an L1-resident accumulator
-    // strip in scratch; then the epilogue moves the strip into C. As the micro-kernel sums: by
-    // depth blocks of KC, each from 0 and then added into C (first / last), one madd per value
-    // and depth step in order (the strip's last 1-3 values too, through lane 0) — so a row of C
-    // has the bits it has in a product of MR rows or more, and predictions do not depend on the
-    // batch size.
-    for (let j0 = 0; j0 < N; j0 += GEMV_STRIP) {
-      const nb = min(GEMV_STRIP, N - j0);
-      const cj = c + f4(j0), bj = bias != 0 ? bias + f4(j0) : 0;
-      for (let pc = 0; pc < K; pc += KC) {
-        const kEnd = min(K, pc + KC);
-        memory.fill(acc, 0, <usize>f4(nb));
-        let k = pc;
-        for (; k + 4 <= kEnd; k += 4) {
-          const x0 = v128.load32_splat(a + f4(k * acs)), x1 = v128.load32_splat(a + f4((k + 1) * acs));
-          const x2 = v128.load32_splat(a + f4((k + 2) * acs)), x3 = v128.load32_splat(a + f4((k + 3) * acs));
-          const b0 = B + f4(k * brs + j0), b1 = b0 + f4(brs), b2 = b1 + f4(brs), b3 = b2 + f4(brs);
-          let j = 0;
-          for (; j + 4 <= nb; j += 4) {
-            let v = v128.load(acc + f4(j));
-            v = madd(x0, v128.load(b0 + f4(j)), v);
-            v = madd(x1, v128.load(b1 + f4(j)), v);
-            v = madd(x2, v128.load(b2 + f4(j)), v);
-            v = madd(x3, v128.load(b3 + f4(j)), v);
-            v128.store(acc + f4(j), v);
-          }
-          for (; j < nb; j++) {
-            let v = v128.load32_splat(acc + f4(j));
-            v = madd(x0, v128.load32_splat(b0 + f4(j)), v);
-            v = madd(x1, v128.load32_splat(b1 + f4(j)), v);
-            v = madd(x2, v128.load32_splat(b2 + f4(j)), v);
-            v = madd(x3, v128.load32_splat(b3 + f4(j)), v);
-            store<f32>(acc + f4(j), f32x4.extract_lane(v, 0));
-          }
-        }
-        for (; k < kEnd; k++) {
-          const x0 = v128.load32_splat(a + f4(k * acs));
-          const b0 = B + f4(k * brs + j0);
-          let j = 0;
-          for (; j + 4 <= nb; j += 4) v128.store(acc + f4(j), madd(x0, v128.load(b0 + f4(j)), v128.load(acc + f4(j))));
-          for (; j < nb; j++) store<f32>(acc + f4(j), f32x4.extract_lane(madd(x0, v128.load32_splat(b0 + f4(j)), v128.load32_splat(acc + f4(j))), 0));
-        }
-        const first = pc == 0, last = kEnd == K;
-        let j = 0;
-        for (; j + 4 <= nb; j += 4) {
-          epilogue(v128.load(acc + f4(j)), cj + f4(j), first, last, va, beta, last && bj != 0 ? v128.load(bj + f4(j)) : f32x4.splat(0), act);
-        }
-        for (; j < nb; j++) {
-          scalarEpilogue(load<f32>(acc + f4(j)), cj + f4(j), first, last, alpha, beta, last && bj != 0 ? load<f32>(bj + f4(j)) : 0, act);
-        }
-      }
-    }
-    return;
-  }
-  // pre-packed panels of 8 columns, summed as in the unpacked case above: by depth blocks of KC,
-  // each from 0 (one madd per value and depth step, in order) into an accumulator strip (panel
-  // q's 8 columns at acc + 32q), then added into C; four panels at a time, each read in order
   for (let j0 = 0; j0 < N; j0 += GEMV_STRIP) {
-    const nb = min(GEMV_STRIP, N - j0), np = (nb + NR - 1) / NR;
-    const p0 = packed + f4((j0 / NR) * K * NR), pstep = f4(K * NR);
+    const nb = min(GEMV_STRIP, N - j0);
     const cj = c + f4(j0), bj = bias != 0 ? bias + f4(j0) : 0;
     for (let pc = 0; pc < K; pc += KC) {
       const kEnd = min(K, pc + KC);
-      let q = 0;
-      for (; q + 4 <= np; q += 4) {
-        let pb = p0 + <usize>q * pstep + f4(pc * NR), pd = pb + pstep, pe = pd + pstep, pg = pe + pstep;
-        let c0 = f32x4.splat(0), c1 = c0, d0 = c0, d1 = c0, e0 = c0, e1 = c0, g0 = c0, g1 = c0;
-        let k = pc;
-        for (; k + 2 <= kEnd; k += 2) {
-          let x = v128.load32_splat(a + f4(k * acs));
-          c0 = madd(x, v128.load(pb), c0);
-          c1 = madd(x, v128.load(pb, 16), c1);
-          d0 = madd(x, v128.load(pd), d0);
-          d1 = madd(x, v128.load(pd, 16), d1);
-          e0 = madd(x, v128.load(pe), e0);
-          e1 = madd(x, v128.load(pe, 16), e1);
-          g0 = madd(x, v128.load(pg), g0);
-          g1 = madd(x, v128.load(pg, 16), g1);
-          x = v128.load32_splat(a + f4((k + 1) * acs));
-          c0 = madd(x, v128.load(pb, 32), c0);
-          c1 = madd(x, v128.load(pb, 48), c1);
-          d0 = madd(x, v128.load(pd, 32), d0);
-          d1 = madd(x, v128.load(pd, 48), d1);
-          e0 = madd(x, v128.load(pe, 32), e0);
-          e1 = madd(x, v128.load(pe, 48), e1);
-          g0 = madd(x, v128.load(pg, 32), g0);
-          g1 = madd(x, v128.load(pg, 48), g1);
-          pb += 64;
-          pd += 64;
-          pe += 64;
-          pg += 64;
-        }
-        if (k < kEnd) {
-          const x = v128.load32_splat(a + f4(k * acs));
-          c0 = madd(x, v128.load(pb), c0);
-          c1 = madd(x, v128.load(pb, 16), c1);
-          d0 = madd(x, v128.load(pd), d0);
-          d1 = madd(x, v128.load(pd, 16), d1);
-          e0 = madd(x, v128.load(pe), e0);
-          e1 = madd(x, v128.load(pe, 16), e1);
-          g0 = madd(x, v128.load(pg), g0);
-          g1 = madd(x, v128.load(pg, 16), g1);
-        }
-        const ac = acc + f4(q * NR);
-        v128.store(ac, c0);
-        v128.store(ac, c1, 16);
-        v128.store(ac, d0, 32);
-        v128.store(ac, d1, 48);
-        v128.store(ac, e0, 64);
-        v128.store(ac, e1, 80);
-        v128.store(ac, g0, 96);
-        v128.store(ac, g1, 112);
-      }
-      for (; q < np; q++) {
-        let pb = p0 + <usize>q * pstep + f4(pc * NR);
-        let c0 = f32x4.splat(0), c1 = c0;
-        for (let k = pc; k < kEnd; k++) {
-          const x = v128.load32_splat(a + f4(k * acs));
-          c0 = madd(x, v128.load(pb), c0);
-          c1 = madd(x, v128.load(pb, 16), c1);
-          pb += 32;
-        }
-        v128.store(acc + f4(q * NR), c0);
-        v128.store(acc + f4(q * NR), c1, 16);
-      }
+      if (packed == 0) rowsIntoStrip(pc, kEnd, a, acs, B + f4(j0), brs, nb, acc);
+      else panelsIntoStrip(pc, kEnd, K, a, acs, packed + f4((j0 / NR) * K * NR), nb, acc);
       const first = pc == 0, last = kEnd == K;
       let j = 0;
       for (; j + 4 <= nb; j += 4) {
@@ -382,6 +267,115 @@ function gemvRow(
         scalarEpilogue(load<f32>(acc + f4(j)), cj + f4(j), first, last, alpha, beta, last && bj != 0 ? load<f32>(bj + f4(j)) : 0, act);
       }
     }
+  }
+}
+
+/**
+ * acc[0..nb) = Σ_{k in [pc, kEnd)} a(k)·B[k][0..nb), B read in place row by row (contiguous), four
+ * rows at a time; the strip's last 1-3 values too, through lane 0, one madd per step in order.
+ */
+// @ts-ignore: decorator
+@inline function rowsIntoStrip(pc: i32, kEnd: i32, a: usize, acs: i32, B: usize, brs: i32, nb: i32, acc: usize): void {
+  memory.fill(acc, 0, <usize>f4(nb));
+  let k = pc;
+  for (; k + 4 <= kEnd; k += 4) {
+    const x0 = v128.load32_splat(a + f4(k * acs)), x1 = v128.load32_splat(a + f4((k + 1) * acs));
+    const x2 = v128.load32_splat(a + f4((k + 2) * acs)), x3 = v128.load32_splat(a + f4((k + 3) * acs));
+    const b0 = B + f4(k * brs), b1 = b0 + f4(brs), b2 = b1 + f4(brs), b3 = b2 + f4(brs);
+    let j = 0;
+    for (; j + 4 <= nb; j += 4) {
+      let v = v128.load(acc + f4(j));
+      v = madd(x0, v128.load(b0 + f4(j)), v);
+      v = madd(x1, v128.load(b1 + f4(j)), v);
+      v = madd(x2, v128.load(b2 + f4(j)), v);
+      v = madd(x3, v128.load(b3 + f4(j)), v);
+      v128.store(acc + f4(j), v);
+    }
+    for (; j < nb; j++) {
+      let v = v128.load32_splat(acc + f4(j));
+      v = madd(x0, v128.load32_splat(b0 + f4(j)), v);
+      v = madd(x1, v128.load32_splat(b1 + f4(j)), v);
+      v = madd(x2, v128.load32_splat(b2 + f4(j)), v);
+      v = madd(x3, v128.load32_splat(b3 + f4(j)), v);
+      store<f32>(acc + f4(j), f32x4.extract_lane(v, 0));
+    }
+  }
+  for (; k < kEnd; k++) {
+    const x0 = v128.load32_splat(a + f4(k * acs));
+    const b0 = B + f4(k * brs);
+    let j = 0;
+    for (; j + 4 <= nb; j += 4) v128.store(acc + f4(j), madd(x0, v128.load(b0 + f4(j)), v128.load(acc + f4(j))));
+    for (; j < nb; j++) store<f32>(acc + f4(j), f32x4.extract_lane(madd(x0, v128.load32_splat(b0 + f4(j)), v128.load32_splat(acc + f4(j))), 0));
+  }
+}
+
+/**
+ * The same from pre-packed panels of 8 columns (panel q of the strip at p0 + q·K·NR floats, its
+ * 8 columns at acc + 32q): four panels at a time, each read in order.
+ */
+function panelsIntoStrip(pc: i32, kEnd: i32, K: i32, a: usize, acs: i32, p0: usize, nb: i32, acc: usize): void {
+  const np = (nb + NR - 1) / NR, pstep = f4(K * NR);
+  let q = 0;
+  for (; q + 4 <= np; q += 4) {
+    let pb = p0 + <usize>q * pstep + f4(pc * NR), pd = pb + pstep, pe = pd + pstep, pg = pe + pstep;
+    let c0 = f32x4.splat(0), c1 = c0, d0 = c0, d1 = c0, e0 = c0, e1 = c0, g0 = c0, g1 = c0;
+    let k = pc;
+    for (; k + 2 <= kEnd; k += 2) {
+      let x = v128.load32_splat(a + f4(k * acs));
+      c0 = madd(x, v128.load(pb), c0);
+      c1 = madd(x, v128.load(pb, 16), c1);
+      d0 = madd(x, v128.load(pd), d0);
+      d1 = madd(x, v128.load(pd, 16), d1);
+      e0 = madd(x, v128.load(pe), e0);
+      e1 = madd(x, v128.load(pe, 16), e1);
+      g0 = madd(x, v128.load(pg), g0);
+      g1 = madd(x, v128.load(pg, 16), g1);
+      x = v128.load32_splat(a + f4((k + 1) * acs));
+      c0 = madd(x, v128.load(pb, 32), c0);
+      c1 = madd(x, v128.load(pb, 48), c1);
+      d0 = madd(x, v128.load(pd, 32), d0);
+      d1 = madd(x, v128.load(pd, 48), d1);
+      e0 = madd(x, v128.load(pe, 32), e0);
+      e1 = madd(x, v128.load(pe, 48), e1);
+      g0 = madd(x, v128.load(pg, 32), g0);
+      g1 = madd(x, v128.load(pg, 48), g1);
+      pb += 64;
+      pd += 64;
+      pe += 64;
+      pg += 64;
+    }
+    if (k < kEnd) {
+      const x = v128.load32_splat(a + f4(k * acs));
+      c0 = madd(x, v128.load(pb), c0);
+      c1 = madd(x, v128.load(pb, 16), c1);
+      d0 = madd(x, v128.load(pd), d0);
+      d1 = madd(x, v128.load(pd, 16), d1);
+      e0 = madd(x, v128.load(pe), e0);
+      e1 = madd(x, v128.load(pe, 16), e1);
+      g0 = madd(x, v128.load(pg), g0);
+      g1 = madd(x, v128.load(pg, 16), g1);
+    }
+    const ac = acc + f4(q * NR);
+    v128.store(ac, c0);
+    v128.store(ac, c1, 16);
+    v128.store(ac, d0, 32);
+    v128.store(ac, d1, 48);
+    v128.store(ac, e0, 64);
+    v128.store(ac, e1, 80);
+    v128.store(ac, g0, 96);
+    v128.store(ac, g1, 112);
+  }
+  for (; q < np; q++) {
+    let pb = p0 + <usize>q * pstep + f4(pc * NR);
+    let c0 = f32x4.splat(0), c1 = c0;
+    for (let k = pc; k < kEnd; k++) {
+      const x = v128.load32_splat(a + f4(k * acs));
+      c0 = madd(x, v128.load(pb), c0);
+      c1 = madd(x, v128.load(pb, 16), c1);
+      pb += 32;
+    }
+    v128.store(acc + f4(q * NR), c0);
+    v128.store(acc + f4(q * NR), c1, 16);
   }
 }
 
