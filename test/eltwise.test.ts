@@ -34,6 +34,34 @@ describe.each(BUILDS)("activations on the %s build", (build) => {
     }
   });
 
+  it("ReLU and ReLU6 give max(x, 0) and min(max(x, 0), 6) bit for bit on zeros, NaN, infinities and subnormals: alone and fused", async () => {
+    const be = await backendFor(build);
+    const special = [-0, 0, NaN, -Infinity, Infinity, -1e-45, 1e-45, -1e-38, 5.999999, 6, 6.000001, -3, 3, 1e30, -1e30];
+    // +0 where max gives +0 (−0 among them), NaN stays NaN
+    const want = (name: "relu" | "relu6", v: number) => {
+      const f = Math.fround(v);
+      if (Number.isNaN(f)) return NaN;
+      const r = f > 0 ? f : 0;
+      return name === "relu6" ? Math.min(r, 6) : r;
+    };
+    const show = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
+    const same = (got: ArrayLike<number>, xs: number[], name: "relu" | "relu6", what: string) => {
+      xs.forEach((v, i) => expect(Object.is(got[i], want(name, v)), `${what}: ${name}(${show(v)}) = ${show(got[i]!)}`).toBe(true));
+    };
+    const xs = Array.from({ length: 3 }, () => special).flat(); // the SIMD body and a scalar tail
+    for (const name of ["relu", "relu6"] as const) {
+      same(ops.activation(name, Tensor.from(xs, [xs.length], be)).toArray(), xs, name, "activation");
+      // fused into a gemm's epilogue: x·1 + 0 for every x (one row of A per value, B = [1])
+      const col = Tensor.from(xs, [xs.length, 1], be), one = Tensor.from([1], [1, 1], be);
+      same(ops.gemm(col, one, { activation: name }).toArray(), xs, name, "gemm epilogue");
+      // and into a 1×1 conv's and a depthwise conv's: one pixel per value (the -0 input gives +0·1 = +0 before the activation, as without fusion)
+      const img = Tensor.from(xs, [1, 1, xs.length, 1], be);
+      same(ops.conv2d(img, Tensor.from([1], [1, 1, 1, 1], be), undefined, { activation: name }).toArray(), xs, name, "conv epilogue");
+      const chans = Tensor.from(xs, [1, 1, 1, xs.length], be);
+      same(ops.conv2d(chans, Tensor.from(xs.map(() => 1), [1, 1, 1, xs.length], be), undefined, { groups: xs.length, activation: name }).toArray(), xs, name, "depthwise epilogue");
+    }
+  });
+
   it("sigmoid and tanh saturate cleanly and keep relative accuracy near 0", async () => {
     const be = await backendFor(build);
     const xs = [-200, -90, -30, -1e-3, -1e-6, 0, 1e-6, 1e-3, 30, 90, 200];

@@ -13,7 +13,8 @@
 // @ts-ignore: decorator
 @inline export function expv(x: v128): v128 {
   const isnan = f32x4.ne(x, x);
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.72283));
+  // pmin / pmax: min / max's values on every non-NaN lane in one instruction each (NaN lanes are put back below)
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.33654)), f32x4.splat(88.72283));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));

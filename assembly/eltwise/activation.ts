@@ -2,7 +2,7 @@
 // Every backward takes the forward OUTPUT y (so the forward can overwrite its input):
 // that is exact for ReLU, ReLU6, leaky ReLU and ELU with alpha >= 0 (y > 0 ⇔ x > 0), and the
 // usual form for sigmoid and tanh. dx may alias dy.
-import { f4 } from "../common/simd";
+import { f4, relu, relu6 } from "../common/simd";
 import { expv, tanhv } from "../common/math";
 
 const RELU = 0, RELU6 = 1, LEAKY = 2, ELU = 3, SIGMOID = 4, TANH = 5;
@@ -12,10 +12,10 @@ const RELU = 0, RELU6 = 1, LEAKY = 2, ELU = 3, SIGMOID = 4, TANH = 5;
 @inline function fwd(op: i32, v: v128, a: f32): v128 {
   const zero = f32x4.splat(0);
   switch (op) {
-    case RELU: return f32x4.max(v, zero);
-    case RELU6: return f32x4.min(f32x4.max(v, zero), f32x4.splat(6));
+    case RELU: return relu(v);
+    case RELU6: return relu6(v);
     case LEAKY: return v128.bitselect(v, f32x4.mul(v, f32x4.splat(a)), f32x4.gt(v, zero));
-    case ELU: return v128.bitselect(v, f32x4.mul(f32x4.splat(a), f32x4.sub(expv(f32x4.min(v, zero)), f32x4.splat(1))), f32x4.gt(v, zero));
+    case ELU: return v128.bitselect(v, f32x4.mul(f32x4.splat(a), f32x4.sub(expv(f32x4.pmin(v, zero)), f32x4.splat(1))), f32x4.gt(v, zero));
     case SIGMOID: return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(v))));
     default: return tanhv(v);
   }

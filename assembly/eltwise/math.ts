@@ -2,7 +2,7 @@
 // square root, softplus, softsign, exp, log, floor / ceil / round / sign, and the binary ops add / sub / mul / div / pow / equal / idiv / max / min / the comparisons with numpy broadcasting (each operand
 // read through its own strides, 0 along the axes it is broadcast over) and the strided sum that
 // reduces a gradient back to a broadcast operand's shape.
-import { f4 } from "../common/simd";
+import { f4, relu } from "../common/simd";
 import { expv, log1pv, logv } from "../common/math";
 
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5, MAX = 6, MIN = 7, LESS = 8, GREATER = 9, LESS_EQUAL = 10, GREATER_EQUAL = 11, IDIV = 12;
@@ -69,7 +69,7 @@ const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5, SOFT
     case ERF_BWD: return f32x4.mul(g, f32x4.mul(f32x4.splat(1.1283791670955126), expv(f32x4.neg(f32x4.mul(v, v)))));
     case SQRT: return f32x4.sqrt(v);
     // log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|): no overflow, no cancellation
-    case SOFTPLUS: return f32x4.add(f32x4.max(v, f32x4.splat(0)), log1pv(expv(f32x4.neg(f32x4.abs(v)))));
+    case SOFTPLUS: return f32x4.add(relu(v), log1pv(expv(f32x4.neg(f32x4.abs(v)))));
     // d/dx = sigmoid(x) = 1 / (1 + e^−x)
     case SOFTPLUS_BWD: return f32x4.div(g, f32x4.add(f32x4.splat(1), expv(f32x4.neg(v))));
     case EXP: return expv(v);

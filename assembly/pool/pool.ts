@@ -5,7 +5,7 @@
 // ceil-mode rule that the last window starts inside the input or the leading padding, and no
 // window of dilated taps that all fall in the padding).
 
-import { f4 } from "../common/simd";
+import { f4, relu as reluv } from "../common/simd";
 import {
   geo, POOL_N, POOL_H, POOL_W, POOL_C, POOL_OH, POOL_OW, POOL_KH, POOL_KW, POOL_SH, POOL_SW,
   POOL_PT, POOL_PL, POOL_COUNT_PAD, POOL_HP, POOL_WP, POOL_D, POOL_OD, POOL_KD, POOL_SD, POOL_PF,
@@ -69,7 +69,7 @@ export function f32_maxpool_fwd_codes(g: usize, x: usize, y: usize, codes: usize
 /** v, or max(v, 0) with relu (a compile-time constant where it is used). */
 // @ts-ignore: decorator
 @inline function outOf(v: v128, relu: bool): v128 {
-  return relu ? f32x4.max(v, f32x4.splat(0)) : v;
+  return relu ? reluv(v) : v;
 }
 
 /** The 4 values at x[at…]: raw, or with aff (a compile-time constant) (v − s)·a + k, as f32_batchnorm_part_apply computes them. */
