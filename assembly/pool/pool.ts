@@ -97,6 +97,15 @@ export function f32_maxpool_fwd_codes(g: usize, x: usize, y: usize, codes: usize
   // the first tap seeds the maximum; taps step by pointer (no index arithmetic per tap)
   let best = tapOf(x, at0, aff, s, a, k);
   let idx = i32x4.add(i32x4.splat(at0), lane);
+  if (!keep && nd == 1 && nh == 3 && nw == 3) {
+    // a whole 3×3 window (GoogLeNet's, ResNet's stem pool), unrolled
+    for (let r = 0, at = at0; r < 3; r++, at += hStep) {
+      if (r > 0) best = f32x4.pmax(best, tapOf(x, at, aff, s, a, k));
+      best = f32x4.pmax(f32x4.pmax(best, tapOf(x, at + wStep, aff, s, a, k)), tapOf(x, at + 2 * wStep, aff, s, a, k));
+    }
+    v128.store(y + f4(o), outOf(best, relu));
+    return;
+  }
   let depthAt = at0;
   for (let d = 0; d < nd; d++, depthAt += dStep) {
     let rowAt = depthAt;
@@ -104,9 +113,8 @@ export function f32_maxpool_fwd_codes(g: usize, x: usize, y: usize, codes: usize
       let at = rowAt;
       for (let q = 0; q < nw; q++, at += wStep) {
         const v = tapOf(x, at, aff, s, a, k);
-        const gt = f32x4.gt(v, best);
-        best = v128.bitselect(v, best, gt);
-        if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at), lane), idx, gt);
+        if (keep) idx = v128.bitselect(i32x4.add(i32x4.splat(at), lane), idx, f32x4.gt(v, best));
+        best = f32x4.pmax(best, v); // best < v ? v : best: the first maximum
       }
     }
   }
