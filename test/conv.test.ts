@@ -41,6 +41,8 @@ const CASES: Case[] = [
   { x: [1, 9, 9, 4], k: [5, 5], oc: 4, opts: { groups: 4, dilations: 2, padding: 4 } },
   { x: [1, 6, 7, 3], k: [3, 3], oc: 6, opts: { groups: 3, padding: 1 } }, // depthwise, multiplier 2
   { x: [2, 7, 6, 35], k: [3, 3], oc: 35, opts: { groups: 35, padding: 1 } }, // depthwise: 16-, 4-channel blocks and a tail
+  { x: [2, 6, 9, 12], k: [3, 3], oc: 12, opts: { groups: 12 } }, // depthwise 3×3, no padding: every pixel by rows
+  { x: [1, 5, 4, 8], k: [3, 3], oc: 8, opts: { groups: 8, padding: 2 } }, // depthwise 3×3, two of padding: windows with one or two rows inside
   { x: [1, 11, 11, 16], k: [3, 3], oc: 16, opts: { groups: 16, strides: 2, dilations: 2, padding: 2 } },
   { x: [1, 28, 28, 1], k: [5, 5], oc: 6, opts: {} }, // LeNet C1
   { x: [2, 8, 8, 2], k: [3, 3], oc: 5, opts: { strides: 3, rounding: "floor" } }, // unread input rows and columns

@@ -20,14 +20,26 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
   const rowStep = f4(DH * W * C), colStep = f4(DW * C);
+  // 3×3 windows of adjacent taps (the MobileNets'): the output columns [owA, owB), whose windows'
+  // columns are inside the input, take rows3x3 for channels [0, C4); the rest the loops below
+  const three = M == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
+  const owA = three ? min(OW, (PL + SW - 1) / SW) : 0;
+  const owB = three && W >= 3 ? max(owA, min(OW, (W - 3 + PL) / SW + 1)) : owA;
+  const C4 = owB > owA ? C & ~3 : 0;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       const ih0 = oh * SH - PT;
       const rowInside = ih0 >= 0 && ih0 + (KH - 1) * DH < H;
+      if (C4 > 0) {
+        rows3x3(x + f4(((n * H + ih0) * W + owA * SW - PL) * C), rowStep, f4(SW * C), w, bias, act, y + f4(((n * OH + oh) * OW + owA) * OC),
+          C4, f4(C), owB - owA, ih0 >= 0 && ih0 < H, ih0 + 1 >= 0 && ih0 + 1 < H, ih0 + 2 >= 0 && ih0 + 2 < H);
+      }
       for (let ow = 0; ow < OW; ow++) {
+        if (ow == owA && C4 == C) ow = owB; // written whole by rows3x3
+        if (ow == OW) break;
         const yo = y + f4(((n * OH + oh) * OW + ow) * OC);
         const iw0 = ow * SW - PL;
-        let c = 0;
+        let c = ow >= owA && ow < owB ? C4 : 0;
         if (M == 1 && rowInside && iw0 >= 0 && iw0 + (KW - 1) * DW < W) {
           // interior pixel: every tap in bounds, pointers stepped without checks
           const xbase = x + f4(((n * H + ih0) * W + iw0) * C);
@@ -121,6 +133,43 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
       }
     }
   }
+}
+
+/**
+ * Channels [0, C4) (a multiple of 4) of `count` output pixels of one row, 3×3 windows of adjacent
+ * taps whose columns are inside the input: x0 the first pixel's window origin (row ih0, channel 0),
+ * the pixels' windows `xStep` bytes apart, the rows `rowStep`; `tap`: C floats, from one tap
+ * (column, weight, output pixel) to the next; r0, r1, r2: whether the window's rows are inside the
+ * input (the others are padding). Four channels at a time across the row, their nine weights in
+ * registers (the per-pixel loops load each weight for every pixel). Each output is the bias plus
+ * the taps in row-major order, then the activation: the bits of the per-pixel loops.
+ */
+function rows3x3(x0: usize, rowStep: usize, xStep: usize, w: usize, bias: usize, act: i32, y0: usize, C4: i32, tap: usize, count: i32, r0: bool, r1: bool, r2: bool): void {
+  for (let c = 0; c < C4; c += 4) {
+    const wp = w + f4(c);
+    const w00 = v128.load(wp), w01 = v128.load(wp + tap), w02 = v128.load(wp + 2 * tap);
+    const w10 = v128.load(wp + 3 * tap), w11 = v128.load(wp + 4 * tap), w12 = v128.load(wp + 5 * tap);
+    const w20 = v128.load(wp + 6 * tap), w21 = v128.load(wp + 7 * tap), w22 = v128.load(wp + 8 * tap);
+    const b = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
+    let xp = x0 + f4(c), yp = y0 + f4(c);
+    for (let i = 0; i < count; i++) {
+      let a = b;
+      if (r0) a = tapRow(xp, tap, w00, w01, w02, a);
+      if (r1) a = tapRow(xp + rowStep, tap, w10, w11, w12, a);
+      if (r2) a = tapRow(xp + 2 * rowStep, tap, w20, w21, w22, a);
+      v128.store(yp, activate(a, act));
+      xp += xStep;
+      yp += tap;
+    }
+  }
+}
+
+/** a + the three taps of one window row starting at x (columns `tap` bytes apart), in order. */
+// @ts-ignore: decorator
+@inline function tapRow(x: usize, tap: usize, w0: v128, w1: v128, w2: v128, a: v128): v128 {
+  a = madd(v128.load(x), w0, a);
+  a = madd(v128.load(x + tap), w1, a);
+  return madd(v128.load(x + 2 * tap), w2, a);
 }
 
 /**
