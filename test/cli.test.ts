@@ -69,7 +69,7 @@ describe("fovea CLI", () => {
       [["train", join(dir, "two"), "--input", "28x28x1", "--epochs", "1"], /train: model "convnetjs-cifar10" takes \[32, 32, 3\] inputs, the .*two images are \[28, 28, 1\]: the default model takes 32x32x3; with --input 28x28x1, give a --model that takes 28x28x1/],
       [["train", "imagenet"], /unknown dataset "imagenet" \(no such folder\): give mnist, fashion-mnist, cifar10, or a folder/],
       [["train", join(dir, "imgs"), "--input", "28x28"], /--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "28x28"/],
-      [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet5.*\), a \.fovea file, an \.onnx file or a model\.json topology/],
+      [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet-3x3, lenet5, lenet5-bn, lenet-wide, mobilenet-v2, .*\), a \.fovea file, an \.onnx file or a model\.json topology/],
       [["viz", "lenet5"], /viz: give --filters <out\.png> and\/or --activations <image> <out\.png>/],
       [["viz", "lenet5", "--activations", "x.png"], /--activations takes <image> <out\.png>/],
       [["viz", "lenet5", "--filters", join(dir, "no", "such", "f.png")], /--filters .*f\.png: the folder .*no\/such does not exist or is not a folder/],

@@ -146,8 +146,11 @@ export function optimizerNames(): string[] {
   return Object.keys(OPTIMIZERS);
 }
 
-/** A zoo model's key in fovea.zoo for a name in kebab or camel case (lenet5-bn → lenet5Bn). */
+/** A zoo model's key in fovea.zoo for a name in kebab or camel case (lenet5-bn → lenet5Bn, lenet-3x3 → lenet3x3). */
 export const zooKey = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** The name the CLI's help and file names give a zoo key (lenet5Bn → lenet5-bn, lenet3x3 → lenet-3x3); zooKey inverts it. */
+export const zooName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/(\d+x\d+)$/, "-$1");
 
 /** An ONNX file as the commands feed it: images in fovea's NHWC, as every data set and image loads. */
 export async function onnxModel(file: string): Promise<fovea.Model> {
@@ -164,7 +167,7 @@ export async function buildModel(name: string, classes: number | undefined, seed
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
   if (/\.onnx$/.test(name)) return onnxModel(name);
   if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
-  if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", ")}), a .fovea file, an .onnx file or a model.json topology`);
+  if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}), a .fovea file, an .onnx file or a model.json topology`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
 }
 
@@ -293,7 +296,7 @@ export async function train(a: TrainArgs): Promise<void> {
   const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   // a speedrun's model goes beside the main job's, not over it
-  const outFile = a.out ?? `models/${base(modelName).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-${base(a.dataset)}${speed ? "-speedrun" : ""}.fovea`;
+  const outFile = a.out ?? `models/${zooKey(modelName) in fovea.zoo ? zooName(zooKey(modelName)) : base(modelName)}-${base(a.dataset)}${speed ? "-speedrun" : ""}.fovea`;
   const ckptFile = a.checkpoint ?? outFile.replace(/\.fovea$/, "") + ".ckpt";
   if (ckptFile === outFile) throw new UsageError(`train: --checkpoint and --out are the same file, ${outFile}`);
   // a folder the user names must exist now, not after an hour of training
