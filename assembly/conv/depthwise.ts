@@ -23,8 +23,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
   // 3×3 windows of adjacent taps (the MobileNets'): the output columns [owA, owB), whose windows'
   // columns are inside the input, take rows3x3 for channels [0, C4); the rest the loops below
   const three = M == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
-  const owA = three ? min(OW, (PL + SW - 1) / SW) : 0;
-  const owB = three && W >= 3 ? max(owA, min(OW, (W - 3 + PL) / SW + 1)) : owA;
+  const owA = three ? firstInside(PL, SW, OW) : 0, owB = three ? endInside(PL, SW, W, OW, owA) : 0;
   const C4 = owB > owA ? C & ~3 : 0;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -164,6 +163,66 @@ function rows3x3(x0: usize, rowStep: usize, xStep: usize, w: usize, bias: usize,
   }
 }
 
+/** The first output column whose 3×3 window of adjacent taps starts inside the input (ceil(PL / SW), at most OW). */
+// @ts-ignore: decorator
+@inline function firstInside(PL: i32, SW: i32, OW: i32): i32 {
+  return min(OW, (PL + SW - 1) / SW);
+}
+
+/** One past the last output column whose 3×3 window of adjacent taps ends inside the input (at least owA). */
+// @ts-ignore: decorator
+@inline function endInside(PL: i32, SW: i32, W: i32, OW: i32, owA: i32): i32 {
+  return W >= 3 ? max(owA, min(OW, (W - 3 + PL) / SW + 1)) : owA;
+}
+
+/**
+ * The filter gradient's share of one output row (rows3x3's pixels): dw[t][c] += Σ over the
+ * `count` pixels of x(tap t) · dy, channels [0, C4) four at a time, the nine taps' sums in
+ * registers across the row and added to dw at its end (only the rows r0, r1, r2 inside the input).
+ * x0, rowStep, xStep, tap as rows3x3; dy0: the first pixel's dy.
+ */
+function rows3x3Filter(x0: usize, rowStep: usize, xStep: usize, dy0: usize, dw: usize, C4: i32, tap: usize, count: i32, r0: bool, r1: bool, r2: bool): void {
+  for (let c = 0; c < C4; c += 4) {
+    const z = f32x4.splat(0);
+    let s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z, s20 = z, s21 = z, s22 = z;
+    let xp = x0 + f4(c), gp = dy0 + f4(c);
+    for (let i = 0; i < count; i++) {
+      const d = v128.load(gp);
+      if (r0) {
+        s00 = madd(v128.load(xp), d, s00);
+        s01 = madd(v128.load(xp + tap), d, s01);
+        s02 = madd(v128.load(xp + 2 * tap), d, s02);
+      }
+      if (r1) {
+        const xq = xp + rowStep;
+        s10 = madd(v128.load(xq), d, s10);
+        s11 = madd(v128.load(xq + tap), d, s11);
+        s12 = madd(v128.load(xq + 2 * tap), d, s12);
+      }
+      if (r2) {
+        const xq = xp + 2 * rowStep;
+        s20 = madd(v128.load(xq), d, s20);
+        s21 = madd(v128.load(xq + tap), d, s21);
+        s22 = madd(v128.load(xq + 2 * tap), d, s22);
+      }
+      xp += xStep;
+      gp += tap;
+    }
+    const wp = dw + f4(c);
+    if (r0) addTaps(wp, tap, s00, s01, s02);
+    if (r1) addTaps(wp + 3 * tap, tap, s10, s11, s12);
+    if (r2) addTaps(wp + 6 * tap, tap, s20, s21, s22);
+  }
+}
+
+/** w[0], w[tap], w[2·tap] (4 floats each) += s0, s1, s2. */
+// @ts-ignore: decorator
+@inline function addTaps(w: usize, tap: usize, s0: v128, s1: v128, s2: v128): void {
+  v128.store(w, f32x4.add(v128.load(w), s0));
+  v128.store(w + tap, f32x4.add(v128.load(w + tap), s1));
+  v128.store(w + 2 * tap, f32x4.add(v128.load(w + 2 * tap), s2));
+}
+
 /** a + the three taps of one window row starting at x (columns `tap` bytes apart), in order. */
 // @ts-ignore: decorator
 @inline function tapRow(x: usize, tap: usize, w0: v128, w1: v128, w2: v128, a: v128): v128 {
@@ -184,9 +243,22 @@ function rows3x3(x0: usize, rowStep: usize, xStep: usize, w: usize, bias: usize,
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
   zero(out, filter ? KH * KW * OC : N * H * W * C);
   const pixels = filter ? a : out, taps = filter ? out : a;
+  // the filter gradient of 3×3 windows of adjacent taps: the columns [owA, owB) by rows3x3Filter
+  // for channels [0, C4), the rest below
+  const three = filter && M == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
+  const owA = three ? firstInside(PL, SW, OW) : 0, owB = three ? endInside(PL, SW, W, OW, owA) : 0;
+  const C4 = owB > owA ? C & ~3 : 0;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * SH - PT;
+      if (C4 > 0) {
+        rows3x3Filter(a + f4(((n * H + ih0) * W + owA * SW - PL) * C), f4(W * C), f4(SW * C), dy + f4(((n * OH + oh) * OW + owA) * OC), out,
+          C4, f4(C), owB - owA, ih0 >= 0 && ih0 < H, ih0 + 1 >= 0 && ih0 + 1 < H, ih0 + 2 >= 0 && ih0 + 2 < H);
+      }
       for (let ow = 0; ow < OW; ow++) {
+        if (ow == owA && C4 == C) ow = owB; // done whole by rows3x3Filter
+        if (ow == OW) break;
+        const c0 = ow >= owA && ow < owB ? C4 : 0;
         const go = dy + f4(((n * OH + oh) * OW + ow) * OC);
         for (let kh = 0; kh < KH; kh++) {
           const ih = oh * SH - PT + kh * DH;
@@ -195,7 +267,7 @@ function rows3x3(x0: usize, rowStep: usize, xStep: usize, w: usize, bias: usize,
             const iw = ow * SW - PL + kw * DW;
             if (iw < 0 || iw >= W) continue;
             const pp = pixels + f4(((n * H + ih) * W + iw) * C), tp = taps + f4((kh * KW + kw) * OC);
-            let c = 0;
+            let c = c0;
             if (M == 1) {
               for (; c + 4 <= C; c += 4) {
                 const gv = v128.load(go + f4(c));

@@ -441,8 +441,14 @@ export function convCalls(
   };
   const wf = p.y !== 0 && path.fwd === "winograd" ? wino(0) : null;
   const wd = p.training && p.dx !== 0 && path.bwdData === "winograd" && !p.pooledDy ? wino(1) : null; // (a pooled conv's data gradient is its own)
+  // a depthwise conv's data gradient at stride 1 (multiplier 1, padding within the window's
+  // reach) is its forward kernel on dy with the taps reversed and the padding the reach's rest:
+  // dx[i] = Σ_k dy[i + P − k·D]·w[k] = Σ_k' dy[i − ((K−1)·D − P) + k'·D]·w[K−1−k'] (the tap order
+  // reversed, kept per step in flipped, as the Winograd data filters are)
+  const flipped = p.training && p.dx !== 0 && depthwiseDataByForward(g) ? alloc(g.KH * g.KW * g.OC * 4) : 0;
   const pack = wf || wd ? [wf, wd].flatMap((t) => (t ? [t.pack] : []))
-    : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)] : [];
+    : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)]
+    : flipped ? [call("f32_copy_rows", p.w + 4 * (g.KH * g.KW - 1) * g.OC, -g.OC, flipped, g.OC, g.KH * g.KW, g.OC, 0)] : [];
   // fewer images than threads: ranges of output channels, or of Winograd tiles (every tile is
   // computed as on one thread), or bands of output rows; else by images
   const few = g.N < T && T > 1, byChannels = few && path.split === "channels" && g.OC >= 16 && !g.depthwise && g.groups === 1 && (wf !== null || p.packed !== 0);
@@ -480,7 +486,10 @@ export function convCalls(
     const dw = !p.dw ? 0 : t === 0 ? p.dw : alloc(wSize * 4);
     if (dw && t > 0) out.reduce.push(call("f32_add_fwd", p.dw, dw, p.dw, wSize));
     if (g.depthwise) {
-      if (p.dx) out.bwdData.push(call("f32_depthwise_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff));
+      if (p.dx && flipped) {
+        const back = geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: g.OH, W: g.OW, OH: g.H, OW: g.W, padTop: (g.KH - 1) * g.DH - g.padTop, padLeft: (g.KW - 1) * g.DW - g.padLeft }));
+        out.bwdData.push(call("f32_depthwise_conv2d_fwd", back, dy + 4 * q.yOff, flipped, 0, 0, p.dx + 4 * q.xOff));
+      } else if (p.dx) out.bwdData.push(call("f32_depthwise_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff));
       if (dw) out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
     } else {
       const sb = () => scratch(geo);
@@ -507,6 +516,11 @@ export function convCalls(
   return out;
 }
 
+
+/** Whether a depthwise conv's data gradient runs as its forward kernel on dy with the taps reversed (convCalls): stride 1, one output per channel, padding within the window's reach. */
+function depthwiseDataByForward(g: ConvGeometry): boolean {
+  return g.depthwise && g.OC === g.C && g.SH === 1 && g.SW === 1 && g.padTop <= (g.KH - 1) * g.DH && g.padLeft <= (g.KW - 1) * g.DW;
+}
 
 /** Scratch f32_conv2d_bwd_pooled may take for one image, at most: what the second-level cache holds beside the rest (measured: LeNet-5's C1 20 KB, C3 33 KB; the ConvNetJS CIFAR-10 net's convs 73–125 KB). */
 const POOLED_SCRATCH_BYTES = 256 * 1024;
