@@ -187,6 +187,18 @@ export function f32_batchnorm_part_sums_bwd(dy: usize, x: usize, msub: usize, n:
  * whole periods, in block order per lane (accumulators in registers, 2 vectors at a time).
  */
 export function addSumsBwd(dy: usize, x: usize, msub: usize, blocks: i32, L: i32, accDy: usize, accDyX: usize): void {
+  // in chunks of periods whose dy and x stay in the first-level cache while every lane group
+  // passes over them (a lane group's pass over all of them read each line of a map larger than the
+  // caches once per group: twice); the accumulators go to memory between chunks, so each lane
+  // still sums its blocks in order
+  const chunk = max(1, SUMS_CHUNK_FLOATS / L);
+  for (let b0 = 0; b0 < blocks; b0 += chunk) addSumsBwdChunk(dy + <usize>b0 * f4(L), x + <usize>b0 * f4(L), msub, min(chunk, blocks - b0), L, accDy, accDyX);
+}
+
+/** Floats of dy (and of x) in one chunk of addSumsBwd: 16 KB each. */
+const SUMS_CHUNK_FLOATS = 4096;
+
+function addSumsBwdChunk(dy: usize, x: usize, msub: usize, blocks: i32, L: i32, accDy: usize, accDyX: usize): void {
   const z = f32x4.splat(0), step = f4(L);
   for (let k = 0; k < L; k += 8) {
     const two = L - k >= 8;
