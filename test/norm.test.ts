@@ -43,6 +43,17 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
       await be.shutdown();
     }
     expectClose(outs[0]![0]!, refBatchNorm(x, rows, C, gamma, beta, 1e-3), 1e-3, 1e-4, "y, one thread, vs float64");
+    // dbeta = Σ dy, dgamma = Σ dy·x̂ per channel in float64: the backward's sums run over many
+    // chunks of the map here (addSumsBwd)
+    const mean = new Float64Array(C), sq = new Float64Array(C), db = new Float64Array(C), dg = new Float64Array(C);
+    for (let i = 0; i < rows * C; i++) mean[i % C]! += x[i]! / rows;
+    for (let i = 0; i < rows * C; i++) sq[i % C]! += (x[i]! - mean[i % C]!) ** 2 / rows;
+    for (let i = 0; i < rows * C; i++) {
+      db[i % C]! += R[i]!;
+      dg[i % C]! += (R[i]! * (x[i]! - mean[i % C]!)) / Math.sqrt(sq[i % C]! + 1e-3);
+    }
+    expectClose(outs[0]![3]!, db, 1e-4, 1e-3, "dbeta, one thread, vs float64");
+    expectClose(outs[0]![2]!, dg, 1e-4, 1e-3, "dgamma, one thread, vs float64");
     for (const o of outs.slice(1)) o.forEach((v, i) => expectClose(v, outs[0]![i]!, 1e-4, 1e-5, `output ${i}`));
   });
 
