@@ -150,6 +150,26 @@ describe.each(BUILDS)("pooling on the %s build", (build) => {
     expect(Array.from(dx.toArray())).toEqual([1, 2, 3, 4, 5, ...new Array(15).fill(0)]);
   });
 
+  it.each([1, 3, 4, 5])("NaN wins a window only as its first tap, whatever the channels (C %i): forward, argmax and the recomputed backward agree", async (C) => {
+    const be = await backendFor(build);
+    // two 3×1 windows per channel: [NaN, 1, 2] and [1, NaN, 2]
+    const col = [NaN, 1, 2, 1, NaN, 2];
+    const xs = new Float32Array(6 * C).map((_, i) => col[Math.floor(i / C)]!);
+    const x = Tensor.from(xs, [1, 6, 1, C], be);
+    const mp = ops.maxPool2d(x, { kernel: [3, 1], strides: [3, 1] });
+    const y = mp.y.toArray();
+    for (let c = 0; c < C; c++) {
+      expect(Number.isNaN(y[c]), `channel ${c}: the first window's NaN first tap`).toBe(true);
+      expect(y[C + c], `channel ${c}: a later NaN never wins`).toBe(2);
+      expect(mp.argmax[c]).toBe(c);
+      expect(mp.argmax[C + c]).toBe(5 * C + c);
+    }
+    // the backward without the forward's argmax recomputes the same taps
+    const dy = Tensor.from(new Float32Array(2 * C).fill(1), [1, 2, 1, C], be);
+    const dx = ops.maxPool2dBackward(x, dy, { kernel: [3, 1], strides: [3, 1] }).toArray();
+    expect(Array.from(dx)).toEqual(Array.from(xs, (_, i) => (Math.floor(i / C) === 0 || Math.floor(i / C) === 5 ? 1 : 0)));
+  });
+
   it("global average and global max pooling, forward and backward", async () => {
     const be = await backendFor(build);
     for (const shape of [[2, 3, 5, 9], [1, 7, 7, 4], [3, 1, 1, 1]] as [number, number, number, number][]) {

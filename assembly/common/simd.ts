@@ -21,7 +21,8 @@ import { ACT_RELU, ACT_RELU6 } from "./geometry";
 }
 
 /**
- * max(v, 0) lane-wise: the values and bits of f32x4.max(v, 0) (−0 gives +0, NaN stays NaN) in two
+ * max(v, 0) lane-wise: the values of f32x4.max(v, 0), and its bits on every lane that is not NaN
+ * (−0 gives +0; a NaN stays NaN, its payload as the runtime's arithmetic leaves it), in two
  * instructions, where V8 spends about seven on f32x4.max's NaN and signed-zero rules: pmax(v, 0)
  * is v < 0 ? 0 : v (NaN and −0 stay), and adding +0 turns −0 into +0 and changes nothing else.
  */
@@ -30,7 +31,7 @@ import { ACT_RELU, ACT_RELU6 } from "./geometry";
   return f32x4.add(f32x4.pmax(v, f32x4.splat(0)), f32x4.splat(0));
 }
 
-/** min(max(v, 0), 6) lane-wise with f32x4.min / max's values and bits: relu, then pmin (6 < r ? 6 : r; NaN stays). */
+/** min(max(v, 0), 6) lane-wise with f32x4.min / max's values (bits on non-NaN lanes): relu, then pmin (6 < r ? 6 : r; NaN stays). */
 // @ts-ignore: decorator
 @inline export function relu6(v: v128): v128 {
   return f32x4.pmin(relu(v), f32x4.splat(6));

@@ -29,6 +29,8 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
     for (let oh = 0; oh < OH; oh++) {
       const ih0 = oh * SH - PT;
       const rowInside = ih0 >= 0 && ih0 + (KH - 1) * DH < H;
+      // (with ih0 < 0 the window origin lies before the image, wrapping in u32: only the rows
+      // flagged inside the input are read, so the wrapped address is never loaded)
       if (C4 > 0) {
         rows3x3(x + f4(((n * H + ih0) * W + owA * SW - PL) * C), rowStep, f4(SW * C), w, bias, act, y + f4(((n * OH + oh) * OW + owA) * OC),
           C4, f4(C), owB - owA, ih0 >= 0 && ih0 < H, ih0 + 1 >= 0 && ih0 + 1 < H, ih0 + 2 >= 0 && ih0 + 2 < H);

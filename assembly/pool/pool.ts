@@ -98,7 +98,8 @@ export function f32_maxpool_fwd_codes(g: usize, x: usize, y: usize, codes: usize
   let best = tapOf(x, at0, aff, s, a, k);
   let idx = i32x4.add(i32x4.splat(at0), lane);
   if (!keep && nd == 1 && nh == 3 && nw == 3) {
-    // a whole 3×3 window (GoogLeNet's, ResNet's stem pool), unrolled
+    // three rows of three taps (GoogLeNet's 3×3 windows; any window that reaches that many,
+    // dilated or clipped), unrolled in scan order
     for (let r = 0, at = at0; r < 3; r++, at += hStep) {
       if (r > 0) best = f32x4.pmax(best, tapOf(x, at, aff, s, a, k));
       best = f32x4.pmax(f32x4.pmax(best, tapOf(x, at + wStep, aff, s, a, k)), tapOf(x, at + 2 * wStep, aff, s, a, k));
@@ -213,7 +214,8 @@ export function f32_maxpool_fwd_codes(g: usize, x: usize, y: usize, codes: usize
 /** Flat index of the first maximum over nd × nh × nw taps from flat index `at0` (one channel, c; with aff of its affine values). */
 // @ts-ignore: decorator
 @inline function windowArgmax(x: usize, at0: i32, nd: i32, nh: i32, nw: i32, dStep: i32, hStep: i32, wStep: i32, aff: bool = false, sub: usize = 0, A: usize = 0, K: usize = 0, c: i32 = 0): i32 {
-  let best: f32 = -Infinity;
+  // the first tap seeds the maximum, as in maxBlock (a NaN there stays: the same answer for every C)
+  let best = tap1(x, at0, aff, sub, A, K, c);
   let idx = at0;
   let depthAt = at0;
   for (let d = 0; d < nd; d++, depthAt += dStep) {
