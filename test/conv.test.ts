@@ -476,6 +476,7 @@ describe("conv2dTranspose against the conv oracles", () => {
     { x: [1, 4, 4, 4], k: [3, 3], filters: 6, opts: { groups: 2, strides: 2 }, out: [9, 9] },
     { x: [2, 6, 6, 5], k: [1, 1], filters: 7, opts: {}, out: [6, 6] }, // pointwise: a plain gemm
     { x: [1, 5, 5, 6], k: [3, 3], filters: 6, opts: { groups: 6, strides: 2, padding: 1 }, out: [9, 9] }, // depthwise
+    { x: [2, 5, 6, 6], k: [3, 3], filters: 6, opts: { groups: 6, padding: 1 }, out: [5, 6] }, // depthwise, stride 1 (a found bug: all zeros)
     { x: [1, 7, 7, 16], k: [5, 5], filters: 6, opts: { padding: 2 }, out: [7, 7] },
   ];
   const name = (c: TCase) => `x=${c.x.join("x")} k=${c.k.join("x")} filters=${c.filters} ${JSON.stringify(c.opts)}`;

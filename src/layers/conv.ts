@@ -137,7 +137,7 @@ export class Conv2d extends Layer<ConvState> {
 
   forward(r: LayerRun<ConvState>): void {
     const st = r.state, c = st.calls!;
-    // training: the Winograd filter transforms every step (weights may change without a new version: gradCheck)
+    // training: the Winograd filter transforms and a depthwise conv's reversed taps every step (weights may change without a new version: gradCheck)
     if (c.pack.length && (r.training || st.packedVersion !== r.weightsVersion)) {
       r.be.run(c.pack);
       st.packedVersion = r.weightsVersion;

@@ -167,8 +167,9 @@ const NO_BUFFERS: ConvBuffers = { x: 0, y: 0, w: 0, packed: 0, bias: 0, act: 0, 
 /** Every kernel call of one conv2d (gemm-based or depthwise), in the order they run. */
 export interface ConvCalls {
   /**
-   * Packs w into `packed`, or transforms it for the Winograd passes (run when the weights changed;
-   * a training plan runs it every step, an eager op every call).
+   * Packs w into `packed`, transforms it for the Winograd passes, or reverses a depthwise conv's
+   * taps for its data gradient (run when the weights changed; a training plan runs it every step,
+   * an eager op every call).
    */
   pack: KernelCall[];
   fwd: KernelCall[];
@@ -444,8 +445,9 @@ export function convCalls(
   // a depthwise conv's data gradient at stride 1 (multiplier 1, padding within the window's
   // reach) is its forward kernel on dy with the taps reversed and the padding the reach's rest:
   // dx[i] = Σ_k dy[i + P − k·D]·w[k] = Σ_k' dy[i − ((K−1)·D − P) + k'·D]·w[K−1−k'] (the tap order
-  // reversed, kept per step in flipped, as the Winograd data filters are)
-  const flipped = p.training && p.dx !== 0 && depthwiseDataByForward(g) ? alloc(g.KH * g.KW * g.OC * 4) : 0;
+  // reversed, kept per step in flipped by a pack call, as the Winograd data filters are) — unless
+  // the caller names the data pass's kernel, as convTransposeCalls does, which runs no pack calls
+  const flipped = p.training && p.dx !== 0 && !paths.bwdData && depthwiseDataByForward(g) ? alloc(g.KH * g.KW * g.OC * 4) : 0;
   const pack = wf || wd ? [wf, wd].flatMap((t) => (t ? [t.pack] : []))
     : p.packed && !g.depthwise ? [call("f32_conv2d_pack_weights", whole(), p.w, p.packed)]
     : flipped ? [call("f32_copy_rows", p.w + 4 * (g.KH * g.KW - 1) * g.OC, -g.OC, flipped, g.OC, g.KH * g.KW, g.OC, 0)] : [];
@@ -668,8 +670,9 @@ export interface ConvTransposeCalls {
  * conv's backward-data pass, its dx the conv's forward, its dw the conv's filter gradient.
  */
 export function convTransposeCalls(be: Backend, g: ConvGeometry, alloc: (bytes: number) => number, p: ConvTransposeBuffers): ConvTransposeCalls {
-  // the gemm-based paths: a Winograd pass would need its filter transform run before it, which these calls do not
-  // schedule, and the Winograd filter gradient its own scratch, which the layer does not hold
+  // the gemm-based paths: a Winograd pass (or a depthwise data pass on reversed filters) would need
+  // its filter transform run before it, which these calls do not schedule, and the Winograd filter
+  // gradient its own scratch, which the layer does not hold
   const c = convCalls(be, g, alloc, {
     x: p.dy, y: p.dx, w: p.w, packed: 0, bias: 0, act: 0, training: true, dy: p.x, dyAct: 0, dx: p.y, dw: p.dy ? p.dw : 0, db: 0,
   }, be.threads, { fwd: "direct", bwdData: gemmDataPath(g), bwdFilter: gemmFilterPath(g) });
