@@ -66,8 +66,11 @@ if (!(await enableRelaxedSimd()) && values.build !== "simd") {
 }
 
 const builds = values.build === "both" ? ["simd", "relaxed"] : [values.build];
+// (the threads suite times N threads against one, N = --threads or 2: its own line says so)
+const others = suites.filter((s) => s !== "threads");
 console.log(`fovea bench: ${suites.join(", ")}${values.quick ? " (quick)" : ""} — node ${process.versions.node}` +
-  `, fovea builds ${builds.join(" + ")}, ${threads} thread${threads > 1 ? "s" : ""}`);
+  `, fovea builds ${builds.join(" + ")}` + (others.length ? `, ${threads} thread${threads > 1 ? "s" : ""}` : "") +
+  (others.length < suites.length ? `${others.length ? "; " : ", "}threads: ${threads > 1 ? threads : 2} against 1` : ""));
 const all = [];
 const t0 = performance.now();
 for (const s of suites) {
