@@ -33,7 +33,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
       // flagged inside the input are read, so the wrapped address is never loaded)
       if (C4 > 0) {
         rows3x3(x + f4(((n * H + ih0) * W + owA * SW - PL) * C), rowStep, f4(SW * C), w, bias, act, y + f4(((n * OH + oh) * OW + owA) * OC),
-          C4, f4(C), owB - owA, ih0 >= 0 && ih0 < H, ih0 + 1 >= 0 && ih0 + 1 < H, ih0 + 2 >= 0 && ih0 + 2 < H);
+          C4, f4(C), owB - owA, inside(ih0, H), inside(ih0 + 1, H), inside(ih0 + 2, H));
       }
       for (let ow = 0; ow < OW; ow++) {
         if (ow == owA && C4 == C) ow = owB; // written whole by rows3x3
@@ -165,6 +165,12 @@ function rows3x3(x0: usize, rowStep: usize, xStep: usize, w: usize, bias: usize,
   }
 }
 
+/** Whether row (or column) i lies in [0, n). */
+// @ts-ignore: decorator
+@inline function inside(i: i32, n: i32): bool {
+  return i >= 0 && i < n;
+}
+
 /** The first output column whose 3×3 window of adjacent taps starts inside the input (ceil(PL / SW), at most OW). */
 // @ts-ignore: decorator
 @inline function firstInside(PL: i32, SW: i32, OW: i32): i32 {
@@ -255,7 +261,7 @@ function rows3x3Filter(x0: usize, rowStep: usize, xStep: usize, dy0: usize, dw: 
       const ih0 = oh * SH - PT;
       if (C4 > 0) {
         rows3x3Filter(a + f4(((n * H + ih0) * W + owA * SW - PL) * C), f4(W * C), f4(SW * C), dy + f4(((n * OH + oh) * OW + owA) * OC), out,
-          C4, f4(C), owB - owA, ih0 >= 0 && ih0 < H, ih0 + 1 >= 0 && ih0 + 1 < H, ih0 + 2 >= 0 && ih0 + 2 < H);
+          C4, f4(C), owB - owA, inside(ih0, H), inside(ih0 + 1, H), inside(ih0 + 2, H));
       }
       for (let ow = 0; ow < OW; ow++) {
         if (ow == owA && C4 == C) ow = owB; // done whole by rows3x3Filter
