@@ -3,6 +3,7 @@
 // forward pass of each at its real input size.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
+import { zooName } from "../src/cli/train.js";
 
 beforeAll(async () => {
   await fovea.init({ build: "simd" });
@@ -25,8 +26,9 @@ const CASES: [keyof typeof fovea.zoo, number, number[]][] = [
 ];
 
 describe("model zoo", () => {
-  it.each(CASES)("%s: %i parameters, a forward pass at %j", (name, params, shape) => {
+  it.each(CASES)("%s: %i parameters, a forward pass at %j; named as the CLI names it", (name, params, shape) => {
     const m = fovea.zoo[name]();
+    expect(m.name).toBe(zooName(name)); // summary, saved files and errors say what the command line takes
     expect(m.countParams()).toBe(params);
     expect(m.inputShape).toEqual(shape);
     m.compile({ batchSize: 1 });

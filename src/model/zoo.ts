@@ -239,5 +239,5 @@ export function mobilenetV2(o: ZooOptions = {}): Model {
   x = cbr(x, 1280, 1, 1, 0, "relu6");
   let out = L.dropout({ rate: 0.2 }).apply(L.globalAvgPool2d().apply(x));
   for (const l of head(o, 1000)) out = l.apply(out);
-  return model({ inputs: inp, outputs: out, name: "mobilenetV2", seed: o.seed });
+  return model({ inputs: inp, outputs: out, name: "mobilenet-v2", seed: o.seed });
 }
