@@ -59,7 +59,8 @@ const fmtG = (g) => (g === null ? "—" : g.toFixed(1));
 
 /**
  * One row per (case, batch): median ms and GFLOP/s of every engine, then speedups
- * (peer ms / fovea ms of the fastest fovea build: > 1 means fovea is faster).
+ * (peer ms / fovea ms of the fastest fovea build: > 1 means fovea is faster). A suite whose
+ * records count no FLOPs (threads) gets no GF/s, one without peers no speedup columns.
  */
 export function printTable(records, peers) {
   const rows = new Map();
@@ -69,12 +70,13 @@ export function printTable(records, peers) {
     rows.get(k).push(r);
   }
   const fovEngines = [...new Set(records.filter((r) => r.engine === "fovea").map((r) => r.build))];
-  const head = ["case", "batch", ...fovEngines.map((b) => `fovea-${b} ms (GF/s)`), ...peers.map((p) => `${p} ms (GF/s)`), ...peers.map((p) => `vs ${p}`)];
+  const flops = records.some((r) => r.gflops !== null), unit = flops ? "ms (GF/s)" : "ms";
+  const head = ["case", "batch", ...fovEngines.map((b) => `fovea-${b} ${unit}`), ...peers.map((p) => `${p} ${unit}`), ...peers.map((p) => `vs ${p}`)];
   const lines = [head];
   for (const rs of rows.values()) {
     const fov = fovEngines.map((b) => rs.find((r) => r.engine === "fovea" && r.build === b));
     const best = fov.filter((r) => r && r.median_ms !== null).sort((a, b) => a.median_ms - b.median_ms)[0];
-    const cell = (r) => (!r ? "" : r.median_ms === null ? (r.note ?? "n/a").slice(0, 28) : `${fmtMs(r.median_ms)} (${fmtG(r.gflops)})`);
+    const cell = (r) => (!r ? "" : r.median_ms === null ? (r.note ?? "n/a").slice(0, 28) : flops ? `${fmtMs(r.median_ms)} (${fmtG(r.gflops)})` : fmtMs(r.median_ms));
     const peerRs = peers.map((p) => rs.find((r) => r.engine === p));
     lines.push([
       rs[0].case, String(rs[0].batch ?? ""), ...fov.map(cell), ...peerRs.map(cell),
@@ -86,5 +88,5 @@ export function printTable(records, peers) {
     console.log(l.map((c, j) => (j < 2 ? (c ?? "").padEnd(widths[j]) : (c ?? "").padStart(widths[j]))).join("  "));
     if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
   }
-  console.log("vs <peer>: peer median / fastest fovea build median (> 1: fovea is faster).");
+  if (peers.length) console.log("vs <peer>: peer median / fastest fovea build median (> 1: fovea is faster).");
 }
