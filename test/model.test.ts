@@ -177,6 +177,32 @@ describe("plans and memory", () => {
     m.free();
   });
 
+  it("an inference buffer smaller than the block it reuses sits in the block's middle: each half of it lies over the same half of every buffer before it there (two threads' halves of a map stay on their own bytes)", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 16, kernelSize: 3, padding: "same", activation: "relu" }), L.conv2d({ filters: 8, kernelSize: 1 }),
+      L.conv2d({ filters: 24, kernelSize: 1, activation: "relu6" }), L.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: "same" }),
+      L.conv2d({ filters: 12, kernelSize: 1 }), L.conv2d({ filters: 40, kernelSize: 1 }), L.maxPool2d({ poolSize: 2 }), L.flatten(), L.dense({ units: 10 }),
+    ], { inputShape: [16, 16, 3], seed: 1 });
+    for (const batch of [1, 2]) { // (a batch of examples on as many threads may take blocks at their own size only: Plan)
+      m.compile({ batchSize: batch });
+      const plan = m.plan(batch, false) as unknown as { act: number[] };
+      // buffers of one node each: a fused conv and its pool, or a pool and the flatten reading it, share one (of the last one's
+      // size); a node's buffer is never its input's block (both are live while it runs), so a pointer shared with a neighbour is that
+      const own = (j: number) => plan.act[j] !== plan.act[j - 1] && plan.act[j] !== plan.act[j + 1];
+      const spans = m.nodes.map((n, j) => [plan.act[j]!, plan.act[j]! + batch * n.outShape.reduce((p, q) => p * q, 1) * 4] as const).filter((_, j) => own(j));
+      let shared = 0;
+      spans.forEach(([a, b], j) => spans.slice(0, j).forEach(([c, d]) => {
+        if (a >= d || c >= b) return; // in other blocks
+        shared++;
+        expect(Math.abs((a + b) / 2 - (c + d) / 2), `batch ${batch}: buffers [${c}, ${d}) and [${a}, ${b})`).toBeLessThan(64);
+      }));
+      if (batch === 1) expect(shared, "blocks reused by buffers of other sizes").toBeGreaterThan(2);
+      const x = new Float32Array(batch * 16 * 16 * 3).map((_, i) => Math.sin(i));
+      expect(m.predict(x).every(Number.isFinite)).toBe(true);
+    }
+    m.free();
+  });
+
   it("free() returns every byte the model took", () => {
     const be = fovea.getBackend();
     const before = be.heap.stats().inUseBytes; // the scratch the model's plans hold goes back with them

@@ -40,20 +40,38 @@ const OWNED_BLOCKS_BYTES = 1 << 20;
  * thread t works on the bytes [a_t·s, b_t·s) of a buffer of s bytes per example, so a block reused
  * with another s would put one thread's slice of the new buffer over another's of the old one,
  * which that thread may still be reading.
+ * A buffer smaller than its block sits in the block's middle (at a multiple of 64 bytes), and
+ * give() returns the whole block. Work split across two threads by halves of a buffer (rows of a
+ * map, examples) then keeps each thread on the half of the block it wrote before, whatever the
+ * sizes: a buffer at the block's start would put the second thread's half over bytes the first
+ * wrote last, and each of its writes would take a line from the other core's caches.
+ * Batch 1, two threads against one, rounds tagged by the machine's pairing, the build before and
+ * this one alternating (two runs each): in the slow pairing MobileNetV2 1.51, 1.51 -> 1.72, 1.71x
+ * (10.85 -> 9.55 ms; its 56²×144 expansion, at the start of a 112²×96 block, had run 639 µs on two
+ * threads against 600 on one), googlenet 1.61, 1.61 -> 1.63, 1.65x, ResNet-18 level (1.78, 1.80
+ * -> 1.80x, its maps' sizes repeat); in the fast pairing all three level (MobileNetV2 9.13, 9.04
+ * -> 9.02 ms).
  */
 class Pool {
   private free: { ptr: number; bytes: number }[] = [];
+  /** The block each buffer handed out lies in, by the buffer's pointer. */
+  private readonly blockOf = new Map<number, { ptr: number; bytes: number }>();
   constructor(private readonly alloc: (bytes: number) => number, private readonly exact = false) {}
   take(bytes: number): number {
     let best = -1;
     this.free.forEach((b, i) => {
       if ((this.exact ? b.bytes === bytes : b.bytes >= bytes) && (best < 0 || b.bytes < this.free[best]!.bytes)) best = i;
     });
-    if (best >= 0) return this.free.splice(best, 1)[0]!.ptr;
-    return this.alloc(bytes);
+    const block = best >= 0 ? this.free.splice(best, 1)[0]! : { ptr: this.alloc(bytes), bytes };
+    const ptr = block.ptr + 64 * Math.floor((block.bytes - bytes) / 128);
+    this.blockOf.set(ptr, block);
+    return ptr;
   }
-  give(ptr: number, bytes: number): void {
-    this.free.push({ ptr, bytes });
+  give(ptr: number): void {
+    const block = this.blockOf.get(ptr);
+    if (!block) throw new BackendError(`plan: a buffer at ${ptr} given back to a pool that did not hand it out (internal error)`);
+    this.blockOf.delete(ptr);
+    this.free.push(block);
   }
 }
 
@@ -263,7 +281,7 @@ export class Plan {
         else if (ofInput[j]) this.act[j] = this.inputPtr;
         else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(tail(j)));
         // each input once: a layer reading one tensor twice (x·x) must not give its buffer back twice
-        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && next[i] !== j && !ofInput[i]) actPool.give(this.act[i]!, bytesOf(i)); });
+        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && next[i] !== j && !ofInput[i]) actPool.give(this.act[i]!); });
       });
       this.outputPtr = this.act[nodes.length - 1]!;
 
@@ -300,12 +318,12 @@ export class Plan {
             if (this.grad[i] === 0) this.grad[i] = this.pooled.some((f) => f.pool === j && f.conv === i) ? noBlock : gradPool.take(bytesOf(i));
             else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
           });
-          n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!, bytesOf(i)); });
+          n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!); });
           const by = this.pooled.find((f) => f.pool === j);
           if (by) held.get(by.conv)!.push(j);
           // a layer whose slices leave gradients to the sum reads its dy there (wholeBatchGradsOf): kept
-          else if (!(slicing && wholeBatchGradsOf(n).length) && this.grad[j] !== noBlock) gradPool.give(this.grad[j]!, bytesOf(j));
-          for (const k of held.get(j) ?? []) gradPool.give(this.grad[k]!, bytesOf(k));
+          else if (!(slicing && wholeBatchGradsOf(n).length) && this.grad[j] !== noBlock) gradPool.give(this.grad[j]!);
+          for (const k of held.get(j) ?? []) gradPool.give(this.grad[k]!);
         }
       }
 
