@@ -186,9 +186,9 @@ describe("permute (each example's three axes reordered)", () => {
 });
 
 describe("concat (rows of several inputs side by side) in parts", () => {
-  it("each part's program copies its rows of every input both ways: the same bits on 1, 2 and 3 threads, parts by rows where the rows are many (an inception block's 28²×256 at batch 1)", async () => {
+  it("each part's program copies its rows of every input both ways: the same bits on 1, 2 and 3 threads, parts by rows where the copies are long (an inception block's 28²×256 and 14²×512 at batch 1: each value read and written)", async () => {
     const bes = await Promise.all([1, 2, 3].map((t) => loadBackend("simd-mt", "option", 16, t)));
-    for (const [rows, widths] of [[784, [64, 128, 32, 32]], [5, [3, 1, 6]], [1000, [7, 13]]] as [number, number[]][]) {
+    for (const [rows, widths] of [[784, [64, 128, 32, 32]], [196, [128, 256, 64, 64]], [5, [3, 1, 6]], [1000, [7, 13]]] as [number, number[]][]) {
       const out = widths.reduce((a, b) => a + b, 0);
       const ins = widths.map((c, i) => Float32Array.from({ length: rows * c }, (_, j) => i * 1e6 + j + 0.25));
       const want = new Float32Array(rows * out);
@@ -199,7 +199,7 @@ describe("concat (rows of several inputs side by side) in parts", () => {
         be.heap.f32(y, rows * out).fill(NaN);
         dxs.forEach((p, i) => be.heap.f32(p, rows * widths[i]!).fill(NaN));
         const c = concatCalls(be, rows, widths, xs, y, y, dxs);
-        expect(c.fwd.length, `${rows} rows on ${be.threads} threads: parts`).toBe(rows * out * 8 >= 1e6 ? be.threads : 1);
+        expect(c.fwd.length, `${rows} rows on ${be.threads} threads: parts`).toBe(2 * rows * out * 8 >= 1e6 ? be.threads : 1);
         be.runPrograms(c.fwd);
         const got = be.heap.f32(y, rows * out);
         expect(want.findIndex((v, i) => !Object.is(v, got[i])), `${rows} rows on ${be.threads} threads: first wrong output`).toBe(-1);

@@ -174,7 +174,7 @@ export function addCalls(n: number, xs: number[], y: number, dy: number, dxs: nu
  */
 export function concatCalls(be: Backend, rows: number, widths: number[], xs: number[], y: number, dy: number, dxs: number[]): { fwd: KernelCall[][]; bwd: KernelCall[][]; programs: true } {
   const out = widths.reduce((a, b) => a + b, 0);
-  const parts = splitRange(rows, threadsForMemory(be, rows * out, rows));
+  const parts = splitRange(rows, threadsForMemory(be, 2 * rows * out, rows)); // every value read once and written once
   const program = (back: boolean) => ([a, b]: [number, number]): KernelCall[] => {
     const calls: KernelCall[] = [];
     let off = 0;
@@ -199,7 +199,7 @@ export function permuteCalls(be: Backend, batch: number, dims: [number, number, 
   const out = perm.map((a) => dims[a]!) as [number, number, number];
   const n = dims[0] * dims[1] * dims[2];
   const parts = (from: number, to: number, sh: [number, number, number], q: [number, number, number]): KernelCall[] => {
-    const T = threadsForMemory(be, batch * n, Math.max(batch, sh[q[0]]!));
+    const T = threadsForMemory(be, 2 * batch * n, Math.max(batch, sh[q[0]]!)); // every value read once and written once
     return batch >= T
       ? splitRange(batch, T).map(([a, b]) => call("f32_permute3", from + 4 * a * n, b - a, sh[0], sh[1], sh[2], q[0], q[1], q[2], to + 4 * a * n, 0, sh[q[0]]!))
       : splitRange(sh[q[0]]!, T).map(([a, b]) => call("f32_permute3", from, batch, sh[0], sh[1], sh[2], q[0], q[1], q[2], to, a, b));
