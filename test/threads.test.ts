@@ -110,6 +110,18 @@ describe("threaded kernels equal one thread", () => {
     expect(r[2]!.parts.slice(0, 2)).toEqual([3, 3]);
     same(r, "batch 1, channels");
   });
+
+  it("batch 1, depthwise convs on a small map of many channels: ranges of 8 channels, uneven (420 = 52 × 8 + 4), border and inner pixels, bias and ReLU6", () => {
+    const r = run(() => fovea.sequential([
+      L.depthwiseConv2d({ kernelSize: 3, padding: 1, activation: "relu6" }), // 9×9: 21 four-pixel tiles, 420 >= 16 · 21 channels
+      L.depthwiseConv2d({ kernelSize: 3, useBias: false }), // 7×7, "valid": every window inside
+      L.globalAvgPool2d(), L.dense({ units: 3 }),
+    ], { inputShape: [9, 9, 420], seed: 9 }), [9, 9, 420], 1, 3);
+    expect(r[0]!.parts.slice(0, 2)).toEqual([1, 1]);
+    expect(r[1]!.parts.slice(0, 2)).toEqual([2, 2]);
+    expect(r[2]!.parts.slice(0, 2)).toEqual([3, 3]);
+    same(r, "batch 1, depthwise by channels");
+  });
 });
 
 describe("inference at an example per thread or more", () => {

@@ -11,20 +11,29 @@ import { zero } from "../eltwise/binary";
 
 
 /**
- * y[n,oh,ow,c·M+m] = act(bias[c·M+m] + Σ_{kh,kw} x[n,ih,iw,c] · w[kh,kw,0,c·M+m]).
+ * y[n,oh,ow,c·M+m] = act(bias[c·M+m] + Σ_{kh,kw} x[n,ih,iw,c] · w[kh,kw,0,c·M+m]), for the
+ * channels c in [c0, c1) of every pixel (multiplier M = 1; with M > 1, [0, C) only: a thread's
+ * range of channels where a map's pixels are few, ops/conv convCalls).
  * bias may be 0; act 0 none, 1 ReLU, 2 ReLU6. y must not overlap x.
  */
-export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usize, act: i32, y: usize): void {
+export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usize, act: i32, y: usize, c0: i32, c1: i32): void {
   const N = geo(g, CONV_N), H = geo(g, CONV_H), W = geo(g, CONV_W), C = geo(g, CONV_C);
   const OH = geo(g, CONV_OH), OW = geo(g, CONV_OW), OC = geo(g, CONV_OC), KH = geo(g, CONV_KH), KW = geo(g, CONV_KW);
   const SH = geo(g, CONV_SH), SW = geo(g, CONV_SW), DH = geo(g, CONV_DH), DW = geo(g, CONV_DW);
   const PT = geo(g, CONV_PT), PL = geo(g, CONV_PL), M = OC / C;
+  if (c0 < 0 || c1 > C || c0 >= c1 || (M != 1 && (c0 != 0 || c1 != C))) unreachable();
+  // channels [c0, c1): every pointer moved to channel c0, the pixels still C (OC) floats apart
+  const Cn = c1 - c0;
+  x += f4(c0);
+  w += f4(c0);
+  y += f4(c0);
+  if (bias != 0) bias += f4(c0);
   const rowStep = f4(DH * W * C), colStep = f4(DW * C);
   // 3×3 windows of adjacent taps (the MobileNets'): the output columns [owA, owB), whose windows'
   // columns are inside the input, take rows3x3 for channels [0, C4); the rest the loops below
   const three = M == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
   const owA = three ? firstInside(PL, SW, OW) : 0, owB = three ? endInside(PL, SW, W, OW, owA) : 0;
-  const C4 = owB > owA ? C & ~3 : 0;
+  const C4 = owB > owA ? Cn & ~3 : 0;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       const ih0 = oh * SH - PT;
@@ -36,7 +45,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
           C4, f4(C), owB - owA, inside(ih0, H), inside(ih0 + 1, H), inside(ih0 + 2, H));
       }
       for (let ow = 0; ow < OW; ow++) {
-        if (ow == owA && C4 == C) ow = owB; // written whole by rows3x3
+        if (ow == owA && C4 == Cn) ow = owB; // written whole by rows3x3
         if (ow == OW) break;
         const yo = y + f4(((n * OH + oh) * OW + ow) * OC);
         const iw0 = ow * SW - PL;
@@ -44,7 +53,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
         if (M == 1 && rowInside && iw0 >= 0 && iw0 + (KW - 1) * DW < W) {
           // interior pixel: every tap in bounds, pointers stepped without checks
           const xbase = x + f4(((n * H + ih0) * W + iw0) * C);
-          for (; c + 16 <= C; c += 16) {
+          for (; c + 16 <= Cn; c += 16) {
             let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
             if (bias != 0) {
               a0 = v128.load(bias + f4(c));
@@ -70,7 +79,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
             v128.store(yo + f4(c), activate(a2, act), 32);
             v128.store(yo + f4(c), activate(a3, act), 48);
           }
-          for (; c + 4 <= C; c += 4) {
+          for (; c + 4 <= Cn; c += 4) {
             let a0 = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
             let xr = xbase + f4(c), wp = w + f4(c);
             for (let kh = 0; kh < KH; kh++) {
@@ -85,7 +94,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
             v128.store(yo + f4(c), activate(a0, act));
           }
         } else if (M == 1) {
-          for (; c + 8 <= C; c += 8) {
+          for (; c + 8 <= Cn; c += 8) {
             let a0 = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
             let a1 = bias != 0 ? v128.load(bias + f4(c + 4)) : f32x4.splat(0);
             for (let kh = 0; kh < KH; kh++) {
@@ -102,7 +111,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
             v128.store(yo + f4(c), activate(a0, act));
             v128.store(yo + f4(c + 4), activate(a1, act));
           }
-          for (; c + 4 <= C; c += 4) {
+          for (; c + 4 <= Cn; c += 4) {
             let a0 = bias != 0 ? v128.load(bias + f4(c)) : f32x4.splat(0);
             for (let kh = 0; kh < KH; kh++) {
               const ih = oh * SH - PT + kh * DH;
@@ -117,7 +126,7 @@ export function f32_depthwise_conv2d_fwd(g: usize, x: usize, w: usize, bias: usi
           }
         }
         // remaining channels (and every channel when M > 1)
-        for (let o = c * M; o < OC; o++) {
+        for (let o = c * M; o < Cn * M; o++) {
           const ci = o / M;
           let a: f32 = bias != 0 ? load<f32>(bias + f4(o)) : 0;
           for (let kh = 0; kh < KH; kh++) {

@@ -137,6 +137,13 @@ export function conv2dFlops(g: ConvGeometry): number {
   return 2 * g.N * g.OH * g.OW * g.OC * g.KH * g.KW * (g.C / g.groups);
 }
 
+/**
+ * What a depthwise conv's FLOPs weigh in the pool's split threshold (threadsFor): its kernels run
+ * at 8–12 GMAC/s against the gemm's ~30 (MobileNetV2's layers, one thread), so the same work takes
+ * about 3x as long. MobileNetV2's 7²×960 depthwise convs (0.85 MFLOP, 56 µs) ran on one thread.
+ */
+const DEPTHWISE_FLOP_WEIGHT = 3;
+
 /** The buffers of a conv: pointers into wasm memory, 0 where absent. */
 export interface ConvBuffers {
   x: number; y: number; w: number;
@@ -214,7 +221,8 @@ export interface ConvPaths {
    * input transform is repeated per thread), or by output positions, each thread streaming all the
    * weights: "rows", bands of output rows (direct), or "tiles", ranges of output tiles (Winograd).
    * "channels" needs 16 output channels or more, one group and (direct) weights packed by the plan
-   * (inference); elsewhere the forward splits by positions.
+   * (inference), or a depthwise conv of multiplier 1 (ranges of 8 channels, as the conv before it
+   * splits); elsewhere the forward splits by positions.
    */
   split: "rows" | "channels" | "tiles";
 }
@@ -424,7 +432,7 @@ export function convCalls(
   if (path.bwdFilter === "winograd" && !(winogradFits(g) && g.KH === 3)) throw new ConfigError("conv2d: the Winograd filter gradient needs a 3x3 kernel, stride 1, dilation 1 and one group");
   const tiles = winogradTiles(g);
   if (!tiles.includes(path.tile)) throw new ConfigError(`conv2d: the Winograd tile of a ${g.KH}x${g.KW} kernel must be ${tiles.join(", ")}; got ${path.tile}`);
-  const T = threadsFor(be, conv2dFlops(g), Math.max(g.N, g.OH), limit);
+  const T = threadsFor(be, conv2dFlops(g) * (g.depthwise ? DEPTHWISE_FLOP_WEIGHT : 1), Math.max(g.N, g.OH), limit);
   const reach = (g.KH - 1) * g.DH + 1;
   const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
@@ -454,11 +462,13 @@ export function convCalls(
   // fewer images than threads: ranges of output channels, or of Winograd tiles (every tile is
   // computed as on one thread), or bands of output rows; else by images
   const few = g.N < T && T > 1, byChannels = few && path.split === "channels" && g.OC >= 16 && !g.depthwise && g.groups === 1 && (wf !== null || p.packed !== 0);
+  // a depthwise conv (multiplier 1) by ranges of channels, as the conv before it splits its output
+  const dwByChannels = few && path.split === "channels" && g.depthwise && g.OC === g.C;
   // one forward call over part q (its images, or a band of rows): output channels [c0, c1) of each
   // group, Winograd tiles [t0, t1) of the part's
   const fwdCall = (q: Part, c0: number, c1: number, t0: number, t1: number): KernelCall => {
     const geo = block(q), x = p.x + 4 * q.xOff, y = p.y + 4 * q.yOff, res = p.res ? p.res + 4 * q.yOff : 0;
-    if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, x, p.w, p.bias, p.act, y);
+    if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, x, p.w, p.bias, p.act, y, 0, g.C);
     // a fused pool's output: the part's images' windows (parts are whole images or tiles of all of them)
     const yPool = p.pool ? p.y + 4 * (q.yOff / (g.OH * g.OW * g.OC)) * p.pool.OH * p.pool.OW * g.OC : 0;
     return {
@@ -471,6 +481,7 @@ export function convCalls(
   const all = wholePart(g.N, g.H, g.OH, g.padTop), imageTiles = Math.ceil(g.OH / m) * Math.ceil(g.OW / m), OCg = g.OC / g.groups;
   const fwd: KernelCall[] = p.y === 0 ? [] : p.pool && !wf ? pooledFwd(be, g, p.pool, block, alloc, p, T)
     : byChannels ? splitRange(g.OC, T, 8).map(([c0, c1]) => fwdCall(all, c0, c1, 0, g.N * imageTiles))
+    : dwByChannels ? splitRange(g.C, T, 8).map(([c0, c1]) => call("f32_depthwise_conv2d_fwd", whole(), p.x, p.w, p.bias, p.act, p.y, c0, c1))
     : wf && few ? splitRange(g.N * imageTiles, T).map(([t0, t1]) => fwdCall(all, 0, OCg, t0, t1))
     : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => fwdCall(q, 0, OCg, 0, q.N * imageTiles));
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
@@ -490,7 +501,7 @@ export function convCalls(
     if (g.depthwise) {
       if (p.dx && flipped) {
         const back = geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: g.OH, W: g.OW, OH: g.H, OW: g.W, padTop: (g.KH - 1) * g.DH - g.padTop, padLeft: (g.KW - 1) * g.DW - g.padLeft }));
-        out.bwdData.push(call("f32_depthwise_conv2d_fwd", back, dy + 4 * q.yOff, flipped, 0, 0, p.dx + 4 * q.xOff));
+        out.bwdData.push(call("f32_depthwise_conv2d_fwd", back, dy + 4 * q.yOff, flipped, 0, 0, p.dx + 4 * q.xOff, 0, g.C));
       } else if (p.dx) out.bwdData.push(call("f32_depthwise_conv2d_bwd_data", geo, dy + 4 * q.yOff, p.w, p.dx + 4 * q.xOff));
       if (dw) out.bwdFilter.push(call("f32_depthwise_conv2d_bwd_filter", geo, p.x + 4 * q.xOff, dy + 4 * q.yOff, dw));
     } else {
