@@ -9,7 +9,10 @@
 // inference at batch 64, the zoo's ResNet-18 and MobileNetV2 at 224², batch 1, and any ONNX file
 // in --onnx DIR (batch 1). Beside each case it prints the round trip of a value between two
 // threads before and after its rounds (lib/pairing.mjs): on a shared or virtual machine it says how
-// far apart the two cores were (the README's Threads section: the "slow pairing").
+// far apart the two cores were (the README's Threads section: the "slow pairing"). Each round is
+// tagged by a round trip timed just before it, under 150 ns "fast", over 300 ns "slow", and the
+// median ratio of each pairing's rounds is printed too (the machine switches between them for
+// seconds to minutes, so one case's rounds may fall in both).
 import * as fovea from "../dist/index.js";
 import { record, benchBackend } from "./lib/harness.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
@@ -82,8 +85,9 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       const calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
       await pause();
       const tripBefore = probe.roundTripNs();
-      const ratios = [];
+      const ratios = [], byPairing = { fast: [], slow: [] };
       for (let r = 0; r < rounds; r++) {
+        const trip = probe.roundTripNs(2);
         const v = [0, 0];
         for (const i of r % 2 ? [1, 0] : [0, 1]) {
           await pause();
@@ -92,11 +96,14 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
           s.t.push((v[i] = (performance.now() - a) / calls));
         }
         ratios.push(v[0] / v[1]);
+        if (trip < 150) byPairing.fast.push(v[0] / v[1]);
+        else if (trip > 300) byPairing.slow.push(v[0] / v[1]);
       }
       const q = [...ratios].sort((p, r) => p - r), lo = q[rounds >> 2], hi = q[(3 * rounds) >> 2];
       await pause();
       const tripAfter = probe.roundTripNs();
-      const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds; threads' round trip ${tripBefore.toFixed(0)} ns before, ${tripAfter.toFixed(0)} after)`;
+      const pairings = Object.entries(byPairing).filter(([, q]) => q.length).map(([k, q]) => `${k} pairing ${med(q).toFixed(2)}x over ${q.length}`).join(", ");
+      const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds; ${pairings || "no round in either pairing"}; threads' round trip ${tripBefore.toFixed(0)} ns before, ${tripAfter.toFixed(0)} after)`;
       sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine: "fovea", build, threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
       log(`  ${kase} b${batch} fovea-${build}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
       for (const s of sides) s.m.free();
