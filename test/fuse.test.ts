@@ -490,6 +490,20 @@ describe("the max pool's backward applies the ReLU before it", () => {
       L.conv2d({ filters: 16, kernelSize: 3, padding: "same", activation: "relu" }), L.maxPool2d({ poolSize: 2 }),
       L.flatten(), L.dense({ units: 10 }),
     ], { inputShape: [8, 8, 4], seed: 1 }), 2, 1],
+    // a pool that runs a ReLU layer's backward reads its dy while it writes the gradient of the
+    // ReLU's input, a block taken at the ReLU's step: the layout holds the dy block through it
+    // (blocks come back whole, and the 45-channel conv's gradient block could hold the ReLU input's)
+    ["a ReLU layer and a max pool, the pool's dy held through the ReLU's step", () => fovea.sequential([
+      L.conv2d({ filters: 10, kernelSize: 3, padding: "same" }), L.relu(), L.maxPool2d({ poolSize: 2 }), L.relu(),
+      L.conv2d({ filters: 45, kernelSize: 3, padding: "same" }), L.flatten(), L.dense({ units: 10 }),
+    ], { inputShape: [8, 8, 2], seed: 1 }), 1],
+    // and with a batch norm before the ReLU, whose backward reads the pool's dy at the norm's step
+    ["a norm, a ReLU layer and a 2×2 max pool, the pool's dy held through the norm's step", () => {
+      const x = fovea.input([8, 8, 2]);
+      const p = L.maxPool2d({ poolSize: 2 }).apply(L.relu().apply(L.batchNorm().apply(L.conv2d({ filters: 10, kernelSize: 3, padding: "same", useBias: false }).apply(x))));
+      const d = L.conv2d({ filters: 45, kernelSize: 3, padding: "same" }).apply(p), e = L.conv2d({ filters: 45, kernelSize: 3, padding: "same" }).apply(d);
+      return fovea.model({ inputs: x, outputs: L.dense({ units: 10 }).apply(L.flatten().apply(L.add().apply(e, d))), seed: 2 });
+    }, 3],
     // conv → norm → ReLU → 2×2 pool twice on odd maps (rows and columns no window covers) with 4–9
     // channels (ragged blocks of the tap codes and the norm's periods)
     ...([[4, 5, 11, 13, 3], [5, 7, 9, 7, 3], [7, 6, 13, 11, 5], [9, 12, 10, 15, 3]] as const).map(([c1, c2, H, W, k]): [string, () => fovea.Model, number] => [

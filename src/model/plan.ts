@@ -40,7 +40,7 @@ const OWNED_BLOCKS_BYTES = 1 << 20;
  * thread t works on the bytes [a_t·s, b_t·s) of a buffer of s bytes per example, so a block reused
  * with another s would put one thread's slice of the new buffer over another's of the old one,
  * which that thread may still be reading.
- * A buffer smaller than its block sits in the block's middle (at a multiple of 64 bytes), and
+ * A buffer smaller than its block sits in the block's middle (64·k bytes from its start), and
  * give() returns the whole block. Work split across two threads by halves of a buffer (rows of a
  * map, examples) then keeps each thread on the half of the block it wrote before, whatever the
  * sizes: a buffer at the block's start would put the second thread's half over bytes the first
@@ -297,9 +297,14 @@ export class Plan {
         // (blocks of other sizes may be reused where one slice is the whole batch: no other thread's slice lies there)
         const gradPool = new Pool(allocBuffer, sliceCount >= 2);
         // a conv whose gradients come from the max pool after it reads the pool's dy in its own
-        // step: that block is given back after the conv's step, not the pool's
-        const held = new Map<number, number[]>();
-        for (const f of this.pooled) held.set(f.conv, []);
+        // step: that block is given back after the conv's step, not the pool's. So is a max pool's
+        // that runs a ReLU layer's backward (reluPools, below): it writes the gradient of the
+        // ReLU's input, whose block is taken at the ReLU's step, while it reads its dy — or, with a
+        // batch norm before the ReLU, the norm's backward reads that dy at the norm's step. A block
+        // comes back whole (Pool), so a larger gradient could otherwise take it.
+        const held = new Map<number, number[]>(), holder = new Map<number, number>();
+        for (const f of this.pooled) holder.set(f.pool, f.conv);
+        if (fuse) for (const f of reluPools(nodes)) if (f.standalone) holder.set(f.pool, f.norm >= 0 ? f.norm : f.input);
         // and nothing writes or reads that conv's own output gradient (the pool's backward does not
         // run): it gets no block, only a pointer that marks it as reaching the loss (checked below)
         const noBlock = this.pooled.length ? alloc(16) : 0;
@@ -319,8 +324,8 @@ export class Plan {
             else this.fan[j]!.temp[s] = gradPool.take(bytesOf(i));
           });
           n.inputs.forEach((i, s) => { if (this.fan[j]!.temp[s]) gradPool.give(this.fan[j]!.temp[s]!); });
-          const by = this.pooled.find((f) => f.pool === j);
-          if (by) held.get(by.conv)!.push(j);
+          const by = holder.get(j);
+          if (by !== undefined) held.set(by, [...(held.get(by) ?? []), j]);
           // a layer whose slices leave gradients to the sum reads its dy there (wholeBatchGradsOf): kept
           else if (!(slicing && wholeBatchGradsOf(n).length) && this.grad[j] !== noBlock) gradPool.give(this.grad[j]!);
           for (const k of held.get(j) ?? []) gradPool.give(this.grad[k]!);
@@ -369,11 +374,9 @@ export class Plan {
               nr.outputUnread = true;
               this.unwritten[f.norm] = true;
               this.fused++;
-              // and the pool's backward: over 2×2 windows the norm's reads the pool's dy. The
-              // gradient layout above gave that buffer back after the pool's step; the only
-              // blocks taken before the norm's backward runs are then the ReLU's and the norm's
-              // input gradients (and fan-in temporaries of those sizes), each larger than the
-              // pool's output, so none reuses it — which needs the three nodes next to each other
+              // and the pool's backward: over 2×2 windows the norm's reads the pool's dy (the
+              // gradient layout above keeps that buffer through the norm's step) — which needs the
+              // three nodes next to each other
               const pn = nodes[f.pool]!, pg = (pn.layer as PoolLayer).geometry(pn.inShapes[0]!, batch);
               if (twoByTwo(pg) && f.input === f.pool - 1 && f.norm === f.input - 1) {
                 pr.tapCodes = alloc(batch * this.valuesOf(f.pool)); // a byte an output (slices write theirs at their offset)

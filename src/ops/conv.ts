@@ -466,9 +466,11 @@ export function convCalls(
   const dwByChannels = few && path.split === "channels" && g.depthwise && g.OC === g.C;
   // one forward call over part q (its images, or a band of rows): output channels [c0, c1) of each
   // group, Winograd tiles [t0, t1) of the part's
+  // a depthwise forward over channels [c0, c1) of every pixel
+  const dwCall = (geo: number, x: number, y: number, c0: number, c1: number): KernelCall => call("f32_depthwise_conv2d_fwd", geo, x, p.w, p.bias, p.act, y, c0, c1);
   const fwdCall = (q: Part, c0: number, c1: number, t0: number, t1: number): KernelCall => {
     const geo = block(q), x = p.x + 4 * q.xOff, y = p.y + 4 * q.yOff, res = p.res ? p.res + 4 * q.yOff : 0;
-    if (g.depthwise) return call("f32_depthwise_conv2d_fwd", geo, x, p.w, p.bias, p.act, y, 0, g.C);
+    if (g.depthwise) return dwCall(geo, x, y, 0, g.C);
     // a fused pool's output: the part's images' windows (parts are whole images or tiles of all of them)
     const yPool = p.pool ? p.y + 4 * (q.yOff / (g.OH * g.OW * g.OC)) * p.pool.OH * p.pool.OW * g.OC : 0;
     return {
@@ -481,7 +483,7 @@ export function convCalls(
   const all = wholePart(g.N, g.H, g.OH, g.padTop), imageTiles = Math.ceil(g.OH / m) * Math.ceil(g.OW / m), OCg = g.OC / g.groups;
   const fwd: KernelCall[] = p.y === 0 ? [] : p.pool && !wf ? pooledFwd(be, g, p.pool, block, alloc, p, T)
     : byChannels ? splitRange(g.OC, T, 8).map(([c0, c1]) => fwdCall(all, c0, c1, 0, g.N * imageTiles))
-    : dwByChannels ? splitRange(g.C, T, 8).map(([c0, c1]) => call("f32_depthwise_conv2d_fwd", whole(), p.x, p.w, p.bias, p.act, p.y, c0, c1))
+    : dwByChannels ? ((geo) => splitRange(g.C, T, 8).map(([c0, c1]) => dwCall(geo, p.x, p.y, c0, c1)))(whole())
     : wf && few ? splitRange(g.N * imageTiles, T).map(([t0, t1]) => fwdCall(all, 0, OCg, t0, t1))
     : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => fwdCall(q, 0, OCg, 0, q.N * imageTiles));
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
