@@ -416,7 +416,7 @@ function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
 /**
  * The calls of a conv2d over `p`'s buffers, split for the pool: forward by images or, with fewer
  * images than threads, as `ConvPaths.split` says (bands of output rows or ranges of Winograd
- * tiles or of output channels); backward by images. `alloc` gives memory that lives as long as
+ * tiles or of output channels; a depthwise conv of multiplier 1, ranges of its channels); backward by images. `alloc` gives memory that lives as long as
  * the calls.
  */
 export function convCalls(
