@@ -381,6 +381,36 @@ function panelsIntoStrip(pc: i32, kEnd: i32, K: i32, a: usize, acs: i32, p0: usi
 
 // ---- driver ---------------------------------------------------------------------------------
 
+/**
+ * Packed depth blocks of at most this many floats (kc·nc, 16 KB: half the first-level cache) take
+ * their register tiles strip by strip (MR rows across every panel) instead of panel by panel (one
+ * panel down every strip): the panels stay in the first-level cache either way, and each row of C
+ * is then written in one visit. The same tiles with the same sums: the same bits. Threads that
+ * split a gemm by rows write neighbouring rows of C; panel by panel, the thread below came back to
+ * its last rows once a panel, right below the rows the next thread had written (the likely cost:
+ * each core's prefetchers running ahead into the other's lines). LeNet-5's dense kernel gradient
+ * at batch 64 on two threads (dW 400×120 over a 32-example slice, rows [0, 200) and [200, 400),
+ * 41–43 µs each alone) ran 60 µs a thread together, 43 with the second thread's rows 16 KB or more
+ * further on (57–61 at 0 and 4 KB), and 43 strip by strip. The training step on two threads, the
+ * build before and this one alternating (one process, the machine's slow pairing): 1.855 -> 1.817
+ * ms, 1.61 -> 1.64x one thread's (one thread level, 2.979 / 2.977 ms). At 32 KB blocks the
+ * one-thread step had run 2.978 -> 3.012 ms (its 64-example gradient's 30 KB of panels left the
+ * cache with the strips).
+ */
+const STRIPS_FIRST_FLOATS: i32 = 4096;
+
+/** The MR×NR register tile at rows ic + ir, columns jc + jr of C (clipped to the block's mc×nc). */
+// @ts-ignore: decorator
+@inline function tile(
+  kc: i32, bufA: usize, pbBase: usize, pstride: i32, C: usize, ldc: i32, ic: i32, ir: i32, jc: i32, jr: i32, mc: i32, nc: i32,
+  alpha: f32, beta: f32, first: bool, last: bool, bias: usize, act: i32, tmp: usize,
+): void {
+  const pb = pbBase + f4((jr / NR) * pstride * NR);
+  const bj = bias != 0 ? bias + f4(jc + jr) : 0;
+  micro(kc, bufA + f4(ir * kc), pb, C + f4((ic + ir) * ldc + jc + jr), ldc, min(MR, mc - ir), min(NR, nc - jr),
+    alpha, beta, first, last, bj, act, tmp);
+}
+
 /** K = 0: C = beta·C, then bias and activation. */
 function emptyDepth(M: i32, N: i32, beta: f32, C: usize, ldc: i32, bias: usize, act: i32): void {
   for (let i = 0; i < M; i++) {
@@ -439,14 +469,19 @@ export function gemmCore(
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         packA(A + f4(ic * ars + pc * acs), ars, acs, mc, kc, bufA);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const pb = pbBase + f4((jr / NR) * pstride * NR);
-          const bj = bias != 0 ? bias + f4(jc + jr) : 0;
+        if (kc * nc <= STRIPS_FIRST_FLOATS) {
+          // the depth block's panels fit the first-level cache: a strip of MR rows across all of
+          // them, then the next, so each row of C is written in one visit (STRIPS_FIRST_FLOATS)
           for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            micro(kc, bufA + f4(ir * kc), pb, C + f4((ic + ir) * ldc + jc + jr), ldc, mr, nr,
-              alpha, beta, first, last, bj, act, tmp);
+            for (let jr = 0; jr < nc; jr += NR) {
+              tile(kc, bufA, pbBase, pstride, C, ldc, ic, ir, jc, jr, mc, nc, alpha, beta, first, last, bias, act, tmp);
+            }
+          }
+        } else {
+          for (let jr = 0; jr < nc; jr += NR) {
+            for (let ir = 0; ir < mc; ir += MR) {
+              tile(kc, bufA, pbBase, pstride, C, ldc, ic, ir, jc, jr, mc, nc, alpha, beta, first, last, bias, act, tmp);
+            }
           }
         }
       }
