@@ -12,9 +12,12 @@
 // far apart the two cores were (the README's Threads section: the "slow pairing"). Each round is
 // tagged by a round trip timed just before it, under 150 ns "fast", over 300 ns "slow", and the
 // median ratio of each pairing's rounds is printed too (the machine switches between them for
-// seconds to minutes, so one case's rounds may fall in both).
+// seconds to minutes, so one case's rounds may fall in both). Each ONNX file is also timed the same
+// way on onnxruntime-node (native, 1 and N intra-op threads) right after fovea's rounds of it, when
+// that peer is installed: how native code scales on the same cores in the same minutes.
 import * as fovea from "../dist/index.js";
 import { record, benchBackend } from "./lib/harness.mjs";
+import { loadOrtNode, ortRunner } from "./lib/engines.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { pairingProbe } from "./lib/pairing.mjs";
 
@@ -44,15 +47,17 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       },
     });
   }
+  const ortn = onnxDir ? await loadOrtNode() : null;
+  if (ortn?.error) log(`  (${ortn.error}: the ONNX files on fovea only)`);
   const big = [["resnet18 224²", (be) => fovea.withBackend(be, () => fovea.zoo.resnet18({ seed: 1 }))], ["mobilenetv2 224²", (be) => fovea.withBackend(be, () => fovea.zoo.mobilenetV2({ seed: 1 }))]];
   if (onnxDir) {
     const { readdirSync, readFileSync } = await import("node:fs");
     for (const file of readdirSync(onnxDir).filter((f) => f.endsWith(".onnx")).sort()) {
       const bytes = new Uint8Array(readFileSync(`${onnxDir}/${file}`));
-      big.push([`onnx ${file}`, (be) => fovea.importOnnx(bytes, { source: file, backend: be })]);
+      big.push([`onnx ${file}`, (be) => fovea.importOnnx(bytes, { source: file, backend: be }), bytes]);
     }
   }
-  for (const [kase, load] of big) {
+  for (const [kase, load, bytes] of big) {
     cases.push({
       kase, batch: 1,
       make: async (be) => {
@@ -62,6 +67,18 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
         return { m, run: () => m.predict(x) };
       },
     });
+    if (bytes && ortn && !ortn.error) {
+      cases.push({
+        kase, batch: 1, engine: "ort-node",
+        // the file's own input shape (a symbolic batch as 1), on 1 or N intra-op threads
+        make: async (_be, threads) => {
+          const probe = await ortn.ort.InferenceSession.create(bytes);
+          const dims = probe.inputMetadata[0].shape.map((d) => (typeof d === "number" ? d : 1));
+          await probe.release?.();
+          return ortRunner(ortn.ort, "ort-node", threads, bytes, batchData(1, dims.slice(1)).x, dims);
+        },
+      });
+    }
   }
   const records = [];
   const probe = pairingProbe();
@@ -70,18 +87,25 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
     const backends = [await benchBackend(build, 1, 64), await benchBackend(build, N, 64)];
     if (backends[1].threads !== N) throw new Error(`bench: asked for ${N} threads, the ${build} backend has ${backends[1].threads}`);
     let fresh = true;
-    for (const { kase, batch, make } of cases) {
+    for (const { kase, batch, make, engine = "fovea" } of cases) {
+      // the native peer does not depend on fovea's build: timed with the first
+      if (engine !== "fovea" && build !== builds[0]) continue;
       const sides = [];
-      for (const be of backends) sides.push({ ...(await make(be)), t: [] });
+      for (const be of backends) sides.push({ ...(await make(be, be.threads)), t: [] });
+      // calls of a side: onnxruntime's run is a promise, awaited one at a time
+      const runs = async (s, n) => {
+        if (s.async) for (let c = 0; c < n; c++) await s.run();
+        else for (let c = 0; c < n; c++) s.run();
+      };
       // warm both (new backends for 2 s: with 150 ms, the first case's N-thread side ran 1.3x
       // slower over all its rounds), then calls per round: about roundMs on one thread
       for (const s of sides) {
         const t0 = performance.now();
-        do s.run(); while (performance.now() - t0 < (fresh ? 2000 : roundMs));
+        do await runs(s, 1); while (performance.now() - t0 < (fresh ? 2000 : roundMs));
       }
       fresh = false;
       const t0 = performance.now();
-      sides[0].run();
+      await runs(sides[0], 1);
       const calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
       await pause();
       const tripBefore = probe.roundTripNs();
@@ -92,7 +116,7 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
         for (const i of r % 2 ? [1, 0] : [0, 1]) {
           await pause();
           const s = sides[i], a = performance.now();
-          for (let c = 0; c < calls; c++) s.run();
+          await runs(s, calls);
           s.t.push((v[i] = (performance.now() - a) / calls));
         }
         ratios.push(v[0] / v[1]);
@@ -104,13 +128,14 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       const tripAfter = probe.roundTripNs();
       const pairings = Object.entries(byPairing).filter(([, q]) => q.length).map(([k, q]) => `${k} pairing ${med(q).toFixed(2)}x over ${q.length}`).join(", ");
       const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds; ${pairings || "no round in either pairing"}; threads' round trip ${tripBefore.toFixed(0)} ns before, ${tripAfter.toFixed(0)} after)`;
-      sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine: "fovea", build, threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
-      log(`  ${kase} b${batch} fovea-${build}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
-      for (const s of sides) s.m.free();
+      const fov = engine === "fovea";
+      sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine, build: fov ? build : "native", threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
+      log(`  ${kase} b${batch} ${fov ? `fovea-${build}` : engine}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
+      for (const s of sides) await (fov ? s.m.free() : s.dispose());
     }
   }
   } finally {
     probe.close();
   }
-  return { records, peers: [] };
+  return { records, peers: records.some((r) => r.engine === "ort-node") ? ["ort-node"] : [] };
 }
