@@ -382,10 +382,11 @@ function panelsIntoStrip(pc: i32, kEnd: i32, K: i32, a: usize, acs: i32, p0: usi
 // ---- driver ---------------------------------------------------------------------------------
 
 /**
- * Packed depth blocks of at most this many floats (kc·nc, 16 KB: half the first-level cache) take
+ * Packed depth blocks of at most this many floats (kc·nc, 16 KB) take
  * their register tiles strip by strip (MR rows across every panel) instead of panel by panel (one
  * panel down every strip): the panels stay in the first-level cache either way, and each row of C
- * is then written in one visit. The same tiles with the same sums: the same bits. Threads that
+ * is then written in one visit per depth block (and per NC columns). The same tiles with the same
+ * sums: the same bits. 16 KB is half the first-level data cache of the machines measured (32 KB). Threads that
  * split a gemm by rows write neighbouring rows of C; panel by panel, the thread below came back to
  * its last rows once a panel, right below the rows the next thread had written (the likely cost:
  * each core's prefetchers running ahead into the other's lines). LeNet-5's dense kernel gradient
@@ -471,7 +472,7 @@ export function gemmCore(
         packA(A + f4(ic * ars + pc * acs), ars, acs, mc, kc, bufA);
         if (kc * nc <= STRIPS_FIRST_FLOATS) {
           // the depth block's panels fit the first-level cache: a strip of MR rows across all of
-          // them, then the next, so each row of C is written in one visit (STRIPS_FIRST_FLOATS)
+          // them, then the next, so each row of C is written in one visit a block (STRIPS_FIRST_FLOATS)
           for (let ir = 0; ir < mc; ir += MR) {
             for (let jr = 0; jr < nc; jr += NR) {
               tile(kc, bufA, pbBase, pstride, C, ldc, ic, ir, jc, jr, mc, nc, alpha, beta, first, last, bias, act, tmp);
