@@ -382,7 +382,7 @@ function panelsIntoStrip(pc: i32, kEnd: i32, K: i32, a: usize, acs: i32, p0: usi
 // ---- driver ---------------------------------------------------------------------------------
 
 /**
- * Packed depth blocks of at most this many floats (kc·nc, 16 KB) take
+ * Packed depth blocks of at most this many floats (kc·nc, 16 KB; the last panel's padding to NR aside) take
  * their register tiles strip by strip (MR rows across every panel) instead of panel by panel (one
  * panel down every strip): the panels stay in the first-level cache either way, and each row of C
  * is then written in one visit per depth block (and per NC columns). The same tiles with the same
