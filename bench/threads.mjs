@@ -72,9 +72,9 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
         kase, batch: 1, engine: "ort-node",
         // the file's own input shape (a symbolic batch as 1), on 1 or N intra-op threads
         make: async (_be, threads) => {
-          const probe = await ortn.ort.InferenceSession.create(bytes);
-          const dims = probe.inputMetadata[0].shape.map((d) => (typeof d === "number" ? d : 1));
-          await probe.release?.();
+          const meta = await ortn.ort.InferenceSession.create(bytes);
+          const dims = meta.inputMetadata[0].shape.map((d) => (typeof d === "number" ? d : 1));
+          await meta.release?.();
           return ortRunner(ortn.ort, "ort-node", threads, bytes, batchData(1, dims.slice(1)).x, dims);
         },
       });
