@@ -17,12 +17,17 @@
 // that peer is installed: how native code scales on the same cores in the same minutes.
 import * as fovea from "../dist/index.js";
 import { record, benchBackend } from "./lib/harness.mjs";
-import { loadOrtNode, ortRunner } from "./lib/engines.mjs";
+import { foveaRunner, loadOrtNode, ortRunner } from "./lib/engines.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { pairingProbe } from "./lib/pairing.mjs";
 
 const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const pause = () => new Promise((r) => setTimeout(r, 5)); // an N-thread run's workers stop watching for work before the next run
+/** n calls of a runner (lib/engines.mjs): onnxruntime's run is a promise, awaited one at a time. */
+const runs = async (s, n) => {
+  if (s.async) for (let c = 0; c < n; c++) await s.run();
+  else for (let c = 0; c < n; c++) s.run();
+};
 
 export async function runThreads({ quick, builds, threads, onnxDir, log }) {
   const N = threads > 1 ? threads : 2;
@@ -35,16 +40,12 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       make: (be) => {
         const m = fovea.withBackend(be, () => net.fovea(1));
         m.compile({ batchSize: 64, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
-        return { m, run: () => m.trainOnBatch(x, y) };
+        return { run: () => m.trainOnBatch(x, y), async: false, dispose: async () => m.free() };
       },
     });
     cases.push({
       kase: `infer ${name}`, batch: 64,
-      make: (be) => {
-        const m = fovea.withBackend(be, () => net.fovea(1));
-        m.compile({ batchSize: 64 });
-        return { m, run: () => m.predict(x) };
-      },
+      make: (be) => foveaRunner(fovea.withBackend(be, () => net.fovea(1)), x, 64),
     });
   }
   const ortn = onnxDir ? await loadOrtNode() : null;
@@ -62,9 +63,7 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       kase, batch: 1,
       make: async (be) => {
         const m = await load(be);
-        m.compile({ batchSize: 1 });
-        const x = batchData(1, [...m.inputShape]).x;
-        return { m, run: () => m.predict(x) };
+        return foveaRunner(m, batchData(1, [...m.inputShape]).x, 1);
       },
     });
     if (bytes && ortn && !ortn.error) {
@@ -92,11 +91,6 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       if (engine !== "fovea" && build !== builds[0]) continue;
       const sides = [];
       for (const be of backends) sides.push({ ...(await make(be, be.threads)), t: [] });
-      // calls of a side: onnxruntime's run is a promise, awaited one at a time
-      const runs = async (s, n) => {
-        if (s.async) for (let c = 0; c < n; c++) await s.run();
-        else for (let c = 0; c < n; c++) s.run();
-      };
       // warm both (new backends for 2 s: with 150 ms, the first case's N-thread side ran 1.3x
       // slower over all its rounds), then calls per round: about roundMs on one thread
       for (const s of sides) {
@@ -131,7 +125,7 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       const fov = engine === "fovea";
       sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine, build: fov ? build : "native", threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
       log(`  ${kase} b${batch} ${fov ? `fovea-${build}` : engine}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
-      for (const s of sides) await (fov ? s.m.free() : s.dispose());
+      for (const s of sides) await s.dispose();
     }
   }
   } finally {
