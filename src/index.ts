@@ -19,6 +19,7 @@ export { Model, model, sequential } from "./model/model.js";
 export type { CompileOptions, ExampleData } from "./model/model.js";
 // train/ adds the training options and methods to Model (compile's extension point)
 export { NumericError } from "./train/trainer.js";
+export { NotFoundError, WriteError } from "./data/files.js";
 export type { Regularizer, TrainingOptions } from "./train/trainer.js";
 export { input, SymbolicTensor } from "./layers/symbolic.js";
 export { summaryRows } from "./model/summary.js";
@@ -47,7 +48,7 @@ export * as rl from "./rl/index.js";
 // that is not, in the packed package's declarations.
 export type { Augmenter, AugmentOptions } from "./data/augment.js";
 export type { Dataset, Normalization } from "./data/dataset.js";
-export type { FileWriter, NotFoundError, WriteError, WriteOptions } from "./data/files.js";
+export type { FileWriter, WriteOptions } from "./data/files.js";
 export type { Idx } from "./data/idx.js";
 export type { CanvasLike, Rgba } from "./data/images.js";
 export type { CnjLayer as ConvNetJSSnapshotLayer, ConvNetJSExportOptions, ConvNetJSLayerJSON } from "./io/convnetjs.js";

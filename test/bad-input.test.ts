@@ -396,3 +396,17 @@ describe("bad input: the CLI", () => {
     }
   });
 });
+
+describe("the error classes a user catches", () => {
+  it("every one is exported at the top level for instanceof, under FoveaError; a missing file is a NotFoundError, a FormatError", async () => {
+    for (const c of [fovea.ShapeError, fovea.ConfigError, fovea.FormatError, fovea.BackendError, fovea.NumericError, fovea.NotFoundError, fovea.WriteError]) {
+      expect(c.prototype).toBeInstanceOf(fovea.FoveaError);
+    }
+    expect(fovea.NotFoundError).toBe(fovea.data.NotFoundError);
+    const missing = join(mkdtempSync(join(tmpdir(), "fovea-missing-")), "no-such.bin");
+    const e = await fovea.data.readBytes(missing).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(fovea.NotFoundError);
+    expect(e).toBeInstanceOf(fovea.FormatError);
+    expect((e as Error).message).toContain("no-such.bin");
+  });
+});

@@ -260,6 +260,32 @@ describe("fovea CLI", () => {
 });
 
 describe("fovea train on an image folder", () => {
+  it("predict on PyTorch's own ONNX export, which ends in its last Linear layer: percentages are the softmax of the logits, as PyTorch computes them; --raw shows the logits", async () => {
+    // examples/finetune: digits0-4.onnx (torch.onnx.export) and PyTorch's logits for the first 16
+    // MNIST test digits of 0–4; the first of them is test image 1, a 2
+    const torch = JSON.parse(readFileSync("examples/finetune/digits0-4.json", "utf8")) as { logits16: number[] };
+    const test = await fovea_.data.loadMnist(await fovea_.data.mnistDataDir(), "t10k");
+    expect(test.y[1]).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), "fovea-predict-"));
+    const { encodePng } = await import("../src/data/images.js");
+    writeFileSync(join(dir, "two.png"), await encodePng(test.x.slice(784, 2 * 784), [28, 28, 1]));
+    const logits = torch.logits16.slice(0, 5), max = Math.max(...logits);
+    const e = logits.map((v) => Math.exp(v - max)), sum = e.reduce((a, b) => a + b, 0);
+    const shown = (stdout: string) => new Map(stdout.trim().replace(/^.*: /, "").split(", ").map((c) => c.split(" ")).map(([k, v]) => [Number(k), parseFloat(v!)]));
+    const p = fovea("predict", "examples/finetune/digits0-4.onnx", join(dir, "two.png"), "--top", "5");
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.stderr).toMatch(/note: examples\/finetune\/digits0-4\.onnx ends in dense ".*", not in a softmax: the percentages are the softmax of its outputs \(--raw shows the outputs\)/);
+    expect(p.stdout).toMatch(/two\.png: 2 \d+\.\d%, /);
+    const pct = shown(p.stdout);
+    expect(pct.size).toBe(5);
+    for (const [k, v] of pct) expect(Math.abs(v - (100 * e[k]!) / sum)).toBeLessThanOrEqual(0.051);
+    const raw = fovea("predict", "examples/finetune/digits0-4.onnx", join(dir, "two.png"), "--top", "5", "--raw");
+    expect(raw.stderr).toBe("");
+    const r = shown(raw.stdout);
+    expect(r.size).toBe(5);
+    for (const [k, v] of r) expect(Math.abs(v - logits[k]!)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(logits[k]!)));
+  });
+
   it("trains a zoo model on a folder of PNGs and saves the class names with it", async () => {
     const { encodePng } = await import("../src/data/images.js");
     const dir = mkdtempSync(join(tmpdir(), "fovea-cli-folder-"));

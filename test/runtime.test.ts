@@ -24,17 +24,23 @@ describe("feature detection", () => {
 
   it("reports relaxed SIMD absent on Node 20 without the flag, and auto picks simd there", () => {
     const major = Number(process.versions.node.split(".")[0]);
-    const script = `import('./dist/index.js').then(async f => { await f.init(); const i = f.backendInfo(); console.log(JSON.stringify([i.build, i.chosenBy, i.features.relaxedSimd])); })`;
+    const script = `import('./dist/index.js').then(async f => { await f.init(); const i = f.backendInfo(); console.log(JSON.stringify([i.build, i.chosenBy, i.features.relaxedSimd, i.buildReason])); })`;
     const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, FOVEA_BUILD: "" } });
     expect(r.stderr).toBe("");
-    const [build, chosenBy, relaxed] = JSON.parse(r.stdout);
+    const [build, chosenBy, relaxed, reason] = JSON.parse(r.stdout);
     expect(chosenBy).toBe("auto");
     if (major < 22) {
       expect(relaxed).toBe(false);
       expect(build).toMatch(/^simd(-mt)?$/);
+      expect(reason).toBe(`auto: simd, since Node ${process.versions.node} needs the flag --experimental-wasm-relaxed-simd (Node 22+ has it on by default)`);
     } else {
       expect(build).toMatch(/^relaxed(-mt)?$/);
+      expect(reason).toBe("auto: relaxed, the runtime accepts relaxed SIMD");
     }
+    // forced builds say what forced them
+    const forced = (env: Record<string, string>, init: string) => JSON.parse(spawnSync(process.execPath, ["-e", `import('./dist/index.js').then(async f => { await f.init(${init}); console.log(JSON.stringify(f.backendInfo().buildReason)); })`], { encoding: "utf8", env: { ...process.env, ...env } }).stdout);
+    expect(forced({ FOVEA_BUILD: "simd" }, "")).toBe("FOVEA_BUILD=simd");
+    expect(forced({ FOVEA_BUILD: "" }, "{ build: 'simd', threads: 2 }")).toBe('init({ build: "simd" })');
   });
 });
 

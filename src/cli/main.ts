@@ -48,6 +48,15 @@ async function imageInput(path: string, [H, W, C]: [number, number, number], o: 
  * A saved model (`eval`, `predict`): a folder, or a zoo name where no such file is (its weights
  * would be untrained), is a usage error saying so.
  */
+/** The softmax of a model's outputs, in float64 (the largest subtracted first). */
+function softmax(y: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of y) max = Math.max(max, v);
+  const e = Float64Array.from(y, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
 async function savedModel(file: string, command: string): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
   if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea or .onnx)`);
@@ -149,14 +158,19 @@ export function program(version = "unknown"): Command {
     .option("--top <k>", "classes to show", int("--top"), 3)
     .option("--resize", "scale images of another size to the model's input (otherwise they are refused)", false)
     .option("--invert", "use 1 − pixel (dark strokes on a light background, for models trained on MNIST-style data)", false)
-    .action(async (file: string, images: string[], o: { top: number; resize: boolean; invert: boolean }) => {
+    .option("--raw", "show the model's outputs as they are (by default a model that does not end in a softmax, e.g. a PyTorch export ending in its last Linear layer, has its outputs shown as their softmax)", false)
+    .action(async (file: string, images: string[], o: { top: number; resize: boolean; invert: boolean; raw: boolean }) => {
       await fovea.init();
       await using(await savedModel(file, "predict"), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
+        const last = m.nodes[m.nodes.length - 1]!.layer;
+        const soften = !o.raw && last.type !== "softmax";
+        if (soften) err(`note: ${file} ends in ${last.label}, not in a softmax: the percentages are the softmax of its outputs (--raw shows the outputs)`);
         for (const img of images) {
-          const probs = m.predict(await imageInput(img, shape, o));
-          const top = Array.from(probs, (p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, o.top);
-          out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${(100 * p).toFixed(1)}%`).join(", ")}`);
+          const y = m.predict(await imageInput(img, shape, o));
+          const scores = soften ? softmax(y) : y;
+          const top = Array.from(scores, (p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, o.top);
+          out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${o.raw ? p.toPrecision(4) : `${(100 * p).toFixed(1)}%`}`).join(", ")}`);
         }
       });
     });

@@ -31,6 +31,8 @@ export interface BackendInfo {
   build: BuildName;
   /** Why that build: "auto", "option", or "FOVEA_BUILD". */
   chosenBy: "auto" | "option" | "FOVEA_BUILD";
+  /** The same in words, e.g. "auto: simd, since Node 20.20.2 needs the flag --experimental-wasm-relaxed-simd (…)". */
+  buildReason: string;
   /** What the runtime supports (WebAssembly.validate probes). */
   features: Features;
   /** "node 20.20.2", "deno 2.9.6", or a browser user agent. */
@@ -323,6 +325,7 @@ export class Backend {
     return {
       build: this.build,
       chosenBy: this.chosenBy,
+      buildReason: buildReason(this.build, this.chosenBy),
       features: detectFeatures(),
       runtime: runtimeDescription(),
       wasmBytes: this.wasmBytes,
@@ -331,6 +334,14 @@ export class Backend {
       memory: this.heap.stats(),
     };
   }
+}
+
+/** Why `build` runs, in words: the option or variable that forced it, or what auto found (relaxed SIMD, or why not). */
+function buildReason(build: BuildName, chosenBy: BackendInfo["chosenBy"]): string {
+  const user = build.replace(/-mt$/, "");
+  if (chosenBy === "option") return `init({ build: "${user}" })`;
+  if (chosenBy === "FOVEA_BUILD") return `FOVEA_BUILD=${user}`;
+  return detectFeatures().relaxedSimd ? `auto: ${user}, the runtime accepts relaxed SIMD` : `auto: ${user}, since ${relaxedSimdHint()}`;
 }
 
 /** Picks the build from the option, then FOVEA_BUILD, then the features; throws if it cannot run here. */

@@ -67,12 +67,12 @@ export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * A Node built-in module, through process.getBuiltinModule (Node >= 20.16, Deno 2, Bun). fovea
+ * A Node built-in module, through process.getBuiltinModule (Node 20.16+ and 22.3+, Deno 2, Bun). fovea
  * has no import of a node: module anywhere, so a bundler for the web sees none.
  */
 export function nodeModule<T>(name: `node:${string}`): T {
   const m = g.process?.getBuiltinModule?.(name);
-  if (!m) throw new BackendError(`${name} is not available in ${runtimeDescription()} (fovea reaches Node's modules through process.getBuiltinModule: Node >= 20.16, Deno 2)`);
+  if (!m) throw new BackendError(`${name} is not available in ${runtimeDescription()} (fovea reaches Node's modules through process.getBuiltinModule: Node 20.16+ or 22.3+, Deno 2)`);
   return m as T;
 }
 

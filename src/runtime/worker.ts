@@ -122,7 +122,7 @@ if (typeof g.WorkerGlobalScope === "function") {
     });
   };
 } else {
-  // through process.getBuiltinModule (Node >= 20.16, Deno 2): no import a bundler for the web would see
+  // through process.getBuiltinModule (Node 20.16+ or 22.3+, Deno 2): no import a bundler for the web would see
   const proc = (globalThis as { process?: { getBuiltinModule(n: string): unknown } }).process!;
   const { parentPort, workerData } = proc.getBuiltinModule("node:worker_threads") as { parentPort: Port; workerData: Init };
   void start(workerData, parentPort);
