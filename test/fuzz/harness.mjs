@@ -3,7 +3,7 @@
 // was; a model loaded before still predicts the same. Anything else is a crash, grouped by kind
 // (error class + message with numbers and names blanked), with the first input of each kind.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as fovea from "../../dist/index.js";
 import { inputSeed, rng } from "./mutate.mjs";
@@ -97,6 +97,7 @@ export async function campaign(name, { runs, seed, onCrash = () => {}, onProgres
     const bad = s.check();
     if (bad && stats.sentinel === "same") stats.sentinel = bad;
     stats.heapAfter = heapInUse();
+    if (current) rmSync(current, { force: true }); // every input came back: nothing to leave behind
   } finally {
     s.free();
     ctx.dispose();
