@@ -259,7 +259,7 @@ describe("fovea CLI", () => {
   });
 });
 
-describe("fovea train on an image folder", () => {
+describe("fovea predict: what a model's outputs are", () => {
   it("predict on PyTorch's own ONNX export, which ends in its last Linear layer: percentages are the softmax of the logits, as PyTorch computes them; --raw shows the logits", async () => {
     // examples/finetune: digits0-4.onnx (torch.onnx.export) and PyTorch's logits for the first 16
     // MNIST test digits of 0–4; the first of them is test image 1, a 2
@@ -274,7 +274,7 @@ describe("fovea train on an image folder", () => {
     const shown = (stdout: string) => new Map(stdout.trim().replace(/^.*: /, "").split(", ").map((c) => c.split(" ")).map(([k, v]) => [Number(k), parseFloat(v!)]));
     const p = fovea("predict", "examples/finetune/digits0-4.onnx", join(dir, "two.png"), "--top", "5");
     expect(p.status, p.stderr).toBe(0);
-    expect(p.stderr).toMatch(/note: examples\/finetune\/digits0-4\.onnx ends in dense ".*", not in a softmax: the percentages are the softmax of its outputs \(--raw shows the outputs\)/);
+    expect(p.stderr).toMatch(/note: examples\/finetune\/digits0-4\.onnx ends in dense ".*", not in a softmax, sigmoid or log-softmax: the percentages are the softmax of its outputs \(--raw shows the outputs\)/);
     expect(p.stdout).toMatch(/two\.png: 2 \d+\.\d%, /);
     const pct = shown(p.stdout);
     expect(pct.size).toBe(5);
@@ -286,6 +286,45 @@ describe("fovea train on an image folder", () => {
     for (const [k, v] of r) expect(Math.abs(v - logits[k]!)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(logits[k]!)));
   });
 
+  it("probabilities as they are past reshape and dropout, a sigmoid's too (one output: its own probability), a log-softmax's as their exp; NaN outputs warned about and shown as they are, last", async () => {
+    await fovea_.init({ build: "simd", threads: 1 });
+    const L = fovea_.layers;
+    const dir = mkdtempSync(join(tmpdir(), "fovea-predict-"));
+    const { encodePng } = await import("../src/data/images.js");
+    const img = new Float32Array(16).map((_, i) => ((i * 7) % 16) / 15);
+    writeFileSync(join(dir, "x.png"), await encodePng(img, [4, 4, 1]));
+    const pixels = Float32Array.from(img, (v) => Math.round(v * 255) / 255); // what the PNG holds
+    const head = (units: number) => [L.flatten(), L.dense({ units, name: "d" })];
+    const cases: [string, fovea_.Layer[], (y: Float32Array) => number[]][] = [
+      ["softmax-reshape-dropout", [...head(3), L.softmax(), L.reshape({ targetShape: [3] }), L.dropout({ rate: 0.5 })], (y) => [...y]],
+      ["sigmoid1", [...head(1), L.sigmoid()], (y) => [...y]],
+      ["logsoftmax", [...head(3), L.logSoftmax()], (y) => [...y].map(Math.exp)],
+    ];
+    for (const [name, layers, want] of cases) {
+      const m = fovea_.sequential(layers, { inputShape: [4, 4, 1], seed: 7 });
+      const file = join(dir, `${name}.fovea`);
+      writeFileSync(file, m.save());
+      const expected = want(m.predict(pixels));
+      m.free();
+      const r = fovea("predict", file, join(dir, "x.png"), "--top", "3");
+      expect(r.stderr, name).toBe("");
+      const shown = r.stdout.trim().replace(/^.*: /, "").split(", ").map((c) => c.split(" "));
+      expect(shown.length, name).toBe(expected.length);
+      for (const [k, v] of shown) expect(Math.abs(parseFloat(v!) - 100 * expected[Number(k)]!), `${name} class ${k}`).toBeLessThanOrEqual(0.051);
+    }
+    // log of a negative value: NaN among the outputs
+    const m = fovea_.sequential([...head(3), L.log()], { inputShape: [4, 4, 1], seed: 7 });
+    m.setWeights([{ layer: "d", name: "kernel", values: new Float32Array(48) }, { layer: "d", name: "bias", values: [-1, 0.5, 2] }]);
+    writeFileSync(join(dir, "nan.fovea"), m.save());
+    m.free();
+    const r = fovea("predict", join(dir, "nan.fovea"), join(dir, "x.png"), "--top", "3");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/warning: .*x\.png: 1 of the model's 3 outputs are NaN or Inf; shown as they are/);
+    expect(r.stdout).toMatch(/x\.png: 2 0\.6931, 1 -0\.6931, 0 NaN/);
+  });
+});
+
+describe("fovea train on an image folder", () => {
   it("trains a zoo model on a folder of PNGs and saves the class names with it", async () => {
     const { encodePng } = await import("../src/data/images.js");
     const dir = mkdtempSync(join(tmpdir(), "fovea-cli-folder-"));

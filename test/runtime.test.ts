@@ -38,9 +38,14 @@ describe("feature detection", () => {
       expect(reason).toBe("auto: relaxed, the runtime accepts relaxed SIMD");
     }
     // forced builds say what forced them
-    const forced = (env: Record<string, string>, init: string) => JSON.parse(spawnSync(process.execPath, ["-e", `import('./dist/index.js').then(async f => { await f.init(${init}); console.log(JSON.stringify(f.backendInfo().buildReason)); })`], { encoding: "utf8", env: { ...process.env, ...env } }).stdout);
+    const forced = (env: Record<string, string>, init: string) => {
+      const f = spawnSync(process.execPath, ["-e", `import('./dist/index.js').then(async f => { await f.init(${init}); console.log(JSON.stringify(f.backendInfo().buildReason)); })`], { encoding: "utf8", env: { ...process.env, ...env } });
+      expect(f.stderr).toBe("");
+      expect(f.status).toBe(0);
+      return JSON.parse(f.stdout);
+    };
     expect(forced({ FOVEA_BUILD: "simd" }, "")).toBe("FOVEA_BUILD=simd");
-    expect(forced({ FOVEA_BUILD: "" }, "{ build: 'simd', threads: 2 }")).toBe('init({ build: "simd" })');
+    expect(forced({ FOVEA_BUILD: "" }, "{ build: 'simd', threads: 2 }")).toBe('asked for by name: "simd" (init({ build }) or loadBackend)');
   });
 });
 

@@ -44,10 +44,6 @@ async function imageInput(path: string, [H, W, C]: [number, number, number], o: 
   return x;
 }
 
-/**
- * A saved model (`eval`, `predict`): a folder, or a zoo name where no such file is (its weights
- * would be untrained), is a usage error saying so.
- */
 /** The softmax of a model's outputs, in float64 (the largest subtracted first). */
 function softmax(y: Float32Array): Float64Array {
   let max = -Infinity;
@@ -57,6 +53,23 @@ function softmax(y: Float32Array): Float64Array {
   return e.map((v) => v / sum);
 }
 
+/**
+ * What a model's outputs are, for `predict`: the last layer that computes values (past flatten,
+ * reshape and dropout, which only move or pass them) decides — a softmax's or sigmoid's are
+ * probabilities, a log-softmax's their logarithms, any other layer's scores (logits).
+ */
+function outputKind(m: fovea.Model): { kind: "probabilities" | "logProbabilities" | "scores"; layer: string } {
+  let j = m.nodes.length - 1;
+  while (["flatten", "reshape", "dropout"].includes(m.nodes[j]!.layer.type) && m.nodes[j]!.inputs[0]! >= 0) j = m.nodes[j]!.inputs[0]!;
+  const layer = m.nodes[j]!.layer;
+  const kind = layer.type === "softmax" || layer.type === "sigmoid" ? "probabilities" : layer.type === "logSoftmax" ? "logProbabilities" : "scores";
+  return { kind, layer: layer.label };
+}
+
+/**
+ * A saved model (`eval`, `predict`): a folder, or a zoo name where no such file is (its weights
+ * would be untrained), is a usage error saying so.
+ */
 async function savedModel(file: string, command: string): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
   if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea or .onnx)`);
@@ -158,19 +171,22 @@ export function program(version = "unknown"): Command {
     .option("--top <k>", "classes to show", int("--top"), 3)
     .option("--resize", "scale images of another size to the model's input (otherwise they are refused)", false)
     .option("--invert", "use 1 − pixel (dark strokes on a light background, for models trained on MNIST-style data)", false)
-    .option("--raw", "show the model's outputs as they are (by default a model that does not end in a softmax, e.g. a PyTorch export ending in its last Linear layer, has its outputs shown as their softmax)", false)
+    .option("--raw", "show the model's outputs as they are (by default outputs that are not probabilities — a model ending in a Linear layer, as PyTorch's exports of classifiers do — are shown as their softmax, a log-softmax's as their exp)", false)
     .action(async (file: string, images: string[], o: { top: number; resize: boolean; invert: boolean; raw: boolean }) => {
       await fovea.init();
       await using(await savedModel(file, "predict"), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
-        const last = m.nodes[m.nodes.length - 1]!.layer;
-        const soften = !o.raw && last.type !== "softmax";
-        if (soften) err(`note: ${file} ends in ${last.label}, not in a softmax: the percentages are the softmax of its outputs (--raw shows the outputs)`);
+        const { kind, layer } = outputKind(m);
+        if (!o.raw && kind === "scores") err(`note: ${file} ends in ${layer}, not in a softmax, sigmoid or log-softmax: the percentages are the softmax of its outputs (--raw shows the outputs)`);
         for (const img of images) {
           const y = m.predict(await imageInput(img, shape, o));
-          const scores = soften ? softmax(y) : y;
-          const top = Array.from(scores, (p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, o.top);
-          out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${o.raw ? p.toPrecision(4) : `${(100 * p).toFixed(1)}%`}`).join(", ")}`);
+          const bad = y.reduce((a, v) => a + (Number.isFinite(v) ? 0 : 1), 0);
+          if (bad) err(`fovea: warning: ${img}: ${bad} of the model's ${y.length} outputs are NaN or Inf; shown as they are`);
+          const raw = o.raw || bad > 0;
+          const shown = raw || kind === "probabilities" ? y : kind === "logProbabilities" ? Float64Array.from(y, Math.exp) : softmax(y);
+          // the largest first, NaN last
+          const top = Array.from(shown, (p, k) => [p, k] as const).sort((a, b) => (Number.isNaN(a[0]) ? 1 : 0) - (Number.isNaN(b[0]) ? 1 : 0) || b[0] - a[0]).slice(0, o.top);
+          out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${raw ? p.toPrecision(4) : `${(100 * p).toFixed(1)}%`}`).join(", ")}`);
         }
       });
     });

@@ -339,7 +339,7 @@ export class Backend {
 /** Why `build` runs, in words: the option or variable that forced it, or what auto found (relaxed SIMD, or why not). */
 function buildReason(build: BuildName, chosenBy: BackendInfo["chosenBy"]): string {
   const user = build.replace(/-mt$/, "");
-  if (chosenBy === "option") return `init({ build: "${user}" })`;
+  if (chosenBy === "option") return `asked for by name: "${user}" (init({ build }) or loadBackend)`;
   if (chosenBy === "FOVEA_BUILD") return `FOVEA_BUILD=${user}`;
   return detectFeatures().relaxedSimd ? `auto: ${user}, the runtime accepts relaxed SIMD` : `auto: ${user}, since ${relaxedSimdHint()}`;
 }
