@@ -23,6 +23,9 @@ export class BackendError extends FoveaError {}
 
 /** Throws ConfigError naming every key of `options` that is not in `known`. */
 export function checkOptionKeys(where: string, options: object, known: readonly string[]): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new ConfigError(`${where}: options must be an object (known: ${known.join(", ")}), got ${show(options)}`);
+  }
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
     throw new ConfigError(
@@ -40,6 +43,22 @@ export function checkBoolean(where: string, name: string, v: unknown): void {
 /** An optional name: undefined or a non-empty string (another value is saved and then refused when loaded). */
 export function checkName(where: string, v: unknown): void {
   if (v !== undefined && !(typeof v === "string" && v !== "")) throw new ConfigError(`${where}: name must be a non-empty string, got ${show(v)}`);
+}
+
+/**
+ * A model where a call takes one (anything with its graph: a Model or a view of one; checked by
+ * shape, since errors.ts imports nothing), live if it can be freed; anything else is a ConfigError
+ * naming the call.
+ */
+export function checkModel(m: unknown, where: string): void {
+  if (typeof m !== "object" || m === null || !Array.isArray((m as { nodes?: unknown }).nodes)) throw new ConfigError(`${where}: expected a fovea Model, got ${show(m)}`);
+  const live = (m as { checkLive?: unknown }).checkLive;
+  if (typeof live === "function") live.call(m);
+}
+
+/** Bytes where a reader takes them; anything else is a FormatError naming `source`. */
+export function checkBytes(b: unknown, source: string, what = "bytes"): void {
+  if (!(b instanceof Uint8Array)) throw new FormatError(`${source}: expected ${what} (a Uint8Array), got ${show(b)}`);
 }
 
 /** A value for an error message: JSON, cut at 80 characters; never throws (cycles, deep nesting, BigInt). */

@@ -1,6 +1,6 @@
 // Tensor: a shape, dtype float32, and a block of wasm linear memory.
 
-import { BackendError, ShapeError } from "./errors.js";
+import { BackendError, ConfigError, ShapeError, show } from "./errors.js";
 import { getBackend, type Backend } from "./runtime/backend.js";
 
 export type Shape = readonly number[];
@@ -48,6 +48,14 @@ export function shapeSize(shape: Shape): number {
 
 export function formatShape(shape: Shape): string {
   return `[${shape.join(", ")}]`;
+}
+
+/** The tensor arguments of an op (`fovea.ops`): each a Tensor, those named `optional` may be undefined or null; else a ConfigError naming the op and the argument. */
+export function checkTensors(op: string, args: Record<string, unknown>, optional: readonly string[] = []): void {
+  for (const [name, t] of Object.entries(args)) {
+    if (t instanceof Tensor || (optional.includes(name) && (t === undefined || t === null))) continue;
+    throw new ConfigError(`${op}: ${name} must be a Tensor${optional.includes(name) ? " (or left out)" : ""}, got ${show(t)}`);
+  }
 }
 
 /** Throws ShapeError unless every dimension is a whole number >= 0. */

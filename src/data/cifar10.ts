@@ -1,6 +1,6 @@
 // CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin): records of 1 label byte and
 // 3072 pixel bytes (1024 red, 1024 green, 1024 blue, rows of 32) → NHWC 32×32×3 in [0, 1].
-import { ConfigError, FormatError, show } from "../errors.js";
+import { ConfigError, FormatError, show, checkBytes } from "../errors.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { readBytes } from "./files.js";
 
@@ -9,7 +9,9 @@ const RECORD = 1 + 3072;
 
 /** One or more batch files' bytes as a dataset; `sources` name them in errors. */
 export function cifar10FromBytes(batches: Uint8Array[], names: string[] = []): Dataset {
+  if (!Array.isArray(batches) || !Array.isArray(names)) throw new ConfigError(`cifar10FromBytes: expected a list of batches' bytes and a list of their names, got ${show(batches)} and ${show(names)}`);
   const sources = batches.map((_, i) => names[i] ?? `batch ${i}`);
+  batches.forEach((b, i) => checkBytes(b, sources[i]!, "a CIFAR-10 batch's bytes"));
   batches.forEach((b, i) => {
     if (b.length === 0 || b.length % RECORD !== 0) {
       throw new FormatError(`${sources[i]}: ${b.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each)`);

@@ -14,7 +14,16 @@ export interface Dataset {
   classes?: string[];
 }
 
+/** A Dataset (makeDataset's, a loader's), its parts consistent; anything else a ConfigError naming the call. */
+function checkDataset(d: Dataset, where: string): void {
+  const ok = typeof d === "object" && d !== null && d.x instanceof Float32Array && d.y instanceof Int32Array && Array.isArray(d.shape) && d.shape.length === 3 &&
+    Number.isInteger(d.n) && d.y.length === d.n && d.x.length === d.n * d.shape[0] * d.shape[1] * d.shape[2];
+  if (!ok) throw new ConfigError(`${where}: expected a Dataset ({ x, y, shape, n }, as makeDataset and the loaders give), got ${show(d)}`);
+}
+
 export function makeDataset(x: Float32Array, y: Int32Array, shape: [number, number, number], classes?: string[]): Dataset {
+  if (!(x instanceof Float32Array) || !(y instanceof Int32Array)) throw new ConfigError(`dataset: expected x a Float32Array and y an Int32Array, got ${show(x)} and ${show(y)}`);
+  if (!(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d >= 1))) throw new ShapeError(`dataset: an example's shape is [height, width, channels], three whole numbers >= 1; got ${show(shape)}`);
   const per = shape[0] * shape[1] * shape[2];
   if (x.length !== y.length * per) throw new ShapeError(`dataset: ${x.length} values for ${y.length} examples of ${shape.join("×")} (need ${y.length * per})`);
   return { x, y, shape, n: y.length, ...(classes ? { classes } : {}) };
@@ -22,6 +31,7 @@ export function makeDataset(x: Float32Array, y: Int32Array, shape: [number, numb
 
 /** Examples [start, end) as a new dataset (views, no copy). */
 export function slice(d: Dataset, start: number, end: number): Dataset {
+  checkDataset(d, "slice");
   if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= d.n)) {
     throw new ConfigError(`slice: examples [${show(start)}, ${show(end)}) of ${d.n}: need whole numbers 0 <= start <= end <= ${d.n}`);
   }
@@ -53,6 +63,7 @@ export interface Normalization {
 
 /** Per-channel mean and standard deviation (population), accumulated in float64. */
 export function channelStats(d: Dataset): Normalization {
+  checkDataset(d, "channelStats");
   const C = d.shape[2];
   const sum = new Float64Array(C), sq = new Float64Array(C);
   for (let i = 0; i < d.x.length; i++) {
@@ -68,6 +79,8 @@ export function channelStats(d: Dataset): Normalization {
 
 /** x ← (x − mean) / std per channel, in place (std 0 leaves the channel centred only). */
 export function normalize(d: Dataset, s: Normalization): Dataset {
+  checkDataset(d, "normalize");
+  if (typeof s !== "object" || s === null || !Array.isArray(s.mean) || !Array.isArray(s.std)) throw new ConfigError(`normalize: statistics are { mean, std }, one number a channel (channelStats'), got ${show(s)}`);
   const C = d.shape[2];
   if (s.mean.length !== C || s.std.length !== C) throw new ShapeError(`normalize: statistics for ${s.mean.length} channels, data has ${C}`);
   const inv = s.std.map((v) => (v > 0 ? 1 / v : 1));

@@ -1,5 +1,5 @@
 // Reading bytes: the one place data loaders touch files (Node, Deno) or the network (browsers).
-import { FormatError, FoveaError } from "../errors.js";
+import { ConfigError, FormatError, FoveaError, checkBytes, show } from "../errors.js";
 import { nodeModule } from "../runtime/platform.js";
 import { getLimits } from "../runtime/limits.js";
 
@@ -42,6 +42,7 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
  * limit) or past the size `sizeOf` reads from the first bytes (e.g. an IDX header's dimensions).
  */
 export async function maybeGunzip(bytes: Uint8Array, source: string, options: { maxBytes?: number; sizeOf?: (head: Uint8Array) => number | null } = {}): Promise<Uint8Array> {
+  checkBytes(bytes, source);
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   let cap = options.maxBytes ?? getLimits().maxModelBytes, declared: number | null = null;
   let chunks: Uint8Array[] = [];
@@ -111,6 +112,8 @@ export class WriteError extends FoveaError {}
 
 /** Writes bytes to a file path (Node, Deno); the parent directory must exist unless `mkdir`. */
 export async function writeBytes(path: string, bytes: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+  if (typeof path !== "string" || path === "") throw new ConfigError(`writeBytes: path must be a non-empty string, got ${show(path)}`);
+  if (!(bytes instanceof Uint8Array || typeof bytes === "string")) throw new ConfigError(`writeBytes: ${path}: expected bytes (a Uint8Array) or a string, got ${show(bytes)}`);
   (await fileWriter())(path, bytes, options);
 }
 

@@ -1,5 +1,5 @@
 // IDX files (the MNIST format): magic 0x0000 | type | ndims, big-endian u32 dims, then data.
-import { FormatError } from "../errors.js";
+import { FormatError, checkBytes } from "../errors.js";
 
 export interface Idx {
   dims: number[];
@@ -9,6 +9,7 @@ export interface Idx {
 
 /** Parses IDX bytes of unsigned-byte data; every size is checked against the header. */
 export function parseIdx(bytes: Uint8Array, source: string): Idx {
+  checkBytes(bytes, source, "the bytes of an IDX file");
   if (bytes.length < 4) throw new FormatError(`${source}: ${bytes.length} bytes is too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new FormatError(`${source}: not an IDX file (bad magic ${hex(bytes, 4)}; expected 00 00 08 0N)`);
   if (bytes[2] !== 0x08) throw new FormatError(`${source}: IDX element type 0x${bytes[2]!.toString(16)} is not supported (only unsigned bytes, 0x08)`);

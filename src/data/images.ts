@@ -2,7 +2,7 @@
 // through createImageBitmap), resized with the wasm warp kernel; the pixels of a page's canvas or
 // ImageData; folders of images (one subfolder per class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
-import { ConfigError, FormatError, ShapeError } from "../errors.js";
+import { ConfigError, FormatError, ShapeError, checkBytes, show } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import { nodeModule, runtimeName } from "../runtime/platform.js";
 import { resizeMatrix, warpAffineCall } from "../ops/image.js";
@@ -10,6 +10,13 @@ import type { Backend } from "../runtime/backend.js";
 import { getBackend } from "../runtime/backend.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { listDir, readBytes } from "./files.js";
+
+/** An image's [H, W, C]: three whole numbers >= 1; else a ShapeError naming the call. */
+function imageShape(shape: unknown, where: string): void {
+  if (!(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d >= 1))) {
+    throw new ShapeError(`${where}: an image's shape is [height, width, channels], three whole numbers >= 1; got ${show(shape)}`);
+  }
+}
 
 export interface Rgba {
   width: number;
@@ -35,6 +42,7 @@ const jpegjs = async (): Promise<JpegModule> => ((await import("jpeg-js")) as { 
 
 /** Decodes PNG or JPEG bytes (by magic number); in a browser, any format it decodes. */
 export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rgba> {
+  checkBytes(bytes, source, "the bytes of a PNG or JPEG image");
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
   if (isPng) checkPngSize(bytes, source);
@@ -128,6 +136,10 @@ function checkJpegSize(bytes: Uint8Array, source: string): void {
  * or 3 (RGB); alpha is composited on black.
  */
 export function imageToArray(img: Rgba, shape: [number, number, number], be: Backend = getBackend()): Float32Array {
+  if (!(Array.isArray(shape) && shape.length === 3)) throw new ConfigError(`image: the target shape is [height, width, channels], got ${show(shape)}`);
+  if (typeof img !== "object" || img === null || !(img.data instanceof Uint8Array || img.data instanceof Uint8ClampedArray) || !Number.isInteger(img.width) || !Number.isInteger(img.height) || img.data.length !== img.width * img.height * 4) {
+    throw new ConfigError(`image: expected an RGBA image ({ width, height, data } with 4 bytes a pixel, as decodeImage gives), got ${show(img)}`);
+  }
   const [H, W, C] = shape;
   if (C !== 1 && C !== 3) throw new ConfigError(`image: ${C} channels requested; 1 or 3 are supported`);
   const limit = getLimits().maxImagePixels;
@@ -232,7 +244,10 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
 }
 
 /** H×W×C floats in [0, 1] (1 or 3 channels) as PNG bytes. */
-export async function encodePng(values: Float32Array, [H, W, C]: [number, number, number]): Promise<Uint8Array> {
+export async function encodePng(values: Float32Array, shape: [number, number, number]): Promise<Uint8Array> {
+  imageShape(shape, "encodePng");
+  const [H, W, C] = shape;
+  if (!(values instanceof Float32Array) || values.length !== H * W * C) throw new ShapeError(`encodePng: expected ${H * W * C} values (a Float32Array) for a ${H}×${W}×${C} image, got ${values instanceof Float32Array ? values.length : show(values)}`);
   const { PNG } = await pngjs();
   const png = new PNG({ width: W, height: H });
   for (let p = 0; p < H * W; p++) {

@@ -1,7 +1,7 @@
 // ConvNetJS snapshots (net.toJSON(), as the ConvNetJS demos and DeepTraffic save them) to fovea
 // models and back. ConvNetJS stores volumes as [y][x][depth] — the same order as NHWC — so conv
 // filters map straight to HWIO and fc weights need no flatten permutation.
-import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
+import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, naming, checkModel } from "../errors.js";
 import { checkSeed } from "../rng.js";
 import { getLimits } from "../runtime/limits.js";
 import * as L from "../layers/index.js";
@@ -197,6 +197,7 @@ const vol = (sx: number, sy: number, depth: number, w: ArrayLike<number>): VolJS
  * a dropout's next weights are divided by its rate, which ConvNetJS multiplies in at test time.
  */
 export function exportConvnetjs(model: Model, options: ConvNetJSExportOptions = {}): { layers: ConvNetJSLayerJSON[] } {
+  checkModel(model, "exportConvnetjs");
   checkOptionKeys("exportConvnetjs", options, ["head", "decay"]);
   const nodes = model.nodes;
   const where = `exportConvnetjs: model "${model.name}"`;

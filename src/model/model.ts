@@ -97,6 +97,7 @@ export class Model {
    * zeros instead of being drawn from the seed's generator, which they would only overwrite.
    */
   constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; inputShape?: number[]; name?: string; seed?: number; preset?: (layer: string, param: string) => boolean }) {
+    if (typeof args !== "object" || args === null) throw new ConfigError(`model: expected { inputs, outputs } (fovea.model) or { layers, inputShape } (fovea.sequential), got ${show(args)}`);
     // a functional model (fovea.model, the importers) needs both ends
     if (!args.layers && !(args.inputs instanceof SymbolicTensor && args.outputs instanceof SymbolicTensor)) {
       throw new ConfigError("model: inputs and outputs must be symbolic tensors (fovea.input([...]) and layer.apply(...))");
@@ -422,7 +423,11 @@ export class Model {
   /** Sets parameters by layer and name; every value must be finite and the sizes must match. */
   setWeights(weights: { layer: string; name: string; values: ArrayLike<number> }[]): void {
     this.checkLive();
+    if (!Array.isArray(weights)) throw new ConfigError(`setWeights: model "${this.name}": expected a list of { layer, name, values } (getWeights' form), got ${show(weights)}`);
     const found = weights.map((w) => {
+      if (typeof w !== "object" || w === null || typeof w.layer !== "string" || typeof w.name !== "string" || !(Array.isArray(w.values) || ArrayBuffer.isView(w.values))) {
+        throw new ConfigError(`setWeights: model "${this.name}": each entry is { layer, name, values } with values an array of numbers, got ${show(w)}`);
+      }
       const n = this.nodes.find((q) => q.layer.name === w.layer);
       const p = n?.params.find((q) => q.spec.name === w.name);
       if (!p) throw new ConfigError(`setWeights: model "${this.name}" has no parameter ${w.layer}.${w.name}`);

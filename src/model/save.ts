@@ -1,6 +1,7 @@
 // Writing the native model format (see serialize.ts for the layout and for loading): a JSON
 // topology and the parameters as little-endian float32. Works on any ModelView, so model.ts can
 // offer save() without this module importing it.
+import { checkModel } from "../errors.js";
 import type { ModelView } from "./view.js";
 import type { NamedIO } from "./named.js";
 import { writeFloat32LE } from "../tensor.js";
@@ -33,6 +34,7 @@ export interface ModelJSON {
 }
 
 export function toJSON(m: ModelView): ModelJSON {
+  checkModel(m, "toJSON");
   const names = m.nodes.map((n) => n.layer.name);
   const params: ModelJSON["params"] = [];
   let offset = 0;
@@ -51,6 +53,7 @@ export function toJSON(m: ModelView): ModelJSON {
 
 /** The model as one byte container (topology + weights). */
 export function saveModel(m: ModelView): Uint8Array<ArrayBuffer> {
+  checkModel(m, "saveModel");
   const json = new TextEncoder().encode(JSON.stringify(toJSON(m)));
   const head = 16, pad = (4 - ((head + json.length) % 4)) % 4;
   const floats = m.params.reduce((a, p) => a + p.size, 0);

@@ -1,6 +1,7 @@
 // model.summary(): layers, output shapes, parameter counts, FLOPs and activation memory.
 import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
+import { checkModel } from "../errors.js";
 import type { ModelView } from "./view.js";
 
 export interface SummaryRow {
@@ -13,6 +14,7 @@ export interface SummaryRow {
 }
 
 export function summaryRows(m: ModelView): SummaryRow[] {
+  checkModel(m, "summaryRows");
   return m.nodes.map((n) => ({
     name: n.layer.name,
     type: n.layer.type,

@@ -10,7 +10,7 @@ import { ACT, CONV } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { geometryBlock, rowBand, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { poolBlock, type PoolGeometry } from "./pool.js";
-import { Tensor, formatShape, type Shape } from "../tensor.js";
+import { Tensor, checkTensors, formatShape, type Shape } from "../tensor.js";
 import { actCode, fusedActivationBwd, type Activation } from "./gemm.js";
 import { explicitPads, pair, window2d, type Padding, type Rounding } from "./window.js";
 
@@ -93,6 +93,7 @@ function checkBias(bias: Tensor | undefined, OC: number, label: string): void {
 
 /** y = act(conv2d(x, w) + bias). */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
+  checkTensors("conv2d", { x, w, bias }, ["bias"]);
   const g = conv2dGeometry(x.shape, w.shape, options);
   checkBias(bias, g.OC, `conv2d${options.name ? ` "${options.name}"` : ""}`);
   const be = x.backend;
@@ -117,6 +118,7 @@ export interface Conv2dGradients {
  * with respect to its input, weights and bias, given dy of the output's shape.
  */
 export function conv2dBackward(x: Tensor, w: Tensor, dy: Tensor, options: Conv2dOptions = {}): Conv2dGradients {
+  checkTensors("conv2dBackward", { x, w, dy });
   const g = conv2dGeometry(x.shape, w.shape, options);
   const label = `conv2d${options.name ? ` "${options.name}"` : ""}`;
   if (formatShape(dy.shape) !== formatShape(g.outShape)) {
@@ -713,6 +715,7 @@ export function runConvTransposeBackward(be: Backend, c: ConvTransposeCalls): vo
 
 /** y = conv2dTranspose(x, w) + bias: x [N, H, W, C], w [KH, KW, F/groups, C], y [N, OH, OW, F]. */
 export function conv2dTranspose(x: Tensor, w: Tensor, bias?: Tensor, options: ConvTransposeOptions = {}): Tensor {
+  checkTensors("conv2dTranspose", { x, w, bias }, ["bias"]);
   const g = convTransposeGeometry(x.shape, w.shape, options);
   checkBias(bias, g.C, `conv2dTranspose${options.name ? ` "${options.name}"` : ""}`);
   const be = x.backend;
@@ -723,6 +726,7 @@ export function conv2dTranspose(x: Tensor, w: Tensor, bias?: Tensor, options: Co
 
 /** Gradients of a transposed conv (no bias term needed for dx, dw; db = Σ dy) given dy of the output's shape. */
 export function conv2dTransposeBackward(x: Tensor, w: Tensor, dy: Tensor, options: ConvTransposeOptions = {}): Conv2dGradients {
+  checkTensors("conv2dTransposeBackward", { x, w, dy });
   const g = convTransposeGeometry(x.shape, w.shape, options);
   const label = `conv2dTranspose${options.name ? ` "${options.name}"` : ""}`;
   const outShape = convTransposeOutShape(g);

@@ -6,7 +6,7 @@ import type { Backend } from "../runtime/backend.js";
 import { CT3 } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { geometryBlock, withScratchAlloc } from "./split.js";
-import { Tensor, formatShape, type Shape } from "../tensor.js";
+import { Tensor, checkTensors, formatShape, type Shape } from "../tensor.js";
 import { MAX_EXTENT } from "./window.js";
 
 
@@ -91,6 +91,7 @@ export function convTranspose3dCalls(be: Backend, g: ConvTranspose3dGeometry, al
 
 /** y = conv3dTranspose(x, w) (+ bias): x [N, D, H, W, C], w [KD, KH, KW, F, C]. */
 export function conv3dTranspose(x: Tensor, w: Tensor, bias: Tensor | null, options: ConvTranspose3dOptions = {}): Tensor {
+  checkTensors("conv3dTranspose", { x, w, bias }, ["bias"]);
   const g = convTranspose3dGeometry(x.shape, w.shape, options);
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== g.F)) throw new ShapeError(`conv3dTranspose: bias must be [${g.F}], got ${formatShape(bias.shape)}`);
   const be = x.backend, y = Tensor.zeros(g.outShape, be);
@@ -100,6 +101,7 @@ export function conv3dTranspose(x: Tensor, w: Tensor, bias: Tensor | null, optio
 
 /** The gradients of conv3dTranspose with respect to x, w and the bias, from dy. */
 export function conv3dTransposeBackward(x: Tensor, w: Tensor, dy: Tensor, options: ConvTranspose3dOptions = {}): { dx: Tensor; dw: Tensor; db: Tensor } {
+  checkTensors("conv3dTransposeBackward", { x, w, dy });
   const g = convTranspose3dGeometry(x.shape, w.shape, options);
   if (formatShape(dy.shape) !== formatShape(g.outShape)) throw new ShapeError(`conv3dTranspose: dy must have the output shape ${formatShape(g.outShape)}, got ${formatShape(dy.shape)}`);
   const be = x.backend, dx = Tensor.zeros(x.shape, be), dw = Tensor.zeros(w.shape, be), db = Tensor.zeros([g.F], be);

@@ -3,7 +3,7 @@
 
 import { ConfigError, ShapeError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
-import { Tensor, formatShape } from "../tensor.js";
+import { Tensor, checkTensors, formatShape } from "../tensor.js";
 import type { Backend } from "../runtime/backend.js";
 import { splitRange, threadsForMemory } from "./split.js";
 
@@ -15,6 +15,7 @@ function sameShape(what: string, a: Tensor, b: Tensor): void {
 
 /** a + b, same shapes (residual add). Gradient: both inputs get dy. */
 export function add(a: Tensor, b: Tensor): Tensor {
+  checkTensors("add", { a, b });
   sameShape("add", a, b);
   const y = Tensor.zeros(a.shape, a.backend);
   a.backend.runInTurn(addCalls(a.size, [a.ptr, b.ptr], y.ptr, 0, []).fwd);
@@ -30,6 +31,7 @@ function rowsCols(what: string, x: Tensor): [number, number] {
 
 /** x + bias along the last axis (channels in NHWC). */
 export function biasAdd(x: Tensor, bias: Tensor): Tensor {
+  checkTensors("biasAdd", { x, bias });
   const [rows, cols] = rowsCols("biasAdd", x);
   if (bias.rank !== 1 || bias.shape[0] !== cols) {
     throw new ShapeError(`biasAdd: bias must have shape [${cols}] for input ${formatShape(x.shape)}, got ${formatShape(bias.shape)}`);
@@ -41,6 +43,7 @@ export function biasAdd(x: Tensor, bias: Tensor): Tensor {
 
 /** dbias = Σ of dy over every axis but the last. */
 export function biasAddBackward(dy: Tensor): Tensor {
+  checkTensors("biasAddBackward", { dy });
   const [rows, cols] = rowsCols("biasAdd", dy);
   const db = Tensor.zeros([cols], dy.backend);
   dy.backend.run([call("f32_bias_bwd", dy.ptr, rows, cols, db.ptr)]);
@@ -136,19 +139,23 @@ const rowBackward = (what: "softmax" | "logSoftmax", y: Tensor, dy: Tensor) => u
 
 /** Softmax over the last axis. */
 export function softmax(x: Tensor): Tensor {
+  checkTensors("softmax", { x });
   return rowForward("softmax", x);
 }
 
 export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
+  checkTensors("softmaxBackward", { y, dy });
   return rowBackward("softmax", y, dy);
 }
 
 /** log(softmax(x)) over the last axis, computed stably. */
 export function logSoftmax(x: Tensor): Tensor {
+  checkTensors("logSoftmax", { x });
   return rowForward("logSoftmax", x);
 }
 
 export function logSoftmaxBackward(y: Tensor, dy: Tensor): Tensor {
+  checkTensors("logSoftmaxBackward", { y, dy });
   return rowBackward("logSoftmax", y, dy);
 }
 

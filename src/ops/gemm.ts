@@ -1,7 +1,7 @@
 // gemm: C = alpha·op(A)·op(B) + beta·C (+ bias per column, activation), on 2-D tensors.
 
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
-import { Tensor, formatShape } from "../tensor.js";
+import { Tensor, checkTensors, formatShape } from "../tensor.js";
 import { ACT } from "../runtime/generated/layout.js";
 import type { Backend } from "../runtime/backend.js";
 import { call, type KernelCall } from "../runtime/calls.js";
@@ -43,6 +43,7 @@ const GEMM_KEYS = ["transA", "transB", "alpha", "beta", "c", "bias", "activation
 
 /** Matrix product of 2-D tensors; returns C (a new tensor unless `c` is given). */
 export function gemm(a: Tensor, b: Tensor, options: GemmOptions = {}): Tensor {
+  checkTensors("gemm", { a, b });
   checkOptionKeys("gemm", options, GEMM_KEYS);
   const where = `gemm${options.name ? ` "${options.name}"` : ""}`;
   if (a.rank !== 2 || b.rank !== 2) {

@@ -6,7 +6,7 @@ import type { Backend } from "../runtime/backend.js";
 import { POOL } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { geometryBlock, splitRange, threadsForMemory, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
-import { Tensor, formatShape, type Shape } from "../tensor.js";
+import { Tensor, checkTensors, formatShape, type Shape } from "../tensor.js";
 import { pair, window2d, windowAxis, type Axis, type Padding, type Rounding } from "./window.js";
 
 export interface Pool2dOptions {
@@ -152,11 +152,13 @@ export interface MaxPoolResult {
 }
 
 export function maxPool2d(x: Tensor, options: Pool2dOptions): MaxPoolResult {
+  checkTensors("maxPool2d", { x });
   return maxPoolRun(x, pool2dGeometry("maxPool2d", x.shape, options));
 }
 
 /** 3-D max pooling of NDHWC x [N, D, H, W, C], with argmax for the backward. */
 export function maxPool3d(x: Tensor, options: Pool3dOptions): MaxPoolResult {
+  checkTensors("maxPool3d", { x });
   return maxPoolRun(x, pool3dGeometry("maxPool3d", x.shape, options));
 }
 
@@ -174,11 +176,13 @@ function maxPoolRun(x: Tensor, g: PoolGeometry): MaxPoolResult {
 
 /** Gradient of max pooling. With `x` instead of the forward's argmax, the maxima are recomputed. */
 export function maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions, fwd?: MaxPoolResult): Tensor {
+  checkTensors("maxPool2dBackward", { x, dy });
   return maxPoolBackwardRun("maxPool2d", x, dy, pool2dGeometry("maxPool2d", x.shape, options), fwd);
 }
 
 /** Gradient of 3-D max pooling: from the forward's argmax, or without it recomputed from x. */
 export function maxPool3dBackward(x: Tensor, dy: Tensor, options: Pool3dOptions, fwd?: MaxPoolResult): Tensor {
+  checkTensors("maxPool3dBackward", { x, dy });
   return maxPoolBackwardRun("maxPool3d", x, dy, pool3dGeometry("maxPool3d", x.shape, options), fwd);
 }
 
@@ -194,11 +198,13 @@ function maxPoolBackwardRun(kind: string, x: Tensor, dy: Tensor, g: PoolGeometry
 }
 
 export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
+  checkTensors("avgPool2d", { x });
   return avgPoolRun(x, pool2dGeometry("avgPool2d", x.shape, options));
 }
 
 /** 3-D average pooling of NDHWC x [N, D, H, W, C]. */
 export function avgPool3d(x: Tensor, options: Pool3dOptions): Tensor {
+  checkTensors("avgPool3d", { x });
   return avgPoolRun(x, pool3dGeometry("avgPool3d", x.shape, options));
 }
 
@@ -232,6 +238,7 @@ function checkDy(kind: string, dy: Tensor, outShape: Shape): void {
 }
 
 function nhwc(kind: string, x: Shape): [number, number, number, number] {
+  if (!Array.isArray(x)) throw new ShapeError(`${kind}: the input's shape must be an array of dimensions, got ${show(x)}`);
   if (x.length !== 4) throw new ShapeError(`${kind}: input must be NHWC (rank 4), got ${formatShape(x)}`);
   if (x[1]! * x[2]! === 0) throw new ShapeError(`${kind}: input ${formatShape(x)} has no pixels`);
   return x as [number, number, number, number];
@@ -239,6 +246,7 @@ function nhwc(kind: string, x: Shape): [number, number, number, number] {
 
 /** [N, H, W, C] → [N, C]: the mean over pixels. */
 export function globalAvgPool(x: Tensor): Tensor {
+  checkTensors("globalAvgPool", { x });
   const [N, H, W, C] = nhwc("globalAvgPool", x.shape);
   const y = Tensor.zeros([N, C], x.backend);
   x.backend.run(globalPoolCalls("avg", N, H * W, C, { x: x.ptr, y: y.ptr, argmax: 0, dy: 0, dx: 0 }).fwd);
@@ -246,6 +254,7 @@ export function globalAvgPool(x: Tensor): Tensor {
 }
 
 export function globalAvgPoolBackward(xShape: Shape, dy: Tensor): Tensor {
+  checkTensors("globalAvgPoolBackward", { dy });
   const [N, H, W, C] = nhwc("globalAvgPool", xShape);
   checkDy("globalAvgPool", dy, [N, C]);
   const dx = Tensor.zeros(xShape, dy.backend);
@@ -255,6 +264,7 @@ export function globalAvgPoolBackward(xShape: Shape, dy: Tensor): Tensor {
 
 /** [N, H, W, C] → [N, C]: the max over pixels, with argmax for the backward. */
 export function globalMaxPool(x: Tensor): MaxPoolResult {
+  checkTensors("globalMaxPool", { x });
   const [N, H, W, C] = nhwc("globalMaxPool", x.shape);
   const be = x.backend;
   const y = Tensor.zeros([N, C], be);
@@ -267,6 +277,7 @@ export function globalMaxPool(x: Tensor): MaxPoolResult {
 }
 
 export function globalMaxPoolBackward(xShape: Shape, dy: Tensor, fwd: MaxPoolResult): Tensor {
+  checkTensors("globalMaxPoolBackward", { dy });
   const [N, H, W, C] = nhwc("globalMaxPool", xShape);
   checkDy("globalMaxPool", dy, [N, C]);
   const dx = Tensor.zeros(xShape, dy.backend);
@@ -355,6 +366,7 @@ export function checkIndices(label: string, g: PoolGeometry, columnMajor: boolea
  * example in NCHW order (c·H·W + h·W + w; column-major c·H·W + w·H + h), as floats. Gradient zero.
  */
 export function maxPool2dIndices(x: Tensor, options: Pool2dOptions, order: "row" | "column" = "row"): Tensor {
+  checkTensors("maxPool2dIndices", { x });
   const g = pool2dGeometry("maxPool2d", x.shape, options);
   const be = x.backend;
   const y = Tensor.zeros(g.outShape, be);

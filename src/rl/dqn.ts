@@ -2,7 +2,7 @@
 // experience replay in a ring buffer, a target network copied every `targetUpdate` updates, an
 // ε-greedy policy whose ε falls linearly, and the TD update of qlearning.ts (Huber on the chosen
 // action's Q-value by default). Its randomness is its own seeded generator.
-import { ConfigError, ShapeError, checkOptionKeys, show } from "../errors.js";
+import { ConfigError, ShapeError, checkOptionKeys, show, checkModel } from "../errors.js";
 import type { Model } from "../model/model.js";
 import { loadModel } from "../model/serialize.js";
 import { Rng } from "../rng.js";
@@ -70,6 +70,7 @@ export class DQN {
   private readonly batch: TDBatch;
 
   constructor(model: Model, options: DQNOptions = {}) {
+    checkModel(model, "DQN");
     checkOptionKeys("DQN", options, KEYS);
     const whole = (v: number, what: string, min: number) => {
       if (!Number.isSafeInteger(v) || v < min) throw new ConfigError(`DQN: ${what} must be a whole number >= ${min}, got ${show(v)}`);

@@ -14,7 +14,7 @@
 // the file) before it builds anything, and a file that fails changes nothing. Writing the bytes
 // to disk atomically is data/files.ts's writeBytes(path, bytes, { atomic: true }).
 
-import { ConfigError, FormatError, FoveaError, checkOptionKeys } from "../errors.js";
+import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, checkModel } from "../errors.js";
 import type { Model } from "../model/model.js";
 import { CHECKPOINT_MAGIC, saveModel } from "../model/save.js";
 import { loadModel } from "../model/serialize.js";
@@ -55,23 +55,68 @@ interface Header {
 
 /** The checkpoint of a model under fit(): its weights, optimiser, RNG and step, with fit's progress. */
 export function checkpointOf(model: Model, progress: FitProgress, config: CheckpointConfig): Checkpoint {
+  checkModel(model, "checkpointOf");
   if (!model.optimizer) throw new ConfigError(`checkpoint: model "${model.name}" has no optimizer; compile({ loss, optimizer }) first`);
-  return {
+  if (!isRecord(progress) || !(progress.order instanceof Int32Array || Array.isArray(progress.order)) || !Array.isArray(progress.history)) {
+    throw new ConfigError(`checkpointOf: progress must be fit's (FitProgress, as onCheckpoint receives it), got ${show(progress)}`);
+  }
+  const c: Checkpoint = {
     config: { ...config }, step: model.step, rng: model.rng.state(), optimizer: model.optimizer.exportState(model.params),
     progress: { ...progress, order: Int32Array.from(progress.order), history: progress.history.map((e) => ({ ...e })) }, model: saveModel(model),
   };
+  checkCheckpoint(c, "checkpointOf");
+  return c;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The container's header of a checkpoint's contents. */
+function headerOf(c: Checkpoint): Header {
+  const { order, ...progress } = c.progress;
+  return {
+    format: "fovea-checkpoint", version: CHECKPOINT_VERSION, config: c.config, step: c.step, rng: c.rng,
+    optimizer: { name: c.optimizer.name, lr: c.optimizer.lr, iterations: c.optimizer.iterations, settings: c.optimizer.settings, slots: c.optimizer.slots, floats: c.optimizer.values.length },
+    progress: { ...progress, examples: order.length }, modelBytes: c.model.length,
+  };
+}
+
+/**
+ * A checkpoint given as an object (one a program built or changed): its parts of the right kinds,
+ * and (`values`, restoreCheckpoint and checkpointOf) every field checked as decodeCheckpoint
+ * checks a file's; a ConfigError naming `where`. encodeCheckpoint writes what it is given (reading
+ * the file back checks the values), so a test can write the bad files a reader must refuse.
+ */
+function checkCheckpoint(c: Checkpoint, where: string, values = true): Header {
+  const fail = (what: string): never => {
+    throw new ConfigError(`${where}: ${what}`);
+  };
+  if (!isRecord(c)) fail(`expected a checkpoint (checkpointOf's or decodeCheckpoint's), got ${show(c)}`);
+  if (!isRecord(c.progress) || !(c.progress.order instanceof Int32Array)) fail("the checkpoint's progress.order is not an Int32Array");
+  if (!isRecord(c.optimizer) || !(c.optimizer.values instanceof Float32Array)) fail("the checkpoint's optimizer.values is not a Float32Array");
+  if (!(c.model instanceof Uint8Array)) fail("the checkpoint's model is not saveModel's bytes (a Uint8Array)");
+  const h = headerOf(c);
+  if (!values) return h;
+  checkHeader(h, fail, "the checkpoint's");
+  checkArrays(c.progress.order, c.optimizer.values, fail);
+  return h;
+}
+
+/** The example order a permutation of 0…n−1, the optimiser's values finite; `fail` throws. */
+function checkArrays(order: Int32Array, values: Float32Array, fail: (what: string) => never): void {
+  const seen = new Uint8Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const k = order[i]!;
+    if (!(k >= 0 && k < order.length) || seen[k]) fail(`the example order is not a permutation of 0…${order.length - 1} (entry ${i} is ${k})`);
+    seen[k] = 1;
+  }
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) fail(`optimiser value ${i} of ${values.length} is ${values[i]}; the state must be finite`);
 }
 
 const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
 /** The checkpoint as bytes (the layout at the top of this file). */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array<ArrayBuffer> {
-  const { order, ...progress } = c.progress;
-  const header: Header = {
-    format: "fovea-checkpoint", version: CHECKPOINT_VERSION, config: c.config, step: c.step, rng: c.rng,
-    optimizer: { name: c.optimizer.name, lr: c.optimizer.lr, iterations: c.optimizer.iterations, settings: c.optimizer.settings, slots: c.optimizer.slots, floats: c.optimizer.values.length },
-    progress: { ...progress, examples: order.length }, modelBytes: c.model.length,
-  };
+  const header = checkCheckpoint(c, "encodeCheckpoint", false), order = c.progress.order;
   const json = new TextEncoder().encode(JSON.stringify(header));
   const modelAt = 16 + json.length + pad4(16 + json.length);
   const orderAt = modelAt + c.model.length + pad4(c.model.length);
@@ -121,15 +166,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
   const end = optAt + h.optimizer.floats * 4;
   if (end !== crcAt) fail(`${crcAt} bytes before the CRC, the header's parts need ${end} (model ${h.modelBytes}, ${h.progress.examples} examples, ${h.optimizer.floats} optimiser values)`);
   const order = new Int32Array(h.progress.examples);
-  const seen = new Uint8Array(order.length);
-  for (let i = 0; i < order.length; i++) {
-    const k = dv.getInt32(orderAt + i * 4, true);
-    if (!(k >= 0 && k < order.length) || seen[k]) fail(`the example order is not a permutation of 0…${order.length - 1} (entry ${i} is ${k})`);
-    seen[k] = 1;
-    order[i] = k;
-  }
+  for (let i = 0; i < order.length; i++) order[i] = dv.getInt32(orderAt + i * 4, true);
   const values = readFloat32LE(bytes.subarray(optAt, optAt + h.optimizer.floats * 4));
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) fail(`optimiser value ${i} of ${values.length} is ${values[i]}; the state must be finite`);
+  checkArrays(order, values, fail);
   const { examples: _, ...progress } = h.progress;
   return {
     config: h.config, step: h.step, rng: h.rng, optimizer: { ...h.optimizer, values },
@@ -138,20 +177,20 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
 }
 
 /** Every field of the header, with its type and range; `fail` throws the FormatError. */
-function checkHeader(h: Header, fail: (what: string) => never): void {
+function checkHeader(h: Header, fail: (what: string) => never, of = "the header's"): void {
   const obj = (v: unknown, what: string): Record<string, unknown> => {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(`the header's ${what} is not an object`);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(`${of} ${what} is not an object`);
     return v as Record<string, unknown>;
   };
   const num = (v: unknown, what: string, o: { int?: boolean; min?: number; max?: number; nullable?: boolean } = {}) => {
     if (v === null && o.nullable) return;
     const ok = typeof v === "number" && Number.isFinite(v) && (!o.int || Number.isInteger(v)) && v >= (o.min ?? -Infinity) && v <= (o.max ?? Infinity);
-    if (!ok) fail(`the header's ${what} is ${JSON.stringify(v)}; expected ${o.int ? "a whole number" : "a finite number"}${o.min !== undefined ? ` >= ${o.min}` : ""}${o.max !== undefined ? ` <= ${o.max}` : ""}${o.nullable ? " or null" : ""}`);
+    if (!ok) fail(`${of} ${what} is ${JSON.stringify(v)}; expected ${o.int ? "a whole number" : "a finite number"}${o.min !== undefined ? ` >= ${o.min}` : ""}${o.max !== undefined ? ` <= ${o.max}` : ""}${o.nullable ? " or null" : ""}`);
   };
   obj(h, "top level");
   if (h.format !== "fovea-checkpoint" || h.version !== CHECKPOINT_VERSION) fail(`the header says format ${JSON.stringify(h.format)} version ${JSON.stringify(h.version)}`);
   for (const [k, v] of Object.entries(obj(h.config, "config"))) {
-    if (!["string", "number", "boolean"].includes(typeof v)) fail(`the header's config.${k} is ${JSON.stringify(v)}; expected a string, number or boolean`);
+    if (!["string", "number", "boolean"].includes(typeof v)) fail(`${of} config.${k} is ${JSON.stringify(v)}; expected a string, number or boolean`);
   }
   num(h.step, "step", { int: true, min: 0 });
   num(h.modelBytes, "modelBytes", { int: true, min: 16 });
@@ -159,7 +198,7 @@ function checkHeader(h: Header, fail: (what: string) => never): void {
   num(rng.s, "rng.s", { int: true, min: 0, max: 0xffffffff });
   num(rng.spare, "rng.spare", { nullable: true });
   const o = obj(h.optimizer, "optimizer");
-  if (typeof o.name !== "string") fail(`the header's optimizer.name is ${JSON.stringify(o.name)}`);
+  if (typeof o.name !== "string") fail(`${of} optimizer.name is ${JSON.stringify(o.name)}`);
   num(o.lr, "optimizer.lr", { min: Number.MIN_VALUE });
   num(o.iterations, "optimizer.iterations", { int: true, min: 0 });
   // absent in checkpoints written before the optimiser's settings were kept
@@ -170,7 +209,7 @@ function checkHeader(h: Header, fail: (what: string) => never): void {
   num(o.floats, "optimizer.floats", { int: true, min: 0 });
   // with ema the averages of the parameters outside the slots follow them (readCheckpoint counts them against the model)
   const averaging = averages(o.settings as Record<string, unknown> | undefined);
-  if (o.floats !== 0 && (o.slots === 0 || (!averaging && (o.floats as number) % (o.slots as number) !== 0))) fail(`the header's ${o.floats} optimiser values are not a whole number of its ${o.slots} slots`);
+  if (o.floats !== 0 && (o.slots === 0 || (!averaging && (o.floats as number) % (o.slots as number) !== 0))) fail(`${of} ${o.floats} optimiser values are not a whole number of its ${o.slots} slots`);
   const p = obj(h.progress, "progress");
   num(p.examples, "progress.examples", { int: true, min: 1 });
   num(p.batchSize, "progress.batchSize", { int: true, min: 1 });
@@ -179,7 +218,7 @@ function checkHeader(h: Header, fail: (what: string) => never): void {
   num(p.lossSum, "progress.lossSum");
   num(p.correct, "progress.correct", { int: true, min: 0, max: p.examples as number });
   num(p.seconds, "progress.seconds", { min: 0 });
-  if (!Array.isArray(p.history) || p.history.length !== p.epoch) fail(`the header's progress.history is not a list of ${p.epoch} epochs`);
+  if (!Array.isArray(p.history) || p.history.length !== p.epoch) fail(`${of} progress.history is not a list of ${p.epoch} epochs`);
   (p.history as EpochLogs[]).forEach((e, i) => {
     obj(e, `progress.history[${i}]`);
     num(e.epoch, `progress.history[${i}].epoch`, { int: true, min: i, max: i });
@@ -234,6 +273,8 @@ export function checkConfig(saved: CheckpointConfig, current: CheckpointConfig, 
  * continues the run.
  */
 export function restoreCheckpoint(model: Model, c: Checkpoint, source = "checkpoint"): void {
+  checkModel(model, source);
+  checkCheckpoint(c, source);
   const opt = model.optimizer;
   if (!opt) throw new ConfigError(`${source}: model "${model.name}" has no optimizer; compile({ loss, optimizer }) before restoring a checkpoint`);
   try {

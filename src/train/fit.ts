@@ -2,7 +2,7 @@
 // (batch/epoch end, early stopping, checkpoints, reduce-on-plateau), progress events. One loop
 // (fitRun, a generator that stops after every batch) runs as fit (to the end, now) and as
 // fitAsync (giving the event loop a turn between batches, so a page stays responsive).
-import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
+import { ConfigError, checkOptionKeys, show, checkBoolean, checkModel } from "../errors.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
 import { notAveraged, swapAverages, trainStep } from "./trainer.js";
@@ -197,6 +197,7 @@ const running = new WeakSet<Model>();
 
 /** The fit loop: stops after every batch and every epoch (yield), returns the history at the end. */
 function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions, where: string): Generator<void, History, void> {
+  checkModel(model, where);
   const epochs = options.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`${where}: epochs must be a whole number >= 1, got ${epochs}`);
   const bs = checkBatchSize(where, options.batchSize ?? model.batchSize);
@@ -206,10 +207,7 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   if (options.verbose !== undefined && typeof options.verbose !== "boolean" && typeof options.verbose !== "function") throw new ConfigError(`${where}: verbose must be true, false or a function taking each epoch's line, got ${show(options.verbose)}`);
   notAveraged(model);
   if (running.has(model)) throw new ConfigError(`${where}: model "${model.name}" is already being trained (a fitAsync under way); wait for it to end`);
-  const inputSize = model.inputSize;
-  const data = x instanceof Float32Array ? x : Float32Array.from(x instanceof Array ? x : (x as { toArray(): Float32Array }).toArray());
-  if (data.length % inputSize !== 0) throw new ConfigError(`${where}: ${data.length} values are not a whole number of examples of ${inputSize}`);
-  const n = data.length / inputSize;
+  const { data, n } = model.examples(x, where);
   const targets = model.targets(y, n, where);
   running.add(model);
   try {

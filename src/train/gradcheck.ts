@@ -1,5 +1,5 @@
 // gradCheck: analytic gradients of a whole model against central differences of its loss.
-import { ConfigError, checkOptionKeys } from "../errors.js";
+import { ConfigError, checkOptionKeys, checkModel } from "../errors.js";
 import type { ExampleData, Model } from "../model/model.js";
 
 export interface GradCheckResult {
@@ -16,6 +16,7 @@ export interface GradCheckResult {
  * to about 1e-3 relative with h = 1e-2. Dropout layers must have a fixed mask.
  */
 export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, options: { h?: number; samples?: number; seed?: number } = {}): GradCheckResult {
+  checkModel(model, "gradCheck");
   checkOptionKeys("gradCheck", options, ["h", "samples", "seed"]);
   const h = options.h ?? 1e-2, samples = options.samples ?? 20;
   if (!model.loss) throw new ConfigError("gradCheck: compile({ loss }) first");

@@ -11,7 +11,7 @@
 //                 (ops/conv's convTransposeCalls, the conv2dTranspose layer's builder); LRN is
 //                 left out of the path, as the paper does.
 // Images are H×W×C Float32Arrays (NHWC, one example), as fovea's image loaders give them.
-import { ConfigError, ShapeError, checkOptionKeys, show, checkBoolean } from "../errors.js";
+import { ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkModel } from "../errors.js";
 import { Conv2d } from "../layers/conv.js";
 import { size, type LayerGrad } from "../layers/layer.js";
 import type { ExampleData, Model } from "../model/model.js";
@@ -30,8 +30,11 @@ export type { GradientTarget };
 
 /** An input gradient, as Model.inputGradient (for those who prefer a function). */
 export function inputGradient(m: Model, x: ExampleData, target: GradientTarget): Float32Array {
+  checkModel(m, "inputGradient");
   return m.inputGradient(x, target);
 }
+
+
 
 // ---- option checks ----
 
@@ -73,7 +76,7 @@ export interface SaliencyMaps {
  */
 export function saliency(m: Model, x: ExampleData, options: { class?: number | ArrayLike<number> } = {}): SaliencyMaps {
   checkOptionKeys("saliency", options, ["class"]);
-  m.checkLive();
+  checkModel(m, "saliency");
   const where = `saliency (model "${m.name}")`;
   const [H, W, C] = imageShape(m, where);
   const { data, n } = m.examples(x, where);
@@ -177,7 +180,7 @@ function deconvRules(t: Twin, plan: Plan): (j: number, run: LayerGrad<unknown>) 
 /** Zeiler–Fergus projections of one unit of a feature-map layer, for each example. */
 export function deconvnet(m: Model, x: ExampleData, options: DeconvOptions): DeconvProjection {
   checkOptionKeys("deconvnet", options, ["layer", "unit", "all"]);
-  m.checkLive();
+  checkModel(m, "deconvnet");
   const where = `deconvnet (model "${m.name}")`;
   const node = nodeNamed(m, options.layer, where);
   const out = m.nodes[node]!.outShape;
@@ -193,7 +196,7 @@ export function deconvnet(m: Model, x: ExampleData, options: DeconvOptions): Dec
 
 /** A layer's channels by their strongest activation for one example, strongest first (the first `count`). */
 export function strongestUnits(m: Model, x: ExampleData, layer: string, count = Infinity): { unit: number; value: number }[] {
-  m.checkLive();
+  checkModel(m, "strongestUnits");
   const where = `strongestUnits (model "${m.name}")`;
   if (!(count === Infinity || (Number.isSafeInteger(count) && count >= 1))) throw new ConfigError(`${where}: count must be a whole number >= 1 (or Infinity), got ${show(count)}`);
   const node = nodeNamed(m, layer, where);
@@ -301,7 +304,7 @@ export interface ClassModelOptions {
 /** An image that maximises class k's score (Simonyan et al.'s class model), and that score. */
 export function classModel(m: Model, k: number, options: ClassModelOptions = {}): { values: Float32Array; score: number } {
   checkOptionKeys("classModel", options, ["steps", "stepSize", "l2Decay", "jitter", "blurEvery", "blurSigma", "range", "seed"]);
-  m.checkLive();
+  checkModel(m, "classModel");
   const where = `classModel (model "${m.name}")`;
   const shape = imageShape(m, where);
   const o = options;
@@ -369,7 +372,7 @@ function octaveSizes(m: Model, node: number, [H, W, C]: [number, number, number]
 /** Deep Dream on an image: returns the dreamt image, of the image's shape. */
 export function deepDream(m: Model, image: Float32Array, options: DreamOptions): { values: Float32Array; shape: [number, number, number]; objective: number } {
   checkOptionKeys("deepDream", options, ["layer", "unit", "shape", "octaves", "octaveScale", "steps", "stepSize", "jitter", "range", "seed"]);
-  m.checkLive();
+  checkModel(m, "deepDream");
   const where = `deepDream (model "${m.name}")`;
   const shape = options.shape ?? imageShape(m, where);
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1) || shape[2] !== m.inputShape[m.inputShape.length - 1]) {

@@ -2,7 +2,7 @@
 // layer type's exporter (registry.ts) converts its weights once (HWIO → OIHW; dense weights after
 // a flatten go back to the CHW order ONNX's Flatten produces); fused activations become their own
 // nodes; batch norm exports with its moving statistics. An NHWC model input is declared NCHW.
-import { ConfigError, checkOptionKeys, show, checkName } from "../../errors.js";
+import { ConfigError, checkOptionKeys, show, checkName, checkModel } from "../../errors.js";
 import type { Permute } from "../../layers/reshape.js";
 import type { Model } from "../../model/model.js";
 import { ACT } from "../../runtime/generated/layout.js";
@@ -23,6 +23,7 @@ type Node = ProtoInit<NodeProto>;
 
 /** A model as ONNX bytes. */
 export async function exportOnnx(model: Model, options: { name?: string } = {}): Promise<Uint8Array> {
+  checkModel(model, "exportOnnx");
   checkOptionKeys("exportOnnx", options, ["name"]);
   checkName("exportOnnx", options.name);
   if (model.io?.inputs.length === 0) return constantGraph(model, options.name ?? model.name);
