@@ -23,7 +23,7 @@ export class BackendError extends FoveaError {}
 
 /** Throws ConfigError naming every key of `options` that is not in `known`. */
 export function checkOptionKeys(where: string, options: object, known: readonly string[]): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+  if (!isRecord(options)) {
     throw new ConfigError(`${where}: options must be an object (known: ${known.join(", ")}), got ${show(options)}`);
   }
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
@@ -51,9 +51,14 @@ export function checkName(where: string, v: unknown): void {
  * naming the call.
  */
 export function checkModel(m: unknown, where: string): void {
-  if (typeof m !== "object" || m === null || !Array.isArray((m as { nodes?: unknown }).nodes)) throw new ConfigError(`${where}: expected a fovea Model, got ${show(m)}`);
-  const live = (m as { checkLive?: unknown }).checkLive;
-  if (typeof live === "function") live.call(m);
+  const live = isRecord(m) ? m.checkLive : undefined;
+  if (typeof live !== "function") throw new ConfigError(`${where}: expected a fovea Model, got ${show(m)}`);
+  live.call(m);
+}
+
+/** A plain object: not null, not an array. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Bytes where a reader takes them; anything else is a FormatError naming `source`. */
@@ -63,9 +68,14 @@ export function checkBytes(b: unknown, source: string, what = "bytes"): void {
 
 /** A value for an error message: JSON, cut at 80 characters; never throws (cycles, deep nesting, BigInt). */
 export function show(v: unknown): string {
+  // typed arrays, buffers and long arrays by kind and size: never serialised whole (a data set's
+  // 47 million values took 50 s), inside objects too
+  const brief = (x: unknown): unknown =>
+    ArrayBuffer.isView(x) ? `${x.constructor.name}(${(x as unknown as ArrayLike<unknown>).length ?? x.byteLength})` : x instanceof ArrayBuffer ? `ArrayBuffer(${x.byteLength})` : Array.isArray(x) && x.length > 16 ? `[array of ${x.length}]` : x;
   let s: string;
   try {
-    s = typeof v === "bigint" ? `${v}n` : typeof v === "number" && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
+    const b = brief(v);
+    s = typeof b === "string" && b !== v ? b : typeof v === "bigint" ? `${v}n` : typeof v === "number" && !Number.isFinite(v) ? String(v) : (JSON.stringify(v, (_, x: unknown) => brief(x)) ?? String(v));
   } catch {
     s = Array.isArray(v) ? `[array of ${v.length}]` : `[${typeof v}]`;
   }

@@ -65,6 +65,7 @@ export class Rng {
    * that loop, with the generator's state in locals (a model's initialisation draws millions).
    */
   fillNormal(out: Float32Array, mean: number, std: number): void {
+    if (!(out instanceof Float32Array)) throw new ConfigError(`rng.fillNormal: out must be a Float32Array, got ${show(out)}`);
     const n = out.length;
     let i = 0;
     if (n > 0 && this.spare !== null) {
@@ -119,6 +120,7 @@ export class Rng {
 
   /** Fisher–Yates shuffle in place. */
   shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
+    if (!(Array.isArray(a) || ArrayBuffer.isView(a))) throw new ConfigError(`rng.shuffle: expected an array, got ${show(a)}`);
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = a[i];
@@ -135,6 +137,7 @@ export class Rng {
 
   /** Continues from a state() taken earlier (of this or another Rng). */
   setState(st: RngState): void {
+    if (typeof st !== "object" || st === null) throw new ConfigError(`Rng.setState: a state is { s, spare } (state()'s), got ${show(st)}`);
     if (!(Number.isInteger(st.s) && st.s >= 0 && st.s <= 0xffffffff)) throw new ConfigError(`Rng.setState: s must be a 32-bit unsigned integer, got ${st.s}`);
     if (!(st.spare === null || Number.isFinite(st.spare))) throw new ConfigError(`Rng.setState: spare must be a finite number or null, got ${st.spare}`);
     this.s = st.s;

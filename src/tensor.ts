@@ -116,6 +116,7 @@ export class Tensor {
 
   private constructor(backend: Backend, shape: Shape) {
     checkShape(shape);
+    if (typeof (backend as { heap?: unknown } | null)?.heap !== "object") throw new ConfigError(`tensor: expected a fovea Backend (leave it out for the current one), got ${show(backend)}`);
     this.backend = backend;
     this.shape = Object.freeze([...shape]);
     this.size = shapeSize(shape);
@@ -143,6 +144,7 @@ export class Tensor {
         throw new ShapeError(`tensor: nested data has shape ${formatShape(s)}, but shape ${formatShape(shape)} was given`);
       }
     } else {
+      if (!(Array.isArray(data) || ArrayBuffer.isView(data))) throw new ConfigError(`tensor: data must be an array of numbers (nested or flat) or a typed array, got ${show(data)}`);
       values = data as ArrayLike<number>;
       s = shape ?? [values.length];
     }
@@ -183,6 +185,7 @@ export class Tensor {
 
   /** Overwrites the values; `data` must have exactly `size` elements. */
   set(data: ArrayLike<number>): this {
+    if (!(Array.isArray(data) || ArrayBuffer.isView(data))) throw new ConfigError(`tensor ${formatShape(this.shape)}: set() takes an array of numbers, got ${show(data)}`);
     if (data.length !== this.size) {
       throw new ShapeError(`tensor ${formatShape(this.shape)}: set() got ${data.length} values, expected ${this.size}`);
     }

@@ -413,45 +413,63 @@ describe("the error classes a user catches", () => {
 
 describe("every entry point refuses what is not its input with a FoveaError", () => {
   // Taken on trust (TypeScript's types; README, Design notes): the kernel-call builders and
-  // geometry helpers of fovea.ops, a few small helpers, and Model.forward (the trainer's plumbing).
-  // A new export is checked unless it is added here.
+  // geometry helpers of fovea.ops, the initialisers' helpers, the optimiser's methods the trainer
+  // calls, and Model.forward (the trainer's plumbing). A new export is checked unless added here.
   const TRUSTED = new Set([
-    ..."activationCalls addCalls batchNormPartRows batchNormScaleShift batchNormTrainCalls checkIndices concatCalls conv2dFlops conv2dGeometry convBlock convCalls convPaths convTranspose3dBlock convTranspose3dCalls convTranspose3dGeometry convTransposeCalls convTransposeGeometry convTransposeOutShape denseCalls directDataFits floorRulePads gemmCalls gemmPackedBCall globalPoolCalls implicitDataFits lrnCalls maxoutCalls permuteCalls poolBlock poolCalls poolFuses pooledGradFits runConvBackward runConvTranspose runConvTransposeBackward runSteps updateCalls warpAffineBatchCalls winogradFits winogradPoolFits winogradTiles withScratchAlloc".split(" ").map((k) => `ops.${k}`),
-    "top.formatShape", "top.shapeSize", "train.checkConfig", "train.dataFingerprint", "train.fans", "train.formatEpoch", "train.initialize", "rl.greedy", "model.forward",
-    // process-wide state, and whole ImageNet models built from the valid empty options: not called here
+    ..."activationCalls addCalls batchNormPartRows batchNormScaleShift batchNormTrainCalls checkIndices concatCalls conv2dFlops conv2dGeometry convBlock convCalls convPaths convTranspose3dBlock convTranspose3dCalls convTranspose3dGeometry convTransposeCalls convTransposeGeometry convTransposeOutShape denseCalls directDataFits floorRulePads gemmCalls gemmPackedBCall globalPoolCalls implicitDataFits lrnCalls maxoutCalls permuteCalls pool2dGeometry pool3dGeometry poolBlock poolCalls poolFuses pooledGradFits runConvBackward runConvTranspose runConvTransposeBackward runSteps updateCalls warpAffineBatchCalls winogradFits winogradPoolFits winogradTiles withScratchAlloc".split(" ").map((k) => `ops.${k}`),
+    "top.formatShape", "top.shapeSize", "train.fans", "train.initialize", "rl.greedy", "model.forward",
+    ..."call copyOf programs floats exportState".split(" ").map((k) => `optimizer.${k}`),
+    // process-wide state: not called here
     "top.init", "top.shutdown", "top.setThreads", "top.setLimits", "top.withBackend", "top.loadBackend",
   ]);
-  const BAD: unknown[][] = [[], [null], [undefined], [{}], [null, null], [{}, {}], [1, "x"], ["x", null, null]];
-  it("null, undefined, {}, numbers and strings where a model, tensor, dataset, bytes or options go", async () => {
+  it("nulls, numbers, strings and empty objects, alone and after a valid first argument, where a model, tensor, dataset, bytes or options go", async () => {
+    const m = fovea.zoo.lenet5();
+    m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    const t = fovea.Tensor.from(new Float32Array(2 * 784), [2, 28, 28, 1]);
+    const ds = fovea.data.makeDataset(new Float32Array(2 * 784), Int32Array.from([1, 2]), [28, 28, 1]);
+    const names = new Map<unknown, string>([[m, "model"], [t, "tensor"], [ds, "dataset"]]);
+    const BAD: unknown[][] = [[], [null], [undefined], [{}], [null, null], [{}, {}], [1, "x"], ["x", null, null]];
+    const tails: unknown[][] = [[null], [null, null], [{}, {}], [1, "x"], [undefined, {}]];
+    const firsts: unknown[] = [m, t, ds, new Uint8Array(8), fovea.getBackend(), new fovea.Rng(1), [28, 28, 1], "x"];
+    const AFTER = firsts.flatMap((f) => tails.map((tl) => [f, ...tl]));
     const found: string[] = [];
     const attempt = async (name: string, f: (...a: unknown[]) => unknown, self: unknown, sets: unknown[][]) => {
+      if (TRUSTED.has(name.replace(/^(\w+)\.new /, "$1."))) return;
       for (const a of sets) {
         try {
           await f.apply(self, a);
         } catch (e) {
-          if (!(e instanceof fovea.FoveaError)) found.push(`${name}(${a.map((x) => JSON.stringify(x) ?? "undefined").join(", ")}): ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+          if (!(e instanceof fovea.FoveaError)) found.push(`${name}(${a.map((x) => names.get(x) ?? JSON.stringify(x) ?? "undefined").join(", ")}): ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
         }
       }
     };
     const spaces: Record<string, Record<string, unknown>> = { top: fovea, layers: fovea.layers, train: fovea.train, data: fovea.data, inspect: fovea.inspect, ops: fovea.ops, zoo: fovea.zoo, deepqlearn: fovea.deepqlearn, rl: fovea.rl };
     for (const [space, ns] of Object.entries(spaces)) {
       for (const [k, v] of Object.entries(ns)) {
-        if (typeof v !== "function" || TRUSTED.has(`${space}.${k}`)) continue;
-        const f = v as (...a: unknown[]) => unknown;
+        if (typeof v !== "function") continue;
+        const f = v as ((...a: unknown[]) => unknown) & Record<string, unknown>;
         // the zoo's functions build whole models from valid empty options: only the bad ones
-        const sets = space === "zoo" ? [[null], [1, "x"]] : BAD;
-        if (/^[A-Z]/.test(k)) await attempt(`${space}.new ${k}`, (...a) => Reflect.construct(f, a), null, sets);
-        else await attempt(`${space}.${k}`, f, ns, sets);
+        const sets = space === "zoo" ? [[null], [1, "x"], ...AFTER] : [...BAD, ...AFTER];
+        if (!/^[A-Z]/.test(k)) {
+          await attempt(`${space}.${k}`, f, ns, sets);
+          continue;
+        }
+        await attempt(`${space}.new ${k}`, (...a) => Reflect.construct(f, a), null, sets);
+        for (const s of Object.getOwnPropertyNames(f)) {
+          if (typeof f[s] === "function") await attempt(`${space}.${k}.${s}`, f[s] as (...a: unknown[]) => unknown, f, [...BAD, ...AFTER]);
+        }
       }
     }
-    const m = fovea.zoo.lenet5();
-    m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });
-    const proto = Object.getPrototypeOf(m) as Record<string, unknown>;
-    for (const k of Object.getOwnPropertyNames(proto)) {
-      const d = Object.getOwnPropertyDescriptor(proto, k)!;
-      if (k === "constructor" || k === "free" || typeof d.value !== "function" || TRUSTED.has(`model.${k}`)) continue;
-      await attempt(`model.${k}`, d.value as (...a: unknown[]) => unknown, m, BAD);
+    // the methods of a model, a tensor, an RNG and an optimiser (and their classes' bases)
+    for (const [name, o] of Object.entries({ model: m, tensor: t, rng: new fovea.Rng(1), optimizer: m.optimizer })) {
+      for (let p = Object.getPrototypeOf(o); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+        for (const k of Object.getOwnPropertyNames(p)) {
+          const d = Object.getOwnPropertyDescriptor(p, k)!;
+          if (k !== "constructor" && k !== "free" && typeof d.value === "function") await attempt(`${name}.${k}`, d.value as (...a: unknown[]) => unknown, o, BAD);
+        }
+      }
     }
+    t.free();
     m.free();
     expect(found.slice(0, 20)).toEqual([]);
   }, 120_000);

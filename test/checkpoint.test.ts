@@ -196,6 +196,24 @@ describe("the checkpoint container", () => {
   });
 });
 
+describe("checkpoint objects a program builds", () => {
+  it("a NaN or infinite validation loss is kept as the file keeps it (null); a bad object is a ConfigError naming the field, and restores nothing", () => {
+    const { checkpoint: c, model } = T.readCheckpoint(ref.ckpts[9]!.bytes, { source: "k.ckpt" });
+    model.compile({ batchSize: BATCH, loss: "softmaxCrossEntropy", optimizer: T.adam() });
+    const nan = { ...c.progress, history: c.progress.history.map((e) => ({ ...e, valLoss: NaN, valAccuracy: Infinity })) };
+    const back = T.decodeCheckpoint(T.encodeCheckpoint(T.checkpointOf(model, nan, CONFIG)), "nan.ckpt");
+    expect(back.progress.history[0]!.valLoss).toBe(null);
+    expect(() => T.restoreCheckpoint(model, { ...c, progress: nan }, "nan.ckpt")).not.toThrow();
+    const rng = model.rng.state(), step = model.step;
+    expect(() => T.restoreCheckpoint(model, { ...c, step: -1 }, "o.ckpt")).toThrow(/^o\.ckpt: the checkpoint's step is -1; expected a whole number >= 0$/);
+    expect(() => T.restoreCheckpoint(model, { ...c, progress: { ...c.progress, order: Int32Array.from([0, 0]) } }, "o.ckpt")).toThrow(fovea.ConfigError);
+    expect(() => T.restoreCheckpoint(model, { ...c, optimizer: { ...c.optimizer, values: new Float32Array(c.optimizer.values.length).fill(NaN) } }, "o.ckpt")).toThrow(/optimiser value 0 of \d+ is NaN/);
+    expect(model.rng.state()).toEqual(rng);
+    expect(model.step).toBe(step);
+    model.free();
+  });
+});
+
 describe("state that a checkpoint keeps", () => {
   it("Rng.state/setState: a restored generator continues with the same draws, Box–Muller spare included", () => {
     const a = new fovea.Rng(5);

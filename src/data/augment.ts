@@ -5,6 +5,7 @@ import { warpAffineBatchCalls, warpAffineRangeCall } from "../ops/image.js";
 import type { InputMaker, InputStager } from "../model/plan.js";
 import { checkOptionKeys, ConfigError, show, checkBoolean } from "../errors.js";
 import { formatShape } from "../tensor.js";
+import { checkExampleShape } from "./dataset.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
 
@@ -40,6 +41,8 @@ export function augmenter(be: Backend, shape: [number, number, number], options:
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`augment: ${k} must be >= 0, got ${v}`);
   }
   checkBoolean("augment", "flip", options.flip);
+  checkExampleShape("augment", shape);
+  if (typeof (be as { heap?: unknown } | null)?.heap !== "object") throw new ConfigError(`augment: expected a fovea Backend (fovea.getBackend(), or model.backend), got ${show(be)}`);
   if (options.fill !== undefined && !(typeof options.fill === "number" && Number.isFinite(options.fill))) throw new ConfigError(`augment: fill must be a finite number, got ${show(options.fill)}`);
   const [H, W, C] = shape, per = H * W * C;
   const { rotation = 0, scale = 0, shear = 0, shift = 0, flip = false, fill = 0 } = options;

@@ -1,6 +1,7 @@
 // In-memory datasets (NHWC float32 examples, integer labels), splits, per-channel normalisation.
-import { ConfigError, ShapeError, show } from "../errors.js";
-import type { Rng } from "../rng.js";
+import { ConfigError, ShapeError, isRecord, show } from "../errors.js";
+import { Rng } from "../rng.js";
+import { formatShape } from "../tensor.js";
 
 export interface Dataset {
   /** n × H × W × C values. */
@@ -14,16 +15,35 @@ export interface Dataset {
   classes?: string[];
 }
 
-/** A Dataset (makeDataset's, a loader's), its parts consistent; anything else a ConfigError naming the call. */
+/** A Dataset (makeDataset's, a loader's), its parts consistent; anything else a ConfigError naming the call and the part. */
 function checkDataset(d: Dataset, where: string): void {
-  const ok = typeof d === "object" && d !== null && d.x instanceof Float32Array && d.y instanceof Int32Array && Array.isArray(d.shape) && d.shape.length === 3 &&
-    Number.isInteger(d.n) && d.y.length === d.n && d.x.length === d.n * d.shape[0] * d.shape[1] * d.shape[2];
-  if (!ok) throw new ConfigError(`${where}: expected a Dataset ({ x, y, shape, n }, as makeDataset and the loaders give), got ${show(d)}`);
+  const bad = (why: string): never => {
+    throw new ConfigError(`${where}: expected a Dataset ({ x, y, shape, n }, as makeDataset and the loaders give): ${why}`);
+  };
+  if (!isRecord(d)) bad(`got ${show(d)}`);
+  if (!(d.x instanceof Float32Array)) bad(`its x is ${show(d.x)}, not a Float32Array`);
+  if (!(d.y instanceof Int32Array)) bad(`its y is ${show(d.y)}, not an Int32Array`);
+  if (!isShape3(d.shape)) bad(`its shape is ${show(d.shape)}, not [height, width, channels]`);
+  if (!(Number.isInteger(d.n) && d.y.length === d.n && d.x.length === d.n * d.shape[0] * d.shape[1] * d.shape[2])) bad(`n ${show(d.n)}, ${d.y.length} labels and ${d.x.length} values do not agree with ${formatShape(d.shape)}`);
+}
+
+const isShape3 = (s: unknown): s is [number, number, number] => Array.isArray(s) && s.length === 3 && s.every((v) => Number.isInteger(v) && v >= 1);
+
+/** An example's [height, width, channels] (a dataset's, an augmenter's): three whole numbers >= 1; else a ConfigError naming the call. */
+export function checkExampleShape(where: string, shape: unknown): asserts shape is [number, number, number] {
+  if (!isShape3(shape)) throw new ConfigError(`${where}: an example's shape is [height, width, channels], three whole numbers >= 1; got ${show(shape)}`);
 }
 
 export function makeDataset(x: Float32Array, y: Int32Array, shape: [number, number, number], classes?: string[]): Dataset {
-  if (!(x instanceof Float32Array) || !(y instanceof Int32Array)) throw new ConfigError(`dataset: expected x a Float32Array and y an Int32Array, got ${show(x)} and ${show(y)}`);
-  if (!(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d >= 1))) throw new ShapeError(`dataset: an example's shape is [height, width, channels], three whole numbers >= 1; got ${show(shape)}`);
+  // any array of numbers: values become float32, labels int32 (whole numbers, checked)
+  if (!(Array.isArray(x) || ArrayBuffer.isView(x)) || !(Array.isArray(y) || ArrayBuffer.isView(y))) throw new ConfigError(`dataset: x and y must be arrays of numbers, got ${show(x)} and ${show(y)}`);
+  checkExampleShape("dataset", shape);
+  if (!(x instanceof Float32Array)) x = Float32Array.from(x as ArrayLike<number>);
+  if (!(y instanceof Int32Array)) {
+    const labels = y as ArrayLike<number>, i = Array.from(labels).findIndex((v) => !Number.isInteger(v));
+    if (i >= 0) throw new ConfigError(`dataset: label ${i} is ${show(labels[i])}; labels are whole numbers`);
+    y = Int32Array.from(labels);
+  }
   const per = shape[0] * shape[1] * shape[2];
   if (x.length !== y.length * per) throw new ShapeError(`dataset: ${x.length} values for ${y.length} examples of ${shape.join("×")} (need ${y.length * per})`);
   return { x, y, shape, n: y.length, ...(classes ? { classes } : {}) };
@@ -41,6 +61,8 @@ export function slice(d: Dataset, start: number, end: number): Dataset {
 
 /** A seeded random split: the last `fraction` of a shuffled copy is the validation set. */
 export function split(d: Dataset, fraction: number, rng: Rng): { train: Dataset; validation: Dataset } {
+  checkDataset(d, "split");
+  if (!(rng instanceof Rng)) throw new ConfigError(`split: rng must be a fovea.Rng (e.g. model.rng, or new fovea.Rng(seed)), got ${show(rng)}`);
   if (!(typeof fraction === "number" && fraction > 0 && fraction < 1)) throw new ConfigError(`split: fraction must be in (0, 1), got ${show(fraction)}`);
   // both parts hold examples: a split that leaves one empty is refused, not returned
   const nv = Math.round(d.n * fraction);
@@ -80,7 +102,8 @@ export function channelStats(d: Dataset): Normalization {
 /** x ← (x − mean) / std per channel, in place (std 0 leaves the channel centred only). */
 export function normalize(d: Dataset, s: Normalization): Dataset {
   checkDataset(d, "normalize");
-  if (typeof s !== "object" || s === null || !Array.isArray(s.mean) || !Array.isArray(s.std)) throw new ConfigError(`normalize: statistics are { mean, std }, one number a channel (channelStats'), got ${show(s)}`);
+  const list = (v: unknown) => Array.isArray(v) || ArrayBuffer.isView(v);
+  if (!isRecord(s) || !list(s.mean) || !list(s.std)) throw new ConfigError(`normalize: statistics are { mean, std }, one number a channel (channelStats'), got ${show(s)}`);
   const C = d.shape[2];
   if (s.mean.length !== C || s.std.length !== C) throw new ShapeError(`normalize: statistics for ${s.mean.length} channels, data has ${C}`);
   const inv = s.std.map((v) => (v > 0 ? 1 / v : 1));

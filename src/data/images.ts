@@ -11,13 +11,6 @@ import { getBackend } from "../runtime/backend.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { listDir, readBytes } from "./files.js";
 
-/** An image's [H, W, C]: three whole numbers >= 1; else a ShapeError naming the call. */
-function imageShape(shape: unknown, where: string): void {
-  if (!(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d >= 1))) {
-    throw new ShapeError(`${where}: an image's shape is [height, width, channels], three whole numbers >= 1; got ${show(shape)}`);
-  }
-}
-
 export interface Rgba {
   width: number;
   height: number;
@@ -137,9 +130,7 @@ function checkJpegSize(bytes: Uint8Array, source: string): void {
  */
 export function imageToArray(img: Rgba, shape: [number, number, number], be: Backend = getBackend()): Float32Array {
   if (!(Array.isArray(shape) && shape.length === 3)) throw new ConfigError(`image: the target shape is [height, width, channels], got ${show(shape)}`);
-  if (typeof img !== "object" || img === null || !(img.data instanceof Uint8Array || img.data instanceof Uint8ClampedArray) || !Number.isInteger(img.width) || !Number.isInteger(img.height) || img.data.length !== img.width * img.height * 4) {
-    throw new ConfigError(`image: expected an RGBA image ({ width, height, data } with 4 bytes a pixel, as decodeImage gives), got ${show(img)}`);
-  }
+  checkRgba("image", img);
   const [H, W, C] = shape;
   if (C !== 1 && C !== 3) throw new ConfigError(`image: ${C} channels requested; 1 or 3 are supported`);
   const limit = getLimits().maxImagePixels;
@@ -183,17 +174,8 @@ export async function loadImage(pathOrUrl: string | URL, shape: [number, number,
  */
 export function fromImageData(image: Rgba, shape: [number, number, number]): Float32Array {
   checkImageShape("fromImageData", shape);
-  const { width, height, data } = (image ?? {}) as Partial<Rgba>;
-  if (!(Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0)) {
-    throw new ConfigError(`fromImageData: width and height must be whole numbers > 0, got ${String(width)}×${String(height)}`);
-  }
-  if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array)) {
-    throw new ConfigError(`fromImageData: data must be a Uint8ClampedArray (ImageData) or Uint8Array of RGBA bytes, got ${describe(data)}`);
-  }
-  if (data.length !== width! * height! * 4) {
-    throw new ShapeError(`fromImageData: a ${width}×${height} RGBA image has ${width! * height! * 4} bytes, this data ${data.length}`);
-  }
-  return imageToArray({ width: width!, height: height!, data }, shape);
+  checkRgba("fromImageData", image);
+  return imageToArray({ width: image.width, height: image.height, data: image.data }, shape);
 }
 
 /** A canvas's pixels (HTMLCanvasElement or OffscreenCanvas, read through its 2D context) as H×W×C floats: see fromImageData. */
@@ -215,6 +197,20 @@ export function fromCanvas(canvas: CanvasLike, shape: [number, number, number]):
 
 function describe(v: unknown): string {
   return v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
+}
+
+/** RGBA pixels ({ width, height, data }: decodeImage's, a canvas's ImageData): whole sizes > 0, 4 bytes a pixel. */
+function checkRgba(where: string, image: unknown): asserts image is Rgba {
+  const { width, height, data } = (image ?? {}) as Partial<Rgba>;
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0)) {
+    throw new ConfigError(`${where}: width and height must be whole numbers > 0, got ${String(width)}×${String(height)}`);
+  }
+  if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array)) {
+    throw new ConfigError(`${where}: data must be a Uint8ClampedArray (ImageData) or Uint8Array of RGBA bytes, got ${describe(data)}`);
+  }
+  if (data.length !== width! * height! * 4) {
+    throw new ShapeError(`${where}: a ${width}×${height} RGBA image has ${width! * height! * 4} bytes, this data ${data.length}`);
+  }
 }
 
 /** An [H, W, C] shape for images: whole sizes > 0 and 1 or 3 channels. */
@@ -245,9 +241,9 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
 
 /** H×W×C floats in [0, 1] (1 or 3 channels) as PNG bytes. */
 export async function encodePng(values: Float32Array, shape: [number, number, number]): Promise<Uint8Array> {
-  imageShape(shape, "encodePng");
+  checkImageShape("encodePng", shape);
   const [H, W, C] = shape;
-  if (!(values instanceof Float32Array) || values.length !== H * W * C) throw new ShapeError(`encodePng: expected ${H * W * C} values (a Float32Array) for a ${H}×${W}×${C} image, got ${values instanceof Float32Array ? values.length : show(values)}`);
+  if (!(Array.isArray(values) || ArrayBuffer.isView(values)) || (values as ArrayLike<number>).length !== H * W * C) throw new ShapeError(`encodePng: expected ${H * W * C} values for a ${H}×${W}×${C} image, got ${show(values)}`);
   const { PNG } = await pngjs();
   const png = new PNG({ width: W, height: H });
   for (let p = 0; p < H * W; p++) {

@@ -2,7 +2,7 @@
 // with HWIO conv kernels and [in, out] dense kernels — fovea's own layouts — so weights copy
 // straight across. Sequential and functional (Model) topologies.
 
-import { FormatError, FoveaError, checkOptionKeys, show, naming } from "../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show, naming, isRecord } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { Model } from "../model/model.js";
@@ -30,19 +30,17 @@ export function importTfjs(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8A
   return naming(src, () => convert(json, weightData, src, options.name));
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** The weight specs of model.json (weightSpecs, or the manifest's groups), each checked; the shard paths. */
 function manifest(json: TfjsArtifacts, fail: (why: string) => never): { specs: { name: string; shape: number[]; dtype: string }[]; paths: string[] } {
-  if (!isObject(json)) fail(`expected a model.json object, got ${show(json)}`);
+  if (!isRecord(json)) fail(`expected a model.json object, got ${show(json)}`);
   const groups = json.weightsManifest ?? [];
-  if (!Array.isArray(groups) || !groups.every((g) => isObject(g) && Array.isArray(g.paths) && g.paths.every((p) => typeof p === "string") && Array.isArray(g.weights))) {
+  if (!Array.isArray(groups) || !groups.every((g) => isRecord(g) && Array.isArray(g.paths) && g.paths.every((p) => typeof p === "string") && Array.isArray(g.weights))) {
     fail("weightsManifest must be a list of { paths: [\"file\", ...], weights: [...] }");
   }
   const specs = json.weightSpecs ?? groups.flatMap((g) => g.weights);
   if (!Array.isArray(specs)) fail("weightSpecs must be a list");
   specs.forEach((w, i) => {
-    if (!isObject(w) || typeof w.name !== "string" || typeof w.dtype !== "string" || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    if (!isRecord(w) || typeof w.name !== "string" || typeof w.dtype !== "string" || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`weight spec ${i} must be { name, shape: [whole numbers], dtype }, got ${show(w)}`);
     }
   });
@@ -53,8 +51,8 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
   const fail = (why: string): never => { throw new FormatError(`${src}: ${why}`); };
   const { specs } = manifest(json, fail);
   let topo = json.modelTopology as { class_name?: string; config?: unknown; model_config?: { class_name: string; config: unknown } };
-  if (isObject(topo) && isObject(topo.model_config)) topo = topo.model_config;
-  if (!isObject(topo) || typeof topo.class_name !== "string") fail("no modelTopology.class_name (expected a tfjs-layers model.json)");
+  if (isRecord(topo) && isRecord(topo.model_config)) topo = topo.model_config;
+  if (!isRecord(topo) || typeof topo.class_name !== "string") fail("no modelTopology.class_name (expected a tfjs-layers model.json)");
   if (!(weightData instanceof Uint8Array) && !(weightData instanceof ArrayBuffer)) fail("the weight data must be an ArrayBuffer or Uint8Array");
   const bytes = weightData instanceof Uint8Array ? weightData : new Uint8Array(weightData);
   const tensors = new Map<string, Float32Array>();
@@ -69,9 +67,9 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
   if (off !== bytes.length) fail(`${bytes.length - off} weight bytes are not described by the manifest`);
 
   const cfg = topo.config as { layers?: KLayer[]; input_layers?: unknown[][]; output_layers?: unknown[][] } | KLayer[];
-  if (!Array.isArray(cfg) && !isObject(cfg)) fail("modelTopology.config must be an object or a list of layers");
+  if (!Array.isArray(cfg) && !isRecord(cfg)) fail("modelTopology.config must be an object or a list of layers");
   const klayers: KLayer[] = Array.isArray(cfg) ? cfg : (cfg.layers ?? fail("no layers in the topology"));
-  if (!Array.isArray(klayers) || !klayers.every((l) => isObject(l) && typeof l.class_name === "string" && isObject(l.config) && typeof l.config.name === "string" && l.config.name !== "")) {
+  if (!Array.isArray(klayers) || !klayers.every((l) => isRecord(l) && typeof l.class_name === "string" && isRecord(l.config) && typeof l.config.name === "string" && l.config.name !== "")) {
     fail("the layers must be a list of { class_name, config: { name, ... } }");
   }
   const sequentialModel = topo.class_name === "Sequential";

@@ -4,7 +4,7 @@
 // (Writing is save.ts.) Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
 // before a model exists; a bad file changes nothing.
 
-import { BackendError, FormatError, FoveaError, checkOptionKeys, show } from "../errors.js";
+import { BackendError, FormatError, FoveaError, checkOptionKeys, show, isRecord, checkBytes } from "../errors.js";
 import { checkSeed } from "../rng.js";
 import { createSavedLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
@@ -25,7 +25,7 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   checkOptionKeys("loadModel", options, ["source", "seed"]);
   if (options.seed !== undefined) checkSeed("loadModel", options.seed);
   const src = options.source ?? "model";
-  if (!(bytes instanceof Uint8Array)) fail("expected the bytes of a fovea model (Uint8Array)", src);
+  checkBytes(bytes, src, "the bytes of a fovea model");
   if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) {
     // an ONNX ModelProto starts with its ir_version (field 1, a varint: byte 0x08)
     const hint = bytes[0] === 0x08 ? "; it looks like an ONNX model, which fovea.importOnnx reads" : foveaFileKind(bytes) === "checkpoint" ? "; it is a training checkpoint, which fovea.train.readCheckpoint reads" : "";
@@ -94,7 +94,7 @@ export function modelFromTopology(json: string | ModelJSON, options: { source?: 
 
 /** The topology's own structure, field by field, before anything is built (a FormatError names the field). */
 function checkTopology(topo: ModelJSON, src: string, withParams: boolean): void {
-  const obj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const obj = isRecord;
   const whole = (v: unknown, min = 0) => Number.isSafeInteger(v) && (v as number) >= min;
   const dims = (v: unknown, least = 1) => Array.isArray(v) && v.length > 0 && v.length <= 8 && v.every((d) => whole(d, least));
   if (!obj(topo) || topo.format !== "fovea-model") fail(`not a fovea model topology (format ${show((topo as { format?: unknown } | null)?.format)})`, src);

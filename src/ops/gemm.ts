@@ -81,6 +81,7 @@ export class PackedMatrix {
   }
 
   static pack(b: Tensor, transB = false): PackedMatrix {
+    checkTensors("PackedMatrix.pack", { b });
     if (b.rank !== 2) throw new ShapeError(`gemm: B must be 2-D, got ${formatShape(b.shape)}`);
     const be = b.backend;
     const [K, N] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];

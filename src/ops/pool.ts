@@ -6,7 +6,7 @@ import type { Backend } from "../runtime/backend.js";
 import { POOL } from "../runtime/generated/layout.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { geometryBlock, splitRange, threadsForMemory, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
-import { Tensor, checkTensors, formatShape, type Shape } from "../tensor.js";
+import { Tensor, checkShape, checkTensors, formatShape, type Shape } from "../tensor.js";
 import { pair, window2d, windowAxis, type Axis, type Padding, type Rounding } from "./window.js";
 
 export interface Pool2dOptions {
@@ -216,10 +216,14 @@ function avgPoolRun(x: Tensor, g: PoolGeometry): Tensor {
 }
 
 export function avgPool2dBackward(xShape: Shape, dy: Tensor, options: Pool2dOptions): Tensor {
+  checkTensors("avgPool2dBackward", { dy });
+  checkShape(xShape, "avgPool2dBackward");
   return avgPoolBackwardRun("avgPool2d", xShape, dy, pool2dGeometry("avgPool2d", xShape, options));
 }
 
 export function avgPool3dBackward(xShape: Shape, dy: Tensor, options: Pool3dOptions): Tensor {
+  checkTensors("avgPool3dBackward", { dy });
+  checkShape(xShape, "avgPool3dBackward");
   return avgPoolBackwardRun("avgPool3d", xShape, dy, pool3dGeometry("avgPool3d", xShape, options));
 }
 
@@ -238,7 +242,7 @@ function checkDy(kind: string, dy: Tensor, outShape: Shape): void {
 }
 
 function nhwc(kind: string, x: Shape): [number, number, number, number] {
-  if (!Array.isArray(x)) throw new ShapeError(`${kind}: the input's shape must be an array of dimensions, got ${show(x)}`);
+  checkShape(x, kind);
   if (x.length !== 4) throw new ShapeError(`${kind}: input must be NHWC (rank 4), got ${formatShape(x)}`);
   if (x[1]! * x[2]! === 0) throw new ShapeError(`${kind}: input ${formatShape(x)} has no pixels`);
   return x as [number, number, number, number];

@@ -77,10 +77,7 @@ export class TDTrainer {
   constructor(o: TDTrainerOptions | undefined) {
     // deepqlearn's own defaults when no options are given; ConvNetJS Trainer's defaults for the ones left out
     const given = o !== undefined;
-    if (given) {
-      if (typeof o !== "object" || o === null) throw new ConfigError(`deepqlearn.Brain: tdtrainer_options must be an object, got ${show(o)}`);
-      checkOptionKeys("deepqlearn.Brain: tdtrainer_options", o, TRAINER_OPTIONS);
-    }
+    if (given) checkOptionKeys("deepqlearn.Brain: tdtrainer_options", o, TRAINER_OPTIONS);
     const t = o ?? { learning_rate: 0.01, momentum: 0.0, batch_size: 64, l2_decay: 0.01 };
     const num = (k: keyof TDTrainerOptions, dflt: number, ok: (v: number) => boolean, range: string) => {
       const v = t[k] ?? dflt;
@@ -219,7 +216,6 @@ export class Brain {
 
   constructor(num_states: number, num_actions: number, opt: BrainOptions = {}) {
     const where = "deepqlearn.Brain";
-    if (typeof opt !== "object" || opt === null) throw new ConfigError(`${where}: options must be an object, got ${show(opt)}`);
     checkOptionKeys(where, opt, OPTIONS);
     const whole = (v: unknown, what: string, min: number) => {
       if (!Number.isSafeInteger(v) || (v as number) < min) throw new ConfigError(`${where}: ${what} must be a whole number >= ${min}, got ${show(v)}`);

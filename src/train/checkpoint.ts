@@ -14,7 +14,7 @@
 // the file) before it builds anything, and a file that fails changes nothing. Writing the bytes
 // to disk atomically is data/files.ts's writeBytes(path, bytes, { atomic: true }).
 
-import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, checkModel } from "../errors.js";
+import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, checkModel, isRecord, checkBytes } from "../errors.js";
 import type { Model } from "../model/model.js";
 import { CHECKPOINT_MAGIC, saveModel } from "../model/save.js";
 import { loadModel } from "../model/serialize.js";
@@ -68,8 +68,6 @@ export function checkpointOf(model: Model, progress: FitProgress, config: Checkp
   return c;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** The container's header of a checkpoint's contents. */
 function headerOf(c: Checkpoint): Header {
   const { order, ...progress } = c.progress;
@@ -96,7 +94,8 @@ function checkCheckpoint(c: Checkpoint, where: string, values = true): Header {
   if (!(c.model instanceof Uint8Array)) fail("the checkpoint's model is not saveModel's bytes (a Uint8Array)");
   const h = headerOf(c);
   if (!values) return h;
-  checkHeader(h, fail, "the checkpoint's");
+  // as the file will hold it: JSON writes a NaN or infinite validation loss as null, which reads back
+  checkHeader(JSON.parse(JSON.stringify(h)) as Header, fail, "the checkpoint's");
   checkArrays(c.progress.order, c.optimizer.values, fail);
   return h;
 }
@@ -143,7 +142,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
   const fail = (what: string): never => {
     throw new FormatError(`${source}: ${what}`);
   };
-  if (!(bytes instanceof Uint8Array)) fail("expected the bytes of a fovea checkpoint (Uint8Array)");
+  checkBytes(bytes, source, "the bytes of a fovea checkpoint");
   if (bytes.length < 20 || CHECKPOINT_MAGIC.some((b, i) => bytes[i] !== b)) fail(`not a fovea checkpoint (bad magic or ${bytes.length} bytes; expected "FOVEACKP")`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
@@ -261,9 +260,11 @@ export function readCheckpoint(bytes: Uint8Array, options: { source?: string; se
  * naming the file and every setting that differs (nothing when they match).
  */
 export function checkConfig(saved: CheckpointConfig, current: CheckpointConfig, source = "checkpoint"): void {
+  const settings = (c: unknown) => isRecord(c) && Object.values(c).every((v) => ["string", "number", "boolean"].includes(typeof v));
+  if (!settings(saved) || !settings(current)) throw new ConfigError(`checkConfig (${source}): both configurations must be records of string, number or boolean settings, got ${show(saved)} and ${show(current)}`);
   const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])];
-  const show = (v: string | number | boolean | undefined) => (v === undefined ? "(not set)" : typeof v === "string" ? `"${v}"` : String(v));
-  const diff = keys.filter((k) => saved[k] !== current[k]).map((k) => `${k} ${show(saved[k])} there, ${show(current[k])} here`);
+  const setting = (v: string | number | boolean | undefined) => (v === undefined ? "(not set)" : typeof v === "string" ? `"${v}"` : String(v));
+  const diff = keys.filter((k) => saved[k] !== current[k]).map((k) => `${k} ${setting(saved[k])} there, ${setting(current[k])} here`);
   if (diff.length > 0) throw new ConfigError(`${source}: the checkpoint is of a run with other settings: ${diff.join("; ")} (resume with the settings it was written with)`);
 }
 
@@ -273,7 +274,7 @@ export function checkConfig(saved: CheckpointConfig, current: CheckpointConfig, 
  * continues the run.
  */
 export function restoreCheckpoint(model: Model, c: Checkpoint, source = "checkpoint"): void {
-  checkModel(model, source);
+  checkModel(model, `restoreCheckpoint (${source})`);
   checkCheckpoint(c, source);
   const opt = model.optimizer;
   if (!opt) throw new ConfigError(`${source}: model "${model.name}" has no optimizer; compile({ loss, optimizer }) before restoring a checkpoint`);
@@ -292,6 +293,9 @@ export function restoreCheckpoint(model: Model, c: Checkpoint, source = "checkpo
  * examples, at most 2^20 of them), so a resume can tell that the data or its split changed.
  */
 export function dataFingerprint(...parts: (Float32Array | Int32Array)[]): string {
+  parts.forEach((a, i) => {
+    if (!(a instanceof Float32Array || a instanceof Int32Array)) throw new ConfigError(`dataFingerprint: part ${i} must be a Float32Array or Int32Array, got ${show(a)}`);
+  });
   let crc = 0;
   for (const a of parts) {
     const stride = a instanceof Int32Array ? 1 : Math.max(1, Math.floor(a.length / (1 << 20)));

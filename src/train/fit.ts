@@ -306,6 +306,7 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
 
 /** One line for an epoch's logs, as fit's `verbose` prints it. */
 export function formatEpoch(l: EpochLogs, epochs: number): string {
+  if (typeof l !== "object" || l === null || typeof l.loss !== "number" || !Number.isInteger(l.epoch)) throw new ConfigError(`formatEpoch: expected an epoch's logs (fit's History entries), got ${show(l)}`);
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
   return [
     `epoch ${l.epoch + 1}/${epochs}`, `loss ${l.loss.toFixed(4)}`,

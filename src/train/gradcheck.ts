@@ -20,8 +20,7 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
   checkOptionKeys("gradCheck", options, ["h", "samples", "seed"]);
   const h = options.h ?? 1e-2, samples = options.samples ?? 20;
   if (!model.loss) throw new ConfigError("gradCheck: compile({ loss }) first");
-  const data = x instanceof Float32Array ? x : Float32Array.from(x as ArrayLike<number>);
-  const n = data.length / model.inputSize;
+  const { data, n } = model.examples(x, "gradCheck");
   const t = model.targets(y, n, "gradCheck");
   const heap = model.backend.heap;
   model.computeGradients(data, t, 0, n);

@@ -34,8 +34,6 @@ export function inputGradient(m: Model, x: ExampleData, target: GradientTarget):
   return m.inputGradient(x, target);
 }
 
-
-
 // ---- option checks ----
 
 function num<T extends object>(o: T, key: keyof T & string, dflt: number, lo: number, where: string, integer = false): number {

@@ -1,6 +1,6 @@
 // Optimisers: each owns its per-parameter state buffers (allocated on the first step) and
 // applies the update kernels of assembly/optim to every trainable parameter.
-import { ConfigError, checkOptionKeys, show, checkBoolean } from "../errors.js";
+import { ConfigError, checkOptionKeys, show, checkBoolean, isRecord } from "../errors.js";
 import { inRange, updated, type ParamBuffer } from "../layers/layer.js";
 import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, claimLines, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, updateAllPrograms } from "../ops/optim.js";
 import type { Backend } from "../runtime/backend.js";
@@ -187,6 +187,7 @@ export abstract class Optimizer {
    * `params` (the same parameters in the same order). Checks everything before it changes anything.
    */
   importState(be: Backend, params: readonly ParamBuffer[], s: OptimizerState): void {
+    if (!isRecord(s) || typeof s.name !== "string" || !(s.values instanceof Float32Array)) throw new ConfigError(`${this.name}: a state is { name, lr, iterations, slots, values } (exportState's), got ${show(s)}`);
     const trainable = params.filter((p) => p.spec.trainable);
     const floats = this.floats(params);
     if (s.name !== this.name) throw new ConfigError(`${this.name}: the state is ${s.name}'s`);

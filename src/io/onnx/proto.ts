@@ -9,7 +9,7 @@
 // field present with its default (0, "", empty bytes) except the members of a oneof, repeated
 // fields as arrays, absent messages undefined; bytes are views into the input (no copy); an int64
 // is a number when it is a safe integer and an exact bigint otherwise.
-import { ConfigError, FormatError } from "../../errors.js";
+import { ConfigError, FormatError, checkBytes } from "../../errors.js";
 
 /** An int64 field: a number when safe (|v| < 2^53), else the exact value as a bigint. */
 export type Int64 = number | bigint;
@@ -292,7 +292,7 @@ class Reader {
 interface Decoded { ModelProto: ModelProto; TensorProto: TensorProto }
 
 function decode<K extends keyof Decoded>(kind: K, bytes: Uint8Array, source: string): Decoded[K] {
-  if (!(bytes instanceof Uint8Array)) throw new FormatError(`${source}: expected the bytes of an ONNX ${kind} (a Uint8Array)`);
+  checkBytes(bytes, source, `the bytes of an ONNX ${kind}`);
   const r = new Reader(bytes, source);
   // the schema tables are the messages field by field (test/onnx-proto.test.ts checks every field
   // against onnx-proto); the reader builds plain records from them, so the static type is asserted here, once
