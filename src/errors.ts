@@ -46,9 +46,8 @@ export function checkName(where: string, v: unknown): void {
 }
 
 /**
- * A model where a call takes one (anything with its graph: a Model or a view of one; checked by
- * shape, since errors.ts imports nothing), live if it can be freed; anything else is a ConfigError
- * naming the call.
+ * A model where a call takes one, and live (checked by its checkLive, since errors.ts imports
+ * nothing); anything else is a ConfigError naming the call, a freed model checkLive's BackendError.
  */
 export function checkModel(m: unknown, where: string): void {
   const live = isRecord(m) ? m.checkLive : undefined;

@@ -195,10 +195,6 @@ export function fromCanvas(canvas: CanvasLike, shape: [number, number, number]):
   return fromImageData(pixels, shape);
 }
 
-function describe(v: unknown): string {
-  return v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
-}
-
 /** RGBA pixels ({ width, height, data }: decodeImage's, a canvas's ImageData): whole sizes > 0, 4 bytes a pixel. */
 function checkRgba(where: string, image: unknown): asserts image is Rgba {
   const { width, height, data } = (image ?? {}) as Partial<Rgba>;
@@ -206,7 +202,7 @@ function checkRgba(where: string, image: unknown): asserts image is Rgba {
     throw new ConfigError(`${where}: width and height must be whole numbers > 0, got ${String(width)}×${String(height)}`);
   }
   if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array)) {
-    throw new ConfigError(`${where}: data must be a Uint8ClampedArray (ImageData) or Uint8Array of RGBA bytes, got ${describe(data)}`);
+    throw new ConfigError(`${where}: data must be a Uint8ClampedArray (ImageData) or Uint8Array of RGBA bytes, got ${show(data)}`);
   }
   if (data.length !== width! * height! * 4) {
     throw new ShapeError(`${where}: a ${width}×${height} RGBA image has ${width! * height! * 4} bytes, this data ${data.length}`);
