@@ -60,6 +60,17 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A backend where a call takes one (checked by its heap, since errors.ts imports nothing); else a ConfigError naming the call. */
+export function checkBackend(where: string, be: unknown): void {
+  if (!isRecord(be) || !isRecord(be.heap)) throw new ConfigError(`${where}: expected a fovea Backend (fovea.getBackend(), or a model's backend), got ${show(be)}`);
+}
+
+/** A file path (or, where `url`, a URL) where a loader takes one; anything else (a Promise not awaited, null) is a ConfigError naming the call. */
+export function checkPath(where: string, p: unknown, url = false): void {
+  const ok = (typeof p === "string" && p !== "") || (url && typeof URL !== "undefined" && p instanceof URL);
+  if (!ok) throw new ConfigError(`${where}: expected a ${url ? "path or URL" : "path"} (a non-empty string${url ? " or a URL" : ""}), got ${p instanceof Promise ? "a Promise (await it first)" : show(p)}`);
+}
+
 /** Bytes where a reader takes them; anything else is a FormatError naming `source`. */
 export function checkBytes(b: unknown, source: string, what = "bytes"): void {
   if (!(b instanceof Uint8Array)) throw new FormatError(`${source}: expected ${what} (a Uint8Array), got ${show(b)}`);
@@ -70,7 +81,7 @@ export function show(v: unknown): string {
   // typed arrays, buffers and long arrays by kind and size: never serialised whole (a data set's
   // 47 million values took 50 s), inside objects too
   const brief = (x: unknown): unknown =>
-    ArrayBuffer.isView(x) ? `${x.constructor.name}(${(x as unknown as ArrayLike<unknown>).length ?? x.byteLength})` : x instanceof ArrayBuffer ? `ArrayBuffer(${x.byteLength})` : Array.isArray(x) && x.length > 16 ? `[array of ${x.length}]` : x;
+    x instanceof Promise ? "a Promise (not awaited?)" : ArrayBuffer.isView(x) ? `${x.constructor.name}(${(x as unknown as ArrayLike<unknown>).length ?? x.byteLength})` : x instanceof ArrayBuffer ? `ArrayBuffer(${x.byteLength})` : Array.isArray(x) && x.length > 16 ? `[array of ${x.length}]` : x;
   let s: string;
   try {
     const b = brief(v);

@@ -1,6 +1,6 @@
 // Tensor: a shape, dtype float32, and a block of wasm linear memory.
 
-import { BackendError, ConfigError, ShapeError, show } from "./errors.js";
+import { BackendError, ConfigError, ShapeError, checkBackend, show } from "./errors.js";
 import { getBackend, type Backend } from "./runtime/backend.js";
 
 export type Shape = readonly number[];
@@ -116,7 +116,7 @@ export class Tensor {
 
   private constructor(backend: Backend, shape: Shape) {
     checkShape(shape);
-    if (typeof (backend as { heap?: unknown } | null)?.heap !== "object") throw new ConfigError(`tensor: expected a fovea Backend (leave it out for the current one), got ${show(backend)}`);
+    checkBackend("tensor", backend);
     this.backend = backend;
     this.shape = Object.freeze([...shape]);
     this.size = shapeSize(shape);

@@ -432,6 +432,8 @@ describe("every entry point refuses what is not its input with a FoveaError", ()
     const tails: unknown[][] = [[null], [null, null], [{}, {}], [1, "x"], [undefined, {}]];
     const firsts: unknown[] = [m, t, ds, new Uint8Array(8), fovea.getBackend(), new fovea.Rng(1), [28, 28, 1], "x"];
     const AFTER = firsts.flatMap((f) => tails.map((tl) => [f, ...tl]));
+    // a bad first argument before a valid second one (a loader's path not awaited, before its split)
+    const BEFORE = [null, 5, {}, Promise.resolve("x")].flatMap((b) => ["t10k", [28, 28, 1], {}, m].map((v) => [b, v]));
     const found: string[] = [];
     const attempt = async (name: string, f: (...a: unknown[]) => unknown, self: unknown, sets: unknown[][]) => {
       if (TRUSTED.has(name.replace(/^(\w+)\.new /, "$1."))) return;
@@ -449,7 +451,7 @@ describe("every entry point refuses what is not its input with a FoveaError", ()
         if (typeof v !== "function") continue;
         const f = v as ((...a: unknown[]) => unknown) & Record<string, unknown>;
         // the zoo's functions build whole models from valid empty options: only the bad ones
-        const sets = space === "zoo" ? [[null], [1, "x"], ...AFTER] : [...BAD, ...AFTER];
+        const sets = space === "zoo" ? [[null], [1, "x"], ...AFTER] : [...BAD, ...AFTER, ...BEFORE];
         if (!/^[A-Z]/.test(k)) {
           await attempt(`${space}.${k}`, f, ns, sets);
           continue;

@@ -3,7 +3,7 @@
 // in place or (fit, through stage) straight into the model's input. Labels and shapes are unchanged.
 import { warpAffineBatchCalls, warpAffineRangeCall } from "../ops/image.js";
 import type { InputMaker, InputStager } from "../model/plan.js";
-import { checkOptionKeys, ConfigError, show, checkBoolean } from "../errors.js";
+import { checkOptionKeys, ConfigError, show, checkBoolean, checkBackend } from "../errors.js";
 import { formatShape } from "../tensor.js";
 import { checkExampleShape } from "./dataset.js";
 import type { Backend } from "../runtime/backend.js";
@@ -35,14 +35,14 @@ export type Augmenter = ((x: Float32Array, count: number, rng: Rng) => void) & I
 
 /** An augmenter for examples of shape [H, W, C], running on `be`. */
 export function augmenter(be: Backend, shape: [number, number, number], options: AugmentOptions): Augmenter {
+  checkBackend("augment", be);
+  checkExampleShape("augment", shape);
   checkOptionKeys("augment", options, ["rotation", "scale", "shear", "shift", "flip", "fill"]);
   for (const k of ["rotation", "scale", "shear", "shift"] as const) {
     const v = options[k];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`augment: ${k} must be >= 0, got ${v}`);
   }
   checkBoolean("augment", "flip", options.flip);
-  checkExampleShape("augment", shape);
-  if (typeof (be as { heap?: unknown } | null)?.heap !== "object") throw new ConfigError(`augment: expected a fovea Backend (fovea.getBackend(), or model.backend), got ${show(be)}`);
   if (options.fill !== undefined && !(typeof options.fill === "number" && Number.isFinite(options.fill))) throw new ConfigError(`augment: fill must be a finite number, got ${show(options.fill)}`);
   const [H, W, C] = shape, per = H * W * C;
   const { rotation = 0, scale = 0, shear = 0, shift = 0, flip = false, fill = 0 } = options;

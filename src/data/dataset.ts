@@ -34,19 +34,17 @@ export function checkExampleShape(where: string, shape: unknown): asserts shape 
   if (!isShape3(shape)) throw new ConfigError(`${where}: an example's shape is [height, width, channels], three whole numbers >= 1; got ${show(shape)}`);
 }
 
-export function makeDataset(x: Float32Array, y: Int32Array, shape: [number, number, number], classes?: string[]): Dataset {
-  // any array of numbers: values become float32, labels int32 (whole numbers, checked)
+export function makeDataset(x: ArrayLike<number>, y: ArrayLike<number>, shape: [number, number, number], classes?: string[]): Dataset {
+  // any arrays of numbers: values become float32, labels int32 (class indices, checked)
   if (!(Array.isArray(x) || ArrayBuffer.isView(x)) || !(Array.isArray(y) || ArrayBuffer.isView(y))) throw new ConfigError(`dataset: x and y must be arrays of numbers, got ${show(x)} and ${show(y)}`);
   checkExampleShape("dataset", shape);
-  if (!(x instanceof Float32Array)) x = Float32Array.from(x as ArrayLike<number>);
-  if (!(y instanceof Int32Array)) {
-    const labels = y as ArrayLike<number>, i = Array.from(labels).findIndex((v) => !Number.isInteger(v));
-    if (i >= 0) throw new ConfigError(`dataset: label ${i} is ${show(labels[i])}; labels are whole numbers`);
-    y = Int32Array.from(labels);
-  }
+  if (classes !== undefined && !(Array.isArray(classes) && classes.every((c) => typeof c === "string"))) throw new ConfigError(`dataset: classes must be a list of names, got ${show(classes)}`);
+  const k = Array.from(y).findIndex((v) => !(Number.isInteger(v) && v >= 0 && (classes === undefined || v < classes.length)));
+  if (k >= 0) throw new ConfigError(`dataset: label ${k} is ${show(y[k])}; labels are class indices, whole numbers >= 0${classes ? ` and < ${classes.length} (the classes named)` : ""}`);
+  const values = x instanceof Float32Array ? x : Float32Array.from(x), labels = y instanceof Int32Array ? y : Int32Array.from(y);
   const per = shape[0] * shape[1] * shape[2];
-  if (x.length !== y.length * per) throw new ShapeError(`dataset: ${x.length} values for ${y.length} examples of ${shape.join("×")} (need ${y.length * per})`);
-  return { x, y, shape, n: y.length, ...(classes ? { classes } : {}) };
+  if (values.length !== labels.length * per) throw new ShapeError(`dataset: ${values.length} values for ${labels.length} examples of ${shape.join("×")} (need ${labels.length * per})`);
+  return { x: values, y: labels, shape, n: labels.length, ...(classes ? { classes } : {}) };
 }
 
 /** Examples [start, end) as a new dataset (views, no copy). */
@@ -100,13 +98,16 @@ export function channelStats(d: Dataset): Normalization {
 }
 
 /** x ← (x − mean) / std per channel, in place (std 0 leaves the channel centred only). */
-export function normalize(d: Dataset, s: Normalization): Dataset {
+export function normalize(d: Dataset, s: { mean: ArrayLike<number>; std: ArrayLike<number> }): Dataset {
   checkDataset(d, "normalize");
   const list = (v: unknown) => Array.isArray(v) || ArrayBuffer.isView(v);
   if (!isRecord(s) || !list(s.mean) || !list(s.std)) throw new ConfigError(`normalize: statistics are { mean, std }, one number a channel (channelStats'), got ${show(s)}`);
   const C = d.shape[2];
   if (s.mean.length !== C || s.std.length !== C) throw new ShapeError(`normalize: statistics for ${s.mean.length} channels, data has ${C}`);
-  const inv = s.std.map((v) => (v > 0 ? 1 / v : 1));
+  for (let c = 0; c < C; c++) {
+    if (!(Number.isFinite(s.mean[c]) && Number.isFinite(s.std[c]) && s.std[c]! >= 0)) throw new ConfigError(`normalize: channel ${c}'s mean ${s.mean[c]} and std ${s.std[c]}; a mean is finite, a std finite and >= 0`);
+  }
+  const inv = Array.from(s.std, (v) => (v > 0 ? 1 / v : 1));
   for (let i = 0; i < d.x.length; i++) d.x[i] = (d.x[i]! - s.mean[i % C]!) * inv[i % C]!;
   return d;
 }

@@ -1,5 +1,5 @@
 // Reading bytes: the one place data loaders touch files (Node, Deno) or the network (browsers).
-import { ConfigError, FormatError, FoveaError, checkBytes, show } from "../errors.js";
+import { ConfigError, FormatError, FoveaError, checkBytes, checkPath, show } from "../errors.js";
 import { nodeModule } from "../runtime/platform.js";
 import { getLimits } from "../runtime/limits.js";
 
@@ -14,6 +14,7 @@ export class NotFoundError extends FormatError {}
 
 /** The bytes of a file path (Node, Deno) or an http(s)/file URL (fetch); in a browser, of any URL (relative: to the page or worker). */
 export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
+  checkPath("readBytes", pathOrUrl, true);
   const s = String(pathOrUrl);
   const browser = !g.Deno && !g.process?.versions?.node;
   if (browser || /^https?:/.test(s) || (typeof pathOrUrl !== "string" && !g.process?.versions?.node)) {
@@ -112,7 +113,7 @@ export class WriteError extends FoveaError {}
 
 /** Writes bytes to a file path (Node, Deno); the parent directory must exist unless `mkdir`. */
 export async function writeBytes(path: string, bytes: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
-  if (typeof path !== "string" || path === "") throw new ConfigError(`writeBytes: path must be a non-empty string, got ${show(path)}`);
+  checkPath("writeBytes", path);
   if (!(bytes instanceof Uint8Array || typeof bytes === "string")) throw new ConfigError(`writeBytes: ${path}: expected bytes (a Uint8Array) or a string, got ${show(bytes)}`);
   (await fileWriter())(path, bytes, options);
 }
@@ -261,6 +262,7 @@ export async function mnistDataDir(): Promise<string> {
 
 /** Entries of a directory (Node, Deno). */
 export async function listDir(path: string): Promise<{ name: string; dir: boolean }[]> {
+  checkPath("listDir", path);
   if (g.Deno) {
     const d = g.Deno;
     const out: { name: string; dir: boolean }[] = [];

@@ -2,7 +2,7 @@
 // through createImageBitmap), resized with the wasm warp kernel; the pixels of a page's canvas or
 // ImageData; folders of images (one subfolder per class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
-import { ConfigError, FormatError, ShapeError, checkBytes, show } from "../errors.js";
+import { ConfigError, FormatError, ShapeError, checkBytes, checkPath, isRecord, show } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import { nodeModule, runtimeName } from "../runtime/platform.js";
 import { resizeMatrix, warpAffineCall } from "../ops/image.js";
@@ -163,6 +163,7 @@ export function imageToArray(img: Rgba, shape: [number, number, number], be: Bac
  * browser also a URL relative to the page, decoded by the browser).
  */
 export async function loadImage(pathOrUrl: string | URL, shape: [number, number, number]): Promise<Float32Array> {
+  checkPath("loadImage", pathOrUrl, true);
   checkImageShape("loadImage", shape);
   const source = String(pathOrUrl);
   return imageToArray(await decodeImage(await readBytes(pathOrUrl), source), shape);
@@ -197,7 +198,8 @@ export function fromCanvas(canvas: CanvasLike, shape: [number, number, number]):
 
 /** RGBA pixels ({ width, height, data }: decodeImage's, a canvas's ImageData): whole sizes > 0, 4 bytes a pixel. */
 function checkRgba(where: string, image: unknown): asserts image is Rgba {
-  const { width, height, data } = (image ?? {}) as Partial<Rgba>;
+  if (!isRecord(image)) throw new ConfigError(`${where}: expected RGBA pixels { width, height, data } (decodeImage's, or a canvas's ImageData), got ${show(image)}`);
+  const { width, height, data } = image as Partial<Rgba>;
   if (!(Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0)) {
     throw new ConfigError(`${where}: width and height must be whole numbers > 0, got ${String(width)}×${String(height)}`);
   }
@@ -218,6 +220,8 @@ function checkImageShape(where: string, shape: unknown): void {
 
 /** A folder with one subfolder per class (sorted names = class indices) of PNG/JPEG files. */
 export async function loadImageFolder(dir: string, shape: [number, number, number]): Promise<Dataset> {
+  checkPath("loadImageFolder", dir);
+  checkImageShape("loadImageFolder", shape);
   const classes = (await listDir(dir)).filter((e) => e.dir).map((e) => e.name).sort();
   if (classes.length === 0) throw new FormatError(`${dir}: no class subfolders`);
   const xs: Float32Array[] = [], ys: number[] = [];
@@ -236,7 +240,7 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
 }
 
 /** H×W×C floats in [0, 1] (1 or 3 channels) as PNG bytes. */
-export async function encodePng(values: Float32Array, shape: [number, number, number]): Promise<Uint8Array> {
+export async function encodePng(values: ArrayLike<number>, shape: [number, number, number]): Promise<Uint8Array> {
   checkImageShape("encodePng", shape);
   const [H, W, C] = shape;
   if (!(Array.isArray(values) || ArrayBuffer.isView(values)) || (values as ArrayLike<number>).length !== H * W * C) throw new ShapeError(`encodePng: expected ${H * W * C} values for a ${H}×${W}×${C} image, got ${show(values)}`);

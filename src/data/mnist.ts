@@ -1,5 +1,5 @@
 // MNIST from IDX files (plain or gzipped): images scaled to [0, 1], 28×28×1 NHWC.
-import { ConfigError, FormatError, show } from "../errors.js";
+import { ConfigError, FormatError, checkPath, show } from "../errors.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { maybeGunzip, NotFoundError, readBytes } from "./files.js";
 import { idxByteLength, parseIdx } from "./idx.js";
@@ -28,6 +28,7 @@ function checkSplit(where: string, split: unknown): void {
 
 /** Loads `<prefix>-images-idx3-ubyte[.gz]` and `<prefix>-labels-idx1-ubyte[.gz]` from a directory (or URL prefix). */
 export async function loadMnist(dir: string, split: "train" | "t10k"): Promise<Dataset> {
+  checkPath("loadMnist", dir);
   checkSplit("loadMnist", split);
   const base = dir.replace(/\/$/, "");
   const find = async (name: string) => {
@@ -56,6 +57,7 @@ export const FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dre
  */
 export async function loadFashionMnist(split: "train" | "t10k", dir?: string): Promise<Dataset> {
   checkSplit("loadFashionMnist", split);
+  if (dir !== undefined) checkPath("loadFashionMnist", dir);
   let d: Dataset;
   try {
     d = await loadMnist(dir ?? FASHION_MNIST_DIR, split);

@@ -2,7 +2,7 @@
 // with HWIO conv kernels and [in, out] dense kernels — fovea's own layouts — so weights copy
 // straight across. Sequential and functional (Model) topologies.
 
-import { FormatError, FoveaError, checkOptionKeys, show, naming, isRecord } from "../errors.js";
+import { FormatError, FoveaError, checkOptionKeys, show, naming, isRecord, checkPath } from "../errors.js";
 import * as L from "../layers/index.js";
 import type { Layer } from "../layers/layer.js";
 import { Model } from "../model/model.js";
@@ -222,6 +222,7 @@ function inputShape(c: Record<string, unknown>): number[] | null {
 
 /** Reads a tfjs model.json and its weight shards (paths relative to it) from a file path or URL. */
 export async function loadTfjsModel(path: string, options: { name?: string } = {}): Promise<Model> {
+  checkPath("loadTfjsModel", path);
   let json: TfjsArtifacts;
   try {
     json = JSON.parse(new TextDecoder().decode(await readBytes(path))) as TfjsArtifacts;

@@ -58,7 +58,7 @@ export function checkpointOf(model: Model, progress: FitProgress, config: Checkp
   checkModel(model, "checkpointOf");
   if (!model.optimizer) throw new ConfigError(`checkpoint: model "${model.name}" has no optimizer; compile({ loss, optimizer }) first`);
   if (!isRecord(progress) || !(progress.order instanceof Int32Array || Array.isArray(progress.order)) || !Array.isArray(progress.history)) {
-    throw new ConfigError(`checkpointOf: progress must be fit's (FitProgress, as onCheckpoint receives it), got ${show(progress)}`);
+    throw new ConfigError(`checkpointOf: progress must be fit's (FitProgress: a callback's onEpochEnd gets it as its third argument, onBatchEnd in its event), got ${show(progress)}`);
   }
   const c: Checkpoint = {
     config: { ...config }, step: model.step, rng: model.rng.state(), optimizer: model.optimizer.exportState(model.params),
@@ -88,7 +88,8 @@ function checkCheckpoint(c: Checkpoint, where: string, values = true): Header {
   const fail = (what: string): never => {
     throw new ConfigError(`${where}: ${what}`);
   };
-  if (!isRecord(c)) fail(`expected a checkpoint (checkpointOf's or decodeCheckpoint's), got ${show(c)}`);
+  const parts = ["config", "step", "rng", "optimizer", "progress", "model"];
+  if (!isRecord(c) || parts.some((k) => !(k in c))) fail(`expected a checkpoint { ${parts.join(", ")} } (checkpointOf's or decodeCheckpoint's), got ${show(c)}`);
   if (!isRecord(c.progress) || !(c.progress.order instanceof Int32Array)) fail("the checkpoint's progress.order is not an Int32Array");
   if (!isRecord(c.optimizer) || !(c.optimizer.values instanceof Float32Array)) fail("the checkpoint's optimizer.values is not a Float32Array");
   if (!(c.model instanceof Uint8Array)) fail("the checkpoint's model is not saveModel's bytes (a Uint8Array)");
