@@ -55,6 +55,11 @@ export function checkModel(m: unknown, where: string): void {
   live.call(m);
 }
 
+/** An array or a typed array (a DataView too): what the API takes as a list of numbers. */
+export function isArrayLike(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || ArrayBuffer.isView(v);
+}
+
 /** A plain object: not null, not an array. */
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -68,7 +73,7 @@ export function checkBackend(where: string, be: unknown): void {
 /** A file path (or, where `url`, a URL) where a loader takes one; anything else (a Promise not awaited, null) is a ConfigError naming the call. */
 export function checkPath(where: string, p: unknown, url = false): void {
   const ok = (typeof p === "string" && p !== "") || (url && typeof URL !== "undefined" && p instanceof URL);
-  if (!ok) throw new ConfigError(`${where}: expected a ${url ? "path or URL" : "path"} (a non-empty string${url ? " or a URL" : ""}), got ${p instanceof Promise ? "a Promise (await it first)" : show(p)}`);
+  if (!ok) throw new ConfigError(`${where}: expected a ${url ? "path or URL" : "path"} (a non-empty string${url ? " or a URL" : ""}), got ${show(p)}`);
 }
 
 /** Bytes where a reader takes them; anything else is a FormatError naming `source`. */
@@ -81,7 +86,7 @@ export function show(v: unknown): string {
   // typed arrays, buffers and long arrays by kind and size: never serialised whole (a data set's
   // 47 million values took 50 s), inside objects too
   const brief = (x: unknown): unknown =>
-    x instanceof Promise ? "a Promise (not awaited?)" : ArrayBuffer.isView(x) ? `${x.constructor.name}(${(x as unknown as ArrayLike<unknown>).length ?? x.byteLength})` : x instanceof ArrayBuffer ? `ArrayBuffer(${x.byteLength})` : Array.isArray(x) && x.length > 16 ? `[array of ${x.length}]` : x;
+    x instanceof Promise ? "a Promise (not awaited?)" : ArrayBuffer.isView(x) ? `${x.constructor.name}(${"length" in x && typeof x.length === "number" ? x.length : x.byteLength})` : x instanceof ArrayBuffer ? `ArrayBuffer(${x.byteLength})` : Array.isArray(x) && x.length > 16 ? `[array of ${x.length}]` : x;
   let s: string;
   try {
     const b = brief(v);

@@ -2,7 +2,7 @@
 // mulberry32: 32-bit state, fast, good enough for ML sampling, and its state is one number
 // plus normal()'s spare value (so a model's RNG can be saved and restored exactly: state()/setState()).
 
-import { ConfigError, show } from "./errors.js";
+import { ConfigError, isArrayLike, isRecord, show } from "./errors.js";
 
 /** Everything an Rng will draw from: the 32-bit state and the Box–Muller spare (null if none). */
 export interface RngState {
@@ -120,7 +120,8 @@ export class Rng {
 
   /** Fisher–Yates shuffle in place. */
   shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
-    if (!(Array.isArray(a) || ArrayBuffer.isView(a))) throw new ConfigError(`rng.shuffle: expected an array, got ${show(a)}`);
+    const list: unknown = a; // checked without narrowing T
+    if (!isArrayLike(list)) throw new ConfigError(`rng.shuffle: expected an array, got ${show(a)}`);
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = a[i];
@@ -137,7 +138,7 @@ export class Rng {
 
   /** Continues from a state() taken earlier (of this or another Rng). */
   setState(st: RngState): void {
-    if (typeof st !== "object" || st === null) throw new ConfigError(`Rng.setState: a state is { s, spare } (state()'s), got ${show(st)}`);
+    if (!isRecord(st)) throw new ConfigError(`Rng.setState: a state is { s, spare } (state()'s), got ${show(st)}`);
     if (!(Number.isInteger(st.s) && st.s >= 0 && st.s <= 0xffffffff)) throw new ConfigError(`Rng.setState: s must be a 32-bit unsigned integer, got ${st.s}`);
     if (!(st.spare === null || Number.isFinite(st.spare))) throw new ConfigError(`Rng.setState: spare must be a finite number or null, got ${st.spare}`);
     this.s = st.s;

@@ -1,6 +1,6 @@
 // Tensor: a shape, dtype float32, and a block of wasm linear memory.
 
-import { BackendError, ConfigError, ShapeError, checkBackend, show } from "./errors.js";
+import { BackendError, ConfigError, ShapeError, checkBackend, isArrayLike, show } from "./errors.js";
 import { getBackend, type Backend } from "./runtime/backend.js";
 
 export type Shape = readonly number[];
@@ -144,7 +144,7 @@ export class Tensor {
         throw new ShapeError(`tensor: nested data has shape ${formatShape(s)}, but shape ${formatShape(shape)} was given`);
       }
     } else {
-      if (!(Array.isArray(data) || ArrayBuffer.isView(data))) throw new ConfigError(`tensor: data must be an array of numbers (nested or flat) or a typed array, got ${show(data)}`);
+      if (!isArrayLike(data)) throw new ConfigError(`tensor: data must be an array of numbers (nested or flat) or a typed array, got ${show(data)}`);
       values = data as ArrayLike<number>;
       s = shape ?? [values.length];
     }
@@ -185,7 +185,7 @@ export class Tensor {
 
   /** Overwrites the values; `data` must have exactly `size` elements. */
   set(data: ArrayLike<number>): this {
-    if (!(Array.isArray(data) || ArrayBuffer.isView(data))) throw new ConfigError(`tensor ${formatShape(this.shape)}: set() takes an array of numbers, got ${show(data)}`);
+    if (!isArrayLike(data)) throw new ConfigError(`tensor ${formatShape(this.shape)}: set() takes an array of numbers, got ${show(data)}`);
     if (data.length !== this.size) {
       throw new ShapeError(`tensor ${formatShape(this.shape)}: set() got ${data.length} values, expected ${this.size}`);
     }

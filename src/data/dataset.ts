@@ -1,5 +1,5 @@
 // In-memory datasets (NHWC float32 examples, integer labels), splits, per-channel normalisation.
-import { ConfigError, ShapeError, isRecord, show } from "../errors.js";
+import { ConfigError, ShapeError, isArrayLike, isRecord, show } from "../errors.js";
 import { Rng } from "../rng.js";
 import { formatShape } from "../tensor.js";
 
@@ -36,7 +36,7 @@ export function checkExampleShape(where: string, shape: unknown): asserts shape 
 
 export function makeDataset(x: ArrayLike<number>, y: ArrayLike<number>, shape: [number, number, number], classes?: string[]): Dataset {
   // any arrays of numbers: values become float32, labels int32 (class indices, checked)
-  if (!(Array.isArray(x) || ArrayBuffer.isView(x)) || !(Array.isArray(y) || ArrayBuffer.isView(y))) throw new ConfigError(`dataset: x and y must be arrays of numbers, got ${show(x)} and ${show(y)}`);
+  if (!isArrayLike(x) || !isArrayLike(y)) throw new ConfigError(`dataset: x and y must be arrays of numbers, got ${show(x)} and ${show(y)}`);
   checkExampleShape("dataset", shape);
   if (classes !== undefined && !(Array.isArray(classes) && classes.every((c) => typeof c === "string"))) throw new ConfigError(`dataset: classes must be a list of names, got ${show(classes)}`);
   const k = Array.from(y).findIndex((v) => !(Number.isInteger(v) && v >= 0 && (classes === undefined || v < classes.length)));
@@ -100,8 +100,7 @@ export function channelStats(d: Dataset): Normalization {
 /** x ← (x − mean) / std per channel, in place (std 0 leaves the channel centred only). */
 export function normalize(d: Dataset, s: { mean: ArrayLike<number>; std: ArrayLike<number> }): Dataset {
   checkDataset(d, "normalize");
-  const list = (v: unknown) => Array.isArray(v) || ArrayBuffer.isView(v);
-  if (!isRecord(s) || !list(s.mean) || !list(s.std)) throw new ConfigError(`normalize: statistics are { mean, std }, one number a channel (channelStats'), got ${show(s)}`);
+  if (!isRecord(s) || !isArrayLike(s.mean) || !isArrayLike(s.std)) throw new ConfigError(`normalize: statistics are { mean, std }, one number a channel (channelStats'), got ${show(s)}`);
   const C = d.shape[2];
   if (s.mean.length !== C || s.std.length !== C) throw new ShapeError(`normalize: statistics for ${s.mean.length} channels, data has ${C}`);
   for (let c = 0; c < C; c++) {

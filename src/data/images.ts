@@ -2,7 +2,7 @@
 // through createImageBitmap), resized with the wasm warp kernel; the pixels of a page's canvas or
 // ImageData; folders of images (one subfolder per class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
-import { ConfigError, FormatError, ShapeError, checkBytes, checkPath, isRecord, show } from "../errors.js";
+import { ConfigError, FormatError, ShapeError, checkBytes, checkPath, isArrayLike, isRecord, show } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import { nodeModule, runtimeName } from "../runtime/platform.js";
 import { resizeMatrix, warpAffineCall } from "../ops/image.js";
@@ -243,7 +243,7 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
 export async function encodePng(values: ArrayLike<number>, shape: [number, number, number]): Promise<Uint8Array> {
   checkImageShape("encodePng", shape);
   const [H, W, C] = shape;
-  if (!(Array.isArray(values) || ArrayBuffer.isView(values)) || (values as ArrayLike<number>).length !== H * W * C) throw new ShapeError(`encodePng: expected ${H * W * C} values for a ${H}×${W}×${C} image, got ${show(values)}`);
+  if (!isArrayLike(values) || values.length !== H * W * C) throw new ShapeError(`encodePng: expected ${H * W * C} values for a ${H}×${W}×${C} image, got ${show(values)}`);
   const { PNG } = await pngjs();
   const png = new PNG({ width: W, height: H });
   for (let p = 0; p < H * W; p++) {

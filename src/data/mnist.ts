@@ -1,12 +1,12 @@
 // MNIST from IDX files (plain or gzipped): images scaled to [0, 1], 28×28×1 NHWC.
-import { ConfigError, FormatError, checkPath, show } from "../errors.js";
+import { ConfigError, FormatError, checkPath, isRecord, show } from "../errors.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { maybeGunzip, NotFoundError, readBytes } from "./files.js";
 import { idxByteLength, parseIdx } from "./idx.js";
 
 /** A dataset from the bytes of an images file and a labels file (already read). */
 export async function mnistFromBytes(images: Uint8Array, labels: Uint8Array, names = { images: "images", labels: "labels" }): Promise<Dataset> {
-  if (typeof names !== "object" || names === null || typeof names.images !== "string" || typeof names.labels !== "string") throw new ConfigError(`mnistFromBytes: names must be { images, labels }, the two files' names, got ${show(names)}`);
+  if (!isRecord(names) || typeof names.images !== "string" || typeof names.labels !== "string") throw new ConfigError(`mnistFromBytes: names must be { images, labels }, the two files' names, got ${show(names)}`);
   const im = parseIdx(await maybeGunzip(images, names.images, { sizeOf: idxByteLength }), names.images);
   const lb = parseIdx(await maybeGunzip(labels, names.labels, { sizeOf: idxByteLength }), names.labels);
   if (im.dims.length !== 3) throw new FormatError(`${names.images}: an images file has 3 dimensions (count, rows, cols), this one ${im.dims.length}`);

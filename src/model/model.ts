@@ -3,7 +3,7 @@
 // returns every byte; a FinalizationRegistry is only a safety net. Training (loss, optimiser, the
 // step, fit, evaluate) is train/'s: it extends compile() and Model through the extension point below.
 
-import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkName } from "../errors.js";
+import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkName, isArrayLike, isRecord as isPlainObject } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
 import { Layer, size, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
@@ -97,7 +97,7 @@ export class Model {
    * zeros instead of being drawn from the seed's generator, which they would only overwrite.
    */
   constructor(args: { inputs?: SymbolicTensor; outputs?: SymbolicTensor; layers?: Layer[]; inputShape?: number[]; name?: string; seed?: number; preset?: (layer: string, param: string) => boolean }) {
-    if (typeof args !== "object" || args === null) throw new ConfigError(`model: expected { inputs, outputs } (fovea.model) or { layers, inputShape } (fovea.sequential), got ${show(args)}`);
+    if (!isPlainObject(args)) throw new ConfigError(`model: expected { inputs, outputs } (fovea.model) or { layers, inputShape } (fovea.sequential), got ${show(args)}`);
     // a functional model (fovea.model, the importers) needs both ends
     if (!args.layers && !(args.inputs instanceof SymbolicTensor && args.outputs instanceof SymbolicTensor)) {
       throw new ConfigError("model: inputs and outputs must be symbolic tensors (fovea.input([...]) and layer.apply(...))");
@@ -317,7 +317,7 @@ export class Model {
       }
       data = x.toArray();
     } else if (x instanceof Float32Array) data = x;
-    else if (Array.isArray(x) || ArrayBuffer.isView(x)) data = Float32Array.from(x as ArrayLike<number>);
+    else if (isArrayLike(x)) data = Float32Array.from(x);
     else throw new ConfigError(`${where}: examples must be a Float32Array, an array of numbers or a Tensor, got ${show(x)}`);
     if (data.length % per !== 0 || data.length === 0) {
       throw new ShapeError(`${where}: ${data.length} values are not a whole number of ${formatShape(this.inputShape)} examples (${per} values each)`);
@@ -425,7 +425,7 @@ export class Model {
     this.checkLive();
     if (!Array.isArray(weights)) throw new ConfigError(`setWeights: model "${this.name}": expected a list of { layer, name, values } (getWeights' form), got ${show(weights)}`);
     const found = weights.map((w) => {
-      if (typeof w !== "object" || w === null || typeof w.layer !== "string" || typeof w.name !== "string" || !(Array.isArray(w.values) || ArrayBuffer.isView(w.values))) {
+      if (!isPlainObject(w) || typeof w.layer !== "string" || typeof w.name !== "string" || !isArrayLike(w.values)) {
         throw new ConfigError(`setWeights: model "${this.name}": each entry is { layer, name, values } with values an array of numbers, got ${show(w)}`);
       }
       const n = this.nodes.find((q) => q.layer.name === w.layer);

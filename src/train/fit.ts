@@ -2,7 +2,7 @@
 // (batch/epoch end, early stopping, checkpoints, reduce-on-plateau), progress events. One loop
 // (fitRun, a generator that stops after every batch) runs as fit (to the end, now) and as
 // fitAsync (giving the event loop a turn between batches, so a page stays responsive).
-import { ConfigError, checkOptionKeys, show, checkBoolean, checkModel } from "../errors.js";
+import { ConfigError, checkOptionKeys, show, checkBoolean, checkModel, isRecord } from "../errors.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
 import { notAveraged, swapAverages, trainStep } from "./trainer.js";
@@ -306,7 +306,7 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
 
 /** One line for an epoch's logs, as fit's `verbose` prints it. */
 export function formatEpoch(l: EpochLogs, epochs: number): string {
-  if (typeof l !== "object" || l === null || typeof l.loss !== "number" || !Number.isInteger(l.epoch)) throw new ConfigError(`formatEpoch: expected an epoch's logs (fit's History entries), got ${show(l)}`);
+  if (!isRecord(l) || typeof l.loss !== "number" || !Number.isInteger(l.epoch)) throw new ConfigError(`formatEpoch: expected an epoch's logs (fit's History entries), got ${show(l)}`);
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
   return [
     `epoch ${l.epoch + 1}/${epochs}`, `loss ${l.loss.toFixed(4)}`,

@@ -2,7 +2,7 @@
 // optimiser's update and the accuracy count; the loss-only evaluation; and the training options
 // of compile(). model/ knows none of this: this module adds it to Model (compile's extension point
 // and the training methods below), and src/index.ts loads it with the library.
-import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show, checkModel } from "../errors.js";
+import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show, checkModel, isArrayLike } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { checkBatchSize, extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
 import type { InputMaker, Plan } from "../model/plan.js";
@@ -349,7 +349,7 @@ export function notAveraged(m: Model): void {
 const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "trainOnBatch" | "evaluate" | "withAveragedWeights"> & ThisType<Model> = {
   targets(y, n, where) {
     const loss = requireLoss(this, where);
-    if (!(Array.isArray(y) || ArrayBuffer.isView(y))) throw new ConfigError(`${where}: targets must be an array of numbers or a typed array, got ${show(y)}`);
+    if (!isArrayLike(y)) throw new ConfigError(`${where}: targets must be an array of numbers or a typed array, got ${show(y)}`);
     if (targetsAreLabels(loss)) return checkLabels(y, n, this.outputSize, where);
     if (targetsAreSelections(loss)) return checkSelections(y, n, this.outputSize, where);
     if (y.length !== n * this.outputSize) {
