@@ -75,6 +75,84 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
     mem.freeAll();
   });
 
+  it("Adam, AdamW, Adagrad, RMSProp and Adadelta: the four-lane loop and the one-lane tail compute the same float32 formula, bit for bit", async () => {
+    const be = await backendFor(build);
+    const mem = new Mem(be);
+    // each step of each rule in float32, operation by operation in the kernels' order (Math.fround
+    // after each: a float32 sum, product, quotient or square root of float32 values, rounded from
+    // float64, is the correctly rounded float32 one). Zeros, −0 and a gradient of 0 included
+    const f = Math.fround, sq = (x: number) => f(Math.sqrt(x));
+    const w = randomArray(n, 21), g = randomArray(n, 22), s1 = randomArray(n, 23).map(Math.abs), s2 = randomArray(n, 24).map(Math.abs);
+    w[0] = -0;
+    w[5] = 0;
+    g[5] = 0;
+    g[36] = 0;
+    s1[9] = 0;
+    s2[9] = 0;
+    const t = 3;
+    const cases: { name: string; state: Float32Array[]; call: (W: number, G: number, S: number[]) => KernelCall; expect: () => number[][] }[] = [];
+    for (const wd of [0, 0.01]) {
+      const [lr, b1, b2, eps] = [0.01, 0.9, 0.999, 1e-8];
+      const LR = f(lr), B1 = f(b1), B2 = f(b2), EPS = f(eps), C1 = f(1 - b1 ** t), C2 = f(1 - b2 ** t), WD = f(wd);
+      cases.push({
+        name: wd ? "adamw" : "adam", state: [s1.map((x, i) => (i % 2 ? x : -x)), s2],
+        call: (W, G, [M, V]) => adamUpdate(n, 0, W, G, M!, V!, lr, b1, b2, eps, t, wd),
+        expect: () => {
+          const m = s1.map((x, i) => f(f(B1 * (i % 2 ? x : -x)) + f(f(1 - B1) * g[i]!)));
+          const v = s2.map((x, i) => f(f(B2 * x) + f(f(f(1 - B2) * g[i]!) * g[i]!)));
+          const out = Array.from(w, (x, i) => {
+            const wi = WD !== 0 ? f(x - f(f(LR * WD) * x)) : x;
+            return f(wi - f(f(LR * f(m[i]! / C1)) / f(sq(f(v[i]! / C2)) + EPS)));
+          });
+          return [out, Array.from(m), Array.from(v)];
+        },
+      });
+    }
+    {
+      const LR = f(0.1), EPS = f(1e-7);
+      cases.push({
+        name: "adagrad", state: [s1],
+        call: (W, G, [H]) => adagradUpdate(n, 0, W, G, H!, 0.1, 1e-7),
+        expect: () => {
+          const h = s1.map((x, i) => f(x + f(g[i]! * g[i]!)));
+          return [Array.from(w, (x, i) => f(x - f(f(LR * g[i]!) / f(sq(h[i]!) + EPS)))), Array.from(h)];
+        },
+      });
+    }
+    {
+      const LR = f(0.01), RHO = f(0.9), EPS = f(1e-7);
+      cases.push({
+        name: "rmsprop", state: [s1],
+        call: (W, G, [H]) => rmspropUpdate(n, 0, W, G, H!, 0.01, 0.9, 1e-7),
+        expect: () => {
+          const h = s1.map((x, i) => f(f(RHO * x) + f(f(f(1 - RHO) * g[i]!) * g[i]!)));
+          return [Array.from(w, (x, i) => f(x - f(f(LR * g[i]!) / f(sq(h[i]!) + EPS)))), Array.from(h)];
+        },
+      });
+    }
+    {
+      const LR = f(1), RHO = f(0.95), EPS = f(1e-6);
+      cases.push({
+        name: "adadelta", state: [s1, s2],
+        call: (W, G, [EG, EDX]) => adadeltaUpdate(n, 0, W, G, EG!, EDX!, 1, 0.95, 1e-6),
+        expect: () => {
+          const eg = s1.map((x, i) => f(f(RHO * x) + f(f(f(1 - RHO) * g[i]!) * g[i]!)));
+          const d = Array.from(g, (gi, i) => f(f(-sq(f(s2[i]! + EPS)) / sq(f(eg[i]! + EPS))) * gi));
+          const edx = Array.from(s2, (x, i) => f(f(RHO * x) + f(f(f(1 - RHO) * d[i]!) * d[i]!)));
+          return [Array.from(w, (x, i) => f(x + f(LR * d[i]!))), Array.from(eg), edx];
+        },
+      });
+    }
+    for (const c of cases) {
+      const W = mem.f32(w), G = mem.f32(g), S = c.state.map((s) => mem.f32(s));
+      be.run([c.call(W, G, S)]);
+      const [wOut, ...states] = c.expect();
+      expect(Array.from(mem.read(W, n)), `${c.name}: w`).toEqual(wOut);
+      states.forEach((s, k) => expect(Array.from(mem.read(S[k]!, n)), `${c.name}: state ${k}`).toEqual(s));
+    }
+    mem.freeAll();
+  });
+
   it("the moving average (ema): avg += (1 − a)·(w − avg) in float32, lanes and tail alike; exact where avg = w", async () => {
     const be = await backendFor(build);
     const mem = new Mem(be);

@@ -115,9 +115,17 @@ export function f32_momentum_update(n: i32, w: usize, g: usize, v: usize, lr: f3
   }
 }
 
-/** Adagrad: h += g²; w −= lr · g / (√h + ε). */
+/** Adagrad: h += g²; w −= lr · g / (√h + ε). Four lanes at a time, the tail one: the same float operations, the same values. */
 export function f32_adagrad_update(n: i32, w: usize, g: usize, h: usize, lr: f32, eps: f32): void {
-  for (let i = 0; i < n; i++) {
+  const vlr = f32x4.splat(lr), veps = f32x4.splat(eps);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const gv = v128.load(g + f4(i));
+    const hv = f32x4.add(v128.load(h + f4(i)), f32x4.mul(gv, gv));
+    v128.store(h + f4(i), hv);
+    v128.store(w + f4(i), f32x4.sub(v128.load(w + f4(i)), f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(hv), veps))));
+  }
+  for (; i < n; i++) {
     const gi = load<f32>(g + f4(i));
     const hi = load<f32>(h + f4(i)) + gi * gi;
     store<f32>(h + f4(i), hi);
@@ -125,9 +133,17 @@ export function f32_adagrad_update(n: i32, w: usize, g: usize, h: usize, lr: f32
   }
 }
 
-/** RMSProp: h = ρ·h + (1 − ρ)·g²; w −= lr · g / (√h + ε). */
+/** RMSProp: h = ρ·h + (1 − ρ)·g²; w −= lr · g / (√h + ε). Lanes and tail as Adagrad's. */
 export function f32_rmsprop_update(n: i32, w: usize, g: usize, h: usize, lr: f32, rho: f32, eps: f32): void {
-  for (let i = 0; i < n; i++) {
+  const vlr = f32x4.splat(lr), vrho = f32x4.splat(rho), vrest = f32x4.splat(1 - rho), veps = f32x4.splat(eps);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const gv = v128.load(g + f4(i));
+    const hv = f32x4.add(f32x4.mul(vrho, v128.load(h + f4(i))), f32x4.mul(f32x4.mul(vrest, gv), gv));
+    v128.store(h + f4(i), hv);
+    v128.store(w + f4(i), f32x4.sub(v128.load(w + f4(i)), f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(hv), veps))));
+  }
+  for (; i < n; i++) {
     const gi = load<f32>(g + f4(i));
     const hi = rho * load<f32>(h + f4(i)) + (1 - rho) * gi * gi;
     store<f32>(h + f4(i), hi);
@@ -137,10 +153,20 @@ export function f32_rmsprop_update(n: i32, w: usize, g: usize, h: usize, lr: f32
 
 /**
  * Adadelta (Zeiler 2012): Eg = ρ·Eg + (1 − ρ)·g²; Δ = −√(Edx + ε)/√(Eg + ε)·g;
- * Edx = ρ·Edx + (1 − ρ)·Δ²; w += lr·Δ (lr = 1 is the paper's form).
+ * Edx = ρ·Edx + (1 − ρ)·Δ²; w += lr·Δ (lr = 1 is the paper's form). Lanes and tail as Adagrad's.
  */
 export function f32_adadelta_update(n: i32, w: usize, g: usize, eg: usize, edx: usize, lr: f32, rho: f32, eps: f32): void {
-  for (let i = 0; i < n; i++) {
+  const vlr = f32x4.splat(lr), vrho = f32x4.splat(rho), vrest = f32x4.splat(1 - rho), veps = f32x4.splat(eps);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const gv = v128.load(g + f4(i)), ev = v128.load(edx + f4(i));
+    const egv = f32x4.add(f32x4.mul(vrho, v128.load(eg + f4(i))), f32x4.mul(f32x4.mul(vrest, gv), gv));
+    v128.store(eg + f4(i), egv);
+    const d = f32x4.mul(f32x4.div(f32x4.neg(f32x4.sqrt(f32x4.add(ev, veps))), f32x4.sqrt(f32x4.add(egv, veps))), gv);
+    v128.store(edx + f4(i), f32x4.add(f32x4.mul(vrho, ev), f32x4.mul(f32x4.mul(vrest, d), d)));
+    v128.store(w + f4(i), f32x4.add(v128.load(w + f4(i)), f32x4.mul(vlr, d)));
+  }
+  for (; i < n; i++) {
     const gi = load<f32>(g + f4(i));
     const egi = rho * load<f32>(eg + f4(i)) + (1 - rho) * gi * gi;
     store<f32>(eg + f4(i), egi);
@@ -158,14 +184,37 @@ export function f32_adadelta_update(n: i32, w: usize, g: usize, eg: usize, edx: 
 export function f32_adam_update(
   n: i32, w: usize, g: usize, m: usize, v: usize, lr: f32, b1: f32, b2: f32, eps: f32, c1: f32, c2: f32, wd: f32,
 ): void {
-  for (let i = 0; i < n; i++) {
+  if (wd != 0) adamLanes(n, w, g, m, v, lr, b1, b2, eps, c1, c2, wd, true);
+  else adamLanes(n, w, g, m, v, lr, b1, b2, eps, c1, c2, wd, false);
+}
+
+/** f32_adam_update four lanes at a time (the same float operations as the one-lane tail: the same values). */
+// @ts-ignore: decorator
+@inline function adamLanes(
+  n: i32, w: usize, g: usize, m: usize, v: usize, lr: f32, b1: f32, b2: f32, eps: f32, c1: f32, c2: f32, wd: f32, decay: bool,
+): void {
+  const vlr = f32x4.splat(lr), vb1 = f32x4.splat(b1), vr1 = f32x4.splat(1 - b1), vb2 = f32x4.splat(b2), vr2 = f32x4.splat(1 - b2);
+  const veps = f32x4.splat(eps), vc1 = f32x4.splat(c1), vc2 = f32x4.splat(c2), vlrwd = f32x4.splat(lr * wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const gv = v128.load(g + f4(i));
+    const mv = f32x4.add(f32x4.mul(vb1, v128.load(m + f4(i))), f32x4.mul(vr1, gv));
+    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + f4(i))), f32x4.mul(f32x4.mul(vr2, gv), gv));
+    v128.store(m + f4(i), mv);
+    v128.store(v + f4(i), vv);
+    let wv = v128.load(w + f4(i));
+    if (decay) wv = f32x4.sub(wv, f32x4.mul(vlrwd, wv));
+    const step = f32x4.div(f32x4.mul(vlr, f32x4.div(mv, vc1)), f32x4.add(f32x4.sqrt(f32x4.div(vv, vc2)), veps));
+    v128.store(w + f4(i), f32x4.sub(wv, step));
+  }
+  for (; i < n; i++) {
     const gi = load<f32>(g + f4(i));
     const mi = b1 * load<f32>(m + f4(i)) + (1 - b1) * gi;
     const vi = b2 * load<f32>(v + f4(i)) + (1 - b2) * gi * gi;
     store<f32>(m + f4(i), mi);
     store<f32>(v + f4(i), vi);
     let wi = load<f32>(w + f4(i));
-    if (wd != 0) wi -= lr * wd * wi;
+    if (decay) wi -= lr * wd * wi;
     store<f32>(w + f4(i), wi - lr * (mi / c1) / (sqrt<f32>(vi / c2) + eps));
   }
 }
