@@ -78,29 +78,39 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
   it("Adam, AdamW, Adagrad, RMSProp and Adadelta: the four-lane loop and the one-lane tail compute the same float32 formula, bit for bit", async () => {
     const be = await backendFor(build);
     const mem = new Mem(be);
-    // each step of each rule in float32, operation by operation in the kernels' order (Math.fround
-    // after each: a float32 sum, product, quotient or square root of float32 values, rounded from
-    // float64, is the correctly rounded float32 one). Zeros, −0 and a gradient of 0 included
-    const f = Math.fround, sq = (x: number) => f(Math.sqrt(x));
-    const w = randomArray(n, 21), g = randomArray(n, 22), s1 = randomArray(n, 23).map(Math.abs), s2 = randomArray(n, 24).map(Math.abs);
+    // each rule in float32, operation by operation in the kernels' order (Math.fround after each: a
+    // float32 sum, product, quotient or square root of float32 values, rounded from float64, is the
+    // correctly rounded float32 one). 403 values: 100 four-lane blocks and a tail of 3, and each
+    // rule run again one value a call (all through the tail). Weights and states small, so that
+    // each term of a rule reaches the result's bits; zeros, −0 and zero gradients in blocks and tail
+    const N = 403, f = Math.fround, sq = (x: number) => f(Math.sqrt(x));
+    const w = randomArray(N, 21, 1e-3), g = randomArray(N, 22), s1 = randomArray(N, 23, 1e-3).map(Math.abs), s2 = randomArray(N, 24, 1e-4).map(Math.abs);
+    for (let i = 0; i < N; i += 7) s1[i] = 0;
+    for (let i = 3; i < N; i += 11) s2[i] = 0;
+    for (let i = 5; i < N; i += 13) g[i] = 0;
     w[0] = -0;
-    w[5] = 0;
-    g[5] = 0;
-    g[36] = 0;
-    s1[9] = 0;
-    s2[9] = 0;
-    const t = 3;
-    const cases: { name: string; state: Float32Array[]; call: (W: number, G: number, S: number[]) => KernelCall; expect: () => number[][] }[] = [];
-    for (const wd of [0, 0.01]) {
-      const [lr, b1, b2, eps] = [0.01, 0.9, 0.999, 1e-8];
+    w[6] = 0;
+    w[401] = -0;
+    g[402] = 0;
+    const t = 1;
+    // AdamW's decay lr·wd·w reaches the bits of w − lr·wd·w only where lr·wd is near 1: there lr 1.3, wd 0.55, w ~ 10
+    const wBig = randomArray(N, 25, 10);
+    wBig[0] = -0;
+    wBig[401] = 0;
+    type Case = { name: string; w: Float32Array; state: Float32Array[]; call: (n: number, o: number, W: number, G: number, S: number[]) => KernelCall; expect: () => number[][] };
+    const cases: Case[] = [];
+    for (const wd of [0, 0.55]) {
+      const w0 = wd ? wBig : w;
+      const [lr, b1, b2, eps] = [wd ? 1.3 : 0.01, 0.9, 0.999, 1e-8];
       const LR = f(lr), B1 = f(b1), B2 = f(b2), EPS = f(eps), C1 = f(1 - b1 ** t), C2 = f(1 - b2 ** t), WD = f(wd);
+      const m0 = s1.map((x, i) => (i % 2 ? x : -x));
       cases.push({
-        name: wd ? "adamw" : "adam", state: [s1.map((x, i) => (i % 2 ? x : -x)), s2],
-        call: (W, G, [M, V]) => adamUpdate(n, 0, W, G, M!, V!, lr, b1, b2, eps, t, wd),
+        name: wd ? "adamw" : "adam", w: w0, state: [m0, s2],
+        call: (n, o, W, G, [M, V]) => adamUpdate(n, o, W, G, M!, V!, lr, b1, b2, eps, t, wd),
         expect: () => {
-          const m = s1.map((x, i) => f(f(B1 * (i % 2 ? x : -x)) + f(f(1 - B1) * g[i]!)));
+          const m = m0.map((x, i) => f(f(B1 * x) + f(f(1 - B1) * g[i]!)));
           const v = s2.map((x, i) => f(f(B2 * x) + f(f(f(1 - B2) * g[i]!) * g[i]!)));
-          const out = Array.from(w, (x, i) => {
+          const out = Array.from(w0, (x, i) => {
             const wi = WD !== 0 ? f(x - f(f(LR * WD) * x)) : x;
             return f(wi - f(f(LR * f(m[i]! / C1)) / f(sq(f(v[i]! / C2)) + EPS)));
           });
@@ -111,8 +121,8 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
     {
       const LR = f(0.1), EPS = f(1e-7);
       cases.push({
-        name: "adagrad", state: [s1],
-        call: (W, G, [H]) => adagradUpdate(n, 0, W, G, H!, 0.1, 1e-7),
+        name: "adagrad", w, state: [s1],
+        call: (n, o, W, G, [H]) => adagradUpdate(n, o, W, G, H!, 0.1, 1e-7),
         expect: () => {
           const h = s1.map((x, i) => f(x + f(g[i]! * g[i]!)));
           return [Array.from(w, (x, i) => f(x - f(f(LR * g[i]!) / f(sq(h[i]!) + EPS)))), Array.from(h)];
@@ -122,8 +132,8 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
     {
       const LR = f(0.01), RHO = f(0.9), EPS = f(1e-7);
       cases.push({
-        name: "rmsprop", state: [s1],
-        call: (W, G, [H]) => rmspropUpdate(n, 0, W, G, H!, 0.01, 0.9, 1e-7),
+        name: "rmsprop", w, state: [s1],
+        call: (n, o, W, G, [H]) => rmspropUpdate(n, o, W, G, H!, 0.01, 0.9, 1e-7),
         expect: () => {
           const h = s1.map((x, i) => f(f(RHO * x) + f(f(f(1 - RHO) * g[i]!) * g[i]!)));
           return [Array.from(w, (x, i) => f(x - f(f(LR * g[i]!) / f(sq(h[i]!) + EPS)))), Array.from(h)];
@@ -131,10 +141,10 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
       });
     }
     {
-      const LR = f(1), RHO = f(0.95), EPS = f(1e-6);
+      const LR = f(0.3), RHO = f(0.95), EPS = f(1e-6);
       cases.push({
-        name: "adadelta", state: [s1, s2],
-        call: (W, G, [EG, EDX]) => adadeltaUpdate(n, 0, W, G, EG!, EDX!, 1, 0.95, 1e-6),
+        name: "adadelta", w, state: [s1, s2],
+        call: (n, o, W, G, [EG, EDX]) => adadeltaUpdate(n, o, W, G, EG!, EDX!, 0.3, 0.95, 1e-6),
         expect: () => {
           const eg = s1.map((x, i) => f(f(RHO * x) + f(f(f(1 - RHO) * g[i]!) * g[i]!)));
           const d = Array.from(g, (gi, i) => f(f(-sq(f(s2[i]! + EPS)) / sq(f(eg[i]! + EPS))) * gi));
@@ -144,11 +154,15 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
       });
     }
     for (const c of cases) {
-      const W = mem.f32(w), G = mem.f32(g), S = c.state.map((s) => mem.f32(s));
-      be.run([c.call(W, G, S)]);
       const [wOut, ...states] = c.expect();
-      expect(Array.from(mem.read(W, n)), `${c.name}: w`).toEqual(wOut);
-      states.forEach((s, k) => expect(Array.from(mem.read(S[k]!, n)), `${c.name}: state ${k}`).toEqual(s));
+      for (const oneByOne of [false, true]) {
+        const W = mem.f32(c.w), G = mem.f32(g), S = c.state.map((s) => mem.f32(s));
+        if (oneByOne) for (let i = 0; i < N; i++) be.run([c.call(1, 4 * i, W, G, S)]);
+        else be.run([c.call(N, 0, W, G, S)]);
+        const how = oneByOne ? "one value a call" : `${N} values in one call`;
+        expect(Array.from(mem.read(W, N)), `${c.name}, ${how}: w`).toEqual(wOut);
+        states.forEach((s, k) => expect(Array.from(mem.read(S[k]!, N)), `${c.name}, ${how}: state ${k}`).toEqual(s));
+      }
     }
     mem.freeAll();
   });
