@@ -1,6 +1,7 @@
 // Every optimiser's update kernel against a float64 reference, step by step (10 steps with
 // changing gradients); Adam in the paper's bias-corrected form.
 import { describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
 import type { Backend } from "../src/index.js";
 import { adadeltaUpdate, adagradUpdate, adamUpdate, averageCall, claimLines, momentumUpdate, regularizeCall, rmspropUpdate, sgdUpdate, sumSquaresCall } from "../src/ops/optim.js";
 import { invoke, type KernelCall } from "../src/runtime/calls.js";
@@ -208,5 +209,47 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
       expect(Buffer.compare(Buffer.from(be.heap.u8(P, 800)), Buffer.from(bits.buffer)), `values [${o}, ${o + len})`).toBe(0);
     }
     mem.freeAll();
+  });
+});
+
+describe("an optimiser's programs between steps", () => {
+  // Optimizer.programs keeps what it built and, while the backend, the cut and the parameters stay,
+  // makes only the update and average calls anew: the programs it gives must be those built anew
+  it.each([
+    ["sgd", () => fovea.train.sgd({ lr: 0.1 })],
+    ["nesterov", () => fovea.train.sgd({ lr: 0.1, momentum: 0.9, nesterov: true })],
+    ["adam with ema", () => fovea.train.adam({ lr: 0.01, ema: 0.9 })],
+    ["adamw", () => fovea.train.adamw({ lr: 0.01 })],
+    ["adagrad", () => fovea.train.adagrad({ lr: 0.1 })],
+    ["rmsprop with ema", () => fovea.train.rmsprop({ lr: 0.01, ema: 0.99 })],
+    ["adadelta", () => fovea.train.adadelta({ lr: 1 })],
+  ] as const)("%s: the programs kept are those built anew, step after step (learning rate, step count, averages, L1 / L2, frozen layers, cuts)", async (_name, make) => {
+    const be = await backendFor("relaxed");
+    const L = fovea.layers;
+    const m = fovea.withBackend(be, () => fovea.sequential([L.dense({ units: 5, activation: "relu", name: "a" }), L.batchNorm({ name: "bn" }), L.dense({ units: 3, name: "b" })], { inputShape: [6], seed: 1 }));
+    const opt = make();
+    m.compile({ loss: "mse", optimizer: opt, batchSize: 4 });
+    m.trainOnBatch(randomArray(24, 1), randomArray(12, 2)); // gradients, state and averages exist
+    const calls = (ps: readonly (readonly KernelCall[])[]) => ps.map((p) => p.map((c) => [c.fn, ...c.args]));
+    let last: KernelCall[][] | null = null, kept = 0;
+    for (let step = 1; step <= 12; step++) {
+      if (step === 7) m.freeze(["a"]);
+      if (step === 10) m.unfreeze();
+      const params = m.params, parts = step <= 4 ? 2 : undefined;
+      const decay = step >= 3 ? new Map([[params[0]!, [0.01, 0.001] as const]]) : undefined;
+      const lr = 0.1 / step;
+      const got = opt.programs(be, params, lr, decay, parts);
+      if (got === last) kept++;
+      Reflect.set(opt, "built", null); // built anew, as without a kept one
+      const fresh = opt.programs(be, params, lr, decay, parts);
+      expect(calls(got), `step ${step}`).toEqual(calls(fresh));
+      last = fresh;
+      be.runPrograms(fresh);
+      opt.counted();
+    }
+    // kept at every step but where the cut (1: the training step's was 1 slice on this one-thread backend; 5),
+    // the L1 / L2 terms (3) or the frozen layers (7, 10) changed
+    expect(kept).toBe(7);
+    m.free();
   });
 });

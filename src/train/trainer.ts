@@ -271,7 +271,8 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): KernelCa
   notAveraged(m);
   // gradient buffers come with the first training plan: before it there is nothing to apply
   // (and the update kernels would write through a null pointer into the heap's first bytes)
-  const none = m.params.find((p) => updated(p) && p.g === 0);
+  const params = m.params;
+  const none = params.find((p) => updated(p) && p.g === 0);
   if (none) throw new ConfigError(`model "${m.name}": applyGradients before any computeGradients: parameter ${none.spec.name} has no gradients yet (trainOnBatch and fit compute them)`);
   const reg = t.regularizer;
   // the L1 / L2 terms go into the gradients in the optimiser's own programs, slice by slice just
@@ -287,7 +288,7 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): KernelCa
   }
   const be = m.backend;
   if (t.clipNorm > 0) {
-    const trainable = m.params.filter(updated);
+    const trainable = params.filter(updated);
     for (const [p, [l1, l2]] of decay) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
     decay.clear();
     let ss = 0;
@@ -296,7 +297,7 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): KernelCa
     if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
   }
   // every parameter: the optimiser updates the trainable ones and, with ema, averages running statistics too
-  return t.optimizer.programs(be, m.params, lr ?? t.optimizer.lr, decay, parts);
+  return t.optimizer.programs(be, params, lr ?? t.optimizer.lr, decay, parts);
 }
 
 /** A step's update has run: counted (by the model and its optimiser), and the weights are new. */
