@@ -242,6 +242,7 @@ describe("an optimiser's programs between steps", () => {
       if (got === last) kept++;
       Reflect.set(opt, "built", null); // built anew, as without a kept one
       const fresh = opt.programs(be, params, lr, decay, parts);
+      expect(fresh, "a fresh build, not the kept programs").not.toBe(got);
       expect(calls(got), `step ${step}`).toEqual(calls(fresh));
       last = fresh;
       be.runPrograms(fresh);

@@ -79,7 +79,7 @@ function sameParams(was: Built["params"], params: readonly ParamBuffer[], decay:
   if (was.length !== params.length) return false;
   for (let i = 0; i < params.length; i++) {
     const q = was[i]!, p = params[i]!, d = decay?.get(p);
-    if (q.p !== p || q.w !== p.w || q.g !== p.g || q.on !== updated(p) || q.d?.[0] !== d?.[0] || q.d?.[1] !== d?.[1]) return false;
+    if (q.p !== p || q.w !== p.w || q.g !== p.g || q.on !== updated(p) || !Object.is(q.d?.[0], d?.[0]) || !Object.is(q.d?.[1], d?.[1])) return false;
   }
   return true;
 }
@@ -144,8 +144,10 @@ export abstract class Optimizer {
    * parameters to regularise first (f32_regularize on the same slice, in the same program, just
    * before its update). With ema, each update's slice is followed by its average's, in the same
    * program, and the running statistics among `params` (averagedAlongside) are averaged too.
+   * The programs are kept for the next call, which gives the same arrays while nothing that shapes
+   * them changed: read-only, valid until then.
    */
-  programs(be: Backend, params: readonly ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>, parts?: number): KernelCall[][] {
+  programs(be: Backend, params: readonly ParamBuffer[], lr = this.lr, decay?: ReadonlyMap<ParamBuffer, readonly [l1: number, l2: number]>, parts?: number): readonly (readonly KernelCall[])[] {
     this.be = be;
     const t = this.iterations + 1, a = Math.min(this.ema, (1 + t) / (10 + t));
     // a training step asks for the same programs step after step, but for the learning rate and the
@@ -193,7 +195,8 @@ export abstract class Optimizer {
     }, parts);
     const remake: Remake[] = [];
     for (const program of programs) program.forEach((c, at) => { const make = makers.get(c); if (make) remake.push({ program, at, make }); });
-    this.built = { be, parts, threads: be.threads, params: params.map((p) => ({ p, w: p.w, g: p.g, on: updated(p), d: decay?.get(p) })), programs, remake };
+    // the L1 / L2 terms as they are now (a caller may change its pair in place)
+    this.built = { be, parts, threads: be.threads, params: params.map((p) => { const d = decay?.get(p); return { p, w: p.w, g: p.g, on: updated(p), d: d ? [d[0], d[1]] as const : undefined }; }), programs, remake };
     return programs;
   }
 

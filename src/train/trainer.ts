@@ -265,7 +265,7 @@ function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, s
 }
 
 /** The optimiser's step as programs (applyGradients' checks first; the L1 / L2 terms in the same slices); `parts`: cut as Plan.backward's `then` asks. */
-function updateCalls(m: Model, lr: number | undefined, parts?: number): KernelCall[][] {
+function updateCalls(m: Model, lr: number | undefined, parts?: number): readonly (readonly KernelCall[])[] {
   const t = training(m);
   if (!t.optimizer) throw new ConfigError(`model "${m.name}": no optimizer; compile({ loss, optimizer }) first`);
   notAveraged(m);
