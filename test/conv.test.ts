@@ -308,7 +308,7 @@ describe.each(BUILDS)("data, filter and bias gradients through a 2×2 max pool's
     const xShape = [1, 14, 14, 6], wShape = [5, 5, 6, 16];
     const x = Tensor.from(randomArray(14 * 14 * 6, 41), xShape, be), w = Tensor.from(randomArray(5 * 5 * 6 * 16, 43, 0.3), wShape, be);
     const g = ops.conv2dGeometry(xShape, wShape, {});
-    const y = ops.conv2d(x, w, null, { activation: "relu" }), ys = y.toArray();
+    const y = ops.conv2d(x, w, undefined, { activation: "relu" }), ys = y.toArray();
     // an open window (its maximum > 0) of channel 3 in the middle of the map, and its maximum's pixel
     const c = 3, [i, j] = [2, 2];
     let best = [0, 0], top = -Infinity;
@@ -334,7 +334,7 @@ describe.each(BUILDS)("data, filter and bias gradients through a 2×2 max pool's
     const xs = randomArray(7 * 14 * 14 * 6, 13), ws = randomArray(5 * 5 * 6 * 16, 17, 0.3);
     const grads = [1, 3].map((limit) => {
       const x = Tensor.from(xs, xShape, be3), w = Tensor.from(ws, wShape, be3), g = ops.conv2dGeometry(xShape, wShape, {});
-      const y = ops.conv2d(x, w, null, { activation: "relu" });
+      const y = ops.conv2d(x, w, undefined, { activation: "relu" });
       const dp = Tensor.from(randomArray(7 * 5 * 5 * 16, 19), [7, 5, 5, 16], be3), dw = Tensor.zeros(wShape, be3), db = Tensor.zeros([16], be3), dx = Tensor.zeros(xShape, be3);
       ops.withScratchAlloc(be3, (alloc) => {
         const c = ops.convCalls(be3, g, alloc, {

@@ -231,7 +231,7 @@ describe("an optimiser's programs between steps", () => {
     m.compile({ loss: "mse", optimizer: opt, batchSize: 4 });
     m.trainOnBatch(randomArray(24, 1), randomArray(12, 2)); // gradients, state and averages exist
     const calls = (ps: readonly (readonly KernelCall[])[]) => ps.map((p) => p.map((c) => [c.fn, ...c.args]));
-    let last: KernelCall[][] | null = null, kept = 0;
+    let last: readonly (readonly KernelCall[])[] | null = null, kept = 0;
     for (let step = 1; step <= 12; step++) {
       if (step === 7) m.freeze(["a"]);
       if (step === 10) m.unfreeze();

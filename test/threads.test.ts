@@ -141,7 +141,7 @@ describe("inference at an example per thread or more", () => {
       r.dense.forEach((fwd, k) => {
         expect(fwd.every((c) => c.fn === "f32_gemm_packed_b")).toBe(true);
         // f32_gemm_packed_b(transA, M, N, ...): every part has all the columns and its own rows
-        expect(fwd.map((c) => c.args[1]).reduce((a, b) => a + b, 0), `${t + 1} threads`).toBe(64);
+        expect(fwd.map((c) => Number(c.args[1])).reduce((a, b) => a + b, 0), `${t + 1} threads`).toBe(64);
         expect(new Set(fwd.map((c) => c.args[2])).size).toBe(1);
         if (k === 0) expect(fwd.length, `${t + 1} threads: the 400 -> 120 layer`).toBe(t + 1);
       });
