@@ -115,6 +115,12 @@ export function f32_momentum_update(n: i32, w: usize, g: usize, v: usize, lr: f3
   }
 }
 
+/** w − lr·g / (√h + ε), four lanes (Adagrad's and RMSProp's step; their tails compute the same, one lane). */
+// @ts-ignore: decorator
+@inline function rootStep(w: v128, g: v128, h: v128, vlr: v128, veps: v128): v128 {
+  return f32x4.sub(w, f32x4.div(f32x4.mul(vlr, g), f32x4.add(f32x4.sqrt(h), veps)));
+}
+
 /** Adagrad: h += g²; w −= lr · g / (√h + ε). Four lanes at a time, the tail one: the same float operations, the same values. */
 export function f32_adagrad_update(n: i32, w: usize, g: usize, h: usize, lr: f32, eps: f32): void {
   const vlr = f32x4.splat(lr), veps = f32x4.splat(eps);
@@ -123,7 +129,7 @@ export function f32_adagrad_update(n: i32, w: usize, g: usize, h: usize, lr: f32
     const gv = v128.load(g + f4(i));
     const hv = f32x4.add(v128.load(h + f4(i)), f32x4.mul(gv, gv));
     v128.store(h + f4(i), hv);
-    v128.store(w + f4(i), f32x4.sub(v128.load(w + f4(i)), f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(hv), veps))));
+    v128.store(w + f4(i), rootStep(v128.load(w + f4(i)), gv, hv, vlr, veps));
   }
   for (; i < n; i++) {
     const gi = load<f32>(g + f4(i));
@@ -141,7 +147,7 @@ export function f32_rmsprop_update(n: i32, w: usize, g: usize, h: usize, lr: f32
     const gv = v128.load(g + f4(i));
     const hv = f32x4.add(f32x4.mul(vrho, v128.load(h + f4(i))), f32x4.mul(f32x4.mul(vrest, gv), gv));
     v128.store(h + f4(i), hv);
-    v128.store(w + f4(i), f32x4.sub(v128.load(w + f4(i)), f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(hv), veps))));
+    v128.store(w + f4(i), rootStep(v128.load(w + f4(i)), gv, hv, vlr, veps));
   }
   for (; i < n; i++) {
     const gi = load<f32>(g + f4(i));
