@@ -78,7 +78,12 @@ export function checkPath(where: string, p: unknown, url = false): void {
 
 /** Bytes where a reader takes them; anything else is a FormatError naming `source`. */
 export function checkBytes(b: unknown, source: string, what = "bytes"): void {
-  if (!(b instanceof Uint8Array)) throw new FormatError(`${source}: expected ${what} (a Uint8Array), got ${show(b)}`);
+  if (b instanceof Uint8Array) return;
+  // the two mistakes a caller makes most: a file's path or URL where its bytes go, and the
+  // ArrayBuffer a fetch or a file read returns
+  const hint = typeof b === "string" ? `; a path or URL is read first: await fovea.data.readBytes(${show(b)})`
+    : b instanceof ArrayBuffer ? "; wrap it: new Uint8Array(buffer)" : "";
+  throw new FormatError(`${source}: expected ${what} (a Uint8Array), got ${typeof b === "string" ? "the string " : ""}${show(b)}${hint}`);
 }
 
 /** A value for an error message: JSON, cut at 80 characters; never throws (cycles, deep nesting, BigInt). */

@@ -303,5 +303,8 @@ describe("bad bytes are FormatErrors naming the file, the field and the byte", (
     await fovea.init({ build: "simd", threads: 1 });
     await expect(fovea.importOnnx(encodeModel({ irVersion: 7 }), { source: "empty.onnx" })).rejects.toThrow("empty.onnx: the ONNX model has no graph");
     await expect(fovea.importOnnx([1, 2] as unknown as Uint8Array, { source: "arr.onnx" })).rejects.toThrow(FormatError);
+    // a path where the bytes go, and the ArrayBuffer a fetch gives: the error says what to do
+    await expect(fovea.importOnnx("nets/a.onnx" as unknown as Uint8Array)).rejects.toThrow('model.onnx: expected the bytes of an ONNX ModelProto (a Uint8Array), got the string "nets/a.onnx"; a path or URL is read first: await fovea.data.readBytes("nets/a.onnx")');
+    await expect(fovea.importOnnx(new ArrayBuffer(8) as unknown as Uint8Array)).rejects.toThrow("got ArrayBuffer(8); wrap it: new Uint8Array(buffer)");
   });
 });
