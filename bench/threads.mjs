@@ -9,7 +9,7 @@
 // inference at batch 64, the zoo's ResNet-18 and MobileNetV2 at 224², batch 1, and any ONNX file
 // in --onnx DIR (batch 1). Beside each case it prints the round trip of a value between two
 // threads before and after its rounds (lib/pairing.mjs): on a shared or virtual machine it says how
-// far apart the two cores were (the README's Threads section: the "slow pairing"). Each round is
+// far apart the two cores were (docs/threads.md: the "slow pairing"). Each round is
 // tagged by a round trip timed just before it, under 150 ns "fast", over 300 ns "slow", and the
 // median ratio of each pairing's rounds is printed too (the machine switches between them for
 // seconds to minutes, so one case's rounds may fall in both). Each ONNX file is also timed the same

@@ -11,7 +11,7 @@
 // onnxruntime-node and tfjs-wasm, each engine in a process of its own (bench/lib/engines.mjs; --quick:
 // fewer runs). With --export, each imported model is also exported back (exportOnnx) and run by
 // onnxruntime-node on the same batch: its outputs must be within 1e-4 of fovea's. With --markdown,
-// ends with the README's zoo table (scripts/zoo-table.mjs). Exit 1 on any mismatch (an engine that
+// ends with the zoo table of docs/onnx.md (scripts/zoo-table.mjs). Exit 1 on any mismatch (an engine that
 // cannot run a model is a note in the table, not a failure).
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";

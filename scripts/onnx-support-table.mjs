@@ -1,7 +1,7 @@
-// node scripts/onnx-support-table.mjs [--check]: the README's ONNX conformance table (op, official
+// node scripts/onnx-support-table.mjs [--check]: docs/onnx.md's ONNX conformance table (op, official
 // backend node tests passed / total, and why the others do not pass), generated from
 // test/onnx-node-expected.json, which test/onnx-node.test.ts checks against the test data.
-// Rewrites the README between its two markers; with --check, only says whether it is up to date.
+// Rewrites docs/onnx.md between its two markers; with --check, only says whether it is up to date.
 import { readFileSync, writeFileSync } from "node:fs";
 
 const list = JSON.parse(readFileSync("test/onnx-node-expected.json", "utf8"));
@@ -23,20 +23,21 @@ const table = [
   ...rows,
   END,
 ].join("\n");
-const readme = readFileSync("README.md", "utf8");
+const DOC = "docs/onnx.md";
+const readme = readFileSync(DOC, "utf8");
 const a = readme.indexOf(BEGIN), b = readme.indexOf(END);
 if (a < 0 || b < a) {
-  console.error(`README.md has no ${BEGIN} … ${END} section`);
+  console.error(`${DOC} has no ${BEGIN} … ${END} section`);
   process.exit(1);
 }
 const next = readme.slice(0, a) + table + readme.slice(b + END.length);
 if (process.argv.includes("--check")) {
   if (next !== readme) {
-    console.log("README.md's ONNX node-test table is out of date: run node scripts/onnx-support-table.mjs");
+    console.log(`${DOC}'s ONNX node-test table is out of date: run node scripts/onnx-support-table.mjs`);
     process.exit(1);
   }
-  console.log("README.md's ONNX node-test table is up to date");
+  console.log(`${DOC}'s ONNX node-test table is up to date`);
 } else {
-  writeFileSync("README.md", next);
-  console.log(`README.md: ${pass} of ${total}`);
+  writeFileSync(DOC, next);
+  console.log(`${DOC}: ${pass} of ${total}`);
 }

@@ -1,4 +1,4 @@
-// The README's zoo table as `npm run check:onnx -- --markdown` prints it: one row per model — the
+// docs/onnx.md's zoo table as `npm run check:onnx -- --markdown` prints it: one row per model — the
 // opsets whose file matches PyTorch, the worst error of those, the distance from float64 of fovea
 // and of PyTorch's own float32 — then, when timed, the median ms of each engine on the model's timed
 // file, and the files that do not match. An engine that cannot run a model gets "—" and a numbered

@@ -412,7 +412,7 @@ describe("the error classes a user catches", () => {
 });
 
 describe("every entry point refuses what is not its input with a FoveaError", () => {
-  // Taken on trust (TypeScript's types; README, Design notes): the kernel-call builders and
+  // Taken on trust (TypeScript's types; README, Errors and limits): the kernel-call builders and
   // geometry helpers of fovea.ops, the initialisers' helpers, the optimiser's methods the trainer
   // calls, and Model.forward (the trainer's plumbing). A new export is checked unless added here.
   const TRUSTED = new Set([

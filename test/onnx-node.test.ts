@@ -7,7 +7,7 @@
 // test/onnx-node-expected.json lists every selected test: "pass", or the reason it does not
 // (the error fovea gives, word for word). A test that passes while listed with a reason fails too:
 // the list must be updated (FOVEA_ONNX_NODE_UPDATE=1 rewrites it; scripts/onnx-support-table.mjs
-// then rewrites the README's table, which this test checks).
+// then rewrites docs/onnx.md's table, which this test checks).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -144,7 +144,7 @@ describe("ONNX backend node tests (libonnx-testdata)", () => {
     expect(got).toEqual(expected.ops);
   }, 300_000);
 
-  it("the README's support table is generated from the list", () => {
+  it("docs/onnx.md's support table is generated from the list", () => {
     const out = execFileSync("node", ["scripts/onnx-support-table.mjs", "--check"], { encoding: "utf8" });
     expect(out).toContain("up to date");
   });

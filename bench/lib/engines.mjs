@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { loadOrtWeb, loadTfjsWasm } from "./peers.mjs";
 import { tfjsPeer } from "./tfjs-peer.mjs";
 
-/** The engines a whole ONNX file is timed on, in the order of the README's columns. */
+/** The engines a whole ONNX file is timed on, in the order of the benchmark tables' columns (README, docs/). */
 export const ONNX_ENGINES = ["fovea", "ort-web", "ort-node", "tfjs-wasm"];
 
 /** onnxruntime-node (native CPU), or { error } when it is not installed. */

@@ -1,7 +1,7 @@
 // How far apart the machine keeps two threads: the round trip of a value between this thread and
 // a worker through shared memory (JavaScript Atomics, both spinning). On the 2-core test machine
 // it is 95–180 ns when its two vCPUs pair closely and 440–1,100 ns when they are far apart (the
-// "slow pairing" of README's Threads section, where each cache line one core takes from the other
+// "slow pairing" of docs/threads.md, where each cache line one core takes from the other
 // costs such a trip); the threads suite prints it beside every case.
 import { Worker } from "node:worker_threads";
 

@@ -351,7 +351,7 @@ export const implicitDataFits = (g: ConvGeometry): boolean =>
  * C3 (6 channels) on it, the LeNet-5-with-batch-norm step ran 2.75 → 2.57 ms (batch 64, one
  * thread, alternating in one process), but `npm start`'s run (seed 1) ended at 0.64% test error
  * instead of 0.58%, past the 0.6% the main job is held to — the same sums rounded differently,
- * which moves a seed by a few hundredths (README); the ConvNetJS CIFAR-10 net's 16- and 20-channel
+ * which moves a seed by a few hundredths (docs/main-job.md); the ConvNetJS CIFAR-10 net's 16- and 20-channel
  * convs keep it (its step 21.9 → 16.1 ms, 15.1 with its 3-channel conv on it too).
  */
 export function convPaths(g: ConvGeometry, training = false): ConvPaths {
