@@ -1,5 +1,5 @@
 // The one entry of build/fovea.*.wasm: re-exports every kernel.
-// Kernels compute; the TypeScript layer decides (see DESIGN.md).
+// Kernels compute; the TypeScript layer decides (ARCHITECTURE.md, Design notes).
 
 export {
   f32_gemm, f32_gemm_packed_b, f32_gemm_pack_b, f32_gemm_scratch_bytes, f32_gemm_packed_b_floats,

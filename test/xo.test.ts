@@ -1,4 +1,4 @@
-// The X/O toy ConvNet from DESIGN.md (a published lecture table): filter the 9x9 "X" with three
+// The X/O toy ConvNet of Brandon Rohrer's lecture "How do Convolutional Neural Networks work?" (2016), its published tables: filter the 9x9 "X" with three
 // 3x3 features ("multiply, add up, divide by the number of pixels"), ReLU, then 2x2 max pooling
 // with stride 2 keeping the partial edge window. Every value is compared exactly in ninths.
 import { describe, expect, it } from "vitest";
