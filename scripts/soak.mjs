@@ -1,8 +1,15 @@
 // `npm run soak`: the worker pool under a long load (not part of `npm test`).
 //  1. Trains LeNet-5 and a small residual net (conv + batch norm + add) on 1, 2, 3 and 4 threads
-//     from the same seed on the same batches. After one step the weights must equal the 1-thread
-//     run's within STEP1_TOL of their scale (training runs the batch in slices, one per thread, so
-//     every parameter gradient adds per-thread partial sums); after CHECK_STEPS steps, within STEPN_TOL.
+//     from the same seed on the same batches. After one step each weight tensor must equal the
+//     1-thread run's within STEP1_TOL of its scale (training runs the batch in slices, one per
+//     thread, so every parameter gradient adds per-thread partial sums); after CHECK_STEPS steps,
+//     within STEPN_TOL — or, where more, within twice the most that one thread's runs with each
+//     batch's examples in another order (every rotation, and the reversal) differ by: the same
+//     sums in another order, the rounding floor of that tensor. Measured on the residual net (batch
+//     4, batch norms): the 23 other orders of its examples move a beta by 1.1e-5 to 2.6e-5 of its
+//     scale after one step, and 21 of them by 4e-2 after twenty (the batches' own order runs close
+//     to a discrete change — a ReLU or a pool's maximum — that almost any other rounding takes),
+//     as 2, 3 and 4 threads do.
 //  2. Keeps training until the pool has made --dispatches dispatches (default 1e6) per thread
 //     count, the loss finite all along; prints dispatches per second.
 //  3. Runs the main job (`npm start`) --main-runs times (default 3) in a row, each under a
@@ -32,8 +39,9 @@ const STEP1_TOL = 1e-5;
 const STEPN_TOL = 1e-4;
 
 const fovea = await import("../dist/index.js");
+const { RELAXED_SIMD_PROBE } = await import("../dist/runtime/features.js");
 const { layers: L } = fovea;
-const build = WebAssembly.validate(RELAXED_PROBE) ? "relaxed-mt" : "simd-mt";
+const build = WebAssembly.validate(RELAXED_SIMD_PROBE) ? "relaxed-mt" : "simd-mt";
 
 function residualNet(seed) {
   const inp = fovea.input([16, 16, 3]);
@@ -63,6 +71,24 @@ function batches(shape, batch, count) {
 
 let failed = false;
 const reference = new Map();
+/** The batch with its examples in the order `order` (example i of the result is example order[i]). */
+const reordered = ({ x, y }, order) => {
+  const per = x.length / y.length, rx = new Float32Array(x.length), ry = new Int32Array(y.length);
+  order.forEach((o, i) => { rx.set(x.subarray(o * per, (o + 1) * per), i * per); ry[i] = y[o]; });
+  return { x: rx, y: ry };
+};
+/** Every rotation of a batch of n, and its reversal. */
+const orders = (n) => [
+  ...Array.from({ length: n - 1 }, (_, r) => Array.from({ length: n }, (_, i) => (i + r + 1) % n)),
+  Array.from({ length: n }, (_, i) => n - 1 - i),
+];
+/** Per tensor: the largest difference from ref relative to ref's scale. */
+const diffs = (w, ref) => w.map((p, i) => {
+  const r = ref[i].w;
+  let scale = 1e-30, diff = 0;
+  for (let j = 0; j < r.length; j++) { scale = Math.max(scale, Math.abs(r[j])); diff = Math.max(diff, Math.abs(p.w[j] - r[j])); }
+  return diff / scale;
+});
 console.log(`soak: ${build}, ${TARGET.toExponential(0)} pool dispatches per thread count, threads ${THREADS.join(", ")}`);
 for (const t of THREADS) {
   const be = await fovea.loadBackend(build, "option", 64, t);
@@ -74,29 +100,51 @@ for (const t of THREADS) {
       const m = spec.make();
       m.compile({ batchSize: spec.batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
       const weights = () => m.params.map((p) => ({ name: `${p.spec.name}`, w: be.heap.f32(p.w, p.size).slice() }));
-      const d0 = data[0];
-      m.trainOnBatch(d0.x, d0.y);
-      const w1 = weights();
-      for (let k = 1; k < CHECK_STEPS; k++) m.trainOnBatch(data[k % data.length].x, data[k % data.length].y);
-      const wN = weights();
-      if (t === 1) reference.set(spec.name, [w1, wN]);
-      else {
-        const [r1, rN] = reference.get(spec.name);
-        const compare = (w, ref) => {
-          let identical = 0, worst = 0, worstName = "";
-          w.forEach((p, i) => {
-            const r = ref[i].w;
-            let scale = 1e-30, diff = 0;
-            for (let j = 0; j < r.length; j++) { scale = Math.max(scale, Math.abs(r[j])); diff = Math.max(diff, Math.abs(p.w[j] - r[j])); }
-            if (diff === 0) identical++;
-            else if (diff / scale > worst) { worst = diff / scale; worstName = `#${i} ${p.name}`; }
+      // CHECK_STEPS steps, the weights kept after the first and the last
+      const trainChecked = (batchOf) => {
+        const out = [];
+        for (let k = 0; k < CHECK_STEPS; k++) {
+          const d = batchOf(data[k % data.length]);
+          m.trainOnBatch(d.x, d.y);
+          if (k === 0 || k === CHECK_STEPS - 1) out.push(weights());
+        }
+        return out;
+      };
+      const [w1, wN] = trainChecked((d) => d);
+      if (t === 1) {
+        // the rounding floor: twins from the same seed, each batch's examples in another order
+        const floor = [w1.map(() => 0), wN.map(() => 0)];
+        for (const order of orders(spec.batch)) {
+          const twin = spec.make();
+          twin.compile({ batchSize: spec.batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
+          const tw = () => twin.params.map((p) => ({ name: `${p.spec.name}`, w: be.heap.f32(p.w, p.size).slice() }));
+          for (let k = 0; k < CHECK_STEPS; k++) {
+            const d = reordered(data[k % data.length], order);
+            twin.trainOnBatch(d.x, d.y);
+            if (k === 0 || k === CHECK_STEPS - 1) diffs(tw(), k === 0 ? w1 : wN).forEach((v, i) => { const f = floor[k === 0 ? 0 : 1]; f[i] = Math.max(f[i], v); });
+          }
+          twin.free();
+        }
+        reference.set(spec.name, { w: [w1, wN], floor });
+        const worst = (f) => Math.max(...f).toExponential(1);
+        notes.push(`${spec.name}: one thread, each batch's examples in ${spec.batch} other orders: after 1 step within ${worst(floor[0])} of scale, after ${CHECK_STEPS} within ${worst(floor[1])}`);
+      } else {
+        const ref = reference.get(spec.name);
+        const judge = (w, k, tol) => {
+          let identical = 0, worst = 0, worstName = "", over = [];
+          diffs(w, ref.w[k]).forEach((d, i) => {
+            if (d === 0) identical++;
+            else if (d > worst) { worst = d; worstName = `#${i} ${w[i].name}`; }
+            const limit = Math.max(tol, 2 * ref.floor[k][i]);
+            if (d > limit) over.push(`#${i} ${w[i].name} ${d.toExponential(1)} > ${limit.toExponential(1)}`);
           });
-          return { identical, worst, worstName, of: w.length };
+          return { identical, worst, worstName, of: w.length, over };
         };
-        const a = compare(w1, r1), b = compare(wN, rN);
-        if (a.worst > STEP1_TOL || b.worst > STEPN_TOL) failed = true;
+        const a = judge(w1, 0, STEP1_TOL), b = judge(wN, 1, STEPN_TOL);
+        if (a.over.length || b.over.length) failed = true;
         notes.push(`${spec.name}: after 1 step ${a.identical}/${a.of} tensors bit-identical to 1 thread${a.worst ? `, the rest within ${a.worst.toExponential(1)} of scale (${a.worstName})` : ""}; ` +
-          `after ${CHECK_STEPS} steps largest difference ${b.worst.toExponential(1)} of scale (${b.worstName || "none"})`);
+          `after ${CHECK_STEPS} steps largest difference ${b.worst.toExponential(1)} of scale (${b.worstName || "none"})` +
+          (a.over.length || b.over.length ? `; PAST THE LIMIT: ${[...a.over, ...b.over].join(", ")}` : ""));
       }
       // the soak: train on until this model's share of dispatches
       const goal = t === 1 ? 0 : ((mi + 1) * TARGET) / MODELS.length;
