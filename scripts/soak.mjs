@@ -97,16 +97,20 @@ for (const t of THREADS) {
   for (const [mi, spec] of MODELS.entries()) {
     const data = batches(spec.shape, spec.batch, 8);
     fovea.withBackend(be, () => {
-      const m = spec.make();
-      m.compile({ batchSize: spec.batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
-      const weights = () => m.params.map((p) => ({ name: `${p.spec.name}`, w: be.heap.f32(p.w, p.size).slice() }));
+      const compiled = () => {
+        const model = spec.make();
+        model.compile({ batchSize: spec.batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
+        return model;
+      };
+      const weightsOf = (model) => model.params.map((p) => ({ name: `${p.spec.name}`, w: be.heap.f32(p.w, p.size).slice() }));
+      const m = compiled();
       // CHECK_STEPS steps, the weights kept after the first and the last
       const trainChecked = (batchOf) => {
         const out = [];
         for (let k = 0; k < CHECK_STEPS; k++) {
           const d = batchOf(data[k % data.length]);
           m.trainOnBatch(d.x, d.y);
-          if (k === 0 || k === CHECK_STEPS - 1) out.push(weights());
+          if (k === 0 || k === CHECK_STEPS - 1) out.push(weightsOf(m));
         }
         return out;
       };
@@ -115,13 +119,11 @@ for (const t of THREADS) {
         // the rounding floor: twins from the same seed, each batch's examples in another order
         const floor = [w1.map(() => 0), wN.map(() => 0)];
         for (const order of orders(spec.batch)) {
-          const twin = spec.make();
-          twin.compile({ batchSize: spec.batch, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01, momentum: 0.9 }) });
-          const tw = () => twin.params.map((p) => ({ name: `${p.spec.name}`, w: be.heap.f32(p.w, p.size).slice() }));
+          const twin = compiled();
           for (let k = 0; k < CHECK_STEPS; k++) {
             const d = reordered(data[k % data.length], order);
             twin.trainOnBatch(d.x, d.y);
-            if (k === 0 || k === CHECK_STEPS - 1) diffs(tw(), k === 0 ? w1 : wN).forEach((v, i) => { const f = floor[k === 0 ? 0 : 1]; f[i] = Math.max(f[i], v); });
+            if (k === 0 || k === CHECK_STEPS - 1) diffs(weightsOf(twin), k === 0 ? w1 : wN).forEach((v, i) => { const f = floor[k === 0 ? 0 : 1]; f[i] = Math.max(f[i], v); });
           }
           twin.free();
         }
