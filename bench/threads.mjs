@@ -6,8 +6,9 @@
 // quartiles. The machine's speed drifts over seconds to minutes; separate runs on one and on N
 // threads, minutes apart, gave ratios that moved by 10% and more, where pairs a fraction of a
 // second apart share the drift. Cases: LeNet-5 and the ConvNetJS CIFAR-10 net training and
-// inference at batch 64, the zoo's ResNet-18 and MobileNetV2 at 224², batch 1, and any ONNX file
-// in --onnx DIR (batch 1). Beside each case it prints the round trip of a value between two
+// inference at batch 64, N independent LeNet-5 trainers against one (workers that share nothing:
+// what the machine's cores allow at that moment), the zoo's ResNet-18 and MobileNetV2 at 224²,
+// batch 1, and any ONNX file in --onnx DIR (batch 1). Beside each case it prints the round trip of a value between two
 // threads before and after its rounds (lib/pairing.mjs): on a shared or virtual machine it says how
 // far apart the two cores were (docs/threads.md: the "slow pairing"). Each round is
 // tagged by a round trip timed just before it, under 150 ns "fast", over 300 ns "slow", and the
@@ -20,12 +21,14 @@ import { record, benchBackend } from "./lib/harness.mjs";
 import { foveaRunner, loadOrtNode, ortRunner } from "./lib/engines.mjs";
 import { NETS, batchData } from "./lib/nets.mjs";
 import { pairingProbe } from "./lib/pairing.mjs";
+import { Worker } from "node:worker_threads";
 
 const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const pause = () => new Promise((r) => setTimeout(r, 5)); // an N-thread run's workers stop watching for work before the next run
 /** n calls of a runner (lib/engines.mjs): onnxruntime's run is a promise, awaited one at a time. */
 const runs = async (s, n) => {
-  if (s.async) for (let c = 0; c < n; c++) await s.run();
+  if (s.many) await s.many(n);
+  else if (s.async) for (let c = 0; c < n; c++) await s.run();
   else for (let c = 0; c < n; c++) s.run();
 };
 
@@ -48,6 +51,30 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       make: (be) => foveaRunner(fovea.withBackend(be, () => net.fovea(1)), x, 64),
     });
   }
+  // What the machine itself allows: N trainers that share nothing — each a worker training its
+  // own LeNet-5 on a one-thread backend of its own, as in the case above — all at once, against one
+  // of them alone. A round's steps are split evenly between the N, so the ratio is N trainers'
+  // throughput over one's. The cases above hand weights, activations and gradients between their
+  // threads; these hand nothing over, and what they lose is the cores' own (docs/threads.md).
+  cases.push({
+    kase: "train lenet5, independent trainers", batch: 64, engine: "independent",
+    make: async (_be, threads, build) => {
+      // each worker answers its start ("ready") and then every request in turn: one waiter at a time
+      const workers = Array.from({ length: threads }, () => {
+        const w = new Worker(new URL("./lib/trainer-worker.mjs", import.meta.url), { workerData: { build, net: "lenet5" } });
+        let waiter = null, failed = null;
+        w.on("message", () => { const p = waiter; waiter = null; p?.resolve(); });
+        w.on("error", (e) => { failed = e; const p = waiter; waiter = null; p?.reject(e); });
+        const next = () => new Promise((resolve, reject) => { if (failed) reject(failed); else waiter = { resolve, reject }; });
+        return { w, ready: next(), steps: (n) => { const p = next(); w.postMessage(n); return p; } };
+      });
+      await Promise.all(workers.map((k) => k.ready));
+      return {
+        many: async (n) => { await Promise.all(workers.map((k) => k.steps(Math.ceil(n / threads)))); },
+        dispose: async () => { await Promise.all(workers.map((k) => k.w.terminate())); },
+      };
+    },
+  });
   const ortn = onnxDir ? await loadOrtNode() : null;
   if (ortn?.error) log(`  (${ortn.error}: the ONNX files on fovea only)`);
   const big = [["resnet18 224²", (be) => fovea.withBackend(be, () => fovea.zoo.resnet18({ seed: 1 }))], ["mobilenetv2 224²", (be) => fovea.withBackend(be, () => fovea.zoo.mobilenetV2({ seed: 1 }))]];
@@ -88,9 +115,9 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
     let fresh = true;
     for (const { kase, batch, make, engine = "fovea" } of cases) {
       // the native peer does not depend on fovea's build: timed with the first
-      if (engine !== "fovea" && build !== builds[0]) continue;
+      if (engine === "ort-node" && build !== builds[0]) continue;
       const sides = [];
-      for (const be of backends) sides.push({ ...(await make(be, be.threads)), t: [] });
+      for (const be of backends) sides.push({ ...(await make(be, be.threads, build)), t: [] });
       // warm both (new backends for 2 s: with 150 ms, the first case's N-thread side ran 1.3x
       // slower over all its rounds), then calls per round: about roundMs on one thread
       for (const s of sides) {
@@ -100,7 +127,8 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       fresh = false;
       const t0 = performance.now();
       await runs(sides[0], 1);
-      const calls = Math.max(1, Math.round(roundMs / (performance.now() - t0)));
+      // a multiple of N: the independent trainers split a round's calls evenly
+      const calls = N * Math.max(1, Math.round(roundMs / (N * (performance.now() - t0))));
       await pause();
       const tripBefore = probe.roundTripNs();
       const ratios = [], byPairing = { fast: [], slow: [] };
@@ -122,14 +150,14 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       const tripAfter = probe.roundTripNs();
       const pairings = Object.entries(byPairing).filter(([, q]) => q.length).map(([k, q]) => `${k} pairing ${med(q).toFixed(2)}x over ${q.length}`).join(", ");
       const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds; ${pairings || "no round in either pairing"}; threads' round trip ${tripBefore.toFixed(0)} ns before, ${tripAfter.toFixed(0)} after)`;
-      const fov = engine === "fovea";
-      sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine, build: fov ? build : "native", threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
-      log(`  ${kase} b${batch} ${fov ? `fovea-${build}` : engine}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
+      const native = engine === "ort-node";
+      sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine, build: native ? "native" : build, threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
+      log(`  ${kase} b${batch} ${native ? engine : `${engine}-${build}`}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
       for (const s of sides) await s.dispose();
     }
   }
   } finally {
     probe.close();
   }
-  return { records, peers: records.some((r) => r.engine === "ort-node") ? ["ort-node"] : [] };
+  return { records, peers: ["ort-node", "independent"].filter((e) => records.some((r) => r.engine === e)) };
 }
