@@ -1,6 +1,8 @@
 // `npm run bench -- threads [--threads N]`: how much N threads (2 where --threads is not given or
 // 1) speed fovea up over one, measured as paired rounds in one process. The one-thread side loads
-// the single-threaded build (what a user without threads gets), the other the -mt build. Each round times the same model on a one-thread
+// the single-threaded build (what a user without threads gets), the other the -mt build (but for
+// the independent trainers: one or N workers, each on a single-threaded backend of its own; their
+// N-thread time is the wall time per step of all N together). Each round times the same model on a one-thread
 // backend and on an N-thread one, back to back in alternating order, and the suite reports each
 // side's median and the median of the rounds' ratios (one-thread time / N-thread time) with its
 // quartiles. The machine's speed drifts over seconds to minutes; separate runs on one and on N
@@ -25,7 +27,7 @@ import { Worker } from "node:worker_threads";
 
 const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const pause = () => new Promise((r) => setTimeout(r, 5)); // an N-thread run's workers stop watching for work before the next run
-/** n calls of a runner (lib/engines.mjs): onnxruntime's run is a promise, awaited one at a time. */
+/** n calls of a runner (lib/engines.mjs): onnxruntime's run is a promise, awaited one at a time; `many(n)` takes all n at once (the independent trainers). */
 const runs = async (s, n) => {
   if (s.many) await s.many(n);
   else if (s.async) for (let c = 0; c < n; c++) await s.run();
@@ -57,14 +59,16 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
   // throughput over one's. The cases above hand weights, activations and gradients between their
   // threads; these hand nothing over, and what they lose is the cores' own (docs/threads.md).
   cases.push({
-    kase: "train lenet5, independent trainers", batch: 64, engine: "independent",
+    kase: "train lenet5, independent trainers", batch: 64,
     make: async (_be, threads, build) => {
       // each worker answers its start ("ready") and then every request in turn: one waiter at a time
       const workers = Array.from({ length: threads }, () => {
         const w = new Worker(new URL("./lib/trainer-worker.mjs", import.meta.url), { workerData: { build, net: "lenet5" } });
         let waiter = null, failed = null;
+        const fail = (e) => { failed = e; const p = waiter; waiter = null; p?.reject(e); };
         w.on("message", () => { const p = waiter; waiter = null; p?.resolve(); });
-        w.on("error", (e) => { failed = e; const p = waiter; waiter = null; p?.reject(e); });
+        w.on("error", fail);
+        w.on("exit", (code) => fail(new Error(`bench: an independent trainer exited (code ${code})`)));
         const next = () => new Promise((resolve, reject) => { if (failed) reject(failed); else waiter = { resolve, reject }; });
         return { w, ready: next(), steps: (n) => { const p = next(); w.postMessage(n); return p; } };
       });
@@ -115,7 +119,7 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
     let fresh = true;
     for (const { kase, batch, make, engine = "fovea" } of cases) {
       // the native peer does not depend on fovea's build: timed with the first
-      if (engine === "ort-node" && build !== builds[0]) continue;
+      if (engine !== "fovea" && build !== builds[0]) continue;
       const sides = [];
       for (const be of backends) sides.push({ ...(await make(be, be.threads, build)), t: [] });
       // warm both (new backends for 2 s: with 150 ms, the first case's N-thread side ran 1.3x
@@ -127,8 +131,9 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       fresh = false;
       const t0 = performance.now();
       await runs(sides[0], 1);
-      // a multiple of N: the independent trainers split a round's calls evenly
-      const calls = N * Math.max(1, Math.round(roundMs / (N * (performance.now() - t0))));
+      // (the independent trainers split a round's calls evenly: a multiple of N for them)
+      const per = sides[0].many ? N : 1;
+      const calls = per * Math.max(1, Math.round(roundMs / (per * (performance.now() - t0))));
       await pause();
       const tripBefore = probe.roundTripNs();
       const ratios = [], byPairing = { fast: [], slow: [] };
@@ -150,14 +155,14 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       const tripAfter = probe.roundTripNs();
       const pairings = Object.entries(byPairing).filter(([, q]) => q.length).map(([k, q]) => `${k} pairing ${med(q).toFixed(2)}x over ${q.length}`).join(", ");
       const note = `${N} threads over 1: ${med(ratios).toFixed(2)}x (quartiles ${lo.toFixed(2)}–${hi.toFixed(2)}, ${rounds} paired rounds; ${pairings || "no round in either pairing"}; threads' round trip ${tripBefore.toFixed(0)} ns before, ${tripAfter.toFixed(0)} after)`;
-      const native = engine === "ort-node";
-      sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine, build: native ? "native" : build, threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
-      log(`  ${kase} b${batch} ${native ? engine : `${engine}-${build}`}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
+      const fov = engine === "fovea";
+      sides.forEach((s, i) => records.push(record({ suite: "threads", kase: `${kase} ×${backends[i].threads}`, engine, build: fov ? build : "native", threads: backends[i].threads, batch, median_ms: med(s.t), images: batch, ...(i ? { note } : {}) })));
+      log(`  ${kase} b${batch} ${fov ? `fovea-${build}` : engine}: 1 thread ${med(sides[0].t).toFixed(3)} ms, ${N} threads ${med(sides[1].t).toFixed(3)} ms; ${note}`);
       for (const s of sides) await s.dispose();
     }
   }
   } finally {
     probe.close();
   }
-  return { records, peers: ["ort-node", "independent"].filter((e) => records.some((r) => r.engine === e)) };
+  return { records, peers: records.some((r) => r.engine === "ort-node") ? ["ort-node"] : [] };
 }
