@@ -9,7 +9,7 @@
 // threads, minutes apart, gave ratios that moved by 10% and more, where pairs a fraction of a
 // second apart share the drift. Cases: LeNet-5 and the ConvNetJS CIFAR-10 net training and
 // inference at batch 64, N independent LeNet-5 trainers against one (workers that share nothing:
-// what the machine's cores allow at that moment), the zoo's ResNet-18 and MobileNetV2 at 224²,
+// what the machine gives a job of that size at that moment), the zoo's ResNet-18 and MobileNetV2 at 224²,
 // batch 1, and any ONNX file in --onnx DIR (batch 1). Beside each case it prints the round trip of a value between two
 // threads before and after its rounds (lib/pairing.mjs): on a shared or virtual machine it says how
 // far apart the two cores were (docs/threads.md: the "slow pairing"). Each round is
@@ -53,11 +53,12 @@ export async function runThreads({ quick, builds, threads, onnxDir, log }) {
       make: (be) => foveaRunner(fovea.withBackend(be, () => net.fovea(1)), x, 64),
     });
   }
-  // What the machine itself allows: N trainers that share nothing — each a worker training its
+  // What the machine gives a job that hands nothing over: N trainers that share nothing — each a worker training its
   // own LeNet-5 on a one-thread backend of its own, as in the case above — all at once, against one
   // of them alone. A round's steps are split evenly between the N, so the ratio is N trainers'
   // throughput over one's. The cases above hand weights, activations and gradients between their
-  // threads; these hand nothing over, and what they lose is the cores' own (docs/threads.md).
+  // threads; these hand nothing over, and what they fall short of N is the host's, for a job of
+  // LeNet-5's size in those minutes (docs/threads.md).
   cases.push({
     kase: "train lenet5, independent trainers", batch: 64,
     make: async (_be, threads, build) => {
