@@ -551,22 +551,30 @@ describe("the pool's behaviour", () => {
   });
 
   it("setThreads restarts the default backend's pool; plans laid out before keep working", () => {
+    // Each step is printed as it ends, and a watchdog on the main thread says where it stands
+    // after 20 s: in a .ci/run of c1562fb this child once printed nothing in 30 s and was killed
+    // (not seen again in ~2,000 runs beside six others and the thread tests). If it recurs, the
+    // last step printed says where; the watchdog's line, or its absence, whether the main thread
+    // was waiting on a promise (starting or ending a pool) or blocked in a run.
     const script = `import('./dist/index.js').then(async f => {
-      await f.init({ threads: 2 });
+      let step = "start";
+      const done = (s) => { step = s; console.log("step " + s); };
+      setTimeout(() => { console.log("watchdog: 20 s after start, the last step was " + step + "; the main thread is free; " + JSON.stringify(f.backendInfo())); process.exit(3); }, 20000).unref();
+      await f.init({ threads: 2 }); done("init");
       const m = f.zoo.lenet5({ seed: 1 }); m.compile({ batchSize: 16 });
       const x = new Float32Array(16 * 784).map((_, i) => Math.sin(i));
-      const a = m.predict(x);
-      const i3 = await f.setThreads(3);
+      const a = m.predict(x); done("predict on 2");
+      const i3 = await f.setThreads(3); done("setThreads(3)");
       const m3 = f.zoo.lenet5({ seed: 1 }); m3.compile({ batchSize: 16 });
-      const b = m3.predict(x);
-      await f.setThreads(2); // m3's plan was split for 3 threads: its parts run in rounds
-      const c = m3.predict(x);
-      const i1 = await f.setThreads(1);
+      const b = m3.predict(x); done("predict on 3");
+      await f.setThreads(2); done("setThreads(2)"); // m3's plan was split for 3 threads: its parts run in rounds
+      const c = m3.predict(x); done("predict in rounds");
+      const i1 = await f.setThreads(1); done("setThreads(1)");
       console.log(i3.threads, i1.threads, a.every((v, k) => v === b[k] && v === c[k]));
     })`;
     const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 30_000 });
     expect(r.stderr).toBe("");
-    expect(r.stdout.trim()).toBe("3 1 true");
+    expect(r.stdout.trim()).toBe(["init", "predict on 2", "setThreads(3)", "predict on 3", "setThreads(2)", "predict in rounds", "setThreads(1)"].map((s) => `step ${s}`).join("\n") + "\n3 1 true");
   });
 
   it("threads: 1, FOVEA_THREADS and bad values", async () => {
