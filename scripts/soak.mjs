@@ -104,27 +104,23 @@ for (const t of THREADS) {
       };
       const weightsOf = (model) => model.params.map((p) => ({ name: `${p.spec.name}`, w: be.heap.f32(p.w, p.size).slice() }));
       const m = compiled();
-      // CHECK_STEPS steps, the weights kept after the first and the last
-      const trainChecked = (batchOf) => {
+      // CHECK_STEPS steps of `model`, the weights kept after the first and the last
+      const trainChecked = (model, batchOf) => {
         const out = [];
         for (let k = 0; k < CHECK_STEPS; k++) {
           const d = batchOf(data[k % data.length]);
-          m.trainOnBatch(d.x, d.y);
-          if (k === 0 || k === CHECK_STEPS - 1) out.push(weightsOf(m));
+          model.trainOnBatch(d.x, d.y);
+          if (k === 0 || k === CHECK_STEPS - 1) out.push(weightsOf(model));
         }
         return out;
       };
-      const [w1, wN] = trainChecked((d) => d);
+      const [w1, wN] = trainChecked(m, (d) => d);
       if (t === 1) {
         // the rounding floor: twins from the same seed, each batch's examples in another order
         const floor = [w1.map(() => 0), wN.map(() => 0)];
         for (const order of orders(spec.batch)) {
           const twin = compiled();
-          for (let k = 0; k < CHECK_STEPS; k++) {
-            const d = reordered(data[k % data.length], order);
-            twin.trainOnBatch(d.x, d.y);
-            if (k === 0 || k === CHECK_STEPS - 1) diffs(weightsOf(twin), k === 0 ? w1 : wN).forEach((v, i) => { const f = floor[k === 0 ? 0 : 1]; f[i] = Math.max(f[i], v); });
-          }
+          trainChecked(twin, (d) => reordered(d, order)).forEach((w, k) => diffs(w, k === 0 ? w1 : wN).forEach((v, i) => { floor[k][i] = Math.max(floor[k][i], v); }));
           twin.free();
         }
         reference.set(spec.name, { w: [w1, wN], floor });
