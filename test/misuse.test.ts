@@ -194,6 +194,14 @@ describe("a freed model", () => {
 describe("the default backend's lifecycle", () => {
   const other = (build: string) => (build.startsWith("relaxed") ? "simd" : "debug");
 
+  it("setThreads on the single-threaded build (one thread asked for at init) is a BackendError that says to choose threads at init", async () => {
+    const f = await freshFovea();
+    await f.init({ threads: 1 });
+    await expect(f.setThreads(2)).rejects.toThrow(/^setThreads\(2\): fovea runs the single-threaded \w+ build \(one thread requested\), whose memory no thread can share .*fovea\.init\(\{ threads: 2 \}\) or FOVEA_THREADS=2, before any model is made/);
+    expect(f.backendInfo().threads).toBe(1);
+    await f.shutdown();
+  });
+
   it("init twice, and twice at once, is one backend; other options while models live are ConfigErrors, and the models keep working", async () => {
     const f = await freshFovea();
     const [a, b] = await Promise.all([f.init({ threads: 2 }), f.init()]);
