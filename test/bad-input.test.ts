@@ -407,7 +407,14 @@ describe("the error classes a user catches", () => {
     const e = await fovea.data.readBytes(missing).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(fovea.NotFoundError);
     expect(e).toBeInstanceOf(fovea.FormatError);
-    expect((e as Error).message).toContain("no-such.bin");
+    expect((e as Error).message).toBe(`${missing}: no such file`);
+    // what else keeps a path from being read, in words (Node's codes): a folder, and a folder that is not there
+    const folder = await fovea.data.readBytes(tmpdir()).catch((x: unknown) => x);
+    expect(folder).toBeInstanceOf(fovea.NotFoundError);
+    expect((folder as Error).message).toBe(`${tmpdir()}: a folder, not a file`);
+    const noDir = await fovea.data.listDir(missing).catch((x: unknown) => x);
+    expect(noDir).toBeInstanceOf(fovea.NotFoundError);
+    expect((noDir as Error).message).toBe(`${missing}: no such folder`);
   });
 });
 

@@ -61,6 +61,7 @@ describe("fovea CLI", () => {
     const { PNG } = require("pngjs") as typeof import("pngjs");
     const png = new PNG({ width: 3, height: 5 });
     writeFileSync(join(dir, "small.png"), PNG.sync.write(png));
+    writeFileSync(join(dir, "topo.json"), JSON.stringify({ format: "fovea-model" }));
     for (const c of ["a", "b"]) for (const k of [1, 2, 3]) {
       mkdirSync(join(dir, "two", c), { recursive: true });
       writeFileSync(join(dir, "two", c, `${k}.png`), PNG.sync.write(png));
@@ -69,7 +70,7 @@ describe("fovea CLI", () => {
       [["train", join(dir, "two"), "--input", "28x28x1", "--epochs", "1"], /train: model "convnetjs-cifar10" takes \[32, 32, 3\] inputs, the .*two images are \[28, 28, 1\]: the default model takes 32x32x3; with --input 28x28x1, give a --model that takes 28x28x1/],
       [["train", "imagenet"], /unknown dataset "imagenet" \(no such folder\): give mnist, fashion-mnist, cifar10, or a folder/],
       [["train", join(dir, "imgs"), "--input", "28x28"], /--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "28x28"/],
-      [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet-3x3, lenet5, lenet5-bn, lenet-wide, mobilenet-v2, .*\), a \.fovea file, an \.onnx file or a model\.json topology/],
+      [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet-3x3, lenet5, lenet5-bn, lenet-wide, mobilenet-v2, .*\), a \.fovea file, an \.onnx file, a model\.json topology or a tfjs-layers model\.json/],
       [["viz", "lenet5"], /viz: give --filters <out\.png> and\/or --activations <image> <out\.png>/],
       [["viz", "lenet5", "--activations", "x.png"], /--activations takes <image> <out\.png>/],
       [["viz", "lenet5", "--filters", join(dir, "no", "such", "f.png")], /--filters .*f\.png: the folder .*no\/such does not exist or is not a folder/],
@@ -85,9 +86,12 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--out", join(dir, "imgs")], /--out .*imgs: is a folder; give a file path/],
       [["train", "mnist", "--out", `${dir}/`], /--out .*: is a folder; give a file path/],
       [["viz", "lenet5", "--filters", join(dir, "imgs")], /--filters .*imgs: is a folder; give a file path/],
-      [["predict", "lenet5.fovea", join(dir, "small.png")], /lenet5\.fovea: ENOENT/],
-      [["predict", "lenet5", join(dir, "small.png")], /predict: "lenet5" is a zoo model, whose weights are untrained; give a saved model \(\.fovea or \.onnx\)/],
-      [["eval", join(dir, "imgs")], /eval: .*imgs is a folder; give a saved model \(\.fovea or \.onnx\)/],
+      [["predict", "lenet5.fovea", join(dir, "small.png")], /^fovea: lenet5\.fovea: no such file\n$/],
+      [["train", "cifar10", join(dir, "imgs")], /imgs\/data_batch_1\.bin: no such file: .*imgs must hold CIFAR-10's binary version \(data_batch_1\.bin … data_batch_5\.bin and test_batch\.bin, from cifar-10-binary\.tar\.gz\)/],
+      [["eval", join(dir, "topo.json"), "mnist"], /eval: .*topo\.json is not a tfjs-layers model \(no modelTopology\): a topology alone has no trained weights/],
+      [["train", "mnist", "--model", "examples/finetune/digits0-4.onnx"], /train: model "digits0-4" \(examples\/finetune\/digits0-4\.onnx\) has 5 outputs, the MNIST images have 10 classes \(0, 1, 2, 3, 4, 5, 6, 7, 8, 9\); a model from a file keeps its head .*model\.withHead/],
+      [["predict", "lenet5", join(dir, "small.png")], /predict: "lenet5" is a zoo model, whose weights are untrained; give a saved model \(\.fovea, \.onnx or a tfjs-layers model\.json\)/],
+      [["eval", join(dir, "imgs")], /eval: .*imgs is a folder; give a saved model \(\.fovea, \.onnx or a tfjs-layers model\.json\)/],
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
@@ -97,7 +101,8 @@ describe("fovea CLI", () => {
       [["train", "mnist", "--frobnicate"], /unknown option '--frobnicate'/],
       [["train", "fashion-mnist", "--speedrun"], /--speedrun is a race on MNIST \(fovea train mnist --speedrun\), not on fashion-mnist/],
       [["train", "mnist", "--speedrun", "--checkpoint-every", "5"], /--speedrun runs its own recipe from the start, without checkpoints: it takes no --checkpoint-every/],
-      [["teach"], /unknown command 'teach'/],
+      [["teach"], /^fovea: unknown command 'teach' \(did you mean bench\?\)\n$/],
+      [["convert"], /^fovea: unknown command 'convert'; fovea --help lists the commands\n$/],
       [["trian"], /^fovea: unknown command 'trian' \(did you mean train\?\)\n$/],
       [["train", "mnist", "--epoch", "2"], /^fovea: unknown option '--epoch' \(did you mean --epochs\?\)\n$/],
       // flags that would be ignored or read as another value are refused before anything runs
@@ -116,7 +121,7 @@ describe("fovea CLI", () => {
     ];
     for (const [args, msg] of cases) {
       const r = fovea(...args);
-      expect(r.status, args.join(" ")).toBe(msg.source.includes("ENOENT") ? 1 : 2);
+      expect(r.status, args.join(" ")).toBe(msg.source.includes("no such file") ? 1 : 2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toMatch(msg);
     }
@@ -321,6 +326,48 @@ describe("fovea predict: what a model's outputs are", () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/warning: .*x\.png: 1 of the model's 3 outputs are NaN or Inf; shown as they are/);
     expect(r.stdout).toMatch(/x\.png: 2 0\.6931, 1 -0\.6931, 0 NaN/);
+  });
+});
+
+describe("fovea and a tfjs-layers model.json", () => {
+  it("summary, eval and predict read a model.json with its weight shard as tfjs writes them, and agree with tfjs-layers' own predictions", async () => {
+    const tf = await import("@tensorflow/tfjs");
+    await tf.setBackend("cpu");
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, activation: "relu" }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    });
+    // the files of tfjs's file handlers: model.json (the artifacts' fields, the shard in weightsManifest) and the shard
+    const dir = tinyMnistDir("fovea-cli-tfjs-", 20, 50);
+    await model.save(tf.io.withSaveHandler(async (a) => {
+      const { weightData, weightSpecs, ...fields } = a;
+      writeFileSync(join(dir, "model.json"), JSON.stringify({ ...fields, weightsManifest: [{ paths: ["weights.bin"], weights: weightSpecs }] }));
+      writeFileSync(join(dir, "weights.bin"), new Uint8Array(weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+    }));
+    const file = join(dir, "model.json");
+    const s = fovea("summary", file);
+    expect(s.stderr).toBe("");
+    expect(s.stdout).toContain(`trainable params: ${model.countParams().toLocaleString("en-US")}`);
+    // eval: the test error tfjs's own predictions give on the same images
+    const test = await fovea_.data.loadMnist(dir, "t10k");
+    const probs = (model.predict(tf.tensor(test.x, [test.n, 28, 28, 1])) as { arraySync(): number[][] }).arraySync();
+    const wrong = probs.filter((p, i) => p.indexOf(Math.max(...p)) !== test.y[i]).length;
+    const e = fovea("eval", file, "mnist", dir);
+    expect(e.stderr).toBe("");
+    expect(e.stdout).toMatch(new RegExp(`^test error ${((100 * wrong) / test.n).toFixed(2)}% `));
+    // predict: tfjs's probabilities of one image
+    const { encodePng } = await import("../src/data/images.js");
+    writeFileSync(join(dir, "d.png"), await encodePng(test.x.slice(0, 784), [28, 28, 1]));
+    const p = fovea("predict", file, join(dir, "d.png"), "--top", "10", "--raw");
+    expect(p.stderr).toBe("");
+    const shown = new Map(p.stdout.trim().replace(/^.*: /, "").split(", ").map((c) => c.split(" ")).map(([k, v]) => [Number(k), parseFloat(v!)]));
+    expect(shown.size).toBe(10);
+    for (const [k, v] of shown) expect(Math.abs(v - probs[0]![k]!)).toBeLessThanOrEqual(1e-4);
   });
 });
 

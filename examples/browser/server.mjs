@@ -11,6 +11,7 @@ import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -59,11 +60,25 @@ export async function serve(root, { isolated = false, port = 0 } = {}) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = process.argv.slice(2);
-  const at = args.indexOf("--port");
-  const port = at >= 0 ? Number(args[at + 1]) : 8080;
-  const isolated = !args.includes("--no-isolation");
+  const fail = (why, code) => {
+    console.error(`demo server: ${why}`);
+    process.exit(code);
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { port: { type: "string", default: "8080" }, "no-isolation": { type: "boolean", default: false } } }));
+  } catch (e) {
+    fail(`${e.message} (options: --port N, --no-isolation)`, 2);
+  }
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) fail(`--port must be a whole number from 0 (any free port) to 65535, got "${values.port}"`, 2);
+  const isolated = !values["no-isolation"];
   const root = fileURLToPath(new URL("../..", import.meta.url));
-  const { url } = await serve(root, { isolated, port });
+  let url;
+  try {
+    ({ url } = await serve(root, { isolated, port }));
+  } catch (e) {
+    fail(e.code === "EADDRINUSE" ? `port ${port} of 127.0.0.1 is in use (another demo server?): npm run demo -- --port N takes another (0: any free one)` : e.message, 1);
+  }
   console.log(`fovea demo: ${url}/examples/browser/  (${isolated ? "COOP/COEP: threads on" : "no COOP/COEP: one thread"}; Ctrl-C stops)`);
 }

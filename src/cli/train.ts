@@ -157,6 +157,26 @@ export async function onnxModel(file: string): Promise<fovea.Model> {
   return fovea.importOnnx(await fovea.data.readBytes(file), { source: file, inputLayout: "NHWC" });
 }
 
+/**
+ * A model.json: a tfjs-layers model (its `modelTopology`, with the weight shards its manifest
+ * names, read by fovea.loadTfjsModel: its trained weights) or fovea's own topology (fovea.toJSON:
+ * fresh weights from `seed`).
+ */
+export async function jsonModel(name: string, seed: number): Promise<fovea.Model> {
+  const text = new TextDecoder().decode(await fovea.data.readBytes(name));
+  return isTfjsModel(text) ? fovea.loadTfjsModel(name) : fovea.modelFromTopology(text, { source: name, seed });
+}
+
+/** JSON text of a tfjs-layers model (a `modelTopology`); anything else is left to fovea's topology reader, which names what is wrong. */
+export function isTfjsModel(text: string): boolean {
+  try {
+    const j: unknown = JSON.parse(text);
+    return typeof j === "object" && j !== null && "modelTopology" in j;
+  } catch {
+    return false; // not JSON: modelFromTopology says so, naming the file
+  }
+}
+
 /** "1 epoch", "2 epochs". */
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
@@ -166,8 +186,8 @@ export async function buildModel(name: string, classes: number | undefined, seed
   const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
   if (/\.onnx$/.test(name)) return onnxModel(name);
-  if (/\.json$/.test(name)) return fovea.modelFromTopology(new TextDecoder().decode(await fovea.data.readBytes(name)), { source: name, seed });
-  if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}), a .fovea file, an .onnx file or a model.json topology`);
+  if (/\.json$/.test(name)) return jsonModel(name, seed);
+  if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}), a .fovea file, an .onnx file, a model.json topology or a tfjs-layers model.json`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
 }
 
@@ -204,14 +224,14 @@ export async function loadTestSet(dataset: string, dir: string | undefined, shap
  * That model `what` takes the images of data set `label` and has one output per class; with
  * `names`, that the model's class names (where it has them) are the data set's (where it has them).
  */
-export function checkFits(m: fovea.Model, what: string, ds: fovea.data.Dataset, label: string, names: boolean): void {
+export function checkFits(m: fovea.Model, what: string, ds: fovea.data.Dataset, label: string, names: boolean, headHint = ""): void {
   if (fovea.formatShape(m.inputShape) !== fovea.formatShape(ds.shape)) {
     throw new UsageError(`${what} takes ${fovea.formatShape(m.inputShape)} inputs, the ${label} images are ${fovea.formatShape(ds.shape)}`);
   }
   const classes = ds.classes?.length ?? ds.y.reduce((a, b) => Math.max(a, b + 1), 0);
   const list = (c: readonly string[]) => c.join(", ");
   if (m.outputSize !== classes) {
-    throw new UsageError(`${what} has ${m.outputSize} outputs${m.classes ? ` (classes ${list(m.classes)})` : ""}, the ${label} images have ${classes} classes${ds.classes ? ` (${list(ds.classes)})` : ""}`);
+    throw new UsageError(`${what} has ${m.outputSize} outputs${m.classes ? ` (classes ${list(m.classes)})` : ""}, the ${label} images have ${classes} classes${ds.classes ? ` (${list(ds.classes)})` : ""}${headHint}`);
   }
   if (names && m.classes && ds.classes && list(m.classes) !== list(ds.classes)) {
     throw new UsageError(`${what} was trained on classes ${list(m.classes)}; the ${label} images' classes are ${list(ds.classes)}`);
@@ -296,7 +316,7 @@ export async function train(a: TrainArgs): Promise<void> {
   const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   // a speedrun's model goes beside the main job's, not over it
-  const outFile = a.out ?? `models/${zooKey(modelName) in fovea.zoo ? zooName(zooKey(modelName)) : base(modelName)}-${base(a.dataset)}${speed ? "-speedrun" : ""}.fovea`;
+  const outFile = a.out ?? `models/${zooKey(modelName) in fovea.zoo ? zooName(zooKey(modelName)) : base(modelName)}-${base(a.dataset)}${speed ? "-speedrun" : a.quick ? "-quick" : ""}.fovea`;
   const ckptFile = a.checkpoint ?? outFile.replace(/\.fovea$/, "") + ".ckpt";
   if (ckptFile === outFile) throw new UsageError(`train: --checkpoint and --out are the same file, ${outFile}`);
   // a folder the user names must exist now, not after an hour of training
@@ -348,7 +368,9 @@ export async function train(a: TrainArgs): Promise<void> {
   try {
     // a model of other classes is retrained on these (their names replace its own), not on another number of them
     try {
-      checkFits(m, `train: model "${m.name}"${a.model && /\.(fovea|json|onnx)$/.test(a.model) ? ` (${a.model})` : ""}`, full, label, false);
+      const fromFile = a.model !== undefined && /\.(fovea|json|onnx)$/.test(a.model);
+      checkFits(m, `train: model "${m.name}"${fromFile ? ` (${a.model})` : ""}`, full, label, false,
+        fromFile ? "; a model from a file keeps its head (a zoo model gets the data's classes): give it a new one in code with model.withHead, as the README's \"Fine-tuning an imported model\" does, and save it" : "");
     } catch (e) {
       // the default model of a folder takes the default input size: another --input needs a model that takes it
       if (e instanceof UsageError && a.model === undefined && a.input !== undefined && isFolder(a.dataset)) throw new UsageError(`${e.message}: the default model takes ${DEFAULT_INPUT}; with --input ${a.input}, give a --model that takes ${a.input}`);

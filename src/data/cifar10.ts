@@ -2,7 +2,7 @@
 // 3072 pixel bytes (1024 red, 1024 green, 1024 blue, rows of 32) → NHWC 32×32×3 in [0, 1].
 import { ConfigError, FormatError, show, checkBytes } from "../errors.js";
 import { makeDataset, type Dataset } from "./dataset.js";
-import { readBytes } from "./files.js";
+import { NotFoundError, readBytes } from "./files.js";
 
 export const CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 const RECORD = 1 + 3072;
@@ -41,5 +41,12 @@ export async function loadCifar10(dir: string, split: "train" | "test"): Promise
   const base = dir.replace(/\/$/, "");
   const names = split === "train" ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ["test_batch.bin"];
   const paths = names.map((n) => `${base}/${n}`);
-  return cifar10FromBytes(await Promise.all(paths.map((p) => readBytes(p))), paths);
+  const bytes = await Promise.all(paths.map((p) => readBytes(p).catch((e: unknown) => {
+    // the file the user most likely lacks: say which set of files this is and where it comes from
+    if (e instanceof NotFoundError && /: no such file$/.test(e.message)) {
+      throw new NotFoundError(`${e.message}: ${dir} must hold CIFAR-10's binary version (data_batch_1.bin … data_batch_5.bin and test_batch.bin, from cifar-10-binary.tar.gz)`);
+    }
+    throw e;
+  })));
+  return cifar10FromBytes(bytes, paths);
 }

@@ -12,6 +12,21 @@ const g = globalThis as { Deno?: DenoFs & DenoSyncFs; process?: { versions?: { n
 /** A file that could not be read (missing, no permission). */
 export class NotFoundError extends FormatError {}
 
+/**
+ * Why `path` could not be read, in words (Node's error codes, Deno's error names), as the
+ * NotFoundError readBytes and listDir throw; another cause keeps the runtime's own message.
+ */
+function unreadable(path: string, e: unknown, what: "file" | "folder"): NotFoundError {
+  const err = e as { code?: string; name?: string; message?: string };
+  const why: Record<string, string> = {
+    ENOENT: `no such ${what}`, NotFound: `no such ${what}`,
+    EISDIR: "a folder, not a file", IsADirectory: "a folder, not a file",
+    ENOTDIR: what === "folder" ? "not a folder" : "a path through a file, not a folder", NotADirectory: "not a folder",
+    EACCES: "permission denied", EPERM: "permission denied", PermissionDenied: "permission denied",
+  };
+  return new NotFoundError(`${path}: ${why[err.code ?? ""] ?? why[err.name ?? ""] ?? err.message ?? String(e)}`);
+}
+
 /** The bytes of a file path (Node, Deno) or an http(s)/file URL (fetch); in a browser, of any URL (relative: to the page or worker). */
 export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
   checkPath("readBytes", pathOrUrl, true);
@@ -27,13 +42,13 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
     if (!r.ok) throw new NotFoundError(`${s}: HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ""}`);
     return new Uint8Array(await r.arrayBuffer());
   }
-  if (g.Deno) return g.Deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);
-  const { readFile } = nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises");
-  const { fileURLToPath } = nodeModule<{ fileURLToPath(u: string): string }>("node:url");
   try {
+    if (g.Deno) return await g.Deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);
+    const { readFile } = nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises");
+    const { fileURLToPath } = nodeModule<{ fileURLToPath(u: string): string }>("node:url");
     return new Uint8Array(await readFile(s.startsWith("file:") ? fileURLToPath(s) : s));
   } catch (e) {
-    throw new NotFoundError(`${s}: ${(e as Error).message}`);
+    throw unreadable(s, e, "file");
   }
 }
 
@@ -263,16 +278,15 @@ export async function mnistDataDir(): Promise<string> {
 /** Entries of a directory (Node, Deno). */
 export async function listDir(path: string): Promise<{ name: string; dir: boolean }[]> {
   checkPath("listDir", path);
-  if (g.Deno) {
-    const d = g.Deno;
-    const out: { name: string; dir: boolean }[] = [];
-    for await (const e of d.readDir(path)) out.push({ name: e.name, dir: e.isDirectory });
-    return out;
-  }
-  const fs = nodeModule<{ readdir(p: string, o: object): Promise<{ name: string; isDirectory(): boolean }[]> }>("node:fs/promises");
   try {
+    if (g.Deno) {
+      const out: { name: string; dir: boolean }[] = [];
+      for await (const e of g.Deno.readDir(path)) out.push({ name: e.name, dir: e.isDirectory });
+      return out;
+    }
+    const fs = nodeModule<{ readdir(p: string, o: object): Promise<{ name: string; isDirectory(): boolean }[]> }>("node:fs/promises");
     return (await fs.readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() }));
   } catch (e) {
-    throw new NotFoundError(`${path}: ${(e as Error).message}`);
+    throw unreadable(path, e, "folder");
   }
 }
