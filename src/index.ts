@@ -19,7 +19,7 @@ export { Model, model, sequential } from "./model/model.js";
 export type { CompileOptions, ExampleData } from "./model/model.js";
 // train/ adds the training options and methods to Model (compile's extension point)
 export { NumericError } from "./train/trainer.js";
-export { NotFoundError, WriteError } from "./data/files.js";
+export { NotFoundError, WriteError, type Unreadable } from "./data/files.js";
 export type { Regularizer, TrainingOptions } from "./train/trainer.js";
 export { input, SymbolicTensor } from "./layers/symbolic.js";
 export { summaryRows } from "./model/summary.js";

@@ -30,6 +30,8 @@ describe("fovea CLI", () => {
       expect(r.stdout).toMatch(new RegExp(`Usage: fovea ${c}`));
     }
     expect(fovea("train", "--help").stdout).toContain("--optimizer");
+    // a default the data sets share with the rest reads "otherwise", once, last
+    expect(fovea("train", "--help").stdout.replace(/\s+/g, " ")).toContain("(default 0.99 for --speedrun, 0 otherwise)");
   });
 
   it.skipIf(!existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))("train fashion-mnist (Debian's package): one epoch of its recipe (lenet-3x3, Nesterov one-cycle, L2, label smoothing), then eval of the saved model gives the same test error", () => {
@@ -330,7 +332,7 @@ describe("fovea predict: what a model's outputs are", () => {
 });
 
 describe("fovea and a tfjs-layers model.json", () => {
-  it("summary, eval and predict read a model.json with its weight shard as tfjs writes them, and agree with tfjs-layers' own predictions", async () => {
+  it("summary, eval, predict, viz and train --model read a model.json with its weight shard as tfjs writes them; eval and predict agree with tfjs-layers' own predictions", async () => {
     const tf = await import("@tensorflow/tfjs");
     await tf.setBackend("cpu");
     const model = tf.sequential({
@@ -343,13 +345,14 @@ describe("fovea and a tfjs-layers model.json", () => {
     });
     // the files of tfjs's file handlers: model.json (the artifacts' fields, the shard in weightsManifest) and the shard
     const dir = tinyMnistDir("fovea-cli-tfjs-", 20, 50);
+    mkdirSync(join(dir, "tfm"));
     await model.save(tf.io.withSaveHandler(async (a) => {
       const { weightData, weightSpecs, ...fields } = a;
-      writeFileSync(join(dir, "model.json"), JSON.stringify({ ...fields, weightsManifest: [{ paths: ["weights.bin"], weights: weightSpecs }] }));
-      writeFileSync(join(dir, "weights.bin"), new Uint8Array(weightData as ArrayBuffer));
+      writeFileSync(join(dir, "tfm", "model.json"), JSON.stringify({ ...fields, weightsManifest: [{ paths: ["weights.bin"], weights: weightSpecs }] }));
+      writeFileSync(join(dir, "tfm", "weights.bin"), new Uint8Array(weightData as ArrayBuffer));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
     }));
-    const file = join(dir, "model.json");
+    const file = join(dir, "tfm", "model.json");
     const s = fovea("summary", file);
     expect(s.stderr).toBe("");
     expect(s.stdout).toContain(`trainable params: ${model.countParams().toLocaleString("en-US")}`);
@@ -368,6 +371,49 @@ describe("fovea and a tfjs-layers model.json", () => {
     const shown = new Map(p.stdout.trim().replace(/^.*: /, "").split(", ").map((c) => c.split(" ")).map(([k, v]) => [Number(k), parseFloat(v!)]));
     expect(shown.size).toBe(10);
     for (const [k, v] of shown) expect(Math.abs(v - probs[0]![k]!)).toBeLessThanOrEqual(1e-4);
+    // the files read back into tfjs give the same predictions: they are what tfjs reads
+    const back = await tf.loadLayersModel(tf.io.fromMemory(JSON.parse(readFileSync(file, "utf8")).modelTopology, JSON.parse(readFileSync(file, "utf8")).weightsManifest[0].weights, new Uint8Array(readFileSync(join(dir, "tfm", "weights.bin"))).buffer));
+    expect((back.predict(tf.tensor(test.x.slice(0, 784), [1, 28, 28, 1])) as { dataSync(): Float32Array }).dataSync()[3]).toBeCloseTo(probs[0]![3]!, 6);
+    // viz reads it; train --model fine-tunes it, named by its folder (--quick: beside a full run's file)
+    expect(fovea("viz", file, "--filters", join(dir, "f.png")).status).toBe(0);
+    expect(existsSync(join(dir, "f.png"))).toBe(true);
+    const t = spawnSync(process.execPath, [join(process.cwd(), "dist/cli/bin.js"), "train", "mnist", dir, "--model", file, "--quick", "--batch", "8", "--no-augment", "--no-progress"], { encoding: "utf8", cwd: dir, env: { ...process.env, FOVEA_BUILD: "simd" } });
+    expect(t.stderr).toBe("");
+    expect(t.status).toBe(0);
+    expect(existsSync(join(dir, "models", "tfm-mnist-quick.fovea"))).toBe(true);
+    // a model.json that is not JSON: the tfjs reader says so, naming it (exit 1: a corrupt file)
+    writeFileSync(join(dir, "bad.json"), "{ \"modelTopology\": ");
+    const bad = fovea("eval", join(dir, "bad.json"), "mnist", dir);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/bad\.json: not valid JSON/);
+    // a shard that is missing: named as the shard model.json names
+    const { renameSync } = await import("node:fs");
+    renameSync(join(dir, "tfm", "weights.bin"), join(dir, "tfm", "w.moved"));
+    const noShard = fovea("summary", file);
+    expect(noShard.status).toBe(1);
+    expect(noShard.stderr).toMatch(/tfm\/weights\.bin: no such file \(a weight shard that .*model\.json names\)/);
+  });
+});
+
+describe("the demo server's options", () => {
+  const server = (...args: string[]) => spawnSync(process.execPath, ["examples/browser/server.mjs", ...args], { encoding: "utf8", timeout: 20_000 });
+  it("refuses a bad --port or an unknown option (exit 2), and says what to do when the port is taken (exit 1)", async () => {
+    for (const [args, msg] of [[["--port", "abc"], /^demo server: --port must be a whole number from 0 \(any free port\) to 65535, got "abc"\n$/], [["--port", "70000"], /got "70000"/], [["--frob"], /^demo server: Unknown option '--frob' \(options: --port N, --no-isolation\)\n$/]] as const) {
+      const r = server(...args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    }
+    const { createServer } = await import("node:net");
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as { port: number }).port;
+    const busy = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      // asynchronous: this process holds the port and must stay responsive while the server tries it
+      import("node:child_process").then(({ execFile }) => execFile(process.execPath, ["examples/browser/server.mjs", "--port", String(port)], { timeout: 20_000 }, (e, _out, stderr) => resolve({ status: e ? (e as { code?: number }).code ?? null : 0, stderr })));
+    });
+    taken.close();
+    expect(busy.status).toBe(1);
+    expect(busy.stderr).toBe(`demo server: port ${port} of 127.0.0.1 is in use (another demo server?): npm run demo -- --port N takes another (0: any free one)\n`);
   });
 });
 

@@ -197,7 +197,9 @@ describe("the default backend's lifecycle", () => {
   it("setThreads on the single-threaded build (one thread asked for at init) is a BackendError that says to choose threads at init", async () => {
     const f = await freshFovea();
     await f.init({ threads: 1 });
-    await expect(f.setThreads(2)).rejects.toThrow(/^setThreads\(2\): fovea runs the single-threaded \w+ build \(one thread requested\), whose memory no thread can share .*fovea\.init\(\{ threads: 2 \}\) or FOVEA_THREADS=2, before any model is made/);
+    await expect(f.setThreads(2)).rejects.toThrow(/^setThreads\(2\): fovea runs the single-threaded \w+ build \(one thread requested\), whose memory no thread can share .*at the process's first init: fovea\.init\(\{ threads: 2 \}\) there, or FOVEA_THREADS=2 when it starts/);
+    // what the message says: a second init cannot change the build (its own message says so)
+    await expect(f.init({ threads: 2 })).rejects.toThrow(/init: fovea is initialised with 1 thread/);
     expect(f.backendInfo().threads).toBe(1);
     await f.shutdown();
   });

@@ -40,6 +40,8 @@ describe("Deno", () => {
     // without --allow-read the worker script cannot load: one thread, and the reason says why
     expect(result.info.threads).toBe(1);
     expect(result.info.threadsReason).toMatch(/Deno needs read access to .*worker\.js for the worker script \(--allow-read\)/);
+    // reading without the permission: a NotFoundError with Deno's own words (its flag named)
+    expect((result as unknown as { missing: string }).missing).toMatch(/^NotFoundError other: test\/platforms\/no-such-file\.bin: .*--allow-read/);
   });
 
   it("with --allow-read runs a threaded gemm on a worker pool and exits on its own (no shutdown())", () => {
@@ -47,9 +49,11 @@ describe("Deno", () => {
     expect(r.signal, "still running after 60 s: the pool's workers kept Deno alive").toBe(null);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const result = JSON.parse(r.stdout) as SmokeResult & { info: { threads: number } };
+    const result = JSON.parse(r.stdout) as SmokeResult & { info: { threads: number }; missing: string };
     checkSmoke(result);
     expect(result.info.threads).toBeGreaterThanOrEqual(2);
+    // a missing file in Deno's errors (NotFound): the words Node's ENOENT gets
+    expect(result.missing).toBe("NotFoundError missing: test/platforms/no-such-file.bin: no such file");
   });
 });
 

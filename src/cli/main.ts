@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, isTfjsModel, loadTestSet, onnxModel, zooKey, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, jsonModel, loadTestSet, onnxModel, zooKey, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -72,17 +72,13 @@ function outputKind(m: fovea.Model): { kind: "probabilities" | "logProbabilities
  */
 async function savedModel(file: string, command: string): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
-  if (folder) throw new UsageError(`${command}: ${file} is a folder; give a saved model (.fovea, .onnx or a tfjs-layers model.json)`);
+  if (folder) throw new UsageError(`${command}: ${file} is a folder; give ${SAVED_MODELS}`);
   if (/\.onnx$/.test(file)) return onnxModel(file);
-  if (/\.json$/.test(file)) {
-    const text = new TextDecoder().decode(await fovea.data.readBytes(file));
-    if (!isTfjsModel(text)) throw new UsageError(`${command}: ${file} is not a tfjs-layers model (no modelTopology): a topology alone has no trained weights; give a saved model (.fovea, .onnx or a tfjs-layers model.json)`);
-    return fovea.loadTfjsModel(file);
-  }
+  if (/\.json$/.test(file)) return jsonModel(file, 1, command);
   try {
     return fovea.loadModel(await fovea.data.readBytes(file), { source: file });
   } catch (e) {
-    if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give a saved model (.fovea, .onnx or a tfjs-layers model.json), e.g. one fovea train saved`);
+    if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give ${SAVED_MODELS}, e.g. one fovea train saved`);
     throw e;
   }
 }

@@ -1,6 +1,7 @@
 // `fovea train`: the MNIST main job (npm start: LeNet-5 with batch norm) and training on other data sets.
 import { SingleBar } from "cli-progress";
 import * as fovea from "../index.js";
+import { modelJsonKind } from "../io/tfjs.js";
 import { out, UsageError } from "./proc.js";
 
 export interface TrainArgs {
@@ -157,24 +158,21 @@ export async function onnxModel(file: string): Promise<fovea.Model> {
   return fovea.importOnnx(await fovea.data.readBytes(file), { source: file, inputLayout: "NHWC" });
 }
 
+/** What the commands that need trained weights (eval, predict) take. */
+export const SAVED_MODELS = "a saved model (.fovea, .onnx or a tfjs-layers model.json)";
+
 /**
  * A model.json: a tfjs-layers model (its `modelTopology`, with the weight shards its manifest
- * names, read by fovea.loadTfjsModel: its trained weights) or fovea's own topology (fovea.toJSON:
- * fresh weights from `seed`).
+ * names, read by loadTfjsModel: its trained weights) or fovea's own topology (fovea.toJSON: fresh
+ * weights from `seed`; refused where a command, `trainedFor`, needs trained weights). A file that is not JSON goes
+ * to the reader that would take it, which says so naming the file.
  */
-export async function jsonModel(name: string, seed: number): Promise<fovea.Model> {
+export async function jsonModel(name: string, seed: number, trainedFor?: string): Promise<fovea.Model> {
   const text = new TextDecoder().decode(await fovea.data.readBytes(name));
-  return isTfjsModel(text) ? fovea.loadTfjsModel(name) : fovea.modelFromTopology(text, { source: name, seed });
-}
-
-/** JSON text of a tfjs-layers model (a `modelTopology`); anything else is left to fovea's topology reader, which names what is wrong. */
-export function isTfjsModel(text: string): boolean {
-  try {
-    const j: unknown = JSON.parse(text);
-    return typeof j === "object" && j !== null && "modelTopology" in j;
-  } catch {
-    return false; // not JSON: modelFromTopology says so, naming the file
-  }
+  const kind = modelJsonKind(text);
+  if (kind === "tfjs" || (kind === "invalid" && trainedFor)) return fovea.loadTfjsModel(name);
+  if (trainedFor) throw new UsageError(`${trainedFor}: ${name} is not a tfjs-layers model (no modelTopology): a topology alone has no trained weights; give ${SAVED_MODELS}`);
+  return fovea.modelFromTopology(text, { source: name, seed });
 }
 
 /** "1 epoch", "2 epochs". */
@@ -315,8 +313,10 @@ export async function train(a: TrainArgs): Promise<void> {
   const epochs = a.epochs ?? (speed ? SPEEDRUN.epochs : a.quick ? QUICK_EPOCHS : recipe.epochs);
   const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
+  // a model.json is named by its folder (tfjs saves every model as model.json)
+  const modelBase = (p: string) => (/(^|[\\/])model\.json$/.test(p) && /[\\/]/.test(p) ? base(p.replace(/[\\/][^\\/]*$/, "")) : base(p));
   // a speedrun's model goes beside the main job's, not over it
-  const outFile = a.out ?? `models/${zooKey(modelName) in fovea.zoo ? zooName(zooKey(modelName)) : base(modelName)}-${base(a.dataset)}${speed ? "-speedrun" : a.quick ? "-quick" : ""}.fovea`;
+  const outFile = a.out ?? `models/${zooKey(modelName) in fovea.zoo ? zooName(zooKey(modelName)) : modelBase(modelName)}-${base(a.dataset)}${speed ? "-speedrun" : a.quick ? "-quick" : ""}.fovea`;
   const ckptFile = a.checkpoint ?? outFile.replace(/\.fovea$/, "") + ".ckpt";
   if (ckptFile === outFile) throw new UsageError(`train: --checkpoint and --out are the same file, ${outFile}`);
   // a folder the user names must exist now, not after an hour of training

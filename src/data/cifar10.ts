@@ -43,7 +43,7 @@ export async function loadCifar10(dir: string, split: "train" | "test"): Promise
   const paths = names.map((n) => `${base}/${n}`);
   const bytes = await Promise.all(paths.map((p) => readBytes(p).catch((e: unknown) => {
     // the file the user most likely lacks: say which set of files this is and where it comes from
-    if (e instanceof NotFoundError && /: no such file$/.test(e.message)) {
+    if (e instanceof NotFoundError && e.reason === "missing") {
       throw new NotFoundError(`${e.message}: ${dir} must hold CIFAR-10's binary version (data_batch_1.bin … data_batch_5.bin and test_batch.bin, from cifar-10-binary.tar.gz)`);
     }
     throw e;

@@ -9,8 +9,15 @@ interface DenoFs {
 }
 const g = globalThis as { Deno?: DenoFs & DenoSyncFs; process?: { versions?: { node?: string } } };
 
-/** A file that could not be read (missing, no permission). */
-export class NotFoundError extends FormatError {}
+/** Why a path could not be read: "missing" (no such file or folder, an HTTP 404), "folder" (a folder where a file was wanted, or the other way round), "denied", "other". */
+export type Unreadable = "missing" | "folder" | "denied" | "other";
+
+/** A file that could not be read (missing, no permission); `reason` says which, for callers that add what the file is. */
+export class NotFoundError extends FormatError {
+  constructor(message: string, readonly reason: Unreadable = "missing") {
+    super(message);
+  }
+}
 
 /**
  * Why `path` could not be read, in words (Node's error codes, Deno's error names), as the
@@ -18,13 +25,14 @@ export class NotFoundError extends FormatError {}
  */
 function unreadable(path: string, e: unknown, what: "file" | "folder"): NotFoundError {
   const err = e as { code?: string; name?: string; message?: string };
-  const why: Record<string, string> = {
-    ENOENT: `no such ${what}`, NotFound: `no such ${what}`,
-    EISDIR: "a folder, not a file", IsADirectory: "a folder, not a file",
-    ENOTDIR: what === "folder" ? "not a folder" : "a path through a file, not a folder", NotADirectory: "not a folder",
-    EACCES: "permission denied", EPERM: "permission denied", PermissionDenied: "permission denied",
+  const why: Record<string, [Unreadable, string]> = {
+    ENOENT: ["missing", `no such ${what}`], NotFound: ["missing", `no such ${what}`],
+    EISDIR: ["folder", "a folder, not a file"], IsADirectory: ["folder", "a folder, not a file"],
+    ENOTDIR: ["folder", what === "folder" ? "not a folder" : "a path through a file, not a folder"], NotADirectory: ["folder", "not a folder"],
+    EACCES: ["denied", "permission denied"], EPERM: ["denied", "permission denied"], PermissionDenied: ["denied", "permission denied"],
   };
-  return new NotFoundError(`${path}: ${why[err.code ?? ""] ?? why[err.name ?? ""] ?? err.message ?? String(e)}`);
+  const [reason, text] = why[err.code ?? ""] ?? why[err.name ?? ""] ?? ["other", err.message ?? String(e)];
+  return new NotFoundError(`${path}: ${text}`, reason);
 }
 
 /** The bytes of a file path (Node, Deno) or an http(s)/file URL (fetch); in a browser, of any URL (relative: to the page or worker). */
@@ -37,16 +45,17 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
     try {
       r = await fetch(s);
     } catch (e) {
-      throw new NotFoundError(`${s}: could not be fetched (${(e as Error).message})`);
+      throw new NotFoundError(`${s}: could not be fetched (${(e as Error).message})`, "other");
     }
-    if (!r.ok) throw new NotFoundError(`${s}: HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ""}`);
+    if (!r.ok) throw new NotFoundError(`${s}: HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ""}`, r.status === 404 || r.status === 410 ? "missing" : r.status === 401 || r.status === 403 ? "denied" : "other");
     return new Uint8Array(await r.arrayBuffer());
   }
+  const deno = g.Deno;
+  // (nodeModule's BackendError, a runtime without node:fs, stays what it is: outside the try)
+  const node = deno ? null : { ...nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises"), ...nodeModule<{ fileURLToPath(u: string): string }>("node:url") };
   try {
-    if (g.Deno) return await g.Deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);
-    const { readFile } = nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises");
-    const { fileURLToPath } = nodeModule<{ fileURLToPath(u: string): string }>("node:url");
-    return new Uint8Array(await readFile(s.startsWith("file:") ? fileURLToPath(s) : s));
+    if (deno) return await deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);
+    return new Uint8Array(await node!.readFile(s.startsWith("file:") ? node!.fileURLToPath(s) : s));
   } catch (e) {
     throw unreadable(s, e, "file");
   }
@@ -278,14 +287,15 @@ export async function mnistDataDir(): Promise<string> {
 /** Entries of a directory (Node, Deno). */
 export async function listDir(path: string): Promise<{ name: string; dir: boolean }[]> {
   checkPath("listDir", path);
+  const deno = g.Deno;
+  const fs = deno ? null : nodeModule<{ readdir(p: string, o: object): Promise<{ name: string; isDirectory(): boolean }[]> }>("node:fs/promises");
   try {
-    if (g.Deno) {
+    if (deno) {
       const out: { name: string; dir: boolean }[] = [];
-      for await (const e of g.Deno.readDir(path)) out.push({ name: e.name, dir: e.isDirectory });
+      for await (const e of deno.readDir(path)) out.push({ name: e.name, dir: e.isDirectory });
       return out;
     }
-    const fs = nodeModule<{ readdir(p: string, o: object): Promise<{ name: string; isDirectory(): boolean }[]> }>("node:fs/promises");
-    return (await fs.readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+    return (await fs!.readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() }));
   } catch (e) {
     throw unreadable(path, e, "folder");
   }

@@ -36,10 +36,10 @@ export async function loadMnist(dir: string, split: "train" | "t10k"): Promise<D
       try {
         return { path: `${base}/${name}${suffix}`, bytes: await readBytes(`${base}/${name}${suffix}`) };
       } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
+        if (!(e instanceof NotFoundError && e.reason === "missing")) throw e; // (a file there that cannot be read says why)
       }
     }
-    throw new FormatError(`${base}/${name}: not found (also tried .gz)`);
+    throw new NotFoundError(`${base}/${name}: not found (also tried .gz)`);
   };
   const im = await find(`${split}-images-idx3-ubyte`), lb = await find(`${split}-labels-idx1-ubyte`);
   return mnistFromBytes(im.bytes, lb.bytes, { images: im.path, labels: lb.path });
@@ -62,7 +62,7 @@ export async function loadFashionMnist(split: "train" | "t10k", dir?: string): P
   try {
     d = await loadMnist(dir ?? FASHION_MNIST_DIR, split);
   } catch (e) {
-    if (dir === undefined && e instanceof FormatError && /not found/.test(e.message)) {
+    if (dir === undefined && e instanceof NotFoundError && e.reason === "missing") {
       throw new NotFoundError(`Fashion-MNIST is not in ${FASHION_MNIST_DIR}: install Debian's package (apt-get install dataset-fashion-mnist), or pass the directory with its IDX files`);
     }
     throw e;

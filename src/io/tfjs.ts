@@ -9,7 +9,7 @@ import { Model } from "../model/model.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import { readFloat32LE } from "../tensor.js";
 import type { Activation } from "../ops/gemm.js";
-import { readBytes } from "../data/files.js";
+import { NotFoundError, readBytes } from "../data/files.js";
 import { getLimits } from "../runtime/limits.js";
 import { withWeights } from "./weights.js";
 
@@ -220,6 +220,20 @@ function inputShape(c: Record<string, unknown>): number[] | null {
   return s.slice(1) as number[];
 }
 
+/**
+ * What a model.json's text is: a tfjs-layers model ("tfjs": it has a `modelTopology`, which
+ * loadTfjsModel reads), other JSON ("json": fovea's own topology, say), or no JSON at all ("invalid").
+ */
+export function modelJsonKind(text: string): "tfjs" | "json" | "invalid" {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    return "invalid"; // the reader given the file says so, naming it (loadTfjsModel, modelFromTopology)
+  }
+  return isRecord(j) && "modelTopology" in j ? "tfjs" : "json";
+}
+
 /** Reads a tfjs model.json and its weight shards (paths relative to it) from a file path or URL. */
 export async function loadTfjsModel(path: string, options: { name?: string } = {}): Promise<Model> {
   checkPath("loadTfjsModel", path);
@@ -230,7 +244,7 @@ export async function loadTfjsModel(path: string, options: { name?: string } = {
     if (e instanceof FoveaError) throw e;
     throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  const base = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+  const base = path.slice(0, Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1); // (a Windows path's folder too)
   const fail = (why: string): never => { throw new FormatError(`${path}: ${why}`); };
   const { specs, paths } = manifest(json, fail);
   // the bytes the manifest describes, within the limit, before any shard is read; then one shard at a time
@@ -239,7 +253,9 @@ export async function loadTfjsModel(path: string, options: { name?: string } = {
   const data = new Uint8Array(total);
   let o = 0;
   for (const p of paths) {
-    const b = await readBytes(base + p);
+    const b = await readBytes(base + p).catch((e: unknown) => {
+      throw e instanceof NotFoundError ? new NotFoundError(`${e.message} (a weight shard that ${path} names)`, e.reason) : e;
+    });
     if (o + b.length > total) fail(`the shards hold more than the ${total} bytes the manifest describes (at ${base + p})`);
     data.set(b, o);
     o += b.length;
