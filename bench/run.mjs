@@ -52,6 +52,26 @@ if (!["simd", "relaxed", "both"].includes(values.build)) {
   console.error(`bench: --build must be simd, relaxed or both, got "${values.build}"`);
   process.exit(2);
 }
+// --onnx DIR: the models and threads suites time its .onnx files; checked before anything runs
+if (values.onnx !== undefined) {
+  const takers = suites.filter((s) => s === "models" || s === "threads");
+  if (!takers.length) {
+    console.error(`bench: --onnx is for the models and threads suites, not ${suites.join(", ")}`);
+    process.exit(2);
+  }
+  const { readdirSync } = await import("node:fs");
+  let files;
+  try {
+    files = readdirSync(values.onnx).filter((f) => f.endsWith(".onnx"));
+  } catch (e) {
+    console.error(`bench: --onnx ${values.onnx}: ${e.code === "ENOENT" ? "no such folder" : e.code === "ENOTDIR" ? "not a folder" : e.message}`);
+    process.exit(2);
+  }
+  if (!files.length) {
+    console.error(`bench: --onnx ${values.onnx}: no .onnx files there`);
+    process.exit(2);
+  }
+}
 const threads = Number(values.threads);
 if (!Number.isInteger(threads) || threads < 1 || threads > 16) {
   console.error(`bench: --threads must be a whole number in [1, 16], got "${values.threads}"`);

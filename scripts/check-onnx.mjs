@@ -24,12 +24,21 @@ import { zooTable } from "./zoo-table.mjs";
 const usage = "usage: npm run check:onnx -- --torchvision <dir> [model …] [--markdown] [--no-timing] [--quick] [--export]";
 let opts;
 try {
-  opts = parseArgs({ allowPositionals: true, options: { torchvision: { type: "string" }, markdown: { type: "boolean" }, "no-timing": { type: "boolean" }, quick: { type: "boolean" }, export: { type: "boolean" } } });
+  opts = parseArgs({ allowPositionals: true, options: { torchvision: { type: "string" }, markdown: { type: "boolean" }, "no-timing": { type: "boolean" }, quick: { type: "boolean" }, export: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
 } catch (e) {
   console.error(`check:onnx: ${e.message}\n${usage}`);
   process.exit(2);
 }
 const { values, positionals } = opts;
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+/** A usage mistake: its message and the usage line, exit 2, before anything runs. */
+const refuse = (why) => {
+  console.error(`check:onnx: ${why}\n${usage}`);
+  process.exit(2);
+};
 const dir = values.torchvision ?? positionals[0];
 const only = values.torchvision ? positionals : positionals.slice(1);
 const markdown = values.markdown === true;
@@ -52,10 +61,34 @@ const BOUND = 1e-4;
 await fovea.init({ threads: 1 });
 let failed = 0, passed = 0, exported = 0, exportFailed = 0;
 const ort = values.export ? await import("onnxruntime-node") : null;
-const files = readdirSync(dir).filter((f) => f.endsWith(".onnx") && (!only.length || only.some((o) => f.startsWith(`${o}_opset`) || f === `${o}.onnx`))).sort();
+let all;
+try {
+  all = readdirSync(dir).filter((f) => f.endsWith(".onnx"));
+} catch (e) {
+  refuse(`${dir}: ${e.code === "ENOENT" ? "no such folder" : e.code === "ENOTDIR" ? "not a folder" : e.message}`);
+}
+const missing = only.filter((o) => !all.some((f) => f.startsWith(`${o}_opset`) || f === `${o}.onnx`));
+if (missing.length) refuse(`no file for ${missing.join(", ")} in ${dir} (its models: ${[...new Set(all.map((f) => f.replace(/(_opset\d+)?\.onnx$/, "")))].sort().join(", ") || "none"})`);
+const files = all.filter((f) => !only.length || only.some((o) => f.startsWith(`${o}_opset`) || f === `${o}.onnx`)).sort();
+if (!files.length) refuse(`${dir} has no .onnx files (scripts/make-onnx-fixtures.py --torchvision ${dir} writes them, each with its .json of PyTorch's input and output)`);
+// every file's PyTorch reference first: a missing or partial one is named before anything runs
+const fixtures = new Map();
+for (const file of files) {
+  const name = file.replace(/\.onnx$/, ""), ref = join(dir, `${name}.json`);
+  let fx;
+  try {
+    fx = JSON.parse(readFileSync(ref, "utf8"));
+  } catch (e) {
+    refuse(`${ref}: ${e.code === "ENOENT" ? "no such file (each .onnx needs its .json of PyTorch's input and output)" : e.message}`);
+  }
+  const lacks = ["inputShape", "output"].filter((k) => !Array.isArray(fx?.[k]));
+  if (!existsSync(join(dir, `${name}.input.f32`)) && !Array.isArray(fx?.input)) lacks.unshift("input (or a .input.f32 beside it)");
+  if (lacks.length) refuse(`${ref}: no ${lacks.join(", ")}: not a PyTorch reference of scripts/make-onnx-fixtures.py`);
+  fixtures.set(file, fx);
+}
 for (const file of files) {
   const name = file.replace(/\.onnx$/, "");
-  const fx = JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8"));
+  const fx = fixtures.get(file);
   const bin = join(dir, `${name}.input.f32`);
   const input = existsSync(bin) ? new Float32Array(new Uint8Array(readFileSync(bin)).buffer) : Float32Array.from(fx.input);
   const t0 = performance.now();
@@ -83,9 +116,19 @@ for (const file of files) {
     return [d / scale, e];
   };
   const n = fx.inputShape[0], per = input.length / n, outPer = fx.output.length / n;
-  const y2 = m.predict(input, { batchSize: n });
-  const [s2, e2] = err(y2, fx.output);
-  const [s1, e1] = err(m.predict(input.subarray(0, per), { batchSize: 1 }), fx.output.slice(0, outPer));
+  let y2, s2, e2, s1, e1;
+  try {
+    y2 = m.predict(input, { batchSize: n });
+    [s2, e2] = err(y2, fx.output);
+    [s1, e1] = err(m.predict(input.subarray(0, per), { batchSize: 1 }), fx.output.slice(0, outPer));
+  } catch (e) {
+    // imported but not run: a FAIL line like an import's, and the other files go on
+    failed++;
+    console.log(`FAIL ${name.padEnd(34)} predict: ${e.message}`);
+    record(name, { ok: false, error: `predict: ${e.message}` });
+    m.free();
+    continue;
+  }
   const worst = Math.max(s1, s2), ok = worst <= BOUND;
   if (ok) passed++;
   else failed++;

@@ -76,4 +76,31 @@ describe("check:onnx zoo table", () => {
     const head = r.stdout.split("\n").find((l) => l.startsWith("| model |"))!;
     expect(head).not.toContain(" ms |");
   }, 60_000);
+
+  it("a folder, model name or reference that is not there is a usage error before anything runs (exit 2); a file that imports but does not run is a FAIL line and the rest go on", async () => {
+    const usage = /\nusage: npm run check:onnx -- --torchvision <dir>/;
+    const cases: [string[], RegExp][] = [
+      [["--torchvision", "test/fixtures/no-such-dir"], /^check:onnx: test\/fixtures\/no-such-dir: no such folder\n/],
+      [["--torchvision", "test/fixtures/onnx", "no_such_model"], /^check:onnx: no file for no_such_model in test\/fixtures\/onnx \(its models: branches, consts, conv_bn_pool, /],
+      [["--torchvision", "examples/finetune"], /^check:onnx: examples\/finetune\/digits0-4\.json: no input \(or a \.input\.f32 beside it\), inputShape, output: not a PyTorch reference/],
+      [["--torchvision", "test/fixtures"], /^check:onnx: test\/fixtures has no \.onnx files/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await checkOnnx(...args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).toMatch(usage);
+      expect(r.stdout).toBe("");
+    }
+    const help = await checkOnnx("--help");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run check:onnx/);
+    // pool_indices: MaxPool's indices count across the batch, so fovea imports its batch as one example and the
+    // check's batch-1 run does not fit: a FAIL line; se_block after it still runs
+    const r = await checkOnnx("--torchvision", "test/fixtures/onnx", "pool_indices", "se_block", "--no-timing");
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL pool_indices +predict: model "pool_indices"\.predict: 126 values are not a whole number of \[2, 3, 7, 6\] examples/m);
+    expect(r.stdout).toMatch(/^ok {3}se_block /m);
+    expect(r.stdout).toMatch(/^1 of 2 match PyTorch within 0\.0001 relative$/m);
+  }, 60_000);
 });

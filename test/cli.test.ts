@@ -219,7 +219,7 @@ describe("fovea CLI", () => {
     expect(si.stdout).toMatch(/class model of 5 \(score [\d.-]+\) written to .*cm\.png/);
     for (const f of ["s.png", "dr.png", "dc.png", "cm.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
-    expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\); first: ms from the model's construction to its first output, in this process:/);
+    expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\); first: ms from the model's construction to its first output, each engine's runtime started before \(fovea\.init, a first onnxruntime session, tfjs's backend\):/);
     expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+—\s+[\d.]+\s+—/);
     // each peer's speed-up is against fovea's row on as many threads (tfjs-wasm runs one in Node)
     const table = b.stdout.split("\n").map((l) => /^(.*?) \((?:[\w-]+, )?(\d+) threads?\)\s+([\d.]+)\s+[\d,]+\s+(—|[\d.]+x)/.exec(l)).filter((r) => r !== null)
@@ -240,6 +240,23 @@ describe("fovea CLI", () => {
     expect(bo.status).toBe(0);
     expect(bo.stdout).toMatch(/onnxruntime-web \(\d threads?\)/);
     expect(bo.stdout).toMatch(/tfjs-wasm [\d.]+ \(\d threads?\)/);
+    // an engine that refuses the input (PyTorch's export with a batch fixed in the file): one line, skipped; fovea's row stays
+    const bp = fovea("bench", "test/fixtures/onnx/pool_indices.onnx", "--runs", "2");
+    expect(bp.status, bp.stderr).toBe(0);
+    expect(bp.stdout).toMatch(/^\(onnxruntime-node: Invalid rank for input: input Got: 5 Expected: 4.*: skipped\)$/m);
+    expect(bp.stdout).toMatch(/^fovea \(\w+(-mt)?, \d threads?\) /m);
+    expect(bp.stdout).toMatch(/, 2 runs \(medians\); first: ms from the model's file bytes to its first output, each engine's runtime started before/);
+    // more than one output: a usage error that says what bench times
+    // (an ONNX graph x → Relu(x), Sigmoid(x), encoded with the ONNX schema's protobuf: onnx-proto)
+    const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { create(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
+    const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } } });
+    writeFileSync(join(dir, "two.onnx"), onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 7, opsetImport: [{ domain: "", version: 14 }],
+      graph: { name: "g", node: [{ opType: "Relu", name: "r", input: ["x"], output: ["a"] }, { opType: "Sigmoid", name: "s", input: ["x"], output: ["b"] }], input: [vi("x")], output: [vi("a"), vi("b")] },
+    })).finish());
+    const bt = fovea("bench", join(dir, "two.onnx"));
+    expect(bt.status).toBe(2);
+    expect(bt.stderr).toMatch(/^fovea: bench: .*two\.onnx has 1 input and 2 outputs; fovea bench times a model of one input and one output/);
     const bad = fovea("eval", join(dir, "train-labels-idx1-ubyte"), "mnist", dir);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/fovea: .*train-labels-idx1-ubyte: not a fovea model \(bad magic/);
@@ -392,6 +409,23 @@ describe("fovea and a tfjs-layers model.json", () => {
     const noShard = fovea("summary", file);
     expect(noShard.status).toBe(1);
     expect(noShard.stderr).toMatch(/tfm\/weights\.bin: no such file \(a weight shard that .*model\.json names\)/);
+  });
+});
+
+describe("npm run bench's options", () => {
+  it("an --onnx folder that is not there or holds no .onnx file, or a suite that takes none, is refused before anything runs (exit 2)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fovea-bench-args-"));
+    for (const [args, msg] of [
+      [["kernels", "--onnx", dir], /^bench: --onnx is for the models and threads suites, not kernels\n$/],
+      [["models", "--onnx", join(dir, "nosuch")], /^bench: --onnx .*nosuch: no such folder\n$/],
+      [["models", "--onnx", dir], /^bench: --onnx .*: no \.onnx files there\n$/],
+      [["nosuite"], /^bench: unknown suite "nosuite" \(suites: kernels, train, pipeline, models, threads\)\n$/],
+    ] as const) {
+      const r = spawnSync(process.execPath, ["bench/run.mjs", ...args], { encoding: "utf8", timeout: 60_000 });
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stdout).toBe("");
+    }
   });
 });
 

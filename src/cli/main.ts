@@ -214,7 +214,7 @@ export function program(version = "unknown"): Command {
     .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
     .description("inference in fovea and, where installed, onnxruntime-node / -web and tfjs-wasm on the same model: latency, img/s, ratio, time to first result, output difference")
-    .argument("<model>", "a .onnx file, a .fovea file, or a zoo model name")
+    .argument("<model>", "a .onnx file, a .fovea file, a model.json (fovea.toJSON's topology, or a tfjs-layers model) or a zoo model name; one input and one output")
     .option("--batch <n>", "batch size", int("--batch"), 1)
     .option("--runs <n>", "timed runs", int("--runs"), 20)
     .option("--threads <n>", "threads for every engine (default: fovea's default)", int("--threads"))
