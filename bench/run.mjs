@@ -59,12 +59,12 @@ if (values.onnx !== undefined) {
     console.error(`bench: --onnx is for the models and threads suites, not ${suites.join(", ")}`);
     process.exit(2);
   }
-  const { readdirSync } = await import("node:fs");
+  const { data } = await import("../dist/index.js");
   let files;
   try {
-    files = readdirSync(values.onnx).filter((f) => f.endsWith(".onnx"));
+    files = (await data.listDir(values.onnx)).filter((e) => !e.dir && e.name.endsWith(".onnx"));
   } catch (e) {
-    console.error(`bench: --onnx ${values.onnx}: ${e.code === "ENOENT" ? "no such folder" : e.code === "ENOTDIR" ? "not a folder" : e.message}`);
+    console.error(`bench: --onnx ${e.message}`); // fovea's NotFoundError: "<dir>: no such folder" and the like
     process.exit(2);
   }
   if (!files.length) {

@@ -48,28 +48,28 @@ await enableRelaxedSimd();
 const fovea = await import("../dist/index.js");
 /** Per model: opset → { ok, worst, f64 } or the import error. */
 const rows = new Map();
+/** The model and opset a file (or its name without .onnx) is of: resnet18_opset13 → resnet18, "13" ("?" without one). */
+const modelOf = (name) => name.replace(/\.onnx$/, "").replace(/_opset\d+$/, "");
+const opsetOf = (name) => (/_opset(\d+)(\.onnx)?$/.exec(name)?.[1] ?? "?");
 const record = (name, r) => {
-  const [model, opset] = name.includes("_opset") ? [name.replace(/_opset\d+$/, ""), name.replace(/^.*_opset/, "")] : [name, "?"];
+  const [model, opset] = [modelOf(name), opsetOf(name)];
   if (!rows.has(model)) rows.set(model, new Map());
   rows.get(model).set(opset, r);
 };
-if (!dir) {
-  console.error(usage);
-  process.exit(2);
-}
+if (!dir) refuse("give the folder of .onnx files and their PyTorch references (scripts/make-onnx-fixtures.py --torchvision DIR writes them)");
 const BOUND = 1e-4;
 await fovea.init({ threads: 1 });
 let failed = 0, passed = 0, exported = 0, exportFailed = 0;
 const ort = values.export ? await import("onnxruntime-node") : null;
 let all;
 try {
-  all = readdirSync(dir).filter((f) => f.endsWith(".onnx"));
+  all = (await fovea.data.listDir(dir)).filter((e) => !e.dir && e.name.endsWith(".onnx")).map((e) => e.name);
 } catch (e) {
-  refuse(`${dir}: ${e.code === "ENOENT" ? "no such folder" : e.code === "ENOTDIR" ? "not a folder" : e.message}`);
+  refuse(e.message); // fovea's NotFoundError: "<dir>: no such folder" and the like
 }
-const missing = only.filter((o) => !all.some((f) => f.startsWith(`${o}_opset`) || f === `${o}.onnx`));
-if (missing.length) refuse(`no file for ${missing.join(", ")} in ${dir} (its models: ${[...new Set(all.map((f) => f.replace(/(_opset\d+)?\.onnx$/, "")))].sort().join(", ") || "none"})`);
-const files = all.filter((f) => !only.length || only.some((o) => f.startsWith(`${o}_opset`) || f === `${o}.onnx`)).sort();
+const missing = only.filter((o) => !all.some((f) => modelOf(f) === o || f === `${o}.onnx`));
+if (missing.length) refuse(`no file for ${missing.join(", ")} in ${dir} (its models: ${[...new Set(all.map(modelOf))].sort().join(", ") || "none"})`);
+const files = all.filter((f) => !only.length || only.some((o) => modelOf(f) === o || f === `${o}.onnx`)).sort();
 if (!files.length) refuse(`${dir} has no .onnx files (scripts/make-onnx-fixtures.py --torchvision ${dir} writes them, each with its .json of PyTorch's input and output)`);
 // every file's PyTorch reference first: a missing or partial one is named before anything runs
 const fixtures = new Map();
@@ -162,7 +162,7 @@ if (!values["no-timing"]) {
   // per model: its opset-13 file, or its last one (files are sorted) where it has none
   const timed = new Map();
   for (const file of files) {
-    const name = file.replace(/\.onnx$/, ""), model = name.replace(/_opset\d+$/, ""), opset = name.includes("_opset") ? name.replace(/^.*_opset/, "") : "?";
+    const model = modelOf(file), opset = opsetOf(file);
     if (timed.get(model)?.opset !== "13") timed.set(model, { file: join(dir, file), opset });
   }
   console.log(`\ntiming ${timed.size} files at batch 1, one thread, engines ${ONNX_ENGINES.join(", ")} (one process each)${values.quick ? ", quick" : ""}`);

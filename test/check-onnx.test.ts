@@ -92,6 +92,19 @@ describe("check:onnx zoo table", () => {
       expect(r.stderr).toMatch(usage);
       expect(r.stdout).toBe("");
     }
+    // a reference whose input is a .input.f32 beside it (as make-onnx-fixtures.py writes large ones), not in the .json
+    const { mkdtempSync, readFileSync, writeFileSync, copyFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "fovea-check-f32-"));
+    const { input, ...rest } = JSON.parse(readFileSync("test/fixtures/onnx/se_block.json", "utf8")) as { input: number[] };
+    copyFileSync("test/fixtures/onnx/se_block.onnx", join(dir, "se_block.onnx"));
+    writeFileSync(join(dir, "se_block.json"), JSON.stringify(rest));
+    writeFileSync(join(dir, "se_block.input.f32"), new Uint8Array(Float32Array.from(input).buffer));
+    const f32 = await checkOnnx("--torchvision", dir, "--no-timing");
+    expect(f32.stderr).toBe("");
+    expect(f32.status).toBe(0);
+    expect(f32.stdout).toMatch(/^ok {3}se_block /m);
     const help = await checkOnnx("--help");
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^usage: npm run check:onnx/);

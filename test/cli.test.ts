@@ -219,7 +219,7 @@ describe("fovea CLI", () => {
     expect(si.stdout).toMatch(/class model of 5 \(score [\d.-]+\) written to .*cm\.png/);
     for (const f of ["s.png", "dr.png", "dc.png", "cm.png"]) expect(readFileSync(join(dir, f)).subarray(1, 4).toString()).toBe("PNG");
     const b = fovea("bench", "lenet5", "--batch", "8", "--runs", "3");
-    expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\); first: ms from the model's construction to its first output, each engine's runtime started before \(fovea\.init, a first onnxruntime session, tfjs's backend\):/);
+    expect(b.stdout).toMatch(/lenet5, batch 8, 3 runs \(medians\); first: ms to the first output from the model's construction \(onnxruntime: from the ONNX bytes fovea exported; tfjs-wasm: from fovea's weights in memory\), each engine's runtime started before \(fovea\.init, a first onnxruntime session, tfjs's backend\):/);
     expect(b.stdout).toMatch(/fovea \(simd(-mt)?, \d threads?\)\s+[\d.]+\s+[\d,]+\s+—\s+[\d.]+\s+—/);
     // each peer's speed-up is against fovea's row on as many threads (tfjs-wasm runs one in Node)
     const table = b.stdout.split("\n").map((l) => /^(.*?) \((?:[\w-]+, )?(\d+) threads?\)\s+([\d.]+)\s+[\d,]+\s+(—|[\d.]+x)/.exec(l)).filter((r) => r !== null)
@@ -245,7 +245,13 @@ describe("fovea CLI", () => {
     expect(bp.status, bp.stderr).toBe(0);
     expect(bp.stdout).toMatch(/^\(onnxruntime-node: Invalid rank for input: input Got: 5 Expected: 4.*: skipped\)$/m);
     expect(bp.stdout).toMatch(/^fovea \(\w+(-mt)?, \d threads?\) /m);
-    expect(bp.stdout).toMatch(/, 2 runs \(medians\); first: ms from the model's file bytes to its first output, each engine's runtime started before/);
+    expect(bp.stdout).toMatch(/, 2 runs \(medians\); first: ms to the first output from the model's file bytes \(onnxruntime: from the ONNX bytes; tfjs-wasm: from fovea's weights in memory\), each engine's runtime started before/);
+    // more threads than cores: said, since every engine's threads share them
+    const { availableParallelism } = await import("node:os");
+    const many = availableParallelism() + 1;
+    const bm = fovea("bench", "lenet5", "--runs", "1", "--threads", String(many));
+    expect(bm.status, bm.stderr).toBe(0);
+    expect(bm.stdout).toContain(`(${many} threads on ${availableParallelism()} core${availableParallelism() === 1 ? "" : "s"}: every engine's threads share them)`);
     // more than one output: a usage error that says what bench times
     // (an ONNX graph x → Relu(x), Sigmoid(x), encoded with the ONNX schema's protobuf: onnx-proto)
     const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { create(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
@@ -419,6 +425,7 @@ describe("npm run bench's options", () => {
       [["kernels", "--onnx", dir], /^bench: --onnx is for the models and threads suites, not kernels\n$/],
       [["models", "--onnx", join(dir, "nosuch")], /^bench: --onnx .*nosuch: no such folder\n$/],
       [["models", "--onnx", dir], /^bench: --onnx .*: no \.onnx files there\n$/],
+      [["models", "--onnx", "README.md"], /^bench: --onnx README\.md: not a folder\n$/],
       [["nosuite"], /^bench: unknown suite "nosuite" \(suites: kernels, train, pipeline, models, threads\)\n$/],
     ] as const) {
       const r = spawnSync(process.execPath, ["bench/run.mjs", ...args], { encoding: "utf8", timeout: 60_000 });

@@ -1,4 +1,4 @@
-// `fovea bench <model.onnx | .fovea | zoo name>`: the model in fovea and, where installed, in
+// `fovea bench <model.onnx | .fovea | model.json | zoo name>`: the model in fovea and, where installed, in
 // onnxruntime-node and onnxruntime-web (the same ONNX: the file, or fovea's export of the model);
 // a side-by-side table of median latency, img/s and ratio, and the largest output difference.
 import * as fovea from "../index.js";
@@ -90,6 +90,12 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   }
 }
 
+/** An engine's error as one line: its first line that is not blank (a thrown non-Error as text). */
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? text;
+}
+
 /** "1 thread", "2 threads". */
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
@@ -110,18 +116,21 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   }
   m.compile({ batchSize: o.batch });
   const shape = [...m.inputShape];
-  // the same values for every engine: fovea takes its own layout, ONNX takes NCHW
+  // the same values for every engine: fovea takes its own layout, ONNX takes NCHW (made outside
+  // every engine's first-result time: `prep` is taken off fovea's, whose clock runs already)
+  const p0 = performance.now();
   const x = new Float32Array(o.batch * m.inputSize).map((_, i) => Math.sin(i * 0.01));
   const firstIsPermute = m.layers[0]?.type === "permute";
   // an ONNX file imported without a leading permute takes NHWC itself (a channels-last export); fovea's own export takes NCHW
   const toOnnx = shape.length === 3 && !firstIsPermute && !onnxFile;
   const nchw = toOnnx ? toNchw(x, o.batch, shape as [number, number, number]) : x;
   const dims = toOnnx ? [o.batch, shape[2]!, shape[0]!, shape[1]!] : [o.batch, ...shape];
+  const prep = performance.now() - p0;
   /** first: ms from the model's bytes (or construction) to its first output, in this process. */
   /** threads: what the engine ran on; a row's speed-up is against fovea's row on as many (fovea: true). */
   const rows: { engine: string; threads: number; fovea?: true; ms: number; first: number | null; y: Float32Array }[] = [];
   const fy = m.predict(x);
-  const first = performance.now() - t0;
+  const first = performance.now() - t0 - prep;
   rows.push({ engine: `fovea (${info.build}, ${count(info.threads, "thread")})`, threads: info.threads, fovea: true, ms: median(() => m.predict(x), o.runs), first, y: fy });
   const bytes = onnxFile ? await fovea.data.readBytes(name) : await fovea.exportOnnx(m);
   const threads = info.threads;
@@ -132,21 +141,26 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
       continue;
     }
     if (ort.env?.wasm) ort.env.wasm.numThreads = threads;
+    // what the engine refuses (the file, or bench's input for it: an operator it lacks, a shape): its first line, and the other rows go on
+    let sess: Awaited<ReturnType<Ort["InferenceSession"]["create"]>>, feeds: object, y: ArrayLike<number>, first: number;
     try {
       await startRuntime(ort, opts);
       const ts = performance.now();
-      const sess = await ort.InferenceSession.create(bytes, opts);
-      try {
-        const feeds = { [sess.inputNames[0]!]: new ort.Tensor("float32", nchw, dims) };
-        const y = (await sess.run(feeds))[sess.outputNames[0]!]!.data;
-        const first = performance.now() - ts;
-        rows.push({ engine: `${label} (${count(threads, "thread")})`, threads, ms: await medianAsync(() => sess.run(feeds), o.runs), first, y: Float32Array.from(y) });
-      } finally {
+      sess = await ort.InferenceSession.create(bytes, opts);
+      feeds = { [sess.inputNames[0]!]: new ort.Tensor("float32", nchw, dims) };
+      y = (await sess.run(feeds).catch(async (e: unknown) => {
         await sess.release?.();
-      }
+        throw e;
+      }))[sess.outputNames[0]!]!.data;
+      first = performance.now() - ts;
     } catch (e) {
-      // what the engine refused (an input its file fixes otherwise, an operator it lacks): its first line, and the other rows go on
-      out(`(${label}: ${String((e as Error).message ?? e).split("\n")[0]!.trim()}: skipped)`);
+      out(`(${label}: ${firstLine(e)}: skipped)`);
+      continue;
+    }
+    try {
+      rows.push({ engine: `${label} (${count(threads, "thread")})`, threads, ms: await medianAsync(() => sess.run(feeds), o.runs), first, y: Float32Array.from(y) });
+    } finally {
+      await sess.release?.();
     }
   }
   // tfjs-wasm: the same layers and weights on tfjs ops, fovea's own layout (as tfjs-converter leaves a graph model)
@@ -165,21 +179,21 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
       peer.dispose();
       if (t !== threads) {
         // like with like: fovea timed again on tfjs-wasm's thread count
-        out(`(tfjs-wasm runs ${t} thread${t > 1 ? "s" : ""} here${fovea.backendInfo().runtime.startsWith("node") ? " — its threaded build needs a browser" : ""}; fovea is timed on ${t} as well)`);
+        out(`(tfjs-wasm runs ${count(t, "thread")} here${fovea.backendInfo().runtime.startsWith("node") ? " — its threaded build needs a browser" : ""}; fovea is timed on ${t} as well)`);
         await fovea.setThreads(t);
         try {
-          rows.push({ engine: `fovea (${info.build}, ${t} thread${t > 1 ? "s" : ""})`, threads: t, fovea: true, ms: median(() => m.predict(x), o.runs), first: null, y: m.predict(x) });
+          rows.push({ engine: `fovea (${info.build}, ${count(t, "thread")})`, threads: t, fovea: true, ms: median(() => m.predict(x), o.runs), first: null, y: m.predict(x) });
         } finally {
           await fovea.setThreads(threads);
         }
       }
     } catch (e) {
-      out(`(tfjs-wasm: ${(e as Error).message}: skipped)`);
+      out(`(tfjs-wasm: ${firstLine(e)}: skipped)`);
     }
   }
   const base = rows[0]!;
   const w = Math.max(...rows.map((r) => r.engine.length));
-  out(`${m.name}, batch ${o.batch}, ${count(o.runs, "run")} (medians); first: ms from the model's ${onnxFile ? "file bytes" : "construction"} to its first output, each engine's runtime started before (fovea.init, a first onnxruntime session, tfjs's backend):`);
+  out(`${m.name}, batch ${o.batch}, ${count(o.runs, "run")} (medians); first: ms to the first output from the model's ${onnxFile ? "file bytes" : "construction"} (onnxruntime: from the ONNX bytes${onnxFile ? "" : " fovea exported"}; tfjs-wasm: from fovea's weights in memory), each engine's runtime started before (fovea.init, a first onnxruntime session, tfjs's backend):`);
   out(`${"engine".padEnd(w)}  ${"ms".padStart(9)}  ${"img/s".padStart(9)}  ${"fovea speedup".padStart(13)}  ${"first ms".padStart(9)}  max |Δ output|`);
   for (const r of rows) {
     let diff = 0;
