@@ -97,5 +97,5 @@ export type { Checkpoint, CheckpointConfig } from "./train/checkpoint.js";
 export type { BatchInfo, Callback, EpochLogs, FitAsyncOptions, FitEvent, FitOptions, FitProgress, History, LearningRate, Monitor } from "./train/fit.js";
 export type { GradCheckResult } from "./train/gradcheck.js";
 export type {
-  Adadelta, AdadeltaOptions, Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, AveragingOptions, Optimizer, OptimizerState, RMSProp, RmspropOptions, SGD, SgdOptions,
+  Adadelta, AdadeltaOptions, Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, AdamWOptions, AveragingOptions, Optimizer, OptimizerState, RMSProp, RmspropOptions, SGD, SgdOptions,
 } from "./train/optimizers.js";

@@ -283,3 +283,39 @@ describe("the default backend's lifecycle", () => {
     await f.shutdown();
   });
 });
+
+describe("training mistakes are refused before anything trains", () => {
+  it("a bad lr anywhere, validationData that does not fit, a callback that cannot work, NaN in the data: a FoveaError, and the weights, step, optimiser and RNG as they were", () => {
+    const m = net(fovea, 21);
+    const before = { w: weights(m), step: m.step, lr: m.optimizer!.lr, rng: m.rng.state() };
+    const T = fovea.train;
+    const bad = x.slice();
+    bad[IN * 5 + 7] = Number.NaN;
+    const cases: [() => unknown, RegExp][] = [
+      [() => m.trainOnBatch(x, y, { lr: Number.NaN }), /trainOnBatch: lr must be a finite number > 0, got NaN/],
+      [() => m.trainOnBatch(x, y, { lr: "0.1" as unknown as number }), /trainOnBatch: lr must be a finite number > 0, got "0\.1"/],
+      [() => m.applyGradients(-1), /applyGradients: lr must be a finite number > 0, got -1/],
+      [() => { m.optimizer!.lr = Number.POSITIVE_INFINITY; }, /optimizer sgd: lr must be a finite number > 0, got Infinity/],
+      [() => m.fit(x, y, { lr: -1 }), /fit: lr must be a finite number > 0, got -1/],
+      [() => m.fit(x, y, { epochs: "2" as unknown as number }), /fit: epochs must be a whole number >= 1, got "2"/],
+      [() => m.fit(x, y, { validationData: [x, Array.from(y).slice(0, 23)] }), /fit validationData: 23 labels for 24 examples/],
+      [() => m.fit(x, y, { validationData: x as unknown as [Float32Array, number[]] }), /fit: validationData must be a pair \[examples, targets\], got Float32Array\(\d+\)/],
+      [() => m.fit(x, y, { validationData: [bad, y] }), /fit: validationData holds NaN at example 5 \(value 7 of its 1024\)/],
+      [() => m.fit(bad, y), /fit: the training data holds NaN at example 5 \(value 7 of its 1024\)/],
+      [() => m.fit(x, y, { callbacks: [T.earlyStopping()] }), /fit: callbacks\[0\]: monitor "valLoss" needs validationData in fit \(or monitor "loss"\)/],
+      [() => m.fit(x, y, { callbacks: T.earlyStopping() as unknown as fovea.Callback[] }), /fit: callbacks must be an array of callbacks/],
+      [() => m.fit(x, y, { validationData: [x, y], lr: T.stepDecay(0.1, { every: 10 }), callbacks: [T.reduceOnPlateau()] }), /fit: callbacks\[0\] sets the optimiser's lr between epochs, which fit's lr option would override; give one or the other/],
+    ];
+    for (const [f, msg] of cases) {
+      expect(f).toThrow(fovea.FoveaError);
+      expect(f).toThrow(msg);
+    }
+    expect(weights(m)).toEqual(before.w);
+    expect(m.step).toBe(before.step);
+    expect(m.optimizer!.lr).toBe(before.lr);
+    expect(m.rng.state()).toEqual(before.rng);
+    // adamw's weight decay is adamw's: adam's options have none (its type neither)
+    expect(() => T.adam({ weightDecay: 0.1 } as never)).toThrow(/adam: unknown option "weightDecay"/);
+    m.free();
+  });
+});

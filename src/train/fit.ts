@@ -3,9 +3,11 @@
 // (fitRun, a generator that stops after every batch) runs as fit (to the end, now) and as
 // fitAsync (giving the event loop a turn between batches, so a page stays responsive).
 import { ConfigError, checkOptionKeys, show, checkBoolean, checkModel, isRecord } from "../errors.js";
+import { targetsAreLabels } from "./losses.js";
+import { checkLr } from "./optimizers.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
-import { notAveraged, swapAverages, trainStep } from "./trainer.js";
+import { NumericError, notAveraged, swapAverages, trainStep } from "./trainer.js";
 import type { InputStager } from "../model/plan.js";
 import { formatShape } from "../tensor.js";
 
@@ -68,6 +70,10 @@ export interface Callback {
   onBatchEnd?(info: BatchInfo): void;
   /** Return "stop" to end training after this epoch. `progress`: as in onBatchEnd, at the start of the next epoch. */
   onEpochEnd?(logs: EpochLogs, model: Model, progress: FitProgress): void | "stop";
+  /** The value it reads each epoch (earlyStopping, checkpoint with bestOnly, reduceOnPlateau): fit refuses, before it trains, a run that will not report it. */
+  readonly monitor?: Monitor;
+  /** It sets the optimiser's lr between epochs (reduceOnPlateau): fit refuses it beside an `lr` option, which would override it. */
+  readonly setsLr?: boolean;
 }
 
 /** What FitOptions.onProgress hears: after every batch, and after every epoch with its logs. */
@@ -199,7 +205,7 @@ const running = new WeakSet<Model>();
 function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions, where: string): Generator<void, History, void> {
   checkModel(model, where);
   const epochs = options.epochs ?? 1;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`${where}: epochs must be a whole number >= 1, got ${epochs}`);
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`${where}: epochs must be a whole number >= 1, got ${show(epochs)}`);
   const bs = checkBatchSize(where, options.batchSize ?? model.batchSize);
   if (!model.optimizer) throw new ConfigError(`${where}: no optimizer; compile({ loss, optimizer }) first`);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new ConfigError(`${where}: onProgress must be a function, got ${typeof options.onProgress}`);
@@ -209,6 +215,19 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   if (running.has(model)) throw new ConfigError(`${where}: model "${model.name}" is already being trained (a fitAsync under way); wait for it to end`);
   const { data, n } = model.examples(x, where);
   const targets = model.targets(y, n, where);
+  // everything fit will read, checked before anything trains: a mistake found after an epoch would
+  // leave the model, its step and its RNG changed
+  finiteExamples(where, "the training data", data, model.inputSize);
+  const vd = options.validationData;
+  if (vd !== undefined) {
+    if (!Array.isArray(vd) || vd.length !== 2) throw new ConfigError(`${where}: validationData must be a pair [examples, targets], got ${show(vd)}`);
+    const v = model.examples(vd[0], `${where} validationData`);
+    model.targets(vd[1], v.n, `${where} validationData`);
+    finiteExamples(where, "validationData", v.data, model.inputSize);
+  }
+  if (typeof options.lr === "number") checkLr(where, options.lr);
+  else if (options.lr !== undefined && typeof options.lr !== "function") throw new ConfigError(`${where}: lr must be a number or a schedule (a function of step and epoch), got ${show(options.lr)}`);
+  checkCallbacks(where, model, options);
   running.add(model);
   try {
     return yield* epochsOf(model, data, targets, n, epochs, bs, options);
@@ -242,7 +261,7 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
   const lrOf = (step: number, epoch: number) => {
     const lr = options.lr ?? opt.lr;
     const v = typeof lr === "number" ? lr : lr(step, epoch);
-    if (!(Number.isFinite(v) && v >= 0)) throw new ConfigError(`fit: the learning rate schedule gave ${v} at step ${step}`);
+    if (!(Number.isFinite(v) && v >= 0)) throw new ConfigError(`fit: the learning rate schedule gave ${show(v)} at step ${step}`);
     return v;
   };
   for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
@@ -365,13 +384,40 @@ function checkNonNegative(where: string, name: string, v: unknown): number {
   return v;
 }
 
-/** The monitored value of an epoch; a value fit does not report (no validationData, a loss without accuracy) is an error, never another value in its place. */
+/** Why fit will not report `monitor` (no validationData, a loss without accuracy), or null where it will. */
+function unreported(monitor: Monitor, validation: boolean, accuracy: boolean): string | null {
+  if (monitor.startsWith("val") && !validation) return `monitor "${monitor}" needs validationData in fit (or monitor "${monitor === "valLoss" ? "loss" : "accuracy"}")`;
+  if ((monitor === "accuracy" || monitor === "valAccuracy") && !accuracy) return `monitor "${monitor}": the loss reports no accuracy (softmaxCrossEntropy and hinge do)`;
+  return null;
+}
+
+/** The monitored value of an epoch; a value fit does not report is an error, never another value in its place (fit checks this before it trains). */
 function monitored(where: string, logs: EpochLogs, monitor: Monitor): number {
   const v = logs[monitor];
   if (v !== null) return v;
-  throw new ConfigError(monitor.startsWith("val")
-    ? `${where}: monitor "${monitor}" needs validationData in fit (or monitor "${monitor === "valLoss" ? "loss" : "accuracy"}")`
-    : `${where}: monitor "${monitor}": the loss reports no accuracy (softmaxCrossEntropy and hinge do)`);
+  throw new ConfigError(`${where}: ${unreported(monitor, logs.valLoss !== null, false) ?? `monitor "${monitor}" was not reported`}`);
+}
+
+/** fit's callbacks: objects whose hooks are functions, each value one monitors reported, no lr set by one that an lr option overrides. */
+function checkCallbacks(where: string, model: Model, options: FitOptions): void {
+  const callbacks: unknown = options.callbacks ?? [];
+  if (!Array.isArray(callbacks)) throw new ConfigError(`${where}: callbacks must be an array of callbacks, got ${show(callbacks)}`);
+  callbacks.forEach((c: unknown, i) => {
+    if (!isRecord(c) || (c.onBatchEnd !== undefined && typeof c.onBatchEnd !== "function") || (c.onEpochEnd !== undefined && typeof c.onEpochEnd !== "function")) {
+      throw new ConfigError(`${where}: callbacks[${i}] must be an object with onBatchEnd / onEpochEnd functions, got ${show(c)}`);
+    }
+    const cb = c as Callback;
+    const why = cb.monitor !== undefined ? unreported(cb.monitor, options.validationData !== undefined, targetsAreLabels(model.loss!)) : null;
+    if (why) throw new ConfigError(`${where}: callbacks[${i}]: ${why}`);
+    if (cb.setsLr && options.lr !== undefined) throw new ConfigError(`${where}: callbacks[${i}] sets the optimiser's lr between epochs, which fit's lr option would override; give one or the other`);
+  });
+}
+
+/** Refuses examples holding NaN or Inf, naming the first: training on them would spoil the weights batch by batch. */
+function finiteExamples(where: string, what: string, data: Float32Array, per: number): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) throw new NumericError(`${where}: ${what} holds ${data[i]} at example ${Math.floor(i / per)} (value ${i % per} of its ${per})`);
+  }
 }
 
 /** Whether the monitored value should go up (accuracies) rather than down (losses). */
@@ -388,6 +434,7 @@ export function earlyStopping(o: { monitor?: Monitor; patience?: number; minDelt
   const patience = checkCount("earlyStopping", "patience", o.patience ?? 3), minDelta = checkNonNegative("earlyStopping", "minDelta", o.minDelta ?? 0);
   let best = worst(monitor), wait = 0;
   return {
+    monitor,
     onEpochEnd(logs) {
       const v = monitored("earlyStopping", logs, monitor);
       if (improves(monitor, v, best, minDelta)) {
@@ -410,6 +457,7 @@ export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { m
   const monitor = checkMonitor("checkpoint", o.monitor ?? "valLoss");
   let best = worst(monitor);
   return {
+    ...(o.bestOnly ? { monitor } : {}),
     onEpochEnd(logs, model) {
       if (o.bestOnly) {
         const v = monitored("checkpoint", logs, monitor);
@@ -430,6 +478,8 @@ export function reduceOnPlateau(o: { monitor?: Monitor; factor?: number; patienc
   if (!(typeof factor === "number" && factor > 0 && factor < 1)) throw new ConfigError(`reduceOnPlateau: factor must be in (0, 1), got ${show(factor)}`);
   let best = worst(monitor), wait = 0;
   return {
+    monitor,
+    setsLr: true,
     onEpochEnd(logs, model) {
       const v = monitored("reduceOnPlateau", logs, monitor);
       if (improves(monitor, v, best, minDelta)) {

@@ -1,6 +1,6 @@
 // Training: optimisers, schedules, callbacks, losses, initialisers.
 export { Optimizer, SGD, Adam, AdamW, Adagrad, RMSProp, Adadelta, sgd, adam, adamw, adagrad, rmsprop, adadelta } from "./optimizers.js";
-export type { AveragingOptions, OptimizerState, SgdOptions, AdamOptions, AdagradOptions, RmspropOptions, AdadeltaOptions } from "./optimizers.js";
+export type { AveragingOptions, OptimizerState, SgdOptions, AdamOptions, AdamWOptions, AdagradOptions, RmspropOptions, AdadeltaOptions } from "./optimizers.js";
 export { stepDecay, exponentialDecay, cosineDecay, warmup, oneCycle } from "./schedules.js";
 export { fit, fitAsync, formatEpoch, earlyStopping, checkpoint, reduceOnPlateau } from "./fit.js";
 export { NumericError, trainStep } from "./trainer.js";

@@ -84,10 +84,22 @@ function sameParams(was: Built["params"], params: readonly ParamBuffer[], decay:
   return true;
 }
 
+/** A learning rate: a finite number > 0 (a ConfigError naming `where` and the value otherwise). */
+export function checkLr(where: string, v: unknown): number {
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new ConfigError(`${where}: lr must be a finite number > 0, got ${show(v)}`);
+  return v;
+}
+
 export abstract class Optimizer {
   abstract readonly name: string;
-  /** The base learning rate; a schedule may scale it per step. */
-  lr: number;
+  private base: number;
+  /** The base learning rate; a schedule may scale it per step. Set to anything but a finite number > 0, a ConfigError and no change. */
+  get lr(): number {
+    return this.base;
+  }
+  set lr(v: number) {
+    this.base = checkLr(`optimizer ${this.name}`, v);
+  }
   /** Number of steps taken. */
   iterations = 0;
   /** The decay of the moving average of the parameters (AveragingOptions); 0: none kept. */
@@ -101,8 +113,7 @@ export abstract class Optimizer {
   private built: Built | null = null;
 
   constructor(lr: number, ema: number | undefined, where: string) {
-    if (!(Number.isFinite(lr) && lr > 0)) throw new ConfigError(`optimizer: lr must be a finite number > 0, got ${lr}`);
-    this.lr = lr;
+    this.base = checkLr(where, lr);
     this.ema = inRange(ema ?? 0, 0, 1, "ema", where, false, true);
   }
 
@@ -336,14 +347,16 @@ export class SGD extends Optimizer {
   }
 }
 
-export interface AdamOptions extends AveragingOptions { lr?: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number }
+export interface AdamOptions extends AveragingOptions { lr?: number; beta1?: number; beta2?: number; epsilon?: number }
+/** adamw's: Adam's, and the decoupled weight decay. */
+export interface AdamWOptions extends AdamOptions { weightDecay?: number }
 export class Adam extends Optimizer {
   readonly name: string = "adam";
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
-  constructor(o: AdamOptions = {}, decoupled = false) {
+  constructor(o: AdamWOptions = {}, decoupled = false) {
     const where = decoupled ? "adamw" : "adam";
     checkOptionKeys(where, o, decoupled ? ["lr", "beta1", "beta2", "epsilon", "weightDecay", "ema"] : ["lr", "beta1", "beta2", "epsilon", "ema"]);
     super(o.lr ?? 0.001, o.ema, where);
@@ -365,7 +378,7 @@ export class Adam extends Optimizer {
 
 export class AdamW extends Adam {
   override readonly name = "adamw";
-  constructor(o: AdamOptions = {}) {
+  constructor(o: AdamWOptions = {}) {
     super(o, true);
   }
 }
@@ -436,7 +449,7 @@ export class Adadelta extends Optimizer {
 
 export const sgd = (o?: SgdOptions) => new SGD(o);
 export const adam = (o?: AdamOptions) => new Adam(o);
-export const adamw = (o?: AdamOptions) => new AdamW(o);
+export const adamw = (o?: AdamWOptions) => new AdamW(o);
 export const adagrad = (o?: AdagradOptions) => new Adagrad(o);
 export const rmsprop = (o?: RmspropOptions) => new RMSProp(o);
 export const adadelta = (o?: AdadeltaOptions) => new Adadelta(o);

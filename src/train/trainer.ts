@@ -9,7 +9,7 @@ import type { InputMaker, Plan } from "../model/plan.js";
 import { invoke, type KernelCall } from "../runtime/calls.js";
 import { formatShape } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
-import { Optimizer } from "./optimizers.js";
+import { Optimizer, checkLr } from "./optimizers.js";
 import { updated, type ParamBuffer } from "../layers/layer.js";
 
 /** A loss or the model's output became NaN/Inf during training. */
@@ -364,6 +364,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   },
 
   applyGradients(lr) {
+    if (lr !== undefined) checkLr(`model "${this.name}".applyGradients`, lr);
     this.backend.runPrograms(updateCalls(this, lr));
     stepDone(this);
   },
@@ -372,6 +373,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     checkOptionKeys("trainOnBatch", options, ["lr"]);
     this.checkLive();
     const where = `model "${this.name}".trainOnBatch`;
+    if (options.lr !== undefined) checkLr(where, options.lr);
     const { data, n } = this.examples(x, where);
     return trainStep(this, data, this.targets(y, n, where), 0, n, options.lr).loss;
   },
