@@ -220,7 +220,8 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     const mine = m.predict(x);
     for (let i = 0; i < ref.length; i++) expect(Math.abs(mine[i]! - ref[i]!)).toBeLessThan(1e-5);
     const back = await fovea.exportOnnx(m);
-    const got = (await (await ort.InferenceSession.create(back)).run({ input: new ort.Tensor("float32", x, [1, 2, 5, 4]) })).output!.data;
+    // the file's own input and output names kept (code feeds onnxruntime by them)
+    const got = (await (await ort.InferenceSession.create(back)).run({ x: new ort.Tensor("float32", x, [1, 2, 5, 4]) })).y!.data;
     for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - ref[i]!)).toBeLessThan(1e-5);
     const nhwc = await fovea.importOnnx(bytes, { outputLayout: "NHWC" });
     expect(nhwc.outputShape).toEqual([5, 4, 3]);

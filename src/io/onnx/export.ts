@@ -57,7 +57,11 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   // NCHW, which only that permute may read (another reader of the input expects fovea's layout)
   const leadingPermute = ns[0]!.layer.type === "permute" && (ns[0]!.layer as Permute).perm.join() === "1,2,0" && ns.filter((n) => n.inputs.includes(-1)).length === 1;
   const onnxIn = inShape.length === 3 ? (leadingPermute ? [...inShape] : [inShape[2]!, inShape[0]!, inShape[1]!]) : [...inShape];
-  const name = (i: number) => (i < 0 ? "input" : names[i]!);
+  // the graph's input and output keep an imported model's names (code feeds onnxruntime by them),
+  // unless one could be taken for a name made here (t…, w…); else "input" and "output"
+  const kept = (list: readonly { name: string }[] | undefined, fallback: string) => (list?.length === 1 && !/^[tw]\d+$/.test(list[0]!.name) ? list[0]!.name : fallback);
+  const inName = kept(model.io?.inputs, "input"), wanted = kept(model.io?.outputs, "output"), outName = wanted === inName ? "output" : wanted;
+  const name = (i: number) => (i < 0 ? inName : names[i]!);
   ns.forEach((n, j) => {
     const l = n.layer;
     const label = `exportOnnx: layer ${l.label}`;
@@ -81,10 +85,10 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   const onnxOut = outShape.length === 3 && !closing ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
   // the graph output gets its own name (features flattened from an image in fovea's order, as predict gives them)
   const last = ns.length - 1, result = flatOf[last] ? toFoveaOrder({ op, init }, names[last]!, outShape, flatOf[last]!) : names[last]!;
-  nodes.push({ opType: "Identity", name: "output_identity", input: [result], output: ["output"], attribute: [] });
+  nodes.push({ opType: "Identity", name: "output_identity", input: [result], output: [outName], attribute: [] });
   return encodeModel({
     irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
-    graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi("input", ["N", ...onnxIn])], output: [vi("output", ["N", ...onnxOut])] },
+    graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi(inName, ["N", ...onnxIn])], output: [vi(outName, ["N", ...onnxOut])] },
   });
 }
 
