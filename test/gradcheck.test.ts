@@ -169,6 +169,23 @@ describe("whole-model gradient checks", () => {
     check(m, [6], "softmaxCrossEntropy");
   });
 
+  it("dropout drawing its masks from the model's RNG: gradCheck rewinds the RNG before each loss, so every difference is of one network (without, 0.996)", () => {
+    const m = fovea.sequential([L.dense({ units: 6 }), L.tanh(), L.dropout({ rate: 0.5 }), L.dense({ units: 3 }), L.softmax()], { inputShape: [4], seed: 3 });
+    m.compile({ batchSize: 5, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    const x = Float32Array.from({ length: 20 }, (_, i) => Math.sin(i * 0.7));
+    const before = m.rng.state();
+    const r = fovea.train.gradCheck(m, x, [0, 1, 2, 1, 0]);
+    expect(r.maxRelError).toBeLessThan(1e-3);
+    // the RNG ends where one step leaves it: one draw of the masks past where it was
+    m.rng.setState(before);
+    m.computeGradients(x, Int32Array.from([0, 1, 2, 1, 0]), 0, 5);
+    const oneStep = m.rng.state();
+    m.rng.setState(before);
+    fovea.train.gradCheck(m, x, [0, 1, 2, 1, 0]);
+    expect(m.rng.state()).toEqual(oneStep);
+    m.free();
+  });
+
   it("softplus, log, softsign and exp (Selu / Celu import as an elu between scale layers, checked above)", () => {
     const m = fovea.sequential([
       L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.softplus(), L.log(), L.conv2d({ filters: 3, kernelSize: 3 }), L.softsign(), L.exp(),

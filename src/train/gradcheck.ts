@@ -13,7 +13,8 @@ export interface GradCheckResult {
  * Compares the backward pass with central differences (step h) of the model's mean loss on
  * (x, y), for up to `samples` entries of every trainable parameter. Use smooth activations
  * and inputs away from kinks for tight results; float32 forward passes limit the agreement
- * to about 1e-3 relative with h = 1e-2. Dropout layers must have a fixed mask.
+ * to about 1e-3 relative with h = 1e-2. Every loss it evaluates draws the same dropout masks (the
+ * model's RNG is rewound to where it was before each), and it leaves the RNG as one step would.
  */
 export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, options: { h?: number; samples?: number; seed?: number } = {}): GradCheckResult {
   checkModel(model, "gradCheck");
@@ -23,7 +24,13 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
   const { data, n } = model.examples(x, "gradCheck");
   const t = model.targets(y, n, "gradCheck");
   const heap = model.backend.heap;
-  model.computeGradients(data, t, 0, n);
+  // one set of dropout masks for every evaluation: otherwise the differences compare two networks
+  const draws = model.rng.state();
+  const loss = () => {
+    model.rng.setState(draws);
+    return model.computeGradients(data, t, 0, n);
+  };
+  loss();
   const analytic = model.params.map((p) => heap.f32(p.g, p.size).slice());
   const pick = (size: number, seed: number) => {
     const idx: number[] = [];
@@ -42,9 +49,9 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
         const w = heap.f32(p.w, p.size);
         const orig = w[i]!;
         w[i] = orig + h;
-        const lp = model.computeGradients(data, t, 0, n);
+        const lp = loss();
         heap.f32(p.w, p.size)[i] = orig - h;
-        const lm = model.computeGradients(data, t, 0, n);
+        const lm = loss();
         heap.f32(p.w, p.size)[i] = orig;
         const num = (lp - lm) / (2 * h);
         diff += (num - g[i]!) ** 2;
@@ -57,6 +64,6 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
       result.maxRelError = Math.max(result.maxRelError, rel);
     }
   }
-  model.computeGradients(data, t, 0, n); // leave the true gradients in place
+  loss(); // leave the true gradients in place
   return result;
 }

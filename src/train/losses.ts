@@ -58,7 +58,7 @@ export function checkLabels(y: ArrayLike<number>, n: number, classes: number, wh
   for (let i = 0; i < n; i++) {
     const v = y[i]!;
     if (!Number.isInteger(v) || v < 0 || v >= classes) {
-      throw new ShapeError(`${where}: label ${i} is ${v}; labels are class indices in [0, ${classes})`);
+      throw new ShapeError(`${where}: label ${i} is ${show(v)}; labels are class indices in [0, ${classes})`);
     }
     out[i] = v;
   }

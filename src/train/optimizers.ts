@@ -7,7 +7,10 @@ import type { Backend } from "../runtime/backend.js";
 import type { KernelCall } from "../runtime/calls.js";
 
 /** A finite number > 0 (epsilon: 0 divides by zero where a running average is 0). */
-const positive = (v: unknown, what: string, where: string) => inRange(v, 0, Number.MAX_VALUE, what, where, true);
+const positive = (v: unknown, what: string, where: string): number => {
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new ConfigError(`${where}: ${what} must be a finite number > 0, got ${show(v)}`);
+  return v;
+};
 
 /**
  * An optimiser's state as a checkpoint keeps it (exportState / importState): with the same
@@ -363,7 +366,9 @@ export class Adam extends Optimizer {
     this.beta1 = inRange(o.beta1 ?? 0.9, 0, 1, "beta1", where, false, true);
     this.beta2 = inRange(o.beta2 ?? 0.999, 0, 1, "beta2", where, false, true);
     this.epsilon = positive(o.epsilon ?? 1e-8, "epsilon", where);
-    this.weightDecay = decoupled ? inRange(o.weightDecay ?? 0.01, 0, Number.MAX_VALUE, "weightDecay", where) : 0;
+    const wd = o.weightDecay ?? 0.01;
+    if (decoupled && !(typeof wd === "number" && Number.isFinite(wd) && wd >= 0)) throw new ConfigError(`${where}: weightDecay must be a finite number >= 0, got ${show(wd)}`);
+    this.weightDecay = decoupled ? wd : 0;
   }
   protected get updateSettings() {
     return { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay };
