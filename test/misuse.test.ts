@@ -314,6 +314,12 @@ describe("training mistakes are refused before anything trains", () => {
     expect(m.step).toBe(before.step);
     expect(m.optimizer!.lr).toBe(before.lr);
     expect(m.rng.state()).toEqual(before.rng);
+    // a schedule may reach 0 (cosineDecay past its steps), on every update path (clipNorm updates after the step)
+    m.compile({ clipNorm: 1 });
+    expect(() => m.fit(x, y, { epochs: 1, lr: () => 0 })).not.toThrow();
+    expect(weights(m)).toEqual(before.w);
+    // a user's callback whose monitor is no monitor
+    expect(() => m.fit(x, y, { callbacks: [{ monitor: {} as never }] })).toThrow(/fit: callbacks\[0\]: monitor must be "loss", "accuracy", "valLoss" or "valAccuracy", got \{\}/);
     // adamw's weight decay is adamw's: adam's options have none (its type neither)
     expect(() => T.adam({ weightDecay: 0.1 } as never)).toThrow(/adam: unknown option "weightDecay"/);
     m.free();

@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { create(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
 interface OrtTensor { data: Float32Array; dims: readonly number[] }
 const ort = require("onnxruntime-node") as {
-  InferenceSession: { create(b: Uint8Array): Promise<{ run(f: Record<string, unknown>): Promise<Record<string, OrtTensor>> }> };
+  InferenceSession: { create(b: Uint8Array): Promise<{ inputNames: readonly string[]; outputNames: readonly string[]; run(f: Record<string, unknown>): Promise<Record<string, OrtTensor>> }> };
   Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown;
 };
 
@@ -121,8 +121,9 @@ describe("outputs with no values", () => {
     const one = await fovea.importOnnx(graph([{ opType: "Slice", name: "sl", input: ["x", "starts", "ends", "axes"], output: ["e"] }],
       [i64("starts", [1], [10]), i64("ends", [1], [20]), i64("axes", [1], [1])], [{ name: "x", type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: "N" }, { dimValue: 4 }, { dimValue: 2 }] } } } }], [vi("e", [0, 0, 2])]));
     expect(one.predict(x).length).toBe(0);
-    const got = await (await ort.InferenceSession.create(await fovea.exportOnnx(one))).run({ input: new ort.Tensor("float32", x, [3, 4, 2]) });
-    expect(Array.from(got.output!.dims)).toEqual([3, 0, 2]);
+    // (exported with the file's input and output names)
+    const got = await (await ort.InferenceSession.create(await fovea.exportOnnx(one))).run({ x: new ort.Tensor("float32", x, [3, 4, 2]) });
+    expect(Array.from(got.e!.dims)).toEqual([3, 0, 2]);
     one.free();
     await expect(fovea.importOnnx(slice([{ opType: "Sigmoid", name: "sig", input: ["e"], output: ["z"] }], "z"), { source: "s.onnx" }))
       .rejects.toThrow(/s\.onnx: .*input 0 \[0, 2\] has no values; a tensor with a zero dimension cannot be computed on/);
@@ -170,7 +171,7 @@ describe("Div of integer data", () => {
     expect(Array.from(m.predict(x))).toEqual(want);
     const back = fovea.loadModel(m.save());
     const sess = await ort.InferenceSession.create(await fovea.exportOnnx(back));
-    const out = (await sess.run({ input: new ort.Tensor("float32", Float32Array.from(x), [2, 6]) })).output!.data;
+    const out = (await sess.run({ [sess.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(x), [2, 6]) }))[sess.outputNames[0]!]!.data;
     expect(Array.from(out)).toEqual(want);
     m.free();
     back.free();

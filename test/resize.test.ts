@@ -16,7 +16,7 @@ const { layers: L } = fovea;
 const require = createRequire(import.meta.url);
 const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { create(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
 const ort = require("onnxruntime-node") as {
-  InferenceSession: { create(b: Uint8Array): Promise<{ run(f: Record<string, unknown>): Promise<Record<string, { data: Float32Array }>> }> };
+  InferenceSession: { create(b: Uint8Array): Promise<{ inputNames: readonly string[]; outputNames: readonly string[]; run(f: Record<string, unknown>): Promise<Record<string, { data: Float32Array }>> }> };
   Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown;
 };
 interface CropCase { name: string; mode: "linear" | "nearest" | "cubic"; roi: number[]; sizes: [number, number]; extrapolation: number; cubic_coeff_a?: number; exclude_outside?: number; output: number[] }
@@ -88,7 +88,7 @@ describe("resize", () => {
     // a roi well inside the image too): that case is compared with the reference alone
     if (c.mode === "cubic" && !c.exclude_outside) return m.free();
     const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
-    const got = (await sess.run({ input: new ort.Tensor("float32", Float32Array.from(crop.input), [N, C, H, W]) })).output!.data;
+    const got = (await sess.run({ [sess.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(crop.input), [N, C, H, W]) }))[sess.outputNames[0]!]!.data;
     let far = 0;
     for (let i = 0; i < y.length; i++) far = Math.max(far, Math.abs(got[i]! - y[i]!));
     expect(far, `${c.name}: onnxruntime`).toBeLessThan(1e-5);

@@ -407,6 +407,7 @@ function checkCallbacks(where: string, model: Model, options: FitOptions): void 
       throw new ConfigError(`${where}: callbacks[${i}] must be an object with onBatchEnd / onEpochEnd functions, got ${show(c)}`);
     }
     const cb = c as Callback;
+    if (cb.monitor !== undefined) checkMonitor(`${where}: callbacks[${i}]`, cb.monitor);
     const why = cb.monitor !== undefined ? unreported(cb.monitor, options.validationData !== undefined, targetsAreLabels(model.loss!)) : null;
     if (why) throw new ConfigError(`${where}: callbacks[${i}]: ${why}`);
     if (cb.setsLr && options.lr !== undefined) throw new ConfigError(`${where}: callbacks[${i}] sets the optimiser's lr between epochs, which fit's lr option would override; give one or the other`);

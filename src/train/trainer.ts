@@ -237,7 +237,7 @@ export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32A
   // the update runs in the dispatch that sums the slices' gradients, each thread updating the
   // ranges it just summed; clipping needs the whole gradient's norm first, so it updates after
   const g = gradients(m, data, y, start, count, make, training(m).clipNorm > 0 ? undefined : { lr });
-  if (!g.updated) m.applyGradients(lr);
+  if (!g.updated) applyUpdate(m, lr); // (a schedule may give 0: only a caller's own lr must be > 0)
   return { loss: g.loss, correct: training(m).lastCorrect };
 }
 
@@ -298,6 +298,12 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): readonly
   }
   // every parameter: the optimiser updates the trainable ones and, with ema, averages running statistics too
   return t.optimizer.programs(be, params, lr ?? t.optimizer.lr, decay, parts);
+}
+
+/** The optimiser's step with learning rate lr (checked by the caller, or a schedule's), counted. */
+function applyUpdate(m: Model, lr: number | undefined): void {
+  m.backend.runPrograms(updateCalls(m, lr));
+  stepDone(m);
 }
 
 /** A step's update has run: counted (by the model and its optimiser), and the weights are new. */
@@ -365,8 +371,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
 
   applyGradients(lr) {
     if (lr !== undefined) checkLr(`model "${this.name}".applyGradients`, lr);
-    this.backend.runPrograms(updateCalls(this, lr));
-    stepDone(this);
+    applyUpdate(this, lr);
   },
 
   trainOnBatch(x, y, options = {}) {

@@ -59,8 +59,9 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   const onnxIn = inShape.length === 3 ? (leadingPermute ? [...inShape] : [inShape[2]!, inShape[0]!, inShape[1]!]) : [...inShape];
   // the graph's input and output keep an imported model's names (code feeds onnxruntime by them),
   // unless one could be taken for a name made here (t…, w…); else "input" and "output"
-  const kept = (list: readonly { name: string }[] | undefined, fallback: string) => (list?.length === 1 && !/^[tw]\d+$/.test(list[0]!.name) ? list[0]!.name : fallback);
-  const inName = kept(model.io?.inputs, "input"), wanted = kept(model.io?.outputs, "output"), outName = wanted === inName ? "output" : wanted;
+  const kept = (list: readonly { name: string }[] | undefined, fallback: string) => (list?.length === 1 && list[0]!.name !== "" && !/^[tw]\d+$/.test(list[0]!.name) ? list[0]!.name : fallback);
+  const inName = kept(model.io?.inputs, "input"), wanted = kept(model.io?.outputs, "output");
+  const outName = wanted !== inName ? wanted : inName === "output" ? "output_1" : "output";
   const name = (i: number) => (i < 0 ? inName : names[i]!);
   ns.forEach((n, j) => {
     const l = n.layer;
