@@ -14,7 +14,7 @@
 // ends with the zoo table of docs/onnx.md (scripts/zoo-table.mjs). Exit 1 on any mismatch (an engine that
 // cannot run a model is a note in the table, not a failure).
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -77,9 +77,10 @@ for (const file of files) {
   const name = file.replace(/\.onnx$/, ""), ref = join(dir, `${name}.json`);
   let fx;
   try {
-    fx = JSON.parse(readFileSync(ref, "utf8"));
+    fx = JSON.parse(new TextDecoder().decode(await fovea.data.readBytes(ref)));
   } catch (e) {
-    refuse(`${ref}: ${e.code === "ENOENT" ? "no such file (each .onnx needs its .json of PyTorch's input and output)" : e.message}`);
+    // fovea's NotFoundError ("<ref>: no such file"), or JSON's own message
+    refuse(e instanceof fovea.NotFoundError ? `${e.message}${e.reason === "missing" ? " (each .onnx needs its .json of PyTorch's input and output)" : ""}` : `${ref}: ${e.message}`);
   }
   const lacks = ["inputShape", "output"].filter((k) => !Array.isArray(fx?.[k]));
   if (!existsSync(join(dir, `${name}.input.f32`)) && !Array.isArray(fx?.input)) lacks.unshift("input (or a .input.f32 beside it)");

@@ -61,6 +61,12 @@ export function isArrayLike(v: unknown): v is ArrayLike<number> {
 }
 
 /** A plain object: not null, not an array. */
+/** The index of the first value that is NaN or ±Inf, or -1: the one scan every finiteness check shares. */
+export function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
+}
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

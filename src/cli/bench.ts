@@ -2,7 +2,7 @@
 // onnxruntime-node and onnxruntime-web (the same ONNX: the file, or fovea's export of the model);
 // a side-by-side table of median latency, img/s and ratio, and the largest output difference.
 import * as fovea from "../index.js";
-import { buildModel } from "./train.js";
+import { buildModel, plural } from "./train.js";
 import { cores } from "../runtime/platform.js";
 import { out, UsageError } from "./proc.js";
 
@@ -77,7 +77,7 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   await fovea.init(o.threads ? { threads: o.threads } : {});
   const info = fovea.backendInfo();
   const have = await cores();
-  if (info.threads > have) out(`(${count(info.threads, "thread")} on ${count(have, "core")}: every engine's threads share them)`);
+  if (info.threads > have) out(`(${plural(info.threads, "thread")} on ${plural(have, "core")}: every engine's threads share them)`);
   const onnxFile = /\.onnx$/.test(name);
   const bytes = onnxFile ? await fovea.data.readBytes(name) : null;
   // time to the first result starts at the model's bytes (an ONNX file) or its construction (zoo, .fovea)
@@ -96,9 +96,6 @@ function firstLine(e: unknown): string {
   return text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? text;
 }
 
-/** "1 thread", "2 threads". */
-const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
-
 /** An engine's runtime started before its timed first session (fovea's is, by init): a session of a one-layer model. */
 async function startRuntime(ort: Ort, opts: object): Promise<void> {
   const tiny = fovea.sequential([fovea.layers.dense({ units: 1 })], { inputShape: [1], seed: 1 });
@@ -112,7 +109,7 @@ async function startRuntime(ort: Ort, opts: object): Promise<void> {
 
 async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.BackendInfo, o: { batch: number; runs: number; threads?: number }, t0: number): Promise<void> {
   if (m.io && (m.io.inputs.length !== 1 || m.io.outputs.length !== 1)) {
-    throw new UsageError(`bench: ${name} has ${count(m.io.inputs.length, "input")} and ${count(m.io.outputs.length, "output")}; fovea bench times a model of one input and one output (in code, time predict with a record of inputs)`);
+    throw new UsageError(`bench: ${name} has ${plural(m.io.inputs.length, "input")} and ${plural(m.io.outputs.length, "output")}; fovea bench times a model of one input and one output (in code, time predict with a record of inputs)`);
   }
   m.compile({ batchSize: o.batch });
   const shape = [...m.inputShape];
@@ -131,7 +128,7 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   const rows: { engine: string; threads: number; fovea?: true; ms: number; first: number | null; y: Float32Array }[] = [];
   const fy = m.predict(x);
   const first = performance.now() - t0 - prep;
-  rows.push({ engine: `fovea (${info.build}, ${count(info.threads, "thread")})`, threads: info.threads, fovea: true, ms: median(() => m.predict(x), o.runs), first, y: fy });
+  rows.push({ engine: `fovea (${info.build}, ${plural(info.threads, "thread")})`, threads: info.threads, fovea: true, ms: median(() => m.predict(x), o.runs), first, y: fy });
   const bytes = onnxFile ? await fovea.data.readBytes(name) : await fovea.exportOnnx(m);
   const threads = info.threads;
   for (const [label, mod, opts] of [["onnxruntime-node", "onnxruntime-node", { intraOpNumThreads: threads, interOpNumThreads: 1 }], ["onnxruntime-web", "onnxruntime-web", { executionProviders: ["wasm"] }]] as const) {
@@ -158,7 +155,7 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
       continue;
     }
     try {
-      rows.push({ engine: `${label} (${count(threads, "thread")})`, threads, ms: await medianAsync(() => sess.run(feeds), o.runs), first, y: Float32Array.from(y) });
+      rows.push({ engine: `${label} (${plural(threads, "thread")})`, threads, ms: await medianAsync(() => sess.run(feeds), o.runs), first, y: Float32Array.from(y) });
     } finally {
       await sess.release?.();
     }
@@ -175,14 +172,14 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
       const y = peer.run(x, o.batch);
       const first = performance.now() - ts;
       const t = tfw.threads;
-      rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${count(t, "thread")})`, threads: t, ms: median(() => peer.run(x, o.batch), o.runs), first, y });
+      rows.push({ engine: `tfjs-wasm ${tfw.tf.version.tfjs} (${plural(t, "thread")})`, threads: t, ms: median(() => peer.run(x, o.batch), o.runs), first, y });
       peer.dispose();
       if (t !== threads) {
         // like with like: fovea timed again on tfjs-wasm's thread count
-        out(`(tfjs-wasm runs ${count(t, "thread")} here${fovea.backendInfo().runtime.startsWith("node") ? " — its threaded build needs a browser" : ""}; fovea is timed on ${t} as well)`);
+        out(`(tfjs-wasm runs ${plural(t, "thread")} here${fovea.backendInfo().runtime.startsWith("node") ? " — its threaded build needs a browser" : ""}; fovea is timed on ${t} as well)`);
         await fovea.setThreads(t);
         try {
-          rows.push({ engine: `fovea (${info.build}, ${count(t, "thread")})`, threads: t, fovea: true, ms: median(() => m.predict(x), o.runs), first: null, y: m.predict(x) });
+          rows.push({ engine: `fovea (${info.build}, ${plural(t, "thread")})`, threads: t, fovea: true, ms: median(() => m.predict(x), o.runs), first: null, y: m.predict(x) });
         } finally {
           await fovea.setThreads(threads);
         }
@@ -193,7 +190,7 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   }
   const base = rows[0]!;
   const w = Math.max(...rows.map((r) => r.engine.length));
-  out(`${m.name}, batch ${o.batch}, ${count(o.runs, "run")} (medians); first: ms to the first output from the model's ${onnxFile ? "file bytes" : "construction"} (onnxruntime: from the ONNX bytes${onnxFile ? "" : " fovea exported"}; tfjs-wasm: from fovea's weights in memory), each engine's runtime started before (fovea.init, a first onnxruntime session, tfjs's backend):`);
+  out(`${m.name}, batch ${o.batch}, ${plural(o.runs, "run")} (medians); first: ms to the first output from the model's ${onnxFile ? "file bytes" : "construction"} (onnxruntime: from the ONNX bytes${onnxFile ? "" : " fovea exported"}; tfjs-wasm: from fovea's weights in memory), each engine's runtime started before (fovea.init, a first onnxruntime session, tfjs's backend):`);
   out(`${"engine".padEnd(w)}  ${"ms".padStart(9)}  ${"img/s".padStart(9)}  ${"fovea speedup".padStart(13)}  ${"first ms".padStart(9)}  max |Δ output|`);
   for (const r of rows) {
     let diff = 0;

@@ -176,7 +176,7 @@ export async function jsonModel(name: string, seed: number, trainedFor?: string)
 }
 
 /** "1 epoch", "2 epochs". */
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+export const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
 export async function buildModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
@@ -314,7 +314,7 @@ export async function train(a: TrainArgs): Promise<void> {
   const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   // a model.json is named by its folder (tfjs saves every model as model.json)
-  const modelBase = (p: string) => (/(^|[\\/])model\.json$/.test(p) && /[\\/]/.test(p) ? base(p.replace(/[\\/][^\\/]*$/, "")) : base(p));
+  const modelBase = (p: string) => (/[\\/]model\.json$/.test(p) ? base(p.replace(/[\\/][^\\/]*$/, "")) : base(p));
   // a speedrun's model goes beside the main job's, not over it
   const outFile = a.out ?? `models/${zooKey(modelName) in fovea.zoo ? zooName(zooKey(modelName)) : modelBase(modelName)}-${base(a.dataset)}${speed ? "-speedrun" : a.quick ? "-quick" : ""}.fovea`;
   const ckptFile = a.checkpoint ?? outFile.replace(/\.fovea$/, "") + ".ckpt";

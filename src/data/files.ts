@@ -52,10 +52,11 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
   }
   const deno = g.Deno;
   // (nodeModule's BackendError, a runtime without node:fs, stays what it is: outside the try)
-  const node = deno ? null : { ...nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises"), ...nodeModule<{ fileURLToPath(u: string): string }>("node:url") };
+  const fs = deno ? null : nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises");
+  const url = deno ? null : nodeModule<{ fileURLToPath(u: string): string }>("node:url");
   try {
     if (deno) return await deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);
-    return new Uint8Array(await node!.readFile(s.startsWith("file:") ? node!.fileURLToPath(s) : s));
+    return new Uint8Array(await fs!.readFile(s.startsWith("file:") ? url!.fileURLToPath(s) : s));
   } catch (e) {
     throw unreadable(s, e, "file");
   }

@@ -3,7 +3,7 @@
 // returns every byte; a FinalizationRegistry is only a safety net. Training (loss, optimiser, the
 // step, fit, evaluate) is train/'s: it extends compile() and Model through the extension point below.
 
-import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkName, isArrayLike, isRecord as isPlainObject } from "../errors.js";
+import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkName, firstNonFinite, isArrayLike, isRecord as isPlainObject } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
 import { Layer, size, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
@@ -432,7 +432,8 @@ export class Model {
       const p = n?.params.find((q) => q.spec.name === w.name);
       if (!p) throw new ConfigError(`setWeights: model "${this.name}" has no parameter ${w.layer}.${w.name}`);
       if (w.values.length !== p.size) throw new ShapeError(`setWeights: ${w.layer}.${w.name}${formatShape(p.spec.shape)} holds ${p.size} values, got ${w.values.length}`);
-      for (let i = 0; i < w.values.length; i++) if (!Number.isFinite(w.values[i])) throw new ConfigError(`setWeights: ${w.layer}.${w.name}[${i}] is ${w.values[i]}`);
+      const bad = firstNonFinite(w.values);
+      if (bad >= 0) throw new ConfigError(`setWeights: ${w.layer}.${w.name}[${bad}] is ${w.values[bad]}`);
       return p;
     });
     found.forEach((p, i) => this.backend.heap.f32(p.w, p.size).set(weights[i]!.values));

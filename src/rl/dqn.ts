@@ -2,7 +2,7 @@
 // experience replay in a ring buffer, a target network copied every `targetUpdate` updates, an
 // ε-greedy policy whose ε falls linearly, and the TD update of qlearning.ts (Huber on the chosen
 // action's Q-value by default). Its randomness is its own seeded generator.
-import { ConfigError, ShapeError, checkOptionKeys, show, checkModel } from "../errors.js";
+import { ConfigError, ShapeError, checkOptionKeys, show, checkModel, firstNonFinite } from "../errors.js";
 import type { Model } from "../model/model.js";
 import { loadModel } from "../model/serialize.js";
 import { Rng } from "../rng.js";
@@ -123,7 +123,8 @@ export class DQN {
   private check(obs: ArrayLike<number>, where: string): void {
     if (obs?.length !== this.obsSize) throw new ShapeError(`DQN.${where}: an observation of ${obs?.length} values; the model takes ${this.obsSize}`);
     // a NaN stored in the replay memory would fail every update that samples it, later
-    for (let i = 0; i < obs.length; i++) if (!Number.isFinite(obs[i])) throw new ShapeError(`DQN.${where}: observation value ${i} is ${show(obs[i])}; observations must be finite`);
+    const bad = firstNonFinite(obs);
+    if (bad >= 0) throw new ShapeError(`DQN.${where}: observation value ${bad} is ${show(obs[bad])}; observations must be finite`);
   }
 
   /** The greedy action for one observation and the Q-values. */

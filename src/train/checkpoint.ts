@@ -14,7 +14,7 @@
 // the file) before it builds anything, and a file that fails changes nothing. Writing the bytes
 // to disk atomically is data/files.ts's writeBytes(path, bytes, { atomic: true }).
 
-import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, checkModel, isRecord, checkBytes } from "../errors.js";
+import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, checkModel, firstNonFinite, isRecord, checkBytes } from "../errors.js";
 import type { Model } from "../model/model.js";
 import { CHECKPOINT_MAGIC, saveModel } from "../model/save.js";
 import { loadModel } from "../model/serialize.js";
@@ -109,7 +109,8 @@ function checkArrays(order: Int32Array, values: Float32Array, fail: (what: strin
     if (!(k >= 0 && k < order.length) || seen[k]) fail(`the example order is not a permutation of 0…${order.length - 1} (entry ${i} is ${k})`);
     seen[k] = 1;
   }
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) fail(`optimiser value ${i} of ${values.length} is ${values[i]}; the state must be finite`);
+  const bad = firstNonFinite(values);
+  if (bad >= 0) fail(`optimiser value ${bad} of ${values.length} is ${values[bad]}; the state must be finite`);
 }
 
 const pad4 = (n: number) => (4 - (n % 4)) % 4;

@@ -2,7 +2,7 @@
 // (batch/epoch end, early stopping, checkpoints, reduce-on-plateau), progress events. One loop
 // (fitRun, a generator that stops after every batch) runs as fit (to the end, now) and as
 // fitAsync (giving the event loop a turn between batches, so a page stays responsive).
-import { ConfigError, checkOptionKeys, show, checkBoolean, checkModel, isRecord } from "../errors.js";
+import { ConfigError, checkOptionKeys, show, checkBoolean, checkModel, firstNonFinite, isRecord } from "../errors.js";
 import { targetsAreLabels } from "./losses.js";
 import { checkLr } from "./optimizers.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
@@ -416,9 +416,8 @@ function checkCallbacks(where: string, model: Model, options: FitOptions): void 
 
 /** Refuses examples holding NaN or Inf, naming the first: training on them would spoil the weights batch by batch. */
 function finiteExamples(where: string, what: string, data: Float32Array, per: number): void {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) throw new NumericError(`${where}: ${what} holds ${data[i]} at example ${Math.floor(i / per)} (value ${i % per} of its ${per})`);
-  }
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new NumericError(`${where}: ${what} holds ${data[i]} at example ${Math.floor(i / per)} (value ${i % per} of its ${per})`);
 }
 
 /** Whether the monitored value should go up (accuracies) rather than down (losses). */
