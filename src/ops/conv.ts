@@ -7,7 +7,8 @@
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import { ACT, CONV } from "../runtime/generated/layout.js";
-import { call, type KernelCall } from "../runtime/calls.js";
+import { call, paramIndex, type KernelCall } from "../runtime/calls.js";
+import { balanced } from "../runtime/balance.js";
 import { geometryBlock, rowBand, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { poolBlock, type PoolGeometry } from "./pool.js";
 import { Tensor, checkTensors, formatShape, type Shape } from "../tensor.js";
@@ -415,6 +416,41 @@ function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
   return Math.max(g.C, g.OC) <= 128 && Math.min(g.OH, g.OW) >= 48 && points(6) <= 0.92 * points(4) ? 6 : 4;
 }
 
+/** Balance.move for a split by two arguments of the kernel (a range's start and end), named as its parameters. */
+function moveArgs(start: string, end: string) {
+  return (c: KernelCall, a: number, b: number) => {
+    const args = c.args as number[];
+    args[paramIndex(c.fn, start)] = a;
+    args[paramIndex(c.fn, end)] = b;
+  };
+}
+
+/**
+ * The forward of one image in bands of output rows, one per thread (windowParts' bands), whose cuts
+ * move (runtime/balance.ts): moving one rewrites its call's geometry block in place (a band's rows
+ * in, rows out and top padding) and its x, y and residual pointers. Every band gets the whole
+ * image's scratch, so that a band moved later fits its thread's block.
+ */
+function rowBands(be: Backend, g: ConvGeometry, p: ConvBuffers, reach: number, T: number, make: (q: Part) => KernelCall, whole: () => number): KernelCall[] {
+  const band = (r0: number, r1: number) => rowBand(g.H, g.W, g.C, g.OW, g.OC, g.SH, g.padTop, reach, r0, r1);
+  const ranges = splitRange(g.OH, T);
+  const parts = ranges.map(([a, b]) => band(a, b));
+  if (parts.some((q) => q === null)) return [make(wholePart(g.N, g.H, g.OH, g.padTop))]; // a band of pure padding: do not split
+  const most = g.depthwise ? undefined : be.kernels.f32_conv2d_scratch_bytes(whole());
+  return balanced(ranges, g.OH, 1, (a, b) => {
+    const c = make(band(a, b)!);
+    return most === undefined ? c : { ...c, scratchBytes: most };
+  }, (c, a, b) => {
+    const q = band(a, b)!, args = c.args as number[];
+    const geo = args[paramIndex(c.fn, "g")]!, fields = convBlock({ ...g, N: 1, H: q.H, OH: q.OH, padTop: q.PT });
+    be.heap.i32(geo, fields.length).set(fields);
+    args[paramIndex(c.fn, "x")] = p.x + 4 * q.xOff;
+    args[paramIndex(c.fn, "y")] = p.y + 4 * q.yOff;
+    const res = paramIndex(c.fn, "res");
+    if (res >= 0 && p.res) args[res] = p.res + 4 * q.yOff;
+  }, (a, b) => band(a, b) !== null);
+}
+
 /**
  * The calls of a conv2d over `p`'s buffers, split for the pool: forward by images or, with fewer
  * images than threads, as `ConvPaths.split` says (bands of output rows or ranges of Winograd
@@ -483,10 +519,12 @@ export function convCalls(
     };
   };
   const all = wholePart(g.N, g.H, g.OH, g.padTop), imageTiles = Math.ceil(g.OH / m) * Math.ceil(g.OW / m), OCg = g.OC / g.groups;
+  // fewer images than threads: the parts' cuts move with the threads' speeds (runtime/balance.ts)
   const fwd: KernelCall[] = p.y === 0 ? [] : p.pool && !wf ? pooledFwd(be, g, p.pool, block, alloc, p, T)
-    : byChannels ? splitRange(g.OC, T, 8).map(([c0, c1]) => fwdCall(all, c0, c1, 0, g.N * imageTiles))
-    : dwByChannels ? ((geo) => splitRange(g.C, T, 8).map(([c0, c1]) => dwCall(geo, p.x, p.y, c0, c1)))(whole())
-    : wf && few ? splitRange(g.N * imageTiles, T).map(([t0, t1]) => fwdCall(all, 0, OCg, t0, t1))
+    : byChannels ? balanced(splitRange(g.OC, T, 8), g.OC, 8, (c0, c1) => fwdCall(all, c0, c1, 0, g.N * imageTiles), moveArgs("oc0", "oc1"))
+    : dwByChannels ? ((geo) => balanced(splitRange(g.C, T, 8), g.C, 8, (c0, c1) => dwCall(geo, p.x, p.y, c0, c1), moveArgs("c0", "c1")))(whole())
+    : wf && few ? balanced(splitRange(g.N * imageTiles, T), g.N * imageTiles, 1, (t0, t1) => fwdCall(all, 0, OCg, t0, t1), moveArgs("tile0", "tile1"))
+    : few && g.N === 1 ? rowBands(be, g, p, reach, T, (q) => fwdCall(q, 0, OCg, 0, imageTiles), whole)
     : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => fwdCall(q, 0, OCg, 0, q.N * imageTiles));
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
   if (!p.training) return out;

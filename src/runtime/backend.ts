@@ -8,6 +8,7 @@ import { detectFeatures, type Features } from "./features.js";
 import { Heap, MAX_PAGES, type HeapStats } from "./memory.js";
 import { cores, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
 import { ThreadPool } from "./pool.js";
+import { isBalanced, measureSpeeds, placeCuts } from "./balance.js";
 import { invoke, paramIndex, type KernelCall } from "./calls.js";
 import { MIN_PARALLEL_FLOPS } from "./pool-layout.js";
 
@@ -111,18 +112,22 @@ export class Backend {
 
   /**
    * Runs calls[i] on thread i; a call with scratchBytes gets its thread's own scratch block as its
-   * `scratch` argument. Without a pool (or with one call) they run here in turn.
+   * `scratch` argument. Without a pool (or with one call) they run here in turn. A split with a
+   * balance (balance.ts) is cut by the threads' speeds first, and their times in it measured after.
    */
   run(calls: readonly KernelCall[]): void {
     const pool = this.pool;
     if (calls.length < 2 || !pool) return this.runInTurn(calls);
     if (this.seen) for (const c of calls) this.seen.add(c.fn);
+    const balance = isBalanced(calls) && calls.length <= pool.threads;
+    if (balance) placeCuts(calls, pool.speeds);
     // more parts than threads (a plan laid out for more threads than the pool has now): in rounds
     for (let s = 0; s < calls.length; s += pool.threads) {
       const part = s === 0 && calls.length <= pool.threads ? calls : calls.slice(s, s + pool.threads);
       for (let t = 0; t < part.length; t++) this.giveScratch(part[t]!, t);
       pool.run(part);
     }
+    if (balance) measureSpeeds(calls, pool.busy, pool.speeds);
     if (this.scratchExcess) this.trimScratch();
   }
 

@@ -3,8 +3,9 @@
 //
 // Control block (Int32Array at `ctl`): word CTL_STOP, then one line of LINE_INTS words per
 // worker i (1..threads-1) at i * LINE_INTS: its posted generation (W_GEN), the generation it
-// finished last (W_DONE), the generation whose call failed last (W_FAIL) and its state
-// (W_STATE). A line is 64 bytes so that two workers' words never share a cache line.
+// finished last (W_DONE), the generation whose call failed last (W_FAIL), its state
+// (W_STATE) and how long it ran the program it finished last, in microseconds (W_BUSY). A line
+// is 64 bytes so that two workers' words never share a cache line.
 // Program (Float64Array at the start of a worker's record): [call count, then that many call
 // entries of SLOT_FLOATS: kernel index, argument count, args...], run in order; error text
 // (Uint8Array after it, one per worker): UTF-8 of the last failure, zero-padded.
@@ -20,6 +21,7 @@ export const W_GEN = 0;
 export const W_DONE = 1;
 export const W_FAIL = 2;
 export const W_STATE = 3;
+export const W_BUSY = 4;
 /** W_STATE values. */
 export const STATE_STARTING = 0;
 export const STATE_ALIVE = 1;
@@ -53,6 +55,7 @@ export interface WorkerLayout {
   done: number;
   fail: number;
   state: number;
+  busy: number;
   /** W_STATE values, and W_DONE of a dead worker. */
   alive: number;
   dead: number;
@@ -70,7 +73,7 @@ export interface WorkerLayout {
 }
 
 export const WORKER_LAYOUT: WorkerLayout = {
-  line: LINE_INTS, stop: CTL_STOP, gen: W_GEN, done: W_DONE, fail: W_FAIL, state: W_STATE,
+  line: LINE_INTS, stop: CTL_STOP, gen: W_GEN, done: W_DONE, fail: W_FAIL, state: W_STATE, busy: W_BUSY,
   alive: STATE_ALIVE, dead: STATE_DEAD, exited: STATE_EXITED, doneDead: DONE_DEAD,
   programFloats: PROGRAM_FLOATS, slotFloats: SLOT_FLOATS, maxArgs: MAX_ARGS, errorBytes: ERROR_BYTES, kernels: KERNEL_NAMES,
 };

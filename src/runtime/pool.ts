@@ -11,8 +11,9 @@
 // every signal carries the generation number it belongs to.
 //
 // Shared words per worker i (pool-layout.ts): GEN (the generation posted to i), DONE (the last
-// generation i finished), FAIL (the generation whose kernel threw), STATE. Each worker has its own
-// generation counter on the caller's side: G_i counts up by one per call posted to worker i
+// generation i finished), FAIL (the generation whose kernel threw), STATE, BUSY (how long it ran
+// that program, µs: written before DONE, read after it; a measurement, no part of the protocol).
+// Each worker has its own generation counter on the caller's side: G_i counts up by one per call posted to worker i
 // (wrapping, skipping the sentinels NONE and DONE_DEAD), so it always differs from the
 // generation that worker ran last.
 //
@@ -62,7 +63,7 @@ import type { Kernels } from "./generated/kernels.js";
 import { invoke, type KernelCall } from "./calls.js";
 import {
   CTL_STOP, DONE_DEAD, NONE, KERNEL_NAMES, LINE_INTS, MAX_ARGS, PROGRAM_CALLS, PROGRAM_FLOATS, RECORD_BYTES, SLOT_FLOATS, SPIN_MS, STATE_ALIVE, STATE_DEAD,
-  STATE_EXITED, STATE_STOPPED, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, WORKER_LAYOUT, declareDead, readErrorText, word,
+  STATE_EXITED, STATE_STOPPED, W_BUSY, W_DONE, W_FAIL, W_GEN, W_STATE, WAIT_SLICE_MS, WORKER_LAYOUT, declareDead, readErrorText, word,
 } from "./pool-layout.js";
 import { cores, nodeModule, runtimeName } from "./platform.js";
 
@@ -136,6 +137,14 @@ export class ThreadPool {
   private readonly free: ((ptr: number) => void) | null;
   /** Dispatches so far: postings (one per run() or program piece) that woke at least one worker. */
   dispatches = 0;
+  /**
+   * How long each thread ran its piece of the last posting, in ms (0 for a thread given nothing):
+   * the caller's own timing, the workers' as they report it (W_BUSY). Backend.run balances a
+   * split's parts by it (balance.ts).
+   */
+  readonly busy: Float64Array;
+  /** Each thread's speed as balanced splits measured it (balance.ts measureSpeeds; their mean 1). */
+  readonly speeds: number[];
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
@@ -148,6 +157,8 @@ export class ThreadPool {
     this.threads = threads;
     this.free = free ?? null;
     this.gens = new Array<number>(threads).fill(0);
+    this.busy = new Float64Array(threads);
+    this.speeds = new Array<number>(threads).fill(1);
     this.ctl = alloc(threads * LINE_INTS * 4);
     this.records = Array.from({ length: threads }, () => alloc(RECORD_BYTES));
     // the browser main thread cannot Atomics.wait
@@ -307,15 +318,18 @@ export class ThreadPool {
     }
     // 2. piece 0 here; if it throws, the workers still finish this generation before we do
     let own: unknown = null;
+    const began = performance.now();
     try {
       for (const c of pieces[0]!) invoke(this.kernels, c);
     } catch (e) {
       own = e;
     }
+    this.busy[0] = performance.now() - began;
     // 3. every worker acknowledges its generation by number
     const dead: number[] = [];
     for (let i = 1; i < pieces.length; i++) if (posted[i] && !this.waitDone(ctl, i, this.gens[i]!)) dead.push(i);
     if (dead.length) this.fail(dead);
+    for (let i = 1; i < this.threads; i++) this.busy[i] = posted[i] ? Atomics.load(ctl, word(i, W_BUSY)) / 1000 : 0;
     if (own !== null) throw own;
     const failed: string[] = [];
     for (let i = 1; i < pieces.length; i++) {

@@ -41,7 +41,7 @@ async function start(init: Init, port: Port): Promise<void> {
   const fns = L.kernels.map((n) => instance.exports[n]);
   const ctl = new Int32Array(init.memory.buffer, init.ctl, (init.index + 1) * L.line); // below any growth: stays valid
   const at = init.index * L.line;
-  const GEN = at + L.gen, DONE = at + L.done, FAIL = at + L.fail, STATE = at + L.state, STOP = L.stop;
+  const GEN = at + L.gen, DONE = at + L.done, FAIL = at + L.fail, STATE = at + L.state, BUSY = at + L.busy, STOP = L.stop;
   /** UTF-8 of `text`, cut to fit, into this worker's error area (plain bytes: no encodeInto on shared memory). */
   const writeError = (text: string) => {
     const area = new Uint8Array(init.memory.buffer, init.record + L.programFloats * 8, L.errorBytes);
@@ -74,6 +74,7 @@ async function start(init: Init, port: Port): Promise<void> {
       const prog = new Float64Array(init.memory.buffer, init.record, L.programFloats);
       const count = Math.min(prog[0]!, (L.programFloats - 1) / L.slotFloats);
       let id = -1;
+      const began = performance.now();
       try {
         for (let c = 0; c < count; c++) {
           const entry = 1 + c * L.slotFloats;
@@ -89,7 +90,9 @@ async function start(init: Init, port: Port): Promise<void> {
         writeError(`${L.kernels[id] ?? `kernel #${id}`}: ${String(e)}`);
         Atomics.store(ctl, FAIL, g);
       }
-      // 3. Acknowledge this generation, by number: a caller waits for DONE === its generation.
+      // 3. Say how long it ran (µs: the pool balances its splits by it), then acknowledge this
+      //    generation, by number: a caller waits for DONE === its generation.
+      Atomics.store(ctl, BUSY, Math.min(Math.round((performance.now() - began) * 1000), 0x7fffffff));
       Atomics.store(ctl, DONE, g);
       Atomics.notify(ctl, DONE);
     }
