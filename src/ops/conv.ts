@@ -7,7 +7,7 @@
 import { ConfigError, ShapeError, checkOptionKeys } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import { ACT, CONV } from "../runtime/generated/layout.js";
-import { call, paramIndex, type KernelCall } from "../runtime/calls.js";
+import { argOf, call, setArg, type KernelCall } from "../runtime/calls.js";
 import { balanced } from "../runtime/balance.js";
 import { geometryBlock, rowBand, splitRange, threadsFor, windowParts, wholePart, withScratchAlloc, type Part } from "./split.js";
 import { poolBlock, type PoolGeometry } from "./pool.js";
@@ -417,39 +417,10 @@ function winogradTile(g: ConvGeometry): ConvPaths["tile"] {
 }
 
 /** Balance.move for a split by two arguments of the kernel (a range's start and end), named as its parameters. */
-function moveArgs(start: string, end: string) {
-  return (c: KernelCall, a: number, b: number) => {
-    const args = c.args as number[];
-    args[paramIndex(c.fn, start)] = a;
-    args[paramIndex(c.fn, end)] = b;
-  };
-}
-
-/**
- * The forward of one image in bands of output rows, one per thread (windowParts' bands), whose cuts
- * move (runtime/balance.ts): moving one rewrites its call's geometry block in place (a band's rows
- * in, rows out and top padding) and its x, y and residual pointers. Every band gets the whole
- * image's scratch, so that a band moved later fits its thread's block.
- */
-function rowBands(be: Backend, g: ConvGeometry, p: ConvBuffers, reach: number, T: number, make: (q: Part) => KernelCall, whole: () => number): KernelCall[] {
-  const band = (r0: number, r1: number) => rowBand(g.H, g.W, g.C, g.OW, g.OC, g.SH, g.padTop, reach, r0, r1);
-  const ranges = splitRange(g.OH, T);
-  const parts = ranges.map(([a, b]) => band(a, b));
-  if (parts.some((q) => q === null)) return [make(wholePart(g.N, g.H, g.OH, g.padTop))]; // a band of pure padding: do not split
-  const most = g.depthwise ? undefined : be.kernels.f32_conv2d_scratch_bytes(whole());
-  return balanced(ranges, g.OH, 1, (a, b) => {
-    const c = make(band(a, b)!);
-    return most === undefined ? c : { ...c, scratchBytes: most };
-  }, (c, a, b) => {
-    const q = band(a, b)!, args = c.args as number[];
-    const geo = args[paramIndex(c.fn, "g")]!, fields = convBlock({ ...g, N: 1, H: q.H, OH: q.OH, padTop: q.PT });
-    be.heap.i32(geo, fields.length).set(fields);
-    args[paramIndex(c.fn, "x")] = p.x + 4 * q.xOff;
-    args[paramIndex(c.fn, "y")] = p.y + 4 * q.yOff;
-    const res = paramIndex(c.fn, "res");
-    if (res >= 0 && p.res) args[res] = p.res + 4 * q.yOff;
-  }, (a, b) => band(a, b) !== null);
-}
+const moveArgs = (start: string, end: string) => (c: KernelCall, a: number, b: number) => {
+  setArg(c, start, a);
+  setArg(c, end, b);
+};
 
 /**
  * The calls of a conv2d over `p`'s buffers, split for the pool: forward by images or, with fewer
@@ -472,7 +443,10 @@ export function convCalls(
   if (!tiles.includes(path.tile)) throw new ConfigError(`conv2d: the Winograd tile of a ${g.KH}x${g.KW} kernel must be ${tiles.join(", ")}; got ${path.tile}`);
   const T = threadsFor(be, conv2dFlops(g) * (g.depthwise ? DEPTHWISE_FLOP_WEIGHT : 1), Math.max(g.N, g.OH), limit);
   const reach = (g.KH - 1) * g.DH + 1;
-  const block = (q: Part) => geometryBlock(alloc, be, convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
+  // a part's geometry (its images, or a band of rows) and where it reads and writes
+  const fields = (q: Part) => convBlock({ ...g, N: q.N, H: q.H, OH: q.OH, padTop: q.PT });
+  const block = (q: Part) => geometryBlock(alloc, be, fields(q));
+  const at = (q: Part) => ({ x: p.x + 4 * q.xOff, y: p.y + 4 * q.yOff, res: p.res ? p.res + 4 * q.yOff : 0 });
   const scratch = (geo: number) => (g.depthwise ? 0 : be.kernels.f32_conv2d_scratch_bytes(geo));
   const whole = () => block(wholePart(g.N, g.H, g.OH, g.padTop));
   const m = path.tile, k = be.kernels;
@@ -507,7 +481,7 @@ export function convCalls(
   // a depthwise forward over channels [c0, c1) of every pixel
   const dwCall = (geo: number, x: number, y: number, c0: number, c1: number): KernelCall => call("f32_depthwise_conv2d_fwd", geo, x, p.w, p.bias, p.act, y, c0, c1);
   const fwdCall = (q: Part, c0: number, c1: number, t0: number, t1: number): KernelCall => {
-    const geo = block(q), x = p.x + 4 * q.xOff, y = p.y + 4 * q.yOff, res = p.res ? p.res + 4 * q.yOff : 0;
+    const geo = block(q), { x, y, res } = at(q);
     if (g.depthwise) return dwCall(geo, x, y, 0, g.C);
     // a fused pool's output: the part's images' windows (parts are whole images or tiles of all of them)
     const yPool = p.pool ? p.y + 4 * (q.yOff / (g.OH * g.OW * g.OC)) * p.pool.OH * p.pool.OW * g.OC : 0;
@@ -519,12 +493,31 @@ export function convCalls(
     };
   };
   const all = wholePart(g.N, g.H, g.OH, g.padTop), imageTiles = Math.ceil(g.OH / m) * Math.ceil(g.OW / m), OCg = g.OC / g.groups;
+  // one image in bands of output rows (windowParts'), whose cuts move: a moved band's call gets
+  // the band's geometry, written over its block, and pointers; every band the whole image's
+  // scratch, so that a band moved later fits its thread's block
+  const rowBands = (): KernelCall[] => {
+    const parts = windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T);
+    if (parts.length < 2) return parts.map((q) => fwdCall(q, 0, OCg, 0, imageTiles)); // a band of pure padding: not split
+    const band = (r0: number, r1: number) => rowBand(g.H, g.W, g.C, g.OW, g.OC, g.SH, g.padTop, reach, r0, r1);
+    const most = scratch(whole()), first = (q: Part) => q.yOff / (g.OW * g.OC);
+    return balanced(parts.map((q) => [first(q), first(q) + q.OH] as const), g.OH, 1, (a, b) => {
+      const c = fwdCall(band(a, b)!, 0, OCg, 0, imageTiles);
+      return g.depthwise ? c : { ...c, scratchBytes: most };
+    }, (c, a, b) => {
+      const q = band(a, b)!, f = fields(q), ptr = at(q);
+      be.heap.i32(argOf(c, "g"), f.length).set(f);
+      setArg(c, "x", ptr.x);
+      setArg(c, "y", ptr.y);
+      if (p.res) setArg(c, "res", ptr.res);
+    }, (a, b) => band(a, b) !== null);
+  };
   // fewer images than threads: the parts' cuts move with the threads' speeds (runtime/balance.ts)
   const fwd: KernelCall[] = p.y === 0 ? [] : p.pool && !wf ? pooledFwd(be, g, p.pool, block, alloc, p, T)
     : byChannels ? balanced(splitRange(g.OC, T, 8), g.OC, 8, (c0, c1) => fwdCall(all, c0, c1, 0, g.N * imageTiles), moveArgs("oc0", "oc1"))
     : dwByChannels ? ((geo) => balanced(splitRange(g.C, T, 8), g.C, 8, (c0, c1) => dwCall(geo, p.x, p.y, c0, c1), moveArgs("c0", "c1")))(whole())
     : wf && few ? balanced(splitRange(g.N * imageTiles, T), g.N * imageTiles, 1, (t0, t1) => fwdCall(all, 0, OCg, t0, t1), moveArgs("tile0", "tile1"))
-    : few && g.N === 1 ? rowBands(be, g, p, reach, T, (q) => fwdCall(q, 0, OCg, 0, imageTiles), whole)
+    : few && g.N === 1 ? rowBands()
     : windowParts(g.N, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.SH, g.padTop, reach, T).map((q) => fwdCall(q, 0, OCg, 0, q.N * imageTiles));
   const out: ConvCalls = { pack, fwd, actBwd: [], bwdData: [], bwdFilter: [], reduce: [], biasBwd: [] };
   if (!p.training) return out;

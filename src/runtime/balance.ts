@@ -1,14 +1,14 @@
-// Splits whose cuts move to where the threads finish together. A forward of one image splits into
-// one part per thread (ops/conv.ts: ranges of Winograd tiles, of output channels, bands of rows),
-// each part a call over a range of units. On a shared machine one core often runs slower than the
-// other for seconds at a time (docs/threads.md: the calling thread took 1.3–1.7 times as long over
-// every split call of a predict, the worker not), and equal parts then wait for it at every call.
-// After each run of such a split, Backend.run hands each thread's time (ThreadPool.busy) to
-// `rebalance`, which moves the cuts a step towards parts in proportion to each thread's rate of
-// units: the next run of the same split (the same layer's next predict) gives the faster thread
-// more. The parts are still a partition of the units, decided between runs while no worker runs,
-// so each unit is computed exactly once, by the same kernel code: the results are the same bits
-// wherever the cuts fall (test/balance.test.ts checks every split kind against one thread).
+// Splits whose cuts follow the threads' speeds. A forward of one image splits into one part per
+// thread (ops/conv.ts: ranges of Winograd tiles, of output channels, bands of rows), each part a
+// call over a range of units. On a shared machine one core often runs about 1.5 times slower than
+// the other for a fraction of a second to seconds (docs/threads.md), and equal parts then wait for
+// it at every call. The pool keeps one speed estimate per thread (ThreadPool.speeds, mean 1).
+// Backend.run cuts each balanced split in proportion to them before it runs (`placeCuts`: equal
+// parts while they are close) and afterwards moves them towards the rates each thread showed over
+// its part (`measureSpeeds`, from ThreadPool.busy), so the next split, of whichever layer, is cut
+// by what the last ones saw. The parts are always a partition of the units, changed only between
+// runs while no worker runs, so each unit is computed exactly once by the same kernel code: the
+// results are one thread's bits wherever the cuts fall (test/balance.test.ts).
 
 import type { KernelCall } from "./calls.js";
 
@@ -35,9 +35,9 @@ export const isBalanced = (calls: readonly KernelCall[]): calls is BalancedCalls
 
 /** How far each timed run moves a thread's speed towards the one measured. */
 const GAIN = 0.3;
-/** Parts that ran less than this (ms) are too short to time. */
-const MIN_MS = 0.05;
-/** Measured speeds within this of the threads' mean count as equal (a calm machine's timing noise). */
+/** Parts that ran less than this (ms) are too short to time (a browser's clock ticks every 5 µs). */
+const MIN_MS = 0.1;
+/** A run whose threads' rates are all within this of their mean counts as even (a calm machine's timing noise). */
 const DEAD = 0.12;
 /** Speeds within this of their mean give equal parts (the split's first cuts). */
 const SNAP = 0.03;
@@ -47,7 +47,7 @@ const FLOOR = 0.25;
 /**
  * Calls over `ranges` (a partition of [0, units) in steps of align, one range per thread, as
  * ops/split.ts splitRange makes it), made by `make`, with a balance that moves them by `move`.
- * Fewer steps than two per part: no balance (the cuts could not move without emptying a part).
+ * Fewer than two steps per part: no balance (cuts that coarse would move a third of the work or more at once).
  */
 export function balanced(
   ranges: readonly (readonly [number, number])[], units: number, align: number,
@@ -92,9 +92,9 @@ export function placeCuts(calls: BalancedCalls, speed: ArrayLike<number>): boole
 
 /**
  * After a run of a balanced split, given each thread's time over its part (ms): moves `speed`
- * GAIN of the way towards each thread's measured rate of units over the threads' mean (rates
- * within DEAD of it count as the mean), keeping their mean 1. Nothing changes where a part ran too
- * briefly to time.
+ * GAIN of the way towards each thread's measured rate of units over the threads' mean (towards 1
+ * for all of them where every rate is within DEAD of the mean), keeping the mean of speed[0..T)
+ * 1. Nothing changes where a part ran too briefly to time.
  */
 export function measureSpeeds(calls: BalancedCalls, busy: ArrayLike<number>, speed: number[]): void {
   const b = calls.balance;

@@ -1,5 +1,6 @@
 // A kernel call as data: the kernel's name and its arguments, typed by the generated table, so a
 // call can be built once (in src/ops/) and run here, on a worker of the pool, or in turn.
+import { BackendError } from "../errors.js";
 import { KERNEL_SIGNATURES, type KernelName, type Kernels } from "./generated/kernels.js";
 
 /** One call of kernel K: its arguments are K's parameter tuple. */
@@ -31,6 +32,21 @@ export function paramIndex(fn: KernelName, name: string): number {
   let i = byFn.get(fn);
   if (i === undefined) byFn.set(fn, (i = (KERNEL_SIGNATURES[fn].params as readonly string[]).indexOf(name)));
   return i;
+}
+
+/** The position of call c's parameter `name`; a kernel without it is an internal error (BackendError). */
+function argIndex(c: KernelCall, name: string): number {
+  const i = paramIndex(c.fn, name);
+  if (i < 0) throw new BackendError(`${c.fn} has no parameter ${name} (internal error)`);
+  return i;
+}
+
+/** Call c's argument `name`. */
+export const argOf = (c: KernelCall, name: string): number => c.args[argIndex(c, name)] as number;
+
+/** Sets call c's argument `name` (a call built once and moved between runs: runtime/balance.ts). */
+export function setArg(c: KernelCall, name: string, v: number): void {
+  (c.args as number[])[argIndex(c, name)] = v;
 }
 
 /** Runs one call on `kernels` (this thread); returns what the kernel returns (a number, or undefined). */

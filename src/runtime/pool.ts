@@ -138,12 +138,12 @@ export class ThreadPool {
   /** Dispatches so far: postings (one per run() or program piece) that woke at least one worker. */
   dispatches = 0;
   /**
-   * How long each thread ran its piece of the last posting, in ms (0 for a thread given nothing):
+   * How long each thread ran its piece of the last posting, in ms (0 for a worker given nothing):
    * the caller's own timing, the workers' as they report it (W_BUSY). Backend.run balances a
    * split's parts by it (balance.ts).
    */
   readonly busy: Float64Array;
-  /** Each thread's speed as balanced splits measured it (balance.ts measureSpeeds; their mean 1). */
+  /** Each thread's speed as balanced splits measured it (balance.ts measureSpeeds; mean 1 over the threads a split used). */
   readonly speeds: number[];
 
   private constructor(
