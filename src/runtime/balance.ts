@@ -10,6 +10,7 @@
 // runs while no worker runs, so each unit is computed exactly once by the same kernel code: the
 // results are one thread's bits wherever the cuts fall (test/balance.test.ts).
 
+import { BackendError } from "../errors.js";
 import type { KernelCall } from "./calls.js";
 
 /** A split of `units` units into one call per thread, whose cuts move with the threads' speeds. */
@@ -120,9 +121,9 @@ export function measureSpeeds(calls: BalancedCalls, busy: ArrayLike<number>, spe
  */
 export function setCuts(calls: BalancedCalls, next: readonly number[]): boolean {
   const b = calls.balance!, cuts = b.cuts, T = calls.length;
-  if (next.length !== T + 1 || next[0] !== 0 || next[T] !== b.units) throw new RangeError(`balance: cuts ${next.join(", ")} for ${T} parts of ${b.units}`);
+  if (next.length !== T + 1 || next[0] !== 0 || next[T] !== b.units) throw new BackendError(`balance: cuts ${next.join(", ")} for ${T} parts of ${b.units} (internal error)`);
   for (let t = 0; t < T; t++) {
-    if (next[t + 1]! <= next[t]! || (t < T - 1 && next[t + 1]! % b.align !== 0)) throw new RangeError(`balance: cuts ${next.join(", ")} (steps of ${b.align}, increasing)`);
+    if (next[t + 1]! <= next[t]! || (t < T - 1 && next[t + 1]! % b.align !== 0)) throw new BackendError(`balance: cuts ${next.join(", ")} (steps of ${b.align}, increasing; internal error)`);
   }
   if (next.every((c, t) => c === cuts[t])) return false;
   for (let t = 0; t < T; t++) if (!b.fits(next[t]!, next[t + 1]!)) return false;
