@@ -365,3 +365,69 @@ describe("on the LeNet-5 an earlier npm start trained (the demo's copy, examples
     writeFileSync(`${OUT}/lenet5-deconv-C3.png`, (await deconvPng(m, x, "C3", 8)).png);
   });
 });
+
+describe("a model that takes C×H×W images (importOnnx's default NCHW input)", () => {
+  // PyTorch's export of the finetune example's net, imported channels-first (a permute to H×W×C
+  // first) and channels-last: the same network, so each function's answer in the model's layout
+  // is the other's, transposed (before, the NCHW model's saliency was [1, 28]: the max over rows)
+  const file = "examples/finetune/digits0-4.onnx";
+  let chw: fovea.Model, hwc: fovea.Model;
+  beforeAll(async () => {
+    chw = await fovea.importOnnx(readFileSync(file), { source: file });
+    hwc = await fovea.importOnnx(readFileSync(file), { source: file, inputLayout: "NHWC" });
+  });
+  afterAll(() => [chw, hwc].forEach((m) => m.free()));
+  const digit = Float32Array.from({ length: 28 * 28 }, (_, i) => (Math.abs((i % 28) - 14) < 3 && i > 140 && i < 640 ? 1 : 0)); // a "1"
+  const close = (a: Float32Array, b: Float32Array, tol: number) => {
+    let worst = 0, scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+      scale = Math.max(scale, Math.abs(b[i]!));
+    }
+    expect(a.length).toBe(b.length);
+    expect(worst, `max |Δ| ${worst} of ${scale}`).toBeLessThanOrEqual(tol * Math.max(scale, 1e-30));
+  };
+
+  it("is seen as such: inputShape [1, 28, 28]; saliency maps are 28×28, the NHWC model's", () => {
+    expect([...chw.inputShape]).toEqual([1, 28, 28]);
+    const a = fovea.inspect.saliency(chw, digit), b = fovea.inspect.saliency(hwc, digit);
+    expect(a.shape).toEqual([28, 28]);
+    expect([...a.classes]).toEqual([...b.classes]);
+    close(a.values, b.values, 1e-5);
+  });
+
+  it("class-model images and Deep Dream (jittered, octaves) come back in the model's layout, the NHWC model's transposed", () => {
+    // one channel: C×H×W and H×W×C hold the same values in the same order
+    close(fovea.inspect.classModel(chw, 2, { steps: 20 }).values, fovea.inspect.classModel(hwc, 2, { steps: 20 }).values, 1e-4);
+    const a = fovea.inspect.deepDream(chw, digit, { layer: chw.nodes[2]!.layer.name, octaves: 2, steps: 4, jitter: 2 });
+    const b = fovea.inspect.deepDream(hwc, digit, { layer: hwc.nodes[1]!.layer.name, octaves: 2, steps: 4, jitter: 2 });
+    expect(a.shape).toEqual([1, 28, 28]);
+    expect(b.shape).toEqual([28, 28, 1]);
+    close(a.values, b.values, 1e-4);
+    expect(() => fovea.inspect.deepDream(chw, digit, { layer: chw.nodes[2]!.layer.name, shape: [28, 28, 1] })).toThrow(/shape must be \[C, H, W\] with the model's 1 channels/);
+  });
+});
+
+describe("three channels, C×H×W against H×W×C", () => {
+  it("saliency, class models and Deep Dream of a model exported to ONNX and imported channels-first are the original's, transposed", async () => {
+    const L = fovea.layers;
+    const orig = fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" }), L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" }), L.flatten(), L.dense({ units: 3 }), L.softmax()], { inputShape: [8, 10, 3], seed: 5 });
+    const chw = await fovea.importOnnx(await fovea.exportOnnx(orig));
+    expect([...chw.inputShape]).toEqual([3, 8, 10]);
+    const toCHW = (x: Float32Array) => Float32Array.from({ length: x.length }, (_, i) => x[(i % 80) * 3 + Math.floor(i / 80)]!);
+    const x = Float32Array.from({ length: 240 }, (_, i) => Math.sin(i * 0.7));
+    const near = (a: Float32Array, b: Float32Array) => {
+      let worst = 0, scale = 0;
+      a.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - b[i]!)); scale = Math.max(scale, Math.abs(b[i]!)); });
+      expect(worst).toBeLessThanOrEqual(1e-4 * scale);
+    };
+    near(fovea.inspect.saliency(chw, toCHW(x)).values, fovea.inspect.saliency(orig, x).values);
+    near(fovea.inspect.classModel(chw, 1, { steps: 10, jitter: 2 }).values, toCHW(fovea.inspect.classModel(orig, 1, { steps: 10, jitter: 2 }).values));
+    // the first conv's ReLU output: fused into conv2d_1 here, its own layer after the import
+    const dream = (m: fovea.Model, layer: string, img: Float32Array) => fovea.inspect.deepDream(m, img, { layer, octaves: 1, steps: 5, jitter: 2 });
+    const a = dream(chw, chw.nodes.find((n) => n.layer.type === "relu")!.layer.name, toCHW(x)), b = dream(orig, "conv2d_1", x);
+    expect(a.shape).toEqual([3, 8, 10]);
+    near(a.values, toCHW(b.values));
+    [orig, chw].forEach((m) => m.free());
+  });
+});

@@ -10,9 +10,13 @@
 //                 itself (not gated by the forward input), convolution by the transposed filters
 //                 (ops/conv's convTransposeCalls, the conv2dTranspose layer's builder); LRN is
 //                 left out of the path, as the paper does.
-// Images are H×W×C Float32Arrays (NHWC, one example), as fovea's image loaders give them.
+// Images are H×W×C Float32Arrays (NHWC, one example), as fovea's image loaders give them — or
+// C×H×W for a model whose input is channels-first and permuted to H×W×C by every layer that reads
+// it (importOnnx's NCHW input): these functions take and give images in the model's own layout,
+// and shift, blur and resize them by their rows and columns (imageLayout).
 import { ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkModel } from "../errors.js";
 import { Conv2d } from "../layers/conv.js";
+import { Permute } from "../layers/reshape.js";
 import { size, type LayerGrad } from "../layers/layer.js";
 import type { ExampleData, Model } from "../model/model.js";
 import type { Plan } from "../model/plan.js";
@@ -52,10 +56,39 @@ function range(v: unknown, where: string): [number, number] | null {
   return [v[0], v[1]];
 }
 
-function imageShape(m: Model, where: string): [number, number, number] {
+/**
+ * How a model takes an image: H×W×C, or C×H×W (chw) where every layer reading the input is a
+ * permute to H×W×C (importOnnx's NCHW input). [H, W, C] is the image's size either way.
+ */
+interface ImageLayout {
+  chw: boolean;
+  hwc: [number, number, number];
+}
+
+function imageLayout(m: Model, where: string): ImageLayout {
   const s = m.inputShape;
-  if (s.length !== 3) throw new ShapeError(`${where}: needs a model of images [H, W, C]; model "${m.name}" takes ${formatShape(s)}`);
-  return s as [number, number, number];
+  if (s.length !== 3) throw new ShapeError(`${where}: needs a model of images [H, W, C] (or [C, H, W]); model "${m.name}" takes ${formatShape(s)}`);
+  const readers = m.nodes.filter((n) => n.inputs.includes(-1));
+  const chw = readers.length > 0 && readers.every((n) => n.layer instanceof Permute && n.layer.perm.join() === "1,2,0");
+  return { chw, hwc: chw ? [s[1]!, s[2]!, s[0]!] : [s[0]!, s[1]!, s[2]!] };
+}
+
+/** An image's shape in the model's layout, for its H×W×C size. */
+const modelShape = (l: ImageLayout, [H, W, C]: readonly number[]): [number, number, number] => (l.chw ? [C!, H!, W!] : [H!, W!, C!]);
+
+/** One image from the model's layout to H×W×C (toHWC) or back (fromHWC); [H, W, C] its size. */
+function toHWC(l: ImageLayout, x: Float32Array, [H, W, C]: readonly number[]): Float32Array {
+  if (!l.chw) return x;
+  const out = new Float32Array(x.length), P = H! * W!;
+  for (let c = 0; c < C!; c++) for (let p = 0; p < P; p++) out[p * C! + c] = x[c * P + p]!;
+  return out;
+}
+
+function fromHWC(l: ImageLayout, x: Float32Array, [H, W, C]: readonly number[]): Float32Array {
+  if (!l.chw) return x;
+  const out = new Float32Array(x.length), P = H! * W!;
+  for (let c = 0; c < C!; c++) for (let p = 0; p < P; p++) out[c * P + p] = x[p * C! + c]!;
+  return out;
 }
 
 // ---- saliency ----
@@ -76,7 +109,7 @@ export function saliency(m: Model, x: ExampleData, options: { class?: number | A
   checkOptionKeys("saliency", options, ["class"]);
   checkModel(m, "saliency");
   const where = `saliency (model "${m.name}")`;
-  const [H, W, C] = imageShape(m, where);
+  const layout = imageLayout(m, where), [H, W, C] = layout.hwc;
   const { data, n } = m.examples(x, where);
   const node = classNode(m);
   let classes: Int32Array;
@@ -88,11 +121,14 @@ export function saliency(m: Model, x: ExampleData, options: { class?: number | A
     classes = Int32Array.from({ length: n }, (_, i) => checkUnit(m, node, given[i], where, `class[${i}]`));
   }
   const { grad } = objectiveGradient(m, data, n, { node, kind: "unit", units: classes, label: "class" });
-  const values = new Float32Array(n * H * W);
-  for (let p = 0; p < n * H * W; p++) {
-    let v = 0;
-    for (let c = 0; c < C; c++) v = Math.max(v, Math.abs(grad[p * C + c]!));
-    values[p] = v;
+  const values = new Float32Array(n * H * W), P = H * W;
+  for (let e = 0; e < n; e++) {
+    const g = toHWC(layout, grad.subarray(e * P * C, (e + 1) * P * C), layout.hwc);
+    for (let p = 0; p < P; p++) {
+      let v = 0;
+      for (let c = 0; c < C; c++) v = Math.max(v, Math.abs(g[p * C + c]!));
+      values[e * P + p] = v;
+    }
   }
   return { values, shape: [H, W], classes };
 }
@@ -271,11 +307,16 @@ function clamp(x: Float32Array, r: [number, number] | null): void {
   if (r) for (let i = 0; i < x.length; i++) x[i] = Math.min(r[1], Math.max(r[0], x[i]!));
 }
 
-/** The input gradient of `obj` at x, computed on x shifted by a random jitter and shifted back. */
-function jitteredGradient(m: Model, x: Float32Array, shape: Shape, obj: Objective, jitter: number, rng: Rng): Float32Array {
+/** The objective's value at an H×W×C image x of size `shape`, and its input gradient there (H×W×C). */
+function gradientAt(m: Model, l: ImageLayout, x: Float32Array, shape: Shape, obj: Objective): { grad: Float32Array; value: number } {
+  const r = objectiveGradient(m, fromHWC(l, x, shape), 1, obj, modelShape(l, shape));
+  return { grad: toHWC(l, r.grad, shape), value: r.values[0]! };
+}
+
+/** The input gradient of `obj` at x (H×W×C), computed on x shifted by a random jitter and shifted back. */
+function jitteredGradient(m: Model, l: ImageLayout, x: Float32Array, shape: Shape, obj: Objective, jitter: number, rng: Rng): Float32Array {
   const dy = rng.int(2 * jitter + 1) - jitter, dx = rng.int(2 * jitter + 1) - jitter;
-  const g = objectiveGradient(m, roll(x, shape, dy, dx), 1, obj, shape).grad;
-  return roll(g, shape, -dy, -dx);
+  return roll(gradientAt(m, l, roll(x, shape, dy, dx), shape, obj).grad, shape, -dy, -dx);
 }
 
 // ---- class-model images ----
@@ -304,7 +345,7 @@ export function classModel(m: Model, k: number, options: ClassModelOptions = {})
   checkOptionKeys("classModel", options, ["steps", "stepSize", "l2Decay", "jitter", "blurEvery", "blurSigma", "range", "seed"]);
   checkModel(m, "classModel");
   const where = `classModel (model "${m.name}")`;
-  const shape = imageShape(m, where);
+  const layout = imageLayout(m, where), shape = layout.hwc;
   const o = options;
   const steps = num(o, "steps", 200, 1, where, true), step = num(o, "stepSize", 0.02, 0, where), decay = num(o, "l2Decay", 0.01, 0, where);
   const jitter = num(o, "jitter", 1, 0, where, true), blurEvery = num(o, "blurEvery", 4, 0, where, true), sigma = num(o, "blurSigma", 0.5, 0, where);
@@ -316,12 +357,12 @@ export function classModel(m: Model, k: number, options: ClassModelOptions = {})
   let x: Float32Array = Float32Array.from({ length: size(shape) }, () => 0.01 * rng.normal());
   clamp(x, r);
   for (let s = 0; s < steps; s++) {
-    ascend(x, jitteredGradient(m, x, shape, obj, jitter, rng), step);
+    ascend(x, jitteredGradient(m, layout, x, shape, obj, jitter, rng), step);
     for (let i = 0; i < x.length; i++) x[i]! *= 1 - decay;
     if (blurEvery > 0 && sigma > 0 && (s + 1) % blurEvery === 0) x = blur(x, shape, sigma);
     clamp(x, r);
   }
-  return { values: x, score: objectiveGradient(m, x, 1, obj).values[0]! };
+  return { values: fromHWC(layout, x, shape), score: gradientAt(m, layout, x, shape, obj).value };
 }
 
 // ---- Deep Dream ----
@@ -330,7 +371,7 @@ export interface DreamOptions {
   /** The layer whose ½‖output‖² (or, with `unit`, whose channel's sum) the image is pushed to raise. */
   layer: string;
   unit?: number;
-  /** The image's [H, W, C] when it is not the model's input size (the layers up to `layer` must take it). Default: the model's. */
+  /** The image's [H, W, C] ([C, H, W] for a model that takes C×H×W images) when it is not the model's input size (the layers up to `layer` must take it). Default: the model's. */
   shape?: [number, number, number];
   /** Scales the image is dreamt at, each octaveScale times smaller than the one before. Default 3. */
   octaves?: number;
@@ -348,8 +389,8 @@ export interface DreamOptions {
 }
 
 /** The sizes of the octaves, largest first: each the largest that the layers up to `node` take at or below its scale. */
-function octaveSizes(m: Model, node: number, [H, W, C]: [number, number, number], octaves: number, scale: number, where: string): [number, number][] {
-  const first = shapeProblem(m, node, [H, W, C]);
+function octaveSizes(m: Model, l: ImageLayout, node: number, [H, W, C]: [number, number, number], octaves: number, scale: number, where: string): [number, number][] {
+  const first = shapeProblem(m, node, modelShape(l, [H, W, C]));
   if (first) throw new ShapeError(`${where}: ${first}`);
   const sizes: [number, number][] = [[H, W]];
   for (let i = 1; i < octaves; i++) {
@@ -357,11 +398,11 @@ function octaveSizes(m: Model, node: number, [H, W, C]: [number, number, number]
     let found: [number, number] | null = null, why = "";
     for (let hh = Math.min(h, sizes[i - 1]![0] - 1); hh >= 1 && !found; hh--) {
       const ww = Math.max(1, Math.round((hh * W) / H));
-      const p = shapeProblem(m, node, [hh, ww, C]);
+      const p = shapeProblem(m, node, modelShape(l, [hh, ww, C]));
       if (p === null) found = [hh, ww];
       else why ||= p;
     }
-    if (!found) throw new ConfigError(`${where}: octave ${i + 1} of ${octaves}: no size at or below ${h}x${Math.round(W / scale ** i)} fits the layers up to ${m.nodes[node]!.layer.label} (${why}); ask for fewer octaves`);
+    if (!found) throw new ConfigError(`${where}: octave ${i + 1} of ${octaves}: no size at or below ${h}x${Math.round(W / scale ** i)} fits the layers up to ${m.nodes[node]!.layer.label}${why ? ` (${why})` : ` (octave ${i} is ${sizes[i - 1]!.join("x")})`}; ask for fewer octaves`);
     sizes.push(found);
   }
   return sizes;
@@ -372,11 +413,14 @@ export function deepDream(m: Model, image: Float32Array, options: DreamOptions):
   checkOptionKeys("deepDream", options, ["layer", "unit", "shape", "octaves", "octaveScale", "steps", "stepSize", "jitter", "range", "seed"]);
   checkModel(m, "deepDream");
   const where = `deepDream (model "${m.name}")`;
-  const shape = options.shape ?? imageShape(m, where);
-  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1) || shape[2] !== m.inputShape[m.inputShape.length - 1]) {
-    throw new ShapeError(`${where}: shape must be [H, W, C] with the model's ${m.inputShape[m.inputShape.length - 1]} channels, got ${show(shape)}`);
+  const layout = imageLayout(m, where), given = options.shape ?? modelShape(layout, layout.hwc), C = layout.hwc[2];
+  const named = layout.chw ? "[C, H, W]" : "[H, W, C]";
+  if (!Array.isArray(given) || given.length !== 3 || !given.every((d) => Number.isSafeInteger(d) && d >= 1) || given[layout.chw ? 0 : 2] !== C) {
+    throw new ShapeError(`${where}: shape must be ${named} with the model's ${C} channels, got ${show(given)}`);
   }
-  if (!(image instanceof Float32Array) || image.length !== size(shape)) throw new ShapeError(`${where}: the image must be a Float32Array of ${formatShape(shape)} = ${size(shape)} values, got ${image instanceof Float32Array ? image.length : show(image)}`);
+  if (!(image instanceof Float32Array) || image.length !== size(given)) throw new ShapeError(`${where}: the image must be a Float32Array of ${formatShape(given)} = ${size(given)} values, got ${image instanceof Float32Array ? image.length : show(image)}`);
+  // dreamt as H×W×C, given back in the model's layout
+  const shape: [number, number, number] = layout.chw ? [given[1], given[2], given[0]] : [given[0], given[1], given[2]];
   const o = options;
   const octaves = num(o, "octaves", 3, 1, where, true), scale = num(o, "octaveScale", 1.4, 1, where);
   const steps = num(o, "steps", 10, 1, where, true), step = num(o, "stepSize", 0.02, 0, where);
@@ -384,23 +428,23 @@ export function deepDream(m: Model, image: Float32Array, options: DreamOptions):
   const r = range(options.range, where);
   const obj = resolveTarget(m, options.unit === undefined ? { layer: options.layer } : { layer: options.layer, unit: options.unit }, where);
   const rng = new Rng(num(o, "seed", 1, 0, where, true));
-  const sizes = octaveSizes(m, obj.node, shape, octaves, scale, where);
-  const C = shape[2];
+  const sizes = octaveSizes(m, layout, obj.node, shape, octaves, scale, where);
+  const start = toHWC(layout, image, shape);
   let detail: Float32Array = new Float32Array(sizes[sizes.length - 1]![0] * sizes[sizes.length - 1]![1] * C);
   let prev = sizes[sizes.length - 1]!;
-  let x: Float32Array = image.slice();
+  let x: Float32Array = start.slice();
   for (let i = sizes.length - 1; i >= 0; i--) {
     const [h, w] = sizes[i]!;
     const s: Shape = [h, w, C];
-    const base = resize(m, image, shape, h, w);
+    const base = resize(m, start, shape, h, w);
     detail = resize(m, detail, [prev[0], prev[1], C], h, w);
     x = base.map((v, q) => v + detail[q]!);
     for (let t = 0; t < steps; t++) {
-      ascend(x, jitteredGradient(m, x, s, obj, jitter, rng), step);
+      ascend(x, jitteredGradient(m, layout, x, s, obj, jitter, rng), step);
       clamp(x, r);
     }
     detail = x.map((v, q) => v - base[q]!);
     prev = [h, w];
   }
-  return { values: x, shape: [...shape], objective: objectiveGradient(m, x, 1, obj, shape).values[0]! };
+  return { values: fromHWC(layout, x, shape), shape: [...given], objective: gradientAt(m, layout, x, shape, obj).value };
 }
