@@ -3,23 +3,29 @@
 
 /** Base class of every error fovea throws on purpose. */
 export class FoveaError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
+  // each class names itself in a string, not by its own name (new.target.name): a minifier renames classes
+  override name = "FoveaError";
 }
 
 /** A shape does not fit: wrong element count, rank, or an output size that is not whole. */
-export class ShapeError extends FoveaError {}
+export class ShapeError extends FoveaError {
+  override name = "ShapeError";
+}
 
 /** A bad option, unknown option key, or a value outside its range. */
-export class ConfigError extends FoveaError {}
+export class ConfigError extends FoveaError {
+  override name = "ConfigError";
+}
 
 /** A file or byte stream is not what it claims to be (bad magic, truncated, corrupt). */
-export class FormatError extends FoveaError {}
+export class FormatError extends FoveaError {
+  override name = "FormatError";
+}
 
 /** The runtime cannot do what was asked: a build it cannot run, memory exhausted, use after free. */
-export class BackendError extends FoveaError {}
+export class BackendError extends FoveaError {
+  override name = "BackendError";
+}
 
 /** Throws ConfigError naming every key of `options` that is not in `known`. */
 export function checkOptionKeys(where: string, options: object, known: readonly string[]): void {
@@ -88,8 +94,18 @@ export function checkBytes(b: unknown, source: string, what = "bytes"): void {
   // the two mistakes a caller makes most: a file's path or URL where its bytes go, and the
   // ArrayBuffer a fetch or a file read returns
   const hint = typeof b === "string" ? `; a path or URL is read first: await fovea.data.readBytes(${show(b)})`
-    : b instanceof ArrayBuffer ? "; wrap it: new Uint8Array(buffer)" : "";
+    : b instanceof ArrayBuffer ? "; wrap it: new Uint8Array(buffer)"
+    : typeof Response === "function" && b instanceof Response ? "; a fetch Response: read its bytes, new Uint8Array(await response.arrayBuffer()), or use fovea.data.readBytes(url)" : "";
   throw new FormatError(`${source}: expected ${what} (a Uint8Array), got ${typeof b === "string" ? "the string " : ""}${show(b)}${hint}`);
+}
+
+/**
+ * "; …an HTML page…" where bytes that should be a file are a web page (a dev server such as vite's
+ * answers a missing file with its index.html and HTTP 200), for a message's end; else "".
+ */
+export function htmlHint(bytes: Uint8Array): string {
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase();
+  return head.startsWith("<!doctype html") || head.startsWith("<html") ? "; these bytes are an HTML page (a web server's answer for a file it does not have?)" : "";
 }
 
 /** A value for an error message: JSON, cut at 80 characters; never throws (cycles, deep nesting, BigInt). */

@@ -483,3 +483,32 @@ describe("every entry point refuses what is not its input with a FoveaError", ()
     expect(found.slice(0, 20)).toEqual([]);
   }, 120_000);
 });
+
+describe("error names", () => {
+  it("each error class names itself in a string: a minifier's renamed class (vite, esbuild, webpack) still gives e.name \"ShapeError\"", () => {
+    const classes = { FoveaError: fovea.FoveaError, ShapeError: fovea.ShapeError, ConfigError: fovea.ConfigError, FormatError: fovea.FormatError, BackendError: fovea.BackendError, NumericError: fovea.NumericError, NotFoundError: fovea.NotFoundError, WriteError: fovea.WriteError };
+    for (const [name, C] of Object.entries(classes)) {
+      const own = Object.getOwnPropertyDescriptor(C, "name")!;
+      Object.defineProperty(C, "name", { value: "h" }); // as a minifier leaves it
+      try {
+        const e = new C("x");
+        expect(e.name, name).toBe(name);
+        expect(String(e)).toBe(`${name}: x`);
+      } finally {
+        Object.defineProperty(C, "name", own);
+      }
+    }
+  });
+});
+
+describe("bytes that are not the file asked for", () => {
+  // vite's dev server answers a missing file with its index.html and HTTP 200
+  const page = new TextEncoder().encode("\n<!DOCTYPE html>\n<html><head><script type=\"module\" src=\"/@vite/client\"></script></head></html>\n");
+  it("an HTML page where a model or an image should be says so", async () => {
+    expect(() => fovea.loadModel(page, { source: "/nope.fovea" })).toThrow(/\/nope\.fovea: not a fovea model \(bad magic; expected "FOVEA"\); these bytes are an HTML page/);
+    await expect(fovea.data.decodeImage(page, "/nope.png")).rejects.toThrow(/\/nope\.png: unsupported image format \(PNG and JPEG are read\); these bytes are an HTML page/);
+  });
+  it("a fetch Response where bytes go says how to read it", () => {
+    expect(() => fovea.loadModel(new Response(page) as never)).toThrow(/a fetch Response: read its bytes/);
+  });
+});

@@ -14,6 +14,7 @@ export type Unreadable = "missing" | "folder" | "denied" | "other";
 
 /** A file that could not be read (missing, no permission); `reason` says which, for callers that add what the file is. */
 export class NotFoundError extends FormatError {
+  override name = "NotFoundError";
   constructor(message: string, readonly reason: Unreadable = "missing") {
     super(message);
   }
@@ -45,7 +46,8 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
     try {
       r = await fetch(s);
     } catch (e) {
-      throw new NotFoundError(`${s}: could not be fetched (${(e as Error).message})`, "other");
+      // (a browser says only "Failed to fetch", whatever the cause)
+      throw new NotFoundError(`${s}: could not be fetched (${(e as Error).message})${browser ? ": the network, or another origin whose server sends no CORS headers for this page" : ""}`, "other");
     }
     if (!r.ok) throw new NotFoundError(`${s}: HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ""}`, r.status === 404 || r.status === 410 ? "missing" : r.status === 401 || r.status === 403 ? "denied" : "other");
     return new Uint8Array(await r.arrayBuffer());
@@ -134,7 +136,9 @@ export interface WriteOptions {
 }
 
 /** A file that could not be written (no permission, disk full, a directory in the way). */
-export class WriteError extends FoveaError {}
+export class WriteError extends FoveaError {
+  override name = "WriteError";
+}
 
 /** Writes bytes to a file path (Node, Deno); the parent directory must exist unless `mkdir`. */
 export async function writeBytes(path: string, bytes: Uint8Array | string, options: WriteOptions = {}): Promise<void> {

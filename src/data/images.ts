@@ -2,7 +2,7 @@
 // through createImageBitmap), resized with the wasm warp kernel; the pixels of a page's canvas or
 // ImageData; folders of images (one subfolder per class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
-import { ConfigError, FormatError, ShapeError, checkBytes, checkPath, isArrayLike, isRecord, show } from "../errors.js";
+import { ConfigError, FormatError, ShapeError, checkBytes, checkPath, htmlHint, isArrayLike, isRecord, show } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import { nodeModule, runtimeName } from "../runtime/platform.js";
 import { resizeMatrix, warpAffineCall } from "../ops/image.js";
@@ -61,7 +61,7 @@ export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rg
     const why = isPng && /read requests waitng on finished stream/.test((e as Error).message) ? `it ends early: ${bytes.length} bytes and no IEND chunk` : (e as Error).message;
     throw new FormatError(`${source}: corrupt ${isPng ? "PNG" : "JPEG"} (${why})`);
   }
-  throw new FormatError(`${source}: unsupported image format (PNG and JPEG are read)`);
+  throw new FormatError(`${source}: unsupported image format (PNG and JPEG are read)${htmlHint(bytes)}`);
 }
 
 /** The browser's decoder (createImageBitmap), and a 2D canvas for the pixels: pngjs needs Node's zlib. */
@@ -74,7 +74,7 @@ async function decodeInBrowser(bytes: Uint8Array, source: string): Promise<Rgba>
   try {
     bitmap = await g.createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>]), { premultiplyAlpha: "none", colorSpaceConversion: "none" });
   } catch (e) {
-    throw new FormatError(`${source}: the browser could not decode these ${bytes.length} bytes as an image (${(e as Error).message})`);
+    throw new FormatError(`${source}: the browser could not decode these ${bytes.length} bytes as an image (${(e as Error).message})${htmlHint(bytes)}`);
   }
   try {
     const { width, height } = bitmap, limit = getLimits().maxImagePixels;

@@ -4,7 +4,7 @@
 // (Writing is save.ts.) Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
 // before a model exists; a bad file changes nothing.
 
-import { BackendError, FormatError, FoveaError, checkOptionKeys, show, isRecord, checkBytes } from "../errors.js";
+import { BackendError, FormatError, FoveaError, checkOptionKeys, show, isRecord, checkBytes, htmlHint } from "../errors.js";
 import { checkSeed } from "../rng.js";
 import { createSavedLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
@@ -28,7 +28,7 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   checkBytes(bytes, src, "the bytes of a fovea model");
   if (bytes.length < 16 || MAGIC.some((b, i) => bytes[i] !== b)) {
     // an ONNX ModelProto starts with its ir_version (field 1, a varint: byte 0x08)
-    const hint = bytes[0] === 0x08 ? "; it looks like an ONNX model, which fovea.importOnnx reads" : foveaFileKind(bytes) === "checkpoint" ? "; it is a training checkpoint, which fovea.train.readCheckpoint reads" : "";
+    const hint = bytes[0] === 0x08 ? "; it looks like an ONNX model, which fovea.importOnnx reads" : foveaFileKind(bytes) === "checkpoint" ? "; it is a training checkpoint, which fovea.train.readCheckpoint reads" : htmlHint(bytes);
     fail(`not a fovea model (bad magic; expected "FOVEA")${hint}`, src);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,6 +1,6 @@
 // Loads and instantiates the fovea wasm build that fits this runtime, and owns its memory.
 
-import { BackendError, ConfigError, checkOptionKeys } from "../errors.js";
+import { BackendError, ConfigError, FoveaError, checkOptionKeys } from "../errors.js";
 import type { Kernels } from "./generated/kernels.js";
 import { KERNEL_SIGNATURES } from "./generated/kernels.js";
 import { wasmBytes } from "./embedded.js";
@@ -296,7 +296,7 @@ export class Backend {
         pool = await ThreadPool.start(this.module!, this.memory, this.kernels, n, (b) => this.heap.alloc(b, true), { free: (p) => this.heap.free(p) });
       } catch (e) {
         this.threadsReason = `single thread: the worker pool did not start (${(e as Error).message})`;
-        throw e;
+        throw e instanceof FoveaError ? e : new BackendError(`the worker pool did not start: ${(e as Error).message}`);
       }
       if (epoch !== this.poolEpoch) {
         await pool.shutdown();

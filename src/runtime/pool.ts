@@ -439,8 +439,8 @@ export class ThreadPool {
  * second copy for that. From the TypeScript sources (tests), the built one.
  */
 function workerScript(): URL {
-  const file = import.meta.url.endsWith(".ts") ? "../../dist/runtime/worker.js" : "./worker.js";
-  return new URL(file, import.meta.url);
+  const here = import.meta.url; // (through a variable: webpack reads new URL(<not a string>, import.meta.url) as a request it cannot resolve, and throws)
+  return new URL(here.endsWith(".ts") ? "../../dist/runtime/worker.js" : "./worker.js", here);
 }
 
 /**

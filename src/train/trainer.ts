@@ -13,7 +13,9 @@ import { Optimizer, checkLr } from "./optimizers.js";
 import { updated, type ParamBuffer } from "../layers/layer.js";
 
 /** A loss or the model's output became NaN/Inf during training. */
-export class NumericError extends FoveaError {}
+export class NumericError extends FoveaError {
+  override name = "NumericError";
+}
 
 export interface Regularizer {
   /** L1 coefficient (gradient l1·sign(w)). */
