@@ -212,6 +212,12 @@ describe("options", () => {
     expect(() => new B(5, 4, { layer_defs: [], hidden_layer_sizes: [3] })).toThrow(/not both/);
     const b = new B(5, 4);
     expect(() => b.forward([1, 2, 3])).toThrow(fovea.ShapeError);
+    // each input a finite number as given: a string or null was converted silently (Float32Array.from)
+    expect(() => b.forward(["1", 0, 0, 0, 0] as never)).toThrow(/input 0 is "1"; inputs must be finite numbers/);
+    expect(() => b.forward([0, null, 0, 0, 0] as never)).toThrow(/input 1 is null/);
+    expect(() => b.forward("abcde" as never)).toThrow(/expects an array of num_states = 5 numbers, got "abcde"/);
+    expect(() => b.forward(null as never)).toThrow(/expects an array of num_states = 5 numbers, got null/);
+    expect(b.forward_passes).toBe(0);
     expect(() => b.backward(NaN)).toThrow(fovea.ConfigError);
     b.free();
   });

@@ -96,7 +96,22 @@ describe("fovea.rl: TD targets and the DQN agent", () => {
     expect(agent.epsilon).toBe(0.1);
     expect(() => agent.observe(obs(0), 3, 0, obs(1), false)).toThrow(/action 3 is not one of 0 … 2/);
     expect(() => agent.act(new Float32Array(5))).toThrow(fovea.ShapeError);
+    // a forgotten or non-boolean done would silently bootstrap through the end of an episode
+    expect(() => (agent.observe as (...a: unknown[]) => unknown)(obs(0), 0, 0, obs(1))).toThrow(/DQN.observe: done must be true or false/);
+    expect(() => agent.observe(obs(0), 0, 0, obs(1), "yes" as never)).toThrow(/got "yes"/);
+    for (const e of [2, -0.1, Number.NaN]) expect(() => agent.act(obs(0), e)).toThrow(/DQN.act: epsilon must be in \[0, 1\]/);
+    expect(agent.steps).toBe(120);
     agent.free();
+    expect(() => agent.act(obs(0))).toThrow(/DQN.act: this agent was freed \(its target network with it; the model is still yours\)/);
+    expect(() => agent.syncTarget()).toThrow(/this agent was freed/);
+    agent.free(); // twice: nothing more to return
+    expect(() => new fovea.rl.DQN(m, { batchSize: 64, replaySize: 10, learningStarts: 64 })).toThrow(/batchSize 64 is more than the replay memory's 10 transitions/);
+    const L = fovea.layers;
+    const map = fovea.sequential([L.conv2d({ filters: 3, kernelSize: 3, padding: "same" })], { inputShape: [3, 3, 1] });
+    expect(() => new fovea.rl.DQN(map)).toThrow(/one Q-value per action \(a vector\), got an output of \[3, 3, 3\]/);
+    const probs = fovea.sequential([L.dense({ units: 3 }), L.softmax()], { inputShape: [4] });
+    expect(() => new fovea.rl.DQN(probs)).toThrow(/ends in softmax .*Q-values are returns, not probabilities/);
+    [map, probs].forEach((x) => x.free());
     expect(() => new fovea.rl.DQN(m, { gama: 0.9 } as never)).toThrow(/unknown option "gama"/);
     expect(() => new fovea.rl.DQN(m, { loss: "mse" })).toThrow(/loss must be selectedHuber or selectedSquared/);
     expect(() => new fovea.rl.DQN(m, { batchSize: 32, learningStarts: 10 })).toThrow(/learningStarts must be a whole number >= 32/);

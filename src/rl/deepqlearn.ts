@@ -11,7 +11,7 @@
 // random actions in forward(), the replaced experience and the batch's samples in backward()), so a
 // seeded Math.random makes the two brains take the same decisions. The value net's initial weights
 // come from fovea's seeded generator, its seed drawn from Math.random once.
-import { ConfigError, FormatError, ShapeError, checkOptionKeys, show } from "../errors.js";
+import { ConfigError, FormatError, ShapeError, checkOptionKeys, firstNonFinite, isArrayLike, show } from "../errors.js";
 import { convnetjs, type ConvNetJSLayerDef } from "../io/convnetjs-defs.js";
 import { exportConvnetjs, importConvnetjs, type ConvNetJSLayerJSON } from "../io/convnetjs.js";
 import type { Model } from "../model/model.js";
@@ -346,10 +346,12 @@ export class Brain {
 
   /** Chooses an action for input_array (num_states values): ε-greedy while learning, epsilon_test_time otherwise. */
   forward(input_array: ArrayLike<number>): number {
-    if (input_array?.length !== this.num_states) throw new ShapeError(`deepqlearn.Brain.forward: ${input_array?.length} inputs; this brain takes num_states = ${this.num_states}`);
+    if (!isArrayLike(input_array)) throw new ShapeError(`deepqlearn.Brain.forward: expects an array of num_states = ${this.num_states} numbers, got ${show(input_array)}`);
+    if (input_array.length !== this.num_states) throw new ShapeError(`deepqlearn.Brain.forward: ${input_array.length} inputs; this brain takes num_states = ${this.num_states}`);
+    // each a finite number as given (a string or null would be converted silently)
+    const bad = firstNonFinite(input_array);
+    if (bad >= 0) throw new ShapeError(`deepqlearn.Brain.forward: input ${bad} is ${show(input_array[bad])}; inputs must be finite numbers`);
     const x = Float32Array.from(input_array);
-    const bad = x.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new ShapeError(`deepqlearn.Brain.forward: input ${bad} is ${input_array[bad]}`);
     this.forward_passes += 1;
     this.last_input_array = input_array;
     let action: number, net_input: Float32Array | null = null;

@@ -2,7 +2,8 @@
 // experience replay in a ring buffer, a target network copied every `targetUpdate` updates, an
 // ε-greedy policy whose ε falls linearly, and the TD update of qlearning.ts (Huber on the chosen
 // action's Q-value by default). Its randomness is its own seeded generator.
-import { ConfigError, ShapeError, checkOptionKeys, show, checkModel, firstNonFinite } from "../errors.js";
+import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkModel, firstNonFinite } from "../errors.js";
+import { formatShape } from "../tensor.js";
 import type { Model } from "../model/model.js";
 import { loadModel } from "../model/serialize.js";
 import { Rng } from "../rng.js";
@@ -67,6 +68,7 @@ export class DQN {
   private readonly rewards: Float64Array;
   private readonly done: Uint8Array;
   private stored = 0;
+  private freed = false;
   private readonly batch: TDBatch;
 
   constructor(model: Model, options: DQNOptions = {}) {
@@ -95,6 +97,11 @@ export class DQN {
     if (options.optimizer && options.optimizer.ema > 0) {
       throw new ConfigError(`DQN: the optimizer's ema ${options.optimizer.ema} (a moving average of the weights) would never be used: the agent acts and learns with the trained weights, and its target network is a copy every targetUpdate steps; give an optimizer without ema`);
     }
+    if (this.batchSize > this.replaySize) throw new ConfigError(`DQN: batchSize ${this.batchSize} is more than the replay memory's ${this.replaySize} transitions (replaySize)`);
+    // Q-values: one per action, any real number
+    if (model.outputShape.length !== 1) throw new ShapeError(`DQN: the model must give one Q-value per action (a vector), got an output of ${formatShape(model.outputShape)}`);
+    const last = model.nodes[model.nodes.length - 1]!.layer;
+    if (last.type === "softmax" || last.type === "logSoftmax") throw new ConfigError(`DQN: the model ends in ${last.type} ("${last.name}"): Q-values are returns, not probabilities; end it with a dense layer`);
     this.rng = new Rng(options.seed ?? 1);
     this.model = model;
     this.obsSize = model.inputSize;
@@ -121,6 +128,7 @@ export class DQN {
   }
 
   private check(obs: ArrayLike<number>, where: string): void {
+    if (this.freed) throw new BackendError(`DQN.${where}: this agent was freed (its target network with it; the model is still yours)`);
     if (obs?.length !== this.obsSize) throw new ShapeError(`DQN.${where}: an observation of ${obs?.length} values; the model takes ${this.obsSize}`);
     // a NaN stored in the replay memory would fail every update that samples it, later
     const bad = firstNonFinite(obs);
@@ -137,6 +145,7 @@ export class DQN {
   /** ε-greedy action for one observation (pass epsilon to override the schedule, e.g. 0 to evaluate). */
   act(obs: ArrayLike<number>, epsilon = this.epsilon): number {
     this.check(obs, "act");
+    if (typeof epsilon !== "number" || !(epsilon >= 0 && epsilon <= 1)) throw new ConfigError(`DQN.act: epsilon must be in [0, 1] (the chance of a random action), got ${show(epsilon)}`);
     return this.rng.uniform() < epsilon ? this.rng.int(this.numActions) : this.greedy(obs).action;
   }
 
@@ -149,6 +158,7 @@ export class DQN {
     this.check(next, "observe");
     if (!Number.isInteger(action) || action < 0 || action >= this.numActions) throw new ShapeError(`DQN.observe: action ${show(action)} is not one of 0 … ${this.numActions - 1}`);
     if (typeof reward !== "number" || !Number.isFinite(reward)) throw new ConfigError(`DQN.observe: the reward must be a finite number, got ${show(reward)}`);
+    if (typeof done !== "boolean") throw new ConfigError(`DQN.observe: done must be true or false (whether next ends the episode: no value is taken from it), got ${show(done)}`);
     const slot = this.steps % this.replaySize;
     this.obs0.set(obs, slot * this.obsSize);
     this.obs1.set(next, slot * this.obsSize);
@@ -175,13 +185,16 @@ export class DQN {
 
   /** Copies the network's weights into the target network. */
   syncTarget(): void {
+    if (this.freed) throw new BackendError("DQN.syncTarget: this agent was freed (its target network with it; the model is still yours)");
     const heap = this.model.backend.heap, from = this.model.params, to = this.target.params;
     from.forEach((p, i) => heap.f32(to[i]!.w, p.size).set(heap.f32(p.w, p.size)));
     this.target.weightsVersion++;
   }
 
-  /** Returns the target network's memory (the model is the caller's to free). */
+  /** Returns the target network's memory (the model is the caller's to free); the agent cannot be used after. */
   free(): void {
+    if (this.freed) return;
+    this.freed = true;
     this.target.free();
   }
 }
