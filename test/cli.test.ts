@@ -72,7 +72,10 @@ describe("fovea CLI", () => {
       [["train", join(dir, "two"), "--input", "28x28x1", "--epochs", "1"], /train: model "convnetjs-cifar10" takes \[32, 32, 3\] inputs, the .*two images are \[28, 28, 1\]: the default model takes 32x32x3; with --input 28x28x1, give a --model that takes 28x28x1/],
       [["train", "imagenet"], /unknown dataset "imagenet" \(no such folder\): give mnist, fashion-mnist, cifar10, or a folder/],
       [["train", join(dir, "imgs"), "--input", "28x28"], /--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "28x28"/],
-      [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet-3x3, lenet5, lenet5-bn, lenet-wide, mobilenet-v2, .*\), a \.fovea file, an \.onnx file, a model\.json topology or a tfjs-layers model\.json/],
+      [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet-3x3, lenet5, lenet5-bn, lenet-wide, mobilenet-v2, .*\) or a \.fovea file, an \.onnx file, a \.json model \(fovea\.toJSON's topology, a tfjs-layers model\.json or a ConvNetJS net's JSON\)/],
+      // every picture is a PNG; --invert only where an image is read
+      [["viz", "lenet5", "--filters", join(dir, "f.jpg")], /viz writes PNG images: name .*f\.jpg \.png/],
+      [["viz", "lenet5", "--filters", join(dir, "f.png"), "--invert"], /--invert is for the images of --activations, --saliency, --dream and --deconv/],
       [["viz", "lenet5"], /viz: give --filters <out\.png> and\/or --activations <image> <out\.png>/],
       [["viz", "lenet5", "--activations", "x.png"], /--activations takes <image> <out\.png>/],
       [["viz", "lenet5", "--filters", join(dir, "no", "such", "f.png")], /--filters .*f\.png: the folder .*no\/such does not exist or is not a folder/],
@@ -92,8 +95,8 @@ describe("fovea CLI", () => {
       [["train", "cifar10", join(dir, "imgs")], /imgs\/data_batch_1\.bin: no such file: .*imgs must hold CIFAR-10's binary version \(data_batch_1\.bin … data_batch_5\.bin and test_batch\.bin, from cifar-10-binary\.tar\.gz\)/],
       [["eval", join(dir, "topo.json"), "mnist"], /eval: .*topo\.json is not a tfjs-layers model \(no modelTopology\): a topology alone has no trained weights/],
       [["train", "mnist", "--model", "examples/finetune/digits0-4.onnx"], /train: model "digits0-4" \(examples\/finetune\/digits0-4\.onnx\) has 5 outputs, the MNIST images have 10 classes \(0, 1, 2, 3, 4, 5, 6, 7, 8, 9\); a model from a file keeps its head .*model\.withHead/],
-      [["predict", "lenet5", join(dir, "small.png")], /predict: "lenet5" is a zoo model, whose weights are untrained; give a saved model \(\.fovea, \.onnx or a tfjs-layers model\.json\)/],
-      [["eval", join(dir, "imgs")], /eval: .*imgs is a folder; give a saved model \(\.fovea, \.onnx or a tfjs-layers model\.json\)/],
+      [["predict", "lenet5", join(dir, "small.png")], /predict: "lenet5" is a zoo model, whose weights are untrained; give a saved model \(\.fovea, \.onnx, a tfjs-layers model\.json or a ConvNetJS net's JSON\)/],
+      [["eval", join(dir, "imgs")], /eval: .*imgs is a folder; give a saved model \(\.fovea, \.onnx, a tfjs-layers model\.json or a ConvNetJS net's JSON\)/],
       [["train", "mnist", "--batch", "0"], /--batch must be a whole number >= 1/],
       [["train", "mnist", "--optimizer", "lbfgs"], /Allowed choices are sgd, nesterov, adam/],
       [["train", "mnist", "--lr", "-1"], /--lr must be a number > 0/],
@@ -314,6 +317,28 @@ describe("fovea predict: what a model's outputs are", () => {
     const r = shown(raw.stdout);
     expect(r.size).toBe(5);
     for (const [k, v] of r) expect(Math.abs(v - logits[k]!)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(logits[k]!)));
+  });
+
+  it("summary and predict read a ConvNetJS net's JSON as ConvNetJS writes it (net.toJSON()), its weights included", async () => {
+    const cnj = require("convnetjs") as { Net: new () => { makeLayers(d: object[]): void; toJSON(): object; forward(v: object): { w: Float64Array } }; Vol: new (a: number, b: number, c: number, v: number) => { w: Float64Array } };
+    const net = new cnj.Net();
+    net.makeLayers([{ type: "input", out_sx: 6, out_sy: 6, out_depth: 1 }, { type: "conv", sx: 3, filters: 2, stride: 1, pad: 1, activation: "relu" }, { type: "softmax", num_classes: 3 }]);
+    const dir = mkdtempSync(join(tmpdir(), "fovea-cnj-"));
+    writeFileSync(join(dir, "net.json"), JSON.stringify(net.toJSON()));
+    const img = Float32Array.from({ length: 36 }, (_, i) => (i % 7) / 7);
+    const { encodePng } = await import("../src/data/images.js");
+    writeFileSync(join(dir, "x.png"), await encodePng(img, [6, 6, 1]));
+    const summary = fovea("summary", join(dir, "net.json"));
+    expect(summary.status, summary.stderr).toBe(0);
+    expect(summary.stdout).toMatch(/input \[N, 6, 6, 1\]/);
+    // ConvNetJS's own probabilities for the image as the PNG holds it (8-bit grey)
+    const v = new cnj.Vol(6, 6, 1, 0);
+    for (let i = 0; i < 36; i++) v.w[i] = Math.round(img[i]! * 255) / 255;
+    const want = Array.from(net.forward(v).w);
+    const p = fovea("predict", join(dir, "net.json"), join(dir, "x.png"), "--top", "3", "--raw");
+    expect(p.status, p.stderr).toBe(0);
+    const got = new Map(p.stdout.trim().replace(/^.*: /, "").split(", ").map((c) => c.split(" ")).map(([k, x]) => [Number(k), parseFloat(x!)]));
+    for (const [k, x] of got) expect(Math.abs(x - want[k]!)).toBeLessThanOrEqual(1e-3);
   });
 
   it("probabilities as they are past reshape and dropout, a sigmoid's too (one output: its own probability), a log-softmax's as their exp; NaN outputs warned about and shown as they are, last", async () => {

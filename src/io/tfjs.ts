@@ -221,17 +221,20 @@ function inputShape(c: Record<string, unknown>): number[] | null {
 }
 
 /**
- * What a model.json's text is: a tfjs-layers model ("tfjs": it has a `modelTopology`, which
- * loadTfjsModel reads), other JSON ("json": fovea's own topology, say), or no JSON at all ("invalid").
+ * What a model's JSON text is: a tfjs-layers model ("tfjs": it has a `modelTopology`, which
+ * loadTfjsModel reads), a ConvNetJS net ("convnetjs": `layers` with a `layer_type` each, as
+ * net.toJSON() writes it, which importConvnetjs reads), other JSON ("json": fovea's own topology,
+ * say), or no JSON at all ("invalid").
  */
-export function modelJsonKind(text: string): "tfjs" | "json" | "invalid" {
+export function modelJsonKind(text: string): "tfjs" | "convnetjs" | "json" | "invalid" {
   let j: unknown;
   try {
     j = JSON.parse(text);
   } catch {
     return "invalid"; // the reader given the file says so, naming it (loadTfjsModel, modelFromTopology)
   }
-  return isRecord(j) && "modelTopology" in j ? "tfjs" : "json";
+  if (isRecord(j) && "modelTopology" in j) return "tfjs";
+  return isRecord(j) && Array.isArray(j.layers) && j.layers.length > 0 && j.layers.every((l) => isRecord(l) && typeof l.layer_type === "string") ? "convnetjs" : "json";
 }
 
 /** Reads a tfjs model.json and its weight shards (paths relative to it) from a file path or URL. */
