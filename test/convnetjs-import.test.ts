@@ -64,6 +64,14 @@ describe("ConvNetJS toJSON import", () => {
     json.layers[1].filters = filters;
     delete json.layers[1].filters[0].sy;
     expect(() => fovea.importConvnetjs(JSON.stringify(json), { source: "fc.json" })).toThrow(/fc\.json: layer 1 \(fc\).*: a 1×no sy×6 volume where 6 weights are needed/);
+    // a declared output size its input and settings do not give (a walk's corrupted snapshot loaded and predicted)
+    const conv = trainedNet([{ type: "input", out_sx: 8, out_sy: 8, out_depth: 1 }, { type: "conv", sx: 3, filters: 2, stride: 1, pad: 1, activation: "relu" }, { type: "pool", sx: 2, stride: 2 }, { type: "softmax", num_classes: 2 }], [8, 8, 1]).toJSON();
+    expect(fovea.importConvnetjs(JSON.stringify(conv)).model.outputShape).toEqual([2]);
+    conv.layers[1].out_sx = 7;
+    expect(() => fovea.importConvnetjs(JSON.stringify(conv), { source: "c.json" })).toThrow("c.json: layer 1 (conv) declares out_sx × out_sy × out_depth = 7×8×2, but its input and settings give 8×8×2");
+    conv.layers[1].out_sx = 8;
+    conv.layers[2].out_depth = 4; // the conv's relu
+    expect(() => fovea.importConvnetjs(JSON.stringify(conv), { source: "c.json" })).toThrow(/layer 2 \(relu\) declares .* = 8×8×4, but its input and settings give 8×8×2/);
   });
 });
 

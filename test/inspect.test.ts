@@ -251,6 +251,7 @@ describe("deconvnet (Zeiler–Fergus) against a float64 reference", () => {
     expect(() => fovea.inspect.deconvnet(m, x, { layer: "c2", unit: 0 })).toThrow(/tanh "t" lies on the way to the input; the deconvnet passes through conv/);
     expect(() => fovea.inspect.deconvnet(m, x, { layer: "d", unit: 0 })).toThrow(/dense "d" outputs \[2\]; a projection starts from a feature map/);
     expect(() => fovea.inspect.deconvnet(m, x, { layer: "c", unit: 2 })).toThrow(/unit 2 is out of range/);
+    expect(() => fovea.inspect.deconvnet(m, x, { layer: "c" } as never)).toThrow(/give the unit; conv2d "c" has 2 channels \(\[3, 3, 2\]\): 0 to 1/);
     expect(() => fovea.inspect.deconvnet(m, x, { layer: "c", unit: 0, top: 1 } as never)).toThrow(/unknown option "top"/);
     m.free();
   });

@@ -103,7 +103,10 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
   let scale = 1;
   const take = () => { const s = scale; scale = 1; return s; };
   const name = () => `cnj${layers.length}`;
+  // the fovea layer whose output is each ConvNetJS layer's (after layers[0]): the last one made so far
+  const producedBy: (string | undefined)[] = [];
   net.layers.slice(1).forEach((l, i) => {
+    if (i > 0) producedBy.push(layers.at(-1)?.name);
     const where = `${src}: layer ${i + 1} (${l.layer_type})`;
     switch (l.layer_type) {
       case "conv": {
@@ -165,9 +168,25 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
       default: throw new FormatError(`${where}: unknown ConvNetJS layer type`);
     }
   });
+  producedBy.push(layers.at(-1)?.name);
   if (scale !== 1) throw new FormatError(`${src}: a dropout at the end leaves ConvNetJS's test-time scaling nowhere to go`);
   const inputShape = [count(first, "out_sy"), count(first, "out_sx"), count(first, "out_depth")];
-  return { model: withWeights((preset) => new Model({ layers, inputShape, name: "convnetjs", seed, preset }), weights, src), loss, regularizer: decayRegularizer(decay) };
+  const model = withWeights((preset) => new Model({ layers, inputShape, name: "convnetjs", seed, preset }), weights, src);
+  // each layer's declared output (out_sx × out_sy × out_depth, as ConvNetJS writes it) is what its
+  // input and settings give: a file that says otherwise is corrupt, not a net to guess at
+  try {
+    net.layers.forEach((l, i) => {
+      if (i === 0 || !["out_sx", "out_sy", "out_depth"].every((k) => k in l)) return;
+      const node = model.nodes.find((n) => n.layer.name === producedBy[i - 1]);
+      const s = node ? node.outShape : inputShape, [h, w, d] = s.length === 3 ? s : [1, 1, s.reduce((a, b) => a * b, 1)];
+      const [x, y, z] = [count(l, "out_sx"), count(l, "out_sy"), count(l, "out_depth")];
+      if (x !== w || y !== h || z !== d) throw new FormatError(`${src}: layer ${i} (${l.layer_type}) declares out_sx × out_sy × out_depth = ${x}×${y}×${z}, but its input and settings give ${w}×${h}×${d}`);
+    });
+  } catch (e) {
+    model.free();
+    throw e;
+  }
+  return { model, loss, regularizer: decayRegularizer(decay) };
 }
 
 /** A ConvNetJS volume as its toJSON() writes it; w a Float64Array (serialised as {"0": …}, as ConvNetJS's). */

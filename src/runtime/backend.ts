@@ -277,7 +277,7 @@ export class Backend {
     if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) return Promise.reject(new ConfigError(`setThreads: n must be a whole number in [1, ${MAX_THREADS}], got ${n}`));
     if (!this.build.endsWith("-mt") || !this.module) {
       // a build's memory is made when it loads: the models on the single-threaded one cannot move to a shared memory
-      return Promise.reject(new BackendError(`setThreads(${n}): fovea runs the single-threaded ${this.build} build (${this.threadsReason}), whose memory no thread can share and whose models cannot move to another; threads are chosen when the build loads, at the process's first init: fovea.init({ threads: ${n} }) there, or FOVEA_THREADS=${n} when it starts (where the runtime has shared memory)`));
+      return Promise.reject(new BackendError(`setThreads(${n}): fovea runs the single-threaded ${this.build} build (${this.threadsReason}), whose memory no thread can share and whose models cannot move to another; threads are chosen when the build loads, at the ${runtimeName() === "browser" ? "page's first init: fovea.init({ threads: " + n + " }) there (on a cross-origin isolated page)" : `process's first init: fovea.init({ threads: ${n} }) there, or FOVEA_THREADS=${n} when it starts (where the runtime has shared memory)`}`));
     }
     const epoch = this.poolEpoch;
     this.changesPending++;
@@ -382,7 +382,8 @@ export async function loadBackend(
   try {
     module = await WebAssembly.compile(bytes);
   } catch (e) {
-    throw new BackendError(`the ${build} build does not compile on ${runtimeDescription()}: ${(e as Error).message}`);
+    const csp = /Content Security Policy/i.test((e as Error).message) ? " (the page's Content-Security-Policy must allow 'wasm-unsafe-eval' in script-src)" : "";
+    throw new BackendError(`the ${build} build does not compile on ${runtimeDescription()}: ${(e as Error).message}${csp}`);
   }
   const shared = build.endsWith("-mt");
   const initial = Math.max(1, Math.ceil((initialMemoryMiB * 1024 * 1024) / 65536));
@@ -429,9 +430,11 @@ export async function chooseThreads(requested?: number): Promise<{ threads: numb
   if (auto) want = Math.max(1, Math.min(n, MAX_THREADS));
   if (want === 1) return { threads: 1, reason: auto ? "one core" : "one thread requested" };
   const f = detectFeatures();
-  if (!f.threadsOpcodes) return { threads: 1, reason: "single thread: this WebAssembly has no threads (atomics / shared memory)" };
-  if (f.crossOriginIsolated === false) return { threads: 1, reason: "single thread: the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)" };
-  if (!f.sharedArrayBuffer) return { threads: 1, reason: "single thread: SharedArrayBuffer is unavailable" };
+  // (a request the runtime cannot grant runs one thread and says so, naming what was asked)
+  const single = (why: string) => ({ threads: 1, reason: `single thread${auto ? "" : ` (${want} asked for)`}: ${why}` });
+  if (!f.threadsOpcodes) return single("this WebAssembly has no threads (atomics / shared memory)");
+  if (f.crossOriginIsolated === false) return single("the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)");
+  if (!f.sharedArrayBuffer) return single("SharedArrayBuffer is unavailable");
   const why = auto ? `${n} core${n > 1 ? "s" : ""} reported by the runtime${n > MAX_THREADS ? `, at most ${MAX_THREADS}` : ""}` : env && requested === undefined ? "FOVEA_THREADS" : "requested";
   return { threads: want!, reason: why };
 }

@@ -235,7 +235,7 @@ export function checkUnit(m: Model, j: number, unit: unknown, where: string, wha
   const n = m.nodes[j]!, C = n.outShape[n.outShape.length - 1]!;
   if (!Number.isSafeInteger(unit) || (unit as number) < 0 || (unit as number) >= C) {
     const kind = n.outShape.length === 3 ? `channels (${formatShape(n.outShape)})` : `units (${formatShape(n.outShape)})`;
-    throw new ConfigError(`${where}: ${what} ${show(unit)} is out of range; ${n.layer.label} has ${C} ${kind}: 0 to ${C - 1}`);
+    throw new ConfigError(`${where}: ${unit === undefined ? `give the ${what}` : `${what} ${show(unit)} is out of range`}; ${n.layer.label} has ${C} ${kind}: 0 to ${C - 1}`);
   }
   return unit as number;
 }
