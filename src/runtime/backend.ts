@@ -119,7 +119,7 @@ export class Backend {
     const pool = this.pool;
     if (calls.length < 2 || !pool) return this.runInTurn(calls);
     if (this.seen) for (const c of calls) this.seen.add(c.fn);
-    const balance = isBalanced(calls) && calls.length <= pool.threads;
+    const balance = pool.balances && isBalanced(calls) && calls.length <= pool.threads;
     if (balance) placeCuts(calls, pool.speeds);
     // more parts than threads (a plan laid out for more threads than the pool has now): in rounds
     for (let s = 0; s < calls.length; s += pool.threads) {
