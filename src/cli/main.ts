@@ -24,6 +24,12 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+/** 1 − pixel, in place (dark strokes on a light background, for models trained on MNIST-style data). */
+function invert(x: Float32Array): Float32Array {
+  for (let i = 0; i < x.length; i++) x[i] = 1 - x[i]!;
+  return x;
+}
+
 /**
  * An image file as the model's input: refused when its size differs (unless --resize), inverted
  * with --invert; a light background under a one-channel model is warned about (MNIST-style data
@@ -35,7 +41,7 @@ async function imageInput(path: string, [H, W, C]: [number, number, number], o: 
     throw new UsageError(`${path}: the image is ${img.width}×${img.height} pixels, the model takes ${W}×${H}; pass --resize to scale it`);
   }
   const x = fovea.data.imageToArray(img, [H, W, C]);
-  if (o.invert) for (let i = 0; i < x.length; i++) x[i] = 1 - x[i]!;
+  if (o.invert) invert(x);
   else if (C === 1) {
     let sum = 0, n = 0;
     for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) if (y === 0 || y === H - 1 || xx === 0 || xx === W - 1) (sum += x[y * W + xx]!), n++;
@@ -285,7 +291,7 @@ async function viz(name: string, o: VizOptions): Promise<void> {
       const pic = await fovea.data.decodeImage(await fovea.data.readBytes(img), img);
       const own: [number, number, number] = [pic.height, pic.width, shape[2]];
       const l = layer(), x = fovea.data.imageToArray(pic, own);
-      if (o.invert) for (let i = 0; i < x.length; i++) x[i] = 1 - x[i]!;
+      if (o.invert) invert(x);
       await fovea.data.writeBytes(dest, await asUsage(() => dreamPng(m, x, own, l, o.steps)));
       out(`Deep Dream at layer ${l} written to ${dest}`);
     }

@@ -127,8 +127,12 @@ export class DQN {
     return annealedEpsilon(this.steps, this.learningStarts, this.learningStarts + this.epsilonSteps / (1 - this.epsilonEnd), this.epsilonEnd);
   }
 
-  private check(obs: ArrayLike<number>, where: string): void {
+  private live(where: string): void {
     if (this.freed) throw new BackendError(`DQN.${where}: this agent was freed (its target network with it; the model is still yours)`);
+  }
+
+  private check(obs: ArrayLike<number>, where: string): void {
+    this.live(where);
     if (obs?.length !== this.obsSize) throw new ShapeError(`DQN.${where}: an observation of ${obs?.length} values; the model takes ${this.obsSize}`);
     // a NaN stored in the replay memory would fail every update that samples it, later
     const bad = firstNonFinite(obs);
@@ -185,7 +189,7 @@ export class DQN {
 
   /** Copies the network's weights into the target network. */
   syncTarget(): void {
-    if (this.freed) throw new BackendError("DQN.syncTarget: this agent was freed (its target network with it; the model is still yours)");
+    this.live("syncTarget");
     const heap = this.model.backend.heap, from = this.model.params, to = this.target.params;
     from.forEach((p, i) => heap.f32(to[i]!.w, p.size).set(heap.f32(p.w, p.size)));
     this.target.weightsVersion++;
