@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +47,10 @@ describe("CIFAR-10 binary batches", () => {
     expect(() => D.cifar10FromBytes([cifarBatch(2).subarray(0, 5000)], ["b.bin"])).toThrow("b.bin: 5000 bytes is not a whole number of CIFAR-10 records (3073 bytes each)");
     expect(() => D.cifar10FromBytes([cifarBatch(3, 1)], ["b.bin"])).toThrow("b.bin: record 1 has label 12; CIFAR-10 labels are 0-9");
     await expect(D.loadCifar10(join(dir, "nope"), "test")).rejects.toThrow(fovea.FormatError);
+    // with every batch missing, the first is named every time (the first read to fail in time varied)
+    for (let r = 0; r < 20; r++) await expect(D.loadCifar10(join(dir, "nope"), "train")).rejects.toThrow(/nope\/data_batch_1\.bin: no such file: /);
+    rmSync(join(dir, "data_batch_3.bin"));
+    await expect(D.loadCifar10(dir, "train")).rejects.toThrow(/data_batch_3\.bin: no such file: /);
   });
 });
 
