@@ -277,7 +277,9 @@ export class Backend {
     if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) return Promise.reject(new ConfigError(`setThreads: n must be a whole number in [1, ${MAX_THREADS}], got ${n}`));
     if (!this.build.endsWith("-mt") || !this.module) {
       // a build's memory is made when it loads: the models on the single-threaded one cannot move to a shared memory
-      return Promise.reject(new BackendError(`setThreads(${n}): fovea runs the single-threaded ${this.build} build (${this.threadsReason}), whose memory no thread can share and whose models cannot move to another; threads are chosen when the build loads, at the ${runtimeName() === "browser" ? "page's first init: fovea.init({ threads: " + n + " }) there (on a cross-origin isolated page)" : `process's first init: fovea.init({ threads: ${n} }) there, or FOVEA_THREADS=${n} when it starts (where the runtime has shared memory)`}`));
+      const first = runtimeName() === "browser" ? `page's first init: fovea.init({ threads: ${n} }) there (on a cross-origin isolated page)`
+        : `process's first init: fovea.init({ threads: ${n} }) there, or FOVEA_THREADS=${n} when it starts (where the runtime has shared memory)`;
+      return Promise.reject(new BackendError(`setThreads(${n}): fovea runs the single-threaded ${this.build} build (${this.threadsReason}), whose memory no thread can share and whose models cannot move to another; threads are chosen when the build loads, at the ${first}`));
     }
     const epoch = this.poolEpoch;
     this.changesPending++;

@@ -76,20 +76,16 @@ function imageLayout(m: Model, where: string): ImageLayout {
 /** An image's shape in the model's layout, for its H×W×C size. */
 const modelShape = (l: ImageLayout, [H, W, C]: readonly number[]): [number, number, number] => (l.chw ? [C!, H!, W!] : [H!, W!, C!]);
 
-/** One image from the model's layout to H×W×C (toHWC) or back (fromHWC); [H, W, C] its size. */
-function toHWC(l: ImageLayout, x: Float32Array, [H, W, C]: readonly number[]): Float32Array {
-  if (!l.chw) return x;
-  const out = new Float32Array(x.length), P = H! * W!;
-  for (let c = 0; c < C!; c++) for (let p = 0; p < P; p++) out[p * C! + c] = x[c * P + p]!;
+/** A rows × cols matrix transposed. */
+function transposed(x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
   return out;
 }
 
-function fromHWC(l: ImageLayout, x: Float32Array, [H, W, C]: readonly number[]): Float32Array {
-  if (!l.chw) return x;
-  const out = new Float32Array(x.length), P = H! * W!;
-  for (let c = 0; c < C!; c++) for (let p = 0; p < P; p++) out[c * P + p] = x[p * C! + c]!;
-  return out;
-}
+/** One image from the model's layout to H×W×C (toHWC: C × HW transposed) or back (fromHWC); [H, W, C] its size. */
+const toHWC = (l: ImageLayout, x: Float32Array, [H, W, C]: readonly number[]): Float32Array => (l.chw ? transposed(x, C!, H! * W!) : x);
+const fromHWC = (l: ImageLayout, x: Float32Array, [H, W, C]: readonly number[]): Float32Array => (l.chw ? transposed(x, H! * W!, C!) : x);
 
 // ---- saliency ----
 
