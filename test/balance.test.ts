@@ -121,6 +121,8 @@ interface SplitCase {
   split: string;
   packed?: boolean;
   res?: boolean;
+  /** A max pool fused into the forward (f32_conv2d_maxpool_fwd: bands of pool rows). */
+  pool?: ops.Pool2dOptions;
 }
 
 // one case of each split convCalls makes for one image (ops/conv.ts forwardSplit)
@@ -138,6 +140,9 @@ const SPLITS: SplitCase[] = [
   { name: "direct rows, one channel to 6, 96² 5×5", x: [1, 96, 96, 1], w: [5, 5, 1, 6], opts: { padding: "same" }, split: "f32_conv2d_fwd" },
   // channels past the last multiple of 8 (1020 = 127 × 8 + 4) in the last part
   { name: "depthwise channels, 7²×1020", x: [1, 7, 7, 1020], w: [3, 3, 1, 1020], opts: { padding: "same", groups: 1020 }, split: "f32_depthwise_conv2d_fwd" },
+  // a max pool fused in: bands of pool rows, each computing the conv rows its windows read (overlapping 3×3 windows, stride 2, padded: ResNet's stem)
+  { name: "direct with a fused 3×3 stride-2 max pool, 7×7 stride 2 (a stem), 3 → 16", x: [1, 64, 64, 3], w: [7, 7, 3, 16], opts: { strides: 2, padding: [3, 3, 3, 3], rounding: "floor" }, split: "f32_conv2d_maxpool_fwd", pool: { kernel: 3, strides: 2, padding: 1, rounding: "floor" } },
+  { name: "direct with a fused 2×2 max pool, one channel to 6, 96² 5×5", x: [1, 96, 96, 1], w: [5, 5, 1, 6], opts: { padding: "same" }, split: "f32_conv2d_maxpool_fwd", pool: { kernel: 2 } },
 ];
 
 describe("balanced conv splits give one thread's bits wherever the cuts fall", () => {
@@ -152,14 +157,15 @@ describe("balanced conv splits give one thread's bits wherever the cuts fall", (
   it.each(SPLITS)("$name", (c) => {
     for (const be of backends) {
       const g = ops.conv2dGeometry(c.x, c.w, c.opts);
+      const pg = c.pool ? ops.pool2dGeometry("maxPool2d", g.outShape, c.pool) : null;
       const xs = randomArray(c.x.reduce((a, v) => a * v), 3), ws = randomArray(c.w.reduce((a, v) => a * v), 4, 0.3), bs = randomArray(g.OC, 5);
-      const x = Tensor.from(xs, c.x, be), w = Tensor.from(ws, c.w, be), b = Tensor.from(bs, [g.OC], be), y = Tensor.zeros(g.outShape, be);
+      const x = Tensor.from(xs, c.x, be), w = Tensor.from(ws, c.w, be), b = Tensor.from(bs, [g.OC], be), y = Tensor.zeros(pg ? pg.outShape : g.outShape, be);
       const res = c.res ? Tensor.from(randomArray(y.size, 6), g.outShape, be) : null;
       ops.withScratchAlloc(be, (alloc) => {
         const geo = ops.convBlock(g), gp = alloc(geo.length * 4);
         be.heap.i32(gp, geo.length).set(geo);
         const packed = c.packed ? alloc(be.kernels.f32_conv2d_packed_floats(gp) * 4) : 0;
-        const bufs = { x: x.ptr, y: y.ptr, w: w.ptr, packed, bias: b.ptr, act: ops.ACT_CODES.relu, res: res?.ptr ?? 0, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
+        const bufs = { x: x.ptr, y: y.ptr, w: w.ptr, packed, bias: b.ptr, act: ops.ACT_CODES.relu, res: res?.ptr ?? 0, pool: pg, training: false, dy: 0, dyAct: 0, dx: 0, dw: 0, db: 0 };
         const one = ops.convCalls(be, g, alloc, bufs, 1);
         const split = ops.convCalls(be, g, alloc, bufs) as BalancedCalls & ops.ConvCalls;
         be.run(one.pack);

@@ -513,7 +513,7 @@ export function convCalls(
     }, (a, b) => band(a, b) !== null);
   };
   // fewer images than threads: the parts' cuts move with the threads' speeds (runtime/balance.ts)
-  const fwd: KernelCall[] = p.y === 0 ? [] : p.pool && !wf ? pooledFwd(be, g, p.pool, block, alloc, p, T)
+  const fwd: KernelCall[] = p.y === 0 ? [] : p.pool && !wf ? pooledFwd(be, g, p.pool, alloc, p, T)
     : byChannels ? balanced(splitRange(g.OC, T, 8), g.OC, 8, (c0, c1) => fwdCall(all, c0, c1, 0, g.N * imageTiles), moveArgs("oc0", "oc1"))
     : dwByChannels ? ((geo) => balanced(splitRange(g.C, T, 8), g.C, 8, (c0, c1) => dwCall(geo, p.x, p.y, c0, c1), moveArgs("c0", "c1")))(whole())
     : wf && few ? balanced(splitRange(g.N * imageTiles, T), g.N * imageTiles, 1, (t0, t1) => fwdCall(all, 0, OCg, t0, t1), moveArgs("tile0", "tile1"))
@@ -592,24 +592,36 @@ export function pooledGradFits(be: Backend, g: ConvGeometry): boolean {
  * (by images, or at batch 1 by bands of pool rows), each part computing just the conv rows its
  * pool windows read.
  */
-function pooledFwd(be: Backend, g: ConvGeometry, pg: PoolGeometry, block: (q: Part) => number, alloc: (bytes: number) => number, p: ConvBuffers, T: number): KernelCall[] {
+function pooledFwd(be: Backend, g: ConvGeometry, pg: PoolGeometry, alloc: (bytes: number) => number, p: ConvBuffers, T: number): KernelCall[] {
   const reach = (g.KH - 1) * g.DH + 1;
   const imgs = (a: number, b: number): [Part, Part] => [
     { N: b - a, H: g.H, OH: g.OH, PT: g.padTop, xOff: a * g.H * g.W * g.C, yOff: 0, hpDelta: 0 },
     { N: b - a, H: pg.H, OH: pg.OH, PT: pg.padTop, xOff: 0, yOff: a * pg.OH * pg.OW * pg.C, hpDelta: 0 },
   ];
-  let parts: [Part, Part][] = g.N > 1 || T <= 1 ? splitRange(g.N, g.N >= T ? T : 1).map(([a, b]) => imgs(a, b)) : [];
-  if (!parts.length) {
-    // one image: bands of pool rows, each with the band of conv rows its windows read
-    const bands = windowParts(1, pg.H, pg.W, pg.C, pg.OH, pg.OW, pg.C, pg.SH, pg.padTop, pg.KH, T).map((q): [Part | null, Part] => [
-      rowBand(g.H, g.W, g.C, g.OW, g.OC, g.SH, g.padTop, reach, q.hpDelta, q.hpDelta + q.H), q,
-    ]);
-    parts = bands.every(([c]) => c) ? (bands as [Part, Part][]) : [imgs(0, 1)];
-  }
-  return parts.map(([c, q]) => {
-    const geo = block(c), pgeo = geometryBlock(alloc, be, poolBlock({ ...pg, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }));
-    return { ...call("f32_conv2d_maxpool_fwd", geo, pgeo, p.x + 4 * c.xOff, p.w, p.packed, p.bias, p.act, p.y + 4 * q.yOff, 0), scratchBytes: be.kernels.f32_conv2d_maxpool_scratch_bytes(geo, pgeo) };
-  });
+  const fields = (c: Part, q: Part) => ({ conv: convBlock({ ...g, N: c.N, H: c.H, OH: c.OH, padTop: c.PT }), pool: poolBlock({ ...pg, N: q.N, H: q.H, OH: q.OH, padTop: q.PT }) });
+  const make = ([c, q]: [Part, Part], scratch?: number): KernelCall => {
+    const f = fields(c, q), geo = geometryBlock(alloc, be, f.conv), pgeo = geometryBlock(alloc, be, f.pool);
+    return { ...call("f32_conv2d_maxpool_fwd", geo, pgeo, p.x + 4 * c.xOff, p.w, p.packed, p.bias, p.act, p.y + 4 * q.yOff, 0), scratchBytes: scratch ?? be.kernels.f32_conv2d_maxpool_scratch_bytes(geo, pgeo) };
+  };
+  if (g.N > 1 || T <= 1) return splitRange(g.N, g.N >= T ? T : 1).map(([a, b]) => make(imgs(a, b)));
+  // one image: bands of pool rows, each with the band of conv rows its windows read, whose cuts
+  // move with the threads' speeds (runtime/balance.ts): a moved band's call gets the bands'
+  // geometry, written over its blocks, and pointers; every band the whole image's scratch
+  const band = (a: number, b: number): [Part, Part] | null => {
+    const q = rowBand(pg.H, pg.W, pg.C, pg.OW, pg.C, pg.SH, pg.padTop, pg.KH, a, b);
+    const c = q && rowBand(g.H, g.W, g.C, g.OW, g.OC, g.SH, g.padTop, reach, q.hpDelta, q.hpDelta + q.H);
+    return q && c ? [c, q] : null;
+  };
+  const ranges = splitRange(pg.OH, T);
+  if (!ranges.every(([a, b]) => band(a, b))) return [make(imgs(0, 1))]; // a band of pure padding: not split
+  const most = make(imgs(0, 1)).scratchBytes;
+  return balanced(ranges, pg.OH, 1, (a, b) => make(band(a, b)!, most), (k, a, b) => {
+    const [c, q] = band(a, b)!, f = fields(c, q);
+    be.heap.i32(argOf(k, "g"), f.conv.length).set(f.conv);
+    be.heap.i32(argOf(k, "pg"), f.pool.length).set(f.pool);
+    setArg(k, "x", p.x + 4 * c.xOff);
+    setArg(k, "y", p.y + 4 * q.yOff);
+  }, (a, b) => band(a, b) !== null);
 }
 
 const DATA_KERNELS = { implicit: "f32_conv2d_bwd_data_implicit", direct: "f32_conv2d_bwd_data_direct", im2col: "f32_conv2d_bwd_data" } as const;
