@@ -23,6 +23,17 @@ describe.each(["simd", "relaxed"] as const)("loss kernels on the %s build", (bui
     const big = mem.f32([1000, -1000, 999]), L1 = mem.i32(1);
     be.heap.i32(L1, 1)[0] = 2;
     expect(be.kernels.f32_softmax_xent(big, L1, 1, 3, 1, mem.f32(3), 0, 0)).toBeCloseTo(1 + Math.log1p(Math.exp(-1)), 5); // log(1 + e^-1 + e^-2000) − (999 − 1000)
+    // finite logits 4e38 apart (their difference overflows float32): PyTorch's loss is 0 for the
+    // largest's label (it was NaN: 0·(−Inf)); the others' the exact 4e38 (float32's inf), the
+    // gradient p − q finite either way, with label smoothing too
+    const huge = mem.f32([2e38, -2e38, 0]), D3 = mem.f32(3);
+    for (const [label, eps, want] of [[0, 0, 0], [1, 0, 4e38], [2, 0, 2e38], [0, 0.1, (0.1 / 3) * (4e38 + 2e38)]] as const) {
+      be.heap.i32(L1, 1)[0] = label;
+      const v = be.kernels.f32_softmax_xent(huge, L1, 1, 3, 1, D3, 0, eps);
+      if (want === 0) expect(v).toBe(0);
+      else expect(v / want).toBeCloseTo(1, 6);
+      expect(mem.read(D3, 3).every(Number.isFinite), `label ${label}, ε ${eps}`).toBe(true);
+    }
     mem.freeAll();
   });
 

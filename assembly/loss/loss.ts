@@ -25,16 +25,18 @@ export function f32_softmax_xent(logits: usize, labels: usize, rows: i32, cols: 
     for (let c = 0; c < cols; c++) m = max(m, load<f32>(z + f4(c)));
     let s: f64 = 0, zsum: f64 = 0;
     for (let c = 0; c < cols; c++) {
-      const zc = load<f32>(z + f4(c)) - m;
-      const e = expf(zc);
+      // the shift in f64, exact: in f32 two finite logits 4e38 apart gave −Inf, and 0·(−Inf) a
+      // NaN loss below (its f32 rounding is the f32 subtraction's: e has the same bits)
+      const zc = <f64>load<f32>(z + f4(c)) - <f64>m;
+      const e = expf(<f32>zc);
       store<f32>(d + f4(c), e);
       s += <f64>e;
-      zsum += <f64>zc;
+      zsum += zc;
     }
     const y = load<i32>(labels + f4(r));
     const lse = Math.log(s);
     // Σ_c q_c (lse − z_c) = lse − (1 − ε)·z_y − (ε / cols)·Σ_c z_c (max-shifted z)
-    total += lse - <f64>(<f32>1 - smoothing) * <f64>(load<f32>(z + f4(y)) - m) - <f64>off * zsum;
+    total += lse - <f64>(<f32>1 - smoothing) * (<f64>load<f32>(z + f4(y)) - <f64>m) - (off != 0 ? <f64>off * zsum : 0);
     const inv = <f32>(1.0 / s);
     for (let c = 0; c < cols; c++) {
       const p = load<f32>(d + f4(c)) * inv;
