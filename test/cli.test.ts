@@ -505,5 +505,14 @@ describe("fovea train on an image folder", () => {
     expect(t2.status).toBe(0);
     const p = fovea("predict", out, join(dir, "data", "light", "0.png"), "--resize");
     expect(p.stdout).toMatch(/0\.png: (light|dark) /);
+    // one class is no classifier: a usage error before any training
+    const one = fovea("train", join(dir, "data", "x"), "--input", "28x28x1", "--epochs", "1");
+    expect(one.status).toBe(2);
+    const { renameSync } = await import("node:fs");
+    mkdirSync(join(dir, "single"));
+    renameSync(join(dir, "data", "dark"), join(dir, "single", "dark"));
+    const single = fovea("train", join(dir, "single"), "--input", "28x28x1", "--epochs", "1", "--out", join(dir, "s.fovea"));
+    expect(single.status).toBe(2);
+    expect(single.stderr).toMatch(/train: .*single holds one class \(dark\); a classifier needs two or more class subfolders/);
   });
 });

@@ -95,6 +95,9 @@ describe("image files", () => {
     expect(d.x[0]).toBe(0);
     expect(d.x[d.x.length - 1]).toBeCloseTo(1, 6);
     await expect(D.loadImageFolder(join(dir, "cats"), [4, 4, 3])).rejects.toThrow(/no class subfolders/);
+    // a class subfolder without images would take an index no example teaches
+    mkdirSync(join(dir, "empty"));
+    await expect(D.loadImageFolder(dir, [4, 4, 3])).rejects.toThrow(/fovea-folder-\w+: no PNG or JPEG images in class folder empty \(every subfolder is a class: remove it or add its images\)/);
   });
 
   it("model.activations returns every layer's output for one example", () => {

@@ -308,6 +308,8 @@ export async function train(a: TrainArgs): Promise<void> {
   if (refused) throw new UsageError(`--speedrun runs its own recipe from the start, without checkpoints: it takes no ${refused[0]}`);
   if (a.quick && a.epochs !== undefined) throw new UsageError(`train: --quick (${QUICK_EPOCHS} epochs) and --epochs ${a.epochs} both set the epochs; give one`);
   const { full, test, label } = await loadData(a);
+  // a folder of images: a classifier needs two classes (each holds an image: loadImageFolder), so the validation split has one to take
+  if (!test && full.classes && full.classes.length < 2) throw new UsageError(`train: ${label} holds one class (${full.classes[0]}); a classifier needs two or more class subfolders`);
   // the validation split has its own Rng from --seed: a resumed run splits the same way; a
   // speedrun trains on every training image (it scores the test set instead)
   const rng = new fovea.Rng(a.seed);

@@ -225,14 +225,18 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
   const classes = (await listDir(dir)).filter((e) => e.dir).map((e) => e.name).sort();
   if (classes.length === 0) throw new FormatError(`${dir}: no class subfolders`);
   const xs: Float32Array[] = [], ys: number[] = [];
+  const empty: string[] = [];
   for (const [k, c] of classes.entries()) {
     const files = (await listDir(`${dir}/${c}`)).filter((e) => !e.dir && /\.(png|jpe?g)$/i.test(e.name)).map((e) => e.name).sort();
+    if (files.length === 0) empty.push(c);
     for (const f of files) {
       xs.push(await loadImage(`${dir}/${c}/${f}`, shape));
       ys.push(k);
     }
   }
   if (xs.length === 0) throw new FormatError(`${dir}: no PNG or JPEG images in ${classes.join(", ")}`);
+  // a class without images would still take an index, an output no example teaches
+  if (empty.length) throw new FormatError(`${dir}: no PNG or JPEG images in class ${empty.length > 1 ? "folders" : "folder"} ${empty.join(", ")} (every subfolder is a class: remove it or add its images)`);
   const per = shape[0] * shape[1] * shape[2];
   const x = new Float32Array(xs.length * per);
   xs.forEach((v, i) => x.set(v, i * per));
