@@ -196,6 +196,41 @@ describe("the checkpoint container", () => {
   });
 });
 
+describe("resuming a run with frozen layers", () => {
+  it("restoreCheckpoint refuses a model that freezes other parameters than the run, naming them, and changes nothing; frozen as the run was, it ends bit-identical", () => {
+    const CFG = { model: "frozen" };
+    const frozenRun = (from?: Uint8Array, freeze = true) => {
+      let m: fovea.Model, c: fovea.train.Checkpoint | null = null;
+      if (from) ({ checkpoint: c, model: m } = T.readCheckpoint(from, { source: "ft.ckpt", seed: 7 }));
+      else m = net(7);
+      if (freeze) m.freeze([m.nodes[0]!.layer.name, m.nodes[1]!.layer.name]); // the conv and its batch norm
+      compiled(m);
+      if (c) T.restoreCheckpoint(m, c, "ft.ckpt");
+      let mid: Uint8Array | null = null;
+      m.fit(data.x, data.y, { epochs: 3, callbacks: [{ onEpochEnd: (_l, _m, p) => void (p.epoch === 1 && !mid && (mid = T.encodeCheckpoint(T.checkpointOf(m, p, CFG)))) }], ...(c ? { resume: c.progress } : {}) });
+      const out = { model: m.save(), mid };
+      m.free();
+      return out;
+    };
+    const straight = frozenRun();
+    expect(straight.mid).not.toBeNull();
+    // not frozen again: the parameters frozen all along would train from a zero state
+    const { checkpoint: c, model } = T.readCheckpoint(straight.mid!, { source: "ft.ckpt", seed: 7 });
+    compiled(model);
+    const rng = model.rng.state(), w = model.getWeights().map((t) => Array.from(t.values));
+    expect(() => T.restoreCheckpoint(model, c, "ft.ckpt")).toThrow(/^ft\.ckpt: the run froze other parameters than model "model" does \(frozen there, trainable here: conv2d "conv2d_\d+"'s kernel, conv2d "conv2d_\d+"'s bias, batchNorm "batchNorm_\d+"'s gamma, batchNorm "batchNorm_\d+"'s beta\); freeze the layers the run froze \(model\.freeze\) before restoring$/);
+    expect(model.rng.state()).toEqual(rng);
+    expect(model.step).toBe(0);
+    expect(model.getWeights().map((t) => Array.from(t.values))).toEqual(w);
+    // frozen where the run was not
+    model.freeze([model.nodes[4]!.layer.name]);
+    expect(() => T.restoreCheckpoint(model, c, "ft.ckpt")).toThrow(/trainable there, frozen here: dense "dense_\d+"'s kernel, dense "dense_\d+"'s bias/);
+    model.free();
+    const resumed = frozenRun(straight.mid!);
+    expect(Buffer.from(resumed.model).equals(Buffer.from(straight.model))).toBe(true);
+  });
+});
+
 describe("checkpoint objects a program builds", () => {
   it("a NaN or infinite validation loss is kept as the file keeps it (null); a bad object is a ConfigError naming the field, and restores nothing", () => {
     const { checkpoint: c, model } = T.readCheckpoint(ref.ckpts[9]!.bytes, { source: "k.ckpt" });

@@ -38,7 +38,13 @@ describe("freeze", () => {
     expect(same(weightsOf(m, "out"), before.filter((w) => w.layer === "out"))).toBe(false);
     // a checkpoint's optimiser state still covers every trainable parameter (zeros for c2's)
     const s = m.optimizer!.exportState(m.params);
-    expect(s.values.length).toBe(2 * m.countParams());
+    const all = m.params.filter((p) => p.spec.trainable).reduce((a, p) => a + p.size, 0);
+    expect(s.values.length).toBe(2 * all);
+    // countParams and the summary count what training updates: c2's are frozen
+    const frozen = weightsOf(m, "c2").reduce((a, w) => a + w.values.length, 0);
+    expect(frozen).toBeGreaterThan(0);
+    expect(m.countParams()).toBe(all - frozen);
+    expect(m.summary()).toContain(`trainable params: ${(all - frozen).toLocaleString("en-US")}   frozen: ${frozen.toLocaleString("en-US")}`);
     m.unfreeze(["c2"]);
     m.fit(x, y, { epochs: 1 });
     expect(same(weightsOf(m, "c2"), before.filter((w) => w.layer === "c2"))).toBe(false);

@@ -5,7 +5,7 @@
 
 import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkName, firstNonFinite, isArrayLike, isRecord as isPlainObject } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
-import { Layer, size, type ParamBuffer } from "../layers/layer.js";
+import { Layer, size, updated, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
 import { Rng } from "../rng.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
@@ -174,9 +174,9 @@ export class Model {
     return this.nodes.flatMap((n) => n.params);
   }
 
-  /** Number of trainable parameters (batch-norm moving statistics are not counted). */
+  /** Number of parameters training updates (not batch-norm moving statistics, nor those of frozen layers: freeze); all of them with false. */
   countParams(trainableOnly = true): number {
-    return this.params.filter((p) => !trainableOnly || p.spec.trainable).reduce((a, p) => a + p.size, 0);
+    return this.params.filter((p) => !trainableOnly || updated(p)).reduce((a, p) => a + p.size, 0);
   }
 
   /** For a sequential model: connects its layers on an input of this shape. */

@@ -48,7 +48,7 @@ interface Header {
   config: CheckpointConfig;
   step: number;
   rng: RngState;
-  optimizer: { name: string; lr: number; iterations: number; settings?: Record<string, number | boolean>; slots: number; floats: number };
+  optimizer: { name: string; lr: number; iterations: number; settings?: Record<string, number | boolean>; frozen?: number[]; slots: number; floats: number };
   progress: Omit<FitProgress, "order"> & { examples: number };
   modelBytes: number;
 }
@@ -73,7 +73,10 @@ function headerOf(c: Checkpoint): Header {
   const { order, ...progress } = c.progress;
   return {
     format: "fovea-checkpoint", version: CHECKPOINT_VERSION, config: c.config, step: c.step, rng: c.rng,
-    optimizer: { name: c.optimizer.name, lr: c.optimizer.lr, iterations: c.optimizer.iterations, settings: c.optimizer.settings, slots: c.optimizer.slots, floats: c.optimizer.values.length },
+    optimizer: {
+      name: c.optimizer.name, lr: c.optimizer.lr, iterations: c.optimizer.iterations, settings: c.optimizer.settings,
+      ...(c.optimizer.frozen ? { frozen: c.optimizer.frozen } : {}), slots: c.optimizer.slots, floats: c.optimizer.values.length,
+    },
     progress: { ...progress, examples: order.length }, modelBytes: c.model.length,
   };
 }
@@ -206,6 +209,10 @@ function checkHeader(h: Header, fail: (what: string) => never, of = "the header'
   if (o.settings !== undefined) for (const [k, v] of Object.entries(obj(o.settings, "optimizer.settings"))) {
     if (typeof v !== "boolean") num(v, `optimizer.settings.${k}`);
   }
+  // absent in checkpoints written before the frozen parameters were kept
+  if (o.frozen !== undefined && !(Array.isArray(o.frozen) && o.frozen.every((v, i, a) => Number.isInteger(v) && v >= 0 && (i === 0 || v > (a[i - 1] as number))))) {
+    fail(`${of} optimizer.frozen is not a list of increasing parameter indices: ${JSON.stringify(o.frozen).slice(0, 80)}`);
+  }
   num(o.slots, "optimizer.slots", { int: true, min: 0 });
   num(o.floats, "optimizer.floats", { int: true, min: 0 });
   // with ema the averages of the parameters outside the slots follow them (readCheckpoint counts them against the model)
@@ -280,6 +287,20 @@ export function restoreCheckpoint(model: Model, c: Checkpoint, source = "checkpo
   checkCheckpoint(c, source);
   const opt = model.optimizer;
   if (!opt) throw new ConfigError(`${source}: model "${model.name}" has no optimizer; compile({ loss, optimizer }) before restoring a checkpoint`);
+  // a resume must freeze what the run froze: the state of a parameter frozen all along is the
+  // zeros a fresh optimiser starts from, which would go on to train it
+  if (c.optimizer.frozen !== undefined) {
+    const was = new Set(c.optimizer.frozen);
+    const trainable = model.nodes.flatMap((n) => n.params.filter((p) => p.spec.trainable).map((p) => ({ p, name: `${n.layer.label}'s ${p.spec.name}` })));
+    const thawed = trainable.filter(({ p }, i) => was.has(i) && !p.frozen).map((t) => t.name);
+    const frozen = trainable.filter(({ p }, i) => !was.has(i) && p.frozen).map((t) => t.name);
+    if (thawed.length || frozen.length || c.optimizer.frozen.some((i) => i >= trainable.length)) {
+      throw new ConfigError(`${source}: the run froze other parameters than model "${model.name}" does (${[
+        ...(thawed.length ? [`frozen there, trainable here: ${thawed.join(", ")}`] : []),
+        ...(frozen.length ? [`trainable there, frozen here: ${frozen.join(", ")}`] : []),
+      ].join("; ") || `parameter indices ${c.optimizer.frozen.join(", ")} for ${trainable.length} trainable parameters`}); freeze the layers the run froze (model.freeze) before restoring`);
+    }
+  }
   try {
     opt.importState(model.backend, model.params, c.optimizer);
   } catch (e) {

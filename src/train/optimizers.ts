@@ -28,6 +28,11 @@ export interface OptimizerState {
   /** State buffers per trainable parameter (the optimiser's kind decides: Adam 2, SGD with momentum 1, …; one more with ema). */
   slots: number;
   /**
+   * The trainable parameters frozen when the state was kept (indices in the order of `values`):
+   * a resume must freeze the same (restoreCheckpoint). Absent in checkpoints written before.
+   */
+  frozen?: number[];
+  /**
    * Every trainable parameter's slots in parameter order, slot by slot (zeros for a frozen one
    * never updated; with ema the last slot is the average, for such a parameter its values); then,
    * with ema, the average of every running statistic (batch norm's moving mean and variance:
@@ -227,7 +232,8 @@ export abstract class Optimizer {
   /** A copy of the state for `params` (the model's, in its order), e.g. for a checkpoint. */
   exportState(params: readonly ParamBuffer[]): OptimizerState {
     const trainable = params.filter((p) => p.spec.trainable);
-    const base = { name: this.name, lr: this.lr, iterations: this.iterations, settings: this.settings, slots: this.slots };
+    const frozen = trainable.flatMap((p, i) => (p.frozen ? [i] : []));
+    const base = { name: this.name, lr: this.lr, iterations: this.iterations, settings: this.settings, slots: this.slots, frozen };
     if (this.slots === 0 || (this.iterations === 0 && this.state.size === 0 && this.averages.size === 0)) return { ...base, values: new Float32Array(0) };
     const missing = trainable.findIndex((p) => !this.state.has(p) && !p.frozen);
     if (missing >= 0) throw new ConfigError(`${this.name}: trainable parameter ${missing} (${trainable[missing]!.spec.name}) has no optimiser state; it was not among the parameters this optimiser updated`);
