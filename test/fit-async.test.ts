@@ -53,6 +53,51 @@ describe("fitAsync", () => {
     m.free();
   });
 
+  it("T.checkpoint with an async save: fitAsync waits for each before the next epoch, with ema the weights it reads before its first await are the averaged ones, a failing save rejects it; fit refuses the promise; neither leaves the model training", async () => {
+    const { x, y } = data();
+    const T = fovea.train;
+    const ema = () => fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, activation: "relu" }), L.flatten(), L.dense({ units: 3 }), L.softmax()], { inputShape: [6, 6, 1], seed: 9 })
+      .compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 0.05, momentum: 0.9, ema: 0.9 }) });
+    // the same run with a synchronous save: the bytes each epoch
+    const values = (m: fovea.Model) => m.getWeights().flatMap((w) => Array.from(w.values));
+    const a = ema(), want: number[][] = [];
+    a.fit(x, y, { epochs: 3, callbacks: [T.checkpoint((m) => void want.push(values(m)))] });
+    const b = ema(), got: number[][] = [], events: string[] = [];
+    await b.fitAsync(x, y, {
+      epochs: 3, yieldMs: 0,
+      onProgress: (e) => void (e.type === "batch" && e.batch === 1 && events.push(`epoch ${e.epoch} starts`)),
+      callbacks: [T.checkpoint(async (m, logs) => {
+        got.push(values(m));
+        events.push(`save ${logs.epoch}`);
+        await new Promise((r) => setTimeout(r, 20));
+        events.push(`saved ${logs.epoch}`);
+      })],
+    });
+    expect(events).toEqual(["epoch 0 starts", "save 0", "saved 0", "epoch 1 starts", "save 1", "saved 1", "epoch 2 starts", "save 2", "saved 2"]);
+    expect(got).toEqual(want);
+    expect(values(b)).toEqual(values(a));
+    // a save that fails rejects fitAsync with its error, after that epoch
+    const c = ema();
+    let epochs = 0;
+    await expect(c.fitAsync(x, y, { epochs: 3, callbacks: [T.checkpoint(async () => {
+      epochs++;
+      await Promise.resolve();
+      throw new Error("disk full");
+    })] })).rejects.toThrow("disk full");
+    expect(epochs).toBe(1);
+    // fit cannot wait: a ConfigError saying what to use
+    const pending: Promise<unknown>[] = [];
+    expect(() => c.fit(x, y, { epochs: 2, callbacks: [T.checkpoint(() => {
+      const p = Promise.resolve();
+      pending.push(p);
+      return p;
+    })] })).toThrow(/fit: a callback's onEpochEnd returned a promise \(an async save given T\.checkpoint\?\), which fit cannot wait for: use fitAsync/);
+    expect(pending).toHaveLength(1);
+    // neither left the model training
+    expect(() => c.fit(x, y, { epochs: 1 })).not.toThrow();
+    for (const m of [a, b, c]) m.free();
+  });
+
   it("a model freed while fitAsync waits rejects its promise with fit's BackendError", async () => {
     const { x, y } = data();
     const m = net();

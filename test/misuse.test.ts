@@ -285,6 +285,35 @@ describe("the default backend's lifecycle", () => {
 });
 
 describe("training mistakes are refused before anything trains", () => {
+  it("computeGradients and trainStep check the caller's labels and range: a label out of range wrote outside the loss's buffer (another model's weights)", () => {
+    const other = net(fovea, 31), m = net(fovea, 32);
+    const mine = weights(m), theirs = weights(other), rng = m.rng.state();
+    const hinge = fovea.sequential([fovea.layers.flatten(), fovea.layers.dense({ units: 10 })], { inputShape: SHAPE, seed: 3, name: "hinge" })
+      .compile({ batchSize: 2, loss: "hinge", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    const two = x.slice(0, 2 * IN);
+    const cases: [() => unknown, RegExp][] = [
+      [() => hinge.computeGradients(two, new Int32Array([-557768, 0]), 0, 2), /model "hinge"\.computeGradients: label 0 is -557768; labels are class indices in \[0, 10\)/],
+      [() => m.computeGradients(x, Int32Array.from(y, (v, i) => (i === 3 ? 10 : v)), 0, 8), /model "net32"\.computeGradients: label 3 is 10; labels are class indices in \[0, 10\)/],
+      [() => m.computeGradients(x, y.slice(0, 8), 0, 8), /computeGradients: 8 labels for 24 examples/],
+      [() => m.computeGradients(x, y, 20, 8), /computeGradients: examples \[start, start \+ count\) must be a non-empty range of the 24 in data, got start 20, count 8/],
+      [() => m.computeGradients(x, y, 0, 0), /non-empty range of the 24 in data, got start 0, count 0/],
+      [() => m.computeGradients(x, y, 0.5, 8), /got start 0\.5, count 8/],
+      [() => m.computeGradients("x" as never, y, 0, 8), /computeGradients: examples must be a Float32Array, an array of numbers or a Tensor, got "x"/],
+      [() => fovea.train.trainStep(m, x, Int32Array.from(y, (v) => v + 1e7), 0, 8), /trainStep\(model "net32"\): label 0 is 10000000; labels are class indices in \[0, 10\)/],
+      [() => fovea.train.trainStep(m, x, y, 0, 8, Number.NaN), /trainStep\(model "net32"\): lr must be a finite number > 0, got NaN/],
+    ];
+    for (const [f, msg] of cases) {
+      expect(f).toThrow(fovea.FoveaError);
+      expect(f).toThrow(msg);
+    }
+    expect(weights(other)).toEqual(theirs);
+    expect(weights(m)).toEqual(mine);
+    expect(m.rng.state()).toEqual(rng);
+    // plain arrays are examples and labels, as fit takes them
+    expect(m.computeGradients(Array.from(x) as never, Array.from(y) as never, 0, 8)).toBe(m.computeGradients(x, y, 0, 8));
+    for (const k of [m, other, hinge]) k.free();
+  });
+
   it("a bad lr anywhere, validationData that does not fit, a callback that cannot work, NaN in the data: a FoveaError, and the weights, step, optimiser and RNG as they were", () => {
     const m = net(fovea, 21);
     const before = { w: weights(m), step: m.step, lr: m.optimizer!.lr, rng: m.rng.state() };
@@ -305,6 +334,10 @@ describe("training mistakes are refused before anything trains", () => {
       [() => m.fit(x, y, { callbacks: [T.earlyStopping()] }), /fit: callbacks\[0\]: monitor "valLoss" needs validationData in fit \(or monitor "loss"\)/],
       [() => m.fit(x, y, { callbacks: T.earlyStopping() as unknown as fovea.Callback[] }), /fit: callbacks must be an array of callbacks/],
       [() => m.fit(x, y, { validationData: [x, y], lr: T.stepDecay(0.1, { every: 10 }), callbacks: [T.reduceOnPlateau()] }), /fit: callbacks\[0\] sets the optimiser's lr between epochs, which fit's lr option would override; give one or the other/],
+      // a schedule's first value and the augment option are checked before the epoch's shuffle draws from the RNG
+      [() => m.fit(x, y, { lr: () => Number.NaN }), /fit: the learning rate schedule gave NaN at step 0/],
+      [() => m.fit(x, y, { augment: { rotation: 10 } as never }), /fit: augment must be a function of \(examples, count, rng\), e\.g\. fovea\.data\.augmenter\(\.\.\.\), got \{"rotation":10\}/],
+      [() => m.evaluate(bad, y), /evaluate: the data holds NaN at example 5 \(value 7 of its 1024\)/],
     ];
     for (const [f, msg] of cases) {
       expect(f).toThrow(fovea.FoveaError);
@@ -320,6 +353,10 @@ describe("training mistakes are refused before anything trains", () => {
     expect(weights(m)).toEqual(before.w);
     // a user's callback whose monitor is no monitor
     expect(() => m.fit(x, y, { callbacks: [{ monitor: {} as never }] })).toThrow(/fit: callbacks\[0\]: monitor must be "loss", "accuracy", "valLoss" or "valAccuracy", got \{\}/);
+    // schedules' counts of steps are whole numbers: warmup's arguments swapped gave a rate of 500,000 at step 0
+    expect(() => T.warmup(0.001, 500)).toThrow(/schedule: warmupSteps must be a whole number >= 1, got 0\.001 \(warmup\(steps, after\): the steps come first/);
+    expect(() => T.cosineDecay(0.1, { totalSteps: 10.5 })).toThrow(/schedule: totalSteps must be a whole number >= 1, got 10\.5/);
+    expect(() => T.stepDecay(0.1, { every: 0 })).toThrow(/schedule: every must be a whole number >= 1, got 0/);
     // adamw's weight decay is adamw's: adam's options have none (its type neither)
     expect(() => T.adam({ weightDecay: 0.1 } as never)).toThrow(/adam: unknown option "weightDecay"/);
     m.free();

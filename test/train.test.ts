@@ -142,9 +142,10 @@ describe("training", () => {
     const m2 = fovea.sequential([L.dense({ units: 2 })], { inputShape: [4], seed: 1 });
     m2.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: T.sgd({ lr: 1 }) });
     const lrs: number[] = [];
-    m2.fit(x, y, { epochs: 1, lr: T.warmup(2, T.cosineDecay(0.1, { totalSteps: 10 })), callbacks: [{ onBatchEnd: (i) => void lrs.push(i.lr) }] });
+    const h2 = m2.fit(x, y, { epochs: 1, lr: T.warmup(2, T.cosineDecay(0.1, { totalSteps: 10 })), callbacks: [{ onBatchEnd: (i) => void lrs.push(i.lr) }] });
     const cos = (s: number) => 0.05 * (1 + Math.cos((Math.PI * s) / 10));
     expect(lrs).toHaveLength(3);
+    expect(h2.epochs[0]!.lr).toBe(lrs[2]); // the epoch's last step's rate, not the next one's
     expect(lrs[0]).toBeCloseTo(cos(0) / 2, 12);
     expect(lrs[1]).toBeCloseTo(cos(1), 12);
     expect(lrs[2]).toBeCloseTo(cos(2), 12);

@@ -7,7 +7,7 @@ import { targetsAreLabels } from "./losses.js";
 import { checkLr } from "./optimizers.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
-import { NumericError, notAveraged, swapAverages, trainStep } from "./trainer.js";
+import { NumericError, evaluateOn, finiteExamples, notAveraged, runStep, swapAverages } from "./trainer.js";
 import type { InputStager } from "../model/plan.js";
 import { formatShape } from "../tensor.js";
 
@@ -29,6 +29,7 @@ export interface EpochLogs {
   accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
+  /** The learning rate of the epoch's last step (the one it ended with, not the next epoch's). */
   lr: number;
   seconds: number;
   imagesPerSecond: number;
@@ -68,8 +69,12 @@ export interface BatchInfo {
 
 export interface Callback {
   onBatchEnd?(info: BatchInfo): void;
-  /** Return "stop" to end training after this epoch. `progress`: as in onBatchEnd, at the start of the next epoch. */
-  onEpochEnd?(logs: EpochLogs, model: Model, progress: FitProgress): void | "stop";
+  /**
+   * Return "stop" to end training after this epoch. `progress`: as in onBatchEnd, at the start of
+   * the next epoch. A promise (an async save, T.checkpoint) is waited for by fitAsync before the
+   * next epoch; fit, which cannot wait, refuses it with a ConfigError.
+   */
+  onEpochEnd?(logs: EpochLogs, model: Model, progress: FitProgress): void | "stop" | Promise<unknown>;
   /** The value it reads each epoch (earlyStopping, checkpoint with bestOnly, reduceOnPlateau): fit refuses, before it trains, a run that will not report it. */
   readonly monitor?: Monitor;
   /** It sets the optimiser's lr between epochs (reduceOnPlateau): fit refuses it beside an `lr` option, which would override it. */
@@ -147,9 +152,14 @@ export interface History {
 export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions = {}): History {
   checkOptionKeys("fit", options, FIT_KEYS);
   const run = fitRun(model, x, y, options, "fit");
-  for (;;) {
-    const r = run.next();
-    if (r.done) return r.value;
+  try {
+    for (;;) {
+      const r = run.next();
+      if (r.done) return r.value;
+      if (r.value) throw new ConfigError(`fit: a callback's onEpochEnd returned a promise (an async save given T.checkpoint?), which fit cannot wait for: use fitAsync, which waits for it, or a synchronous save (the writer fovea.data.fileWriter() gives)`);
+    }
+  } finally {
+    run.return(undefined as never); // a fit stopped here is not running (its finally blocks run)
   }
 }
 
@@ -165,13 +175,18 @@ export async function fitAsync(model: Model, x: ExampleData, y: ArrayLike<number
   if (!(typeof yieldMs === "number" && yieldMs >= 0)) throw new ConfigError(`fitAsync: yieldMs must be a number of ms >= 0, got ${String(yieldMs)}`);
   const run = fitRun(model, x, y, fitOptions, "fitAsync");
   let last = performance.now();
-  for (;;) {
-    const r = run.next();
-    if (r.done) return r.value;
-    if (performance.now() - last >= yieldMs) {
-      await turn();
-      last = performance.now();
+  try {
+    for (;;) {
+      const r = run.next();
+      if (r.done) return r.value;
+      if (r.value) await r.value; // a callback's promise (an async save): it rejects fitAsync if it fails
+      if (performance.now() - last >= yieldMs) {
+        await turn();
+        last = performance.now();
+      }
     }
+  } finally {
+    run.return(undefined as never);
   }
 }
 
@@ -193,6 +208,8 @@ function turn(): Promise<void> {
   });
 }
 
+const isPromise = (v: unknown): v is Promise<unknown> => typeof (v as { then?: unknown } | null)?.then === "function";
+
 /** fn with the averages of the weights in place where the model's optimiser keeps them (ema), else as it is. */
 function withAverages<T>(model: Model, fn: () => T): T {
   return (model.optimizer?.ema ?? 0) > 0 ? model.withAveragedWeights(fn) : fn();
@@ -201,8 +218,11 @@ function withAverages<T>(model: Model, fn: () => T): T {
 /** The models a fit runs on now (fitAsync interleaves with other code: a second fit of one model is an error). */
 const running = new WeakSet<Model>();
 
-/** The fit loop: stops after every batch and every epoch (yield), returns the history at the end. */
-function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions, where: string): Generator<void, History, void> {
+/**
+ * The fit loop: stops after every batch and every epoch (yield; after an epoch whose callbacks
+ * returned promises, yielding them all as one), returns the history at the end.
+ */
+function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: FitOptions, where: string): Generator<Promise<unknown> | void, History, void> {
   checkModel(model, where);
   const epochs = options.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`${where}: epochs must be a whole number >= 1, got ${show(epochs)}`);
@@ -219,24 +239,33 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   // leave the model, its step and its RNG changed
   finiteExamples(where, "the training data", data, model.inputSize);
   const vd = options.validationData;
+  let val: Validation | null = null;
   if (vd !== undefined) {
     if (!Array.isArray(vd) || vd.length !== 2) throw new ConfigError(`${where}: validationData must be a pair [examples, targets], got ${show(vd)}`);
     const v = model.examples(vd[0], `${where} validationData`);
-    model.targets(vd[1], v.n, `${where} validationData`);
+    val = { ...v, targets: model.targets(vd[1], v.n, `${where} validationData`) };
     finiteExamples(where, "validationData", v.data, model.inputSize);
   }
+  if (options.augment !== undefined && typeof options.augment !== "function") throw new ConfigError(`${where}: augment must be a function of (examples, count, rng), e.g. fovea.data.augmenter(...), got ${show(options.augment)}`);
   if (typeof options.lr === "number") checkLr(where, options.lr);
   else if (options.lr !== undefined && typeof options.lr !== "function") throw new ConfigError(`${where}: lr must be a number or a schedule (a function of step and epoch), got ${show(options.lr)}`);
   checkCallbacks(where, model, options);
   running.add(model);
   try {
-    return yield* epochsOf(model, data, targets, n, epochs, bs, options);
+    return yield* epochsOf(model, data, targets, n, epochs, bs, options, val);
   } finally {
     running.delete(model);
   }
 }
 
-function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float32Array, n: number, epochs: number, bs: number, options: FitOptions): Generator<void, History, void> {
+/** Validation data as fitRun checked it. */
+interface Validation {
+  data: Float32Array;
+  n: number;
+  targets: Int32Array | Float32Array;
+}
+
+function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float32Array, n: number, epochs: number, bs: number, options: FitOptions, valData: Validation | null): Generator<Promise<unknown> | void, History, void> {
   const inputSize = model.inputSize;
   const opt = model.optimizer!; // fitRun checked it
   const perTarget = targets.length / n;
@@ -264,15 +293,19 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     if (!(Number.isFinite(v) && v >= 0)) throw new ConfigError(`fit: the learning rate schedule gave ${show(v)} at step ${step}`);
     return v;
   };
+  // the first step's learning rate before anything changes (the shuffle draws from the model's RNG)
+  lrOf(model.step, resume?.epoch ?? 0);
   for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
     const resumed = resume !== undefined && epoch === resume.epoch;
     const first = resumed ? resume.batch : 0;
     const t0 = performance.now() - (resumed ? resume.seconds * 1000 : 0);
     if (first === 0 && (options.shuffle ?? true)) model.rng.shuffle(order);
     let sum = resumed ? resume.lossSum : 0, correct = resumed ? resume.correct : 0;
+    // (an epoch resumed at its end ran its last step before the checkpoint)
+    let lastLr = first < batches ? 0 : lrOf(Math.max(0, model.step - 1), epoch);
     for (let b = first; b < batches; b++) {
       const start = b * bs, count = Math.min(bs, n - start);
-      const lr = lrOf(model.step, epoch);
+      const lr = (lastLr = lrOf(model.step, epoch));
       // an augmenter of the model's backend warps the batch straight into the model's input, in
       // line with the forward pass (the same draws, the same bits); any other function in place
       for (let i = 0; i < count; i++) {
@@ -283,7 +316,7 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
       const batch = xb.subarray(0, count * inputSize);
       const make = staged ? staged.stage(batch, count, model.rng) : undefined;
       if (!staged) options.augment?.(batch, count, model.rng);
-      const step = trainStep(model, xb, yb, 0, count, lr, make);
+      const step = runStep(model, xb, yb, 0, count, lr, make);
       const loss = step.loss;
       sum += loss * count;
       correct += step.correct;
@@ -301,20 +334,25 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     const seconds = (performance.now() - t0) / 1000;
     const train = { loss: sum / n };
     // an optimiser that averages the weights is validated with its averages: the weights fit ends with
-    const vd = options.validationData;
-    const val = vd ? withAverages(model, () => model.evaluate(vd[0], vd[1], { batchSize: bs })) : null;
+    const val = valData ? withAverages(model, () => evaluateOn(model, valData.data, valData.n, valData.targets, bs)) : null;
     // running accuracy over the epoch's batches (training mode, as Keras reports it)
     const acc = model.loss === "softmaxCrossEntropy" || model.loss === "hinge" ? correct / n : null;
     const logs: EpochLogs = {
       epoch, loss: train.loss, accuracy: acc, valLoss: val?.loss ?? null, valAccuracy: val?.accuracy ?? null,
-      lr: lrOf(model.step, epoch), seconds, imagesPerSecond: seconds > 0 ? n / seconds : 0,
+      lr: lastLr, seconds, imagesPerSecond: seconds > 0 ? n / seconds : 0,
     };
     history.epochs.push(logs);
     onProgress?.({ type: "epoch", epoch, epochs, batch: batches, batches, loss: logs.loss, epochLoss: logs.loss, fraction: (epoch + 1) / epochs, logs });
     if (say) say(formatEpoch(logs, epochs));
     const next: FitProgress = { epoch: epoch + 1, batch: 0, batchSize: bs, order, lossSum: 0, correct: 0, seconds: 0, history: history.epochs };
     let stop = false;
-    for (const c of callbacks) if (c.onEpochEnd?.(logs, model, next) === "stop") stop = true;
+    const waits: Promise<unknown>[] = [];
+    for (const c of callbacks) {
+      const r = c.onEpochEnd?.(logs, model, next);
+      if (r === "stop") stop = true;
+      else if (isPromise(r)) waits.push(r);
+    }
+    if (waits.length) yield Promise.all(waits);
     if (stop) break;
     yield;
   }
@@ -414,12 +452,6 @@ function checkCallbacks(where: string, model: Model, options: FitOptions): void 
   });
 }
 
-/** Refuses examples holding NaN or Inf, naming the first: training on them would spoil the weights batch by batch. */
-function finiteExamples(where: string, what: string, data: Float32Array, per: number): void {
-  const i = firstNonFinite(data);
-  if (i >= 0) throw new NumericError(`${where}: ${what} holds ${data[i]} at example ${Math.floor(i / per)} (value ${i % per} of its ${per})`);
-}
-
 /** Whether the monitored value should go up (accuracies) rather than down (losses). */
 const upward = (monitor: Monitor) => monitor === "accuracy" || monitor === "valAccuracy";
 /** Whether v improves on best by more than minDelta. */
@@ -448,9 +480,12 @@ export function earlyStopping(o: { monitor?: Monitor; patience?: number; minDelt
 /**
  * Calls `save(model, logs)` after every epoch, or (bestOnly) only when the monitored value
  * improves; with an optimiser that averages the weights (ema), with the averages in place — the
- * weights fit validated and ends with.
+ * weights fit validated and ends with. An async save (returning a promise) is for fitAsync, which
+ * waits for it before the next epoch (and rejects if it fails); the averages are in place until
+ * its first await, so it takes the model's bytes before that (`writeBytes(path, model.save())`).
+ * fit cannot wait: it refuses a promise with a ConfigError (use fovea.data.fileWriter()'s writer).
  */
-export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { monitor?: Monitor; bestOnly?: boolean } = {}): Callback {
+export function checkpoint(save: (model: Model, logs: EpochLogs) => unknown, o: { monitor?: Monitor; bestOnly?: boolean } = {}): Callback {
   checkOptionKeys("checkpoint", o, ["monitor", "bestOnly"]);
   if (typeof save !== "function") throw new ConfigError(`checkpoint: save must be a function (model, logs) => void, got ${show(save)}`);
   checkBoolean("checkpoint", "bestOnly", o.bestOnly);
@@ -464,7 +499,13 @@ export function checkpoint(save: (model: Model, logs: EpochLogs) => void, o: { m
         if (!improves(monitor, v, best, 0)) return;
         best = v;
       }
-      withAverages(model, () => save(model, logs));
+      // an async save runs to its first await with the averages in place (where writeBytes(path,
+      // model.save()) takes the bytes); fitAsync waits for the rest
+      let r: unknown;
+      withAverages(model, () => {
+        r = save(model, logs);
+      });
+      if (isPromise(r)) return r;
     },
   };
 }

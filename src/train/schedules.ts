@@ -5,12 +5,17 @@ const pos = (v: unknown, what: string) => {
   if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new ConfigError(`schedule: ${what} must be > 0, got ${show(v)}`);
   return v;
 };
+/** A count of steps or epochs: a whole number >= 1 (`hint`: what a value that is not says). */
+const count = (v: unknown, what: string, hint = "") => {
+  if (!(typeof v === "number" && Number.isInteger(v) && v >= 1)) throw new ConfigError(`schedule: ${what} must be a whole number >= 1, got ${show(v)}${hint}`);
+  return v;
+};
 
 /** lr · gamma^⌊epoch / every⌋. */
 export const stepDecay = (lr: number, o: { every: number; gamma?: number }) => {
   checkOptionKeys("stepDecay", o, ["every", "gamma"]);
   pos(lr, "lr");
-  pos(o.every, "every");
+  count(o.every, "every");
   const g = pos(o.gamma ?? 0.1, "gamma");
   return (_s: number, epoch: number) => lr * g ** Math.floor(epoch / o.every);
 };
@@ -28,7 +33,7 @@ export const exponentialDecay = (lr: number, o: { rate: number; steps: number })
 export const cosineDecay = (lr: number, o: { totalSteps: number; minLr?: number }) => {
   checkOptionKeys("cosineDecay", o, ["totalSteps", "minLr"]);
   pos(lr, "lr");
-  pos(o.totalSteps, "totalSteps");
+  count(o.totalSteps, "totalSteps");
   const m = o.minLr ?? 0;
   if (!(typeof m === "number" && m >= 0 && m <= lr)) throw new ConfigError(`schedule: minLr must be in [0, lr ${lr}], got ${show(m)}`);
   return (step: number, _epoch?: number) => m + (lr - m) * 0.5 * (1 + Math.cos(Math.PI * Math.min(step, o.totalSteps) / o.totalSteps));
@@ -36,7 +41,7 @@ export const cosineDecay = (lr: number, o: { totalSteps: number; minLr?: number 
 
 /** Linear warmup from 0 over warmupSteps, then `after` (a number or another schedule). */
 export const warmup = (warmupSteps: number, after: number | ((step: number, epoch: number) => number)) => {
-  pos(warmupSteps, "warmupSteps");
+  count(warmupSteps, "warmupSteps", " (warmup(steps, after): the steps come first, then the rate or schedule after them)");
   if (typeof after === "number") pos(after, "the rate after the warm-up");
   else if (typeof after !== "function") throw new ConfigError(`schedule: warmup's rate after the warm-up must be a number or a schedule, got ${show(after)}`);
   return (step: number, epoch: number) => {
@@ -53,7 +58,7 @@ export const warmup = (warmupSteps: number, after: number | ((step: number, epoc
 export const oneCycle = (lr: number, o: { totalSteps: number; pctStart?: number; divFactor?: number; finalDivFactor?: number }) => {
   checkOptionKeys("oneCycle", o, ["totalSteps", "pctStart", "divFactor", "finalDivFactor"]);
   pos(lr, "lr");
-  pos(o.totalSteps, "totalSteps");
+  count(o.totalSteps, "totalSteps");
   const pct = o.pctStart ?? 0.3, div = pos(o.divFactor ?? 25, "divFactor"), finalDiv = pos(o.finalDivFactor ?? 1e4, "finalDivFactor");
   if (!(typeof pct === "number" && pct > 0 && pct < 1)) throw new ConfigError(`schedule: pctStart must be between 0 and 1, got ${show(pct)}`);
   const up = pct * o.totalSteps - 1, last = o.totalSteps - 1;

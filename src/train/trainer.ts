@@ -2,7 +2,7 @@
 // optimiser's update and the accuracy count; the loss-only evaluation; and the training options
 // of compile(). model/ knows none of this: this module adds it to Model (compile's extension point
 // and the training methods below), and src/index.ts loads it with the library.
-import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show, checkModel, isArrayLike } from "../errors.js";
+import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show, checkModel, firstNonFinite, isArrayLike } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { checkBatchSize, extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
 import type { InputMaker, Plan } from "../model/plan.js";
@@ -230,17 +230,42 @@ function nonFinite(m: Model, plan: Plan, value: number): never {
 }
 
 /**
- * One training step on examples [start, start + count) of data / y (targets checked already):
- * forward, loss, backward, regularisation, clipping, the update with learning rate lr.
- * Returns the mean loss before the update and the correct top-1 predictions (classification).
+ * One training step on examples [start, start + count) of data / y: forward, loss, backward,
+ * regularisation, clipping, the update with learning rate lr. Returns the mean loss before the
+ * update and the correct top-1 predictions (classification). The caller's arrays are checked
+ * first (checkStep: the range inside the examples, every target valid for the loss); `fit` and
+ * `trainOnBatch`, which checked theirs once, run `runStep`.
  */
 export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number, make?: InputMaker): { loss: number; correct: number } {
   checkModel(m, "trainStep");
+  const where = `trainStep(model "${m.name}")`;
+  if (lr !== undefined) checkLr(where, lr);
+  const c = checkStep(m, where, data, y, start, count);
+  return runStep(m, c.data, c.y, start, count, lr, make);
+}
+
+/** trainStep on targets checked already (fit, trainOnBatch). */
+export function runStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number, make?: InputMaker): { loss: number; correct: number } {
   // the update runs in the dispatch that sums the slices' gradients, each thread updating the
   // ranges it just summed; clipping needs the whole gradient's norm first, so it updates after
   const g = gradients(m, data, y, start, count, make, training(m).clipNorm > 0 ? undefined : { lr });
   if (!g.updated) applyUpdate(m, lr); // (a schedule may give 0: only a caller's own lr must be > 0)
   return { loss: g.loss, correct: training(m).lastCorrect };
+}
+
+/**
+ * A step's checks on a caller's arrays (computeGradients, trainStep), before anything changes:
+ * the model live, data whole examples (as fit takes them), [start, start + count) a non-empty range of them, and
+ * the targets of all of them valid for the loss (a label out of range would be read, or written
+ * by a loss kernel, outside its buffer). Returns the targets typed.
+ */
+function checkStep(m: Model, where: string, data: unknown, y: ArrayLike<number>, start: unknown, count: unknown): { data: Float32Array; y: Int32Array | Float32Array } {
+  m.checkLive();
+  const { data: typed, n } = m.examples(data as ExampleData, where);
+  if (typeof start !== "number" || !Number.isInteger(start) || start < 0 || typeof count !== "number" || !Number.isInteger(count) || count < 1 || start + count > n) {
+    throw new ConfigError(`${where}: examples [start, start + count) must be a non-empty range of the ${n} in data, got start ${show(start)}, count ${show(count)}`);
+  }
+  return { data: typed, y: m.targets(y, n, where) };
 }
 
 /**
@@ -368,7 +393,8 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   },
 
   computeGradients(data, y, start, count) {
-    return gradients(this, data, y, start, count).loss;
+    const c = checkStep(this, `model "${this.name}".computeGradients`, data, y, start, count);
+    return gradients(this, c.data, c.y, start, count).loss;
   },
 
   applyGradients(lr) {
@@ -382,27 +408,19 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     const where = `model "${this.name}".trainOnBatch`;
     if (options.lr !== undefined) checkLr(where, options.lr);
     const { data, n } = this.examples(x, where);
-    return trainStep(this, data, this.targets(y, n, where), 0, n, options.lr).loss;
+    return runStep(this, data, this.targets(y, n, where), 0, n, options.lr).loss;
   },
 
   evaluate(x, y, options = {}) {
     checkOptionKeys("evaluate", options, ["batchSize"]);
     this.checkLive();
     const where = `model "${this.name}".evaluate`;
-    const loss = requireLoss(this, where);
+    requireLoss(this, where);
     const { data, n } = this.examples(x, where);
     const t = this.targets(y, n, where);
     const bs = checkBatchSize(where, options.batchSize ?? this.batchSize);
-    let total = 0, correct = 0;
-    const K = this.outputSize;
-    for (let s = 0; s < n; s += bs) {
-      const c = Math.min(bs, n - s);
-      const plan = this.forward(data, s, c, false);
-      const scratch = this.backend.scratch(c * K * 4);
-      total += computeLoss(this.backend.kernels, loss, plan.act[lossNodeOf(this)]!, stageTargets(this, loss, t, s, c), c, K, scratch, training(this).labelSmoothing) * c;
-      if (targetsAreLabels(loss)) correct += countCorrect(this.backend.heap.f32(plan.outputPtr, c * K), t as Int32Array, s, c, K);
-    }
-    return { loss: total / n, accuracy: targetsAreLabels(loss) ? correct / n : null };
+    finiteExamples(where, "the data", data, this.inputSize);
+    return evaluateOn(this, data, n, t, bs);
   },
 
   withAveragedWeights(fn) {
@@ -425,6 +443,27 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
   },
 };
 Object.assign(Model.prototype, methods);
+
+/** Model.evaluate on examples and targets checked already (fit's validation, every epoch). */
+export function evaluateOn(m: Model, data: Float32Array, n: number, t: Int32Array | Float32Array, bs: number): { loss: number; accuracy: number | null } {
+  const loss = requireLoss(m, `model "${m.name}".evaluate`);
+  let total = 0, correct = 0;
+  const K = m.outputSize;
+  for (let s = 0; s < n; s += bs) {
+    const c = Math.min(bs, n - s);
+    const plan = m.forward(data, s, c, false);
+    const scratch = m.backend.scratch(c * K * 4);
+    total += computeLoss(m.backend.kernels, loss, plan.act[lossNodeOf(m)]!, stageTargets(m, loss, t, s, c), c, K, scratch, training(m).labelSmoothing) * c;
+    if (targetsAreLabels(loss)) correct += countCorrect(m.backend.heap.f32(plan.outputPtr, c * K), t as Int32Array, s, c, K);
+  }
+  return { loss: total / n, accuracy: targetsAreLabels(loss) ? correct / n : null };
+}
+
+/** Refuses examples holding NaN or Inf, naming the first: training on them would spoil the weights batch by batch, and a loss over them says nothing. */
+export function finiteExamples(where: string, what: string, data: Float32Array, per: number): void {
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new NumericError(`${where}: ${what} holds ${data[i]} at example ${Math.floor(i / per)} (value ${i % per} of its ${per})`);
+}
 
 function checkRegularizer(r: Regularizer, m: Model): Regularizer {
   checkOptionKeys("regularizer", r, ["l1", "l2", "layers"]);
