@@ -93,6 +93,11 @@ describe("fitAsync", () => {
       return p;
     })] })).toThrow(/fit: a callback's onEpochEnd returned a promise \(an async save given T\.checkpoint\?\), which fit cannot wait for: use fitAsync/);
     expect(pending).toHaveLength(1);
+    // an async function is refused before fit trains
+    const w0 = c.getWeights().map((w) => Array.from(w.values)), step = c.step;
+    expect(() => c.fit(x, y, { epochs: 1, callbacks: [T.checkpoint(async () => undefined)] })).toThrow(/fit: callbacks\[0\] returns a promise \(an async save given T\.checkpoint\), which fit cannot wait for: use fitAsync/);
+    expect(c.getWeights().map((w) => Array.from(w.values))).toEqual(w0);
+    expect(c.step).toBe(step);
     // neither left the model training
     expect(() => c.fit(x, y, { epochs: 1 })).not.toThrow();
     for (const m of [a, b, c]) m.free();

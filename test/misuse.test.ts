@@ -292,14 +292,14 @@ describe("training mistakes are refused before anything trains", () => {
       .compile({ batchSize: 2, loss: "hinge", optimizer: fovea.train.sgd({ lr: 0.1 }) });
     const two = x.slice(0, 2 * IN);
     const cases: [() => unknown, RegExp][] = [
-      [() => hinge.computeGradients(two, new Int32Array([-557768, 0]), 0, 2), /model "hinge"\.computeGradients: label 0 is -557768; labels are class indices in \[0, 10\)/],
-      [() => m.computeGradients(x, Int32Array.from(y, (v, i) => (i === 3 ? 10 : v)), 0, 8), /model "net32"\.computeGradients: label 3 is 10; labels are class indices in \[0, 10\)/],
+      [() => hinge.computeGradients(two, new Int32Array([-557768, 0]), 0, 2), /model "hinge"\.computeGradients, examples from 0: label 0 is -557768; labels are class indices in \[0, 10\)/],
+      [() => m.computeGradients(x, Int32Array.from(y, (v, i) => (i === 11 ? 10 : v)), 8, 8), /model "net32"\.computeGradients, examples from 8: label 3 is 10; labels are class indices in \[0, 10\)/],
       [() => m.computeGradients(x, y.slice(0, 8), 0, 8), /computeGradients: 8 labels for 24 examples/],
       [() => m.computeGradients(x, y, 20, 8), /computeGradients: examples \[start, start \+ count\) must be a non-empty range of the 24 in data, got start 20, count 8/],
       [() => m.computeGradients(x, y, 0, 0), /non-empty range of the 24 in data, got start 0, count 0/],
       [() => m.computeGradients(x, y, 0.5, 8), /got start 0\.5, count 8/],
       [() => m.computeGradients("x" as never, y, 0, 8), /computeGradients: examples must be a Float32Array, an array of numbers or a Tensor, got "x"/],
-      [() => fovea.train.trainStep(m, x, Int32Array.from(y, (v) => v + 1e7), 0, 8), /trainStep\(model "net32"\): label 0 is 10000000; labels are class indices in \[0, 10\)/],
+      [() => fovea.train.trainStep(m, x, Int32Array.from(y, (v) => v + 1e7), 0, 8), /trainStep\(model "net32"\), examples from 0: label 0 is 10000000; labels are class indices in \[0, 10\)/],
       [() => fovea.train.trainStep(m, x, y, 0, 8, Number.NaN), /trainStep\(model "net32"\): lr must be a finite number > 0, got NaN/],
     ];
     for (const [f, msg] of cases) {
@@ -309,6 +309,21 @@ describe("training mistakes are refused before anything trains", () => {
     expect(weights(other)).toEqual(theirs);
     expect(weights(m)).toEqual(mine);
     expect(m.rng.state()).toEqual(rng);
+    // only the range's labels are read (a loop over batches checks each once); a bad one outside it is another call's
+    expect(Number.isFinite(m.computeGradients(x, Int32Array.from(y, (v, i) => (i === 20 ? 99 : v)), 0, 8))).toBe(true);
+    // a step that updates needs an optimiser, before its forward pass moves anything
+    const noOpt = fovea.sequential([fovea.layers.flatten(), fovea.layers.dense({ units: 10 }), fovea.layers.dropout({ rate: 0.5 })], { inputShape: SHAPE, seed: 4, name: "noopt" }).compile({ batchSize: 8, loss: LOSS });
+    const r0 = noOpt.rng.state();
+    expect(() => noOpt.trainOnBatch(x.slice(0, 8 * IN), y.slice(0, 8))).toThrow(/model "noopt"\.trainOnBatch: model "noopt" has no optimizer/);
+    expect(() => fovea.train.trainStep(noOpt, x, y, 0, 8)).toThrow(/trainStep\(model "noopt"\): model "noopt" has no optimizer/);
+    expect(noOpt.rng.state()).toEqual(r0);
+    noOpt.free();
+    // a NaN regression target, before the forward pass
+    const reg = fovea.sequential([fovea.layers.flatten(), fovea.layers.dense({ units: 2 })], { inputShape: SHAPE, seed: 5, name: "reg" }).compile({ batchSize: 8, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    const t = new Float32Array(16).fill(0.5);
+    t[5] = Number.NaN;
+    expect(() => reg.trainOnBatch(x.slice(0, 8 * IN), t)).toThrow(/model "reg"\.trainOnBatch: the target data holds NaN at example 2 \(value 1 of its 2\)/);
+    reg.free();
     // plain arrays are examples and labels, as fit takes them
     expect(m.computeGradients(Array.from(x) as never, Array.from(y) as never, 0, 8)).toBe(m.computeGradients(x, y, 0, 8));
     for (const k of [m, other, hinge]) k.free();

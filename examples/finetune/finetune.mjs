@@ -47,7 +47,8 @@ let t0 = performance.now();
 tuned.fit(fresh.x, fresh.y, { epochs: 3 });
 const headOnly = accuracy(tuned, unseen), headSecs = (performance.now() - t0) / 1000;
 const headWeights = tuned.getWeights().filter((w) => w.layer === "head").reduce((a, w) => a + w.values.length, 0);
-console.log(`new head on "${features}": ${headWeights} weights, the ${tuned.countParams(false) - tuned.countParams()} imported ones frozen`);
+const frozen = tuned.getWeights().filter((w) => w.layer !== "head" && !w.name.startsWith("moving")).reduce((a, w) => a + w.values.length, 0);
+console.log(`new head on "${features}": ${headWeights} weights, the ${frozen} imported ones frozen`);
 console.log(`digits 5–9 (${unseen.n} test digits): ${pct(before)} before, ${pct(headOnly)} after 3 epochs of the head on ${fresh.n} examples (${headSecs.toFixed(1)} s)`);
 // then every layer, at a lower rate (the optimiser's state for the head carries on)
 tuned.unfreeze();

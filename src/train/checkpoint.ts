@@ -75,7 +75,7 @@ function headerOf(c: Checkpoint): Header {
     format: "fovea-checkpoint", version: CHECKPOINT_VERSION, config: c.config, step: c.step, rng: c.rng,
     optimizer: {
       name: c.optimizer.name, lr: c.optimizer.lr, iterations: c.optimizer.iterations, settings: c.optimizer.settings,
-      ...(c.optimizer.frozen ? { frozen: c.optimizer.frozen } : {}), slots: c.optimizer.slots, floats: c.optimizer.values.length,
+      ...(c.optimizer.frozen !== undefined ? { frozen: c.optimizer.frozen } : {}), slots: c.optimizer.slots, floats: c.optimizer.values.length,
     },
     progress: { ...progress, examples: order.length }, modelBytes: c.model.length,
   };

@@ -72,11 +72,14 @@ export interface Callback {
   /**
    * Return "stop" to end training after this epoch. `progress`: as in onBatchEnd, at the start of
    * the next epoch. A promise (an async save, T.checkpoint) is waited for by fitAsync before the
-   * next epoch; fit, which cannot wait, refuses it with a ConfigError.
+   * next epoch (its value is not read: "stop" is returned, not resolved); fit, which cannot
+   * wait, refuses it with a ConfigError (before it trains, where the callback says so: `waits`).
    */
   onEpochEnd?(logs: EpochLogs, model: Model, progress: FitProgress): void | "stop" | Promise<unknown>;
   /** The value it reads each epoch (earlyStopping, checkpoint with bestOnly, reduceOnPlateau): fit refuses, before it trains, a run that will not report it. */
   readonly monitor?: Monitor;
+  /** Its onEpochEnd returns a promise (T.checkpoint with an async save): fit, which cannot wait for it, refuses it before it trains. */
+  readonly waits?: boolean;
   /** It sets the optimiser's lr between epochs (reduceOnPlateau): fit refuses it beside an `lr` option, which would override it. */
   readonly setsLr?: boolean;
 }
@@ -294,7 +297,7 @@ function* epochsOf(model: Model, data: Float32Array, targets: Int32Array | Float
     return v;
   };
   // the first step's learning rate before anything changes (the shuffle draws from the model's RNG)
-  lrOf(model.step, resume?.epoch ?? 0);
+  if ((resume?.epoch ?? 0) < epochs) lrOf(model.step, resume?.epoch ?? 0);
   for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
     const resumed = resume !== undefined && epoch === resume.epoch;
     const first = resumed ? resume.batch : 0;
@@ -448,6 +451,7 @@ function checkCallbacks(where: string, model: Model, options: FitOptions): void 
     if (cb.monitor !== undefined) checkMonitor(`${where}: callbacks[${i}]`, cb.monitor);
     const why = cb.monitor !== undefined ? unreported(cb.monitor, options.validationData !== undefined, targetsAreLabels(model.loss!)) : null;
     if (why) throw new ConfigError(`${where}: callbacks[${i}]: ${why}`);
+    if (cb.waits && where === "fit") throw new ConfigError(`fit: callbacks[${i}] returns a promise (an async save given T.checkpoint), which fit cannot wait for: use fitAsync, which waits for it, or a synchronous save (the writer fovea.data.fileWriter() gives)`);
     if (cb.setsLr && options.lr !== undefined) throw new ConfigError(`${where}: callbacks[${i}] sets the optimiser's lr between epochs, which fit's lr option would override; give one or the other`);
   });
 }
@@ -493,6 +497,8 @@ export function checkpoint(save: (model: Model, logs: EpochLogs) => unknown, o: 
   let best = worst(monitor);
   return {
     ...(o.bestOnly ? { monitor } : {}),
+    // an async function is known before fit trains; another that returns a promise, only at its first epoch's end
+    ...(save.constructor.name === "AsyncFunction" ? { waits: true } : {}),
     onEpochEnd(logs, model) {
       if (o.bestOnly) {
         const v = monitored("checkpoint", logs, monitor);

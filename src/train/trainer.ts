@@ -241,7 +241,13 @@ export function trainStep(m: Model, data: Float32Array, y: Int32Array | Float32A
   const where = `trainStep(model "${m.name}")`;
   if (lr !== undefined) checkLr(where, lr);
   const c = checkStep(m, where, data, y, start, count);
-  return runStep(m, c.data, c.y, start, count, lr, make);
+  needOptimizer(m, where);
+  return runStep(m, c.data, c.y, 0, count, lr, make);
+}
+
+/** A step that updates needs the optimiser, checked before its forward pass moves anything (batch norm's statistics, dropout's draws). */
+function needOptimizer(m: Model, where: string): void {
+  if (!training(m).optimizer) throw new ConfigError(`${where}: model "${m.name}" has no optimizer; compile({ loss, optimizer }) first`);
 }
 
 /** trainStep on targets checked already (fit, trainOnBatch). */
@@ -255,17 +261,29 @@ export function runStep(m: Model, data: Float32Array, y: Int32Array | Float32Arr
 
 /**
  * A step's checks on a caller's arrays (computeGradients, trainStep), before anything changes:
- * the model live, data whole examples (as fit takes them), [start, start + count) a non-empty range of them, and
- * the targets of all of them valid for the loss (a label out of range would be read, or written
- * by a loss kernel, outside its buffer). Returns the targets typed.
+ * the model live, data whole examples (as fit takes them), [start, start + count) a non-empty
+ * range of them, as many targets as examples, and the targets of the range valid for the loss (a
+ * label out of range would be read, or written by a loss kernel, outside its buffer). Only the
+ * range's targets are read (a loop over a data set's batches checks each once); they are
+ * returned typed, as the range's own, with the data from `start` on.
  */
 function checkStep(m: Model, where: string, data: unknown, y: ArrayLike<number>, start: unknown, count: unknown): { data: Float32Array; y: Int32Array | Float32Array } {
   m.checkLive();
+  const loss = requireLoss(m, where);
   const { data: typed, n } = m.examples(data as ExampleData, where);
   if (typeof start !== "number" || !Number.isInteger(start) || start < 0 || typeof count !== "number" || !Number.isInteger(count) || count < 1 || start + count > n) {
     throw new ConfigError(`${where}: examples [start, start + count) must be a non-empty range of the ${n} in data, got start ${show(start)}, count ${show(count)}`);
   }
-  return { data: typed, y: m.targets(y, n, where) };
+  if (!isArrayLike(y)) throw new ConfigError(`${where}: targets must be an array of numbers or a typed array, got ${show(y)}`);
+  const per = targetWidth(loss, m.outputSize);
+  if (y.length !== n * per) {
+    m.targets(y, n, where); // the loss's own message for the count
+    throw new ShapeError(`${where}: ${y.length} target values for ${n} examples (need ${n * per})`);
+  }
+  const part = Float64Array.from({ length: count * per }, (_, i) => y[start * per + i]!);
+  const inputs = m.inputSize;
+  // (a message's label index counts from start)
+  return { data: typed.subarray(start * inputs, (start + count) * inputs), y: m.targets(part, count, `${where}, examples from ${start}`) };
 }
 
 /**
@@ -389,12 +407,15 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     if (y.length !== n * this.outputSize) {
       throw new ShapeError(`${where}: ${y.length} target values for ${n} examples of output ${formatShape(this.outputShape)} (need ${n * this.outputSize})`);
     }
-    return y instanceof Float32Array ? y : Float32Array.from(y);
+    const t = y instanceof Float32Array ? y : Float32Array.from(y);
+    // (before the forward pass: a NaN target would show only in the loss, after batch norm's statistics and the RNG moved)
+    finiteExamples(where, "the target data", t, this.outputSize);
+    return t;
   },
 
   computeGradients(data, y, start, count) {
     const c = checkStep(this, `model "${this.name}".computeGradients`, data, y, start, count);
-    return gradients(this, c.data, c.y, start, count).loss;
+    return gradients(this, c.data, c.y, 0, count).loss;
   },
 
   applyGradients(lr) {
@@ -408,7 +429,9 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     const where = `model "${this.name}".trainOnBatch`;
     if (options.lr !== undefined) checkLr(where, options.lr);
     const { data, n } = this.examples(x, where);
-    return runStep(this, data, this.targets(y, n, where), 0, n, options.lr).loss;
+    const t = this.targets(y, n, where);
+    needOptimizer(this, where);
+    return runStep(this, data, t, 0, n, options.lr).loss;
   },
 
   evaluate(x, y, options = {}) {
