@@ -296,6 +296,47 @@ def randomize_bn(model, g):
                     sub.bias.data.copy_(torch.randn(sub.bias.shape, generator=g) * 0.2)
 
 
+class TwoOutputs(nn.Module):
+    """Two named outputs, a feature map and logits (a detector's or a segmenter's pair)."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 6, 3, padding=1)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        f = F.relu(self.c(x))
+        return f, self.fc(F.adaptive_avg_pool2d(f, 1).flatten(1))
+
+
+def write_two_outputs(name, shape, out=None):
+    """TwoOutputs exported with its outputs named "features" and "logits"; the json keeps both."""
+    g = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(SEED)
+    model = TwoOutputs().eval()
+    x = torch.randn(*shape, generator=g)
+    with torch.no_grad():
+        f, z = model(x)
+    out = out or OUT
+    torch.onnx.export(model, x, os.path.join(out, name + ".onnx"), opset_version=13, input_names=["input"], output_names=["features", "logits"],
+                      dynamic_axes={"input": {0: "N"}, "features": {0: "N"}, "logits": {0: "N"}})
+    with open(os.path.join(out, name + ".json"), "w") as fh:
+        json.dump({"torch": torch.__version__, "seed": SEED, "opset": 13, "inputShape": list(x.shape), "input": [round(v, 7) for v in x.flatten().tolist()],
+                   "outputs": {"features": {"shape": list(f.shape), "values": f.flatten().tolist()}, "logits": {"shape": list(z.shape), "values": z.flatten().tolist()}}}, fh)
+    print(name, "written")
+
+
+class ShuffleOut(nn.Module):
+    """A feature map that ends after a channel shuffle (view / transpose / reshape) and a ReLU: fovea holds it in the file's order, not as an image."""
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 12, 1)
+
+    def forward(self, x):
+        y = self.a(x)
+        b, c, h, w = y.shape
+        return F.relu(y.view(b, 3, c // 3, h, w).transpose(1, 2).reshape(b, c, h, w))
+
+
 def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
@@ -395,12 +436,15 @@ if __name__ == "__main__":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
         write("se_block", SeBlock, (2, 3, 7, 6))
+    elif len(sys.argv) > 1 and sys.argv[1] == "shuffle_out":
+        write("shuffle_out", ShuffleOut, (2, 3, 6, 7))
+        write_two_outputs("two_outputs", (2, 3, 5, 4))
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -421,3 +465,5 @@ if __name__ == "__main__":
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py convnext_mini
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
         write("interp", Interp, (2, 3, 5, 6))  # also alone: make-onnx-fixtures.py interp (PyTorch 1.13 cannot export it below opset 11)
+        write("shuffle_out", ShuffleOut, (2, 3, 6, 7))  # also alone: make-onnx-fixtures.py shuffle_out (with two_outputs)
+        write_two_outputs("two_outputs", (2, 3, 5, 4))

@@ -231,6 +231,45 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     nhwc.free();
   });
 
+  it("an imported model ending in a channel shuffle and a ReLU (its output held in the file's order, not as an image) exports back with the file's output shape and values", async () => {
+    // PyTorch's export (scripts/make-onnx-fixtures.py shuffle_out): before, the export's output was [2, 7, 12, 6], PyTorch's values as (N, W, C, H)
+    const { readFileSync } = await import("node:fs");
+    const bytes = new Uint8Array(readFileSync("test/fixtures/onnx/shuffle_out.onnx"));
+    const f = JSON.parse(readFileSync("test/fixtures/onnx/shuffle_out.json", "utf8")) as { input: number[]; inputShape: number[]; output: number[]; outputShape: number[] };
+    const x = Float32Array.from(f.input);
+    for (const outputLayout of ["NCHW", "NHWC"] as const) {
+      const m = await fovea.importOnnx(bytes, { outputLayout });
+      const back = await fovea.exportOnnx(m);
+      const r = (await (await ort.InferenceSession.create(back)).run({ input: new ort.Tensor("float32", x, f.inputShape) })).output!;
+      // a plain output comes back as the file has it; one held as an image (NHWC asked, where the output is an image) as NCHW, the same values
+      expect(r.dims, outputLayout).toEqual(f.outputShape);
+      let worst = 0;
+      for (let i = 0; i < f.output.length; i++) worst = Math.max(worst, Math.abs(r.data[i] as number - f.output[i]!));
+      expect(worst, outputLayout).toBeLessThan(1e-5);
+      m.free();
+    }
+  });
+
+  it("an imported model with two named outputs (PyTorch's export) exports them by name and shape, with PyTorch's values", async () => {
+    // before: one output "output" of [N, 124], the two packed end to end
+    const { readFileSync } = await import("node:fs");
+    const bytes = new Uint8Array(readFileSync("test/fixtures/onnx/two_outputs.onnx"));
+    const f = JSON.parse(readFileSync("test/fixtures/onnx/two_outputs.json", "utf8")) as { input: number[]; inputShape: number[]; outputs: Record<string, { shape: number[]; values: number[] }> };
+    for (const outputLayout of ["NCHW", "NHWC"] as const) {
+      const m = await fovea.importOnnx(bytes, { outputLayout });
+      const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
+      expect(sess.outputNames).toEqual(["features", "logits"]);
+      const r = await sess.run({ input: new ort.Tensor("float32", Float32Array.from(f.input), f.inputShape) });
+      for (const [name, want] of Object.entries(f.outputs)) {
+        expect(r[name]!.dims, `${outputLayout} ${name}`).toEqual(want.shape);
+        let worst = 0;
+        want.values.forEach((v, i) => (worst = Math.max(worst, Math.abs((r[name]!.data[i] as number) - v))));
+        expect(worst, `${outputLayout} ${name}`).toBeLessThan(1e-5);
+      }
+      m.free();
+    }
+  });
+
   it("resize: nearest ×2 and bilinear (half-pixel) ×1.5 as ONNX Resize", async () => {
     const m = trained(fovea.sequential([
       L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.resize({ size: [8, 10], mode: "nearest", coordinates: "asymmetric", nearest: "floor" }),

@@ -5,7 +5,15 @@ import { ConfigError, ShapeError, show } from "../errors.js";
 import { Tensor, formatShape } from "../tensor.js";
 
 /** A named input or output and its per-example shape. */
-export interface NamedShape { name: string; shape: number[] }
+export interface NamedShape {
+  name: string;
+  shape: number[];
+  /**
+   * A rank-3 output held as an image, [H, W, C] (importOnnx's outputLayout "NHWC"): exportOnnx
+   * writes it NCHW. Without it an imported output's values are in its shape's own order (the file's).
+   */
+  image?: true;
+}
 /** The named inputs and outputs of a model (in the order they are packed; an imported model has them even when there is one). */
 export interface NamedIO {
   inputs: NamedShape[];

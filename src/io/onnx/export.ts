@@ -81,15 +81,45 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   });
   const outShape = model.outputShape;
   const vi = (nm: string, dims: (number | string)[]) => ({ name: nm, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } });
-  // an image held NHWC is NCHW in ONNX; after a closing NHWC → NCHW permute it is already
+  // an image held NHWC is NCHW in ONNX; after a closing NHWC → NCHW permute it is already. An
+  // imported model's rank-3 output is in the file's order unless it is held as an image
+  // (NamedShape.image): past layers after the last permute (a channel shuffle's reshape, a ReLU)
+  // it is brought back from the NCHW every rank-3 tensor is in ONNX here to that order
   const closing = ns[ns.length - 1]!.layer.type === "permute" && (ns[ns.length - 1]!.layer as Permute).perm.join() === "2,0,1";
-  const onnxOut = outShape.length === 3 && !closing ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
+  const held = !model.io || model.io.outputs[0]?.image === true;
+  const onnxOut = outShape.length === 3 && !closing && held ? [outShape[2]!, outShape[0]!, outShape[1]!] : [...outShape];
   // the graph output gets its own name (features flattened from an image in fovea's order, as predict gives them)
-  const last = ns.length - 1, result = flatOf[last] ? toFoveaOrder({ op, init }, names[last]!, outShape, flatOf[last]!) : names[last]!;
-  nodes.push({ opType: "Identity", name: "output_identity", input: [result], output: [outName], attribute: [] });
+  const last = ns.length - 1;
+  const result = flatOf[last] ? toFoveaOrder({ op, init }, names[last]!, outShape, flatOf[last]!)
+    : outShape.length === 3 && !closing && !held ? toFoveaOrder({ op, init }, names[last]!, outShape, null) : names[last]!;
+  let outputs: ReturnType<typeof vi>[];
+  const several = model.io && model.io.outputs.length > 1 ? model.io.outputs : null;
+  if (several) {
+    // an imported model's several outputs, packed one after another in each example (model.io): each
+    // its range of the packed values, shaped and named as the file had it (an image held NHWC as io says)
+    if (model.io!.whole) throw new ConfigError(`exportOnnx: model "${model.name}" mixes its examples (an imported graph whose outputs are whole file shapes); its ${several.length} outputs do not export`);
+    const empty = several.find((o) => o.shape.includes(0));
+    if (empty) throw new ConfigError(`exportOnnx: model "${model.name}"'s output "${empty.name}" holds no values ([${empty.shape.join(", ")}]); it does not export`);
+    const clash = several.find((o) => o.name === inName || /^[tw]\d+$/.test(o.name) || o.name === "");
+    if (clash) throw new ConfigError(`exportOnnx: model "${model.name}"'s output name ${show(clash.name)} is the input's or one of the names made here (t…, w…); rename it in model.io`);
+    let off = 0;
+    outputs = several.map((o) => {
+      const n = o.shape.reduce((a, b) => a * b, 1);
+      const part = op("Slice", [result, init([1], [off], "i64"), init([1], [off + n], "i64"), init([1], [1], "i64")]);
+      off += n;
+      // an image held NHWC (outputLayout "NHWC") goes back to NCHW, as a single output does
+      const image = o.image === true && o.shape.length === 3;
+      const shaped = op("Reshape", [part, init([o.shape.length + 1], [0, ...o.shape], "i64")]);
+      nodes.push({ opType: image ? "Transpose" : "Identity", name: `output_${o.name}`, input: [shaped], output: [o.name], attribute: image ? [{ name: "perm", type: A.INTS, ints: [0, 3, 1, 2] }] : [] });
+      return vi(o.name, ["N", ...(image ? [o.shape[2]!, o.shape[0]!, o.shape[1]!] : o.shape)]);
+    });
+  } else {
+    nodes.push({ opType: "Identity", name: "output_identity", input: [result], output: [outName], attribute: [] });
+    outputs = [vi(outName, ["N", ...onnxOut])];
+  }
   return encodeModel({
     irVersion: 7, producerName: "fovea", opsetImport: [{ domain: "", version: 13 }],
-    graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi(inName, ["N", ...onnxIn])], output: [vi(outName, ["N", ...onnxOut])] },
+    graph: { name: options.name ?? model.name, node: nodes, initializer: inits, input: [vi(inName, ["N", ...onnxIn])], output: outputs },
   });
 }
 

@@ -231,6 +231,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   };
   g.importNodes(m.graph.node);
 
+  const images = new Set<string>(); // outputs held as images (outputLayout "NHWC")
   const outs = m.graph.output.map((o) => {
     const res0 = values.get(o.name);
     if (res0?.kind === "const") {
@@ -252,9 +253,10 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const r = p?.some((v) => v) ? { ...res, pad: undefined, sym: L.pad({ padding: p, name: uniqOut(g, `pad_${o.name}`) }).apply(res.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] } : res;
     // the file's own layout (NCHW feature maps, CHW flatten order) unless NHWC is asked for
     const t = outLayout === "NHWC" && (isImage(r) || r.flatOf) ? r : toPlain(g, r, `output_${o.name}`);
+    if (t === r && isImage(r)) images.add(o.name);
     return t.sym === inp ? L.reshape({ targetShape: [...inp.shape], name: uniqOut(g, "output_copy") }).apply(inp) : t.sym;
   });
-  io.outputs = m.graph.output.map((o, k) => ({ name: o.name, shape: [...outs[k]!.shape] }));
+  io.outputs = m.graph.output.map((o, k) => ({ name: o.name, shape: [...outs[k]!.shape], ...(images.has(o.name) ? { image: true as const } : {}) }));
   // several outputs: one after another in each example (an output with no values takes no place)
   const flat = outs.filter((o) => size(o.shape) > 0).map((o) => (o.shape.length === 1 ? o : L.flatten({ name: uniqOut(g, "output_flatten") }).apply(o)));
   const out = outs.length === 1 || flat.length === 0 ? outs[0]! : flat.length === 1 ? flat[0]! : L.concat({ name: "outputs" }).apply(...flat);
