@@ -21,6 +21,8 @@ function exercise(m) {
   try {
     // a model without inputs (an imported graph whose outputs are constants) predicts without data
     if (m.io?.inputs.length === 0) m.predict({});
+    // several inputs or outputs (model.io): a record of each input by name
+    else if (m.io && (m.io.inputs.length > 1 || m.io.outputs.length > 1)) m.predict(Object.fromEntries(m.io.inputs.map((i) => [i.name, new Float32Array(i.shape.reduce((a, b) => a * b, 1))])));
     else m.predict(new Float32Array(m.inputSize));
   } finally {
     m.free();

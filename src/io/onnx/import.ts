@@ -174,7 +174,11 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
       throw e;
     }
     if (per.some((d) => d === 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is empty`);
-    if (per.some((d) => d <= 0)) throw new FormatError(`${src}: the input "${i.name}"'s per-example shape ${show(per)} is not fixed`);
+    if (per.some((d) => d <= 0)) {
+      // (a symbolic dimension reads as a negative placeholder here)
+      const axes = per.flatMap((d, k) => (d <= 0 ? [k + 1] : []));
+      throw new FormatError(`${src}: the input "${i.name}" has symbolic ${axes.length > 1 ? "axes" : "axis"} ${axes.join(", ")} ([N, ${per.map((d) => (d <= 0 ? "?" : d)).join(", ")}]): fovea plans every buffer for one example size; export the file with those sizes fixed (torch.onnx.export without dynamic_axes on them, or onnxsim's --overwrite-input-shape); only the batch axis may vary`);
+    }
     return dims;
   });
   const dims = shapes[0] ?? [], per = dims.slice(1);
