@@ -237,8 +237,18 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     const bytes = new Uint8Array(readFileSync("test/fixtures/onnx/shuffle_out.onnx"));
     const f = JSON.parse(readFileSync("test/fixtures/onnx/shuffle_out.json", "utf8")) as { input: number[]; inputShape: number[]; output: number[]; outputShape: number[] };
     const x = Float32Array.from(f.input);
+    const [N, C, H, W] = f.outputShape as [number, number, number, number];
     for (const outputLayout of ["NCHW", "NHWC"] as const) {
       const m = await fovea.importOnnx(bytes, { outputLayout });
+      // NHWC asked: [H, W, C] though the output is held in the file's order after the shuffle (it was [C, H, W], silently)
+      expect(m.outputShape).toEqual(outputLayout === "NHWC" ? [H, W, C] : [C, H, W]);
+      const y = m.predict(x);
+      let off = 0;
+      for (let b = 0; b < N; b++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
+        const i = ((b * C + c) * H + h) * W + w, j = outputLayout === "NHWC" ? ((b * H + h) * W + w) * C + c : i;
+        off = Math.max(off, Math.abs(y[j]! - f.output[i]!));
+      }
+      expect(off, `${outputLayout}: predict against PyTorch`).toBeLessThan(1e-5);
       const back = await fovea.exportOnnx(m);
       const r = (await (await ort.InferenceSession.create(back)).run({ input: new ort.Tensor("float32", x, f.inputShape) })).output!;
       // a plain output comes back as the file has it; one held as an image (NHWC asked, where the output is an image) as NCHW, the same values

@@ -12,7 +12,7 @@ import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
-import { ImportNode, MIXES_BATCH, toPlain, type ImportGraph } from "./context.js";
+import { ImportNode, MIXES_BATCH, toImage, toPlain, type ImportGraph } from "./context.js";
 import type { GraphProto } from "./proto.js";
 import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
@@ -29,7 +29,8 @@ export interface OnnxImportOptions {
   /**
    * Layout of the outputs: "NCHW" (default: the file's own — feature maps [C, H, W], features of a
    * flattened image in CHW order) or "NHWC" (fovea's own: [H, W, C], HWC order; no reordering at the
-   * end). `model.outputShape` says which.
+   * end where fovea holds the output as an image, a permute where it holds it in the file's order,
+   * past a reshape or a channel shuffle). `model.outputShape` says which.
    */
   outputLayout?: "NCHW" | "NHWC";
   name?: string;
@@ -256,8 +257,9 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const [C, H, W] = res.onnx as [number, number, number], p = res.pad;
     const r = p?.some((v) => v) ? { ...res, pad: undefined, sym: L.pad({ padding: p, name: uniqOut(g, `pad_${o.name}`) }).apply(res.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] } : res;
     // the file's own layout (NCHW feature maps, CHW flatten order) unless NHWC is asked for
-    const t = outLayout === "NHWC" && (isImage(r) || r.flatOf) ? r : toPlain(g, r, `output_${o.name}`);
-    if (t === r && isImage(r)) images.add(o.name);
+    // (NHWC: a feature map held in the file's order, past a reshape or a channel shuffle, is made an image too)
+    const t = outLayout === "NHWC" && (isImage(r) || r.flatOf) ? r : outLayout === "NHWC" && r.onnx.length === 3 ? toImage(g, r, `output_${o.name}`) : toPlain(g, r, `output_${o.name}`);
+    if (outLayout === "NHWC" && isImage(t)) images.add(o.name);
     return t.sym === inp ? L.reshape({ targetShape: [...inp.shape], name: uniqOut(g, "output_copy") }).apply(inp) : t.sym;
   });
   io.outputs = m.graph.output.map((o, k) => ({ name: o.name, shape: [...outs[k]!.shape], ...(images.has(o.name) ? { image: true as const } : {}) }));
