@@ -81,9 +81,23 @@ const gemm: Importer = (x) => {
   const [r, cc] = bw.dims as [number, number];
   const [F, U] = transB ? [cc, r] : [r, cc];
   if (F !== a.onnx[0]) x.fail(`weights [${bw.dims.join(", ")}] do not fit ${a.onnx[0]} input features`);
-  const kernel = new Float32Array(F * U);
-  const at = (f: number) => (a.flatOf ? hwcRowOfChwFeature(f, ...a.flatOf) : f);
-  for (let f = 0; f < F; f++) for (let u = 0; u < U; u++) kernel[at(f) * U + u] = alpha * (transB ? bw.data[u * F + f]! : bw.data[f * U + u]!);
+  const kernel = new Float32Array(F * U), d = bw.data, flat = a.flatOf;
+  // row f of op(B) goes to fovea's row of feature f; in blocks of 64 × 64, so that a transposed B
+  // (PyTorch's Linear: transB) is read and written a cache line at a time (a 16384 × 4096 matrix:
+  // the element-by-element loop took 1.3 s of a 4.4 s import)
+  const rows = Int32Array.from({ length: F }, (_, f) => (flat ? hwcRowOfChwFeature(f, ...flat) : f));
+  const BLOCK = 64;
+  for (let f0 = 0; f0 < F; f0 += BLOCK) {
+    const f1 = Math.min(F, f0 + BLOCK);
+    for (let u0 = 0; u0 < U; u0 += BLOCK) {
+      const u1 = Math.min(U, u0 + BLOCK);
+      for (let f = f0; f < f1; f++) {
+        const o = rows[f]! * U;
+        if (transB) for (let u = u0; u < u1; u++) kernel[o + u] = alpha * d[u * F + f]!;
+        else for (let u = u0; u < u1; u++) kernel[o + u] = alpha * d[f * U + u]!;
+      }
+    }
+  }
   const lname = x.uniq("dense");
   const sym = x.apply(L.dense({ units: U, useBias: !!c, name: lname }), a.sym);
   x.weight(lname, "kernel", kernel);
