@@ -325,6 +325,22 @@ def write_two_outputs(name, shape, out=None):
     print(name, "written")
 
 
+class ExpandSe(nn.Module):
+    """Squeeze-and-excitation whose gate is expand_as'd to the feature map, and a bias row expanded with -1 sizes (torch.onnx.export writes Expand)."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc1 = nn.Linear(8, 4)
+        self.fc2 = nn.Linear(4, 8)
+        self.row = nn.Parameter(torch.randn(1, 1, 1, 6))
+
+    def forward(self, x):
+        y = F.relu(self.c(x))
+        g = torch.sigmoid(self.fc2(F.relu(self.fc1(y.mean((2, 3)))))).view(y.shape[0], y.shape[1], 1, 1)
+        y = y * g.expand_as(y)
+        return y + self.row.expand(y.shape[0], -1, y.shape[2], -1)
+
+
 class ShuffleOut(nn.Module):
     """A feature map that ends after a channel shuffle (view / transpose / reshape) and a ReLU: fovea holds it in the file's order, not as an image."""
     def __init__(self):
@@ -439,6 +455,7 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "shuffle_out":
         write("shuffle_out", ShuffleOut, (2, 3, 6, 7))
         write_two_outputs("two_outputs", (2, 3, 5, 4))
+        write("expand_se", ExpandSe, (2, 3, 5, 6))
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
@@ -465,5 +482,6 @@ if __name__ == "__main__":
         for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py convnext_mini
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
         write("interp", Interp, (2, 3, 5, 6))  # also alone: make-onnx-fixtures.py interp (PyTorch 1.13 cannot export it below opset 11)
-        write("shuffle_out", ShuffleOut, (2, 3, 6, 7))  # also alone: make-onnx-fixtures.py shuffle_out (with two_outputs)
+        write("shuffle_out", ShuffleOut, (2, 3, 6, 7))  # also alone: make-onnx-fixtures.py shuffle_out (with two_outputs, expand_se)
         write_two_outputs("two_outputs", (2, 3, 5, 4))
+        write("expand_se", ExpandSe, (2, 3, 5, 6))

@@ -9,7 +9,7 @@ import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
 import { toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
-import { isImage, same, type ConstValue, type TensorValue } from "../model.js";
+import { N, isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
 
@@ -214,7 +214,35 @@ const unaryArith: Importer = (x) => {
   x.g.importNodes([node("Mul", [src, `${base}_k`], `${base}_neg`), node("Max", [src, `${base}_neg`], x.n.output[0]!)]);
 };
 
+/**
+ * Expand (x broadcast to a shape, numpy's rules as ONNX has them): of a constant, folded; of data,
+ * x · 1 over ones of that shape (the same values, bit for bit), the batch axis's entry as 1 — what
+ * PyTorch writes for expand_as / expand, as squeeze-and-excitation gates often are.
+ */
+const expand: Importer = (x) => {
+  const v = x.get(0), s = x.constant(1);
+  const shape = Array.from(s.data, Number);
+  if (s.dims.length !== 1) x.fail(`the shape must be a list of sizes, got a constant of shape [${s.dims.join(", ")}]`);
+  const onesOf = (dims: number[]): ConstValue => ({ kind: "const", dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1) });
+  if (v.kind === "const") {
+    // a constant expanded over the (symbolic) batch: the same values in every example, its batch axis 1
+    const dims = shape.map((d, i) => (i === 0 && d === N ? 1 : d));
+    if (dims.some((d) => !(Number.isInteger(d) && d >= 0))) x.fail(`shape [${shape.join(", ")}]: sizes must be whole numbers >= 0`);
+    return x.out(foldBinary(v, onesOf(dims), (p, q) => p * q, v.data instanceof Float32Array) ?? x.fail(`[${v.dims.join(", ")}] does not broadcast to [${shape.join(", ")}]`));
+  }
+  const lead = x.g.lead, rank = v.onnx.length + lead;
+  if (shape.length > rank && lead) x.mixesBatch(`shape [${shape.join(", ")}] has more axes than ${x.dims(v)}: the batch axis would meet one of them; fovea keeps the examples of a batch apart`);
+  // the batch axis's entry (a symbolic N, 1 or the batch) broadcasts as 1: the examples stay apart
+  const dims = shape.map((d, i) => (lead && shape.length === rank && i === 0 ? 1 : d));
+  const bad = dims.findIndex((d) => !(Number.isInteger(d) && d >= 1));
+  if (bad >= 0) x.fail(`shape [${shape.join(", ")}]: entry ${bad} is ${shape[bad]}; sizes >= 1 are supported`);
+  const ones = `${x.n.output[0]}#expand_ones`;
+  x.g.values.set(ones, onesOf(dims));
+  x.g.importNodes([subNode(x, "Mul", [x.n.input[0]!, ones], x.n.output[0]!)]);
+};
+
 export const importers: Record<string, Importer> = {
+  Expand: expand,
   Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic, Pow: arithmetic,
   Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith, ThresholdedRelu: unaryArith,
   Concat(x) {
