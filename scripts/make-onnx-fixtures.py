@@ -341,6 +341,21 @@ class ExpandSe(nn.Module):
         return y + self.row.expand(y.shape[0], -1, y.shape[2], -1)
 
 
+class InstanceGroupNorm(nn.Module):
+    """nn.InstanceNorm2d (affine) and nn.GroupNorm as torch.onnx.export writes them (InstanceNormalization, for GroupNorm between Reshapes)."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.inorm = nn.InstanceNorm2d(8, affine=True)
+        self.gn = nn.GroupNorm(4, 8)
+        for m in (self.inorm, self.gn):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.3, 0.3)
+
+    def forward(self, x):
+        return self.gn(F.relu(self.inorm(self.c(x)))) * 2
+
+
 class ShuffleOut(nn.Module):
     """A feature map that ends after a channel shuffle (view / transpose / reshape) and a ReLU: fovea holds it in the file's order, not as an image."""
     def __init__(self):
@@ -456,6 +471,7 @@ if __name__ == "__main__":
         write("shuffle_out", ShuffleOut, (2, 3, 6, 7))
         write_two_outputs("two_outputs", (2, 3, 5, 4))
         write("expand_se", ExpandSe, (2, 3, 5, 6))
+        write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
@@ -485,3 +501,4 @@ if __name__ == "__main__":
         write("shuffle_out", ShuffleOut, (2, 3, 6, 7))  # also alone: make-onnx-fixtures.py shuffle_out (with two_outputs, expand_se)
         write_two_outputs("two_outputs", (2, 3, 5, 4))
         write("expand_se", ExpandSe, (2, 3, 5, 6))
+        write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))

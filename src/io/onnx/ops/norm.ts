@@ -48,6 +48,30 @@ export const importers: Record<string, Importer> = {
     x.out({ kind: "tensor", sym, onnx: t0.onnx, ...(t0.onnx.length === 3 ? { plain: true as const } : {}) });
     if (x.n.output[1] || x.n.output[2]) layerNormStatistics(x, sym0, k, norm.length, x.flt("epsilon", 1e-5));
   },
+  /**
+   * InstanceNormalization (PyTorch's InstanceNorm2d, and GroupNorm, which it exports as a Reshape
+   * to groups around one): each example's channels normalised over their other axes, then scaled and
+   * shifted per channel — the LayerNormalization over axis 2 on that it equals (no affine), then a
+   * Mul and an Add of the per-channel values.
+   */
+  InstanceNormalization(x) {
+    const t0 = x.tensor(0), C = t0.onnx[0]!;
+    if (t0.onnx.length < 2) x.fail(`needs [C, …] per example (channels and at least one axis to normalise), got [${t0.onnx.join(", ")}]`);
+    const scale = x.constant(1), bias = x.constant(2);
+    if (scale.data.length !== C || bias.data.length !== C) x.fail(`scale and B must hold one value per channel (${C}), got ${scale.data.length} and ${bias.data.length}`);
+    const base = `${x.n.output[0]}#instance_norm`, perChannel = [1, C, ...t0.onnx.slice(1).map(() => 1)];
+    const set = (name: string, dims: number[], data: ArrayLike<number>) => void x.g.values.set(`${base}_${name}`, { kind: "const", dims, data: Float32Array.from(data) });
+    set("one", [1], [1]);
+    set("zero", [1], [0]);
+    set("scale", perChannel, scale.data);
+    set("bias", perChannel, bias.data);
+    const node = (opType: string, input: string[], output: string, attr: OnnxAttr[] = []): OnnxNode => ({ ...x.n, opType, input, output: [output], name: `${x.n.name}#${opType}`, attribute: attr });
+    x.g.importNodes([
+      node("LayerNormalization", [x.n.input[0]!, `${base}_one`, `${base}_zero`], `${base}_norm`, [attribute("axis", { i: 2 }), attribute("epsilon", { f: x.flt("epsilon", 1e-5) })]),
+      node("Mul", [`${base}_norm`, `${base}_scale`], `${base}_scaled`),
+      node("Add", [`${base}_scaled`, `${base}_bias`], x.n.output[0]!),
+    ]);
+  },
   LRN(x) {
     const t = x.asImage(x.tensor(0));
     x.noPad(t);
