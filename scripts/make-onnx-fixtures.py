@@ -356,6 +356,20 @@ class InstanceGroupNorm(nn.Module):
         return self.gn(F.relu(self.inorm(self.c(x)))) * 2
 
 
+class Reductions(nn.Module):
+    """Sums and norms as PyTorch writes them: F.normalize (ReduceL2), .sum over the positions (ReduceSum), torch.std (a ReduceProd of the shape's sizes), .pow(2).sum."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 6, 3, padding=1)
+
+    def forward(self, x):
+        y = self.c(x)
+        n = F.normalize(y, dim=1)
+        s = y.sum(dim=(2, 3), keepdim=True)
+        sd = y.std(1, keepdim=True)
+        return n + s * 0.01 + sd + y.pow(2).sum(1, keepdim=True) * 0.1
+
+
 class ShuffleOut(nn.Module):
     """A feature map that ends after a channel shuffle (view / transpose / reshape) and a ReLU: fovea holds it in the file's order, not as an image."""
     def __init__(self):
@@ -472,6 +486,7 @@ if __name__ == "__main__":
         write_two_outputs("two_outputs", (2, 3, 5, 4))
         write("expand_se", ExpandSe, (2, 3, 5, 6))
         write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
+        write("reductions", Reductions, (2, 3, 5, 4))
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
@@ -502,3 +517,4 @@ if __name__ == "__main__":
         write_two_outputs("two_outputs", (2, 3, 5, 4))
         write("expand_se", ExpandSe, (2, 3, 5, 6))
         write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
+        write("reductions", Reductions, (2, 3, 5, 4))

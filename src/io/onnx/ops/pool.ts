@@ -5,7 +5,7 @@ import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { ExportNode, Exporter, Importer, ImportNode } from "../context.js";
-import type { TensorValue } from "../model.js";
+import type { OnnxNode, TensorValue } from "../model.js";
 
 /**
  * MaxPool / AveragePool. MaxPool's Indices count positions across the whole input, n·C·H·W + …:
@@ -130,8 +130,51 @@ const reduce: Importer = (x) => {
   x.out({ kind: "tensor", sym, onnx: keep ? [C, 1, 1] : [C], ...(keep ? { plain: true as const } : {}) });
 };
 
+/**
+ * ReduceSum, ReduceSumSquare, ReduceL2 and ReduceProd. Of a constant (shape arithmetic: the
+ * element count of a Shape), folded. Of data, the nodes they equal: ReduceSum the ReduceMean over
+ * the same axes times the count it averaged (the same sum, rounded through the mean: within float32
+ * rounding of it), ReduceSumSquare a ReduceSum of x·x, ReduceL2 its Sqrt (F.normalize); a product
+ * over data is refused.
+ */
+const reduceOther: Importer = (x) => {
+  const v = x.get(0), keep = x.int("keepdims", 1) === 1;
+  const axesOf = (rank: number) => (x.has(1) ? Array.from(x.constant(1).data, Number) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a));
+  if (v.kind === "const") {
+    const d = v.dims, axes = new Set(axesOf(d.length));
+    const f = { ReduceSum: (a: number, b: number) => a + b, ReduceSumSquare: (a: number, b: number) => a + b * b, ReduceL2: (a: number, b: number) => a + b * b, ReduceProd: (a: number, b: number) => a * b }[x.op]!;
+    const outDims = d.map((n, i) => (axes.has(i) ? 1 : n));
+    const acc = new Float64Array(outDims.reduce((a, b) => a * b, 1)).fill(x.op === "ReduceProd" ? 1 : 0);
+    const strides = d.map((_, i) => d.slice(i + 1).reduce((a, b) => a * b, 1)), outStrides = outDims.map((_, i) => outDims.slice(i + 1).reduce((a, b) => a * b, 1));
+    for (let k = 0; k < v.data.length; k++) {
+      let o = 0;
+      for (let i = 0; i < d.length; i++) if (!axes.has(i)) o += Math.floor(k / strides[i]!) % d[i]! * outStrides[i]!;
+      acc[o] = f(acc[o]!, v.data[k]!);
+    }
+    const vals = x.op === "ReduceL2" ? Array.from(acc, Math.sqrt) : Array.from(acc);
+    return x.out({ kind: "const", dims: keep ? outDims : d.filter((_, i) => !axes.has(i)), data: v.data instanceof Float32Array ? Float32Array.from(vals) : vals });
+  }
+  if (x.op === "ReduceProd") x.fail("a product over computed data is not supported (of constants and shapes it is folded)");
+  const t0 = x.tensor(0), lead = x.g.lead, rank = x.rank(t0.onnx);
+  const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, node = (opType: string, input: string[], output: string): OnnxNode => ({ ...x.n, opType, input, output: [output], name: `${x.n.name}#${output}` });
+  const src = x.n.input[0]!, rest = x.n.input.slice(1);
+  if (axesOf(rank).length === 0) x.fail("an empty list of axes (noop_with_empty_axes) is not supported");
+  if (x.op !== "ReduceSum") {
+    // x·x summed, then (L2) its root
+    const sum = x.op === "ReduceL2" ? `${base}_sum` : x.n.output[0]!;
+    return x.g.importNodes([
+      { ...node("Mul", [src, src], `${base}_sq`), attribute: [] }, node("ReduceSum", [`${base}_sq`, ...rest], sum),
+      ...(x.op === "ReduceL2" ? [{ ...node("Sqrt", [sum], x.n.output[0]!), attribute: [] }] : []),
+    ]);
+  }
+  const count = axesOf(rank).reduce((a, ax) => a * (ax - lead >= 0 ? t0.onnx[ax - lead]! : 1), 1);
+  x.g.values.set(`${base}_count`, { kind: "const", dims: [], data: Float32Array.of(count) });
+  x.g.importNodes([node("ReduceMean", [src, ...rest], `${base}_mean`), { ...node("Mul", [`${base}_mean`, `${base}_count`], x.n.output[0]!), attribute: [] }]);
+};
+
 export const importers: Record<string, Importer> = {
   MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, ReduceMean: reduce, ReduceMax: reduce,
+  ReduceSum: reduceOther, ReduceSumSquare: reduceOther, ReduceL2: reduceOther, ReduceProd: reduceOther,
 };
 
 type PoolAxis = { n: number; k: number; s: number; d: number; pads: number; out: number };
