@@ -357,7 +357,7 @@ class InstanceGroupNorm(nn.Module):
 
 
 class Reductions(nn.Module):
-    """Sums and norms as PyTorch writes them: F.normalize (ReduceL2), .sum over the positions (ReduceSum), torch.std (a ReduceProd of the shape's sizes), .pow(2).sum."""
+    """Sums and norms as PyTorch writes them: F.normalize (ReduceL2), .sum over the positions (ReduceSum), torch.std (a ReduceProd of the shape's sizes), .pow(2).sum; and full_like."""
     def __init__(self):
         super().__init__()
         self.c = nn.Conv2d(3, 6, 3, padding=1)
@@ -367,7 +367,8 @@ class Reductions(nn.Module):
         n = F.normalize(y, dim=1)
         s = y.sum(dim=(2, 3), keepdim=True)
         sd = y.std(1, keepdim=True)
-        return n + s * 0.01 + sd + y.pow(2).sum(1, keepdim=True) * 0.1
+        # full_like under a dynamic batch: ConstantOfShape of a shape whose first size is symbolic
+        return n + s * 0.01 + sd + y.pow(2).sum(1, keepdim=True) * 0.1 + torch.full_like(y, 0.25)
 
 
 class ShuffleOut(nn.Module):

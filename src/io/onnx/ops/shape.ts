@@ -186,8 +186,10 @@ export const importers: Record<string, Importer> = {
     });
   },
   ConstantOfShape(x) {
-    const shape = Array.from(x.constant(0).data), t = x.attr("value")?.t;
-    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) x.fail(`shape [${shape.join(", ")}] must be whole numbers >= 0`);
+    // a symbolic batch first (zeros_like of data under dynamic axes): the same values in every
+    // example, a constant of batch 1 that broadcasts against the data
+    const shape = Array.from(x.constant(0).data, (d, i) => (i === 0 && d === N && x.g.lead ? 1 : d)), t = x.attr("value")?.t;
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) x.fail(`shape [${shape.map((d) => (d === N ? "N" : d)).join(", ")}] must be whole numbers >= 0${shape.includes(N) ? " (a symbolic size past the batch axis)" : ""}`);
     const v = t ? tensorValues(t, x.where)[0] ?? 0 : 0, n = shape.reduce((a, b) => a * b, 1);
     if (n > 1 << 24) x.fail(`a constant of ${n} values`);
     x.out({ kind: "const", dims: shape, data: new Array<number>(n).fill(v) });
