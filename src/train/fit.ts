@@ -159,7 +159,7 @@ export function fit(model: Model, x: ExampleData, y: ArrayLike<number>, options:
     for (;;) {
       const r = run.next();
       if (r.done) return r.value;
-      if (r.value) throw new ConfigError(`fit: a callback's onEpochEnd returned a promise (an async save given T.checkpoint?), which fit cannot wait for: use fitAsync, which waits for it, or a synchronous save (the writer fovea.data.fileWriter() gives)`);
+      if (r.value) throw cannotWait("a callback's onEpochEnd returned a promise (an async save given T.checkpoint?)");
     }
   } finally {
     run.return(undefined as never); // a fit stopped here is not running (its finally blocks run)
@@ -210,6 +210,9 @@ function turn(): Promise<void> {
     c.port2.postMessage(null);
   });
 }
+
+/** fit refusing a callback's promise: what to use instead. */
+const cannotWait = (what: string) => new ConfigError(`fit: ${what}, which fit cannot wait for: use fitAsync, which waits for it, or a synchronous save (the writer fovea.data.fileWriter() gives)`);
 
 const isPromise = (v: unknown): v is Promise<unknown> => typeof (v as { then?: unknown } | null)?.then === "function";
 
@@ -451,7 +454,7 @@ function checkCallbacks(where: string, model: Model, options: FitOptions): void 
     if (cb.monitor !== undefined) checkMonitor(`${where}: callbacks[${i}]`, cb.monitor);
     const why = cb.monitor !== undefined ? unreported(cb.monitor, options.validationData !== undefined, targetsAreLabels(model.loss!)) : null;
     if (why) throw new ConfigError(`${where}: callbacks[${i}]: ${why}`);
-    if (cb.waits && where === "fit") throw new ConfigError(`fit: callbacks[${i}] returns a promise (an async save given T.checkpoint), which fit cannot wait for: use fitAsync, which waits for it, or a synchronous save (the writer fovea.data.fileWriter() gives)`);
+    if (cb.waits && where === "fit") throw cannotWait(`callbacks[${i}] returns a promise (an async save given T.checkpoint)`);
     if (cb.setsLr && options.lr !== undefined) throw new ConfigError(`${where}: callbacks[${i}] sets the optimiser's lr between epochs, which fit's lr option would override; give one or the other`);
   });
 }

@@ -5,7 +5,7 @@ import type { Layer } from "../../layers/layer.js";
 import type { GraphNode } from "../../model/graph.js";
 import type { SymbolicTensor } from "../../layers/symbolic.js";
 import * as L from "../../layers/index.js";
-import { isImage, num, same, type ConstValue, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
+import { isImage, num, same, type ConstValue, type OnnxAttr, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
 
 /** Per graph: the values by name, the weights converted so far, a counter for unique layer names. */
 export interface ImportGraph {
@@ -334,6 +334,10 @@ export interface ExportNode {
  * ONNX, features flattened from an image (flatOf) are in CHW order there, anything else is held as
  * in fovea. This turns a value into fovea's own order ([N, …shape] row-major).
  */
+/** A node that computes part of x's node (named after it, with `attribute`), imported as its op is: an op that equals a few others. */
+export const subNode = (x: ImportNode, opType: string, input: string[], output: string, attribute: OnnxAttr[] = []): OnnxNode =>
+  ({ opType, input, output: [output], name: `${x.n.name}#${output}`, attribute, docString: "", domain: "" });
+
 export function toFoveaOrder(x: Pick<ExportNode, "op" | "init">, v: string, shape: readonly number[], flatOf: readonly number[] | null): string {
   if (shape.length === 3) return x.op("Transpose", [v], { perm: [0, 2, 3, 1] });
   if (flatOf) return x.op("Reshape", [x.op("Transpose", [x.op("Reshape", [v, x.init([4], [0, ...flatOf], "i64")])], { perm: [0, 2, 3, 1] }), x.init([2], [0, -1], "i64")]);

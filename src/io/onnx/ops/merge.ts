@@ -8,7 +8,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
+import { subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
@@ -159,8 +159,6 @@ const arithmetic: Importer = (x) => {
   x.out({ ...rest, sym: x.apply(L.scale({ name: lname }), t.sym) });
 };
 
-/** A node that computes part of x's node (named after it), imported as its op is: an op that equals a few others. */
-const subNode = (x: ImportNode, opType: string, input: string[], output: string) => ({ opType, input, output: [output], name: `${x.n.name}#${output}`, attribute: [], docString: "", domain: "" });
 
 /**
  * Max / Min / Sum / Mean of any number of inputs with numpy broadcasting: of constants, folded; of

@@ -6,7 +6,7 @@ import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
-import type { Exporter, ImportNode, Importer, Rewrite, RewriteContext } from "../context.js";
+import { subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import { foldBinary } from "../fold.js";
 import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
@@ -65,11 +65,10 @@ export const importers: Record<string, Importer> = {
     set("zero", [1], [0]);
     set("scale", perChannel, scale.data);
     set("bias", perChannel, bias.data);
-    const node = (opType: string, input: string[], output: string, attr: OnnxAttr[] = []): OnnxNode => ({ ...x.n, opType, input, output: [output], name: `${x.n.name}#${opType}`, attribute: attr });
     x.g.importNodes([
-      node("LayerNormalization", [x.n.input[0]!, `${base}_one`, `${base}_zero`], `${base}_norm`, [attribute("axis", { i: 2 }), attribute("epsilon", { f: x.flt("epsilon", 1e-5) })]),
-      node("Mul", [`${base}_norm`, `${base}_scale`], `${base}_scaled`),
-      node("Add", [`${base}_scaled`, `${base}_bias`], x.n.output[0]!),
+      subNode(x, "LayerNormalization", [x.n.input[0]!, `${base}_one`, `${base}_zero`], `${base}_norm`, [attribute("axis", { i: 2 }), attribute("epsilon", { f: x.flt("epsilon", 1e-5) })]),
+      subNode(x, "Mul", [`${base}_norm`, `${base}_scale`], `${base}_scaled`),
+      subNode(x, "Add", [`${base}_scaled`, `${base}_bias`], x.n.output[0]!),
     ]);
   },
   LRN(x) {

@@ -4,8 +4,8 @@
 import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
-import type { ExportNode, Exporter, Importer, ImportNode } from "../context.js";
-import type { OnnxNode, TensorValue } from "../model.js";
+import { subNode, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
+import type { TensorValue } from "../model.js";
 
 /**
  * MaxPool / AveragePool. MaxPool's Indices count positions across the whole input, n·C·H·W + …:
@@ -155,21 +155,22 @@ const reduceOther: Importer = (x) => {
     return x.out({ kind: "const", dims: keep ? outDims : d.filter((_, i) => !axes.has(i)), data: v.data instanceof Float32Array ? Float32Array.from(vals) : vals });
   }
   if (x.op === "ReduceProd") x.fail("a product over computed data is not supported (of constants and shapes it is folded)");
-  const t0 = x.tensor(0), lead = x.g.lead, rank = x.rank(t0.onnx);
-  const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, node = (opType: string, input: string[], output: string): OnnxNode => ({ ...x.n, opType, input, output: [output], name: `${x.n.name}#${output}` });
-  const src = x.n.input[0]!, rest = x.n.input.slice(1);
-  if (axesOf(rank).length === 0) x.fail("an empty list of axes (noop_with_empty_axes) is not supported");
+  const t0 = x.tensor(0), lead = x.g.lead, rank = x.rank(t0.onnx), axes = axesOf(rank);
+  const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, src = x.n.input[0]!, rest = x.n.input.slice(1);
+  // the reductions keep the node's own axes and keepdims
+  const reduction = (opType: string, input: string[], output: string) => subNode(x, opType, [...input, ...rest], output, x.n.attribute);
+  if (axes.length === 0) x.fail("an empty list of axes (noop_with_empty_axes) is not supported");
   if (x.op !== "ReduceSum") {
     // x·x summed, then (L2) its root
     const sum = x.op === "ReduceL2" ? `${base}_sum` : x.n.output[0]!;
     return x.g.importNodes([
-      { ...node("Mul", [src, src], `${base}_sq`), attribute: [] }, node("ReduceSum", [`${base}_sq`, ...rest], sum),
-      ...(x.op === "ReduceL2" ? [{ ...node("Sqrt", [sum], x.n.output[0]!), attribute: [] }] : []),
+      subNode(x, "Mul", [src, src], `${base}_sq`), reduction("ReduceSum", [`${base}_sq`], sum),
+      ...(x.op === "ReduceL2" ? [subNode(x, "Sqrt", [sum], x.n.output[0]!)] : []),
     ]);
   }
-  const count = axesOf(rank).reduce((a, ax) => a * (ax - lead >= 0 ? t0.onnx[ax - lead]! : 1), 1);
+  const count = axes.reduce((a, ax) => a * (ax - lead >= 0 ? t0.onnx[ax - lead]! : 1), 1);
   x.g.values.set(`${base}_count`, { kind: "const", dims: [], data: Float32Array.of(count) });
-  x.g.importNodes([node("ReduceMean", [src, ...rest], `${base}_mean`), { ...node("Mul", [`${base}_mean`, `${base}_count`], x.n.output[0]!), attribute: [] }]);
+  x.g.importNodes([reduction("ReduceMean", [src], `${base}_mean`), subNode(x, "Mul", [`${base}_mean`, `${base}_count`], x.n.output[0]!)]);
 };
 
 export const importers: Record<string, Importer> = {
