@@ -383,6 +383,21 @@ class ShuffleOut(nn.Module):
         return F.relu(y.view(b, 3, c // 3, h, w).transpose(1, 2).reshape(b, c, h, w))
 
 
+class PixelShuffleNet(nn.Module):
+    """A super-resolution tail and its inverse: nn.PixelShuffle (DepthToSpace, mode CRD, from opset 11;
+    a 6-D Reshape / Transpose / Reshape at opset 9) and nn.PixelUnshuffle (the 6-D chain at every opset)."""
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 12, 3, padding=1)
+        self.up = nn.PixelShuffle(2)
+        self.b = nn.Conv2d(3, 4, 3, padding=1)
+        self.down = nn.PixelUnshuffle(2)
+        self.c = nn.Conv2d(16, 5, 1)
+
+    def forward(self, x):
+        return self.c(self.down(F.relu(self.b(self.up(self.a(x))))))
+
+
 def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
@@ -488,12 +503,17 @@ if __name__ == "__main__":
         write("expand_se", ExpandSe, (2, 3, 5, 6))
         write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
         write("reductions", Reductions, (2, 3, 5, 4))
+        for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle
+            write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
+    elif len(sys.argv) > 1 and sys.argv[1] == "pixel_shuffle":
+        for opset in (9, 11, 13):
+            write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -519,3 +539,5 @@ if __name__ == "__main__":
         write("expand_se", ExpandSe, (2, 3, 5, 6))
         write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
         write("reductions", Reductions, (2, 3, 5, 4))
+        for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle
+            write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)

@@ -151,6 +151,17 @@ describe("whole-model gradient checks", () => {
     check(m, [4, 4, 2], "softmaxCrossEntropy");
   });
 
+  it("a pixel shuffle and unshuffle (reshapes around permutes of four and five axes, as ONNX's DepthToSpace / SpaceToDepth import) between convs", () => {
+    const m = fovea.sequential([
+      L.conv2d({ filters: 12, kernelSize: 3, padding: "same" }), L.tanh(),
+      L.reshape({ targetShape: [3, 4, 3, 2, 2] }), L.permute({ perm: [0, 3, 1, 4, 2] }), L.reshape({ targetShape: [6, 8, 3] }),
+      L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.tanh(),
+      L.reshape({ targetShape: [3, 2, 4, 8] }), L.permute({ perm: [0, 2, 1, 3] }), L.reshape({ targetShape: [3, 4, 16] }),
+      L.flatten(), L.dense({ units: 3 }), L.softmax(),
+    ], { inputShape: [3, 4, 2], seed: 4 });
+    check(m, [3, 4, 2], "softmaxCrossEntropy");
+  });
+
   it("maxout and LRN", () => {
     const m = fovea.sequential([
       L.conv2d({ filters: 6, kernelSize: 3 }), L.lrn({ size: 3, alpha: 0.5, beta: 0.75, k: 1 }), L.maxout({ pieces: 2 }),

@@ -260,6 +260,21 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     }
   });
 
+  it.each([9, 11, 13])("PyTorch's PixelShuffle / PixelUnshuffle at opset %i (DepthToSpace, or six-axis Reshape / Transpose chains) import as permutes and export back with PyTorch's values", async (opset) => {
+    const { readFileSync } = await import("node:fs");
+    const name = `test/fixtures/onnx/pixel_shuffle_opset${opset}`;
+    const f = JSON.parse(readFileSync(`${name}.json`, "utf8")) as { input: number[]; inputShape: number[]; output: number[]; outputShape: number[] };
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync(`${name}.onnx`)));
+    // each shuffle one permute of the image's axes (opset 9's pixel_shuffle: the file's order, so one more each way)
+    expect(m.layers.filter((l) => l.type === "permute").length).toBe(opset === 9 ? 8 : 6);
+    const r = (await (await ort.InferenceSession.create(await fovea.exportOnnx(m))).run({ input: new ort.Tensor("float32", Float32Array.from(f.input), f.inputShape) })).output!;
+    expect(r.dims).toEqual(f.outputShape);
+    let worst = 0;
+    for (let i = 0; i < f.output.length; i++) worst = Math.max(worst, Math.abs(r.data[i] as number - f.output[i]!));
+    expect(worst).toBeLessThan(1e-5);
+    m.free();
+  });
+
   it("an imported model with two named outputs (PyTorch's export) exports them by name and shape, with PyTorch's values", async () => {
     // before: one output "output" of [N, 124], the two packed end to end
     const { readFileSync } = await import("node:fs");

@@ -1,5 +1,5 @@
 // Elementwise product (dropout masks), strided row copies (channel concat / split), maxout, and
-// permutes of three axes (row copies and strided 2-D transposes).
+// permutes of three axes (row copies and strided 2-D transposes) and of four to six.
 import { copyRow, f4, storePartial } from "../common/simd";
 import { zero } from "./binary";
 
@@ -112,6 +112,50 @@ export function f32_permute3(x: usize, batch: i32, d0: i32, d1: i32, d2: i32, p0
       transpose2(xb, d2, yb, d0 * d1, d0 * d1, a0, a1);
     } else { // (2, 1, 0): for each i1, [d0][d2] (rows d1·d2 apart) transposed into rows d1·d0 apart
       for (let i = 0; i < d1; i++) transpose2(xb + f4(i * d2), d1 * d2, yb + f4(i * d0), d1 * d0, d0, a0, a1);
+    }
+  }
+}
+
+/** The k-th of six values (k < 6): the permute's dims and strides indexed by an axis number. */
+@inline function pick6(k: i32, a: i32, b: i32, c: i32, d: i32, e: i32, f: i32): i32 {
+  return k == 0 ? a : k == 1 ? b : k == 2 ? c : k == 3 ? d : k == 4 ? e : f;
+}
+
+/**
+ * Each of `batch` examples [d0, …, d5] with its axes reordered: output axis k is input axis
+ * p_k = (code >> 3k) & 7. The output's first four axes, flattened, are cut into [o0, o1): each
+ * such index writes its o4 × o5 block of the output — rows copied where the last output axis is
+ * the input's last (p5 = 5), a strided 2-D transpose where the input's last axis is the output's
+ * fifth, else value by value. The caller merges axes that stay next to each other and drops axes
+ * of one value (so no two output axes next to each other are input axes next to each other).
+ */
+export function f32_permute6(x: usize, batch: i32, d0: i32, d1: i32, d2: i32, d3: i32, d4: i32, d5: i32, code: i32, y: usize, o0: i32, o1: i32): void {
+  const s5 = 1, s4 = d5, s3 = d4 * d5, s2 = d3 * s3, s1 = d2 * s2, s0 = d1 * s1, n = d0 * s0;
+  const p0 = code & 7, p1 = (code >> 3) & 7, p2 = (code >> 6) & 7, p3 = (code >> 9) & 7, p4 = (code >> 12) & 7, p5 = (code >> 15) & 7;
+  const e1 = pick6(p1, d0, d1, d2, d3, d4, d5), e2 = pick6(p2, d0, d1, d2, d3, d4, d5), e3 = pick6(p3, d0, d1, d2, d3, d4, d5);
+  const e4 = pick6(p4, d0, d1, d2, d3, d4, d5), e5 = pick6(p5, d0, d1, d2, d3, d4, d5);
+  const r0 = pick6(p0, s0, s1, s2, s3, s4, s5), r1 = pick6(p1, s0, s1, s2, s3, s4, s5), r2 = pick6(p2, s0, s1, s2, s3, s4, s5);
+  const r3 = pick6(p3, s0, s1, s2, s3, s4, s5), r4 = pick6(p4, s0, s1, s2, s3, s4, s5), r5 = pick6(p5, s0, s1, s2, s3, s4, s5);
+  const inner = e4 * e5;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + f4(b * n), yb = y + f4(b * n);
+    for (let o = o0; o < o1; o++) {
+      let t = o;
+      const i3 = t % e3;
+      t /= e3;
+      const i2 = t % e2;
+      t /= e2;
+      const i1 = t % e1, i0 = t / e1;
+      const src = xb + f4(i0 * r0 + i1 * r1 + i2 * r2 + i3 * r3), dst = yb + f4(o * inner);
+      if (r5 == 1) {
+        for (let i4 = 0; i4 < e4; i4++) copyRow(dst + f4(i4 * e5), src + f4(i4 * r4), e5);
+      } else if (r4 == 1) {
+        transpose2(src, r5, dst, e5, e5, 0, e4);
+      } else {
+        for (let i4 = 0; i4 < e4; i4++) {
+          for (let i5 = 0; i5 < e5; i5++) store<f32>(dst + f4(i4 * e5 + i5), load<f32>(src + f4(i4 * r4 + i5 * r5)));
+        }
+      }
     }
   }
 }

@@ -61,32 +61,35 @@ export class Reshape extends PlannedLayer {
 export interface PermuteConfig {
   type: "permute";
   name?: string;
-  /** Output axis k is input axis perm[k] of the per-example [d0, d1, d2]; [1, 2, 0] turns CHW (ONNX, PyTorch) into HWC. */
-  perm: [number, number, number];
+  /**
+   * Output axis k is input axis perm[k] of each example [d0, d1, …] (one to six axes, as many as
+   * the input has); [1, 2, 0] turns CHW (ONNX, PyTorch) into HWC.
+   */
+  perm: number[];
 }
 
-/** Reorders the axes of each rank-3 example (e.g. NCHW input to fovea's NHWC). */
+/** Reorders the axes of each example (e.g. NCHW input to fovea's NHWC; up to six axes). */
 export class Permute extends PlannedLayer {
   readonly type = "permute";
-  readonly perm: [number, number, number];
+  readonly perm: readonly number[];
 
   constructor(config: PermuteConfig, name: string) {
     super(name);
     for (const k of Object.keys(config)) if (!["type", "name", "perm"].includes(k)) throw new ConfigError(`permute "${name}": unknown option "${k}"`);
-    const p = config.perm;
-    if (!Array.isArray(p) || p.length !== 3 || !p.every((v) => typeof v === "number") || [...p].sort().join() !== "0,1,2") {
-      throw new ConfigError(`permute "${name}": perm must be a permutation of [0, 1, 2], got ${show(p)}`);
+    const p: unknown = config.perm;
+    if (!Array.isArray(p) || p.length < 1 || p.length > 6 || !p.every((v, _, a) => Number.isInteger(v) && v >= 0 && v < a.length) || new Set(p).size !== p.length) {
+      throw new ConfigError(`permute "${name}": perm must be a permutation of [0, 1, …, k - 1] for 1 to 6 axes, got ${show(p)}`);
     }
-    this.perm = [p[0], p[1], p[2]];
+    this.perm = [...(p as number[])];
   }
 
   outputShape(inputs: Shape[]): Shape {
-    const s = this.rank(inputs, 3);
+    const s = this.rank(inputs, this.perm.length);
     return this.perm.map((a) => s[a]!);
   }
 
   protected calls(r: LayerGrad<Planned<object>>): PassCalls {
-    return permuteCalls(r.be, r.batch, r.inShapes[0]! as [number, number, number], this.perm, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
+    return permuteCalls(r.be, r.batch, r.inShapes[0]!, this.perm, { x: r.x[0]!, y: r.y, dy: r.dy, dx: r.dx[0] ?? 0 });
   }
 
 
@@ -95,6 +98,6 @@ export class Permute extends PlannedLayer {
     return true;
   }
   config() {
-    return { type: this.type, name: this.name, perm: this.perm };
+    return { type: this.type, name: this.name, perm: [...this.perm] };
   }
 }

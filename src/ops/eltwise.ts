@@ -196,20 +196,56 @@ export function concatCalls(be: Backend, rows: number, widths: number[], xs: num
 }
 
 /**
- * Each of `batch` examples [d0, d1, d2] → its axes in order `perm`; the backward applies the
- * inverse. Parts: ranges of examples, or with fewer examples than threads ranges of the output's
- * first axis (an image's NCHW → NHWC by bands of rows).
+ * A permute's axes of one value dropped and the axes that stay next to each other merged: the same
+ * reordering of the values in the fewest axes (at least one). [g, C/g, H, W] by [1, 0, 2, 3] (a
+ * channel shuffle) is [g, C/g, H·W] by [1, 0, 2].
  */
-export function permuteCalls(be: Backend, batch: number, dims: [number, number, number], perm: [number, number, number], p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
-  const inv: [number, number, number] = [0, 0, 0];
+export function simplifyPermute(dims: readonly number[], perm: readonly number[]): { dims: number[]; perm: number[] } {
+  const kept = dims.map((_, a) => a).filter((a) => dims[a]! > 1);
+  const at = new Map(kept.map((a, i) => [a, i]));
+  const runs: number[][] = [];
+  for (const a of perm) {
+    if (!at.has(a)) continue;
+    const last = runs[runs.length - 1];
+    if (last && at.get(last[last.length - 1]!)! + 1 === at.get(a)) last.push(a);
+    else runs.push([a]);
+  }
+  if (!runs.length) return { dims: [1], perm: [0] };
+  const byInput = [...runs].sort((r, q) => r[0]! - q[0]!);
+  return { dims: byInput.map((r) => r.reduce((n, a) => n * dims[a]!, 1)), perm: runs.map((r) => byInput.indexOf(r)) };
+}
+
+/**
+ * Each of `batch` examples [d0, …] (at most six axes) → its axes in order `perm`; the backward
+ * applies the inverse. Parts: ranges of examples, or with fewer examples than threads ranges of the
+ * output's first axis (an image's NCHW → NHWC by bands of rows; past three axes, once merged, of
+ * the output's first four flattened).
+ */
+export function permuteCalls(be: Backend, batch: number, dims: readonly number[], perm: readonly number[], p: { x: number; y: number; dy: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
+  const inv = perm.map(() => 0);
   perm.forEach((a, k) => (inv[a] = k));
-  const out = perm.map((a) => dims[a]!) as [number, number, number];
-  const n = dims[0] * dims[1] * dims[2];
-  const parts = (from: number, to: number, sh: [number, number, number], q: [number, number, number]): KernelCall[] => {
-    const T = threadsForMemory(be, 2 * batch * n, Math.max(batch, sh[q[0]]!)); // every value read once and written once
+  const out = perm.map((a) => dims[a]!);
+  const n = dims.reduce((a, b) => a * b, 1);
+  const parts = (from: number, to: number, sh: readonly number[], q: readonly number[]): KernelCall[] => {
+    let { dims: d, perm: r } = sh.length === 3 ? { dims: [...sh], perm: [...q] } : simplifyPermute(sh, q);
+    // one axis: rows of one value (split by them); two: [a, 1, b] by (2, 0, 1) (split by the output's rows)
+    if (d.length === 1) [d, r] = [[d[0]!, 1, 1], [0, 1, 2]];
+    else if (d.length === 2) [d, r] = r[0] === 0 ? [[d[0]!, d[1]!, 1], [0, 1, 2]] : [[d[0]!, 1, d[1]!], [2, 0, 1]];
+    if (d.length === 3) {
+      const T = threadsForMemory(be, 2 * batch * n, Math.max(batch, d[r[0]!]!)); // every value read once and written once
+      const c3 = (x: number, y: number, b: number, a0: number, a1: number) => call("f32_permute3", x, b, d[0]!, d[1]!, d[2]!, r[0]!, r[1]!, r[2]!, y, a0, a1);
+      return batch >= T
+        ? splitRange(batch, T).map(([a, b]) => c3(from + 4 * a * n, to + 4 * a * n, b - a, 0, d[r[0]!]!))
+        : splitRange(d[r[0]!]!, T).map(([a, b]) => c3(from, to, batch, a, b));
+    }
+    // four to six axes: f32_permute6 over [1, …, d] (the leading axes of one value in place)
+    const lead = 6 - d.length, d6 = [...Array<number>(lead).fill(1), ...d], r6 = [...Array.from({ length: lead }, (_, i) => i), ...r.map((a) => a + lead)];
+    const code = r6.reduce((c, a, k) => c + (a << (3 * k)), 0), outer = r6.slice(0, 4).reduce((m, a) => m * d6[a]!, 1);
+    const T = threadsForMemory(be, 2 * batch * n, Math.max(batch, outer));
+    const c6 = (x: number, y: number, b: number, a0: number, a1: number) => call("f32_permute6", x, b, d6[0]!, d6[1]!, d6[2]!, d6[3]!, d6[4]!, d6[5]!, code, y, a0, a1);
     return batch >= T
-      ? splitRange(batch, T).map(([a, b]) => call("f32_permute3", from + 4 * a * n, b - a, sh[0], sh[1], sh[2], q[0], q[1], q[2], to + 4 * a * n, 0, sh[q[0]]!))
-      : splitRange(sh[q[0]]!, T).map(([a, b]) => call("f32_permute3", from, batch, sh[0], sh[1], sh[2], q[0], q[1], q[2], to, a, b));
+      ? splitRange(batch, T).map(([a, b]) => c6(from + 4 * a * n, to + 4 * a * n, b - a, 0, outer))
+      : splitRange(outer, T).map(([a, b]) => c6(from, to, batch, a, b));
   };
   return { fwd: parts(p.x, p.y, dims, perm), bwd: p.dx ? parts(p.dy, p.dx, out, inv) : [] };
 }

@@ -13,7 +13,7 @@ import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from
 import { foldBinary, foldSlice } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
 import { binaryConstant, binaryData } from "./merge.js";
-import { broadcastShape } from "../../../ops/eltwise.js";
+import { broadcastShape, simplifyPermute } from "../../../ops/eltwise.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
 function axesOf(x: ImportNode): number[] | null {
@@ -287,27 +287,42 @@ export const importers: Record<string, Importer> = {
     }
     if (isImage(t)) {
       // one permute of the held axes: an image holds ONNX axes (1, 2, 0) as (0, 1, 2)
-      const sym = x.apply(L.permute({ perm: q.map((a) => [2, 0, 1][a]!) as [number, number, number], name: x.uniq("transpose") }), t.sym);
+      const sym = x.apply(L.permute({ perm: q.map((a) => [2, 0, 1][a]!), name: x.uniq("transpose") }), t.sym);
       return x.out({ kind: "tensor", sym, onnx: dims, plain: true });
     }
-    // runs of axes that stay next to each other, in order, move as one: [g, C/g, H, W] by [1, 0, 2, 3]
-    // (a channel shuffle) is [g, C/g, H·W] by [1, 0, 2] — one permute of at most three axes
-    const runs: number[][] = [];
-    for (const a of q) {
-      const last = runs[runs.length - 1];
-      if (last && last[last.length - 1] === a - 1) last.push(a);
-      else runs.push([a]);
-    }
-    if (runs.length > 3) x.fail(`perm [${perm.join(", ")}] of [N, ${t.onnx.join(", ")}] moves ${runs.length} groups of axes; at most 3 are supported`);
-    const byInput = [...runs].sort((r, s) => r[0]! - s[0]!);
-    const held = byInput.map((r) => r.reduce((p, a) => p * t.onnx[a]!, 1));
-    while (held.length < 3) held.push(1);
-    const p3 = [...runs.map((r) => byInput.indexOf(r)), 1, 2].slice(0, 3);
-    if (runs.length === 2) p3[2] = 2;
+    // one permute of the axes in the file's order, those that stay next to each other merged
+    // ([g, C/g, H, W] by [1, 0, 2, 3], a channel shuffle, is [g, C/g, H·W] by [1, 0, 2]); the
+    // six axes of PyTorch's pixel_shuffle / pixel_unshuffle are five, their batch axis apart
+    const m = simplifyPermute(t.onnx, q);
+    if (m.dims.length > 6) x.fail(`perm [${perm.join(", ")}] of [N, ${t.onnx.join(", ")}] moves ${m.dims.length} groups of axes; at most 6 are supported`);
     const p = x.plain(t);
-    const cube = same([...p.sym.shape], held) ? p.sym : x.apply(L.reshape({ targetShape: held, name: x.uniq("transpose_in") }), p.sym);
-    const sym = x.apply(L.permute({ perm: p3 as [number, number, number], name: x.uniq("transpose") }), cube);
+    const cube = same([...p.sym.shape], m.dims) ? p.sym : x.apply(L.reshape({ targetShape: m.dims, name: x.uniq("transpose_in") }), p.sym);
+    const sym = x.apply(L.permute({ perm: m.perm, name: x.uniq("transpose") }), cube);
     x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+  },
+  // PixelShuffle / PixelUnshuffle as ONNX writes them, on the image fovea holds ([H, W, C]): its
+  // channels split into the block's rows and columns (DCR: (i·b + j)·C' + c; CRD: c·b² + i·b + j),
+  // moved next to the pixels' rows and columns by one permute
+  DepthToSpace(x) {
+    const t = x.asImage(x.tensor(0));
+    x.noPad(t);
+    const [C, H, W] = x.image(t), b = x.int("blocksize", 0), mode = x.opset < 11 ? "DCR" : x.str("mode", "DCR");
+    if (!Number.isInteger(b) || b < 1) x.fail(`blocksize ${b} must be a whole number >= 1`);
+    if (mode !== "DCR" && mode !== "CRD") x.fail(`mode ${mode} is not a DepthToSpace mode (DCR, CRD)`);
+    if (C % (b * b)) x.fail(`${C} channels do not split into blocks of ${b}×${b} (blocksize ${b})`);
+    const c = C / (b * b);
+    // DCR: [H, W, i, j·C'] → [H, i, W, j·C']; CRD: [H, W, C', i, j] → [H, i, W, j, C']
+    const [held, perm] = mode === "DCR" ? [[H, W, b, b * c], [0, 2, 1, 3]] : [[H, W, c, b, b], [0, 3, 1, 4, 2]];
+    x.out(moveBlocks(x, t, held, perm, [c, H * b, W * b], "depth_to_space"));
+  },
+  SpaceToDepth(x) {
+    const t = x.asImage(x.tensor(0));
+    x.noPad(t);
+    const [C, H, W] = x.image(t), b = x.int("blocksize", 0);
+    if (!Number.isInteger(b) || b < 1) x.fail(`blocksize ${b} must be a whole number >= 1`);
+    if (H % b || W % b) x.fail(`the ${H}×${W} image does not split into blocks of ${b}×${b} (blocksize ${b})`);
+    // [H/b, i, W/b, j·C] → [H/b, W/b, i, j·C]: channel (i·b + j)·C + c
+    x.out(moveBlocks(x, t, [H / b, b, W / b, b * C], [0, 2, 1, 3], [C * b * b, H / b, W / b], "space_to_depth"));
   },
   Pad(x) {
     const t0 = x.tensor(0);
@@ -462,6 +477,14 @@ function reshape(x: ImportNode): void {
   const p = isImage(t) || t.flatOf ? x.plain(t) : t;
   const { reluOf: _, ...rest } = p;
   x.out({ ...rest, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+}
+
+/** An image [H, W, C] as fovea holds it, reshaped to `held`, its axes moved by `perm`, then the image [onnx[1], onnx[2], onnx[0]]. */
+function moveBlocks(x: ImportNode, t: TensorValue, held: number[], perm: number[], onnx: [number, number, number], what: string): TensorValue {
+  const [C, H, W] = onnx;
+  const cube = x.apply(L.reshape({ targetShape: held, name: x.uniq(`${what}_in`) }), t.sym);
+  const moved = x.apply(L.permute({ perm, name: x.uniq(what) }), cube);
+  return { kind: "tensor", sym: x.apply(L.reshape({ targetShape: [H, W, C], name: x.uniq(`${what}_out`) }), moved), onnx };
 }
 
 /** The other way: a value in fovea's order back to the convention (an image to NCHW). */
