@@ -398,6 +398,19 @@ class PixelShuffleNet(nn.Module):
         return self.c(self.down(F.relu(self.b(self.up(self.a(x))))))
 
 
+class Repeat(nn.Module):
+    """x.repeat of feature maps along the channels and the positions (torch.onnx.export writes Tile), and of a constant."""
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = nn.Conv2d(8, 2, 1)
+        self.register_buffer("row", torch.arange(3.0).view(1, 1, 1, 3))
+
+    def forward(self, x):
+        y = self.a(x).repeat(1, 2, 1, 1)
+        return self.b(y).repeat(1, 1, 2, 3) + self.row.repeat(1, 1, 1, x.shape[3])
+
+
 def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
@@ -503,11 +516,10 @@ if __name__ == "__main__":
         write("expand_se", ExpandSe, (2, 3, 5, 6))
         write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
         write("reductions", Reductions, (2, 3, 5, 4))
-        for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle
-            write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
     elif len(sys.argv) > 1 and sys.argv[1] == "pixel_shuffle":
         for opset in (9, 11, 13):
             write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
+        write("repeat", Repeat, (2, 3, 4, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
@@ -539,5 +551,6 @@ if __name__ == "__main__":
         write("expand_se", ExpandSe, (2, 3, 5, 6))
         write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
         write("reductions", Reductions, (2, 3, 5, 4))
-        for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle
+        for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle (with repeat)
             write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
+        write("repeat", Repeat, (2, 3, 4, 5))

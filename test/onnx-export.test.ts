@@ -260,13 +260,14 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     }
   });
 
-  it.each([9, 11, 13])("PyTorch's PixelShuffle / PixelUnshuffle at opset %i (DepthToSpace, or six-axis Reshape / Transpose chains) import as permutes and export back with PyTorch's values", async (opset) => {
+  // PyTorch's PixelShuffle / PixelUnshuffle (DepthToSpace, or six-axis Reshape / Transpose chains): each
+  // shuffle one permute of the image's axes (opset 9's pixel_shuffle in the file's order: one more each way)
+  it.each([["pixel_shuffle_opset9", 8], ["pixel_shuffle_opset11", 6], ["pixel_shuffle_opset13", 6], ["repeat", 3]])("PyTorch's %s imports (%i permutes) and exports back with PyTorch's values", async (fixture, permutes) => {
     const { readFileSync } = await import("node:fs");
-    const name = `test/fixtures/onnx/pixel_shuffle_opset${opset}`;
+    const name = `test/fixtures/onnx/${fixture}`;
     const f = JSON.parse(readFileSync(`${name}.json`, "utf8")) as { input: number[]; inputShape: number[]; output: number[]; outputShape: number[] };
     const m = await fovea.importOnnx(new Uint8Array(readFileSync(`${name}.onnx`)));
-    // each shuffle one permute of the image's axes (opset 9's pixel_shuffle: the file's order, so one more each way)
-    expect(m.layers.filter((l) => l.type === "permute").length).toBe(opset === 9 ? 8 : 6);
+    expect(m.layers.filter((l) => l.type === "permute").length).toBe(permutes);
     const r = (await (await ort.InferenceSession.create(await fovea.exportOnnx(m))).run({ input: new ort.Tensor("float32", Float32Array.from(f.input), f.inputShape) })).output!;
     expect(r.dims).toEqual(f.outputShape);
     let worst = 0;

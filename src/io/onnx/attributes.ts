@@ -86,6 +86,7 @@ export const ONNX_ATTRIBUTES: Readonly<Record<string, readonly (readonly [number
   Sum: [[1, "consumed_inputs"], [6, ""]],
   Tanh: [[1, "consumed_inputs"], [6, ""]],
   ThresholdedRelu: [[10, "alpha"]],
+  Tile: [[1, ""]],
   Transpose: [[1, "perm"]],
   Unsqueeze: [[1, "axes"], [13, ""]],
   Upsample: [[1, "height_scale mode width_scale"], [7, "mode scales"], [9, "mode"]],

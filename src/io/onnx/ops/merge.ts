@@ -234,13 +234,49 @@ const expand: Importer = (x) => {
   const dims = shape.map((d, i) => (lead && shape.length === rank && i === 0 ? 1 : d));
   const bad = dims.findIndex((d) => !(Number.isInteger(d) && d >= 1));
   if (bad >= 0) x.fail(`shape [${shape.join(", ")}]: entry ${bad} is ${shape[bad]}; sizes >= 1 are supported`);
+  // ones of no more axes, none longer than the input's (torch's repeat writes them before its Tile): the input itself
+  if (dims.length <= rank && dims.every((d) => d === 1)) return x.out(v);
   const ones = `${x.n.output[0]}#expand_ones`;
   x.g.values.set(ones, onesOf(dims));
   x.g.importNodes([subNode(x, "Mul", [x.n.input[0]!, ones], x.n.output[0]!)]);
 };
 
+/**
+ * Tile (x repeated along its axes): of a constant, folded; of data, a Concat of that many copies
+ * along each axis repeated (torch's `repeat` / `tile`), handed back to importNodes. The batch
+ * axis's entry must be 1: more copies of it would mix the examples of a batch.
+ */
+const tile: Importer = (x) => {
+  const v = x.get(0), r = x.constant(1), reps = Array.from(r.data, Number);
+  const rank = v.kind === "const" ? v.dims.length : v.onnx.length + x.g.lead;
+  if (r.dims.length !== 1 || reps.length !== rank) x.fail(`repeats [${reps.join(", ")}] must be one whole number >= 0 per axis of the rank-${rank} input`);
+  const bad = reps.findIndex((n) => !(Number.isInteger(n) && n >= 1));
+  if (bad >= 0) x.fail(`repeats [${reps.join(", ")}]: entry ${bad} is ${reps[bad]}; whole numbers >= 1 are supported`);
+  if (v.kind === "const") {
+    const dims = v.dims.map((d, i) => d * reps[i]!), data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    const idx = dims.map(() => 0);
+    for (let o = 0; o < data.length; o++) {
+      let from = 0;
+      for (let k = 0; k < rank; k++) from = from * v.dims[k]! + (idx[k]! % v.dims[k]!);
+      data[o] = v.data[from]!;
+      for (let k = rank - 1; k >= 0 && ++idx[k]! === dims[k]; k--) idx[k] = 0;
+    }
+    return x.out({ kind: "const", dims, data });
+  }
+  if (x.g.lead && reps[0] !== 1) x.mixesBatch(`repeats [${reps.join(", ")}] repeat the batch axis; fovea keeps the examples of a batch apart`);
+  let from = x.n.input[0]!;
+  const last = reps.reduce((a, n, i) => (n > 1 ? i : a), -1);
+  if (last < 0) return x.g.importNodes([subNode(x, "Identity", [from], x.n.output[0]!)]);
+  reps.forEach((n, axis) => {
+    if (n === 1) return;
+    const to = axis === last ? x.n.output[0]! : `${x.n.output[0]}#tile${axis}`;
+    x.g.importNodes([subNode(x, "Concat", Array<string>(n).fill(from), to, [{ name: "axis", type: 2, i: axis, f: 0, s: new Uint8Array(0), floats: [], ints: [], strings: [], tensors: [], graphs: [], docString: "", refAttrName: "" }])]);
+    from = to;
+  });
+};
+
 export const importers: Record<string, Importer> = {
-  Expand: expand,
+  Expand: expand, Tile: tile,
   Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic, Pow: arithmetic,
   Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith, ThresholdedRelu: unaryArith,
   Concat(x) {
