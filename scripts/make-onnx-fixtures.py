@@ -228,6 +228,24 @@ class Interp(nn.Module):
         return torch.cat([a.flatten(1), b.flatten(1), c.flatten(1), d.flatten(1), self.t(y).flatten(1)], dim=1)
 
 
+class Scales(nn.Module):
+    """F.interpolate by scale factors whose products with the sizes are not whole in float32 (5 × 1.8
+    is 8.99999976 in float32 arithmetic rounded to float64, 9 in PyTorch's and onnxruntime's): nearest
+    (Upsample at opset 9, Resize with scales after), and bilinear from opset 11."""
+    def __init__(self, bilinear=True):
+        super().__init__()
+        self.bilinear = bilinear
+        self.c = nn.Conv2d(3, 2, 3, padding=1)
+
+    def forward(self, x):
+        y = self.c(x)
+        a = F.interpolate(y, scale_factor=1.8, mode="nearest").flatten(1)
+        if not self.bilinear:
+            return a
+        b = F.interpolate(y, scale_factor=(1.4, 2.2), mode="bilinear", align_corners=False).flatten(1)
+        return torch.cat([a, b], dim=1)
+
+
 class Pads(nn.Module):
     """F.pad reflect, replicate and a constant value (padding layers), and zeros at the output."""
     def __init__(self):
@@ -506,6 +524,10 @@ if __name__ == "__main__":
         write("pools3d", Pools3d, (2, 3, 5, 6, 7))
     elif len(sys.argv) > 1 and sys.argv[1] == "deconv3d":
         write("deconv3d", Deconv3d, (2, 2, 3, 4, 3))
+    elif len(sys.argv) > 1 and sys.argv[1] == "scales":
+        write("scales_opset9", lambda: Scales(bilinear=False), (2, 3, 5, 5), opset=9)
+        for opset in (11, 13):
+            write(f"scales_opset{opset}", Scales, (2, 3, 5, 5), opset=opset)
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
@@ -525,7 +547,7 @@ if __name__ == "__main__":
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | scales]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -554,3 +576,6 @@ if __name__ == "__main__":
         for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle (with repeat)
             write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
         write("repeat", Repeat, (2, 3, 4, 5))
+        write("scales_opset9", lambda: Scales(bilinear=False), (2, 3, 5, 5), opset=9)  # also alone: make-onnx-fixtures.py scales
+        for opset in (11, 13):
+            write(f"scales_opset{opset}", Scales, (2, 3, 5, 5), opset=opset)

@@ -29,7 +29,7 @@ function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number)
 }
 
 describe("ONNX import matches PyTorch", () => {
-  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat"])("%s", async (name) => {
+  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat", "scales_opset9", "scales_opset11", "scales_opset13"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
     const m = await fovea.importOnnx(f.bytes, { source: `fixtures/${name}.onnx` });
@@ -232,6 +232,20 @@ describe("ONNX errors", () => {
     expect(Array.from(r.i!)).toEqual(want);
     expect(Array.from(r.y!)).toEqual(want);
     m.free();
+  });
+
+  it("an output whose declared sizes differ from what its nodes give is a FormatError naming both, and builds nothing", async () => {
+    // PyTorch's conv_bn_pool with its output declared one longer, as a file fovea misreads would be (before the
+    // float32 output sizes of Resize, scales_opset9's [N, 162] came out [N, 128] without a word)
+    const { decodeModel, encodeModel } = await import("../src/io/onnx/proto.js");
+    const f = fixture("conv_bn_pool"), m = decodeModel(f.bytes, "conv_bn_pool.onnx");
+    const dim = m.graph!.output[0]!.type!.tensorType!.shape!.dim;
+    expect(dim.map((d) => d.dimValue ?? d.dimParam)).toEqual(["N", ...f.outputShape.slice(1)]);
+    dim[1]!.dimValue = f.outputShape[1]! + 1;
+    const be = fovea.getBackend(), before = be.heap.stats().inUseBytes;
+    await expect(fovea.importOnnx(encodeModel(m), { source: "m.onnx" })).rejects.toThrow(
+      `m.onnx: the graph output "output" is declared [N, ${f.outputShape[1]! + 1}], but its nodes as fovea imports them give [N, ${f.outputShape[1]}]`);
+    expect(be.heap.stats().inUseBytes).toBe(before);
   });
 
   it("lists every unsupported op with its node names, and builds nothing", async () => {

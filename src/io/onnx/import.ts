@@ -256,6 +256,15 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     // zero padding that no conv took: a pad layer
     const [C, H, W] = res.onnx as [number, number, number], p = res.pad;
     const r = p?.some((v) => v) ? { ...res, pad: undefined, sym: L.pad({ padding: p, name: uniqOut(g, `pad_${o.name}`) }).apply(res.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] } : res;
+    // the sizes the file declares for it (those it gives) are the ones fovea computes, or it would answer differently
+    const declared = o.type?.tensorType?.shape?.dim;
+    if (declared?.length) {
+      const want = declared.map((d) => (d.dimValue !== undefined && num(d.dimValue) >= 0 ? num(d.dimValue) : null)), got = [...(lead ? [null] : []), ...r.onnx];
+      if (want.length !== got.length || want.some((d, i) => d !== null && got[i] !== null && d !== got[i])) {
+        const show = (ds: (number | null)[]) => `[${ds.map((d, i) => (d === null ? (lead && i === 0 ? "N" : "?") : d)).join(", ")}]`;
+        throw new FormatError(`${src}: the graph output "${o.name}" is declared ${show(want)}, but its nodes as fovea imports them give ${show(got)}`);
+      }
+    }
     // the file's own layout (NCHW feature maps, CHW flatten order) unless NHWC is asked for
     // (NHWC: a feature map held in the file's order, past a reshape or a channel shuffle, is made an image too)
     const t = outLayout === "NHWC" && (isImage(r) || r.flatOf) ? r : outLayout === "NHWC" && r.onnx.length === 3 ? toImage(g, r, `output_${o.name}`) : toPlain(g, r, `output_${o.name}`);

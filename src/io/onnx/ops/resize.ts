@@ -6,6 +6,13 @@ import * as L from "../../../layers/index.js";
 import type { Resize, ResizeCoordinates, ResizeNearest } from "../../../layers/resize.js";
 import type { Exporter, Importer } from "../context.js";
 
+/**
+ * The output size ONNX's runtimes give for `n` scaled by `s`: the float32 product, rounded down
+ * (onnxruntime multiplies in float32; 5 × 1.8 is 9, as PyTorch gives, where the product of
+ * 1.8's float32 value in float64, 8.99999976, would round down to 8).
+ */
+const scaledSize = (n: number, s: number): number => Math.floor(Math.fround(n * Math.fround(s)));
+
 const resize: Importer = (x) => {
   const t = x.asImage(x.tensor(0));
   x.noPad(t);
@@ -32,7 +39,7 @@ const resize: Importer = (x) => {
   } else if (scales && scales.length) {
     if (scales.length !== 4 || scales[0] !== 1 || scales[1] !== 1) x.fail(`scales [${scales.join(", ")}]: [1, 1, sh, sw] expected (images only)`);
     sc = [scales[2]!, scales[3]!];
-    [OH, OW] = [Math.floor(H * sc[0]), Math.floor(W * sc[1])];
+    [OH, OW] = [scaledSize(H, sc[0]), scaledSize(W, sc[1])];
   } else return x.fail("neither scales nor sizes is given");
   // tf_crop_and_resize: the region [starts…, ends…] over N, C, H, W, of which the batch and the channels must be whole ([0, 1])
   let roi: [number, number, number, number] | undefined;
@@ -68,7 +75,7 @@ export const exporters: Record<string, Exporter> = {
     if (!l.scales) return { out: x.op("Resize", [x.inputs[0]!, "", "", sizes()], attrs) };
     const [sh, sw] = l.scales;
     // the output size ONNX computes from float32 scales must be the layer's own
-    if (Math.floor(H * Math.fround(sh)) !== OH || Math.floor(W * Math.fround(sw)) !== OW) {
+    if (scaledSize(H, sh) !== OH || scaledSize(W, sw) !== OW) {
       throw new ConfigError(`${x.label}: ${H}x${W} → ${OH}x${OW} has no float32 scale that gives the output size; it does not export`);
     }
     return { out: x.op("Resize", [x.inputs[0]!, "", x.init([4], [1, 1, sh, sw])], attrs) };
