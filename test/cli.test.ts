@@ -319,6 +319,49 @@ describe("fovea predict: what a model's outputs are", () => {
     for (const [k, v] of r) expect(Math.abs(v - logits[k]!)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(logits[k]!)));
   });
 
+  it("--imagenet / --mean and --std normalise the pixels as torchvision's Normalize does, --labels names the outputs; wrong counts are usage errors", async () => {
+    // PyTorch's conv_bn_pool (3 channels, 16×20, 10 outputs after a softmax) on an RGB PNG, against the
+    // library's predict of ((pixel / 255) − mean) / std computed here in float64
+    await fovea_.init({ build: "simd" });
+    const dir = mkdtempSync(join(tmpdir(), "fovea-predict-"));
+    const { encodePng } = await import("../src/data/images.js");
+    const px = Float32Array.from({ length: 16 * 20 * 3 }, (_, i) => ((i * 37) % 256) / 255);
+    writeFileSync(join(dir, "rgb.png"), await encodePng(px, [16, 20, 3]));
+    const m = await fovea_.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/conv_bn_pool.onnx")), { inputLayout: "NHWC" });
+    const want = (mean: number[], std: number[]) => m.predict(Float32Array.from(px, (v, i) => (v - mean[i % 3]!) / std[i % 3]!));
+    const shown = (stdout: string) => new Map(stdout.trim().replace(/^.*?: /, "").split(", ").map((c) => c.split(" ")).map(([k, v]) => [k!, parseFloat(v!)]));
+    const names = Array.from({ length: 10 }, (_, k) => `class-${k}`);
+    writeFileSync(join(dir, "labels.txt"), names.join("\n") + "\n\n");
+    for (const [args, mean, std] of [
+      [["--imagenet"], [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]],
+      [["--mean", "0.5", "--std", "0.25,0.5,1"], [0.5, 0.5, 0.5], [0.25, 0.5, 1]],
+      [[], [0, 0, 0], [1, 1, 1]],
+    ] as [string[], number[], number[]][]) {
+      const r = fovea("predict", "test/fixtures/onnx/conv_bn_pool.onnx", join(dir, "rgb.png"), "--raw", "--top", "10", "--labels", join(dir, "labels.txt"), ...args);
+      expect(r.status, r.stderr).toBe(0);
+      const got = shown(r.stdout), y = want(mean, std);
+      expect(got.size).toBe(10);
+      for (const [k, v] of got) expect(Math.abs(v - y[names.indexOf(k)]!), `${args.join(" ")}: ${k}`).toBeLessThanOrEqual(1e-3 * Math.abs(y[names.indexOf(k)]!));
+    }
+    m.free();
+    writeFileSync(join(dir, "nine.txt"), names.slice(0, 9).join("\n"));
+    writeFileSync(join(dir, "gap.txt"), ["a", "", ...names.slice(2)].join("\n"));
+    for (const [args, message] of [
+      [["--imagenet", "--mean", "0.5"], /--imagenet sets --mean and --std: give one or the other/],
+      [["--mean", "0.5,0.5"], /--mean has 2 numbers; the model takes 3 channels \(give one a channel, or one for all\)/],
+      [["--std", "0"], /--std 0: each must be > 0/],
+      [["--mean", "0.5,x"], /--mean takes numbers separated by commas/],
+      [["--labels", join(dir, "nine.txt")], /--labels .*nine\.txt: 9 names for the model's 10 outputs/],
+      [["--labels", join(dir, "gap.txt")], /--labels .*gap\.txt: line 2 is blank; one class name a line/],
+      [["--labels", join(dir, "none.txt")], /--labels: .*none\.txt/],
+    ] as [string[], RegExp][]) {
+      const r = fovea("predict", "test/fixtures/onnx/conv_bn_pool.onnx", join(dir, "rgb.png"), ...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe("");
+    }
+  });
+
   it("summary and predict read a ConvNetJS net's JSON as ConvNetJS writes it (net.toJSON()), its weights included", async () => {
     const cnj = require("convnetjs") as { Net: new () => { makeLayers(d: object[]): void; toJSON(): object; forward(v: object): { w: Float64Array } }; Vol: new (a: number, b: number, c: number, v: number) => { w: Float64Array } };
     const net = new cnj.Net();

@@ -24,6 +24,30 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+/** A comma-separated list of finite numbers (--mean, --std). */
+const numbers = (name: string) => (v: string) => {
+  const ns = v.split(",").map((p) => (p.trim() === "" ? NaN : Number(p)));
+  if (!ns.every(Number.isFinite)) throw new InvalidArgumentError(`${name} takes numbers separated by commas (one a channel, or one for all), got "${v}"`);
+  return ns;
+};
+
+/** A file of class names, one a line (a last newline or blank lines at the end are no names). */
+async function labelFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await fovea.data.readBytes(path));
+  } catch (e) {
+    throw new UsageError(`--labels: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const names = text.replace(/\s+$/, "").split(/\r?\n/).map((l) => l.trim());
+  const blank = names.indexOf("");
+  if (blank >= 0) throw new UsageError(`--labels ${path}: line ${blank + 1} is blank; one class name a line`);
+  return names;
+}
+
+/** torchvision's ImageNet statistics (its classifiers' transforms.Normalize), for --imagenet. */
+const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
 /** 1 − pixel, in place (dark strokes on a light background, for models trained on MNIST-style data). */
 function invert(x: Float32Array): Float32Array {
   for (let i = 0; i < x.length; i++) x[i] = 1 - x[i]!;
@@ -186,21 +210,39 @@ export function program(version = "unknown"): Command {
     .option("--resize", "scale images of another size to the model's input (otherwise they are refused)", false)
     .option("--invert", "use 1 − pixel (dark strokes on a light background, for models trained on MNIST-style data)", false)
     .option("--raw", "show the model's outputs as they are (by default outputs that are not probabilities — a model ending in a Linear layer, as PyTorch's exports of classifiers do — are shown as their softmax, a log-softmax's as their exp)", false)
-    .action(async (file: string, images: string[], o: { top: number; resize: boolean; invert: boolean; raw: boolean }) => {
+    .option("--mean <m>", "subtract from each channel of the pixels in [0, 1]: one number a channel, or one for all (e.g. 0.485,0.456,0.406)", numbers("--mean"))
+    .option("--std <s>", "then divide each channel by: one number a channel, or one for all (e.g. 0.229,0.224,0.225)", numbers("--std"))
+    .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
+    .option("--labels <file>", "the class names, one a line in output order (e.g. ImageNet's 1000), for a model without its own")
+    .action(async (file: string, images: string[], o: { top: number; resize: boolean; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string }) => {
+      if (o.imagenet && (o.mean || o.std)) throw new UsageError("--imagenet sets --mean and --std: give one or the other");
+      const norm = o.imagenet ? IMAGENET : o.mean || o.std ? { mean: o.mean ?? [0], std: o.std ?? [1] } : null;
+      if (norm?.std.some((v) => v <= 0)) throw new UsageError(`--std ${norm.std.join(",")}: each must be > 0`);
+      const labels = o.labels === undefined ? null : await labelFile(o.labels);
       await fovea.init();
       await using(await savedModel(file, "predict"), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
+        // one number a channel, or one for all of them
+        const perChannel = (what: string, v: number[]) => {
+          if (v.length !== 1 && v.length !== shape[2]) throw new UsageError(`${what} has ${v.length} numbers; the model takes ${shape[2]} channel${shape[2] === 1 ? "" : "s"} (give one a channel, or one for all)`);
+          return v.length === 1 ? Array<number>(shape[2]).fill(v[0]!) : v;
+        };
+        const stats = norm && { mean: perChannel(o.imagenet ? "--imagenet's mean" : "--mean", norm.mean), std: perChannel(o.imagenet ? "--imagenet's std" : "--std", norm.std) };
+        if (labels && labels.length !== m.outputSize) throw new UsageError(`--labels ${o.labels}: ${labels.length} names for the model's ${m.outputSize} outputs`);
+        const names = labels ?? m.classes;
         const { kind, layer } = outputKind(m);
         if (!o.raw && kind === "scores") err(`note: ${file} ends in ${layer}, not in a softmax, sigmoid or log-softmax: the percentages are the softmax of its outputs (--raw shows the outputs)`);
         for (const img of images) {
-          const y = m.predict(await imageInput(img, shape, o));
+          const x = await imageInput(img, shape, o);
+          if (stats) fovea.data.normalize({ x, y: Int32Array.of(0), n: 1, shape }, stats);
+          const y = m.predict(x);
           const bad = y.reduce((a, v) => a + (Number.isFinite(v) ? 0 : 1), 0);
           if (bad) err(`fovea: warning: ${img}: ${bad} of the model's ${y.length} outputs are NaN or Inf; shown as they are`);
           const raw = o.raw || bad > 0;
           const shown = raw || kind === "probabilities" ? y : kind === "logProbabilities" ? Float64Array.from(y, Math.exp) : softmax(y);
           // the largest first, NaN last
           const top = Array.from(shown, (p, k) => [p, k] as const).sort((a, b) => (Number.isNaN(a[0]) ? 1 : 0) - (Number.isNaN(b[0]) ? 1 : 0) || b[0] - a[0]).slice(0, o.top);
-          out(`${img}: ${top.map(([p, k]) => `${m.classes?.[k] ?? k} ${raw ? p.toPrecision(4) : `${(100 * p).toFixed(1)}%`}`).join(", ")}`);
+          out(`${img}: ${top.map(([p, k]) => `${names?.[k] ?? k} ${raw ? p.toPrecision(4) : `${(100 * p).toFixed(1)}%`}`).join(", ")}`);
         }
       });
     });
