@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 const fixture = (name: string) => ({
   bytes: new Uint8Array(readFileSync(`test/fixtures/onnx/${name}.onnx`)),
-  ...(JSON.parse(readFileSync(`test/fixtures/onnx/${name}.json`, "utf8")) as { input: number[]; inputShape: number[]; output: number[]; torch: string }),
+  ...(JSON.parse(readFileSync(`test/fixtures/onnx/${name}.json`, "utf8")) as { input: number[]; inputShape: number[]; output: number[]; outputShape: number[]; torch: string }),
 });
 
 function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number) {
