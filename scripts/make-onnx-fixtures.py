@@ -429,6 +429,18 @@ class Repeat(nn.Module):
         return self.b(y).repeat(1, 1, 2, 3) + self.row.repeat(1, 1, 1, x.shape[3])
 
 
+class ArgmaxHead(nn.Module):
+    """A segmentation head's class map: torch.argmax over the channels (keepdim), and over the width
+    (not kept), as float (torch.onnx.export writes ArgMax, then a Cast); ties come from a ReLU's zeros."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 5, 3, padding=1)
+
+    def forward(self, x):
+        y = F.relu(self.c(x))
+        return torch.cat([torch.argmax(y, dim=1, keepdim=True).float().flatten(1), torch.argmax(y, dim=3).float().flatten(1)], dim=1)
+
+
 def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
@@ -542,6 +554,8 @@ if __name__ == "__main__":
         for opset in (9, 11, 13):
             write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
         write("repeat", Repeat, (2, 3, 4, 5))
+        for opset in (11, 13):
+            write(f"argmax_opset{opset}", ArgmaxHead, (2, 3, 6, 7), opset=opset)
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
@@ -573,9 +587,11 @@ if __name__ == "__main__":
         write("expand_se", ExpandSe, (2, 3, 5, 6))
         write("instance_group_norm", InstanceGroupNorm, (2, 3, 6, 5))
         write("reductions", Reductions, (2, 3, 5, 4))
-        for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle (with repeat)
+        for opset in (9, 11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle (with repeat and argmax)
             write(f"pixel_shuffle_opset{opset}", PixelShuffleNet, (2, 3, 5, 6), opset=opset)
         write("repeat", Repeat, (2, 3, 4, 5))
+        for opset in (11, 13):  # also alone: make-onnx-fixtures.py pixel_shuffle (with repeat and argmax)
+            write(f"argmax_opset{opset}", ArgmaxHead, (2, 3, 6, 7), opset=opset)
         write("scales_opset9", lambda: Scales(bilinear=False), (2, 3, 5, 5), opset=9)  # also alone: make-onnx-fixtures.py scales
         for opset in (11, 13):
             write(f"scales_opset{opset}", Scales, (2, 3, 5, 5), opset=opset)

@@ -69,6 +69,7 @@ export type { PadConfig } from "./layers/pad.js";
 export type { MatmulConfig } from "./layers/matmul.js";
 export type { LayerNormConfig } from "./layers/layer-norm.js";
 export type { BinaryConfig, WhereConfig } from "./layers/binary.js";
+export type { ArgMaxConfig } from "./layers/argmax.js";
 export type { ConstantConfig } from "./layers/constant.js";
 export type { NamedIO, NamedShape } from "./model/named.js";
 export type { BatchNormConfig, LrnConfig, ScaleConfig } from "./layers/norm.js";

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ShapeError, Tensor, loadBackend, ops } from "../src/index.js";
-import { concatCalls, permuteCalls } from "../src/ops/eltwise.js";
+import { argMaxCalls, concatCalls, permuteCalls } from "../src/ops/eltwise.js";
 import type { ActivationName } from "../src/ops/eltwise.js";
 import { backendFor } from "./helpers/backends.js";
 import { dot, expectClose, numericGrad, randomArray } from "./helpers/check.js";
 import { refAct, refSoftmax } from "./ref/eltwise.js";
+import * as fovea from "../src/index.js";
+
+const L = fovea.layers;
 
 const BUILDS = ["simd", "relaxed"] as const;
 const ACTS: [ActivationName, number | undefined][] = [
@@ -244,6 +247,64 @@ describe("permute of one to six axes (merged, then f32_permute3 or f32_permute6)
       expect(check(three!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 3 threads`).toBe(3);
     }
     await Promise.all([one, two, three].map((b) => b!.shutdown()));
+  });
+});
+
+describe("argMax (the index of each row's largest value)", () => {
+  /** numpy's argmax (NaN the largest, the first of equal ones), or of the reversed row for the last. */
+  function ref(row: number[], last: boolean): number {
+    const r = last ? [...row].reverse() : row;
+    let at = 0;
+    for (let j = 1; j < r.length; j++) if (!Number.isNaN(r[at]!) && (Number.isNaN(r[j]!) || r[j]! > r[at]!)) at = j;
+    return last ? row.length - 1 - at : at;
+  }
+
+  it("ties, NaN, ±Inf and -0 at every position, first or last, on 1–3 threads; the backward writes zeros", async () => {
+    const bes = await Promise.all([1, 2, 3].map((t) => loadBackend("simd-mt", "option", 16, t)));
+    let seed = 3;
+    const rnd = (m: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % m);
+    const pool = [0, -0, 1, -1, 2, 2, Infinity, -Infinity, NaN, 0.5];
+    for (const [rows, cols] of [[1, 1], [7, 1], [5, 3], [40, 10], [3000, 21], [1, 1000]] as [number, number][]) {
+      const xs = Float32Array.from({ length: rows * cols }, () => pool[rnd(pool.length)]!);
+      for (const last of [false, true]) {
+        const want = Array.from({ length: rows }, (_, r) => ref(Array.from(xs.subarray(r * cols, (r + 1) * cols)), last));
+        for (const be of bes) {
+          const [x, y, dx] = [rows * cols, rows, rows * cols].map((n) => be!.heap.alloc(4 * n));
+          try {
+            be!.heap.f32(x!, rows * cols).set(xs);
+            be!.heap.f32(dx!, rows * cols).fill(NaN);
+            const c = argMaxCalls(be!, rows, cols, last, { x: x!, y: y!, dx: dx! });
+            be!.run(c.fwd);
+            expect(Array.from(be!.heap.f32(y!, rows)), `${rows}×${cols}, last ${last}, ${be!.threads} thread(s)`).toEqual(want);
+            be!.run(c.bwd);
+            expect(be!.heap.f32(dx!, rows * cols).every((v) => Object.is(v, 0))).toBe(true);
+          } finally {
+            for (const p of [x, y, dx]) be!.heap.free(p!);
+          }
+        }
+      }
+    }
+    await Promise.all(bes.map((b) => b!.shutdown()));
+  });
+
+  it("as a layer: [H, W, C] → [H, W, 1] (a class map), a vector → [1]; saves and loads; a bad option is a ConfigError", async () => {
+    await fovea.init({ build: "simd" });
+    const m = fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.argMax({ selectLast: true })], { inputShape: [5, 6, 2], seed: 2 });
+    expect(m.outputShape).toEqual([5, 6, 1]);
+    const x = Float32Array.from({ length: 60 }, (_, i) => Math.sin(i));
+    const y = m.predict(x), again = fovea.loadModel(m.save());
+    expect(Array.from(again.predict(x))).toEqual(Array.from(y));
+    expect(y.every((v) => Number.isInteger(v) && v >= 0 && v < 4)).toBe(true);
+    m.free();
+    again.free();
+    const v = fovea.sequential([L.argMax()], { inputShape: [7] });
+    expect(v.outputShape).toEqual([1]);
+    expect(Array.from(v.predict(Float32Array.of(3, 9, 1, 9, -2, 0, 4)))).toEqual([1]);
+    v.free();
+    // @ts-expect-error: not an option
+    expect(() => L.argMax({ axis: 1 })).toThrow(/argMax "argMax_\d+": unknown option "axis"/);
+    // @ts-expect-error: not a boolean
+    expect(() => L.argMax({ selectLast: 1 })).toThrow("selectLast must be true or false, got 1");
   });
 });
 

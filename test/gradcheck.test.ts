@@ -162,6 +162,15 @@ describe("whole-model gradient checks", () => {
     check(m, [3, 4, 2], "softmaxCrossEntropy");
   });
 
+  it("argMax in a graph: a class map of the input's channels multiplies a conv's output (central differences would only see the map's jumps under a parameter; its zero backward is checked in eltwise.test)", () => {
+    const inp = fovea.input([5, 5, 2]);
+    const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(inp);
+    const map = L.argMax().apply(L.tanh().apply(inp));
+    const y = L.binary({ op: "mul" }).apply(a, L.binary({ op: "add" }).apply(map, L.constant({ shape: [1], name: "one" }).apply(inp)));
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.flatten().apply(L.tanh().apply(y)))), seed: 6 });
+    check(m, [5, 5, 2], "softmaxCrossEntropy");
+  });
+
   it("maxout and LRN", () => {
     const m = fovea.sequential([
       L.conv2d({ filters: 6, kernelSize: 3 }), L.lrn({ size: 3, alpha: 0.5, beta: 0.75, k: 1 }), L.maxout({ pieces: 2 }),

@@ -262,7 +262,7 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
 
   // PyTorch's PixelShuffle / PixelUnshuffle (DepthToSpace, or six-axis Reshape / Transpose chains): each
   // shuffle one permute of the image's axes (opset 9's pixel_shuffle in the file's order: one more each way)
-  it.each([["pixel_shuffle_opset9", 8], ["pixel_shuffle_opset11", 6], ["pixel_shuffle_opset13", 6], ["repeat", 3]])("PyTorch's %s imports (%i permutes) and exports back with PyTorch's values", async (fixture, permutes) => {
+  it.each([["pixel_shuffle_opset9", 8], ["pixel_shuffle_opset11", 6], ["pixel_shuffle_opset13", 6], ["repeat", 3], ["argmax_opset13", 3]])("PyTorch's %s imports (%i permutes) and exports back with PyTorch's values", async (fixture, permutes) => {
     const { readFileSync } = await import("node:fs");
     const name = `test/fixtures/onnx/${fixture}`;
     const f = JSON.parse(readFileSync(`${name}.json`, "utf8")) as { input: number[]; inputShape: number[]; output: number[]; outputShape: number[] };
@@ -301,6 +301,16 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
       L.conv2d({ filters: 3, kernelSize: 3, padding: "same" }), L.resize({ size: [8, 10], mode: "nearest", coordinates: "asymmetric", nearest: "floor" }),
       L.relu(), L.resize({ size: [12, 15], mode: "linear" }), L.conv2d({ filters: 2, kernelSize: 3, strides: 2, rounding: "floor" }), L.flatten(), L.dense({ units: 3 }),
     ], { inputShape: [4, 5, 2], seed: 8 }));
+    await compare(m, 2);
+    m.free();
+  });
+
+  it("softmax and log-softmax over an image's channels and over the last axis of a rank-2 value as ONNX's Softmax / LogSoftmax", async () => {
+    // before: "channel softmax of images does not export"
+    const m = trained(fovea.sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }), L.softmax(), L.conv2d({ filters: 3, kernelSize: 1 }), L.logSoftmax(),
+      L.reshape({ targetShape: [10, 9] }), L.softmax(), L.flatten(), L.dense({ units: 3 }),
+    ], { inputShape: [5, 6, 2], seed: 4 }));
     await compare(m, 2);
     m.free();
   });
@@ -511,10 +521,13 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     await compare(fovea.model({ inputs: t5, outputs: L.flatten().apply(L.sigmoid().apply(L.pad({ padding: [1, 0, 1, 0] }).apply(L.avgPool2d({ poolSize: 2, strides: 2, padding: 1, rounding: "ceil" }).apply(t5)))), seed: 1 }), 3);
   });
 
-  it("an LRN of even size is refused: ONNX's window leans the other way, and onnxruntime takes odd sizes only", async () => {
-    const m = fovea.sequential([L.lrn({ size: 2, name: "n" })], { inputShape: [2, 2, 4] });
-    await expect(fovea.exportOnnx(m)).rejects.toThrow('exportOnnx: layer lrn "n": an even size (2) does not export');
-    m.free();
+  it("an LRN of even size (its window leans the other way from ONNX's LRN, which onnxruntime takes for odd sizes only) exports as torch.onnx.export writes nn.LocalResponseNorm: an AveragePool of x² over the channels", async () => {
+    // before: "an even size (2) does not export"
+    for (const size of [2, 4]) {
+      const m = trained(fovea.sequential([L.conv2d({ filters: 5, kernelSize: 3, padding: "same" }), L.lrn({ size, alpha: 0.3, beta: 0.75, k: 1.5 }), L.flatten(), L.dense({ units: 3 })], { inputShape: [4, 3, 2], seed: size }));
+      await compare(m, 2);
+      m.free();
+    }
   });
 
   it("layers without an ONNX form are ConfigErrors naming the layer", async () => {

@@ -1,5 +1,5 @@
 // Elementwise product (dropout masks), strided row copies (channel concat / split), maxout, and
-// permutes of three axes (row copies and strided 2-D transposes) and of four to six.
+// permutes of three axes (row copies and strided 2-D transposes) and of four to six, argmax.
 import { copyRow, f4, storePartial } from "../common/simd";
 import { zero } from "./binary";
 
@@ -158,4 +158,30 @@ export function f32_permute6(x: usize, batch: i32, d0: i32, d1: i32, d2: i32, d3
       }
     }
   }
+}
+
+/**
+ * y[r] = the index, as a float, of the largest of row r's `cols` values (x[r·cols …]): the first
+ * of equal ones, or the last (last = 1); NaN is larger than any number, as numpy's argmax has it.
+ */
+export function f32_argmax_fwd(x: usize, rows: i32, cols: i32, last: i32, y: usize): void {
+  const later = last != 0;
+  for (let r = 0; r < rows; r++) {
+    const s = x + f4(r * cols);
+    let best = load<f32>(s), at = 0;
+    for (let j = 1; j < cols; j++) {
+      const v = load<f32>(s + f4(j));
+      const wins = isNaN<f32>(best) ? later && isNaN<f32>(v) : isNaN<f32>(v) || v > best || (later && v == best);
+      if (wins) {
+        best = v;
+        at = j;
+      }
+    }
+    store<f32>(y + f4(r), <f32>at);
+  }
+}
+
+/** dx = 0 (n floats): the gradient of a layer whose outputs are piecewise constant (argMax). */
+export function f32_zero(dx: usize, n: i32): void {
+  zero(dx, n);
 }

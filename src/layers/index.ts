@@ -20,11 +20,12 @@ import { Matmul, type MatmulConfig } from "./matmul.js";
 import { LayerNorm, type LayerNormConfig } from "./layer-norm.js";
 import { Binary, Where, type BinaryConfig, type WhereConfig } from "./binary.js";
 import { Constant, type ConstantConfig } from "./constant.js";
+import { ArgMax, type ArgMaxConfig } from "./argmax.js";
 
 export type LayerConfig =
   | Conv2dConfig | DepthwiseConv2dConfig | Conv2dTransposeConfig | Conv3dTransposeConfig | DenseConfig | Pool2dConfig | Pool3dConfig | GlobalPoolConfig | FlattenConfig | ReshapeConfig | PermuteConfig
   | ActivationConfig | MaxoutConfig | DropoutConfig | BatchNormConfig | LrnConfig | ScaleConfig | AddConfig | ConcatConfig | MultiplyConfig | SliceConfig | ResizeConfig | PadConfig | MatmulConfig
-  | LayerNormConfig | BinaryConfig | WhereConfig | ConstantConfig;
+  | LayerNormConfig | BinaryConfig | WhereConfig | ConstantConfig | ArgMaxConfig;
 
 export type LayerType = LayerConfig["type"];
 
@@ -67,6 +68,7 @@ function build(config: LayerConfig, name: string): Layer {
     case "globalAvgPool2d": case "globalMaxPool2d": return new GlobalPool2d(config, name);
     case "flatten": case "reshape": return new Reshape(config, name);
     case "permute": return new Permute(config, name);
+    case "argMax": return new ArgMax(config, name);
     case "relu": case "relu6": case "leakyRelu": case "elu": case "sigmoid": case "tanh": case "softmax": case "logSoftmax": case "gelu": case "erf": case "sqrt": case "softplus": case "softsign": case "exp": case "log": case "floor": case "ceil": case "round": case "sign": case "toFloat16": case "toBfloat16":
       return new ActivationLayer(config, name);
     case "maxout": return new Maxout(config, name);
@@ -144,10 +146,11 @@ export const layerNorm = (c: Opt<LayerNormConfig> = {}) => createLayer({ type: "
 export const binary = (c: Opt<BinaryConfig>) => createLayer({ type: "binary", ...c });
 export const constant = (c: Opt<ConstantConfig>) => createLayer({ type: "constant", ...c });
 export const where = (c: Opt<WhereConfig> = {}) => createLayer({ type: "where", ...c });
+export const argMax = (c: Opt<ArgMaxConfig> = {}) => createLayer({ type: "argMax", ...c });
 
 export type {
   Conv2dConfig, DepthwiseConv2dConfig, DenseConfig, Pool2dConfig, Pool3dConfig, GlobalPoolConfig, FlattenConfig, ReshapeConfig, PermuteConfig,
   ActivationConfig, MaxoutConfig, DropoutConfig, BatchNormConfig, LrnConfig, ScaleConfig, AddConfig, ConcatConfig, MultiplyConfig, SliceConfig, ResizeConfig, PadConfig, MatmulConfig,
-  LayerNormConfig, BinaryConfig, WhereConfig, ConstantConfig,
+  LayerNormConfig, BinaryConfig, WhereConfig, ConstantConfig, ArgMaxConfig,
 };
 export { Layer } from "./layer.js";

@@ -251,6 +251,18 @@ export function permuteCalls(be: Backend, batch: number, dims: readonly number[]
 }
 
 /**
+ * The index of each row's largest value (`rows` rows of `cols`; the last of equal ones with `last`),
+ * as a float, in parts of rows; the backward is a zero gradient (the outputs are piecewise constant).
+ */
+export function argMaxCalls(be: Backend, rows: number, cols: number, last: boolean, p: { x: number; y: number; dx: number }): { fwd: KernelCall[]; bwd: KernelCall[] } {
+  const T = threadsForMemory(be, rows * cols, rows);
+  return {
+    fwd: splitRange(rows, T).map(([a, b]) => call("f32_argmax_fwd", p.x + 4 * a * cols, b - a, cols, last ? 1 : 0, p.y + 4 * a)),
+    bwd: p.dx ? [call("f32_zero", p.dx, rows * cols)] : [],
+  };
+}
+
+/**
  * Each of `rows` rows of `width` values → its values [begin, begin + size). The backward writes dy
  * into that range of dx and zeros (from `zeros`, `width` zero floats) elsewhere. In turn.
  */

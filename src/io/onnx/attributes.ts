@@ -7,6 +7,7 @@
 export const ONNX_ATTRIBUTES: Readonly<Record<string, readonly (readonly [number, string])[]>> = {
   Abs: [[1, "consumed_inputs"], [6, ""]],
   Add: [[1, "axis broadcast consumed_inputs"], [6, "axis broadcast"], [7, ""]],
+  ArgMax: [[1, "axis keepdims"], [12, "axis keepdims select_last_index"]],
   AveragePool: [[1, "auto_pad kernel_shape pads strides"], [7, "auto_pad count_include_pad kernel_shape pads strides"], [10, "auto_pad ceil_mode count_include_pad kernel_shape pads strides"]],
   BatchNormalization: [[1, "consumed_inputs epsilon is_test momentum spatial"], [6, "epsilon is_test momentum spatial"], [7, "epsilon momentum spatial"], [9, "epsilon momentum"], [14, "epsilon momentum training_mode"]],
   Cast: [[1, "to"]],

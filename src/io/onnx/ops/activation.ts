@@ -193,7 +193,6 @@ export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => (n.opType ===
 
 const activationExport: Exporter = (x) => {
   const l = x.layer as ActivationLayer, t = l.type, xin = x.inputs[0]!;
-  if ((t === "softmax" || t === "logSoftmax") && x.node.outShape.length !== 1) throw new ConfigError(`${x.label}: channel softmax of images does not export`);
   if (t === "gelu") {
     // x·(1 + erf(x/√2))·0.5: opset 13 has no Gelu
     const e = x.op("Erf", [x.op("Div", [xin, x.init([], [Math.SQRT2])])]);
@@ -205,7 +204,8 @@ const activationExport: Exporter = (x) => {
   if (t === "toBfloat16") throw new ConfigError(`${x.label}: bfloat16 truncation (ONNX 1.12's reference Cast) does not export: ONNX leaves a Cast's rounding to the runtime`);
   const out = t === "relu" ? x.op("Relu", [xin]) : t === "relu6" ? x.act(xin, ACT.RELU6) : t === "leakyRelu" ? x.op("LeakyRelu", [xin], { alpha: { f: l.alpha } })
     : t === "elu" ? x.op("Elu", [xin], { alpha: { f: l.alpha } }) : t === "sigmoid" ? x.op("Sigmoid", [xin]) : t === "tanh" ? x.op("Tanh", [xin])
-    : x.op(t === "softmax" ? "Softmax" : "LogSoftmax", [xin], { axis: 1 });
+    // over fovea's last axis: an image's channels (axis 1 of NCHW), else the last (opset 13's Softmax is over one axis)
+    : x.op(t === "softmax" ? "Softmax" : "LogSoftmax", [xin], { axis: x.node.outShape.length === 3 ? 1 : -1 });
   return { out, flatOf: x.inputFlatOf[0] };
 };
 

@@ -280,10 +280,17 @@ export const exporters: Record<string, Exporter> = {
     return { out: x.op("Add", [x.op("Mul", [norm, x.init(d, x.w("gamma"))]), x.init(d, x.w("beta"))]), };
   },
   lrn(x) {
-    const l = x.layer as Lrn;
+    const l = x.layer as Lrn, xin = x.inputs[0]!;
+    if (l.size % 2) return { out: x.op("LRN", [xin], { size: l.size, alpha: { f: l.alpha }, beta: { f: l.beta }, bias: { f: l.k } }) };
     // an even window is not centred: fovea's (PyTorch's) reaches size/2 channels below and size/2 − 1
-    // above, ONNX's LRN the other way round, and onnxruntime takes odd sizes only
-    if (l.size % 2 === 0) throw new ConfigError(`${x.label}: an even size (${l.size}) does not export: ONNX's LRN window leans the other way (and onnxruntime refuses even sizes)`);
-    return { out: x.op("LRN", [x.inputs[0]!], { size: l.size, alpha: { f: l.alpha }, beta: { f: l.beta }, bias: { f: l.k } }) };
+    // above, ONNX's LRN the other way round (and onnxruntime takes odd sizes only). So, as
+    // torch.onnx.export writes nn.LocalResponseNorm: x / (k + α·mean of x² over the window)^β, the mean
+    // an AveragePool over the channels of [N, 1, C, H, W] padded with size/2 zeros below, size/2 − 1 above
+    const axis1 = x.init([1], [1], "i64"), half = l.size / 2;
+    const sq = x.op("Unsqueeze", [x.op("Mul", [xin, xin]), axis1]);
+    const padded = x.op("Pad", [sq, x.init([10], [0, 0, half, 0, 0, 0, 0, half - 1, 0, 0], "i64")]);
+    const mean = x.op("Squeeze", [x.op("AveragePool", [padded], { kernel_shape: [l.size, 1, 1] }), axis1]);
+    const scale = x.op("Pow", [x.op("Add", [x.op("Mul", [mean, x.init([], [l.alpha])]), x.init([], [l.k])]), x.init([], [l.beta])]);
+    return { out: x.op("Div", [xin, scale]) };
   },
 };

@@ -4,8 +4,9 @@
 import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
-import { subNode, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
-import type { TensorValue } from "../model.js";
+import type { ArgMax } from "../../../layers/argmax.js";
+import { subNode, toFoveaOrder, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
+import { isImage, same, type TensorValue } from "../model.js";
 
 /**
  * MaxPool / AveragePool. MaxPool's Indices count positions across the whole input, n·C·H·W + …:
@@ -173,8 +174,37 @@ const reduceOther: Importer = (x) => {
   x.g.importNodes([reduction("ReduceMean", [src], `${base}_mean`), subNode(x, "Mul", [`${base}_mean`, `${base}_count`], x.n.output[0]!)]);
 };
 
+/**
+ * ArgMax over one axis but the batch's: an image's channels are the argMax layer's last axis as
+ * fovea holds it (a segmentation's class map); any other axis of the data [outer, r, inner] in
+ * ONNX's order is moved last first ([outer, inner, r], a permute when inner > 1). The indices are
+ * integer data held as floats (exact below 2^24).
+ */
+const argMax: Importer = (x) => {
+  const t0 = x.tensor(0), rank = x.rank(t0.onnx), lead = x.g.lead;
+  x.noPad(t0);
+  const a0 = x.int("axis", 0), axis = a0 < 0 ? a0 + rank : a0;
+  if (axis < 0 || axis >= rank) x.fail(`axis ${a0} is outside [${-rank}, ${rank}) for a rank-${rank} input`);
+  if (lead && axis === 0) x.mixesBatch("ArgMax over axis 0 compares the examples of a batch; fovea keeps them apart");
+  const keep = x.int("keepdims", 1) === 1, last = x.int("select_last_index", 0) === 1;
+  const d = t0.onnx, k = axis - lead, dims = keep ? d.map((v, i) => (i === k ? 1 : v)) : d.filter((_, i) => i !== k);
+  const layer = () => L.argMax({ ...(last ? { selectLast: true } : {}), name: x.uniq("argmax") });
+  const shaped = (sym: SymbolicTensor, held: boolean): TensorValue => {
+    // [H, W, 1] held as an image is [1, H, W] in ONNX (keepdims); otherwise the values in ONNX's order
+    if (held && keep) return { kind: "tensor", sym, onnx: dims, int: true };
+    const out = same([...sym.shape], dims.length ? dims : [1]) ? sym : x.apply(L.reshape({ targetShape: dims.length ? dims : [1], name: x.uniq("argmax_out") }), sym);
+    return { kind: "tensor", sym: out, onnx: dims, int: true, ...(dims.length === 3 ? { plain: true as const } : {}) };
+  };
+  if (isImage(t0) && k === 0) return x.out(shaped(x.apply(layer(), t0.sym), true));
+  const outer = d.slice(0, k).reduce((p, q) => p * q, 1), r = d[k]!, inner = d.slice(k + 1).reduce((p, q) => p * q, 1);
+  // [outer, inner, r]: the same order as [outer, r] where inner is 1
+  let v = x.apply(L.reshape({ targetShape: inner > 1 ? [outer, r, inner] : [outer, 1, r], name: x.uniq("argmax_in") }), x.plain(t0).sym);
+  if (inner > 1) v = x.apply(L.permute({ perm: [0, 2, 1], name: x.uniq("argmax_last") }), v);
+  x.out(shaped(x.apply(layer(), v), false));
+};
+
 export const importers: Record<string, Importer> = {
-  MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, ReduceMean: reduce, ReduceMax: reduce,
+  ArgMax: argMax, MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, ReduceMean: reduce, ReduceMax: reduce,
   ReduceSum: reduceOther, ReduceSumSquare: reduceOther, ReduceL2: reduceOther, ReduceProd: reduceOther,
 };
 
@@ -237,4 +267,11 @@ const globalExport: Exporter = (x) => ({ out: x.op("Flatten", [x.op(x.layer.type
 export const exporters: Record<string, Exporter> = {
   maxPool2d: windowExport, avgPool2d: windowExport, maxPool2dIndices: windowExport, maxPool3d: windowExport, avgPool3d: windowExport,
   globalAvgPool2d: globalExport, globalMaxPool2d: globalExport,
+  argMax(x) {
+    // the last axis as fovea holds it: an image's channels (axis 1 of NCHW), else the last in fovea's order; the indices as floats
+    const l = x.layer as ArgMax, s = x.node.inShapes[0]!;
+    const input = s.length === 3 ? x.inputs[0]! : toFoveaOrder(x, x.inputs[0]!, s, x.inputFlatOf[0] ?? null);
+    const am = x.op("ArgMax", [input], { axis: s.length === 3 ? 1 : s.length, keepdims: 1, ...(l.selectLast ? { select_last_index: 1 } : {}) });
+    return { out: x.op("Cast", [am], { to: 1 }) };
+  },
 };

@@ -66,7 +66,10 @@ export const importers: Record<string, Importer> = {
       // the values float16 (nearest, ties to even) or bfloat16 (truncated, as ONNX 1.12's reference) keeps, held in float32
       const { reluOf: _, ...rest } = v;
       x.out({ ...rest, sym: x.apply(to === 10 ? L.toFloat16({ name: x.uniq("float16") }) : L.toBfloat16({ name: x.uniq("bfloat16") }), v.sym) });
-    } else x.fail(`casting a computed float32 tensor to ${dtypeName(to)} is not supported (it would round differently from float32)`);
+    } else if (v.int && (to === 6 || to === 7)) {
+      // integer data (ArgMax's indices, an integer input) to int32 / int64: the same whole numbers
+      x.out(v);
+    } else x.fail(`casting a computed ${v.int ? "integer" : "float32"} tensor to ${dtypeName(to)} is not supported (it would round${v.int ? " or wrap" : ""} differently from float32)`);
   },
   Shape(x) {
     // of a constant: its dims; of data: the batch axis (N) and the dims of an example
