@@ -506,6 +506,21 @@ def torchvision_models(out, only=None, opsets=(11, 13, 17), size=224):
                 print(f"SKIP {name}_opset{opset}: {str(e).splitlines()[0][:200]}")
 
 
+def external(out=None):
+    """conv_bn_pool.onnx saved with its weights as external data by the onnx package
+    (onnx.save_model(save_as_external_data=True)): in one file beside it, and one file a tensor."""
+    import onnx
+    out = out or OUT
+    os.makedirs(os.path.join(out, "external", "split"), exist_ok=True)
+    m = onnx.load(os.path.join(out, "conv_bn_pool.onnx"))
+    onnx.save_model(m, os.path.join(out, "external", "conv_bn_pool.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="conv_bn_pool.onnx.data", size_threshold=0)
+    m = onnx.load(os.path.join(out, "conv_bn_pool.onnx"))
+    onnx.save_model(m, os.path.join(out, "external", "split", "conv_bn_pool.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=False, size_threshold=0)
+    print("external", sorted(os.listdir(os.path.join(out, "external"))), len(os.listdir(os.path.join(out, "external", "split"))), "files split")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--torchvision":
         # --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]
@@ -540,6 +555,8 @@ if __name__ == "__main__":
         write("scales_opset9", lambda: Scales(bilinear=False), (2, 3, 5, 5), opset=9)
         for opset in (11, 13):
             write(f"scales_opset{opset}", Scales, (2, 3, 5, 5), opset=opset)
+    elif len(sys.argv) > 1 and sys.argv[1] == "external":
+        external()
     elif len(sys.argv) > 1 and sys.argv[1] == "pads":
         write("pads", Pads, (2, 2, 6, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "se_block":
@@ -561,7 +578,7 @@ if __name__ == "__main__":
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | scales]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | scales | external]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -595,3 +612,4 @@ if __name__ == "__main__":
         write("scales_opset9", lambda: Scales(bilinear=False), (2, 3, 5, 5), opset=9)  # also alone: make-onnx-fixtures.py scales
         for opset in (11, 13):
             write(f"scales_opset{opset}", Scales, (2, 3, 5, 5), opset=opset)
+        external()  # also alone: make-onnx-fixtures.py external (after conv_bn_pool)

@@ -39,7 +39,7 @@ export type { ConvNetJSLayerDef, ConvNetJSModel } from "./io/convnetjs-defs.js";
 export * as data from "./data/index.js";
 export { importOnnx, exportOnnx, importConvnetjs, exportConvnetjs, importTfjs, loadTfjsModel } from "./io/index.js";
 export type { TfjsArtifacts } from "./io/index.js";
-export type { OnnxImportOptions } from "./io/index.js";
+export type { ExternalData, OnnxImportOptions } from "./io/index.js";
 export * as deepqlearn from "./rl/deepqlearn.js";
 export * as rl from "./rl/index.js";
 

@@ -362,6 +362,13 @@ describe("fovea predict: what a model's outputs are", () => {
     }
   });
 
+  it("an ONNX file with its weights in external data (the onnx package's save_as_external_data) reads them from beside it", () => {
+    const r = fovea("summary", "test/fixtures/onnx/external/conv_bn_pool.onnx");
+    expect(r.status, r.stderr).toBe(0);
+    const inside = fovea("summary", "test/fixtures/onnx/conv_bn_pool.onnx");
+    expect(r.stdout.replace(/external\//g, "")).toBe(inside.stdout);
+  });
+
   it("summary and predict read a ConvNetJS net's JSON as ConvNetJS writes it (net.toJSON()), its weights included", async () => {
     const cnj = require("convnetjs") as { Net: new () => { makeLayers(d: object[]): void; toJSON(): object; forward(v: object): { w: Float64Array } }; Vol: new (a: number, b: number, c: number, v: number) => { w: Float64Array } };
     const net = new cnj.Net();

@@ -248,6 +248,32 @@ describe("ONNX errors", () => {
     expect(be.heap.stats().inUseBytes).toBe(before);
   });
 
+  it("external data as the onnx package writes it (one file beside the model, or one a tensor): read through externalData, PyTorch's outputs; what is missing or outside the folder is a FormatError naming it", async () => {
+    const f = fixture("conv_bn_pool"), dir = "test/fixtures/onnx/external";
+    const read = (folder: string) => (location: string) => new Uint8Array(readFileSync(`${folder}/${location}`));
+    const bytes = new Uint8Array(readFileSync(`${dir}/conv_bn_pool.onnx`)), split = new Uint8Array(readFileSync(`${dir}/split/conv_bn_pool.onnx`));
+    const data = read(dir)("conv_bn_pool.onnx.data");
+    for (const [b, externalData] of [[bytes, read(dir)], [bytes, { "conv_bn_pool.onnx.data": data }], [split, read(`${dir}/split`)]] as const) {
+      const m = await fovea.importOnnx(b, { externalData });
+      expectRel(m.predict(Float32Array.from(f.input)), f.output, 1e-4);
+      m.free();
+    }
+    const be = fovea.getBackend(), before = be.heap.stats().inUseBytes;
+    await expect(fovea.importOnnx(bytes, { source: "m.onnx" })).rejects.toThrow(/^m\.onnx: initializer "[^"]+": its data is in the external file "conv_bn_pool\.onnx\.data"; pass importOnnx's externalData/);
+    await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: { "other.data": data } })).rejects.toThrow(/its data is in the external file "conv_bn_pool\.onnx\.data", which externalData does not have \(it has "other\.data"\)/);
+    await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: { "conv_bn_pool.onnx.data": data.subarray(0, 100) } })).rejects.toThrow(/of "conv_bn_pool\.onnx\.data" are not within its 100 bytes/);
+    // a location that climbs out of the model's folder is refused before anything is read
+    const { decodeModel, encodeModel } = await import("../src/io/onnx/proto.js");
+    const evil = decodeModel(bytes, "m.onnx");
+    for (const t of evil.graph!.initializer) for (const e of t.externalData) if (e.key === "location") e.value = "../../etc/passwd";
+    let asked = 0;
+    await expect(fovea.importOnnx(encodeModel(evil), { source: "m.onnx", externalData: () => (asked++, data) })).rejects.toThrow(/the external data's location "\.\.\/\.\.\/etc\/passwd" is outside the model's folder/);
+    expect(asked).toBe(0);
+    // @ts-expect-error: not bytes
+    await expect(fovea.importOnnx(bytes, { externalData: { "conv_bn_pool.onnx.data": "x" } })).rejects.toThrow(fovea.ConfigError);
+    expect(be.heap.stats().inUseBytes).toBe(before);
+  });
+
   it("lists every unsupported op with its node names, and builds nothing", async () => {
     const be = fovea.getBackend();
     const before = be.heap.stats().inUseBytes;

@@ -2,7 +2,7 @@
 // onnxruntime-node and onnxruntime-web (the same ONNX: the file, or fovea's export of the model);
 // a side-by-side table of median latency, img/s and ratio, and the largest output difference.
 import * as fovea from "../index.js";
-import { buildModel, plural } from "./train.js";
+import { buildModel, onnxFileOptions, plural } from "./train.js";
 import { cores } from "../runtime/platform.js";
 import { out, UsageError } from "./proc.js";
 
@@ -84,7 +84,7 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   if (bytes) (await fovea.importOnnx(await tinyOnnx(), { source: "tiny.onnx" })).free();
   // time to the first result starts at the model's bytes (an ONNX file) or its construction (zoo, .fovea)
   const t0 = performance.now();
-  const m = bytes ? await fovea.importOnnx(bytes, { source: name }) : await buildModel(name, undefined, 1);
+  const m = bytes ? await fovea.importOnnx(bytes, onnxFileOptions(name)) : await buildModel(name, undefined, 1);
   try {
     await run(m, name, onnxFile, info, o, t0);
   } finally {

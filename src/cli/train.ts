@@ -155,8 +155,13 @@ export const zooName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLow
 
 /** An ONNX file as the commands feed it: images in fovea's NHWC, as every data set and image loads. */
 export async function onnxModel(file: string): Promise<fovea.Model> {
-  return fovea.importOnnx(await fovea.data.readBytes(file), { source: file, inputLayout: "NHWC" });
+  return fovea.importOnnx(await fovea.data.readBytes(file), { ...onnxFileOptions(file), inputLayout: "NHWC" });
 }
+
+/** How the commands import an ONNX file: named by its path, its external data (if any) read from the files beside it. */
+export const onnxFileOptions = (file: string): fovea.OnnxImportOptions => ({
+  source: file, externalData: (location) => fovea.data.readBytes(file.replace(/[^/\\]*$/, "") + location),
+});
 
 /** The model files every command takes (beside zoo names). */
 export const MODEL_FILES = "a .fovea file, an .onnx file, a .json model (fovea.toJSON's topology, a tfjs-layers model.json or a ConvNetJS net's JSON)";

@@ -6,3 +6,4 @@ export type { ConvNetJSExportOptions, ConvNetJSLayerJSON } from "./convnetjs.js"
 export { importTfjs, loadTfjsModel } from "./tfjs.js";
 export type { TfjsArtifacts } from "./tfjs.js";
 export type { OnnxImportOptions } from "./onnx/import.js";
+export type { ExternalData } from "./onnx/model.js";

@@ -14,7 +14,7 @@ import { getBackend, withBackend, type Backend } from "../../runtime/backend.js"
 import { withWeights } from "../weights.js";
 import { ImportNode, MIXES_BATCH, toImage, toPlain, type ImportGraph } from "./context.js";
 import type { GraphProto } from "./proto.js";
-import { N, isImage, num, opsetOf, same, tensorValues, type ConstValue, type OnnxModel, type OnnxNode, type Value } from "./model.js";
+import { N, isImage, num, opsetOf, resolveExternalData, same, tensorValues, type ConstValue, type ExternalData, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
 import { IMPORTERS, REWRITES } from "./registry.js";
 import { ONNX_ATTRIBUTES } from "./attributes.js";
@@ -43,10 +43,16 @@ export interface OnnxImportOptions {
    * (weights, bounds or shapes that a file takes as inputs).
    */
   constants?: Record<string, { dims: number[]; data: ArrayLike<number> }>;
+  /**
+   * The files of a model saved with external data (onnx.save_model(save_as_external_data=True),
+   * torch.onnx.export past 2 GB): by the location the file names ({ "model.onnx.data": bytes }),
+   * or a function that reads one — in Node, `(location) => fovea.data.readBytes(join(folder, location))`.
+   */
+  externalData?: ExternalData;
 }
 
 export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
-  checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants"]);
+  checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants", "externalData"]);
   const src = options.source ?? "model.onnx";
   const layout = options.inputLayout;
   for (const k of ["inputLayout", "outputLayout"] as const) {
@@ -59,6 +65,11 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   if (kind === "model") throw new FormatError(`${src}: a fovea model (.fovea), not an ONNX model (fovea.loadModel reads it)`);
   const decoded = decodeModel(bytes, src);
   if (!decoded.graph || decoded.graph.node.length === 0) throw new FormatError(`${src}: the ONNX model has no graph`);
+  const ext = options.externalData;
+  if (ext !== undefined && typeof ext !== "function" && !(ext !== null && typeof ext === "object" && Object.values(ext).every((v) => v instanceof Uint8Array))) {
+    throw new ConfigError(`importOnnx: externalData must be the files' bytes by location ({ "model.onnx.data": Uint8Array }) or a function that reads one, got ${show(ext)}`);
+  }
+  await resolveExternalData(decoded, ext, src);
   const opset = opsetOf({ ...decoded, graph: decoded.graph });
   if (opset < 1 || opset > 17) throw new FormatError(`${src}: opset ${opset} is not supported (1–17)`);
   // ONNX names every value once: a graph input or output listed twice could not be fed or read by name

@@ -73,6 +73,56 @@ function half(h: number): number {
   return e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity) : s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+/** Where the external data of a file lives: the files by the location the file names, or a function that reads one. */
+export type ExternalData = Record<string, Uint8Array> | ((location: string) => Uint8Array | Promise<Uint8Array>);
+
+/**
+ * Every tensor of the model (initializers, Constant nodes' values, in subgraphs too) whose data is
+ * in an external file (data_location EXTERNAL, as onnx.save_model(save_as_external_data=True) and
+ * torch.onnx.export of models over 2 GB write it) gets that data as its raw data: the bytes
+ * [offset, offset + length) of its `location`, a path relative to the model's folder. Each file is
+ * read once. A location outside the folder (absolute, or through ..), a file not given, a range
+ * past its end are FormatErrors naming the tensor.
+ */
+export async function resolveExternalData(m: ModelProto, given: ExternalData | undefined, src: string): Promise<void> {
+  const tensors: { t: TensorProto; where: string }[] = [];
+  const walk = (g: GraphProto | undefined) => {
+    if (!g) return;
+    for (const t of g.initializer) tensors.push({ t, where: `initializer "${t.name}"` });
+    for (const n of g.node) {
+      for (const a of n.attribute) {
+        for (const t of [...(a.t ? [a.t] : []), ...a.tensors]) tensors.push({ t, where: `node "${n.name || n.output[0]}" (${n.opType}): attribute "${a.name}"` });
+        [a.g, ...a.graphs].forEach(walk);
+      }
+    }
+  };
+  walk(m.graph);
+  const files = new Map<string, Promise<Uint8Array>>();
+  for (const { t, where } of tensors) {
+    if (t.dataLocation !== 1) continue;
+    const at = `${src}: ${where}`;
+    const entry = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
+    const location = entry.location;
+    if (!location) throw new FormatError(`${at}: its data is external but names no location (${t.externalData.map((e) => `${e.key}=${e.value}`).join(", ") || "no entries"})`);
+    if (/^([a-zA-Z]:)?[\\/]/.test(location) || location.split(/[\\/]/).includes("..")) throw new FormatError(`${at}: the external data's location "${location}" is outside the model's folder`);
+    if (!given) throw new FormatError(`${at}: its data is in the external file "${location}"; pass importOnnx's externalData (the files by location, or a function that reads one)`);
+    let file = files.get(location);
+    if (!file) {
+      file = Promise.resolve(typeof given === "function" ? given(location) : given[location] ?? Promise.reject(new FormatError(`${at}: its data is in the external file "${location}", which externalData does not have (it has ${Object.keys(given).map((k) => `"${k}"`).join(", ") || "none"})`)));
+      files.set(location, file);
+    }
+    const bytes = await file;
+    if (!(bytes instanceof Uint8Array)) throw new FormatError(`${at}: externalData gave ${show(bytes)} for "${location}", not its bytes (a Uint8Array)`);
+    const offset = entry.offset === undefined ? 0 : Number(entry.offset), length = entry.length === undefined ? bytes.length - offset : Number(entry.length);
+    if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      throw new FormatError(`${at}: bytes [${entry.offset ?? 0}, +${entry.length ?? "the rest"}) of "${location}" are not within its ${bytes.length} bytes`);
+    }
+    t.rawData = bytes.subarray(offset, offset + length);
+    t.dataLocation = 0;
+    t.externalData = [];
+  }
+}
+
 /** bfloat16 bits (the high half of a float32) → number. */
 const bfloat = (b: number) => new Float32Array(new Uint32Array([(b & 0xffff) << 16]).buffer)[0]!;
 
@@ -84,7 +134,6 @@ export function tensorValues(t: OnnxTensor, where: string): number[] | Float32Ar
   const dims = (t.dims ?? []).map(num);
   if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new FormatError(`${where}: dims ${show(dims)} must be whole numbers >= 0`);
   const count = dims.reduce((a, b) => a * b, 1);
-  if (t.dataLocation === 1) throw new FormatError(`${where}: the tensor's data is in an external file (${t.externalData.map((e) => `${e.key}=${e.value}`).join(", ")}); save the model with its data inside`);
   const ty = DTYPES[t.dataType];
   if (!ty) throw new FormatError(`${where}: tensor data type ${t.dataType}${t.dataType === 8 ? " (string)" : ""} is not supported (${Object.values(DTYPES).map((d) => d.name).join(", ")})`);
   const limit = getLimits().maxModelBytes;
