@@ -11,7 +11,10 @@ export interface RngState {
 }
 
 /** mulberry32's step: the next state. */
-const advance = (s: number) => (s + 0x6d2b79f5) >>> 0;
+const STEP = 0x6d2b79f5;
+const advance = (s: number) => (s + STEP) >>> 0;
+/** STEP's inverse modulo 2³² (Newton's iteration; STEP is odd): the steps from state a to b are (b − a)·STEP_INV. */
+const STEP_INV = [0, 0, 0, 0, 0].reduce((x) => Math.imul(x, 2 - Math.imul(STEP, x)), STEP) >>> 0;
 
 /** mulberry32's output for a state. */
 function output(s: number): number {
@@ -97,11 +100,18 @@ export class Rng {
       this.spare = null;
       n--;
     }
+    // each pair takes two states, and one more where its first uniform is 0: only state 0 gives
+    // output 0 (the output is a bijection of the state: every 32-bit state tried). So the pairs take
+    // 2k states, but where state 0 falls on a pair's first draw, j steps on (odd), that pair draws again
     let s = this.s;
-    for (let k = Math.floor(n / 2); k > 0; k--) {
-      do s = advance(s);
-      while (output(s) === 0);
-      s = advance(s);
+    for (let k = Math.floor(n / 2); k > 0; ) {
+      const j = Math.imul((0 - s) >>> 0, STEP_INV) >>> 0 || 2 ** 32; // the steps to state 0 (a whole period from it)
+      if (j % 2 === 0 || j > 2 * k - 1) {
+        s = (s + Math.imul((2 * k) % 2 ** 32, STEP)) >>> 0;
+        break;
+      }
+      k -= (j - 1) / 2;
+      s = 0;
     }
     this.s = s;
     // an odd last draw leaves the pair's second value as the spare

@@ -107,6 +107,23 @@ describe("Rng.skipNormal / skipUniform", () => {
     a.setState(zeroNext);
     expect(Array.from(bulk)).toEqual(Array.from({ length: 4 }, () => Math.fround(a.normal())));
   });
+
+  it("skipNormal counts the states in one step (not one per pair) and still finds state 0 on a pair's first draw, at any distance", () => {
+    // state 0 j steps ahead: on a first draw where j is odd (counting the pairs before it), else on a second (no redraw)
+    const STEP = 0x6d2b79f5;
+    const cases: [number, number][] = [];
+    for (let j = 1; j <= 9; j++) for (let n = 0; n <= 13; n++) cases.push([j, n]);
+    cases.push([400_001, 1_000_000], [400_002, 1_000_000], [999_999, 1_000_000], [1_000_001, 1_000_001]);
+    for (const [j, n] of cases) {
+      const start = { s: (0 - Math.imul(j, STEP)) >>> 0, spare: null };
+      const a = new Rng(0), b = new Rng(0);
+      a.setState(start);
+      b.setState(start);
+      for (let i = 0; i < n; i++) a.normal();
+      b.skipNormal(n);
+      expect(b.state(), `state 0 ${j} steps ahead, ${n} normals`).toEqual(a.state());
+    }
+  });
 });
 
 describe("Rng.fillNormal", () => {
