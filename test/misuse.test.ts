@@ -242,6 +242,27 @@ describe("the default backend's lifecycle", () => {
     await f.shutdown();
   });
 
+  it("setThreads(n) keeps a healthy pool of n threads (it had stopped and started one again); a pool with a dead worker it replaces", async () => {
+    const f = await freshFovea();
+    await f.init({ threads: 2 });
+    const m = net(f, 14);
+    const p = Array.from(m.predict(x));
+    const pool = Reflect.get(f.getBackend(), "pool") as { healthy: boolean; workers: { terminate(): unknown }[] };
+    expect((await f.setThreads(2)).threads).toBe(2);
+    expect(Reflect.get(f.getBackend(), "pool")).toBe(pool);
+    expect(Array.from(m.predict(x))).toEqual(p);
+    // a worker killed from outside: the monitor marks it dead (watched for 10 s), calls fail, setThreads(2) starts a new pool
+    await pool.workers[0]!.terminate();
+    for (const t0 = Date.now(); pool.healthy && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.healthy).toBe(false);
+    expect(() => m.predict(x)).toThrow(f.BackendError);
+    expect((await f.setThreads(2)).threads).toBe(2);
+    expect(Reflect.get(f.getBackend(), "pool")).not.toBe(pool);
+    expect(Array.from(m.predict(x))).toEqual(p);
+    m.free();
+    await f.shutdown();
+  });
+
   it("setThreads and shutdown called before earlier ones finished: the last call wins, no pool is left behind", async () => {
     const f = await freshFovea();
     await f.init({ threads: 2 });

@@ -290,6 +290,11 @@ export class Backend {
 
   private async applyThreads(n: number, epoch: number, why: string): Promise<BackendInfo> {
     if (epoch !== this.poolEpoch) return this.info(); // shutdown() came after this call
+    // the pool it asks for, running and healthy: kept (a new one would only cost its start)
+    if (n > 1 && this.pool?.threads === n && this.pool.healthy) {
+      this.requestedThreads = n;
+      return this.info();
+    }
     this.stopPool(n > 1 ? `starting a pool of ${n} threads` : "one thread requested");
     await this.poolsEnded;
     if (n > 1) {

@@ -267,6 +267,14 @@ export class ThreadPool {
     return pool;
   }
 
+  /** Running, and every worker alive as far as the shared block says: a pool calls can use. */
+  get healthy(): boolean {
+    if (this.failure || this.stopped) return false;
+    const ctl = this.ctlView;
+    for (let i = 1; i < this.threads; i++) if (Atomics.load(ctl, word(i, W_STATE)) !== STATE_ALIVE) return false;
+    return true;
+  }
+
   /** Marks worker i dead in the shared block (from a parent-side event), unless it stopped. */
   private markDead(i: number, why: string): void {
     if (this.stopped) return;
