@@ -247,7 +247,7 @@ describe("the default backend's lifecycle", () => {
     await f.init({ threads: 2 });
     const m = net(f, 14);
     const p = Array.from(m.predict(x));
-    const pool = Reflect.get(f.getBackend(), "pool") as { healthy: boolean; workers: { terminate(): unknown }[] };
+    const pool = Reflect.get(f.getBackend(), "pool") as unknown as { healthy: boolean; workers: { terminate(): unknown }[] };
     expect((await f.setThreads(2)).threads).toBe(2);
     expect(Reflect.get(f.getBackend(), "pool")).toBe(pool);
     expect(Array.from(m.predict(x))).toEqual(p);
