@@ -92,8 +92,25 @@ function compareRuns(opt: () => object, steps: number, snapAt: number[]) {
   // then the same random stream for both runs
   const a = withRandom(mulberry32(2), () => run(ref, steps, snapAt));
   const b = withRandom(mulberry32(2), () => run(ours, steps, snapAt));
+  const vis = { a: visOf(ref), b: visOf(ours) };
   ours.free();
-  return { a, b };
+  return { a, b, vis };
+}
+
+/** What visSelf puts in an element, as markup: ConvNetJS's builds nodes with document.createElement (a stand-in here). */
+function visOf(brain: { visSelf(elt: { innerHTML: string }): void }): string {
+  type Node = { innerHTML: string; children: Node[]; appendChild(n: Node): void };
+  const node = (): Node => ({ innerHTML: "", children: [], appendChild(n) { this.children.push(n); } });
+  const markup = (n: Node): string => n.innerHTML + n.children.map((c) => `<div>${markup(c)}</div>`).join("");
+  const g = globalThis as any, had = g.document;
+  g.document = { createElement: () => node() };
+  try {
+    const elt = node();
+    brain.visSelf(elt);
+    return markup(elt);
+  } finally {
+    g.document = had;
+  }
 }
 
 describe("deepqlearn.Brain against ConvNetJS's deepqlearn", () => {
@@ -120,9 +137,15 @@ describe("deepqlearn.Brain against ConvNetJS's deepqlearn", () => {
     })],
   ];
 
-  it.each(configs)("%s: same inputs, actions, ε and losses; weights within float32 tolerance", (_name, opt) => {
+  it.each(configs)("%s: same inputs, actions, ε and losses; weights within float32 tolerance; visSelf's lines", (_name, opt) => {
     const snapAt = [1, 2, 5, 20, 60];
-    const { a, b } = compareRuns(opt, 220, snapAt);
+    const { a, b, vis } = compareRuns(opt, 220, snapAt);
+    // visSelf (DeepTraffic's page shows it): ConvNetJS's markup, its numbers the same but the average loss's last digits
+    const numbersOf = (m: string) => m.split(/<br ?\/?>/).filter((l) => l.includes(": ")).map((l) => [l.replace(/^(<div>)*/, "").split(": ")[0], Number(l.split(": ")[1])] as const);
+    expect(vis.b.replace(/: [-\d.e+]+/g, ": #")).toBe(vis.a.replace(/: [-\d.e+]+/g, ": #"));
+    const [na, nb] = [numbersOf(vis.a), numbersOf(vis.b)];
+    expect(nb.map(([k]) => k)).toEqual(["experience replay size", "exploration epsilon", "age", "average Q-learning loss", "smooth-ish reward"]);
+    nb.forEach(([k, v], i) => expect(Math.abs(v - na[i]![1]), k).toBeLessThanOrEqual(k === "average Q-learning loss" ? 1e-4 * Math.abs(na[i]![1]) : 0));
     // the temporal-window input layout, step by step (float32 copies of ConvNetJS's doubles)
     expect(b.inputs.length).toBe(a.inputs.length);
     for (let i = 0; i < a.inputs.length; i++) expect(Array.from(b.inputs[i]!), `network input at step ${i}`).toEqual(Array.from(a.inputs[i]!));

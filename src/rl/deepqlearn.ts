@@ -422,6 +422,18 @@ export class Brain {
     return total;
   }
 
+  /**
+   * Fills a DOM element with the brain's state as ConvNetJS's visSelf does (DeepTraffic's page
+   * calls it): replay size, ε, age, the average Q-learning loss and the smooth-ish reward, one a line.
+   */
+  visSelf(elt: { innerHTML: string }): void {
+    if (elt === null || typeof elt !== "object" || typeof elt.innerHTML !== "string") throw new ConfigError(`deepqlearn.Brain.visSelf: expected a DOM element, got ${show(elt)}`);
+    // numbers only (no markup from elsewhere): the nodes ConvNetJS builds, <div><div>lines</div></div>
+    const lines = [`experience replay size: ${this.experience.length}<br>`, `exploration epsilon: ${this.epsilon}<br>`, `age: ${this.age}<br>`,
+      `average Q-learning loss: ${this.average_loss_window.get_average()}<br />`, `smooth-ish reward: ${this.average_reward_window.get_average()}<br />`];
+    elt.innerHTML = `<div><div>${lines.join("")}</div></div>`;
+  }
+
   /** Returns the value net's wasm memory; the brain cannot be used after. */
   free(): void {
     this.value_net.model.free();
