@@ -29,6 +29,12 @@ describe("Fashion-MNIST (Debian's dataset-fashion-mnist, installed by .ci/run)",
   it("a directory without the files is a FormatError naming the file", async () => {
     await expect(D.loadFashionMnist("t10k", "/nonexistent")).rejects.toThrow(/\/nonexistent\/t10k-images-idx3-ubyte: not found/);
   });
+  it("the two loaders' arguments the other way round (loadMnist takes the directory first, loadFashionMnist the split) are a ConfigError saying so", async () => {
+    // @ts-expect-error: the split first
+    await expect(D.loadMnist("t10k", "/data/mnist")).rejects.toThrow('loadMnist(dir, split): the split "t10k" is where the directory goes, and "/data/mnist" where the split goes: the arguments the other way round');
+    // @ts-expect-error: the directory first
+    await expect(D.loadFashionMnist("/data/fashion", "train")).rejects.toThrow('loadFashionMnist(split, dir?): the split "train" is where the directory goes, and "/data/fashion" where the split goes: the arguments the other way round');
+  });
 });
 
 describe("MNIST IDX loading", () => {

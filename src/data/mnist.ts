@@ -26,8 +26,15 @@ function checkSplit(where: string, split: unknown): void {
   if (split !== "train" && split !== "t10k") throw new ConfigError(`${where}: split must be "train" or "t10k" (the test set's files are t10k-*), got ${show(split)}`);
 }
 
+/** The two arguments the other way round (loadMnist takes the directory first, loadFashionMnist the split): said so. */
+function swapped(call: string, split: unknown, dir: unknown): void {
+  const isSplit = (v: unknown) => v === "train" || v === "t10k";
+  if (!isSplit(split) && isSplit(dir)) throw new ConfigError(`${call}: the split ${show(dir)} is where the directory goes, and ${show(split)} where the split goes: the arguments the other way round`);
+}
+
 /** Loads `<prefix>-images-idx3-ubyte[.gz]` and `<prefix>-labels-idx1-ubyte[.gz]` from a directory (or URL prefix). */
 export async function loadMnist(dir: string, split: "train" | "t10k"): Promise<Dataset> {
+  swapped("loadMnist(dir, split)", split, dir);
   checkPath("loadMnist", dir);
   checkSplit("loadMnist", split);
   const base = dir.replace(/\/$/, "");
@@ -56,6 +63,7 @@ export const FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dre
  * 10 classes) from `dir` (default: Debian's package). A missing default directory names the package.
  */
 export async function loadFashionMnist(split: "train" | "t10k", dir?: string): Promise<Dataset> {
+  swapped("loadFashionMnist(split, dir?)", split, dir);
   checkSplit("loadFashionMnist", split);
   if (dir !== undefined) checkPath("loadFashionMnist", dir);
   let d: Dataset;
