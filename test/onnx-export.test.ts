@@ -201,6 +201,30 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("Resize nearest by scales whose source coordinates land on x.5 in float32 (7×9 by 1.1 and 1.3, every coordinate convention and rounding): onnxruntime's pixels", async () => {
+    // before: half_pixel's column 6 took source column 5 (float64: 6.5 / 1.3 − 0.5 = 4.50000018), onnxruntime 4
+    const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const { encodeModel } = await import("../src/io/onnx/proto.js");
+    const x = Float32Array.from({ length: 63 }, (_, i) => i);
+    for (const coords of ["half_pixel", "pytorch_half_pixel", "asymmetric"]) {
+      for (const nearest of ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]) {
+        const s = (v: string) => new TextEncoder().encode(v);
+        const bytes = encodeModel({
+          irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+          graph: {
+            name: "g", initializer: [{ name: "scales", dims: [4], dataType: 1, floatData: [1, 1, 1.1, 1.3] }], input: [vi("x", [1, 1, 7, 9])], output: [vi("y", [1, 1, 7, 11])],
+            node: [{ opType: "Resize", name: "r", input: ["x", "", "scales"], output: ["y"], attribute: [
+              { name: "mode", type: 3, s: s("nearest") }, { name: "coordinate_transformation_mode", type: 3, s: s(coords) }, { name: "nearest_mode", type: 3, s: s(nearest) }] }],
+          },
+        });
+        const m = await fovea.importOnnx(bytes);
+        const ref = (await (await ort.InferenceSession.create(bytes)).run({ x: new ort.Tensor("float32", x, [1, 1, 7, 9]) })).y!.data;
+        expect(Array.from(m.predict(x)), `${coords}, ${nearest}`).toEqual(Array.from(ref as Float32Array));
+        m.free();
+      }
+    }
+  });
+
   it("an imported model whose output is a feature map (NCHW, the file's layout) exports back and runs in onnxruntime", async () => {
     const f32 = (name: string, dims: number[], v: number[]) => ({ name, dims, dataType: 1, floatData: v });
     const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });

@@ -45,15 +45,19 @@ const COORDS = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric
  * coordinate_transformation_mode); NaN where tf_crop_and_resize's region [r0, r1] reaches outside
  * [0, n − 1] (that output is the extrapolation value).
  */
-export function resizeCoordinate(o: number, n: number, out: number, scale: number, coords: ResizeCoordinates, roi: [number, number] = [0, 1]): number {
+export function resizeCoordinate(o: number, n: number, out: number, scale: number, coords: ResizeCoordinates, roi: [number, number] = [0, 1], float32 = false): number {
   if (coords === "tf_crop_and_resize") {
     const [r0, r1] = roi, x = out > 1 ? r0 * (n - 1) + (o * (r1 - r0) * (n - 1)) / (out - 1) : 0.5 * (r0 + r1) * (n - 1);
     return x < 0 || x > n - 1 ? NaN : x;
   }
-  // the resized length is n·scale (ONNX: unrounded when the scale is given)
+  // the resized length is n·scale (ONNX: unrounded when the scale is given). With `float32` (nearest:
+  // where a coordinate is rounded) the others in float32 arithmetic, as onnxruntime computes them, so a
+  // coordinate of exactly x.5 in float32 rounds its way (6.5 / 1.3 − 0.5 is 4.5, not float64's
+  // 4.50000018); linear and cubic weights keep float64's, nearer PyTorch's
+  const f = float32 ? Math.fround : (v: number) => v, s = f(scale);
   return coords === "align_corners" ? (n * scale <= 1 ? 0 : (o * (n - 1)) / (n * scale - 1))
-    : coords === "asymmetric" ? o / scale
-    : coords === "pytorch_half_pixel" && out === 1 ? 0 : (o + 0.5) / scale - 0.5;
+    : coords === "asymmetric" ? f(o / s)
+    : coords === "pytorch_half_pixel" && out === 1 ? 0 : f(f(f(o + 0.5) / s) - 0.5);
 }
 const ROUNDS = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
 
@@ -61,7 +65,7 @@ const ROUNDS = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
 export function resizeWeights(n: number, out: number, scale: number, mode: "nearest" | "linear" | "cubic", coords: ResizeCoordinates, nearest: ResizeNearest, a = -0.75, excludeOutside = false, roi?: [number, number]): Float32Array {
   const m = new Float32Array(out * n);
   for (let o = 0; o < out; o++) {
-    const x = resizeCoordinate(o, n, out, scale, coords, roi);
+    const x = resizeCoordinate(o, n, out, scale, coords, roi, mode === "nearest");
     if (Number.isNaN(x)) continue;
     if (mode === "cubic") {
       // Keys' cubic convolution over taps x0 − 1 … x0 + 2; taps outside clamp to the edge, or drop out (exclude_outside)
