@@ -367,6 +367,12 @@ describe("fovea predict: what a model's outputs are", () => {
     expect(r.status, r.stderr).toBe(0);
     const inside = fovea("summary", "test/fixtures/onnx/conv_bn_pool.onnx");
     expect(r.stdout.replace(/external\//g, "")).toBe(inside.stdout);
+    // bench gives onnxruntime-node the file's path and onnxruntime-web the data files (both were skipped, unable to find them)
+    const b = fovea("bench", "test/fixtures/onnx/external/conv_bn_pool.onnx", "--runs", "2");
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).not.toMatch(/skipped/);
+    expect(b.stdout).toMatch(/^onnxruntime-node \(/m);
+    expect(b.stdout).toMatch(/^onnxruntime-web \(/m);
   });
 
   it("summary and predict read a ConvNetJS net's JSON as ConvNetJS writes it (net.toJSON()), its weights included", async () => {

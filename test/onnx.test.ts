@@ -262,16 +262,40 @@ describe("ONNX errors", () => {
     await expect(fovea.importOnnx(bytes, { source: "m.onnx" })).rejects.toThrow(/^m\.onnx: initializer "[^"]+": its data is in the external file "conv_bn_pool\.onnx\.data"; pass importOnnx's externalData/);
     await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: { "other.data": data } })).rejects.toThrow(/its data is in the external file "conv_bn_pool\.onnx\.data", which externalData does not have \(it has "other\.data"\)/);
     await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: { "conv_bn_pool.onnx.data": data.subarray(0, 100) } })).rejects.toThrow(/of "conv_bn_pool\.onnx\.data" are not within its 100 bytes/);
-    // a location that climbs out of the model's folder is refused before anything is read
+    await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: () => Promise.reject(new Error("EACCES")) })).rejects.toThrow(/m\.onnx: initializer "[^"]+": its external file "conv_bn_pool\.onnx\.data" could not be read: EACCES/);
+    // a location out of the model's folder (climbing, absolute, a URL or a drive: readBytes fetches URLs) is refused
+    // before any file is read, even where it is the last tensor's
     const { decodeModel, encodeModel } = await import("../src/io/onnx/proto.js");
-    const evil = decodeModel(bytes, "m.onnx");
-    for (const t of evil.graph!.initializer) for (const e of t.externalData) if (e.key === "location") e.value = "../../etc/passwd";
-    let asked = 0;
-    await expect(fovea.importOnnx(encodeModel(evil), { source: "m.onnx", externalData: () => (asked++, data) })).rejects.toThrow(/the external data's location "\.\.\/\.\.\/etc\/passwd" is outside the model's folder/);
-    expect(asked).toBe(0);
+    for (const bad of ["../../etc/passwd", "/etc/passwd", "file:///etc/passwd", "https://example.com/w.bin", "C:w.bin", "c:\\w.bin", "\\\\host\\w.bin"]) {
+      const evil = decodeModel(bytes, "m.onnx"), inits = evil.graph!.initializer;
+      for (const e of inits[inits.length - 1]!.externalData) if (e.key === "location") e.value = bad;
+      let asked = 0;
+      await expect(fovea.importOnnx(encodeModel(evil), { source: "m.onnx", externalData: () => (asked++, data) }), bad).rejects.toThrow(`the external data's location "${bad}" is outside the model's folder`);
+      expect(asked, bad).toBe(0);
+    }
     // @ts-expect-error: not bytes
     await expect(fovea.importOnnx(bytes, { externalData: { "conv_bn_pool.onnx.data": "x" } })).rejects.toThrow(fovea.ConfigError);
     expect(be.heap.stats().inUseBytes).toBe(before);
+  });
+
+  it("Tile of an integer constant stays integer: a later Div truncates, as onnxruntime's int64 Div does", async () => {
+    // found by a review: the fold made a float constant, so Tile([7], [2]) / 2 gave 3.5 (Expand's fold kept 3)
+    const { encodeModel } = await import("../src/io/onnx/proto.js");
+    const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const i64 = (name: string, dims: number[], v: number[]) => ({ name, dims, dataType: 7, int64Data: v });
+    const bytes = encodeModel({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: {
+        name: "g", initializer: [i64("c", [1], [7]), i64("reps", [1], [2]), i64("two", [], [2])], input: [vi("x", [1, 2])], output: [vi("y", [1, 2])],
+        node: [
+          { opType: "Tile", name: "t", input: ["c", "reps"], output: ["tiled"] }, { opType: "Div", name: "d", input: ["tiled", "two"], output: ["q"] },
+          { opType: "Cast", name: "f", input: ["q"], output: ["qf"], attribute: [{ name: "to", type: 2, i: 1 }] }, { opType: "Add", name: "a", input: ["x", "qf"], output: ["y"] },
+        ],
+      },
+    });
+    const m = await fovea.importOnnx(bytes);
+    expect(Array.from(m.predict(Float32Array.of(0, 0.5)))).toEqual([3, 3.5]);
+    m.free();
   });
 
   it("lists every unsupported op with its node names, and builds nothing", async () => {

@@ -2,7 +2,9 @@
 // onnxruntime-node and onnxruntime-web (the same ONNX: the file, or fovea's export of the model);
 // a side-by-side table of median latency, img/s and ratio, and the largest output difference.
 import * as fovea from "../index.js";
-import { buildModel, onnxFileOptions, plural } from "./train.js";
+import { buildModel, onnxFileOptions, onnxFolder, plural } from "./train.js";
+import { decodeModel } from "../io/onnx/proto.js";
+import { externalLocation, externalTensors } from "../io/onnx/model.js";
 import { cores } from "../runtime/platform.js";
 import { out, UsageError } from "./proc.js";
 
@@ -24,7 +26,7 @@ async function loadTfjsPeer(): Promise<TfjsPeer | null> {
 }
 
 interface Ort {
-  InferenceSession: { create(b: Uint8Array, o?: object): Promise<{ inputNames: string[]; outputNames: string[]; run(f: object): Promise<Record<string, { data: Float32Array }>>; release?(): Promise<void> }> };
+  InferenceSession: { create(b: Uint8Array | string, o?: object): Promise<{ inputNames: string[]; outputNames: string[]; run(f: object): Promise<Record<string, { data: Float32Array }>>; release?(): Promise<void> }> };
   Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown;
   env?: { wasm?: { numThreads?: number }; logLevel?: string };
 }
@@ -137,6 +139,9 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
   const first = performance.now() - t0 - prep;
   rows.push({ engine: `fovea (${info.build}, ${plural(info.threads, "thread")})`, threads: info.threads, fovea: true, ms: median(() => m.predict(x), o.runs), first, y: fy });
   const bytes = onnxFile ? await fovea.data.readBytes(name) : await fovea.exportOnnx(m);
+  // a file with external data: onnxruntime-node reads it by its path (the data beside it), -web takes the files as externalData
+  const locations = onnxFile ? [...new Set(externalTensors(decodeModel(bytes, name)).map(({ t, where }) => externalLocation(t, `${name}: ${where}`)))] : [];
+  const externalData = await Promise.all(locations.map(async (path) => ({ path, data: await fovea.data.readBytes(onnxFolder(name) + path) })));
   const threads = info.threads;
   for (const [label, mod, opts] of [["onnxruntime-node", "onnxruntime-node", { intraOpNumThreads: threads, interOpNumThreads: 1 }], ["onnxruntime-web", "onnxruntime-web", { executionProviders: ["wasm"] }]] as const) {
     const ort = await optional(mod);
@@ -150,7 +155,8 @@ async function run(m: fovea.Model, name: string, onnxFile: boolean, info: fovea.
     try {
       await startRuntime(ort, opts);
       const ts = performance.now();
-      sess = await ort.InferenceSession.create(bytes, opts);
+      sess = !externalData.length ? await ort.InferenceSession.create(bytes, opts)
+        : label === "onnxruntime-node" ? await ort.InferenceSession.create(name, opts) : await ort.InferenceSession.create(bytes, { ...opts, externalData });
       feeds = { [sess.inputNames[0]!]: new ort.Tensor("float32", nchw, dims) };
       y = (await sess.run(feeds).catch(async (e: unknown) => {
         await sess.release?.();

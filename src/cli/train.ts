@@ -160,8 +160,11 @@ export async function onnxModel(file: string): Promise<fovea.Model> {
 
 /** How the commands import an ONNX file: named by its path, its external data (if any) read from the files beside it. */
 export const onnxFileOptions = (file: string): fovea.OnnxImportOptions => ({
-  source: file, externalData: (location) => fovea.data.readBytes(file.replace(/[^/\\]*$/, "") + location),
+  source: file, externalData: (location) => fovea.data.readBytes(onnxFolder(file) + location),
 });
+
+/** The folder an ONNX file's external data lives in, as a prefix ("" for a file in the working folder). */
+export const onnxFolder = (file: string) => file.replace(/[^/\\]*$/, "");
 
 /** The model files every command takes (beside zoo names). */
 export const MODEL_FILES = "a .fovea file, an .onnx file, a .json model (fovea.toJSON's topology, a tfjs-layers model.json or a ConvNetJS net's JSON)";

@@ -76,43 +76,66 @@ function half(h: number): number {
 /** Where the external data of a file lives: the files by the location the file names, or a function that reads one. */
 export type ExternalData = Record<string, Uint8Array> | ((location: string) => Uint8Array | Promise<Uint8Array>);
 
-/**
- * Every tensor of the model (initializers, Constant nodes' values, in subgraphs too) whose data is
- * in an external file (data_location EXTERNAL, as onnx.save_model(save_as_external_data=True) and
- * torch.onnx.export of models over 2 GB write it) gets that data as its raw data: the bytes
- * [offset, offset + length) of its `location`, a path relative to the model's folder. Each file is
- * read once. A location outside the folder (absolute, or through ..), a file not given, a range
- * past its end are FormatErrors naming the tensor.
- */
-export async function resolveExternalData(m: ModelProto, given: ExternalData | undefined, src: string): Promise<void> {
-  const tensors: { t: TensorProto; where: string }[] = [];
+/** Every tensor of a model whose data is in an external file, with where it is (initializers, Constant nodes' values, in subgraphs too). */
+export function externalTensors(m: ModelProto): { t: TensorProto; where: string }[] {
+  const out: { t: TensorProto; where: string }[] = [];
   const walk = (g: GraphProto | undefined) => {
     if (!g) return;
-    for (const t of g.initializer) tensors.push({ t, where: `initializer "${t.name}"` });
+    for (const t of g.initializer) if (t.dataLocation === 1) out.push({ t, where: `initializer "${t.name}"` });
     for (const n of g.node) {
       for (const a of n.attribute) {
-        for (const t of [...(a.t ? [a.t] : []), ...a.tensors]) tensors.push({ t, where: `node "${n.name || n.output[0]}" (${n.opType}): attribute "${a.name}"` });
+        for (const t of [...(a.t ? [a.t] : []), ...a.tensors]) if (t.dataLocation === 1) out.push({ t, where: `node "${n.name || n.output[0]}" (${n.opType}): attribute "${a.name}"` });
         [a.g, ...a.graphs].forEach(walk);
       }
     }
   };
   walk(m.graph);
+  return out;
+}
+
+/** An external tensor's file: its location, checked to lie in the model's folder (a relative path, no .., no scheme or drive). */
+export function externalLocation(t: TensorProto, at: string): string {
+  const location = t.externalData.find((e) => e.key === "location")?.value;
+  if (!location) throw new FormatError(`${at}: its data is external but names no location (${t.externalData.map((e) => `${e.key}=${e.value}`).join(", ") || "no entries"})`);
+  // absolute (/x, \x), a URL or a drive (file:, https:, C:), or climbing out through ..
+  if (/^[\\/]/.test(location) || /^[a-zA-Z][\w+.-]*:/.test(location) || location.split(/[\\/]/).includes("..")) {
+    throw new FormatError(`${at}: the external data's location "${location}" is outside the model's folder`);
+  }
+  return location;
+}
+
+/**
+ * Every tensor of the model stored as external data (data_location EXTERNAL, as
+ * onnx.save_model(save_as_external_data=True) and torch.onnx.export of models over 2 GB write it)
+ * gets that data as its raw data: the bytes [offset, offset + length) of its `location`, a path
+ * relative to the model's folder. Every location is checked before any file is read; each file is
+ * read once. A location outside the folder (absolute, a URL or a drive, or through ..), a file not
+ * given or that cannot be read, a range past its end are FormatErrors naming the tensor.
+ */
+export async function resolveExternalData(m: ModelProto, given: ExternalData | undefined, src: string): Promise<void> {
+  const tensors = externalTensors(m).map(({ t, where }) => ({ t, at: `${src}: ${where}`, location: externalLocation(t, `${src}: ${where}`) }));
+  if (tensors.length && !given) throw new FormatError(`${tensors[0]!.at}: its data is in the external file "${tensors[0]!.location}"; pass importOnnx's externalData (the files by location, or a function that reads one)`);
   const files = new Map<string, Promise<Uint8Array>>();
-  for (const { t, where } of tensors) {
-    if (t.dataLocation !== 1) continue;
-    const at = `${src}: ${where}`;
-    const entry = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
-    const location = entry.location;
-    if (!location) throw new FormatError(`${at}: its data is external but names no location (${t.externalData.map((e) => `${e.key}=${e.value}`).join(", ") || "no entries"})`);
-    if (/^([a-zA-Z]:)?[\\/]/.test(location) || location.split(/[\\/]/).includes("..")) throw new FormatError(`${at}: the external data's location "${location}" is outside the model's folder`);
-    if (!given) throw new FormatError(`${at}: its data is in the external file "${location}"; pass importOnnx's externalData (the files by location, or a function that reads one)`);
-    let file = files.get(location);
-    if (!file) {
-      file = Promise.resolve(typeof given === "function" ? given(location) : given[location] ?? Promise.reject(new FormatError(`${at}: its data is in the external file "${location}", which externalData does not have (it has ${Object.keys(given).map((k) => `"${k}"`).join(", ") || "none"})`)));
-      files.set(location, file);
+  const read = async (location: string, at: string): Promise<Uint8Array> => {
+    if (typeof given !== "function") {
+      const bytes = given![location];
+      if (!bytes) throw new FormatError(`${at}: its data is in the external file "${location}", which externalData does not have (it has ${Object.keys(given!).map((k) => `"${k}"`).join(", ") || "none"})`);
+      return bytes;
     }
-    const bytes = await file;
+    let bytes: unknown;
+    try {
+      bytes = await given(location);
+    } catch (e) {
+      throw new FormatError(`${at}: its external file "${location}" could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    }
     if (!(bytes instanceof Uint8Array)) throw new FormatError(`${at}: externalData gave ${show(bytes)} for "${location}", not its bytes (a Uint8Array)`);
+    return bytes;
+  };
+  for (const { t, at, location } of tensors) {
+    let file = files.get(location);
+    if (!file) files.set(location, (file = read(location, at)));
+    const bytes = await file;
+    const entry = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
     const offset = entry.offset === undefined ? 0 : Number(entry.offset), length = entry.length === undefined ? bytes.length - offset : Number(entry.length);
     if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
       throw new FormatError(`${at}: bytes [${entry.offset ?? 0}, +${entry.length ?? "the rest"}) of "${location}" are not within its ${bytes.length} bytes`);

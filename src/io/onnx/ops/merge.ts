@@ -249,11 +249,13 @@ const expand: Importer = (x) => {
 const tile: Importer = (x) => {
   const v = x.get(0), r = x.constant(1), reps = Array.from(r.data, Number);
   const rank = v.kind === "const" ? v.dims.length : v.onnx.length + x.g.lead;
-  if (r.dims.length !== 1 || reps.length !== rank) x.fail(`repeats [${reps.join(", ")}] must be one whole number >= 0 per axis of the rank-${rank} input`);
+  if (r.dims.length !== 1 || reps.length !== rank) x.fail(`repeats [${reps.join(", ")}] must be one whole number >= 1 per axis of the rank-${rank} input`);
   const bad = reps.findIndex((n) => !(Number.isInteger(n) && n >= 1));
   if (bad >= 0) x.fail(`repeats [${reps.join(", ")}]: entry ${bad} is ${reps[bad]}; whole numbers >= 1 are supported`);
   if (v.kind === "const") {
-    const dims = v.dims.map((d, i) => d * reps[i]!), data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    // an integer constant stays integer (number[]: a later Div truncates, values past 2^24 stay exact)
+    const dims = v.dims.map((d, i) => d * reps[i]!), count = dims.reduce((a, b) => a * b, 1);
+    const data = v.data instanceof Float32Array ? new Float32Array(count) : new Array<number>(count);
     const idx = dims.map(() => 0);
     for (let o = 0; o < data.length; o++) {
       let from = 0;
