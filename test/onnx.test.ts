@@ -298,6 +298,12 @@ describe("ONNX errors", () => {
     m.free();
   });
 
+  it("an LRN node of even size is refused (ONNX's window leans the other way from fovea's, PyTorch's); PyTorch's own decomposition of one imports", async () => {
+    const lrn = (size: number) => graph([{ opType: "LRN", name: "n", input: ["x"], output: ["y"], attribute: [{ name: "size", type: 2, i: size }] }]);
+    await expect(fovea.importOnnx(lrn(2), { source: "m.onnx" })).rejects.toThrow(`m.onnx: node "n" (LRN): an even size (2): ONNX's LRN window reaches 0 channels below and 1 above, where fovea's (PyTorch's) reaches 1 below; not supported (onnxruntime refuses even sizes too)`);
+    (await fovea.importOnnx(lrn(3))).free();
+  });
+
   it("lists every unsupported op with its node names, and builds nothing", async () => {
     const be = fovea.getBackend();
     const before = be.heap.stats().inUseBytes;

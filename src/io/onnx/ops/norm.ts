@@ -74,6 +74,11 @@ export const importers: Record<string, Importer> = {
   LRN(x) {
     const t = x.asImage(x.tensor(0));
     x.noPad(t);
+    // ONNX's window of an even size reaches size/2 − 1 channels below and size/2 above: not fovea's (PyTorch's)
+    const size = x.int("size", 5);
+    if (size % 2 === 0 && !x.n.attribute.some((a) => a.name === TORCH_WINDOW.name)) {
+      x.fail(`an even size (${size}): ONNX's LRN window reaches ${size / 2 - 1} channels below and ${size / 2} above, where fovea's (PyTorch's) reaches ${size / 2} below; not supported (onnxruntime refuses even sizes too)`);
+    }
     const sym = x.apply(L.lrn({ size: x.int("size", 5), alpha: x.flt("alpha", 1e-4), beta: x.flt("beta", 0.75), k: x.flt("bias", 1), name: x.uniq("lrn") }), t.sym);
     x.out({ ...t, sym });
   },
@@ -189,8 +194,9 @@ function lrnAt(div: OnnxNode, c: RewriteContext): OnnxNode | null {
   const x = div.input[0]!, pow = by(div.input[1], "Pow"), beta = pow ? scalar(pow.input[1]) : null;
   const add = split(by(pow?.input[0], "Add")), mul = split(by(add?.other, "Mul"));
   if (beta === null || !add || !mul) return null;
+  // PyTorch reshapes the Squeeze's result; fovea's own export of an even size does not
   const reshape = by(mul.other, "Reshape");
-  const sq = reshape && c.producer(reshape.input[0]!);
+  const sq = reshape ? c.producer(reshape.input[0]!) : c.producer(mul.other);
   let avgName: string | undefined;
   if (sq?.opType === "Squeeze") avgName = sq.input[0];
   else if (sq?.opType === "If") {
@@ -201,15 +207,32 @@ function lrnAt(div: OnnxNode, c: RewriteContext): OnnxNode | null {
   const k = avg?.attribute.find((a) => a.name === "kernel_shape")?.ints.map(num);
   if (!avg || !k || k.length !== 3 || k[1] !== 1 || k[2] !== 1) return null;
   let p = c.producer(avg.input[0]!);
-  // at most a few Pads (a malformed graph may loop a Pad onto itself)
-  for (let hops = 0; p?.opType === "Pad" && hops < 8; hops++) p = c.producer(p.input[0]!);
-  const square = p?.opType === "Reshape" ? by(by(p.input[0], "Unsqueeze")?.input[0], "Mul") : null;
+  // at most a few Pads (a malformed graph may loop a Pad onto itself); where their pads are constants
+  // (fovea's export: PyTorch's come from the shape), the channels' padding must be PyTorch's window
+  let below = 0, above = 0, known = true;
+  for (let hops = 0; p?.opType === "Pad" && hops < 8; hops++) {
+    const pads = p.input[1] ? c.constant(p.input[1]) : null;
+    if (pads && pads.data.length === 10) [below, above] = [below + Number(pads.data[2]), above + Number(pads.data[7])];
+    else known = false;
+    p = c.producer(p.input[0]!);
+  }
+  if (known && (below !== Math.floor(k[0]! / 2) || above !== Math.floor((k[0]! - 1) / 2))) return null;
+  const unsqueeze = p?.opType === "Reshape" ? by(p.input[0], "Unsqueeze") : p?.opType === "Unsqueeze" ? p : null;
+  const square = by(unsqueeze?.input[0], "Mul");
   if (!square || square.input[0] !== x || square.input[1] !== x) return null;
   return {
     ...div, opType: "LRN", input: [x],
-    attribute: [attribute("size", { i: k[0]! }), attribute("alpha", { f: mul.v }), attribute("beta", { f: beta }), attribute("bias", { f: add.v })],
+    attribute: [attribute("size", { i: k[0]! }), attribute("alpha", { f: mul.v }), attribute("beta", { f: beta }), attribute("bias", { f: add.v }), TORCH_WINDOW],
   };
 }
+
+/**
+ * Marks an LRN node made from PyTorch's decomposition (lrnAt): its window of an even size reaches
+ * size/2 channels below and size/2 − 1 above, as fovea's lrn layer's does, where ONNX's own LRN
+ * leans the other way. (The attributes are checked against the schema before the rewrites: no file
+ * can carry it.)
+ */
+const TORCH_WINDOW: OnnxAttr = { ...attribute("size", { i: 0 }), name: "fovea:pytorch_window" };
 
 /**
  * PyTorch's export of layer_norm before opset 17: μ = ReduceMean(x, [-1]), d = Sub(x, μ),

@@ -284,8 +284,10 @@ export const importers: Record<string, Importer> = {
       return x.out({ ...rest, onnx: dims, plain: true });
     }
     if (t.onnx.length === 3 && t.plain && same(q, [2, 0, 1])) {
-      // NHWC → NCHW (a channels-last file's input): an image as fovea holds it
-      const { plain: _, reluOf: __, ...rest } = t;
+      // NHWC → NCHW (a channels-last file's input): an image as fovea holds it, its symbolic shape
+      // the data's [H, W, C] (a plain value's may differ: after a permute and a Reshape it was the
+      // permute's own, and a conv after it read [W, H, C] or failed on a rank-4 shape)
+      const { plain: _, reluOf: __, ...rest } = x.plain(t);
       return x.out({ ...rest, onnx: dims });
     }
     if (isImage(t)) {
