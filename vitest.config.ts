@@ -11,6 +11,9 @@ export default defineConfig({
     // the run's temporary files under one folder, removed at the end (test/helpers/temp-dir.ts)
     globalSetup: ["./test/helpers/temp-dir.ts"],
     execArgv,
+    // the pool keeps its workers whatever the load (the fallback to one thread is off): tests count
+    // its dispatches while vitest's other forks keep the cores busy (threadpool.test turns it on)
+    env: { FOVEA_POOL_FALLBACK: "0" },
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

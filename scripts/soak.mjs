@@ -18,6 +18,9 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 
+// the pool keeps its workers (no fallback to one thread): the soak counts their dispatches
+process.env.FOVEA_POOL_FALLBACK ??= "0";
+
 // the relaxed (FMA) build, as npm start runs it (Node 20: V8's flag set in this process)
 const { enableRelaxedSimd } = await import("../dist/cli/relaxed.js");
 await enableRelaxedSimd();

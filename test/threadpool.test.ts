@@ -38,6 +38,17 @@ describe("exactly-once programs", () => {
   }, WATCHDOG_MS + 10_000);
 });
 
+describe("falling back to the calling thread", () => {
+  it.each([2, 3])("a pool slower than one thread (every notify 5 ms late, calls of 0.4 ms) runs its programs on the calling thread for a stretch, tries the workers again, and each call runs once: %i threads, 600 runs", (t) => {
+    const r = attack("pool-stress.mjs", ["fallback", t, 600, 30 + t]);
+    expect(r.wrong).toBe(null);
+    expect(r.ok).toBe(true);
+    expect(r.serialRuns as number).toBeGreaterThan(0);
+    expect(r.triedAgain).toBe(true);
+    expect(r.dispatches as number).toBeGreaterThan(200); // two lost windows before the first stretch
+  }, WATCHDOG_MS + 10_000);
+});
+
 describe("a worker that dies is an error, never a hang", () => {
   const died = /^BackendError: thread pool: worker 1 (died|stopped running).*call fovea\.setThreads\(n\) to start a new one$/;
 

@@ -300,7 +300,7 @@ export class Backend {
     if (n > 1) {
       let pool: ThreadPool;
       try {
-        pool = await ThreadPool.start(this.module!, this.memory, this.kernels, n, (b) => this.heap.alloc(b, true), { free: (p) => this.heap.free(p) });
+        pool = await ThreadPool.start(this.module!, this.memory, this.kernels, n, (b) => this.heap.alloc(b, true), { free: (p) => this.heap.free(p), fallback: poolFallback() });
       } catch (e) {
         this.threadsReason = `single thread: the worker pool did not start (${(e as Error).message})`;
         throw e instanceof FoveaError ? e : new BackendError(`the worker pool did not start: ${(e as Error).message}`);
@@ -407,7 +407,7 @@ export async function loadBackend(
   if (threads > 1) {
     if (!shared) throw new BackendError(`${threads} threads need a -mt build, not ${build}`);
     try {
-      be.pool = await ThreadPool.start(module, memory, kernels, threads, (n) => heap.alloc(n, true), { free: (p) => heap.free(p) });
+      be.pool = await ThreadPool.start(module, memory, kernels, threads, (n) => heap.alloc(n, true), { free: (p) => heap.free(p), fallback: poolFallback() });
       be.threadsReason = poolReason(threads, "requested");
     } catch (e) {
       // e.g. Deno without --allow-read, a bundle that did not ship worker.js: run here, and say so
@@ -422,6 +422,17 @@ function poolReason(n: number, why: string): string {
   return `${n} threads (${why}): the caller and ${n - 1} worker${n > 2 ? "s" : ""}; ops under ${MIN_PARALLEL_FLOPS / 1e6} MFLOP stay on the caller, and an op splits into at most as many parts as it has units (images, rows)`;
 }
 
+
+/**
+ * Whether the pool falls back to the calling thread where it makes runs slower than one thread
+ * (ThreadPool.fallback): yes, unless FOVEA_POOL_FALLBACK=0 (the pool's own tests and soak, which
+ * count its dispatches on a machine their other processes keep busy).
+ */
+function poolFallback(): boolean {
+  const env = readEnv("FOVEA_POOL_FALLBACK");
+  if (env !== undefined && env !== "" && env !== "0" && env !== "1") throw new ConfigError(`FOVEA_POOL_FALLBACK must be 0 or 1, got "${env}"`);
+  return env !== "0";
+}
 
 /** Threads to use and why: the request (option, FOVEA_THREADS, or the cores the runtime reports) within what the runtime allows. */
 export async function chooseThreads(requested?: number): Promise<{ threads: number; reason: string }> {

@@ -95,7 +95,17 @@ export interface PoolStartOptions {
   spinMs?: number;
   /** Node only: worker_threads resource limits (e.g. a small heap, to test a worker running out of memory). */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+  /** ThreadPool.fallback (default false: the pool's own tests; the backend sets it, see there). */
+  fallback?: boolean;
 }
+
+/** The fallback's window: runs are judged once the caller's parts, times the parts, add up to this (ms). */
+const FALLBACK_WINDOW_MS = 100;
+/** A window is lost when the postings took this much longer than their parts' sum (a calm pool: about 0.55–0.7). */
+const FALLBACK_RATIO = 1.2;
+/** The first stretch on the calling thread alone, in ms; it doubles while the pool keeps losing, up to FALLBACK_MAX_MS. */
+const FALLBACK_MIN_MS = 200;
+const FALLBACK_MAX_MS = 5000;
 
 // The Node monitor: holds one MessagePort per worker; a port closes when its worker's thread
 // ends for any reason, and the monitor then marks that worker dead in the shared control block
@@ -151,6 +161,27 @@ export class ThreadPool {
    * cores: 0.979 static / balanced).
    */
   balances = true;
+  /**
+   * Falls back to the calling thread where the pool makes runs slower than one thread would: with
+   * another process busy on a core, the threads wait for their turns at every run, outside their
+   * parts (ResNet-18 at batch 1: 59–95 ms on two threads against 38 on one; its 200 postings of 10
+   * predicts took 800–920 ms where their parts ran 470–500 ms in all, calm 227–248 ms). Each
+   * posting's wall time is set against the sum of its parts' times (what one thread would take,
+   * each part as long as its thread took: a worker slow at its part, a core slower or code not yet
+   * optimised, counts as its work, not as the pool's loss); over a window of FALLBACK_WINDOW_MS of
+   * that sum, a pool that took FALLBACK_RATIO times longer twice in a row runs every program on the
+   * calling thread, in turn (the same calls: the same bits), for FALLBACK_MIN_MS, then tries the
+   * workers again, and doubles the stretch while they still lose. A calm pool takes 0.55–0.7 of
+   * the sum (LeNet-5's training, whose first steps lose a few ms each to cold code, 0.66).
+   */
+  fallback = false;
+  /** Postings run on the calling thread alone while fallen back (a measurement, as dispatches). */
+  serialRuns = 0;
+  private serialUntil = 0;
+  private serialMs = FALLBACK_MIN_MS;
+  private windowEstimate = 0;
+  private windowTook = 0;
+  private strikes = 0;
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
@@ -182,6 +213,7 @@ export class ThreadPool {
     const spinMs = opts.spinMs ?? (fits ? SPIN_MS : 0);
     const pool = new ThreadPool(memory, kernels, threads, alloc, spinMs, opts.free);
     pool.balances = fits;
+    pool.fallback = opts.fallback ?? false;
     const url = opts.workerUrl ?? workerScript();
     const deno = (globalThis as { Deno?: { permissions?: { querySync?(d: object): { state: string } } } }).Deno;
     if (deno?.permissions?.querySync && url.protocol === "file:") {
@@ -303,14 +335,56 @@ export class ThreadPool {
       longest = Math.max(longest, p.length);
       for (const c of p) if (c.args.length > MAX_ARGS) throw new BackendError(`pool: ${c.fn} has ${c.args.length} arguments (max ${MAX_ARGS})`);
     }
+    if (this.fallback && this.serialUntil > 0 && performance.now() < this.serialUntil) return this.runHere(programs);
     for (let from = 0; from < longest; from += PROGRAM_CALLS) {
       this.post(from === 0 && longest <= PROGRAM_CALLS ? programs : programs.map((p) => p.slice(from, from + PROGRAM_CALLS)));
     }
   }
 
+  /** Every program on the calling thread, one after another (fallen back: see fallback); busy as the pool reports it. */
+  private runHere(programs: readonly (readonly KernelCall[])[]): void {
+    this.serialRuns++;
+    this.busy.fill(0);
+    programs.forEach((p, i) => {
+      const began = performance.now();
+      let fn = "";
+      try {
+        for (const c of p) {
+          fn = c.fn;
+          invoke(this.kernels, c);
+        }
+      } catch (e) {
+        if (i === 0) throw e;
+        throw new BackendError(`thread pool: worker ${i}'s part (run on the calling thread): ${fn}: ${String(e)}`);
+      } finally {
+        this.busy[i] = performance.now() - began;
+      }
+    });
+  }
+
+  /** Judges one posting for the fallback: it took `took` ms, its parts `parts` ms in all (as the threads timed them). */
+  private judge(took: number, parts: number): void {
+    this.windowEstimate += parts;
+    this.windowTook += took;
+    if (this.windowEstimate < FALLBACK_WINDOW_MS) return;
+    const losing = this.windowTook > FALLBACK_RATIO * this.windowEstimate;
+    this.windowEstimate = this.windowTook = 0;
+    if (!losing) {
+      this.strikes = 0;
+      this.serialMs = FALLBACK_MIN_MS;
+      return;
+    }
+    // two windows in a row (a calm pool's first runs, its code not yet optimised, can lose one),
+    // or the first after a stretch on the calling thread
+    if (++this.strikes < 2 && this.serialMs === FALLBACK_MIN_MS) return;
+    this.strikes = 0;
+    this.serialUntil = performance.now() + this.serialMs;
+    this.serialMs = Math.min(2 * this.serialMs, FALLBACK_MAX_MS);
+  }
+
   /** One generation: pieces[i] (at most PROGRAM_CALLS calls) on thread i. */
   private post(pieces: readonly (readonly KernelCall[])[]): void {
-    const ctl = this.ctlView;
+    const ctl = this.ctlView, posting = performance.now();
     let gone: number[] | null = null;
     for (let i = 1; i < this.threads; i++) if (Atomics.load(ctl, word(i, W_STATE)) === STATE_DEAD) (gone ??= []).push(i);
     if (gone) this.fail(gone);
@@ -346,6 +420,7 @@ export class ThreadPool {
     for (let i = 1; i < pieces.length; i++) if (posted[i] && !this.waitDone(ctl, i, this.gens[i]!)) dead.push(i);
     if (dead.length) this.fail(dead);
     for (let i = 1; i < this.threads; i++) this.busy[i] = posted[i] ? Atomics.load(ctl, word(i, W_BUSY)) / 1000 : 0;
+    if (this.fallback && posted.some(Boolean)) this.judge(performance.now() - posting, this.busy.reduce((a, b) => a + b, 0));
     if (own !== null) throw own;
     const failed: string[] = [];
     for (let i = 1; i < pieces.length; i++) {

@@ -12,6 +12,9 @@
 //   programs  as spurious, but each thread gets a program (runPrograms): 0-150 calls of random
 //             sizes run in order, so programs longer than PROGRAM_CALLS are posted in pieces and
 //             some workers get nothing at all.
+//   fallback  the pool's fallback on (ThreadPool.fallback), every notify delayed 5 ms and every
+//             call ~0.4 ms: the pool loses to one thread, runs on the calling thread for a
+//             stretch, tries the workers again, and falls back again.
 // Each call adds 1 to its own counters with f32_axpby (y = 1*ones + 1*y), so after every run the
 // counters say exactly how many times each call ran: a double run or an early return shows as a
 // count off by one right after the run() that caused it.
@@ -25,21 +28,22 @@ let seed = Number(seedArg ?? 1) >>> 0;
 const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 
 const be = await loadBackend("simd-mt", "option", 64, 1);
-const pool = await ThreadPool.start(be.module, be.memory, be.kernels, T, (n) => be.heap.alloc(n, true));
-const LONG = mode === "delay" ? 1 << 18 : 1 << 16; // call 0 in "delay": ~0.1 ms of work
+const pool = await ThreadPool.start(be.module, be.memory, be.kernels, T, (n) => be.heap.alloc(n, true), { fallback: mode === "fallback" });
+const LONG = mode === "delay" ? 1 << 18 : mode === "fallback" ? 1 << 20 : 1 << 16; // call 0 in "delay": ~0.1 ms of work
 const CAP = 1 << 16; // the most cells a call may touch in "spurious"
 const ones = be.heap.alloc(4 * LONG, true);
 be.heap.f32(ones, LONG).fill(1);
-const counters = Array.from({ length: T }, (_, i) => be.heap.alloc(4 * (i === 0 ? LONG : CAP), true));
-const expected = Array.from({ length: T }, (_, i) => new Float64Array((i === 0 ? LONG : CAP) + 1)); // difference arrays
+const width = (i) => (i === 0 || mode === "fallback" ? LONG : CAP);
+const counters = Array.from({ length: T }, (_, i) => be.heap.alloc(4 * width(i), true));
+const expected = Array.from({ length: T }, (_, i) => new Float64Array(width(i) + 1)); // difference arrays
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 const sleep = (ms) => Atomics.wait(sleepCell, 0, 0, ms);
 let noise = null;
-if (mode === "delay") {
+if (mode === "delay" || mode === "fallback") {
   const notify = Atomics.notify;
   Atomics.notify = (ta, i, c) => {
-    sleep(1 + rand()); // the caller descheduled between publishing a generation and waking
+    sleep(mode === "fallback" ? 5 : 1 + rand()); // the caller descheduled between publishing a generation and waking
     return notify(ta, i, c);
   };
 } else if (mode === "spurious" || mode === "programs") {
@@ -56,16 +60,21 @@ if (mode === "delay") {
 }
 
 const f32 = (p, n) => new Float32Array(be.memory.buffer, p, n);
-let wrong = null;
+let wrong = null, firstHere = null, triedAgain = false;
 const t0 = performance.now();
 for (let r = 1; r <= RUNS && !wrong; r++) {
-  const k = mode !== "delay" ? 1 + Math.floor(rand() * T) : T;
-  const size = (i) => (mode !== "delay" ? 1 + Math.floor(rand() * (i === 0 ? LONG : CAP) ** rand()) : i === 0 ? LONG : 4);
+  const k = mode !== "delay" && mode !== "fallback" ? 1 + Math.floor(rand() * T) : T;
+  const size = (i) => (mode === "fallback" ? LONG : mode !== "delay" ? 1 + Math.floor(rand() * (i === 0 ? LONG : CAP) ** rand()) : i === 0 ? LONG : 4);
+  const serialBefore = pool.serialRuns;
   // one call per thread, or a program of 0-150 calls (a long one skewed towards small sizes)
   const lists = Array.from({ length: k }, (_, i) => Array.from({ length: mode === "programs" ? Math.floor(151 * rand() ** 2) : 1 }, () => size(i)));
   const programs = lists.map((l, i) => l.map((n) => ({ fn: "f32_axpby", args: [n, 1, ones, 1, counters[i]] })));
   if (mode === "programs") pool.runPrograms(programs);
   else pool.run(programs.map((p) => p[0]));
+  // the fallback's course: which runs went to the calling thread alone, and whether the workers were tried again after
+  const here = pool.serialRuns > serialBefore;
+  if (here) firstHere ??= r;
+  else if (firstHere !== null && r > firstHere) triedAgain = true;
   for (let i = 0; i < k; i++) {
     for (const n of lists[i]) {
       expected[i][0] += 1;
@@ -90,5 +99,6 @@ for (let r = 1; r <= RUNS && !wrong; r++) {
 const ms = performance.now() - t0;
 pool.shutdown();
 noise?.terminate();
-console.log(JSON.stringify({ mode, threads: T, runs: RUNS, ok: !wrong, wrong, ms: Math.round(ms), dispatchesPerSecond: Math.round((RUNS / ms) * 1000) }));
+console.log(JSON.stringify({ mode, threads: T, runs: RUNS, ok: !wrong, wrong, ms: Math.round(ms), dispatchesPerSecond: Math.round((RUNS / ms) * 1000),
+  serialRuns: pool.serialRuns, dispatches: pool.dispatches, firstHere, triedAgain }));
 process.exit(wrong ? 1 : 0);
