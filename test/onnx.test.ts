@@ -1,7 +1,7 @@
 // ONNX import against PyTorch: the fixtures (test/fixtures/onnx, written by
 // scripts/make-onnx-fixtures.py with Debian's python3-torch; torch version and seed inside each
 // .json) must give PyTorch's outputs within 1e-4 relative.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
@@ -262,6 +262,12 @@ describe("ONNX errors", () => {
     await expect(fovea.importOnnx(bytes, { source: "m.onnx" })).rejects.toThrow(/^m\.onnx: initializer "[^"]+": its data is in the external file "conv_bn_pool\.onnx\.data"; pass importOnnx's externalData/);
     await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: { "other.data": data } })).rejects.toThrow(/its data is in the external file "conv_bn_pool\.onnx\.data", which externalData does not have \(it has "other\.data"\)/);
     await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: { "conv_bn_pool.onnx.data": data.subarray(0, 100) } })).rejects.toThrow(/of "conv_bn_pool\.onnx\.data" are not within its 100 bytes/);
+    // fetch's arrayBuffer() as it comes; a record by "./name" as by "name"; a server's HTML page for a data file said so
+    (await fovea.importOnnx(bytes, { externalData: () => data.slice().buffer })).free();
+    (await fovea.importOnnx(split, { externalData: Object.fromEntries(readdirSync(`${dir}/split`).map((n) => [`./${n}`, read(`${dir}/split`)(n)])) })).free();
+    const page = new TextEncoder().encode("<!DOCTYPE html><html><body>index</body></html>");
+    await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: () => page })).rejects.toThrow(/are not within its 46 bytes; these bytes are an HTML page/);
+    await expect(fovea.importOnnx(page, { source: "m.onnx" })).rejects.toThrow(/^m\.onnx: not a readable ONNX model .*; these bytes are an HTML page/);
     await expect(fovea.importOnnx(bytes, { source: "m.onnx", externalData: () => Promise.reject(new Error("EACCES")) })).rejects.toThrow(/m\.onnx: initializer "[^"]+": its external file "conv_bn_pool\.onnx\.data" could not be read: EACCES/);
     // a location out of the model's folder (climbing, absolute, a URL or a drive: readBytes fetches URLs) is refused
     // before any file is read, even where it is the last tensor's

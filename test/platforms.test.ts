@@ -52,6 +52,8 @@ describe("Deno", () => {
     const result = JSON.parse(r.stdout) as SmokeResult & { info: { threads: number }; missing: string };
     checkSmoke(result);
     expect(result.info.threads).toBeGreaterThanOrEqual(2);
+    // FOVEA_THREADS is not visible without --allow-env: the reason says it was not read (it had been ignored silently)
+    expect((result.info as { threadsReason: string }).threadsReason).toMatch(/cores reported by the runtime \(FOVEA_THREADS not read: Deno needs --allow-env for it\)/);
     // a missing file in Deno's errors (NotFound): the words Node's ENOENT gets
     expect(result.missing).toBe("NotFoundError missing: test/platforms/no-such-file.bin: no such file");
   });

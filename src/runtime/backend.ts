@@ -6,7 +6,7 @@ import { KERNEL_SIGNATURES } from "./generated/kernels.js";
 import { wasmBytes } from "./embedded.js";
 import { detectFeatures, type Features } from "./features.js";
 import { Heap, MAX_PAGES, type HeapStats } from "./memory.js";
-import { cores, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
+import { cores, envHidden, readEnv, relaxedSimdHint, runtimeDescription, runtimeName } from "./platform.js";
 import { ThreadPool } from "./pool.js";
 import { isBalanced, measureSpeeds, placeCuts } from "./balance.js";
 import { invoke, paramIndex, type KernelCall } from "./calls.js";
@@ -453,7 +453,8 @@ export async function chooseThreads(requested?: number): Promise<{ threads: numb
   if (!f.threadsOpcodes) return single("this WebAssembly has no threads (atomics / shared memory)");
   if (f.crossOriginIsolated === false) return single("the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)");
   if (!f.sharedArrayBuffer) return single("SharedArrayBuffer is unavailable");
-  const why = auto ? `${n} core${n > 1 ? "s" : ""} reported by the runtime${n > MAX_THREADS ? `, at most ${MAX_THREADS}` : ""}` : env && requested === undefined ? "FOVEA_THREADS" : "requested";
+  const hidden = auto && envHidden("FOVEA_THREADS") ? " (FOVEA_THREADS not read: Deno needs --allow-env for it)" : "";
+  const why = auto ? `${n} core${n > 1 ? "s" : ""} reported by the runtime${n > MAX_THREADS ? `, at most ${MAX_THREADS}` : ""}${hidden}` : env && requested === undefined ? "FOVEA_THREADS" : "requested";
   return { threads: want!, reason: why };
 }
 

@@ -4,6 +4,7 @@ import { BackendError } from "../errors.js";
 interface DenoLike {
   version?: { deno?: string };
   env?: { get(name: string): string | undefined };
+  permissions?: { querySync?(d: { name: string; variable?: string }): { state: string } };
 }
 interface ProcessLike {
   versions?: { node?: string };
@@ -47,6 +48,16 @@ export function readEnv(name: string): string | undefined {
     }
   }
   return g.process?.env?.[name];
+}
+
+/** Whether `name` cannot be read here (Deno without --allow-env for it): a reason may say the variable was not looked at. */
+export function envHidden(name: string): boolean {
+  if (runtimeName() !== "deno") return false;
+  try {
+    return g.Deno!.permissions?.querySync?.({ name: "env", variable: name }).state !== "granted";
+  } catch {
+    return true;
+  }
 }
 
 /** How to enable relaxed SIMD on this runtime, for error messages. */

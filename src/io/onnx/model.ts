@@ -1,6 +1,6 @@
 // The decoded ONNX messages an import reads (proto.ts decodes them), the values an import tracks
 // per graph edge, and tensor decoding.
-import { FormatError, show } from "../../errors.js";
+import { FormatError, htmlHint, show } from "../../errors.js";
 import { getLimits } from "../../runtime/limits.js";
 import { formatShape, readFloat32LE } from "../../tensor.js";
 import type { SymbolicTensor } from "../../layers/symbolic.js";
@@ -74,7 +74,7 @@ function half(h: number): number {
 }
 
 /** Where the external data of a file lives: the files by the location the file names, or a function that reads one. */
-export type ExternalData = Record<string, Uint8Array> | ((location: string) => Uint8Array | Promise<Uint8Array>);
+export type ExternalData = Record<string, Uint8Array> | ((location: string) => Uint8Array | ArrayBuffer | Promise<Uint8Array | ArrayBuffer>);
 
 /** Every tensor of a model whose data is in an external file, with where it is (initializers, Constant nodes' values, in subgraphs too). */
 export function externalTensors(m: ModelProto): { t: TensorProto; where: string }[] {
@@ -118,7 +118,9 @@ export async function resolveExternalData(m: ModelProto, given: ExternalData | u
   const files = new Map<string, Promise<Uint8Array>>();
   const read = async (location: string, at: string): Promise<Uint8Array> => {
     if (typeof given !== "function") {
-      const bytes = given![location];
+      // "./w.bin" and "w.bin" are one file, in the file's locations and in the record's keys
+      const plain = (k: string) => k.replace(/^(\.[\\/])+/, "");
+      const bytes = given![location] ?? Object.entries(given!).find(([k]) => plain(k) === plain(location))?.[1];
       if (!bytes) throw new FormatError(`${at}: its data is in the external file "${location}", which externalData does not have (it has ${Object.keys(given!).map((k) => `"${k}"`).join(", ") || "none"})`);
       return bytes;
     }
@@ -128,7 +130,9 @@ export async function resolveExternalData(m: ModelProto, given: ExternalData | u
     } catch (e) {
       throw new FormatError(`${at}: its external file "${location}" could not be read: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (!(bytes instanceof Uint8Array)) throw new FormatError(`${at}: externalData gave ${show(bytes)} for "${location}", not its bytes (a Uint8Array)`);
+    // (fetch's arrayBuffer() too)
+    if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+    if (!(bytes instanceof Uint8Array)) throw new FormatError(`${at}: externalData gave ${show(bytes)} for "${location}", not its bytes (a Uint8Array or an ArrayBuffer)`);
     return bytes;
   };
   for (const { t, at, location } of tensors) {
@@ -138,7 +142,7 @@ export async function resolveExternalData(m: ModelProto, given: ExternalData | u
     const entry = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
     const offset = entry.offset === undefined ? 0 : Number(entry.offset), length = entry.length === undefined ? bytes.length - offset : Number(entry.length);
     if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      throw new FormatError(`${at}: bytes [${entry.offset ?? 0}, +${entry.length ?? "the rest"}) of "${location}" are not within its ${bytes.length} bytes`);
+      throw new FormatError(`${at}: bytes [${entry.offset ?? 0}, +${entry.length ?? "the rest"}) of "${location}" are not within its ${bytes.length} bytes${htmlHint(bytes)}`);
     }
     t.rawData = bytes.subarray(offset, offset + length);
     t.dataLocation = 0;

@@ -9,7 +9,7 @@
 // field present with its default (0, "", empty bytes) except the members of a oneof, repeated
 // fields as arrays, absent messages undefined; bytes are views into the input (no copy); an int64
 // is a number when it is a safe integer and an exact bigint otherwise.
-import { ConfigError, FormatError, checkBytes } from "../../errors.js";
+import { ConfigError, FormatError, checkBytes, htmlHint } from "../../errors.js";
 
 /** An int64 field: a number when safe (|v| < 2^53), else the exact value as a bigint. */
 export type Int64 = number | bigint;
@@ -126,7 +126,7 @@ class Reader {
 
   fail(why: string): never {
     const at = this.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("").replace(/^\./, "");
-    throw new FormatError(`${this.src}: not a readable ONNX model (${at ? `${at}: ` : ""}${why} at byte ${this.pos} of ${this.buf.length})`);
+    throw new FormatError(`${this.src}: not a readable ONNX model (${at ? `${at}: ` : ""}${why} at byte ${this.pos} of ${this.buf.length})${htmlHint(this.buf)}`);
   }
 
   enter(name: string, index: number): void {
