@@ -33,8 +33,4 @@ export default {
       "worker.js": "../../dist/runtime/worker.js", // fovea's pool worker, beside the chunk with fovea's runtime
     }),
   ],
-  // fovea's Node-only paths (node:fs, node:worker_threads, the pngjs decoder) never run in a page
-  onLog(level, log, handler) {
-    if (log.code !== "UNRESOLVED_IMPORT") handler(level, log);
-  },
 };
