@@ -129,48 +129,47 @@ describe("elementwise errors", async () => {
   });
 });
 
+/** y[b][i_{p0}]…[i_{p(k-1)}] = x[b][i0]…[i(k-1)], index by index. */
+function refPermute(x: Float32Array, batch: number, d: number[], p: number[]): Float32Array {
+  const y = new Float32Array(x.length), n = d.reduce((a, b) => a * b, 1), e = p.map((a) => d[a]!);
+  const idx = d.map(() => 0);
+  for (let i = 0; i < n; i++) {
+    let o = 0;
+    for (let k = 0; k < p.length; k++) o = o * e[k]! + idx[p[k]!]!;
+    for (let b = 0; b < batch; b++) y[b * n + o] = x[b * n + i]!;
+    for (let k = d.length - 1; k >= 0 && ++idx[k]! === d[k]; k--) idx[k] = 0;
+  }
+  return y;
+}
+/** permuteCalls' forward and backward on `be`, against the index-by-index reference; returns the forward's part count. */
+function checkPermute(be: import("../src/index.js").Backend, batch: number, d: number[], p: number[]): number {
+  const n = batch * d.reduce((a, b) => a * b, 1);
+  const xs = Float32Array.from({ length: n }, (_, i) => i + 0.5);
+  const [x, y, dx] = [0, 1, 2].map(() => be.heap.alloc(4 * Math.max(n, 1)));
+  try {
+    be.heap.f32(x!, n).set(xs);
+    be.heap.f32(y!, n).fill(NaN);
+    be.heap.f32(dx!, n).fill(NaN);
+    const c = permuteCalls(be, batch, d, p, { x: x!, y: y!, dy: y!, dx: dx! });
+    be.run(c.fwd);
+    const want = refPermute(xs, batch, d, p), got = be.heap.f32(y!, n);
+    expect(want.findIndex((v, i) => !Object.is(v, got[i])), `perm ${p} of ${batch}×[${d}] on ${be.threads} thread(s): first wrong output`).toBe(-1);
+    be.run(c.bwd);
+    const back = be.heap.f32(dx!, n);
+    expect(xs.findIndex((v, i) => !Object.is(v, back[i])), `perm ${p} of ${batch}×[${d}]: its inverse`).toBe(-1);
+    return c.fwd.length;
+  } finally {
+    for (const q of [x, y, dx]) be.heap.free(q!);
+  }
+}
+
 describe("permute (each example's three axes reordered)", () => {
   const PERMS: [number, number, number][] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
-  /** y[b][i_{p0}][i_{p1}][i_{p2}] = x[b][i0][i1][i2], index by index. */
-  function refPermute(x: Float32Array, batch: number, d: number[], p: number[]): Float32Array {
-    const y = new Float32Array(x.length), n = d[0]! * d[1]! * d[2]!, e = p.map((a) => d[a]!);
-    for (let b = 0; b < batch; b++) {
-      for (let i0 = 0; i0 < d[0]!; i0++) for (let i1 = 0; i1 < d[1]!; i1++) for (let i2 = 0; i2 < d[2]!; i2++) {
-        const i = [i0, i1, i2], o = (i[p[0]!]! * e[1]! + i[p[1]!]!) * e[2]! + i[p[2]!]!;
-        y[b * n + o] = x[b * n + (i0 * d[1]! + i1) * d[2]! + i2]!;
-      }
-    }
-    return y;
-  }
-  /** permuteCalls' forward and backward on `be`, against the index-by-index reference; returns the forward's part count. */
-  function check(be: import("../src/index.js").Backend, batch: number, d: [number, number, number], p: [number, number, number]): number {
-    const n = batch * d[0] * d[1] * d[2];
-    const xs = Float32Array.from({ length: n }, (_, i) => i + 0.5);
-    const [x, y, dx] = [0, 1, 2].map(() => be.heap.alloc(4 * Math.max(n, 1)));
-    try {
-      be.heap.f32(x!, n).set(xs);
-      be.heap.f32(y!, n).fill(NaN);
-      be.heap.f32(dx!, n).fill(NaN);
-      const c = permuteCalls(be, batch, d, p, { x: x!, y: y!, dy: y!, dx: dx! });
-      be.run(c.fwd);
-      const want = refPermute(xs, batch, d, p);
-      const got = be.heap.f32(y!, n);
-      const bad = want.findIndex((v, i) => !Object.is(v, got[i]));
-      expect(bad, `perm ${p} of ${batch}×[${d}] on ${be.threads} thread(s): first wrong output`).toBe(-1);
-      be.run(c.bwd); // the inverse takes y back to x
-      const back = be.heap.f32(dx!, n);
-      expect(xs.findIndex((v, i) => !Object.is(v, back[i])), `perm ${p} of ${batch}×[${d}]: its inverse`).toBe(-1);
-      return c.fwd.length;
-    } finally {
-      for (const q of [x, y, dx]) be.heap.free(q!);
-    }
-  }
-
   it.each(BUILDS)("every permutation at edge sizes (4 × 4 blocks, 1-3 leftover rows and columns, bands of 32 rows) on the %s build", async (build) => {
     const be = await backendFor(build);
     const sizes = [1, 2, 3, 4, 5, 7, 9, 33, 37];
     for (const p of PERMS) {
-      for (const d0 of sizes) for (const d1 of [1, 3, 4, 6]) for (const d2 of sizes) check(be, d0 === 33 ? 2 : 1, [d0, d1, d2], p);
+      for (const d0 of sizes) for (const d1 of [1, 3, 4, 6]) for (const d2 of sizes) checkPermute(be, d0 === 33 ? 2 : 1, [d0, d1, d2], p);
     }
   });
 
@@ -178,10 +177,10 @@ describe("permute (each example's three axes reordered)", () => {
     const [one, two, three] = await Promise.all([1, 2, 3].map((t) => loadBackend("simd-mt", "option", 16, t)));
     for (const p of PERMS) {
       for (const [batch, d] of [[1, [3, 224, 224]], [1, [5, 131, 197]], [3, [3, 91, 157]], [2, [7, 100, 99]]] as [number, [number, number, number]][]) {
-        expect(check(one!, batch, d, p)).toBe(1);
+        expect(checkPermute(one!, batch, d, p)).toBe(1);
         const parts = d[p[0]]! >= 3 || batch >= 3 ? 3 : 2;
-        expect(check(two!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 2 threads`).toBe(2);
-        expect(check(three!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 3 threads`).toBe(parts);
+        expect(checkPermute(two!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 2 threads`).toBe(2);
+        expect(checkPermute(three!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 3 threads`).toBe(parts);
       }
     }
     await Promise.all([one, two, three].map((b) => b!.shutdown()));
@@ -189,38 +188,6 @@ describe("permute (each example's three axes reordered)", () => {
 });
 
 describe("permute of one to six axes (merged, then f32_permute3 or f32_permute6)", () => {
-  /** y[b][i_{p0}]…[i_{p(k-1)}] = x[b][i0]…[i(k-1)], index by index. */
-  function refPermute(x: Float32Array, batch: number, d: number[], p: number[]): Float32Array {
-    const y = new Float32Array(x.length), n = d.reduce((a, b) => a * b, 1), e = p.map((a) => d[a]!);
-    const idx = d.map(() => 0);
-    for (let i = 0; i < n; i++) {
-      let o = 0;
-      for (let k = 0; k < p.length; k++) o = o * e[k]! + idx[p[k]!]!;
-      for (let b = 0; b < batch; b++) y[b * n + o] = x[b * n + i]!;
-      for (let k = d.length - 1; k >= 0 && ++idx[k]! === d[k]; k--) idx[k] = 0;
-    }
-    return y;
-  }
-  function check(be: import("../src/index.js").Backend, batch: number, d: number[], p: number[]): number {
-    const n = batch * d.reduce((a, b) => a * b, 1);
-    const xs = Float32Array.from({ length: n }, (_, i) => i + 0.5);
-    const [x, y, dx] = [0, 1, 2].map(() => be.heap.alloc(4 * Math.max(n, 1)));
-    try {
-      be.heap.f32(x!, n).set(xs);
-      be.heap.f32(y!, n).fill(NaN);
-      be.heap.f32(dx!, n).fill(NaN);
-      const c = permuteCalls(be, batch, d, p, { x: x!, y: y!, dy: y!, dx: dx! });
-      be.run(c.fwd);
-      const want = refPermute(xs, batch, d, p), got = be.heap.f32(y!, n);
-      expect(want.findIndex((v, i) => !Object.is(v, got[i])), `perm ${p} of ${batch}×[${d}] on ${be.threads} thread(s): first wrong output`).toBe(-1);
-      be.run(c.bwd);
-      const back = be.heap.f32(dx!, n);
-      expect(xs.findIndex((v, i) => !Object.is(v, back[i])), `perm ${p} of ${batch}×[${d}]: its inverse`).toBe(-1);
-      return c.fwd.length;
-    } finally {
-      for (const q of [x, y, dx]) be.heap.free(q!);
-    }
-  }
   const perms = (k: number): number[][] => (k === 1 ? [[0]] : perms(k - 1).flatMap((q) => Array.from({ length: k }, (_, i) => [...q.slice(0, i), k - 1, ...q.slice(i)])));
 
   it.each(BUILDS)("every permutation of 4 and 5 axes, random ones of 1–6, sizes 1–7 (axes of one value, rows copied, 2-D transposes, value by value) on the %s build", async (build) => {
@@ -228,23 +195,23 @@ describe("permute of one to six axes (merged, then f32_permute3 or f32_permute6)
     let seed = 7;
     const rnd = (m: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % m);
     for (const k of [4, 5]) {
-      for (const p of perms(k)) check(be, 1 + rnd(2), Array.from({ length: k }, () => 1 + rnd(5)), p);
+      for (const p of perms(k)) checkPermute(be, 1 + rnd(2), Array.from({ length: k }, () => 1 + rnd(5)), p);
     }
     for (let t = 0; t < 300; t++) {
       const k = 1 + rnd(6), all = perms(k), p = all[rnd(all.length)]!;
-      check(be, 1 + rnd(3), Array.from({ length: k }, () => [1, 2, 3, 4, 5, 7][rnd(6)]!), p);
+      checkPermute(be, 1 + rnd(3), Array.from({ length: k }, () => [1, 2, 3, 4, 5, 7][rnd(6)]!), p);
     }
     // PixelShuffle's six axes as PyTorch exports them ([C, r, r, H, W] → [C, H, r, W, r]) and a 2-D transpose past 32 rows
-    check(be, 2, [3, 2, 2, 5, 6], [0, 3, 1, 4, 2]);
-    check(be, 1, [37, 41], [1, 0]);
+    checkPermute(be, 2, [3, 2, 2, 5, 6], [0, 3, 1, 4, 2]);
+    checkPermute(be, 1, [37, 41], [1, 0]);
   });
 
   it("splits across threads by examples, or by the output's leading axes for one example: every output written, the inverse exact", async () => {
     const [one, two, three] = await Promise.all([1, 2, 3].map((t) => loadBackend("simd-mt", "option", 16, t)));
     for (const [batch, d, p] of [[1, [16, 2, 2, 56, 56], [0, 3, 1, 4, 2]], [1, [56, 56, 2, 2, 16], [0, 2, 1, 3, 4]], [1, [300, 700], [1, 0]], [4, [8, 8, 8, 64], [3, 2, 1, 0]]] as [number, number[], number[]][]) {
-      expect(check(one!, batch, d, p)).toBe(1);
-      expect(check(two!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 2 threads`).toBe(2);
-      expect(check(three!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 3 threads`).toBe(3);
+      expect(checkPermute(one!, batch, d, p)).toBe(1);
+      expect(checkPermute(two!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 2 threads`).toBe(2);
+      expect(checkPermute(three!, batch, d, p), `perm ${p} of ${batch}×[${d}] on 3 threads`).toBe(3);
     }
     await Promise.all([one, two, three].map((b) => b!.shutdown()));
   });
