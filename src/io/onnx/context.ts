@@ -334,6 +334,14 @@ export interface ExportNode {
  * ONNX, features flattened from an image (flatOf) are in CHW order there, anything else is held as
  * in fovea. This turns a value into fovea's own order ([N, …shape] row-major).
  */
+/** A float or int attribute as a decoded AttributeProto holds it (for the nodes rewrites and importers make). */
+export function attribute(name: string, v: { f: number } | { i: number }): OnnxAttr {
+  return {
+    name, f: "f" in v ? v.f : 0, i: "i" in v ? v.i : 0, s: new Uint8Array(0), floats: [], ints: [], strings: [], tensors: [], graphs: [],
+    docString: "", type: "f" in v ? 1 : 2, refAttrName: "",
+  };
+}
+
 /** A node that computes part of x's node (named after it, with `attribute`), imported as its op is: an op that equals a few others. */
 export const subNode = (x: ImportNode, opType: string, input: string[], output: string, attribute: OnnxAttr[] = []): OnnxNode =>
   ({ opType, input, output: [output], name: `${x.n.name}#${output}`, attribute, docString: "", domain: "" });

@@ -8,7 +8,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
+import { attribute, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
@@ -272,7 +272,7 @@ const tile: Importer = (x) => {
   reps.forEach((n, axis) => {
     if (n === 1) return;
     const to = axis === last ? x.n.output[0]! : `${x.n.output[0]}#tile${axis}`;
-    x.g.importNodes([subNode(x, "Concat", Array<string>(n).fill(from), to, [{ name: "axis", type: 2, i: axis, f: 0, s: new Uint8Array(0), floats: [], ints: [], strings: [], tensors: [], graphs: [], docString: "", refAttrName: "" }])]);
+    x.g.importNodes([subNode(x, "Concat", Array<string>(n).fill(from), to, [attribute("axis", { i: axis })])]);
     from = to;
   });
 };

@@ -6,7 +6,7 @@ import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
-import { subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import { foldBinary } from "../fold.js";
 import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
@@ -155,13 +155,6 @@ function layerNormStatistics(x: ImportNode, rows: SymbolicTensor, k: number, nor
   set(2, x.apply(L.binary({ op: "div", constantShape: [1], constantFirst: true, name: inv }), sd));
 }
 
-/** A float or int attribute as a decoded AttributeProto holds it. */
-function attribute(name: string, v: { f: number } | { i: number }): OnnxAttr {
-  return {
-    name, f: "f" in v ? v.f : 0, i: "i" in v ? v.i : 0, s: new Uint8Array(0), floats: [], ints: [], strings: [], tensors: [], graphs: [],
-    docString: "", type: "f" in v ? 1 : 2, refAttrName: "",
-  };
-}
 
 /** The node that writes `name`, when it is an `op` node (the rewrites' pattern step). */
 function producerOf(c: RewriteContext, name: string | undefined, op: string): OnnxNode | null {
