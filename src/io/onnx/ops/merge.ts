@@ -252,9 +252,12 @@ const tile: Importer = (x) => {
   if (r.dims.length !== 1 || reps.length !== rank) x.fail(`repeats [${reps.join(", ")}] must be one whole number >= 1 per axis of the rank-${rank} input`);
   const bad = reps.findIndex((n) => !(Number.isInteger(n) && n >= 1));
   if (bad >= 0) x.fail(`repeats [${reps.join(", ")}]: entry ${bad} is ${reps[bad]}; whole numbers >= 1 are supported`);
+  // (a file's repeats are numbers it chose: their product is bounded before anything is made)
+  const count = (v.kind === "const" ? v.dims : v.onnx).reduce((a, d) => a * d, 1) * reps.reduce((a, n) => a * n, 1);
+  if (!(count <= 1 << 26) || reps.some((n) => n > 1 << 16)) x.fail(`repeats [${reps.join(", ")}] of ${v.kind === "const" ? `[${v.dims.join(", ")}]` : x.dims(v)} make ${count} values${v.kind === "const" ? "" : " an example"}; at most 2^26, each repeat at most 2^16`);
   if (v.kind === "const") {
     // an integer constant stays integer (number[]: a later Div truncates, values past 2^24 stay exact)
-    const dims = v.dims.map((d, i) => d * reps[i]!), count = dims.reduce((a, b) => a * b, 1);
+    const dims = v.dims.map((d, i) => d * reps[i]!);
     const data = v.data instanceof Float32Array ? new Float32Array(count) : new Array<number>(count);
     const idx = dims.map(() => 0);
     for (let o = 0; o < data.length; o++) {
