@@ -231,7 +231,7 @@ class Interp(nn.Module):
 class Scales(nn.Module):
     """F.interpolate by scale factors whose products with the sizes are not whole in float32 (5 × 1.8
     is 8.99999976 in float32 arithmetic rounded to float64, 9 in PyTorch's and onnxruntime's): nearest
-    (Upsample at opset 9, Resize with scales after), and bilinear from opset 11."""
+    (Upsample at opset 9, Resize with scales after), and bilinear from opset 11 (with align_corners too)."""
     def __init__(self, bilinear=True):
         super().__init__()
         self.bilinear = bilinear
@@ -243,7 +243,9 @@ class Scales(nn.Module):
         if not self.bilinear:
             return a
         b = F.interpolate(y, scale_factor=(1.4, 2.2), mode="bilinear", align_corners=False).flatten(1)
-        return torch.cat([a, b], dim=1)
+        # align_corners with a scale factor whose product is not whole (5 × 1.5 = 7.5: PyTorch's step is 4/6, not 4/6.5)
+        c = F.interpolate(y, scale_factor=1.5, mode="bilinear", align_corners=True).flatten(1)
+        return torch.cat([a, b, c], dim=1)
 
 
 class Pads(nn.Module):

@@ -50,12 +50,14 @@ export function resizeCoordinate(o: number, n: number, out: number, scale: numbe
     const [r0, r1] = roi, x = out > 1 ? r0 * (n - 1) + (o * (r1 - r0) * (n - 1)) / (out - 1) : 0.5 * (r0 + r1) * (n - 1);
     return x < 0 || x > n - 1 ? NaN : x;
   }
-  // the resized length is n·scale (ONNX: unrounded when the scale is given). With `float32` (nearest:
-  // where a coordinate is rounded) the others in float32 arithmetic, as onnxruntime computes them, so a
-  // coordinate of exactly x.5 in float32 rounds its way (6.5 / 1.3 − 0.5 is 4.5, not float64's
-  // 4.50000018); linear and cubic weights keep float64's, nearer PyTorch's
+  // align_corners: the output's last index on the input's last, (n − 1) / (out − 1) a step, as
+  // PyTorch and onnxruntime compute it (ONNX 1.12's reference divides by n·scale − 1 when the scale is
+  // given: PyTorch's own export of interpolate(scale_factor=1.5, align_corners=True) on 5×5 came out up
+  // to 1.85 off). With `float32` (nearest: where a coordinate is rounded) the others in float32
+  // arithmetic, as onnxruntime computes them, so a coordinate of exactly x.5 in float32 rounds its way
+  // (6.5 / 1.3 − 0.5 is 4.5, not float64's 4.50000018); linear and cubic weights keep float64's, nearer PyTorch's
   const f = float32 ? Math.fround : (v: number) => v, s = f(scale);
-  return coords === "align_corners" ? (n * scale <= 1 ? 0 : (o * (n - 1)) / (n * scale - 1))
+  return coords === "align_corners" ? (out <= 1 ? 0 : (o * (n - 1)) / (out - 1))
     : coords === "asymmetric" ? f(o / s)
     : coords === "pytorch_half_pixel" && out === 1 ? 0 : f(f(f(o + 0.5) / s) - 0.5);
 }
