@@ -235,6 +235,20 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     }
   });
 
+  it("a channels-last file (its NHWC input transposed to NCHW) exports with its NHWC input, as the file had it: onnxruntime's values on the file's own input", async () => {
+    // found by a differential fuzz: the export declared the input NCHW, so the file's own input gave other values (or a shape error)
+    const f = JSON.parse(readFileSync("test/fixtures/onnx/nhwc.json", "utf8")) as { input: number[]; inputShape: number[]; output: number[]; outputShape: number[] };
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/onnx/nhwc.onnx")));
+    expect(m.io!.inputs[0]!.nhwc).toBe(true);
+    const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
+    const r = (await sess.run({ [sess.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(f.input), f.inputShape) }))[sess.outputNames[0]!]!;
+    expect(r.dims).toEqual(f.outputShape);
+    let worst = 0;
+    f.output.forEach((v, i) => (worst = Math.max(worst, Math.abs((r.data[i] as number) - v))));
+    expect(worst).toBeLessThan(1e-5);
+    m.free();
+  });
+
   it("every PyTorch fixture imports, exports and imports back with the same predictions (fovea reads its own exports)", async () => {
     // before: the exports of pixel_shuffle, seq1d, interp and scales (a Transpose to NCHW of data reshaped
     // after a permute) and of an even LRN (Pad of [N, 1, C, H, W]) did not import again

@@ -13,6 +13,11 @@ export interface NamedShape {
    * writes it NCHW. Without it an imported output's values are in its shape's own order (the file's).
    */
   image?: true;
+  /**
+   * An image input the file itself takes NHWC, [H, W, C] (a channels-last file, which transposes
+   * it to NCHW: tf2onnx, Keras), held so: exportOnnx declares it NHWC and transposes it first, as the file did.
+   */
+  nhwc?: true;
 }
 /** The named inputs and outputs of a model (in the order they are packed; an imported model has them even when there is one). */
 export interface NamedIO {

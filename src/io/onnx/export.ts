@@ -56,13 +56,16 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   // an imported NCHW model's leading NCHW → NHWC permute: the ONNX input is then the file's own
   // NCHW, which only that permute may read (another reader of the input expects fovea's layout)
   const leadingPermute = ns[0]!.layer.type === "permute" && (ns[0]!.layer as Permute).perm.join() === "1,2,0" && ns.filter((n) => n.inputs.includes(-1)).length === 1;
-  const onnxIn = inShape.length === 3 ? (leadingPermute ? [...inShape] : [inShape[2]!, inShape[0]!, inShape[1]!]) : [...inShape];
+  // a channels-last file's input (NamedShape.nhwc) stays NHWC, transposed to NCHW first as the file did
+  const nhwcIn = inShape.length === 3 && !leadingPermute && model.io?.inputs.length === 1 && model.io.inputs[0]!.nhwc === true;
+  const onnxIn = inShape.length === 3 ? (leadingPermute || nhwcIn ? [...inShape] : [inShape[2]!, inShape[0]!, inShape[1]!]) : [...inShape];
   // the graph's input and output keep an imported model's names (code feeds onnxruntime by them),
   // unless one could be taken for a name made here (t…, w…); else "input" and "output"
   const kept = (list: readonly { name: string }[] | undefined, fallback: string) => (list?.length === 1 && list[0]!.name !== "" && !/^[tw]\d+$/.test(list[0]!.name) ? list[0]!.name : fallback);
   const inName = kept(model.io?.inputs, "input"), wanted = kept(model.io?.outputs, "output");
   const outName = wanted !== inName ? wanted : inName === "output" ? "output_1" : "output";
-  const name = (i: number) => (i < 0 ? inName : names[i]!);
+  const input = nhwcIn ? op("Transpose", [inName], { perm: [0, 3, 1, 2] }) : inName;
+  const name = (i: number) => (i < 0 ? input : names[i]!);
   ns.forEach((n, j) => {
     const l = n.layer;
     const label = `exportOnnx: layer ${l.label}`;

@@ -235,7 +235,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
       inp = input([1]);
       values.set(inputs[0]!.name, { kind: "tensor", sym: inp, onnx: [], ...typed(0) });
     }
-    io.inputs = [{ name: inputs[0]!.name, shape: [...inp.shape] }];
+    io.inputs = [{ name: inputs[0]!.name, shape: [...inp.shape], ...(nhwcFile && layout === "NHWC" && per.length === 3 && lead ? { nhwc: true as const } : {}) }];
   }
 
   const batch = lead && dims[0]! > 0 ? dims[0]! : null;
