@@ -9,7 +9,7 @@ import { decodeModel } from "../src/io/onnx/proto.js";
 const require = createRequire(import.meta.url);
 interface OrtTensor { data: Float32Array; dims: readonly number[] }
 const ort = require("onnxruntime-node") as {
-  InferenceSession: { create(b: Uint8Array): Promise<{ run(f: Record<string, unknown>): Promise<Record<string, OrtTensor>>; readonly outputNames: readonly string[]; release?(): Promise<void> }> };
+  InferenceSession: { create(b: Uint8Array): Promise<{ run(f: Record<string, unknown>): Promise<Record<string, OrtTensor>>; readonly inputNames: readonly string[]; readonly outputNames: readonly string[]; release?(): Promise<void> }> };
   Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown;
 };
 const { layers: L } = fovea;
