@@ -310,6 +310,22 @@ describe("ONNX errors", () => {
     (await fovea.importOnnx(lrn(3))).free();
   });
 
+  it("a fixed-shape graph that mixes its batch and cannot be taken whole either says both reasons", async () => {
+    // found by a differential fuzz: only the first reason was given (softmax over axis 0), though the file fixes its shapes and
+    // the README says such a graph is taken whole; taken whole, the conv's example is [2, 1, 2, 2], not an image
+    const { encodeModel } = await import("../src/io/onnx/proto.js");
+    const vi4 = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [2, 1, 2, 2].map((d) => ({ dimValue: d })) } } } });
+    const bytes = encodeModel({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: {
+        name: "g", initializer: [{ name: "w", dims: [1, 1, 1, 1], dataType: 1, floatData: [1] }], input: [vi4("x")], output: [vi4("y")],
+        node: [{ opType: "Conv", name: "c", input: ["x", "w"], output: ["a"] }, { opType: "Softmax", name: "s", input: ["a"], output: ["y"], attribute: [{ name: "axis", type: 2, i: 0 }] }],
+      },
+    });
+    await expect(fovea.importOnnx(bytes, { source: "m.onnx" })).rejects.toThrow(
+      'm.onnx: node "s" (Softmax): softmax over axis 0 mixes the examples of a batch; fovea keeps them apart; taken whole, as one example (the file fixes its shapes), it does not import either: node "c" (Conv): needs an image input [C, H, W], got [2, 1, 2, 2]');
+  });
+
   it("lists every unsupported op with its node names, and builds nothing", async () => {
     const be = fovea.getBackend();
     const before = be.heap.stats().inUseBytes;

@@ -157,8 +157,10 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     if (!(e instanceof Error) || !MIXES_BATCH.has(e) || !fixedInputs(m, constants)) throw e;
     try {
       return run(0);
-    } catch {
-      throw e;
+    } catch (whole) {
+      // both ways fail: say why taking it whole did not work either (a conv needs [C, H, W] examples…)
+      if (!(whole instanceof FormatError)) throw e;
+      throw new FormatError(`${e.message}; taken whole, as one example (the file fixes its shapes), it does not import either: ${whole.message.replace(`${src}: `, "")}`);
     }
   }
 }
