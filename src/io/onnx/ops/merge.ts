@@ -221,7 +221,12 @@ const expand: Importer = (x) => {
   const v = x.get(0), s = x.constant(1);
   const shape = Array.from(s.data, Number);
   if (s.dims.length !== 1) x.fail(`the shape must be a list of sizes, got a constant of shape [${s.dims.join(", ")}]`);
-  const onesOf = (dims: number[]): ConstValue => ({ kind: "const", dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1) });
+  // (a file's shape is numbers it chose: the ones are bounded before they are made)
+  const onesOf = (dims: number[]): ConstValue => {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (!(count <= 1 << 26)) x.fail(`shape [${shape.join(", ")}] makes ${count} values; at most 2^26`);
+    return { kind: "const", dims, data: new Float32Array(count).fill(1) };
+  };
   if (v.kind === "const") {
     // a constant expanded over the (symbolic) batch: the same values in every example, its batch axis 1
     const dims = shape.map((d, i) => (i === 0 && d === N ? 1 : d));
