@@ -39,8 +39,8 @@ describe("exactly-once programs", () => {
 });
 
 describe("falling back to the calling thread", () => {
-  it.each([2, 3])("a pool slower than one thread (every notify 5 ms late, calls of 0.4 ms) runs its programs on the calling thread for a stretch, tries the workers again, and each call runs once: %i threads, 600 runs", (t) => {
-    const r = attack("pool-stress.mjs", ["fallback", t, 600, 30 + t]);
+  it.each([2, 3])("a pool slower than one thread (every notify 5 ms late, calls of 0.4 ms) runs its programs on the calling thread for a stretch, tries the workers again, and each call runs once: %i threads, 1,200 runs", (t) => {
+    const r = attack("pool-stress.mjs", ["fallback", t, 1200, 30 + t]);
     expect(r.wrong).toBe(null);
     expect(r.ok).toBe(true);
     expect(r.serialRuns as number).toBeGreaterThan(0);
