@@ -45,7 +45,7 @@ describe("falling back to the calling thread", () => {
     expect(r.ok).toBe(true);
     expect(r.serialRuns as number).toBeGreaterThan(0);
     expect(r.triedAgain).toBe(true);
-    expect(r.dispatches as number).toBeGreaterThan(200); // two lost windows before the first stretch
+    expect(r.dispatches as number).toBeGreaterThan(50); // the windows lost before the first stretch, and the tries after
   }, WATCHDOG_MS + 10_000);
 });
 
