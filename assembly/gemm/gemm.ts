@@ -93,6 +93,31 @@ export function packB(src: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize
         v128.store(o, v128.load(s));
         v128.store(o, v128.load(s, 16), 16);
       }
+    } else if (cols == NR && rs == 1) {
+      // transposed B (stored N×K: a dense layer's weights in its backward pass): each of the NR
+      // columns is a row of contiguous depths; 4 columns × 4 depths at a time, transposed in
+      // registers (the scalar gather below took a dense backward's packing 1.2x the product's time at 32 rows)
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const o = panel + f4(k * NR);
+        for (let h = 0; h < NR; h += 4) {
+          const r0 = src + f4((j0 + h) * cs + k), r1 = r0 + f4(cs), r2 = r1 + f4(cs), r3 = r2 + f4(cs);
+          const a = v128.load(r0), b = v128.load(r1), c = v128.load(r2), d = v128.load(r3);
+          const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
+          const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
+          const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+          const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+          const q = o + f4(h);
+          v128.store(q, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
+          v128.store(q + f4(NR), v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7));
+          v128.store(q + f4(2 * NR), v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5));
+          v128.store(q + f4(3 * NR), v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7));
+        }
+      }
+      for (; k < kc; k++) {
+        const o = panel + f4(k * NR);
+        for (let c = 0; c < NR; c++) store<f32>(o + f4(c), load<f32>(src + f4(k + (j0 + c) * cs)));
+      }
     } else {
       for (let k = 0; k < kc; k++) {
         const o = panel + f4(k * NR);
