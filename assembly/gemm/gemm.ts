@@ -29,6 +29,22 @@ export function f32_gemm_packed_b_floats(K: i32, N: i32): i32 {
 // ---- packing --------------------------------------------------------------------------------
 
 /**
+ * Four vectors a, b, c, d (rows of 4 floats) stored transposed: their lane 0s (a0 b0 c0 d0) at o,
+ * lane 1s at o + step, lane 2s at o + 2·step, lane 3s at o + 3·step (bytes).
+ */
+// @ts-ignore: decorator
+@inline function storeTransposed(a: v128, b: v128, c: v128, d: v128, o: usize, step: usize): void {
+  const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
+  const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
+  const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+  const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+  v128.store(o, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
+  v128.store(o + step, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7));
+  v128.store(o + 2 * step, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5));
+  v128.store(o + 3 * step, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7));
+}
+
+/**
  * Packs rows [0, mc) × depth [0, kc) of a matrix whose element (i, k) is at
  * src + 4·(i·rs + k·cs) into MR-tall panels: panel p, depth k, row r at dst[(p·kc + k)·MR + r].
  * Rows past mc are zero.
@@ -42,17 +58,7 @@ function packA(src: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void
       const r0 = src + f4(i0 * rs), r1 = r0 + f4(rs), r2 = r1 + f4(rs), r3 = r2 + f4(rs);
       let k = 0;
       for (; k + 4 <= kc; k += 4) {
-        const a = v128.load(r0 + f4(k)), b = v128.load(r1 + f4(k));
-        const c = v128.load(r2 + f4(k)), d = v128.load(r3 + f4(k));
-        const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
-        const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
-        const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
-        const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
-        const o = panel + f4(k * MR);
-        v128.store(o, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
-        v128.store(o, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7), 16);
-        v128.store(o, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), 32);
-        v128.store(o, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7), 48);
+        storeTransposed(v128.load(r0 + f4(k)), v128.load(r1 + f4(k)), v128.load(r2 + f4(k)), v128.load(r3 + f4(k)), panel + f4(k * MR), f4(MR));
       }
       for (; k < kc; k++) {
         const o = panel + f4(k * MR);
@@ -102,16 +108,7 @@ export function packB(src: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize
         const o = panel + f4(k * NR);
         for (let h = 0; h < NR; h += 4) {
           const r0 = src + f4((j0 + h) * cs + k), r1 = r0 + f4(cs), r2 = r1 + f4(cs), r3 = r2 + f4(cs);
-          const a = v128.load(r0), b = v128.load(r1), c = v128.load(r2), d = v128.load(r3);
-          const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
-          const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
-          const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
-          const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
-          const q = o + f4(h);
-          v128.store(q, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
-          v128.store(q + f4(NR), v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7));
-          v128.store(q + f4(2 * NR), v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5));
-          v128.store(q + f4(3 * NR), v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7));
+          storeTransposed(v128.load(r0), v128.load(r1), v128.load(r2), v128.load(r3), o + f4(h), f4(NR));
         }
       }
       for (; k < kc; k++) {
