@@ -376,6 +376,39 @@ class InstanceGroupNorm(nn.Module):
         return self.gn(F.relu(self.inorm(self.c(x)))) * 2
 
 
+class UnfoldedNorms(nn.Module):
+    """nn.GroupNorm and nn.PReLU(C) exported with do_constant_folding=False: their per-channel weights
+    reach the Mul / Add / PRelu through Unsqueeze nodes of constants ([C] to [C, 1, 1]); the images as
+    wide as the channels, so weights left [C] would broadcast over the columns without an error."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.gn = nn.GroupNorm(2, 4)
+        self.gn.weight.data.uniform_(0.5, 1.5)
+        self.gn.bias.data.uniform_(-0.3, 0.3)
+        self.act = nn.PReLU(4)
+        self.act.weight.data.uniform_(0.05, 0.5)
+
+    def forward(self, x):
+        return self.act(self.gn(self.c(x)))
+
+
+class PadReads(nn.Module):
+    """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
+    last axis (ReduceSum, ReduceMax), the last column (Gather)."""
+    def forward(self, x):
+        p = F.pad(x, (1, 2, 0, 1))
+        return torch.cat([p.sum(-1).flatten(1), p.amax(-1).flatten(1), p[:, :, :, -1].flatten(1)], dim=1)
+
+
+class PadSlices(nn.Module):
+    """Zero padding read by Slices (halves of the rows, torch.chunk) and a max pool (its own padding is −∞)."""
+    def forward(self, x):
+        p = F.pad(x, (1, 2, 0, 1))
+        a, b = p.chunk(2, dim=2)
+        return torch.cat([(a * 2).flatten(1), b.flatten(1), F.max_pool2d(p - 1, 2).flatten(1)], dim=1)
+
+
 class Reductions(nn.Module):
     """Sums and norms as PyTorch writes them: F.normalize (ReduceL2), .sum over the positions (ReduceSum), torch.std (a ReduceProd of the shape's sizes), .pow(2).sum; and full_like."""
     def __init__(self):
@@ -443,7 +476,7 @@ class ArgmaxHead(nn.Module):
         return torch.cat([torch.argmax(y, dim=1, keepdim=True).float().flatten(1), torch.argmax(y, dim=3).float().flatten(1)], dim=1)
 
 
-def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True):
+def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True, fold=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
     model = make().eval()
@@ -453,7 +486,7 @@ def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=Tru
         y = model(x)
     out = out or OUT
     path = os.path.join(out, name + ".onnx")
-    torch.onnx.export(model, x, path, opset_version=opset, do_constant_folding=True,
+    torch.onnx.export(model, x, path, opset_version=opset, do_constant_folding=fold,
                       input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}} if dynamic else None)
     extra = {}
     if binary_input:
@@ -575,12 +608,17 @@ if __name__ == "__main__":
         write("repeat", Repeat, (2, 3, 4, 5))
         for opset in (11, 13):
             write(f"argmax_opset{opset}", ArgmaxHead, (2, 3, 6, 7), opset=opset)
+    elif len(sys.argv) > 1 and sys.argv[1] == "unfolded":
+        for opset in (11, 13, 17):
+            write(f"unfolded_norms_opset{opset}", UnfoldedNorms, (2, 3, 5, 4), opset=opset, fold=False)
+        write("pad_reads", PadReads, (2, 3, 4, 5))
+        write("pad_slices", PadSlices, (2, 3, 4, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | scales | external]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | unfolded | scales | external]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -614,4 +652,8 @@ if __name__ == "__main__":
         write("scales_opset9", lambda: Scales(bilinear=False), (2, 3, 5, 5), opset=9)  # also alone: make-onnx-fixtures.py scales
         for opset in (11, 13):
             write(f"scales_opset{opset}", Scales, (2, 3, 5, 5), opset=opset)
+        for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py unfolded (with pad_reads, pad_slices)
+            write(f"unfolded_norms_opset{opset}", UnfoldedNorms, (2, 3, 5, 4), opset=opset, fold=False)
+        write("pad_reads", PadReads, (2, 3, 4, 5))
+        write("pad_slices", PadSlices, (2, 3, 4, 5))
         external()  # also alone: make-onnx-fixtures.py external (after conv_bn_pool)

@@ -7,6 +7,16 @@ import type { SymbolicTensor } from "../../layers/symbolic.js";
 import * as L from "../../layers/index.js";
 import { isImage, num, same, type ConstValue, type OnnxAttr, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
 
+/** The ops that take a held zero pad into their own padding (a 2-D conv's or average pool's); a Pad adds to it. */
+const FOLDS_PAD = new Set(["Conv", "AveragePool", "Pad"]);
+
+/** An image t with the zero padding it holds (TensorValue.pad) applied by a pad layer named `name`. */
+export function withPadLayer(t: TensorValue, name: string): TensorValue {
+  const p = t.pad!, [C, H, W] = t.onnx as [number, number, number];
+  const { pad: _, reluOf: __, ...rest } = t;
+  return { ...rest, sym: L.pad({ padding: p, name }).apply(t.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] };
+}
+
 /** Per graph: the values by name, the weights converted so far, a counter for unique layer names. */
 export interface ImportGraph {
   model: OnnxModel;
@@ -154,8 +164,18 @@ export class ImportNode {
     return this.n.input.length;
   }
 
+  /**
+   * Input i. Zero padding a Pad node held back for the next conv or average pool (TensorValue.pad)
+   * becomes a pad layer here for any other op, once for all of the value's later readers: every
+   * op sees the padded tensor, whether or not it reads `pad` (Split, Gather and the reductions did
+   * not, and ran on the unpadded one).
+   */
   get(i: number): Value {
-    return this.g.values.get(this.n.input[i]!) ?? this.fail(`input "${this.n.input[i]}" is not defined`);
+    const name = this.n.input[i]!, v = this.g.values.get(name) ?? this.fail(`input "${name}" is not defined`);
+    if (v.kind !== "tensor" || !v.pad?.some((p) => p) || FOLDS_PAD.has(this.op)) return v;
+    const padded = withPadLayer(v, `pad_${name}#${this.g.count++}`);
+    this.g.values.set(name, padded);
+    return padded;
   }
 
   /** Input i, which the model computes. */

@@ -12,7 +12,7 @@ import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { withWeights } from "../weights.js";
-import { ImportNode, MIXES_BATCH, toImage, toPlain, type ImportGraph } from "./context.js";
+import { ImportNode, MIXES_BATCH, toImage, toPlain, withPadLayer, type ImportGraph } from "./context.js";
 import type { GraphProto } from "./proto.js";
 import { N, isImage, num, opsetOf, resolveExternalData, same, tensorValues, type ConstValue, type ExternalData, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
@@ -267,8 +267,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     const res = res0;
     if (!res) throw new FormatError(`${src}: the graph output "${o.name}" is not computed by supported nodes`);
     // zero padding that no conv took: a pad layer
-    const [C, H, W] = res.onnx as [number, number, number], p = res.pad;
-    const r = p?.some((v) => v) ? { ...res, pad: undefined, sym: L.pad({ padding: p, name: uniqOut(g, `pad_${o.name}`) }).apply(res.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] } : res;
+    const r = res.pad?.some((v) => v) ? withPadLayer(res, uniqOut(g, `pad_${o.name}`)) : res;
     // the sizes the file declares for it (those it gives) are the ones fovea computes, or it would answer differently
     const declared = o.type?.tensorType?.shape?.dim;
     if (declared?.length) {

@@ -5,7 +5,7 @@ import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { ArgMax } from "../../../layers/argmax.js";
-import { subNode, toFoveaOrder, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
+import { subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
 import { isImage, same, type TensorValue } from "../model.js";
 
 /**
@@ -21,21 +21,21 @@ const windowPool: Importer = (x) => {
   if (indices && x.g.lead) x.mixesBatch("MaxPool's Indices count positions across the batch (n·C·H·W + …); fovea keeps the examples of a batch apart");
   const whole = !x.g.lead && t0.onnx.length === 4 ? t0.onnx : null;
   // a whole input [N, C, H, W]: its N·C planes as the channels of one image
-  const t = whole ? x.asImage({ ...x.plain(t0), onnx: [whole[0]! * whole[1]!, whole[2]!, whole[3]!], plain: true }) : x.windowInput(t0);
+  const t1 = whole ? x.asImage({ ...x.plain(t0), onnx: [whole[0]! * whole[1]!, whole[2]!, whole[3]!], plain: true }) : x.windowInput(t0);
   if (!x.attr("kernel_shape")) x.fail("kernel_shape is required");
   const k = x.wints("kernel_shape", []);
   const dil = x.wints("dilations", [1, 1]);
   // ONNX's AveragePool takes dilations from opset 19 (fovea reads opsets up to 17)
   if (x.op === "AveragePool" && dil.some((d) => d !== 1)) x.fail(`dilations [${dil.join(", ")}] are for MaxPool`);
   const strides = x.wints("strides", [1, 1]);
-  const pads = x.windowPads(t, k, strides, dil);
-  let extra = t.pad ?? [0, 0, 0, 0];
   let cip = x.int("count_include_pad", 0) === 1;
-  if (extra.some((p) => p)) {
-    if (x.op === "MaxPool") x.fail("zero padding before a max pool changes its maximum; not supported");
-    if (pads.some((p) => p) && !cip) x.fail("a Pad before an average pool with its own uncounted padding");
-    cip = true; // padded zeros are real values to the pool
-  } else extra = [0, 0, 0, 0];
+  // zeros held from a Pad (only an average pool gets them: ImportNode.get) are real values to the
+  // pool, counted: they fold into its padding unless it has padding of its own it does not count
+  const own = x.windowPads(t1, k, strides, dil), held = t1.pad?.some((p) => p) ?? false;
+  const t = held && own.some((p) => p) && !cip ? withPadLayer(t1, x.uniq("pad_zeros")) : t1;
+  const pads = t === t1 ? own : x.windowPads(t, k, strides, dil);
+  const extra: [number, number, number, number] = t.pad?.some((p) => p) ? t.pad : [0, 0, 0, 0];
+  if (extra.some((p) => p)) cip = true;
   const lname = x.uniq(x.op === "MaxPool" ? "maxpool" : "avgpool");
   const cfg = {
     poolSize: [k[0]!, k[1]!] as [number, number], strides: strides as [number, number],

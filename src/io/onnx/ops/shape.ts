@@ -8,7 +8,7 @@ import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Constant } from "../../../layers/constant.js";
 import type { Slice as SliceLayer } from "../../../layers/slice.js";
-import { toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
+import { toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
@@ -338,16 +338,16 @@ export const importers: Record<string, Importer> = {
     if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) x.fail(`pads [${pads.join(", ")}]: only spatial padding of NCHW images is supported`);
     if (pads.some((p) => p < 0)) x.fail(`pads [${pads.join(", ")}]: negative pads (cropping) are not supported`);
     const t = x.asImage(t0);
-    const prev = t.pad ?? [0, 0, 0, 0];
-    const sum: [number, number, number, number] = [prev[0] + pads[2]!, prev[1] + pads[6]!, prev[2] + pads[3]!, prev[3] + pads[7]!];
+    const prev = t.pad ?? [0, 0, 0, 0], own: [number, number, number, number] = [pads[2]!, pads[6]!, pads[3]!, pads[7]!];
     // zeros wait to fold into the next conv / average pool; other values and modes are a pad layer
-    if (mode === "constant" && value === 0) return x.out({ ...t, pad: sum });
-    x.noPad(t);
+    // (after a pad layer of the zeros held before it, if any)
+    if (mode === "constant" && value === 0) return x.out({ ...t, pad: [prev[0] + own[0], prev[1] + own[1], prev[2] + own[2], prev[3] + own[3]] });
+    const base = prev.some((p) => p) ? withPadLayer(t, x.uniq("pad_zeros")) : t;
     // ONNX uses constant_value in mode constant only (onnxruntime ignores it in the others)
-    const sym = x.apply(L.pad({ padding: sum, mode: mode as "constant" | "edge" | "reflect", value: mode === "constant" ? value : 0, name: x.uniq("pad") }), t.sym);
-    const [C, H, W] = t.onnx as [number, number, number];
-    const { reluOf: _, ...rest } = t;
-    x.out({ ...rest, sym, onnx: [C, H + sum[0] + sum[1], W + sum[2] + sum[3]] });
+    const sym = x.apply(L.pad({ padding: own, mode: mode as "constant" | "edge" | "reflect", value: mode === "constant" ? value : 0, name: x.uniq("pad") }), base.sym);
+    const [C, H, W] = base.onnx as [number, number, number];
+    const { reluOf: _, ...rest } = base;
+    x.out({ ...rest, sym, onnx: [C, H + own[0] + own[1], W + own[2] + own[3]] });
   },
 };
 
@@ -392,8 +392,21 @@ function squeeze(x: ImportNode): void {
   const d = x.get(0), unsq = x.op === "Unsqueeze";
   const axes = axesOf(x);
   if (d.kind === "const") {
-    // shape arithmetic: a scalar becomes [1], a [1] a scalar
-    x.out({ kind: "const", dims: unsq ? [d.data.length] : d.data.length === 1 && axes ? [] : [d.data.length], data: d.data });
+    // the same values under the dims the axes give (a per-channel [C] unsqueezed to [C, 1, 1] broadcasts over channels)
+    const r = d.dims.length, out = unsq ? r + (axes?.length ?? 0) : r;
+    if (unsq && !axes) x.fail("axes are required");
+    const at = (axes ?? []).map((a) => (a < 0 ? a + out : a));
+    if (at.some((a) => a < 0 || a >= out) || new Set(at).size !== at.length) x.fail(`axes [${(axes ?? []).join(", ")}] are not distinct axes of a rank-${out} tensor`);
+    let dims: number[];
+    if (unsq) {
+      dims = [...d.dims];
+      for (const a of [...at].sort((p, q) => p - q)) dims.splice(a, 0, 1);
+    } else {
+      const drop = axes ? at : d.dims.flatMap((v, i) => (v === 1 ? [i] : []));
+      if (drop.some((i) => d.dims[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of the constant [${d.dims.join(", ")}] are not all 1`);
+      dims = d.dims.filter((_, i) => !drop.includes(i));
+    }
+    x.out({ kind: "const", dims, data: d.data });
     return;
   }
   const t = x.tensor(0);
