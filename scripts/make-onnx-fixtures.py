@@ -402,11 +402,14 @@ class PadReads(nn.Module):
 
 
 class PadSlices(nn.Module):
-    """Zero padding read by Slices (halves of the rows, torch.chunk) and a max pool (its own padding is −∞)."""
+    """Zero padding read by Slices (halves of the rows, torch.chunk), a max pool (its own padding is
+    −∞) and an average pool with padding of its own it does not count."""
     def forward(self, x):
         p = F.pad(x, (1, 2, 0, 1))
         a, b = p.chunk(2, dim=2)
-        return torch.cat([(a * 2).flatten(1), b.flatten(1), F.max_pool2d(p - 1, 2).flatten(1)], dim=1)
+        m = F.max_pool2d(F.pad(x, (1, 1, 1, 1)), 2)
+        v = F.avg_pool2d(F.pad(x, (1, 0, 2, 1)), 3, stride=1, padding=1, count_include_pad=False)
+        return torch.cat([(a * 2).flatten(1), b.flatten(1), m.flatten(1), v.flatten(1)], dim=1)
 
 
 class Reductions(nn.Module):
