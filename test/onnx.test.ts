@@ -138,6 +138,27 @@ describe("ONNX Transpose, auto_pad, pass-through ops (hand-built graphs, referen
     expect(Array.from(mp.predict(Float32Array.from(x)))).toEqual(reference(x, p, "max"));
     mp.free();
   });
+  // a stride past the window makes SAME's padding total negative: engines disagree (onnxruntime's pools
+  // refuse it, the ONNX reference starts the windows later, a conv pads nothing), so pools are refused;
+  // a ConvTranspose follows ONNX's split of a negative total and refuses a part before the first row
+  it("auto_pad SAME with a stride past the window: a Conv pads nothing; MaxPool / AveragePool and a ConvTranspose extending its beginning are refused, naming the numbers", async () => {
+    const x = [0.3, -1, 0.75];
+    const conv = encode([{ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"], attribute: [str("auto_pad", "SAME_UPPER"), ints("strides", [1, 3]), ints("kernel_shape", [1, 1])] }], [f32("w", [1, 1, 1, 1], [2])], [1, 1, 1, 3], [1, 1, 1, 1]);
+    const m = await fovea.importOnnx(conv);
+    expect(Array.from(m.predict(Float32Array.from(x)))).toEqual([0.6000000238418579]); // column 0, as onnxruntime's Conv
+    m.free();
+    for (const op of ["MaxPool", "AveragePool"]) {
+      const pool = encode([{ opType: op, name: "p", input: ["x"], output: ["y"], attribute: [str("auto_pad", "SAME_UPPER"), ints("strides", [1, 3]), ints("kernel_shape", [1, 1])] }], [], [1, 1, 1, 3], [1, 1, 1, 1]);
+      await expect(fovea.importOnnx(pool)).rejects.toThrow(new RegExp(`node "p" \\(${op}\\): auto_pad SAME_UPPER with stride 3 past the window of 1 over 3 gives a padding total of -2`));
+    }
+    const deconv = (mode: string) => encode([{ opType: "ConvTranspose", name: "t", input: ["x", "w"], output: ["y"], attribute: [str("auto_pad", mode), ints("strides", [2, 1])] }], [f32("w", [1, 1, 1, 1], [2])], [1, 1, 1, 3], [1, 1, 2, 3]);
+    await expect(fovea.importOnnx(deconv("SAME_UPPER"))).rejects.toThrow(/node "t" \(ConvTranspose\): auto_pad SAME_UPPER asks for an output 1 longer than the full one, 1 of it before the first row/);
+    // SAME_LOWER puts the odd row at the end: [x; 0]·2 (ONNX's split; total −1: beginning 0, end −1)
+    const lower = await fovea.importOnnx(deconv("SAME_LOWER"));
+    expect(Array.from(lower.predict(Float32Array.from(x)))).toEqual([...x.map((v) => Math.fround(v * 2)), 0, 0, 0]);
+    lower.free();
+  });
+
   const encode = (nodes: object[], inits: object[], inDims: number[], outDims: number[]) => onnx.ModelProto.encode(onnx.ModelProto.create({
     irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
     graph: { name: "g", node: nodes, initializer: inits, input: [vi("x", inDims)], output: [vi("y", outDims)] },

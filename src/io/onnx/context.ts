@@ -7,6 +7,20 @@ import type { SymbolicTensor } from "../../layers/symbolic.js";
 import * as L from "../../layers/index.js";
 import { isImage, num, same, type ConstValue, type OnnxAttr, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
 
+/**
+ * The padding total auto_pad SAME_* gives a window of k taps (dilation d) at stride s over `size`:
+ * (⌈size / s⌉ − 1)·s + (k − 1)·d + 1 − size. Negative where the stride passes the window (k 1,
+ * s 3): a conv then pads nothing, as onnxruntime does; a pool is refused, since onnxruntime's pools
+ * refuse it and the ONNX reference starts the windows later instead (no answer to pick silently).
+ */
+export function sameTotal(x: ImportNode, autoPad: string, size: number, k: number, s: number, d: number): number {
+  const total = (Math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size;
+  if (total < 0 && (x.op === "MaxPool" || x.op === "AveragePool")) {
+    x.fail(`auto_pad ${autoPad} with stride ${s} past the window of ${k}${d > 1 ? ` (dilation ${d})` : ""} over ${size} gives a padding total of ${total}: onnxruntime refuses such a pool and the ONNX reference starts its windows ${-Math.floor(total / 2)} later; give pads instead`);
+  }
+  return Math.max(total, 0);
+}
+
 /** The ops that take a held zero pad into their own padding (a 2-D conv's or average pool's); a Pad adds to it. */
 const FOLDS_PAD = new Set(["Conv", "AveragePool", "Pad"]);
 
@@ -274,7 +288,7 @@ export class ImportNode {
     if (autoPad !== "SAME_UPPER" && autoPad !== "SAME_LOWER") this.fail(`auto_pad ${autoPad} is not an ONNX value`);
     const [, H, W] = this.image(t), e = t.pad ?? [0, 0, 0, 0];
     const split = (size: number, i: number) => {
-      const total = Math.max((Math.ceil(size / s[i]!) - 1) * s[i]! + (k[i]! - 1) * d[i]! + 1 - size, 0);
+      const total = sameTotal(this, autoPad, size, k[i]!, s[i]!, d[i]!);
       const begin = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
       return [begin, total - begin];
     };

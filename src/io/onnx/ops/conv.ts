@@ -23,7 +23,7 @@ export const importers: Record<string, Importer> = {
     const strides = x.wints("strides", [1, 1]), dilations = x.wints("dilations", [1, 1]), op = x.wints("output_padding", [0, 0], 0);
     let pads = x.wints("pads", [0, 0, 0, 0]);
     for (const [what, v, n] of [["strides", strides, 2], ["dilations", dilations, 2], ["pads", pads, 4], ["output_padding", op, 2]] as const) if (v.length !== n) x.fail(`${what} [${v.join(", ")}]: ${n} values expected (2-D)`);
-    // output_shape or auto_pad SAME_*: the pads that give that output (ONNX's formula; a negative total pads the end)
+    // output_shape or auto_pad SAME_*: the pads that give that output (transposeSplit)
     const autoPad = x.str("auto_pad", "NOTSET"), shape = x.attr("output_shape") ? x.wints("output_shape", []).slice(-2) : null;
     if (autoPad !== "NOTSET" && autoPad !== "SAME_UPPER" && autoPad !== "SAME_LOWER" && autoPad !== "VALID") x.fail(`auto_pad ${autoPad} is not an ONNX value`);
     if (shape || autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
@@ -32,9 +32,9 @@ export const importers: Record<string, Importer> = {
       if (out.length !== 2) x.fail(`output_shape [${out.join(", ")}]: 2 values expected`);
       const begin: number[] = [], end: number[] = [];
       for (let i = 0; i < 2; i++) {
-        const total = strides[i]! * (size[i]! - 1) + op[i]! + (k[i]! - 1) * dilations[i]! + 1 - out[i]!;
-        const half = Math.floor(total / 2);
-        if (total < 0) { begin.push(0); end.push(total); } else if (autoPad === "SAME_UPPER") { begin.push(half); end.push(total - half); } else { begin.push(total - half); end.push(half); }
+        const [b, e] = transposeSplit(x, autoPad, strides[i]! * (size[i]! - 1) + op[i]! + (k[i]! - 1) * dilations[i]! + 1 - out[i]!);
+        begin.push(b);
+        end.push(e);
       }
       if (end.some((e, i) => e < 0 && (-e + op[i]! >= strides[i]! || begin[i]! > 0))) x.fail(`output_shape [${out.join(", ")}] is larger than the full output by a stride or more`);
       end.forEach((e, i) => { if (e < 0) { op[i] = op[i]! - e; end[i] = 0; } });
@@ -102,9 +102,9 @@ function convTranspose3d(x: ImportNode): void {
     if (out.length !== 3) x.fail(`output_shape [${out.join(", ")}]: 3 values expected`);
     const begin: number[] = [], end: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const total = strides[i]! * (size[i]! - 1) + op[i]! + (k[i]! - 1) * dilations[i]! + 1 - out[i]!;
-      const half = Math.floor(total / 2);
-      if (total < 0) { begin.push(0); end.push(total); } else if (autoPad === "SAME_UPPER") { begin.push(half); end.push(total - half); } else { begin.push(total - half); end.push(half); }
+      const [b, e] = transposeSplit(x, autoPad, strides[i]! * (size[i]! - 1) + op[i]! + (k[i]! - 1) * dilations[i]! + 1 - out[i]!);
+      begin.push(b);
+      end.push(e);
     }
     if (end.some((e, i) => e < 0 && (-e + op[i]! >= strides[i]! || begin[i]! > 0))) x.fail(`output_shape [${out.join(", ")}] is larger than the full output by a stride or more`);
     end.forEach((e, i) => { if (e < 0) { op[i] = op[i]! - e; end[i] = 0; } });
@@ -166,3 +166,19 @@ const convExport: Exporter = (x) => {
 };
 
 export const exporters: Record<string, Exporter> = { conv2d: convExport, depthwiseConv2d: convExport, conv2dTranspose: convTransposeExport, conv3dTranspose: convTranspose3dExport };
+
+/**
+ * ConvTranspose's [begin, end] pads on one axis for the padding `total` that output_shape or auto_pad
+ * SAME_* asks for (ONNX's formula, the odd one at the end for SAME_UPPER, at the beginning
+ * otherwise). A negative total (an output longer than the full one) is split the same way under
+ * SAME_* — a negative end becomes output padding; a negative beginning, rows before the full
+ * output's first, is refused — and goes to the end for output_shape alone, as PyTorch's
+ * output_padding does.
+ */
+function transposeSplit(x: ImportNode, autoPad: string, total: number): [number, number] {
+  const half = Math.floor(total / 2), same = autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER";
+  if (total < 0 && !same) return [0, total];
+  const split: [number, number] = autoPad === "SAME_UPPER" ? [half, total - half] : [total - half, half];
+  if (split[0] < 0) x.fail(`auto_pad ${autoPad} asks for an output ${-total} longer than the full one, ${-split[0]} of it before the first row or column (ONNX's split of the padding); fovea extends only the end: give output_padding or pads instead`);
+  return split;
+}

@@ -5,7 +5,7 @@ import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { ArgMax } from "../../../layers/argmax.js";
-import { subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
+import { sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
 import { isImage, same, type TensorValue } from "../model.js";
 
 /**
@@ -74,7 +74,7 @@ function pool3d(x: ImportNode, t0: TensorValue, indices: boolean): void {
   else if (autoPad === "VALID") pads = [0, 0, 0, 0, 0, 0];
   else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
     const split = [D, H, W].map((size, i) => {
-      const total = Math.max((Math.ceil(size / st[i]!) - 1) * st[i]! + (k[i]! - 1) * dil[i]! + 1 - size, 0);
+      const total = sameTotal(x, autoPad, size, k[i]!, st[i]!, dil[i]!);
       const begin = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
       return [begin, total - begin];
     });
