@@ -412,6 +412,18 @@ class PadSlices(nn.Module):
         return torch.cat([(a * 2).flatten(1), b.flatten(1), m.flatten(1), v.flatten(1)], dim=1)
 
 
+class CeilPool(nn.Module):
+    """A ceil_mode max pool whose last window would start past its input (PyTorch drops it): PyTorch
+    1.13 declares the output one larger on each axis (ONNX's formula before opset 19), [N, 5, 5, 5]
+    for the [N, 5, 4, 4] it and onnxruntime compute."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 5, 3, padding=1)
+
+    def forward(self, x):
+        return F.max_pool2d(self.c(x), 1, stride=2, ceil_mode=True)
+
+
 class Reductions(nn.Module):
     """Sums and norms as PyTorch writes them: F.normalize (ReduceL2), .sum over the positions (ReduceSum), torch.std (a ReduceProd of the shape's sizes), .pow(2).sum; and full_like."""
     def __init__(self):
@@ -616,6 +628,7 @@ if __name__ == "__main__":
             write(f"unfolded_norms_opset{opset}", UnfoldedNorms, (2, 3, 5, 4), opset=opset, fold=False)
         write("pad_reads", PadReads, (2, 3, 4, 5))
         write("pad_slices", PadSlices, (2, 3, 4, 5))
+        write("ceil_pool_declared", CeilPool, (2, 3, 8, 8), opset=11)
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
@@ -655,8 +668,9 @@ if __name__ == "__main__":
         write("scales_opset9", lambda: Scales(bilinear=False), (2, 3, 5, 5), opset=9)  # also alone: make-onnx-fixtures.py scales
         for opset in (11, 13):
             write(f"scales_opset{opset}", Scales, (2, 3, 5, 5), opset=opset)
-        for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py unfolded (with pad_reads, pad_slices)
+        for opset in (11, 13, 17):  # also alone: make-onnx-fixtures.py unfolded (with pad_reads, pad_slices, ceil_pool_declared)
             write(f"unfolded_norms_opset{opset}", UnfoldedNorms, (2, 3, 5, 4), opset=opset, fold=False)
         write("pad_reads", PadReads, (2, 3, 4, 5))
         write("pad_slices", PadSlices, (2, 3, 4, 5))
+        write("ceil_pool_declared", CeilPool, (2, 3, 8, 8), opset=11)
         external()  # also alone: make-onnx-fixtures.py external (after conv_bn_pool)

@@ -29,7 +29,7 @@ function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number)
 }
 
 describe("ONNX import matches PyTorch", () => {
-  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat", "scales_opset9", "scales_opset11", "scales_opset13", "argmax_opset11", "argmax_opset13", "unfolded_norms_opset11", "unfolded_norms_opset13", "unfolded_norms_opset17", "pad_reads", "pad_slices"])("%s", async (name) => {
+  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat", "scales_opset9", "scales_opset11", "scales_opset13", "argmax_opset11", "argmax_opset13", "unfolded_norms_opset11", "unfolded_norms_opset13", "unfolded_norms_opset17", "pad_reads", "pad_slices", "ceil_pool_declared"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
     const m = await fovea.importOnnx(f.bytes, { source: `fixtures/${name}.onnx` });

@@ -48,6 +48,20 @@ export interface ImportGraph {
   lead: 0 | 1;
   /** Imports nodes in order (a branch of an If whose condition is a constant). */
   importNodes(nodes: readonly OnnxNode[]): void;
+  /**
+   * Pools with ceil_mode whose last window on some axis would start past the input and is
+   * dropped, as PyTorch and onnxruntime drop it (ceilDropped): ONNX's formula before opset 19 counts
+   * it, and so do the output sizes exporters such as PyTorch 1.13 declare past such a pool.
+   */
+  ceilDrops: string[];
+}
+
+/**
+ * Records pool `name` in g.ceilDrops where, on some axis, the size fovea computes (`out`) is one
+ * less than ONNX's ceil formula before opset 19, ⌈(in + pads − ((k − 1)·d + 1)) / s⌉ + 1.
+ */
+export function ceilDropped(g: ImportGraph, name: string, axes: readonly { in: number; pads: number; k: number; s: number; d: number; out: number }[]): void {
+  if (axes.some((a) => Math.ceil((a.in + a.pads - ((a.k - 1) * a.d + 1)) / a.s) + 1 > a.out)) g.ceilDrops.push(name);
 }
 
 /** Constants of a graph before import, for rewrites: initializers and Constant nodes' tensors. */

@@ -5,7 +5,7 @@ import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { ArgMax } from "../../../layers/argmax.js";
-import { sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
+import { ceilDropped, sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
 import { isImage, same, type TensorValue } from "../model.js";
 
 /**
@@ -43,6 +43,10 @@ const windowPool: Importer = (x) => {
     rounding: x.int("ceil_mode", 0) ? ("ceil" as const) : ("floor" as const), name: lname,
   };
   const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d({ ...cfg, dilations: [dil[0]!, dil[1]!] }) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
+  if (cfg.rounding === "ceil") {
+    const [, H, W] = x.image(t), p = cfg.padding;
+    ceilDropped(x.g, lname, [{ in: H, pads: p[0] + p[1], k: k[0]!, s: strides[0]!, d: dil[0]!, out: sym.shape[0]! }, { in: W, pads: p[2] + p[3], k: k[1]!, s: strides[1]!, d: dil[1]!, out: sym.shape[1]! }]);
+  }
   const image = (v: SymbolicTensor) => ({ kind: "tensor" as const, sym: v, onnx: [t.onnx[0]!, v.shape[0]!, v.shape[1]!] });
   if (!whole) return x.windowOut(image(sym));
   // back to [N, C, OH, OW]: the planes in ONNX's order (a reshape would move no data)
@@ -88,6 +92,7 @@ function pool3d(x: ImportNode, t0: TensorValue, indices: boolean): void {
   };
   const y = x.apply(x.op === "MaxPool" ? L.maxPool3d({ ...cfg, dilations: dil }) : L.avgPool3d({ ...cfg, countIncludePad: x.int("count_include_pad", 0) === 1 }), ndhwc);
   const [OD, OH, OW] = y.shape as [number, number, number, number];
+  if (cfg.rounding === "ceil") ceilDropped(x.g, cfg.name, [D, H, W].map((n, i) => ({ in: n, pads: pads[i]! + pads[i + 3]!, k: k[i]!, s: st[i]!, d: dil[i]!, out: [OD, OH, OW][i]! })));
   x.out(x.volumeOut(y, d.length === 5 ? [d[0]!, d[1]!, OD, OH, OW] : [C, OD, OH, OW]));
 }
 
