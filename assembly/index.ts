@@ -32,6 +32,7 @@ export {
   f32_elu_fwd, f32_elu_bwd, f32_sigmoid_fwd, f32_sigmoid_bwd, f32_tanh_fwd, f32_tanh_bwd,
 } from "./eltwise/activation";
 export { f32_warp_affine, f32_warp_affine_batch } from "./image/warp";
+export { f32_weighted_rows } from "./image/resize";
 export { f32_mul_fwd, f32_copy_rows, f32_maxout_fwd, f32_maxout_bwd, f32_permute3, f32_permute6, f32_argmax_fwd, f32_zero } from "./eltwise/misc";
 export {
   f32_batchnorm_period, f32_batchnorm_part_stride, f32_batchnorm_moments_stride, f32_batchnorm_part_moments, f32_batchnorm_fwd_stats, f32_batchnorm_part_sums_bwd, f32_batchnorm_part_apply, f32_batchnorm_bwd_affine,

@@ -401,6 +401,27 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
+  it("resize of an image holding Inf and NaN: each reaches only the outputs interpolated from it, as in onnxruntime (nearest, linear; up and down)", async () => {
+    // before: the interpolation was a product with whole weight matrices, and 0·Inf made NaN of
+    // every output in the Inf's rows and columns. (Cubic still differs next to an Inf at the edge:
+    // its taps clamped onto one pixel are one weight in fovea's matrix, Inf·(w1 + w2) where
+    // onnxruntime's Inf·w1 + Inf·w2 can be Inf − Inf = NaN; so does linear for the last pixel's Inf)
+    const x = Float32Array.from({ length: 5 * 6 * 2 }, (_, i) => Math.sin(i * 0.7));
+    x[7] = Infinity;
+    x[40] = -Infinity;
+    x[55] = NaN;
+    for (const [mode, size] of [["nearest", [9, 11]], ["linear", [9, 11]], ["nearest", [3, 4]], ["linear", [3, 4]]] as const) {
+      const m = fovea.sequential([L.resize({ size: [...size], mode })], { inputShape: [5, 6, 2] });
+      const want = m.predict(x);
+      const sess = await ort.InferenceSession.create(await fovea.exportOnnx(m));
+      const got = (await sess.run({ input: new ort.Tensor("float32", toNchw(x, 1, [5, 6, 2]), [1, 2, 5, 6]) })).output!.data as Float32Array;
+      const fin = (v: number) => (Number.isFinite(v) ? "finite" : String(v));
+      expect(Array.from(got, fin), `${mode} ${size.join("x")}`).toEqual(Array.from(toNchw(want, 1, [size[0], size[1], 2]), fin));
+      expect(want.some((v) => Number.isFinite(v))).toBe(true);
+      m.free();
+    }
+  });
+
   it("softmax and log-softmax over an image's channels and over the last axis of a rank-2 value as ONNX's Softmax / LogSoftmax", async () => {
     // before: "channel softmax of images does not export"
     const m = trained(fovea.sequential([

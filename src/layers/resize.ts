@@ -66,6 +66,12 @@ const ROUNDS = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
 /** The [out, n] interpolation weights along one axis (a row of zeros where the output lies outside: see resizeCoordinate). */
 export function resizeWeights(n: number, out: number, scale: number, mode: "nearest" | "linear" | "cubic", coords: ResizeCoordinates, nearest: ResizeNearest, a = -0.75, excludeOutside = false, roi?: [number, number]): Float32Array {
   const m = new Float32Array(out * n);
+  // a tap whose weight comes to exactly 0 is kept as −0: the kernel (f32_weighted_rows) skips only
+  // +0, so an Inf there gives NaN as onnxruntime's and PyTorch's interpolations do (0·Inf)
+  const add = (at: number, v: number) => {
+    const s = m[at]! + v;
+    m[at] = s === 0 ? -0 : s;
+  };
   for (let o = 0; o < out; o++) {
     const x = resizeCoordinate(o, n, out, scale, coords, roi, mode === "nearest");
     if (Number.isNaN(x)) continue;
@@ -75,8 +81,7 @@ export function resizeWeights(n: number, out: number, scale: number, mode: "near
       const taps = [-1, 0, 1, 2].map((j) => ({ i: x0 + j, w: k(Math.abs(x - (x0 + j))) }));
       const inside = taps.filter((q) => q.i >= 0 && q.i < n), total = excludeOutside ? inside.reduce((s, q) => s + q.w, 0) : 1;
       for (const q of excludeOutside ? inside : taps) {
-        const at = o * n + Math.min(Math.max(q.i, 0), n - 1);
-        m[at] = m[at]! + q.w / total;
+        add(o * n + Math.min(Math.max(q.i, 0), n - 1), q.w / total);
       }
     } else if (mode === "nearest") {
       const f = Math.floor(x), half = x - f === 0.5;
@@ -84,8 +89,8 @@ export function resizeWeights(n: number, out: number, scale: number, mode: "near
       m[o * n + Math.min(Math.max(i, 0), n - 1)] = 1;
     } else {
       const c = Math.min(Math.max(x, 0), n - 1), i0 = Math.floor(c), i1 = Math.min(i0 + 1, n - 1), w = c - i0;
-      m[o * n + i0] = m[o * n + i0]! + 1 - w;
-      m[o * n + i1] = m[o * n + i1]! + w;
+      add(o * n + i0, 1 - w);
+      add(o * n + i1, w);
     }
   }
   return m;

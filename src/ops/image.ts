@@ -37,24 +37,27 @@ export function resizeMatrix(H: number, W: number, OH: number, OW: number): numb
 /**
  * A separable linear resize of `batch` NHWC images [H, W, C] → [OH, OW, C]: out = Rh · x · Rwᵀ per
  * channel, with Rh [OH, H] and Rw [OW, W] (the interpolation weights) in memory. Forward: one
- * gemm per image over its rows (Rh · x as [H, W·C], into tmp [OH, W·C]), then one per output row
+ * product per image over its rows (Rh · x as [H, W·C], into tmp [OH, W·C]), then one per output row
  * (Rw · tmp[oh] as [W, C]), then `add` (an [OH, OW, C] image, when not 0: tf_crop_and_resize's value
- * outside the image) added to each. Backward: dtmp[oh] = Rwᵀ · dy[oh], dx = Rhᵀ · dtmp (tmp reused). In turn.
+ * outside the image) added to each. Backward: dtmp[oh] = Rwᵀ · dy[oh], dx = Rhᵀ · dtmp (tmp reused).
+ * The products take only the nonzero weights (f32_weighted_rows): an Inf or NaN pixel reaches only
+ * the outputs interpolated from it, as in onnxruntime and PyTorch. In turn.
  */
 export function resizeCalls(be: Backend, batch: number, H: number, W: number, C: number, OH: number, OW: number, rh: number, rw: number, tmp: number,
   p: { x: number; y: number; dy: number; dx: number; add?: number }): { fwd: KernelCall[]; bwd: KernelCall[]; inTurn: true } {
-  const fwd: KernelCall[] = [], bwd: KernelCall[] = [], sb = be.kernels.f32_gemm_scratch_bytes();
-  const gemm = (transA: number, M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number, Cp: number, ldc: number): KernelCall =>
-    ({ ...call("f32_gemm", transA, 0, M, N, K, 1, A, lda, B, ldb, 0, Cp, ldc, 0, 0, 0), scratchBytes: sb });
+  const fwd: KernelCall[] = [], bwd: KernelCall[] = [];
+  // rows of L values weighed by R (M × K) or, transposed, by Rᵀ: only the nonzero weights (f32_weighted_rows)
+  const rows = (transposed: boolean, M: number, K: number, R: number, x: number, L: number, y: number): KernelCall =>
+    call("f32_weighted_rows", M, K, R, transposed ? 1 : K, transposed ? M : 1, x, L, L, y, L);
   for (let n = 0; n < batch; n++) {
     const x = p.x + n * H * W * C * 4, y = p.y + n * OH * OW * C * 4, t = tmp + n * OH * W * C * 4;
-    fwd.push(gemm(0, OH, W * C, H, rh, H, x, W * C, t, W * C));
-    for (let o = 0; o < OH; o++) fwd.push(gemm(0, OW, C, W, rw, W, t + o * W * C * 4, C, y + o * OW * C * 4, C));
+    fwd.push(rows(false, OH, H, rh, x, W * C, t));
+    for (let o = 0; o < OH; o++) fwd.push(rows(false, OW, W, rw, t + o * W * C * 4, C, y + o * OW * C * 4));
     if (p.add) fwd.push(call("f32_axpby", OH * OW * C, 1, p.add, 1, y));
     if (p.dx) {
       const dy = p.dy + n * OH * OW * C * 4;
-      for (let o = 0; o < OH; o++) bwd.push(gemm(1, W, C, OW, rw, W, dy + o * OW * C * 4, C, t + o * W * C * 4, C));
-      bwd.push(gemm(1, H, W * C, OH, rh, H, t, W * C, p.dx + n * H * W * C * 4, W * C));
+      for (let o = 0; o < OH; o++) bwd.push(rows(true, W, OW, rw, dy + o * OW * C * 4, C, t + o * W * C * 4));
+      bwd.push(rows(true, H, OH, rh, t, W * C, p.dx + n * H * W * C * 4));
     }
   }
   return { fwd, bwd, inTurn: true };
