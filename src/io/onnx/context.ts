@@ -24,11 +24,14 @@ export function sameTotal(x: ImportNode, autoPad: string, size: number, k: numbe
 /** The ops that take a held zero pad into their own padding (a 2-D conv's or average pool's); a Pad adds to it. */
 const FOLDS_PAD = new Set(["Conv", "AveragePool", "Pad"]);
 
-/** An image t with the zero padding it holds (TensorValue.pad) applied by a pad layer named `name`. */
-export function withPadLayer(t: TensorValue, name: string): TensorValue {
-  const p = t.pad!, [C, H, W] = t.onnx as [number, number, number];
+/**
+ * An image t padded by a pad layer named `name`: by `padding` [top, bottom, left, right] in `mode`
+ * (constant: `value`), by default the zero padding it holds (TensorValue.pad), which it then no longer holds.
+ */
+export function withPadLayer(t: TensorValue, name: string, padding = t.pad!, mode: "constant" | "edge" | "reflect" = "constant", value = 0): TensorValue {
+  const [C, H, W] = t.onnx as [number, number, number], p = padding;
   const { pad: _, reluOf: __, ...rest } = t;
-  return { ...rest, sym: L.pad({ padding: p, name }).apply(t.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] };
+  return { ...rest, sym: L.pad({ padding: p, mode, value, name }).apply(t.sym), onnx: [C, H + p[0] + p[1], W + p[2] + p[3]] };
 }
 
 /** Per graph: the values by name, the weights converted so far, a counter for unique layer names. */
@@ -50,18 +53,10 @@ export interface ImportGraph {
   importNodes(nodes: readonly OnnxNode[]): void;
   /**
    * Pools with ceil_mode whose last window on some axis would start past the input and is
-   * dropped, as PyTorch and onnxruntime drop it (ceilDropped): ONNX's formula before opset 19 counts
+   * dropped, as PyTorch and onnxruntime drop it (ops/pool.ts ceilDropped): ONNX's formula before opset 19 counts
    * it, and so do the output sizes exporters such as PyTorch 1.13 declare past such a pool.
    */
   ceilDrops: string[];
-}
-
-/**
- * Records pool `name` in g.ceilDrops where, on some axis, the size fovea computes (`out`) is one
- * less than ONNX's ceil formula before opset 19, ⌈(in + pads − ((k − 1)·d + 1)) / s⌉ + 1.
- */
-export function ceilDropped(g: ImportGraph, name: string, axes: readonly { in: number; pads: number; k: number; s: number; d: number; out: number }[]): void {
-  if (axes.some((a) => Math.ceil((a.in + a.pads - ((a.k - 1) * a.d + 1)) / a.s) + 1 > a.out)) g.ceilDrops.push(name);
 }
 
 /** Constants of a graph before import, for rewrites: initializers and Constant nodes' tensors. */
@@ -283,7 +278,7 @@ export class ImportNode {
     return t.onnx as [number, number, number];
   }
 
-  /** A pending Pad cannot fold into this op. */
+  /** A pending Pad cannot fold into this op (one that reads held pads, FOLDS_PAD, but not in this form: a 3-D average pool). */
   noPad(t: TensorValue): void {
     if (t.pad && t.pad.some((p) => p)) this.fail("a Pad before this op cannot fold into it");
   }

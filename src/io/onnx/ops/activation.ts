@@ -35,7 +35,7 @@ function clip(x: ImportNode, t: TensorValue): void {
   const { reluOf: _, ...rest } = t;
   const out = (sym: TensorValue["sym"]) => x.out({ ...rest, sym });
   const low = lo > -3.4e38 ? lo : -Infinity, high = hi < 3.4e38 ? hi : Infinity;
-  if (low <= 0 && high === 6 && t.reluOf && !t.pad?.some((p) => p)) {
+  if (low <= 0 && high === 6 && t.reluOf) {
     // Relu then Clip(·, 6): one ReLU6 on the Relu's input (the Relu itself is left unused)
     out(x.apply(L.relu6({ name: lname }), t.reluOf));
     return;
@@ -135,7 +135,6 @@ function scaledElu(x: ImportNode, t: TensorValue): void {
 
 const activation: Importer = (x) => {
   const t = x.tensor(0);
-  x.noPad(t);
   if (x.op === "Clip") return clip(x, t);
   if (x.op === "HardSigmoid" || x.op === "HardSwish") return hard(x, t);
   if (x.op === "PRelu") return prelu(x, t);

@@ -14,7 +14,6 @@ export const importers: Record<string, Importer> = {
     // [N, C, D, H, W]: a 3-D transposed conv
     if (x.tensor(0).onnx.length === 4 && x.g.lead) return convTranspose3d(x);
     const t = x.windowInput(x.tensor(0)), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
-    x.noPad(t);
     const [C] = x.image(t);
     if (w.dims.length !== (x.oneD ? 3 : 4)) x.fail(`weights [${w.dims.join(", ")}]: a ${x.oneD ? 1 : 2}-D transposed convolution has [C_in, C_out/group, ${x.oneD ? "K" : "KH, KW"}] weights`);
     const [CI, Cg, KH, KW] = (x.oneD ? [...w.dims, 1] : w.dims) as [number, number, number, number];
@@ -78,7 +77,6 @@ export const importers: Record<string, Importer> = {
 /** ConvTranspose on [N, C, D, H, W] (group 1) → conv3dTranspose on fovea's [D, H, W, C]; weights [C_in, F, KD, KH, KW] → [KD, KH, KW, F, C_in]. */
 function convTranspose3d(x: ImportNode): void {
   const t = x.tensor(0), w = x.constant(1), b = x.has(2) ? x.constant(2) : null;
-  x.noPad(t);
   const [C, D, H, W] = t.onnx as [number, number, number, number];
   if (w.dims.length !== 5) x.fail(`weights [${w.dims.join(", ")}]: a 3-D transposed convolution has [C_in, C_out/group, KD, KH, KW] weights`);
   const [CI, F, KD, KH, KW] = w.dims as [number, number, number, number, number];

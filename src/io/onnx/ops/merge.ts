@@ -100,7 +100,6 @@ const arithmetic: Importer = (x) => {
     return;
   }
   if (a0.kind === "tensor" && b0.kind === "tensor") {
-    [a0, b0].forEach((t) => x.noPad(t));
     const perChannel = (img: TensorValue, v: TensorValue) => img.onnx.length === 3 && v.onnx[0] === img.onnx[0] && v.onnx.slice(1).every((d) => d === 1) && !v.flatOf;
     if (x.op === "Mul" && (a0.onnx.join() === b0.onnx.join() || perChannel(a0, b0) || perChannel(b0, a0))) return multiply(x, a0, b0);
     if ((x.op !== "Add" && x.op !== "Sub") || a0.onnx.join() !== b0.onnx.join()) return binaryData(x, a0, b0);
@@ -120,7 +119,6 @@ const arithmetic: Importer = (x) => {
   // features) or the last axis: a scale layer over the axis held last
   const tIdx = a0.kind === "tensor" ? 0 : 1;
   const t0 = x.tensor(tIdx), c = x.constant(1 - tIdx);
-  x.noPad(t0);
   // Pow, Max, Min, a constant divided by data, and integer division (it truncates) by the binary layer
   if (x.op === "Pow" || x.op === "Max" || x.op === "Min" || (x.op === "Div" && (tIdx === 1 || t0.int))) return binaryConstant(x, t0, c, tIdx === 1);
   const rank = x.rank(t0.onnx), lead = x.g.lead;
@@ -296,7 +294,6 @@ export const importers: Record<string, Importer> = {
       return;
     }
     const ts0 = vs.map((_, i) => x.tensor(i));
-    ts0.forEach((t) => x.noPad(t));
     const axis = x.int("axis", 1), k = x.axis(axis, ts0[0]!.onnx);
     if (k < 0) x.mixesBatch("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
     if (ts0.some((t) => t.onnx.length !== ts0[0]!.onnx.length || t.onnx.some((d, i) => i !== k && d !== ts0[0]!.onnx[i]))) {

@@ -20,7 +20,6 @@ export const importers: Record<string, Importer> = {
     if (x.opset < 9 && x.int("spatial", 1) !== 1) x.fail("spatial=0 (statistics per position) is not supported");
     const t0 = x.tensor(0), t = t0.onnx.length === 3 || t0.onnx.length === 2 ? x.windowInput(t0) : x.plain(t0);
     if (t.onnx.length !== 1 && t.onnx.length !== 3) x.fail(`input [N, ${t.onnx.join(", ")}]: batch normalisation of images [N, C, H, W], sequences [N, C, L] or features [N, C] is supported`);
-    x.noPad(t);
     const lname = x.uniq("bn");
     const sym = x.apply(L.batchNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), t.sym);
     ["gamma", "beta", "movingMean", "movingVariance"].forEach((p, i) => x.weight(lname, p, x.constant(i + 1).data));
@@ -29,7 +28,6 @@ export const importers: Record<string, Importer> = {
   LayerNormalization(x) {
     const t0 = x.tensor(0), k = x.axis(x.int("axis", -1), t0.onnx);
     if (k < 0) x.mixesBatch("normalising over every axis from 0 on mixes the examples of a batch; fovea keeps them apart");
-    x.noPad(t0);
     // the normalised axes (k and after) as one last axis of the data in ONNX's order
     const norm = t0.onnx.slice(k), inner = norm.reduce((p, q) => p * q, 1), held = [...t0.onnx.slice(0, k), inner];
     const p = x.plain(t0);
@@ -73,7 +71,6 @@ export const importers: Record<string, Importer> = {
   },
   LRN(x) {
     const t = x.asImage(x.tensor(0));
-    x.noPad(t);
     // ONNX's window of an even size reaches size/2 − 1 channels below and size/2 above: not fovea's (PyTorch's)
     const size = x.int("size", 5);
     if (size % 2 === 0 && !x.n.attribute.some((a) => a.name === TORCH_WINDOW.name)) {

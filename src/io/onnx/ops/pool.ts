@@ -5,7 +5,7 @@ import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { ArgMax } from "../../../layers/argmax.js";
-import { ceilDropped, sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type Importer, type ImportNode } from "../context.js";
+import { sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportGraph, type Importer, type ImportNode } from "../context.js";
 import { isImage, same, type TensorValue } from "../model.js";
 
 /**
@@ -45,7 +45,7 @@ const windowPool: Importer = (x) => {
   const sym = x.apply(x.op === "MaxPool" ? L.maxPool2d({ ...cfg, dilations: [dil[0]!, dil[1]!] }) : L.avgPool2d({ ...cfg, countIncludePad: cip }), t.sym);
   if (cfg.rounding === "ceil") {
     const [, H, W] = x.image(t), p = cfg.padding;
-    ceilDropped(x.g, lname, [{ in: H, pads: p[0] + p[1], k: k[0]!, s: strides[0]!, d: dil[0]!, out: sym.shape[0]! }, { in: W, pads: p[2] + p[3], k: k[1]!, s: strides[1]!, d: dil[1]!, out: sym.shape[1]! }]);
+    ceilDropped(x.g, lname, [{ n: H, pads: p[0] + p[1], k: k[0]!, s: strides[0]!, d: dil[0]!, out: sym.shape[0]! }, { n: W, pads: p[2] + p[3], k: k[1]!, s: strides[1]!, d: dil[1]!, out: sym.shape[1]! }]);
   }
   const image = (v: SymbolicTensor) => ({ kind: "tensor" as const, sym: v, onnx: [t.onnx[0]!, v.shape[0]!, v.shape[1]!] });
   if (!whole) return x.windowOut(image(sym));
@@ -92,13 +92,12 @@ function pool3d(x: ImportNode, t0: TensorValue, indices: boolean): void {
   };
   const y = x.apply(x.op === "MaxPool" ? L.maxPool3d({ ...cfg, dilations: dil }) : L.avgPool3d({ ...cfg, countIncludePad: x.int("count_include_pad", 0) === 1 }), ndhwc);
   const [OD, OH, OW] = y.shape as [number, number, number, number];
-  if (cfg.rounding === "ceil") ceilDropped(x.g, cfg.name, [D, H, W].map((n, i) => ({ in: n, pads: pads[i]! + pads[i + 3]!, k: k[i]!, s: st[i]!, d: dil[i]!, out: [OD, OH, OW][i]! })));
+  if (cfg.rounding === "ceil") ceilDropped(x.g, cfg.name, [D, H, W].map((n, i) => ({ n, pads: pads[i]! + pads[i + 3]!, k: k[i]!, s: st[i]!, d: dil[i]!, out: [OD, OH, OW][i]! })));
   x.out(x.volumeOut(y, d.length === 5 ? [d[0]!, d[1]!, OD, OH, OW] : [C, OD, OH, OW]));
 }
 
 const globalPool: Importer = (x) => {
   const t = x.asImage(x.tensor(0));
-  x.noPad(t);
   const [C] = x.image(t);
   const lname = x.uniq("globalpool");
   const sym = x.apply(x.op === "GlobalAveragePool" ? L.globalAvgPool2d({ name: lname }) : L.globalMaxPool2d({ name: lname }), t.sym);
@@ -130,7 +129,6 @@ const reduce: Importer = (x) => {
     return x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
   }
   const t = x.asImage(t0);
-  x.noPad(t);
   const [C] = x.image(t);
   const sym = x.apply(pool(x.uniq("globalpool")), t.sym);
   x.out({ kind: "tensor", sym, onnx: keep ? [C, 1, 1] : [C], ...(keep ? { plain: true as const } : {}) });
@@ -187,7 +185,6 @@ const reduceOther: Importer = (x) => {
  */
 const argMax: Importer = (x) => {
   const t0 = x.tensor(0), rank = x.rank(t0.onnx), lead = x.g.lead;
-  x.noPad(t0);
   const a0 = x.int("axis", 0), axis = a0 < 0 ? a0 + rank : a0;
   if (axis < 0 || axis >= rank) x.fail(`axis ${a0} is outside [${-rank}, ${rank}) for a rank-${rank} input`);
   if (lead && axis === 0) x.mixesBatch("ArgMax over axis 0 compares the examples of a batch; fovea keeps them apart");
@@ -215,6 +212,17 @@ export const importers: Record<string, Importer> = {
 
 type PoolAxis = { n: number; k: number; s: number; d: number; pads: number; out: number };
 
+/** Windows past the first along a pool axis by ONNX's size formula, unrounded: its output is this rounded down (or up, ceil_mode) plus 1. */
+const span = (a: PoolAxis) => (a.n + a.pads - ((a.k - 1) * a.d + 1)) / a.s;
+
+/**
+ * Records pool `name` in g.ceilDrops where, on some axis, the size fovea computes (`out`) is less
+ * than ONNX's ceil formula before opset 19 (the last window, starting past the input, dropped).
+ */
+function ceilDropped(g: ImportGraph, name: string, axes: readonly PoolAxis[]): void {
+  if (axes.some((a) => Math.ceil(span(a)) + 1 > a.out)) g.ceilDrops.push(name);
+}
+
 /**
  * ONNX's ceil_mode for fovea's rounding. ONNX's ceil counts a last window that starts in the end
  * padding, which fovea (as PyTorch) drops; where that is all ceil adds on every axis, fovea's sizes
@@ -224,7 +232,6 @@ type PoolAxis = { n: number; k: number; s: number; d: number; pads: number; out:
 function ceilMode(x: ExportNode, ceil: boolean, axes: PoolAxis[]): { mode: 0 | 1; crop: (v: string) => string } {
   const keep = (v: string) => v;
   if (!ceil) return { mode: 0, crop: keep };
-  const span = (a: PoolAxis) => (a.n + a.pads - ((a.k - 1) * a.d + 1)) / a.s;
   if (axes.every((a) => a.out === Math.floor(span(a)) + 1)) return { mode: 0, crop: keep };
   if (axes.every((a) => a.out === Math.ceil(span(a)) + 1)) return { mode: 1, crop: keep };
   const i64 = (w: number[]) => x.init([w.length], w, "i64");

@@ -15,7 +15,6 @@ const scaledSize = (n: number, s: number): number => Math.floor(Math.fround(n * 
 
 const resize: Importer = (x) => {
   const t = x.asImage(x.tensor(0));
-  x.noPad(t);
   const [C, H, W] = x.image(t);
   const upsample = x.op === "Upsample";
   const mode = x.str("mode", "nearest");

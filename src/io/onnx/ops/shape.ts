@@ -130,7 +130,6 @@ export const importers: Record<string, Importer> = {
     // computed data: a range of one axis after the batch's, step 1 (a channel split)
     const t = x.tensor(0);
     checkAxes(x.rank(t.onnx));
-    x.noPad(t);
     // the batch axis may only be taken whole (start 0, end past any batch, or the file's fixed batch)
     if (axes.some((a0, j) => x.axis(a0, t.onnx) < 0 && !(starts[j] === 0 && ends[j]! >= (x.g.batch ?? 2 ** 31 - 1) && steps[j] === 1))) {
       x.mixesBatch("slicing the batch axis is not supported; fovea keeps the examples of a batch apart");
@@ -268,7 +267,6 @@ export const importers: Record<string, Importer> = {
       return;
     }
     const t = x.tensor(0);
-    x.noPad(t);
     const rank = x.rank(t.onnx), lead = x.g.lead;
     const perm = x.ints("perm") ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
     if (!same([...perm].sort((a, b) => a - b), Array.from({ length: rank }, (_, i) => i))) x.fail(`perm [${perm.join(", ")}] is not a permutation of ${rank} axes`);
@@ -310,7 +308,6 @@ export const importers: Record<string, Importer> = {
   // moved next to the pixels' rows and columns by one permute
   DepthToSpace(x) {
     const t = x.asImage(x.tensor(0));
-    x.noPad(t);
     const [C, H, W] = x.image(t), b = x.int("blocksize", 0), mode = x.opset < 11 ? "DCR" : x.str("mode", "DCR");
     if (!Number.isInteger(b) || b < 1) x.fail(`blocksize ${b} must be a whole number >= 1`);
     if (mode !== "DCR" && mode !== "CRD") x.fail(`mode ${mode} is not a DepthToSpace mode (DCR, CRD)`);
@@ -322,7 +319,6 @@ export const importers: Record<string, Importer> = {
   },
   SpaceToDepth(x) {
     const t = x.asImage(x.tensor(0));
-    x.noPad(t);
     const [C, H, W] = x.image(t), b = x.int("blocksize", 0);
     if (!Number.isInteger(b) || b < 1) x.fail(`blocksize ${b} must be a whole number >= 1`);
     if (H % b || W % b) x.fail(`the ${H}×${W} image does not split into blocks of ${b}×${b} (blocksize ${b})`);
@@ -344,10 +340,7 @@ export const importers: Record<string, Importer> = {
     if (mode === "constant" && value === 0) return x.out({ ...t, pad: [prev[0] + own[0], prev[1] + own[1], prev[2] + own[2], prev[3] + own[3]] });
     const base = prev.some((p) => p) ? withPadLayer(t, x.uniq("pad_zeros")) : t;
     // ONNX uses constant_value in mode constant only (onnxruntime ignores it in the others)
-    const sym = x.apply(L.pad({ padding: own, mode: mode as "constant" | "edge" | "reflect", value: mode === "constant" ? value : 0, name: x.uniq("pad") }), base.sym);
-    const [C, H, W] = base.onnx as [number, number, number];
-    const { reluOf: _, ...rest } = base;
-    x.out({ ...rest, sym, onnx: [C, H + own[0] + own[1], W + own[2] + own[3]] });
+    x.out(withPadLayer(base, x.uniq("pad"), own, mode as "constant" | "edge" | "reflect", mode === "constant" ? value : 0));
   },
 };
 
@@ -391,42 +384,38 @@ function compare(x: ImportNode): void {
 function squeeze(x: ImportNode): void {
   const d = x.get(0), unsq = x.op === "Unsqueeze";
   const axes = axesOf(x);
+  if (unsq && !axes) x.fail("axes are required");
   if (d.kind === "const") {
     // the same values under the dims the axes give (a per-channel [C] unsqueezed to [C, 1, 1] broadcasts over channels)
     const r = d.dims.length, out = unsq ? r + (axes?.length ?? 0) : r;
-    if (unsq && !axes) x.fail("axes are required");
     const at = (axes ?? []).map((a) => (a < 0 ? a + out : a));
     if (at.some((a) => a < 0 || a >= out) || new Set(at).size !== at.length) x.fail(`axes [${(axes ?? []).join(", ")}] are not distinct axes of a rank-${out} tensor`);
-    let dims: number[];
-    if (unsq) {
-      dims = [...d.dims];
-      for (const a of [...at].sort((p, q) => p - q)) dims.splice(a, 0, 1);
-    } else {
-      const drop = axes ? at : d.dims.flatMap((v, i) => (v === 1 ? [i] : []));
-      if (drop.some((i) => d.dims[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of the constant [${d.dims.join(", ")}] are not all 1`);
-      dims = d.dims.filter((_, i) => !drop.includes(i));
-    }
-    x.out({ kind: "const", dims, data: d.data });
+    x.out({ kind: "const", dims: squeezed(x, d.dims, axes ? at : null, `the constant [${d.dims.join(", ")}]`), data: d.data });
     return;
   }
   const t = x.tensor(0);
-  x.noPad(t);
   const lead = x.g.lead, inRank = x.rank(t.onnx), outRank = unsq ? inRank + (axes?.length ?? 0) : inRank - (axes?.length ?? t.onnx.filter((v) => v === 1).length);
   const norm = (axes ?? []).map((a) => (a < 0 ? a + (unsq ? outRank : inRank) : a) - lead);
   if (norm.includes(-1)) x.mixesBatch(`axes [${(axes ?? []).join(", ")}] include the batch axis; fovea keeps the examples of a batch first`);
-  let dims: number[];
-  if (unsq) {
-    if (!axes) x.fail("axes are required");
-    dims = [...t.onnx];
-    for (const a of [...norm].sort((p, q) => p - q)) dims.splice(a, 0, 1);
-  } else {
-    const drop = axes ? norm : t.onnx.map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0);
-    if (drop.some((i) => t.onnx[i] !== 1)) x.fail(`axes [${(axes ?? []).join(", ")}] of ${x.dims(t)} are not all 1`);
-    dims = t.onnx.filter((_, i) => !drop.includes(i));
-  }
+  const dims = squeezed(x, t.onnx, axes ? norm : null, x.dims(t));
   // the values keep their order: the same data under new dims (an image is first put in ONNX's order)
   const p = isImage(t) || t.flatOf ? x.plain(t) : t;
   x.out({ ...p, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+}
+
+/**
+ * Unsqueeze's dims (a 1 inserted at each of `at`, axes of the result) or Squeeze's (the 1s at `at`
+ * dropped, or every 1 where at is null) of `dims`; `what` names the input in an error.
+ */
+function squeezed(x: ImportNode, dims: readonly number[], at: readonly number[] | null, what: string): number[] {
+  if (x.op === "Unsqueeze") {
+    const out = [...dims];
+    for (const a of [...at!].sort((p, q) => p - q)) out.splice(a, 0, 1);
+    return out;
+  }
+  const drop = at ?? dims.flatMap((v, i) => (v === 1 ? [i] : []));
+  if (drop.some((i) => dims[i] !== 1)) x.fail(`axes [${(axesOf(x) ?? []).join(", ")}] of ${what} are not all 1`);
+  return dims.filter((_, i) => !drop.includes(i));
 }
 
 /** Flatten, and Reshape to a constant shape that keeps the batch axis first. */
@@ -450,7 +439,6 @@ function reshape(x: ImportNode): void {
     return x.out({ kind: "const", dims, data: c.data });
   }
   const t = x.tensor(0);
-  x.noPad(t);
   const rank = x.rank(t.onnx), size = t.onnx.reduce((a, b) => a * b, 1);
   let dims: number[];
   if (x.op === "Flatten") {
