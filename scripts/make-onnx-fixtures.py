@@ -393,6 +393,27 @@ class UnfoldedNorms(nn.Module):
         return self.act(self.gn(self.c(x)))
 
 
+class JoinedConstants(nn.Module):
+    """Constants joined to data by torch.cat: coordinate channels expanded to the batch (CoordConv), a
+    learned map (an nn.Parameter), and two buffers joined along their last axis, then flattened and
+    added to data (joined flat, the table's values would land in other places)."""
+    def __init__(self):
+        super().__init__()
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, 4), torch.linspace(-1, 1, 5), indexing="ij")
+        self.register_buffer("coords", torch.stack([ys, xs]).unsqueeze(0))
+        self.learned = nn.Parameter(torch.randn(1, 2, 4, 5))
+        self.register_buffer("a", torch.arange(6.).reshape(1, 2, 3))
+        self.register_buffer("b", 10 + torch.arange(6.).reshape(1, 2, 3))
+        self.c1 = nn.Conv2d(5, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(6, 3, 1)
+
+    def forward(self, x):
+        y = self.c1(torch.cat([x, self.coords.expand(x.shape[0], -1, -1, -1)], dim=1))
+        y = self.c2(torch.cat([self.learned.expand(x.shape[0], -1, -1, -1), y], dim=1)).flatten(1)
+        t = torch.cat([self.a, self.b], dim=2).reshape(1, 12)
+        return torch.cat([y, y[:, :12] + t], dim=1)
+
+
 class PadReads(nn.Module):
     """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
     last axis (ReduceSum, ReduceMax), the last column (Gather)."""
@@ -629,12 +650,15 @@ if __name__ == "__main__":
         write("pad_reads", PadReads, (2, 3, 4, 5))
         write("pad_slices", PadSlices, (2, 3, 4, 5))
         write("ceil_pool_declared", CeilPool, (2, 3, 8, 8), opset=11)
+    elif len(sys.argv) > 1 and sys.argv[1] == "joined_constants":
+        write("joined_constants", JoinedConstants, (2, 3, 4, 5), opset=13)
+        write("joined_constants_unfolded", JoinedConstants, (2, 3, 4, 5), opset=17, fold=False)
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | unfolded | scales | external]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | unfolded | joined_constants | scales | external]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -673,4 +697,6 @@ if __name__ == "__main__":
         write("pad_reads", PadReads, (2, 3, 4, 5))
         write("pad_slices", PadSlices, (2, 3, 4, 5))
         write("ceil_pool_declared", CeilPool, (2, 3, 8, 8), opset=11)
+        write("joined_constants", JoinedConstants, (2, 3, 4, 5), opset=13)  # also alone: make-onnx-fixtures.py joined_constants
+        write("joined_constants_unfolded", JoinedConstants, (2, 3, 4, 5), opset=17, fold=False)
         external()  # also alone: make-onnx-fixtures.py external (after conv_bn_pool)

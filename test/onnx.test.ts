@@ -29,13 +29,26 @@ function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number)
 }
 
 describe("ONNX import matches PyTorch", () => {
-  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat", "scales_opset9", "scales_opset11", "scales_opset13", "argmax_opset11", "argmax_opset13", "unfolded_norms_opset11", "unfolded_norms_opset13", "unfolded_norms_opset17", "pad_reads", "pad_slices", "ceil_pool_declared"])("%s", async (name) => {
+  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat", "scales_opset9", "scales_opset11", "scales_opset13", "argmax_opset11", "argmax_opset13", "unfolded_norms_opset11", "unfolded_norms_opset13", "unfolded_norms_opset17", "pad_reads", "pad_slices", "ceil_pool_declared", "joined_constants", "joined_constants_unfolded"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
     const m = await fovea.importOnnx(f.bytes, { source: `fixtures/${name}.onnx` });
     expect(m.name).toBe(name); // named after the file
     expectRel(m.predict(Float32Array.from(f.input)), f.output, 1e-4);
     m.free();
+  });
+
+  it("constants joined to data by torch.cat (coordinate channels, a learned map, two buffers joined along their last axis): the constants as constant layers, gradients through the joins by central differences", async () => {
+    for (const name of ["joined_constants", "joined_constants_unfolded"]) {
+      const f = fixture(name);
+      const m = await fovea.importOnnx(f.bytes, { source: `fixtures/${name}.onnx` });
+      // the coordinates and the learned map, as layers of their own (the table is folded into the Add's constant)
+      expect(m.layers.filter((l) => l.type === "constant").length, name).toBe(2);
+      m.compile({ batchSize: 2, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+      const x = Float32Array.from(f.input), y = Float32Array.from(f.output, (v, i) => v + Math.sin(i));
+      expect(fovea.train.gradCheck(m, x, y, { samples: 24, seed: 3 }).maxRelError, name).toBeLessThan(1e-2);
+      m.free();
+    }
   });
 
   it("an imported model comes back warm: predict's plan for one example (the file's batch axis is N) built and run", async () => {

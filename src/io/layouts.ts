@@ -42,6 +42,13 @@ export function hwcRowOfChwFeature(f: number, C: number, H: number, W: number): 
   return (f % (H * W)) * C + Math.floor(f / (H * W));
 }
 
+/** An image [C, H, W] (NCHW frameworks) → [H, W, C], as fovea holds it. */
+export function chwToHwc(v: ArrayLike<number>, C: number, H: number, W: number): Float32Array {
+  const hwc = new Float32Array(C * H * W);
+  for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) hwc[(h * W + w) * C + c] = v[(c * H + h) * W + w]!;
+  return hwc;
+}
+
 /** An image [H, W, C] as fovea holds it → [C, H, W] (NCHW frameworks). */
 export function hwcToChw(v: ArrayLike<number>, H: number, W: number, C: number): Float32Array {
   const chw = new Float32Array(H * W * C);

@@ -3,7 +3,7 @@
 // or one value per channel or per index of the last axis (→ a scale layer), and otherwise — any
 // numpy broadcasting that keeps the batch axis apart, Pow, a constant divided by a tensor — the
 // binary layer (⇄ the op itself). Concat: of constants (shape arithmetic, folded), or of tensors on
-// the channel axis ⇄ concat. maxout exports as Reshape + ReduceMax.
+// the channel axis ⇄ concat, a constant among them a constant layer. maxout exports as Reshape + ReduceMax.
 import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
@@ -11,7 +11,7 @@ import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
 import { attribute, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
-import { hwcToChw } from "../../layouts.js";
+import { chwToHwc, hwcToChw } from "../../layouts.js";
 
 /** Tensors held the same way: all images held NHWC, or all in ONNX's order (with equal symbolic shapes). */
 function alike(x: ImportNode, ts: TensorValue[]): TensorValue[] {
@@ -283,17 +283,49 @@ const tile: Importer = (x) => {
   });
 };
 
+/** Constants joined along the node's axis (ONNX's Concat: the same rank, equal sizes but along the axis); float if any of them is. */
+function concatConstants(x: ImportNode, cs: ConstValue[]): ConstValue {
+  const r = cs[0]!.dims.length, given = x.int("axis", 0), axis = given < 0 ? given + r : given;
+  if (!(axis >= 0 && axis < r)) x.fail(`axis ${given} is outside the constants' ${r} axes`);
+  if (cs.some((c) => c.dims.length !== r || c.dims.some((d, i) => i !== axis && d !== cs[0]!.dims[i]))) x.fail(`constants of shapes ${cs.map((c) => `[${c.dims.join(", ")}]`).join(", ")} do not join on axis ${given}`);
+  const dims = [...cs[0]!.dims];
+  dims[axis] = cs.reduce((a, c) => a + c.dims[axis]!, 0);
+  // each constant as rows of everything from the axis on, joined row by row
+  const outer = dims.slice(0, axis).reduce((a, d) => a * d, 1), data: number[] = [];
+  for (let o = 0; o < outer; o++) {
+    for (const c of cs) {
+      const inner = c.dims.slice(axis).reduce((a, d) => a * d, 1);
+      for (let i = o * inner; i < (o + 1) * inner; i++) data.push(c.data[i]!);
+    }
+  }
+  return { kind: "const", dims, data: cs.some((c) => c.data instanceof Float32Array) ? Float32Array.from(data) : data };
+}
+
+/**
+ * A constant joined to data (a coordinate map, a learned map): the same values in every example, a
+ * constant layer placed in the graph by `beside`. Its batch axis, where the graph has one, is 1.
+ */
+function constantData(x: ImportNode, c: ConstValue, beside: TensorValue): TensorValue {
+  const lead = x.g.lead;
+  if (c.dims.length !== x.rank(beside.onnx)) x.fail(`a constant of shape [${c.dims.join(", ")}] and ${x.dims(beside)} have different ranks`);
+  if (lead && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(beside)}; fovea keeps the examples of a batch apart`);
+  const dims = c.dims.slice(lead), lname = x.uniq("constant");
+  if (!(dims.length > 0 && dims.every((d) => d > 0))) x.fail(`a constant of shape [${c.dims.join(", ")}]: every example's part must have values`);
+  const [C, H, W] = dims as [number, number, number];
+  // an image [C, H, W] is held as fovea holds images, [H, W, C]
+  const image = dims.length === 3;
+  x.weight(lname, "value", image ? chwToHwc(c.data, C, H, W) : Float32Array.from(c.data));
+  return { kind: "tensor", sym: x.apply(L.constant({ shape: image ? [H, W, C] : dims, name: lname }), beside.sym), onnx: dims };
+}
+
 export const importers: Record<string, Importer> = {
   Expand: expand, Tile: tile,
   Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic, Pow: arithmetic,
   Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith, ThresholdedRelu: unaryArith,
   Concat(x) {
     const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
-    if (vs.every((v) => v.kind === "const")) {
-      x.out({ kind: "const", dims: [vs.reduce((a, v) => a + (v as { data: ArrayLike<number> }).data.length, 0)], data: vs.flatMap((v) => Array.from((v as { data: ArrayLike<number> }).data)) });
-      return;
-    }
-    const ts0 = vs.map((_, i) => x.tensor(i));
+    if (vs.every((v) => v.kind === "const")) return x.out(concatConstants(x, vs as ConstValue[]));
+    const ts0 = vs.map((v) => (v.kind === "const" ? constantData(x, v, vs.find((u) => u.kind === "tensor") as TensorValue) : v));
     const axis = x.int("axis", 1), k = x.axis(axis, ts0[0]!.onnx);
     if (k < 0) x.mixesBatch("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
     if (ts0.some((t) => t.onnx.length !== ts0[0]!.onnx.length || t.onnx.some((d, i) => i !== k && d !== ts0[0]!.onnx[i]))) {
