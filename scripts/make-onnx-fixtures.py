@@ -414,6 +414,22 @@ class JoinedConstants(nn.Module):
         return torch.cat([y, y[:, :12] + t], dim=1)
 
 
+class WhereConstants(nn.Module):
+    """torch.where with a constant operand, masked_fill (a comparison Cast to bool, then Where with the
+    fill value) and a constant mask (a buffer) choosing between data; continuous in the data (each fill
+    is the value where its condition flips), for a gradient check by central differences."""
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mask", torch.arange(20.).reshape(1, 1, 4, 5) % 3 == 0)
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.c(x)
+        a = torch.where(y > 0.1, y, torch.tensor(0.1))
+        b = y.masked_fill(y < -0.3, -0.3)
+        return torch.cat([a, b, torch.where(self.mask, a, b * 2)], dim=1)
+
+
 class PadReads(nn.Module):
     """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
     last axis (ReduceSum, ReduceMax), the last column (Gather)."""
@@ -653,6 +669,7 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "joined_constants":
         write("joined_constants", JoinedConstants, (2, 3, 4, 5), opset=13)
         write("joined_constants_unfolded", JoinedConstants, (2, 3, 4, 5), opset=17, fold=False)
+        write("where_constants", WhereConstants, (2, 3, 4, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
@@ -697,6 +714,7 @@ if __name__ == "__main__":
         write("pad_reads", PadReads, (2, 3, 4, 5))
         write("pad_slices", PadSlices, (2, 3, 4, 5))
         write("ceil_pool_declared", CeilPool, (2, 3, 8, 8), opset=11)
-        write("joined_constants", JoinedConstants, (2, 3, 4, 5), opset=13)  # also alone: make-onnx-fixtures.py joined_constants
+        write("joined_constants", JoinedConstants, (2, 3, 4, 5), opset=13)  # also alone: make-onnx-fixtures.py joined_constants (with where_constants)
         write("joined_constants_unfolded", JoinedConstants, (2, 3, 4, 5), opset=17, fold=False)
+        write("where_constants", WhereConstants, (2, 3, 4, 5))
         external()  # also alone: make-onnx-fixtures.py external (after conv_bn_pool)

@@ -169,7 +169,7 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     m.free();
   });
 
-  it.each([["branches", [2, 4, 9, 9]], ["consts", [2, 3, 8, 8]], ["joined_constants_unfolded", [2, 3, 4, 5]]] as const)("an imported ONNX model (%s) exports back and still matches PyTorch", async (name, dims) => {
+  it.each([["branches", [2, 4, 9, 9]], ["consts", [2, 3, 8, 8]], ["joined_constants_unfolded", [2, 3, 4, 5]], ["where_constants", [2, 3, 4, 5]]] as const)("an imported ONNX model (%s) exports back and still matches PyTorch", async (name, dims) => {
     const fx = JSON.parse(readFileSync(`test/fixtures/onnx/${name}.json`, "utf8")) as { input: number[]; output: number[] };
     const m = await fovea.importOnnx(new Uint8Array(readFileSync(`test/fixtures/onnx/${name}.onnx`)));
     const bytes = await fovea.exportOnnx(m);

@@ -302,20 +302,20 @@ function concatConstants(x: ImportNode, cs: ConstValue[]): ConstValue {
 }
 
 /**
- * A constant joined to data (a coordinate map, a learned map): the same values in every example, a
- * constant layer placed in the graph by `beside`. Its batch axis, where the graph has one, is 1.
+ * A constant used as data (joined to data, a Where's operand): the same values in every example, a
+ * constant layer placed in the graph by `beside`. Its batch axis, where the graph has one, is 1. An
+ * image [C, H, W] is held as fovea holds images, [H, W, C], unless `plain` (ONNX's order).
  */
-function constantData(x: ImportNode, c: ConstValue, beside: TensorValue): TensorValue {
+export function constantData(x: ImportNode, c: ConstValue, beside: TensorValue, plain = false): TensorValue {
   const lead = x.g.lead;
   if (c.dims.length !== x.rank(beside.onnx)) x.fail(`a constant of shape [${c.dims.join(", ")}] and ${x.dims(beside)} have different ranks`);
   if (lead && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(beside)}; fovea keeps the examples of a batch apart`);
   const dims = c.dims.slice(lead), lname = x.uniq("constant");
   if (!(dims.length > 0 && dims.every((d) => d > 0))) x.fail(`a constant of shape [${c.dims.join(", ")}]: every example's part must have values`);
-  const [C, H, W] = dims as [number, number, number];
-  // an image [C, H, W] is held as fovea holds images, [H, W, C]
-  const image = dims.length === 3;
+  const [C, H, W] = dims as [number, number, number], image = dims.length === 3 && !plain;
   x.weight(lname, "value", image ? chwToHwc(c.data, C, H, W) : Float32Array.from(c.data));
-  return { kind: "tensor", sym: x.apply(L.constant({ shape: image ? [H, W, C] : dims, name: lname }), beside.sym), onnx: dims };
+  const sym = x.apply(L.constant({ shape: image ? [H, W, C] : dims, name: lname }), beside.sym);
+  return { kind: "tensor", sym, onnx: dims, ...(dims.length === 3 && plain ? { plain: true as const } : {}) };
 }
 
 export const importers: Record<string, Importer> = {
@@ -361,7 +361,7 @@ const ones = (n: number) => new Array<number>(Math.max(n, 0)).fill(1);
  * [h, w, c] (ones in front) becomes [N, c, h, w]; any other output is [N, …] in fovea's order, so
  * a lower-rank value gets size-1 axes after N (and an image operand goes to fovea's order first).
  */
-function operand(x: ExportNode, v: string, s: readonly number[], out: readonly number[]): string {
+export function operand(x: ExportNode, v: string, s: readonly number[], out: readonly number[]): string {
   if (out.length === 3) {
     if (s.length === 3) return v;
     const [h, w, c] = [...ones(3 - s.length), ...s];

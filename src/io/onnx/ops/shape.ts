@@ -2,17 +2,16 @@
 // (Un)Squeeze, Reshape/Flatten (of data too, keeping the batch axis first), Transpose (of data:
 // one permute, or none where only the layout's bookkeeping changes), Pad — and the export of
 // flatten, permute and dropout.
-import { ConfigError, show } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Constant } from "../../../layers/constant.js";
 import type { Slice as SliceLayer } from "../../../layers/slice.js";
-import { toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
+import { subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
-import { binaryConstant, binaryData } from "./merge.js";
+import { binaryConstant, binaryData, constantData, operand } from "./merge.js";
 import { broadcastShape, simplifyPermute } from "../../../ops/eltwise.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
@@ -69,6 +68,10 @@ export const importers: Record<string, Importer> = {
     } else if (v.int && (to === 6 || to === 7)) {
       // integer data (ArgMax's indices, an integer input) to int32 / int64: the same whole numbers
       x.out(v);
+    } else if (to === 9) {
+      // to bool (masked_fill's mask from a comparison, held as 1 and 0): 1 where x ≠ 0 (NaN too), Not of Not
+      const once = `${x.n.output[0]}#not`;
+      x.g.importNodes([subNode(x, "Not", [x.n.input[0]!], once), subNode(x, "Not", [once], x.n.output[0]!)]);
     } else x.fail(`casting a computed ${v.int ? "integer" : "float32"} tensor to ${dtypeName(to)} is not supported (it would round${v.int ? " or wrap" : ""} differently from float32)`);
   },
   Shape(x) {
@@ -205,9 +208,15 @@ export const importers: Record<string, Importer> = {
   Where(x) {
     const vs = [x.get(0), x.get(1), x.get(2)];
     if (vs.some((v) => v.kind === "tensor")) {
-      // of data: the where layer, the three broadcast per example (the same rank: the batch axes meet)
-      if (!vs.every((v) => v.kind === "tensor")) x.fail("a Where of data with a constant operand is not supported (all three computed, or all constants)");
-      const ts = vs as TensorValue[];
+      // of data: the where layer, the three broadcast per example (the same rank: the batch axes
+      // meet); a constant operand (torch.where(c, x, 0.0), masked_fill) a constant layer of the
+      // data's rank, ones in front, its batch axis 1
+      const beside = vs.find((v) => v.kind === "tensor") as TensorValue, r = x.rank(beside.onnx);
+      const ts = vs.map((v) => {
+        if (v.kind === "tensor") return v;
+        if (v.dims.length > r) x.fail(`a constant of shape [${v.dims.join(", ")}] has more axes than ${x.dims(beside)}`);
+        return constantData(x, { ...v, dims: [...Array<number>(r - v.dims.length).fill(1), ...v.dims] }, beside, true);
+      });
       if (x.g.lead && ts.some((t) => t.onnx.length !== ts[0]!.onnx.length)) x.mixesBatch(`shapes ${ts.map((t) => x.dims(t)).join(", ")} of different ranks: a batch axis would meet an axis of another's examples`);
       const ab = broadcastShape(ts[1]!.onnx, ts[2]!.onnx), dims = ab && broadcastShape(ts[0]!.onnx, ab);
       if (!dims) return x.fail(`shapes ${ts.map((t) => x.dims(t)).join(", ")} do not broadcast`);
@@ -530,10 +539,9 @@ export const exporters: Record<string, Exporter> = {
     return { out: x.op("Expand", [x.init([1, ...dims], v), target]) };
   },
   where(x) {
-    // the condition to bool (≠ 0), then Where; a rank-3 value is an image to the exporter, so only equal shapes
-    const s = x.node.outShape;
-    if (!x.node.inShapes.every((i) => i.join() === s.join())) throw new ConfigError(`${x.label}: where with broadcasting does not export (equal shapes do)`);
-    return { out: x.op("Where", [x.op("Cast", [x.inputs[0]!], { to: 9 }), x.inputs[1]!, x.inputs[2]!]) };
+    // the condition to bool (≠ 0), then Where, each operand broadcast as the binary layer's are (operand())
+    const out = x.node.outShape, [c, a, b] = x.node.inShapes.map((s, k) => operand(x, x.inputs[k]!, s, out)) as [string, string, string];
+    return { out: x.op("Where", [x.op("Cast", [c], { to: 9 }), a, b]) };
   },
   flatten: flattenExport,
   slice(x) {
