@@ -430,6 +430,43 @@ class WhereConstants(nn.Module):
         return torch.cat([a, b, torch.where(self.mask, a, b * 2)], dim=1)
 
 
+class ShapeValues(nn.Module):
+    """Constants computed at export that fovea folds: F.interpolate with recompute_scale_factor=True
+    (a Floor of a constant size), a scale by sqrt of a size, a learned map repeated over the batch
+    (p.repeat(x.shape[0], …), a Tile by the batch size) and joined to the data."""
+    def __init__(self):
+        super().__init__()
+        self.p = nn.Parameter(torch.randn(1, 2, 5, 6))
+        self.c = nn.Conv2d(5, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.c(torch.cat([x, self.p.repeat(x.shape[0], 1, 1, 1)], dim=1)) / torch.sqrt(torch.tensor(x.shape[-1], dtype=torch.float32))
+        a = F.interpolate(y, scale_factor=1.5, mode="bilinear", align_corners=False, recompute_scale_factor=True)
+        b = F.interpolate(y, scale_factor=2, mode="nearest", recompute_scale_factor=True)
+        return torch.cat([a.flatten(1), b.flatten(1)], dim=1)
+
+
+class MoreReductions(nn.Module):
+    """x.amin, x.argmin, F.normalize(p=1) (ReduceL1) and torch.logsumexp over the channels and over
+    the positions (of large values: exp of them alone would overflow)."""
+    def forward(self, x):
+        return torch.cat([x.amin(1).flatten(1), x.argmin(1).float().flatten(1), F.normalize(x, p=1, dim=1).flatten(1),
+                          torch.logsumexp(x, 1).flatten(1), torch.logsumexp(x * 100, (2, 3)).flatten(1)], dim=1)
+
+
+class BatchValue(nn.Module):
+    """The batch size used as a number (x * x.shape[0]): fovea computes it with a batch fixed in the
+    file and refuses it where the batch axis is dynamic."""
+    def forward(self, x):
+        return x * x.shape[0]
+
+
+class ExpandBatch(nn.Module):
+    """x.expand(2, …) of an input of batch 1: two copies of the example (the graph mixes its batch)."""
+    def forward(self, x):
+        return x.expand(2, 3, 4, 5) * 1.0
+
+
 class PadReads(nn.Module):
     """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
     last axis (ReduceSum, ReduceMax), the last column (Gather)."""
@@ -554,6 +591,15 @@ def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=Tru
     print(name, os.path.getsize(path), "bytes")
 
 
+def write_shape_values():
+    write("shape_values", ShapeValues, (2, 3, 5, 6))
+    write("more_reductions", MoreReductions, (2, 3, 4, 5))
+    write("batch_value_dynamic", BatchValue, (2, 3, 4, 5))
+    write("batch_value_fixed", BatchValue, (2, 3, 4, 5), dynamic=False, fold=False)
+    write("expand_batch", ExpandBatch, (1, 3, 4, 5), dynamic=False)
+    write("expand_batch_dynamic", ExpandBatch, (1, 3, 4, 5))
+
+
 class SegOut(nn.Module):
     """A segmentation model's "out" head (torchvision's models return a dict)."""
     def __init__(self, m):
@@ -670,12 +716,14 @@ if __name__ == "__main__":
         write("joined_constants", JoinedConstants, (2, 3, 4, 5), opset=13)
         write("joined_constants_unfolded", JoinedConstants, (2, 3, 4, 5), opset=17, fold=False)
         write("where_constants", WhereConstants, (2, 3, 4, 5))
+    elif len(sys.argv) > 1 and sys.argv[1] == "shape_values":
+        write_shape_values()
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | unfolded | joined_constants | scales | external]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | unfolded | joined_constants | shape_values | scales | external]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -717,4 +765,5 @@ if __name__ == "__main__":
         write("joined_constants", JoinedConstants, (2, 3, 4, 5), opset=13)  # also alone: make-onnx-fixtures.py joined_constants (with where_constants)
         write("joined_constants_unfolded", JoinedConstants, (2, 3, 4, 5), opset=17, fold=False)
         write("where_constants", WhereConstants, (2, 3, 4, 5))
+        write_shape_values()  # also alone: make-onnx-fixtures.py shape_values
         external()  # also alone: make-onnx-fixtures.py external (after conv_bn_pool)

@@ -5,7 +5,7 @@ import type { Layer } from "../../layers/layer.js";
 import type { GraphNode } from "../../model/graph.js";
 import type { SymbolicTensor } from "../../layers/symbolic.js";
 import * as L from "../../layers/index.js";
-import { isImage, num, same, type ConstValue, type OnnxAttr, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
+import { N, isImage, num, same, type ConstValue, type OnnxAttr, type OnnxModel, type OnnxNode, type TensorValue, type Value } from "./model.js";
 
 /**
  * The padding total auto_pad SAME_* gives a window of k taps (dilation d) at stride s over `size`:
@@ -319,6 +319,28 @@ export class ImportNode {
     this.g.weights.push({ layer, name, values });
   }
 
+  /**
+   * Whether this node's folded output `c` is computed from the symbolic batch (ConstValue.batch):
+   * a Shape holding N, or any op of an input that is — where the op only moves values, if N is
+   * still among them (`x.size(1)` picked from Shape(x) is a plain number).
+   */
+  private fromBatch(c: ConstValue): boolean {
+    const hasN = (u: ConstValue) => Array.prototype.includes.call(u.data, N);
+    if (this.op === "Shape") return hasN(c);
+    const tainted = this.n.input.flatMap((name) => {
+      const u = name ? this.g.values.get(name) : undefined;
+      return u?.kind === "const" && u.batch ? [u] : [];
+    });
+    // computed from N (N·C·H·W) rather than holding it: every value may depend on it
+    return tainted.length > 0 && (!MOVERS.has(this.op) || tainted.some((u) => !hasN(u)) || hasN(c));
+  }
+
+  /** A constant this op computes with against data: refused if its values come from the symbolic batch size. */
+  value(c: ConstValue): ConstValue {
+    if (c.batch) this.fail(`a value computed from the batch size ([${c.dims.join(", ")}], from a Shape of the batch axis) is used as a number; the file's batch axis is dynamic and fovea keeps it symbolic, so such a value is not supported (export with a fixed batch, as fovea then computes with the file's batch size)`);
+    return c;
+  }
+
   /** Sets the node's (first) output. */
   out(v: Value): void {
     this.outAt(0, v);
@@ -329,7 +351,8 @@ export class ImportNode {
    * inputs' element type), so a later Div truncates: the data inputs that give the type are every
    * computed input but Where's condition and Pow's exponent; a Cast's output has its target's type.
    */
-  outAt(i: number, v: Value): void {
+  outAt(i: number, v0: Value): void {
+    const v = v0.kind === "const" && !v0.batch && this.fromBatch(v0) ? { ...v0, batch: true as const } : v0;
     const typeFrom = this.op === "Cast" || this.op === "CastLike" ? [] : this.op === "Where" ? [1, 2] : this.op === "Pow" ? [0] : this.n.input.map((_, k) => k);
     const int = v.kind === "tensor" && !v.int && typeFrom.some((k) => {
       const u = this.n.input[k] ? this.g.values.get(this.n.input[k]!) : undefined;
@@ -338,6 +361,9 @@ export class ImportNode {
     this.g.values.set(this.n.output[i]!, int ? { ...v, int: true } : v);
   }
 }
+
+/** Ops whose folded output only moves or picks their inputs' values (and Shape's, the dims): it holds N only where they did. */
+const MOVERS = new Set(["Shape", "Gather", "Slice", "Split", "Concat", "Squeeze", "Unsqueeze", "Reshape", "Flatten", "Identity", "Cast", "CastLike", "Expand", "Tile", "Transpose", "ConstantOfShape", "Where", "Dropout", "Pad"]);
 
 export type Importer = (x: ImportNode) => void;
 

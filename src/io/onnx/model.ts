@@ -13,7 +13,17 @@ export type OnnxTensor = TensorProto;
 export type OnnxModel = Omit<ModelProto, "graph"> & { graph: GraphProto };
 
 /** A constant of the graph (an initializer, or shape arithmetic under folding). */
-export interface ConstValue { kind: "const"; dims: number[]; data: number[] | Float32Array }
+export interface ConstValue {
+  kind: "const";
+  dims: number[];
+  data: number[] | Float32Array;
+  /**
+   * Computed from the batch size of a graph whose batch is symbolic (a Shape of the batch axis):
+   * its values hold N, which stands for a size, not a number to compute with (ImportNode.outAt
+   * marks it; ImportNode.value refuses it as data's operand).
+   */
+  batch?: true;
+}
 
 /**
  * A tensor the fovea model computes. Its data is either an image [C, H, W] held NHWC (rank 3,

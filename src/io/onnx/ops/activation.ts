@@ -133,7 +133,24 @@ function scaledElu(x: ImportNode, t: TensorValue): void {
   x.out({ ...rest, sym: affine(x, t, e, gamma, 0) });
 }
 
+/** Elementwise ops folded on constants (shape arithmetic: `F.interpolate(recompute_scale_factor=True)` floors a constant size, attention scales by `sqrt(size)`). */
+const FOLD: Record<string, (v: number, x: ImportNode) => number> = {
+  Relu: (v) => (v < 0 ? 0 : v), LeakyRelu: (v, x) => (v < 0 ? x.flt("alpha", 0.01) * v : v), Elu: (v, x) => (v < 0 ? x.flt("alpha", 1) * Math.expm1(v) : v),
+  Sigmoid: (v) => 1 / (1 + Math.exp(-v)), Tanh: Math.tanh, Sqrt: Math.sqrt, Exp: Math.exp, Log: Math.log,
+  Softplus: (v) => (v > 30 ? v : Math.log1p(Math.exp(v))), Softsign: (v) => v / (1 + Math.abs(v)),
+  Floor: Math.floor, Ceil: Math.ceil, Sign: Math.sign,
+  // ONNX's Round: halves to even
+  Round: (v) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v)),
+};
+/** Of those, the ones that keep whole numbers whole (an integer constant stays one). */
+const KEEPS_INTEGER = new Set(["Relu", "Floor", "Ceil", "Round", "Sign"]);
+
 const activation: Importer = (x) => {
+  const c = x.get(0), f = FOLD[x.op];
+  if (c.kind === "const" && f) {
+    const vs = Array.from(c.data, (v) => f(v, x));
+    return x.out({ kind: "const", dims: c.dims, data: c.data instanceof Float32Array || !KEEPS_INTEGER.has(x.op) ? Float32Array.from(vs) : vs });
+  }
   const t = x.tensor(0);
   if (x.op === "Clip") return clip(x, t);
   if (x.op === "HardSigmoid" || x.op === "HardSwish") return hard(x, t);

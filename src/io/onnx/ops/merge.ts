@@ -58,8 +58,8 @@ export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): voi
 }
 
 /** t op c (or c op t) by the binary layer with c as its constant: c broadcast per example (its batch axis, if it has one, of 1). */
-export function binaryConstant(x: ImportNode, t0: TensorValue, c: ConstValue, constFirst: boolean, op: BinaryOp = binaryOp(x, t0)): void {
-  const rank = x.rank(t0.onnx), lead = x.g.lead;
+export function binaryConstant(x: ImportNode, t0: TensorValue, c0: ConstValue, constFirst: boolean, op: BinaryOp = binaryOp(x, t0)): void {
+  const c = x.value(c0), rank = x.rank(t0.onnx), lead = x.g.lead;
   if (lead && c.dims.length > rank) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] has more axes than ${x.dims(t0)}: the batch axis would meet one of its axes`);
   if (lead && c.dims.length === rank && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
   const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
@@ -118,7 +118,7 @@ const arithmetic: Importer = (x) => {
   // a tensor and a constant that is a scalar or broadcasts along one axis — the channels (images,
   // features) or the last axis: a scale layer over the axis held last
   const tIdx = a0.kind === "tensor" ? 0 : 1;
-  const t0 = x.tensor(tIdx), c = x.constant(1 - tIdx);
+  const t0 = x.tensor(tIdx), c = x.value(x.constant(1 - tIdx));
   // Pow, Max, Min, a constant divided by data, and integer division (it truncates) by the binary layer
   if (x.op === "Pow" || x.op === "Max" || x.op === "Min" || (x.op === "Div" && (tIdx === 1 || t0.int))) return binaryConstant(x, t0, c, tIdx === 1);
   const rank = x.rank(t0.onnx), lead = x.g.lead;
@@ -233,7 +233,10 @@ const expand: Importer = (x) => {
   }
   const lead = x.g.lead, rank = v.onnx.length + lead;
   if (shape.length > rank && lead) x.mixesBatch(`shape [${shape.join(", ")}] has more axes than ${x.dims(v)}: the batch axis would meet one of them; fovea keeps the examples of a batch apart`);
-  // the batch axis's entry (a symbolic N, 1 or the batch) broadcasts as 1: the examples stay apart
+  // the batch axis's entry (a symbolic N, 1 or the file's batch) broadcasts as 1: the examples stay
+  // apart; any other number makes that many examples of each (x.expand(2, C, H, W) of one)
+  const e = shape[0]!;
+  if (lead && shape.length === rank && !(e === N || e === 1 || e === x.g.batch)) x.mixesBatch(`shape [${shape.map((d) => (d === N ? "N" : d)).join(", ")}] makes ${e} examples of ${x.g.batch === null ? "each" : `the file's batch of ${x.g.batch}`}; fovea keeps the examples of a batch apart`);
   const dims = shape.map((d, i) => (lead && shape.length === rank && i === 0 ? 1 : d));
   const bad = dims.findIndex((d) => !(Number.isInteger(d) && d >= 1));
   if (bad >= 0) x.fail(`shape [${shape.join(", ")}]: entry ${bad} is ${shape[bad]}; sizes >= 1 are supported`);
@@ -250,8 +253,10 @@ const expand: Importer = (x) => {
  * axis's entry must be 1: more copies of it would mix the examples of a batch.
  */
 const tile: Importer = (x) => {
-  const v = x.get(0), r = x.constant(1), reps = Array.from(r.data, Number);
-  const rank = v.kind === "const" ? v.dims.length : v.onnx.length + x.g.lead;
+  const v = x.get(0), r = x.constant(1), rank = v.kind === "const" ? v.dims.length : v.onnx.length + x.g.lead;
+  // a constant of batch 1 repeated over the symbolic batch (p.repeat(x.shape[0], 1, …)): the same values in every example, its batch axis 1
+  const reps = Array.from(r.data, (n, i) => (i === 0 && n === N && x.g.lead && v.kind === "const" && v.dims[0] === 1 ? 1 : Number(n)));
+  if (v.kind !== "const" && x.g.lead && reps[0] === N) x.mixesBatch(`repeats [N, ${reps.slice(1).join(", ")}] repeat each example as many times as the batch has examples; fovea keeps the examples of a batch apart`);
   if (r.dims.length !== 1 || reps.length !== rank) x.fail(`repeats [${reps.join(", ")}] must be one whole number >= 1 per axis of the rank-${rank} input`);
   const bad = reps.findIndex((n) => !(Number.isInteger(n) && n >= 1));
   if (bad >= 0) x.fail(`repeats [${reps.join(", ")}]: entry ${bad} is ${reps[bad]}; whole numbers >= 1 are supported`);
@@ -306,8 +311,8 @@ function concatConstants(x: ImportNode, cs: ConstValue[]): ConstValue {
  * constant layer placed in the graph by `beside`. Its batch axis, where the graph has one, is 1. An
  * image [C, H, W] is held as fovea holds images, [H, W, C], unless `plain` (ONNX's order).
  */
-export function constantData(x: ImportNode, c: ConstValue, beside: TensorValue, plain = false): TensorValue {
-  const lead = x.g.lead;
+export function constantData(x: ImportNode, c0: ConstValue, beside: TensorValue, plain = false): TensorValue {
+  const c = x.value(c0), lead = x.g.lead;
   if (c.dims.length !== x.rank(beside.onnx)) x.fail(`a constant of shape [${c.dims.join(", ")}] and ${x.dims(beside)} have different ranks`);
   if (lead && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(beside)}; fovea keeps the examples of a batch apart`);
   const dims = c.dims.slice(lead), lname = x.uniq("constant");

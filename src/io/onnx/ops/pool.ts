@@ -5,7 +5,7 @@ import * as L from "../../../layers/index.js";
 import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { ArgMax } from "../../../layers/argmax.js";
-import { sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportGraph, type Importer, type ImportNode } from "../context.js";
+import { attribute, sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportGraph, type Importer, type ImportNode } from "../context.js";
 import { isImage, same, type TensorValue } from "../model.js";
 
 /**
@@ -205,7 +205,33 @@ const argMax: Importer = (x) => {
   x.out(shaped(x.apply(layer(), v), false));
 };
 
+/**
+ * ReduceMin, ArgMin, ReduceL1 and ReduceLogSumExp of data, as the nodes they equal: −ReduceMax(−x)
+ * and ArgMax(−x) (negation is exact: the same values, ties and last-index picks), ReduceSum(|x|),
+ * and m + log ReduceSum(exp(x − m)) with m = ReduceMax(x) (kept dims for the subtraction), as
+ * onnxruntime computes it (no overflow where exp(x) would).
+ */
+const composed: Importer = (x) => {
+  x.tensor(0);
+  const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, src = x.n.input[0]!, rest = x.n.input.slice(1), out = x.n.output[0]!;
+  const node = (opType: string, input: string[], output: string, attrs = x.n.attribute) => subNode(x, opType, input, output, attrs);
+  const keep = (k: number) => [...x.n.attribute.filter((a) => a.name !== "keepdims"), attribute("keepdims", { i: k })];
+  x.g.values.set(`${base}_neg1`, { kind: "const", dims: [], data: Float32Array.of(-1) });
+  const neg = (from: string, to: string) => node("Mul", [from, `${base}_neg1`], to, []);
+  if (x.op === "ReduceMin") return x.g.importNodes([neg(src, `${base}_neg`), node("ReduceMax", [`${base}_neg`, ...rest], `${base}_max`), neg(`${base}_max`, out)]);
+  if (x.op === "ArgMin") return x.g.importNodes([neg(src, `${base}_neg`), node("ArgMax", [`${base}_neg`], out)]);
+  if (x.op === "ReduceL1") return x.g.importNodes([node("Abs", [src], `${base}_abs`, []), node("ReduceSum", [`${base}_abs`, ...rest], out)]);
+  const k = x.int("keepdims", 1);
+  x.g.importNodes([
+    node("ReduceMax", [src, ...rest], `${base}_m`, keep(1)), node("Sub", [src, `${base}_m`], `${base}_d`, []), node("Exp", [`${base}_d`], `${base}_e`, []),
+    node("ReduceSum", [`${base}_e`, ...rest], `${base}_s`, keep(k)), node("Log", [`${base}_s`], `${base}_l`, []),
+    ...(k ? [] : [node("ReduceMax", [src, ...rest], `${base}_m0`, keep(0))]),
+    node("Add", [`${base}_l`, k ? `${base}_m` : `${base}_m0`], out, []),
+  ]);
+};
+
 export const importers: Record<string, Importer> = {
+  ReduceMin: composed, ArgMin: composed, ReduceL1: composed, ReduceLogSumExp: composed,
   ArgMax: argMax, MaxPool: windowPool, AveragePool: windowPool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, ReduceMean: reduce, ReduceMax: reduce,
   ReduceSum: reduceOther, ReduceSumSquare: reduceOther, ReduceL2: reduceOther, ReduceProd: reduceOther,
 };
