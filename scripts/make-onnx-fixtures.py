@@ -467,6 +467,32 @@ class ExpandBatch(nn.Module):
         return x.expand(2, 3, 4, 5) * 1.0
 
 
+class EdgeExports(nn.Module):
+    """Exports at the edges of ONNX's ops: torch.roll by a whole axis (a Concat with an empty slice),
+    torch.clamp with its lower bound above the upper (the upper everywhere), and a matrix times the
+    data (MatMul with the constant first)."""
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(2, 3))
+
+    def forward(self, x):
+        return torch.cat([torch.roll(x, 5, 3).flatten(1), torch.clamp(x, min=0.5, max=-0.5).flatten(1),
+                          torch.matmul(self.w, x.flatten(2)).flatten(1)], dim=1)
+
+
+class FlatBinary(nn.Module):
+    """Features flattened from an image through the binary layer's ops: Max with a per-feature
+    constant, Pow, an Add and a Div with the constant first (with outputLayout "NHWC" they come in
+    HWC order, as after Mul, Add or Relu)."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 2, 3)
+        self.register_buffer("k", torch.linspace(-0.5, 0.5, 2 * 2 * 3))
+
+    def forward(self, x):
+        return 2.0 / (1.5 + torch.maximum(self.c(x).flatten(1), self.k) ** 2)
+
+
 class PadReads(nn.Module):
     """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
     last axis (ReduceSum, ReduceMax), the last column (Gather)."""
@@ -598,6 +624,8 @@ def write_shape_values():
     write("batch_value_fixed", BatchValue, (2, 3, 4, 5), dynamic=False, fold=False)
     write("expand_batch", ExpandBatch, (1, 3, 4, 5), dynamic=False)
     write("expand_batch_dynamic", ExpandBatch, (1, 3, 4, 5))
+    write("edge_exports", EdgeExports, (2, 3, 4, 5))
+    write("flat_binary", FlatBinary, (2, 3, 4, 5))
 
 
 class SegOut(nn.Module):

@@ -29,7 +29,7 @@ function expectRel(got: ArrayLike<number>, want: ArrayLike<number>, rel: number)
 }
 
 describe("ONNX import matches PyTorch", () => {
-  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat", "scales_opset9", "scales_opset11", "scales_opset13", "argmax_opset11", "argmax_opset13", "unfolded_norms_opset11", "unfolded_norms_opset13", "unfolded_norms_opset17", "pad_reads", "pad_slices", "ceil_pool_declared", "joined_constants", "joined_constants_unfolded", "where_constants", "shape_values", "more_reductions", "batch_value_fixed", "expand_batch"])("%s", async (name) => {
+  it.each(["conv_bn_pool", "branches", "consts", "nhwc", "misc", "branches_opset9", "seq1d", "interp", "pads", "se_block", "dilated_pools", "pool_indices", "pools3d", "deconv3d", "shuffle_out", "expand_se", "instance_group_norm", "reductions", "pixel_shuffle_opset9", "pixel_shuffle_opset11", "pixel_shuffle_opset13", "repeat", "scales_opset9", "scales_opset11", "scales_opset13", "argmax_opset11", "argmax_opset13", "unfolded_norms_opset11", "unfolded_norms_opset13", "unfolded_norms_opset17", "pad_reads", "pad_slices", "ceil_pool_declared", "joined_constants", "joined_constants_unfolded", "where_constants", "shape_values", "more_reductions", "batch_value_fixed", "expand_batch", "edge_exports", "flat_binary"])("%s", async (name) => {
     const f = fixture(name);
     expect(f.torch).toMatch(/^1\.13/);
     const m = await fovea.importOnnx(f.bytes, { source: `fixtures/${name}.onnx` });
@@ -55,6 +55,15 @@ describe("ONNX import matches PyTorch", () => {
   it("where the file's batch axis is dynamic, the batch size used as a number (x * x.shape[0]) and an Expand that copies examples are FormatErrors naming the node (before: x · −2, and one example where PyTorch gives two)", async () => {
     await expect(fovea.importOnnx(fixture("batch_value_dynamic").bytes, { source: "batch_value_dynamic.onnx" })).rejects.toThrow(/^batch_value_dynamic\.onnx: node "\/Mul" \(Mul\): a value computed from the batch size \(\[\], from a Shape of the batch axis\) is used as a number; the file's batch axis is dynamic/);
     await expect(fovea.importOnnx(fixture("expand_batch_dynamic").bytes, { source: "expand_batch_dynamic.onnx" })).rejects.toThrow(/^expand_batch_dynamic\.onnx: node "\/Expand" \(Expand\): shape \[2, 3, 4, 5\] makes 2 examples of each; fovea keeps the examples of a batch apart/);
+  });
+
+  it("features flattened from an image through Max, Pow and a Div with the constant first come in HWC order with outputLayout \"NHWC\", as after Mul, Add or Relu (before, in the file's CHW order there)", async () => {
+    const f = fixture("flat_binary"), [C, H, W] = [2, 2, 3];
+    const m = await fovea.importOnnx(f.bytes, { outputLayout: "NHWC" });
+    const got = m.predict(Float32Array.from(f.input)), want = new Float32Array(f.output.length);
+    for (let b = 0; b < 2; b++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) want[b * 12 + (h * W + w) * C + c] = f.output[b * 12 + (c * H + h) * W + w]!;
+    expectRel(got, Array.from(want), 1e-4);
+    m.free();
   });
 
   it("an imported model comes back warm: predict's plan for one example (the file's batch axis is N) built and run", async () => {

@@ -404,10 +404,10 @@ export interface ExportNode {
  * in fovea. This turns a value into fovea's own order ([N, …shape] row-major).
  */
 /** A float or int attribute as a decoded AttributeProto holds it (for the nodes rewrites and importers make). */
-export function attribute(name: string, v: { f: number } | { i: number }): OnnxAttr {
+export function attribute(name: string, v: { f: number } | { i: number } | { ints: number[] }): OnnxAttr {
   return {
-    name, f: "f" in v ? v.f : 0, i: "i" in v ? v.i : 0, s: new Uint8Array(0), floats: [], ints: [], strings: [], tensors: [], graphs: [],
-    docString: "", type: "f" in v ? 1 : 2, refAttrName: "",
+    name, f: "f" in v ? v.f : 0, i: "i" in v ? v.i : 0, s: new Uint8Array(0), floats: [], ints: "ints" in v ? v.ints : [], strings: [], tensors: [], graphs: [],
+    docString: "", type: "f" in v ? 1 : "i" in v ? 2 : 7, refAttrName: "",
   };
 }
 

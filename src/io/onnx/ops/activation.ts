@@ -20,7 +20,7 @@ function affine(x: ImportNode, t: TensorValue, sym: TensorValue["sym"], a: numbe
   return x.apply(L.scale({ name: lname }), sym);
 }
 
-/** Clip(x, lo, hi) = min(max(x, lo), hi). */
+/** Clip(x, lo, hi) = min(max(x, lo), hi) (hi everywhere where lo ≥ hi). */
 function clip(x: ImportNode, t: TensorValue): void {
   const bound = (i: number, attr: string, d: number) => {
     if (x.has(i)) {
@@ -40,13 +40,13 @@ function clip(x: ImportNode, t: TensorValue): void {
     out(x.apply(L.relu6({ name: lname }), t.reluOf));
     return;
   }
-  if (!(low <= high)) x.fail(`Clip(${lo}, ${hi}): the lower bound is above the upper bound`);
+  if (Number.isNaN(low) || Number.isNaN(high)) x.fail(`Clip(${lo}, ${hi}): a bound is NaN`);
   if (low === 0 && high === 6) out(x.apply(L.relu6({ name: lname }), t.sym));
   else if (low === 0 && high === Infinity) out(x.apply(L.relu({ name: lname }), t.sym));
   else if (low === -Infinity && high === Infinity) out(affine(x, t, t.sym, 1, 0));
   else if (high === Infinity) out(affine(x, t, x.apply(L.relu({ name: lname }), affine(x, t, t.sym, 1, -low)), 1, low)); // lo + relu(x − lo)
   else if (low === -Infinity) out(affine(x, t, x.apply(L.relu({ name: lname }), affine(x, t, t.sym, -1, high)), -1, high)); // hi − relu(hi − x)
-  else if (low === high) out(affine(x, t, t.sym, 0, low));
+  else if (low >= high) out(affine(x, t, t.sym, 0, high)); // min(max(x, lo), hi): hi everywhere, a lower bound above it too (ONNX, onnxruntime, torch.clamp)
   else {
     // lo + (hi − lo)/6 · relu6(6·(x − lo)/(hi − lo))
     const s = 6 / (high - low);
@@ -159,7 +159,8 @@ const activation: Importer = (x) => {
   if (x.op === "Softmax" || x.op === "LogSoftmax") return softmax(x, t);
   const lname = x.uniq(x.op.toLowerCase());
   const map: Record<string, () => Layer> = {
-    Relu: () => L.relu({ name: lname }), LeakyRelu: () => L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }),
+    Relu: () => L.relu({ name: lname }),
+    LeakyRelu: () => (x.flt("alpha", 0.01) >= 0 ? L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }) : x.fail(`alpha ${x.flt("alpha", 0.01)}: a negative slope is not supported (fovea's leakyRelu takes slopes >= 0: its backward reads each value's side from the output)`)),
     Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
     Erf: () => L.erf({ name: lname }), Sqrt: () => L.sqrt({ name: lname }), Softplus: () => L.softplus({ name: lname }), Softsign: () => L.softsign({ name: lname }),
     Exp: () => L.exp({ name: lname }), Log: () => L.log({ name: lname }), Floor: () => L.floor({ name: lname }), Ceil: () => L.ceil({ name: lname }),

@@ -6,7 +6,7 @@ import * as L from "../../../layers/index.js";
 import type { Dense } from "../../../layers/dense.js";
 import { hwcRowOfChwFeature } from "../../layouts.js";
 import { broadcastShape } from "../../../ops/eltwise.js";
-import type { Exporter, ImportNode, Importer } from "../context.js";
+import { attribute, subNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { same, type ConstValue, type TensorValue } from "../model.js";
 
 /** MatMul of data [N, …, K] (rank 3 or 4) by a constant [K, U]: a 1×1 conv over the last axis, the data in ONNX's order held as an NHWC image. */
@@ -65,8 +65,28 @@ function gemmWhole(x: ImportNode, t0: TensorValue): void {
   x.out({ kind: "tensor", sym, onnx: [M, N] });
 }
 
+/**
+ * MatMul(C, X) of a constant matrix C [M, K] and data X [.., K, P]: (Xᵀ·Cᵀ)ᵀ, the last two axes of
+ * the data swapped before and after a MatMul by the constant (the same products; `torch.matmul(w, x)`).
+ */
+function matmulConstantFirst(x: ImportNode, c: ConstValue, t: TensorValue): void {
+  const rank = x.rank(t.onnx), base = `${x.n.output[0]}#matmul`;
+  if (c.dims.length !== 2) x.fail(`a constant first operand of shape [${c.dims.join(", ")}]: a matrix (rank 2) is supported`);
+  if (rank - x.g.lead < 2) x.fail(`a constant matrix times ${x.dims(t)}: the data needs two axes of its own [K, P]`);
+  const [M, K] = c.dims as [number, number];
+  const perm = Array.from({ length: rank }, (_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
+  x.g.values.set(`${base}_ct`, { kind: "const", dims: [K, M], data: Float32Array.from({ length: K * M }, (_, i) => c.data[(i % M) * K + Math.floor(i / M)]!) });
+  x.g.importNodes([
+    subNode(x, "Transpose", [x.n.input[1]!], `${base}_xt`, [attribute("perm", { ints: perm })]),
+    subNode(x, "MatMul", [`${base}_xt`, `${base}_ct`], `${base}_p`),
+    subNode(x, "Transpose", [`${base}_p`], x.n.output[0]!, [attribute("perm", { ints: perm })]),
+  ]);
+}
+
 const gemm: Importer = (x) => {
   const isGemm = x.op === "Gemm";
+  const a0v = x.get(0), b0v = x.get(1);
+  if (!isGemm && a0v.kind === "const" && b0v.kind === "tensor") return matmulConstantFirst(x, x.value(a0v), b0v);
   const t0 = x.tensor(0);
   if (isGemm && !x.g.lead) return gemmWhole(x, t0);
   const b1 = x.get(1);

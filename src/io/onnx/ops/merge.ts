@@ -11,7 +11,7 @@ import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
 import { attribute, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, isImage, same, type ConstValue, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
-import { chwToHwc, hwcToChw } from "../../layouts.js";
+import { chwToHwc, hwcRowOfChwFeature, hwcToChw } from "../../layouts.js";
 
 /** Tensors held the same way: all images held NHWC, or all in ONNX's order (with equal symbolic shapes). */
 function alike(x: ImportNode, ts: TensorValue[]): TensorValue[] {
@@ -52,6 +52,10 @@ const binaryOp = (x: ImportNode, ...ts: TensorValue[]): BinaryOp =>
 export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
   if (x.g.lead && a0.onnx.length !== b0.onnx.length) x.mixesBatch(`shapes ${x.dims(a0)} and ${x.dims(b0)} of different ranks: the lower one's batch axis would meet an axis of the other's examples; fovea keeps the examples of a batch apart`);
   const dims = broadcastShape(a0.onnx, b0.onnx) ?? x.fail(`shapes ${x.dims(a0)} and ${x.dims(b0)} do not broadcast`);
+  if (a0.flatOf && b0.flatOf && same(a0.flatOf, b0.flatOf)) {
+    // features flattened from the same image, both held in HWC order: elementwise, they stay so
+    return x.out({ kind: "tensor", sym: x.apply(L.binary({ op: binaryOp(x, a0, b0), name: x.uniq(x.op.toLowerCase()) }), a0.sym, b0.sym), onnx: dims, flatOf: a0.flatOf });
+  }
   const [a, b] = [held(x, a0), held(x, b0)];
   const sym = x.apply(L.binary({ op: binaryOp(x, a0, b0), name: x.uniq(x.op.toLowerCase()) }), a.sym, b.sym);
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
@@ -64,7 +68,16 @@ export function binaryConstant(x: ImportNode, t0: TensorValue, c0: ConstValue, c
   if (lead && c.dims.length === rank && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
   const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
   const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
-  const t = held(x, t0), lname = x.uniq(x.op.toLowerCase());
+  const lname = x.uniq(x.op.toLowerCase());
+  if (t0.flatOf && same(dims, t0.onnx) && (c.data.length === 1 || same(cd, t0.onnx))) {
+    // features flattened from an image, held in HWC order: they stay so, a per-feature constant's values moved to their HWC places
+    const [C, H, W] = t0.flatOf, k = new Float32Array(c.data.length);
+    c.data.forEach((v, f) => (k[c.data.length === 1 ? 0 : hwcRowOfChwFeature(f, C, H, W)] = v));
+    const sym = x.apply(L.binary({ op, constantShape: k.length === 1 ? [1] : [k.length], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t0.sym);
+    x.weight(lname, "constant", k);
+    return x.out({ kind: "tensor", sym, onnx: dims, flatOf: t0.flatOf });
+  }
+  const t = held(x, t0);
   const sym = x.apply(L.binary({ op, constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
   x.weight(lname, "constant", Float32Array.from(c.data));
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
@@ -338,16 +351,18 @@ export const importers: Record<string, Importer> = {
     }
     const dims = [...ts0[0]!.onnx];
     dims[k] = ts0.reduce((s, t) => s + t.onnx[k]!, 0);
-    if (ts0.length === 1) return x.out(ts0[0]!);
-    if (k === 0 && ts0.every(isImage)) {
+    // an input with nothing along the axis adds nothing (torch.roll by the axis's size, x[..., W:])
+    const parts = ts0.filter((t) => t.onnx[k] !== 0);
+    if (parts.length <= 1) return x.out(parts[0] ?? ts0[0]!);
+    if (k === 0 && parts.every(isImage)) {
       // channels: the last axis held
-      const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...ts0.map((t) => t.sym));
+      const sym = x.apply(L.concat({ name: x.uniq("concat") }), ...parts.map((t) => t.sym));
       x.out({ kind: "tensor", sym, onnx: dims });
       return;
     }
     // in ONNX's order: each input as rows of everything from the axis on, joined row by row
     const outer = dims.slice(0, k).reduce((p, q) => p * q, 1);
-    const rows = ts0.map((t) => {
+    const rows = parts.map((t) => {
       const p = x.plain(t), inner = t.onnx.slice(k).reduce((u, v) => u * v, 1);
       return same([...p.sym.shape], [outer, inner]) || (outer === 1 && same([...p.sym.shape], [inner])) ? p.sym : x.apply(L.reshape({ targetShape: [outer, inner], name: x.uniq("concat_rows") }), p.sym);
     });

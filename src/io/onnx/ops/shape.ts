@@ -469,12 +469,13 @@ function reshape(x: ImportNode): void {
     if (!dims.every((v) => Number.isInteger(v) && v >= 1) || dims.reduce((p, q) => p * q, 1) !== size) x.fail(`cannot reshape ${x.dims(t)} (${size} values) to [${target.join(", ")}]`);
   } else {
     if (x.opset < 5) x.fail("the shape attribute form (opsets < 5) is not supported");
-    const target = Array.from(x.constant(1).data), allowZero = x.int("allowzero", 0) === 1;
+    const tc = x.constant(1), target = Array.from(tc.data), allowZero = x.int("allowzero", 0) === 1;
     const first = target[0];
     const rest = target.slice(1).map((d, i) => (d === 0 && !allowZero ? (t.onnx[i] ?? x.fail(`shape [${target.join(", ")}] copies dim ${i + 1}, which the input [N, ${t.onnx.join(", ")}] does not have`)) : d));
     const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const keepsBatch = first === N || (first === 0 && !allowZero) || (first === x.g.batch && first !== null) || (first === -1 && !rest.includes(-1) && known === size);
-    const show = target.map((d) => (d === N ? "N" : d)).join(", ");
+    // N, or a size computed from it (N·3 for x.view(x.shape[0] * 3, …)): not numbers of the file's
+    const show = target.map((d) => (d === N ? "N" : tc.batch && d < -1 ? "(a size computed from N)" : d)).join(", ");
     if (!keepsBatch) x.mixesBatch(`reshape of [N, ${t.onnx.join(", ")}] to [${show}] does not keep the batch axis first; fovea keeps the examples of a batch apart`);
     if (rest.filter((d) => d === -1).length > 1 || rest.some((d) => d < -1 || d === N)) x.fail(`shape [${show}]: at most one -1 and sizes >= 0`);
     dims = rest.map((d) => (d === -1 ? size / known : d));
