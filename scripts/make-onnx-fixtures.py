@@ -493,6 +493,21 @@ class FlatBinary(nn.Module):
         return 2.0 / (1.5 + torch.maximum(self.c(x).flatten(1), self.k) ** 2)
 
 
+class CoordsFromShape(nn.Module):
+    """CoordConv with the coordinates made in forward from the input's sizes, as many CoordConv
+    repositories write it: torch.arange(w) (a Range of a size cast to float) over w − 1, expanded to
+    the batch and joined to the data."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(5, 4, 3, padding=1)
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        xx = torch.arange(w, dtype=torch.float32).view(1, 1, 1, w).expand(n, 1, h, w) / (w - 1)
+        yy = torch.arange(h, dtype=torch.float32).view(1, 1, h, 1).expand(n, 1, h, w) / (h - 1)
+        return self.c(torch.cat([x, xx * 2 - 1, yy * 2 - 1], 1))
+
+
 class PadReads(nn.Module):
     """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
     last axis (ReduceSum, ReduceMax), the last column (Gather)."""
@@ -626,6 +641,8 @@ def write_shape_values():
     write("expand_batch_dynamic", ExpandBatch, (1, 3, 4, 5))
     write("edge_exports", EdgeExports, (2, 3, 4, 5))
     write("flat_binary", FlatBinary, (2, 3, 4, 5))
+    write("coords_from_shape", CoordsFromShape, (2, 3, 4, 5), fold=False)
+    write("coords_from_shape_folded", CoordsFromShape, (2, 3, 4, 5))
 
 
 class SegOut(nn.Module):

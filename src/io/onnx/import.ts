@@ -123,7 +123,10 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     if (!m.graph.input.some((i) => i.name === k)) throw new FormatError(`${src}: constants: the graph has no input "${k}" (inputs: ${m.graph.input.map((i) => `"${i.name}"`).join(", ")})`);
     const dims = Array.from(c.dims ?? []), count = dims.reduce((a, b) => a * b, 1);
     if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || c.data?.length !== count) throw new FormatError(`${src}: constants: "${k}" has ${c.data?.length} values for dims ${show(dims)}`);
-    constants.set(k, { kind: "const", dims, data: Array.from(c.data) });
+    // of the input's declared type: float data stays float (an integer constant's Div truncates)
+    const ty = m.graph.input.find((i) => i.name === k)!.type?.tensorType?.elemType;
+    const float = ty === undefined || ty === 0 ? c.data instanceof Float32Array || c.data instanceof Float64Array : [1, 10, 11, 16].includes(ty);
+    constants.set(k, { kind: "const", dims, data: float ? Float32Array.from(c.data) : Array.from(c.data) });
   }
   // an input whose shape in the file has a zero dimension holds no values whatever is fed: it is
   // the empty tensor, a constant (not asked for)

@@ -29,7 +29,7 @@ export const importers: Record<string, Importer> = {
       const t = a.t ?? x.fail("the value attribute holds no tensor");
       x.out({ kind: "const", dims: t.dims.map(num), data: tensorValues(t, x.where) });
     }
-    else if (a.name === "value_float") x.out({ kind: "const", dims: [], data: [a.f] });
+    else if (a.name === "value_float") x.out({ kind: "const", dims: [], data: Float32Array.of(a.f) });
     else if (a.name === "value_floats") x.out({ kind: "const", dims: [a.floats.length], data: Float32Array.from(a.floats) });
     else if (a.name === "value_int") x.out({ kind: "const", dims: [], data: [num(a.i)] });
     else if (a.name === "value_ints") x.out({ kind: "const", dims: [a.ints.length], data: a.ints.map(num) });
@@ -55,9 +55,12 @@ export const importers: Record<string, Importer> = {
   Cast(x) {
     const to = x.int("to", 0), v = x.get(0);
     if (v.kind === "const") {
-      // integer and bool targets truncate toward zero / test against zero; float targets keep the values
-      const f = FLOAT_TYPES.has(to) || to === 10 || to === 16 ? (d: number) => d : to === 9 ? (d: number) => (d !== 0 ? 1 : 0) : Math.trunc;
-      x.out({ kind: "const", dims: v.dims, data: Array.from(v.data, f) });
+      // integer and bool targets truncate toward zero / test against zero (an integer constant: a
+      // later Div truncates); float targets make a float constant (float32, as fovea computes: a
+      // Range of sizes cast to float and divided must not truncate)
+      const float = FLOAT_TYPES.has(to) || to === 10 || to === 16;
+      const f = to === 9 ? (d: number) => (d !== 0 ? 1 : 0) : Math.trunc;
+      x.out({ kind: "const", dims: v.dims, data: float ? Float32Array.from(v.data) : Array.from(v.data, f) });
     } else if (FLOAT_TYPES.has(to)) {
       const { int: _, ...rest } = v; // integer data cast to float: the same values, now float
       x.out(rest);
@@ -104,7 +107,8 @@ export const importers: Record<string, Importer> = {
     }
     const d = d0;
     if (x.int("axis", 0) !== 0 || d.dims.length !== 1) x.fail("only gathering from a 1-D constant is supported");
-    x.out({ kind: "const", dims: idx.dims, data: Array.from(idx.data, (i) => d.data[i < 0 ? i + d.data.length : i]!) });
+    const picked = Array.from(idx.data, (i) => d.data[i < 0 ? i + d.data.length : i]!);
+    x.out({ kind: "const", dims: idx.dims, data: d.data instanceof Float32Array ? Float32Array.from(picked) : picked });
   },
   Unsqueeze: squeeze,
   Squeeze: squeeze,
@@ -195,15 +199,18 @@ export const importers: Record<string, Importer> = {
     // example, a constant of batch 1 that broadcasts against the data
     const shape = Array.from(x.constant(0).data, (d, i) => (i === 0 && d === N && x.g.lead ? 1 : d)), t = x.attr("value")?.t;
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) x.fail(`shape [${shape.map((d) => (d === N ? "N" : d)).join(", ")}] must be whole numbers >= 0${shape.includes(N) ? " (a symbolic size past the batch axis)" : ""}`);
-    const v = t ? tensorValues(t, x.where)[0] ?? 0 : 0, n = shape.reduce((a, b) => a * b, 1);
+    const vs = t ? tensorValues(t, x.where) : Float32Array.of(0), v = vs[0] ?? 0, n = shape.reduce((a, b) => a * b, 1);
     if (n > 1 << 24) x.fail(`a constant of ${n} values`);
-    x.out({ kind: "const", dims: shape, data: new Array<number>(n).fill(v) });
+    // of the value's type: float32 zeros where none is given, as ONNX defines
+    x.out({ kind: "const", dims: shape, data: vs instanceof Float32Array ? new Float32Array(n).fill(v) : new Array<number>(n).fill(v) });
   },
   Range(x) {
-    const [start, limit, delta] = [0, 1, 2].map((i) => Array.from(x.constant(i).data)[0]!) as [number, number, number];
+    const cs = [0, 1, 2].map((i) => x.constant(i)), [start, limit, delta] = cs.map((c) => Array.from(c.data)[0]!) as [number, number, number];
     const n = Math.max(Math.ceil((limit - start) / delta), 0);
     if (!Number.isFinite(n) || n > 1 << 24) x.fail(`Range(${start}, ${limit}, ${delta}) makes ${n} values`);
-    x.out({ kind: "const", dims: [n], data: Array.from({ length: n }, (_, i) => start + i * delta) });
+    // a float range (torch.arange(w, dtype=float32)) stays float: a later Div must not truncate
+    const vs = Array.from({ length: n }, (_, i) => start + i * delta);
+    x.out({ kind: "const", dims: [n], data: cs.some((c) => c.data instanceof Float32Array) ? Float32Array.from(vs) : vs });
   },
   Where(x) {
     const vs = [x.get(0), x.get(1), x.get(2)];
@@ -231,7 +238,8 @@ export const importers: Record<string, Importer> = {
     const ca = foldBinary(c, a, (_, q) => q, false), cc = foldBinary(c, a, (p) => p, false);
     const A = ca && foldBinary(ca, b, (p) => p, false), C = cc && foldBinary(cc, b, (p) => p, false), B = cc && foldBinary(cc, b, (_, q) => q, false);
     if (!A || !B || !C) return x.fail(`shapes [${c.dims.join(", ")}], [${a.dims.join(", ")}] and [${b.dims.join(", ")}] do not broadcast`);
-    x.out({ kind: "const", dims: C.dims, data: Array.from(C.data, (v, i) => (v ? A.data[i]! : B.data[i]!)) });
+    const picked = Array.from(C.data, (v, i) => (v ? A.data[i]! : B.data[i]!));
+    x.out({ kind: "const", dims: C.dims, data: a.data instanceof Float32Array || b.data instanceof Float32Array ? Float32Array.from(picked) : picked });
   },
   Equal: compare,
   Less: compare,
