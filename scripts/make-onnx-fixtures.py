@@ -508,6 +508,17 @@ class CoordsFromShape(nn.Module):
         return self.c(torch.cat([x, xx * 2 - 1, yy * 2 - 1], 1))
 
 
+class CropPads(nn.Module):
+    """Negative pads, which crop: nn.ZeroPad2d with some of them negative, and F.pad with a value."""
+    def __init__(self):
+        super().__init__()
+        self.z = nn.ZeroPad2d((-1, 2, 0, -1))
+        self.c = nn.Conv2d(3, 2, 3)
+
+    def forward(self, x):
+        return torch.cat([self.c(self.z(x)).flatten(1), F.pad(x, (1, -2, -1, 0), value=0.5).flatten(1)], dim=1)
+
+
 class PadReads(nn.Module):
     """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
     last axis (ReduceSum, ReduceMax), the last column (Gather)."""
@@ -643,6 +654,9 @@ def write_shape_values():
     write("flat_binary", FlatBinary, (2, 3, 4, 5))
     write("coords_from_shape", CoordsFromShape, (2, 3, 4, 5), fold=False)
     write("coords_from_shape_folded", CoordsFromShape, (2, 3, 4, 5))
+    write("joined_constants_fixed", JoinedConstants, (2, 3, 4, 5), dynamic=False)
+    for opset in (9, 13):
+        write(f"crop_pads_opset{opset}", CropPads, (2, 3, 5, 6), opset=opset)
 
 
 class SegOut(nn.Module):

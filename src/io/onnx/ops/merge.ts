@@ -61,13 +61,25 @@ export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): voi
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
 
+/**
+ * A constant of data's rank against data whose axis 0 is the batch: every example's part, its dims
+ * past the batch axis. Its batch axis is 1, or the file's fixed batch with every example's part the
+ * same (a coordinate map expanded to the batch and folded at export); else it would differ from
+ * example to example.
+ */
+function perExample(x: ImportNode, c: ConstValue, beside: TensorValue): ConstValue {
+  const B = c.dims[0]!, inner = c.data.length / Math.max(B, 1);
+  const same = B === 1 || (B === x.g.batch && Array.prototype.every.call(c.data, (v: number, i: number) => Object.is(v, c.data[i % inner])));
+  if (!same) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(beside)}; fovea keeps the examples of a batch apart`);
+  return { ...c, dims: c.dims.slice(1), data: c.data.slice(0, inner) };
+}
+
 /** t op c (or c op t) by the binary layer with c as its constant: c broadcast per example (its batch axis, if it has one, of 1). */
 export function binaryConstant(x: ImportNode, t0: TensorValue, c0: ConstValue, constFirst: boolean, op: BinaryOp = binaryOp(x, t0)): void {
-  const c = x.value(c0), rank = x.rank(t0.onnx), lead = x.g.lead;
-  if (lead && c.dims.length > rank) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] has more axes than ${x.dims(t0)}: the batch axis would meet one of its axes`);
-  if (lead && c.dims.length === rank && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
-  const cd = lead && c.dims.length === rank ? c.dims.slice(1) : c.dims;
-  const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c.dims.join(", ")}] do not broadcast`);
+  const c1 = x.value(c0), rank = x.rank(t0.onnx), lead = x.g.lead;
+  if (lead && c1.dims.length > rank) x.mixesBatch(`a constant of shape [${c1.dims.join(", ")}] has more axes than ${x.dims(t0)}: the batch axis would meet one of its axes`);
+  const c = lead && c1.dims.length === rank ? perExample(x, c1, t0) : c1, cd = c.dims;
+  const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c1.dims.join(", ")}] do not broadcast`);
   const lname = x.uniq(x.op.toLowerCase());
   if (t0.flatOf && same(dims, t0.onnx) && (c.data.length === 1 || same(cd, t0.onnx))) {
     // features flattened from an image, held in HWC order: they stay so, a per-feature constant's values moved to their HWC places
@@ -325,10 +337,9 @@ function concatConstants(x: ImportNode, cs: ConstValue[]): ConstValue {
  * image [C, H, W] is held as fovea holds images, [H, W, C], unless `plain` (ONNX's order).
  */
 export function constantData(x: ImportNode, c0: ConstValue, beside: TensorValue, plain = false): TensorValue {
-  const c = x.value(c0), lead = x.g.lead;
-  if (c.dims.length !== x.rank(beside.onnx)) x.fail(`a constant of shape [${c.dims.join(", ")}] and ${x.dims(beside)} have different ranks`);
-  if (lead && c.dims[0] !== 1) x.mixesBatch(`a constant of shape [${c.dims.join(", ")}] varies along the batch axis of ${x.dims(beside)}; fovea keeps the examples of a batch apart`);
-  const dims = c.dims.slice(lead), lname = x.uniq("constant");
+  const c1 = x.value(c0), lead = x.g.lead;
+  if (c1.dims.length !== x.rank(beside.onnx)) x.fail(`a constant of shape [${c1.dims.join(", ")}] and ${x.dims(beside)} have different ranks`);
+  const c = lead ? perExample(x, c1, beside) : c1, dims = c.dims, lname = x.uniq("constant");
   if (!(dims.length > 0 && dims.every((d) => d > 0))) x.fail(`a constant of shape [${c.dims.join(", ")}]: every example's part must have values`);
   const [C, H, W] = dims as [number, number, number], image = dims.length === 3 && !plain;
   x.weight(lname, "value", image ? chwToHwc(c.data, C, H, W) : Float32Array.from(c.data));

@@ -7,7 +7,7 @@ import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Constant } from "../../../layers/constant.js";
 import type { Slice as SliceLayer } from "../../../layers/slice.js";
-import { subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
+import { attribute, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
@@ -349,7 +349,27 @@ export const importers: Record<string, Importer> = {
     const value = x.has(2) ? Array.from(x.constant(2).data)[0] ?? 0 : x.flt("value", 0);
     if (mode !== "constant" && mode !== "edge" && mode !== "reflect") x.fail(`mode ${mode} is not an ONNX Pad mode`);
     if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) x.fail(`pads [${pads.join(", ")}]: only spatial padding of NCHW images is supported`);
-    if (pads.some((p) => p < 0)) x.fail(`pads [${pads.join(", ")}]: negative pads (cropping) are not supported`);
+    if (pads.some((p) => p < 0)) {
+      // negative pads crop (nn.ZeroPad2d((-1, …)), F.pad(x, (-1, …))): a Slice of the rows and
+      // columns, then the Pad of the positive ones (edge and reflect read the cropped image's edges:
+      // refused, ONNX leaves the order unsaid)
+      if (mode !== "constant") x.fail(`pads [${pads.join(", ")}]: negative pads (cropping) in mode ${mode} are not supported (in mode constant they are)`);
+      const [, H, W] = x.asImage(t0).onnx as [number, number, number], cut = pads.map((p) => Math.max(-p, 0));
+      if (cut[2]! + cut[6]! >= H || cut[3]! + cut[7]! >= W) x.fail(`pads [${pads.join(", ")}] crop all of the ${H}×${W} image`);
+      const base = `${x.n.output[0]}#crop`, starts = [cut[2]!, cut[3]!], ends = [H - cut[6]!, W - cut[7]!];
+      x.g.values.set(`${base}_starts`, { kind: "const", dims: [2], data: starts });
+      x.g.values.set(`${base}_ends`, { kind: "const", dims: [2], data: ends });
+      x.g.values.set(`${base}_axes`, { kind: "const", dims: [2], data: [2, 3] });
+      x.g.values.set(`${base}_pads`, { kind: "const", dims: [8], data: pads.map((p) => Math.max(p, 0)) });
+      x.g.values.set(`${base}_value`, { kind: "const", dims: [], data: Float32Array.of(value) });
+      // Slice takes them as inputs from opset 10, as attributes before
+      const slice = x.opset >= 10 ? subNode(x, "Slice", [x.n.input[0]!, `${base}_starts`, `${base}_ends`, `${base}_axes`], `${base}_cropped`)
+        : subNode(x, "Slice", [x.n.input[0]!], `${base}_cropped`, [attribute("starts", { ints: starts }), attribute("ends", { ints: ends }), attribute("axes", { ints: [2, 3] })]);
+      return x.g.importNodes([
+        slice,
+        subNode(x, "Pad", [`${base}_cropped`, `${base}_pads`, `${base}_value`], x.n.output[0]!),
+      ]);
+    }
     const t = x.asImage(t0);
     const prev = t.pad ?? [0, 0, 0, 0], own: [number, number, number, number] = [pads[2]!, pads[6]!, pads[3]!, pads[7]!];
     // zeros wait to fold into the next conv / average pool; other values and modes are a pad layer
