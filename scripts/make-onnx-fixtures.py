@@ -519,6 +519,18 @@ class CropPads(nn.Module):
         return torch.cat([self.c(self.z(x)).flatten(1), F.pad(x, (1, -2, -1, 0), value=0.5).flatten(1)], dim=1)
 
 
+class UnfoldedParams(nn.Module):
+    """Per-channel values computed from a buffer in forward, exported without constant folding: a
+    Gather along its second axis, then its mean and maximum (ReduceMean, ReduceMax of a constant)."""
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("b", torch.randn(3, 3, 4))
+
+    def forward(self, x):
+        w = self.b[:, [2, 0, 1]]
+        return x * w.mean((1, 2)).view(1, 3, 1, 1) + w.amax((1, 2)).view(1, 3, 1, 1)
+
+
 class PadReads(nn.Module):
     """Zero padding (F.pad) read by ops that take no padding of their own: a sum and a max over the
     last axis (ReduceSum, ReduceMax), the last column (Gather)."""
@@ -657,6 +669,7 @@ def write_shape_values():
     write("joined_constants_fixed", JoinedConstants, (2, 3, 4, 5), dynamic=False)
     for opset in (9, 13):
         write(f"crop_pads_opset{opset}", CropPads, (2, 3, 5, 6), opset=opset)
+    write("unfolded_params", UnfoldedParams, (2, 3, 4, 5), fold=False)
 
 
 class SegOut(nn.Module):

@@ -6,7 +6,7 @@ import type { Pool, Pool2dConfig } from "../../../layers/pool.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import type { ArgMax } from "../../../layers/argmax.js";
 import { attribute, sameTotal, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportGraph, type Importer, type ImportNode } from "../context.js";
-import { isImage, same, type TensorValue } from "../model.js";
+import { isImage, same, type ConstValue, type TensorValue } from "../model.js";
 
 /**
  * MaxPool / AveragePool. MaxPool's Indices count positions across the whole input, n·C·H·W + …:
@@ -111,6 +111,8 @@ const globalPool: Importer = (x) => {
  * [r, 1, outer·inner] (a permute when outer > 1) and pooled over its r rows.
  */
 const reduce: Importer = (x) => {
+  const v = x.get(0);
+  if (v.kind === "const") return x.out(reduceConstant(x, v));
   const t0 = x.tensor(0), rank = x.rank(t0.onnx), lead = x.g.lead;
   const axes = (x.has(1) ? Array.from(x.constant(1).data) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
   const keep = x.int("keepdims", 1) === 1;
@@ -141,23 +143,30 @@ const reduce: Importer = (x) => {
  * rounding of it), ReduceSumSquare a ReduceSum of x·x, ReduceL2 its Sqrt (F.normalize); a product
  * over data is refused.
  */
-const reduceOther: Importer = (x) => {
-  const v = x.get(0), keep = x.int("keepdims", 1) === 1;
-  const axesOf = (rank: number) => (x.has(1) ? Array.from(x.constant(1).data, Number) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a));
-  if (v.kind === "const") {
-    const d = v.dims, axes = new Set(axesOf(d.length));
-    const f = { ReduceSum: (a: number, b: number) => a + b, ReduceSumSquare: (a: number, b: number) => a + b * b, ReduceL2: (a: number, b: number) => a + b * b, ReduceProd: (a: number, b: number) => a * b }[x.op]!;
-    const outDims = d.map((n, i) => (axes.has(i) ? 1 : n));
-    const acc = new Float64Array(outDims.reduce((a, b) => a * b, 1)).fill(x.op === "ReduceProd" ? 1 : 0);
-    const strides = d.map((_, i) => d.slice(i + 1).reduce((a, b) => a * b, 1)), outStrides = outDims.map((_, i) => outDims.slice(i + 1).reduce((a, b) => a * b, 1));
-    for (let k = 0; k < v.data.length; k++) {
-      let o = 0;
-      for (let i = 0; i < d.length; i++) if (!axes.has(i)) o += Math.floor(k / strides[i]!) % d[i]! * outStrides[i]!;
-      acc[o] = f(acc[o]!, v.data[k]!);
-    }
-    const vals = x.op === "ReduceL2" ? Array.from(acc, Math.sqrt) : Array.from(acc);
-    return x.out({ kind: "const", dims: keep ? outDims : d.filter((_, i) => !axes.has(i)), data: v.data instanceof Float32Array ? Float32Array.from(vals) : vals });
+/** A reduction's axes (its axes input, or attribute; all of them by default), each in [0, rank). */
+const reduceAxes = (x: ImportNode, rank: number) => (x.has(1) ? Array.from(x.constant(1).data, Number) : x.ints("axes", Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a));
+
+/** The reductions of a constant (shape arithmetic: the element count of a Shape; parameters exported without constant folding), folded in float64. */
+function reduceConstant(x: ImportNode, v: ConstValue): ConstValue {
+  const d = v.dims, axes = new Set(reduceAxes(x, d.length)), keep = x.int("keepdims", 1) === 1;
+  const sum = (a: number, b: number) => a + b, square = (a: number, b: number) => a + b * b;
+  const [f, init] = ({ ReduceSum: [sum, 0], ReduceMean: [sum, 0], ReduceSumSquare: [square, 0], ReduceL2: [square, 0], ReduceProd: [(a: number, b: number) => a * b, 1], ReduceMax: [(a: number, b: number) => (b > a || Number.isNaN(b) ? b : a), -Infinity] } as Record<string, [(a: number, b: number) => number, number]>)[x.op]!;
+  const outDims = d.map((n, i) => (axes.has(i) ? 1 : n)), count = d.reduce((a, n, i) => a * (axes.has(i) ? n : 1), 1);
+  const acc = new Float64Array(outDims.reduce((a, b) => a * b, 1)).fill(init);
+  const strides = d.map((_, i) => d.slice(i + 1).reduce((a, b) => a * b, 1)), outStrides = outDims.map((_, i) => outDims.slice(i + 1).reduce((a, b) => a * b, 1));
+  for (let k = 0; k < v.data.length; k++) {
+    let o = 0;
+    for (let i = 0; i < d.length; i++) if (!axes.has(i)) o += Math.floor(k / strides[i]!) % d[i]! * outStrides[i]!;
+    acc[o] = f(acc[o]!, v.data[k]!);
   }
+  const vals = x.op === "ReduceL2" ? Array.from(acc, Math.sqrt) : x.op === "ReduceMean" ? Array.from(acc, (s) => s / count) : Array.from(acc);
+  return { kind: "const", dims: keep ? outDims : d.filter((_, i) => !axes.has(i)), data: v.data instanceof Float32Array || x.op === "ReduceMean" ? Float32Array.from(vals) : vals };
+}
+
+const reduceOther: Importer = (x) => {
+  const v = x.get(0);
+  const axesOf = (rank: number) => reduceAxes(x, rank);
+  if (v.kind === "const") return x.out(reduceConstant(x, v));
   if (x.op === "ReduceProd") x.fail("a product over computed data is not supported (of constants and shapes it is folded)");
   const t0 = x.tensor(0), lead = x.g.lead, rank = x.rank(t0.onnx), axes = axesOf(rank);
   const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, src = x.n.input[0]!, rest = x.n.input.slice(1);
@@ -212,7 +221,6 @@ const argMax: Importer = (x) => {
  * onnxruntime computes it (no overflow where exp(x) would).
  */
 const composed: Importer = (x) => {
-  x.tensor(0);
   const base = `${x.n.output[0]}#${x.op.toLowerCase()}`, src = x.n.input[0]!, rest = x.n.input.slice(1), out = x.n.output[0]!;
   const node = (opType: string, input: string[], output: string, attrs = x.n.attribute) => subNode(x, opType, input, output, attrs);
   const keep = (k: number) => [...x.n.attribute.filter((a) => a.name !== "keepdims"), attribute("keepdims", { i: k })];

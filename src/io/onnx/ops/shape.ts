@@ -105,10 +105,16 @@ export const importers: Record<string, Importer> = {
       if (parts.length === 1 && idx.dims.length === 1) return x.out(parts[0]!);
       return x.out({ ...joinParts(x, t, k, parts), onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
     }
-    const d = d0;
-    if (x.int("axis", 0) !== 0 || d.dims.length !== 1) x.fail("only gathering from a 1-D constant is supported");
-    const picked = Array.from(idx.data, (i) => d.data[i < 0 ? i + d.data.length : i]!);
-    x.out({ kind: "const", dims: idx.dims, data: d.data instanceof Float32Array ? Float32Array.from(picked) : picked });
+    // of a constant: along any axis, indices of any shape (their dims in place of the axis)
+    const d = d0, r = d.dims.length, a0 = x.int("axis", 0), a = a0 < 0 ? a0 + r : a0;
+    if (!(a >= 0 && a < r)) x.fail(`axis ${a0} is outside the constant's ${r} axes`);
+    const n = d.dims[a]!, outer = d.dims.slice(0, a).reduce((p, q) => p * q, 1), inner = d.dims.slice(a + 1).reduce((p, q) => p * q, 1);
+    const at = Array.from(idx.data, (i) => (i < 0 ? i + n : i));
+    const bad = at.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < n));
+    if (bad >= 0) x.fail(`index ${idx.data[bad]} is outside the constant's axis ${a0} of size ${n}`);
+    const picked: number[] = [];
+    for (let o = 0; o < outer; o++) for (const i of at) for (let k = 0; k < inner; k++) picked.push(d.data[(o * n + i) * inner + k]!);
+    x.out({ kind: "const", dims: [...d.dims.slice(0, a), ...idx.dims, ...d.dims.slice(a + 1)], data: d.data instanceof Float32Array ? Float32Array.from(picked) : picked });
   },
   Unsqueeze: squeeze,
   Squeeze: squeeze,
