@@ -293,14 +293,15 @@ describe("bad input: ONNX", () => {
       [{ name: "s", dims: [1000], dataType: 7, rawData: new Uint8Array(16) }]);
     await refuses(() => fovea.importOnnx(bytes, { source: "m.onnx" }), /^m\.onnx: initializer "s": 16 bytes of raw data for 1000 values of 8 bytes \(dims \[1000\]\)/);
   });
-  it("shapes fovea would silently cut are refused: a rank-3 Gemm weight, rank-5 Conv weights, a kernel_shape that is not the weights', a Pad that crops", async () => {
+  it("shapes fovea would silently cut are refused: a rank-3 Gemm weight, rank-5 Conv weights, a kernel_shape that is not the weights', a Pad that crops all of the image or crops in mode reflect", async () => {
     const w = (dims: number[]) => ({ name: "w", dims, dataType: 1, floatData: new Array(dims.reduce((a, b) => a * b, 1)).fill(1) });
     const cases: [object[], object[], RegExp][] = [
       [[{ opType: "Flatten", name: "f", input: ["x"], output: ["a"] }, { opType: "Gemm", name: "g", input: ["a", "w"], output: ["y"] }], [w([16, 2, 2])], /node "g" \(Gemm\): weights \[16, 2, 2\]: a matrix \(rank 2\) is supported/],
       [[{ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"] }], [w([1, 1, 3, 3, 1])], /node "c" \(Conv\): weights \[1, 1, 3, 3, 1\]: a 2-D convolution has OIHW weights/],
       [[{ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"], attribute: [{ name: "kernel_shape", type: 7, ints: [2, 2] }] }], [w([1, 1, 3, 3])], /kernel_shape \[2, 2\] does not match the weights \[1, 1, 3, 3\]/],
       [[{ opType: "MaxPool", name: "p", input: ["x"], output: ["y"], attribute: [{ name: "kernel_shape", type: 7, ints: [2, 2, 2] }] }], [], /kernel_shape \[2, 2, 2\]: 2 values expected/],
-      [[{ opType: "Pad", name: "p", input: ["x", "pads"], output: ["y"] }], [{ name: "pads", dims: [8], dataType: 7, int64Data: [0, 0, 1, -1, 0, 0, 1, 1] }], /node "p" \(Pad\): pads \[0, 0, 1, -1, 0, 0, 1, 1\]: negative pads \(cropping\) are not supported/],
+      [[{ opType: "Pad", name: "p", input: ["x", "pads"], output: ["y"] }], [{ name: "pads", dims: [8], dataType: 7, int64Data: [0, 0, -2, 0, 0, 0, -2, 0] }], /node "p" \(Pad\): pads \[0, 0, -2, 0, 0, 0, -2, 0\] crop all of the 4×4 image/],
+      [[{ opType: "Pad", name: "p", input: ["x", "pads"], output: ["y"], attribute: [{ name: "mode", type: 3, s: Array.from(new TextEncoder().encode("reflect")) }] }], [{ name: "pads", dims: [8], dataType: 7, int64Data: [0, 0, 1, -1, 0, 0, -1, 1] }], /node "p" \(Pad\): pads \[0, 0, 1, -1, 0, 0, -1, 1\]: negative pads \(cropping\) in mode reflect are not supported/],
     ];
     for (const [nodes, inits, msg] of cases) await refuses(() => fovea.importOnnx(model(nodes, inits), { source: "m.onnx" }), msg);
   });

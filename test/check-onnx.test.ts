@@ -81,7 +81,7 @@ describe("check:onnx zoo table", () => {
     const usage = /\nusage: npm run check:onnx -- --torchvision <dir>/;
     const cases: [string[], RegExp][] = [
       [["--torchvision", "test/fixtures/no-such-dir"], /^check:onnx: test\/fixtures\/no-such-dir: no such folder\n/],
-      [["--torchvision", "test/fixtures/onnx", "no_such_model"], /^check:onnx: no file for no_such_model in test\/fixtures\/onnx \(its models: argmax, batch_value_dynamic, batch_value_fixed, branches, ceil_pool_declared, consts, conv_bn_pool, /],
+      [["--torchvision", "test/fixtures/onnx", "no_such_model"], /^check:onnx: no file for no_such_model in test\/fixtures\/onnx \(its models: argmax, batch_value_fixed, branches, ceil_pool_declared, consts, conv_bn_pool, /],
       [["--torchvision", "examples/finetune"], /^check:onnx: examples\/finetune\/digits0-4\.json: no input \(or a \.input\.f32 beside it\), inputShape, output: not a PyTorch reference/],
       [["--torchvision", "test/fixtures"], /^check:onnx: test\/fixtures has no \.onnx files/],
     ];

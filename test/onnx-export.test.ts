@@ -258,7 +258,6 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     expect(names.length).toBeGreaterThan(30);
     for (const name of names) {
       if (name === "pool_indices" || name === "expand_batch") continue; // graphs taken whole (MaxPool's Indices, copies of an example): the export has a batch axis, which such a graph cannot have
-      if (name === "batch_value_dynamic" || name === "expand_batch_dynamic") continue; // refused at import (test/onnx.test.ts)
       const f = JSON.parse(readFileSync(`${dir}/${name}.json`, "utf8")) as { input: number[]; inputShape: number[] };
       const m = await fovea.importOnnx(new Uint8Array(readFileSync(`${dir}/${name}.onnx`)));
       const back = await fovea.importOnnx(await fovea.exportOnnx(m), { inputLayout: m.inputShape.length === 3 && m.layers[0]!.type !== "permute" ? "NHWC" : "NCHW" });
