@@ -191,6 +191,7 @@ const arithmetic: Importer = (x) => {
 const variadic: Importer = (x) => {
   if (x.inputs === 2 && (x.op === "Max" || x.op === "Min")) return arithmetic(x);
   const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
+  if (vs.length === 0) x.fail(`no inputs (a ${x.op} takes one or more)`);
   const f = { Max: Math.max, Min: Math.min, Sum: (p: number, q: number) => p + q, Mean: (p: number, q: number) => p + q }[x.op]!;
   if (vs.every((v) => v.kind === "const")) {
     let acc = vs[0] as ConstValue;
@@ -353,6 +354,7 @@ export const importers: Record<string, Importer> = {
   Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith, ThresholdedRelu: unaryArith,
   Concat(x) {
     const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
+    if (vs.length === 0) x.fail("no inputs (a Concat joins one or more)");
     if (vs.every((v) => v.kind === "const")) return x.out(concatConstants(x, vs as ConstValue[]));
     const ts0 = vs.map((v) => (v.kind === "const" ? constantData(x, v, vs.find((u) => u.kind === "tensor") as TensorValue) : v));
     const axis = x.int("axis", 1), k = x.axis(axis, ts0[0]!.onnx);
