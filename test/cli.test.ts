@@ -155,6 +155,26 @@ describe("fovea CLI", () => {
     expect(readdirSync(join(dir, "models")).filter((f) => f.endsWith(".ckpt"))).toEqual([]);
   });
 
+  it("a model that takes NCHW images (an ONNX import in the file's layout) runs in the commands as the same layers and weights taking NHWC ones: the same outputs for the same pixels", async () => {
+    const { nhwcInput } = await import("../src/cli/train.js");
+    await fovea_.init({ build: "simd", threads: 1 });
+    const orig = fovea_.zoo.convnetjsCifar10({ seed: 4 });
+    const nchw = await fovea_.importOnnx(await fovea_.exportOnnx(orig));
+    orig.free();
+    expect(nchw.inputShape).toEqual([3, 32, 32]);
+    const hwc = Float32Array.from({ length: 2 * 3072 }, (_, i) => Math.sin(i * 0.37)), chw = new Float32Array(hwc.length);
+    for (let b = 0; b < 2; b++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) chw[b * 3072 + (c * 32 + y) * 32 + x] = hwc[b * 3072 + (y * 32 + x) * 3 + c]!;
+    const want = nchw.predict(chw);
+    const m = nhwcInput(nchw, "m.fovea");
+    expect(m.inputShape).toEqual([32, 32, 3]);
+    expect(m.layers.some((l) => l.type === "permute")).toBe(false);
+    expect(Array.from(m.predict(hwc))).toEqual(Array.from(want));
+    const lenet = fovea_.zoo.lenet5({ seed: 1 });
+    expect(nhwcInput(lenet, "lenet5")).toBe(lenet); // a model that takes NHWC images as it is
+    lenet.free();
+    m.free();
+  });
+
   it("train → eval → summary → predict → viz end to end on a tiny generated MNIST", async () => {
     const dir = tinyMnistDir("fovea-cli-", 400, 100);
     mkdirSync(join(dir, "out"));
@@ -196,6 +216,28 @@ describe("fovea CLI", () => {
     // the ONNX file carries no class names: the same top classes by number, the same probabilities
     const po = fovea("predict", join(dir, "out", "m.onnx"), join(dir, "d.png"), "--top", "2");
     expect(po.stdout.replace(/^.*: /, "")).toBe(p.stdout.replace(/^.*: /, ""));
+    // the ONNX file imported in its own layout (NCHW: [1, 28, 28] into a leading permute) and saved, as
+    // the README's fine-tuning does: the commands feed it images as they do every model (before, eval
+    // refused its [1, 28, 28] inputs and predict misread its size)
+    const nchw = await fovea_.importOnnx(readFileSync(join(dir, "out", "m.onnx")));
+    expect(nchw.inputShape).toEqual([1, 28, 28]);
+    writeFileSync(join(dir, "out", "nchw.fovea"), nchw.save());
+    nchw.free();
+    const en = fovea("eval", join(dir, "out", "nchw.fovea"), "mnist", dir);
+    expect(en.stderr).toBe("");
+    expect(Number(/test error ([\d.]+)%/.exec(en.stdout)![1])).toBe(err);
+    expect(fovea("predict", join(dir, "out", "nchw.fovea"), join(dir, "d.png"), "--top", "2").stdout.replace(/^.*: /, "")).toBe(p.stdout.replace(/^.*: /, ""));
+    expect(fovea("viz", join(dir, "out", "nchw.fovea"), "--saliency", join(dir, "d.png"), join(dir, "sn.png")).status).toBe(0);
+    // a model whose input is not an image: summary reads it, eval says it does not take the images (a usage error)
+    const mlp = fovea_.sequential([fovea_.layers.dense({ units: 10 })], { inputShape: [784], seed: 1 });
+    writeFileSync(join(dir, "out", "mlp.onnx"), await fovea_.exportOnnx(mlp));
+    mlp.free();
+    const sm = fovea("summary", join(dir, "out", "mlp.onnx"));
+    expect(sm.stderr).toBe("");
+    expect(sm.stdout).toContain("trainable params: 7,850");
+    const em = fovea("eval", join(dir, "out", "mlp.onnx"), "mnist", dir);
+    expect(em.status).toBe(2);
+    expect(em.stderr).toMatch(/takes \[784\] inputs, the MNIST test images are \[28, 28, 1\]/);
     // an image of another size is refused unless --resize; dark ink on white is warned about (--invert)
     writeFileSync(join(dir, "small.png"), await encodePng(new Float32Array(15), [5, 3, 1]));
     const small = fovea("predict", out, join(dir, "small.png"));

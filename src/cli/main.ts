@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, jsonModel, loadTestSet, onnxModel, zooKey, MODEL_FILES, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, imageModel, jsonModel, loadTestSet, nhwcInput, onnxModel, zooKey, MODEL_FILES, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -106,7 +106,7 @@ async function savedModel(file: string, command: string): Promise<fovea.Model> {
   if (/\.onnx$/.test(file)) return onnxModel(file);
   if (/\.json$/.test(file)) return jsonModel(file, 1, command);
   try {
-    return fovea.loadModel(await fovea.data.readBytes(file), { source: file });
+    return nhwcInput(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), file);
   } catch (e) {
     if (e instanceof fovea.data.NotFoundError && zooKey(file) in fovea.zoo) throw new UsageError(`${command}: "${file}" is a zoo model, whose weights are untrained; give ${SAVED_MODELS}, e.g. one fovea train saved`);
     throw e;
@@ -295,7 +295,7 @@ async function viz(name: string, o: VizOptions): Promise<void> {
     if (dest !== undefined && !/\.png$/i.test(dest)) throw new UsageError(`viz writes PNG images: name ${dest} .png`);
   }
   await fovea.init();
-  await using(await buildModel(name, undefined, 1), async (m) => {
+  await using(await imageModel(name, undefined, 1), async (m) => {
     const shape = [...m.inputShape] as [number, number, number];
     const layer = (): string => {
       const l = o.layer ?? lastConvLayer(m);

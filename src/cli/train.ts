@@ -153,9 +153,44 @@ export const zooKey = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: stri
 /** The name the CLI's help and file names give a zoo key (lenet5Bn → lenet5-bn, lenet3x3 → lenet-3x3); zooKey inverts it. */
 export const zooName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/(\d+x\d+)$/, "-$1");
 
-/** An ONNX file as the commands feed it: images in fovea's NHWC, as every data set and image loads. */
+/**
+ * An ONNX file as the commands feed it: images in fovea's NHWC, as every data set and image loads;
+ * a model whose input is not one image (features [N, F], a sequence, several inputs) in the file's
+ * own layout, which the command then finds does not take its images.
+ */
 export async function onnxModel(file: string): Promise<fovea.Model> {
-  return fovea.importOnnx(await fovea.data.readBytes(file), { ...onnxFileOptions(file), inputLayout: "NHWC" });
+  const bytes = await fovea.data.readBytes(file);
+  try {
+    return await fovea.importOnnx(bytes, { ...onnxFileOptions(file), inputLayout: "NHWC" });
+  } catch (e) {
+    // importOnnx's refusal of inputLayout NHWC for such an input (its message begins so)
+    if (!(e instanceof fovea.FormatError && e.message.startsWith(`${file}: inputLayout NHWC`))) throw e;
+    return fovea.importOnnx(bytes, onnxFileOptions(file));
+  }
+}
+
+/**
+ * A model that takes NCHW images — [C, H, W] into a leading permute to fovea's [H, W, C], as an
+ * ONNX model imported in its file's layout and saved is — as the commands feed images (NHWC): the
+ * same layers and weights without that permute. Any other model as it is.
+ */
+export function nhwcInput(m: fovea.Model, source: string): fovea.Model {
+  const j = fovea.toJSON(m), first = j.layers[0];
+  const nchw = j.inputShape.length === 3 && first?.config.type === "permute" && JSON.stringify(first.config.perm) === "[1,2,0]"
+    && first.inputs.join() === "@input" && j.layers.filter((l) => l.inputs.includes("@input")).length === 1;
+  if (!nchw) return m;
+  const [C, H, W] = j.inputShape as [number, number, number], name = String(first.config.name);
+  const layers = j.layers.slice(1).map((l) => ({ ...l, inputs: l.inputs.map((n) => (n === name ? "@input" : n)) }));
+  const io = j.io && { ...j.io, inputs: j.io.inputs.map((i) => ({ ...i, shape: [H, W, C] })) };
+  const nhwc = fovea.modelFromTopology({ ...j, inputShape: [H, W, C], layers, ...(io ? { io } : {}) }, { source });
+  try {
+    nhwc.setWeights(m.getWeights());
+  } catch (e) {
+    nhwc.free();
+    throw e;
+  }
+  m.free();
+  return nhwc;
 }
 
 /** How the commands import an ONNX file: named by its path, its external data (if any) read from the files beside it. */
@@ -200,6 +235,11 @@ export async function buildModel(name: string, classes: number | undefined, seed
   if (/\.json$/.test(name)) return jsonModel(name, seed);
   if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}) or ${MODEL_FILES}`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
+}
+
+/** A model as the commands that feed it images take it (train, viz): buildModel's, its input NHWC (nhwcInput). */
+export async function imageModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
+  return nhwcInput(await buildModel(name, classes, seed), name);
 }
 
 async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test: fovea.data.Dataset | null; label: string }> {
@@ -376,7 +416,7 @@ export async function train(a: TrainArgs): Promise<void> {
     m = r.model;
     resume = r.checkpoint;
   } else {
-    m = await buildModel(modelName, full.classes?.length ?? 10, a.seed);
+    m = await imageModel(modelName, full.classes?.length ?? 10, a.seed);
   }
   // the model and the augmenter's buffers are returned to wasm memory however training ends
   let aug: fovea.data.Augmenter | undefined;
