@@ -201,6 +201,7 @@ describe.skipIf(!haveChromium)("the page API in Chromium", () => {
     imageData: number[];
     errors: Record<string, { name: string; fovea: boolean; message: string } | null>;
     fitAsync: { ticks: number; events: number; losses: number[] };
+    png: { signature: number[]; grey: number[]; rgb: number[] };
   }
 
   it("loadImage on a URL (fetch + createImageBitmap), fromCanvas, fromImageData, fitAsync; failures are FoveaErrors", async () => {
@@ -240,6 +241,12 @@ describe.skipIf(!haveChromium)("the page API in Chromium", () => {
     expect(e.notAnImage!.message).toMatch(/^\/examples\/browser\/mnist-1500-labels\.json: the browser could not decode these \d+ bytes as an image/);
     expect(e.webgl).toMatchObject({ name: "ConfigError", message: "fromCanvas: the 4×4 canvas has no 2D context (one of another kind, e.g. webgl, was made first)" });
     expect(e.shortData).toMatchObject({ name: "ShapeError", message: "fromImageData: a 2×2 RGBA image has 16 bytes, this data 15" });
+    // encodePng on a page without a bundler: a PNG of the values' pixels (8 bits each), as pngjs writes in Node
+    expect(r.png.signature).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(r.png.grey).toEqual(Array.from({ length: 12 }, (_, i) => Math.round((255 * i) / 11)));
+    expect(r.png.rgb).toEqual(Array.from({ length: 36 }, (_, i) => Math.round((255 * ((i * 7) % 12)) / 11)));
+    const { encodePng, decodeImage, fromImageData } = (await import("../src/index.js")).data;
+    expect(Array.from(fromImageData(await decodeImage(await encodePng(Float32Array.from({ length: 36 }, (_, i) => ((i * 7) % 12) / 11), [3, 4, 3]), "node.png"), [3, 4, 3]), (v) => Math.round(v * 255))).toEqual(r.png.rgb);
     expect(r.fitAsync.ticks).toBeGreaterThan(0); // the page's timers ran while it trained
     expect(r.fitAsync.events).toBe(3 * 8 + 3);
     expect(r.fitAsync.losses[2]).toBeLessThan(r.fitAsync.losses[0]!);

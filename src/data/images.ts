@@ -34,7 +34,7 @@ const pngjs = async (): Promise<PngModule> => (await import("#pngjs")) as PngMod
 const jpegjs = async (): Promise<JpegModule> => ((await import("jpeg-js")) as { default: JpegModule }).default;
 
 /** Decodes PNG or JPEG bytes (by magic number); in a browser, any format it decodes. */
-export async function decodeImage(bytes: Uint8Array, source: string): Promise<Rgba> {
+export async function decodeImage(bytes: Uint8Array, source = "image"): Promise<Rgba> {
   checkBytes(bytes, source, "the bytes of a PNG or JPEG image");
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
@@ -243,17 +243,34 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
   return makeDataset(x, Int32Array.from(ys), shape, classes);
 }
 
-/** H×W×C floats in [0, 1] (1 or 3 channels) as PNG bytes. */
+/**
+ * H×W×C floats in [0, 1] (1 or 3 channels) as PNG bytes (RGBA, opaque): pngjs's encoder, or in a
+ * browser its own (an OffscreenCanvas's convertToBlob), as a browser decodes with its own: the same
+ * pixels, and a page that loads fovea's dist/ without a bundler resolves no "#pngjs".
+ */
 export async function encodePng(values: ArrayLike<number>, shape: [number, number, number]): Promise<Uint8Array> {
   checkImageShape("encodePng", shape);
   const [H, W, C] = shape;
   if (!isArrayLike(values) || values.length !== H * W * C) throw new ShapeError(`encodePng: expected ${H * W * C} values for a ${H}×${W}×${C} image, got ${show(values)}`);
+  const rgba = new Uint8ClampedArray(4 * H * W);
+  for (let p = 0; p < H * W; p++) {
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = Math.round(255 * Math.min(1, Math.max(0, values[p * C + (C === 1 ? 0 : c)]!)));
+    rgba[p * 4 + 3] = 255;
+  }
+  if (runtimeName() === "browser") return encodeInBrowser(rgba, W, H);
   const { PNG } = await pngjs();
   const png = new PNG({ width: W, height: H });
-  for (let p = 0; p < H * W; p++) {
-    for (let c = 0; c < 3; c++) png.data[p * 4 + c] = Math.round(255 * Math.min(1, Math.max(0, values[p * C + (C === 1 ? 0 : c)]!)));
-    png.data[p * 4 + 3] = 255;
-  }
+  png.data.set(rgba);
   const buf = PNG.sync.write(png);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** The browser's PNG encoder: the RGBA pixels on an OffscreenCanvas, written by convertToBlob. */
+async function encodeInBrowser(rgba: Uint8ClampedArray<ArrayBuffer>, W: number, H: number): Promise<Uint8Array> {
+  const g = globalThis as { OffscreenCanvas?: typeof OffscreenCanvas; ImageData?: typeof ImageData };
+  if (typeof g.OffscreenCanvas !== "function" || typeof g.ImageData !== "function") throw new ConfigError("encodePng: this browser has no OffscreenCanvas / ImageData to encode PNG images with");
+  const canvas = new g.OffscreenCanvas(W, H), ctx = canvas.getContext("2d");
+  if (!ctx) throw new ConfigError("encodePng: no 2D canvas to encode with");
+  ctx.putImageData(new g.ImageData(rgba, W, H), 0, 0);
+  return new Uint8Array(await (await canvas.convertToBlob({ type: "image/png" })).arrayBuffer());
 }

@@ -40,6 +40,16 @@ export async function pageApi() {
   out.offscreen = bytes(fovea.data.fromCanvas(off, [4, 4, 3]));
   out.imageData = bytes(fovea.data.fromImageData(new ImageData(Uint8ClampedArray.from([0, 0, 255, 255, 255, 255, 255, 128]), 2, 1), [1, 2, 3]));
 
+  // encodePng on a page that loads dist/ without a bundler ("#pngjs" resolves nowhere): the browser's
+  // encoder, decoded back to the same pixels
+  const grey = Float32Array.from({ length: 12 }, (_, i) => i / 11), rgb = Float32Array.from({ length: 36 }, (_, i) => ((i * 7) % 12) / 11);
+  const png1 = await fovea.data.encodePng(grey, [3, 4, 1]), png3 = await fovea.data.encodePng(rgb, [3, 4, 3]);
+  out.png = {
+    signature: Array.from(png1.subarray(0, 8)),
+    grey: bytes(fovea.data.fromImageData(await fovea.data.decodeImage(png1, "grey.png"), [3, 4, 1])),
+    rgb: bytes(fovea.data.fromImageData(await fovea.data.decodeImage(png3, "rgb.png"), [3, 4, 3])),
+  };
+
   // what goes wrong, as FoveaErrors
   const gl = document.createElement("canvas");
   gl.width = gl.height = 4;
