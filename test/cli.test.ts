@@ -247,6 +247,13 @@ describe("fovea CLI", () => {
     writeFileSync(join(dir, "ink.png"), await encodePng(digit.map((v) => 1 - v), [28, 28, 1]));
     const ink = fovea("predict", out, join(dir, "ink.png"));
     expect(ink.stderr).toMatch(/warning: .*ink\.png has a light background \(border mean 1\.00\); .*pass --invert/);
+    // black strokes on a transparent background: composited on black, blank — said so
+    const { PNG } = await import("pngjs");
+    const alpha = new PNG({ width: 28, height: 28 });
+    for (let i = 0; i < 784; i++) alpha.data[i * 4 + 3] = digit[i]! ? 255 : 0; // RGB 0 everywhere: the digit only in the alpha channel
+    writeFileSync(join(dir, "alpha.png"), PNG.sync.write(alpha));
+    expect(fovea("predict", out, join(dir, "alpha.png")).stderr).toMatch(/warning: .*alpha\.png is one flat colour \(0\) once its transparent pixels are composited on black: its shape is in its alpha channel alone/);
+    expect(fovea("predict", out, join(dir, "d.png")).stderr).toBe("");
     const inv = fovea("predict", out, join(dir, "ink.png"), "--invert", "--top", "1");
     expect(inv.stderr).toBe("");
     expect(inv.stdout).toMatch(/ink\.png: 5 /);

@@ -65,6 +65,12 @@ async function imageInput(path: string, [H, W, C]: [number, number, number], o: 
     throw new UsageError(`${path}: the image is ${img.width}×${img.height} pixels, the model takes ${W}×${H}; pass --resize to scale it`);
   }
   const x = fovea.data.imageToArray(img, [H, W, C]);
+  // a shape drawn in the alpha channel alone (black strokes on a transparent background): composited
+  // on black, as the pixels are, nothing is left of it
+  let lo = Infinity, hi = -Infinity, transparent = false;
+  for (const v of x) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  for (let i = 3; i < img.data.length; i += 4) if (img.data[i]! < 255) transparent = true;
+  if (transparent && hi - lo < 1 / 255) err(`fovea: warning: ${path} is one flat colour (${Math.round(255 * lo)}) once its transparent pixels are composited on black: its shape is in its alpha channel alone; flatten it onto a background of the other colour first`);
   if (o.invert) invert(x);
   else if (C === 1) {
     let sum = 0, n = 0;
