@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
 
@@ -44,6 +45,16 @@ describe("structure and summary", () => {
     const m = fovea.sequential([L.conv2d({ filters: 4, kernelSize: 3 }), L.batchNorm()], { inputShape: [5, 5, 2] });
     expect(m.countParams()).toBe(3 * 3 * 2 * 4 + 4 + 8);
     expect(m.countParams(false)).toBe(3 * 3 * 2 * 4 + 4 + 16);
+    expect(m.summary()).toMatch(/trainable params: 84 {3}non-trainable \(batch-norm statistics\): 8\n/);
+    m.free();
+  });
+
+  it("the summary counts constants (an imported graph's constant layer, a binary layer's operand) apart from batch-norm statistics", async () => {
+    const bytes = readFileSync("test/fixtures/onnx/joined_constants.onnx");
+    const m = await fovea.importOnnx(new Uint8Array(bytes));
+    const trainable = m.countParams(), consts = m.countParams(false) - trainable;
+    expect(consts).toBeGreaterThan(0);
+    expect(m.summary()).toContain(`trainable params: ${trainable.toLocaleString("en-US")}   constants: ${consts.toLocaleString("en-US")}\n`);
     m.free();
   });
 });
