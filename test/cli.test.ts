@@ -402,13 +402,16 @@ describe("fovea predict: what a model's outputs are", () => {
       [["--mean", "0.5,x"], /--mean takes numbers separated by commas/],
       [["--labels", join(dir, "nine.txt")], /--labels .*nine\.txt: 9 names for the model's 10 outputs/],
       [["--labels", join(dir, "gap.txt")], /--labels .*gap\.txt: line 2 is blank; one class name a line/],
-      [["--labels", join(dir, "none.txt")], /--labels: .*none\.txt/],
     ] as [string[], RegExp][]) {
       const r = fovea("predict", "test/fixtures/onnx/conv_bn_pool.onnx", join(dir, "rgb.png"), ...args);
       expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stdout).toBe("");
     }
+    // a labels file that cannot be read is a failure while running, as a missing image is (exit 1)
+    const none = fovea("predict", "test/fixtures/onnx/conv_bn_pool.onnx", join(dir, "rgb.png"), "--labels", join(dir, "none.txt"));
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/none\.txt/);
   });
 
   it("an ONNX file with its weights in external data (the onnx package's save_as_external_data) reads them from beside it", () => {

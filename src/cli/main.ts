@@ -33,11 +33,13 @@ const numbers = (name: string) => (v: string) => {
 
 /** A file of class names, one a line (a last newline or blank lines at the end are no names). */
 async function labelFile(path: string): Promise<string[]> {
+  // a file that cannot be read is a failure while running (exit 1), as any other file the commands read
+  const bytes = await fovea.data.readBytes(path);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(await fovea.data.readBytes(path));
-  } catch (e) {
-    throw new UsageError(`--labels: ${e instanceof Error ? e.message : String(e)}`);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new fovea.FormatError(`--labels ${path}: not UTF-8 text (one class name a line)`);
   }
   const names = text.replace(/\s+$/, "").split(/\r?\n/).map((l) => l.trim());
   const blank = names.indexOf("");
