@@ -356,7 +356,8 @@ export const importers: Record<string, Importer> = {
     const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
     if (vs.length === 0) x.fail("no inputs (a Concat joins one or more)");
     if (vs.every((v) => v.kind === "const")) return x.out(concatConstants(x, vs as ConstValue[]));
-    const ts0 = vs.map((v) => (v.kind === "const" ? constantData(x, v, vs.find((u) => u.kind === "tensor") as TensorValue) : v));
+    // (a constant with no values adds nothing: left out, as an empty input is below)
+    const ts0 = vs.flatMap((v) => (v.kind === "tensor" ? [v] : v.data.length ? [constantData(x, v, vs.find((u) => u.kind === "tensor") as TensorValue)] : []));
     const axis = x.int("axis", 1), k = x.axis(axis, ts0[0]!.onnx);
     if (k < 0) x.mixesBatch("concat on axis 0 joins batches; fovea keeps the examples of a batch apart");
     if (ts0.some((t) => t.onnx.length !== ts0[0]!.onnx.length || t.onnx.some((d, i) => i !== k && d !== ts0[0]!.onnx[i]))) {
