@@ -509,14 +509,17 @@ class CoordsFromShape(nn.Module):
 
 
 class CropPads(nn.Module):
-    """Negative pads, which crop: nn.ZeroPad2d with some of them negative, and F.pad with a value."""
+    """Negative pads, which crop: nn.ZeroPad2d with some of them negative, F.pad with a value, and a
+    crop of the zeros an earlier F.pad added."""
     def __init__(self):
         super().__init__()
         self.z = nn.ZeroPad2d((-1, 2, 0, -1))
         self.c = nn.Conv2d(3, 2, 3)
 
     def forward(self, x):
-        return torch.cat([self.c(self.z(x)).flatten(1), F.pad(x, (1, -2, -1, 0), value=0.5).flatten(1)], dim=1)
+        # the last: a crop of zeros an earlier Pad added (held for a conv that never comes)
+        return torch.cat([self.c(self.z(x)).flatten(1), F.pad(x, (1, -2, -1, 0), value=0.5).flatten(1),
+                          F.pad(F.pad(x, (1, 1, 2, 0)), (-1, 0, 0, -2)).flatten(1)], dim=1)
 
 
 class UnfoldedParams(nn.Module):

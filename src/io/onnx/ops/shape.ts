@@ -360,7 +360,9 @@ export const importers: Record<string, Importer> = {
       // columns, then the Pad of the positive ones (edge and reflect read the cropped image's edges:
       // refused, ONNX leaves the order unsaid)
       if (mode !== "constant") x.fail(`pads [${pads.join(", ")}]: negative pads (cropping) in mode ${mode} are not supported (in mode constant they are)`);
-      const [, H, W] = x.asImage(t0).onnx as [number, number, number], cut = pads.map((p) => Math.max(-p, 0));
+      // (the size the Slice sees: zeros an earlier Pad holds for the next conv are added first)
+      const [, H0, W0] = x.asImage(t0).onnx as [number, number, number], held = t0.pad ?? [0, 0, 0, 0];
+      const H = H0 + held[0] + held[1], W = W0 + held[2] + held[3], cut = pads.map((p) => Math.max(-p, 0));
       if (cut[2]! + cut[6]! >= H || cut[3]! + cut[7]! >= W) x.fail(`pads [${pads.join(", ")}] crop all of the ${H}×${W} image`);
       const base = `${x.n.output[0]}#crop`, starts = [cut[2]!, cut[3]!], ends = [H - cut[6]!, W - cut[7]!];
       x.g.values.set(`${base}_starts`, { kind: "const", dims: [2], data: starts });
