@@ -70,6 +70,7 @@ describe("fovea CLI", () => {
     }
     const cases: [string[], RegExp][] = [
       [["train", join(dir, "two"), "--input", "28x28x1", "--epochs", "1"], /train: model "convnetjs-cifar10" takes \[32, 32, 3\] inputs, the .*two images are \[28, 28, 1\]: the default model takes 32x32x3; with --input 28x28x1, give a --model that takes 28x28x1/],
+      [["train", join(dir, "two"), "--model", "lenet5", "--epochs", "1"], /train: model "lenet5" takes \[28, 28, 1\] inputs, the .*two images are \[32, 32, 3\]: a folder's images are scaled to --input \(32x32x3\); pass --input 28x28x1$/m],
       [["train", "imagenet"], /unknown dataset "imagenet" \(no such folder\): give mnist, fashion-mnist, cifar10, or a folder/],
       [["train", join(dir, "imgs"), "--input", "28x28"], /--input must be HxWxC with C 1 or 3, e.g. 32x32x3; got "28x28"/],
       [["summary", join(dir, "small.png")], /small\.png" is not a model: give a zoo model \(alexnet, .*lenet-3x3, lenet5, lenet5-bn, lenet-wide, mobilenet-v2, .*\) or a \.fovea file, an \.onnx file, a \.json model \(fovea\.toJSON's topology, a tfjs-layers model\.json or a ConvNetJS net's JSON\)/],

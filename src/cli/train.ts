@@ -429,6 +429,8 @@ export async function train(a: TrainArgs): Promise<void> {
     } catch (e) {
       // the default model of a folder takes the default input size: another --input needs a model that takes it
       if (e instanceof UsageError && a.model === undefined && a.input !== undefined && isFolder(a.dataset)) throw new UsageError(`${e.message}: the default model takes ${DEFAULT_INPUT}; with --input ${a.input}, give a --model that takes ${a.input}`);
+      // a folder's images are scaled to --input: the size the model takes, where it takes images
+      if (e instanceof UsageError && a.model !== undefined && isFolder(a.dataset) && m.inputShape.length === 3 && fovea.formatShape(m.inputShape) !== fovea.formatShape(full.shape)) throw new UsageError(`${e.message}: a folder's images are scaled to --input (${a.input ?? DEFAULT_INPUT}); pass --input ${m.inputShape.join("x")}`);
       throw e;
     }
     m.classes = full.classes ?? null;
