@@ -13,6 +13,13 @@ export type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray
 /** Whether this machine stores numbers little-endian, as every file format fovea reads and writes does. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** A rows × cols matrix, row-major, transposed (cols × rows): NCHW ⇄ NHWC images, a matrix's operand order. */
+export function transposed(x: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
+  return out;
+}
+
 /** The little-endian float32s of a file's bytes (floor(length / 4) of them), copied: the bytes as they are, or swapped on a big-endian machine. */
 export function readFloat32LE(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(Math.floor(bytes.length / 4));

@@ -1,6 +1,7 @@
 // Weight-layout conversions between fovea (NHWC activations, HWIO conv kernels, [in, out] dense
 // weights, HWC flatten order) and the NCHW world (OIHW kernels, CHW flatten order): written once,
 // used by every format that needs them.
+import { transposed } from "../tensor.js";
 
 /** OIHW [OC, Cg, KH, KW] → HWIO [KH, KW, Cg, OC]. */
 export function oihwToHwio(w: ArrayLike<number>, OC: number, Cg: number, KH: number, KW: number): Float32Array {
@@ -42,16 +43,8 @@ export function hwcRowOfChwFeature(f: number, C: number, H: number, W: number): 
   return (f % (H * W)) * C + Math.floor(f / (H * W));
 }
 
-/** An image [C, H, W] (NCHW frameworks) → [H, W, C], as fovea holds it. */
-export function chwToHwc(v: ArrayLike<number>, C: number, H: number, W: number): Float32Array {
-  const hwc = new Float32Array(C * H * W);
-  for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) hwc[(h * W + w) * C + c] = v[(c * H + h) * W + w]!;
-  return hwc;
-}
+/** An image [C, H, W] (NCHW frameworks) → [H, W, C], as fovea holds it: C × HW transposed. */
+export const chwToHwc = (v: ArrayLike<number>, C: number, H: number, W: number): Float32Array => transposed(v, C, H * W);
 
-/** An image [H, W, C] as fovea holds it → [C, H, W] (NCHW frameworks). */
-export function hwcToChw(v: ArrayLike<number>, H: number, W: number, C: number): Float32Array {
-  const chw = new Float32Array(H * W * C);
-  for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) chw[(c * H + h) * W + w] = v[(h * W + w) * C + c]!;
-  return chw;
-}
+/** An image [H, W, C] as fovea holds it → [C, H, W] (NCHW frameworks): HW × C transposed. */
+export const hwcToChw = (v: ArrayLike<number>, H: number, W: number, C: number): Float32Array => transposed(v, H * W, C);

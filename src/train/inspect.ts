@@ -27,7 +27,7 @@ import { withScratchAlloc } from "../ops/split.js";
 import type { KernelCall } from "../runtime/calls.js";
 import { ACT } from "../runtime/generated/layout.js";
 import { Rng } from "../rng.js";
-import { formatShape, type Shape } from "../tensor.js";
+import { formatShape, transposed, type Shape } from "../tensor.js";
 import { checkUnit, classNode, nodeNamed, objectiveGradient, resolveTarget, shapeProblem, type GradientTarget, type Objective, type Twin } from "./twin.js";
 
 export type { GradientTarget };
@@ -75,13 +75,6 @@ function imageLayout(m: Model, where: string): ImageLayout {
 
 /** An image's shape in the model's layout, for its H×W×C size. */
 const modelShape = (l: ImageLayout, [H, W, C]: readonly number[]): [number, number, number] => (l.chw ? [C!, H!, W!] : [H!, W!, C!]);
-
-/** A rows × cols matrix transposed. */
-function transposed(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
-  return out;
-}
 
 /** One image from the model's layout to H×W×C (toHWC: C × HW transposed) or back (fromHWC); [H, W, C] its size. */
 const toHWC = (l: ImageLayout, x: Float32Array, [H, W, C]: readonly number[]): Float32Array => (l.chw ? transposed(x, C!, H! * W!) : x);

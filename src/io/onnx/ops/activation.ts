@@ -160,7 +160,10 @@ const activation: Importer = (x) => {
   const lname = x.uniq(x.op.toLowerCase());
   const map: Record<string, () => Layer> = {
     Relu: () => L.relu({ name: lname }),
-    LeakyRelu: () => (x.flt("alpha", 0.01) >= 0 ? L.leakyRelu({ alpha: x.flt("alpha", 0.01), name: lname }) : x.fail(`alpha ${x.flt("alpha", 0.01)}: a negative slope is not supported (fovea's leakyRelu takes slopes >= 0: its backward reads each value's side from the output)`)),
+    LeakyRelu: () => {
+      const alpha = x.flt("alpha", 0.01);
+      return alpha >= 0 ? L.leakyRelu({ alpha, name: lname }) : x.fail(`alpha ${alpha}: a negative slope is not supported (fovea's leakyRelu takes slopes >= 0: its backward reads each value's side from the output)`);
+    },
     Elu: () => L.elu({ alpha: x.flt("alpha", 1), name: lname }), Sigmoid: () => L.sigmoid({ name: lname }), Tanh: () => L.tanh({ name: lname }),
     Erf: () => L.erf({ name: lname }), Sqrt: () => L.sqrt({ name: lname }), Softplus: () => L.softplus({ name: lname }), Softsign: () => L.softsign({ name: lname }),
     Exp: () => L.exp({ name: lname }), Log: () => L.log({ name: lname }), Floor: () => L.floor({ name: lname }), Ceil: () => L.ceil({ name: lname }),

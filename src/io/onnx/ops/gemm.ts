@@ -5,6 +5,7 @@ import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { Dense } from "../../../layers/dense.js";
 import { hwcRowOfChwFeature } from "../../layouts.js";
+import { transposed } from "../../../tensor.js";
 import { broadcastShape } from "../../../ops/eltwise.js";
 import { attribute, subNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { same, type ConstValue, type TensorValue } from "../model.js";
@@ -75,7 +76,7 @@ function matmulConstantFirst(x: ImportNode, c: ConstValue, t: TensorValue): void
   if (rank - x.g.lead < 2) x.fail(`a constant matrix times ${x.dims(t)}: the data needs two axes of its own [K, P]`);
   const [M, K] = c.dims as [number, number];
   const perm = Array.from({ length: rank }, (_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
-  x.g.values.set(`${base}_ct`, { kind: "const", dims: [K, M], data: Float32Array.from({ length: K * M }, (_, i) => c.data[(i % M) * K + Math.floor(i / M)]!) });
+  x.g.values.set(`${base}_ct`, { kind: "const", dims: [K, M], data: transposed(c.data, M, K) });
   x.g.importNodes([
     subNode(x, "Transpose", [x.n.input[1]!], `${base}_xt`, [attribute("perm", { ints: perm })]),
     subNode(x, "MatMul", [`${base}_xt`, `${base}_ct`], `${base}_p`),

@@ -81,18 +81,14 @@ export function binaryConstant(x: ImportNode, t0: TensorValue, c0: ConstValue, c
   const c = lead && c1.dims.length === rank ? perExample(x, c1, t0) : c1, cd = c.dims;
   const dims = broadcastShape(t0.onnx, cd) ?? x.fail(`shapes ${x.dims(t0)} and [${c1.dims.join(", ")}] do not broadcast`);
   const lname = x.uniq(x.op.toLowerCase());
-  if (t0.flatOf && same(dims, t0.onnx) && (c.data.length === 1 || same(cd, t0.onnx))) {
-    // features flattened from an image, held in HWC order: they stay so, a per-feature constant's values moved to their HWC places
-    const [C, H, W] = t0.flatOf, k = new Float32Array(c.data.length);
-    c.data.forEach((v, f) => (k[c.data.length === 1 ? 0 : hwcRowOfChwFeature(f, C, H, W)] = v));
-    const sym = x.apply(L.binary({ op, constantShape: k.length === 1 ? [1] : [k.length], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t0.sym);
-    x.weight(lname, "constant", k);
-    return x.out({ kind: "tensor", sym, onnx: dims, flatOf: t0.flatOf });
-  }
-  const t = held(x, t0);
+  // features flattened from an image, held in HWC order, stay so: a per-feature constant's values go to their HWC places
+  const flat = t0.flatOf && same(dims, t0.onnx) && (c.data.length === 1 || same(cd, t0.onnx)) ? t0.flatOf : null;
+  const k = Float32Array.from(c.data);
+  if (flat && k.length > 1) c.data.forEach((v, f) => (k[hwcRowOfChwFeature(f, ...flat)] = v));
+  const t = flat ? t0 : held(x, t0);
   const sym = x.apply(L.binary({ op, constantShape: cd.length ? cd : [1], ...(constFirst ? { constantFirst: true } : {}), name: lname }), t.sym);
-  x.weight(lname, "constant", Float32Array.from(c.data));
-  x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
+  x.weight(lname, "constant", k);
+  x.out({ kind: "tensor", sym, onnx: dims, ...(flat ? { flatOf: flat } : dims.length === 3 ? { plain: true as const } : {}) });
 }
 
 const FOLD: Record<string, (p: number, q: number) => number> = {
