@@ -54,7 +54,7 @@ export {
   f32_binary_bwd_add, f32_binary_bwd_sub, f32_binary_bwd_mul, f32_binary_bwd_div, f32_binary_bwd_pow,
   f32_binary_fwd_equal, f32_binary_bwd_equal, f32_binary_fwd_max, f32_binary_bwd_max, f32_binary_fwd_min, f32_binary_bwd_min,
   f32_binary_fwd_less, f32_binary_bwd_less, f32_binary_fwd_greater, f32_binary_bwd_greater, f32_binary_fwd_lessOrEqual, f32_binary_bwd_lessOrEqual,
-  f32_binary_fwd_greaterOrEqual, f32_binary_bwd_greaterOrEqual, f32_binary_fwd_idiv, f32_binary_bwd_idiv, f32_cast_f16_fwd, f32_cast_bf16_fwd, f32_where_fwd, f32_where_bwd,
+  f32_binary_fwd_greaterOrEqual, f32_binary_bwd_greaterOrEqual, f32_binary_fwd_idiv, f32_binary_bwd_idiv, f32_binary_fwd_mod, f32_binary_bwd_mod, f32_binary_fwd_fmod, f32_binary_bwd_fmod, f32_cast_f16_fwd, f32_cast_bf16_fwd, f32_where_fwd, f32_where_bwd,
 } from "./eltwise/math";
 
 /** First byte above the module's static data: the TS host owns the heap from here. */

@@ -632,6 +632,19 @@ class ArgmaxHead(nn.Module):
         return torch.cat([torch.argmax(y, dim=1, keepdim=True).float().flatten(1), torch.argmax(y, dim=3).float().flatten(1)], dim=1)
 
 
+class IntegerOps(nn.Module):
+    """Keypoint decoding (each channel's argmax over its flattened map: its column idx % W, row idx // W, and a floor
+    division of idx - 7, which PyTorch writes with Mod, Less, Xor, Not, And and Where), C's fmod of data (Mod with fmod 1),
+    Python's remainder (Div, Floor, Mul, Sub) and boolean masks joined with & | ^ (And, Or, Xor) for torch.where."""
+    def forward(self, x):
+        W = x.shape[3]
+        idx = x.flatten(2).argmax(-1)
+        floor_rows = torch.div(idx - 7, W, rounding_mode="floor")
+        keypoints = torch.stack([(idx % W).float(), (idx // W).float(), floor_rows.float()], -1).flatten(1)
+        m = ((x > 0) & (x < 1)) | ((x < -1) ^ (x < -2))
+        return torch.cat([keypoints, torch.fmod(3 * x, 0.7).flatten(1), torch.remainder(3 * x, -0.7).flatten(1), torch.where(m, x, -x).flatten(1)], 1)
+
+
 def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=True, fold=True):
     g = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)  # before the model is built: its initial weights come from this seed
@@ -676,6 +689,7 @@ def write_shape_values():
     for opset in (9, 13):
         write(f"crop_pads_opset{opset}", CropPads, (2, 3, 5, 6), opset=opset)
     write("unfolded_params", UnfoldedParams, (2, 3, 4, 5), fold=False)
+    write("integer_ops", IntegerOps, (2, 3, 4, 5))
 
 
 class SegOut(nn.Module):

@@ -104,6 +104,10 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
     greaterOrEqual: { f: (p, q) => +(p >= q), da: () => 0, db: () => 0 },
     // integer division toward zero, 0 for a divisor of 0 (numpy's integer division by zero)
     idiv: { f: (p, q) => (q === 0 ? 0 : Math.trunc(p / q)), da: () => 0, db: () => 0 },
+    // Python's % (floor, the divisor's sign; 0 for a divisor of 0, numpy's integer %) and C's fmod
+    // (trunc, the dividend's sign; NaN for 0), written from those definitions; PyTorch's gradients
+    mod: { f: (p, q) => (q === 0 ? 0 : p - Math.floor(p / q) * q), da: (_, q) => (q === 0 ? 0 : 1), db: (p, q) => (q === 0 ? 0 : -Math.floor(p / q)) },
+    fmod: { f: (p, q) => (q === 0 ? NaN : p - Math.trunc(p / q) * q), da: (_, q) => (q === 0 ? 0 : 1), db: (p, q) => (q === 0 ? 0 : -Math.trunc(p / q)) },
   };
   const whole = (op: BinaryOp) => op !== "add" && op !== "sub" && op !== "mul" && op !== "div" && op !== "pow"; // values that meet
 
@@ -114,9 +118,12 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
       const na = batch * size(as), nb = (constB ? 1 : batch) * size(bs), no = batch * size(out);
       // pow: a base in [0.5, 2.5], an exponent in [-2, 2]; div: a divisor away from 0
       // equal, the comparisons, max and min: whole numbers in [-2, 2], so that some meet
-      // idiv: whole numbers in [-20, 20] by whole numbers in [-4, 4] (0 among them)
-      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : op === "idiv" ? Math.round(20 * v) : whole(op) ? Math.round(2 * v) : 2 * v));
-      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : op === "idiv" ? Math.round(4 * v) : whole(op) ? Math.round(2 * v) : 2 * v));
+      // idiv, mod, fmod: whole numbers in [-20, 20] by whole numbers in [-4, 4] (0 among them); mod
+      // and fmod also of fractions (quarters, exact in float32) by fractions of either sign
+      const ints = op === "idiv" || ((op === "mod" || op === "fmod") && batch % 2 === 1);
+      const quarters = (v: number) => Math.round(4 * v) / 4;
+      const av = Array.from(randomArray(na, na + 11), (v) => (op === "pow" ? 1.5 + v : ints ? Math.round(20 * v) : op === "mod" || op === "fmod" ? quarters(10 * v) : whole(op) ? Math.round(2 * v) : 2 * v));
+      const bv = Array.from(randomArray(nb, nb + 5), (v) => (op === "div" ? Math.sign(v || 1) * (0.5 + Math.abs(v)) : ints ? Math.round(4 * v) : op === "mod" || op === "fmod" ? quarters(3 * v) : whole(op) ? Math.round(2 * v) : 2 * v));
       const a = f32(be, av), b = f32(be, bv), y = Tensor.zeros([no], be), dyv = randomArray(no, 3), dy = f32(be, dyv);
       const da = Tensor.zeros([na], be), db = constB ? null : Tensor.zeros([nb], be), ta = Tensor.zeros([no], be), tb = Tensor.zeros([no], be);
       const c = binaryCalls(op, batch, as, bs, true, !constB, { a: a.ptr, b: b.ptr, y: y.ptr, dy: dy.ptr, da: da.ptr, db: db?.ptr ?? 0, ta: ta.ptr, tb: tb.ptr });

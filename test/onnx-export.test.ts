@@ -622,6 +622,18 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     await compare(fovea.model({ inputs: i, outputs: L.binary({ op: "idiv" }).apply(i, L.sigmoid().apply(i)), seed: 1 }), 3);
   });
 
+  it("mod and fmod: the remainder with the divisor's sign (0 for a divisor of 0) or the dividend's, by constants and by data of either sign", async () => {
+    for (const [op, k] of [["mod", [2.5, -0.75, 0]], ["fmod", [2.5, -0.75, 0.3]]] as const) {
+      const m = fovea.sequential([L.binary({ op, constantShape: [3], name: "k" })], { inputShape: [3], seed: 1 });
+      m.setWeights([{ layer: "k", name: "constant", values: Float32Array.from(k) }]);
+      await compare(m, 5);
+      // quotients up to ~7 either way: the data scaled by 7 over tanh of it
+      const i = fovea.input([4]), d = fovea.model({ inputs: i, outputs: L.binary({ op }).apply(L.scale({ name: "s" }).apply(i), L.tanh().apply(i)), seed: 1 });
+      d.setWeights([{ layer: "s", name: "scale", values: new Float32Array(4).fill(7) }]);
+      await compare(d, 5);
+    }
+  });
+
   it("a leading NCHW → NHWC permute whose input has other readers", async () => {
     const i = fovea.input([2, 2, 2]);
     await compare(fovea.model({ inputs: i, outputs: L.flatten().apply(L.add().apply(L.permute({ perm: [1, 2, 0] }).apply(i), i)), seed: 1 }), 3);

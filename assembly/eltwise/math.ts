@@ -1,11 +1,11 @@
 // Elementwise math of imported graphs, forward and backward: erf, GELU (x·Φ(x), the exact form),
-// square root, softplus, softsign, exp, log, floor / ceil / round / sign, and the binary ops add / sub / mul / div / pow / equal / idiv / max / min / the comparisons with numpy broadcasting (each operand
+// square root, softplus, softsign, exp, log, floor / ceil / round / sign, and the binary ops add / sub / mul / div / pow / equal / idiv / mod / fmod / max / min / the comparisons with numpy broadcasting (each operand
 // read through its own strides, 0 along the axes it is broadcast over) and the strided sum that
 // reduces a gradient back to a broadcast operand's shape.
 import { f4, relu } from "../common/simd";
 import { expv, log1pv, logv } from "../common/math";
 
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5, MAX = 6, MIN = 7, LESS = 8, GREATER = 9, LESS_EQUAL = 10, GREATER_EQUAL = 11, IDIV = 12;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, EQUAL = 5, MAX = 6, MIN = 7, LESS = 8, GREATER = 9, LESS_EQUAL = 10, GREATER_EQUAL = 11, IDIV = 12, MOD = 13, FMOD = 14;
 
 /**
  * erfc(x) lane-wise (Numerical Recipes' Chebyshev fit, fractional error < 1.2e-7 in exact
@@ -198,6 +198,13 @@ export function f32_sign_fwd(x: usize, y: usize, n: i32): void {
     case GREATER_EQUAL: return p >= q ? <f32>1 : <f32>0;
     // in float64: the quotient of two float32 values is then never rounded onto the next integer
     case IDIV: return q == 0 ? <f32>0 : <f32>Math.trunc(<f64>p / <f64>q);
+    // f64's % is C's fmod, exact (the remainder of two float32 values is one); mod takes the divisor's sign
+    case FMOD: return <f32>(<f64>p % <f64>q);
+    case MOD: {
+      if (q == 0) return 0;
+      const r = <f64>p % <f64>q;
+      return <f32>(r != 0 && (r < 0) != (q < 0) ? r + <f64>q : r);
+    }
     default: return <f32>Math.pow(<f64>p, <f64>q);
   }
 }
@@ -222,7 +229,10 @@ export function f32_sign_fwd(x: usize, y: usize, n: i32): void {
 /**
  * y[i, j, k] = a[i·sa0 + j·sa1 + k·sa2] op b[i·sb0 + j·sb1 + k·sb2] for i < n0, j < n1, k < n2;
  * y is dense (n0·n1·n2 floats). A stride of 0 broadcasts that operand along the axis. Pow in
- * float64, rounded once to float32; idiv (integer division) is trunc(a / b) in float64, 0 where b = 0.
+ * float64, rounded once to float32; idiv (integer division) is trunc(a / b) in float64, 0 where b = 0;
+ * fmod is C's fmod (the remainder of trunc(a / b), the sign of a; NaN where b = 0) and mod Python's
+ * % (the remainder of floor(a / b), the sign of b; 0 where b = 0, as numpy's integer %), both
+ * computed exactly and rounded once to float32.
  */
 // @ts-ignore: decorator
 @inline function binaryFwd(op: i32, a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
@@ -231,7 +241,7 @@ export function f32_sign_fwd(x: usize, y: usize, n: i32): void {
     for (let j = 0; j < n1; j++) {
       const pa = a + f4(i * sa0 + j * sa1), pb = b + f4(i * sb0 + j * sb1), py = y + f4(o);
       let k = 0;
-      if (op != POW && op != IDIV) {
+      if (op != POW && op < IDIV) {
         if (sa2 == 1 && sb2 == 1) for (; k + 4 <= n2; k += 4) v128.store(py + f4(k), binv(op, v128.load(pa + f4(k)), v128.load(pb + f4(k))));
         else if (sa2 == 1 && sb2 == 0) {
           const q = v128.load32_splat(pb);
@@ -251,7 +261,8 @@ export function f32_sign_fwd(x: usize, y: usize, n: i32): void {
  * The gradients of y = a op b through the same strides: ga = dy·∂y/∂a and gb = dy·∂y/∂b, both dense
  * like y (either pointer 0: not wanted). add: dy, dy; sub: dy, −dy; mul: dy·b, dy·a; div: dy/b,
  * −dy·a/b²; pow: dy·b·a^(b−1), dy·y·ln a (0 where a = 0, NaN where a < 0); max / min: dy to the
- * operand taken, halved between equal ones (PyTorch's maximum / minimum); the comparisons, idiv (steps): 0, 0.
+ * operand taken, halved between equal ones (PyTorch's maximum / minimum); the comparisons, idiv (steps): 0, 0;
+ * mod: dy, −dy·floor(a/b), fmod: dy, −dy·trunc(a/b) (PyTorch's remainder and fmod; 0, 0 where b = 0).
  */
 // @ts-ignore: decorator
 @inline function binaryBwd(op: i32, a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
@@ -262,7 +273,12 @@ export function f32_sign_fwd(x: usize, y: usize, n: i32): void {
       for (let k = 0; k < n2; k++) {
         const g = load<f32>(dy + f4(o + k)), p = load<f32>(pa + f4(k * sa2)), q = load<f32>(pb + f4(k * sb2));
         let da: f32 = g, db: f32 = g;
-        if (op == EQUAL || op >= LESS) { da = 0; db = 0; } // the comparisons and idiv
+        if (op == EQUAL || (op >= LESS && op <= IDIV)) { da = 0; db = 0; } // the comparisons and idiv
+        else if (op == MOD || op == FMOD) {
+          if (q == 0) da = 0;
+          const k = <f64>p / <f64>q;
+          db = q == 0 ? <f32>0 : <f32>(-<f64>g * (op == MOD ? Math.floor(k) : Math.trunc(k)));
+        }
         else if (op == MAX || op == MIN) {
           const first = op == MAX ? p > q : p < q;
           if (p == q) { da = g * 0.5; db = g * 0.5; }
@@ -373,6 +389,23 @@ export function f32_binary_fwd_idiv(a: usize, b: usize, y: usize, n0: i32, n1: i
 /** Gradients of idiv: zero (a step function). */
 export function f32_binary_bwd_idiv(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
   binaryBwd(IDIV, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+
+/** y = a mod b, the remainder of floor(a / b) with b's sign (Python's %, ONNX's Mod with fmod 0; 0 where b = 0), broadcast through strides. */
+export function f32_binary_fwd_mod(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(MOD, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of mod (see binaryBwd). */
+export function f32_binary_bwd_mod(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(MOD, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** y = fmod(a, b), the remainder of trunc(a / b) with a's sign (C's fmod, ONNX's Mod with fmod 1; NaN where b = 0), broadcast through strides. */
+export function f32_binary_fwd_fmod(a: usize, b: usize, y: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryFwd(FMOD, a, b, y, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
+}
+/** Gradients of fmod (see binaryBwd). */
+export function f32_binary_bwd_fmod(a: usize, b: usize, y: usize, dy: usize, ga: usize, gb: usize, n0: i32, n1: i32, n2: i32, sa0: i32, sa1: i32, sa2: i32, sb0: i32, sb1: i32, sb2: i32): void {
+  binaryBwd(FMOD, a, b, y, dy, ga, gb, n0, n1, n2, sa0, sa1, sa2, sb0, sb1, sb2);
 }
 
 /** Gradients of add (see binaryBwd). */

@@ -1,6 +1,6 @@
 // binary: a op b elementwise (add, sub, mul, div, pow, max, min; equal, less, greater, lessOrEqual,
 // greaterOrEqual: 1 or 0, gradient zero; idiv: integer division, toward zero, 0 for a divisor of 0,
-// a zero gradient) with numpy broadcasting of the per-example
+// a zero gradient; mod / fmod: the remainder with the divisor's sign, Python's %, or the dividend's, C's fmod) with numpy broadcasting of the per-example
 // shapes — of two computed tensors, or of one and a constant of its own (a parameter the optimiser
 // leaves alone: an imported graph's divisor, exponent or offset). The examples of a batch stay
 // apart: each example's a meets its own b; a constant meets every example. where: the choice
@@ -20,7 +20,7 @@ export interface BinaryConfig {
   constantFirst?: boolean;
 }
 
-const OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "pow", "equal", "max", "min", "less", "greater", "lessOrEqual", "greaterOrEqual", "idiv"];
+const OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "pow", "equal", "max", "min", "less", "greater", "lessOrEqual", "greaterOrEqual", "idiv", "mod", "fmod"];
 
 export class Binary extends PlannedLayer<{ ta: number; tb: number }> {
   readonly type = "binary";

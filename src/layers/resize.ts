@@ -6,6 +6,7 @@
 import { ConfigError, ShapeError, show, checkBoolean } from "../errors.js";
 import { resizeCalls } from "../ops/image.js";
 import type { Shape } from "../tensor.js";
+import { getLimits } from "../runtime/limits.js";
 import { PlannedLayer, positiveInt, type LayerGrad, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
 
 export type ResizeCoordinates = "half_pixel" | "pytorch_half_pixel" | "align_corners" | "asymmetric" | "tf_crop_and_resize";
@@ -143,8 +144,12 @@ export class Resize extends PlannedLayer<{ rh: number; rw: number; tmp: number; 
 
   outputShape(inputs: Shape[]): Shape {
     const s = this.rank(inputs, 3);
-    if (this.size[0] * this.size[1] > 1 << 26) throw new ShapeError(`${this.label}: an output of ${this.size.join("x")}`);
-    return [this.size[0], this.size[1], s[2]!];
+    const [OH, OW] = this.size, [H, W, C] = s as [number, number, number];
+    if (OH * OW > 1 << 26) throw new ShapeError(`${this.label}: an output of ${this.size.join("x")}`);
+    // the plan's interpolation tables ([OH, H] and [OW, W] weights) and its pass along the rows (OH·W·C values an example)
+    const bytes = 4 * (OH * H + OW * W + OH * W * C), limit = getLimits().maxModelBytes;
+    if (bytes > limit) throw new ShapeError(`${this.label}: resizing ${H}x${W} to ${OH}x${OW} takes ${bytes} bytes of interpolation tables (${OH}x${H} and ${OW}x${W} weights) and rows (${OH}x${W}x${C} values); the limit is ${limit} (setLimits({ maxModelBytes }))`);
+    return [OH, OW, C];
   }
 
   /** The [OH, H] and [OW, W] interpolation weights for an input [H, W, C]. */

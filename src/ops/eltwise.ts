@@ -303,8 +303,13 @@ export function multiplyCalls(batch: number, rows: number, C: number, broadcast:
   return { fwd, bwd, inTurn: true };
 }
 
-/** idiv: integer division, trunc(a / b) (0 where b = 0), with a zero gradient. */
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "equal" | "max" | "min" | "less" | "greater" | "lessOrEqual" | "greaterOrEqual" | "idiv";
+/**
+ * idiv: integer division, trunc(a / b) (0 where b = 0), with a zero gradient. mod: Python's %, the
+ * remainder of floor(a / b) with b's sign (0 where b = 0, as numpy's integer %); fmod: C's fmod, the
+ * remainder of trunc(a / b) with a's sign (NaN where b = 0); their gradients PyTorch's remainder's
+ * and fmod's: dy and −dy·floor(a / b) (trunc for fmod).
+ */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "equal" | "max" | "min" | "less" | "greater" | "lessOrEqual" | "greaterOrEqual" | "idiv" | "mod" | "fmod";
 
 /** Strides of `shape` read as `out` (numpy broadcasting: aligned from the right, 0 along an axis of 1 or a missing one). */
 export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {

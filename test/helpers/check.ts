@@ -16,13 +16,15 @@ export function randomArray(n: number, seed: number, scale = 1): Float32Array {
 }
 
 /**
- * Every |got − want| <= atol + rtol·|want|; on failure, reports the worst element and its index.
+ * Every |got − want| <= atol + rtol·|want| (NaN where NaN is wanted); on failure, reports the worst
+ * element and its index.
  */
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number, what = ""): void {
   expect(got.length, `${what} length`).toBe(want.length);
   let worst = -1, worstExcess = 0;
   for (let i = 0; i < want.length; i++) {
     const g = got[i]!, w = want[i]!;
+    if (Number.isNaN(w) && Number.isNaN(g)) continue;
     const excess = Math.abs(g - w) - (atol + rtol * Math.abs(w));
     if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(g))) {
       worst = i;

@@ -7,6 +7,7 @@
 export const ONNX_ATTRIBUTES: Readonly<Record<string, readonly (readonly [number, string])[]>> = {
   Abs: [[1, "consumed_inputs"], [6, ""]],
   Add: [[1, "axis broadcast consumed_inputs"], [6, "axis broadcast"], [7, ""]],
+  And: [[1, "axis broadcast"], [7, ""]],
   ArgMax: [[1, "axis keepdims"], [12, "axis keepdims select_last_index"]],
   ArgMin: [[1, "axis keepdims"], [12, "axis keepdims select_last_index"]],
   AveragePool: [[1, "auto_pad kernel_shape pads strides"], [7, "auto_pad count_include_pad kernel_shape pads strides"], [10, "auto_pad ceil_mode count_include_pad kernel_shape pads strides"]],
@@ -54,9 +55,11 @@ export const ONNX_ATTRIBUTES: Readonly<Record<string, readonly (readonly [number
   MaxPool: [[1, "auto_pad kernel_shape pads strides"], [8, "auto_pad kernel_shape pads storage_order strides"], [10, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides"]],
   Mean: [[1, "consumed_inputs"], [6, ""]],
   Min: [[1, "consumed_inputs"], [6, ""]],
+  Mod: [[10, "fmod"]],
   Mul: [[1, "axis broadcast consumed_inputs"], [6, "axis broadcast"], [7, ""]],
   Neg: [[1, "consumed_inputs"], [6, ""]],
   Not: [[1, ""]],
+  Or: [[1, "axis broadcast"], [7, ""]],
   PRelu: [[1, "consumed_inputs"], [6, ""]],
   Pad: [[1, "mode paddings value"], [2, "mode pads value"], [11, "mode"]],
   Pow: [[1, "axis broadcast"], [7, ""]],
@@ -96,4 +99,5 @@ export const ONNX_ATTRIBUTES: Readonly<Record<string, readonly (readonly [number
   Unsqueeze: [[1, "axes"], [13, ""]],
   Upsample: [[1, "height_scale mode width_scale"], [7, "mode scales"], [9, "mode"]],
   Where: [[9, ""]],
+  Xor: [[1, "axis broadcast"], [7, ""]],
 };

@@ -43,10 +43,47 @@ function held(x: ImportNode, t: TensorValue): TensorValue {
   return same([...p.sym.shape], d) ? p : { ...p, sym: x.apply(L.reshape({ targetShape: d, name: x.uniq("binary_in") }), p.sym) };
 }
 
-/** The binary layer's op for this node: ONNX's Div of integer tensors (a graph input the file declares integer, or a value computed from one: ImportNode.outAt) truncates: idiv. */
-/** The binary layer's op for x's ONNX op (see ONNX_BINARY): a Div of integer data is idiv. */
+/**
+ * The binary layer's op for x's ONNX op (see ONNX_BINARY): ONNX's Div of integer tensors (a graph
+ * input the file declares integer, or a value computed from one: ImportNode.outAt) truncates: idiv;
+ * Mod is mod (fmod 0) or fmod (fmod 1).
+ */
 const binaryOp = (x: ImportNode, ...ts: TensorValue[]): BinaryOp =>
-  x.op === "Div" && ts.some((t) => t.int) ? "idiv" : ((Object.entries(ONNX_BINARY).find(([, o]) => o === x.op)?.[0] ?? x.op.toLowerCase()) as BinaryOp);
+  x.op === "Div" && ts.some((t) => t.int) ? "idiv" : x.op === "Mod" ? (x.int("fmod", 0) === 1 ? "fmod" : "mod")
+    : ((Object.entries(ONNX_BINARY).find(([, o]) => o === x.op)?.[0] ?? x.op.toLowerCase()) as BinaryOp);
+
+/** Python's % (the remainder with the divisor's sign; 0 for a divisor of 0, as numpy's integer %) and C's fmod (the dividend's sign). */
+const remainder = (p: number, q: number) => {
+  const r = p % q;
+  return q === 0 ? 0 : r !== 0 && r < 0 !== q < 0 ? r + q : r;
+};
+
+/**
+ * Mod: fmod 0, Python's % of integers (keypoint decoding's `idx % W` of an ArgMax), or fmod 1, C's
+ * fmod (which ONNX requires of floats): of constants folded, of data the binary layer's mod / fmod.
+ * fmod 0 of float data is a FormatError, as ONNX's schema has it (onnxruntime refuses it too).
+ */
+const modulo: Importer = (x) => {
+  const [a, b] = [x.get(0), x.get(1)], fmod = x.int("fmod", 0);
+  if (fmod !== 0 && fmod !== 1) x.fail(`fmod ${fmod}: 0 or 1`);
+  const isFloat = (v: ConstValue | TensorValue) => (v.kind === "const" ? v.data instanceof Float32Array : !v.int);
+  if (fmod === 0 && (isFloat(a) || isFloat(b))) x.fail("fmod 0 (the remainder with the divisor's sign) is for integer inputs; ONNX's Mod of floats takes fmod 1");
+  if (a.kind === "const" && b.kind === "const") {
+    x.out(foldBinary(a, b, fmod ? (p, q) => p % q : remainder, fmod === 1) ?? x.fail(`shapes [${a.dims.join(", ")}] and [${b.dims.join(", ")}] do not broadcast`));
+    return;
+  }
+  if (a.kind === "tensor" && b.kind === "tensor") return binaryData(x, a, b);
+  const t = a.kind === "tensor" ? 0 : 1;
+  binaryConstant(x, x.tensor(t), x.value(x.constant(1 - t)), t === 1);
+};
+
+/** And / Or / Xor of booleans (held as 1 and 0): the Min, Max and Not-of-Equal they equal, of constants folded with them. */
+const logical: Importer = (x) => {
+  legacyBroadcast(x, x.get(0), x.get(1));
+  const [a, b] = [x.n.input[0]!, x.n.input[1]!], out = x.n.output[0]!;
+  if (x.op !== "Xor") return x.g.importNodes([subNode(x, x.op === "And" ? "Min" : "Max", [a, b], out)]);
+  x.g.importNodes([subNode(x, "Equal", [a, b], `${out}#equal`), subNode(x, "Not", [`${out}#equal`], out)]);
+};
 
 /** a op b by the binary layer, numpy broadcasting per example (both operands computed: the same rank, so the batch axes meet). */
 export function binaryData(x: ImportNode, a0: TensorValue, b0: TensorValue): void {
@@ -347,6 +384,7 @@ export function constantData(x: ImportNode, c0: ConstValue, beside: TensorValue,
 export const importers: Record<string, Importer> = {
   Expand: expand, Tile: tile,
   Add: arithmetic, Sub: arithmetic, Mul: arithmetic, Div: arithmetic, Pow: arithmetic,
+  Mod: modulo, And: logical, Or: logical, Xor: logical,
   Max: variadic, Min: variadic, Sum: variadic, Mean: variadic, Neg: unaryArith, Reciprocal: unaryArith, Abs: unaryArith, ThresholdedRelu: unaryArith,
   Concat(x) {
     const vs = Array.from({ length: x.inputs }, (_, i) => x.get(i));
@@ -382,7 +420,7 @@ export const importers: Record<string, Importer> = {
 };
 
 /** The binary layer's ops as ONNX's (the importer maps them back). */
-const ONNX_BINARY = { add: "Add", sub: "Sub", mul: "Mul", div: "Div", idiv: "Div", pow: "Pow", equal: "Equal", max: "Max", min: "Min", less: "Less", greater: "Greater", lessOrEqual: "LessOrEqual", greaterOrEqual: "GreaterOrEqual" } as const;
+const ONNX_BINARY = { add: "Add", sub: "Sub", mul: "Mul", div: "Div", idiv: "Div", mod: "Mod", fmod: "Mod", pow: "Pow", equal: "Equal", max: "Max", min: "Min", less: "Less", greater: "Greater", lessOrEqual: "LessOrEqual", greaterOrEqual: "GreaterOrEqual" } as const;
 const ones = (n: number) => new Array<number>(Math.max(n, 0)).fill(1);
 
 /**
@@ -425,6 +463,15 @@ export const exporters: Record<string, Exporter> = {
     const ins = x.node.inShapes, out = x.node.outShape;
     const float = (o: string) => (COMPARISONS.includes(op) ? x.op("Cast", [o], { to: 1 }) : o);
     const apply = ([a, b]: string[]) => {
+      // fovea's fmod: ONNX's Mod with fmod 1 (which floats need); its mod (the divisor's sign, 0 where
+      // b = 0): that remainder moved by b where it is not 0 and its sign is not b's
+      if (l.op === "fmod" || l.op === "mod") {
+        const r = x.op("Mod", [a!, b!], { fmod: 1 });
+        if (l.op === "fmod") return r;
+        const zero = x.init([], [0]), neg = (v: string) => x.op("Less", [v, zero]);
+        const moves = x.op("And", [x.op("Not", [x.op("Equal", [r, zero])]), x.op("Xor", [neg(r), neg(b!)])]);
+        return x.op("Where", [x.op("Equal", [b!, zero]), zero, x.op("Where", [moves, x.op("Add", [r, b!]), r])]);
+      }
       if (l.op !== "idiv") return float(x.op(op, [a!, b!]));
       // fovea's idiv: trunc(a / b) of the floats (sign · floor |q|), 0 where b = 0
       const zero = x.op("Equal", [b!, x.init([], [0])]);
