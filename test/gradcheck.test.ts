@@ -214,6 +214,27 @@ describe("whole-model gradient checks", () => {
     check(m, [5, 5, 2], "softmaxCrossEntropy");
   });
 
+  it("trainable scale layers (an imported PReLU's slope, an InstanceNorm's affine after a layer norm without one, a sequence Linear's bias) and mod / fmod", () => {
+    const inp = fovea.input([4, 4, 3]);
+    const c = L.conv2d({ filters: 4, kernelSize: 3, padding: "same" }).apply(inp);
+    const n = L.scale({ trainable: ["scale", "shift"], name: "affine" }).apply(L.layerNorm({ affine: false, name: "norm" }).apply(c));
+    const slope = L.scale({ trainable: ["scale"], name: "slope" }).apply(L.reshape({ targetShape: [64, 1] }).apply(L.tanh().apply(n)));
+    const bias = L.scale({ trainable: ["shift"], name: "bias" }).apply(L.reshape({ targetShape: [16, 4] }).apply(slope));
+    // mod and fmod by constants: dy through a (a divisor constant is not a parameter; their db is checked against
+    // float64 in eltwise-math), away from their jumps: mod(x + 10, 20) and then fmod(·, −20) of |x| < 4
+    const shifted = L.binary({ op: "add", constantShape: [1], name: "ten" }).apply(bias);
+    const r = L.binary({ op: "fmod", constantShape: [1], name: "f" }).apply(L.binary({ op: "mod", constantShape: [1], name: "m" }).apply(shifted));
+    const m = fovea.model({ inputs: inp, outputs: L.softmax().apply(L.dense({ units: 3 }).apply(L.flatten().apply(r))), seed: 14 });
+    m.setWeights([
+      { layer: "affine", name: "scale", values: Float32Array.from([0.5, 1.5, -1, 2]) }, { layer: "affine", name: "shift", values: Float32Array.from([0.1, -0.2, 0.3, 0]) },
+      { layer: "slope", name: "scale", values: [0.7] }, { layer: "bias", name: "shift", values: Float32Array.from([0.2, -0.1, 0.05, 0.3]) },
+      { layer: "ten", name: "constant", values: [10] }, { layer: "m", name: "constant", values: [20] }, { layer: "f", name: "constant", values: [-20] },
+    ]);
+    const r2 = check(m, [4, 4, 3], "softmaxCrossEntropy");
+    // the trained parameters, and not the layer norm's held γ and β
+    expect(r2.params.map((p) => `${p.layer}.${p.param}`).filter((k) => /affine|slope|bias\.|norm/.test(k)).sort()).toEqual(["affine.scale", "affine.shift", "bias.shift", "slope.scale"]);
+  });
+
   it("layer norm (γ, β learnt), GELU, erf, √ and broadcasting binary ops (ConvNeXt's block, imported graphs' arithmetic)", () => {
     const inp = fovea.input([4, 4, 3]);
     const a = L.conv2d({ filters: 6, kernelSize: 3, padding: "same" }).apply(inp);

@@ -1,7 +1,7 @@
 // layerNorm: normalisation over the last axis of each position (channels of an NHWC image, the
 // features of a vector) with a learnt scale γ and shift β per channel — ConvNeXt's LayerNorm,
 // ONNX LayerNormalization over the last axis.
-import { ConfigError } from "../errors.js";
+import { ConfigError, checkBoolean } from "../errors.js";
 import { layerNormCalls } from "../ops/norm.js";
 import type { Shape } from "../tensor.js";
 import { PlannedLayer, inRange, size, type LayerGrad, type ParamSpec, type PassCalls, type Planned, type PrepareContext } from "./layer.js";
@@ -11,17 +11,25 @@ export interface LayerNormConfig {
   name?: string;
   /** Added to the variance. Default 1e-5 (PyTorch's nn.LayerNorm; ConvNeXt uses 1e-6). */
   epsilon?: number;
+  /**
+   * Whether γ and β are learned (PyTorch's elementwise_affine). Default true; false keeps them at 1
+   * and 0, not trained: an imported InstanceNorm or GroupNorm normalises so, its own affine per channel after it.
+   */
+  affine?: boolean;
 }
 
 export class LayerNorm extends PlannedLayer<{ mean: number; rstd: number }> {
   readonly type = "layerNorm";
   readonly epsilon: number;
+  readonly affine: boolean;
 
   constructor(config: LayerNormConfig, name: string) {
     super(name);
     const where = `layerNorm "${name}"`;
-    for (const k of Object.keys(config)) if (!["type", "name", "epsilon"].includes(k)) throw new ConfigError(`${where}: unknown option "${k}"`);
+    for (const k of Object.keys(config)) if (!["type", "name", "epsilon", "affine"].includes(k)) throw new ConfigError(`${where}: unknown option "${k}"`);
     this.epsilon = inRange(config.epsilon ?? 1e-5, 0, Infinity, "epsilon", where, true);
+    this.affine = config.affine ?? true;
+    checkBoolean(where, "affine", this.affine);
   }
 
   outputShape(inputs: Shape[]): Shape {
@@ -31,8 +39,8 @@ export class LayerNorm extends PlannedLayer<{ mean: number; rstd: number }> {
   override params(inputs: Shape[]): ParamSpec[] {
     const C = inputs[0]![inputs[0]!.length - 1]!;
     return [
-      { name: "gamma", shape: [C], init: "ones", trainable: true, regularize: false },
-      { name: "beta", shape: [C], init: "zeros", trainable: true, regularize: false },
+      { name: "gamma", shape: [C], init: "ones", trainable: this.affine, regularize: false },
+      { name: "beta", shape: [C], init: "zeros", trainable: this.affine, regularize: false },
     ];
   }
 
@@ -50,11 +58,11 @@ export class LayerNorm extends PlannedLayer<{ mean: number; rstd: number }> {
     const [gamma, beta] = r.params;
     return layerNormCalls(r.be, rows, C, this.epsilon, {
       x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: r.state.mean, rstd: r.state.rstd,
-      dy: r.dy, dx: r.dx[0] ?? 0, dgamma: r.training ? gamma!.g : 0, dbeta: r.training ? beta!.g : 0,
+      dy: r.dy, dx: r.dx[0] ?? 0, dgamma: r.training && this.affine ? gamma!.g : 0, dbeta: r.training && this.affine ? beta!.g : 0,
     });
   }
 
   config() {
-    return { type: this.type, name: this.name, epsilon: this.epsilon };
+    return { type: this.type, name: this.name, epsilon: this.epsilon, ...(this.affine ? {} : { affine: false }) };
   }
 }

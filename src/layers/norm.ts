@@ -1,6 +1,8 @@
 // batchNorm (batch statistics + moving averages in training, moving statistics at inference)
 // and lrn (AlexNet's across-channel local response normalisation). Both normalise the last axis.
-import { ConfigError } from "../errors.js";
+import { ConfigError, show } from "../errors.js";
+import { mulCall } from "../ops/eltwise.js";
+import { call } from "../runtime/calls.js";
 import { batchNormAffine, batchNormPartRows, batchNormPatterns, batchNormTrainCalls, channelAffine, lrnCalls, updateMovingStats, type BatchNormPatterns, type Steps } from "../ops/norm.js";
 import type { Shape } from "../tensor.js";
 import type { Backend } from "../runtime/backend.js";
@@ -186,19 +188,29 @@ export class Lrn extends PlannedLayer<{ s: number }> {
 export interface ScaleConfig {
   type: "scale";
   name?: string;
+  /**
+   * The parameters the optimiser trains: an imported model's learned per-channel values (a PReLU's
+   * slope, the bias a Linear over a sequence adds after its MatMul, an InstanceNorm's or GroupNorm's
+   * affine). Default none: the constants of an exported graph (input normalisation, for one).
+   */
+  trainable?: ("scale" | "shift")[];
 }
 
 /**
- * y = x·scale + shift per channel (the last axis), with constant (non-trainable) parameters:
- * the elementwise Mul / Add / Sub / Div by constants that exported graphs carry (input
- * normalisation, for one). Gradient: dx = dy·scale.
+ * y = x·scale + shift per channel (the last axis): the elementwise Mul / Add / Sub / Div by
+ * constants that exported graphs carry (input normalisation, for one), not trained, or learned
+ * values that are (`trainable`). Gradients: dx = dy·scale, dscale = Σ dy·x, dshift = Σ dy.
  */
-export class Scale extends PlannedLayer<{ zeros: number }> {
+export class Scale extends PlannedLayer<{ zeros: number; tmp: number }> {
   readonly type = "scale";
+  readonly trainable: readonly ("scale" | "shift")[];
 
   constructor(config: ScaleConfig, name: string) {
     super(name);
-    for (const k of Object.keys(config)) if (!["type", "name"].includes(k)) throw new ConfigError(`scale "${name}": unknown option "${k}"`);
+    for (const k of Object.keys(config)) if (!["type", "name", "trainable"].includes(k)) throw new ConfigError(`scale "${name}": unknown option "${k}"`);
+    const t = config.trainable ?? [];
+    if (!Array.isArray(t) || !t.every((v) => v === "scale" || v === "shift") || new Set(t).size !== t.length) throw new ConfigError(`scale "${name}": trainable must list "scale" and / or "shift" once each, got ${show(config.trainable)}`);
+    this.trainable = [...t];
   }
 
   outputShape(inputs: Shape[]): Shape {
@@ -208,8 +220,8 @@ export class Scale extends PlannedLayer<{ zeros: number }> {
   override params(inputs: Shape[]): ParamSpec[] {
     const C = inputs[0]![inputs[0]!.length - 1]!;
     return [
-      { name: "scale", shape: [C], init: "ones", trainable: false, regularize: false },
-      { name: "shift", shape: [C], init: "zeros", trainable: false, regularize: false },
+      { name: "scale", shape: [C], init: "ones", trainable: this.trainable.includes("scale"), regularize: false },
+      { name: "shift", shape: [C], init: "zeros", trainable: this.trainable.includes("shift"), regularize: false },
     ];
   }
 
@@ -218,15 +230,21 @@ export class Scale extends PlannedLayer<{ zeros: number }> {
   }
 
   protected override buffers(ctx: PrepareContext) {
-    return { zeros: ctx.training ? ctx.alloc(ctx.outShape[ctx.outShape.length - 1]! * 4) : 0 };
+    const t = ctx.training, C = ctx.outShape[ctx.outShape.length - 1]!;
+    return { zeros: t ? ctx.alloc(C * 4) : 0, tmp: t && this.trainable.includes("scale") ? ctx.alloc(ctx.batch * size(ctx.outShape) * 4) : 0 };
   }
 
-  protected calls(r: LayerGrad<Planned<{ zeros: number }>>): PassCalls {
+  protected calls(r: LayerGrad<Planned<{ zeros: number; tmp: number }>>): PassCalls {
     const C = r.outShape[r.outShape.length - 1]!, rows = (r.batch * size(r.outShape)) / C;
     const [scale, shift] = r.params;
+    // the parameters' gradients first (dx may be written over dy): dscale = Σ dy·x, dshift = Σ dy over the rows
+    // (every parameter has a gradient buffer in training, trained or not: the trained ones' only are written)
+    const learns = (p: "scale" | "shift") => r.training && r.dy !== 0 && this.trainable.includes(p);
+    const dscale = learns("scale") ? [mulCall(r.dy, r.x[0]!, r.state.tmp, rows * C), call("f32_bias_bwd", r.state.tmp, rows, C, scale!.g)] : [];
+    const dshift = learns("shift") ? [call("f32_bias_bwd", r.dy, rows, C, shift!.g)] : [];
     return {
       fwd: [channelAffine(r.x[0]!, rows, C, scale!.w, shift!.w, r.y)],
-      bwd: r.dx[0] ? [channelAffine(r.dy, rows, C, scale!.w, r.state.zeros, r.dx[0])] : [], // dx = dy·scale
+      bwd: [...dscale, ...dshift, ...(r.dx[0] ? [channelAffine(r.dy, rows, C, scale!.w, r.state.zeros, r.dx[0])] : [])], // dx = dy·scale
     };
   }
 
@@ -236,6 +254,6 @@ export class Scale extends PlannedLayer<{ zeros: number }> {
     return true;
   }
   config() {
-    return { type: this.type, name: this.name };
+    return { type: this.type, name: this.name, ...(this.trainable.length ? { trainable: [...this.trainable] } : {}) };
   }
 }

@@ -7,7 +7,7 @@ import { targetsAreLabels } from "./losses.js";
 import { checkLr } from "./optimizers.js";
 import { Model, checkBatchSize, type ExampleData } from "../model/model.js";
 import type { Rng } from "../rng.js";
-import { NumericError, evaluateOn, finiteExamples, notAveraged, runStep, swapAverages } from "./trainer.js";
+import { NumericError, checkBatchNormRows, evaluateOn, finiteExamples, notAveraged, runStep, swapAverages } from "./trainer.js";
 import type { InputStager } from "../model/plan.js";
 import { formatShape } from "../tensor.js";
 
@@ -244,6 +244,8 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   // everything fit will read, checked before anything trains: a mistake found after an epoch would
   // leave the model, its step and its RNG changed
   finiteExamples(where, "the training data", data, model.inputSize);
+  // every batch's size: full ones and the last, partial one
+  for (const count of new Set([Math.min(bs, n), n % bs || bs])) checkBatchNormRows(model, count, `${where}: a batch of ${count} (${n} examples in batches of ${bs})`);
   const vd = options.validationData;
   let val: Validation | null = null;
   if (vd !== undefined) {

@@ -169,10 +169,15 @@ Object.defineProperty(Model.prototype, "step", {
 });
 Object.defineProperty(Model.prototype, "lastCorrect", { get(this: Model) { return training(this).lastCorrect; }, configurable: true });
 
-/** The node the loss reads: softmaxCrossEntropy on a model ending in softmax reads the logits before it. */
+/**
+ * The node the loss reads: softmaxCrossEntropy on a model ending in softmax, and sigmoidCrossEntropy
+ * on one ending in a sigmoid (an imported model trained as PyTorch's BCELoss would train it), read
+ * the logits before it (the losses take logits; the sigmoid twice was 11% off from the first step).
+ */
 function lossNodeOf(m: Model): number {
-  const nodes = m.nodes, last = nodes.length - 1;
-  const fused = states.get(m)?.loss === "softmaxCrossEntropy" && nodes.length >= 2 && nodes[last]!.layer.type === "softmax" && nodes[last]!.inputs[0] === last - 1;
+  const nodes = m.nodes, last = nodes.length - 1, loss = states.get(m)?.loss;
+  const final = nodes.length >= 2 && nodes[last]!.inputs[0] === last - 1 ? nodes[last]!.layer : null;
+  const fused = (loss === "softmaxCrossEntropy" && final?.type === "softmax") || (loss === "sigmoidCrossEntropy" && final?.type === "sigmoid");
   return fused ? last - 1 : last;
 }
 
@@ -250,6 +255,21 @@ function needOptimizer(m: Model, where: string): void {
   if (!training(m).optimizer) throw new ConfigError(`${where}: model "${m.name}" has no optimizer; compile({ loss, optimizer }) first`);
 }
 
+/**
+ * A training step on `count` examples normalises each batch norm's channels over the batch: with one
+ * value per channel (features or a 1×1 map, one example) the output would be its β and the moving
+ * variance would decay towards 0, so it is a ShapeError before anything runs, as PyTorch refuses it.
+ */
+export function checkBatchNormRows(m: Model, count: number, where: string): void {
+  for (const node of m.nodes) {
+    if (node.layer.type !== "batchNorm") continue;
+    const s = node.outShape, perChannel = s.reduce((a, b) => a * b, 1) / s[s.length - 1]!;
+    if (count * perChannel < 2) {
+      throw new ShapeError(`${where}: batchNorm "${node.layer.name}" normalises each channel over the batch, and ${count} example${count === 1 ? "" : "s"} of ${formatShape(s)} give${count === 1 ? "s" : ""} it one value per channel (its output would be β, its moving variance would decay towards 0; PyTorch refuses it too): train with batches of 2 or more`);
+    }
+  }
+}
+
 /** trainStep on targets checked already (fit, trainOnBatch). */
 export function runStep(m: Model, data: Float32Array, y: Int32Array | Float32Array, start: number, count: number, lr?: number, make?: InputMaker): { loss: number; correct: number } {
   // the update runs in the dispatch that sums the slices' gradients, each thread updating the
@@ -280,6 +300,7 @@ function checkStep(m: Model, where: string, data: unknown, y: ArrayLike<number>,
     m.targets(y, n, where); // the loss's own message for the count
     throw new ShapeError(`${where}: ${y.length} target values for ${n} examples (need ${n * per})`);
   }
+  checkBatchNormRows(m, count, where);
   const part = Float64Array.from({ length: count * per }, (_, i) => y[start * per + i]!);
   const inputs = m.inputSize;
   // (a message's label index counts from start)
@@ -431,6 +452,7 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
     const { data, n } = this.examples(x, where);
     const t = this.targets(y, n, where);
     needOptimizer(this, where);
+    checkBatchNormRows(this, n, where);
     return runStep(this, data, t, 0, n, options.lr).loss;
   },
 

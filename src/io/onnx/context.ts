@@ -411,6 +411,33 @@ export function attribute(name: string, v: { f: number } | { i: number } | { int
   };
 }
 
+/**
+ * A mark fovea puts on a node it makes or rewrites (never read from a file, whose attributes are
+ * checked before rewrites): whether the node's constant operand is a learned parameter that
+ * fine-tuning trains (1: an InstanceNorm's affine, the bias a Linear adds after its MatMul) or
+ * values held fixed (0: an InstanceNorm's normalisation without an affine of its own). A file
+ * does not say which of its constants were learned: other constants stay fixed.
+ */
+export const learnedMark = (learned: boolean): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned" });
+
+/**
+ * Whether a value is a parameter the file's module learned, as PyTorch's export writes them: a graph
+ * initializer (named after the state dict; the constants the exporter itself makes are Constant
+ * nodes), or, without constant folding, an Unsqueeze or Transpose of one.
+ */
+export function isParameter(c: RewriteContext, name: string | undefined): boolean {
+  if (!name) return false;
+  const p = c.producer(name);
+  if (!p) return c.constant(name) !== null;
+  return (p.opType === "Unsqueeze" || p.opType === "Transpose") && !!p.input[0] && !c.producer(p.input[0]) && c.constant(p.input[0]) !== null;
+}
+
+/** The node's learned mark (learnedMark), or null. */
+export const learnedOf = (n: OnnxNode): boolean | null => {
+  const a = n.attribute.find((u) => u.name === "fovea:learned");
+  return a ? a.i !== 0 : null;
+};
+
 /** A node that computes part of x's node (named after it, with `attribute`), imported as its op is: an op that equals a few others. */
 export const subNode = (x: ImportNode, opType: string, input: string[], output: string, attribute: OnnxAttr[] = []): OnnxNode =>
   ({ opType, input, output: [output], name: `${x.n.name}#${output}`, attribute, docString: "", domain: "" });

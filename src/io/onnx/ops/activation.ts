@@ -113,13 +113,18 @@ function prelu(x: ImportNode, t0: TensorValue): void {
     return x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), h), neg) });
   }
   const t = perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel || perLast ? x.plain(t0) : t0;
-  const C = t.sym.shape[t.sym.shape.length - 1]!;
   const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, t, t.sym, -1, 0));
-  const lname = x.uniq("prelu_slope");
+  const lname = x.uniq("prelu_slope"), shape = [...t.sym.shape];
+  // the slope is learned: fine-tuning trains it (the scale holds −slope); one slope for every value
+  // (nn.PReLU()) is one parameter: the scale of a last axis of 1, the values viewed as [size, 1]
+  const one = s.data.length === 1, size = shape.reduce((a, b) => a * b, 1);
+  const C = one ? 1 : shape[shape.length - 1]!;
   x.weight(lname, "scale", Float32Array.from({ length: C }, (_, i) => -s.data[perChannel || perLast ? i : 0]!));
   x.weight(lname, "shift", new Float32Array(C));
+  const column = one ? x.apply(L.reshape({ targetShape: [size, 1], name: x.uniq("prelu_values") }), neg) : neg;
+  const sloped = x.apply(L.scale({ name: lname, trainable: ["scale"] }), column);
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), x.apply(L.scale({ name: lname }), neg)) });
+  x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), one ? x.apply(L.reshape({ targetShape: shape, name: x.uniq("prelu_sloped") }), sloped) : sloped) });
 }
 
 /** Selu γ·elu_α(x) (α 1.67326…, γ 1.0507…) and Celu α·elu_1(x/α): an elu between scale layers. */

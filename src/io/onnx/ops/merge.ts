@@ -8,8 +8,8 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { attribute, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
-import { N, isImage, same, type ConstValue, type TensorValue } from "../model.js";
+import { attribute, isParameter, learnedMark, learnedOf, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { N, isImage, same, type ConstValue, type OnnxNode, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { chwToHwc, hwcRowOfChwFeature, hwcToChw } from "../../layouts.js";
 
@@ -211,9 +211,29 @@ const arithmetic: Importer = (x) => {
   const lname = x.uniq("scale");
   x.weight(lname, "scale", sc);
   x.weight(lname, "shift", sh);
+  // a learned constant (learnedMark: an InstanceNorm's affine, a Linear's bias after its MatMul) trains
+  const trainable = learnedOf(x.n) ? { trainable: [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] } : {};
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: x.apply(L.scale({ name: lname }), t.sym) });
+  x.out({ ...rest, sym: x.apply(L.scale({ name: lname, ...trainable }), t.sym) });
 };
+
+/**
+ * PyTorch's Linear over data of rank 3 or more (a sequence's features) exports as a MatMul by its
+ * weight then an Add of its bias: that Add is marked learned (learnedMark), so the bias trains when
+ * the model is fine-tuned, as the weight (a 1×1 conv's kernel) does. Only where the MatMul's
+ * constant is the weight [K, U], its product is read by the Add alone, and the bias has U values.
+ */
+function linearBiasAt(add: OnnxNode, c: RewriteContext): OnnxNode | null {
+  for (const [i, j] of [[0, 1], [1, 0]] as const) {
+    const mm = c.producer(add.input[i]!), bias = add.input[j] && isParameter(c, add.input[j]) ? c.constant(add.input[j]) : null;
+    if (mm?.opType !== "MatMul" || !isParameter(c, mm.input[1]) || !bias || c.readers(add.input[i]!) !== 1) continue;
+    const U = bias.data.length;
+    if (U > 1 && bias.dims.every((d, k) => d === (k === bias.dims.length - 1 ? U : 1))) return { ...add, attribute: [...add.attribute, learnedMark(true)] };
+  }
+  return null;
+}
+
+export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => (n.opType === "Add" ? linearBiasAt(n, c) ?? n : n))];
 
 
 /**

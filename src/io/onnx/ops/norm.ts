@@ -6,7 +6,7 @@ import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
-import { attribute, subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, isParameter, learnedMark, learnedOf, subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import { foldBinary } from "../fold.js";
 import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
@@ -21,7 +21,8 @@ export const importers: Record<string, Importer> = {
     const t0 = x.tensor(0), t = t0.onnx.length === 3 || t0.onnx.length === 2 ? x.windowInput(t0) : x.plain(t0);
     if (t.onnx.length !== 1 && t.onnx.length !== 3) x.fail(`input [N, ${t.onnx.join(", ")}]: batch normalisation of images [N, C, H, W], sequences [N, C, L] or features [N, C] is supported`);
     const lname = x.uniq("bn");
-    const sym = x.apply(L.batchNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), t.sym);
+    // ONNX's momentum is fovea's (moving = momentum·moving + (1 − momentum)·batch; PyTorch's 0.1 is written 0.9): it moves the statistics when the model is fine-tuned
+    const sym = x.apply(L.batchNorm({ epsilon: x.flt("epsilon", 1e-5), momentum: x.flt("momentum", 0.9), name: lname }), t.sym);
     ["gamma", "beta", "movingMean", "movingVariance"].forEach((p, i) => x.weight(lname, p, x.constant(i + 1).data));
     x.windowOut({ ...t, sym });
   },
@@ -40,7 +41,8 @@ export const importers: Record<string, Importer> = {
       return full!.data;
     };
     const lname = x.uniq("layernorm");
-    const sym = x.apply(L.layerNorm({ epsilon: x.flt("epsilon", 1e-5), name: lname }), sym0);
+    // an InstanceNorm's normalisation (learnedMark false): γ and β held at 1 and 0, its affine after it
+    const sym = x.apply(L.layerNorm({ epsilon: x.flt("epsilon", 1e-5), ...(learnedOf(x.n) === false ? { affine: false } : {}), name: lname }), sym0);
     x.weight(lname, "gamma", param(1, 1));
     x.weight(lname, "beta", param(2, 0));
     x.out({ kind: "tensor", sym, onnx: t0.onnx, ...(t0.onnx.length === 3 ? { plain: true as const } : {}) });
@@ -50,7 +52,7 @@ export const importers: Record<string, Importer> = {
    * InstanceNormalization (PyTorch's InstanceNorm2d, and GroupNorm, which it exports as a Reshape
    * to groups around one): each example's channels normalised over their other axes, then scaled and
    * shifted per channel — the LayerNormalization over axis 2 on that it equals (no affine), then a
-   * Mul and an Add of the per-channel values.
+   * Mul and an Add of the per-channel values, which fine-tuning trains (on images; a sequence's stay fixed).
    */
   InstanceNormalization(x) {
     const t0 = x.tensor(0), C = t0.onnx[0]!;
@@ -64,9 +66,10 @@ export const importers: Record<string, Importer> = {
     set("scale", perChannel, scale.data);
     set("bias", perChannel, bias.data);
     x.g.importNodes([
-      subNode(x, "LayerNormalization", [x.n.input[0]!, `${base}_one`, `${base}_zero`], `${base}_norm`, [attribute("axis", { i: 2 }), attribute("epsilon", { f: x.flt("epsilon", 1e-5) })]),
-      subNode(x, "Mul", [`${base}_norm`, `${base}_scale`], `${base}_scaled`),
-      subNode(x, "Add", [`${base}_scaled`, `${base}_bias`], x.n.output[0]!),
+      subNode(x, "LayerNormalization", [x.n.input[0]!, `${base}_one`, `${base}_zero`], `${base}_norm`, [attribute("axis", { i: 2 }), attribute("epsilon", { f: x.flt("epsilon", 1e-5) }), learnedMark(false)]),
+      // scale and B, where they are the module's parameters (the rewrite's mark), are trained when the model is fine-tuned
+      subNode(x, "Mul", [`${base}_norm`, `${base}_scale`], `${base}_scaled`, [learnedMark(learnedOf(x.n) === true)]),
+      subNode(x, "Add", [`${base}_scaled`, `${base}_bias`], x.n.output[0]!, [learnedMark(learnedOf(x.n) === true)]),
     ]);
   },
   LRN(x) {
@@ -262,7 +265,33 @@ function layerNormAt(div: OnnxNode, c: RewriteContext): [OnnxNode, OnnxNode] | n
   return node(bias, [w[0], b[0]]);
 }
 
+/**
+ * Which constants of PyTorch's InstanceNorm2d and GroupNorm exports are learned (learnedMark), so
+ * that fine-tuning trains what PyTorch trains: an InstanceNormalization's scale and B where they are
+ * parameters (affine=True; without an affine they are Constant nodes of ones and zeros), and
+ * GroupNorm's per-channel Mul and Add after the Reshape back from its groups (their own
+ * InstanceNormalization's scale and B are ones and zeros over the groups, not trained).
+ */
+function learnedNorms(nodes: OnnxNode[], c: RewriteContext): OnnxNode[] {
+  const mark = (n: OnnxNode, learned: boolean): OnnxNode => ({ ...n, attribute: [...n.attribute, learnedMark(learned)] });
+  // GroupNorm: Reshape(InstanceNormalization(…, ones, zeros)) → Mul(·, weight) → Add(·, bias), each read once
+  const once = (name: string | undefined): name is string => !!name && c.readers(name) === 1;
+  const groupsEnd = (name: string | undefined) => {
+    const r = producerOf(c, name, "Reshape"), inorm = r ? producerOf(c, r.input[0], "InstanceNormalization") : null;
+    return once(name) && !!inorm && !isParameter(c, inorm.input[1]);
+  };
+  const byParameter = (n: OnnxNode, data: (name: string | undefined) => boolean) => n.input.length === 2 && ([[0, 1], [1, 0]] as const).some(([i, j]) => data(n.input[i]) && isParameter(c, n.input[j]));
+  const gnMul = (n: OnnxNode | undefined) => n?.opType === "Mul" && byParameter(n, groupsEnd);
+  return nodes.map((n) => {
+    if (n.opType === "InstanceNormalization") return mark(n, isParameter(c, n.input[1]) && isParameter(c, n.input[2]));
+    if (gnMul(n)) return mark(n, true);
+    if (n.opType === "Add" && byParameter(n, (name) => once(name) && gnMul(c.producer(name)))) return mark(n, true);
+    return n;
+  });
+}
+
 export const rewrites: Rewrite[] = [
+  learnedNorms,
   (nodes, c) => nodes.map((n) => (n.opType === "Div" ? lrnAt(n, c) ?? n : n)),
   (nodes, c) => {
     const at = new Map(nodes.filter((n) => n.opType === "Div").map((n) => layerNormAt(n, c)).filter((r) => r !== null));
@@ -274,7 +303,7 @@ export const exporters: Record<string, Exporter> = {
   batchNorm(x) {
     const C = x.node.outShape[x.node.outShape.length - 1]!;
     const p = (name: string) => x.init([C], x.w(name));
-    return { out: x.op("BatchNormalization", [x.inputs[0]!, p("gamma"), p("beta"), p("movingMean"), p("movingVariance")], { epsilon: { f: (x.layer as BatchNorm).epsilon } }) };
+    return { out: x.op("BatchNormalization", [x.inputs[0]!, p("gamma"), p("beta"), p("movingMean"), p("movingVariance")], { epsilon: { f: (x.layer as BatchNorm).epsilon }, momentum: { f: (x.layer as BatchNorm).momentum } }) };
   },
   scale(x) {
     const C = x.node.outShape[x.node.outShape.length - 1]!;

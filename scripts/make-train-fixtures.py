@@ -1,0 +1,141 @@
+# /usr/bin/python3 scripts/make-train-fixtures.py: test/fixtures/train/<case>.onnx and .json, the
+# reference for test/train-pytorch.test.ts (fine-tuning an imported PyTorch model trains as PyTorch
+# trains it). Each case: a small net built with a fixed seed, exported before training (ONNX opset
+# 13, eval mode, TrainingMode.PRESERVE: EVAL would fold each batch norm into its conv), then trained
+# in PyTorch for a few steps on fixed data; the JSON holds the data, the settings, each step's loss
+# and the trained net's outputs (eval mode: batch norms on their moving statistics) on a probe batch.
+# fovea's conventions are set on PyTorch's side where they differ by design (README, "Models and
+# training"): L2 on kernels only (weight_decay in a parameter group of the conv and linear weights);
+# a constant learning rate with momentum (fovea keeps it inside the velocity, as Keras does).
+import json, os, sys
+import torch, torch.nn as nn, torch.nn.functional as F
+
+SEED = 7
+OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "train")
+torch.set_num_threads(1)
+
+
+class ConvBn(nn.Module):
+    """input normalisation → conv → batch norm (PyTorch momentum 0.01: ONNX's and fovea's 0.99) → ReLU → max pool → conv → ReLU → linear."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 6, 3, padding=1, bias=False)  # (a bias before a batch norm has a zero gradient)
+        self.bn = nn.BatchNorm2d(6, momentum=0.01)
+        self.c2 = nn.Conv2d(6, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8 * 2 * 2, 5)
+
+    def forward(self, x):
+        x = (x - 0.5) / 0.25  # input normalisation: constants of the export, which stay fixed (a scale layer)
+        y = F.max_pool2d(F.relu(self.bn(self.c1(x))), 2)
+        return self.fc(torch.flatten(F.relu(self.c2(y)), 1))
+
+
+class PReLUNet(nn.Module):
+    """conv → PReLU per channel → conv → PReLU (one slope) → linear: the slopes are learned."""
+    def __init__(self):
+        super().__init__()
+        self.c1, self.a1 = nn.Conv2d(3, 4, 3, padding=1), nn.PReLU(4)
+        self.c2, self.a2 = nn.Conv2d(4, 4, 3, stride=2, padding=1), nn.PReLU()
+        self.fc = nn.Linear(4 * 4 * 4, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.a2(self.c2(self.a1(self.c1(x)))), 1))
+
+
+class Norms(nn.Module):
+    """InstanceNorm2d with an affine, GroupNorm (exported between Reshapes to groups), and one without an affine."""
+    def __init__(self):
+        super().__init__()
+        self.c1, self.n1 = nn.Conv2d(3, 4, 3, padding=1), nn.InstanceNorm2d(4, affine=True)
+        self.c2, self.n2 = nn.Conv2d(4, 6, 3, padding=1), nn.GroupNorm(2, 6)
+        self.c3, self.n3 = nn.Conv2d(6, 6, 3, padding=1), nn.InstanceNorm2d(6)
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        y = F.relu(self.n1(self.c1(x)))
+        y = F.relu(self.n2(self.c2(y)))
+        y = F.relu(self.n3(self.c3(y)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
+class SeqLinear(nn.Module):
+    """Linear over a sequence's features ([N, L, F]: MatMul by the weight, Add of the bias), then a classifier."""
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(6, 8)
+        self.fc = nn.Linear(5 * 8, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.relu(self.l1(x)), 1))
+
+
+class SigmoidOut(nn.Module):
+    """A multi-label head ending in Sigmoid (PyTorch's BCELoss on its probabilities; fovea's sigmoidCrossEntropy reads the logits before it)."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 4 * 4, 5)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(torch.flatten(F.max_pool2d(F.relu(self.c(x)), 2), 1)))
+
+
+# name: (net, input shape, optimiser, loss, batch, steps)
+CASES = {
+    "conv_bn_sgd": (ConvBn, (3, 8, 8), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "l2": 1e-3}, "ce", 8, 6),
+    "prelu_adam": (PReLUNet, (3, 8, 8), {"type": "adam", "lr": 0.01}, "ce", 6, 5),
+    "norms_adamw": (Norms, (3, 8, 8), {"type": "adamw", "lr": 0.01, "weightDecay": 0.05}, "ce", 4, 5),
+    "seq_linear_nesterov": (SeqLinear, (5, 6), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}, "ce", 5, 5),
+    "sigmoid_bce": (SigmoidOut, (3, 8, 8), {"type": "sgd", "lr": 0.5}, "bce", 4, 5),
+}
+
+
+def optimizer(model, o):
+    if o["type"] == "sgd":
+        kernels = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() > 1]
+        rest = [p for n, p in model.named_parameters() if not (n.endswith("weight") and p.dim() > 1)]
+        groups = [{"params": kernels, "weight_decay": o.get("l2", 0)}, {"params": rest, "weight_decay": 0}]
+        return torch.optim.SGD(groups, lr=o["lr"], momentum=o.get("momentum", 0), nesterov=o.get("nesterov", False))
+    if o["type"] == "adam":
+        return torch.optim.Adam(model.parameters(), lr=o["lr"])
+    return torch.optim.AdamW(model.parameters(), lr=o["lr"], weight_decay=o["weightDecay"])
+
+
+def write(name, make, shape, opt, loss, batch, steps):
+    g = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(SEED)
+    model = make()
+    # the values as the JSON holds them (7 decimals), so both sides train on the same float32 data
+    fixed = lambda t: torch.tensor([round(v, 7) for v in t.flatten().tolist()]).reshape(t.shape)
+    x = fixed(torch.randn(batch * steps, *shape, generator=g))
+    probe = fixed(torch.randn(3, *shape, generator=g))
+    y = torch.randint(0, 5, (batch * steps,), generator=g) if loss == "ce" else (torch.rand(batch * steps, 5, generator=g) > 0.5).float()
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, name + ".onnx")
+    model.eval()
+    torch.onnx.export(model, x[:batch], path, opset_version=13, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}}, training=torch.onnx.TrainingMode.PRESERVE)
+    model.train()
+    o = optimizer(model, opt)
+    losses = []
+    for s in range(steps):
+        xb, yb = x[s * batch:(s + 1) * batch], y[s * batch:(s + 1) * batch]
+        out = model(xb)
+        l = F.cross_entropy(out, yb) if loss == "ce" else F.binary_cross_entropy(out, yb)
+        o.zero_grad()
+        l.backward()
+        o.step()
+        losses.append(l.item())
+    model.eval()
+    with torch.no_grad():
+        after = model(probe)
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump({"torch": torch.__version__, "seed": SEED, "opset": 13, "inputShape": list(shape), "optimizer": opt, "loss": loss,
+                   "batch": batch, "x": x.flatten().tolist(), "y": y.flatten().tolist(),
+                   "probe": probe.flatten().tolist(), "losses": losses, "probeOutput": after.flatten().tolist()}, f)
+    print(name, os.path.getsize(path), "bytes")
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or CASES:
+        write(name, *CASES[name])

@@ -1,0 +1,100 @@
+// Fine-tuning an imported PyTorch model trains as PyTorch trains it: each fixture
+// (scripts/make-train-fixtures.py, PyTorch 1.13) is a small net exported before training and the
+// losses of its training steps in PyTorch, then its outputs after them (eval mode: batch norms on
+// their moving statistics) on a probe batch. fovea imports the export, trains it on the same batches
+// with the same settings, on one thread and on two (the batch in slices), and must give those
+// losses and outputs. Before the fixes they check, the batch norm's momentum was read as 0.9 (the
+// probe 0.09 off), PReLU slopes, InstanceNorm / GroupNorm affines and a sequence Linear's bias did
+// not train (the losses 1e-3 to 0.3 off), and a final Sigmoid went through the loss's sigmoid again
+// (the first loss 11% off).
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fovea from "../src/index.js";
+
+interface Fixture {
+  torch: string; inputShape: number[]; optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; l2?: number; weightDecay?: number };
+  loss: "ce" | "bce"; batch: number; x: number[]; y: number[]; probe: number[]; losses: number[]; probeOutput: number[];
+}
+
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce"];
+const load = (name: string) => ({
+  bytes: new Uint8Array(readFileSync(new URL(`./fixtures/train/${name}.onnx`, import.meta.url))),
+  fx: JSON.parse(readFileSync(new URL(`./fixtures/train/${name}.json`, import.meta.url), "utf8")) as Fixture,
+});
+
+/** max |got − want| over max |want|: a tensor's difference relative to its scale. */
+const rel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
+  let d = 0, s = 0;
+  for (let i = 0; i < want.length; i++) {
+    d = Math.max(d, Math.abs(got[i]! - want[i]!));
+    s = Math.max(s, Math.abs(want[i]!));
+  }
+  return d / s;
+};
+
+let backends: fovea.Backend[] = [];
+/** A model on each backend, made first, whose predictions must not change: a kernel writing where it should not shows there. */
+let sentinels: { check(): void }[] = [];
+beforeAll(async () => {
+  backends = [await fovea.loadBackend("simd", "option", 16), await fovea.loadBackend("simd-mt", "option", 16, 2)];
+  sentinels = backends.map((be) => {
+    const m = fovea.withBackend(be, () => fovea.zoo.lenet5({ seed: 3 }));
+    const x = Float32Array.from({ length: 2 * m.inputSize }, (_, i) => Math.sin(i * 0.37)), want = m.predict(x);
+    return { check: () => expect(Array.from(m.predict(x))).toEqual(Array.from(want)) };
+  });
+});
+afterAll(() => {
+  for (const s of sentinels) s.check();
+});
+
+describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTorch's losses and outputs", (threads) => {
+  it.each(CASES)("%s", async (name) => {
+    const { bytes, fx } = load(name);
+    const be = backends[threads - 1]!;
+    expect(be.threads).toBe(threads);
+    const m = await fovea.importOnnx(bytes, { source: `${name}.onnx`, backend: be });
+    const o = fx.optimizer, T = fovea.train;
+    const optimizer = o.type === "sgd" ? T.sgd({ lr: o.lr, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false })
+      : o.type === "adam" ? T.adam({ lr: o.lr }) : T.adamw({ lr: o.lr, weightDecay: o.weightDecay! });
+    m.compile({ batchSize: fx.batch, loss: fx.loss === "ce" ? "softmaxCrossEntropy" : "sigmoidCrossEntropy", optimizer, ...(o.l2 ? { regularizer: { l2: o.l2 } } : {}) });
+    const per = fx.inputShape.reduce((a, b) => a * b, 1), yPer = fx.loss === "ce" ? 1 : 5, x = Float32Array.from(fx.x);
+    const losses = fx.losses.map((_, s) => m.trainOnBatch(x.subarray(s * fx.batch * per, (s + 1) * fx.batch * per), fx.y.slice(s * fx.batch * yPer, (s + 1) * fx.batch * yPer)));
+    losses.forEach((l, s) => expect(Math.abs(l - fx.losses[s]!) / Math.abs(fx.losses[s]!), `${name}: step ${s + 1}'s loss ${l}, PyTorch's ${fx.losses[s]}`).toBeLessThan(1e-5));
+    const out = m.predict(Float32Array.from(fx.probe));
+    expect(rel(out, fx.probeOutput), `${name}: the trained net's outputs on the probe batch`).toBeLessThan(1e-4);
+    m.free();
+    sentinels[threads - 1]!.check();
+  });
+});
+
+describe("what fine-tuning trains in an imported model", () => {
+  it("PyTorch's parameters, and nothing else: slopes, affines and biases are trainable, constants of the export are not", async () => {
+    const trainable = async (name: string) => {
+      const m = await fovea.importOnnx(load(name).bytes, { backend: backends[0]! });
+      const names = m.params.filter((p) => p.spec.trainable).map((p) => `${p.spec.name}[${p.size}]`).sort();
+      m.free();
+      return names;
+    };
+    // conv kernels and biases, the two PReLUs' slopes (4 per channel and 1), the linear layer
+    expect(await trainable("prelu_adam")).toEqual(["bias[4]", "bias[4]", "bias[5]", "kernel[108]", "kernel[144]", "kernel[320]", "scale[1]", "scale[4]"].sort());
+    // InstanceNorm2d(affine): its scale and shift (4 each); GroupNorm: its weight and bias after the groups (6 each);
+    // InstanceNorm2d without an affine: nothing; the layer norms inside them keep γ = 1, β = 0
+    const norms = await trainable("norms_adamw");
+    expect(norms.filter((n) => n.startsWith("scale") || n.startsWith("shift"))).toEqual(["scale[4]", "scale[6]", "shift[4]", "shift[6]"]);
+    expect(norms.some((n) => n.startsWith("gamma") || n.startsWith("beta"))).toBe(false);
+  });
+
+  it("a training step whose batch norm sees one value per channel is refused before anything changes (PyTorch refuses it too)", async () => {
+    const m = fovea.withBackend(backends[0]!, () => fovea.sequential([fovea.layers.dense({ units: 4 }), fovea.layers.batchNorm({ name: "bn" }), fovea.layers.dense({ units: 3 })], { inputShape: [5], seed: 1 }));
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    const before = m.getWeights().map((w) => Float32Array.from(w.values));
+    const x = new Float32Array(5 * 9).map((_, i) => Math.sin(i));
+    expect(() => m.trainOnBatch(x.subarray(0, 5), [1])).toThrow(/batchNorm "bn" normalises each channel over the batch, and 1 example of \[4\] gives it one value per channel/);
+    // fit's last batch would hold one example (9 in batches of 4): refused before the first
+    expect(() => m.fit(x, [0, 1, 2, 0, 1, 2, 0, 1, 2], { batchSize: 4 })).toThrow(/fit: a batch of 1 \(9 examples in batches of 4\): batchNorm "bn"/);
+    m.getWeights().forEach((w, i) => expect(Array.from(w.values)).toEqual(Array.from(before[i]!)));
+    expect(m.step).toBe(0);
+    m.fit(x.subarray(0, 40), [0, 1, 2, 0, 1, 2, 0, 1], { batchSize: 4 }); // batches of 4: trains
+    m.free();
+  });
+});
