@@ -333,6 +333,11 @@ export function stateNeeds(params: readonly ParamBuffer[], slots: number, ema: b
 }
 
 export interface SgdOptions extends AveragingOptions { lr?: number; momentum?: number; nesterov?: boolean }
+/**
+ * SGD; with momentum μ as Keras writes it, v ← μ·v − lr·g, w ← w + v (Nesterov: w ← w + μ·v − lr·g).
+ * PyTorch's SGD keeps the rate outside the velocity (b ← μ·b + g, w ← w − lr·b): the same steps at a
+ * constant rate, not under a schedule, where PyTorch's rate change acts on the whole velocity at once.
+ */
 export class SGD extends Optimizer {
   readonly name = "sgd";
   readonly momentum: number;
