@@ -80,6 +80,45 @@ class SigmoidOut(nn.Module):
         return torch.sigmoid(self.fc(torch.flatten(F.max_pool2d(F.relu(self.c(x)), 2), 1)))
 
 
+class SegSigmoid(nn.Module):
+    """A segmentation head ending in Sigmoid, its output a feature map (NCHW): per-pixel multi-label BCELoss."""
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.c2(F.relu(self.c1(x))))
+
+
+class Buffered(nn.Module):
+    """A sequence's Linear without a bias, then a registered buffer added (not a parameter), and a Linear(F, 1) with one."""
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(6, 8, bias=False), nn.Linear(8, 1)
+        self.register_buffer("offset", torch.randn(8))
+
+    def forward(self, x):
+        return torch.flatten(self.l2(F.relu(self.l1(x) + self.offset)), 1)
+
+
+class SmallNorms(nn.Module):
+    """InstanceNorm2d of one channel with an affine (one weight, one bias), a LayerNorm without an affine, PReLU per channel of a sequence."""
+    def __init__(self):
+        super().__init__()
+        self.c, self.n = nn.Conv2d(3, 1, 3, padding=1), nn.InstanceNorm2d(1, affine=True)
+        self.ln = nn.LayerNorm(5, elementwise_affine=False)
+        self.c1, self.a1 = nn.Conv1d(6, 4, 3, padding=1), nn.PReLU(4)
+        self.fc = nn.Linear(4 * 5 + 30, 5)
+
+    def forward(self, x):
+        y = self.ln(self.n(self.c(x)))  # [N, 1, 6, 5]
+        z = self.a1(self.c1(y.reshape(-1, 6, 5)))  # the map's rows as a sequence of 6 channels
+        return self.fc(torch.cat([torch.flatten(z, 1), torch.flatten(y, 1)], 1))
+
+
+# which parameters an import trains: (net, input shape)
+PARAMETERS = {"buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
+
 # name: (net, input shape, optimiser, loss, batch, steps)
 CASES = {
     "conv_bn_sgd": (ConvBn, (3, 8, 8), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "l2": 1e-3}, "ce", 8, 6),
@@ -87,6 +126,7 @@ CASES = {
     "norms_adamw": (Norms, (3, 8, 8), {"type": "adamw", "lr": 0.01, "weightDecay": 0.05}, "ce", 4, 5),
     "seq_linear_nesterov": (SeqLinear, (5, 6), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}, "ce", 5, 5),
     "sigmoid_bce": (SigmoidOut, (3, 8, 8), {"type": "sgd", "lr": 0.5}, "bce", 4, 5),
+    "seg_sigmoid_bce": (SegSigmoid, (3, 6, 5), {"type": "adam", "lr": 0.01}, "bce", 3, 4),
 }
 
 
@@ -109,7 +149,9 @@ def write(name, make, shape, opt, loss, batch, steps):
     fixed = lambda t: torch.tensor([round(v, 7) for v in t.flatten().tolist()]).reshape(t.shape)
     x = fixed(torch.randn(batch * steps, *shape, generator=g))
     probe = fixed(torch.randn(3, *shape, generator=g))
-    y = torch.randint(0, 5, (batch * steps,), generator=g) if loss == "ce" else (torch.rand(batch * steps, 5, generator=g) > 0.5).float()
+    with torch.no_grad():
+        out_shape = model.eval()(x[:1]).shape[1:]
+    y = torch.randint(0, 5, (batch * steps,), generator=g) if loss == "ce" else (torch.rand(batch * steps, *out_shape, generator=g) > 0.5).float()
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, name + ".onnx")
     model.eval()
@@ -132,10 +174,31 @@ def write(name, make, shape, opt, loss, batch, steps):
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump({"torch": torch.__version__, "seed": SEED, "opset": 13, "inputShape": list(shape), "optimizer": opt, "loss": loss,
                    "batch": batch, "x": x.flatten().tolist(), "y": y.flatten().tolist(),
-                   "probe": probe.flatten().tolist(), "losses": losses, "probeOutput": after.flatten().tolist()}, f)
+                   "probe": probe.flatten().tolist(), "losses": losses, "probeOutput": after.flatten().tolist(),
+                   "parameters": parameter_sizes(model)}, f)
+    print(name, os.path.getsize(path), "bytes")
+
+
+def parameter_sizes(model):
+    """What PyTorch trains: each parameter's number of values, sorted."""
+    return sorted(p.numel() for p in model.parameters())
+
+
+def write_parameters(name, make, shape, fold=True):
+    """An export (with PyTorch's constant folding, or without: GroupNorm's affine then goes through Unsqueezes) and its parameters' sizes only: which constants an import trains."""
+    torch.manual_seed(SEED)
+    model = make().eval()
+    path = os.path.join(OUT, name + ".onnx")
+    torch.onnx.export(model, torch.randn(2, *shape), path, opset_version=13, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}}, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=fold)
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump({"torch": torch.__version__, "seed": SEED, "opset": 13, "folding": fold, "parameters": parameter_sizes(model)}, f)
     print(name, os.path.getsize(path), "bytes")
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or CASES:
-        write(name, *CASES[name])
+    for name in sys.argv[1:] or [*CASES, *PARAMETERS]:
+        if name in PARAMETERS:
+            write_parameters(name, *PARAMETERS[name])
+        else:
+            write(name, *CASES[name])

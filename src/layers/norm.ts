@@ -21,8 +21,11 @@ export interface LrnConfig {
   name?: string;
   /** Channels in the window. Default 5. */
   size?: number;
+  /** y = x / (k + alpha/size · Σ x² over the window)^beta, as PyTorch's nn.LocalResponseNorm. Default 1e-4. */
   alpha?: number;
+  /** Default 0.75. */
   beta?: number;
+  /** Default 2 (AlexNet's; PyTorch's default is 1). */
   k?: number;
 }
 

@@ -21,7 +21,7 @@ export interface Pool2dConfig {
   rounding?: Rounding;
   /** maxPool2d only: spacing of a window's taps (default 1); the window spans (poolSize − 1)·dilations + 1 pixels. */
   dilations?: number | [number, number];
-  /** avgPool2d only. */
+  /** avgPool2d only: whether padded positions count in a window's average (default false; PyTorch's count_include_pad defaults to true). */
   countIncludePad?: boolean;
   /** maxPool2dIndices only: "row" (default: c·H·W + h·W + w) or "column" (c·H·W + w·H + h; ONNX storage_order 1). */
   storageOrder?: "row" | "column";

@@ -284,14 +284,16 @@ export class Model {
   plan(batch: number, training: boolean): Plan {
     this.checkLive();
     const nodes = this.nodes;
-    // where the loss reads the output (e.g. the logits before a final softmax): per extension
+    // where the loss reads the output (e.g. the logits before a final softmax): per extension; an
+    // inference plan keeps that node's buffer where layers after it would reuse it (evaluate reads it)
     let lossNode = nodes.length - 1;
-    if (training) for (const e of extensions) if (e.lossNode) lossNode = e.lossNode(this);
-    const key = training ? `${batch}:t:${lossNode}` : `${batch}:i`;
+    for (const e of extensions) if (e.lossNode) lossNode = e.lossNode(this);
+    const keep = !training && lossNode < nodes.length - 2 ? lossNode : -1;
+    const key = training ? `${batch}:t:${lossNode}` : keep >= 0 ? `${batch}:i:${keep}` : `${batch}:i`;
     let p = this.plans.get(key);
     if (!p) {
       if (training) allocateGrads(this.backend, nodes);
-      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, lossNode, () => this.weightsVersion, this.foldBatchNorm, false, false, this.fuse);
+      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, training ? lossNode : nodes.length - 1, () => this.weightsVersion, this.foldBatchNorm, false, false, this.fuse, keep);
       this.plans.set(key, p);
     }
     return p;

@@ -191,6 +191,8 @@ export class Plan {
      * ReLU (training): model/fuse.ts.
      */
     fuse = true,
+    /** Inference: a node whose output stays readable after the layers after it run (the one evaluate's loss reads); -1: none. */
+    keep = -1,
   ) {
     try {
       const heap = be.heap;
@@ -281,7 +283,7 @@ export class Plan {
         else if (ofInput[j]) this.act[j] = this.inputPtr;
         else this.act[j] = training || keepAll ? allocBuffer(bytesOf(j)) : actPool.take(bytesOf(tail(j)));
         // each input once: a layer reading one tensor twice (x·x) must not give its buffer back twice
-        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && lastUse[i] === j && next[i] !== j && !ofInput[i]) actPool.give(this.act[i]!); });
+        if (!training && !keepAll) new Set(n.inputs).forEach((i) => { if (i >= 0 && i !== keep && lastUse[i] === j && next[i] !== j && !ofInput[i]) actPool.give(this.act[i]!); });
       });
       this.outputPtr = this.act[nodes.length - 1]!;
 

@@ -245,7 +245,13 @@ function* fitRun(model: Model, x: ExampleData, y: ArrayLike<number>, options: Fi
   // leave the model, its step and its RNG changed
   finiteExamples(where, "the training data", data, model.inputSize);
   // every batch's size: full ones and the last, partial one
-  for (const count of new Set([Math.min(bs, n), n % bs || bs])) checkBatchNormRows(model, count, `${where}: a batch of ${count} (${n} examples in batches of ${bs})`);
+  for (const count of new Set([Math.min(bs, n), n % bs || bs])) {
+    // the batch sizes nearest bs whose last batch is not one example
+    const fits = (b: number) => b >= 2 && n % b !== 1;
+    const near = [1, 2, 3, 4, 5, 6, 7, 8].flatMap((d) => [bs - d, bs + d]).filter(fits).slice(0, 2);
+    const advice = count < Math.min(bs, n) ? `pass a batchSize that leaves no last batch of one example (${near.join(" or ")}, say), or leave an example out` : "train with batches of 2 or more";
+    checkBatchNormRows(model, count, `${where}: a batch of ${count} (${n} examples in batches of ${bs})`, advice);
+  }
   const vd = options.validationData;
   let val: Validation | null = null;
   if (vd !== undefined) {

@@ -11,6 +11,7 @@ import { formatShape } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
 import { Optimizer, checkLr } from "./optimizers.js";
 import { updated, type ParamBuffer } from "../layers/layer.js";
+import { Permute } from "../layers/reshape.js";
 
 /** A loss or the model's output became NaN/Inf during training. */
 export class NumericError extends FoveaError {
@@ -170,15 +171,64 @@ Object.defineProperty(Model.prototype, "step", {
 Object.defineProperty(Model.prototype, "lastCorrect", { get(this: Model) { return training(this).lastCorrect; }, configurable: true });
 
 /**
- * The node the loss reads: softmaxCrossEntropy on a model ending in softmax, and sigmoidCrossEntropy
- * on one ending in a sigmoid (an imported model trained as PyTorch's BCELoss would train it), read
- * the logits before it (the losses take logits; the sigmoid twice was 11% off from the first step).
+ * What the loss reads: the logits before a final softmax for softmaxCrossEntropy, and before a
+ * sigmoid for sigmoidCrossEntropy (the losses take logits: PyTorch's BCELoss on a Sigmoid head went
+ * through the sigmoid twice, 11% off from the first step) — also past layers that only move the
+ * sigmoid's values after it (an imported segmentation head's NCHW permute, a flatten): then `order`
+ * gives each output value's place in the logits, where the targets are put (stageTargets).
  */
+interface LossView { node: number; order: Int32Array | null }
+
+const LAYOUT_ONLY = new Set(["permute", "reshape", "flatten"]);
+
+const lossViews = new WeakMap<Model, { loss: LossName | null; view: LossView }>();
+
+/** The model's LossView for its loss (kept while the loss stays: the layers do not change). */
+function lossViewOf(m: Model): LossView {
+  const loss = states.get(m)?.loss ?? null, kept = lossViews.get(m);
+  if (kept && kept.loss === loss) return kept.view;
+  const view = findLossView(m, loss);
+  lossViews.set(m, { loss, view });
+  return view;
+}
+
+function findLossView(m: Model, loss: LossName | null): LossView {
+  const nodes = m.nodes, last = nodes.length - 1;
+  // the last nodes, each reading the one before it alone
+  const prev = (j: number) => (j >= 1 && nodes[j]!.inputs.length === 1 && nodes[j]!.inputs[0] === j - 1 ? j - 1 : -1);
+  if (loss === "softmaxCrossEntropy" && nodes[last]!.layer.type === "softmax" && prev(last) >= 0) return { node: last - 1, order: null };
+  if (loss !== "sigmoidCrossEntropy") return { node: last, order: null };
+  let j = last;
+  while (LAYOUT_ONLY.has(nodes[j]!.layer.type) && prev(j) >= 0) j = prev(j);
+  if (nodes[j]!.layer.type !== "sigmoid" || prev(j) < 0) return { node: last, order: null };
+  // where each value of the output is among the logits: the index of every logit moved as the layers move it
+  let order: Int32Array | null = null;
+  for (let k = j + 1; k <= last; k++) {
+    const l = nodes[k]!.layer;
+    if (!(l instanceof Permute)) continue;
+    const from = nodes[k]!.inShapes[0]!, idx = order ?? Int32Array.from({ length: from.reduce((a, b) => a * b, 1) }, (_, i) => i);
+    order = permuted(idx, from, l.perm);
+  }
+  return { node: j - 1, order };
+}
+
+/** The values of a tensor of shape `shape` (row-major) with its axes permuted (output axis k is input axis perm[k]). */
+function permuted(v: Int32Array, shape: readonly number[], perm: readonly number[]): Int32Array {
+  const r = shape.length, out = new Int32Array(v.length), outShape = perm.map((a) => shape[a]!);
+  const strides = new Array<number>(r);
+  for (let a = r - 1, s = 1; a >= 0; a--) (strides[a] = s), (s *= shape[a]!);
+  const at = new Array<number>(r).fill(0);
+  for (let o = 0; o < v.length; o++) {
+    let src = 0;
+    for (let k = 0; k < r; k++) src += at[k]! * strides[perm[k]!]!;
+    out[o] = v[src]!;
+    for (let k = r - 1; k >= 0 && ++at[k]! === outShape[k]; k--) at[k] = 0;
+  }
+  return out;
+}
+
 function lossNodeOf(m: Model): number {
-  const nodes = m.nodes, last = nodes.length - 1, loss = states.get(m)?.loss;
-  const final = nodes.length >= 2 && nodes[last]!.inputs[0] === last - 1 ? nodes[last]!.layer : null;
-  const fused = (loss === "softmaxCrossEntropy" && final?.type === "softmax") || (loss === "sigmoidCrossEntropy" && final?.type === "sigmoid");
-  return fused ? last - 1 : last;
+  return lossViewOf(m).node;
 }
 
 function requireLoss(m: Model, where: string): LossName {
@@ -200,7 +250,12 @@ function stageTargets(m: Model, loss: LossName, y: Int32Array | Float32Array, st
   }
   const src = y.subarray(start * per, (start + count) * per);
   if (y instanceof Int32Array) h.i32(t.labelsPtr, src.length).set(src);
-  else h.f32(t.labelsPtr, src.length).set(src);
+  else {
+    const dst = h.f32(t.labelsPtr, src.length), order = targetsAreLabels(loss) ? null : lossViewOf(m).order;
+    // targets where the loss reads the logits of their outputs (LossView.order)
+    if (order) for (let e = 0; e < count; e++) for (let i = 0; i < per; i++) dst[e * per + order[i]!] = src[e * per + i]!;
+    else dst.set(src);
+  }
   return t.labelsPtr;
 }
 
@@ -260,12 +315,12 @@ function needOptimizer(m: Model, where: string): void {
  * value per channel (features or a 1×1 map, one example) the output would be its β and the moving
  * variance would decay towards 0, so it is a ShapeError before anything runs, as PyTorch refuses it.
  */
-export function checkBatchNormRows(m: Model, count: number, where: string): void {
+export function checkBatchNormRows(m: Model, count: number, where: string, advice = "train with batches of 2 or more"): void {
   for (const node of m.nodes) {
     if (node.layer.type !== "batchNorm") continue;
     const s = node.outShape, perChannel = s.reduce((a, b) => a * b, 1) / s[s.length - 1]!;
     if (count * perChannel < 2) {
-      throw new ShapeError(`${where}: batchNorm "${node.layer.name}" normalises each channel over the batch, and ${count} example${count === 1 ? "" : "s"} of ${formatShape(s)} give${count === 1 ? "s" : ""} it one value per channel (its output would be β, its moving variance would decay towards 0; PyTorch refuses it too): train with batches of 2 or more`);
+      throw new ShapeError(`${where}: batchNorm "${node.layer.name}" normalises each channel over the batch, and ${count} example${count === 1 ? "" : "s"} of ${formatShape(s)} give${count === 1 ? "s" : ""} it one value per channel (its output would be β, its moving variance would decay towards 0; PyTorch refuses it too): ${advice}`);
     }
   }
 }

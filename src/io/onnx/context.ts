@@ -388,8 +388,8 @@ export interface ExportNode {
   inputFlatOf: ([number, number, number] | null)[];
   /** The layer's weight `name`, as saved. */
   w(name: string): Float32Array;
-  /** Adds an initializer; returns its name. */
-  init(dims: number[], data: Float32Array | number[], type?: "f32" | "i64"): string;
+  /** Adds an initializer; returns its name: `name` (a trained parameter's, `<layer>.weight` / `<layer>.bias`, as PyTorch names them, so that an import of the file trains it again), else one made here. */
+  init(dims: number[], data: Float32Array | number[], type?: "f32" | "i64", name?: string): string;
   /** Adds a node; returns its output's name. */
   op(opType: string, input: string[], attrs?: Record<string, number | number[] | { f: number } | { s: string }>): string;
   /** Adds a node with `count` outputs; returns their names. */
@@ -420,16 +420,33 @@ export function attribute(name: string, v: { f: number } | { i: number } | { int
  */
 export const learnedMark = (learned: boolean): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned" });
 
+/** The initializer a value is, or (without constant folding) an Unsqueeze or Transpose of: its name, else null. */
+export function initializerOf(c: RewriteContext, name: string | undefined): string | null {
+  if (!name) return null;
+  const p = c.producer(name);
+  if (!p) return c.constant(name) !== null ? name : null;
+  const src = p.input[0];
+  return (p.opType === "Unsqueeze" || p.opType === "Transpose") && src && !c.producer(src) && c.constant(src) !== null ? src : null;
+}
+
 /**
- * Whether a value is a parameter the file's module learned, as PyTorch's export writes them: a graph
- * initializer (named after the state dict; the constants the exporter itself makes are Constant
- * nodes), or, without constant folding, an Unsqueeze or Transpose of one.
+ * Whether a value is one of the module's parameters by its name, as PyTorch's export names them
+ * (the state dict's `….weight` / `….bias`, fovea's export too; a buffer such as `running_mean` or a
+ * constant of the exporter's is not one): an initializer so named, or an Unsqueeze / Transpose of one.
  */
 export function isParameter(c: RewriteContext, name: string | undefined): boolean {
-  if (!name) return false;
-  const p = c.producer(name);
-  if (!p) return c.constant(name) !== null;
-  return (p.opType === "Unsqueeze" || p.opType === "Transpose") && !!p.input[0] && !c.producer(p.input[0]) && c.constant(p.input[0]) !== null;
+  const init = initializerOf(c, name);
+  return init !== null && /(^|[./])(weight|bias)$/.test(init);
+}
+
+/**
+ * Whether a value is a constant the exporter made rather than one of the module's values: a
+ * Constant node's output (PyTorch's ones and zeros for a norm without an affine), also when a tool
+ * has turned it into an initializer of the same name (`/Constant_1_output_0`).
+ */
+export function isExporterConstant(c: RewriteContext, name: string | undefined): boolean {
+  if (!name) return true;
+  return c.producer(name)?.opType === "Constant" || /(^|\/)Constant(_\d+)?_output_\d+$/.test(name);
 }
 
 /** The node's learned mark (learnedMark), or null. */

@@ -32,8 +32,8 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   const inits: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
   const weights = new Map(model.getWeights().map((w) => [`${w.layer}/${w.name}`, w.values]));
   let k = 0;
-  const init = (dims: number[], data: Float32Array | number[], type: "f32" | "i64" = "f32") => {
-    const name = `w${inits.length}`;
+  const init = (dims: number[], data: Float32Array | number[], type: "f32" | "i64" = "f32", given?: string) => {
+    const name = given ?? `w${inits.length}`;
     const raw = type === "f32" ? float32LEBytes(data) : int64LEBytes(data);
     inits.push({ name, dims, dataType: type === "f32" ? 1 : 7, rawData: raw });
     return name;

@@ -97,7 +97,8 @@ function prelu(x: ImportNode, t0: TensorValue): void {
   const sd = [...s.dims];
   while (sd.length < rank) sd.unshift(1); // numpy broadcasting aligns from the right
   const along = (k: number) => sd.length === rank && sd.every((d, i) => (i === k ? d === t0.onnx[k - lead] : d === 1));
-  const perChannel = s.data.length > 1 && along(lead) && (t0.onnx.length === 3 || t0.onnx.length === 1);
+  // per channel: of an image, of features, or of a sequence [C, L] (held as an image of one row, as the 1-D ops hold it)
+  const perChannel = s.data.length > 1 && along(lead) && (t0.onnx.length === 3 || t0.onnx.length === 1 || t0.onnx.length === 2);
   const perLast = s.data.length > 1 && !perChannel && along(rank - 1);
   if (s.data.length !== 1 && !perChannel && !perLast) {
     if (sd.length > rank || (lead && sd[0] !== 1)) x.mixesBatch(`a slope of shape [${s.dims.join(", ")}] varies along the batch axis of ${x.dims(t0)}; fovea keeps the examples of a batch apart`);
@@ -112,7 +113,8 @@ function prelu(x: ImportNode, t0: TensorValue): void {
     const { reluOf: _, flatOf: __, ...rest } = p;
     return x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), h), neg) });
   }
-  const t = perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel || perLast ? x.plain(t0) : t0;
+  const seq = perChannel && t0.onnx.length === 2;
+  const t = seq ? x.windowInput(t0) : perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel || perLast ? x.plain(t0) : t0;
   const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, t, t.sym, -1, 0));
   const lname = x.uniq("prelu_slope"), shape = [...t.sym.shape];
   // the slope is learned: fine-tuning trains it (the scale holds −slope); one slope for every value
@@ -124,7 +126,9 @@ function prelu(x: ImportNode, t0: TensorValue): void {
   const column = one ? x.apply(L.reshape({ targetShape: [size, 1], name: x.uniq("prelu_values") }), neg) : neg;
   const sloped = x.apply(L.scale({ name: lname, trainable: ["scale"] }), column);
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), one ? x.apply(L.reshape({ targetShape: shape, name: x.uniq("prelu_sloped") }), sloped) : sloped) });
+  const out = { ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), one ? x.apply(L.reshape({ targetShape: shape, name: x.uniq("prelu_sloped") }), sloped) : sloped) };
+  if (seq) x.windowOut(out);
+  else x.out(out);
 }
 
 /** Selu γ·elu_α(x) (α 1.67326…, γ 1.0507…) and Celu α·elu_1(x/α): an elu between scale layers. */

@@ -209,31 +209,40 @@ const arithmetic: Importer = (x) => {
     } else sc[i] = 1 / v(i);
   }
   const lname = x.uniq("scale");
-  x.weight(lname, "scale", sc);
-  x.weight(lname, "shift", sh);
-  // a learned constant (learnedMark: an InstanceNorm's affine, a Linear's bias after its MatMul) trains
-  const trainable = learnedOf(x.n) ? { trainable: [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] } : {};
+  // a learned constant (learnedMark: an InstanceNorm's affine, a Linear's bias) trains; one value for
+  // all (an InstanceNorm2d of one channel) is one parameter: the scale of the values viewed as a column
+  const learned = learnedOf(x.n) === true, one = learned && c.data.length === 1;
+  const shape = [...t.sym.shape], size = shape.reduce((a, b) => a * b, 1);
+  x.weight(lname, "scale", one ? sc.subarray(0, 1) : sc);
+  x.weight(lname, "shift", one ? sh.subarray(0, 1) : sh);
+  const trainable = learned ? { trainable: [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] } : {};
+  const column = one ? x.apply(L.reshape({ targetShape: [size, 1], name: x.uniq("scale_values") }), t.sym) : t.sym;
+  const scaled = x.apply(L.scale({ name: lname, ...trainable }), column);
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: x.apply(L.scale({ name: lname, ...trainable }), t.sym) });
+  x.out({ ...rest, sym: one ? x.apply(L.reshape({ targetShape: shape, name: x.uniq("scaled") }), scaled) : scaled });
 };
 
 /**
- * PyTorch's Linear over data of rank 3 or more (a sequence's features) exports as a MatMul by its
- * weight then an Add of its bias: that Add is marked learned (learnedMark), so the bias trains when
- * the model is fine-tuned, as the weight (a 1×1 conv's kernel) does. Only where the MatMul's
- * constant is the weight [K, U], its product is read by the Add alone, and the bias has U values.
+ * Mul and Add by the module's parameters are marked learned (learnedMark), so that fine-tuning
+ * trains them: a constant named as PyTorch names parameters (`….weight`, `….bias`: a custom
+ * module's `x * self.weight`, fovea's own export of a trained scale), and the bias PyTorch's Linear
+ * over data of rank 3 or more (a sequence's features) adds after its MatMul by the weight. Other
+ * constants stay fixed: the file does not say which were learned.
  */
-function linearBiasAt(add: OnnxNode, c: RewriteContext): OnnxNode | null {
+function learnedArithmetic(n: OnnxNode, c: RewriteContext): OnnxNode | null {
+  if ((n.opType !== "Mul" && n.opType !== "Add") || n.input.length !== 2) return null;
+  const mark = (): OnnxNode => ({ ...n, attribute: [...n.attribute, learnedMark(true)] });
   for (const [i, j] of [[0, 1], [1, 0]] as const) {
-    const mm = c.producer(add.input[i]!), bias = add.input[j] && isParameter(c, add.input[j]) ? c.constant(add.input[j]) : null;
-    if (mm?.opType !== "MatMul" || !isParameter(c, mm.input[1]) || !bias || c.readers(add.input[i]!) !== 1) continue;
-    const U = bias.data.length;
-    if (U > 1 && bias.dims.every((d, k) => d === (k === bias.dims.length - 1 ? U : 1))) return { ...add, attribute: [...add.attribute, learnedMark(true)] };
+    const k = n.input[j], v = k ? c.constant(k) : null;
+    if (!v || !isParameter(c, k)) continue;
+    if (c.producer(n.input[i]!)?.opType !== "Constant") return mark();
   }
   return null;
 }
 
-export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => (n.opType === "Add" ? linearBiasAt(n, c) ?? n : n))];
+export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => learnedArithmetic(n, c) ?? n)];
+
+
 
 
 /**

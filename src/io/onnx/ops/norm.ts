@@ -4,9 +4,9 @@
 // see merge.ts).
 import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
-import type { BatchNorm, Lrn } from "../../../layers/norm.js";
+import type { BatchNorm, Lrn, Scale } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
-import { attribute, isParameter, learnedMark, learnedOf, subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, initializerOf, isExporterConstant, learnedMark, learnedOf, subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import { foldBinary } from "../fold.js";
 import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
@@ -266,37 +266,38 @@ function layerNormAt(div: OnnxNode, c: RewriteContext): [OnnxNode, OnnxNode] | n
 }
 
 /**
- * Which constants of PyTorch's InstanceNorm2d and GroupNorm exports are learned (learnedMark), so
- * that fine-tuning trains what PyTorch trains: an InstanceNormalization's scale and B where they are
- * parameters (affine=True; without an affine they are Constant nodes of ones and zeros), and
- * GroupNorm's per-channel Mul and Add after the Reshape back from its groups (their own
- * InstanceNormalization's scale and B are ones and zeros over the groups, not trained).
+ * Which constants of the norms are learned (learnedMark), so that fine-tuning trains what PyTorch
+ * trains: an InstanceNormalization's or LayerNormalization's scale and B unless the exporter made
+ * them (PyTorch's ones and zeros as Constant nodes where the module has no affine: then neither is
+ * trained); GroupNorm's per-channel Mul and Add after the Reshape back from its groups (its own
+ * InstanceNormalization's scale and B being the exporter's ones and zeros over the groups).
  */
 function learnedNorms(nodes: OnnxNode[], c: RewriteContext): OnnxNode[] {
   const mark = (n: OnnxNode, learned: boolean): OnnxNode => ({ ...n, attribute: [...n.attribute, learnedMark(learned)] });
+  const learnt = (name: string | undefined) => !!name && !isExporterConstant(c, name);
   // GroupNorm: Reshape(InstanceNormalization(…, ones, zeros)) → Mul(·, weight) → Add(·, bias), each read once
   const once = (name: string | undefined): name is string => !!name && c.readers(name) === 1;
   const groupsEnd = (name: string | undefined) => {
     const r = producerOf(c, name, "Reshape"), inorm = r ? producerOf(c, r.input[0], "InstanceNormalization") : null;
-    return once(name) && !!inorm && !isParameter(c, inorm.input[1]);
+    return once(name) && !!inorm && !learnt(inorm.input[1]);
   };
-  const byParameter = (n: OnnxNode, data: (name: string | undefined) => boolean) => n.input.length === 2 && ([[0, 1], [1, 0]] as const).some(([i, j]) => data(n.input[i]) && isParameter(c, n.input[j]));
-  const gnMul = (n: OnnxNode | undefined) => n?.opType === "Mul" && byParameter(n, groupsEnd);
+  const byLearnt = (n: OnnxNode, data: (name: string | undefined) => boolean) => n.input.length === 2 && ([[0, 1], [1, 0]] as const).some(([i, j]) => data(n.input[i]) && learnt(n.input[j]) && (c.constant(n.input[j]!) !== null || initializerOf(c, n.input[j]) !== null));
+  const gnMul = (n: OnnxNode | undefined) => n?.opType === "Mul" && byLearnt(n, groupsEnd);
   return nodes.map((n) => {
-    if (n.opType === "InstanceNormalization") return mark(n, isParameter(c, n.input[1]) && isParameter(c, n.input[2]));
+    if (n.opType === "InstanceNormalization" || n.opType === "LayerNormalization") return mark(n, learnt(n.input[1]) && (n.input[2] === undefined || n.input[2] === "" || learnt(n.input[2])));
     if (gnMul(n)) return mark(n, true);
-    if (n.opType === "Add" && byParameter(n, (name) => once(name) && gnMul(c.producer(name)))) return mark(n, true);
+    if (n.opType === "Add" && byLearnt(n, (name) => once(name) && gnMul(c.producer(name)))) return mark(n, true);
     return n;
   });
 }
 
 export const rewrites: Rewrite[] = [
-  learnedNorms,
   (nodes, c) => nodes.map((n) => (n.opType === "Div" ? lrnAt(n, c) ?? n : n)),
   (nodes, c) => {
     const at = new Map(nodes.filter((n) => n.opType === "Div").map((n) => layerNormAt(n, c)).filter((r) => r !== null));
     return nodes.map((n) => at.get(n) ?? n);
   },
+  learnedNorms, // (after the LayerNorm chain is one node)
 ];
 
 export const exporters: Record<string, Exporter> = {
@@ -306,9 +307,11 @@ export const exporters: Record<string, Exporter> = {
     return { out: x.op("BatchNormalization", [x.inputs[0]!, p("gamma"), p("beta"), p("movingMean"), p("movingVariance")], { epsilon: { f: (x.layer as BatchNorm).epsilon }, momentum: { f: (x.layer as BatchNorm).momentum } }) };
   },
   scale(x) {
-    const C = x.node.outShape[x.node.outShape.length - 1]!;
+    const C = x.node.outShape[x.node.outShape.length - 1]!, l = x.layer as Scale;
     const d = x.node.outShape.length === 3 ? [1, C, 1, 1] : [1, C];
-    return { out: x.op("Add", [x.op("Mul", [x.inputs[0]!, x.init(d, x.w("scale"))]), x.init(d, x.w("shift"))]) };
+    // trained parameters under PyTorch's names for them, so that an import trains them again (learnedArithmetic)
+    const named = (p: "scale" | "shift") => (l.trainable.includes(p) ? `${l.name}.${p === "scale" ? "weight" : "bias"}` : undefined);
+    return { out: x.op("Add", [x.op("Mul", [x.inputs[0]!, x.init(d, x.w("scale"), "f32", named("scale"))]), x.init(d, x.w("shift"), "f32", named("shift"))]) };
   },
   layerNorm(x) {
     // over the channels of an image (ONNX axis 1 of NCHW) or the last axis: (x − μ)/√(σ² + ε)·γ + β
@@ -318,8 +321,11 @@ export const exporters: Record<string, Exporter> = {
     const xin = x.inputs[0]!;
     const dev = x.op("Sub", [xin, x.op("ReduceMean", [xin], { axes })]);
     const variance = x.op("ReduceMean", [x.op("Mul", [dev, dev])], { axes });
-    const norm = x.op("Div", [dev, x.op("Sqrt", [x.op("Add", [variance, x.init([], [(x.layer as LayerNorm).epsilon])])])]);
-    return { out: x.op("Add", [x.op("Mul", [norm, x.init(d, x.w("gamma"))]), x.init(d, x.w("beta"))]), };
+    const l = x.layer as LayerNorm;
+    const norm = x.op("Div", [dev, x.op("Sqrt", [x.op("Add", [variance, x.init([], [l.epsilon])])])]);
+    // γ and β (trained: under PyTorch's names, so an import trains them again); without an affine, none
+    if (!l.affine) return { out: norm };
+    return { out: x.op("Add", [x.op("Mul", [norm, x.init(d, x.w("gamma"), "f32", `${l.name}.weight`)]), x.init(d, x.w("beta"), "f32", `${l.name}.bias`)]) };
   },
   lrn(x) {
     const l = x.layer as Lrn, xin = x.inputs[0]!;
