@@ -449,6 +449,27 @@ export function isExporterConstant(c: RewriteContext, name: string | undefined):
   return c.producer(name)?.opType === "Constant" || /(^|\/)Constant(_\d+)?_output_\d+$/.test(name);
 }
 
+/**
+ * A scale layer over t (`scale` / `shift` its weights, `trainable` which of them fine-tuning trains);
+ * with one value of each for every value of t (a PReLU's one slope, an InstanceNorm of one channel's
+ * affine) one parameter each: the scale of t's values viewed as a column [size, 1].
+ */
+export function scaleOver(x: ImportNode, t: SymbolicTensor, scale: Float32Array, shift: Float32Array, trainable: ("scale" | "shift")[], base: string): SymbolicTensor {
+  const lname = x.uniq(base), one = scale.length === 1 && t.shape[t.shape.length - 1] !== 1;
+  x.weight(lname, "scale", scale);
+  x.weight(lname, "shift", shift);
+  const shape = [...t.shape], size = shape.reduce((a, b) => a * b, 1);
+  const column = one ? x.apply(L.reshape({ targetShape: [size, 1], name: x.uniq(`${base}_values`) }), t) : t;
+  const scaled = x.apply(L.scale({ name: lname, ...(trainable.length ? { trainable } : {}) }), column);
+  return one ? x.apply(L.reshape({ targetShape: shape, name: x.uniq(`${base}_out`) }), scaled) : scaled;
+}
+
+/** y = a·x + b elementwise: a scale layer of fixed values over t's last axis (not trained). */
+export function fixedAffine(x: ImportNode, t: SymbolicTensor, a: number, b: number, base = "affine"): SymbolicTensor {
+  const C = t.shape[t.shape.length - 1]!;
+  return scaleOver(x, t, new Float32Array(C).fill(a), new Float32Array(C).fill(b), [], base);
+}
+
 /** The node's learned mark (learnedMark), or null. */
 export const learnedOf = (n: OnnxNode): boolean | null => {
   const a = n.attribute.find((u) => u.name === "fovea:learned");

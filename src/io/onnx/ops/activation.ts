@@ -8,17 +8,10 @@ import type { ActivationLayer } from "../../../layers/activation.js";
 import type { Layer } from "../../../layers/layer.js";
 import { ACT } from "../../../runtime/generated/layout.js";
 import { ConfigError } from "../../../errors.js";
-import type { Exporter, ImportNode, Importer, Rewrite, RewriteContext } from "../context.js";
+import { fixedAffine, scaleOver, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import { isImage, same, type OnnxNode, type TensorValue } from "../model.js";
 import { broadcastShape } from "../../../ops/eltwise.js";
 
-/** y = a·x + b elementwise, as a scale layer with one value per channel of t. */
-function affine(x: ImportNode, t: TensorValue, sym: TensorValue["sym"], a: number, b: number): TensorValue["sym"] {
-  const C = sym.shape[sym.shape.length - 1]!, lname = x.uniq("affine");
-  x.weight(lname, "scale", new Float32Array(C).fill(a));
-  x.weight(lname, "shift", new Float32Array(C).fill(b));
-  return x.apply(L.scale({ name: lname }), sym);
-}
 
 /** Clip(x, lo, hi) = min(max(x, lo), hi) (hi everywhere where lo ≥ hi). */
 function clip(x: ImportNode, t: TensorValue): void {
@@ -43,14 +36,14 @@ function clip(x: ImportNode, t: TensorValue): void {
   if (Number.isNaN(low) || Number.isNaN(high)) x.fail(`Clip(${lo}, ${hi}): a bound is NaN`);
   if (low === 0 && high === 6) out(x.apply(L.relu6({ name: lname }), t.sym));
   else if (low === 0 && high === Infinity) out(x.apply(L.relu({ name: lname }), t.sym));
-  else if (low === -Infinity && high === Infinity) out(affine(x, t, t.sym, 1, 0));
-  else if (high === Infinity) out(affine(x, t, x.apply(L.relu({ name: lname }), affine(x, t, t.sym, 1, -low)), 1, low)); // lo + relu(x − lo)
-  else if (low === -Infinity) out(affine(x, t, x.apply(L.relu({ name: lname }), affine(x, t, t.sym, -1, high)), -1, high)); // hi − relu(hi − x)
-  else if (low >= high) out(affine(x, t, t.sym, 0, high)); // min(max(x, lo), hi): hi everywhere, a lower bound above it too (ONNX, onnxruntime, torch.clamp)
+  else if (low === -Infinity && high === Infinity) out(fixedAffine(x, t.sym, 1, 0));
+  else if (high === Infinity) out(fixedAffine(x, x.apply(L.relu({ name: lname }), fixedAffine(x, t.sym, 1, -low)), 1, low)); // lo + relu(x − lo)
+  else if (low === -Infinity) out(fixedAffine(x, x.apply(L.relu({ name: lname }), fixedAffine(x, t.sym, -1, high)), -1, high)); // hi − relu(hi − x)
+  else if (low >= high) out(fixedAffine(x, t.sym, 0, high)); // min(max(x, lo), hi): hi everywhere, a lower bound above it too (ONNX, onnxruntime, torch.clamp)
   else {
     // lo + (hi − lo)/6 · relu6(6·(x − lo)/(hi − lo))
     const s = 6 / (high - low);
-    out(affine(x, t, x.apply(L.relu6({ name: lname }), affine(x, t, t.sym, s, -s * low)), 1 / s, low));
+    out(fixedAffine(x, x.apply(L.relu6({ name: lname }), fixedAffine(x, t.sym, s, -s * low)), 1 / s, low));
   }
 }
 
@@ -82,7 +75,7 @@ function softmax(x: ImportNode, t0: TensorValue): void {
 /** HardSigmoid max(0, min(1, αx + β)) = relu6(6αx + 6β) / 6, and HardSwish x · HardSigmoid(x) (α 1/6, β 1/2). */
 function hard(x: ImportNode, t: TensorValue): void {
   const swish = x.op === "HardSwish", alpha = swish ? 1 / 6 : x.flt("alpha", 0.2), beta = swish ? 0.5 : x.flt("beta", 0.5);
-  const gate = affine(x, t, x.apply(L.relu6({ name: x.uniq("hard_sigmoid") }), affine(x, t, t.sym, 6 * alpha, 6 * beta)), 1 / 6, 0);
+  const gate = fixedAffine(x, x.apply(L.relu6({ name: x.uniq("hard_sigmoid") }), fixedAffine(x, t.sym, 6 * alpha, 6 * beta)), 1 / 6, 0);
   const { reluOf: _, ...rest } = t;
   x.out({ ...rest, sym: swish ? x.apply(L.multiply({ name: x.uniq("hard_swish") }), t.sym, gate) : gate });
 }
@@ -108,25 +101,19 @@ function prelu(x: ImportNode, t0: TensorValue): void {
     const p = x.plain(t0), d = t0.onnx.length ? t0.onnx : [1];
     const h = same([...p.sym.shape], d) ? p.sym : x.apply(L.reshape({ targetShape: d, name: x.uniq("prelu_in") }), p.sym);
     const lname = x.uniq("prelu_slope");
-    const neg = x.apply(L.binary({ op: "mul", constantShape: cd.length ? cd : [1], name: lname }), x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, p, h, -1, 0)));
+    const neg = x.apply(L.binary({ op: "mul", constantShape: cd.length ? cd : [1], name: lname }), x.apply(L.relu({ name: x.uniq("prelu_neg") }), fixedAffine(x, h, -1, 0)));
     x.weight(lname, "constant", Float32Array.from(s.data, (v) => -v));
     const { reluOf: _, flatOf: __, ...rest } = p;
     return x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), h), neg) });
   }
   const seq = perChannel && t0.onnx.length === 2;
   const t = seq ? x.windowInput(t0) : perChannel && t0.onnx.length === 3 ? x.asImage(t0) : perChannel || perLast ? x.plain(t0) : t0;
-  const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), affine(x, t, t.sym, -1, 0));
-  const lname = x.uniq("prelu_slope"), shape = [...t.sym.shape];
-  // the slope is learned: fine-tuning trains it (the scale holds −slope); one slope for every value
-  // (nn.PReLU()) is one parameter: the scale of a last axis of 1, the values viewed as [size, 1]
-  const one = s.data.length === 1, size = shape.reduce((a, b) => a * b, 1);
-  const C = one ? 1 : shape[shape.length - 1]!;
-  x.weight(lname, "scale", Float32Array.from({ length: C }, (_, i) => -s.data[perChannel || perLast ? i : 0]!));
-  x.weight(lname, "shift", new Float32Array(C));
-  const column = one ? x.apply(L.reshape({ targetShape: [size, 1], name: x.uniq("prelu_values") }), neg) : neg;
-  const sloped = x.apply(L.scale({ name: lname, trainable: ["scale"] }), column);
+  const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), fixedAffine(x, t.sym, -1, 0));
+  // the slope is learned: fine-tuning trains it (the scale holds −slope; nn.PReLU()'s one slope is one parameter: scaleOver)
+  const C = s.data.length === 1 ? 1 : t.sym.shape[t.sym.shape.length - 1]!;
+  const sloped = scaleOver(x, neg, Float32Array.from({ length: C }, (_, i) => -s.data[perChannel || perLast ? i : 0]!), new Float32Array(C), ["scale"], "prelu_slope");
   const { reluOf: _, ...rest } = t;
-  const out = { ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), one ? x.apply(L.reshape({ targetShape: shape, name: x.uniq("prelu_sloped") }), sloped) : sloped) };
+  const out = { ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), sloped) };
   if (seq) x.windowOut(out);
   else x.out(out);
 }
@@ -136,10 +123,10 @@ function scaledElu(x: ImportNode, t: TensorValue): void {
   const selu = x.op === "Selu";
   const alpha = x.flt("alpha", selu ? 1.67326319217681884765625 : 1), gamma = selu ? x.flt("gamma", 1.05070102214813232421875) : alpha;
   if (!selu && !(alpha > 0)) x.fail(`alpha ${alpha}: Celu divides by it`);
-  const inner = selu ? t.sym : affine(x, t, t.sym, 1 / alpha, 0);
+  const inner = selu ? t.sym : fixedAffine(x, t.sym, 1 / alpha, 0);
   const e = x.apply(L.elu({ alpha: selu ? alpha : 1, name: x.uniq(selu ? "selu" : "celu") }), inner);
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: affine(x, t, e, gamma, 0) });
+  x.out({ ...rest, sym: fixedAffine(x, e, gamma, 0) });
 }
 
 /** Elementwise ops folded on constants (shape arithmetic: `F.interpolate(recompute_scale_factor=True)` floors a constant size, attention scales by `sqrt(size)`). */

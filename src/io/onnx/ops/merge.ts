@@ -8,7 +8,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { attribute, isParameter, learnedMark, learnedOf, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, fixedAffine, isParameter, learnedMark, learnedOf, scaleOver, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import { N, isImage, same, type ConstValue, type OnnxNode, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { chwToHwc, hwcRowOfChwFeature, hwcToChw } from "../../layouts.js";
@@ -163,12 +163,7 @@ const arithmetic: Importer = (x) => {
     if ((x.op !== "Add" && x.op !== "Sub") || a0.onnx.join() !== b0.onnx.join()) return binaryData(x, a0, b0);
     const [a, b] = alike(x, [a0, b0]) as [TensorValue, TensorValue];
     let bs = b.sym;
-    if (x.op === "Sub") {
-      const C = bs.shape[bs.shape.length - 1]!, lname = x.uniq("negate");
-      x.weight(lname, "scale", new Float32Array(C).fill(-1));
-      x.weight(lname, "shift", new Float32Array(C));
-      bs = x.apply(L.scale({ name: lname }), bs);
-    }
+    if (x.op === "Sub") bs = fixedAffine(x, bs, -1, 0, "negate");
     const { reluOf: _, ...rest } = a;
     x.out({ ...rest, sym: x.apply(L.add({ name: x.uniq("add") }), a.sym, bs) });
     return;
@@ -208,18 +203,12 @@ const arithmetic: Importer = (x) => {
       else { sc[i] = -1; sh[i] = v(i); }
     } else sc[i] = 1 / v(i);
   }
-  const lname = x.uniq("scale");
-  // a learned constant (learnedMark: an InstanceNorm's affine, a Linear's bias) trains; one value for
-  // all (an InstanceNorm2d of one channel) is one parameter: the scale of the values viewed as a column
+  // a learned constant (learnedMark: an InstanceNorm's affine, a Linear's bias) trains: one value for
+  // all (an InstanceNorm2d of one channel) as one parameter (scaleOver)
   const learned = learnedOf(x.n) === true, one = learned && c.data.length === 1;
-  const shape = [...t.sym.shape], size = shape.reduce((a, b) => a * b, 1);
-  x.weight(lname, "scale", one ? sc.subarray(0, 1) : sc);
-  x.weight(lname, "shift", one ? sh.subarray(0, 1) : sh);
-  const trainable = learned ? { trainable: [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] } : {};
-  const column = one ? x.apply(L.reshape({ targetShape: [size, 1], name: x.uniq("scale_values") }), t.sym) : t.sym;
-  const scaled = x.apply(L.scale({ name: lname, ...trainable }), column);
+  const trainable = learned ? [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] : [];
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: one ? x.apply(L.reshape({ targetShape: shape, name: x.uniq("scaled") }), scaled) : scaled });
+  x.out({ ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale") });
 };
 
 /**
@@ -233,16 +222,12 @@ function learnedArithmetic(n: OnnxNode, c: RewriteContext): OnnxNode | null {
   if ((n.opType !== "Mul" && n.opType !== "Add") || n.input.length !== 2) return null;
   const mark = (): OnnxNode => ({ ...n, attribute: [...n.attribute, learnedMark(true)] });
   for (const [i, j] of [[0, 1], [1, 0]] as const) {
-    const k = n.input[j], v = k ? c.constant(k) : null;
-    if (!v || !isParameter(c, k)) continue;
-    if (c.producer(n.input[i]!)?.opType !== "Constant") return mark();
+    if (isParameter(c, n.input[j]) && c.producer(n.input[i]!)?.opType !== "Constant") return mark();
   }
   return null;
 }
 
 export const rewrites: Rewrite[] = [(nodes, c) => nodes.map((n) => learnedArithmetic(n, c) ?? n)];
-
-
 
 
 /**

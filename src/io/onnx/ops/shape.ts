@@ -7,7 +7,7 @@ import type { Permute } from "../../../layers/reshape.js";
 import type { Pad as PadLayer } from "../../../layers/pad.js";
 import type { Constant } from "../../../layers/constant.js";
 import type { Slice as SliceLayer } from "../../../layers/slice.js";
-import { attribute, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
+import { attribute, fixedAffine, subNode, toFoveaOrder, withPadLayer, type ExportNode, type Exporter, type ImportNode, type Importer } from "../context.js";
 import { N, dtypeName, isImage, num, same, tensorValues, type TensorValue } from "../model.js";
 import { foldBinary, foldSlice } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
@@ -45,11 +45,8 @@ export const importers: Record<string, Importer> = {
     if (x.n.output[1]) {
       // the mask keeps everything: ones shaped as the input (0·x + 1)
       if (v.kind !== "tensor") return x.fail("the mask of a constant is not supported");
-      const C = v.sym.shape[v.sym.shape.length - 1]!, lname = x.uniq("dropout_mask");
-      x.weight(lname, "scale", new Float32Array(C));
-      x.weight(lname, "shift", new Float32Array(C).fill(1));
       const { reluOf: _, ...rest } = v;
-      x.g.values.set(x.n.output[1], { ...rest, sym: x.apply(L.scale({ name: lname }), v.sym) });
+      x.g.values.set(x.n.output[1], { ...rest, sym: fixedAffine(x, v.sym, 0, 1, "dropout_mask") });
     }
   },
   Cast(x) {
