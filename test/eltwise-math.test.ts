@@ -50,6 +50,23 @@ describe.each(["simd", "relaxed"] as const)("elementwise math on the %s build", 
     }
   });
 
+  it("exp past float32's range: +∞ above 88.72, 0 below −87.34 (PyTorch's subnormals there, within 1.2e-38), NaN for NaN; 1 to any power is 1", async () => {
+    const be = await backendFor(build);
+    const xs = [88, 89, 100, 1000, Infinity, -87, -88, -104, -1000, -Infinity, NaN, 0]; // (expv: within 2e-7 on [−87, 88])
+    const x = f32(be, xs), y = Tensor.zeros([xs.length], be);
+    be.run(activationCalls("exp", 0, xs.length, 0, { x: x.ptr, y: y.ptr, dy: 0, dx: 0 }).fwd);
+    const got = y.toArray(), want = xs.map((v) => Math.fround(Math.exp(v)));
+    got.forEach((v, i) => {
+      if (!Number.isFinite(want[i]!) || Number.isNaN(want[i]!)) expect(v, `exp(${xs[i]})`).toBe(want[i]);
+      else if (want[i]! < 1.2e-38) expect(v, `exp(${xs[i]})`).toBeLessThanOrEqual(1.2e-38);
+      else expect(Math.abs(v - want[i]!) / want[i]!, `exp(${xs[i]})`).toBeLessThan(3e-7);
+    });
+    const q = [Infinity, -Infinity, NaN, 0, 2.5];
+    const a = f32(be, q.map(() => 1)), b = f32(be, q), p = Tensor.zeros([q.length], be);
+    be.runInTurn(binaryCalls("pow", 1, [q.length], [q.length], true, true, { a: a.ptr, b: b.ptr, y: p.ptr, dy: 0, da: 0, db: 0, ta: 0, tb: 0 }).fwd);
+    expect(Array.from(p.toArray())).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it("casts to float16 (nearest, ties to even, subnormals, overflow) and bfloat16 (truncated); the gradient passes straight through", async () => {
     const be = await backendFor(build);
     const edges = [0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 1e6, 2 ** -14, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 2 ** -26, 1 + 2 ** -11, 1 + 3 * 2 ** -11,

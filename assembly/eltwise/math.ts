@@ -72,7 +72,8 @@ const GELU = 0, GELU_BWD = 1, ERF = 2, ERF_BWD = 3, SQRT = 4, SQRT_BWD = 5, SOFT
     case SOFTPLUS: return f32x4.add(relu(v), log1pv(expv(f32x4.neg(f32x4.abs(v)))));
     // d/dx = sigmoid(x) = 1 / (1 + e^−x)
     case SOFTPLUS_BWD: return f32x4.div(g, f32x4.add(f32x4.splat(1), expv(f32x4.neg(v))));
-    case EXP: return expv(v);
+    // past the range expv clamps to: +∞ above (e^88.73 overflows float32), 0 below e^−87.34 (below the normal floats: PyTorch's are subnormal there)
+    case EXP: return v128.bitselect(f32x4.splat(Infinity), v128.andnot(expv(v), f32x4.lt(v, f32x4.splat(-87.33654))), f32x4.gt(v, f32x4.splat(88.72283)));
     // from the output y = eˣ: dx = dy·y
     case EXP_BWD: return f32x4.mul(g, v);
     case LOG: return logv(v);
@@ -147,7 +148,7 @@ export function f32_softsign_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
   run(SOFTSIGN_BWD, x, dy, dx, n);
 }
 
-/** y = eˣ (see expv: relative error < 2e-7; clamped to e^−87.3 … e^88.7). y may alias x. */
+/** y = eˣ (see expv: relative error < 2e-7); +∞ past 88.72 (where float32 overflows), 0 below −87.34 (where it has only subnormals), NaN for NaN. y may alias x. */
 export function f32_exp_fwd(x: usize, y: usize, n: i32): void {
   run(EXP, x, 0, y, n);
 }
@@ -205,7 +206,8 @@ export function f32_sign_fwd(x: usize, y: usize, n: i32): void {
       const r = <f64>p % <f64>q;
       return <f32>(r != 0 && (r < 0) != (q < 0) ? r + <f64>q : r);
     }
-    default: return <f32>Math.pow(<f64>p, <f64>q);
+    // 1 to any power is 1, NaN and ±∞ too (C's and IEEE's pow, onnxruntime's, PyTorch's)
+    default: return p == 1 ? <f32>1 : <f32>Math.pow(<f64>p, <f64>q);
   }
 }
 

@@ -129,7 +129,7 @@ export function binaryConstant(x: ImportNode, t0: TensorValue, c0: ConstValue, c
 }
 
 const FOLD: Record<string, (p: number, q: number) => number> = {
-  Add: (p, q) => p + q, Sub: (p, q) => p - q, Mul: (p, q) => p * q, Pow: (p, q) => p ** q,
+  Add: (p, q) => p + q, Sub: (p, q) => p - q, Mul: (p, q) => p * q, Pow: (p, q) => (p === 1 ? 1 : p ** q), // (1 ** NaN is NaN in JavaScript, 1 in C's pow)
   Div: (p, q) => p / q, Max: Math.max, Min: Math.min,
 };
 
