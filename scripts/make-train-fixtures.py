@@ -116,6 +116,18 @@ class SmallNorms(nn.Module):
         return self.fc(torch.cat([torch.flatten(z, 1), torch.flatten(y, 1)], 1))
 
 
+class SeqNorms(nn.Module):
+    """Sequences [N, C, L]: InstanceNorm1d with an affine, GroupNorm, then a classifier."""
+    def __init__(self):
+        super().__init__()
+        self.c1, self.n1 = nn.Conv1d(3, 4, 3, padding=1), nn.InstanceNorm1d(4, affine=True)
+        self.c2, self.n2 = nn.Conv1d(4, 6, 3, padding=1), nn.GroupNorm(3, 6)
+        self.fc = nn.Linear(6 * 7, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.relu(self.n2(self.c2(F.relu(self.n1(self.c1(x)))))), 1))
+
+
 # which parameters an import trains: (net, input shape)
 PARAMETERS = {"buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
 
@@ -127,6 +139,7 @@ CASES = {
     "seq_linear_nesterov": (SeqLinear, (5, 6), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}, "ce", 5, 5),
     "sigmoid_bce": (SigmoidOut, (3, 8, 8), {"type": "sgd", "lr": 0.5}, "bce", 4, 5),
     "seg_sigmoid_bce": (SegSigmoid, (3, 6, 5), {"type": "adam", "lr": 0.01}, "bce", 3, 4),
+    "seq_norms_adam": (SeqNorms, (3, 7), {"type": "adam", "lr": 0.01}, "ce", 4, 4),
 }
 
 

@@ -18,7 +18,7 @@ interface Fixture {
   parameters: number[];
 }
 
-const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce"];
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam"];
 const load = (name: string) => ({
   bytes: new Uint8Array(readFileSync(new URL(`./fixtures/train/${name}.onnx`, import.meta.url))),
   fx: JSON.parse(readFileSync(new URL(`./fixtures/train/${name}.json`, import.meta.url), "utf8")) as Fixture,

@@ -180,7 +180,11 @@ const arithmetic: Importer = (x) => {
   while (cd.length < rank) cd.unshift(1); // numpy broadcasting aligns from the right
   const along = (k: number) => cd.every((d, i) => (i === k ? d === t0.onnx[k - lead] : d === 1));
   let t: TensorValue, order: ((i: number) => number) | null = null;
+  // a learned value per channel of a sequence [C, L] (InstanceNorm1d's, GroupNorm's affine): a scale over
+  // its channels held last, as the 1-D ops hold a sequence (ImportNode.windowInput), so that it trains
+  const seq = c.data.length > 1 && along(lead) && t0.onnx.length === 2 && learnedOf(x.n) === true;
   if (c.data.length === 1) t = t0;
+  else if (seq) t = x.windowInput(t0);
   else if (along(lead) && (isImage(t0) || t0.onnx.length === 3)) t = x.asImage(t0);
   else if (along(rank - 1)) {
     t = t0.flatOf ? t0 : x.plain(t0);
@@ -208,7 +212,9 @@ const arithmetic: Importer = (x) => {
   const learned = learnedOf(x.n) === true, one = learned && c.data.length === 1;
   const trainable = learned ? [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] : [];
   const { reluOf: _, ...rest } = t;
-  x.out({ ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale") });
+  const out = { ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale") };
+  if (seq) x.windowOut(out);
+  else x.out(out);
 };
 
 /**

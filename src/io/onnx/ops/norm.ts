@@ -52,7 +52,7 @@ export const importers: Record<string, Importer> = {
    * InstanceNormalization (PyTorch's InstanceNorm2d, and GroupNorm, which it exports as a Reshape
    * to groups around one): each example's channels normalised over their other axes, then scaled and
    * shifted per channel — the LayerNormalization over axis 2 on that it equals (no affine), then a
-   * Mul and an Add of the per-channel values, which fine-tuning trains (on images; a sequence's stay fixed).
+   * Mul and an Add of the per-channel values, which fine-tuning trains where they are the module's.
    */
   InstanceNormalization(x) {
     const t0 = x.tensor(0), C = t0.onnx[0]!;
