@@ -140,6 +140,8 @@ CASES = {
     "sigmoid_bce": (SigmoidOut, (3, 8, 8), {"type": "sgd", "lr": 0.5}, "bce", 4, 5),
     "seg_sigmoid_bce": (SegSigmoid, (3, 6, 5), {"type": "adam", "lr": 0.01}, "bce", 3, 4),
     "seq_norms_adam": (SeqNorms, (3, 7), {"type": "adam", "lr": 0.01}, "ce", 4, 4),
+    # PyTorch's momentum (sgd({ momentumForm: "pytorch" })) under its OneCycleLR: fovea is given each step's rate
+    "onecycle_momentum": (ConvBn, (3, 8, 8), {"type": "sgd", "lr": 0.2, "momentum": 0.9, "nesterov": True, "momentumForm": "pytorch", "oneCycle": True}, "ce", 8, 6),
 }
 
 
@@ -172,14 +174,18 @@ def write(name, make, shape, opt, loss, batch, steps):
                       dynamic_axes={"input": {0: "N"}, "output": {0: "N"}}, training=torch.onnx.TrainingMode.PRESERVE)
     model.train()
     o = optimizer(model, opt)
-    losses = []
+    sched = torch.optim.lr_scheduler.OneCycleLR(o, max_lr=opt["lr"], total_steps=steps, cycle_momentum=False) if opt.get("oneCycle") else None
+    losses, lrs = [], []
     for s in range(steps):
+        lrs.append(o.param_groups[0]["lr"])
         xb, yb = x[s * batch:(s + 1) * batch], y[s * batch:(s + 1) * batch]
         out = model(xb)
         l = F.cross_entropy(out, yb) if loss == "ce" else F.binary_cross_entropy(out, yb)
         o.zero_grad()
         l.backward()
         o.step()
+        if sched:
+            sched.step()
         losses.append(l.item())
     model.eval()
     with torch.no_grad():
@@ -187,7 +193,7 @@ def write(name, make, shape, opt, loss, batch, steps):
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump({"torch": torch.__version__, "seed": SEED, "opset": 13, "inputShape": list(shape), "optimizer": opt, "loss": loss,
                    "batch": batch, "x": x.flatten().tolist(), "y": y.flatten().tolist(),
-                   "probe": probe.flatten().tolist(), "losses": losses, "probeOutput": after.flatten().tolist(),
+                   "probe": probe.flatten().tolist(), "losses": losses, "lrs": lrs, "probeOutput": after.flatten().tolist(),
                    "parameters": parameter_sizes(model)}, f)
     print(name, os.path.getsize(path), "bytes")
 

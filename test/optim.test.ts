@@ -15,6 +15,8 @@ const HP: Record<string, Record<string, number>> = {
   sgd: { lr: 0.1 },
   momentum: { lr: 0.05, mu: 0.9 },
   nesterov: { lr: 0.05, mu: 0.9 },
+  momentum_pytorch: { lr: 0.05, mu: 0.9 },
+  nesterov_pytorch: { lr: 0.05, mu: 0.9 },
   adagrad: { lr: 0.1, eps: 1e-7 },
   rmsprop: { lr: 0.01, rho: 0.9, eps: 1e-7 },
   adadelta: { lr: 1, rho: 0.95, eps: 1e-6 },
@@ -22,7 +24,7 @@ const HP: Record<string, Record<string, number>> = {
   adamw: { lr: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.01 },
 };
 const STATE: Record<string, string[]> = {
-  sgd: [], momentum: ["v"], nesterov: ["v"], adagrad: ["h"], rmsprop: ["h"], adadelta: ["eg", "edx"], adam: ["m", "v"], adamw: ["m", "v"],
+  sgd: [], momentum: ["v"], nesterov: ["v"], momentum_pytorch: ["v"], nesterov_pytorch: ["v"], adagrad: ["h"], rmsprop: ["h"], adadelta: ["eg", "edx"], adam: ["m", "v"], adamw: ["m", "v"],
 };
 
 function kernelStep(be: Backend, kind: string, W: number, G: number, S: Record<string, number>, hp: Record<string, number>, t: number): void {
@@ -31,6 +33,8 @@ function kernelStep(be: Backend, kind: string, W: number, G: number, S: Record<s
     case "sgd": return run(sgdUpdate(n, 0, W, G, hp.lr!));
     case "momentum": return run(momentumUpdate(n, 0, W, G, S.v!, hp.lr!, hp.mu!, false));
     case "nesterov": return run(momentumUpdate(n, 0, W, G, S.v!, hp.lr!, hp.mu!, true));
+    case "momentum_pytorch": return run(momentumUpdate(n, 0, W, G, S.v!, hp.lr!, hp.mu!, false, true));
+    case "nesterov_pytorch": return run(momentumUpdate(n, 0, W, G, S.v!, hp.lr!, hp.mu!, true, true));
     case "adagrad": return run(adagradUpdate(n, 0, W, G, S.h!, hp.lr!, hp.eps!));
     case "rmsprop": return run(rmspropUpdate(n, 0, W, G, S.h!, hp.lr!, hp.rho!, hp.eps!));
     case "adadelta": return run(adadeltaUpdate(n, 0, W, G, S.eg!, S.edx!, hp.lr!, hp.rho!, hp.eps!));
@@ -53,25 +57,28 @@ describe.each(["simd", "relaxed"] as const)("optimiser updates on the %s build",
     for (let t = 1; t <= 10; t++) {
       const g = randomArray(n, 100 + t);
       be.heap.f32(G, n).set(g);
-      kernelStep(be, kind, W, G, S, HP[kind]!, t);
-      refStep(kind, wRef, g, st, HP[kind]!, t);
+      // a rate that changes from step to step, as a schedule's: where it enters the update shows
+      const hp = { ...HP[kind]!, lr: HP[kind]!.lr! * (0.4 + 0.15 * t) };
+      kernelStep(be, kind, W, G, S, hp, t);
+      refStep(kind, wRef, g, st, hp, t);
       expectClose(mem.read(W, n), wRef, 1e-5, 1e-6, `${kind} step ${t}`);
     }
     mem.freeAll();
   });
 
-  it("momentum and Nesterov: the four-lane loop and the one-lane tail compute the same float32 formula, bit for bit", async () => {
+  it("momentum and Nesterov, in Keras's form and PyTorch's: the four-lane loop and the one-lane tail compute the same float32 formula, bit for bit", async () => {
     const be = await backendFor(build);
     const mem = new Mem(be);
     const f = Math.fround, lr = f(0.05), mu = f(0.9);
-    for (const nesterov of [false, true]) {
+    for (const torch of [false, true]) for (const nesterov of [false, true]) {
       const w = randomArray(n, 7), g = randomArray(n, 8), v = randomArray(n, 9);
       const W = mem.f32(w), G = mem.f32(g), V = mem.f32(v);
-      be.run([momentumUpdate(n, 0, W, G, V, lr, mu, nesterov)]);
-      const vi = Array.from(v, (x, i) => f(f(mu * x) - f(lr * g[i]!)));
-      const wi = Array.from(w, (x, i) => f(x + (nesterov ? f(f(mu * vi[i]!) - f(lr * g[i]!)) : vi[i]!)));
-      expect(Array.from(mem.read(V, n)), `v, nesterov ${nesterov}`).toEqual(vi);
-      expect(Array.from(mem.read(W, n)), `w, nesterov ${nesterov}`).toEqual(wi);
+      be.run([momentumUpdate(n, 0, W, G, V, lr, mu, nesterov, torch)]);
+      // Keras's form: v ← μv − lr·g, w ← w + v (+ μv − lr·g); PyTorch's: v ← μv + g, w ← w − lr·v (lr·(g + μv))
+      const vi = Array.from(v, (x, i) => (torch ? f(f(mu * x) + g[i]!) : f(f(mu * x) - f(lr * g[i]!))));
+      const wi = Array.from(w, (x, i) => (torch ? f(x - f(lr * (nesterov ? f(g[i]! + f(mu * vi[i]!)) : vi[i]!))) : f(x + (nesterov ? f(f(mu * vi[i]!) - f(lr * g[i]!)) : vi[i]!))));
+      expect(Array.from(mem.read(V, n)), `v, nesterov ${nesterov}, PyTorch's form ${torch}`).toEqual(vi);
+      expect(Array.from(mem.read(W, n)), `w, nesterov ${nesterov}, PyTorch's form ${torch}`).toEqual(wi);
     }
     mem.freeAll();
   });

@@ -12,13 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
 
 interface Fixture {
-  torch: string; inputShape: number[]; optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; l2?: number; weightDecay?: number };
+  torch: string; inputShape: number[];
+  optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number };
+  /** Each step's rate (PyTorch's OneCycleLR's, where the optimiser has oneCycle). */
+  lrs: number[];
   loss: "ce" | "bce"; batch: number; x: number[]; y: number[]; probe: number[]; losses: number[]; probeOutput: number[];
   /** Each of PyTorch's parameters' number of values, sorted. */
   parameters: number[];
 }
 
-const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam"];
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum"];
 const load = (name: string) => ({
   bytes: new Uint8Array(readFileSync(new URL(`./fixtures/train/${name}.onnx`, import.meta.url))),
   fx: JSON.parse(readFileSync(new URL(`./fixtures/train/${name}.json`, import.meta.url), "utf8")) as Fixture,
@@ -56,13 +59,13 @@ describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTor
     expect(be.threads).toBe(threads);
     const m = await fovea.importOnnx(bytes, { source: `${name}.onnx`, backend: be });
     const o = fx.optimizer, T = fovea.train;
-    const optimizer = o.type === "sgd" ? T.sgd({ lr: o.lr, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false })
+    const optimizer = o.type === "sgd" ? T.sgd({ lr: o.lr, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false, ...(o.momentumForm ? { momentumForm: o.momentumForm } : {}) })
       : o.type === "adam" ? T.adam({ lr: o.lr }) : T.adamw({ lr: o.lr, weightDecay: o.weightDecay! });
     m.compile({ batchSize: fx.batch, loss: fx.loss === "ce" ? "softmaxCrossEntropy" : "sigmoidCrossEntropy", optimizer, ...(o.l2 ? { regularizer: { l2: o.l2 } } : {}) });
     const per = fx.inputShape.reduce((a, b) => a * b, 1), yPer = fx.loss === "ce" ? 1 : m.outputSize, x = Float32Array.from(fx.x);
     // evaluate's loss reads what training's does (the logits before a Sigmoid head, past an NCHW output's permute): the first batch's, before any step
     if (fx.loss === "bce") expect(Math.abs(m.evaluate(x.subarray(0, fx.batch * per), fx.y.slice(0, fx.batch * yPer)).loss - fx.losses[0]!) / fx.losses[0]!).toBeLessThan(1e-5);
-    const losses = fx.losses.map((_, s) => m.trainOnBatch(x.subarray(s * fx.batch * per, (s + 1) * fx.batch * per), fx.y.slice(s * fx.batch * yPer, (s + 1) * fx.batch * yPer)));
+    const losses = fx.losses.map((_, s) => m.trainOnBatch(x.subarray(s * fx.batch * per, (s + 1) * fx.batch * per), fx.y.slice(s * fx.batch * yPer, (s + 1) * fx.batch * yPer), o.oneCycle ? { lr: fx.lrs[s]! } : {}));
     losses.forEach((l, s) => expect(Math.abs(l - fx.losses[s]!) / Math.abs(fx.losses[s]!), `${name}: step ${s + 1}'s loss ${l}, PyTorch's ${fx.losses[s]}`).toBeLessThan(1e-5));
     const out = m.predict(Float32Array.from(fx.probe));
     expect(rel(out, fx.probeOutput), `${name}: the trained net's outputs on the probe batch`).toBeLessThan(1e-4);

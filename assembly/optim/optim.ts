@@ -88,30 +88,46 @@ export function f32_sgd_update(n: i32, w: usize, g: usize, lr: f32): void {
 }
 
 /**
- * Momentum (heavy ball): v = μ·v − lr·g; w += v. Nesterov (nesterov = 1, the form used by
- * Keras/PyTorch): v = μ·v − lr·g; w += μ·v − lr·g.
+ * Momentum (heavy ball), mode bit 0 clear: v = μ·v − lr·g; w += v (Keras's form: the rate inside the
+ * velocity). Nesterov (bit 0 set): v = μ·v − lr·g; w += μ·v − lr·g. With mode bit 1 set, PyTorch's
+ * form, the rate outside: v = μ·v + g; w −= lr·v (Nesterov: w −= lr·(g + μ·v)) — the same steps at a
+ * constant rate, not when the rate changes.
  */
-export function f32_momentum_update(n: i32, w: usize, g: usize, v: usize, lr: f32, mu: f32, nesterov: i32): void {
-  if (nesterov != 0) momentumLanes(n, w, g, v, lr, mu, true);
-  else momentumLanes(n, w, g, v, lr, mu, false);
+export function f32_momentum_update(n: i32, w: usize, g: usize, v: usize, lr: f32, mu: f32, mode: i32): void {
+  if (mode == 0) momentumLanes(n, w, g, v, lr, mu, false, false);
+  else if (mode == 1) momentumLanes(n, w, g, v, lr, mu, true, false);
+  else if (mode == 2) momentumLanes(n, w, g, v, lr, mu, false, true);
+  else momentumLanes(n, w, g, v, lr, mu, true, true);
 }
 
 /** f32_momentum_update four lanes at a time (the same float operations as the one-lane tail: the same values). */
 // @ts-ignore: decorator
-@inline function momentumLanes(n: i32, w: usize, g: usize, v: usize, lr: f32, mu: f32, nesterov: bool): void {
+@inline function momentumLanes(n: i32, w: usize, g: usize, v: usize, lr: f32, mu: f32, nesterov: bool, torch: bool): void {
   const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const gv = v128.load(g + f4(i));
-    const vv = f32x4.sub(f32x4.mul(vmu, v128.load(v + f4(i))), f32x4.mul(vlr, gv));
-    v128.store(v + f4(i), vv);
-    v128.store(w + f4(i), f32x4.add(v128.load(w + f4(i)), nesterov ? f32x4.sub(f32x4.mul(vmu, vv), f32x4.mul(vlr, gv)) : vv));
+    const gv = v128.load(g + f4(i)), wv = v128.load(w + f4(i));
+    if (torch) {
+      const vv = f32x4.add(f32x4.mul(vmu, v128.load(v + f4(i))), gv);
+      v128.store(v + f4(i), vv);
+      v128.store(w + f4(i), f32x4.sub(wv, f32x4.mul(vlr, nesterov ? f32x4.add(gv, f32x4.mul(vmu, vv)) : vv)));
+    } else {
+      const vv = f32x4.sub(f32x4.mul(vmu, v128.load(v + f4(i))), f32x4.mul(vlr, gv));
+      v128.store(v + f4(i), vv);
+      v128.store(w + f4(i), f32x4.add(wv, nesterov ? f32x4.sub(f32x4.mul(vmu, vv), f32x4.mul(vlr, gv)) : vv));
+    }
   }
   for (; i < n; i++) {
-    const gi = load<f32>(g + f4(i));
-    const vi = mu * load<f32>(v + f4(i)) - lr * gi;
-    store<f32>(v + f4(i), vi);
-    store<f32>(w + f4(i), load<f32>(w + f4(i)) + (nesterov ? mu * vi - lr * gi : vi));
+    const gi = load<f32>(g + f4(i)), wi = load<f32>(w + f4(i));
+    if (torch) {
+      const vi = mu * load<f32>(v + f4(i)) + gi;
+      store<f32>(v + f4(i), vi);
+      store<f32>(w + f4(i), wi - lr * (nesterov ? gi + mu * vi : vi));
+    } else {
+      const vi = mu * load<f32>(v + f4(i)) - lr * gi;
+      store<f32>(v + f4(i), vi);
+      store<f32>(w + f4(i), wi + (nesterov ? mu * vi - lr * gi : vi));
+    }
   }
 }
 

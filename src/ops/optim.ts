@@ -68,8 +68,8 @@ export const claimLines = (n: number, o: number, w: number) => call("f32_claim_l
 
 export const sgdUpdate = (n: number, o: number, w: number, g: number, lr: number) => call("f32_sgd_update", n, w + o, g + o, lr);
 
-export const momentumUpdate = (n: number, o: number, w: number, g: number, v: number, lr: number, mu: number, nesterov: boolean) =>
-  call("f32_momentum_update", n, w + o, g + o, v + o, lr, mu, nesterov ? 1 : 0);
+export const momentumUpdate = (n: number, o: number, w: number, g: number, v: number, lr: number, mu: number, nesterov: boolean, torch = false) =>
+  call("f32_momentum_update", n, w + o, g + o, v + o, lr, mu, (nesterov ? 1 : 0) | (torch ? 2 : 0));
 
 /** Adam (AdamW with wd > 0) at step t: the bias corrections 1 − β^t are computed here. */
 export const adamUpdate = (n: number, o: number, w: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, t: number, wd: number) =>

@@ -332,32 +332,43 @@ export function stateNeeds(params: readonly ParamBuffer[], slots: number, ema: b
   return `${trainable} trainable parameters need ${stateFloats(params, slots, ema)} (${slots} per weight${running > 0 ? `, and the averages of ${running} running statistics` : ""})`;
 }
 
-export interface SgdOptions extends AveragingOptions { lr?: number; momentum?: number; nesterov?: boolean }
-/**
- * SGD; with momentum μ as Keras writes it, v ← μ·v − lr·g, w ← w + v (Nesterov: w ← w + μ·v − lr·g).
- * PyTorch's SGD keeps the rate outside the velocity (b ← μ·b + g, w ← w − lr·b): the same steps at a
- * constant rate, not under a schedule, where PyTorch's rate change acts on the whole velocity at once.
- */
+export interface SgdOptions extends AveragingOptions {
+  lr?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  /**
+   * Where the rate is: "keras" (the default), v ← μ·v − lr·g, w ← w + v (Nesterov: w ← w + μ·v − lr·g);
+   * "pytorch", torch.optim.SGD's, v ← μ·v + g, w ← w − lr·v (Nesterov: w ← w − lr·(g + μ·v)). The same
+   * steps at a constant rate; under a schedule PyTorch's rate acts on the whole velocity at once, so a
+   * PyTorch recipe with momentum and a schedule (OneCycleLR, cosine) trains as PyTorch's only so.
+   */
+  momentumForm?: "keras" | "pytorch";
+}
+/** SGD, with momentum in Keras's form or PyTorch's (SgdOptions.momentumForm). */
 export class SGD extends Optimizer {
   readonly name = "sgd";
   readonly momentum: number;
   readonly nesterov: boolean;
+  readonly momentumForm: "keras" | "pytorch";
   constructor(o: SgdOptions = {}) {
-    checkOptionKeys("sgd", o, ["lr", "momentum", "nesterov", "ema"]);
+    checkOptionKeys("sgd", o, ["lr", "momentum", "nesterov", "momentumForm", "ema"]);
     super(o.lr ?? 0.01, o.ema, "sgd");
     this.momentum = inRange(o.momentum ?? 0, 0, 1, "momentum", "sgd", false, true);
     this.nesterov = o.nesterov ?? false;
     checkBoolean("sgd", "nesterov", this.nesterov);
     if (this.nesterov && this.momentum === 0) throw new ConfigError("sgd: nesterov needs momentum > 0");
+    const form: unknown = o.momentumForm ?? "keras";
+    if (form !== "keras" && form !== "pytorch") throw new ConfigError(`sgd: momentumForm must be "keras" or "pytorch", got ${show(o.momentumForm)}`);
+    this.momentumForm = form;
   }
   protected get updateSettings() {
-    return { momentum: this.momentum, nesterov: this.nesterov };
+    return { momentum: this.momentum, nesterov: this.nesterov, ...(this.momentumForm === "pytorch" ? { pytorchMomentum: true } : {}) };
   }
   protected get updateSlots() {
     return this.momentum > 0 ? 1 : 0;
   }
   protected call(n: number, o: number, p: ParamBuffer, s: number[], lr: number): KernelCall {
-    return this.momentum > 0 ? momentumUpdate(n, o, p.w, p.g, s[0]!, lr, this.momentum, this.nesterov) : sgdUpdate(n, o, p.w, p.g, lr);
+    return this.momentum > 0 ? momentumUpdate(n, o, p.w, p.g, s[0]!, lr, this.momentum, this.nesterov, this.momentumForm === "pytorch") : sgdUpdate(n, o, p.w, p.g, lr);
   }
 }
 

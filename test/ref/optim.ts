@@ -13,6 +13,13 @@ export function refStep(kind: string, w: Float64Array, g: ArrayLike<number>, st:
         w[i]! += kind === "nesterov" ? hp.mu! * v - hp.lr! * gi : v;
         break;
       }
+      // torch.optim.SGD's (its documentation's algorithm, dampening 0): b ← μ·b + g; Nesterov g ← g + μ·b; w ← w − lr·g
+      case "momentum_pytorch": case "nesterov_pytorch": {
+        const b = hp.mu! * st.v![i]! + gi;
+        st.v![i] = b;
+        w[i]! -= hp.lr! * (kind === "nesterov_pytorch" ? gi + hp.mu! * b : b);
+        break;
+      }
       case "adagrad": st.h![i]! += gi * gi; w[i]! -= (hp.lr! * gi) / (Math.sqrt(st.h![i]!) + hp.eps!); break;
       case "rmsprop": st.h![i] = hp.rho! * st.h![i]! + (1 - hp.rho!) * gi * gi; w[i]! -= (hp.lr! * gi) / (Math.sqrt(st.h![i]!) + hp.eps!); break;
       case "adadelta": {
