@@ -110,6 +110,21 @@ describe.each(["simd", "relaxed"] as const)("normalisation kernels on the %s bui
     mem.freeAll();
   });
 
+  it("the moving variance of a batch whose variance is far below epsilon (6e-9 against 1e-3): the batch's own, not 1/invstd² − ε (1.4% off)", async () => {
+    const be = await backendFor(build);
+    const m = fovea.withBackend(be, () => fovea.sequential([fovea.layers.batchNorm({ momentum: 0, epsilon: 1e-3, name: "bn" })], { inputShape: [3], seed: 1 }));
+    m.compile({ batchSize: 8, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+    const x = Float32Array.from({ length: 8 * 3 }, (_, i) => 1 + 1e-4 * Math.sin(i * 1.7) * (1 + (i % 3)));
+    m.trainOnBatch(x, new Float32Array(8 * 3));
+    const got = m.getWeights().find((w) => w.name === "movingVariance")!.values;
+    for (let c = 0; c < 3; c++) {
+      const v = Array.from({ length: 8 }, (_, r) => x[r * 3 + c]!), mean = v.reduce((a, b) => a + b, 0) / 8;
+      const unbiased = v.reduce((a, b) => a + (b - mean) ** 2, 0) / 7; // momentum 0: the batch's, Bessel-corrected, as PyTorch's
+      expect(Math.abs(got[c]! - unbiased) / unbiased, `channel ${c}: ${got[c]} against ${unbiased}`).toBeLessThan(1e-4);
+    }
+    m.free();
+  });
+
   it("batch norm parts that do not cover the rows in order on whole periods are a ConfigError", async () => {
     const be = await backendFor(build);
     const mem = new Mem(be);

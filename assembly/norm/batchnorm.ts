@@ -273,9 +273,11 @@ export function f32_batchnorm_part_apply(a: usize, asub: usize, A: usize, b: usi
  * Training forward, after the parts' moments (f32_batchnorm_part_moments; accs: parts ×
  * f32_batchnorm_moments_stride(C) floats): every channel's lanes of every part merged in float64
  * (Chan et al.) into the batch mean and the biased variance: mean[c], invstd[c] = 1/√(var + eps),
- * and y = (x − mean)·invstd·γ + β as patterns (L floats each): meanPat, y = (x − meanPat)·scale + shift.
+ * variance[c] = var (0: not wanted; the moving statistics read it, where 1/invstd² − eps would lose
+ * a variance far below eps), and y = (x − mean)·invstd·γ + β as patterns (L floats each): meanPat,
+ * y = (x − meanPat)·scale + shift.
  */
-export function f32_batchnorm_fwd_stats(accs: usize, parts: i32, C: i32, eps: f32, gamma: usize, beta: usize, mean: usize, invstd: usize, meanPat: usize, scale: usize, shift: usize): void {
+export function f32_batchnorm_fwd_stats(accs: usize, parts: i32, C: i32, eps: f32, gamma: usize, beta: usize, mean: usize, invstd: usize, variance: usize, meanPat: usize, scale: usize, shift: usize): void {
   const L = periodOf(C), S = momentsStride(C);
   for (let c = 0; c < C; c++) {
     let count: f64 = 0, mu: f64 = 0, m2: f64 = 0;
@@ -291,8 +293,10 @@ export function f32_batchnorm_fwd_stats(accs: usize, parts: i32, C: i32, eps: f3
         count = total;
       }
     }
+    const v = count > 0 ? m2 / count : 0;
     store<f32>(mean + f4(c), <f32>mu);
-    store<f32>(invstd + f4(c), <f32>(1.0 / Math.sqrt((count > 0 ? m2 / count : 0) + <f64>eps)));
+    store<f32>(invstd + f4(c), <f32>(1.0 / Math.sqrt(v + <f64>eps)));
+    if (variance) store<f32>(variance + f4(c), <f32>v);
   }
   for (let j = 0; j < L; j++) {
     const c = j % C;

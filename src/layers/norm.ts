@@ -34,7 +34,7 @@ export interface LrnConfig {
  * at bind; the forward's combine also updates the moving statistics); sliced: the parts are the
  * plan's slices (PrepareContext.slices), so a plan run in slices runs the parts in its programs.
  */
-interface BnState { mean: number; invstd: number; scale: number; shift: number; pats: BatchNormPatterns | null; fwd: SliceStep[]; bwd: SliceStep[]; sliced: boolean }
+interface BnState { mean: number; invstd: number; variance: number; scale: number; shift: number; pats: BatchNormPatterns | null; fwd: SliceStep[]; bwd: SliceStep[]; sliced: boolean }
 
 export class BatchNorm extends Layer<BnState> {
   readonly type = "batchNorm";
@@ -70,7 +70,7 @@ export class BatchNorm extends Layer<BnState> {
 
   override prepare(ctx: PrepareContext): BnState {
     const C = ctx.outShape[ctx.outShape.length - 1]!;
-    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), pats: ctx.training ? batchNormPatterns(ctx.be, ctx.alloc, C) : null, fwd: [], bwd: [], sliced: false };
+    return { mean: ctx.alloc(C * 4), invstd: ctx.alloc(C * 4), variance: ctx.training ? ctx.alloc(C * 4) : 0, scale: ctx.alloc(C * 4), shift: ctx.alloc(C * 4), pats: ctx.training ? batchNormPatterns(ctx.be, ctx.alloc, C) : null, fwd: [], bwd: [], sliced: false };
   }
 
   /**
@@ -95,7 +95,7 @@ export class BatchNorm extends Layer<BnState> {
     const parts = ctx.slices?.map(([a, b]) => [a * perExample, b * perExample] as const);
     st.sliced = parts !== undefined && parts.every(([r0]) => r0 % per === 0);
     const calls = batchNormTrainCalls(be, ctx.alloc, rows, C, this.epsilon, {
-      x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd,
+      x: r.x[0]!, y: r.y, gamma: gamma!.w, beta: beta!.w, mean: st.mean, invstd: st.invstd, variance: st.variance,
       // the kernel writes dx, dγ and dβ together: a buffer of its own when no dx is wanted
       dy: r.dy, dx: r.dy ? r.dx[0] || ctx.alloc(rows * C * 4) : 0, dgamma: gamma!.g, dbeta: beta!.g,
       pats: st.pats!, poolApplies: r.outputUnread === true, ...(r.poolGrad ? { poolGrad: r.poolGrad } : {}),
@@ -110,7 +110,7 @@ export class BatchNorm extends Layer<BnState> {
         after?.();
       };
     });
-    st.fwd = steps(calls.fwd, () => updateMovingStats(be.heap, C, rows, this.epsilon, this.momentum, st.mean, st.invstd, mMean!.w, mVar!.w));
+    st.fwd = steps(calls.fwd, () => updateMovingStats(be.heap, C, rows, this.momentum, st.mean, st.variance, mMean!.w, mVar!.w));
     st.bwd = steps(calls.bwd);
   }
 

@@ -49,6 +49,8 @@ export function batchNormPatterns(be: Backend, alloc: (bytes: number) => number,
  */
 export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => number, rows: number, C: number, eps: number, p: {
   x: number; y: number; gamma: number; beta: number; mean: number; invstd: number; dy: number; dx: number; dgamma: number; dbeta: number;
+  /** The batch's biased variance per channel (C floats), for the moving statistics; absent: not written. */
+  variance?: number;
   /** Where the patterns go (default: allocated here). */
   pats?: BatchNormPatterns;
   poolApplies?: boolean;
@@ -76,7 +78,7 @@ export function batchNormTrainCalls(be: Backend, alloc: (bytes: number) => numbe
   const at = (ptr: number, r0: number) => ptr + 4 * r0 * C;
   const fwd: Steps = [
     each((r0, n, t) => call("f32_batchnorm_part_moments", at(p.x, r0), n, C, moments + 4 * t * SM)),
-    { combine: call("f32_batchnorm_fwd_stats", moments, P, C, eps, p.gamma, p.beta, p.mean, p.invstd, meanPat, scale, shift) },
+    { combine: call("f32_batchnorm_fwd_stats", moments, P, C, eps, p.gamma, p.beta, p.mean, p.invstd, p.variance ?? 0, meanPat, scale, shift) },
     ...(p.poolApplies ? [] : [each((r0, n) => call("f32_batchnorm_part_apply", at(p.x, r0), meanPat, scale, 0, 0, 0, shift, n, C, at(p.y, r0)))]),
   ];
   const pg = p.poolGrad;
@@ -139,13 +141,12 @@ export function foldCalls(C: number, w: number, wSize: number, bias: number, sca
 }
 
 /** The running statistics after a training batch: m ← μ·m + (1 − μ)·batch (variance unbiased). */
-export function updateMovingStats(h: Heap, C: number, rows: number, eps: number, momentum: number, mean: number, invstd: number, movingMean: number, movingVar: number): void {
-  const bm = h.f32(mean, C), inv = h.f32(invstd, C), mm = h.f32(movingMean, C), mv = h.f32(movingVar, C);
+export function updateMovingStats(h: Heap, C: number, rows: number, momentum: number, mean: number, variance: number, movingMean: number, movingVar: number): void {
+  const bm = h.f32(mean, C), bv = h.f32(variance, C), mm = h.f32(movingMean, C), mv = h.f32(movingVar, C);
   const bessel = rows > 1 ? rows / (rows - 1) : 1;
   for (let c = 0; c < C; c++) {
-    const v = (1 / (inv[c]! * inv[c]!) - eps) * bessel;
     mm[c] = momentum * mm[c]! + (1 - momentum) * bm[c]!;
-    mv[c] = momentum * mv[c]! + (1 - momentum) * Math.max(v, 0);
+    mv[c] = momentum * mv[c]! + (1 - momentum) * (bv[c]! * bessel);
   }
 }
 
