@@ -20,6 +20,25 @@ export function transposed(x: ArrayLike<number>, rows: number, cols: number): Fl
   return out;
 }
 
+/**
+ * The values of a row-major tensor of shape `shape` with its axes permuted (output axis k is input
+ * axis perm[k]), written into `out` (as many values): an ONNX Transpose of constants, the places of
+ * a model's outputs among the values before its permutes.
+ */
+export function permutedAxes<T extends Float32Array | Int32Array>(v: ArrayLike<number>, shape: readonly number[], perm: readonly number[], out: T): T {
+  const r = shape.length, outShape = perm.map((a) => shape[a]!);
+  const strides = new Array<number>(r);
+  for (let a = r - 1, s = 1; a >= 0; a--) (strides[a] = s), (s *= shape[a]!);
+  const at = new Array<number>(r).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let k = 0; k < r; k++) src += at[k]! * strides[perm[k]!]!;
+    out[o] = v[src]!;
+    for (let k = r - 1; k >= 0 && ++at[k]! === outShape[k]; k--) at[k] = 0;
+  }
+  return out;
+}
+
 /** The little-endian float32s of a file's bytes (floor(length / 4) of them), copied: the bytes as they are, or swapped on a big-endian machine. */
 export function readFloat32LE(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(Math.floor(bytes.length / 4));

@@ -7,7 +7,7 @@ import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { checkBatchSize, extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
 import type { InputMaker, Plan } from "../model/plan.js";
 import { invoke, type KernelCall } from "../runtime/calls.js";
-import { formatShape } from "../tensor.js";
+import { formatShape, permutedAxes } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
 import { Optimizer, checkLr } from "./optimizers.js";
 import { updated, type ParamBuffer } from "../layers/layer.js";
@@ -206,25 +206,10 @@ function findLossView(m: Model, loss: LossName | null): LossView {
   for (let k = j + 1; k <= last; k++) {
     const l = nodes[k]!.layer;
     if (!(l instanceof Permute)) continue;
-    const from = nodes[k]!.inShapes[0]!, idx = order ?? Int32Array.from({ length: from.reduce((a, b) => a * b, 1) }, (_, i) => i);
-    order = permuted(idx, from, l.perm);
+    const from = nodes[k]!.inShapes[0]!, idx: Int32Array = order ?? Int32Array.from({ length: from.reduce((a, b) => a * b, 1) }, (_, i) => i);
+    order = permutedAxes(idx, from, l.perm, new Int32Array(idx.length));
   }
   return { node: j - 1, order };
-}
-
-/** The values of a tensor of shape `shape` (row-major) with its axes permuted (output axis k is input axis perm[k]). */
-function permuted(v: Int32Array, shape: readonly number[], perm: readonly number[]): Int32Array {
-  const r = shape.length, out = new Int32Array(v.length), outShape = perm.map((a) => shape[a]!);
-  const strides = new Array<number>(r);
-  for (let a = r - 1, s = 1; a >= 0; a--) (strides[a] = s), (s *= shape[a]!);
-  const at = new Array<number>(r).fill(0);
-  for (let o = 0; o < v.length; o++) {
-    let src = 0;
-    for (let k = 0; k < r; k++) src += at[k]! * strides[perm[k]!]!;
-    out[o] = v[src]!;
-    for (let k = r - 1; k >= 0 && ++at[k]! === outShape[k]; k--) at[k] = 0;
-  }
-  return out;
 }
 
 function lossNodeOf(m: Model): number {

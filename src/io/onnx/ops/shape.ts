@@ -13,6 +13,7 @@ import { foldBinary, foldSlice } from "../fold.js";
 import { hwcToChw } from "../../layouts.js";
 import { binaryConstant, binaryData, constantData, operand } from "./merge.js";
 import { broadcastShape, simplifyPermute } from "../../../ops/eltwise.js";
+import { permutedAxes } from "../../../tensor.js";
 
 /** Axes of an (Un)Squeeze: the `axes` input (opset 13+) or attribute. */
 function axesOf(x: ImportNode): number[] | null {
@@ -273,17 +274,7 @@ export const importers: Record<string, Importer> = {
       // constant folding (weights stored transposed)
       const r = c.dims.length, p = x.ints("perm") ?? Array.from({ length: r }, (_, i) => r - 1 - i);
       if (!same([...p].sort((a, b) => a - b), Array.from({ length: r }, (_, i) => i))) x.fail(`perm [${p.join(", ")}] is not a permutation of ${r} axes`);
-      const dims = p.map((a) => c.dims[a]!);
-      const inStride = c.dims.map((_, i) => c.dims.slice(i + 1).reduce((a, b) => a * b, 1));
-      const data = new Float32Array(c.data.length);
-      const idx = new Array<number>(r).fill(0);
-      for (let o = 0; o < data.length; o++) {
-        let from = 0;
-        for (let k = 0; k < r; k++) from += idx[k]! * inStride[p[k]!]!;
-        data[o] = c.data[from]!;
-        for (let k = r - 1; k >= 0 && ++idx[k]! === dims[k]; k--) idx[k] = 0;
-      }
-      x.out({ kind: "const", dims, data });
+      x.out({ kind: "const", dims: p.map((a) => c.dims[a]!), data: permutedAxes(c.data, c.dims, p, new Float32Array(c.data.length)) });
       return;
     }
     const t = x.tensor(0);
