@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
+import { topologyOf, withTopologyText } from "./helpers/models.js";
 
 const require = createRequire(import.meta.url);
 const { onnx } = require("onnx-proto") as { onnx: { ModelProto: { fromObject(o: object): object; encode(m: object): { finish(): Uint8Array } } } };
@@ -47,23 +48,9 @@ function saved() {
 }
 /** The native bytes with the topology JSON edited by `edit`. */
 function withTopology(bytes: Uint8Array, edit: (t: Record<string, any>) => void): Uint8Array { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
-  const topo = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + n)));
+  const topo = JSON.parse(topologyOf(bytes));
   edit(topo);
-  return withText(bytes, JSON.stringify(topo));
-}
-/** The native bytes with this topology text (the header's length rewritten, the weights kept). */
-function withText(bytes: Uint8Array, text: string): Uint8Array {
-  const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
-  const weights = bytes.subarray(16 + n + ((4 - ((16 + n) % 4)) % 4));
-  const json = enc.encode(text);
-  const pad = (4 - ((16 + json.length) % 4)) % 4;
-  const out = new Uint8Array(16 + json.length + pad + weights.length).fill(0x20);
-  out.set(bytes.subarray(0, 16));
-  new DataView(out.buffer).setUint32(12, json.length, true);
-  out.set(json, 16);
-  out.set(weights, 16 + json.length + pad);
-  return out;
+  return withTopologyText(bytes, JSON.stringify(topo));
 }
 
 describe("bad input: the native format (loadModel)", () => {
@@ -89,16 +76,14 @@ describe("bad input: the native format (loadModel)", () => {
     const deep = "[".repeat(200000) + "]".repeat(200000);
     const spliced = (edit: (t: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       const b = withTopology(saved(), edit);
-      const n = new DataView(b.buffer).getUint32(12, true);
-      return withText(b, new TextDecoder().decode(b.subarray(16, 16 + n)).replace('"DEEP"', deep));
+      return withTopologyText(b, topologyOf(b).replace('"DEEP"', deep));
     };
     await refuses(load(spliced((t) => (t.layers[0].config.strides = "DEEP"))), /^m\.fovea: bad topology: conv2d "c": strides must be whole numbers >= 1, got \[array of 1\]/);
     await refuses(load(spliced((t) => (t.inputShape = "DEEP"))), /^m\.fovea: inputShape is \[array of 1\]; expected whole numbers >= 1/);
   });
   it("NaN weights", async () => {
     const b = saved();
-    new DataView(b.buffer).setFloat32(b.length - 4, NaN, true);
-    await refuses(load(b), /^m\.fovea: weight \d+ is NaN \(layer "d", bias\[3\]\); weights must be finite/);
+    await refuses(load(withTopologyText(b, topologyOf(b), (w) => { new DataView(w.buffer).setFloat32(w.length - 4, NaN, true); return w; })), /^m\.fovea: weight \d+ is NaN \(layer "d", bias\[3\]\); weights must be finite/);
   });
   it("a graph 20,000 layers deep builds (no recursion) and loads back", () => {
     const x = fovea.input([2]);

@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
-import { toyImages } from "./helpers/models.js";
+import { topologyOf, toyImages, withTopologyText } from "./helpers/models.js";
+import { readFileSync } from "node:fs";
+import { PNG } from "pngjs";
+import { crc32 } from "../src/model/save.js";
 
 const { layers: L, train: T } = fovea;
 
@@ -67,30 +70,90 @@ describe("native format", () => {
       expect(() => fovea.loadModel(f(good.slice()), { source: "x.fovea" })).toThrow(msg);
       expect(be.heap.stats().inUseBytes).toBe(before);
     };
-    bad((b) => { b[0] = 0x47; return b; }, /x\.fovea: not a fovea model \(bad magic/);
-    bad((b) => { b[8] = 9; return b; }, /format version 9 is not supported/);
-    bad((b) => b.subarray(0, b.length - 4), /truncated or padded: 28 weight bytes, the topology needs 32/);
-    bad((b) => b.subarray(0, 40), /truncated: the topology claims/);
-    bad((b) => { b[16] = 0x21; return b; }, /the topology is not valid JSON/);
-    const json = () => JSON.parse(new TextDecoder().decode(good.subarray(16, 16 + new DataView(good.buffer).getUint32(12, true))));
-    const withJson = (edit: (j: fovea.ModelJSON) => void) => (b: Uint8Array) => {
-      const j = json();
-      edit(j);
-      const text = new TextEncoder().encode(JSON.stringify(j));
-      const oldLen = new DataView(b.buffer).getUint32(12, true);
-      const wOld = 16 + oldLen + ((4 - ((16 + oldLen) % 4)) % 4);
-      const pad = (4 - ((16 + text.length) % 4)) % 4;
-      const out = new Uint8Array(16 + text.length + pad + (b.length - wOld));
-      out.set(b.subarray(0, 16));
-      new DataView(out.buffer).setUint32(12, text.length, true);
-      out.set(text, 16);
-      out.set(b.subarray(wOld), 16 + text.length + pad);
+    // contents that are wrong under a CRC that fits them: the checks behind the CRC
+    const stamped = (f: (b: Uint8Array) => Uint8Array) => (b: Uint8Array) => {
+      const body = f(b.subarray(0, b.length - 4)), out = new Uint8Array(body.length + 4);
+      out.set(body);
+      new DataView(out.buffer).setUint32(body.length, crc32(body), true);
       return out;
+    };
+    bad((b) => { b[0] = 0x47; return b; }, /x\.fovea: not a fovea model \(bad magic/);
+    bad((b) => { b[8] = 9; return b; }, /format version 9 is not supported \(this fovea reads versions 1 to 2\)/);
+    bad((b) => b.subarray(0, b.length - 4), /^x\.fovea: corrupt or truncated: CRC-32 [0-9a-f]{8} of 356 bytes, the file says [0-9a-f]{8}$/);
+    bad((b) => b.subarray(0, 19), /^x\.fovea: truncated: 19 bytes, too short for the header and the CRC-32$/);
+    bad(stamped((b) => b.subarray(0, b.length - 4)), /truncated or padded: 28 weight bytes, the topology needs 32/);
+    bad(stamped((b) => b.subarray(0, 40)), /truncated: the topology claims/);
+    bad(stamped((b) => { b[16] = 0x21; return b; }), /the topology is not valid JSON/);
+    const withJson = (edit: (j: fovea.ModelJSON) => void) => (b: Uint8Array) => {
+      const j = JSON.parse(topologyOf(b)) as fovea.ModelJSON;
+      edit(j);
+      return withTopologyText(b, JSON.stringify(j));
     };
     bad(withJson((j) => { j.layers[0]!.config.type = "conv3d"; }), /bad topology: unknown layer type "conv3d"/);
     bad(withJson((j) => { j.layers[0]!.config.unitz = 3; }), /bad topology: dense "d": unknown option "unitz"/);
     bad(withJson((j) => { j.layers[0]!.config.units = 4; }), /truncated or padded|parameter 0 is d.kernel\[3, 2\], the layers expect d.kernel\[3, 4\]/);
-    bad((b) => { new DataView(b.buffer).setFloat32(b.length - 8, NaN, true); return b; }, /weight 6 is NaN \(layer "d", bias\[2\]\); weights must be finite/);
+    bad((b) => withTopologyText(b, topologyOf(b), (w) => { new DataView(w.buffer).setFloat32(w.length - 8, NaN, true); return w; }), /weight 6 is NaN \(layer "d", bias\[2\]\); weights must be finite/);
+  });
+
+  it("bit flips anywhere and cuts at every length: a FormatError naming the file or the identical model, nothing allocated", () => {
+    const m = fovea.zoo.lenet5({ seed: 2 });
+    m.classes = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    const bytes = m.save();
+    m.free();
+    const be = fovea.getBackend();
+    const before = be.heap.stats().inUseBytes;
+    let errors = 0;
+    // every byte of the header and the topology, every 97th of the weights, and the CRC's
+    const jsonEnd = 16 + new DataView(bytes.buffer).getUint32(12, true);
+    for (let i = 0; i < bytes.length; i += i < jsonEnd || i >= bytes.length - 8 ? 1 : 97) {
+      const b = bytes.slice();
+      b[i]! ^= 1 << (i % 8);
+      try {
+        const back = fovea.loadModel(b, { source: "flip.fovea" });
+        expect(Array.from(back.save()), `byte ${i}`).toEqual(Array.from(bytes));
+        back.free();
+      } catch (e) {
+        expect(e, `byte ${i}`).toBeInstanceOf(fovea.FormatError);
+        expect((e as Error).message).toMatch(/^flip\.fovea: /);
+        errors++;
+      }
+    }
+    for (let n = 0; n < bytes.length; n += n < jsonEnd ? 1 : 211) {
+      expect(() => fovea.loadModel(bytes.subarray(0, n), { source: "cut.fovea" }), `${n} bytes`).toThrow(/^cut\.fovea: /);
+    }
+    expect(errors).toBeGreaterThan(jsonEnd);
+    expect(be.heap.stats().inUseBytes).toBe(before);
+  });
+
+  it("version 1 files (no CRC-32, saved before it) still load, bit for bit", () => {
+    const m = fovea.zoo.lenet5({ seed: 3 });
+    const v2 = m.save();
+    const v1 = v2.slice(0, v2.length - 4);
+    new DataView(v1.buffer).setUint32(8, 1, true);
+    const back = fovea.loadModel(v1, { source: "old.fovea" });
+    expect(Array.from(back.save())).toEqual(Array.from(v2));
+    expect(() => fovea.loadModel(v1.subarray(0, v1.length - 4), { source: "old.fovea" })).toThrow(/^old\.fovea: truncated or padded: 246820 weight bytes, the topology needs 246824$/);
+    // the model the browser example ships, saved in version 1
+    const shipped = fovea.loadModel(new Uint8Array(readFileSync(new URL("../examples/browser/lenet5-mnist.fovea", import.meta.url))));
+    expect(new DataView(readFileSync(new URL("../examples/browser/lenet5-mnist.fovea", import.meta.url)).buffer).getUint32(8, true)).toBe(1);
+    [m, back, shipped].forEach((x) => x.free());
+  });
+
+  it("crc32 is the standard CRC-32: its check value, and the chunk CRCs pngjs writes", () => {
+    expect(crc32(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+    // continuing from a CRC, and every alignment of the 8-byte loop
+    const text = new TextEncoder().encode("The quick brown fox jumps over the lazy dog");
+    expect(crc32(text)).toBe(0x414fa339);
+    for (let k = 0; k < text.length; k++) expect(crc32(text.subarray(k), crc32(text.subarray(0, k)))).toBe(0x414fa339);
+    const png = PNG.sync.write(Object.assign(new PNG({ width: 13, height: 7 }), { data: Buffer.from(Array.from({ length: 13 * 7 * 4 }, (_, i) => (i * 37) & 255)) }));
+    let chunks = 0;
+    for (let at = 8; at < png.length; chunks++) {
+      const len = png.readUInt32BE(at);
+      expect(crc32(png.subarray(at + 4, at + 8 + len))).toBe(png.readUInt32BE(at + 8 + len));
+      at += 12 + len;
+    }
+    expect(chunks).toBeGreaterThanOrEqual(3);
   });
 });
 

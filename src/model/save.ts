@@ -1,12 +1,14 @@
 // Writing the native model format (see serialize.ts for the layout and for loading): a JSON
-// topology and the parameters as little-endian float32. Works on any ModelView, so model.ts can
-// offer save() without this module importing it.
+// topology and the parameters as little-endian float32, then a CRC-32 of every byte before it.
+// Works on any ModelView, so model.ts can offer save() without this module importing it. The
+// CRC-32 here is also the training checkpoint's (train/checkpoint.ts).
 import { checkModel } from "../errors.js";
 import type { ModelView } from "./view.js";
 import type { NamedIO } from "./named.js";
 import { writeFloat32LE } from "../tensor.js";
 
-export const FORMAT_VERSION = 1;
+/** Version 2 ends with a CRC-32 of every byte before it; version 1 (before 2026-12-07) has none, and still loads. */
+export const FORMAT_VERSION = 2;
 export const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
 /** The first 8 bytes of a training checkpoint (train/checkpoint.ts). */
 export const CHECKPOINT_MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0x43, 0x4b, 0x50]; // "FOVEACKP"
@@ -57,7 +59,8 @@ export function saveModel(m: ModelView): Uint8Array<ArrayBuffer> {
   const json = new TextEncoder().encode(JSON.stringify(toJSON(m)));
   const head = 16, pad = (4 - ((head + json.length) % 4)) % 4;
   const floats = m.params.reduce((a, p) => a + p.size, 0);
-  const out = new Uint8Array(head + json.length + pad + floats * 4);
+  const crcAt = head + json.length + pad + floats * 4;
+  const out = new Uint8Array(crcAt + 4);
   out.set(MAGIC, 0);
   const dv = new DataView(out.buffer);
   dv.setUint32(8, FORMAT_VERSION, true);
@@ -68,6 +71,37 @@ export function saveModel(m: ModelView): Uint8Array<ArrayBuffer> {
     writeFloat32LE(m.backend.heap.f32(p.w, p.size), out.subarray(off));
     off += p.size * 4;
   }
+  dv.setUint32(crcAt, crc32(out.subarray(0, crcAt)), true);
   return out;
 }
 
+/** A CRC-32 as the messages print it: 8 hex digits. */
+export const hex = (v: number): string => v.toString(16).padStart(8, "0");
+
+// slicing by 8: eight tables, table k the CRC of a byte followed by k zero bytes (3x the speed of one
+// table: 35 ms for ResNet-18's 47 MB here, against 107)
+let crcTables: Int32Array | null = null;
+/** CRC-32 (IEEE 802.3, as zlib and PNG), continuing from `crc`. */
+export function crc32(bytes: Uint8Array, crc = 0): number {
+  const t = (crcTables ??= makeCrcTables());
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let c = ~crc, i = 0;
+  for (; i + 8 <= bytes.length; i += 8) {
+    const a = c ^ dv.getInt32(i, true), b = dv.getInt32(i + 4, true);
+    c = t[1792 + (a & 0xff)]! ^ t[1536 + ((a >>> 8) & 0xff)]! ^ t[1280 + ((a >>> 16) & 0xff)]! ^ t[1024 + (a >>> 24)]! ^
+      t[768 + (b & 0xff)]! ^ t[512 + ((b >>> 8) & 0xff)]! ^ t[256 + ((b >>> 16) & 0xff)]! ^ t[b >>> 24]!;
+  }
+  for (; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+function makeCrcTables(): Int32Array {
+  const t = new Int32Array(8 * 256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) for (let k = 1, c = t[n]!; k < 8; k++) t[k * 256 + n] = c = t[c & 0xff]! ^ (c >>> 8);
+  return t;
+}

@@ -1,8 +1,10 @@
 // The native model format, versioned: a JSON topology (layer configs, connections, parameter
 // table) and the parameters as little-endian float32, in one byte container:
 //   "FOVEA\0\0\0" | u32 version | u32 JSON bytes | JSON (UTF-8) | zero padding to 4 | float32 weights
-// (Writing is save.ts.) Loading validates everything (magic, version, JSON, layer configs, sizes, finite weights)
-// before a model exists; a bad file changes nothing.
+//   | u32 CRC-32 of every byte before it (version 2; version 1 ends with the weights)
+// (Writing is save.ts.) Loading validates everything (magic, version, the CRC first, so a torn or
+// bit-flipped file is a FormatError naming it, JSON, layer configs, sizes, finite weights) before a
+// model exists; a bad file changes nothing.
 
 import { BackendError, FormatError, FoveaError, checkOptionKeys, show, isRecord, checkBytes, htmlHint } from "../errors.js";
 import { checkSeed } from "../rng.js";
@@ -14,7 +16,7 @@ import type { Preset } from "./graph.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { NamedIO } from "./named.js";
 
-import { FORMAT_VERSION, MAGIC, foveaFileKind, type ModelJSON } from "./save.js";
+import { FORMAT_VERSION, MAGIC, crc32, hex, foveaFileKind, type ModelJSON } from "./save.js";
 
 function fail(what: string, source: string): never {
   throw new FormatError(`${source}: ${what}`);
@@ -33,9 +35,16 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
-  if (version !== FORMAT_VERSION) fail(`format version ${version} is not supported (this fovea reads version ${FORMAT_VERSION})`, src);
+  if (version !== 1 && version !== FORMAT_VERSION) fail(`format version ${version} is not supported (this fovea reads versions 1 to ${FORMAT_VERSION})`, src);
+  // version 2's last 4 bytes are the CRC-32 of every byte before them
+  const end = version === 1 ? bytes.length : bytes.length - 4;
+  if (version !== 1) {
+    if (end < 16) fail(`truncated: ${bytes.length} bytes, too short for the header and the CRC-32`, src);
+    const stored = dv.getUint32(end, true), actual = crc32(bytes.subarray(0, end));
+    if (stored !== actual) fail(`corrupt or truncated: CRC-32 ${hex(actual)} of ${end} bytes, the file says ${hex(stored)}`, src);
+  }
   const jsonLen = dv.getUint32(12, true);
-  if (16 + jsonLen > bytes.length) fail(`truncated: the topology claims ${jsonLen} bytes but the file has ${bytes.length - 16} after the header`, src);
+  if (16 + jsonLen > end) fail(`truncated: the topology claims ${jsonLen} bytes but the file has ${end - 16} after the header`, src);
   let topo: ModelJSON;
   try {
     topo = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(16, 16 + jsonLen))) as ModelJSON;
@@ -44,8 +53,8 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   }
   checkTopology(topo, src, true);
   const wStart = 16 + jsonLen + ((4 - ((16 + jsonLen) % 4)) % 4);
-  if ((bytes.length - wStart) / 4 !== topo.floats) fail(`truncated or padded: ${bytes.length - wStart} weight bytes, the topology needs ${topo.floats * 4}`, src);
-  const floats = readFloat32LE(bytes.subarray(wStart));
+  if ((end - wStart) / 4 !== topo.floats) fail(`truncated or padded: ${end - wStart} weight bytes, the topology needs ${topo.floats * 4}`, src);
+  const floats = readFloat32LE(bytes.subarray(wStart, end));
   for (let i = 0; i < topo.floats; i++) {
     const v = floats[i]!;
     if (!Number.isFinite(v)) {

@@ -16,7 +16,7 @@
 
 import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, checkModel, firstNonFinite, isRecord, checkBytes } from "../errors.js";
 import type { Model } from "../model/model.js";
-import { CHECKPOINT_MAGIC, saveModel } from "../model/save.js";
+import { CHECKPOINT_MAGIC, crc32, hex, saveModel } from "../model/save.js";
 import { loadModel } from "../model/serialize.js";
 import { checkSeed, type RngState } from "../rng.js";
 import { readFloat32LE, writeFloat32LE } from "../tensor.js";
@@ -333,20 +333,4 @@ export function dataFingerprint(...parts: (Float32Array | Int32Array)[]): string
   return hex(crc);
 }
 
-const hex = (v: number) => v.toString(16).padStart(8, "0");
 
-let table: Uint32Array | null = null;
-/** CRC-32 (IEEE 802.3, as zlib and PNG), continuing from `crc`. */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}

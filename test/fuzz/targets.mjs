@@ -299,11 +299,12 @@ export const TARGETS = {
     seeds: async () => foveaSeeds(),
     async mutate(r, seed) {
       if (r.next() < 0.35) return mutateBytes(r, seed);
-      // the topology JSON, mutated structurally; the header's length rewritten to match (or not)
+      // the topology JSON, mutated structurally; the header's length rewritten to match (or not), and
+      // the CRC-32 at the end (version 2) too, so that the checks behind it run (or not)
       const dv = new DataView(seed.buffer, seed.byteOffset, seed.byteLength);
       const n = dv.getUint32(12, true);
       const topo = JSON.parse(dec.decode(seed.subarray(16, 16 + n)));
-      let weights = seed.subarray(16 + n + ((4 - ((16 + n) % 4)) % 4));
+      let weights = seed.subarray(16 + n + ((4 - ((16 + n) % 4)) % 4), seed.length - 4);
       if (r.next() < 0.2) { // NaN / Inf weights
         weights = Uint8Array.from(weights);
         new DataView(weights.buffer).setFloat32(4 * r.int(weights.length / 4), r.pick([NaN, Infinity, -Infinity, 3.4e38]), true);
@@ -312,7 +313,9 @@ export const TARGETS = {
       const head = Uint8Array.from(seed.subarray(0, 16));
       new DataView(head.buffer).setUint32(12, r.next() < 0.9 ? json.length : r.pick([0, 0xffffffff, json.length + 1]), true);
       const pad = new Uint8Array((4 - ((16 + json.length) % 4)) % 4).fill(0x20);
-      return concat([head, json, pad, weights]);
+      const body = concat([head, json, pad, weights]), crc = new Uint8Array(4);
+      new DataView(crc.buffer).setUint32(0, r.next() < 0.9 ? crc32(body) : r.int(2 ** 32), true);
+      return concat([body, crc]);
     },
     async run(bytes, source) {
       exercise(fovea.loadModel(bytes, { source }));
