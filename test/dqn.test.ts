@@ -111,7 +111,14 @@ describe("fovea.rl: TD targets and the DQN agent", () => {
     expect(() => new fovea.rl.DQN(map)).toThrow(/one Q-value per action \(a vector\), got an output of \[3, 3, 3\]/);
     const probs = fovea.sequential([L.dense({ units: 3 }), L.softmax()], { inputShape: [4] });
     expect(() => new fovea.rl.DQN(probs)).toThrow(/ends in softmax .*Q-values are returns, not probabilities/);
-    [map, probs].forEach((x) => x.free());
+    // a batch norm over features sees one value per channel in a batch of 1: refused at construction, not at the first update
+    const bn = fovea.sequential([L.dense({ units: 8 }), L.batchNorm({ name: "bn" }), L.relu(), L.dense({ units: 2 })], { inputShape: [4] });
+    expect(() => new fovea.rl.DQN(bn, { batchSize: 1, learningStarts: 1 })).toThrow(/^DQN: batchNorm "bn" normalises each channel over the batch, and 1 example of \[8\] gives it one value per channel .*: give batchSize 2 or more \(it is 1\)$/);
+    expect(bn.optimizer).toBeNull();
+    const ok = new fovea.rl.DQN(bn, { batchSize: 2, learningStarts: 2 });
+    for (let k = 0; k < 3; k++) expect(ok.observe([k, 1, 0, -k], 1, 1, [0, k, 1, 0], false) === null).toBe(k < 1);
+    ok.free();
+    [map, probs, bn].forEach((x) => x.free());
     expect(() => new fovea.rl.DQN(m, { gama: 0.9 } as never)).toThrow(/unknown option "gama"/);
     expect(() => new fovea.rl.DQN(m, { loss: "mse" })).toThrow(/loss must be selectedHuber or selectedSquared/);
     expect(() => new fovea.rl.DQN(m, { batchSize: 32, learningStarts: 10 })).toThrow(/learningStarts must be a whole number >= 32/);

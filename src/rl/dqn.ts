@@ -10,6 +10,7 @@ import { Rng } from "../rng.js";
 import { checkLoss, targetsAreSelections, type LossName } from "../train/losses.js";
 import { adam, Optimizer } from "../train/optimizers.js";
 import { annealedEpsilon, greedy, TDBatch } from "./qlearning.js";
+import { checkBatchNormRows } from "../train/trainer.js";
 
 export interface DQNOptions {
   /** Discount. Default 0.99. */
@@ -102,6 +103,8 @@ export class DQN {
     if (model.outputShape.length !== 1) throw new ShapeError(`DQN: the model must give one Q-value per action (a vector), got an output of ${formatShape(model.outputShape)}`);
     const last = model.nodes[model.nodes.length - 1]!.layer;
     if (last.type === "softmax" || last.type === "logSoftmax") throw new ConfigError(`DQN: the model ends in ${last.type} ("${last.name}"): Q-values are returns, not probabilities; end it with a dense layer`);
+    // every update trains on batchSize transitions: a batch norm over one value per channel is refused now, not at the first update
+    checkBatchNormRows(model, this.batchSize, "DQN", `give batchSize 2 or more (it is ${this.batchSize})`);
     this.rng = new Rng(options.seed ?? 1);
     this.model = model;
     this.obsSize = model.inputSize;
