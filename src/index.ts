@@ -38,7 +38,7 @@ export { convnetjs } from "./io/convnetjs-defs.js";
 export type { ConvNetJSLayerDef, ConvNetJSModel } from "./io/convnetjs-defs.js";
 export * as data from "./data/index.js";
 export { importOnnx, exportOnnx, importConvnetjs, exportConvnetjs, importTfjs, loadTfjsModel } from "./io/index.js";
-export type { TfjsArtifacts } from "./io/index.js";
+export type { TfjsArtifacts, TfjsWeightSpec } from "./io/index.js";
 export type { ExternalData, OnnxImportOptions } from "./io/index.js";
 export * as deepqlearn from "./rl/deepqlearn.js";
 export * as rl from "./rl/index.js";
