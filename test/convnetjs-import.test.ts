@@ -115,4 +115,53 @@ describe("ConvNetJS export (exportConvnetjs)", () => {
     m1.free();
     m2.free();
   });
+
+  it("LRN of even and odd n, conv / pool / LRN after an fc layer (its 1 × 1 × N volume), snapshots without pad: ConvNetJS's outputs, through import, defs and export", () => {
+    const nets: [object[], number[]][] = [4, 2, 3, 5].map((n) => [[{ type: "input", out_sx: 3, out_sy: 2, out_depth: 6 }, { type: "conv", sx: 1, filters: 7, stride: 1, pad: 0 },
+      { type: "lrn", k: 1, n, alpha: 0.5, beta: 0.75 }, { type: "fc", num_neurons: 4 }, { type: "regression", num_neurons: 4 }], [3, 2, 6]]);
+    nets.push([[{ type: "input", out_sx: 1, out_sy: 1, out_depth: 5 }, { type: "fc", num_neurons: 8, activation: "relu" }, { type: "conv", sx: 1, filters: 6, stride: 1, pad: 0, activation: "tanh" },
+      { type: "pool", sx: 1, stride: 1 }, { type: "lrn", k: 2, n: 4, alpha: 0.1, beta: 0.75 }, { type: "fc", num_neurons: 3 }, { type: "softmax", num_classes: 3 }], [1, 1, 5]]);
+    for (const [defs, dims] of nets) {
+      const net = trainedNet(structuredClone(defs), dims);
+      const json = net.toJSON();
+      const imported = fovea.importConvnetjs(JSON.stringify(json));
+      // a snapshot from before ConvNetJS wrote pad (its fromJSON reads none as 0)
+      for (const l of json.layers) if (l.layer_type === "conv" || l.layer_type === "pool") delete l.pad;
+      const old = fovea.importConvnetjs(json);
+      // the defs themselves, with the trained weights copied in
+      const built = fovea.convnetjs(structuredClone(defs) as fovea.ConvNetJSLayerDef[]);
+      built.model.setWeights(imported.model.getWeights().map((w, i) => ({ layer: built.model.getWeights()[i]!.layer, name: w.name, values: w.values })));
+      // and back into ConvNetJS
+      const back = new cnj.Net();
+      back.fromJSON(JSON.parse(JSON.stringify(fovea.exportConvnetjs(imported))));
+      const [W, H, D] = dims as [number, number, number];
+      for (let t = 0; t < 3; t++) {
+        const v = new cnj.Vol(W, H, D, 0);
+        for (let j = 0; j < v.w.length; j++) v.w[j] = Math.cos(t * 5 + j * 0.3) * (1 + j);
+        const want = Array.from(net.forward(v, false).w as ArrayLike<number>), x = Float32Array.from(v.w as ArrayLike<number>);
+        const scale = Math.max(1, ...want.map(Math.abs));
+        for (const [what, got] of [["import", imported.model.predict(x)], ["no pad", old.model.predict(x)], ["defs", built.model.predict(x)], ["export", Float32Array.from(back.forward(v, false).w as ArrayLike<number>)]] as const) {
+          want.forEach((w, i) => expect(Math.abs(got[i]! - w), `${JSON.stringify(defs[2])} ${what} ${i}`).toBeLessThanOrEqual(1e-5 * scale));
+        }
+      }
+      [imported.model, old.model, built.model].forEach((m) => m.free());
+    }
+    // PyTorch's even window (c − 2 … c + 1) has no ConvNetJS form
+    const torchLrn = fovea.sequential([fovea.layers.lrn({ size: 4, name: "n" }), fovea.layers.flatten(), fovea.layers.dense({ units: 2 }), fovea.layers.softmax()], { inputShape: [2, 2, 6] });
+    expect(() => fovea.exportConvnetjs(torchLrn)).toThrow(/layer lrn "n": an lrn of even size 4 sums channels c − 2 … c \+ 1; ConvNetJS.s LRN window is symmetric/);
+    torchLrn.free();
+  });
+
+  it("exportConvnetjs(importConvnetjs(json)) gives the snapshot back: its regression or svm head and its decay multipliers", () => {
+    for (const head of [{ type: "regression", num_neurons: 3 }, { type: "svm", num_classes: 3 }]) {
+      const net = trainedNet([{ type: "input", out_sx: 1, out_sy: 1, out_depth: 4 }, { type: "fc", num_neurons: 5, activation: "relu", l1_decay_mul: 0.5, l2_decay_mul: 0.25 }, head], [1, 1, 4]);
+      const json = JSON.parse(JSON.stringify(net.toJSON()));
+      const imported = fovea.importConvnetjs(json);
+      const back = JSON.parse(JSON.stringify(fovea.exportConvnetjs(imported)));
+      expect(back.layers.map((l: { layer_type: string }) => l.layer_type)).toEqual(json.layers.map((l: { layer_type: string }) => l.layer_type));
+      const fc = back.layers.find((l: { layer_type: string; l1_decay_mul?: number }) => l.layer_type === "fc" && l.l1_decay_mul === 0.5);
+      expect(fc?.l2_decay_mul).toBe(0.25);
+      imported.model.free();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-// Local response normalisation across channels (AlexNet; PyTorch / ONNX / ConvNetJS form):
+// Local response normalisation across channels (AlexNet; PyTorch / ONNX form, and ConvNetJS's for an odd n: its even n is size n + 1, io/convnetjs-defs.ts):
 // s_c = k + (α/n)·Σ_{j ∈ W(c)} x_j², y_c = x_c · s_c^(−β), W(c) = [c − ⌊n/2⌋, c + ⌊(n−1)/2⌋] ∩ [0, C).
 import { f4 } from "../common/simd";
 

@@ -18,7 +18,11 @@ export interface ConvNetJSModel {
   model: Model;
   /** The loss the head implies: softmax → softmaxCrossEntropy, svm → hinge, regression → mse. */
   loss: LossName;
-  /** Per-layer l1/l2 decay multipliers (ConvNetJS l1_decay_mul / l2_decay_mul); pass with your decays. */
+  /**
+   * Per-layer l1/l2 decay multipliers (ConvNetJS l1_decay_mul / l2_decay_mul) with the decays you give.
+   * ConvNetJS's Trainer divides its l1_decay / l2_decay by batch_size (they are added to the batch's
+   * summed gradient); fovea's regularizer adds to the mean gradient: pass l2_decay / batch_size for its steps.
+   */
   regularizer: (decay: { l1?: number; l2?: number }) => Regularizer;
 }
 
@@ -41,6 +45,20 @@ const IN_KEYS = ["in_sx", "in_sy", "in_depth"];
 
 /** Biases' initial value: bias_pref, or ConvNetJS's default (0.1 under a relu activation, else 0). */
 const biasPref = (d: ConvNetJSLayerDef): number => (d.bias_pref as number | undefined) ?? (d.activation === "relu" ? 0.1 : 0);
+
+/**
+ * ConvNetJS's LRN (LocalResponseNormalizationLayer) as a fovea lrn: ConvNetJS sums channel c's
+ * window c − ⌊n/2⌋ … c + ⌊n/2⌋, which is n + 1 channels for an even n, and divides alpha by n; fovea's
+ * lrn (PyTorch's) sums `size` channels, c − ⌊size/2⌋ … c + ⌊(size − 1)/2⌋, and divides alpha by size.
+ * An odd n is the same window; an even one is fovea's size n + 1 with alpha · (n + 1) / n.
+ */
+export function convnetjsLrn(name: string, n: number, k: number, alpha: number, beta: number): Layer {
+  const even = Number.isInteger(n) && n % 2 === 0;
+  return L.lrn({ name, size: even ? n + 1 : n, k, alpha: even ? (alpha * (n + 1)) / n : alpha, beta });
+}
+
+/** ConvNetJS's fc output is a 1 × 1 × N volume: before a conv, pool or LRN, fovea's [N] becomes [1, 1, N]. */
+export const convnetjsVolume = (name: string): Layer => L.reshape({ name, targetShape: [1, 1, -1] });
 
 /** ConvNetJS's per-layer decay multipliers (by fovea layer name) as a regularizer factory. */
 export function decayRegularizer(decay: Record<string, { l1: number; l2: number }>): ConvNetJSModel["regularizer"] {
@@ -90,6 +108,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     if (loss) throw new ConfigError(`convnetjs: layer ${i + 1} (${d.type}) comes after the ${loss} head`);
     switch (d.type) {
       case "conv": {
+        if (flat) layers.push(convnetjsVolume(n()));
         const name = n();
         const sx = num(d, "sx");
         layers.push(L.conv2d({
@@ -108,6 +127,8 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
         if (d.drop_prob !== undefined) layers.push(L.dropout({ rate: num(d, "drop_prob"), name: n() }));
         break;
       case "pool": {
+        if (flat) layers.push(convnetjsVolume(n()));
+        flat = false;
         const sx = num(d, "sx");
         layers.push(L.maxPool2d({ name: n(), poolSize: [num(d, "sy", sx), sx], strides: num(d, "stride", 2), padding: num(d, "pad", 0), rounding: "floor" }));
         break;
@@ -132,7 +153,9 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
         layers.push(L.maxout({ pieces: num(d, "group_size", 2), name: n() }));
         break;
       case "lrn":
-        layers.push(L.lrn({ name: n(), size: num(d, "n"), k: num(d, "k"), alpha: num(d, "alpha"), beta: num(d, "beta") }));
+        if (flat) layers.push(convnetjsVolume(n()));
+        flat = false;
+        layers.push(convnetjsLrn(n(), num(d, "n"), num(d, "k"), num(d, "alpha"), num(d, "beta")));
         break;
       case "relu": case "sigmoid": case "tanh":
         activation({ type: d.type, activation: d.type });

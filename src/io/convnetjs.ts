@@ -15,7 +15,7 @@ import { Dropout } from "../layers/dropout.js";
 import { Model } from "../model/model.js";
 import type { LossName } from "../train/losses.js";
 import type { Regularizer } from "../train/trainer.js";
-import { decayRegularizer, type ConvNetJSModel } from "./convnetjs-defs.js";
+import { convnetjsLrn, convnetjsVolume, decayRegularizer, type ConvNetJSModel } from "./convnetjs-defs.js";
 import { withWeights } from "./weights.js";
 
 interface Vol { sx: number; sy: number; depth: number; w: Record<string, number> | number[] }
@@ -80,6 +80,8 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
     if (!Number.isSafeInteger(v) || v < min || v > 2 ** 28) throw new FormatError(`${src}: ${l.layer_type}.${k} must be a whole number in [${min}, 2^28], got ${v}`);
     return v;
   };
+  // a conv's or pool's padding: snapshots from before ConvNetJS wrote it have none, which its fromJSON reads as 0
+  const padOf = (l: CnjLayer) => (l.pad === undefined ? 0 : count(l, "pad", 0));
   if (!net.layers.every((l) => typeof l === "object" && l !== null && typeof l.layer_type === "string")) {
     throw new FormatError(`${src}: every layer must be an object with a layer_type`);
   }
@@ -110,8 +112,9 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
     const where = `${src}: layer ${i + 1} (${l.layer_type})`;
     switch (l.layer_type) {
       case "conv": {
+        if (flat) layers.push(convnetjsVolume(name()));
         const n = name(), OC = count(l, "out_depth"), KW = count(l, "sx"), KH = count(l, "sy"), Cin = count(l, "in_depth");
-        layers.push(L.conv2d({ name: n, filters: OC, kernelSize: [KH, KW], strides: count(l, "stride"), padding: count(l, "pad", 0), rounding: "floor" }));
+        layers.push(L.conv2d({ name: n, filters: OC, kernelSize: [KH, KW], strides: count(l, "stride"), padding: padOf(l), rounding: "floor" }));
         const filters = l.filters as Vol[];
         if (!Array.isArray(filters) || filters.length !== OC) throw new FormatError(`${where}: ${filterCount(filters)} for ${OC} outputs`);
         const hwio = new Float32Array(within(KH * KW * Cin * OC, where));
@@ -143,14 +146,20 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         break;
       }
       case "pool":
-        layers.push(L.maxPool2d({ name: name(), poolSize: [count(l, "sy"), count(l, "sx")], strides: count(l, "stride"), padding: count(l, "pad", 0), rounding: "floor" }));
+        if (flat) layers.push(convnetjsVolume(name()));
+        flat = false;
+        layers.push(L.maxPool2d({ name: name(), poolSize: [count(l, "sy"), count(l, "sx")], strides: count(l, "stride"), padding: padOf(l), rounding: "floor" }));
         break;
       case "relu": layers.push(L.relu({ name: name() })); break;
       case "sigmoid": case "tanh": case "lrn": case "softmax":
         if (scale !== 1) throw new FormatError(`${where}: a dropout before ${l.layer_type} cannot carry ConvNetJS's test-time scaling into the next weights`);
         if (l.layer_type === "sigmoid") layers.push(L.sigmoid({ name: name() }));
         else if (l.layer_type === "tanh") layers.push(L.tanh({ name: name() }));
-        else if (l.layer_type === "lrn") layers.push(L.lrn({ name: name(), size: num(l, "n"), k: num(l, "k"), alpha: num(l, "alpha"), beta: num(l, "beta") }));
+        else if (l.layer_type === "lrn") {
+          if (flat) layers.push(convnetjsVolume(name()));
+          flat = false;
+          layers.push(convnetjsLrn(name(), num(l, "n"), num(l, "k"), num(l, "alpha"), num(l, "beta")));
+        }
         else {
           layers.push(L.softmax({ name: name() }));
           loss = "softmaxCrossEntropy";
@@ -214,17 +223,23 @@ const vol = (sx: number, sy: number, depth: number, w: ArrayLike<number>): VolJS
  * dilation or groups), maxPool2d (the same), relu / sigmoid / tanh, maxout, lrn, dropout, flatten
  * and a final softmax; anything else is a ConfigError naming the layer. Outputs match at inference:
  * a dropout's next weights are divided by its rate, which ConvNetJS multiplies in at test time.
+ * Given importConvnetjs's (or convnetjs()'s) whole result, the head comes from its loss and each
+ * layer's decay multipliers from its regularizer, so a snapshot goes back as it came.
  */
-export function exportConvnetjs(model: Model, options: ConvNetJSExportOptions = {}): { layers: ConvNetJSLayerJSON[] } {
+export function exportConvnetjs(from: Model | ConvNetJSModel, options: ConvNetJSExportOptions = {}): { layers: ConvNetJSLayerJSON[] } {
+  // importConvnetjs's or convnetjs()'s result: its head from its loss, its layers' decay multipliers, unless options say otherwise
+  const imported = !(from instanceof Model) && typeof from === "object" && from !== null && from.model instanceof Model ? from : null;
+  const model = imported ? imported.model : (from as Model);
   checkModel(model, "exportConvnetjs");
   checkOptionKeys("exportConvnetjs", options, ["head", "decay"]);
+  if (imported) options = { decay: imported.regularizer({}).layers, ...options };
   const nodes = model.nodes;
   const where = `exportConvnetjs: model "${model.name}"`;
   const dims = (s: readonly number[]) => (s.length === 3 ? { out_sx: s[1]!, out_sy: s[0]!, out_depth: s[2]! } : { out_sx: 1, out_sy: 1, out_depth: s.reduce((a, b) => a * b, 1) });
   const last = nodes[nodes.length - 1]!.layer;
   const lossHead = (l: LossName | null): "regression" | "svm" | undefined =>
     l === "hinge" ? "svm" : l === "mse" || l === "selectedSquared" || l === "selectedHuber" ? "regression" : undefined;
-  const head = options.head ?? (last.type === "softmax" ? "softmax" : lossHead(model.loss));
+  const head = options.head ?? (last.type === "softmax" ? "softmax" : lossHead(model.loss ?? imported?.loss ?? null));
   if (head === undefined) throw new ConfigError(`${where}: pass head ("regression", "svm" or "softmax"); its loss ${show(model.loss)} names no ConvNetJS loss layer`);
   if (!["regression", "svm", "softmax"].includes(head)) throw new ConfigError(`${where}: head must be "regression", "svm" or "softmax", got ${show(head)}`);
   if ((head === "softmax") !== (last.type === "softmax")) throw new ConfigError(`${where}: ${head === "softmax" ? "a softmax head needs a model ending in a softmax layer" : `ends in a softmax layer, not a ${head} head`}`);
@@ -290,11 +305,15 @@ export function exportConvnetjs(model: Model, options: ConvNetJSExportOptions = 
     } else if (l instanceof Maxout) {
       out.push({ ...o, layer_type: "maxout", group_size: l.pieces });
     } else if (l instanceof Lrn) {
+      // ConvNetJS's window is symmetric (n + 1 channels for an even n: convnetjsLrn); an even size's (PyTorch's) is not
+      if (l.size % 2 === 0) throw new ConfigError(`${label}: an lrn of even size ${l.size} sums channels c − ${l.size / 2} … c + ${l.size / 2 - 1}; ConvNetJS's LRN window is symmetric (an odd size exports)`);
       out.push({ ...o, layer_type: "lrn", k: l.k, n: l.size, alpha: l.alpha, beta: l.beta });
     } else if (l instanceof Dropout) {
       if (l.rate === 0) return; // identity in both
       out.push({ ...o, layer_type: "dropout", drop_prob: l.rate });
       scale /= l.rate;
+    } else if (l.type === "reshape" && inShape.length === 1 && n.outShape.length === 3 && n.outShape[0] === 1 && n.outShape[1] === 1) {
+      // [N] as [1, 1, N]: the same volume in ConvNetJS (convnetjsVolume)
     } else if (l.type !== "flatten") { // ConvNetJS's fc layers flatten their input in the same (y, x, depth) order
       throw new ConfigError(`${label} (${l.type}) has no ConvNetJS counterpart`);
     }
