@@ -164,4 +164,21 @@ describe("ConvNetJS export (exportConvnetjs)", () => {
       imported.model.free();
     }
   });
+
+  it("exports a reshape to [1, 1, N] only where ConvNetJS's volume is 1 × 1 × N already; other arguments than a model or an import's result are ConfigErrors; decay: undefined keeps the import's", () => {
+    const L = fovea.layers;
+    const flatThenMap = fovea.sequential([L.flatten(), L.reshape({ targetShape: [1, 1, -1], name: "r" }), L.lrn({ size: 3 }), L.flatten(), L.dense({ units: 2 })], { inputShape: [1, 2, 2] });
+    flatThenMap.compile({ batchSize: 1, loss: "mse", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    expect(() => fovea.exportConvnetjs(flatThenMap)).toThrow(/layer reshape "r" \(reshape\) has no ConvNetJS counterpart/);
+    flatThenMap.free();
+    const net = trainedNet([{ type: "input", out_sx: 1, out_sy: 1, out_depth: 4 }, { type: "fc", num_neurons: 5, l1_decay_mul: 0.5, l2_decay_mul: 2 }, { type: "regression", num_neurons: 2 }], [1, 1, 4]);
+    const imported = fovea.importConvnetjs(JSON.stringify(net.toJSON()));
+    const fc = (j: { layers: Record<string, unknown>[] }) => j.layers.find((l) => l.layer_type === "fc")!;
+    expect(fc(fovea.exportConvnetjs(imported, { decay: undefined }))).toMatchObject({ l1_decay_mul: 0.5, l2_decay_mul: 2 });
+    for (const bad of [{ model: imported.model }, { model: imported.model, loss: "mse" }]) {
+      expect(() => fovea.exportConvnetjs(bad as never)).toThrow(/exportConvnetjs: expected a model, or importConvnetjs's or convnetjs\(\)'s result \{ model, loss, regularizer \}/);
+    }
+    expect(() => fovea.convnetjs([{ type: "input", out_sx: 1, out_sy: 1, out_depth: 4 }, { type: "lrn", k: 1, n: -2, alpha: 1, beta: 0.75 }, { type: "regression", num_neurons: 2 }])).toThrow(/convnetjs: lrn\.n must be a whole number >= 1, got -2/);
+    imported.model.free();
+  });
 });

@@ -15,12 +15,12 @@ beforeAll(async () => {
 });
 
 /** The model's artifacts as tfjs saves them (model.json fields and the weight bytes). */
-async function artifacts(model: { save(h: unknown): Promise<unknown> }) {
+async function artifacts(model: { save(h: unknown, config?: unknown): Promise<unknown> }, config?: { includeOptimizer: boolean }) {
   let saved: { modelTopology: object; weightSpecs: object[]; weightData: ArrayBuffer } | null = null;
   await model.save(tf.io.withSaveHandler(async (a: typeof saved) => {
     saved = a;
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
-  }));
+  }), config);
   return saved!;
 }
 
@@ -203,8 +203,10 @@ describe("tfjs-layers import", () => {
     expect(load((_, s) => void (s[1].shape = [1, 3]))).toThrow(/weight "d\/bias" is \[1, 3\] in the weights manifest; layer "d" needs \[3\]/);
     expect(load((_, s) => { s.push({ name: "ghost/kernel", shape: [2], dtype: "float32" }); return new Uint8Array([...new Uint8Array(a.weightData), ...new Uint8Array(8)]); }))
       .toThrow(/^m\.json: the weights manifest holds a weight that no layer reads: "ghost\/kernel"$/);
+    expect(load((_, s) => { s[0].name = "s1/d/kernel"; s.push({ name: "s2/d/kernel", shape: [4, 3], dtype: "float32" }); return new Uint8Array([...new Uint8Array(a.weightData), ...new Uint8Array(48)]); }))
+      .toThrow(/2 weights in the manifest end in "d\/kernel": "s1\/d\/kernel", "s2\/d\/kernel"/);
     expect(load((_, s) => { s.push({ name: "scope/d/kernel", shape: [4, 3], dtype: "float32" }); return new Uint8Array([...new Uint8Array(a.weightData), ...new Uint8Array(48)]); }))
-      .toThrow(/2 weights in the manifest end in "d\/kernel": "d\/kernel", "scope\/d\/kernel"/);
+      .toThrow(/the weights manifest holds a weight that no layer reads: "scope\/d\/kernel"/);
     // an optimizer's weights (model.save({ includeOptimizer: true })) are not the layers'
     const withOpt = load((_, s) => { s.push({ name: "d/kernel/m", shape: [4, 3], dtype: "float32", group: "optimizer" }); return new Uint8Array([...new Uint8Array(a.weightData), ...new Uint8Array(48)]); })();
     withOpt.free();
@@ -229,5 +231,50 @@ describe("tfjs-layers import", () => {
     const want = tf.add(tf.depthwiseConv2d(tf.tensor(x, [1, 9, 10, 2]), k, 1, "same", "NHWC", 2), b).dataSync() as Float32Array;
     Array.from(m.predict(x)).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-5));
     m.free();
+  });
+
+  it("what the review found: a nested Sequential's own InputLayer, an optimizer saved with the model, exact names before scoped ones, Keras 2's axis [3], groups that do not divide, names fovea adds that the file uses", async () => {
+    const same = async (t: object, a: { weightSpecs: object[]; weightData: ArrayBuffer }, x: Float32Array, dims: number[]) => {
+      const tm = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: t, weightSpecs: a.weightSpecs, weightData: a.weightData }));
+      const want = tm.predict(tf.tensor(x, dims)).dataSync() as Float32Array;
+      const m = fovea.importTfjs({ modelTopology: t, weightSpecs: a.weightSpecs as never }, a.weightData);
+      Array.from(m.predict(x)).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-5));
+      m.free();
+    };
+    // Keras 2 writes an InputLayer first in a Sequential built from keras.Input: inside another Sequential it is the shape it takes
+    const outer = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 6, name: "first" }), tf.sequential({ name: "inner", layers: [tf.layers.dense({ inputShape: [6], units: 3, name: "fc" })] })] });
+    const a = await artifacts(outer), t = JSON.parse(JSON.stringify(a.modelTopology));
+    t.config.layers[1].config.layers.unshift({ class_name: "InputLayer", config: { batch_input_shape: [null, 6], dtype: "float32", sparse: false, name: "inner_input" } });
+    await same(t, a, Float32Array.from({ length: 8 }, (_, i) => Math.sin(i)), [2, 4]);
+    t.config.layers[1].config.layers[0].config.batch_input_shape = [null, 5];
+    expect(() => fovea.importTfjs({ modelTopology: t, weightSpecs: a.weightSpecs as never }, a.weightData, { source: "n.json" })).toThrow(/n\.json: layer 1 "inner_input" \(InputLayer\): takes \[5\], where the layers before it give \[6\]/);
+    // model.save(…, { includeOptimizer: true }): Adam's state, "iter" an int32, in the group "optimizer"
+    const trained = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, name: "d" })] });
+    trained.compile({ optimizer: "adam", loss: "meanSquaredError" });
+    await trained.fit(tf.ones([8, 4]), tf.ones([8, 3]), { epochs: 1, verbose: 0 });
+    const withOpt = await artifacts(trained, { includeOptimizer: true });
+    expect((withOpt.weightSpecs as { group?: string; dtype: string }[]).some((w) => w.group === "optimizer" && w.dtype === "int32")).toBe(true);
+    await same(withOpt.modelTopology, withOpt, Float32Array.from({ length: 8 }, (_, i) => Math.cos(i)), [2, 4]);
+    // layers "a/b" and "b": their weights "a/b/kernel" and "b/kernel" (tfjs matches names exactly)
+    const slash = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 4, name: "a/b" }), tf.layers.dense({ units: 2, name: "b" })] });
+    const sa = await artifacts(slash);
+    await same(sa.modelTopology, sa, Float32Array.from({ length: 6 }, (_, i) => i / 3), [2, 3]);
+    // BatchNormalization's axis as Keras 2 writes it, [3]; a Dense on [L, C] named so that fovea's reshapes' names are taken
+    const bn = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 3, kernelSize: 1 }), tf.layers.batchNormalization({ axis: 3 })] });
+    const ba = await artifacts(bn), bt = JSON.parse(JSON.stringify(ba.modelTopology));
+    bt.config.layers[1].config.axis = [3];
+    await same(bt, ba, Float32Array.from({ length: 32 }, (_, i) => Math.sin(i * 0.7)), [1, 4, 4, 2]);
+    const named = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3, 4], units: 2, name: "d" }), tf.layers.flatten({ name: "d_back" }), tf.layers.dense({ units: 2, name: "d_rows" })] });
+    const na = await artifacts(named);
+    await same(na.modelTopology, na, Float32Array.from({ length: 24 }, (_, i) => Math.sin(i * 0.3)), [2, 3, 4]);
+    const conv = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [5, 5, 3], filters: 4, kernelSize: 3, name: "c" })] });
+    const ca = await artifacts(conv), ct = JSON.parse(JSON.stringify(ca.modelTopology));
+    for (const g of [2, 0, -1, "2"]) {
+      ct.config.layers[0].config.groups = g;
+      expect(() => fovea.importTfjs({ modelTopology: ct, weightSpecs: ca.weightSpecs as never }, ca.weightData, { source: "g.json" }))
+        .toThrow(`g.json: layer 0 "c" (Conv2D): groups ${JSON.stringify(g)} must be a whole number >= 1 that divides the 3 input channels and the 4 filters`);
+    }
+    const q = (ca.weightSpecs as object[]).map((w, i) => (i ? w : { ...w, quantization: { dtype: "constructor", scale: 1, min: 0 } }));
+    expect(() => fovea.importTfjs({ modelTopology: ca.modelTopology, weightSpecs: q as never }, ca.weightData, { source: "q.json" })).toThrow(/q\.json: weight "c\/kernel": quantization \{"dtype":"constructor"/);
   });
 });

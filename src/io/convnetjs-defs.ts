@@ -53,7 +53,8 @@ const biasPref = (d: ConvNetJSLayerDef): number => (d.bias_pref as number | unde
  * An odd n is the same window; an even one is fovea's size n + 1 with alpha · (n + 1) / n.
  */
 export function convnetjsLrn(name: string, n: number, k: number, alpha: number, beta: number): Layer {
-  const even = Number.isInteger(n) && n % 2 === 0;
+  if (!(Number.isSafeInteger(n) && n >= 1)) throw new ConfigError(`convnetjs: lrn.n must be a whole number >= 1, got ${show(n)}`);
+  const even = n % 2 === 0;
   return L.lrn({ name, size: even ? n + 1 : n, k, alpha: even ? (alpha * (n + 1)) / n : alpha, beta });
 }
 

@@ -158,7 +158,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         else if (l.layer_type === "lrn") {
           if (flat) layers.push(convnetjsVolume(name()));
           flat = false;
-          layers.push(convnetjsLrn(name(), num(l, "n"), num(l, "k"), num(l, "alpha"), num(l, "beta")));
+          layers.push(convnetjsLrn(name(), count(l, "n"), num(l, "k"), num(l, "alpha"), num(l, "beta")));
         }
         else {
           layers.push(L.softmax({ name: name() }));
@@ -228,11 +228,14 @@ const vol = (sx: number, sy: number, depth: number, w: ArrayLike<number>): VolJS
  */
 export function exportConvnetjs(from: Model | ConvNetJSModel, options: ConvNetJSExportOptions = {}): { layers: ConvNetJSLayerJSON[] } {
   // importConvnetjs's or convnetjs()'s result: its head from its loss, its layers' decay multipliers, unless options say otherwise
-  const imported = !(from instanceof Model) && typeof from === "object" && from !== null && from.model instanceof Model ? from : null;
+  const imported = !(from instanceof Model) && typeof from === "object" && from !== null && "model" in from ? from : null;
+  if (imported && !(imported.model instanceof Model && typeof imported.loss === "string" && typeof imported.regularizer === "function")) {
+    throw new ConfigError(`exportConvnetjs: expected a model, or importConvnetjs's or convnetjs()'s result { model, loss, regularizer }, got ${show(from)}`);
+  }
   const model = imported ? imported.model : (from as Model);
   checkModel(model, "exportConvnetjs");
   checkOptionKeys("exportConvnetjs", options, ["head", "decay"]);
-  if (imported) options = { decay: imported.regularizer({}).layers, ...options };
+  if (imported) options = { ...options, decay: options.decay ?? imported.regularizer({}).layers };
   const nodes = model.nodes;
   const where = `exportConvnetjs: model "${model.name}"`;
   const dims = (s: readonly number[]) => (s.length === 3 ? { out_sx: s[1]!, out_sy: s[0]!, out_depth: s[2]! } : { out_sx: 1, out_sy: 1, out_depth: s.reduce((a, b) => a * b, 1) });
@@ -312,8 +315,8 @@ export function exportConvnetjs(from: Model | ConvNetJSModel, options: ConvNetJS
       if (l.rate === 0) return; // identity in both
       out.push({ ...o, layer_type: "dropout", drop_prob: l.rate });
       scale /= l.rate;
-    } else if (l.type === "reshape" && inShape.length === 1 && n.outShape.length === 3 && n.outShape[0] === 1 && n.outShape[1] === 1) {
-      // [N] as [1, 1, N]: the same volume in ConvNetJS (convnetjsVolume)
+    } else if (l.type === "reshape" && inShape.length === 1 && n.outShape.length === 3 && n.outShape[0] === 1 && n.outShape[1] === 1 && out.at(-1)!.out_sx === 1 && out.at(-1)!.out_sy === 1) {
+      // [N] as [1, 1, N] where ConvNetJS's volume is 1 × 1 × N already (after an fc layer: convnetjsVolume), not after a flatten of a map
     } else if (l.type !== "flatten") { // ConvNetJS's fc layers flatten their input in the same (y, x, depth) order
       throw new ConfigError(`${label} (${l.type}) has no ConvNetJS counterpart`);
     }

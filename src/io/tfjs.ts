@@ -49,9 +49,12 @@ function manifest(json: TfjsArtifacts, fail: (why: string) => never): { specs: T
       fail(`weight spec ${i} must be { name, shape: [whole numbers], dtype }, got ${show(w)}`);
     }
     const q = w.quantization;
-    if (q === undefined) {
+    if (w.group === "optimizer") {
+      // model.save({ includeOptimizer: true }): an optimizer's state (its "iter" an int32), skipped by its size
+      if (q !== undefined || (w.dtype !== "float32" && w.dtype !== "int32")) fail(`optimizer weight "${w.name}" has dtype ${show(w.dtype)}${q === undefined ? "" : ` quantized as ${show(q)}`}; float32 or int32 is read`);
+    } else if (q === undefined) {
       if (w.dtype !== "float32") fail(`weight "${w.name}" has dtype ${show(w.dtype)}; only float32 weights are read (or uint8, uint16 and float16 quantized float32)`);
-    } else if (w.dtype !== "float32" || !isRecord(q) || !(q.dtype in QUANT_BYTES) ||
+    } else if (w.dtype !== "float32" || !isRecord(q) || typeof q.dtype !== "string" || !Object.hasOwn(QUANT_BYTES, q.dtype) ||
       (q.dtype !== "float16" && !(Number.isFinite(q.scale) && Number.isFinite(q.min)))) {
       fail(`weight "${w.name}": quantization ${show(q)} of dtype ${show(w.dtype)} is not one tfjs reads (float32 weights as uint8 or uint16 with a finite scale and min, or as float16)`);
     }
@@ -125,6 +128,14 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
     }
   }
   const frozen: string[] = []; // the layers that model.json marks trainable: false
+  // names for the layers fovea adds (an activation after its layer, reshapes): none of the file's, none twice
+  const taken = new Set(klayers.map((l) => l.config.name));
+  const fresh = (base: string) => {
+    let n = base;
+    for (let k = 2; taken.has(n); k++) n = `${base}_${k}`;
+    taken.add(n);
+    return n;
+  };
   const weights: { layer: string; name: string; values: Float32Array }[] = [];
   const made = new Map<string, SymbolicTensor>();
   let inp: SymbolicTensor | null = null;
@@ -136,7 +147,8 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
   const used = new Set<string>();
   const weightOf = (layer: string, w: string, shape: readonly number[]) => {
     const want = `${layer}/${w}`;
-    const hits = [...tensors.keys()].filter((k) => k === want || k.endsWith(`/${want}`));
+    // the exact name first (tfjs matches names exactly), then under a scope
+    const hits = tensors.has(want) ? [want] : [...tensors.keys()].filter((k) => k.endsWith(`/${want}`));
     if (hits.length > 1) fail(`${hits.length} weights in the manifest end in "${want}": ${hits.map((h) => `"${h}"`).join(", ")}`);
     if (hits.length === 0) fail(`no weight "${want}" in the weights manifest`);
     const t = tensors.get(hits[0]!)!;
@@ -158,6 +170,11 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
     if (kl.class_name === "InputLayer") {
       const shape = inputShape(c);
       if (!shape) bad("needs a fixed input shape");
+      if (sequentialModel && inp) {
+        // a nested Sequential's own InputLayer (Keras writes one first): the shape it takes, not a new input
+        if (shape!.join() !== last!.shape.join()) bad(`takes [${shape!.join(", ")}], where the layers before it give [${last!.shape.join(", ")}]`);
+        continue;
+      }
       inp = input(shape as number[]);
       made.set(c.name, inp);
       last = inp;
@@ -180,8 +197,8 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
     const act = (a: unknown): Activation | "other" => (a === undefined || a === "linear" ? "none" : a === "relu" ? "relu" : a === "relu6" ? "relu6" : "other");
     const after = (a: unknown): Layer[] => {
       if (a === undefined || a === "linear" || a === "relu" || a === "relu6") return [];
-      const m = new Map<unknown, () => Layer>([["sigmoid", () => L.sigmoid({ name: `${c.name}_act` })], ["tanh", () => L.tanh({ name: `${c.name}_act` })],
-        ["softmax", () => L.softmax({ name: `${c.name}_act` })], ["elu", () => L.elu({ name: `${c.name}_act` })]]);
+      const m = new Map<unknown, () => Layer>([["sigmoid", () => L.sigmoid({ name: fresh(`${c.name}_act`) })], ["tanh", () => L.tanh({ name: fresh(`${c.name}_act`) })],
+        ["softmax", () => L.softmax({ name: fresh(`${c.name}_act`) })], ["elu", () => L.elu({ name: fresh(`${c.name}_act`) })]]);
       const make = m.get(a);
       return make ? [make()] : bad(`activation ${show(a)} is not supported`);
     };
@@ -189,18 +206,22 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
     if (ins.length === 0) bad("no inputs (inbound_nodes names none)");
     const inShape = ins[0]!.shape, rank = inShape.length; // without the batch
     // an axis option: Keras counts the batch, so the last axis is -1 or `rank`
-    const lastAxis = (a: unknown, what = "axis") => {
+    const lastAxis = (given: unknown, what = "axis") => {
+      const a = Array.isArray(given) && given.length === 1 ? given[0] : given; // Keras 2 writes BatchNormalization's as [3]
       if (a !== undefined && a !== -1 && a !== rank) bad(`${what} ${show(a)} of an input of [${inShape.join(", ")}] (rank ${rank + 1} with its batch): only the last axis (-1 or ${rank}) is supported`);
     };
     // a layer that fovea runs on [H, W, C] (a conv 1×1, a batch norm), given [L, C]: as [1, L, C] and back
     const onRows = (make: () => Layer[]): Layer[] => rank === 2
-      ? [L.reshape({ name: `${c.name}_rows`, targetShape: [1, ...inShape] }), ...make(), L.reshape({ name: `${c.name}_back`, targetShape: [inShape[0]!, -1] })]
+      ? [L.reshape({ name: fresh(`${c.name}_rows`), targetShape: [1, ...inShape] }), ...make(), L.reshape({ name: fresh(`${c.name}_back`), targetShape: [inShape[0]!, -1] })]
       : make();
     let ls: Layer[];
     switch (kl.class_name) {
       case "Conv2D": case "DepthwiseConv2D": {
         const depthwise = kl.class_name === "DepthwiseConv2D";
         const kernelSize = pair(c.kernel_size, 1), C = inShape[rank - 1]!, mult = (c.depth_multiplier as number) ?? 1, groups = (c.groups as number) ?? 1;
+        if (!depthwise && !(Number.isSafeInteger(groups) && groups >= 1 && C % groups === 0 && (c.filters as number) % groups === 0)) {
+          bad(`groups ${show(c.groups)} must be a whole number >= 1 that divides the ${C} input channels and the ${show(c.filters)} filters`);
+        }
         const common = {
           name: c.name, kernelSize, strides: pair(c.strides, 1), dilation: pair(c.dilation_rate, 1),
           padding: padding(c, bad), useBias: useBias(c, bad), activation: fused(c.activation), rounding: "floor" as const,
@@ -233,7 +254,7 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
         // Keras's keepdims (tfjs does not write it): [1, 1, C] instead of [C]
         if (c.keepdims !== undefined && typeof c.keepdims !== "boolean") bad(`keepdims must be true or false, got ${show(c.keepdims)}`);
         ls = [(kl.class_name === "GlobalAveragePooling2D" ? L.globalAvgPool2d : L.globalMaxPool2d)({ name: c.name }),
-          ...(c.keepdims ? [L.reshape({ name: `${c.name}_keepdims`, targetShape: [1, 1, -1] })] : [])];
+          ...(c.keepdims ? [L.reshape({ name: fresh(`${c.name}_keepdims`), targetShape: [1, 1, -1] })] : [])];
         break;
       }
       case "Flatten": ls = [L.flatten({ name: c.name })]; break;
