@@ -34,3 +34,37 @@ for name, mode, r, (oh, ow), ev, extra in CASES:
 json.dump({"onnx": onnx.__version__, "numpy": np.__version__, "seed": SEED, "inputShape": list(x.shape), "input": x.flatten().tolist(), "cases": cases},
           open(OUT, "w"))
 print("wrote", OUT)
+
+# test/fixtures/resize-antialias-torch.json: images resized as torchvision resizes them for its classifiers —
+# torch's bilinear interpolate with antialias (float64, align_corners False; what PIL's resize computes
+# before it rounds to bytes), torchvision's Resize(size) (the shorter side to size) then CenterCrop, and PIL's
+# own bilinear resize of the same bytes (rounded to bytes). Run with Debian's python3-torch, python3-torchvision, python3-pil.
+import torch
+import torch.nn.functional as F
+import torchvision.transforms as T
+from PIL import Image
+
+OUT2 = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "resize-antialias-torch.json")
+h, w = 37, 53
+yy, xx = np.mgrid[0:h, 0:w]
+# stripes finer than the targets' pixels (what aliasing shows) over smooth gradients, and noise
+img = np.stack([128 + 100 * np.sin(xx * 1.9 + yy * 0.3), 128 + 100 * np.cos(yy * 2.3), 255 * xx / w], axis=-1)
+img = np.clip(img + rng.uniform(-20, 20, size=img.shape), 0, 255).astype(np.uint8)
+t = torch.from_numpy(img.astype(np.float64) / 255).permute(2, 0, 1)[None]
+g8 = lambda vs: [float(f"{v:.7g}") for v in vs]  # 7 significant digits: below the tests' 1e-6
+resized = []
+for oh, ow in [(11, 17), (5, 4), (37, 20), (41, 31), (12, 64), (1, 1)]:
+    y = F.interpolate(t, size=(oh, ow), mode="bilinear", antialias=True, align_corners=False)[0].permute(1, 2, 0)
+    pil = np.asarray(Image.fromarray(img).resize((ow, oh), Image.BILINEAR)).astype(np.float64) / 255  # bytes, kept as such
+    resized.append({"size": [oh, ow], "torch": g8(y.flatten().tolist()), "pil": [round(v * 255) for v in pil.flatten().tolist()]})
+cropped = []
+for (oh, ow), frac in [((16, 16), 0.875), ((12, 20), 0.9), ((9, 9), 1.0)]:
+    size = round(max(oh, ow) / frac)
+    for image in [img, img.transpose(1, 0, 2).copy()]:  # wide and tall
+        ti = torch.from_numpy(image.astype(np.float64) / 255).permute(2, 0, 1)
+        y = T.CenterCrop((oh, ow))(T.Resize(size, antialias=True)(ti)).permute(1, 2, 0)
+        cropped.append({"size": [oh, ow], "centerCrop": frac, "tall": image.shape[0] > image.shape[1], "torch": g8(y.flatten().tolist())})
+with open(OUT2, "w") as f:
+    json.dump({"source": "scripts/make-resize-fixtures.py (torch " + torch.__version__ + ", torchvision's Resize + CenterCrop, PIL " + Image.__version__ + ")",
+               "height": h, "width": w, "rgb": img.flatten().tolist(), "resized": resized, "cropped": cropped}, f)
+print("wrote", OUT2)

@@ -393,6 +393,27 @@ describe("fovea predict: what a model's outputs are", () => {
       expect(got.size).toBe(10);
       for (const [k, v] of got) expect(Math.abs(v - y[names.indexOf(k)]!), `${args.join(" ")}: ${k}`).toBeLessThanOrEqual(1e-3 * Math.abs(y[names.indexOf(k)]!));
     }
+    // a larger photo: --center-crop scales its shorter side to 20 ÷ 0.875 and takes the center, as imageToArray's centerCrop (torchvision's Resize + CenterCrop: test/images.test.ts)
+    const big = Float32Array.from({ length: 41 * 57 * 3 }, (_, i) => ((i * 53) % 256) / 255);
+    writeFileSync(join(dir, "big.png"), await encodePng(big, [41, 57, 3]));
+    const { decodeImage } = await import("../src/data/images.js");
+    const img = await decodeImage(new Uint8Array(readFileSync(join(dir, "big.png"))), "big.png");
+    for (const [args, crop] of [[["--center-crop"], 0.875], [["--center-crop", "0.5"], 0.5]] as [string[], number][]) {
+      const x = fovea_.data.imageToArray(img, [16, 20, 3], { centerCrop: crop });
+      const y = m.predict(x.map((v, i) => (v - [0.485, 0.456, 0.406][i % 3]!) / [0.229, 0.224, 0.225][i % 3]!));
+      const r = fovea("predict", "test/fixtures/onnx/conv_bn_pool.onnx", join(dir, "big.png"), "--raw", "--top", "10", "--labels", join(dir, "labels.txt"), "--imagenet", ...args);
+      expect(r.status, r.stderr).toBe(0);
+      for (const [k, v] of shown(r.stdout)) expect(Math.abs(v - y[names.indexOf(k)]!), `${args.join(" ")}: ${k}`).toBeLessThanOrEqual(1e-3 * Math.abs(y[names.indexOf(k)]!));
+    }
+    for (const [args, message] of [
+      [[], /big\.png: the image is 57×41 pixels, the model takes 20×16; pass --resize to scale it, or --center-crop/],
+      [["--center-crop", "0"], /--center-crop must be a fraction in \(0, 1\]/],
+      [["--center-crop", "--resize"], /--resize scales the whole image, --center-crop its center: give one or the other/],
+    ] as [string[], RegExp][]) {
+      const r = fovea("predict", "test/fixtures/onnx/conv_bn_pool.onnx", join(dir, "big.png"), ...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
     m.free();
     writeFileSync(join(dir, "nine.txt"), names.slice(0, 9).join("\n"));
     writeFileSync(join(dir, "gap.txt"), ["a", "", ...names.slice(2)].join("\n"));

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -69,7 +70,38 @@ describe("image files", () => {
     expect([j.width, j.height]).toEqual([16, 8]);
   });
 
-  it("resizes with the wasm warp, converts to grey, and names bad files", async () => {
+  it("resizes as torchvision and PIL do (bilinear, antialiased when shrinking), and centerCrop as torchvision's Resize + CenterCrop", () => {
+    const f = JSON.parse(readFileSync(new URL("./fixtures/resize-antialias-torch.json", import.meta.url), "utf8")) as {
+      height: number; width: number; rgb: number[];
+      resized: { size: [number, number]; torch: number[]; pil: number[] }[];
+      cropped: { size: [number, number]; centerCrop: number; tall: boolean; torch: number[] }[];
+    };
+    const rgba = (tall: boolean) => {
+      const [h, w] = tall ? [f.width, f.height] : [f.height, f.width], data = new Uint8Array(h * w * 4);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const at = tall ? (x * f.width + y) * 3 : (y * f.width + x) * 3; // the transposed image: (y, x) ← (x, y)
+        data.set([f.rgb[at]!, f.rgb[at + 1]!, f.rgb[at + 2]!, 255], (y * w + x) * 4);
+      }
+      return { width: w, height: h, data };
+    };
+    for (const r of f.resized) {
+      const got = D.imageToArray(rgba(false), [...r.size, 3]);
+      expect(got.length).toBe(r.torch.length);
+      r.torch.forEach((v, i) => expect(Math.abs(got[i]! - v), `${r.size} ${i}`).toBeLessThanOrEqual(1e-6));
+      // PIL computes the same, rounding to bytes after each of its two passes (its coefficients fixed-point)
+      r.pil.forEach((v, i) => expect(Math.abs(got[i]! * 255 - v), `${r.size} PIL ${i}`).toBeLessThanOrEqual(1));
+    }
+    for (const c of f.cropped) {
+      const got = D.imageToArray(rgba(c.tall), [...c.size, 3], { centerCrop: c.centerCrop });
+      expect(got.length).toBe(c.torch.length);
+      c.torch.forEach((v, i) => expect(Math.abs(got[i]! - v), `${c.size} ${c.centerCrop} ${c.tall} ${i}`).toBeLessThanOrEqual(1e-6));
+    }
+    const img = rgba(false);
+    for (const bad of [0, 1.5, -1, NaN, "0.875"]) expect(() => D.imageToArray(img, [8, 8, 3], { centerCrop: bad as number })).toThrow(/image: centerCrop must be a fraction in \(0, 1\]/);
+    expect(() => D.imageToArray(img, [8, 8, 3], { crop: 0.875 } as never)).toThrow(/image: unknown option "crop" \(centerCrop\)/);
+  });
+
+  it("converts to grey, and names bad files", async () => {
     const img = { width: 8, height: 8, data: Uint8Array.from({ length: 256 }, (_, i) => (i % 4 === 3 ? 255 : 128)) };
     const g = D.imageToArray(img, [4, 4, 1]);
     expect(g.length).toBe(16);

@@ -1,13 +1,11 @@
 // Image files to tensors through well-kept decoders (pngjs, jpeg-js; in a browser, its own
-// through createImageBitmap), resized with the wasm warp kernel; the pixels of a page's canvas or
-// ImageData; folders of images (one subfolder per class) as datasets.
+// through createImageBitmap), resized as PIL and torchvision resize (bilinear, antialiased when
+// shrinking); the pixels of a page's canvas or ImageData; folders of images (one subfolder per
+// class) as datasets.
 // The decoders load on first use, so importing fovea does not pull them into a page.
 import { ConfigError, FormatError, ShapeError, checkBytes, checkPath, htmlHint, isArrayLike, isRecord, show } from "../errors.js";
 import { getLimits } from "../runtime/limits.js";
 import { nodeModule, runtimeName } from "../runtime/platform.js";
-import { resizeMatrix, warpAffineCall } from "../ops/image.js";
-import type { Backend } from "../runtime/backend.js";
-import { getBackend } from "../runtime/backend.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { listDir, readBytes } from "./files.js";
 
@@ -124,38 +122,115 @@ function checkJpegSize(bytes: Uint8Array, source: string): void {
   }
 }
 
+export interface ImageToArrayOptions {
+  /**
+   * Scale the image's shorter side to the target's larger side over `centerCrop`, keeping its
+   * aspect, then take the target's size from its center: torchvision's ImageNet evaluation
+   * (Resize(256), CenterCrop(224)) is 0.875. Default: the whole image scaled to the target, its
+   * aspect changed where the target's differs.
+   */
+  centerCrop?: number;
+}
+
 /**
- * An image as H×W×C floats in [0, 1], resized (bilinear) to height × width; channels 1 (luma)
- * or 3 (RGB); alpha is composited on black.
+ * An image as H×W×C floats in [0, 1], resized to height × width as PIL's and torchvision's
+ * bilinear resize (antialias on) do: a triangle filter widened by the scale where the image
+ * shrinks, so a photo scaled down averages its pixels instead of sampling a few of them; channels
+ * 1 (luma) or 3 (RGB); alpha is composited on black.
  */
-export function imageToArray(img: Rgba, shape: [number, number, number], be: Backend = getBackend()): Float32Array {
+export function imageToArray(img: Rgba, shape: [number, number, number], options: ImageToArrayOptions = {}): Float32Array {
   if (!(Array.isArray(shape) && shape.length === 3)) throw new ConfigError(`image: the target shape is [height, width, channels], got ${show(shape)}`);
   checkRgba("image", img);
+  if (!isRecord(options)) throw new ConfigError(`image: options must be { centerCrop }, got ${show(options)}`);
+  for (const k of Object.keys(options)) if (k !== "centerCrop") throw new ConfigError(`image: unknown option "${k}" (centerCrop)`);
+  const crop = options.centerCrop;
+  if (crop !== undefined && !(typeof crop === "number" && crop > 0 && crop <= 1)) throw new ConfigError(`image: centerCrop must be a fraction in (0, 1] (0.875: torchvision's ImageNet evaluation), got ${show(crop)}`);
   const [H, W, C] = shape;
   if (C !== 1 && C !== 3) throw new ConfigError(`image: ${C} channels requested; 1 or 3 are supported`);
   const limit = getLimits().maxImagePixels;
   if (!Number.isSafeInteger(H) || !Number.isSafeInteger(W) || H < 1 || W < 1 || H * W > limit) {
     throw new ConfigError(`image: a ${H}×${W} target is not whole numbers >= 1 within the limit of ${limit} pixels (setLimits({ maxImagePixels }))`);
   }
-  const src = new Float32Array(img.width * img.height * C);
+  const src = new Float32Array(img.width * img.height * C), d = img.data;
   for (let p = 0; p < img.width * img.height; p++) {
-    const a = img.data[p * 4 + 3]! / 255;
-    const r = (img.data[p * 4]! / 255) * a, g = (img.data[p * 4 + 1]! / 255) * a, b = (img.data[p * 4 + 2]! / 255) * a;
+    const a = d[p * 4 + 3]! / 255;
+    const r = (d[p * 4]! / 255) * a, g = (d[p * 4 + 1]! / 255) * a, b = (d[p * 4 + 2]! / 255) * a;
     if (C === 1) src[p] = 0.299 * r + 0.587 * g + 0.114 * b;
-    else src.set([r, g, b], p * 3);
+    else (src[p * 3] = r), (src[p * 3 + 1] = g), (src[p * 3 + 2] = b);
   }
-  if (img.width === W && img.height === H) return src;
-  const ptrs: number[] = [];
-  try {
-    // each block recorded as it comes: if memory runs out part-way, the ones before are returned
-    const [sp, dp, mp] = [src.length * 4, H * W * C * 4, 32].map((n) => { const p = be.heap.alloc(n); ptrs.push(p); return p; }) as [number, number, number];
-    be.heap.f32(sp, src.length).set(src);
-    be.heap.f32(mp, 6).set(resizeMatrix(img.height, img.width, H, W));
-    be.run([warpAffineCall(sp, img.height, img.width, C, mp, 0, false, dp, H, W)]);
-    return be.heap.f32(dp, H * W * C).slice();
-  } finally {
-    ptrs.forEach((p) => be.heap.free(p));
+  if (crop === undefined) return resizeImage(src, img.height, img.width, C, H, W);
+  // torchvision's Resize(size): the shorter side to size, the longer to ⌊size · long / short⌋; CenterCrop: round((h − H) / 2)
+  const size = Math.round(Math.max(H, W) / crop), tall = img.height > img.width;
+  const short = Math.min(img.height, img.width), long = Math.max(img.height, img.width), longOut = Math.floor((size * long) / short);
+  const [rh, rw] = tall ? [longOut, size] : [size, longOut];
+  if (rh * rw > limit) throw new ConfigError(`image: the ${rh}×${rw} resize before a centerCrop of ${crop} exceeds the limit of ${limit} pixels (setLimits({ maxImagePixels }))`);
+  // Python's round: half to even (a 25-wide image cropped to 16 starts at column 4, not 5)
+  const half = (v: number) => (v % 1 === 0.5 && Math.floor(v) % 2 === 0 ? Math.floor(v) : Math.round(v));
+  const full = resizeImage(src, img.height, img.width, C, rh, rw), top = half((rh - H) / 2), left = half((rw - W) / 2);
+  const out = new Float32Array(H * W * C);
+  for (let y = 0; y < H; y++) out.set(full.subarray(((top + y) * rw + left) * C, ((top + y) * rw + left + W) * C), y * W * C);
+  return out;
+}
+
+/**
+ * An H×W×C image resized to OH×OW as PIL's ImagingResample and torch's antialiased bilinear
+ * interpolate (align_corners false) do: each output pixel's centre (o + ½)·scale, a triangle of
+ * half-width max(scale, 1) over the input pixels' centres, the weights normalised (and cut at the
+ * edges); rows first, then columns. Without antialias shrinking by 10 sampled 4 of every 100 pixels.
+ */
+export function resizeImage(src: Float32Array, h: number, w: number, C: number, OH: number, OW: number): Float32Array {
+  if (h === OH && w === OW) return src.slice();
+  const across = taps(w, OW), rows = new Float32Array(h * OW * C), wt = across.weight;
+  for (let y = 0; y < h; y++) {
+    for (let o = 0; o < OW; o++) {
+      const n = across.count[o]!, at = o * across.max, from = (y * w + across.start[o]!) * C, to = (y * OW + o) * C;
+      if (C === 3) { // (a photo's three channels in one pass over the taps)
+        let r = 0, g = 0, b = 0;
+        for (let k = 0, q = from; k < n; k++, q += 3) {
+          const v = wt[at + k]!;
+          r += v * src[q]!;
+          g += v * src[q + 1]!;
+          b += v * src[q + 2]!;
+        }
+        (rows[to] = r), (rows[to + 1] = g), (rows[to + 2] = b);
+      } else {
+        let sum = 0;
+        for (let k = 0; k < n; k++) sum += wt[at + k]! * src[from + k]!;
+        rows[to] = sum;
+      }
+    }
   }
+  const down = taps(h, OH), out = new Float32Array(OH * OW * C), line = OW * C;
+  for (let o = 0; o < OH; o++) {
+    const start = down.start[o]!, n = down.count[o]!, at = o * down.max;
+    for (let i = 0; i < line; i++) {
+      let sum = 0;
+      for (let k = 0; k < n; k++) sum += down.weight[at + k]! * rows[(start + k) * line + i]!;
+      out[o * line + i] = sum;
+    }
+  }
+  return out;
+}
+
+/** The input pixels (first, count) and normalised triangle weights of each of `out` pixels resampled from `size`. */
+function taps(size: number, out: number): { start: Int32Array; count: Int32Array; weight: Float64Array; max: number } {
+  const scale = size / out, stretch = Math.max(scale, 1), support = stretch;
+  const max = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(out), count = new Int32Array(out), weight = new Float64Array(out * max);
+  for (let o = 0; o < out; o++) {
+    const centre = (o + 0.5) * scale;
+    const lo = Math.max(Math.trunc(centre - support + 0.5), 0), hi = Math.min(Math.trunc(centre + support + 0.5), size);
+    let total = 0;
+    for (let i = lo; i < hi; i++) {
+      const v = Math.max(0, 1 - Math.abs((i - centre + 0.5) / stretch));
+      weight[o * max + i - lo] = v;
+      total += v;
+    }
+    for (let i = lo; i < hi; i++) weight[o * max + i - lo]! /= total || 1;
+    start[o] = lo;
+    count[o] = hi - lo;
+  }
+  return { start, count, weight, max };
 }
 
 /**

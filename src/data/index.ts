@@ -10,4 +10,5 @@ export { readBytes, writeBytes, fileWriter, listDir, maybeGunzip, mnistDataDir, 
 export type { WriteOptions, FileWriter } from "./files.js";
 export { cifar10FromBytes, loadCifar10, CIFAR10_CLASSES } from "./cifar10.js";
 export { decodeImage, imageToArray, loadImage, loadImageFolder, encodePng, fromImageData, fromCanvas } from "./images.js";
+export type { ImageToArrayOptions } from "./images.js";
 export type { Rgba, CanvasLike } from "./images.js";
