@@ -48,6 +48,7 @@ export * as rl from "./rl/index.js";
 // that is not, in the packed package's declarations.
 export type { Augmenter, AugmentOptions } from "./data/augment.js";
 export type { Dataset, Normalization } from "./data/dataset.js";
+export type { ImageToArrayOptions } from "./data/images.js";
 export type { FileWriter, WriteOptions } from "./data/files.js";
 export type { Idx } from "./data/idx.js";
 export type { CanvasLike, Rgba } from "./data/images.js";
