@@ -181,4 +181,30 @@ describe("ConvNetJS export (exportConvnetjs)", () => {
     expect(() => fovea.convnetjs([{ type: "input", out_sx: 1, out_sy: 1, out_depth: 4 }, { type: "lrn", k: 1, n: -2, alpha: 1, beta: 0.75 }, { type: "regression", num_neurons: 2 }])).toThrow(/convnetjs: lrn\.n must be a whole number >= 1, got -2/);
     imported.model.free();
   });
+
+  it("a dropout right before a sigmoid, tanh or LRN (its test-time factor cannot pass the curve to the next weights: a fixed scale carries it), through import and export", () => {
+    for (const [curve, dims, first] of [
+      [{ type: "sigmoid" }, [1, 1, 5], { type: "fc", num_neurons: 6 }],
+      [{ type: "tanh" }, [4, 3, 2], { type: "conv", sx: 3, filters: 4, stride: 1, pad: 1 }],
+      [{ type: "lrn", k: 1, n: 3, alpha: 0.3, beta: 0.75 }, [4, 3, 2], { type: "conv", sx: 1, filters: 5, stride: 1, pad: 0 }],
+    ] as [object, number[], object][]) {
+      const defs = [{ type: "input", out_sx: dims[0], out_sy: dims[1], out_depth: dims[2] }, first, { type: "dropout", drop_prob: 0.3 }, curve, { type: "fc", num_neurons: 3 }, { type: "softmax", num_classes: 3 }];
+      const net = trainedNet(structuredClone(defs), dims);
+      const imported = fovea.importConvnetjs(JSON.stringify(net.toJSON()));
+      const back = new cnj.Net();
+      back.fromJSON(JSON.parse(JSON.stringify(fovea.exportConvnetjs(imported))));
+      expect(back.layers.map((l: { layer_type: string }) => l.layer_type)).toEqual(net.layers.map((l: { layer_type: string }) => l.layer_type));
+      for (let t = 0; t < 3; t++) {
+        const v = new cnj.Vol(dims[0], dims[1], dims[2], 0);
+        for (let j = 0; j < v.w.length; j++) v.w[j] = Math.cos(t * 5 + j * 0.3);
+        const want = Array.from(net.forward(v, false).w as ArrayLike<number>);
+        const got = imported.model.predict(Float32Array.from(v.w as ArrayLike<number>)), again = Array.from(back.forward(v, false).w as ArrayLike<number>);
+        want.forEach((w, i) => {
+          expect(Math.abs(got[i]! - w), `${JSON.stringify(curve)} import`).toBeLessThanOrEqual(1e-5);
+          expect(Math.abs(again[i]! - w), `${JSON.stringify(curve)} export`).toBeLessThanOrEqual(1e-5);
+        });
+      }
+      imported.model.free();
+    }
+  });
 });

@@ -152,7 +152,13 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         break;
       case "relu": layers.push(L.relu({ name: name() })); break;
       case "sigmoid": case "tanh": case "lrn": case "softmax":
-        if (scale !== 1) throw new FormatError(`${where}: a dropout before ${l.layer_type} cannot carry ConvNetJS's test-time scaling into the next weights`);
+        if (scale !== 1) {
+          // a dropout's test-time factor cannot pass a curve to the next weights: a fixed scale layer carries it here
+          const prev = net.layers[i]!, C = flat ? count(prev, "out_sx") * count(prev, "out_sy") * count(prev, "out_depth") : count(prev, "out_depth");
+          const n = name();
+          layers.push(L.scale({ name: n }));
+          weights.push({ layer: n, name: "scale", values: new Float32Array(within(C, where)).fill(take()) }, { layer: n, name: "shift", values: new Float32Array(C) });
+        }
         if (l.layer_type === "sigmoid") layers.push(L.sigmoid({ name: name() }));
         else if (l.layer_type === "tanh") layers.push(L.tanh({ name: name() }));
         else if (l.layer_type === "lrn") {
@@ -268,6 +274,12 @@ export function exportConvnetjs(from: Model | ConvNetJSModel, options: ConvNetJS
       if (a === "relu") out.push({ ...o, layer_type: "relu" });
       else if (a !== "none") throw new ConfigError(`${label}: a fused ${a} has no ConvNetJS counterpart`);
     };
+    if (scale !== 1 && l.type === "scale" && n.params.every((p) => !p.spec.trainable) && heap.f32(n.params[1]!.w, n.params[1]!.size).every((v) => v === 0) &&
+      heap.f32(n.params[0]!.w, n.params[0]!.size).every((v) => Math.abs(v * scale - 1) <= 1e-6)) {
+      // the import's carrier of a dropout's test-time factor before a curve: ConvNetJS's dropout applies it itself
+      scale = 1;
+      return;
+    }
     if (scale !== 1 && (l.type === "sigmoid" || l.type === "tanh" || l.type === "lrn" || l.type === "softmax")) {
       throw new ConfigError(`${label}: ConvNetJS's test-time dropout scaling before a ${l.type} cannot be carried into the next weights`);
     }
