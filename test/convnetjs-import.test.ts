@@ -207,4 +207,21 @@ describe("ConvNetJS export (exportConvnetjs)", () => {
       imported.model.free();
     }
   });
+
+  it("defs as ConvNetJS's makeLayers reads them: the input's in_sx / in_sy / in_depth, an fc's filters for num_neurons, an activation and a drop_prob on a pool or an LRN", () => {
+    const defs = [{ type: "input", in_sx: 6, in_sy: 5, in_depth: 2 }, { type: "conv", sx: 3, filters: 4, stride: 1, pad: 1 }, { type: "pool", sx: 2, stride: 2, activation: "tanh" },
+      { type: "lrn", k: 1, n: 3, alpha: 0.2, beta: 0.75, activation: "relu" }, { type: "fc", filters: 5, activation: "sigmoid" }, { type: "regression", num_neurons: 2 }];
+    const net = trainedNet(structuredClone(defs), [6, 5, 2]);
+    const built = fovea.convnetjs(structuredClone(defs) as fovea.ConvNetJSLayerDef[]);
+    const imported = fovea.importConvnetjs(JSON.stringify(net.toJSON()));
+    built.model.setWeights(imported.model.getWeights().map((w, i) => ({ layer: built.model.getWeights()[i]!.layer, name: w.name, values: w.values })));
+    const v = new cnj.Vol(6, 5, 2, 0);
+    for (let j = 0; j < v.w.length; j++) v.w[j] = Math.sin(j * 0.37);
+    const want = Array.from(net.forward(v, false).w as ArrayLike<number>), got = built.model.predict(Float32Array.from(v.w as ArrayLike<number>));
+    want.forEach((w, i) => expect(Math.abs(got[i]! - w)).toBeLessThanOrEqual(1e-5));
+    // a drop_prob on a pool: a dropout after it (and after its activation), as makeLayers adds it
+    const dropped = fovea.convnetjs([{ type: "input", out_sx: 4, out_sy: 4, out_depth: 1 }, { type: "pool", sx: 2, stride: 2, activation: "relu", drop_prob: 0.25 }, { type: "softmax", num_classes: 2 }]);
+    expect(dropped.model.layers.map((l) => l.type)).toEqual(["maxPool2d", "relu", "dropout", "flatten", "dense", "softmax"]);
+    [built.model, imported.model, dropped.model].forEach((m) => m.free());
+  });
 });

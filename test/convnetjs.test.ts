@@ -87,7 +87,7 @@ describe("ConvNetJS layer_defs", () => {
     new convnetjsPkg.Net().makeLayers(defs);
     defs[2]!.in_depth = 7;
     expect(() => fovea.convnetjs(defs)).toThrow(/^convnetjs: layer 2 \(pool\): in_sx, in_sy, in_depth 32, 32, 7 \(as ConvNetJS's makeLayers writes them\) are not the 32 × 32 × 16 volume it takes here$/);
-    expect(() => fovea.convnetjs([{ type: "input", out_sx: 2, out_sy: 2, out_depth: 1, in_sx: 2 }, { type: "softmax", num_classes: 2 }])).toThrow(/layer 0 \(input\): unknown option "in_sx"/);
+    expect(() => fovea.convnetjs([{ type: "input", out_sx: 2, out_sy: 2, out_depth: 1, in_sx: 3 }, { type: "softmax", num_classes: 2 }])).toThrow(/layer 0 \(input\): out_sx 2 and in_sx 3 differ \(ConvNetJS reads out_sx\)/);
   });
 
   it("rejects unknown types and options, and a missing head", () => {

@@ -27,16 +27,18 @@ export interface ConvNetJSModel {
 }
 
 const KNOWN: Record<string, string[]> = {
-  input: ["out_sx", "out_sy", "out_depth"],
+  // (ConvNetJS's InputLayer takes in_sx / in_sy / in_depth where out_* are not given; its FullyConnLayer
+  // filters where num_neurons is not; makeLayers adds an activation and a dropout after any layer)
+  input: ["out_sx", "out_sy", "out_depth", "in_sx", "in_sy", "in_depth"],
   conv: ["sx", "sy", "filters", "stride", "pad", "activation", "group_size", "drop_prob", "l1_decay_mul", "l2_decay_mul", "bias_pref"],
-  fc: ["num_neurons", "activation", "group_size", "drop_prob", "l1_decay_mul", "l2_decay_mul", "bias_pref"],
-  pool: ["sx", "sy", "stride", "pad"],
+  fc: ["num_neurons", "filters", "activation", "group_size", "drop_prob", "l1_decay_mul", "l2_decay_mul", "bias_pref"],
+  pool: ["sx", "sy", "stride", "pad", "activation", "group_size", "drop_prob"],
   softmax: ["num_classes"],
   svm: ["num_classes"],
   regression: ["num_neurons"],
   dropout: ["drop_prob"],
   maxout: ["group_size"],
-  lrn: ["k", "n", "alpha", "beta"],
+  lrn: ["k", "n", "alpha", "beta", "activation", "group_size", "drop_prob"],
   relu: [], sigmoid: [], tanh: [],
 };
 
@@ -81,7 +83,13 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     if (typeof v !== "number" || !Number.isFinite(v)) throw new ConfigError(`convnetjs: ${d.type}.${k} must be a number, got ${show(d[k])}`);
     return v;
   };
-  const inputShape = [num(first, "out_sy", num(first, "out_sx")), num(first, "out_sx"), num(first, "out_depth")];
+  const io = (k: string) => {
+    if (first[`out_${k}`] !== undefined && first[`in_${k}`] !== undefined && first[`out_${k}`] !== first[`in_${k}`]) {
+      throw new ConfigError(`convnetjs: layer 0 (input): out_${k} ${show(first[`out_${k}`])} and in_${k} ${show(first[`in_${k}`])} differ (ConvNetJS reads out_${k})`);
+    }
+    return first[`out_${k}`] === undefined ? `in_${k}` : `out_${k}`;
+  };
+  const inputShape = [num(first, io("sy"), num(first, io("sx"))), num(first, io("sx")), num(first, io("depth"))];
   const layers: Layer[] = [];
   const decay: Record<string, { l1: number; l2: number }> = {};
   let flat = false;
@@ -95,6 +103,11 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     else if (a === "tanh") layers.push(L.tanh({ name: n() }));
     else if (a === "maxout") layers.push(L.maxout({ pieces: num(d, "group_size", 2), name: n() }));
     else throw new ConfigError(`convnetjs: ${d.type}: unknown activation ${show(a)}`);
+  };
+  // what makeLayers adds after a layer: its activation, then a dropout of its drop_prob
+  const activationAndDropout = (d: ConvNetJSLayerDef) => {
+    activation(d);
+    if (d.drop_prob !== undefined) layers.push(L.dropout({ rate: num(d, "drop_prob"), name: n() }));
   };
   const fc = (d: ConvNetJSLayerDef, units: number) => {
     if (!flat) layers.push(L.flatten({ name: n() }));
@@ -118,20 +131,19 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
         }));
         decay[name] = { l1: (d.l1_decay_mul as number) ?? 0, l2: (d.l2_decay_mul as number) ?? 1 };
         flat = false;
-        activation(d);
-        if (d.drop_prob !== undefined) layers.push(L.dropout({ rate: num(d, "drop_prob"), name: n() }));
+        activationAndDropout(d);
         break;
       }
       case "fc":
-        fc(d, num(d, "num_neurons"));
-        activation(d);
-        if (d.drop_prob !== undefined) layers.push(L.dropout({ rate: num(d, "drop_prob"), name: n() }));
+        fc(d, num(d, d.num_neurons === undefined ? "filters" : "num_neurons"));
+        activationAndDropout(d);
         break;
       case "pool": {
         if (flat) layers.push(convnetjsVolume(n()));
         flat = false;
         const sx = num(d, "sx");
         layers.push(L.maxPool2d({ name: n(), poolSize: [num(d, "sy", sx), sx], strides: num(d, "stride", 2), padding: num(d, "pad", 0), rounding: "floor" }));
+        activationAndDropout(d);
         break;
       }
       case "softmax":
@@ -157,6 +169,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
         if (flat) layers.push(convnetjsVolume(n()));
         flat = false;
         layers.push(convnetjsLrn(n(), num(d, "n"), num(d, "k"), num(d, "alpha"), num(d, "beta")));
+        activationAndDropout(d);
         break;
       case "relu": case "sigmoid": case "tanh":
         activation({ type: d.type, activation: d.type });
