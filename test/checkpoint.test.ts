@@ -2,7 +2,7 @@
 // a CRC-valid file with bad contents), resuming fit() anywhere in a run bit-identically, the RNG
 // and optimiser state, atomic writes (data/files.ts), and `fovea train --resume` killed at
 // random moments (scripts/kill-resume.mjs, in child processes).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -376,6 +376,37 @@ describe("fovea train --checkpoint / --resume", () => {
     expect(torn.status).toBe(1);
     expect(torn.stderr.trim()).toMatch(/^fovea: .*torn\.ckpt: corrupt or truncated: CRC-32 [0-9a-f]{8} of 996 bytes, the file says [0-9a-f]{8}$/);
   }, 60_000);
+
+  it("Ctrl-C (SIGINT) or SIGTERM while training: the bar stopped, the checkpoint to resume from named, exit 130 (143); the named command resumes", async () => {
+    const dir = tinyMnistDir("fovea-sigint-", 200, 40);
+    const args = (out: string, ...more: string[]) => ["dist/cli/bin.js", "train", "mnist", dir, "--epochs", "400", "--batch", "32", "--no-progress", "--out", join(dir, out, "m.fovea"), ...more];
+    const start = (argv: string[]) => {
+      const child = spawn(process.execPath, argv, { env: { ...process.env, FOVEA_BUILD: "simd" } });
+      const io = { stdout: "", stderr: "" };
+      child.stdout.on("data", (d) => (io.stdout += d));
+      child.stderr.on("data", (d) => (io.stderr += d));
+      return { child, io, closed: new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c))) };
+    };
+    const until = async (done: () => boolean) => { // a watchdog of 30 s
+      for (const t0 = Date.now(); !done() && Date.now() - t0 < 30_000;) await new Promise((r) => setTimeout(r, 20));
+    };
+    for (const [signal, code, word] of [["SIGINT", 130, "interrupted"], ["SIGTERM", 143, "terminated"]] as const) {
+      mkdirSync(join(dir, signal));
+      const ckpt = join(dir, signal, "m.ckpt");
+      const run = start(args(signal));
+      await until(() => existsSync(ckpt)); // signalled once the first epoch's checkpoint is there
+      run.child.kill(signal);
+      expect(await run.closed, run.io.stderr).toBe(code);
+      expect(run.io.stderr).toMatch(new RegExp(`^fovea: ${word} in epoch \\d+ of 400, at step \\d+; .*m\\.ckpt holds the run at step \\d+: the same command with --resume .*m\\.ckpt continues from there\\n$`));
+    }
+    // and it does: the same command with --resume goes on from that step
+    const ckpt = join(dir, "SIGINT", "m.ckpt"), step = T.decodeCheckpoint(readFileSync(ckpt), ckpt).step;
+    const again = start(args("SIGINT", "--resume", ckpt));
+    await until(() => T.decodeCheckpoint(readFileSync(ckpt), ckpt).step > step); // training again: its next epoch's checkpoint
+    again.child.kill("SIGINT");
+    expect(await again.closed, again.io.stderr).toBe(130);
+    expect(again.io.stdout).toContain(`resuming from ${ckpt} at step ${step}`);
+  }, 120_000);
 
   it("killed at random moments 10 times (scripts/kill-resume.mjs): every checkpoint loads, every resumed run ends bit-identical", () => {
     const r = spawnSync(process.execPath, ["scripts/kill-resume.mjs", "--kills", "10", "--seed", "3"], { encoding: "utf8", env: { ...process.env, FOVEA_BUILD: "simd" } });

@@ -6,6 +6,9 @@ interface Proc {
   stderr: { write(s: string): boolean };
   versions: { node?: string };
   env: Record<string, string | undefined>;
+  once(event: "SIGINT" | "SIGTERM", listener: () => void): void;
+  removeListener(event: "SIGINT" | "SIGTERM", listener: () => void): void;
+  exit(code: number): never;
 }
 export const proc = (globalThis as { process?: Proc }).process!;
 export const out = (s: string) => void proc.stdout.write(s + "\n");

@@ -2,7 +2,7 @@
 import { SingleBar } from "cli-progress";
 import * as fovea from "../index.js";
 import { modelJsonKind } from "../io/tfjs.js";
-import { out, UsageError } from "./proc.js";
+import { err, out, proc, UsageError } from "./proc.js";
 
 export interface TrainArgs {
   /** mnist, fashion-mnist, cifar10, or a folder of images (one subfolder per class). */
@@ -453,7 +453,11 @@ export async function train(a: TrainArgs): Promise<void> {
     else if (!(resume && resume.progress.epoch === epochs)) out(`checkpoints to ${ckptFile} (every epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : ""})`);
     const writeFile = await fovea.data.fileWriter();
     // the default places (models/…) are made when missing; a path the user gives must exist
-    const saveCheckpoint = (p: fovea.train.FitProgress) => writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true, mkdir: a.checkpoint === undefined && a.out === undefined });
+    let saved: number | null = null; // the step of the last checkpoint written
+    const saveCheckpoint = (p: fovea.train.FitProgress) => {
+      writeFile(ckptFile, fovea.train.encodeCheckpoint(fovea.train.checkpointOf(m, p, config)), { atomic: true, mkdir: a.checkpoint === undefined && a.out === undefined });
+      saved = m.step;
+    };
     const bar = a.progress ? new SingleBar({ format: "  epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} img/s", hideCursor: true, clearOnComplete: true }) : null;
     aug = augment ? fovea.data.augmenter(m.backend, full.shape, recipe.augment!) : undefined;
     let epochStart = performance.now(), barEpoch = -1, barFirst = 0;
@@ -475,11 +479,28 @@ export async function train(a: TrainArgs): Promise<void> {
       }
       race.stopped += performance.now() - t;
     };
-    const history = m.fit(tr.x, tr.y, {
+    // Ctrl-C (SIGINT) or SIGTERM: between two batches (fitAsync gives the signal a turn every 100 ms; its
+    // results are fit's, bit for bit) the bar stops, which gives the terminal its cursor back, and the
+    // run says where it can continue from; then exit 130 (143). Before, the process died mid-line with
+    // the cursor hidden and nothing said.
+    let epochNow = resume ? resume.progress.epoch : 0;
+    const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
+      bar?.stop();
+      const where = `fovea: ${signal === "SIGINT" ? "interrupted" : "terminated"} in epoch ${epochNow + 1} of ${epochs}, at step ${m.step}`;
+      err(speed ? `${where}; a speedrun writes no checkpoint`
+        : saved === null ? `${where}; no checkpoint was written yet (one is at the end of each epoch${a.checkpointEvery ? ` and every ${a.checkpointEvery} steps` : "; --checkpoint-every n adds one every n steps"})`
+        : `${where}; ${ckptFile} holds the run at step ${saved}: the same command with --resume ${ckptFile} continues from there`);
+      proc.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    const signals = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
+    for (const [s, f] of signals) proc.once(s, f);
+    const history = await m.fitAsync(tr.x, tr.y, {
+      yieldMs: 100,
       epochs, ...(val ? { validationData: [val.x, val.y] as [Float32Array, Int32Array] } : {}), augment: aug, ...(resume ? { resume: resume.progress } : {}),
       lr: schedule,
       callbacks: [{
         onBatchEnd: (i) => {
+          epochNow = i.epoch;
           if (speed && !race.reached && i.epoch + (i.batch + 1) / i.batches >= SPEEDRUN.firstEval && tenth(i.batch)) score(i);
           if (a.checkpointEvery && m.step % a.checkpointEvery === 0) saveCheckpoint(i.progress);
           if (!bar) return;
@@ -506,6 +527,7 @@ export async function train(a: TrainArgs): Promise<void> {
         },
       }],
     });
+    for (const [s, f] of signals) proc.removeListener(s, f);
     const r = m.evaluate(testSet.x, testSet.y);
     const wall = (performance.now() - t0) / 1000;
     if (speed) {
