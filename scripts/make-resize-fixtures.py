@@ -64,7 +64,16 @@ for (oh, ow), frac in [((16, 16), 0.875), ((12, 20), 0.9), ((9, 9), 1.0)]:
         ti = torch.from_numpy(image.astype(np.float64) / 255).permute(2, 0, 1)
         y = T.CenterCrop((oh, ow))(T.Resize(size, antialias=True)(ti)).permute(1, 2, 0)
         cropped.append({"size": [oh, ow], "centerCrop": frac, "tall": image.shape[0] > image.shape[1], "torch": g8(y.flatten().tolist())})
+# edges: a size of exactly .5 before Python's round (10 / 0.8 = 12.5 → 12), and a 1 × 1200 line cropped from a
+# 9 × 10800 resize (only the crop's window is computed)
+line = rng.integers(0, 256, size=(1, 1200, 3)).astype(np.uint8)
+edges = []
+for image, (oh, ow), frac in [(img, (10, 10), 0.8), (line, (8, 8), 0.875), (line.transpose(1, 0, 2).copy(), (6, 7), 0.875)]:
+    size = round(max(oh, ow) / frac)
+    ti = torch.from_numpy(image.astype(np.float64) / 255).permute(2, 0, 1)
+    y = T.CenterCrop((oh, ow))(T.Resize(size, antialias=True)(ti)).permute(1, 2, 0)
+    edges.append({"height": image.shape[0], "width": image.shape[1], "rgb": image.flatten().tolist(), "size": [oh, ow], "centerCrop": frac, "torch": g8(y.flatten().tolist())})
 with open(OUT2, "w") as f:
     json.dump({"source": "scripts/make-resize-fixtures.py (torch " + torch.__version__ + ", torchvision's Resize + CenterCrop, PIL " + Image.__version__ + ")",
-               "height": h, "width": w, "rgb": img.flatten().tolist(), "resized": resized, "cropped": cropped}, f)
+               "height": h, "width": w, "rgb": img.flatten().tolist(), "resized": resized, "cropped": cropped, "edges": edges}, f)
 print("wrote", OUT2)

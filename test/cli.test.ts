@@ -407,7 +407,8 @@ describe("fovea predict: what a model's outputs are", () => {
     }
     for (const [args, message] of [
       [[], /big\.png: the image is 57×41 pixels, the model takes 20×16; pass --resize to scale it, or --center-crop/],
-      [["--center-crop", "0"], /--center-crop must be a fraction in \(0, 1\]/],
+      [["--center-crop", "0"], /--center-crop takes an optional fraction in \(0, 1\] \(0\.875: torchvision's ImageNet evaluation\), got "0"$/m],
+      [["--center-crop", "0x1"], /got "0x1" \(an image\? give --center-crop after the images, or as --center-crop=0\.875\)/],
       [["--center-crop", "--resize"], /--resize scales the whole image, --center-crop its center: give one or the other/],
     ] as [string[], RegExp][]) {
       const r = fovea("predict", "test/fixtures/onnx/conv_bn_pool.onnx", join(dir, "big.png"), ...args);

@@ -75,6 +75,7 @@ describe("image files", () => {
       height: number; width: number; rgb: number[];
       resized: { size: [number, number]; torch: number[]; pil: number[] }[];
       cropped: { size: [number, number]; centerCrop: number; tall: boolean; torch: number[] }[];
+      edges: { height: number; width: number; rgb: number[]; size: [number, number]; centerCrop: number; torch: number[] }[];
     };
     const rgba = (tall: boolean) => {
       const [h, w] = tall ? [f.width, f.height] : [f.height, f.width], data = new Uint8Array(h * w * 4);
@@ -95,6 +96,13 @@ describe("image files", () => {
       const got = D.imageToArray(rgba(c.tall), [...c.size, 3], { centerCrop: c.centerCrop });
       expect(got.length).toBe(c.torch.length);
       c.torch.forEach((v, i) => expect(Math.abs(got[i]! - v), `${c.size} ${c.centerCrop} ${c.tall} ${i}`).toBeLessThanOrEqual(1e-6));
+    }
+    // a size of exactly .5 rounded as Python rounds it, and a 1 × 1200 line: only the crop's window of its 9 × 10800 resize is computed
+    for (const e of f.edges) {
+      const data = new Uint8Array(e.height * e.width * 4);
+      for (let p = 0; p < e.height * e.width; p++) data.set([e.rgb[p * 3]!, e.rgb[p * 3 + 1]!, e.rgb[p * 3 + 2]!, 255], p * 4);
+      const got = D.imageToArray({ width: e.width, height: e.height, data }, [...e.size, 3], { centerCrop: e.centerCrop });
+      e.torch.forEach((v, i) => expect(Math.abs(got[i]! - v), `${e.height}×${e.width} → ${e.size} ${i}`).toBeLessThanOrEqual(1e-6));
     }
     const img = rgba(false);
     for (const bad of [0, 1.5, -1, NaN, "0.875"]) expect(() => D.imageToArray(img, [8, 8, 3], { centerCrop: bad as number })).toThrow(/image: centerCrop must be a fraction in \(0, 1\]/);

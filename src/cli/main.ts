@@ -19,8 +19,10 @@ const fraction = (name: string) => (v: string) => {
   return n;
 };
 const cropFraction = (name: string) => (v: string) => {
-  const n = v.trim() === "" ? NaN : Number(v);
-  if (!(Number.isFinite(n) && n > 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a fraction in (0, 1] (0.875: torchvision's ImageNet evaluation), got "${v}"`);
+  const n = /^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(v.trim()) ? Number(v) : NaN;
+  if (!(Number.isFinite(n) && n > 0 && n <= 1)) {
+    throw new InvalidArgumentError(`${name} takes an optional fraction in (0, 1] (0.875: torchvision's ImageNet evaluation), got "${v}"${Number.isNaN(n) ? ` (an image? give ${name} after the images, or as ${name}=0.875)` : ""}`);
+  }
   return n;
 };
 const positive = (name: string) => (v: string) => {
@@ -274,6 +276,7 @@ export function program(version = "unknown"): Command {
     .option("--top <n>", "--deconv: how many units (default 8; at most the layer's)", int("--top"))
     .option("--steps <n>", "ascent steps: of --class-model (default 200), per octave of --dream (default 10)", int("--steps"))
     .option("--resize", "scale an image of another size to the model's input for --activations, --saliency and --deconv (otherwise it is refused, as by predict)", false)
+    .option("--center-crop [fraction]", "instead, scale the shorter side to the input's size ÷ fraction (default 0.875) and crop the center, as predict --center-crop", cropFraction("--center-crop"))
     .option("--invert", "use 1 − pixel for the images of --activations, --saliency, --dream and --deconv (dark strokes on a light background, for models trained on MNIST-style data)", false)
     .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
@@ -288,7 +291,7 @@ export function program(version = "unknown"): Command {
 
 interface VizOptions {
   filters?: string; activations?: string[]; saliency?: string[]; dream?: string[]; deconv?: string[]; classModel?: string[];
-  layer?: string; top?: number; steps?: number; resize: boolean; invert: boolean;
+  layer?: string; top?: number; steps?: number; resize: boolean; centerCrop?: number | true; invert: boolean;
 }
 
 async function viz(name: string, o: VizOptions): Promise<void> {
@@ -301,7 +304,10 @@ async function viz(name: string, o: VizOptions): Promise<void> {
   if (o.layer !== undefined && !o.dream && !o.deconv) throw new UsageError("--layer is for --dream and --deconv");
   if (o.top !== undefined && !o.deconv) throw new UsageError("--top is for --deconv");
   if (o.steps !== undefined && !o.dream && !o.classModel) throw new UsageError("--steps is for --dream and --class-model");
-  if (o.resize && !o.activations && !o.saliency && !o.deconv) throw new UsageError("--resize is for --activations, --saliency and --deconv (--dream works at the image's own size)");
+  for (const [flag, given] of [["--resize", o.resize], ["--center-crop", o.centerCrop !== undefined]] as const) {
+    if (given && !o.activations && !o.saliency && !o.deconv) throw new UsageError(`${flag} is for --activations, --saliency and --deconv (--dream works at the image's own size)`);
+  }
+  if (o.resize && o.centerCrop !== undefined) throw new UsageError("--resize scales the whole image, --center-crop its center: give one or the other");
   if (o.invert && !o.activations && !o.saliency && !o.dream && !o.deconv) throw new UsageError("--invert is for the images of --activations, --saliency, --dream and --deconv");
   if (o.filters) await folderOf(o.filters, "--filters");
   for (const [opt, v] of pairs) if (v) await folderOf(v[1]!, opt);
@@ -326,7 +332,7 @@ async function viz(name: string, o: VizOptions): Promise<void> {
         throw e;
       }
     };
-    const input = (img: string) => imageInput(img, shape, { resize: o.resize, invert: o.invert });
+    const input = (img: string) => imageInput(img, shape, { resize: o.resize, invert: o.invert, ...(o.centerCrop === undefined ? {} : { centerCrop: o.centerCrop }) });
     if (o.filters) {
       await fovea.data.writeBytes(o.filters, await asUsage(() => filtersPng(m)));
       out(`filters written to ${o.filters}`);

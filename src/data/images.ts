@@ -159,31 +159,44 @@ export function imageToArray(img: Rgba, shape: [number, number, number], options
     else (src[p * 3] = r), (src[p * 3 + 1] = g), (src[p * 3 + 2] = b);
   }
   if (crop === undefined) return resizeImage(src, img.height, img.width, C, H, W);
-  // torchvision's Resize(size): the shorter side to size, the longer to ⌊size · long / short⌋; CenterCrop: round((h − H) / 2)
-  const size = Math.round(Math.max(H, W) / crop), tall = img.height > img.width;
+  // torchvision's Resize(size): the shorter side to size (Python's round of the target's larger side over
+  // the fraction), the longer to ⌊size · long / short⌋; CenterCrop's corner at round((h − H) / 2): only
+  // that window of the resized image is computed
+  const size = pyRound(Math.max(H, W) / crop), tall = img.height > img.width;
   const short = Math.min(img.height, img.width), long = Math.max(img.height, img.width), longOut = Math.floor((size * long) / short);
   const [rh, rw] = tall ? [longOut, size] : [size, longOut];
-  if (rh * rw > limit) throw new ConfigError(`image: the ${rh}×${rw} resize before a centerCrop of ${crop} exceeds the limit of ${limit} pixels (setLimits({ maxImagePixels }))`);
-  // Python's round: half to even (a 25-wide image cropped to 16 starts at column 4, not 5)
-  const half = (v: number) => (v % 1 === 0.5 && Math.floor(v) % 2 === 0 ? Math.floor(v) : Math.round(v));
-  const full = resizeImage(src, img.height, img.width, C, rh, rw), top = half((rh - H) / 2), left = half((rw - W) / 2);
-  const out = new Float32Array(H * W * C);
-  for (let y = 0; y < H; y++) out.set(full.subarray(((top + y) * rw + left) * C, ((top + y) * rw + left + W) * C), y * W * C);
-  return out;
+  return resizeImage(src, img.height, img.width, C, rh, rw, { top: pyRound((rh - H) / 2), left: pyRound((rw - W) / 2), height: H, width: W });
 }
+
+/** Python's round: half to even (a 25-wide image cropped to 16 starts at column 4, not 5; 12.5 rounds to 12). */
+const pyRound = (v: number) => (v % 1 === 0.5 && Math.floor(v) % 2 === 0 ? Math.floor(v) : Math.round(v));
 
 /**
  * An H×W×C image resized to OH×OW as PIL's ImagingResample and torch's antialiased bilinear
  * interpolate (align_corners false) do: each output pixel's centre (o + ½)·scale, a triangle of
  * half-width max(scale, 1) over the input pixels' centres, the weights normalised (and cut at the
- * edges); rows first, then columns. Without antialias shrinking by 10 sampled 4 of every 100 pixels.
+ * edges); one axis, then the other (the order that keeps the pass between them smaller). Without
+ * antialias shrinking by 10 sampled 4 of every 100 pixels. `window`: only those output rows and
+ * columns are computed (a centre crop of a large resize).
  */
-export function resizeImage(src: Float32Array, h: number, w: number, C: number, OH: number, OW: number): Float32Array {
-  if (h === OH && w === OW) return src.slice();
-  const across = taps(w, OW), rows = new Float32Array(h * OW * C), wt = across.weight;
+export function resizeImage(src: Float32Array, h: number, w: number, C: number, OH: number, OW: number,
+  window: { top: number; left: number; height: number; width: number } = { top: 0, left: 0, height: OH, width: OW }): Float32Array {
+  const { top, left, height: WH, width: WW } = window;
+  if (h === OH && w === OW && WH === OH && WW === OW) return src.slice();
+  const across = taps(w, OW, left, WW), down = taps(h, OH, top, WH);
+  // rows first: an h × WW pass between; columns first: WH × w
+  if (h * WW <= WH * w) return resampleColumns(resampleRows(src, h, w, C, across), h, WW, C, down);
+  return resampleRows(resampleColumns(src, h, w, C, down), WH, w, C, across);
+}
+
+type Taps = { start: Int32Array; count: Int32Array; weight: Float64Array; max: number };
+
+/** Each row of an h×w×C image resampled along its width by `t` (h × t's outputs × C). */
+function resampleRows(src: Float32Array, h: number, w: number, C: number, t: Taps): Float32Array {
+  const OW = t.start.length, out = new Float32Array(h * OW * C), wt = t.weight;
   for (let y = 0; y < h; y++) {
     for (let o = 0; o < OW; o++) {
-      const n = across.count[o]!, at = o * across.max, from = (y * w + across.start[o]!) * C, to = (y * OW + o) * C;
+      const n = t.count[o]!, at = o * t.max, from = (y * w + t.start[o]!) * C, to = (y * OW + o) * C;
       if (C === 3) { // (a photo's three channels in one pass over the taps)
         let r = 0, g = 0, b = 0;
         for (let k = 0, q = from; k < n; k++, q += 3) {
@@ -192,43 +205,48 @@ export function resizeImage(src: Float32Array, h: number, w: number, C: number, 
           g += v * src[q + 1]!;
           b += v * src[q + 2]!;
         }
-        (rows[to] = r), (rows[to + 1] = g), (rows[to + 2] = b);
+        (out[to] = r), (out[to + 1] = g), (out[to + 2] = b);
       } else {
         let sum = 0;
         for (let k = 0; k < n; k++) sum += wt[at + k]! * src[from + k]!;
-        rows[to] = sum;
+        out[to] = sum;
       }
     }
   }
-  const down = taps(h, OH), out = new Float32Array(OH * OW * C), line = OW * C;
+  return out;
+}
+
+/** The columns of an h×w×C image resampled along its height by `t` (t's outputs × w × C). */
+function resampleColumns(src: Float32Array, h: number, w: number, C: number, t: Taps): Float32Array {
+  const OH = t.start.length, line = w * C, out = new Float32Array(OH * line);
   for (let o = 0; o < OH; o++) {
-    const start = down.start[o]!, n = down.count[o]!, at = o * down.max;
+    const start = t.start[o]!, n = t.count[o]!, at = o * t.max;
     for (let i = 0; i < line; i++) {
       let sum = 0;
-      for (let k = 0; k < n; k++) sum += down.weight[at + k]! * rows[(start + k) * line + i]!;
+      for (let k = 0; k < n; k++) sum += t.weight[at + k]! * src[(start + k) * line + i]!;
       out[o * line + i] = sum;
     }
   }
   return out;
 }
 
-/** The input pixels (first, count) and normalised triangle weights of each of `out` pixels resampled from `size`. */
-function taps(size: number, out: number): { start: Int32Array; count: Int32Array; weight: Float64Array; max: number } {
+/** The input pixels (first, count) and normalised triangle weights of output pixels from … from + n of `out` resampled from `size`. */
+function taps(size: number, out: number, from = 0, n = out): Taps {
   const scale = size / out, stretch = Math.max(scale, 1), support = stretch;
-  const max = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(out), count = new Int32Array(out), weight = new Float64Array(out * max);
-  for (let o = 0; o < out; o++) {
-    const centre = (o + 0.5) * scale;
+  const max = Math.min(Math.ceil(support) * 2 + 1, size);
+  const start = new Int32Array(n), count = new Int32Array(n), weight = new Float64Array(n * max);
+  for (let j = 0; j < n; j++) {
+    const centre = (from + j + 0.5) * scale;
     const lo = Math.max(Math.trunc(centre - support + 0.5), 0), hi = Math.min(Math.trunc(centre + support + 0.5), size);
     let total = 0;
     for (let i = lo; i < hi; i++) {
       const v = Math.max(0, 1 - Math.abs((i - centre + 0.5) / stretch));
-      weight[o * max + i - lo] = v;
+      weight[j * max + i - lo] = v;
       total += v;
     }
-    for (let i = lo; i < hi; i++) weight[o * max + i - lo]! /= total || 1;
-    start[o] = lo;
-    count[o] = hi - lo;
+    for (let i = lo; i < hi; i++) weight[j * max + i - lo]! /= total || 1;
+    start[j] = lo;
+    count[j] = hi - lo;
   }
   return { start, count, weight, max };
 }
@@ -237,25 +255,25 @@ function taps(size: number, out: number): { start: Int32Array; count: Int32Array
  * Reads and decodes an image into H×W×C floats: a file (Node, Deno) or a URL (fetch; in a
  * browser also a URL relative to the page, decoded by the browser).
  */
-export async function loadImage(pathOrUrl: string | URL, shape: [number, number, number]): Promise<Float32Array> {
+export async function loadImage(pathOrUrl: string | URL, shape: [number, number, number], options: ImageToArrayOptions = {}): Promise<Float32Array> {
   checkPath("loadImage", pathOrUrl, true);
   checkImageShape("loadImage", shape);
   const source = String(pathOrUrl);
-  return imageToArray(await decodeImage(await readBytes(pathOrUrl), source), shape);
+  return imageToArray(await decodeImage(await readBytes(pathOrUrl), source), shape, options);
 }
 
 /**
  * The pixels of an ImageData (a canvas's getImageData, or any { width, height, data } of RGBA
  * bytes) as H×W×C floats in [0, 1], resized to `shape` as imageToArray does.
  */
-export function fromImageData(image: Rgba, shape: [number, number, number]): Float32Array {
+export function fromImageData(image: Rgba, shape: [number, number, number], options: ImageToArrayOptions = {}): Float32Array {
   checkImageShape("fromImageData", shape);
   checkRgba("fromImageData", image);
-  return imageToArray({ width: image.width, height: image.height, data: image.data }, shape);
+  return imageToArray({ width: image.width, height: image.height, data: image.data }, shape, options);
 }
 
 /** A canvas's pixels (HTMLCanvasElement or OffscreenCanvas, read through its 2D context) as H×W×C floats: see fromImageData. */
-export function fromCanvas(canvas: CanvasLike, shape: [number, number, number]): Float32Array {
+export function fromCanvas(canvas: CanvasLike, shape: [number, number, number], options: ImageToArrayOptions = {}): Float32Array {
   if (typeof canvas?.getContext !== "function") throw new ConfigError(`fromCanvas: expected an HTMLCanvasElement or OffscreenCanvas, got ${canvas === null ? "null" : typeof canvas}`);
   const { width, height } = canvas;
   if (!(width > 0 && height > 0)) throw new ConfigError(`fromCanvas: the canvas is ${width}×${height}; it has no pixels`);
@@ -268,7 +286,7 @@ export function fromCanvas(canvas: CanvasLike, shape: [number, number, number]):
     // a canvas that drew a cross-origin image without CORS is "tainted": reading it is a SecurityError
     throw new FormatError(`fromCanvas: the ${width}×${height} canvas cannot be read (${(e as Error).message})`);
   }
-  return fromImageData(pixels, shape);
+  return fromImageData(pixels, shape, options);
 }
 
 /** RGBA pixels ({ width, height, data }: decodeImage's, a canvas's ImageData): whole sizes > 0, 4 bytes a pixel. */
