@@ -24,8 +24,10 @@ const KB = 1000, MB = 1000 * 1000;
 // kernels took it to 350.1 kB; 400 kB since the options' checks and the ONNX attribute table took
 // it to 375.3 kB (2026-12-05); 450 kB since the permute of up to six axes, argMax, Tile, DepthToSpace,
 // ONNX external data and the pool's fallback to one thread (kernels in five builds, and the README)
-// took it to 426.0 kB (2026-12-07).
-const BUDGET = { packed: 450 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
+// took it to 426.0 kB (2026-12-07); 475 kB since the tfjs importer's quantized weights, shapes and
+// layouts, ConvNetJS's LRN / volumes / dropout carriers, the resize as PIL's and the CLI's
+// interruption took it to 450.1 kB (2026-12-07).
+const BUDGET = { packed: 475 * KB, installed: 5 * MB, wasmGzip: 64 * KB };
 /** The TypeScript versions the README promises: the project's own and the oldest supported. */
 const TYPESCRIPTS = [["typescript", "5.9"], ["typescript-5-7", "5.7"]] as const;
 
