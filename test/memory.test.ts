@@ -122,3 +122,38 @@ describe("Heap", () => {
     expect(p % 16).toBe(0);
   });
 });
+
+describe("a plan that does not fit in wasm memory", () => {
+  it("drops the model's other plans (a training plan's, after fit) and tries once more; else a BackendError naming the model, the plan and what to do", async () => {
+    const fovea = await import("../src/index.js");
+    const be = await loadBackend("simd");
+    const m = fovea.withBackend(be, () => fovea.zoo.lenet5({ seed: 1 }));
+    m.compile({ batchSize: 16, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.01 }) });
+    const x = Float32Array.from({ length: 16 * 784 }, (_, i) => Math.sin(i)), y = Int32Array.from({ length: 16 }, (_, i) => i % 10);
+    m.trainOnBatch(x, y);
+    const trained = m.planBytes();
+    expect(trained).toBeGreaterThan(0);
+    // the heap refuses the next allocation once (as a full 4 GB memory would), then gives again
+    const twin = fovea.withBackend(be, () => fovea.loadModel(m.save()));
+    const want = Array.from(twin.predict(x.subarray(0, 3 * 784), { batchSize: 3 }));
+    twin.free();
+    const alloc = be.heap.alloc.bind(be.heap);
+    let refuse = 0;
+    be.heap.alloc = (n: number, zero?: boolean) => {
+      if (refuse > 0) { refuse--; throw new BackendError(`out of wasm memory: need ${n} bytes (a test's)`); }
+      return alloc(n, zero);
+    };
+    const before = Array.from(m.getWeights()[0]!.values);
+    refuse = 1;
+    const got = m.predict(x.subarray(0, 3 * 784), { batchSize: 3 });
+    expect(Array.from(got)).toEqual(want);
+    expect(m.planBytes()).toBeLessThan(trained); // the training plan went; the inference plan for 3 is all that is left
+    m.trainOnBatch(x, y); // and the training plan rebuilds on use
+    expect(Array.from(m.getWeights()[0]!.values)).not.toEqual(before);
+    // refused however often: the error says which plan and what to do
+    refuse = Infinity;
+    expect(() => m.predict(x.subarray(0, 5 * 784), { batchSize: 5 })).toThrow(/^model "lenet5": its inference plan for batches of 5 needs more wasm memory than is left, with its other plans dropped: out of wasm memory: need \d+ bytes \(a test's\)\. A smaller batch size needs less/);
+    be.heap.alloc = alloc;
+    m.free();
+  });
+});

@@ -293,7 +293,23 @@ export class Model {
     let p = this.plans.get(key);
     if (!p) {
       if (training) allocateGrads(this.backend, nodes);
-      p = new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, training ? lossNode : nodes.length - 1, () => this.weightsVersion, this.foldBatchNorm, false, false, this.fuse, keep);
+      const build = () => new Plan(this.backend, nodes, this.inputSize, batch, training, this.rng, training ? lossNode : nodes.length - 1, () => this.weightsVersion, this.foldBatchNorm, false, false, this.fuse, keep);
+      try {
+        p = build();
+      } catch (e) {
+        if (!(e instanceof BackendError && e.message.startsWith("out of wasm memory"))) throw e;
+        // the buffers of this model's other plans (a training plan's, after fit) are what evaluate or
+        // predict at another batch size may need: they go (they rebuild on use), and it tries once more
+        const others = this.plans.size;
+        this.dropPlans();
+        try {
+          if (!others) throw e;
+          p = build();
+        } catch (again) {
+          if (!(again instanceof BackendError && again.message.startsWith("out of wasm memory"))) throw again;
+          throw new BackendError(`model "${this.name}": its ${training ? "training" : "inference"} plan for batches of ${batch} needs more wasm memory than is left${others ? ", with its other plans dropped" : ""}: ${again.message}. A smaller batch size needs less (compile({ batchSize }), predict's and evaluate's batchSize); other models' free() or dropPlans() return theirs`);
+        }
+      }
       this.plans.set(key, p);
     }
     return p;
