@@ -142,18 +142,26 @@ CASES = {
     "seq_norms_adam": (SeqNorms, (3, 7), {"type": "adam", "lr": 0.01}, "ce", 4, 4),
     # PyTorch's momentum (sgd({ momentumForm: "pytorch" })) under its OneCycleLR: fovea is given each step's rate
     "onecycle_momentum": (ConvBn, (3, 8, 8), {"type": "sgd", "lr": 0.2, "momentum": 0.9, "nesterov": True, "momentumForm": "pytorch", "oneCycle": True}, "ce", 8, 6),
+    # fine-tuning with frozen modules (requires_grad False; the batch norm's statistics still follow the batches in train mode):
+    # only the head, and everything after the batch norm
+    "frozen_backbone": (ConvBn, (3, 8, 8), {"type": "sgd", "lr": 0.1, "momentum": 0.9, "momentumForm": "pytorch", "frozen": ["c1", "bn", "c2"]}, "ce", 8, 6),
+    "frozen_first": (ConvBn, (3, 8, 8), {"type": "adam", "lr": 0.01, "frozen": ["c1", "bn"]}, "ce", 8, 6),
 }
 
 
 def optimizer(model, o):
+    for m in o.get("frozen", []):  # frozen modules: no gradient, not in the optimiser
+        for p in getattr(model, m).parameters():
+            p.requires_grad_(False)
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if o["type"] == "sgd":
-        kernels = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() > 1]
-        rest = [p for n, p in model.named_parameters() if not (n.endswith("weight") and p.dim() > 1)]
+        kernels = [p for n, p in params if n.endswith("weight") and p.dim() > 1]
+        rest = [p for n, p in params if not (n.endswith("weight") and p.dim() > 1)]
         groups = [{"params": kernels, "weight_decay": o.get("l2", 0)}, {"params": rest, "weight_decay": 0}]
         return torch.optim.SGD(groups, lr=o["lr"], momentum=o.get("momentum", 0), nesterov=o.get("nesterov", False))
     if o["type"] == "adam":
-        return torch.optim.Adam(model.parameters(), lr=o["lr"])
-    return torch.optim.AdamW(model.parameters(), lr=o["lr"], weight_decay=o["weightDecay"])
+        return torch.optim.Adam([p for _, p in params], lr=o["lr"])
+    return torch.optim.AdamW([p for _, p in params], lr=o["lr"], weight_decay=o["weightDecay"])
 
 
 def write(name, make, shape, opt, loss, batch, steps):

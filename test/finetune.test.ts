@@ -1,5 +1,5 @@
 // Transfer learning: Model.freeze / unfreeze (the optimiser and the regulariser leave frozen
-// parameters alone; gradients still flow through their layers) and Model.withHead (copies of the
+// parameters alone; gradients flow through their layers to those before them that learn, and not past the first that does) and Model.withHead (copies of the
 // layers a feature depends on, their weights copied, a new head after them).
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
@@ -49,6 +49,37 @@ describe("freeze", () => {
     m.fit(x, y, { epochs: 1 });
     expect(same(weightsOf(m, "c2"), before.filter((w) => w.layer === "c2"))).toBe(false);
     m.free();
+  });
+
+  it("behind a frozen backbone the backward stops where nothing before it learns (the backbone's backward and gradient buffers are skipped); unfreezing brings them back", () => {
+    // (that what learns gets PyTorch's gradients with its modules frozen: test/train-pytorch.test.ts, frozen_backbone and frozen_first)
+    const { x, y } = data(8, 72);
+    const run = (frozen: string[]) => {
+      const m = net();
+      m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1, momentum: 0.9 }) });
+      m.freeze(frozen);
+      // which layers' backward a training plan runs, or records for its slices' programs, or steps through (a batch norm's)
+      const ran = new Set<string>();
+      for (const n of m.nodes) {
+        const layer = n.layer, backward = layer.backward.bind(layer), steps = layer.sliceSteps.bind(layer);
+        layer.backward = (r) => { ran.add(layer.name); backward(r); };
+        layer.sliceSteps = (r, pass) => { const s = steps(r, pass); if (pass === "bwd" && s) ran.add(layer.name); return s; };
+      }
+      m.fit(x, y, { epochs: 2, shuffle: false });
+      return { m, ran, bytes: m.planBytes() };
+    };
+    const full = run([]), head = run(["c1", "bn", "c2"]), tail = run(["c1", "bn"]);
+    expect([...full.ran].sort()).toEqual(["bn", "c1", "c2", "flat", "out"]);
+    expect([...head.ran]).toEqual(["out"]); // and its dx is not computed: nothing before it learns
+    expect([...tail.ran].sort()).toEqual(["c2", "flat", "out"]);
+    expect(head.bytes).toBeLessThan(tail.bytes);
+    expect(tail.bytes).toBeLessThan(full.bytes);
+    // unfreezing rebuilds the plan with every backward
+    head.ran.clear();
+    head.m.unfreeze();
+    head.m.fit(x, y, { epochs: 1, shuffle: false });
+    expect([...head.ran].sort()).toEqual(["bn", "c1", "c2", "flat", "out"]);
+    [full, head, tail].forEach((r) => r.m.free());
   });
 
   it("freeze() with no names freezes everything; an unknown name is a ConfigError and changes nothing", () => {

@@ -13,7 +13,7 @@ import * as fovea from "../src/index.js";
 
 interface Fixture {
   torch: string; inputShape: number[];
-  optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number };
+  optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number; frozen?: string[] };
   /** Each step's rate (PyTorch's OneCycleLR's, where the optimiser has oneCycle). */
   lrs: number[];
   loss: "ce" | "bce"; batch: number; x: number[]; y: number[]; probe: number[]; losses: number[]; probeOutput: number[];
@@ -52,8 +52,11 @@ afterAll(() => {
   for (const s of sentinels) s.check();
 });
 
+// with PyTorch modules frozen (requires_grad False): their fovea layers frozen (an imported layer is named "/<module>/<op>#k")
+const FROZEN = ["frozen_backbone", "frozen_first"];
+
 describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTorch's losses and outputs", (threads) => {
-  it.each(CASES)("%s", async (name) => {
+  it.each([...CASES, ...FROZEN])("%s", async (name) => {
     const { bytes, fx } = load(name);
     const be = backends[threads - 1]!;
     expect(be.threads).toBe(threads);
@@ -62,6 +65,11 @@ describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTor
     const optimizer = o.type === "sgd" ? T.sgd({ lr: o.lr, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false, ...(o.momentumForm ? { momentumForm: o.momentumForm } : {}) })
       : o.type === "adam" ? T.adam({ lr: o.lr }) : T.adamw({ lr: o.lr, weightDecay: o.weightDecay! });
     m.compile({ batchSize: fx.batch, loss: fx.loss === "ce" ? "softmaxCrossEntropy" : "sigmoidCrossEntropy", optimizer, ...(o.l2 ? { regularizer: { l2: o.l2 } } : {}) });
+    if (o.frozen) {
+      const names = m.nodes.map((n) => n.layer.name).filter((l) => o.frozen!.some((f) => l.startsWith(`/${f}/`)));
+      expect(names.length).toBe(o.frozen.length);
+      m.freeze(names);
+    }
     const per = fx.inputShape.reduce((a, b) => a * b, 1), yPer = fx.loss === "ce" ? 1 : m.outputSize, x = Float32Array.from(fx.x);
     // evaluate's loss reads what training's does (the logits before a Sigmoid head, past an NCHW output's permute): the first batch's, before any step
     if (fx.loss === "bce") expect(Math.abs(m.evaluate(x.subarray(0, fx.batch * per), fx.y.slice(0, fx.batch * yPer)).loss - fx.losses[0]!) / fx.losses[0]!).toBeLessThan(1e-5);

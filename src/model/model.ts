@@ -461,8 +461,11 @@ export class Model {
   /**
    * Freezes the parameters of the named layers (every layer when none are named): the optimiser
    * and the regulariser leave them as they are, while gradients still flow through those layers to
-   * the ones before them (batch-norm running statistics still follow the batches, as in PyTorch).
-   * `unfreeze` undoes it. Freezing is a training setting: save() does not keep it.
+   * the ones before them that learn (batch-norm running statistics still follow the batches, as in
+   * PyTorch). Where nothing before a layer learns, its backward does not run: behind a frozen
+   * backbone a step costs about its forward pass (as PyTorch with requires_grad off), and frozen
+   * parameters get no gradient. `unfreeze` undoes it (the plans are built again). Freezing is a
+   * training setting: save() does not keep it.
    */
   freeze(layers?: readonly string[]): void {
     this.setFrozen(layers, true, "freeze");
@@ -477,7 +480,10 @@ export class Model {
     if (layers !== undefined && (!Array.isArray(layers) || !layers.every((l) => typeof l === "string"))) throw new ConfigError(`${where}: expected a list of layer names, got ${show(layers)}`);
     const missing = (layers ?? []).filter((l) => !nodes.some((n) => n.layer.name === l));
     if (missing.length) throw new ConfigError(`${where}: model "${this.name}" has no layer ${missing.map((l) => `"${l}"`).join(", ")}`);
-    for (const n of nodes) if (!layers || layers.includes(n.layer.name)) for (const p of n.params) p.frozen = frozen;
+    let changed = false;
+    for (const n of nodes) if (!layers || layers.includes(n.layer.name)) for (const p of n.params) (changed ||= !!p.frozen !== frozen), (p.frozen = frozen);
+    // a training plan runs the backward only where something before it learns (model/plan.ts): built again
+    if (changed) this.dropPlans();
   }
 
   /**

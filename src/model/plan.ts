@@ -26,7 +26,7 @@ import type { LayerGrad, LayerRun, ParamBuffer } from "../layers/layer.js";
 import type { BatchNorm } from "../layers/norm.js";
 import type { Pool as PoolLayer } from "../layers/pool.js";
 import { twoByTwo } from "../ops/pool.js";
-import { size } from "../layers/layer.js";
+import { size, updated } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
 import { threadGrad, type GraphNode } from "./graph.js";
 import { epilogueChains, pooledGradients, reluPools } from "./fuse.js";
@@ -310,12 +310,20 @@ export class Plan {
         // and nothing writes or reads that conv's own output gradient (the pool's backward does not
         // run): it gets no block, only a pointer that marks it as reaching the loss (checked below)
         const noBlock = this.pooled.length ? alloc(16) : 0;
+        // a node's output gradient is needed only where something before it learns: a layer the
+        // optimiser updates (trainable, not frozen), or the input's gradient. Behind a frozen
+        // backbone (fine-tuning a new head) the backbone's backward does not run at all; the
+        // gradients of what learns are the same, bit for bit (the skipped work never reached them)
+        const learns = nodes.map((n) => n.params.some(updated));
+        const needs: boolean[] = [];
+        nodes.forEach((n, j) => { needs[j] = learns[j]! || n.inputs.some((i) => (i < 0 ? inputGradient : needs[i]!)); });
         this.grad[lossNode] = gradPool.take(bytesOf(lossNode));
         let inputWritten = false; // the input's first consumer in backward order writes, later ones add
         for (let j = lossNode; j >= 0; j--) {
           const n = nodes[j]!;
           if (this.grad[j] === 0) continue; // does not reach the loss
           n.inputs.forEach((i, s) => {
+            if (i >= 0 && !needs[i]) return; // nothing before it learns: no gradient flows there
             if (i < 0) {
               if (!this.inputGradPtr) return;
               if (!inputWritten) inputWritten = true;

@@ -1,6 +1,7 @@
 // gradCheck: analytic gradients of a whole model against central differences of its loss.
 import { ConfigError, checkOptionKeys, checkModel } from "../errors.js";
 import type { ExampleData, Model } from "../model/model.js";
+import { updated } from "../layers/layer.js";
 
 export interface GradCheckResult {
   /** Per parameter: layer, name, relative error ‖g − n‖₂ / (‖g‖₂ + ‖n‖₂) over the checked entries. */
@@ -42,7 +43,7 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
   for (const node of model.nodes) {
     for (const p of node.params) {
       const g = analytic[pi++]!;
-      if (!p.spec.trainable) continue;
+      if (!updated(p)) continue; // (a frozen parameter gets no gradient: the plan's backward skips what only it would need)
       let diff = 0, gn = 0, nn = 0;
       const idx = pick(p.size, options.seed ?? 7);
       for (const i of idx) {
