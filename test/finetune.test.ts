@@ -82,6 +82,30 @@ describe("freeze", () => {
     [full, head, tail].forEach((r) => r.m.free());
   });
 
+  it("gradients computed while a layer was frozen are not applied once it learns (it has none from them); gradCheck with nothing that learns is a ConfigError", () => {
+    const { x, y } = data(4, 72);
+    const m = net();
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });
+    m.freeze(["c1"]);
+    m.computeGradients(x, Int32Array.from(y), 0, 4);
+    m.unfreeze(["c1"]);
+    const before = m.getWeights();
+    expect(() => m.applyGradients()).toThrow(/applyGradients: layer "c1" was frozen when computeGradients ran, so it has no gradient from it; it learns now: computeGradients again first/);
+    expect(same(m.getWeights(), before)).toBe(true);
+    m.computeGradients(x, Int32Array.from(y), 0, 4);
+    m.applyGradients();
+    expect(same(weightsOf(m, "c1"), before.filter((w) => w.layer === "c1"))).toBe(false);
+    // the other way round is fine: what learns has its gradients, the frozen layer is left as it is
+    m.computeGradients(x, Int32Array.from(y), 0, 4);
+    m.freeze(["c1"]);
+    const mid = m.getWeights();
+    m.applyGradients();
+    expect(same(weightsOf(m, "c1"), mid.filter((w) => w.layer === "c1"))).toBe(true);
+    m.freeze();
+    expect(() => fovea.train.gradCheck(m, x.subarray(0, 72), [0])).toThrow(/gradCheck: model "model" has no parameter that learns/);
+    m.free();
+  });
+
   it("freeze() with no names freezes everything; an unknown name is a ConfigError and changes nothing", () => {
     const m = net(), { x, y } = data(8, 72);
     m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd({ lr: 0.1 }) });

@@ -464,7 +464,8 @@ export class Model {
    * the ones before them that learn (batch-norm running statistics still follow the batches, as in
    * PyTorch). Where nothing before a layer learns, its backward does not run: behind a frozen
    * backbone a step costs about its forward pass (as PyTorch with requires_grad off), and frozen
-   * parameters get no gradient. `unfreeze` undoes it (the plans are built again). Freezing is a
+   * parameters get no gradient (applyGradients refuses what computeGradients gave while a layer
+   * that learns now was frozen). `unfreeze` undoes it (the plans are built again). Freezing is a
    * training setting: save() does not keep it.
    */
   freeze(layers?: readonly string[]): void {

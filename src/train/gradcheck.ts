@@ -22,6 +22,7 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
   checkOptionKeys("gradCheck", options, ["h", "samples", "seed"]);
   const h = options.h ?? 1e-2, samples = options.samples ?? 20;
   if (!model.loss) throw new ConfigError("gradCheck: compile({ loss }) first");
+  if (!model.params.some(updated)) throw new ConfigError(`gradCheck: model "${model.name}" has no parameter that learns (every trainable one is frozen, or there are none): nothing to check`);
   const { data, n } = model.examples(x, "gradCheck");
   const t = model.targets(y, n, "gradCheck");
   const heap = model.backend.heap;

@@ -94,6 +94,8 @@ class Training {
   lastCorrect = 0;
   labelsPtr = 0;
   labelsBytes = 0;
+  /** The trainable parameters frozen when the gradients were last computed: the plan's backward gave them none. */
+  frozenAtGradients: ParamBuffer[] = [];
 }
 
 const states = new WeakMap<Model, Training>();
@@ -356,6 +358,7 @@ function gradients(m: Model, data: Float32Array, y: Int32Array | Float32Array, s
   notAveraged(m);
   const loss = requireLoss(m, `model "${m.name}"`);
   const plan = m.forward(data, start, count, true, make);
+  training(m).frozenAtGradients = m.params.filter((p) => p.spec.trainable && p.frozen);
   const t = stageTargets(m, loss, y, start, count);
   const node = plan.lossNode;
   const value = computeLoss(m.backend.kernels, loss, plan.act[node]!, t, count, m.outputSize, plan.grad[node]!, training(m).labelSmoothing);
@@ -481,6 +484,12 @@ const methods: Pick<Model, "targets" | "computeGradients" | "applyGradients" | "
 
   applyGradients(lr) {
     if (lr !== undefined) checkLr(`model "${this.name}".applyGradients`, lr);
+    // a layer frozen when the gradients were computed got none (the plan's backward stops before it)
+    const stale = training(this).frozenAtGradients.find(updated);
+    if (stale) {
+      const layer = this.nodes.find((n) => n.params.includes(stale))!.layer.name;
+      throw new ConfigError(`model "${this.name}".applyGradients: layer "${layer}" was frozen when computeGradients ran, so it has no gradient from it; it learns now: computeGradients again first`);
+    }
     applyUpdate(this, lr);
   },
 
