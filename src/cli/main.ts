@@ -25,6 +25,8 @@ const cropFraction = (name: string) => (v: string) => {
   }
   return n;
 };
+/** --center-crop [fraction]: given alone, 0.875 (torchvision's Resize(256) for CenterCrop(224)). */
+const centerCropOption = (description: string) => new Option("--center-crop [fraction]", description).preset("0.875").argParser(cropFraction("--center-crop"));
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
   if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`${name} must be a number > 0`);
@@ -88,12 +90,12 @@ function invert(x: Float32Array): Float32Array {
  * with --invert; a light background under a one-channel model is warned about (MNIST-style data
  * is light strokes on black).
  */
-async function imageInput(path: string, [H, W, C]: [number, number, number], o: { resize: boolean; invert: boolean; centerCrop?: number | true }): Promise<Float32Array> {
+async function imageInput(path: string, [H, W, C]: [number, number, number], o: { resize: boolean; invert: boolean; centerCrop?: number }): Promise<Float32Array> {
   const img = await fovea.data.decodeImage(await fovea.data.readBytes(path), path);
   if ((img.width !== W || img.height !== H) && !o.resize && o.centerCrop === undefined) {
     throw new UsageError(`${path}: the image is ${img.width}×${img.height} pixels, the model takes ${W}×${H}; pass --resize to scale it, or --center-crop to scale and crop it as torchvision's ImageNet evaluation does`);
   }
-  const x = fovea.data.imageToArray(img, [H, W, C], o.centerCrop === undefined ? {} : { centerCrop: o.centerCrop === true ? 0.875 : o.centerCrop });
+  const x = fovea.data.imageToArray(img, [H, W, C], o.centerCrop === undefined ? {} : { centerCrop: o.centerCrop });
   // a shape drawn in the alpha channel alone (black strokes on a transparent background): composited
   // on black, as the pixels are, nothing is left of it
   let lo = Infinity, hi = -Infinity, transparent = false;
@@ -249,14 +251,14 @@ export function program(version = "unknown"): Command {
     .argument("<images...>", "image files")
     .option("--top <k>", "classes to show", int("--top"), 3)
     .option("--resize", "scale images of another size to the model's input, the whole image (otherwise they are refused); bilinear, antialiased when shrinking, as PIL and torchvision resize", false)
-    .option("--center-crop [fraction]", "scale the shorter side to the input's size ÷ fraction (default 0.875: 224 → 256), then crop the center: torchvision's ImageNet evaluation (Resize(256), CenterCrop(224))", cropFraction("--center-crop"))
+    .addOption(centerCropOption("scale the shorter side to the input's size ÷ fraction (default 0.875: 224 → 256), then crop the center: torchvision's ImageNet evaluation (Resize(256), CenterCrop(224))"))
     .option("--invert", "use 1 − pixel (dark strokes on a light background, for models trained on MNIST-style data)", false)
     .option("--raw", "show the model's outputs as they are (by default outputs that are not probabilities — a model ending in a Linear layer, as PyTorch's exports of classifiers do — are shown as their softmax, a log-softmax's as their exp)", false)
     .option("--mean <m>", "subtract from each channel of the pixels in [0, 1]: one number a channel, or one for all (e.g. 0.485,0.456,0.406)", numbers("--mean"))
     .option("--std <s>", "then divide each channel by: one number a channel, or one for all (e.g. 0.229,0.224,0.225)", numbers("--std"))
     .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
     .option("--labels <file>", "the class names, one a line in output order (e.g. ImageNet's 1000), for a model without its own")
-    .action(async (file: string, images: string[], o: { top: number; resize: boolean; centerCrop?: number | true; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string }) => {
+    .action(async (file: string, images: string[], o: { top: number; resize: boolean; centerCrop?: number; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string }) => {
       if (o.resize && o.centerCrop !== undefined) throw new UsageError("--resize scales the whole image, --center-crop its center: give one or the other");
       const statsFor = pixelStats(o);
       const labels = o.labels === undefined ? null : await labelFile(o.labels);
@@ -295,7 +297,7 @@ export function program(version = "unknown"): Command {
     .option("--top <n>", "--deconv: how many units (default 8; at most the layer's)", int("--top"))
     .option("--steps <n>", "ascent steps: of --class-model (default 200), per octave of --dream (default 10)", int("--steps"))
     .option("--resize", "scale an image of another size to the model's input for --activations, --saliency and --deconv (otherwise it is refused, as by predict)", false)
-    .option("--center-crop [fraction]", "instead, scale the shorter side to the input's size ÷ fraction (default 0.875) and crop the center, as predict --center-crop", cropFraction("--center-crop"))
+    .addOption(centerCropOption("instead, scale the shorter side to the input's size ÷ fraction (default 0.875) and crop the center, as predict --center-crop"))
     .option("--invert", "use 1 − pixel for the images of --activations, --saliency, --dream and --deconv (dark strokes on a light background, for models trained on MNIST-style data)", false)
     .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
@@ -310,7 +312,7 @@ export function program(version = "unknown"): Command {
 
 interface VizOptions {
   filters?: string; activations?: string[]; saliency?: string[]; dream?: string[]; deconv?: string[]; classModel?: string[];
-  layer?: string; top?: number; steps?: number; resize: boolean; centerCrop?: number | true; invert: boolean;
+  layer?: string; top?: number; steps?: number; resize: boolean; centerCrop?: number; invert: boolean;
 }
 
 async function viz(name: string, o: VizOptions): Promise<void> {

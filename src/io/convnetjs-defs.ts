@@ -104,6 +104,11 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     else if (a === "maxout") layers.push(L.maxout({ pieces: num(d, "group_size", 2), name: n() }));
     else throw new ConfigError(`convnetjs: ${d.type}: unknown activation ${show(a)}`);
   };
+  // a conv, pool or LRN after an fc layer reads its output as ConvNetJS's 1 × 1 × N volume
+  const volume = () => {
+    if (flat) layers.push(convnetjsVolume(n()));
+    flat = false;
+  };
   // what makeLayers adds after a layer: its activation, then a dropout of its drop_prob
   const activationAndDropout = (d: ConvNetJSLayerDef) => {
     activation(d);
@@ -122,7 +127,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
     if (loss) throw new ConfigError(`convnetjs: layer ${i + 1} (${d.type}) comes after the ${loss} head`);
     switch (d.type) {
       case "conv": {
-        if (flat) layers.push(convnetjsVolume(n()));
+        volume();
         const name = n();
         const sx = num(d, "sx");
         layers.push(L.conv2d({
@@ -130,7 +135,6 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
           rounding: "floor", kernelInitializer: "lecunNormal", biasInitializer: { type: "constant", value: biasPref(d) },
         }));
         decay[name] = { l1: (d.l1_decay_mul as number) ?? 0, l2: (d.l2_decay_mul as number) ?? 1 };
-        flat = false;
         activationAndDropout(d);
         break;
       }
@@ -139,8 +143,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
         activationAndDropout(d);
         break;
       case "pool": {
-        if (flat) layers.push(convnetjsVolume(n()));
-        flat = false;
+        volume();
         const sx = num(d, "sx");
         layers.push(L.maxPool2d({ name: n(), poolSize: [num(d, "sy", sx), sx], strides: num(d, "stride", 2), padding: num(d, "pad", 0), rounding: "floor" }));
         activationAndDropout(d);
@@ -166,8 +169,7 @@ export function convnetjs(defs: ConvNetJSLayerDef[], options: { seed?: number; n
         layers.push(L.maxout({ pieces: num(d, "group_size", 2), name: n() }));
         break;
       case "lrn":
-        if (flat) layers.push(convnetjsVolume(n()));
-        flat = false;
+        volume();
         layers.push(convnetjsLrn(n(), num(d, "n"), num(d, "k"), num(d, "alpha"), num(d, "beta")));
         activationAndDropout(d);
         break;

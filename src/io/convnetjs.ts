@@ -104,6 +104,11 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
   // conv / fc weights — through ReLU, maxout and max pooling, which commute with a positive scale
   let scale = 1;
   const take = () => { const s = scale; scale = 1; return s; };
+  // a conv, pool or LRN after an fc layer reads its output as ConvNetJS's 1 × 1 × N volume
+  const volume = () => {
+    if (flat) layers.push(convnetjsVolume(name()));
+    flat = false;
+  };
   const name = () => `cnj${layers.length}`;
   // the fovea layer whose output is each ConvNetJS layer's (after layers[0]): the last one made so far
   const producedBy: (string | undefined)[] = [];
@@ -112,7 +117,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
     const where = `${src}: layer ${i + 1} (${l.layer_type})`;
     switch (l.layer_type) {
       case "conv": {
-        if (flat) layers.push(convnetjsVolume(name()));
+        volume();
         const n = name(), OC = count(l, "out_depth"), KW = count(l, "sx"), KH = count(l, "sy"), Cin = count(l, "in_depth");
         layers.push(L.conv2d({ name: n, filters: OC, kernelSize: [KH, KW], strides: count(l, "stride"), padding: padOf(l), rounding: "floor" }));
         const filters = l.filters as Vol[];
@@ -125,7 +130,6 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         });
         weights.push({ layer: n, name: "kernel", values: hwio }, { layer: n, name: "bias", values: values(l.biases as Vol, OC, `${where} biases`) });
         decayOf(l, n);
-        flat = false;
         break;
       }
       case "fc": {
@@ -146,8 +150,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         break;
       }
       case "pool":
-        if (flat) layers.push(convnetjsVolume(name()));
-        flat = false;
+        volume();
         layers.push(L.maxPool2d({ name: name(), poolSize: [count(l, "sy"), count(l, "sx")], strides: count(l, "stride"), padding: padOf(l), rounding: "floor" }));
         break;
       case "relu": layers.push(L.relu({ name: name() })); break;
@@ -162,8 +165,7 @@ function convert(json: string | { layers: CnjLayer[] }, src: string, seed: numbe
         if (l.layer_type === "sigmoid") layers.push(L.sigmoid({ name: name() }));
         else if (l.layer_type === "tanh") layers.push(L.tanh({ name: name() }));
         else if (l.layer_type === "lrn") {
-          if (flat) layers.push(convnetjsVolume(name()));
-          flat = false;
+          volume();
           layers.push(convnetjsLrn(name(), count(l, "n"), num(l, "k"), num(l, "alpha"), num(l, "beta")));
         }
         else {

@@ -197,10 +197,8 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
     const act = (a: unknown): Activation | "other" => (a === undefined || a === "linear" ? "none" : a === "relu" ? "relu" : a === "relu6" ? "relu6" : "other");
     const after = (a: unknown): Layer[] => {
       if (a === undefined || a === "linear" || a === "relu" || a === "relu6") return [];
-      const m = new Map<unknown, () => Layer>([["sigmoid", () => L.sigmoid({ name: fresh(`${c.name}_act`) })], ["tanh", () => L.tanh({ name: fresh(`${c.name}_act`) })],
-        ["softmax", () => L.softmax({ name: fresh(`${c.name}_act`) })], ["elu", () => L.elu({ name: fresh(`${c.name}_act`) })]]);
-      const make = m.get(a);
-      return make ? [make()] : bad(`activation ${show(a)} is not supported`);
+      const make = new Map<unknown, (c: { name: string }) => Layer>([["sigmoid", L.sigmoid], ["tanh", L.tanh], ["softmax", L.softmax], ["elu", L.elu]]).get(a);
+      return make ? [make({ name: fresh(`${c.name}_act`) })] : bad(`activation ${show(a)} is not supported`);
     };
     const fused = (a: unknown): Activation => { const f = act(a); return f === "other" ? "none" : f; };
     if (ins.length === 0) bad("no inputs (inbound_nodes names none)");
@@ -284,9 +282,8 @@ function convert(json: TfjsArtifacts, weightData: ArrayBuffer | Uint8Array, src:
         break;
       case "BatchNormalization": {
         lastAxis(c.axis);
-        if (rank === 3 || rank === 1) ls = [L.batchNorm({ name: c.name, epsilon: (c.epsilon as number) ?? 1e-3, momentum: (c.momentum as number) ?? 0.99 })];
-        else if (rank === 2) ls = onRows(() => [L.batchNorm({ name: c.name, epsilon: (c.epsilon as number) ?? 1e-3, momentum: (c.momentum as number) ?? 0.99 })]);
-        else return bad(`an input of [${inShape.join(", ")}]: BatchNormalization is read on inputs of rank 2 to 4 (with the batch)`);
+        if (rank > 3) bad(`an input of [${inShape.join(", ")}]: BatchNormalization is read on inputs of rank 2 to 4 (with the batch)`);
+        ls = onRows(() => [L.batchNorm({ name: c.name, epsilon: (c.epsilon as number) ?? 1e-3, momentum: (c.momentum as number) ?? 0.99 })]);
         const C = [inShape[rank - 1]!];
         weights.push(
           { layer: c.name, name: "gamma", values: c.scale === false ? new Float32Array(C[0]!).fill(1) : weightOf(c.name, "gamma", C) },
