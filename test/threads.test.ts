@@ -533,11 +533,16 @@ describe("the pool's behaviour", () => {
     const be = backends[2]!;
     // a call wakes them once; then they block
     be.run([0, 1, 2].map(() => ({ fn: "f32_sgd_update" as const, args: [0, 0, 0, 0] })));
-    const c0 = process.cpuUsage();
-    await new Promise((r) => setTimeout(r, 400));
-    const c = process.cpuUsage(c0);
-    // two spinning workers would burn ~800 ms of CPU in 400 ms
-    expect((c.user + c.system) / 1000).toBeLessThan(100);
+    // the process's CPU time counts every thread (the test's own, V8's GC helpers), and once CI saw 119 ms in one
+    // window after a heavy file: the least of three windows, where two spinning workers would burn ~800 ms in each
+    const used: number[] = [];
+    for (let w = 0; w < 3; w++) {
+      const c0 = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 400));
+      const c = process.cpuUsage(c0);
+      used.push((c.user + c.system) / 1000);
+    }
+    expect(Math.min(...used)).toBeLessThan(100);
   });
 
   it("a Node process with a pool exits by itself when its work ends; shutdown() stops a pool", () => {
