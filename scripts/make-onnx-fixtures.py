@@ -671,6 +671,45 @@ def write(name, make, shape, out=None, opset=13, binary_input=False, dynamic=Tru
     print(name, os.path.getsize(path), "bytes")
 
 
+class DynamicHw(nn.Module):
+    """A fully convolutional net exported with its height and width dynamic (dynamic_axes on axes 2 and 3): a conv, batch norm,
+    a floor max pool, a stride-2 conv; the map upsampled back to the input's size (F.interpolate(size=x.shape[-2:]): Shape,
+    Slice, Concat and Resize in the file) and a class head (adaptive average pooling, flatten, Linear), one after the other."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.bn = nn.BatchNorm2d(6)
+        self.c2 = nn.Conv2d(6, 4, 3, stride=2, padding=1)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        z = F.relu(self.c2(F.max_pool2d(F.relu(self.bn(self.c1(x))), 2)))
+        up = F.interpolate(z, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.cat([up.flatten(1), self.head(F.adaptive_avg_pool2d(z, 1).flatten(1))], 1)
+
+
+def write_dynamic_hw(name, shapes, opset=13):
+    """DynamicHw exported at shapes[0] with axes N, H and W dynamic; the json holds PyTorch's input and output at each shape.
+    In a folder of their own: the fuzz's seeds and the export round trip take every file of the main one, which import as they are."""
+    out = os.path.join(OUT, "dynamic")
+    os.makedirs(out, exist_ok=True)
+    g = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(SEED)
+    model = DynamicHw().eval()
+    randomize_bn(model, g)
+    xs = [torch.randn(*shape, generator=g) for shape in shapes]
+    torch.onnx.export(model, xs[0], os.path.join(out, name + ".onnx"), opset_version=opset, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N", 2: "H", 3: "W"}, "output": {0: "N", 1: "F"}})
+    cases = []
+    for x in xs:
+        with torch.no_grad():
+            y = model(x)
+        cases.append({"inputShape": list(x.shape), "input": [round(v, 7) for v in x.flatten().tolist()], "outputShape": list(y.shape), "output": y.flatten().tolist()})
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"torch": torch.__version__, "seed": SEED, "opset": opset, "cases": cases}, f)
+    print(name, "written")
+
+
 def write_shape_values():
     write("shape_values", ShapeValues, (2, 3, 5, 6))
     write("more_reductions", MoreReductions, (2, 3, 4, 5))
@@ -810,12 +849,15 @@ if __name__ == "__main__":
         write("where_constants", WhereConstants, (2, 3, 4, 5))
     elif len(sys.argv) > 1 and sys.argv[1] == "shape_values":
         write_shape_values()
+    elif len(sys.argv) > 1 and sys.argv[1] == "dynamic_hw":
+        for opset in (11, 13):
+            write_dynamic_hw(f"dynamic_hw_opset{opset}", [(2, 3, 8, 10), (1, 3, 13, 7)], opset=opset)
     elif len(sys.argv) > 1 and sys.argv[1] == "convnext_mini":
         for opset in (11, 13, 17):
             write(f"convnext_mini_opset{opset}", ConvNextMini, (2, 3, 16, 16), opset=opset)
     elif len(sys.argv) > 1:
         # anything else (--help, a misspelt name) must not rewrite every checked-in fixture
-        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | unfolded | joined_constants | shape_values | scales | external]\n"
+        sys.exit("usage: make-onnx-fixtures.py [lrn_torch | seq1d | interp | dilated_pools | pool_indices | pools3d | deconv3d | pads | se_block | convnext_mini | shuffle_out | pixel_shuffle | unfolded | joined_constants | shape_values | dynamic_hw | scales | external]\n"
                  "       make-onnx-fixtures.py --torchvision DIR [--opsets 11,13,17] [--size 224] [model ...]\n"
                  f"       (no argument: every fixture in test/fixtures/onnx); not an option: {sys.argv[1]}")
     else:
@@ -858,4 +900,6 @@ if __name__ == "__main__":
         write("joined_constants_unfolded", JoinedConstants, (2, 3, 4, 5), opset=17, fold=False)
         write("where_constants", WhereConstants, (2, 3, 4, 5))
         write_shape_values()  # also alone: make-onnx-fixtures.py shape_values
+        for opset in (11, 13):  # also alone: make-onnx-fixtures.py dynamic_hw
+            write_dynamic_hw(f"dynamic_hw_opset{opset}", [(2, 3, 8, 10), (1, 3, 13, 7)], opset=opset)
         external()  # also alone: make-onnx-fixtures.py external (after conv_bn_pool)

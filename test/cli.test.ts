@@ -460,6 +460,42 @@ describe("fovea predict: what a model's outputs are", () => {
     expect(b.stdout).toMatch(/^onnxruntime-web \(/m);
   });
 
+  it("an ONNX file exported with a dynamic height and width: --input-shape sizes it for summary, predict and bench (predict gives the library's outputs at that size); without it the import says how, and other models refuse it (exit 2)", async () => {
+    const file = "test/fixtures/onnx/dynamic/dynamic_hw_opset13.onnx";
+    const none = fovea("summary", file);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/the input "input" has symbolic axes 2, 3 \(\[N, 3, \?, \?\]\): .*the CLI's --input-shape/);
+    const s = fovea("summary", file, "--input-shape", "3x8x10");
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(/input \[N, 8, 10, 3\]/);
+    expect(fovea("summary", file, "--input-shape", "input=3,8,10").stdout).toBe(s.stdout);
+    // predict: an image of that size, the outputs the library gives for its pixels
+    const dir = mkdtempSync(join(tmpdir(), "fovea-dynamic-"));
+    const { encodePng } = await import("../src/data/images.js");
+    const px = Float32Array.from({ length: 8 * 10 * 3 }, (_, i) => Math.round(255 * (0.5 + 0.5 * Math.sin(i))) / 255);
+    writeFileSync(join(dir, "x.png"), await encodePng(px, [8, 10, 3]));
+    const p = fovea("predict", file, join(dir, "x.png"), "--input-shape", "3x8x10", "--raw", "--top", "3");
+    expect(p.status, p.stderr).toBe(0);
+    await fovea_.init({ build: "simd" });
+    const m = await fovea_.importOnnx(new Uint8Array(readFileSync(file)), { inputShapes: { input: [3, 8, 10] }, inputLayout: "NHWC" });
+    const y = m.predict(px);
+    m.free();
+    const top = Array.from(y, (v, k) => [v, k] as const).sort((a, b) => b[0] - a[0]).slice(0, 3);
+    expect(p.stdout.trim()).toBe(`${join(dir, "x.png")}: ${top.map(([v, k]) => `${k} ${v.toPrecision(4)}`).join(", ")}`);
+    const b = fovea("bench", file, "--input-shape", "3x8x10", "--runs", "2");
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/^onnxruntime-node \(/m);
+    for (const [args, msg] of [
+      [["summary", "lenet5", "--input-shape", "1x28x28"], /^fovea: --input-shape sizes the input of an \.onnx file exported with dynamic sizes; lenet5 is not one\n$/],
+      [["summary", file, "--input-shape", "3x8"], /^fovea: .*dynamic_hw_opset13\.onnx: inputShapes: the input "input" is \[N, 3, H, W\]: give the 3 sizes after its batch axis, in that order \(got \[3, 8\]\)\n$/],
+      [["summary", file, "--input-shape", "3x8x-1"], /^fovea: option '--input-shape <\[name=\]dims>' argument '3x8x-1' is invalid\. --input-shape takes the sizes after the batch axis in the file's order, e\.g\. 3x224x224/],
+    ] as const) {
+      const r = fovea(...args);
+      expect(r.stderr).toMatch(msg);
+      expect(r.status, args.join(" ")).toBe(args[1] === file && args[3] === "3x8" ? 1 : 2);
+    }
+  });
+
   it("summary and predict read a ConvNetJS net's JSON as ConvNetJS writes it (net.toJSON()), its weights included", async () => {
     const cnj = require("convnetjs") as { Net: new () => { makeLayers(d: object[]): void; toJSON(): object; forward(v: object): { w: Float64Array } }; Vol: new (a: number, b: number, c: number, v: number) => { w: Float64Array } };
     const net = new cnj.Net();

@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, imageModel, jsonModel, loadTestSet, nhwcInput, onnxModel, zooKey, MODEL_FILES, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type Recipe } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, imageModel, jsonModel, loadTestSet, nhwcInput, onnxModel, onnxOnly, zooKey, MODEL_FILES, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type InputShape, type Recipe } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -32,6 +32,15 @@ const positive = (name: string) => (v: string) => {
   if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`${name} must be a number > 0`);
   return n;
 };
+
+/** --input-shape [name=]CxHxW: positive whole sizes joined by x (or commas), after an optional input name and =. */
+const inputShapeArg = (v: string): InputShape => {
+  const m = /^(?:(.+)=)?(\d+(?:[x,]\d+)*)$/.exec(v.trim());
+  const dims = m ? m[2]!.split(/[x,]/).map(Number) : [];
+  if (!m || !dims.every((d) => Number.isSafeInteger(d) && d > 0)) throw new InvalidArgumentError(`--input-shape takes the sizes after the batch axis in the file's order, e.g. 3x224x224 (or name=3x224x224 for one input of several), got "${v}"`);
+  return m[1] === undefined ? { dims } : { name: m[1], dims };
+};
+const inputShapeOption = () => new Option("--input-shape <[name=]dims>", "an .onnx file exported with dynamic sizes ([N, 3, H, W]): the sizes after its batch axis, in the file's order (e.g. 3x224x224; name=3x224x224 for one input of several)").argParser(inputShapeArg);
 
 /** A comma-separated list of finite numbers (--mean, --std). */
 const numbers = (name: string) => (v: string) => {
@@ -137,10 +146,11 @@ function outputKind(m: fovea.Model): { kind: "probabilities" | "logProbabilities
  * A saved model (`eval`, `predict`): a folder, or a zoo name where no such file is (its weights
  * would be untrained), is a usage error saying so.
  */
-async function savedModel(file: string, command: string): Promise<fovea.Model> {
+async function savedModel(file: string, command: string, inputShape?: InputShape): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
   if (folder) throw new UsageError(`${command}: ${file} is a folder; give ${SAVED_MODELS}`);
-  if (/\.onnx$/.test(file)) return onnxModel(file);
+  onnxOnly(file, inputShape);
+  if (/\.onnx$/.test(file)) return onnxModel(file, inputShape);
   if (/\.json$/.test(file)) return jsonModel(file, 1, command);
   try {
     return nhwcInput(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), file);
@@ -214,6 +224,7 @@ export function program(version = "unknown"): Command {
     .option("--speedrun", `MNIST to ${100 * SPEEDRUN.target}% test accuracy as fast as it goes: LeNet-5 with batch norm, ${SPEEDRUN.epochs} epochs of one-cycle SGD with label smoothing ${SPEEDRUN.labelSmoothing}, scored with a moving average of its weights (ema ${SPEEDRUN.ema}), no distortions; prints the training time when the test accuracy (scored every ${1 / SPEEDRUN.evalsPerEpoch} epoch from ${SPEEDRUN.firstEval} epochs on, clock stopped) first reached ${100 * SPEEDRUN.target}%`, false)
     .option("--no-augment", "no affine distortions")
     .option("--no-progress", "no progress bar")
+    .addOption(inputShapeOption())
     .action(async (dataset: string, dir: string | undefined, o) => {
       await train({ dataset, dir, ...o, progress: o.progress && proc.stdout.isTTY === true });
     });
@@ -225,10 +236,11 @@ export function program(version = "unknown"): Command {
     .option("--mean <m>", "subtract from each channel of the pixels in [0, 1], as the model was trained: one number a channel, or one for all", numbers("--mean"))
     .option("--std <s>", "then divide each channel by: one number a channel, or one for all", numbers("--std"))
     .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
-    .action(async (file: string, dataset: string, dir: string | undefined, o: { mean?: number[]; std?: number[]; imagenet: boolean }) => {
+    .addOption(inputShapeOption())
+    .action(async (file: string, dataset: string, dir: string | undefined, o: { mean?: number[]; std?: number[]; imagenet: boolean; inputShape?: InputShape }) => {
       const statsFor = pixelStats(o);
       await fovea.init();
-      await using(await savedModel(file, "eval"), async (m) => {
+      await using(await savedModel(file, "eval", o.inputShape), async (m) => {
         const { test, label } = await loadTestSet(dataset, dir, [...m.inputShape] as [number, number, number]);
         checkFits(m, `eval: ${file}`, test, label, true);
         const stats = statsFor(test.shape[2]);
@@ -241,9 +253,10 @@ export function program(version = "unknown"): Command {
   p.command("summary")
     .description("layers, output shapes, parameters, FLOPs of a saved model or a zoo model")
     .argument("<model>", `${MODEL_FILES}, or a zoo name (lenet5, resnet50, ...)`)
-    .action(async (name: string) => {
+    .addOption(inputShapeOption())
+    .action(async (name: string, o: { inputShape?: InputShape }) => {
       await fovea.init();
-      await using(await buildModel(name, undefined, 1), (m) => out(m.summary()));
+      await using(await buildModel(name, undefined, 1, o.inputShape), (m) => out(m.summary()));
     });
   p.command("predict")
     .description("top-k classes of images (PNG/JPEG) under a saved model")
@@ -258,12 +271,13 @@ export function program(version = "unknown"): Command {
     .option("--std <s>", "then divide each channel by: one number a channel, or one for all (e.g. 0.229,0.224,0.225)", numbers("--std"))
     .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
     .option("--labels <file>", "the class names, one a line in output order (e.g. ImageNet's 1000), for a model without its own")
-    .action(async (file: string, images: string[], o: { top: number; resize: boolean; centerCrop?: number; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string }) => {
+    .addOption(inputShapeOption())
+    .action(async (file: string, images: string[], o: { top: number; resize: boolean; centerCrop?: number; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string; inputShape?: InputShape }) => {
       if (o.resize && o.centerCrop !== undefined) throw new UsageError("--resize scales the whole image, --center-crop its center: give one or the other");
       const statsFor = pixelStats(o);
       const labels = o.labels === undefined ? null : await labelFile(o.labels);
       await fovea.init();
-      await using(await savedModel(file, "predict"), async (m) => {
+      await using(await savedModel(file, "predict", o.inputShape), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
         const stats = statsFor(shape[2]);
         if (labels && labels.length !== m.outputSize) throw new UsageError(`--labels ${o.labels}: ${labels.length} names for the model's ${m.outputSize} outputs`);
@@ -299,6 +313,7 @@ export function program(version = "unknown"): Command {
     .option("--resize", "scale an image of another size to the model's input for --activations, --saliency and --deconv (otherwise it is refused, as by predict)", false)
     .addOption(centerCropOption("instead, scale the shorter side to the input's size ÷ fraction (default 0.875) and crop the center, as predict --center-crop"))
     .option("--invert", "use 1 − pixel for the images of --activations, --saliency, --dream and --deconv (dark strokes on a light background, for models trained on MNIST-style data)", false)
+    .addOption(inputShapeOption())
     .action(async (name: string, o: VizOptions) => viz(name, o));
   p.command("bench")
     .description("inference in fovea and, where installed, onnxruntime-node / -web and tfjs-wasm on the same model: latency, img/s, ratio, time to first result, output difference")
@@ -306,13 +321,14 @@ export function program(version = "unknown"): Command {
     .option("--batch <n>", "batch size", int("--batch"), 1)
     .option("--runs <n>", "timed runs", int("--runs"), 20)
     .option("--threads <n>", "threads for every engine (default: fovea's default)", int("--threads"))
-    .action(async (name: string, o: { batch: number; runs: number; threads?: number }) => bench(name, o));
+    .addOption(inputShapeOption())
+    .action(async (name: string, o: { batch: number; runs: number; threads?: number; inputShape?: InputShape }) => bench(name, o));
   return p;
 }
 
 interface VizOptions {
   filters?: string; activations?: string[]; saliency?: string[]; dream?: string[]; deconv?: string[]; classModel?: string[];
-  layer?: string; top?: number; steps?: number; resize: boolean; centerCrop?: number; invert: boolean;
+  layer?: string; top?: number; steps?: number; resize: boolean; centerCrop?: number; invert: boolean; inputShape?: InputShape;
 }
 
 async function viz(name: string, o: VizOptions): Promise<void> {
@@ -337,7 +353,7 @@ async function viz(name: string, o: VizOptions): Promise<void> {
     if (dest !== undefined && !/\.png$/i.test(dest)) throw new UsageError(`viz writes PNG images: name ${dest} .png`);
   }
   await fovea.init();
-  await using(await imageModel(name, undefined, 1), async (m) => {
+  await using(await imageModel(name, undefined, 1, o.inputShape), async (m) => {
     const shape = [...m.inputShape] as [number, number, number];
     const layer = (): string => {
       const l = o.layer ?? lastConvLayer(m);

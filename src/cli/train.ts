@@ -2,6 +2,7 @@
 import { SingleBar } from "cli-progress";
 import * as fovea from "../index.js";
 import { modelJsonKind } from "../io/tfjs.js";
+import { decodeModel } from "../io/onnx/proto.js";
 import { err, out, proc, UsageError } from "./proc.js";
 
 export interface TrainArgs {
@@ -36,7 +37,12 @@ export interface TrainArgs {
   speedrun?: boolean;
   augment: boolean;
   progress: boolean;
+  /** --input-shape: an .onnx model's sizes after its batch axis, where the file leaves them symbolic. */
+  inputShape?: InputShape;
 }
+
+/** --input-shape [name=]CxHxW: the sizes after the batch axis of one input of an ONNX file (its only data input where no name is given), in the file's order. */
+export interface InputShape { name?: string; dims: number[] }
 
 /** What `fovea train` does on a data set unless its flags say otherwise. */
 export interface Recipe {
@@ -158,14 +164,15 @@ export const zooName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLow
  * a model whose input is not one image (features [N, F], a sequence, several inputs) in the file's
  * own layout, which the command then finds does not take its images.
  */
-export async function onnxModel(file: string): Promise<fovea.Model> {
+export async function onnxModel(file: string, inputShape?: InputShape): Promise<fovea.Model> {
   const bytes = await fovea.data.readBytes(file);
+  const options = onnxFileOptions(file, bytes, inputShape);
   try {
-    return await fovea.importOnnx(bytes, { ...onnxFileOptions(file), inputLayout: "NHWC" });
+    return await fovea.importOnnx(bytes, { ...options, inputLayout: "NHWC" });
   } catch (e) {
     // importOnnx's refusal of inputLayout NHWC for such an input (its message begins so)
     if (!(e instanceof fovea.FormatError && e.message.startsWith(`${file}: inputLayout NHWC`))) throw e;
-    return fovea.importOnnx(bytes, onnxFileOptions(file));
+    return fovea.importOnnx(bytes, options);
   }
 }
 
@@ -193,10 +200,29 @@ export function nhwcInput(m: fovea.Model, source: string): fovea.Model {
   return nhwc;
 }
 
-/** How the commands import an ONNX file: named by its path, its external data (if any) read from the files beside it. */
-export const onnxFileOptions = (file: string): fovea.OnnxImportOptions => ({
-  source: file, externalData: (location) => fovea.data.readBytes(onnxFolder(file) + location),
-});
+/**
+ * How the commands import an ONNX file: named by its path, its external data (if any) read from the
+ * files beside it, and --input-shape's sizes given to the input it names (without a name, the
+ * file's one data input).
+ */
+export function onnxFileOptions(file: string, bytes: Uint8Array, inputShape?: InputShape): fovea.OnnxImportOptions {
+  const options: fovea.OnnxImportOptions = { source: file, externalData: (location) => fovea.data.readBytes(onnxFolder(file) + location) };
+  if (!inputShape) return options;
+  let name = inputShape.name;
+  if (name === undefined) {
+    const graph = decodeModel(bytes, file).graph;
+    const inits = new Set(graph?.initializer.map((t) => t.name));
+    const inputs = (graph?.input ?? []).filter((i) => !inits.has(i.name)).map((i) => `"${i.name}"`);
+    if (inputs.length !== 1) throw new UsageError(`--input-shape ${inputShape.dims.join("x")}: ${file} has ${plural(inputs.length, "data input")}${inputs.length ? ` (${inputs.join(", ")})` : ""}; name the one it sizes: --input-shape <name>=${inputShape.dims.join("x")}`);
+    name = inputs[0]!.slice(1, -1);
+  }
+  return { ...options, inputShapes: { [name]: inputShape.dims } };
+}
+
+/** --input-shape sizes an .onnx file's input: refused for any other model, whose size is its own. */
+export function onnxOnly(name: string, inputShape: InputShape | undefined): void {
+  if (inputShape && !/\.onnx$/.test(name)) throw new UsageError(`--input-shape sizes the input of an .onnx file exported with dynamic sizes; ${name} is not one`);
+}
 
 /** The folder an ONNX file's external data lives in, as a prefix ("" for a file in the working folder). */
 export const onnxFolder = (file: string) => file.replace(/[^/\\]*$/, "");
@@ -227,19 +253,20 @@ export async function jsonModel(name: string, seed: number, trainedFor?: string)
 export const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
-export async function buildModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
+export async function buildModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape): Promise<fovea.Model> {
+  onnxOnly(name, inputShape);
   const camel = zooKey(name);
   const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
-  if (/\.onnx$/.test(name)) return onnxModel(name);
+  if (/\.onnx$/.test(name)) return onnxModel(name, inputShape);
   if (/\.json$/.test(name)) return jsonModel(name, seed);
   if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}) or ${MODEL_FILES}`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
 }
 
 /** A model as the commands that feed it images take it (train, viz): buildModel's, its input NHWC (nhwcInput). */
-export async function imageModel(name: string, classes: number | undefined, seed: number): Promise<fovea.Model> {
-  return nhwcInput(await buildModel(name, classes, seed), name);
+export async function imageModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape): Promise<fovea.Model> {
+  return nhwcInput(await buildModel(name, classes, seed, inputShape), name);
 }
 
 async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test: fovea.data.Dataset | null; label: string }> {
@@ -367,6 +394,7 @@ export async function train(a: TrainArgs): Promise<void> {
   const recipe = a.dataset === "mnist" || a.dataset === "fashion-mnist" ? RECIPES[a.dataset] : RECIPES.other;
   const epochs = a.epochs ?? (speed ? SPEEDRUN.epochs : a.quick ? QUICK_EPOCHS : recipe.epochs);
   const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
+  onnxOnly(modelName, a.inputShape);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   // a model.json is named by its folder (tfjs saves every model as model.json)
   const modelBase = (p: string) => (/[\\/]model\.json$/.test(p) ? base(p.replace(/[\\/][^\\/]*$/, "")) : base(p));
@@ -399,7 +427,7 @@ export async function train(a: TrainArgs): Promise<void> {
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint;
   // the schedule, which the recipe decides and a version of fovea may change)
   const config: fovea.train.CheckpointConfig = {
-    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? DEFAULT_INPUT } : {}), model: modelName, epochs, batch: a.batch,
+    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? DEFAULT_INPUT } : {}), model: modelName, ...(a.inputShape ? { inputShape: `${a.inputShape.name === undefined ? "" : `${a.inputShape.name}=`}${a.inputShape.dims.join("x")}` } : {}), epochs, batch: a.batch,
     optimizer, lr, schedule: oneCycle ? "oneCycle" : "cosine", ...(oneCycle && pctStart !== undefined ? { pctStart } : {}), ...(l2 ? { l2 } : {}), ...(labelSmoothing ? { labelSmoothing } : {}), ...(ema ? { ema } : {}), seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
     // sums split across threads round differently: the same weights need the same threads and build
     threads: info.threads, build: info.build,
@@ -416,7 +444,7 @@ export async function train(a: TrainArgs): Promise<void> {
     m = r.model;
     resume = r.checkpoint;
   } else {
-    m = await imageModel(modelName, full.classes?.length ?? 10, a.seed);
+    m = await imageModel(modelName, full.classes?.length ?? 10, a.seed, a.inputShape);
   }
   // the model and the augmenter's buffers are returned to wasm memory however training ends
   let aug: fovea.data.Augmenter | undefined;

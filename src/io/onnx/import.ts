@@ -49,10 +49,18 @@ export interface OnnxImportOptions {
    * or a function that reads one — in Node, `(location) => fovea.data.readBytes(join(folder, location))`.
    */
   externalData?: ExternalData;
+  /**
+   * Sizes for a data input's symbolic axes, by input name: the sizes of its axes after the batch
+   * axis, in the file's order (`{ input: [3, 224, 224] }` for a file whose input is [N, 3, H, W]).
+   * fovea plans every buffer for one example size, so a file exported with its height and width
+   * dynamic imports at the sizes given here (as onnxsim's --overwrite-input-shape fixes them); an
+   * axis the file fixes must be given its own size. The batch axis stays as the file has it.
+   */
+  inputShapes?: Record<string, readonly number[]>;
 }
 
 export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
-  checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants", "externalData"]);
+  checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants", "externalData", "inputShapes"]);
   const src = options.source ?? "model.onnx";
   const layout = options.inputLayout;
   for (const k of ["inputLayout", "outputLayout"] as const) {
@@ -107,9 +115,9 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     }
   });
   if (wrong.length) throw new FormatError(`${src}: ${wrong.join("; ")}`);
-  const m: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src), decoded.graph) } };
+  const m0: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src), decoded.graph) } };
   const bad = new Map<string, string[]>();
-  for (const n of subgraphNodes(m.graph.node)) {
+  for (const n of subgraphNodes(m0.graph.node)) {
     const op = isDefaultDomain(n) ? n.opType : `${n.domain}:${n.opType}`;
     if (!isDefaultDomain(n) || !Object.hasOwn(IMPORTERS, n.opType)) bad.set(op, [...(bad.get(op) ?? []), n.name || n.output[0]!]);
   }
@@ -117,20 +125,21 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     throw new FormatError(`${src}: unsupported ONNX ops: ${[...bad].map(([op, names]) => `${op === "" ? "(no op_type)" : op} (${names.map((x) => `"${x}"`).join(", ")})`).join("; ")}`);
   }
   const be = options.backend ?? getBackend();
-  const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m.graph.name || "onnx");
+  const name = options.name ?? (options.source ? src.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "") : m0.graph.name || "onnx");
   const constants = new Map<string, ConstValue>();
   for (const [k, c] of Object.entries(options.constants ?? {})) {
-    if (!m.graph.input.some((i) => i.name === k)) throw new FormatError(`${src}: constants: the graph has no input "${k}" (inputs: ${m.graph.input.map((i) => `"${i.name}"`).join(", ")})`);
+    if (!m0.graph.input.some((i) => i.name === k)) throw new FormatError(`${src}: constants: the graph has no input "${k}" (inputs: ${m0.graph.input.map((i) => `"${i.name}"`).join(", ")})`);
     const dims = Array.from(c.dims ?? []), count = dims.reduce((a, b) => a * b, 1);
     if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || c.data?.length !== count) throw new FormatError(`${src}: constants: "${k}" has ${c.data?.length} values for dims ${show(dims)}`);
     // of the input's declared type: float data stays float (an integer constant's Div truncates)
-    const ty = m.graph.input.find((i) => i.name === k)!.type?.tensorType?.elemType;
+    const ty = m0.graph.input.find((i) => i.name === k)!.type?.tensorType?.elemType;
     const float = ty === undefined || ty === 0 ? c.data instanceof Float32Array || c.data instanceof Float64Array : [1, 10, 11, 16].includes(ty);
     constants.set(k, { kind: "const", dims, data: float ? Float32Array.from(c.data) : Array.from(c.data) });
   }
+  const inits = new Set(m0.graph.initializer.map((t) => t.name));
+  const m = withInputShapes(m0, options.inputShapes, (n) => constants.has(n) || inits.has(n), src);
   // an input whose shape in the file has a zero dimension holds no values whatever is fed: it is
   // the empty tensor, a constant (not asked for)
-  const inits = new Set(m.graph.initializer.map((t) => t.name));
   for (const i of m.graph.input) {
     const dim = i.type?.tensorType?.shape?.dim;
     if (constants.has(i.name) || inits.has(i.name) || !dim?.length || !dim.every((d) => d.dimValue !== undefined) || !dim.some((d) => num(d.dimValue) === 0)) continue;
@@ -168,6 +177,38 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   }
 }
 
+/**
+ * The model with the sizes `inputShapes` gives (by input name: the axes after the batch axis, in the
+ * file's order) written into its data inputs' declared shapes, where the file leaves them symbolic.
+ */
+function withInputShapes(m: OnnxModel, shapes: OnnxImportOptions["inputShapes"], constant: (name: string) => boolean, src: string): OnnxModel {
+  if (shapes === undefined) return m;
+  if (shapes === null || typeof shapes !== "object" || Array.isArray(shapes)) throw new ConfigError(`importOnnx: inputShapes must be the sizes by input name ({ "input": [3, 224, 224] }), got ${show(shapes)}`);
+  const inputs = m.graph.input.filter((i) => !constant(i.name));
+  const fixed = new Map<string, (typeof inputs)[number]>();
+  for (const [k, given] of Object.entries(shapes)) {
+    const i = inputs.find((v) => v.name === k);
+    if (!i) {
+      const what = m.graph.input.some((v) => v.name === k) ? `"${k}" is a constant (an initializer or given in constants)` : `the graph has no input "${k}"`;
+      throw new FormatError(`${src}: inputShapes: ${what} (data inputs: ${inputs.map((v) => `"${v.name}"`).join(", ") || "none"})`);
+    }
+    if (!i.type?.tensorType) throw new FormatError(`${src}: inputShapes: the graph input "${k}" is not a tensor (a sequence, map or optional)`);
+    const dims = i.type.tensorType.shape?.dim;
+    const declared = dims ? `[${dims.map((d, a) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || (a === 0 ? "N" : "?"))).join(", ")}]` : "of no declared shape";
+    if (!Array.isArray(given) || !given.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new ConfigError(`importOnnx: inputShapes: "${k}" must be positive whole sizes of the axes after the batch axis, got ${show(given)}`);
+    }
+    if (dims && given.length !== dims.length - 1) {
+      throw new FormatError(`${src}: inputShapes: the input "${k}" is ${declared}: give the ${dims.length - 1} sizes after its batch axis, in that order (got [${given.join(", ")}])`);
+    }
+    const clash = (dims ?? []).slice(1).findIndex((d, a) => d.dimValue !== undefined && num(d.dimValue) > 0 && num(d.dimValue) !== given[a]);
+    if (clash >= 0) throw new FormatError(`${src}: inputShapes: the input "${k}" is ${declared}, whose axis ${clash + 1} is ${num(dims![clash + 1]!.dimValue)} in the file; [${given.join(", ")}] gives it ${given[clash]}`);
+    const batch = dims?.[0] ?? { dimParam: "N", denotation: "" };
+    fixed.set(k, { ...i, type: { ...i.type, tensorType: { ...i.type.tensorType, shape: { dim: [batch, ...given.map((d) => ({ dimValue: d, denotation: "" }))] } } } });
+  }
+  return { ...m, graph: { ...m.graph, input: m.graph.input.map((i) => fixed.get(i.name) ?? i) } };
+}
+
 /** Whether every data input's shape is fixed in the file (its axis 0 too). */
 function fixedInputs(m: OnnxModel, constants: Map<string, ConstValue>): boolean {
   const inits = new Set(m.graph.initializer.map((t) => t.name));
@@ -194,7 +235,7 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     if (per.some((d) => d <= 0)) {
       // (a symbolic dimension reads as a negative placeholder here)
       const axes = per.flatMap((d, k) => (d <= 0 ? [k + 1] : []));
-      throw new FormatError(`${src}: the input "${i.name}" has symbolic ${axes.length > 1 ? "axes" : "axis"} ${axes.join(", ")} ([N, ${per.map((d) => (d <= 0 ? "?" : d)).join(", ")}]): fovea plans every buffer for one example size; export the file with those sizes fixed (torch.onnx.export without dynamic_axes on them, or onnxsim's --overwrite-input-shape); only the batch axis may vary`);
+      throw new FormatError(`${src}: the input "${i.name}" has symbolic ${axes.length > 1 ? "axes" : "axis"} ${axes.join(", ")} ([N, ${per.map((d) => (d <= 0 ? "?" : d)).join(", ")}]): fovea plans every buffer for one example size; give the sizes after the batch axis at import (importOnnx's inputShapes: { "${i.name}": [${per.map((d) => (d <= 0 ? "…" : d)).join(", ")}] }; the CLI's --input-shape), or export the file with them fixed; only the batch axis may vary`);
     }
     return dims;
   });
