@@ -11,6 +11,7 @@ import { foveaFileKind } from "../../model/save.js";
 import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
+import { getLimits } from "../../runtime/limits.js";
 import { withWeights } from "../weights.js";
 import { ImportNode, MIXES_BATCH, toImage, toPlain, withPadLayer, type ImportGraph } from "./context.js";
 import type { GraphProto } from "./proto.js";
@@ -152,6 +153,9 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   const run = (lead: 0 | 1) => {
     const model = naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead)));
     try {
+      // the file's fixed batch is planned at once: its input alone must fit the limit on a model's memory
+      const bytes = lead && fixed > 0 ? fixed * model.inputSize * 4 : 0, { maxModelBytes } = getLimits();
+      if (bytes > maxModelBytes) throw new FormatError(`${src}: the file fixes its batch at ${fixed} examples of ${model.inputSize} values: ${bytes} bytes of input alone, more than the limit on a model's memory (maxModelBytes ${maxModelBytes}; fovea.setLimits raises it)`);
       return model.warm(lead && fixed > 0 ? fixed : 1);
     } catch (e) {
       model.free();
