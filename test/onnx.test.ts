@@ -96,9 +96,34 @@ describe("ONNX import matches PyTorch", () => {
     expect(await fails({ input: [4, 8, 10] })).toBe(`FormatError: ${src}: inputShapes: the input "input" is [N, 3, H, W], whose axis 1 is 3 in the file; [4, 8, 10] gives it 4`);
     expect(await fails({ input: [1, 3, 8, 10] })).toBe(`FormatError: ${src}: inputShapes: the input "input" is [N, 3, H, W]: give the 3 sizes after its batch axis, in that order (got [1, 3, 8, 10])`);
     expect(await fails({ image: [3, 8, 10] })).toBe(`FormatError: ${src}: inputShapes: the graph has no input "image" (data inputs: "input")`);
-    expect(await fails({ input: [3, 0, 10] })).toBe(`ConfigError: importOnnx: inputShapes: "input" must be positive whole sizes of the axes after the batch axis, got [3,0,10]`);
+    expect(await fails({ input: [3, 0, 10] })).toBe(`ConfigError: importOnnx: inputShapes: "input" must be positive whole sizes of the axes after the batch axis, got [3, 0, 10]`);
+    expect(await fails([3, Number.NaN, 10])).toBe(`ConfigError: importOnnx: inputShapes: "input" must be positive whole sizes of the axes after the batch axis, got [3, NaN, 10]`);
     expect(await fails({ input: "3x8x10" })).toBe(`ConfigError: importOnnx: inputShapes: "input" must be positive whole sizes of the axes after the batch axis, got "3x8x10"`);
-    expect(await fails([[3, 8, 10]])).toBe(`ConfigError: importOnnx: inputShapes must be the sizes by input name ({ "input": [3, 224, 224] }), got [[3,8,10]]`);
+    expect(await fails(new Map([["input", [3, 8, 10]]]))).toBe(`ConfigError: importOnnx: inputShapes must be the sizes after the batch axis ([3, 224, 224], for a file of one data input) or such sizes by input name ({ "input": [3, 224, 224] }), got {}`);
+    // the file's one data input by a list alone, a typed array too: the same model
+    for (const shapes of [[3, 8, 10], Int32Array.of(3, 8, 10), { input: Uint8Array.of(3, 8, 10) }]) {
+      const m = await fovea.importOnnx(bytes, { inputShapes: shapes });
+      expect([...m.inputShape]).toEqual([3, 8, 10]);
+      m.free();
+    }
+    // two data inputs, each with a symbolic height and width (an Add of the two): by name, each; a list alone is refused
+    const dimsOf = (ds: (number | string)[]) => ({ dim: ds.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) });
+    const sym = (name: string, ds: (number | string)[]) => ({ name, type: { tensorType: { elemType: 1, shape: dimsOf(ds) } } });
+    const two = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: { name: "g", node: [{ opType: "Add", name: "a", input: ["x", "y"], output: ["z"] }], input: [sym("x", ["N", 2, "H", "W"]), sym("y", ["N", 2, "H", "W"])], output: [sym("z", ["N", 2, "H", "W"])] },
+    })).finish();
+    expect(await fovea.importOnnx(two, { source: src, inputShapes: [2, 3, 4] }).then(() => "imported", (e: Error) => `${e.name}: ${e.message}`)).toBe(`FormatError: ${src}: inputShapes: the graph has 2 data inputs ("x", "y"); give the sizes by input name ({ "x": [2, 3, 4] })`);
+    const both = await fovea.importOnnx(two, { inputShapes: { x: [2, 3, 4], y: [2, 3, 4] } });
+    const xy = Float32Array.from({ length: 48 }, (_, i) => i);
+    expect(Array.from(both.predict({ x: xy.subarray(0, 24), y: xy.subarray(24) }).z!)).toEqual(Array.from({ length: 24 }, (_, i) => i + i + 24));
+    both.free();
+    // an input declared of rank 0: no sizes to give
+    const scalar = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 7, opsetImport: [{ domain: "", version: 13 }],
+      graph: { name: "g", node: [{ opType: "Relu", name: "r", input: ["x"], output: ["z"] }], input: [sym("x", [])], output: [sym("z", [])] },
+    })).finish();
+    expect(await fovea.importOnnx(scalar, { source: src, inputShapes: [3] }).then(() => "imported", (e: Error) => `${e.name}: ${e.message}`)).toBe(`FormatError: ${src}: inputShapes: the graph input "x" is a scalar (rank 0): it has no batch axis and no sizes to give`);
     // a file whose sizes are fixed: the same sizes are accepted, others refused
     const fixed = fixture("conv_bn_pool");
     const [, C, H, W] = fixed.inputShape as [number, number, number, number];

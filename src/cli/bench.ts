@@ -2,7 +2,7 @@
 // onnxruntime-node and onnxruntime-web (the same ONNX: the file, or fovea's export of the model);
 // a side-by-side table of median latency, img/s and ratio, and the largest output difference.
 import * as fovea from "../index.js";
-import { buildModel, onnxFileOptions, onnxFolder, onnxOnly, plural, type InputShape } from "./train.js";
+import { buildModel, importOnnxFile, onnxFolder, onnxOnly, plural, type InputShape } from "./train.js";
 import { decodeModel } from "../io/onnx/proto.js";
 import { externalLocation, externalTensors } from "../io/onnx/model.js";
 import { cores } from "../runtime/platform.js";
@@ -75,7 +75,7 @@ async function medianAsync(f: () => Promise<unknown>, runs: number): Promise<num
   return t.sort((a, b) => a - b)[t.length >> 1]!;
 }
 
-export async function bench(name: string, o: { batch: number; runs: number; threads?: number; inputShape?: InputShape }): Promise<void> {
+export async function bench(name: string, o: { batch: number; runs: number; threads?: number; inputShape?: InputShape[] }): Promise<void> {
   onnxOnly(name, o.inputShape);
   await fovea.init(o.threads ? { threads: o.threads } : {});
   const info = fovea.backendInfo();
@@ -85,10 +85,9 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   const bytes = onnxFile ? await fovea.data.readBytes(name) : null;
   // fovea's importer run once before, as each onnxruntime's session code is (startRuntime)
   if (bytes) (await fovea.importOnnx(await tinyOnnx(), { source: "tiny.onnx" })).free();
-  const options = bytes && onnxFileOptions(name, bytes, o.inputShape);
   // time to the first result starts at the model's bytes (an ONNX file) or its construction (zoo, .fovea)
   const t0 = performance.now();
-  const m = bytes && options ? await fovea.importOnnx(bytes, options) : await buildModel(name, undefined, 1);
+  const m = bytes ? await importOnnxFile(name, bytes, o.inputShape) : await buildModel(name, undefined, 1);
   try {
     await run(m, name, onnxFile, info, o, t0);
   } finally {

@@ -40,7 +40,8 @@ const inputShapeArg = (v: string): InputShape => {
   if (!m || !dims.every((d) => Number.isSafeInteger(d) && d > 0)) throw new InvalidArgumentError(`--input-shape takes the sizes after the batch axis in the file's order, e.g. 3x224x224 (or name=3x224x224 for one input of several), got "${v}"`);
   return m[1] === undefined ? { dims } : { name: m[1], dims };
 };
-const inputShapeOption = () => new Option("--input-shape <[name=]dims>", "an .onnx file exported with dynamic sizes ([N, 3, H, W]): the sizes after its batch axis, in the file's order (e.g. 3x224x224; name=3x224x224 for one input of several)").argParser(inputShapeArg);
+const inputShapeOption = () => new Option("--input-shape <[name=]dims>", "an .onnx file exported with dynamic sizes ([N, 3, H, W]): the sizes after its batch axis, in the file's order (e.g. 3x224x224; name=3x224x224 for one input of several, once for each)")
+  .argParser((v: string, given: InputShape[] | undefined) => [...(given ?? []), inputShapeArg(v)]);
 
 /** A comma-separated list of finite numbers (--mean, --std). */
 const numbers = (name: string) => (v: string) => {
@@ -146,7 +147,7 @@ function outputKind(m: fovea.Model): { kind: "probabilities" | "logProbabilities
  * A saved model (`eval`, `predict`): a folder, or a zoo name where no such file is (its weights
  * would be untrained), is a usage error saying so.
  */
-async function savedModel(file: string, command: string, inputShape?: InputShape): Promise<fovea.Model> {
+async function savedModel(file: string, command: string, inputShape?: InputShape[]): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
   if (folder) throw new UsageError(`${command}: ${file} is a folder; give ${SAVED_MODELS}`);
   onnxOnly(file, inputShape);
@@ -237,7 +238,7 @@ export function program(version = "unknown"): Command {
     .option("--std <s>", "then divide each channel by: one number a channel, or one for all", numbers("--std"))
     .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
     .addOption(inputShapeOption())
-    .action(async (file: string, dataset: string, dir: string | undefined, o: { mean?: number[]; std?: number[]; imagenet: boolean; inputShape?: InputShape }) => {
+    .action(async (file: string, dataset: string, dir: string | undefined, o: { mean?: number[]; std?: number[]; imagenet: boolean; inputShape?: InputShape[] }) => {
       const statsFor = pixelStats(o);
       await fovea.init();
       await using(await savedModel(file, "eval", o.inputShape), async (m) => {
@@ -254,7 +255,7 @@ export function program(version = "unknown"): Command {
     .description("layers, output shapes, parameters, FLOPs of a saved model or a zoo model")
     .argument("<model>", `${MODEL_FILES}, or a zoo name (lenet5, resnet50, ...)`)
     .addOption(inputShapeOption())
-    .action(async (name: string, o: { inputShape?: InputShape }) => {
+    .action(async (name: string, o: { inputShape?: InputShape[] }) => {
       await fovea.init();
       await using(await buildModel(name, undefined, 1, o.inputShape), (m) => out(m.summary()));
     });
@@ -272,7 +273,7 @@ export function program(version = "unknown"): Command {
     .option("--imagenet", "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: the normalisation torchvision's classifiers were trained with", false)
     .option("--labels <file>", "the class names, one a line in output order (e.g. ImageNet's 1000), for a model without its own")
     .addOption(inputShapeOption())
-    .action(async (file: string, images: string[], o: { top: number; resize: boolean; centerCrop?: number; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string; inputShape?: InputShape }) => {
+    .action(async (file: string, images: string[], o: { top: number; resize: boolean; centerCrop?: number; invert: boolean; raw: boolean; mean?: number[]; std?: number[]; imagenet: boolean; labels?: string; inputShape?: InputShape[] }) => {
       if (o.resize && o.centerCrop !== undefined) throw new UsageError("--resize scales the whole image, --center-crop its center: give one or the other");
       const statsFor = pixelStats(o);
       const labels = o.labels === undefined ? null : await labelFile(o.labels);
@@ -322,13 +323,13 @@ export function program(version = "unknown"): Command {
     .option("--runs <n>", "timed runs", int("--runs"), 20)
     .option("--threads <n>", "threads for every engine (default: fovea's default)", int("--threads"))
     .addOption(inputShapeOption())
-    .action(async (name: string, o: { batch: number; runs: number; threads?: number; inputShape?: InputShape }) => bench(name, o));
+    .action(async (name: string, o: { batch: number; runs: number; threads?: number; inputShape?: InputShape[] }) => bench(name, o));
   return p;
 }
 
 interface VizOptions {
   filters?: string; activations?: string[]; saliency?: string[]; dream?: string[]; deconv?: string[]; classModel?: string[];
-  layer?: string; top?: number; steps?: number; resize: boolean; centerCrop?: number; invert: boolean; inputShape?: InputShape;
+  layer?: string; top?: number; steps?: number; resize: boolean; centerCrop?: number; invert: boolean; inputShape?: InputShape[];
 }
 
 async function viz(name: string, o: VizOptions): Promise<void> {

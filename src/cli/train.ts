@@ -2,7 +2,6 @@
 import { SingleBar } from "cli-progress";
 import * as fovea from "../index.js";
 import { modelJsonKind } from "../io/tfjs.js";
-import { decodeModel } from "../io/onnx/proto.js";
 import { err, out, proc, UsageError } from "./proc.js";
 
 export interface TrainArgs {
@@ -37,8 +36,8 @@ export interface TrainArgs {
   speedrun?: boolean;
   augment: boolean;
   progress: boolean;
-  /** --input-shape: an .onnx model's sizes after its batch axis, where the file leaves them symbolic. */
-  inputShape?: InputShape;
+  /** --input-shape (each given): an .onnx model's sizes after its batch axis, where the file leaves them symbolic. */
+  inputShape?: InputShape[];
 }
 
 /** --input-shape [name=]CxHxW: the sizes after the batch axis of one input of an ONNX file (its only data input where no name is given), in the file's order. */
@@ -164,15 +163,14 @@ export const zooName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLow
  * a model whose input is not one image (features [N, F], a sequence, several inputs) in the file's
  * own layout, which the command then finds does not take its images.
  */
-export async function onnxModel(file: string, inputShape?: InputShape): Promise<fovea.Model> {
+export async function onnxModel(file: string, inputShapes?: InputShape[]): Promise<fovea.Model> {
   const bytes = await fovea.data.readBytes(file);
-  const options = onnxFileOptions(file, bytes, inputShape);
   try {
-    return await fovea.importOnnx(bytes, { ...options, inputLayout: "NHWC" });
+    return await importOnnxFile(file, bytes, inputShapes, { inputLayout: "NHWC" });
   } catch (e) {
     // importOnnx's refusal of inputLayout NHWC for such an input (its message begins so)
     if (!(e instanceof fovea.FormatError && e.message.startsWith(`${file}: inputLayout NHWC`))) throw e;
-    return fovea.importOnnx(bytes, options);
+    return importOnnxFile(file, bytes, inputShapes);
   }
 }
 
@@ -202,26 +200,34 @@ export function nhwcInput(m: fovea.Model, source: string): fovea.Model {
 
 /**
  * How the commands import an ONNX file: named by its path, its external data (if any) read from the
- * files beside it, and --input-shape's sizes given to the input it names (without a name, the
- * file's one data input).
+ * files beside it, at --input-shape's sizes (each for the input it names; one without a name, for the
+ * file's one data input). A refusal of those sizes is a usage error naming --input-shape.
  */
-export function onnxFileOptions(file: string, bytes: Uint8Array, inputShape?: InputShape): fovea.OnnxImportOptions {
-  const options: fovea.OnnxImportOptions = { source: file, externalData: (location) => fovea.data.readBytes(onnxFolder(file) + location) };
-  if (!inputShape) return options;
-  let name = inputShape.name;
-  if (name === undefined) {
-    const graph = decodeModel(bytes, file).graph;
-    const inits = new Set(graph?.initializer.map((t) => t.name));
-    const inputs = (graph?.input ?? []).filter((i) => !inits.has(i.name)).map((i) => `"${i.name}"`);
-    if (inputs.length !== 1) throw new UsageError(`--input-shape ${inputShape.dims.join("x")}: ${file} has ${plural(inputs.length, "data input")}${inputs.length ? ` (${inputs.join(", ")})` : ""}; name the one it sizes: --input-shape <name>=${inputShape.dims.join("x")}`);
-    name = inputs[0]!.slice(1, -1);
+export async function importOnnxFile(file: string, bytes: Uint8Array, inputShapes: InputShape[] = [], options: fovea.OnnxImportOptions = {}): Promise<fovea.Model> {
+  const shapes = inputShapes.length === 1 && inputShapes[0]!.name === undefined ? inputShapes[0]!.dims : inputShapeRecord(inputShapes);
+  try {
+    return await fovea.importOnnx(bytes, { ...options, source: file, externalData: (location) => fovea.data.readBytes(onnxFolder(file) + location), ...(shapes ? { inputShapes: shapes } : {}) });
+  } catch (e) {
+    if (e instanceof fovea.FormatError && e.message.startsWith(`${file}: inputShapes: `)) throw new UsageError(e.message.replace(`${file}: inputShapes: `, `--input-shape: ${file}: `));
+    throw e;
   }
-  return { ...options, inputShapes: { [name]: inputShape.dims } };
+}
+
+/** Several --input-shape (or none): each names its input, once. */
+function inputShapeRecord(inputShapes: InputShape[]): Record<string, number[]> | undefined {
+  if (inputShapes.length === 0) return undefined;
+  const record: Record<string, number[]> = {};
+  for (const { name, dims } of inputShapes) {
+    if (name === undefined) throw new UsageError(`--input-shape ${dims.join("x")}: with ${inputShapes.length} --input-shape options, each names its input (--input-shape <name>=${dims.join("x")})`);
+    if (Object.hasOwn(record, name)) throw new UsageError(`--input-shape: "${name}" is given twice (${record[name]!.join("x")} and ${dims.join("x")})`);
+    record[name] = dims;
+  }
+  return record;
 }
 
 /** --input-shape sizes an .onnx file's input: refused for any other model, whose size is its own. */
-export function onnxOnly(name: string, inputShape: InputShape | undefined): void {
-  if (inputShape && !/\.onnx$/.test(name)) throw new UsageError(`--input-shape sizes the input of an .onnx file exported with dynamic sizes; ${name} is not one`);
+export function onnxOnly(name: string, inputShapes: InputShape[] | undefined): void {
+  if (inputShapes?.length && !/\.onnx$/.test(name)) throw new UsageError(`--input-shape sizes the input of an .onnx file exported with dynamic sizes; ${name} is not one`);
 }
 
 /** The folder an ONNX file's external data lives in, as a prefix ("" for a file in the working folder). */
@@ -253,7 +259,7 @@ export async function jsonModel(name: string, seed: number, trainedFor?: string)
 export const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
-export async function buildModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape): Promise<fovea.Model> {
+export async function buildModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape[]): Promise<fovea.Model> {
   onnxOnly(name, inputShape);
   const camel = zooKey(name);
   const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
@@ -265,7 +271,7 @@ export async function buildModel(name: string, classes: number | undefined, seed
 }
 
 /** A model as the commands that feed it images take it (train, viz): buildModel's, its input NHWC (nhwcInput). */
-export async function imageModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape): Promise<fovea.Model> {
+export async function imageModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape[]): Promise<fovea.Model> {
   return nhwcInput(await buildModel(name, classes, seed, inputShape), name);
 }
 
@@ -382,6 +388,9 @@ export async function train(a: TrainArgs): Promise<void> {
   const refused = speed && ([["--resume", a.resume], ["--quick", a.quick], ["--checkpoint", a.checkpoint], ["--checkpoint-every", a.checkpointEvery]] as const).find(([, v]) => v);
   if (refused) throw new UsageError(`--speedrun runs its own recipe from the start, without checkpoints: it takes no ${refused[0]}`);
   if (a.quick && a.epochs !== undefined) throw new UsageError(`train: --quick (${QUICK_EPOCHS} epochs) and --epochs ${a.epochs} both set the epochs; give one`);
+  const recipe = a.dataset === "mnist" || a.dataset === "fashion-mnist" ? RECIPES[a.dataset] : RECIPES.other;
+  const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
+  onnxOnly(modelName, a.inputShape);
   const { full, test, label } = await loadData(a);
   // a folder of images: a classifier needs two classes (each holds an image: loadImageFolder), so the validation split has one to take
   if (!test && full.classes && full.classes.length < 2) throw new UsageError(`train: ${label} holds one class (${full.classes[0]}); a classifier needs two or more class subfolders`);
@@ -391,10 +400,7 @@ export async function train(a: TrainArgs): Promise<void> {
   const nVal = Math.min(5000, Math.max(1, Math.floor(full.n / 10)));
   const { train: tr, validation: val } = speed && test ? { train: full, validation: null } : fovea.data.split(full, nVal / full.n, rng);
   const testSet = test ?? val!;
-  const recipe = a.dataset === "mnist" || a.dataset === "fashion-mnist" ? RECIPES[a.dataset] : RECIPES.other;
   const epochs = a.epochs ?? (speed ? SPEEDRUN.epochs : a.quick ? QUICK_EPOCHS : recipe.epochs);
-  const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
-  onnxOnly(modelName, a.inputShape);
   const base = (p: string) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   // a model.json is named by its folder (tfjs saves every model as model.json)
   const modelBase = (p: string) => (/[\\/]model\.json$/.test(p) ? base(p.replace(/[\\/][^\\/]*$/, "")) : base(p));
@@ -427,7 +433,7 @@ export async function train(a: TrainArgs): Promise<void> {
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint;
   // the schedule, which the recipe decides and a version of fovea may change)
   const config: fovea.train.CheckpointConfig = {
-    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? DEFAULT_INPUT } : {}), model: modelName, ...(a.inputShape ? { inputShape: `${a.inputShape.name === undefined ? "" : `${a.inputShape.name}=`}${a.inputShape.dims.join("x")}` } : {}), epochs, batch: a.batch,
+    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? DEFAULT_INPUT } : {}), model: modelName, ...(a.inputShape?.length ? { inputShape: a.inputShape.map((i) => `${i.name === undefined ? "" : `${i.name}=`}${i.dims.join("x")}`).join(" ") } : {}), epochs, batch: a.batch,
     optimizer, lr, schedule: oneCycle ? "oneCycle" : "cosine", ...(oneCycle && pctStart !== undefined ? { pctStart } : {}), ...(l2 ? { l2 } : {}), ...(labelSmoothing ? { labelSmoothing } : {}), ...(ema ? { ema } : {}), seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
     // sums split across threads round differently: the same weights need the same threads and build
     threads: info.threads, build: info.build,

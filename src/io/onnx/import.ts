@@ -51,13 +51,14 @@ export interface OnnxImportOptions {
    */
   externalData?: ExternalData;
   /**
-   * Sizes for a data input's symbolic axes, by input name: the sizes of its axes after the batch
-   * axis, in the file's order (`{ input: [3, 224, 224] }` for a file whose input is [N, 3, H, W]).
-   * fovea plans every buffer for one example size, so a file exported with its height and width
-   * dynamic imports at the sizes given here (as onnxsim's --overwrite-input-shape fixes them); an
-   * axis the file fixes must be given its own size. The batch axis stays as the file has it.
+   * Sizes for data inputs' symbolic axes: the sizes of an input's axes after the batch axis, in the
+   * file's order — `[3, 224, 224]` for a file whose one data input is [N, 3, H, W], or by input
+   * name (`{ input: [3, 224, 224] }`, any of several). fovea plans every buffer for one example
+   * size, so a file exported with its height and width dynamic imports at the sizes given here (as
+   * onnxsim's --overwrite-input-shape fixes them); an axis the file fixes must be given its own
+   * size. The batch axis stays as the file has it.
    */
-  inputShapes?: Record<string, readonly number[]>;
+  inputShapes?: ArrayLike<number> | Record<string, ArrayLike<number>>;
 }
 
 export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
@@ -182,26 +183,38 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
 }
 
 /**
- * The model with the sizes `inputShapes` gives (by input name: the axes after the batch axis, in the
- * file's order) written into its data inputs' declared shapes, where the file leaves them symbolic.
+ * The model with the sizes `inputShapes` gives (the axes after the batch axis, in the file's order;
+ * by input name, or one list for the file's one data input) written into its data inputs' declared
+ * shapes, where the file leaves them symbolic.
  */
 function withInputShapes(m: OnnxModel, shapes: OnnxImportOptions["inputShapes"], constant: (name: string) => boolean, src: string): OnnxModel {
   if (shapes === undefined) return m;
-  if (shapes === null || typeof shapes !== "object" || Array.isArray(shapes)) throw new ConfigError(`importOnnx: inputShapes must be the sizes by input name ({ "input": [3, 224, 224] }), got ${show(shapes)}`);
+  const list = (v: unknown) => Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+  const plain = shapes !== null && typeof shapes === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(shapes));
+  if (!list(shapes) && !plain) throw new ConfigError(`importOnnx: inputShapes must be the sizes after the batch axis ([3, 224, 224], for a file of one data input) or such sizes by input name ({ "input": [3, 224, 224] }), got ${show(shapes)}`);
   const inputs = m.graph.input.filter((i) => !constant(i.name));
+  const names = (vs: readonly { name: string }[]) => vs.map((v) => `"${v.name}"`).join(", ") || "none";
+  let entries: [string, unknown][];
+  if (list(shapes)) {
+    const data = dataInputs(m, constant);
+    if (data.length !== 1) throw new FormatError(`${src}: inputShapes: the graph has ${data.length} data inputs (${names(data)}); give the sizes by input name ({ "${data[0]?.name ?? "input"}": [${Array.from(shapes as ArrayLike<number>).join(", ")}] })`);
+    entries = [[data[0]!.name, shapes]];
+  } else entries = Object.entries(shapes);
   const fixed = new Map<string, (typeof inputs)[number]>();
-  for (const [k, given] of Object.entries(shapes)) {
+  for (const [k, value] of entries) {
     const i = inputs.find((v) => v.name === k);
     if (!i) {
       const what = m.graph.input.some((v) => v.name === k) ? `"${k}" is a constant (an initializer or given in constants)` : `the graph has no input "${k}"`;
-      throw new FormatError(`${src}: inputShapes: ${what} (data inputs: ${inputs.map((v) => `"${v.name}"`).join(", ") || "none"})`);
+      throw new FormatError(`${src}: inputShapes: ${what} (data inputs: ${names(inputs)})`);
+    }
+    const given = list(value) ? Array.from(value as ArrayLike<number>) : null;
+    if (!given || !given.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new ConfigError(`importOnnx: inputShapes: "${k}" must be positive whole sizes of the axes after the batch axis, got ${given ? `[${given.join(", ")}]` : show(value)}`);
     }
     if (!i.type?.tensorType) throw new FormatError(`${src}: inputShapes: the graph input "${k}" is not a tensor (a sequence, map or optional)`);
     const dims = i.type.tensorType.shape?.dim;
+    if (dims?.length === 0) throw new FormatError(`${src}: inputShapes: the graph input "${k}" is a scalar (rank 0): it has no batch axis and no sizes to give`);
     const declared = dims ? `[${dims.map((d, a) => (d.dimValue !== undefined && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || (a === 0 ? "N" : "?"))).join(", ")}]` : "of no declared shape";
-    if (!Array.isArray(given) || !given.every((d) => Number.isSafeInteger(d) && d > 0)) {
-      throw new ConfigError(`importOnnx: inputShapes: "${k}" must be positive whole sizes of the axes after the batch axis, got ${show(given)}`);
-    }
     if (dims && given.length !== dims.length - 1) {
       throw new FormatError(`${src}: inputShapes: the input "${k}" is ${declared}: give the ${dims.length - 1} sizes after its batch axis, in that order (got [${given.join(", ")}])`);
     }
