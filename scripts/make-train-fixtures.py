@@ -128,6 +128,21 @@ class SeqNorms(nn.Module):
         return self.fc(torch.flatten(F.relu(self.n2(self.c2(F.relu(self.n1(self.c1(x)))))), 1))
 
 
+class LayerScaled(nn.Module):
+    """ConvNeXt's layer scale (a learned gain per channel, named layer_scale as torchvision names it, not weight) and a learned
+    offset per channel: parameters PyTorch trains that the file cannot tell from buffers (fovea trains them where importOnnx's
+    trainable names them: the fixture's optimizer["trainable"])."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.layer_scale = nn.Parameter(torch.full((4, 1, 1), 0.5) + 0.1 * torch.randn(4, 1, 1))
+        self.offset = nn.Parameter(0.1 * torch.randn(4, 1, 1))
+        self.fc = nn.Linear(4 * 8 * 8, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.relu(self.c1(x) * self.layer_scale + self.offset), 1))
+
+
 # which parameters an import trains: (net, input shape)
 PARAMETERS = {"buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
 
@@ -146,6 +161,8 @@ CASES = {
     # only the head, and everything after the batch norm
     "frozen_backbone": (ConvBn, (3, 8, 8), {"type": "sgd", "lr": 0.1, "momentum": 0.9, "momentumForm": "pytorch", "frozen": ["c1", "bn", "c2"]}, "ce", 8, 6),
     "frozen_first": (ConvBn, (3, 8, 8), {"type": "adam", "lr": 0.01, "frozen": ["c1", "bn"]}, "ce", 8, 6),
+    # constants PyTorch trains whose names do not say so: named in importOnnx's trainable
+    "layer_scale_adam": (LayerScaled, (3, 8, 8), {"type": "adam", "lr": 0.02, "trainable": ["layer_scale", "offset"]}, "ce", 6, 5),
 }
 
 

@@ -13,7 +13,7 @@ import * as fovea from "../src/index.js";
 
 interface Fixture {
   torch: string; inputShape: number[];
-  optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number; frozen?: string[] };
+  optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number; frozen?: string[]; trainable?: string[] };
   /** Each step's rate (PyTorch's OneCycleLR's, where the optimiser has oneCycle). */
   lrs: number[];
   loss: "ce" | "bce"; batch: number; x: number[]; y: number[]; probe: number[]; losses: number[]; probeOutput: number[];
@@ -21,7 +21,7 @@ interface Fixture {
   parameters: number[];
 }
 
-const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum"];
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam"];
 const load = (name: string) => ({
   bytes: new Uint8Array(readFileSync(new URL(`./fixtures/train/${name}.onnx`, import.meta.url))),
   fx: JSON.parse(readFileSync(new URL(`./fixtures/train/${name}.json`, import.meta.url), "utf8")) as Fixture,
@@ -60,7 +60,8 @@ describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTor
     const { bytes, fx } = load(name);
     const be = backends[threads - 1]!;
     expect(be.threads).toBe(threads);
-    const m = await fovea.importOnnx(bytes, { source: `${name}.onnx`, backend: be });
+    // constants PyTorch trains whose names do not say so: named in importOnnx's trainable
+    const m = await fovea.importOnnx(bytes, { source: `${name}.onnx`, backend: be, ...(fx.optimizer.trainable ? { trainable: fx.optimizer.trainable } : {}) });
     const o = fx.optimizer, T = fovea.train;
     const optimizer = o.type === "sgd" ? T.sgd({ lr: o.lr, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false, ...(o.momentumForm ? { momentumForm: o.momentumForm } : {}) })
       : o.type === "adam" ? T.adam({ lr: o.lr }) : T.adamw({ lr: o.lr, weightDecay: o.weightDecay! });
@@ -85,9 +86,39 @@ describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTor
 describe("what fine-tuning trains in an imported model", () => {
   it.each([...CASES, "buffered", "small_norms", "norms_unfolded"])("%s: PyTorch's parameters (their sizes), and nothing else", async (name) => {
     const { bytes, fx } = load(name);
-    const m = await fovea.importOnnx(bytes, { source: `${name}.onnx`, backend: backends[0]! });
+    const m = await fovea.importOnnx(bytes, { source: `${name}.onnx`, backend: backends[0]!, ...(fx.optimizer?.trainable ? { trainable: fx.optimizer.trainable } : {}) });
     expect(m.params.filter((p) => p.spec.trainable).map((p) => p.size).sort((a, b) => a - b)).toEqual(fx.parameters);
     m.free();
+  });
+
+  it("trainable names constants PyTorch trains whose names do not say so (ConvNeXt's layer_scale): by name or by a test; without it they stay fixed; a name that is no initializer, or one fovea does not train, is a FormatError naming it", async () => {
+    const { bytes } = load("layer_scale_adam"), src = "ls.onnx";
+    const sizes = async (trainable?: fovea.OnnxImportOptions["trainable"]) => {
+      const m = await fovea.importOnnx(bytes, { source: src, backend: backends[0]!, ...(trainable ? { trainable } : {}) });
+      const got = m.params.filter((p) => p.spec.trainable).map((p) => `${p.spec.name}[${p.size}]`).sort();
+      m.free();
+      return got;
+    };
+    const base = ["bias[4]", "bias[5]", "kernel[108]", "kernel[1280]"];
+    expect(await sizes()).toEqual(base.sort());
+    expect(await sizes(["layer_scale", "offset"])).toEqual([...base, "scale[4]", "shift[4]"].sort());
+    expect(await sizes((n) => n === "layer_scale")).toEqual([...base, "scale[4]"].sort());
+    // a conv's weight whatever its name trains already: naming it changes nothing
+    expect(await sizes(["c1.weight", "fc.bias"])).toEqual(base.sort());
+    const fails = (trainable: unknown, file: Uint8Array = bytes) => fovea.importOnnx(file, { source: src, backend: backends[0]!, trainable: trainable as string[] }).then(() => "imported", (e: Error) => `${e.name}: ${e.message}`);
+    expect(await fails(["layer_scale", "gamma", "beta"])).toBe(`FormatError: ${src}: trainable: "gamma", "beta" are not initializers of the file`);
+    expect(await fails("layer_scale")).toBe(`ConfigError: importOnnx: trainable must be initializer names (strings) or a function of one, got "layer_scale"`);
+    // a registered buffer added along a sequence's features trains once named (an Add by one value a last index);
+    // a constant only a Reshape or an input normalisation's Sub reads does not
+    const buffered = load("buffered").bytes;
+    const m = await fovea.importOnnx(buffered, { backend: backends[0]!, trainable: ["offset"] });
+    expect(m.params.filter((p) => p.spec.trainable).map((p) => p.size).sort((a, b) => a - b)).toEqual([...load("buffered").fx.parameters, 8].sort((a, b) => a - b));
+    m.free();
+    const { onnx } = (await import("node:module")).createRequire(import.meta.url)("onnx-proto") as { onnx: { ModelProto: { create(o: object): object; encode(m: object): { finish(): Uint8Array }; decode(b: Uint8Array): { graph: { node: object[]; initializer: object[] } } } } };
+    const model = onnx.ModelProto.decode(bytes);
+    // the layer scale read by a Div instead of a Mul: x / layer_scale trains in PyTorch, not in fovea (it is no scale layer's parameter)
+    (model.graph.node as { opType: string }[]).forEach((n) => { if (n.opType === "Mul") n.opType = "Div"; });
+    expect(await fails(["layer_scale"], onnx.ModelProto.encode(model).finish())).toBe(`FormatError: ${src}: trainable: fovea does not train "layer_scale" (read by Div "/Mul"): a constant trains where a Mul or Add by it scales or shifts data by one value, or one a channel or a last index, and as a layer's weights`);
   });
 
   it("PyTorch's parameters, and nothing else: slopes, affines and biases are trainable, constants of the export are not", async () => {

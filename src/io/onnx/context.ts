@@ -57,6 +57,8 @@ export interface ImportGraph {
    * it, and so do the output sizes exporters such as PyTorch 1.13 declare past such a pool.
    */
   ceilDrops: string[];
+  /** The initializers a trainable layer took (scaleOver, from a Mul or Add learnedArithmetic marked): importOnnx's `trainable` must find its names here. */
+  trained: Set<string>;
 }
 
 /** Constants of a graph before import, for rewrites: initializers and Constant nodes' tensors. */
@@ -70,6 +72,8 @@ export interface RewriteContext {
   consumers(name: string): OnnxNode[];
   /** A value's constant data, when it is an initializer or a Constant node's output. */
   constant(name: string): ConstValue | null;
+  /** Whether importOnnx's `trainable` names this initializer (a parameter beyond `….weight` / `….bias`). */
+  trainable(initializer: string): boolean;
 }
 
 /** A rewrite of the node list before import (a decomposed op recognised as one node), by its family. */
@@ -418,7 +422,7 @@ export function attribute(name: string, v: { f: number } | { i: number } | { int
  * values held fixed (0: an InstanceNorm's normalisation without an affine of its own). A file
  * does not say which of its constants were learned: other constants stay fixed.
  */
-export const learnedMark = (learned: boolean): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned" });
+export const learnedMark = (learned: boolean, from?: string): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned", ...(from === undefined ? {} : { s: new TextEncoder().encode(from) }) });
 
 /** The initializer a value is, or (without constant folding) an Unsqueeze or Transpose of: its name, else null. */
 export function initializerOf(c: RewriteContext, name: string | undefined): string | null {
@@ -429,14 +433,17 @@ export function initializerOf(c: RewriteContext, name: string | undefined): stri
   return (p.opType === "Unsqueeze" || p.opType === "Transpose") && src && !c.producer(src) && c.constant(src) !== null ? src : null;
 }
 
+/** Whether an initializer's name is one PyTorch gives a module's parameter (the state dict's `….weight` / `….bias`; fovea's export names them so too). */
+export const parameterNamed = (init: string) => /(^|[./])(weight|bias)$/.test(init);
+
 /**
- * Whether a value is one of the module's parameters by its name, as PyTorch's export names them
- * (the state dict's `….weight` / `….bias`, fovea's export too; a buffer such as `running_mean` or a
- * constant of the exporter's is not one): an initializer so named, or an Unsqueeze / Transpose of one.
+ * The initializer a value is (or an Unsqueeze / Transpose of), where it is one of the module's
+ * parameters: named as PyTorch's export names them (parameterNamed; a buffer such as `running_mean`
+ * or a constant of the exporter's is not one), or named in importOnnx's `trainable`. Else null.
  */
-export function isParameter(c: RewriteContext, name: string | undefined): boolean {
+export function parameterOf(c: RewriteContext, name: string | undefined): string | null {
   const init = initializerOf(c, name);
-  return init !== null && /(^|[./])(weight|bias)$/.test(init);
+  return init !== null && (parameterNamed(init) || c.trainable(init)) ? init : null;
 }
 
 /**
@@ -474,6 +481,12 @@ export function fixedAffine(x: ImportNode, t: SymbolicTensor, a: number, b: numb
 export const learnedOf = (n: OnnxNode): boolean | null => {
   const a = n.attribute.find((u) => u.name === "fovea:learned");
   return a ? a.i !== 0 : null;
+};
+
+/** The initializer a learned mark names (learnedMark's `from`: the parameter a Mul or Add reads), or null. */
+export const learnedFrom = (n: OnnxNode): string | null => {
+  const a = n.attribute.find((u) => u.name === "fovea:learned");
+  return a && a.s.length ? new TextDecoder().decode(a.s) : null;
 };
 
 /** A node that computes part of x's node (named after it, with `attribute`), imported as its op is: an op that equals a few others. */

@@ -13,7 +13,7 @@ import { input, type SymbolicTensor } from "../../layers/symbolic.js";
 import { getBackend, withBackend, type Backend } from "../../runtime/backend.js";
 import { getLimits } from "../../runtime/limits.js";
 import { withWeights } from "../weights.js";
-import { ImportNode, MIXES_BATCH, toImage, toPlain, withPadLayer, type ImportGraph } from "./context.js";
+import { ImportNode, MIXES_BATCH, parameterNamed, toImage, toPlain, withPadLayer, type ImportGraph } from "./context.js";
 import type { GraphProto } from "./proto.js";
 import { N, isImage, num, opsetOf, resolveExternalData, same, tensorValues, type ConstValue, type ExternalData, type OnnxModel, type OnnxNode, type Value } from "./model.js";
 import { decodeModel } from "./proto.js";
@@ -59,10 +59,18 @@ export interface OnnxImportOptions {
    * size. The batch axis stays as the file has it.
    */
   inputShapes?: ArrayLike<number> | Record<string, ArrayLike<number>>;
+  /**
+   * Constants that fine-tuning trains beyond those PyTorch's export names as parameters (`….weight`,
+   * `….bias`): initializer names, or a test of one — `(name) => name.endsWith("layer_scale")` for
+   * torchvision's ConvNeXt, whose layer scales PyTorch trains and a file cannot tell from buffers.
+   * Each must be read by a Mul or Add that scales or shifts data by one value, one a channel or one
+   * a last index (as a parameter of that kind is), else a FormatError names it and its reader.
+   */
+  trainable?: readonly string[] | ((initializer: string) => boolean);
 }
 
 export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<Model> {
-  checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants", "externalData", "inputShapes"]);
+  checkOptionKeys("importOnnx", options, ["inputLayout", "outputLayout", "name", "source", "backend", "constants", "externalData", "inputShapes", "trainable"]);
   const src = options.source ?? "model.onnx";
   const layout = options.inputLayout;
   for (const k of ["inputLayout", "outputLayout"] as const) {
@@ -117,7 +125,8 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
     }
   });
   if (wrong.length) throw new FormatError(`${src}: ${wrong.join("; ")}`);
-  const m0: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src), decoded.graph) } };
+  const trainable = trainableTest(decoded.graph, options.trainable, src);
+  const m0: OnnxModel = { ...decoded, graph: { ...decoded.graph, node: live(rewrite(decoded.graph, src, trainable), decoded.graph) } };
   const bad = new Map<string, string[]>();
   for (const n of subgraphNodes(m0.graph.node)) {
     const op = isDefaultDomain(n) ? n.opType : `${n.domain}:${n.opType}`;
@@ -152,7 +161,7 @@ export async function importOnnx(bytes: Uint8Array, options: OnnxImportOptions =
   const data = dataInputs(m, (n) => constants.has(n) || inits.has(n));
   const fixed = num(data[0]?.type?.tensorType?.shape?.dim?.[0]?.dimValue ?? 0);
   const run = (lead: 0 | 1) => {
-    const model = naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead)));
+    const model = naming(src, () => withBackend(be, () => build(m, src, layout, options.outputLayout ?? "NCHW", name, opset, new Map(constants), lead, trainable)));
     try {
       // the file's fixed batch is planned at once: its input alone must fit the limit on a model's memory
       const bytes = lead && fixed > 0 ? fixed * model.inputSize * 4 : 0, { maxModelBytes } = getLimits();
@@ -226,13 +235,18 @@ function withInputShapes(m: OnnxModel, shapes: OnnxImportOptions["inputShapes"],
   return { ...m, graph: { ...m.graph, input: m.graph.input.map((i) => fixed.get(i.name) ?? i) } };
 }
 
+/** The inputs of ops whose constants are their layer's parameters, which fine-tuning trains whatever their names (not a batch norm's moving statistics). */
+const WEIGHT_INPUTS: Record<string, number[]> = {
+  Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [0, 1, 2], MatMul: [0, 1], PRelu: [1], BatchNormalization: [1, 2], InstanceNormalization: [1, 2], LayerNormalization: [1, 2],
+};
+
 /** Whether every data input's shape is fixed in the file (its axis 0 too). */
 function fixedInputs(m: OnnxModel, constants: Map<string, ConstValue>): boolean {
   const inits = new Set(m.graph.initializer.map((t) => t.name));
   return m.graph.input.filter((i) => !inits.has(i.name) && !constants.has(i.name)).every((i) => (i.type?.tensorType?.shape?.dim ?? []).every((d) => d.dimValue !== undefined && num(d.dimValue) > 0));
 }
 
-function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>, lead: 0 | 1): Model {
+function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefined, outLayout: "NCHW" | "NHWC", name: string, opset: number, constants: Map<string, ConstValue>, lead: 0 | 1, trainable: (initializer: string) => boolean): Model {
   const values = new Map<string, Value>(constants);
   const io: NamedIO = { inputs: [], outputs: [], ...(lead ? {} : { whole: true as const }) };
   for (const t of m.graph.initializer) values.set(t.name, { kind: "const", dims: t.dims.map(num), data: tensorValues(t, `${src}: initializer "${t.name}"`) });
@@ -303,12 +317,21 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
 
   const batch = lead && dims[0]! > 0 ? dims[0]! : null;
   const g: ImportGraph = {
-    model: m, src, opset, values, weights: [], count: 0, batch, lead, ceilDrops: [],
+    model: m, src, opset, values, weights: [], count: 0, batch, lead, ceilDrops: [], trained: new Set(),
     importNodes(nodes) {
       for (const n of nodes) IMPORTERS[n.opType]!(new ImportNode(g, n));
     },
   };
   g.importNodes(m.graph.node);
+  // every constant `trainable` names beyond ….weight / ….bias trains, or the option would be ignored: a
+  // Mul's or Add's as the layer that took it says (ImportGraph.trained), a layer's weights as its parameters
+  const readers = (t: string) => subgraphNodes(m.graph.node).filter((n) => n.input.includes(t));
+  const untrained = m.graph.initializer.map((t) => t.name).filter((t) => trainable(t) && !parameterNamed(t) && !g.trained.has(t)
+    && !(readers(t).length > 0 && readers(t).every((n) => n.input.every((i, k) => i !== t || (WEIGHT_INPUTS[n.opType]?.includes(k) ?? false)))));
+  if (untrained.length) {
+    const why = untrained.map((t) => `"${t}" (read by ${readers(t).map((n) => `${n.opType} "${n.name || n.output[0]}"`).join(", ") || "no node the outputs need"})`);
+    throw new FormatError(`${src}: trainable: fovea does not train ${why.join("; ")}: a constant trains where a Mul or Add by it scales or shifts data by one value, or one a channel or a last index, and as a layer's weights`);
+  }
 
   const images = new Set<string>(); // outputs held as images (outputLayout "NHWC")
   const outs = m.graph.output.map((o) => {
@@ -359,7 +382,21 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
 const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;
 
 /** The graph's nodes after every family's rewrites (decompositions recognised as one op). */
-function rewrite(graph: GraphProto, src: string): OnnxNode[] {
+/**
+ * importOnnx's `trainable` as a test of an initializer's name (nothing where not given); a name it
+ * lists that is no initializer of the file is a FormatError.
+ */
+function trainableTest(graph: GraphProto, trainable: OnnxImportOptions["trainable"], src: string): (initializer: string) => boolean {
+  if (trainable === undefined) return () => false;
+  if (typeof trainable === "function") return (name) => trainable(name) === true;
+  if (!Array.isArray(trainable) || !trainable.every((n) => typeof n === "string")) throw new ConfigError(`importOnnx: trainable must be initializer names (strings) or a function of one, got ${show(trainable)}`);
+  const inits = new Set(graph.initializer.map((t) => t.name)), missing = trainable.filter((n) => !inits.has(n));
+  if (missing.length) throw new FormatError(`${src}: trainable: ${missing.map((n) => `"${n}"`).join(", ")} ${missing.length > 1 ? "are" : "is"} not ${missing.length > 1 ? "initializers" : "an initializer"} of the file`);
+  const names = new Set(trainable);
+  return (name) => names.has(name);
+}
+
+function rewrite(graph: GraphProto, src: string, trainable: (initializer: string) => boolean): OnnxNode[] {
   let nodes = [...graph.node];
   const cache = new Map<string, ConstValue | null>();
   for (const r of REWRITES) {
@@ -374,7 +411,7 @@ function rewrite(graph: GraphProto, src: string): OnnxNode[] {
     for (const o of graph.output) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
     const inits = new Map(graph.initializer.map((t) => [t.name, t]));
     nodes = r(nodes, {
-      src, producer: (name) => producers.get(name), readers: (name) => readers.get(name) ?? 0, consumers: (name) => consumers.get(name) ?? [],
+      src, trainable, producer: (name) => producers.get(name), readers: (name) => readers.get(name) ?? 0, consumers: (name) => consumers.get(name) ?? [],
       constant(name) {
         if (!cache.has(name)) {
           // through Identity nodes (PyTorch passes a weight shared by several layers through one each)

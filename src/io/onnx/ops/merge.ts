@@ -8,7 +8,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { attribute, fixedAffine, isParameter, learnedMark, learnedOf, scaleOver, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, fixedAffine, learnedFrom, learnedMark, learnedOf, parameterOf, scaleOver, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import { N, isImage, same, type ConstValue, type OnnxNode, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { chwToHwc, hwcRowOfChwFeature, hwcToChw } from "../../layouts.js";
@@ -211,6 +211,8 @@ const arithmetic: Importer = (x) => {
   // all (an InstanceNorm2d of one channel) as one parameter (scaleOver)
   const learned = learnedOf(x.n) === true, one = learned && c.data.length === 1;
   const trainable = learned ? [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] : [];
+  const from = learned ? learnedFrom(x.n) : null;
+  if (from !== null) x.g.trained.add(from);
   const { reluOf: _, ...rest } = t;
   const out = { ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale") };
   if (seq) x.windowOut(out);
@@ -221,14 +223,15 @@ const arithmetic: Importer = (x) => {
  * Mul and Add by the module's parameters are marked learned (learnedMark), so that fine-tuning
  * trains them: a constant named as PyTorch names parameters (`….weight`, `….bias`: a custom
  * module's `x * self.weight`, fovea's own export of a trained scale), and the bias PyTorch's Linear
- * over data of rank 3 or more (a sequence's features) adds after its MatMul by the weight. Other
- * constants stay fixed: the file does not say which were learned.
+ * over data of rank 3 or more (a sequence's features) adds after its MatMul by the weight, and one
+ * importOnnx's `trainable` names. Other constants stay fixed: the file does not say which were
+ * learned. The mark names the initializer, which the layer that trains it records (ImportGraph.trained).
  */
 function learnedArithmetic(n: OnnxNode, c: RewriteContext): OnnxNode | null {
   if ((n.opType !== "Mul" && n.opType !== "Add") || n.input.length !== 2) return null;
-  const mark = (): OnnxNode => ({ ...n, attribute: [...n.attribute, learnedMark(true)] });
   for (const [i, j] of [[0, 1], [1, 0]] as const) {
-    if (isParameter(c, n.input[j]) && c.producer(n.input[i]!)?.opType !== "Constant") return mark();
+    const from = parameterOf(c, n.input[j]);
+    if (from !== null && c.producer(n.input[i]!)?.opType !== "Constant") return { ...n, attribute: [...n.attribute, learnedMark(true, from)] };
   }
   return null;
 }
