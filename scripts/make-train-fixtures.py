@@ -129,18 +129,34 @@ class SeqNorms(nn.Module):
 
 
 class LayerScaled(nn.Module):
-    """ConvNeXt's layer scale (a learned gain per channel, named layer_scale as torchvision names it, not weight) and a learned
+    """ConvNeXt's layer scales (a learned gain per channel, named layer_scale as torchvision names it, not weight; two at the same
+    initial value, as torchvision's 1e-6, which the exporter stores once and gives the second through an Identity) and a learned
     offset per channel: parameters PyTorch trains that the file cannot tell from buffers (fovea trains them where importOnnx's
     trainable names them: the fixture's optimizer["trainable"])."""
     def __init__(self):
         super().__init__()
-        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
-        self.layer_scale = nn.Parameter(torch.full((4, 1, 1), 0.5) + 0.1 * torch.randn(4, 1, 1))
+        self.c1, self.c2 = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.layer_scale = nn.Parameter(torch.full((4, 1, 1), 0.5))
+        self.layer_scale2 = nn.Parameter(torch.full((4, 1, 1), 0.5))
         self.offset = nn.Parameter(0.1 * torch.randn(4, 1, 1))
         self.fc = nn.Linear(4 * 8 * 8, 5)
 
     def forward(self, x):
-        return self.fc(torch.flatten(F.relu(self.c1(x) * self.layer_scale + self.offset), 1))
+        y = F.relu(self.c1(x) * self.layer_scale + self.offset)
+        return self.fc(torch.flatten(F.relu(self.c2(y) * self.layer_scale2), 1))
+
+
+class ZeroBiases(nn.Module):
+    """Two Linear layers over a sequence's features whose biases start at zero (torch.nn.init.zeros_, as many nets initialise
+    them): the exporter stores the zeros once and gives the second bias through an Identity; both are PyTorch's parameters."""
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2, self.fc = nn.Linear(6, 8), nn.Linear(8, 8), nn.Linear(8 * 5, 5)
+        nn.init.zeros_(self.l1.bias)
+        nn.init.zeros_(self.l2.bias)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.relu(self.l2(F.relu(self.l1(x)))), 1))
 
 
 # which parameters an import trains: (net, input shape)
@@ -162,7 +178,8 @@ CASES = {
     "frozen_backbone": (ConvBn, (3, 8, 8), {"type": "sgd", "lr": 0.1, "momentum": 0.9, "momentumForm": "pytorch", "frozen": ["c1", "bn", "c2"]}, "ce", 8, 6),
     "frozen_first": (ConvBn, (3, 8, 8), {"type": "adam", "lr": 0.01, "frozen": ["c1", "bn"]}, "ce", 8, 6),
     # constants PyTorch trains whose names do not say so: named in importOnnx's trainable
-    "layer_scale_adam": (LayerScaled, (3, 8, 8), {"type": "adam", "lr": 0.02, "trainable": ["layer_scale", "offset"]}, "ce", 6, 5),
+    "layer_scale_adam": (LayerScaled, (3, 8, 8), {"type": "adam", "lr": 0.02, "trainable": ["layer_scale", "layer_scale2", "offset"]}, "ce", 6, 5),
+    "zero_biases_sgd": (ZeroBiases, (5, 6), {"type": "sgd", "lr": 0.1, "momentum": 0.9}, "ce", 4, 5),
 }
 
 

@@ -21,7 +21,7 @@ interface Fixture {
   parameters: number[];
 }
 
-const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam"];
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam", "zero_biases_sgd"];
 const load = (name: string) => ({
   bytes: new Uint8Array(readFileSync(new URL(`./fixtures/train/${name}.onnx`, import.meta.url))),
   fx: JSON.parse(readFileSync(new URL(`./fixtures/train/${name}.json`, import.meta.url), "utf8")) as Fixture,
@@ -91,7 +91,7 @@ describe("what fine-tuning trains in an imported model", () => {
     m.free();
   });
 
-  it("trainable names constants PyTorch trains whose names do not say so (ConvNeXt's layer_scale): by name or by a test; without it they stay fixed; a name that is no initializer, or one fovea does not train, is a FormatError naming it", async () => {
+  it("trainable names constants PyTorch trains whose names do not say so (ConvNeXt's layer_scale, one of them an Identity of the other's stored values): by name or by a test; without it they stay fixed; a name that is no initializer, or one fovea does not train as one tensor, is a FormatError naming it and its readers", async () => {
     const { bytes } = load("layer_scale_adam"), src = "ls.onnx";
     const sizes = async (trainable?: fovea.OnnxImportOptions["trainable"]) => {
       const m = await fovea.importOnnx(bytes, { source: src, backend: backends[0]!, ...(trainable ? { trainable } : {}) });
@@ -99,26 +99,43 @@ describe("what fine-tuning trains in an imported model", () => {
       m.free();
       return got;
     };
-    const base = ["bias[4]", "bias[5]", "kernel[108]", "kernel[1280]"];
+    const base = ["bias[4]", "bias[4]", "bias[5]", "kernel[108]", "kernel[144]", "kernel[1280]"];
     expect(await sizes()).toEqual(base.sort());
-    expect(await sizes(["layer_scale", "offset"])).toEqual([...base, "scale[4]", "shift[4]"].sort());
-    expect(await sizes((n) => n === "layer_scale")).toEqual([...base, "scale[4]"].sort());
-    // a conv's weight whatever its name trains already: naming it changes nothing
+    expect(await sizes(["layer_scale", "layer_scale2", "offset"])).toEqual([...base, "scale[4]", "scale[4]", "shift[4]"].sort());
+    // a test of a name: truthy is true; the Identity's output (layer_scale2) is a parameter of its own
+    expect(await sizes(((n: string) => n.match(/^layer_scale/)) as unknown as (n: string) => boolean)).toEqual([...base, "scale[4]", "scale[4]"].sort());
+    expect(await sizes(["layer_scale2"])).toEqual([...base, "scale[4]"].sort());
+    // names PyTorch's rule covers already change nothing
     expect(await sizes(["c1.weight", "fc.bias"])).toEqual(base.sort());
     const fails = (trainable: unknown, file: Uint8Array = bytes) => fovea.importOnnx(file, { source: src, backend: backends[0]!, trainable: trainable as string[] }).then(() => "imported", (e: Error) => `${e.name}: ${e.message}`);
-    expect(await fails(["layer_scale", "gamma", "beta"])).toBe(`FormatError: ${src}: trainable: "gamma", "beta" are not initializers of the file`);
+    const rule = "trainable takes constants that one Mul or Add reads, to scale or shift data by one value, one a channel or one a last index (a layer's weights train, or not, as their layer does)";
+    expect(await fails(["layer_scale", "gamma", "beta"])).toBe(`FormatError: ${src}: trainable: "gamma", "beta" are not initializers of the file (nor an Identity of one)`);
     expect(await fails("layer_scale")).toBe(`ConfigError: importOnnx: trainable must be initializer names (strings) or a function of one, got "layer_scale"`);
-    // a registered buffer added along a sequence's features trains once named (an Add by one value a last index);
-    // a constant only a Reshape or an input normalisation's Sub reads does not
+    expect(await fails(() => { throw new Error("no"); })).toBe(`ConfigError: importOnnx: trainable threw on "layer_scale": no`);
+    const { onnx } = (await import("node:module")).createRequire(import.meta.url)("onnx-proto") as { onnx: { ModelProto: { encode(m: object): { finish(): Uint8Array }; decode(b: Uint8Array): { graph: { node: { opType: string; input: string[]; output: string[]; name: string }[] } } } } };
+    const edited = (edit: (nodes: { opType: string; input: string[]; output: string[]; name: string }[]) => void) => {
+      const model = onnx.ModelProto.decode(bytes);
+      edit(model.graph.node);
+      return onnx.ModelProto.encode(model).finish();
+    };
+    // the first layer scale read by a Div instead of a Mul: x / layer_scale trains in PyTorch, not in fovea
+    const div = edited((ns) => { ns.find((n) => n.name === "/Mul")!.opType = "Div"; });
+    expect(await fails(["layer_scale"], div)).toBe(`FormatError: ${src}: trainable: "layer_scale" is read by Div "/Mul": ${rule}`);
+    // the first layer scale read by both Muls (the Identity's reader rewired to it): one tensor in PyTorch, two scale layers in fovea
+    const shared = edited((ns) => { ns.find((n) => n.name === "/Mul_1")!.input[1] = "layer_scale"; });
+    expect(await fails(["layer_scale"], shared)).toBe(`FormatError: ${src}: trainable: "layer_scale" is read by 2 nodes (Mul "/Mul", Mul "/Mul_1"), which would each train a copy of it where PyTorch trains one tensor: ${rule}`);
+    // one reader that trains and one that does not (a Sub of the offset beside its Add)
+    const both = edited((ns) => {
+      const add = ns.findIndex((n) => n.name === "/Add");
+      ns.splice(add + 1, 0, { ...ns[add]!, opType: "Sub", name: "/Sub", input: ["/Add_output_0", "offset"], output: ["/Sub_output_0"] });
+      ns.find((n) => n.name === "/Relu")!.input[0] = "/Sub_output_0";
+    });
+    expect(await fails(["offset"], both)).toMatch(new RegExp(`^FormatError: ${src}: trainable: "offset" is read by Sub "/Sub": `));
+    // a registered buffer added along a sequence's features trains once named (an Add by one value a last index)
     const buffered = load("buffered").bytes;
     const m = await fovea.importOnnx(buffered, { backend: backends[0]!, trainable: ["offset"] });
     expect(m.params.filter((p) => p.spec.trainable).map((p) => p.size).sort((a, b) => a - b)).toEqual([...load("buffered").fx.parameters, 8].sort((a, b) => a - b));
     m.free();
-    const { onnx } = (await import("node:module")).createRequire(import.meta.url)("onnx-proto") as { onnx: { ModelProto: { create(o: object): object; encode(m: object): { finish(): Uint8Array }; decode(b: Uint8Array): { graph: { node: object[]; initializer: object[] } } } } };
-    const model = onnx.ModelProto.decode(bytes);
-    // the layer scale read by a Div instead of a Mul: x / layer_scale trains in PyTorch, not in fovea (it is no scale layer's parameter)
-    (model.graph.node as { opType: string }[]).forEach((n) => { if (n.opType === "Mul") n.opType = "Div"; });
-    expect(await fails(["layer_scale"], onnx.ModelProto.encode(model).finish())).toBe(`FormatError: ${src}: trainable: fovea does not train "layer_scale" (read by Div "/Mul"): a constant trains where a Mul or Add by it scales or shifts data by one value, or one a channel or a last index, and as a layer's weights`);
   });
 
   it("PyTorch's parameters, and nothing else: slopes, affines and biases are trainable, constants of the export are not", async () => {

@@ -57,7 +57,7 @@ export interface ImportGraph {
    * it, and so do the output sizes exporters such as PyTorch 1.13 declare past such a pool.
    */
   ceilDrops: string[];
-  /** The initializers a trainable layer took (scaleOver, from a Mul or Add learnedArithmetic marked): importOnnx's `trainable` must find its names here. */
+  /** The outputs of the Mul and Add nodes whose constant a trainable scale layer took (marked learned): where importOnnx's `trainable` must find each reader of a constant it names. */
   trained: Set<string>;
 }
 
@@ -422,15 +422,30 @@ export function attribute(name: string, v: { f: number } | { i: number } | { int
  * values held fixed (0: an InstanceNorm's normalisation without an affine of its own). A file
  * does not say which of its constants were learned: other constants stay fixed.
  */
-export const learnedMark = (learned: boolean, from?: string): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned", ...(from === undefined ? {} : { s: new TextEncoder().encode(from) }) });
+export const learnedMark = (learned: boolean): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned" });
 
-/** The initializer a value is, or (without constant folding) an Unsqueeze or Transpose of: its name, else null. */
+/**
+ * Whether a value is an initializer, or the output of an Identity (a chain of them) of one: PyTorch's
+ * exporter stores parameters of identical values once (zero biases, layer scales at their initial
+ * value) and gives each of the others an Identity of it, named as that parameter.
+ */
+export function isParameterValue(c: RewriteContext, name: string): boolean {
+  let v = name;
+  for (let hops = 0; hops < 8; hops++) {
+    const p = c.producer(v);
+    if (!p) return c.constant(v) !== null;
+    if (p.opType !== "Identity" || !p.input[0]) return false;
+    v = p.input[0];
+  }
+  return false;
+}
+
+/** The parameter value a value is (isParameterValue), or (without constant folding) an Unsqueeze or Transpose of: its name, else null. */
 export function initializerOf(c: RewriteContext, name: string | undefined): string | null {
   if (!name) return null;
-  const p = c.producer(name);
-  if (!p) return c.constant(name) !== null ? name : null;
-  const src = p.input[0];
-  return (p.opType === "Unsqueeze" || p.opType === "Transpose") && src && !c.producer(src) && c.constant(src) !== null ? src : null;
+  if (isParameterValue(c, name)) return name;
+  const p = c.producer(name), src = p?.input[0];
+  return p && (p.opType === "Unsqueeze" || p.opType === "Transpose") && src && isParameterValue(c, src) ? src : null;
 }
 
 /** Whether an initializer's name is one PyTorch gives a module's parameter (the state dict's `….weight` / `….bias`; fovea's export names them so too). */
@@ -481,12 +496,6 @@ export function fixedAffine(x: ImportNode, t: SymbolicTensor, a: number, b: numb
 export const learnedOf = (n: OnnxNode): boolean | null => {
   const a = n.attribute.find((u) => u.name === "fovea:learned");
   return a ? a.i !== 0 : null;
-};
-
-/** The initializer a learned mark names (learnedMark's `from`: the parameter a Mul or Add reads), or null. */
-export const learnedFrom = (n: OnnxNode): string | null => {
-  const a = n.attribute.find((u) => u.name === "fovea:learned");
-  return a && a.s.length ? new TextDecoder().decode(a.s) : null;
 };
 
 /** A node that computes part of x's node (named after it, with `attribute`), imported as its op is: an op that equals a few others. */

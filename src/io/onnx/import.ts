@@ -235,11 +235,6 @@ function withInputShapes(m: OnnxModel, shapes: OnnxImportOptions["inputShapes"],
   return { ...m, graph: { ...m.graph, input: m.graph.input.map((i) => fixed.get(i.name) ?? i) } };
 }
 
-/** The inputs of ops whose constants are their layer's parameters, which fine-tuning trains whatever their names (not a batch norm's moving statistics). */
-const WEIGHT_INPUTS: Record<string, number[]> = {
-  Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [0, 1, 2], MatMul: [0, 1], PRelu: [1], BatchNormalization: [1, 2], InstanceNormalization: [1, 2], LayerNormalization: [1, 2],
-};
-
 /** Whether every data input's shape is fixed in the file (its axis 0 too). */
 function fixedInputs(m: OnnxModel, constants: Map<string, ConstValue>): boolean {
   const inits = new Set(m.graph.initializer.map((t) => t.name));
@@ -323,15 +318,19 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
     },
   };
   g.importNodes(m.graph.node);
-  // every constant `trainable` names beyond ….weight / ….bias trains, or the option would be ignored: a
-  // Mul's or Add's as the layer that took it says (ImportGraph.trained), a layer's weights as its parameters
-  const readers = (t: string) => subgraphNodes(m.graph.node).filter((n) => n.input.includes(t));
-  const untrained = m.graph.initializer.map((t) => t.name).filter((t) => trainable(t) && !parameterNamed(t) && !g.trained.has(t)
-    && !(readers(t).length > 0 && readers(t).every((n) => n.input.every((i, k) => i !== t || (WEIGHT_INPUTS[n.opType]?.includes(k) ?? false)))));
-  if (untrained.length) {
-    const why = untrained.map((t) => `"${t}" (read by ${readers(t).map((n) => `${n.opType} "${n.name || n.output[0]}"`).join(", ") || "no node the outputs need"})`);
-    throw new FormatError(`${src}: trainable: fovea does not train ${why.join("; ")}: a constant trains where a Mul or Add by it scales or shifts data by one value, or one a channel or a last index, and as a layer's weights`);
+  // every constant `trainable` names beyond ….weight / ….bias trains, and as one tensor, or the option would be
+  // ignored: each of its readers a Mul or Add whose scale layer took it (ImportGraph.trained), through an
+  // Unsqueeze or Transpose without constant folding; an Identity's output is a parameter of its own
+  const nodes = subgraphNodes(m.graph.node), readers = (t: string) => nodes.filter((n) => n.input.includes(t));
+  const named = (n: OnnxNode) => `${n.opType} "${n.name || n.output[0]}"`, wrong: string[] = [];
+  for (const t of parameterValues(m.graph).filter((v) => trainable(v) && !parameterNamed(v))) {
+    const uses = readers(t).filter((n) => n.opType !== "Identity").flatMap((n) => (n.opType === "Unsqueeze" || n.opType === "Transpose" ? readers(n.output[0]!) : [n]));
+    const bad = uses.filter((n) => !g.trained.has(n.output[0]!));
+    if (bad.length) wrong.push(`"${t}" is read by ${bad.map(named).join(", ")}`);
+    else if (uses.length > 1) wrong.push(`"${t}" is read by ${uses.length} nodes (${uses.map(named).join(", ")}), which would each train a copy of it where PyTorch trains one tensor`);
+    else if (uses.length === 0) wrong.push(`"${t}" is read by no node the outputs need`);
   }
+  if (wrong.length) throw new FormatError(`${src}: trainable: ${wrong.join("; ")}: trainable takes constants that one Mul or Add reads, to scale or shift data by one value, one a channel or one a last index (a layer's weights train, or not, as their layer does)`);
 
   const images = new Set<string>(); // outputs held as images (outputLayout "NHWC")
   const outs = m.graph.output.map((o) => {
@@ -388,12 +387,30 @@ const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;
  */
 function trainableTest(graph: GraphProto, trainable: OnnxImportOptions["trainable"], src: string): (initializer: string) => boolean {
   if (trainable === undefined) return () => false;
-  if (typeof trainable === "function") return (name) => trainable(name) === true;
+  if (typeof trainable === "function") {
+    return (name) => {
+      try {
+        return Boolean(trainable(name));
+      } catch (e) {
+        throw new ConfigError(`importOnnx: trainable threw on "${name}": ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+  }
   if (!Array.isArray(trainable) || !trainable.every((n) => typeof n === "string")) throw new ConfigError(`importOnnx: trainable must be initializer names (strings) or a function of one, got ${show(trainable)}`);
-  const inits = new Set(graph.initializer.map((t) => t.name)), missing = trainable.filter((n) => !inits.has(n));
-  if (missing.length) throw new FormatError(`${src}: trainable: ${missing.map((n) => `"${n}"`).join(", ")} ${missing.length > 1 ? "are" : "is"} not ${missing.length > 1 ? "initializers" : "an initializer"} of the file`);
+  const values = new Set(parameterValues(graph)), missing = trainable.filter((n) => !values.has(n));
+  if (missing.length) throw new FormatError(`${src}: trainable: ${missing.map((n) => `"${n}"`).join(", ")} ${missing.length > 1 ? "are" : "is"} not ${missing.length > 1 ? "initializers" : "an initializer"} of the file (nor an Identity of one)`);
   const names = new Set(trainable);
   return (name) => names.has(name);
+}
+
+/** The graph's initializers and the Identity outputs of them (isParameterValue: PyTorch's copies of parameters of identical values), by name. */
+function parameterValues(graph: GraphProto): string[] {
+  const values = new Set(graph.initializer.map((t) => t.name));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const n of graph.node) if (n.opType === "Identity" && values.has(n.input[0] ?? "") && n.output[0] && !values.has(n.output[0])) { values.add(n.output[0]); grew = true; }
+  }
+  return [...values];
 }
 
 function rewrite(graph: GraphProto, src: string, trainable: (initializer: string) => boolean): OnnxNode[] {

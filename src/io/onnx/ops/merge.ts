@@ -8,7 +8,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { attribute, fixedAffine, learnedFrom, learnedMark, learnedOf, parameterOf, scaleOver, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, fixedAffine, learnedMark, learnedOf, parameterOf, scaleOver, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import { N, isImage, same, type ConstValue, type OnnxNode, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { chwToHwc, hwcRowOfChwFeature, hwcToChw } from "../../layouts.js";
@@ -211,8 +211,7 @@ const arithmetic: Importer = (x) => {
   // all (an InstanceNorm2d of one channel) as one parameter (scaleOver)
   const learned = learnedOf(x.n) === true, one = learned && c.data.length === 1;
   const trainable = learned ? [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] : [];
-  const from = learned ? learnedFrom(x.n) : null;
-  if (from !== null) x.g.trained.add(from);
+  if (learned) x.g.trained.add(x.n.output[0]!);
   const { reluOf: _, ...rest } = t;
   const out = { ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale") };
   if (seq) x.windowOut(out);
@@ -225,13 +224,13 @@ const arithmetic: Importer = (x) => {
  * module's `x * self.weight`, fovea's own export of a trained scale), and the bias PyTorch's Linear
  * over data of rank 3 or more (a sequence's features) adds after its MatMul by the weight, and one
  * importOnnx's `trainable` names. Other constants stay fixed: the file does not say which were
- * learned. The mark names the initializer, which the layer that trains it records (ImportGraph.trained).
+ * learned. The scale layer that takes a marked node's constant records the node (ImportGraph.trained).
  */
 function learnedArithmetic(n: OnnxNode, c: RewriteContext): OnnxNode | null {
-  if ((n.opType !== "Mul" && n.opType !== "Add") || n.input.length !== 2) return null;
+  // (a norm's affine is marked by its own family's rewrite, which runs first)
+  if ((n.opType !== "Mul" && n.opType !== "Add") || n.input.length !== 2 || learnedOf(n) !== null) return null;
   for (const [i, j] of [[0, 1], [1, 0]] as const) {
-    const from = parameterOf(c, n.input[j]);
-    if (from !== null && c.producer(n.input[i]!)?.opType !== "Constant") return { ...n, attribute: [...n.attribute, learnedMark(true, from)] };
+    if (parameterOf(c, n.input[j]) !== null && c.producer(n.input[i]!)?.opType !== "Constant") return { ...n, attribute: [...n.attribute, learnedMark(true)] };
   }
   return null;
 }
