@@ -697,4 +697,39 @@ describe("fovea train on an image folder", () => {
     expect(single.status).toBe(2);
     expect(single.stderr).toMatch(/train: .*single holds one class \(dark\); a classifier needs two or more class subfolders/);
   });
+
+  it("--trainable trains an .onnx --model's constants its pattern names (PyTorch's layer scales), recorded in the checkpoint; a pattern that names nothing, or a model that is not ONNX, is a usage error", async () => {
+    const { encodePng } = await import("../src/data/images.js");
+    const dir = mkdtempSync(join(tmpdir(), "fovea-cli-trainable-"));
+    // five classes of 8×8 RGB images: the fixture's net (conv, layer scales, offset, linear to 5)
+    for (let k = 0; k < 5; k++) {
+      mkdirSync(join(dir, "data", `c${k}`), { recursive: true });
+      for (let i = 0; i < 4; i++) writeFileSync(join(dir, "data", `c${k}`, `${i}.png`), await encodePng(new Float32Array(8 * 8 * 3).map((_, j) => 0.5 + 0.4 * Math.sin(k * 3 + i + j)), [8, 8, 3]));
+    }
+    const model = join(process.cwd(), "test/fixtures/train/layer_scale_adam.onnx");
+    const train = (...args: string[]) => spawnSync(process.execPath, [join(process.cwd(), "dist/cli/bin.js"), "train", join(dir, "data"), "--model", model, "--input", "8x8x3", "--epochs", "1", "--batch", "4", "--no-progress", ...args], { encoding: "utf8", cwd: dir, env: { ...process.env, FOVEA_BUILD: "simd" } });
+    const t = train("--trainable", "^(layer_scale|offset)", "--out", join(dir, "m.fovea"));
+    expect(t.stderr).toBe("");
+    expect(t.status).toBe(0);
+    await fovea_.init({ build: "simd", threads: 1 });
+    const m = fovea_.loadModel(readFileSync(join(dir, "m.fovea")));
+    // the conv's, the linear's and the two layer scales' and the offset's
+    expect(m.params.filter((p) => p.spec.trainable).map((p) => `${p.spec.name}[${p.size}]`).sort()).toEqual(["bias[4]", "bias[4]", "bias[5]", "kernel[108]", "kernel[144]", "kernel[1280]", "scale[4]", "scale[4]", "shift[4]"].sort());
+    m.free();
+    // a resume must give the same pattern (it decides what trains)
+    const r = train("--trainable", "^layer_scale", "--out", join(dir, "m.fovea"), "--resume", join(dir, "m.ckpt"));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/trainable "\^\(layer_scale\|offset\)" there, "\^layer_scale" here/);
+    for (const [args, msg] of [
+      [["--trainable", "^gamma$"], /^fovea: --trainable \^gamma\$: no constant of .*layer_scale_adam\.onnx has a name it matches\n$/],
+      [["--trainable", "("], /^fovea: option '--trainable <pattern>' argument '\(' is invalid\. --trainable takes a regular expression over initializer names/],
+    ] as const) {
+      const e = train(...args);
+      expect(e.stderr).toMatch(msg);
+      expect(e.status).toBe(2);
+    }
+    const zoo = fovea("train", join(dir, "data"), "--model", "lenet5", "--trainable", "x");
+    expect(zoo.stderr).toBe("fovea: --trainable names constants of an .onnx file to train; lenet5 is not one\n");
+    expect(zoo.status).toBe(2);
+  });
 });

@@ -76,7 +76,7 @@ async function medianAsync(f: () => Promise<unknown>, runs: number): Promise<num
 }
 
 export async function bench(name: string, o: { batch: number; runs: number; threads?: number; inputShape?: InputShape[] }): Promise<void> {
-  onnxOnly(name, o.inputShape);
+  onnxOnly(name, o);
   await fovea.init(o.threads ? { threads: o.threads } : {});
   const info = fovea.backendInfo();
   const have = await cores();
@@ -87,7 +87,7 @@ export async function bench(name: string, o: { batch: number; runs: number; thre
   if (bytes) (await fovea.importOnnx(await tinyOnnx(), { source: "tiny.onnx" })).free();
   // time to the first result starts at the model's bytes (an ONNX file) or its construction (zoo, .fovea)
   const t0 = performance.now();
-  const m = bytes ? await importOnnxFile(name, bytes, o.inputShape) : await buildModel(name, undefined, 1);
+  const m = bytes ? await importOnnxFile(name, bytes, o) : await buildModel(name, undefined, 1);
   try {
     await run(m, name, onnxFile, info, o, t0);
   } finally {

@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fovea from "../index.js";
 import { err, out, proc, UsageError } from "./proc.js";
-import { optimizerNames, train, buildModel, checkFits, folderOf, imageModel, jsonModel, loadTestSet, nhwcInput, onnxModel, onnxOnly, zooKey, MODEL_FILES, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type InputShape, type Recipe } from "./train.js";
+import { optimizerNames, train, buildModel, checkFits, folderOf, imageModel, jsonModel, loadTestSet, nhwcInput, onnxModel, onnxOnly, zooKey, MODEL_FILES, SAVED_MODELS, DATASETS, QUICK_EPOCHS, RECIPES, SPEEDRUN, type InputShape, type OnnxArgs, type Recipe } from "./train.js";
 import { activationsPng, classModelPng, deconvPng, dreamPng, filtersPng, lastConvLayer, saliencyPng } from "./viz.js";
 import { bench } from "./bench.js";
 
@@ -42,6 +42,15 @@ const inputShapeArg = (v: string): InputShape => {
 };
 const inputShapeOption = () => new Option("--input-shape <[name=]dims>", "an .onnx file exported with dynamic sizes ([N, 3, H, W]): the sizes after its batch axis, in the file's order (e.g. 3x224x224; name=3x224x224 for one input of several, once for each)")
   .argParser((v: string, given: InputShape[] | undefined) => [...(given ?? []), inputShapeArg(v)]);
+
+/** A regular expression (--trainable). */
+const pattern = (name: string) => (v: string) => {
+  try {
+    return new RegExp(v);
+  } catch (e) {
+    throw new InvalidArgumentError(`${name} takes a regular expression over initializer names, got "${v}" (${(e as Error).message})`);
+  }
+};
 
 /** A comma-separated list of finite numbers (--mean, --std). */
 const numbers = (name: string) => (v: string) => {
@@ -147,11 +156,11 @@ function outputKind(m: fovea.Model): { kind: "probabilities" | "logProbabilities
  * A saved model (`eval`, `predict`): a folder, or a zoo name where no such file is (its weights
  * would be untrained), is a usage error saying so.
  */
-async function savedModel(file: string, command: string, inputShape?: InputShape[]): Promise<fovea.Model> {
+async function savedModel(file: string, command: string, onnx?: OnnxArgs): Promise<fovea.Model> {
   const folder = await fovea.data.listDir(file).then(() => true, () => false);
   if (folder) throw new UsageError(`${command}: ${file} is a folder; give ${SAVED_MODELS}`);
-  onnxOnly(file, inputShape);
-  if (/\.onnx$/.test(file)) return onnxModel(file, inputShape);
+  onnxOnly(file, onnx);
+  if (/\.onnx$/.test(file)) return onnxModel(file, onnx);
   if (/\.json$/.test(file)) return jsonModel(file, 1, command);
   try {
     return nhwcInput(fovea.loadModel(await fovea.data.readBytes(file), { source: file }), file);
@@ -226,6 +235,7 @@ export function program(version = "unknown"): Command {
     .option("--no-augment", "no affine distortions")
     .option("--no-progress", "no progress bar")
     .addOption(inputShapeOption())
+    .option("--trainable <pattern>", "an .onnx --model's constants to train beyond ….weight / ….bias (as PyTorch trains them): a regular expression over its initializers' names, e.g. layer_scale$ for torchvision's ConvNeXt", pattern("--trainable"))
     .action(async (dataset: string, dir: string | undefined, o) => {
       await train({ dataset, dir, ...o, progress: o.progress && proc.stdout.isTTY === true });
     });
@@ -241,7 +251,7 @@ export function program(version = "unknown"): Command {
     .action(async (file: string, dataset: string, dir: string | undefined, o: { mean?: number[]; std?: number[]; imagenet: boolean; inputShape?: InputShape[] }) => {
       const statsFor = pixelStats(o);
       await fovea.init();
-      await using(await savedModel(file, "eval", o.inputShape), async (m) => {
+      await using(await savedModel(file, "eval", o), async (m) => {
         const { test, label } = await loadTestSet(dataset, dir, [...m.inputShape] as [number, number, number]);
         checkFits(m, `eval: ${file}`, test, label, true);
         const stats = statsFor(test.shape[2]);
@@ -257,7 +267,7 @@ export function program(version = "unknown"): Command {
     .addOption(inputShapeOption())
     .action(async (name: string, o: { inputShape?: InputShape[] }) => {
       await fovea.init();
-      await using(await buildModel(name, undefined, 1, o.inputShape), (m) => out(m.summary()));
+      await using(await buildModel(name, undefined, 1, o), (m) => out(m.summary()));
     });
   p.command("predict")
     .description("top-k classes of images (PNG/JPEG) under a saved model")
@@ -278,7 +288,7 @@ export function program(version = "unknown"): Command {
       const statsFor = pixelStats(o);
       const labels = o.labels === undefined ? null : await labelFile(o.labels);
       await fovea.init();
-      await using(await savedModel(file, "predict", o.inputShape), async (m) => {
+      await using(await savedModel(file, "predict", o), async (m) => {
         const shape = [...m.inputShape] as [number, number, number];
         const stats = statsFor(shape[2]);
         if (labels && labels.length !== m.outputSize) throw new UsageError(`--labels ${o.labels}: ${labels.length} names for the model's ${m.outputSize} outputs`);
@@ -354,7 +364,7 @@ async function viz(name: string, o: VizOptions): Promise<void> {
     if (dest !== undefined && !/\.png$/i.test(dest)) throw new UsageError(`viz writes PNG images: name ${dest} .png`);
   }
   await fovea.init();
-  await using(await imageModel(name, undefined, 1, o.inputShape), async (m) => {
+  await using(await imageModel(name, undefined, 1, o), async (m) => {
     const shape = [...m.inputShape] as [number, number, number];
     const layer = (): string => {
       const l = o.layer ?? lastConvLayer(m);

@@ -38,10 +38,15 @@ export interface TrainArgs {
   progress: boolean;
   /** --input-shape (each given): an .onnx model's sizes after its batch axis, where the file leaves them symbolic. */
   inputShape?: InputShape[];
+  /** --trainable: an .onnx model's constants to train beyond ….weight / ….bias, by a pattern of their names. */
+  trainable?: RegExp;
 }
 
 /** --input-shape [name=]CxHxW: the sizes after the batch axis of one input of an ONNX file (its only data input where no name is given), in the file's order. */
 export interface InputShape { name?: string; dims: number[] }
+
+/** How the commands import an .onnx file: --input-shape (every command) and --trainable (train). */
+export interface OnnxArgs { inputShape?: InputShape[]; trainable?: RegExp }
 
 /** What `fovea train` does on a data set unless its flags say otherwise. */
 export interface Recipe {
@@ -163,14 +168,14 @@ export const zooName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLow
  * a model whose input is not one image (features [N, F], a sequence, several inputs) in the file's
  * own layout, which the command then finds does not take its images.
  */
-export async function onnxModel(file: string, inputShapes?: InputShape[]): Promise<fovea.Model> {
+export async function onnxModel(file: string, onnx: OnnxArgs = {}): Promise<fovea.Model> {
   const bytes = await fovea.data.readBytes(file);
   try {
-    return await importOnnxFile(file, bytes, inputShapes, { inputLayout: "NHWC" });
+    return await importOnnxFile(file, bytes, onnx, { inputLayout: "NHWC" });
   } catch (e) {
     // importOnnx's refusal of inputLayout NHWC for such an input (its message begins so)
     if (!(e instanceof fovea.FormatError && e.message.startsWith(`${file}: inputLayout NHWC`))) throw e;
-    return importOnnxFile(file, bytes, inputShapes);
+    return importOnnxFile(file, bytes, onnx);
   }
 }
 
@@ -201,14 +206,28 @@ export function nhwcInput(m: fovea.Model, source: string): fovea.Model {
 /**
  * How the commands import an ONNX file: named by its path, its external data (if any) read from the
  * files beside it, at --input-shape's sizes (each for the input it names; one without a name, for the
- * file's one data input). A refusal of those sizes is a usage error naming --input-shape.
+ * file's one data input), training the constants --trainable's pattern matches. A refusal of those
+ * is a usage error naming the flag.
  */
-export async function importOnnxFile(file: string, bytes: Uint8Array, inputShapes: InputShape[] = [], options: fovea.OnnxImportOptions = {}): Promise<fovea.Model> {
+export async function importOnnxFile(file: string, bytes: Uint8Array, onnx: OnnxArgs = {}, options: fovea.OnnxImportOptions = {}): Promise<fovea.Model> {
+  const inputShapes = onnx.inputShape ?? [], re = onnx.trainable, matched = new Set<string>();
   const shapes = inputShapes.length === 1 && inputShapes[0]!.name === undefined ? inputShapes[0]!.dims : inputShapeRecord(inputShapes);
+  const trainable = (name: string) => re!.test(name) && matched.add(name) !== null;
   try {
-    return await fovea.importOnnx(bytes, { ...options, source: file, externalData: (location) => fovea.data.readBytes(onnxFolder(file) + location), ...(shapes ? { inputShapes: shapes } : {}) });
+    const m = await fovea.importOnnx(bytes, {
+      ...options, source: file, externalData: (location) => fovea.data.readBytes(onnxFolder(file) + location),
+      ...(shapes ? { inputShapes: shapes } : {}), ...(re ? { trainable } : {}),
+    });
+    // a pattern that names nothing (a typo) would train what the file's names say alone
+    if (re && matched.size === 0) {
+      m.free();
+      throw new UsageError(`--trainable ${re.source}: no constant of ${file} has a name it matches`);
+    }
+    return m;
   } catch (e) {
-    if (e instanceof fovea.FormatError && e.message.startsWith(`${file}: inputShapes: `)) throw new UsageError(e.message.replace(`${file}: inputShapes: `, `--input-shape: ${file}: `));
+    for (const [key, flag] of [["inputShapes", "--input-shape"], ["trainable", `--trainable ${re?.source}`]] as const) {
+      if (e instanceof fovea.FormatError && e.message.startsWith(`${file}: ${key}: `)) throw new UsageError(e.message.replace(`${file}: ${key}: `, `${flag}: ${file}: `));
+    }
     throw e;
   }
 }
@@ -225,9 +244,11 @@ function inputShapeRecord(inputShapes: InputShape[]): Record<string, number[]> |
   return record;
 }
 
-/** --input-shape sizes an .onnx file's input: refused for any other model, whose size is its own. */
-export function onnxOnly(name: string, inputShapes: InputShape[] | undefined): void {
-  if (inputShapes?.length && !/\.onnx$/.test(name)) throw new UsageError(`--input-shape sizes the input of an .onnx file exported with dynamic sizes; ${name} is not one`);
+/** --input-shape and --trainable are for an .onnx file: refused for any other model (whose size is its own, and which says what trains). */
+export function onnxOnly(name: string, onnx: OnnxArgs | undefined): void {
+  if (/\.onnx$/.test(name)) return;
+  if (onnx?.inputShape?.length) throw new UsageError(`--input-shape sizes the input of an .onnx file exported with dynamic sizes; ${name} is not one`);
+  if (onnx?.trainable) throw new UsageError(`--trainable names constants of an .onnx file to train; ${name} is not one`);
 }
 
 /** The folder an ONNX file's external data lives in, as a prefix ("" for a file in the working folder). */
@@ -259,20 +280,20 @@ export async function jsonModel(name: string, seed: number, trainedFor?: string)
 export const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** A zoo model by name (kebab or camel case) with `classes` outputs, or a saved .fovea file. */
-export async function buildModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape[]): Promise<fovea.Model> {
-  onnxOnly(name, inputShape);
+export async function buildModel(name: string, classes: number | undefined, seed: number, onnx?: OnnxArgs): Promise<fovea.Model> {
+  onnxOnly(name, onnx);
   const camel = zooKey(name);
   const zoo: Record<string, (o: fovea.zoo.ZooOptions) => fovea.Model> = fovea.zoo;
   if (camel in zoo) return zoo[camel]!(classes === undefined ? { seed } : { classes, seed });
-  if (/\.onnx$/.test(name)) return onnxModel(name, inputShape);
+  if (/\.onnx$/.test(name)) return onnxModel(name, onnx);
   if (/\.json$/.test(name)) return jsonModel(name, seed);
   if (!/\.fovea$/.test(name)) throw new UsageError(`"${name}" is not a model: give a zoo model (${Object.keys(fovea.zoo).map(zooName).join(", ")}) or ${MODEL_FILES}`);
   return fovea.loadModel(await fovea.data.readBytes(name), { source: name, seed });
 }
 
 /** A model as the commands that feed it images take it (train, viz): buildModel's, its input NHWC (nhwcInput). */
-export async function imageModel(name: string, classes: number | undefined, seed: number, inputShape?: InputShape[]): Promise<fovea.Model> {
-  return nhwcInput(await buildModel(name, classes, seed, inputShape), name);
+export async function imageModel(name: string, classes: number | undefined, seed: number, onnx?: OnnxArgs): Promise<fovea.Model> {
+  return nhwcInput(await buildModel(name, classes, seed, onnx), name);
 }
 
 async function loadData(a: TrainArgs): Promise<{ full: fovea.data.Dataset; test: fovea.data.Dataset | null; label: string }> {
@@ -390,7 +411,7 @@ export async function train(a: TrainArgs): Promise<void> {
   if (a.quick && a.epochs !== undefined) throw new UsageError(`train: --quick (${QUICK_EPOCHS} epochs) and --epochs ${a.epochs} both set the epochs; give one`);
   const recipe = a.dataset === "mnist" || a.dataset === "fashion-mnist" ? RECIPES[a.dataset] : RECIPES.other;
   const modelName = a.model ?? (speed ? SPEEDRUN.model : recipe.model);
-  onnxOnly(modelName, a.inputShape);
+  onnxOnly(modelName, a);
   const { full, test, label } = await loadData(a);
   // a folder of images: a classifier needs two classes (each holds an image: loadImageFolder), so the validation split has one to take
   if (!test && full.classes && full.classes.length < 2) throw new UsageError(`train: ${label} holds one class (${full.classes[0]}); a classifier needs two or more class subfolders`);
@@ -433,7 +454,7 @@ export async function train(a: TrainArgs): Promise<void> {
   // what a resume must repeat: everything that decides the weights (the data by its fingerprint;
   // the schedule, which the recipe decides and a version of fovea may change)
   const config: fovea.train.CheckpointConfig = {
-    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? DEFAULT_INPUT } : {}), model: modelName, ...(a.inputShape?.length ? { inputShape: a.inputShape.map((i) => `${i.name === undefined ? "" : `${i.name}=`}${i.dims.join("x")}`).join(" ") } : {}), epochs, batch: a.batch,
+    dataset: a.dataset, ...(isFolder(a.dataset) ? { input: a.input ?? DEFAULT_INPUT } : {}), model: modelName, ...(a.inputShape?.length ? { inputShape: a.inputShape.map((i) => `${i.name === undefined ? "" : `${i.name}=`}${i.dims.join("x")}`).join(" ") } : {}), ...(a.trainable ? { trainable: a.trainable.source } : {}), epochs, batch: a.batch,
     optimizer, lr, schedule: oneCycle ? "oneCycle" : "cosine", ...(oneCycle && pctStart !== undefined ? { pctStart } : {}), ...(l2 ? { l2 } : {}), ...(labelSmoothing ? { labelSmoothing } : {}), ...(ema ? { ema } : {}), seed: a.seed, augment, data: val ? fovea.train.dataFingerprint(tr.x, tr.y, val.x, val.y) : fovea.train.dataFingerprint(tr.x, tr.y),
     // sums split across threads round differently: the same weights need the same threads and build
     threads: info.threads, build: info.build,
@@ -450,7 +471,7 @@ export async function train(a: TrainArgs): Promise<void> {
     m = r.model;
     resume = r.checkpoint;
   } else {
-    m = await imageModel(modelName, full.classes?.length ?? 10, a.seed, a.inputShape);
+    m = await imageModel(modelName, full.classes?.length ?? 10, a.seed, a);
   }
   // the model and the augmenter's buffers are returned to wasm memory however training ends
   let aug: fovea.data.Augmenter | undefined;
