@@ -58,7 +58,35 @@ describe("CIFAR-10 binary batches", () => {
 describe("image files", () => {
   const rgba = (w: number, h: number) => Uint8Array.from({ length: w * h * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256));
 
-  it("PNG and JPEG decode through pngjs / jpeg-js; PNG round-trips exactly", async () => {
+  it("JPEG decodes to PIL's own pixels (libjpeg-turbo): subsampled colour 4:2:0 and 4:2:2, 4:4:4, progressive, greyscale, byte for byte; CMYK through jpeg-js within a level", async () => {
+    const meta = JSON.parse(readFileSync(new URL("./fixtures/jpeg/meta.json", import.meta.url), "utf8")) as { pil: string; width: number; height: number; cases: Record<string, { mode: string }> };
+    expect(meta.pil).toMatch(/^9\./);
+    const dec = require("jpeg-js") as { decode(b: Uint8Array, o: object): { data: Uint8Array } };
+    const worst = (data: ArrayLike<number>, pil: Uint8Array) => {
+      let m = 0;
+      for (let i = 0, k = 0; i < pil.length; i += 3, k += 4) for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs(data[k + c]! - pil[i + c]!));
+      return m;
+    };
+    for (const [name, want] of [["s420", 0], ["s422", 0], ["s444", 0], ["progressive", 0], ["grey", 0], ["cmyk", 1]] as const) {
+      const bytes = new Uint8Array(readFileSync(new URL(`./fixtures/jpeg/${name}.jpg`, import.meta.url)));
+      const pil = new Uint8Array(readFileSync(new URL(`./fixtures/jpeg/${name}.rgb`, import.meta.url)));
+      const img = await D.decodeImage(bytes, `${name}.jpg`);
+      expect([img.width, img.height]).toEqual([meta.width, meta.height]);
+      expect(worst(img.data, pil), name).toBeLessThanOrEqual(want);
+      // jpeg-js, every JPEG's decoder before, repeats each colour sample where libjpeg interpolates
+      if (name === "s420" || name === "progressive") expect(worst(dec.decode(bytes, { useTArray: true }).data, pil), name).toBeGreaterThan(60);
+    }
+    // no global ImageData left behind in Node (the decoder's glue defines one for its own use)
+    expect(typeof (globalThis as { ImageData?: unknown }).ImageData).toBe("undefined");
+    // a file cut short is refused, as PIL refuses it ("image file is truncated"), not filled with grey
+    const s420 = new Uint8Array(readFileSync(new URL("./fixtures/jpeg/s420.jpg", import.meta.url)));
+    await expect(D.decodeImage(s420.subarray(0, 900), "cut.jpg")).rejects.toThrow(new fovea.FormatError("cut.jpg: corrupt JPEG (it ends early: 900 bytes, its scan cut short)"));
+    await expect(D.decodeImage(s420.subarray(0, 200), "head.jpg")).rejects.toThrow(/^head\.jpg: corrupt JPEG \(/);
+    // after a failed decode (a new decoder instance: libjpeg's fatal error leaves the old one's memory held), the same pixels
+    expect(worst((await D.decodeImage(s420, "s420.jpg")).data, new Uint8Array(readFileSync(new URL("./fixtures/jpeg/s420.rgb", import.meta.url))))).toBe(0);
+  });
+
+  it("PNG and JPEG decode through pngjs / libjpeg-turbo; PNG round-trips exactly", async () => {
     const v = Float32Array.from({ length: 6 * 5 * 3 }, (_, i) => ((i * 17) % 256) / 255);
     const png = await D.encodePng(v, [6, 5, 3]);
     const img = await D.decodeImage(png, "a.png");

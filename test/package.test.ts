@@ -107,7 +107,7 @@ describe("the npm package", () => {
     expect(urls.filter((u) => !/^"[^"]*"$/.test(u))).toEqual([]);
     const manifest = JSON.parse(readFileSync(join(consumer, "node_modules/fovea/package.json"), "utf8")) as { scripts: Record<string, string>; dependencies: Record<string, string> };
     for (const hook of ["preinstall", "install", "postinstall", "prepare"]) expect(manifest.scripts[hook], hook).toBeUndefined();
-    expect(Object.keys(manifest.dependencies).sort()).toEqual(["cli-progress", "commander", "jpeg-js", "pngjs"]);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["@jsquash/jpeg", "cli-progress", "commander", "jpeg-js", "pngjs"]);
   });
 
   it("types the embedded wasm as a string, and no @types/node reaches a consumer", () => {

@@ -8,6 +8,7 @@ import { getLimits } from "../runtime/limits.js";
 import { nodeModule, runtimeName } from "../runtime/platform.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 import { listDir, readBytes } from "./files.js";
+import { decodeJpeg } from "./jpeg.js";
 
 export interface Rgba {
   width: number;
@@ -37,8 +38,11 @@ export async function decodeImage(bytes: Uint8Array, source = "image"): Promise<
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
   if (isPng) checkPngSize(bytes, source);
-  if (isJpeg) checkJpegSize(bytes, source);
+  const components = isJpeg ? checkJpegSize(bytes, source) : null;
   if (runtimeName() === "browser") return decodeInBrowser(bytes, source);
+  // libjpeg-turbo (jpeg.ts) for greyscale and colour, PIL's pixels; jpeg-js for a CMYK or YCCK
+  // JPEG (four components), whose colours libjpeg does not convert to RGB
+  if (isJpeg && components !== 4) return decodeJpeg(bytes, source);
   const { PNG } = isPng ? await pngjs() : ({} as PngModule);
   const jpeg = isJpeg ? await jpegjs() : null;
   try {
@@ -100,10 +104,10 @@ function checkPngSize(bytes: Uint8Array, source: string): void {
 
 /**
  * The size a JPEG declares (its start-of-frame marker) against the pixel limit, before the decoder
- * allocates anything for it. Markers are walked by their lengths; a file without a frame header
- * before its scan is left to the decoder to refuse.
+ * allocates anything for it; returns its number of components. Markers are walked by their
+ * lengths; a file without a frame header before its scan is left to the decoder to refuse (null).
  */
-function checkJpegSize(bytes: Uint8Array, source: string): void {
+function checkJpegSize(bytes: Uint8Array, source: string): number | null {
   let o = 2;
   while (o + 4 <= bytes.length && bytes[o] === 0xff) {
     const marker = bytes[o + 1]!;
@@ -112,14 +116,15 @@ function checkJpegSize(bytes: Uint8Array, source: string): void {
     const len = (bytes[o + 2]! << 8) | bytes[o + 3]!;
     // SOF0-SOF15 except DHT (c4), JPG (c8) and DAC (cc): precision, height, width
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (o + 9 > bytes.length) return;
+      if (o + 10 > bytes.length) return null;
       const height = (bytes[o + 5]! << 8) | bytes[o + 6]!, width = (bytes[o + 7]! << 8) | bytes[o + 8]!, limit = getLimits().maxImagePixels;
       if (width * height > limit) throw new FormatError(`${source}: the JPEG declares ${width}×${height} = ${width * height} pixels; the limit is ${limit} (setLimits({ maxImagePixels }))`);
-      return;
+      return bytes[o + 9]!;
     }
-    if (marker === 0xda || len < 2) return; // the scan starts: no frame header seen
+    if (marker === 0xda || len < 2) return null; // the scan starts: no frame header seen
     o += 2 + len;
   }
+  return null;
 }
 
 export interface ImageToArrayOptions {

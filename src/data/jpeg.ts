@@ -1,0 +1,78 @@
+// JPEG decoding in Node and Deno through libjpeg-turbo (mozjpeg's decoder compiled to wasm:
+// @jsquash/jpeg), so that a photo's pixels are PIL's and torchvision's to the byte: libjpeg
+// interpolates subsampled colour (4:2:0, most photos) where jpeg-js repeats each sample, up to
+// tens of levels apart at colour edges. Loaded on the first JPEG decoded; a browser decodes
+// with its own libjpeg (createImageBitmap) and never loads this.
+import { FormatError } from "../errors.js";
+import { readBytes } from "./files.js";
+
+interface MozJpeg {
+  decode(data: BufferSource, preserveOrientation: boolean): { width: number; height: number; data: Uint8ClampedArray } | null;
+}
+
+let compiled: Promise<{ wasm: WebAssembly.Module; factory: (o: object) => Promise<MozJpeg> }> | null = null;
+let decoder: Promise<{ module: MozJpeg; imageData: unknown; own: boolean; messages: string[] }> | null = null;
+
+/**
+ * The decoder: its wasm read beside its glue (import.meta.resolve) and compiled once, an instance
+ * made on first use and again after a decode that failed (libjpeg's fatal errors leave the
+ * instance's memory holding what that decode allocated: a fuzz campaign of corrupt files grew it
+ * to gigabytes), its messages kept instead of printed.
+ */
+function load(): Promise<{ module: MozJpeg; imageData: unknown; own: boolean; messages: string[] }> {
+  compiled ??= (async () => {
+    const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+    if (!resolve) throw new FormatError("JPEG: this runtime has no import.meta.resolve to find the JPEG decoder's wasm with (Node 20.6+, Deno)");
+    const wasm = await WebAssembly.compile((await readBytes(resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm"))) as Uint8Array<ArrayBuffer>);
+    const { default: factory } = (await import("@jsquash/jpeg/codec/dec/mozjpeg_dec.js")) as unknown as { default: (o: object) => Promise<MozJpeg> };
+    return { wasm, factory };
+  })();
+  decoder ??= (async () => {
+    const { wasm, factory } = await compiled!;
+    const g = globalThis as { ImageData?: unknown };
+    const had = Object.hasOwn(g, "ImageData"), messages: string[] = [];
+    const module = await factory({
+      noInitialRun: true,
+      instantiateWasm: (imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) => {
+        const instance = new WebAssembly.Instance(wasm, imports);
+        done(instance);
+        return instance.exports;
+      },
+      print: () => {},
+      printErr: (line: string) => void messages.push(line),
+    });
+    // the glue defines a global ImageData where the runtime has none (Node, Deno), which its decode
+    // constructs by name: fovea's own while it decodes, not the program's global
+    const imageData = g.ImageData;
+    if (!had) delete g.ImageData;
+    return { module, imageData, own: !had, messages };
+  })();
+  return decoder;
+}
+
+/** A JPEG's pixels as RGBA, as libjpeg-turbo (PIL) decodes them; corrupt data is a FormatError with libjpeg's own words. */
+export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const { module, imageData, own, messages } = await load();
+  const g = globalThis as { ImageData?: unknown };
+  messages.length = 0;
+  if (own) g.ImageData = imageData;
+  let image: ReturnType<MozJpeg["decode"]>;
+  try {
+    image = module.decode(new Uint8Array(bytes), false); // (its own ArrayBuffer: a view of shared memory is not one embind reads)
+  } catch (e) {
+    // libjpeg's fatal errors end in exit(1) (an ExitStatus): its message is the last it wrote; the
+    // next decode gets a new instance
+    decoder = null;
+    throw new FormatError(`${source}: corrupt JPEG (${messages.at(-1) ?? (e instanceof Error ? e.message : String(e))})`);
+  } finally {
+    if (own) delete g.ImageData;
+  }
+  if (!image) {
+    decoder = null;
+    throw new FormatError(`${source}: corrupt JPEG (${messages.at(-1) ?? "the decoder returned no image"})`);
+  }
+  // libjpeg fills what a file cut short lacks with grey and says so; PIL refuses such a file ("image file is truncated")
+  if (messages.some((m) => /Premature end of JPEG file/.test(m))) throw new FormatError(`${source}: corrupt JPEG (it ends early: ${bytes.length} bytes, its scan cut short)`);
+  const { width, height, data } = image;
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
