@@ -83,7 +83,27 @@ describe("image files", () => {
     await expect(D.decodeImage(s420.subarray(0, 900), "cut.jpg")).rejects.toThrow(new fovea.FormatError("cut.jpg: corrupt JPEG (it ends early: 900 bytes, its scan cut short)"));
     await expect(D.decodeImage(s420.subarray(0, 200), "head.jpg")).rejects.toThrow(/^head\.jpg: corrupt JPEG \(/);
     // after a failed decode (a new decoder instance: libjpeg's fatal error leaves the old one's memory held), the same pixels
-    expect(worst((await D.decodeImage(s420, "s420.jpg")).data, new Uint8Array(readFileSync(new URL("./fixtures/jpeg/s420.rgb", import.meta.url))))).toBe(0);
+    const s420rgb = new Uint8Array(readFileSync(new URL("./fixtures/jpeg/s420.rgb", import.meta.url)));
+    expect(worst((await D.decodeImage(s420, "s420.jpg")).data, s420rgb)).toBe(0);
+    // a stray byte before the frame header (libjpeg skips it, as it decodes): its size is still checked against the limit
+    const stray = Uint8Array.from([...s420.subarray(0, 2), 0, ...s420.subarray(2)]);
+    expect(worst((await D.decodeImage(stray, "stray.jpg")).data, s420rgb)).toBe(0);
+    const limit = fovea.getLimits();
+    fovea.setLimits({ maxImagePixels: 37 * 29 - 1 });
+    try {
+      await expect(D.decodeImage(stray, "stray.jpg")).rejects.toThrow(new fovea.FormatError(`stray.jpg: the JPEG declares 37×29 = 1073 pixels; the limit is 1072 (setLimits({ maxImagePixels }))`));
+    } finally {
+      fovea.setLimits({ maxImagePixels: limit.maxImagePixels });
+    }
+    // a program's own global ImageData, defined after fovea's first JPEG, is left as it was (and not used by the decoder)
+    class Stub {}
+    (globalThis as { ImageData?: unknown }).ImageData = Stub;
+    try {
+      expect(worst((await D.decodeImage(s420, "s420.jpg")).data, s420rgb)).toBe(0);
+      expect((globalThis as { ImageData?: unknown }).ImageData).toBe(Stub);
+    } finally {
+      delete (globalThis as { ImageData?: unknown }).ImageData;
+    }
   });
 
   it("PNG and JPEG decode through pngjs / libjpeg-turbo; PNG round-trips exactly", async () => {

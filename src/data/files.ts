@@ -4,7 +4,7 @@ import { nodeModule } from "../runtime/platform.js";
 import { getLimits } from "../runtime/limits.js";
 
 interface DenoFs {
-  readFile(path: string): Promise<Uint8Array>;
+  readFile(path: string | URL): Promise<Uint8Array>;
   readDir(path: string): AsyncIterable<{ name: string; isDirectory: boolean }>;
 }
 const g = globalThis as { Deno?: DenoFs & DenoSyncFs; process?: { versions?: { node?: string } } };
@@ -57,7 +57,8 @@ export async function readBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
   const fs = deno ? null : nodeModule<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises");
   const url = deno ? null : nodeModule<{ fileURLToPath(u: string): string }>("node:url");
   try {
-    if (deno) return await deno.readFile(s.startsWith("file:") ? new URL(s).pathname : s);
+    // (a file: URL as a URL: its pathname is still percent-encoded, a space as %20)
+    if (deno) return await deno.readFile(s.startsWith("file:") ? new URL(s) : s);
     return new Uint8Array(await fs!.readFile(s.startsWith("file:") ? url!.fileURLToPath(s) : s));
   } catch (e) {
     throw unreadable(s, e, "file");

@@ -42,7 +42,7 @@ export async function decodeImage(bytes: Uint8Array, source = "image"): Promise<
   if (runtimeName() === "browser") return decodeInBrowser(bytes, source);
   // libjpeg-turbo (jpeg.ts) for greyscale and colour, PIL's pixels; jpeg-js for a CMYK or YCCK
   // JPEG (four components), whose colours libjpeg does not convert to RGB
-  if (isJpeg && components !== 4) return decodeJpeg(bytes, source);
+  if (isJpeg && components !== 4) return decodeJpeg(bytes, source, getLimits().maxImagePixels);
   const { PNG } = isPng ? await pngjs() : ({} as PngModule);
   const jpeg = isJpeg ? await jpegjs() : null;
   try {
@@ -109,7 +109,9 @@ function checkPngSize(bytes: Uint8Array, source: string): void {
  */
 function checkJpegSize(bytes: Uint8Array, source: string): number | null {
   let o = 2;
-  while (o + 4 <= bytes.length && bytes[o] === 0xff) {
+  while (o + 4 <= bytes.length) {
+    // bytes between markers are skipped, as libjpeg skips them (it warns of "extraneous bytes" and decodes on)
+    if (bytes[o] !== 0xff) { o++; continue; }
     const marker = bytes[o + 1]!;
     if (marker === 0xff) { o++; continue; } // fill byte
     if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { o += 2; continue; } // no length

@@ -11,51 +11,69 @@ interface MozJpeg {
 }
 
 let compiled: Promise<{ wasm: WebAssembly.Module; factory: (o: object) => Promise<MozJpeg> }> | null = null;
-let decoder: Promise<{ module: MozJpeg; imageData: unknown; own: boolean; messages: string[] }> | null = null;
+let decoder: Promise<{ module: MozJpeg; messages: string[] }> | null = null;
+
+/** What the decoder builds its result with (its glue looks ImageData up by name when it decodes): fovea's own, whatever the program's global is. */
+class DecodedImage {
+  constructor(readonly data: Uint8ClampedArray, readonly width: number, readonly height: number) {}
+}
+
+/** Images past this many bytes of RGBA leave the instance's memory that large (wasm memory never shrinks): the next decode makes another. */
+const KEEP_BYTES = 64 * 2 ** 20;
 
 /**
  * The decoder: its wasm read beside its glue (import.meta.resolve) and compiled once, an instance
  * made on first use and again after a decode that failed (libjpeg's fatal errors leave the
  * instance's memory holding what that decode allocated: a fuzz campaign of corrupt files grew it
- * to gigabytes), its messages kept instead of printed.
+ * to gigabytes) or that made a large image; its messages kept instead of printed. A load that
+ * fails (a file descriptor short) is tried again at the next decode.
  */
-function load(): Promise<{ module: MozJpeg; imageData: unknown; own: boolean; messages: string[] }> {
+function load(): Promise<{ module: MozJpeg; messages: string[] }> {
   compiled ??= (async () => {
     const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
     if (!resolve) throw new FormatError("JPEG: this runtime has no import.meta.resolve to find the JPEG decoder's wasm with (Node 20.6+, Deno)");
     const wasm = await WebAssembly.compile((await readBytes(resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm"))) as Uint8Array<ArrayBuffer>);
     const { default: factory } = (await import("@jsquash/jpeg/codec/dec/mozjpeg_dec.js")) as unknown as { default: (o: object) => Promise<MozJpeg> };
     return { wasm, factory };
-  })();
+  })().catch((e: unknown) => {
+    compiled = null;
+    throw e;
+  });
   decoder ??= (async () => {
     const { wasm, factory } = await compiled!;
     const g = globalThis as { ImageData?: unknown };
-    const had = Object.hasOwn(g, "ImageData"), messages: string[] = [];
-    const module = await factory({
-      noInitialRun: true,
-      instantiateWasm: (imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) => {
-        const instance = new WebAssembly.Instance(wasm, imports);
-        done(instance);
-        return instance.exports;
-      },
-      print: () => {},
-      printErr: (line: string) => void messages.push(line),
-    });
-    // the glue defines a global ImageData where the runtime has none (Node, Deno), which its decode
-    // constructs by name: fovea's own while it decodes, not the program's global
-    const imageData = g.ImageData;
-    if (!had) delete g.ImageData;
-    return { module, imageData, own: !had, messages };
-  })();
+    const had = Object.hasOwn(g, "ImageData"), before = g.ImageData, messages: string[] = [];
+    try {
+      const module = await factory({
+        noInitialRun: true,
+        instantiateWasm: (imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) => {
+          const instance = new WebAssembly.Instance(wasm, imports);
+          done(instance);
+          return instance.exports;
+        },
+        print: () => {},
+        printErr: (line: string) => void messages.push(line),
+      });
+      return { module, messages };
+    } finally {
+      // the glue defines a global ImageData where the runtime has none: not left behind
+      if (had) g.ImageData = before;
+      else delete g.ImageData;
+    }
+  })().catch((e: unknown) => {
+    decoder = null;
+    throw e;
+  });
   return decoder;
 }
 
 /** A JPEG's pixels as RGBA, as libjpeg-turbo (PIL) decodes them; corrupt data is a FormatError with libjpeg's own words. */
-export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<{ width: number; height: number; data: Uint8Array }> {
-  const { module, imageData, own, messages } = await load();
+export async function decodeJpeg(bytes: Uint8Array, source: string, maxPixels: number): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const { module, messages } = await load();
   const g = globalThis as { ImageData?: unknown };
+  const had = Object.hasOwn(g, "ImageData"), before = g.ImageData;
   messages.length = 0;
-  if (own) g.ImageData = imageData;
+  g.ImageData = DecodedImage;
   let image: ReturnType<MozJpeg["decode"]>;
   try {
     image = module.decode(new Uint8Array(bytes), false); // (its own ArrayBuffer: a view of shared memory is not one embind reads)
@@ -65,14 +83,18 @@ export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<{ w
     decoder = null;
     throw new FormatError(`${source}: corrupt JPEG (${messages.at(-1) ?? (e instanceof Error ? e.message : String(e))})`);
   } finally {
-    if (own) delete g.ImageData;
+    if (had) g.ImageData = before;
+    else delete g.ImageData;
   }
-  if (!image) {
+  if (!(image instanceof DecodedImage)) {
     decoder = null;
     throw new FormatError(`${source}: corrupt JPEG (${messages.at(-1) ?? "the decoder returned no image"})`);
   }
+  const { width, height, data } = image;
+  if (data.byteLength > KEEP_BYTES) decoder = null;
+  // (the frame header's size was checked before; a size that differs from it is refused as well)
+  if (width * height > maxPixels) throw new FormatError(`${source}: the JPEG decodes to ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels} (setLimits({ maxImagePixels }))`);
   // libjpeg fills what a file cut short lacks with grey and says so; PIL refuses such a file ("image file is truncated")
   if (messages.some((m) => /Premature end of JPEG file/.test(m))) throw new FormatError(`${source}: corrupt JPEG (it ends early: ${bytes.length} bytes, its scan cut short)`);
-  const { width, height, data } = image;
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
