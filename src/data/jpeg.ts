@@ -33,7 +33,9 @@ function load(): Promise<{ module: MozJpeg; messages: string[] }> {
     const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
     if (!resolve) throw new FormatError("JPEG: this runtime has no import.meta.resolve to find the JPEG decoder's wasm with (Node 20.6+, Deno)");
     const wasm = await WebAssembly.compile((await readBytes(resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm"))) as Uint8Array<ArrayBuffer>);
-    const { default: factory } = (await import("@jsquash/jpeg/codec/dec/mozjpeg_dec.js")) as unknown as { default: (o: object) => Promise<MozJpeg> };
+    // (the package's own types model the options without print / printErr and an instance's callback as a Module's)
+    const glue: { default: unknown } = await import("@jsquash/jpeg/codec/dec/mozjpeg_dec.js");
+    const factory = glue.default as (o: object) => Promise<MozJpeg>;
     return { wasm, factory };
   })().catch((e: unknown) => {
     compiled = null;
