@@ -18,6 +18,16 @@ class DecodedImage {
   constructor(readonly data: Uint8ClampedArray, readonly width: number, readonly height: number) {}
 }
 
+/** The global ImageData as it is now; the function puts it back (or removes it, where there was none). */
+function keepImageData(): () => void {
+  const g = globalThis as { ImageData?: unknown };
+  const had = Object.hasOwn(g, "ImageData"), before = g.ImageData;
+  return () => {
+    if (had) g.ImageData = before;
+    else delete g.ImageData;
+  };
+}
+
 /** Images past this many bytes of RGBA leave the instance's memory that large (wasm memory never shrinks): the next decode makes another. */
 const KEEP_BYTES = 64 * 2 ** 20;
 
@@ -43,8 +53,7 @@ function load(): Promise<{ module: MozJpeg; messages: string[] }> {
   });
   decoder ??= (async () => {
     const { wasm, factory } = await compiled!;
-    const g = globalThis as { ImageData?: unknown };
-    const had = Object.hasOwn(g, "ImageData"), before = g.ImageData, messages: string[] = [];
+    const restore = keepImageData(), messages: string[] = [];
     try {
       const module = await factory({
         noInitialRun: true,
@@ -58,9 +67,7 @@ function load(): Promise<{ module: MozJpeg; messages: string[] }> {
       });
       return { module, messages };
     } finally {
-      // the glue defines a global ImageData where the runtime has none: not left behind
-      if (had) g.ImageData = before;
-      else delete g.ImageData;
+      restore(); // the glue defines a global ImageData where the runtime has none: not left behind
     }
   })().catch((e: unknown) => {
     decoder = null;
@@ -72,10 +79,9 @@ function load(): Promise<{ module: MozJpeg; messages: string[] }> {
 /** A JPEG's pixels as RGBA, as libjpeg-turbo (PIL) decodes them; corrupt data is a FormatError with libjpeg's own words. */
 export async function decodeJpeg(bytes: Uint8Array, source: string, maxPixels: number): Promise<{ width: number; height: number; data: Uint8Array }> {
   const { module, messages } = await load();
-  const g = globalThis as { ImageData?: unknown };
-  const had = Object.hasOwn(g, "ImageData"), before = g.ImageData;
+  const restore = keepImageData();
   messages.length = 0;
-  g.ImageData = DecodedImage;
+  (globalThis as { ImageData?: unknown }).ImageData = DecodedImage;
   let image: ReturnType<MozJpeg["decode"]>;
   try {
     image = module.decode(new Uint8Array(bytes), false); // (its own ArrayBuffer: a view of shared memory is not one embind reads)
@@ -85,8 +91,7 @@ export async function decodeJpeg(bytes: Uint8Array, source: string, maxPixels: n
     decoder = null;
     throw new FormatError(`${source}: corrupt JPEG (${messages.at(-1) ?? (e instanceof Error ? e.message : String(e))})`);
   } finally {
-    if (had) g.ImageData = before;
-    else delete g.ImageData;
+    restore();
   }
   if (!(image instanceof DecodedImage)) {
     decoder = null;
