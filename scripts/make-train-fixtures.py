@@ -159,6 +159,33 @@ class ZeroBiases(nn.Module):
         return self.fc(torch.flatten(F.relu(self.l2(F.relu(self.l1(x)))), 1))
 
 
+class Gain(nn.Module):
+    """A learned gain per channel, x * self.weight: a Mul by a parameter PyTorch's names say is one."""
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(1 + 0.2 * torch.randn(c, 1, 1))
+
+    def forward(self, x):
+        return x * self.weight
+
+
+class Shared(nn.Module):
+    """Modules run more than once, as Siamese nets and detection heads shared across levels run them: a conv and a gain run twice
+    in a row (the export's two Conv nodes read one initializer, its two Muls another) and a Linear run on two pooled views (two
+    Gemm nodes of one weight and bias). PyTorch trains each as one tensor, whose gradient is the sum of its uses'."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.c = nn.Conv2d(4, 4, 3, padding=1)
+        self.gain = Gain(4)
+        self.head = nn.Linear(4 * 4 * 4, 5)
+
+    def forward(self, x):
+        y = F.relu(self.stem(x))
+        y = F.relu(self.gain(self.c(F.relu(self.gain(self.c(y)))))) + y
+        return self.head(torch.flatten(F.max_pool2d(y, 2), 1)) + self.head(torch.flatten(F.avg_pool2d(y, 2), 1))
+
+
 # which parameters an import trains: (net, input shape)
 PARAMETERS = {"buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
 
@@ -180,6 +207,10 @@ CASES = {
     # constants PyTorch trains whose names do not say so: named in importOnnx's trainable
     "layer_scale_adam": (LayerScaled, (3, 8, 8), {"type": "adam", "lr": 0.02, "trainable": ["layer_scale", "layer_scale2", "offset"]}, "ce", 6, 5),
     "zero_biases_sgd": (ZeroBiases, (5, 6), {"type": "sgd", "lr": 0.1, "momentum": 0.9}, "ce", 4, 5),
+    # modules run twice: one tensor each (fovea ties the layers that read it); with L2 on the kernels, and with Adam under
+    # gradient clipping (clip_grad_norm_, counting each shared tensor's gradient once)
+    "shared_sgd": (Shared, (3, 8, 8), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "l2": 1e-2}, "ce", 6, 6),
+    "shared_adam_clip": (Shared, (3, 8, 8), {"type": "adam", "lr": 0.01, "clip": 0.5}, "ce", 6, 6),
 }
 
 
@@ -189,8 +220,10 @@ def optimizer(model, o):
             p.requires_grad_(False)
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if o["type"] == "sgd":
-        kernels = [p for n, p in params if n.endswith("weight") and p.dim() > 1]
-        rest = [p for n, p in params if not (n.endswith("weight") and p.dim() > 1)]
+        # the convs' and linear layers' weights (not a custom module's `weight` of any rank: fovea's scale layers take no L2)
+        ids = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+        kernels = [p for n, p in params if id(p) in ids]
+        rest = [p for n, p in params if id(p) not in ids]
         groups = [{"params": kernels, "weight_decay": o.get("l2", 0)}, {"params": rest, "weight_decay": 0}]
         return torch.optim.SGD(groups, lr=o["lr"], momentum=o.get("momentum", 0), nesterov=o.get("nesterov", False))
     if o["type"] == "adam":
@@ -225,6 +258,8 @@ def write(name, make, shape, opt, loss, batch, steps):
         l = F.cross_entropy(out, yb) if loss == "ce" else F.binary_cross_entropy(out, yb)
         o.zero_grad()
         l.backward()
+        if "clip" in opt:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opt["clip"])
         o.step()
         if sched:
             sched.step()

@@ -136,6 +136,19 @@ describe("whole-model gradient checks", () => {
     check(fovea.model({ inputs: inp, outputs: out, seed: 6 }), [7, 7, 3], "softmaxCrossEntropy");
   });
 
+  it("tied layers (Model.tie: a conv run twice, a dense layer on two branches): the gradient of each shared tensor is the sum of its uses', checked moving every copy at once", () => {
+    const inp = fovea.input([6, 6, 3]);
+    const a = L.tanh().apply(L.conv2d({ filters: 3, kernelSize: 3, padding: "same", name: "c1" }).apply(inp));
+    const b = L.tanh().apply(L.conv2d({ filters: 3, kernelSize: 3, padding: "same", name: "c2" }).apply(a));
+    const f1 = L.dense({ units: 3, name: "d1" }).apply(L.flatten().apply(L.maxPool2d({ poolSize: 2 }).apply(b)));
+    const f2 = L.dense({ units: 3, name: "d2" }).apply(L.flatten().apply(L.avgPool2d({ poolSize: 2 }).apply(b)));
+    const m = fovea.model({ inputs: inp, outputs: L.add().apply(f1, f2), seed: 4 });
+    m.tie([[["c1", "kernel"], ["c2", "kernel"]], [["c1", "bias"], ["c2", "bias"]], [["d1", "kernel"], ["d2", "kernel"]]]);
+    const r = check(m, [6, 6, 3], "softmaxCrossEntropy", 4, 3, 3e-3); // (h = 1e-2 crosses the max pool's switches: 3e-2 with the layers untied too)
+    // each group once (at its first copy), d2's own bias on its own
+    expect(r.params.map((p) => `${p.layer}.${p.param}`)).toEqual(["c1.kernel", "c1.bias", "d1.kernel", "d1.bias", "d2.bias"]);
+  });
+
   it.each(["hinge", "mse", "sigmoidCrossEntropy"] as const)("the %s loss on a dense network", (loss) => {
     const m = fovea.sequential([L.dense({ units: 6 }), L.tanh(), L.dense({ units: 3 })], { inputShape: [5], seed: 8 });
     check(m, [5], loss);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
+import { crc32 } from "../src/model/save.js";
 
 const { layers: L } = fovea;
 
@@ -251,5 +252,84 @@ describe("batch norm folding at inference", () => {
     m.fit(x, t, { epochs: 2 }); // the folded weights must follow
     compare();
     m.free();
+  });
+});
+
+describe("tied parameters (Model.tie): one tensor read by several layers", () => {
+  /** A conv run twice and a dense layer on two branches; batch norm where asked (its statistics then tied too). */
+  const siamese = (bn = false) => {
+    const inp = fovea.input([6, 6, 3]);
+    const a = L.relu().apply(L.conv2d({ filters: 3, kernelSize: 3, padding: "same", name: "c1" }).apply(inp));
+    const b0 = L.conv2d({ filters: 3, kernelSize: 3, padding: "same", name: "c2" }).apply(a);
+    const b = L.relu().apply(bn ? L.batchNorm({ name: "n2" }).apply(L.batchNorm({ name: "n1" }).apply(b0)) : b0);
+    const f1 = L.dense({ units: 3, name: "d1" }).apply(L.flatten().apply(L.maxPool2d({ poolSize: 2 }).apply(b)));
+    const f2 = L.dense({ units: 3, name: "d2" }).apply(L.flatten().apply(L.avgPool2d({ poolSize: 2 }).apply(b)));
+    const m = fovea.model({ inputs: inp, outputs: L.add().apply(f1, f2), seed: 4, name: "siamese" });
+    m.tie([[["c1", "kernel"], ["c2", "kernel"]], [["c1", "bias"], ["c2", "bias"]], [["d1", "kernel"], ["d2", "kernel"]], ...(bn ? [[["n1", "gamma"], ["n2", "gamma"]], [["n1", "movingMean"], ["n2", "movingMean"]]] as [string, string][][] : [])]);
+    return m;
+  };
+  const data = () => ({ x: Float32Array.from({ length: 8 * 108 }, (_, i) => Math.sin(i * 1.3)), y: [0, 1, 2, 0, 1, 2, 0, 1] });
+  const weights = (m: fovea.Model) => new Map(m.getWeights().map((w) => [`${w.layer}.${w.name}`, Array.from(w.values)]));
+
+  it("ties take the first's values, count once, train as one (the copies equal bit for bit after steps) and survive save, load, toJSON and withHead", () => {
+    const m = siamese();
+    let w = weights(m);
+    expect(w.get("c2.kernel")).toEqual(w.get("c1.kernel"));
+    expect(m.countParams()).toBe(171); // the conv's 81 + 3, the dense kernel's 27 × 3, d1's and d2's own biases
+    expect(m.summary()).toMatch(/trainable params: 171 .*tied \(read by several layers, counted once\): 165 in the rows' copies/);
+    expect(m.ties).toEqual([[["c1", "kernel"], ["c2", "kernel"]], [["c1", "bias"], ["c2", "bias"]], [["d1", "kernel"], ["d2", "kernel"]]]);
+    m.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam({ lr: 0.01 }), regularizer: { l2: 1e-3 }, clipNorm: 1 });
+    const { x, y } = data();
+    for (let s = 0; s < 3; s++) m.trainOnBatch(x, y);
+    w = weights(m);
+    expect(w.get("c2.kernel")).toEqual(w.get("c1.kernel"));
+    expect(w.get("d2.kernel")).toEqual(w.get("d1.kernel"));
+    const bytes = m.save();
+    expect(new DataView(bytes.buffer).getUint32(8, true)).toBe(3); // version 3: a fovea that cannot tie refuses it
+    const back = fovea.loadModel(bytes);
+    expect(back.ties).toEqual(m.ties);
+    expect(Array.from(back.predict(x))).toEqual(Array.from(m.predict(x)));
+    const fresh = fovea.modelFromTopology(JSON.stringify(fovea.toJSON(m)), { seed: 9 });
+    expect(fresh.ties).toEqual(m.ties);
+    expect(weights(fresh).get("c2.kernel")).toEqual(weights(fresh).get("c1.kernel"));
+    const tuned = m.withHead("c2", (f) => L.dense({ units: 2, name: "new" }).apply(L.flatten().apply(f)));
+    expect(tuned.ties).toEqual([[["c1", "kernel"], ["c2", "kernel"]], [["c1", "bias"], ["c2", "bias"]]]);
+    // a file whose tied copies differ (its CRC made to match) is a FormatError naming them
+    const json = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + new DataView(bytes.buffer).getUint32(12, true)))) as fovea.ModelJSON;
+    const at = 16 + new DataView(bytes.buffer).getUint32(12, true), w0 = at + ((4 - (at % 4)) % 4);
+    const torn = bytes.slice(), dv = new DataView(torn.buffer), off = w0 + 4 * json.params.find((p) => p.layer === "c2" && p.name === "kernel")!.offset;
+    dv.setFloat32(off, dv.getFloat32(off, true) + 1, true);
+    dv.setUint32(torn.length - 4, crc32(torn.subarray(0, torn.length - 4)), true);
+    expect(() => fovea.loadModel(torn, { source: "torn.fovea" })).toThrow(/torn.fovea: ties: "c1".kernel, "c2".kernel are tied \(one tensor\) but hold different values/);
+    // a model without ties is still written as version 2
+    const plain = fovea.sequential([L.dense({ units: 2 })], { inputShape: [3] });
+    expect(new DataView(plain.save().buffer).getUint32(8, true)).toBe(2);
+    for (const k of [m, back, fresh, tuned, plain]) k.free();
+  });
+
+  it("setWeights writes every copy; freezing part of a group, per-layer penalties that differ, a tied batch norm's statistics in training and bad groups are refused, changing nothing", () => {
+    const m = siamese();
+    const k = m.getWeights().find((w) => w.layer === "c2" && w.name === "kernel")!;
+    m.setWeights([{ layer: "c2", name: "kernel", values: k.values.map((v) => v * 2) }]);
+    expect(weights(m).get("c1.kernel")).toEqual(Array.from(k.values.map((v) => v * 2)));
+    expect(() => m.setWeights([{ layer: "c1", name: "kernel", values: k.values }, { layer: "c2", name: "kernel", values: k.values.map((v) => v + 1) }])).toThrow(/c1.kernel and c2.kernel are one tensor \(tied\) and are given different values \(at 0/);
+    expect(() => m.freeze(["c1"])).toThrow(/freeze: "c1".kernel and "c2".kernel are one tensor .*freeze "c1" and "c2" together, or none of them/);
+    expect(m.params.some((p) => p.frozen)).toBe(false);
+    m.freeze(["c1", "c2"]);
+    m.unfreeze();
+    expect(() => m.compile({ loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd(), regularizer: { l2: 1e-3, layers: { d1: 2 } } })).toThrow(/regularizer: "d1".kernel would take l1 0, l2 0.002, "d2".kernel would take l1 0, l2 0.001, but they are one tensor/);
+    expect(() => m.tie([[["c1", "kernel"], ["d1", "kernel"]]])).toThrow(/tied already|two groups/);
+    expect(() => m.tie([[["d1", "bias"], ["nope", "bias"]]])).toThrow(/has no parameter "nope".bias/);
+    expect(() => m.tie([[["d1", "bias"]]])).toThrow(/a group ties two parameters or more/);
+    const inp = fovea.input([4]);
+    const two = fovea.model({ inputs: inp, outputs: L.add().apply(L.dense({ units: 2, name: "a" }).apply(inp), L.dense({ units: 2, name: "b" }).apply(L.dense({ units: 3, name: "c" }).apply(inp))) });
+    expect(() => two.tie([[["a", "kernel"], ["b", "kernel"]]])).toThrow(/"a".kernel and "b".kernel differ in shape \(\[4, 2\], \[3, 2\]\)/);
+    const n = siamese(true);
+    n.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
+    const before = weights(n), { x, y } = data();
+    expect(() => n.trainOnBatch(x, y)).toThrow(/"n1".movingMean and "n2".movingMean are one tensor of moving statistics read by several layers/);
+    expect(weights(n)).toEqual(before);
+    expect(n.predict(x).length).toBe(24); // it runs
+    for (const q of [m, two, n]) q.free();
   });
 });

@@ -78,7 +78,7 @@ describe("native format", () => {
       return out;
     };
     bad((b) => { b[0] = 0x47; return b; }, /x\.fovea: not a fovea model \(bad magic/);
-    bad((b) => { b[8] = 9; return b; }, /format version 9 is not supported \(this fovea reads versions 1 to 2\)/);
+    bad((b) => { b[8] = 9; return b; }, /format version 9 is not supported \(this fovea reads versions 1 to 3\)/);
     bad((b) => b.subarray(0, b.length - 4), /^x\.fovea: corrupt or truncated: CRC-32 [0-9a-f]{8} of 356 bytes, the file says [0-9a-f]{8}$/);
     bad((b) => b.subarray(0, 19), /^x\.fovea: truncated: 19 bytes, too short for the header and the CRC-32$/);
     bad(stamped((b) => b.subarray(0, b.length - 4)), /truncated or padded: 28 weight bytes, the topology needs 32/);

@@ -13,7 +13,7 @@ import * as fovea from "../src/index.js";
 
 interface Fixture {
   torch: string; inputShape: number[];
-  optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number; frozen?: string[]; trainable?: string[] };
+  optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number; frozen?: string[]; trainable?: string[]; clip?: number };
   /** Each step's rate (PyTorch's OneCycleLR's, where the optimiser has oneCycle). */
   lrs: number[];
   loss: "ce" | "bce"; batch: number; x: number[]; y: number[]; probe: number[]; losses: number[]; probeOutput: number[];
@@ -21,7 +21,7 @@ interface Fixture {
   parameters: number[];
 }
 
-const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam", "zero_biases_sgd"];
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam", "zero_biases_sgd", "shared_sgd", "shared_adam_clip"];
 const load = (name: string) => ({
   bytes: new Uint8Array(readFileSync(new URL(`./fixtures/train/${name}.onnx`, import.meta.url))),
   fx: JSON.parse(readFileSync(new URL(`./fixtures/train/${name}.json`, import.meta.url), "utf8")) as Fixture,
@@ -65,7 +65,7 @@ describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTor
     const o = fx.optimizer, T = fovea.train;
     const optimizer = o.type === "sgd" ? T.sgd({ lr: o.lr, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false, ...(o.momentumForm ? { momentumForm: o.momentumForm } : {}) })
       : o.type === "adam" ? T.adam({ lr: o.lr }) : T.adamw({ lr: o.lr, weightDecay: o.weightDecay! });
-    m.compile({ batchSize: fx.batch, loss: fx.loss === "ce" ? "softmaxCrossEntropy" : "sigmoidCrossEntropy", optimizer, ...(o.l2 ? { regularizer: { l2: o.l2 } } : {}) });
+    m.compile({ batchSize: fx.batch, loss: fx.loss === "ce" ? "softmaxCrossEntropy" : "sigmoidCrossEntropy", optimizer, ...(o.l2 ? { regularizer: { l2: o.l2 } } : {}), ...(o.clip ? { clipNorm: o.clip } : {}) });
     if (o.frozen) {
       const names = m.nodes.map((n) => n.layer.name).filter((l) => o.frozen!.some((f) => l.startsWith(`/${f}/`)));
       expect(names.length).toBe(o.frozen.length);
@@ -78,6 +78,8 @@ describe.each([1, 2])("fine-tuning PyTorch's exports on %i thread(s) gives PyTor
     losses.forEach((l, s) => expect(Math.abs(l - fx.losses[s]!) / Math.abs(fx.losses[s]!), `${name}: step ${s + 1}'s loss ${l}, PyTorch's ${fx.losses[s]}`).toBeLessThan(1e-5));
     const out = m.predict(Float32Array.from(fx.probe));
     expect(rel(out, fx.probeOutput), `${name}: the trained net's outputs on the probe batch`).toBeLessThan(1e-4);
+    // a module run twice: its layers' copies stay one tensor, bit for bit
+    for (const p of m.params.filter((q) => q.tied?.[0] === q)) for (const q of p.tied!) expect(Array.from(m.backend.heap.f32(q.w, q.size))).toEqual(Array.from(m.backend.heap.f32(p.w, p.size)));
     m.free();
     sentinels[threads - 1]!.check();
   });
@@ -87,7 +89,8 @@ describe("what fine-tuning trains in an imported model", () => {
   it.each([...CASES, "buffered", "small_norms", "norms_unfolded"])("%s: PyTorch's parameters (their sizes), and nothing else", async (name) => {
     const { bytes, fx } = load(name);
     const m = await fovea.importOnnx(bytes, { source: `${name}.onnx`, backend: backends[0]!, ...(fx.optimizer?.trainable ? { trainable: fx.optimizer.trainable } : {}) });
-    expect(m.params.filter((p) => p.spec.trainable).map((p) => p.size).sort((a, b) => a - b)).toEqual(fx.parameters);
+    // (a tensor several layers read, tied, once)
+    expect(m.params.filter((p) => p.spec.trainable && (!p.tied || p.tied[0] === p)).map((p) => p.size).sort((a, b) => a - b)).toEqual(fx.parameters);
     m.free();
   });
 
@@ -121,9 +124,14 @@ describe("what fine-tuning trains in an imported model", () => {
     // the first layer scale read by a Div instead of a Mul: x / layer_scale trains in PyTorch, not in fovea
     const div = edited((ns) => { ns.find((n) => n.name === "/Mul")!.opType = "Div"; });
     expect(await fails(["layer_scale"], div)).toBe(`FormatError: ${src}: trainable: "layer_scale" is read by Div "/Mul": ${rule}`);
-    // the first layer scale read by both Muls (the Identity's reader rewired to it): one tensor in PyTorch, two scale layers in fovea
+    // the first layer scale read by both Muls (the Identity's reader rewired to it): one tensor in PyTorch, two scale layers
+    // in fovea, tied; but read by a Mul and an Add (held as a scale and a shift), two copies that training would part
     const shared = edited((ns) => { ns.find((n) => n.name === "/Mul_1")!.input[1] = "layer_scale"; });
-    expect(await fails(["layer_scale"], shared)).toBe(`FormatError: ${src}: trainable: "layer_scale" is read by 2 nodes (Mul "/Mul", Mul "/Mul_1"), which would each train a copy of it where PyTorch trains one tensor: ${rule}`);
+    const tied = await fovea.importOnnx(shared, { source: src, backend: backends[0]!, trainable: ["layer_scale"] });
+    expect(tied.ties.map((g) => g.map(([l, p]) => `${l}.${p}`))).toEqual([["/Mul#1.scale", "/Mul_1#5.scale"]]);
+    tied.free();
+    const mulAdd = edited((ns) => { ns.find((n) => n.name === "/Add")!.input[1] = "layer_scale"; });
+    expect(await fails(["layer_scale"], mulAdd)).toBe(`FormatError: ${src}: trainable: "layer_scale" is read by 2 nodes (Mul "/Mul", Add "/Add") that hold it differently (fovea ties layers that read a tensor the same way), which would each train a copy of it where PyTorch trains one tensor: ${rule}`);
     // one reader that trains and one that does not (a Sub of the offset beside its Add)
     const both = edited((ns) => {
       const add = ns.findIndex((n) => n.name === "/Add");

@@ -37,6 +37,14 @@ export interface ParamBuffer {
   gt?: number[];
   /** Frozen (Model.freeze): the optimiser and the regulariser leave it as it is; gradients still flow through its layer. */
   frozen?: boolean;
+  /**
+   * Tied parameters (Model.tie): one tensor read by several layers (a module a PyTorch net runs
+   * twice, as ONNX gives it: one initializer read by two nodes), kept as equal copies, this one
+   * among them (the same array for all). A training step gives each copy the sum of the copies'
+   * gradients (model/plan.ts, `tieSums`) and the optimiser updates each in the same way, so they
+   * stay equal bit for bit; setWeights writes them all.
+   */
+  tied?: readonly ParamBuffer[];
 }
 
 /** Whether the optimiser updates p: a trainable parameter that is not frozen. */

@@ -2,9 +2,10 @@
 // buffers (values and gradients in wasm memory, initialised from the model's seeded RNG; those a
 // loader sets from a file are left zeros, the RNG moved on past their draws).
 import { BackendError, ConfigError } from "../errors.js";
+import { call, type KernelCall } from "../runtime/calls.js";
 import { getLimits } from "../runtime/limits.js";
 import type { Layer, ParamBuffer } from "../layers/layer.js";
-import { size } from "../layers/layer.js";
+import { size, updated } from "../layers/layer.js";
 import type { Backend } from "../runtime/backend.js";
 import type { Rng } from "../rng.js";
 import type { Shape } from "../tensor.js";
@@ -120,4 +121,26 @@ export function threadGrad(be: Backend, p: ParamBuffer, t: number): number {
   const gt = (p.gt ??= []);
   while (gt.length < t) gt.push(be.heap.alloc(p.size * 4, true));
   return gt[t - 1]!;
+}
+
+/** The first copy of each group of tied parameters (ParamBuffer.tied) that training updates, in graph order. */
+export function tiedUpdated(nodes: readonly GraphNode[]): ParamBuffer[] {
+  return nodes.flatMap((n) => n.params.filter((p) => p.tied?.[0] === p && updated(p)));
+}
+
+/**
+ * Values [lo, hi) of a tied group's gradient (p its first copy) made the group's sum in every copy:
+ * the others added into the first, in the group's order, then the first copied to them (the
+ * gradient of the one tensor PyTorch trains; each copy's update then has the same inputs).
+ */
+export function tieSumCalls(p: ParamBuffer, lo: number, hi: number): KernelCall[] {
+  const others = p.tied!.slice(1), at = (q: ParamBuffer) => q.g + 4 * lo, n = hi - lo;
+  if (n <= 0) return [];
+  return [...others.map((q) => call("f32_add_fwd", at(p), at(q), at(p), n)), ...others.map((q) => call("f32_copy_rows", at(p), n, at(q), n, 1, n, 0))];
+}
+
+/** Layer "name"'s parameter, for messages: `"conv1".kernel`. */
+export function paramLabel(nodes: readonly GraphNode[], p: ParamBuffer): string {
+  const n = nodes.find((q) => q.params.includes(p));
+  return `"${n?.layer.name ?? "?"}".${p.spec.name}`;
 }

@@ -9,7 +9,7 @@ import { Layer, size, updated, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
 import { Rng } from "../rng.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
-import { allocateGrads, allocateParams, buildGraph, freeParams, type GraphNode, type Preset } from "./graph.js";
+import { allocateGrads, allocateParams, buildGraph, freeParams, paramLabel, type GraphNode, type Preset } from "./graph.js";
 import { Plan, type InputMaker } from "./plan.js";
 import { saveModel } from "./save.js";
 import { summaryText } from "./summary.js";
@@ -174,9 +174,57 @@ export class Model {
     return this.nodes.flatMap((n) => n.params);
   }
 
-  /** Number of parameters training updates (not batch-norm moving statistics, nor those of frozen layers: freeze); all of them with false. */
+  /** Number of parameters training updates (not batch-norm moving statistics, nor those of frozen layers: freeze); all of them with false. A tied group (tie) counts once. */
   countParams(trainableOnly = true): number {
-    return this.params.filter((p) => !trainableOnly || updated(p)).reduce((a, p) => a + p.size, 0);
+    return this.params.filter((p) => (!trainableOnly || updated(p)) && (!p.tied || p.tied[0] === p)).reduce((a, p) => a + p.size, 0);
+  }
+
+  /**
+   * Ties parameters: each group, [layer, parameter] pairs of one shape and kind, becomes one tensor
+   * read by several layers, with the first's values (a module a PyTorch net runs twice, a Siamese
+   * net's two branches), as importOnnx and loadModel tie what their files share. Training
+   * gives each copy the sum of the group's gradients and updates the copies alike, so they stay
+   * equal; setWeights writes them all; freeze takes all of a group's layers or none; save() keeps
+   * the ties. A parameter is in one group at most.
+   */
+  tie(groups: readonly (readonly (readonly [layer: string, param: string])[])[]): void {
+    this.checkLive();
+    const where = `tie: model "${this.name}"`;
+    if (!Array.isArray(groups)) throw new ConfigError(`${where}: expected groups of [layer, parameter] pairs, got ${show(groups)}`);
+    const seen = new Set<ParamBuffer>();
+    const found = groups.map((g) => {
+      if (!Array.isArray(g) || g.length < 2) throw new ConfigError(`${where}: a group ties two parameters or more, got ${show(g)}`);
+      const ps = g.map((pair) => {
+        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") throw new ConfigError(`${where}: each member is a [layer, parameter] pair of names, got ${show(pair)}`);
+        const p = this.nodes.find((n) => n.layer.name === pair[0])?.params.find((q) => q.spec.name === pair[1]);
+        if (!p) throw new ConfigError(`${where} has no parameter "${pair[0]}".${pair[1]}`);
+        if (seen.has(p) || p.tied) throw new ConfigError(`${where}: "${pair[0]}".${pair[1]} is in two groups (or tied already)`);
+        seen.add(p);
+        return p;
+      });
+      const [a] = ps as [ParamBuffer];
+      for (const p of ps) {
+        const what = `${paramLabel(this.nodes, a)} and ${paramLabel(this.nodes, p)}`;
+        if (formatShape(p.spec.shape) !== formatShape(a.spec.shape)) throw new ShapeError(`${where}: ${what} differ in shape (${formatShape(a.spec.shape)}, ${formatShape(p.spec.shape)})`);
+        if (p.spec.trainable !== a.spec.trainable || p.spec.regularize !== a.spec.regularize || !!p.spec.running !== !!a.spec.running || !!p.frozen !== !!a.frozen) throw new ConfigError(`${where}: ${what} are not the same kind of parameter (trained, regularised, moving statistics, frozen)`);
+      }
+      return ps;
+    });
+    // every check passed: each group takes its first's values
+    const h = this.backend.heap;
+    for (const ps of found) for (const p of ps) {
+      p.tied = ps;
+      if (p !== ps[0]) h.f32(p.w, p.size).set(h.f32(ps[0]!.w, p.size));
+    }
+    if (found.length) {
+      this.weightsVersion++;
+      this.dropPlans();
+    }
+  }
+
+  /** The tied groups (tie), as [layer, parameter] pairs, in graph order. */
+  get ties(): [layer: string, param: string][][] {
+    return this.nodes.flatMap((n) => n.params.filter((p) => p.tied?.[0] === p).map((p) => p.tied!.map((q): [string, string] => [this.nodes.find((k) => k.params.includes(q))!.layer.name, q.spec.name])));
   }
 
   /** For a sequential model: connects its layers on an input of this shape. */
@@ -454,7 +502,19 @@ export class Model {
       if (bad >= 0) throw new ConfigError(`setWeights: ${w.layer}.${w.name}[${bad}] is ${w.values[bad]}`);
       return p;
     });
-    found.forEach((p, i) => this.backend.heap.f32(p.w, p.size).set(weights[i]!.values));
+    // a tied group is one tensor: what sets one copy sets all; two entries for it must agree
+    const into = new Map<ParamBuffer, number>();
+    found.forEach((p, i) => {
+      for (const q of p.tied ?? [p]) {
+        const j = into.get(q);
+        if (j !== undefined && j !== i) {
+          const a = weights[j]!.values, b = weights[i]!.values;
+          for (let k = 0; k < a.length; k++) if (!Object.is(Math.fround(a[k]!), Math.fround(b[k]!))) throw new ConfigError(`setWeights: ${weights[j]!.layer}.${weights[j]!.name} and ${weights[i]!.layer}.${weights[i]!.name} are one tensor (tied) and are given different values (at ${k}: ${a[k]}, ${b[k]})`);
+        }
+        into.set(q, i);
+      }
+    });
+    for (const [q, i] of into) this.backend.heap.f32(q.w, q.size).set(weights[i]!.values);
     this.weightsVersion++;
   }
 
@@ -481,6 +541,14 @@ export class Model {
     if (layers !== undefined && (!Array.isArray(layers) || !layers.every((l) => typeof l === "string"))) throw new ConfigError(`${where}: expected a list of layer names, got ${show(layers)}`);
     const missing = (layers ?? []).filter((l) => !nodes.some((n) => n.layer.name === l));
     if (missing.length) throw new ConfigError(`${where}: model "${this.name}" has no layer ${missing.map((l) => `"${l}"`).join(", ")}`);
+    // a tied group is one tensor: it learns in all its layers or in none
+    if (layers) {
+      for (const n of nodes) for (const p of n.params) {
+        if (p.tied?.[0] !== p) continue;
+        const named = p.tied.map((q) => nodes.find((k) => k.params.includes(q))!.layer.name), inside = named.filter((l) => layers.includes(l));
+        if (inside.length && inside.length < named.length) throw new ConfigError(`${where}: ${p.tied.map((q) => paramLabel(nodes, q)).join(" and ")} are one tensor (tied: read by several layers); ${where} ${named.map((l) => `"${l}"`).join(" and ")} together, or none of them`);
+      }
+    }
     let changed = false;
     for (const n of nodes) if (!layers || layers.includes(n.layer.name)) for (const p of n.params) (changed ||= !!p.frozen !== frozen), (p.frozen = frozen);
     // a training plan runs the backward only where something before it learns (model/plan.ts): built again
@@ -517,6 +585,8 @@ export class Model {
     const m = new Model({ inputs: inp, outputs: out, name: options.name ?? `${this.name}-tuned`, seed: options.seed, preset: (layer) => copied.has(layer) });
     try {
       m.setWeights(this.getWeights().filter((w) => copied.has(w.layer)));
+      // ties among the copied layers (a group's copies left out are no longer read: the rest stay one tensor)
+      m.tie(this.ties.map((g) => g.filter(([l]) => copied.has(l))).filter((g) => g.length >= 2));
       if (options.freeze) m.freeze([...copied]);
     } catch (e) {
       m.free();

@@ -16,7 +16,7 @@
 // kernel over fewer examples tiles its sums otherwise; one slice computes what the layers' own
 // passes over the whole batch compute, bit for bit.)
 
-import { BackendError } from "../errors.js";
+import { BackendError, ConfigError } from "../errors.js";
 import { call, type KernelCall } from "../runtime/calls.js";
 import { batchNormAffine, foldCalls } from "../ops/norm.js";
 import { paramCut } from "../ops/optim.js";
@@ -28,7 +28,7 @@ import type { Pool as PoolLayer } from "../layers/pool.js";
 import { twoByTwo } from "../ops/pool.js";
 import { size, updated } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
-import { threadGrad, type GraphNode } from "./graph.js";
+import { paramLabel, threadGrad, tiedUpdated, tieSumCalls, type GraphNode } from "./graph.js";
 import { epilogueChains, pooledGradients, reluPools } from "./fuse.js";
 
 /** A thread's second-level cache on the machines measured (1 MB a core): see the activations' pool in Plan. */
@@ -314,6 +314,9 @@ export class Plan {
         // optimiser updates (trainable, not frozen), or the input's gradient. Behind a frozen
         // backbone (fine-tuning a new head) the backbone's backward does not run at all; the
         // gradients of what learns are the same, bit for bit (the skipped work never reached them)
+        // a tied batch norm (one module run twice) moves its statistics at each run in PyTorch; its copies here would each follow their own
+        const moving = nodes.flatMap((n) => n.params.filter((p) => p.tied?.[0] === p && p.spec.running));
+        if (moving.length) throw new ConfigError(`training: ${moving.map((p) => p.tied!.map((q) => paramLabel(nodes, q)).join(" and ")).join("; ")} are one tensor of moving statistics read by several layers (a batch norm run twice); fovea cannot train it as one (it can run the model)`);
         const learns = nodes.map((n) => n.params.some(updated));
         const needs: boolean[] = [];
         nodes.forEach((n, j) => { needs[j] = learns[j]! || n.inputs.some((i) => (i < 0 ? inputGradient : needs[i]!)); });
@@ -557,6 +560,8 @@ export class Plan {
         });
       });
     }
+    // tied copies (ParamBuffer.tied): each range's sums done, the group's sum in every copy (the copies have one shape, so one cut)
+    for (const p of tiedUpdated(nodes)) paramCut(p, T).forEach(([lo, hi], u) => reduce[u]!.push(...tieSumCalls(p, lo, hi)));
     return { fwd, bwd, reduce, runs };
   }
 
@@ -609,7 +614,11 @@ export class Plan {
     }
     if (then) throw new BackendError("programs after the gradient sum are for a training plan run in slices");
     for (let j = this.lossNode; j >= 0; j--) if (this.runs[j]!.dy) this.backwardNode(j, step);
+    this.be.runInTurn((this.tieSums ??= tiedUpdated(this.nodes).flatMap((p) => tieSumCalls(p, 0, p.size))));
   }
+
+  /** A plan not run in slices: the tied copies' gradient sums after its backward pass (see slice). */
+  private tieSums: KernelCall[] | undefined;
 
   /** Whether this training plan runs the batch in slices (its backward takes a `then`). */
   get isSliced(): boolean {

@@ -7,8 +7,15 @@ import type { ModelView } from "./view.js";
 import type { NamedIO } from "./named.js";
 import { writeFloat32LE } from "../tensor.js";
 
-/** Version 2 ends with a CRC-32 of every byte before it; version 1 (before 2026-12-07) has none, and still loads. */
-export const FORMAT_VERSION = 2;
+/**
+ * The newest version this fovea reads. Version 2 ends with a CRC-32 of every byte before it;
+ * version 1 (before 2026-12-07) has none, and still loads. Version 3 is version 2 with tied
+ * parameters (`ties`, Model.tie), written only for a model that has them, so that a fovea that
+ * cannot tie refuses the file rather than training its copies apart; others are still version 2.
+ */
+export const FORMAT_VERSION = 3;
+/** The version a model is written in (FORMAT_VERSION's note). */
+const versionOf = (m: ModelView): number => (m.ties.length ? 3 : 2);
 export const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
 /** The first 8 bytes of a training checkpoint (train/checkpoint.ts). */
 export const CHECKPOINT_MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0x43, 0x4b, 0x50]; // "FOVEACKP"
@@ -33,6 +40,8 @@ export interface ModelJSON {
   classes?: string[];
   /** The named inputs and outputs of an imported model (model.io). */
   io?: NamedIO;
+  /** Tied parameters (Model.tie, version 3): groups of [layer, parameter] that are one tensor. */
+  ties?: [string, string][][];
 }
 
 export function toJSON(m: ModelView): ModelJSON {
@@ -45,11 +54,12 @@ export function toJSON(m: ModelView): ModelJSON {
     offset += p.size;
   }
   return {
-    format: "fovea-model", version: FORMAT_VERSION, name: m.name, inputShape: [...m.inputShape],
+    format: "fovea-model", version: versionOf(m), name: m.name, inputShape: [...m.inputShape],
     layers: m.nodes.map((n) => ({ config: n.layer.config(), inputs: n.inputs.map((i) => (i < 0 ? "@input" : names[i]!)) })),
     params, floats: offset,
     ...(m.classes ? { classes: [...m.classes] } : {}),
     ...(m.io ? { io: structuredClone(m.io) } : {}),
+    ...(m.ties.length ? { ties: m.ties } : {}),
   };
 }
 
@@ -63,7 +73,7 @@ export function saveModel(m: ModelView): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(crcAt + 4);
   out.set(MAGIC, 0);
   const dv = new DataView(out.buffer);
-  dv.setUint32(8, FORMAT_VERSION, true);
+  dv.setUint32(8, versionOf(m), true);
   dv.setUint32(12, json.length, true);
   out.set(json, head);
   let off = head + json.length + pad;

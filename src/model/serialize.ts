@@ -35,7 +35,7 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
-  if (version !== 1 && version !== FORMAT_VERSION) fail(`format version ${version} is not supported (this fovea reads versions 1 to ${FORMAT_VERSION})`, src);
+  if (!(version >= 1 && version <= FORMAT_VERSION)) fail(`format version ${version} is not supported (this fovea reads versions 1 to ${FORMAT_VERSION})`, src);
   // version 2's last 4 bytes are the CRC-32 of every byte before them
   const end = version === 1 ? bytes.length : bytes.length - 4;
   if (version !== 1) {
@@ -80,7 +80,34 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
     const off = topo.params[i]!.offset;
     m.backend.heap.f32(p.w, p.size).set(floats.subarray(off, off + p.size));
   });
+  tieFromFile(m, topo, src, false);
   return m;
+}
+
+/**
+ * The topology's tied parameters (version 3), checked and tied (Model.tie: each group takes its
+ * first's values, which is all a model drawn from a topology, `fresh`, needs); a file's copies must
+ * be equal. A bad list, or unequal copies, is a FormatError naming the file, and the model is freed.
+ */
+function tieFromFile(m: Model, topo: ModelJSON, src: string, fresh: boolean): void {
+  if (topo.ties === undefined) return;
+  try {
+    const ok = Array.isArray(topo.ties) && topo.ties.every((g) => Array.isArray(g) && g.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((s) => typeof s === "string")));
+    if (!ok) throw new FormatError(`ties must be groups of [layer, parameter] names, got ${show(topo.ties)}`);
+    if (!fresh) {
+      const values = new Map(m.getWeights().map((w) => [`${w.layer}\u0000${w.name}`, w.values]));
+      for (const g of topo.ties) {
+        const [a, ...rest] = g.map(([l, p]) => values.get(`${l}\u0000${p}`));
+        const b = rest.find((v) => a && v && (v.length !== a.length || v.some((x, i) => !Object.is(x, a[i]))));
+        if (b) throw new FormatError(`${g.map(([l, p]) => `"${l}".${p}`).join(", ")} are tied (one tensor) but hold different values`);
+      }
+    }
+    m.tie(topo.ties);
+  } catch (e) {
+    m.free();
+    if (e instanceof FoveaError && !(e instanceof BackendError)) fail(`ties: ${e.message}`, src);
+    throw e;
+  }
 }
 
 /**
@@ -98,7 +125,9 @@ export function modelFromTopology(json: string | ModelJSON, options: { source?: 
     fail(`not valid JSON (${(e as Error).message})`, src);
   }
   checkTopology(topo, src, false);
-  return buildFromTopology(topo, src, options.seed);
+  const m = buildFromTopology(topo, src, options.seed);
+  tieFromFile(m, topo, src, true);
+  return m;
 }
 
 /** The topology's own structure, field by field, before anything is built (a FormatError names the field). */

@@ -1,4 +1,5 @@
 // model.summary(): layers, output shapes, parameter counts, FLOPs and activation memory.
+import type { ParamBuffer } from "../layers/layer.js";
 import { size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
 import { checkModel } from "../errors.js";
@@ -35,16 +36,19 @@ export function summaryText(m: ModelView): string {
   const fmt = (l: string[]) => l.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
   const rule = "-".repeat(w.reduce((a, b) => a + b + 2, -2));
   const trainable = m.countParams(true), all = m.countParams(false);
-  const frozen = m.params.filter((p) => p.frozen && p.spec.trainable).reduce((a, p) => a + p.size, 0);
+  // a tied group (Model.tie) is one tensor: counted once in the totals (each layer's row counts its copy)
+  const once = (p: ParamBuffer) => !p.tied || p.tied[0] === p;
+  const frozen = m.params.filter((p) => p.frozen && p.spec.trainable && once(p)).reduce((a, p) => a + p.size, 0);
+  const shared = m.params.filter((p) => !once(p)).reduce((a, p) => a + p.size, 0);
   // the rest is not trained: batch norms' moving statistics, and constants (an imported graph's: a constant layer, a binary layer's operand)
-  const stats = m.nodes.filter((n) => n.layer.type === "batchNorm").reduce((a, n) => a + n.params.filter((p) => !p.spec.trainable).reduce((b, p) => b + p.size, 0), 0);
+  const stats = m.nodes.filter((n) => n.layer.type === "batchNorm").reduce((a, n) => a + n.params.filter((p) => !p.spec.trainable && once(p)).reduce((b, p) => b + p.size, 0), 0);
   const constants = all - trainable - frozen - stats;
   const acts = rows.reduce((a, r) => a + size(r.outputShape), 0);
   const flops = rows.reduce((a, r) => a + r.flops, 0);
   return [
     `model "${m.name}": input [N, ${m.inputShape.join(", ")}]`,
     rule, fmt(lines[0]!), rule, ...lines.slice(1).map(fmt), rule,
-    `trainable params: ${num(trainable)}${frozen ? `   frozen: ${num(frozen)}` : ""}${stats ? `   non-trainable (batch-norm statistics): ${num(stats)}` : ""}${constants ? `   constants: ${num(constants)}` : ""}`,
+    `trainable params: ${num(trainable)}${frozen ? `   frozen: ${num(frozen)}` : ""}${stats ? `   non-trainable (batch-norm statistics): ${num(stats)}` : ""}${constants ? `   constants: ${num(constants)}` : ""}${shared ? `   tied (read by several layers, counted once): ${num(shared)} in the rows' copies` : ""}`,
     `FLOPs per example: ${human(flops)}   activations per example: ${num(acts)} floats (${human(acts * 4)}B)`,
   ].join("\n");
 }

@@ -14,6 +14,8 @@ export interface ModelView {
   /** Named inputs and outputs (an imported model's), saved with it. */
   readonly io?: NamedIO | null;
   readonly params: ParamBuffer[];
+  /** Tied parameters (Model.tie) as [layer, parameter] groups. */
+  readonly ties: [layer: string, param: string][][];
   readonly backend: Backend;
   countParams(trainableOnly?: boolean): number;
 }

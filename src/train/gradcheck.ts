@@ -45,16 +45,17 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
     for (const p of node.params) {
       const g = analytic[pi++]!;
       if (!updated(p)) continue; // (a frozen parameter gets no gradient: the plan's backward skips what only it would need)
+      if (p.tied && p.tied[0] !== p) continue; // a tied group is one tensor: checked once, at its first copy, every copy moved
       let diff = 0, gn = 0, nn = 0;
       const idx = pick(p.size, options.seed ?? 7);
+      const set = (i: number, v: number) => { for (const q of p.tied ?? [p]) heap.f32(q.w, q.size)[i] = v; };
       for (const i of idx) {
-        const w = heap.f32(p.w, p.size);
-        const orig = w[i]!;
-        w[i] = orig + h;
+        const orig = heap.f32(p.w, p.size)[i]!;
+        set(i, orig + h);
         const lp = loss();
-        heap.f32(p.w, p.size)[i] = orig - h;
+        set(i, orig - h);
         const lm = loss();
-        heap.f32(p.w, p.size)[i] = orig;
+        set(i, orig);
         const num = (lp - lm) / (2 * h);
         diff += (num - g[i]!) ** 2;
         gn += g[i]! ** 2;

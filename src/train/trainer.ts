@@ -5,6 +5,7 @@
 import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show, checkModel, firstNonFinite, isArrayLike } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { checkBatchSize, extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
+import { paramLabel } from "../model/graph.js";
 import type { InputMaker, Plan } from "../model/plan.js";
 import { invoke, type KernelCall } from "../runtime/calls.js";
 import { formatShape, permutedAxes } from "../tensor.js";
@@ -389,9 +390,7 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): readonly
   const decay = new Map<ParamBuffer, [number, number]>();
   if (reg) {
     for (const n of m.nodes) {
-      const mul = reg.layers?.[n.layer.name] ?? 1;
-      const l1 = (reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1));
-      const l2 = (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1));
+      const [l1, l2] = layerDecay(reg, n.layer.name);
       for (const p of n.params) if (updated(p) && p.spec.regularize && (l1 !== 0 || l2 !== 0)) decay.set(p, [l1, l2]);
     }
   }
@@ -401,7 +400,8 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): readonly
     for (const [p, [l1, l2]] of decay) be.run([regularizeCall(p.size, p.w, p.g, l1, l2)]);
     decay.clear();
     let ss = 0;
-    for (const p of trainable) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
+    // (a tied group's copies hold one gradient: counted once, as the one tensor it is)
+    for (const p of trainable) if (!p.tied || p.tied[0] === p) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
     const norm = Math.sqrt(ss);
     if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
   }
@@ -571,6 +571,20 @@ function checkRegularizer(r: Regularizer, m: Model): Regularizer {
       const vals = typeof mul === "number" ? [mul] : (checkOptionKeys(`regularizer "${name}"`, mul, ["l1", "l2"]), [mul.l1 ?? 1, mul.l2 ?? 1]);
       if (!vals.every((v) => Number.isFinite(v) && v >= 0)) throw new ConfigError(`regularizer: multipliers of "${name}" must be >= 0, got ${JSON.stringify(mul)}`);
     }
+    // tied copies (ParamBuffer.tied: one tensor) take one penalty; factors that differ would part them
+    for (const n of m.nodes) for (const p of n.params) {
+      if (p.tied?.[0] !== p || !p.spec.regularize) continue;
+      const d = p.tied.map((q) => layerDecay(r, m.nodes.find((k) => k.params.includes(q))!.layer.name));
+      if (d.some(([l1, l2]) => l1 !== d[0]![0] || l2 !== d[0]![1])) {
+        throw new ConfigError(`regularizer: ${p.tied.map((q, i) => `${paramLabel(m.nodes, q)} would take l1 ${d[i]![0]}, l2 ${d[i]![1]}`).join(", ")}, but they are one tensor (tied: read by several layers), which takes one penalty: give their layers the same factors`);
+      }
+    }
   }
   return r;
+}
+
+/** The L1 and L2 factors of a layer's parameters (regularizer.layers' multipliers applied). */
+function layerDecay(reg: Regularizer, layer: string): [l1: number, l2: number] {
+  const mul = reg.layers?.[layer] ?? 1;
+  return [(reg.l1 ?? 0) * (typeof mul === "number" ? mul : (mul.l1 ?? 1)), (reg.l2 ?? 0) * (typeof mul === "number" ? mul : (mul.l2 ?? 1))];
 }

@@ -44,7 +44,16 @@ function foveaSeeds() {
     m.classes = ["a", "b", "c", "d", "e"];
     return m;
   };
-  return [fovea.zoo.lenet5({ seed: 1 }), small(), fovea.sequential([L.dense({ units: 3, activation: "relu" }), L.maxout({ pieces: 3 })], { inputShape: [6] })]
+  // (a model with tied layers: format version 3's ties)
+  const tied = () => {
+    const x = fovea.input([6, 6, 3]);
+    const a = L.conv2d({ filters: 3, kernelSize: 3, padding: "same", name: "c1" }).apply(x);
+    const b = L.conv2d({ filters: 3, kernelSize: 3, padding: "same", name: "c2" }).apply(L.relu({}).apply(a));
+    const m = fovea.model({ inputs: x, outputs: L.dense({ units: 2 }).apply(L.flatten({}).apply(b)), name: "tied", seed: 2 });
+    m.tie([[["c1", "kernel"], ["c2", "kernel"]], [["c1", "bias"], ["c2", "bias"]]]);
+    return m;
+  };
+  return [fovea.zoo.lenet5({ seed: 1 }), small(), fovea.sequential([L.dense({ units: 3, activation: "relu" }), L.maxout({ pieces: 3 })], { inputShape: [6] }), tied()]
     .map((m) => { const b = m.save(); m.free(); return b; });
 }
 
@@ -271,7 +280,8 @@ const fromFile = (dir, ext) => readdirSync(dir).filter((f) => f.endsWith(ext)).s
 export const TARGETS = {
   onnx: {
     ext: "onnx",
-    seeds: async () => fromFile(join(here, "..", "fixtures", "onnx"), ".onnx"),
+    // (and a PyTorch export whose modules run twice: initializers several nodes read, tied on import)
+    seeds: async () => [...fromFile(join(here, "..", "fixtures", "onnx"), ".onnx"), new Uint8Array(readFileSync(join(here, "..", "fixtures", "train", "shared_sgd.onnx")))],
     async mutate(r, seed) {
       if (r.next() < 0.5) return mutateBytes(r, seed);
       const { onnx } = (await import("onnx-proto")).default;

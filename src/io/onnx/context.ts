@@ -40,7 +40,8 @@ export interface ImportGraph {
   src: string;
   opset: number;
   values: Map<string, Value>;
-  weights: { layer: string; name: string; values: ArrayLike<number> }[];
+  /** The parameters' values; `from`: the file's tensor they are (ImportNode.source), where a layer trains them. */
+  weights: { layer: string; name: string; values: ArrayLike<number>; from?: string }[];
   count: number;
   /** The data input's declared batch size, when the file fixes it (a Reshape to it keeps the batch axis). */
   batch: number | null;
@@ -319,8 +320,19 @@ export class ImportNode {
     return layer.apply(...xs);
   }
 
-  weight(layer: string, name: string, values: ArrayLike<number>): void {
-    this.g.weights.push({ layer, name, values });
+  /** A parameter's values; `from` (source): the file's tensor they are, so that layers reading one tensor are tied (import.ts). */
+  weight(layer: string, name: string, values: ArrayLike<number>, from?: string): void {
+    this.g.weights.push({ layer, name, values, ...(from !== undefined ? { from } : {}) });
+  }
+
+  /**
+   * Which tensor of the file input i is, and how this node's layer holds it (`how`: the conversion
+   * and whatever it depends on): layers whose weights have the same source read one tensor, which
+   * training keeps one (Model.tie). An Identity's output is a tensor of its own (PyTorch's copy of
+   * another parameter that had the same values: a parameter of its own).
+   */
+  source(i: number, how: string): string {
+    return `${sourceOf(this.n) ?? this.n.input[i]!}\u0000${how}`;
   }
 
   /**
@@ -424,6 +436,13 @@ export function attribute(name: string, v: { f: number } | { i: number } | { int
  */
 export const learnedMark = (learned: boolean): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned" });
 
+/** The parameter a learned Mul or Add reads (merge.ts: its initializer, also through an Unsqueeze or Transpose), marked on the node for its import (ImportNode.source). */
+export const sourceMark = (init: string): OnnxAttr => ({ ...attribute("source", { i: 0 }), name: "fovea:source", s: new TextEncoder().encode(init), type: 3 });
+export const sourceOf = (n: OnnxNode): string | null => {
+  const a = n.attribute.find((u) => u.name === "fovea:source");
+  return a ? new TextDecoder().decode(a.s) : null;
+};
+
 /**
  * Whether a value is an initializer, or the output of an Identity (a chain of them) of one: PyTorch's
  * exporter stores parameters of identical values once (zero biases, layer scales at their initial
@@ -476,10 +495,11 @@ export function isExporterConstant(c: RewriteContext, name: string | undefined):
  * with one value of each for every value of t (a PReLU's one slope, an InstanceNorm of one channel's
  * affine) one parameter each: the scale of t's values viewed as a column [size, 1].
  */
-export function scaleOver(x: ImportNode, t: SymbolicTensor, scale: Float32Array, shift: Float32Array, trainable: ("scale" | "shift")[], base: string): SymbolicTensor {
+export function scaleOver(x: ImportNode, t: SymbolicTensor, scale: Float32Array, shift: Float32Array, trainable: ("scale" | "shift")[], base: string, from?: string): SymbolicTensor {
   const lname = x.uniq(base), one = scale.length === 1 && t.shape[t.shape.length - 1] !== 1;
-  x.weight(lname, "scale", scale);
-  x.weight(lname, "shift", shift);
+  // (`from`: the file's tensor the one trained parameter is, ImportNode.source)
+  x.weight(lname, "scale", scale, trainable.length === 1 && trainable[0] === "scale" ? from : undefined);
+  x.weight(lname, "shift", shift, trainable.length === 1 && trainable[0] === "shift" ? from : undefined);
   const shape = [...t.shape], size = shape.reduce((a, b) => a * b, 1);
   const column = one ? x.apply(L.reshape({ targetShape: [size, 1], name: x.uniq(`${base}_values`) }), t) : t;
   const scaled = x.apply(L.scale({ name: lname, ...(trainable.length ? { trainable } : {}) }), column);

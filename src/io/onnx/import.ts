@@ -322,12 +322,17 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   // ignored: each of its readers a Mul or Add whose scale layer took it (ImportGraph.trained), through an
   // Unsqueeze or Transpose without constant folding; an Identity's output is a parameter of its own
   const nodes = subgraphNodes(m.graph.node), readers = (t: string) => nodes.filter((n) => n.input.includes(t));
+  // whether `count` layers took initializer t's values the same way (one source: tied below)
+  const oneSource = (t: string, count: number) => {
+    const keys = g.weights.flatMap((w) => (w.from?.startsWith(`${t}\u0000`) ? [w.from] : []));
+    return keys.length === count && keys.every((k) => k === keys[0]);
+  };
   const named = (n: OnnxNode) => `${n.opType} "${n.name || n.output[0]}"`, wrong: string[] = [];
   for (const t of parameterValues(m.graph).filter((v) => trainable(v) && !parameterNamed(v))) {
     const uses = readers(t).filter((n) => n.opType !== "Identity").flatMap((n) => (n.opType === "Unsqueeze" || n.opType === "Transpose" ? readers(n.output[0]!) : [n]));
     const bad = uses.filter((n) => !g.trained.has(n.output[0]!));
     if (bad.length) wrong.push(`"${t}" is read by ${bad.map(named).join(", ")}`);
-    else if (uses.length > 1) wrong.push(`"${t}" is read by ${uses.length} nodes (${uses.map(named).join(", ")}), which would each train a copy of it where PyTorch trains one tensor`);
+    else if (uses.length > 1 && !oneSource(t, uses.length)) wrong.push(`"${t}" is read by ${uses.length} nodes (${uses.map(named).join(", ")}) that hold it differently (fovea ties layers that read a tensor the same way), which would each train a copy of it where PyTorch trains one tensor`);
     else if (uses.length === 0) wrong.push(`"${t}" is read by no node the outputs need`);
   }
   if (wrong.length) throw new FormatError(`${src}: trainable: ${wrong.join("; ")}: trainable takes constants that one Mul or Add reads, to scale or shift data by one value, one a channel or one a last index (a layer's weights train, or not, as their layer does)`);
@@ -374,6 +379,15 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const out = outs.length === 1 || flat.length === 0 ? outs[0]! : flat.length === 1 ? flat[0]! : L.concat({ name: "outputs" }).apply(...flat);
   // a parameter with no values (an empty output's constant) has nothing to set, and may be of a layer the outputs left out
   const model = withWeights((preset) => new Model({ inputs: inp, outputs: out, name, preset }), g.weights.filter((w) => w.values.length > 0), src);
+  // one tensor of the file read by several layers (a module run twice): their weights are tied, so training keeps them one
+  const bySource = new Map<string, [string, string][]>();
+  for (const w of g.weights) if (w.from !== undefined && w.values.length > 0) bySource.set(w.from, [...(bySource.get(w.from) ?? []), [w.layer, w.name]]);
+  try {
+    naming(src, () => model.tie([...bySource.values()].filter((group) => group.length > 1)));
+  } catch (e) {
+    model.free();
+    throw e;
+  }
   model.io = io;
   return model;
 }

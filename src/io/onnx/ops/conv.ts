@@ -45,8 +45,8 @@ export const importers: Record<string, Importer> = {
       padding: [pads[0]!, pads[2]!, pads[1]!, pads[3]!], outputPadding: op as [number, number], groups: group, useBias: !!b, name: lname,
     }), t.sym);
     // [C_in, C_out/group, KH, KW] are the OIHW weights of the conv it transposes
-    x.weight(lname, "kernel", oihwToHwio(w.data, CI, Cg, KH, KW));
-    if (b) x.weight(lname, "bias", b.data);
+    x.weight(lname, "kernel", oihwToHwio(w.data, CI, Cg, KH, KW), x.source(1, `convtranspose ${CI} ${Cg} ${KH} ${KW}`));
+    if (b) x.weight(lname, "bias", b.data, x.source(2, "bias"));
     x.windowOut({ kind: "tensor", sym, onnx: [Cg * group, sym.shape[0]!, sym.shape[1]!] });
   },
   Conv(x) {
@@ -68,8 +68,8 @@ export const importers: Record<string, Importer> = {
       ? L.depthwiseConv2d({ ...common, depthMultiplier: OC / C, name: lname })
       : L.conv2d({ ...common, filters: OC, groups: group, name: lname });
     const sym = x.apply(layer, t.sym);
-    x.weight(lname, "kernel", oihwToHwio(w.data, OC, Cg, KH, KW));
-    if (b) x.weight(lname, "bias", b.data);
+    x.weight(lname, "kernel", oihwToHwio(w.data, OC, Cg, KH, KW), x.source(1, `conv ${OC} ${Cg} ${KH} ${KW} ${layer.type}`));
+    if (b) x.weight(lname, "bias", b.data, x.source(2, "bias"));
     x.windowOut({ kind: "tensor", sym, onnx: [OC, sym.shape[0]!, sym.shape[1]!] });
   },
 };
@@ -113,8 +113,8 @@ function convTranspose3d(x: ImportNode): void {
     filters: F, kernelSize: [KD, KH, KW], strides: strides as [number, number, number], dilation: dilations as [number, number, number],
     padding: [pads[0]!, pads[3]!, pads[1]!, pads[4]!, pads[2]!, pads[5]!], outputPadding: op as [number, number, number], useBias: !!b, name: lname,
   }), x.asVolume(t, [C, D, H, W]));
-  x.weight(lname, "kernel", ioDhwToDhwOi(w.data, CI, F, KD, KH, KW));
-  if (b) x.weight(lname, "bias", b.data);
+  x.weight(lname, "kernel", ioDhwToDhwOi(w.data, CI, F, KD, KH, KW), x.source(1, `convtranspose3d ${CI} ${F} ${KD} ${KH} ${KW}`));
+  if (b) x.weight(lname, "bias", b.data, x.source(2, "bias"));
   const [OD, OH, OW] = sym.shape as [number, number, number, number];
   x.out(x.volumeOut(sym, [F, OD, OH, OW]));
 }

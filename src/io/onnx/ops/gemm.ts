@@ -19,7 +19,7 @@ function matmulLastAxis(x: ImportNode, t: TensorValue, bw: ConstValue): void {
   const img = same([...p.sym.shape], held) ? p.sym : x.apply(L.reshape({ targetShape: held, name: x.uniq("matmul_in") }), p.sym);
   const lname = x.uniq("matmul");
   const sym = x.apply(L.conv2d({ filters: U, kernelSize: 1, useBias: false, name: lname }), img);
-  x.weight(lname, "kernel", Float32Array.from(bw.data)); // [K, U] is the HWIO kernel [1, 1, K, U]
+  x.weight(lname, "kernel", Float32Array.from(bw.data), x.source(1, "matmul")); // [K, U] is the HWIO kernel [1, 1, K, U]
   const dims = [...d.slice(0, -1), U];
   x.out({ kind: "tensor", sym, onnx: dims, ...(dims.length === 3 ? { plain: true as const } : {}) });
 }
@@ -54,7 +54,7 @@ function gemmWhole(x: ImportNode, t0: TensorValue): void {
   const img = x.apply(L.reshape({ targetShape: [M, 1, K], name: x.uniq("gemm_rows") }), a);
   const lname = x.uniq("gemm");
   let sym = x.apply(L.conv2d({ filters: N, kernelSize: 1, useBias: false, name: lname }), img);
-  x.weight(lname, "kernel", Float32Array.from({ length: K * N }, (_, i) => alpha * (transB ? bw.data[(i % N) * K + Math.floor(i / N)]! : bw.data[i]!)));
+  x.weight(lname, "kernel", Float32Array.from({ length: K * N }, (_, i) => alpha * (transB ? bw.data[(i % N) * K + Math.floor(i / N)]! : bw.data[i]!)), x.source(1, `gemm rows ${alpha} ${transB}`));
   sym = x.apply(L.reshape({ targetShape: [M, N], name: x.uniq("gemm_out") }), sym);
   if (c) {
     const dims = broadcastShape([M, N], c.dims);
@@ -121,11 +121,11 @@ const gemm: Importer = (x) => {
   }
   const lname = x.uniq("dense");
   const sym = x.apply(L.dense({ units: U, useBias: !!c, name: lname }), a.sym);
-  x.weight(lname, "kernel", kernel);
+  x.weight(lname, "kernel", kernel, x.source(1, `dense ${alpha} ${transB} ${flat ? flat.join(" ") : ""}`));
   if (c) {
     if (c.dims.length === 2 && c.dims[0] !== 1) x.mixesBatch(`C [${c.dims.join(", ")}] varies along the batch axis of A; fovea keeps the examples of a batch apart`);
     if (c.data.length !== U && c.data.length !== 1) x.fail(`bias of ${c.data.length} values for ${U} units`);
-    x.weight(lname, "bias", Float32Array.from({ length: U }, (_, u) => beta * c.data[c.data.length === 1 ? 0 : u]!));
+    x.weight(lname, "bias", Float32Array.from({ length: U }, (_, u) => beta * c.data[c.data.length === 1 ? 0 : u]!), x.source(2, `dense bias ${beta} ${c.data.length} ${U}`));
   }
   x.out({ kind: "tensor", sym, onnx: [U] });
 };

@@ -8,7 +8,7 @@ import * as L from "../../../layers/index.js";
 import type { Maxout } from "../../../layers/activation.js";
 import type { Binary } from "../../../layers/binary.js";
 import { broadcastShape, type BinaryOp } from "../../../ops/eltwise.js";
-import { attribute, fixedAffine, learnedMark, learnedOf, parameterOf, scaleOver, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, fixedAffine, learnedMark, learnedOf, parameterOf, scaleOver, sourceMark, subNode, toFoveaOrder, type ExportNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import { N, isImage, same, type ConstValue, type OnnxNode, type TensorValue } from "../model.js";
 import { foldBinary } from "../fold.js";
 import { chwToHwc, hwcRowOfChwFeature, hwcToChw } from "../../layouts.js";
@@ -213,7 +213,9 @@ const arithmetic: Importer = (x) => {
   const trainable = learned ? [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] : [];
   if (learned) x.g.trained.add(x.n.output[0]!);
   const { reluOf: _, ...rest } = t;
-  const out = { ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale") };
+  // (a parameter two such nodes read the same way is one tensor: their layers are tied)
+  const from = learned ? x.source(1 - tIdx, `scale ${x.op} ${tIdx} ${C} ${one} ${t0.flatOf?.join(" ") ?? ""} ${seq}`) : undefined;
+  const out = { ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale", from) };
   if (seq) x.windowOut(out);
   else x.out(out);
 };
@@ -230,7 +232,8 @@ function learnedArithmetic(n: OnnxNode, c: RewriteContext): OnnxNode | null {
   // (a norm's affine is marked by its own family's rewrite, which runs first)
   if ((n.opType !== "Mul" && n.opType !== "Add") || n.input.length !== 2 || learnedOf(n) !== null) return null;
   for (const [i, j] of [[0, 1], [1, 0]] as const) {
-    if (parameterOf(c, n.input[j]) !== null && c.producer(n.input[i]!)?.opType !== "Constant") return { ...n, attribute: [...n.attribute, learnedMark(true)] };
+    const init = parameterOf(c, n.input[j]);
+    if (init !== null && c.producer(n.input[i]!)?.opType !== "Constant") return { ...n, attribute: [...n.attribute, learnedMark(true), sourceMark(init)] };
   }
   return null;
 }
