@@ -273,6 +273,26 @@ describe("ONNX export runs in onnxruntime-node with fovea's outputs", () => {
     }
   }, 120_000);
 
+  it("tied layers (a module PyTorch ran twice) export their tensor once: onnxruntime gives fovea's outputs, and the re-import ties them again", async () => {
+    const m = await fovea.importOnnx(new Uint8Array(readFileSync("test/fixtures/train/shared_sgd.onnx")));
+    expect(m.ties.length).toBe(5); // the conv's kernel and bias, the gain, the Linear's weight and bias
+    const bytes = await fovea.exportOnnx(m);
+    const graph = decodeModel(bytes, "shared.onnx").graph!;
+    // each tensor once: the initializers' floats are the model's parameters counted once (plus the Reshapes' shapes)
+    const floats = graph.initializer.filter((t) => t.dataType === 1).reduce((a, t) => a + t.dims.reduce<number>((p, q) => p * Number(q), 1), 0);
+    expect(floats).toBe(m.countParams(false));
+    const x = Float32Array.from({ length: 2 * m.inputSize }, (_, i) => Math.sin(i * 0.37));
+    const sess = await ort.InferenceSession.create(bytes);
+    const got = (await sess.run({ [sess.inputNames[0]!]: new ort.Tensor("float32", x, [2, 3, 8, 8]) }))[sess.outputNames[0]!]!.data;
+    const want = m.predict(x);
+    got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+    const back = await fovea.importOnnx(bytes);
+    expect(back.ties.length).toBe(5);
+    expect(back.countParams()).toBe(m.countParams());
+    m.free();
+    back.free();
+  });
+
   it("Resize nearest by scales whose source coordinates land on x.5 in float32 (7×9 by 1.1 and 1.3, every coordinate convention and rounding): onnxruntime's pixels", async () => {
     // before: half_pixel's column 6 took source column 5 (float64: 6.5 / 1.3 − 0.5 = 4.50000018), onnxruntime 4
     const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });

@@ -48,6 +48,19 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
   const op = (opType: string, input: string[], attrs: Record<string, number | number[] | { f: number } | { s: string }> = {}) => opOutputs(opType, input, attrs, 1)[0]!;
   const act = (x: string, code: number) => (code === ACT.RELU ? op("Relu", [x]) : code === ACT.RELU6 ? op("Clip", [x, init([], [0]), init([], [6])]) : x);
 
+  // tied parameters (Model.tie): one tensor, written once — each tied layer's initializers made from it (those after it asks
+  // for the parameter, float32) reuse the first copy's where the values are the same, so that a re-import ties them again
+  const tieGroup = new Map(model.ties.flatMap((g, k) => g.map(([l, p]): [string, number] => [`${l}/${p}`, k])));
+  const tiedInits = new Map<string, { raw: Uint8Array; name: string }[]>();
+  const initOfTied = (group: number, dims: number[], data: Float32Array | number[], given?: string): string => {
+    const key = `${group}|${dims.join(",")}`, raw = float32LEBytes(data), seen = tiedInits.get(key) ?? [];
+    const same = seen.find((e) => e.raw.length === raw.length && e.raw.every((b, i) => b === raw[i]));
+    if (same) return same.name;
+    const name = init(dims, data, "f32", given);
+    tiedInits.set(key, [...seen, { raw, name }]);
+    return name;
+  };
+
   const ns = model.nodes;
   // what each fovea tensor is in ONNX: its name and, for features flattened from an image, the [C, H, W] it came from
   const names: string[] = [];
@@ -74,9 +87,15 @@ export async function exportOnnx(model: Model, options: { name?: string } = {}):
     // features flattened from an image are in CHW order in ONNX: in fovea's order for an exporter that does not take them so
     const aware = FLAT_AWARE.has(l.type);
     const inputs = n.inputs.map((i, k) => (i >= 0 && flatOf[i] && !aware ? toFoveaOrder({ op, init }, name(i), n.inShapes[k]!, flatOf[i]!) : name(i)));
+    let asked: number | undefined; // the tie group of the parameter the exporter asked for last
     const x: ExportNode = {
       layer: l, node: n, index: j, last: j === ns.length - 1, leadingPermute: j === 0 && leadingPermute, label, inputs, inputFlatOf: n.inputs.map((i) => (i < 0 || !aware ? null : flatOf[i] ?? null)),
-      w: (p) => weights.get(`${l.name}/${p}`)!, init, op, opOutputs, act,
+      w: (p) => {
+        asked = tieGroup.get(`${l.name}/${p}`);
+        return weights.get(`${l.name}/${p}`)!;
+      },
+      init: (dims, data, type = "f32", given) => (asked !== undefined && type === "f32" ? initOfTied(asked, dims, data, given) : init(dims, data, type, given)),
+      op, opOutputs, act,
     };
     const r = exporter(x);
     names[j] = r.out;
