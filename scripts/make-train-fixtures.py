@@ -160,19 +160,20 @@ class ZeroBiases(nn.Module):
 
 
 class Gain(nn.Module):
-    """A learned gain per channel, x * self.weight: a Mul by a parameter PyTorch's names say is one."""
+    """A learned gain per channel that also shifts, x * self.weight + self.weight: a Mul and an Add by one parameter PyTorch's
+    names say is one."""
     def __init__(self, c):
         super().__init__()
         self.weight = nn.Parameter(1 + 0.2 * torch.randn(c, 1, 1))
 
     def forward(self, x):
-        return x * self.weight
+        return x * self.weight + self.weight
 
 
 class Shared(nn.Module):
     """Modules run more than once, as Siamese nets and detection heads shared across levels run them: a conv and a gain run twice
-    in a row (the export's two Conv nodes read one initializer, its two Muls another) and a Linear run on two pooled views (two
-    Gemm nodes of one weight and bias). PyTorch trains each as one tensor, whose gradient is the sum of its uses'."""
+    in a row (the export's two Conv nodes read one initializer, its two Muls and two Adds another) and a Linear run on two pooled
+    views (two Gemm nodes of one weight and bias). PyTorch trains each as one tensor, whose gradient is the sum of its uses'."""
     def __init__(self):
         super().__init__()
         self.stem = nn.Conv2d(3, 4, 3, padding=1)

@@ -213,8 +213,10 @@ const arithmetic: Importer = (x) => {
   const trainable = learned ? [x.op === "Mul" ? ("scale" as const) : ("shift" as const)] : [];
   if (learned) x.g.trained.add(x.n.output[0]!);
   const { reluOf: _, ...rest } = t;
-  // (a parameter two such nodes read the same way is one tensor: their layers are tied)
-  const from = learned ? x.source(1 - tIdx, `scale ${x.op} ${tIdx} ${C} ${one} ${t0.flatOf?.join(" ") ?? ""} ${seq}`) : undefined;
+  // (a parameter two such nodes read the same way is one tensor: their layers are tied. A learned node is
+  // a Mul or an Add, whose trained scale or shift holds the constant's values as they are: a Mul and an Add
+  // of one tensor tie too)
+  const from = learned ? x.source(1 - tIdx, `scale ${C} ${one} ${t0.flatOf?.join(" ") ?? ""} ${seq}`) : undefined;
   const out = { ...rest, sym: scaleOver(x, t.sym, one ? sc.subarray(0, 1) : sc, one ? sh.subarray(0, 1) : sh, trainable, "scale", from) };
   if (seq) x.windowOut(out);
   else x.out(out);
