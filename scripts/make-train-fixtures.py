@@ -293,9 +293,46 @@ def write_parameters(name, make, shape, fold=True):
     print(name, os.path.getsize(path), "bytes")
 
 
+# exports as ONNX simplifiers leave them (onnxsim, onnxoptimizer's eliminate_identity and eliminate_duplicate_initializer):
+# fresh parameters of equal values (zero biases, a batch norm's ones and zeros) stored once and read by every layer that had
+# them; the net and its training are the case's (the same .json)
+SIMPLIFIED = ["conv_bn_sgd", "zero_biases_sgd"]
+
+
+def simplify(name):
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(os.path.join(OUT, name + ".onnx"))
+    g = m.graph
+    inits, rename, seen = {i.name for i in g.initializer}, {}, {}
+    for i in g.initializer:  # initializers of one type, shape and bytes: the first
+        key = (i.data_type, tuple(i.dims), numpy_helper.to_array(i).tobytes())
+        if key in seen:
+            rename[i.name] = seen[key]
+        else:
+            seen[key] = i.name
+    for n in list(g.node):  # an Identity of an initializer: its readers read the initializer
+        if n.op_type == "Identity" and n.input[0] in inits and n.output[0] not in [o.name for o in g.output]:
+            rename[n.output[0]] = n.input[0]
+            g.node.remove(n)
+    for n in g.node:
+        for k, x in enumerate(n.input):
+            while x in rename:
+                x = rename[x]
+            n.input[k] = x
+    keep = [i for i in g.initializer if i.name not in rename]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, name + "_simplified.onnx"))
+    print(name + "_simplified", "merged", sorted(rename))
+
+
 if __name__ == "__main__":
     for name in sys.argv[1:] or [*CASES, *PARAMETERS]:
         if name in PARAMETERS:
             write_parameters(name, *PARAMETERS[name])
         else:
             write(name, *CASES[name])
+        if name in SIMPLIFIED:
+            simplify(name)

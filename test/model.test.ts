@@ -324,6 +324,24 @@ describe("tied parameters (Model.tie): one tensor read by several layers", () =>
     const inp = fovea.input([4]);
     const two = fovea.model({ inputs: inp, outputs: L.add().apply(L.dense({ units: 2, name: "a" }).apply(inp), L.dense({ units: 2, name: "b" }).apply(L.dense({ units: 3, name: "c" }).apply(inp))) });
     expect(() => two.tie([[["a", "kernel"], ["b", "kernel"]]])).toThrow(/"a".kernel and "b".kernel differ in shape \(\[4, 2\], \[3, 2\]\)/);
+    // a tie after training would leave each copy its own optimiser state (or, under per-layer L2 factors that differ, its own penalty)
+    const fresh = () => {
+      const inp = fovea.input([4]);
+      return fovea.model({ inputs: inp, outputs: L.add().apply(L.dense({ units: 2, name: "a" }).apply(inp), L.dense({ units: 2, name: "b" }).apply(inp)), seed: 5 });
+    };
+    const t = fresh();
+    t.compile({ batchSize: 2, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam() });
+    t.trainOnBatch(Float32Array.from([1, 2, 3, 4, 4, 3, 2, 1]), [0, 1]);
+    const was = weights(t);
+    expect(() => t.tie([[["a", "kernel"], ["b", "kernel"]]])).toThrow(/tie: "a".kernel has been trained \(its optimiser keeps state for it, which each copy would keep apart\): tie before training, or compile\(\{ optimizer \}\) with a new optimiser first/);
+    expect(weights(t)).toEqual(was);
+    expect(t.ties).toEqual([]);
+    t.compile({ optimizer: fovea.train.adam() });
+    t.tie([[["a", "kernel"], ["b", "kernel"]]]);
+    const r = fresh();
+    r.compile({ loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd(), regularizer: { l2: 1e-3, layers: { a: 2 } } });
+    expect(() => r.tie([[["a", "kernel"], ["b", "kernel"]]])).toThrow(/tie: "a".kernel would take l1 0, l2 0.002, "b".kernel would take l1 0, l2 0.001, but they are one tensor/);
+    for (const q of [t, r]) q.free();
     const n = siamese(true);
     n.compile({ batchSize: 8, loss: "softmaxCrossEntropy", optimizer: fovea.train.sgd() });
     const before = weights(n), { x, y } = data();

@@ -48,6 +48,8 @@ export interface ModelExtension {
   /** The node a training plan's backward pass starts at (default: the last). */
   lossNode?(m: Model): number;
   free?(m: Model): void;
+  /** Checks a tie (Model.tie) of these groups before it is made: throws where it would part the copies. */
+  tie?(m: Model, groups: readonly (readonly ParamBuffer[])[]): void;
 }
 const extensions: ModelExtension[] = [];
 
@@ -210,6 +212,7 @@ export class Model {
       }
       return ps;
     });
+    for (const e of extensions) e.tie?.(this, found);
     // every check passed: each group takes its first's values
     const h = this.backend.heap;
     for (const ps of found) for (const p of ps) {

@@ -142,6 +142,11 @@ export abstract class Optimizer {
     return { ...this.updateSettings, ...(this.ema > 0 ? { ema: this.ema } : {}) };
   }
 
+  /** Whether it keeps state for p (an update's buffers or a moving average: p has been trained). */
+  holds(p: ParamBuffer): boolean {
+    return this.state.has(p) || this.averages.has(p);
+  }
+
   /** The buffer of p's moving average (ema > 0, p seen by a step), else null. */
   averageOf(p: ParamBuffer): number | null {
     return this.averages.get(p) ?? null;

@@ -139,6 +139,14 @@ extendCompile({
     t.labelSmoothing = ls;
   },
   lossNode: lossNodeOf,
+  tie(m, groups) {
+    const t = states.get(m);
+    if (!t) return;
+    if (averaged.has(m)) throw new ConfigError(`model "${m.name}".tie: inside withAveragedWeights (the weights in place are its optimiser's averages until it returns)`);
+    const trained = t.optimizer ? groups.flat().find((p) => t.optimizer!.holds(p)) : undefined;
+    if (trained) throw new ConfigError(`model "${m.name}".tie: ${paramLabel(m.nodes, trained)} has been trained (its optimiser keeps state for it, which each copy would keep apart): tie before training, or compile({ optimizer }) with a new optimiser first`);
+    if (t.regularizer) checkTiedDecay(t.regularizer, m, groups, `model "${m.name}".tie`);
+  },
   free(m) {
     const t = states.get(m);
     if (!t) return;
@@ -571,16 +579,20 @@ function checkRegularizer(r: Regularizer, m: Model): Regularizer {
       const vals = typeof mul === "number" ? [mul] : (checkOptionKeys(`regularizer "${name}"`, mul, ["l1", "l2"]), [mul.l1 ?? 1, mul.l2 ?? 1]);
       if (!vals.every((v) => Number.isFinite(v) && v >= 0)) throw new ConfigError(`regularizer: multipliers of "${name}" must be >= 0, got ${JSON.stringify(mul)}`);
     }
-    // tied copies (ParamBuffer.tied: one tensor) take one penalty; factors that differ would part them
-    for (const n of m.nodes) for (const p of n.params) {
-      if (p.tied?.[0] !== p || !p.spec.regularize) continue;
-      const d = p.tied.map((q) => layerDecay(r, m.nodes.find((k) => k.params.includes(q))!.layer.name));
-      if (d.some(([l1, l2]) => l1 !== d[0]![0] || l2 !== d[0]![1])) {
-        throw new ConfigError(`regularizer: ${p.tied.map((q, i) => `${paramLabel(m.nodes, q)} would take l1 ${d[i]![0]}, l2 ${d[i]![1]}`).join(", ")}, but they are one tensor (tied: read by several layers), which takes one penalty: give their layers the same factors`);
-      }
-    }
+    checkTiedDecay(r, m, m.params.filter((p) => p.tied?.[0] === p).map((p) => p.tied!), "regularizer");
   }
   return r;
+}
+
+/** Tied copies (ParamBuffer.tied: one tensor) take one penalty: regularizer.layers' factors that differ would part them. */
+function checkTiedDecay(r: Regularizer, m: Model, groups: readonly (readonly ParamBuffer[])[], where: string): void {
+  for (const g of groups) {
+    if (!g[0]!.spec.regularize) continue;
+    const d = g.map((q) => layerDecay(r, m.nodes.find((k) => k.params.includes(q))!.layer.name));
+    if (d.some(([l1, l2]) => l1 !== d[0]![0] || l2 !== d[0]![1])) {
+      throw new ConfigError(`${where}: ${g.map((q, i) => `${paramLabel(m.nodes, q)} would take l1 ${d[i]![0]}, l2 ${d[i]![1]}`).join(", ")}, but they are one tensor (tied: read by several layers), which takes one penalty: give their layers the same factors`);
+    }
+  }
 }
 
 /** The L1 and L2 factors of a layer's parameters (regularizer.layers' multipliers applied). */

@@ -322,10 +322,11 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   // ignored: each of its readers a Mul or Add whose scale layer took it (ImportGraph.trained), through an
   // Unsqueeze or Transpose without constant folding; an Identity's output is a parameter of its own
   const nodes = subgraphNodes(m.graph.node), readers = (t: string) => nodes.filter((n) => n.input.includes(t));
-  // whether `count` layers took initializer t's values the same way (one source: tied below)
+  // whether `count` layers took initializer t's values as parameters, the same way (one source: tied below) or, all its
+  // values the same, as their own (sharedWeights)
   const oneSource = (t: string, count: number) => {
-    const keys = g.weights.flatMap((w) => (w.from?.startsWith(`${t}\u0000`) ? [w.from] : []));
-    return keys.length === count && keys.every((k) => k === keys[0]);
+    const ws = g.weights.filter((w) => w.from?.startsWith(`${t}\u0000`));
+    return ws.length === count && (ws.every((w) => w.from === ws[0]!.from) || uniform(ws[0]!.values));
   };
   const named = (n: OnnxNode) => `${n.opType} "${n.name || n.output[0]}"`, wrong: string[] = [];
   for (const t of parameterValues(m.graph).filter((v) => trainable(v) && !parameterNamed(v))) {
@@ -379,11 +380,8 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   const out = outs.length === 1 || flat.length === 0 ? outs[0]! : flat.length === 1 ? flat[0]! : L.concat({ name: "outputs" }).apply(...flat);
   // a parameter with no values (an empty output's constant) has nothing to set, and may be of a layer the outputs left out
   const model = withWeights((preset) => new Model({ inputs: inp, outputs: out, name, preset }), g.weights.filter((w) => w.values.length > 0), src);
-  // one tensor of the file read by several layers (a module run twice): their weights are tied, so training keeps them one
-  const bySource = new Map<string, [string, string][]>();
-  for (const w of g.weights) if (w.from !== undefined && w.values.length > 0) bySource.set(w.from, [...(bySource.get(w.from) ?? []), [w.layer, w.name]]);
   try {
-    naming(src, () => model.tie([...bySource.values()].filter((group) => group.length > 1)));
+    naming(src, () => model.tie(sharedWeights(g.weights)));
   } catch (e) {
     model.free();
     throw e;
@@ -393,6 +391,31 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
 }
 
 const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;
+
+/** Whether every value is the first's. */
+const uniform = (v: ArrayLike<number>): boolean => Array.prototype.every.call(v, (u: number) => Object.is(u, v[0]));
+
+/**
+ * The weights of one tensor of the file that several layers read the same way (ImportNode.source):
+ * a module the net runs twice, which training keeps one (Model.tie). But tools that simplify a file
+ * (onnxsim, onnxoptimizer) store initializers of equal values once, so a tensor whose values are all
+ * the same (zeros, ones: a fresh bias, a batch norm's statistics) says nothing about sharing: it is
+ * tied only between layers that also share a tensor of other values (its module's weights), else
+ * left as the layers' own parameters, as PyTorch's exporter writes distinct ones (an Identity each).
+ */
+function sharedWeights(weights: ImportGraph["weights"]): [string, string][][] {
+  const groups = new Map<string, { members: [string, string][]; values: ArrayLike<number> }>();
+  for (const w of weights) {
+    if (w.from === undefined || w.values.length === 0) continue;
+    const e = groups.get(w.from) ?? { members: [], values: w.values };
+    e.members.push([w.layer, w.name]);
+    groups.set(w.from, e);
+  }
+  const shared = [...groups.values()].filter((e) => e.members.length > 1);
+  const layers = (e: { members: [string, string][] }) => e.members.map(([l]) => l).sort().join("\u0000");
+  const evident = new Set(shared.filter((e) => !uniform(e.values)).map(layers));
+  return shared.filter((e) => evident.has(layers(e))).map((e) => e.members);
+}
 
 /** The graph's nodes after every family's rewrites (decompositions recognised as one op). */
 /**

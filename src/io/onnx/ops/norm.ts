@@ -23,7 +23,7 @@ export const importers: Record<string, Importer> = {
     const lname = x.uniq("bn");
     // ONNX's momentum is fovea's (moving = momentum·moving + (1 − momentum)·batch; PyTorch's 0.1 is written 0.9): it moves the statistics when the model is fine-tuned
     const sym = x.apply(L.batchNorm({ epsilon: x.flt("epsilon", 1e-5), momentum: x.flt("momentum", 0.9), name: lname }), t.sym);
-    ["gamma", "beta", "movingMean", "movingVariance"].forEach((p, i) => x.weight(lname, p, x.constant(i + 1).data, x.source(i + 1, "batchnorm")));
+    ["gamma", "beta", "movingMean", "movingVariance"].forEach((p, i) => x.weight(lname, p, x.constant(i + 1).data, x.source(i + 1, `batchnorm ${p}`)));
     x.windowOut({ ...t, sym });
   },
   LayerNormalization(x) {
@@ -43,7 +43,7 @@ export const importers: Record<string, Importer> = {
     const lname = x.uniq("layernorm");
     // an InstanceNorm's normalisation (learnedMark false): γ and β held at 1 and 0, its affine after it
     const sym = x.apply(L.layerNorm({ epsilon: x.flt("epsilon", 1e-5), ...(learnedOf(x.n) === false ? { affine: false } : {}), name: lname }), sym0);
-    const from = (i: number) => (x.has(i) ? x.source(i, `layernorm ${norm.join(" ")} ${learnedOf(x.n) === false ? "fixed" : "affine"}`) : undefined);
+    const from = (i: number) => (x.has(i) ? x.source(i, `layernorm ${i} ${norm.join(" ")} ${learnedOf(x.n) === false ? "fixed" : "affine"}`) : undefined);
     x.weight(lname, "gamma", param(1, 1), from(1));
     x.weight(lname, "beta", param(2, 0), from(2));
     x.out({ kind: "tensor", sym, onnx: t0.onnx, ...(t0.onnx.length === 3 ? { plain: true as const } : {}) });
