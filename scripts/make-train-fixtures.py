@@ -187,8 +187,46 @@ class Shared(nn.Module):
         return self.head(torch.flatten(F.max_pool2d(y, 2), 1)) + self.head(torch.flatten(F.avg_pool2d(y, 2), 1))
 
 
+class SharedFolded(nn.Module):
+    """Modules run twice whose weights the exporter folds for each use and hands over through an Identity (onnx::…): a PReLU's
+    slopes, a GroupNorm's affine, and a Linear over a sequence's features (its transposed weight); and an InstanceNorm2d with an
+    affine run twice (two InstanceNormalization nodes of one scale and B). Their parameters start away from their defaults, as
+    a trained net's are (equal values everywhere say nothing about sharing: a simplifier stores equal initializers once)."""
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.act, self.gn, self.inorm = nn.PReLU(4), nn.GroupNorm(2, 4), nn.InstanceNorm2d(4, affine=True)
+        self.seq = nn.Linear(16, 6)
+        self.fc = nn.Linear(4 * 6, 5)
+        with torch.no_grad():
+            self.act.weight.uniform_(0.1, 0.4)
+            for m in (self.gn, self.inorm):
+                m.weight.normal_(1, 0.2)
+                m.bias.normal_(0, 0.2)
+
+    def forward(self, x):
+        y = self.act(self.act(self.c(x)))
+        y = self.inorm(self.inorm(self.gn(self.gn(y))))
+        y = F.max_pool2d(y, 2).flatten(2)  # [N, 4, 16]: a sequence of 4 rows of 16 features
+        return self.fc(torch.flatten(self.seq(F.relu(self.seq(y)[..., :6].repeat(1, 1, 3)[..., :16])), 1))
+
+
+class TiedAutoencoder(nn.Module):
+    """An encoder conv whose weight the decoder reads transposed (F.conv_transpose2d): one tensor that two layers hold
+    differently, which fovea does not tie (its training is refused unless both are frozen)."""
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Conv2d(3, 4, 3, padding=1)
+        self.dec_bias = nn.Parameter(torch.zeros(3))
+        self.fc = nn.Linear(3 * 8 * 8, 5)
+
+    def forward(self, x):
+        h = F.relu(self.enc(x))
+        return self.fc(torch.flatten(F.conv_transpose2d(h, self.enc.weight, self.dec_bias, padding=1), 1))
+
+
 # which parameters an import trains: (net, input shape)
-PARAMETERS = {"buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
+PARAMETERS = {"tied_autoencoder": (TiedAutoencoder, (3, 8, 8)), "buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
 
 # name: (net, input shape, optimiser, loss, batch, steps)
 CASES = {
@@ -212,6 +250,7 @@ CASES = {
     # gradient clipping (clip_grad_norm_, counting each shared tensor's gradient once)
     "shared_sgd": (Shared, (3, 8, 8), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "l2": 1e-2}, "ce", 6, 6),
     "shared_adam_clip": (Shared, (3, 8, 8), {"type": "adam", "lr": 0.01, "clip": 0.5}, "ce", 6, 6),
+    "shared_folded_adam": (SharedFolded, (3, 8, 8), {"type": "adam", "lr": 0.01}, "ce", 6, 5),
 }
 
 

@@ -21,7 +21,7 @@ interface Fixture {
   parameters: number[];
 }
 
-const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam", "zero_biases_sgd", "shared_sgd", "shared_adam_clip"];
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam", "zero_biases_sgd", "shared_sgd", "shared_adam_clip", "shared_folded_adam"];
 // the exports of two cases as ONNX simplifiers leave them (scripts/make-train-fixtures.py SIMPLIFIED: fresh parameters of equal
 // values stored once, read by every layer that had them — a batch norm's γ and running variance, two zero biases), trained as
 // the case: they are parameters of their own, as in PyTorch, not a tensor shared
@@ -166,6 +166,28 @@ describe("what fine-tuning trains in an imported model", () => {
     const norms = await trainable("norms_adamw");
     expect(norms.filter((n) => n.startsWith("scale") || n.startsWith("shift"))).toEqual(["scale[4]", "scale[6]", "shift[4]", "shift[6]"]);
     expect(norms.some((n) => n.startsWith("gamma") || n.startsWith("beta"))).toBe(false);
+  });
+
+  it("one tensor two layers hold differently (an encoder conv's weight read transposed by its decoder) runs, and training it is refused, changing nothing, unless both layers are frozen; save and load keep that", async () => {
+    const { bytes } = load("tied_autoencoder");
+    const m = await fovea.importOnnx(bytes, { source: "ae.onnx", backend: backends[0]! });
+    expect(m.ties).toEqual([]);
+    expect(m.apart.map(([l, p, t]) => `${l}.${p} ${t}`)).toEqual(["/enc/Conv#0.kernel enc.weight", "/ConvTranspose#2.kernel enc.weight"]);
+    const x = Float32Array.from({ length: 4 * m.inputSize }, (_, i) => Math.sin(i * 0.3)), y = [0, 1, 2, 3];
+    const before = m.predict(x);
+    m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam() });
+    const refused = /training: "\/enc\/Conv#0".kernel \(the file's "enc.weight"\), "\/ConvTranspose#2".kernel \(the file's "enc.weight"\): one tensor that these layers hold differently .*; freeze "\/enc\/Conv#0", "\/ConvTranspose#2" to train the rest/;
+    expect(() => m.trainOnBatch(x, y)).toThrow(refused);
+    expect(Array.from(m.predict(x))).toEqual(Array.from(before));
+    const back = fovea.withBackend(backends[0]!, () => fovea.loadModel(m.save()));
+    expect(back.apart).toEqual(m.apart);
+    back.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam() });
+    expect(() => back.trainOnBatch(x, y)).toThrow(refused);
+    m.freeze(["/enc/Conv#0", "/ConvTranspose#2"]);
+    m.trainOnBatch(x, y); // the rest (the Gemm, the decoder's bias) trains
+    expect(Array.from(m.predict(x))).not.toEqual(Array.from(before));
+    m.free();
+    back.free();
   });
 
   it("a training step whose batch norm sees one value per channel is refused before anything changes (PyTorch refuses it too)", async () => {

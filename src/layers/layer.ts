@@ -45,6 +45,13 @@ export interface ParamBuffer {
    * stay equal bit for bit; setWeights writes them all.
    */
   tied?: readonly ParamBuffer[];
+  /**
+   * A tensor of the source file (its name) that other layers hold differently (importOnnx: a conv's
+   * kernel that a transposed conv also reads, W and its transpose): one tensor in the file that
+   * fovea cannot tie here, so a training step that would update it is refused (model/plan.ts);
+   * frozen, the rest trains.
+   */
+  apart?: string;
 }
 
 /** Whether the optimiser updates p: a trainable parameter that is not frozen. */

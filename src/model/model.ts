@@ -225,6 +225,11 @@ export class Model {
     }
   }
 
+  /** Parameters that are one tensor of the source file with others, held differently (ParamBuffer.apart; training refuses them unless frozen): [layer, parameter, the file's tensor]. */
+  get apart(): [layer: string, param: string, tensor: string][] {
+    return this.nodes.flatMap((n) => n.params.filter((p) => p.apart !== undefined).map((p): [string, string, string] => [n.layer.name, p.spec.name, p.apart!]));
+  }
+
   /** The tied groups (tie), as [layer, parameter] pairs, in graph order. */
   get ties(): [layer: string, param: string][][] {
     return this.nodes.flatMap((n) => n.params.filter((p) => p.tied?.[0] === p).map((p) => p.tied!.map((q): [string, string] => [this.nodes.find((k) => k.params.includes(q))!.layer.name, q.spec.name])));
@@ -588,8 +593,9 @@ export class Model {
     const m = new Model({ inputs: inp, outputs: out, name: options.name ?? `${this.name}-tuned`, seed: options.seed, preset: (layer) => copied.has(layer) });
     try {
       m.setWeights(this.getWeights().filter((w) => copied.has(w.layer)));
-      // ties among the copied layers (a group's copies left out are no longer read: the rest stay one tensor)
+      // ties among the copied layers (a group's copies left out are no longer read: the rest stay one tensor), and what is held apart
       m.tie(this.ties.map((g) => g.filter(([l]) => copied.has(l))).filter((g) => g.length >= 2));
+      markApart(m, this.apart.filter(([l]) => copied.has(l)));
       if (options.freeze) m.freeze([...copied]);
     } catch (e) {
       m.free();
@@ -643,4 +649,19 @@ export function sequential(layers: (Layer | LayerConfig)[], options: { inputShap
 export function model(args: { inputs: SymbolicTensor; outputs: SymbolicTensor; name?: string; seed?: number }): Model {
   checkOptionKeys("model", args, ["inputs", "outputs", "name", "seed"]);
   return new Model(args);
+}
+
+/**
+ * Marks parameters that are one tensor of the source file with others held differently
+ * (ParamBuffer.apart: importOnnx, loadModel, withHead), as [layer, parameter, the file's tensor];
+ * an entry naming no parameter is a ConfigError, before anything is marked.
+ */
+export function markApart(m: Model, entries: readonly (readonly [string, string, string])[]): void {
+  const found = entries.map(([layer, param, tensor]) => {
+    const p = m.nodes.find((n) => n.layer.name === layer)?.params.find((q) => q.spec.name === param);
+    if (!p) throw new ConfigError(`model "${m.name}" has no parameter "${layer}".${param} (held apart from "${tensor}")`);
+    return [p, tensor] as const;
+  });
+  for (const [p, tensor] of found) p.apart = tensor;
+  if (found.length) m.dropPlans();
 }

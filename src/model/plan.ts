@@ -317,6 +317,12 @@ export class Plan {
         // a tied batch norm (one module run twice) moves its statistics at each run in PyTorch; its copies here would each follow their own
         const moving = nodes.flatMap((n) => n.params.filter((p) => p.tied?.[0] === p && p.spec.running));
         if (moving.length) throw new ConfigError(`training: ${moving.map((p) => p.tied!.map((q) => paramLabel(nodes, q)).join(" and ")).join("; ")} are one tensor of moving statistics read by several layers (a batch norm run twice); fovea cannot train it as one (it can run the model)`);
+        // one tensor of the file that layers hold differently (ParamBuffer.apart): training would part its copies
+        const apart = nodes.flatMap((n) => n.params.filter((p) => p.apart !== undefined && updated(p)));
+        if (apart.length) {
+          const layers = [...new Set(apart.map((p) => nodes.find((n) => n.params.includes(p))!.layer.name))];
+          throw new ConfigError(`training: ${apart.map((p) => `${paramLabel(nodes, p)} (the file's "${p.apart}")`).join(", ")}: one tensor that these layers hold differently (fovea ties only layers that hold it alike), so training would part it where PyTorch trains one; freeze ${layers.map((l) => `"${l}"`).join(", ")} to train the rest`);
+        }
         const learns = nodes.map((n) => n.params.some(updated));
         const needs: boolean[] = [];
         nodes.forEach((n, j) => { needs[j] = learns[j]! || n.inputs.some((i) => (i < 0 ? inputGradient : needs[i]!)); });

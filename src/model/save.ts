@@ -10,12 +10,13 @@ import { writeFloat32LE } from "../tensor.js";
 /**
  * The newest version this fovea reads. Version 2 ends with a CRC-32 of every byte before it;
  * version 1 (before 2026-12-07) has none, and still loads. Version 3 is version 2 with tied
- * parameters (`ties`, Model.tie), written only for a model that has them, so that a fovea that
- * cannot tie refuses the file rather than training its copies apart; others are still version 2.
+ * parameters (`ties`, Model.tie) and those held apart (`apart`, ParamBuffer.apart), written only for
+ * a model that has them, so that a fovea that knows neither refuses the file rather than training
+ * copies apart; others are still version 2.
  */
 export const FORMAT_VERSION = 3;
 /** The version a model is written in (FORMAT_VERSION's note). */
-const versionOf = (m: ModelView): number => (m.ties.length ? 3 : 2);
+const versionOf = (m: ModelView): number => (m.ties.length || m.apart.length ? 3 : 2);
 export const MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0, 0, 0]; // "FOVEA\0\0\0"
 /** The first 8 bytes of a training checkpoint (train/checkpoint.ts). */
 export const CHECKPOINT_MAGIC = [0x46, 0x4f, 0x56, 0x45, 0x41, 0x43, 0x4b, 0x50]; // "FOVEACKP"
@@ -42,6 +43,8 @@ export interface ModelJSON {
   io?: NamedIO;
   /** Tied parameters (Model.tie, version 3): groups of [layer, parameter] that are one tensor. */
   ties?: [string, string][][];
+  /** Parameters held apart from others of one tensor of the source file (Model.apart, version 3): [layer, parameter, tensor]. */
+  apart?: [string, string, string][];
 }
 
 export function toJSON(m: ModelView): ModelJSON {
@@ -60,6 +63,7 @@ export function toJSON(m: ModelView): ModelJSON {
     ...(m.classes ? { classes: [...m.classes] } : {}),
     ...(m.io ? { io: structuredClone(m.io) } : {}),
     ...(m.ties.length ? { ties: m.ties } : {}),
+    ...(m.apart.length ? { apart: m.apart } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import { checkSeed } from "../rng.js";
 import { createSavedLayer } from "../layers/index.js";
 import { size } from "../layers/layer.js";
 import { formatShape, readFloat32LE } from "../tensor.js";
-import { Model } from "./model.js";
+import { markApart, Model } from "./model.js";
 import type { Preset } from "./graph.js";
 import { input, type SymbolicTensor } from "../layers/symbolic.js";
 import type { NamedIO } from "./named.js";
@@ -85,13 +85,19 @@ export function loadModel(bytes: Uint8Array, options: { source?: string; seed?: 
 }
 
 /**
- * The topology's tied parameters (version 3), checked and tied (Model.tie: each group takes its
- * first's values, which is all a model drawn from a topology, `fresh`, needs); a file's copies must
- * be equal. A bad list, or unequal copies, is a FormatError naming the file, and the model is freed.
+ * The topology's tied parameters and those held apart (version 3), checked, then tied (Model.tie:
+ * each group takes its first's values, which is all a model drawn from a topology, `fresh`, needs;
+ * a file's copies must be equal) and marked (markApart). A bad list, or unequal copies, is a
+ * FormatError naming the file, and the model is freed.
  */
 function tieFromFile(m: Model, topo: ModelJSON, src: string, fresh: boolean): void {
-  if (topo.ties === undefined) return;
+  if (topo.ties === undefined && topo.apart === undefined) return;
   try {
+    if (topo.apart !== undefined) {
+      if (!Array.isArray(topo.apart) || !topo.apart.every((e) => Array.isArray(e) && e.length === 3 && e.every((s) => typeof s === "string"))) throw new FormatError(`apart must be [layer, parameter, tensor] names, got ${show(topo.apart)}`);
+      markApart(m, topo.apart);
+    }
+    if (topo.ties === undefined) return;
     const ok = Array.isArray(topo.ties) && topo.ties.every((g) => Array.isArray(g) && g.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((s) => typeof s === "string")));
     if (!ok) throw new FormatError(`ties must be groups of [layer, parameter] names, got ${show(topo.ties)}`);
     if (!fresh) {
@@ -99,13 +105,13 @@ function tieFromFile(m: Model, topo: ModelJSON, src: string, fresh: boolean): vo
       for (const g of topo.ties) {
         const [a, ...rest] = g.map(([l, p]) => values.get(`${l}\u0000${p}`));
         const b = rest.find((v) => a && v && (v.length !== a.length || v.some((x, i) => !Object.is(x, a[i]))));
-        if (b) throw new FormatError(`${g.map(([l, p]) => `"${l}".${p}`).join(", ")} are tied (one tensor) but hold different values`);
+        if (b) throw new FormatError(`ties: ${g.map(([l, p]) => `"${l}".${p}`).join(", ")} are tied (one tensor) but hold different values`);
       }
     }
     m.tie(topo.ties);
   } catch (e) {
     m.free();
-    if (e instanceof FoveaError && !(e instanceof BackendError)) fail(`ties: ${e.message}`, src);
+    if (e instanceof FoveaError && !(e instanceof BackendError)) fail(e.message, src);
     throw e;
   }
 }

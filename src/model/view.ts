@@ -16,6 +16,8 @@ export interface ModelView {
   readonly params: ParamBuffer[];
   /** Tied parameters (Model.tie) as [layer, parameter] groups. */
   readonly ties: [layer: string, param: string][][];
+  /** Parameters held apart from others of one tensor of the source file (Model.apart). */
+  readonly apart: [layer: string, param: string, tensor: string][];
   readonly backend: Backend;
   countParams(trainableOnly?: boolean): number;
 }

@@ -62,6 +62,34 @@ export interface ImportGraph {
   trained: Set<string>;
 }
 
+const producersOf = new WeakMap<ImportGraph, Map<string, OnnxNode>>();
+
+/**
+ * The tensor of the file a value is (ImportNode.source): through an Identity whose output the
+ * exporter named (`onnx::Mul_78`, `/…`, a number: its copy of a folded constant for another use of
+ * one module — PyTorch folds a PReLU's slope, a GroupNorm's affine or a sequence Linear's transposed
+ * weight once a use and hands the equal copies over through Identities), and through an Unsqueeze
+ * or Transpose (marked after the name, past a \u0001: the values are moved). An Identity named as a module's state
+ * (`lin3.bias`) is a parameter of its own: the exporter's copy of another of equal values.
+ */
+function originOf(g: ImportGraph, name: string): string {
+  let producers = producersOf.get(g);
+  if (!producers) producersOf.set(g, (producers = new Map(g.model.graph.node.flatMap((n) => n.output.map((o): [string, OnnxNode] => [o, n])))));
+  let v = name, moved = "";
+  for (let hops = 0; hops < 16; hops++) {
+    const p = producers.get(v), from = p?.input[0];
+    if (!p || !from) break;
+    if (p.opType === "Identity" && /^(onnx::|\/|\d+$)/.test(v)) v = from;
+    else if (p.opType === "Unsqueeze" || p.opType === "Transpose") {
+      // (how: the attributes, and the axes an Unsqueeze takes as an input from opset 13, by their values)
+      const axes = p.input[1] ? g.values.get(p.input[1]) : undefined;
+      moved = `\u0001${p.opType}${JSON.stringify(p.attribute.map((a) => [a.name, a.ints.map(Number)]))}${p.input[1] ? `(${axes?.kind === "const" ? Array.from(axes.data).join(",") : p.input[1]})` : ""}${moved}`;
+      v = from;
+    } else break;
+  }
+  return v + moved;
+}
+
 /** Constants of a graph before import, for rewrites: initializers and Constant nodes' tensors. */
 export interface RewriteContext {
   src: string;
@@ -332,7 +360,7 @@ export class ImportNode {
    * another parameter that had the same values: a parameter of its own).
    */
   source(i: number, how: string): string {
-    return `${sourceOf(this.n) ?? this.n.input[i]!}\u0000${how}`;
+    return `${originOf(this.g, sourceOf(this.n) ?? this.n.input[i]!)}\u0000${how}`;
   }
 
   /**

@@ -6,7 +6,7 @@
 import { ConfigError, FormatError, FoveaError, checkOptionKeys, show, naming } from "../../errors.js";
 import * as L from "../../layers/index.js";
 import { size } from "../../layers/layer.js";
-import { Model } from "../../model/model.js";
+import { markApart, Model } from "../../model/model.js";
 import { foveaFileKind } from "../../model/save.js";
 import type { NamedIO } from "../../model/named.js";
 import { input, type SymbolicTensor } from "../../layers/symbolic.js";
@@ -381,7 +381,10 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
   // a parameter with no values (an empty output's constant) has nothing to set, and may be of a layer the outputs left out
   const model = withWeights((preset) => new Model({ inputs: inp, outputs: out, name, preset }), g.weights.filter((w) => w.values.length > 0), src);
   try {
-    naming(src, () => model.tie(sharedWeights(g.weights)));
+    naming(src, () => {
+      model.tie(sharedWeights(g.weights));
+      markApart(model, heldApart(g.weights));
+    });
   } catch (e) {
     model.free();
     throw e;
@@ -391,6 +394,21 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
 }
 
 const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;
+
+/**
+ * The weights of one tensor of the file (values not all the same) that layers hold differently —
+ * other sources with its name (a conv's kernel and a transposed conv's, W and its transpose): no
+ * tie keeps them one, so training them is refused (ParamBuffer.apart), as [layer, parameter, tensor].
+ */
+function heldApart(weights: ImportGraph["weights"]): [string, string, string][] {
+  const byTensor = new Map<string, ImportGraph["weights"]>();
+  for (const w of weights) {
+    if (w.from === undefined || w.values.length === 0) continue;
+    const t = w.from.slice(0, w.from.indexOf("\u0000")).split("\u0001")[0]!; // the tensor, however it was moved (originOf)
+    byTensor.set(t, [...(byTensor.get(t) ?? []), w]);
+  }
+  return [...byTensor].filter(([, ws]) => new Set(ws.map((w) => w.from)).size > 1 && !ws.every((w) => uniform(w.values))).flatMap(([t, ws]) => ws.map((w): [string, string, string] => [w.layer, w.name, t]));
+}
 
 /** Whether every value is the first's. */
 const uniform = (v: ArrayLike<number>): boolean => Array.prototype.every.call(v, (u: number) => Object.is(u, v[0]));

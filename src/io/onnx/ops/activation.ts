@@ -111,7 +111,7 @@ function prelu(x: ImportNode, t0: TensorValue): void {
   const neg = x.apply(L.relu({ name: x.uniq("prelu_neg") }), fixedAffine(x, t.sym, -1, 0));
   // the slope is learned: fine-tuning trains it (the scale holds −slope; nn.PReLU()'s one slope is one parameter: scaleOver)
   const C = s.data.length === 1 ? 1 : t.sym.shape[t.sym.shape.length - 1]!;
-  const sloped = scaleOver(x, neg, Float32Array.from({ length: C }, (_, i) => -s.data[perChannel || perLast ? i : 0]!), new Float32Array(C), ["scale"], "prelu_slope");
+  const sloped = scaleOver(x, neg, Float32Array.from({ length: C }, (_, i) => -s.data[perChannel || perLast ? i : 0]!), new Float32Array(C), ["scale"], "prelu_slope", x.source(1, `prelu ${C} ${perChannel} ${perLast} ${seq}`));
   const { reluOf: _, ...rest } = t;
   const out = { ...rest, sym: x.apply(L.add({ name: x.uniq("prelu") }), x.apply(L.relu({ name: x.uniq("prelu_pos") }), t.sym), sloped) };
   if (seq) x.windowOut(out);

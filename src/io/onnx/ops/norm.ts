@@ -6,7 +6,7 @@ import { ConfigError } from "../../../errors.js";
 import * as L from "../../../layers/index.js";
 import type { BatchNorm, Lrn, Scale } from "../../../layers/norm.js";
 import type { LayerNorm } from "../../../layers/layer-norm.js";
-import { attribute, initializerOf, isExporterConstant, learnedMark, learnedOf, subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
+import { attribute, initializerOf, isExporterConstant, learnedMark, learnedOf, sourceMark, subNode, type Exporter, type ImportNode, type Importer, type Rewrite, type RewriteContext } from "../context.js";
 import type { SymbolicTensor } from "../../../layers/symbolic.js";
 import { foldBinary } from "../fold.js";
 import { num, same, type ConstValue, type OnnxAttr, type OnnxNode } from "../model.js";
@@ -69,8 +69,9 @@ export const importers: Record<string, Importer> = {
     x.g.importNodes([
       subNode(x, "LayerNormalization", [x.n.input[0]!, `${base}_one`, `${base}_zero`], `${base}_norm`, [attribute("axis", { i: 2 }), attribute("epsilon", { f: x.flt("epsilon", 1e-5) }), learnedMark(false)]),
       // scale and B, where they are the module's parameters (the rewrite's mark), are trained when the model is fine-tuned
-      subNode(x, "Mul", [`${base}_norm`, `${base}_scale`], `${base}_scaled`, [learnedMark(learnedOf(x.n) === true)]),
-      subNode(x, "Add", [`${base}_scaled`, `${base}_bias`], x.n.output[0]!, [learnedMark(learnedOf(x.n) === true)]),
+      // (each marked with the tensor it is: a module run twice reads one, ImportNode.source)
+      subNode(x, "Mul", [`${base}_norm`, `${base}_scale`], `${base}_scaled`, [learnedMark(learnedOf(x.n) === true), sourceMark(x.n.input[1]!)]),
+      subNode(x, "Add", [`${base}_scaled`, `${base}_bias`], x.n.output[0]!, [learnedMark(learnedOf(x.n) === true), sourceMark(x.n.input[2]!)]),
     ]);
   },
   LRN(x) {
