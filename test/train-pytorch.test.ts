@@ -11,6 +11,8 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fovea from "../src/index.js";
 
+const { layers: L } = fovea;
+
 interface Fixture {
   torch: string; inputShape: number[];
   optimizer: { type: string; lr: number; momentum?: number; nesterov?: boolean; momentumForm?: "pytorch"; oneCycle?: boolean; l2?: number; weightDecay?: number; frozen?: string[]; trainable?: string[]; clip?: number };
@@ -168,7 +170,7 @@ describe("what fine-tuning trains in an imported model", () => {
     expect(norms.some((n) => n.startsWith("gamma") || n.startsWith("beta"))).toBe(false);
   });
 
-  it("one tensor two layers hold differently (an encoder conv's weight read transposed by its decoder) runs, and training it is refused, changing nothing, unless both layers are frozen; save and load keep that", async () => {
+  it("one tensor two layers hold differently (an encoder conv's weight read transposed by its decoder) runs, and training it is refused, changing nothing, unless both layers are frozen; save and load keep that, and withHead while its copies hold it twice", async () => {
     const { bytes } = load("tied_autoencoder");
     const m = await fovea.importOnnx(bytes, { source: "ae.onnx", backend: backends[0]! });
     expect(m.ties).toEqual([]);
@@ -183,6 +185,14 @@ describe("what fine-tuning trains in an imported model", () => {
     expect(back.apart).toEqual(m.apart);
     back.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam() });
     expect(() => back.trainOnBatch(x, y)).toThrow(refused);
+    // withHead: the copies keep the mark while two layers hold the tensor; the encoder alone trains
+    const head = (at: string) => fovea.withBackend(backends[0]!, () => m.withHead(at, (f) => L.dense({ units: 2, name: "new" }).apply(L.flatten({ name: "fl" }).apply(f))));
+    const both = head("/ConvTranspose#2");
+    expect(both.apart).toEqual(m.apart);
+    const encoder = head("/enc/Conv#0");
+    expect(encoder.apart).toEqual([]);
+    both.free();
+    encoder.free();
     m.freeze(["/enc/Conv#0", "/ConvTranspose#2"]);
     m.trainOnBatch(x, y); // the rest (the Gemm, the decoder's bias) trains
     expect(Array.from(m.predict(x))).not.toEqual(Array.from(before));

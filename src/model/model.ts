@@ -595,7 +595,8 @@ export class Model {
       m.setWeights(this.getWeights().filter((w) => copied.has(w.layer)));
       // ties among the copied layers (a group's copies left out are no longer read: the rest stay one tensor), and what is held apart
       m.tie(this.ties.map((g) => g.filter(([l]) => copied.has(l))).filter((g) => g.length >= 2));
-      markApart(m, this.apart.filter(([l]) => copied.has(l)));
+      const kept = this.apart.filter(([l]) => copied.has(l)), held = (t: string) => kept.filter((e) => e[2] === t).length;
+      markApart(m, kept.filter(([, , t]) => held(t) >= 2)); // (a tensor one copied layer alone holds is its own now)
       if (options.freeze) m.freeze([...copied]);
     } catch (e) {
       m.free();
