@@ -189,31 +189,33 @@ class Shared(nn.Module):
 
 class SharedFolded(nn.Module):
     """Modules run twice whose weights the exporter folds for each use and hands over through an Identity (onnx::…): a PReLU's
-    slopes, a GroupNorm's affine, and a Linear over a sequence's features (its transposed weight); and an InstanceNorm2d with an
+    slopes (one per channel, and one for all), a GroupNorm's affine, and a Linear over a sequence's features (its transposed weight); and an InstanceNorm2d with an
     affine run twice (two InstanceNormalization nodes of one scale and B). Their parameters start away from their defaults, as
     a trained net's are (equal values everywhere say nothing about sharing: a simplifier stores equal initializers once)."""
     def __init__(self):
         super().__init__()
         self.c = nn.Conv2d(3, 4, 3, padding=1)
         self.act, self.gn, self.inorm = nn.PReLU(4), nn.GroupNorm(2, 4), nn.InstanceNorm2d(4, affine=True)
+        self.act1 = nn.PReLU()  # one slope: its one value, trained (not a round constant an initialiser writes), says it is one tensor
         self.seq = nn.Linear(16, 6)
         self.fc = nn.Linear(4 * 6, 5)
         with torch.no_grad():
             self.act.weight.uniform_(0.1, 0.4)
+            self.act1.weight.fill_(0.2137)
             for m in (self.gn, self.inorm):
                 m.weight.normal_(1, 0.2)
                 m.bias.normal_(0, 0.2)
 
     def forward(self, x):
         y = self.act(self.act(self.c(x)))
-        y = self.inorm(self.inorm(self.gn(self.gn(y))))
+        y = self.act1(self.act1(self.inorm(self.inorm(self.gn(self.gn(y))))) - 0.5)
         y = F.max_pool2d(y, 2).flatten(2)  # [N, 4, 16]: a sequence of 4 rows of 16 features
         return self.fc(torch.flatten(self.seq(F.relu(self.seq(y)[..., :6].repeat(1, 1, 3)[..., :16])), 1))
 
 
 class TiedAutoencoder(nn.Module):
-    """An encoder conv whose weight the decoder reads transposed (F.conv_transpose2d): one tensor that two layers hold
-    differently, which fovea does not tie (its training is refused unless both are frozen)."""
+    """An encoder conv whose weight the decoder reads transposed (F.conv_transpose2d): one tensor, which fovea holds alike in
+    both layers (a transposed conv's kernel is laid out as the conv's it transposes) and ties."""
     def __init__(self):
         super().__init__()
         self.enc = nn.Conv2d(3, 4, 3, padding=1)
@@ -225,8 +227,20 @@ class TiedAutoencoder(nn.Module):
         return self.fc(torch.flatten(F.conv_transpose2d(h, self.enc.weight, self.dec_bias, padding=1), 1))
 
 
+class TransposedLinear(nn.Module):
+    """A Linear's weight used again transposed (F.linear(y, W.t())), exported without constant folding (a Transpose of it
+    for that use): one tensor two layers hold differently, which fovea does not tie; it refuses to train it unless frozen."""
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(6, 6)
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        return self.fc(F.linear(F.relu(self.l(x)), self.l.weight.t()))
+
+
 # which parameters an import trains: (net, input shape)
-PARAMETERS = {"tied_autoencoder": (TiedAutoencoder, (3, 8, 8)), "buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
+PARAMETERS = {"transposed_linear": (TransposedLinear, (6,), False), "buffered": (Buffered, (5, 6)), "small_norms": (SmallNorms, (3, 6, 5)), "norms_unfolded": (Norms, (3, 8, 8), False)}
 
 # name: (net, input shape, optimiser, loss, batch, steps)
 CASES = {
@@ -251,6 +265,7 @@ CASES = {
     "shared_sgd": (Shared, (3, 8, 8), {"type": "sgd", "lr": 0.05, "momentum": 0.9, "l2": 1e-2}, "ce", 6, 6),
     "shared_adam_clip": (Shared, (3, 8, 8), {"type": "adam", "lr": 0.01, "clip": 0.5}, "ce", 6, 6),
     "shared_folded_adam": (SharedFolded, (3, 8, 8), {"type": "adam", "lr": 0.01}, "ce", 6, 5),
+    "tied_autoencoder": (TiedAutoencoder, (3, 8, 8), {"type": "adam", "lr": 0.01}, "ce", 6, 5),
 }
 
 

@@ -23,7 +23,7 @@ interface Fixture {
   parameters: number[];
 }
 
-const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam", "zero_biases_sgd", "shared_sgd", "shared_adam_clip", "shared_folded_adam"];
+const CASES = ["conv_bn_sgd", "prelu_adam", "norms_adamw", "seq_linear_nesterov", "sigmoid_bce", "seg_sigmoid_bce", "seq_norms_adam", "onecycle_momentum", "layer_scale_adam", "zero_biases_sgd", "shared_sgd", "shared_adam_clip", "shared_folded_adam", "tied_autoencoder"];
 // the exports of two cases as ONNX simplifiers leave them (scripts/make-train-fixtures.py SIMPLIFIED: fresh parameters of equal
 // values stored once, read by every layer that had them — a batch norm's γ and running variance, two zero biases), trained as
 // the case: they are parameters of their own, as in PyTorch, not a tensor shared
@@ -170,31 +170,31 @@ describe("what fine-tuning trains in an imported model", () => {
     expect(norms.some((n) => n.startsWith("gamma") || n.startsWith("beta"))).toBe(false);
   });
 
-  it("one tensor two layers hold differently (an encoder conv's weight read transposed by its decoder) runs, and training it is refused, changing nothing, unless both layers are frozen; save and load keep that, and withHead while its copies hold it twice", async () => {
-    const { bytes } = load("tied_autoencoder");
-    const m = await fovea.importOnnx(bytes, { source: "ae.onnx", backend: backends[0]! });
+  it("one tensor two layers hold differently (a Linear's weight used again transposed) runs, and training it is refused, changing nothing, unless both layers are frozen; save and load keep that, and withHead while its copies hold it twice", async () => {
+    const { bytes } = load("transposed_linear");
+    const m = await fovea.importOnnx(bytes, { source: "tl.onnx", backend: backends[0]! });
     expect(m.ties).toEqual([]);
-    expect(m.apart.map(([l, p, t]) => `${l}.${p} ${t}`)).toEqual(["/enc/Conv#0.kernel enc.weight", "/ConvTranspose#2.kernel enc.weight"]);
+    expect(m.apart.map(([l, p, t]) => `${l}.${p} ${t}`)).toEqual(["/l/Gemm#0.kernel l.weight", "/MatMul#2.kernel l.weight"]);
     const x = Float32Array.from({ length: 4 * m.inputSize }, (_, i) => Math.sin(i * 0.3)), y = [0, 1, 2, 3];
     const before = m.predict(x);
     m.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam() });
-    const refused = /training: "\/enc\/Conv#0".kernel \(the file's "enc.weight"\), "\/ConvTranspose#2".kernel \(the file's "enc.weight"\): one tensor that these layers hold differently .*; freeze "\/enc\/Conv#0", "\/ConvTranspose#2" to train the rest/;
+    const refused = /training: "\/l\/Gemm#0".kernel \(the file's "l.weight"\), "\/MatMul#2".kernel \(the file's "l.weight"\): one tensor that these layers hold differently .*; freeze "\/l\/Gemm#0", "\/MatMul#2" to train the rest/;
     expect(() => m.trainOnBatch(x, y)).toThrow(refused);
     expect(Array.from(m.predict(x))).toEqual(Array.from(before));
     const back = fovea.withBackend(backends[0]!, () => fovea.loadModel(m.save()));
     expect(back.apart).toEqual(m.apart);
     back.compile({ batchSize: 4, loss: "softmaxCrossEntropy", optimizer: fovea.train.adam() });
     expect(() => back.trainOnBatch(x, y)).toThrow(refused);
-    // withHead: the copies keep the mark while two layers hold the tensor; the encoder alone trains
-    const head = (at: string) => fovea.withBackend(backends[0]!, () => m.withHead(at, (f) => L.dense({ units: 2, name: "new" }).apply(L.flatten({ name: "fl" }).apply(f))));
-    const both = head("/ConvTranspose#2");
+    // withHead: the copies keep the mark while two layers hold the tensor; the first alone trains
+    const head = (at: string) => fovea.withBackend(backends[0]!, () => m.withHead(at, (f) => L.dense({ units: 2, name: "new" }).apply(f)));
+    const both = head("/MatMul#2");
     expect(both.apart).toEqual(m.apart);
-    const encoder = head("/enc/Conv#0");
-    expect(encoder.apart).toEqual([]);
+    const first = head("/l/Gemm#0");
+    expect(first.apart).toEqual([]);
     both.free();
-    encoder.free();
-    m.freeze(["/enc/Conv#0", "/ConvTranspose#2"]);
-    m.trainOnBatch(x, y); // the rest (the Gemm, the decoder's bias) trains
+    first.free();
+    m.freeze(["/l/Gemm#0", "/MatMul#2"]);
+    m.trainOnBatch(x, y); // the rest (the biases, the last Gemm) trains
     expect(Array.from(m.predict(x))).not.toEqual(Array.from(before));
     m.free();
     back.free();

@@ -144,7 +144,7 @@ export abstract class Optimizer {
 
   /** Whether it keeps state for p (an update's buffers or a moving average: p has been trained). */
   holds(p: ParamBuffer): boolean {
-    return this.state.has(p) || this.averages.has(p);
+    return (this.state.get(p)?.length ?? 0) > 0 || this.averages.has(p);
   }
 
   /** The buffer of p's moving average (ema > 0, p seen by a step), else null. */

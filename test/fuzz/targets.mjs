@@ -281,7 +281,7 @@ export const TARGETS = {
   onnx: {
     ext: "onnx",
     // (and PyTorch exports whose modules run twice, or whose tensor two layers hold differently: tied, or held apart, on import)
-    seeds: async () => [...fromFile(join(here, "..", "fixtures", "onnx"), ".onnx"), ...["shared_sgd", "shared_folded_adam", "tied_autoencoder"].map((f) => new Uint8Array(readFileSync(join(here, "..", "fixtures", "train", `${f}.onnx`))))],
+    seeds: async () => [...fromFile(join(here, "..", "fixtures", "onnx"), ".onnx"), ...["shared_sgd", "shared_folded_adam", "tied_autoencoder", "transposed_linear"].map((f) => new Uint8Array(readFileSync(join(here, "..", "fixtures", "train", `${f}.onnx`))))],
     async mutate(r, seed) {
       if (r.next() < 0.5) return mutateBytes(r, seed);
       const { onnx } = (await import("onnx-proto")).default;

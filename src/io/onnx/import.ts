@@ -410,8 +410,16 @@ function heldApart(weights: ImportGraph["weights"]): [string, string, string][] 
   return [...byTensor].filter(([, ws]) => new Set(ws.map((w) => w.from)).size > 1 && !ws.every((w) => uniform(w.values))).flatMap(([t, ws]) => ws.map((w): [string, string, string] => [w.layer, w.name, t]));
 }
 
-/** Whether every value is the first's. */
-const uniform = (v: ArrayLike<number>): boolean => Array.prototype.every.call(v, (u: number) => Object.is(u, v[0]));
+/**
+ * Whether every value is the first's and that one is a constant an initialiser writes (0, 1, 0.25,
+ * 1e-6: a float32 of three significant digits), as a fresh model's zero biases, batch norms and
+ * PReLU slopes hold: what a simplifier may have stored once for several parameters. A trained
+ * value (a one-slope PReLU's 0.2137…) is not one.
+ */
+const uniform = (v: ArrayLike<number>): boolean => {
+  const a = v[0]!;
+  return Math.fround(Number(a.toPrecision(3))) === a && Array.prototype.every.call(v, (u: number) => Object.is(u, a));
+};
 
 /**
  * The weights of one tensor of the file that several layers read the same way (ImportNode.source):

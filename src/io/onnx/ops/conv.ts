@@ -45,7 +45,9 @@ export const importers: Record<string, Importer> = {
       padding: [pads[0]!, pads[2]!, pads[1]!, pads[3]!], outputPadding: op as [number, number], groups: group, useBias: !!b, name: lname,
     }), t.sym);
     // [C_in, C_out/group, KH, KW] are the OIHW weights of the conv it transposes
-    x.weight(lname, "kernel", oihwToHwio(w.data, CI, Cg, KH, KW), x.source(1, `convtranspose ${CI} ${Cg} ${KH} ${KW}`));
+    // (its kernel is laid out as a conv's of the same weights: a conv and a transposed conv of one tensor, an
+    // autoencoder's encoder and decoder, hold it alike and are tied)
+    x.weight(lname, "kernel", oihwToHwio(w.data, CI, Cg, KH, KW), x.source(1, `oihw>hwio ${CI} ${Cg} ${KH} ${KW}`));
     if (b) x.weight(lname, "bias", b.data, x.source(2, "bias"));
     x.windowOut({ kind: "tensor", sym, onnx: [Cg * group, sym.shape[0]!, sym.shape[1]!] });
   },
@@ -68,7 +70,7 @@ export const importers: Record<string, Importer> = {
       ? L.depthwiseConv2d({ ...common, depthMultiplier: OC / C, name: lname })
       : L.conv2d({ ...common, filters: OC, groups: group, name: lname });
     const sym = x.apply(layer, t.sym);
-    x.weight(lname, "kernel", oihwToHwio(w.data, OC, Cg, KH, KW), x.source(1, `conv ${OC} ${Cg} ${KH} ${KW} ${layer.type}`));
+    x.weight(lname, "kernel", oihwToHwio(w.data, OC, Cg, KH, KW), x.source(1, `oihw>hwio ${OC} ${Cg} ${KH} ${KW}`));
     if (b) x.weight(lname, "bias", b.data, x.source(2, "bias"));
     x.windowOut({ kind: "tensor", sym, onnx: [OC, sym.shape[0]!, sym.shape[1]!] });
   },
