@@ -46,8 +46,8 @@ export interface ParamBuffer {
    */
   tied?: readonly ParamBuffer[];
   /**
-   * A tensor of the source file (its name) that other layers hold differently (importOnnx: a conv's
-   * kernel that a transposed conv also reads, W and its transpose): one tensor in the file that
+   * A tensor of the source file (its name) that other layers hold differently (importOnnx: a
+   * Linear's weight used again transposed): one tensor in the file that
    * fovea cannot tie here, so a training step that would update it is refused (model/plan.ts);
    * frozen, the rest trains.
    */

@@ -397,7 +397,7 @@ const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;
 
 /**
  * The weights of one tensor of the file (values not all the same) that layers hold differently —
- * other sources with its name (a conv's kernel and a transposed conv's, W and its transpose): no
+ * other sources with its name (a Linear's weight and its transpose): no
  * tie keeps them one, so training them is refused (ParamBuffer.apart), as [layer, parameter, tensor].
  */
 function heldApart(weights: ImportGraph["weights"]): [string, string, string][] {
