@@ -354,10 +354,10 @@ export class ImportNode {
   }
 
   /**
-   * Which tensor of the file input i is, and how this node's layer holds it (`how`: the conversion
-   * and whatever it depends on): layers whose weights have the same source read one tensor, which
-   * training keeps one (Model.tie). An Identity's output is a tensor of its own (PyTorch's copy of
-   * another parameter that had the same values: a parameter of its own).
+   * Which tensor of the file input i is (originOf; a node's own mark, sourceMark, first), with its
+   * role and how this node's layer holds it (`how`: the conversion and whatever it depends on):
+   * layers whose weights have the same source read one tensor, which training keeps one (import.ts
+   * sharedWeights, Model.tie).
    */
   source(i: number, how: string): string {
     return `${originOf(this.g, sourceOf(this.n) ?? this.n.input[i]!)}\u0000${how}`;
@@ -464,7 +464,7 @@ export function attribute(name: string, v: { f: number } | { i: number } | { int
  */
 export const learnedMark = (learned: boolean): OnnxAttr => ({ ...attribute("learned", { i: learned ? 1 : 0 }), name: "fovea:learned" });
 
-/** The parameter a learned Mul or Add reads (merge.ts: its initializer, also through an Unsqueeze or Transpose), marked on the node for its import (ImportNode.source). */
+/** The tensor a node's learned constant is, marked on it for its import (ImportNode.source): a learned Mul's or Add's initializer (merge.ts, also through an Unsqueeze or Transpose), an InstanceNorm's affine on the Mul and Add it imports as (norm.ts). */
 export const sourceMark = (init: string): OnnxAttr => ({ ...attribute("source", { i: 0 }), name: "fovea:source", s: new TextEncoder().encode(init), type: 3 });
 export const sourceOf = (n: OnnxNode): string | null => {
   const a = n.attribute.find((u) => u.name === "fovea:source");

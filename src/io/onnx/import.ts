@@ -396,9 +396,9 @@ function build(m: OnnxModel, src: string, layoutOption: "NCHW" | "NHWC" | undefi
 const uniqOut = (g: ImportGraph, base: string) => `${base}#${g.count++}`;
 
 /**
- * The weights of one tensor of the file (values not all the same) that layers hold differently —
- * other sources with its name (a Linear's weight and its transpose): no
- * tie keeps them one, so training them is refused (ParamBuffer.apart), as [layer, parameter, tensor].
+ * The weights of one tensor of the file (not `uniform`) that layers hold differently — sources that
+ * differ past its name (a Linear's weight and its transpose): no tie keeps them one, so training
+ * them is refused (ParamBuffer.apart), as [layer, parameter, tensor].
  */
 function heldApart(weights: ImportGraph["weights"]): [string, string, string][] {
   const byTensor = new Map<string, ImportGraph["weights"]>();
@@ -424,10 +424,11 @@ const uniform = (v: ArrayLike<number>): boolean => {
 /**
  * The weights of one tensor of the file that several layers read the same way (ImportNode.source):
  * a module the net runs twice, which training keeps one (Model.tie). But tools that simplify a file
- * (onnxsim, onnxoptimizer) store initializers of equal values once, so a tensor whose values are all
- * the same (zeros, ones: a fresh bias, a batch norm's statistics) says nothing about sharing: it is
- * tied only between layers that also share a tensor of other values (its module's weights), else
- * left as the layers' own parameters, as PyTorch's exporter writes distinct ones (an Identity each).
+ * (onnxsim, onnxoptimizer) store initializers of equal values once, so a tensor that holds one round
+ * value everywhere (`uniform`: zeros, ones — a fresh bias, a batch norm's statistics) says nothing
+ * about sharing: it is tied only between layers that also share a tensor of other values (its
+ * module's weights), else left as the layers' own parameters, as PyTorch's exporter writes distinct
+ * ones (an Identity each).
  */
 function sharedWeights(weights: ImportGraph["weights"]): [string, string][][] {
   const groups = new Map<string, { members: [string, string][]; values: ArrayLike<number> }>();
