@@ -57,6 +57,9 @@ export interface ParamBuffer {
 /** Whether the optimiser updates p: a trainable parameter that is not frozen. */
 export const updated = (p: ParamBuffer): boolean => p.spec.trainable && !p.frozen;
 
+/** Whether p counts as a tensor of its own: untied, or the first copy of its tied group (ParamBuffer.tied; the others hold the same tensor). */
+export const counted = (p: ParamBuffer): boolean => !p.tied || p.tied[0] === p;
+
 export interface PrepareContext {
   be: Backend;
   /** Scratch bytes the layer's kernels need; the plan sizes the backend's scratch once for all layers. */

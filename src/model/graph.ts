@@ -139,8 +139,12 @@ export function tieSumCalls(p: ParamBuffer, lo: number, hi: number): KernelCall[
   return [...others.map((q) => call("f32_add_fwd", at(p), at(q), at(p), n)), ...others.map((q) => call("f32_copy_rows", at(p), n, at(q), n, 1, n, 0))];
 }
 
+/** Layer `layer`'s parameter `name`, if it has one. */
+export const paramAt = (nodes: readonly GraphNode[], layer: string, name: string): ParamBuffer | undefined =>
+  nodes.find((n) => n.layer.name === layer)?.params.find((p) => p.spec.name === name);
+
+/** The name of the layer a parameter is of. */
+export const layerOf = (nodes: readonly GraphNode[], p: ParamBuffer): string => nodes.find((q) => q.params.includes(p))?.layer.name ?? "?";
+
 /** Layer "name"'s parameter, for messages: `"conv1".kernel`. */
-export function paramLabel(nodes: readonly GraphNode[], p: ParamBuffer): string {
-  const n = nodes.find((q) => q.params.includes(p));
-  return `"${n?.layer.name ?? "?"}".${p.spec.name}`;
-}
+export const paramLabel = (nodes: readonly GraphNode[], p: ParamBuffer): string => `"${layerOf(nodes, p)}".${p.spec.name}`;

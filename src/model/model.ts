@@ -5,11 +5,11 @@
 
 import { BackendError, ConfigError, ShapeError, checkOptionKeys, show, checkBoolean, checkName, firstNonFinite, isArrayLike, isRecord as isPlainObject } from "../errors.js";
 import { createLayer, type LayerConfig } from "../layers/index.js";
-import { Layer, size, updated, type ParamBuffer } from "../layers/layer.js";
+import { Layer, counted, size, updated, type ParamBuffer } from "../layers/layer.js";
 import { getBackend, type Backend } from "../runtime/backend.js";
 import { Rng } from "../rng.js";
 import { Tensor, formatShape, type Shape } from "../tensor.js";
-import { allocateGrads, allocateParams, buildGraph, freeParams, paramLabel, type GraphNode, type Preset } from "./graph.js";
+import { allocateGrads, allocateParams, buildGraph, freeParams, layerOf, paramAt, paramLabel, type GraphNode, type Preset } from "./graph.js";
 import { Plan, type InputMaker } from "./plan.js";
 import { saveModel } from "./save.js";
 import { summaryText } from "./summary.js";
@@ -178,7 +178,7 @@ export class Model {
 
   /** Number of parameters training updates (not batch-norm moving statistics, nor those of frozen layers: freeze); all of them with false. A tied group (tie) counts once. */
   countParams(trainableOnly = true): number {
-    return this.params.filter((p) => (!trainableOnly || updated(p)) && (!p.tied || p.tied[0] === p)).reduce((a, p) => a + p.size, 0);
+    return this.params.filter((p) => (!trainableOnly || updated(p)) && counted(p)).reduce((a, p) => a + p.size, 0);
   }
 
   /**
@@ -198,7 +198,7 @@ export class Model {
       if (!Array.isArray(g) || g.length < 2) throw new ConfigError(`${where}: a group ties two parameters or more, got ${show(g)}`);
       const ps = g.map((pair) => {
         if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") throw new ConfigError(`${where}: each member is a [layer, parameter] pair of names, got ${show(pair)}`);
-        const p = this.nodes.find((n) => n.layer.name === pair[0])?.params.find((q) => q.spec.name === pair[1]);
+        const p = paramAt(this.nodes, pair[0], pair[1]);
         if (!p) throw new ConfigError(`${where} has no parameter "${pair[0]}".${pair[1]}`);
         if (seen.has(p) || p.tied) throw new ConfigError(`${where}: "${pair[0]}".${pair[1]} is in two groups (or tied already)`);
         seen.add(p);
@@ -232,7 +232,7 @@ export class Model {
 
   /** The tied groups (tie), as [layer, parameter] pairs, in graph order. */
   get ties(): [layer: string, param: string][][] {
-    return this.nodes.flatMap((n) => n.params.filter((p) => p.tied?.[0] === p).map((p) => p.tied!.map((q): [string, string] => [this.nodes.find((k) => k.params.includes(q))!.layer.name, q.spec.name])));
+    return this.nodes.flatMap((n) => n.params.filter((p) => p.tied?.[0] === p).map((p) => p.tied!.map((q): [string, string] => [layerOf(this.nodes, q), q.spec.name])));
   }
 
   /** For a sequential model: connects its layers on an input of this shape. */
@@ -502,8 +502,7 @@ export class Model {
       if (!isPlainObject(w) || typeof w.layer !== "string" || typeof w.name !== "string" || !isArrayLike(w.values)) {
         throw new ConfigError(`setWeights: model "${this.name}": each entry is { layer, name, values } with values an array of numbers, got ${show(w)}`);
       }
-      const n = this.nodes.find((q) => q.layer.name === w.layer);
-      const p = n?.params.find((q) => q.spec.name === w.name);
+      const p = paramAt(this.nodes, w.layer, w.name);
       if (!p) throw new ConfigError(`setWeights: model "${this.name}" has no parameter ${w.layer}.${w.name}`);
       if (w.values.length !== p.size) throw new ShapeError(`setWeights: ${w.layer}.${w.name}${formatShape(p.spec.shape)} holds ${p.size} values, got ${w.values.length}`);
       const bad = firstNonFinite(w.values);
@@ -553,7 +552,7 @@ export class Model {
     if (layers) {
       for (const n of nodes) for (const p of n.params) {
         if (p.tied?.[0] !== p) continue;
-        const named = p.tied.map((q) => nodes.find((k) => k.params.includes(q))!.layer.name), inside = named.filter((l) => layers.includes(l));
+        const named = p.tied.map((q) => layerOf(nodes, q)), inside = named.filter((l) => layers.includes(l));
         if (inside.length && inside.length < named.length) throw new ConfigError(`${where}: ${p.tied.map((q) => paramLabel(nodes, q)).join(" and ")} are one tensor (tied: read by several layers); ${where} ${named.map((l) => `"${l}"`).join(" and ")} together, or none of them`);
       }
     }
@@ -659,7 +658,7 @@ export function model(args: { inputs: SymbolicTensor; outputs: SymbolicTensor; n
  */
 export function markApart(m: Model, entries: readonly (readonly [string, string, string])[]): void {
   const found = entries.map(([layer, param, tensor]) => {
-    const p = m.nodes.find((n) => n.layer.name === layer)?.params.find((q) => q.spec.name === param);
+    const p = paramAt(m.nodes, layer, param);
     if (!p) throw new ConfigError(`model "${m.name}" has no parameter "${layer}".${param} (held apart from "${tensor}")`);
     return [p, tensor] as const;
   });

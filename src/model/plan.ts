@@ -28,7 +28,7 @@ import type { Pool as PoolLayer } from "../layers/pool.js";
 import { twoByTwo } from "../ops/pool.js";
 import { size, updated } from "../layers/layer.js";
 import type { Rng } from "../rng.js";
-import { paramLabel, threadGrad, tiedUpdated, tieSumCalls, type GraphNode } from "./graph.js";
+import { layerOf, paramLabel, threadGrad, tiedUpdated, tieSumCalls, type GraphNode } from "./graph.js";
 import { epilogueChains, pooledGradients, reluPools } from "./fuse.js";
 
 /** A thread's second-level cache on the machines measured (1 MB a core): see the activations' pool in Plan. */
@@ -320,7 +320,7 @@ export class Plan {
         // one tensor of the file that layers hold differently (ParamBuffer.apart): training would part its copies
         const apart = nodes.flatMap((n) => n.params.filter((p) => p.apart !== undefined && updated(p)));
         if (apart.length) {
-          const layers = [...new Set(apart.map((p) => nodes.find((n) => n.params.includes(p))!.layer.name))];
+          const layers = [...new Set(apart.map((p) => layerOf(nodes, p)))];
           throw new ConfigError(`training: ${apart.map((p) => `${paramLabel(nodes, p)} (the file's "${p.apart}")`).join(", ")}: one tensor that these layers hold differently (fovea ties only layers that hold it alike), so training would part it where PyTorch trains one; freeze ${layers.map((l) => `"${l}"`).join(", ")} to train the rest`);
         }
         const learns = nodes.map((n) => n.params.some(updated));

@@ -1,6 +1,5 @@
 // model.summary(): layers, output shapes, parameter counts, FLOPs and activation memory.
-import type { ParamBuffer } from "../layers/layer.js";
-import { size } from "../layers/layer.js";
+import { counted, size } from "../layers/layer.js";
 import { formatShape } from "../tensor.js";
 import { checkModel } from "../errors.js";
 import type { ModelView } from "./view.js";
@@ -37,11 +36,10 @@ export function summaryText(m: ModelView): string {
   const rule = "-".repeat(w.reduce((a, b) => a + b + 2, -2));
   const trainable = m.countParams(true), all = m.countParams(false);
   // a tied group (Model.tie) is one tensor: counted once in the totals (each layer's row counts its copy)
-  const once = (p: ParamBuffer) => !p.tied || p.tied[0] === p;
-  const frozen = m.params.filter((p) => p.frozen && p.spec.trainable && once(p)).reduce((a, p) => a + p.size, 0);
-  const shared = m.params.filter((p) => !once(p)).reduce((a, p) => a + p.size, 0);
+  const frozen = m.params.filter((p) => p.frozen && p.spec.trainable && counted(p)).reduce((a, p) => a + p.size, 0);
+  const shared = m.params.filter((p) => !counted(p)).reduce((a, p) => a + p.size, 0);
   // the rest is not trained: batch norms' moving statistics, and constants (an imported graph's: a constant layer, a binary layer's operand)
-  const stats = m.nodes.filter((n) => n.layer.type === "batchNorm").reduce((a, n) => a + n.params.filter((p) => !p.spec.trainable && once(p)).reduce((b, p) => b + p.size, 0), 0);
+  const stats = m.nodes.filter((n) => n.layer.type === "batchNorm").reduce((a, n) => a + n.params.filter((p) => !p.spec.trainable && counted(p)).reduce((b, p) => b + p.size, 0), 0);
   const constants = all - trainable - frozen - stats;
   const acts = rows.reduce((a, r) => a + size(r.outputShape), 0);
   const flops = rows.reduce((a, r) => a + r.flops, 0);

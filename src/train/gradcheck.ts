@@ -1,7 +1,7 @@
 // gradCheck: analytic gradients of a whole model against central differences of its loss.
 import { ConfigError, checkOptionKeys, checkModel } from "../errors.js";
 import type { ExampleData, Model } from "../model/model.js";
-import { updated } from "../layers/layer.js";
+import { counted, updated } from "../layers/layer.js";
 
 export interface GradCheckResult {
   /** Per parameter: layer, name, relative error ‖g − n‖₂ / (‖g‖₂ + ‖n‖₂) over the checked entries. */
@@ -45,7 +45,7 @@ export function gradCheck(model: Model, x: ExampleData, y: ArrayLike<number>, op
     for (const p of node.params) {
       const g = analytic[pi++]!;
       if (!updated(p)) continue; // (a frozen parameter gets no gradient: the plan's backward skips what only it would need)
-      if (p.tied && p.tied[0] !== p) continue; // a tied group is one tensor: checked once, at its first copy, every copy moved
+      if (!counted(p)) continue; // a tied group is one tensor: checked once, at its first copy, every copy moved
       let diff = 0, gn = 0, nn = 0;
       const idx = pick(p.size, options.seed ?? 7);
       const set = (i: number, v: number) => { for (const q of p.tied ?? [p]) heap.f32(q.w, q.size)[i] = v; };

@@ -5,13 +5,13 @@
 import { ConfigError, FoveaError, ShapeError, checkOptionKeys, show, checkModel, firstNonFinite, isArrayLike } from "../errors.js";
 import { regularizeCall, scaleCall, sumSquaresCall } from "../ops/optim.js";
 import { checkBatchSize, extendCompile, Model, type CompileOptions, type ExampleData } from "../model/model.js";
-import { paramLabel } from "../model/graph.js";
+import { layerOf, paramLabel } from "../model/graph.js";
 import type { InputMaker, Plan } from "../model/plan.js";
 import { invoke, type KernelCall } from "../runtime/calls.js";
 import { formatShape, permutedAxes } from "../tensor.js";
 import { checkLabels, checkLoss, checkSelections, computeLoss, targetsAreLabels, targetsAreSelections, targetWidth, type LossName } from "./losses.js";
 import { Optimizer, checkLr } from "./optimizers.js";
-import { updated, type ParamBuffer } from "../layers/layer.js";
+import { counted, updated, type ParamBuffer } from "../layers/layer.js";
 import { Permute } from "../layers/reshape.js";
 
 /** A loss or the model's output became NaN/Inf during training. */
@@ -409,7 +409,7 @@ function updateCalls(m: Model, lr: number | undefined, parts?: number): readonly
     decay.clear();
     let ss = 0;
     // (a tied group's copies hold one gradient: counted once, as the one tensor it is)
-    for (const p of trainable) if (!p.tied || p.tied[0] === p) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
+    for (const p of trainable) if (counted(p)) ss += invoke(be.kernels, sumSquaresCall(p.size, p.g))!;
     const norm = Math.sqrt(ss);
     if (norm > t.clipNorm) be.runInTurn(trainable.map((p) => scaleCall(p.size, t.clipNorm / norm, p.g)));
   }
@@ -588,7 +588,7 @@ function checkRegularizer(r: Regularizer, m: Model): Regularizer {
 function checkTiedDecay(r: Regularizer, m: Model, groups: readonly (readonly ParamBuffer[])[], where: string): void {
   for (const g of groups) {
     if (!g[0]!.spec.regularize) continue;
-    const d = g.map((q) => layerDecay(r, m.nodes.find((k) => k.params.includes(q))!.layer.name));
+    const d = g.map((q) => layerDecay(r, layerOf(m.nodes, q)));
     if (d.some(([l1, l2]) => l1 !== d[0]![0] || l2 !== d[0]![1])) {
       throw new ConfigError(`${where}: ${g.map((q, i) => `${paramLabel(m.nodes, q)} would take l1 ${d[i]![0]}, l2 ${d[i]![1]}`).join(", ")}, but they are one tensor (tied: read by several layers), which takes one penalty: give their layers the same factors`);
     }
